@@ -1,0 +1,194 @@
+"""What comes back: usage, per-attempt records and the outcome of one response."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    STREAMING = "streaming"
+    OK = "ok"
+    ERROR = "error"
+    INTERRUPTED = "interrupted"  # the process died or the user cancelled mid-stream
+
+
+class ErrorKind(str, Enum):
+    RATE_LIMITED = "rate_limited"  # 429
+    OVERLOADED = "overloaded"  # 529 / vendor "overloaded"
+    SERVER_ERROR = "server_error"  # 5xx
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"  # refused, reset, DNS, TLS
+    BAD_REQUEST = "bad_request"  # 400, 413, 422
+    AUTH = "auth"  # 401, 403, missing key
+    NOT_FOUND = "not_found"  # 404: unknown model or path
+    CONTENT_FILTER = "content_filter"  # the vendor blocked the prompt or the answer
+    PROTOCOL = "protocol"  # the server broke the wire format (HTML page, bad JSON)
+    CANCELLED = "cancelled"
+
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
+
+def kind_for_status(status: int) -> ErrorKind:
+    """Classify an HTTP error status."""
+    if status == 429:
+        return ErrorKind.RATE_LIMITED
+    if status == 529:
+        return ErrorKind.OVERLOADED
+    if status in (401, 403):
+        return ErrorKind.AUTH
+    if status == 404:
+        return ErrorKind.NOT_FOUND
+    if status == 408:
+        return ErrorKind.TIMEOUT
+    if status >= 500:
+        return ErrorKind.SERVER_ERROR
+    return ErrorKind.BAD_REQUEST
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts as the vendor reported them; None means the vendor did not say."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    reasoning_tokens: int | None = None
+
+    @property
+    def reported(self) -> bool:
+        return self.input_tokens is not None or self.output_tokens is not None
+
+    def merged(self, other: Usage) -> Usage:
+        """Fields from `other` win where it reports them (vendors send usage in pieces)."""
+        return Usage(
+            other.input_tokens if other.input_tokens is not None else self.input_tokens,
+            other.output_tokens if other.output_tokens is not None else self.output_tokens,
+            other.cached_input_tokens
+            if other.cached_input_tokens is not None
+            else self.cached_input_tokens,
+            other.reasoning_tokens if other.reasoning_tokens is not None else self.reasoning_tokens,
+        )
+
+
+def add_usage(a: Usage, b: Usage) -> Usage:
+    """Sum two usages; a field stays None only when neither reported it."""
+
+    def add(x: int | None, y: int | None) -> int | None:
+        return None if x is None and y is None else (x or 0) + (y or 0)
+
+    return Usage(
+        add(a.input_tokens, b.input_tokens),
+        add(a.output_tokens, b.output_tokens),
+        add(a.cached_input_tokens, b.cached_input_tokens),
+        add(a.reasoning_tokens, b.reasoning_tokens),
+    )
+
+
+@dataclass
+class Attempt:
+    """One HTTP request made for a response (the first try or a retry).
+
+    Wall-clock instants are unix seconds; `ttft_ms == (first_token_at - started_at) * 1000`.
+    `wait_before_ms` is the backoff or Retry-After wait spent before this attempt.
+    """
+
+    number: int
+    started_at: float
+    first_token_at: float | None = None
+    ended_at: float | None = None
+    http_status: int | None = None
+    status: Status = Status.STREAMING
+    error_kind: ErrorKind | None = None
+    error_message: str | None = None
+    connect_ms: float | None = None
+    ttft_ms: float | None = None
+    total_ms: float | None = None
+    retry_after_s: float | None = None
+    wait_before_ms: float = 0.0
+    vendor_request_id: str | None = None
+    ratelimit: dict[str, str] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None
+
+
+# (pattern, group to keep in front of the redaction)
+_KEY_PATTERNS: list[tuple[re.Pattern[str], bool]] = [
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-~+/=]{8,}"), True),
+    (re.compile(r"(?i)((?:api[-_]?key|x-goog-api-key|x-api-key|key)[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._\-]{8,}"), True),
+    (re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{8,}"), False),
+    (re.compile(r"\bAIza[0-9A-Za-z_\-]{20,}"), False),
+]
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Remove API keys from text that may be shown, stored or exported."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[REDACTED]")
+    for pattern, keep_prefix in _KEY_PATTERNS:
+        if keep_prefix:
+            text = pattern.sub(lambda m: m.group(1) + "[REDACTED]", text)
+        else:
+            text = pattern.sub("[REDACTED]", text)
+    return text
+
+
+@dataclass
+class ResponseResult:
+    """One model's answer to one trial, with everything measured about it.
+
+    `ttft_ms` runs from the request being handed to the transport to the arrival of the
+    first non-empty content delta of the final attempt; `total_ms` to the end of that
+    stream; `output_tokens_per_s` counts tokens after the first over the time after the
+    first. Token counts are the vendor's (None when it reported none); `cost_usd`
+    includes every attempt and is None when no price or usage is known (`cost_note`).
+    """
+
+    id: str
+    trial_id: str
+    model: str  # PROVIDER/MODEL
+    settings: dict[str, Any]
+    status: Status = Status.STREAMING
+    error_kind: ErrorKind | None = None
+    error_message: str | None = None
+    http_status: int | None = None
+    text: str = ""
+    reasoning_text: str = ""
+    finish_reason: str | None = None
+    started_at: float | None = None
+    first_token_at: float | None = None
+    ended_at: float | None = None
+    ttft_ms: float | None = None
+    total_ms: float | None = None
+    connect_ms: float | None = None
+    output_tokens_per_s: float | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None
+    cost_note: str = ""
+    price_source: str | None = None
+    retries: int = 0
+    retry_wait_ms: float = 0.0
+    vendor_request_id: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def provider(self) -> str:
+        return self.model.partition("/")[0]
+
+    @property
+    def model_name(self) -> str:
+        return self.model.partition("/")[2]
+
+
+def tokens_per_second(output_tokens: int | None, first_at: float | None, end_at: float | None) -> float | None:
+    """Decode speed after the first token; None when it cannot be measured honestly."""
+    if output_tokens is None or output_tokens < 2 or first_at is None or end_at is None:
+        return None
+    span = end_at - first_at
+    if span <= 0.0005:  # everything arrived in one read: no rate to speak of
+        return None
+    return round((output_tokens - 1) / span, 2)

@@ -1,0 +1,83 @@
+"""What is sent: a trial is one prompt (with optional system prompt and files) to several models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from desk.core.attachment import Attachment
+
+
+class ModelRefError(ValueError):
+    """A model reference that is not of the form NAME/MODEL."""
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model on a configured provider, written `provider/model` (the model part may contain '/')."""
+
+    provider: str
+    model: str
+
+    @classmethod
+    def parse(cls, text: str) -> ModelRef:
+        provider, sep, model = text.strip().partition("/")
+        if not sep or not provider or not model:
+            raise ModelRefError(f"model {text!r} must be written PROVIDER/MODEL, e.g. openai/gpt-4o")
+        return cls(provider, model)
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+
+REASONING_EFFORTS = ("minimal", "low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Sampling settings sent with a request; None means "the vendor's default" and is not sent."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    reasoning_effort: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature is not None and not 0.0 <= self.temperature <= 2.0:
+            raise ValueError("temperature must be between 0 and 2")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise ValueError("max tokens must be at least 1")
+        if self.reasoning_effort is not None and self.reasoning_effort not in REASONING_EFFORTS:
+            raise ValueError(f"reasoning effort must be one of {', '.join(REASONING_EFFORTS)}")
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "reasoning_effort": self.reasoning_effort,
+        }
+
+
+@dataclass(frozen=True)
+class TrialInput:
+    """The material of a trial, exactly as the user gave it."""
+
+    prompt: str
+    system: str | None = None
+    attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+
+    @property
+    def images(self) -> tuple[Attachment, ...]:
+        return tuple(a for a in self.attachments if a.kind == "image")
+
+    @property
+    def data_files(self) -> tuple[Attachment, ...]:
+        return tuple(a for a in self.attachments if a.kind == "data")
+
+
+def data_file_block(att: Attachment) -> str:
+    """Label a data file with its name so the model can refer to it; the content stays verbatim."""
+    return f'<file name="{att.name}">\n{att.text}\n</file>'
+
+
+def user_text_parts(trial: TrialInput) -> list[str]:
+    """Text parts of the user turn in order: each data file, then the prompt."""
+    return [data_file_block(a) for a in trial.data_files] + [trial.prompt]

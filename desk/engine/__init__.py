@@ -1,0 +1,1 @@
+"""Runs trials: concurrency, timeouts, retries, timing. asyncio only, no Qt."""

@@ -1,0 +1,73 @@
+"""Price lookup: the user's own prices in the store win, then the genai-prices catalog.
+
+genai-prices ships its data and works offline (desk never asks it to update), knows
+cached-input and tiered prices, and matches OpenAI-compatible hosts by base URL, so a
+local server that happens to serve a model called "gpt-4o" is not priced as OpenAI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from desk.core.pricing import NO_PRICE, NO_USAGE, Cost, Price, cost_of
+from desk.core.provider import ProviderConfig
+from desk.core.response import Usage
+
+PriceLookup = Callable[[str, str], Price | None]
+
+_CATALOG_PROVIDER_IDS = {"anthropic": "anthropic", "gemini": "google"}
+
+
+class Pricer:
+    def __init__(self, overrides: PriceLookup | None = None) -> None:
+        self._overrides = overrides or (lambda provider, model: None)
+        self._known: dict[tuple[str, str, str], bool] = {}
+
+    def cost(self, config: ProviderConfig, model: str, usage: Usage) -> Cost:
+        """The cost of `usage` on this model, or a Cost with usd=None saying why not."""
+        price = self._overrides(config.name, model)
+        if price is not None:
+            return cost_of(usage, price, "user")
+        if not self._in_catalog(config, model):
+            return NO_PRICE
+        if usage.input_tokens is None or usage.output_tokens is None:
+            return NO_USAGE
+        result = _catalog_price(config, model, usage)
+        return Cost(float(result), "catalog") if result is not None else NO_PRICE
+
+    def source(self, config: ProviderConfig, model: str) -> str | None:
+        """Where this model's price comes from: "user", "catalog" or None."""
+        if self._overrides(config.name, model) is not None:
+            return "user"
+        return "catalog" if self._in_catalog(config, model) else None
+
+    def _in_catalog(self, config: ProviderConfig, model: str) -> bool:
+        key = (config.kind, config.base_url, model)
+        if key not in self._known:
+            self._known[key] = _catalog_price(config, model, Usage(1, 1)) is not None
+        return self._known[key]
+
+
+def _catalog_price(config: ProviderConfig, model: str, usage: Usage) -> Any:
+    if config.kind == "ollama":
+        return None  # local models have no list price; the user can set one
+    try:
+        from genai_prices import Usage as GUsage
+        from genai_prices import calc_price
+    except ImportError:  # pragma: no cover - a dependency, but never fatal
+        return None
+    kwargs: dict[str, Any] = {}
+    if config.kind in _CATALOG_PROVIDER_IDS:
+        kwargs["provider_id"] = _CATALOG_PROVIDER_IDS[config.kind]
+    else:
+        kwargs["provider_api_url"] = config.base_url
+    g_usage = GUsage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cached_input_tokens or 0,
+    )
+    try:
+        return calc_price(g_usage, model_ref=model, **kwargs).total_price
+    except (LookupError, ValueError):
+        return None

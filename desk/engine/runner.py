@@ -1,0 +1,331 @@
+"""Send one request per model, concurrently, and turn each stream into a ResponseResult.
+
+Failures are values, not exceptions: each model's answer (or its error) comes back as a
+ResponseResult and one model failing never disturbs the others. Every HTTP request is an
+Attempt with its own timing; retries wait per the policy and are recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Protocol
+
+from desk.core import clock
+from desk.core.ids import new_id
+from desk.core.pricing import Cost, add_costs
+from desk.core.provider import ProviderConfig
+from desk.core.response import (
+    Attempt,
+    ErrorKind,
+    ResponseResult,
+    Status,
+    Usage,
+    add_usage,
+    tokens_per_second,
+)
+from desk.core.trial import GenerationSettings, ModelRef, TrialInput
+from desk.engine.policy import RetryPolicy, Timeouts
+from desk.engine.pricing import Pricer
+from desk.providers.base import (
+    Finished,
+    Opened,
+    Provider,
+    ProviderError,
+    ReasoningDelta,
+    TextDelta,
+    UsageReport,
+)
+from desk.providers.transport import WireTiming
+
+
+@dataclass(frozen=True)
+class Target:
+    """A model ready to be called: its provider instance and the settings to send."""
+
+    ref: ModelRef
+    provider: Provider
+    settings: GenerationSettings = field(default_factory=GenerationSettings)
+
+    @property
+    def config(self) -> ProviderConfig:
+        return self.provider.config
+
+
+class ResponseSink(Protocol):
+    """Receives progress; the store recorder, the CLI and the GUI each implement it."""
+
+    def response_started(self, result: ResponseResult) -> None: ...
+
+    def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None: ...
+
+    def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None: ...
+
+    def response_finished(self, result: ResponseResult) -> None: ...
+
+
+class NullSink:
+    def response_started(self, result: ResponseResult) -> None:
+        pass
+
+    def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
+        pass
+
+    def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
+        pass
+
+    def response_finished(self, result: ResponseResult) -> None:
+        pass
+
+
+@dataclass
+class Runner:
+    """Runs responses with one policy; shared by trials, the CLI and (later) load runs."""
+
+    pricer: Pricer = field(default_factory=Pricer)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    stream: bool = True
+    rng: random.Random = field(default_factory=random.Random)
+
+    async def run_trial(
+        self,
+        trial_id: str,
+        trial: TrialInput,
+        targets: Sequence[Target],
+        sink: ResponseSink | None = None,
+    ) -> list[ResponseResult]:
+        """Run every target at once; results come back in the order of `targets`."""
+        sink = sink or NullSink()
+        results = [self.new_result(trial_id, t) for t in targets]
+        for result in results:
+            sink.response_started(result)
+        tasks = [
+            asyncio.ensure_future(self.run_response(t, trial, r, sink))
+            for t, r in zip(targets, results, strict=True)
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return results
+
+    def new_result(self, trial_id: str, target: Target) -> ResponseResult:
+        return ResponseResult(
+            id=new_id(), trial_id=trial_id, model=str(target.ref), settings=target.settings.as_dict()
+        )
+
+    async def run_response(
+        self, target: Target, trial: TrialInput, result: ResponseResult, sink: ResponseSink
+    ) -> ResponseResult:
+        """Fill `result` by calling the model, retrying per policy. Never raises but on cancel."""
+        policy = self.retry
+        parts: list[str] = []
+        reasoning: list[str] = []
+        wait_ms = 0.0
+        span: tuple[float | None, float | None] = (None, None)
+        try:
+            for number in range(1, policy.max_retries + 2):
+                attempt = Attempt(number=number, started_at=clock.wall(perf_counter()), wait_before_ms=wait_ms)
+                result.attempts.append(attempt)
+                parts.clear()
+                reasoning.clear()
+                error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink)
+                self._price_attempt(target, attempt)
+                sink.attempt_finished(result, attempt)
+                if error is None:
+                    break
+                got_content = bool(parts or reasoning)
+                retries_left = number <= policy.max_retries
+                if not (retries_left and policy.should_retry(error.kind, error.http_status, got_content)):
+                    break
+                delay = policy.delay(number, error.retry_after_s, self.rng)
+                if delay > policy.max_retry_after:
+                    attempt.error_message = (
+                        f"{attempt.error_message} (server asked to wait {delay:.0f} s; "
+                        f"more than the {policy.max_retry_after:.0f} s limit, not retried)"
+                    )
+                    break
+                wait_ms = round(delay * 1000, 3)
+                result.retries += 1
+                result.retry_wait_ms = round(result.retry_wait_ms + wait_ms, 3)
+                await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            self._finish(target, result, parts, reasoning, span, cancelled=True)
+            sink.response_finished(result)
+            raise
+        self._finish(target, result, parts, reasoning, span, cancelled=False)
+        sink.response_finished(result)
+        return result
+
+    async def _attempt(
+        self,
+        target: Target,
+        trial: TrialInput,
+        result: ResponseResult,
+        attempt: Attempt,
+        parts: list[str],
+        reasoning: list[str],
+        sink: ResponseSink,
+    ) -> tuple[ProviderError | None, tuple[float | None, float | None]]:
+        """One HTTP request. Fills `attempt`; returns its error, if any, and the
+        perf_counter instants of its first and last content."""
+        timeouts = self.timeouts
+        loop = asyncio.get_running_loop()
+        timing = WireTiming()
+        t_loop = loop.time()
+        total_deadline = t_loop + timeouts.total
+        phase = "first"
+        first_at: float | None = None
+        last_at: float | None = None
+        rescheduled = t_loop
+        usage = Usage()
+        error: ProviderError | None = None
+        try:
+            async with asyncio.timeout(min(total_deadline, t_loop + timeouts.first_token)) as deadline:
+                async for event in target.provider.stream(
+                    target.ref.model, trial, target.settings, timing=timing, stream=self.stream
+                ):
+                    if isinstance(event, TextDelta):
+                        if first_at is None:
+                            first_at = event.at
+                        last_at = event.at
+                        parts.append(event.text)
+                        sink.text_received(result, event.text, parts)
+                    elif isinstance(event, ReasoningDelta):
+                        last_at = event.at
+                        reasoning.append(event.text)
+                    elif isinstance(event, UsageReport):
+                        usage = usage.merged(event.usage)
+                    elif isinstance(event, Opened):
+                        attempt.http_status = event.http_status
+                        attempt.vendor_request_id = event.vendor_request_id
+                        attempt.ratelimit = event.ratelimit
+                    elif isinstance(event, Finished):
+                        result.finish_reason = event.finish_reason
+                        attempt.vendor_request_id = attempt.vendor_request_id or event.vendor_request_id
+                        last_at = event.at or last_at
+                        if event.finish_reason == "content_filter":
+                            error = ProviderError(
+                                ErrorKind.CONTENT_FILTER,
+                                "the vendor stopped the answer (content filter / refusal)",
+                                attempt.http_status,
+                            )
+                    if phase == "first" and (parts or reasoning):
+                        phase = "idle"
+                    # Cheap idle timer: move the deadline at most every 50 ms.
+                    now = loop.time()
+                    if phase == "idle" and now - rescheduled > 0.05:
+                        deadline.reschedule(min(total_deadline, now + timeouts.idle))
+                        rescheduled = now
+        except TimeoutError:
+            if loop.time() >= total_deadline - 0.001:
+                why = f"no complete answer within the total limit of {timeouts.total:g} s"
+            elif phase == "first":
+                why = f"no first token within {timeouts.first_token:g} s"
+            else:
+                why = f"stream stalled: nothing received for {timeouts.idle:g} s"
+            error = ProviderError(ErrorKind.TIMEOUT, why, attempt.http_status)
+        except ProviderError as exc:
+            error = exc
+            if exc.http_status is not None:
+                attempt.http_status = exc.http_status
+            attempt.vendor_request_id = attempt.vendor_request_id or exc.vendor_request_id
+            if exc.ratelimit:
+                attempt.ratelimit = exc.ratelimit
+            attempt.retry_after_s = exc.retry_after_s
+        except asyncio.CancelledError:
+            self._close_attempt(attempt, timing, first_at, usage)
+            attempt.status = Status.INTERRUPTED
+            attempt.error_kind = ErrorKind.CANCELLED
+            raise
+        self._close_attempt(attempt, timing, first_at, usage)
+        if error is None:
+            attempt.status = Status.OK
+        else:
+            attempt.status = Status.ERROR
+            attempt.error_kind = error.kind
+            attempt.error_message = target.provider._clean(error.message)
+        return error, (first_at, last_at)
+
+    @staticmethod
+    def _close_attempt(attempt: Attempt, timing: WireTiming, first_at: float | None, usage: Usage) -> None:
+        end = perf_counter()
+        started = timing.started
+        if started is not None:
+            attempt.started_at = clock.wall(started)
+            attempt.total_ms = clock.ms(started, end)
+            if first_at is not None:
+                attempt.first_token_at = clock.wall(first_at)
+                attempt.ttft_ms = clock.ms(started, first_at)
+        attempt.ended_at = clock.wall(end)
+        attempt.connect_ms = timing.connect_ms
+        attempt.usage = usage
+
+    def _price_attempt(self, target: Target, attempt: Attempt) -> None:
+        if attempt.usage.reported:
+            attempt.cost_usd = self.pricer.cost(target.config, target.ref.model, attempt.usage).usd
+
+    def _finish(
+        self,
+        target: Target,
+        result: ResponseResult,
+        parts: list[str],
+        reasoning: list[str],
+        span: tuple[float | None, float | None],
+        *,
+        cancelled: bool,
+    ) -> None:
+        result.text = "".join(parts)
+        result.reasoning_text = "".join(reasoning)
+        if not result.attempts:
+            result.status = Status.INTERRUPTED if cancelled else Status.ERROR
+            return
+        last = result.attempts[-1]
+        result.started_at = last.started_at
+        result.first_token_at = last.first_token_at
+        result.ended_at = last.ended_at
+        result.ttft_ms = last.ttft_ms
+        result.total_ms = last.total_ms
+        result.connect_ms = next((a.connect_ms for a in reversed(result.attempts) if a.connect_ms), None)
+        result.http_status = last.http_status
+        result.vendor_request_id = last.vendor_request_id
+        result.usage = last.usage
+        result.output_tokens_per_s = tokens_per_second(last.usage.output_tokens, *span)
+        if cancelled:
+            result.status = Status.INTERRUPTED
+            result.error_kind = ErrorKind.CANCELLED
+            result.error_message = "cancelled by the user; the text that arrived is kept"
+        elif last.status == Status.OK:
+            result.status = Status.OK
+        else:
+            result.status = Status.ERROR
+            result.error_kind = last.error_kind
+            result.error_message = last.error_message
+        self._price_result(target, result)
+
+    def _price_result(self, target: Target, result: ResponseResult) -> None:
+        """Cost of every attempt; unknown (None, with a note) if the answer's own cost is."""
+        final: Cost = self.pricer.cost(target.config, target.ref.model, result.usage)
+        result.price_source = final.source or self.pricer.source(target.config, target.ref.model)
+        total = add_costs([a.cost_usd for a in result.attempts])
+        if total is None or (result.status == Status.OK and final.usd is None):
+            result.cost_usd = None
+            result.cost_note = final.note or "no usage reported"
+        else:
+            result.cost_usd = total
+            result.cost_note = ""
+
+
+def all_usage(result: ResponseResult) -> Usage:
+    """Usage summed over every attempt (retries included)."""
+    total = Usage()
+    for attempt in result.attempts:
+        total = add_usage(total, attempt.usage)
+    return total

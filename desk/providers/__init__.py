@@ -1,0 +1,1 @@
+"""Wire protocols: the only package that talks HTTP."""

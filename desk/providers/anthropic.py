@@ -1,0 +1,220 @@
+"""Anthropic Messages API: /v1/messages, SSE events message_start … message_stop."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+
+from desk.core.response import ErrorKind, Usage
+from desk.core.trial import GenerationSettings, TrialInput, user_text_parts
+from desk.providers.base import (
+    Finished,
+    Opened,
+    Provider,
+    ProviderError,
+    ReasoningDelta,
+    StreamDecoder,
+    StreamEvent,
+    TextDelta,
+    UsageReport,
+    loads,
+    protocol_error,
+    usage_from,
+)
+from desk.providers.framing import SSEDecoder
+
+API_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 4096  # required by the API; a generous default for trials
+THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+
+STOP_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "refusal": "content_filter",
+    "tool_use": "tool_calls",
+    "pause_turn": "other",
+}
+
+ERROR_TYPES = {
+    "rate_limit_error": ErrorKind.RATE_LIMITED,
+    "overloaded_error": ErrorKind.OVERLOADED,
+    "api_error": ErrorKind.SERVER_ERROR,
+    "authentication_error": ErrorKind.AUTH,
+    "permission_error": ErrorKind.AUTH,
+    "not_found_error": ErrorKind.NOT_FOUND,
+    "invalid_request_error": ErrorKind.BAD_REQUEST,
+    "request_too_large": ErrorKind.BAD_REQUEST,
+}
+
+
+class AnthropicProvider(Provider):
+    kind = "anthropic"
+    default_base_url = "https://api.anthropic.com"
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"anthropic-version": API_VERSION, "accept-encoding": "identity"}
+        if self.api_key:
+            headers["x-api-key"] = self.api_key
+        headers.update(self.config.headers)
+        return headers
+
+    def content(self, trial: TrialInput) -> list[dict[str, Any]]:
+        texts = user_text_parts(trial)
+        blocks: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts[:-1]]
+        blocks += [
+            {
+                "type": "image",
+                "source": {
+                    "type": "base64",
+                    "media_type": a.mime,
+                    "data": base64.b64encode(a.data).decode("ascii"),
+                },
+            }
+            for a in trial.images
+        ]
+        blocks.append({"type": "text", "text": texts[-1]})
+        return blocks
+
+    def build_request(
+        self, model: str, trial: TrialInput, settings: GenerationSettings, *, stream: bool
+    ) -> httpx.Request:
+        max_tokens = settings.max_tokens or DEFAULT_MAX_TOKENS
+        body: dict[str, Any] = {
+            "model": model,
+            "max_tokens": max_tokens,
+            "messages": [{"role": "user", "content": self.content(trial)}],
+            "stream": stream,
+        }
+        if trial.system:
+            body["system"] = trial.system
+        if settings.reasoning_effort is not None:
+            budget = THINKING_BUDGETS[settings.reasoning_effort]
+            # The budget must stay below max_tokens; the answer needs room too.
+            body["max_tokens"] = max(max_tokens, budget + 1024)
+            body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        elif settings.temperature is not None:
+            body["temperature"] = min(settings.temperature, 1.0)  # Anthropic's range is 0–1
+        return self.client.build_request(
+            "POST", f"{self.base_url}/v1/messages", json=body, headers=self._headers()
+        )
+
+    def decoder(self) -> StreamDecoder:
+        return _MessagesDecoder()
+
+    def parse_complete(self, body: Any, at: float) -> list[StreamEvent]:
+        if not isinstance(body, dict):
+            raise protocol_error("response is not a JSON object")
+        if body.get("type") == "error":
+            raise _error(body.get("error"))
+        events: list[StreamEvent] = []
+        for block in body.get("content") or ():
+            if block.get("type") == "thinking" and block.get("thinking"):
+                events.append(ReasoningDelta(block["thinking"], at))
+            elif block.get("type") == "text" and block.get("text"):
+                events.append(TextDelta(block["text"], at))
+        if body.get("usage"):
+            events.append(UsageReport(_usage(body["usage"])))
+        events.append(Finished(_stop(body.get("stop_reason")), body.get("id"), at))
+        return events
+
+    def models_request(self) -> httpx.Request:
+        return self.client.build_request(
+            "GET", f"{self.base_url}/v1/models", headers=self._headers(), params={"limit": 1000}
+        )
+
+    def parse_models(self, body: Any) -> list[str]:
+        return [m["id"] for m in (body or {}).get("data", []) if isinstance(m, dict) and "id" in m]
+
+
+def _stop(reason: Any) -> str | None:
+    return None if reason is None else STOP_REASONS.get(str(reason), "other")
+
+
+def _usage(u: dict[str, Any]) -> Usage:
+    """Anthropic counts cache reads and writes apart from input_tokens; desk's input is the total."""
+    base = u.get("input_tokens")
+    read = u.get("cache_read_input_tokens")
+    write = u.get("cache_creation_input_tokens")
+    total = None
+    if isinstance(base, int):
+        total = base + (read if isinstance(read, int) else 0) + (write if isinstance(write, int) else 0)
+    return usage_from(input_tokens=total, output_tokens=u.get("output_tokens"), cached_input_tokens=read)
+
+
+def _error(err: Any) -> ProviderError:
+    if not isinstance(err, dict):
+        return ProviderError(ErrorKind.SERVER_ERROR, str(err))
+    etype = str(err.get("type", ""))
+    kind = ERROR_TYPES.get(etype, ErrorKind.SERVER_ERROR)
+    return ProviderError(kind, f"{err.get('message', '')} [{etype}]".strip())
+
+
+class _MessagesDecoder(StreamDecoder):
+    def __init__(self) -> None:
+        self._sse = SSEDecoder()
+        self._usage = Usage()
+        self._stop: str | None = None
+        self._id: str | None = None
+        self._stopped = False
+        self._started = False
+
+    def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for ev in self._sse.feed(chunk, at):
+            self._event(ev.event, ev.data, ev.at, out)
+        return out
+
+    def _event(self, name: str, data: str, at: float, out: list[StreamEvent]) -> None:
+        if name == "ping":
+            return
+        obj = loads(data, f"{name} event")
+        if not isinstance(obj, dict):
+            raise protocol_error(f"{name} event is not an object")
+        etype = obj.get("type", name)
+        if etype == "error":
+            raise _error(obj.get("error"))
+        if etype == "message_start":
+            self._started = True
+            message = obj.get("message") or {}
+            self._id = message.get("id")
+            if message.get("usage"):
+                self._usage = self._usage.merged(_usage(message["usage"]))
+        elif etype == "content_block_delta":
+            delta = obj.get("delta") or {}
+            dtype = delta.get("type")
+            if dtype == "text_delta" and delta.get("text"):
+                out.append(TextDelta(delta["text"], at))
+            elif dtype == "thinking_delta" and delta.get("thinking"):
+                out.append(ReasoningDelta(delta["thinking"], at))
+        elif etype == "message_delta":
+            delta = obj.get("delta") or {}
+            if delta.get("stop_reason"):
+                self._stop = _stop(delta["stop_reason"])
+            if obj.get("usage"):
+                # message_delta usage is cumulative; it may omit input counts.
+                self._usage = self._usage.merged(_usage_partial(obj["usage"]))
+        elif etype == "message_stop":
+            self._stopped = True
+            if self._usage.reported:
+                out.append(UsageReport(self._usage))
+            out.append(Finished(self._stop, self._id, at))
+
+    def close(self, at: float) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for ev in self._sse.close(at):
+            self._event(ev.event, ev.data, ev.at, out)
+        if not self._stopped:
+            raise protocol_error("stream ended before message_stop")
+        return out
+
+
+def _usage_partial(u: dict[str, Any]) -> Usage:
+    if "input_tokens" in u:
+        return _usage(u)
+    return usage_from(output_tokens=u.get("output_tokens"))
+
+
+__all__ = ["AnthropicProvider", "Opened"]

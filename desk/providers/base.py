@@ -1,0 +1,355 @@
+"""The one interface every wire protocol implements: an async generator of stream events.
+
+A provider knows its vendor's request shape and response format. Sending, status
+checks, arrival timestamps and error classification are shared here, so the four
+protocol modules stay small and the engine sees the same events from all of them.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from time import perf_counter, time
+from typing import Any, ClassVar
+
+import httpx
+
+from desk.core.provider import ProviderConfig
+from desk.core.response import ErrorKind, Usage, kind_for_status, redact
+from desk.core.trial import GenerationSettings, TrialInput
+from desk.providers.transport import TIMING_KEY, WireTiming
+
+MAX_ERROR_BODY = 64 * 1024
+
+
+# --- stream events -------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Opened:
+    """Response headers arrived with a success status."""
+
+    http_status: int
+    vendor_request_id: str | None
+    ratelimit: dict[str, str]
+
+
+@dataclass(slots=True)
+class TextDelta:
+    text: str
+    at: float  # perf_counter instant the bytes carrying it arrived
+
+
+@dataclass(slots=True)
+class ReasoningDelta:
+    """Visible "thinking" text some vendors stream before the answer (not counted as TTFT)."""
+
+    text: str
+    at: float
+
+
+@dataclass(slots=True)
+class UsageReport:
+    usage: Usage
+
+
+@dataclass(slots=True)
+class Finished:
+    finish_reason: str | None  # normalised: stop | length | content_filter | tool_calls | other
+    vendor_request_id: str | None = None
+    at: float = 0.0
+
+
+StreamEvent = Opened | TextDelta | ReasoningDelta | UsageReport | Finished
+
+
+@dataclass
+class ProviderError(Exception):
+    """A failed request, as data: kind, the vendor's own message (keys redacted), status."""
+
+    kind: ErrorKind
+    message: str
+    http_status: int | None = None
+    retry_after_s: float | None = None
+    vendor_request_id: str | None = None
+    ratelimit: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        status = f" (HTTP {self.http_status})" if self.http_status else ""
+        return f"{self.kind.value}{status}: {self.message}"
+
+
+# --- helpers shared by the protocol modules --------------------------------------------
+
+_RATELIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "ratelimit-")
+
+
+def ratelimit_headers(headers: httpx.Headers) -> dict[str, str]:
+    """The vendor's rate-limit headers, kept exactly as sent."""
+    return {
+        k: v
+        for k, v in headers.items()
+        if k.startswith(_RATELIMIT_PREFIXES) or k in ("retry-after", "retry-after-ms")
+    }
+
+
+def parse_retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait per Retry-After (seconds or HTTP date) or retry-after-ms."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time())
+        except (TypeError, ValueError):
+            return None
+
+
+def request_id(headers: httpx.Headers) -> str | None:
+    return headers.get("x-request-id") or headers.get("request-id")
+
+
+def usage_from(**counts: Any) -> Usage:
+    """Build a Usage keeping only integer counts (a missing or odd value stays None)."""
+    clean = {k: (v if isinstance(v, int) and not isinstance(v, bool) else None) for k, v in counts.items()}
+    return Usage(**clean)
+
+
+def protocol_error(message: str) -> ProviderError:
+    return ProviderError(ErrorKind.PROTOCOL, message)
+
+
+def loads(data: str, what: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        snippet = data[:120] + ("…" if len(data) > 120 else "")
+        raise protocol_error(f"malformed {what}: {snippet!r}") from None
+
+
+# --- the interface ----------------------------------------------------------------------
+
+
+class Provider(ABC):
+    """One wire protocol bound to a configured endpoint and a shared httpx client."""
+
+    kind: ClassVar[str]
+    default_base_url: ClassVar[str]
+    stream_content_types: ClassVar[tuple[str, ...]] = ("text/event-stream",)
+
+    def __init__(self, config: ProviderConfig, client: httpx.AsyncClient, api_key: str | None):
+        self.config = config
+        self.client = client
+        self.api_key = api_key
+        self.base_url = config.base_url.rstrip("/")
+
+    # Each protocol module fills these in.
+    @abstractmethod
+    def build_request(
+        self, model: str, trial: TrialInput, settings: GenerationSettings, *, stream: bool
+    ) -> httpx.Request:
+        """The vendor's request for this trial."""
+
+    @abstractmethod
+    def decoder(self) -> StreamDecoder:
+        """A fresh incremental decoder of this vendor's stream."""
+
+    @abstractmethod
+    def parse_complete(self, body: Any, at: float) -> list[StreamEvent]:
+        """Events from a non-streamed JSON response."""
+
+    @abstractmethod
+    def models_request(self) -> httpx.Request:
+        """The vendor's list-models request."""
+
+    @abstractmethod
+    def parse_models(self, body: Any) -> list[str]:
+        """Model IDs from the list-models response."""
+
+    def error_message(self, body: Any) -> str | None:
+        """The vendor's own message from an error body (all four use `error`)."""
+        if isinstance(body, dict):
+            err = body.get("error")
+            if isinstance(err, dict):
+                msg = err.get("message")
+                etype = err.get("type") or err.get("status")
+                if msg:
+                    return f"{msg}" if not etype else f"{msg} [{etype}]"
+            if isinstance(err, str):
+                return err
+            if isinstance(body.get("message"), str):
+                return str(body["message"])
+        return None
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.api_key,) if self.api_key else ()
+
+    # Shared machinery.
+    async def stream(
+        self,
+        model: str,
+        trial: TrialInput,
+        settings: GenerationSettings,
+        *,
+        timing: WireTiming | None = None,
+        stream: bool = True,
+    ) -> AsyncIterator[StreamEvent]:
+        """Send the trial and yield events; raise ProviderError on any failure."""
+        request = self.build_request(model, trial, settings, stream=stream)
+        timing = timing if timing is not None else WireTiming()
+        request.extensions[TIMING_KEY] = timing
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise ProviderError(ErrorKind.TIMEOUT, self._clean(str(exc) or "connect timeout")) from None
+        except httpx.TransportError as exc:
+            raise ProviderError(ErrorKind.CONNECTION, self._clean(_transport_message(exc))) from None
+        if timing.started is None:  # a proxied request went through httpx's own transport
+            timing.started = perf_counter()
+        try:
+            async for event in self._read(response, timing, stream):
+                yield event
+        except httpx.TimeoutException:
+            raise ProviderError(ErrorKind.TIMEOUT, "read timed out", response.status_code) from None
+        except httpx.TransportError as exc:
+            raise ProviderError(
+                ErrorKind.CONNECTION, self._clean(_transport_message(exc)), response.status_code,
+                vendor_request_id=request_id(response.headers),
+            ) from None
+        finally:
+            await response.aclose()
+
+    async def _read(
+        self, response: httpx.Response, timing: WireTiming, stream: bool
+    ) -> AsyncIterator[StreamEvent]:
+        headers = response.headers
+        rid = request_id(headers)
+        limits = ratelimit_headers(headers)
+        status = response.status_code
+        if status >= 300:
+            body = await _read_capped(response)
+            raise ProviderError(
+                kind_for_status(status),
+                self._clean(self._describe_error(body, headers)),
+                status,
+                parse_retry_after(headers),
+                rid,
+                limits,
+            )
+        yield Opened(status, rid, limits)
+        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype == "text/html":
+            body = await _read_capped(response)
+            raise protocol_error(
+                f"expected a {'stream' if stream else 'JSON body'}, got an HTML page: "
+                f"{_html_title(body)!r}"
+            )
+        if stream and ctype not in self.stream_content_types and ctype != "application/json":
+            body = await _read_capped(response)
+            raise protocol_error(f"expected {self.stream_content_types[0]}, got {ctype or 'no content type'}: {_snippet(body)!r}")
+        if not stream or ctype == "application/json":
+            # Non-streamed, or a server that answered a stream request with one JSON object.
+            chunks = []
+            async for chunk in response.aiter_raw():
+                chunks.append(chunk)
+            at = timing.arrival or perf_counter()
+            for event in self.parse_complete(loads(b"".join(chunks).decode("utf-8", "replace"), "JSON body"), at):
+                yield event
+            return
+        decoder = self.decoder()
+        async for chunk in response.aiter_raw():
+            at = timing.arrival or perf_counter()
+            for event in decoder.feed(chunk, at):
+                yield event
+        for event in decoder.close(timing.arrival or perf_counter()):
+            yield event
+
+    def _describe_error(self, body: bytes, headers: httpx.Headers) -> str:
+        text = body.decode("utf-8", errors="replace")
+        ctype = headers.get("content-type", "")
+        try:
+            parsed = json.loads(text) if text.strip() else None
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list) and parsed:  # Gemini sometimes wraps errors in a list
+            parsed = parsed[0]
+        message = self.error_message(parsed) if parsed is not None else None
+        if message:
+            return message
+        if "html" in ctype or text.lstrip().lower().startswith(("<!doctype", "<html")):
+            return f"HTML error page: {_html_title(body)!r}"
+        return _snippet(body) or "no error message in the response"
+
+    def _clean(self, text: str) -> str:
+        return redact(text, self.secrets())
+
+    async def list_models(self) -> list[str]:
+        """Ask the server which models it serves."""
+        try:
+            response = await self.client.send(self.models_request())
+        except httpx.TimeoutException:
+            raise ProviderError(ErrorKind.TIMEOUT, "timed out listing models") from None
+        except httpx.TransportError as exc:
+            raise ProviderError(ErrorKind.CONNECTION, self._clean(_transport_message(exc))) from None
+        if response.status_code >= 300:
+            raise ProviderError(
+                kind_for_status(response.status_code),
+                self._clean(self._describe_error(response.content, response.headers)),
+                response.status_code,
+            )
+        return sorted(self.parse_models(loads(response.text, "model list")))
+
+
+class StreamDecoder(ABC):
+    """Turns a vendor's byte stream into events; raises ProviderError on a broken stream."""
+
+    @abstractmethod
+    def feed(self, chunk: bytes, at: float) -> Iterable[StreamEvent]: ...
+
+    @abstractmethod
+    def close(self, at: float) -> Iterable[StreamEvent]: ...
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= MAX_ERROR_BODY:
+            break
+    return b"".join(parts)[:MAX_ERROR_BODY]
+
+
+def _snippet(body: bytes, n: int = 200) -> str:
+    text = " ".join(body.decode("utf-8", errors="replace").split())
+    return text[:n] + ("…" if len(text) > n else "")
+
+
+def _html_title(body: bytes) -> str:
+    text = body.decode("utf-8", errors="replace")
+    lower = text.lower()
+    i = lower.find("<title>")
+    if i >= 0:
+        j = lower.find("</title>", i)
+        if j > i:
+            return " ".join(text[i + 7 : j].split())[:120]
+    return _snippet(body, 120)
+
+
+def _transport_message(exc: httpx.TransportError) -> str:
+    text = str(exc)
+    if not text:
+        text = type(exc).__name__
+    return text

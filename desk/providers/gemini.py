@@ -1,0 +1,196 @@
+"""Google Gemini: models/{model}:streamGenerateContent?alt=sse with usageMetadata."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+
+from desk.core.response import ErrorKind, Usage
+from desk.core.trial import GenerationSettings, TrialInput, user_text_parts
+from desk.providers.base import (
+    Finished,
+    Provider,
+    ProviderError,
+    ReasoningDelta,
+    StreamDecoder,
+    StreamEvent,
+    TextDelta,
+    UsageReport,
+    loads,
+    protocol_error,
+    usage_from,
+)
+from desk.providers.framing import SSEDecoder
+from desk.providers.openai import vendor_error_kind
+
+API_PREFIX = "/v1beta"
+THINKING_BUDGETS = {"minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
+FINISH_REASONS = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+}
+
+
+class GeminiProvider(Provider):
+    kind = "gemini"
+    default_base_url = "https://generativelanguage.googleapis.com"
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"accept-encoding": "identity"}
+        if self.api_key:
+            headers["x-goog-api-key"] = self.api_key
+        headers.update(self.config.headers)
+        return headers
+
+    def _model_path(self, model: str) -> str:
+        return model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
+
+    def build_request(
+        self, model: str, trial: TrialInput, settings: GenerationSettings, *, stream: bool
+    ) -> httpx.Request:
+        texts = user_text_parts(trial)
+        parts: list[dict[str, Any]] = [{"text": t} for t in texts[:-1]]
+        parts += [
+            {"inline_data": {"mime_type": a.mime, "data": base64.b64encode(a.data).decode("ascii")}}
+            for a in trial.images
+        ]
+        parts.append({"text": texts[-1]})
+        body: dict[str, Any] = {"contents": [{"role": "user", "parts": parts}]}
+        if trial.system:
+            body["systemInstruction"] = {"parts": [{"text": trial.system}]}
+        config: dict[str, Any] = {}
+        if settings.temperature is not None:
+            config["temperature"] = settings.temperature
+        if settings.max_tokens is not None:
+            config["maxOutputTokens"] = settings.max_tokens
+        if settings.reasoning_effort is not None:
+            config["thinkingConfig"] = {
+                "thinkingBudget": THINKING_BUDGETS[settings.reasoning_effort],
+                "includeThoughts": True,
+            }
+        if config:
+            body["generationConfig"] = config
+        method = "streamGenerateContent" if stream else "generateContent"
+        return self.client.build_request(
+            "POST",
+            f"{self.base_url}{API_PREFIX}/{self._model_path(model)}:{method}",
+            params={"alt": "sse"} if stream else None,
+            json=body,
+            headers=self._headers(),
+        )
+
+    def decoder(self) -> StreamDecoder:
+        return _GeminiDecoder()
+
+    def parse_complete(self, body: Any, at: float) -> list[StreamEvent]:
+        if isinstance(body, list):  # the non-SSE stream form is a JSON array of chunks
+            events: list[StreamEvent] = []
+            state = _State()
+            for item in body:
+                events += state.chunk(item, at)
+            return events + state.finish_events(at)
+        state = _State()
+        return state.chunk(body, at) + state.finish_events(at)
+
+    def models_request(self) -> httpx.Request:
+        return self.client.build_request(
+            "GET", f"{self.base_url}{API_PREFIX}/models", headers=self._headers(),
+            params={"pageSize": 1000},
+        )
+
+    def parse_models(self, body: Any) -> list[str]:
+        names = []
+        for m in (body or {}).get("models", []):
+            methods = m.get("supportedGenerationMethods")
+            if methods is None or "generateContent" in methods:
+                names.append(str(m.get("name", "")).removeprefix("models/"))
+        return [n for n in names if n]
+
+
+def _usage(meta: dict[str, Any]) -> Usage:
+    """Gemini bills thoughts as output; desk's output_tokens includes reasoning tokens."""
+    candidates = meta.get("candidatesTokenCount")
+    thoughts = meta.get("thoughtsTokenCount")
+    output = None
+    if isinstance(candidates, int) or isinstance(thoughts, int):
+        output = (candidates if isinstance(candidates, int) else 0) + (
+            thoughts if isinstance(thoughts, int) else 0
+        )
+    return usage_from(
+        input_tokens=meta.get("promptTokenCount"),
+        output_tokens=output,
+        cached_input_tokens=meta.get("cachedContentTokenCount"),
+        reasoning_tokens=thoughts,
+    )
+
+
+class _State:
+    """What a Gemini stream has said so far; shared by streamed and whole responses."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.usage: Usage | None = None
+        self.id: str | None = None
+
+    def chunk(self, obj: Any, at: float) -> list[StreamEvent]:
+        if not isinstance(obj, dict):
+            raise protocol_error("stream event is not an object")
+        if obj.get("error"):
+            err = obj["error"]
+            raise ProviderError(
+                vendor_error_kind(err.get("status")) if isinstance(err, dict) else ErrorKind.SERVER_ERROR,
+                str(err.get("message") if isinstance(err, dict) else err),
+            )
+        self.id = self.id or obj.get("responseId")
+        out: list[StreamEvent] = []
+        feedback = obj.get("promptFeedback") or {}
+        if feedback.get("blockReason"):
+            raise ProviderError(
+                ErrorKind.CONTENT_FILTER, f"prompt blocked: {feedback['blockReason']}"
+            )
+        for cand in (obj.get("candidates") or [])[:1]:
+            for part in (cand.get("content") or {}).get("parts") or ():
+                text = part.get("text")
+                if text:
+                    out.append(ReasoningDelta(text, at) if part.get("thought") else TextDelta(text, at))
+            if cand.get("finishReason"):
+                self.reason = FINISH_REASONS.get(cand["finishReason"], "other")
+        if obj.get("usageMetadata"):
+            self.usage = _usage(obj["usageMetadata"])  # cumulative: the last one wins
+        return out
+
+    def finish_events(self, at: float) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        if self.usage is not None:
+            out.append(UsageReport(self.usage))
+        out.append(Finished(self.reason, self.id, at))
+        return out
+
+
+
+class _GeminiDecoder(StreamDecoder):
+    def __init__(self) -> None:
+        self._sse = SSEDecoder()
+        self._state = _State()
+
+    def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for ev in self._sse.feed(chunk, at):
+            out += self._state.chunk(loads(ev.data, "stream event"), ev.at)
+        return out
+
+    def close(self, at: float) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for ev in self._sse.close(at):
+            out += self._state.chunk(loads(ev.data, "stream event"), ev.at)
+        if self._state.reason is None:
+            raise protocol_error("stream ended before a finishReason")
+        return out + self._state.finish_events(at)

@@ -1,0 +1,223 @@
+"""OpenAI-compatible Chat Completions: OpenAI, vLLM, llama.cpp, LM Studio, OpenRouter, Groq,
+Together, Azure OpenAI (api-key header + api-version query)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+
+from desk.core.response import ErrorKind
+from desk.core.trial import GenerationSettings, TrialInput, user_text_parts
+from desk.providers.base import (
+    Finished,
+    Provider,
+    ProviderError,
+    ReasoningDelta,
+    StreamDecoder,
+    StreamEvent,
+    TextDelta,
+    UsageReport,
+    loads,
+    protocol_error,
+    usage_from,
+)
+from desk.providers.framing import SSEDecoder
+
+FINISH_REASONS = {
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+}
+
+
+def vendor_error_kind(code: Any) -> ErrorKind:
+    """Classify an error object's type or code string (used for errors inside a stream)."""
+    text = str(code or "").lower()
+    if "rate" in text or "quota" in text or "exhausted" in text:
+        return ErrorKind.RATE_LIMITED
+    if "overload" in text or "unavailable" in text:
+        return ErrorKind.OVERLOADED
+    if "auth" in text or "permission" in text or "key" in text:
+        return ErrorKind.AUTH
+    if "content" in text and "filter" in text or "safety" in text:
+        return ErrorKind.CONTENT_FILTER
+    if "invalid" in text or "bad_request" in text:
+        return ErrorKind.BAD_REQUEST
+    return ErrorKind.SERVER_ERROR
+
+
+def data_url(mime: str, data: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+class OpenAIProvider(Provider):
+    kind = "openai"
+    default_base_url = "https://api.openai.com/v1"
+
+    @property
+    def _azure(self) -> bool:
+        host = httpx.URL(self.base_url).host
+        return bool(self.config.api_version) or host.endswith(".azure.com")
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"accept-encoding": "identity"}
+        if self.api_key:
+            if self._azure:
+                headers["api-key"] = self.api_key
+            else:
+                headers["authorization"] = f"Bearer {self.api_key}"
+        headers.update(self.config.headers)
+        return headers
+
+    def _params(self) -> dict[str, str]:
+        return {"api-version": self.config.api_version} if self.config.api_version else {}
+
+    def messages(self, trial: TrialInput) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        if trial.system:
+            messages.append({"role": "system", "content": trial.system})
+        texts = user_text_parts(trial)
+        if not trial.images:
+            # Plain string content: the form every compatible server accepts.
+            messages.append({"role": "user", "content": "\n\n".join(texts)})
+        else:
+            parts: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts[:-1]]
+            parts += [
+                {"type": "image_url", "image_url": {"url": data_url(a.mime, a.data)}}
+                for a in trial.images
+            ]
+            parts.append({"type": "text", "text": texts[-1]})
+            messages.append({"role": "user", "content": parts})
+        return messages
+
+    def build_request(
+        self, model: str, trial: TrialInput, settings: GenerationSettings, *, stream: bool
+    ) -> httpx.Request:
+        body: dict[str, Any] = {"model": model, "messages": self.messages(trial), "stream": stream}
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        if settings.temperature is not None:
+            body["temperature"] = settings.temperature
+        if settings.max_tokens is not None:
+            # OpenAI's own API wants the newer name (reasoning models refuse max_tokens);
+            # most compatible servers only know max_tokens.
+            field = "max_completion_tokens" if self._official else "max_tokens"
+            body[field] = settings.max_tokens
+        if settings.reasoning_effort is not None:
+            body["reasoning_effort"] = settings.reasoning_effort
+        return self.client.build_request(
+            "POST", f"{self.base_url}/chat/completions", json=body,
+            headers=self._headers(), params=self._params(),
+        )
+
+    @property
+    def _official(self) -> bool:
+        return httpx.URL(self.base_url).host in ("api.openai.com",) or self._azure
+
+    def decoder(self) -> StreamDecoder:
+        return _ChatDecoder()
+
+    def parse_complete(self, body: Any, at: float) -> list[StreamEvent]:
+        if not isinstance(body, dict):
+            raise protocol_error("response is not a JSON object")
+        if "error" in body:
+            raise _stream_error(body["error"])
+        events: list[StreamEvent] = []
+        choices = body.get("choices") or []
+        if not choices:
+            raise protocol_error("response has no choices")
+        message = choices[0].get("message") or {}
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        if isinstance(reasoning, str) and reasoning:
+            events.append(ReasoningDelta(reasoning, at))
+        if message.get("content"):
+            events.append(TextDelta(message["content"], at))
+        if body.get("usage"):
+            events.append(UsageReport(_usage(body["usage"])))
+        events.append(Finished(_finish(choices[0].get("finish_reason")), body.get("id"), at))
+        return events
+
+    def models_request(self) -> httpx.Request:
+        return self.client.build_request(
+            "GET", f"{self.base_url}/models", headers=self._headers(), params=self._params()
+        )
+
+    def parse_models(self, body: Any) -> list[str]:
+        return [m["id"] for m in (body or {}).get("data", []) if isinstance(m, dict) and "id" in m]
+
+
+def _finish(reason: Any) -> str | None:
+    if reason is None:
+        return None
+    return FINISH_REASONS.get(str(reason), "other")
+
+
+def _usage(u: dict[str, Any]) -> Any:
+    prompt_details = u.get("prompt_tokens_details") or {}
+    completion_details = u.get("completion_tokens_details") or {}
+    return usage_from(
+        input_tokens=u.get("prompt_tokens"),
+        output_tokens=u.get("completion_tokens"),
+        cached_input_tokens=prompt_details.get("cached_tokens"),
+        reasoning_tokens=completion_details.get("reasoning_tokens"),
+    )
+
+
+def _stream_error(err: Any) -> ProviderError:
+    if isinstance(err, dict):
+        message = str(err.get("message") or err)
+        return ProviderError(vendor_error_kind(err.get("type") or err.get("code")), message)
+    return ProviderError(ErrorKind.SERVER_ERROR, str(err))
+
+
+class _ChatDecoder(StreamDecoder):
+    def __init__(self) -> None:
+        self._sse = SSEDecoder()
+        self._finish: str | None = None
+        self._id: str | None = None
+        self._done = False
+
+    def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for ev in self._sse.feed(chunk, at):
+            self._event(ev.data, ev.at, out)
+        return out
+
+    def _event(self, data: str, at: float, out: list[StreamEvent]) -> None:
+        if data.strip() == "[DONE]":
+            self._done = True
+            out.append(Finished(self._finish, self._id, at))
+            return
+        obj = loads(data, "stream event")
+        if not isinstance(obj, dict):
+            raise protocol_error(f"stream event is not an object: {data[:80]!r}")
+        if obj.get("error"):
+            raise _stream_error(obj["error"])
+        self._id = self._id or obj.get("id")
+        for choice in obj.get("choices") or ():
+            delta = choice.get("delta") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                out.append(ReasoningDelta(reasoning, at))
+            content = delta.get("content")
+            if content:
+                out.append(TextDelta(content, at))
+            if choice.get("finish_reason"):
+                self._finish = _finish(choice["finish_reason"])
+        if obj.get("usage"):
+            out.append(UsageReport(_usage(obj["usage"])))
+
+    def close(self, at: float) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        if not self._done:
+            for ev in self._sse.close(at):
+                self._event(ev.data, ev.at, out)
+        if not self._done:
+            if self._finish is None:
+                raise protocol_error("stream ended before the answer was complete (no [DONE])")
+            out.append(Finished(self._finish, self._id, at))  # some servers omit [DONE]
+        return out

@@ -1,0 +1,423 @@
+"""A lean HTTP/1.1 transport for httpx that timestamps bytes as they arrive.
+
+Why not httpx's default transport: at 500 concurrent streams httpcore's pool spends
+hundreds of milliseconds per request on bookkeeping, which lands in every TTFT measured
+(see DEVELOPERS.md). This transport keeps one idle list per origin, reads with a plain
+asyncio Protocol, and records the `perf_counter` instant each chunk of bytes reached the
+process, so a provider can report when a token *arrived*, not when Python got round to
+parsing it. Proxies are still honoured: httpx mounts its own proxy transport for proxied
+URLs (trust_env), and only direct connections come here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from time import perf_counter
+
+import httpx
+
+_MAX_HEADER_BYTES = 64 * 1024
+_HIGH_WATER = 1024 * 1024
+
+
+@dataclass(slots=True)
+class WireTiming:
+    """Filled in by the transport for one request (all `perf_counter` seconds)."""
+
+    started: float | None = None  # request handed to the transport
+    connect_ms: float | None = None  # set only when a new connection had to be opened
+    arrival: float | None = None  # when the bytes of the latest chunk reached the process
+    reused_connection: bool = False
+
+
+TIMING_KEY = "desk.timing"
+
+
+class _Protocol(asyncio.Protocol):
+    """Buffers received bytes and remembers when each piece arrived."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.consumed = 0  # absolute offset of buf[0]
+        self.marks: deque[tuple[int, float]] = deque()  # (absolute end offset, arrival)
+        self.eof = False
+        self.error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._drain: asyncio.Future[None] | None = None
+        self._paused_reading = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        self.marks.append((self.consumed + len(self.buf), perf_counter()))
+        if len(self.buf) > _HIGH_WATER and self.transport is not None:
+            self.transport.pause_reading()
+            self._paused_reading = True
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self._wake()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.eof = True
+        if exc is not None:
+            self.error = exc
+        self._wake()
+        if self._drain is not None and not self._drain.done():
+            self._drain.set_exception(exc or ConnectionResetError("connection lost"))
+
+    def pause_writing(self) -> None:
+        self._drain = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        if self._drain is not None and not self._drain.done():
+            self._drain.set_result(None)
+        self._drain = None
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    @property
+    def usable(self) -> bool:
+        """An idle connection can be reused if the server has not closed it or sent stray bytes."""
+        return (
+            not self.eof
+            and not self.buf
+            and self.transport is not None
+            and not self.transport.is_closing()
+        )
+
+    async def drain(self) -> None:
+        if self._drain is not None:
+            await self._drain
+
+    async def _fill(self) -> None:
+        if self.eof:
+            if self.error is not None:
+                raise httpx.ReadError(f"connection lost: {self.error}")
+            raise httpx.RemoteProtocolError("server closed the connection before the response ended")
+        if self._paused_reading and self.transport is not None:
+            self._paused_reading = False
+            self.transport.resume_reading()
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def _take(self, n: int) -> tuple[bytes, float]:
+        """Remove n bytes from the buffer; return them with the arrival time of the last one."""
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        self.consumed += n
+        marks = self.marks
+        while len(marks) > 1 and marks[0][0] < self.consumed:
+            marks.popleft()
+        arrival = marks[0][1] if marks else perf_counter()
+        return data, arrival
+
+    async def read_until(self, sep: bytes, limit: int) -> bytes:
+        start = 0
+        while True:
+            i = self.buf.find(sep, start)
+            if i >= 0:
+                return self._take(i + len(sep))[0]
+            if len(self.buf) > limit:
+                raise httpx.RemoteProtocolError("response header or chunk line too long")
+            start = max(0, len(self.buf) - len(sep) + 1)
+            await self._fill()
+
+    async def read_some(self, n: int) -> tuple[bytes, float]:
+        while not self.buf:
+            await self._fill()
+        return self._take(min(n, len(self.buf)))
+
+    async def read_exactly(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            await self._fill()
+        return self._take(n)[0]
+
+    async def read_to_eof(self) -> tuple[bytes, float] | None:
+        while not self.buf:
+            if self.eof:
+                if self.error is not None:
+                    raise httpx.ReadError(f"connection lost: {self.error}")
+                return None
+            await self._fill()
+        return self._take(len(self.buf))
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+Origin = tuple[str, str, int]
+
+
+class LeanTransport(httpx.AsyncBaseTransport):
+    """HTTP/1.1 with keep-alive, chunked and fixed-length bodies, TLS via an SSL context."""
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        connect_timeout: float = 10.0,
+        max_idle_per_origin: int = 1024,
+    ) -> None:
+        self._ssl_context = ssl_context
+        self._connect_timeout = connect_timeout
+        self._max_idle = max_idle_per_origin
+        self._idle: dict[Origin, list[_Protocol]] = {}
+        self._closed = False
+
+    def _ssl(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()
+        return self._ssl_context
+
+    async def _open(self, origin: Origin, timeout: float | None) -> _Protocol:
+        scheme, host, port = origin
+        loop = asyncio.get_running_loop()
+        proto = _Protocol()
+        tls = self._ssl() if scheme == "https" else None
+        try:
+            await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: proto, host, port, ssl=tls, server_hostname=host if tls else None
+                ),
+                timeout,
+            )
+        except (asyncio.TimeoutError, TimeoutError):
+            raise httpx.ConnectTimeout(f"could not connect to {host}:{port} within {timeout} s") from None
+        except ssl.SSLError as exc:
+            raise httpx.ConnectError(f"TLS handshake with {host} failed: {exc.reason or exc}") from None
+        except OSError as exc:
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {reason}") from None
+        return proto
+
+    def _checkout(self, origin: Origin) -> _Protocol | None:
+        idle = self._idle.get(origin)
+        while idle:
+            proto = idle.pop()
+            if proto.usable:
+                return proto
+            proto.close()
+        return None
+
+    def _checkin(self, origin: Origin, proto: _Protocol) -> None:
+        idle = self._idle.setdefault(origin, [])
+        if self._closed or len(idle) >= self._max_idle or not proto.usable:
+            proto.close()
+        else:
+            idle.append(proto)
+
+    async def prewarm(self, url: str, count: int) -> int:
+        """Open up to `count` idle connections to the origin of `url`; return how many are idle."""
+        origin = _origin(httpx.URL(url))
+        idle = self._idle.setdefault(origin, [])
+        missing = max(0, count - len(idle))
+        sem = asyncio.Semaphore(64)
+
+        async def one() -> None:
+            async with sem:
+                proto = await self._open(origin, self._connect_timeout)
+            self._checkin(origin, proto)
+
+        results = await asyncio.gather(*(one() for _ in range(missing)), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors and len(errors) == len(results):
+            raise errors[0]
+        return len(self._idle.get(origin, []))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timing: WireTiming | None = request.extensions.get(TIMING_KEY)
+        started = perf_counter()
+        if timing is not None:
+            timing.started = started
+        timeouts = request.extensions.get("timeout", {})
+        connect_timeout = timeouts.get("connect", self._connect_timeout)
+        origin = _origin(request.url)
+        head = _request_head(request)
+        try:
+            body = request.content
+        except httpx.RequestNotRead:
+            body = b"".join([part async for part in request.stream])  # type: ignore[union-attr]
+
+        proto = self._checkout(origin)
+        reused = proto is not None
+        for try_fresh in (False, True):
+            if proto is None:
+                t0 = perf_counter()
+                proto = await self._open(origin, connect_timeout)
+                if timing is not None:
+                    timing.connect_ms = round((perf_counter() - t0) * 1000, 3)
+            try:
+                assert proto.transport is not None
+                proto.transport.write(head + body if len(body) < 65536 else head)
+                if len(body) >= 65536:
+                    proto.transport.write(body)
+                await proto.drain()
+                raw_head = await proto.read_until(b"\r\n\r\n", _MAX_HEADER_BYTES)
+                break
+            except (httpx.ReadError, httpx.RemoteProtocolError, ConnectionError) as exc:
+                proto.abort()
+                proto = None
+                # A reused keep-alive connection the server had already dropped: one fresh try.
+                if not reused or try_fresh:
+                    if isinstance(exc, httpx.TransportError):
+                        raise
+                    raise httpx.WriteError(f"connection lost while sending: {exc}") from None
+                reused = False
+            except BaseException:
+                proto.abort()
+                raise
+        if timing is not None:
+            timing.reused_connection = reused
+
+        assert proto is not None
+        status, reason, headers = _parse_head(raw_head)
+        stream = _Body(self, origin, proto, headers, request.method, status, timing)
+        return httpx.Response(
+            status,
+            headers=headers,
+            stream=stream,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
+        )
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for idle in self._idle.values():
+            for proto in idle:
+                proto.close()
+        self._idle.clear()
+
+
+def _origin(url: httpx.URL) -> Origin:
+    scheme = url.scheme
+    port = url.port or (443 if scheme == "https" else 80)
+    return scheme, url.host, port
+
+
+def _request_head(request: httpx.Request) -> bytes:
+    target = request.url.raw_path
+    lines = [request.method.encode() + b" " + target + b" HTTP/1.1"]
+    for name, value in request.headers.raw:
+        lines.append(name + b": " + value)
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def _parse_head(raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    lines = raw[:-4].split(b"\r\n")
+    parts = lines[0].split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
+        raise httpx.RemoteProtocolError(f"not an HTTP/1.1 response: {lines[0][:80]!r}")
+    try:
+        status = int(parts[1])
+    except ValueError:
+        raise httpx.RemoteProtocolError(f"bad status line: {lines[0][:80]!r}") from None
+    headers = []
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if sep:
+            headers.append((name.strip(), value.strip()))
+    return status, parts[2] if len(parts) > 2 else b"", headers
+
+
+class _Body(httpx.AsyncByteStream):
+    """Yields the body as it arrives; returns the connection to the pool only when fully read."""
+
+    def __init__(
+        self,
+        transport: LeanTransport,
+        origin: Origin,
+        proto: _Protocol,
+        headers: list[tuple[bytes, bytes]],
+        method: str,
+        status: int,
+        timing: WireTiming | None,
+    ) -> None:
+        self._transport = transport
+        self._origin = origin
+        self._proto: _Protocol | None = proto
+        self._timing = timing
+        lower = {k.lower(): v for k, v in headers}
+        self._keep_alive = lower.get(b"connection", b"").lower() != b"close"
+        self._chunked = b"chunked" in lower.get(b"transfer-encoding", b"").lower()
+        length = lower.get(b"content-length")
+        self._length = int(length) if length is not None and not self._chunked else None
+        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            self._length = 0
+            self._chunked = False
+        if self._length is None and not self._chunked:
+            self._keep_alive = False  # body ends when the server closes
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        proto = self._proto
+        if proto is None:
+            return
+        timing = self._timing
+        if self._chunked:
+            while True:
+                line = await proto.read_until(b"\r\n", 4096)
+                try:
+                    size = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    raise httpx.RemoteProtocolError(f"bad chunk size line {line[:40]!r}") from None
+                if size == 0:
+                    while await proto.read_until(b"\r\n", _MAX_HEADER_BYTES) != b"\r\n":
+                        pass  # trailers
+                    break
+                while size:
+                    data, arrival = await proto.read_some(size)
+                    size -= len(data)
+                    if timing is not None:
+                        timing.arrival = arrival
+                    yield data
+                if await proto.read_exactly(2) != b"\r\n":
+                    raise httpx.RemoteProtocolError("chunk not terminated by CRLF")
+        elif self._length is not None:
+            left = self._length
+            while left:
+                data, arrival = await proto.read_some(left)
+                left -= len(data)
+                if timing is not None:
+                    timing.arrival = arrival
+                yield data
+        else:
+            while (got := await proto.read_to_eof()) is not None:
+                data, arrival = got
+                if timing is not None:
+                    timing.arrival = arrival
+                yield data
+        self._finish(reusable=self._keep_alive)
+
+    def _finish(self, *, reusable: bool) -> None:
+        proto, self._proto = self._proto, None
+        if proto is None:
+            return
+        if reusable:
+            self._transport._checkin(self._origin, proto)
+        else:
+            proto.close()
+
+    async def aclose(self) -> None:
+        # Not fully read (cancelled, timed out, error): the connection's state is unknown.
+        proto, self._proto = self._proto, None
+        if proto is not None:
+            proto.abort()

@@ -1,0 +1,367 @@
+"""Responses (one model's answer to a trial) and the HTTP attempts made for each.
+
+A response is written when it starts streaming and again as text arrives, so a crash
+leaves the partial answer on disk; `recover_interrupted` marks such orphans on the
+next open.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlite_utils import Database
+
+from desk.core.ids import new_id
+from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, Usage
+from desk.store.errors import StoreError
+from desk.store.sql import Row, one, rows, transaction
+
+HOST = socket.gethostname()
+
+# A writer pid that is alive but silent this long is taken to be a reused pid (after a
+# reboot, say) rather than a stream still running: no answer streams for six hours.
+STALE_AFTER_S = 6 * 3600
+
+INTERRUPTED_MESSAGE = "desk stopped before this answer was complete"
+
+_RESPONSE_COLUMNS = (
+    "id", "trial_id", "model", "provider_name", "model_name", "settings_json", "status",
+    "error_kind", "error_message", "http_status", "text", "reasoning_text", "finish_reason",
+    "started_at", "first_token_at", "ended_at", "ttft_ms", "total_ms", "connect_ms",
+    "output_tokens_per_s", "input_tokens", "output_tokens", "cached_input_tokens",
+    "reasoning_tokens", "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms",
+    "vendor_request_id", "writer_pid", "writer_host", "created_at", "updated_at",
+)  # fmt: skip
+
+_ATTEMPT_COLUMNS = (
+    "id", "response_id", "number", "started_at", "first_token_at", "ended_at", "http_status",
+    "status", "error_kind", "error_message", "connect_ms", "ttft_ms", "total_ms",
+    "retry_after_s", "wait_before_ms", "vendor_request_id", "ratelimit_json", "input_tokens",
+    "output_tokens", "cached_input_tokens", "reasoning_tokens", "cost_usd",
+)  # fmt: skip
+
+
+def create_response(db: Database, result: ResponseResult) -> None:
+    """Insert a response (normally still streaming) with any attempts it already has."""
+    now = time.time()
+    values = _response_values(result, created_at=now, updated_at=now)
+    try:
+        with transaction(db):
+            db.execute(_insert_sql("responses", _RESPONSE_COLUMNS), values)
+            for attempt in result.attempts:
+                save_attempt(db, result.id, attempt)
+    except sqlite3.IntegrityError as exc:
+        if "UNIQUE" in str(exc):
+            raise StoreError(f"response {result.id} already exists") from None
+        raise StoreError(f"no trial {result.trial_id} for response {result.id}") from None
+
+
+def update_response_text(db: Database, response_id: str, text: str, reasoning_text: str) -> None:
+    """Save the text streamed so far: one UPDATE, committed at once.
+
+    Called repeatedly while streaming; it rewrites the whole text each time, so callers
+    should throttle it (a few times a second), not call it per token.
+    """
+    changed = db.execute(
+        "UPDATE responses SET text = ?, reasoning_text = ?, updated_at = ? WHERE id = ?",
+        (text, reasoning_text, time.time(), response_id),
+    ).rowcount
+    if not changed:
+        raise StoreError(f"no response {response_id}")
+
+
+def finish_response(db: Database, result: ResponseResult) -> None:
+    """Write every field of a response and its attempts (inserting it if it is new)."""
+    now = time.time()
+    values = _response_values(result, created_at=now, updated_at=now)
+    keep = {"id", "created_at"}
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _RESPONSE_COLUMNS if c not in keep)
+    try:
+        with transaction(db):
+            db.execute(
+                _insert_sql("responses", _RESPONSE_COLUMNS) + f" ON CONFLICT (id) DO UPDATE SET {updates}",
+                values,
+            )
+            for attempt in result.attempts:
+                save_attempt(db, result.id, attempt)
+    except sqlite3.IntegrityError:
+        raise StoreError(f"no trial {result.trial_id} for response {result.id}") from None
+
+
+def save_attempt(db: Database, response_id: str, attempt: Attempt) -> None:
+    """Insert or update attempt number `attempt.number` of a response."""
+    values = _attempt_values(response_id, attempt)
+    keep = {"id", "response_id", "number"}
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _ATTEMPT_COLUMNS if c not in keep)
+    try:
+        db.execute(
+            _insert_sql("attempts", _ATTEMPT_COLUMNS)
+            + f" ON CONFLICT (response_id, number) DO UPDATE SET {updates}",
+            values,
+        )
+    except sqlite3.IntegrityError:
+        raise StoreError(f"no response {response_id} for attempt {attempt.number}") from None
+
+
+def get_response(db: Database, response_id: str) -> ResponseResult | None:
+    row = one(db, "SELECT * FROM responses WHERE id = ?", (response_id,))
+    if row is None:
+        return None
+    return _result(row, _attempts_for(db, [response_id]).get(response_id, []))
+
+
+def responses_for_trial(db: Database, trial_id: str) -> list[ResponseResult]:
+    found = rows(db, "SELECT * FROM responses WHERE trial_id = ? ORDER BY created_at, rowid", (trial_id,))
+    attempts = _attempts_for(db, [r["id"] for r in found])
+    return [_result(r, attempts.get(r["id"], [])) for r in found]
+
+
+def recover_interrupted(db: Database) -> int:
+    """Mark as interrupted the responses whose writer died mid-stream; return how many.
+
+    Only writers on this host can be checked. One on another host (a store on a shared
+    drive) may still be running, so it is left alone. The text streamed so far is kept.
+    """
+    now = time.time()
+    orphans = [
+        r["id"]
+        for r in rows(
+            db,
+            "SELECT id, writer_pid, writer_host, updated_at FROM responses WHERE status = ?",
+            (Status.STREAMING.value,),
+        )
+        if r["writer_host"] == HOST and _writer_gone(r["writer_pid"], r["updated_at"], now)
+    ]
+    if not orphans:
+        return 0
+    with transaction(db):
+        for response_id in orphans:
+            db.execute(
+                "UPDATE responses SET status = ?, error_message = coalesce(error_message, ?), "
+                "updated_at = ? WHERE id = ? AND status = ?",
+                (
+                    Status.INTERRUPTED.value,
+                    INTERRUPTED_MESSAGE,
+                    now,
+                    response_id,
+                    Status.STREAMING.value,
+                ),
+            )
+            db.execute(
+                "UPDATE attempts SET status = ? WHERE response_id = ? AND status = ?",
+                (Status.INTERRUPTED.value, response_id, Status.STREAMING.value),
+            )
+    return len(orphans)
+
+
+def _writer_gone(pid: int | None, updated_at: float, now: float) -> bool:
+    if pid is None:
+        return True
+    # This very process may still be streaming it (another Store object, say).
+    alive = pid == os.getpid() or pid_alive(pid)
+    return not alive or now - updated_at > STALE_AFTER_S
+
+
+if sys.platform == "win32":
+    import ctypes
+    from ctypes import wintypes
+
+    _kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    _kernel32.OpenProcess.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.DWORD]
+    _kernel32.OpenProcess.restype = wintypes.HANDLE
+    _kernel32.GetExitCodeProcess.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD)]
+    _kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
+
+    def pid_alive(pid: int) -> bool:
+        """Whether a process with this id exists on this machine."""
+        # os.kill(pid, 0) on Windows would *terminate* the process, so ask the kernel.
+        if pid <= 0:
+            return False
+        handle = _kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.get_last_error() == 5  # ERROR_ACCESS_DENIED: exists, not ours
+        try:
+            code = wintypes.DWORD()
+            ok = _kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+            return bool(ok) and code.value == 259  # STILL_ACTIVE
+        finally:
+            _kernel32.CloseHandle(handle)
+
+else:
+
+    def pid_alive(pid: int) -> bool:
+        """Whether a process with this id exists on this machine."""
+        if pid <= 0:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # it exists, owned by another user
+            return True
+        except OSError:
+            return False
+        return True
+
+
+def _insert_sql(table: str, columns: Sequence[str]) -> str:
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
+def _enum(value: Status | ErrorKind | None) -> str | None:
+    return None if value is None else value.value
+
+
+def _response_values(result: ResponseResult, *, created_at: float, updated_at: float) -> list[Any]:
+    u = result.usage
+    row: dict[str, Any] = {
+        "id": result.id,
+        "trial_id": result.trial_id,
+        "model": result.model,
+        "provider_name": result.provider,
+        "model_name": result.model_name,
+        "settings_json": json.dumps(result.settings),
+        "status": _enum(result.status),
+        "error_kind": _enum(result.error_kind),
+        "error_message": result.error_message,
+        "http_status": result.http_status,
+        "text": result.text,
+        "reasoning_text": result.reasoning_text,
+        "finish_reason": result.finish_reason,
+        "started_at": result.started_at,
+        "first_token_at": result.first_token_at,
+        "ended_at": result.ended_at,
+        "ttft_ms": result.ttft_ms,
+        "total_ms": result.total_ms,
+        "connect_ms": result.connect_ms,
+        "output_tokens_per_s": result.output_tokens_per_s,
+        "input_tokens": u.input_tokens,
+        "output_tokens": u.output_tokens,
+        "cached_input_tokens": u.cached_input_tokens,
+        "reasoning_tokens": u.reasoning_tokens,
+        "cost_usd": result.cost_usd,
+        "cost_note": result.cost_note,
+        "price_source": result.price_source,
+        "retries": result.retries,
+        "retry_wait_ms": result.retry_wait_ms,
+        "vendor_request_id": result.vendor_request_id,
+        "writer_pid": os.getpid(),
+        "writer_host": HOST,
+        "created_at": created_at,
+        "updated_at": updated_at,
+    }
+    return [row[c] for c in _RESPONSE_COLUMNS]
+
+
+def _attempt_values(response_id: str, a: Attempt) -> list[Any]:
+    row: dict[str, Any] = {
+        "id": new_id(),
+        "response_id": response_id,
+        "number": a.number,
+        "started_at": a.started_at,
+        "first_token_at": a.first_token_at,
+        "ended_at": a.ended_at,
+        "http_status": a.http_status,
+        "status": _enum(a.status),
+        "error_kind": _enum(a.error_kind),
+        "error_message": a.error_message,
+        "connect_ms": a.connect_ms,
+        "ttft_ms": a.ttft_ms,
+        "total_ms": a.total_ms,
+        "retry_after_s": a.retry_after_s,
+        "wait_before_ms": a.wait_before_ms,
+        "vendor_request_id": a.vendor_request_id,
+        "ratelimit_json": json.dumps(a.ratelimit),
+        "input_tokens": a.usage.input_tokens,
+        "output_tokens": a.usage.output_tokens,
+        "cached_input_tokens": a.usage.cached_input_tokens,
+        "reasoning_tokens": a.usage.reasoning_tokens,
+        "cost_usd": a.cost_usd,
+    }
+    return [row[c] for c in _ATTEMPT_COLUMNS]
+
+
+def _usage(row: Row) -> Usage:
+    return Usage(
+        input_tokens=row["input_tokens"],
+        output_tokens=row["output_tokens"],
+        cached_input_tokens=row["cached_input_tokens"],
+        reasoning_tokens=row["reasoning_tokens"],
+    )
+
+
+def _error_kind(value: str | None) -> ErrorKind | None:
+    return None if value is None else ErrorKind(value)
+
+
+def _attempts_for(db: Database, response_ids: list[str]) -> dict[str, list[Attempt]]:
+    result: dict[str, list[Attempt]] = {}
+    if not response_ids:
+        return result
+    marks = ", ".join("?" for _ in response_ids)
+    for r in rows(
+        db,
+        f"SELECT * FROM attempts WHERE response_id IN ({marks}) ORDER BY response_id, number",
+        response_ids,
+    ):
+        result.setdefault(r["response_id"], []).append(
+            Attempt(
+                number=r["number"],
+                started_at=r["started_at"],
+                first_token_at=r["first_token_at"],
+                ended_at=r["ended_at"],
+                http_status=r["http_status"],
+                status=Status(r["status"]),
+                error_kind=_error_kind(r["error_kind"]),
+                error_message=r["error_message"],
+                connect_ms=r["connect_ms"],
+                ttft_ms=r["ttft_ms"],
+                total_ms=r["total_ms"],
+                retry_after_s=r["retry_after_s"],
+                wait_before_ms=r["wait_before_ms"],
+                vendor_request_id=r["vendor_request_id"],
+                ratelimit=json.loads(r["ratelimit_json"] or "{}"),
+                usage=_usage(r),
+                cost_usd=r["cost_usd"],
+            )
+        )
+    return result
+
+
+def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
+    return ResponseResult(
+        id=row["id"],
+        trial_id=row["trial_id"],
+        model=row["model"],
+        settings=json.loads(row["settings_json"] or "{}"),
+        status=Status(row["status"]),
+        error_kind=_error_kind(row["error_kind"]),
+        error_message=row["error_message"],
+        http_status=row["http_status"],
+        text=row["text"],
+        reasoning_text=row["reasoning_text"],
+        finish_reason=row["finish_reason"],
+        started_at=row["started_at"],
+        first_token_at=row["first_token_at"],
+        ended_at=row["ended_at"],
+        ttft_ms=row["ttft_ms"],
+        total_ms=row["total_ms"],
+        connect_ms=row["connect_ms"],
+        output_tokens_per_s=row["output_tokens_per_s"],
+        usage=_usage(row),
+        cost_usd=row["cost_usd"],
+        cost_note=row["cost_note"],
+        price_source=row["price_source"],
+        retries=row["retries"],
+        retry_wait_ms=row["retry_wait_ms"],
+        vendor_request_id=row["vendor_request_id"],
+        attempts=attempts,
+    )

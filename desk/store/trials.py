@@ -1,0 +1,250 @@
+"""Trials (what was sent) and their attachments, whose bytes live once each in `blobs`."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from desk.core.attachment import Attachment, decode_text, sha256_hex
+from desk.core.ids import new_id
+from desk.core.trial import TrialInput
+from desk.store.errors import StoreError
+from desk.store.sql import Row, one, rows, transaction
+
+PREVIEW_CHARS = 200
+
+
+@dataclass(frozen=True)
+class StoredTrial:
+    """A trial as stored: its input exactly as sent, plus when and from what it was run."""
+
+    id: str
+    created_at: float
+    parent_trial_id: str | None
+    input: TrialInput
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class TrialSummary:
+    """One line of the history list."""
+
+    id: str
+    created_at: float
+    prompt_preview: str  # the first PREVIEW_CHARS characters of the prompt
+    n_responses: int
+    models: tuple[str, ...]  # PROVIDER/MODEL of each response, in the order they were made
+    parent_trial_id: str | None = None
+
+
+def create_trial(
+    db: Database,
+    trial: TrialInput,
+    *,
+    trial_id: str | None = None,
+    parent_trial_id: str | None = None,
+) -> str:
+    """Store a trial with its attachments in one transaction; return its id."""
+    for att in trial.attachments:
+        # The blob key must really be the content's hash, or two different files could
+        # share a row (and dedup would hand back the wrong bytes).
+        if sha256_hex(att.data) != att.sha256:
+            raise StoreError(f"{att.name}: sha256 does not match its bytes")
+    trial_id = trial_id or new_id()
+    now = time.time()
+    try:
+        with transaction(db):
+            db.execute(
+                "INSERT INTO trials (id, created_at, prompt, system, parent_trial_id) VALUES (?, ?, ?, ?, ?)",
+                (trial_id, now, trial.prompt, trial.system, parent_trial_id),
+            )
+            for position, att in enumerate(trial.attachments):
+                db.execute(
+                    "INSERT INTO blobs (sha256, data, size, mime, created_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+                    (att.sha256, att.data, att.size, att.mime, now),
+                )
+                db.execute(
+                    "INSERT INTO trial_attachments (trial_id, position, sha256, name, kind, "
+                    "mime, encoding, size, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        trial_id,
+                        position,
+                        att.sha256,
+                        att.name,
+                        att.kind,
+                        att.mime,
+                        att.encoding,
+                        att.size,
+                        att.width,
+                        att.height,
+                    ),
+                )
+    except sqlite3.IntegrityError as exc:
+        if "UNIQUE" in str(exc):
+            raise StoreError(f"trial {trial_id} already exists") from None
+        raise StoreError(f"no trial {parent_trial_id} to run again from") from None
+    return trial_id
+
+
+def get_trial(db: Database, trial_id: str) -> StoredTrial | None:
+    row = one(db, "SELECT * FROM trials WHERE id = ?", (trial_id,))
+    if row is None:
+        return None
+    found = rows(
+        db,
+        "SELECT a.*, b.data FROM trial_attachments a JOIN blobs b ON b.sha256 = a.sha256 "
+        "WHERE a.trial_id = ? ORDER BY a.position",
+        (trial_id,),
+    )
+    trial = TrialInput(
+        prompt=row["prompt"],
+        system=row["system"],
+        attachments=tuple(_attachment(r) for r in found),
+    )
+    return StoredTrial(
+        id=row["id"],
+        created_at=row["created_at"],
+        parent_trial_id=row["parent_trial_id"],
+        input=trial,
+        note=row["note"],
+    )
+
+
+def set_trial_note(db: Database, trial_id: str, note: str | None) -> None:
+    if not db.execute("UPDATE trials SET note = ? WHERE id = ?", (note, trial_id)).rowcount:
+        raise StoreError(f"no trial {trial_id}")
+
+
+def delete_trial(db: Database, trial_id: str) -> bool:
+    """Delete a trial, its responses and attempts, and blobs no other trial uses."""
+    with transaction(db):
+        hashes = [
+            r["sha256"]
+            for r in rows(db, "SELECT sha256 FROM trial_attachments WHERE trial_id = ?", (trial_id,))
+        ]
+        deleted = db.execute("DELETE FROM trials WHERE id = ?", (trial_id,)).rowcount > 0
+        for sha in set(hashes):
+            db.execute(
+                "DELETE FROM blobs WHERE sha256 = ? AND NOT EXISTS "
+                "(SELECT 1 FROM trial_attachments WHERE sha256 = ?)",
+                (sha, sha),
+            )
+    return deleted
+
+
+def list_trials(
+    db: Database, search: str | None = None, limit: int = 100, offset: int = 0
+) -> list[TrialSummary]:
+    """Trials newest first, optionally only those whose prompt or system match `search`."""
+    columns = (
+        "t.id, t.created_at, t.parent_trial_id, substr(t.prompt, 1, ?) AS preview, "
+        "(SELECT count(*) FROM responses r WHERE r.trial_id = t.id) AS n_responses"
+    )
+    order = "ORDER BY t.created_at DESC, t.rowid DESC LIMIT ? OFFSET ?"
+    words = (search or "").split()
+    if not words:
+        found = rows(db, f"SELECT {columns} FROM trials t {order}", (PREVIEW_CHARS, limit, offset))
+    elif _fts_matches(db, words):
+        found = rows(
+            db,
+            f"SELECT {columns} FROM trials t JOIN trials_fts ON trials_fts.trial_id = t.id "
+            f"WHERE trials_fts MATCH ? {order}",
+            (PREVIEW_CHARS, _fts_query(words), limit, offset),
+        )
+    else:
+        # Substrings ("ello" in "hello"), scripts without spaces, or no FTS5 at all.
+        where = " AND ".join(
+            "(t.prompt LIKE ? ESCAPE '\\' OR coalesce(t.system, '') LIKE ? ESCAPE '\\')" for _ in words
+        )
+        params: list[object] = [PREVIEW_CHARS]
+        for word in words:
+            pattern = "%" + _like_escape(word) + "%"
+            params += [pattern, pattern]
+        found = rows(db, f"SELECT {columns} FROM trials t WHERE {where} {order}", (*params, limit, offset))
+    models = _models_by_trial(db, [r["id"] for r in found])
+    return [
+        TrialSummary(
+            id=r["id"],
+            created_at=r["created_at"],
+            prompt_preview=r["preview"],
+            n_responses=r["n_responses"],
+            models=tuple(models.get(r["id"], ())),
+            parent_trial_id=r["parent_trial_id"],
+        )
+        for r in found
+    ]
+
+
+def _fts_query(words: list[str]) -> str:
+    # Every word must appear, as a prefix ("sum" finds "summary"); quoting keeps
+    # words like NOT, OR or a stray '"' from being read as query syntax.
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+def _fts_matches(db: Database, words: list[str]) -> bool:
+    """True when full-text search is available, valid for these words and finds something."""
+    try:
+        hit = db.conn.execute(
+            "SELECT 1 FROM trials_fts WHERE trials_fts MATCH ? LIMIT 1", (_fts_query(words),)
+        ).fetchone()
+    except sqlite3.OperationalError:  # no FTS5 table, or words FTS cannot parse
+        return False
+    return hit is not None
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _models_by_trial(db: Database, trial_ids: list[str]) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    if not trial_ids:
+        return result
+    marks = ", ".join("?" for _ in trial_ids)
+    for r in rows(
+        db,
+        f"SELECT trial_id, model FROM responses WHERE trial_id IN ({marks}) ORDER BY created_at, rowid",
+        trial_ids,
+    ):
+        result.setdefault(r["trial_id"], []).append(r["model"])
+    return result
+
+
+def _attachment(row: Row) -> Attachment:
+    data: bytes = row["data"]
+    text = _decode(data, row["encoding"]) if row["kind"] == "data" else None
+    return Attachment(
+        kind=row["kind"],
+        name=row["name"],
+        mime=row["mime"],
+        data=data,
+        sha256=row["sha256"],
+        encoding=row["encoding"],
+        text=text,
+        width=row["width"],
+        height=row["height"],
+    )
+
+
+def _decode(data: bytes, encoding: str | None) -> str:
+    """Decode with the codec recorded at attach time.
+
+    Rebuilt directly rather than through `attachment_from_bytes`, so an old trial still
+    opens if today's size limits or detection rules would refuse or re-read its file.
+    Encodings look like "utf-8", "cp1252" or "utf-16 (BOM)" (see `decode_text`).
+    """
+    if encoding:
+        base = encoding.removesuffix(" (BOM)")
+        codec = "utf-8-sig" if encoding != base and base == "utf-8" else base
+        try:
+            return data.decode(codec)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        return decode_text(data)[0]
+    except ValueError:
+        return data.decode("utf-8", errors="replace")

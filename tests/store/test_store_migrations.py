@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from desk.store import Store, open_store
+from desk.store.db import connect
+from desk.store.migrations import MIGRATIONS, applied_migrations, migrate
+
+EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
+    "providers": {
+        "id": str,
+        "name": str,
+        "kind": str,
+        "base_url": str,
+        "key_env": str,
+        "api_version": str,
+        "headers_json": str,
+        "created_at": float,
+        "updated_at": float,
+    },
+    "models": {"id": str, "provider_name": str, "model": str, "created_at": float},
+    "prices": {
+        "id": str,
+        "provider_name": str,
+        "model": str,
+        "input_per_mtok": float,
+        "cached_input_per_mtok": float,
+        "output_per_mtok": float,
+        "updated_at": float,
+    },
+    "blobs": {"sha256": str, "data": bytes, "size": int, "mime": str, "created_at": float},
+    "trials": {
+        "id": str,
+        "created_at": float,
+        "prompt": str,
+        "system": str,
+        "parent_trial_id": str,
+        "note": str,
+    },
+    "trial_attachments": {
+        "trial_id": str,
+        "position": int,
+        "sha256": str,
+        "name": str,
+        "kind": str,
+        "mime": str,
+        "encoding": str,
+        "size": int,
+        "width": int,
+        "height": int,
+    },
+    "responses": {
+        "id": str,
+        "trial_id": str,
+        "model": str,
+        "provider_name": str,
+        "model_name": str,
+        "settings_json": str,
+        "status": str,
+        "error_kind": str,
+        "error_message": str,
+        "http_status": int,
+        "text": str,
+        "reasoning_text": str,
+        "finish_reason": str,
+        "started_at": float,
+        "first_token_at": float,
+        "ended_at": float,
+        "ttft_ms": float,
+        "total_ms": float,
+        "connect_ms": float,
+        "output_tokens_per_s": float,
+        "input_tokens": int,
+        "output_tokens": int,
+        "cached_input_tokens": int,
+        "reasoning_tokens": int,
+        "cost_usd": float,
+        "cost_note": str,
+        "price_source": str,
+        "retries": int,
+        "retry_wait_ms": float,
+        "vendor_request_id": str,
+        "writer_pid": int,
+        "writer_host": str,
+        "created_at": float,
+        "updated_at": float,
+    },
+    "attempts": {
+        "id": str,
+        "response_id": str,
+        "number": int,
+        "started_at": float,
+        "first_token_at": float,
+        "ended_at": float,
+        "http_status": int,
+        "status": str,
+        "error_kind": str,
+        "error_message": str,
+        "connect_ms": float,
+        "ttft_ms": float,
+        "total_ms": float,
+        "retry_after_s": float,
+        "wait_before_ms": float,
+        "vendor_request_id": str,
+        "ratelimit_json": str,
+        "input_tokens": int,
+        "output_tokens": int,
+        "cached_input_tokens": int,
+        "reasoning_tokens": int,
+        "cost_usd": float,
+    },
+    "_desk_migrations": {"name": str, "applied_at": float},
+}
+
+
+def test_initial_schema(db_path: Path) -> None:
+    with open_store(db_path) as store:
+        db = store.db
+        for table, columns in EXPECTED_COLUMNS.items():
+            assert db.table(table).columns_dict == columns, table
+        assert applied_migrations(db) == ["m001_initial"]
+        indexes = {i.name: i.columns for i in db.table("responses").indexes}
+        assert indexes["idx_responses_trial_id"] == ["trial_id"]
+        assert indexes["idx_responses_model_created_at"] == ["model", "created_at"]
+        unique = [i.columns for i in db.table("attempts").indexes if i.unique]
+        assert ["response_id", "number"] in unique
+        assert db.table("trial_attachments").pks == ["trial_id", "position"]
+
+
+def test_no_api_key_column_anywhere(store: Store) -> None:
+    for table in store.db.tables:
+        for column in table.columns_dict:
+            lowered = column.lower()
+            assert "secret" not in lowered and "password" not in lowered, (table.name, column)
+            assert "key" not in lowered or column == "key_env", (table.name, column)
+
+
+def test_no_autoincrement(store: Store) -> None:
+    assert "AUTOINCREMENT" not in store.db.schema.upper()
+
+
+def test_migrations_are_recorded_and_idempotent(db_path: Path) -> None:
+    open_store(db_path).close()
+    with open_store(db_path) as store:
+        assert migrate(store.db) == []
+        rows = list(store.db.query("SELECT name, applied_at FROM _desk_migrations"))
+        assert [r["name"] for r in rows] == [m.__name__ for m in MIGRATIONS]
+        assert all(isinstance(r["applied_at"], float) for r in rows)
+
+
+def test_database_with_no_migrations_upgrades(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path)
+    conn.execute("CREATE TABLE _desk_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+    conn.commit()
+    conn.close()
+    with open_store(db_path) as store:
+        assert applied_migrations(store.db) == ["m001_initial"]
+        assert "responses" in store.db.table_names()
+
+
+def test_a_later_migration_runs_once_in_order(db_path: Path) -> None:
+    open_store(db_path).close()
+    calls: list[str] = []
+
+    def m002_add_rating(db: Database) -> None:
+        calls.append("m002")
+        db.execute("ALTER TABLE responses ADD COLUMN rating INTEGER")
+
+    db = connect(db_path)
+    try:
+        assert migrate(db, [*MIGRATIONS, m002_add_rating]) == ["m002_add_rating"]
+        assert migrate(db, [*MIGRATIONS, m002_add_rating]) == []
+        assert calls == ["m002"]
+        assert db.table("responses").columns_dict["rating"] is int
+        assert applied_migrations(db) == ["m001_initial", "m002_add_rating"]
+    finally:
+        db.close()
+
+
+def test_a_failing_migration_leaves_nothing_behind(db_path: Path) -> None:
+    open_store(db_path).close()
+
+    def m002_broken(db: Database) -> None:
+        db.execute("CREATE TABLE half_done (x)")
+        raise RuntimeError("boom")
+
+    db = connect(db_path)
+    try:
+        try:
+            migrate(db, [*MIGRATIONS, m002_broken])
+        except RuntimeError:
+            pass
+        assert "half_done" not in db.table_names()
+        assert applied_migrations(db) == ["m001_initial"]
+        assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    finally:
+        db.close()

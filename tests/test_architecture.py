@@ -1,0 +1,25 @@
+"""The folders' promises, checked: import-linter contracts from pyproject.toml."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_import_contracts_hold():
+    exe = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
+    if not Path(exe).exists():
+        pytest.fail("import-linter is part of the test extra; install with pip install -e '.[test]'")
+    proc = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_core_and_cli_import_without_qt():
+    """The headless face needs no Qt: importing the CLI must not pull PySide6 in."""
+    code = "import sys, desk.cli, desk.engine.session; assert 'PySide6' not in sys.modules, 'Qt imported'"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
