@@ -1,0 +1,1414 @@
+"""Scripted fake LLM vendor server (OpenAI/Azure, Anthropic, Gemini, Ollama).
+
+Raw asyncio streams + HTTP/1.1 so real clients can be pointed at it without
+mocks. Each request is answered according to a `Script`; every request is
+recorded in `VendorServer.requests`.
+
+Normalised usage semantics (mapped into each vendor's own fields):
+  input_tokens        total prompt tokens, cached ones included
+  output_tokens       total output tokens, reasoning ones included
+  cached_input_tokens subset of input_tokens served from cache
+  reasoning_tokens    subset of output_tokens spent thinking
+
+Run standalone:  python -m tests.vendor_server --port 0 --uvloop
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import email.utils
+import heapq
+import http
+import itertools
+import json
+import re
+import secrets
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, unquote
+
+__all__ = ["DEFAULT_USAGE", "RequestRecord", "Script", "VendorServer"]
+
+DEFAULT_USAGE = {"input_tokens": 12, "output_tokens": 4, "cached_input_tokens": 0, "reasoning_tokens": 0}
+FINGERPRINT = "fp_vendorsrv01"
+_JUNK = "lorem ipsum dolor sit amet " * 64  # ~1.7 KB filler piece for oversize streams
+
+
+@dataclass
+class Script:
+    """How to answer one request. Defaults give a fast, well-formed answer."""
+
+    text_pieces: list[str] = field(default_factory=lambda: ["Hello", ", ", "world", "."])
+    first_token_delay_ms: float = 0.0  # from request fully read to first piece written
+    interval_ms: float = 0.0  # between subsequent pieces (deadline based, no drift)
+    usage: dict | None = field(default_factory=lambda: dict(DEFAULT_USAGE))  # None: vendor reports none
+    finish_reason: str = "stop"  # "stop" | "length" | "content_filter" (other values passed through)
+    status: int = 200  # >= 400 renders a vendor error body
+    headers: dict[str, str] = field(default_factory=dict)  # extra response headers (Retry-After...)
+    error_message: str | None = None
+    error_type: str | None = None  # OpenAI error.type / Anthropic error.type / Gemini status
+    error_code: str | None = None  # OpenAI/Azure error.code (e.g. "insufficient_quota")
+    # faults
+    reset_after_pieces: int | None = None  # RST the TCP connection after N pieces
+    stall_after_headers: bool = False  # headers, then silence until client leaves / server stops
+    stall_after_pieces: int | None = None
+    malformed_after_pieces: int | None = None  # emit an unparsable line after N pieces...
+    malformed_stop: bool = False  # ...then end the body (False: carry on streaming)
+    html_error_page: bool = False  # Cloudflare-like text/html page with `status`
+    oversize_bytes: int | None = None  # stream valid junk events until this many body bytes
+    drip_bytes_per_s: float | None = None  # trickle the body at this rate
+    close_after_response: bool = False  # Connection: close, then FIN
+    midstream_error: bool = False  # vendor-style error event mid-stream, then end the body
+    midstream_error_after_pieces: int = 1
+    sse_line_ending: str | None = None  # None: vendor's own ("\r\n" for Gemini, "\n" otherwise)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Script:
+        return cls(**d)
+
+
+@dataclass(eq=False)
+class RequestRecord:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    json: Any
+    read_at: float  # time.time() when the request was fully read
+    request_id: str
+    protocol: str | None = None  # "openai" | "anthropic" | "gemini" | "ollama"
+    model: str | None = None
+    stream: bool = False
+    azure: bool = False
+    conn_id: int = 0  # same value => same TCP connection (keep-alive checks)
+    status: int | None = None
+    script: Script | None = None
+    first_token_written_at: float | None = None  # first non-empty content piece handed to the socket
+    ended_at: float | None = None
+    _t0: float = field(default=0.0, repr=False)  # perf_counter() at read_at
+
+    def stamp(self) -> float:
+        # Wall-clock value derived from a monotonic delta so intervals are exact.
+        return self.read_at + (time.perf_counter() - self._t0)
+
+    def summary(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k not in ("body", "script", "_t0")}
+        d["script"] = asdict(self.script) if self.script else None
+        return d
+
+
+class _Closed(Exception):
+    """Connection is finished (reset, stall ended, protocol error)."""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _reason(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return {529: "Overloaded", 520: "Unknown Error", 524: "A Timeout Occurred"}.get(status, "Unknown")
+
+
+_date_cache = [0, ""]
+
+
+def _date() -> str:
+    now = int(time.time())
+    if now != _date_cache[0]:  # formatdate is slow-ish; one per second is enough
+        _date_cache[:] = [now, email.utils.formatdate(now, usegmt=True)]
+    return _date_cache[1]
+
+
+def _head(status: int, ctype: str, rid: str, extra: dict, length: int | None, close: bool) -> bytes:
+    h = {"Date": _date(), "Content-Type": ctype}
+    if length is None:
+        h["Transfer-Encoding"], h["Cache-Control"] = "chunked", "no-cache"
+    else:
+        h["Content-Length"] = str(length)
+    h["Connection"] = "close" if close else "keep-alive"
+    h["x-request-id"] = h["request-id"] = rid
+    canon = {k.lower(): k for k in h}
+    for k, v in extra.items():  # script headers may override defaults (e.g. a wrong Content-Type)
+        h[canon.get(k.lower(), k)] = v
+    lines = "".join(f"{k}: {v}\r\n" for k, v in h.items())
+    return f"HTTP/1.1 {status} {_reason(status)}\r\n{lines}\r\n".encode("latin-1")
+
+
+def _dumps(obj, pretty=False, google=False) -> bytes:
+    if pretty:
+        return json.dumps(obj, indent=2, ensure_ascii=False).encode()
+    # Google's streaming JSON uses ",", ": " separators; others are compact.
+    return json.dumps(obj, separators=(",", ": ") if google else (",", ":"), ensure_ascii=False).encode()
+
+
+def _usage(s: Script, n: int) -> tuple[int, int, int, int]:
+    u = s.usage or {}
+    return (
+        u.get("input_tokens", 0),
+        u.get("output_tokens", n),
+        u.get("cached_input_tokens", 0),
+        u.get("reasoning_tokens", 0),
+    )
+
+
+class _PreciseTimer:
+    """One shared timer for all connections: epoll/libuv timers are ms-granular,
+    so wake ~1.5 ms early on a coarse timer, then yield-spin (call_soon) until the
+    exact perf_counter deadline. A single spinner keeps the cost O(1) in waiters."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop, self.heap, self.handle, self.seq = loop, [], None, itertools.count()
+
+    def wait(self, deadline: float) -> asyncio.Future:
+        fut = self.loop.create_future()
+        heapq.heappush(self.heap, (deadline, next(self.seq), fut))
+        if self.heap[0][2] is fut:  # new earliest deadline: re-arm
+            if self.handle:
+                self.handle.cancel()
+            self._tick()
+        return fut
+
+    def _tick(self):
+        now = time.perf_counter()
+        while self.heap and self.heap[0][0] <= now:
+            fut = heapq.heappop(self.heap)[2]
+            if not fut.done():
+                fut.set_result(None)
+        if not self.heap:
+            self.handle = None
+        elif (rem := self.heap[0][0] - now) > 0.002:
+            self.handle = self.loop.call_later(rem - 0.0015, self._tick)
+        else:
+            self.handle = self.loop.call_soon(self._tick)
+
+
+class _Conn:
+    __slots__ = ("body_bytes", "drip", "id", "r", "w")
+    _ids = itertools.count(1)
+
+    def __init__(self, r: asyncio.StreamReader, w: asyncio.StreamWriter):
+        self.r, self.w, self.drip, self.body_bytes, self.id = r, w, None, 0, next(self._ids)
+
+    async def send(self, data: bytes):
+        if self.w.transport.is_closing():
+            raise _Closed
+        self.body_bytes += len(data)
+        if not self.drip:
+            self.w.write(data)
+            await self.w.drain()
+            return
+        step = max(1, int(self.drip / 50))  # ~50 writes per second
+        for i in range(0, len(data), step):
+            piece = data[i : i + step]
+            await asyncio.sleep(len(piece) / self.drip)  # sleep first: bytes never beat the rate
+            self.w.write(piece)
+            await self.w.drain()
+
+    async def chunk(self, data: bytes):
+        await self.send(b"%x\r\n%b\r\n" % (len(data), data))
+
+    async def stall(self):
+        # Hold the connection silently; leave when the client hangs up (or on stop()).
+        while await self.r.read(65536):
+            pass
+        raise _Closed
+
+    def reset(self):
+        sock = self.w.get_extra_info("socket")
+        try:  # linger 0 => close() sends RST instead of FIN
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except (OSError, AttributeError):
+            pass
+        self.w.transport.abort()
+        raise _Closed
+
+
+class _Ctx:
+    """Per-response state shared by a vendor formatter."""
+
+    def __init__(self, rec: RequestRecord, script: Script, nl: str):
+        self.rec, self.s, self.nl = rec, script, nl
+        self.model, self.hex = rec.model or "", rec.request_id[4:]
+        self.created = int(rec.read_at)
+        self.include_usage = False
+        self.sse = True  # Gemini: False => streamed JSON array (no ?alt=sse)
+        self.n = 0  # pieces written
+        self.finished = False
+        self.first_piece = True
+        self._tpl: list[bytes] | None = None
+
+    def templated(self, build, text: str) -> bytes:
+        # Hot path: encode a piece event once around a sentinel, then splice each text in.
+        if self._tpl is None:
+            self._tpl = build("\x00").split(b'"\\u0000"')
+        return self._tpl[0] + json.dumps(text, ensure_ascii=False).encode() + self._tpl[1]
+
+    def sse_event(self, data: bytes, event: str | None = None) -> bytes:
+        nl = self.nl.encode()
+        return (b"event: " + event.encode() + nl if event else b"") + b"data: " + data + nl + nl
+
+
+# ---------------------------------------------------------------- vendor formats
+
+
+class _OpenAI:
+    ctype = "text/event-stream; charset=utf-8"
+    FINISH: ClassVar[dict[Any, str]] = {
+        "stop": "stop",
+        "length": "length",
+        "content_filter": "content_filter",
+    }
+    TYPES: ClassVar[dict[Any, str]] = {
+        400: "invalid_request_error",
+        401: "invalid_request_error",
+        403: "permission_error",
+        404: "invalid_request_error",
+        429: "requests",
+        500: "server_error",
+        503: "server_error",
+    }
+    CODES: ClassVar[dict[Any, str]] = {
+        401: "invalid_api_key",
+        404: "model_not_found",
+        429: "rate_limit_exceeded",
+    }
+
+    @staticmethod
+    def usage_on(c: _Ctx) -> bool:
+        return c.include_usage and c.s.usage is not None  # None: like llama.cpp ignoring include_usage
+
+    @classmethod
+    def _chunk(cls, c: _Ctx, choices: list, usage=None) -> bytes:
+        d = {
+            "id": "chatcmpl-" + c.hex,
+            "object": "chat.completion.chunk",
+            "created": c.created,
+            "model": c.model,
+            "system_fingerprint": FINGERPRINT,
+            "choices": choices,
+        }
+        if cls.usage_on(c):
+            d["usage"] = usage
+        return c.sse_event(_dumps(d))
+
+    @staticmethod
+    def _usage(c: _Ctx) -> dict:
+        i, o, cached, reas = _usage(c.s, c.n)
+        return {
+            "prompt_tokens": i,
+            "completion_tokens": o,
+            "total_tokens": i + o,
+            "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": reas,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        }
+
+    @classmethod
+    def head(cls, c: _Ctx) -> list[bytes]:
+        out = []
+        if c.rec.azure:  # real Azure leads with a choice-less prompt-filter chunk
+            out.append(
+                c.sse_event(
+                    _dumps(
+                        {
+                            "choices": [],
+                            "created": 0,
+                            "id": "",
+                            "model": "",
+                            "object": "",
+                            "prompt_filter_results": [_azure_filter()],
+                        }
+                    )
+                )
+            )
+        out.append(
+            cls._chunk(
+                c,
+                [
+                    {
+                        "index": 0,
+                        "delta": {"role": "assistant", "content": "", "refusal": None},
+                        "logprobs": None,
+                        "finish_reason": None,
+                    }
+                ],
+            )
+        )
+        return out
+
+    @classmethod
+    def piece(cls, c: _Ctx, text: str, last: bool) -> bytes:
+        return c.templated(
+            lambda t: cls._chunk(
+                c, [{"index": 0, "delta": {"content": t}, "logprobs": None, "finish_reason": None}]
+            ),
+            text,
+        )
+
+    @classmethod
+    def tail(cls, c: _Ctx) -> list[bytes]:
+        fr = cls.FINISH.get(c.s.finish_reason, c.s.finish_reason)
+        out = [cls._chunk(c, [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": fr}])]
+        if cls.usage_on(c):
+            out.append(cls._chunk(c, [], cls._usage(c)))
+        out.append(c.sse_event(b"[DONE]"))
+        return out
+
+    @classmethod
+    def error_event(cls, c: _Ctx) -> bytes:
+        return c.sse_event(_dumps(cls.error(c, 500)[1]))
+
+    @staticmethod
+    def garbage(c: _Ctx) -> bytes:
+        return c.sse_event(b"{not json")
+
+    @classmethod
+    def full(cls, c: _Ctx, text: str) -> tuple[bytes, str]:
+        fr = cls.FINISH.get(c.s.finish_reason, c.s.finish_reason)
+        d = {
+            "id": "chatcmpl-" + c.hex,
+            "object": "chat.completion",
+            "created": c.created,
+            "model": c.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text, "refusal": None, "annotations": []},
+                    "logprobs": None,
+                    "finish_reason": fr,
+                }
+            ],
+        }
+        if c.s.usage is not None:
+            d["usage"] = cls._usage(c)
+        d["service_tier"] = "default"
+        d["system_fingerprint"] = FINGERPRINT
+        if c.rec.azure:
+            d["prompt_filter_results"] = [_azure_filter()]
+        return _dumps(d, pretty=True), "application/json"
+
+    @classmethod
+    def error(
+        cls, c: _Ctx, status: int, msg: str | None = None, etype: str | None = None, code: str | None = None
+    ) -> tuple[int, dict]:
+        s = c.s
+        msg = msg or s.error_message or _DEFAULT_MSG.get(status, "Error")
+        code = code or s.error_code
+        if c.rec.azure:  # Azure's own gateway error shape
+            return status, {"error": {"code": code or str(status), "message": msg}}
+        return status, {
+            "error": {
+                "message": msg,
+                "type": etype or s.error_type or cls.TYPES.get(status, "api_error"),
+                "param": None,
+                "code": code or cls.CODES.get(status),
+            }
+        }
+
+    @classmethod
+    def auth_error(cls, c: _Ctx, got: str | None) -> tuple[int, dict]:
+        if c.rec.azure:
+            return cls.error(
+                c,
+                401,
+                "Access denied due to invalid subscription key or wrong API endpoint. "
+                "Make sure to provide a valid key for an active subscription and use a correct "
+                "regional API endpoint for your resource.",
+                code="401",
+            )
+        if not got:
+            return 401, {
+                "error": {
+                    "message": "You didn't provide an API key. You need to provide your API key "
+                    "in an Authorization header using Bearer auth (i.e. Authorization: Bearer "
+                    "YOUR_KEY).",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": None,
+                }
+            }
+        return 401, {
+            "error": {
+                "message": f"Incorrect API key provided: {got[:3]}***{got[-4:]}. You can find your "
+                "API key at https://platform.openai.com/account/api-keys.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "invalid_api_key",
+            }
+        }
+
+
+def _azure_filter() -> dict:
+    safe = {"filtered": False, "severity": "safe"}
+    return {
+        "prompt_index": 0,
+        "content_filter_results": {k: safe for k in ("hate", "self_harm", "sexual", "violence")},
+    }
+
+
+class _Anthropic:
+    ctype = "text/event-stream; charset=utf-8"
+    FINISH: ClassVar[dict[Any, str]] = {
+        "stop": "end_turn",
+        "length": "max_tokens",
+        "content_filter": "refusal",
+    }
+    TYPES: ClassVar[dict[Any, str]] = {
+        400: "invalid_request_error",
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found_error",
+        413: "request_too_large",
+        429: "rate_limit_error",
+        500: "api_error",
+        529: "overloaded_error",
+    }
+
+    @staticmethod
+    def _usage(c: _Ctx, output: int) -> dict:
+        i, _, cached, _ = _usage(c.s, c.n)
+        cw = (c.s.usage or {}).get("cache_creation_input_tokens", 0)
+        # Anthropic's input_tokens excludes cache reads/writes.
+        return {
+            "input_tokens": i - cached - cw,
+            "cache_creation_input_tokens": cw,
+            "cache_read_input_tokens": cached,
+            "output_tokens": output,
+        }
+
+    @classmethod
+    def _message(cls, c: _Ctx, content: list, stop, output: int) -> dict:
+        d = {
+            "id": "msg_" + c.hex,
+            "type": "message",
+            "role": "assistant",
+            "model": c.model,
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+        }
+        if c.s.usage is not None:
+            d["usage"] = cls._usage(c, output)
+        return d
+
+    @classmethod
+    def head(cls, c: _Ctx) -> list[bytes]:
+        return [
+            c.sse_event(
+                _dumps({"type": "message_start", "message": cls._message(c, [], None, 1)}), "message_start"
+            ),
+            c.sse_event(
+                _dumps(
+                    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+                ),
+                "content_block_start",
+            ),
+            c.sse_event(b'{"type": "ping"}', "ping"),
+        ]
+
+    @staticmethod
+    def piece(c: _Ctx, text: str, last: bool) -> bytes:
+        return c.templated(
+            lambda t: c.sse_event(
+                _dumps(
+                    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}}
+                ),
+                "content_block_delta",
+            ),
+            text,
+        )
+
+    @classmethod
+    def tail(cls, c: _Ctx) -> list[bytes]:
+        md = {
+            "type": "message_delta",
+            "delta": {
+                "stop_reason": cls.FINISH.get(c.s.finish_reason, c.s.finish_reason),
+                "stop_sequence": None,
+            },
+        }
+        if c.s.usage is not None:
+            md["usage"] = {"output_tokens": _usage(c.s, c.n)[1]}
+        return [
+            c.sse_event(_dumps({"type": "content_block_stop", "index": 0}), "content_block_stop"),
+            c.sse_event(_dumps(md), "message_delta"),
+            c.sse_event(_dumps({"type": "message_stop"}), "message_stop"),
+        ]
+
+    @classmethod
+    def error_event(cls, c: _Ctx) -> bytes:
+        return c.sse_event(_dumps(cls.error(c, 529)[1]), "error")
+
+    @staticmethod
+    def garbage(c: _Ctx) -> bytes:
+        return c.sse_event(b"{not json", "content_block_delta")
+
+    @classmethod
+    def full(cls, c: _Ctx, text: str) -> tuple[bytes, str]:
+        stop = cls.FINISH.get(c.s.finish_reason, c.s.finish_reason)
+        d = cls._message(c, [{"type": "text", "text": text}], stop, _usage(c.s, c.n)[1])
+        return _dumps(d), "application/json"
+
+    @classmethod
+    def error(
+        cls, c: _Ctx, status: int, msg: str | None = None, etype: str | None = None, code: str | None = None
+    ) -> tuple[int, dict]:
+        s = c.s
+        return status, {
+            "type": "error",
+            "error": {
+                "type": etype or s.error_type or cls.TYPES.get(status, "api_error"),
+                "message": msg or s.error_message or _DEFAULT_MSG.get(status, "Error"),
+            },
+            "request_id": c.rec.request_id,
+        }
+
+    @classmethod
+    def auth_error(cls, c: _Ctx, got: str | None) -> tuple[int, dict]:
+        return cls.error(
+            c, 401, "invalid x-api-key" if got else "x-api-key header is required", "authentication_error"
+        )
+
+
+class _Gemini:
+    FINISH: ClassVar[dict[Any, str]] = {"stop": "STOP", "length": "MAX_TOKENS", "content_filter": "SAFETY"}
+    STATUS: ClassVar[dict[Any, str]] = {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        409: "ABORTED",
+        429: "RESOURCE_EXHAUSTED",
+        499: "CANCELLED",
+        500: "INTERNAL",
+        503: "UNAVAILABLE",
+        504: "DEADLINE_EXCEEDED",
+    }
+
+    @staticmethod
+    def _usage(c: _Ctx, final: bool, k: int) -> dict:
+        """Cumulative usage after k pieces, as Gemini repeats it on every chunk (the last is the total)."""
+        n = k if final or c.s.oversize_bytes is not None else max(1, len(c.s.text_pieces))
+        i, o, cached, reas = _usage(c.s, n)
+        cand = o - reas if final else (o - reas) * k // n  # thoughts are all spent before the text
+        u = {"promptTokenCount": i, "candidatesTokenCount": cand, "totalTokenCount": i + cand + reas}
+        if cached:  # proto3 JSON omits zero-valued fields
+            u["cachedContentTokenCount"] = cached
+        u["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": i}]
+        if reas:
+            u["thoughtsTokenCount"] = reas
+        return u
+
+    @classmethod
+    def _obj(cls, c: _Ctx, text: str, last: bool, n: int) -> dict:
+        cand = {"content": {"parts": [{"text": text}], "role": "model"}}
+        if last:
+            cand["finishReason"] = cls.FINISH.get(c.s.finish_reason, c.s.finish_reason)
+        cand["index"] = 0
+        d = {"candidates": [cand]}
+        if c.s.usage is not None:
+            d["usageMetadata"] = cls._usage(c, last, n)
+        d["modelVersion"] = c.model
+        d["responseId"] = c.hex
+        return d
+
+    @staticmethod
+    def ctype_for(c: _Ctx) -> str:
+        return "text/event-stream" if c.sse else "application/json; charset=UTF-8"
+
+    @staticmethod
+    def _frame(c: _Ctx, obj: dict | bytes) -> bytes:
+        if c.sse:
+            return c.sse_event(obj if isinstance(obj, bytes) else _dumps(obj, google=True))
+        # Without ?alt=sse Gemini streams one pretty-printed JSON array.
+        data = obj if isinstance(obj, bytes) else _dumps(obj, pretty=True)
+        prefix = b"[" if c.first_piece else b"\n,\r\n"
+        c.first_piece = False
+        return prefix + data
+
+    @staticmethod
+    def head(c: _Ctx) -> list[bytes]:
+        return []
+
+    @classmethod
+    def piece(cls, c: _Ctx, text: str, last: bool) -> bytes:
+        c.finished = c.finished or last  # the last piece carries finishReason + full usage
+        return cls._frame(c, cls._obj(c, text, last, c.n + 1))
+
+    @classmethod
+    def tail(cls, c: _Ctx) -> list[bytes]:
+        out = [] if c.finished else [cls._frame(c, cls._obj(c, "", True, c.n))]
+        if not c.sse:
+            out.append(b"[]" if c.first_piece else b"\n]")
+        return out
+
+    @classmethod
+    def error_event(cls, c: _Ctx) -> bytes:
+        return cls._frame(c, cls.error(c, 500)[1])
+
+    @classmethod
+    def garbage(cls, c: _Ctx) -> bytes:
+        return cls._frame(c, b"{not json")
+
+    @classmethod
+    def full(cls, c: _Ctx, text: str) -> tuple[bytes, str]:
+        return _dumps(cls._obj(c, text, True, c.n), pretty=True), "application/json; charset=UTF-8"
+
+    @classmethod
+    def error(
+        cls, c: _Ctx, status: int, msg: str | None = None, etype: str | None = None, code: str | None = None
+    ) -> tuple[int, dict]:
+        s = c.s
+        return status, {
+            "error": {
+                "code": status,
+                "message": msg or s.error_message or _DEFAULT_MSG.get(status, "Error"),
+                "status": etype or s.error_type or cls.STATUS.get(status, "UNKNOWN"),
+            }
+        }
+
+    @classmethod
+    def auth_error(cls, c: _Ctx, got: str | None) -> tuple[int, dict]:
+        # Real Gemini: no key -> 403 PERMISSION_DENIED; wrong key -> 400 INVALID_ARGUMENT/API_KEY_INVALID.
+        if not got:
+            return cls.error(
+                c,
+                403,
+                "Method doesn't allow unregistered callers (callers without established "
+                "identity). Please use API Key or other form of API consumer identity to call this "
+                "API.",
+                "PERMISSION_DENIED",
+            )
+        st, body = cls.error(c, 400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT")
+        body["error"]["details"] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "API_KEY_INVALID",
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            }
+        ]
+        return st, body
+
+
+class _Ollama:
+    ctype = "application/x-ndjson"
+    FINISH: ClassVar[dict[Any, str]] = {"stop": "stop", "length": "length", "content_filter": "stop"}
+
+    @staticmethod
+    def _now() -> str:
+        return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+    @staticmethod
+    def head(c: _Ctx) -> list[bytes]:
+        return []
+
+    @classmethod
+    def piece(cls, c: _Ctx, text: str, last: bool) -> bytes:
+        return (
+            _dumps(
+                {
+                    "model": c.model,
+                    "created_at": cls._now(),
+                    "message": {"role": "assistant", "content": text},
+                    "done": False,
+                }
+            )
+            + b"\n"
+        )
+
+    @classmethod
+    def _final(cls, c: _Ctx, text: str) -> dict:
+        rec = c.rec
+        total = int((time.perf_counter() - rec._t0) * 1e9)
+        first = rec.first_token_written_at
+        prompt_ns = int((first - rec.read_at) * 1e9) if first else total // 2
+        load = min(1_000_000, prompt_ns)
+        i, o, _, _ = _usage(c.s, c.n)
+        d = {
+            "model": c.model,
+            "created_at": cls._now(),
+            "message": {"role": "assistant", "content": text},
+            "done_reason": cls.FINISH.get(c.s.finish_reason, c.s.finish_reason),
+            "done": True,
+            "total_duration": total,
+            "load_duration": load,
+            "prompt_eval_count": i,
+            "prompt_eval_duration": prompt_ns - load,
+            "eval_count": o,
+            "eval_duration": max(0, total - prompt_ns),
+        }
+        if c.s.usage is None:  # no usage: drop the counts (as Ollama does for fully cached prompts)
+            del d["prompt_eval_count"], d["eval_count"]
+        return d
+
+    @classmethod
+    def tail(cls, c: _Ctx) -> list[bytes]:
+        return [_dumps(cls._final(c, "")) + b"\n"]
+
+    @staticmethod
+    def error_event(c: _Ctx) -> bytes:
+        return (
+            _dumps({"error": c.s.error_message or "an error was encountered while running the model"}) + b"\n"
+        )
+
+    @staticmethod
+    def garbage(c: _Ctx) -> bytes:
+        return b"{not json\n"
+
+    @classmethod
+    def full(cls, c: _Ctx, text: str) -> tuple[bytes, str]:
+        return _dumps(cls._final(c, text)), "application/json; charset=utf-8"
+
+    @staticmethod
+    def error(
+        c: _Ctx, status: int, msg: str | None = None, etype: str | None = None, code: str | None = None
+    ) -> tuple[int, dict]:
+        if status == 404 and not (msg or c.s.error_message):
+            msg = f'model "{c.model}" not found, try pulling it first'
+        return status, {"error": msg or c.s.error_message or _DEFAULT_MSG.get(status, "error")}
+
+
+_DEFAULT_MSG = {
+    400: "Invalid request.",
+    401: "Unauthorized.",
+    403: "Permission denied.",
+    404: "Not found.",
+    408: "Request timed out.",
+    413: "Request too large.",
+    429: "Rate limit exceeded. Please retry later.",
+    500: "Internal server error.",
+    502: "Bad gateway.",
+    503: "Service unavailable.",
+    504: "Gateway timeout.",
+    529: "Overloaded",
+}
+_BLANK = Script()  # context for errors raised before a script is picked
+_FMT = {"openai": _OpenAI, "anthropic": _Anthropic, "gemini": _Gemini, "ollama": _Ollama}
+
+_AZURE = re.compile(r"/openai/deployments/([^/]+)/chat/completions")
+_GEM_GEN = re.compile(r"/(?:v1beta|v1)/models/([^/:]+):(streamGenerateContent|generateContent)")
+_GEM_ONE = re.compile(r"/v1beta/models/([^/:]+)")
+
+_CF_HTML = """<!DOCTYPE html>
+<!--[if lt IE 7]> <html class="no-js ie6 oldie" lang="en-US"> <![endif]-->
+<!--[if gt IE 8]><!--> <html class="no-js" lang="en-US"> <!--<![endif]-->
+<head>
+<title>api.example.com | {status}: {reason}</title>
+<meta charset="UTF-8" />
+<meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
+<meta name="robots" content="noindex, nofollow" />
+</head>
+<body>
+<div id="cf-wrapper">
+  <div id="cf-error-details" class="p-0">
+    <h1 class="inline-block sm:block sm:mb-2 font-light text-60 lg:text-4xl text-black-dark leading-tight mr-2">
+      <span class="inline-block">{reason}</span>
+      <span class="code-label">Error code {status}</span>
+    </h1>
+    <p>Visit <a href="https://www.cloudflare.com/5xx-error-landing">cloudflare.com</a> for more information.</p>
+  </div>
+  <div class="cf-error-footer cf-wrapper w-240 lg:w-full py-10 sm:py-4 sm:px-8 mx-auto text-center sm:text-left">
+    <p>Cloudflare Ray ID: <strong class="font-semibold">{ray}</strong></p>
+  </div>
+</div>
+</body>
+</html>
+"""
+
+
+# ---------------------------------------------------------------- server
+
+
+class VendorServer:
+    """Fake vendor endpoint on its own asyncio loop in a daemon thread."""
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, use_uvloop: bool = False, record: bool = True
+    ):
+        self.host, self.port, self.use_uvloop, self.record = host, port, use_uvloop, record
+        self.default_script = Script()
+        self.api_key: str | None = None
+        self.models: dict[str, list[str]] = {
+            "openai": ["gpt-4o-mini", "gpt-4o", "o3-mini"],
+            "anthropic": ["claude-sonnet-4-20250514", "claude-3-5-haiku-20241022"],
+            "gemini": ["gemini-2.0-flash", "gemini-2.5-pro"],
+            "ollama": ["llama3.2:latest", "qwen2.5:0.5b"],
+        }
+        self.requests: list[RequestRecord] = []
+        self._lock = threading.Lock()
+        self._queues: dict[str, deque[Script]] = {}
+        self._defaults: dict[str, Script] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    # -- scripting
+
+    def enqueue(self, model: str, *scripts: Script) -> None:
+        """Queue scripts for requests naming `model` ("*" = any model), popped in order."""
+        with self._lock:
+            self._queues.setdefault(model, deque()).extend(scripts)
+
+    def set_default(self, model: str, script: Script | None) -> None:
+        with self._lock:
+            if script is None:
+                self._defaults.pop(model, None)
+            else:
+                self._defaults[model] = script
+
+    def pending(self, model: str | None = None) -> int:
+        """Number of queued, not yet used scripts (for `model`, or all)."""
+        with self._lock:
+            return len(self._queues.get(model, ())) if model else sum(map(len, self._queues.values()))
+
+    def _pick(self, model: str | None) -> Script:
+        with self._lock:
+            for key in (model, "*"):
+                q = self._queues.get(key)
+                if q:
+                    return q.popleft()
+            return self._defaults.get(model) or self.default_script
+
+    def clear(self) -> None:
+        """Forget recorded requests and queued scripts."""
+        with self._lock:
+            self.requests.clear()
+            self._queues.clear()
+
+    def reset(self) -> None:
+        """clear() plus per-model defaults, default_script and api_key."""
+        self.clear()
+        with self._lock:
+            self._defaults.clear()
+        self.default_script, self.api_key = Script(), None
+
+    # -- lifecycle
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> VendorServer:
+        if self._thread:
+            return self
+        if self.use_uvloop:
+            try:
+                import uvloop
+
+                self._loop = uvloop.new_event_loop()
+            except ImportError:
+                self._loop = asyncio.new_event_loop()
+        else:
+            self._loop = asyncio.new_event_loop()
+        ready, err = threading.Event(), []
+
+        def run():
+            asyncio.set_event_loop(self._loop)
+            try:
+                self._loop.run_until_complete(self._listen())
+            except BaseException as e:  # surface bind errors in start()
+                err.append(e)
+                ready.set()
+                return
+            ready.set()
+            self._loop.run_forever()
+            self._loop.close()
+
+        self._thread = threading.Thread(target=run, name=f"vendor-server-{id(self):x}", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if err:
+            self._thread = None
+            raise err[0]
+        return self
+
+    async def _listen(self):
+        self._timer = _PreciseTimer(asyncio.get_running_loop())
+        # Large backlog: hundreds of simultaneous connects must not hit SYN retransmits.
+        self._server = await asyncio.start_server(
+            self._handle, self.host, self.port, backlog=4096, limit=1 << 20
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        if not self._thread:
+            return
+        fut = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+        try:
+            fut.result(5)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+            self._thread = None
+
+    async def _shutdown(self):
+        self._server.close()
+        for w in list(self._writers):
+            w.transport.abort()
+        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2)
+
+    def __enter__(self) -> VendorServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- HTTP plumbing
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        task = asyncio.current_task()
+        self._tasks.add(task)
+        self._writers.add(writer)
+        try:
+            writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
+        c = _Conn(reader, writer)
+        try:
+            while await self._serve_one(c):
+                pass
+        except (_Closed, ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        except Exception:  # a server bug: show it, but keep serving other connections
+            traceback.print_exc()
+        finally:
+            self._tasks.discard(task)
+            self._writers.discard(writer)
+            writer.transport.close()
+
+    async def _serve_one(self, c: _Conn) -> bool:
+        try:
+            head = await c.r.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            return False  # client closed between requests
+        except asyncio.LimitOverrunError:
+            await c.send(_head(431, "text/plain", "req_0", {}, 0, True))
+            return False
+        lines = head.lstrip(b"\r\n").decode("latin-1").split("\r\n")
+        try:
+            method, target, version = lines[0].split(" ", 2)
+        except ValueError:
+            await c.send(_head(400, "text/plain", "req_0", {}, 0, True))
+            return False
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            if line:
+                k, _, v = line.partition(":")
+                k, v = k.strip().lower(), v.strip()
+                headers[k] = f"{headers[k]}, {v}" if k in headers else v
+        if headers.get("expect", "").lower() == "100-continue":
+            c.w.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            body = await self._read_chunked(c.r)
+        else:
+            n = int(headers.get("content-length") or 0)
+            body = await c.r.readexactly(n) if n else b""
+        t0, read_at = time.perf_counter(), time.time()
+        path, _, qs = target.partition("?")
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        rec = RequestRecord(
+            method,
+            unquote(path),
+            dict(parse_qsl(qs)),
+            headers,
+            body,
+            parsed,
+            read_at,
+            "req_" + secrets.token_hex(12),
+            conn_id=c.id,
+            _t0=t0,
+        )
+        conn = headers.get("connection", "").lower()
+        keep = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
+        c.body_bytes = 0
+        try:
+            return await self._dispatch(c, rec, keep)
+        finally:
+            c.drip = None
+            if rec.ended_at is None:
+                rec.ended_at = rec.stamp()
+
+    @staticmethod
+    async def _read_chunked(r: asyncio.StreamReader) -> bytes:
+        parts = []
+        while size := int((await r.readuntil(b"\r\n")).split(b";")[0], 16):
+            parts.append(await r.readexactly(size))
+            await r.readexactly(2)
+        while await r.readuntil(b"\r\n") != b"\r\n":  # trailers
+            pass
+        return b"".join(parts)
+
+    async def _send_json(
+        self, c: _Conn, rec: RequestRecord, status: int, obj, keep: bool, extra: dict | None = None
+    ) -> bool:
+        body = _dumps(obj, pretty=rec.protocol in ("openai", "gemini"))  # as those vendors do
+        rec.status = status
+        rec.ended_at = rec.stamp()
+        await c.send(
+            _head(status, "application/json", rec.request_id, extra or {}, len(body), not keep) + body
+        )
+        return keep
+
+    # -- routing
+
+    async def _dispatch(self, c: _Conn, rec: RequestRecord, keep: bool) -> bool:
+        m, p, h, j = rec.method, rec.path, rec.headers, rec.json
+        body = j if isinstance(j, dict) else {}
+        proto = stream = None
+        if m == "POST":
+            if p == "/v1/chat/completions":
+                proto, rec.model, stream = "openai", body.get("model"), body.get("stream") is True
+            elif az := _AZURE.fullmatch(p):
+                proto, rec.model, rec.azure, stream = "openai", az[1], True, body.get("stream") is True
+            elif p == "/v1/messages":
+                proto, rec.model, stream = "anthropic", body.get("model"), body.get("stream") is True
+            elif g := _GEM_GEN.fullmatch(p):
+                proto, rec.model, stream = "gemini", g[1], g[2] == "streamGenerateContent"
+            elif p == "/api/chat":
+                proto, rec.model, stream = "ollama", body.get("model"), body.get("stream", True) is not False
+            elif p.startswith("/__control/"):
+                return await self._control(c, rec, keep)
+        elif m == "GET":
+            if p == "/v1/models":
+                anthropic = "anthropic-version" in h or "x-api-key" in h
+                return await self._list_models(c, rec, keep, "anthropic" if anthropic else "openai")
+            if p == "/openai/models":  # Azure's model list (?api-version=...)
+                rec.azure = True
+                return await self._list_models(c, rec, keep, "openai")
+            if p == "/v1beta/models" or _GEM_ONE.fullmatch(p):
+                return await self._list_models(c, rec, keep, "gemini")
+            if p in ("/api/tags", "/api/version"):
+                return await self._list_models(c, rec, keep, "ollama")
+            if p == "/__control/requests":
+                return await self._control(c, rec, keep)
+        if proto is None:
+            self._record(rec)
+            return await self._send_json(
+                c,
+                rec,
+                404,
+                {
+                    "error": {
+                        "message": f"Invalid URL ({m} {p})",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": None,
+                    }
+                },
+                keep,
+            )
+        rec.protocol, rec.stream = proto, stream
+        fmt = _FMT[proto]
+        ctx = _Ctx(rec, _BLANK, "\n")
+        self._record(rec)
+        if err := self._auth(rec, fmt, ctx):
+            return await self._send_json(c, rec, *err, keep)
+        if not isinstance(j, dict) or (proto != "gemini" and not isinstance(rec.model, str)):
+            msg = "Invalid JSON body." if not isinstance(j, dict) else "model: Field required"
+            st, obj = fmt.error(ctx, 400, msg)
+            return await self._send_json(c, rec, st, obj, keep)
+        s = rec.script = ctx.s = self._pick(rec.model)
+        ctx.nl = s.sse_line_ending or ("\r\n" if proto == "gemini" else "\n")
+        ctx.include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        ctx.sse = rec.query.get("alt") == "sse"
+        return await self._generate(c, ctx, fmt, keep and not s.close_after_response)
+
+    def _record(self, rec: RequestRecord):
+        if self.record:
+            with self._lock:
+                self.requests.append(rec)
+
+    def _auth(self, rec: RequestRecord, fmt, ctx: _Ctx) -> tuple[int, dict] | None:
+        h = rec.headers
+        if rec.protocol == "anthropic" and "anthropic-version" not in h and rec.method == "POST":
+            return fmt.error(ctx, 400, "anthropic-version: header is required", "invalid_request_error")
+        if not self.api_key or rec.protocol == "ollama":
+            return None
+        bearer = h.get("authorization", "")
+        bearer = bearer[7:].strip() if bearer[:7].lower() == "bearer " else None
+        got = {
+            "openai": h.get("api-key") or bearer if rec.azure else bearer,
+            "anthropic": h.get("x-api-key"),
+            "gemini": h.get("x-goog-api-key") or rec.query.get("key"),
+        }[rec.protocol]
+        return None if got == self.api_key else fmt.auth_error(ctx, got)
+
+    async def _list_models(self, c: _Conn, rec: RequestRecord, keep: bool, proto: str) -> bool:
+        rec.protocol = proto
+        self._record(rec)
+        fmt, ctx = _FMT[proto], _Ctx(rec, _BLANK, "\n")
+        if err := self._auth(rec, fmt, ctx):
+            return await self._send_json(c, rec, *err, keep)
+        ids = self.models.get(proto, [])
+        if proto == "openai":
+            obj = {
+                "object": "list",
+                "data": [
+                    {"id": i, "object": "model", "created": 1715367049, "owned_by": "system"} for i in ids
+                ],
+            }
+        elif proto == "anthropic":
+            data = [
+                {
+                    "type": "model",
+                    "id": i,
+                    "display_name": i.replace("-", " ").title(),
+                    "created_at": "2025-05-14T00:00:00Z",
+                }
+                for i in ids
+            ]
+            obj = {
+                "data": data,
+                "has_more": False,
+                "first_id": ids[0] if ids else None,
+                "last_id": ids[-1] if ids else None,
+            }
+        elif proto == "gemini":
+            data = [
+                {
+                    "name": f"models/{i}",
+                    "version": "001",
+                    "displayName": i.replace("-", " ").title(),
+                    "inputTokenLimit": 1048576,
+                    "outputTokenLimit": 8192,
+                    "supportedGenerationMethods": ["generateContent", "countTokens"],
+                }
+                for i in ids
+            ]
+            if (one := _GEM_ONE.fullmatch(rec.path)) is None:
+                obj = {"models": data}
+            elif found := [d for d in data if d["name"] == f"models/{one[1]}"]:
+                obj = found[0]
+            else:
+                rec.model = one[1]
+                return await self._send_json(
+                    c,
+                    rec,
+                    *fmt.error(ctx, 404, f"models/{one[1]} is not found for API version v1beta", "NOT_FOUND"),
+                    keep,
+                )
+            return await self._send_json(c, rec, 200, obj, keep)
+        elif rec.path == "/api/version":
+            obj = {"version": "0.6.5"}
+        else:
+            obj = {
+                "models": [
+                    {
+                        "name": i,
+                        "model": i,
+                        "modified_at": "2025-01-01T00:00:00.000000000Z",
+                        "size": 2019393189,
+                        "digest": secrets.token_hex(32),
+                        "details": {
+                            "parent_model": "",
+                            "format": "gguf",
+                            "family": "llama",
+                            "families": ["llama"],
+                            "parameter_size": "3.2B",
+                            "quantization_level": "Q4_K_M",
+                        },
+                    }
+                    for i in ids
+                ]
+            }
+        return await self._send_json(c, rec, 200, obj, keep)
+
+    async def _control(self, c: _Conn, rec: RequestRecord, keep: bool) -> bool:
+        """Scripting over HTTP for the separate-process mode (benchmarks)."""
+        cmd, j = rec.path.rsplit("/", 1)[1], rec.json or {}
+        if cmd == "enqueue":
+            self.enqueue(j.get("model", "*"), *[Script.from_dict(d) for d in j.get("scripts", [])])
+        elif cmd == "default":
+            s = Script.from_dict(j.get("script") or {})
+            if j.get("model"):
+                self.set_default(j["model"], s)
+            else:
+                self.default_script = s
+        elif cmd == "api_key":
+            self.api_key = j.get("api_key")
+        elif cmd == "clear":
+            self.clear()
+        elif cmd == "requests":
+            with self._lock:
+                out = [r.summary() for r in self.requests]
+            return await self._send_json(c, rec, 200, out, keep)
+        else:
+            return await self._send_json(c, rec, 404, {"error": f"unknown control {cmd}"}, keep)
+        return await self._send_json(c, rec, 200, {"ok": True}, keep)
+
+    # -- answering
+
+    async def _wait(self, deadline: float):
+        if deadline > time.perf_counter():
+            await self._timer.wait(deadline)
+
+    async def _generate(self, c: _Conn, ctx: _Ctx, fmt, keep: bool) -> bool:
+        s, rec = ctx.s, ctx.rec
+        rid, extra, close = rec.request_id, s.headers, not keep
+        t_first = rec._t0 + s.first_token_delay_ms / 1000
+        rec.status = s.status
+        if s.html_error_page:
+            await self._wait(t_first)
+            body = _CF_HTML.format(
+                status=s.status, reason=_reason(s.status), ray=secrets.token_hex(8) + "-SJC"
+            ).encode()
+            rec.ended_at = rec.stamp()
+            await c.send(
+                _head(
+                    s.status,
+                    "text/html; charset=UTF-8",
+                    rid,
+                    {"Server": "cloudflare", "CF-RAY": secrets.token_hex(8) + "-SJC", **extra},
+                    len(body),
+                    close,
+                )
+                + body
+            )
+            return keep
+        if s.status >= 400:
+            await self._wait(t_first)
+            st, obj = fmt.error(ctx, s.status)
+            return await self._send_json(c, rec, st, obj, keep, extra)
+        if not rec.stream:
+            return await self._plain(c, ctx, fmt, keep, t_first)
+
+        ctype = fmt.ctype_for(ctx) if rec.protocol == "gemini" else fmt.ctype
+        await c.send(_head(s.status, ctype, rid, extra, None, close))  # headers go out immediately
+        c.drip, c.body_bytes = s.drip_bytes_per_s, 0
+        if s.stall_after_headers:
+            await c.stall()
+        for ev in fmt.head(ctx):
+            await c.chunk(ev)
+        iv, texts, n = s.interval_ms / 1000, s.text_pieces, 0
+        if await self._fault(c, ctx, fmt, 0):
+            return keep
+        while True:
+            if s.oversize_bytes is not None:
+                if c.body_bytes >= s.oversize_bytes:
+                    break
+                text, last = _JUNK, False
+            elif n < len(texts):
+                text, last = texts[n], n == len(texts) - 1
+            else:
+                break
+            await self._wait(t_first + n * iv)
+            data = fmt.piece(ctx, text, last)
+            if text and rec.first_token_written_at is None:
+                rec.first_token_written_at = rec.stamp()  # set before write: client can't see it earlier
+            await c.chunk(data)
+            n = ctx.n = n + 1
+            if await self._fault(c, ctx, fmt, n):
+                return keep
+        if n == 0:
+            await self._wait(t_first)
+        for ev in fmt.tail(ctx):
+            await c.chunk(ev)
+        await self._finish(c, rec)
+        return keep
+
+    async def _finish(self, c: _Conn, rec: RequestRecord):
+        rec.ended_at = rec.stamp()
+        await c.send(b"0\r\n\r\n")
+
+    async def _fault(self, c: _Conn, ctx: _Ctx, fmt, n: int) -> bool:
+        """Inject the faults due after n pieces; True if the response is over."""
+        s = ctx.s
+        if s.malformed_after_pieces == n:
+            await c.chunk(fmt.garbage(ctx))
+            if s.malformed_stop:
+                await self._finish(c, ctx.rec)
+                return True
+        if s.midstream_error and s.midstream_error_after_pieces == n:
+            await c.chunk(fmt.error_event(ctx))
+            await self._finish(c, ctx.rec)
+            return True
+        if s.stall_after_pieces == n:
+            await c.stall()
+        if s.reset_after_pieces == n:
+            c.reset()
+        return False
+
+    async def _plain(self, c: _Conn, ctx: _Ctx, fmt, keep: bool, t_first: float) -> bool:
+        s, rec = ctx.s, ctx.rec
+        texts = s.text_pieces
+        # Non-streaming answers arrive once "generation" is over.
+        await self._wait(t_first + max(0, len(texts) - 1) * s.interval_ms / 1000)
+        if s.reset_after_pieces is not None:
+            c.reset()
+        text = "x" * s.oversize_bytes if s.oversize_bytes is not None else "".join(texts)
+        ctx.n = len(texts)
+        if s.malformed_after_pieces is not None:
+            body, ctype = b'{"id": "' + ctx.hex.encode() + b'", {not json', "application/json"
+        else:
+            body, ctype = fmt.full(ctx, text)
+        head = _head(s.status, ctype, rec.request_id, s.headers, len(body), not keep)
+        if s.stall_after_headers or s.stall_after_pieces is not None:
+            await c.send(head)
+            await c.stall()
+        if text:
+            rec.first_token_written_at = rec.stamp()
+        if not s.drip_bytes_per_s:
+            rec.ended_at = rec.stamp()
+            await c.send(head + body)
+        else:
+            await c.send(head)
+            c.drip = s.drip_bytes_per_s
+            await c.send(body)
+            rec.ended_at = rec.stamp()
+        return keep
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Scripted fake LLM vendor server")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--uvloop", action="store_true", help="use uvloop if importable")
+    ap.add_argument("--script", help="default Script as JSON, e.g. '{\"interval_ms\": 5}'")
+    ap.add_argument("--api-key")
+    ap.add_argument("--no-record", action="store_true", help="don't keep request records (long benchmarks)")
+    a = ap.parse_args(argv)
+    srv = VendorServer(a.host, a.port, use_uvloop=a.uvloop, record=not a.no_record)
+    if a.script:
+        srv.default_script = Script.from_dict(json.loads(a.script))
+    srv.api_key = a.api_key
+    # Block the signals before the loop thread exists so only sigwait below sees them.
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    srv.start()
+    print(f"LISTENING {srv.port}", flush=True)
+    signal.sigwait(sigs)
+    srv.stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
