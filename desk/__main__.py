@@ -1,3 +1,3 @@
-from desk.cli import main
+from desk.app import main
 
 raise SystemExit(main())

@@ -8,7 +8,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -122,10 +122,14 @@ def _non_negative(text: str) -> float:
 # --- entry point --------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, gui: Callable[[str | None], int] | None = None) -> int:
+    """Run a CLI command; with none, open the window through `gui` (desk.app wires it)."""
     args = _parser().parse_args(argv)
     if args.command is None:
-        return _launch_gui(args)
+        if gui is None:
+            _parser().print_help()
+            return EXIT_OK
+        return gui(getattr(args, "db", None))
     try:
         return _dispatch(args)
     except CliError as exc:
@@ -137,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from desk.engine.keys import KeyStoreError
     from desk.store.db import StoreError, open_store
 
     handler = _HANDLERS[(args.command, getattr(args, "action", None))]
@@ -148,17 +153,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return handler(args, store)
     except (ValueError, AttachmentError, StoreError) as exc:
         raise CliError(str(exc)) from None
+    except KeyStoreError as exc:  # no usable OS keyring: a plain line, not a traceback
+        raise CliError(str(exc), EXIT_FAILED) from None
     finally:
         store.close()
-
-
-def _launch_gui(args: argparse.Namespace) -> int:
-    try:
-        from desk.app import run_app  # type: ignore[import-not-found]
-    except ImportError:
-        _parser().print_help()
-        return EXIT_OK
-    return int(run_app(getattr(args, "db", None)))
 
 
 def _err(message: str) -> None:
@@ -169,7 +167,7 @@ def _err(message: str) -> None:
 
 
 def _provider_add(args: argparse.Namespace, store: Any) -> int:
-    from desk.engine.keys import set_api_key
+    from desk.engine.keys import KeyStoreError, set_api_key
     from desk.providers.registry import default_base_url
 
     config = ProviderConfig(
@@ -179,11 +177,14 @@ def _provider_add(args: argparse.Namespace, store: Any) -> int:
         key_env=args.key_env,
         api_version=args.api_version,
     )
+    key = sys.stdin.readline().strip() if args.key_stdin else ""
     store.add_provider(config)
-    if args.key_stdin:
-        key = sys.stdin.readline().strip()
-        if key:
+    if key:
+        try:
             set_api_key(config.name, key)
+        except KeyStoreError:
+            store.remove_provider(config.name)  # all or nothing: no provider left without its key
+            raise
     warning = _plain_http_warning(config)
     if warning:
         print(f"desk: warning: {warning}", file=sys.stderr)

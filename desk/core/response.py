@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from desk.core.trial import Variant
 
 
 class Status(str, Enum):
@@ -174,6 +177,7 @@ class ResponseResult:
     retry_wait_ms: float = 0.0
     vendor_request_id: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
+    variant: Variant | None = None  # the system-prompt variant this answer was given
 
     @property
     def provider(self) -> str:

@@ -57,6 +57,15 @@ class GenerationSettings:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """A named system prompt to compare against others on the same task ("how much
+    scaffolding does this model need"); None as system means no system prompt at all."""
+
+    label: str
+    system: str | None
+
+
+@dataclass(frozen=True)
 class TrialInput:
     """The material of a trial, exactly as the user gave it."""
 

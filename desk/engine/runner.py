@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from time import perf_counter
 from typing import Protocol
 
@@ -27,7 +27,7 @@ from desk.core.response import (
     add_usage,
     tokens_per_second,
 )
-from desk.core.trial import GenerationSettings, ModelRef, TrialInput
+from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer
 from desk.providers.base import (
@@ -49,6 +49,10 @@ class Target:
     ref: ModelRef
     provider: Provider
     settings: GenerationSettings = field(default_factory=GenerationSettings)
+    variant: Variant | None = None  # replaces the trial's system prompt when set
+
+    def input_for(self, trial: TrialInput) -> TrialInput:
+        return trial if self.variant is None else replace(trial, system=self.variant.system)
 
     @property
     def config(self) -> ProviderConfig:
@@ -118,7 +122,11 @@ class Runner:
 
     def new_result(self, trial_id: str, target: Target) -> ResponseResult:
         return ResponseResult(
-            id=new_id(), trial_id=trial_id, model=str(target.ref), settings=target.settings.as_dict()
+            id=new_id(),
+            trial_id=trial_id,
+            model=str(target.ref),
+            settings=target.settings.as_dict(),
+            variant=target.variant,
         )
 
     async def run_response(
@@ -126,6 +134,7 @@ class Runner:
     ) -> ResponseResult:
         """Fill `result` by calling the model, retrying per policy. Never raises but on cancel."""
         policy = self.retry
+        trial = target.input_for(trial)
         parts: list[str] = []
         reasoning: list[str] = []
         wait_ms = 0.0

@@ -10,8 +10,9 @@ import httpx
 
 from desk.core.provider import ProviderConfig
 from desk.core.response import ResponseResult
-from desk.core.trial import GenerationSettings, ModelRef, TrialInput
-from desk.engine.keys import get_api_key
+from desk.core.pricing import Price
+from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
+from desk.engine.keys import delete_api_key, get_api_key, set_api_key
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer
 from desk.engine.recorder import FanoutSink, StoreRecorder
@@ -21,6 +22,7 @@ from desk.providers.http import make_client
 from desk.providers.registry import make_provider
 from desk.providers.transport import LeanTransport
 from desk.store.db import Store
+from desk.store.trials import StoredTrial, TrialSummary
 
 
 class EngineError(ValueError):
@@ -89,8 +91,9 @@ class Engine:
         *,
         parent_trial_id: str | None = None,
         sink: ResponseSink | None = None,
+        variants: Sequence[Variant] | None = None,
     ) -> TrialOutcome:
-        """Store the trial, run every model concurrently, record everything as it streams."""
+        """Store the trial, run every model (x variant) concurrently, record as it streams."""
         if not models:
             raise EngineError("choose at least one model")
         if not trial.prompt.strip() and not trial.attachments:
@@ -101,12 +104,74 @@ class Engine:
                 return settings.get(ref, GenerationSettings())
             return settings or GenerationSettings()
 
-        targets = [self.target(ref, settings_for(ref)) for ref in models]
+        targets = [
+            Target(ref, self.provider(ref.provider), settings_for(ref), variant)
+            for ref in models
+            for variant in (variants or [None])
+        ]
+        if variants:
+            trial = TrialInput(trial.prompt, variants[0].system, trial.attachments)
         trial_id = self.store.create_trial(trial, parent_trial_id=parent_trial_id)
+        for ref in models:
+            self.store.add_model(ref.provider, ref.model)  # so the picker offers it next time
         recorder = StoreRecorder(self.store)
         fan = FanoutSink(recorder, sink) if sink is not None else recorder
         results = await self.runner.run_trial(trial_id, trial, targets, fan)
         return TrialOutcome(trial_id, results)
+
+    def new_results(self, trial_id: str, targets: Sequence[Target]) -> list[ResponseResult]:
+        return [self.runner.new_result(trial_id, t) for t in targets]
+
+    # --- what the window needs, so it never touches the store itself ---------------------
+
+    def list_trials(self, search: str | None = None, limit: int = 200) -> list[TrialSummary]:
+        return self.store.list_trials(search=search or None, limit=limit)
+
+    def load_trial(self, trial_id: str) -> tuple[StoredTrial, list[ResponseResult]] | None:
+        stored = self.store.get_trial(trial_id)
+        if stored is None:
+            return None
+        return stored, self.store.responses_for_trial(trial_id)
+
+    def configured_models(self) -> list[ModelRef]:
+        return [ModelRef(p, m) for p, m in self.store.list_models()]
+
+    def providers(self) -> list[ProviderConfig]:
+        return self.store.list_providers()
+
+    def save_provider(self, config: ProviderConfig, *, api_key: str | None = None, new: bool) -> None:
+        """Add or update a provider; a key given goes to the OS keyring, never the store."""
+        if new:
+            self.store.add_provider(config)
+        else:
+            self.store.update_provider(config)
+        if api_key:
+            set_api_key(config.name, api_key)
+        self._providers.pop(config.name, None)
+
+    def remove_provider(self, name: str) -> None:
+        self.store.remove_provider(name)
+        delete_api_key(name)
+        self._providers.pop(name, None)
+
+    def add_model(self, ref: ModelRef) -> None:
+        self.store.add_model(ref.provider, ref.model)
+
+    def remove_model(self, ref: ModelRef) -> None:
+        self.store.remove_model(ref.provider, ref.model)
+
+    def price(self, ref: ModelRef) -> tuple[Price | None, str | None]:
+        """The user's own price for a model, and where the effective price comes from."""
+        config = self.store.get_provider(ref.provider)
+        own = self.store.get_price(ref.provider, ref.model)
+        source = self.runner.pricer.source(config, ref.model) if config else None
+        return own, source
+
+    def set_price(self, ref: ModelRef, price: Price | None) -> None:
+        if price is None:
+            self.store.delete_price(ref.provider, ref.model)
+        else:
+            self.store.set_price(ref.provider, ref.model, price)
 
     async def prewarm(self, ref: ModelRef, connections: int) -> int:
         """Open keep-alive connections ahead of a timed run so connect cost stays out of TTFT."""
@@ -126,4 +191,4 @@ class Engine:
         return round((perf_counter() - t0) * 1000, 1)
 
 
-__all__ = ["Engine", "EngineError", "TrialOutcome", "ProviderConfig", "ProviderError"]
+__all__ = ["Engine", "EngineError", "ProviderConfig", "ProviderError", "StoredTrial", "TrialOutcome", "TrialSummary"]

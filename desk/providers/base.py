@@ -240,7 +240,7 @@ class Provider(ABC):
         if status >= 300:
             body = await _read_capped(response)
             raise ProviderError(
-                kind_for_status(status),
+                self.classify_error(status, _error_json(body)),
                 self._clean(self._describe_error(body, headers)),
                 status,
                 parse_retry_after(headers),
@@ -275,15 +275,14 @@ class Provider(ABC):
         for event in decoder.close(timing.arrival or perf_counter()):
             yield event
 
+    def classify_error(self, status: int, body: Any) -> ErrorKind:
+        """The kind of an HTTP error status; a protocol may refine it from the parsed body."""
+        return kind_for_status(status)
+
     def _describe_error(self, body: bytes, headers: httpx.Headers) -> str:
         text = body.decode("utf-8", errors="replace")
         ctype = headers.get("content-type", "")
-        try:
-            parsed = json.loads(text) if text.strip() else None
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, list) and parsed:  # Gemini sometimes wraps errors in a list
-            parsed = parsed[0]
+        parsed = _error_json(body)
         message = self.error_message(parsed) if parsed is not None else None
         if message:
             return message
@@ -304,7 +303,7 @@ class Provider(ABC):
             raise ProviderError(ErrorKind.CONNECTION, self._clean(_transport_message(exc))) from None
         if response.status_code >= 300:
             raise ProviderError(
-                kind_for_status(response.status_code),
+                self.classify_error(response.status_code, _error_json(response.content)),
                 self._clean(self._describe_error(response.content, response.headers)),
                 response.status_code,
             )
@@ -330,6 +329,18 @@ async def _read_capped(response: httpx.Response) -> bytes:
         if size >= MAX_ERROR_BODY:
             break
     return b"".join(parts)[:MAX_ERROR_BODY]
+
+
+def _error_json(body: bytes) -> Any:
+    """An error body as JSON (the first item of a list, as Gemini sometimes sends), or None."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        parsed = json.loads(text) if text.strip() else None
+    except ValueError:
+        return None
+    if isinstance(parsed, list) and parsed:
+        parsed = parsed[0]
+    return parsed
 
 
 def _snippet(body: bytes, n: int = 200) -> str:

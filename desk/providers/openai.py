@@ -142,9 +142,11 @@ class OpenAIProvider(Provider):
         return events
 
     def models_request(self) -> httpx.Request:
-        return self.client.build_request(
-            "GET", f"{self.base_url}/models", headers=self._headers(), params=self._params()
-        )
+        url = f"{self.base_url}/models"
+        root, sep, _ = self.base_url.partition("/openai/deployments/")
+        if self._azure and sep:
+            url = f"{root}/openai/models"  # Azure lists models per resource, not per deployment
+        return self.client.build_request("GET", url, headers=self._headers(), params=self._params())
 
     def parse_models(self, body: Any) -> list[str]:
         return [m["id"] for m in (body or {}).get("data", []) if isinstance(m, dict) and "id" in m]

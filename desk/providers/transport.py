@@ -12,6 +12,7 @@ URLs (trust_env), and only direct connections come here.
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator
@@ -207,7 +208,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         except ssl.SSLError as exc:
             raise httpx.ConnectError(f"TLS handshake with {host} failed: {exc.reason or exc}") from None
         except OSError as exc:
-            reason = exc.strerror or str(exc) or type(exc).__name__
+            # asyncio's strerror is "Connect call failed (addr)", which hides the why.
+            reason = (os.strerror(exc.errno) if exc.errno else exc.strerror) or str(exc) or type(exc).__name__
             raise httpx.ConnectError(f"cannot connect to {host}:{port}: {reason}") from None
         return proto
 

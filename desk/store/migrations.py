@@ -251,3 +251,15 @@ def _create_trials_fts(db: Database) -> None:
             END""",
         ],
     )
+
+
+@migration
+def m002_response_variants(db: Database) -> None:
+    # Prompt variants: a trial's panes are model x variant, each with its own system prompt.
+    _run(
+        db,
+        [
+            "ALTER TABLE responses ADD COLUMN variant_label TEXT",
+            "ALTER TABLE responses ADD COLUMN variant_system TEXT",
+        ],
+    )

@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from desk.core.ids import new_id
 from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, Usage
+from desk.core.trial import Variant
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
 
@@ -38,6 +39,7 @@ _RESPONSE_COLUMNS = (
     "output_tokens_per_s", "input_tokens", "output_tokens", "cached_input_tokens",
     "reasoning_tokens", "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms",
     "vendor_request_id", "writer_pid", "writer_host", "created_at", "updated_at",
+    "variant_label", "variant_system",
 )  # fmt: skip
 
 _ATTEMPT_COLUMNS = (
@@ -257,6 +259,8 @@ def _response_values(result: ResponseResult, *, created_at: float, updated_at: f
         "writer_host": HOST,
         "created_at": created_at,
         "updated_at": updated_at,
+        "variant_label": result.variant.label if result.variant else None,
+        "variant_system": result.variant.system if result.variant else None,
     }
     return [row[c] for c in _RESPONSE_COLUMNS]
 
@@ -364,4 +368,5 @@ def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
         retry_wait_ms=row["retry_wait_ms"],
         vendor_request_id=row["vendor_request_id"],
         attempts=attempts,
+        variant=Variant(row["variant_label"], row["variant_system"]) if row["variant_label"] else None,
     )

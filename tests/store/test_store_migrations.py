@@ -87,6 +87,8 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "writer_host": str,
         "created_at": float,
         "updated_at": float,
+        "variant_label": str,
+        "variant_system": str,
     },
     "attempts": {
         "id": str,
@@ -121,7 +123,7 @@ def test_initial_schema(db_path: Path) -> None:
         db = store.db
         for table, columns in EXPECTED_COLUMNS.items():
             assert db.table(table).columns_dict == columns, table
-        assert applied_migrations(db) == ["m001_initial"]
+        assert applied_migrations(db) == [m.__name__ for m in MIGRATIONS]
         indexes = {i.name: i.columns for i in db.table("responses").indexes}
         assert indexes["idx_responses_trial_id"] == ["trial_id"]
         assert indexes["idx_responses_model_created_at"] == ["model", "created_at"]
@@ -158,7 +160,7 @@ def test_database_with_no_migrations_upgrades(db_path: Path) -> None:
     conn.commit()
     conn.close()
     with open_store(db_path) as store:
-        assert applied_migrations(store.db) == ["m001_initial"]
+        assert applied_migrations(store.db) == [m.__name__ for m in MIGRATIONS]
         assert "responses" in store.db.table_names()
 
 
@@ -166,17 +168,17 @@ def test_a_later_migration_runs_once_in_order(db_path: Path) -> None:
     open_store(db_path).close()
     calls: list[str] = []
 
-    def m002_add_rating(db: Database) -> None:
-        calls.append("m002")
+    def m099_add_rating(db: Database) -> None:
+        calls.append("m099")
         db.execute("ALTER TABLE responses ADD COLUMN rating INTEGER")
 
     db = connect(db_path)
     try:
-        assert migrate(db, [*MIGRATIONS, m002_add_rating]) == ["m002_add_rating"]
-        assert migrate(db, [*MIGRATIONS, m002_add_rating]) == []
-        assert calls == ["m002"]
+        assert migrate(db, [*MIGRATIONS, m099_add_rating]) == ["m099_add_rating"]
+        assert migrate(db, [*MIGRATIONS, m099_add_rating]) == []
+        assert calls == ["m099"]
         assert db.table("responses").columns_dict["rating"] is int
-        assert applied_migrations(db) == ["m001_initial", "m002_add_rating"]
+        assert applied_migrations(db) == [*(m.__name__ for m in MIGRATIONS), "m099_add_rating"]
     finally:
         db.close()
 
@@ -195,7 +197,18 @@ def test_a_failing_migration_leaves_nothing_behind(db_path: Path) -> None:
         except RuntimeError:
             pass
         assert "half_done" not in db.table_names()
-        assert applied_migrations(db) == ["m001_initial"]
+        assert applied_migrations(db) == [m.__name__ for m in MIGRATIONS]
         assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     finally:
         db.close()
+
+
+def test_m002_adds_variant_columns_to_an_m001_store(db_path: Path) -> None:
+    """A store made before prompt variants upgrades in place and keeps its rows."""
+    db = connect(db_path)
+    migrate(db, MIGRATIONS[:1])
+    db.execute("INSERT INTO trials (id, created_at, prompt) VALUES ('t1', 1.0, 'old prompt')")
+    db.close()
+    with open_store(db_path) as store:
+        assert "variant_label" in store.db.table("responses").columns_dict
+        assert store.get_trial("t1").input.prompt == "old prompt"

@@ -1,0 +1,11 @@
+"""Keyboard shortcuts, in one place."""
+
+SEND = "Ctrl+Return"
+SEND_ALT = "Ctrl+Enter"
+CANCEL = "Escape"
+ATTACH = "Ctrl+O"
+FIND_HISTORY = "Ctrl+F"
+SETTINGS = "Ctrl+,"
+RUN_AGAIN = "Ctrl+R"
+NEW_TRIAL = "Ctrl+N"
+QUIT = "Ctrl+Q"

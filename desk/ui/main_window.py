@@ -1,0 +1,444 @@
+"""The main window: compose on top, answers side by side below, history on the left."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desk.core.response import Attempt, ResponseResult
+from desk.core.trial import ModelRef, TrialInput, Variant
+from desk.engine.session import Engine, EngineError
+from desk.ui import defs, hotkeys
+from desk.ui.compose import ComposePanel
+from desk.ui.history import HistoryPanel
+from desk.ui.model_picker import ModelPicker
+from desk.ui.response_pane import PaneGrid, ResponsePane, fmt_ms
+
+
+class _WindowSink:
+    """Engine progress -> panes. Ignores events from a superseded send (generation check)."""
+
+    def __init__(self, window: MainWindow, generation: int) -> None:
+        self._window = window
+        self._generation = generation
+
+    def _current(self) -> bool:
+        return self._generation == self._window.generation
+
+    def response_started(self, result: ResponseResult) -> None:
+        if self._current():
+            self._window.pane_for(result)
+
+    def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
+        if self._current():
+            pane = self._window.panes_by_id.get(result.id)
+            if pane is not None:
+                pane.queue_text(delta)
+
+    def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
+        if self._current() and attempt.error_kind is not None:
+            pane = self._window.panes_by_id.get(result.id)
+            if pane is not None:
+                pane.status.setText(
+                    f"attempt {attempt.number} failed: {attempt.error_kind.value}"
+                    f"{f' (HTTP {attempt.http_status})' if attempt.http_status else ''} · retrying if allowed…"
+                )
+
+    def response_finished(self, result: ResponseResult) -> None:
+        if self._current():
+            pane = self._window.panes_by_id.get(result.id)
+            if pane is not None:
+                pane.finish(result)
+            self._window.response_finished.emit(result)
+
+
+class Banner(QWidget):
+    """A non-modal message strip: problems are said in the window, never by a crash."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 4, 4)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setObjectName("bannerText")
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row.addWidget(self.label, 1)
+        close = QToolButton()
+        close.setText("✕")
+        close.setToolTip("Dismiss")
+        close.clicked.connect(lambda: self.setVisible(False))
+        row.addWidget(close)
+        self.setAutoFillBackground(True)
+        self.setVisible(False)
+
+    def show_message(self, text: str, *, error: bool = True) -> None:
+        colour = "#fdecea" if error else "#e8f4fd"
+        self.setStyleSheet(f"Banner {{ background: {colour}; border-radius: 4px; }}")
+        self.label.setText(text)
+        self.setVisible(True)
+
+
+class MainWindow(QMainWindow):
+    trial_finished = Signal(str)  # trial id
+    response_finished = Signal(object)
+
+    def __init__(self, engine: Engine, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.engine = engine
+        self.settings = settings or QSettings()
+        self.generation = 0
+        self.panes_by_id: dict[str, ResponsePane] = {}
+        self.current_trial_id: str | None = None
+        self._run_task: asyncio.Task[Any] | None = None
+        self._open_models: list[ModelRef] = []
+        self.setWindowTitle("desk — side-by-side model trials")
+        self.setAcceptDrops(True)
+        self._build()
+        self._build_menu()
+        self._frame = QTimer(self)
+        self._frame.setInterval(defs.FRAME_MS)
+        self._frame.timeout.connect(self._flush_panes)
+        self._clock = QTimer(self)
+        self._clock.setInterval(100)
+        self._clock.timeout.connect(self._tick_panes)
+        self.refresh_models()
+        self.refresh_history()
+        self._restore_state()
+
+    # --- layout --------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.history = HistoryPanel()
+        self.history.trial_chosen.connect(self.open_trial)
+        self.history.search_changed.connect(lambda text: self.refresh_history(text))
+        self.history.run_again_requested.connect(self.run_again)
+
+        self.compose = ComposePanel()
+        self.compose.problem.connect(self.banner_error)
+        self.picker = ModelPicker()
+        self.picker.selection_changed.connect(self._update_send_state)
+
+        picker_box = QWidget()
+        pcol = QVBoxLayout(picker_box)
+        pcol.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        head.addWidget(QLabel("<b>Models</b>"))
+        head.addStretch(1)
+        manage = QToolButton()
+        manage.setText("Providers…")
+        manage.setToolTip("Add providers, keys, models and prices")
+        manage.clicked.connect(self.open_settings)
+        head.addWidget(manage)
+        pcol.addLayout(head)
+        pcol.addWidget(self.picker, 1)
+        buttons = QHBoxLayout()
+        self.send_button = QPushButton("Send  (Ctrl+Enter)")
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setDefault(True)
+        self.send_button.clicked.connect(self.send)
+        buttons.addWidget(self.send_button, 1)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.setToolTip("Stop every stream and keep what arrived (Esc)")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons.addWidget(self.cancel_button)
+        pcol.addLayout(buttons)
+
+        self.top_split = QSplitter(Qt.Orientation.Horizontal)
+        self.top_split.addWidget(self.compose)
+        self.top_split.addWidget(picker_box)
+        self.top_split.setStretchFactor(0, 3)
+        self.top_split.setStretchFactor(1, 2)
+
+        self.grid = PaneGrid()
+        self.pane_scroll = QScrollArea()
+        self.pane_scroll.setWidgetResizable(True)
+        self.pane_scroll.setWidget(self.grid)
+        self.pane_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+
+        self.main_split = QSplitter(Qt.Orientation.Vertical)
+        self.main_split.addWidget(self.top_split)
+        self.main_split.addWidget(self.pane_scroll)
+        self.main_split.setStretchFactor(0, 2)
+        self.main_split.setStretchFactor(1, 3)
+
+        self.banner = Banner()
+        right = QWidget()
+        rcol = QVBoxLayout(right)
+        rcol.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
+        rcol.addWidget(self.banner)
+        rcol.addWidget(self.main_split, 1)
+
+        self.side_split = QSplitter(Qt.Orientation.Horizontal)
+        self.side_split.addWidget(self.history)
+        self.side_split.addWidget(right)
+        self.side_split.setStretchFactor(0, 1)
+        self.side_split.setStretchFactor(1, 5)
+        self.setCentralWidget(self.side_split)
+        self.statusBar().showMessage(f"Store: {self.engine.store.path}")
+
+        for key in (hotkeys.SEND, hotkeys.SEND_ALT):
+            QShortcut(QKeySequence(key), self, activated=self.send)
+        QShortcut(QKeySequence(hotkeys.CANCEL), self, activated=self.cancel)
+        QShortcut(QKeySequence(hotkeys.FIND_HISTORY), self, activated=self.history.search.setFocus)
+        QShortcut(QKeySequence(hotkeys.RUN_AGAIN), self, activated=self.run_again)
+
+    def _build_menu(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&New trial", hotkeys.NEW_TRIAL, self.new_trial)
+        self._action(file_menu, "&Attach files…", hotkeys.ATTACH, self.compose.choose_files)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", hotkeys.QUIT, self.close)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self._action(edit_menu, "&Providers, models and prices…", hotkeys.SETTINGS, self.open_settings)
+        self._action(edit_menu, "Add system prompt &variant", None, self._add_variant)
+
+    def _action(self, menu: Any, text: str, shortcut: str | None, slot: Callable[[], Any]) -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _add_variant(self) -> None:
+        self.compose.show_system()
+        self.compose.variants.add_variant("")
+
+    # --- messages -----------------------------------------------------------------------
+    def banner_error(self, text: str) -> None:
+        self.banner.show_message(text, error=True)
+
+    def banner_info(self, text: str) -> None:
+        self.banner.show_message(text, error=False)
+
+    # --- models and history -------------------------------------------------------------
+    def refresh_models(self) -> None:
+        refs = self.engine.configured_models()
+        checked = set(self._setting_list("picker/selected"))
+        try:
+            saved = json.loads(str(self.settings.value("picker/settings", "{}")))
+        except ValueError:
+            saved = {}
+        self.picker.set_models(refs, checked, saved)
+        if not refs:
+            self.banner_info("No models yet: open Providers… to add a provider and pick its models.")
+
+    def refresh_history(self, search: str | None = None) -> None:
+        text = search if search is not None else self.history.search.text()
+        self.history.set_trials(self.engine.list_trials(text or None), self.current_trial_id)
+
+    def _update_send_state(self, running: bool | None = None) -> None:
+        if running is None:
+            running = self._run_task is not None and not self._run_task.done()
+        self.send_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+
+    # --- drag and drop ------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.compose.add_files(paths)
+            event.acceptProposedAction()
+
+    # --- sending ------------------------------------------------------------------------
+    def current_input(self) -> tuple[TrialInput, list[Variant] | None]:
+        variants = self.compose.variants.variants()
+        system = None if variants else self.compose.variants.system()
+        trial = TrialInput(self.compose.prompt.toPlainText(), system,
+                           tuple(self.compose.attachments.attachments()))
+        return trial, variants
+
+    def send(self, parent_trial_id: str | None = None, models: list[ModelRef] | None = None) -> None:
+        """Send the composed trial to every checked model (x variant)."""
+        if self._run_task is not None and not self._run_task.done():
+            return
+        trial, variants = self.current_input()
+        models = models if models is not None else self.picker.selected()
+        if not models:
+            self.banner_error("Pick at least one model on the right before sending.")
+            return
+        if not trial.prompt.strip() and not trial.attachments:
+            self.banner_error("The prompt is empty: write or paste the task first.")
+            return
+        self.banner.setVisible(False)
+        self._save_picker()
+        self.generation += 1
+        self.grid.clear()
+        self.panes_by_id = {}
+        settings = {ref: self.picker.settings_for(ref) if ref in self.picker.refs() else None
+                    for ref in models}
+        settings = {k: v for k, v in settings.items() if v is not None}
+        self._run_task = asyncio.ensure_future(
+            self._run(trial, models, settings, variants, parent_trial_id, self.generation)
+        )
+        self._update_send_state()
+        self._frame.start()
+        self._clock.start()
+
+    async def _run(self, trial: TrialInput, models: list[ModelRef], settings: dict[ModelRef, Any],
+                   variants: list[Variant] | None, parent: str | None, generation: int) -> None:
+        try:
+            outcome = await self.engine.run_trial(
+                trial, models, settings, parent_trial_id=parent,
+                sink=_WindowSink(self, generation), variants=variants,
+            )
+        except EngineError as exc:
+            self.banner_error(str(exc))
+            return
+        except asyncio.CancelledError:
+            self.banner_info("Cancelled: every stream was stopped; what arrived is kept and stored.")
+            return
+        finally:
+            self._flush_panes()
+            if generation == self.generation:
+                self._frame.stop()
+                self._clock.stop()
+            self._update_send_state(running=False)
+        self.current_trial_id = outcome.trial_id
+        self._open_models = list(models)
+        self.history.run_again.setEnabled(True)
+        self.refresh_history()
+        self.trial_finished.emit(outcome.trial_id)
+
+    def cancel(self) -> None:
+        if self._run_task is not None and not self._run_task.done():
+            self._run_task.cancel()
+
+    def pane_for(self, result: ResponseResult) -> ResponsePane:
+        title = result.model + (f"  ·  variant {result.variant.label}" if result.variant else "")
+        pane = self.grid.add_pane(title)
+        pane.start(result)
+        self.panes_by_id[result.id] = pane
+        return pane
+
+    def _flush_panes(self) -> None:
+        for pane in self.grid.panes:
+            pane.flush()
+
+    def _tick_panes(self) -> None:
+        for pane in self.grid.panes:
+            pane.tick()
+
+    # --- history ------------------------------------------------------------------------
+    def open_trial(self, trial_id: str) -> None:
+        """Restore a past trial: its prompt, attachments and answers."""
+        if self._run_task is not None and not self._run_task.done():
+            self.banner_error("A trial is still running: cancel it or wait before opening another.")
+            return
+        loaded = self.engine.load_trial(trial_id)
+        if loaded is None:
+            self.banner_error("That trial is no longer in the store.")
+            return
+        stored, responses = loaded
+        self.generation += 1
+        self.current_trial_id = trial_id
+        self.compose.prompt.setPlainText(stored.input.prompt)
+        variants: list[Variant] = []
+        for r in responses:
+            if r.variant is not None and r.variant not in variants:
+                variants.append(r.variant)
+        self.compose.variants.set_variants(stored.input.system, variants)
+        if stored.input.system or variants:
+            self.compose.show_system()
+        self.compose.attachments.set_attachments(list(stored.input.attachments))
+        self.grid.clear()
+        self.panes_by_id = {}
+        for r in responses:
+            self.pane_for(r).finish(r)
+        seen: list[ModelRef] = []
+        for r in responses:
+            ref = ModelRef.parse(r.model)
+            if ref not in seen:
+                seen.append(ref)
+        self._open_models = seen
+        self.picker.set_checked({str(m) for m in seen})
+        self.history.run_again.setEnabled(True)
+        self.statusBar().showMessage(
+            f"Opened trial {trial_id} · {len(responses)} answers · "
+            f"slowest total {fmt_ms(max((r.total_ms or 0 for r in responses), default=None))}"
+        )
+
+    def run_again(self) -> None:
+        if self.current_trial_id is None:
+            return
+        self.send(parent_trial_id=self.current_trial_id, models=self._open_models or None)
+
+    def new_trial(self) -> None:
+        if self._run_task is not None and not self._run_task.done():
+            return
+        self.generation += 1
+        self.current_trial_id = None
+        self.compose.prompt.clear()
+        self.compose.variants.set_variants(None, [])
+        self.compose.attachments.set_attachments([])
+        self.grid.clear()
+        self.panes_by_id = {}
+        self.history.run_again.setEnabled(False)
+
+    # --- settings -----------------------------------------------------------------------
+    def open_settings(self) -> None:
+        from desk.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.engine, self)
+        dialog.exec()
+        self.refresh_models()
+
+    # --- persistence --------------------------------------------------------------------
+    def _setting_list(self, key: str) -> list[str]:
+        value = self.settings.value(key, [])
+        if isinstance(value, str):
+            return [value] if value else []
+        return [str(v) for v in value or []]
+
+    def _save_picker(self) -> None:
+        self.settings.setValue("picker/selected", [str(r) for r in self.picker.selected()])
+        self.settings.setValue("picker/settings", json.dumps(self.picker.all_settings()))
+
+    def _restore_state(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        for key, split in (("window/side", self.side_split), ("window/main", self.main_split),
+                           ("window/top", self.top_split)):
+            state = self.settings.value(key)
+            if isinstance(state, QByteArray):
+                split.restoreState(state)
+            elif split is self.side_split:
+                split.setSizes([260, 1140])
+
+    def save_state(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/side", self.side_split.saveState())
+        self.settings.setValue("window/main", self.main_split.saveState())
+        self.settings.setValue("window/top", self.top_split.saveState())
+        self._save_picker()
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.save_state()
+        self.cancel()
+        super().closeEvent(event)

@@ -1,0 +1,262 @@
+"""One model's answer: streamed live, then rendered; timing, tokens and cost in the header."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QTextCursor
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QStackedWidget,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desk.core.response import ResponseResult, Status
+from desk.ui import defs
+
+
+class SafeBrowser(QTextBrowser):
+    """Markdown view that loads nothing by itself: no remote images, no tracking pixels,
+    no local files named by model output. Links open only on click, after confirmation."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.anchorClicked.connect(self._confirm_link)
+
+    def loadResource(self, kind: int, name: QUrl) -> Any:  # noqa: N802 - Qt override
+        return None
+
+    def _confirm_link(self, url: QUrl) -> None:
+        target = url.toString()
+        if url.scheme() not in ("http", "https", "mailto"):
+            QMessageBox.information(self, "Link not opened", f"desk only opens web links.\n\n{target}")
+            return
+        answer = QMessageBox.question(
+            self, "Open link?", f"The answer links to:\n\n{target}\n\nOpen it in your browser?"
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            QDesktopServices.openUrl(url)
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
+
+
+def fmt_cost(usd: float) -> str:
+    """Dollars with enough digits to see a fraction of a cent: $0.0000042, $0.012, $1.23."""
+    if usd == 0:
+        return "$0"
+    if usd >= 0.01:
+        return f"${usd:,.2f}" if usd >= 1 else f"${usd:.4f}"
+    digits = 1 - math.floor(math.log10(usd))
+    return f"${usd:.{digits}f}"
+
+
+def fmt_tokens(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+def metrics_line(r: ResponseResult) -> str:
+    """The header summary once an answer is done (or failed)."""
+    tps = "–" if r.output_tokens_per_s is None else f"{r.output_tokens_per_s:.1f} tok/s"
+    cost = (r.cost_note or "no price") if r.cost_usd is None else fmt_cost(r.cost_usd)
+    parts = [
+        f"TTFT {fmt_ms(r.ttft_ms)}",
+        f"total {fmt_ms(r.total_ms)}",
+        f"{fmt_tokens(r.usage.input_tokens)} in / {fmt_tokens(r.usage.output_tokens)} out",
+        tps,
+        cost,
+    ]
+    if r.retries:
+        parts.append(f"{r.retries} retr{'y' if r.retries == 1 else 'ies'} ({fmt_ms(r.retry_wait_ms)} waiting)")
+    return " · ".join(parts)
+
+
+class ResponsePane(QFrame):
+    """Shows one ResponseResult. Text arrives through `queue_text`; the grid flushes it
+    once per frame so eight fast streams cost eight repaints a frame, not hundreds."""
+
+    copied = Signal(str)
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setMinimumWidth(defs.PANE_MIN_WIDTH)
+        self.setObjectName("responsePane")
+        self.result: ResponseResult | None = None
+        self._pending: list[str] = []
+        self._text_parts: list[str] = []
+        self._started = time.monotonic()
+        self._finished = False
+
+        col = QVBoxLayout(self)
+        col.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
+        col.setSpacing(4)
+        head = QHBoxLayout()
+        self.title = QLabel(title)
+        self.title.setStyleSheet("font-weight: bold; font-size: 11pt;")
+        self.title.setTextInteractionFlags(self.title.textInteractionFlags())
+        head.addWidget(self.title, 1)
+        self.raw_toggle = QToolButton()
+        self.raw_toggle.setText("Raw")
+        self.raw_toggle.setCheckable(True)
+        self.raw_toggle.setToolTip("Show the answer exactly as received, without Markdown rendering")
+        self.raw_toggle.toggled.connect(self._show_view)
+        head.addWidget(self.raw_toggle)
+        self.copy_button = QToolButton()
+        self.copy_button.setText("Copy")
+        self.copy_button.setToolTip("Copy the answer as received (Markdown source)")
+        self.copy_button.clicked.connect(self.copy_text)
+        head.addWidget(self.copy_button)
+        col.addLayout(head)
+
+        self.status = QLabel("waiting…")
+        self.status.setObjectName("paneStatus")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet(f"color: {defs.STREAMING_COLOUR};")
+        col.addWidget(self.status)
+
+        self.error = QLabel()
+        self.error.setObjectName("paneError")
+        self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(self.error.textInteractionFlags())
+        self.error.setStyleSheet(
+            f"color: {defs.ERROR_COLOUR}; background: #fdecea; border-radius: 4px; padding: 6px;"
+        )
+        self.error.setVisible(False)
+        col.addWidget(self.error)
+
+        self.views = QStackedWidget()
+        self.rendered = SafeBrowser()
+        self.raw = QPlainTextEdit()
+        self.raw.setReadOnly(True)
+        self.raw.setObjectName("rawText")
+        self.views.addWidget(self.rendered)
+        self.views.addWidget(self.raw)
+        self.views.setCurrentWidget(self.raw)  # live text streams into the raw view
+        col.addWidget(self.views, 1)
+
+    # --- streaming ---------------------------------------------------------------------
+    def start(self, result: ResponseResult) -> None:
+        self.result = result
+        self._started = time.monotonic()
+
+    def queue_text(self, delta: str) -> None:
+        self._pending.append(delta)
+
+    def flush(self) -> bool:
+        """Move queued text into the view; return True if anything changed."""
+        if not self._pending:
+            return False
+        chunk = "".join(self._pending)
+        self._pending.clear()
+        self._text_parts.append(chunk)
+        cursor = self.raw.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(chunk)
+        return True
+
+    def tick(self) -> None:
+        """Refresh the running clock while the answer is still coming."""
+        if self._finished:
+            return
+        elapsed = time.monotonic() - self._started
+        chars = sum(len(p) for p in self._text_parts)
+        label = "waiting for the first token" if not chars else f"streaming · {chars:,} characters"
+        self.status.setText(f"{label} · {elapsed:.1f} s")
+
+    def finish(self, result: ResponseResult) -> None:
+        self.flush()
+        self._finished = True
+        self.result = result
+        text = result.text
+        self.raw.setPlainText(text)
+        self.rendered.setMarkdown(text)
+        self.status.setText(metrics_line(result))
+        self.status.setToolTip(self._details(result))
+        if result.status == Status.OK:
+            self.status.setStyleSheet(f"color: {defs.OK_COLOUR};")
+        else:
+            kind = result.error_kind.value if result.error_kind else result.status.value
+            retries = f" after {result.retries} retr{'y' if result.retries == 1 else 'ies'}" if result.retries else ""
+            http = f" (HTTP {result.http_status})" if result.http_status and result.http_status >= 300 else ""
+            self.error.setText(f"<b>{kind.replace('_', ' ')}</b>{http}{retries}: {_escape(result.error_message or '')}"
+                               + ("<br><i>The text that arrived before the failure is kept below.</i>" if text else ""))
+            self.error.setVisible(True)
+            self.status.setStyleSheet(f"color: {defs.MUTED_COLOUR};")
+            self.views.setVisible(bool(text))
+        self._show_view(self.raw_toggle.isChecked())
+
+    def _details(self, r: ResponseResult) -> str:
+        lines = [f"{r.model}", f"request id: {r.vendor_request_id or '–'}",
+                 f"connect: {fmt_ms(r.connect_ms)}", f"finish: {r.finish_reason or '–'}",
+                 f"cached input: {fmt_tokens(r.usage.cached_input_tokens)}",
+                 f"reasoning tokens: {fmt_tokens(r.usage.reasoning_tokens)}",
+                 f"price: {r.price_source or 'none'}"]
+        for a in r.attempts:
+            outcome = a.status.value if not a.error_kind else a.error_kind.value
+            lines.append(f"attempt {a.number}: HTTP {a.http_status or '–'} {outcome} "
+                         f"TTFT {fmt_ms(a.ttft_ms)} total {fmt_ms(a.total_ms)}")
+        return "\n".join(lines)
+
+    def _show_view(self, raw: bool) -> None:
+        if not self._finished:
+            return  # while streaming the raw view is the live one
+        self.views.setCurrentWidget(self.raw if raw else self.rendered)
+
+    def text(self) -> str:
+        if self.result is not None and self._finished:
+            return self.result.text
+        return "".join(self._text_parts)
+
+    def copy_text(self) -> None:
+        QGuiApplication.clipboard().setText(self.text())
+        self.copied.emit(self.title.text())
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class PaneGrid(QWidget):
+    """Panes side by side; the scroll area around it scrolls sideways beyond what fits."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._row = QHBoxLayout(self)
+        self._row.setContentsMargins(0, 0, 0, 0)
+        self._row.setSpacing(defs.SPACING)
+        self.panes: list[ResponsePane] = []
+        self.placeholder = QLabel("Answers appear here side by side. Pick models on the right, "
+                                  "write or paste a prompt, and press Ctrl+Enter.")
+        self.placeholder.setStyleSheet(f"color: {defs.MUTED_COLOUR}; padding: 24px;")
+        self.placeholder.setWordWrap(True)
+        self._row.addWidget(self.placeholder)
+
+    def clear(self) -> None:
+        for pane in self.panes:
+            pane.setParent(None)
+            pane.deleteLater()
+        self.panes = []
+        self.placeholder.setVisible(True)
+
+    def add_pane(self, title: str) -> ResponsePane:
+        self.placeholder.setVisible(False)
+        pane = ResponsePane(title)
+        self._row.addWidget(pane, 1)
+        self.panes.append(pane)
+        return pane
