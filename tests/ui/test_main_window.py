@@ -1,0 +1,213 @@
+"""The real main window, driven like a user would, against loopback vendor servers."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import zlib
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+import qasync  # noqa: E402
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent, QGuiApplication, QImage  # noqa: E402
+
+from desk.core.pricing import Price  # noqa: E402
+from desk.core.provider import ProviderConfig  # noqa: E402
+from desk.core.response import Status  # noqa: E402
+from desk.engine.session import Engine  # noqa: E402
+from desk.store.db import open_store  # noqa: E402
+from desk.ui.main_window import MainWindow  # noqa: E402
+from tests.vendor_server import Script, VendorServer  # noqa: E402
+
+
+@pytest.fixture
+def vendor():
+    with VendorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mw_loop(qapp):
+    loop = qasync.QEventLoop(qapp, already_running=False)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, vendor, mw_loop):
+    store = open_store(tmp_path / "gui.db")
+    store.add_provider(ProviderConfig("openai", "openai", vendor.base_url + "/v1"))
+    store.add_provider(ProviderConfig("claude", "anthropic", vendor.base_url))
+    store.add_provider(ProviderConfig("local", "ollama", vendor.base_url))
+    for provider, model in [("openai", "gpt-4o-mini"), ("claude", "claude-sonnet-4-5"), ("local", "llama3.2")]:
+        store.add_model(provider, model)
+    store.set_price("openai", "gpt-4o-mini", Price(0.15, 0.6))
+    engine = Engine(store)
+    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(engine, settings)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.cancel()
+    mw_loop.run_until_complete(engine.aclose())
+    store.close()
+
+
+def run_until(loop, predicate, timeout=10.0):
+    async def wait():
+        deadline = loop.time() + timeout
+        while not predicate():
+            if loop.time() > deadline:
+                raise AssertionError("timed out waiting for the window")
+            await asyncio.sleep(0.02)
+
+    loop.run_until_complete(wait())
+
+
+def png_bytes(width=3, height=2) -> bytes:
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    raw = b"".join(b"\x00" + b"\x10\x20\x30" * width for _ in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def drop_files(win, paths):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    win.dropEvent(event)
+
+
+def test_paste_drop_send_three_models_and_reopen_from_history(window, qtbot, vendor, mw_loop, tmp_path):
+    vendor.set_default("gpt-4o-mini", Script(text_pieces=["| a | b |\n", "|---|---|\n", "| 1 | 2 |\n"],
+                                             interval_ms=20))
+    vendor.set_default("claude-sonnet-4-5", Script(text_pieces=["Which quarter", " do you mean?"],
+                                                   first_token_delay_ms=50))
+    vendor.set_default("llama3.2", Script(status=400, error_message="model 'llama3.2' does not support images"))
+
+    # Paste a screenshot from the clipboard into the prompt.
+    image = QImage(40, 30, QImage.Format.Format_RGB32)
+    image.fill(0x3366CC)
+    QGuiApplication.clipboard().setImage(image)
+    window.compose.prompt.setFocus()
+    qtbot.keyClicks(window.compose.prompt, "Which customers churned?\t(see CSV)")
+    qtbot.keyClick(window.compose.prompt, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    atts = window.compose.attachments.attachments()
+    assert [a.kind for a in atts] == ["image"] and atts[0].width == 40
+
+    # Drop a CSV (Latin-1, ragged) onto the window.
+    csv = tmp_path / "customers.csv"
+    csv.write_bytes("name;mrr\nJosé;12\nZoë\n".encode("cp1252"))
+    drop_files(window, [csv])
+    atts = window.compose.attachments.attachments()
+    assert [a.name for a in atts] == ["pasted-image-1.png", "customers.csv"]
+    assert atts[1].encoding == "cp1252"
+
+    window.picker.set_checked({"openai/gpt-4o-mini", "claude/claude-sonnet-4-5", "local/llama3.2"})
+    qtbot.keyClick(window.compose.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    run_until(mw_loop, lambda: window.current_trial_id is not None)
+
+    panes = {p.result.model: p for p in window.grid.panes}
+    assert set(panes) == {"openai/gpt-4o-mini", "claude/claude-sonnet-4-5", "local/llama3.2"}
+    ok = panes["openai/gpt-4o-mini"]
+    assert ok.result.status == Status.OK and ok.text() == "| a | b |\n|---|---|\n| 1 | 2 |\n"
+    assert "TTFT" in ok.status.text() and "12 in / 4 out" in ok.status.text()
+    assert "$" in ok.status.text()  # priced: 12 x 0.15 + 4 x 0.6 per million
+    assert "no price" in panes["claude/claude-sonnet-4-5"].status.text() or "$" in panes["claude/claude-sonnet-4-5"].status.text()
+    err = panes["local/llama3.2"]
+    assert err.result.status == Status.ERROR and err.error.isVisible()
+    assert "bad request" in err.error.text() and "does not support images" in err.error.text()
+
+    # What reached the vendor: the prompt byte for byte (tab kept), the CSV verbatim, the image.
+    req = next(r for r in vendor.requests if r.model == "gpt-4o-mini")
+    parts = req.json["messages"][-1]["content"]
+    texts = [p["text"] for p in parts if p["type"] == "text"]
+    assert texts[-1] == "Which customers churned?\t(see CSV)"
+    assert '<file name="customers.csv">\nname;mrr\nJosé;12\nZoë\n\n</file>' in texts[0]
+    assert any(p["type"] == "image_url" for p in parts)
+
+    # Start afresh, then reopen the trial from the history list.
+    trial_id = window.current_trial_id
+    window.new_trial()
+    assert window.grid.panes == [] and window.compose.prompt.toPlainText() == ""
+    item = window.history.list.item(0)
+    assert item is not None
+    window.history.list.itemClicked.emit(item)
+    assert window.compose.prompt.toPlainText() == "Which customers churned?\t(see CSV)"
+    assert [a.name for a in window.compose.attachments.attachments()] == ["pasted-image-1.png", "customers.csv"]
+    reopened = {p.result.model: p.result.status for p in window.grid.panes}
+    assert reopened["openai/gpt-4o-mini"] == Status.OK and reopened["local/llama3.2"] == Status.ERROR
+
+    # Run again: a new trial linked to the old one.
+    window.history.run_again.click()
+    run_until(mw_loop, lambda: window.current_trial_id not in (None, trial_id))
+    stored = window.engine.load_trial(window.current_trial_id)
+    assert stored[0].parent_trial_id == trial_id
+
+
+def test_cancel_keeps_what_arrived(window, qtbot, vendor, mw_loop):
+    vendor.set_default("gpt-4o-mini", Script(text_pieces=["first part. "] + ["more "] * 50, interval_ms=100))
+    window.picker.set_checked({"openai/gpt-4o-mini"})
+    window.compose.prompt.setPlainText("Write a long answer")
+    window.send()
+    run_until(mw_loop, lambda: window.grid.panes and "first part." in window.grid.panes[0].text())
+    window.cancel_button.click()
+    run_until(mw_loop, lambda: window._run_task.done())
+    pane = window.grid.panes[0]
+    assert pane.result.status == Status.INTERRUPTED
+    assert pane.text().startswith("first part.")
+    stored = window.engine.store.get_response(pane.result.id)
+    assert stored.status == Status.INTERRUPTED and stored.text.startswith("first part.")
+
+
+def test_bad_input_is_a_message_in_the_window(window, qtbot, tmp_path):
+    window.picker.set_checked(set())
+    window.compose.prompt.setPlainText("hello")
+    window.send()
+    assert window.banner.isVisible() and "Pick at least one model" in window.banner.label.text()
+
+    binary = tmp_path / "tool.bin"
+    binary.write_bytes(b"\x00\x01\x02MZ" * 100)
+    broken = tmp_path / "shot.png"
+    broken.write_bytes(png_bytes()[:-20])
+    drop_files(window, [binary, broken])
+    text = window.banner.label.text()
+    assert "tool.bin" in text and "binary" in text and "shot.png" in text
+    assert window.compose.attachments.attachments() == []
+
+
+def test_variants_make_model_by_variant_panes(window, qtbot, vendor, mw_loop):
+    window.picker.set_checked({"openai/gpt-4o-mini", "claude/claude-sonnet-4-5"})
+    window.compose.show_system()
+    window.compose.variants.widget(0).setPlainText("Answer tersely.")
+    window.compose.variants.add_variant("Ask a clarifying question when the task is ambiguous.")
+    window.compose.prompt.setPlainText("Summarise the log")
+    window.send()
+    run_until(mw_loop, lambda: window.current_trial_id is not None)
+    titles = sorted(p.title.text() for p in window.grid.panes)
+    assert len(titles) == 4 and sum("variant B" in t for t in titles) == 2
+    systems = {r.json.get("system") for r in vendor.requests if r.protocol == "anthropic"}
+    assert systems == {"Answer tersely.", "Ask a clarifying question when the task is ambiguous."}
+
+
+def test_selection_and_geometry_persist(window, qtbot, tmp_path, vendor):
+    window.picker.set_checked({"claude/claude-sonnet-4-5"})
+    window.resize(700, 500)  # within the offscreen screen, which clamps restored geometry
+    window.side_split.setSizes([150, 550])
+    sizes = window.side_split.sizes()
+    window.close()
+    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    again = MainWindow(window.engine, settings)
+    qtbot.addWidget(again)
+    assert [str(r) for r in again.picker.selected()] == ["claude/claude-sonnet-4-5"]
+    assert (again.size().width(), again.size().height()) == (700, 500)
+    again.show()
+    assert again.side_split.sizes() == sizes
