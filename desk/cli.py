@@ -124,6 +124,7 @@ def _non_negative(text: str) -> float:
 
 def main(argv: Sequence[str] | None = None, gui: Callable[[str | None], int] | None = None) -> int:
     """Run a CLI command; with none, open the window through `gui` (desk.app wires it)."""
+    _tolerant_streams()
     args = _parser().parse_args(argv)
     if args.command is None:
         if gui is None:
@@ -160,7 +161,27 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _err(message: str) -> None:
+    # One line, whatever the vendor's message looked like.
+    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
     print(f"desk: error: {message}", file=sys.stderr)
+
+
+def _tolerant_streams() -> None:
+    """Never die printing a character the output's encoding lacks (cp1252 redirects, LANG=C):
+    the answer is stored by then, and the UnicodeEncodeError would pass for a usage error."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
+def _json(obj: Any) -> str:
+    """A JSON line: UTF-8 text where stdout is UTF-8, \\u escapes elsewhere (still valid JSON)."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    return json.dumps(obj, ensure_ascii=encoding != "utf8")
 
 
 # --- providers ----------------------------------------------------------------------------
@@ -347,7 +368,7 @@ def _trial(args: argparse.Namespace, store: Any) -> int:
         raise CliError(str(exc)) from None
     if args.json:
         for r in outcome.responses:
-            print(json.dumps(response_json(r), ensure_ascii=False))
+            print(_json(response_json(r)))
     else:
         _print_table(outcome.trial_id, outcome.responses)
     failed = [r for r in outcome.responses if r.status != Status.OK]
@@ -469,8 +490,8 @@ def _tok(v: int | None) -> str:
 def _history(args: argparse.Namespace, store: Any) -> int:
     for t in store.list_trials(search=args.search, limit=args.limit):
         if args.json:
-            print(json.dumps({"trial_id": t.id, "created_at": t.created_at, "prompt": t.prompt_preview,
-                              "models": t.models, "n_responses": t.n_responses}, ensure_ascii=False))
+            print(_json({"trial_id": t.id, "created_at": t.created_at, "prompt": t.prompt_preview,
+                         "models": t.models, "n_responses": t.n_responses}))
         else:
             preview = " ".join(t.prompt_preview.split())[:70]
             print(f"{t.id}  {_when(t.created_at)}  {len(t.models)} model(s)  {preview}")
@@ -490,7 +511,7 @@ def _show(args: argparse.Namespace, store: Any) -> int:
     responses = store.responses_for_trial(args.trial_id)
     if args.json:
         for r in responses:
-            print(json.dumps(response_json(r), ensure_ascii=False))
+            print(_json(response_json(r)))
         return EXIT_OK
     print(f"prompt: {stored.input.prompt}")
     if stored.input.system:

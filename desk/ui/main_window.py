@@ -429,6 +429,8 @@ class MainWindow(QMainWindow):
                 split.restoreState(state)
             elif split is self.side_split:
                 split.setSizes([260, 1140])
+            elif split is self.main_split:
+                split.setSizes([330, 570])  # the answers are what people came for
 
     def save_state(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

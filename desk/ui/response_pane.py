@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPlainTextEdit,
+    QSizePolicy,
     QStackedWidget,
     QTextBrowser,
     QToolButton,
@@ -138,6 +139,7 @@ class ResponsePane(QFrame):
             f"color: {defs.ERROR_COLOUR}; background: #fdecea; border-radius: 4px; padding: 6px;"
         )
         self.error.setVisible(False)
+        self.error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         col.addWidget(self.error)
 
         self.views = QStackedWidget()
@@ -149,6 +151,7 @@ class ResponsePane(QFrame):
         self.views.addWidget(self.raw)
         self.views.setCurrentWidget(self.raw)  # live text streams into the raw view
         col.addWidget(self.views, 1)
+        col.addStretch(0)  # takes the room when a failed answer has no text to show
 
     # --- streaming ---------------------------------------------------------------------
     def start(self, result: ResponseResult) -> None:

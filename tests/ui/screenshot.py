@@ -1,0 +1,146 @@
+"""Render the main window on a real X server (Xvfb) after a real trial and save a PNG.
+
+    python -m tests.ui.screenshot --out resources/screenshot.png
+
+Starts Xvfb on a free display (unless DISPLAY is already set and --no-xvfb is given), a
+loopback vendor server with three scripted models (one of which fails), sends a trial
+through the window exactly as a user would, and grabs the X screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ANSWER_A = [
+    "Three customers churned in Q3 2026:\n\n",
+    "| customer | MRR lost | last invoice |\n|---|---:|---|\n",
+    "| Initech | $800 | 2026-08-31 |\n", "| Umbrella | $1,150 | 2026-09-15 |\n",
+    "| Hooli | $400 | 2026-07-31 |\n\n",
+    "**Caveat:** `Globex` has no `status` value in row 4, so I could not tell ",
+    "whether it churned; I left it out rather than guess.",
+]
+ANSWER_B = [
+    "Before I answer: the CSV has no dates, so *last quarter* is ambiguous.\n\n",
+    "- Do you mean calendar Q3 (July–September)?\n",
+    "- Should rows with an empty `status` count as churned?\n",
+]
+
+
+def start_xvfb() -> subprocess.Popen[bytes]:
+    for n in range(90, 120):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                if Path(f"/tmp/.X11-unix/X{n}").exists():
+                    os.environ["DISPLAY"] = f":{n}"
+                    return proc
+                time.sleep(0.05)
+            proc.kill()
+    raise RuntimeError("could not start Xvfb")
+
+
+def shoot(out: Path) -> None:
+    import qasync
+    from PySide6.QtCore import QSettings
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    sys.path.insert(0, str(ROOT))
+    from desk.core.attachment import load_attachment
+    from desk.core.pricing import Price
+    from desk.core.provider import ProviderConfig
+    from desk.engine.session import Engine
+    from desk.store.db import open_store
+    from desk.ui.main_window import MainWindow
+    from tests.vendor_server import Script, VendorServer
+
+    tmp = Path(tempfile.mkdtemp(prefix="desk-shot-"))
+    server = VendorServer().start()
+    store = open_store(tmp / "desk.db")
+    store.add_provider(ProviderConfig("openai", "openai", server.base_url + "/v1"))
+    store.add_provider(ProviderConfig("anthropic", "anthropic", server.base_url))
+    store.add_provider(ProviderConfig("ollama", "ollama", server.base_url))
+    for provider, model in [("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5"), ("ollama", "llama3.2")]:
+        store.add_model(provider, model)
+    store.set_price("openai", "gpt-4o-mini", Price(0.15, 0.6, 0.075))
+    server.set_default("gpt-4o-mini", Script(text_pieces=ANSWER_A, first_token_delay_ms=420, interval_ms=60,
+                                             usage={"input_tokens": 412, "output_tokens": 96}))
+    server.set_default("claude-sonnet-4-5", Script(text_pieces=ANSWER_B, first_token_delay_ms=610, interval_ms=90,
+                                                   usage={"input_tokens": 430, "output_tokens": 58}))
+    server.set_default("llama3.2", Script(status=503, error_message="model is loading, try again later",
+                                          headers={"Retry-After": "0"}))
+    csv = tmp / "customers-2026.csv"
+    csv.write_text("customer,plan,mrr,status\nInitech,pro,800,churned\nUmbrella,team,1150,churned\n"
+                   "Globex,pro,950,\nHooli,starter,400,churned\nAcme,team,1200,active\n")
+
+    app = QApplication.instance() or QApplication([])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    engine = Engine(store)
+    window = MainWindow(engine, QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat))
+    window.resize(1560, 960)
+    window.move(20, 20)
+    window.show()
+    window.picker.set_checked({"openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5", "ollama/llama3.2"})
+    window.compose.prompt.setPlainText(
+        "Which customers churned last quarter, and how much monthly revenue did we lose?\n"
+        "Use the attached export; say so if something is missing."
+    )
+    window.compose.add_attachment(load_attachment(csv))
+
+    async def run() -> None:
+        window.send()
+        await asyncio.sleep(0.1)
+        while window._run_task is not None and not window._run_task.done():
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # let the last repaint land
+        screen = QGuiApplication.primaryScreen()
+        pixmap = screen.grabWindow(0) if os.environ.get("QT_QPA_PLATFORM") == "xcb" else window.grab()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not pixmap.save(str(out)):
+            raise RuntimeError(f"could not save {out}")
+        await engine.aclose()
+
+    with loop:
+        loop.run_until_complete(run())
+    window.close()
+    store.close()
+    server.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "resources" / "screenshot.png")
+    ap.add_argument("--no-xvfb", action="store_true", help="use the current DISPLAY or offscreen")
+    args = ap.parse_args(argv)
+    xvfb = None
+    if not args.no_xvfb:
+        if shutil.which("Xvfb") is None:
+            print("Xvfb is not installed; use --no-xvfb to render offscreen", file=sys.stderr)
+            return 2
+        xvfb = start_xvfb()
+        os.environ["QT_QPA_PLATFORM"] = "xcb"
+    try:
+        shoot(args.out)
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+    print(f"saved {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
