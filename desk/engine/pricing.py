@@ -7,6 +7,7 @@ local server that happens to serve a model called "gpt-4o" is not priced as Open
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +48,29 @@ class Pricer:
         if key not in self._known:
             self._known[key] = _catalog_price(config, model, Usage(1, 1)) is not None
         return self._known[key]
+
+
+_preload_started = threading.Event()
+
+
+def preload_catalog() -> None:
+    """Load the price catalog (~130 ms of parsing) and probe the keyring in a background
+    thread, so the first trial neither freezes the window nor delays the CLI's output."""
+    if _preload_started.is_set():
+        return
+    _preload_started.set()
+
+    def load() -> None:
+        _catalog_price(ProviderConfig("warmup", "anthropic", "https://api.anthropic.com"),
+                       "claude-sonnet-4-5", Usage(1, 1))
+        try:  # the keyring backend is probed on first use, also slow
+            import keyring
+
+            keyring.get_keyring()
+        except Exception:  # noqa: BLE001 - a broken keyring is reported when a key is needed
+            pass
+
+    threading.Thread(target=load, name="desk-price-catalog", daemon=True).start()
 
 
 def _catalog_price(config: ProviderConfig, model: str, usage: Usage) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from time import perf_counter
@@ -14,7 +15,7 @@ from desk.core.pricing import Price
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
 from desk.engine.keys import delete_api_key, get_api_key, set_api_key
 from desk.engine.policy import RetryPolicy, Timeouts
-from desk.engine.pricing import Pricer
+from desk.engine.pricing import Pricer, preload_catalog
 from desk.engine.recorder import FanoutSink, StoreRecorder
 from desk.engine.runner import ResponseSink, Runner, Target
 from desk.providers.base import Provider, ProviderError
@@ -55,6 +56,7 @@ class Engine:
             stream=stream,
         )
         self._providers: dict[str, Provider] = {}
+        preload_catalog()
 
     async def __aenter__(self) -> Engine:
         return self
@@ -65,20 +67,37 @@ class Engine:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    def provider(self, name: str) -> Provider:
-        """The provider instance for a configured name (its key read from env or keyring)."""
+    def _config(self, name: str) -> ProviderConfig:
         config = self.store.get_provider(name)
         if config is None:
             known = ", ".join(p.name for p in self.store.list_providers()) or "none yet"
             raise EngineError(
                 f"unknown provider {name!r} (configured: {known}); add it with 'desk provider add'"
             )
+        return config
+
+    def provider(self, name: str) -> Provider:
+        """The provider instance for a configured name (its key read from env or keyring)."""
+        config = self._config(name)
         cached = self._providers.get(name)
         if cached is not None and cached.config == config:
             return cached
         provider = make_provider(config, self.client, get_api_key(config))
         self._providers[name] = provider
         return provider
+
+    async def prepare(self, names: Sequence[str]) -> None:
+        """Resolve providers and their keys off the event loop: the OS keyring can take
+        tens of milliseconds (seconds on a slow D-Bus), which must not freeze the window."""
+        todo = []
+        for name in dict.fromkeys(names):
+            config = self._config(name)
+            cached = self._providers.get(name)
+            if cached is None or cached.config != config:
+                todo.append(config)
+        keys = await asyncio.gather(*(asyncio.to_thread(get_api_key, c) for c in todo))
+        for config, key in zip(todo, keys, strict=True):
+            self._providers[config.name] = make_provider(config, self.client, key)
 
     def target(self, ref: ModelRef, settings: GenerationSettings | None = None) -> Target:
         return Target(ref, self.provider(ref.provider), settings or GenerationSettings())
@@ -104,6 +123,7 @@ class Engine:
                 return settings.get(ref, GenerationSettings())
             return settings or GenerationSettings()
 
+        await self.prepare([ref.provider for ref in models])
         targets = [
             Target(ref, self.provider(ref.provider), settings_for(ref), variant)
             for ref in models

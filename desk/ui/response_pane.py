@@ -6,7 +6,7 @@ import math
 import time
 from typing import Any
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
@@ -187,8 +187,12 @@ class ResponsePane(QFrame):
         self._finished = True
         self.result = result
         text = result.text
-        self.raw.setPlainText(text)
-        self.rendered.setMarkdown(text)
+        if "".join(self._text_parts) != text:  # a reopened trial, or text the stream never showed
+            self.raw.setPlainText(text)
+            self._text_parts = [text]
+        # Markdown is laid out on the next turn of the loop, one pane at a time, so eight
+        # answers finishing together never freeze the window.
+        QTimer.singleShot(0, self._render_markdown)
         self.status.setText(metrics_line(result))
         self.status.setToolTip(self._details(result))
         if result.status == Status.OK:
@@ -202,6 +206,11 @@ class ResponsePane(QFrame):
             self.error.setVisible(True)
             self.status.setStyleSheet(f"color: {defs.MUTED_COLOUR};")
             self.views.setVisible(bool(text))
+
+    def _render_markdown(self) -> None:
+        if self.result is None:
+            return
+        self.rendered.setMarkdown(self.result.text)
         self._show_view(self.raw_toggle.isChecked())
 
     def _details(self, r: ResponseResult) -> str:

@@ -1,0 +1,28 @@
+"""The benchmarks run and print their figures (small sizes; the bounds are judged by the
+full runs, which print PASS/FAIL, not by this test)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=180, env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_timing_benchmark_prints_both_concurrencies():
+    out = run("tests.bench.bench_timing", "--concurrency", "40", "--sequential", "5", "--delay-ms", "50",
+              "--pieces", "5", "--interval-ms", "5")
+    assert "concurrency 1: 5 streams" in out and "concurrency 40: 40 streams" in out
+    assert out.count("arrival lag") == 2 and out.count("send lag") == 2
+
+
+def test_ui_benchmark_prints_stall_figures():
+    out = run("tests.bench.bench_ui", "--panes", "3", "--seconds", "0.5")
+    assert "3/3 answers complete" in out
+    assert "Qt 5 ms timer" in out and "asyncio 5 ms sleep" in out and "target: p99" in out
