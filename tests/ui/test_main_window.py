@@ -13,6 +13,7 @@ pytest.importorskip("PySide6")
 import qasync  # noqa: E402
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage  # noqa: E402
+from PySide6.QtWidgets import QToolButton  # noqa: E402
 
 from desk.core.pricing import Price  # noqa: E402
 from desk.core.provider import ProviderConfig  # noqa: E402
@@ -211,3 +212,58 @@ def test_selection_and_geometry_persist(window, qtbot, tmp_path, vendor):
     assert (again.size().width(), again.size().height()) == (700, 500)
     again.show()
     assert again.side_split.sizes() == sizes
+
+
+def test_markdown_loads_nothing_remote_and_raw_and_copy_work(window, qtbot, vendor, mw_loop):
+    pixel = f"{vendor.base_url}/tracking-pixel.png"
+    answer = f"Here:\n\n![logo]({pixel})\n\n```python\nprint('hi')\n```\n\n[docs](https://example.com/docs)\n"
+    vendor.set_default("gpt-4o-mini", Script(text_pieces=[answer]))
+    window.picker.set_checked({"openai/gpt-4o-mini"})
+    window.compose.prompt.setPlainText("show me")
+    window.send()
+    run_until(mw_loop, lambda: window.current_trial_id is not None)
+    pane = window.grid.panes[0]
+    run_until(mw_loop, lambda: "print('hi')" in pane.rendered.toPlainText())
+    assert pane.views.currentWidget() is pane.rendered
+    assert not any("tracking-pixel" in r.path for r in vendor.requests)  # no tracking pixel fetched
+    pane.raw_toggle.click()
+    assert pane.views.currentWidget() is pane.raw and pane.raw.toPlainText() == answer
+    pane.copy_button.click()
+    assert QGuiApplication.clipboard().text() == answer
+
+
+def test_per_model_settings_reach_the_vendor_and_are_stored(window, qtbot, vendor, mw_loop):
+    window.picker.set_checked({"openai/gpt-4o-mini", "claude/claude-sonnet-4-5"})
+    row = [str(r) for r in window.picker.refs()].index("openai/gpt-4o-mini")
+    window.picker.cellWidget(row, 1).setValue(0.3)
+    window.picker.cellWidget(row, 2).setValue(64)
+    window.compose.prompt.setPlainText("settings")
+    window.send()
+    run_until(mw_loop, lambda: window.current_trial_id is not None)
+    body = next(r.json for r in vendor.requests if r.model == "gpt-4o-mini")
+    assert body["temperature"] == 0.3 and body["max_tokens"] == 64
+    claude = next(r.json for r in vendor.requests if r.model == "claude-sonnet-4-5")
+    assert "temperature" not in claude  # "default" sends nothing
+    stored = {r.model: r.settings for r in window.engine.load_trial(window.current_trial_id)[1]}
+    assert stored["openai/gpt-4o-mini"]["temperature"] == 0.3
+
+
+def test_remove_attachment_with_one_click_and_history_search(window, qtbot, vendor, mw_loop, tmp_path):
+    data = tmp_path / "app.log"
+    data.write_text("ERROR disk full\n")
+    window.compose.add_files([str(data)])
+    chip = window.compose.attachments._chips[0]
+    remove = [b for b in chip.findChildren(QToolButton) if b.accessibleName() == "Remove app.log"]
+    assert remove, "the chip has a remove button"
+    remove[0].click()
+    assert window.compose.attachments.attachments() == []
+
+    window.picker.set_checked({"openai/gpt-4o-mini"})
+    for prompt in ("invoice totals for March", "summarise the incident log"):
+        window.compose.prompt.setPlainText(prompt)
+        window.send()
+        run_until(mw_loop, lambda: window._run_task.done())
+    assert window.history.list.count() == 2
+    window.refresh_history("incident")
+    assert window.history.list.count() == 1
+    assert "incident" in window.history.list.item(0).text()
