@@ -1,0 +1,72 @@
+"""A rater's judgement of one answer, and a preference between two answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# The criteria every rubric version keeps (their labels may change, their keys never):
+# the scorecard's success, clarifying, fabrication and violation rates are built on them.
+CORE_CRITERIA = ("outcome", "uncertainty", "constraints", "quality")
+
+
+@dataclass(frozen=True)
+class Rating:
+    """One rater's judgement of one response under one rubric version.
+
+    `values` maps each rubric criterion key to its value (a choice key, an int for a
+    scale, text, or a list of tags). Editing a rating stores a new Rating whose
+    `supersedes` names the old one, so history is kept; the current rating is the one
+    nothing supersedes. `blind` records that identities were hidden while rating, and
+    `shown_order` the response ids in the order the rater saw them.
+    """
+
+    id: str
+    response_id: str
+    rater: str
+    rubric_id: str
+    created_at: float
+    values: Mapping[str, Any]
+    blind: bool = False
+    shown_order: tuple[str, ...] = ()
+    supersedes: str | None = None
+
+    @property
+    def outcome(self) -> str | None:
+        return self.values.get("outcome")
+
+    @property
+    def uncertainty(self) -> str | None:
+        return self.values.get("uncertainty")
+
+    @property
+    def constraints(self) -> str | None:
+        return self.values.get("constraints")
+
+    @property
+    def quality(self) -> int | None:
+        return self.values.get("quality")
+
+    @property
+    def note(self) -> str:
+        return str(self.values.get("note") or "")
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(self.values.get("tags") or ())
+
+
+@dataclass(frozen=True)
+class Preference:
+    """A pairwise judgement between two answers to the same trial (a is the left pane)."""
+
+    id: str
+    response_a: str
+    response_b: str
+    winner: str  # a | b | tie | both_bad
+    rater: str
+    created_at: float
+    reason: str = ""
+    blind: bool = False
+    shown_order: tuple[str, ...] = field(default_factory=tuple)
