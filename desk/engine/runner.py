@@ -8,6 +8,7 @@ Attempt with its own timing; retries wait per the policy and are recorded.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,8 @@ from desk.providers.base import (
 )
 from desk.providers.transport import WireTiming
 
+log = logging.getLogger("desk.engine")
+
 
 @dataclass(frozen=True)
 class Target:
@@ -69,6 +72,35 @@ class ResponseSink(Protocol):
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None: ...
 
     def response_finished(self, result: ResponseResult) -> None: ...
+
+
+class GuardedSink:
+    """Wraps a sink so a failing view or store write never stops the streams: the error is
+    logged once per method and the engine carries on (the result still comes back)."""
+
+    def __init__(self, inner: ResponseSink) -> None:
+        self._inner = inner
+        self._failed: set[str] = set()
+
+    def _call(self, name: str, *args: object) -> None:
+        try:
+            getattr(self._inner, name)(*args)
+        except Exception:
+            if name not in self._failed:
+                self._failed.add(name)
+                log.exception("progress sink %s failed; the trial goes on", name)
+
+    def response_started(self, result: ResponseResult) -> None:
+        self._call("response_started", result)
+
+    def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
+        self._call("text_received", result, delta, parts)
+
+    def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
+        self._call("attempt_finished", result, attempt)
+
+    def response_finished(self, result: ResponseResult) -> None:
+        self._call("response_finished", result)
 
 
 class NullSink:
@@ -103,7 +135,11 @@ class Runner:
         sink: ResponseSink | None = None,
     ) -> list[ResponseResult]:
         """Run every target at once; results come back in the order of `targets`."""
-        sink = sink or NullSink()
+        sink = GuardedSink(sink) if sink is not None else NullSink()
+        for t in targets:
+            # Look prices up now: the first lookup loads the catalog (~0.1 s of blocking
+            # work), which mid-stream would delay every other stream's arrival stamps.
+            self.pricer.source(t.config, t.ref.model)
         results = [self.new_result(trial_id, t) for t in targets]
         for result in results:
             sink.response_started(result)
@@ -197,7 +233,7 @@ class Runner:
         usage = Usage()
         error: ProviderError | None = None
         try:
-            async with asyncio.timeout(min(total_deadline, t_loop + timeouts.first_token)) as deadline:
+            async with asyncio.timeout_at(min(total_deadline, t_loop + timeouts.first_token)) as deadline:
                 async for event in target.provider.stream(
                     target.ref.model, trial, target.settings, timing=timing, stream=self.stream
                 ):
@@ -228,6 +264,7 @@ class Runner:
                             )
                     if phase == "first" and (parts or reasoning):
                         phase = "idle"
+                        rescheduled = float("-inf")  # the idle clock starts at the first content
                     # Cheap idle timer: move the deadline at most every 50 ms.
                     now = loop.time()
                     if phase == "idle" and now - rescheduled > 0.05:

@@ -11,7 +11,11 @@ import httpx
 
 from desk.core.provider import ProviderConfig
 from desk.core.response import ResponseResult
+from typing import Any
+
 from desk.core.pricing import Price
+from desk.core.rating import Preference, Rating
+from desk.core.rubric import Rubric
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
 from desk.engine.keys import delete_api_key, get_api_key, set_api_key
 from desk.engine.policy import RetryPolicy, Timeouts
@@ -192,6 +196,40 @@ class Engine:
             self.store.delete_price(ref.provider, ref.model)
         else:
             self.store.set_price(ref.provider, ref.model, price)
+
+    # --- rating ---------------------------------------------------------------------------
+
+    def rubric(self) -> Rubric:
+        return self.store.default_rubric()
+
+    def rater_name(self) -> str | None:
+        return self.store.get_setting("rater_name")
+
+    def set_rater_name(self, name: str) -> None:
+        name = " ".join(name.split())
+        if not name:
+            raise EngineError("the rater name cannot be empty")
+        self.store.set_setting("rater_name", name)
+
+    def save_rating(self, response_id: str, values: dict[str, Any], *, rater: str | None = None,
+                    blind: bool = False, shown_order: Sequence[str] = ()) -> Rating:
+        """Store a rating by `rater` (default: the name set in settings); edits keep history."""
+        who = rater or self.rater_name()
+        if not who:
+            raise EngineError("set your rater name first (it is stored with every rating)")
+        return self.store.save_rating(response_id, who, values, blind=blind, shown_order=tuple(shown_order))
+
+    def current_ratings(self, response_ids: Sequence[str], rater: str | None = None) -> list[Rating]:
+        return self.store.current_ratings(list(response_ids), rater=rater)
+
+    def save_preference(self, response_a: str, response_b: str, winner: str, *, reason: str = "",
+                        rater: str | None = None, blind: bool = False,
+                        shown_order: Sequence[str] = ()) -> Preference:
+        who = rater or self.rater_name()
+        if not who:
+            raise EngineError("set your rater name first (it is stored with every preference)")
+        return self.store.save_preference(response_a, response_b, winner, who, reason=reason,
+                                          blind=blind, shown_order=tuple(shown_order))
 
     async def prewarm(self, ref: ModelRef, connections: int) -> int:
         """Open keep-alive connections ahead of a timed run so connect cost stays out of TTFT."""

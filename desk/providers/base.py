@@ -7,6 +7,7 @@ protocol modules stay small and the engine sees the same events from all of them
 
 from __future__ import annotations
 
+import asyncio
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable
@@ -293,12 +294,13 @@ class Provider(ABC):
     def _clean(self, text: str) -> str:
         return redact(text, self.secrets())
 
-    async def list_models(self) -> list[str]:
-        """Ask the server which models it serves."""
+    async def list_models(self, timeout: float = 30.0) -> list[str]:
+        """Ask the server which models it serves (a stalled server times out)."""
         try:
-            response = await self.client.send(self.models_request())
-        except httpx.TimeoutException:
-            raise ProviderError(ErrorKind.TIMEOUT, "timed out listing models") from None
+            async with asyncio.timeout(timeout):
+                response = await self.client.send(self.models_request())
+        except (TimeoutError, httpx.TimeoutException):
+            raise ProviderError(ErrorKind.TIMEOUT, f"no model list within {timeout:g} s") from None
         except httpx.TransportError as exc:
             raise ProviderError(ErrorKind.CONNECTION, self._clean(_transport_message(exc))) from None
         if response.status_code >= 300:

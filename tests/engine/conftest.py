@@ -1,0 +1,161 @@
+"""Shared harness for the trial-engine tests: a scripted loopback vendor, a fresh store,
+and engines whose four providers (one per wire protocol) all point at that vendor.
+
+tests/providers/conftest.py re-exports these fixtures, so both folders use one harness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import zlib
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from desk.core.attachment import Attachment, attachment_from_bytes
+from desk.core.provider import ProviderConfig
+from desk.core.response import ResponseResult
+from desk.core.trial import GenerationSettings, ModelRef, TrialInput
+from desk.engine.policy import RetryPolicy, Timeouts
+from desk.engine.session import Engine
+from desk.store import open_store
+from desk.store.db import Store
+from tests.vendor_server import Script, VendorServer
+
+KINDS = ("openai", "anthropic", "gemini", "ollama")
+
+# A model per kind that the vendor server knows (the names only matter for scripting and pricing).
+MODELS = {
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-sonnet-4-20250514",
+    "gemini": "gemini-2.0-flash",
+    "ollama": "llama3.2:latest",
+}
+
+# Short limits: every fault must become a recorded outcome well inside a second or two.
+FAST = Timeouts(connect=2.0, first_token=2.0, idle=1.0, total=5.0)
+QUICK = RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.05)
+
+TEXT = "Hello, world."  # what Script() streams by default
+
+
+def png(width: int = 2, height: int = 3) -> bytes:
+    """A tiny valid PNG (same recipe as tests/core/test_attachment.py)."""
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    )
+
+
+def png_attachment() -> Attachment:
+    return attachment_from_bytes("dot.png", png())
+
+
+def base_url_for(kind: str, server: VendorServer) -> str:
+    return server.base_url + "/v1" if kind == "openai" else server.base_url
+
+
+def config_for(kind: str, server: VendorServer, name: str | None = None, **kw) -> ProviderConfig:
+    return ProviderConfig(name=name or kind, kind=kind, base_url=base_url_for(kind, server), **kw)
+
+
+def ref(kind: str, model: str | None = None, name: str | None = None) -> ModelRef:
+    return ModelRef(name or kind, model or MODELS[kind])
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def script_for(server: VendorServer, kind: str, *scripts: Script) -> None:
+    """Queue scripts for the next requests to this kind's model."""
+    server.enqueue(MODELS[kind], *scripts)
+
+
+@pytest.fixture(scope="session")
+def _vendor_session() -> Iterator[VendorServer]:
+    with VendorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def vendor(_vendor_session: VendorServer) -> Iterator[VendorServer]:
+    """The shared loopback vendor, with no scripts, records, defaults or key left over."""
+    _vendor_session.reset()
+    yield _vendor_session
+    _vendor_session.reset()
+
+
+@pytest.fixture
+def store(tmp_path) -> Iterator[Store]:
+    s = open_store(tmp_path / "engine.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def providers(store: Store, vendor: VendorServer) -> Store:
+    """The store with one provider per kind, named after its kind, pointing at the vendor."""
+    for kind in KINDS:
+        store.add_provider(config_for(kind, vendor))
+    return store
+
+
+@asynccontextmanager
+async def engine_for(
+    store: Store,
+    *,
+    timeouts: Timeouts = FAST,
+    retry: RetryPolicy = QUICK,
+    stream: bool = True,
+) -> AsyncIterator[Engine]:
+    """An Engine on `store` (providers already registered), closed on exit."""
+    engine = Engine(store, timeouts=timeouts, retry=retry, stream=stream)
+    try:
+        yield engine
+    finally:
+        await engine.aclose()
+
+
+def run_one(
+    store: Store,
+    kind: str,
+    trial: TrialInput | None = None,
+    settings: GenerationSettings | None = None,
+    *,
+    model: str | None = None,
+    name: str | None = None,
+    **engine_kw,
+) -> tuple[str, ResponseResult]:
+    """Run a one-model trial through the Engine; return (trial_id, the result)."""
+
+    async def go() -> tuple[str, ResponseResult]:
+        async with engine_for(store, **engine_kw) as engine:
+            outcome = await engine.run_trial(
+                trial or TrialInput("Say hello."), [ref(kind, model, name)], settings
+            )
+        return outcome.trial_id, outcome.responses[0]
+
+    return asyncio.run(go())
+
+
+def run_many(
+    store: Store, refs: list[ModelRef], trial: TrialInput | None = None, **engine_kw
+) -> tuple[str, list[ResponseResult]]:
+    async def go() -> tuple[str, list[ResponseResult]]:
+        async with engine_for(store, **engine_kw) as engine:
+            outcome = await engine.run_trial(trial or TrialInput("Say hello."), refs)
+        return outcome.trial_id, outcome.responses
+
+    return asyncio.run(go())
