@@ -1,0 +1,282 @@
+"""Honest numbers for the scorecard: intervals, pairwise strengths, rater agreement, sign tests.
+
+Standard library only (the core stays pure and the app ships without numpy/scipy).
+Every function returns None rather than a made-up number when the quantity is undefined.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
+from fractions import Fraction
+
+Z_95 = 1.959963984540054  # two-sided 95% normal quantile
+MIN_SAMPLES = 5  # below this the scorecard says "too few samples" instead of a number
+
+Comparison = tuple[str, str, float]
+
+
+def enough(n: int, minimum: int = MIN_SAMPLES) -> bool:
+    """Tell whether `n` samples are enough to show a statistic."""
+    return n >= minimum
+
+
+def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
+    """Return the Wilson score interval for a binomial proportion; None when n == 0."""
+    if n < 0 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n, got {successes} of {n}")
+    if n == 0:
+        return None
+    p = successes / n
+    z2 = z * z
+    denom = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    # At 0 or n successes the bound is exactly 0 or 1 in theory; rounding would leave 1e-17.
+    lower = 0.0 if successes == 0 else max(0.0, centre - half)
+    upper = 1.0 if successes == n else min(1.0, centre + half)
+    return lower, upper
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Return the q-th percentile (0-100), interpolating linearly between closest ranks."""
+    if not 0 <= q <= 100:
+        raise ValueError(f"q must be in [0, 100], got {q}")
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    # numpy's default "linear" method: position (n - 1) * q / 100 in the sorted data.
+    position = (len(ordered) - 1) * q / 100
+    lo = math.floor(position)
+    hi = min(lo + 1, len(ordered) - 1)
+    frac = position - lo
+    return float(ordered[lo] + frac * (ordered[hi] - ordered[lo]))
+
+
+def _check_confidence(confidence: float) -> float:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    return (1 - confidence) / 2 * 100  # lower tail, in percent
+
+
+def bootstrap_interval(
+    values: Sequence[float],
+    statistic: Callable[[Sequence[float]], float | None],
+    *,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """Return a percentile-bootstrap interval for `statistic`; None with fewer than 2 values."""
+    tail = _check_confidence(confidence)
+    if n_resamples < 1:
+        raise ValueError("n_resamples must be at least 1")
+    data = list(values)
+    if len(data) < 2:
+        return None
+    rng = random.Random(seed)  # own generator: reproducible and untouched by other code
+    estimates = []
+    for _ in range(n_resamples):
+        estimate = statistic(rng.choices(data, k=len(data)))
+        if estimate is not None:  # a resample where the statistic is undefined says nothing
+            estimates.append(estimate)
+    if not estimates:
+        return None
+    lower = percentile(estimates, tail)
+    upper = percentile(estimates, 100 - tail)
+    assert lower is not None and upper is not None
+    return lower, upper
+
+
+def win_rates(comparisons: Sequence[Comparison]) -> dict[str, tuple[float, int]]:
+    """Return each item's (wins + 0.5 x ties) / games and its number of games."""
+    credit: dict[str, float] = {}
+    games: dict[str, int] = {}
+    for i, j, score in _checked(comparisons):
+        credit[i] = credit.get(i, 0.0) + score
+        credit[j] = credit.get(j, 0.0) + (1 - score)
+        games[i] = games.get(i, 0) + 1
+        games[j] = games.get(j, 0) + 1
+    return {item: (credit[item] / games[item], games[item]) for item in games}
+
+
+def _checked(comparisons: Sequence[Comparison]) -> list[Comparison]:
+    out = []
+    for i, j, score in comparisons:
+        if i == j:
+            raise ValueError(f"an item cannot be compared with itself: {i!r}")
+        if not 0 <= score <= 1:
+            raise ValueError(f"score must be 1 (win), 0 (loss) or 0.5 (tie), got {score}")
+        out.append((i, j, float(score)))
+    return out
+
+
+def bradley_terry(
+    comparisons: Sequence[Comparison],
+    *,
+    iterations: int = 1000,
+    tol: float = 1e-10,
+    prior: float = 0.5,
+) -> dict[str, float]:
+    """Fit Bradley-Terry strengths by MM; return them scaled to a geometric mean of 1.
+
+    P(i beats j) = p_i / (p_i + p_j); a tie counts as half a win for each side. Each item
+    also plays `prior` virtual ties against a virtual average item whose strength is the
+    geometric mean of all strengths (so 1 after scaling). This keeps unbeaten or winless
+    items finite, shrinks sparse items toward 1, and leaves the objective invariant to
+    rescaling, so the returned point is an exact stationary point of the penalised
+    log-likelihood. Strengths are ratios: 2.0 means twice the odds against the average item.
+    """
+    checked = _checked(comparisons)
+    items = list(dict.fromkeys(name for i, j, _ in checked for name in (i, j)))
+    return _fit_bradley_terry(items, checked, iterations=iterations, tol=tol, prior=prior)
+
+
+def _fit_bradley_terry(
+    items: list[str],
+    comparisons: list[Comparison],
+    *,
+    iterations: int,
+    tol: float,
+    prior: float,
+) -> dict[str, float]:
+    if prior <= 0:
+        raise ValueError("prior must be positive: without it unbeaten items run off to infinity")
+    if not items:
+        return {}
+    index = {item: k for k, item in enumerate(items)}
+    size = len(items)
+    # Aggregate once into per-pair game counts: the loop then costs O(pairs), not O(games).
+    wins = [prior] * size  # the coefficient of log p_i from the virtual games (objective below)
+    pair_games: Counter[tuple[int, int]] = Counter()
+    for i, j, score in comparisons:
+        a, b = index[i], index[j]
+        wins[a] += score
+        wins[b] += 1 - score
+        pair_games[(a, b) if a < b else (b, a)] += 1
+    neighbours: list[list[tuple[int, int]]] = [[] for _ in range(size)]
+    for (a, b), n in pair_games.items():
+        neighbours[a].append((b, n))
+        neighbours[b].append((a, n))
+
+    # Penalised log-likelihood, with g the geometric mean of the strengths p:
+    #   sum over games of log P(outcome) + prior * sum_i [log p_i - log(p_i + g)]
+    # (the second sum is the `prior` half-win/half-loss virtual games, after collecting
+    # the log g terms). MM (Hunter 2004): bound -log(x) below by its tangent, and g above
+    # by its tangent plane g <= sum_k g / (size * p_k) * p_k'; the resulting minorizer is
+    # separable, so each step is p_i <- wins_i / A_i and never lowers the objective.
+    strengths = [1.0] * size
+    for _ in range(iterations):
+        g = _geometric_mean(strengths)
+        virtual = sum(1 / (p + g) for p in strengths)
+        updated = []
+        for a, p in enumerate(strengths):
+            denom = sum(n / (p + strengths[b]) for b, n in neighbours[a])
+            denom += prior / (p + g) + prior * g / (size * p) * virtual
+            updated.append(wins[a] / denom)
+        # The update is scale-equivariant, so rescaling every step changes nothing but range.
+        scale = _geometric_mean(updated)
+        updated = [p / scale for p in updated]
+        change = max(abs(new / old - 1) for new, old in zip(updated, strengths, strict=True))
+        strengths = updated
+        if change < tol:
+            break
+    return dict(zip(items, strengths, strict=True))
+
+
+def _geometric_mean(values: Sequence[float]) -> float:
+    return math.exp(math.fsum(math.log(v) for v in values) / len(values))
+
+
+def bradley_terry_bootstrap(
+    comparisons: Sequence[Comparison],
+    *,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    prior: float = 0.5,
+) -> dict[str, tuple[float, float]]:
+    """Return a percentile-bootstrap interval of each item's Bradley-Terry strength."""
+    tail = _check_confidence(confidence)
+    if n_resamples < 1:
+        raise ValueError("n_resamples must be at least 1")
+    checked = _checked(comparisons)
+    items = list(dict.fromkeys(name for i, j, _ in checked for name in (i, j)))
+    if not items:
+        return {}
+    rng = random.Random(seed)
+    samples: dict[str, list[float]] = {item: [] for item in items}
+    for _ in range(n_resamples):
+        resample = rng.choices(checked, k=len(checked))
+        # Fit every item every time, so the geometric-mean scale means the same thing in each
+        # resample; an item drawn no games falls back to its prior, which widens its interval.
+        fitted = _fit_bradley_terry(items, resample, iterations=1000, tol=1e-10, prior=prior)
+        for item, strength in fitted.items():
+            samples[item].append(strength)
+    out = {}
+    for item, values in samples.items():
+        lower, upper = percentile(values, tail), percentile(values, 100 - tail)
+        assert lower is not None and upper is not None
+        out[item] = (lower, upper)
+    return out
+
+
+def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
+    """Return Cohen's unweighted kappa for two raters' nominal labels of the same items.
+
+    None when there are no items, or when chance agreement is certain (both raters used
+    one and the same category throughout): kappa is 0/0 there, not 1.
+    """
+    if len(a) != len(b):
+        raise ValueError(f"raters labelled different numbers of items: {len(a)} and {len(b)}")
+    n = len(a)
+    if n == 0:
+        return None
+    agreed = sum(x == y for x, y in zip(a, b, strict=True))
+    counts_a, counts_b = Counter(a), Counter(b)
+    # Work in integer counts: kappa = (n*agreed - sum ca*cb) / (n^2 - sum ca*cb), exact
+    # until the final division, so "expected agreement is 1" is tested without rounding.
+    chance = sum(counts_a[c] * counts_b[c] for c in counts_a)
+    if chance == n * n:
+        return None
+    return (n * agreed - chance) / (n * n - chance)
+
+
+def krippendorff_alpha(units: Sequence[Sequence[Hashable | None]]) -> float | None:
+    """Return Krippendorff's alpha for nominal data; None when it is undefined.
+
+    `units` holds one row per rated item with each rater's value (None = not rated).
+    Units with fewer than two values are not pairable and are ignored.
+    """
+    # Coincidence-matrix form: alpha = 1 - (n - 1) * sum_{c!=k} o_ck / sum_{c!=k} n_c n_k,
+    # where unit u adds (ordered pairs of its values) / (m_u - 1) to o. Fractions keep it exact.
+    observed = Fraction(0)  # sum over c != k of o_ck
+    totals: Counter[Hashable] = Counter()  # n_c: pairable values per category
+    for unit in units:
+        values = [v for v in unit if v is not None]
+        m = len(values)
+        if m < 2:
+            continue
+        counts = Counter(values)
+        disagreeing_pairs = m * m - sum(c * c for c in counts.values())
+        observed += Fraction(disagreeing_pairs, m - 1)
+        totals.update(counts)
+    n = sum(totals.values())
+    expected = n * n - sum(c * c for c in totals.values())  # sum over c != k of n_c n_k
+    if n == 0 or expected == 0:
+        return None
+    return float(1 - (n - 1) * observed / expected)
+
+
+def sign_test(wins: int, losses: int) -> float:
+    """Return the exact two-sided sign-test p-value for wins vs losses (ties excluded)."""
+    if wins < 0 or losses < 0:
+        raise ValueError("wins and losses cannot be negative")
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1))
+    # 2 * tail / 2^n in exact integers, so large n neither overflows nor underflows early.
+    return min(1.0, tail / 2 ** (n - 1))
