@@ -27,6 +27,7 @@ from desk.providers.http import make_client
 from desk.providers.registry import make_provider
 from desk.providers.transport import LeanTransport
 from desk.store.db import Store
+from desk.store.errors import StoreError
 from desk.store.trials import StoredTrial, TrialSummary
 
 
@@ -165,16 +166,20 @@ class Engine:
 
     def save_provider(self, config: ProviderConfig, *, api_key: str | None = None, new: bool) -> None:
         """Add or update a provider; a key given goes to the OS keyring, never the store."""
-        if new:
-            self.store.add_provider(config)
-        else:
-            self.store.update_provider(config)
+        try:
+            if new:
+                self.store.add_provider(config)
+            else:
+                self.store.update_provider(config)
+        except StoreError as exc:
+            raise EngineError(str(exc)) from None
         if api_key:
             set_api_key(config.name, api_key)
         self._providers.pop(config.name, None)
 
     def remove_provider(self, name: str) -> None:
-        self.store.remove_provider(name)
+        if not self.store.remove_provider(name):
+            raise EngineError(f"no provider named {name!r}")
         delete_api_key(name)
         self._providers.pop(name, None)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import itertools
 import math
 import os
 from collections.abc import Callable, Coroutine
@@ -341,14 +342,14 @@ class SettingsDialog(QDialog):
             self.name_edit, self.kind_combo, self.base_url_edit, self.api_key_edit,
             self.key_env_edit, self.api_version_edit, self.save_button, self.test_button,
         ]
-        for a, b in zip(chain, chain[1:], strict=False):
+        for a, b in itertools.pairwise(chain):
             QWidget.setTabOrder(a, b)
         models = [self.list_models_button, self.model_filter, self.model_list,
                   self.apply_models_button, self.manual_model_edit, self.add_manual_button]
-        for a, b in zip(models, models[1:], strict=False):
+        for a, b in itertools.pairwise(models):
             QWidget.setTabOrder(a, b)
         prices = [self.price_table, self.save_prices_button, self.clear_price_button]
-        for a, b in zip(prices, prices[1:], strict=False):
+        for a, b in itertools.pairwise(prices):
             QWidget.setTabOrder(a, b)
 
     def _wire(self) -> None:
@@ -533,20 +534,30 @@ class SettingsDialog(QDialog):
         self._update_buttons()
 
     def _update_key_placeholder(self) -> None:
+        """Say whether a key is stored; the keyring is asked off the event loop (it can be slow)."""
         if self._current is None:
-            text = "paste the API key (kept in the OS keyring)"
-        elif self._key_stored(self._current):
-            text = "a key is stored · type a new one to replace it"
-        else:
-            text = "no key stored · local servers need none"
-        self.api_key_edit.setPlaceholderText(text)
+            self.api_key_edit.setPlaceholderText("paste the API key (kept in the OS keyring)")
+            return
+        self.api_key_edit.setPlaceholderText("checking the OS keyring…")
+        task = asyncio.ensure_future(self._check_key(self._current))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _check_key(self, config: ProviderConfig) -> None:
+        stored = await asyncio.to_thread(self._key_stored, config)
+        if self._closing or self._current is None or self._current.name != config.name:
+            return
+        self.api_key_edit.setPlaceholderText(
+            "a key is stored · type a new one to replace it" if stored
+            else "no key stored · local servers need none"
+        )
 
     @staticmethod
     def _key_stored(config: ProviderConfig) -> bool:
         """Whether the keyring holds a key for this provider (its value is never shown)."""
         try:
             return get_api_key(dataclasses.replace(config, key_env=None)) is not None
-        except Exception:  # noqa: BLE001 - a broken keyring only changes a placeholder
+        except Exception:  # a broken keyring only changes a placeholder
             return False
 
     def _form_edited(self, *_args: object) -> None:
@@ -622,7 +633,7 @@ class SettingsDialog(QDialog):
             self.engine.save_provider(config, api_key=key, new=new)
         except KeyStoreError as exc:  # the settings were saved, the key was not
             problem = f"Saved, but the key was not stored: {exc}"
-        except Exception as exc:  # noqa: BLE001 - the store's own one-line reason (StoreError)
+        except Exception as exc:
             self._say(self.provider_status, f"Not saved: {exc}", "error")
             return False
         self._fill_list(config.name)
@@ -653,7 +664,7 @@ class SettingsDialog(QDialog):
             return
         try:
             self.engine.remove_provider(name)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._say(self.provider_status, f"Not removed: {exc}", "error")
             return
         self._form_dirty = self._models_dirty = self._prices_dirty = False
@@ -691,10 +702,11 @@ class SettingsDialog(QDialog):
 
     async def _test(self, name: str) -> None:
         try:
+            await self.engine.prepare([name])  # the keyring, off the event loop
             ms = await self.engine.test_provider(name)
         except (ProviderError, EngineError) as exc:
             text, kind = str(exc), "error"
-        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+        except Exception as exc:
             text, kind = f"{type(exc).__name__}: {exc}", "error"
         else:
             text, kind = f"OK · {ms:.0f} ms", "ok"
@@ -717,10 +729,11 @@ class SettingsDialog(QDialog):
     async def _list(self, name: str) -> None:
         models: list[str] | None = None
         try:
+            await self.engine.prepare([name])  # the keyring, off the event loop
             models = await self.engine.list_models(name)
         except (ProviderError, EngineError) as exc:
             error = str(exc)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
         finally:
             self._finish("list")
@@ -730,7 +743,15 @@ class SettingsDialog(QDialog):
             self._say(self.models_status, error, "error")
             return
         configured = self._configured(name)
+        edits = self.model_items() if self._models_dirty else {}  # checks not applied yet
         self._fill_models(models, configured)
+        changed = {m: on for m, on in edits.items() if on != (m in configured)}
+        if changed:
+            self.model_list.blockSignals(True)
+            for model, on in changed.items():
+                self.set_model_checked(model, on)
+            self.model_list.blockSignals(False)
+            self._models_dirty = True
         unlisted = len([m for m in configured if m not in set(models)])
         note = f" · {unlisted} configured model(s) not in the server's list" if unlisted else ""
         self._say(self.models_status,
@@ -800,7 +821,7 @@ class SettingsDialog(QDialog):
                 self.engine.add_model(ModelRef(name, model))
             for model in to_remove:
                 self.engine.remove_model(ModelRef(name, model))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._say(self.models_status, f"Not all changes were saved: {exc}", "error")
             return
         finally:
@@ -828,7 +849,7 @@ class SettingsDialog(QDialog):
             return
         try:
             self.engine.add_model(ModelRef(name, model))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._say(self.models_status, f"Not added: {exc}", "error")
             return
         self.manual_model_edit.clear()
@@ -923,7 +944,7 @@ class SettingsDialog(QDialog):
         try:
             for model, price in changed:
                 self.engine.set_price(ModelRef(name, model), price)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._load_prices()
             self._say(self.prices_status, f"Not all prices were saved: {exc}", "error")
             return
@@ -940,7 +961,7 @@ class SettingsDialog(QDialog):
         model = self.price_table.item(row, COL_MODEL).text()
         try:
             self.engine.set_price(ModelRef(name, model), None)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._say(self.prices_status, f"Not cleared: {exc}", "error")
             return
         self._load_prices()
@@ -948,11 +969,11 @@ class SettingsDialog(QDialog):
         self._say(self.prices_status, f"Cleared your price for {model}.", "ok")
 
     # --- closing ------------------------------------------------------------------------
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event: QShowEvent) -> None:
         self._closing = False
         super().showEvent(event)
 
-    def done(self, result: int) -> None:  # noqa: D401 - Qt override
+    def done(self, result: int) -> None:
         """Close (Close button, Esc, window close): ask before dropping unsaved edits."""
         if not self._may_discard():
             return
