@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import platformdirs
 from sqlite_utils import Database
 
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
+from desk.core.rating import Preference, Rating
 from desk.core.response import Attempt, ResponseResult
+from desk.core.rubric import Rubric
 from desk.core.trial import TrialInput
-from desk.store import prices, providers, responses, trials
+from desk.store import merge, prices, providers, ratings, responses, rubrics, settings, trials
 from desk.store.errors import StoreError
-from desk.store.migrations import MIGRATIONS_TABLE, migrate
+from desk.store.merge import MergeReport
+from desk.store.migrations import MIGRATIONS, MIGRATIONS_TABLE, migrate
+from desk.store.ratings import RatingFilter
 from desk.store.trials import StoredTrial, TrialSummary
 
 MEMORY = ":memory:"
@@ -87,6 +93,46 @@ def connect(path: str | Path) -> Database:
     except sqlite3.Error as exc:
         conn.close()
         raise StoreError(f"cannot open {path} ({exc})") from None
+    return db
+
+
+def open_merge_source(path: str | Path) -> Database:
+    """Open another desk store to read it for a merge, upgrading its schema if it is older.
+
+    The upgrade (our pending migrations) is the only change made to that file; crashed
+    streams in it are left as they are. StoreError if it is missing, not a desk
+    database, or made by a newer desk than this one.
+    """
+    if str(path) == MEMORY or not Path(path).is_file():
+        raise StoreError(f"{path}: no such file")
+    # Look before touching: connect() would switch the file to WAL, even a stranger's.
+    try:
+        peek = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in peek.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            applied = (
+                [r[0] for r in peek.execute(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY rowid")]
+                if MIGRATIONS_TABLE in tables
+                else []
+            )
+        finally:
+            peek.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path} is not a desk database ({exc})") from None
+    if MIGRATIONS_TABLE not in tables:
+        raise StoreError(f"{path} is not a desk database")
+    newer = [name for name in applied if name not in {m.__name__ for m in MIGRATIONS}]
+    if newer:
+        raise StoreError(f"{path} was written by a newer desk ({newer[-1]}); update desk to merge it")
+    db = connect(path)
+    try:
+        try:
+            migrate(db)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot upgrade the database ({exc})") from None
+    except BaseException:
+        db.close()
+        raise
     return db
 
 
@@ -199,3 +245,113 @@ class Store:
 
     def recover_interrupted(self) -> int:
         return responses.recover_interrupted(self.db)
+
+    def all_responses(self, filters: RatingFilter | None = None) -> list[ResponseResult]:
+        """Every response with its attempts, failures included, oldest first.
+
+        Only `trial_ids`, `since` and `until` of `filters` apply, and the time range is on
+        when the response was stored (`since <= created_at < until`); tags and rater are
+        ignored (a response has neither).
+        """
+        f = filters or RatingFilter()
+        return responses.all_responses(self.db, trial_ids=f.trial_ids, since=f.since, until=f.until)
+
+    # rubrics
+
+    def default_rubric(self) -> Rubric:
+        """The newest version of the "default" rubric (stored on first use), `id` set."""
+        return rubrics.default_rubric(self.db)
+
+    def save_rubric_version(self, rubric: Rubric) -> Rubric:
+        return rubrics.save_rubric_version(self.db, rubric)
+
+    def get_rubric(self, rubric_id: str) -> Rubric | None:
+        return rubrics.get_rubric(self.db, rubric_id)
+
+    def list_rubrics(self) -> list[Rubric]:
+        return rubrics.list_rubrics(self.db)
+
+    # ratings and preferences
+
+    def save_rating(
+        self,
+        response_id: str,
+        rater: str,
+        values: dict[str, Any],
+        *,
+        rubric_id: str | None = None,
+        blind: bool = False,
+        shown_order: Sequence[str] = (),
+    ) -> Rating:
+        return ratings.save_rating(
+            self.db, response_id, rater, values, rubric_id=rubric_id, blind=blind, shown_order=shown_order
+        )
+
+    def current_ratings(
+        self, response_ids: Sequence[str] | None = None, rater: str | None = None
+    ) -> list[Rating]:
+        return ratings.current_ratings(self.db, response_ids, rater)
+
+    def rating_history(self, response_id: str, rater: str) -> list[Rating]:
+        return ratings.rating_history(self.db, response_id, rater)
+
+    def ratings_for_trial(self, trial_id: str) -> list[Rating]:
+        return ratings.ratings_for_trial(self.db, trial_id)
+
+    def rated_responses(self, filters: RatingFilter | None = None) -> list[tuple[ResponseResult, Rating]]:
+        return ratings.rated_responses(self.db, filters)
+
+    def save_preference(
+        self,
+        response_a: str,
+        response_b: str,
+        winner: str,
+        rater: str,
+        *,
+        reason: str = "",
+        blind: bool = False,
+        shown_order: Sequence[str] = (),
+    ) -> Preference:
+        return ratings.save_preference(
+            self.db,
+            response_a,
+            response_b,
+            winner,
+            rater,
+            reason=reason,
+            blind=blind,
+            shown_order=shown_order,
+        )
+
+    def current_preferences(
+        self, rater: str | None = None, *, trial_id: str | None = None
+    ) -> list[Preference]:
+        return ratings.current_preferences(self.db, rater, trial_id=trial_id)
+
+    # settings
+
+    def get_setting(self, key: str) -> str | None:
+        return settings.get_setting(self.db, key)
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        settings.set_setting(self.db, key, value)
+
+    # merging
+
+    def merge_from(self, path: str | Path) -> MergeReport:
+        """Add every row of the desk store at `path` that this one lacks (see desk.store.merge).
+
+        One transaction: on any error nothing is added. The other store is only read,
+        except that opening it runs any pending schema migrations on it (as opening it
+        with desk would). Merging twice adds nothing the second time.
+        """
+        if str(self.path) != MEMORY and Path(path).is_file() and Path(self.path).is_file():
+            if os.path.samefile(path, self.path):
+                raise StoreError(f"{path} is this store; nothing to merge")
+        source = open_merge_source(path)
+        try:
+            return merge.merge_databases(self.db, source, str(path))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot merge {path} ({exc})") from None
+        finally:
+            source.close()

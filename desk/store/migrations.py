@@ -263,3 +263,68 @@ def m002_response_variants(db: Database) -> None:
             "ALTER TABLE responses ADD COLUMN variant_system TEXT",
         ],
     )
+
+
+@migration
+def m003_ratings(db: Database) -> None:
+    # Rubrics are versioned: a rating names the exact version it was made under, so a
+    # later label change never alters what an old rating meant. criteria_json holds the
+    # whole criteria list (key, label, kind, options [{key, label, hint}], low, high,
+    # required). The default rubric is stored on first use (Store.default_rubric), not
+    # here, so this migration never depends on code that may change.
+    #
+    # Ratings and preferences are append-only: an edit is a new row whose `supersedes`
+    # names the row it replaces (plain TEXT, not a foreign key, so merged rows may
+    # arrive in any order; a chain never leaves its response, so deleting the response
+    # removes the whole chain). The core criteria get columns of their own for the
+    # scorecard; any other criterion's value goes to extra_json.
+    _run(
+        db,
+        [
+            """CREATE TABLE rubrics (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                criteria_json TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                UNIQUE (name, version)
+            )""",
+            """CREATE TABLE ratings (
+                id TEXT PRIMARY KEY,
+                response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+                rater TEXT NOT NULL,
+                rubric_id TEXT NOT NULL REFERENCES rubrics(id),
+                created_at REAL NOT NULL,
+                outcome TEXT,
+                uncertainty TEXT,
+                constraints TEXT,
+                quality INTEGER,
+                note TEXT,
+                tags_json TEXT NOT NULL DEFAULT '[]',
+                extra_json TEXT NOT NULL DEFAULT '{}',
+                blind INTEGER NOT NULL DEFAULT 0,
+                shown_order_json TEXT NOT NULL DEFAULT '[]',
+                supersedes TEXT
+            )""",
+            "CREATE INDEX idx_ratings_response_id_rater ON ratings (response_id, rater)",
+            "CREATE INDEX idx_ratings_supersedes ON ratings (supersedes)",
+            "CREATE INDEX idx_ratings_created_at ON ratings (created_at)",
+            """CREATE TABLE preferences (
+                id TEXT PRIMARY KEY,
+                response_a TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+                response_b TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+                winner TEXT NOT NULL,
+                reason TEXT NOT NULL DEFAULT '',
+                rater TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                blind INTEGER NOT NULL DEFAULT 0,
+                shown_order_json TEXT NOT NULL DEFAULT '[]',
+                supersedes TEXT
+            )""",
+            "CREATE INDEX idx_preferences_pair ON preferences (response_a, response_b)",
+            "CREATE INDEX idx_preferences_response_b ON preferences (response_b)",
+            "CREATE INDEX idx_preferences_supersedes ON preferences (supersedes)",
+            # Small per-user app settings (the rater's name...). Never merged, never a secret.
+            "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT)",
+        ],
+    )

@@ -32,6 +32,9 @@ STALE_AFTER_S = 6 * 3600
 
 INTERRUPTED_MESSAGE = "desk stopped before this answer was complete"
 
+# Ids per `IN (...)` query: well under SQLite's limit on bound parameters (999 before 3.32).
+_CHUNK = 500
+
 _RESPONSE_COLUMNS = (
     "id", "trial_id", "model", "provider_name", "model_name", "settings_json", "status",
     "error_kind", "error_message", "http_status", "text", "reasoning_text", "finish_reason",
@@ -121,6 +124,50 @@ def get_response(db: Database, response_id: str) -> ResponseResult | None:
 
 def responses_for_trial(db: Database, trial_id: str) -> list[ResponseResult]:
     found = rows(db, "SELECT * FROM responses WHERE trial_id = ? ORDER BY created_at, rowid", (trial_id,))
+    attempts = _attempts_for(db, [r["id"] for r in found])
+    return [_result(r, attempts.get(r["id"], [])) for r in found]
+
+
+def responses_by_ids(db: Database, response_ids: Sequence[str]) -> dict[str, ResponseResult]:
+    """The responses (with their attempts) among `response_ids` that exist, by id, in the
+    order they were stored."""
+    found: list[Row] = []
+    ids = list(dict.fromkeys(response_ids))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        found += rows(db, f"SELECT *, rowid AS rowid_ FROM responses WHERE id IN ({marks})", chunk)
+    found.sort(key=lambda r: (r["created_at"], r["rowid_"]))
+    attempts = _attempts_for(db, [r["id"] for r in found])
+    return {r["id"]: _result(r, attempts.get(r["id"], [])) for r in found}
+
+
+def all_responses(
+    db: Database,
+    *,
+    trial_ids: Sequence[str] = (),
+    since: float | None = None,
+    until: float | None = None,
+) -> list[ResponseResult]:
+    """Every response with its attempts, oldest first, whatever its status.
+
+    `trial_ids` (empty = all trials) and `since <= created_at < until` (unix seconds,
+    on when the response was stored) narrow the list. Failed and interrupted answers
+    are included, and each carries its attempts, so their cost can be counted too.
+    """
+    where: list[str] = []
+    params: list[Any] = []
+    if trial_ids:
+        where.append(f"trial_id IN ({', '.join('?' for _ in trial_ids)})")
+        params += list(trial_ids)
+    if since is not None:
+        where.append("created_at >= ?")
+        params.append(since)
+    if until is not None:
+        where.append("created_at < ?")
+        params.append(until)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    found = rows(db, f"SELECT * FROM responses {clause} ORDER BY created_at, rowid", params)
     attempts = _attempts_for(db, [r["id"] for r in found])
     return [_result(r, attempts.get(r["id"], [])) for r in found]
 
@@ -308,14 +355,16 @@ def _error_kind(value: str | None) -> ErrorKind | None:
 
 def _attempts_for(db: Database, response_ids: list[str]) -> dict[str, list[Attempt]]:
     result: dict[str, list[Attempt]] = {}
-    if not response_ids:
-        return result
-    marks = ", ".join("?" for _ in response_ids)
-    for r in rows(
-        db,
-        f"SELECT * FROM attempts WHERE response_id IN ({marks}) ORDER BY response_id, number",
-        response_ids,
-    ):
+    found: list[Row] = []
+    for start in range(0, len(response_ids), _CHUNK):
+        chunk = response_ids[start : start + _CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        found += rows(
+            db,
+            f"SELECT * FROM attempts WHERE response_id IN ({marks}) ORDER BY response_id, number",
+            chunk,
+        )
+    for r in found:
         result.setdefault(r["response_id"], []).append(
             Attempt(
                 number=r["number"],

@@ -49,7 +49,13 @@ def transaction(db: Database) -> Iterator[None]:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        # A failed COMMIT (a deferred foreign key, say) leaves the transaction open.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def rows(db: Database, sql: str, params: Sequence[Any] = ()) -> list[Row]:

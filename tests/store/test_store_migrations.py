@@ -114,6 +114,37 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "reasoning_tokens": int,
         "cost_usd": float,
     },
+    "rubrics": {"id": str, "name": str, "version": int, "criteria_json": str, "created_at": float},
+    "ratings": {
+        "id": str,
+        "response_id": str,
+        "rater": str,
+        "rubric_id": str,
+        "created_at": float,
+        "outcome": str,
+        "uncertainty": str,
+        "constraints": str,
+        "quality": int,
+        "note": str,
+        "tags_json": str,
+        "extra_json": str,
+        "blind": int,
+        "shown_order_json": str,
+        "supersedes": str,
+    },
+    "preferences": {
+        "id": str,
+        "response_a": str,
+        "response_b": str,
+        "winner": str,
+        "reason": str,
+        "rater": str,
+        "created_at": float,
+        "blind": int,
+        "shown_order_json": str,
+        "supersedes": str,
+    },
+    "settings": {"key": str, "value": str},
     "_desk_migrations": {"name": str, "applied_at": float},
 }
 
@@ -130,6 +161,13 @@ def test_initial_schema(db_path: Path) -> None:
         unique = [i.columns for i in db.table("attempts").indexes if i.unique]
         assert ["response_id", "number"] in unique
         assert db.table("trial_attachments").pks == ["trial_id", "position"]
+        rating_indexes = {i.name: i.columns for i in db.table("ratings").indexes}
+        assert rating_indexes["idx_ratings_response_id_rater"] == ["response_id", "rater"]
+        pref_indexes = {i.name: i.columns for i in db.table("preferences").indexes}
+        assert pref_indexes["idx_preferences_pair"] == ["response_a", "response_b"]
+        unique = [i.columns for i in db.table("rubrics").indexes if i.unique]
+        assert ["name", "version"] in unique
+        assert db.table("settings").pks == ["key"]
 
 
 def test_no_api_key_column_anywhere(store: Store) -> None:
@@ -137,7 +175,9 @@ def test_no_api_key_column_anywhere(store: Store) -> None:
         for column in table.columns_dict:
             lowered = column.lower()
             assert "secret" not in lowered and "password" not in lowered, (table.name, column)
-            assert "key" not in lowered or column == "key_env", (table.name, column)
+            # key_env names an environment variable; settings.key is a setting's name.
+            allowed = {("providers", "key_env"), ("settings", "key")}
+            assert "key" not in lowered or (table.name, column) in allowed, (table.name, column)
 
 
 def test_no_autoincrement(store: Store) -> None:
@@ -212,3 +252,19 @@ def test_m002_adds_variant_columns_to_an_m001_store(db_path: Path) -> None:
     with open_store(db_path) as store:
         assert "variant_label" in store.db.table("responses").columns_dict
         assert store.get_trial("t1").input.prompt == "old prompt"
+
+
+def test_m003_adds_rating_tables_to_an_m002_store(db_path: Path) -> None:
+    """A store from before ratings upgrades in place; its answers can then be rated."""
+    db = connect(db_path)
+    migrate(db, MIGRATIONS[:2])
+    db.execute("INSERT INTO trials (id, created_at, prompt) VALUES ('t1', 1.0, 'old prompt')")
+    db.execute(
+        "INSERT INTO responses (id, trial_id, model, provider_name, model_name, status, created_at, "
+        "updated_at) VALUES ('r1', 't1', 'p/m', 'p', 'm', 'ok', 1.0, 1.0)"
+    )
+    db.close()
+    with open_store(db_path) as store:
+        assert {"rubrics", "ratings", "preferences", "settings"} <= set(store.db.table_names())
+        values = {"outcome": "success", "uncertainty": "confident_correct", "constraints": "na", "quality": 4}
+        assert store.save_rating("r1", "ana", values).values == values

@@ -1,0 +1,376 @@
+"""Ratings of single answers and preferences between two, kept with their full history.
+
+Nothing here is updated in place. Editing a rating (or preference) inserts a new row
+whose `supersedes` names the one it replaces; the *current* rating of a response by a
+rater is the newest of that rater's rows for it that nothing supersedes. (After merging
+two stores where the same rater edited the same rating in both, two rows may be
+unsuperseded; the newer one counts, in both stores alike.)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from desk.core.ids import new_id
+from desk.core.rating import Preference, Rating
+from desk.core.response import ResponseResult
+from desk.core.rubric import WINNERS, Rubric
+from desk.store.errors import StoreError
+from desk.store.responses import responses_by_ids
+from desk.store.rubrics import default_rubric, get_rubric
+from desk.store.sql import Row, one, rows, transaction
+
+# Criteria with a column of their own; "tags" goes to tags_json, every other key to extra_json.
+COLUMN_KEYS = ("outcome", "uncertainty", "constraints", "quality", "note")
+TAGS_KEY = "tags"
+
+
+@dataclass(frozen=True)
+class RatingFilter:
+    """Which current ratings a query returns; the defaults select all of them.
+
+    `tags`: the rating has every one of these tags. `rater`: made by this rater.
+    `since`/`until`: `since <= created_at < until` (unix seconds, when the rating was
+    saved). `trial_ids`: the rated response belongs to one of these trials.
+    """
+
+    tags: tuple[str, ...] = ()
+    rater: str | None = None
+    since: float | None = None
+    until: float | None = None
+    trial_ids: tuple[str, ...] = ()
+
+
+# ratings
+
+
+def save_rating(
+    db: Database,
+    response_id: str,
+    rater: str,
+    values: Mapping[str, Any],
+    *,
+    rubric_id: str | None = None,
+    blind: bool = False,
+    shown_order: Sequence[str] = (),
+) -> Rating:
+    """Store `rater`'s judgement of a response under a rubric version (default: the newest
+    version of the default rubric) and return it.
+
+    Values are checked with the rubric first; on any problem a StoreError lists them all
+    and nothing is written. Empty values (None, "", []) are dropped, tags are stripped
+    and de-duplicated. If the rater already rated this response, the new row supersedes
+    their current one.
+    """
+    rater = _rater(rater)
+    rubric = default_rubric(db) if rubric_id is None else get_rubric(db, rubric_id)
+    if rubric is None:
+        raise StoreError(f"no rubric {rubric_id}")
+    clean = clean_values(rubric, values)
+    with transaction(db):
+        if one(db, "SELECT 1 AS x FROM responses WHERE id = ?", (response_id,)) is None:
+            raise StoreError(f"no response {response_id}")
+        previous = one(
+            db,
+            f"SELECT id, created_at FROM ratings r WHERE response_id = ? AND rater = ? "
+            f"AND {_NOT_SUPERSEDED.format(table='ratings')} ORDER BY created_at DESC, id DESC LIMIT 1",
+            (response_id, rater),
+        )
+        rating = Rating(
+            id=new_id(),
+            response_id=response_id,
+            rater=rater,
+            rubric_id=rubric.id or "",
+            created_at=_after(previous),
+            values=clean,
+            blind=bool(blind),
+            shown_order=tuple(shown_order),
+            supersedes=previous["id"] if previous else None,
+        )
+        _insert_rating(db, rating)
+    return rating
+
+
+def clean_values(rubric: Rubric, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values as they will be stored, or StoreError listing every problem."""
+    clean: dict[str, Any] = {}
+    problems: list[str] = []
+    kinds = {c.key: c.kind for c in rubric.criteria}
+    for key, value in values.items():
+        kind = kinds.get(key)
+        if kind == "tags" and isinstance(value, list | tuple):
+            if not all(isinstance(t, str) for t in value):
+                problems.append(f"{rubric.criterion(key).label}: tags must be text")
+                continue
+            value = list(dict.fromkeys(t.strip() for t in value if t.strip()))
+        elif kind == "tags" and value not in (None, ""):
+            problems.append(f"{rubric.criterion(key).label}: must be a list of tags")
+            continue
+        elif kind == "text" and value is not None and not isinstance(value, str):
+            problems.append(f"{rubric.criterion(key).label}: must be text")
+            continue
+        clean[key] = value
+    problems = rubric.validate(clean) + problems
+    if problems:
+        raise StoreError("rating not saved: " + "; ".join(problems))
+    return {k: v for k, v in clean.items() if v not in (None, "", [])}
+
+
+def current_ratings(
+    db: Database, response_ids: Sequence[str] | None = None, rater: str | None = None
+) -> list[Rating]:
+    """Current ratings, oldest first; optionally only of these responses, or by this rater."""
+    where: list[str] = []
+    params: list[Any] = []
+    if response_ids is not None:
+        if not response_ids:
+            return []
+        where.append(f"r.response_id IN ({_marks(response_ids)})")
+        params += list(response_ids)
+    if rater is not None:
+        where.append("r.rater = ?")
+        params.append(rater)
+    return [_rating(r) for r in _current_rating_rows(db, where, params)]
+
+
+def rating_history(db: Database, response_id: str, rater: str) -> list[Rating]:
+    """Every rating `rater` gave this response, oldest first (the last is normally current)."""
+    found = rows(
+        db,
+        "SELECT * FROM ratings WHERE response_id = ? AND rater = ? ORDER BY created_at, id",
+        (response_id, rater),
+    )
+    return [_rating(r) for r in found]
+
+
+def ratings_for_trial(db: Database, trial_id: str) -> list[Rating]:
+    """The current ratings (every rater's) of a trial's responses, oldest first."""
+    where = ["r.response_id IN (SELECT id FROM responses WHERE trial_id = ?)"]
+    return [_rating(r) for r in _current_rating_rows(db, where, [trial_id])]
+
+
+def rated_responses(db: Database, filters: RatingFilter | None = None) -> list[tuple[ResponseResult, Rating]]:
+    """(response with its attempts, current rating) pairs matching `filters`.
+
+    A response rated by two raters appears twice. Ordered by when the response was
+    stored, then by rater.
+    """
+    f = filters or RatingFilter()
+    where: list[str] = []
+    params: list[Any] = []
+    if f.trial_ids:
+        where.append(f"r.response_id IN (SELECT id FROM responses WHERE trial_id IN ({_marks(f.trial_ids)}))")
+        params += list(f.trial_ids)
+    if f.rater is not None:
+        where.append("r.rater = ?")
+        params.append(f.rater)
+    ratings = [_rating(r) for r in _current_rating_rows(db, where, params)]
+    # Time and tags narrow the *current* ratings, so they are applied after choosing them.
+    wanted = set(f.tags)
+    ratings = [
+        r
+        for r in ratings
+        if (f.since is None or r.created_at >= f.since)
+        and (f.until is None or r.created_at < f.until)
+        and wanted <= set(r.tags)
+    ]
+    found = responses_by_ids(db, [r.response_id for r in ratings])  # in the order stored
+    order = {response_id: i for i, response_id in enumerate(found)}
+    pairs = [(found[r.response_id], r) for r in ratings]
+    pairs.sort(key=lambda p: (order[p[0].id], p[1].rater, p[1].created_at))
+    return pairs
+
+
+# preferences
+
+
+def save_preference(
+    db: Database,
+    response_a: str,
+    response_b: str,
+    winner: str,
+    rater: str,
+    *,
+    reason: str = "",
+    blind: bool = False,
+    shown_order: Sequence[str] = (),
+) -> Preference:
+    """Store which of two answers to the same trial `rater` prefers, and return it.
+
+    `winner` is one of WINNERS ("a" = `response_a`, the left pane). An earlier preference
+    of the same rater on the same pair, in either order, is superseded.
+    """
+    rater = _rater(rater)
+    if winner not in WINNERS:
+        raise StoreError(f"winner {winner!r} is not one of {', '.join(WINNERS)}")
+    if response_a == response_b:
+        raise StoreError("a preference compares two different answers")
+    trials: list[str] = []
+    for response_id in (response_a, response_b):
+        row = one(db, "SELECT trial_id FROM responses WHERE id = ?", (response_id,))
+        if row is None:
+            raise StoreError(f"no response {response_id}")
+        trials.append(row["trial_id"])
+    if trials[0] != trials[1]:
+        raise StoreError(f"responses {response_a} and {response_b} answer different trials")
+    with transaction(db):
+        previous = one(
+            db,
+            "SELECT id, created_at FROM preferences r WHERE rater = ? "
+            "AND ((response_a = ? AND response_b = ?) OR (response_a = ? AND response_b = ?)) "
+            f"AND {_NOT_SUPERSEDED.format(table='preferences')} ORDER BY created_at DESC, id DESC LIMIT 1",
+            (rater, response_a, response_b, response_b, response_a),
+        )
+        pref = Preference(
+            id=new_id(),
+            response_a=response_a,
+            response_b=response_b,
+            winner=winner,
+            rater=rater,
+            created_at=_after(previous),
+            reason=reason or "",
+            blind=bool(blind),
+            shown_order=tuple(shown_order),
+        )
+        db.execute(
+            "INSERT INTO preferences (id, response_a, response_b, winner, reason, rater, created_at, "
+            "blind, shown_order_json, supersedes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                pref.id,
+                pref.response_a,
+                pref.response_b,
+                pref.winner,
+                pref.reason,
+                pref.rater,
+                pref.created_at,
+                int(pref.blind),
+                json.dumps(list(pref.shown_order)),
+                previous["id"] if previous else None,
+            ),
+        )
+    return pref
+
+
+def current_preferences(
+    db: Database, rater: str | None = None, *, trial_id: str | None = None
+) -> list[Preference]:
+    """Current preferences (one per rater and unordered pair), oldest first."""
+    where: list[str] = []
+    params: list[Any] = []
+    if rater is not None:
+        where.append("r.rater = ?")
+        params.append(rater)
+    if trial_id is not None:
+        where.append("r.response_a IN (SELECT id FROM responses WHERE trial_id = ?)")
+        params.append(trial_id)
+    extra = "".join(f" AND {w}" for w in where)
+    found = rows(
+        db,
+        "SELECT * FROM (SELECT r.*, row_number() OVER ("
+        "PARTITION BY min(r.response_a, r.response_b), max(r.response_a, r.response_b), r.rater "
+        "ORDER BY r.created_at DESC, r.id DESC) AS n_ "
+        f"FROM preferences r WHERE {_NOT_SUPERSEDED.format(table='preferences')}{extra}) "
+        "WHERE n_ = 1 ORDER BY created_at, id",
+        params,
+    )
+    return [
+        Preference(
+            id=r["id"],
+            response_a=r["response_a"],
+            response_b=r["response_b"],
+            winner=r["winner"],
+            rater=r["rater"],
+            created_at=r["created_at"],
+            reason=r["reason"],
+            blind=bool(r["blind"]),
+            shown_order=tuple(json.loads(r["shown_order_json"] or "[]")),
+        )
+        for r in found
+    ]
+
+
+# helpers
+
+# `r` is the row in question; true when no row of the same table names it as replaced.
+_NOT_SUPERSEDED = "NOT EXISTS (SELECT 1 FROM {table} s WHERE s.supersedes = r.id)"
+
+
+def _current_rating_rows(db: Database, where: list[str], params: list[Any]) -> list[Row]:
+    # The filters must only use the response and the rater (the partition), so that they
+    # never change which of a rater's rows is current.
+    extra = "".join(f" AND {w}" for w in where)
+    return rows(
+        db,
+        "SELECT * FROM (SELECT r.*, row_number() OVER ("
+        "PARTITION BY r.response_id, r.rater ORDER BY r.created_at DESC, r.id DESC) AS n_ "
+        f"FROM ratings r WHERE {_NOT_SUPERSEDED.format(table='ratings')}{extra}) "
+        "WHERE n_ = 1 ORDER BY created_at, id",
+        params,
+    )
+
+
+def _insert_rating(db: Database, rating: Rating) -> None:
+    values = dict(rating.values)
+    extra = {k: v for k, v in values.items() if k not in COLUMN_KEYS and k != TAGS_KEY}
+    db.execute(
+        "INSERT INTO ratings (id, response_id, rater, rubric_id, created_at, outcome, uncertainty, "
+        "constraints, quality, note, tags_json, extra_json, blind, shown_order_json, supersedes) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            rating.id,
+            rating.response_id,
+            rating.rater,
+            rating.rubric_id,
+            rating.created_at,
+            *(values.get(k) for k in COLUMN_KEYS),
+            json.dumps(values.get(TAGS_KEY) or [], ensure_ascii=False),
+            json.dumps(extra, ensure_ascii=False),
+            int(rating.blind),
+            json.dumps(list(rating.shown_order)),
+            rating.supersedes,
+        ),
+    )
+
+
+def _rating(row: Row) -> Rating:
+    values: dict[str, Any] = {k: row[k] for k in COLUMN_KEYS if row[k] not in (None, "")}
+    tags = json.loads(row["tags_json"] or "[]")
+    if tags:
+        values[TAGS_KEY] = tags
+    values.update(json.loads(row["extra_json"] or "{}"))
+    return Rating(
+        id=row["id"],
+        response_id=row["response_id"],
+        rater=row["rater"],
+        rubric_id=row["rubric_id"],
+        created_at=row["created_at"],
+        values=values,
+        blind=bool(row["blind"]),
+        shown_order=tuple(json.loads(row["shown_order_json"] or "[]")),
+        supersedes=row["supersedes"],
+    )
+
+
+def _rater(rater: str) -> str:
+    name = (rater or "").strip()
+    if not name:
+        raise StoreError("a rater name is needed (set it in Settings)")
+    return name
+
+
+def _after(previous: Row | None) -> float:
+    """Now, but never before the row being superseded (the clock may have stepped back)."""
+    now = time.time()
+    if previous is not None and now <= previous["created_at"]:
+        return previous["created_at"] + 1e-6
+    return now
+
+
+def _marks(items: Sequence[object]) -> str:
+    return ", ".join("?" for _ in items)
