@@ -22,12 +22,14 @@ from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog
 from desk.engine.recorder import FanoutSink, StoreRecorder
 from desk.engine.runner import ResponseSink, Runner, Target
+from desk.engine.scorecard import ModelScore, compute_scorecard
 from desk.providers.base import Provider, ProviderError
 from desk.providers.http import make_client
 from desk.providers.registry import make_provider
 from desk.providers.transport import LeanTransport
 from desk.store.db import Store
 from desk.store.errors import StoreError
+from desk.store.ratings import RatingFilter as ScoreFilter
 from desk.store.trials import StoredTrial, TrialSummary
 
 
@@ -236,6 +238,24 @@ class Engine:
         return self.store.save_preference(response_a, response_b, winner, who, reason=reason,
                                           blind=blind, shown_order=tuple(shown_order))
 
+    def scorecard(self, filters: ScoreFilter | None = None, *, seed: int = 0) -> list[ModelScore]:
+        """Per-model scorecard over the stored ratings (see desk.engine.scorecard for the rules).
+
+        With a tag or rater filter, the answers in scope are the rated ones it selects;
+        otherwise every answer in the trial and date scope counts for latency and cost.
+        """
+        filters = filters or ScoreFilter()
+        pairs = self.store.rated_responses(filters)
+        ratings = [rating for _, rating in pairs]
+        responses = self.store.all_responses(filters)
+        if filters.tags or filters.rater:
+            rated = {rating.response_id for rating in ratings}
+            responses = [r for r in responses if r.id in rated]
+        in_scope = {r.id for r in responses}
+        preferences = [p for p in self.store.current_preferences(filters.rater)
+                       if p.response_a in in_scope and p.response_b in in_scope]
+        return compute_scorecard(responses, ratings, preferences, seed=seed)
+
     async def prewarm(self, ref: ModelRef, connections: int) -> int:
         """Open keep-alive connections ahead of a timed run so connect cost stays out of TTFT."""
         transport = self.client._transport  # noqa: SLF001 - our own transport
@@ -254,4 +274,14 @@ class Engine:
         return round((perf_counter() - t0) * 1000, 1)
 
 
-__all__ = ["Engine", "EngineError", "ProviderConfig", "ProviderError", "StoredTrial", "TrialOutcome", "TrialSummary"]
+__all__ = [
+    "Engine",
+    "EngineError",
+    "ModelScore",
+    "ProviderConfig",
+    "ProviderError",
+    "ScoreFilter",
+    "StoredTrial",
+    "TrialOutcome",
+    "TrialSummary",
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QPushButton,
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.core.rating import Rating
 from desk.core.response import Attempt, ResponseResult
 from desk.core.trial import ModelRef, TrialInput, Variant
 from desk.engine.session import Engine, EngineError
@@ -28,6 +31,8 @@ from desk.ui import defs, hotkeys
 from desk.ui.compose import ComposePanel
 from desk.ui.history import HistoryPanel
 from desk.ui.model_picker import ModelPicker
+from desk.ui.preference_bar import PreferenceBar
+from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import PaneGrid, ResponsePane, fmt_ms
 
 
@@ -44,6 +49,8 @@ class _WindowSink:
     def response_started(self, result: ResponseResult) -> None:
         if self._current():
             self._window.pane_for(result)
+            if len(self._window.grid.panes) == self._window.expected_panes:
+                self._window.arrange_panes(result.trial_id)
 
     def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
         if self._current():
@@ -65,6 +72,7 @@ class _WindowSink:
             pane = self._window.panes_by_id.get(result.id)
             if pane is not None:
                 pane.finish(result)
+                self._window.add_rating(pane, [])
             self._window.response_finished.emit(result)
 
 
@@ -98,6 +106,7 @@ class Banner(QWidget):
 class MainWindow(QMainWindow):
     trial_finished = Signal(str)  # trial id
     response_finished = Signal(object)
+    rating_saved = Signal(object)
 
     def __init__(self, engine: Engine, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -108,6 +117,8 @@ class MainWindow(QMainWindow):
         self.current_trial_id: str | None = None
         self._run_task: asyncio.Task[Any] | None = None
         self._open_models: list[ModelRef] = []
+        self.expected_panes = 0
+        self.rubric = engine.rubric()
         self.setWindowTitle("desk — side-by-side model trials")
         self.setAcceptDrops(True)
         self._build()
@@ -173,9 +184,17 @@ class MainWindow(QMainWindow):
         self.pane_scroll.setWidget(self.grid)
         self.pane_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
 
+        self.preferences = PreferenceBar()
+        self.preferences.preference_chosen.connect(self._save_preference)
+        answers = QWidget()
+        acol = QVBoxLayout(answers)
+        acol.setContentsMargins(0, 0, 0, 0)
+        acol.addWidget(self.pane_scroll, 1)
+        acol.addWidget(self.preferences)
+
         self.main_split = QSplitter(Qt.Orientation.Vertical)
         self.main_split.addWidget(self.top_split)
-        self.main_split.addWidget(self.pane_scroll)
+        self.main_split.addWidget(answers)
         self.main_split.setStretchFactor(0, 2)
         self.main_split.setStretchFactor(1, 3)
 
@@ -209,6 +228,12 @@ class MainWindow(QMainWindow):
         edit_menu = self.menuBar().addMenu("&Edit")
         self._action(edit_menu, "&Providers, models and prices…", hotkeys.SETTINGS, self.open_settings)
         self._action(edit_menu, "Add system prompt &variant", None, self._add_variant)
+        self._action(edit_menu, "Set &rater name…", None, self.ask_rater_name)
+        rate_menu = self.menuBar().addMenu("&Rate")
+        self.blind_action = self._action(rate_menu, "&Blind rating (hide models until all are rated)",
+                                         hotkeys.BLIND, lambda: self._on_blind_toggled())
+        self.blind_action.setCheckable(True)
+        self.blind_action.setChecked(self.settings.value("rate/blind", "false") == "true")
 
     def _action(self, menu: Any, text: str, shortcut: str | None, slot: Callable[[], Any]) -> QAction:
         action = QAction(text, self)
@@ -287,6 +312,8 @@ class MainWindow(QMainWindow):
         self.generation += 1
         self.grid.clear()
         self.panes_by_id = {}
+        self.expected_panes = len(models) * (len(variants) if variants else 1)
+        self.preferences.clear_pair()
         settings = {ref: self.picker.settings_for(ref) if ref in self.picker.refs() else None
                     for ref in models}
         settings = {k: v for k, v in settings.items() if v is not None}
@@ -341,6 +368,103 @@ class MainWindow(QMainWindow):
         for pane in self.grid.panes:
             pane.tick()
 
+    # --- rating -------------------------------------------------------------------------
+    @property
+    def blind(self) -> bool:
+        return self.blind_action.isChecked()
+
+    def _on_blind_toggled(self) -> None:
+        self.settings.setValue("rate/blind", "true" if self.blind else "false")
+        if not self.blind:
+            for pane in self.grid.panes:
+                pane.reveal()
+        elif self.grid.panes and self.current_trial_id is not None and not self._all_rated():
+            self.arrange_panes(self.current_trial_id)
+
+    def arrange_panes(self, trial_id: str) -> None:
+        """In blind mode, shuffle the panes (fixed per trial) and label them A, B, C…"""
+        if not self.blind:
+            return
+        order = list(self.grid.panes)
+        random.Random(trial_id).shuffle(order)
+        self.grid.reorder(order)
+        for i, pane in enumerate(order):
+            pane.set_blind(chr(65 + i) if i < 26 else str(i + 1))
+        self.preferences.set_panes(self.grid.panes)
+
+    def shown_order(self) -> list[str]:
+        return [p.result.id for p in self.grid.panes if p.result is not None]
+
+    def add_rating(self, pane: ResponsePane, ratings: list[Rating]) -> None:
+        """Put a rating panel under a finished pane, showing this rater's current rating."""
+        if pane.result is None:
+            return
+        if pane.rating is None:
+            panel = RatingPanel(self.rubric)
+            panel.save_requested.connect(lambda values, p=pane: self._save_rating(p, values))
+            panel.focus_next_pane.connect(lambda forward, p=pane: self._focus_rating(p, forward))
+            pane.attach_rating(panel)
+        mine = next((r for r in ratings if r.response_id == pane.result.id), None)
+        pane.rating.show_rating(mine, mine.rater if mine else "")
+        self.preferences.set_panes(self.grid.panes)
+
+    def _focus_rating(self, pane: ResponsePane, forward: bool) -> None:
+        rated = [p for p in self.grid.panes if p.rating is not None]
+        if not rated:
+            return
+        i = rated.index(pane) if pane in rated else -1
+        target = rated[(i + (1 if forward else -1)) % len(rated)]
+        target.rating.move_to(0)
+
+    def ask_rater_name(self) -> bool:
+        name, ok = QInputDialog.getText(self, "Your name as a rater",
+                                        "Your name is stored with every rating you make:",
+                                        text=self.engine.rater_name() or "")
+        if ok and name.strip():
+            self.engine.set_rater_name(name)
+            return True
+        return False
+
+    def _save_rating(self, pane: ResponsePane, values: dict[str, Any]) -> None:
+        if pane.result is None or pane.rating is None:
+            return
+        if not self.engine.rater_name() and not self.ask_rater_name():
+            pane.rating.show_problem("not saved: set your rater name first")
+            return
+        try:
+            rating = self.engine.save_rating(pane.result.id, values, blind=pane.blind_label is not None,
+                                             shown_order=self.shown_order())
+        except (EngineError, ValueError) as exc:
+            pane.rating.show_problem(f"not saved: {exc}")
+            return
+        pane.rating.show_rating(rating, rating.rater)
+        self.rating_saved.emit(rating)
+        if pane.blind_label is not None and self._all_rated():
+            for p in self.grid.panes:
+                p.reveal()
+            self.preferences.set_panes(self.grid.panes)
+            self.banner_info("Every answer is rated: the models are revealed.")
+        else:
+            self._focus_rating(pane, True)
+
+    def _all_rated(self) -> bool:
+        return all(p.rating is not None and p.rating.saved is not None for p in self.grid.panes)
+
+    def _save_preference(self, left: ResponsePane, right: ResponsePane, winner: str, reason: str) -> None:
+        if left.result is None or right.result is None:
+            return
+        if not self.engine.rater_name() and not self.ask_rater_name():
+            return
+        try:
+            pref = self.engine.save_preference(
+                left.result.id, right.result.id, winner, reason=reason,
+                blind=left.blind_label is not None, shown_order=self.shown_order(),
+            )
+        except (EngineError, ValueError) as exc:
+            self.preferences.show_problem(f"not saved: {exc}")
+            return
+        self.preferences.show_saved(pref)
+
     # --- history ------------------------------------------------------------------------
     def open_trial(self, trial_id: str) -> None:
         """Restore a past trial: its prompt, attachments and answers."""
@@ -365,8 +489,16 @@ class MainWindow(QMainWindow):
         self.compose.attachments.set_attachments(list(stored.input.attachments))
         self.grid.clear()
         self.panes_by_id = {}
+        self.expected_panes = len(responses)
+        self.preferences.clear_pair()
         for r in responses:
             self.pane_for(r).finish(r)
+        rater = self.engine.rater_name()
+        mine = self.engine.current_ratings([r.id for r in responses], rater=rater) if rater else []
+        for pane in self.grid.panes:
+            self.add_rating(pane, mine)
+        if responses and not self._all_rated():
+            self.arrange_panes(trial_id)
         seen: list[ModelRef] = []
         for r in responses:
             ref = ModelRef.parse(r.model)
@@ -403,6 +535,7 @@ class MainWindow(QMainWindow):
 
         dialog = SettingsDialog(self.engine, self)
         dialog.exec()
+        dialog.deleteLater()
         self.refresh_models()
 
     # --- persistence --------------------------------------------------------------------

@@ -103,6 +103,9 @@ class ResponsePane(QFrame):
         self._text_parts: list[str] = []
         self._started = time.monotonic()
         self._finished = False
+        self.blind_label: str | None = None  # set while identities are hidden
+        self.real_title = title
+        self.rating: Any = None  # the RatingPanel under the answer, once it can be rated
 
         col = QVBoxLayout(self)
         col.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
@@ -152,6 +155,7 @@ class ResponsePane(QFrame):
         self.views.setCurrentWidget(self.raw)  # live text streams into the raw view
         col.addWidget(self.views, 1)
         col.addStretch(0)  # takes the room when a failed answer has no text to show
+        self._column = col
 
     # --- streaming ---------------------------------------------------------------------
     def start(self, result: ResponseResult) -> None:
@@ -177,10 +181,34 @@ class ResponsePane(QFrame):
         """Refresh the running clock while the answer is still coming."""
         if self._finished:
             return
+        if self.blind_label is not None:
+            self.status.setText("answer in progress (timing hidden while rating blind)")
+            return
         elapsed = time.monotonic() - self._started
         chars = sum(len(p) for p in self._text_parts)
         label = "waiting for the first token" if not chars else f"streaming · {chars:,} characters"
         self.status.setText(f"{label} · {elapsed:.1f} s")
+
+    # --- blind rating ------------------------------------------------------------------
+    def set_blind(self, label: str) -> None:
+        """Hide everything that gives the model away: name, timing, tokens, cost."""
+        self.blind_label = label
+        self.title.setText(f"Answer {label}")
+        if self._finished and self.result is not None:
+            self._show_outcome(self.result)
+
+    def reveal(self) -> None:
+        if self.blind_label is None:
+            return
+        label = self.blind_label
+        self.blind_label = None
+        self.title.setText(f"{label}: {self.real_title}")
+        if self._finished and self.result is not None:
+            self._show_outcome(self.result)
+
+    def attach_rating(self, panel: QWidget) -> None:
+        self.rating = panel
+        self._column.addWidget(panel)
 
     def finish(self, result: ResponseResult) -> None:
         self.flush()
@@ -193,6 +221,19 @@ class ResponsePane(QFrame):
         # Markdown is laid out on the next turn of the loop, one pane at a time, so eight
         # answers finishing together never freeze the window.
         QTimer.singleShot(0, self._render_markdown)
+        self._show_outcome(result)
+
+    def _show_outcome(self, result: ResponseResult) -> None:
+        text = result.text
+        if self.blind_label is not None:
+            self.status.setText("done · timing, tokens and cost hidden until every answer is rated")
+            self.status.setToolTip("")
+            self.status.setStyleSheet(f"color: {defs.MUTED_COLOUR};")
+            if result.status != Status.OK:
+                self.error.setText("This answer failed; the details are hidden until you have rated every answer.")
+                self.error.setVisible(True)
+                self.views.setVisible(bool(text))
+            return
         self.status.setText(metrics_line(result))
         self.status.setToolTip(self._details(result))
         if result.status == Status.OK:
@@ -266,9 +307,19 @@ class PaneGrid(QWidget):
         self.panes = []
         self.placeholder.setVisible(True)
 
-    def add_pane(self, title: str) -> ResponsePane:
+    def reorder(self, panes: list[ResponsePane]) -> None:
+        """Show the same panes in a new left-to-right order."""
+        for pane in self.panes:
+            self._row.removeWidget(pane)
+        for pane in panes:
+            self._row.addWidget(pane, 1)
+        self.panes = list(panes)
+
+    def add_pane(self, title: str, index: int | None = None) -> ResponsePane:
+        """Add a pane at display position `index` (default: the end)."""
         self.placeholder.setVisible(False)
         pane = ResponsePane(title)
-        self._row.addWidget(pane, 1)
-        self.panes.append(pane)
+        index = len(self.panes) if index is None else min(index, len(self.panes))
+        self._row.insertWidget(index + 1, pane, 1)  # +1: the hidden placeholder comes first
+        self.panes.insert(index, pane)
         return pane
