@@ -224,7 +224,10 @@ class Engine:
         who = rater or self.rater_name()
         if not who:
             raise EngineError("set your rater name first (it is stored with every rating)")
-        return self.store.save_rating(response_id, who, values, blind=blind, shown_order=tuple(shown_order))
+        try:
+            return self.store.save_rating(response_id, who, values, blind=blind, shown_order=tuple(shown_order))
+        except StoreError as exc:
+            raise EngineError(str(exc)) from None
 
     def current_ratings(self, response_ids: Sequence[str], rater: str | None = None) -> list[Rating]:
         return self.store.current_ratings(list(response_ids), rater=rater)
@@ -235,8 +238,11 @@ class Engine:
         who = rater or self.rater_name()
         if not who:
             raise EngineError("set your rater name first (it is stored with every preference)")
-        return self.store.save_preference(response_a, response_b, winner, who, reason=reason,
-                                          blind=blind, shown_order=tuple(shown_order))
+        try:
+            return self.store.save_preference(response_a, response_b, winner, who, reason=reason,
+                                              blind=blind, shown_order=tuple(shown_order))
+        except StoreError as exc:
+            raise EngineError(str(exc)) from None
 
     def scorecard(self, filters: ScoreFilter | None = None, *, seed: int = 0) -> list[ModelScore]:
         """Per-model scorecard over the stored ratings (see desk.engine.scorecard for the rules).

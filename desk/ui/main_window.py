@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
         self.blind_action = self._action(rate_menu, "&Blind rating (hide models until all are rated)",
                                          hotkeys.BLIND, lambda: self._on_blind_toggled())
         self.blind_action.setCheckable(True)
+        self._action(rate_menu, "&Scorecard…", hotkeys.SCORECARD, self.open_scorecard)
         self.blind_action.setChecked(self.settings.value("rate/blind", "false") == "true")
 
     def _action(self, menu: Any, text: str, shortcut: str | None, slot: Callable[[], Any]) -> QAction:
@@ -537,6 +538,14 @@ class MainWindow(QMainWindow):
         dialog.exec()
         dialog.deleteLater()
         self.refresh_models()
+
+    def open_scorecard(self) -> None:
+        from desk.ui.scorecard_view import ScorecardDialog
+
+        trials = (self.current_trial_id,) if self.current_trial_id else ()
+        dialog = ScorecardDialog(self.engine, self, trials)
+        dialog.exec()
+        dialog.deleteLater()
 
     # --- persistence --------------------------------------------------------------------
     def _setting_list(self, key: str) -> list[str]:

@@ -148,7 +148,6 @@ class RatingPanel(QFrame):
         foot.addWidget(self.save_button)
         col.addLayout(foot)
         for edit in (self.note, self.tags):
-            edit.returnPressed.connect(self.request_save)
             edit.installEventFilter(self)
         self.current_row = 0
         self.saved: Rating | None = None
@@ -161,6 +160,10 @@ class RatingPanel(QFrame):
             if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
                 self.current_row = self.rows.index(watched)  # type: ignore[arg-type]
                 self.move_to(self.current_row + (1 if key == Qt.Key.Key_Down else -1))
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                # Handled here, once: QLineEdit would also pass Return on to the panel.
+                self.request_save()
                 return True
         return super().eventFilter(watched, event)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
@@ -168,8 +169,8 @@ class ScorecardDialog(QDialog):
             x, y = s.success_rate, s.cost_per_success_usd
             if s.success_ci:
                 lo, hi = s.success_ci
-                self.plot.addItem(pg.ErrorBarItem(x=pg.np.array([x]), y=pg.np.array([y]),
-                                                  left=pg.np.array([x - lo]), right=pg.np.array([hi - x]),
+                self.plot.addItem(pg.ErrorBarItem(x=np.array([x]), y=np.array([y]),
+                                                  left=np.array([x - lo]), right=np.array([hi - x]),
                                                   beam=0.0, pen=pg.mkPen(colour, width=2)))
             self.plot.plot([x], [y], pen=None, symbol="o", symbolBrush=colour, symbolSize=10, name=s.model)
             label = pg.TextItem(s.model, color=colour, anchor=(0, 1))

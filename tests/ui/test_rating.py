@@ -1,0 +1,157 @@
+"""Rating through the real widgets, keyboard only, in blind mode; the stored rows are checked."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from desk.core.response import Status  # noqa: E402
+from tests.ui.test_main_window import mw_loop, run_until, vendor, window  # noqa: E402,F401
+from tests.vendor_server import Script  # noqa: E402
+
+MODELS = {"openai/gpt-4o-mini", "claude/claude-sonnet-4-5", "local/llama3.2"}
+
+
+def send_three(window, vendor, mw_loop):
+    vendor.set_default("gpt-4o-mini", Script(text_pieces=["Revenue fell 4%."]))
+    vendor.set_default("claude-sonnet-4-5", Script(text_pieces=["Which quarter do you mean?"]))
+    vendor.set_default("llama3.2", Script(text_pieces=["Revenue rose 12% (source: Q3 report)."]))
+    window.picker.set_checked(MODELS)
+    window.compose.prompt.setPlainText("How did revenue change last quarter?")
+    window.send()
+    run_until(mw_loop, lambda: window.current_trial_id is not None)
+    run_until(mw_loop, lambda: all(p.rating is not None for p in window.grid.panes))
+
+
+def keys(qtbot, widget, sequence):
+    for key in sequence:
+        qtbot.keyClick(widget, key)
+
+
+def test_blind_keyboard_only_rating_reveals_after_all_are_rated(window, qtbot, vendor, mw_loop):
+    window.engine.set_rater_name("Ana Ruiz")
+    window.blind_action.setChecked(True)
+    window._on_blind_toggled()
+    send_three(window, vendor, mw_loop)
+
+    panes = window.grid.panes
+    assert [p.title.text() for p in panes] == ["Answer A", "Answer B", "Answer C"]
+    for pane in panes:  # nothing gives the model away
+        visible = pane.title.text() + pane.status.text() + pane.error.text()
+        assert not any(name in visible for name in ("gpt", "claude", "llama", "openai", "TTFT", "$"))
+    assert window.preferences.left.itemText(0) == "Answer A"
+    order = window.shown_order()
+
+    # Keyboard only: digits pick, each digit moves to the next row, Enter saves and jumps on.
+    panes[0].rating.move_to(0)
+    choices = {0: "1233", 1: "2122", 2: "3513"}  # outcome, uncertainty, constraints, quality
+    for i in range(3):
+        focused = QApplication.focusWidget()
+        assert focused is panes[i].rating, f"pane {i} rating should have the focus"
+        keys(qtbot, focused, [getattr(Qt.Key, f"Key_{d}") for d in choices[i]])
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+        assert "saved" in panes[i].rating.state.text()
+        if i < 2:
+            assert panes[i + 1].title.text().startswith("Answer")  # still blind mid-way
+
+    # All rated: identities revealed, in the same order.
+    assert all(":" in p.title.text() and "/" in p.title.text() for p in panes)
+    assert "TTFT" in panes[0].status.text()
+    assert "revealed" in window.banner.label.text()
+
+    stored = window.engine.current_ratings([p.result.id for p in panes])
+    by_id = {r.response_id: r for r in stored}
+    first = by_id[panes[0].result.id]
+    assert (first.outcome, first.uncertainty, first.constraints, first.quality) == \
+        ("success", "stated_uncertainty", "na", 3)
+    second = by_id[panes[1].result.id]
+    assert (second.outcome, second.uncertainty, second.constraints, second.quality) == \
+        ("partial", "asked_clarifying", "violated", 2)
+    third = by_id[panes[2].result.id]
+    assert (third.outcome, third.uncertainty, third.quality) == ("failure", "confident_wrong", 3)
+    for r in stored:
+        assert r.rater == "Ana Ruiz" and r.blind is True and list(r.shown_order) == order
+
+
+def test_editing_a_rating_keeps_history_and_note_tags_by_keyboard(window, qtbot, vendor, mw_loop):
+    window.engine.set_rater_name("Bo")
+    send_three(window, vendor, mw_loop)
+    pane = window.grid.panes[0]
+    panel = pane.rating
+    panel.move_to(0)
+    keys(qtbot, panel, [Qt.Key.Key_1, Qt.Key.Key_3, Qt.Key.Key_3, Qt.Key.Key_5])
+    assert QApplication.focusWidget() is panel.note  # digits walked down to the note row
+    qtbot.keyClicks(panel.note, "clear and correct")
+    qtbot.keyClick(panel.note, Qt.Key.Key_Down)
+    qtbot.keyClicks(panel.tags, "finance, q3")
+    qtbot.keyClick(panel.tags, Qt.Key.Key_Return)
+    assert "saved" in panel.state.text()
+
+    panel.move_to(0)
+    qtbot.keyClick(panel, Qt.Key.Key_2)  # change outcome to partial
+    qtbot.keyClick(panel, Qt.Key.Key_Return)
+    history = window.engine.store.rating_history(pane.result.id, "Bo")
+    assert [h.outcome for h in history] == ["success", "partial"]
+    assert history[1].supersedes == history[0].id
+    assert history[1].note == "clear and correct" and history[1].tags == ("finance", "q3")
+    assert "edited" in panel.state.text()
+
+
+def test_invalid_rating_is_refused_in_the_pane(window, qtbot, vendor, mw_loop):
+    window.engine.set_rater_name("Bo")
+    send_three(window, vendor, mw_loop)
+    panel = window.grid.panes[0].rating
+    panel.move_to(0)
+    qtbot.keyClick(panel, Qt.Key.Key_1)
+    qtbot.keyClick(panel, Qt.Key.Key_Return)  # uncertainty, constraints, quality missing
+    assert "not saved" in panel.state.text()
+    assert window.engine.current_ratings([window.grid.panes[0].result.id]) == []
+
+
+def test_pairwise_preference_by_keyboard(window, qtbot, vendor, mw_loop):
+    window.engine.set_rater_name("Cy")
+    send_three(window, vendor, mw_loop)
+    bar = window.preferences
+    assert bar.isVisible()
+    bar.left.setCurrentIndex(0)
+    bar.right.setCurrentIndex(2)
+    qtbot.keyClicks(bar.reason, "asks instead of guessing")
+    bar.buttons["a"].click()
+    prefs = window.engine.store.current_preferences("Cy")
+    assert len(prefs) == 1
+    p = prefs[0]
+    assert (p.response_a, p.response_b) == (window.grid.panes[0].result.id, window.grid.panes[2].result.id)
+    assert p.winner == "a" and p.reason == "asks instead of guessing"
+    assert "saved" in bar.state.text()
+
+
+def test_failed_answer_can_be_rated_as_failure(window, qtbot, vendor, mw_loop):
+    window.engine.set_rater_name("Di")
+    vendor.set_default("gpt-4o-mini", Script(status=400, error_message="context too long"))
+    window.picker.set_checked({"openai/gpt-4o-mini"})
+    window.compose.prompt.setPlainText("x")
+    window.send()
+    run_until(mw_loop, lambda: window.current_trial_id is not None)
+    pane = window.grid.panes[0]
+    assert pane.result.status == Status.ERROR and pane.rating is not None
+
+
+def test_scorecard_dialog_shows_rated_models(window, qtbot, vendor, mw_loop):
+    from desk.ui.scorecard_view import ScorecardDialog
+
+    window.engine.set_rater_name("Ed")
+    send_three(window, vendor, mw_loop)
+    for i, pane in enumerate(window.grid.panes):
+        values = {"outcome": "success" if i else "failure", "uncertainty": "confident_correct",
+                  "constraints": "na", "quality": 4}
+        window._save_rating(pane, values)
+    dialog = ScorecardDialog(window.engine, window, (window.current_trial_id,))
+    qtbot.addWidget(dialog)
+    assert dialog.table.rowCount() == 3
+    models = {dialog.table.item(r, 0).text() for r in range(3)}
+    assert models == MODELS
+    assert "too few rated answers" in dialog.note.text()
