@@ -107,7 +107,7 @@ def _majority(values: list[tuple[float, Any]]) -> Any:
 
 
 def _share(hits: int, n: int) -> float | None:
-    return round(hits / n, 6) if n else None
+    return hits / n if n else None
 
 
 def compute_scorecard(
@@ -161,7 +161,7 @@ def compute_scorecard(
         applicable = [c for c in constraints if c in ("followed", "violated")]
         s.n_constraints = len(applicable)
         s.constraint_violation_rate = _share(sum(c == "violated" for c in applicable), len(applicable))
-        s.mean_quality = round(mean(qualities), 4) if qualities else None
+        s.mean_quality = mean(qualities) if qualities else None
 
         totals = [r.total_ms for r in answers if r.status == Status.OK and r.total_ms is not None]
         s.median_total_ms = percentile(totals, 50)
@@ -180,9 +180,8 @@ def compute_scorecard(
 
         s.pairwise_games = games[model]
         s.pairwise_win_rate = _share_float(points[model], games[model])
-        s.bt_score = round(strengths[model], 6) if model in strengths else None
-        ci = strength_ci.get(model)
-        s.bt_ci = (round(ci[0], 6), round(ci[1], 6)) if ci else None
+        s.bt_score = strengths.get(model)
+        s.bt_ci = strength_ci.get(model)
         s.agreement = _agreement(rated)
 
         if not enough(s.n_rated):
@@ -198,7 +197,7 @@ def compute_scorecard(
 
 
 def _share_float(points: float, n: int) -> float | None:
-    return round(points / n, 6) if n else None
+    return points / n if n else None
 
 
 def _comparisons(preferences: Sequence[Preference], by_id: dict[str, ResponseResult]) -> list[tuple[str, str, float]]:
