@@ -209,6 +209,13 @@ class Engine:
     def rubric(self) -> Rubric:
         return self.store.default_rubric()
 
+    def save_rubric(self, rubric: Rubric) -> Rubric:
+        """Store an edited rubric as its next version (core criteria keys cannot change)."""
+        try:
+            return self.store.save_rubric_version(rubric)
+        except StoreError as exc:
+            raise EngineError(str(exc)) from None
+
     def rater_name(self) -> str | None:
         return self.store.get_setting("rater_name")
 

@@ -234,6 +234,7 @@ class MainWindow(QMainWindow):
                                          hotkeys.BLIND, lambda: self._on_blind_toggled())
         self.blind_action.setCheckable(True)
         self._action(rate_menu, "&Scorecard…", hotkeys.SCORECARD, self.open_scorecard)
+        self._action(rate_menu, "Edit the &rubric…", None, self.open_rubric)
         self.blind_action.setChecked(self.settings.value("rate/blind", "false") == "true")
 
     def _action(self, menu: Any, text: str, shortcut: str | None, slot: Callable[[], Any]) -> QAction:
@@ -538,6 +539,14 @@ class MainWindow(QMainWindow):
         dialog.exec()
         dialog.deleteLater()
         self.refresh_models()
+
+    def open_rubric(self) -> None:
+        from desk.ui.rubric_dialog import RubricDialog
+
+        dialog = RubricDialog(self.engine, self)
+        dialog.exec()
+        dialog.deleteLater()
+        self.rubric = self.engine.rubric()  # panels made from now on use the new version
 
     def open_scorecard(self) -> None:
         from desk.ui.scorecard_view import ScorecardDialog

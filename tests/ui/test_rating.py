@@ -155,3 +155,36 @@ def test_scorecard_dialog_shows_rated_models(window, qtbot, vendor, mw_loop):
     models = {dialog.table.item(r, 0).text() for r in range(3)}
     assert models == MODELS
     assert "too few rated answers" in dialog.note.text()
+
+
+def test_rubric_edit_makes_a_new_version_used_by_new_ratings(window, qtbot, vendor, mw_loop):
+    from desk.ui.rubric_dialog import RubricDialog
+
+    dialog = RubricDialog(window.engine, window)
+    qtbot.addWidget(dialog)
+    outcome = dialog.tree.topLevelItem(0)
+    outcome.setText(1, "Did it get the job done?")
+    dialog.new_key.setText("cites_sources")
+    dialog.new_label.setText("Cites its sources")
+    dialog.new_kind.setCurrentText("choice")
+    dialog.new_options.setText("yes, no, partly")
+    dialog.add_criterion()
+    dialog.save()
+    assert "version 2" in dialog.status.text()
+    rubric = window.engine.rubric()
+    assert rubric.version == 2 and rubric.criterion("outcome").label == "Did it get the job done?"
+    assert rubric.criterion("cites_sources").option_keys() == ("yes", "no", "partly")
+
+    dialog.new_key.setText("Bad Key!")
+    dialog.add_criterion()
+    assert "lower-case" in dialog.status.text()
+
+    window.rubric = window.engine.rubric()
+    window.engine.set_rater_name("Fa")
+    send_three(window, vendor, mw_loop)
+    pane = window.grid.panes[0]
+    assert "cites_sources" in pane.rating.choice_rows
+    window._save_rating(pane, {**pane.rating.values(), "outcome": "success", "uncertainty": "confident_correct",
+                               "constraints": "na", "quality": 4, "cites_sources": "partly"})
+    saved = window.engine.current_ratings([pane.result.id])[0]
+    assert saved.rubric_id == rubric.id and saved.values["cites_sources"] == "partly"
