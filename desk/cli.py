@@ -17,6 +17,7 @@ from desk.core.attachment import AttachmentError, decode_text, load_attachment
 from desk.core.pricing import Price
 from desk.core.provider import KINDS, ProviderConfig
 from desk.core.response import ResponseResult, Status
+from desk.core.rubric import CONSTRAINTS, DEFAULT_RUBRIC, OUTCOMES, UNCERTAINTY, WINNERS
 from desk.core.trial import REASONING_EFFORTS, GenerationSettings, ModelRef, ModelRefError, TrialInput
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -106,7 +107,65 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", parents=[db], help="show a past trial and its answers")
     show.add_argument("trial_id")
     show.add_argument("--json", action="store_true")
+
+    quality = DEFAULT_RUBRIC.criterion("quality")
+    rate = sub.add_parser("rate", parents=[db], help="rate one answer (how it handled uncertainty first)")
+    rate.add_argument("response_id", metavar="RESPONSE_ID")
+    rate.add_argument("--outcome", required=True, metavar="|".join(OUTCOMES))
+    rate.add_argument("--uncertainty", required=True, metavar="KEY", help=", ".join(UNCERTAINTY))
+    rate.add_argument("--constraints", required=True, metavar="|".join(CONSTRAINTS))
+    rate.add_argument("--quality", required=True, metavar=f"{quality.low}-{quality.high}")
+    rate.add_argument("--note", metavar="TEXT")
+    rate.add_argument("--tag", action="append", default=[], metavar="TAG", help="repeatable")
+    rate.add_argument("--value", action="append", default=[], metavar="KEY=VALUE",
+                      help="an extra criterion of your rubric (repeatable; tags comma-separated)")
+    rate.add_argument("--rater", metavar="NAME", help="who rates (default: the rater name set in the app)")
+    rate.add_argument("--json", action="store_true", help="print the saved rating as JSON")
+
+    prefer = sub.add_parser("prefer", parents=[db], help="say which of two answers to one trial is better")
+    prefer.add_argument("response_a", metavar="RESPONSE_A")
+    prefer.add_argument("response_b", metavar="RESPONSE_B")
+    prefer.add_argument("--winner", required=True, metavar="|".join(WINNERS))
+    prefer.add_argument("--reason", default="", metavar="TEXT")
+    prefer.add_argument("--rater", metavar="NAME", help="who judges (default: the rater name set in the app)")
+    prefer.add_argument("--json", action="store_true", help="print the saved preference as JSON")
+
+    score = sub.add_parser("scorecard", parents=[db], help="per-model figures from the ratings")
+    score.add_argument("--json", action="store_true", help="a JSON list, one object per model")
+    _filter_arguments(score)
+
+    export = sub.add_parser(
+        "export", parents=[db], help="write rated answers for analysis or preference tuning",
+        description="csv/parquet: one row per rated answer (per rater); jsonl: the same, nested; "
+                    "pairs: prompt/chosen/rejected per preference with a winner (ties and "
+                    "'both bad' are skipped).",
+    )
+    export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    export.add_argument("--out", "-o", required=True, metavar="FILE", help="'-' for stdout (not parquet)")
+    _filter_arguments(export)
+
+    merge = sub.add_parser("merge", parents=[db], help="add another desk store's trials and ratings to this one")
+    merge.add_argument("other", metavar="OTHER.db")
+    merge.add_argument("--json", action="store_true")
+
+    rubric = sub.add_parser("rubric", parents=[db], help="the rubric answers are rated by")
+    rsub = rubric.add_subparsers(dest="action", metavar="ACTION", required=True)
+    rshow = rsub.add_parser("show", parents=[db], help="print the current rubric: criteria and option keys")
+    rshow.add_argument("--json", action="store_true")
     return p
+
+
+EXPORT_FORMATS = ("csv", "jsonl", "pairs", "parquet")  # desk.engine.export.FORMATS, not imported at start-up
+
+
+def _filter_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tag", action="append", default=[], metavar="TAG",
+                   help="only ratings carrying this tag (repeatable: every tag)")
+    p.add_argument("--rater", metavar="NAME", help="only this rater's ratings")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="rated on or after this day (local time)")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="rated on or before this day (local time)")
+    p.add_argument("--trial", action="extend", nargs="+", default=[], metavar="ID",
+                   help="only these trials (repeatable)")
 
 
 def _non_negative(text: str) -> float:
@@ -198,7 +257,9 @@ def _provider_add(args: argparse.Namespace, store: Any) -> int:
         key_env=args.key_env,
         api_version=args.api_version,
     )
-    key = sys.stdin.readline().strip() if args.key_stdin else ""
+    key = ""
+    if args.key_stdin:  # at a terminal, never echo the key
+        key = (getpass.getpass(f"API key for {args.name}: ") if sys.stdin.isatty() else sys.stdin.readline()).strip()
     store.add_provider(config)
     if key:
         try:
@@ -522,6 +583,251 @@ def _show(args: argparse.Namespace, store: Any) -> int:
     return EXIT_OK
 
 
+# --- rating, preferences, scorecard, export, merge ----------------------------------------
+
+
+def _with_engine(store: Any, use: Callable[[Any], Any]) -> Any:
+    """Call `use(engine)` with an Engine on `store` (the window's path), closing it after."""
+    from desk.engine.session import Engine
+
+    async def go() -> Any:
+        async with Engine(store) as engine:
+            return use(engine)
+
+    return _run(go())
+
+
+def _choice(flag: str, value: str, keys: Sequence[str]) -> str:
+    if value not in keys:
+        raise CliError(f"{flag} {value!r} is not one of {', '.join(keys)}")
+    return value
+
+
+def _rater(args: argparse.Namespace, store: Any) -> str:
+    name = " ".join((args.rater or "").split()) or store.get_setting("rater_name")
+    if not name:
+        raise CliError("say who is rating with --rater NAME (no rater name is set)")
+    return name
+
+
+def _response(store: Any, response_id: str) -> ResponseResult:
+    found = store.get_response(response_id)
+    if found is None:
+        raise CliError(f"no response {response_id!r}")
+    return found
+
+
+def _rate(args: argparse.Namespace, store: Any) -> int:
+    from desk.engine.export import rating_json
+
+    quality = DEFAULT_RUBRIC.criterion("quality")
+    try:
+        score = int(args.quality)
+    except ValueError:
+        score = None
+    if score is None or not quality.low <= score <= quality.high:
+        raise CliError(f"--quality {args.quality!r} must be a whole number from {quality.low} to {quality.high}")
+    values: dict[str, Any] = {
+        "outcome": _choice("--outcome", args.outcome, OUTCOMES),
+        "uncertainty": _choice("--uncertainty", args.uncertainty, UNCERTAINTY),
+        "constraints": _choice("--constraints", args.constraints, CONSTRAINTS),
+        "quality": score,
+        "note": args.note,
+        "tags": list(args.tag),
+    }
+    rater = _rater(args, store)
+    _response(store, args.response_id)
+
+    def save(engine: Any) -> tuple[Any, Any]:
+        rubric = engine.rubric()
+        for item in args.value:
+            key, value = _extra_value(rubric, item)
+            if key in values and key not in ("note",) and values[key] not in (None, "", []):
+                raise CliError(f"--value {key}: set it with its own option")
+            values[key] = value
+        return engine.save_rating(args.response_id, values, rater=rater), rubric
+
+    rating, rubric = _with_engine(store, save)
+    if args.json:
+        print(_json(rating_json(rating, rubric)))
+    else:
+        print(rating.id + (f" (replaces {rating.supersedes})" if rating.supersedes else ""))
+    return EXIT_OK
+
+
+def _extra_value(rubric: Any, item: str) -> tuple[str, Any]:
+    """KEY=VALUE for a criterion of the rubric, typed by its kind."""
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise CliError(f"--value {item!r} must be written KEY=VALUE")
+    try:
+        criterion = rubric.criterion(key)
+    except KeyError:
+        known = ", ".join(c.key for c in rubric.criteria)
+        raise CliError(f"--value {key}: the rubric has no criterion {key!r} (it has {known})") from None
+    if criterion.kind == "scale":
+        try:
+            return key, int(text)
+        except ValueError:
+            raise CliError(
+                f"--value {key}={text!r} must be a whole number from {criterion.low} to {criterion.high}"
+            ) from None
+    if criterion.kind == "tags":
+        return key, [t for t in text.split(",") if t.strip()]
+    return key, text
+
+
+def _prefer(args: argparse.Namespace, store: Any) -> int:
+    winner = _choice("--winner", args.winner, WINNERS)
+    rater = _rater(args, store)
+    a, b = _response(store, args.response_a), _response(store, args.response_b)
+    if a.id == b.id:
+        raise CliError("a preference compares two different answers")
+    if a.trial_id != b.trial_id:
+        raise CliError(f"responses {a.id} and {b.id} answer different trials ({a.trial_id}, {b.trial_id})")
+    earlier = [p.id for p in store.current_preferences(rater, trial_id=a.trial_id)
+               if {p.response_a, p.response_b} == {a.id, b.id}]
+    pref = _with_engine(store, lambda engine: engine.save_preference(
+        a.id, b.id, winner, reason=args.reason, rater=rater))
+    if args.json:
+        print(_json({"id": pref.id, "response_a": pref.response_a, "response_b": pref.response_b,
+                     "winner": pref.winner, "rater": pref.rater, "reason": pref.reason,
+                     "created_at": pref.created_at, "trial_id": a.trial_id,
+                     "supersedes": earlier[-1] if earlier else None}))
+    else:
+        print(pref.id + (f" (replaces {earlier[-1]})" if earlier else ""))
+    return EXIT_OK
+
+
+def _filters(args: argparse.Namespace, store: Any) -> Any:
+    from desk.engine.session import ScoreFilter
+
+    since = _day("--since", args.since) if args.since else None
+    until = _day("--until", args.until, next_day=True) if args.until else None
+    if since is not None and until is not None and until <= since:
+        raise CliError(f"--until {args.until} is before --since {args.since}")
+    trials = tuple(dict.fromkeys(args.trial))
+    for trial_id in trials:
+        if store.get_trial(trial_id) is None:
+            raise CliError(f"no trial {trial_id!r}")
+    tags = tuple(dict.fromkeys(t.strip() for t in args.tag if t.strip()))
+    rater = " ".join(args.rater.split()) if args.rater else None
+    return ScoreFilter(tags=tags, rater=rater or None, since=since, until=until, trial_ids=trials)
+
+
+def _day(flag: str, text: str, *, next_day: bool = False) -> float:
+    """Local midnight at the start of a YYYY-MM-DD day (of the day after, for --until)."""
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"{flag} {text!r} is not a date (YYYY-MM-DD)") from None
+    if next_day:
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time()).timestamp()
+
+
+def _scorecard(args: argparse.Namespace, store: Any) -> int:
+    filters = _filters(args, store)
+    scores = _with_engine(store, lambda engine: engine.scorecard(filters))
+    if args.json:
+        print(_json([s.as_json() for s in scores]))
+        return EXIT_OK
+    if not scores:
+        print("no answers in scope")
+        return EXIT_OK
+    _print_scorecard(scores)
+    return EXIT_OK
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v * 100:.0f}%"
+
+
+def _print_scorecard(scores: list[Any]) -> None:
+    rows = [("model", "rated", "success (95% CI)", "clarifying", "fabricated", "violated",
+             "quality", "p95 total", "$/success", "")]
+    for s in scores:
+        success = _pct(s.success_rate)
+        if s.success_ci:
+            success += f" ({_pct(s.success_ci[0])}-{_pct(s.success_ci[1])})"
+        rows.append((
+            s.model, str(s.n_rated), success, _pct(s.clarifying_rate), _pct(s.fabrication_rate),
+            _pct(s.constraint_violation_rate), "-" if s.mean_quality is None else f"{s.mean_quality:.2f}",
+            _fmt_ms(s.p95_total_ms),
+            "-" if s.cost_per_success_usd is None else f"${s.cost_per_success_usd:.6f}",
+            "too few samples" if s.warnings else "",
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths).rstrip())
+    warned = [s for s in scores if s.warnings]
+    if warned:
+        print()
+        for s in warned:
+            for warning in s.warnings:
+                print(f"{s.model}: {warning}")
+
+
+def _export(args: argparse.Namespace, store: Any) -> int:
+    from desk.engine.export import ExportError, export_file
+
+    filters = _filters(args, store)
+    to_stdout = args.out == "-"
+    if to_stdout and args.format == "parquet":
+        raise CliError("Parquet is written to a file: give --out FILE")
+    try:
+        result = export_file(store, args.format, sys.stdout if to_stdout else args.out, filters)
+    except ExportError as exc:
+        raise CliError(str(exc)) from None
+    what = "preference pairs" if args.format == "pairs" else "rated answers"
+    summary = f"exported {result.rows} {what} to {'stdout' if to_stdout else args.out}"
+    print(summary, file=sys.stderr if to_stdout else sys.stdout)
+    for reason, n in result.skipped.items():
+        print(f"desk: skipped {n} preference(s): {reason}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _merge(args: argparse.Namespace, store: Any) -> int:
+    report = store.merge_from(args.other)
+    if args.json:
+        print(_json({"source": args.other, "added": report.added, "total": report.total,
+                     "conflicts": report.conflicts}))
+        return EXIT_OK
+    print(f"merged {args.other}: {report.total} row(s) added")
+    width = max(len(table) for table in report.added)
+    for table, n in report.added.items():
+        print(f"  {table:<{width}}  {n}")
+    if report.conflicts:
+        print(f"{len(report.conflicts)} conflict(s), this store's version kept:")
+        for line in report.conflicts:
+            print(f"  {line}")
+    return EXIT_OK
+
+
+def _rubric_show(args: argparse.Namespace, store: Any) -> int:
+    from desk.engine.export import rubric_json
+
+    rubric = _with_engine(store, lambda engine: engine.rubric())
+    if args.json:
+        print(_json(rubric_json(rubric)))
+        return EXIT_OK
+    print(f"rubric {rubric.name} version {rubric.version}")
+    for c in rubric.criteria:
+        need = "" if c.required else ", optional"
+        if c.kind == "choice":
+            print(f"{c.key} ({c.label}{need}): {' | '.join(c.option_keys())}")
+        elif c.kind == "scale":
+            print(f"{c.key} ({c.label}{need}): {c.low}-{c.high}")
+        else:
+            print(f"{c.key} ({c.label}{need}): {c.kind}")
+    return EXIT_OK
+
+
 # --- helpers ------------------------------------------------------------------------------
 
 
@@ -557,4 +863,10 @@ _HANDLERS = {
     ("trial", None): _trial,
     ("history", None): _history,
     ("show", None): _show,
+    ("rate", None): _rate,
+    ("prefer", None): _prefer,
+    ("scorecard", None): _scorecard,
+    ("export", None): _export,
+    ("merge", None): _merge,
+    ("rubric", "show"): _rubric_show,
 }

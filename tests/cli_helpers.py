@@ -1,0 +1,135 @@
+"""Helpers for the end-to-end CLI tests: run `python -m desk`, a file keyring, tiny files."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keyring.backend import KeyringBackend
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYRING_FILE_VAR = "DESK_TEST_KEYRING_FILE"
+FILE_KEYRING = "tests.cli_helpers.FileKeyring"
+
+
+@dataclass
+class Run:
+    """One finished `desk` process."""
+
+    args: list[str]
+    returncode: int
+    out: bytes
+    err: bytes
+
+    @property
+    def stdout(self) -> str:
+        return self.out.decode("utf-8")
+
+    @property
+    def stderr(self) -> str:
+        return self.err.decode("utf-8")
+
+    def json_lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    def __str__(self) -> str:
+        return f"desk {' '.join(self.args)} -> {self.returncode}\n--stdout--\n{self.stdout}--stderr--\n{self.stderr}"
+
+
+def cli_env(db: Path | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a user's shell, pointed at a private store and no proxies."""
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    env["NO_PROXY"] = "*"
+    env["PYTHONPATH"] = str(ROOT)  # lets PYTHON_KEYRING_BACKEND name the test keyring below
+    env.pop("PYTHON_KEYRING_BACKEND", None)
+    if db is not None:
+        env["DESK_DB"] = str(db)
+    env.update(extra)
+    return env
+
+
+def desk(*args: str, db: Path | None = None, stdin: str | bytes | None = None,
+         env: dict[str, str] | None = None, timeout: float = 30) -> Run:
+    """Run `python -m desk ARGS` as a user would, capturing bytes."""
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    proc = subprocess.run(
+        [sys.executable, "-m", "desk", *args],
+        input=data if data is not None else b"",
+        capture_output=True,
+        env=env if env is not None else cli_env(db),
+        cwd=ROOT,
+        timeout=timeout,
+    )
+    return Run(list(args), proc.returncode, proc.stdout, proc.stderr)
+
+
+def one_line_error(text: str) -> str:
+    """Assert stderr holds exactly one `desk: error:` line and no traceback; return it."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert "Traceback" not in text, text
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{text}"
+    assert lines[0].startswith("desk: error: "), lines[0]
+    return lines[0]
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (connection refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tiny_png(width: int = 2, height: int = 1) -> bytes:
+    """A valid RGB PNG of the given size."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+class FileKeyring(KeyringBackend):
+    """A keyring kept in a JSON file named by $DESK_TEST_KEYRING_FILE, for child processes.
+
+    Selected with PYTHON_KEYRING_BACKEND=tests.cli_helpers.FileKeyring; the file lives
+    next to (never inside) the test's database.
+    """
+
+    priority = 1  # type: ignore[assignment]
+
+    @property
+    def _path(self) -> Path:
+        return Path(os.environ[KEYRING_FILE_VAR])
+
+    def _load(self) -> dict[str, str]:
+        try:
+            return json.loads(self._path.read_text())
+        except FileNotFoundError:
+            return {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._load().get(f"{service}\x1f{username}")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        data = self._load()
+        data[f"{service}\x1f{username}"] = password
+        self._path.write_text(json.dumps(data))
+
+    def delete_password(self, service: str, username: str) -> None:
+        data = self._load()
+        data.pop(f"{service}\x1f{username}", None)
+        self._path.write_text(json.dumps(data))
