@@ -642,8 +642,8 @@ def _rate(args: argparse.Namespace, store: Any) -> int:
         rubric = engine.rubric()
         for item in args.value:
             key, value = _extra_value(rubric, item)
-            if key in values and key not in ("note",) and values[key] not in (None, "", []):
-                raise CliError(f"--value {key}: set it with its own option")
+            if key in values:
+                raise CliError(f"--value {key}: use its own option (--{'tag' if key == 'tags' else key})")
             values[key] = value
         return engine.save_rating(args.response_id, values, rater=rater), rubric
 
@@ -748,7 +748,7 @@ def _pct(v: float | None) -> str:
 
 def _print_scorecard(scores: list[Any]) -> None:
     rows = [("model", "rated", "success (95% CI)", "clarifying", "fabricated", "violated",
-             "quality", "p95 total", "$/success", "")]
+             "quality", "p95 total", "$/success", "warnings")]
     for s in scores:
         success = _pct(s.success_rate)
         if s.success_ci:

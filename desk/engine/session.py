@@ -261,9 +261,16 @@ class Engine:
         pairs = self.store.rated_responses(filters)
         ratings = [rating for _, rating in pairs]
         responses = self.store.all_responses(filters)
+        rated = {rating.response_id for rating in ratings}
         if filters.tags or filters.rater:
-            rated = {rating.response_id for rating in ratings}
             responses = [r for r in responses if r.id in rated]
+        # A date range selects ratings by when they were made: an answer stored before the
+        # range but rated within it is in scope too.
+        known = {r.id for r in responses}
+        for response, _ in pairs:
+            if response.id not in known:
+                known.add(response.id)
+                responses.append(response)
         in_scope = {r.id for r in responses}
         preferences = [p for p in self.store.current_preferences(filters.rater)
                        if p.response_a in in_scope and p.response_b in in_scope]

@@ -146,3 +146,15 @@ def test_filters_by_rater_tag_and_trial(engine):
     assert engine.scorecard(ScoreFilter(tags=("finance",)))[0].total_cost_usd == pytest.approx(0.01)
     only_t2 = engine.scorecard(ScoreFilter(trial_ids=(t2,)))[0]
     assert only_t2.n_rated == 1 and only_t2.successes == 0 and only_t2.cost_per_success_usd is None
+
+
+def test_date_range_keeps_answers_rated_in_it_though_stored_before(engine):
+    store = engine.store
+    t = store.create_trial(TrialInput("q"))
+    r = add(store, t, "p/m", total_ms=5.0, cost=0.01)
+    store.db.execute("UPDATE responses SET created_at = created_at - 2 * 86400")  # answered 2 days ago
+    store.save_rating(r.id, "ann", {**GOOD, "outcome": "success"})
+    import time
+
+    scores = engine.scorecard(ScoreFilter(since=time.time() - 3600))
+    assert len(scores) == 1 and scores[0].n_rated == 1 and scores[0].successes == 1

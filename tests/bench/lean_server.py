@@ -1,0 +1,131 @@
+"""A minimal OpenAI-compatible streaming server for timing benchmarks.
+
+The scripted vendor server (tests/vendor_server.py) is built for realism and faults; at
+500 requests sent at once its per-request bookkeeping makes it read requests late, and
+that server ingress would be blamed on the client. This one does the least a server
+can: raw asyncio Protocol, no JSON parsing, a precise timer that holds the first token
+for exactly D ms after the request was read, and a log of when it read each request and
+wrote each first token (wall clock, shared with the client on the same machine).
+
+    python -m tests.bench.lean_server --port 0 --delay-ms 200 --pieces 20 --interval-ms 20
+prints `LISTENING <port>`; GET /__log returns the log as JSON and clears it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import re
+import sys
+import time
+
+from tests.vendor_server import _PreciseTimer
+
+_LENGTH = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
+
+
+class Server:
+    def __init__(self, delay_ms: float, pieces: int, interval_ms: float) -> None:
+        self.delay = delay_ms / 1000
+        self.pieces = pieces
+        self.interval = interval_ms / 1000
+        self.log: dict[str, dict[str, float | None]] = {}
+        self.ids = itertools.count(1)
+        self.timer: _PreciseTimer | None = None
+
+    def chunk(self, payload: bytes) -> bytes:
+        return b"%x\r\n%s\r\n" % (len(payload), payload)
+
+    def event(self, rid: str, text: str | None, finish: str | None = None) -> bytes:
+        delta = {} if text is None else {"content": text}
+        obj = {"id": rid, "object": "chat.completion.chunk",
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return self.chunk(b"data: " + json.dumps(obj).encode() + b"\n\n")
+
+    async def respond(self, transport: asyncio.Transport, rid: str, started: float) -> None:
+        assert self.timer is not None
+        await self.timer.wait(started + self.delay)
+        if transport.is_closing():
+            return
+        first = self.event(rid, "tok0 ")
+        self.log[rid]["first_token_written_at"] = time.time()  # stamped before the bytes leave
+        transport.write(first)
+        for i in range(1, self.pieces):
+            await asyncio.sleep(self.interval)
+            if transport.is_closing():
+                return
+            transport.write(self.event(rid, f"tok{i} "))
+        usage = {"id": rid, "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": self.pieces,
+                                                     "total_tokens": 10 + self.pieces}}
+        transport.write(self.event(rid, None, "stop") + self.chunk(b"data: " + json.dumps(usage).encode() + b"\n\n")
+                        + self.chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+
+    def protocol(self) -> asyncio.Protocol:
+        server = self
+
+        class Conn(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+                self.buf = bytearray()
+
+            def data_received(self, data: bytes) -> None:
+                self.buf += data
+                while True:
+                    end = self.buf.find(b"\r\n\r\n")
+                    if end < 0:
+                        return
+                    m = _LENGTH.search(self.buf, 0, end + 2)
+                    length = int(m.group(1)) if m else 0
+                    if len(self.buf) < end + 4 + length:
+                        return
+                    head = bytes(self.buf[: end])
+                    del self.buf[: end + 4 + length]
+                    self.request(head)
+
+            def request(self, head: bytes) -> None:
+                read_at, started = time.time(), time.perf_counter()
+                if head.startswith(b"GET /__log"):
+                    body = json.dumps(server.log).encode()
+                    server.log = {}
+                    self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+                    return
+                rid = f"req_{next(server.ids)}"
+                server.log[rid] = {"read_at": read_at, "first_token_written_at": None}
+                self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                     b"Transfer-Encoding: chunked\r\nx-request-id: " + rid.encode() + b"\r\n\r\n")
+                asyncio.ensure_future(server.respond(self.transport, rid, started))
+
+        return Conn()
+
+
+async def serve(args: argparse.Namespace) -> None:
+    server = Server(args.delay_ms, args.pieces, args.interval_ms)
+    loop = asyncio.get_running_loop()
+    server.timer = _PreciseTimer(loop)
+    srv = await loop.create_server(server.protocol, "127.0.0.1", args.port, backlog=4096)
+    print(f"LISTENING {srv.sockets[0].getsockname()[1]}", flush=True)
+    await srv.serve_forever()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--delay-ms", type=float, default=200.0)
+    ap.add_argument("--pieces", type=int, default=20)
+    ap.add_argument("--interval-ms", type=float, default=20.0)
+    args = ap.parse_args(argv)
+    try:
+        import uvloop
+
+        uvloop.run(serve(args))
+    except ImportError:
+        asyncio.run(serve(args))
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
