@@ -17,6 +17,7 @@ from desk.core.pricing import Price
 from desk.core.rating import Preference, Rating
 from desk.core.rubric import Rubric
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
+from desk.engine.export import ExportResult, export_file
 from desk.engine.keys import delete_api_key, get_api_key, set_api_key
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog
@@ -29,6 +30,7 @@ from desk.providers.registry import make_provider
 from desk.providers.transport import LeanTransport
 from desk.store.db import Store
 from desk.store.errors import StoreError
+from desk.store.merge import MergeReport
 from desk.store.ratings import RatingFilter as ScoreFilter
 from desk.store.trials import StoredTrial, TrialSummary
 
@@ -275,6 +277,17 @@ class Engine:
         preferences = [p for p in self.store.current_preferences(filters.rater)
                        if p.response_a in in_scope and p.response_b in in_scope]
         return compute_scorecard(responses, ratings, preferences, seed=seed)
+
+    def export(self, fmt: str, path: str, filters: ScoreFilter | None = None) -> ExportResult:
+        """Write rated answers (or preference pairs) to a file; see desk.engine.export."""
+        return export_file(self.store, fmt, path, filters)
+
+    def merge(self, path: str) -> MergeReport:
+        """Bring another expert's store in, without duplicates (see Store.merge_from)."""
+        try:
+            return self.store.merge_from(path)
+        except StoreError as exc:
+            raise EngineError(str(exc)) from None
 
     async def prewarm(self, ref: ModelRef, connections: int) -> int:
         """Open keep-alive connections ahead of a timed run so connect cost stays out of TTFT."""

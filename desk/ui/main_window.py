@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -223,6 +224,9 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&New trial", hotkeys.NEW_TRIAL, self.new_trial)
         self._action(file_menu, "&Attach files…", hotkeys.ATTACH, self.compose.choose_files)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Export ratings…", hotkeys.EXPORT, self.export_ratings)
+        self._action(file_menu, "&Merge another desk store…", None, self.merge_store)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", hotkeys.QUIT, self.close)
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -538,6 +542,44 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.engine, self)
         dialog.exec()
         dialog.deleteLater()
+        self.refresh_models()
+
+    def export_ratings(self, path: str | None = None, fmt: str | None = None) -> None:
+        """Export every current rating (CSV, JSONL, preference pairs or Parquet)."""
+        filters = {"CSV — one row per rated answer (*.csv)": "csv",
+                   "JSONL — nested records (*.jsonl)": "jsonl",
+                   "Preference pairs JSONL — chosen/rejected (*.pairs.jsonl)": "pairs",
+                   "Parquet (*.parquet)": "parquet"}
+        if path is None:
+            path, chosen = QFileDialog.getSaveFileName(self, "Export ratings", "desk-ratings.csv",
+                                                       ";;".join(filters))
+            if not path:
+                return
+            fmt = filters.get(chosen, "csv")
+        try:
+            result = self.engine.export(fmt or "csv", path)
+        except (ValueError, OSError) as exc:
+            self.banner_error(f"Export failed: {exc}")
+            return
+        skipped = sum(result.skipped.values())
+        extra = f" ({skipped} ties or mismatched pairs skipped)" if skipped else ""
+        self.banner_info(f"Exported {result.rows} rows to {result.path}{extra}.")
+
+    def merge_store(self, path: str | None = None) -> None:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Merge another desk store", "",
+                                                  "desk stores (*.db);;All files (*)")
+            if not path:
+                return
+        try:
+            report = self.engine.merge(path)
+        except EngineError as exc:
+            self.banner_error(f"Merge failed: {exc}")
+            return
+        added = ", ".join(f"{n} {table}" for table, n in report.added.items() if n) or "nothing new"
+        conflicts = f" Conflicts kept ours: {'; '.join(report.conflicts)}" if report.conflicts else ""
+        self.banner_info(f"Merged {path}: {added}.{conflicts}")
+        self.refresh_history()
         self.refresh_models()
 
     def open_rubric(self) -> None:

@@ -188,3 +188,31 @@ def test_rubric_edit_makes_a_new_version_used_by_new_ratings(window, qtbot, vend
                                "constraints": "na", "quality": 4, "cites_sources": "partly"})
     saved = window.engine.current_ratings([pane.result.id])[0]
     assert saved.rubric_id == rubric.id and saved.values["cites_sources"] == "partly"
+
+
+def test_file_menu_export_and_merge(window, qtbot, vendor, mw_loop, tmp_path):
+    import csv
+
+    from desk.store import open_store
+
+    window.engine.set_rater_name("Gi")
+    send_three(window, vendor, mw_loop)
+    for pane in window.grid.panes:
+        window._save_rating(pane, {"outcome": "success", "uncertainty": "confident_correct",
+                                   "constraints": "na", "quality": 5, "note": "=cmd|' /C calc'!A0"})
+    out = tmp_path / "ratings.csv"
+    window.export_ratings(str(out), "csv")
+    assert "Exported 3 rows" in window.banner.label.text()
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 3 and all(r["note"].startswith("'=") for r in rows)  # formula neutralised
+
+    other = open_store(tmp_path / "other.db")
+    from desk.core.trial import TrialInput
+
+    other.create_trial(TrialInput("a colleague's trial"))
+    other.close()
+    window.merge_store(str(tmp_path / "other.db"))
+    assert "Merged" in window.banner.label.text() and "1 trials" in window.banner.label.text()
+    assert any("colleague" in window.history.list.item(i).text() for i in range(window.history.list.count()))
+    window.merge_store(str(tmp_path / "missing.db"))
+    assert "Merge failed" in window.banner.label.text()
