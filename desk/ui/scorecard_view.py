@@ -121,8 +121,11 @@ class ScorecardDialog(QDialog):
         pg.setConfigOptions(antialias=True, background="w", foreground="k")
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("scorePlot")
-        self.plot.setLabel("bottom", "success rate (95% Wilson interval)")
-        self.plot.setLabel("left", "cost per successful task (USD)")
+        self.plot.setLabel("bottom", "success rate, % (bars: 95% Wilson interval)")
+        self.plot.setLabel("left", "cost per successful task, USD")
+        for axis in ("bottom", "left"):
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)  # "$0.006", not "6 (x0.001)"
+        self.plot.setXRange(0, 100)
         self.plot.showGrid(x=True, y=True, alpha=0.3)
         split.addWidget(self.plot)
         col.addWidget(split, 1)
@@ -161,14 +164,15 @@ class ScorecardDialog(QDialog):
 
     def _plot(self) -> None:
         self.plot.clear()
+        self.plot.setXRange(0, 100)
         colours = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457"]
         for i, s in enumerate(self.scores):
             if s.success_rate is None or s.cost_per_success_usd is None:
                 continue
             colour = colours[i % len(colours)]
-            x, y = s.success_rate, s.cost_per_success_usd
+            x, y = s.success_rate * 100, s.cost_per_success_usd
             if s.success_ci:
-                lo, hi = s.success_ci
+                lo, hi = s.success_ci[0] * 100, s.success_ci[1] * 100
                 self.plot.addItem(pg.ErrorBarItem(x=np.array([x]), y=np.array([y]),
                                                   left=np.array([x - lo]), right=np.array([hi - x]),
                                                   beam=0.0, pen=pg.mkPen(colour, width=2)))
