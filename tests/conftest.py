@@ -43,3 +43,24 @@ def _isolated(tmp_path, monkeypatch):
     keyring.set_keyring(MemoryKeyring())
     yield
     keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One scripted loopback vendor server per test module."""
+    from tests.vendor_server import VendorServer
+
+    with VendorServer() as s:
+        yield s
+
+
+@pytest.fixture
+def srv(server):
+    """The module's vendor server, with every script and record of earlier tests cleared."""
+    server.reset()
+    return server
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "desk.db"  # the same path as $DESK_DB above, for in-process runs

@@ -41,23 +41,6 @@ CLAUDE = "claude-sonnet-4-20250514"
 # --- fixtures and in-process runner ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server():
-    with VendorServer() as s:
-        yield s
-
-
-@pytest.fixture
-def srv(server):
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def db(tmp_path) -> Path:
-    return tmp_path / "desk.db"  # also $DESK_DB for in-process runs (tests/conftest.py)
-
-
 class Cli:
     """`desk ...` in this process; returns (exit code, stdout, stderr)."""
 

@@ -33,24 +33,14 @@ PARQUET_MISSING = "Parquet needs the optional extra: pip install 'desk[parquet]'
 # --- harness ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server():
-    with VendorServer() as s:
-        yield s
-
-
 @pytest.fixture
-def srv(server):
-    server.reset()
+def srv(srv):
+    """The shared vendor server, scripted with answers that look like spreadsheet formulas."""
+    server = srv
     server.set_default("x", Script(text_pieces=["=SUM(A1) ", "is what", " x says"]))
     server.set_default("y", Script(text_pieces=["@y: ", "-1+2 ", "maybe?"]))
     server.set_default("z", Script(status=500, error_message="the server fell over"))
     return server
-
-
-@pytest.fixture
-def db(tmp_path) -> Path:
-    return tmp_path / "desk.db"  # also $DESK_DB for in-process runs (tests/conftest.py)
 
 
 class Cli:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.vendor_server import Script, VendorServer
+from tests.vendor_server import Script
 
 ROOT = Path(__file__).resolve().parents[1]
 OA = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
@@ -21,18 +21,6 @@ AN_H = {"anthropic-version": "2023-06-01"}
 GEM = "/v1beta/models/gemini-2.0-flash"
 OL = {"model": "llama3.2", "messages": [{"role": "user", "content": "hi"}]}
 BIG_USAGE = {"input_tokens": 100, "output_tokens": 50, "cached_input_tokens": 30, "reasoning_tokens": 20}
-
-
-@pytest.fixture(scope="module")
-def server():
-    with VendorServer() as s:
-        yield s
-
-
-@pytest.fixture
-def srv(server):
-    server.reset()
-    return server
 
 
 @pytest.fixture
