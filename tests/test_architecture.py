@@ -23,3 +23,11 @@ def test_core_and_cli_import_without_qt():
     code = "import sys, desk.cli, desk.engine.session; assert 'PySide6' not in sys.modules, 'Qt imported'"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_ruff_is_clean():
+    exe = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    if not Path(exe).exists():
+        pytest.fail("ruff is part of the test extra; install with pip install -e '.[test]'")
+    proc = subprocess.run([exe, "check", "desk", "tests"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from desk.core.trial import Variant
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     STREAMING = "streaming"
     OK = "ok"
     ERROR = "error"
     INTERRUPTED = "interrupted"  # the process died or the user cancelled mid-stream
 
 
-class ErrorKind(str, Enum):
+class ErrorKind(StrEnum):
     RATE_LIMITED = "rate_limited"  # 429
     OVERLOADED = "overloaded"  # 529 / vendor "overloaded"
     SERVER_ERROR = "server_error"  # 5xx

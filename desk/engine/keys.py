@@ -34,7 +34,7 @@ def _keyring_get(name: str) -> str | None:
             return keyring.get_password(KEYRING_SERVICE, name)
         except KeyringError:
             return None
-    except Exception:  # noqa: BLE001 - a broken keyring backend must not stop a keyless trial
+    except Exception:
         return None
 
 
@@ -44,7 +44,7 @@ def set_api_key(name: str, key: str) -> None:
         import keyring
 
         keyring.set_password(KEYRING_SERVICE, name, key)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise KeyStoreError(
             f"cannot store the key in the OS keyring ({type(exc).__name__}: {exc}); "
             "use --key-env VAR to read it from an environment variable instead"
@@ -56,5 +56,5 @@ def delete_api_key(name: str) -> None:
         import keyring
 
         keyring.delete_password(KEYRING_SERVICE, name)
-    except Exception:  # noqa: BLE001 - nothing stored is fine
+    except Exception:
         pass

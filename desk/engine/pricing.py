@@ -67,7 +67,7 @@ def preload_catalog() -> None:
             import keyring
 
             keyring.get_keyring()
-        except Exception:  # noqa: BLE001 - a broken keyring is reported when a key is needed
+        except Exception:
             pass
 
     threading.Thread(target=load, name="desk-price-catalog", daemon=True).start()

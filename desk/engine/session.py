@@ -6,15 +6,14 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from time import perf_counter
+from typing import Any
 
 import httpx
 
-from desk.core.provider import ProviderConfig
-from desk.core.response import ResponseResult
-from typing import Any
-
 from desk.core.pricing import Price
+from desk.core.provider import ProviderConfig
 from desk.core.rating import Preference, Rating
+from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
 from desk.engine.export import ExportResult, export_file
@@ -291,7 +290,7 @@ class Engine:
 
     async def prewarm(self, ref: ModelRef, connections: int) -> int:
         """Open keep-alive connections ahead of a timed run so connect cost stays out of TTFT."""
-        transport = self.client._transport  # noqa: SLF001 - our own transport
+        transport = self.client._transport
         if not isinstance(transport, LeanTransport):
             return 0
         provider = self.provider(ref.provider)

@@ -43,7 +43,7 @@ def vendor_error_kind(code: Any) -> ErrorKind:
         return ErrorKind.OVERLOADED
     if "auth" in text or "permission" in text or "key" in text:
         return ErrorKind.AUTH
-    if "content" in text and "filter" in text or "safety" in text:
+    if ("content" in text and "filter" in text) or "safety" in text:
         return ErrorKind.CONTENT_FILTER
     if "invalid" in text or "bad_request" in text:
         return ErrorKind.BAD_REQUEST

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from desk.providers.anthropic import AnthropicProvider
 from desk.core.provider import ProviderConfig
+from desk.providers.anthropic import AnthropicProvider
 from desk.providers.base import Provider
 from desk.providers.gemini import GeminiProvider
 from desk.providers.ollama import OllamaProvider

@@ -203,7 +203,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 ),
                 timeout,
             )
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             raise httpx.ConnectTimeout(f"could not connect to {host}:{port} within {timeout} s") from None
         except ssl.SSLError as exc:
             raise httpx.ConnectError(f"TLS handshake with {host} failed: {exc.reason or exc}") from None

@@ -38,23 +38,23 @@ class PromptEdit(QPlainTextEdit):
         self.setTabChangesFocus(False)  # tabs are content in real prompts
         self._pasted_images = 0
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         # Dropped files are attachments, not text: let the window take them.
         if _local_files(event.mimeData()):
             event.ignore()
             return
         super().dragEnterEvent(event)
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+    def dropEvent(self, event: QDropEvent) -> None:
         if _local_files(event.mimeData()):
             event.ignore()
             return
         super().dropEvent(event)
 
-    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 - Qt override
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
         return source.hasImage() or super().canInsertFromMimeData(source)
 
-    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 - Qt override
+    def insertFromMimeData(self, source: QMimeData) -> None:
         if source.hasImage() and not source.hasText():
             self._paste_image(source)
             return

@@ -153,7 +153,7 @@ class RatingPanel(QFrame):
         self.saved: Rating | None = None
         self._highlight()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # Up/Down leave a text row for the neighbouring rows, as they do on choice rows.
         if event.type() == QEvent.Type.KeyPress and watched in (self.note, self.tags):
             key = event.key()  # type: ignore[attr-defined]
@@ -211,11 +211,11 @@ class RatingPanel(QFrame):
             bold = "font-weight: bold; color: #000;" if i == self.current_row and self.hasFocus() else ""
             label.setStyleSheet(f"color: {defs.MUTED_COLOUR}; font-size: 9pt; {bold}")
 
-    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
+    def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
         self._highlight()
 
-    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
+    def focusOutEvent(self, event: QFocusEvent) -> None:
         super().focusOutEvent(event)
         self._highlight()
 
@@ -228,7 +228,7 @@ class RatingPanel(QFrame):
             self.setFocus()
         self._highlight()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         row = self.rows[self.current_row]
         if Qt.Key.Key_1 <= key <= Qt.Key.Key_9 and isinstance(row, _ChoiceRow):
@@ -246,7 +246,7 @@ class RatingPanel(QFrame):
             return
         super().keyPressEvent(event)
 
-    def focusNextPrevChild(self, forward: bool) -> bool:  # noqa: N802 - Qt override
+    def focusNextPrevChild(self, forward: bool) -> bool:
         # Tab leaves the panel for the next pane's rating instead of walking its buttons.
         self.focus_next_pane.emit(forward)
         return True

@@ -36,7 +36,7 @@ class SafeBrowser(QTextBrowser):
         self.setOpenExternalLinks(False)
         self.anchorClicked.connect(self._confirm_link)
 
-    def loadResource(self, kind: int, name: QUrl) -> Any:  # noqa: N802 - Qt override
+    def loadResource(self, kind: int, name: QUrl) -> Any:
         return None
 
     def _confirm_link(self, url: QUrl) -> None:

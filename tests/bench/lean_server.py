@@ -34,6 +34,7 @@ class Server:
         self.log: dict[str, dict[str, float | None]] = {}
         self.ids = itertools.count(1)
         self.timer: _PreciseTimer | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
 
     def chunk(self, payload: bytes) -> bytes:
         return b"%x\r\n%s\r\n" % (len(payload), payload)
@@ -96,7 +97,9 @@ class Server:
                 server.log[rid] = {"read_at": read_at, "first_token_written_at": None}
                 self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                                      b"Transfer-Encoding: chunked\r\nx-request-id: " + rid.encode() + b"\r\n\r\n")
-                asyncio.ensure_future(server.respond(self.transport, rid, started))
+                task = asyncio.ensure_future(server.respond(self.transport, rid, started))
+                server.tasks.add(task)  # keep a reference until it ends
+                task.add_done_callback(server.tasks.discard)
 
         return Conn()
 

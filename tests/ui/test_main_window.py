@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import struct
 import zlib
 
@@ -10,64 +9,14 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-import qasync  # noqa: E402
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDropEvent, QGuiApplication, QImage  # noqa: E402
-from PySide6.QtWidgets import QToolButton  # noqa: E402
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QToolButton
 
-from desk.core.pricing import Price  # noqa: E402
-from desk.core.provider import ProviderConfig  # noqa: E402
-from desk.core.response import Status  # noqa: E402
-from desk.engine.session import Engine  # noqa: E402
-from desk.store.db import open_store  # noqa: E402
-from desk.ui.main_window import MainWindow  # noqa: E402
-from tests.vendor_server import Script, VendorServer  # noqa: E402
-
-
-@pytest.fixture
-def vendor():
-    with VendorServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mw_loop(qapp):
-    loop = qasync.QEventLoop(qapp, already_running=False)
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.close()
-    asyncio.set_event_loop(None)
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, vendor, mw_loop):
-    store = open_store(tmp_path / "gui.db")
-    store.add_provider(ProviderConfig("openai", "openai", vendor.base_url + "/v1"))
-    store.add_provider(ProviderConfig("claude", "anthropic", vendor.base_url))
-    store.add_provider(ProviderConfig("local", "ollama", vendor.base_url))
-    for provider, model in [("openai", "gpt-4o-mini"), ("claude", "claude-sonnet-4-5"), ("local", "llama3.2")]:
-        store.add_model(provider, model)
-    store.set_price("openai", "gpt-4o-mini", Price(0.15, 0.6))
-    engine = Engine(store)
-    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(engine, settings)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.cancel()
-    mw_loop.run_until_complete(engine.aclose())
-    store.close()
-
-
-def run_until(loop, predicate, timeout=10.0):
-    async def wait():
-        deadline = loop.time() + timeout
-        while not predicate():
-            if loop.time() > deadline:
-                raise AssertionError("timed out waiting for the window")
-            await asyncio.sleep(0.02)
-
-    loop.run_until_complete(wait())
+from desk.core.response import Status
+from desk.ui.main_window import MainWindow
+from tests.ui.qt_helpers import run_until
+from tests.vendor_server import Script
 
 
 def png_bytes(width=3, height=2) -> bytes:

@@ -6,12 +6,12 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
-from desk.core.response import Status  # noqa: E402
-from tests.ui.test_main_window import mw_loop, run_until, vendor, window  # noqa: E402,F401
-from tests.vendor_server import Script  # noqa: E402
+from desk.core.response import Status
+from tests.ui.qt_helpers import run_until
+from tests.vendor_server import Script
 
 MODELS = {"openai/gpt-4o-mini", "claude/claude-sonnet-4-5", "local/llama3.2"}
 

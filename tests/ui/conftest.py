@@ -1,0 +1,54 @@
+"""The real main window on a fresh store, wired to a loopback vendor server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+import qasync
+from PySide6.QtCore import QSettings
+
+from desk.core.pricing import Price
+from desk.core.provider import ProviderConfig
+from desk.engine.session import Engine
+from desk.store.db import open_store
+from desk.ui.main_window import MainWindow
+from tests.vendor_server import VendorServer
+
+
+@pytest.fixture
+def vendor():
+    with VendorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mw_loop(qapp):
+    loop = qasync.QEventLoop(qapp, already_running=False)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, vendor, mw_loop):
+    store = open_store(tmp_path / "gui.db")
+    store.add_provider(ProviderConfig("openai", "openai", vendor.base_url + "/v1"))
+    store.add_provider(ProviderConfig("claude", "anthropic", vendor.base_url))
+    store.add_provider(ProviderConfig("local", "ollama", vendor.base_url))
+    for provider, model in [("openai", "gpt-4o-mini"), ("claude", "claude-sonnet-4-5"), ("local", "llama3.2")]:
+        store.add_model(provider, model)
+    store.set_price("openai", "gpt-4o-mini", Price(0.15, 0.6))
+    engine = Engine(store)
+    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(engine, settings)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.cancel()
+    mw_loop.run_until_complete(engine.aclose())
+    store.close()
