@@ -508,7 +508,7 @@ def test_merge_pools_two_experts_ratings(srv, tmp_path, cli):
     # Ann's model oa/x is new to Bob; the provider and the built-in rubric are shared.
     assert counts == {"providers": "0", "models": "1", "prices": "0", "blobs": "0", "trials": "1",
                       "trial_attachments": "0", "responses": "1", "attempts": "1", "rubrics": "0",
-                      "ratings": "1", "preferences": "0"}
+                      "ratings": "1", "preferences": "0", "runs": "0", "run_requests": "0"}
     cli.ok("rate", ann_x["response_id"], "--outcome", "partial", "--uncertainty", "stated_uncertainty",
            "--constraints", "na", "--quality", "3", "--rater", "bob", "--db", str(b))
     report = json.loads(cli.ok("merge", str(b), "--db", str(a), "--json"))

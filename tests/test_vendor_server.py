@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.vendor_server import Script
+from tests.vendor_server import LoadProfile, Script
 
 ROOT = Path(__file__).resolve().parents[1]
 OA = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
@@ -469,3 +470,125 @@ def _drive_process(p: subprocess.Popen):
     finally:
         p.terminate()
         assert p.wait(5) == 0
+
+
+# ---------------------------------------------------------------- load profiles
+
+
+async def _burst(
+    base: str, n: int, path: str = "/v1/chat/completions", body=None, **kw
+) -> list[httpx.Response]:
+    """n requests at once, on n connections opened beforehand (connect time stays out)."""
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    async with httpx.AsyncClient(base_url=base, timeout=5, limits=limits) as c:
+        await asyncio.gather(*[c.get("/__control/requests") for _ in range(n)])  # warm n connections
+        return list(
+            await asyncio.gather(*[c.post(path, json=body or {**OA, "stream": True}, **kw) for _ in range(n)])
+        )
+
+
+def test_load_slots_queue_in_waves(srv):
+    srv.set_load("gpt-4o-mini", LoadProfile(slots=2, service_ms=100))
+    srv.enqueue("*", *[Script(first_token_delay_ms=999)] * 6)  # service_ms overrides the script's delay
+    rs = asyncio.run(_burst(srv.base_url, 6))
+    assert all(r.status_code == 200 and sse(r.text)[-1] == (None, "[DONE]") for r in rs)
+    recs = sorted((r for r in srv.requests if r.protocol == "openai"), key=lambda r: r.slot_acquired_at)
+    assert len(recs) == 6 and srv.pending() == 0
+    for i, rec in enumerate(recs):
+        wave = i // 2
+        ttft_ms = (rec.first_token_written_at - rec.read_at) * 1000
+        assert abs(ttft_ms - 100 * (wave + 1)) < 25, (i, ttft_ms)
+        assert abs(rec.queued_ms - 100 * wave) < 25, (i, rec.queued_ms)
+        service_ms = (rec.first_token_written_at - rec.slot_acquired_at) * 1000
+        assert abs(service_ms - 100) < 3, (i, service_ms)  # exact from slot acquisition
+    st = srv.stats("gpt-4o-mini")
+    assert st["requests"] == st["served"] == 6 and (st["max_in_flight"], st["max_queued"]) == (6, 4)
+    assert (st["rejected_429"], st["errors_injected"], st["in_flight"], st["queued"]) == (0, 0, 0, 0)
+    assert srv.stats("gpt-4o") == srv.stats("*") == {k: 0 for k in st}  # other models: untouched
+
+
+def test_load_rate_cap_answers_429_with_retry_after(srv):
+    srv.set_load("*", LoadProfile(max_concurrent=3, service_ms=200, retry_after_s=0.2))
+    rs = asyncio.run(_burst(srv.base_url, 5, "/v1/messages", AN, headers=AN_H))
+    codes = sorted(r.status_code for r in rs)
+    assert codes == [200, 200, 200, 429, 429]
+    for r in rs:
+        if r.status_code == 429:
+            assert r.headers["retry-after"] == "0.2" and r.headers["x-ratelimit-remaining-requests"] == "0"
+            assert r.json()["error"]["type"] == "rate_limit_error"  # the vendor's own format
+    rejected = [x for x in srv.requests if x.status == 429]
+    assert len(rejected) == 2 and all(x.script is None and x.queued_ms is None for x in rejected)
+    st = srv.stats("claude-sonnet-4-20250514")  # falls back to the "*" profile
+    assert (st["requests"], st["served"], st["rejected_429"], st["max_in_flight"]) == (5, 3, 2, 3)
+    # default Retry-After is a whole second; OpenAI format
+    srv.set_load("*", LoadProfile(max_concurrent=0))
+    r = httpx.post(srv.base_url + "/v1/chat/completions", json=OA)
+    assert r.status_code == 429 and r.headers["retry-after"] == "1"
+    assert r.json()["error"]["code"] == "rate_limit_exceeded"
+    srv.set_load("*", None)
+    assert httpx.post(srv.base_url + "/v1/chat/completions", json=OA).status_code == 200
+    assert srv.stats()["rejected_429"] == 1  # stats of a removed profile stay readable
+
+
+def test_load_error_rate_is_deterministic(client, srv):
+    srv.set_load("llama3.2", LoadProfile(error_rate=0.3, seed=0))
+    srv.enqueue("llama3.2", *[Script(text_pieces=[str(i)]) for i in range(20)])
+    rng = random.Random(0)
+    expected = [rng.random() < 0.3 for _ in range(20)]
+    got = [client.post("/api/chat", json={**OL, "stream": False}) for _ in range(20)]
+    assert [r.status_code == 503 for r in got] == expected and 0 < sum(expected) < 20
+    assert all(r.json() == {"error": "Service unavailable."} for r in got if r.status_code == 503)
+    # failed requests consume no script: the served ones get them in order
+    assert [r.json()["message"]["content"] for r in got if r.status_code == 200] == [
+        str(i) for i in range(20 - sum(expected))
+    ]
+    st = srv.stats("llama3.2")
+    assert (st["requests"], st["errors_injected"], st["served"]) == (20, sum(expected), 20 - sum(expected))
+    srv.set_load("llama3.2", LoadProfile(error_rate=1.0, error_status=529))  # a fresh profile: fresh stats
+    r = client.post("/v1/messages", json={**AN, "model": "llama3.2"}, headers=AN_H)
+    assert r.status_code == 529 and r.json()["error"]["type"] == "overloaded_error"
+    assert srv.stats("llama3.2")["requests"] == 1
+    srv.reset()
+    assert client.post("/api/chat", json=OL).status_code == 200 and srv.stats("llama3.2")["requests"] == 0
+
+
+def test_load_profile_validation():
+    for bad in ({"slots": 0}, {"error_rate": 1.5}, {"error_status": 200}, {"max_concurrent": -1}):
+        with pytest.raises(ValueError):
+            LoadProfile(**bad)
+
+
+def test_load_control_api_in_separate_process():
+    with subprocess.Popen(
+        [sys.executable, "-m", "tests.vendor_server", "--port", "0", "--uvloop"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as p:
+        try:
+            base = f"http://127.0.0.1:{int(p.stdout.readline().split()[1])}"
+            with httpx.Client(base_url=base, timeout=5) as c:
+                prof = {"slots": 1, "service_ms": 50, "max_concurrent": 3, "retry_after_s": 0.5}
+                assert c.post("/__control/load", json={"model": "gpt-4o-mini", "profile": prof}).json() == {
+                    "ok": True
+                }
+                bad = c.post("/__control/load", json={"model": "x", "profile": {"slots": 0}})
+                assert bad.status_code == 400
+                rs = asyncio.run(_burst(base, 4))
+                assert sorted(r.status_code for r in rs) == [200, 200, 200, 429]
+                assert [r.headers["retry-after"] for r in rs if r.status_code == 429] == ["0.5"]
+                recs = sorted(
+                    (x for x in c.get("/__control/requests").json() if x["slot_acquired_at"]),
+                    key=lambda x: x["slot_acquired_at"],
+                )
+                assert [round(x["queued_ms"] / 50) for x in recs] == [0, 1, 2]
+                st = c.get("/__control/stats", params={"model": "gpt-4o-mini"}).json()
+                assert (st["requests"], st["served"], st["rejected_429"], st["max_queued"]) == (4, 3, 1, 2)
+                assert c.post("/__control/stats", json={"model": "gpt-4o-mini"}).json() == st
+                c.post("/__control/load", json={"model": "gpt-4o-mini", "profile": None})
+                assert c.post("/v1/chat/completions", json=OA).json()["choices"]
+                c.post("/__control/reset")
+                assert c.get("/__control/stats?model=gpt-4o-mini").json()["requests"] == 0
+        finally:
+            p.terminate()
+            assert p.wait(5) == 0

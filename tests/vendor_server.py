@@ -10,7 +10,18 @@ Normalised usage semantics (mapped into each vendor's own fields):
   cached_input_tokens subset of input_tokens served from cache
   reasoning_tokens    subset of output_tokens spent thinking
 
+Server-wide load behaviours (for load-run tests) are set per model with
+`VendorServer.set_load(model, LoadProfile(...))`: a fixed service time with a limited
+number of slots so requests queue, a concurrency cap answered with 429 + Retry-After,
+and a deterministic fraction of injected 5xx errors; `VendorServer.stats(model)` counts
+what happened. Without a profile the request path is unchanged.
+
 Run standalone:  python -m tests.vendor_server --port 0 --uvloop
+Control API (separate-process mode), all JSON:
+  POST /__control/enqueue {"model", "scripts": [Script...]}   POST /__control/default {"model"?, "script"}
+  POST /__control/api_key {"api_key"}   POST /__control/clear   POST /__control/reset
+  POST /__control/load {"model": "*", "profile": {LoadProfile...} | null}
+  GET  /__control/stats?model=...   GET /__control/requests
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ import heapq
 import http
 import itertools
 import json
+import random
 import re
 import secrets
 import signal
@@ -37,7 +49,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote
 
-__all__ = ["DEFAULT_USAGE", "RequestRecord", "Script", "VendorServer"]
+__all__ = ["DEFAULT_USAGE", "LoadProfile", "RequestRecord", "Script", "VendorServer"]
 
 DEFAULT_USAGE = {"input_tokens": 12, "output_tokens": 4, "cached_input_tokens": 0, "reasoning_tokens": 0}
 FINGERPRINT = "fp_vendorsrv01"
@@ -77,6 +89,116 @@ class Script:
         return cls(**d)
 
 
+@dataclass
+class LoadProfile:
+    """Server-wide load behaviour for one model (or "*": every model without its own).
+
+    Applied in this order to each request of the model that passed auth and validation:
+      1. rate cap, checked on arrival: with `max_concurrent` requests already in flight
+         (queued or being served) the request is answered at once with 429 in the vendor's
+         error format, `Retry-After: retry_after_s` and `x-ratelimit-remaining-requests: 0`;
+      2. error injection: with rng = random.Random(seed) made when the profile is set, the
+         k-th request (in arrival order, counting only requests not rejected by step 1) is
+         answered at once with `error_status` and a vendor-format error body iff the k-th
+         rng.random() < error_rate. So for N sequential requests the failures are exactly
+         `[random.Random(seed).random() < error_rate for _ in range(N)]`;
+      3. slots: at most `slots` requests are served at once, the others wait FIFO for a free
+         slot; a slot is held until the response is over (or the connection dies);
+      4. the request's Script (picked only now, so rejected requests consume none), whose
+         first-token delay -- `service_ms` if set, else the script's first_token_delay_ms --
+         counts from slot acquisition: queueing shows up as extra TTFT.
+    A "*" profile is one shared pool (slots, cap, rng, counters) for all models it covers.
+    """
+
+    slots: int | None = None  # None: no queueing
+    service_ms: float | None = None  # overrides Script.first_token_delay_ms, from slot acquisition
+    max_concurrent: int | None = None  # in flight (queued + served) at arrival => 429
+    retry_after_s: float = 1.0  # Retry-After of those 429s (fractions allowed: "0.2")
+    error_rate: float = 0.0  # 0..1, fraction of requests answered with error_status
+    error_status: int = 503
+    seed: int = 0  # for the error-injection rng
+
+    def __post_init__(self):
+        if self.slots is not None and self.slots < 1:
+            raise ValueError("slots must be >= 1 (or None)")
+        if self.max_concurrent is not None and self.max_concurrent < 0:
+            raise ValueError("max_concurrent must be >= 0 (or None)")
+        if not 0.0 <= self.error_rate <= 1.0:
+            raise ValueError("error_rate must be within 0..1")
+        if self.error_status < 400:
+            raise ValueError("error_status must be an error status (>= 400)")
+        if self.retry_after_s < 0 or (self.service_ms is not None and self.service_ms < 0):
+            raise ValueError("retry_after_s and service_ms must not be negative")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LoadProfile:
+        return cls(**d)
+
+
+class _Load:
+    """Live state of one LoadProfile (touched only on the server loop; stats() just reads ints)."""
+
+    def __init__(self, profile: LoadProfile):
+        self.profile, self.rng = profile, random.Random(profile.seed)
+        ra = float(profile.retry_after_s)
+        self.headers_429 = {
+            "Retry-After": str(int(ra)) if ra.is_integer() else repr(ra),
+            "x-ratelimit-remaining-requests": "0",
+        }
+        self.waiters: deque[asyncio.Future] = deque()
+        self.active = 0  # slots held
+        self.in_flight = self.queued = 0
+        self.requests = self.served = self.rejected_429 = self.errors_injected = 0
+        self.max_in_flight = self.max_queued = 0
+
+    def stats(self) -> dict:
+        return {
+            "requests": self.requests,
+            "served": self.served,
+            "rejected_429": self.rejected_429,
+            "errors_injected": self.errors_injected,
+            "max_in_flight": self.max_in_flight,
+            "max_queued": self.max_queued,
+            "in_flight": self.in_flight,
+            "queued": self.queued,
+        }
+
+    async def acquire(self) -> bool:
+        """Take a slot; True if it came at once (no queueing)."""
+        if self.active < self.profile.slots and not self.waiters:
+            self.active += 1
+            return True
+        fut = asyncio.get_running_loop().create_future()
+        self.waiters.append(fut)
+        self.queued += 1
+        self.max_queued = max(self.max_queued, self.queued)
+        try:
+            await fut  # release() hands its slot over directly (active stays as is)
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()  # the slot arrived just as we were cancelled: pass it on
+            else:
+                try:
+                    self.waiters.remove(fut)
+                except ValueError:
+                    pass
+            raise
+        finally:
+            self.queued -= 1
+        return False
+
+    def release(self):
+        while self.waiters:
+            fut = self.waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                return
+        self.active -= 1
+
+
+_NO_LOAD_STATS = _Load(LoadProfile()).stats()
+
+
 @dataclass(eq=False)
 class RequestRecord:
     method: str
@@ -96,6 +218,8 @@ class RequestRecord:
     script: Script | None = None
     first_token_written_at: float | None = None  # first non-empty content piece handed to the socket
     ended_at: float | None = None
+    queued_ms: float | None = None  # LoadProfile only: time waited for a slot (0.0 without slots)
+    slot_acquired_at: float | None = None  # LoadProfile only: time.time() when service began
     _t0: float = field(default=0.0, repr=False)  # perf_counter() at read_at
 
     def stamp(self) -> float:
@@ -249,6 +373,7 @@ class _Ctx:
         self.finished = False
         self.first_piece = True
         self._tpl: list[bytes] | None = None
+        self.t_first: float | None = None  # perf_counter deadline of the first piece (LoadProfile)
 
     def templated(self, build, text: str) -> bytes:
         # Hot path: encode a piece event once around a sentinel, then splice each text in.
@@ -856,6 +981,8 @@ class VendorServer:
         self._lock = threading.Lock()
         self._queues: dict[str, deque[Script]] = {}
         self._defaults: dict[str, Script] = {}
+        self._loads: dict[str, _Load] = {}  # active profiles; replaced whole (copy on write)
+        self._load_stats: dict[str, _Load] = {}  # last profile set per model, for stats()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -889,17 +1016,38 @@ class VendorServer:
                     return q.popleft()
             return self._defaults.get(model) or self.default_script
 
+    def set_load(self, model: str, profile: LoadProfile | None) -> None:
+        """Apply a LoadProfile to requests naming `model` ("*": every model without its own
+        profile, as one shared pool); None removes it. Setting a profile starts fresh
+        counters and a fresh rng; requests already in flight finish under the old one."""
+        with self._lock:
+            loads = dict(self._loads)
+            if profile is None:
+                loads.pop(model, None)
+            else:
+                loads[model] = self._load_stats[model] = _Load(profile)
+            self._loads = loads  # one atomic rebind: the loop thread reads it without the lock
+
+    def stats(self, model: str = "*") -> dict:
+        """Counters of the profile last set for `model` (else of the "*" profile; zeros if neither):
+        requests (all that reached the profile), served (got a slot / started their script),
+        rejected_429, errors_injected, max_in_flight, max_queued, and the current in_flight, queued."""
+        with self._lock:
+            ld = self._load_stats.get(model) or self._load_stats.get("*")
+        return ld.stats() if ld else dict(_NO_LOAD_STATS)
+
     def clear(self) -> None:
-        """Forget recorded requests and queued scripts."""
+        """Forget recorded requests and queued scripts (load profiles stay)."""
         with self._lock:
             self.requests.clear()
             self._queues.clear()
 
     def reset(self) -> None:
-        """clear() plus per-model defaults, default_script and api_key."""
+        """clear() plus per-model defaults, load profiles and their stats, default_script and api_key."""
         self.clear()
         with self._lock:
             self._defaults.clear()
+            self._loads, self._load_stats = {}, {}
         self.default_script, self.api_key = Script(), None
 
     # -- lifecycle
@@ -1106,7 +1254,7 @@ class VendorServer:
                 return await self._list_models(c, rec, keep, "gemini")
             if p in ("/api/tags", "/api/version"):
                 return await self._list_models(c, rec, keep, "ollama")
-            if p == "/__control/requests":
+            if p in ("/__control/requests", "/__control/stats"):
                 return await self._control(c, rec, keep)
         if proto is None:
             self._record(rec)
@@ -1134,11 +1282,51 @@ class VendorServer:
             msg = "Invalid JSON body." if not isinstance(j, dict) else "model: Field required"
             st, obj = fmt.error(ctx, 400, msg)
             return await self._send_json(c, rec, st, obj, keep)
+        if self._loads and (ld := self._loads.get(rec.model) or self._loads.get("*")):
+            return await self._loaded(c, ctx, fmt, body, keep, ld)
+        s = self._prepare(ctx, body)
+        return await self._generate(c, ctx, fmt, keep and not s.close_after_response)
+
+    def _prepare(self, ctx: _Ctx, body: dict) -> Script:
+        rec = ctx.rec
         s = rec.script = ctx.s = self._pick(rec.model)
-        ctx.nl = s.sse_line_ending or ("\r\n" if proto == "gemini" else "\n")
+        ctx.nl = s.sse_line_ending or ("\r\n" if rec.protocol == "gemini" else "\n")
         ctx.include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         ctx.sse = rec.query.get("alt") == "sse"
-        return await self._generate(c, ctx, fmt, keep and not s.close_after_response)
+        return s
+
+    async def _loaded(self, c: _Conn, ctx: _Ctx, fmt, body: dict, keep: bool, ld: _Load) -> bool:
+        """A request under a LoadProfile: rate cap, error injection, slot, then its script."""
+        rec, p = ctx.rec, ld.profile
+        ld.requests += 1
+        if p.max_concurrent is not None and ld.in_flight >= p.max_concurrent:
+            ld.rejected_429 += 1
+            st, obj = fmt.error(ctx, 429)
+            return await self._send_json(c, rec, st, obj, keep, ld.headers_429)
+        if p.error_rate > 0 and ld.rng.random() < p.error_rate:
+            ld.errors_injected += 1
+            st, obj = fmt.error(ctx, p.error_status)
+            return await self._send_json(c, rec, st, obj, keep)
+        ld.in_flight += 1
+        ld.max_in_flight = max(ld.max_in_flight, ld.in_flight)
+        held = False
+        try:
+            if p.slots is None or await ld.acquire():
+                t_start = rec._t0  # served on arrival: same timing as without a profile
+            else:
+                t_start = time.perf_counter()
+            held = p.slots is not None
+            rec.queued_ms = (t_start - rec._t0) * 1000
+            rec.slot_acquired_at = rec.read_at + (t_start - rec._t0)
+            ld.served += 1
+            s = self._prepare(ctx, body)
+            delay = p.service_ms if p.service_ms is not None else s.first_token_delay_ms
+            ctx.t_first = t_start + delay / 1000
+            return await self._generate(c, ctx, fmt, keep and not s.close_after_response)
+        finally:
+            ld.in_flight -= 1
+            if held:
+                ld.release()
 
     def _record(self, rec: RequestRecord):
         if self.record:
@@ -1255,6 +1443,17 @@ class VendorServer:
             self.api_key = j.get("api_key")
         elif cmd == "clear":
             self.clear()
+        elif cmd == "reset":
+            self.reset()
+        elif cmd == "load":
+            try:
+                prof = j.get("profile")
+                self.set_load(j.get("model") or "*", None if prof is None else LoadProfile.from_dict(prof))
+            except (TypeError, ValueError, AttributeError) as e:
+                return await self._send_json(c, rec, 400, {"error": f"bad load profile: {e}"}, keep)
+        elif cmd == "stats":
+            model = j.get("model") or rec.query.get("model") or "*"
+            return await self._send_json(c, rec, 200, self.stats(model), keep)
         elif cmd == "requests":
             with self._lock:
                 out = [r.summary() for r in self.requests]
@@ -1272,7 +1471,7 @@ class VendorServer:
     async def _generate(self, c: _Conn, ctx: _Ctx, fmt, keep: bool) -> bool:
         s, rec = ctx.s, ctx.rec
         rid, extra, close = rec.request_id, s.headers, not keep
-        t_first = rec._t0 + s.first_token_delay_ms / 1000
+        t_first = rec._t0 + s.first_token_delay_ms / 1000 if ctx.t_first is None else ctx.t_first
         rec.status = s.status
         if s.html_error_page:
             await self._wait(t_first)
@@ -1396,10 +1595,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--script", help="default Script as JSON, e.g. '{\"interval_ms\": 5}'")
     ap.add_argument("--api-key")
     ap.add_argument("--no-record", action="store_true", help="don't keep request records (long benchmarks)")
+    ap.add_argument(
+        "--load", help='LoadProfile for every model as JSON, e.g. \'{"slots": 4, "service_ms": 50}\''
+    )
     a = ap.parse_args(argv)
     srv = VendorServer(a.host, a.port, use_uvloop=a.uvloop, record=not a.no_record)
     if a.script:
         srv.default_script = Script.from_dict(json.loads(a.script))
+    if a.load:
+        srv.set_load("*", LoadProfile.from_dict(json.loads(a.load)))
     srv.api_key = a.api_key
     # Block the signals before the loop thread exists so only sigwait below sees them.
     sigs = {signal.SIGINT, signal.SIGTERM}

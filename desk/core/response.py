@@ -178,6 +178,9 @@ class ResponseResult:
     vendor_request_id: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     variant: Variant | None = None  # the system-prompt variant this answer was given
+    # perf_counter arrival of each content chunk of the final attempt (in memory only:
+    # load runs derive inter-token latency from it)
+    chunk_times: list[float] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def provider(self) -> str:

@@ -181,6 +181,7 @@ class Runner:
                 result.attempts.append(attempt)
                 parts.clear()
                 reasoning.clear()
+                result.chunk_times.clear()
                 error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink)
                 self._price_attempt(target, attempt)
                 sink.attempt_finished(result, attempt)
@@ -242,6 +243,7 @@ class Runner:
                             first_at = event.at
                         last_at = event.at
                         parts.append(event.text)
+                        result.chunk_times.append(event.at)
                         sink.text_received(result, event.text, parts)
                     elif isinstance(event, ReasoningDelta):
                         last_at = event.at

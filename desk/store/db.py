@@ -16,17 +16,19 @@ from typing import Any
 import platformdirs
 from sqlite_utils import Database
 
+from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.core.rating import Preference, Rating
 from desk.core.response import Attempt, ResponseResult
 from desk.core.rubric import Rubric
 from desk.core.trial import TrialInput
-from desk.store import merge, prices, providers, ratings, responses, rubrics, settings, trials
+from desk.store import merge, prices, providers, ratings, responses, rubrics, runs, settings, trials
 from desk.store.errors import StoreError
 from desk.store.merge import MergeReport
 from desk.store.migrations import MIGRATIONS, MIGRATIONS_TABLE, migrate
 from desk.store.ratings import RatingFilter
+from desk.store.runs import RunInfo
 from desk.store.trials import StoredTrial, TrialSummary
 
 MEMORY = ":memory:"
@@ -244,7 +246,31 @@ class Store:
         return responses.responses_for_trial(self.db, trial_id)
 
     def recover_interrupted(self) -> int:
-        return responses.recover_interrupted(self.db)
+        return responses.recover_interrupted(self.db) + runs.recover_runs(self.db)
+
+    # runs
+
+    def create_run(self, kind: str, spec: dict[str, Any], name: str | None = None) -> str:
+        return runs.create_run(self.db, kind, spec, name)
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        runs.finish_run(self.db, run_id, status, summary)
+
+    def get_run(self, run_id: str) -> RunInfo | None:
+        return runs.get_run(self.db, run_id)
+
+    def list_runs(self, kind: str | None = None, limit: int = 200) -> list[RunInfo]:
+        return runs.list_runs(self.db, kind, limit)
+
+    def save_run_batch(self, run_id: str, outcomes: Sequence[RequestOutcome],
+                       calls: Sequence[tuple[int, ResponseResult]]) -> None:
+        runs.save_run_batch(self.db, run_id, outcomes, calls)
+
+    def run_requests(self, run_id: str) -> list[RequestOutcome]:
+        return runs.run_requests(self.db, run_id)
+
+    def run_responses(self, run_id: str) -> list[ResponseResult]:
+        return runs.run_responses(self.db, run_id)
 
     def all_responses(self, filters: RatingFilter | None = None) -> list[ResponseResult]:
         """Every response with its attempts, failures included, oldest first.

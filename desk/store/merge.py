@@ -47,6 +47,8 @@ MERGED_TABLES = (
     "rubrics",
     "ratings",
     "preferences",
+    "runs",
+    "run_requests",
 )
 
 _PROVIDER_SETTINGS = ("kind", "base_url", "key_env", "api_version", "headers_json")
@@ -97,6 +99,8 @@ def merge_databases(db: Database, source: Database, source_name: str = "the othe
 
         added["ratings"] = _copy(db, source, "ratings", remap)
         added["preferences"] = _copy(db, source, "preferences")
+        for table in ("runs", "run_requests"):
+            added[table] = _copy(db, source, table)
         broken = db.conn.execute("PRAGMA foreign_key_check").fetchall()
         if broken:
             table, _, parent, _ = broken[0]

@@ -328,3 +328,55 @@ def m003_ratings(db: Database) -> None:
             "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT)",
         ],
     )
+
+
+@migration
+def m004_runs(db: Database) -> None:
+    # Runs group many requests (load runs now; suite runs later). A logical request of a
+    # load run is one run_requests row; every model call it made is an ordinary response
+    # (with its attempts) tagged with run_id and run_seq, so per-request evidence and
+    # exports work the same for runs as for trials.
+    _run(
+        db,
+        [
+            """CREATE TABLE runs (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                name TEXT,
+                created_at REAL NOT NULL,
+                finished_at REAL,
+                status TEXT NOT NULL,
+                spec_json TEXT NOT NULL,
+                summary_json TEXT,
+                writer_pid INTEGER,
+                writer_host TEXT
+            )""",
+            "CREATE INDEX idx_runs_created_at ON runs (created_at)",
+            """CREATE TABLE run_requests (
+                run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                seq INTEGER NOT NULL,
+                model TEXT NOT NULL,
+                step INTEGER NOT NULL,
+                concurrency INTEGER NOT NULL,
+                start_offset_ms REAL NOT NULL,
+                status TEXT NOT NULL,
+                error_kind TEXT,
+                answered_by TEXT,
+                ttft_ms REAL,
+                total_ms REAL,
+                itl_json TEXT,
+                attempts INTEGER NOT NULL,
+                retries INTEGER NOT NULL,
+                rate_limited INTEGER NOT NULL,
+                retry_wait_ms REAL NOT NULL,
+                input_tokens INTEGER,
+                output_tokens INTEGER,
+                cost_usd REAL,
+                response_ids_json TEXT NOT NULL,
+                PRIMARY KEY (run_id, model, seq)
+            )""",
+            "ALTER TABLE responses ADD COLUMN run_id TEXT",
+            "ALTER TABLE responses ADD COLUMN run_seq INTEGER",
+            "CREATE INDEX idx_responses_run ON responses (run_id, run_seq)",
+        ],
+    )

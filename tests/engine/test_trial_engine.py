@@ -55,9 +55,9 @@ class RecordingSink:
 
 
 def comparable(r: ResponseResult) -> dict:
-    """Every recorded field (the in-memory-only `variant`, if present, aside)."""
+    """Every recorded field (the in-memory-only chunk arrival times aside)."""
     d = dataclasses.asdict(r)
-    d.pop("variant", None)
+    d.pop("chunk_times", None)
     return d
 
 

@@ -108,6 +108,8 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
             "rubrics": 0,  # the default rubric has the same id in every store
             "ratings": 3,
             "preferences": 1,
+            "runs": 0,
+            "run_requests": 0,
         }
         assert len(report.conflicts) == 2
         assert any("provider shared" in c for c in report.conflicts)

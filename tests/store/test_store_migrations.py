@@ -89,6 +89,8 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "updated_at": float,
         "variant_label": str,
         "variant_system": str,
+        "run_id": str,
+        "run_seq": int,
     },
     "attempts": {
         "id": str,

@@ -1,0 +1,174 @@
+"""Load runs as data: the plan (steps of concurrency), one record per request, and the
+figures users ask vendors about (percentiles, throughput, errors, cost per success, knee).
+
+A *request* here is one logical task: it may take several attempts (retries) and, with a
+fallback chain, several models; it is `ok` when any model in the chain answered, and its
+cost includes every attempt on every model.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from desk.core.statistics import bootstrap_interval, percentile
+
+PERCENTILES = (50, 90, 95, 99)
+
+
+@dataclass(frozen=True)
+class LoadStep:
+    """One plateau of a run: `concurrency` requests in flight, until `requests` have been
+    sent or `duration_s` has passed (whichever is set; both: whichever comes first)."""
+
+    concurrency: int
+    requests: int | None = None
+    duration_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if self.requests is None and self.duration_s is None:
+            raise ValueError("a step needs a request count or a duration")
+        if self.requests is not None and self.requests < 1:
+            raise ValueError("a step needs at least one request")
+        if self.duration_s is not None and self.duration_s <= 0:
+            raise ValueError("a step's duration must be positive")
+
+
+def ramp(levels: Sequence[int], *, requests: int | None = None, duration_s: float | None = None) -> tuple[LoadStep, ...]:
+    """Steps at each concurrency level with the same count or duration per step."""
+    if not levels:
+        raise ValueError("a ramp needs at least one concurrency level")
+    return tuple(LoadStep(c, requests, duration_s) for c in levels)
+
+
+@dataclass
+class RequestOutcome:
+    """One logical request of a load run."""
+
+    model: str  # the primary model (first of the chain)
+    step: int
+    concurrency: int
+    seq: int
+    start_offset_ms: float  # since the run started
+    status: str  # ok | error | interrupted
+    error_kind: str | None = None
+    answered_by: str | None = None  # the model that answered (differs when a fallback was used)
+    ttft_ms: float | None = None
+    total_ms: float | None = None  # the whole request: every attempt, wait and fallback
+    itl_ms: list[float] = field(default_factory=list)  # gaps between content chunks
+    attempts: int = 0
+    retries: int = 0
+    rate_limited: int = 0  # attempts answered 429
+    retry_wait_ms: float = 0.0
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    response_ids: list[str] = field(default_factory=list)
+    input_index: int = 0  # which prompt of the run (its dataset row)
+    text: str = field(default="", repr=False)  # the answer, for stability figures (kept in memory)
+
+    @property
+    def fallback_used(self) -> bool:
+        return self.answered_by is not None and self.answered_by != self.model
+
+
+def _pcts(values: Sequence[float], seed: int) -> dict[str, Any]:
+    out: dict[str, Any] = {f"p{p}": percentile(values, p) for p in PERCENTILES}
+    out["n"] = len(values)
+    out["p95_ci"] = (
+        list(ci) if (ci := bootstrap_interval(values, lambda v: percentile(v, 95) or 0.0, seed=seed,
+                                                n_resamples=500)) else None
+    )
+    return out
+
+
+def summarize(outcomes: Sequence[RequestOutcome], wall_s: float, *, seed: int = 0) -> dict[str, Any]:
+    """The figures for a set of requests that ran over `wall_s` seconds."""
+    ok = [o for o in outcomes if o.status == "ok"]
+    errors = Counter(o.error_kind or o.status for o in outcomes if o.status != "ok")
+    costs = [o.cost_usd for o in outcomes if o.cost_usd is not None]
+    cost = round(sum(costs), 10) if costs else None
+    output = sum(o.output_tokens or 0 for o in ok)
+    retries = sum(o.retries for o in outcomes)
+    return {
+        "requests": len(outcomes),
+        "ok": len(ok),
+        "errors": dict(sorted(errors.items())),
+        "error_rate": (len(outcomes) - len(ok)) / len(outcomes) if outcomes else None,
+        "ttft_ms": _pcts([o.ttft_ms for o in ok if o.ttft_ms is not None], seed),
+        "total_ms": _pcts([o.total_ms for o in ok if o.total_ms is not None], seed),
+        "itl_ms": _pcts([gap for o in ok for gap in o.itl_ms], seed),
+        "throughput_rps": len(ok) / wall_s if wall_s > 0 else None,
+        "output_tokens_per_s": output / wall_s if wall_s > 0 and any(o.output_tokens is not None for o in ok) else None,
+        "retries": retries,
+        "retries_per_success": retries / len(ok) if ok else None,
+        "rate_limited": sum(o.rate_limited for o in outcomes),
+        "retry_wait_ms": round(sum(o.retry_wait_ms for o in outcomes), 3),
+        "fallbacks": sum(1 for o in ok if o.fallback_used),
+        "cost_usd": cost,
+        "cost_unknown": len(outcomes) - len(costs),
+        "cost_per_request_usd": cost / len(outcomes) if cost is not None and outcomes else None,
+        "cost_per_success_usd": cost / len(ok) if cost is not None and ok else None,
+        "latency_spread_ms": _spread([o.total_ms for o in ok if o.total_ms is not None]),
+        "stability": stability(outcomes),
+    }
+
+
+def _spread(values: Sequence[float]) -> dict[str, float] | None:
+    """Spread of latency: the middle half (p25–p75) and the standard deviation."""
+    if len(values) < 2:
+        return None
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    iqr = (percentile(values, 75) or 0.0) - (percentile(values, 25) or 0.0)
+    return {"iqr": iqr, "stdev": sd, "min": min(values), "max": max(values)}
+
+
+def normalise(text: str) -> str:
+    """Case, spacing and trailing punctuation do not make two answers different."""
+    return " ".join(text.lower().split()).strip(" .!?,;:")
+
+
+def agreement(texts: Sequence[str], max_pairs: int = 200) -> dict[str, Any] | None:
+    """How often repeated answers to the same prompt agree: the share equal (normalised) to
+    the most common answer, and the mean pairwise similarity (difflib ratio, 0..1)."""
+    if len(texts) < 2:
+        return None
+    norm = [normalise(t) for t in texts]
+    top = Counter(norm).most_common(1)[0][1]
+    pairs = list(itertools.combinations(range(len(norm)), 2))[:max_pairs]
+    sims = [difflib.SequenceMatcher(None, norm[i], norm[j], autojunk=False).ratio() for i, j in pairs]
+    return {"n": len(texts), "exact_match_rate": top / len(texts), "mean_similarity": sum(sims) / len(sims)}
+
+
+def stability(outcomes: Sequence[RequestOutcome]) -> dict[str, Any] | None:
+    """Agreement of repeated answers, per prompt and pooled: prompts answered at least twice."""
+    by_input: dict[int, list[str]] = {}
+    for o in outcomes:
+        if o.status == "ok":
+            by_input.setdefault(o.input_index, []).append(o.text)
+    groups = [a for a in (agreement(t) for t in by_input.values()) if a is not None]
+    if not groups:
+        return None
+    n = sum(g["n"] for g in groups)
+    return {
+        "prompts": len(groups),
+        "answers": n,
+        "exact_match_rate": sum(g["exact_match_rate"] * g["n"] for g in groups) / n,
+        "mean_similarity": sum(g["mean_similarity"] * g["n"] for g in groups) / n,
+    }
+
+
+def knee(steps: Sequence[tuple[int, dict[str, Any]]], budget_ms: float, metric: str = "total_ms") -> int | None:
+    """The lowest concurrency whose p95 `metric` exceeds the budget (None: never did)."""
+    for concurrency, summary in sorted(steps, key=lambda cs: cs[0]):
+        p95 = summary.get(metric, {}).get("p95")
+        if p95 is not None and p95 > budget_ms:
+            return concurrency
+    return None

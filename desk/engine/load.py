@@ -1,0 +1,375 @@
+"""Load runs: N requests at concurrency C (or a ramp of steps) against one or more models.
+
+What this measures is what users ask vendors about: p95 under a concurrency spike,
+throttling, retries, fallbacks, and cost per successful task. desk must not be the
+bottleneck, so the hot path stays lean: connections are opened before each step (their
+set-up stays out of TTFT), nothing is written to SQLite on the event loop (a writer
+thread stores requests in batches), and an event-loop lag monitor reports whether the
+client itself was keeping up.
+
+A request's `ttft_ms` and `total_ms` here run from the moment the request started to the
+first token / end of the answer that finally came back, *including* retries, Retry-After
+waits and fallbacks: what a user of the vendor would have experienced. Every individual
+HTTP attempt keeps its own timing in the responses and attempts tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from desk.core.load import LoadStep, RequestOutcome, knee, summarize
+from desk.core.pricing import add_costs
+from desk.core.response import ResponseResult, Status
+from desk.core.statistics import percentile
+from desk.core.trial import GenerationSettings, ModelRef, TrialInput
+from desk.engine.policy import RetryPolicy, Timeouts
+from desk.engine.runner import NullSink, Runner, Target
+
+LAG_WARN_MS = 10.0  # above this p99, the client's own delays could distort the figures
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    models: tuple[ModelRef, ...]
+    inputs: tuple[TrialInput, ...]
+    steps: tuple[LoadStep, ...]
+    settings: GenerationSettings = field(default_factory=GenerationSettings)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    fallback: tuple[ModelRef, ...] = ()
+    p95_budget_ms: float | None = None
+    stream: bool = True
+    warmup: bool = True
+    source: str = ""  # what the inputs came from (a prompt, a dataset path), for the record
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise ValueError("choose at least one model")
+        if not self.inputs:
+            raise ValueError("a load run needs a prompt or a dataset with at least one row")
+        if not self.steps:
+            raise ValueError("a load run needs at least one step")
+
+    def spec(self) -> dict[str, Any]:
+        """What is stored with the run so it can be understood (and repeated) later."""
+        return {
+            "models": [str(m) for m in self.models],
+            "fallback": [str(m) for m in self.fallback],
+            "steps": [{"concurrency": s.concurrency, "requests": s.requests, "duration_s": s.duration_s}
+                      for s in self.steps],
+            "inputs": len(self.inputs),
+            "source": self.source,
+            "settings": self.settings.as_dict(),
+            "retry": {"max_retries": self.retry.max_retries, "base_delay": self.retry.base_delay,
+                      "max_delay": self.retry.max_delay, "max_retry_after": self.retry.max_retry_after,
+                      "honour_retry_after": self.retry.honour_retry_after},
+            "timeouts": {"connect": self.timeouts.connect, "first_token": self.timeouts.first_token,
+                         "idle": self.timeouts.idle, "total": self.timeouts.total},
+            "p95_budget_ms": self.p95_budget_ms,
+            "stream": self.stream,
+            "warmup": self.warmup,
+        }
+
+
+@dataclass
+class LoadResult:
+    run_id: str
+    status: str  # done | cancelled
+    summary: dict[str, Any]
+    outcomes: list[RequestOutcome]
+
+
+Progress = Callable[[RequestOutcome, int, int], None]  # outcome, done so far, planned (0: by time)
+
+
+class _LagMonitor:
+    """Measures how late the event loop wakes a 10 ms sleeper: desk's own delay."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _watch(self) -> None:
+        while True:
+            t0 = perf_counter()
+            await asyncio.sleep(0.01)
+            self.lags.append(max(0.0, (perf_counter() - t0 - 0.01) * 1000))
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._watch())
+
+    async def stop(self) -> dict[str, Any]:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        p99 = percentile(self.lags, 99)
+        return {
+            "p50_ms": percentile(self.lags, 50),
+            "p99_ms": p99,
+            "max_ms": max(self.lags) if self.lags else None,
+            "samples": len(self.lags),
+            "warning": (f"desk's event loop lagged {p99:.1f} ms at p99: figures below that scale may be "
+                        "the client's, not the vendor's") if p99 is not None and p99 > LAG_WARN_MS else None,
+        }
+
+
+class _Writer(threading.Thread):
+    """Stores finished requests in batches from its own connection, off the event loop."""
+
+    def __init__(self, open_store: Callable[[], Any], run_id: str) -> None:
+        super().__init__(name="desk-load-writer", daemon=True)
+        self._open = open_store
+        self._run_id = run_id
+        self._queue: queue.Queue[tuple[RequestOutcome, list[tuple[int, ResponseResult]]] | None] = queue.Queue()
+        self.error: BaseException | None = None
+
+    def put(self, outcome: RequestOutcome, calls: list[tuple[int, ResponseResult]]) -> None:
+        self._queue.put((outcome, calls))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self.join()
+
+    def run(self) -> None:
+        store = self._open()
+        try:
+            done = False
+            while not done:
+                batch = [self._queue.get()]
+                deadline = time.monotonic() + 0.3
+                while len(batch) < 500 and (left := deadline - time.monotonic()) > 0:
+                    try:
+                        batch.append(self._queue.get(timeout=left))
+                    except queue.Empty:
+                        break
+                if None in batch:
+                    done = True
+                items = [b for b in batch if b is not None]
+                if items:
+                    store.save_run_batch(self._run_id, [o for o, _ in items],
+                                         [c for _, calls in items for c in calls])
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            store.close()
+
+
+async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = None,
+                   name: str | None = None) -> LoadResult:
+    """Run the plan with `engine` (desk.engine.session.Engine); store and summarise it."""
+    from desk.store.db import open_store  # the writer thread needs its own connection
+
+    store = engine.store
+    names = [r.provider for r in (*plan.models, *plan.fallback)]
+    await engine.prepare(names)
+    runner = Runner(pricer=engine.runner.pricer, timeouts=plan.timeouts, retry=plan.retry, stream=plan.stream)
+    chains = {
+        str(m): [Target(r, engine.provider(r.provider), plan.settings)
+                 for r in (m, *(f for f in plan.fallback if f != m))]
+        for m in plan.models
+    }
+    trial_ids = [store.create_trial(t) for t in plan.inputs]
+    for t in (*plan.models, *plan.fallback):
+        runner.pricer.source(engine.provider(t.provider).config, t.model)  # load the catalog now
+    run_id = store.create_run("load", plan.spec(), name)
+    writer = _Writer(lambda: open_store(store.path), run_id)
+    writer.start()
+
+    if plan.warmup:  # code paths and one connection per model, outside the figures
+        await asyncio.gather(*(runner.run_response(chain[0], plan.inputs[0],
+                                                   runner.new_result(trial_ids[0], chain[0]), NullSink())
+                               for chain in chains.values()), return_exceptions=True)
+
+    outcomes: list[RequestOutcome] = []
+    step_summaries: list[dict[str, Any]] = []
+    planned = sum((s.requests or 0) for s in plan.steps) * len(plan.models)
+    if any(s.requests is None for s in plan.steps):
+        planned = 0
+    lag = _LagMonitor()
+    seqs = itertools.count()
+    t_run = perf_counter()
+    status = "done"
+    lag.start()
+    try:
+        for step_index, step in enumerate(plan.steps):
+            await _prewarm(engine, plan, step.concurrency)
+            t_step = perf_counter()
+            step_outcomes: list[RequestOutcome] = []
+
+            async def model_load(model: str, step: LoadStep = step, index: int = step_index,
+                                 bucket: list[RequestOutcome] = step_outcomes, t_step: float = t_step) -> None:
+                sent = itertools.count()
+                deadline = t_step + step.duration_s if step.duration_s else None
+
+                async def worker() -> None:
+                    while True:
+                        n = next(sent)
+                        if (step.requests is not None and n >= step.requests) or \
+                                (deadline is not None and perf_counter() >= deadline):
+                            return
+                        seq = next(seqs)
+                        outcome = await _one_request(runner, chains[model], plan, trial_ids, seq, index,
+                                                     step.concurrency, t_run, writer)
+                        bucket.append(outcome)
+                        outcomes.append(outcome)
+                        if progress is not None:
+                            progress(outcome, len(outcomes), planned)
+
+                await asyncio.gather(*(worker() for _ in range(step.concurrency)))
+
+            await asyncio.gather(*(model_load(str(m)) for m in plan.models))
+            wall = perf_counter() - t_step
+            step_summaries.append({
+                "step": step_index,
+                "concurrency": step.concurrency,
+                "wall_s": wall,
+                "models": {str(m): summarize([o for o in step_outcomes if o.model == str(m)], wall)
+                           for m in plan.models},
+            })
+    except asyncio.CancelledError:
+        status = "cancelled"
+    finally:
+        lag_report = await lag.stop()
+        wall_total = perf_counter() - t_run
+        writer.close()
+    summary = _summary(plan, outcomes, step_summaries, wall_total, lag_report)
+    store.finish_run(run_id, status, summary)
+    if writer.error is not None:
+        raise RuntimeError(f"storing the run failed: {writer.error}") from writer.error
+    result = LoadResult(run_id, status, summary, outcomes)
+    if status == "cancelled":
+        raise LoadCancelled(result)
+    return result
+
+
+class LoadCancelled(asyncio.CancelledError):
+    """Raised after a cancelled run has been stored; carries what was measured."""
+
+    def __init__(self, result: LoadResult) -> None:
+        super().__init__("load run cancelled")
+        self.result = result
+
+
+async def _prewarm(engine: Any, plan: LoadPlan, concurrency: int) -> None:
+    for ref in (*plan.models, *plan.fallback):
+        try:
+            await engine.prewarm(ref, min(concurrency, 1024))
+        except Exception:
+            pass
+
+
+async def _one_request(runner: Runner, chain: Sequence[Target], plan: LoadPlan, trial_ids: list[str],
+                       seq: int, step: int, concurrency: int, t_run: float, writer: _Writer) -> RequestOutcome:
+    index = seq % len(plan.inputs)
+    trial, trial_id = plan.inputs[index], trial_ids[index]
+    t0 = perf_counter()
+    outcome = RequestOutcome(model=str(chain[0].ref), step=step, concurrency=concurrency, seq=seq,
+                             start_offset_ms=round((t0 - t_run) * 1000, 3), status="error", input_index=index)
+    calls: list[ResponseResult] = []
+    try:
+        for target in chain:
+            result = runner.new_result(trial_id, target)
+            calls.append(result)
+            await runner.run_response(target, trial, result, NullSink())
+            if result.status == Status.OK:
+                break
+    finally:
+        end = perf_counter()
+        final = calls[-1]
+        outcome.status = final.status.value
+        outcome.error_kind = final.error_kind.value if final.status != Status.OK and final.error_kind else None
+        outcome.answered_by = final.model if final.status == Status.OK else None
+        outcome.total_ms = round((end - t0) * 1000, 3)
+        if final.chunk_times:
+            outcome.ttft_ms = round((final.chunk_times[0] - t0) * 1000, 3)
+            times = final.chunk_times
+            outcome.itl_ms = [round((b - a) * 1000, 3) for a, b in itertools.pairwise(times)]
+        outcome.attempts = sum(len(c.attempts) for c in calls)
+        outcome.retries = sum(c.retries for c in calls)
+        outcome.rate_limited = sum(1 for c in calls for a in c.attempts if a.http_status == 429)
+        outcome.retry_wait_ms = round(sum(c.retry_wait_ms for c in calls), 3)
+        outcome.input_tokens = final.usage.input_tokens
+        outcome.output_tokens = final.usage.output_tokens
+        outcome.cost_usd = add_costs([a.cost_usd for c in calls for a in c.attempts])
+        outcome.response_ids = [c.id for c in calls]
+        outcome.text = final.text
+        writer.put(outcome, [(seq, c) for c in calls])
+    return outcome
+
+
+def _summary(plan: LoadPlan, outcomes: list[RequestOutcome], steps: list[dict[str, Any]], wall_s: float,
+             lag_report: dict[str, Any]) -> dict[str, Any]:
+    models: dict[str, Any] = {}
+    for m in plan.models:
+        mine = [o for o in outcomes if o.model == str(m)]
+        figures = summarize(mine, wall_s)
+        if plan.p95_budget_ms is not None:
+            figures["knee_concurrency"] = knee(
+                [(s["concurrency"], s["models"][str(m)]) for s in steps], plan.p95_budget_ms
+            )
+        models[str(m)] = figures
+    return {"wall_s": wall_s, "models": models, "steps": steps, "event_loop_lag": lag_report,
+            "p95_budget_ms": plan.p95_budget_ms}
+
+
+def run_load_in_thread(db_path: str | Path, plan: LoadPlan, *, progress: Progress | None = None,
+                       done: Callable[[LoadResult | None, BaseException | None], None] | None = None,
+                       name: str | None = None) -> Callable[[], None]:
+    """Run a load on its own thread and event loop (uvloop where available), with its own
+    store connection and HTTP client, so a window stays responsive. Returns `cancel()`;
+    `progress` and `done` are called on that thread."""
+    from desk.engine.session import Engine
+    from desk.store.db import open_store
+
+    state: dict[str, Any] = {}
+    ready = threading.Event()
+
+    async def main() -> LoadResult:
+        state["task"] = asyncio.current_task()
+        state["loop"] = asyncio.get_running_loop()
+        ready.set()
+        store = open_store(db_path)
+        try:
+            async with Engine(store, timeouts=plan.timeouts, retry=plan.retry) as engine:
+                return await run_load(engine, plan, progress=progress, name=name)
+        finally:
+            store.close()
+
+    def body() -> None:
+        result: LoadResult | None = None
+        error: BaseException | None = None
+        try:
+            try:
+                import uvloop
+
+                result = uvloop.run(main())
+            except ImportError:
+                result = asyncio.run(main())
+        except LoadCancelled as exc:
+            result = exc.result
+        except BaseException as exc:
+            error = exc
+        finally:
+            ready.set()
+            if done is not None:
+                done(result, error)
+
+    thread = threading.Thread(target=body, name="desk-load", daemon=True)
+    thread.start()
+
+    def cancel() -> None:
+        ready.wait(5)
+        loop, task = state.get("loop"), state.get("task")
+        if loop is not None and task is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(task.cancel)
+
+    return cancel

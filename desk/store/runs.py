@@ -1,0 +1,140 @@
+"""Runs (load runs for now) and their per-request outcomes."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from desk.core.ids import new_id
+from desk.core.load import RequestOutcome
+from desk.core.response import ResponseResult
+from desk.store import responses
+from desk.store.errors import StoreError
+from desk.store.sql import one, rows, transaction
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: str
+    kind: str
+    name: str | None
+    created_at: float
+    finished_at: float | None
+    status: str  # running | done | cancelled | interrupted
+    spec: dict[str, Any]
+    summary: dict[str, Any] | None
+
+
+_REQUEST_COLUMNS = (
+    "run_id", "seq", "model", "step", "concurrency", "start_offset_ms", "status", "error_kind",
+    "answered_by", "ttft_ms", "total_ms", "itl_json", "attempts", "retries", "rate_limited",
+    "retry_wait_ms", "input_tokens", "output_tokens", "cost_usd", "response_ids_json",
+)  # fmt: skip
+
+
+def create_run(db: Database, kind: str, spec: dict[str, Any], name: str | None = None) -> str:
+    run_id = new_id()
+    db.execute(
+        "INSERT INTO runs (id, kind, name, created_at, status, spec_json, writer_pid, writer_host) "
+        "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+        (run_id, kind, name, time.time(), json.dumps(spec), os.getpid(), responses.HOST),
+    )
+    return run_id
+
+
+def finish_run(db: Database, run_id: str, status: str, summary: dict[str, Any]) -> None:
+    cursor = db.execute(
+        "UPDATE runs SET status = ?, summary_json = ?, finished_at = ? WHERE id = ?",
+        (status, json.dumps(summary), time.time(), run_id),
+    )
+    if cursor.rowcount == 0:
+        raise StoreError(f"no run {run_id}")
+
+
+def get_run(db: Database, run_id: str) -> RunInfo | None:
+    row = one(db, "SELECT * FROM runs WHERE id = ?", [run_id])
+    return _run_info(row) if row else None
+
+
+def list_runs(db: Database, kind: str | None = None, limit: int = 200) -> list[RunInfo]:
+    where, params = ("WHERE kind = ?", [kind]) if kind else ("", [])
+    return [_run_info(r) for r in rows(db, f"SELECT * FROM runs {where} ORDER BY created_at DESC, id DESC LIMIT ?",
+                                       [*params, limit])]
+
+
+def save_run_batch(db: Database, run_id: str, outcomes: Sequence[RequestOutcome],
+                   calls: Sequence[tuple[int, ResponseResult]]) -> None:
+    """Write finished requests and the responses they made, in one transaction."""
+    with transaction(db):
+        for seq, result in calls:
+            responses.finish_response(db, result)
+            db.execute("UPDATE responses SET run_id = ?, run_seq = ? WHERE id = ?", (run_id, seq, result.id))
+        marks = ", ".join("?" for _ in _REQUEST_COLUMNS)
+        db.conn.executemany(
+            f"INSERT OR REPLACE INTO run_requests ({', '.join(_REQUEST_COLUMNS)}) VALUES ({marks})",
+            [_request_values(run_id, o) for o in outcomes],
+        )
+
+
+def run_requests(db: Database, run_id: str) -> list[RequestOutcome]:
+    return [_outcome(r) for r in rows(db, "SELECT * FROM run_requests WHERE run_id = ? ORDER BY start_offset_ms, seq",
+                                      [run_id])]
+
+
+def run_responses(db: Database, run_id: str) -> list[ResponseResult]:
+    ids = [r["id"] for r in rows(db, "SELECT id FROM responses WHERE run_id = ? ORDER BY run_seq, created_at",
+                                 [run_id])]
+    found = responses.responses_by_ids(db, ids)
+    return [found[i] for i in ids if i in found]
+
+
+def recover_runs(db: Database) -> int:
+    """Runs left 'running' by a process on this machine that has died are 'interrupted'
+    (what they finished is kept); runs of other machines are left alone."""
+    stale = [
+        r["id"] for r in rows(db, "SELECT id, writer_pid FROM runs WHERE status = 'running' AND writer_host = ?",
+                              [responses.HOST])
+        if r["writer_pid"] is None or not responses.pid_alive(r["writer_pid"])
+    ]
+    for run_id in stale:
+        db.execute("UPDATE runs SET status = 'interrupted' WHERE id = ?", (run_id,))
+    return len(stale)
+
+
+def _request_values(run_id: str, o: RequestOutcome) -> list[Any]:
+    values = {
+        "run_id": run_id, "seq": o.seq, "model": o.model, "step": o.step, "concurrency": o.concurrency,
+        "start_offset_ms": o.start_offset_ms, "status": o.status, "error_kind": o.error_kind,
+        "answered_by": o.answered_by, "ttft_ms": o.ttft_ms, "total_ms": o.total_ms,
+        "itl_json": json.dumps([round(x, 3) for x in o.itl_ms]), "attempts": o.attempts,
+        "retries": o.retries, "rate_limited": o.rate_limited, "retry_wait_ms": o.retry_wait_ms,
+        "input_tokens": o.input_tokens, "output_tokens": o.output_tokens, "cost_usd": o.cost_usd,
+        "response_ids_json": json.dumps(o.response_ids),
+    }
+    return [values[c] for c in _REQUEST_COLUMNS]
+
+
+def _outcome(r: dict[str, Any]) -> RequestOutcome:
+    return RequestOutcome(
+        model=r["model"], step=r["step"], concurrency=r["concurrency"], seq=r["seq"],
+        start_offset_ms=r["start_offset_ms"], status=r["status"], error_kind=r["error_kind"],
+        answered_by=r["answered_by"], ttft_ms=r["ttft_ms"], total_ms=r["total_ms"],
+        itl_ms=json.loads(r["itl_json"] or "[]"), attempts=r["attempts"], retries=r["retries"],
+        rate_limited=r["rate_limited"], retry_wait_ms=r["retry_wait_ms"], input_tokens=r["input_tokens"],
+        output_tokens=r["output_tokens"], cost_usd=r["cost_usd"],
+        response_ids=json.loads(r["response_ids_json"]),
+    )
+
+
+def _run_info(r: dict[str, Any]) -> RunInfo:
+    return RunInfo(
+        id=r["id"], kind=r["kind"], name=r["name"], created_at=r["created_at"], finished_at=r["finished_at"],
+        status=r["status"], spec=json.loads(r["spec_json"]),
+        summary=json.loads(r["summary_json"]) if r["summary_json"] else None,
+    )
