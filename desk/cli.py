@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from desk import __version__
+from desk import __version__, cli_load
 from desk.core.attachment import AttachmentError, decode_text, load_attachment
 from desk.core.pricing import Price
 from desk.core.provider import KINDS, ProviderConfig
@@ -103,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     hist.add_argument("--search", metavar="TEXT")
     hist.add_argument("--limit", type=int, default=20)
     hist.add_argument("--json", action="store_true")
+
+    cli_load.add_parser(sub, db)
 
     show = sub.add_parser("show", parents=[db], help="show a past trial and its answers")
     show.add_argument("trial_id")
@@ -850,7 +852,12 @@ def _run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
+def _load(args: argparse.Namespace, store: Any) -> int:
+    return cli_load.run(args, store, _ref, _run, CliError)
+
+
 _HANDLERS = {
+    ("load", None): _load,
     ("provider", "add"): _provider_add,
     ("provider", "list"): _provider_list,
     ("provider", "remove"): _provider_remove,

@@ -500,10 +500,14 @@ def test_load_slots_queue_in_waves(srv):
         assert abs(ttft_ms - 100 * (wave + 1)) < 25, (i, ttft_ms)
         assert abs(rec.queued_ms - 100 * wave) < 25, (i, rec.queued_ms)
         service_ms = (rec.first_token_written_at - rec.slot_acquired_at) * 1000
-        assert abs(service_ms - 100) < 3, (i, service_ms)  # exact from slot acquisition
+        assert 100 <= service_ms < 110, (i, service_ms)  # from slot acquisition (GIL shared with the client)
     st = srv.stats("gpt-4o-mini")
     assert st["requests"] == st["served"] == 6 and (st["max_in_flight"], st["max_queued"]) == (6, 4)
-    assert (st["rejected_429"], st["errors_injected"], st["in_flight"], st["queued"]) == (0, 0, 0, 0)
+    assert (st["rejected_429"], st["errors_injected"], st["queued"]) == (0, 0, 0)
+    deadline = time.monotonic() + 1  # the last request stops counting just after its final bytes
+    while srv.stats("gpt-4o-mini")["in_flight"] and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert srv.stats("gpt-4o-mini")["in_flight"] == 0
     assert srv.stats("gpt-4o") == srv.stats("*") == {k: 0 for k in st}  # other models: untouched
 
 

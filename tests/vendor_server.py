@@ -1031,7 +1031,9 @@ class VendorServer:
     def stats(self, model: str = "*") -> dict:
         """Counters of the profile last set for `model` (else of the "*" profile; zeros if neither):
         requests (all that reached the profile), served (got a slot / started their script),
-        rejected_429, errors_injected, max_in_flight, max_queued, and the current in_flight, queued."""
+        rejected_429, errors_injected, max_in_flight, max_queued, and the current in_flight, queued
+        (a request stops counting as in flight just after its last bytes are written, so a client
+        may see its response end a moment before)."""
         with self._lock:
             ld = self._load_stats.get(model) or self._load_stats.get("*")
         return ld.stats() if ld else dict(_NO_LOAD_STATS)

@@ -20,7 +20,7 @@ import itertools
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
@@ -32,6 +32,7 @@ from desk.core.response import ResponseResult, Status
 from desk.core.statistics import percentile
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput
 from desk.engine.policy import RetryPolicy, Timeouts
+from desk.engine.pricing import wait_for_preload
 from desk.engine.runner import NullSink, Runner, Target
 
 LAG_WARN_MS = 10.0  # above this p99, the client's own delays could distort the figures
@@ -96,13 +97,23 @@ class _LagMonitor:
 
     def __init__(self) -> None:
         self.lags: list[float] = []
+        self._since: float | None = None  # measuring only while requests are in flight
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self._since is not None
+
+    @active.setter
+    def active(self, on: bool) -> None:
+        self._since = perf_counter() if on else None
 
     async def _watch(self) -> None:
         while True:
             t0 = perf_counter()
             await asyncio.sleep(0.01)
-            self.lags.append(max(0.0, (perf_counter() - t0 - 0.01) * 1000))
+            if self._since is not None and t0 >= self._since:  # a sleep begun before is not counted
+                self.lags.append(max(0.0, (perf_counter() - t0 - 0.01) * 1000))
 
     def start(self) -> None:
         self._task = asyncio.ensure_future(self._watch())
@@ -123,19 +134,39 @@ class _LagMonitor:
 
 
 class _Writer(threading.Thread):
-    """Stores finished requests in batches from its own connection, off the event loop."""
+    """Stores finished requests from its own connection, off the event loop.
+
+    Requests are held in memory while a step runs and handed over between steps: on two
+    cores a thread busy writing SQLite holds the GIL often enough to delay the event loop
+    by milliseconds, which would land in the very latencies being measured. A long
+    duration-based step is still flushed every `FLUSH_EVERY_S`.
+    """
+
+    FLUSH_EVERY_S = 30.0
 
     def __init__(self, open_store: Callable[[], Any], run_id: str) -> None:
         super().__init__(name="desk-load-writer", daemon=True)
         self._open = open_store
         self._run_id = run_id
         self._queue: queue.Queue[tuple[RequestOutcome, list[tuple[int, ResponseResult]]] | None] = queue.Queue()
+        self._held: list[tuple[RequestOutcome, list[tuple[int, ResponseResult]]]] = []
+        self._last_flush = time.monotonic()
         self.error: BaseException | None = None
 
     def put(self, outcome: RequestOutcome, calls: list[tuple[int, ResponseResult]]) -> None:
-        self._queue.put((outcome, calls))
+        self._held.append((outcome, calls))
+        if time.monotonic() - self._last_flush > self.FLUSH_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand what is held to the thread (called between steps)."""
+        for item in self._held:
+            self._queue.put(item)
+        self._held = []
+        self._last_flush = time.monotonic()
 
     def close(self) -> None:
+        self.flush()
         self._queue.put(None)
         self.join()
 
@@ -171,6 +202,7 @@ async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = N
     store = engine.store
     names = [r.provider for r in (*plan.models, *plan.fallback)]
     await engine.prepare(names)
+    await asyncio.to_thread(wait_for_preload)
     runner = Runner(pricer=engine.runner.pricer, timeouts=plan.timeouts, retry=plan.retry, stream=plan.stream)
     chains = {
         str(m): [Target(r, engine.provider(r.provider), plan.settings)
@@ -184,11 +216,6 @@ async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = N
     writer = _Writer(lambda: open_store(store.path), run_id)
     writer.start()
 
-    if plan.warmup:  # code paths and one connection per model, outside the figures
-        await asyncio.gather(*(runner.run_response(chain[0], plan.inputs[0],
-                                                   runner.new_result(trial_ids[0], chain[0]), NullSink())
-                               for chain in chains.values()), return_exceptions=True)
-
     outcomes: list[RequestOutcome] = []
     step_summaries: list[dict[str, Any]] = []
     planned = sum((s.requests or 0) for s in plan.steps) * len(plan.models)
@@ -198,41 +225,27 @@ async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = N
     seqs = itertools.count()
     t_run = perf_counter()
     status = "done"
-    lag.start()
-    try:
+    try:  # a cancel during the warm-up still finishes the run (stored as cancelled, writer closed)
+        if plan.warmup:  # code paths and one connection per model, outside the figures
+            await asyncio.gather(*(runner.run_response(chain[0], plan.inputs[0],
+                                                       runner.new_result(trial_ids[0], chain[0]), NullSink())
+                                   for chain in chains.values()), return_exceptions=True)
+        t_run = perf_counter()
+        lag.start()
+        ctx = _RunContext(runner, chains, plan, trial_ids, seqs, t_run, writer, lag, outcomes, progress, planned)
         for step_index, step in enumerate(plan.steps):
             await _prewarm(engine, plan, step.concurrency)
-            t_step = perf_counter()
-            step_outcomes: list[RequestOutcome] = []
-
-            async def model_load(model: str, step: LoadStep = step, index: int = step_index,
-                                 bucket: list[RequestOutcome] = step_outcomes, t_step: float = t_step) -> None:
-                sent = itertools.count()
-                deadline = t_step + step.duration_s if step.duration_s else None
-
-                async def worker() -> None:
-                    while True:
-                        n = next(sent)
-                        if (step.requests is not None and n >= step.requests) or \
-                                (deadline is not None and perf_counter() >= deadline):
-                            return
-                        seq = next(seqs)
-                        outcome = await _one_request(runner, chains[model], plan, trial_ids, seq, index,
-                                                     step.concurrency, t_run, writer)
-                        bucket.append(outcome)
-                        outcomes.append(outcome)
-                        if progress is not None:
-                            progress(outcome, len(outcomes), planned)
-
-                await asyncio.gather(*(worker() for _ in range(step.concurrency)))
-
-            await asyncio.gather(*(model_load(str(m)) for m in plan.models))
-            wall = perf_counter() - t_step
+            state = _StepState(step_index, step, perf_counter(), len(plan.models))
+            await asyncio.gather(*(_model_load(ctx, state, str(m)) for m in plan.models))
+            wall = perf_counter() - state.t_step
+            lag.active = False
+            writer.flush()
             step_summaries.append({
                 "step": step_index,
                 "concurrency": step.concurrency,
                 "wall_s": wall,
-                "models": {str(m): summarize([o for o in step_outcomes if o.model == str(m)], wall)
+                "send_burst_ms": round((state.burst_end - state.t_step) * 1000, 3) if state.burst_end else None,
+                "models": {str(m): summarize([o for o in state.outcomes if o.model == str(m)], wall)
                            for m in plan.models},
             })
     except asyncio.CancelledError:
@@ -259,12 +272,78 @@ class LoadCancelled(asyncio.CancelledError):
         self.result = result
 
 
+@dataclass
+class _RunContext:
+    runner: Runner
+    chains: dict[str, list[Target]]
+    plan: LoadPlan
+    trial_ids: list[str]
+    seqs: Iterator[int]
+    t_run: float
+    writer: _Writer
+    lag: _LagMonitor
+    outcomes: list[RequestOutcome]
+    progress: Progress | None
+    planned: int
+
+
+@dataclass
+class _StepState:
+    index: int
+    step: LoadStep
+    t_step: float
+    n_models: int
+    started: int = 0
+    burst_end: float | None = None
+    outcomes: list[RequestOutcome] = field(default_factory=list)
+
+    @property
+    def burst_size(self) -> int:
+        per_model = self.step.concurrency if self.step.requests is None else min(self.step.requests,
+                                                                                  self.step.concurrency)
+        return per_model * self.n_models
+
+
+async def _model_load(ctx: _RunContext, state: _StepState, model: str) -> None:
+    """One model's share of a step: `concurrency` workers, each sending one request after another."""
+    step = state.step
+    sent = itertools.count()
+    deadline = state.t_step + step.duration_s if step.duration_s else None
+
+    async def worker() -> None:
+        while True:
+            n = next(sent)
+            if (step.requests is not None and n >= step.requests) or \
+                    (deadline is not None and perf_counter() >= deadline):
+                return
+            seq = next(ctx.seqs)
+            state.started += 1
+            if state.started == state.burst_size:
+                # Every stream is now under way. Sending them took one pass of the loop (each
+                # request's clock starts at its own send, so that pass is in no one's TTFT);
+                # from here on the loop must keep up, and its lag is measured.
+                state.burst_end = perf_counter()
+                ctx.lag.active = True
+            outcome = await _one_request(ctx.runner, ctx.chains[model], ctx.plan, ctx.trial_ids, seq,
+                                         state.index, step.concurrency, ctx.t_run, ctx.writer)
+            state.outcomes.append(outcome)
+            ctx.outcomes.append(outcome)
+            if ctx.progress is not None:
+                ctx.progress(outcome, len(ctx.outcomes), ctx.planned)
+
+    await asyncio.gather(*(worker() for _ in range(step.concurrency)))
+
+
 async def _prewarm(engine: Any, plan: LoadPlan, concurrency: int) -> None:
+    opened = 0
     for ref in (*plan.models, *plan.fallback):
         try:
-            await engine.prewarm(ref, min(concurrency, 1024))
-        except Exception:
+            opened += await engine.prewarm(ref, min(concurrency, 1024))
+        except Exception:  # an unreachable model shows up as failed requests
             pass
+    # A server accepts new connections at its own pace after the handshake; let it settle
+    # so that its backlog is not measured as the first requests' latency.
+    await asyncio.sleep(min(2.0, 0.05 + 0.001 * opened))
 
 
 async def _one_request(runner: Runner, chain: Sequence[Target], plan: LoadPlan, trial_ids: list[str],

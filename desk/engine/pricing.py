@@ -51,6 +51,7 @@ class Pricer:
 
 
 _preload_started = threading.Event()
+_preload_done = threading.Event()
 
 
 def preload_catalog() -> None:
@@ -71,6 +72,12 @@ def preload_catalog() -> None:
             pass
 
     threading.Thread(target=load, name="desk-price-catalog", daemon=True).start()
+
+
+def wait_for_preload(timeout: float = 10.0) -> bool:
+    """Block until the background preload has finished (a timed run must not share the
+    interpreter with it: the GIL would add its work to the latencies being measured)."""
+    return not _preload_started.is_set() or _preload_done.wait(timeout)
 
 
 def _catalog_price(config: ProviderConfig, model: str, usage: Usage) -> Any:

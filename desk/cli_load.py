@@ -1,0 +1,216 @@
+"""`desk load`: N requests at concurrency C (or a ramp) against one or more models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from desk.core.load import LoadStep, RequestOutcome
+
+PCT_KEYS = ("p50", "p90", "p95", "p99")
+
+
+def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
+    load = sub.add_parser("load", parents=[db], help="measure latency, errors and cost under load")
+    load.add_argument("--model", "-m", action="append", required=True, metavar="NAME/MODEL")
+    src = load.add_mutually_exclusive_group(required=True)
+    src.add_argument("--prompt", "-p", metavar="TEXT")
+    src.add_argument("--dataset", metavar="FILE", help="CSV or JSONL with a 'prompt' column (optional 'system')")
+    load.add_argument("--system", metavar="TEXT")
+    load.add_argument("--requests", "-n", type=int, default=None,
+                      help="requests per model (per step with --ramp); default 100 unless --duration")
+    load.add_argument("--concurrency", "-c", type=int, default=10)
+    load.add_argument("--ramp", metavar="C1,C2,…", help="steps of concurrency, e.g. 1,8,32,128,512")
+    load.add_argument("--duration", type=float, metavar="S", help="seconds per step instead of a count")
+    load.add_argument("--max-retries", type=int, default=2)
+    load.add_argument("--no-retry-after", action="store_true", help="back off without honouring Retry-After")
+    load.add_argument("--fallback", action="append", default=[], metavar="NAME/MODEL",
+                      help="next model to try when one fails after its retries (repeatable, in order)")
+    load.add_argument("--budget-ms", type=float, help="p95 total latency budget: report the knee concurrency")
+    load.add_argument("--temperature", type=float)
+    load.add_argument("--max-tokens", type=int)
+    load.add_argument("--first-token-timeout", type=float, default=120.0, metavar="S")
+    load.add_argument("--idle-timeout", type=float, default=60.0, metavar="S")
+    load.add_argument("--total-timeout", type=float, default=600.0, metavar="S")
+    load.add_argument("--no-warmup", action="store_true", help="do not send one unmeasured request per model first")
+    load.add_argument("--name", help="a label for the run")
+    load.add_argument("--json", action="store_true", help="one JSON summary object per model")
+
+
+def plan_from_args(args: argparse.Namespace, parse_ref: Any) -> Any:
+    """Build a LoadPlan from the arguments; raise ValueError with a plain reason."""
+    from desk.core.dataset import load_prompts
+    from desk.core.trial import GenerationSettings, TrialInput
+    from desk.engine.load import LoadPlan
+    from desk.engine.policy import RetryPolicy, Timeouts
+
+    if args.dataset:
+        inputs = tuple(load_prompts(args.dataset))
+        source = args.dataset
+    else:
+        if not args.prompt.strip():
+            raise ValueError("the prompt is empty")
+        inputs = (TrialInput(args.prompt, args.system or None),)
+        source = "prompt"
+    requests = args.requests if args.requests is not None else (None if args.duration else 100)
+    levels = [args.concurrency]
+    if args.ramp:
+        try:
+            levels = [int(x) for x in args.ramp.split(",") if x.strip()]
+        except ValueError:
+            raise ValueError(f"--ramp {args.ramp!r} must be whole numbers separated by commas") from None
+    steps = tuple(LoadStep(c, requests, args.duration) for c in levels)
+    return LoadPlan(
+        models=tuple(parse_ref(m) for m in args.model),
+        inputs=inputs,
+        steps=steps,
+        settings=GenerationSettings(args.temperature, args.max_tokens),
+        retry=RetryPolicy(max_retries=args.max_retries, honour_retry_after=not args.no_retry_after),
+        timeouts=Timeouts(first_token=args.first_token_timeout, idle=args.idle_timeout, total=args.total_timeout),
+        fallback=tuple(parse_ref(m) for m in args.fallback),
+        p95_budget_ms=args.budget_ms,
+        warmup=not args.no_warmup,
+        source=source,
+    )
+
+
+class _ProgressLine:
+    """One line on stderr, refreshed at most 4 times a second."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.last = 0.0
+        self.errors = 0
+
+    def __call__(self, outcome: RequestOutcome, done: int, planned: int) -> None:
+        if outcome.status != "ok":
+            self.errors += 1
+        now = time.monotonic()
+        if now - self.last < 0.25 and done != planned:
+            return
+        self.last = now
+        of = f"/{planned}" if planned else ""
+        rate = done / (now - self.t0) if now > self.t0 else 0.0
+        sys.stderr.write(f"\r{done}{of} requests, {self.errors} errors, {rate:.1f} req/s, "
+                         f"step {outcome.step + 1} at concurrency {outcome.concurrency}   ")
+        sys.stderr.flush()
+
+    def end(self) -> None:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli_error: Any) -> int:
+    from desk.engine.load import LoadCancelled, run_load
+    from desk.engine.policy import Timeouts
+    from desk.engine.session import Engine, EngineError
+
+    try:
+        plan = plan_from_args(args, parse_ref)
+    except ValueError as exc:
+        raise cli_error(str(exc)) from None
+    progress = _ProgressLine()
+
+    async def go() -> Any:
+        timeouts = Timeouts(first_token=args.first_token_timeout, idle=args.idle_timeout, total=args.total_timeout)
+        async with Engine(store, timeouts=timeouts) as engine:
+            for ref in (*plan.models, *plan.fallback):
+                engine.target(ref)  # unknown providers fail before anything is sent
+            try:
+                return await run_load(engine, plan, progress=progress, name=args.name)
+            except LoadCancelled as exc:
+                return exc.result
+
+    try:
+        result = run_coro(go())
+    except EngineError as exc:
+        raise cli_error(str(exc)) from None
+    except KeyboardInterrupt:
+        progress.end()
+        sys.stderr.write("desk: interrupted; what was measured is stored\n")
+        return 130
+    progress.end()
+    summary = result.summary
+    if args.json:
+        for model, figures in summary["models"].items():
+            print(json.dumps(model_json(result.run_id, model, figures, summary)))
+    else:
+        print_table(result.run_id, result.status, summary)
+    return 0
+
+
+def model_json(run_id: str, model: str, f: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+    """The --json record of one model (keys documented in the README)."""
+    return {
+        "run_id": run_id,
+        "model": model,
+        "requests": f["requests"],
+        "ok": f["ok"],
+        "errors": f["errors"],
+        "ttft_ms": {k: f["ttft_ms"].get(k) for k in (*PCT_KEYS, "p95_ci")},
+        "total_ms": {k: f["total_ms"].get(k) for k in (*PCT_KEYS, "p95_ci")},
+        "itl_ms": {k: f["itl_ms"].get(k) for k in PCT_KEYS},
+        "throughput_rps": f["throughput_rps"],
+        "output_tokens_per_s": f["output_tokens_per_s"],
+        "retries": f["retries"],
+        "retries_per_success": f["retries_per_success"],
+        "rate_limited": f["rate_limited"],
+        "retry_wait_ms": f["retry_wait_ms"],
+        "fallbacks": f["fallbacks"],
+        "cost_usd": f["cost_usd"],
+        "cost_per_request_usd": f["cost_per_request_usd"],
+        "cost_per_success_usd": f["cost_per_success_usd"],
+        "knee_concurrency": f.get("knee_concurrency"),
+        "stability": f["stability"],
+        "latency_spread_ms": f["latency_spread_ms"],
+        "steps": [{"concurrency": s["concurrency"], **_step(s["models"][model])} for s in summary["steps"]],
+        "event_loop_lag": summary["event_loop_lag"],
+    }
+
+
+def _step(f: dict[str, Any]) -> dict[str, Any]:
+    return {"requests": f["requests"], "ok": f["ok"], "errors": f["errors"],
+            "ttft_p95_ms": f["ttft_ms"]["p95"], "total_p95_ms": f["total_ms"]["p95"],
+            "throughput_rps": f["throughput_rps"]}
+
+
+def _ms(v: float | None) -> str:
+    return "-" if v is None else f"{v:,.0f}"
+
+
+def print_table(run_id: str, status: str, summary: dict[str, Any]) -> None:
+    print(f"load run {run_id} ({status}, {summary['wall_s']:.1f} s)")
+    header = ("model", "ok/req", "errors", "TTFT p50/p95/p99 ms", "total p50/p95/p99 ms", "req/s",
+              "retries", "429s", "fallbacks", "cost/success")
+    rows = [header]
+    for model, f in summary["models"].items():
+        errors = ", ".join(f"{k} {n}" for k, n in f["errors"].items()) or "-"
+        t, tot = f["ttft_ms"], f["total_ms"]
+        cps = "-" if f["cost_per_success_usd"] is None else f"${f['cost_per_success_usd']:.6f}"
+        rows.append((model, f"{f['ok']}/{f['requests']}", errors,
+                     f"{_ms(t['p50'])}/{_ms(t['p95'])}/{_ms(t['p99'])}",
+                     f"{_ms(tot['p50'])}/{_ms(tot['p95'])}/{_ms(tot['p99'])}",
+                     "-" if f["throughput_rps"] is None else f"{f['throughput_rps']:.1f}",
+                     str(f["retries"]), str(f["rate_limited"]), str(f["fallbacks"]), cps))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for i, row in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    if len(summary["steps"]) > 1:
+        print("\np95 total by concurrency:")
+        for s in summary["steps"]:
+            cells = ", ".join(f"{m} {_ms(f['total_ms']['p95'])} ms" for m, f in s["models"].items())
+            print(f"  {s['concurrency']:>5}: {cells}")
+    for model, f in summary["models"].items():
+        if f.get("knee_concurrency") is not None:
+            print(f"{model}: p95 first exceeded the {summary['p95_budget_ms']:g} ms budget at concurrency "
+                  f"{f['knee_concurrency']}")
+    lag = summary["event_loop_lag"]
+    if lag.get("p99_ms") is not None:
+        print(f"desk's own event-loop lag: p99 {lag['p99_ms']:.1f} ms, max {lag['max_ms']:.1f} ms")
+    if lag.get("warning"):
+        print(f"warning: {lag['warning']}")

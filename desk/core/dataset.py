@@ -1,0 +1,120 @@
+"""Prompts for a load run from a file: CSV (a `prompt` column) or JSON Lines (a `prompt` field).
+
+CSV files are decoded the way attachments are (`decode_text`: BOM, UTF-8, UTF-16,
+Windows-1252), so a spreadsheet's export works as saved. The delimiter is the one of
+`, ; TAB |` that makes a header cell named `prompt`; an optional `system` column gives
+each row its system prompt. JSON Lines hold one object per line with a string `prompt`
+and an optional string (or null) `system`; blank lines are skipped. A problem raises
+DatasetError naming the file and line, e.g. ``prompts.jsonl line 3: not valid JSON``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from desk.core.attachment import decode_text
+from desk.core.trial import TrialInput
+
+MAX_DATASET_BYTES = 200 * 1024 * 1024
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines")
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be used; the message names the file and, where it can, the line."""
+
+
+def load_prompts(path: str | Path) -> list[TrialInput]:
+    """Read the prompts of a CSV or JSONL file, in file order, or raise DatasetError."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise DatasetError(f"{p.name}: is a folder, not a file")
+        if p.stat().st_size > MAX_DATASET_BYTES:
+            raise DatasetError(f"{p.name}: larger than {MAX_DATASET_BYTES // (1024 * 1024)} MiB")
+        data = p.read_bytes()
+    except DatasetError:
+        raise
+    except FileNotFoundError:
+        raise DatasetError(f"{p}: no such file") from None
+    except OSError as exc:
+        raise DatasetError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    try:
+        text, _encoding = decode_text(data)
+    except ValueError as exc:
+        raise DatasetError(f"{p.name}: {exc}") from None
+    suffix = p.suffix.lower()
+    if suffix in JSONL_SUFFIXES or (suffix not in CSV_SUFFIXES and text.lstrip().startswith("{")):
+        prompts = prompts_from_jsonl(text, p.name)
+    else:
+        prompts = prompts_from_csv(text, p.name)
+    if not prompts:
+        raise DatasetError(f"{p.name}: no prompts in the file")
+    return prompts
+
+
+def prompts_from_csv(text: str, name: str = "dataset") -> list[TrialInput]:
+    text = text.lstrip("\ufeff")
+    header = text.split("\n", 1)[0].rstrip("\r")
+    if not header.strip():
+        raise DatasetError(f"{name} line 1: the header row is empty (it needs a 'prompt' column)")
+    delimiter = _delimiter(header)
+    if delimiter is None:
+        raise DatasetError(f"{name} line 1: no 'prompt' column in the header ({header[:80]!r})")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        columns = [c.strip().lower() for c in next(reader)]
+        prompt_at = columns.index("prompt")
+        system_at = columns.index("system") if "system" in columns else None
+        out: list[TrialInput] = []
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue  # a blank line or a row of empty cells
+            line = reader.line_num
+            if prompt_at >= len(row):
+                raise DatasetError(f"{name} line {line}: the row has no 'prompt' cell "
+                                   f"({len(row)} cells, the header has {len(columns)})")
+            prompt = row[prompt_at]
+            if not prompt.strip():
+                raise DatasetError(f"{name} line {line}: the prompt is empty")
+            system = row[system_at] if system_at is not None and system_at < len(row) else ""
+            out.append(TrialInput(prompt, system or None))
+    except csv.Error as exc:
+        raise DatasetError(f"{name} line {reader.line_num}: not valid CSV ({exc})") from None
+    return out
+
+
+def prompts_from_jsonl(text: str, name: str = "dataset") -> list[TrialInput]:
+    out: list[TrialInput] = []
+    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{name} line {number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise DatasetError(f"{name} line {number}: expected an object with a 'prompt' field")
+        prompt = record.get("prompt")
+        if not isinstance(prompt, str):
+            what = "no 'prompt' field" if prompt is None else "'prompt' is not a string"
+            raise DatasetError(f"{name} line {number}: {what}")
+        if not prompt.strip():
+            raise DatasetError(f"{name} line {number}: the prompt is empty")
+        system = record.get("system")
+        if system is not None and not isinstance(system, str):
+            raise DatasetError(f"{name} line {number}: 'system' is not a string")
+        out.append(TrialInput(prompt, system or None))
+    return out
+
+
+def _delimiter(header: str) -> str | None:
+    for delimiter in _DELIMITERS:
+        cells = next(csv.reader([header], delimiter=delimiter), [])
+        if "prompt" in (c.strip().lower() for c in cells):
+            return delimiter
+    return None
