@@ -324,12 +324,15 @@ async def _model_load(ctx: _RunContext, state: _StepState, model: str) -> None:
                 # from here on the loop must keep up, and its lag is measured.
                 state.burst_end = perf_counter()
                 ctx.lag.active = True
-            outcome = await _one_request(ctx.runner, ctx.chains[model], ctx.plan, ctx.trial_ids, seq,
-                                         state.index, step.concurrency, ctx.t_run, ctx.writer)
-            state.outcomes.append(outcome)
-            ctx.outcomes.append(outcome)
-            if ctx.progress is not None:
-                ctx.progress(outcome, len(ctx.outcomes), ctx.planned)
+            await _one_request(ctx.runner, ctx.chains[model], ctx.plan, ctx.trial_ids, seq,
+                               state.index, step.concurrency, ctx.t_run, ctx.writer, record)
+
+    def record(outcome: RequestOutcome) -> None:
+        # Called even when the request was cancelled mid-flight: it is stored, so it counts.
+        state.outcomes.append(outcome)
+        ctx.outcomes.append(outcome)
+        if ctx.progress is not None and outcome.status != "interrupted":
+            ctx.progress(outcome, len(ctx.outcomes), ctx.planned)
 
     await asyncio.gather(*(worker() for _ in range(step.concurrency)))
 
@@ -347,7 +350,8 @@ async def _prewarm(engine: Any, plan: LoadPlan, concurrency: int) -> None:
 
 
 async def _one_request(runner: Runner, chain: Sequence[Target], plan: LoadPlan, trial_ids: list[str],
-                       seq: int, step: int, concurrency: int, t_run: float, writer: _Writer) -> RequestOutcome:
+                       seq: int, step: int, concurrency: int, t_run: float, writer: _Writer,
+                       record: Callable[[RequestOutcome], None]) -> RequestOutcome:
     index = seq % len(plan.inputs)
     trial, trial_id = plan.inputs[index], trial_ids[index]
     t0 = perf_counter()
@@ -382,6 +386,7 @@ async def _one_request(runner: Runner, chain: Sequence[Target], plan: LoadPlan, 
         outcome.response_ids = [c.id for c in calls]
         outcome.text = final.text
         writer.put(outcome, [(seq, c) for c in calls])
+        record(outcome)
     return outcome
 
 

@@ -1,0 +1,141 @@
+"""Load runs against a scripted loopback vendor: the figures match what the script implies.
+
+Tolerances are stated per check; the vendor runs in this process, so timings carry a few
+milliseconds of thread-switch noise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from desk.core.load import LoadStep, ramp
+from desk.core.pricing import Price
+from desk.core.trial import ModelRef, TrialInput
+from desk.engine.load import LoadCancelled, LoadPlan, run_load
+from desk.engine.policy import RetryPolicy, Timeouts
+from tests.engine.conftest import engine_for
+from tests.vendor_server import LoadProfile, Script
+
+A, B = ModelRef("openai", "model-a"), ModelRef("openai", "model-b")
+T = Timeouts(connect=2, first_token=5, idle=2, total=10)
+NO_RETRY = RetryPolicy(max_retries=0)
+
+
+def plan(**kw) -> LoadPlan:
+    base = dict(models=(A,), inputs=(TrialInput("hi"),), steps=(LoadStep(4, 8),), retry=NO_RETRY,
+                timeouts=T, warmup=False)
+    base.update(kw)
+    return LoadPlan(**base)
+
+
+def run(providers, p: LoadPlan):
+    async def go():
+        async with engine_for(providers) as engine:
+            return await run_load(engine, p)
+
+    return asyncio.run(go())
+
+
+def test_queueing_on_limited_slots_shows_in_ttft(providers, vendor):
+    # 4 slots, 100 ms service, 8 in flight: after the first wave every request waits one
+    # service time for a slot, so TTFT ~ 200 ms at the median and ~100 ms at the minimum.
+    vendor.set_load("model-a", LoadProfile(slots=4, service_ms=100))
+    vendor.set_default("model-a", Script(text_pieces=["a", "b", "c"], interval_ms=2))
+    result = run(providers, plan(steps=(LoadStep(8, 24),)))
+    s = result.summary["models"]["openai/model-a"]
+    assert (s["requests"], s["ok"], s["errors"]) == (24, 24, {})
+    ttfts = sorted(o.ttft_ms for o in result.outcomes)
+    assert 95 <= ttfts[0] <= 130
+    assert 190 <= s["ttft_ms"]["p50"] <= 240
+    assert s["ttft_ms"]["p95"] <= 260
+    # 4 slots x (100 ms + ~4 ms streaming) -> ~38 req/s; 24 requests in ~0.6 s.
+    assert 25 <= s["throughput_rps"] <= 42
+    assert vendor.stats("model-a")["max_queued"] == 4
+    assert s["itl_ms"]["n"] == 24 * 2 and s["itl_ms"]["p50"] == pytest.approx(2, abs=2)
+
+
+def test_rate_cap_429s_are_retried_after_the_wait_the_server_asked(providers, vendor):
+    vendor.set_load("model-a", LoadProfile(max_concurrent=3, retry_after_s=0.2))
+    vendor.set_default("model-a", Script(first_token_delay_ms=50))
+    result = run(providers, plan(steps=(LoadStep(6, 12),), retry=RetryPolicy(max_retries=10)))
+    s = result.summary["models"]["openai/model-a"]
+    assert (s["ok"], s["errors"]) == (12, {})
+    rejected = vendor.stats("model-a")["rejected_429"]
+    assert rejected >= 3 and s["rate_limited"] == rejected == s["retries"]
+    assert s["retry_wait_ms"] == pytest.approx(200.0 * rejected, rel=0.01)  # Retry-After honoured exactly
+    assert s["retries_per_success"] == pytest.approx(rejected / 12)
+    # A request that had to wait shows it in its latency.
+    waited = [o for o in result.outcomes if o.rate_limited]
+    assert all(o.total_ms >= 200 * o.rate_limited for o in waited)
+
+
+def test_injected_errors_are_counted_by_kind(providers, vendor):
+    vendor.set_load("model-a", LoadProfile(error_rate=0.25, error_status=503, seed=7))
+    rng = random.Random(7)
+    expected = sum(rng.random() < 0.25 for _ in range(40))
+    result = run(providers, plan(steps=(LoadStep(1, 40),)))
+    s = result.summary["models"]["openai/model-a"]
+    assert s["errors"] == {"server_error": expected} and s["ok"] == 40 - expected
+    assert s["error_rate"] == pytest.approx(expected / 40)
+
+
+def test_fallback_chain_and_cost_per_successful_task(providers, vendor):
+    providers.set_price("openai", "model-b", Price(input_per_mtok=1.0, output_per_mtok=2.0))
+    vendor.set_load("model-a", LoadProfile(error_rate=1.0, error_status=503))
+    vendor.set_default("model-b", Script(usage={"input_tokens": 1000, "output_tokens": 500}))
+    result = run(providers, plan(steps=(LoadStep(3, 9),), fallback=(B,),
+                                 retry=RetryPolicy(max_retries=1, base_delay=0.01, max_delay=0.02)))
+    s = result.summary["models"]["openai/model-a"]
+    assert (s["requests"], s["ok"], s["fallbacks"], s["retries"]) == (9, 9, 9, 9)
+    assert all(o.attempts == 3 and o.answered_by == "openai/model-b" for o in result.outcomes)
+    per_answer = (1000 * 1.0 + 500 * 2.0) / 1_000_000  # B's price; A's 503s carried no usage
+    assert s["cost_per_success_usd"] == pytest.approx(per_answer)
+    assert s["cost_usd"] == pytest.approx(9 * per_answer)
+
+
+def test_ramp_finds_the_knee(providers, vendor):
+    vendor.set_load("model-a", LoadProfile(slots=2, service_ms=60))
+    vendor.set_default("model-a", Script(text_pieces=["x"]))
+    result = run(providers, plan(steps=ramp([1, 2, 8], requests=8), p95_budget_ms=150))
+    steps = result.summary["steps"]
+    p95 = [st["models"]["openai/model-a"]["total_ms"]["p95"] for st in steps]
+    assert p95[0] < 100 and p95[1] < 100 and p95[2] > 150  # 8 in flight on 2 slots queue
+    assert result.summary["models"]["openai/model-a"]["knee_concurrency"] == 8
+    assert [st["concurrency"] for st in steps] == [1, 2, 8]
+
+
+def test_everything_is_stored_with_the_run(providers, vendor):
+    vendor.set_default("model-a", Script(text_pieces=["same answer"]))
+    result = run(providers, plan(steps=(LoadStep(2, 6),)))
+    info = providers.get_run(result.run_id)
+    assert info.status == "done" and info.kind == "load"
+    assert info.spec["steps"] == [{"concurrency": 2, "requests": 6, "duration_s": None}]
+    assert info.summary["models"]["openai/model-a"]["ok"] == 6
+    stored = providers.run_requests(result.run_id)
+    assert sorted(o.seq for o in stored) == sorted(o.seq for o in result.outcomes)
+    responses = providers.run_responses(result.run_id)
+    assert len(responses) == 6 and all(r.text == "same answer" for r in responses)
+    # Repeats of one prompt: the answers agree.
+    stability = info.summary["models"]["openai/model-a"]["stability"]
+    assert stability["exact_match_rate"] == 1.0 and stability["mean_similarity"] == 1.0
+
+
+def test_cancel_stores_a_cancelled_run_with_what_was_measured(providers, vendor):
+    vendor.set_default("model-a", Script(first_token_delay_ms=30))
+
+    async def go():
+        async with engine_for(providers) as engine:
+            task = asyncio.ensure_future(run_load(engine, plan(steps=(LoadStep(2, 1000),))))
+            await asyncio.sleep(0.4)
+            task.cancel()
+            with pytest.raises(LoadCancelled) as caught:
+                await task
+            return caught.value.result
+
+    result = asyncio.run(go())
+    assert result.status == "cancelled" and 0 < len(result.outcomes) < 1000
+    assert providers.get_run(result.run_id).status == "cancelled"
+    assert len(providers.run_requests(result.run_id)) == len(result.outcomes)
