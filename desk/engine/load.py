@@ -16,6 +16,7 @@ HTTP attempt keeps its own timing in the responses and attempts tables.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import queue
 import threading
@@ -235,6 +236,11 @@ async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = N
         ctx = _RunContext(runner, chains, plan, trial_ids, seqs, t_run, writer, lag, outcomes, progress, planned)
         for step_index, step in enumerate(plan.steps):
             await _prewarm(engine, plan, step.concurrency)
+            # A full garbage collection over everything alive can stall the loop for tens of
+            # milliseconds mid-step; collect now and freeze the survivors so that during the
+            # step the collector only looks at what the step itself allocates.
+            gc.collect()
+            gc.freeze()
             state = _StepState(step_index, step, perf_counter(), len(plan.models))
             await asyncio.gather(*(_model_load(ctx, state, str(m)) for m in plan.models))
             wall = perf_counter() - state.t_step
@@ -251,6 +257,7 @@ async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = N
     except asyncio.CancelledError:
         status = "cancelled"
     finally:
+        gc.unfreeze()
         lag_report = await lag.stop()
         wall_total = perf_counter() - t_run
         writer.close()
