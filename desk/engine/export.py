@@ -30,6 +30,9 @@ Text is never altered beyond the CSV formula guard: no escaping, trimming or
 normalising, so an answer comes back exactly as the model wrote it. No API key is
 written: the store holds none, and nothing here reads the keyring or provider settings.
 
+A load run's requests (`export_run_requests`) go out as CSV or JSONL too: one row per
+logical request of the run, with the same formula guard for CSV.
+
 Filters (`ExportFilter`, the scorecard's): trials, rater, tags (a rating must carry every
 tag) and `since <= rated at < until` select the current ratings. For pairs, rater and
 time apply to the preference itself, trials to its answers, and tags require both answers
@@ -428,6 +431,52 @@ def pair_json(pref: Preference, trial: StoredTrial | None, chosen: ResponseResul
     }
 
 
+# --- load-run requests -------------------------------------------------------------------
+
+RUN_REQUEST_FORMATS = ("csv", "jsonl")
+RUN_REQUEST_COLUMNS = (
+    "run_id", "seq", "model", "step", "concurrency", "start_offset_ms", "status", "error_kind",
+    "answered_by", "fallback_used", "ttft_ms", "total_ms", "attempts", "retries", "rate_limited",
+    "retry_wait_ms", "input_tokens", "output_tokens", "cost_usd", "response_ids",
+)  # fmt: skip
+
+
+def run_request_rows(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """One dict per logical request of a load run (see desk.core.load.RequestOutcome), in
+    start order; `itl_ms` (gaps between chunks) is a list, `response_ids` too."""
+    if store.get_run(run_id) is None:
+        raise ExportError(f"no run {run_id} in this store")
+    rows = []
+    for o in store.run_requests(run_id):
+        rows.append({
+            "run_id": run_id, "seq": o.seq, "model": o.model, "step": o.step, "concurrency": o.concurrency,
+            "start_offset_ms": o.start_offset_ms, "status": o.status, "error_kind": o.error_kind,
+            "answered_by": o.answered_by, "fallback_used": o.fallback_used, "ttft_ms": o.ttft_ms,
+            "total_ms": o.total_ms, "attempts": o.attempts, "retries": o.retries,
+            "rate_limited": o.rate_limited, "retry_wait_ms": o.retry_wait_ms,
+            "input_tokens": o.input_tokens, "output_tokens": o.output_tokens, "cost_usd": o.cost_usd,
+            "response_ids": list(o.response_ids), "itl_ms": list(o.itl_ms),
+        })
+    return rows
+
+
+def export_run_requests(store: Store, run_id: str, fmt: str, out: str | Path | IO[str]) -> ExportResult:
+    """Write a load run's requests: CSV (RUN_REQUEST_COLUMNS, response ids joined with ";",
+    the formula guard of `csv_cell`; no per-chunk gaps) or JSONL (every field, `itl_ms` as
+    a list). Written whole or not at all, like `export_file`."""
+    if fmt not in RUN_REQUEST_FORMATS:
+        raise ExportError(f"format {fmt!r} is not one of {', '.join(RUN_REQUEST_FORMATS)}")
+    rows = run_request_rows(store, run_id)
+    with _output(out) as f:
+        if fmt == "csv":
+            write_csv(f, RUN_REQUEST_COLUMNS,
+                      ({**r, "response_ids": ";".join(r["response_ids"])} for r in rows))
+        else:
+            write_jsonl(f, rows)
+    where = str(out) if isinstance(out, str | Path) else str(getattr(out, "name", "a stream"))
+    return ExportResult(fmt, where, len(rows))
+
+
 # --- helpers -----------------------------------------------------------------------------
 
 
@@ -568,11 +617,14 @@ __all__ = [
     "CSV_COLUMNS",
     "FORMATS",
     "PARQUET_MISSING",
+    "RUN_REQUEST_COLUMNS",
+    "RUN_REQUEST_FORMATS",
     "ExportError",
     "ExportFilter",
     "ExportResult",
     "csv_cell",
     "export_file",
+    "export_run_requests",
     "preference_pairs",
     "rated_records",
     "rating_json",

@@ -62,14 +62,17 @@ def preload_catalog() -> None:
     _preload_started.set()
 
     def load() -> None:
-        _catalog_price(ProviderConfig("warmup", "anthropic", "https://api.anthropic.com"),
-                       "claude-sonnet-4-5", Usage(1, 1))
-        try:  # the keyring backend is probed on first use, also slow
-            import keyring
+        try:
+            _catalog_price(ProviderConfig("warmup", "anthropic", "https://api.anthropic.com"),
+                           "claude-sonnet-4-5", Usage(1, 1))
+            try:  # the keyring backend is probed on first use, also slow
+                import keyring
 
-            keyring.get_keyring()
-        except Exception:
-            pass
+                keyring.get_keyring()
+            except Exception:
+                pass
+        finally:
+            _preload_done.set()  # wait_for_preload() returns as soon as this is done
 
     threading.Thread(target=load, name="desk-price-catalog", daemon=True).start()
 

@@ -10,13 +10,14 @@ from typing import Any
 
 import httpx
 
+from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.core.rating import Preference, Rating
 from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
-from desk.engine.export import ExportResult, export_file
+from desk.engine.export import ExportResult, export_file, export_run_requests
 from desk.engine.keys import delete_api_key, get_api_key, set_api_key
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog
@@ -31,6 +32,7 @@ from desk.store.db import Store
 from desk.store.errors import StoreError
 from desk.store.merge import MergeReport
 from desk.store.ratings import RatingFilter as ScoreFilter
+from desk.store.runs import RunInfo
 from desk.store.trials import StoredTrial, TrialSummary
 
 
@@ -288,6 +290,23 @@ class Engine:
         except StoreError as exc:
             raise EngineError(str(exc)) from None
 
+    # --- load runs (run on their own thread by desk.engine.load; read back here) -----------
+
+    def list_runs(self, kind: str | None = None, limit: int = 200) -> list[RunInfo]:
+        """Stored runs, newest first."""
+        return self.store.list_runs(kind, limit)
+
+    def load_run(self, run_id: str) -> tuple[RunInfo, list[RequestOutcome]] | None:
+        """A stored run and its requests (in start order), or None if it is gone."""
+        info = self.store.get_run(run_id)
+        if info is None:
+            return None
+        return info, self.store.run_requests(run_id)
+
+    def export_run_requests(self, run_id: str, fmt: str, path: str) -> ExportResult:
+        """Write a run's requests to CSV or JSONL; see desk.engine.export."""
+        return export_run_requests(self.store, run_id, fmt, path)
+
     async def prewarm(self, ref: ModelRef, connections: int) -> int:
         """Open keep-alive connections ahead of a timed run so connect cost stays out of TTFT."""
         transport = self.client._transport
@@ -312,6 +331,7 @@ __all__ = [
     "ModelScore",
     "ProviderConfig",
     "ProviderError",
+    "RunInfo",
     "ScoreFilter",
     "StoredTrial",
     "TrialOutcome",

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -31,6 +32,7 @@ from desk.engine.session import Engine, EngineError
 from desk.ui import defs, hotkeys
 from desk.ui.compose import ComposePanel
 from desk.ui.history import HistoryPanel
+from desk.ui.load_view import LoadPanel
 from desk.ui.model_picker import ModelPicker
 from desk.ui.preference_bar import PreferenceBar
 from desk.ui.rating_panel import RatingPanel
@@ -211,7 +213,13 @@ class MainWindow(QMainWindow):
         self.side_split.addWidget(right)
         self.side_split.setStretchFactor(0, 1)
         self.side_split.setStretchFactor(1, 5)
-        self.setCentralWidget(self.side_split)
+        self.load_panel = LoadPanel(self.engine, self.engine.store.path)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("mainTabs")
+        self.tabs.addTab(self.side_split, "Trials")
+        self.tabs.addTab(self.load_panel, "Load")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.setCentralWidget(self.tabs)
         self.statusBar().showMessage(f"Store: {self.engine.store.path}")
 
         for key in (hotkeys.SEND, hotkeys.SEND_ALT):
@@ -219,6 +227,13 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(hotkeys.CANCEL), self, activated=self.cancel)
         QShortcut(QKeySequence(hotkeys.FIND_HISTORY), self, activated=self.history.search.setFocus)
         QShortcut(QKeySequence(hotkeys.RUN_AGAIN), self, activated=self.run_again)
+        QShortcut(QKeySequence(hotkeys.TAB_TRIALS), self, activated=lambda: self.tabs.setCurrentIndex(0))
+        QShortcut(QKeySequence(hotkeys.TAB_LOAD), self, activated=lambda: self.tabs.setCurrentWidget(self.load_panel))
+
+    def _on_tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.load_panel and not self.load_panel.running:
+            self.load_panel.refresh_models()  # models added in Providers… since
+            self.load_panel.refresh_runs()
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -636,4 +651,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
         self.cancel()
+        self.load_panel.shutdown()
         super().closeEvent(event)

@@ -1,0 +1,230 @@
+"""The Load tab, driven through its widgets against the loopback vendor server."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import random
+import re
+from time import perf_counter
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QTableWidget
+
+from desk.ui.load_view import SUMMARY_HEADERS, LoadPanel, parse_ramp
+from tests.ui.qt_helpers import run_until
+from tests.vendor_server import LoadProfile, Script
+
+OPENAI, CLAUDE = "openai/gpt-4o-mini", "claude/claude-sonnet-4-5"
+
+
+def fill(panel: LoadPanel, qtbot, models, *, prompt="What is 2 + 2?", requests=20, concurrency=5, ramp="",
+         retries=0, fallback=None, budget=0) -> None:
+    panel.window().tabs.setCurrentWidget(panel)
+    panel.set_checked(models)
+    panel.prompt.clear()
+    qtbot.keyClicks(panel.prompt, prompt)
+    panel.requests.setValue(requests)
+    panel.concurrency.setValue(concurrency)
+    panel.ramp.setText(ramp)
+    panel.max_retries.setValue(retries)
+    if fallback:
+        panel.fallback.setCurrentText(fallback)
+    panel.budget.setValue(budget)
+
+
+def start(panel: LoadPanel, qtbot) -> list[str]:
+    finished: list[str] = []
+    panel.run_finished.connect(finished.append)
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    return finished
+
+
+def first_number(text: str) -> int:
+    return int(re.match(r"\d+", text).group())
+
+
+def warm_failed(profile: LoadProfile) -> int:
+    """Did the warm-up request (the model's first) draw an injected error?"""
+    return int(random.Random(profile.seed).random() < profile.error_rate)
+
+
+def table_snapshot(table: QTableWidget) -> list[list[str]]:
+    return [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
+
+
+def test_two_models_with_fallback_plots_table_runs_list_and_export(window, qtbot, vendor, mw_loop, tmp_path):
+    flaky = LoadProfile(error_rate=0.5, seed=0)  # gpt answers 503 about half the time...
+    shaky = LoadProfile(error_rate=0.1, seed=3)  # ...and claude, its fallback, now and then
+    vendor.set_load("gpt-4o-mini", flaky)
+    vendor.set_load("claude-sonnet-4-5", shaky)
+    panel = window.load_panel
+    window.tabs.setCurrentWidget(panel)
+    assert {panel.models.item(i).text() for i in range(panel.models.count())} >= {OPENAI, CLAUDE}
+    fill(panel, qtbot, {OPENAI, CLAUDE}, requests=20, concurrency=5, fallback=CLAUDE, budget=5000)
+    finished = start(panel, qtbot)
+    assert panel.running and not panel.start_button.isEnabled() and panel.cancel_button.isEnabled()
+    run_until(mw_loop, lambda: finished, timeout=15)
+    run_id = finished[0]
+    assert run_id and not panel.running and panel.start_button.isEnabled()
+
+    # Progress reached the total; the status line counts what happened.
+    assert panel.progress.maximum() == 40 and panel.progress.value() == 40
+    assert panel.status.text().startswith("Done: 40 / 40 done")
+
+    # The table: every request accounted for, fallbacks rescued gpt's 503s.
+    gpt_injected = vendor.stats("gpt-4o-mini")["errors_injected"] - warm_failed(flaky)
+    claude_injected = vendor.stats("claude-sonnet-4-5")["errors_injected"] - warm_failed(shaky)
+    for model in (OPENAI, CLAUDE):
+        assert panel.summary_cell(model, "Requests") == "20"
+    ok = {m: int(panel.summary_cell(m, "OK")) for m in (OPENAI, CLAUDE)}
+    errors = {m: first_number(panel.summary_cell(m, "Errors")) for m in (OPENAI, CLAUDE)}
+    fallbacks = int(panel.summary_cell(OPENAI, "Fallbacks"))
+    assert all(ok[m] + errors[m] == 20 for m in ok)
+    assert fallbacks > 0 and fallbacks + errors[OPENAI] == gpt_injected  # each 503 went to claude
+    assert errors[OPENAI] + errors[CLAUDE] == claude_injected  # claude's own 503s: no further fallback
+    assert panel.summary_cell(CLAUDE, "Fallbacks") == "0"
+    assert "ms" in panel.summary_cell(OPENAI, "Total p50 / p95 / p99")
+    assert panel.summary_cell(OPENAI, "Knee concurrency") == "not reached"
+    assert "samples" in panel.lag.text()
+    summary = panel.current_summary["models"]
+    assert summary[OPENAI]["ok"] == ok[OPENAI] and summary[OPENAI]["fallbacks"] == fallbacks
+
+    # The three plots have data: a CDF and a p95 point per model; errors in red over time.
+    cdf = {item.name(): item for item in panel.cdf_plot.listDataItems()}
+    assert set(cdf) == {OPENAI, CLAUDE}
+    x, y = cdf[OPENAI].getData()
+    assert len(x) == ok[OPENAI] and y[-1] == pytest.approx(1.0) and list(x) == sorted(x)
+    assert sum(len(s.data) for s in panel._ok_scatter.values()) == ok[OPENAI] + ok[CLAUDE]
+    assert len(panel._err_scatter.data) == errors[OPENAI] + errors[CLAUDE]
+    steps = {item.name(): item for item in panel.step_plot.listDataItems()}
+    assert set(steps) == {OPENAI, CLAUDE} and list(steps[OPENAI].getData()[0]) == [5.0]
+    assert panel._budget_line is not None and panel._budget_line.value() == 5000
+    assert panel.redraws <= 10  # coalesced: not one redraw per request
+
+    # The run is listed, newest first; reopening it from the list restores the table.
+    assert panel.run_ids()[0] == run_id and "done" in panel.runs.item(0).text()
+    before = table_snapshot(panel.table)
+    panel._reset_view([], None)
+    assert panel.table.rowCount() == 0
+    panel.runs.clearSelection()
+    panel.runs.setCurrentRow(0)
+    assert panel.current_run_id == run_id
+    assert table_snapshot(panel.table) == before
+    assert len(panel.outcomes) == 40 and panel.progress.value() == 40
+    assert {item.name() for item in panel.cdf_plot.listDataItems()} == {OPENAI, CLAUDE}
+
+    # Export the run's requests.
+    assert panel.export_button.isEnabled()
+    assert panel.export_requests(str(tmp_path / "run.csv"), "csv")
+    rows = list(csv.DictReader((tmp_path / "run.csv").open(encoding="utf-8", newline="")))
+    assert len(rows) == 40 and {r["model"] for r in rows} == {OPENAI, CLAUDE}
+    assert sum(r["fallback_used"] == "true" for r in rows) == fallbacks
+    assert panel.export_requests(str(tmp_path / "run.jsonl"), "jsonl")
+    lines = [json.loads(line) for line in (tmp_path / "run.jsonl").read_text().splitlines()]
+    assert len(lines) == 40 and all(isinstance(line["itl_ms"], list) for line in lines)
+    assert "Exported 40 requests" in panel.message.text()
+
+
+def test_cancel_mid_run_stores_a_cancelled_run(window, qtbot, vendor, mw_loop):
+    vendor.set_default("gpt-4o-mini", Script(first_token_delay_ms=120))
+    panel = window.load_panel
+    fill(panel, qtbot, {OPENAI}, requests=200, concurrency=2)
+    finished = start(panel, qtbot)
+    run_until(mw_loop, lambda: len(panel.outcomes) >= 2, timeout=10)
+    assert 0 < panel.progress.value() < 200
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    run_until(mw_loop, lambda: finished, timeout=10)
+    run = window.engine.list_runs("load")[0]
+    assert run.id == finished[0] and run.status == "cancelled"
+    measured = run.summary["models"][OPENAI]["requests"]
+    assert 2 <= measured < 200
+    assert "cancelled" in panel.runs.item(0).text() and panel.status.text().startswith("Cancelled")
+    assert "stored" in panel.message.text()
+    assert panel.start_button.isEnabled() and not panel.running
+
+
+def test_invalid_ramp_is_a_red_message_and_starts_nothing(window, qtbot, vendor):
+    panel = window.load_panel
+    fill(panel, qtbot, {OPENAI}, requests=5, ramp="1,8,x")
+    assert panel.message.isVisible() and "'x'" in panel.message.text()
+    assert "border" in panel.ramp.styleSheet()
+    finished = start(panel, qtbot)
+    assert not panel.running and not finished
+    assert window.engine.list_runs("load") == [] and vendor.requests == []
+    panel.ramp.setText("1, 8,32")
+    assert not panel.message.isVisible()
+    assert [s.concurrency for s in panel.build_plan().steps] == [1, 8, 32]
+    for bad in ("0", "1,,2", "-3", "2.5"):
+        with pytest.raises(ValueError):
+            parse_ramp(bad)
+    assert parse_ramp("") == [] and parse_ramp(" 4 ") == [4]
+
+
+def test_form_problems_are_messages(window, qtbot):
+    panel = window.load_panel
+    fill(panel, qtbot, set())
+    assert not panel.start() and "at least one model" in panel.message.text()
+    fill(panel, qtbot, {OPENAI}, prompt=" ")
+    assert not panel.start() and "prompt is empty" in panel.message.text()
+    fill(panel, qtbot, {OPENAI}, requests=0)
+    assert not panel.start() and "duration" in panel.message.text()
+    panel.duration.setValue(1.5)
+    panel.temperature.setValue(0.7)
+    panel.max_tokens.setValue(32)
+    plan = panel.build_plan()
+    assert plan.steps[0].requests is None and plan.steps[0].duration_s == 1.5
+    assert plan.settings.temperature == 0.7 and plan.settings.max_tokens == 32
+    assert plan.fallback == () and plan.p95_budget_ms is None and plan.retry.max_retries == 0
+
+
+def test_dataset_csv_with_bom_and_jsonl_with_a_bad_line(window, qtbot, tmp_path):
+    panel = window.load_panel
+    data = tmp_path / "prompts.csv"
+    data.write_bytes("\ufeffid,prompt,system\n1,Résumé this,Be brief\n2,\"Two, with comma\",\n3,Third,\n"
+                     .encode("utf-8"))
+    assert panel.load_dataset(data)
+    assert len(panel.dataset) == 3 and panel.dataset[0].prompt == "Résumé this"
+    assert panel.dataset[0].system == "Be brief" and panel.dataset[1].system is None
+    assert "3 prompts" in panel.dataset_label.text() and not panel.prompt.isEnabled()
+    fill(panel, qtbot, {OPENAI})
+    plan = panel.build_plan()
+    assert len(plan.inputs) == 3 and plan.source == str(data)
+
+    bad = tmp_path / "prompts.jsonl"
+    bad.write_text('{"prompt": "one"}\n\n{"prompt": "two", "system": "sys"}\n{"prompt": oops}\n')
+    assert not panel.load_dataset(bad)
+    assert "line 4" in panel.message.text() and "prompts.jsonl" in panel.message.text()
+    assert len(panel.dataset) == 3  # the previous dataset stays
+    panel.dataset_clear.click()
+    assert panel.dataset is None and panel.prompt.isEnabled()
+
+
+def test_gui_stays_responsive_during_a_200_request_run(window, qtbot, vendor, mw_loop):
+    vendor.set_default("gpt-4o-mini", Script(text_pieces=["tok "] * 20, interval_ms=10))  # ~4k chunks to parse
+    panel = window.load_panel
+    fill(panel, qtbot, {OPENAI}, requests=200, concurrency=50)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: ticks.append(perf_counter()))
+    timer.start()
+    finished = start(panel, qtbot)
+    run_until(mw_loop, lambda: finished, timeout=20)
+    timer.stop()
+    assert panel.progress.value() == 200 and panel.summary_cell(OPENAI, "OK") == "200"
+    stall = max(b - a for a, b in itertools.pairwise(ticks)) * 1000
+    print(f"\nGUI timer: {len(ticks)} ticks, max stall {stall:.1f} ms, {panel.redraws} redraws")
+    assert stall < 150  # the goal is < 100 ms (typically ~30 here); generous for slow CI machines
+
+
+def test_summary_headers_cover_what_users_ask():
+    for header in ("Requests", "OK", "Errors", "TTFT p50 / p95 / p99", "Total p50 / p95 / p99", "Throughput",
+                   "Output tok/s", "Retries", "429s", "Retry wait", "Fallbacks", "Cost", "Cost / success",
+                   "Knee concurrency", "Stability"):
+        assert header in SUMMARY_HEADERS
