@@ -335,9 +335,8 @@ class MainWindow(QMainWindow):
         self.panes_by_id = {}
         self.expected_panes = len(models) * (len(variants) if variants else 1)
         self.preferences.clear_pair()
-        settings = {ref: self.picker.settings_for(ref) if ref in self.picker.refs() else None
-                    for ref in models}
-        settings = {k: v for k, v in settings.items() if v is not None}
+        known = self.picker.refs()
+        settings = {ref: self.picker.settings_for(ref) for ref in models if ref in known}
         self._run_task = asyncio.ensure_future(
             self._run(trial, models, settings, variants, parent_trial_id, self.generation)
         )
