@@ -77,20 +77,6 @@ class Usage:
         )
 
 
-def add_usage(a: Usage, b: Usage) -> Usage:
-    """Sum two usages; a field stays None only when neither reported it."""
-
-    def add(x: int | None, y: int | None) -> int | None:
-        return None if x is None and y is None else (x or 0) + (y or 0)
-
-    return Usage(
-        add(a.input_tokens, b.input_tokens),
-        add(a.output_tokens, b.output_tokens),
-        add(a.cached_input_tokens, b.cached_input_tokens),
-        add(a.reasoning_tokens, b.reasoning_tokens),
-    )
-
-
 @dataclass
 class Attempt:
     """One HTTP request made for a response (the first try or a retry).

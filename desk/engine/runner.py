@@ -25,7 +25,6 @@ from desk.core.response import (
     ResponseResult,
     Status,
     Usage,
-    add_usage,
     tokens_per_second,
 )
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
@@ -369,11 +368,3 @@ class Runner:
         else:
             result.cost_usd = total
             result.cost_note = ""
-
-
-def all_usage(result: ResponseResult) -> Usage:
-    """Usage summed over every attempt (retries included)."""
-    total = Usage()
-    for attempt in result.attempts:
-        total = add_usage(total, attempt.usage)
-    return total
