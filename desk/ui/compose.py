@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap
 from PySide6.QtWidgets import (
@@ -65,6 +67,14 @@ class PromptEdit(QPlainTextEdit):
                 "can hold. Attach it as a file instead (Attach…); nothing was pasted."
             )
             return
+        longest = max(map(len, _LINE_BREAKS.split(text)))  # what Qt lays out as one paragraph
+        if longest > defs.MAX_PASTE_LINE_CHARS:
+            self.problem.emit(
+                f"That paste has a single line of {longest:,} characters (the limit is "
+                f"{defs.MAX_PASTE_LINE_CHARS:,} per line, or editing would freeze the window). "
+                "Attach it as a file instead (Attach…); nothing was pasted."
+            )
+            return
         self.insertPlainText(text)  # never rich text: what is pasted is what is sent
 
     def _paste_image(self, source: QMimeData) -> None:
@@ -84,6 +94,9 @@ class PromptEdit(QPlainTextEdit):
             self.problem.emit(str(exc))
             return
         self.image_pasted.emit(att)
+
+
+_LINE_BREAKS = re.compile("\r\n|[\r\n\u2029]")
 
 
 def _local_files(mime: QMimeData) -> list[str]:
