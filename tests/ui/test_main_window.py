@@ -216,3 +216,31 @@ def test_remove_attachment_with_one_click_and_history_search(window, qtbot, vend
     window.refresh_history("incident")
     assert window.history.list.count() == 1
     assert "incident" in window.history.list.item(0).text()
+
+
+def test_links_open_only_after_showing_the_target(qtbot, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+    from PySide6.QtWidgets import QMessageBox
+
+    from desk.ui.response_pane import SafeBrowser
+
+    browser = SafeBrowser()
+    qtbot.addWidget(browser)
+    browser.setMarkdown("[report](https://example.com/q3?utm=track) and ![pixel](https://t.example/p.gif)")
+    asked, opened = [], []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toString()))
+
+    def answer(reply):
+        def question(parent, title, text, *a, **k):
+            asked.append(text)
+            return reply
+        return question
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    browser.anchorClicked.emit(QUrl("https://example.com/q3?utm=track"))
+    assert "https://example.com/q3?utm=track" in asked[-1] and opened == []  # shown, not opened
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    browser.anchorClicked.emit(QUrl("https://example.com/q3?utm=track"))
+    assert opened == ["https://example.com/q3?utm=track"]
+    # Nothing is fetched by itself: the image resource resolves to nothing.
+    assert browser.loadResource(2, QUrl("https://t.example/p.gif")) is None
