@@ -277,7 +277,7 @@ class Runner:
             elif phase == "first":
                 why = f"no first token within {timeouts.first_token:g} s"
             else:
-                why = f"stream stalled: nothing received for {timeouts.idle:g} s"
+                why = f"stream stalled: no new part of the answer for {timeouts.idle:g} s"
             error = ProviderError(ErrorKind.TIMEOUT, why, attempt.http_status)
         except ProviderError as exc:
             error = exc

@@ -45,3 +45,17 @@ def test_status_fault_then_recovery(kind, providers, vendor):
     script_for(vendor, kind, Script(status=503, error_message="warming up"), Script())
     _, r = run_one(providers, kind, retry=QUICK_RETRY)
     assert r.status == Status.OK and r.retries == 1 and r.text == "Hello, world."
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_byte_a_second_drip_ends_at_the_idle_limit(kind, providers, vendor):
+    """Bytes trickling in without ever completing an event do not keep a stream alive."""
+    from desk.engine.policy import Timeouts
+
+    script_for(vendor, kind, Script(text_pieces=["slow " * 40], drip_bytes_per_s=1))
+    t0 = time.monotonic()
+    _, r = run_one(providers, kind, retry=RetryPolicy(max_retries=0),
+                   timeouts=Timeouts(connect=2, first_token=1.0, idle=1.0, total=5))
+    assert r.status == Status.ERROR and r.error_kind == ErrorKind.TIMEOUT
+    assert "first token" in r.error_message or "stalled" in r.error_message
+    assert time.monotonic() - t0 < 3.0

@@ -266,7 +266,7 @@ def test_stall_mid_stream_is_an_idle_timeout(kind, providers, vendor):
     _, r = run_one(providers, kind, timeouts=timeouts)
     elapsed = time.perf_counter() - t0
     assert (r.status, r.error_kind) == (Status.ERROR, ErrorKind.TIMEOUT)
-    assert r.error_message == "stream stalled: nothing received for 0.25 s"
+    assert r.error_message == "stream stalled: no new part of the answer for 0.25 s"
     assert 0.2 <= elapsed < 0.25 + 0.25, elapsed
     assert r.text == "Hello, "
     assert len(r.attempts) == 1
@@ -280,7 +280,7 @@ def test_stall_after_slow_start_is_an_idle_timeout(kind, providers, vendor):
     t0 = time.perf_counter()
     _, r = run_one(providers, kind, timeouts=timeouts)
     elapsed = time.perf_counter() - t0
-    assert r.error_message == "stream stalled: nothing received for 0.25 s"
+    assert r.error_message == "stream stalled: no new part of the answer for 0.25 s"
     assert r.text == "Hello, world"
     # 100 ms + 2 × 60 ms of answer, then 250 ms of silence.
     assert 0.22 + 0.2 <= elapsed < 0.22 + 0.25 + 0.2, elapsed
