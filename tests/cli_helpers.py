@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import os
 import socket
-import struct
 import subprocess
 import sys
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from keyring.backend import KeyringBackend
+
+from tests.media import png
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYRING_FILE_VAR = "DESK_TEST_KEYRING_FILE"
@@ -87,19 +87,8 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def tiny_png(width: int = 2, height: int = 1) -> bytes:
-    """A valid RGB PNG of the given size."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
+def tiny_png(width: int = 2, height: int = 3) -> bytes:
+    return png(width, height)
 
 
 class FileKeyring(KeyringBackend):

@@ -1,5 +1,4 @@
 import struct
-import zlib
 
 import pytest
 
@@ -10,15 +9,7 @@ from desk.core.attachment import (
     decode_text,
     load_attachment,
 )
-
-
-def png(width: int = 2, height: int = 3) -> bytes:
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+from tests.media import png
 
 
 def test_png_is_an_image_with_its_size():

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import struct
-import zlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +21,7 @@ from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.session import Engine
 from desk.store import open_store
 from desk.store.db import Store
+from tests.media import png
 from tests.vendor_server import Script, VendorServer
 
 KINDS = ("openai", "anthropic", "gemini", "ollama")
@@ -42,17 +41,7 @@ QUICK = RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.05)
 TEXT = "Hello, world."  # what Script() streams by default
 
 
-def png(width: int = 2, height: int = 3) -> bytes:
-    """A tiny valid PNG (same recipe as tests/core/test_attachment.py)."""
 
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
-    )
 
 
 def png_attachment() -> Attachment:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import struct
 import time
-import zlib
 
 import pytest
 
@@ -17,18 +16,10 @@ from PySide6.QtGui import QGuiApplication, Qt
 from desk.core.response import Status
 from desk.core.trial import ModelRef
 from desk.ui import defs
+from tests.media import png
 from tests.ui.qt_helpers import run_until
 from tests.ui.test_main_window import drop_files
 from tests.vendor_server import Script
-
-
-def png(width: int = 2, height: int = 3) -> bytes:
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
 class StallMeter:

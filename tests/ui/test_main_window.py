@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
-
 import pytest
 
 pytest.importorskip("PySide6")
@@ -15,17 +12,13 @@ from PySide6.QtWidgets import QToolButton
 
 from desk.core.response import Status
 from desk.ui.main_window import MainWindow
+from tests.media import png
 from tests.ui.qt_helpers import run_until
 from tests.vendor_server import Script
 
 
-def png_bytes(width=3, height=2) -> bytes:
-    def chunk(tag, data):
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    raw = b"".join(b"\x00" + b"\x10\x20\x30" * width for _ in range(height))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+def png_bytes(width: int = 2, height: int = 3) -> bytes:
+    return png(width, height)
 
 
 def drop_files(win, paths):
