@@ -30,11 +30,11 @@ from desk.core.rubric import Criterion, Rubric
 from desk.ui import defs
 
 _SHORT = {  # compact labels for the narrow pane; the full label is the tooltip
-    "asked_clarifying": "asked needed question",
-    "stated_uncertainty": "stated uncertainty",
-    "confident_correct": "confident & correct",
-    "partial_with_caveats": "partial, caveats",
-    "confident_wrong": "confidently wrong",
+    "asked_clarifying": "asked (needed)",
+    "stated_uncertainty": "stated limits",
+    "confident_correct": "confident, right",
+    "partial_with_caveats": "partial + caveats",
+    "confident_wrong": "confident, wrong",
     "needless_refusal": "needless refusal",
     "needless_question": "needless question",
 }
@@ -58,12 +58,13 @@ class _ChoiceRow(QWidget):
             options = [(str(v), str(v), "") for v in range(criterion.low, criterion.high + 1)]
         else:
             options = [(o.key, _SHORT.get(o.key, o.label), o.hint or o.label) for o in criterion.options]
-        per_row = 5 if criterion.kind == "scale" else (4 if len(options) > 4 else len(options))
+        # Long option lists wrap in two columns so every label stays readable in a narrow pane.
+        per_row = 5 if criterion.kind == "scale" else (2 if len(options) > 4 else len(options))
         self.keys: list[str] = []
         for i, (key, label, tip) in enumerate(options):
             button = QToolButton()
             button.setCheckable(True)
-            button.setText(f"{i + 1} {label}")
+            button.setText(label if criterion.kind == "scale" else f"{i + 1} {label}")
             button.setToolTip(f"{i + 1}: {tip or label}")
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the panel owns the keyboard
             button.setObjectName(f"{criterion.key}:{key}")
