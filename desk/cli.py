@@ -67,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true")
     test = psub.add_parser("test", parents=[db], help="check that a provider answers")
     test.add_argument("name")
+    disc = psub.add_parser(
+        "discover", parents=[db], help="find model servers running on this computer (127.0.0.1)",
+        description="Probe 127.0.0.1 for Ollama (11434), LM Studio (1234), llama.cpp's server (8080) "
+                    "and vLLM (8000), and list the models each serves.",
+    )
+    disc.add_argument("--json", action="store_true", help="one JSON object per server found")
+    disc.add_argument("--add", action="store_true", help="add every server found as a provider, with its models")
+    disc.add_argument("--port", action="append", default=[], metavar="NAME=PORT",
+                      help="probe only NAME (ollama, lmstudio, llamacpp, vllm) on PORT instead "
+                           "(repeatable; for testing or servers on non-default ports)")
 
     price = sub.add_parser("price", parents=[db], help="set model prices (USD per million tokens)")
     prsub = price.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -79,6 +89,15 @@ def _parser() -> argparse.ArgumentParser:
     plist.add_argument("--json", action="store_true")
     pdel = prsub.add_parser("delete", parents=[db], help="delete your price for a model")
     pdel.add_argument("model", metavar="NAME/MODEL")
+
+    prices = sub.add_parser("prices", parents=[db], help="price data: what is in use, refresh, import a team's prices")
+    pssub = prices.add_subparsers(dest="action", metavar="ACTION", required=True)
+    pinfo = pssub.add_parser("info", parents=[db], help="which price data is in use and from when")
+    pinfo.add_argument("--json", action="store_true")
+    pupd = pssub.add_parser("update", parents=[db], help="fetch the newer price list (online) and keep it")
+    pupd.add_argument("--url", help="where to fetch it from (default: genai-prices' maintained list)")
+    pimp = pssub.add_parser("import", parents=[db], help="load negotiated prices from a CSV as your own prices")
+    pimp.add_argument("file", metavar="FILE.csv", help="columns: model (NAME/MODEL), input, output, cached_input")
 
     trial = sub.add_parser("trial", parents=[db], help="send one prompt to several models at once")
     trial.add_argument("--model", "-m", action="append", required=True, metavar="NAME/MODEL")
@@ -353,6 +372,59 @@ def _provider_test(args: argparse.Namespace, store: Any) -> int:
     except ProviderError as exc:
         raise CliError(f"{args.name}: {exc}", EXIT_FAILED) from None
     print(f"{args.name}: ok ({ms:.0f} ms)")
+    return EXIT_OK
+
+
+def _discover_candidates(items: Sequence[str]) -> tuple[tuple[str, str, int], ...]:
+    from desk.engine.discover import DEFAULT_CANDIDATES
+
+    if not items:
+        return DEFAULT_CANDIDATES
+    kinds = {name: kind for name, kind, _ in DEFAULT_CANDIDATES}
+    chosen: dict[str, tuple[str, str, int]] = {}
+    for item in items:
+        name, sep, port = item.partition("=")
+        name = name.strip()
+        if not sep or name not in kinds:
+            raise CliError(f"--port wants NAME=PORT with NAME one of {', '.join(kinds)}, not {item!r}")
+        try:
+            number = int(port)
+        except ValueError:
+            number = 0
+        if not 0 < number < 65536:
+            raise CliError(f"--port {item!r}: the port must be a number from 1 to 65535")
+        chosen[name] = (name, kinds[name], number)
+    return tuple(chosen.values())
+
+
+def _provider_discover(args: argparse.Namespace, store: Any) -> int:
+    from desk.engine.discover import add_found, describe_candidates, discover
+    from desk.engine.session import Engine
+
+    candidates = _discover_candidates(args.port)
+
+    async def go() -> list[tuple[Any, str | None]]:
+        found = await discover(candidates=candidates)
+        if not args.add:
+            return [(f, None) for f in found]
+        async with Engine(store) as engine:
+            return [(f, await add_found(engine, f)) for f in found]
+
+    results = _run(go())
+    if not results and not args.json:
+        print(f"no local model servers found on 127.0.0.1 ({describe_candidates(candidates)})")
+    for found, added in results:
+        if args.json:
+            obj = {"name": found.name, "server": found.server, "kind": found.kind,
+                   "base_url": found.base_url, "models": list(found.models)}
+            if args.add:
+                obj["added_as"] = added
+            print(_json(obj))
+            continue
+        models = ", ".join(found.models) or "no models pulled yet"
+        print(f"{found.server} at {found.base_url}: {models}")
+        if added:
+            print(f"  added provider {added} ({found.kind}) with {len(found.models)} model(s)")
     return EXIT_OK
 
 
@@ -856,7 +928,56 @@ def _load(args: argparse.Namespace, store: Any) -> int:
     return cli_load.run(args, store, _ref, _run, CliError)
 
 
+def _prices_info(args: argparse.Namespace, store: Any) -> int:
+    from desk.engine.price_data import current_info, load_cached
+
+    load_cached()
+    info = current_info()
+    if args.json:
+        print(json.dumps({"source": info.source, "description": info.description,
+                          "fetched_at": info.fetched_at, "vendors": info.providers,
+                          "your_prices": len(store.list_prices())}))
+    else:
+        print(f"{info.description}; {len(store.list_prices())} price(s) of your own, which win")
+    return EXIT_OK
+
+
+def _prices_update(args: argparse.Namespace, store: Any) -> int:
+    from desk.engine.price_data import DEFAULT_URL, PriceDataError, update
+    from desk.providers.http import make_client
+
+    async def go() -> Any:
+        async with make_client() as client:
+            return await update(client, args.url or DEFAULT_URL)
+
+    try:
+        info = _run(go())
+    except PriceDataError as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    print(f"updated: {info.description}")
+    return EXIT_OK
+
+
+def _prices_import(args: argparse.Namespace, store: Any) -> int:
+    from desk.engine.price_data import PriceDataError, read_price_csv
+
+    try:
+        rows = read_price_csv(args.file)
+    except PriceDataError as exc:
+        raise CliError(str(exc)) from None
+    unknown = sorted({ref.provider for ref, _ in rows if store.get_provider(ref.provider) is None})
+    if unknown:
+        raise CliError(f"unknown provider(s) {', '.join(unknown)} in {args.file}; add them first (nothing imported)")
+    for ref, price in rows:
+        store.set_price(ref.provider, ref.model, price)
+    print(f"imported {len(rows)} price(s) from {args.file}; they win over the catalog")
+    return EXIT_OK
+
+
 _HANDLERS = {
+    ("prices", "info"): _prices_info,
+    ("prices", "update"): _prices_update,
+    ("prices", "import"): _prices_import,
     ("load", None): _load,
     ("provider", "add"): _provider_add,
     ("provider", "list"): _provider_list,
@@ -864,6 +985,7 @@ _HANDLERS = {
     ("provider", "set-key"): _provider_set_key,
     ("provider", "models"): _provider_models,
     ("provider", "test"): _provider_test,
+    ("provider", "discover"): _provider_discover,
     ("price", "set"): _price_set,
     ("price", "list"): _price_list,
     ("price", "delete"): _price_delete,

@@ -20,6 +20,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 def _isolated(tmp_path, monkeypatch):
     """Each test gets its own store path and an in-memory keyring."""
     monkeypatch.setenv("DESK_DB", str(tmp_path / "desk.db"))
+    monkeypatch.setenv("DESK_PRICE_DATA", str(tmp_path / "prices.json"))  # never the user's copy
     import keyring
     from keyring.backend import KeyringBackend
 

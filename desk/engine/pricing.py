@@ -63,6 +63,9 @@ def preload_catalog() -> None:
 
     def load() -> None:
         try:
+            from desk.engine.price_data import load_cached
+
+            load_cached()  # newer price data fetched earlier, if any
             _catalog_price(ProviderConfig("warmup", "anthropic", "https://api.anthropic.com"),
                            "claude-sonnet-4-5", Usage(1, 1))
             try:  # the keyring backend is probed on first use, also slow
