@@ -201,6 +201,7 @@ async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = N
     from desk.store.db import open_store  # the writer thread needs its own connection
 
     store = engine.store
+    on_main_thread = threading.current_thread() is threading.main_thread()
     names = [r.provider for r in (*plan.models, *plan.fallback)]
     await engine.prepare(names)
     await asyncio.to_thread(wait_for_preload)
@@ -238,9 +239,12 @@ async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = N
             await _prewarm(engine, plan, step.concurrency)
             # A full garbage collection over everything alive can stall the loop for tens of
             # milliseconds mid-step; collect now and freeze the survivors so that during the
-            # step the collector only looks at what the step itself allocates.
-            gc.collect()
-            gc.freeze()
+            # step the collector only looks at what the step itself allocates. Only on the
+            # main thread: on a worker thread (the window's load runs) the caller owns the
+            # collector, because a collection there could free Qt objects off their thread.
+            if on_main_thread:
+                gc.collect()
+                gc.freeze()
             state = _StepState(step_index, step, perf_counter(), len(plan.models))
             await asyncio.gather(*(_model_load(ctx, state, str(m)) for m in plan.models))
             wall = perf_counter() - state.t_step
@@ -257,7 +261,8 @@ async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = N
     except asyncio.CancelledError:
         status = "cancelled"
     finally:
-        gc.unfreeze()
+        if on_main_thread:
+            gc.unfreeze()
         lag_report = await lag.stop()
         wall_total = perf_counter() - t_run
         writer.close()

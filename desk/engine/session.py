@@ -219,6 +219,12 @@ class Engine:
         except StoreError as exc:
             raise EngineError(str(exc)) from None
 
+    def price_data(self) -> str:
+        """Which catalog prices are in use, and from when (your own prices always win)."""
+        from desk.engine.price_data import current_info
+
+        return current_info().description
+
     def rater_name(self) -> str | None:
         return self.store.get_setting("rater_name")
 

@@ -635,8 +635,13 @@ class LoadPanel(QWidget):
         self._last_drain = 0.0
         # A full garbage collection of the whole heap holds the GIL for ~50-100 ms: it would
         # freeze the window and show up in the run's latencies. Until the run ends, it only
-        # looks at objects made since the start (unfrozen in _on_finished).
+        # looks at objects made since the start (unfrozen in _on_finished). And no automatic
+        # collection at all until then: one that happened to run on the load thread could
+        # free Qt objects (pyqtgraph items in reference cycles) away from the GUI thread,
+        # which crashes. Reference counting still frees everything that is not a cycle.
+        gc.collect()
         gc.freeze()
+        gc.disable()
         self._cancel = run_load_in_thread(
             self.db_path, plan,
             progress=lambda o, done, total: self._from_worker(generation, o, done, total),
@@ -718,6 +723,7 @@ class LoadPanel(QWidget):
         self._drain()
         self._cancel = None
         gc.unfreeze()
+        gc.enable()
         if result is None:
             self._set_running(False)
             cancelled = error is None or isinstance(error, asyncio.CancelledError)

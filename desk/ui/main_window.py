@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
@@ -30,6 +30,7 @@ from desk.core.response import Attempt, ResponseResult
 from desk.core.trial import ModelRef, TrialInput, Variant
 from desk.engine.session import Engine, EngineError
 from desk.ui import defs, hotkeys
+from desk.ui.about import show_about, show_help
 from desk.ui.compose import ComposePanel
 from desk.ui.history import HistoryPanel
 from desk.ui.load_view import LoadPanel
@@ -111,7 +112,8 @@ class MainWindow(QMainWindow):
     response_finished = Signal(object)
     rating_saved = Signal(object)
 
-    def __init__(self, engine: Engine, settings: QSettings | None = None) -> None:
+    def __init__(self, engine: Engine, settings: QSettings | None = None, *, show_welcome: bool = True,
+                 welcome_candidates: Sequence[tuple[str, str, int]] | None = None) -> None:
         super().__init__()
         self.engine = engine
         self.settings = settings or QSettings()
@@ -135,6 +137,10 @@ class MainWindow(QMainWindow):
         self.refresh_models()
         self.refresh_history()
         self._restore_state()
+        self.welcome: Any = None
+        self._welcome_candidates = welcome_candidates
+        if show_welcome and not engine.providers():
+            QTimer.singleShot(0, self.show_welcome)  # first run: offer local servers, non-blocking
 
     # --- layout --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -221,6 +227,11 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
         self.statusBar().showMessage(f"Store: {self.engine.store.path}")
+        self.price_label = QLabel(self.engine.price_data())
+        self.price_label.setObjectName("priceDataLabel")
+        self.price_label.setToolTip("Catalog prices in use; your own prices (Providers…) always win. "
+                                    "Refresh with: desk prices update")
+        self.statusBar().addPermanentWidget(self.price_label)
 
         for key in (hotkeys.SEND, hotkeys.SEND_ALT):
             QShortcut(QKeySequence(key), self, activated=self.send)
@@ -254,6 +265,9 @@ class MainWindow(QMainWindow):
         self.blind_action.setCheckable(True)
         self._action(rate_menu, "&Scorecard…", hotkeys.SCORECARD, self.open_scorecard)
         self._action(rate_menu, "Edit the &rubric…", None, self.open_rubric)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", hotkeys.HELP, lambda: show_help(self))
+        self._action(help_menu, "&About desk", None, self.show_about)
         self.blind_action.setChecked(self.settings.value("rate/blind", "false") == "true")
 
     def _action(self, menu: Any, text: str, shortcut: str | None, slot: Callable[[], Any]) -> QAction:
@@ -549,6 +563,29 @@ class MainWindow(QMainWindow):
         self.panes_by_id = {}
         self.history.run_again.setEnabled(False)
 
+    # --- first run ----------------------------------------------------------------------
+    def show_welcome(self) -> None:
+        """The welcome dialog: what desk is, the model servers found on this computer."""
+        from desk.ui.welcome import WelcomeDialog
+
+        if self.welcome is not None and self.welcome.isVisible():
+            return
+        kwargs = {} if self._welcome_candidates is None else {"candidates": self._welcome_candidates}
+        self.welcome = WelcomeDialog(self.engine, self, **kwargs)
+        self.welcome.models_added.connect(self._models_added)
+        self.welcome.providers_changed.connect(self.refresh_models)
+        self.welcome.open()
+
+    def _models_added(self, refs: list[ModelRef]) -> None:
+        selected = [str(r) for r in self.picker.selected()]
+        selected += [str(r) for r in refs if str(r) not in selected]
+        self.settings.setValue("picker/selected", selected)
+        self.refresh_models()
+        self.picker.set_checked(set(selected))
+        if refs:
+            self.banner_info(f"Added {len(refs)} model{'s' if len(refs) > 1 else ''}: "
+                             f"{', '.join(str(r) for r in refs)}. Type a prompt and send.")
+
     # --- settings -----------------------------------------------------------------------
     def open_settings(self) -> None:
         from desk.ui.settings_dialog import SettingsDialog
@@ -595,6 +632,9 @@ class MainWindow(QMainWindow):
         self.banner_info(f"Merged {path}: {added}.{conflicts}")
         self.refresh_history()
         self.refresh_models()
+
+    def show_about(self) -> None:
+        show_about(self, str(self.engine.store.path), self.engine.price_data())
 
     def open_rubric(self) -> None:
         from desk.ui.rubric_dialog import RubricDialog

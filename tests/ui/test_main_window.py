@@ -237,3 +237,18 @@ def test_links_open_only_after_showing_the_target(qtbot, monkeypatch):
     assert opened == ["https://example.com/q3?utm=track"]
     # Nothing is fetched by itself: the image resource resolves to nothing.
     assert browser.loadResource(2, QUrl("https://t.example/p.gif")) is None
+
+
+def test_help_about_and_price_data_are_shown(window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from desk.ui.about import about_text, shortcuts_html
+
+    assert "genai-prices" in window.price_label.text() or "fetched" in window.price_label.text()
+    text = about_text(str(window.engine.store.path), window.engine.price_data())
+    assert str(window.engine.store.path) in text and "PySide6" in text and "desk" in text
+    assert "F1" in shortcuts_html() and "Ctrl+Return" in shortcuts_html()
+    shown = []
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, body: shown.append(body))
+    window.show_about()
+    assert shown and "Store:" in shown[0]

@@ -1,0 +1,138 @@
+"""Find model servers already running on this computer (loopback only), and add them.
+
+Each candidate is probed once with a short timeout: Ollama by `GET /api/tags`, the
+OpenAI-compatible servers (LM Studio, llama.cpp's server, vLLM) by `GET /v1/models`. A
+closed port, a timeout or an answer that is not the expected JSON means "not found" --
+never an exception. Only 127.0.0.1 is ever contacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from desk.core.provider import ProviderConfig
+from desk.core.trial import ModelRef
+from desk.providers.http import USER_AGENT
+from desk.providers.transport import LeanTransport
+
+HOST = "127.0.0.1"
+
+# (provider name, provider kind, port): the servers' own default ports.
+Candidate = tuple[str, str, int]
+DEFAULT_CANDIDATES: tuple[Candidate, ...] = (
+    ("ollama", "ollama", 11434),
+    ("lmstudio", "openai", 1234),
+    ("llamacpp", "openai", 8080),
+    ("vllm", "openai", 8000),
+)
+SERVER_NAMES = {"ollama": "Ollama", "lmstudio": "LM Studio", "llamacpp": "llama.cpp", "vllm": "vLLM"}
+
+
+@dataclass(frozen=True)
+class Found:
+    """A model server that answered: the provider it would become, and its models."""
+
+    name: str  # the provider name it is added as ("ollama", "lmstudio", ...)
+    kind: str  # the provider kind ("ollama" or "openai")
+    base_url: str  # per SDK convention: Ollama without /v1, OpenAI-compatible with /v1
+    models: tuple[str, ...]
+    server: str  # a human label: "Ollama", "LM Studio", "llama.cpp", "vLLM"
+
+
+def server_label(name: str) -> str:
+    return SERVER_NAMES.get(name, name)
+
+
+def describe_candidates(candidates: Sequence[Candidate] = DEFAULT_CANDIDATES) -> str:
+    """'Ollama 11434, LM Studio 1234, ...' for messages saying where desk looked."""
+    return ", ".join(f"{server_label(name)} {port}" for name, _, port in candidates)
+
+
+def base_url_for(kind: str, port: int) -> str:
+    root = f"http://{HOST}:{port}"
+    return root if kind == "ollama" else root + "/v1"
+
+
+def _ollama_models(body: Any) -> tuple[str, ...] | None:
+    if not isinstance(body, dict) or not isinstance(body.get("models"), list):
+        return None
+    names = [m.get("name") or m.get("model") for m in body["models"] if isinstance(m, dict)]
+    return tuple(n for n in names if isinstance(n, str) and n)
+
+
+def _openai_models(body: Any) -> tuple[str, ...] | None:
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        return None
+    ids = [m.get("id") for m in body["data"] if isinstance(m, dict)]
+    return tuple(i for i in ids if isinstance(i, str) and i)
+
+
+async def _probe(client: httpx.AsyncClient, candidate: Candidate, timeout: float) -> Found | None:
+    name, kind, port = candidate
+    if not 0 < int(port) < 65536:
+        return None
+    base_url = base_url_for(kind, port)
+    path = "/api/tags" if kind == "ollama" else "/models"
+    try:
+        # wait_for, not asyncio.timeout: the latter needs a current task, which qasync lacks.
+        response = await asyncio.wait_for(client.get(base_url + path, timeout=timeout), timeout)
+        if response.status_code != 200:
+            return None
+        body = response.json()
+    except Exception:  # refused, timed out, not HTTP, not JSON: simply not found
+        return None
+    models = _ollama_models(body) if kind == "ollama" else _openai_models(body)
+    if models is None:
+        return None
+    return Found(name, kind, base_url, models, server_label(name))
+
+
+async def discover(
+    client: httpx.AsyncClient | None = None,
+    candidates: Sequence[Candidate] = DEFAULT_CANDIDATES,
+    timeout: float = 0.5,
+) -> list[Found]:
+    """Probe every candidate port on 127.0.0.1 at once; the servers that answered, in order."""
+    own = client is None
+    # No proxies from the environment: a probe of 127.0.0.1 must stay on this computer.
+    # desk's own transport, as the engine's: plain asyncio, so it runs on the qasync loop too.
+    http = client or httpx.AsyncClient(
+        transport=LeanTransport(connect_timeout=timeout), trust_env=False, follow_redirects=False,
+        headers={"user-agent": USER_AGENT},
+    )
+    try:
+        results = await asyncio.gather(*(_probe(http, c, timeout) for c in candidates))
+    finally:
+        if own:
+            await http.aclose()
+    return [f for f in results if f is not None]
+
+
+def _free_name(engine: Any, name: str) -> str:
+    taken = {p.name for p in engine.providers()}
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name}-{n}" in taken:
+        n += 1
+    return f"{name}-{n}"
+
+
+async def add_found(engine: Any, found: Found) -> str:
+    """Save a found server as a provider (no key) with its models; return the name used
+    (the server's own name, or NAME-2, NAME-3... if that one is taken)."""
+    name = _free_name(engine, found.name)
+    engine.save_provider(ProviderConfig(name, found.kind, found.base_url), new=True)
+    for model in found.models:
+        engine.add_model(ModelRef(name, model))
+    return name
+
+
+def with_models(found: Found, models: Sequence[str]) -> Found:
+    return dataclasses.replace(found, models=tuple(models))
