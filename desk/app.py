@@ -30,6 +30,11 @@ def run_app(db_path: str | Path | None = None) -> int:
     QCoreApplication.setOrganizationName("desk")
     QCoreApplication.setApplicationName("desk")
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    icon = _icon_path()
+    if icon is not None:
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon)))  # type: ignore[attr-defined]
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 
@@ -59,3 +64,12 @@ def run_app(db_path: str | Path | None = None) -> int:
         loop.run_until_complete(engine.aclose())
     store.close()
     return 0
+
+
+def _icon_path() -> Path | None:
+    """The app icon: next to the package in a checkout, or bundled by the PyInstaller build."""
+    here = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent))
+    for candidate in (here / "resources" / "icons" / "desk.svg", here / "icons" / "desk.svg"):
+        if candidate.exists():
+            return candidate
+    return None
