@@ -16,3 +16,22 @@ OK_COLOUR = "#2e7d32"
 ERROR_COLOUR = "#c62828"
 MUTED_COLOUR = "#666666"
 STREAMING_COLOUR = "#1565c0"
+
+
+def dark() -> bool:
+    """Whether the system palette is dark (the window follows it; tints must too)."""
+    from PySide6.QtGui import QGuiApplication
+
+    return QGuiApplication.palette().window().color().lightness() < 128
+
+
+def error_tint() -> str:
+    return "#4a1f1f" if dark() else "#fdecea"
+
+
+def info_tint() -> str:
+    return "#1d3347" if dark() else "#e8f4fd"
+
+
+def error_text() -> str:
+    return "#ff8a80" if dark() else ERROR_COLOUR

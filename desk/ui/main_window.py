@@ -101,7 +101,7 @@ class Banner(QWidget):
         self.setVisible(False)
 
     def show_message(self, text: str, *, error: bool = True) -> None:
-        colour = "#fdecea" if error else "#e8f4fd"
+        colour = defs.error_tint() if error else defs.info_tint()
         self.setStyleSheet(f"Banner {{ background: {colour}; border-radius: 4px; }}")
         self.label.setText(text)
         self.setVisible(True)

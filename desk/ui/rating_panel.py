@@ -209,7 +209,7 @@ class RatingPanel(QFrame):
 
     def _highlight(self) -> None:
         for i, label in enumerate(self.row_labels):
-            bold = "font-weight: bold; color: #000;" if i == self.current_row and self.hasFocus() else ""
+            bold = "font-weight: bold; color: palette(text);" if i == self.current_row and self.hasFocus() else ""
             label.setStyleSheet(f"color: {defs.MUTED_COLOUR}; font-size: 9pt; {bold}")
 
     def focusInEvent(self, event: QFocusEvent) -> None:

@@ -139,7 +139,7 @@ class ResponsePane(QFrame):
         self.error.setWordWrap(True)
         self.error.setTextInteractionFlags(self.error.textInteractionFlags())
         self.error.setStyleSheet(
-            f"color: {defs.ERROR_COLOUR}; background: #fdecea; border-radius: 4px; padding: 6px;"
+            f"color: {defs.error_text()}; background: {defs.error_tint()}; border-radius: 4px; padding: 6px;"
         )
         self.error.setVisible(False)
         self.error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
