@@ -77,6 +77,19 @@ class Engine:
     async def aclose(self) -> None:
         await self.client.aclose()
 
+    def switch_store(self, path: str) -> None:
+        """Work on another store file (created if new); the old one is closed."""
+        from desk.store.db import open_store
+
+        try:
+            new = open_store(path)
+        except StoreError as exc:
+            raise EngineError(str(exc)) from None
+        old, self.store = self.store, new
+        old.close()
+        self._providers.clear()
+        self.runner.pricer = Pricer(new.get_price)
+
     def _config(self, name: str) -> ProviderConfig:
         config = self.store.get_provider(name)
         if config is None:

@@ -17,6 +17,7 @@ SHORTCUTS = [
     (hotkeys.CANCEL, "cancel every stream (what arrived is kept)"),
     (hotkeys.NEW_TRIAL, "new trial"),
     (hotkeys.ATTACH, "attach files (or drop them on the window; Ctrl+V pastes screenshots)"),
+    (hotkeys.OPEN_STORE, "open or create another desk store"),
     (hotkeys.FIND_HISTORY, "search past trials"),
     (hotkeys.RUN_AGAIN, "run the opened trial again"),
     (hotkeys.BLIND, "blind rating on or off"),

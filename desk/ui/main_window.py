@@ -249,6 +249,7 @@ class MainWindow(QMainWindow):
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&New trial", hotkeys.NEW_TRIAL, self.new_trial)
+        self._action(file_menu, "&Open or create a store…", hotkeys.OPEN_STORE, self.open_store)
         self._action(file_menu, "&Attach files…", hotkeys.ATTACH, self.compose.choose_files)
         file_menu.addSeparator()
         self._action(file_menu, "&Export ratings…", hotkeys.EXPORT, self.export_ratings)
@@ -632,6 +633,31 @@ class MainWindow(QMainWindow):
         self.banner_info(f"Merged {path}: {added}.{conflicts}")
         self.refresh_history()
         self.refresh_models()
+
+    def open_store(self, path: str | None = None) -> None:
+        """Switch to another desk store (a team's shared file, a fresh one for a project)."""
+        if self._run_task is not None and not self._run_task.done():
+            self.banner_error("A trial is still running: cancel it or wait before switching stores.")
+            return
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Open or create a desk store", str(self.engine.store.path),
+                "desk stores (*.db);;All files (*)", options=QFileDialog.Option.DontConfirmOverwrite)
+            if not path:
+                return
+        try:
+            self.engine.switch_store(path)
+        except EngineError as exc:
+            self.banner_error(f"Cannot open that store: {exc}")
+            return
+        self.load_panel.db_path = path
+        self.rubric = self.engine.rubric()
+        self.new_trial()
+        self.current_trial_id = None
+        self.refresh_models()
+        self.refresh_history()
+        self.statusBar().showMessage(f"Store: {self.engine.store.path}")
+        self.banner_info(f"Now working in {path}.")
 
     def show_about(self) -> None:
         show_about(self, str(self.engine.store.path), self.engine.price_data())

@@ -252,3 +252,23 @@ def test_help_about_and_price_data_are_shown(window, monkeypatch):
     monkeypatch.setattr(QMessageBox, "about", lambda parent, title, body: shown.append(body))
     window.show_about()
     assert shown and "Store:" in shown[0]
+
+
+def test_open_another_store_and_refuse_a_foreign_file(window, tmp_path, vendor, mw_loop):
+    window.picker.set_checked({"openai/gpt-4o-mini"})
+    window.compose.prompt.setPlainText("in the first store")
+    window.send()
+    run_until(mw_loop, lambda: window.current_trial_id is not None)
+    assert window.history.list.count() == 1
+
+    fresh = tmp_path / "project-b.db"
+    window.open_store(str(fresh))
+    assert "Now working in" in window.banner.label.text()
+    assert window.history.list.count() == 0 and window.picker.refs() == []
+    assert str(window.engine.store.path) == str(fresh)
+
+    junk = tmp_path / "notes.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    window.open_store(str(junk))
+    assert "Cannot open that store" in window.banner.label.text()
+    assert str(window.engine.store.path) == str(fresh)  # still working in the good one
