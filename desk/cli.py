@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -913,15 +911,9 @@ def _ref(text: str) -> ModelRef:
 
 
 def _run(coro: Any) -> Any:
-    """Run a coroutine on uvloop where available: leaner per-event costs, honest timings."""
-    if os.environ.get("DESK_NO_UVLOOP") != "1":
-        try:
-            import uvloop
+    from desk.engine.aio import run
 
-            return uvloop.run(coro)
-        except ImportError:
-            pass
-    return asyncio.run(coro)
+    return run(coro)
 
 
 def _load(args: argparse.Namespace, store: Any) -> int:

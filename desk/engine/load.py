@@ -32,6 +32,7 @@ from desk.core.pricing import add_costs
 from desk.core.response import ResponseResult, Status
 from desk.core.statistics import percentile
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput
+from desk.engine.aio import run
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import wait_for_preload
 from desk.engine.runner import NullSink, Runner, Target
@@ -444,12 +445,7 @@ def run_load_in_thread(db_path: str | Path, plan: LoadPlan, *, progress: Progres
         result: LoadResult | None = None
         error: BaseException | None = None
         try:
-            try:
-                import uvloop
-
-                result = uvloop.run(main())
-            except ImportError:
-                result = asyncio.run(main())
+            result = run(main())
         except LoadCancelled as exc:
             result = exc.result
         except BaseException as exc:
