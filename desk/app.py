@@ -25,6 +25,7 @@ def run_app(db_path: str | Path | None = None) -> int:
 
     from desk.engine.session import Engine
     from desk.store.db import StoreError, open_store
+    from desk.ui.collector import GuiThreadCollector
     from desk.ui.main_window import MainWindow
 
     QCoreApplication.setOrganizationName("desk")
@@ -37,6 +38,9 @@ def run_app(db_path: str | Path | None = None) -> int:
         app.setWindowIcon(QIcon(str(icon)))  # type: ignore[attr-defined]
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    # Worker threads (load runs, keyring lookups) must never be the ones that collect
+    # garbage holding Qt objects: see desk/ui/collector.py.
+    collector = GuiThreadCollector(app).start()
 
     try:
         store = open_store(db_path)
@@ -62,6 +66,7 @@ def run_app(db_path: str | Path | None = None) -> int:
     with loop:
         loop.run_until_complete(closed.wait())
         loop.run_until_complete(engine.aclose())
+    collector.stop()
     store.close()
     return 0
 

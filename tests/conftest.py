@@ -46,6 +46,31 @@ def _isolated(tmp_path, monkeypatch):
     keyring.set_keyring(previous)
 
 
+@pytest.fixture(scope="session")
+def _gui_collector(qapp):
+    """As in the app (desk/ui/collector.py): once Qt objects exist, only the GUI thread
+    collects garbage, never a vendor-server or load thread."""
+    from desk.ui.collector import GuiThreadCollector
+
+    collector = GuiThreadCollector(qapp).start()
+    yield collector
+    collector.stop()
+
+
+@pytest.fixture(autouse=True)
+def _gui_thread_collection(request):
+    """For tests that use Qt: the app's collection policy, and their garbage (closed
+    windows, timers in cycles) collected here on the main thread when they end."""
+    if not {"qapp", "qtbot"} & set(request.fixturenames):
+        yield
+        return
+    import gc
+
+    request.getfixturevalue("_gui_collector")
+    yield
+    gc.collect()
+
+
 @pytest.fixture(scope="module")
 def server():
     """One scripted loopback vendor server per test module."""

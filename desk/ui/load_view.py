@@ -1,14 +1,14 @@
 """The Load tab: what happens when many users arrive at once, per model, side by side.
 
 The run itself happens off the GUI thread (`desk.engine.load.run_load_in_thread`, its own
-event loop, HTTP client and store connection). Its callbacks run on that thread: they
-only append to an inbox under a lock and emit a Qt signal (queued to the GUI thread) at
-most once per refresh; a single-shot timer then drains the inbox and redraws, so a run
-finishing 500 requests a second repaints at most `REFRESH_MS` apart, one plot at a time
-(`STAGGER_MS` apart) with axes that only grow, so no single frame holds the window long.
-While a run is on, the objects alive at its start are frozen out of the garbage collector
-(`gc.freeze`): a full collection of a big heap would otherwise stop every thread for
-~100 ms, the window's and the run's alike.
+event loop, HTTP client and store connection). Its callbacks run on that thread and touch
+no Qt object at all: they only put outcomes in a `_Mailbox` under a lock. A timer on the
+GUI thread empties it every `REFRESH_MS` and redraws, so a run finishing 500 requests a
+second repaints at most five times a second, one plot at a time (`STAGGER_MS` apart) with
+axes that only grow, so no single frame holds the window long. While a run is on, the
+objects alive at its start are frozen out of the garbage collector (`gc.freeze`): a full
+collection of a big heap would otherwise stop every thread for ~100 ms, the window's and
+the run's alike. (Collection itself only ever runs on the GUI thread: desk/ui/collector.py.)
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -222,11 +222,30 @@ def _thin(xs: Sequence[float], ys: Sequence[float], limit: int = MAX_SCATTER) ->
     return x, y
 
 
-class _Bridge(QObject):
-    """Lives on the GUI thread; the worker emits, Qt queues the call to the GUI thread."""
+class _Mailbox:
+    """What the load thread hands the GUI thread. Plain Python on purpose: the worker must
+    never call into Qt (nor hold the last reference to a Qt object), so the GUI polls this."""
 
-    progressed = Signal()
-    finished = Signal(object, object)  # LoadResult | None, BaseException | None
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._outcomes: list[RequestOutcome] = []
+        self._counts = (0, 0)
+        self._end: tuple[LoadResult | None, BaseException | None] | None = None
+
+    def put(self, outcome: RequestOutcome, done: int, planned: int) -> None:  # load thread
+        with self._lock:
+            self._outcomes.append(outcome)
+            self._counts = (done, planned)
+
+    def finish(self, result: LoadResult | None, error: BaseException | None) -> None:  # load thread
+        with self._lock:
+            self._end = (result, error)
+
+    def take(self) -> tuple[list[RequestOutcome], tuple[int, int],
+                            tuple[LoadResult | None, BaseException | None] | None]:  # GUI thread
+        with self._lock:
+            batch, self._outcomes = self._outcomes, []
+            return batch, self._counts, self._end
 
 
 class LoadPanel(QWidget):
@@ -248,18 +267,10 @@ class LoadPanel(QWidget):
         self.budget_ms: float | None = None
         self.redraws = 0
         self._cancel: Callable[[], None] | None = None
-        self._generation = 0
-        self._lock = threading.Lock()
-        self._inbox: list[RequestOutcome] = []
-        self._counts = (0, 0)
-        self._signalled = False
-        self._last_drain = 0.0
+        self._mailbox = _Mailbox()
         self._started_at = 0.0
-        self._bridge = _Bridge(self)
-        self._bridge.progressed.connect(self._on_progressed)
-        self._bridge.finished.connect(self._on_finished)
-        self._refresh = QTimer(self)
-        self._refresh.setSingleShot(True)
+        self._refresh = QTimer(self)  # runs only while a run is on
+        self._refresh.setInterval(REFRESH_MS)
         self._refresh.timeout.connect(self._drain)
         self._stagger = QTimer(self)
         self._stagger.setSingleShot(True)
@@ -618,10 +629,8 @@ class LoadPanel(QWidget):
             self.show_error(str(exc))
             return False
         self.clear_message()
-        self._generation += 1
-        generation = self._generation
-        with self._lock:
-            self._inbox, self._counts, self._signalled = [], (0, 0), False
+        # A fresh mailbox per run: a cancelled run that still reports cannot leak into this one.
+        mailbox = self._mailbox = _Mailbox()
         self.current_run_id = None
         self.current_summary = None
         self._reset_view([str(m) for m in plan.models], plan.p95_budget_ms)
@@ -632,21 +641,15 @@ class LoadPanel(QWidget):
         self.status.setText("Starting: resolving keys, warming up one connection per model…")
         self._set_running(True)
         self._started_at = perf_counter()
-        self._last_drain = 0.0
         # A full garbage collection of the whole heap holds the GIL for ~50-100 ms: it would
         # freeze the window and show up in the run's latencies. Until the run ends, it only
-        # looks at objects made since the start (unfrozen in _on_finished). And no automatic
-        # collection at all until then: one that happened to run on the load thread could
-        # free Qt objects (pyqtgraph items in reference cycles) away from the GUI thread,
-        # which crashes. Reference counting still frees everything that is not a cycle.
+        # looks at objects made since the start (unfrozen in _on_finished).
         gc.collect()
         gc.freeze()
-        gc.disable()
-        self._cancel = run_load_in_thread(
-            self.db_path, plan,
-            progress=lambda o, done, total: self._from_worker(generation, o, done, total),
-            done=lambda result, error: self._done_from_worker(generation, result, error),
-        )
+        # The callbacks are the mailbox's own methods: nothing on the load thread refers to
+        # this widget, so it can never be the one to call Qt or drop a Qt object.
+        self._cancel = run_load_in_thread(self.db_path, plan, progress=mailbox.put, done=mailbox.finish)
+        self._refresh.start()
         return True
 
     def cancel(self) -> None:
@@ -666,43 +669,15 @@ class LoadPanel(QWidget):
         self.runs.setEnabled(not running)
         self.export_button.setEnabled(not running and self.current_run_id is not None)
 
-    # worker thread -------------------------------------------------------------------------
-    def _from_worker(self, generation: int, outcome: RequestOutcome, done: int, planned: int) -> None:
-        with self._lock:
-            if generation != self._generation:
-                return
-            self._inbox.append(outcome)
-            self._counts = (done, planned)
-            if self._signalled:
-                return  # a refresh is already on its way; it will take this one too
-            self._signalled = True
-        try:
-            self._bridge.progressed.emit()
-        except RuntimeError:  # the panel was deleted while the run went on
-            pass
-
-    def _done_from_worker(self, generation: int, result: LoadResult | None, error: BaseException | None) -> None:
-        if generation != self._generation:
-            return
-        try:
-            self._bridge.finished.emit(result, error)
-        except RuntimeError:
-            pass
-
-    # GUI thread ----------------------------------------------------------------------------
-    def _on_progressed(self) -> None:
-        if not self._refresh.isActive():
-            since = (perf_counter() - self._last_drain) * 1000
-            self._refresh.start(int(max(0.0, REFRESH_MS - since)))
-
     def _drain(self) -> None:
-        with self._lock:
-            batch, self._inbox = self._inbox, []
-            done, planned = self._counts
-            self._signalled = False
-        self._last_drain = perf_counter()
-        if not batch:
-            return
+        """Every REFRESH_MS while a run is on: take what the load thread reported."""
+        batch, (done, planned), end = self._mailbox.take()
+        if batch:
+            self._show_progress(batch, done, planned)
+        if end is not None:
+            self._on_finished(*end)
+
+    def _show_progress(self, batch: list[RequestOutcome], done: int, planned: int) -> None:
         self.outcomes.extend(batch)
         self.live.add(batch)
         if planned:
@@ -720,10 +695,8 @@ class LoadPanel(QWidget):
 
     def _on_finished(self, result: LoadResult | None, error: BaseException | None) -> None:
         self._refresh.stop()
-        self._drain()
         self._cancel = None
         gc.unfreeze()
-        gc.enable()
         if result is None:
             self._set_running(False)
             cancelled = error is None or isinstance(error, asyncio.CancelledError)
