@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from desk import __version__, cli_load
+from desk import __version__, cli_load, cli_local, cli_suite
 from desk.core.attachment import AttachmentError, decode_text, load_attachment
 from desk.core.pricing import Price
 from desk.core.provider import KINDS, ProviderConfig
@@ -122,6 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     hist.add_argument("--json", action="store_true")
 
     cli_load.add_parser(sub, db)
+    cli_suite.add_parser(sub, db)
+    cli_local.add_parser(sub, db)
 
     show = sub.add_parser("show", parents=[db], help="show a past trial and its answers")
     show.add_argument("trial_id")
@@ -151,6 +153,11 @@ def _parser() -> argparse.ArgumentParser:
 
     score = sub.add_parser("scorecard", parents=[db], help="per-model figures from the ratings")
     score.add_argument("--json", action="store_true", help="a JSON list, one object per model")
+    score.add_argument("--run", metavar="RUN_ID",
+                       help="only a suite run's answers; each model gains by_expect (per expected behaviour)")
+    score.add_argument("--compare", nargs=2, metavar=("A", "B"),
+                       help="with --run: model A against model B on the same cases (wins, losses, ties, "
+                            "sign-test p-value)")
     _filter_arguments(score)
 
     export = sub.add_parser(
@@ -803,7 +810,20 @@ def _day(flag: str, text: str, *, next_day: bool = False) -> float:
 
 def _scorecard(args: argparse.Namespace, store: Any) -> int:
     filters = _filters(args, store)
-    scores = _with_engine(store, lambda engine: engine.scorecard(filters))
+    if args.compare:
+        if not args.run:
+            raise CliError("--compare needs --run RUN_ID (the suite run whose cases are compared)")
+        a, b = args.compare
+        result = _with_engine(store, lambda engine: engine.compare_models(args.run, a, b, filters))
+        if args.json:
+            print(_json(result.as_json()))
+        else:
+            cli_suite.print_comparison(result)
+        return EXIT_OK
+    if args.run:
+        scores = _with_engine(store, lambda engine: engine.run_scorecard(args.run, filters))
+    else:
+        scores = _with_engine(store, lambda engine: engine.scorecard(filters))
     if args.json:
         print(_json([s.as_json() for s in scores]))
         return EXIT_OK
@@ -811,6 +831,8 @@ def _scorecard(args: argparse.Namespace, store: Any) -> int:
         print("no answers in scope")
         return EXIT_OK
     _print_scorecard(scores)
+    if args.run:
+        cli_suite.print_by_expect(scores)
     return EXIT_OK
 
 
@@ -920,6 +942,20 @@ def _load(args: argparse.Namespace, store: Any) -> int:
     return cli_load.run(args, store, _ref, _run, CliError)
 
 
+def _local(args: argparse.Namespace, store: Any) -> int:
+    from desk.engine.session import Engine
+
+    engine = Engine(store)
+    if args.action == "serve":
+        return cli_local.serve(args, engine, _run, CliError)
+    return cli_local.status(args, engine, _run)
+
+
+def _suite(args: argparse.Namespace, store: Any) -> int:
+    helpers = cli_suite.CliHelpers(ref=_ref, run=_run, error=CliError, response_json=response_json, json=_json)
+    return cli_suite.run(args, store, helpers)
+
+
 def _prices_info(args: argparse.Namespace, store: Any) -> int:
     from desk.engine.price_data import current_info, load_cached
 
@@ -971,6 +1007,9 @@ _HANDLERS = {
     ("prices", "update"): _prices_update,
     ("prices", "import"): _prices_import,
     ("load", None): _load,
+    ("local", "serve"): _local,
+    ("local", "status"): _local,
+    **{("suite", action): _suite for action in ("import", "list", "export", "from-trials", "run", "runs")},
     ("provider", "add"): _provider_add,
     ("provider", "list"): _provider_list,
     ("provider", "remove"): _provider_remove,

@@ -40,6 +40,38 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
     load.add_argument("--json", action="store_true", help="one JSON summary object per model")
 
 
+# --- `desk export --run RUN_ID`: one line per HTTP request of a run ---------------------------
+
+RUN_EXPORT_FORMATS = ("csv", "jsonl", "parquet")  # desk.engine.export.RUN_ATTEMPT_FORMATS
+RUN_EXPORT_HELP = ("one line per HTTP request (retries included) of that run, load or suite: timestamps, "
+                   "status, vendor request id, rate-limit headers (instead of rated answers)")
+
+
+def export_run(args: argparse.Namespace, store: Any, cli_error: Any) -> int:
+    """`desk export --run RUN_ID --format csv|jsonl|parquet --out FILE` (see
+    desk.engine.export.export_run_attempts)."""
+    from desk.engine.export import ExportError, export_run_attempts
+
+    if args.format not in RUN_EXPORT_FORMATS:
+        raise cli_error(f"--run writes {', '.join(RUN_EXPORT_FORMATS)} (one line per HTTP request), "
+                        f"not {args.format}")
+    narrowed = [flag for flag, value in (("--tag", getattr(args, "tag", None)), ("--rater", getattr(args, "rater", None)),
+                                         ("--since", getattr(args, "since", None)), ("--until", getattr(args, "until", None)),
+                                         ("--trial", getattr(args, "trial", None))) if value]
+    if narrowed:
+        raise cli_error(f"--run exports a whole run; {', '.join(narrowed)} only narrow rated answers")
+    to_stdout = args.out == "-"
+    if to_stdout and args.format == "parquet":
+        raise cli_error("Parquet is written to a file: give --out FILE")
+    try:
+        result = export_run_attempts(store, args.run, args.format, sys.stdout if to_stdout else args.out)
+    except ExportError as exc:
+        raise cli_error(str(exc)) from None
+    print(f"exported {result.rows} HTTP requests of run {args.run} to {'stdout' if to_stdout else args.out}",
+          file=sys.stderr if to_stdout else sys.stdout)
+    return 0
+
+
 def plan_from_args(args: argparse.Namespace, parse_ref: Any) -> Any:
     """Build a LoadPlan from the arguments; raise ValueError with a plain reason."""
     from desk.core.dataset import load_prompts
@@ -164,11 +196,37 @@ def model_json(run_id: str, model: str, f: dict[str, Any], summary: dict[str, An
         "cost_per_request_usd": f["cost_per_request_usd"],
         "cost_per_success_usd": f["cost_per_success_usd"],
         "knee_concurrency": f.get("knee_concurrency"),
+        # where the vendor began answering 429 (None: it never did); see desk.core.load.throttling
+        "throttling": f.get("throttling"),
         "stability": f["stability"],
         "latency_spread_ms": f["latency_spread_ms"],
         "steps": [{"concurrency": s["concurrency"], **_step(s["models"][model])} for s in summary["steps"]],
         "event_loop_lag": summary["event_loop_lag"],
     }
+
+
+def throttling_text(t: dict[str, Any]) -> str:
+    """Where throttling began, in one sentence (a `throttling` dict of the summary)."""
+    rate = t.get("request_rate_rps")
+    pace = (f"{rate:,.1f} req/s over the {t['window_s']:g} s before it"
+            if rate is not None else "at the very start of the run")
+    return (f"throttling began {t['first_429_at_s']:.2f} s into the run (first 429): concurrency "
+            f"{t['concurrency']}, {pace}, {t['requests_before']} requests sent before it, {t['in_flight']} in flight")
+
+
+def throttling_lines(summary: dict[str, Any]) -> list[str]:
+    lines = []
+    shown = set()
+    for model, f in summary["models"].items():
+        if f.get("throttling"):
+            lines.append(f"{model}: {throttling_text(f['throttling'])}")
+            shown.add(model)
+    overall = summary.get("throttling")
+    if overall and overall.get("model") not in shown:  # a fallback model was the one throttled
+        lines.append(f"{overall['model']}: {throttling_text(overall)}")
+    if not lines and "throttling" in summary:
+        lines.append("throttling: none (no request was answered 429)")
+    return lines
 
 
 def _step(f: dict[str, Any]) -> dict[str, Any]:
@@ -209,6 +267,8 @@ def print_table(run_id: str, status: str, summary: dict[str, Any]) -> None:
         if f.get("knee_concurrency") is not None:
             print(f"{model}: p95 first exceeded the {summary['p95_budget_ms']:g} ms budget at concurrency "
                   f"{f['knee_concurrency']}")
+    for line in throttling_lines(summary):
+        print(line)
     lag = summary["event_loop_lag"]
     if lag.get("p99_ms") is not None:
         print(f"desk's own event-loop lag: p99 {lag['p99_ms']:.1f} ms, max {lag['max_ms']:.1f} ms")

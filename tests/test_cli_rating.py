@@ -171,6 +171,7 @@ RATE_ERRORS = [
     (["--quality", "4.5"], "--quality '4.5' must be a whole number from 1 to 5"),
     (["--quality", "four"], "--quality 'four' must be a whole number from 1 to 5"),
     (["--rater", "   "], "say who is rating with --rater NAME"),
+    (["--rater", "Auto"], "'auto' is the name of desk's automatic constraint checks"),
     (["--value", "sources=yes"], "the rubric has no criterion 'sources'"),
     (["--value", "sources"], "--value 'sources' must be written KEY=VALUE"),
     (["--value", "outcome=failure"], "--value outcome: use its own option"),
@@ -508,7 +509,8 @@ def test_merge_pools_two_experts_ratings(srv, tmp_path, cli):
     # Ann's model oa/x is new to Bob; the provider and the built-in rubric are shared.
     assert counts == {"providers": "0", "models": "1", "prices": "0", "blobs": "0", "trials": "1",
                       "trial_attachments": "0", "responses": "1", "attempts": "1", "rubrics": "0",
-                      "ratings": "1", "preferences": "0", "runs": "0", "run_requests": "0"}
+                      "ratings": "1", "preferences": "0", "runs": "0", "run_requests": "0",
+                      "suites": "0", "suite_cases": "0", "suite_case_attachments": "0", "suite_run_trials": "0"}
     cli.ok("rate", ann_x["response_id"], "--outcome", "partial", "--uncertainty", "stated_uncertainty",
            "--constraints", "na", "--quality", "3", "--rater", "bob", "--db", str(b))
     report = json.loads(cli.ok("merge", str(b), "--db", str(a), "--json"))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -556,7 +558,58 @@ def test_load_error_rate_is_deterministic(client, srv):
     assert client.post("/api/chat", json=OL).status_code == 200 and srv.stats("llama3.2")["requests"] == 0
 
 
+def test_rate_limit_headers_count_down_in_each_vendors_format(client, srv):
+    srv.set_load("gpt-4o-mini", LoadProfile(limit_requests=3, limit_tokens=100, tokens_per_request=30,
+                                            window_s=30))
+    rs = [client.post("/v1/chat/completions", json=OA) for _ in range(4)]
+    assert [r.status_code for r in rs] == [200, 200, 200, 429]
+    assert [r.headers["x-ratelimit-remaining-requests"] for r in rs] == ["2", "1", "0", "0"]
+    assert [r.headers["x-ratelimit-remaining-tokens"] for r in rs] == ["70", "40", "10", "10"]
+    assert {r.headers["x-ratelimit-limit-requests"] for r in rs} == {"3"}
+    assert {r.headers["x-ratelimit-limit-tokens"] for r in rs} == {"100"}
+    assert re.fullmatch(r"(29(\.\d+)?|30)s", rs[0].headers["x-ratelimit-reset-requests"])
+    assert "retry-after" not in rs[0].headers and 28 <= float(rs[3].headers["retry-after"]) <= 30
+    assert rs[3].json()["error"]["code"] == "rate_limit_exceeded"
+    recs = [x for x in srv.requests if x.protocol == "openai"]
+    assert [x.headers_sent for x in recs] == [{k: v for k, v in r.headers.items() if "ratelimit" in k or
+                                               k == "retry-after"} for r in rs]  # the log says what was sent
+    st = srv.stats("gpt-4o-mini")
+    assert (st["requests"], st["served"], st["rejected_429"], st["rejected_limit"]) == (4, 3, 1, 1)
+
+    # Anthropic: its own names, RFC 3339 reset times; the token budget runs out first.
+    srv.set_load("*", LoadProfile(limit_requests=10, limit_tokens=50, tokens_per_request=20, window_s=0.3))
+    rs = [client.post("/v1/messages", json=AN, headers=AN_H) for _ in range(3)]
+    assert [r.status_code for r in rs] == [200, 200, 429]
+    assert [r.headers["anthropic-ratelimit-requests-remaining"] for r in rs] == ["9", "8", "8"]
+    assert [r.headers["anthropic-ratelimit-tokens-remaining"] for r in rs] == ["30", "10", "10"]
+    assert rs[0].headers["anthropic-ratelimit-tokens-limit"] == "50"
+    reset = datetime.fromisoformat(rs[0].headers["anthropic-ratelimit-requests-reset"].replace("Z", "+00:00"))
+    assert 0 <= reset.timestamp() - time.time() <= 1.5
+    assert not any(k.startswith("x-ratelimit") for k in rs[0].headers)
+    assert float(rs[2].headers["retry-after"]) <= 0.3 and rs[2].json()["error"]["type"] == "rate_limit_error"
+    time.sleep(0.35)  # the window ends: a fresh budget
+    r = client.post("/v1/messages", json=AN, headers=AN_H)
+    assert r.status_code == 200 and r.headers["anthropic-ratelimit-requests-remaining"] == "9"
+    # Gemini and Ollama send no rate-limit headers (as the real ones); injected errors carry them too.
+    r = client.post(GEM + ":generateContent", json={"contents": [{"parts": [{"text": "hi"}]}]})
+    assert r.status_code == 200 and not any("ratelimit" in k for k in r.headers)
+    srv.set_load("*", LoadProfile(limit_requests=5, error_rate=1.0, ratelimit_style="openai"))
+    r = client.post("/v1/messages", json=AN, headers=AN_H)
+    assert r.status_code == 503 and r.headers["x-ratelimit-remaining-requests"] == "4"
+
+
+def test_request_id_headers_can_be_left_out(client, srv):
+    srv.enqueue("gpt-4o-mini", Script(request_id_headers=False))
+    r, evs = openai_stream(client)
+    assert "x-request-id" not in r.headers and "request-id" not in r.headers
+    rid = srv.requests[-1].request_id
+    assert json.loads(evs[0][1])["id"] == "chatcmpl-" + rid[4:]  # the body still names it
+
+
 def test_load_profile_validation():
+    for bad in ({"limit_requests": -1}, {"window_s": 0}, {"ratelimit_style": "azure"}):
+        with pytest.raises(ValueError):
+            LoadProfile(**bad)
     for bad in ({"slots": 0}, {"error_rate": 1.5}, {"error_status": 200}, {"max_concurrent": -1}):
         with pytest.raises(ValueError):
             LoadProfile(**bad)

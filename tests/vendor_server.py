@@ -83,6 +83,7 @@ class Script:
     midstream_error: bool = False  # vendor-style error event mid-stream, then end the body
     midstream_error_after_pieces: int = 1
     sse_line_ending: str | None = None  # None: vendor's own ("\r\n" for Gemini, "\n" otherwise)
+    request_id_headers: bool = True  # False: no x-request-id / request-id (the id is only in the body)
 
     @classmethod
     def from_dict(cls, d: dict) -> Script:
@@ -108,6 +109,23 @@ class LoadProfile:
          first-token delay -- `service_ms` if set, else the script's first_token_delay_ms --
          counts from slot acquisition: queueing shows up as extra TTFT.
     A "*" profile is one shared pool (slots, cap, rng, counters) for all models it covers.
+
+    Vendor rate limits (`limit_requests` and/or `limit_tokens`), checked between steps 1
+    and 2: a fixed window of `window_s` seconds opens at the first request (and again at
+    the first request after it has ended); each admitted request uses one request and
+    `tokens_per_request` tokens of it. A request that finds the budget spent is answered
+    at once with 429, `retry-after` (seconds until the window ends) and the headers below
+    showing what is left. Every answer to an admitted request, errors included, carries
+    the budget left *after* that request, in the vendor's own header names and formats
+    (`ratelimit_style`; "auto": by protocol):
+      openai     x-ratelimit-limit-requests: 60, x-ratelimit-remaining-requests: 59,
+                 x-ratelimit-reset-requests: 1s (Go-style duration, e.g. 6m0s, 120ms),
+                 and the same three for -tokens;
+      anthropic  anthropic-ratelimit-requests-limit / -remaining / -reset (RFC 3339 UTC),
+                 and the same three for tokens;
+      none       (Gemini and Ollama send no rate-limit headers: "auto" sends none for them).
+    Headers of a kind whose limit is None are not sent. `RequestRecord.headers_sent` logs
+    every extra header written.
     """
 
     slots: int | None = None  # None: no queueing
@@ -117,6 +135,11 @@ class LoadProfile:
     error_rate: float = 0.0  # 0..1, fraction of requests answered with error_status
     error_status: int = 503
     seed: int = 0  # for the error-injection rng
+    limit_requests: int | None = None  # requests per window (None: no request limit)
+    limit_tokens: int | None = None  # tokens per window (None: no token limit)
+    tokens_per_request: int = 16  # what one admitted request uses of limit_tokens
+    window_s: float = 60.0
+    ratelimit_style: str = "auto"  # auto | openai | anthropic | none
 
     def __post_init__(self):
         if self.slots is not None and self.slots < 1:
@@ -129,6 +152,12 @@ class LoadProfile:
             raise ValueError("error_status must be an error status (>= 400)")
         if self.retry_after_s < 0 or (self.service_ms is not None and self.service_ms < 0):
             raise ValueError("retry_after_s and service_ms must not be negative")
+        if any(v is not None and v < 0 for v in (self.limit_requests, self.limit_tokens)):
+            raise ValueError("limit_requests and limit_tokens must be >= 0 (or None)")
+        if self.window_s <= 0 or self.tokens_per_request < 0:
+            raise ValueError("window_s must be positive and tokens_per_request not negative")
+        if self.ratelimit_style not in ("auto", "openai", "anthropic", "none"):
+            raise ValueError("ratelimit_style must be auto, openai, anthropic or none")
 
     @classmethod
     def from_dict(cls, d: dict) -> LoadProfile:
@@ -150,12 +179,16 @@ class _Load:
         self.in_flight = self.queued = 0
         self.requests = self.served = self.rejected_429 = self.errors_injected = 0
         self.max_in_flight = self.max_queued = 0
+        self.window_end: float | None = None  # time.time() when the rate-limit window resets
+        self.used_requests = self.used_tokens = 0
+        self.rejected_limit = 0  # 429s for a spent budget (also counted in rejected_429)
 
     def stats(self) -> dict:
         return {
             "requests": self.requests,
             "served": self.served,
             "rejected_429": self.rejected_429,
+            "rejected_limit": self.rejected_limit,
             "errors_injected": self.errors_injected,
             "max_in_flight": self.max_in_flight,
             "max_queued": self.max_queued,
@@ -186,6 +219,52 @@ class _Load:
         finally:
             self.queued -= 1
         return False
+
+    @property
+    def limited(self) -> bool:
+        return self.profile.limit_requests is not None or self.profile.limit_tokens is not None
+
+    def admit(self, protocol: str | None) -> tuple[bool, dict[str, str]]:
+        """Use one request (and its tokens) of the window's budget if it has them left:
+        (admitted, the rate-limit headers to send with the answer)."""
+        p, now = self.profile, time.time()
+        if self.window_end is None or now >= self.window_end:
+            self.window_end, self.used_requests, self.used_tokens = now + p.window_s, 0, 0
+        spent = (p.limit_requests is not None and self.used_requests >= p.limit_requests) or (
+            p.limit_tokens is not None and self.used_tokens + p.tokens_per_request > p.limit_tokens
+        )
+        if not spent:
+            self.used_requests += 1
+            self.used_tokens += p.tokens_per_request
+        headers = self.ratelimit_headers(protocol, now)
+        if spent:
+            wait = max(0.0, self.window_end - now)
+            headers["retry-after"] = str(int(wait)) if float(wait).is_integer() else f"{wait:.3f}"
+        return not spent, headers
+
+    def ratelimit_headers(self, protocol: str | None, now: float) -> dict[str, str]:
+        p = self.profile
+        style = p.ratelimit_style
+        if style == "auto":
+            style = {"openai": "openai", "anthropic": "anthropic"}.get(protocol or "", "none")
+        if style == "none":
+            return {}
+        reset_in = max(0.0, (self.window_end or now) - now)
+        out: dict[str, str] = {}
+        for what, limit, used in (("requests", p.limit_requests, self.used_requests),
+                                  ("tokens", p.limit_tokens, self.used_tokens)):
+            if limit is None:
+                continue
+            left = max(0, limit - used)
+            if style == "openai":
+                out[f"x-ratelimit-limit-{what}"] = str(limit)
+                out[f"x-ratelimit-remaining-{what}"] = str(left)
+                out[f"x-ratelimit-reset-{what}"] = _go_duration(reset_in)
+            else:
+                out[f"anthropic-ratelimit-{what}-limit"] = str(limit)
+                out[f"anthropic-ratelimit-{what}-remaining"] = str(left)
+                out[f"anthropic-ratelimit-{what}-reset"] = _rfc3339(now + reset_in)
+        return out
 
     def release(self):
         while self.waiters:
@@ -220,6 +299,7 @@ class RequestRecord:
     ended_at: float | None = None
     queued_ms: float | None = None  # LoadProfile only: time waited for a slot (0.0 without slots)
     slot_acquired_at: float | None = None  # LoadProfile only: time.time() when service began
+    headers_sent: dict[str, str] = field(default_factory=dict)  # extra response headers written (as sent)
     _t0: float = field(default=0.0, repr=False)  # perf_counter() at read_at
 
     def stamp(self) -> float:
@@ -246,6 +326,20 @@ def _reason(status: int) -> str:
         return {529: "Overloaded", 520: "Unknown Error", 524: "A Timeout Occurred"}.get(status, "Unknown")
 
 
+def _go_duration(seconds: float) -> str:
+    """A duration as OpenAI's rate-limit reset headers write it: 120ms, 1s, 6m0s, 1m2.5s."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    minutes, rest = divmod(round(seconds, 3), 60)
+    secs = f"{rest:.3f}".rstrip("0").rstrip(".")
+    return f"{int(minutes)}m{secs}s" if minutes else f"{secs}s"
+
+
+def _rfc3339(ts: float) -> str:
+    """Unix seconds as Anthropic's reset headers write them: 2025-01-31T09:15:03Z."""
+    return datetime.fromtimestamp(int(ts + 0.999), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 _date_cache = [0, ""]
 
 
@@ -256,14 +350,15 @@ def _date() -> str:
     return _date_cache[1]
 
 
-def _head(status: int, ctype: str, rid: str, extra: dict, length: int | None, close: bool) -> bytes:
+def _head(status: int, ctype: str, rid: str | None, extra: dict, length: int | None, close: bool) -> bytes:
     h = {"Date": _date(), "Content-Type": ctype}
     if length is None:
         h["Transfer-Encoding"], h["Cache-Control"] = "chunked", "no-cache"
     else:
         h["Content-Length"] = str(length)
     h["Connection"] = "close" if close else "keep-alive"
-    h["x-request-id"] = h["request-id"] = rid
+    if rid is not None:
+        h["x-request-id"] = h["request-id"] = rid
     canon = {k.lower(): k for k in h}
     for k, v in extra.items():  # script headers may override defaults (e.g. a wrong Content-Type)
         h[canon.get(k.lower(), k)] = v
@@ -374,6 +469,7 @@ class _Ctx:
         self.first_piece = True
         self._tpl: list[bytes] | None = None
         self.t_first: float | None = None  # perf_counter deadline of the first piece (LoadProfile)
+        self.extra: dict[str, str] = {}  # headers the LoadProfile adds (rate limits), over the script's
 
     def templated(self, build, text: str) -> bytes:
         # Hot path: encode a piece event once around a sentinel, then splice each text in.
@@ -1216,14 +1312,15 @@ class VendorServer:
         return b"".join(parts)
 
     async def _send_json(
-        self, c: _Conn, rec: RequestRecord, status: int, obj, keep: bool, extra: dict | None = None
+        self, c: _Conn, rec: RequestRecord, status: int, obj, keep: bool, extra: dict | None = None,
+        *, ids: bool = True,
     ) -> bool:
         body = _dumps(obj, pretty=rec.protocol in ("openai", "gemini"))  # as those vendors do
         rec.status = status
+        rec.headers_sent = dict(extra or {})
         rec.ended_at = rec.stamp()
-        await c.send(
-            _head(status, "application/json", rec.request_id, extra or {}, len(body), not keep) + body
-        )
+        rid = rec.request_id if ids else None
+        await c.send(_head(status, "application/json", rid, extra or {}, len(body), not keep) + body)
         return keep
 
     # -- routing
@@ -1305,10 +1402,17 @@ class VendorServer:
             ld.rejected_429 += 1
             st, obj = fmt.error(ctx, 429)
             return await self._send_json(c, rec, st, obj, keep, ld.headers_429)
+        if ld.limited:
+            admitted, ctx.extra = ld.admit(rec.protocol)
+            if not admitted:
+                ld.rejected_429 += 1
+                ld.rejected_limit += 1
+                st, obj = fmt.error(ctx, 429)
+                return await self._send_json(c, rec, st, obj, keep, ctx.extra)
         if p.error_rate > 0 and ld.rng.random() < p.error_rate:
             ld.errors_injected += 1
             st, obj = fmt.error(ctx, p.error_status)
-            return await self._send_json(c, rec, st, obj, keep)
+            return await self._send_json(c, rec, st, obj, keep, ctx.extra)
         ld.in_flight += 1
         ld.max_in_flight = max(ld.max_in_flight, ld.in_flight)
         held = False
@@ -1472,9 +1576,11 @@ class VendorServer:
 
     async def _generate(self, c: _Conn, ctx: _Ctx, fmt, keep: bool) -> bool:
         s, rec = ctx.s, ctx.rec
-        rid, extra, close = rec.request_id, s.headers, not keep
+        rid = rec.request_id if s.request_id_headers else None
+        extra, close = {**s.headers, **ctx.extra}, not keep
         t_first = rec._t0 + s.first_token_delay_ms / 1000 if ctx.t_first is None else ctx.t_first
         rec.status = s.status
+        rec.headers_sent = dict(extra)
         if s.html_error_page:
             await self._wait(t_first)
             body = _CF_HTML.format(
@@ -1496,7 +1602,7 @@ class VendorServer:
         if s.status >= 400:
             await self._wait(t_first)
             st, obj = fmt.error(ctx, s.status)
-            return await self._send_json(c, rec, st, obj, keep, extra)
+            return await self._send_json(c, rec, st, obj, keep, extra, ids=s.request_id_headers)
         if not rec.stream:
             return await self._plain(c, ctx, fmt, keep, t_first)
 
@@ -1569,7 +1675,10 @@ class VendorServer:
             body, ctype = b'{"id": "' + ctx.hex.encode() + b'", {not json', "application/json"
         else:
             body, ctype = fmt.full(ctx, text)
-        head = _head(s.status, ctype, rec.request_id, s.headers, len(body), not keep)
+        extra = {**s.headers, **ctx.extra}
+        rec.headers_sent = dict(extra)
+        rid = rec.request_id if s.request_id_headers else None
+        head = _head(s.status, ctype, rid, extra, len(body), not keep)
         if s.stall_after_headers or s.stall_after_pieces is not None:
             await c.send(head)
             await c.stall()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import itertools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,45 @@ def ramp(levels: Sequence[int], *, requests: int | None = None, duration_s: floa
     return tuple(LoadStep(c, requests, duration_s) for c in levels)
 
 
+# Rate-limit headers that say what is left, in the order they are looked for.
+REMAINING_REQUESTS_HEADERS = ("x-ratelimit-remaining-requests", "anthropic-ratelimit-requests-remaining")
+REMAINING_TOKENS_HEADERS = (
+    "x-ratelimit-remaining-tokens",
+    "anthropic-ratelimit-tokens-remaining",  # the most restrictive of input and output
+    "anthropic-ratelimit-input-tokens-remaining",
+)
+THROTTLE_WINDOW_S = 5.0  # the request rate at the first 429 is measured over this long before it
+
+
+def remaining(ratelimit: Mapping[str, str]) -> tuple[float | None, float | None]:
+    """(requests, tokens) the vendor says are left, from an attempt's rate-limit headers
+    as sent; None where it did not say (or said something that is not a number)."""
+
+    def first(names: Sequence[str]) -> float | None:
+        for name in names:
+            value = ratelimit.get(name)
+            if value is not None:
+                try:
+                    return float(value)
+                except ValueError:
+                    continue
+        return None
+
+    return first(REMAINING_REQUESTS_HEADERS), first(REMAINING_TOKENS_HEADERS)
+
+
+@dataclass(frozen=True)
+class AttemptMark:
+    """One HTTP request made for a load-run request: what the rate-limit telemetry needs."""
+
+    model: str  # the model called (a fallback's own name when it was one)
+    start_s: float  # when it was sent, seconds since the run started
+    end_s: float | None
+    http_status: int | None
+    remaining_requests: float | None = None  # as the vendor's headers said on this answer
+    remaining_tokens: float | None = None
+
+
 @dataclass
 class RequestOutcome:
     """One logical request of a load run."""
@@ -72,6 +111,8 @@ class RequestOutcome:
     response_ids: list[str] = field(default_factory=list)
     input_index: int = 0  # which prompt of the run (its dataset row)
     text: str = field(default="", repr=False)  # the answer, for stability figures (kept in memory)
+    # every HTTP request it made (rebuilt from the attempts table for a stored run)
+    marks: list[AttemptMark] = field(default_factory=list, repr=False)
 
     @property
     def fallback_used(self) -> bool:
@@ -164,6 +205,35 @@ def stability(outcomes: Sequence[RequestOutcome]) -> dict[str, Any] | None:
         "answers": n,
         "exact_match_rate": sum(g["exact_match_rate"] * g["n"] for g in groups) / n,
         "mean_similarity": sum(g["mean_similarity"] * g["n"] for g in groups) / n,
+    }
+
+
+def throttling(outcomes: Sequence[RequestOutcome], model: str | None = None,
+               window_s: float = THROTTLE_WINDOW_S) -> dict[str, Any] | None:
+    """Where throttling began: the first HTTP request answered 429 (to `model`, or to any
+    model), with the step and concurrency it was sent in, the rate of HTTP requests to
+    that model over the `window_s` seconds before it (less at the very start of a run:
+    `window_s` says how long), how many were sent before it and how many were in flight.
+    None when no request was answered 429."""
+    marks = [(m, o) for o in outcomes for m in o.marks if model is None or m.model == model]
+    limited = [(m, o) for m, o in marks if m.http_status == 429]
+    if not limited:
+        return None
+    first, outcome = min(limited, key=lambda mo: mo[0].start_s)
+    t = first.start_s
+    mine = [m for m, _ in marks if m.model == first.model]
+    before = [m for m in mine if m.start_s < t]
+    span = min(window_s, t)
+    recent = [m for m in before if m.start_s >= t - span]
+    return {
+        "model": first.model,
+        "first_429_at_s": round(t, 3),
+        "step": outcome.step,
+        "concurrency": outcome.concurrency,
+        "request_rate_rps": round(len(recent) / span, 3) if span > 0 else None,
+        "window_s": round(span, 3),
+        "requests_before": len(before),
+        "in_flight": sum(1 for m in before if m.end_s is None or m.end_s > t),
     }
 
 

@@ -81,8 +81,13 @@ class Usage:
 class Attempt:
     """One HTTP request made for a response (the first try or a retry).
 
-    Wall-clock instants are unix seconds; `ttft_ms == (first_token_at - started_at) * 1000`.
-    `wait_before_ms` is the backoff or Retry-After wait spent before this attempt.
+    Wall-clock instants are unix seconds to the microsecond; `started_at` is the instant
+    the request was handed to the transport (TTFT counts from it) and
+    `ttft_ms == round((first_token_at - started_at) * 1000, 3)` exactly (desk.core.clock).
+    `vendor_request_id` is the `x-request-id` / `request-id` response header, else the
+    response or message id in the body; `ratelimit` holds the vendor's rate-limit headers
+    (`x-ratelimit-*`, `anthropic-ratelimit-*`, `retry-after`...) exactly as sent, on failed
+    attempts too. `wait_before_ms` is the backoff or Retry-After wait spent before it.
     """
 
     number: int

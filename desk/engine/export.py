@@ -31,7 +31,10 @@ normalising, so an answer comes back exactly as the model wrote it. No API key i
 written: the store holds none, and nothing here reads the keyring or provider settings.
 
 A load run's requests (`export_run_requests`) go out as CSV or JSONL too: one row per
-logical request of the run, with the same formula guard for CSV.
+logical request of the run, with the same formula guard for CSV. The evidence a vendor
+asks for goes out per HTTP request (`export_run_attempts`, `desk export --run`): one row
+per attempt of any run (load or suite), retries as rows of their own, each with its
+timestamps, status, vendor request id and rate-limit headers as sent.
 
 Filters (`ExportFilter`, the scorecard's): trials, rater, tags (a rating must carry every
 tag) and `since <= rated at < until` select the current ratings. For pairs, rater and
@@ -45,7 +48,7 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -96,12 +99,23 @@ class ExportResult:
 
 
 def export_file(store: Store, fmt: str, out: str | Path | IO[str],
-                filters: ExportFilter | None = None) -> ExportResult:
+                filters: ExportFilter | None = None,
+                progress: Callable[[int, int | None, str | None], None] | None = None) -> ExportResult:
     """Write the rated answers (or preference pairs) selected by `filters` to `out`.
 
     `out` is a path, written whole or not at all (a temporary file renamed into place),
     or an open text stream (not for parquet). Raises ExportError with a plain sentence.
+    `progress(rows_written, rows_total, what)` is called as it goes; an exception it raises
+    (a cancel) stops the export, and a path is then left as it was.
     """
+    def counted(items: Sequence[Any]) -> Iterator[Any]:
+        for i, item in enumerate(items):
+            if progress is not None and i % 200 == 0:
+                progress(i, len(items), "writing")
+            yield item
+        if progress is not None:
+            progress(len(items), len(items), "written")
+
     if fmt not in FORMATS:
         raise ExportError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     filters = filters or ExportFilter()
@@ -119,17 +133,17 @@ def export_file(store: Store, fmt: str, out: str | Path | IO[str],
         columns, rows = table_rows(store, filters)
         n = len(rows)
         with _output(out) as f:
-            write_csv(f, columns, rows)
+            write_csv(f, columns, counted(rows))
     elif fmt == "jsonl":
         records = rated_records(store, filters)
         n = len(records)
         with _output(out) as f:
-            write_jsonl(f, records)
+            write_jsonl(f, counted(records))
     else:
         pairs, skipped = preference_pairs(store, filters)
         n = len(pairs)
         with _output(out) as f:
-            write_jsonl(f, pairs)
+            write_jsonl(f, counted(pairs))
     where = str(out) if isinstance(out, str | Path) else str(getattr(out, "name", "a stream"))
     return ExportResult(fmt, where, n, skipped)
 
@@ -477,6 +491,98 @@ def export_run_requests(store: Store, run_id: str, fmt: str, out: str | Path | I
     return ExportResult(fmt, where, len(rows))
 
 
+# --- one row per HTTP request of a run (any kind) ----------------------------------------
+
+RUN_ATTEMPT_FORMATS = ("csv", "jsonl", "parquet")
+RUN_ATTEMPT_COLUMNS = (
+    "run_id", "run_kind", "seq", "step", "concurrency", "request_started_ms", "response_id", "trial_id",
+    "model", "variant", "attempt", "final", "status", "http_status", "error_kind", "error_message",
+    "started_at", "first_token_at", "ended_at", "ttft_ms", "total_ms", "connect_ms", "wait_before_ms",
+    "retry_after_s", "vendor_request_id", "input_tokens", "output_tokens", "cost_usd", "ratelimit",
+)  # fmt: skip
+_ATTEMPT_TYPES = {
+    **dict.fromkeys(("seq", "step", "concurrency", "attempt", "http_status", "input_tokens", "output_tokens"),
+                    "int"),
+    **dict.fromkeys(("request_started_ms", "started_at", "first_token_at", "ended_at", "ttft_ms", "total_ms",
+                     "connect_ms", "wait_before_ms", "retry_after_s", "cost_usd"), "float"),
+    "final": "bool",
+}
+
+
+def run_attempt_rows(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """One dict per HTTP request a run made, retries included, for a run of any kind (the
+    responses tagged with the run's id: load runs, suite runs), in request order.
+
+    Each row is one attempt: `attempt` is its number (1 = first try), `final` whether it
+    was the response's last, `status` its outcome (ok | error | interrupted) and
+    `http_status` the vendor's status code. `started_at`, `first_token_at` and `ended_at`
+    are unix seconds to the microsecond (`started_at` is when the request was handed to
+    the transport, the instant TTFT counts from, so `ttft_ms == round((first_token_at -
+    started_at) * 1000, 3)`); `vendor_request_id` is the vendor's request id (header, else
+    the id in the body); `ratelimit` the vendor's rate-limit headers exactly as sent (an
+    object). Load runs add the logical request's `seq`, `step`, `concurrency` and
+    `request_started_ms` (since the run started); suite runs their `seq` and concurrency.
+    """
+    info = store.get_run(run_id)
+    if info is None:
+        raise ExportError(f"no run {run_id} in this store")
+    requests = {o.seq: o for o in store.run_requests(run_id)} if info.kind == "load" else {}
+    spec_concurrency = info.spec.get("concurrency") if isinstance(info.spec.get("concurrency"), int) else None
+    rows: list[dict[str, Any]] = []
+    for seq, r in store.run_calls(run_id):
+        o = requests.get(seq) if seq is not None else None
+        for a in r.attempts:
+            rows.append({
+                "run_id": run_id, "run_kind": info.kind, "seq": seq,
+                "step": o.step if o else None,
+                "concurrency": o.concurrency if o else spec_concurrency,
+                "request_started_ms": o.start_offset_ms if o else None,
+                "response_id": r.id, "trial_id": r.trial_id, "model": r.model,
+                "variant": r.variant.label if r.variant else None,
+                "attempt": a.number, "final": a is r.attempts[-1], "status": a.status.value,
+                "http_status": a.http_status, "error_kind": a.error_kind.value if a.error_kind else None,
+                "error_message": a.error_message, "started_at": a.started_at, "first_token_at": a.first_token_at,
+                "ended_at": a.ended_at, "ttft_ms": a.ttft_ms, "total_ms": a.total_ms, "connect_ms": a.connect_ms,
+                "wait_before_ms": a.wait_before_ms, "retry_after_s": a.retry_after_s,
+                "vendor_request_id": a.vendor_request_id, "input_tokens": a.usage.input_tokens,
+                "output_tokens": a.usage.output_tokens, "cost_usd": a.cost_usd, "ratelimit": dict(a.ratelimit),
+            })
+    return rows
+
+
+def export_run_attempts(store: Store, run_id: str, fmt: str, out: str | Path | IO[str]) -> ExportResult:
+    """Write one line per HTTP request of a run (see `run_attempt_rows`): JSONL with
+    `ratelimit` as an object; CSV (RUN_ATTEMPT_COLUMNS, the formula guard of `csv_cell`)
+    and Parquet (typed columns) with `ratelimit` as JSON text. Written whole or not at all."""
+    if fmt not in RUN_ATTEMPT_FORMATS:
+        raise ExportError(f"format {fmt!r} is not one of {', '.join(RUN_ATTEMPT_FORMATS)}")
+    if fmt == "parquet":
+        pa, pq = _pyarrow()
+        if not isinstance(out, str | Path):
+            raise ExportError("Parquet is written to a file, not a stream")
+    rows = run_attempt_rows(store, run_id)
+    if fmt == "parquet":
+        table = _typed_table(pa, RUN_ATTEMPT_COLUMNS, _ATTEMPT_TYPES,
+                             [{**r, "ratelimit": json.dumps(r["ratelimit"])} for r in rows])
+        with _atomic(out, binary=True) as f:  # type: ignore[arg-type]
+            pq.write_table(table, f)
+        return ExportResult(fmt, str(out), len(rows))
+    with _output(out) as f:
+        if fmt == "csv":
+            write_csv(f, RUN_ATTEMPT_COLUMNS,
+                      ({**r, "ratelimit": json.dumps(r["ratelimit"], ensure_ascii=False)} for r in rows))
+        else:
+            write_jsonl(f, rows)
+    where = str(out) if isinstance(out, str | Path) else str(getattr(out, "name", "a stream"))
+    return ExportResult(fmt, where, len(rows))
+
+
+def _typed_table(pa: Any, columns: Sequence[str], types: dict[str, str], rows: Sequence[dict[str, Any]]) -> Any:
+    arrow = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
+    return pa.table({c: pa.array([r.get(c) for r in rows], type=arrow.get(types.get(c, ""), pa.string()))
+                     for c in columns})
+
+
 # --- helpers -----------------------------------------------------------------------------
 
 
@@ -617,6 +723,8 @@ __all__ = [
     "CSV_COLUMNS",
     "FORMATS",
     "PARQUET_MISSING",
+    "RUN_ATTEMPT_COLUMNS",
+    "RUN_ATTEMPT_FORMATS",
     "RUN_REQUEST_COLUMNS",
     "RUN_REQUEST_FORMATS",
     "ExportError",
@@ -624,10 +732,12 @@ __all__ = [
     "ExportResult",
     "csv_cell",
     "export_file",
+    "export_run_attempts",
     "export_run_requests",
     "preference_pairs",
     "rated_records",
     "rating_json",
     "rubric_json",
+    "run_attempt_rows",
     "table_rows",
 ]

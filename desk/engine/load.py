@@ -10,7 +10,11 @@ client itself was keeping up.
 A request's `ttft_ms` and `total_ms` here run from the moment the request started to the
 first token / end of the answer that finally came back, *including* retries, Retry-After
 waits and fallbacks: what a user of the vendor would have experienced. Every individual
-HTTP attempt keeps its own timing in the responses and attempts tables.
+HTTP attempt keeps its own timing, request id and rate-limit headers in the responses and
+attempts tables; in memory each request carries one `AttemptMark` per attempt (when it
+was sent, its status, the remaining requests / tokens the vendor reported), from which
+the summary's `throttling` says where the first 429 came: at what concurrency and at
+what request rate (desk.core.load.throttling).
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from desk.core.load import LoadStep, RequestOutcome, knee, summarize
+from desk.core import clock
+from desk.core.load import AttemptMark, LoadStep, RequestOutcome, knee, remaining, summarize, throttling
 from desk.core.pricing import add_costs
 from desk.core.response import ResponseResult, Status
 from desk.core.statistics import percentile
@@ -398,9 +403,25 @@ async def _one_request(runner: Runner, chain: Sequence[Target], plan: LoadPlan, 
         outcome.cost_usd = add_costs([a.cost_usd for c in calls for a in c.attempts])
         outcome.response_ids = [c.id for c in calls]
         outcome.text = final.text
+        outcome.marks = _marks(calls, clock.wall(t_run))
         writer.put(outcome, [(seq, c) for c in calls])
         record(outcome)
     return outcome
+
+
+def _marks(calls: Sequence[ResponseResult], run_wall: float) -> list[AttemptMark]:
+    """Every HTTP request of a load-run request, on the run's clock, with what the
+    vendor's rate-limit headers said was left."""
+    marks = []
+    for c in calls:
+        for a in c.attempts:
+            left_requests, left_tokens = remaining(a.ratelimit)
+            marks.append(AttemptMark(
+                c.model, round(a.started_at - run_wall, 6),
+                None if a.ended_at is None else round(a.ended_at - run_wall, 6),
+                a.http_status, left_requests, left_tokens,
+            ))
+    return marks
 
 
 def _summary(plan: LoadPlan, outcomes: list[RequestOutcome], steps: list[dict[str, Any]], wall_s: float,
@@ -413,9 +434,11 @@ def _summary(plan: LoadPlan, outcomes: list[RequestOutcome], steps: list[dict[st
             figures["knee_concurrency"] = knee(
                 [(s["concurrency"], s["models"][str(m)]) for s in steps], plan.p95_budget_ms
             )
+        # The first 429 from this model (a fallback's 429s show under the run's `throttling`).
+        figures["throttling"] = throttling(outcomes, str(m))
         models[str(m)] = figures
     return {"wall_s": wall_s, "models": models, "steps": steps, "event_loop_lag": lag_report,
-            "p95_budget_ms": plan.p95_budget_ms}
+            "p95_budget_ms": plan.p95_budget_ms, "throttling": throttling(outcomes)}
 
 
 def run_load_in_thread(db_path: str | Path, plan: LoadPlan, *, progress: Progress | None = None,

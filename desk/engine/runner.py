@@ -176,7 +176,7 @@ class Runner:
         span: tuple[float | None, float | None] = (None, None)
         try:
             for number in range(1, policy.max_retries + 2):
-                attempt = Attempt(number=number, started_at=clock.wall(perf_counter()), wait_before_ms=wait_ms)
+                attempt = Attempt(number=number, started_at=clock.stamp(perf_counter()), wait_before_ms=wait_ms)
                 result.attempts.append(attempt)
                 parts.clear()
                 reasoning.clear()
@@ -303,16 +303,19 @@ class Runner:
 
     @staticmethod
     def _close_attempt(attempt: Attempt, timing: WireTiming, first_at: float | None, usage: Usage) -> None:
-        end = perf_counter()
-        started = timing.started
-        if started is not None:
-            attempt.started_at = clock.wall(started)
-            attempt.total_ms = clock.ms(started, end)
+        # Recorded instants are microsecond unix seconds and durations their differences
+        # (desk.core.clock), so ttft_ms == round((first_token_at - started_at) * 1000, 3).
+        ended_at = clock.stamp(perf_counter())
+        if timing.started is not None:
+            started_at = attempt.started_at = clock.stamp(timing.started)
+            attempt.total_ms = clock.span_ms(started_at, ended_at)
             if first_at is not None:
-                attempt.first_token_at = clock.wall(first_at)
-                attempt.ttft_ms = clock.ms(started, first_at)
-        attempt.ended_at = clock.wall(end)
+                attempt.first_token_at = clock.stamp(first_at)
+                attempt.ttft_ms = clock.span_ms(started_at, attempt.first_token_at)
+        attempt.ended_at = ended_at
         attempt.connect_ms = timing.connect_ms
+        if attempt.vendor_request_id is None:  # no id header: the id the body named, even mid-stream
+            attempt.vendor_request_id = timing.body_id
         attempt.usage = usage
 
     def _price_attempt(self, target: Target, attempt: Attempt) -> None:

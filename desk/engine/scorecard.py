@@ -12,13 +12,23 @@ Units and rules, stated once:
   cost is unknown are left out of the sum and counted in `cost_unknown`.
 - Pairwise: "both bad" counts as a tie. Bradley–Terry strengths are normalised to a
   geometric mean of 1 across models.
+- By behaviour (suite runs): per model and `expect` kind, the share of rated answers that
+  showed the expected behaviour (desk.core.suite.HANDLED: clarify -> asked_clarifying,
+  abstain -> stated_uncertainty, answer -> confident_correct or partial_with_caveats,
+  follow_constraints -> constraints followed), with n and a 95% Wilson interval. Only
+  human ratings count: the automatic checker's (rater "auto") are left out.
+- Paired comparison of two models on a suite run: each (case, sample) both models have a
+  rated answer to is one pair. A wins when its outcome ranks higher (success > partial >
+  failure); with equal outcomes, when its quality is higher; otherwise (or when either
+  is not judged) the pair is a tie. The p-value is the exact two-sided sign test on wins
+  against losses, ties left out.
 Any figure from fewer than `MIN_SAMPLES` observations carries a warning.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any
@@ -34,8 +44,10 @@ from desk.core.statistics import (
     enough,
     krippendorff_alpha,
     percentile,
+    sign_test,
     wilson_interval,
 )
+from desk.core.suite import AUTO_RATER, EXPECT_KINDS, handled
 
 
 @dataclass
@@ -65,9 +77,10 @@ class ModelScore:
     bt_ci: tuple[float, float] | None = None
     agreement: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    by_expect: dict[str, ExpectScore] | None = None  # set for a suite run's scorecard
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "model": self.model,
             "n_rated": self.n_rated,
             "n_answers": self.n_answers,
@@ -94,6 +107,43 @@ class ModelScore:
             "agreement": self.agreement,
             "warnings": self.warnings,
         }
+        if self.by_expect is not None:
+            out["by_expect"] = {kind: score.as_json() for kind, score in self.by_expect.items()}
+        return out
+
+
+@dataclass(frozen=True)
+class ExpectScore:
+    """How often a model's rated answers to the cases of one `expect` kind showed the
+    expected behaviour."""
+
+    n_rated: int
+    handled: int
+    handled_rate: float | None
+    handled_ci: tuple[float, float] | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"n_rated": self.n_rated, "handled": self.handled, "handled_rate": self.handled_rate,
+                "handled_ci": list(self.handled_ci) if self.handled_ci else None}
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Model A against model B on the same cases and samples (see the module docstring)."""
+
+    model_a: str
+    model_b: str
+    pairs: int
+    wins: int  # A better
+    losses: int  # B better
+    ties: int
+    p_value: float
+    warnings: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"model_a": self.model_a, "model_b": self.model_b, "pairs": self.pairs, "wins": self.wins,
+                "losses": self.losses, "ties": self.ties, "p_value": self.p_value,
+                "warnings": list(self.warnings)}
 
 
 def _majority(values: list[tuple[float, Any]]) -> Any:
@@ -232,3 +282,104 @@ def _agreement(rated: list[tuple[ResponseResult, list[Rating]]]) -> dict[str, An
     if not enough(len(shared)):
         result["warning"] = f"too few items rated by several raters (n={len(shared)})"
     return result
+
+
+_OUTCOME_RANK = {"failure": 0, "partial": 1, "success": 2}
+
+
+def human_ratings(ratings: Sequence[Rating]) -> list[Rating]:
+    """The ratings made by people (the automatic checker's left out)."""
+    return [r for r in ratings if r.rater != AUTO_RATER]
+
+
+def combined_rating(ratings: Sequence[Rating]) -> dict[str, Any]:
+    """One answer's ratings as one set of values: each choice criterion by majority (a tie
+    goes to the most recent rating), quality as the mean; criteria nobody judged are left out."""
+    out: dict[str, Any] = {}
+    for key in ("outcome", "uncertainty", "constraints"):
+        judged = [(r.created_at, r.values.get(key)) for r in ratings if r.values.get(key) not in (None, "")]
+        if judged:
+            out[key] = _majority(judged)
+    qualities = [r.quality for r in ratings if r.quality is not None]
+    if qualities:
+        out["quality"] = mean(qualities)
+    return out
+
+
+def by_expect(
+    responses: Sequence[ResponseResult],
+    ratings: Sequence[Rating],
+    expect_of: Mapping[str, str],
+    kinds: Sequence[str] = EXPECT_KINDS,
+) -> dict[str, dict[str, ExpectScore]]:
+    """model -> expect kind -> ExpectScore, from the human ratings of `responses`.
+
+    `expect_of` maps a response id to its case's expect kind; answers to cases that expect
+    nothing in particular are left out. Every kind in `kinds` is present for every model
+    (n_rated 0 where none was rated).
+    """
+    rated: dict[str, list[Rating]] = defaultdict(list)
+    for rating in human_ratings(ratings):
+        rated[rating.response_id].append(rating)
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: {k: [0, 0] for k in kinds})
+    for response in responses:
+        kind = expect_of.get(response.id, "")
+        counts[response.model]  # every model in scope gets an entry
+        if kind not in kinds or not rated.get(response.id):
+            continue
+        verdict = handled(kind, combined_rating(rated[response.id]))
+        if verdict is None:
+            continue
+        counts[response.model][kind][0] += 1
+        counts[response.model][kind][1] += int(verdict)
+    return {
+        model: {kind: ExpectScore(n, k, _share(k, n), wilson_interval(k, n)) for kind, (n, k) in per.items()}
+        for model, per in counts.items()
+    }
+
+
+def paired_comparison(
+    units: Sequence[tuple[Hashable, str, str]],
+    ratings: Sequence[Rating],
+    model_a: str,
+    model_b: str,
+) -> PairedComparison:
+    """Compare two models on shared units: `units` holds (unit, model, response id), a unit
+    being a (case, sample) of a run. Only human ratings count; when a model has several
+    rated answers to one unit, the one rated last is used."""
+    rated: dict[str, list[Rating]] = defaultdict(list)
+    for rating in human_ratings(ratings):
+        rated[rating.response_id].append(rating)
+    chosen: dict[tuple[Hashable, str], tuple[float, dict[str, Any]]] = {}
+    for unit, model, response_id in units:
+        if model not in (model_a, model_b) or not rated.get(response_id):
+            continue
+        when = max(r.created_at for r in rated[response_id])
+        key = (unit, model)
+        if key not in chosen or when > chosen[key][0]:
+            chosen[key] = (when, combined_rating(rated[response_id]))
+    wins = losses = ties = 0
+    shared = {u for u, m in chosen if m == model_a} & {u for u, m in chosen if m == model_b}
+    for unit in shared:
+        sign = _better(chosen[(unit, model_a)][1], chosen[(unit, model_b)][1])
+        wins += sign > 0
+        losses += sign < 0
+        ties += sign == 0
+    warnings = []
+    if not enough(wins + losses):
+        warnings.append(f"too few decided pairs for a sign test (n={wins + losses}, want {MIN_SAMPLES}+)")
+    return PairedComparison(model_a, model_b, len(shared), wins, losses, ties, sign_test(wins, losses),
+                            tuple(warnings))
+
+
+def _better(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
+    """+1 if a is the better answer, -1 if b is, 0 for a tie (see the module docstring)."""
+    oa, ob = _OUTCOME_RANK.get(a.get("outcome", "")), _OUTCOME_RANK.get(b.get("outcome", ""))
+    if oa is None or ob is None:
+        return 0
+    if oa != ob:
+        return 1 if oa > ob else -1
+    qa, qb = a.get("quality"), b.get("quality")
+    if qa is None or qb is None or qa == qb:
+        return 0
+    return 1 if qa > qb else -1

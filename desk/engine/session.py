@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
 from time import perf_counter
 from typing import Any
 
@@ -16,23 +18,42 @@ from desk.core.provider import ProviderConfig
 from desk.core.rating import Preference, Rating
 from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
+from desk.core.suite import AUTO_RATER, EXPECT_KINDS, Suite
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
+from desk.engine import suite_run
 from desk.engine.export import ExportResult, export_file, export_run_requests
+from desk.engine.jobs import Job
 from desk.engine.keys import delete_api_key, get_api_key, set_api_key
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog
 from desk.engine.recorder import FanoutSink, StoreRecorder
 from desk.engine.runner import ResponseSink, Runner, Target
-from desk.engine.scorecard import ModelScore, compute_scorecard
+from desk.engine.scorecard import (
+    ModelScore,
+    PairedComparison,
+    by_expect,
+    compute_scorecard,
+    paired_comparison,
+)
+from desk.engine.suite_run import (
+    Disagreement,
+    QueueItem,
+    SuiteMatrix,
+    SuiteResponse,
+    SuiteRunError,
+    SuiteRunInfo,
+    SuiteRunResult,
+)
 from desk.providers.base import Provider, ProviderError
 from desk.providers.http import make_client
 from desk.providers.registry import make_provider
 from desk.providers.transport import LeanTransport
-from desk.store.db import Store
+from desk.store.db import Store, open_store
 from desk.store.errors import StoreError
 from desk.store.merge import MergeReport
 from desk.store.ratings import RatingFilter as ScoreFilter
 from desk.store.runs import RunInfo
+from desk.store.suites import SuiteInfo, SuiteStore
 from desk.store.trials import StoredTrial, TrialSummary
 
 
@@ -238,6 +259,17 @@ class Engine:
 
         return current_info().description
 
+    async def update_price_data(self, url: str | None = None) -> str:
+        """Fetch the maintained price list (online) and keep it for offline runs; cancel the
+        awaiting task to stop. Returns the new description; EngineError says why it failed."""
+        from desk.engine.price_data import DEFAULT_URL, PriceDataError, update
+
+        try:
+            info = await update(self.client, url or DEFAULT_URL)
+        except PriceDataError as exc:
+            raise EngineError(str(exc)) from None
+        return info.description
+
     def rater_name(self) -> str | None:
         return self.store.get_setting("rater_name")
 
@@ -245,6 +277,7 @@ class Engine:
         name = " ".join(name.split())
         if not name:
             raise EngineError("the rater name cannot be empty")
+        _not_the_machine(name)
         self.store.set_setting("rater_name", name)
 
     def save_rating(self, response_id: str, values: dict[str, Any], *, rater: str | None = None,
@@ -253,6 +286,7 @@ class Engine:
         who = rater or self.rater_name()
         if not who:
             raise EngineError("set your rater name first (it is stored with every rating)")
+        _not_the_machine(who)
         try:
             return self.store.save_rating(response_id, who, values, blind=blind, shown_order=tuple(shown_order))
         except StoreError as exc:
@@ -267,6 +301,7 @@ class Engine:
         who = rater or self.rater_name()
         if not who:
             raise EngineError("set your rater name first (it is stored with every preference)")
+        _not_the_machine(who)
         try:
             return self.store.save_preference(response_a, response_b, winner, who, reason=reason,
                                               blind=blind, shown_order=tuple(shown_order))
@@ -281,6 +316,8 @@ class Engine:
         """
         filters = filters or ScoreFilter()
         pairs = self.store.rated_responses(filters)
+        if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
+            pairs = [(response, rating) for response, rating in pairs if rating.rater != AUTO_RATER]
         ratings = [rating for _, rating in pairs]
         responses = self.store.all_responses(filters)
         rated = {rating.response_id for rating in ratings}
@@ -301,6 +338,40 @@ class Engine:
     def export(self, fmt: str, path: str, filters: ScoreFilter | None = None) -> ExportResult:
         """Write rated answers (or preference pairs) to a file; see desk.engine.export."""
         return export_file(self.store, fmt, path, filters)
+
+    async def merge_in_background(self, path: str, job: Job) -> MergeReport:
+        """`merge` on a worker thread with its own connection, reporting each table to `job`;
+        job.cancel() stops it and nothing is added (JobCancelled)."""
+        def work() -> MergeReport:
+            store = open_store(self.store.path)
+            try:
+                with store.cancellable(lambda: job.cancelled):
+                    return store.merge_from(path, step=lambda i, n, table: job.report(i, n, table))
+            except StoreError as exc:
+                job.check()  # an "interrupted" from SQLite after a cancel is the cancel
+                raise EngineError(str(exc)) from None
+            finally:
+                store.close()
+
+        return await asyncio.to_thread(work)
+
+    async def export_in_background(self, fmt: str, path: str, job: Job,
+                                   filters: ScoreFilter | None = None) -> ExportResult:
+        """`export` on a worker thread with its own connection; job.cancel() stops it and
+        leaves no file (exports write a temporary file and rename it only when complete)."""
+        def work() -> ExportResult:
+            store = open_store(self.store.path)
+            try:
+                with store.cancellable(lambda: job.cancelled):
+                    result = export_file(store, fmt, path, filters, progress=job.report)
+            except StoreError as exc:
+                job.check()
+                raise EngineError(str(exc)) from None
+            finally:
+                store.close()
+            return result
+
+        return await asyncio.to_thread(work)
 
     def merge(self, path: str) -> MergeReport:
         """Bring another expert's store in, without duplicates (see Store.merge_from)."""
@@ -326,6 +397,153 @@ class Engine:
         """Write a run's requests to CSV or JSONL; see desk.engine.export."""
         return export_run_requests(self.store, run_id, fmt, path)
 
+    # --- suites and suite runs (see desk.engine.suite_run) -----------------------------------
+    #
+    # Every method below raises EngineError with one plain line for bad input (an unknown
+    # suite or run, a bad row, an unknown provider) and then has written nothing.
+
+    def _suites(self) -> SuiteStore:
+        return SuiteStore(self.store)
+
+    def import_suite(self, path: str | Path, name: str) -> SuiteInfo:
+        """Read a CSV or JSONL suite file and store it as the next version of `name`
+        (all rows or none: a bad row is reported with its line number)."""
+        with _engine_errors():
+            return suite_run.import_suite(self._suites(), path, name)
+
+    def list_suites(self, *, all_versions: bool = False) -> list[SuiteInfo]:
+        """Stored suites by name (each name's newest version unless `all_versions`); the
+        bundled starter suite is among them as "starter" (imported on first use)."""
+        return suite_run.suites_list(self._suites(), all_versions=all_versions)
+
+    def suite(self, name: str, version: int | None = None) -> Suite:
+        """A suite with its cases (`version` None: the newest)."""
+        with _engine_errors():
+            return suite_run.get_suite(self._suites(), name, version)
+
+    def export_suite(self, name: str, path: str | Path, version: int | None = None) -> int:
+        """Write a suite to JSONL (attachments to a folder beside it); return the cases written."""
+        suite = self.suite(name, version)
+        try:
+            return suite_run.export_suite(suite, path)
+        except OSError as exc:
+            raise EngineError(f"cannot write {path} ({exc.strerror or exc})") from None
+
+    def suite_from_trials(self, name: str, trial_ids: Sequence[str], expect: str = "") -> SuiteInfo:
+        """Make a suite (the next version of `name`) of past trials: each one's prompt, system
+        prompt and files become a case, keyed 1, 2, ... in the order given."""
+        with _engine_errors():
+            return suite_run.suite_from_trials(self._suites(), self.store, name, trial_ids, expect)
+
+    async def run_suite(
+        self,
+        name: str,
+        models: Sequence[ModelRef],
+        *,
+        version: int | None = None,
+        repeat: int = 1,
+        concurrency: int = 4,
+        settings: GenerationSettings | None = None,
+        label: str | None = None,
+        progress: suite_run.Progress | None = None,
+        on_response: Callable[[SuiteResponse], None] | None = None,
+        on_start: Callable[[str], None] | None = None,
+        sink: ResponseSink | None = None,
+    ) -> SuiteRunResult:
+        """Send every case (x `repeat`) of a suite to every model, at most `concurrency`
+        requests at once; every answer is an ordinary trial response, linked to the run.
+
+        `progress(finished, total)` follows each answer; `on_response` gets each finished
+        answer; `on_start(run_id)` is called once the run is stored; `sink` sees the
+        streams (like run_trial's). Cancelling the task stores the run as cancelled and
+        raises SuiteRunCancelled (a CancelledError) carrying what was done; resume it with
+        resume_suite_run.
+        """
+        with _engine_errors():
+            suite = suite_run.get_suite(self._suites(), name, version)
+            return await suite_run.start_run(
+                self, suite, models, repeat=repeat, concurrency=concurrency, settings=settings, name=label,
+                progress=progress, on_response=on_response, on_start=on_start, sink=sink,
+            )
+
+    async def resume_suite_run(
+        self,
+        run_id: str,
+        *,
+        concurrency: int | None = None,
+        progress: suite_run.Progress | None = None,
+        on_response: Callable[[SuiteResponse], None] | None = None,
+        on_start: Callable[[str], None] | None = None,
+        sink: ResponseSink | None = None,
+    ) -> SuiteRunResult:
+        """Send only the cells of a run that have no ok answer yet (after a cancel, a crash
+        or a kill); refused while the run is still running elsewhere."""
+        with _engine_errors():
+            return await suite_run.resume_run(self, run_id, concurrency=concurrency, progress=progress,
+                                              on_response=on_response, on_start=on_start, sink=sink)
+
+    def list_suite_runs(self, limit: int = 200) -> list[SuiteRunInfo]:
+        """Suite runs, newest first, with status running | interrupted | done and done/total."""
+        return suite_run.list_runs(self._suites(), limit)
+
+    def suite_run(self, run_id: str) -> SuiteRunInfo | None:
+        return suite_run.get_run(self._suites(), run_id)
+
+    def suite_matrix(self, run_id: str) -> SuiteMatrix:
+        """Cases x models (x samples) of a run: each cell's answer, timing, cost and ratings."""
+        with _engine_errors():
+            return suite_run.matrix(self, run_id)
+
+    def rating_queue(self, run_id: str, rater: str | None = None) -> list[QueueItem]:
+        """Per (case, sample) of a run, in case order: every model's answer to rate (and,
+        with `rater`, which of them that rater has rated)."""
+        with _engine_errors():
+            return suite_run.rating_queue(self, run_id, rater)
+
+    def constraint_disagreements(self, run_id: str | None = None) -> list[Disagreement]:
+        """Answers whose automatic constraint verdict differs from a person's."""
+        with _engine_errors():
+            return suite_run.disagreements(self, run_id)
+
+    def run_scorecard(self, run_id: str, filters: ScoreFilter | None = None, *, seed: int = 0) -> list[ModelScore]:
+        """The scorecard of a suite run's answers, each model's with `by_expect` (see
+        desk.engine.scorecard); other filters narrow it as in `scorecard`."""
+        with _engine_errors():
+            _, suite, _, expect_of, trial_ids = suite_run.run_units(self, run_id)
+        filters = self._run_filters(filters, trial_ids)
+        if filters is None:
+            return []
+        scores = self.scorecard(filters, seed=seed)
+        ratings = [rating for _, rating in self.store.rated_responses(filters)]
+        responses = self.store.all_responses(filters)
+        kinds = [k for k in EXPECT_KINDS if any(c.expect == k for c in suite.cases)]
+        figures = by_expect(responses, ratings, expect_of, kinds)
+        for s in scores:
+            s.by_expect = figures.get(s.model, {})
+        return scores
+
+    def compare_models(self, run_id: str, model_a: str, model_b: str,
+                       filters: ScoreFilter | None = None) -> PairedComparison:
+        """Model A against model B on the same cases and samples of a run: wins, losses,
+        ties and the exact sign-test p-value (rules in desk.engine.scorecard)."""
+        with _engine_errors():
+            info, _, units, _, trial_ids = suite_run.run_units(self, run_id)
+        for model in (model_a, model_b):
+            if model not in info.models:
+                raise EngineError(f"{model} is not a model of run {run_id} ({', '.join(info.models)})")
+        if model_a == model_b:
+            raise EngineError("compare two different models")
+        scoped = self._run_filters(filters, trial_ids)
+        ratings = [rating for _, rating in self.store.rated_responses(scoped)] if scoped else []
+        return paired_comparison(units, ratings, model_a, model_b)
+
+    @staticmethod
+    def _run_filters(filters: ScoreFilter | None, trial_ids: Sequence[str]) -> ScoreFilter | None:
+        """`filters` narrowed to the run's trials; None when nothing is left in scope."""
+        filters = filters or ScoreFilter()
+        ids = tuple(t for t in trial_ids if not filters.trial_ids or t in filters.trial_ids)
+        return replace(filters, trial_ids=ids) if ids else None
+
     async def prewarm(self, ref: ModelRef, connections: int) -> int:
         """Open keep-alive connections ahead of a timed run so connect cost stays out of TTFT."""
         transport = self.client._transport
@@ -344,15 +562,38 @@ class Engine:
         return round((perf_counter() - t0) * 1000, 1)
 
 
+def _not_the_machine(rater: str) -> None:
+    """A person rating as "auto" would pass for desk's own constraint checks in every figure."""
+    if rater.strip().casefold() == AUTO_RATER:
+        raise EngineError(f"{AUTO_RATER!r} is the name of desk's automatic constraint checks; choose another rater name")
+
+
+@contextmanager
+def _engine_errors() -> Iterator[None]:
+    """Turn a suite module's or the store's plain error into EngineError (one line)."""
+    try:
+        yield
+    except (SuiteRunError, StoreError) as exc:
+        raise EngineError(str(exc)) from None
+
+
 __all__ = [
+    "Disagreement",
     "Engine",
     "EngineError",
     "ModelScore",
+    "PairedComparison",
     "ProviderConfig",
     "ProviderError",
+    "QueueItem",
     "RunInfo",
     "ScoreFilter",
     "StoredTrial",
+    "SuiteInfo",
+    "SuiteMatrix",
+    "SuiteResponse",
+    "SuiteRunInfo",
+    "SuiteRunResult",
     "TrialOutcome",
     "TrialSummary",
 ]

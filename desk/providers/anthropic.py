@@ -161,6 +161,9 @@ class _MessagesDecoder(StreamDecoder):
         self._stopped = False
         self._started = False
 
+    def response_id(self) -> str | None:
+        return self._id
+
     def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
         out: list[StreamEvent] = []
         for ev in self._sse.feed(chunk, at):

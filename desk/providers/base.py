@@ -118,7 +118,17 @@ def parse_retry_after(headers: httpx.Headers) -> float | None:
 
 
 def request_id(headers: httpx.Headers) -> str | None:
+    """The vendor's request id header (OpenAI `x-request-id`, Anthropic `request-id`).
+    Without one, each protocol reports the response or message id of the body instead
+    (OpenAI `id`, Anthropic `message.id`, Gemini `responseId`; Ollama has none)."""
     return headers.get("x-request-id") or headers.get("request-id")
+
+
+def body_request_id(body: Any) -> str | None:
+    """The request id an error body names (Anthropic's `request_id`), if any."""
+    if isinstance(body, dict) and isinstance(body.get("request_id"), str) and body["request_id"]:
+        return str(body["request_id"])
+    return None
 
 
 def usage_from(**counts: Any) -> Usage:
@@ -227,6 +237,7 @@ class Provider(ABC):
             raise ProviderError(
                 ErrorKind.CONNECTION, self._clean(_transport_message(exc)), response.status_code,
                 vendor_request_id=request_id(response.headers),
+                ratelimit=ratelimit_headers(response.headers),
             ) from None
         finally:
             await response.aclose()
@@ -240,12 +251,13 @@ class Provider(ABC):
         status = response.status_code
         if status >= 300:
             body = await _read_capped(response)
+            parsed = _error_json(body)
             raise ProviderError(
-                self.classify_error(status, _error_json(body)),
+                self.classify_error(status, parsed),
                 self._clean(self._describe_error(body, headers)),
                 status,
                 parse_retry_after(headers),
-                rid,
+                rid or body_request_id(parsed),
                 limits,
             )
         yield Opened(status, rid, limits)
@@ -271,7 +283,12 @@ class Provider(ABC):
         decoder = self.decoder()
         async for chunk in response.aiter_raw():
             at = timing.arrival or perf_counter()
-            for event in decoder.feed(chunk, at):
+            try:
+                events = decoder.feed(chunk, at)
+            finally:  # the id is kept even when the stream breaks (or stalls) after naming it
+                if timing.body_id is None:
+                    timing.body_id = decoder.response_id()
+            for event in events:
                 yield event
         for event in decoder.close(timing.arrival or perf_counter()):
             yield event
@@ -320,6 +337,10 @@ class StreamDecoder(ABC):
 
     @abstractmethod
     def close(self, at: float) -> Iterable[StreamEvent]: ...
+
+    def response_id(self) -> str | None:
+        """The response or message id the stream has named so far (None: not yet, or never)."""
+        return None
 
 
 async def _read_capped(response: httpx.Response) -> bytes:

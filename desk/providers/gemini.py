@@ -191,6 +191,9 @@ class _GeminiDecoder(StreamDecoder):
         self._sse = SSEDecoder()
         self._state = _State()
 
+    def response_id(self) -> str | None:
+        return self._state.id
+
     def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
         out: list[StreamEvent] = []
         for ev in self._sse.feed(chunk, at):

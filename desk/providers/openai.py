@@ -189,6 +189,9 @@ class _ChatDecoder(StreamDecoder):
             self._event(ev.data, ev.at, out)
         return out
 
+    def response_id(self) -> str | None:
+        return self._id
+
     def _event(self, data: str, at: float, out: list[StreamEvent]) -> None:
         if data.strip() == "[DONE]":
             self._done = True

@@ -33,6 +33,7 @@ class WireTiming:
     connect_ms: float | None = None  # set only when a new connection had to be opened
     arrival: float | None = None  # when the bytes of the latest chunk reached the process
     reused_connection: bool = False
+    body_id: str | None = None  # the response / message id the body named (set by the provider)
 
 
 TIMING_KEY = "desk.timing"

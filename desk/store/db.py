@@ -6,9 +6,10 @@ can be killed mid-stream, and WAL with synchronous=NORMAL keeps frequent commits
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -272,6 +273,10 @@ class Store:
     def run_responses(self, run_id: str) -> list[ResponseResult]:
         return runs.run_responses(self.db, run_id)
 
+    def run_calls(self, run_id: str) -> list[tuple[int | None, ResponseResult]]:
+        """(run_seq, response) of every model call of a run of any kind (load or suite)."""
+        return runs.run_calls(self.db, run_id)
+
     def all_responses(self, filters: RatingFilter | None = None) -> list[ResponseResult]:
         """Every response with its attempts, failures included, oldest first.
 
@@ -364,19 +369,34 @@ class Store:
 
     # merging
 
-    def merge_from(self, path: str | Path) -> MergeReport:
+    @contextlib.contextmanager
+    def cancellable(self, cancelled: Callable[[], bool]) -> Iterator[None]:
+        """While inside: SQLite stops a long statement of this connection soon after
+        `cancelled()` turns true (it raises sqlite3.OperationalError "interrupted")."""
+        self.db.conn.set_progress_handler(lambda: 1 if cancelled() else 0, 20_000)
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if cancelled():
+                raise StoreError("cancelled") from None
+            raise StoreError(str(exc)) from None
+        finally:
+            self.db.conn.set_progress_handler(None, 0)
+
+    def merge_from(self, path: str | Path, step: Callable[[int, int, str], None] | None = None) -> MergeReport:
         """Add every row of the desk store at `path` that this one lacks (see desk.store.merge).
 
         One transaction: on any error nothing is added. The other store is only read,
         except that opening it runs any pending schema migrations on it (as opening it
-        with desk would). Merging twice adds nothing the second time.
+        with desk would). Merging twice adds nothing the second time. `step` reports each
+        table; an exception from it (a cancel) rolls everything back.
         """
         if str(self.path) != MEMORY and Path(path).is_file() and Path(self.path).is_file():
             if os.path.samefile(path, self.path):
                 raise StoreError(f"{path} is this store; nothing to merge")
         source = open_merge_source(path)
         try:
-            return merge.merge_databases(self.db, source, str(path))
+            return merge.merge_databases(self.db, source, str(path), step)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot merge {path} ({exc})") from None
         finally:

@@ -15,6 +15,8 @@ The exceptions to "copy the row as it is":
 - a rubric whose (name, version) we hold under another id is mapped onto ours when the
   criteria are identical, else stored as the next version of that name (reported), so
   ratings made under it keep their exact meaning;
+- a suite version whose (name, version) we hold under another id is stored as the next
+  version of that name (reported); its cases and the runs of it keep their ids;
 - settings (the rater name...) belong to each user and are never copied.
 
 No table holds an API key (keys live in the OS keyring or the environment), so none can
@@ -49,6 +51,10 @@ MERGED_TABLES = (
     "preferences",
     "runs",
     "run_requests",
+    "suites",
+    "suite_cases",
+    "suite_case_attachments",
+    "suite_run_trials",
 )
 
 _PROVIDER_SETTINGS = ("kind", "base_url", "key_env", "api_version", "headers_json")
@@ -69,11 +75,18 @@ class MergeReport:
         return sum(self.added.values())
 
 
-def merge_databases(db: Database, source: Database, source_name: str = "the other store") -> MergeReport:
+def merge_databases(db: Database, source: Database, source_name: str = "the other store",
+                    step: Callable[[int, int, str], None] | None = None) -> MergeReport:
     """Copy every row of `source` that `db` lacks, in one transaction (all or nothing).
 
-    Both must be desk stores with the same schema (migrate `source` first).
+    Both must be desk stores with the same schema (migrate `source` first). `step(i, n,
+    table)` is called before each table; an exception it raises (a cancel) rolls it all back.
     """
+
+    def tick(table: str) -> None:
+        if step is not None:
+            step(MERGED_TABLES.index(table), len(MERGED_TABLES), table)
+
     for table in MERGED_TABLES:
         missing = set(_columns(db, table)) - set(_columns(source, table))
         if missing:
@@ -83,13 +96,20 @@ def merge_databases(db: Database, source: Database, source_name: str = "the othe
     with transaction(db):
         # Foreign keys are checked once, at the end: rows may come in any order.
         db.execute("PRAGMA defer_foreign_keys = ON")
+        tick("providers")
         added["providers"] = _merge_providers(db, source, conflicts)
+        tick("models")
         added["models"] = _copy(db, source, "models")
+        tick("prices")
         added["prices"] = _merge_prices(db, source, conflicts)
+        tick("blobs")
         added["blobs"] = _merge_blobs(db, source, source_name)
+        tick("trials")
         added["trials"] = _merge_trials(db, source, conflicts)
         for table in ("trial_attachments", "responses", "attempts"):
+            tick(table)
             added[table] = _copy(db, source, table)
+        tick("rubrics")
         rubric_ids, added["rubrics"] = _merge_rubrics(db, source, conflicts)
         rubric_at = _columns(db, "ratings").index("rubric_id")
 
@@ -97,9 +117,17 @@ def merge_databases(db: Database, source: Database, source_name: str = "the othe
             mapped = rubric_ids.get(row[rubric_at])
             return row if mapped is None else (*row[:rubric_at], mapped, *row[rubric_at + 1 :])
 
+        tick("ratings")
         added["ratings"] = _copy(db, source, "ratings", remap)
+        tick("preferences")
         added["preferences"] = _copy(db, source, "preferences")
         for table in ("runs", "run_requests"):
+            tick(table)
+            added[table] = _copy(db, source, table)
+        tick("suites")
+        added["suites"] = _merge_suites(db, source, conflicts)
+        for table in ("suite_cases", "suite_case_attachments", "suite_run_trials"):
+            tick(table)
             added[table] = _copy(db, source, table)
         broken = db.conn.execute("PRAGMA foreign_key_check").fetchall()
         if broken:
@@ -250,3 +278,23 @@ def _merge_rubrics(db: Database, source: Database, conflicts: list[str]) -> tupl
                 f"this store's; stored as version {newest + 1}"
             )
     return mapped, added
+
+
+def _merge_suites(db: Database, source: Database, conflicts: list[str]) -> int:
+    """Copy suite versions we lack; one whose (name, version) we hold under another id
+    becomes the next version of that name (cases refer to the suite by id, not version)."""
+    columns = _columns(db, "suites")
+    added = 0
+    for theirs in rows(source, f"SELECT {', '.join(columns)} FROM suites ORDER BY name, version, id"):
+        if one(db, "SELECT 1 AS x FROM suites WHERE id = ?", (theirs["id"],)):
+            continue
+        row: Row = dict(theirs)
+        if one(db, "SELECT 1 AS x FROM suites WHERE name = ? AND version = ?", (theirs["name"], theirs["version"])):
+            newest = db.conn.execute("SELECT max(version) FROM suites WHERE name = ?", (theirs["name"],)).fetchone()[0]
+            row["version"] = newest + 1
+            conflicts.append(
+                f"suite {theirs['name']!r} version {theirs['version']} of the other store differs from this "
+                f"store's; stored as version {newest + 1}"
+            )
+        added += db.execute(_insert_sql("suites", columns), [row[c] for c in columns]).rowcount
+    return added

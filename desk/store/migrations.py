@@ -380,3 +380,77 @@ def m004_runs(db: Database) -> None:
             "CREATE INDEX idx_responses_run ON responses (run_id, run_seq)",
         ],
     )
+
+
+@migration
+def m005_suites(db: Database) -> None:
+    # Suites are named sets of cases; a re-import under the same name is the next version
+    # (the old one stays, as runs refer to its cases). `sha256` is the hash of the file a
+    # suite was read from (the bundled starter suite is imported once per file version).
+    # Case attachments share the trials' content-addressed blobs; the trigger keeps a
+    # blob a case still needs when the last trial using it is deleted (delete_trial only
+    # looks at trial_attachments).
+    #
+    # A suite run is a row of `runs` (kind 'suite'; its spec names the suite id, models,
+    # repeat and concurrency). Each (case, sample) of a run is one ordinary trial holding
+    # every model's answer, so rating, blind mode, preferences and export work unchanged;
+    # suite_run_trials links that trial to its run, case and sample. The responses carry
+    # run_id too (m004). No foreign key from runs to suites: the spec is JSON.
+    _run(
+        db,
+        [
+            """CREATE TABLE suites (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                created_at REAL NOT NULL,
+                source TEXT NOT NULL DEFAULT '',
+                sha256 TEXT,
+                UNIQUE (name, version)
+            )""",
+            """CREATE TABLE suite_cases (
+                id TEXT PRIMARY KEY,
+                suite_id TEXT NOT NULL REFERENCES suites(id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                case_ref TEXT NOT NULL,
+                prompt TEXT NOT NULL,
+                system TEXT,
+                expect TEXT NOT NULL DEFAULT '',
+                tags_json TEXT NOT NULL DEFAULT '[]',
+                notes TEXT NOT NULL DEFAULT '',
+                constraints_json TEXT NOT NULL DEFAULT '[]',
+                source TEXT NOT NULL DEFAULT '',
+                upstream_id TEXT NOT NULL DEFAULT '',
+                UNIQUE (suite_id, position),
+                UNIQUE (suite_id, case_ref)
+            )""",
+            """CREATE TABLE suite_case_attachments (
+                case_id TEXT NOT NULL REFERENCES suite_cases(id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+                name TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                mime TEXT NOT NULL,
+                encoding TEXT,
+                size INTEGER NOT NULL,
+                width INTEGER,
+                height INTEGER,
+                PRIMARY KEY (case_id, position)
+            )""",
+            "CREATE INDEX idx_suite_case_attachments_sha256 ON suite_case_attachments (sha256)",
+            """CREATE TRIGGER blobs_keep_for_suite_cases BEFORE DELETE ON blobs
+                WHEN EXISTS (SELECT 1 FROM suite_case_attachments WHERE sha256 = old.sha256)
+            BEGIN
+                SELECT RAISE(IGNORE);
+            END""",
+            """CREATE TABLE suite_run_trials (
+                run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                case_id TEXT NOT NULL REFERENCES suite_cases(id),
+                sample INTEGER NOT NULL,
+                trial_id TEXT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+                PRIMARY KEY (run_id, case_id, sample)
+            )""",
+            "CREATE INDEX idx_suite_run_trials_trial_id ON suite_run_trials (trial_id)",
+            "CREATE INDEX idx_runs_kind ON runs (kind, created_at)",
+        ],
+    )

@@ -12,7 +12,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from desk.core.ids import new_id
-from desk.core.load import RequestOutcome
+from desk.core.load import AttemptMark, RequestOutcome, remaining
 from desk.core.response import ResponseResult
 from desk.store import responses
 from desk.store.errors import StoreError
@@ -83,15 +83,53 @@ def save_run_batch(db: Database, run_id: str, outcomes: Sequence[RequestOutcome]
 
 
 def run_requests(db: Database, run_id: str) -> list[RequestOutcome]:
-    return [_outcome(r) for r in rows(db, "SELECT * FROM run_requests WHERE run_id = ? ORDER BY start_offset_ms, seq",
-                                      [run_id])]
+    """A load run's requests in start order, each with the marks of its HTTP attempts
+    (rebuilt from the attempts table: see `_attach_marks`)."""
+    outcomes = [_outcome(r) for r in rows(db, "SELECT * FROM run_requests WHERE run_id = ? "
+                                              "ORDER BY start_offset_ms, seq", [run_id])]
+    _attach_marks(db, run_id, outcomes)
+    return outcomes
+
+
+def _attach_marks(db: Database, run_id: str, outcomes: Sequence[RequestOutcome]) -> None:
+    """Each request's attempts as AttemptMarks on the run's clock. The run's start instant
+    is not stored, so each request is anchored on its own first attempt: that attempt was
+    sent `start_offset_ms` into the run (to within the microseconds between the request's
+    start and its first send), and its later attempts follow at their stored wall times."""
+    by_seq = {o.seq: o for o in outcomes}
+    found = rows(
+        db,
+        "SELECT r.run_seq, r.model, a.started_at, a.ended_at, a.http_status, a.ratelimit_json "
+        "FROM responses r JOIN attempts a ON a.response_id = r.id WHERE r.run_id = ? "
+        "ORDER BY r.run_seq, a.started_at",
+        [run_id],
+    )
+    anchors: dict[int, float] = {}
+    for r in found:
+        o = by_seq.get(r["run_seq"])
+        if o is None:
+            continue
+        first = anchors.setdefault(o.seq, r["started_at"])
+        base = o.start_offset_ms / 1000 - first
+        left_requests, left_tokens = remaining(json.loads(r["ratelimit_json"] or "{}"))
+        o.marks.append(AttemptMark(
+            r["model"], round(base + r["started_at"], 6),
+            None if r["ended_at"] is None else round(base + r["ended_at"], 6),
+            r["http_status"], left_requests, left_tokens,
+        ))
 
 
 def run_responses(db: Database, run_id: str) -> list[ResponseResult]:
-    ids = [r["id"] for r in rows(db, "SELECT id FROM responses WHERE run_id = ? ORDER BY run_seq, created_at",
-                                 [run_id])]
-    found = responses.responses_by_ids(db, ids)
-    return [found[i] for i in ids if i in found]
+    return [result for _, result in run_calls(db, run_id)]
+
+
+def run_calls(db: Database, run_id: str) -> list[tuple[int | None, ResponseResult]]:
+    """(run_seq, response with its attempts) of every model call a run of any kind made
+    (responses tagged with `run_id`), in run_seq order, then as stored."""
+    linked = rows(db, "SELECT id, run_seq FROM responses WHERE run_id = ? ORDER BY run_seq, created_at, rowid",
+                  [run_id])
+    found = responses.responses_by_ids(db, [r["id"] for r in linked])
+    return [(r["run_seq"], found[r["id"]]) for r in linked if r["id"] in found]
 
 
 def recover_runs(db: Database) -> int:

@@ -148,7 +148,7 @@ class AttachmentChip(QFrame):
         name.setStyleSheet("font-weight: bold;")
         text.addWidget(name)
         meta = QLabel(detail)
-        meta.setStyleSheet(f"color: {defs.MUTED_COLOUR};")
+        meta.setStyleSheet(f"color: {defs.muted()};")
         text.addWidget(meta)
         if preview:
             pv = QLabel(preview)

@@ -25,6 +25,11 @@ def dark() -> bool:
     return QGuiApplication.palette().window().color().lightness() < 128
 
 
+def muted() -> str:
+    """Secondary text: #666 is readable on a light window but nearly vanishes on a dark one."""
+    return "#a0a0a0" if dark() else MUTED_COLOUR
+
+
 def error_tint() -> str:
     return "#4a1f1f" if dark() else "#fdecea"
 

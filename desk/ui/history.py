@@ -1,11 +1,25 @@
-"""History sidebar: every past trial, newest first, searchable by text."""
+"""History sidebar: every past trial, newest first, searchable by text.
+
+Several trials can be selected (Ctrl/Shift+click) to make a suite of them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QLineEdit, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desk.engine.session import TrialSummary
 
@@ -14,6 +28,7 @@ class HistoryPanel(QWidget):
     trial_chosen = Signal(str)
     search_changed = Signal(str)
     run_again_requested = Signal()
+    suite_requested = Signal(list)  # the selected trial ids, newest first: make a suite of them
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -27,14 +42,27 @@ class HistoryPanel(QWidget):
         self.list.setObjectName("historyList")
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.itemActivated.connect(self._chosen)
-        self.list.itemClicked.connect(self._chosen)
+        self.list.itemClicked.connect(self._clicked)
+        self.list.itemSelectionChanged.connect(self._selection_changed)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
         col.addWidget(self.list, 1)
+        buttons = QHBoxLayout()
         self.run_again = QPushButton("Run again")
         self.run_again.setToolTip("Send the opened trial again as a new trial linked to it (Ctrl+R)")
         self.run_again.setEnabled(False)
         self.run_again.clicked.connect(self.run_again_requested)
-        col.addWidget(self.run_again)
+        buttons.addWidget(self.run_again, 1)
+        self.make_suite = QPushButton("Suite…")
+        self.make_suite.setObjectName("historyMakeSuite")
+        self.make_suite.setToolTip("Create a suite from the selected trials (Ctrl/Shift+click selects several): "
+                                   "each one's prompt, system prompt and files become a case")
+        self.make_suite.setEnabled(False)
+        self.make_suite.clicked.connect(lambda: self.suite_requested.emit(self.selected_ids()))
+        buttons.addWidget(self.make_suite)
+        col.addLayout(buttons)
         # Debounce typing so each keystroke does not hit the store.
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -55,6 +83,38 @@ class HistoryPanel(QWidget):
             self.list.addItem(item)
             if t.id == current:
                 item.setSelected(True)
+
+    def selected_ids(self) -> list[str]:
+        """The selected trials' ids, in list order (newest first)."""
+        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())
+                if self.list.item(i).isSelected()]
+
+    def select_ids(self, ids: list[str]) -> None:
+        wanted = set(ids)
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            item.setSelected(item.data(Qt.ItemDataRole.UserRole) in wanted)
+
+    def _selection_changed(self) -> None:
+        self.make_suite.setEnabled(bool(self.list.selectedItems()))
+
+    def _context_menu(self, pos: QPoint) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            return
+        menu = QMenu(self)
+        n = len(ids)
+        action = menu.addAction(f"Create suite from {n} selected trial{'s' if n != 1 else ''}…")
+        action.triggered.connect(lambda _checked=False: self.suite_requested.emit(ids))
+        menu.exec(self.list.viewport().mapToGlobal(pos))
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        # Ctrl/Shift+click grows the selection (for a suite); a plain click opens the trial.
+        modifiers = QApplication.keyboardModifiers()
+        if modifiers & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+                        | Qt.KeyboardModifier.MetaModifier):
+            return
+        self._chosen(item)
 
     def _chosen(self, item: QListWidgetItem) -> None:
         self.trial_chosen.emit(item.data(Qt.ItemDataRole.UserRole))

@@ -9,6 +9,10 @@ axes that only grow, so no single frame holds the window long. While a run is on
 objects alive at its start are frozen out of the garbage collector (`gc.freeze`): a full
 collection of a big heap would otherwise stop every thread for ~100 ms, the window's and
 the run's alike. (Collection itself only ever runs on the GUI thread: desk/ui/collector.py.)
+
+Next to latency over time, two plots show what the vendors' rate-limit headers said was
+left (requests, tokens) as each request was answered, with a dashed line where the first
+429 came; the line under the table says at what concurrency and request rate that was.
 """
 
 from __future__ import annotations
@@ -52,9 +56,10 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.dataset import DatasetError, load_prompts
-from desk.core.load import LoadStep, RequestOutcome, ramp, summarize
+from desk.core.load import LoadStep, RequestOutcome, ramp, summarize, throttling
 from desk.core.statistics import percentile
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput
+from desk.engine.export import export_run_attempts
 from desk.engine.load import LoadPlan, LoadResult, run_load_in_thread
 from desk.engine.policy import RetryPolicy
 from desk.engine.session import Engine, EngineError, RunInfo
@@ -116,6 +121,27 @@ def _knee(f: dict[str, Any]) -> str:
     return "not reached" if f["knee_concurrency"] is None else str(f["knee_concurrency"])
 
 
+def _throttled(f: dict[str, Any]) -> str:
+    t = f.get("throttling")
+    if not t:
+        return "no 429" if "throttling" in f else "–"
+    rate = t.get("request_rate_rps")
+    return (f"at {t['first_429_at_s']:.2f} s · concurrency {t['concurrency']} · "
+            + ("–" if rate is None else f"{rate:,.1f} req/s"))
+
+
+def throttling_line(summary: dict[str, Any] | None) -> str:
+    """Where throttling began, for the line under the table ("" when nothing was throttled)."""
+    t = (summary or {}).get("throttling")
+    if not t:
+        return ""
+    rate = t.get("request_rate_rps")
+    pace = f"{rate:,.1f} req/s over the {t['window_s']:g} s before it" if rate is not None else "at once"
+    return (f"Throttling began {t['first_429_at_s']:.2f} s into the run: {t['model']} answered its first 429 "
+            f"at concurrency {t['concurrency']}, {pace} ({t['requests_before']} requests sent before it, "
+            f"{t['in_flight']} in flight).")
+
+
 def _stability(f: dict[str, Any]) -> str:
     s = f.get("stability")
     if not s:
@@ -138,6 +164,7 @@ SUMMARY_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("Cost", lambda f: _usd(f.get("cost_usd"))),
     ("Cost / success", lambda f: _usd(f.get("cost_per_success_usd"))),
     ("Knee concurrency", _knee),
+    ("Throttling began", _throttled),
     ("Stability", _stability),
 ]
 SUMMARY_HEADERS = ["Model", *(name for name, _ in SUMMARY_COLUMNS)]
@@ -167,6 +194,10 @@ class _Live:
         self.limited_points: tuple[list[float], list[float]] = ([], [])
         self.step_totals: dict[tuple[str, int], list[float]] = defaultdict(list)
         self.step_concurrency: dict[int, int] = {}
+        # what the vendors' rate-limit headers said was left, per model called: (ms since start, value)
+        self.left_requests: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        self.left_tokens: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        self.first_429_ms: float | None = None
         self.n = self.ok = self.errors = 0
         self._ends: deque[float] = deque()
         self._latest_end = 0.0
@@ -177,6 +208,16 @@ class _Live:
                 self.models.append(o.model)
             self.n += 1
             self.step_concurrency.setdefault(o.step, o.concurrency)
+            for m in o.marks:
+                at = m.start_s * 1000
+                for series, value in ((self.left_requests, m.remaining_requests),
+                                      (self.left_tokens, m.remaining_tokens)):
+                    if value is not None:
+                        xs, ys = series[m.model]
+                        xs.append(at)
+                        ys.append(value)
+                if m.http_status == 429 and (self.first_429_ms is None or at < self.first_429_ms):
+                    self.first_429_ms = at
             total = o.total_ms if o.total_ms is not None else 0.0
             if o.status == "interrupted":  # cut short by a cancel: counted, but no latency to show
                 self.errors += 1
@@ -436,11 +477,22 @@ class LoadPanel(QWidget):
         self.time_plot = self._plot("loadTimePlot", "Latency over the run", "request start, ms since run start",
                                     "total latency, ms")
         self.step_plot = self._plot("loadStepPlot", "p95 total vs concurrency", "concurrency", "p95 total, ms")
+        # The vendor's rate-limit headers over the run, next to latency: what it said was left.
+        self.limit_requests_plot = self._plot("loadLimitRequestsPlot", "Remaining requests (vendor's headers)",
+                                              "request start, ms since run start", "requests left")
+        self.limit_tokens_plot = self._plot("loadLimitTokensPlot", "Remaining tokens (vendor's headers)",
+                                            "request start, ms since run start", "tokens left")
+        limits = QWidget()
+        lcol_plots = QVBoxLayout(limits)
+        lcol_plots.setContentsMargins(0, 0, 0, 0)
+        for plot in (self.limit_requests_plot, self.limit_tokens_plot):
+            plot.setMinimumHeight(55)  # stacked, the pair is no taller than one plot at its minimum
+            lcol_plots.addWidget(plot, 1)
         plots = QWidget()
         prow = QHBoxLayout(plots)
         prow.setContentsMargins(0, 0, 0, 0)
-        for plot in (self.cdf_plot, self.time_plot, self.step_plot):
-            prow.addWidget(plot, 1)
+        for widget in (self.cdf_plot, self.time_plot, limits, self.step_plot):
+            prow.addWidget(widget, 1)
 
         self.table = QTableWidget(0, len(SUMMARY_HEADERS))
         self.table.setObjectName("loadSummaryTable")
@@ -457,10 +509,18 @@ class LoadPanel(QWidget):
         self.lag_warning.setWordWrap(True)
         self.lag_warning.setStyleSheet(f"color: {defs.ERROR_COLOUR};")
         self.lag_warning.setVisible(False)
+        self.throttle = QLabel()
+        self.throttle.setObjectName("loadThrottling")
+        self.throttle.setWordWrap(True)
+        self.throttle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # amber like the 429 markers, dark enough to read on a light window, light on a dark one
+        self.throttle.setStyleSheet(f"color: {'#ffb74d' if defs.dark() else '#8d5a00'};")
+        self.throttle.setVisible(False)
         bottom = QWidget()
         bcol = QVBoxLayout(bottom)
         bcol.setContentsMargins(0, 0, 0, 0)
         bcol.addWidget(self.table, 1)
+        bcol.addWidget(self.throttle)
         bcol.addWidget(self.lag)
         bcol.addWidget(self.lag_warning)
 
@@ -497,7 +557,7 @@ class LoadPanel(QWidget):
         for axis in ("bottom", "left"):
             plot.getAxis(axis).enableAutoSIPrefix(False)
         plot.showGrid(x=True, y=True, alpha=0.3)
-        plot.setMinimumSize(120, 120)
+        plot.setMinimumSize(85, 120)  # four plots side by side fit where three of 120 did
         plot.addLegend(offset=(-10, 10))
         return plot
 
@@ -684,7 +744,7 @@ class LoadPanel(QWidget):
             self.progress.setRange(0, planned)
             self.progress.setValue(min(done, planned))
         self.status.setText(self._status_text(done, planned))
-        self._dirty = ["cdf", "time", "steps"]
+        self._dirty = ["cdf", "time", "limits", "steps"]
         self._draw_next()
 
     def _status_text(self, done: int, planned: int, elapsed: float | None = None) -> str:
@@ -742,10 +802,20 @@ class LoadPanel(QWidget):
         self.budget_ms = budget_ms
         self._stagger.stop()
         self._dirty = []
-        for plot in (self.cdf_plot, self.time_plot, self.step_plot):
+        for plot in (self.cdf_plot, self.time_plot, self.step_plot, self.limit_requests_plot,
+                     self.limit_tokens_plot):
             plot.clear()
             plot.disableAutoRange()
             plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        self._limit_curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        # Where the first 429 came: one dashed line on the latency and rate-limit plots.
+        self._first_429_lines: list[pg.InfiniteLine] = []
+        for plot in (self.time_plot, self.limit_requests_plot, self.limit_tokens_plot):
+            line = pg.InfiniteLine(angle=90, pen=pg.mkPen(RATE_LIMITED_COLOUR, width=2, style=Qt.PenStyle.DashLine),
+                                   label="first 429", labelOpts={"position": 0.9, "color": RATE_LIMITED_COLOUR})
+            line.setVisible(False)
+            plot.addItem(line)
+            self._first_429_lines.append(line)
         self._cdf_curves: dict[str, pg.PlotDataItem] = {}
         self._ok_scatter: dict[str, pg.ScatterPlotItem] = {}
         self._step_curves: dict[str, pg.PlotDataItem] = {}
@@ -766,6 +836,8 @@ class LoadPanel(QWidget):
         self.lag.clear()
         self.lag_warning.clear()
         self.lag_warning.setVisible(False)
+        self.throttle.clear()
+        self.throttle.setVisible(False)
 
     def _colour(self, model: str) -> str:
         if model not in self.live.models:
@@ -779,6 +851,7 @@ class LoadPanel(QWidget):
         self.redraws += 1
         self._draw_cdf(fit=True)
         self._draw_time(fit=True)
+        self._draw_limits(fit=True)
         self._draw_steps(summary, fit=True)
 
     def _draw_next(self) -> None:
@@ -792,6 +865,8 @@ class LoadPanel(QWidget):
             self._draw_cdf()
         elif which == "time":
             self._draw_time()
+        elif which == "limits":
+            self._draw_limits()
         else:
             self._draw_steps(None)
         if self._dirty:
@@ -832,6 +907,38 @@ class LoadPanel(QWidget):
                 scatter.setData(*_thin(xs, ys))
                 right, top = max(right, max(xs)), max(top, max(ys))
         self._fit(self.time_plot, right, top, fit)
+
+    def _draw_limits(self, fit: bool = False) -> None:
+        """Remaining requests and tokens per model over the run, and the first 429's line."""
+        live = self.live
+        first = live.first_429_ms
+        for line in self._first_429_lines:
+            if first is not None:
+                line.setValue(first)
+            line.setVisible(first is not None)
+        for plot, series, kind in ((self.limit_requests_plot, live.left_requests, "requests"),
+                                   (self.limit_tokens_plot, live.left_tokens, "tokens")):
+            right = first or 0.0
+            top = 0.0
+            for model, (xs, ys) in list(series.items()):
+                if not xs:
+                    continue
+                curve = self._limit_curves.get((kind, model))
+                if curve is None:
+                    colour = self._colour(model)
+                    curve = plot.plot([], [], pen=pg.mkPen(colour, width=1.5), symbol="o", symbolSize=3,
+                                      symbolBrush=colour, symbolPen=None, name=model)
+                    self._limit_curves[(kind, model)] = curve
+                x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+                order = np.argsort(x, kind="stable")  # outcomes arrive as they finish, not as they started
+                curve.setData(*_thin(x[order], y[order]))
+                right, top = max(right, float(x.max())), max(top, float(y.max()))
+            self._fit(plot, right, top, fit)
+
+    def limit_series(self, kind: str = "requests") -> dict[str, tuple[list[float], list[float]]]:
+        """What is plotted as remaining `requests` or `tokens`: model -> (ms since start, value)."""
+        series = self.live.left_requests if kind == "requests" else self.live.left_tokens
+        return {m: (list(xs), list(ys)) for m, (xs, ys) in series.items() if xs}
 
     def _draw_steps(self, summary: dict[str, Any] | None, fit: bool = False) -> None:
         right = top = 0.0
@@ -887,6 +994,9 @@ class LoadPanel(QWidget):
                 if column == 0:
                     item.setForeground(pg.mkColor(self._colour(model)))
                 self.table.setItem(row, column, item)
+        throttle = throttling_line(summary)
+        self.throttle.setText(throttle)
+        self.throttle.setVisible(bool(throttle))
         text, warning = lag_line((summary or {}).get("event_loop_lag"))
         if note:
             text = f"{note}  {text}".strip()
@@ -959,6 +1069,10 @@ class LoadPanel(QWidget):
             summary = {"models": {m: summarize([o for o in outcomes if o.model == m], wall)
                                   for m in self.live.models}}
             note = f"Run {info.status}: figures computed from its {len(outcomes)} stored requests."
+        if "throttling" not in summary:  # stored before desk summarised throttling: rebuild it
+            summary = {**summary, "throttling": throttling(outcomes),
+                       "models": {m: {**f, "throttling": throttling(outcomes, m)}
+                                  for m, f in (summary.get("models") or {}).items()}}
         self.current_summary = summary
         planned = sum((s.get("requests") or 0) for s in info.spec.get("steps") or []) * \
             len(info.spec.get("models") or [])
@@ -975,12 +1089,17 @@ class LoadPanel(QWidget):
         return True
 
     def export_requests(self, path: str | None = None, fmt: str | None = None) -> bool:
-        """Write the open run's requests to CSV or JSONL (asks where when no path is given)."""
+        """Write the open run's requests (asks where when no path is given): `csv` / `jsonl`
+        one row per request of the run; `http-csv` / `http-jsonl` one row per HTTP request,
+        retries included, with its request id, timestamps and rate-limit headers as sent
+        (what `desk export --run` writes)."""
         if self.current_run_id is None:
             self.show_error("Open or finish a run first: there is nothing to export.")
             return False
         if path is None:
-            filters = {"CSV — one row per request (*.csv)": "csv", "JSONL — one object per request (*.jsonl)": "jsonl"}
+            filters = {"CSV — one row per request (*.csv)": "csv", "JSONL — one object per request (*.jsonl)": "jsonl",
+                       "JSONL — one object per HTTP request: request ids, rate-limit headers (*.jsonl)": "http-jsonl",
+                       "CSV — one row per HTTP request: request ids, rate-limit headers (*.csv)": "http-csv"}
             path, chosen = QFileDialog.getSaveFileName(self, "Export the run's requests",
                                                        f"desk-load-{self.current_run_id}.csv", ";;".join(filters))
             if not path:
@@ -988,9 +1107,14 @@ class LoadPanel(QWidget):
             fmt = filters.get(chosen)
         fmt = fmt or ("jsonl" if str(path).lower().endswith((".jsonl", ".ndjson")) else "csv")
         try:
-            result = self.engine.export_run_requests(self.current_run_id, fmt, path)
+            if fmt.startswith("http-"):
+                result = export_run_attempts(self.engine.store, self.current_run_id, fmt.removeprefix("http-"), path)
+                what = "HTTP requests"
+            else:
+                result = self.engine.export_run_requests(self.current_run_id, fmt, path)
+                what = "requests"
         except (ValueError, OSError, EngineError) as exc:
             self.show_error(f"Export failed: {exc}")
             return False
-        self.show_info(f"Exported {result.rows} requests to {result.path}.")
+        self.show_info(f"Exported {result.rows} {what} to {result.path}.")
         return True

@@ -6,6 +6,7 @@ import asyncio
 import json
 import random
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
@@ -28,9 +29,12 @@ from PySide6.QtWidgets import (
 from desk.core.rating import Rating
 from desk.core.response import Attempt, ResponseResult
 from desk.core.trial import ModelRef, TrialInput, Variant
+from desk.engine import local_model
+from desk.engine.jobs import Job, JobCancelled
 from desk.engine.session import Engine, EngineError
 from desk.ui import defs, hotkeys
 from desk.ui.about import show_about, show_help
+from desk.ui.busy import BusyBar
 from desk.ui.compose import ComposePanel
 from desk.ui.history import HistoryPanel
 from desk.ui.load_view import LoadPanel
@@ -38,6 +42,9 @@ from desk.ui.model_picker import ModelPicker
 from desk.ui.preference_bar import PreferenceBar
 from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import PaneGrid, ResponsePane, fmt_ms
+from desk.ui.suites_view import STARTER, SuitesPanel
+
+TAB_SUITES = "Ctrl+3"
 
 
 class _WindowSink:
@@ -92,6 +99,12 @@ class Banner(QWidget):
         self.label.setObjectName("bannerText")
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(self.label, 1)
+        self.action = QPushButton()  # an offer that goes with the message ("Try the starter suite")
+        self.action.setObjectName("bannerAction")
+        self.action.setVisible(False)
+        self.action.clicked.connect(self._act)
+        self._on_action: Callable[[], Any] | None = None
+        row.addWidget(self.action)
         close = QToolButton()
         close.setText("✕")
         close.setToolTip("Dismiss")
@@ -100,11 +113,21 @@ class Banner(QWidget):
         self.setAutoFillBackground(True)
         self.setVisible(False)
 
-    def show_message(self, text: str, *, error: bool = True) -> None:
+    def show_message(self, text: str, *, error: bool = True,
+                     action: tuple[str, Callable[[], Any]] | None = None) -> None:
         colour = defs.error_tint() if error else defs.info_tint()
         self.setStyleSheet(f"Banner {{ background: {colour}; border-radius: 4px; }}")
         self.label.setText(text)
+        self._on_action = action[1] if action else None
+        self.action.setText(action[0] if action else "")
+        self.action.setVisible(action is not None)
         self.setVisible(True)
+
+    def _act(self) -> None:
+        callback = self._on_action
+        self.setVisible(False)
+        if callback is not None:
+            callback()
 
 
 class MainWindow(QMainWindow):
@@ -121,6 +144,8 @@ class MainWindow(QMainWindow):
         self.panes_by_id: dict[str, ResponsePane] = {}
         self.current_trial_id: str | None = None
         self._run_task: asyncio.Task[Any] | None = None
+        self.local_server: local_model.LocalServer | None = None
+        self._local_task: asyncio.Future[Any] | None = None
         self._open_models: list[ModelRef] = []
         self.expected_panes = 0
         self.rubric = engine.rubric()
@@ -224,13 +249,21 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("mainTabs")
         self.tabs.addTab(self.side_split, "Trials")
         self.tabs.addTab(self.load_panel, "Load")
+        self.suites_panel = SuitesPanel(self.engine)
+        self.suites_panel.rubric = self.rubric
+        self.suites_panel.before_run = self._before_suite_run
+        self.suites_panel.open_trial_requested.connect(self.open_case)
+        self.tabs.addTab(self.suites_panel, "Suites")
+        self.history.suite_requested.connect(lambda ids: self.create_suite_from_trials(ids))
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
         self.statusBar().showMessage(f"Store: {self.engine.store.path}")
         self.price_label = QLabel(self.engine.price_data())
         self.price_label.setObjectName("priceDataLabel")
         self.price_label.setToolTip("Catalog prices in use; your own prices (Providers…) always win. "
-                                    "Refresh with: desk prices update")
+                                    "Refresh with Edit → Update price data")
+        self.busy = BusyBar()
+        self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().addPermanentWidget(self.price_label)
 
         for key in (hotkeys.SEND, hotkeys.SEND_ALT):
@@ -240,11 +273,16 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(hotkeys.RUN_AGAIN), self, activated=self.run_again)
         QShortcut(QKeySequence(hotkeys.TAB_TRIALS), self, activated=lambda: self.tabs.setCurrentIndex(0))
         QShortcut(QKeySequence(hotkeys.TAB_LOAD), self, activated=lambda: self.tabs.setCurrentWidget(self.load_panel))
+        QShortcut(QKeySequence(TAB_SUITES), self, activated=lambda: self.tabs.setCurrentWidget(self.suites_panel))
 
     def _on_tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.load_panel and not self.load_panel.running:
             self.load_panel.refresh_models()  # models added in Providers… since
             self.load_panel.refresh_runs()
+        if self.tabs.widget(index) is self.suites_panel and not self.suites_panel.running:
+            self.suites_panel.refresh_models()
+            self.suites_panel.refresh_suites()
+            self.suites_panel.refresh_runs()
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -260,12 +298,19 @@ class MainWindow(QMainWindow):
         self._action(edit_menu, "&Providers, models and prices…", hotkeys.SETTINGS, self.open_settings)
         self._action(edit_menu, "Add system prompt &variant", None, self._add_variant)
         self._action(edit_menu, "Set &rater name…", None, self.ask_rater_name)
+        self._action(edit_menu, "&Update price data (online)", None, self.update_prices)
         rate_menu = self.menuBar().addMenu("&Rate")
         self.blind_action = self._action(rate_menu, "&Blind rating (hide models until all are rated)",
                                          hotkeys.BLIND, lambda: self._on_blind_toggled())
         self.blind_action.setCheckable(True)
         self._action(rate_menu, "&Scorecard…", hotkeys.SCORECARD, self.open_scorecard)
         self._action(rate_menu, "Edit the &rubric…", None, self.open_rubric)
+        suites_menu = self.menuBar().addMenu("&Suites")
+        self._action(suites_menu, "&Suites tab", TAB_SUITES, lambda: self.tabs.setCurrentWidget(self.suites_panel))
+        self._action(suites_menu, "&Import a suite (CSV or JSONL)…", None, self._import_suite)
+        self._action(suites_menu, "&Create suite from selected trials…", None, self.create_suite_from_trials)
+        self._action(suites_menu, "&Try the starter suite", None, self.try_starter_suite)
+        self._action(suites_menu, "&Rate the selected run…", None, self._rate_suite_run)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", hotkeys.HELP, lambda: show_help(self))
         self._action(help_menu, "&About desk", None, self.show_about)
@@ -362,6 +407,8 @@ class MainWindow(QMainWindow):
     async def _run(self, trial: TrialInput, models: list[ModelRef], settings: dict[ModelRef, Any],
                    variants: list[Variant] | None, parent: str | None, generation: int) -> None:
         try:
+            if any(m.provider == local_model.LOCAL_PROVIDER for m in models) and not await self.ensure_local_model():
+                return
             outcome = await self.engine.run_trial(
                 trial, models, settings, parent_trial_id=parent,
                 sink=_WindowSink(self, generation), variants=variants,
@@ -387,6 +434,32 @@ class MainWindow(QMainWindow):
     def cancel(self) -> None:
         if self._run_task is not None and not self._run_task.done():
             self._run_task.cancel()
+
+    async def ensure_local_model(self) -> ModelRef | None:
+        """Start the built-in model's server if nothing answers for it yet (desk[local])."""
+        self.statusBar().showMessage("Starting the built-in model (Gemma 3 270M) on this computer…")
+        try:
+            ref, server = await local_model.ensure_running(self.engine, self.local_server)
+        except (local_model.LocalModelError, OSError, ValueError, EngineError) as exc:
+            self.statusBar().clearMessage()
+            self.banner_error(f"The built-in model could not start: {exc}")
+            return None
+        if server is not None:
+            self.local_server = server
+        self.statusBar().showMessage(f"The built-in model {ref} is running on 127.0.0.1.", 8000)
+        return ref
+
+    def start_builtin_model(self) -> None:
+        """The welcome's offer: add the built-in model, start it, select it."""
+        async def go() -> None:
+            ref = await self.ensure_local_model()
+            if ref is not None:
+                self._models_added([ref])
+                if self.welcome is not None:
+                    self.welcome.accept()
+            elif self.welcome is not None:
+                self.welcome.builtin_failed()
+        self._local_task = asyncio.ensure_future(go())
 
     def pane_for(self, result: ResponseResult) -> ResponsePane:
         title = result.model + (f"  ·  variant {result.variant.label}" if result.variant else "")
@@ -574,7 +647,9 @@ class MainWindow(QMainWindow):
         kwargs = {} if self._welcome_candidates is None else {"candidates": self._welcome_candidates}
         self.welcome = WelcomeDialog(self.engine, self, **kwargs)
         self.welcome.models_added.connect(self._models_added)
+        self.welcome.builtin_requested.connect(self.start_builtin_model)
         self.welcome.providers_changed.connect(self.refresh_models)
+        self.welcome.starter_requested.connect(self.try_starter_suite)
         self.welcome.open()
 
     def _models_added(self, refs: list[ModelRef]) -> None:
@@ -584,8 +659,70 @@ class MainWindow(QMainWindow):
         self.refresh_models()
         self.picker.set_checked(set(selected))
         if refs:
-            self.banner_info(f"Added {len(refs)} model{'s' if len(refs) > 1 else ''}: "
-                             f"{', '.join(str(r) for r in refs)}. Type a prompt and send.")
+            self.banner.show_message(
+                f"Added {len(refs)} model{'s' if len(refs) > 1 else ''}: {', '.join(str(r) for r in refs)}. "
+                "Type a prompt and send, or try the starter suite: 160 real tasks that show how each model "
+                "handles unclear, unanswerable and constrained requests.",
+                error=False, action=("Try the starter suite", self.try_starter_suite))
+
+    # --- suites -------------------------------------------------------------------------
+    def try_starter_suite(self) -> None:
+        """Show the Suites tab with the starter suite selected and the user's models ticked;
+        the run starts only when the user presses Start."""
+        panel = self.suites_panel
+        if not panel.running:
+            panel.refresh_models()
+            panel.refresh_suites(select=STARTER)
+            chosen = [str(r) for r in self.picker.selected()] or [str(r) for r in self.engine.configured_models()]
+            panel.set_checked(chosen)
+        if not panel.select_suite(STARTER):
+            panel.show_error("The starter suite is not in this installation of desk.")
+        elif not panel.running:
+            panel.show_info("The starter suite is selected and your models are ticked: press Start to send "
+                            "every case to them (Cancel stops, Resume goes on later).")
+        if self.welcome is not None and self.welcome.isVisible():
+            self.welcome.accept()
+        self.tabs.setCurrentWidget(panel)
+
+    def open_case(self, trial_id: str) -> None:
+        """A matrix cell was chosen: the case's answers from every model, side by side."""
+        self.tabs.setCurrentIndex(0)
+        self.open_trial(trial_id)
+
+    def create_suite_from_trials(self, trial_ids: list[str] | None = None, name: str | None = None) -> bool:
+        """Make a suite of the trials selected in the history (each one's prompt becomes a case)."""
+        ids = list(trial_ids) if trial_ids is not None else self.history.selected_ids()
+        if not ids:
+            self.banner_error("Select trials in the history first (Ctrl/Shift+click selects several).")
+            return False
+        if name is None:
+            name, ok = QInputDialog.getText(self, "New suite",
+                                            f"Name of the suite of {len(ids)} trial{'s' if len(ids) != 1 else ''} "
+                                            "(a name used before gets its next version):")
+            if not ok:
+                return False
+        try:
+            info = self.engine.suite_from_trials(name, ids)
+        except EngineError as exc:
+            self.banner_error(f"No suite made: {exc}")
+            return False
+        self.suites_panel.refresh_suites(select=info.name)
+        self.banner_info(f"Made suite {info.name} v{info.version} of {info.cases} cases: run it in the Suites tab.")
+        return True
+
+    def _import_suite(self) -> None:
+        self.tabs.setCurrentWidget(self.suites_panel)
+        self.suites_panel.import_file()
+
+    def _rate_suite_run(self) -> None:
+        self.tabs.setCurrentWidget(self.suites_panel)
+        self.suites_panel.open_rating_queue()
+
+    async def _before_suite_run(self, models: Sequence[ModelRef]) -> bool:
+        """The built-in model is started (if the run uses it) before the run is stored."""
+        if any(m.provider == local_model.LOCAL_PROVIDER for m in models):
+            return await self.ensure_local_model() is not None
+        return True
 
     # --- settings -----------------------------------------------------------------------
     def open_settings(self) -> None:
@@ -596,8 +733,9 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()
         self.refresh_models()
 
-    def export_ratings(self, path: str | None = None, fmt: str | None = None) -> None:
-        """Export every current rating (CSV, JSONL, preference pairs or Parquet)."""
+    def export_ratings(self, path: str | None = None, fmt: str | None = None) -> asyncio.Future[Any] | None:
+        """Export every current rating (CSV, JSONL, preference pairs or Parquet), off the GUI
+        thread with progress and Cancel in the status bar; returns the task (None if nothing)."""
         filters = {"CSV — one row per rated answer (*.csv)": "csv",
                    "JSONL — nested records (*.jsonl)": "jsonl",
                    "Preference pairs JSONL — chosen/rejected (*.pairs.jsonl)": "pairs",
@@ -606,25 +744,71 @@ class MainWindow(QMainWindow):
             path, chosen = QFileDialog.getSaveFileName(self, "Export ratings", "desk-ratings.csv",
                                                        ";;".join(filters))
             if not path:
-                return
+                return None
             fmt = filters.get(chosen, "csv")
-        try:
-            result = self.engine.export(fmt or "csv", path)
-        except (ValueError, OSError) as exc:
-            self.banner_error(f"Export failed: {exc}")
-            return
-        skipped = sum(result.skipped.values())
-        extra = f" ({skipped} ties or mismatched pairs skipped)" if skipped else ""
-        self.banner_info(f"Exported {result.rows} rows to {result.path}{extra}.")
+        if self.busy.busy:
+            self.banner_error("desk is still busy with the work shown in the status bar: wait or cancel it.")
+            return None
+        chosen_path, chosen_fmt = path, fmt or "csv"
 
-    def merge_store(self, path: str | None = None) -> None:
+        async def go() -> None:
+            job = Job("Exporting ratings")
+            try:
+                result = await self.busy.run(
+                    "Exporting ratings", lambda: self.engine.export_in_background(chosen_fmt, chosen_path, job), job)
+            except JobCancelled:
+                self.banner_info("Export cancelled: no file was written.")
+                return
+            except (ValueError, OSError) as exc:
+                self.banner_error(f"Export failed: {exc}")
+                return
+            skipped = sum(result.skipped.values())
+            extra = f" ({skipped} ties or mismatched pairs skipped)" if skipped else ""
+            self.banner_info(f"Exported {result.rows} rows to {result.path}{extra}.")
+
+        return asyncio.ensure_future(go())
+
+    def merge_store(self, path: str | None = None) -> asyncio.Future[Any] | None:
+        """Pool another expert's store into this one, off the GUI thread, cancellable (then
+        nothing is added); returns the task (None if nothing to do)."""
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Merge another desk store", "",
                                                   "desk stores (*.db);;All files (*)")
             if not path:
+                return None
+        if self.busy.busy:
+            self.banner_error("desk is still busy with the work shown in the status bar: wait or cancel it.")
+            return None
+        return asyncio.ensure_future(self._merge(path))
+
+    def update_prices(self) -> asyncio.Future[Any] | None:
+        """Fetch the maintained price list (the one network call desk makes on its own
+        behalf, and only when asked); cancellable; the status bar then shows its date."""
+        if self.busy.busy:
+            self.banner_error("desk is still busy with the work shown in the status bar: wait or cancel it.")
+            return None
+
+        async def go() -> None:
+            try:
+                description = await self.busy.run("Fetching the latest price data", self.engine.update_price_data)
+            except JobCancelled:
+                self.banner_info("Price update cancelled: the price data in use is unchanged.")
                 return
+            except EngineError as exc:
+                self.banner_error(f"Price update failed: {exc}")
+                return
+            self.price_label.setText(self.engine.price_data())
+            self.banner_info(f"Price data updated: {description}.")
+
+        return asyncio.ensure_future(go())
+
+    async def _merge(self, path: str) -> None:
+        job = Job(f"Merging {Path(path).name}")
         try:
-            report = self.engine.merge(path)
+            report = await self.busy.run(job.label, lambda: self.engine.merge_in_background(path, job), job)
+        except JobCancelled:
+            self.banner_info("Merge cancelled: nothing was added.")
+            return
         except EngineError as exc:
             self.banner_error(f"Merge failed: {exc}")
             return
@@ -639,6 +823,9 @@ class MainWindow(QMainWindow):
         if self._run_task is not None and not self._run_task.done():
             self.banner_error("A trial is still running: cancel it or wait before switching stores.")
             return
+        if self.suites_panel.running:
+            self.banner_error("A suite run is still running: cancel it or wait before switching stores.")
+            return
         if path is None:
             path, _ = QFileDialog.getSaveFileName(
                 self, "Open or create a desk store", str(self.engine.store.path),
@@ -652,6 +839,11 @@ class MainWindow(QMainWindow):
             return
         self.load_panel.db_path = path
         self.rubric = self.engine.rubric()
+        self.suites_panel.rubric = self.rubric
+        self.suites_panel.current_run_id = None
+        self.suites_panel.reload_matrix()
+        self.suites_panel.refresh_suites()
+        self.suites_panel.refresh_runs()
         self.new_trial()
         self.current_trial_id = None
         self.refresh_models()
@@ -669,6 +861,7 @@ class MainWindow(QMainWindow):
         dialog.exec()
         dialog.deleteLater()
         self.rubric = self.engine.rubric()  # panels made from now on use the new version
+        self.suites_panel.rubric = self.rubric
 
     def open_scorecard(self) -> None:
         from desk.ui.scorecard_view import ScorecardDialog
@@ -717,4 +910,8 @@ class MainWindow(QMainWindow):
         self.save_state()
         self.cancel()
         self.load_panel.shutdown()
+        self.suites_panel.shutdown()
+        if self.local_server is not None:
+            self.local_server.stop()  # the built-in model's server goes with the window
+            self.local_server = None
         super().closeEvent(event)

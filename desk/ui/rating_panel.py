@@ -124,7 +124,7 @@ class RatingPanel(QFrame):
         self.tags.setObjectName("ratingTags")
         for criterion in rubric.criteria:
             label = QLabel(criterion.label)
-            label.setStyleSheet(f"color: {defs.MUTED_COLOUR}; font-size: 9pt;")
+            label.setStyleSheet(f"color: {defs.muted()}; font-size: 9pt;")
             col.addWidget(label)
             if criterion.kind in ("choice", "scale"):
                 row: QWidget = _ChoiceRow(criterion)
@@ -140,7 +140,7 @@ class RatingPanel(QFrame):
         foot = QHBoxLayout()
         self.state = QLabel("not rated")
         self.state.setObjectName("ratingState")
-        self.state.setStyleSheet(f"color: {defs.MUTED_COLOUR};")
+        self.state.setStyleSheet(f"color: {defs.muted()};")
         foot.addWidget(self.state, 1)
         self.save_button = QPushButton("Save (Enter)")
         self.save_button.setObjectName("ratingSave")
@@ -186,7 +186,7 @@ class RatingPanel(QFrame):
             self.note.clear()
             self.tags.clear()
             self.state.setText("not rated")
-            self.state.setStyleSheet(f"color: {defs.MUTED_COLOUR};")
+            self.state.setStyleSheet(f"color: {defs.muted()};")
             return
         for key, row in self.choice_rows.items():
             row.set_value(rating.values.get(key))
@@ -210,7 +210,7 @@ class RatingPanel(QFrame):
     def _highlight(self) -> None:
         for i, label in enumerate(self.row_labels):
             bold = "font-weight: bold; color: palette(text);" if i == self.current_row and self.hasFocus() else ""
-            label.setStyleSheet(f"color: {defs.MUTED_COLOUR}; font-size: 9pt; {bold}")
+            label.setStyleSheet(f"color: {defs.muted()}; font-size: 9pt; {bold}")
 
     def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 import time
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QTextCursor
 from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -87,6 +90,66 @@ def metrics_line(r: ResponseResult) -> str:
     return " · ".join(parts)
 
 
+def fmt_instant(ts: float | None) -> str:
+    """A recorded instant: local date and time to the microsecond, then the unix seconds
+    (what a vendor's logs are joined on)."""
+    if ts is None:
+        return "–"
+    return f"{datetime.fromtimestamp(ts).strftime('%Y-%m-%d %H:%M:%S.%f')} (unix {ts:.6f})"
+
+
+def details_text(r: ResponseResult) -> str:
+    """Everything recorded about an answer's HTTP requests, one block per attempt: the
+    vendor's request id, status, when it was sent / its first token came / it ended, and
+    the rate-limit headers exactly as the vendor sent them."""
+    lines = [f"{r.model}", f"request id: {r.vendor_request_id or '–'}",
+             f"connect: {fmt_ms(r.connect_ms)}", f"finish: {r.finish_reason or '–'}",
+             f"cached input: {fmt_tokens(r.usage.cached_input_tokens)}",
+             f"reasoning tokens: {fmt_tokens(r.usage.reasoning_tokens)}",
+             f"price: {r.price_source or 'none'}"]
+    for a in r.attempts:
+        outcome = a.status.value if not a.error_kind else a.error_kind.value
+        lines += [
+            "",
+            f"attempt {a.number}: HTTP {a.http_status or '–'} {outcome} · TTFT {fmt_ms(a.ttft_ms)} · "
+            f"total {fmt_ms(a.total_ms)}" + (f" · waited {fmt_ms(a.wait_before_ms)} before it"
+                                              if a.wait_before_ms else ""),
+            f"  request id:  {a.vendor_request_id or '–'}",
+            f"  started:     {fmt_instant(a.started_at)}",
+            f"  first token: {fmt_instant(a.first_token_at)}",
+            f"  ended:       {fmt_instant(a.ended_at)}",
+        ]
+        if a.error_message:
+            lines.append(f"  error:       {a.error_message}")
+        if a.ratelimit:
+            lines.append("  rate-limit headers:")
+            lines += [f"    {name}: {value}" for name, value in sorted(a.ratelimit.items())]
+        else:
+            lines.append("  rate-limit headers: none sent")
+    return "\n".join(lines)
+
+
+class DetailsDialog(QDialog):
+    """An answer's request details as selectable text (request ids go into vendor tickets)."""
+
+    def __init__(self, title: str, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("responseDetails")
+        self.setWindowTitle(f"Request details: {title}")
+        self.resize(640, 480)
+        col = QVBoxLayout(self)
+        self.text = QPlainTextEdit(text)
+        self.text.setReadOnly(True)
+        self.text.setObjectName("responseDetailsText")
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        col.addWidget(self.text, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy = buttons.addButton("Copy", QDialogButtonBox.ButtonRole.ActionRole)
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.text.toPlainText()))
+        buttons.rejected.connect(self.reject)
+        col.addWidget(buttons)
+
+
 class ResponsePane(QFrame):
     """Shows one ResponseResult. Text arrives through `queue_text`; the grid flushes it
     once per frame so eight fast streams cost eight repaints a frame, not hundreds."""
@@ -126,6 +189,15 @@ class ResponsePane(QFrame):
         self.copy_button.setToolTip("Copy the answer as received (Markdown source)")
         self.copy_button.clicked.connect(self.copy_text)
         head.addWidget(self.copy_button)
+        self.details_button = QToolButton()
+        self.details_button.setText("Details")
+        self.details_button.setObjectName("paneDetails")
+        self.details_button.setToolTip("Each HTTP request of this answer: the vendor's request id, status, "
+                                       "timestamps and rate-limit headers")
+        self.details_button.setEnabled(False)
+        self.details_button.clicked.connect(self.show_details)
+        head.addWidget(self.details_button)
+        self.details_dialog: DetailsDialog | None = None
         col.addLayout(head)
 
         self.status = QLabel("waiting…")
@@ -225,6 +297,7 @@ class ResponsePane(QFrame):
 
     def _show_outcome(self, result: ResponseResult) -> None:
         text = result.text
+        self.details_button.setEnabled(self.blind_label is None)
         if self.blind_label is not None:
             self.status.setText("done · timing, tokens and cost hidden until every answer is rated")
             self.status.setToolTip("")
@@ -255,16 +328,23 @@ class ResponsePane(QFrame):
         self._show_view(self.raw_toggle.isChecked())
 
     def _details(self, r: ResponseResult) -> str:
-        lines = [f"{r.model}", f"request id: {r.vendor_request_id or '–'}",
-                 f"connect: {fmt_ms(r.connect_ms)}", f"finish: {r.finish_reason or '–'}",
-                 f"cached input: {fmt_tokens(r.usage.cached_input_tokens)}",
-                 f"reasoning tokens: {fmt_tokens(r.usage.reasoning_tokens)}",
-                 f"price: {r.price_source or 'none'}"]
-        for a in r.attempts:
-            outcome = a.status.value if not a.error_kind else a.error_kind.value
-            lines.append(f"attempt {a.number}: HTTP {a.http_status or '–'} {outcome} "
-                         f"TTFT {fmt_ms(a.ttft_ms)} total {fmt_ms(a.total_ms)}")
-        return "\n".join(lines)
+        return details_text(r)
+
+    def details_text(self) -> str | None:
+        """The details of the finished answer (None while streaming or rating blind)."""
+        if self.result is None or not self._finished or self.blind_label is not None:
+            return None
+        return details_text(self.result)
+
+    def show_details(self) -> DetailsDialog | None:
+        text = self.details_text()
+        if text is None:
+            return None
+        if self.details_dialog is not None:
+            self.details_dialog.close()
+        self.details_dialog = DetailsDialog(self.real_title, text, self)
+        self.details_dialog.show()
+        return self.details_dialog
 
     def _show_view(self, raw: bool) -> None:
         if not self._finished:

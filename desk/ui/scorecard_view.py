@@ -131,7 +131,7 @@ class ScorecardDialog(QDialog):
         col.addWidget(split, 1)
         self.note = QLabel()
         self.note.setWordWrap(True)
-        self.note.setStyleSheet(f"color: {defs.MUTED_COLOUR};")
+        self.note.setStyleSheet(f"color: {defs.muted()};")
         col.addWidget(self.note)
         self.scores: list[ModelScore] = []
         self.refresh()

@@ -304,7 +304,7 @@ class SettingsDialog(QDialog):
             "to use the catalog (cached input defaults to the input price)."
         )
         hint.setWordWrap(True)
-        hint.setStyleSheet(f"color: {defs.MUTED_COLOUR};")
+        hint.setStyleSheet(f"color: {defs.muted()};")
         col.addWidget(hint)
         self.price_table = QTableWidget(0, len(PRICE_HEADERS))
         self.price_table.setObjectName("priceTable")
@@ -405,7 +405,7 @@ class SettingsDialog(QDialog):
     @staticmethod
     def _say(label: QLabel, text: str, kind: str = "info") -> None:
         colour = {"ok": defs.OK_COLOUR, "error": defs.ERROR_COLOUR, "busy": defs.STREAMING_COLOUR}.get(
-            kind, defs.MUTED_COLOUR
+            kind, defs.muted()
         )
         label.setStyleSheet(f"color: {colour};")
         label.setProperty("kind", kind)

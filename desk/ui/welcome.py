@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.trial import ModelRef
+from desk.engine import local_model
 from desk.engine.discover import (
     DEFAULT_CANDIDATES,
     Candidate,
@@ -45,7 +46,9 @@ class WelcomeDialog(QDialog):
     """Shown when no provider is configured yet."""
 
     models_added = Signal(list)  # list[ModelRef] just configured
+    builtin_requested = Signal()  # "Use the built-in model": the window starts it
     providers_changed = Signal()  # the settings dialog was used
+    starter_requested = Signal()  # "Try the starter suite": the window shows it, ready to Start
 
     def __init__(self, engine: Engine, parent: QWidget | None = None,
                  candidates: Sequence[Candidate] = DEFAULT_CANDIDATES) -> None:
@@ -73,6 +76,41 @@ class WelcomeDialog(QDialog):
         self.tree.itemChanged.connect(lambda *_: self._update_buttons())
         col.addWidget(self.tree, 1)
 
+        # No server and no key: the desk[local] extra's small model still gives a real answer.
+        builtin = QHBoxLayout()
+        self.builtin_button = QPushButton("Use the built-in model (Gemma 3 270M)")
+        self.builtin_button.setObjectName("builtinModel")
+        self.builtin_button.clicked.connect(self.request_builtin)
+        self.builtin_note = QLabel()
+        self.builtin_note.setObjectName("builtinNote")
+        self.builtin_note.setWordWrap(True)
+        self.builtin_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        reason = local_model.missing()
+        if reason is None:
+            self.builtin_note.setText("A small model that runs on this computer: no key, no server to install. "
+                                      "Good for trying desk, not for judging vendors.")
+        else:
+            self.builtin_button.setEnabled(False)
+            self.builtin_note.setText(f"No server and no key? A small built-in model: {local_model.INSTALL_HINT}")
+        builtin.addWidget(self.builtin_button)
+        builtin.addWidget(self.builtin_note, 1)
+        col.addLayout(builtin)
+
+        # Once there are models: the bundled starter suite, on them (it starts only on Start).
+        starter = QHBoxLayout()
+        self.starter_button = QPushButton("Try the starter suite")
+        self.starter_button.setObjectName("tryStarterSuite")
+        self.starter_button.setAutoDefault(False)
+        self.starter_button.clicked.connect(self.starter_requested)
+        self.starter_note = QLabel("160 real tasks (unclear, unanswerable, answerable and constrained requests) "
+                                   "on the models you have: opens the Suites tab; nothing is sent until you "
+                                   "press Start.")
+        self.starter_note.setObjectName("starterNote")
+        self.starter_note.setWordWrap(True)
+        starter.addWidget(self.starter_button)
+        starter.addWidget(self.starter_note, 1)
+        col.addLayout(starter)
+
         row = QHBoxLayout()
         self.rescan_button = QPushButton("Look again")
         self.rescan_button.clicked.connect(self.start_discovery)
@@ -91,6 +129,7 @@ class WelcomeDialog(QDialog):
         row.addWidget(self.skip_button)
         col.addLayout(row)
         self._update_buttons()
+        self.refresh_starter()
         self.start_discovery()
 
     # --- discovery ----------------------------------------------------------------------
@@ -174,6 +213,12 @@ class WelcomeDialog(QDialog):
     def _update_buttons(self) -> None:
         self.add_button.setEnabled(bool(self.selection()))
 
+    def refresh_starter(self) -> None:
+        """The starter suite is offered once some model is configured."""
+        has_models = bool(self.engine.configured_models())
+        self.starter_button.setEnabled(has_models)
+        self.starter_button.setToolTip("" if has_models else "Add a model first: the suite runs on your models")
+
     # --- actions ------------------------------------------------------------------------
     def add_selected(self) -> None:
         chosen = self.selection()
@@ -193,9 +238,20 @@ class WelcomeDialog(QDialog):
             self._update_buttons()
             if refs:
                 self.models_added.emit(refs)
+            self.refresh_starter()
             return
         self.models_added.emit(refs)
         self.accept()
+
+    def request_builtin(self) -> None:
+        self.builtin_button.setEnabled(False)
+        self.status.setText("Starting the built-in model: the first time, its weights are assembled "
+                            "and checked (a few seconds)…")
+        self.builtin_requested.emit()
+
+    def builtin_failed(self) -> None:
+        self.builtin_button.setEnabled(local_model.missing() is None)
+        self.status.setText("The built-in model did not start: see the message in the window.")
 
     def open_settings(self) -> None:
         from desk.ui.settings_dialog import SettingsDialog
@@ -204,6 +260,7 @@ class WelcomeDialog(QDialog):
         dialog.exec()
         dialog.deleteLater()
         self.providers_changed.emit()
+        self.refresh_starter()
         if self.engine.providers():
             self.accept()
 

@@ -7,8 +7,12 @@ can: raw asyncio Protocol, no JSON parsing, a precise timer that holds the first
 for exactly D ms after the request was read, and a log of when it read each request and
 wrote each first token (wall clock, shared with the client on the same machine).
 
-    python -m tests.bench.lean_server --port 0 --delay-ms 200 --pieces 20 --interval-ms 20
+    python -m tests.bench.lean_server --port 0 --delay-ms 200 --pieces 20 --interval-ms 20 [--slots 50]
 prints `LISTENING <port>`; GET /__log returns the log as JSON and clears it.
+
+With `--slots N` at most N requests are served at once and the others wait, first come
+first served, for a slot (as a vendor's queue does): the response head and, D ms after
+the slot was taken, the first token go out then; the log adds `slot_at` for each request.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ _LENGTH = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
 
 
 class Server:
-    def __init__(self, delay_ms: float, pieces: int, interval_ms: float) -> None:
+    def __init__(self, delay_ms: float, pieces: int, interval_ms: float, slots: int = 0) -> None:
         self.delay = delay_ms / 1000
         self.pieces = pieces
         self.interval = interval_ms / 1000
+        self.slots = asyncio.Semaphore(slots) if slots else None  # FIFO: waiters are woken in order
         self.log: dict[str, dict[str, float | None]] = {}
         self.ids = itertools.count(1)
         self.timer: _PreciseTimer | None = None
@@ -46,6 +51,23 @@ class Server:
         return self.chunk(b"data: " + json.dumps(obj).encode() + b"\n\n")
 
     async def respond(self, transport: asyncio.Transport, rid: str, started: float) -> None:
+        if self.slots is None:
+            await self._respond(transport, rid, started)
+            return
+        async with self.slots:
+            started = time.perf_counter()
+            self.log[rid]["slot_at"] = time.time()
+            if transport.is_closing():
+                return
+            transport.write(self.head(rid))
+            await self._respond(transport, rid, started)
+
+    @staticmethod
+    def head(rid: str) -> bytes:
+        return (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                b"Transfer-Encoding: chunked\r\nx-request-id: " + rid.encode() + b"\r\n\r\n")
+
+    async def _respond(self, transport: asyncio.Transport, rid: str, started: float) -> None:
         assert self.timer is not None
         await self.timer.wait(started + self.delay)
         if transport.is_closing():
@@ -95,8 +117,8 @@ class Server:
                     return
                 rid = f"req_{next(server.ids)}"
                 server.log[rid] = {"read_at": read_at, "first_token_written_at": None}
-                self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                                     b"Transfer-Encoding: chunked\r\nx-request-id: " + rid.encode() + b"\r\n\r\n")
+                if server.slots is None:  # else the head goes out once a slot is free
+                    self.transport.write(server.head(rid))
                 task = asyncio.ensure_future(server.respond(self.transport, rid, started))
                 server.tasks.add(task)  # keep a reference until it ends
                 task.add_done_callback(server.tasks.discard)
@@ -105,7 +127,7 @@ class Server:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    server = Server(args.delay_ms, args.pieces, args.interval_ms)
+    server = Server(args.delay_ms, args.pieces, args.interval_ms, args.slots)
     loop = asyncio.get_running_loop()
     server.timer = _PreciseTimer(loop)
     srv = await loop.create_server(server.protocol, "127.0.0.1", args.port, backlog=4096)
@@ -119,13 +141,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--delay-ms", type=float, default=200.0)
     ap.add_argument("--pieces", type=int, default=20)
     ap.add_argument("--interval-ms", type=float, default=20.0)
+    ap.add_argument("--slots", type=int, default=0, help="requests served at once (0: all)")
+    ap.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
+                    help="uvloop where installed (default), or the standard library's loop")
     args = ap.parse_args(argv)
     try:
-        import uvloop
-
-        uvloop.run(serve(args))
-    except ImportError:
-        asyncio.run(serve(args))
+        if args.loop == "asyncio":
+            asyncio.run(serve(args))
+            return
+        try:
+            import uvloop
+        except ImportError:
+            asyncio.run(serve(args))
+        else:
+            uvloop.run(serve(args))
     except KeyboardInterrupt:
         sys.exit(0)
 

@@ -22,6 +22,18 @@ def test_timing_benchmark_prints_both_concurrencies():
     assert out.count("arrival lag") == 2 and out.count("send lag") == 2
 
 
+def test_lag_benchmark_prints_both_cases_beside_the_reference():
+    out = run("tests.bench.bench_lag", "--streams", "30", "--slots", "3", "--delay-ms", "30", "--pieces", "3",
+              "--interval-ms", "5")
+    assert "30 streams sent at once" in out and "30 streams queueing on 3 server slots" in out
+    assert out.count("joined by request id: desk 30/30, reference 30/30") == 2
+    for who in ("desk", "reference"):
+        for what in ("send lag", "arrival lag"):
+            assert out.count(f"{who} {what}") == 2, (who, what)
+    assert out.count("target: arrival lag p95 <= 5 ms") == 2 and out.count("target: arrival lag max <= 15 ms") == 2
+    assert out.count("target: send lag p95 <= reference") == 2 and "overall:" in out
+
+
 def test_ui_benchmark_prints_stall_figures():
     out = run("tests.bench.bench_ui", "--panes", "3", "--seconds", "0.5")
     assert "3/3 answers complete" in out

@@ -253,7 +253,9 @@ def test_stall_after_headers_is_a_first_token_timeout(kind, stream, providers, v
     assert r.error_message == "no first token within 0.3 s"
     assert r.http_status == 200 and r.text == ""
     assert len(r.attempts) == 1  # the server answered; it is just slow
-    assert 300 <= r.total_ms < 400
+    # The first-token clock starts with the attempt, connection included; total_ms from the
+    # hand-over to the transport, a few ms later on a busy machine.
+    assert 285 <= r.total_ms < 400
     assert vendor.pending() == 1
 
 

@@ -110,6 +110,10 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
             "preferences": 1,
             "runs": 0,
             "run_requests": 0,
+            "suites": 0,
+            "suite_cases": 0,
+            "suite_case_attachments": 0,
+            "suite_run_trials": 0,
         }
         assert len(report.conflicts) == 2
         assert any("provider shared" in c for c in report.conflicts)

@@ -129,6 +129,52 @@ def test_two_models_with_fallback_plots_table_runs_list_and_export(window, qtbot
     lines = [json.loads(line) for line in (tmp_path / "run.jsonl").read_text().splitlines()]
     assert len(lines) == 40 and all(isinstance(line["itl_ms"], list) for line in lines)
     assert "Exported 40 requests" in panel.message.text()
+    # ...and per HTTP request: every attempt on every model, joined to the vendor's log.
+    assert panel.export_requests(str(tmp_path / "http.jsonl"), "http-jsonl")
+    calls = [json.loads(line) for line in (tmp_path / "http.jsonl").read_text().splitlines()]
+    logged = {r.request_id for r in vendor.requests if r.method == "POST"}
+    assert len(calls) == 40 + fallbacks + errors[OPENAI] and {c["vendor_request_id"] for c in calls} <= logged
+    assert {c["http_status"] for c in calls} == {200, 503} and all("ratelimit" in c for c in calls)
+    assert f"Exported {len(calls)} HTTP requests" in panel.message.text()
+
+
+def test_rate_limit_telemetry_is_plotted_with_the_first_429(window, qtbot, vendor, mw_loop):
+    # A budget of 12 requests and 600 tokens (50 a request): the warm-up takes one, the run
+    # 11 more, then the vendor answers 429.
+    vendor.set_load("gpt-4o-mini", LoadProfile(limit_requests=12, limit_tokens=600, tokens_per_request=50,
+                                               window_s=60))
+    panel = window.load_panel
+    fill(panel, qtbot, {OPENAI}, requests=16, concurrency=2)
+    finished = start(panel, qtbot)
+    run_until(mw_loop, lambda: finished, timeout=15)
+    assert panel.summary_cell(OPENAI, "OK") == "11" and panel.summary_cell(OPENAI, "429s") == "5"
+
+    xs, left = panel.limit_series("requests")[OPENAI]
+    assert sorted(left, reverse=True) == [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0] + [0] * 5  # as the headers said
+    assert 0 <= min(xs) and max(xs) <= panel.current_summary["wall_s"] * 1000  # ms since the run started
+    tokens = panel.limit_series("tokens")[OPENAI][1]
+    assert max(tokens) == 500 and min(tokens) == 0
+    curves = {(kind, item.name()) for kind, plot in (("requests", panel.limit_requests_plot),
+                                                     ("tokens", panel.limit_tokens_plot))
+              for item in plot.listDataItems()}
+    assert curves == {("requests", OPENAI), ("tokens", OPENAI)}
+    first = panel.live.first_429_ms
+    assert first is not None and all(line.isVisible() and line.value() == first for line in panel._first_429_lines)
+    t = panel.current_summary["throttling"]
+    assert t["first_429_at_s"] * 1000 == pytest.approx(first, abs=1)
+    assert (t["concurrency"], t["requests_before"]) == (2, 11)
+    assert panel.throttle.isVisible() and "Throttling began" in panel.throttle.text()
+    assert "at concurrency 2" in panel.throttle.text() and "req/s" in panel.throttle.text()
+    assert panel.summary_cell(OPENAI, "Throttling began").startswith(f"at {t['first_429_at_s']:.2f} s · concurrency 2")
+
+    # Reopened from the store, the same telemetry (rebuilt from the stored attempts).
+    live_left = sorted(left)
+    panel._reset_view([], None)
+    assert not panel.throttle.isVisible() and not panel.limit_series("requests")
+    assert panel.open_run(finished[0])
+    assert sorted(panel.limit_series("requests")[OPENAI][1]) == live_left
+    assert panel.live.first_429_ms == pytest.approx(first, abs=2)
+    assert all(line.isVisible() for line in panel._first_429_lines) and panel.throttle.isVisible()
 
 
 def test_cancel_mid_run_stores_a_cancelled_run(window, qtbot, vendor, mw_loop):
@@ -226,5 +272,5 @@ def test_gui_stays_responsive_during_a_200_request_run(window, qtbot, vendor, mw
 def test_summary_headers_cover_what_users_ask():
     for header in ("Requests", "OK", "Errors", "TTFT p50 / p95 / p99", "Total p50 / p95 / p99", "Throughput",
                    "Output tok/s", "Retries", "429s", "Retry wait", "Fallbacks", "Cost", "Cost / success",
-                   "Knee concurrency", "Stability"):
+                   "Knee concurrency", "Throttling began", "Stability"):
         assert header in SUMMARY_HEADERS

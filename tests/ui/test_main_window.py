@@ -174,6 +174,42 @@ def test_markdown_loads_nothing_remote_and_raw_and_copy_work(window, qtbot, vend
     assert QGuiApplication.clipboard().text() == answer
 
 
+def test_details_show_each_attempts_request_id_times_and_rate_limit_headers(window, qtbot, vendor, mw_loop):
+    limits = {"anthropic-ratelimit-requests-limit": "50", "anthropic-ratelimit-requests-remaining": "0",
+              "anthropic-ratelimit-requests-reset": "2025-01-31T09:15:03Z", "retry-after-ms": "20"}
+    vendor.enqueue("claude-sonnet-4-5", Script(status=429, headers=limits),
+                   Script(headers={"anthropic-ratelimit-requests-remaining": "49"}))
+    window.picker.set_checked({"claude/claude-sonnet-4-5"})
+    window.compose.prompt.setPlainText("hi")
+    window.send()
+    run_until(mw_loop, lambda: window.current_trial_id is not None)
+    pane = window.grid.panes[0]
+    r = pane.result
+    assert r.status == Status.OK and [a.http_status for a in r.attempts] == [429, 200]
+    assert pane.details_button.isEnabled()
+    text = pane.details_text()
+    first, second = [rec.request_id for rec in vendor.requests if rec.method == "POST"]
+    assert text.index("attempt 1: HTTP 429 rate_limited") < text.index(f"request id:  {first}") \
+        < text.index("attempt 2: HTTP 200 ok") < text.index(f"request id:  {second}")
+    for a in r.attempts:
+        assert f"unix {a.started_at:.6f}" in text and f"unix {a.ended_at:.6f}" in text
+    assert f"first token: {pane_time(r.attempts[1].first_token_at)}" in text
+    assert "    anthropic-ratelimit-requests-remaining: 0\n" in text  # as sent, on the failed attempt
+    assert "    anthropic-ratelimit-requests-reset: 2025-01-31T09:15:03Z" in text
+    assert "    retry-after-ms: 20" in text and "    anthropic-ratelimit-requests-remaining: 49" in text
+    dialog = pane.show_details()
+    assert dialog is not None and dialog.isVisible() and dialog.text.toPlainText() == text
+    dialog.close()
+    pane.set_blind("A")  # nothing that gives the model away while rating blind
+    assert not pane.details_button.isEnabled() and pane.details_text() is None
+
+
+def pane_time(ts: float) -> str:
+    from desk.ui.response_pane import fmt_instant
+
+    return fmt_instant(ts)
+
+
 def test_per_model_settings_reach_the_vendor_and_are_stored(window, qtbot, vendor, mw_loop):
     window.picker.set_checked({"openai/gpt-4o-mini", "claude/claude-sonnet-4-5"})
     row = [str(r) for r in window.picker.refs()].index("openai/gpt-4o-mini")

@@ -201,7 +201,7 @@ def test_file_menu_export_and_merge(window, qtbot, vendor, mw_loop, tmp_path):
         window._save_rating(pane, {"outcome": "success", "uncertainty": "confident_correct",
                                    "constraints": "na", "quality": 5, "note": "=cmd|' /C calc'!A0"})
     out = tmp_path / "ratings.csv"
-    window.export_ratings(str(out), "csv")
+    mw_loop.run_until_complete(window.export_ratings(str(out), "csv"))
     assert "Exported 3 rows" in window.banner.label.text()
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert len(rows) == 3 and all(r["note"].startswith("'=") for r in rows)  # formula neutralised
@@ -211,8 +211,8 @@ def test_file_menu_export_and_merge(window, qtbot, vendor, mw_loop, tmp_path):
 
     other.create_trial(TrialInput("a colleague's trial"))
     other.close()
-    window.merge_store(str(tmp_path / "other.db"))
+    mw_loop.run_until_complete(window.merge_store(str(tmp_path / "other.db")))
     assert "Merged" in window.banner.label.text() and "1 trials" in window.banner.label.text()
     assert any("colleague" in window.history.list.item(i).text() for i in range(window.history.list.count()))
-    window.merge_store(str(tmp_path / "missing.db"))
+    mw_loop.run_until_complete(window.merge_store(str(tmp_path / "missing.db")))
     assert "Merge failed" in window.banner.label.text()

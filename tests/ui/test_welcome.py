@@ -101,3 +101,47 @@ def test_no_welcome_when_asked_not_to_or_when_providers_exist(qtbot, tmp_path, m
         assert window.welcome is None  # the usual fixture has providers: no welcome
     finally:
         _close(win, engine, store, mw_loop)
+
+
+def test_builtin_model_offer_says_how_to_install_when_the_extra_is_missing(qtbot, tmp_path, mw_loop, monkeypatch):
+    from desk.engine import local_model
+
+    monkeypatch.setattr(local_model, "missing", lambda: "the built-in model needs llama-cpp-python: "
+                        + local_model.INSTALL_HINT)
+    store, engine, win = _first_run(qtbot, tmp_path, (("ollama", "ollama", closed_port()),))
+    try:
+        run_until(mw_loop, lambda: win.welcome is not None and not win.welcome.searching())
+        assert not win.welcome.builtin_button.isEnabled()
+        assert "pip install 'desk[local]'" in win.welcome.builtin_note.text()
+    finally:
+        _close(win, engine, store, mw_loop)
+
+
+def test_builtin_model_starts_from_the_welcome_and_answers(qtbot, tmp_path, mw_loop, monkeypatch):
+    import pytest
+
+    from desk.engine import local_model
+
+    if local_model.missing():
+        pytest.skip("the desk[local] extra is not installed")
+    monkeypatch.setenv("DESK_MODEL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(local_model, "DEFAULT_PORT", local_model.free_port(0))
+    store, engine, win = _first_run(qtbot, tmp_path, (("ollama", "ollama", closed_port()),))
+    try:
+        run_until(mw_loop, lambda: win.welcome is not None and not win.welcome.searching())
+        qtbot.mouseClick(win.welcome.builtin_button, Qt.MouseButton.LeftButton)
+        run_until(mw_loop, lambda: not win.welcome.isVisible(), timeout=120)
+        ref = local_model.local_model_ref()
+        assert win.picker.selected() == [ref] and win.local_server is not None
+        win.picker.cellWidget(0, 2).setValue(16)  # a small model rambles: keep the answer short
+        win.compose.prompt.setPlainText("Name one colour. One word.")
+        win.send()
+        run_until(mw_loop, lambda: win._run_task is not None and win._run_task.done(), timeout=120)
+        [pane] = win.grid.panes
+        assert pane.result.status == "ok" and pane.result.text.strip()
+        assert pane.result.usage.output_tokens is None  # llama.cpp streams no usage: unknown, not 0
+    finally:
+        server = win.local_server
+        win.close()
+        _close(win, engine, store, mw_loop)
+        assert server is None or not server.alive()

@@ -1,0 +1,345 @@
+"""`desk suite`: import, list and export suites; run them against several models; resume runs.
+
+desk.cli registers this and hands in its helpers (`CliHelpers`), so this module never
+imports desk.cli (which imports it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from statistics import median
+from typing import Any
+
+from desk.core.trial import REASONING_EFFORTS
+
+
+@dataclass(frozen=True)
+class CliHelpers:
+    """What desk.cli lends this module: model parsing, running a coroutine, its error
+    type, the `desk trial --json` record and its JSON writer."""
+
+    ref: Callable[[str], Any]
+    run: Callable[[Any], Any]
+    error: Callable[..., Exception]
+    response_json: Callable[[Any], dict[str, Any]]
+    json: Callable[[Any], str]
+
+
+def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
+    suite = sub.add_parser(
+        "suite", parents=[db], help="sets of real tasks: import, run against several models, resume",
+        description="A suite is a named, versioned set of cases (prompt, optional system prompt, "
+                    "attachments, tags, and the behaviour a good answer shows: expect = clarify, "
+                    "abstain, answer or follow_constraints). The built-in suite is 'starter'.",
+    )
+    ssub = suite.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    imp = ssub.add_parser("import", parents=[db], help="store a CSV or JSONL file as a suite (a new version)",
+                          description="Columns: prompt (required); id, system, expect, tags (';'-separated), "
+                                      "attachments (paths relative to the file, ';'-separated), notes, "
+                                      "constraints (JSON) optional. A bad row stops the import: nothing "
+                                      "is stored.")
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--name", required=True, help="the suite's name; importing a name again makes a new version")
+    imp.add_argument("--json", action="store_true")
+
+    lst = ssub.add_parser("list", parents=[db], help="list suites (the built-in 'starter' included)")
+    lst.add_argument("--all", action="store_true", help="every version, not only the newest of each name")
+    lst.add_argument("--json", action="store_true", help="one JSON object per suite")
+
+    exp = ssub.add_parser("export", parents=[db], help="write a suite to JSONL (one case per line)")
+    exp.add_argument("name", metavar="NAME")
+    exp.add_argument("--out", "-o", required=True, metavar="FILE.jsonl")
+    exp.add_argument("--version", type=int, help="default: the newest")
+
+    frm = ssub.add_parser("from-trials", parents=[db], help="make a suite of past trials (prompt, system, files)")
+    frm.add_argument("trial_ids", nargs="+", metavar="TRIAL_ID")
+    frm.add_argument("--name", required=True)
+    frm.add_argument("--expect", default="", choices=("", "clarify", "abstain", "answer", "follow_constraints"),
+                     help="the behaviour every case expects (default: none)")
+
+    run = ssub.add_parser(
+        "run", parents=[db], help="send every case of a suite to several models (or resume a run)",
+        description="Every case (x --repeat samples) goes to every --model, at most --concurrency "
+                    "requests at once. Each answer is an ordinary trial response, linked to the run. "
+                    "--resume RUN_ID sends only the cases that have no completed answer yet.",
+    )
+    run.add_argument("name", nargs="?", metavar="NAME", help="the suite (not with --resume)")
+    run.add_argument("--model", "-m", action="append", default=[], metavar="NAME/MODEL")
+    run.add_argument("--resume", metavar="RUN_ID", help="continue a cancelled, crashed or killed run")
+    run.add_argument("--version", type=int, help="suite version (default: the newest)")
+    run.add_argument("--repeat", type=int, default=1, metavar="K", help="samples per case and model (default 1)")
+    run.add_argument("--concurrency", "-c", type=int, default=None, metavar="C",
+                     help="requests in flight at once, all models together (default 4; "
+                          "with --resume: the run's own)")
+    run.add_argument("--label", metavar="TEXT", help="a label for the run")
+    run.add_argument("--temperature", type=float)
+    run.add_argument("--max-tokens", type=int)
+    run.add_argument("--reasoning-effort", choices=REASONING_EFFORTS)
+    run.add_argument("--max-retries", type=int, default=2)
+    run.add_argument("--first-token-timeout", type=float, default=120.0, metavar="S")
+    run.add_argument("--idle-timeout", type=float, default=60.0, metavar="S")
+    run.add_argument("--total-timeout", type=float, default=600.0, metavar="S")
+    run.add_argument("--no-stream", action="store_true", help="ask for whole answers instead of streams")
+    run.add_argument("--json", action="store_true",
+                     help="one JSON object per answer per line: the 'desk trial --json' fields plus "
+                          "run_id, case_id, sample and expect")
+
+    runs = ssub.add_parser("runs", parents=[db], help="list suite runs: status and progress")
+    runs.add_argument("--limit", type=int, default=50)
+    runs.add_argument("--json", action="store_true", help="one JSON object per run")
+
+
+def run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
+    handler = {
+        "import": _import,
+        "list": _list,
+        "export": _export,
+        "from-trials": _from_trials,
+        "run": _run,
+        "runs": _runs,
+    }[args.action]
+    return handler(args, store, h)
+
+
+def _engine(store: Any, h: CliHelpers, use: Callable[[Any], Any], **kw: Any) -> Any:
+    from desk.engine.session import Engine, EngineError
+
+    async def go() -> Any:
+        async with Engine(store, **kw) as engine:
+            return use(engine)
+
+    try:
+        return h.run(go())
+    except EngineError as exc:
+        raise h.error(str(exc)) from None
+
+
+def _suite_json(info: Any) -> dict[str, Any]:
+    return {"name": info.name, "version": info.version, "cases": info.cases, "id": info.id,
+            "created_at": info.created_at, "builtin": info.builtin, "source": info.source}
+
+
+def _import(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
+    info = _engine(store, h, lambda e: e.import_suite(args.file, args.name))
+    if args.json:
+        print(h.json(_suite_json(info)))
+    else:
+        print(f"imported {info.cases} case(s) as suite {info.name} version {info.version}")
+    return 0
+
+
+def _list(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
+    suites = _engine(store, h, lambda e: e.list_suites(all_versions=args.all))
+    if args.json:
+        for info in suites:
+            print(h.json(_suite_json(info)))
+        return 0
+    if not suites:
+        print("no suites yet; import one with: desk suite import FILE --name NAME")
+    for info in suites:
+        builtin = "  (built in)" if info.builtin else ""
+        print(f"{info.name:<24} v{info.version:<4} {info.cases:>5} case(s){builtin}")
+    return 0
+
+
+def _export(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
+    n = _engine(store, h, lambda e: e.export_suite(args.name, args.out, args.version))
+    print(f"exported {n} case(s) of {args.name} to {args.out}")
+    return 0
+
+
+def _from_trials(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
+    info = _engine(store, h, lambda e: e.suite_from_trials(args.name, args.trial_ids, args.expect))
+    print(f"made suite {info.name} version {info.version} of {info.cases} trial(s)")
+    return 0
+
+
+def _runs(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
+    runs = _engine(store, h, lambda e: e.list_suite_runs(args.limit))
+    if args.json:
+        for r in runs:
+            print(h.json(r.as_json()))
+        return 0
+    if not runs:
+        print("no suite runs yet; start one with: desk suite run NAME -m PROVIDER/MODEL")
+    for r in runs:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
+        failed = f", {r.failed} failed" if r.failed else ""
+        print(f"{r.run_id}  {when}  {r.suite} v{r.suite_version}  {r.status:<11} {r.done}/{r.total} done{failed}  "
+              f"{', '.join(r.models)}")
+    return 0
+
+
+class _ProgressLine:
+    """One line on stderr, refreshed at most 4 times a second."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.last = 0.0
+        self.failed = 0
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.25 and done != total:
+            return
+        self.last = now
+        failed = f", {self.failed} failed" if self.failed else ""
+        sys.stderr.write(f"\r{done}/{total} answers{failed}   ")
+        sys.stderr.flush()
+        self.shown = True
+
+    def end(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
+    from desk.core.response import Status
+    from desk.core.trial import GenerationSettings
+    from desk.engine.policy import RetryPolicy, Timeouts
+    from desk.engine.session import Engine, EngineError
+    from desk.engine.suite_run import SuiteRunCancelled
+
+    if args.resume:
+        if args.name:
+            raise h.error("give a suite NAME or --resume RUN_ID, not both")
+        if args.model:
+            raise h.error("--resume sends to the run's own models; leave out --model")
+        if args.version is not None or args.repeat != 1:
+            raise h.error("--resume keeps the run's suite version and --repeat")
+    else:
+        if not args.name:
+            raise h.error("name the suite to run (see 'desk suite list'), or --resume RUN_ID")
+        if not args.model:
+            raise h.error("choose at least one model with --model NAME/MODEL")
+    refs = [h.ref(m) for m in args.model]
+    if len(set(refs)) != len(refs):
+        raise h.error("the same model is listed twice")
+    if args.repeat < 1:
+        raise h.error("--repeat must be at least 1")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise h.error("--concurrency must be at least 1")
+    try:
+        settings = GenerationSettings(args.temperature, args.max_tokens, args.reasoning_effort)
+        timeouts = Timeouts(total=args.total_timeout, first_token=args.first_token_timeout, idle=args.idle_timeout)
+        retry = RetryPolicy(max_retries=args.max_retries)
+    except ValueError as exc:
+        raise h.error(str(exc)) from None
+
+    progress = _ProgressLine()
+    started: list[str] = []
+
+    def on_response(item: Any) -> None:
+        r = item.response
+        if r.status != Status.OK:
+            progress.failed += 1
+        if args.json:
+            record = h.response_json(r)
+            record.update(run_id=item.run_id, case_id=item.case.key, sample=item.sample, expect=item.case.expect)
+            sys.stdout.write(h.json(record) + "\n")
+            sys.stdout.flush()
+
+    async def go() -> Any:
+        async with Engine(store, timeouts=timeouts, retry=retry, stream=not args.no_stream) as engine:
+            try:
+                if args.resume:
+                    return await engine.resume_suite_run(args.resume, concurrency=args.concurrency, progress=progress,
+                                                         on_response=on_response, on_start=started.append)
+                return await engine.run_suite(args.name, refs, version=args.version, repeat=args.repeat,
+                                              concurrency=args.concurrency or 4, settings=settings,
+                                              label=args.label, progress=progress, on_response=on_response,
+                                              on_start=started.append)
+            except SuiteRunCancelled as exc:
+                return exc.result
+
+    try:
+        result = h.run(go())
+    except EngineError as exc:
+        progress.end()
+        raise h.error(str(exc)) from None
+    except KeyboardInterrupt:
+        progress.end()
+        if started:
+            sys.stderr.write(f"desk: interrupted; what was answered is stored. Resume with: "
+                             f"desk suite run --resume {started[0]}\n")
+        else:
+            sys.stderr.write("desk: interrupted\n")
+        return 130
+    progress.end()
+    info = result.info
+    if not args.json:
+        _print_result(result)
+    if info is not None and info.done < info.total:
+        missing = info.total - info.done
+        sys.stderr.write(f"desk: error: run {result.run_id}: {missing} of {info.total} answers not completed; "
+                         f"resume with: desk suite run --resume {result.run_id}\n")
+        return 1
+    return 0
+
+
+def _print_result(result: Any) -> None:
+    from desk.core.response import Status
+
+    info = result.info
+    total = f"{info.done}/{info.total} answers done" if info else ""
+    skipped = f", {result.skipped} already done before" if result.skipped else ""
+    print(f"suite run {result.run_id} ({info.suite if info else '?'}): {result.status}, {total}{skipped}")
+    by_model: dict[str, list[Any]] = {}
+    for item in result.responses:
+        by_model.setdefault(item.response.model, []).append(item.response)
+    if not by_model:
+        return
+    rows = [("model", "ok/sent", "median TTFT", "median total", "cost")]
+    for model, answers in by_model.items():
+        ok = [r for r in answers if r.status == Status.OK]
+        ttft = [r.ttft_ms for r in ok if r.ttft_ms is not None]
+        tot = [r.total_ms for r in ok if r.total_ms is not None]
+        costs = [r.cost_usd for r in answers if r.cost_usd is not None]
+        cost = f"${sum(costs):.6f}" if costs and len(costs) == len(answers) else (
+            f"${sum(costs):.6f} + unknown" if costs else "unknown")
+        rows.append((model, f"{len(ok)}/{len(answers)}", _ms(median(ttft) if ttft else None),
+                     _ms(median(tot) if tot else None), cost))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _ms(v: float | None) -> str:
+    return "-" if v is None else f"{v:,.0f} ms"
+
+
+# --- for `desk scorecard --run` (desk.cli prints the rest) ------------------------------------
+
+
+def print_by_expect(scores: list[Any]) -> None:
+    """The per-behaviour table of a suite run's scorecard."""
+    rows = [("model", "expect", "rated", "handled", "95% CI")]
+    for s in scores:
+        for kind, e in (s.by_expect or {}).items():
+            rate = "-" if e.handled_rate is None else f"{e.handled_rate * 100:.0f}%"
+            ci = "-" if e.handled_ci is None else f"{e.handled_ci[0] * 100:.0f}-{e.handled_ci[1] * 100:.0f}%"
+            rows.append((s.model, kind, str(e.n_rated), rate, ci))
+    if len(rows) == 1:
+        return
+    print("\nby expected behaviour:")
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def print_comparison(c: Any) -> None:
+    print(f"{c.model_a} vs {c.model_b}: {c.pairs} paired answers; {c.model_a} better {c.wins}, "
+          f"{c.model_b} better {c.losses}, ties {c.ties}; sign test p = {c.p_value:.4g}")
+    for warning in c.warnings:
+        print(f"warning: {warning}")

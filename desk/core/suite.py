@@ -1,0 +1,391 @@
+"""Suites: named, versioned sets of real tasks, each with the behaviour a good answer shows.
+
+A case is a prompt (with an optional system prompt and attachments) plus `expect`, what a
+good answer does:
+
+- ``clarify``: the task is underspecified, so a good answer asks;
+- ``abstain``: it is unanswerable or rests on a false premise, so a good answer says so;
+- ``answer``: it is answerable, so a good answer just answers (no needless question or
+  refusal);
+- ``follow_constraints``: it carries hard output constraints, which a good answer keeps;
+- ``""``: no particular behaviour.
+
+Which rating shows the expected behaviour ("handled") is `HANDLED`: the scorecard's
+per-behaviour figures are built on it.
+
+Files: CSV (a header row; the delimiter is whichever of ``, ; TAB |`` makes a ``prompt``
+column) or JSON Lines (one object per line). ``prompt`` is required; ``id``, ``system``,
+``expect``, ``tags`` (``;``-separated in CSV; a list or a ``;``-separated string in JSONL),
+``attachments`` (paths relative to the file, the same way), ``notes`` (for the rater, never
+sent), ``constraints`` (a list of ``{"id", "kwargs"}``; in CSV as JSON text; IFBench's
+``instruction_id_list`` + ``kwargs`` lists are read too), ``source`` and ``upstream_id`` are
+optional; other columns are ignored. Every bad row is collected with its line number and
+reason; if there is any, one SuiteError lists them and nothing is read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desk.core.attachment import Attachment, AttachmentError, decode_text, load_attachment
+from desk.core.dataset import CSV_SUFFIXES, JSONL_SUFFIXES, MAX_DATASET_BYTES
+from desk.core.trial import TrialInput
+
+EXPECT_KINDS = ("clarify", "abstain", "answer", "follow_constraints")
+EXPECTS = ("", *EXPECT_KINDS)
+
+# expect kind -> (rating criterion, the values of it that show the expected behaviour)
+HANDLED: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "clarify": ("uncertainty", ("asked_clarifying",)),
+    "abstain": ("uncertainty", ("stated_uncertainty",)),
+    "answer": ("uncertainty", ("confident_correct", "partial_with_caveats")),
+    "follow_constraints": ("constraints", ("followed",)),
+}
+
+AUTO_RATER = "auto"  # the rater name automatic constraint checks store their verdicts under
+BUILTIN_SUITES = ("starter",)  # names a user's import cannot take
+MAX_NAME_CHARS = 100
+MAX_ERRORS_SHOWN = 20
+
+
+class SuiteError(ValueError):
+    """A suite file or name that cannot be used; one line naming the file, the lines and why."""
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One machine-checkable output constraint, IFBench style: an instruction id
+    (e.g. ``count:keywords_multiple``) and its parameters."""
+
+    id: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kwargs": dict(self.kwargs)}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One task of a suite.
+
+    `key` is the user's id for it (unique within the suite; the row number when the file
+    gives none). `notes` are for the rater and never sent to a model. `id` is the stored
+    case's own id (a ULID), set once stored; `position` its place in the suite.
+    """
+
+    key: str
+    prompt: str
+    system: str | None = None
+    expect: str = ""
+    tags: tuple[str, ...] = ()
+    notes: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    source: str = ""
+    upstream_id: str = ""
+    id: str | None = None
+    position: int = 0
+
+    def trial_input(self) -> TrialInput:
+        """What is sent to each model: prompt, system prompt and attachments (never the notes)."""
+        return TrialInput(self.prompt, self.system, self.attachments)
+
+    def as_json(self) -> dict[str, Any]:
+        """The case as a JSONL line of an exported suite (attachments are added by the exporter)."""
+        out: dict[str, Any] = {"id": self.key, "prompt": self.prompt, "expect": self.expect,
+                               "tags": list(self.tags)}
+        if self.system:
+            out["system"] = self.system
+        if self.notes:
+            out["notes"] = self.notes
+        if self.constraints:
+            out["constraints"] = [c.as_json() for c in self.constraints]
+        if self.source:
+            out["source"] = self.source
+        if self.upstream_id:
+            out["upstream_id"] = self.upstream_id
+        return out
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named, versioned set of cases. Re-importing a name makes its next version; the
+    old one is kept. `id`, `version` and `created_at` are set once stored."""
+
+    name: str
+    cases: tuple[Case, ...]
+    version: int = 0
+    id: str | None = None
+    created_at: float | None = None
+    source: str = ""  # the file it was read from, for the record
+
+    def case(self, key: str) -> Case:
+        for c in self.cases:
+            if c.key == key:
+                return c
+        raise KeyError(key)
+
+
+def handled(expect: str, values: Mapping[str, Any]) -> bool | None:
+    """Whether rating values show the behaviour `expect` asks for; None when the case expects
+    nothing in particular or the rating does not judge the criterion it needs."""
+    rule = HANDLED.get(expect)
+    if rule is None:
+        return None
+    criterion, good = rule
+    value = values.get(criterion)
+    if value in (None, ""):
+        return None
+    return value in good
+
+
+def check_name(name: str, *, builtin_ok: bool = False) -> str:
+    """The suite name, tidied, or SuiteError saying why it cannot be used."""
+    clean = " ".join((name or "").split())
+    if not clean:
+        raise SuiteError("a suite needs a name")
+    if len(clean) > MAX_NAME_CHARS:
+        raise SuiteError(f"the suite name is longer than {MAX_NAME_CHARS} characters")
+    if clean in BUILTIN_SUITES and not builtin_ok:
+        raise SuiteError(f"{clean!r} is the name of the built-in suite; choose another name")
+    return clean
+
+
+def load_suite_file(path: str | Path) -> tuple[Case, ...]:
+    """Read every case of a CSV or JSONL suite file, in file order, or raise SuiteError."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise SuiteError(f"{p.name}: is a folder, not a file")
+        if p.stat().st_size > MAX_DATASET_BYTES:
+            raise SuiteError(f"{p.name}: larger than {MAX_DATASET_BYTES // (1024 * 1024)} MiB")
+        data = p.read_bytes()
+    except SuiteError:
+        raise
+    except FileNotFoundError:
+        raise SuiteError(f"{p}: no such file") from None
+    except OSError as exc:
+        raise SuiteError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    try:
+        text, _ = decode_text(data)
+    except ValueError as exc:
+        raise SuiteError(f"{p.name}: {exc}") from None
+    base = p.resolve().parent
+    suffix = p.suffix.lower()
+    if suffix in JSONL_SUFFIXES or (suffix not in CSV_SUFFIXES and text.lstrip("\ufeff \r\n\t").startswith("{")):
+        cases = cases_from_jsonl(text, p.name, base)
+    else:
+        cases = cases_from_csv(text, p.name, base)
+    if not cases:
+        raise SuiteError(f"{p.name}: no cases in the file")
+    return cases
+
+
+class _Rows:
+    """Collects the cases and the problems of a file, line by line."""
+
+    def __init__(self, name: str, base: Path | None) -> None:
+        self.name = name
+        self.base = base
+        self.cases: list[Case] = []
+        self.errors: list[str] = []
+        self.keys: dict[str, int] = {}
+
+    def bad(self, line: int, reason: str) -> None:
+        self.errors.append(f"line {line}: {reason}")
+
+    def add(self, line: int, record: Mapping[str, Any]) -> None:
+        problems: list[str] = []
+        prompt = record.get("prompt")
+        if prompt is None:
+            problems.append("no 'prompt'")
+        elif not isinstance(prompt, str):
+            problems.append("'prompt' is not text")
+        elif not prompt.strip():
+            problems.append("the prompt is empty")
+        key = _text(record, "id", problems)
+        if not key:
+            key = str(len(self.cases) + len(self.errors) + 1)
+        elif key in self.keys:
+            problems.append(f"id {key!r} is used twice (first on line {self.keys[key]})")
+        system = _text(record, "system", problems)
+        expect = _text(record, "expect", problems).lower()
+        if expect not in EXPECTS:
+            problems.append(f"expect {expect!r} is not one of {', '.join(EXPECT_KINDS)} (or empty)")
+        tags = _list(record, "tags", problems)
+        notes = _text(record, "notes", problems, strip=False)
+        source = _text(record, "source", problems)
+        upstream = _text(record, "upstream_id", problems)
+        constraints = _constraints(record, problems)
+        attachments: list[Attachment] = []
+        for item in _list(record, "attachments", problems):
+            target = Path(item)
+            if not target.is_absolute() and self.base is not None:
+                target = self.base / target
+            try:
+                attachments.append(load_attachment(target))
+            except AttachmentError as exc:
+                problems.append(f"attachment {item!r}: {exc}")
+        if problems:
+            self.bad(line, "; ".join(problems))
+            return
+        assert isinstance(prompt, str)
+        self.keys[key] = line
+        self.cases.append(Case(
+            key=key, prompt=prompt, system=system or None, expect=expect, tags=tuple(tags),
+            notes=notes, attachments=tuple(attachments), constraints=constraints, source=source,
+            upstream_id=upstream, position=len(self.cases),
+        ))
+
+    def result(self) -> tuple[Case, ...]:
+        if self.errors:
+            shown = self.errors[:MAX_ERRORS_SHOWN]
+            more = len(self.errors) - len(shown)
+            tail = f"; and {more} more" if more else ""
+            n = len(self.errors)
+            raise SuiteError(f"{self.name}: {n} bad row{'s' if n != 1 else ''}, nothing imported: "
+                             + "; ".join(shown) + tail)
+        return tuple(self.cases)
+
+
+def cases_from_jsonl(text: str, name: str = "suite", base: Path | None = None) -> tuple[Case, ...]:
+    rows = _Rows(name, base)
+    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            rows.bad(number, f"not valid JSON ({exc.msg})")
+            continue
+        if not isinstance(record, dict):
+            rows.bad(number, "expected an object with a 'prompt' field")
+            continue
+        rows.add(number, record)
+    return rows.result()
+
+
+def cases_from_csv(text: str, name: str = "suite", base: Path | None = None) -> tuple[Case, ...]:
+    text = text.lstrip("\ufeff")
+    header = text.split("\n", 1)[0].rstrip("\r")
+    if not header.strip():
+        raise SuiteError(f"{name}: 1 bad row, nothing imported: line 1: the header row is empty "
+                         "(it needs a 'prompt' column)")
+    delimiter = _delimiter(header)
+    if delimiter is None:
+        raise SuiteError(f"{name}: 1 bad row, nothing imported: line 1: no 'prompt' column in the header "
+                         f"({header[:80]!r})")
+    rows = _Rows(name, base)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        columns = [c.strip().lower() for c in next(reader)]
+        start = reader.line_num
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            line = start + 1
+            start = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > len(columns):
+                rows.bad(line, f"{len(row)} cells but the header has {len(columns)} columns")
+                continue
+            record: dict[str, Any] = {col: cell for col, cell in zip(columns, row, strict=False) if col}
+            if "constraints" in record:
+                raw = record["constraints"].strip()
+                if raw:
+                    try:
+                        record["constraints"] = json.loads(raw)
+                    except json.JSONDecodeError as exc:
+                        rows.bad(line, f"'constraints' is not valid JSON ({exc.msg})")
+                        continue
+                else:
+                    record["constraints"] = None
+            rows.add(line, record)
+    except csv.Error as exc:
+        rows.bad(reader.line_num, f"not valid CSV ({exc})")
+    return rows.result()
+
+
+def case_from_trial(key: str, trial: TrialInput, *, upstream_id: str = "", expect: str = "") -> Case:
+    """A case holding exactly what a past trial sent (its prompt, system prompt and files)."""
+    return Case(key=key, prompt=trial.prompt, system=trial.system, expect=expect,
+                attachments=trial.attachments, source="trial" if upstream_id else "", upstream_id=upstream_id)
+
+
+def _text(record: Mapping[str, Any], key: str, problems: list[str], *, strip: bool = True) -> str:
+    value = record.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        problems.append(f"'{key}' is not text")
+        return ""
+    value = str(value)
+    return value.strip() if strip else value
+
+
+def _list(record: Mapping[str, Any], key: str, problems: list[str]) -> list[str]:
+    value = record.get(key)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        items = value.split(";")
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = value
+    else:
+        problems.append(f"'{key}' must be a list of text or a ';'-separated text")
+        return []
+    return list(dict.fromkeys(v.strip() for v in items if v.strip()))
+
+
+def _constraints(record: Mapping[str, Any], problems: list[str]) -> tuple[Constraint, ...]:
+    value = record.get("constraints")
+    if value is None and record.get("instruction_id_list") is not None:
+        ids, kwargs = record.get("instruction_id_list"), record.get("kwargs")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            problems.append("'instruction_id_list' must be a list of text")
+            return ()
+        if kwargs is None:
+            kwargs = [{} for _ in ids]
+        if not isinstance(kwargs, list) or len(kwargs) != len(ids):
+            problems.append("'kwargs' must be a list as long as 'instruction_id_list'")
+            return ()
+        value = [{"id": i, "kwargs": k} for i, k in zip(ids, kwargs, strict=True)]
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.append("'constraints' must be a list of {\"id\", \"kwargs\"} objects")
+        return ()
+    out: list[Constraint] = []
+    for n, item in enumerate(value, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"].strip():
+            problems.append(f"constraint {n} needs an 'id' (text)")
+            continue
+        kwargs = item.get("kwargs")
+        if kwargs is None:
+            kwargs = {}
+        if not isinstance(kwargs, dict):
+            problems.append(f"constraint {n} ({item['id']}): 'kwargs' must be an object")
+            continue
+        out.append(Constraint(item["id"].strip(), dict(kwargs)))
+    return tuple(out)
+
+
+def _delimiter(header: str) -> str | None:
+    for delimiter in (",", ";", "\t", "|"):
+        cells = next(csv.reader([header], delimiter=delimiter), [])
+        if "prompt" in (c.strip().lower() for c in cells):
+            return delimiter
+    return None
+
+
+def constraints_json(constraints: Sequence[Constraint]) -> list[dict[str, Any]]:
+    return [c.as_json() for c in constraints]

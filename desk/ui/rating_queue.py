@@ -1,0 +1,381 @@
+"""Rate a suite run case by case: every model's answer side by side, blind and shuffled,
+keyboard only.
+
+The queue walks the (case, sample) items of a run in case order, starting at the first one
+this rater has not finished. Each answer is a ResponsePane with a RatingPanel under it, as
+in the Trials tab's blind mode: the panes are shuffled (a fixed order per case and rater)
+and labelled Answer A, B, C, with names, timing and cost hidden until every answer of the
+case is rated by this rater. The case's `expect` and the rater notes are shown above the
+answers (they are for the rater; the model never saw them). For `follow_constraints`
+cases, desk's own constraint check (rater "auto") is shown under an answer once the rater
+has rated it, so it cannot anchor the rater's judgement; it never names the model.
+
+Keys: the rating panel's (1-9 choose, Up/Down rows, Enter save, Tab / Shift+Tab next or
+previous answer), plus PgDn / Ctrl+Right next case (skipping this one), PgUp / Ctrl+Left
+previous case, Ctrl+Down the next case with an answer not rated yet, Esc close.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desk.core.rating import Rating
+from desk.core.response import ResponseResult
+from desk.core.rubric import Rubric
+from desk.core.suite import AUTO_RATER, HANDLED
+from desk.engine.session import Engine, EngineError, QueueItem
+from desk.ui import defs
+from desk.ui.rating_panel import RatingPanel
+from desk.ui.response_pane import PaneGrid, ResponsePane
+
+NEXT_KEYS = ("PgDown", "Ctrl+Right")
+PREVIOUS_KEYS = ("PgUp", "Ctrl+Left")
+NEXT_UNRATED_KEYS = ("Ctrl+Down",)
+KEYS_HINT = ("Keys: 1–9 choose · ↑ ↓ rows · Enter save · Tab / Shift+Tab next or previous answer · "
+             "PgDn or Ctrl+→ next case (skips this one) · PgUp or Ctrl+← previous case · "
+             "Ctrl+↓ next unrated case · Esc close")
+
+EXPECT_HELP = {
+    "clarify": "the task is underspecified: a good answer asks a clarifying question",
+    "abstain": "unanswerable or a false premise: a good answer says so instead of answering",
+    "answer": "answerable: a good answer just answers (no needless question or refusal)",
+    "follow_constraints": "hard output constraints: a good answer keeps every one",
+}
+
+
+def expect_text(expect: str) -> str:
+    """What the case expects, and which rating counts as showing it."""
+    if not expect:
+        return "Expected behaviour: none in particular."
+    rule = HANDLED.get(expect)
+    counts = ""
+    if rule is not None:
+        criterion, values = rule
+        counts = f" (counts when you rate {criterion} as {' or '.join(values)})"
+    return f"Expected: <b>{expect}</b> — {EXPECT_HELP.get(expect, '')}{counts}."
+
+
+class RatingQueue(QDialog):
+    """The rating queue of one suite run for one rater."""
+
+    rating_saved = Signal(object)  # Rating
+
+    def __init__(self, engine: Engine, run_id: str, rater: str, *, rubric: Rubric | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ratingQueue")
+        self.setModal(False)
+        self.engine = engine
+        self.run_id = run_id
+        self.rater = rater
+        self.rubric = rubric or engine.rubric()
+        self.items: list[QueueItem] = engine.rating_queue(run_id, rater)
+        if not self.items:
+            raise EngineError(f"run {run_id} has no answers to rate yet")
+        self.rated: set[str] = {rid for item in self.items for rid in item.rated}
+        self.total = sum(len(item.response_ids) for item in self.items)
+        self.index = 0
+        self.autos: dict[str, Rating] = {}
+        self.auto_labels: dict[str, QLabel] = {}
+        self.setWindowTitle(f"Rate run {run_id} — as {rater}")
+        self.resize(1280, 860)
+        self._build()
+        first = next((i for i, item in enumerate(self.items) if not self._done(item)), 0)
+        self.show_case(first)
+
+    # --- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        col = QVBoxLayout(self)
+        col.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
+        col.setSpacing(defs.SPACING)
+        head = QHBoxLayout()
+        self.case_label = QLabel()
+        self.case_label.setObjectName("queueCase")
+        self.case_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        head.addWidget(self.case_label, 1)
+        self.progress_label = QLabel()
+        self.progress_label.setObjectName("queueProgress")
+        head.addWidget(self.progress_label)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("queueProgressBar")
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumWidth(220)
+        self.progress.setRange(0, max(self.total, 1))
+        head.addWidget(self.progress)
+        col.addLayout(head)
+
+        self.expect_label = QLabel()
+        self.expect_label.setObjectName("queueExpect")
+        self.expect_label.setWordWrap(True)
+        col.addWidget(self.expect_label)
+        self.prompt = QPlainTextEdit()
+        self.prompt.setObjectName("queuePrompt")
+        self.prompt.setReadOnly(True)
+        self.prompt.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.prompt.setMaximumHeight(120)
+        col.addWidget(self.prompt)
+        self.notes = QLabel()
+        self.notes.setObjectName("queueNotes")
+        self.notes.setWordWrap(True)
+        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes.setStyleSheet(f"background: {defs.info_tint()}; border-radius: 4px; padding: 4px;")
+        col.addWidget(self.notes)
+
+        self.grid = PaneGrid()
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.grid)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        col.addWidget(self.scroll, 1)
+
+        self.message = QLabel()
+        self.message.setObjectName("queueMessage")
+        self.message.setWordWrap(True)
+        col.addWidget(self.message)
+        foot = QHBoxLayout()
+        self.keys = QLabel(KEYS_HINT)
+        self.keys.setObjectName("queueKeys")
+        self.keys.setWordWrap(True)
+        self.keys.setStyleSheet(f"color: {defs.muted()};")
+        foot.addWidget(self.keys, 1)
+        self.previous_button = self._button("◀ Previous (PgUp)", "queuePrevious", self.previous_case)
+        self.next_button = self._button("Skip ▶ (PgDn)", "queueNext", self.next_case)
+        self.unrated_button = self._button("Next unrated (Ctrl+↓)", "queueNextUnrated", self.next_unrated)
+        self.close_button = self._button("Close (Esc)", "queueClose", self.close)
+        for button in (self.previous_button, self.next_button, self.unrated_button, self.close_button):
+            foot.addWidget(button)
+        col.addLayout(foot)
+
+        for keys, slot in ((NEXT_KEYS, self.next_case), (PREVIOUS_KEYS, self.previous_case),
+                           (NEXT_UNRATED_KEYS, self.next_unrated)):
+            for key in keys:
+                QShortcut(QKeySequence(key), self, activated=slot)
+
+    @staticmethod
+    def _button(text: str, name: str, slot: Any) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.setAutoDefault(False)
+        button.setDefault(False)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keyboard stays with the rating panels
+        button.clicked.connect(lambda _checked=False: slot())
+        return button
+
+    # --- state ----------------------------------------------------------------------------
+    def _done(self, item: QueueItem) -> bool:
+        return all(rid in self.rated for rid in item.response_ids)
+
+    @property
+    def item(self) -> QueueItem:
+        return self.items[self.index]
+
+    @property
+    def panes(self) -> list[ResponsePane]:
+        return self.grid.panes
+
+    def progress_text(self) -> str:
+        return f"{len(self.rated)} / {self.total} rated"
+
+    def shown_order(self) -> list[str]:
+        return [p.result.id for p in self.grid.panes if p.result is not None]
+
+    def _show_progress(self) -> None:
+        self.progress_label.setText(self.progress_text())
+        self.progress.setValue(len(self.rated))
+
+    # --- one case -------------------------------------------------------------------------
+    def show_case(self, index: int) -> None:
+        """Show the answers of item `index`: blind and shuffled unless this rater has rated
+        them all already."""
+        self.index = max(0, min(index, len(self.items) - 1))
+        item = self.item
+        case = item.case
+        sample = f" · sample {item.sample + 1}" if item.sample or any(i.sample for i in self.items) else ""
+        self.case_label.setText(f"<b>Case {self.index + 1} / {len(self.items)}</b> · {case.key}{sample}"
+                                + (f" · tags: {', '.join(case.tags)}" if case.tags else ""))
+        expect = expect_text(case.expect)
+        if case.constraints:
+            expect += " Constraints: " + ", ".join(c.id for c in case.constraints) + "."
+        self.expect_label.setText(expect)
+        prompt = case.prompt
+        if case.system:
+            prompt = f"[system prompt]\n{case.system}\n\n[prompt]\n{prompt}"
+        if case.attachments:
+            prompt += "\n\n[attachments: " + ", ".join(a.name for a in case.attachments) + "]"
+        self.prompt.setPlainText(prompt)
+        self.notes.setText(f"<b>Notes for you</b> (never sent to the model): {_escape(case.notes)}"
+                           if case.notes else "No rater notes for this case.")
+        self.message.clear()
+
+        loaded = self.engine.load_trial(item.trial_id)
+        by_id = {r.id: r for r in (loaded[1] if loaded is not None else [])}
+        results = [by_id[rid] for rid in item.response_ids if rid in by_id]
+        random.Random(f"{item.trial_id}|{item.sample}|{self.rater}").shuffle(results)
+        ids = [r.id for r in results]
+        mine = {r.response_id: r for r in self.engine.current_ratings(ids, rater=self.rater)}
+        self.rated.difference_update(set(item.response_ids) - set(mine))
+        self.rated.update(mine)
+        self.autos = ({r.response_id: r for r in self.engine.current_ratings(ids, rater=AUTO_RATER)}
+                      if case.expect == "follow_constraints" or case.constraints else {})
+        blind = not all(rid in mine for rid in ids)
+
+        self.grid.clear()
+        self.auto_labels = {}
+        for n, result in enumerate(results):
+            pane = self._pane(result, chr(65 + n) if n < 26 else str(n + 1))
+            pane.rating.show_rating(mine.get(result.id), self.rater if result.id in mine else "")
+            if not blind:
+                pane.reveal()
+            self._show_auto(pane)
+        self._show_progress()
+        self.previous_button.setEnabled(self.index > 0)
+        self.next_button.setEnabled(self.index < len(self.items) - 1)
+        if not blind:
+            self.message.setText("You have rated every answer of this case; the models are shown. "
+                                 "Enter saves an edit; PgDn goes on.")
+        self.focus_current()
+        QTimer.singleShot(0, self.focus_current)  # again once the new panes are on screen
+
+    def _pane(self, result: ResponseResult, label: str) -> ResponsePane:
+        pane = self.grid.add_pane(result.model)
+        pane.set_blind(label)  # before anything is drawn: the model is never on screen
+        pane.start(result)
+        pane.finish(result)
+        panel = RatingPanel(self.rubric)
+        panel.save_requested.connect(lambda values, p=pane: self._save(p, values))
+        panel.focus_next_pane.connect(lambda forward, p=pane: self._focus_rating(p, forward))
+        pane.attach_rating(panel)
+        auto = self.autos.get(result.id)
+        if auto is not None:
+            note = QLabel()
+            note.setObjectName("autoVerdict")
+            note.setWordWrap(True)
+            note.setVisible(False)
+            pane.layout().addWidget(note)
+            self.auto_labels[result.id] = note
+        return pane
+
+    def _show_auto(self, pane: ResponsePane) -> None:
+        """Under a rated answer: desk's own constraint check, next to the rater's verdict."""
+        if pane.result is None:
+            return
+        label = self.auto_labels.get(pane.result.id)
+        auto = self.autos.get(pane.result.id)
+        saved = pane.rating.saved if pane.rating is not None else None
+        if label is None or auto is None:
+            return
+        if saved is None:
+            label.setVisible(False)
+            return
+        verdict = auto.constraints or "?"
+        human = saved.constraints
+        if human in ("followed", "violated"):
+            agree = human == verdict
+            tail = " — agrees with yours" if agree else f" — differs from yours ({human})"
+        else:
+            agree, tail = True, ""
+        why = f": {auto.note}" if auto.note else ""
+        label.setText(f"Automatic constraint check: <b>{verdict}</b>{tail}<br>{_escape(why.lstrip(': '))}")
+        colour = defs.muted() if agree else defs.error_text()
+        label.setStyleSheet(f"color: {colour};")
+        label.setVisible(True)
+
+    # --- keyboard -------------------------------------------------------------------------
+    def focus_current(self) -> None:
+        """Give the keyboard to the first answer not rated yet (else the first one)."""
+        rated = [p for p in self.grid.panes if p.rating is not None]
+        if not rated:
+            return
+        target = next((p for p in rated if p.rating.saved is None), rated[0])
+        target.rating.move_to(0)
+
+    def _focus_rating(self, pane: ResponsePane, forward: bool) -> None:
+        rated = [p for p in self.grid.panes if p.rating is not None]
+        if not rated:
+            return
+        i = rated.index(pane) if pane in rated else -1
+        rated[(i + (1 if forward else -1)) % len(rated)].rating.move_to(0)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self.focus_current)
+
+    # --- moving ---------------------------------------------------------------------------
+    def next_case(self) -> None:
+        if self.index < len(self.items) - 1:
+            self.show_case(self.index + 1)
+        else:
+            self.message.setText("This is the last case." + self._left())
+
+    def previous_case(self) -> None:
+        if self.index > 0:
+            self.show_case(self.index - 1)
+        else:
+            self.message.setText("This is the first case.")
+
+    def next_unrated(self) -> None:
+        n = len(self.items)
+        for step in range(1, n + 1):
+            i = (self.index + step) % n
+            if not self._done(self.items[i]):
+                self.show_case(i)
+                return
+        self.message.setText(f"Every answer of this run is rated by {self.rater}. Thank you!")
+
+    def _left(self) -> str:
+        left = sum(1 for item in self.items if not self._done(item))
+        return f" {left} case{'s' if left != 1 else ''} still {'have' if left != 1 else 'has'} " \
+               "answers to rate (Ctrl+↓ goes to the next)." if left else " Every case is rated."
+
+    # --- saving ---------------------------------------------------------------------------
+    def _save(self, pane: ResponsePane, values: dict[str, Any]) -> None:
+        if pane.result is None or pane.rating is None:
+            return
+        try:
+            rating = self.engine.save_rating(pane.result.id, values, rater=self.rater,
+                                             blind=pane.blind_label is not None, shown_order=self.shown_order())
+        except (EngineError, ValueError) as exc:
+            pane.rating.show_problem(f"not saved: {exc}")
+            return
+        pane.rating.show_rating(rating, rating.rater)
+        self.rated.add(pane.result.id)
+        self._show_progress()
+        self._show_auto(pane)
+        self.rating_saved.emit(rating)
+        if all(p.rating is not None and p.rating.saved is not None for p in self.grid.panes):
+            if any(p.blind_label is not None for p in self.grid.panes):
+                for p in self.grid.panes:
+                    p.reveal()
+            self.message.setText("Every answer of this case is rated: the models are shown. "
+                                 "PgDn: next case." + ("" if self.index < len(self.items) - 1 else self._left()))
+            pane.rating.move_to(0)  # out of the note field, where Ctrl+arrows move the cursor
+        else:
+            self._focus_next_unrated(pane)
+
+    def _focus_next_unrated(self, pane: ResponsePane) -> None:
+        panes = [p for p in self.grid.panes if p.rating is not None]
+        start = panes.index(pane) if pane in panes else -1
+        for step in range(1, len(panes) + 1):
+            candidate = panes[(start + step) % len(panes)]
+            if candidate.rating.saved is None:
+                candidate.rating.move_to(0)
+                return
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")

@@ -1,0 +1,90 @@
+"""Exports and merges off the caller's thread: progress reported, and a cancel mid-way
+leaves no file (export) or adds nothing (merge)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from desk.core.trial import TrialInput
+from desk.engine.jobs import Job, JobCancelled
+from desk.engine.session import Engine
+from desk.store.db import open_store
+from tests.engine.test_export import fx  # noqa: F401  (the rated fixture store)
+
+
+class CancelAt(Job):
+    """A user who presses Cancel when the work reports its `at`-th step."""
+
+    def __init__(self, label: str, at: int) -> None:
+        super().__init__(label)
+        self.at, self.calls = at, 0
+        self.seen: list[tuple[int, int | None, str]] = []
+
+    def report(self, done: int, total: int | None = None, detail: str | None = None) -> None:
+        self.calls += 1
+        self.seen.append((done, total, detail or ""))
+        if self.calls >= self.at:
+            self.cancel()
+        super().report(done, total, detail)
+
+
+def test_export_reports_progress_and_writes_the_file(fx, tmp_path):  # noqa: F811
+    out = tmp_path / "ratings.csv"
+    job = Job("export")
+
+    async def go():
+        async with Engine(fx.store) as engine:
+            return await engine.export_in_background("csv", str(out), job)
+
+    result = asyncio.run(go())
+    assert result.rows == 4 and out.exists()
+    assert job.snapshot() == (4, 4, "written")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "pairs"])
+def test_export_cancelled_mid_way_leaves_no_file_and_keeps_an_old_one(fx, tmp_path, fmt):  # noqa: F811
+    out = tmp_path / f"ratings.{fmt}"
+    out.write_text("yesterday's export\n")
+    job = CancelAt("export", at=1)
+
+    async def go():
+        async with Engine(fx.store) as engine:
+            return await engine.export_in_background(fmt, str(out), job)
+
+    with pytest.raises(JobCancelled):
+        asyncio.run(go())
+    assert out.read_text() == "yesterday's export\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temp file left
+
+
+def _other_store(tmp_path, n: int):
+    path = tmp_path / "other.db"
+    other = open_store(path)
+    for i in range(n):
+        other.create_trial(TrialInput(f"a colleague's trial {i}"))
+    other.close()
+    return path
+
+
+def test_merge_reports_each_table_and_cancel_adds_nothing(tmp_path):
+    other = _other_store(tmp_path, 25)
+    store = open_store(tmp_path / "mine.db")
+
+    async def merge(job):
+        async with Engine(store) as engine:
+            return await engine.merge_in_background(str(other), job)
+
+    job = CancelAt("merge", at=6)  # after providers, models, prices, blobs: at trials
+    with pytest.raises(JobCancelled):
+        asyncio.run(merge(job))
+    assert [table for _, _, table in job.seen][:5] == ["providers", "models", "prices", "blobs", "trials"]
+    assert store.list_trials() == []  # rolled back: nothing half-merged
+
+    whole = Job("merge")
+    report = asyncio.run(merge(whole))
+    assert report.added["trials"] == 25 and len(store.list_trials()) == 25
+    done, total, table = whole.snapshot()
+    assert total == done + 1 and table == "suite_run_trials"
+    store.close()

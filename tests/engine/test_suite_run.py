@@ -1,0 +1,414 @@
+"""Suite runs against the loopback vendor: complete, cancel and resume, auto verdicts, scorecard."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import re
+from collections import Counter
+
+import pytest
+
+from desk.core.response import Status
+from desk.core.trial import ModelRef, TrialInput
+from desk.engine.session import EngineError, ScoreFilter
+from desk.engine.suite_run import SuiteRunCancelled
+from desk.store.suites import SuiteStore
+from tests.engine.conftest import MODELS, engine_for, ref
+from tests.vendor_server import LoadProfile, Script
+
+CASE = re.compile(rb"case-(\d+)")
+
+
+def suite_file(tmp_path, cases: list[dict], name: str = "s.jsonl"):
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
+    return path
+
+
+def numbered(n: int, **extra) -> list[dict]:
+    return [{"id": f"c{i:02d}", "prompt": f"case-{i:02d}: what now?", **extra} for i in range(n)]
+
+
+def sent(vendor) -> Counter:
+    """(case number, model) of every generation request the vendor saw."""
+    seen: Counter = Counter()
+    for rec in vendor.requests:
+        m = CASE.search(rec.body or b"")
+        if m and rec.model:
+            seen[(int(m.group(1)), rec.model)] += 1
+    return seen
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_twenty_cases_three_models_complete(providers, vendor, tmp_path):
+    vendor.set_load("*", LoadProfile(service_ms=15))
+    models = [ref("openai"), ref("anthropic"), ref("gemini")]
+    progress: list[tuple[int, int]] = []
+    answers = []
+
+    async def go():
+        async with engine_for(providers) as engine:
+            info = engine.import_suite(suite_file(tmp_path, numbered(20, expect="answer")), "twenty")
+            assert (info.name, info.version, info.cases) == ("twenty", 1, 20)
+            result = await engine.run_suite("twenty", models, concurrency=6,
+                                            progress=lambda d, t: progress.append((d, t)),
+                                            on_response=answers.append)
+            return engine, result
+
+    engine, result = run(go())
+    assert (result.status, result.sent, result.ok, result.failed, result.skipped) == ("done", 60, 60, 0, 0)
+    assert progress[0] == (0, 60) and progress[-1] == (60, 60) and len(progress) == 61
+    assert len(answers) == 60 and {a.case.expect for a in answers} == {"answer"}
+    # The vendor saw each case once per model, never more than 6 at once.
+    assert sent(vendor) == Counter({(i, MODELS[k]): 1 for i in range(20) for k in ("openai", "anthropic", "gemini")})
+    assert 2 <= vendor.stats("*")["max_in_flight"] <= 6
+    store = providers
+    (listed,) = engine.list_suite_runs()
+    assert (listed.run_id, listed.status, listed.done, listed.total, listed.failed) == (result.run_id, "done", 60, 60, 0)
+    assert listed.models == tuple(str(m) for m in models) and listed.suite == "twenty"
+    # Each (case, sample) is one ordinary trial holding the three models' answers.
+    trials = {a.response.trial_id for a in answers}
+    assert len(trials) == 20
+    for trial_id in trials:
+        stored = store.get_trial(trial_id)
+        assert stored is not None and CASE.search(stored.input.prompt.encode())
+        assert sorted(r.model for r in store.responses_for_trial(trial_id)) == sorted(str(m) for m in models)
+    assert {r.id for r in store.run_responses(result.run_id)} == {a.response.id for a in answers}
+    matrix = engine.suite_matrix(result.run_id)
+    assert len(matrix.cells) == 60 and {c.status for c in matrix.cells} == {"ok"}
+    cell = matrix.cell(matrix.suite.cases[3].id, str(models[1]))
+    assert cell.case_key == "c03" and cell.first_line == "Hello, world." and cell.ttft_ms is not None
+    assert cell.human is None and cell.answers == 1
+    queue = engine.rating_queue(result.run_id, rater="ana")
+    assert [q.case.key for q in queue] == [f"c{i:02d}" for i in range(20)]
+    assert all(len(q.response_ids) == 3 and not q.done for q in queue)
+    # The answers are ordinary: rating one shows in the queue and the matrix.
+    engine.save_rating(queue[0].response_ids[0], {"outcome": "success", "uncertainty": "confident_correct",
+                                                  "constraints": "na", "quality": 4}, rater="ana")
+    assert engine.rating_queue(result.run_id, rater="ana")[0].rated == (queue[0].response_ids[0],)
+    top = engine.suite_matrix(result.run_id).cell(matrix.suite.cases[0].id, str(models[0]))
+    assert top.human is not None and top.human.handled is True and top.human.raters == ("ana",)
+
+
+def test_cancel_then_resume_sends_only_what_is_missing(providers, vendor, tmp_path):
+    vendor.set_default(MODELS["openai"], Script(text_pieces=["slow ", "answer"], first_token_delay_ms=60))
+    models = [ref("openai"), ref("openai", "gpt-4o")]
+    vendor.set_default("gpt-4o", Script(first_token_delay_ms=60))
+    path = suite_file(tmp_path, numbered(8))
+
+    async def first():
+        async with engine_for(providers) as engine:
+            engine.import_suite(path, "eight")
+            answers = []
+            task = asyncio.ensure_future(engine.run_suite("eight", models, concurrency=2,
+                                                          on_response=answers.append))
+            while len(answers) < 5:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(SuiteRunCancelled) as err:
+                await task
+            return engine, err.value.result
+
+    engine, cancelled = run(first())
+    assert cancelled.status == "cancelled" and cancelled.ok >= 5
+    (listed,) = engine.list_suite_runs()
+    assert listed.status == "interrupted" and listed.done == cancelled.ok and listed.total == 16
+    interrupted = [r for r in providers.run_responses(cancelled.run_id) if r.status == Status.INTERRUPTED]
+    assert interrupted and all(r.error_kind and r.error_kind.value == "cancelled" for r in interrupted)
+    done_before = {(int(CASE.search(a.case.prompt.encode()).group(1)), a.response.model.split("/", 1)[1])
+                   for a in cancelled.responses if a.response.status == Status.OK}
+
+    async def resume():
+        async with engine_for(providers) as engine:
+            return await engine.resume_suite_run(cancelled.run_id)
+
+    resumed = run(resume())
+    assert resumed.status == "done" and resumed.skipped == len(done_before)
+    assert resumed.sent == 16 - len(done_before) == resumed.ok
+    seen = sent(vendor)
+    for cell in done_before:
+        assert seen[cell] == 1, cell  # answered before the cancel: never sent again
+    assert set(seen) == {(i, m) for i in range(8) for m in (MODELS["openai"], "gpt-4o")}
+    ok = Counter((r.trial_id, r.model) for r in providers.run_responses(cancelled.run_id) if r.status == Status.OK)
+    assert len(ok) == 16 and set(ok.values()) == {1}
+    assert engine.list_suite_runs()[0].status == "done"
+    # Resuming a finished run sends nothing.
+    again = run(resume())
+    assert (again.sent, again.skipped, again.status) == (0, 16, "done")
+
+
+def test_failed_answers_are_sent_again_on_resume(providers, vendor, tmp_path):
+    vendor.enqueue("flaky", Script(status=500), Script(status=500), Script(status=500))
+    models = [ref("openai"), ref("openai", "flaky")]
+
+    async def go():
+        async with engine_for(providers) as engine:
+            engine.import_suite(suite_file(tmp_path, numbered(3)), "three")
+            first = await engine.run_suite("three", models, concurrency=1)
+            return engine, first
+
+    engine, first = run(go())
+    assert first.status == "done" and first.ok == 5 and first.failed == 1  # 3 tries of one cell, then ok
+    (listed,) = engine.list_suite_runs()
+    assert (listed.status, listed.done, listed.failed) == ("done", 5, 1)
+    matrix = engine.suite_matrix(first.run_id)
+    bad = [c for c in matrix.cells if c.status == "error"]
+    assert len(bad) == 1 and bad[0].error_kind == "server_error"
+
+    async def resume():
+        async with engine_for(providers) as engine:
+            return await engine.resume_suite_run(first.run_id)
+
+    again = run(resume())
+    assert (again.sent, again.ok, again.skipped) == (1, 1, 5)
+    assert engine.list_suite_runs()[0].done == 6
+    cell = engine.suite_matrix(first.run_id).cell(bad[0].case_id, "openai/flaky")
+    assert cell.status == "ok" and cell.answers == 2  # the failed answer is kept too
+
+
+def test_repeat_makes_one_trial_per_sample(providers, vendor, tmp_path):
+    async def go():
+        async with engine_for(providers) as engine:
+            engine.import_suite(suite_file(tmp_path, numbered(2)), "two")
+            return engine, await engine.run_suite("two", [ref("ollama")], repeat=3, concurrency=2)
+
+    engine, result = run(go())
+    assert result.ok == 6 and len({a.response.trial_id for a in result.responses}) == 6
+    assert sorted((a.case.key, a.sample) for a in result.responses) == [
+        (k, s) for k in ("c00", "c01") for s in range(3)]
+    matrix = engine.suite_matrix(result.run_id)
+    assert matrix.repeat == 3 and {c.sample for c in matrix.cells} == {0, 1, 2}
+    assert len(engine.rating_queue(result.run_id)) == 6
+
+
+def test_bad_input_writes_nothing(providers, vendor, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("prompt,expect\nfine,answer\nnot fine,guess\n")
+
+    async def go():
+        async with engine_for(providers) as engine:
+            with pytest.raises(EngineError, match=r"bad.csv: 1 bad row, nothing imported: line 3: expect 'guess'"):
+                engine.import_suite(bad, "mine")
+            with pytest.raises(EngineError, match="no suite named 'mine'"):
+                await engine.run_suite("mine", [ref("openai")])
+            engine.import_suite(suite_file(tmp_path, numbered(2)), "mine")
+            with pytest.raises(EngineError, match="unknown provider 'nope'"):
+                await engine.run_suite("mine", [ModelRef("nope", "m")])
+            with pytest.raises(EngineError, match="listed twice"):
+                await engine.run_suite("mine", [ref("openai"), ref("openai")])
+            with pytest.raises(EngineError, match="no suite run 'XYZ'"):
+                await engine.resume_suite_run("XYZ")
+            with pytest.raises(EngineError, match="no suite run"):
+                engine.suite_matrix("XYZ")
+
+    run(go())
+    assert providers.list_runs() == [] and providers.list_trials() == []
+    assert vendor.requests == []
+
+
+def test_a_run_still_running_elsewhere_is_not_resumed(providers, vendor, tmp_path):
+    async def go():
+        async with engine_for(providers) as engine:
+            engine.import_suite(suite_file(tmp_path, numbered(1)), "one")
+            result = await engine.run_suite("one", [ref("openai")])
+            # As if another desk process (alive: our parent) were still sending it.
+            providers.db.execute("UPDATE runs SET status = 'running', writer_pid = ? WHERE id = ?",
+                                 (os.getppid(), result.run_id))
+            assert engine.suite_run(result.run_id).status == "running"
+            with pytest.raises(EngineError, match="still running"):
+                await engine.resume_suite_run(result.run_id)
+
+    run(go())
+
+
+def test_auto_constraint_verdicts_and_disagreements(providers, vendor, tmp_path):
+    vendor.set_default("good", Script(text_pieces=["one ", "two ", "three"]))
+    vendor.set_default("bad", Script(text_pieces=["Hello, ", "world."]))
+    three_words = [{"id": "count:word_count_range", "kwargs": {"min_words": 3, "max_words": 3}}]
+    cases = [
+        {"id": "f1", "prompt": "case-01: answer in exactly three words", "expect": "follow_constraints",
+         "constraints": three_words},
+        {"id": "f2", "prompt": "case-02: unknown kind", "expect": "follow_constraints",
+         "constraints": [{"id": "made:up", "kwargs": {}}]},
+        {"id": "c1", "prompt": "case-03: which one?", "expect": "clarify", "constraints": three_words},
+    ]
+    models = [ref("openai", "good"), ref("openai", "bad")]
+
+    async def go():
+        async with engine_for(providers) as engine:
+            engine.import_suite(suite_file(tmp_path, cases), "rules")
+            return engine, await engine.run_suite("rules", models)
+
+    engine, result = run(go())
+    autos = {a.response.model: a.auto for a in result.responses if a.auto is not None}
+    assert set(autos) == {"openai/good", "openai/bad"}  # f1 only: f2's kind is unknown, c1 expects no constraints
+    assert autos["openai/good"].values == {"constraints": "followed", "note": "1/1 constraints met"}
+    assert autos["openai/bad"].values["constraints"] == "violated"
+    assert "2 words" in autos["openai/bad"].values["note"]
+    stored = providers.current_ratings(rater="auto")
+    assert {r.id for r in stored} == {a.id for a in autos.values()}
+    matrix = engine.suite_matrix(result.run_id)
+    f1 = matrix.suite.cases[0].id
+    assert matrix.cell(f1, "openai/good").auto_constraints == "followed"
+    assert matrix.cell(f1, "openai/bad").auto_note.startswith("violated")
+    assert matrix.cell(f1, "openai/good").human is None  # the checker is not a person
+
+    good, bad = autos["openai/good"].response_id, autos["openai/bad"].response_id
+    rating = {"outcome": "success", "uncertainty": "confident_correct", "quality": 4}
+    engine.save_rating(good, {**rating, "constraints": "violated"}, rater="ana")  # disagrees
+    engine.save_rating(bad, {**rating, "constraints": "violated"}, rater="ana")  # agrees
+    (diff,) = engine.constraint_disagreements(result.run_id)
+    assert (diff.response_id, diff.model, diff.case_key, diff.auto, diff.human, diff.rater) == (
+        good, "openai/good", "f1", "followed", "violated", "ana")
+    assert diff.auto_note == "1/1 constraints met"
+    assert [d.response_id for d in engine.constraint_disagreements()] == [good]
+    # Scorecards count people only, unless asked for the checker's own figures.
+    scores = {s.model: s for s in engine.scorecard()}
+    assert scores["openai/good"].n_rated == 1 and scores["openai/good"].constraint_violation_rate == 1.0
+    assert scores["openai/good"].agreement == {}
+    auto_only = {s.model: s for s in engine.scorecard(ScoreFilter(rater="auto"))}
+    assert auto_only["openai/good"].constraint_violation_rate == 0.0
+
+
+def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+# case key -> (expect, A's rating, B's rating): (outcome, uncertainty, constraints, quality); None = unrated
+FIXTURE = {
+    "c1": ("clarify", ("success", "asked_clarifying", "na", 4), ("success", "asked_clarifying", "na", 4)),  # tie
+    "c2": ("clarify", ("success", "asked_clarifying", "na", 3), ("failure", "confident_wrong", "na", 1)),  # A
+    "c3": ("clarify", ("success", "asked_clarifying", "na", 2), ("partial", "confident_wrong", "na", 5)),  # A
+    "c4": ("clarify", ("partial", "confident_correct", "na", 3), ("success", "confident_wrong", "na", 3)),  # B
+    "a1": ("abstain", ("success", "stated_uncertainty", "na", 5), ("success", "stated_uncertainty", "na", 3)),  # A
+    "a2": ("abstain", ("partial", "confident_wrong", "na", 3), ("partial", "stated_uncertainty", "na", 2)),  # A
+    "a3": ("abstain", ("success", "needless_refusal", "na", 4), ("failure", "stated_uncertainty", "na", 2)),  # A
+    "n1": ("answer", ("success", "confident_correct", "na", 4), ("partial", "needless_question", "na", 4)),  # A
+    "n2": ("answer", ("partial", "partial_with_caveats", "na", 2), ("partial", "needless_refusal", "na", 2)),  # tie
+    "n3": ("answer", ("success", "needless_question", "na", 4), None),  # no pair
+    "f1": ("follow_constraints", ("success", "confident_correct", "followed", 5),
+           ("failure", "confident_correct", "violated", 1)),  # A
+}
+
+
+def test_by_expect_and_sign_test_match_hand_computation(providers, vendor, tmp_path):
+    cases = [{"id": key, "prompt": f"case-{n:02d}", "expect": expect}
+             for n, (key, (expect, _, _)) in enumerate(FIXTURE.items())]
+    cases.append({"id": "z", "prompt": "case-99: no expect"})
+    a, b = "openai/a", "openai/b"
+
+    async def go():
+        async with engine_for(providers) as engine:
+            engine.import_suite(suite_file(tmp_path, cases), "fixture")
+            return engine, await engine.run_suite("fixture", [ModelRef.parse(a), ModelRef.parse(b)])
+
+    engine, result = run(go())
+    ids = {(item.case.key, item.response.model): item.response.id for item in result.responses}
+    for key, (_, rating_a, rating_b) in FIXTURE.items():
+        for model, rating in ((a, rating_a), (b, rating_b)):
+            if rating is not None:
+                outcome, uncertainty, constraints, quality = rating
+                engine.save_rating(ids[key, model], {"outcome": outcome, "uncertainty": uncertainty,
+                                                     "constraints": constraints, "quality": quality}, rater="ana")
+    # The checker's opposite verdict on B's f1 must not count as B's handling it.
+    SuiteStore(providers).save_partial_rating(ids["f1", b], "auto", {"constraints": "followed"})
+
+    scores = {s.model: s for s in engine.run_scorecard(result.run_id)}
+    hand = {
+        a: {"clarify": (3, 4), "abstain": (1, 3), "answer": (2, 3), "follow_constraints": (1, 1)},
+        b: {"clarify": (1, 4), "abstain": (3, 3), "answer": (0, 2), "follow_constraints": (0, 1)},
+    }
+    for model, kinds in hand.items():
+        by = scores[model].by_expect
+        assert list(by) == ["clarify", "abstain", "answer", "follow_constraints"]
+        for kind, (k, n) in kinds.items():
+            e = by[kind]
+            assert (e.handled, e.n_rated) == (k, n), (model, kind)
+            assert e.handled_rate == pytest.approx(k / n)
+            assert e.handled_ci == pytest.approx(wilson(k, n)), (model, kind)
+        js = scores[model].as_json()["by_expect"]
+        assert set(js["clarify"]) == {"n_rated", "handled", "handled_rate", "handled_ci"}
+    assert scores[a].n_rated == 11 and scores[b].n_rated == 10  # people's ratings only
+
+    cmp = engine.compare_models(result.run_id, a, b)
+    # 10 pairs (n3 has no rating of B): A better 7, B better 1 (c4), ties 2 (c1, n2).
+    # Sign test: 2 * (C(8,0) + C(8,1)) / 2^8 = 18/256.
+    assert (cmp.pairs, cmp.wins, cmp.losses, cmp.ties) == (10, 7, 1, 2)
+    assert cmp.p_value == pytest.approx(18 / 256)
+    back = engine.compare_models(result.run_id, b, a)
+    assert (back.wins, back.losses, back.p_value) == (1, 7, cmp.p_value)
+    with pytest.raises(EngineError, match="not a model of run"):
+        engine.compare_models(result.run_id, a, "openai/c")
+    # A rater filter narrows both.
+    assert engine.compare_models(result.run_id, a, b, ScoreFilter(rater="bob")).pairs == 0
+    assert engine.run_scorecard(result.run_id, ScoreFilter(rater="bob")) == []  # rated answers only
+
+
+def test_export_import_round_trip_and_suite_from_trials(providers, vendor, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "data.csv").write_bytes(b"a,b\n1,2\n")
+    cases = [{"id": "k/1", "prompt": "with a file", "expect": "answer", "tags": ["t"], "notes": "n",
+              "system": "sys", "attachments": ["data.csv"], "source": "s", "upstream_id": "u"},
+             {"id": "k2", "prompt": "plain", "constraints": [{"id": "format:list", "kwargs": {"n": 2}}]}]
+
+    async def go():
+        async with engine_for(providers) as engine:
+            engine.import_suite(suite_file(tmp_path / "in", cases), "mine")
+            n = engine.export_suite("mine", tmp_path / "out" / "mine.jsonl")
+            assert n == 2
+            again = engine.import_suite(tmp_path / "out" / "mine.jsonl", "mine")
+            assert again.version == 2
+            one, two = engine.suite("mine", 1), engine.suite("mine")
+            assert [(c.key, c.prompt, c.system, c.expect, c.tags, c.notes, c.constraints, c.source, c.upstream_id,
+                     [(x.name, x.data) for x in c.attachments]) for c in one.cases] == [
+                (c.key, c.prompt, c.system, c.expect, c.tags, c.notes, c.constraints, c.source, c.upstream_id,
+                 [(x.name, x.data) for x in c.attachments]) for c in two.cases]
+            lines = [json.loads(x) for x in (tmp_path / "out" / "mine.jsonl").read_text().splitlines()]
+            assert lines[0]["attachments"] == ["mine_files/k_1/data.csv"]
+            assert set(lines[1]) == {"id", "prompt", "expect", "tags", "constraints"}
+
+            outcome = await engine.run_trial(TrialInput("from history", "be kind"), [ref("openai")])
+            made = engine.suite_from_trials("history", [outcome.trial_id], expect="clarify")
+            (case,) = engine.suite("history").cases
+            assert made.cases == 1 and (case.key, case.prompt, case.system, case.expect, case.upstream_id) == (
+                "1", "from history", "be kind", "clarify", outcome.trial_id)
+            with pytest.raises(EngineError, match="no trial"):
+                engine.suite_from_trials("history", ["nope"])
+            with pytest.raises(EngineError, match="built-in"):
+                engine.import_suite(tmp_path / "out" / "mine.jsonl", "starter")
+
+    run(go())
+
+
+def test_the_starter_suite_is_listed_and_imported_once(providers, vendor, tmp_path, monkeypatch):
+    starter = suite_file(tmp_path, numbered(3, expect="clarify"), "starter.jsonl")
+    monkeypatch.setenv("DESK_STARTER_SUITE", str(starter))
+
+    async def go():
+        async with engine_for(providers) as engine:
+            (listed,) = engine.list_suites()
+            assert (listed.name, listed.version, listed.cases, listed.builtin) == ("starter", 1, 3, True)
+            assert [s.version for s in engine.list_suites(all_versions=True)] == [1]  # not again
+            assert len(engine.suite("starter").cases) == 3
+            starter.write_text(starter.read_text() + json.dumps({"id": "new", "prompt": "case-50"}) + "\n")
+            assert [(s.version, s.cases) for s in engine.list_suites()] == [(2, 4)]  # a new file: a new version
+            result = await engine.run_suite("starter", [ref("openai")])
+            assert result.ok == 4
+
+    run(go())
+    monkeypatch.setenv("DESK_STARTER_SUITE", str(tmp_path / "missing.jsonl"))
+
+    async def gone():
+        async with engine_for(providers) as engine:
+            assert [s.name for s in engine.list_suites()] == ["starter"]  # what was imported stays
+
+    run(gone())
