@@ -168,6 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     export.add_argument("--out", "-o", required=True, metavar="FILE", help="'-' for stdout (not parquet)")
+    export.add_argument("--run", metavar="RUN_ID", help=cli_load.RUN_EXPORT_HELP)
     _filter_arguments(export)
 
     merge = sub.add_parser("merge", parents=[db], help="add another desk store's trials and ratings to this one")
@@ -870,6 +871,8 @@ def _print_scorecard(scores: list[Any]) -> None:
 def _export(args: argparse.Namespace, store: Any) -> int:
     from desk.engine.export import ExportError, export_file
 
+    if args.run:
+        return cli_load.export_run(args, store, CliError)
     filters = _filters(args, store)
     to_stdout = args.out == "-"
     if to_stdout and args.format == "parquet":

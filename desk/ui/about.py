@@ -24,6 +24,8 @@ SHORTCUTS = [
     ("1–9, ↑ ↓, Enter, Tab", "rate: pick an option, move between rows, save, next answer"),
     (f"{hotkeys.PREFER_LEFT} / {hotkeys.PREFER_RIGHT} / {hotkeys.PREFER_TIE} / {hotkeys.PREFER_BOTH_BAD}",
      "pairwise: left better / right better / tie / both bad"),
+    (f"{hotkeys.TAB_TRIALS} / {hotkeys.TAB_LOAD} / {hotkeys.TAB_SUITES}", "Trials, Load and Suites tabs"),
+    ("PgDn / PgUp, Ctrl+↓", "rating queue: next or previous case, next unrated case"),
     (hotkeys.SCORECARD, "scorecard"),
     (hotkeys.EXPORT, "export ratings"),
     (hotkeys.SETTINGS, "providers, keys, models and prices"),

@@ -40,3 +40,11 @@ def info_tint() -> str:
 
 def error_text() -> str:
     return "#ff8a80" if dark() else ERROR_COLOUR
+
+
+def ok_text() -> str:
+    return "#81c784" if dark() else OK_COLOUR
+
+
+def streaming_text() -> str:
+    return "#90caf9" if dark() else STREAMING_COLOUR

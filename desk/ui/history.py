@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QHBoxLayout,
     QLineEdit,
     QListWidget,
@@ -22,6 +22,20 @@ from PySide6.QtWidgets import (
 )
 
 from desk.engine.session import TrialSummary
+
+
+class _TrialList(QListWidget):
+    """Remembers the modifiers of the last mouse press: Ctrl/Shift+click selects, a plain click opens."""
+
+    SELECTING = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.MetaModifier
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.selecting = False
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.selecting = bool(event.modifiers() & self.SELECTING)
+        super().mousePressEvent(event)
 
 
 class HistoryPanel(QWidget):
@@ -38,7 +52,7 @@ class HistoryPanel(QWidget):
         self.search.setPlaceholderText("Search past trials…")
         self.search.setClearButtonEnabled(True)
         col.addWidget(self.search)
-        self.list = QListWidget()
+        self.list = _TrialList()
         self.list.setObjectName("historyList")
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
@@ -110,11 +124,9 @@ class HistoryPanel(QWidget):
 
     def _clicked(self, item: QListWidgetItem) -> None:
         # Ctrl/Shift+click grows the selection (for a suite); a plain click opens the trial.
-        modifiers = QApplication.keyboardModifiers()
-        if modifiers & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
-                        | Qt.KeyboardModifier.MetaModifier):
-            return
-        self._chosen(item)
+        selecting, self.list.selecting = self.list.selecting, False
+        if not selecting:
+            self._chosen(item)
 
     def _chosen(self, item: QListWidgetItem) -> None:
         self.trial_chosen.emit(item.data(Qt.ItemDataRole.UserRole))

@@ -11,8 +11,9 @@ collection of a big heap would otherwise stop every thread for ~100 ms, the wind
 the run's alike. (Collection itself only ever runs on the GUI thread: desk/ui/collector.py.)
 
 Next to latency over time, two plots show what the vendors' rate-limit headers said was
-left (requests, tokens) as each request was answered, with a dashed line where the first
-429 came; the line under the table says at what concurrency and request rate that was.
+left (requests, tokens) in the answer to each HTTP request, plotted at the instant it was
+sent, with a dashed line where the first 429 came; the line under the table says at what
+concurrency and request rate that was.
 """
 
 from __future__ import annotations
@@ -339,7 +340,7 @@ class LoadPanel(QWidget):
         self.dataset_label = QLabel("no dataset: every request sends the prompt above")
         self.dataset_label.setObjectName("loadDatasetLabel")
         self.dataset_label.setWordWrap(True)
-        self.dataset_label.setStyleSheet(f"color: {defs.MUTED_COLOUR};")
+        self.dataset_label.setStyleSheet(f"color: {defs.muted()};")
         self.dataset_clear = QToolButton()
         self.dataset_clear.setText("✕")
         self.dataset_clear.setObjectName("loadDatasetClear")
@@ -468,7 +469,7 @@ class LoadPanel(QWidget):
         self.progress.setFormat("%v / %m")
         self.status = QLabel("Set up a run on the left and press Start.")
         self.status.setObjectName("loadStatus")
-        self.status.setStyleSheet(f"color: {defs.MUTED_COLOUR};")
+        self.status.setStyleSheet(f"color: {defs.muted()};")
 
         pg.setConfigOptions(background="w", foreground="k")
         self.cdf_plot = self._plot("loadCdfPlot", "Latency CDF (ok requests)", "total latency, ms",
@@ -503,11 +504,11 @@ class LoadPanel(QWidget):
         self.lag = QLabel()
         self.lag.setObjectName("loadLag")
         self.lag.setWordWrap(True)
-        self.lag.setStyleSheet(f"color: {defs.MUTED_COLOUR};")
+        self.lag.setStyleSheet(f"color: {defs.muted()};")
         self.lag_warning = QLabel()
         self.lag_warning.setObjectName("loadLagWarning")
         self.lag_warning.setWordWrap(True)
-        self.lag_warning.setStyleSheet(f"color: {defs.ERROR_COLOUR};")
+        self.lag_warning.setStyleSheet(f"color: {defs.error_text()};")
         self.lag_warning.setVisible(False)
         self.throttle = QLabel()
         self.throttle.setObjectName("loadThrottling")
@@ -563,12 +564,12 @@ class LoadPanel(QWidget):
 
     # --- messages --------------------------------------------------------------------------
     def show_error(self, text: str) -> None:
-        self.message.setStyleSheet(f"color: {defs.ERROR_COLOUR};")
+        self.message.setStyleSheet(f"color: {defs.error_text()};")
         self.message.setText(text)
         self.message.setVisible(True)
 
     def show_info(self, text: str) -> None:
-        self.message.setStyleSheet(f"color: {defs.STREAMING_COLOUR};")
+        self.message.setStyleSheet(f"color: {defs.streaming_text()};")
         self.message.setText(text)
         self.message.setVisible(True)
 

@@ -44,8 +44,6 @@ from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import PaneGrid, ResponsePane, fmt_ms
 from desk.ui.suites_view import STARTER, SuitesPanel
 
-TAB_SUITES = "Ctrl+3"
-
 
 class _WindowSink:
     """Engine progress -> panes. Ignores events from a superseded send (generation check)."""
@@ -273,7 +271,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(hotkeys.RUN_AGAIN), self, activated=self.run_again)
         QShortcut(QKeySequence(hotkeys.TAB_TRIALS), self, activated=lambda: self.tabs.setCurrentIndex(0))
         QShortcut(QKeySequence(hotkeys.TAB_LOAD), self, activated=lambda: self.tabs.setCurrentWidget(self.load_panel))
-        QShortcut(QKeySequence(TAB_SUITES), self, activated=lambda: self.tabs.setCurrentWidget(self.suites_panel))
+        QShortcut(QKeySequence(hotkeys.TAB_SUITES), self, activated=lambda: self.tabs.setCurrentWidget(self.suites_panel))
 
     def _on_tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.load_panel and not self.load_panel.running:
@@ -306,7 +304,7 @@ class MainWindow(QMainWindow):
         self._action(rate_menu, "&Scorecard…", hotkeys.SCORECARD, self.open_scorecard)
         self._action(rate_menu, "Edit the &rubric…", None, self.open_rubric)
         suites_menu = self.menuBar().addMenu("&Suites")
-        self._action(suites_menu, "&Suites tab", TAB_SUITES, lambda: self.tabs.setCurrentWidget(self.suites_panel))
+        self._action(suites_menu, "&Suites tab", hotkeys.TAB_SUITES, lambda: self.tabs.setCurrentWidget(self.suites_panel))
         self._action(suites_menu, "&Import a suite (CSV or JSONL)…", None, self._import_suite)
         self._action(suites_menu, "&Create suite from selected trials…", None, self.create_suite_from_trials)
         self._action(suites_menu, "&Try the starter suite", None, self.try_starter_suite)

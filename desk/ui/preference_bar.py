@@ -85,9 +85,9 @@ class PreferenceBar(QFrame):
     def show_saved(self, pref: Preference) -> None:
         words = {"a": "left better", "b": "right better", "tie": "tie", "both_bad": "both bad"}
         self.state.setText(f"saved ✓ {words[pref.winner]}")
-        self.state.setStyleSheet(f"color: {defs.OK_COLOUR};")
+        self.state.setStyleSheet(f"color: {defs.ok_text()};")
         self.reason.clear()
 
     def show_problem(self, text: str) -> None:
         self.state.setText(text)
-        self.state.setStyleSheet(f"color: {defs.ERROR_COLOUR};")
+        self.state.setStyleSheet(f"color: {defs.error_text()};")

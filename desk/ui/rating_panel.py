@@ -194,11 +194,11 @@ class RatingPanel(QFrame):
         self.tags.setText(", ".join(rating.tags))
         edits = " (edited)" if rating.supersedes else ""
         self.state.setText(f"saved ✓{edits}{' by ' + who if who else ''}")
-        self.state.setStyleSheet(f"color: {defs.OK_COLOUR};")
+        self.state.setStyleSheet(f"color: {defs.ok_text()};")
 
     def show_problem(self, text: str) -> None:
         self.state.setText(text)
-        self.state.setStyleSheet(f"color: {defs.ERROR_COLOUR};")
+        self.state.setStyleSheet(f"color: {defs.error_text()};")
 
     def request_save(self) -> None:
         self.save_requested.emit(self.values())

@@ -20,9 +20,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
+from PySide6.QtCore import QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QHBoxLayout,
     QLabel,
@@ -93,8 +94,9 @@ class RatingQueue(QDialog):
         self.autos: dict[str, Rating] = {}
         self.auto_labels: dict[str, QLabel] = {}
         self.setWindowTitle(f"Rate run {run_id} — as {rater}")
-        self.resize(1280, 860)
+        self._size_to_screen()
         self._build()
+        QApplication.instance().focusChanged.connect(self._keep_in_view)
         first = next((i for i, item in enumerate(self.items) if not self._done(item)), 0)
         self.show_case(first)
 
@@ -127,7 +129,6 @@ class RatingQueue(QDialog):
         self.prompt.setObjectName("queuePrompt")
         self.prompt.setReadOnly(True)
         self.prompt.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        self.prompt.setMaximumHeight(120)
         col.addWidget(self.prompt)
         self.notes = QLabel()
         self.notes.setObjectName("queueNotes")
@@ -165,6 +166,20 @@ class RatingQueue(QDialog):
                            (NEXT_UNRATED_KEYS, self.next_unrated)):
             for key in keys:
                 QShortcut(QKeySequence(key), self, activated=slot)
+
+    def _size_to_screen(self) -> None:
+        """Most of the screen: three answers and their rating panels want the room."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(1280, 860)
+            return
+        area = screen.availableGeometry()
+        self.resize(min(1500, int(area.width() * 0.92)), int(area.height() * 0.92))
+
+    def _keep_in_view(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """The rating panel that takes the keyboard is scrolled into view (a short screen)."""
+        if new is not None and self.grid.isAncestorOf(new):
+            self.scroll.ensureWidgetVisible(new, 8, 8)
 
     @staticmethod
     def _button(text: str, name: str, slot: Any) -> QPushButton:
@@ -218,6 +233,7 @@ class RatingQueue(QDialog):
         if case.attachments:
             prompt += "\n\n[attachments: " + ", ".join(a.name for a in case.attachments) + "]"
         self.prompt.setPlainText(prompt)
+        self._fit_prompt()
         self.notes.setText(f"<b>Notes for you</b> (never sent to the model): {_escape(case.notes)}"
                            if case.notes else "No rater notes for this case.")
         self.message.clear()
@@ -251,6 +267,23 @@ class RatingQueue(QDialog):
         self.focus_current()
         QTimer.singleShot(0, self.focus_current)  # again once the new panes are on screen
 
+    def _fit_prompt(self) -> None:
+        """As tall as the prompt (a short one leaves the room to the answers), at most 6 lines."""
+        metrics = self.prompt.fontMetrics()
+        width = self.prompt.viewport().width() if self.prompt.isVisible() else 0
+        if width < 200:
+            width = self.width() - 4 * defs.MARGIN
+        text = self.prompt.toPlainText()[:4000] or " "
+        flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.TextFlag.TextExpandTabs)
+        height = metrics.boundingRect(QRect(0, 0, max(width - 12, 100), 100_000), flags, text).height()
+        line = metrics.lineSpacing()
+        frame = 2 * self.prompt.frameWidth() + 10
+        self.prompt.setFixedHeight(max(line, min(height, 6 * line)) + frame)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit_prompt()
+
     def _pane(self, result: ResponseResult, label: str) -> ResponsePane:
         pane = self.grid.add_pane(result.model)
         pane.set_blind(label)  # before anything is drawn: the model is never on screen
@@ -266,7 +299,8 @@ class RatingQueue(QDialog):
             note.setObjectName("autoVerdict")
             note.setWordWrap(True)
             note.setVisible(False)
-            pane.layout().addWidget(note)
+            column = pane.layout()
+            column.insertWidget(column.indexOf(panel), note)  # between the answer and the rating
             self.auto_labels[result.id] = note
         return pane
 

@@ -203,7 +203,7 @@ class ResponsePane(QFrame):
         self.status = QLabel("waiting…")
         self.status.setObjectName("paneStatus")
         self.status.setWordWrap(True)
-        self.status.setStyleSheet(f"color: {defs.STREAMING_COLOUR};")
+        self.status.setStyleSheet(f"color: {defs.streaming_text()};")
         col.addWidget(self.status)
 
         self.error = QLabel()
@@ -301,7 +301,7 @@ class ResponsePane(QFrame):
         if self.blind_label is not None:
             self.status.setText("done · timing, tokens and cost hidden until every answer is rated")
             self.status.setToolTip("")
-            self.status.setStyleSheet(f"color: {defs.MUTED_COLOUR};")
+            self.status.setStyleSheet(f"color: {defs.muted()};")
             if result.status != Status.OK:
                 self.error.setText("This answer failed; the details are hidden until you have rated every answer.")
                 self.error.setVisible(True)
@@ -310,7 +310,7 @@ class ResponsePane(QFrame):
         self.status.setText(metrics_line(result))
         self.status.setToolTip(self._details(result))
         if result.status == Status.OK:
-            self.status.setStyleSheet(f"color: {defs.OK_COLOUR};")
+            self.status.setStyleSheet(f"color: {defs.ok_text()};")
         else:
             kind = result.error_kind.value if result.error_kind else result.status.value
             retries = f" after {result.retries} retr{'y' if result.retries == 1 else 'ies'}" if result.retries else ""
@@ -318,7 +318,7 @@ class ResponsePane(QFrame):
             self.error.setText(f"<b>{kind.replace('_', ' ')}</b>{http}{retries}: {_escape(result.error_message or '')}"
                                + ("<br><i>The text that arrived before the failure is kept below.</i>" if text else ""))
             self.error.setVisible(True)
-            self.status.setStyleSheet(f"color: {defs.MUTED_COLOUR};")
+            self.status.setStyleSheet(f"color: {defs.muted()};")
             self.views.setVisible(bool(text))
 
     def _render_markdown(self) -> None:
@@ -376,7 +376,7 @@ class PaneGrid(QWidget):
         self.panes: list[ResponsePane] = []
         self.placeholder = QLabel("Answers appear here side by side. Pick models on the right, "
                                   "write or paste a prompt, and press Ctrl+Enter.")
-        self.placeholder.setStyleSheet(f"color: {defs.MUTED_COLOUR}; padding: 24px;")
+        self.placeholder.setStyleSheet(f"color: {defs.muted()}; padding: 24px;")
         self.placeholder.setWordWrap(True)
         self._row.addWidget(self.placeholder)
 

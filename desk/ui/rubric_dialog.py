@@ -144,9 +144,9 @@ class RubricDialog(QDialog):
         self._added = []
         self.setWindowTitle(f"Rubric — {saved.name} v{saved.version}")
         self.status.setText(f"Saved as version {saved.version}. New ratings use it; old ratings keep theirs.")
-        self.status.setStyleSheet(f"color: {defs.OK_COLOUR};")
+        self.status.setStyleSheet(f"color: {defs.ok_text()};")
 
     def _problem(self, text: str) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet(f"color: {defs.ERROR_COLOUR};")
+        self.status.setStyleSheet(f"color: {defs.error_text()};")
 

@@ -404,7 +404,7 @@ class SettingsDialog(QDialog):
 
     @staticmethod
     def _say(label: QLabel, text: str, kind: str = "info") -> None:
-        colour = {"ok": defs.OK_COLOUR, "error": defs.ERROR_COLOUR, "busy": defs.STREAMING_COLOUR}.get(
+        colour = {"ok": defs.ok_text(), "error": defs.error_text(), "busy": defs.streaming_text()}.get(
             kind, defs.muted()
         )
         label.setStyleSheet(f"color: {colour};")

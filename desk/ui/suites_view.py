@@ -360,6 +360,7 @@ class SuitesPanel(QWidget):
         self._task: asyncio.Future[Any] | None = None
         self._busy = False
         self._progress: tuple[int, int] | None = None
+        self._failed = 0  # answers of this run's call that failed
         self._dirty = False
         self._runs_dirty = False
         self._next_reload = 0.0
@@ -505,9 +506,13 @@ class SuitesPanel(QWidget):
         self.rated_filter = QComboBox()
         self.rated_filter.setObjectName("suiteRatedFilter")
         self.rated_filter.addItem("rated or not", ANY)
-        self.rated_filter.addItem("rated (every answer)", RATED)
-        self.rated_filter.addItem("unrated (an answer is not rated)", UNRATED)
+        self.rated_filter.addItem("rated", RATED)
+        self.rated_filter.addItem("unrated", UNRATED)
+        self.rated_filter.setToolTip("rated: every answer of the case has a rating; "
+                                     "unrated: some answer of it has none yet")
         for combo in (self.expect_filter, self.tag_filter, self.rated_filter):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)  # a narrow window keeps its width; the list shows all
             combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
         self.shown_label = QLabel()
         self.shown_label.setObjectName("suiteShown")
@@ -760,6 +765,7 @@ class SuitesPanel(QWidget):
     def _begin(self, go: Callable[..., Awaitable[Any]], models: Sequence[ModelRef], text: str, total: int) -> None:
         self.clear_message()
         self._progress = None
+        self._failed = 0
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(0)
         self.progress_label.setText(text)
@@ -818,7 +824,9 @@ class SuitesPanel(QWidget):
     def _on_progress(self, done: int, total: int) -> None:
         self._progress = (done, total)
 
-    def _on_response(self, _item: Any) -> None:
+    def _on_response(self, item: Any) -> None:
+        if getattr(item.response.status, "value", item.response.status) != "ok":
+            self._failed += 1
         self._dirty = True
 
     def mark_dirty(self) -> None:
@@ -841,7 +849,8 @@ class SuitesPanel(QWidget):
         done, total = self._progress
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.progress_label.setText(f"{done} / {total} done")
+        failed = f" · {self._failed} failed" if self._failed else ""
+        self.progress_label.setText(f"{done} / {total} done{failed}")
         row = self._run_row(self.running_run_id)
         if row is not None:
             self.run_table.item(row, 3).setText(f"{done} / {total}")
@@ -1034,6 +1043,8 @@ class SuitesPanel(QWidget):
             rater = self.engine.rater_name()
         if self.queue is not None:
             self.queue.close()
+            self.queue.deleteLater()
+            self.queue = None
         try:
             queue = RatingQueue(self.engine, run_id, rater or "", rubric=self.rubric, parent=self)
         except EngineError as exc:

@@ -53,7 +53,8 @@ def test_secondary_and_error_text_keep_aa_contrast(qapp, is_dark, request):
 
 def test_every_coloured_label_in_a_dark_window_is_readable(dark_palette, qtbot, tmp_path):
     store = open_store(tmp_path / "dark.db")
-    window = MainWindow(Engine(store), QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(Engine(store), QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat),
+                        show_welcome=False)
     qtbot.addWidget(window)
     window.show()
     background = dark_palette.window().color()
