@@ -411,8 +411,10 @@ def test_first_token_delay_precision(client, srv):
         elapsed = time.perf_counter() - t
         rec = srv.requests[-1]
         ttft = rec.first_token_written_at - rec.read_at
-        assert abs(ttft - 0.040) < 0.003, ttft
-        assert abs(rec.ended_at - rec.first_token_written_at - 0.030) < 0.004
+        # A sleep is never early, only late when the machine is busy (CI runs other work too):
+        # the bounds catch a hold that is missing or doubled, not scheduler noise.
+        assert 0.039 <= ttft < 0.040 + 0.025, ttft
+        assert 0.029 <= rec.ended_at - rec.first_token_written_at < 0.030 + 0.025
         assert elapsed >= 0.070
 
 
@@ -468,7 +470,7 @@ def _drive_process(p: subprocess.Popen):
             recs = c.get("/__control/requests").json()
             # median: another process shares the two cores, one unlucky preemption is not the server's fault
             ttft = sorted(x["first_token_written_at"] - x["read_at"] for x in recs)[1]
-            assert abs(ttft - 0.030) < 0.003
+            assert 0.029 <= ttft < 0.030 + 0.015
     finally:
         p.terminate()
         assert p.wait(5) == 0

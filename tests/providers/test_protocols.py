@@ -88,7 +88,8 @@ def test_answer_text_usage_ids_and_timing(kind, stream, providers, vendor):
     assert 0 < r.ttft_ms <= r.total_ms
     # The server waits 80 ms (+3 × 5 ms between pieces when the answer comes whole).
     expected = 80 if stream else 95
-    assert expected <= r.ttft_ms <= expected + 15, r.ttft_ms
+    # Never early; late only by what a busy machine adds (the benchmarks measure the real error).
+    assert expected <= r.ttft_ms <= expected + 40, r.ttft_ms
     assert r.ttft_ms == pytest.approx((r.first_token_at - r.started_at) * 1000, abs=1e-3)
     assert r.total_ms == pytest.approx((r.ended_at - r.started_at) * 1000, abs=1e-3)
     assert r.started_at <= rec.read_at <= r.first_token_at
