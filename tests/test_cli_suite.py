@@ -222,3 +222,19 @@ def test_a_run_killed_mid_way_resumes_and_each_answered_case_is_sent_once(setup,
     (done,) = desk("suite", "runs", "--json", env=env).json_lines()
     assert (done["status"], done["done"], done["total"]) == ("done", 40, 40)
     assert count(db, "SELECT count(*) FROM responses WHERE status = 'streaming'") == 0
+
+
+def test_an_unreachable_provider_stops_the_run_before_anything_is_sent(setup, tmp_path):
+    from tests.cli_helpers import closed_port
+
+    db, env = setup
+    port = closed_port()
+    assert desk("provider", "add", "gone", "--kind", "openai", "--base-url", f"http://127.0.0.1:{port}/v1",
+                env=env).returncode == 0
+    started = time.monotonic()
+    proc = desk("suite", "run", "starter", "-m", "p/gpt-4o-mini", "-m", "gone/some-model", "--json", env=env)
+    assert proc.returncode != 0 and proc.stdout == ""
+    line = one_line_error(proc.stderr)
+    assert "cannot reach gone" in line and f"127.0.0.1:{port}" in line and "nothing was sent" in line
+    assert time.monotonic() - started < 10  # not after every cell's retries
+    assert count(db, "SELECT count(*) FROM runs") == 0 and count(db, "SELECT count(*) FROM trials") == 0

@@ -544,6 +544,26 @@ class Engine:
         ids = tuple(t for t in trial_ids if not filters.trial_ids or t in filters.trial_ids)
         return replace(filters, trial_ids=ids) if ids else None
 
+    async def unreachable(self, names: Sequence[str]) -> dict[str, str]:
+        """Providers that cannot be connected to right now (name -> why), all checked at once
+        with one connection each (kept open for the run that follows). A provider reached
+        through a proxy is not checked: only the proxy would answer."""
+        names = list(dict.fromkeys(names))
+
+        async def check(name: str) -> str | None:
+            base_url = self.provider(name).base_url
+            transport = self.client._transport_for_url(httpx.URL(base_url))
+            if not isinstance(transport, LeanTransport):
+                return None
+            try:
+                await transport.prewarm(base_url, 1)
+            except httpx.HTTPError as exc:
+                return str(exc) or type(exc).__name__
+            return None
+
+        reasons = await asyncio.gather(*(check(n) for n in names))
+        return {n: r for n, r in zip(names, reasons, strict=True) if r is not None}
+
     async def prewarm(self, ref: ModelRef, connections: int) -> int:
         """Open keep-alive connections ahead of a timed run so connect cost stays out of TTFT."""
         transport = self.client._transport

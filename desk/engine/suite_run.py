@@ -388,6 +388,7 @@ async def start_run(
         raise SuiteRunError(f"suite {suite.name!r} has no stored cases")
     settings = settings or GenerationSettings()
     await engine.prepare([m.provider for m in models])  # unknown providers fail before anything is stored
+    await _reachable(engine, models)
     for ref in models:
         engine.store.add_model(ref.provider, ref.model)
     spec = {
@@ -433,10 +434,21 @@ async def resume_run(
     if concurrency is not None and concurrency < 1:
         raise SuiteRunError("--concurrency must be at least 1")
     await engine.prepare([m.provider for m in models])
+    await _reachable(engine, models)
     suites.claim_run(run_id)
     return await _execute(engine, run_id, suite, models, int(spec.get("repeat", 1)),
                           concurrency or int(spec.get("concurrency", 4)), settings,
                           progress, on_response, on_start, sink)
+
+
+async def _reachable(engine: Any, models: Sequence[ModelRef]) -> None:
+    """Refuse to start when a provider cannot even be connected to: otherwise every one of
+    its cells would fail after its retries, minutes later, with the same message."""
+    down = await engine.unreachable([m.provider for m in models])
+    if down:
+        why = "; ".join(f"{name}: {reason}" for name, reason in down.items())
+        raise SuiteRunError(f"cannot reach {', '.join(down)} ({why}); nothing was sent: "
+                            "start the server or fix the provider's base URL, then run again")
 
 
 class _Cell:

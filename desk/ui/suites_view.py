@@ -356,6 +356,7 @@ class SuitesPanel(QWidget):
         self.current_run_id: str | None = None
         self.running_run_id: str | None = None
         self.queue: Any = None  # the open rating queue dialog
+        self.scorecard: Any = None  # the open run scorecard dialog
         self.reloads = 0
         self._task: asyncio.Future[Any] | None = None
         self._busy = False
@@ -480,11 +481,17 @@ class SuitesPanel(QWidget):
         self.rate_button.setToolTip("Walk the cases one by one: every model's answer side by side, blind "
                                     "and shuffled, keyboard only")
         self.rate_button.clicked.connect(lambda: self.open_rating_queue())
+        self.scorecard_button = QPushButton("Scorecard…")
+        self.scorecard_button.setObjectName("suiteScorecard")
+        self.scorecard_button.setToolTip("Per model and expected behaviour: how often the answers showed it; "
+                                         "and two models compared on the same cases (sign test)")
+        self.scorecard_button.clicked.connect(lambda: self.open_run_scorecard())
         run_row = QHBoxLayout()
         run_row.addWidget(QLabel("<b>Runs</b>"))
         run_row.addStretch(1)
         run_row.addWidget(self.resume_button)
         run_row.addWidget(self.rate_button)
+        run_row.addWidget(self.scorecard_button)
         runs_box = QWidget()
         rcol = QVBoxLayout(runs_box)
         rcol.setContentsMargins(0, 0, 0, 0)
@@ -1058,6 +1065,29 @@ class SuitesPanel(QWidget):
         queue.focus_current()
         return queue
 
+    def open_run_scorecard(self, run_id: str | None = None) -> Any:
+        """Open the scorecard of a run (the selected one by default), beside the window."""
+        from desk.ui.run_scorecard import RunScorecardDialog
+
+        run_id = run_id or self.selected_run_id() or self.current_run_id
+        if run_id is None:
+            self.show_error("Select a run to see its scorecard.")
+            return None
+        if self.scorecard is not None:
+            self.scorecard.close()
+            self.scorecard.deleteLater()
+            self.scorecard = None
+        try:
+            dialog = RunScorecardDialog(self.engine, run_id, parent=self)
+        except EngineError as exc:
+            self.show_error(str(exc))
+            return None
+        self.scorecard = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
     def _rated(self, run_id: str) -> None:
         if run_id == self.current_run_id and not self.running:
             self._dirty = True
@@ -1079,8 +1109,11 @@ class SuitesPanel(QWidget):
         resumable = info is not None and info.status != "running" and info.done < info.total
         self.resume_button.setEnabled(not running and resumable)
         self.rate_button.setEnabled(info is not None and info.done > 0)
+        self.scorecard_button.setEnabled(info is not None)
 
     def shutdown(self) -> None:
         self.cancel()
         if self.queue is not None:
             self.queue.close()
+        if self.scorecard is not None:
+            self.scorecard.close()

@@ -1,0 +1,247 @@
+"""The scorecard of one suite run: how often each model showed the behaviour each kind of
+case expects, and a paired comparison of two models on the same cases (a sign test).
+
+Only engine calls: Engine.run_scorecard for the per-behaviour table and
+Engine.compare_models for the comparison (the rules are in desk.engine.scorecard).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desk.core.suite import EXPECT_KINDS
+from desk.engine.scorecard import ExpectScore, ModelScore, PairedComparison
+from desk.engine.session import Engine, EngineError
+from desk.ui import defs
+
+ALPHA = 0.05  # below this p-value the comparison says which model is better
+
+# expect kind -> what a rated answer must show to count as handled
+HANDLED_TEXT = {
+    "clarify": "asked a clarifying question",
+    "abstain": "stated its uncertainty",
+    "answer": "confident and correct, or partial with caveats",
+    "follow_constraints": "constraints followed",
+}
+
+NOTE = (
+    "Handled: the share of a model's rated answers to the cases of that kind that showed the "
+    "expected behaviour — {rules}. Success: answers rated a success, over every rated answer of "
+    "the run. In brackets the 95% Wilson interval; n = rated answers. Only people's ratings "
+    "count: desk's automatic constraint checks (rater “auto”) are left out."
+)
+
+
+def rate_text(rate: float | None, ci: tuple[float, float] | None, n: int) -> str:
+    """"62% [41–79%] · n=21"; "– · n=0" when nothing was rated."""
+    if rate is None:
+        return f"– · n={n}"
+    interval = f" [{ci[0] * 100:.0f}–{ci[1] * 100:.0f}%]" if ci else ""
+    return f"{rate * 100:.0f}%{interval} · n={n}"
+
+
+def p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def comparison_text(c: PairedComparison) -> str:
+    return (f"{c.model_a} wins {c.wins}, loses {c.losses}, ties {c.ties} on {c.pairs} paired "
+            f"case{'' if c.pairs == 1 else 's'} · sign test {p_text(c.p_value)} (two-sided, exact)")
+
+
+def reading_text(c: PairedComparison) -> str:
+    if c.p_value >= ALPHA or c.wins == c.losses:
+        return f"Not enough evidence that {c.model_a} and {c.model_b} differ on these cases."
+    better = c.model_a if c.wins > c.losses else c.model_b
+    return f"{better} is better on these cases (p < {ALPHA:g})."
+
+
+class RunScorecardDialog(QDialog):
+    """Per model x expect kind: handled rate with its interval and n; and model A against B."""
+
+    def __init__(self, engine: Engine, run_id: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.run_id = run_id
+        info = engine.suite_run(run_id)
+        if info is None:
+            raise EngineError(f"no suite run {run_id}")
+        self.info = info
+        self.models: list[str] = list(info.models)
+        self.scores: list[ModelScore] = []
+        self.kinds: list[str] = []
+        self.comparison: PairedComparison | None = None
+        self.setObjectName("runScorecardDialog")
+        self.setWindowTitle(f"Scorecard of run {run_id} ({info.suite})")
+        self.setModal(False)
+        self.resize(1000, 560)
+
+        col = QVBoxLayout(self)
+        self.title = QLabel()
+        self.title.setObjectName("runScoreTitle")
+        self.title.setWordWrap(True)
+        col.addWidget(self.title)
+
+        col.addWidget(QLabel("<b>By expected behaviour</b> (share of rated answers handled)"))
+        self.table = QTableWidget(0, 0)
+        self.table.setObjectName("runScoreTable")
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.table.verticalHeader().setVisible(False)
+        col.addWidget(self.table, 1)
+        self.note = QLabel()
+        self.note.setObjectName("runScoreNote")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet(f"color: {defs.muted()};")
+        col.addWidget(self.note)
+
+        box = QGroupBox("Compare two models")
+        bcol = QVBoxLayout(box)
+        pick = QHBoxLayout()
+        self.model_a = QComboBox()
+        self.model_a.setObjectName("runCompareA")
+        self.model_b = QComboBox()
+        self.model_b.setObjectName("runCompareB")
+        for combo in (self.model_a, self.model_b):
+            combo.addItems(self.models)
+        if len(self.models) > 1:
+            self.model_b.setCurrentIndex(1)
+        pick.addWidget(QLabel("Model A"))
+        pick.addWidget(self.model_a, 1)
+        pick.addWidget(QLabel("against model B"))
+        pick.addWidget(self.model_b, 1)
+        bcol.addLayout(pick)
+        self.result = QLabel()
+        self.result.setObjectName("runCompareResult")
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        bcol.addWidget(self.result)
+        self.reading = QLabel()
+        self.reading.setObjectName("runCompareReading")
+        self.reading.setWordWrap(True)
+        bcol.addWidget(self.reading)
+        self.compare_note = QLabel(
+            "A pair is one case (and sample) both models have a rated answer to. A wins when its "
+            "outcome is better (success > partial > failure), or, with equal outcomes, its quality is "
+            "higher; anything else is a tie. The sign test weighs wins against losses, ties left out.")
+        self.compare_note.setObjectName("runCompareNote")
+        self.compare_note.setWordWrap(True)
+        self.compare_note.setStyleSheet(f"color: {defs.muted()};")
+        bcol.addWidget(self.compare_note)
+        col.addWidget(box)
+
+        buttons = QHBoxLayout()
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setObjectName("runScoreRefresh")
+        self.refresh_button.setToolTip("Read the ratings again (rating goes on while this is open)")
+        self.refresh_button.clicked.connect(self.refresh)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        buttons.addWidget(self.refresh_button)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        col.addLayout(buttons)
+        for combo in (self.model_a, self.model_b):
+            combo.currentIndexChanged.connect(lambda _i: self.update_comparison())
+        self.refresh()
+
+    # --- the table ------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Read the run's scorecard and the comparison again."""
+        info = self.engine.suite_run(self.run_id)
+        if info is not None:
+            self.info = info
+        self.scores = self.engine.run_scorecard(self.run_id)
+        by_model = {s.model: s for s in self.scores}
+        models = self.models + [s.model for s in self.scores if s.model not in self.models]
+        self.kinds = [k for k in EXPECT_KINDS if any(k in (s.by_expect or {}) for s in self.scores)]
+        headers = ["Model", "Rated", *self.kinds, "Success (all cases)"]
+        self.table.clear()
+        self.table.setColumnCount(len(headers))
+        self.table.setHorizontalHeaderLabels(headers)
+        for i, kind in enumerate(self.kinds, start=2):
+            self.table.horizontalHeaderItem(i).setToolTip(f"{kind}: handled = {HANDLED_TEXT[kind]}")
+        self.table.setRowCount(len(models))
+        for row, model in enumerate(models):
+            score = by_model.get(model)
+            n_rated = score.n_rated if score else 0
+            cells = [model, str(n_rated)]
+            tips = ["", ""]
+            for kind in self.kinds:
+                e = (score.by_expect or {}).get(kind) if score else None
+                e = e or ExpectScore(0, 0, None, None)
+                cells.append(rate_text(e.handled_rate, e.handled_ci, e.n_rated))
+                tips.append(f"{e.handled} of {e.n_rated} rated {kind} answers: {HANDLED_TEXT[kind]}")
+            if score is not None:
+                cells.append(rate_text(score.success_rate, score.success_ci, score.n_rated))
+                tips.append(f"{score.successes} of {score.n_rated} rated answers were a success")
+            else:
+                cells.append(rate_text(None, None, 0))
+                tips.append("")
+            for column, (text, tip) in enumerate(zip(cells, tips, strict=True)):
+                item = QTableWidgetItem(text)
+                if column >= 1:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if tip:
+                    item.setToolTip(tip)
+                self.table.setItem(row, column, item)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
+        rules = "; ".join(f"{k} → {HANDLED_TEXT[k]}" for k in self.kinds) or "this suite has no expect kinds"
+        self.note.setText(NOTE.format(rules=rules))
+        run = self.info
+        self.title.setText(f"<b>{run.suite} v{run.suite_version}</b> · run {run.run_id} · "
+                           f"{len(models)} models · {run.status} · {run.done} / {run.total} answers")
+        self.update_comparison()
+
+    def cell_text(self, model: str, column: str) -> str:
+        """The text of a model's cell under a column header ("clarify", "Success (all cases)"…)."""
+        headers = [self.table.horizontalHeaderItem(c).text() for c in range(self.table.columnCount())]
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 0).text() == model:
+                return self.table.item(row, headers.index(column)).text()
+        raise KeyError(model)
+
+    # --- the comparison -------------------------------------------------------------------
+    def choose(self, model_a: str, model_b: str) -> None:
+        """Pick the two models to compare (as a user would in the combo boxes)."""
+        self.model_a.setCurrentText(model_a)
+        self.model_b.setCurrentText(model_b)
+
+    def update_comparison(self) -> None:
+        a, b = self.model_a.currentText(), self.model_b.currentText()
+        self.comparison = None
+        self.reading.setText("")
+        if len(self.models) < 2:
+            self.result.setText("This run has one model: there is nothing to compare it with.")
+            return
+        if a == b:
+            self.result.setText("Choose two different models.")
+            return
+        try:
+            c = self.engine.compare_models(self.run_id, a, b)
+        except EngineError as exc:
+            self.result.setText(str(exc))
+            return
+        self.comparison = c
+        if c.pairs == 0:
+            self.result.setText(f"No paired ratings yet: no case has a rated answer from both {a} and {b}. "
+                                "Rate this run to compare them.")
+            return
+        self.result.setText(comparison_text(c))
+        warnings = f" ({'; '.join(c.warnings)})" if c.warnings else ""
+        self.reading.setText(reading_text(c) + warnings)
