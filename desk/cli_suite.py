@@ -148,6 +148,13 @@ def _list(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
 
 
 def _export(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
+    if args.out == "-":  # stdout, as `desk export --out -`
+        suite = _engine(store, h, lambda e: e.suite(args.name, args.version))
+        if any(case.attachments for case in suite.cases):
+            raise h.error(f"suite {args.name!r} has attachments: export it to a file (they go in a folder beside it)")
+        for case in suite.cases:
+            print(h.json(case.as_json()))
+        return 0
     n = _engine(store, h, lambda e: e.export_suite(args.name, args.out, args.version))
     print(f"exported {n} case(s) of {args.name} to {args.out}")
     return 0

@@ -238,3 +238,15 @@ def test_an_unreachable_provider_stops_the_run_before_anything_is_sent(setup, tm
     assert "cannot reach gone" in line and f"127.0.0.1:{port}" in line and "nothing was sent" in line
     assert time.monotonic() - started < 10  # not after every cell's retries
     assert count(db, "SELECT count(*) FROM runs") == 0 and count(db, "SELECT count(*) FROM trials") == 0
+
+
+def test_export_to_stdout_and_a_reader_that_stops_early(tmp_path):
+    env = cli_env(tmp_path / "pipe.db")  # the bundled starter suite: ~80 kB, more than a pipe holds
+    proc = subprocess.Popen([sys.executable, "-m", "desk", "suite", "export", "starter", "--out", "-"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = json.loads(proc.stdout.readline())
+    assert {"id", "prompt", "expect", "tags"} <= first.keys()
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read().decode()
+    assert proc.wait(30) in (0, 141) and "Traceback" not in err, err
+    assert not (ROOT / "-").exists()

@@ -680,7 +680,7 @@ def _atomic(path: str | Path, *, binary: bool) -> Iterator[Any]:
             f = open(fd, "w", encoding="utf-8", newline="")
         with f:
             yield f
-        _usual_mode(tmp, target)
+        usual_mode(tmp, target)
         os.replace(tmp, target)
     except OSError as exc:
         _unlink(tmp)
@@ -690,7 +690,7 @@ def _atomic(path: str | Path, *, binary: bool) -> Iterator[Any]:
         raise
 
 
-def _usual_mode(tmp: str, target: Path) -> None:
+def usual_mode(tmp: str, target: Path) -> None:
     """mkstemp makes the file private (0600); give it the mode a plain open() would have:
     the replaced file's, else 0666 less the umask."""
     try:

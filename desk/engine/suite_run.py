@@ -44,6 +44,7 @@ from desk.core.suite import (
     load_suite_file,
 )
 from desk.core.trial import GenerationSettings, ModelRef
+from desk.engine.export import usual_mode
 from desk.engine.pricing import wait_for_preload
 from desk.engine.recorder import FanoutSink, StoreRecorder
 from desk.engine.runner import GuardedSink, ResponseSink, Target
@@ -322,6 +323,7 @@ def export_suite(suite: Suite, path: str | Path) -> int:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write("".join(line + "\n" for line in lines))
+        usual_mode(tmp, out)  # mkstemp's 0600 would hide a shared export from colleagues
         os.replace(tmp, out)
     except BaseException:
         with contextlib.suppress(OSError):
