@@ -87,7 +87,7 @@ class RunScorecardDialog(QDialog):
         self.setObjectName("runScorecardDialog")
         self.setWindowTitle(f"Scorecard of run {run_id} ({info.suite})")
         self.setModal(False)
-        self.resize(1000, 560)
+        self.resize(1000, 520)
 
         col = QVBoxLayout(self)
         self.title = QLabel()
@@ -101,6 +101,7 @@ class RunScorecardDialog(QDialog):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.table.verticalHeader().setVisible(False)
+        self.table.setStyleSheet("QTableWidget::item { padding: 2px 8px; }")  # no colour: palette-safe
         col.addWidget(self.table, 1)
         self.note = QLabel()
         self.note.setObjectName("runScoreNote")
@@ -157,6 +158,8 @@ class RunScorecardDialog(QDialog):
         for combo in (self.model_a, self.model_b):
             combo.currentIndexChanged.connect(lambda _i: self.update_comparison())
         self.refresh()
+        self._fit_width()
+        self.model_a.setFocus()
 
     # --- the table ------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -207,6 +210,14 @@ class RunScorecardDialog(QDialog):
         self.title.setText(f"<b>{run.suite} v{run.suite_version}</b> · run {run.run_id} · "
                            f"{len(models)} models · {run.status} · {run.done} / {run.total} answers")
         self.update_comparison()
+
+    def _fit_width(self) -> None:
+        """Wide enough to show every column without scrolling (within reason)."""
+        header = self.table.horizontalHeader()
+        needed = sum(header.sectionSize(c) for c in range(self.table.columnCount()))
+        margins = self.layout().contentsMargins()
+        needed += 2 * self.table.frameWidth() + margins.left() + margins.right() + 4
+        self.resize(max(self.width(), min(needed, 1600)), self.height())
 
     def cell_text(self, model: str, column: str) -> str:
         """The text of a model's cell under a column header ("clarify", "Success (all cases)"…)."""
