@@ -188,8 +188,9 @@ class Engine:
 
     # --- what the window needs, so it never touches the store itself ---------------------
 
-    def list_trials(self, search: str | None = None, limit: int = 200) -> list[TrialSummary]:
-        return self.store.list_trials(search=search or None, limit=limit)
+    def list_trials(self, search: str | None = None, limit: int = 200, *, runs: bool = True) -> list[TrialSummary]:
+        """Trials newest first; `runs` False leaves out those of load and suite runs."""
+        return self.store.list_trials(search=search or None, limit=limit, runs=runs)
 
     def load_trial(self, trial_id: str) -> tuple[StoredTrial, list[ResponseResult]] | None:
         stored = self.store.get_trial(trial_id)
@@ -319,7 +320,9 @@ class Engine:
         if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
             pairs = [(response, rating) for response, rating in pairs if rating.rater != AUTO_RATER]
         ratings = [rating for _, rating in pairs]
-        responses = self.store.all_responses(filters)
+        # Load runs are synthetic traffic with figures of their own (the Load tab, desk load):
+        # thousands of unrated answers would swamp the latency and cost of the rated work.
+        responses = self.store.all_responses(filters, load_runs=bool(filters.trial_ids))
         rated = {rating.response_id for rating in ratings}
         if filters.tags or filters.rater:
             responses = [r for r in responses if r.id in rated]

@@ -214,8 +214,9 @@ class Store:
     def get_trial(self, trial_id: str) -> StoredTrial | None:
         return trials.get_trial(self.db, trial_id)
 
-    def list_trials(self, search: str | None = None, limit: int = 100, offset: int = 0) -> list[TrialSummary]:
-        return trials.list_trials(self.db, search, limit, offset)
+    def list_trials(self, search: str | None = None, limit: int = 100, offset: int = 0,
+                    *, runs: bool = True) -> list[TrialSummary]:
+        return trials.list_trials(self.db, search, limit, offset, runs=runs)
 
     def search_trials(self, text: str, limit: int = 100, offset: int = 0) -> list[TrialSummary]:
         return trials.list_trials(self.db, text, limit, offset)
@@ -277,7 +278,7 @@ class Store:
         """(run_seq, response) of every model call of a run of any kind (load or suite)."""
         return runs.run_calls(self.db, run_id)
 
-    def all_responses(self, filters: RatingFilter | None = None) -> list[ResponseResult]:
+    def all_responses(self, filters: RatingFilter | None = None, *, load_runs: bool = True) -> list[ResponseResult]:
         """Every response with its attempts, failures included, oldest first.
 
         Only `trial_ids`, `since` and `until` of `filters` apply, and the time range is on
@@ -285,7 +286,8 @@ class Store:
         ignored (a response has neither).
         """
         f = filters or RatingFilter()
-        return responses.all_responses(self.db, trial_ids=f.trial_ids, since=f.since, until=f.until)
+        return responses.all_responses(self.db, trial_ids=f.trial_ids, since=f.since, until=f.until,
+                                       load_runs=load_runs)
 
     # rubrics
 

@@ -148,8 +148,12 @@ def all_responses(
     trial_ids: Sequence[str] = (),
     since: float | None = None,
     until: float | None = None,
+    load_runs: bool = True,
 ) -> list[ResponseResult]:
     """Every response with its attempts, oldest first, whatever its status.
+
+    `load_runs` False leaves out the answers of load runs (synthetic traffic, measured in
+    its own figures).
 
     `trial_ids` (empty = all trials) and `since <= created_at < until` (unix seconds,
     on when the response was stored) narrow the list. Failed and interrupted answers
@@ -166,6 +170,8 @@ def all_responses(
     if until is not None:
         where.append("created_at < ?")
         params.append(until)
+    if not load_runs:
+        where.append("(run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE kind = 'load'))")
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     found = rows(db, f"SELECT * FROM responses {clause} ORDER BY created_at, rowid", params)
     attempts = _attempts_for(db, [r["id"] for r in found])

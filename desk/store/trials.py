@@ -137,9 +137,13 @@ def delete_trial(db: Database, trial_id: str) -> bool:
 
 
 def list_trials(
-    db: Database, search: str | None = None, limit: int = 100, offset: int = 0
+    db: Database, search: str | None = None, limit: int = 100, offset: int = 0, *, runs: bool = True
 ) -> list[TrialSummary]:
-    """Trials newest first, optionally only those whose prompt or system match `search`."""
+    """Trials newest first, optionally only those whose prompt or system match `search`.
+    With `runs` False, only trials sent by hand: none whose answers belong to a load or
+    suite run (a load run is one trial with hundreds of answers; a suite run, hundreds)."""
+    hand_made = "" if runs else (
+        " AND NOT EXISTS (SELECT 1 FROM responses rr WHERE rr.trial_id = t.id AND rr.run_id IS NOT NULL)")
     columns = (
         "t.id, t.created_at, t.parent_trial_id, substr(t.prompt, 1, ?) AS preview, "
         "(SELECT count(*) FROM responses r WHERE r.trial_id = t.id) AS n_responses"
@@ -147,12 +151,12 @@ def list_trials(
     order = "ORDER BY t.created_at DESC, t.rowid DESC LIMIT ? OFFSET ?"
     words = (search or "").split()
     if not words:
-        found = rows(db, f"SELECT {columns} FROM trials t {order}", (PREVIEW_CHARS, limit, offset))
+        found = rows(db, f"SELECT {columns} FROM trials t WHERE 1{hand_made} {order}", (PREVIEW_CHARS, limit, offset))
     elif _fts_matches(db, words):
         found = rows(
             db,
             f"SELECT {columns} FROM trials t JOIN trials_fts ON trials_fts.trial_id = t.id "
-            f"WHERE trials_fts MATCH ? {order}",
+            f"WHERE trials_fts MATCH ?{hand_made} {order}",
             (PREVIEW_CHARS, _fts_query(words), limit, offset),
         )
     else:
@@ -164,7 +168,7 @@ def list_trials(
         for word in words:
             pattern = "%" + _like_escape(word) + "%"
             params += [pattern, pattern]
-        found = rows(db, f"SELECT {columns} FROM trials t WHERE {where} {order}", (*params, limit, offset))
+        found = rows(db, f"SELECT {columns} FROM trials t WHERE {where}{hand_made} {order}", (*params, limit, offset))
     models = _models_by_trial(db, [r["id"] for r in found])
     return [
         TrialSummary(

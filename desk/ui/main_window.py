@@ -44,6 +44,8 @@ from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import PaneGrid, ResponsePane, fmt_ms
 from desk.ui.suites_view import STARTER, SuitesPanel
 
+MAX_OPEN_PANES = 200  # as many as a send may fan out to (the 200-model selection)
+
 
 class _WindowSink:
     """Engine progress -> panes. Ignores events from a superseded send (generation check)."""
@@ -347,7 +349,8 @@ class MainWindow(QMainWindow):
 
     def refresh_history(self, search: str | None = None) -> None:
         text = search if search is not None else self.history.search.text()
-        self.history.set_trials(self.engine.list_trials(text or None), self.current_trial_id)
+        # Load and suite runs live in their own tabs; here, the trials the user sent.
+        self.history.set_trials(self.engine.list_trials(text or None, runs=False), self.current_trial_id)
 
     def _update_send_state(self, running: bool | None = None) -> None:
         if running is None:
@@ -582,6 +585,12 @@ class MainWindow(QMainWindow):
             self.banner_error("That trial is no longer in the store.")
             return
         stored, responses = loaded
+        if len(responses) > MAX_OPEN_PANES:
+            # A load run's trial holds one answer per request: hundreds of panes would hold the
+            # window for seconds and say less than the Load tab's plots.
+            self.banner_error(f"This trial holds {len(responses):,} answers (a load run): "
+                              "open it in the Load tab's list of runs instead.")
+            return
         self.generation += 1
         self.current_trial_id = trial_id
         self.compose.prompt.setPlainText(stored.input.prompt)

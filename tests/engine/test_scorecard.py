@@ -158,3 +158,22 @@ def test_date_range_keeps_answers_rated_in_it_though_stored_before(engine):
 
     scores = engine.scorecard(ScoreFilter(since=time.time() - 3600))
     assert len(scores) == 1 and scores[0].n_rated == 1 and scores[0].successes == 1
+
+
+def test_load_run_traffic_stays_out_of_the_scorecard(engine):
+    store = engine.store
+    trial = store.create_trial(TrialInput("task"))
+    hand = add(store, trial, "p/a", total_ms=100.0, cost=0.01)
+    store.save_rating(hand.id, "ana", {**GOOD, "outcome": "success"})
+    before = {s.model: (s.n_answers, s.cost_per_success_usd) for s in engine.scorecard()}
+
+    run_id = store.create_run("load", {}, "spike")
+    load_trial = store.create_trial(TrialInput("synthetic"))
+    for _ in range(50):  # slow, expensive, unrated: it would swamp p95 and $/success
+        r = add(store, load_trial, "p/a", total_ms=9000.0, cost=1.0)
+        store.db.execute("UPDATE responses SET run_id = ? WHERE id = ?", (run_id, r.id))
+    after = {s.model: (s.n_answers, s.cost_per_success_usd) for s in engine.scorecard()}
+    assert after == before == {"p/a": (1, 0.01)}
+    # Asked for by trial, the load run's answers are what it is about.
+    [scoped] = engine.scorecard(ScoreFilter(trial_ids=(load_trial,)))
+    assert scoped.n_answers == 50
