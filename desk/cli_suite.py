@@ -7,6 +7,7 @@ imports desk.cli (which imports it).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -93,6 +94,11 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
     runs.add_argument("--limit", type=int, default=50)
     runs.add_argument("--json", action="store_true", help="one JSON object per run")
 
+    dis = ssub.add_parser("disagreements", parents=[db],
+                          help="answers where desk's automatic constraint check and a person disagree")
+    dis.add_argument("run_id", nargs="?", metavar="RUN_ID", help="only this suite run (default: all)")
+    dis.add_argument("--json", action="store_true", help="one JSON object per disagreement")
+
 
 def run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
     handler = {
@@ -102,6 +108,7 @@ def run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
         "from-trials": _from_trials,
         "run": _run,
         "runs": _runs,
+        "disagreements": _disagreements,
     }[args.action]
     return handler(args, store, h)
 
@@ -180,6 +187,29 @@ def _runs(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
         print(f"{r.run_id}  {when}  {r.suite} v{r.suite_version}  {r.status:<11} {r.done}/{r.total} done{failed}  "
               f"{', '.join(r.models)}")
     return 0
+
+
+def _disagreements(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
+    """Where the code's verdict on hard constraints and a rater's differ: either the checker
+    misread the constraint or the rater missed a violation; both are worth a second look."""
+    if args.run_id:
+        _engine(store, h, lambda e: e.suite_run(args.run_id) or _no_run(h, args.run_id))
+    found = _engine(store, h, lambda e: e.constraint_disagreements(args.run_id))
+    if args.json:
+        for d in found:
+            print(h.json(dataclasses.asdict(d)))
+        return 0
+    if not found:
+        print("no disagreements: every answer rated by a person and checked by desk got the same verdict")
+    for d in found:
+        print(f"{d.case_key}  {d.model}  auto: {d.auto}  {d.rater}: {d.human}  response {d.response_id}")
+        if d.auto_note:
+            print(f"    {d.auto_note}")
+    return 0
+
+
+def _no_run(h: CliHelpers, run_id: str) -> Any:
+    raise h.error(f"no suite run {run_id!r} (see 'desk suite runs')")
 
 
 class _ProgressLine:

@@ -7,6 +7,8 @@ Engine.compare_models for the comparison (the rules are in desk.engine.scorecard
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -144,6 +146,14 @@ class RunScorecardDialog(QDialog):
         bcol.addWidget(self.compare_note)
         col.addWidget(box)
 
+        # Where desk's constraint check and a person disagree: the checker misread the
+        # constraint, or the rater missed a violation. Either way, worth a second look.
+        self.disagreements = QLabel()
+        self.disagreements.setObjectName("runDisagreements")
+        self.disagreements.setWordWrap(True)
+        self.disagreements.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        col.addWidget(self.disagreements)
+
         buttons = QHBoxLayout()
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setObjectName("runScoreRefresh")
@@ -210,6 +220,18 @@ class RunScorecardDialog(QDialog):
         self.title.setText(f"<b>{run.suite} v{run.suite_version}</b> · run {run.run_id} · "
                            f"{len(models)} models · {run.status} · {run.done} / {run.total} answers")
         self.update_comparison()
+        self.show_disagreements()
+
+    def show_disagreements(self, limit: int = 8) -> None:
+        found = self.engine.constraint_disagreements(self.run_id)
+        if not found:
+            self.disagreements.setText("Automatic constraint checks: no disagreement with a person's verdict.")
+            return
+        lines = [f"{d.case_key} · {d.model}: desk says {d.auto}, {d.rater} says {d.human}" for d in found[:limit]]
+        more = f"<br>… and {len(found) - limit} more (desk suite disagreements {self.run_id})" if len(found) > limit else ""
+        self.disagreements.setText(f"<b>Automatic check and person disagree on {len(found)} answer"
+                                   f"{'s' if len(found) > 1 else ''}:</b><br>" + "<br>".join(
+                                       html.escape(line) for line in lines) + more)
 
     def _fit_width(self) -> None:
         """Wide enough to show every column without scrolling (within reason)."""

@@ -268,6 +268,18 @@ def test_auto_constraint_verdicts_and_disagreements(providers, vendor, tmp_path)
         good, "openai/good", "f1", "followed", "violated", "ana")
     assert diff.auto_note == "1/1 constraints met"
     assert [d.response_id for d in engine.constraint_disagreements()] == [good]
+    # ...and listed for people by `desk suite disagreements`.
+    import contextlib
+    import io
+    import json
+
+    from desk import cli
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["suite", "disagreements", result.run_id, "--json", "--db", str(engine.store.path)]) == 0
+    (line,) = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert (line["response_id"], line["auto"], line["human"], line["rater"]) == (good, "followed", "violated", "ana")
     # Scorecards count people only, unless asked for the checker's own figures.
     scores = {s.model: s for s in engine.scorecard()}
     assert scores["openai/good"].n_rated == 1 and scores["openai/good"].constraint_violation_rate == 1.0

@@ -99,6 +99,7 @@ def test_run_scorecard_by_behaviour_and_sign_test(window, qtbot, mw_loop, tmp_pa
     assert "answer → confident and correct, or partial with caveats" in note
     assert "follow_constraints → constraints followed" in note
     assert "automatic constraint checks" in note and "left out" in note
+    assert "disagree on 1 answer:" in dialog.disagreements.text(), dialog.disagreements.text()
 
     # A against B by default. 10 pairs (n3 has no rating of B): A better on c2 c3 a1 a2 a3 n1 f1,
     # B on c4, ties c1 n2. Exact two-sided sign test: 2 * (C(8,0) + C(8,1)) / 2^8 = 18/256 = 0.0703.
