@@ -74,7 +74,8 @@ def run_app(db_path: str | Path | None = None) -> int:
 def _icon_path() -> Path | None:
     """The app icon: next to the package in a checkout, or bundled by the PyInstaller build."""
     here = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent))
-    for candidate in (here / "resources" / "icons" / "desk.svg", here / "icons" / "desk.svg"):
+    for candidate in (here / "resources" / "icons" / "desk.svg", here / "icons" / "desk.svg",
+                      Path(sys.prefix) / "share" / "desk" / "icons" / "desk.svg"):
         if candidate.exists():
             return candidate
     return None

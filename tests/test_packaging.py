@@ -73,3 +73,29 @@ def test_pyinstaller_spec_builds_the_entry_point():
     assert "COLLECT(" in spec
     entry = (ROOT / "packaging" / "pyinstaller" / "entry.py").read_text()
     assert "from desk.app import main" in entry
+
+
+def test_a_wheel_carries_the_starter_suite_its_notice_and_the_icon(tmp_path):
+    """`pip install desk` (not editable) must still find the starter suite: the wheel puts
+    resources under <prefix>/share/desk, one of the places desk looks."""
+    import sys
+    import zipfile
+
+    # A copy without build/ or .venv: a wheel of exactly what git tracks.
+    src = tmp_path / "src"
+    listing = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if listing.returncode != 0 or shutil.which("git") is None:
+        pytest.skip("not a git checkout: cannot tell which files a release would contain")
+    tracked = listing.stdout
+    for name in tracked.splitlines():
+        if (ROOT / name).is_file():
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, src / name)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                            "-w", str(tmp_path / "dist"), str(src)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr[-2000:]
+    [wheel] = (tmp_path / "dist").glob("desk-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    data = f"desk-{desk.__version__}.data/data/share/desk"
+    for needed in ("suites/starter.jsonl", "suites/NOTICE", "icons/desk.svg"):
+        assert f"{data}/{needed}" in names, sorted(n for n in names if ".data/" in n)

@@ -213,12 +213,14 @@ _ACTIVE: set[str] = set()  # suite runs this process is sending now
 
 def starter_path() -> Path | None:
     """The bundled starter suite: $DESK_STARTER_SUITE, else resources/suites/starter.jsonl
-    next to the package in a checkout, or in the PyInstaller bundle."""
+    next to the package in a checkout, in the PyInstaller bundle, or where a wheel put it
+    (<prefix>/share/desk/suites)."""
     env = os.environ.get(STARTER_ENV)
     if env:
         return Path(env) if Path(env).is_file() else None
     here = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent.parent))
-    for candidate in (here / "resources" / "suites" / "starter.jsonl", here / "suites" / "starter.jsonl"):
+    for candidate in (here / "resources" / "suites" / "starter.jsonl", here / "suites" / "starter.jsonl",
+                      Path(sys.prefix) / "share" / "desk" / "suites" / "starter.jsonl"):
         if candidate.is_file():
             return candidate
     return None
