@@ -14,7 +14,7 @@ from typing import Any
 from desk import __version__, cli_load, cli_local, cli_suite
 from desk.core.attachment import AttachmentError, decode_text, load_attachment
 from desk.core.pricing import Price
-from desk.core.provider import KINDS, ProviderConfig
+from desk.core.provider import KINDS, ProviderConfig, base_url_problem
 from desk.core.response import ResponseResult, Status
 from desk.core.rubric import CONSTRAINTS, DEFAULT_RUBRIC, OUTCOMES, UNCERTAINTY, WINNERS
 from desk.core.trial import REASONING_EFFORTS, GenerationSettings, ModelRef, ModelRefError, TrialInput
@@ -290,6 +290,9 @@ def _provider_add(args: argparse.Namespace, store: Any) -> int:
         key_env=args.key_env,
         api_version=args.api_version,
     )
+    problem = base_url_problem(config.kind, config.base_url)
+    if problem:
+        raise CliError(problem)
     key = ""
     if args.key_stdin:  # at a terminal, never echo the key
         key = (getpass.getpass(f"API key for {args.name}: ") if sys.stdin.isatty() else sys.stdin.readline()).strip()

@@ -9,6 +9,38 @@ KINDS = ("openai", "anthropic", "gemini", "ollama")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
+# The path each kind's client adds to the base URL: a base URL already ending in it would
+# send requests to .../v1/v1/messages (the SDKs' conventions differ; users copy either).
+_ADDED_PATH = {"anthropic": ("/v1",), "gemini": ("/v1beta", "/v1"), "ollama": ("/api", "/v1")}
+
+
+def base_url_problem(kind: str, base_url: str) -> str | None:
+    """Why `base_url` cannot work for a provider of `kind`, in one sentence; None if it can.
+
+    Checked when a provider is added or edited (stored ones are never rejected on load)."""
+    from urllib.parse import urlsplit
+
+    if any(c.isspace() for c in base_url):
+        return f"base URL {base_url!r} contains a space"
+    try:
+        parts = urlsplit(base_url)
+        port = parts.port  # raises on a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        return f"base URL {base_url!r} is not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"base URL {base_url!r} must start with http:// or https:// and name a host"
+    if port == 0:
+        return f"base URL {base_url!r} has port 0"
+    if parts.query or parts.fragment:
+        return f"base URL {base_url!r} must not carry a query or fragment (for Azure, use --api-version)"
+    path = parts.path.rstrip("/")
+    for suffix in _ADDED_PATH.get(kind, ()):
+        if path.endswith(suffix):
+            return (f"the {kind} base URL must stop before {suffix!r}: desk adds that path itself "
+                    f"(try {base_url.rstrip('/')[: -len(suffix)] or base_url})")
+    return None
+
+
 @dataclass(frozen=True)
 class ProviderConfig:
     """An endpoint: its name (the NAME in NAME/MODEL), wire protocol and base URL.

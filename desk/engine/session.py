@@ -14,7 +14,7 @@ import httpx
 
 from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
-from desk.core.provider import ProviderConfig
+from desk.core.provider import ProviderConfig, base_url_problem
 from desk.core.rating import Preference, Rating
 from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
@@ -206,6 +206,9 @@ class Engine:
 
     def save_provider(self, config: ProviderConfig, *, api_key: str | None = None, new: bool) -> None:
         """Add or update a provider; a key given goes to the OS keyring, never the store."""
+        problem = base_url_problem(config.kind, config.base_url)
+        if problem:
+            raise EngineError(problem)
         try:
             if new:
                 self.store.add_provider(config)
