@@ -28,7 +28,7 @@ BAD = [
     ("anthropic", "https://api.anthropic.com/v1/", "try https://api.anthropic.com"),
     ("gemini", "https://generativelanguage.googleapis.com/v1beta", "must stop before '/v1beta'"),
     ("ollama", "http://localhost:11434/api", "must stop before '/api'"),
-    ("ollama", "http://localhost:11434/v1", "use kind openai" if False else "must stop before '/v1'"),
+    ("ollama", "http://localhost:11434/v1", "must stop before '/v1'"),
 ]
 
 
