@@ -32,6 +32,7 @@ from desk.core.trial import ModelRef
 
 LOCAL_PROVIDER = "gemma-local"
 MODEL_ALIAS = "gemma-3-270m"
+DEFAULT_MAX_TOKENS = 512  # the window's default cap for it: a small model rambles
 DEFAULT_PORT = 8181  # a fixed port keeps the stored provider valid from one launch to the next
 HOST = "127.0.0.1"
 INSTALL_HINT = "pip install 'desk[local]'  (builds llama-cpp-python from source: a few minutes)"

@@ -456,6 +456,8 @@ class MainWindow(QMainWindow):
             ref = await self.ensure_local_model()
             if ref is not None:
                 self._models_added([ref])
+                # A 270M model often runs on until its context is full: minutes on a laptop.
+                self.picker.set_default_max_tokens(ref, local_model.DEFAULT_MAX_TOKENS)
                 if self.welcome is not None:
                     self.welcome.accept()
             elif self.welcome is not None:

@@ -85,5 +85,12 @@ class ModelPicker(QTableWidget):
             max_tokens=max_tokens.value() or None,
         )
 
+    def set_default_max_tokens(self, ref: ModelRef, max_tokens: int) -> None:
+        """Give `ref` a max-tokens cap unless the user already chose one."""
+        if ref in self._refs:
+            box: QSpinBox = self.cellWidget(self._refs.index(ref), 2)  # type: ignore[assignment]
+            if not box.value():
+                box.setValue(max_tokens)
+
     def all_settings(self) -> dict[str, dict]:
         return {str(ref): self.settings_for(ref).as_dict() for ref in self._refs}

@@ -133,7 +133,8 @@ def test_builtin_model_starts_from_the_welcome_and_answers(qtbot, tmp_path, mw_l
         run_until(mw_loop, lambda: not win.welcome.isVisible(), timeout=120)
         ref = local_model.local_model_ref()
         assert win.picker.selected() == [ref] and win.local_server is not None
-        win.picker.cellWidget(0, 2).setValue(16)  # a small model rambles: keep the answer short
+        assert win.picker.settings_for(ref).max_tokens == local_model.DEFAULT_MAX_TOKENS
+        win.picker.cellWidget(0, 2).setValue(16)  # shorter still: a quick test
         win.compose.prompt.setPlainText("Name one colour. One word.")
         win.send()
         run_until(mw_loop, lambda: win._run_task is not None and win._run_task.done(), timeout=120)
