@@ -28,27 +28,36 @@ class DatasetError(ValueError):
     """A dataset that cannot be used; the message names the file and, where it can, the line."""
 
 
-def load_prompts(path: str | Path) -> list[TrialInput]:
-    """Read the prompts of a CSV or JSONL file, in file order, or raise DatasetError."""
+def read_rows_file(path: str | Path, error: type[ValueError] = ValueError) -> tuple[str, bool]:
+    """The decoded text of a CSV or JSONL file and whether it is JSONL (by its suffix, else
+    by its first character); problems raise `error` with a message naming the file."""
     p = Path(path)
     try:
         if p.is_dir():
-            raise DatasetError(f"{p.name}: is a folder, not a file")
+            raise error(f"{p.name}: is a folder, not a file")
         if p.stat().st_size > MAX_DATASET_BYTES:
-            raise DatasetError(f"{p.name}: larger than {MAX_DATASET_BYTES // (1024 * 1024)} MiB")
+            raise error(f"{p.name}: larger than {MAX_DATASET_BYTES // (1024 * 1024)} MiB")
         data = p.read_bytes()
-    except DatasetError:
+    except error:
         raise
     except FileNotFoundError:
-        raise DatasetError(f"{p}: no such file") from None
+        raise error(f"{p}: no such file") from None
     except OSError as exc:
-        raise DatasetError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        raise error(f"{p}: cannot read ({exc.strerror or exc})") from None
     try:
         text, _encoding = decode_text(data)
     except ValueError as exc:
-        raise DatasetError(f"{p.name}: {exc}") from None
+        raise error(f"{p.name}: {exc}") from None
     suffix = p.suffix.lower()
-    if suffix in JSONL_SUFFIXES or (suffix not in CSV_SUFFIXES and text.lstrip().startswith("{")):
+    jsonl = suffix in JSONL_SUFFIXES or (suffix not in CSV_SUFFIXES and text.lstrip("\ufeff \r\n\t").startswith("{"))
+    return text, jsonl
+
+
+def load_prompts(path: str | Path) -> list[TrialInput]:
+    """Read the prompts of a CSV or JSONL file, in file order, or raise DatasetError."""
+    p = Path(path)
+    text, jsonl = read_rows_file(p, DatasetError)
+    if jsonl:
         prompts = prompts_from_jsonl(text, p.name)
     else:
         prompts = prompts_from_csv(text, p.name)

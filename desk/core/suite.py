@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desk.core.attachment import Attachment, AttachmentError, decode_text, load_attachment
-from desk.core.dataset import CSV_SUFFIXES, JSONL_SUFFIXES, MAX_DATASET_BYTES
+from desk.core.attachment import Attachment, AttachmentError, load_attachment
+from desk.core.dataset import read_rows_file
 from desk.core.trial import TrialInput
 
 EXPECT_KINDS = ("clarify", "abstain", "answer", "follow_constraints")
@@ -160,25 +160,9 @@ def check_name(name: str, *, builtin_ok: bool = False) -> str:
 def load_suite_file(path: str | Path) -> tuple[Case, ...]:
     """Read every case of a CSV or JSONL suite file, in file order, or raise SuiteError."""
     p = Path(path)
-    try:
-        if p.is_dir():
-            raise SuiteError(f"{p.name}: is a folder, not a file")
-        if p.stat().st_size > MAX_DATASET_BYTES:
-            raise SuiteError(f"{p.name}: larger than {MAX_DATASET_BYTES // (1024 * 1024)} MiB")
-        data = p.read_bytes()
-    except SuiteError:
-        raise
-    except FileNotFoundError:
-        raise SuiteError(f"{p}: no such file") from None
-    except OSError as exc:
-        raise SuiteError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    try:
-        text, _ = decode_text(data)
-    except ValueError as exc:
-        raise SuiteError(f"{p.name}: {exc}") from None
+    text, jsonl = read_rows_file(p, SuiteError)
     base = p.resolve().parent
-    suffix = p.suffix.lower()
-    if suffix in JSONL_SUFFIXES or (suffix not in CSV_SUFFIXES and text.lstrip("\ufeff \r\n\t").startswith("{")):
+    if jsonl:
         cases = cases_from_jsonl(text, p.name, base)
     else:
         cases = cases_from_csv(text, p.name, base)
