@@ -122,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     hist.add_argument("--limit", type=int, default=20)
     hist.add_argument("--json", action="store_true")
 
+    runs = sub.add_parser("runs", parents=[db], help="list load and suite runs, newest first (ids for export --run)")
+    runs.add_argument("--kind", choices=("load", "suite"), help="only runs of this kind")
+    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--json", action="store_true", help="one JSON object per run")
+
     cli_load.add_parser(sub, db)
     cli_suite.add_parser(sub, db)
     cli_local.add_parser(sub, db)
@@ -648,6 +653,22 @@ def _history(args: argparse.Namespace, store: Any) -> int:
     return EXIT_OK
 
 
+def _runs(args: argparse.Namespace, store: Any) -> int:
+    """Every kind of run in one list: its id is what `desk export --run` takes."""
+    found = store.list_runs(args.kind, args.limit)
+    if not found and not args.json:
+        print("no runs yet: desk load … or desk suite run … make one")
+    for r in found:
+        models = r.spec.get("models") or []
+        if args.json:
+            print(_json({"run_id": r.id, "kind": r.kind, "name": r.name, "status": r.status,
+                         "created_at": r.created_at, "finished_at": r.finished_at, "models": models}))
+        else:
+            label = f"  {r.name}" if r.name else ""
+            print(f"{r.id}  {_when(r.created_at)}  {r.kind:<5}  {r.status:<11}  {', '.join(map(str, models))}{label}")
+    return EXIT_OK
+
+
 def _when(ts: float) -> str:
     import datetime as dt
 
@@ -1019,6 +1040,7 @@ _HANDLERS = {
     ("prices", "update"): _prices_update,
     ("prices", "import"): _prices_import,
     ("load", None): _load,
+    ("runs", None): _runs,
     ("local", "serve"): _local,
     ("local", "status"): _local,
     **{("suite", action): _suite for action in ("import", "list", "export", "from-trials", "run", "runs",

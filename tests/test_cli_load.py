@@ -28,6 +28,14 @@ def test_load_json_summary_per_model(srv, db):
     assert by_model["p/flaky"]["ok"] == 6 and by_model["p/flaky"]["fallbacks"] == 6  # all answered by p/fast
     assert "requests" in proc.stderr  # the progress line
 
+    # `desk runs` lists it, with the id `desk export --run` takes.
+    runs = desk("runs", "--json", db=db)
+    (run,) = [json.loads(line) for line in runs.stdout.splitlines()]
+    assert run["run_id"] == lines[0]["run_id"] and run["kind"] == "load" and run["status"] == "done"
+    assert run["models"] == ["p/fast", "p/flaky"]
+    assert desk("runs", "--kind", "suite", "--json", db=db).stdout == ""
+    assert lines[0]["run_id"] in desk("runs", db=db).stdout
+
 
 def test_load_bad_arguments_are_one_line_errors(srv, db):
     desk("provider", "add", "p", "--kind", "openai", "--base-url", srv.base_url + "/v1", db=db)
