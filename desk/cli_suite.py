@@ -7,6 +7,7 @@ imports desk.cli (which imports it).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import sys
 import time
@@ -294,6 +295,10 @@ def _run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
                                               label=args.label, progress=progress, on_response=on_response,
                                               on_start=started.append)
             except SuiteRunCancelled as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # Ctrl+C: asyncio.run turns this into KeyboardInterrupt (exit 130, below).
+                    raise asyncio.CancelledError from None
                 return exc.result
 
     try:

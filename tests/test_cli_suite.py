@@ -250,3 +250,22 @@ def test_export_to_stdout_and_a_reader_that_stops_early(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(30) in (0, 141) and "Traceback" not in err, err
     assert not (ROOT / "-").exists()
+
+
+def test_ctrl_c_stops_the_run_keeps_its_answers_and_says_how_to_resume(setup, srv, tmp_path):
+    db, env = setup
+    srv.set_default("slow", Script(text_pieces=["an ", "answer"], first_token_delay_ms=300))
+    suite_file(tmp_path / "ten.jsonl", 10, expect="answer")
+    assert desk("suite", "import", str(tmp_path / "ten.jsonl"), "--name", "ten", env=env).returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "desk", "suite", "run", "ten", "-m", "p/slow", "--concurrency", "2"],
+                            env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while len(_ok_cells(db)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    [run] = [json.loads(x) for x in desk("suite", "runs", "--json", env=env).stdout.splitlines()]
+    assert f"desk suite run --resume {run['run_id']}" in err
+    assert run["status"] == "interrupted" and 2 <= run["done"] < 10
