@@ -479,10 +479,15 @@ class LoadPanel(QWidget):
                                     "total latency, ms")
         self.step_plot = self._plot("loadStepPlot", "p95 total vs concurrency", "concurrency", "p95 total, ms")
         # The vendor's rate-limit headers over the run, next to latency: what it said was left.
-        self.limit_requests_plot = self._plot("loadLimitRequestsPlot", "Remaining requests (vendor's headers)",
-                                              "request start, ms since run start", "requests left")
-        self.limit_tokens_plot = self._plot("loadLimitTokensPlot", "Remaining tokens (vendor's headers)",
-                                            "request start, ms since run start", "tokens left")
+        # Short titles: a pyqtgraph plot cannot get narrower than its title, and a wider plot
+        # than its slot is drawn clipped, not shrunk.
+        self.limit_requests_plot = self._plot("loadLimitRequestsPlot", "Requests left",
+                                              "ms since run start", "requests")
+        self.limit_tokens_plot = self._plot("loadLimitTokensPlot", "Tokens left",
+                                            "ms since run start", "tokens")
+        for plot in (self.limit_requests_plot, self.limit_tokens_plot):
+            plot.setToolTip("What the vendor's rate-limit headers said was left "
+                            "(x-ratelimit-remaining-*, anthropic-ratelimit-*-remaining)")
         limits = QWidget()
         lcol_plots = QVBoxLayout(limits)
         lcol_plots.setContentsMargins(0, 0, 0, 0)
@@ -501,6 +506,9 @@ class LoadPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        # Room for three models and a scroll bar: the plots must not squeeze it to one row.
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height()
+                                    + 3 * self.table.verticalHeader().defaultSectionSize() + 24)
         self.lag = QLabel()
         self.lag.setObjectName("loadLag")
         self.lag.setWordWrap(True)
