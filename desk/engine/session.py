@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from time import perf_counter
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -55,6 +55,8 @@ from desk.store.ratings import RatingFilter as ScoreFilter
 from desk.store.runs import RunInfo
 from desk.store.suites import SuiteInfo, SuiteStore
 from desk.store.trials import StoredTrial, TrialSummary
+
+T = TypeVar("T")
 
 
 class EngineError(ValueError):
@@ -346,36 +348,32 @@ class Engine:
         return export_file(self.store, fmt, path, filters)
 
     async def merge_in_background(self, path: str, job: Job) -> MergeReport:
-        """`merge` on a worker thread with its own connection, reporting each table to `job`;
-        job.cancel() stops it and nothing is added (JobCancelled)."""
-        def work() -> MergeReport:
-            store = open_store(self.store.path)
-            try:
-                with store.cancellable(lambda: job.cancelled):
-                    return store.merge_from(path, step=lambda i, n, table: job.report(i, n, table))
-            except StoreError as exc:
-                job.check()  # an "interrupted" from SQLite after a cancel is the cancel
-                raise EngineError(str(exc)) from None
-            finally:
-                store.close()
-
-        return await asyncio.to_thread(work)
+        """`merge` off the caller's thread, reporting each table to `job`; job.cancel()
+        stops it and nothing is added (JobCancelled)."""
+        return await self._on_own_connection(
+            job, lambda store: store.merge_from(path, step=lambda i, n, table: job.report(i, n, table)))
 
     async def export_in_background(self, fmt: str, path: str, job: Job,
                                    filters: ScoreFilter | None = None) -> ExportResult:
-        """`export` on a worker thread with its own connection; job.cancel() stops it and
-        leaves no file (exports write a temporary file and rename it only when complete)."""
-        def work() -> ExportResult:
+        """`export` off the caller's thread; job.cancel() stops it and leaves no file
+        (exports write a temporary file and rename it only when complete)."""
+        return await self._on_own_connection(
+            job, lambda store: export_file(store, fmt, path, filters, progress=job.report))
+
+    async def _on_own_connection(self, job: Job, use: Callable[[Store], T]) -> T:
+        """`use(store)` on a worker thread with its own connection to this store (a SQLite
+        connection stays on the thread that made it); SQLite stops mid-statement once the
+        job is cancelled, and that "interrupted" is reported as the cancel it is."""
+        def work() -> T:
             store = open_store(self.store.path)
             try:
                 with store.cancellable(lambda: job.cancelled):
-                    result = export_file(store, fmt, path, filters, progress=job.report)
+                    return use(store)
             except StoreError as exc:
                 job.check()
                 raise EngineError(str(exc)) from None
             finally:
                 store.close()
-            return result
 
         return await asyncio.to_thread(work)
 
