@@ -29,6 +29,7 @@ from tests.cli_helpers import (
     one_line_error,
     tiny_png,
 )
+from tests.timing import SLACK_MS, SLACK_S
 from tests.vendor_server import Script, VendorServer
 
 RECORD_KEYS = {
@@ -286,9 +287,10 @@ def test_trial_json_records_text_tokens_and_costs(configured, db, cli):
     # (600 uncached x 0.15 + 400 cached x 0.075 + 200 out x 0.6) / 1e6
     assert oa["cost_usd"] == pytest.approx((600 * 0.15 + 400 * 0.075 + 200 * 0.6) / 1e6, rel=1e-9)
     assert oa["price_source"] == "user"
-    # 4 pieces 10 ms apart: 199 tokens after the first over ~30 ms
-    assert oa["output_tokens_per_s"] is not None and 199 / 0.5 < oa["output_tokens_per_s"] < 199 / 0.015
-    assert oa["total_ms"] - oa["ttft_ms"] >= 25
+    # 4 pieces 10 ms apart: 199 tokens after the first over ~30 ms. A busy machine that read
+    # late gets them closer together (no upper bound), or in one read: then there is no rate.
+    tps = oa["output_tokens_per_s"]
+    assert tps is None or 199 / (0.03 + SLACK_S) < tps
 
     assert an["text"] == "Bonjour à vous" and (an["input_tokens"], an["output_tokens"]) == (21, 3)
     assert ol["text"] == "local" and (ol["input_tokens"], ol["output_tokens"]) == (5, 1)
@@ -780,11 +782,12 @@ def test_no_usable_keyring_is_one_line_not_a_traceback(db, srv, cli):
 def test_pricing_one_answer_does_not_stall_the_others(configured, db):
     """Pricing the first answer loads the genai-prices catalog (~130 ms of parsing); that must
     not freeze the event loop while another model is still streaming (it once added ~100 ms
-    to every other model's TTFT/total)."""
+    to every other model's TTFT/total). The order that prevents it is pinned exactly in
+    tests/engine/test_trial_engine.py; here the bounds allow for a busy machine."""
     configured.set_default("slow", Script(text_pieces=["x"] * 7, interval_ms=20))  # 120 ms of stream
     r = desk("trial", "-m", f"an/{CLAUDE}", "-m", "oa/slow", "-p", "hi", "--json", db=db)
     assert r.returncode == 0, r
     fast, slow = r.json_lines()
     assert fast["cost_usd"] is not None and fast["price_source"] == "catalog"  # the catalog was used
-    assert fast["total_ms"] < 60, fast
-    assert 115 <= slow["total_ms"] < 175, slow
+    assert fast["total_ms"] < SLACK_MS, fast
+    assert 115 <= slow["total_ms"] < 120 + SLACK_MS, slow

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.timing import SLACK_MS, SLACK_S
 from tests.vendor_server import LoadProfile, Script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -413,8 +414,8 @@ def test_first_token_delay_precision(client, srv):
         ttft = rec.first_token_written_at - rec.read_at
         # A sleep is never early, only late when the machine is busy (CI runs other work too):
         # the bounds catch a hold that is missing or doubled, not scheduler noise.
-        assert 0.039 <= ttft < 0.040 + 0.025, ttft
-        assert 0.029 <= rec.ended_at - rec.first_token_written_at < 0.030 + 0.025
+        assert 0.039 <= ttft < 0.040 + SLACK_S, ttft
+        assert 0.029 <= rec.ended_at - rec.first_token_written_at < 0.030 + SLACK_S
         assert elapsed >= 0.070
 
 
@@ -470,7 +471,7 @@ def _drive_process(p: subprocess.Popen):
             recs = c.get("/__control/requests").json()
             # median: another process shares the two cores, one unlucky preemption is not the server's fault
             ttft = sorted(x["first_token_written_at"] - x["read_at"] for x in recs)[1]
-            assert 0.029 <= ttft < 0.030 + 0.015
+            assert 0.029 <= ttft < 0.030 + SLACK_S
     finally:
         p.terminate()
         assert p.wait(5) == 0
@@ -501,10 +502,12 @@ def test_load_slots_queue_in_waves(srv):
     for i, rec in enumerate(recs):
         wave = i // 2
         ttft_ms = (rec.first_token_written_at - rec.read_at) * 1000
-        assert abs(ttft_ms - 100 * (wave + 1)) < 25, (i, ttft_ms)
-        assert abs(rec.queued_ms - 100 * wave) < 25, (i, rec.queued_ms)
+        # A slot is held for its whole service time, so each wave waits for the one before; a
+        # request read late (the server reads six at once) waits a little less, a busy machine more.
+        assert 100 * (wave + 1) - 50 <= ttft_ms < 100 * (wave + 1) + SLACK_MS, (i, ttft_ms)
+        assert 100 * wave - 50 <= rec.queued_ms < 100 * wave + SLACK_MS, (i, rec.queued_ms)
         service_ms = (rec.first_token_written_at - rec.slot_acquired_at) * 1000
-        assert 100 <= service_ms < 110, (i, service_ms)  # from slot acquisition (GIL shared with the client)
+        assert 100 <= service_ms < 100 + SLACK_MS, (i, service_ms)  # from slot acquisition
     st = srv.stats("gpt-4o-mini")
     assert st["requests"] == st["served"] == 6 and (st["max_in_flight"], st["max_queued"]) == (6, 4)
     assert (st["rejected_429"], st["errors_injected"], st["queued"]) == (0, 0, 0)

@@ -5,8 +5,8 @@ request id, the HTTP status, the attempt number and the rate-limit headers as se
 each stored attempt is joined to the server's record of it by request id, and the two
 clocks (one machine, one wall clock) must agree: the server read the request after desk
 sent it and wrote the first token before desk saw it, each within a few milliseconds at
-concurrency 1 (the vendor runs in this process, so both share one GIL: 10 ms of slack
-covers a thread switch).
+concurrency 1. The tests check the order exactly and the size only loosely (a busy CI machine
+is late by its own scheduling, see tests/timing.py); tests/bench/bench_lag.py measures it.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from desk.engine.export import RUN_ATTEMPT_COLUMNS, export_run_attempts, run_att
 from desk.engine.load import LoadPlan, run_load
 from desk.engine.policy import RetryPolicy, Timeouts
 from tests.engine.conftest import KINDS, MODELS, engine_for, ref, run_one, script_for
+from tests.timing import SLACK_S
 from tests.vendor_server import LoadProfile, Script
 
-LAG_BOUND_S = 0.010  # send and arrival lag at concurrency 1, in-process server (see above)
+LAG_BOUND_S = SLACK_S  # send and arrival lag: never negative, small but for scheduling noise
 RATELIMIT = ("x-ratelimit-", "anthropic-ratelimit-", "ratelimit-", "retry-after")
 
 

@@ -11,12 +11,13 @@ import random
 
 import pytest
 
-from desk.core.load import LoadStep, ramp
+from desk.core.load import LoadStep
 from desk.core.pricing import Price
 from desk.core.trial import ModelRef, TrialInput
 from desk.engine.load import LoadCancelled, LoadPlan, run_load
 from desk.engine.policy import RetryPolicy, Timeouts
 from tests.engine.conftest import engine_for
+from tests.timing import SLACK_MS, SLACK_S
 from tests.vendor_server import LoadProfile, Script
 
 A, B = ModelRef("openai", "model-a"), ModelRef("openai", "model-b")
@@ -48,14 +49,14 @@ def test_queueing_on_limited_slots_shows_in_ttft(providers, vendor):
     s = result.summary["models"]["openai/model-a"]
     assert (s["requests"], s["ok"], s["errors"]) == (24, 24, {})
     ttfts = sorted(o.ttft_ms for o in result.outcomes)
-    assert 95 <= ttfts[0] <= 130
-    assert 190 <= s["ttft_ms"]["p50"] <= 240
-    assert s["ttft_ms"]["p95"] <= 260
+    assert 95 <= ttfts[0] <= 100 + SLACK_MS
+    assert 190 <= s["ttft_ms"]["p50"] <= 200 + SLACK_MS
+    assert s["ttft_ms"]["p95"] <= 200 + SLACK_MS
     # 4 slots x (100 ms + ~4 ms streaming) -> ~38 req/s; 24 requests in ~0.6 s.
     # A busy machine (CI running other work) only ever makes it slower, never faster.
-    assert 15 <= s["throughput_rps"] <= 42
+    assert 24 / (0.65 + 2 * SLACK_S) <= s["throughput_rps"] <= 42
     assert vendor.stats("model-a")["max_queued"] == 4
-    assert s["itl_ms"]["n"] == 24 * 2 and s["itl_ms"]["p50"] == pytest.approx(2, abs=2)
+    assert s["itl_ms"]["n"] == 24 * 2 and 0 <= s["itl_ms"]["p50"] < 50  # a median: robust to the odd late read
 
 
 def test_rate_cap_429s_are_retried_after_the_wait_the_server_asked(providers, vendor):
@@ -98,12 +99,17 @@ def test_fallback_chain_and_cost_per_successful_task(providers, vendor):
 
 
 def test_ramp_finds_the_knee(providers, vendor):
-    vendor.set_load("model-a", LoadProfile(slots=2, service_ms=60))
+    # 2 slots of 250 ms: up to 2 in flight nobody queues (p95 ~250 ms); 8 in flight queue in
+    # four waves (p95 ~1000 ms). The budget sits between, a scheduling hiccup away from neither.
+    vendor.set_load("model-a", LoadProfile(slots=2, service_ms=250))
     vendor.set_default("model-a", Script(text_pieces=["x"]))
-    result = run(providers, plan(steps=ramp([1, 2, 8], requests=8), p95_budget_ms=150))
+    budget = 250 + SLACK_MS
+    assert budget < 1000
+    steps = (LoadStep(1, 2), LoadStep(2, 4), LoadStep(8, 8))
+    result = run(providers, plan(steps=steps, p95_budget_ms=budget))
     steps = result.summary["steps"]
     p95 = [st["models"]["openai/model-a"]["total_ms"]["p95"] for st in steps]
-    assert p95[0] < 100 and p95[1] < 100 and p95[2] > 150  # 8 in flight on 2 slots queue
+    assert p95[0] < budget and p95[1] < budget and p95[2] > 900  # 8 in flight on 2 slots queue
     assert result.summary["models"]["openai/model-a"]["knee_concurrency"] == 8
     assert [st["concurrency"] for st in steps] == [1, 2, 8]
 

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QTableWidget
 
 from desk.ui.load_view import SUMMARY_HEADERS, LoadPanel, parse_ramp
+from tests.timing import SLACK_MS
 from tests.ui.qt_helpers import run_until
 from tests.vendor_server import LoadProfile, Script
 
@@ -277,7 +278,9 @@ def test_gui_stays_responsive_during_a_200_request_run(window, qtbot, vendor, mw
     assert window.grid.panes == [] and window.current_trial_id != load_trial.id
     stall = max(b - a for a, b in itertools.pairwise(ticks)) * 1000
     print(f"\nGUI timer: {len(ticks)} ticks, max stall {stall:.1f} ms, {panel.redraws} redraws")
-    assert stall < 150  # the goal is < 100 ms (typically ~30 here); generous for slow CI machines
+    # the goal is < 100 ms (typically ~30 here, see tests/bench); a load engine on the GUI
+    # thread would stall it for seconds
+    assert stall < SLACK_MS
 
 
 def test_summary_headers_cover_what_users_ask():
