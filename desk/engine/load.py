@@ -213,8 +213,7 @@ async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = N
     await asyncio.to_thread(wait_for_preload)
     runner = Runner(pricer=engine.runner.pricer, timeouts=plan.timeouts, retry=plan.retry, stream=plan.stream)
     chains = {
-        str(m): [Target(r, engine.provider(r.provider), plan.settings)
-                 for r in (m, *(f for f in plan.fallback if f != m))]
+        str(m): [engine.target(r, plan.settings) for r in (m, *(f for f in plan.fallback if f != m))]
         for m in plan.models
     }
     trial_ids = [store.create_trial(t) for t in plan.inputs]

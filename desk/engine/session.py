@@ -20,7 +20,7 @@ from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
 from desk.core.suite import AUTO_RATER, EXPECT_KINDS, Suite
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
-from desk.engine import suite_run
+from desk.engine import local_model, suite_run
 from desk.engine.export import ExportResult, export_file, export_run_requests
 from desk.engine.jobs import Job
 from desk.engine.keys import delete_api_key, get_api_key, set_api_key
@@ -145,8 +145,14 @@ class Engine:
         for config, key in zip(todo, keys, strict=True):
             self._providers[config.name] = make_provider(config, self.client, key)
 
-    def target(self, ref: ModelRef, settings: GenerationSettings | None = None) -> Target:
-        return Target(ref, self.provider(ref.provider), settings or GenerationSettings())
+    def target(self, ref: ModelRef, settings: GenerationSettings | None = None,
+               variant: Variant | None = None) -> Target:
+        settings = settings or GenerationSettings()
+        if ref.provider == local_model.LOCAL_PROVIDER and settings.max_tokens is None:
+            # The built-in 270M model rambles until its context is full; every surface (window,
+            # CLI, suites, load) caps it the same way unless the user sets a limit.
+            settings = replace(settings, max_tokens=local_model.DEFAULT_MAX_TOKENS)
+        return Target(ref, self.provider(ref.provider), settings, variant)
 
     async def run_trial(
         self,
@@ -171,7 +177,7 @@ class Engine:
 
         await self.prepare([ref.provider for ref in models])
         targets = [
-            Target(ref, self.provider(ref.provider), settings_for(ref), variant)
+            self.target(ref, settings_for(ref), variant)
             for ref in models
             for variant in (variants or [None])
         ]

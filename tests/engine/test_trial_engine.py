@@ -20,6 +20,7 @@ from tests.engine.conftest import (
     MODELS,
     TEXT,
     closed_port,
+    config_for,
     engine_for,
     ref,
     run_many,
@@ -147,6 +148,30 @@ def test_per_model_settings(providers, vendor):
     bodies = {q.protocol: q.json for q in vendor.requests}
     assert bodies["openai"]["temperature"] == 0.1 and "max_tokens" not in bodies["openai"]
     assert bodies["ollama"]["options"] == {"num_predict": 9}
+
+
+
+def test_the_built_in_model_is_capped_unless_the_user_sets_a_limit(providers, vendor):
+    """A 270M model rambles to the end of its context: every surface sends it a default cap."""
+    from desk.core.load import LoadStep
+    from desk.engine.load import LoadPlan, run_load
+    from desk.engine.local_model import DEFAULT_MAX_TOKENS, LOCAL_PROVIDER
+
+    providers.add_provider(config_for("openai", vendor, name=LOCAL_PROVIDER))
+    local = ModelRef(LOCAL_PROVIDER, "gemma-3-270m")
+
+    async def go():
+        async with engine_for(providers) as engine:
+            await engine.run_trial(TrialInput("hi"), [local, ref("openai")])
+            await engine.run_trial(TrialInput("hi"), [local], GenerationSettings(max_tokens=40))
+            await run_load(engine, LoadPlan(models=(local,), inputs=(TrialInput("hi"),),
+                                            steps=(LoadStep(1, 1),), warmup=False))
+
+    asyncio.run(go())
+    bodies = [q.json for q in vendor.requests if q.method == "POST"]
+    caps = [(b["model"], b.get("max_tokens", b.get("max_completion_tokens"))) for b in bodies]
+    assert sorted(caps, key=str) == sorted([("gemma-3-270m", DEFAULT_MAX_TOKENS), (MODELS["openai"], None),
+                                            ("gemma-3-270m", 40), ("gemma-3-270m", DEFAULT_MAX_TOKENS)], key=str)
 
 
 def test_sink_hears_every_step_in_order(providers, vendor):
