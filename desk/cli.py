@@ -996,7 +996,8 @@ def _prices_info(args: argparse.Namespace, store: Any) -> int:
     info = current_info()
     if args.json:
         print(json.dumps({"source": info.source, "description": info.description,
-                          "fetched_at": info.fetched_at, "vendors": info.providers,
+                          "fetched_at": info.fetched_at, "newest_price_change": info.newest_change,
+                          "vendors": info.providers,
                           "your_prices": len(store.list_prices())}))
     else:
         print(f"{info.description}; {len(store.list_prices())} price(s) of your own, which win")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from tests.cli_helpers import desk
 
@@ -10,6 +11,9 @@ from tests.cli_helpers import desk
 def test_prices_info_import_and_offline_update(db, tmp_path):
     info = json.loads(desk("prices", "info", "--json", db=db).stdout)
     assert info["source"] == "bundled" and "genai-prices" in info["description"] and info["your_prices"] == 0
+    # the bundled snapshot has no date of its own: its newest price in force says how stale it is
+    newest = info["newest_price_change"]
+    assert newest and newest <= time.strftime("%Y-%m-%d") and f"newest price change {newest}" in info["description"]
 
     desk("provider", "add", "oa", "--kind", "openai", db=db)
     sheet = tmp_path / "negotiated.csv"

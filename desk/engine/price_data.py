@@ -15,6 +15,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ class PriceDataInfo:
     description: str  # what to show a user
     fetched_at: float | None = None
     providers: int | None = None
+    newest_change: str | None = None  # ISO date of the newest price in force in the data
 
 
 def cache_path() -> Path:
@@ -65,8 +67,33 @@ def current_info() -> PriceDataInfo:
         when = time.strftime("%Y-%m-%d", time.localtime(snapshot.timestamp.timestamp()))
         return PriceDataInfo("fetched", f"price data fetched {when} ({len(snapshot.providers)} vendors)",
                              snapshot.timestamp.timestamp(), len(snapshot.providers))
-    return PriceDataInfo("bundled", f"price data bundled with genai-prices {_genai_version()}",
-                         None, len(snapshot.providers))
+    newest = newest_price_change(snapshot.providers)
+    dated = f", newest price change {newest.isoformat()}" if newest else ""
+    return PriceDataInfo("bundled", f"price data bundled with genai-prices {_genai_version()}{dated}",
+                         None, len(snapshot.providers), newest.isoformat() if newest else None)
+
+
+def newest_price_change(providers: Any, today: date | None = None) -> date | None:
+    """The latest start date of any price already in force. The bundled snapshot carries no
+    date of its own, so this is how a user tells how stale it is (later dates are price
+    changes the vendors announced ahead; they are not evidence of freshness)."""
+    from genai_prices.types import StartDateConstraint
+
+    today = today or date.today()
+    newest: date | None = None
+    seen: set[int] = set()
+    stack = list(providers)
+    while stack:  # the catalog is dataclasses, lists and tuples; walk them without recursion
+        item = stack.pop()
+        if isinstance(item, StartDateConstraint):
+            if item.start_date <= today and (newest is None or item.start_date > newest):
+                newest = item.start_date
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif hasattr(item, "__dataclass_fields__") and id(item) not in seen:
+            seen.add(id(item))
+            stack.extend(getattr(item, f) for f in item.__dataclass_fields__)
+    return newest
 
 
 def _install(raw: Any, fetched_at: float) -> int:

@@ -99,3 +99,20 @@ def test_import_csv_all_or_nothing(tmp_path):
     missing.write_text("name,cost\nx,1\n")
     with pytest.raises(PriceDataError, match="missing column"):
         read_price_csv(missing)
+
+
+def test_newest_price_change_ignores_announced_future_prices():
+    from datetime import date
+
+    from genai_prices.types import ConditionalPrice, ModelInfo, ModelPrice, Provider, StartDateConstraint
+
+    def priced(*starts):
+        return [ConditionalPrice(constraint=StartDateConstraint(start_date=s) if s else None,
+                                 prices=ModelPrice(input_mtok=1)) for s in starts]
+
+    models = [ModelInfo(id="a", match={"equals": "a"}, prices=priced(None, date(2026, 3, 1), date(2027, 1, 1))),
+              ModelInfo(id="b", match={"equals": "b"}, prices=priced(None, date(2026, 5, 2)))]
+    vendor = Provider(id="v", name="V", api_pattern="x", models=models)
+    assert price_data.newest_price_change([vendor], today=date(2026, 11, 28)) == date(2026, 5, 2)
+    assert price_data.newest_price_change([vendor], today=date(2027, 2, 1)) == date(2027, 1, 1)
+    assert price_data.newest_price_change([], today=date(2026, 11, 28)) is None
