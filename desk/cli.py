@@ -660,13 +660,30 @@ def _runs(args: argparse.Namespace, store: Any) -> int:
         print("no runs yet: desk load … or desk suite run … make one")
     for r in found:
         models = r.spec.get("models") or []
+        ok, failed = _run_counts(r.kind, r.summary)
         if args.json:
             print(_json({"run_id": r.id, "kind": r.kind, "name": r.name, "status": r.status,
-                         "created_at": r.created_at, "finished_at": r.finished_at, "models": models}))
+                         "created_at": r.created_at, "finished_at": r.finished_at, "models": models,
+                         "ok": ok, "failed": failed}))
         else:
             label = f"  {r.name}" if r.name else ""
-            print(f"{r.id}  {_when(r.created_at)}  {r.kind:<5}  {r.status:<11}  {', '.join(map(str, models))}{label}")
+            # "done" says the run finished, not that it went well: the counts say that
+            counts = f"{ok} ok, {failed} failed" if ok is not None else ""
+            print(f"{r.id}  {_when(r.created_at)}  {r.kind:<5}  {r.status:<11}  {counts:<18}  "
+                  f"{', '.join(map(str, models))}{label}")
     return EXIT_OK
+
+
+def _run_counts(kind: str, summary: dict[str, Any] | None) -> tuple[int | None, int | None]:
+    """Answers that succeeded and that failed in a finished run (None while it has no summary)."""
+    if not summary:
+        return None, None
+    if kind == "load":
+        per_model = (summary.get("models") or {}).values()
+        ok = sum(m.get("ok", 0) for m in per_model)
+        return ok, sum(m.get("requests", 0) for m in per_model) - ok
+    # a resumed suite run's summary counts what that session sent; the rest were answered before
+    return summary.get("ok", 0) + summary.get("skipped", 0), summary.get("failed")
 
 
 def _when(ts: float) -> str:

@@ -33,8 +33,10 @@ def test_load_json_summary_per_model(srv, db):
     (run,) = [json.loads(line) for line in runs.stdout.splitlines()]
     assert run["run_id"] == lines[0]["run_id"] and run["kind"] == "load" and run["status"] == "done"
     assert run["models"] == ["p/fast", "p/flaky"]
+    assert (run["ok"], run["failed"]) == (12, 0)  # p/flaky's six were answered by its fallback
     assert desk("runs", "--kind", "suite", "--json", db=db).stdout == ""
-    assert lines[0]["run_id"] in desk("runs", db=db).stdout
+    listed = desk("runs", db=db).stdout
+    assert lines[0]["run_id"] in listed and "12 ok, 0 failed" in listed
 
 
 def test_load_bad_arguments_are_one_line_errors(srv, db):

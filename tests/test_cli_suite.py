@@ -221,6 +221,8 @@ def test_a_run_killed_mid_way_resumes_and_each_answered_case_is_sent_once(setup,
         assert seen[cell] == 1, cell  # completed before the kill: never sent (or billed) again
     (done,) = desk("suite", "runs", "--json", env=env).json_lines()
     assert (done["status"], done["done"], done["total"]) == ("done", 40, 40)
+    (listed,) = desk("runs", "--json", env=env).json_lines()
+    assert (listed["run_id"], listed["ok"], listed["failed"]) == (run["run_id"], 40, 0)
     assert count(db, "SELECT count(*) FROM responses WHERE status = 'streaming'") == 0
 
 
@@ -269,3 +271,18 @@ def test_ctrl_c_stops_the_run_keeps_its_answers_and_says_how_to_resume(setup, sr
     [run] = [json.loads(x) for x in desk("suite", "runs", "--json", env=env).stdout.splitlines()]
     assert f"desk suite run --resume {run['run_id']}" in err
     assert run["status"] == "interrupted" and 2 <= run["done"] < 10
+
+
+def test_a_run_where_every_answer_failed_says_so(setup, srv):
+    """"done" means the run finished; the listings and the exit code say how it went."""
+    _, env = setup
+    srv.set_default("broken", Script(status=400, error_message="model is broken"))  # not retried
+    proc = desk("suite", "run", "starter", "-m", "p/broken", "--json", env=env)
+    assert proc.returncode == 1, proc
+    assert [x["status"] for x in proc.json_lines()] == ["error", "error"]
+    (run,) = desk("suite", "runs", "--json", env=env).json_lines()
+    assert (run["status"], run["done"], run["failed"]) == ("done", 0, 2)  # done: answered well
+    assert "2 failed" in desk("suite", "runs", env=env).stdout
+    (listed,) = desk("runs", "--json", env=env).json_lines()
+    assert (listed["ok"], listed["failed"]) == (0, 2)
+    assert "0 ok, 2 failed" in desk("runs", env=env).stdout
