@@ -25,7 +25,7 @@ from desk.engine.export import ExportResult, export_file, export_run_requests
 from desk.engine.jobs import Job
 from desk.engine.keys import delete_api_key, get_api_key, set_api_key
 from desk.engine.policy import RetryPolicy, Timeouts
-from desk.engine.pricing import Pricer, preload_catalog
+from desk.engine.pricing import Pricer, preload_catalog, wait_for_preload
 from desk.engine.recorder import FanoutSink, StoreRecorder
 from desk.engine.runner import ResponseSink, Runner, Target
 from desk.engine.scorecard import (
@@ -270,6 +270,11 @@ class Engine:
         from desk.engine.price_data import current_info
 
         return current_info().description
+
+    def price_data_ready(self) -> bool:
+        """Whether the background preload has installed any price data fetched earlier:
+        asked sooner, price_data() names the bundled data while the fetched copy is in use."""
+        return wait_for_preload(timeout=0)
 
     async def update_price_data(self, url: str | None = None) -> str:
         """Fetch the maintained price list (online) and keep it for offline runs; cancel the

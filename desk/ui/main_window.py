@@ -166,6 +166,15 @@ class MainWindow(QMainWindow):
         self._welcome_candidates = welcome_candidates
         if show_welcome and not engine.providers():
             QTimer.singleShot(0, self.show_welcome)  # first run: offer local servers, non-blocking
+        QTimer.singleShot(0, self, self._show_price_data)
+
+    def _show_price_data(self) -> None:
+        """Name the price data in use once the background preload has loaded it (the catalog
+        import and any fetched copy are not ready at construction, and must not block it)."""
+        if not self.engine.price_data_ready():
+            QTimer.singleShot(50, self, self._show_price_data)
+            return
+        self.price_label.setText(self.engine.price_data())
 
     # --- layout --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -258,7 +267,7 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
         self.statusBar().showMessage(f"Store: {self.engine.store.path}")
-        self.price_label = QLabel(self.engine.price_data())
+        self.price_label = QLabel("price data: loading…")
         self.price_label.setObjectName("priceDataLabel")
         self.price_label.setToolTip("Catalog prices in use; your own prices (Providers…) always win. "
                                     "Refresh with Edit → Update price data")

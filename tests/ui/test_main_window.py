@@ -275,12 +275,13 @@ def test_links_open_only_after_showing_the_target(qtbot, monkeypatch):
     assert browser.loadResource(2, QUrl("https://t.example/p.gif")) is None
 
 
-def test_help_about_and_price_data_are_shown(window, monkeypatch):
+def test_help_about_and_price_data_are_shown(window, monkeypatch, mw_loop):
     from PySide6.QtWidgets import QMessageBox
 
     from desk.ui.about import about_text, shortcuts_html
 
-    assert "genai-prices" in window.price_label.text() or "fetched" in window.price_label.text()
+    run_until(mw_loop, lambda: "loading" not in window.price_label.text())
+    assert "price data bundled with genai-prices" in window.price_label.text()
     text = about_text(str(window.engine.store.path), window.engine.price_data())
     assert str(window.engine.store.path) in text and "PySide6" in text and "desk" in text
     assert "F1" in shortcuts_html() and "Ctrl+Return" in shortcuts_html()
@@ -308,3 +309,43 @@ def test_open_another_store_and_refuse_a_foreign_file(window, tmp_path, vendor, 
     window.open_store(str(junk))
     assert "Cannot open that store" in window.banner.label.text()
     assert str(window.engine.store.path) == str(fresh)  # still working in the good one
+
+
+def test_the_status_bar_names_price_data_fetched_earlier(qtbot, tmp_path, mw_loop, monkeypatch):
+    """After `desk prices update`, the next start must say "fetched <date>": the copy is
+    installed by a background preload, which the window once raced and lost."""
+    import json
+    import time
+
+    from genai_prices import data_snapshot
+
+    import desk.engine.pricing as pricing
+    from desk.engine.session import Engine
+    from desk.store import open_store
+
+    raw = [{"id": "testco", "name": "TestCo", "api_pattern": r"https://api\.testco\.example",
+            "models": [{"id": "m1", "match": {"equals": "m1"}, "prices": {"input_mtok": 1, "output_mtok": 2}}]}]
+    (tmp_path / "prices.json").write_text(json.dumps({"fetched_at": time.time(), "providers": raw}))
+    # a fresh process: the preload has not run, and it is slow (the catalog import takes ~0.1 s)
+    real_load = pricing._catalog_price
+
+    def slow_catalog_price(*args):
+        time.sleep(0.3)
+        return real_load(*args)
+
+    monkeypatch.setattr(pricing, "_catalog_price", slow_catalog_price)
+    monkeypatch.setattr(pricing, "_preload_started", type(pricing._preload_started)())
+    monkeypatch.setattr(pricing, "_preload_done", type(pricing._preload_done)())
+    store = open_store(tmp_path / "prices.db")
+    engine = Engine(store)
+    try:
+        win = MainWindow(engine, QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), show_welcome=False)
+        qtbot.addWidget(win)
+        run_until(mw_loop, lambda: "loading" not in win.price_label.text())
+        assert "price data fetched " + time.strftime("%Y-%m-%d") in win.price_label.text()
+        assert "1 vendors" in win.price_label.text()
+    finally:
+        pricing.wait_for_preload()
+        data_snapshot.set_custom_snapshot(None)  # the catalog is process-wide: leave it bundled
+        mw_loop.run_until_complete(engine.aclose())
+        store.close()
