@@ -221,18 +221,28 @@ class _ProgressLine:
         self.last = 0.0
         self.failed = 0
         self.shown = False
+        self.latest: tuple[int, int, int] | None = None  # done, total, failed
+        self.written: tuple[int, int, int] | None = None
 
     def __call__(self, done: int, total: int) -> None:
+        self.latest = (done, total, self.failed)
         now = time.monotonic()
         if now - self.last < 0.25 and done != total:
             return
         self.last = now
-        failed = f", {self.failed} failed" if self.failed else ""
-        sys.stderr.write(f"\r{done}/{total} answers{failed}   ")
+        self._write()
+
+    def _write(self) -> None:
+        assert self.latest is not None
+        done, total, failed = self.latest
+        sys.stderr.write(f"\r{done}/{total} answers" + (f", {failed} failed" if failed else "") + "   ")
         sys.stderr.flush()
+        self.written = self.latest
         self.shown = True
 
     def end(self) -> None:
+        if self.latest is not None and self.latest != self.written:
+            self._write()  # the last update may have been throttled; a run can end short of total
         if self.shown:
             sys.stderr.write("\n")
             sys.stderr.flush()
@@ -318,6 +328,9 @@ def _run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
     info = result.info
     if not args.json:
         _print_result(result)
+    for model, why in result.held_back.items():
+        sys.stderr.write(f"desk: {model} failed with {why}; its other cells were not sent (fix the model "
+                         "name or the key first)\n")
     if info is not None and info.done < info.total:
         missing = info.total - info.done
         sys.stderr.write(f"desk: error: run {result.run_id}: {missing} of {info.total} answers not completed; "

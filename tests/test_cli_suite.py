@@ -286,3 +286,14 @@ def test_a_run_where_every_answer_failed_says_so(setup, srv):
     (listed,) = desk("runs", "--json", env=env).json_lines()
     assert (listed["ok"], listed["failed"]) == (0, 2)
     assert "0 ok, 2 failed" in desk("runs", env=env).stdout
+
+
+def test_an_unknown_model_is_said_once_and_its_other_cells_are_not_sent(setup, srv):
+    _, env = setup
+    srv.set_default("nope", Script(status=404, error_message="The model `nope` does not exist"))
+    proc = desk("suite", "run", "starter", "-m", "p/nope", "-m", "p/gpt-4o-mini", "--concurrency", "1", env=env)
+    assert proc.returncode == 1, proc
+    assert "p/nope failed with not_found: " in proc.stderr and "does not exist" in proc.stderr
+    assert "its other cells were not sent" in proc.stderr
+    assert "3/4 answers, 1 failed" in proc.stderr  # the progress line counts the failure it just saw
+    assert [r.model for r in srv.requests if r.method == "POST"].count("nope") == 1

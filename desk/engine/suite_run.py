@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from desk.core.rating import Rating
-from desk.core.response import ResponseResult, Status
+from desk.core.response import ErrorKind, ResponseResult, Status
 from desk.core.suite import (
     AUTO_RATER,
     Case,
@@ -112,6 +112,16 @@ class SuiteRunResult:
     skipped: int = 0  # cells already done before this call
     responses: list[SuiteResponse] = field(default_factory=list)
     info: SuiteRunInfo | None = None
+    # models whose answers failed in a way every other cell would repeat (unknown model,
+    # rejected key): their remaining cells were not sent; model -> the vendor's reason
+    held_back: dict[str, str] = field(default_factory=dict)
+    not_sent: int = 0  # cells held back for those models (a resume sends them)
+
+
+# Failures that say the model or key is wrong, not that the vendor had a bad moment: the
+# next cell to that model would fail the same way, after spending the user's time (and
+# perhaps money), so a run stops sending to it.
+PERSISTENT_KINDS = frozenset({ErrorKind.NOT_FOUND, ErrorKind.AUTH})
 
 
 class SuiteRunCancelled(asyncio.CancelledError):
@@ -522,16 +532,22 @@ async def _execute(
                 result.ok += 1
             else:
                 result.failed += 1
+                if answer.error_kind in PERSISTENT_KINDS:
+                    result.held_back.setdefault(
+                        str(cell.target.ref), f"{answer.error_kind.value}: {answer.error_message or 'no message'}")
             finished += 1
             item = SuiteResponse(run_id, cell.case, cell.sample, answer, auto)
             result.responses.append(item)
+            if on_response is not None:  # first, so a progress line counts this answer's outcome
+                _notify(on_response, item)
             if progress is not None:
                 _notify(progress, finished, total)
-            if on_response is not None:
-                _notify(on_response, item)
 
         async def worker() -> None:
             for cell in cells:
+                if str(cell.target.ref) in result.held_back:
+                    result.not_sent += 1
+                    continue
                 await send(cell)
 
         workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(todo)))]

@@ -803,7 +803,12 @@ class SuitesPanel(QWidget):
             self._set_running(False)
             self._finish()
         failed = f"; {result.failed} failed (Resume sends them again)" if result.failed else ""
-        self.show_info(f"Run {result.run_id} done: {result.ok} answers{failed}.")
+        held = "".join(f" {model} failed with {why}: its other cases were not sent; fix the model name or "
+                       "key, then Resume." for model, why in result.held_back.items())
+        if held:
+            self.show_error(f"Run {result.run_id}: {result.ok} answers{failed}.{held}")
+        else:
+            self.show_info(f"Run {result.run_id} done: {result.ok} answers{failed}.")
         self.run_finished.emit(result.run_id)
 
     def _set_running(self, running: bool) -> None:

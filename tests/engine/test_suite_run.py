@@ -172,6 +172,36 @@ def test_failed_answers_are_sent_again_on_resume(providers, vendor, tmp_path):
     assert cell.status == "ok" and cell.answers == 2  # the failed answer is kept too
 
 
+
+def test_an_unknown_model_or_rejected_key_stops_that_models_cells(providers, vendor, tmp_path):
+    """A 404 for the model (or a 401 for the key) would repeat on every one of its cells:
+    the run stops sending to that model, keeps going for the others, and a resume after the
+    fix sends the held-back cells."""
+    vendor.set_default("nope", Script(status=404, error_message="The model `nope` does not exist"))
+    models = [ref("openai"), ref("openai", "nope")]
+
+    async def go():
+        async with engine_for(providers) as engine:
+            engine.import_suite(suite_file(tmp_path, numbered(6)), "six")
+            return await engine.run_suite("six", models, concurrency=1)
+
+    result = run(go())
+    assert result.ok == 6 and result.failed == 1 and result.not_sent == 5
+    assert list(result.held_back) == ["openai/nope"] and "not_found" in result.held_back["openai/nope"]
+    assert "does not exist" in result.held_back["openai/nope"]
+    assert sum(n for (_, model), n in sent(vendor).items() if model == "nope") == 1
+
+    vendor.set_default("nope", Script())  # the model now exists (say, the user added it)
+
+    async def resume():
+        async with engine_for(providers) as engine:
+            return await engine.resume_suite_run(result.run_id)
+
+    again = run(resume())
+    assert (again.ok, again.failed, again.skipped, again.held_back) == (6, 0, 6, {})
+    assert sent(vendor)[(5, "nope")] == 1
+
+
 def test_repeat_makes_one_trial_per_sample(providers, vendor, tmp_path):
     async def go():
         async with engine_for(providers) as engine:
