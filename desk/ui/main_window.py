@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.rating import Rating
-from desk.core.response import Attempt, ResponseResult
+from desk.core.response import Attempt, ResponseResult, Status
 from desk.core.trial import ModelRef, TrialInput, Variant
 from desk.engine import local_model
 from desk.engine.jobs import Job, JobCancelled
@@ -45,6 +45,7 @@ from desk.ui.response_pane import PaneGrid, ResponsePane, fmt_ms
 from desk.ui.suites_view import STARTER, SuitesPanel
 
 MAX_OPEN_PANES = 200  # as many as a send may fan out to (the 200-model selection)
+STATUS_MS = 10_000  # how long a "done" note stays in the status bar
 
 
 class _WindowSink:
@@ -413,6 +414,7 @@ class MainWindow(QMainWindow):
         self._update_send_state()
         self._frame.start()
         self._clock.start()
+        self._tick_panes()
 
     async def _run(self, trial: TrialInput, models: list[ModelRef], settings: dict[ModelRef, Any],
                    variants: list[Variant] | None, parent: str | None, generation: int) -> None:
@@ -424,9 +426,11 @@ class MainWindow(QMainWindow):
                 sink=_WindowSink(self, generation), variants=variants,
             )
         except EngineError as exc:
+            self.statusBar().clearMessage()
             self.banner_error(str(exc))
             return
         except asyncio.CancelledError:
+            self.statusBar().showMessage("Cancelled: what arrived is stored", STATUS_MS)
             self.banner_info("Cancelled: every stream was stopped; what arrived is kept and stored.")
             return
         finally:
@@ -435,6 +439,10 @@ class MainWindow(QMainWindow):
                 self._frame.stop()
                 self._clock.stop()
             self._update_send_state(running=False)
+        ok = sum(r.status == Status.OK for r in outcome.responses)
+        failed = f", {len(outcome.responses) - ok} failed" if ok < len(outcome.responses) else ""
+        self.statusBar().showMessage(f"Trial done: {ok} of {len(outcome.responses)} answers ok{failed}; stored",
+                                     STATUS_MS)
         self.current_trial_id = outcome.trial_id
         self._open_models = list(models)
         self.history.run_again.setEnabled(True)
@@ -487,6 +495,8 @@ class MainWindow(QMainWindow):
     def _tick_panes(self) -> None:
         for pane in self.grid.panes:
             pane.tick()
+        done = sum(pane.is_finished for pane in self.grid.panes)
+        self.statusBar().showMessage(f"Streaming: {done} of {self.expected_panes} answers done · Esc cancels")
 
     # --- rating -------------------------------------------------------------------------
     @property

@@ -249,6 +249,10 @@ class ResponsePane(QFrame):
         cursor.insertText(chunk)
         return True
 
+    @property
+    def is_finished(self) -> bool:
+        return self._finished
+
     def tick(self) -> None:
         """Refresh the running clock while the answer is still coming."""
         if self._finished:

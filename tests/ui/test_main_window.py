@@ -56,7 +56,10 @@ def test_paste_drop_send_three_models_and_reopen_from_history(window, qtbot, ven
 
     window.picker.set_checked({"openai/gpt-4o-mini", "claude/claude-sonnet-4-5", "local/llama3.2"})
     qtbot.keyClick(window.compose.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    # the status bar says what desk is doing while the answers stream, and how it went
+    assert window.statusBar().currentMessage().startswith("Streaming: 0 of 3 answers done")
     run_until(mw_loop, lambda: window.current_trial_id is not None)
+    assert window.statusBar().currentMessage() == "Trial done: 2 of 3 answers ok, 1 failed; stored"
 
     panes = {p.result.model: p for p in window.grid.panes}
     assert set(panes) == {"openai/gpt-4o-mini", "claude/claude-sonnet-4-5", "local/llama3.2"}
@@ -104,6 +107,7 @@ def test_cancel_keeps_what_arrived(window, qtbot, vendor, mw_loop):
     run_until(mw_loop, lambda: window.grid.panes and "first part." in window.grid.panes[0].text())
     window.cancel_button.click()
     run_until(mw_loop, lambda: window._run_task.done())
+    assert window.statusBar().currentMessage() == "Cancelled: what arrived is stored"
     pane = window.grid.panes[0]
     assert pane.result.status == Status.INTERRUPTED
     assert pane.text().startswith("first part.")
