@@ -21,6 +21,7 @@ SHORTCUTS = [
     (hotkeys.FIND_HISTORY, "search past trials"),
     (hotkeys.RUN_AGAIN, "run the opened trial again"),
     (hotkeys.BLIND, "blind rating on or off"),
+    (hotkeys.RATE, "rate: go to the first unrated answer"),
     ("1–9, ↑ ↓, Enter, Tab", "rate: pick an option, move between rows, save, next answer"),
     (f"{hotkeys.PREFER_LEFT} / {hotkeys.PREFER_RIGHT} / {hotkeys.PREFER_TIE} / {hotkeys.PREFER_BOTH_BAD}",
      "pairwise: left better / right better / tie / both bad"),

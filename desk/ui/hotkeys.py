@@ -10,6 +10,7 @@ RUN_AGAIN = "Ctrl+R"
 NEW_TRIAL = "Ctrl+N"
 QUIT = "Ctrl+Q"
 BLIND = "Ctrl+B"
+RATE = "Ctrl+Shift+R"  # to the first unrated answer's rating (keyboard-first rating starts here)
 PREFER_LEFT = "Alt+Left"
 PREFER_RIGHT = "Alt+Right"
 PREFER_TIE = "Alt+Down"

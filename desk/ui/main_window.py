@@ -313,6 +313,7 @@ class MainWindow(QMainWindow):
         self.blind_action = self._action(rate_menu, "&Blind rating (hide models until all are rated)",
                                          hotkeys.BLIND, lambda: self._on_blind_toggled())
         self.blind_action.setCheckable(True)
+        self._action(rate_menu, "Rate the &next unrated answer", hotkeys.RATE, self.rate_next_unrated)
         self._action(rate_menu, "&Scorecard…", hotkeys.SCORECARD, self.open_scorecard)
         self._action(rate_menu, "Edit the &rubric…", None, self.open_rubric)
         suites_menu = self.menuBar().addMenu("&Suites")
@@ -441,7 +442,8 @@ class MainWindow(QMainWindow):
             self._update_send_state(running=False)
         ok = sum(r.status == Status.OK for r in outcome.responses)
         failed = f", {len(outcome.responses) - ok} failed" if ok < len(outcome.responses) else ""
-        self.statusBar().showMessage(f"Trial done: {ok} of {len(outcome.responses)} answers ok{failed}; stored",
+        self.statusBar().showMessage(f"Trial done: {ok} of {len(outcome.responses)} answers ok{failed}; stored · "
+                                     f"{hotkeys.RATE} rates them",
                                      STATUS_MS)
         self.current_trial_id = outcome.trial_id
         self._open_models = list(models)
@@ -543,8 +545,20 @@ class MainWindow(QMainWindow):
         if not rated:
             return
         i = rated.index(pane) if pane in rated else -1
-        target = rated[(i + (1 if forward else -1)) % len(rated)]
-        target.rating.move_to(0)
+        self._start_rating(rated[(i + (1 if forward else -1)) % len(rated)])
+
+    def rate_next_unrated(self) -> None:
+        """Keyboard-first rating starts here: focus the first answer's rating that is not
+        saved yet (else the first), wherever the focus was (the prompt keeps Tab for text)."""
+        rated = [p for p in self.grid.panes if p.rating is not None]
+        if not rated:
+            self.statusBar().showMessage("Nothing to rate yet: a finished answer gets a rating under it", STATUS_MS)
+            return
+        self._start_rating(next((p for p in rated if p.rating.saved is None), rated[0]))
+
+    def _start_rating(self, pane: ResponsePane) -> None:
+        pane.rating.move_to(0)
+        self.pane_scroll.ensureWidgetVisible(pane.rating, 8, 8)
 
     def ask_rater_name(self) -> bool:
         name, ok = QInputDialog.getText(self, "Your name as a rater",

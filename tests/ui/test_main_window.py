@@ -59,7 +59,7 @@ def test_paste_drop_send_three_models_and_reopen_from_history(window, qtbot, ven
     # the status bar says what desk is doing while the answers stream, and how it went
     assert window.statusBar().currentMessage().startswith("Streaming: 0 of 3 answers done")
     run_until(mw_loop, lambda: window.current_trial_id is not None)
-    assert window.statusBar().currentMessage() == "Trial done: 2 of 3 answers ok, 1 failed; stored"
+    assert window.statusBar().currentMessage() == "Trial done: 2 of 3 answers ok, 1 failed; stored · Ctrl+Shift+R rates them"
 
     panes = {p.result.model: p for p in window.grid.panes}
     assert set(panes) == {"openai/gpt-4o-mini", "claude/claude-sonnet-4-5", "local/llama3.2"}

@@ -46,8 +46,16 @@ def test_blind_keyboard_only_rating_reveals_after_all_are_rated(window, qtbot, v
     assert window.preferences.left.itemText(0) == "Answer A"
     order = window.shown_order()
 
-    # Keyboard only: digits pick, each digit moves to the next row, Enter saves and jumps on.
-    panes[0].rating.move_to(0)
+    # Keyboard only, from where the send left the focus (the prompt, whose Tab types a tab):
+    # the Rate shortcut goes to the first rating; Tab and Shift+Tab go between the answers.
+    window.compose.prompt.setFocus()
+    qtbot.keyClick(window.compose.prompt, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is panes[0].rating
+    qtbot.keyClick(panes[0].rating, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is panes[1].rating
+    qtbot.keyClick(panes[1].rating, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is panes[0].rating
+    # Digits pick, each digit moves to the next row, Enter saves and jumps on.
     choices = {0: "1233", 1: "2122", 2: "3513"}  # outcome, uncertainty, constraints, quality
     for i in range(3):
         focused = QApplication.focusWidget()
@@ -120,7 +128,7 @@ def test_pairwise_preference_by_keyboard(window, qtbot, vendor, mw_loop):
     bar.left.setCurrentIndex(0)
     bar.right.setCurrentIndex(2)
     qtbot.keyClicks(bar.reason, "asks instead of guessing")
-    bar.buttons["a"].click()
+    qtbot.keyClick(bar.reason, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)  # left better
     prefs = window.engine.store.current_preferences("Cy")
     assert len(prefs) == 1
     p = prefs[0]
