@@ -196,9 +196,10 @@ class Engine:
 
     # --- what the window needs, so it never touches the store itself ---------------------
 
-    def list_trials(self, search: str | None = None, limit: int = 200, *, runs: bool = True) -> list[TrialSummary]:
-        """Trials newest first; `runs` False leaves out those of load and suite runs."""
-        return self.store.list_trials(search=search or None, limit=limit, runs=runs)
+    def list_trials(self, search: str | None = None, limit: int = 200, offset: int = 0,
+                    *, runs: bool = True) -> list[TrialSummary]:
+        """Trials newest first, a page at a time; `runs` False leaves out those of load and suite runs."""
+        return self.store.list_trials(search=search or None, limit=limit, offset=offset, runs=runs)
 
     def load_trial(self, trial_id: str) -> tuple[StoredTrial, list[ResponseResult]] | None:
         stored = self.store.get_trial(trial_id)

@@ -43,6 +43,7 @@ class HistoryPanel(QWidget):
     search_changed = Signal(str)
     run_again_requested = Signal()
     suite_requested = Signal(list)  # the selected trial ids, newest first: make a suite of them
+    more_requested = Signal()  # scrolled to the end of a full page: older trials wanted
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,6 +64,8 @@ class HistoryPanel(QWidget):
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._context_menu)
         col.addWidget(self.list, 1)
+        self.has_more = False  # the last page filled up, so older trials may exist
+        self.list.verticalScrollBar().valueChanged.connect(self._scrolled)
         buttons = QHBoxLayout()
         self.run_again = QPushButton("Run again")
         self.run_again.setToolTip("Send the opened trial again as a new trial linked to it (Ctrl+R)")
@@ -84,8 +87,13 @@ class HistoryPanel(QWidget):
         self._debounce.timeout.connect(lambda: self.search_changed.emit(self.search.text()))
         self.search.textChanged.connect(lambda _t: self._debounce.start())
 
-    def set_trials(self, trials: list[TrialSummary], current: str | None = None) -> None:
+    def set_trials(self, trials: list[TrialSummary], current: str | None = None, *, has_more: bool = False) -> None:
         self.list.clear()
+        self.append_trials(trials, current, has_more=has_more)
+
+    def append_trials(self, trials: list[TrialSummary], current: str | None = None, *, has_more: bool = False) -> None:
+        """Add the next (older) page below what is listed."""
+        self.has_more = has_more
         for t in trials:
             when = dt.datetime.fromtimestamp(t.created_at).strftime("%Y-%m-%d %H:%M")
             preview = " ".join(t.prompt_preview.split())[:90] or "(attachments only)"
@@ -97,6 +105,12 @@ class HistoryPanel(QWidget):
             self.list.addItem(item)
             if t.id == current:
                 item.setSelected(True)
+
+    def _scrolled(self, value: int) -> None:
+        bar = self.list.verticalScrollBar()
+        if self.has_more and value >= bar.maximum() - 2:
+            self.has_more = False  # one request per page; the reply says whether more remain
+            self.more_requested.emit()
 
     def selected_ids(self) -> list[str]:
         """The selected trials' ids, in list order (newest first)."""

@@ -45,6 +45,7 @@ from desk.ui.response_pane import PaneGrid, ResponsePane, fmt_ms
 from desk.ui.suites_view import STARTER, SuitesPanel
 
 MAX_OPEN_PANES = 200  # as many as a send may fan out to (the 200-model selection)
+HISTORY_PAGE = 200  # trials listed at once; scrolling to the end lists the next page
 STATUS_MS = 10_000  # how long a "done" note stays in the status bar
 
 
@@ -182,6 +183,7 @@ class MainWindow(QMainWindow):
         self.history = HistoryPanel()
         self.history.trial_chosen.connect(self.open_trial)
         self.history.search_changed.connect(lambda text: self.refresh_history(text))
+        self.history.more_requested.connect(self._more_history)
         self.history.run_again_requested.connect(self.run_again)
 
         self.compose = ComposePanel()
@@ -361,7 +363,14 @@ class MainWindow(QMainWindow):
     def refresh_history(self, search: str | None = None) -> None:
         text = search if search is not None else self.history.search.text()
         # Load and suite runs live in their own tabs; here, the trials the user sent.
-        self.history.set_trials(self.engine.list_trials(text or None, runs=False), self.current_trial_id)
+        page = self.engine.list_trials(text or None, limit=HISTORY_PAGE, runs=False)
+        self.history.set_trials(page, self.current_trial_id, has_more=len(page) == HISTORY_PAGE)
+
+    def _more_history(self) -> None:
+        """Every past trial is reachable by scrolling: the next page when the end shows."""
+        page = self.engine.list_trials(self.history.search.text() or None, limit=HISTORY_PAGE,
+                                       offset=self.history.list.count(), runs=False)
+        self.history.append_trials(page, self.current_trial_id, has_more=len(page) == HISTORY_PAGE)
 
     def _update_send_state(self, running: bool | None = None) -> None:
         if running is None:

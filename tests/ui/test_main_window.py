@@ -353,3 +353,27 @@ def test_the_status_bar_names_price_data_fetched_earlier(qtbot, tmp_path, mw_loo
         data_snapshot.set_custom_snapshot(None)  # the catalog is process-wide: leave it bundled
         mw_loop.run_until_complete(engine.aclose())
         store.close()
+
+
+def test_every_past_trial_is_reachable_by_scrolling_the_history(window, qtbot):
+    from desk.core.trial import TrialInput
+    from desk.ui.main_window import HISTORY_PAGE
+
+    for i in range(HISTORY_PAGE * 2 + 50):
+        window.engine.store.create_trial(TrialInput(f"question number {i}"))
+    window.refresh_history()
+    listed = window.history.list
+    assert listed.count() == HISTORY_PAGE
+    bar = listed.verticalScrollBar()
+    seen_max = 0
+    for expected in (HISTORY_PAGE * 2, HISTORY_PAGE * 2 + 50):
+        qtbot.waitUntil(lambda m=seen_max: bar.maximum() > m)  # the new rows are laid out
+        seen_max = bar.maximum()
+        bar.setValue(bar.maximum())  # the user scrolls to the end
+        assert listed.count() == expected
+    qtbot.waitUntil(lambda m=seen_max: bar.maximum() > m)
+    bar.setValue(bar.maximum())
+    assert listed.count() == HISTORY_PAGE * 2 + 50 and not window.history.has_more  # nothing older
+    assert "question number 0" in listed.item(listed.count() - 1).text()  # the oldest one
+    ids = [listed.item(i).data(Qt.ItemDataRole.UserRole) for i in range(listed.count())]
+    assert len(set(ids)) == len(ids)  # pages do not overlap
