@@ -4,17 +4,101 @@ and the main window. `desk` with a subcommand is the CLI; without one, the windo
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
 from desk import cli
+from desk.core.response import redact
+
+ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    install_crash_redaction()
     return cli.main(argv, gui=run_app)
+
+
+# --- crash reports and logs never show a key ------------------------------------------------
+
+
+def crash_text(kind: type[BaseException], exc: BaseException | None, tb: TracebackType | None,
+               secrets: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(one-line summary, full traceback) of an uncaught exception, keys redacted: vendor
+    messages and request headers end up in exception text."""
+    details = "".join(traceback.format_exception(kind, exc, tb))
+    return redact(f"{kind.__name__}: {exc}", secrets), redact(details, secrets)
+
+
+def _print_crash(kind: type[BaseException], exc: BaseException | None, tb: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)
+        return
+    print(crash_text(kind, exc, tb)[1], file=sys.stderr, end="")
+
+
+def _print_thread_crash(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    print(f"Exception in thread {name}:", file=sys.stderr)
+    _print_crash(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Log lines (and the tracebacks attached to them) with keys redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class _RedactingStderr(logging.StreamHandler):
+    """What logging prints when nobody configured it (warnings and up, message only, to
+    whatever sys.stderr is at the time), but redacted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setLevel(logging.WARNING)
+        self.setFormatter(RedactingFormatter("%(message)s"))
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass  # always the current sys.stderr, like logging.lastResort
+
+
+def install_crash_redaction() -> None:
+    """Redact keys from uncaught exceptions (main and worker threads) and from log output
+    (desk's loggers; asyncio's "exception was never retrieved"). A logging configuration
+    someone else made is left alone."""
+    sys.excepthook = _print_crash
+    threading.excepthook = _print_thread_crash
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(_RedactingStderr())
+
+
+def gui_excepthook(secrets: Callable[[], tuple[str, ...]] = tuple) -> ExceptHook:
+    """The window's hook: print and show the error, keys redacted, and keep running."""
+
+    def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        summary, details = crash_text(kind, exc, tb, secrets())
+        print(details, file=sys.stderr)
+        box = QMessageBox(QMessageBox.Icon.Critical, "Something went wrong",
+                          f"{summary}\n\nYour trials are saved. Details below.")
+        box.setDetailedText(details)
+        box.exec()
+
+    return excepthook
 
 
 def run_app(db_path: str | Path | None = None) -> int:
@@ -48,16 +132,8 @@ def run_app(db_path: str | Path | None = None) -> int:
         QMessageBox.critical(None, "desk cannot open its store", str(exc))
         return 1
 
-    def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-        # qasync routes exceptions from slots and tasks here: show them, keep running.
-        text = "".join(traceback.format_exception(kind, exc, tb))
-        print(text, file=sys.stderr)
-        box = QMessageBox(QMessageBox.Icon.Critical, "Something went wrong",
-                          f"{kind.__name__}: {exc}\n\nYour trials are saved. Details below.")
-        box.setDetailedText(text)
-        box.exec()
-
-    sys.excepthook = excepthook
+    # qasync routes exceptions from slots and tasks here: show them, keep running.
+    sys.excepthook = gui_excepthook()
     engine = Engine(store)
     window = MainWindow(engine, QSettings())
     window.show()

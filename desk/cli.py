@@ -15,7 +15,7 @@ from desk import __version__, cli_load, cli_local, cli_suite
 from desk.core.attachment import AttachmentError, decode_text, load_attachment
 from desk.core.pricing import Price
 from desk.core.provider import KINDS, ProviderConfig, base_url_problem
-from desk.core.response import ResponseResult, Status
+from desk.core.response import ResponseResult, Status, redact
 from desk.core.rubric import CONSTRAINTS, DEFAULT_RUBRIC, OUTCOMES, UNCERTAINTY, WINNERS
 from desk.core.trial import REASONING_EFFORTS, GenerationSettings, ModelRef, ModelRefError, TrialInput
 
@@ -260,7 +260,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _err(message: str) -> None:
     # One line, whatever the vendor's message looked like.
     message = " ".join(line.strip() for line in message.splitlines() if line.strip())
-    print(f"desk: error: {message}", file=sys.stderr)
+    print(f"desk: error: {redact(message)}", file=sys.stderr)  # errors quote requests and vendor replies
 
 
 def _tolerant_streams() -> None:

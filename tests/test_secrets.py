@@ -201,3 +201,91 @@ def test_window_keeps_the_key_off_disk_and_screen(srv, echo_srv, tmp_path, qtbot
         store.close()
     assert ini.is_file() and ini.stat().st_size > 0
     assert json.dumps(scan_tree(scanned)) == "{}"
+
+
+# --- crash reports and logs -------------------------------------------------------------------
+
+
+def _raise_with_key() -> tuple[type[BaseException], BaseException, object]:
+    """An uncaught-looking exception whose message, cause and notes all hold the key."""
+    try:
+        try:
+            raise ValueError(f"vendor said: Incorrect API key provided: {KEY}")
+        except ValueError as cause:
+            err = RuntimeError(f"request failed with headers {{'Authorization': 'Bearer {KEY}'}}")
+            err.add_note(f"x-api-key: {KEY}")
+            raise err from cause
+    except RuntimeError as exc:
+        return type(exc), exc, exc.__traceback__
+
+
+def test_the_window_crash_dialog_shows_no_key(qapp, monkeypatch, capsys):
+    pytest.importorskip("PySide6")
+    from PySide6.QtWidgets import QMessageBox
+
+    from desk.app import gui_excepthook
+
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.extend(
+        [box.windowTitle(), box.text(), box.informativeText(), box.detailedText()]) or 0)
+    gui_excepthook()(*_raise_with_key())
+    printed = capsys.readouterr()
+    assert shown and "RuntimeError" in shown[1] and "Traceback" in shown[3]  # still useful
+    assert "ValueError" in shown[3] and "[REDACTED]" in shown[1] and "[REDACTED]" in shown[3]
+    assert "Traceback" in printed.err and "[REDACTED]" in printed.err
+    assert not leaks("\n".join([*shown, printed.out, printed.err]).encode())
+
+
+CRASHING = f"""
+import asyncio, gc, logging, sys, threading
+import desk.app, desk.cli
+
+KEY = {KEY!r}
+
+def crashing_cli(argv, gui=None):
+    log = logging.getLogger("desk.engine")
+    log.warning("retrying with Authorization: Bearer %s", KEY)
+    try:
+        raise ValueError("vendor echoed " + KEY)
+    except ValueError:
+        log.exception("progress sink failed; the trial goes on")
+
+    def worker():
+        raise RuntimeError("worker saw x-api-key: " + KEY)
+    t = threading.Thread(target=worker, name="keyring")
+    t.start()
+    t.join()
+
+    async def boom():
+        raise RuntimeError("task saw api_key=" + KEY)
+
+    async def run():
+        task = asyncio.get_running_loop().create_task(boom())
+        await asyncio.sleep(0.01)
+        del task
+        gc.collect()  # asyncio logs "Task exception was never retrieved"
+
+    asyncio.run(run())
+    raise RuntimeError("crashed holding " + KEY)
+
+desk.cli.main = crashing_cli
+sys.exit(desk.app.main([]))
+"""
+
+
+def test_a_crash_and_the_logs_of_the_cli_show_no_key(tmp_path):
+    """Everything desk's entry point prints on the way down: log lines with tracebacks, a
+    worker thread's exception, an asyncio task's, and the final uncaught one."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", CRASHING], capture_output=True, timeout=60,
+                          cwd=Path(__file__).resolve().parent.parent, env=cli_env(tmp_path / "x.db"))
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    for seen in ("retrying with Authorization: Bearer [REDACTED]", "progress sink failed",
+                 "Exception in thread keyring", "Task exception was never retrieved",
+                 "RuntimeError: crashed holding [REDACTED]"):
+        assert seen in err, err
+    assert err.count("Traceback") >= 3, err
+    assert not leaks(proc.stdout + proc.stderr), err

@@ -84,6 +84,11 @@ class Script:
     midstream_error_after_pieces: int = 1
     sse_line_ending: str | None = None  # None: vendor's own ("\r\n" for Gemini, "\n" otherwise)
     request_id_headers: bool = True  # False: no x-request-id / request-id (the id is only in the body)
+    # After N pieces, send the next event's JSON object cut off halfway, then end the body
+    # (non-streamed: the JSON body cut in half) and close the connection. With truncate_abort
+    # the connection closes mid-body instead (no last chunk / fewer bytes than Content-Length).
+    truncate_after_pieces: int | None = None
+    truncate_abort: bool = False
 
     @classmethod
     def from_dict(cls, d: dict) -> Script:
@@ -1627,6 +1632,8 @@ class VendorServer:
                 break
             await self._wait(t_first + n * iv)
             data = fmt.piece(ctx, text, last)
+            if s.truncate_after_pieces == n:
+                return await self._truncate(c, rec, data, s.truncate_abort)
             if text and rec.first_token_written_at is None:
                 rec.first_token_written_at = rec.stamp()  # set before write: client can't see it earlier
             await c.chunk(data)
@@ -1643,6 +1650,17 @@ class VendorServer:
     async def _finish(self, c: _Conn, rec: RequestRecord):
         rec.ended_at = rec.stamp()
         await c.send(b"0\r\n\r\n")
+
+    async def _truncate(self, c: _Conn, rec: RequestRecord, data: bytes, abort: bool) -> bool:
+        """Send the first half of an event's JSON object, then end the body (or, with abort,
+        leave it unfinished) and close the connection."""
+        start = max(0, data.find(b"{"))
+        await c.chunk(data[: start + (len(data.rstrip()) - start) // 2])
+        if abort:
+            rec.ended_at = rec.stamp()
+        else:
+            await self._finish(c, rec)
+        return False
 
     async def _fault(self, c: _Conn, ctx: _Ctx, fmt, n: int) -> bool:
         """Inject the faults due after n pieces; True if the response is over."""
@@ -1678,6 +1696,11 @@ class VendorServer:
         extra = {**s.headers, **ctx.extra}
         rec.headers_sent = dict(extra)
         rid = rec.request_id if s.request_id_headers else None
+        if s.truncate_after_pieces is not None:
+            cut = body[: len(body) // 2]
+            rec.ended_at = rec.stamp()
+            await c.send(_head(s.status, ctype, rid, extra, len(body) if s.truncate_abort else len(cut), True) + cut)
+            return False
         head = _head(s.status, ctype, rid, extra, len(body), not keep)
         if s.stall_after_headers or s.stall_after_pieces is not None:
             await c.send(head)

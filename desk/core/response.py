@@ -109,12 +109,32 @@ class Attempt:
     cost_usd: float | None = None
 
 
-# (pattern, group to keep in front of the redaction)
+_TOKEN_CHARS = r"[A-Za-z0-9._\-~+/=]"
+# A value that looks like a credential rather than a word: it holds a digit or is long, so
+# "bearer bonds" and "key: customer_name" stay readable.
+_CREDENTIAL = rf"(?={_TOKEN_CHARS}*[0-9]|{_TOKEN_CHARS}{{20}}){_TOKEN_CHARS}{{8,}}"
+_AUTH_HEADER = r"(?<![A-Za-z])(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?"
+
+# (pattern, whether group 1 is kept in front of the redaction)
 _KEY_PATTERNS: list[tuple[re.Pattern[str], bool]] = [
-    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-~+/=]{8,}"), True),
-    (re.compile(r"(?i)((?:api[-_]?key|x-goog-api-key|x-api-key|key)[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._\-]{8,}"), True),
+    # Authorization headers with a scheme: the value whatever it looks like (Basic is base64).
+    (re.compile(rf"(?i)({_AUTH_HEADER}(?:bearer|basic|token|apikey|key)(?:[ \t]+|%20))[A-Za-z0-9._\-~+/=:]{{4,}}"), True),
+    # ... and without one (a raw key as the header value).
+    (re.compile(rf"(?i)({_AUTH_HEADER}){_CREDENTIAL}"), True),
+    # Bearer tokens anywhere: "Bearer x", "bearer=x", "Bearer: x", URL-encoded "Bearer%20x".
+    (re.compile(rf"(?i)(\bbearer(?:[ \t]+|%20|[\"']?[ \t]*[:=][ \t]*[\"']?)){_CREDENTIAL}"), True),
+    # Key headers and parameters by name: api_key=..., "x-api-key": "...", ?key=...
+    (re.compile(r"(?i)((?<![A-Za-z])(?:api[-_]?key|x-goog-api-key|x-api-key)[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._\-]{8,}"), True),
+    (re.compile(rf"(?i)((?<![A-Za-z])(?:key|(?:access|refresh|id|auth|session)?[-_]?token|(?:client|api)?[-_]?secret|password|passwd)[\"']?\s*[:=]\s*[\"']?){_CREDENTIAL}"), True),
+    # Credentials inside a URL: https://user:password@host
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s/:@]+:)[^\s/@]+(?=@)"), True),
+    # Keys recognisable by their vendor prefix, wherever they appear.
     (re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{8,}"), False),
     (re.compile(r"\bAIza[0-9A-Za-z_\-]{20,}"), False),
+    (re.compile(r"\b(?:gsk|xai|pplx|hf|r8|ghp|gho|ghu|ghs|github_pat)[_-][A-Za-z0-9_\-]{16,}"), False),
+    (re.compile(r"\bya29\.[A-Za-z0-9_\-]{20,}"), False),  # Google OAuth access token
+    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), False),  # AWS access key id
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}(?:\.[A-Za-z0-9_\-]+)?"), False),  # JWT
 ]
 
 

@@ -7,8 +7,8 @@ import time
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QTextCursor
+from PySide6.QtCore import QByteArray, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QImage, QTextCursor, QTextDocument
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -29,18 +29,46 @@ from desk.core.response import ResponseResult, Status
 from desk.ui import defs
 
 
+class _InertDocument(QTextDocument):
+    """A document that resolves every resource to nothing.
+
+    Returning None from the browser's loadResource is not enough: QTextDocument then
+    decodes data: URLs and reads file:// and relative paths itself, and Qt's image
+    handler falls back to QImage.load(path) for any image it got no picture for. So
+    every image gets a non-null placeholder, and everything else an empty (not null)
+    byte array, which stops both fallbacks."""
+
+    def loadResource(self, kind: int, name: QUrl) -> Any:
+        if kind == QTextDocument.ResourceType.ImageResource.value:
+            return _placeholder_image()
+        return QByteArray()
+
+
+_PLACEHOLDER: list[QImage] = []
+
+
+def _placeholder_image() -> QImage:
+    """A small grey square where a model's image would have been."""
+    if not _PLACEHOLDER:
+        image = QImage(16, 16, QImage.Format.Format_ARGB32)
+        image.fill(QColor(128, 128, 128, 96))
+        _PLACEHOLDER.append(image)
+    return _PLACEHOLDER[0]
+
+
 class SafeBrowser(QTextBrowser):
     """Markdown view that loads nothing by itself: no remote images, no tracking pixels,
     no local files named by model output. Links open only on click, after confirmation."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setDocument(_InertDocument(self))
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.anchorClicked.connect(self._confirm_link)
 
     def loadResource(self, kind: int, name: QUrl) -> Any:
-        return None
+        return None  # QTextBrowser's own loader (search paths, setSource) is never asked
 
     def _confirm_link(self, url: QUrl) -> None:
         target = url.toString()

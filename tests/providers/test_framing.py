@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from desk.core.provider import ProviderConfig
+from desk.core.response import ErrorKind
 from desk.providers.base import ProviderError, TextDelta, UsageReport
 from desk.providers.framing import SSEDecoder
 from desk.providers.registry import make_provider
@@ -107,8 +108,8 @@ def test_byte_at_a_time_including_utf8_boundaries():
 def test_garbage_raises_only_protocol_errors(kind, junk, cuts):
     try:
         decode(kind, split(junk, cuts))
-    except ProviderError:
-        pass  # the only acceptable failure
+    except ProviderError as exc:  # the only acceptable failure, and only as a protocol error
+        assert exc.kind == ErrorKind.PROTOCOL, exc
 
 
 @settings(max_examples=200, deadline=None)
