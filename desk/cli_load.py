@@ -27,11 +27,15 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
     load.add_argument("--duration", type=float, metavar="S", help="seconds per step instead of a count")
     load.add_argument("--max-retries", type=int, default=2)
     load.add_argument("--no-retry-after", action="store_true", help="back off without honouring Retry-After")
+    load.add_argument("--backoff-base", type=float, default=1.0, metavar="S",
+                      help="first retry's backoff, doubled each retry (with jitter) up to --backoff-max")
+    load.add_argument("--backoff-max", type=float, default=30.0, metavar="S", help="longest backoff between retries")
     load.add_argument("--fallback", action="append", default=[], metavar="NAME/MODEL",
                       help="next model to try when one fails after its retries (repeatable, in order)")
     load.add_argument("--budget-ms", type=float, help="p95 total latency budget: report the knee concurrency")
     load.add_argument("--temperature", type=float)
     load.add_argument("--max-tokens", type=int)
+    load.add_argument("--connect-timeout", type=float, default=10.0, metavar="S")
     load.add_argument("--first-token-timeout", type=float, default=120.0, metavar="S")
     load.add_argument("--idle-timeout", type=float, default=60.0, metavar="S")
     load.add_argument("--total-timeout", type=float, default=600.0, metavar="S")
@@ -95,13 +99,17 @@ def plan_from_args(args: argparse.Namespace, parse_ref: Any) -> Any:
         except ValueError:
             raise ValueError(f"--ramp {args.ramp!r} must be whole numbers separated by commas") from None
     steps = tuple(LoadStep(c, requests, args.duration) for c in levels)
+    if args.backoff_base < 0 or args.backoff_max < args.backoff_base:
+        raise ValueError("--backoff-base must be at least 0 and --backoff-max at least --backoff-base")
     return LoadPlan(
         models=tuple(parse_ref(m) for m in args.model),
         inputs=inputs,
         steps=steps,
         settings=GenerationSettings(args.temperature, args.max_tokens),
-        retry=RetryPolicy(max_retries=args.max_retries, honour_retry_after=not args.no_retry_after),
-        timeouts=Timeouts(first_token=args.first_token_timeout, idle=args.idle_timeout, total=args.total_timeout),
+        retry=RetryPolicy(max_retries=args.max_retries, base_delay=args.backoff_base, max_delay=args.backoff_max,
+                          honour_retry_after=not args.no_retry_after),
+        timeouts=Timeouts(connect=args.connect_timeout, first_token=args.first_token_timeout, idle=args.idle_timeout,
+                          total=args.total_timeout),
         fallback=tuple(parse_ref(m) for m in args.fallback),
         p95_budget_ms=args.budget_ms,
         warmup=not args.no_warmup,
@@ -137,7 +145,6 @@ class _ProgressLine:
 
 def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli_error: Any) -> int:
     from desk.engine.load import LoadCancelled, run_load
-    from desk.engine.policy import Timeouts
     from desk.engine.session import Engine, EngineError
 
     try:
@@ -147,8 +154,8 @@ def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli
     progress = _ProgressLine()
 
     async def go() -> Any:
-        timeouts = Timeouts(first_token=args.first_token_timeout, idle=args.idle_timeout, total=args.total_timeout)
-        async with Engine(store, timeouts=timeouts) as engine:
+        # The connect timeout belongs to the engine's HTTP client: it must come from the plan.
+        async with Engine(store, timeouts=plan.timeouts, retry=plan.retry) as engine:
             for ref in (*plan.models, *plan.fallback):
                 engine.target(ref)  # unknown providers fail before anything is sent
             try:
@@ -184,15 +191,19 @@ def model_json(run_id: str, model: str, f: dict[str, Any], summary: dict[str, An
         "errors": f["errors"],
         "ttft_ms": {k: f["ttft_ms"].get(k) for k in (*PCT_KEYS, "p95_ci")},
         "total_ms": {k: f["total_ms"].get(k) for k in (*PCT_KEYS, "p95_ci")},
-        "itl_ms": {k: f["itl_ms"].get(k) for k in PCT_KEYS},
+        "itl_ms": {k: f["itl_ms"].get(k) for k in (*PCT_KEYS, "p95_ci")},
         "throughput_rps": f["throughput_rps"],
         "output_tokens_per_s": f["output_tokens_per_s"],
         "retries": f["retries"],
         "retries_per_success": f["retries_per_success"],
         "rate_limited": f["rate_limited"],
         "retry_wait_ms": f["retry_wait_ms"],
-        "fallbacks": f["fallbacks"],
+        "fallbacks": f["fallbacks"],  # needed the next model, whether or not it then answered
+        "fallbacks_answered": f.get("fallbacks_answered"),
+        # cost figures sum the priced requests: lower bounds when cost_partial, None when none was priced
         "cost_usd": f["cost_usd"],
+        "cost_unknown": f.get("cost_unknown", 0),
+        "cost_partial": f.get("cost_partial", False),
         "cost_per_request_usd": f["cost_per_request_usd"],
         "cost_per_success_usd": f["cost_per_success_usd"],
         "knee_concurrency": f.get("knee_concurrency"),
@@ -239,25 +250,56 @@ def _ms(v: float | None) -> str:
     return "-" if v is None else f"{v:,.0f}"
 
 
+def _with_ci(p: dict[str, Any]) -> str:
+    ci = p.get("p95_ci")
+    return _ms(p.get("p95")) + (f" ({_ms(ci[0])}-{_ms(ci[1])})" if ci else "")
+
+
+def _usd(f: dict[str, Any], key: str) -> str:
+    """A cost figure: "no price" rather than $0 when nothing was priced; ">=" when some was not."""
+    v = f.get(key)
+    if v is None:
+        return "no price" if f.get("cost_unknown") else "-"
+    return (">=" if f.get("cost_partial") else "") + f"${v:.6f}"
+
+
+def _spread(f: dict[str, Any]) -> str:
+    s = f.get("latency_spread_ms")
+    return "-" if not s else f"{_ms(s['iqr'])}/{_ms(s['stdev'])}"
+
+
+def _fallbacks(f: dict[str, Any]) -> str:
+    answered = f.get("fallbacks_answered")
+    return str(f["fallbacks"]) + (f" ({answered} ok)" if f["fallbacks"] and answered is not None else "")
+
+
 def print_table(run_id: str, status: str, summary: dict[str, Any]) -> None:
     print(f"load run {run_id} ({status}, {summary['wall_s']:.1f} s)")
-    header = ("model", "ok/req", "errors", "TTFT p50/p95/p99 ms", "total p50/p95/p99 ms", "req/s",
-              "retries", "429s", "fallbacks", "cost/success")
+    header = ("model", "ok/req", "errors", "TTFT p50/p95/p99 ms", "total p50/p95/p99 ms", "ITL p95 ms (95% CI)",
+              "req/s", "retries", "retries/ok", "429s", "fallbacks", "cost/req", "cost/success",
+              "spread IQR/sd ms")
     rows = [header]
     for model, f in summary["models"].items():
         errors = ", ".join(f"{k} {n}" for k, n in f["errors"].items()) or "-"
         t, tot = f["ttft_ms"], f["total_ms"]
-        cps = "-" if f["cost_per_success_usd"] is None else f"${f['cost_per_success_usd']:.6f}"
         rows.append((model, f"{f['ok']}/{f['requests']}", errors,
                      f"{_ms(t['p50'])}/{_ms(t['p95'])}/{_ms(t['p99'])}",
                      f"{_ms(tot['p50'])}/{_ms(tot['p95'])}/{_ms(tot['p99'])}",
+                     _with_ci(f["itl_ms"]),
                      "-" if f["throughput_rps"] is None else f"{f['throughput_rps']:.1f}",
-                     str(f["retries"]), str(f["rate_limited"]), str(f["fallbacks"]), cps))
+                     str(f["retries"]),
+                     "-" if f.get("retries_per_success") is None else f"{f['retries_per_success']:.2f}",
+                     str(f["rate_limited"]), _fallbacks(f), _usd(f, "cost_per_request_usd"),
+                     _usd(f, "cost_per_success_usd"), _spread(f)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for i, row in enumerate(rows):
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))
+    for model, f in summary["models"].items():
+        if f.get("cost_unknown"):
+            print(f"{model}: {f['cost_unknown']} requests had no known price: "
+                  + ("its costs count only the priced ones (>=)" if f.get("cost_partial") else "no cost shown"))
     if len(summary["steps"]) > 1:
         print("\np95 total by concurrency:")
         for s in summary["steps"]:

@@ -8,8 +8,11 @@ cost includes every attempt on every model.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import itertools
+import math
+import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +21,7 @@ from typing import Any
 from desk.core.statistics import bootstrap_interval, percentile
 
 PERCENTILES = (50, 90, 95, 99)
+BOOTSTRAP_RESAMPLES = 500
 
 
 @dataclass(frozen=True)
@@ -116,27 +120,142 @@ class RequestOutcome:
 
     @property
     def fallback_used(self) -> bool:
+        """Answered by a model further down the chain."""
         return self.answered_by is not None and self.answered_by != self.model
 
+    @property
+    def fallback_needed(self) -> bool:
+        """The next model in the chain was asked, whether or not it then answered (one
+        response is stored per model asked)."""
+        return len(self.response_ids) > 1 or self.fallback_used
 
-def _pcts(values: Sequence[float], seed: int, interval: bool = True) -> dict[str, Any]:
+    @property
+    def cost_unknown(self) -> bool:
+        """Tokens were (or may have been) billed but no price was known. A request that
+        failed without usage or content reported is not: vendors bill tokens, and none came."""
+        if self.cost_usd is not None:
+            return False
+        return (self.status == "ok" or self.input_tokens is not None or self.output_tokens is not None
+                or bool(self.text))
+
+
+def _pcts(values: Sequence[float], seed: int, ci: tuple[float, float] | bool | None = True) -> dict[str, Any]:
+    """Percentiles of `values`; `ci` True: a bootstrap interval on p95 over `values`,
+    else the interval to report (computed by the caller) or None."""
+    values = sorted(values)  # once: percentile's own sort of sorted data is a single pass
     out: dict[str, Any] = {f"p{p}": percentile(values, p) for p in PERCENTILES}
     out["n"] = len(values)
-    ci = None
-    if interval:
-        ci = bootstrap_interval(values, lambda v: percentile(v, 95) or 0.0, seed=seed, n_resamples=500)
+    if ci is True:
+        ci = bootstrap_interval(values, lambda v: percentile(v, 95) or 0.0, seed=seed,
+                                n_resamples=BOOTSTRAP_RESAMPLES)
     out["p95_ci"] = list(ci) if ci else None
     return out
 
 
+def clustered_p95_interval(groups: Sequence[Sequence[float]], *, seed: int = 0,
+                           n_resamples: int = BOOTSTRAP_RESAMPLES,
+                           confidence: float = 0.95) -> tuple[float, float] | None:
+    """Percentile-bootstrap interval for the p95 of the pooled values of `groups`,
+    resampling whole groups: the gaps of one streamed answer are not independent of each
+    other (one slow connection slows them all), so resampling single gaps would give an
+    interval too narrow. None with fewer than two non-empty groups."""
+    return _clustered_p95(_Pool(groups), seed, n_resamples, confidence)
+
+
+class _Pool:
+    """The values of some groups, sorted once (largest first), with the group of each."""
+
+    def __init__(self, groups: Sequence[Sequence[float]]) -> None:
+        self.groups = [g for g in groups if g]
+        flat = list(itertools.chain.from_iterable(self.groups))
+        owner = list(itertools.chain.from_iterable(itertools.repeat(r, len(g)) for r, g in enumerate(self.groups)))
+        order = sorted(range(len(flat)), key=flat.__getitem__, reverse=True)
+        self.values = [flat[i] for i in order]
+        self.owners = [owner[i] for i in order]
+
+    def ascending(self) -> list[float]:
+        return self.values[::-1]
+
+
+def _clustered_p95(pool: _Pool, seed: int, n_resamples: int, confidence: float) -> tuple[float, float] | None:
+    """See clustered_p95_interval. Each resample is exact (the linear-interpolation p95 of
+    `percentile` over the pooled values of the drawn groups) without sorting a pool again:
+    each value weighs as often as its group was drawn. The weight above a fixed `anchor`,
+    just short of where a resample's p95 usually lies, is a sum over the draws, so only
+    the band below it is walked value by value."""
+    if len(pool.groups) < 2:
+        return None
+    tail = (1 - confidence) / 2 * 100
+    groups, values, owners = pool.groups, pool.values, pool.owners
+    sizes = [len(g) for g in groups]
+    pooled = len(values)
+    expected = 0.05 * pooled  # how deep (from the top) the p95 of the pool itself lies
+    anchor = int(expected * 0.8)
+    above_anchor = [0] * len(groups)  # per group: its values among the top `anchor`
+    for r in owners[:anchor]:
+        above_anchor[r] += 1
+    band_end = min(pooled, int(expected * 1.2) + 64)
+    rng = random.Random(seed)
+    population = range(len(groups))
+    estimates = []
+    for _ in range(n_resamples):
+        picks = rng.choices(population, k=len(groups))
+        weight = [0] * len(groups)
+        for r, k in Counter(picks).items():
+            weight[r] = k
+        n = sum(map(sizes.__getitem__, picks))
+        walk = _Walk(values, owners, weight, anchor, sum(map(above_anchor.__getitem__, picks)), band_end)
+        position = (n - 1) * 0.95
+        lo = math.floor(position)
+        hi = min(lo + 1, n - 1)
+        at_lo, at_hi = walk.largest(n - lo), walk.largest(n - hi)  # ascending rank k is the (n - k)-th largest
+        estimates.append(at_lo + (position - lo) * (at_hi - at_lo))
+    lower, upper = percentile(estimates, tail), percentile(estimates, 100 - tail)
+    assert lower is not None and upper is not None
+    return lower, upper
+
+
+class _Walk:
+    """One resample's cumulative weights from the largest value down, built only as deep as asked."""
+
+    def __init__(self, values: list[float], owners: list[int], weight: list[int], anchor: int,
+                 w_anchor: int, band_end: int) -> None:
+        self.values, self.owners, self.weight = values, owners, weight
+        self.anchor, self.w_anchor, self.band_end = anchor, w_anchor, band_end
+        self.top: list[int] | None = None
+        self.band: list[int] | None = None
+
+    def largest(self, t: int) -> float:
+        """The t-th largest (1-based) value of the resample."""
+        if t <= self.w_anchor:
+            if self.top is None:
+                self.top = list(itertools.accumulate(map(self.weight.__getitem__, self.owners[:self.anchor])))
+            return self.values[bisect.bisect_left(self.top, t)]
+        if self.band is None:
+            self.band = self._from_anchor(self.band_end)
+        if self.band[-1] < t:  # a draw heavy in the tail reaches past the band
+            self.band = self._from_anchor(len(self.values))
+        return self.values[self.anchor + bisect.bisect_left(self.band, t) - 1]
+
+    def _from_anchor(self, end: int) -> list[int]:
+        return list(itertools.accumulate(map(self.weight.__getitem__, self.owners[self.anchor:end]),
+                                         initial=self.w_anchor))
+
+
 def summarize(outcomes: Sequence[RequestOutcome], wall_s: float, *, seed: int = 0) -> dict[str, Any]:
-    """The figures for a set of requests that ran over `wall_s` seconds."""
+    """The figures for a set of requests that ran over `wall_s` seconds.
+
+    Cost: `cost_usd` sums the requests whose cost is known; `cost_unknown` counts those that
+    used tokens with no known price. With some unknown, the cost figures are lower bounds
+    (`cost_partial`); with none known they are None, never $0."""
     ok = [o for o in outcomes if o.status == "ok"]
     errors = Counter(o.error_kind or o.status for o in outcomes if o.status != "ok")
     costs = [o.cost_usd for o in outcomes if o.cost_usd is not None]
+    unknown = sum(1 for o in outcomes if o.cost_unknown)
     cost = round(sum(costs), 10) if costs else None
     output = sum(o.output_tokens or 0 for o in ok)
     retries = sum(o.retries for o in outcomes)
+    itl = _Pool([o.itl_ms for o in ok])
     return {
         "requests": len(outcomes),
         "ok": len(ok),
@@ -144,18 +263,19 @@ def summarize(outcomes: Sequence[RequestOutcome], wall_s: float, *, seed: int = 
         "error_rate": (len(outcomes) - len(ok)) / len(outcomes) if outcomes else None,
         "ttft_ms": _pcts([o.ttft_ms for o in ok if o.ttft_ms is not None], seed),
         "total_ms": _pcts([o.total_ms for o in ok if o.total_ms is not None], seed),
-        # Inter-token gaps number tens of thousands: their percentiles are tight enough
-        # without a bootstrap, which would cost seconds.
-        "itl_ms": _pcts([gap for o in ok for gap in o.itl_ms], seed, interval=False),
+        # resampled by request, not by gap: see clustered_p95_interval
+        "itl_ms": _pcts(itl.ascending(), seed, _clustered_p95(itl, seed, BOOTSTRAP_RESAMPLES, 0.95)),
         "throughput_rps": len(ok) / wall_s if wall_s > 0 else None,
         "output_tokens_per_s": output / wall_s if wall_s > 0 and any(o.output_tokens is not None for o in ok) else None,
         "retries": retries,
         "retries_per_success": retries / len(ok) if ok else None,
         "rate_limited": sum(o.rate_limited for o in outcomes),
         "retry_wait_ms": round(sum(o.retry_wait_ms for o in outcomes), 3),
-        "fallbacks": sum(1 for o in ok if o.fallback_used),
+        "fallbacks": sum(1 for o in outcomes if o.fallback_needed),  # asked the next model, answered or not
+        "fallbacks_answered": sum(1 for o in ok if o.fallback_used),
         "cost_usd": cost,
-        "cost_unknown": len(outcomes) - len(costs),
+        "cost_unknown": unknown,
+        "cost_partial": cost is not None and unknown > 0,
         "cost_per_request_usd": cost / len(outcomes) if cost is not None and outcomes else None,
         "cost_per_success_usd": cost / len(ok) if cost is not None and ok else None,
         "latency_spread_ms": _spread([o.total_ms for o in ok if o.total_ms is not None]),
@@ -185,7 +305,7 @@ def agreement(texts: Sequence[str], max_pairs: int = 200) -> dict[str, Any] | No
         return None
     norm = [normalise(t) for t in texts]
     top = Counter(norm).most_common(1)[0][1]
-    pairs = list(itertools.combinations(range(len(norm)), 2))[:max_pairs]
+    pairs = list(itertools.islice(itertools.combinations(range(len(norm)), 2), max_pairs))
     sims = [difflib.SequenceMatcher(None, norm[i], norm[j], autojunk=False).ratio() for i, j in pairs]
     return {"n": len(texts), "exact_match_rate": top / len(texts), "mean_similarity": sum(sims) / len(sims)}
 

@@ -104,8 +104,39 @@ def _num(v: float | None, fmt: str = "{:.1f}") -> str:
     return "–" if v is None else fmt.format(v)
 
 
-def _usd(v: float | None) -> str:
-    return "–" if v is None else fmt_cost(v)
+def _usd(f: dict[str, Any], key: str) -> str:
+    """A cost figure: "no price" (never $0) when no request was priced; "≥" when some were
+    not, since the figure then sums only the priced ones."""
+    v = f.get(key)
+    if v is None:
+        return "no price" if f.get("cost_unknown") else "–"
+    return ("≥ " if f.get("cost_partial") else "") + fmt_cost(v)
+
+
+def _cost(f: dict[str, Any]) -> str:
+    text = _usd(f, "cost_usd")
+    unknown = f.get("cost_unknown")
+    return f"{text} · {unknown} no price" if unknown and f.get("cost_usd") is not None else text
+
+
+def _itl_p95(f: dict[str, Any]) -> str:
+    p = f.get("itl_ms") or {}
+    p95, ci = p.get("p95"), p.get("p95_ci")
+    if p95 is None or not ci:
+        return fmt_ms(p95)
+    if max(p95, ci[1]) < 1000:  # one unit for the three: "12 ms (10–14)"
+        return f"{p95:.0f} ms ({ci[0]:.0f}–{ci[1]:.0f})"
+    return f"{fmt_ms(p95)} ({fmt_ms(ci[0])}–{fmt_ms(ci[1])})"
+
+
+def _fallbacks(f: dict[str, Any]) -> str:
+    n, answered = f.get("fallbacks", 0), f.get("fallbacks_answered")
+    return f"{n} ({answered} answered)" if n and answered is not None else str(n)
+
+
+def _spread(f: dict[str, Any]) -> str:
+    s = f.get("latency_spread_ms")
+    return "–" if not s else f"IQR {fmt_ms(s['iqr'])} · sd {fmt_ms(s['stdev'])}"
 
 
 def _errors(f: dict[str, Any]) -> str:
@@ -156,18 +187,28 @@ SUMMARY_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("Errors", _errors),
     ("TTFT p50 / p95 / p99", lambda f: _ms3(f.get("ttft_ms"))),
     ("Total p50 / p95 / p99", lambda f: _ms3(f.get("total_ms"))),
+    ("ITL p95 (95% CI)", _itl_p95),
     ("Throughput", lambda f: _num(f.get("throughput_rps"), "{:.1f} req/s")),
     ("Output tok/s", lambda f: _num(f.get("output_tokens_per_s"), "{:.0f}")),
     ("Retries", lambda f: str(f.get("retries", 0))),
+    ("Retries / success", lambda f: _num(f.get("retries_per_success"), "{:.2f}")),
     ("429s", lambda f: str(f.get("rate_limited", 0))),
     ("Retry wait", lambda f: fmt_ms(f.get("retry_wait_ms")) if f.get("retry_wait_ms") else "0"),
-    ("Fallbacks", lambda f: str(f.get("fallbacks", 0))),
-    ("Cost", lambda f: _usd(f.get("cost_usd"))),
-    ("Cost / success", lambda f: _usd(f.get("cost_per_success_usd"))),
+    ("Fallbacks", _fallbacks),
+    ("Cost", _cost),
+    ("Cost / request", lambda f: _usd(f, "cost_per_request_usd")),
+    ("Cost / success", lambda f: _usd(f, "cost_per_success_usd")),
     ("Knee concurrency", _knee),
     ("Throttling began", _throttled),
+    ("Latency spread", _spread),
     ("Stability", _stability),
 ]
+SUMMARY_TIPS = {
+    "ITL p95 (95% CI)": "Inter-token latency: gaps between streamed chunks; the interval resamples whole requests",
+    "Fallbacks": "Requests that needed the next model in the chain (how many it then answered)",
+    "Cost": "Every attempt on every model. '≥': some requests used tokens at no known price, not counted",
+    "Latency spread": "Spread of total latency over the ok requests: the middle half (IQR) and standard deviation",
+}
 SUMMARY_HEADERS = ["Model", *(name for name, _ in SUMMARY_COLUMNS)]
 
 
@@ -503,6 +544,9 @@ class LoadPanel(QWidget):
         self.table = QTableWidget(0, len(SUMMARY_HEADERS))
         self.table.setObjectName("loadSummaryTable")
         self.table.setHorizontalHeaderLabels(SUMMARY_HEADERS)
+        for column, header in enumerate(SUMMARY_HEADERS):
+            if header in SUMMARY_TIPS:
+                self.table.horizontalHeaderItem(column).setToolTip(SUMMARY_TIPS[header])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)

@@ -148,9 +148,10 @@ def test_an_anthropic_error_names_its_request_in_the_body(providers, vendor):
 
 def test_a_load_run_keeps_every_attempt_and_its_headers(providers, vendor):
     """Through the load engine: the vendor's budget counts down, then it answers 429; each
-    HTTP request (retries included) is stored and exported with what the server logged."""
+    HTTP request (retries included) is stored and exported with what the server logged.
+    The window is long enough that a busy machine still sends the first six inside it."""
     vendor.set_load(MODELS["openai"], LoadProfile(limit_requests=5, limit_tokens=1000, tokens_per_request=100,
-                                                  window_s=0.5))
+                                                  window_s=2.0))
     plan = LoadPlan(models=(ref("openai"),), inputs=(TrialInput("hi"),), steps=(LoadStep(1, 7),),
                     retry=RetryPolicy(max_retries=3, base_delay=0.01, max_delay=0.05),
                     timeouts=Timeouts(connect=2, first_token=5, idle=2, total=10), warmup=False)

@@ -146,3 +146,37 @@ def test_cancel_stores_a_cancelled_run_with_what_was_measured(providers, vendor)
     assert result.status == "cancelled" and 0 < len(result.outcomes) < 1000
     assert providers.get_run(result.run_id).status == "cancelled"
     assert len(providers.run_requests(result.run_id)) == len(result.outcomes)
+
+
+def test_fallbacks_count_every_request_that_asked_the_next_model(providers, vendor):
+    # A fails always, B (its fallback) on the requests the seed picks: every request needed
+    # B, only some were rescued by it.
+    vendor.set_load("model-a", LoadProfile(error_rate=1.0, error_status=503))
+    b_profile = LoadProfile(error_rate=0.5, error_status=503, seed=4)
+    vendor.set_load("model-b", b_profile)
+    rng = random.Random(4)
+    b_failed = sum(rng.random() < 0.5 for _ in range(10))
+    assert 0 < b_failed < 10
+    result = run(providers, plan(steps=(LoadStep(1, 10),), fallback=(B,)))
+    s = result.summary["models"]["openai/model-a"]
+    assert (s["requests"], s["ok"], s["errors"]) == (10, 10 - b_failed, {"server_error": b_failed})
+    assert s["fallbacks"] == 10 and s["fallbacks_answered"] == 10 - b_failed
+    stored = providers.run_requests(result.run_id)  # a reopened run counts the same
+    assert sum(o.fallback_needed for o in stored) == 10
+
+
+def test_cost_with_unpriced_answers_is_partial_not_understated(providers, vendor):
+    # A has no price and answers half the time; B (priced) answers the rest. The sum of
+    # the known costs is B's share only: a lower bound, and said to be one.
+    providers.set_price("openai", "model-b", Price(input_per_mtok=1.0, output_per_mtok=2.0))
+    vendor.set_load("model-a", LoadProfile(error_rate=0.5, error_status=503, seed=2))
+    rng = random.Random(2)
+    a_failed = sum(rng.random() < 0.5 for _ in range(10))
+    for model in ("model-a", "model-b"):
+        vendor.set_default(model, Script(usage={"input_tokens": 1000, "output_tokens": 500}))
+    result = run(providers, plan(steps=(LoadStep(1, 10),), fallback=(B,)))
+    s = result.summary["models"]["openai/model-a"]
+    per_answer = (1000 * 1.0 + 500 * 2.0) / 1_000_000
+    assert s["ok"] == 10 and s["cost_unknown"] == 10 - a_failed and s["cost_partial"] is True
+    assert s["cost_usd"] == pytest.approx(a_failed * per_answer)
+    assert s["cost_per_success_usd"] == pytest.approx(a_failed * per_answer / 10)

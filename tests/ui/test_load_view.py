@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QTableWidget
 
 from desk.ui.load_view import SUMMARY_HEADERS, LoadPanel, parse_ramp
+from desk.ui.response_pane import fmt_cost
 from tests.timing import SLACK_MS
 from tests.ui.qt_helpers import run_until
 from tests.vendor_server import LoadProfile, Script
@@ -85,9 +86,11 @@ def test_two_models_with_fallback_plots_table_runs_list_and_export(window, qtbot
         assert panel.summary_cell(model, "Requests") == "20"
     ok = {m: int(panel.summary_cell(m, "OK")) for m in (OPENAI, CLAUDE)}
     errors = {m: first_number(panel.summary_cell(m, "Errors")) for m in (OPENAI, CLAUDE)}
-    fallbacks = int(panel.summary_cell(OPENAI, "Fallbacks"))
+    fallbacks = first_number(panel.summary_cell(OPENAI, "Fallbacks"))  # requests that asked claude...
+    answered = fallbacks - errors[OPENAI]  # ...and those claude then answered
     assert all(ok[m] + errors[m] == 20 for m in ok)
-    assert fallbacks > 0 and fallbacks + errors[OPENAI] == gpt_injected  # each 503 went to claude
+    assert fallbacks == gpt_injected and answered > 0  # each 503 went to claude
+    assert panel.summary_cell(OPENAI, "Fallbacks") == f"{fallbacks} ({answered} answered)"
     assert errors[OPENAI] + errors[CLAUDE] == claude_injected  # claude's own 503s: no further fallback
     assert panel.summary_cell(CLAUDE, "Fallbacks") == "0"
     assert "ms" in panel.summary_cell(OPENAI, "Total p50 / p95 / p99")
@@ -125,7 +128,7 @@ def test_two_models_with_fallback_plots_table_runs_list_and_export(window, qtbot
     assert panel.export_requests(str(tmp_path / "run.csv"), "csv")
     rows = list(csv.DictReader((tmp_path / "run.csv").open(encoding="utf-8", newline="")))
     assert len(rows) == 40 and {r["model"] for r in rows} == {OPENAI, CLAUDE}
-    assert sum(r["fallback_used"] == "true" for r in rows) == fallbacks
+    assert sum(r["fallback_used"] == "true" for r in rows) == answered
     assert panel.export_requests(str(tmp_path / "run.jsonl"), "jsonl")
     lines = [json.loads(line) for line in (tmp_path / "run.jsonl").read_text().splitlines()]
     assert len(lines) == 40 and all(isinstance(line["itl_ms"], list) for line in lines)
@@ -134,7 +137,7 @@ def test_two_models_with_fallback_plots_table_runs_list_and_export(window, qtbot
     assert panel.export_requests(str(tmp_path / "http.jsonl"), "http-jsonl")
     calls = [json.loads(line) for line in (tmp_path / "http.jsonl").read_text().splitlines()]
     logged = {r.request_id for r in vendor.requests if r.method == "POST"}
-    assert len(calls) == 40 + fallbacks + errors[OPENAI] and {c["vendor_request_id"] for c in calls} <= logged
+    assert len(calls) == 40 + fallbacks and {c["vendor_request_id"] for c in calls} <= logged
     assert {c["http_status"] for c in calls} == {200, 503} and all("ratelimit" in c for c in calls)
     assert f"Exported {len(calls)} HTTP requests" in panel.message.text()
 
@@ -286,5 +289,62 @@ def test_gui_stays_responsive_during_a_200_request_run(window, qtbot, vendor, mw
 def test_summary_headers_cover_what_users_ask():
     for header in ("Requests", "OK", "Errors", "TTFT p50 / p95 / p99", "Total p50 / p95 / p99", "Throughput",
                    "Output tok/s", "Retries", "429s", "Retry wait", "Fallbacks", "Cost", "Cost / success",
-                   "Knee concurrency", "Throttling began", "Stability"):
+                   "Knee concurrency", "Throttling began", "Stability", "ITL p95 (95% CI)", "Cost / request",
+                   "Retries / success", "Latency spread"):
         assert header in SUMMARY_HEADERS
+
+
+LOCAL = "local/llama3.2"  # an Ollama model: no list price
+
+
+def test_unpriced_costs_say_no_price_and_the_new_figures_are_shown(window, qtbot, vendor, mw_loop):
+    # gpt (priced) fails half the time and falls back to the local model (no price): gpt's
+    # cost is then only a lower bound, and the local model's is not $0 but unknown.
+    flaky = LoadProfile(error_rate=0.5, seed=1)
+    vendor.set_load("gpt-4o-mini", flaky)
+    vendor.set_default("gpt-4o-mini", Script(text_pieces=["a", "b", "c"], interval_ms=3))
+    panel = window.load_panel
+    fill(panel, qtbot, {OPENAI, LOCAL}, requests=10, concurrency=2, fallback=LOCAL)
+    finished = start(panel, qtbot)
+    run_until(mw_loop, lambda: finished, timeout=15)
+    f = panel.current_summary["models"][OPENAI]
+    rescued = f["fallbacks_answered"]
+    assert rescued > 0 and f["cost_unknown"] == rescued and f["cost_partial"]
+    assert panel.summary_cell(OPENAI, "Cost") == f"≥ {fmt_cost(f['cost_usd'])} · {rescued} no price"
+    assert panel.summary_cell(OPENAI, "Cost / success").startswith("≥ $")
+    assert panel.summary_cell(OPENAI, "Cost / request").startswith("≥ $")
+    for column in ("Cost", "Cost / request", "Cost / success"):
+        assert panel.summary_cell(LOCAL, column) == "no price"
+    low, high = f["itl_ms"]["p95_ci"]
+    assert panel.summary_cell(OPENAI, "ITL p95 (95% CI)") == f"{f['itl_ms']['p95']:.0f} ms ({low:.0f}–{high:.0f})"
+    assert panel.summary_cell(OPENAI, "Retries / success") == "0.00"
+    assert panel.summary_cell(OPENAI, "Latency spread").startswith("IQR ")
+
+
+def test_summary_table_columns_are_never_squeezed_and_scroll_sideways(window, qtbot):
+    panel = window.load_panel
+    window.tabs.setCurrentWidget(panel)
+    figures = {"requests": 5000, "ok": 4990, "errors": {"server_error": 7, "timeout": 3},
+               "ttft_ms": {"p50": 812.0, "p95": 2410.0, "p99": 3999.0},
+               "total_ms": {"p50": 1812.0, "p95": 12410.0, "p99": 13999.0},
+               "itl_ms": {"p95": 41.0, "p95_ci": [39.0, 44.0]}, "throughput_rps": 123.4,
+               "output_tokens_per_s": 4567.0, "retries": 120, "retries_per_success": 0.024, "rate_limited": 80,
+               "retry_wait_ms": 16000.0, "fallbacks": 10, "fallbacks_answered": 7, "cost_usd": 12.3456,
+               "cost_unknown": 3, "cost_partial": True, "cost_per_request_usd": 0.0024691,
+               "cost_per_success_usd": 0.0024741, "knee_concurrency": 128,
+               "throttling": {"first_429_at_s": 12.5, "concurrency": 128, "request_rate_rps": 210.0},
+               "latency_spread_ms": {"iqr": 900.0, "stdev": 1200.0, "min": 10.0, "max": 20000.0},
+               "stability": {"exact_match_rate": 0.9, "mean_similarity": 0.97}}
+    panel._show_summary({"models": {OPENAI: figures, CLAUDE: figures}})
+    qtbot.wait(50)
+    table = panel.table
+    header = table.horizontalHeader()
+    metrics = header.fontMetrics()
+    for column in range(table.columnCount()):
+        texts = [table.horizontalHeaderItem(column).text()] + [table.item(r, column).text()
+                                                                for r in range(table.rowCount())]
+        widest = max(metrics.horizontalAdvance(t) for t in texts)
+        assert header.sectionSize(column) >= widest, table.horizontalHeaderItem(column).text()
+    assert table.horizontalScrollBarPolicy() != Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    if header.length() > table.viewport().width():
+        assert table.horizontalScrollBar().maximum() > 0  # reached by scrolling, not cut off
