@@ -399,7 +399,11 @@ async def _one_request(runner: Runner, chain: Sequence[Target], plan: LoadPlan, 
         outcome.retry_wait_ms = round(sum(c.retry_wait_ms for c in calls), 3)
         outcome.input_tokens = final.usage.input_tokens
         outcome.output_tokens = final.usage.output_tokens
-        outcome.cost_usd = add_costs([a.cost_usd for c in calls for a in c.attempts])
+        # An unpriced model that used tokens (a primary with no price before a priced
+        # fallback) makes the request's cost unknown, not the fallback's cost alone.
+        unknown = any(a.cost_usd is None and (a.usage.reported or a.status == Status.OK)
+                      for c in calls for a in c.attempts)
+        outcome.cost_usd = None if unknown else add_costs([a.cost_usd for c in calls for a in c.attempts])
         outcome.response_ids = [c.id for c in calls]
         outcome.text = final.text
         outcome.marks = _marks(calls, clock.wall(t_run))

@@ -180,3 +180,15 @@ def test_cost_with_unpriced_answers_is_partial_not_understated(providers, vendor
     assert s["ok"] == 10 and s["cost_unknown"] == 10 - a_failed and s["cost_partial"] is True
     assert s["cost_usd"] == pytest.approx(a_failed * per_answer)
     assert s["cost_per_success_usd"] == pytest.approx(a_failed * per_answer / 10)
+
+
+def test_an_unpriced_model_that_used_tokens_before_its_fallback_makes_the_cost_unknown(providers, vendor):
+    # A (no price) answers, but its answer is filtered: tokens billed, then B (priced) answers.
+    # B's price alone would look like the whole cost; it is not.
+    providers.set_price("openai", "model-b", Price(input_per_mtok=1.0, output_per_mtok=2.0))
+    vendor.set_default("model-a", Script(finish_reason="content_filter", usage={"input_tokens": 10, "output_tokens": 5}))
+    vendor.set_default("model-b", Script(usage={"input_tokens": 1000, "output_tokens": 500}))
+    result = run(providers, plan(steps=(LoadStep(1, 4),), fallback=(B,)))
+    assert all(o.answered_by == "openai/model-b" and o.cost_usd is None for o in result.outcomes)
+    s = result.summary["models"]["openai/model-a"]
+    assert s["ok"] == 4 and s["cost_unknown"] == 4 and s["cost_usd"] is None
