@@ -19,6 +19,8 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
     src = load.add_mutually_exclusive_group(required=True)
     src.add_argument("--prompt", "-p", metavar="TEXT")
     src.add_argument("--dataset", metavar="FILE", help="CSV or JSONL with a 'prompt' column (optional 'system')")
+    src.add_argument("--trial", metavar="TRIAL_ID",
+                     help="a stored trial (see desk history): its prompt, system prompt, images and files")
     load.add_argument("--system", metavar="TEXT")
     load.add_argument("--requests", "-n", type=int, default=None,
                       help="requests per model (per step with --ramp); default 100 unless --duration")
@@ -76,8 +78,9 @@ def export_run(args: argparse.Namespace, store: Any, cli_error: Any) -> int:
     return 0
 
 
-def plan_from_args(args: argparse.Namespace, parse_ref: Any) -> Any:
-    """Build a LoadPlan from the arguments; raise ValueError with a plain reason."""
+def plan_from_args(args: argparse.Namespace, parse_ref: Any, get_trial: Any = None) -> Any:
+    """Build a LoadPlan from the arguments; raise ValueError with a plain reason.
+    `get_trial` looks a stored trial up by id (for --trial)."""
     from desk.core.dataset import load_prompts
     from desk.core.trial import GenerationSettings, TrialInput
     from desk.engine.load import LoadPlan
@@ -86,6 +89,15 @@ def plan_from_args(args: argparse.Namespace, parse_ref: Any) -> Any:
     if args.dataset:
         inputs = tuple(load_prompts(args.dataset))
         source = args.dataset
+    elif getattr(args, "trial", None):
+        stored = get_trial(args.trial) if get_trial is not None else None
+        if stored is None:
+            raise ValueError(f"no trial {args.trial!r} (desk history lists them)")
+        trial = stored.input
+        if args.system is not None:  # an explicit --system replaces the trial's own
+            trial = TrialInput(trial.prompt, args.system or None, trial.attachments)
+        inputs = (trial,)
+        source = f"trial {args.trial}"
     else:
         if not args.prompt.strip():
             raise ValueError("the prompt is empty")
@@ -148,7 +160,7 @@ def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli
     from desk.engine.session import Engine, EngineError
 
     try:
-        plan = plan_from_args(args, parse_ref)
+        plan = plan_from_args(args, parse_ref, store.get_trial)
     except ValueError as exc:
         raise cli_error(str(exc)) from None
     progress = _ProgressLine()

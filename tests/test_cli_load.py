@@ -129,3 +129,34 @@ def test_connect_timeout_reaches_the_http_client(db):
     (r,) = proc.json_lines()
     assert r["ok"] == 0 and sum(r["errors"].values()) == 2
     assert took < 5 + SLACK_S  # three connects of 0.3 s (one to warm, two requests) and a process start
+
+
+def test_load_sends_a_stored_trial_with_its_system_prompt_and_files(srv, db, tmp_path):
+    """A real task is more than a prompt: --trial sends one from the history as it was sent."""
+    from tests.media import png
+
+    assert desk("provider", "add", "p", "--kind", "openai", "--base-url", srv.base_url + "/v1", db=db).returncode == 0
+    (tmp_path / "shot.png").write_bytes(png(8, 6))
+    (tmp_path / "rows.csv").write_text("id;name\n1;Zoë\n", encoding="utf-8")
+    sent = desk("trial", "-m", "p/m", "-p", "Which rows are odd?", "--system", "Be brief.",
+                "-a", str(tmp_path / "shot.png"), "-a", str(tmp_path / "rows.csv"), "--json", db=db)
+    assert sent.returncode == 0, sent
+    (record,) = sent.json_lines()
+    before = len(srv.requests)
+    proc = desk("load", "-m", "p/m", "--trial", record["trial_id"], "--requests", "3", "--concurrency", "3",
+                "--no-warmup", "--json", db=db)
+    assert proc.returncode == 0, proc.stderr
+    (summary,) = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert summary["ok"] == 3
+    bodies = [r.json for r in srv.requests[before:] if r.method == "POST"]
+    assert len(bodies) == 3
+    for body in bodies:
+        system, user = body["messages"]
+        assert system == {"role": "system", "content": "Be brief."}
+        kinds = [part["type"] for part in user["content"]]
+        assert kinds.count("image_url") == 1
+        texts = " ".join(part["text"] for part in user["content"] if part["type"] == "text")
+        assert '<file name="rows.csv">' in texts and "Zoë" in texts and "Which rows are odd?" in texts
+
+    missing = desk("load", "-m", "p/m", "--trial", "nope", "--requests", "1", db=db)
+    assert missing.returncode == 2 and "no trial 'nope'" in missing.stderr

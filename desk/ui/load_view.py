@@ -335,6 +335,7 @@ class LoadPanel(QWidget):
     """Settings, Start/Cancel, live plots, the per-model summary and past runs."""
 
     run_finished = Signal(str)  # the run id ("" when the run could not start)
+    trial_wanted = Signal()  # "use the Trials tab's task": the window answers with use_trial()
 
     def __init__(self, engine: Engine, db_path: str | Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -388,8 +389,14 @@ class LoadPanel(QWidget):
         self.dataset_clear.setToolTip("Forget the dataset and send the prompt")
         self.dataset_clear.setEnabled(False)
         self.dataset_clear.clicked.connect(self.clear_dataset)
+        self.trial_button = QPushButton("Trials tab's task")
+        self.trial_button.setObjectName("loadTrialButton")
+        self.trial_button.setToolTip("Send what the Trials tab holds (prompt, system prompt, images and files) "
+                                     "with every request: a real task, not just a prompt")
+        self.trial_button.clicked.connect(self.trial_wanted)
         dataset_row = QHBoxLayout()
         dataset_row.addWidget(self.dataset_button)
+        dataset_row.addWidget(self.trial_button)
         dataset_row.addWidget(self.dataset_label, 1)
         dataset_row.addWidget(self.dataset_clear)
 
@@ -688,6 +695,23 @@ class LoadPanel(QWidget):
         self.dataset_clear.setEnabled(True)
         self.prompt.setEnabled(False)
         self.show_info(f"Loaded {len(prompts)} prompts from {Path(path).name}.")
+        return True
+
+    def use_trial(self, trial: TrialInput) -> bool:
+        """Send this whole task (system prompt and attachments included) with every request."""
+        if not trial.prompt.strip() and not trial.attachments:
+            self.show_error("The Trials tab has no task yet: write a prompt (and attach files) there first.")
+            return False
+        extras = [f"{len(trial.attachments)} file(s)"] if trial.attachments else []
+        if trial.system:
+            extras.append("a system prompt")
+        preview = " ".join(trial.prompt.split())[:60] or "(files only)"
+        described = f"the Trials tab's task: “{preview}”" + (f" with {' and '.join(extras)}" if extras else "")
+        self.dataset, self.dataset_path = [trial], "trials tab"
+        self.dataset_label.setText(f"{described}: every request sends it")
+        self.dataset_label.setToolTip(trial.prompt[:2000])
+        self.dataset_clear.setEnabled(True)
+        self.prompt.setEnabled(False)
         return True
 
     def clear_dataset(self) -> None:

@@ -257,6 +257,7 @@ class MainWindow(QMainWindow):
         self.side_split.setStretchFactor(0, 1)
         self.side_split.setStretchFactor(1, 5)
         self.load_panel = LoadPanel(self.engine, self.engine.store.path)
+        self.load_panel.trial_wanted.connect(lambda: self.load_panel.use_trial(self.current_input()[0]))
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.addTab(self.side_split, "Trials")

@@ -348,3 +348,34 @@ def test_summary_table_columns_are_never_squeezed_and_scroll_sideways(window, qt
     assert table.horizontalScrollBarPolicy() != Qt.ScrollBarPolicy.ScrollBarAlwaysOff
     if header.length() > table.viewport().width():
         assert table.horizontalScrollBar().maximum() > 0  # reached by scrolling, not cut off
+
+
+def test_the_trials_tabs_whole_task_is_what_a_load_run_sends(window, qtbot, vendor, mw_loop, tmp_path):
+    """A real task has a system prompt and files: the Load tab sends it as composed."""
+    from desk.core.attachment import load_attachment
+
+    csv = tmp_path / "rows.csv"
+    csv.write_text("id;name\n1;Zoë\n", encoding="utf-8")
+    window.compose.prompt.setPlainText("Which rows are odd?")
+    window.compose.variants.set_variants("Be brief.", [])
+    window.compose.attachments.add(load_attachment(csv))
+    panel = window.load_panel
+    fill(panel, qtbot, {OPENAI}, prompt="ignored", requests=3, concurrency=3)
+    qtbot.mouseClick(panel.trial_button, Qt.MouseButton.LeftButton)
+    assert "the Trials tab's task" in panel.dataset_label.text() and "1 file(s) and a system prompt" in panel.dataset_label.text()
+    assert not panel.prompt.isEnabled()
+    before = len(vendor.requests)
+    finished = start(panel, qtbot)
+    run_until(mw_loop, lambda: finished, timeout=15)
+    bodies = [r.json for r in vendor.requests[before:] if r.method == "POST" and r.model == "gpt-4o-mini"]
+    assert len(bodies) >= 3  # the warm-up sends the same task
+    for body in bodies:
+        system, user = body["messages"]
+        assert system["content"] == "Be brief."
+        content = user["content"]
+        text = content if isinstance(content, str) else " ".join(p["text"] for p in content if p["type"] == "text")
+        assert '<file name="rows.csv">' in text and "Zoë" in text and "Which rows are odd?" in text
+
+    window.new_trial()  # an empty Trials tab: said, and the task in use is kept
+    qtbot.mouseClick(panel.trial_button, Qt.MouseButton.LeftButton)
+    assert "no task yet" in panel.message.text() and "Which rows" in panel.dataset_label.text()
