@@ -890,16 +890,25 @@ def _pct(v: float | None) -> str:
 
 def _print_scorecard(scores: list[Any]) -> None:
     rows = [("model", "rated", "success (95% CI)", "clarifying", "fabricated", "violated",
-             "quality", "p95 total", "$/success", "warnings")]
+             "quality", "p95 total", "$/success (95% CI)", "win rate (95% CI)", "warnings")]
+
+    def usd(v: float) -> str:
+        return "inf" if v == float("inf") else f"${v:.6f}"  # unbounded: too few successes
+
     for s in scores:
         success = _pct(s.success_rate)
         if s.success_ci:
             success += f" ({_pct(s.success_ci[0])}-{_pct(s.success_ci[1])})"
+        per_success = "-" if s.cost_per_success_usd is None else usd(s.cost_per_success_usd)
+        if s.cost_per_success_usd is not None and s.cost_per_success_ci:
+            per_success += f" ({usd(s.cost_per_success_ci[0])}-{usd(s.cost_per_success_ci[1])})"
+        wins = _pct(s.pairwise_win_rate)
+        if s.pairwise_win_ci:
+            wins += f" ({_pct(s.pairwise_win_ci[0])}-{_pct(s.pairwise_win_ci[1])}, n={s.pairwise_games})"
         rows.append((
             s.model, str(s.n_rated), success, _pct(s.clarifying_rate), _pct(s.fabrication_rate),
             _pct(s.constraint_violation_rate), "-" if s.mean_quality is None else f"{s.mean_quality:.2f}",
-            _fmt_ms(s.p95_total_ms),
-            "-" if s.cost_per_success_usd is None else f"${s.cost_per_success_usd:.6f}",
+            _fmt_ms(s.p95_total_ms), per_success, wins,
             "too few samples" if s.warnings else "",
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

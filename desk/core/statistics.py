@@ -280,3 +280,64 @@ def sign_test(wins: int, losses: int) -> float:
     tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1))
     # 2 * tail / 2^n in exact integers, so large n neither overflows nor underflows early.
     return min(1.0, tail / 2 ** (n - 1))
+
+
+def win_rate_interval(points: float, games: int, z: float = Z_95) -> tuple[float, float] | None:
+    """Return a 95% Wilson interval for a win rate where a tie scores half a win.
+
+    Wilson's formula applied to points / games (points = wins + ties / 2). A game's score in
+    {0, 1/2, 1} has variance at most p(1 - p), the variance of a plain win or loss, so with
+    ties the interval errs wide, never narrow. It treats games as independent; None when
+    there were no games.
+    """
+    if games < 0 or not 0 <= points <= games:
+        raise ValueError(f"need 0 <= points <= games, got {points} of {games}")
+    if games == 0:
+        return None
+    return wilson_interval(points, games, z)  # type: ignore[arg-type]  # the formula holds for a fractional count
+
+
+def bootstrap_ratio_interval(
+    numerators: Sequence[float],
+    denominators: Sequence[float],
+    *,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """Return a percentile-bootstrap interval for sum(numerators) / sum(denominators).
+
+    The i-th numerator and denominator are resampled together (an attempt's cost and whether
+    it succeeded: cost per success). A resample whose denominators sum to 0 has no finite
+    ratio: it counts as +infinity rather than being dropped (dropping it would make the
+    interval look tighter than the data allow), so the upper bound can be math.inf. None with
+    fewer than 2 pairs or when the denominators sum to 0.
+    """
+    tail = _check_confidence(confidence)
+    if n_resamples < 1:
+        raise ValueError("n_resamples must be at least 1")
+    if len(numerators) != len(denominators):
+        raise ValueError(f"got {len(numerators)} numerators but {len(denominators)} denominators")
+    pairs = list(zip(numerators, denominators, strict=True))
+    if len(pairs) < 2 or math.fsum(denominators) == 0:
+        return None
+    rng = random.Random(seed)
+    estimates = []
+    for _ in range(n_resamples):
+        sample = rng.choices(pairs, k=len(pairs))
+        den = math.fsum(d for _, d in sample)
+        estimates.append(math.fsum(x for x, _ in sample) / den if den else math.inf)
+    estimates.sort()
+    return _percentile_of_sorted(estimates, tail), _percentile_of_sorted(estimates, 100 - tail)
+
+
+def _percentile_of_sorted(ordered: Sequence[float], q: float) -> float:
+    """`percentile` on sorted values that may end in +infinity (where inf - inf would give nan)."""
+    position = (len(ordered) - 1) * q / 100
+    lo = math.floor(position)
+    hi = min(lo + 1, len(ordered) - 1)
+    frac = position - lo
+    a, b = ordered[lo], ordered[hi]
+    if math.isinf(b):
+        return b if frac > 0 or math.isinf(a) else a
+    return float(a + frac * (b - a))

@@ -9,9 +9,15 @@ Units and rules, stated once:
 - Latency uses every answer of the model in scope that finished ok, rated or not.
 - Cost per successful task is all money spent on the model's attempts in scope
   (failures and retries included) divided by the answers rated a success; answers whose
-  cost is unknown are left out of the sum and counted in `cost_unknown`.
-- Pairwise: "both bad" counts as a tie. Bradley–Terry strengths are normalised to a
-  geometric mean of 1 across models.
+  cost is unknown are left out of the sum and counted in `cost_unknown`. Its 95% interval
+  is a percentile bootstrap over those answers (each answer's cost and success resampled
+  together); a resample with no success counts as an infinite cost, so with few successes
+  the upper bound is honestly unbounded (math.inf; null in JSON).
+- Pairwise: "both bad" counts as a tie. The win rate is (wins + ties / 2) / games, with a
+  95% Wilson interval on that count (a tie's half-win varies less than a win or loss, so
+  the interval errs wide; games are taken as independent). Bradley–Terry strengths are
+  normalised to a geometric mean of 1 across models, with percentile-bootstrap intervals
+  over the comparisons.
 - By behaviour (suite runs): per model and `expect` kind, the share of rated answers that
   showed the expected behaviour (desk.core.suite.HANDLED: clarify -> asked_clarifying,
   abstain -> stated_uncertainty, answer -> confident_correct or partial_with_caveats,
@@ -27,8 +33,11 @@ Any figure from fewer than `MIN_SAMPLES` observations carries a warning.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any
@@ -38,6 +47,7 @@ from desk.core.response import ResponseResult, Status
 from desk.core.statistics import (
     MIN_SAMPLES,
     bootstrap_interval,
+    bootstrap_ratio_interval,
     bradley_terry,
     bradley_terry_bootstrap,
     cohen_kappa,
@@ -46,6 +56,7 @@ from desk.core.statistics import (
     percentile,
     sign_test,
     wilson_interval,
+    win_rate_interval,
 )
 from desk.core.suite import AUTO_RATER, EXPECT_KINDS, handled
 
@@ -71,8 +82,10 @@ class ModelScore:
     cost_unknown: int = 0
     successes: int = 0
     cost_per_success_usd: float | None = None
+    cost_per_success_ci: tuple[float, float] | None = None  # upper bound may be math.inf
     pairwise_games: int = 0
     pairwise_win_rate: float | None = None
+    pairwise_win_ci: tuple[float, float] | None = None
     bt_score: float | None = None
     bt_ci: tuple[float, float] | None = None
     agreement: dict[str, Any] = field(default_factory=dict)
@@ -100,8 +113,10 @@ class ModelScore:
             "cost_unknown": self.cost_unknown,
             "successes": self.successes,
             "cost_per_success_usd": self.cost_per_success_usd,
+            "cost_per_success_ci": _json_interval(self.cost_per_success_ci),
             "pairwise_games": self.pairwise_games,
             "pairwise_win_rate": self.pairwise_win_rate,
+            "pairwise_win_ci": list(self.pairwise_win_ci) if self.pairwise_win_ci else None,
             "bt_score": self.bt_score,
             "bt_ci": list(self.bt_ci) if self.bt_ci else None,
             "agreement": self.agreement,
@@ -146,6 +161,31 @@ class PairedComparison:
                 "warnings": list(self.warnings)}
 
 
+Progress = Callable[[int, int | None, str | None], None]  # (done, total, detail), like Job.report
+
+# Set by `reporting_to` around a computation on a worker thread. A context variable, so the
+# hook stays on that thread and Engine.scorecard needs no extra parameter to carry it.
+_progress: ContextVar[Progress | None] = ContextVar("scorecard_progress", default=None)
+
+
+@contextmanager
+def reporting_to(progress: Progress) -> Iterator[None]:
+    """Within the block, compute_scorecard reports to `progress` between its steps (the
+    bootstraps take seconds on a real store); whatever it raises (a cancel) stops the work."""
+    token = _progress.set(progress)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
+
+
+def _json_interval(ci: tuple[float, float] | None) -> list[float | None] | None:
+    """JSON has no infinity: an unbounded end is written as null."""
+    if ci is None:
+        return None
+    return [None if math.isinf(v) else v for v in ci]
+
+
 def _majority(values: list[tuple[float, Any]]) -> Any:
     """Most common value; ties go to the most recent. `values` holds (created_at, value)."""
     counts = Counter(v for _, v in values)
@@ -167,8 +207,11 @@ def compute_scorecard(
     *,
     seed: int = 0,
     n_resamples: int = 2000,
+    progress: Progress | None = None,
 ) -> list[ModelScore]:
-    """One ModelScore per model, ordered by model name."""
+    """One ModelScore per model, ordered by model name. `progress` (default: the one set by
+    `reporting_to`) hears (step, steps, what) before each step and may raise to stop."""
+    report = progress or _progress.get() or (lambda done, total, detail: None)
     by_id = {r.id: r for r in responses}
     by_model: dict[str, list[ResponseResult]] = defaultdict(list)
     for r in responses:
@@ -178,6 +221,9 @@ def compute_scorecard(
         if rating.response_id in by_id:
             ratings_by_response[rating.response_id].append(rating)
 
+    models = sorted(by_model)
+    steps = len(models) + 1
+    report(0, steps, "pairwise strengths")
     comparisons = _comparisons(preferences, by_id)
     strengths = bradley_terry(comparisons) if comparisons else {}
     strength_ci = (
@@ -193,7 +239,8 @@ def compute_scorecard(
         points[b] += 1 - score
 
     scores = []
-    for model in sorted(by_model):
+    for step, model in enumerate(models, start=1):
+        report(step, steps, model)
         answers = by_model[model]
         s = ModelScore(model=model, n_answers=len(answers))
         rated = [(r, ratings_by_response[r.id]) for r in answers if ratings_by_response.get(r.id)]
@@ -227,9 +274,16 @@ def compute_scorecard(
         s.mean_cost_usd = round(mean(known), 10) if known else None
         if s.successes and s.total_cost_usd is not None:
             s.cost_per_success_usd = round(s.total_cost_usd / s.successes, 10)
+            # Resample the model's answers, each with its cost (unknown: left out, as above)
+            # and whether it was rated a success; unrated answers cost money, succeed never.
+            success_ids = {r.id for (r, _), o in zip(rated, outcome, strict=True) if o == "success"}
+            s.cost_per_success_ci = bootstrap_ratio_interval(
+                [r.cost_usd or 0.0 for r in answers], [float(r.id in success_ids) for r in answers],
+                seed=seed, n_resamples=n_resamples)
 
         s.pairwise_games = games[model]
         s.pairwise_win_rate = _share_float(points[model], games[model])
+        s.pairwise_win_ci = win_rate_interval(points[model], games[model])
         s.bt_score = strengths.get(model)
         s.bt_ci = strength_ci.get(model)
         s.agreement = _agreement(rated)

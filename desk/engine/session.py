@@ -355,6 +355,23 @@ class Engine:
                        if p.response_a in in_scope and p.response_b in in_scope]
         return compute_scorecard(responses, ratings, preferences, seed=seed)
 
+    async def scorecard_in_background(self, job: Job, filters: ScoreFilter | None = None, *,
+                                      seed: int = 0) -> list[ModelScore]:
+        """`scorecard` off the caller's thread (its bootstraps take seconds on a real store),
+        on its own connection, reporting each step to `job`; job.cancel() stops it at the
+        next step or SQL statement (JobCancelled)."""
+        import copy
+
+        from desk.engine.scorecard import reporting_to
+
+        def use(store: Store) -> list[ModelScore]:
+            reader = copy.copy(self)  # the same engine, reading through the worker's connection
+            reader.store = store
+            with reporting_to(job.report):
+                return reader.scorecard(filters, seed=seed)
+
+        return await self._on_own_connection(job, use)
+
     def export(self, fmt: str, path: str, filters: ScoreFilter | None = None) -> ExportResult:
         """Write rated answers (or preference pairs) to a file; see desk.engine.export."""
         return export_file(self.store, fmt, path, filters)

@@ -1,13 +1,22 @@
-"""The scorecard: per-model rates with intervals, and cost against success on a plot."""
+"""The scorecard: per-model rates with intervals, and cost against success on a plot.
+
+The figures are computed on a worker thread (Engine.scorecard_in_background: its bootstraps
+take seconds on a real store); a timer on the GUI thread polls the plain-Python Job for
+progress, so the worker never touches Qt and the window keeps responding. A new refresh
+cancels the one still computing, and a result that arrives for old filters is ignored.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import math
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QDate, Qt
+import shiboken6
+from PySide6.QtCore import QDate, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QDateEdit,
@@ -16,6 +25,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -24,8 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.engine.jobs import Job, JobCancelled
 from desk.engine.scorecard import ModelScore
-from desk.engine.session import Engine, ScoreFilter
+from desk.engine.session import Engine, EngineError, ScoreFilter
 from desk.ui import defs
 
 COLUMNS = [
@@ -39,8 +50,9 @@ COLUMNS = [
     ("Median total", lambda s: _ms_ci(s.median_total_ms, s.median_total_ci)),
     ("p95 total", lambda s: _ms_ci(s.p95_total_ms, s.p95_total_ci)),
     ("Mean cost", lambda s: _usd(s.mean_cost_usd)),
-    ("Cost / success", lambda s: _usd(s.cost_per_success_usd)),
-    ("Win rate", lambda s: f"{_pct(s.pairwise_win_rate)} (n={s.pairwise_games})" if s.pairwise_games else "–"),
+    ("Cost / success", lambda s: _usd_ci(s.cost_per_success_usd, s.cost_per_success_ci)),
+    ("Win rate", lambda s: f"{_rate_ci(s.pairwise_win_rate, s.pairwise_win_ci)} (n={s.pairwise_games})"
+     if s.pairwise_games else "–"),
     ("Bradley–Terry", lambda s: "–" if s.bt_score is None else
      f"{s.bt_score:.2f} [{s.bt_ci[0]:.2f}, {s.bt_ci[1]:.2f}]" if s.bt_ci else f"{s.bt_score:.2f}"),
     ("Agreement", lambda s: _agreement(s.agreement)),
@@ -67,6 +79,13 @@ def _usd(v: float | None) -> str:
     from desk.ui.response_pane import fmt_cost
 
     return "–" if v is None else fmt_cost(v)
+
+
+def _usd_ci(v: float | None, ci: tuple[float, float] | None) -> str:
+    if v is None or not ci:
+        return _usd(v)
+    upper = "∞" if math.isinf(ci[1]) else _usd(ci[1])  # too few successes to bound it
+    return f"{_usd(v)} [{_usd(ci[0])}–{upper}]"
 
 
 def _agreement(a: dict[str, Any]) -> str:
@@ -105,12 +124,26 @@ class ScorecardDialog(QDialog):
         self.only_trials.setVisible(bool(trial_ids))
         self._trial_ids = trial_ids
         refresh = QPushButton("Refresh")
+        refresh.setObjectName("scoreRefresh")
         refresh.clicked.connect(self.refresh)
         for w in (QLabel("Filter:"), self.tag, self.rater, self.use_dates, self.since, QLabel("and"),
                   self.until, self.only_trials, refresh):
             filters.addWidget(w)
         filters.addStretch(1)
         col.addLayout(filters)
+        busy = QHBoxLayout()
+        self.busy_label = QLabel()
+        self.busy_label.setObjectName("scoreBusy")
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setMaximumWidth(180)
+        self.busy_bar.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("scoreCancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        for w in (self.busy_label, self.busy_bar, self.cancel_button):
+            busy.addWidget(w)
+        busy.addStretch(1)
+        col.addLayout(busy)
         split = QSplitter(Qt.Orientation.Vertical)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("scoreTable")
@@ -134,7 +167,18 @@ class ScorecardDialog(QDialog):
         self.note.setStyleSheet(f"color: {defs.muted()};")
         col.addWidget(self.note)
         self.scores: list[ModelScore] = []
+        self._job: Job | None = None
+        self._task: asyncio.Future[None] | None = None
+        self._generation = 0  # which refresh the shown figures (or the one computing) belong to
+        self._poll = QTimer(self)
+        self._poll.setInterval(100)
+        self._poll.timeout.connect(self._show_progress)
+        self._set_busy(False)
         self.refresh()
+
+    @property
+    def computing(self) -> bool:
+        return self._job is not None
 
     def current_filter(self) -> ScoreFilter:
         since = until = None
@@ -149,8 +193,72 @@ class ScorecardDialog(QDialog):
             trial_ids=self._trial_ids if self.only_trials.isChecked() else (),
         )
 
-    def refresh(self) -> None:
-        self.scores = self.engine.scorecard(self.current_filter())
+    def refresh(self) -> asyncio.Future[None]:
+        """Compute the scorecard for the current filters off the GUI thread; returns the task
+        that shows it. A refresh while one is computing cancels that one."""
+        if self._job is not None:
+            self._job.cancel()
+        self._generation += 1
+        self._job = Job("Scorecard")
+        self._set_busy(True)
+        self._task = asyncio.ensure_future(self._compute(self._job, self._generation, self.current_filter()))
+        return self._task
+
+    def cancel(self) -> None:
+        """Stop the computation; the figures shown before (if any) stay."""
+        if self._job is None:
+            return
+        self._job.cancel()
+        self._generation += 1  # whatever still arrives is stale
+        self._job = None
+        if shiboken6.isValid(self):
+            self._set_busy(False)
+
+    def done(self, result: int) -> None:
+        self.cancel()  # closing the dialog stops the worker: its result has nowhere to go
+        super().done(result)
+
+    async def _compute(self, job: Job, generation: int, filters: ScoreFilter) -> None:
+        try:
+            scores = await self.engine.scorecard_in_background(job, filters)
+        except JobCancelled:
+            return
+        except EngineError as exc:
+            if self._current(generation):
+                self._job = None
+                self._set_busy(False)
+                self.note.setText(f"Could not compute the scorecard: {exc}")
+            return
+        if self._current(generation):
+            self._job = None
+            self._set_busy(False)
+            self.show_scores(scores)
+
+    def _current(self, generation: int) -> bool:
+        # Stale when filters were refreshed or the dialog closed (maybe deleted) meanwhile.
+        return generation == self._generation and shiboken6.isValid(self)
+
+    def _set_busy(self, busy: bool) -> None:
+        for w in (self.busy_label, self.busy_bar, self.cancel_button):
+            w.setVisible(busy)
+        if busy:
+            self.busy_label.setText("Computing the scorecard…")
+            self.busy_bar.setRange(0, 0)  # busy until the job reports its steps
+            self._poll.start()
+        else:
+            self._poll.stop()
+
+    def _show_progress(self) -> None:
+        if self._job is None:
+            return
+        done, total, detail = self._job.snapshot()
+        if total:
+            self.busy_bar.setRange(0, total)
+            self.busy_bar.setValue(min(done, total))
+        self.busy_label.setText(f"Computing the scorecard: {detail}…" if detail else "Computing the scorecard…")
+
+    def show_scores(self, scores: list[ModelScore]) -> None:
+        self.scores = scores
         self.table.setRowCount(len(self.scores))
         for row, score in enumerate(self.scores):
             for column, (_, get) in enumerate(COLUMNS):

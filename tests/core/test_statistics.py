@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from desk.core.statistics import (
     MIN_SAMPLES,
     bootstrap_interval,
+    bootstrap_ratio_interval,
     bradley_terry,
     bradley_terry_bootstrap,
     cohen_kappa,
@@ -19,6 +20,7 @@ from desk.core.statistics import (
     percentile,
     sign_test,
     wilson_interval,
+    win_rate_interval,
     win_rates,
 )
 
@@ -93,7 +95,40 @@ def test_bootstrap_wider_confidence_is_wider():
     assert wide[0] <= narrow[0] and narrow[1] <= wide[1]
 
 
+def test_bootstrap_ratio_interval_hand_values():
+    # Two attempts: $0.01 succeeded, $0.03 failed. Resamples: both the first (1/4) -> 0.01;
+    # one of each (1/2) -> 0.04; both the second (1/4) -> no success, infinitely expensive.
+    # The 2.5% and 97.5% points fall in the first and last groups.
+    assert bootstrap_ratio_interval([0.01, 0.03], [1, 0]) == (0.01, math.inf)
+    # Every attempt succeeded at the same cost: no spread at all.
+    assert bootstrap_ratio_interval([0.02, 0.02, 0.02], [1, 1, 1]) == (0.02, 0.02)
+    # Ratio of sums, not mean of ratios: (1+2+3+4)/4 lies inside, bounds are sample means.
+    lower, upper = bootstrap_ratio_interval([1, 2, 3, 4], [1, 1, 1, 1], seed=5)
+    assert 1 <= lower < 2.5 < upper <= 4
+    assert bootstrap_ratio_interval([1, 2, 3, 4], [1, 1, 1, 1], seed=5) == (lower, upper)
+
+
+def test_bootstrap_ratio_interval_undefined_cases():
+    assert bootstrap_ratio_interval([0.01], [1]) is None  # one pair: nothing to resample
+    assert bootstrap_ratio_interval([0.01, 0.02], [0, 0]) is None  # no success at all
+    with pytest.raises(ValueError):
+        bootstrap_ratio_interval([1, 2], [1])
+
+
 # --- win rates and Bradley–Terry ----------------------------------------------------------
+
+
+def test_win_rate_interval_is_wilson_on_points():
+    # 2 wins and 1 tie of 3: p = 2.5/3; centre = (p + z²/6) / (1 + z²/3) = 0.64617,
+    # half-width = z·√(p(1-p)/3 + z²/36) / (1 + z²/3) = 0.33618.
+    lower, upper = win_rate_interval(2.5, 3)
+    assert lower == pytest.approx(0.30999, abs=1e-5) and upper == pytest.approx(0.98235, abs=1e-5)
+    assert win_rate_interval(3, 4) == wilson_interval(3, 4)  # no ties: plain Wilson
+    assert win_rate_interval(0, 2)[0] == 0.0 and win_rate_interval(2, 2)[1] == 1.0
+    assert win_rate_interval(0, 0) is None
+    with pytest.raises(ValueError):
+        win_rate_interval(3.5, 3)
+
 
 
 def test_win_rates_count_ties_as_half():
