@@ -223,11 +223,13 @@ class ScorecardDialog(QDialog):
             scores = await self.engine.scorecard_in_background(job, filters)
         except JobCancelled:
             return
-        except EngineError as exc:
-            if self._current(generation):
+        except Exception as exc:
+            if self._current(generation):  # never leave it saying "computing" for good
                 self._job = None
                 self._set_busy(False)
                 self.note.setText(f"Could not compute the scorecard: {exc}")
+            if not isinstance(exc, EngineError):
+                raise  # a bug: on to the app's error dialog
             return
         if self._current(generation):
             self._job = None

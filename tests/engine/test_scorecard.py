@@ -39,10 +39,10 @@ def two_item_bt(points: float, games: int, prior: float = 0.5) -> tuple[float, f
         2w·σ(-2t) - 2l·σ(2t) = prior·tanh(t/2),
     whose left side falls and right side rises in t: one root, found by bisection.
     """
-    w, l = points, games - points
+    w, lost = points, games - points
 
     def f(t: float) -> float:
-        return 2 * w / (1 + math.exp(2 * t)) - 2 * l / (1 + math.exp(-2 * t)) - prior * math.tanh(t / 2)
+        return 2 * w / (1 + math.exp(2 * t)) - 2 * lost / (1 + math.exp(-2 * t)) - prior * math.tanh(t / 2)
 
     lo, hi = -20.0, 20.0
     for _ in range(200):

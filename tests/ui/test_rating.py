@@ -159,6 +159,7 @@ def test_scorecard_dialog_shows_rated_models(window, qtbot, vendor, mw_loop):
         window._save_rating(pane, values)
     dialog = ScorecardDialog(window.engine, window, (window.current_trial_id,))
     qtbot.addWidget(dialog)
+    run_until(mw_loop, lambda: not dialog.computing)  # computed off the GUI thread
     assert dialog.table.rowCount() == 3
     models = {dialog.table.item(r, 0).text() for r in range(3)}
     assert models == MODELS
