@@ -21,7 +21,7 @@ from desk.core.rubric import Rubric
 from desk.core.suite import AUTO_RATER, EXPECT_KINDS, Suite
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
 from desk.engine import local_model, suite_run
-from desk.engine.export import ExportResult, export_file, export_run_requests
+from desk.engine.export import ExportResult, export_file, export_run_attempts, export_run_requests
 from desk.engine.jobs import Job
 from desk.engine.keys import delete_api_key, get_api_key, set_api_key
 from desk.engine.policy import RetryPolicy, Timeouts
@@ -429,6 +429,18 @@ class Engine:
     def export_run_requests(self, run_id: str, fmt: str, path: str) -> ExportResult:
         """Write a run's requests to CSV or JSONL; see desk.engine.export."""
         return export_run_requests(self.store, run_id, fmt, path)
+
+    async def export_run_in_background(self, run_id: str, fmt: str, path: str, job: Job) -> ExportResult:
+        """A run's requests (`csv`, `jsonl`) or every HTTP request of it (`http-csv`,
+        `http-jsonl`: request ids, rate-limit headers) off the caller's thread; job.cancel()
+        stops it and no file is written (exports are renamed into place only when whole)."""
+        def use(store: Store) -> ExportResult:
+            job.report(0, None, "reading the run")
+            if fmt.startswith("http-"):
+                return export_run_attempts(store, run_id, fmt.removeprefix("http-"), path)
+            return export_run_requests(store, run_id, fmt, path)
+
+        return await self._on_own_connection(job, use)
 
     # --- suites and suite runs (see desk.engine.suite_run) -----------------------------------
     #

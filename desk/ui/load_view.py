@@ -60,11 +60,12 @@ from desk.core.dataset import DatasetError, load_prompts
 from desk.core.load import LoadStep, RequestOutcome, ramp, summarize, throttling
 from desk.core.statistics import percentile
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput
-from desk.engine.export import export_run_attempts
+from desk.engine.jobs import Job, JobCancelled
 from desk.engine.load import LoadPlan, LoadResult, run_load_in_thread
 from desk.engine.policy import RetryPolicy
 from desk.engine.session import Engine, EngineError, RunInfo
 from desk.ui import defs
+from desk.ui.busy import BusyBar
 from desk.ui.model_picker import NO_TEMP
 from desk.ui.response_pane import fmt_cost, fmt_ms
 
@@ -344,6 +345,7 @@ class LoadPanel(QWidget):
         self.db_path = db_path
         self.dataset: list[TrialInput] | None = None
         self.dataset_path: str | None = None
+        self.busy: BusyBar | None = None  # the window's status-bar bar, for exports (set by the window)
         self.current_run_id: str | None = None
         self.current_summary: dict[str, Any] | None = None
         self.outcomes: list[RequestOutcome] = []
@@ -1165,14 +1167,15 @@ class LoadPanel(QWidget):
         self.export_button.setEnabled(True)
         return True
 
-    def export_requests(self, path: str | None = None, fmt: str | None = None) -> bool:
+    def export_requests(self, path: str | None = None, fmt: str | None = None) -> asyncio.Future[bool] | None:
         """Write the open run's requests (asks where when no path is given): `csv` / `jsonl`
         one row per request of the run; `http-csv` / `http-jsonl` one row per HTTP request,
         retries included, with its request id, timestamps and rate-limit headers as sent
-        (what `desk export --run` writes)."""
+        (what `desk export --run` writes). Off the GUI thread, with progress and Cancel in
+        the status bar's busy bar; returns the task (None when nothing was started)."""
         if self.current_run_id is None:
             self.show_error("Open or finish a run first: there is nothing to export.")
-            return False
+            return None
         if path is None:
             filters = {"CSV — one row per request (*.csv)": "csv", "JSONL — one object per request (*.jsonl)": "jsonl",
                        "JSONL — one object per HTTP request: request ids, rate-limit headers (*.jsonl)": "http-jsonl",
@@ -1180,18 +1183,27 @@ class LoadPanel(QWidget):
             path, chosen = QFileDialog.getSaveFileName(self, "Export the run's requests",
                                                        f"desk-load-{self.current_run_id}.csv", ";;".join(filters))
             if not path:
-                return False
+                return None
             fmt = filters.get(chosen)
         fmt = fmt or ("jsonl" if str(path).lower().endswith((".jsonl", ".ndjson")) else "csv")
-        try:
-            if fmt.startswith("http-"):
-                result = export_run_attempts(self.engine.store, self.current_run_id, fmt.removeprefix("http-"), path)
-                what = "HTTP requests"
-            else:
-                result = self.engine.export_run_requests(self.current_run_id, fmt, path)
-                what = "requests"
-        except (ValueError, OSError, EngineError) as exc:
-            self.show_error(f"Export failed: {exc}")
-            return False
-        self.show_info(f"Exported {result.rows} {what} to {result.path}.")
-        return True
+        if self.busy is None or self.busy.busy:
+            self.show_error("desk is still busy with the work shown in the status bar: wait or cancel it.")
+            return None
+        busy, run_id, chosen_fmt, chosen_path = self.busy, self.current_run_id, fmt, str(path)
+        what = "HTTP requests" if fmt.startswith("http-") else "requests"
+
+        async def go() -> bool:
+            job = Job(f"Exporting the run's {what}")
+            try:
+                result = await busy.run(f"Exporting the run's {what}", lambda: self.engine.export_run_in_background(
+                    run_id, chosen_fmt, chosen_path, job), job)
+            except JobCancelled:
+                self.show_info("Export cancelled: no file was written.")
+                return False
+            except (ValueError, OSError, EngineError) as exc:
+                self.show_error(f"Export failed: {exc}")
+                return False
+            self.show_info(f"Exported {result.rows} {what} to {result.path}.")
+            return True
+
+        return asyncio.ensure_future(go())

@@ -276,6 +276,7 @@ class MainWindow(QMainWindow):
         self.price_label.setToolTip("Catalog prices in use; your own prices (Providers…) always win. "
                                     "Refresh with Edit → Update price data")
         self.busy = BusyBar()
+        self.load_panel.busy = self.busy
         self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().addPermanentWidget(self.price_label)
 

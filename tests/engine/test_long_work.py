@@ -88,3 +88,37 @@ def test_merge_reports_each_table_and_cancel_adds_nothing(tmp_path):
     done, total, table = whole.snapshot()
     assert total == done + 1 and table == "suite_run_trials"
     store.close()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "http-jsonl"])
+def test_a_runs_export_runs_off_the_callers_thread_and_cancels_cleanly(providers, vendor, tmp_path, fmt):
+    import threading
+
+    from desk.core.load import LoadStep
+    from desk.engine import export
+    from desk.engine.load import LoadPlan, run_load
+    from tests.engine.conftest import engine_for, ref
+
+    plan = LoadPlan(models=(ref("openai"),), inputs=(TrialInput("hi"),), steps=(LoadStep(2, 3),), warmup=False)
+    threads: list[str] = []
+    real = export.run_request_rows if fmt == "csv" else export.run_attempt_rows
+
+    def spy(store, run_id):
+        threads.append(threading.current_thread().name)
+        return real(store, run_id)
+
+    out = tmp_path / "run.out"
+
+    async def go(job):
+        async with engine_for(providers) as engine:
+            run_id = (await run_load(engine, plan)).run_id
+            return await engine.export_run_in_background(run_id, fmt, str(out), job)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(export, "run_request_rows" if fmt == "csv" else "run_attempt_rows", spy)
+        assert asyncio.run(go(Job("export"))).rows == 3 and out.exists()
+        assert threads and threading.main_thread().name not in threads
+        out.write_text("yesterday's export\n")
+        with pytest.raises(JobCancelled):
+            asyncio.run(go(CancelAt("export", at=1)))
+    assert out.read_text() == "yesterday's export\n"

@@ -40,6 +40,13 @@ def fill(panel: LoadPanel, qtbot, models, *, prompt="What is 2 + 2?", requests=2
     panel.budget.setValue(budget)
 
 
+def run_until_done(loop, task):
+    """The export runs off the GUI thread: wait for its task, give its result."""
+    assert task is not None
+    run_until(loop, task.done)
+    return task.result()
+
+
 def start(panel: LoadPanel, qtbot) -> list[str]:
     finished: list[str] = []
     panel.run_finished.connect(finished.append)
@@ -125,16 +132,16 @@ def test_two_models_with_fallback_plots_table_runs_list_and_export(window, qtbot
 
     # Export the run's requests.
     assert panel.export_button.isEnabled()
-    assert panel.export_requests(str(tmp_path / "run.csv"), "csv")
+    assert run_until_done(mw_loop, panel.export_requests(str(tmp_path / "run.csv"), "csv"))
     rows = list(csv.DictReader((tmp_path / "run.csv").open(encoding="utf-8", newline="")))
     assert len(rows) == 40 and {r["model"] for r in rows} == {OPENAI, CLAUDE}
     assert sum(r["fallback_used"] == "true" for r in rows) == answered
-    assert panel.export_requests(str(tmp_path / "run.jsonl"), "jsonl")
+    assert run_until_done(mw_loop, panel.export_requests(str(tmp_path / "run.jsonl"), "jsonl"))
     lines = [json.loads(line) for line in (tmp_path / "run.jsonl").read_text().splitlines()]
     assert len(lines) == 40 and all(isinstance(line["itl_ms"], list) for line in lines)
     assert "Exported 40 requests" in panel.message.text()
     # ...and per HTTP request: every attempt on every model, joined to the vendor's log.
-    assert panel.export_requests(str(tmp_path / "http.jsonl"), "http-jsonl")
+    assert run_until_done(mw_loop, panel.export_requests(str(tmp_path / "http.jsonl"), "http-jsonl"))
     calls = [json.loads(line) for line in (tmp_path / "http.jsonl").read_text().splitlines()]
     logged = {r.request_id for r in vendor.requests if r.method == "POST"}
     assert len(calls) == 40 + fallbacks and {c["vendor_request_id"] for c in calls} <= logged
