@@ -7,8 +7,17 @@ import time
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QImage, QTextCursor, QTextDocument
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDesktopServices,
+    QGuiApplication,
+    QImage,
+    QPainter,
+    QPaintEvent,
+    QTextCursor,
+    QTextDocument,
+)
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -54,6 +63,28 @@ def _placeholder_image() -> QImage:
         image.fill(QColor(128, 128, 128, 96))
         _PLACEHOLDER.append(image)
     return _PLACEHOLDER[0]
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when the pane is narrower than its text (a long
+    provider/model name was cut off mid-word), with the whole text as its tooltip."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setToolTip(text)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(self.fontMetrics().horizontalAdvance("…") * 4, hint.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
+        painter.drawText(self.contentsRect(), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
 
 
 class SafeBrowser(QTextBrowser):
@@ -202,9 +233,8 @@ class ResponsePane(QFrame):
         col.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
         col.setSpacing(4)
         head = QHBoxLayout()
-        self.title = QLabel(title)
+        self.title = ElidedLabel(title)
         self.title.setStyleSheet("font-weight: bold; font-size: 11pt;")
-        self.title.setTextInteractionFlags(self.title.textInteractionFlags())
         head.addWidget(self.title, 1)
         self.raw_toggle = QToolButton()
         self.raw_toggle.setText("Raw")

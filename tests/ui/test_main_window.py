@@ -377,3 +377,20 @@ def test_every_past_trial_is_reachable_by_scrolling_the_history(window, qtbot):
     assert "question number 0" in listed.item(listed.count() - 1).text()  # the oldest one
     ids = [listed.item(i).data(Qt.ItemDataRole.UserRole) for i in range(listed.count())]
     assert len(set(ids)) == len(ids)  # pages do not overlap
+
+
+def test_a_long_model_name_is_elided_not_cut_and_kept_whole_in_the_tooltip(window, qtbot):
+    from desk.ui.response_pane import ElidedLabel
+
+    label = ElidedLabel("anthropic/claude-sonnet-4-5-20250929-with-a-long-deployment-name")
+    qtbot.addWidget(label)
+    label.resize(120, 30)
+    label.show()
+    full = label.fontMetrics().horizontalAdvance(label.text())
+    assert label.minimumSizeHint().width() < 120 < full  # the pane can be narrower than the name
+    assert label.toolTip() == label.text()
+    image = label.grab().toImage()
+    # drawn up to the right edge with "…", not clipped mid-glyph and not blank
+    assert any(image.pixelColor(x, y).lightness() < 128 for x in range(100, 118) for y in range(30))
+    label.setText("A: openai/gpt-4o-mini")
+    assert label.toolTip() == "A: openai/gpt-4o-mini"
