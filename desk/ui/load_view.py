@@ -336,6 +336,7 @@ class LoadPanel(QWidget):
     """Settings, Start/Cancel, live plots, the per-model summary and past runs."""
 
     run_finished = Signal(str)  # the run id ("" when the run could not start)
+    activity = Signal(str)  # what a running load run is doing, for the status bar ("" when done)
     trial_wanted = Signal()  # "use the Trials tab's task": the window answers with use_trial()
 
     def __init__(self, engine: Engine, db_path: str | Path, parent: QWidget | None = None) -> None:
@@ -823,6 +824,7 @@ class LoadPanel(QWidget):
             self.progress.setRange(0, planned)
             self.progress.setValue(min(done, planned))
         self.status.setText(self._status_text(done, planned))
+        self.activity.emit("Load run: " + self._status_text(done, planned))
         self._dirty = ["cdf", "time", "limits", "steps"]
         self._draw_next()
 
@@ -834,6 +836,7 @@ class LoadPanel(QWidget):
 
     def _on_finished(self, result: LoadResult | None, error: BaseException | None) -> None:
         self._refresh.stop()
+        self.activity.emit("")
         self._cancel = None
         gc.unfreeze()
         if result is None:

@@ -170,6 +170,10 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.show_welcome)  # first run: offer local servers, non-blocking
         QTimer.singleShot(0, self, self._show_price_data)
 
+    def _show_activity(self, text: str) -> None:
+        self.activity_label.setText(text)
+        self.activity_label.setVisible(bool(text))
+
     def _show_price_data(self) -> None:
         """Name the price data in use once the background preload has loaded it (the catalog
         import and any fetched copy are not ready at construction, and must not block it)."""
@@ -277,6 +281,13 @@ class MainWindow(QMainWindow):
                                     "Refresh with Edit → Update price data")
         self.busy = BusyBar()
         self.load_panel.busy = self.busy
+        # Load and suite runs go on while the user works in another tab: say so down here.
+        self.activity_label = QLabel()
+        self.activity_label.setObjectName("activityLabel")
+        self.activity_label.setVisible(False)
+        self.statusBar().addPermanentWidget(self.activity_label)
+        self.load_panel.activity.connect(self._show_activity)
+        self.suites_panel.activity.connect(self._show_activity)
         self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().addPermanentWidget(self.price_label)
 

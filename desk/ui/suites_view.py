@@ -342,6 +342,7 @@ class SuitesPanel(QWidget):
 
     open_trial_requested = Signal(str)  # a matrix cell was clicked: open that case side by side
     run_finished = Signal(str)  # run id
+    activity = Signal(str)  # what a running suite run is doing, for the status bar ("" when done)
 
     def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -823,6 +824,7 @@ class SuitesPanel(QWidget):
         self._apply_progress()
         run_id = self.running_run_id
         self.running_run_id = None
+        self.activity.emit("")
         self.refresh_runs(select=run_id or self.current_run_id)
         if run_id is not None and run_id == self.current_run_id:
             self.reload_matrix()
@@ -863,6 +865,8 @@ class SuitesPanel(QWidget):
         self.progress.setValue(done)
         failed = f" · {self._failed} failed" if self._failed else ""
         self.progress_label.setText(f"{done} / {total} done{failed}")
+        if self.running_run_id is not None:
+            self.activity.emit(f"Suite run: {done} / {total} answers{failed}")
         row = self._run_row(self.running_run_id)
         if row is not None:
             self.run_table.item(row, 3).setText(f"{done} / {total}")

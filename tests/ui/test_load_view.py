@@ -76,9 +76,14 @@ def test_two_models_with_fallback_plots_table_runs_list_and_export(window, qtbot
     window.tabs.setCurrentWidget(panel)
     assert {panel.models.item(i).text() for i in range(panel.models.count())} >= {OPENAI, CLAUDE}
     fill(panel, qtbot, {OPENAI, CLAUDE}, requests=20, concurrency=5, fallback=CLAUDE, budget=5000)
+    said: list[str] = []
+    panel.activity.connect(said.append)
     finished = start(panel, qtbot)
     assert panel.running and not panel.start_button.isEnabled() and panel.cancel_button.isEnabled()
     run_until(mw_loop, lambda: finished, timeout=15)
+    # the status bar said what the run was doing (seen from any tab), and clears at the end
+    assert any(s.startswith("Load run: ") and " done · " in s for s in said) and said[-1] == ""
+    assert not window.activity_label.isVisible()
     run_id = finished[0]
     assert run_id and not panel.running and panel.start_button.isEnabled()
 

@@ -120,10 +120,13 @@ def test_run_fills_the_matrix_live_filters_and_a_click_opens_the_case(window, qt
         await until(lambda: "ok · TTFT" in (cell_text(panel, "c1", MODELS[0]) or ""))
         assert panel.running
         assert re.fullmatch(r"\d+ / 18 done", panel.progress_label.text())
+        await until(lambda: window.activity_label.text().startswith("Suite run: "))
+        assert window.activity_label.isVisible() and " / 18 answers" in window.activity_label.text()
         await until(lambda: not panel.running, timeout=20)
 
     mw_loop.run_until_complete(live())
     assert panel.progress_label.text() == "18 / 18 done"
+    assert not window.activity_label.isVisible()  # cleared when the run ended
     assert panel.progress.value() == panel.progress.maximum() == 18
     assert "done: 18 answers" in panel.message.text()
 
