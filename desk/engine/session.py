@@ -474,6 +474,15 @@ class Engine:
         except OSError as exc:
             raise EngineError(f"cannot write {path} ({exc.strerror or exc})") from None
 
+    async def export_suite_in_background(self, name: str, path: str | Path, version: int | None = None) -> int:
+        """export_suite with the writing (JSONL and attachment files, megabytes with
+        screenshots) off the caller's thread; the suite itself is plain data by then."""
+        suite = self.suite(name, version)
+        try:
+            return await asyncio.to_thread(suite_run.export_suite, suite, path)
+        except OSError as exc:
+            raise EngineError(f"cannot write {path} ({exc.strerror or exc})") from None
+
     def suite_from_trials(self, name: str, trial_ids: Sequence[str], expect: str = "") -> SuiteInfo:
         """Make a suite (the next version of `name`) of past trials: each one's prompt, system
         prompt and files become a case, keyed 1, 2, ... in the order given."""

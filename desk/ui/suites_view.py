@@ -669,23 +669,34 @@ class SuitesPanel(QWidget):
                        f"{info.name} v{info.version}.")
         return True
 
-    def export_selected(self, path: str | Path | None = None) -> bool:
+    def export_selected(self, path: str | Path | None = None) -> asyncio.Future[bool] | None:
+        """Export the selected suite to JSONL (attachments beside it), the writing off the
+        GUI thread; returns the task (None when nothing was started)."""
         info = self.selected_suite()
         if info is None:
             self.show_error("Select a suite to export first.")
-            return False
+            return None
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self, "Export the suite", f"{info.name}.jsonl",
                                                   "JSON Lines (*.jsonl)")
             if not path:
+                return None
+        target = str(path)
+        self.export_button.setEnabled(False)
+        self.show_info(f"Exporting {info.name} v{info.version}…")
+
+        async def go() -> bool:
+            try:
+                n = await self.engine.export_suite_in_background(info.name, target, info.version)
+            except EngineError as exc:
+                self.show_error(str(exc))
                 return False
-        try:
-            n = self.engine.export_suite(info.name, path, info.version)
-        except EngineError as exc:
-            self.show_error(str(exc))
-            return False
-        self.show_info(f"Exported {n} cases of {info.name} v{info.version} to {path}.")
-        return True
+            finally:
+                self.export_button.setEnabled(True)
+            self.show_info(f"Exported {n} cases of {info.name} v{info.version} to {target}.")
+            return True
+
+        return asyncio.ensure_future(go())
 
     # --- models ---------------------------------------------------------------------------
     def refresh_models(self) -> None:

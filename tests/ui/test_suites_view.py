@@ -286,3 +286,34 @@ def test_welcome_offers_the_starter_suite_once_models_exist(window, qtbot):
     assert window.tabs.currentWidget() is window.suites_panel
     assert window.suites_panel.selected_suite_name() == "starter"
     dialog.reject()
+
+
+def test_a_suite_exports_off_the_gui_thread_and_reimports_the_same(window, tmp_path, mw_loop, monkeypatch):
+    import threading
+
+    from desk.engine import suite_run
+
+    panel = suites_tab(window)
+    assert panel.import_file(suite_file(tmp_path), "six")
+    threads: list[str] = []
+    real = suite_run.export_suite
+
+    def spy(suite, path):
+        threads.append(threading.current_thread().name)
+        return real(suite, path)
+
+    monkeypatch.setattr(suite_run, "export_suite", spy)
+    task = panel.export_selected(tmp_path / "out.jsonl")
+    assert task is not None and not panel.export_button.isEnabled()
+    run_until(mw_loop, task.done)
+    assert task.result() and panel.export_button.isEnabled()
+    assert threads and threading.main_thread().name not in threads
+    assert "Exported 6 cases of six v1" in panel.message.text()
+    assert panel.import_file(tmp_path / "out.jsonl", "six again")
+    again = window.engine.suite("six again")
+    assert [c.prompt for c in again.cases] == [c.prompt for c in window.engine.suite("six").cases]
+
+    (tmp_path / "taken.jsonl").mkdir()  # a folder where the file should go: a clear message, no crash
+    missing = panel.export_selected(tmp_path / "taken.jsonl")
+    run_until(mw_loop, missing.done)
+    assert missing.result() is False and "cannot write" in panel.message.text()
