@@ -197,8 +197,11 @@ def bradley_terry_bootstrap(
     seed: int = 0,
     confidence: float = 0.95,
     prior: float = 0.5,
+    each: Callable[[int], None] | None = None,
 ) -> dict[str, tuple[float, float]]:
-    """Return a percentile-bootstrap interval of each item's Bradley-Terry strength."""
+    """Return a percentile-bootstrap interval of each item's Bradley-Terry strength.
+    `each(i)` is called before resample i: a caller's progress or cancel check (an
+    exception it raises stops the work; a thousand refits take seconds)."""
     tail = _check_confidence(confidence)
     if n_resamples < 1:
         raise ValueError("n_resamples must be at least 1")
@@ -208,7 +211,9 @@ def bradley_terry_bootstrap(
         return {}
     rng = random.Random(seed)
     samples: dict[str, list[float]] = {item: [] for item in items}
-    for _ in range(n_resamples):
+    for i in range(n_resamples):
+        if each is not None:
+            each(i)
         resample = rng.choices(checked, k=len(checked))
         # Fit every item every time, so the geometric-mean scale means the same thing in each
         # resample; an item drawn no games falls back to its prior, which widens its interval.

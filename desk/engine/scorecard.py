@@ -227,7 +227,9 @@ def compute_scorecard(
     comparisons = _comparisons(preferences, by_id)
     strengths = bradley_terry(comparisons) if comparisons else {}
     strength_ci = (
-        bradley_terry_bootstrap(comparisons, n_resamples=min(n_resamples, 1000), seed=seed)
+        bradley_terry_bootstrap(comparisons, n_resamples=min(n_resamples, 1000), seed=seed,
+                                # every 50 refits: a chance to cancel inside the longest step
+                                each=lambda i: report(0, steps, "pairwise strengths") if i % 50 == 0 else None)
         if comparisons else {}
     )
     games: Counter[str] = Counter()

@@ -316,3 +316,19 @@ def test_enough():
     assert MIN_SAMPLES == 5
     assert not enough(4) and enough(5)
     assert enough(2, minimum=2)
+
+
+def test_bradley_terry_bootstrap_hears_each_resample_and_stops_when_told():
+    calls: list[int] = []
+    same = bradley_terry_bootstrap(THREE, n_resamples=40, seed=3, each=calls.append)
+    assert calls == list(range(40)) and same == bradley_terry_bootstrap(THREE, n_resamples=40, seed=3)
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_ten(i: int) -> None:
+        if i == 10:
+            raise Stop
+
+    with pytest.raises(Stop):
+        bradley_terry_bootstrap(THREE, n_resamples=1000, seed=3, each=stop_at_ten)
