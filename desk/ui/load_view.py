@@ -62,7 +62,7 @@ from desk.core.statistics import percentile
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput
 from desk.engine.jobs import Job, JobCancelled
 from desk.engine.load import LoadPlan, LoadResult, run_load_in_thread
-from desk.engine.policy import RetryPolicy
+from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.session import Engine, EngineError, RunInfo
 from desk.ui import defs
 from desk.ui.busy import BusyBar
@@ -75,6 +75,9 @@ MAX_SCATTER = 4000  # per series while drawing; the stored run keeps every reque
 COLOURS = ["#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457", "#9e9d24"]
 RATE_LIMITED_COLOUR = "#f9a825"
 NO_FALLBACK = "(none)"
+# The same defaults as `desk load` (its flags default to these too).
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_TIMEOUTS = Timeouts()
 
 
 def parse_ramp(text: str) -> list[int]:
@@ -433,6 +436,33 @@ class LoadPanel(QWidget):
         self.honour_retry_after = QCheckBox("Honour Retry-After")
         self.honour_retry_after.setObjectName("loadHonourRetryAfter")
         self.honour_retry_after.setChecked(True)
+        self.honour_retry_after.setToolTip("Wait as long as a 429/503's Retry-After header asks before retrying, "
+                                           "instead of the backoff below")
+        self.max_retries.setToolTip("Retries of a failed request (connection errors, 429, 5xx) before it "
+                                    "counts as an error or goes to the fallback model")
+        self.backoff_base = self._seconds(
+            "loadBackoffBase", DEFAULT_RETRY.base_delay, 0.0,
+            "Backoff before the first retry; it doubles with each retry (with jitter) up to the longest")
+        self.backoff_max = self._seconds(
+            "loadBackoffMax", DEFAULT_RETRY.max_delay, 0.0, "Longest backoff between two retries")
+        backoff_row = QHBoxLayout()
+        backoff_row.addWidget(self.backoff_base, 1)
+        backoff_row.addWidget(QLabel("to"))
+        backoff_row.addWidget(self.backoff_max, 1)
+        self.first_token_timeout = self._seconds(
+            "loadFirstTokenTimeout", DEFAULT_TIMEOUTS.first_token, 0.01,
+            "Longest wait from sending a request to the first part of its answer (connecting included); "
+            "then the attempt is a timeout error")
+        self.idle_timeout = self._seconds(
+            "loadIdleTimeout", DEFAULT_TIMEOUTS.idle, 0.01,
+            "Longest silence between two parts of an answer once it is streaming; "
+            "then the request is a timeout error")
+        self.total_timeout = self._seconds(
+            "loadTotalTimeout", DEFAULT_TIMEOUTS.total, 0.01,
+            "Longest a single attempt may take from start to the end of its answer")
+        self.connect_timeout = self._seconds(
+            "loadConnectTimeout", DEFAULT_TIMEOUTS.connect, 0.01,
+            "Longest wait to open a connection to the vendor (DNS, TCP and TLS)")
         self.fallback = QComboBox()
         self.fallback.setObjectName("loadFallback")
         self.fallback.setToolTip("When a model's request fails (after its retries), ask this one")
@@ -467,10 +497,16 @@ class LoadPanel(QWidget):
         form.addRow("Duration / step", self.duration)
         form.addRow("Max retries", self.max_retries)
         form.addRow("", self.honour_retry_after)
+        form.addRow("Backoff", backoff_row)
         form.addRow("Fallback model", self.fallback)
         form.addRow("p95 budget", self.budget)
         form.addRow("Temperature", self.temperature)
         form.addRow("Max tokens", self.max_tokens)
+        form.addRow(QLabel("<b>Timeouts</b>"))
+        form.addRow("First token", self.first_token_timeout)
+        form.addRow("Idle", self.idle_timeout)
+        form.addRow("Total", self.total_timeout)
+        form.addRow("Connect", self.connect_timeout)
         self.form_box = form_box
 
         self.start_button = QPushButton("Start")
@@ -611,6 +647,18 @@ class LoadPanel(QWidget):
         self._reset_view([], None)
 
     @staticmethod
+    def _seconds(name: str, value: float, minimum: float, tip: str) -> QDoubleSpinBox:
+        box = QDoubleSpinBox()
+        box.setObjectName(name)
+        box.setRange(minimum, 3600.0)
+        box.setDecimals(2)
+        box.setSingleStep(0.5)
+        box.setSuffix(" s")
+        box.setValue(value)
+        box.setToolTip(tip)
+        return box
+
+    @staticmethod
     def _plot(name: str, title: str, bottom: str, left: str) -> pg.PlotWidget:
         plot = pg.PlotWidget()
         plot.setObjectName(name)
@@ -747,12 +795,18 @@ class LoadPanel(QWidget):
         temperature = self.temperature.value()
         settings = GenerationSettings(temperature=None if temperature < 0 else round(temperature, 2),
                                       max_tokens=self.max_tokens.value() or None)
-        retry = RetryPolicy(max_retries=self.max_retries.value(),
+        base, longest = self.backoff_base.value(), self.backoff_max.value()
+        if longest < base:
+            raise ValueError(f"Backoff: the longest wait ({longest:g} s) cannot be shorter than the first "
+                             f"({base:g} s).")
+        retry = RetryPolicy(max_retries=self.max_retries.value(), base_delay=base, max_delay=longest,
                             honour_retry_after=self.honour_retry_after.isChecked())
+        timeouts = Timeouts(connect=self.connect_timeout.value(), first_token=self.first_token_timeout.value(),
+                            idle=self.idle_timeout.value(), total=self.total_timeout.value())
         fallback_name = self.fallback.currentText()
         fallback = (ModelRef.parse(fallback_name),) if fallback_name and fallback_name != NO_FALLBACK else ()
         return LoadPlan(models=models, inputs=inputs, steps=steps, settings=settings, retry=retry,
-                        fallback=fallback, p95_budget_ms=float(self.budget.value()) or None, source=source)
+                        timeouts=timeouts, fallback=fallback, p95_budget_ms=float(self.budget.value()) or None, source=source)
 
     # --- running ---------------------------------------------------------------------------
     @property

@@ -391,3 +391,45 @@ def test_the_trials_tabs_whole_task_is_what_a_load_run_sends(window, qtbot, vend
     window.new_trial()  # an empty Trials tab: said, and the task in use is kept
     qtbot.mouseClick(panel.trial_button, Qt.MouseButton.LeftButton)
     assert "no task yet" in panel.message.text() and "Which rows" in panel.dataset_label.text()
+
+
+def test_backoff_and_timeouts_are_set_stored_and_applied(window, qtbot, vendor, mw_loop):
+    """The Load tab's backoff and timeouts go into the run (and its stored spec); a stall
+    mid-answer ends on the idle timeout chosen here, not the 60 s default."""
+    panel = window.load_panel
+    fill(panel, qtbot, {OPENAI}, requests=2, concurrency=2)
+    # Same defaults as `desk load`.
+    defaults = (panel.backoff_base, panel.backoff_max, panel.first_token_timeout, panel.idle_timeout,
+                panel.total_timeout, panel.connect_timeout)
+    assert [box.value() for box in defaults] == [1.0, 30.0, 120.0, 60.0, 600.0, 10.0]
+    assert all(box.toolTip() for box in defaults)
+
+    # A backoff whose longest wait is shorter than its first is a message, not a crash.
+    panel.backoff_base.setValue(5)
+    panel.backoff_max.setValue(2)
+    finished = start(panel, qtbot)
+    assert not panel.running and not finished and vendor.requests == []
+    assert panel.message.isVisible() and "Backoff" in panel.message.text() and "2 s" in panel.message.text()
+
+    vendor.set_default("gpt-4o-mini", Script(stall_after_pieces=1))  # one piece, then silence
+    panel.backoff_base.setValue(0.25)
+    panel.backoff_max.setValue(2)
+    panel.first_token_timeout.setValue(5)
+    panel.idle_timeout.setValue(0.3)
+    panel.total_timeout.setValue(8)
+    panel.connect_timeout.setValue(3)
+    assert panel.start()  # `finished` still listens
+    assert not panel.message.isVisible()
+    run_until(mw_loop, lambda: finished, timeout=10)
+
+    run = window.engine.list_runs("load")[0]
+    assert run.id == finished[0] and run.status == "done"
+    assert (run.spec["retry"]["base_delay"], run.spec["retry"]["max_delay"]) == (0.25, 2.0)
+    assert run.spec["retry"]["max_retries"] == 0
+    assert run.spec["timeouts"] == {"connect": 3.0, "first_token": 5.0, "idle": 0.3, "total": 8.0}
+
+    # Both requests stalled after their first piece and timed out on the 0.3 s idle limit.
+    assert panel.current_summary["models"][OPENAI]["errors"] == {"timeout": 2}
+    assert [o.error_kind for o in panel.outcomes] == ["timeout", "timeout"]
+    for o in panel.outcomes:
+        assert 290 <= o.total_ms < 300 + SLACK_MS, o.total_ms  # not the 5 s first-token limit
