@@ -403,7 +403,7 @@ class LoadPanel(QWidget):
         dataset_row = QHBoxLayout()
         dataset_row.addWidget(self.dataset_button)
         dataset_row.addWidget(self.trial_button)
-        dataset_row.addWidget(self.dataset_label, 1)
+        dataset_row.addStretch(1)
         dataset_row.addWidget(self.dataset_clear)
 
         self.requests = QSpinBox()
@@ -491,6 +491,7 @@ class LoadPanel(QWidget):
         form.addRow(self.models)
         form.addRow("Prompt", self.prompt)
         form.addRow(dataset_row)
+        form.addRow(self.dataset_label)  # its own row: a task's description wraps over lines
         form.addRow("Requests / step", self.requests)
         form.addRow("Concurrency", self.concurrency)
         form.addRow("Ramp", self.ramp)
