@@ -179,67 +179,38 @@ class _Pool:
 
 def _clustered_p95(pool: _Pool, seed: int, n_resamples: int, confidence: float) -> tuple[float, float] | None:
     """See clustered_p95_interval. Each resample is exact (the linear-interpolation p95 of
-    `percentile` over the pooled values of the drawn groups) without sorting a pool again:
-    each value weighs as often as its group was drawn. The weight above a fixed `anchor`,
-    just short of where a resample's p95 usually lies, is a sum over the draws, so only
-    the band below it is walked value by value."""
+    `percentile` over the pooled values of the drawn groups) without pooling and sorting
+    again: each value weighs as often as its group was drawn, and the p95 lies about 5 %
+    from the top, so a running sum of weights from the largest value down finds it after
+    a short walk (the whole pool only when a draw is heavy in the tail)."""
     if len(pool.groups) < 2:
         return None
     tail = (1 - confidence) / 2 * 100
-    groups, values, owners = pool.groups, pool.values, pool.owners
-    sizes = [len(g) for g in groups]
-    pooled = len(values)
-    expected = 0.05 * pooled  # how deep (from the top) the p95 of the pool itself lies
-    anchor = int(expected * 0.8)
-    above_anchor = [0] * len(groups)  # per group: its values among the top `anchor`
-    for r in owners[:anchor]:
-        above_anchor[r] += 1
-    band_end = min(pooled, int(expected * 1.2) + 64)
+    values, owners = pool.values, pool.owners
+    sizes = [len(g) for g in pool.groups]
+    band = min(len(values), int(0.05 * len(values) * 1.2) + 64)  # a little deeper than the pool's own p95
     rng = random.Random(seed)
-    population = range(len(groups))
+    population = range(len(sizes))
     estimates = []
     for _ in range(n_resamples):
-        picks = rng.choices(population, k=len(groups))
-        weight = [0] * len(groups)
+        picks = rng.choices(population, k=len(sizes))
+        weight = [0] * len(sizes)
         for r, k in Counter(picks).items():
             weight[r] = k
         n = sum(map(sizes.__getitem__, picks))
-        walk = _Walk(values, owners, weight, anchor, sum(map(above_anchor.__getitem__, picks)), band_end)
         position = (n - 1) * 0.95
         lo = math.floor(position)
         hi = min(lo + 1, n - 1)
-        at_lo, at_hi = walk.largest(n - lo), walk.largest(n - hi)  # ascending rank k is the (n - k)-th largest
+        deepest = n - lo  # ascending rank k is the (n - k)-th largest; lo is the deeper of the two
+        running = list(itertools.accumulate(map(weight.__getitem__, owners[:band])))
+        if running[-1] < deepest:
+            running = list(itertools.accumulate(map(weight.__getitem__, owners)))
+        at_lo = values[bisect.bisect_left(running, deepest)]
+        at_hi = values[bisect.bisect_left(running, n - hi)]
         estimates.append(at_lo + (position - lo) * (at_hi - at_lo))
     lower, upper = percentile(estimates, tail), percentile(estimates, 100 - tail)
     assert lower is not None and upper is not None
     return lower, upper
-
-
-class _Walk:
-    """One resample's cumulative weights from the largest value down, built only as deep as asked."""
-
-    def __init__(self, values: list[float], owners: list[int], weight: list[int], anchor: int,
-                 w_anchor: int, band_end: int) -> None:
-        self.values, self.owners, self.weight = values, owners, weight
-        self.anchor, self.w_anchor, self.band_end = anchor, w_anchor, band_end
-        self.top: list[int] | None = None
-        self.band: list[int] | None = None
-
-    def largest(self, t: int) -> float:
-        """The t-th largest (1-based) value of the resample."""
-        if t <= self.w_anchor:
-            if self.top is None:
-                self.top = list(itertools.accumulate(map(self.weight.__getitem__, self.owners[:self.anchor])))
-            return self.values[bisect.bisect_left(self.top, t)]
-        if self.band is None:
-            self.band = self._from_anchor(self.band_end)
-        if self.band[-1] < t:  # a draw heavy in the tail reaches past the band
-            self.band = self._from_anchor(len(self.values))
-        return self.values[self.anchor + bisect.bisect_left(self.band, t) - 1]
-
-    def _from_anchor(self, end: int) -> list[int]:
-        return list(itertools.accumulate(map(self.weight.__getitem__, self.owners[self.anchor:end]),
-                                         initial=self.w_anchor))
 
 
 def summarize(outcomes: Sequence[RequestOutcome], wall_s: float, *, seed: int = 0) -> dict[str, Any]:
