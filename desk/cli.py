@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from desk import __version__, cli_load, cli_local, cli_suite
+from desk.cli_policy import add_policy_args, timeouts_from
 from desk.core.attachment import AttachmentError, decode_text, load_attachment
 from desk.core.pricing import Price
 from desk.core.provider import KINDS, ProviderConfig, base_url_problem
@@ -110,10 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     trial.add_argument("--temperature", type=float)
     trial.add_argument("--max-tokens", type=int)
     trial.add_argument("--reasoning-effort", choices=REASONING_EFFORTS)
-    trial.add_argument("--max-retries", type=int, default=2)
-    trial.add_argument("--first-token-timeout", type=float, default=120.0, metavar="S")
-    trial.add_argument("--idle-timeout", type=float, default=60.0, metavar="S")
-    trial.add_argument("--total-timeout", type=float, default=600.0, metavar="S")
+    add_policy_args(trial)
     trial.add_argument("--no-stream", action="store_true", help="ask for whole answers instead of streams")
     trial.add_argument("--json", action="store_true", help="one JSON object per response per line")
 
@@ -485,7 +483,7 @@ def _price_delete(args: argparse.Namespace, store: Any) -> int:
 
 
 def _trial(args: argparse.Namespace, store: Any) -> int:
-    from desk.engine.policy import RetryPolicy, Timeouts
+    from desk.engine.policy import RetryPolicy
     from desk.engine.session import Engine, EngineError
 
     refs = [_ref(m) for m in args.model]
@@ -503,8 +501,7 @@ def _trial(args: argparse.Namespace, store: Any) -> int:
             raise CliError(str(exc)) from None
     try:
         settings = GenerationSettings(args.temperature, args.max_tokens, args.reasoning_effort)
-        timeouts = Timeouts(total=args.total_timeout, first_token=args.first_token_timeout,
-                            idle=args.idle_timeout)
+        timeouts = timeouts_from(args)
         retry = RetryPolicy(max_retries=args.max_retries)
     except ValueError as exc:
         raise CliError(str(exc)) from None

@@ -8,7 +8,9 @@ import sys
 import time
 from typing import Any
 
+from desk.cli_policy import add_policy_args, timeouts_from
 from desk.core.load import LoadStep, RequestOutcome
+from desk.engine.policy import RetryPolicy
 
 PCT_KEYS = ("p50", "p90", "p95", "p99")
 
@@ -27,20 +29,17 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
     load.add_argument("--concurrency", "-c", type=int, default=10)
     load.add_argument("--ramp", metavar="C1,C2,…", help="steps of concurrency, e.g. 1,8,32,128,512")
     load.add_argument("--duration", type=float, metavar="S", help="seconds per step instead of a count")
-    load.add_argument("--max-retries", type=int, default=2)
+    add_policy_args(load, connect=True)
     load.add_argument("--no-retry-after", action="store_true", help="back off without honouring Retry-After")
-    load.add_argument("--backoff-base", type=float, default=1.0, metavar="S",
+    load.add_argument("--backoff-base", type=float, default=RetryPolicy().base_delay, metavar="S",
                       help="first retry's backoff, doubled each retry (with jitter) up to --backoff-max")
-    load.add_argument("--backoff-max", type=float, default=30.0, metavar="S", help="longest backoff between retries")
+    load.add_argument("--backoff-max", type=float, default=RetryPolicy().max_delay, metavar="S",
+                      help="longest backoff between retries")
     load.add_argument("--fallback", action="append", default=[], metavar="NAME/MODEL",
                       help="next model to try when one fails after its retries (repeatable, in order)")
     load.add_argument("--budget-ms", type=float, help="p95 total latency budget: report the knee concurrency")
     load.add_argument("--temperature", type=float)
     load.add_argument("--max-tokens", type=int)
-    load.add_argument("--connect-timeout", type=float, default=10.0, metavar="S")
-    load.add_argument("--first-token-timeout", type=float, default=120.0, metavar="S")
-    load.add_argument("--idle-timeout", type=float, default=60.0, metavar="S")
-    load.add_argument("--total-timeout", type=float, default=600.0, metavar="S")
     load.add_argument("--no-warmup", action="store_true", help="do not send one unmeasured request per model first")
     load.add_argument("--name", help="a label for the run")
     load.add_argument("--json", action="store_true", help="one JSON summary object per model")
@@ -78,19 +77,18 @@ def export_run(args: argparse.Namespace, store: Any, cli_error: Any) -> int:
     return 0
 
 
-def plan_from_args(args: argparse.Namespace, parse_ref: Any, get_trial: Any = None) -> Any:
+def plan_from_args(args: argparse.Namespace, parse_ref: Any, get_trial: Any) -> Any:
     """Build a LoadPlan from the arguments; raise ValueError with a plain reason.
     `get_trial` looks a stored trial up by id (for --trial)."""
     from desk.core.dataset import load_prompts
     from desk.core.trial import GenerationSettings, TrialInput
     from desk.engine.load import LoadPlan
-    from desk.engine.policy import RetryPolicy, Timeouts
 
     if args.dataset:
         inputs = tuple(load_prompts(args.dataset))
         source = args.dataset
-    elif getattr(args, "trial", None):
-        stored = get_trial(args.trial) if get_trial is not None else None
+    elif args.trial:
+        stored = get_trial(args.trial)
         if stored is None:
             raise ValueError(f"no trial {args.trial!r} (desk history lists them)")
         trial = stored.input
@@ -120,8 +118,7 @@ def plan_from_args(args: argparse.Namespace, parse_ref: Any, get_trial: Any = No
         settings=GenerationSettings(args.temperature, args.max_tokens),
         retry=RetryPolicy(max_retries=args.max_retries, base_delay=args.backoff_base, max_delay=args.backoff_max,
                           honour_retry_after=not args.no_retry_after),
-        timeouts=Timeouts(connect=args.connect_timeout, first_token=args.first_token_timeout, idle=args.idle_timeout,
-                          total=args.total_timeout),
+        timeouts=timeouts_from(args),
         fallback=tuple(parse_ref(m) for m in args.fallback),
         p95_budget_ms=args.budget_ms,
         warmup=not args.no_warmup,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
+from desk.cli_policy import add_policy_args, timeouts_from
 from desk.core.trial import REASONING_EFFORTS
 
 
@@ -82,10 +83,7 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
     run.add_argument("--temperature", type=float)
     run.add_argument("--max-tokens", type=int)
     run.add_argument("--reasoning-effort", choices=REASONING_EFFORTS)
-    run.add_argument("--max-retries", type=int, default=2)
-    run.add_argument("--first-token-timeout", type=float, default=120.0, metavar="S")
-    run.add_argument("--idle-timeout", type=float, default=60.0, metavar="S")
-    run.add_argument("--total-timeout", type=float, default=600.0, metavar="S")
+    add_policy_args(run)
     run.add_argument("--no-stream", action="store_true", help="ask for whole answers instead of streams")
     run.add_argument("--json", action="store_true",
                      help="one JSON object per answer per line: the 'desk trial --json' fields plus "
@@ -251,7 +249,7 @@ class _ProgressLine:
 def _run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
     from desk.core.response import Status
     from desk.core.trial import GenerationSettings
-    from desk.engine.policy import RetryPolicy, Timeouts
+    from desk.engine.policy import RetryPolicy
     from desk.engine.session import Engine, EngineError
     from desk.engine.suite_run import SuiteRunCancelled
 
@@ -276,7 +274,7 @@ def _run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
         raise h.error("--concurrency must be at least 1")
     try:
         settings = GenerationSettings(args.temperature, args.max_tokens, args.reasoning_effort)
-        timeouts = Timeouts(total=args.total_timeout, first_token=args.first_token_timeout, idle=args.idle_timeout)
+        timeouts = timeouts_from(args)
         retry = RetryPolicy(max_retries=args.max_retries)
     except ValueError as exc:
         raise h.error(str(exc)) from None
