@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from desk.core.attachment import Attachment, sha256_hex
+from desk.core.attachment import Attachment
 from desk.core.ids import new_id
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult, Status
@@ -101,9 +101,7 @@ def save_suite(db: Database, suite: Suite, *, sha256: str | None = None, stable_
     if stable_ids and not sha256:
         raise StoreError("stable ids need the file's sha256")
     for case in suite.cases:
-        for att in case.attachments:
-            if sha256_hex(att.data) != att.sha256:
-                raise StoreError(f"{att.name}: sha256 does not match its bytes")
+        trials.check_attachments(case.attachments)
     suite_id = f"suite-{sha256[:26]}" if stable_ids and sha256 else new_id()
     now = time.time()
     with transaction(db):
@@ -124,18 +122,7 @@ def save_suite(db: Database, suite: Suite, *, sha256: str | None = None, stable_
                  json.dumps([c.as_json() for c in case.constraints], ensure_ascii=False),
                  case.source, case.upstream_id),
             )
-            for n, att in enumerate(case.attachments):
-                db.execute(
-                    "INSERT INTO blobs (sha256, data, size, mime, created_at) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (sha256) DO NOTHING",
-                    (att.sha256, att.data, att.size, att.mime, now),
-                )
-                db.execute(
-                    "INSERT INTO suite_case_attachments (case_id, position, sha256, name, kind, mime, encoding, "
-                    "size, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (case_id, n, att.sha256, att.name, att.kind, att.mime, att.encoding, att.size,
-                     att.width, att.height),
-                )
+            trials.insert_attachments(db, "suite_case_attachments", "case_id", case_id, case.attachments, now)
             stored.append(dataclasses.replace(case, id=case_id, position=position))
     return dataclasses.replace(suite, cases=tuple(stored), version=version, id=suite_id, created_at=now)
 

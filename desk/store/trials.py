@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -48,11 +49,7 @@ def create_trial(
     parent_trial_id: str | None = None,
 ) -> str:
     """Store a trial with its attachments in one transaction; return its id."""
-    for att in trial.attachments:
-        # The blob key must really be the content's hash, or two different files could
-        # share a row (and dedup would hand back the wrong bytes).
-        if sha256_hex(att.data) != att.sha256:
-            raise StoreError(f"{att.name}: sha256 does not match its bytes")
+    check_attachments(trial.attachments)
     trial_id = trial_id or new_id()
     now = time.time()
     try:
@@ -61,33 +58,38 @@ def create_trial(
                 "INSERT INTO trials (id, created_at, prompt, system, parent_trial_id) VALUES (?, ?, ?, ?, ?)",
                 (trial_id, now, trial.prompt, trial.system, parent_trial_id),
             )
-            for position, att in enumerate(trial.attachments):
-                db.execute(
-                    "INSERT INTO blobs (sha256, data, size, mime, created_at) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-                    (att.sha256, att.data, att.size, att.mime, now),
-                )
-                db.execute(
-                    "INSERT INTO trial_attachments (trial_id, position, sha256, name, kind, "
-                    "mime, encoding, size, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        trial_id,
-                        position,
-                        att.sha256,
-                        att.name,
-                        att.kind,
-                        att.mime,
-                        att.encoding,
-                        att.size,
-                        att.width,
-                        att.height,
-                    ),
-                )
+            insert_attachments(db, "trial_attachments", "trial_id", trial_id, trial.attachments, now)
     except sqlite3.IntegrityError as exc:
         if "UNIQUE" in str(exc):
             raise StoreError(f"trial {trial_id} already exists") from None
         raise StoreError(f"no trial {parent_trial_id} to run again from") from None
     return trial_id
+
+
+def check_attachments(attachments: Iterable[Attachment]) -> None:
+    """The blob key must really be the content's hash, or two different files could share a
+    row (and dedup would hand back the wrong bytes)."""
+    for att in attachments:
+        if sha256_hex(att.data) != att.sha256:
+            raise StoreError(f"{att.name}: sha256 does not match its bytes")
+
+
+def insert_attachments(db: Database, table: str, owner_column: str, owner_id: str,
+                       attachments: Sequence[Attachment], now: float) -> None:
+    """Each attachment's bytes once in `blobs` (content-addressed), and its row, in order, in
+    `table` (trial_attachments or suite_case_attachments) under `owner_column` = `owner_id`."""
+    for position, att in enumerate(attachments):
+        db.execute(
+            "INSERT INTO blobs (sha256, data, size, mime, created_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+            (att.sha256, att.data, att.size, att.mime, now),
+        )
+        db.execute(
+            f"INSERT INTO {table} ({owner_column}, position, sha256, name, kind, "
+            "mime, encoding, size, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (owner_id, position, att.sha256, att.name, att.kind, att.mime, att.encoding, att.size,
+             att.width, att.height),
+        )
 
 
 def get_trial(db: Database, trial_id: str) -> StoredTrial | None:
