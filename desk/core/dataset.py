@@ -13,7 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from desk.core.attachment import decode_text
 from desk.core.trial import TrialInput
@@ -71,7 +73,7 @@ def prompts_from_csv(text: str, name: str = "dataset") -> list[TrialInput]:
     header = text.split("\n", 1)[0].rstrip("\r")
     if not header.strip():
         raise DatasetError(f"{name} line 1: the header row is empty (it needs a 'prompt' column)")
-    delimiter = _delimiter(header)
+    delimiter = prompt_delimiter(header)
     if delimiter is None:
         raise DatasetError(f"{name} line 1: no 'prompt' column in the header ({header[:80]!r})")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -97,17 +99,28 @@ def prompts_from_csv(text: str, name: str = "dataset") -> list[TrialInput]:
     return out
 
 
-def prompts_from_jsonl(text: str, name: str = "dataset") -> list[TrialInput]:
-    out: list[TrialInput] = []
+def jsonl_objects(text: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """(line number, the line's object, None) for each non-blank line of JSONL, or
+    (line number, None, what is wrong) for a line that is not a JSON object."""
     for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DatasetError(f"{name} line {number}: not valid JSON ({exc.msg})") from None
+            yield number, None, f"not valid JSON ({exc.msg})"
+            continue
         if not isinstance(record, dict):
-            raise DatasetError(f"{name} line {number}: expected an object with a 'prompt' field")
+            yield number, None, "expected an object with a 'prompt' field"
+            continue
+        yield number, record, None
+
+
+def prompts_from_jsonl(text: str, name: str = "dataset") -> list[TrialInput]:
+    out: list[TrialInput] = []
+    for number, record, problem in jsonl_objects(text):
+        if record is None:
+            raise DatasetError(f"{name} line {number}: {problem}")
         prompt = record.get("prompt")
         if not isinstance(prompt, str):
             what = "no 'prompt' field" if prompt is None else "'prompt' is not a string"
@@ -121,7 +134,8 @@ def prompts_from_jsonl(text: str, name: str = "dataset") -> list[TrialInput]:
     return out
 
 
-def _delimiter(header: str) -> str | None:
+def prompt_delimiter(header: str) -> str | None:
+    """The delimiter under which the header row has a 'prompt' column, if any."""
     for delimiter in _DELIMITERS:
         cells = next(csv.reader([header], delimiter=delimiter), [])
         if "prompt" in (c.strip().lower() for c in cells):

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from desk.core.attachment import Attachment, AttachmentError, load_attachment
-from desk.core.dataset import read_rows_file
+from desk.core.dataset import jsonl_objects, prompt_delimiter, read_rows_file
 from desk.core.trial import TrialInput
 
 EXPECT_KINDS = ("clarify", "abstain", "answer", "follow_constraints")
@@ -240,18 +240,11 @@ class _Rows:
 
 def cases_from_jsonl(text: str, name: str = "suite", base: Path | None = None) -> tuple[Case, ...]:
     rows = _Rows(name, base)
-    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            rows.bad(number, f"not valid JSON ({exc.msg})")
-            continue
-        if not isinstance(record, dict):
-            rows.bad(number, "expected an object with a 'prompt' field")
-            continue
-        rows.add(number, record)
+    for number, record, problem in jsonl_objects(text):
+        if record is None:
+            rows.bad(number, problem or "")
+        else:
+            rows.add(number, record)
     return rows.result()
 
 
@@ -261,7 +254,7 @@ def cases_from_csv(text: str, name: str = "suite", base: Path | None = None) -> 
     if not header.strip():
         raise SuiteError(f"{name}: 1 bad row, nothing imported: line 1: the header row is empty "
                          "(it needs a 'prompt' column)")
-    delimiter = _delimiter(header)
+    delimiter = prompt_delimiter(header)
     if delimiter is None:
         raise SuiteError(f"{name}: 1 bad row, nothing imported: line 1: no 'prompt' column in the header "
                          f"({header[:80]!r})")
@@ -361,14 +354,6 @@ def _constraints(record: Mapping[str, Any], problems: list[str]) -> tuple[Constr
             continue
         out.append(Constraint(item["id"].strip(), dict(kwargs)))
     return tuple(out)
-
-
-def _delimiter(header: str) -> str | None:
-    for delimiter in (",", ";", "\t", "|"):
-        cells = next(csv.reader([header], delimiter=delimiter), [])
-        if "prompt" in (c.strip().lower() for c in cells):
-            return delimiter
-    return None
 
 
 def constraints_json(constraints: Sequence[Constraint]) -> list[dict[str, Any]]:
