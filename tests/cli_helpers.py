@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from keyring.backend import KeyringBackend
 
 from tests.media import png
@@ -122,3 +126,28 @@ class FileKeyring(KeyringBackend):
         data = self._load()
         data.pop(f"{service}\x1f{username}", None)
         self._path.write_text(json.dumps(data))
+
+
+def kill_when(proc: subprocess.Popen, ready: Callable[[], bool], describe: Callable[[], str],
+              timeout: float, poll_s: float = 0.02) -> None:
+    """SIGKILL `proc` (as a crash or a power cut would) as soon as `ready()`; fail the test
+    if the process ends first or `ready()` never comes (`describe()` says how far it got).
+    Its pipes are closed either way."""
+    deadline = time.monotonic() + timeout
+    try:
+        while not ready():
+            if proc.poll() is not None:
+                out, err = proc.communicate()
+                pytest.fail(f"the process ended before the kill (rc {proc.returncode}):\n{out!r}\n{err!r}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"not ready for the kill in time: {describe()}")
+            time.sleep(poll_s)
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()

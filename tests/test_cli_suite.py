@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import sqlite3
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import ROOT, cli_env, desk, one_line_error
+from tests.cli_helpers import ROOT, cli_env, desk, kill_when, one_line_error
 from tests.vendor_server import Script
 
 CASE = re.compile(rb"case-(\d+)")
@@ -179,24 +178,7 @@ def test_a_run_killed_mid_way_resumes_and_each_answered_case_is_sent_once(setup,
          "--concurrency", "2", "--json"],
         env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
-    try:
-        deadline = time.monotonic() + 30
-        while len(_ok_cells(db)) < 6:
-            if proc.poll() is not None:
-                _, err = proc.communicate()
-                pytest.fail(f"the run ended before the kill (rc {proc.returncode}):\n{err.decode()}")
-            if time.monotonic() > deadline:
-                pytest.fail("not enough answers stored in time")
-            time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
-        assert proc.wait(timeout=10) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
+    kill_when(proc, lambda: len(_ok_cells(db)) >= 6, lambda: f"{len(_ok_cells(db))} answers stored", 30)
     answered = _ok_cells(db)
     assert 6 <= len(answered) < 40
 

@@ -8,14 +8,11 @@ reopened the normal way (`open_store`), which marks the dead writer's rows inter
 from __future__ import annotations
 
 import asyncio
-import os
 import select
-import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -25,7 +22,7 @@ from desk.core.response import Status
 from desk.core.trial import ModelRef, TrialInput
 from desk.engine.session import Engine
 from desk.store.db import open_store
-from tests.cli_helpers import ROOT, cli_env
+from tests.cli_helpers import ROOT, cli_env, kill_when
 from tests.vendor_server import Script
 
 MODELS = [f"m{i}" for i in range(1, 9)]
@@ -77,24 +74,8 @@ def _partials(db: Path) -> list[tuple[str, str, str]]:
 
 def _kill_when_streaming(proc: subprocess.Popen, db: Path, timeout: float = 20.0) -> None:
     """SIGKILL `proc` once all 8 answers have partial text on disk."""
-    deadline = time.monotonic() + timeout
-    try:
-        while len(_partials(db)) < len(MODELS):
-            if proc.poll() is not None:
-                out, err = proc.communicate()
-                pytest.fail(f"process ended before the kill (rc {proc.returncode}):\n{out!r}\n{err!r}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"not all answers streamed in time: {len(_partials(db))} of {len(MODELS)}")
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        assert proc.wait(timeout=10) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
+    kill_when(proc, lambda: len(_partials(db)) >= len(MODELS),
+              lambda: f"{len(_partials(db))} of {len(MODELS)} answers streaming", timeout, poll_s=0.05)
 
 
 def _check_after_crash(db: Path, earlier_rating) -> None:
