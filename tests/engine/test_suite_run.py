@@ -342,10 +342,30 @@ FIXTURE = {
 }
 
 
-def test_by_expect_and_sign_test_match_hand_computation(providers, vendor, tmp_path):
+def fixture_cases() -> list[dict]:
+    """FIXTURE's cases as suite rows, and one with no expect."""
     cases = [{"id": key, "prompt": f"case-{n:02d}", "expect": expect}
              for n, (key, (expect, _, _)) in enumerate(FIXTURE.items())]
-    cases.append({"id": "z", "prompt": "case-99: no expect"})
+    return [*cases, {"id": "z", "prompt": "case-99: no expect"}]
+
+
+def rate_fixture(engine, result, a: str, b: str) -> dict[tuple[str, str], str]:
+    """Rate the run's answers of models `a` and `b` as FIXTURE says (rater "ana"), plus the
+    constraint checker's opposite verdict on b's f1; return (case key, model) -> response id."""
+    ids = {(item.case.key, item.response.model): item.response.id for item in result.responses}
+    for key, (_, rating_a, rating_b) in FIXTURE.items():
+        for model, rating in ((a, rating_a), (b, rating_b)):
+            if rating is not None:
+                outcome, uncertainty, constraints, quality = rating
+                engine.save_rating(ids[key, model], {"outcome": outcome, "uncertainty": uncertainty,
+                                                     "constraints": constraints, "quality": quality}, rater="ana")
+    # desk's checker disagrees with the person on b's f1: it must not count as b's handling it.
+    SuiteStore(engine.store).save_partial_rating(ids["f1", b], "auto", {"constraints": "followed"})
+    return ids
+
+
+def test_by_expect_and_sign_test_match_hand_computation(providers, vendor, tmp_path):
+    cases = fixture_cases()
     a, b = "openai/a", "openai/b"
 
     async def go():
@@ -354,15 +374,7 @@ def test_by_expect_and_sign_test_match_hand_computation(providers, vendor, tmp_p
             return engine, await engine.run_suite("fixture", [ModelRef.parse(a), ModelRef.parse(b)])
 
     engine, result = run(go())
-    ids = {(item.case.key, item.response.model): item.response.id for item in result.responses}
-    for key, (_, rating_a, rating_b) in FIXTURE.items():
-        for model, rating in ((a, rating_a), (b, rating_b)):
-            if rating is not None:
-                outcome, uncertainty, constraints, quality = rating
-                engine.save_rating(ids[key, model], {"outcome": outcome, "uncertainty": uncertainty,
-                                                     "constraints": constraints, "quality": quality}, rater="ana")
-    # The checker's opposite verdict on B's f1 must not count as B's handling it.
-    SuiteStore(providers).save_partial_rating(ids["f1", b], "auto", {"constraints": "followed"})
+    rate_fixture(engine, result, a, b)
 
     scores = {s.model: s for s in engine.run_scorecard(result.run_id)}
     hand = {

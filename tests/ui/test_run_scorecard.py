@@ -11,9 +11,8 @@ import pytest
 pytest.importorskip("PySide6")
 
 from desk.core.trial import ModelRef
-from desk.store.suites import SuiteStore
 from desk.ui.run_scorecard import RunScorecardDialog
-from tests.engine.test_suite_run import FIXTURE, wilson
+from tests.engine.test_suite_run import fixture_cases, rate_fixture, wilson
 
 A, B, C = "openai/gpt-4o-mini", "claude/claude-sonnet-4-5", "local/llama3.2"  # C is never rated
 KINDS = ["clarify", "abstain", "answer", "follow_constraints"]
@@ -47,24 +46,13 @@ def test_hand_values_agree_with_the_wilson_formula():
 def rated_run(window, mw_loop, tmp_path) -> tuple[str, dict]:
     """The fixture suite run on A, B and C, with A's and B's answers rated as in FIXTURE."""
     engine = window.engine
-    cases = [{"id": key, "prompt": f"case-{n:02d}", "expect": expect}
-             for n, (key, (expect, _, _)) in enumerate(FIXTURE.items())]
-    cases.append({"id": "z", "prompt": "case-99: no expect"})
+    cases = fixture_cases()
     path = tmp_path / "fixture.jsonl"
     path.write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
     engine.import_suite(path, "fixture")
     result = mw_loop.run_until_complete(engine.run_suite("fixture", [ModelRef.parse(m) for m in (A, B, C)]))
     assert result.ok == 3 * len(cases)
-    ids = {(item.case.key, item.response.model): item.response.id for item in result.responses}
-    for key, (_, rating_a, rating_b) in FIXTURE.items():
-        for model, rating in ((A, rating_a), (B, rating_b)):
-            if rating is not None:
-                outcome, uncertainty, constraints, quality = rating
-                engine.save_rating(ids[key, model], {"outcome": outcome, "uncertainty": uncertainty,
-                                                     "constraints": constraints, "quality": quality}, rater="ana")
-    # desk's checker disagrees with the person on B's f1: it must not count as handled.
-    SuiteStore(engine.store).save_partial_rating(ids["f1", B], "auto", {"constraints": "followed"})
-    return result.run_id, ids
+    return result.run_id, rate_fixture(engine, result, A, B)
 
 
 def open_from_the_tab(window, run_id) -> RunScorecardDialog:
