@@ -332,43 +332,18 @@ class Engine:
         With a tag or rater filter, the answers in scope are the rated ones it selects;
         otherwise every answer in the trial and date scope counts for latency and cost.
         """
-        filters = filters or ScoreFilter()
-        pairs = self.store.rated_responses(filters)
-        if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
-            pairs = [(response, rating) for response, rating in pairs if rating.rater != AUTO_RATER]
-        ratings = [rating for _, rating in pairs]
-        # Load runs are synthetic traffic with figures of their own (the Load tab, desk load):
-        # thousands of unrated answers would swamp the latency and cost of the rated work.
-        responses = self.store.all_responses(filters, load_runs=bool(filters.trial_ids))
-        rated = {rating.response_id for rating in ratings}
-        if filters.tags or filters.rater:
-            responses = [r for r in responses if r.id in rated]
-        # A date range selects ratings by when they were made: an answer stored before the
-        # range but rated within it is in scope too.
-        known = {r.id for r in responses}
-        for response, _ in pairs:
-            if response.id not in known:
-                known.add(response.id)
-                responses.append(response)
-        in_scope = {r.id for r in responses}
-        preferences = [p for p in self.store.current_preferences(filters.rater)
-                       if p.response_a in in_scope and p.response_b in in_scope]
-        return compute_scorecard(responses, ratings, preferences, seed=seed)
+        return _scorecard(self.store, filters or ScoreFilter(), seed)
 
     async def scorecard_in_background(self, job: Job, filters: ScoreFilter | None = None, *,
                                       seed: int = 0) -> list[ModelScore]:
         """`scorecard` off the caller's thread (its bootstraps take seconds on a real store),
         on its own connection, reporting each step to `job`; job.cancel() stops it at the
         next step or SQL statement (JobCancelled)."""
-        import copy
-
         from desk.engine.scorecard import reporting_to
 
         def use(store: Store) -> list[ModelScore]:
-            reader = copy.copy(self)  # the same engine, reading through the worker's connection
-            reader.store = store
             with reporting_to(job.report):
-                return reader.scorecard(filters, seed=seed)
+                return _scorecard(store, filters or ScoreFilter(), seed)
 
         return await self._on_own_connection(job, use)
 
@@ -468,20 +443,13 @@ class Engine:
 
     def export_suite(self, name: str, path: str | Path, version: int | None = None) -> int:
         """Write a suite to JSONL (attachments to a folder beside it); return the cases written."""
-        suite = self.suite(name, version)
-        try:
-            return suite_run.export_suite(suite, path)
-        except OSError as exc:
-            raise EngineError(f"cannot write {path} ({exc.strerror or exc})") from None
+        return _write_suite(self.suite(name, version), path)
 
     async def export_suite_in_background(self, name: str, path: str | Path, version: int | None = None) -> int:
         """export_suite with the writing (JSONL and attachment files, megabytes with
-        screenshots) off the caller's thread; the suite itself is plain data by then."""
-        suite = self.suite(name, version)
-        try:
-            return await asyncio.to_thread(suite_run.export_suite, suite, path)
-        except OSError as exc:
-            raise EngineError(f"cannot write {path} ({exc.strerror or exc})") from None
+        screenshots) off the caller's thread; the suite is read here (this thread's
+        connection), and is plain data by then."""
+        return await asyncio.to_thread(_write_suite, self.suite(name, version), path)
 
     def suite_from_trials(self, name: str, trial_ids: Sequence[str], expect: str = "") -> SuiteInfo:
         """Make a suite (the next version of `name`) of past trials: each one's prompt, system
@@ -634,6 +602,38 @@ class Engine:
         t0 = perf_counter()
         await self.provider(provider_name).list_models()
         return round((perf_counter() - t0) * 1000, 1)
+
+
+def _scorecard(store: Store, filters: ScoreFilter, seed: int) -> list[ModelScore]:
+    """Engine.scorecard on `store` (the engine's own connection, or a worker's)."""
+    pairs = store.rated_responses(filters)
+    if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
+        pairs = [(response, rating) for response, rating in pairs if rating.rater != AUTO_RATER]
+    ratings = [rating for _, rating in pairs]
+    # Load runs are synthetic traffic with figures of their own (the Load tab, desk load):
+    # thousands of unrated answers would swamp the latency and cost of the rated work.
+    responses = store.all_responses(filters, load_runs=bool(filters.trial_ids))
+    rated = {rating.response_id for rating in ratings}
+    if filters.tags or filters.rater:
+        responses = [r for r in responses if r.id in rated]
+    # A date range selects ratings by when they were made: an answer stored before the
+    # range but rated within it is in scope too.
+    known = {r.id for r in responses}
+    for response, _ in pairs:
+        if response.id not in known:
+            known.add(response.id)
+            responses.append(response)
+    in_scope = {r.id for r in responses}
+    preferences = [p for p in store.current_preferences(filters.rater)
+                   if p.response_a in in_scope and p.response_b in in_scope]
+    return compute_scorecard(responses, ratings, preferences, seed=seed)
+
+
+def _write_suite(suite: Suite, path: str | Path) -> int:
+    try:
+        return suite_run.export_suite(suite, path)
+    except OSError as exc:
+        raise EngineError(f"cannot write {path} ({exc.strerror or exc})") from None
 
 
 def _not_the_machine(rater: str) -> None:
