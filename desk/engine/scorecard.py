@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any
@@ -163,21 +161,6 @@ class PairedComparison:
 
 Progress = Callable[[int, int | None, str | None], None]  # (done, total, detail), like Job.report
 
-# Set by `reporting_to` around a computation on a worker thread. A context variable, so the
-# hook stays on that thread and Engine.scorecard needs no extra parameter to carry it.
-_progress: ContextVar[Progress | None] = ContextVar("scorecard_progress", default=None)
-
-
-@contextmanager
-def reporting_to(progress: Progress) -> Iterator[None]:
-    """Within the block, compute_scorecard reports to `progress` between its steps (the
-    bootstraps take seconds on a real store); whatever it raises (a cancel) stops the work."""
-    token = _progress.set(progress)
-    try:
-        yield
-    finally:
-        _progress.reset(token)
-
 
 def _json_interval(ci: tuple[float, float] | None) -> list[float | None] | None:
     """JSON has no infinity: an unbounded end is written as null."""
@@ -209,9 +192,9 @@ def compute_scorecard(
     n_resamples: int = 2000,
     progress: Progress | None = None,
 ) -> list[ModelScore]:
-    """One ModelScore per model, ordered by model name. `progress` (default: the one set by
-    `reporting_to`) hears (step, steps, what) before each step and may raise to stop."""
-    report = progress or _progress.get() or (lambda done, total, detail: None)
+    """One ModelScore per model, ordered by model name. `progress` hears (step, steps, what)
+    before each step (the bootstraps take seconds on a real store) and may raise to stop."""
+    report = progress or (lambda done, total, detail: None)
     by_id = {r.id: r for r in responses}
     by_model: dict[str, list[ResponseResult]] = defaultdict(list)
     for r in responses:

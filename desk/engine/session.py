@@ -31,6 +31,7 @@ from desk.engine.runner import ResponseSink, Runner, Target
 from desk.engine.scorecard import (
     ModelScore,
     PairedComparison,
+    Progress,
     by_expect,
     compute_scorecard,
     paired_comparison,
@@ -339,13 +340,8 @@ class Engine:
         """`scorecard` off the caller's thread (its bootstraps take seconds on a real store),
         on its own connection, reporting each step to `job`; job.cancel() stops it at the
         next step or SQL statement (JobCancelled)."""
-        from desk.engine.scorecard import reporting_to
-
-        def use(store: Store) -> list[ModelScore]:
-            with reporting_to(job.report):
-                return _scorecard(store, filters or ScoreFilter(), seed)
-
-        return await self._on_own_connection(job, use)
+        return await self._on_own_connection(
+            job, lambda store: _scorecard(store, filters or ScoreFilter(), seed, job.report))
 
     def export(self, fmt: str, path: str, filters: ScoreFilter | None = None) -> ExportResult:
         """Write rated answers (or preference pairs) to a file; see desk.engine.export."""
@@ -604,8 +600,9 @@ class Engine:
         return round((perf_counter() - t0) * 1000, 1)
 
 
-def _scorecard(store: Store, filters: ScoreFilter, seed: int) -> list[ModelScore]:
-    """Engine.scorecard on `store` (the engine's own connection, or a worker's)."""
+def _scorecard(store: Store, filters: ScoreFilter, seed: int, progress: Progress | None = None) -> list[ModelScore]:
+    """Engine.scorecard on `store` (the engine's own connection, or a worker's), reporting
+    its steps to `progress`."""
     pairs = store.rated_responses(filters)
     if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
         pairs = [(response, rating) for response, rating in pairs if rating.rater != AUTO_RATER]
@@ -626,7 +623,7 @@ def _scorecard(store: Store, filters: ScoreFilter, seed: int) -> list[ModelScore
     in_scope = {r.id for r in responses}
     preferences = [p for p in store.current_preferences(filters.rater)
                    if p.response_a in in_scope and p.response_b in in_scope]
-    return compute_scorecard(responses, ratings, preferences, seed=seed)
+    return compute_scorecard(responses, ratings, preferences, seed=seed, progress=progress)
 
 
 def _write_suite(suite: Suite, path: str | Path) -> int:
