@@ -31,7 +31,7 @@ from desk.core.response import Attempt, ResponseResult, Status
 from desk.core.trial import ModelRef, TrialInput, Variant
 from desk.engine import local_model
 from desk.engine.jobs import Job, JobCancelled
-from desk.engine.session import Engine, EngineError
+from desk.engine.session import Engine, EngineError, TrialSummary
 from desk.ui import defs, hotkeys
 from desk.ui.about import show_about, show_help
 from desk.ui.busy import BusyBar
@@ -376,14 +376,16 @@ class MainWindow(QMainWindow):
     def refresh_history(self, search: str | None = None) -> None:
         text = search if search is not None else self.history.search.text()
         # Load and suite runs live in their own tabs; here, the trials the user sent.
-        page = self.engine.list_trials(text or None, limit=HISTORY_PAGE, runs=False)
+        page = self._history_page(text, 0)
         self.history.set_trials(page, self.current_trial_id, has_more=len(page) == HISTORY_PAGE)
 
     def _more_history(self) -> None:
         """Every past trial is reachable by scrolling: the next page when the end shows."""
-        page = self.engine.list_trials(self.history.search.text() or None, limit=HISTORY_PAGE,
-                                       offset=self.history.list.count(), runs=False)
+        page = self._history_page(self.history.search.text(), self.history.list.count())
         self.history.append_trials(page, self.current_trial_id, has_more=len(page) == HISTORY_PAGE)
+
+    def _history_page(self, search: str, offset: int) -> list[TrialSummary]:
+        return self.engine.list_trials(search or None, limit=HISTORY_PAGE, offset=offset, runs=False)
 
     def _update_send_state(self, running: bool | None = None) -> None:
         if running is None:
