@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 MAX_STRAY_CHARS = 64 * 1024
 
 

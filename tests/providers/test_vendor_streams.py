@@ -21,14 +21,15 @@ from tests.engine.conftest import run_one, script_for
 from tests.vendor_server import Script
 
 
-def sse(*objs: dict | str, event: bool = False, nl: str = "\n") -> list[str]:
-    """Each object as one `data:` event (with its `event:` line when asked), one chunk each."""
+def sse(*objs: dict | str, event: bool = False, nl: str = "\n", done: bool = False) -> list[str]:
+    """Each object as one `data:` event (with its `event:` line when asked), one chunk each;
+    `done`: then OpenAI's closing `[DONE]`."""
     out = []
     for obj in objs:
         data = obj if isinstance(obj, str) else json.dumps(obj, separators=(",", ":"))
         name = f"event: {json.loads(data)['type']}{nl}" if event else ""
         out.append(f"{name}data: {data}{nl}{nl}")
-    return out
+    return [*out, "data: [DONE]\n\n"] if done else out
 
 
 # --- OpenAI: refusals ----------------------------------------------------------------------
@@ -50,7 +51,8 @@ REFUSAL_STREAM = sse(
                                                      " for that."]),
     openai_chunk({}, "stop"),
     openai_chunk(None, usage={"prompt_tokens": 17, "completion_tokens": 12, "total_tokens": 29}),
-) + ["data: [DONE]\n\n"]
+    done=True,
+)
 
 REFUSAL_BODY = json.dumps({
     "id": "chatcmpl-desk0refusal02", "object": "chat.completion", "created": 1723000000,
@@ -89,17 +91,19 @@ def test_an_ordinary_answer_is_no_refusal(providers, vendor):
 
 # llama.cpp builds that ignore stream_options.include_usage: no usage chunk at all, and
 # their own `timings` on the last chunk.
-LLAMA_CPP_STREAM = sse(*(
-    {"choices": [{"finish_reason": finish, "index": 0, "delta": delta}], "created": 1738000000,
-     "id": "chatcmpl-llamacpp0000000001", "model": "gpt-3.5-turbo", "system_fingerprint": "b4600-0a1b2c3d",
-     "object": "chat.completion.chunk", **extra}
-    for delta, finish, extra in [
-        ({"role": "assistant", "content": None}, None, {}),
-        ({"content": "Hello"}, None, {}),
-        ({"content": " there."}, None, {}),
-        ({}, "stop", {"timings": {"prompt_n": 12, "prompt_ms": 40.1, "predicted_n": 3, "predicted_ms": 30.2}}),
-    ]
-)) + ["data: [DONE]\n\n"]
+def llama_cpp_chunk(delta: dict, finish: str | None = None, **extra) -> dict:
+    return {"choices": [{"finish_reason": finish, "index": 0, "delta": delta}], "created": 1738000000,
+            "id": "chatcmpl-llamacpp0000000001", "model": "gpt-3.5-turbo",
+            "system_fingerprint": "b4600-0a1b2c3d", "object": "chat.completion.chunk", **extra}
+
+
+LLAMA_CPP_STREAM = sse(
+    llama_cpp_chunk({"role": "assistant", "content": None}),
+    llama_cpp_chunk({"content": "Hello"}),
+    llama_cpp_chunk({"content": " there."}),
+    llama_cpp_chunk({}, "stop", timings={"prompt_n": 12, "prompt_ms": 40.1, "predicted_n": 3, "predicted_ms": 30.2}),
+    done=True,
+)
 
 
 def test_a_stream_without_a_usage_chunk_reports_unknown_tokens_not_zero(providers, vendor):
@@ -120,7 +124,8 @@ AUDIO_STREAM = sse(
     openai_chunk({"audio": {"transcript": " there", "data": "UklGRg=="}}),
     openai_chunk({"content": "Hi there"}),
     openai_chunk({}, "stop"),
-) + ["data: [DONE]\n\n"]
+    done=True,
+)
 
 
 def test_openai_unknown_delta_fields_are_counted_and_kept(providers, vendor):
@@ -300,7 +305,7 @@ def gemini_chunk(text: str, finish: str | None, n: int) -> dict:
 @pytest.mark.parametrize("pretty", [True, False], ids=["pretty", "one-line"])
 def test_gemini_bare_error_object_after_content_is_an_error(finish, pretty, providers, vendor):
     error = json.dumps(GEMINI_ERROR, indent=2 if pretty else None) + "\n"
-    stream = sse(gemini_chunk("The first", finish, 2), gemini_chunk(" part", finish, 3), nl="\r\n") + [error]
+    stream = [*sse(gemini_chunk("The first", finish, 2), gemini_chunk(" part", finish, 3), nl="\r\n"), error]
     script_for(vendor, "gemini", Script(replay=stream))
     _, r = run_one(providers, "gemini")
     assert r.status == Status.ERROR
@@ -311,7 +316,7 @@ def test_gemini_bare_error_object_after_content_is_an_error(finish, pretty, prov
 
 
 def test_gemini_unframed_text_that_is_no_json_is_a_protocol_error(providers, vendor):
-    stream = sse(gemini_chunk("Hi", "STOP", 1), nl="\r\n") + ["<html>gateway</html>\n"]
+    stream = [*sse(gemini_chunk("Hi", "STOP", 1), nl="\r\n"), "<html>gateway</html>\n"]
     script_for(vendor, "gemini", Script(replay=stream))
     _, r = run_one(providers, "gemini")
     assert (r.status, r.error_kind) == (Status.ERROR, ErrorKind.PROTOCOL)
