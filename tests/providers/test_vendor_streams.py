@@ -351,3 +351,29 @@ def test_ollama_done_reason_is_still_read(providers, vendor):
     script_for(vendor, "ollama", Script(finish_reason="length"))
     _, r = run_one(providers, "ollama")
     assert r.finish_reason == "length"
+
+
+WHOLE_UNKNOWN = {
+    "openai": (json.dumps({
+        "id": "chatcmpl-desk0tools05", "object": "chat.completion", "created": 1723000000, "model": "gpt-4o",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "logprobs": None, "message": {
+            "role": "assistant", "content": None, "refusal": None, "annotations": [],
+            "tool_calls": [{"id": "call_desk01", "type": "function",
+                            "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]}}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14}}), {"message.tool_calls": 1}),
+    "gemini": (json.dumps({
+        "candidates": [{"content": {"parts": [{"text": "Calling it."},
+                                              {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}],
+                                    "role": "model"}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": 5, "totalTokenCount": 14},
+        "modelVersion": "gemini-2.0-flash", "responseId": "desk0tools06"}), {"part.functionCall": 1}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WHOLE_UNKNOWN))
+def test_unknown_content_of_a_whole_body_is_counted_too(kind, providers, vendor):
+    body, counts = WHOLE_UNKNOWN[kind]
+    script_for(vendor, kind, Script(replay=[body]))
+    _, r = run_one(providers, kind, stream=False)
+    assert r.status == Status.OK, r.error_message
+    assert {name: f.count for name, f in r.unknown_fields.items()} == counts
