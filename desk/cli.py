@@ -595,6 +595,8 @@ def response_json(r: ResponseResult) -> dict[str, Any]:
         "retry_wait_ms": r.retry_wait_ms,
         "attempts": len(r.attempts),
         "finish_reason": r.finish_reason,
+        "refusal": r.refusal,
+        "unknown_fields": {name: f.count for name, f in r.unknown_fields.items()},
         "started_at": r.started_at,
         "first_token_at": r.first_token_at,
         "ended_at": r.ended_at,

@@ -89,6 +89,9 @@ class Script:
     # the connection closes mid-body instead (no last chunk / fewer bytes than Content-Length).
     truncate_after_pieces: int | None = None
     truncate_abort: bool = False
+    # A recorded body sent as is instead of the generated one (a vendor's published example
+    # stream, say): streamed, each item is one chunk, in order; whole, the items joined.
+    replay: list[str] | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> Script:
@@ -1608,6 +1611,9 @@ class VendorServer:
             await self._wait(t_first)
             st, obj = fmt.error(ctx, s.status)
             return await self._send_json(c, rec, st, obj, keep, extra, ids=s.request_id_headers)
+        if s.replay is not None:
+            await self._wait(t_first)
+            return await self._replay(c, ctx, fmt, keep)
         if not rec.stream:
             return await self._plain(c, ctx, fmt, keep, t_first)
 
@@ -1644,6 +1650,24 @@ class VendorServer:
             await self._wait(t_first)
         for ev in fmt.tail(ctx):
             await c.chunk(ev)
+        await self._finish(c, rec)
+        return keep
+
+    async def _replay(self, c: _Conn, ctx: _Ctx, fmt, keep: bool) -> bool:
+        s, rec = ctx.s, ctx.rec
+        rid = rec.request_id if s.request_id_headers else None
+        extra = {**s.headers, **ctx.extra}
+        rec.headers_sent = dict(extra)
+        rec.first_token_written_at = rec.stamp()
+        if not rec.stream:
+            body = "".join(s.replay or ()).encode()
+            rec.ended_at = rec.stamp()
+            await c.send(_head(s.status, "application/json", rid, extra, len(body), not keep) + body)
+            return keep
+        ctype = fmt.ctype_for(ctx) if rec.protocol == "gemini" else fmt.ctype
+        await c.send(_head(s.status, ctype, rid, extra, None, not keep))
+        for piece in s.replay or ():
+            await c.chunk(piece.encode())
         await self._finish(c, rec)
         return keep
 

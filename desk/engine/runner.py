@@ -25,6 +25,7 @@ from desk.core.response import (
     ResponseResult,
     Status,
     Usage,
+    note_unknown,
     tokens_per_second,
 )
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
@@ -37,6 +38,7 @@ from desk.providers.base import (
     ProviderError,
     ReasoningDelta,
     TextDelta,
+    UnknownDelta,
     UsageReport,
 )
 from desk.providers.transport import WireTiming
@@ -181,6 +183,7 @@ class Runner:
                 parts.clear()
                 reasoning.clear()
                 result.chunk_times.clear()
+                result.refusal, result.unknown_fields = False, {}  # of the final attempt, like its text
                 error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink)
                 self._price_attempt(target, attempt)
                 sink.attempt_finished(result, attempt)
@@ -242,6 +245,7 @@ class Runner:
                             first_at = event.at
                         last_at = event.at
                         parts.append(event.text)
+                        result.refusal = result.refusal or event.refusal
                         result.chunk_times.append(event.at)
                         sink.text_received(result, event.text, parts)
                     elif isinstance(event, ReasoningDelta):
@@ -249,6 +253,8 @@ class Runner:
                         reasoning.append(event.text)
                     elif isinstance(event, UsageReport):
                         usage = usage.merged(event.usage)
+                    elif isinstance(event, UnknownDelta):
+                        note_unknown(result.unknown_fields, event.name, event.raw)
                     elif isinstance(event, Opened):
                         attempt.http_status = event.http_status
                         attempt.vendor_request_id = event.vendor_request_id

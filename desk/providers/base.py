@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from time import perf_counter, time
@@ -42,6 +42,7 @@ class Opened:
 class TextDelta:
     text: str
     at: float  # perf_counter instant the bytes carrying it arrived
+    refusal: bool = False  # the vendor sent it as a refusal (OpenAI's `refusal`), not content
 
 
 @dataclass(slots=True)
@@ -64,7 +65,16 @@ class Finished:
     at: float = 0.0
 
 
-StreamEvent = Opened | TextDelta | ReasoningDelta | UsageReport | Finished
+@dataclass(slots=True)
+class UnknownDelta:
+    """A field of a content delta the protocol does not read, named `where.key` (or
+    `where.type`), with its value as sent (JSON text): counted and kept, never dropped."""
+
+    name: str
+    raw: str
+
+
+StreamEvent = Opened | TextDelta | ReasoningDelta | UsageReport | Finished | UnknownDelta
 
 
 @dataclass
@@ -135,6 +145,19 @@ def usage_from(**counts: Any) -> Usage:
     """Build a Usage keeping only integer counts (a missing or odd value stays None)."""
     clean = {k: (v if isinstance(v, int) and not isinstance(v, bool) else None) for k, v in counts.items()}
     return Usage(**clean)
+
+
+def unknown_fields(obj: Any, known: Iterable[str], where: str) -> list[UnknownDelta]:
+    """An UnknownDelta for each key of `obj` outside `known` that carries a value (null,
+    "", [] and {} carry none: vendors send those for fields left unused)."""
+    if not isinstance(obj, dict):
+        return []
+    skip = set(known)
+    return [
+        UnknownDelta(f"{where}.{key}", json.dumps(value, ensure_ascii=False))
+        for key, value in obj.items()
+        if key not in skip and value not in (None, "", [], {})
+    ]
 
 
 def protocol_error(message: str) -> ProviderError:
@@ -290,8 +313,10 @@ class Provider(ABC):
                     timing.body_id = decoder.response_id()
             for event in events:
                 yield event
+            decoder.raise_held()
         for event in decoder.close(timing.arrival or perf_counter()):
             yield event
+        decoder.raise_held()
 
     def classify_error(self, status: int, body: Any) -> ErrorKind:
         """The kind of an HTTP error status; a protocol may refine it from the parsed body."""
@@ -332,11 +357,31 @@ class Provider(ABC):
 class StreamDecoder(ABC):
     """Turns a vendor's byte stream into events; raises ProviderError on a broken stream."""
 
+    _held: ProviderError | None = None
+
     @abstractmethod
     def feed(self, chunk: bytes, at: float) -> Iterable[StreamEvent]: ...
 
     @abstractmethod
     def close(self, at: float) -> Iterable[StreamEvent]: ...
+
+    def collect(self, step: Callable[[list[StreamEvent]], None]) -> list[StreamEvent]:
+        """The events `step` appends. An error it raises after some events is held back
+        until they are delivered (`raise_held`), so what came before it in the same read
+        (usage, text) is not lost."""
+        self.raise_held()
+        out: list[StreamEvent] = []
+        try:
+            step(out)
+        except ProviderError as exc:
+            if not out:
+                raise
+            self._held = exc
+        return out
+
+    def raise_held(self) -> None:
+        if self._held is not None:
+            raise self._held
 
     def response_id(self) -> str | None:
         """The response or message id the stream has named so far (None: not yet, or never)."""

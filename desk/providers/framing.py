@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_STRAY_CHARS = 64 * 1024
+
 
 @dataclass(slots=True)
 class SSEEvent:
@@ -24,6 +26,10 @@ class SSEDecoder:
         self._event = ""
         self._data: list[str] = []
         self._pending_cr = False
+        # Lines that are no SSE field at all, which the spec ignores: a protocol may look
+        # at them (Gemini ends a failed stream with a bare JSON error object). Capped.
+        self.stray: list[str] = []
+        self._stray_chars = 0
 
     def feed(self, chunk: bytes, at: float) -> list[SSEEvent]:
         buf = self._buf + chunk
@@ -66,6 +72,9 @@ class SSEDecoder:
             self._data.append(value)
         elif field == "event":
             self._event = value
+        elif field not in ("id", "retry") and self._stray_chars < MAX_STRAY_CHARS:
+            self.stray.append(line)
+            self._stray_chars += len(line)
 
     def close(self, at: float) -> list[SSEEvent]:
         """Flush at end of stream: a last event without its blank line still counts."""

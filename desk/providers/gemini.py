@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from desk.providers.base import (
     UsageReport,
     loads,
     protocol_error,
+    unknown_fields,
     usage_from,
 )
 from desk.providers.framing import SSEDecoder
@@ -27,6 +29,10 @@ from desk.providers.openai import vendor_error_kind
 
 API_PREFIX = "/v1beta"
 THINKING_BUDGETS = {"minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
+# The fields of a part desk reads (a signature only vouches for thoughts); any other field
+# with a value (functionCall, inlineData, executableCode...) is reported as unknown content.
+KNOWN_PART_FIELDS = ("text", "thought", "thoughtSignature")
+
 FINISH_REASONS = {
     "STOP": "stop",
     "MAX_TOKENS": "length",
@@ -125,6 +131,14 @@ class GeminiProvider(Provider):
         return [n for n in names if n]
 
 
+def _error(err: Any) -> ProviderError:
+    if not isinstance(err, dict):
+        return ProviderError(ErrorKind.SERVER_ERROR, str(err))
+    status = err.get("status")
+    message = str(err.get("message") or err)
+    return ProviderError(vendor_error_kind(status), f"{message} [{status}]" if status else message)
+
+
 def _usage(meta: dict[str, Any]) -> Usage:
     """Gemini bills thoughts as output; desk's output_tokens includes reasoning tokens."""
     candidates = meta.get("candidatesTokenCount")
@@ -147,18 +161,13 @@ class _State:
 
     def __init__(self) -> None:
         self.reason: str | None = None
-        self.usage: Usage | None = None
         self.id: str | None = None
 
     def chunk(self, obj: Any, at: float) -> list[StreamEvent]:
         if not isinstance(obj, dict):
             raise protocol_error("stream event is not an object")
         if obj.get("error"):
-            err = obj["error"]
-            raise ProviderError(
-                vendor_error_kind(err.get("status")) if isinstance(err, dict) else ErrorKind.SERVER_ERROR,
-                str(err.get("message") if isinstance(err, dict) else err),
-            )
+            raise _error(obj["error"])
         self.id = self.id or obj.get("responseId")
         out: list[StreamEvent] = []
         feedback = obj.get("promptFeedback") or {}
@@ -171,18 +180,16 @@ class _State:
                 text = part.get("text")
                 if text:
                     out.append(ReasoningDelta(text, at) if part.get("thought") else TextDelta(text, at))
+                out += unknown_fields(part, KNOWN_PART_FIELDS, "part")
             if cand.get("finishReason"):
                 self.reason = FINISH_REASONS.get(cand["finishReason"], "other")
         if obj.get("usageMetadata"):
-            self.usage = _usage(obj["usageMetadata"])  # cumulative: the last one wins
+            # Cumulative, so the last one wins; reported at once so an error later keeps it.
+            out.append(UsageReport(_usage(obj["usageMetadata"])))
         return out
 
     def finish_events(self, at: float) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        if self.usage is not None:
-            out.append(UsageReport(self.usage))
-        out.append(Finished(self.reason, self.id, at))
-        return out
+        return [Finished(self.reason, self.id, at)]
 
 
 
@@ -195,15 +202,38 @@ class _GeminiDecoder(StreamDecoder):
         return self._state.id
 
     def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        for ev in self._sse.feed(chunk, at):
-            out += self._state.chunk(loads(ev.data, "stream event"), ev.at)
-        return out
+        def step(out: list[StreamEvent]) -> None:
+            for ev in self._sse.feed(chunk, at):
+                out += self._state.chunk(loads(ev.data, "stream event"), ev.at)
+            out += self._unframed(at, final=False)
+
+        return self.collect(step)
 
     def close(self, at: float) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        for ev in self._sse.close(at):
-            out += self._state.chunk(loads(ev.data, "stream event"), ev.at)
+        def step(out: list[StreamEvent]) -> None:
+            for ev in self._sse.close(at):
+                out += self._state.chunk(loads(ev.data, "stream event"), ev.at)
+            out += self._unframed(at, final=True)
+
+        out = self.collect(step)
+        if self._held is not None:
+            return out  # the stream's own error, raised once these are delivered
         if self._state.reason is None:
             raise protocol_error("stream ended before a finishReason")
         return out + self._state.finish_events(at)
+
+    def _unframed(self, at: float, *, final: bool) -> list[StreamEvent]:
+        """A JSON object sent without `data:` framing (how Gemini ends a stream that failed
+        midway, even after a finishReason): read like any chunk, so its error is raised."""
+        stray = self._sse.stray
+        if not stray:
+            return []
+        text = "\n".join(stray)
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            if not final:
+                return []  # a pretty-printed object may still be arriving
+            raise protocol_error(f"unframed text in the stream: {text[:120]!r}") from None
+        stray.clear()
+        return self._state.chunk(obj, at)

@@ -20,11 +20,15 @@ from desk.providers.base import (
     UsageReport,
     loads,
     protocol_error,
+    unknown_fields,
     usage_from,
 )
 from desk.providers.framing import NDJSONDecoder
 
 DONE_REASONS = {"stop": "stop", "length": "length"}
+# The fields of a message desk reads; any other with a value (tool_calls, images...) is
+# reported as unknown content.
+KNOWN_MESSAGE_FIELDS = ("role", "content", "thinking")
 
 
 class OllamaProvider(Provider):
@@ -86,10 +90,11 @@ class _ChatDecoder(StreamDecoder):
         self.done = False
 
     def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        for line, t in self._nd.feed(chunk, at):
-            out += self.line(loads(line, "NDJSON line"), t)
-        return out
+        def step(out: list[StreamEvent]) -> None:
+            for line, t in self._nd.feed(chunk, at):
+                out += self.line(loads(line, "NDJSON line"), t)
+
+        return self.collect(step)
 
     def line(self, obj: Any, at: float) -> list[StreamEvent]:
         if not isinstance(obj, dict):
@@ -104,6 +109,7 @@ class _ChatDecoder(StreamDecoder):
             out.append(ReasoningDelta(message["thinking"], at))
         if message.get("content"):
             out.append(TextDelta(message["content"], at))
+        out += unknown_fields(message, KNOWN_MESSAGE_FIELDS, "message")
         if obj.get("done"):
             self.done = True
             usage = usage_from(
@@ -111,8 +117,8 @@ class _ChatDecoder(StreamDecoder):
             )
             if usage.reported:
                 out.append(UsageReport(usage))
-            reason = obj.get("done_reason")
-            out.append(Finished(DONE_REASONS.get(reason, "other") if reason else "stop", None, at))
+            reason = obj.get("done_reason")  # absent from older servers: unknown, not "stop"
+            out.append(Finished(DONE_REASONS.get(reason, "other") if reason else None, None, at))
         return out
 
     def close(self, at: float) -> list[StreamEvent]:

@@ -454,3 +454,17 @@ def m005_suites(db: Database) -> None:
             "CREATE INDEX idx_runs_kind ON runs (kind, created_at)",
         ],
     )
+
+
+@migration
+def m006_response_refusal_and_unknown_fields(db: Database) -> None:
+    # `refusal` (0/1): the answer's text is the vendor's refusal (OpenAI's `refusal` field).
+    # `unknown_fields_json`: content fields of the stream desk does not read, by name, as
+    # {"name": {"count": n, "raw": [JSON text, ...]}}, so a new kind of content is visible.
+    _run(
+        db,
+        [
+            "ALTER TABLE responses ADD COLUMN refusal INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE responses ADD COLUMN unknown_fields_json TEXT NOT NULL DEFAULT '{}'",
+        ],
+    )

@@ -19,7 +19,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from desk.core.ids import new_id
-from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, Usage
+from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, UnknownField, Usage
 from desk.core.trial import Variant
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
@@ -42,7 +42,7 @@ _RESPONSE_COLUMNS = (
     "output_tokens_per_s", "input_tokens", "output_tokens", "cached_input_tokens",
     "reasoning_tokens", "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms",
     "vendor_request_id", "writer_pid", "writer_host", "created_at", "updated_at",
-    "variant_label", "variant_system",
+    "variant_label", "variant_system", "refusal", "unknown_fields_json",
 )  # fmt: skip
 
 _ATTEMPT_COLUMNS = (
@@ -314,6 +314,11 @@ def _response_values(result: ResponseResult, *, created_at: float, updated_at: f
         "updated_at": updated_at,
         "variant_label": result.variant.label if result.variant else None,
         "variant_system": result.variant.system if result.variant else None,
+        "refusal": int(result.refusal),
+        "unknown_fields_json": json.dumps(
+            {name: {"count": f.count, "raw": f.raw} for name, f in result.unknown_fields.items()},
+            ensure_ascii=False,
+        ),
     }
     return [row[c] for c in _RESPONSE_COLUMNS]
 
@@ -424,4 +429,9 @@ def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
         vendor_request_id=row["vendor_request_id"],
         attempts=attempts,
         variant=Variant(row["variant_label"], row["variant_system"]) if row["variant_label"] else None,
+        refusal=bool(row["refusal"]),
+        unknown_fields={
+            name: UnknownField(f["count"], f["raw"])
+            for name, f in json.loads(row["unknown_fields_json"] or "{}").items()
+        },
     )

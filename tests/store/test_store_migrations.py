@@ -91,6 +91,8 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "variant_system": str,
         "run_id": str,
         "run_seq": int,
+        "refusal": int,
+        "unknown_fields_json": str,
     },
     "attempts": {
         "id": str,
