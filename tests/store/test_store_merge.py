@@ -22,10 +22,9 @@ from tests.store.conftest import tiny_png
 GOOD = {"outcome": "success", "uncertainty": "asked_clarifying", "constraints": "followed", "quality": 4}
 BAD = {"outcome": "failure", "uncertainty": "confident_wrong", "constraints": "violated", "quality": 1}
 
-# Tables whose rows must end up identical in both stores. Providers and prices too,
-# except where both stores set up the same name differently (then each keeps its own);
-# and blobs, but for when each store first saw those bytes.
-CONVERGING = tuple(t for t in MERGED_TABLES if t not in ("providers", "prices", "blobs"))
+# Tables whose rows must end up identical in both stores; blobs too, but for when each
+# store first saw those bytes.
+CONVERGING = tuple(t for t in MERGED_TABLES if t != "blobs")
 
 
 def _png_trial(store: Store, prompt: str) -> str:
@@ -58,8 +57,13 @@ def _answer(store: Store, trial_id: str, model: str, *, retried: bool = False) -
     return result
 
 
-def _table(store: Store, table: str) -> set[tuple[object, ...]]:
-    return set(store.db.execute(f"SELECT * FROM {table}").fetchall())
+def _table(store: Store, table: str, *leave_out: str) -> set[tuple[object, ...]]:
+    columns = [c for c in store.db.table(table).columns_dict if c not in leave_out]
+    return set(store.db.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall())
+
+
+def _store_id(store: Store) -> str:
+    return store.db.execute("SELECT id FROM store_identity").fetchone()[0]
 
 
 def _store_a(path: Path) -> tuple[Store, str, list[ResponseResult]]:
@@ -97,9 +101,6 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
     try:
         report = b.merge_from(a.path)
         assert report.added == {
-            "providers": 1,  # alpha (shared exists in B with other settings: kept B's)
-            "models": 1,
-            "prices": 0,
             "blobs": 0,  # B already had the picture
             "trials": 1,
             "trial_attachments": 1,
@@ -115,9 +116,16 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
             "suite_case_attachments": 0,
             "suite_run_trials": 0,
         }
-        assert len(report.conflicts) == 2
-        assert any("provider shared" in c for c in report.conflicts)
-        assert any("price of shared/m" in c for c in report.conflicts)
+        # Providers, models and prices are configuration: listed, never added.
+        assert report.conflicts == []
+        assert report.not_added == [
+            "provider alpha (openai, https://alpha.example/v1, key from $ALPHA_KEY): not added; "
+            "add it by hand if you trust it",
+            "provider shared: set up differently in the other store; this store's kept",
+            "1 model(s) not added to the picker: alpha/big",
+            "1 price override(s) not added: shared/m",
+        ]
+        assert [p.name for p in b.list_providers()] == ["beta", "shared"] and b.list_models("alpha") == []
         assert b.get_provider("shared").base_url == "https://two.example/v1"  # type: ignore[union-attr]
         assert b.get_price("shared", "m") == Price(9.0, 9.0)
 
@@ -139,14 +147,15 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
         assert {p.rater for p in a.current_preferences()} == {"ana", "bob"}
         assert a.responses_for_trial(shared)[0].attempts == answers[0].attempts
 
-        # Both stores now hold the same rows; a picture used by two trials is stored once.
+        # Both stores now hold the same rows (ratings and preferences but for the store
+        # each came from); a picture used by two trials is stored once.
         for table in CONVERGING:
-            assert _table(a, table) == _table(b, table), table
-        assert _table(a, "providers") - _table(b, "providers") == {
-            r for r in _table(a, "providers") if r[1] == "shared"
-        }
-        assert [p.name for p in a.list_providers()] == [p.name for p in b.list_providers()]
-        assert [p.name for p in a.list_providers()] == ["alpha", "beta", "shared"]
+            assert _table(a, table, "origin") == _table(b, table, "origin"), table
+        assert {r.origin for r in a.current_ratings(rater="bob")} == {_store_id(b)}
+        assert {r.origin for r in b.current_ratings(rater="ana")} == {_store_id(a)}
+        assert {r.origin for r in a.current_ratings(rater="ana")} == {None}
+        assert [p.name for p in a.list_providers()] == ["alpha", "shared"]
+        assert [p.name for p in b.list_providers()] == ["beta", "shared"]
         blobs = "SELECT sha256, data, size, mime FROM blobs"
         assert a.db.execute(blobs).fetchall() == b.db.execute(blobs).fetchall()
         assert _count(a, "blobs") == 1 and _count(a, "trial_attachments") == 2
@@ -174,14 +183,14 @@ def test_no_secret_can_travel(tmp_path: Path) -> None:
     with open_store(tmp_path / "b.db") as b:
         b.merge_from(a.path)
         a.close()
-        assert "settings" not in MERGED_TABLES and "_desk_migrations" not in MERGED_TABLES
+        assert not {"settings", "_desk_migrations", "providers", "store_identity"} & set(MERGED_TABLES)
         for table in MERGED_TABLES:
             for column in b.db.table(table).columns_dict:
                 lowered = column.lower()
                 assert not any(word in lowered for word in ("secret", "password", "token_value", "api_key"))
                 assert "key" not in lowered or column == "key_env", (table, column)
         assert _count(b, "settings") == 0
-        assert b.get_provider("alpha").key_env == "ALPHA_KEY"  # type: ignore[union-attr]
+        assert b.get_provider("alpha") is None and _count(b, "providers") == 0
 
 
 def test_rubric_versions_made_apart(tmp_path: Path) -> None:

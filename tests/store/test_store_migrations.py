@@ -133,6 +133,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "blind": int,
         "shown_order_json": str,
         "supersedes": str,
+        "origin": str,  # m006
     },
     "preferences": {
         "id": str,
@@ -145,6 +146,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "blind": int,
         "shown_order_json": str,
         "supersedes": str,
+        "origin": str,  # m006
     },
     "settings": {"key": str, "value": str},
     "_desk_migrations": {"name": str, "applied_at": float},
