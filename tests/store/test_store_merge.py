@@ -436,6 +436,15 @@ def test_the_origin_migration_keeps_old_ratings_as_ours(tmp_path: Path) -> None:
 # --- hostile files --------------------------------------------------------------------------
 
 
+# Every column of attempts, so the view passes for the table to a reader that only looks at columns.
+ATTEMPT_COLUMNS = [
+    "id", "response_id", "number", "started_at", "first_token_at", "ended_at", "http_status", "status",
+    "error_kind", "error_message", "connect_ms", "ttft_ms", "total_ms", "retry_after_s", "wait_before_ms",
+    "vendor_request_id", "ratelimit_json", "input_tokens", "output_tokens", "cached_input_tokens",
+    "reasoning_tokens", "cost_usd",
+]
+
+
 def _tampered(tmp_path: Path, *statements: str, name: str = "hostile.db") -> Path:
     path = tmp_path / name
     with open_store(path) as s:
@@ -452,10 +461,10 @@ def _tampered(tmp_path: Path, *statements: str, name: str = "hostile.db") -> Pat
 @pytest.mark.parametrize(
     ("statements", "reason"),
     [
-        (  # an endless attempts "table": merge used to fill the disk with it
+        (  # an endless attempts "table" with every column: merge used to fill the disk with it
             ["DROP TABLE attempts",
              "CREATE VIEW attempts AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
-             "SELECT i AS id FROM n"],
+             f"SELECT {', '.join(f'i AS {c}' for c in ATTEMPT_COLUMNS)} FROM n"],
             "holds a view named 'attempts', which desk never makes",
         ),
         (["CREATE TRIGGER steal AFTER INSERT ON trials BEGIN DELETE FROM trials; END"],
@@ -468,6 +477,8 @@ def _tampered(tmp_path: Path, *statements: str, name: str = "hostile.db") -> Pat
     ids=["recursive-view", "trigger", "extra-view", "future-version", "altered-table", "missing-index"],
 )
 def test_a_hostile_structure_refuses_the_merge(tmp_path: Path, statements: list[str], reason: str) -> None:
+    with open_store(tmp_path / "fresh.db") as fresh:
+        assert list(fresh.db.table("attempts").columns_dict) == ATTEMPT_COLUMNS
     path = _tampered(tmp_path, *statements)
     before = path.read_bytes()
     with open_store(tmp_path / "mine.db") as mine:
