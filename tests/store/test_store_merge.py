@@ -516,7 +516,7 @@ def _many_trials(path: Path, n: int) -> None:
 def test_the_write_lock_is_free_between_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another connection writes while a merge is under way, and succeeds."""
     _many_trials(tmp_path / "theirs.db", 1200)
-    monkeypatch.setattr(merge, "_BATCH_ROWS", 100)
+    monkeypatch.setattr(merge, "_BATCH_ROWS", 100, raising=False)
     mine_path = tmp_path / "mine.db"
     open_store(mine_path).close()
     wrote: list[str] = []
@@ -547,7 +547,7 @@ def test_the_write_lock_is_free_between_batches(tmp_path: Path, monkeypatch: pyt
 
 def test_a_writer_during_the_batches_waits_and_succeeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _many_trials(tmp_path / "theirs.db", 3000)
-    monkeypatch.setattr(merge, "_BATCH_ROWS", 50)
+    monkeypatch.setattr(merge, "_BATCH_ROWS", 50, raising=False)
     mine_path = tmp_path / "mine.db"
     open_store(mine_path).close()
     started = threading.Event()
@@ -577,3 +577,22 @@ def test_a_writer_during_the_batches_waits_and_succeeds(tmp_path: Path, monkeypa
     (report,) = results
     assert isinstance(report, merge.MergeReport), report
     assert report.added["trials"] == 3000 and during >= 1
+
+
+def test_opening_an_up_to_date_store_waits_for_no_lock(tmp_path: Path) -> None:
+    """While another process holds the write lock (a long write), desk still opens the
+    store: it used to take the lock for every migration and fail with "cannot upgrade
+    the database (database is locked)"."""
+    path = tmp_path / "desk.db"
+    open_store(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        db = connect(path)
+        assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 5000  # every desk connection waits
+        db.execute("PRAGMA busy_timeout = 0")  # here: fail at once if it needed the lock
+        assert migrate(db) == []
+        db.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
