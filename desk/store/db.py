@@ -104,7 +104,9 @@ def open_merge_source(path: str | Path) -> Database:
 
     The upgrade (our pending migrations) is the only change made to that file; crashed
     streams in it are left as they are. StoreError if it is missing, not a desk
-    database, or made by a newer desk than this one.
+    database, made by a newer desk than this one, or holds anything desk's migrations
+    don't make (a view, a trigger...: see merge.check_source_schema), found before the
+    file is opened for writing.
     """
     if str(path) == MEMORY or not Path(path).is_file():
         raise StoreError(f"{path}: no such file")
@@ -123,6 +125,7 @@ def open_merge_source(path: str | Path) -> Database:
     except sqlite3.Error as exc:
         raise StoreError(f"{path} is not a desk database ({exc})") from None
     db = connect(path)
+    db.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, merge.MAX_VALUE_BYTES)
     try:
         try:
             migrate(db)

@@ -144,7 +144,8 @@ def current_ratings(
 
 
 def rating_history(db: Database, response_id: str, rater: str) -> list[Rating]:
-    """Every rating `rater` gave this response, oldest first (the last is normally current)."""
+    """Every rating by that name of this response, oldest first, merged ones (their
+    `origin` set) included; the last made here is normally current."""
     found = rows(
         db,
         "SELECT * FROM ratings WHERE response_id = ? AND rater = ? ORDER BY created_at, id",
