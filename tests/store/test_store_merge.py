@@ -470,11 +470,15 @@ def _tampered(tmp_path: Path, *statements: str, name: str = "hostile.db") -> Pat
         (["CREATE TRIGGER steal AFTER INSERT ON trials BEGIN DELETE FROM trials; END"],
          "holds a trigger named 'steal', which desk never makes"),
         (["CREATE VIEW innocent AS SELECT 1"], "holds a view named 'innocent'"),
+        (["DROP TRIGGER trials_fts_ai",
+          "CREATE TRIGGER trials_fts_ai AFTER INSERT ON trials BEGIN DELETE FROM trials; END"],
+         "its trigger 'trials_fts_ai' differs from desk's layout"),
         (["INSERT INTO _desk_migrations VALUES ('m099_future', 1.0)"], "written by a newer desk (m099_future)"),
         (["ALTER TABLE trials ADD COLUMN payload TEXT"], "its table 'trials' differs from desk's layout"),
         (["DROP INDEX idx_trials_created_at"], "lacks desk's 'idx_trials_created_at'"),
     ],
-    ids=["recursive-view", "trigger", "extra-view", "future-version", "altered-table", "missing-index"],
+    ids=["recursive-view", "trigger", "extra-view", "desk-named-trigger", "future-version", "altered-table",
+         "missing-index"],
 )
 def test_a_hostile_structure_refuses_the_merge(tmp_path: Path, statements: list[str], reason: str) -> None:
     with open_store(tmp_path / "fresh.db") as fresh:
