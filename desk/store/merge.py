@@ -42,7 +42,7 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -333,7 +333,7 @@ def _insert_sql(table: str, columns: Sequence[str]) -> str:
     return f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({marks})"
 
 
-def _batches(cursor: sqlite3.Cursor) -> Iterator[list[tuple[Any, ...]]]:
+def _batches(cursor: Iterable[Sequence[Any]]) -> Iterator[list[tuple[Any, ...]]]:
     """The cursor's rows in lists of at most _BATCH_ROWS rows and about _BATCH_BYTES bytes."""
     batch: list[tuple[Any, ...]] = []
     size = 0
@@ -392,7 +392,7 @@ def _merge_blobs(db: Database, source: Database, source_name: str) -> int:
                 raise StoreError(f"{source_name} changed while it was merged (a damaged attachment); merge it again")
         return db.conn.executemany(insert, batch).rowcount
 
-    return sum(_write(db, lambda b=batch: checked(b)) for batch in _batches(cursor))  # type: ignore[arg-type]
+    return sum(_write(db, lambda b=batch: checked(b)) for batch in _batches(cursor))
 
 
 def _merge_trials(db: Database, source: Database, conflicts: list[str]) -> int:
