@@ -948,7 +948,7 @@ def _merge(args: argparse.Namespace, store: Any) -> int:
     report = store.merge_from(args.other)
     if args.json:
         print(_json({"source": args.other, "added": report.added, "total": report.total,
-                     "conflicts": report.conflicts}))
+                     "conflicts": report.conflicts, "not_added": report.not_added}))
         return EXIT_OK
     print(f"merged {args.other}: {report.total} row(s) added")
     width = max(len(table) for table in report.added)
@@ -957,6 +957,10 @@ def _merge(args: argparse.Namespace, store: Any) -> int:
     if report.conflicts:
         print(f"{len(report.conflicts)} conflict(s), this store's version kept:")
         for line in report.conflicts:
+            print(f"  {line}")
+    if report.not_added:
+        print("configuration in the other store, never merged (add what you trust by hand):")
+        for line in report.not_added:
             print(f"  {line}")
     return EXIT_OK
 

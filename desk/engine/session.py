@@ -349,7 +349,7 @@ class Engine:
 
     async def merge_in_background(self, path: str, job: Job) -> MergeReport:
         """`merge` off the caller's thread, reporting each table to `job`; job.cancel()
-        stops it and nothing is added (JobCancelled)."""
+        stops it (JobCancelled), keeping what was copied (merging again completes it)."""
         return await self._on_own_connection(
             job, lambda store: store.merge_from(path, step=lambda i, n, table: job.report(i, n, table)))
 

@@ -335,7 +335,7 @@ def save_partial_rating(db: Database, response_id: str, rater: str, values: dict
             raise StoreError(f"no response {response_id}")
         previous = one(
             db,
-            "SELECT id, created_at FROM ratings r WHERE response_id = ? AND rater = ? AND "
+            f"SELECT id, created_at FROM ratings r WHERE response_id = ? AND rater = ? AND {ratings._LOCAL} AND "
             f"{ratings._NOT_SUPERSEDED.format(table='ratings')} ORDER BY created_at DESC, id DESC LIMIT 1",
             (response_id, rater),
         )

@@ -835,8 +835,8 @@ class MainWindow(QMainWindow):
         return asyncio.ensure_future(go())
 
     def merge_store(self, path: str | None = None) -> asyncio.Future[Any] | None:
-        """Pool another expert's store into this one, off the GUI thread, cancellable (then
-        nothing is added); returns the task (None if nothing to do)."""
+        """Pool another expert's store into this one, off the GUI thread, cancellable (what
+        was copied stays; merging again completes it); returns the task (None if nothing to do)."""
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Merge another desk store", "",
                                                   "desk stores (*.db);;All files (*)")
@@ -873,14 +873,16 @@ class MainWindow(QMainWindow):
         try:
             report = await self.busy.run(job.label, lambda: self.engine.merge_in_background(path, job), job)
         except JobCancelled:
-            self.banner_info("Merge cancelled: nothing was added.")
+            self.banner_info("Merge cancelled: what was copied so far stays; merge again to complete it.")
             return
         except EngineError as exc:
             self.banner_error(f"Merge failed: {exc}")
             return
         added = ", ".join(f"{n} {table}" for table, n in report.added.items() if n) or "nothing new"
         conflicts = f" Conflicts kept ours: {'; '.join(report.conflicts)}" if report.conflicts else ""
-        self.banner_info(f"Merged {path}: {added}.{conflicts}")
+        left = (f" Not added (configuration, add by hand if you trust it): {'; '.join(report.not_added)}"
+                if report.not_added else "")
+        self.banner_info(f"Merged {path}: {added}.{conflicts}{left}")
         self.refresh_history()
         self.refresh_models()
 

@@ -135,6 +135,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "blind": int,
         "shown_order_json": str,
         "supersedes": str,
+        "origin": str,  # m007
     },
     "preferences": {
         "id": str,
@@ -147,6 +148,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "blind": int,
         "shown_order_json": str,
         "supersedes": str,
+        "origin": str,  # m007
     },
     "settings": {"key": str, "value": str},
     "_desk_migrations": {"name": str, "applied_at": float},
