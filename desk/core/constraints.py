@@ -17,7 +17,8 @@ here, quirks included; for example, upstream:
 - ``words:words_position`` takes NLTK's ``word_tokenize`` tokens, punctuation included,
   and skips one trailing punctuation token;
 - ``format:thesis`` cuts the thesis at ``value[3:]`` and the rest at ``+ 4`` whether the
-  tag is ``<i>`` or ``<em>``; ``format:newline`` counts a line holding only a space as a
+  tag is ``<i>`` or ``<em>``, so ``<em>Thesis.</em>`` alone passes (the ``>`` left of
+  ``</em>`` is the text that follows); ``format:newline`` counts a line holding only a space as a
   line; ``format:line_indent`` removes blank lines while iterating over them, so of two
   blank lines in a row one stays; ``format:options`` with letter choices needs the answer
   to equal an option exactly, a trailing newline failing it;

@@ -1,10 +1,12 @@
 """The text splitting IFBench's checkers get from NLTK, redone in the standard library.
 
 IFBench's checkers (allenai/IFBench at db69a6f) split text with NLTK. Three kinds of split
-need no data and are reproduced exactly here: ``RegexpTokenizer(r"\\w+")`` (word counts),
-``nltk.ngrams`` and the Treebank-style word tokenizer (``NLTKWordTokenizer``, whose
-regular expressions below are NLTK's, Apache-2.0, as of NLTK 3.10.4). Two need data that
-only NLTK's downloader provides, so desk can only approximate them:
+need no data and are reproduced here: ``RegexpTokenizer(r"\\w+")`` for word counts (with
+the ``\\w`` of the ``regex`` engine NLTK 3.10 compiles it with, which keeps combining marks
+in a word; exact on every character Python's Unicode database knows), ``nltk.ngrams``, and
+the Treebank-style word tokenizer ``NLTKWordTokenizer``, whose regular expressions below are
+NLTK's (Apache-2.0, as of NLTK 3.10.4), run with Python's ``re``. Two need data that only
+NLTK's downloader provides, so desk can only approximate them:
 
 - sentences: ``nltk.sent_tokenize`` loads the trained English Punkt model (punkt_tab).
   `sentences` splits after ``.``, ``?`` or ``!`` ending a whitespace-delimited token,
@@ -17,6 +19,7 @@ only NLTK's downloader provides, so desk can only approximate them:
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # ---- sentences (approximates Punkt's English model) -----------------------------------
 
@@ -130,9 +133,37 @@ def word_tokenize(text: str) -> list[str]:
     return [word for sentence in sentences(text) for word in treebank_words(sentence)]
 
 
+def _is_word_char(ch: str) -> bool:
+    """``\\w`` of the ``regex`` engine NLTK 3.10 matches with: letters, marks, digits, connectors.
+
+    Python's ``re`` leaves out combining marks, so it splits "हिन्दी" or a decomposed "é"."""
+    category = unicodedata.category(ch)
+    if category[0] in "LM" or category in ("Nd", "Nl", "Pc") or ch in "\u200c\u200d":
+        return True
+    # Symbols Unicode calls alphabetic: circled and squared Latin letters.
+    return "\u24b6" <= ch <= "\u24e9" or any(a <= ch <= b for a, b in _ALPHABETIC_SYMBOLS)
+
+
+_ALPHABETIC_SYMBOLS = (("\U0001f130", "\U0001f149"), ("\U0001f150", "\U0001f169"), ("\U0001f170", "\U0001f189"))
+
+
+def word_runs(text: str) -> list[str]:
+    """NLTK's ``RegexpTokenizer(r"\\w+").tokenize(text)`` (as of NLTK 3.10)."""
+    runs, current = [], []
+    for ch in text:
+        if _is_word_char(ch):
+            current.append(ch)
+        elif current:
+            runs.append("".join(current))
+            current = []
+    if current:
+        runs.append("".join(current))
+    return runs
+
+
 def count_words(text: str) -> int:
-    """IFBench's ``count_words``: NLTK's ``RegexpTokenizer(r"\\w+")``, exact."""
-    return len(re.findall(r"\w+", text))
+    """IFBench's ``count_words``."""
+    return len(word_runs(text))
 
 
 # ---- stop words -------------------------------------------------------------------------
@@ -156,4 +187,4 @@ STOPWORDS = frozenset(
 
 def count_stopwords(text: str) -> int:
     """IFBench's ``count_stopwords``: \\w+ tokens whose lower case is a stop word."""
-    return sum(t.lower() in STOPWORDS for t in re.findall(r"\w+", text))
+    return sum(t.lower() in STOPWORDS for t in word_runs(text))

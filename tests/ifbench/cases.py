@@ -35,6 +35,7 @@ CASES: dict[str, tuple[dict, list[str]]] = {
     "count:word_count_range": ({"min_words": 5.0, "max_words": 7.0}, [
         "One two three four five.", "It's a well-known fact, isn't it?", "One two three four.",
         "one_two three-four five six seven eight", "Ça va très bien, merci beaucoup.",
+        "हिन्दी भाषा बहुत सुंदर है", "cafe\u0301 au lait, s'il vous plaît",
     ]),
     "count:unique_word_count": ({"N": 6.0}, [
         "alpha beta gamma delta epsilon zeta", "alpha Alpha alpha, beta gamma delta epsilon",
