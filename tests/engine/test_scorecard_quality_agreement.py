@@ -47,3 +47,4 @@ def test_two_raters_get_a_quality_alpha_too(engine):
     # the one 4–5 unit gives o_45 = o_54 = 1, so the top is 2; n_1 = 2, n_4 = 3, n_5 = 3, so
     # the bottom is 2 * (2*3*9 + 2*3*16 + 3*3*1) = 318.
     assert agreement["quality"]["krippendorff_alpha_interval"] == pytest.approx(1 - 7 * 2 / 318)
+
