@@ -41,7 +41,9 @@ reading of the instruction (desk.core.constraints_desk) is reported beside the o
 verdict as ``desk_ok``/``desk_reason``; the scorecard counts the official verdict unless
 the user chooses desk's reading (``ConstraintVerdict.followed_by("desk")``).
 
-Standard library only (``syllapy`` and ``emoji`` optional); no downloads.
+Standard library only (``syllapy`` and ``emoji`` optional); no downloads. The checkers are
+ported from IFBench's code, Copyright 2025 Allen Institute for AI, Apache License 2.0 (its
+text: tests/ifbench/LICENSE).
 """
 
 from __future__ import annotations

@@ -5,13 +5,15 @@ need no data and are reproduced here: ``RegexpTokenizer(r"\\w+")`` for word coun
 the ``\\w`` of the ``regex`` engine NLTK 3.10 compiles it with, which keeps combining marks
 in a word; exact on every character Python's Unicode database knows), ``nltk.ngrams``, and
 the Treebank-style word tokenizer ``NLTKWordTokenizer``, whose regular expressions below are
-NLTK's (Apache-2.0, as of NLTK 3.10.4), run with Python's ``re``. Two need data that only
+NLTK's (Copyright NLTK Project, Apache-2.0, as of NLTK 3.10.4), run with Python's ``re``. Two need data that only
 NLTK's downloader provides, so desk can only approximate them:
 
 - sentences: ``nltk.sent_tokenize`` loads the trained English Punkt model (punkt_tab).
-  `sentences` splits after ``.``, ``?`` or ``!`` ending a whitespace-delimited token,
-  as Punkt does, but knows only a short list of abbreviations and no learned collocations;
-  ``nltk.word_tokenize`` splits sentences first, so every checker using it inherits this.
+  `sentences` follows Punkt's algorithm (it agrees with NLTK's untrained Punkt on ordinary
+  text) and knows the commonest abbreviations of the English model ("Dr.", "e.g."), but not
+  the model's other abbreviations, collocations and learned capitalisation, so text with
+  those may split differently. ``nltk.word_tokenize`` splits sentences first, so every
+  checker using it inherits this.
 - stop words: ``nltk.corpus.stopwords.words("english")``; `STOPWORDS` is a copy of that
   list made by hand, not verified against the data here.
 """
@@ -32,18 +34,29 @@ _CLOSERS = "\"')]}"
 _ENDERS = ".?!"
 
 
-def _ends_sentence(token: str) -> bool:
+def _ends_sentence(token: str, following: str) -> bool:
     core = token.rstrip(_CLOSERS)
     if not core or core[-1] not in _ENDERS:
         return False
-    if core.endswith(".."):  # an ellipsis does not end a sentence in Punkt
-        return False
+    # Punkt breaks before a word that itself ends a sentence with more marks ("?!", '."', ".)").
+    closes = (
+        re.search(r"[.?!][^\w\s]+$", following) is not None
+        and not following.startswith("..")
+        and not following.rstrip(_CLOSERS).endswith("..")
+    )
+    if core.endswith(".."):  # an ellipsis ends a sentence only there, and not inside quotes
+        return closes and token == core
     if core.endswith("."):
-        word = core[:-1].lstrip("\"'([{").lower()
+        # The word before the period as Punkt cuts words: "x@y." ends with the word "y".
+        word = re.split(r"(?=[)\";}\]*:@'({\[!?])", core[:-1])[-1].lstrip("(\"`{[:;&#*@)}]-,").lower()
         if word in _ABBREVIATIONS:
             return False
-        if len(word) == 1 and word.isalpha():  # an initial: "A. Lincoln"
-            return False
+        # Punkt's orthographic rule for an initial ("A. Lincoln") or a number ("42. then"):
+        # no break before a lower-case word, nor after an initial before a capital.
+        initial = len(word) == 1 and word.isalpha()
+        if token == core and (initial or re.match(r"-?[.,]?\d[\d,.-]*$", word)):
+            if not closes and (following[:1].islower() or (initial and following[:1].isupper())):
+                return False
     return True
 
 
@@ -55,11 +68,16 @@ def sentences(text: str) -> list[str]:
     for i, m in enumerate(tokens):
         if start is None:
             start = m.start()
-        if i + 1 < len(tokens) and _ends_sentence(m.group()):
+        if i + 1 < len(tokens) and _ends_sentence(m.group(), tokens[i + 1].group()):
             out.append(text[start : m.end()])
             start = None
     if start is not None:
-        out.append(text[start : tokens[-1].end()])
+        last = text[start : tokens[-1].end()]
+        # Punkt's quirk at the very end: "Really?!" is two sentences, "Really?" and "!".
+        if len(last) > 1 and re.search(r"([?!]|(?<!\.)\.)[?!]$", last) and last[:-1].strip() != "" and not last.endswith(".."):
+            out += [last[:-1], last[-1]]
+        else:
+            out.append(last)
     return out
 
 

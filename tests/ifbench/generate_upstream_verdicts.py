@@ -1,7 +1,7 @@
 """Run IFBench's own checkers on tests/ifbench/cases.py and write upstream_verdicts.jsonl.
 
 Run once, in a private venv with what upstream imports (not desk's):
-    python -m venv /tmp/ifb-venv && /tmp/ifb-venv/bin/pip install nltk emoji syllapy immutabledict
+    python -m venv /tmp/ifb-venv && /tmp/ifb-venv/bin/pip install nltk emoji syllapy immutabledict absl-py langdetect
     /tmp/ifb-venv/bin/python tests/ifbench/generate_upstream_verdicts.py PATH/TO/ifbench/upstream
 
 PATH/TO/ifbench/upstream holds allenai/IFBench's ifbench/*.py at the commit below, unmodified.
