@@ -957,6 +957,16 @@ def _approximation(kind: str) -> str | None:
     return APPROXIMATE.get(kind)
 
 
+def _desk_reading(kind: str, text: str, kwargs: Mapping[str, Any]) -> tuple[bool | None, str | None]:
+    reading = DESK_READINGS.get(kind)
+    if reading is None:
+        return None, None
+    try:
+        return reading(text, kwargs)
+    except (ValueError, IndexError, ZeroDivisionError):  # parameters desk's reading cannot use
+        return None, None  # the official verdict stands alone
+
+
 def check(text: str, constraints: Sequence[Mapping[str, Any]]) -> ConstraintVerdict:
     """Check `text` against each constraint; ValueError for an unknown kind or bad parameters."""
     results = []
@@ -976,7 +986,6 @@ def check(text: str, constraints: Sequence[Mapping[str, Any]]) -> ConstraintVerd
                                             False if empty else None, "empty answer" if empty else None))
             continue
         ok, reason = spec.check(text, kwargs)
-        desk = DESK_READINGS.get(kind)
-        desk_ok, desk_reason = desk(text, kwargs) if desk else (None, None)
+        desk_ok, desk_reason = _desk_reading(kind, text, kwargs)
         results.append(ConstraintResult(kind, ok, reason, approx, desk_ok, desk_reason))
     return ConstraintVerdict(tuple(results))

@@ -41,3 +41,11 @@ def test_verdicts_that_need_nltk_data_say_they_are_approximate():
 def test_every_approximate_id_says_why():
     assert all("NLTK" in why for why in APPROXIMATE.values())
     assert "words:start_verb" in APPROXIMATE and "ratio:stop_words" in APPROXIMATE
+
+
+def test_parameters_desks_reading_cannot_use_leave_the_official_verdict_alone():
+    # A blank request to repeat: upstream compares the (empty) words after the first and
+    # says "followed"; desk's reading has no first word to compare, so it says nothing.
+    verdict = check("Write", [{"id": "repeat:repeat_change", "kwargs": {"prompt_to_repeat": " "}}])
+    (result,) = verdict.results
+    assert result.ok is True and result.desk_ok is None and verdict.summary() == "1/1 constraints met"
