@@ -1,10 +1,12 @@
-"""Run IFBench's own checkers on tests/ifbench/cases.py and write upstream_verdicts.jsonl.
+"""Run IFBench's own checkers on tests/ifbench/cases.py (and on IFBench's test prompts) and
+write upstream_verdicts.jsonl.
 
 Run once, in a private venv with what upstream imports (not desk's):
     python -m venv /tmp/ifb-venv && /tmp/ifb-venv/bin/pip install nltk emoji syllapy immutabledict absl-py langdetect
     /tmp/ifb-venv/bin/python tests/ifbench/generate_upstream_verdicts.py PATH/TO/ifbench/upstream
 
-PATH/TO/ifbench/upstream holds allenai/IFBench's ifbench/*.py at the commit below, unmodified.
+PATH/TO/ifbench/upstream holds allenai/IFBench's ifbench/*.py at the commit below, unmodified,
+with its data/IFBench_test.jsonl beside it (PATH/TO/ifbench/IFBench_test.jsonl).
 Upstream is run as evaluation_lib.test_instruction_following_strict runs it: kwargs without
 None values, an empty or blank answer follows nothing.
 
@@ -68,29 +70,38 @@ def main(upstream: Path) -> None:
     sys.path.insert(0, str(HERE))
     from cases import CASES, GENERIC
 
+    # Besides the written answers: each prompt of IFBench's test set, cut to 300 characters,
+    # as an answer to its own instructions with their real kwargs.
+    real = []
+    for line in (upstream.parent / "IFBench_test.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        for kind, kwargs in zip(record["instruction_id_list"], record["kwargs"], strict=True):
+            real.append((kind, {k: v for k, v in kwargs.items() if v is not None}, record["prompt"][:300]))
+    written = [
+        (kind, kwargs, a) for kind, (kwargs, answers) in sorted(CASES.items()) for a in [*answers, *GENERIC, "", "  \n"]
+    ]
     rows = []
-    for kind, (kwargs, answers) in sorted(CASES.items()):
-        for answer in [*answers, *GENERIC, "", "  \n"]:
-            _used.clear()
-            checker = instructions_registry.INSTRUCTION_DICT[kind](kind)
-            clean = {k: v for k, v in kwargs.items() if v is not None}
-            try:
-                checker.build_description(**clean)
-                args = checker.get_instruction_args()
-                if args and "prompt" in args:  # no IFBench id asks for its prompt; kept as upstream runs
-                    raise RuntimeError(f"{kind} wants its prompt")
-                verdict = bool(answer and answer.strip() and checker.check_following(answer))
-                error = None
-            except LookupError:  # NLTK data with no stand-in (the tagger)
-                continue
-            except Exception as e:  # upstream raises: evaluation would stop; recorded as not followed
-                verdict, error = False, f"{type(e).__name__}: {e}"
-            row = {"id": kind, "kwargs": kwargs, "answer": answer, "upstream": verdict}
-            if _used:
-                row["stand_in"] = sorted(_used)
-            if error:
-                row["upstream_raised"] = error
-            rows.append(row)
+    for kind, kwargs, answer in [*written, *real]:
+        _used.clear()
+        checker = instructions_registry.INSTRUCTION_DICT[kind](kind)
+        clean = {k: v for k, v in kwargs.items() if v is not None}
+        try:
+            checker.build_description(**clean)
+            args = checker.get_instruction_args()
+            if args and "prompt" in args:  # no IFBench id asks for its prompt; kept as upstream runs
+                raise RuntimeError(f"{kind} wants its prompt")
+            verdict = bool(answer and answer.strip() and checker.check_following(answer))
+            error = None
+        except LookupError:  # NLTK data with no stand-in (the tagger)
+            continue
+        except Exception as e:  # upstream raises: evaluation would stop; recorded as not followed
+            verdict, error = False, f"{type(e).__name__}: {e}"
+        row = {"id": kind, "kwargs": kwargs, "answer": answer, "upstream": verdict}
+        if _used:
+            row["stand_in"] = sorted(_used)
+        if error:
+            row["upstream_raised"] = error
+        rows.append(row)
     versions = {p: md.version(p) for p in ("nltk", "emoji", "syllapy")}
     header = {
         "upstream": f"allenai/IFBench@{COMMIT}",
