@@ -49,6 +49,8 @@ text: tests/ifbench/LICENSE).
 from __future__ import annotations
 
 import csv
+import functools
+import importlib
 import io
 import re
 import string
@@ -510,10 +512,18 @@ def _quote_unquote(text: str, kw: Mapping[str, Any]) -> Outcome:
     return True, "every quoted phrase is followed by unquoted text"
 
 
-def _is_emoji(ch: str) -> bool:
+@functools.cache
+def _optional(name: str) -> Any:
+    """An optional package upstream uses, or None when it is not installed (looked up once)."""
     try:
-        import emoji
-    except ImportError:  # approximate: the pictographic blocks of Unicode
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def _is_emoji(ch: str) -> bool:
+    emoji = _optional("emoji")
+    if emoji is None:  # approximate: the pictographic blocks of Unicode
         return (
             0x1F000 <= ord(ch) <= 0x1FAFF
             or 0x2600 <= ord(ch) <= 0x27BF
@@ -651,9 +661,8 @@ def _repeats(text: str, kw: Mapping[str, Any]) -> Outcome:
 
 def _syllables(word: str) -> tuple[int, bool]:
     """Syllables of `word` and whether the count is syllapy's (upstream's) own."""
-    try:
-        import syllapy
-    except ImportError:  # approximate: groups of vowels, a final silent e dropped
+    syllapy = _optional("syllapy")
+    if syllapy is None:  # approximate: groups of vowels, a final silent e dropped
         groups = re.findall(r"[aeiouy]+", word)
         n = len(groups) - (len(groups) > 1 and word.endswith("e") and not word.endswith("le"))
         return max(n, 1 if word else 0), False
