@@ -18,10 +18,11 @@ here, quirks included; for example, upstream:
   and skips one trailing punctuation token;
 - ``format:thesis`` cuts the thesis at ``value[3:]`` and the rest at ``+ 4`` whether the
   tag is ``<i>`` or ``<em>``, so ``<em>Thesis.</em>`` alone passes (the ``>`` left of
-  ``</em>`` is the text that follows); ``format:newline`` counts a line holding only a space as a
-  line; ``format:line_indent`` removes blank lines while iterating over them, so of two
-  blank lines in a row one stays; ``format:options`` with letter choices needs the answer
-  to equal an option exactly, a trailing newline failing it;
+  ``</em>`` is the text that follows);
+- ``format:newline`` counts a line holding only a space as a line; ``format:line_indent``
+  removes blank lines while iterating over them, so of two blank lines in a row one stays;
+  ``format:options`` with letter choices needs the answer to equal an option exactly, a
+  trailing newline failing it;
 - ``format:sub-bullets`` splits on every ``*`` (bold included); ``format:list`` counts the
   separator anywhere; ``format:output_template`` needs the three labels in any order.
 
@@ -29,17 +30,23 @@ Exact or approximate. Upstream splits text with NLTK (see desk.core.ifbench_text
 counts, character n-grams and the Treebank word tokenizer are reproduced exactly; the
 English Punkt sentence model, the part-of-speech tagger and the stop-word list are NLTK
 *data*, which only NLTK's downloader provides (no package installs them), so the verdict
-for an id that needs them is marked ``approximate`` with the reason (`APPROXIMATE`).
-``words:odd_even_syllables`` is exact when the ``syllapy`` package upstream uses is
+for an id that needs them carries ``approximate``, the reason, per id in `APPROXIMATE`:
+sentences for ``ratio:sentence_type``, ``ratio:sentence_balance``, ``ratio:sentence_words``,
+``sentence:*``, ``words:last_first``, ``words:keywords_specific_position``, ``format:emoji``,
+``format:no_bullets_bullets``, ``custom:word_reverse`` and ``custom:sentence_alphabet``;
+``word_tokenize`` (which splits sentences first) for ``count:pronouns``,
+``words:words_position`` and ``format:title_case``; the tagger for ``words:start_verb`` (a
+list of verbs stands in); the stop words for ``ratio:stop_words``. The other 41 ids are
+exact. ``words:odd_even_syllables`` is exact when the ``syllapy`` package upstream uses is
 installed (a dependency of desk) and approximate otherwise; ``format:emoji`` uses
-``emoji.is_emoji`` when the ``emoji`` package is installed (it is approximate either way,
-as it splits sentences).
+``emoji.is_emoji`` when the ``emoji`` package is installed.
 
 desk's reading. Where desk believes upstream's code misreads its own instruction (it
 counts "and" and "And," as two conjunctions, accepts a one-line staircase, ...), desk's
 reading of the instruction (desk.core.constraints_desk) is reported beside the official
-verdict as ``desk_ok``/``desk_reason``; the scorecard counts the official verdict unless
-the user chooses desk's reading (``ConstraintVerdict.followed_by("desk")``).
+verdict as ``desk_ok``/``desk_reason`` and in `ConstraintVerdict.summary` where the two
+differ. The automatic rating, and so the scorecard, takes the official verdict;
+``ConstraintVerdict.followed_by("desk")`` gives desk's reading to a caller offering the choice.
 
 Standard library only (``syllapy`` and ``emoji`` optional); no downloads. The checkers are
 ported from IFBench's code, Copyright 2025 Allen Institute for AI, Apache License 2.0 (its
