@@ -92,10 +92,10 @@ def _agreement(a: dict[str, Any]) -> str:
     if not a:
         return "–"
     parts = []
-    for key in ("outcome", "uncertainty"):
+    for key in ("outcome", "uncertainty", "quality"):
         stats = a.get(key) or {}
         for name, value in stats.items():
-            label = "κ" if name == "cohen_kappa" else "α"
+            label = "κ" if name == "cohen_kappa" else "α " + name.rsplit("_", 1)[1] if key == "quality" else "α"
             parts.append(f"{key} {label}={'–' if value is None else f'{value:.2f}'}")
     return f"{a.get('raters')} raters, n={a.get('n_items')}: " + ", ".join(parts)
 
