@@ -72,6 +72,7 @@ from desk.core import ifbench_text as nl
 from desk.core.constraint_params import Outcome, first, integer, quote, times
 from desk.core.constraints_desk import READINGS as DESK_READINGS
 
+# Ported from Apache-2.0 code; its licence ships beside this module (IFBENCH-LICENSE).
 UPSTREAM = "allenai/IFBench@db69a6f"
 
 Checker = Callable[[str, Mapping[str, Any]], Outcome]
