@@ -601,6 +601,8 @@ def response_json(r: ResponseResult) -> dict[str, Any]:
         "vendor_request_id": r.vendor_request_id,
         "settings": r.settings,
         "text": r.text,
+        "notes": r.notes,
+        "store_error": r.store_error,
     }
 
 

@@ -319,6 +319,7 @@ def response_record(r: ResponseResult, trial: StoredTrial | None = None) -> dict
         "retries": r.retries,
         "retry_wait_ms": r.retry_wait_ms,
         "vendor_request_id": r.vendor_request_id,
+        "notes": r.notes,
         "attempts": [attempt_json(a) for a in r.attempts],
     }
 

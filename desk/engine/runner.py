@@ -27,6 +27,7 @@ from desk.core.response import (
     Usage,
     tokens_per_second,
 )
+from desk.core.surrogates import SurrogateJoiner, lone_surrogates_note
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer
@@ -181,6 +182,7 @@ class Runner:
                 parts.clear()
                 reasoning.clear()
                 result.chunk_times.clear()
+                result.notes.clear()  # notes on the text: only the final attempt's text is kept
                 error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink)
                 self._price_attempt(target, attempt)
                 sink.attempt_finished(result, attempt)
@@ -232,6 +234,8 @@ class Runner:
         rescheduled = t_loop
         usage = Usage()
         error: ProviderError | None = None
+        # Every delta goes through these, so a character split across deltas arrives whole.
+        texts, thoughts = SurrogateJoiner(), SurrogateJoiner()
         try:
             async with asyncio.timeout_at(min(total_deadline, t_loop + timeouts.first_token)) as deadline:
                 async for event in target.provider.stream(
@@ -241,12 +245,14 @@ class Runner:
                         if first_at is None:
                             first_at = event.at
                         last_at = event.at
-                        parts.append(event.text)
                         result.chunk_times.append(event.at)
-                        sink.text_received(result, event.text, parts)
+                        if text := texts.feed(event.text):
+                            parts.append(text)
+                            sink.text_received(result, text, parts)
                     elif isinstance(event, ReasoningDelta):
                         last_at = event.at
-                        reasoning.append(event.text)
+                        if thought := thoughts.feed(event.text):
+                            reasoning.append(thought)
                     elif isinstance(event, UsageReport):
                         usage = usage.merged(event.usage)
                     elif isinstance(event, Opened):
@@ -292,6 +298,14 @@ class Runner:
             attempt.status = Status.INTERRUPTED
             attempt.error_kind = ErrorKind.CANCELLED
             raise
+        finally:  # a half character still held back had no partner: it ends as U+FFFD
+            if tail := texts.close():
+                parts.append(tail)
+                sink.text_received(result, tail, parts)
+            if tail := thoughts.close():
+                reasoning.append(tail)
+            if texts.replaced + thoughts.replaced:
+                result.notes.append(lone_surrogates_note(texts.replaced + thoughts.replaced))
         self._close_attempt(attempt, timing, first_at, usage)
         if error is None:
             attempt.status = Status.OK

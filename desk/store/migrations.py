@@ -454,3 +454,10 @@ def m005_suites(db: Database) -> None:
             "CREATE INDEX idx_runs_kind ON runs (kind, created_at)",
         ],
     )
+
+
+@migration
+def m006_response_notes(db: Database) -> None:
+    # Notes on an answer's text as stored (a JSON list of sentences): e.g. that a half
+    # character the vendor sent was replaced by U+FFFD. Shown in details and exports.
+    _run(db, ["ALTER TABLE responses ADD COLUMN notes_json TEXT NOT NULL DEFAULT '[]'"])

@@ -91,6 +91,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "variant_system": str,
         "run_id": str,
         "run_seq": int,
+        "notes_json": str,
     },
     "attempts": {
         "id": str,
