@@ -153,7 +153,7 @@ class _ProgressLine:
 
 
 def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli_error: Any) -> int:
-    from desk.engine.load import LoadCancelled, run_load
+    from desk.engine.load import LoadCancelled, LoadNotStored, run_load
     from desk.engine.session import Engine, EngineError
 
     try:
@@ -175,6 +175,9 @@ def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli
     try:
         result = run_coro(go())
     except EngineError as exc:
+        raise cli_error(str(exc)) from None
+    except LoadNotStored as exc:  # measured, shown, but not saved: never a success
+        progress.end()
         raise cli_error(str(exc)) from None
     except KeyboardInterrupt:
         progress.end()

@@ -65,7 +65,9 @@ def create_response(db: Database, result: ResponseResult) -> None:
     except sqlite3.IntegrityError as exc:
         if "UNIQUE" in str(exc):
             raise StoreError(f"response {result.id} already exists") from None
-        raise StoreError(f"no trial {result.trial_id} for response {result.id}") from None
+        if "FOREIGN KEY" in str(exc):
+            raise StoreError(f"no trial {result.trial_id} for response {result.id}") from None
+        raise StoreError(f"response {result.id} was refused: {exc}") from None
 
 
 def update_response_text(db: Database, response_id: str, text: str, reasoning_text: str) -> None:
@@ -96,8 +98,10 @@ def finish_response(db: Database, result: ResponseResult) -> None:
             )
             for attempt in result.attempts:
                 save_attempt(db, result.id, attempt)
-    except sqlite3.IntegrityError:
-        raise StoreError(f"no trial {result.trial_id} for response {result.id}") from None
+    except sqlite3.IntegrityError as exc:
+        if "FOREIGN KEY" in str(exc):
+            raise StoreError(f"no trial {result.trial_id} for response {result.id}") from None
+        raise StoreError(f"response {result.id} was refused: {exc}") from None
 
 
 def save_attempt(db: Database, response_id: str, attempt: Attempt) -> None:
