@@ -132,3 +132,12 @@ def test_load_whose_writer_dies_fails_the_run(srv, env):
     assert (run["status"], run["ok"], run["not_stored"]) == ("failed", 6, 6)
     listing = desk("runs", env=env).stdout
     assert "failed" in listing and "6 not stored" in listing
+
+
+def test_suite_import_with_an_unterminated_quote_names_the_line_and_imports_nothing(env, tmp_path):
+    bad = tmp_path / "cases.csv"
+    bad.write_text('id,prompt,expect\nc1,hello,answer\nc2,"unterminated quote,answer\nc3,third,answer\n')
+    proc = desk("suite", "import", str(bad), "--name", "mine", env=env)
+    assert proc.returncode == 2, proc
+    assert "cases.csv: 1 bad row, nothing imported: line 3: a quoted cell starts on this line" in proc.stderr
+    assert "mine" not in desk("suite", "list", env=env).stdout
