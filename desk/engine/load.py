@@ -91,7 +91,7 @@ class LoadPlan:
 @dataclass
 class LoadResult:
     run_id: str
-    status: str  # done | cancelled
+    status: str  # done | cancelled | failed (the store refused its requests: see summary["not_stored"])
     summary: dict[str, Any]
     outcomes: list[RequestOutcome]
 
@@ -493,6 +493,8 @@ def run_load_in_thread(db_path: str | Path, plan: LoadPlan, *, progress: Progres
             result = run(main())
         except LoadCancelled as exc:
             result = exc.result
+        except LoadNotStored as exc:  # what was measured is shown, with what was lost
+            result, error = exc.result, exc
         except BaseException as exc:
             error = exc
         finally:
