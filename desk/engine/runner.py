@@ -75,8 +75,9 @@ class ResponseSink(Protocol):
 
 
 class GuardedSink:
-    """Wraps a sink so a failing view or store write never stops the streams: the error is
-    logged once per method and the engine carries on (the result still comes back)."""
+    """Wraps a sink so a failing view never stops the streams: the error is logged once per
+    method and the engine carries on (the result still comes back). A failed store write is
+    not swallowed here: the StoreRecorder keeps it in the answer's `store_error`."""
 
     def __init__(self, inner: ResponseSink) -> None:
         self._inner = inner
