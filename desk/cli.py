@@ -526,7 +526,10 @@ def _trial(args: argparse.Namespace, store: Any) -> int:
     failed = [r for r in outcome.responses if r.status != Status.OK]
     for r in failed:
         _err(f"{r.model} failed: {r.error_kind.value if r.error_kind else r.status.value}: {r.error_message}")
-    return EXIT_FAILED if failed else EXIT_OK
+    unstored = [r for r in outcome.responses if r.store_error]
+    for r in unstored:  # an answer shown but not saved is never a success
+        _err(f"{r.model}: {r.store_error}")
+    return EXIT_FAILED if failed or unstored else EXIT_OK
 
 
 def _read_text(path: str, what: str) -> str:
@@ -603,6 +606,8 @@ def response_json(r: ResponseResult) -> dict[str, Any]:
         "vendor_request_id": r.vendor_request_id,
         "settings": r.settings,
         "text": r.text,
+        "notes": r.notes,
+        "store_error": r.store_error,
     }
 
 
@@ -620,6 +625,7 @@ def _print_table(trial_id: str, responses: list[ResponseResult]) -> None:
     rows = [("model", "status", "TTFT", "total", "tokens in/out", "tok/s", "cost", "retries")]
     for r in responses:
         status = r.status.value if r.status == Status.OK else f"{r.status.value}: {r.error_kind.value if r.error_kind else '?'}"
+        status += " (not stored)" if r.store_error else ""
         tokens = f"{_tok(r.usage.input_tokens)}/{_tok(r.usage.output_tokens)}"
         tps = "-" if r.output_tokens_per_s is None else f"{r.output_tokens_per_s:.1f}"
         rows.append((r.model, status, _fmt_ms(r.ttft_ms), _fmt_ms(r.total_ms), tokens, tps, _fmt_cost(r), str(r.retries)))
@@ -660,14 +666,16 @@ def _runs(args: argparse.Namespace, store: Any) -> int:
     for r in found:
         models = r.spec.get("models") or []
         ok, failed = _run_counts(r.kind, r.summary)
+        lost = (r.summary or {}).get("not_stored") or 0
         if args.json:
             print(_json({"run_id": r.id, "kind": r.kind, "name": r.name, "status": r.status,
                          "created_at": r.created_at, "finished_at": r.finished_at, "models": models,
-                         "ok": ok, "failed": failed}))
+                         "ok": ok, "failed": failed, "not_stored": lost}))
         else:
             label = f"  {r.name}" if r.name else ""
             # "done" says the run finished, not that it went well: the counts say that
             counts = f"{ok} ok, {failed} failed" if ok is not None else ""
+            counts += f", {lost} not stored" if lost else ""
             print(f"{r.id}  {_when(r.created_at)}  {r.kind:<5}  {r.status:<11}  {counts:<18}  "
                   f"{', '.join(map(str, models))}{label}")
     return EXIT_OK

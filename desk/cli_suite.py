@@ -183,6 +183,7 @@ def _runs(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
     for r in runs:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
         failed = f", {r.failed} failed" if r.failed else ""
+        failed += f", {r.not_stored} not stored (the store refused them)" if r.not_stored else ""
         print(f"{r.run_id}  {when}  {r.suite} v{r.suite_version}  {r.status:<11} {r.done}/{r.total} done{failed}  "
               f"{', '.join(r.models)}")
     return 0
@@ -329,6 +330,13 @@ def _run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
     for model, why in result.held_back.items():
         sys.stderr.write(f"desk: {model} failed with {why}; its other cells were not sent (fix the model "
                          "name or the key first)\n")
+    for cell in result.not_stored:
+        sys.stderr.write(f"desk: error: {cell}\n")
+    if result.not_stored:
+        sys.stderr.write(f"desk: error: run {result.run_id}: {len(result.not_stored)} answer(s) could not be stored "
+                         f"and are lost; {result.not_sent} cell(s) were not sent. Fix the store, then resume with: "
+                         f"desk suite run --resume {result.run_id}\n")
+        return 1
     if info is not None and info.done < info.total:
         missing = info.total - info.done
         sys.stderr.write(f"desk: error: run {result.run_id}: {missing} of {info.total} answers not completed; "

@@ -375,10 +375,12 @@ def _head(status: int, ctype: str, rid: str | None, extra: dict, length: int | N
 
 
 def _dumps(obj, pretty=False, google=False) -> bytes:
+    # A lone surrogate in a text piece (half an emoji) goes out as its JSON escape "\ud83d".
     if pretty:
-        return json.dumps(obj, indent=2, ensure_ascii=False).encode()
+        return json.dumps(obj, indent=2, ensure_ascii=False).encode("utf-8", "backslashreplace")
     # Google's streaming JSON uses ",", ": " separators; others are compact.
-    return json.dumps(obj, separators=(",", ": ") if google else (",", ":"), ensure_ascii=False).encode()
+    return json.dumps(obj, separators=(",", ": ") if google else (",", ":"),
+                      ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 def _usage(s: Script, n: int) -> tuple[int, int, int, int]:
@@ -483,7 +485,7 @@ class _Ctx:
         # Hot path: encode a piece event once around a sentinel, then splice each text in.
         if self._tpl is None:
             self._tpl = build("\x00").split(b'"\\u0000"')
-        return self._tpl[0] + json.dumps(text, ensure_ascii=False).encode() + self._tpl[1]
+        return self._tpl[0] + json.dumps(text, ensure_ascii=False).encode("utf-8", "backslashreplace") + self._tpl[1]
 
     def sse_event(self, data: bytes, event: str | None = None) -> bytes:
         nl = self.nl.encode()

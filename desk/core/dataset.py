@@ -30,6 +30,35 @@ class DatasetError(ValueError):
     """A dataset that cannot be used; the message names the file and, where it can, the line."""
 
 
+class UnterminatedQuote(csv.Error):
+    """A quoted cell that never closes: the csv module would quietly read every line after
+    it, to the end of the file, into that one cell."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__("a quoted cell starts on this line and its quote is never closed "
+                         "(every line after it would be read into that one cell)")
+        self.line = line
+
+
+def csv_records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(first line, cells) of each CSV record, header included; raises UnterminatedQuote
+    naming the line where a quoted cell that runs to the end of the file began."""
+    at_end = False
+
+    def lines() -> Iterator[str]:
+        nonlocal at_end
+        yield from io.StringIO(text, newline="")
+        at_end = True
+
+    reader = csv.reader(lines(), delimiter=delimiter)
+    end = 0
+    for row in reader:
+        if at_end:  # only a quote still open makes the reader ask past the last line for a record
+            raise UnterminatedQuote(end + 1)
+        yield end + 1, row
+        end = reader.line_num
+
+
 def read_rows_file(path: str | Path, error: type[ValueError] = ValueError) -> tuple[str, bool]:
     """The decoded text of a CSV or JSONL file and whether it is JSONL (by its suffix, else
     by its first character); problems raise `error` with a message naming the file."""
@@ -76,16 +105,16 @@ def prompts_from_csv(text: str, name: str = "dataset") -> list[TrialInput]:
     delimiter = prompt_delimiter(header)
     if delimiter is None:
         raise DatasetError(f"{name} line 1: no 'prompt' column in the header ({header[:80]!r})")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv_records(text, delimiter)
+    line = 1
     try:
-        columns = [c.strip().lower() for c in next(reader)]
+        columns = [c.strip().lower() for c in next(reader)[1]]
         prompt_at = columns.index("prompt")
         system_at = columns.index("system") if "system" in columns else None
         out: list[TrialInput] = []
-        for row in reader:
+        for line, row in reader:
             if not any(cell.strip() for cell in row):
                 continue  # a blank line or a row of empty cells
-            line = reader.line_num
             if prompt_at >= len(row):
                 raise DatasetError(f"{name} line {line}: the row has no 'prompt' cell "
                                    f"({len(row)} cells, the header has {len(columns)})")
@@ -94,8 +123,10 @@ def prompts_from_csv(text: str, name: str = "dataset") -> list[TrialInput]:
                 raise DatasetError(f"{name} line {line}: the prompt is empty")
             system = row[system_at] if system_at is not None and system_at < len(row) else ""
             out.append(TrialInput(prompt, system or None))
+    except UnterminatedQuote as exc:
+        raise DatasetError(f"{name} line {exc.line}: {exc}") from None
     except csv.Error as exc:
-        raise DatasetError(f"{name} line {reader.line_num}: not valid CSV ({exc})") from None
+        raise DatasetError(f"{name} line {line}: not valid CSV ({exc})") from None
     return out
 
 

@@ -216,6 +216,12 @@ class ResponseResult:
     variant: Variant | None = None  # the system-prompt variant this answer was given
     refusal: bool = False
     unknown_fields: dict[str, UnknownField] = field(default_factory=dict)
+    # What the user should know about the text as stored (a character the vendor sent
+    # broken, replaced by U+FFFD): shown in the answer's details and exports.
+    notes: list[str] = field(default_factory=list)
+    # Why this answer could not be saved, when a store write failed (in memory only: the
+    # surfaces report it, so an unsaved answer is never shown as a success).
+    store_error: str | None = field(default=None, compare=False)
     # perf_counter arrival of each content chunk of the final attempt (in memory only:
     # load runs derive inter-token latency from it)
     chunk_times: list[float] = field(default_factory=list, repr=False, compare=False)

@@ -26,7 +26,6 @@ reason; if there is any, one SuiteError lists them and nothing is read.
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from desk.core.attachment import Attachment, AttachmentError, load_attachment
-from desk.core.dataset import jsonl_objects, prompt_delimiter, read_rows_file
+from desk.core.dataset import UnterminatedQuote, csv_records, jsonl_objects, prompt_delimiter, read_rows_file
 from desk.core.trial import TrialInput
 
 EXPECT_KINDS = ("clarify", "abstain", "answer", "follow_constraints")
@@ -259,17 +258,11 @@ def cases_from_csv(text: str, name: str = "suite", base: Path | None = None) -> 
         raise SuiteError(f"{name}: 1 bad row, nothing imported: line 1: no 'prompt' column in the header "
                          f"({header[:80]!r})")
     rows = _Rows(name, base)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv_records(text, delimiter)
+    line = 1
     try:
-        columns = [c.strip().lower() for c in next(reader)]
-        start = reader.line_num
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            line = start + 1
-            start = reader.line_num
+        columns = [c.strip().lower() for c in next(reader)[1]]
+        for line, row in reader:
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) > len(columns):
@@ -287,8 +280,10 @@ def cases_from_csv(text: str, name: str = "suite", base: Path | None = None) -> 
                 else:
                     record["constraints"] = None
             rows.add(line, record)
+    except UnterminatedQuote as exc:
+        rows.bad(exc.line, str(exc))
     except csv.Error as exc:
-        rows.bad(reader.line_num, f"not valid CSV ({exc})")
+        rows.bad(line, f"not valid CSV ({exc})")
     return rows.result()
 
 

@@ -323,6 +323,7 @@ def response_record(r: ResponseResult, trial: StoredTrial | None = None) -> dict
         "vendor_request_id": r.vendor_request_id,
         "refusal": r.refusal,
         "unknown_fields": {name: {"count": f.count, "raw": f.raw} for name, f in r.unknown_fields.items()},
+        "notes": r.notes,
         "attempts": [attempt_json(a) for a in r.attempts],
     }
 

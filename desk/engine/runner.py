@@ -28,6 +28,7 @@ from desk.core.response import (
     note_unknown,
     tokens_per_second,
 )
+from desk.core.surrogates import SurrogateJoiner, lone_surrogates_note
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer
@@ -76,8 +77,9 @@ class ResponseSink(Protocol):
 
 
 class GuardedSink:
-    """Wraps a sink so a failing view or store write never stops the streams: the error is
-    logged once per method and the engine carries on (the result still comes back)."""
+    """Wraps a sink so a failing view never stops the streams: the error is logged once per
+    method and the engine carries on (the result still comes back). A failed store write is
+    not swallowed here: the StoreRecorder keeps it in the answer's `store_error`."""
 
     def __init__(self, inner: ResponseSink) -> None:
         self._inner = inner
@@ -235,6 +237,8 @@ class Runner:
         rescheduled = t_loop
         usage = Usage()
         error: ProviderError | None = None
+        # Every delta goes through these, so a character split across deltas arrives whole.
+        texts, thoughts = SurrogateJoiner(), SurrogateJoiner()
         try:
             async with asyncio.timeout_at(min(total_deadline, t_loop + timeouts.first_token)) as deadline:
                 async for event in target.provider.stream(
@@ -244,13 +248,15 @@ class Runner:
                         if first_at is None:
                             first_at = event.at
                         last_at = event.at
-                        parts.append(event.text)
                         result.refusal = result.refusal or event.refusal
                         result.chunk_times.append(event.at)
-                        sink.text_received(result, event.text, parts)
+                        if text := texts.feed(event.text):
+                            parts.append(text)
+                            sink.text_received(result, text, parts)
                     elif isinstance(event, ReasoningDelta):
                         last_at = event.at
-                        reasoning.append(event.text)
+                        if thought := thoughts.feed(event.text):
+                            reasoning.append(thought)
                     elif isinstance(event, UsageReport):
                         usage = usage.merged(event.usage)
                     elif isinstance(event, UnknownDelta):
@@ -298,6 +304,14 @@ class Runner:
             attempt.status = Status.INTERRUPTED
             attempt.error_kind = ErrorKind.CANCELLED
             raise
+        finally:  # a half character still held back had no partner: it ends as U+FFFD
+            if tail := texts.close():
+                parts.append(tail)
+                sink.text_received(result, tail, parts)
+            if tail := thoughts.close():
+                reasoning.append(tail)
+            if texts.replaced + thoughts.replaced:
+                result.notes.append(lone_surrogates_note(texts.replaced + thoughts.replaced))
         self._close_attempt(attempt, timing, first_at, usage)
         if error is None:
             attempt.status = Status.OK

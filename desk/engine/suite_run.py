@@ -83,10 +83,12 @@ class SuiteRunInfo:
     created_at: float
     finished_at: float | None
     name: str | None = None
+    not_stored: int = 0  # answers the last call made but the store refused (lost; a resume redoes them)
 
     def as_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "suite": self.suite, "version": self.suite_version,
                 "status": self.status, "done": self.done, "total": self.total, "failed": self.failed,
+                "not_stored": self.not_stored,
                 "models": list(self.models), "repeat": self.repeat, "concurrency": self.concurrency,
                 "created_at": self.created_at, "finished_at": self.finished_at, "name": self.name}
 
@@ -116,6 +118,9 @@ class SuiteRunResult:
     # rejected key): their remaining cells were not sent; model -> the vendor's reason
     held_back: dict[str, str] = field(default_factory=dict)
     not_sent: int = 0  # cells held back for those models (a resume sends them)
+    # cells whose answer the store refused ("case C sample S, MODEL: why"): lost, never
+    # counted as ok; after the first, no further cell is sent (each would be paid for and lost)
+    not_stored: list[str] = field(default_factory=list)
 
 
 # Failures that say the model or key is wrong, not that the vendor had a bad moment: the
@@ -362,6 +367,7 @@ def run_info(row: SuiteRunRow) -> SuiteRunInfo:
         failed=row.failed, models=tuple(spec.get("models", ())), repeat=int(spec.get("repeat", 1)),
         concurrency=int(spec.get("concurrency", 1)), created_at=row.created_at,
         finished_at=row.finished_at, name=row.name,
+        not_stored=int((row.summary or {}).get("not_stored", 0)),
     )
 
 
@@ -522,11 +528,21 @@ async def _execute(
             trial_id = suites.cell_trial(run_id, cell.case, cell.sample)
             answer = runner.new_result(trial_id, cell.target)
             recorder.response_started(answer)  # stored before a byte is sent, or nothing is sent
-            suites.link_response(answer.id, run_id, cell.seq)
+            if answer.store_error is None:
+                try:
+                    suites.link_response(answer.id, run_id, cell.seq)
+                except Exception as exc:
+                    answer.store_error = f"the answer could not be stored (linking it to the run failed: {exc})"
+            if answer.store_error is not None:
+                result.not_stored.append(f"{_where(cell)}: {answer.store_error}")
+                return
             if view is not None:
                 view.response_started(answer)
             result.sent += 1
             await runner.run_response(cell.target, cell.case.trial_input(), answer, guarded)
+            if answer.store_error is not None:  # shown, paid for, but not saved: lost, not ok
+                result.not_stored.append(f"{_where(cell)}: {answer.store_error}")
+                return
             auto = _auto_verdict(suites, cell.case, answer)
             if answer.status == Status.OK:
                 result.ok += 1
@@ -545,6 +561,9 @@ async def _execute(
 
         async def worker() -> None:
             for cell in cells:
+                if result.not_stored:  # the store refuses writes: sending more only loses more
+                    result.not_sent += 1
+                    continue
                 if str(cell.target.ref) in result.held_back:
                     result.not_sent += 1
                     continue
@@ -563,15 +582,20 @@ async def _execute(
         status = "cancelled"
     finally:
         _ACTIVE.discard(run_id)
-        summary = {"sent": result.sent, "ok": result.ok, "failed": result.failed, "skipped": result.skipped}
-        if status == "running":  # an unexpected error: the run can be resumed
-            status = "interrupted"
+        summary = {"sent": result.sent, "ok": result.ok, "failed": result.failed, "skipped": result.skipped,
+                   "not_stored": len(result.not_stored)}
+        if status == "running" or (status == "done" and result.not_stored):
+            status = "interrupted"  # an unexpected error or lost answers: the run can be resumed
         store.finish_run(run_id, status, summary)
     result.status = status
     result.info = get_run(suites, run_id)
     if status == "cancelled":
         raise SuiteRunCancelled(result)
     return result
+
+
+def _where(cell: _Cell) -> str:
+    return f"case {cell.case.key} sample {cell.sample}, {cell.target.ref}"
 
 
 def _notify(callback: Callable[..., None], *args: Any) -> None:

@@ -491,3 +491,10 @@ def m007_merged_origin(db: Database) -> None:
             "ALTER TABLE preferences ADD COLUMN origin TEXT",
         ],
     )
+
+
+@migration
+def m008_response_notes(db: Database) -> None:
+    # Notes on an answer's text as stored (a JSON list of sentences): e.g. that a half
+    # character the vendor sent was replaced by U+FFFD. Shown in details and exports.
+    _run(db, ["ALTER TABLE responses ADD COLUMN notes_json TEXT NOT NULL DEFAULT '[]'"])

@@ -469,6 +469,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Trial done: {ok} of {len(outcome.responses)} answers ok{failed}; stored · "
                                      f"{hotkeys.RATE} rates them",
                                      STATUS_MS)
+        unstored = [r for r in outcome.responses if r.store_error]
+        if unstored:  # shown on screen is not saved: say so, never "stored"
+            self.statusBar().clearMessage()
+            self.banner_error("; ".join(f"{r.model}: {r.store_error}" for r in unstored))
         self.current_trial_id = outcome.trial_id
         self._open_models = list(models)
         self.history.run_again.setEnabled(True)

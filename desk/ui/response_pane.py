@@ -171,6 +171,7 @@ def details_text(r: ResponseResult) -> str:
     if r.unknown_fields:  # content desk does not read, kept raw in the store and exports
         lines.append("content desk does not read: " + ", ".join(
             f"{name} ×{f.count}" for name, f in sorted(r.unknown_fields.items())))
+    lines += [f"note: {note}" for note in r.notes]
     for a in r.attempts:
         outcome = a.status.value if not a.error_kind else a.error_kind.value
         lines += [

@@ -817,6 +817,9 @@ class SuitesPanel(QWidget):
         failed = f"; {result.failed} failed (Resume sends them again)" if result.failed else ""
         held = "".join(f" {model} failed with {why}: its other cases were not sent; fix the model name or "
                        "key, then Resume." for model, why in result.held_back.items())
+        if result.not_stored:  # answered but not saved: lost, and the run stopped sending
+            held += (f" {len(result.not_stored)} answer(s) could not be stored and are lost "
+                     f"({result.not_stored[0]}); no more cases were sent. Fix the store, then Resume.")
         if held:
             self.show_error(f"Run {result.run_id}: {result.ok} answers{failed}.{held}")
         else:

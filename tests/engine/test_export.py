@@ -265,6 +265,7 @@ def expected_response(fx: Fixture, r: ResponseResult) -> dict[str, Any]:
         "cost_usd": r.cost_usd, "cost_note": r.cost_note or None, "price_source": r.price_source,
         "retries": r.retries, "retry_wait_ms": r.retry_wait_ms, "vendor_request_id": r.vendor_request_id,
         "refusal": False, "unknown_fields": {},
+        "notes": r.notes,
         "attempts": [
             {"number": a.number, "status": a.status.value,
              "error_kind": a.error_kind.value if a.error_kind else None, "error_message": a.error_message,

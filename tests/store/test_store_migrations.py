@@ -93,6 +93,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "run_seq": int,
         "refusal": int,
         "unknown_fields_json": str,
+        "notes_json": str,
     },
     "attempts": {
         "id": str,
