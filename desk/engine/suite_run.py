@@ -60,7 +60,10 @@ Progress = Callable[[int, int], None]  # cells finished (done before included), 
 
 
 class SuiteRunError(ValueError):
-    """A suite operation that cannot start (unknown suite or run, bad settings); one line."""
+    """A suite operation that cannot start (unknown suite or run, bad settings); one line.
+    `outside`: as SuiteError's (attachments refused for lying outside the suite's folder)."""
+
+    outside: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -251,12 +254,15 @@ def ensure_starter(suites: SuiteStore) -> SuiteInfo | None:
     return suites.find_suite_file(STARTER, sha)
 
 
-def import_suite(suites: SuiteStore, path: str | Path, name: str) -> SuiteInfo:
+def import_suite(suites: SuiteStore, path: str | Path, name: str, *,
+                 allow_outside: Sequence[str | Path] = ()) -> SuiteInfo:
     try:
         clean = check_name(name)
-        cases = load_suite_file(path)
+        cases = load_suite_file(path, allow_outside=allow_outside)
     except SuiteError as exc:
-        raise SuiteRunError(str(exc)) from None
+        error = SuiteRunError(str(exc))
+        error.outside = exc.outside
+        raise error from None
     stored = suites.save_suite(Suite(clean, cases, source=str(path)))
     return _info_of(suites, stored)
 
