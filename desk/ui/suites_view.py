@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -660,7 +661,13 @@ class SuitesPanel(QWidget):
             if not ok:
                 return False
         try:
-            info = self.engine.import_suite(path, name)
+            try:
+                info = self.engine.import_suite(path, name)
+            except EngineError as exc:
+                # Attachments outside the suite's folder are imported only if the user says so.
+                if not exc.outside or not self._allow_outside(exc.outside):
+                    raise
+                info = self.engine.import_suite(path, name, allow_outside=exc.outside)
         except EngineError as exc:
             self.show_error(str(exc))
             return False
@@ -668,6 +675,16 @@ class SuitesPanel(QWidget):
         self.show_info(f"Imported {info.cases} case{'s' if info.cases != 1 else ''} as "
                        f"{info.name} v{info.version}.")
         return True
+
+    def _allow_outside(self, paths: Sequence[str]) -> bool:
+        """Ask whether these files from outside the suite's folder may be imported (default: no)."""
+        shown = "\n".join(paths[:10]) + (f"\n… and {len(paths) - 10} more" if len(paths) > 10 else "")
+        answer = QMessageBox.question(
+            self, "Files outside the suite's folder",
+            "The suite attaches files from outside its own folder; a suite someone sent you could "
+            f"reach any file you can read this way:\n\n{shown}\n\nImport them with the suite?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def export_selected(self, path: str | Path | None = None) -> asyncio.Future[bool] | None:
         """Export the selected suite to JSONL (attachments beside it), the writing off the
