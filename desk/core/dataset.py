@@ -19,12 +19,17 @@ from typing import Any
 
 from desk.core.attachment import decode_text
 from desk.core.files import FileReadError, read_bounded
-from desk.core.trial import TrialInput, trial_size_problem
+from desk.core.trial import MAX_PROMPT_CHARS, TrialInput, trial_size_problem
 
 MAX_DATASET_BYTES = 200 * 1024 * 1024
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines")
 _DELIMITERS = (",", ";", "\t", "|")
+
+# The csv module refuses cells over 128 KiB by default: a second, hidden prompt limit with a
+# message about "field limit". Raised well past the one limit, so a long prompt parses and is
+# refused by that limit's own message (suite files are read by the same module).
+csv.field_size_limit(max(csv.field_size_limit(), 4 * MAX_PROMPT_CHARS))
 
 
 class DatasetError(ValueError):
