@@ -69,11 +69,18 @@ def test_a_fifo_as_attachment_or_prompt_file_fails_at_once(env, srv, tmp_path):
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
-def test_dev_zero_is_refused_without_reading(env, srv):
+def test_dev_zero_and_a_sparse_terabyte_are_refused_without_reading(env, srv, tmp_path):
     line, _ = trial("-p", "hi", "--attach", "/dev/zero", env=env)
     assert "/dev/zero: is a device, not an ordinary file" in line
     line, _ = trial("--prompt-file", "/dev/zero", env=env)
     assert "is a device" in line
+    huge = tmp_path / "huge.log"
+    with open(huge, "wb") as f:
+        f.truncate(1 << 40)  # 1 TiB of holes
+    line, took = trial("-p", "hi", "--attach", str(huge), env=env)
+    assert "huge.log: attachment is 1048576.0 MiB, larger than the 20.0 MiB limit" in line and took < 15
+    line, _ = trial("--prompt-file", str(huge), env=env)
+    assert "prompt file is 1048576.0 MiB, larger than the 19.1 MiB limit" in line
     assert srv.requests == []
 
 
