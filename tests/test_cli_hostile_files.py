@@ -65,6 +65,8 @@ def test_a_fifo_as_attachment_or_prompt_file_fails_at_once(env, srv, tmp_path):
     assert "cannot read the prompt file" in line and "named pipe" in line
     line, _ = trial("-p", "hi", "--system-file", str(fifo), env=env)
     assert "system prompt file" in line and "named pipe" in line
+    prices = desk("prices", "import", str(fifo), env=env, timeout=20)
+    assert prices.returncode == 2 and "named pipe" in one_line_error(prices.stderr)
     assert srv.requests == [] and rows(Path(env["DESK_DB"]), "trials") == 0
 
 
