@@ -4,6 +4,7 @@ importing attachments from outside the suite's folder."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
@@ -130,3 +131,33 @@ def test_suites_tab_asks_before_importing_files_from_outside_the_folder(window, 
     path.write_text(json.dumps({"id": "a", "prompt": "p", "attachments": ["ok.txt"]}) + "\n")
     assert panel.import_file(path, "mine")
     assert len(asked) == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_load_dataset_is_read_off_the_gui_thread_and_a_fifo_is_refused(window, mw_loop, monkeypatch, tmp_path):
+    import desk.ui.load_view as load_view
+
+    threads: list[int] = []
+    real = load_view.load_prompts
+
+    def load(path):
+        threads.append(threading.get_ident())
+        return real(path)
+
+    monkeypatch.setattr(load_view, "load_prompts", load)
+    panel = window.load_panel
+    fifo = tmp_path / "prompts.csv"
+    os.mkfifo(fifo)
+    done = unblock_fifo_after(fifo, 5.0)
+    try:
+        t0 = time.perf_counter()
+        task = panel.load_dataset(fifo)
+        assert time.perf_counter() - t0 < 0.5
+        assert not mw_loop.run_until_complete(asyncio.wait_for(task, 4.0))
+    finally:
+        done.set()
+    assert "named pipe" in panel.message.text() and panel.dataset is None
+    good = tmp_path / "prompts.jsonl"
+    good.write_text('{"prompt": "one"}\n')
+    assert mw_loop.run_until_complete(panel.load_dataset(good)) and len(panel.dataset) == 1
+    assert len(threads) == 2 and threading.get_ident() not in threads
