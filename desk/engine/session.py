@@ -440,6 +440,14 @@ class Engine:
         with _engine_errors():
             return suite_run.import_suite(self._suites(), path, name, allow_outside=allow_outside)
 
+    async def import_suite_in_background(self, path: str | Path, name: str, *,
+                                         allow_outside: Sequence[str | Path] = ()) -> SuiteInfo:
+        """import_suite with the file and its attachments (megabytes of them) read on a worker
+        thread; the suite is stored here, on this thread's connection."""
+        with _engine_errors():
+            suite = await asyncio.to_thread(suite_run.read_suite_file, path, name, allow_outside=allow_outside)
+            return suite_run.store_suite(self._suites(), suite)
+
     def list_suites(self, *, all_versions: bool = False) -> list[SuiteInfo]:
         """Stored suites by name (each name's newest version unless `all_versions`); the
         bundled starter suite is among them as "starter" (imported on first use)."""

@@ -256,15 +256,23 @@ def ensure_starter(suites: SuiteStore) -> SuiteInfo | None:
 
 def import_suite(suites: SuiteStore, path: str | Path, name: str, *,
                  allow_outside: Sequence[str | Path] = ()) -> SuiteInfo:
+    return store_suite(suites, read_suite_file(path, name, allow_outside=allow_outside))
+
+
+def read_suite_file(path: str | Path, name: str, *,
+                    allow_outside: Sequence[str | Path] = ()) -> Suite:
+    """The suite in a file (its attachments read), under the checked `name`; no store involved,
+    so any thread may read it."""
     try:
-        clean = check_name(name)
-        cases = load_suite_file(path, allow_outside=allow_outside)
+        return Suite(check_name(name), load_suite_file(path, allow_outside=allow_outside), source=str(path))
     except SuiteError as exc:
         error = SuiteRunError(str(exc))
         error.outside = exc.outside
         raise error from None
-    stored = suites.save_suite(Suite(clean, cases, source=str(path)))
-    return _info_of(suites, stored)
+
+
+def store_suite(suites: SuiteStore, suite: Suite) -> SuiteInfo:
+    return _info_of(suites, suites.save_suite(suite))
 
 
 def suites_list(suites: SuiteStore, *, all_versions: bool = False) -> list[SuiteInfo]:

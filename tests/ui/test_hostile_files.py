@@ -97,7 +97,7 @@ def test_sending_waits_for_files_still_being_read(window, mw_loop, reads, vendor
     assert b"1,2" in vendor.requests[0].body
 
 
-def test_suites_tab_asks_before_importing_files_from_outside_the_folder(window, monkeypatch, tmp_path):
+def test_suites_tab_asks_before_importing_files_from_outside_the_folder(window, mw_loop, monkeypatch, tmp_path):
     private = tmp_path / "private" / "id_rsa"
     private.parent.mkdir()
     private.write_text("-----BEGIN KEY-----\n")
@@ -113,24 +113,35 @@ def test_suites_tab_asks_before_importing_files_from_outside_the_folder(window, 
         return answer
 
     monkeypatch.setattr(QMessageBox, "question", question)
+    from desk.engine import suite_run
+
+    threads: list[int] = []
+    real = suite_run.read_suite_file
+
+    def read(*args, **kwargs):
+        threads.append(threading.get_ident())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(suite_run, "read_suite_file", read)
     panel = window.suites_panel
     window.tabs.setCurrentWidget(panel)
 
-    assert not panel.import_file(path, "mine")
+    assert not mw_loop.run_until_complete(panel.import_file(path, "mine"))
     assert len(asked) == 1 and str(private) in asked[0]
     assert "line 1: attachment '../private/id_rsa'" in panel.message.text()
     assert "mine" not in panel.suite_names()
 
     answer = QMessageBox.StandardButton.Yes
-    assert panel.import_file(path, "mine")
+    assert mw_loop.run_until_complete(panel.import_file(path, "mine"))
     assert "mine" in panel.suite_names()
     assert window.engine.suite("mine").cases[0].attachments[0].text == "-----BEGIN KEY-----\n"
 
     # A suite whose files all lie in its folder is imported without a question.
     (folder / "ok.txt").write_text("fine\n")
     path.write_text(json.dumps({"id": "a", "prompt": "p", "attachments": ["ok.txt"]}) + "\n")
-    assert panel.import_file(path, "mine")
+    assert mw_loop.run_until_complete(panel.import_file(path, "mine"))
     assert len(asked) == 2
+    assert len(threads) == 4 and threading.get_ident() not in threads  # read on a worker thread
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
