@@ -16,12 +16,14 @@ per-behaviour figures are built on it.
 Files: CSV (a header row; the delimiter is whichever of ``, ; TAB |`` makes a ``prompt``
 column) or JSON Lines (one object per line). ``prompt`` is required; ``id``, ``system``,
 ``expect``, ``tags`` (``;``-separated in CSV; a list or a ``;``-separated string in JSONL),
-``attachments`` (paths relative to the file, the same way; each must resolve, symlinks
-followed, inside the file's folder or a path the user allowed explicitly), ``notes`` (for the rater, never
+``attachments`` (paths relative to the file, the same way), ``notes`` (for the rater, never
 sent), ``constraints`` (a list of ``{"id", "kwargs"}``; in CSV as JSON text; IFBench's
 ``instruction_id_list`` + ``kwargs`` lists are read too), ``source`` and ``upstream_id`` are
 optional; other columns are ignored. Every bad row is collected with its line number and
 reason; if there is any, one SuiteError lists them and nothing is read.
+
+An attachment must resolve (symlinks followed) inside the file's folder or a path the user
+allowed explicitly: a suite someone sent must not reach /etc/passwd or ~/.ssh.
 """
 
 from __future__ import annotations
@@ -245,7 +247,7 @@ class _Rows:
     def _allowed_path(self, item: str, problems: list[str]) -> Path | None:
         """The attachment's real path (symlinks resolved) if it lies inside an allowed folder;
         else None, with the reason added to `problems`."""
-        target = Path(item).expanduser()
+        target = Path(item)
         if not target.is_absolute() and self.base is not None:
             target = self.base / target
         try:
