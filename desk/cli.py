@@ -8,17 +8,25 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from desk import __version__, cli_load, cli_local, cli_suite
 from desk.cli_policy import add_policy_args, timeouts_from
 from desk.core.attachment import AttachmentError, decode_text, load_attachment
+from desk.core.files import FileReadError, mib, read_bounded
 from desk.core.pricing import Price
 from desk.core.provider import KINDS, ProviderConfig, base_url_problem
 from desk.core.response import ResponseResult, Status, redact
 from desk.core.rubric import CONSTRAINTS, DEFAULT_RUBRIC, OUTCOMES, UNCERTAINTY, WINNERS
-from desk.core.trial import REASONING_EFFORTS, GenerationSettings, ModelRef, ModelRefError, TrialInput
+from desk.core.trial import (
+    MAX_PROMPT_FILE_BYTES,
+    REASONING_EFFORTS,
+    GenerationSettings,
+    ModelRef,
+    ModelRefError,
+    TrialInput,
+    prompt_size_problem,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -533,14 +541,27 @@ def _trial(args: argparse.Namespace, store: Any) -> int:
 
 
 def _read_text(path: str, what: str) -> str:
+    """A prompt file (or stdin for "-"), read at most MAX_PROMPT_FILE_BYTES far."""
     try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_PROMPT_FILE_BYTES + 1)
+            if len(data) > MAX_PROMPT_FILE_BYTES:
+                raise CliError(f"the {what} on stdin is larger than {mib(MAX_PROMPT_FILE_BYTES)}; "
+                               "shorten it or attach the text as a file")
+        else:
+            data = read_bounded(path, MAX_PROMPT_FILE_BYTES, what=f"{what} file")
+    except FileReadError as exc:
+        raise CliError(f"cannot read the {what} file: {exc}") from None
     except OSError as exc:
         raise CliError(f"cannot read the {what} file {path}: {exc.strerror or exc}") from None
     try:
-        return decode_text(data)[0]
+        text = decode_text(data)[0]
     except ValueError as exc:
         raise CliError(f"the {what} file {path} {exc}") from None
+    problem = prompt_size_problem(text, what)
+    if problem:
+        raise CliError(problem)
+    return text
 
 
 class _Progress:

@@ -43,11 +43,15 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
 
     imp = ssub.add_parser("import", parents=[db], help="store a CSV or JSONL file as a suite (a new version)",
                           description="Columns: prompt (required); id, system, expect, tags (';'-separated), "
-                                      "attachments (paths relative to the file, ';'-separated), notes, "
+                                      "attachments (paths relative to the file, inside its folder unless "
+                                      "--allow-outside; ';'-separated), notes, "
                                       "constraints (JSON) optional. A bad row stops the import: nothing "
                                       "is stored.")
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--name", required=True, help="the suite's name; importing a name again makes a new version")
+    imp.add_argument("--allow-outside", action="append", default=[], metavar="PATH",
+                     help="also accept attachments in this folder (or this file); by default every "
+                          "attachment must lie inside the suite file's folder, symlinks resolved")
     imp.add_argument("--json", action="store_true")
 
     lst = ssub.add_parser("list", parents=[db], help="list suites (the built-in 'starter' included)")
@@ -131,7 +135,7 @@ def _suite_json(info: Any) -> dict[str, Any]:
 
 
 def _import(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
-    info = _engine(store, h, lambda e: e.import_suite(args.file, args.name))
+    info = _engine(store, h, lambda e: e.import_suite(args.file, args.name, allow_outside=args.allow_outside))
     if args.json:
         print(h.json(_suite_json(info)))
     else:

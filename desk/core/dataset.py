@@ -18,12 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from desk.core.attachment import decode_text
-from desk.core.trial import TrialInput
+from desk.core.files import FileReadError, read_bounded
+from desk.core.trial import MAX_PROMPT_CHARS, TrialInput, trial_size_problem
 
 MAX_DATASET_BYTES = 200 * 1024 * 1024
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines")
 _DELIMITERS = (",", ";", "\t", "|")
+
+# The csv module refuses cells over 128 KiB by default: a second, hidden prompt limit with a
+# message about "field limit". Raised well past the one limit, so a long prompt parses and is
+# refused by that limit's own message (suite files are read by the same module).
+csv.field_size_limit(max(csv.field_size_limit(), 4 * MAX_PROMPT_CHARS))
 
 
 class DatasetError(ValueError):
@@ -64,17 +70,9 @@ def read_rows_file(path: str | Path, error: type[ValueError] = ValueError) -> tu
     by its first character); problems raise `error` with a message naming the file."""
     p = Path(path)
     try:
-        if p.is_dir():
-            raise error(f"{p.name}: is a folder, not a file")
-        if p.stat().st_size > MAX_DATASET_BYTES:
-            raise error(f"{p.name}: larger than {MAX_DATASET_BYTES // (1024 * 1024)} MiB")
-        data = p.read_bytes()
-    except error:
-        raise
-    except FileNotFoundError:
-        raise error(f"{p}: no such file") from None
-    except OSError as exc:
-        raise error(f"{p}: cannot read ({exc.strerror or exc})") from None
+        data = read_bounded(p, MAX_DATASET_BYTES)
+    except FileReadError as exc:
+        raise error(str(exc)) from None
     try:
         text, _encoding = decode_text(data)
     except ValueError as exc:
@@ -122,7 +120,7 @@ def prompts_from_csv(text: str, name: str = "dataset") -> list[TrialInput]:
             if not prompt.strip():
                 raise DatasetError(f"{name} line {line}: the prompt is empty")
             system = row[system_at] if system_at is not None and system_at < len(row) else ""
-            out.append(TrialInput(prompt, system or None))
+            out.append(_sized(TrialInput(prompt, system or None), name, line))
     except UnterminatedQuote as exc:
         raise DatasetError(f"{name} line {exc.line}: {exc}") from None
     except csv.Error as exc:
@@ -161,8 +159,15 @@ def prompts_from_jsonl(text: str, name: str = "dataset") -> list[TrialInput]:
         system = record.get("system")
         if system is not None and not isinstance(system, str):
             raise DatasetError(f"{name} line {number}: 'system' is not a string")
-        out.append(TrialInput(prompt, system or None))
+        out.append(_sized(TrialInput(prompt, system or None), name, number))
     return out
+
+
+def _sized(trial: TrialInput, name: str, line: int) -> TrialInput:
+    problem = trial_size_problem(trial)
+    if problem:
+        raise DatasetError(f"{name} line {line}: {problem}")
+    return trial
 
 
 def prompt_delimiter(header: str) -> str | None:

@@ -36,7 +36,7 @@ from desk.core.load import AttemptMark, LoadStep, RequestOutcome, knee, remainin
 from desk.core.pricing import add_costs
 from desk.core.response import ResponseResult, Status
 from desk.core.statistics import percentile
-from desk.core.trial import GenerationSettings, ModelRef, TrialInput
+from desk.core.trial import GenerationSettings, ModelRef, TrialInput, trial_size_problem
 from desk.engine.aio import run
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import wait_for_preload
@@ -64,6 +64,10 @@ class LoadPlan:
             raise ValueError("choose at least one model")
         if not self.inputs:
             raise ValueError("a load run needs a prompt or a dataset with at least one row")
+        for n, trial in enumerate(self.inputs, start=1):
+            problem = trial_size_problem(trial)
+            if problem:
+                raise ValueError(problem if len(self.inputs) == 1 else f"prompt {n}: {problem}")
         if not self.steps:
             raise ValueError("a load run needs at least one step")
 

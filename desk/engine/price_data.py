@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 import platformdirs
 
-from desk.core.attachment import decode_text
+from desk.core.attachment import MAX_DATA_BYTES, decode_text
+from desk.core.files import FileReadError, read_bounded
 from desk.core.pricing import Price
 from desk.core.trial import ModelRef, ModelRefError
 
@@ -157,12 +158,10 @@ def read_price_csv(path: str | Path) -> list[tuple[ModelRef, Price]]:
     `cached_input`, in USD per million tokens. Every problem names its line; nothing is
     returned unless every row is valid."""
     p = Path(path)
-    try:
-        text, _ = decode_text(p.read_bytes())
-    except OSError as exc:
-        raise PriceDataError(f"{p.name}: cannot read ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise PriceDataError(f"{p.name}: {exc}") from None
+    try:  # a FIFO or a device is refused, not waited on or read forever
+        text, _ = decode_text(read_bounded(p, MAX_DATA_BYTES, what="price list"))
+    except ValueError as exc:  # FileReadError included: its message names the file
+        raise PriceDataError(str(exc) if isinstance(exc, FileReadError) else f"{p.name}: {exc}") from None
     reader = csv.DictReader(io.StringIO(text))
     fields = {(f or "").strip().lower() for f in reader.fieldnames or []}
     missing = {"model", "input", "output"} - fields

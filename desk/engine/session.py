@@ -19,7 +19,13 @@ from desk.core.rating import Preference, Rating
 from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
 from desk.core.suite import AUTO_RATER, EXPECT_KINDS, Suite
-from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
+from desk.core.trial import (
+    GenerationSettings,
+    ModelRef,
+    TrialInput,
+    Variant,
+    trial_size_problem,
+)
 from desk.engine import local_model, suite_run
 from desk.engine.export import ExportResult, export_file, export_run_attempts, export_run_requests
 from desk.engine.jobs import Job
@@ -61,7 +67,10 @@ T = TypeVar("T")
 
 
 class EngineError(ValueError):
-    """A request the engine cannot start (unknown provider, bad settings); one clear line."""
+    """A request the engine cannot start (unknown provider, bad settings); one clear line.
+    `outside`: a suite import's attachments refused for lying outside the suite's folder."""
+
+    outside: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,6 +177,9 @@ class Engine:
         """Store the trial, run every model (x variant) concurrently, record as it streams."""
         if not models:
             raise EngineError("choose at least one model")
+        problem = trial_size_problem(trial, variants or ())
+        if problem:
+            raise EngineError(problem)
         if not trial.prompt.strip() and not trial.attachments:
             raise EngineError("the prompt is empty")
 
@@ -421,11 +433,20 @@ class Engine:
     def _suites(self) -> SuiteStore:
         return SuiteStore(self.store)
 
-    def import_suite(self, path: str | Path, name: str) -> SuiteInfo:
+    def import_suite(self, path: str | Path, name: str, *, allow_outside: Sequence[str | Path] = ()) -> SuiteInfo:
         """Read a CSV or JSONL suite file and store it as the next version of `name`
-        (all rows or none: a bad row is reported with its line number)."""
+        (all rows or none: a bad row is reported with its line number). Attachments must lie
+        in the file's folder or in `allow_outside`; the error's `outside` lists those refused."""
         with _engine_errors():
-            return suite_run.import_suite(self._suites(), path, name)
+            return suite_run.import_suite(self._suites(), path, name, allow_outside=allow_outside)
+
+    async def import_suite_in_background(self, path: str | Path, name: str, *,
+                                         allow_outside: Sequence[str | Path] = ()) -> SuiteInfo:
+        """import_suite with the file and its attachments (megabytes of them) read on a worker
+        thread; the suite is stored here, on this thread's connection."""
+        with _engine_errors():
+            suite = await asyncio.to_thread(suite_run.read_suite_file, path, name, allow_outside=allow_outside)
+            return suite_run.store_suite(self._suites(), suite)
 
     def list_suites(self, *, all_versions: bool = False) -> list[SuiteInfo]:
         """Stored suites by name (each name's newest version unless `all_versions`); the
@@ -645,7 +666,9 @@ def _engine_errors() -> Iterator[None]:
     try:
         yield
     except (SuiteRunError, StoreError) as exc:
-        raise EngineError(str(exc)) from None
+        error = EngineError(str(exc))
+        error.outside = getattr(exc, "outside", ())
+        raise error from None
 
 
 __all__ = [

@@ -60,7 +60,10 @@ Progress = Callable[[int, int], None]  # cells finished (done before included), 
 
 
 class SuiteRunError(ValueError):
-    """A suite operation that cannot start (unknown suite or run, bad settings); one line."""
+    """A suite operation that cannot start (unknown suite or run, bad settings); one line.
+    `outside`: as SuiteError's (attachments refused for lying outside the suite's folder)."""
+
+    outside: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -256,14 +259,25 @@ def ensure_starter(suites: SuiteStore) -> SuiteInfo | None:
     return suites.find_suite_file(STARTER, sha)
 
 
-def import_suite(suites: SuiteStore, path: str | Path, name: str) -> SuiteInfo:
+def import_suite(suites: SuiteStore, path: str | Path, name: str, *,
+                 allow_outside: Sequence[str | Path] = ()) -> SuiteInfo:
+    return store_suite(suites, read_suite_file(path, name, allow_outside=allow_outside))
+
+
+def read_suite_file(path: str | Path, name: str, *,
+                    allow_outside: Sequence[str | Path] = ()) -> Suite:
+    """The suite in a file (its attachments read), under the checked `name`; no store involved,
+    so any thread may read it."""
     try:
-        clean = check_name(name)
-        cases = load_suite_file(path)
+        return Suite(check_name(name), load_suite_file(path, allow_outside=allow_outside), source=str(path))
     except SuiteError as exc:
-        raise SuiteRunError(str(exc)) from None
-    stored = suites.save_suite(Suite(clean, cases, source=str(path)))
-    return _info_of(suites, stored)
+        error = SuiteRunError(str(exc))
+        error.outside = exc.outside
+        raise error from None
+
+
+def store_suite(suites: SuiteStore, suite: Suite) -> SuiteInfo:
+    return _info_of(suites, suites.save_suite(suite))
 
 
 def suites_list(suites: SuiteStore, *, all_versions: bool = False) -> list[SuiteInfo]:

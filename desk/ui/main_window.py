@@ -416,6 +416,9 @@ class MainWindow(QMainWindow):
         """Send the composed trial to every checked model (x variant)."""
         if self._run_task is not None and not self._run_task.done():
             return
+        if self.compose.loading():
+            self.banner_error("Still reading the attached files: send again in a moment.")
+            return
         trial, variants = self.current_input()
         models = models if models is not None else self.picker.selected()
         if not models:
