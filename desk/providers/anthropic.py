@@ -36,7 +36,7 @@ STOP_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "max_tokens": "length",
-    "refusal": "content_filter",
+    "refusal": "refusal",  # the model declined; the text before it is kept (docs: "handle streaming refusals")
     "tool_use": "tool_calls",
     "pause_turn": "other",
 }
