@@ -66,6 +66,8 @@ def test_anthropic_refusal_is_the_answer_marked_as_a_refusal(text, stream, provi
     assert r.text == text  # whatever came before the refusal is kept
     assert (r.usage.input_tokens, r.usage.output_tokens) == (21, 7)  # billed up to the refusal
     assert len(r.attempts) == 1  # not retried: the same request is refused again
+    (details,) = r.unknown_fields["message.stop_details"].raw  # why, as the vendor said it: kept
+    assert json.loads(details) == STOP_DETAILS
     stored = providers.get_response(r.id)
     assert stored is not None and stored.refusal is True and stored.text == text
     assert response_json(stored)["refusal"] is True
@@ -78,10 +80,12 @@ def test_anthropic_generated_refusal_keeps_the_text(providers, vendor):
     assert (r.status, r.refusal, r.finish_reason, r.text) == (Status.OK, True, "refusal", TEXT)
 
 
-def test_anthropic_ordinary_answer_is_no_refusal(providers, vendor):
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "whole"])
+def test_anthropic_ordinary_answer_is_no_refusal(stream, providers, vendor):
     script_for(vendor, "anthropic", Script())
-    _, r = run_one(providers, "anthropic")
+    _, r = run_one(providers, "anthropic", stream=stream)
     assert (r.status, r.refusal, r.finish_reason) == (Status.OK, False, "stop")
+    assert r.unknown_fields == {}  # every field of an ordinary message is read
 
 
 # --- Gemini: the JSON-array form ending with an error ---------------------------------------------
