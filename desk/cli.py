@@ -885,6 +885,8 @@ def _scorecard(args: argparse.Namespace, store: Any) -> int:
     _print_scorecard(scores)
     if args.run:
         cli_suite.print_by_expect(scores)
+    if args.constraints != DEFAULT_READING and not any(s.constraint_reading for s in scores):
+        print("\nno automatic constraint check in scope: --constraints applies with --rater auto")
     return EXIT_OK
 
 

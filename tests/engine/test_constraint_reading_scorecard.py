@@ -107,3 +107,7 @@ def test_the_cli_takes_the_choice_and_names_it(checked):
     assert "100% (desk's reading)" in row
     row = next(line for line in cli_out("scorecard", *db).splitlines() if line.startswith("openai/sub"))
     assert "0% (IFBench)" in row
+    # Without the checker's ratings in scope the choice changes nothing, and the CLI says so.
+    people_only = cli_out("scorecard", "--constraints", "desk", "--db", str(engine.store.path))
+    assert "no automatic constraint check in scope: --constraints applies with --rater auto" in people_only
+    assert "no automatic constraint check" not in table
