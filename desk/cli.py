@@ -13,6 +13,7 @@ from typing import Any
 from desk import __version__, cli_load, cli_local, cli_suite
 from desk.cli_policy import add_policy_args, timeouts_from
 from desk.core.attachment import AttachmentError, decode_text, load_attachment
+from desk.core.constraint_reading import DEFAULT_READING, READINGS
 from desk.core.files import FileReadError, mib, read_bounded
 from desk.core.pricing import Price
 from desk.core.provider import KINDS, ProviderConfig, base_url_problem
@@ -170,6 +171,9 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--compare", nargs=2, metavar=("A", "B"),
                        help="with --run: model A against model B on the same cases (wins, losses, ties, "
                             "sign-test p-value)")
+    score.add_argument("--constraints", choices=READINGS, default=DEFAULT_READING,
+                       help="which verdict of the automatic constraint checks (rater 'auto') counts: "
+                            "IFBench's official one (default) or desk's reading of the instructions")
     _filter_arguments(score)
 
     export = sub.add_parser(
@@ -897,9 +901,10 @@ def _scorecard(args: argparse.Namespace, store: Any) -> int:
             cli_suite.print_comparison(result)
         return EXIT_OK
     if args.run:
-        scores = _with_engine(store, lambda engine: engine.run_scorecard(args.run, filters))
+        scores = _with_engine(store, lambda engine: engine.run_scorecard(args.run, filters,
+                                                                         constraints=args.constraints))
     else:
-        scores = _with_engine(store, lambda engine: engine.scorecard(filters))
+        scores = _with_engine(store, lambda engine: engine.scorecard(filters, constraints=args.constraints))
     if args.json:
         print(_json([s.as_json() for s in scores]))
         return EXIT_OK
@@ -909,11 +914,19 @@ def _scorecard(args: argparse.Namespace, store: Any) -> int:
     _print_scorecard(scores)
     if args.run:
         cli_suite.print_by_expect(scores)
+    if args.constraints != DEFAULT_READING and not any(s.constraint_reading for s in scores):
+        print("\nno automatic constraint check in scope: --constraints applies with --rater auto")
     return EXIT_OK
 
 
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v * 100:.0f}%"
+
+
+def _violated(s: Any) -> str:
+    """The violation rate, naming the reading of the automatic checks it counts, if any."""
+    reading = {"official": " (IFBench)", "desk": " (desk's reading)"}.get(s.constraint_reading or "", "")
+    return _pct(s.constraint_violation_rate) + reading
 
 
 def _print_scorecard(scores: list[Any]) -> None:
@@ -935,7 +948,7 @@ def _print_scorecard(scores: list[Any]) -> None:
             wins += f" ({_pct(s.pairwise_win_ci[0])}-{_pct(s.pairwise_win_ci[1])}, n={s.pairwise_games})"
         rows.append((
             s.model, str(s.n_rated), success, _pct(s.clarifying_rate), _pct(s.fabrication_rate),
-            _pct(s.constraint_violation_rate), "-" if s.mean_quality is None else f"{s.mean_quality:.2f}",
+            _violated(s), "-" if s.mean_quality is None else f"{s.mean_quality:.2f}",
             _fmt_ms(s.p95_total_ms), per_success, wins,
             "too few samples" if s.warnings else "",
         ))

@@ -182,8 +182,9 @@ class ResponseResult:
     stream; `output_tokens_per_s` counts tokens after the first over the time after the
     first. Token counts are the vendor's (None when it reported none); `cost_usd`
     includes every attempt and is None when no price or usage is known (`cost_note`).
-    `refusal` marks an answer the vendor sent as a refusal (OpenAI's `refusal` field):
-    its text is that refusal. `unknown_fields` holds the content fields of the final
+    `refusal` marks an answer the vendor sent as a refusal (OpenAI's `refusal` field:
+    its text is that refusal; Anthropic's stop_reason "refusal": its text is whatever came
+    before, often nothing, and finish_reason is "refusal"). `unknown_fields` holds the content fields of the final
     attempt's stream that desk does not read, by name (see UnknownField).
     """
 

@@ -269,6 +269,9 @@ class Runner:
                         result.finish_reason = event.finish_reason
                         attempt.vendor_request_id = attempt.vendor_request_id or event.vendor_request_id
                         last_at = event.at or last_at
+                        # A refusal is the model's answer (Anthropic's stop_reason "refusal"),
+                        # rated like any; a content filter stopping it is an error.
+                        result.refusal = result.refusal or event.finish_reason == "refusal"
                         if event.finish_reason == "content_filter":
                             error = ProviderError(
                                 ErrorKind.CONTENT_FILTER,

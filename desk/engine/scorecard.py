@@ -90,6 +90,7 @@ class ModelScore:
     agreement: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     by_expect: dict[str, ExpectScore] | None = None  # set for a suite run's scorecard
+    constraint_reading: str | None = None  # "official"/"desk" when automatic constraint checks count
 
     def as_json(self) -> dict[str, Any]:
         out = {
@@ -102,6 +103,7 @@ class ModelScore:
             "fabrication_rate": self.fabrication_rate,
             "constraint_violation_rate": self.constraint_violation_rate,
             "n_constraints_applicable": self.n_constraints,
+            "constraint_reading": self.constraint_reading,
             "mean_quality": self.mean_quality,
             "median_total_ms": self.median_total_ms,
             "median_total_ci": list(self.median_total_ci) if self.median_total_ci else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from desk.core.constraint_reading import DEFAULT_READING, check_reading, read_as
 from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig, base_url_problem
@@ -339,21 +341,27 @@ class Engine:
         except StoreError as exc:
             raise EngineError(str(exc)) from None
 
-    def scorecard(self, filters: ScoreFilter | None = None, *, seed: int = 0) -> list[ModelScore]:
+    def scorecard(self, filters: ScoreFilter | None = None, *, seed: int = 0,
+                  constraints: str = DEFAULT_READING) -> list[ModelScore]:
         """Per-model scorecard over the stored ratings (see desk.engine.scorecard for the rules).
 
         With a tag or rater filter, the answers in scope are the rated ones it selects;
         otherwise every answer in the trial and date scope counts for latency and cost.
+        `constraints` is the reading of the automatic constraint checks counted ("official",
+        IFBench's verdict, or "desk"; desk.core.constraint_reading); a model whose figures
+        count an automatic check names it in `constraint_reading`.
         """
-        return _scorecard(self.store, filters or ScoreFilter(), seed)
+        return _scorecard(self.store, filters or ScoreFilter(), seed, constraints=constraints)
 
     async def scorecard_in_background(self, job: Job, filters: ScoreFilter | None = None, *,
-                                      seed: int = 0) -> list[ModelScore]:
+                                      seed: int = 0, constraints: str = DEFAULT_READING) -> list[ModelScore]:
         """`scorecard` off the caller's thread (its bootstraps take seconds on a real store),
         on its own connection, reporting each step to `job`; job.cancel() stops it at the
         next step or SQL statement (JobCancelled)."""
+        _reading(constraints)  # a bad choice is said here, not on the worker
         return await self._on_own_connection(
-            job, lambda store: _scorecard(store, filters or ScoreFilter(), seed, job.report))
+            job, lambda store: _scorecard(store, filters or ScoreFilter(), seed, job.report,
+                                          constraints=constraints))
 
     def export(self, fmt: str, path: str, filters: ScoreFilter | None = None) -> ExportResult:
         """Write rated answers (or preference pairs) to a file; see desk.engine.export."""
@@ -544,15 +552,16 @@ class Engine:
         with _engine_errors():
             return suite_run.disagreements(self, run_id)
 
-    def run_scorecard(self, run_id: str, filters: ScoreFilter | None = None, *, seed: int = 0) -> list[ModelScore]:
+    def run_scorecard(self, run_id: str, filters: ScoreFilter | None = None, *, seed: int = 0,
+                      constraints: str = DEFAULT_READING) -> list[ModelScore]:
         """The scorecard of a suite run's answers, each model's with `by_expect` (see
-        desk.engine.scorecard); other filters narrow it as in `scorecard`."""
+        desk.engine.scorecard); other filters and `constraints` as in `scorecard`."""
         with _engine_errors():
             _, suite, _, expect_of, trial_ids = suite_run.run_units(self, run_id)
         filters = self._run_filters(filters, trial_ids)
         if filters is None:
             return []
-        scores = self.scorecard(filters, seed=seed)
+        scores = self.scorecard(filters, seed=seed, constraints=constraints)
         ratings = [rating for _, rating in self.store.rated_responses(filters)]
         responses = self.store.all_responses(filters)
         kinds = [k for k in EXPECT_KINDS if any(c.expect == k for c in suite.cases)]
@@ -621,12 +630,31 @@ class Engine:
         return round((perf_counter() - t0) * 1000, 1)
 
 
-def _scorecard(store: Store, filters: ScoreFilter, seed: int, progress: Progress | None = None) -> list[ModelScore]:
+def _reading(constraints: str) -> str:
+    try:
+        return check_reading(constraints)
+    except ValueError as exc:
+        raise EngineError(str(exc)) from None
+
+
+def _scorecard(store: Store, filters: ScoreFilter, seed: int, progress: Progress | None = None, *,
+               constraints: str = DEFAULT_READING) -> list[ModelScore]:
     """Engine.scorecard on `store` (the engine's own connection, or a worker's), reporting
     its steps to `progress`."""
-    pairs = store.rated_responses(filters)
+    reading = _reading(constraints)
+    pairs = list(store.rated_responses(filters))
     if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
         pairs = [(response, rating) for response, rating in pairs if rating.rater != AUTO_RATER]
+    # Automatic checks count under the chosen reading; which one, and how many could not
+    # (stored before desk kept its reading), is said per model below.
+    read: dict[str, str] = {}
+    unread: Counter[str] = Counter()
+    for i, (response, rating) in enumerate(pairs):
+        if rating.rater == AUTO_RATER and rating.constraints:
+            rating, stored = read_as(rating, reading)
+            pairs[i] = (response, rating)
+            read[response.model] = reading
+            unread[response.model] += not stored
     ratings = [rating for _, rating in pairs]
     # Load runs are synthetic traffic with figures of their own (the Load tab, desk load):
     # thousands of unrated answers would swamp the latency and cost of the rated work.
@@ -644,7 +672,13 @@ def _scorecard(store: Store, filters: ScoreFilter, seed: int, progress: Progress
     in_scope = {r.id for r in responses}
     preferences = [p for p in store.current_preferences(filters.rater)
                    if p.response_a in in_scope and p.response_b in in_scope]
-    return compute_scorecard(responses, ratings, preferences, seed=seed, progress=progress)
+    scores = compute_scorecard(responses, ratings, preferences, seed=seed, progress=progress)
+    for s in scores:
+        s.constraint_reading = read.get(s.model)
+        if unread[s.model]:
+            s.warnings.append(f"{unread[s.model]} automatic constraint check(s) stored before desk kept its "
+                              f"own reading count IFBench's verdict")
+    return scores
 
 
 def _write_suite(suite: Suite, path: str | Path) -> int:

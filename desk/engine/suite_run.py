@@ -13,7 +13,8 @@ that are not done, so nothing already answered is sent, or billed, twice.
 After each ok answer to a `follow_constraints` case that carries constraints, the
 constraints are checked in code (desk.core.constraints, when every one of them is
 supported) and the verdict is stored as a rating by rater "auto": `constraints` followed
-or violated, and a one-line note saying why.
+or violated by IFBench's checker, desk's reading beside it (desk.core.constraint_reading),
+and a one-line note saying why.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from desk.core.constraint_reading import DESK_KEY, auto_values
 from desk.core.rating import Rating
 from desk.core.response import ErrorKind, ResponseResult, Status
 from desk.core.suite import (
@@ -632,9 +634,9 @@ def _auto_verdict(suites: SuiteStore, case: Case, answer: ResponseResult) -> Rat
     try:
         if not checker.supported(specs):
             return None
-        verdict = checker.check(answer.text, specs)
-        values = {"constraints": "followed" if verdict.followed else "violated", "note": verdict.summary()}
-        return suites.save_partial_rating(answer.id, AUTO_RATER, values)
+        values = auto_values(checker.check(answer.text, specs))
+        desk_reading = {DESK_KEY: values.pop(DESK_KEY)}  # outside the rubric, beside the official verdict
+        return suites.save_partial_rating(answer.id, AUTO_RATER, values, desk_reading)
     except Exception:  # a checker bug must not stop the run; the answer is stored
         log.exception("automatic constraint check failed for case %s", case.key)
         return None

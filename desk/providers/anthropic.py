@@ -36,7 +36,7 @@ STOP_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "max_tokens": "length",
-    "refusal": "content_filter",
+    "refusal": "refusal",  # the model declined; the text before it is kept (docs: "handle streaming refusals")
     "tool_use": "tool_calls",
     "pause_turn": "other",
 }
@@ -50,6 +50,10 @@ KNOWN_DELTAS = {
 }
 KNOWN_BLOCKS = {"text": ("type", "text"), "thinking": ("type", "thinking", "signature")}
 KNOWN_DELTA_EVENT = ("type", "index", "delta")
+# Of a message (whole body) and of a message_delta's delta: what else comes (stop_details,
+# the category and explanation of a refusal) is kept as unknown, never dropped.
+KNOWN_MESSAGE = ("id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage")
+KNOWN_MESSAGE_DELTA = ("stop_reason", "stop_sequence")
 
 ERROR_TYPES = {
     "rate_limit_error": ErrorKind.RATE_LIMITED,
@@ -129,6 +133,7 @@ class AnthropicProvider(Provider):
             elif block.get("type") == "text" and block.get("text"):
                 events.append(TextDelta(block["text"], at))
             events += _unknown_block(block)
+        events += unknown_fields(body, KNOWN_MESSAGE, "message")
         if body.get("usage"):
             events.append(UsageReport(_usage(body["usage"])))
         events.append(Finished(_stop(body.get("stop_reason")), body.get("id"), at))
@@ -244,6 +249,7 @@ class _MessagesDecoder(StreamDecoder):
             delta = obj.get("delta") or {}
             if delta.get("stop_reason"):
                 self._stop = _stop(delta["stop_reason"])
+            out += unknown_fields(delta, KNOWN_MESSAGE_DELTA, "message")
             if obj.get("usage"):
                 # message_delta usage is cumulative; it may omit input counts.
                 out.append(UsageReport(_usage_partial(obj["usage"])))

@@ -60,7 +60,7 @@ class UsageReport:
 
 @dataclass(slots=True)
 class Finished:
-    finish_reason: str | None  # normalised: stop | length | content_filter | tool_calls | other
+    finish_reason: str | None  # normalised: stop | length | content_filter | refusal | tool_calls | other
     vendor_request_id: str | None = None
     at: float = 0.0
 
@@ -200,8 +200,9 @@ class Provider(ABC):
         """A fresh incremental decoder of this vendor's stream."""
 
     @abstractmethod
-    def parse_complete(self, body: Any, at: float) -> list[StreamEvent]:
-        """Events from a non-streamed JSON response."""
+    def parse_complete(self, body: Any, at: float) -> Iterable[StreamEvent]:
+        """Events from a non-streamed JSON response; a generator may raise after yielding
+        what came before a failure, which is then kept like a broken stream's."""
 
     @abstractmethod
     def models_request(self) -> httpx.Request:

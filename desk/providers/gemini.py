@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -106,15 +107,13 @@ class GeminiProvider(Provider):
     def decoder(self) -> StreamDecoder:
         return _GeminiDecoder()
 
-    def parse_complete(self, body: Any, at: float) -> list[StreamEvent]:
-        if isinstance(body, list):  # the non-SSE stream form is a JSON array of chunks
-            events: list[StreamEvent] = []
-            state = _State()
-            for item in body:
-                events += state.chunk(item, at)
-            return events + state.finish_events(at)
+    def parse_complete(self, body: Any, at: float) -> Iterator[StreamEvent]:
+        # The non-SSE stream form is a JSON array of chunks; one that ends with an error item
+        # yields the text and usage before it, then raises the error (as a stream would).
         state = _State()
-        return state.chunk(body, at) + state.finish_events(at)
+        for item in body if isinstance(body, list) else [body]:
+            yield from state.chunk(item, at)
+        yield from state.finish_events(at)
 
     def models_request(self) -> httpx.Request:
         return self.client.build_request(

@@ -244,7 +244,7 @@ class ResponsePane(QFrame):
         head.addWidget(self.title, 1)
         self.refusal_badge = QLabel("Refusal")  # shown blind too: it is part of the answer
         self.refusal_badge.setObjectName("paneRefusal")
-        self.refusal_badge.setToolTip("The vendor sent this answer as a refusal; its text is the refusal")
+        self.refusal_badge.setToolTip("The vendor marked this answer as a refusal; its text is what the model sent (the refusal, or what came before it)")
         self.refusal_badge.setStyleSheet(f"background: {defs.info_tint()}; border-radius: 4px; padding: 1px 6px;")
         self.refusal_badge.setVisible(False)
         head.addWidget(self.refusal_badge)
