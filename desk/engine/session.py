@@ -14,7 +14,7 @@ import httpx
 
 from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
-from desk.core.provider import ProviderConfig, base_url_problem
+from desk.core.provider import ProviderConfig
 from desk.core.rating import Preference, Rating
 from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
@@ -47,7 +47,7 @@ from desk.engine.suite_run import (
 )
 from desk.providers.base import Provider, ProviderError
 from desk.providers.http import make_client
-from desk.providers.registry import make_provider
+from desk.providers.registry import base_url_problem, make_provider
 from desk.providers.transport import LeanTransport
 from desk.store.db import Store, open_store
 from desk.store.errors import StoreError
@@ -129,9 +129,15 @@ class Engine:
         cached = self._providers.get(name)
         if cached is not None and cached.config == config:
             return cached
-        provider = make_provider(config, self.client, get_api_key(config))
+        provider = self._make_provider(config, get_api_key(config))
         self._providers[name] = provider
         return provider
+
+    def _make_provider(self, config: ProviderConfig, key: str | None) -> Provider:
+        try:
+            return make_provider(config, self.client, key)
+        except ValueError as exc:  # a stored kind this desk does not speak
+            raise EngineError(f"provider {config.name}: {exc}") from None
 
     async def prepare(self, names: Sequence[str]) -> None:
         """Resolve providers and their keys off the event loop: the OS keyring can take
@@ -144,7 +150,7 @@ class Engine:
                 todo.append(config)
         keys = await asyncio.gather(*(asyncio.to_thread(get_api_key, c) for c in todo))
         for config, key in zip(todo, keys, strict=True):
-            self._providers[config.name] = make_provider(config, self.client, key)
+            self._providers[config.name] = self._make_provider(config, key)
 
     def target(self, ref: ModelRef, settings: GenerationSettings | None = None,
                variant: Variant | None = None) -> Target:

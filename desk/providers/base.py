@@ -180,6 +180,13 @@ class Provider(ABC):
 
     kind: ClassVar[str]
     default_base_url: ClassVar[str]
+    # Paths the client adds to the base URL itself: a base URL already ending in one would
+    # send requests to .../v1/v1/messages (the SDKs' conventions differ; users copy either).
+    added_paths: ClassVar[tuple[str, ...]] = ()
+    # The vendor's id in the genai-prices catalogue; None: found there by base URL instead
+    # (an OpenAI-compatible host), so a local "gpt-4o" is not priced as OpenAI's.
+    catalog_id: ClassVar[str | None] = None
+    list_priced: ClassVar[bool] = True  # False for servers of local models: no list price
     stream_content_types: ClassVar[tuple[str, ...]] = ("text/event-stream",)
 
     def __init__(self, config: ProviderConfig, client: httpx.AsyncClient, api_key: str | None):
@@ -210,6 +217,13 @@ class Provider(ABC):
     @abstractmethod
     def parse_models(self, body: Any) -> list[str]:
         """Model IDs from the list-models response."""
+
+    @staticmethod
+    def served_models(body: Any) -> tuple[str, ...] | None:
+        """The model IDs of a list-models answer in its order; None when the body is not
+        one (how discovery tells this protocol's server from another program on the port).
+        Only the protocols of local servers (Ollama, OpenAI-compatible) can be discovered."""
+        return None
 
     def error_message(self, body: Any) -> str | None:
         """The vendor's own message from an error body (all four use `error`)."""
