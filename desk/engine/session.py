@@ -10,8 +10,6 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any, TypeVar
 
-import httpx
-
 from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
@@ -46,9 +44,8 @@ from desk.engine.suite_run import (
     SuiteRunResult,
 )
 from desk.providers.base import Provider, ProviderError
-from desk.providers.http import make_client
+from desk.providers.connections import Connections, HttpClient
 from desk.providers.registry import base_url_problem, make_provider
-from desk.providers.transport import LeanTransport
 from desk.store.db import Store, open_store
 from desk.store.errors import StoreError
 from desk.store.merge import MergeReport
@@ -78,11 +75,12 @@ class Engine:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         stream: bool = True,
-        client: httpx.AsyncClient | None = None,
+        client: HttpClient | None = None,
     ) -> None:
         self.store = store
         self.timeouts = timeouts or Timeouts()
-        self.client = client or make_client(connect_timeout=self.timeouts.connect)
+        self.connections = Connections(connect_timeout=self.timeouts.connect, client=client)
+        self.client = self.connections.client
         self.runner = Runner(
             pricer=Pricer(store.get_price),
             timeouts=self.timeouts,
@@ -99,7 +97,7 @@ class Engine:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.connections.aclose()
 
     def switch_store(self, path: str) -> None:
         """Work on another store file (created if new); the old one is closed."""
@@ -570,31 +568,18 @@ class Engine:
 
     async def unreachable(self, names: Sequence[str]) -> dict[str, str]:
         """Providers that cannot be connected to right now (name -> why), all checked at once
-        with one connection each (kept open for the run that follows). A provider reached
-        through a proxy is not checked: only the proxy would answer."""
+        with one connection each (kept open for the run that follows)."""
         names = list(dict.fromkeys(names))
 
         async def check(name: str) -> str | None:
-            base_url = self.provider(name).base_url
-            transport = self.client._transport_for_url(httpx.URL(base_url))
-            if not isinstance(transport, LeanTransport):
-                return None
-            try:
-                await transport.prewarm(base_url, 1)
-            except httpx.HTTPError as exc:
-                return str(exc) or type(exc).__name__
-            return None
+            return await self.connections.unreachable(self.provider(name).base_url)
 
         reasons = await asyncio.gather(*(check(n) for n in names))
         return {n: r for n, r in zip(names, reasons, strict=True) if r is not None}
 
     async def prewarm(self, ref: ModelRef, connections: int) -> int:
         """Open keep-alive connections ahead of a timed run so connect cost stays out of TTFT."""
-        transport = self.client._transport
-        if not isinstance(transport, LeanTransport):
-            return 0
-        provider = self.provider(ref.provider)
-        return await transport.prewarm(provider.base_url, connections)
+        return await self.connections.prewarm(self.provider(ref.provider).base_url, connections)
 
     async def list_models(self, provider_name: str) -> list[str]:
         return await self.provider(provider_name).list_models()

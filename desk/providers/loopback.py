@@ -10,11 +10,12 @@ from typing import Any
 import httpx
 
 from desk.core.provider import ProviderConfig
+from desk.providers.connections import HttpClient
 from desk.providers.http import USER_AGENT
 from desk.providers.registry import make_provider
 from desk.providers.transport import LeanTransport
 
-LoopbackClient = httpx.AsyncClient
+LoopbackClient = HttpClient
 
 
 def loopback_client(timeout: float) -> LoopbackClient:
