@@ -260,9 +260,9 @@ class Provider(ABC):
         try:
             response = await self.client.send(request, stream=True)
         except httpx.TimeoutException as exc:
-            raise ProviderError(ErrorKind.TIMEOUT, self._clean(str(exc) or "connect timeout")) from None
+            raise ProviderError(ErrorKind.TIMEOUT, self.redact_secrets(str(exc) or "connect timeout")) from None
         except httpx.TransportError as exc:
-            raise ProviderError(ErrorKind.CONNECTION, self._clean(_transport_message(exc))) from None
+            raise ProviderError(ErrorKind.CONNECTION, self.redact_secrets(_transport_message(exc))) from None
         if timing.started is None:  # a proxied request went through httpx's own transport
             timing.started = perf_counter()
         try:
@@ -272,7 +272,7 @@ class Provider(ABC):
             raise ProviderError(ErrorKind.TIMEOUT, "read timed out", response.status_code) from None
         except httpx.TransportError as exc:
             raise ProviderError(
-                ErrorKind.CONNECTION, self._clean(_transport_message(exc)), response.status_code,
+                ErrorKind.CONNECTION, self.redact_secrets(_transport_message(exc)), response.status_code,
                 vendor_request_id=request_id(response.headers),
                 ratelimit=ratelimit_headers(response.headers),
             ) from None
@@ -291,7 +291,7 @@ class Provider(ABC):
             parsed = _error_json(body)
             raise ProviderError(
                 self.classify_error(status, parsed),
-                self._clean(self._describe_error(body, headers)),
+                self.redact_secrets(self._describe_error(body, headers)),
                 status,
                 parse_retry_after(headers),
                 rid or body_request_id(parsed),
@@ -347,7 +347,8 @@ class Provider(ABC):
             return f"HTML error page: {_html_title(body)!r}"
         return _snippet(body) or "no error message in the response"
 
-    def _clean(self, text: str) -> str:
+    def redact_secrets(self, text: str) -> str:
+        """`text` with this provider's secrets (its API key) masked: fit for an error message."""
         return redact(text, self.secrets())
 
     async def list_models(self, timeout: float = 30.0) -> list[str]:
@@ -358,11 +359,11 @@ class Provider(ABC):
         except (TimeoutError, httpx.TimeoutException):
             raise ProviderError(ErrorKind.TIMEOUT, f"no model list within {timeout:g} s") from None
         except httpx.TransportError as exc:
-            raise ProviderError(ErrorKind.CONNECTION, self._clean(_transport_message(exc))) from None
+            raise ProviderError(ErrorKind.CONNECTION, self.redact_secrets(_transport_message(exc))) from None
         if response.status_code >= 300:
             raise ProviderError(
                 self.classify_error(response.status_code, _error_json(response.content)),
-                self._clean(self._describe_error(response.content, response.headers)),
+                self.redact_secrets(self._describe_error(response.content, response.headers)),
                 response.status_code,
             )
         return sorted(self.parse_models(loads(response.text, "model list")))
