@@ -53,9 +53,12 @@ def base_url_problem(kind: str, base_url: str) -> str | None:
 
 def catalog_id(kind: str) -> str | None:
     """The vendor's id in the price catalogue; None: looked up by base URL instead."""
-    return provider_class(kind).catalog_id
+    cls = PROVIDER_CLASSES.get(kind)
+    return cls.catalog_id if cls else None
 
 
 def list_priced(kind: str) -> bool:
-    """Whether models of this kind can have a list price (local servers' cannot)."""
-    return provider_class(kind).list_priced
+    """Whether models of this kind can have a list price (local servers' cannot, nor those
+    of a kind this desk does not speak, such as one from a newer desk's store)."""
+    cls = PROVIDER_CLASSES.get(kind)
+    return cls.list_priced if cls else False
