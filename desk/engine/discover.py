@@ -14,10 +14,12 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from desk.core.provider import ProviderConfig
 from desk.core.trial import ModelRef
 from desk.providers.loopback import LoopbackClient, loopback_client, served_models
+from desk.providers.registry import default_base_url
 
 HOST = "127.0.0.1"
 
@@ -53,8 +55,9 @@ def describe_candidates(candidates: Sequence[Candidate] = DEFAULT_CANDIDATES) ->
 
 
 def base_url_for(kind: str, port: int) -> str:
-    root = f"http://{HOST}:{port}"
-    return root if kind == "ollama" else root + "/v1"
+    """A local server's base URL keeps the path of its protocol's default one, as the SDKs
+    do: Ollama's has none, an OpenAI-compatible server's ends in /v1."""
+    return f"http://{HOST}:{port}" + urlsplit(default_base_url(kind)).path.rstrip("/")
 
 
 async def _probe(client: LoopbackClient, candidate: Candidate, timeout: float) -> Found | None:
