@@ -7,7 +7,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from desk import __version__, cli_load, cli_local, cli_suite
@@ -16,7 +16,7 @@ from desk.core.attachment import AttachmentError, decode_text, load_attachment
 from desk.core.constraint_reading import DEFAULT_READING, READINGS
 from desk.core.files import FileReadError, mib, read_bounded
 from desk.core.pricing import Price
-from desk.core.provider import KINDS, ProviderConfig, base_url_problem
+from desk.core.provider import ProviderConfig
 from desk.core.response import ResponseResult, Status, redact
 from desk.core.rubric import CONSTRAINTS, DEFAULT_RUBRIC, OUTCOMES, UNCERTAINTY, WINNERS
 from desk.core.trial import (
@@ -30,6 +30,23 @@ from desk.core.trial import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Kinds:
+    """The protocol kinds, as argparse choices, read from desk.providers.registry (their one
+    list) only when a `provider add` is parsed or its help shown: that imports httpx, which
+    every other command would pay for at start-up."""
+
+    def _kinds(self) -> tuple[str, ...]:
+        from desk.providers.registry import KINDS
+
+        return KINDS
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._kinds()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kinds())
 
 
 class CliError(Exception):
@@ -60,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     psub = prov.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = psub.add_parser("add", parents=[db], help="add a provider")
     add.add_argument("name")
-    add.add_argument("--kind", required=True, choices=KINDS)
+    add.add_argument("--kind", required=True, choices=_Kinds())
     add.add_argument("--base-url", help="default: the vendor's official URL")
     add.add_argument("--key-env", metavar="VAR", help="environment variable holding the API key")
     add.add_argument("--api-version", help="Azure OpenAI api-version")
@@ -296,7 +313,7 @@ def _json(obj: Any) -> str:
 
 def _provider_add(args: argparse.Namespace, store: Any) -> int:
     from desk.engine.keys import KeyStoreError, set_api_key
-    from desk.providers.registry import default_base_url
+    from desk.providers.registry import base_url_problem, default_base_url
 
     config = ProviderConfig(
         name=args.name,
@@ -326,10 +343,10 @@ def _provider_add(args: argparse.Namespace, store: Any) -> int:
 
 
 def _plain_http_warning(config: ProviderConfig) -> str | None:
-    import httpx
+    from urllib.parse import urlsplit
 
-    url = httpx.URL(config.base_url)
-    if url.scheme == "http" and url.host not in ("localhost", "127.0.0.1", "::1", "[::1]"):
+    url = urlsplit(config.base_url)
+    if url.scheme == "http" and url.hostname not in ("localhost", "127.0.0.1", "::1", "[::1]"):
         return f"{config.base_url} is plain http to another host: an API key would travel unencrypted"
     return None
 

@@ -321,7 +321,7 @@ class Runner:
         else:
             attempt.status = Status.ERROR
             attempt.error_kind = error.kind
-            attempt.error_message = target.provider._clean(error.message)
+            attempt.error_message = target.provider.redact_secrets(error.message)
         return error, (first_at, last_at)
 
     @staticmethod

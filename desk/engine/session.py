@@ -11,12 +11,10 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any, TypeVar
 
-import httpx
-
 from desk.core.constraint_reading import DEFAULT_READING, check_reading, read_as
 from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
-from desk.core.provider import ProviderConfig, base_url_problem
+from desk.core.provider import ProviderConfig
 from desk.core.rating import Preference, Rating
 from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
@@ -54,9 +52,8 @@ from desk.engine.suite_run import (
     SuiteRunResult,
 )
 from desk.providers.base import Provider, ProviderError
-from desk.providers.http import make_client
-from desk.providers.registry import make_provider
-from desk.providers.transport import LeanTransport
+from desk.providers.connections import Connections, HttpClient
+from desk.providers.registry import base_url_problem, make_provider
 from desk.store.db import Store, open_store
 from desk.store.errors import StoreError
 from desk.store.merge import MergeReport
@@ -89,11 +86,12 @@ class Engine:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         stream: bool = True,
-        client: httpx.AsyncClient | None = None,
+        client: HttpClient | None = None,
     ) -> None:
         self.store = store
         self.timeouts = timeouts or Timeouts()
-        self.client = client or make_client(connect_timeout=self.timeouts.connect)
+        self.connections = Connections(connect_timeout=self.timeouts.connect, client=client)
+        self.client = self.connections.client
         self.runner = Runner(
             pricer=Pricer(store.get_price),
             timeouts=self.timeouts,
@@ -110,7 +108,7 @@ class Engine:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.connections.aclose()
 
     def switch_store(self, path: str) -> None:
         """Work on another store file (created if new); the old one is closed."""
@@ -140,9 +138,15 @@ class Engine:
         cached = self._providers.get(name)
         if cached is not None and cached.config == config:
             return cached
-        provider = make_provider(config, self.client, get_api_key(config))
+        provider = self._make_provider(config, get_api_key(config))
         self._providers[name] = provider
         return provider
+
+    def _make_provider(self, config: ProviderConfig, key: str | None) -> Provider:
+        try:
+            return make_provider(config, self.client, key)
+        except ValueError as exc:  # a stored kind this desk does not speak
+            raise EngineError(f"provider {config.name}: {exc}") from None
 
     async def prepare(self, names: Sequence[str]) -> None:
         """Resolve providers and their keys off the event loop: the OS keyring can take
@@ -155,7 +159,7 @@ class Engine:
                 todo.append(config)
         keys = await asyncio.gather(*(asyncio.to_thread(get_api_key, c) for c in todo))
         for config, key in zip(todo, keys, strict=True):
-            self._providers[config.name] = make_provider(config, self.client, key)
+            self._providers[config.name] = self._make_provider(config, key)
 
     def target(self, ref: ModelRef, settings: GenerationSettings | None = None,
                variant: Variant | None = None) -> Target:
@@ -594,31 +598,18 @@ class Engine:
 
     async def unreachable(self, names: Sequence[str]) -> dict[str, str]:
         """Providers that cannot be connected to right now (name -> why), all checked at once
-        with one connection each (kept open for the run that follows). A provider reached
-        through a proxy is not checked: only the proxy would answer."""
+        with one connection each (kept open for the run that follows)."""
         names = list(dict.fromkeys(names))
 
         async def check(name: str) -> str | None:
-            base_url = self.provider(name).base_url
-            transport = self.client._transport_for_url(httpx.URL(base_url))
-            if not isinstance(transport, LeanTransport):
-                return None
-            try:
-                await transport.prewarm(base_url, 1)
-            except httpx.HTTPError as exc:
-                return str(exc) or type(exc).__name__
-            return None
+            return await self.connections.unreachable(self.provider(name).base_url)
 
         reasons = await asyncio.gather(*(check(n) for n in names))
         return {n: r for n, r in zip(names, reasons, strict=True) if r is not None}
 
     async def prewarm(self, ref: ModelRef, connections: int) -> int:
         """Open keep-alive connections ahead of a timed run so connect cost stays out of TTFT."""
-        transport = self.client._transport
-        if not isinstance(transport, LeanTransport):
-            return 0
-        provider = self.provider(ref.provider)
-        return await transport.prewarm(provider.base_url, connections)
+        return await self.connections.prewarm(self.provider(ref.provider).base_url, connections)
 
     async def list_models(self, provider_name: str) -> list[str]:
         return await self.provider(provider_name).list_models()

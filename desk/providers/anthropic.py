@@ -70,6 +70,8 @@ ERROR_TYPES = {
 class AnthropicProvider(Provider):
     kind = "anthropic"
     default_base_url = "https://api.anthropic.com"
+    added_paths = ("/v1",)
+    catalog_id = "anthropic"
 
     def _headers(self) -> dict[str, str]:
         headers = {"anthropic-version": API_VERSION, "accept-encoding": "identity"}

@@ -180,6 +180,13 @@ class Provider(ABC):
 
     kind: ClassVar[str]
     default_base_url: ClassVar[str]
+    # Paths the client adds to the base URL itself: a base URL already ending in one would
+    # send requests to .../v1/v1/messages (the SDKs' conventions differ; users copy either).
+    added_paths: ClassVar[tuple[str, ...]] = ()
+    # The vendor's id in the genai-prices catalogue; None: found there by base URL instead
+    # (an OpenAI-compatible host), so a local "gpt-4o" is not priced as OpenAI's.
+    catalog_id: ClassVar[str | None] = None
+    list_priced: ClassVar[bool] = True  # False for servers of local models: no list price
     stream_content_types: ClassVar[tuple[str, ...]] = ("text/event-stream",)
 
     def __init__(self, config: ProviderConfig, client: httpx.AsyncClient, api_key: str | None):
@@ -211,6 +218,13 @@ class Provider(ABC):
     @abstractmethod
     def parse_models(self, body: Any) -> list[str]:
         """Model IDs from the list-models response."""
+
+    @staticmethod
+    def served_models(body: Any) -> tuple[str, ...] | None:
+        """The model IDs of a list-models answer in its order; None when the body is not
+        one (how discovery tells this protocol's server from another program on the port).
+        Only the protocols of local servers (Ollama, OpenAI-compatible) can be discovered."""
+        return None
 
     def error_message(self, body: Any) -> str | None:
         """The vendor's own message from an error body (all four use `error`)."""
@@ -247,9 +261,9 @@ class Provider(ABC):
         try:
             response = await self.client.send(request, stream=True)
         except httpx.TimeoutException as exc:
-            raise ProviderError(ErrorKind.TIMEOUT, self._clean(str(exc) or "connect timeout")) from None
+            raise ProviderError(ErrorKind.TIMEOUT, self.redact_secrets(str(exc) or "connect timeout")) from None
         except httpx.TransportError as exc:
-            raise ProviderError(ErrorKind.CONNECTION, self._clean(_transport_message(exc))) from None
+            raise ProviderError(ErrorKind.CONNECTION, self.redact_secrets(_transport_message(exc))) from None
         if timing.started is None:  # a proxied request went through httpx's own transport
             timing.started = perf_counter()
         try:
@@ -259,7 +273,7 @@ class Provider(ABC):
             raise ProviderError(ErrorKind.TIMEOUT, "read timed out", response.status_code) from None
         except httpx.TransportError as exc:
             raise ProviderError(
-                ErrorKind.CONNECTION, self._clean(_transport_message(exc)), response.status_code,
+                ErrorKind.CONNECTION, self.redact_secrets(_transport_message(exc)), response.status_code,
                 vendor_request_id=request_id(response.headers),
                 ratelimit=ratelimit_headers(response.headers),
             ) from None
@@ -278,7 +292,7 @@ class Provider(ABC):
             parsed = _error_json(body)
             raise ProviderError(
                 self.classify_error(status, parsed),
-                self._clean(self._describe_error(body, headers)),
+                self.redact_secrets(self._describe_error(body, headers)),
                 status,
                 parse_retry_after(headers),
                 rid or body_request_id(parsed),
@@ -334,7 +348,8 @@ class Provider(ABC):
             return f"HTML error page: {_html_title(body)!r}"
         return _snippet(body) or "no error message in the response"
 
-    def _clean(self, text: str) -> str:
+    def redact_secrets(self, text: str) -> str:
+        """`text` with this provider's secrets (its API key) masked: fit for an error message."""
         return redact(text, self.secrets())
 
     async def list_models(self, timeout: float = 30.0) -> list[str]:
@@ -345,11 +360,11 @@ class Provider(ABC):
         except (TimeoutError, httpx.TimeoutException):
             raise ProviderError(ErrorKind.TIMEOUT, f"no model list within {timeout:g} s") from None
         except httpx.TransportError as exc:
-            raise ProviderError(ErrorKind.CONNECTION, self._clean(_transport_message(exc))) from None
+            raise ProviderError(ErrorKind.CONNECTION, self.redact_secrets(_transport_message(exc))) from None
         if response.status_code >= 300:
             raise ProviderError(
                 self.classify_error(response.status_code, _error_json(response.content)),
-                self._clean(self._describe_error(response.content, response.headers)),
+                self.redact_secrets(self._describe_error(response.content, response.headers)),
                 response.status_code,
             )
         return sorted(self.parse_models(loads(response.text, "model list")))

@@ -49,6 +49,8 @@ FINISH_REASONS = {
 class GeminiProvider(Provider):
     kind = "gemini"
     default_base_url = "https://generativelanguage.googleapis.com"
+    added_paths = (API_PREFIX, "/v1")
+    catalog_id = "google"
 
     def _headers(self) -> dict[str, str]:
         headers = {"accept-encoding": "identity"}

@@ -34,6 +34,8 @@ KNOWN_MESSAGE_FIELDS = ("role", "content", "thinking")
 class OllamaProvider(Provider):
     kind = "ollama"
     default_base_url = "http://localhost:11434"
+    added_paths = ("/api", "/v1")
+    list_priced = False
     stream_content_types = ("application/x-ndjson", "application/jsonl")
 
     def _headers(self) -> dict[str, str]:
@@ -82,6 +84,13 @@ class OllamaProvider(Provider):
 
     def parse_models(self, body: Any) -> list[str]:
         return [m["name"] for m in (body or {}).get("models", []) if isinstance(m, dict) and "name" in m]
+
+    @staticmethod
+    def served_models(body: Any) -> tuple[str, ...] | None:
+        if not isinstance(body, dict) or not isinstance(body.get("models"), list):
+            return None
+        names = [m.get("name") or m.get("model") for m in body["models"] if isinstance(m, dict)]
+        return tuple(n for n in names if isinstance(n, str) and n)
 
 
 class _ChatDecoder(StreamDecoder):

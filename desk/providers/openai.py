@@ -152,6 +152,13 @@ class OpenAIProvider(Provider):
     def parse_models(self, body: Any) -> list[str]:
         return [m["id"] for m in (body or {}).get("data", []) if isinstance(m, dict) and "id" in m]
 
+    @staticmethod
+    def served_models(body: Any) -> tuple[str, ...] | None:
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            return None
+        ids = [m.get("id") for m in body["data"] if isinstance(m, dict)]
+        return tuple(i for i in ids if isinstance(i, str) and i)
+
 
 def _finish(reason: Any) -> str | None:
     if reason is None:
