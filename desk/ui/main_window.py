@@ -615,8 +615,17 @@ class MainWindow(QMainWindow):
         self._start_rating(next((p for p in rated if p.rating.saved is None), rated[0]))
 
     def _start_rating(self, pane: ResponsePane) -> None:
+        self._favour_answers()
         self.grid.bring_into_view(pane)
         pane.rating.move_to(0)
+
+    def _favour_answers(self) -> None:
+        """Rating reads the answers: when the prompt takes more than a third of the height,
+        it gives way to its smallest useful size (a drag brings it back)."""
+        top, answers = self.main_split.sizes()
+        if top > (top + answers) / 3:
+            low = max(self.top_split.minimumSizeHint().height(), (top + answers) // 4)
+            self.main_split.setSizes([low, top + answers - low])
 
     def ask_rater_name(self) -> bool:
         name, ok = QInputDialog.getText(self, "Your name as a rater",
@@ -994,9 +1003,9 @@ class MainWindow(QMainWindow):
             if isinstance(state, QByteArray):
                 split.restoreState(state)
             elif split is self.side_split:
-                split.setSizes([260, 1140])
+                split.setSizes([200, 1200])  # a laptop screen keeps room for four answers
             elif split is self.main_split:
-                split.setSizes([330, 570])  # the answers are what people came for
+                split.setSizes([240, 660])  # the answers are what people came for
 
     def save_state(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -56,6 +56,9 @@ class PaneGrid(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        # Panes always fit the height (their answers scroll inside): scrolling the area up
+        # and down would take a pane's header and answer out of view while rating.
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.body = QWidget()
         self._body = QVBoxLayout(self.body)
         self._body.setContentsMargins(0, 0, 0, 0)
@@ -108,6 +111,7 @@ class PaneGrid(QWidget):
         pane = ResponsePane(title)
         index = len(self.panes) if index is None else min(index, len(self.panes))
         self.panes.insert(index, pane)
+        self.placeholder.setVisible(False)
         self._watch(pane)
         if self.mode == COLUMNS and self.maximised is None and isinstance(self._arrangement, QSplitter):
             self._arrangement.insertWidget(index, pane)  # no rebuild: a send may open 200 panes

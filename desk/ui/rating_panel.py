@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -28,6 +28,9 @@ from PySide6.QtWidgets import (
 from desk.core.rating import Rating
 from desk.core.rubric import Criterion, Rubric
 from desk.ui import defs
+from desk.ui.flow_layout import FlowLayout
+
+_SHORT_CRITERIA = {"uncertainty": "Uncertainty", "constraints": "Constraints"}
 
 _SHORT = {  # compact labels for the narrow pane; the full label is the tooltip
     "asked_clarifying": "asked (needed)",
@@ -40,6 +43,17 @@ _SHORT = {  # compact labels for the narrow pane; the full label is the tooltip
 }
 
 
+def _chip_style() -> str:
+    """The chosen option is unmistakable in light and dark palettes: the highlight colour,
+    filled, with its text colour and a bold face (not a light grey fill)."""
+    return ("QToolButton { border: 1px solid palette(mid); border-radius: 8px; padding: 1px 6px; }"
+            "QToolButton:checked { background: palette(highlight); color: palette(highlighted-text); "
+            "border: 2px solid palette(highlight); font-weight: bold; }")
+
+
+_CHIP_STYLE = _chip_style()
+
+
 class _ChoiceRow(QWidget):
     """One criterion: numbered toggle buttons, at most one checked."""
 
@@ -50,16 +64,12 @@ class _ChoiceRow(QWidget):
         self.criterion = criterion
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(2)
-        grid.setVerticalSpacing(2)
+        flow = FlowLayout(self, spacing=3)  # one row of chips, wrapping only when the pane is narrow
         if criterion.kind == "scale":
             options = [(str(v), str(v), "") for v in range(criterion.low, criterion.high + 1)]
         else:
             options = [(o.key, _SHORT.get(o.key, o.label), o.hint or o.label) for o in criterion.options]
-        # Long option lists wrap in two columns so every label stays readable in a narrow pane.
-        per_row = 5 if criterion.kind == "scale" else (2 if len(options) > 4 else len(options))
+        self.setStyleSheet(_CHIP_STYLE)
         self.keys: list[str] = []
         for i, (key, label, tip) in enumerate(options):
             button = QToolButton()
@@ -70,8 +80,13 @@ class _ChoiceRow(QWidget):
             button.setObjectName(f"{criterion.key}:{key}")
             button.clicked.connect(self.chosen)
             self.group.addButton(button, i)
-            grid.addWidget(button, i // per_row, i % per_row)
+            flow.addWidget(button)
             self.keys.append(key)
+
+    def label_of(self, value: Any) -> str:
+        button = self.group.button(self.keys.index(str(value)))
+        text = button.text()
+        return text if self.criterion.kind == "scale" else text.split(" ", 1)[1]
 
     def choose(self, index: int) -> bool:
         if 0 <= index < len(self.keys):
@@ -111,43 +126,63 @@ class RatingPanel(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         col = QVBoxLayout(self)
-        col.setContentsMargins(6, 6, 6, 6)
-        col.setSpacing(3)
+        col.setContentsMargins(4, 3, 4, 3)
+        col.setSpacing(2)
         self.rows: list[QWidget] = []
         self.row_labels: list[QLabel] = []
         self.choice_rows: dict[str, _ChoiceRow] = {}
+        # A compact strip, so the answer keeps the pane's height: one summary line (each
+        # criterion and its value; a click picks the criterion), and only while this panel
+        # has the keyboard the current criterion's chips and the note, tags and Save line.
+        top = QHBoxLayout()
+        top.setSpacing(4)
+        self.summary = QLabel()
+        self.summary.setObjectName("ratingSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.linkActivated.connect(lambda href: self.move_to(int(href)))
+        top.addWidget(self.summary, 1)
+        self.state = QLabel("not rated")
+        self.state.setObjectName("ratingState")
+        self.state.setWordWrap(True)
+        self.state.setStyleSheet(f"color: {defs.muted()};")
+        top.addWidget(self.state, 0, Qt.AlignmentFlag.AlignTop)
+        col.addLayout(top)
         self.note = QLineEdit()
         self.note.setPlaceholderText("note (Enter saves)")
         self.note.setObjectName("ratingNote")
         self.tags = QLineEdit()
         self.tags.setPlaceholderText("tags, comma separated")
         self.tags.setObjectName("ratingTags")
+        self.foot = QWidget()
+        foot = QHBoxLayout(self.foot)
+        foot.setContentsMargins(0, 0, 0, 0)
+        foot.setSpacing(4)
         for criterion in rubric.criteria:
             label = QLabel(criterion.label)
-            label.setStyleSheet(f"color: {defs.muted()}; font-size: 9pt;")
-            col.addWidget(label)
+            label.setWordWrap(True)
             if criterion.kind in ("choice", "scale"):
                 row: QWidget = _ChoiceRow(criterion)
                 row.chosen.connect(self._on_chosen)  # type: ignore[attr-defined]
                 self.choice_rows[criterion.key] = row  # type: ignore[assignment]
-            elif criterion.kind == "tags":
-                row = self.tags
+                col.addWidget(label)
+                col.addWidget(row)
             else:
-                row = self.note if criterion.key == "note" else QLineEdit()
-            col.addWidget(row)
+                if criterion.kind == "tags":
+                    row = self.tags
+                else:
+                    row = self.note if criterion.key == "note" else QLineEdit()
+                row.setToolTip(criterion.label)
+                foot.addWidget(row, 2 if row is self.note else 1)
             self.rows.append(row)
             self.row_labels.append(label)
-        foot = QHBoxLayout()
-        self.state = QLabel("not rated")
-        self.state.setObjectName("ratingState")
-        self.state.setStyleSheet(f"color: {defs.muted()};")
-        foot.addWidget(self.state, 1)
-        self.save_button = QPushButton("Save (Enter)")
+        self.save_button = QPushButton("Save ⏎")
         self.save_button.setObjectName("ratingSave")
+        self.save_button.setToolTip("Save this rating (Enter)")
         self.save_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.save_button.clicked.connect(self.request_save)
         foot.addWidget(self.save_button)
-        col.addLayout(foot)
+        col.addWidget(self.foot)
         for edit in (self.note, self.tags):
             edit.installEventFilter(self)
         self.current_row = 0
@@ -155,6 +190,8 @@ class RatingPanel(QFrame):
         self._highlight()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut) and watched in (self.note, self.tags):
+            QTimer.singleShot(0, self, self._highlight)
         # Up/Down leave a text row for the neighbouring rows, as they do on choice rows.
         if event.type() == QEvent.Type.KeyPress and watched in (self.note, self.tags):
             key = event.key()  # type: ignore[attr-defined]
@@ -187,6 +224,7 @@ class RatingPanel(QFrame):
             self.tags.clear()
             self.state.setText("not rated")
             self.state.setStyleSheet(f"color: {defs.muted()};")
+            self._highlight()
             return
         for key, row in self.choice_rows.items():
             row.set_value(rating.values.get(key))
@@ -195,6 +233,7 @@ class RatingPanel(QFrame):
         edits = " (edited)" if rating.supersedes else ""
         self.state.setText(f"saved ✓{edits}{' by ' + who if who else ''}")
         self.state.setStyleSheet(f"color: {defs.ok_text()};")
+        self._highlight()
 
     def show_problem(self, text: str) -> None:
         self.state.setText(text)
@@ -207,10 +246,37 @@ class RatingPanel(QFrame):
     def _on_chosen(self) -> None:
         self.setFocus()
 
+    def active(self) -> bool:
+        """Whether the keyboard is in this panel (on it, or in its note or tags field)."""
+        focus = QApplication.focusWidget()
+        return focus is not None and (focus is self or self.isAncestorOf(focus))
+
     def _highlight(self) -> None:
-        for i, label in enumerate(self.row_labels):
-            bold = "font-weight: bold; color: palette(text);" if i == self.current_row and self.hasFocus() else ""
-            label.setStyleSheet(f"color: {defs.muted()}; font-size: 9pt; {bold}")
+        active = self.active()
+        for i, (label, row) in enumerate(zip(self.row_labels, self.rows, strict=True)):
+            if isinstance(row, _ChoiceRow):
+                label.setVisible(active and i == self.current_row)
+                row.setVisible(active and i == self.current_row)
+            label.setStyleSheet(f"color: {defs.muted()}; font-size: 9pt; font-weight: bold;")
+        self.foot.setVisible(active or bool(self.note.text() or self.tags.text()))
+        self._show_summary(active)
+
+    def _show_summary(self, active: bool) -> None:
+        parts = []
+        for i, criterion in enumerate(self.rubric.criteria):
+            row = self.rows[i]
+            if not isinstance(row, _ChoiceRow):
+                continue
+            value = row.value()
+            shown = "–" if value is None else _escape(row.label_of(value))
+            name = _escape(_SHORT_CRITERIA.get(criterion.key, criterion.label))
+            link = f"<a href='{i}' style='color: palette(text); text-decoration: none;'>{name}</a>"
+            text = f"{link}: <b>{shown}</b>" if value is not None else f"{link}: {shown}"
+            if active and i == self.current_row:
+                text = f"<span style='background: palette(highlight); color: palette(highlighted-text);'>" \
+                       f"&nbsp;{name}: {shown}&nbsp;</span>"
+            parts.append(text)
+        self.summary.setText(" · ".join(parts))
 
     def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
@@ -218,11 +284,12 @@ class RatingPanel(QFrame):
 
     def focusOutEvent(self, event: QFocusEvent) -> None:
         super().focusOutEvent(event)
-        self._highlight()
+        QTimer.singleShot(0, self, self._highlight)  # once the focus has landed (maybe in the note)
 
     def move_to(self, row: int) -> None:
         self.current_row = max(0, min(row, len(self.rows) - 1))
         widget = self.rows[self.current_row]
+        self.foot.setVisible(True)  # before the note or tags field takes the focus
         if isinstance(widget, QLineEdit):
             widget.setFocus()
         else:
@@ -251,3 +318,7 @@ class RatingPanel(QFrame):
         # Tab leaves the panel for the next pane's rating instead of walking its buttons.
         self.focus_next_pane.emit(forward)
         return True
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

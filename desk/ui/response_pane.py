@@ -7,10 +7,11 @@ import time
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QDesktopServices,
+    QFont,
     QGuiApplication,
     QImage,
     QTextCursor,
@@ -82,7 +83,6 @@ class PaneTitle:
         self.provider = QLabel()
         self.provider.setObjectName("paneProvider")
         self.provider.setTextFormat(Qt.TextFormat.PlainText)
-        self.provider.setWordWrap(True)
         self.provider.setStyleSheet(f"color: {defs.muted()};")
         self.name = QLabel()
         self.name.setObjectName("paneModel")
@@ -102,9 +102,12 @@ class PaneTitle:
         head, slash, rest = text.partition("/")
         if slash and " " not in head.split(": ")[-1]:
             self.provider.setText(head)
+            # the provider is never cut by the buttons beside it: they shrink first
+            self.provider.setMinimumWidth(self.provider.fontMetrics().horizontalAdvance(head) + 2)
             self.name.setText(breakable(rest))
         else:
             self.provider.setText("")
+            self.provider.setMinimumWidth(0)
             self.name.setText(breakable(text))
 
     def isVisible(self) -> bool:
@@ -243,7 +246,6 @@ class ResponsePane(QFrame):
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setMinimumWidth(defs.PANE_MIN_WIDTH)
         self.setObjectName("responsePane")
         self.result: ResponseResult | None = None
         self._pending: list[str] = []
@@ -255,8 +257,8 @@ class ResponsePane(QFrame):
         self.rating: Any = None  # the RatingPanel under the answer, once it can be rated
 
         col = QVBoxLayout(self)
-        col.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
-        col.setSpacing(4)
+        col.setContentsMargins(4, 4, 4, 4)
+        col.setSpacing(3)
         head = QHBoxLayout()
         head.setSpacing(2)
         self.title = PaneTitle(title)
@@ -280,6 +282,8 @@ class ResponsePane(QFrame):
         self.details_button.setEnabled(False)
         self.details_button.clicked.connect(self.show_details)
         head.addWidget(self.details_button)
+        for button in (self.raw_toggle, self.copy_button, self.details_button):
+            button.setStyleSheet("QToolButton { padding: 1px 3px; }")  # the header fits a narrow pane
         self.details_dialog: DetailsDialog | None = None
         col.addLayout(head)
         col.addWidget(self.title.name)
@@ -288,6 +292,7 @@ class ResponsePane(QFrame):
         self.status.setObjectName("paneStatus")
         self.status.setWordWrap(True)
         self.status.setStyleSheet(f"color: {defs.streaming_text()};")
+        self.status.setFont(_small_font(self.status))
         col.addWidget(self.status)
 
         self.error = QLabel()
@@ -312,6 +317,12 @@ class ResponsePane(QFrame):
         col.addWidget(self.views, 1)
         col.addStretch(0)  # takes the room when a failed answer has no text to show
         self._column = col
+
+    def minimumSizeHint(self) -> QSize:
+        # Never narrower than its header needs (the provider and the buttons), nor than the
+        # narrowest pane that reads well.
+        hint = super().minimumSizeHint()
+        return QSize(max(hint.width(), defs.PANE_MIN_WIDTH), hint.height())
 
     # --- streaming ---------------------------------------------------------------------
     def start(self, result: ResponseResult) -> None:
@@ -453,6 +464,13 @@ class ResponsePane(QFrame):
     def copy_text(self) -> None:
         QGuiApplication.clipboard().setText(self.text())
         self.copied.emit(self.title.text())
+
+
+def _small_font(widget: QWidget) -> QFont:
+    """The metrics line in a smaller face: it is read once, the answer is read at length."""
+    font = QFont(widget.font())
+    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
+    return font
 
 
 def _escape(text: str) -> str:
