@@ -2,7 +2,7 @@
 
 MARGIN = 8
 SPACING = 6
-PANE_MIN_WIDTH = 190
+PANE_MIN_WIDTH = 180
 THUMB_SIZE = 56
 FRAME_MS = 16  # coalesce streamed text to one repaint per frame
 

@@ -620,12 +620,17 @@ class MainWindow(QMainWindow):
         pane.rating.move_to(0)
 
     def _favour_answers(self) -> None:
-        """Rating reads the answers: when the prompt takes more than a third of the height,
-        it gives way to its smallest useful size (a drag brings it back)."""
+        """Rating reads the answers: the prompt gives way to them (to its smallest useful size,
+        on a short screen folded up to the bar above the answers; a drag brings it back)."""
         top, answers = self.main_split.sizes()
-        if top > (top + answers) / 3:
-            low = max(self.top_split.minimumSizeHint().height(), (top + answers) // 4)
-            self.main_split.setSizes([low, top + answers - low])
+        total = top + answers
+        if top > total / 5:
+            low = self.top_split.minimumSizeHint().height()
+            low = low if low <= total / 5 else 0
+            self.main_split.setSizes([low, total - low])
+            if not low:
+                self.statusBar().showMessage("The prompt is folded up while you rate: drag the bar above "
+                                             "the answers to see it", STATUS_MS)
 
     def ask_rater_name(self) -> bool:
         name, ok = QInputDialog.getText(self, "Your name as a rater",

@@ -208,7 +208,8 @@ class PaneGrid(QWidget):
         across = self.columns()
         if across > SIDE_BY_SIDE:
             width = self.scroll.viewport().width()
-            column = max(defs.PANE_MIN_WIDTH, (width - defs.SPACING * (SIDE_BY_SIDE - 1)) // SIDE_BY_SIDE)
+            narrowest = max((p.minimumSizeHint().width() for p in self.panes), default=defs.PANE_MIN_WIDTH)
+            column = max(narrowest, (width - defs.SPACING * (SIDE_BY_SIDE - 1)) // SIDE_BY_SIDE)
             self._arrangement.setMinimumWidth(across * column + defs.SPACING * (across - 1))
         else:
             self._arrangement.setMinimumWidth(0)

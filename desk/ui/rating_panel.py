@@ -46,7 +46,7 @@ _SHORT = {  # compact labels for the narrow pane; the full label is the tooltip
 def _chip_style() -> str:
     """The chosen option is unmistakable in light and dark palettes: the highlight colour,
     filled, with its text colour and a bold face (not a light grey fill)."""
-    return ("QToolButton { border: 1px solid palette(mid); border-radius: 8px; padding: 1px 6px; }"
+    return ("QToolButton { border: 1px solid palette(mid); border-radius: 7px; padding: 0px 4px; font-size: 9pt; }"
             "QToolButton:checked { background: palette(highlight); color: palette(highlighted-text); "
             "border: 2px solid palette(highlight); font-weight: bold; }")
 
@@ -126,7 +126,7 @@ class RatingPanel(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         col = QVBoxLayout(self)
-        col.setContentsMargins(4, 3, 4, 3)
+        col.setContentsMargins(3, 2, 3, 2)
         col.setSpacing(2)
         self.rows: list[QWidget] = []
         self.row_labels: list[QLabel] = []
@@ -147,6 +147,13 @@ class RatingPanel(QFrame):
         self.state.setWordWrap(True)
         self.state.setStyleSheet(f"color: {defs.muted()};")
         top.addWidget(self.state, 0, Qt.AlignmentFlag.AlignTop)
+        self.save_button = QPushButton("Save ⏎")
+        self.save_button.setObjectName("ratingSave")
+        self.save_button.setToolTip("Save this rating (Enter)")
+        self.save_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.save_button.clicked.connect(self.request_save)
+        self.save_button.setStyleSheet("QPushButton { padding: 1px 6px; }")
+        top.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignTop)
         col.addLayout(top)
         self.note = QLineEdit()
         self.note.setPlaceholderText("note (Enter saves)")
@@ -176,12 +183,6 @@ class RatingPanel(QFrame):
                 foot.addWidget(row, 2 if row is self.note else 1)
             self.rows.append(row)
             self.row_labels.append(label)
-        self.save_button = QPushButton("Save ⏎")
-        self.save_button.setObjectName("ratingSave")
-        self.save_button.setToolTip("Save this rating (Enter)")
-        self.save_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.save_button.clicked.connect(self.request_save)
-        foot.addWidget(self.save_button)
         col.addWidget(self.foot)
         for edit in (self.note, self.tags):
             edit.installEventFilter(self)
@@ -254,29 +255,35 @@ class RatingPanel(QFrame):
     def _highlight(self) -> None:
         active = self.active()
         for i, (label, row) in enumerate(zip(self.row_labels, self.rows, strict=True)):
+            label.setVisible(False)  # the summary line names the current criterion
             if isinstance(row, _ChoiceRow):
-                label.setVisible(active and i == self.current_row)
                 row.setVisible(active and i == self.current_row)
-            label.setStyleSheet(f"color: {defs.muted()}; font-size: 9pt; font-weight: bold;")
-        self.foot.setVisible(active or bool(self.note.text() or self.tags.text()))
+        on_text_row = not isinstance(self.rows[self.current_row], _ChoiceRow)
+        self.foot.setVisible((active and on_text_row) or bool(self.note.text() or self.tags.text()))
+        self.save_button.setVisible(active or (self.saved is None and any(
+            row.value() is not None for row in self.choice_rows.values())))
         self._show_summary(active)
 
     def _show_summary(self, active: bool) -> None:
+        """One short line: each criterion's value (bold) or, not chosen yet, its name; the
+        criterion the digits answer now is highlighted. Hidden on an idle, unrated panel."""
         parts = []
         for i, criterion in enumerate(self.rubric.criteria):
             row = self.rows[i]
             if not isinstance(row, _ChoiceRow):
                 continue
             value = row.value()
-            shown = "–" if value is None else _escape(row.label_of(value))
-            name = _escape(_SHORT_CRITERIA.get(criterion.key, criterion.label))
-            link = f"<a href='{i}' style='color: palette(text); text-decoration: none;'>{name}</a>"
-            text = f"{link}: <b>{shown}</b>" if value is not None else f"{link}: {shown}"
+            name = _SHORT_CRITERIA.get(criterion.key, criterion.label)
+            shown = f"<b>{_escape(row.label_of(value))}</b>" if value is not None else _escape(name)
+            tip = _escape(criterion.label)
             if active and i == self.current_row:
-                text = f"<span style='background: palette(highlight); color: palette(highlighted-text);'>" \
-                       f"&nbsp;{name}: {shown}&nbsp;</span>"
+                text = (f"<span style='background: palette(highlight); color: palette(highlighted-text);'>"
+                        f"&nbsp;{_escape(name)}{': ' + shown if value is not None else ''}&nbsp;</span>")
+            else:
+                text = f"<a href='{i}' title='{tip}' style='color: palette(text); text-decoration: none;'>{shown}</a>"
             parts.append(text)
         self.summary.setText(" · ".join(parts))
+        self.summary.setVisible(active or any(row.value() is not None for row in self.choice_rows.values()))
 
     def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)

@@ -88,7 +88,7 @@ class PaneTitle:
         self.name.setObjectName("paneModel")
         self.name.setTextFormat(Qt.TextFormat.PlainText)
         self.name.setWordWrap(True)
-        self.name.setStyleSheet("font-weight: bold; font-size: 11pt;")
+        self.name.setStyleSheet("font-weight: bold; font-size: 10.5pt;")
         self._text = ""
         self.setText(text)
 
@@ -257,8 +257,8 @@ class ResponsePane(QFrame):
         self.rating: Any = None  # the RatingPanel under the answer, once it can be rated
 
         col = QVBoxLayout(self)
-        col.setContentsMargins(4, 4, 4, 4)
-        col.setSpacing(3)
+        col.setContentsMargins(4, 3, 4, 3)
+        col.setSpacing(2)
         head = QHBoxLayout()
         head.setSpacing(2)
         self.title = PaneTitle(title)
@@ -282,8 +282,11 @@ class ResponsePane(QFrame):
         self.details_button.setEnabled(False)
         self.details_button.clicked.connect(self.show_details)
         head.addWidget(self.details_button)
-        for button in (self.raw_toggle, self.copy_button, self.details_button):
-            button.setStyleSheet("QToolButton { padding: 1px 3px; }")  # the header fits a narrow pane
+        # Short faces (the tooltips say what they do), so a pane a quarter of a laptop screen
+        # wide still fits the provider and its buttons on one line.
+        for button, face in ((self.raw_toggle, "</>"), (self.copy_button, "⧉ Copy"), (self.details_button, "ⓘ")):
+            button.setText(face)
+            button.setAccessibleName({"</>": "Raw", "ⓘ": "Details"}.get(face, "Copy"))
         self.details_dialog: DetailsDialog | None = None
         col.addLayout(head)
         col.addWidget(self.title.name)
