@@ -117,6 +117,7 @@ class PaneGrid(QWidget):
             self._arrangement.insertWidget(index, pane)  # no rebuild: a send may open 200 panes
             self._arrangement.setStretchFactor(index, 1)
             pane.show()
+            self._arrangement.setSizes([1000] * len(self.panes))
             self._relayout_timer.start(0)
         else:
             self._relayout()
@@ -189,6 +190,7 @@ class PaneGrid(QWidget):
         for i, pane in enumerate(panes):
             row.addWidget(pane)
             row.setStretchFactor(i, 1)
+        row.setSizes([1000] * len(panes))  # an even share each, until the user drags
         return row
 
     def columns(self) -> int:

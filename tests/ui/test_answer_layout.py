@@ -101,8 +101,8 @@ def clipped_widgets(window):
         # Scroll bars and item-view headers report minimum hints their views never honour.
         if not widget.isVisible() or isinstance(widget, QScrollBar | QHeaderView) or widget.isWindow():
             continue
-        if folded(widget):
-            continue
+        if folded(widget) or widget.objectName().startswith("qt_"):
+            continue  # folded away on purpose; or a Qt-internal part its owner sizes
         hint = widget.minimumSizeHint()
         if isinstance(widget, QLabel) and widget.wordWrap():
             need_h = widget.heightForWidth(widget.width())
@@ -159,11 +159,14 @@ def test_no_tab_is_clipped_at_laptop_sizes(laptop, qtbot, mw_loop, size):
     for index in range(laptop.tabs.count()):
         laptop.tabs.setCurrentIndex(index)
         qtbot.wait(30)
-        assert clipped_widgets(laptop) == [], laptop.tabs.tabText(index)
+        bad = clipped_widgets(laptop)
+        assert bad == [], (laptop.tabs.tabText(index), "\n".join(bad))
 
 
-def test_layout_choice_maximise_and_linked_scrolling(laptop, qtbot, mw_loop, tmp_path):
+def test_layout_choice_maximise_and_linked_scrolling(laptop, qtbot, vendor, mw_loop, tmp_path):
     window = laptop
+    for _, model in MODELS:  # answers long enough to scroll
+        vendor.set_default(model, Script(text_pieces=ANSWER * (3 + len(model) % 4)))
     send(window, mw_loop, 6)
     settle(qtbot, window, (1366, 768))
     grid = window.grid
