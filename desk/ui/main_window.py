@@ -626,7 +626,7 @@ class MainWindow(QMainWindow):
         total = top + answers
         if top > total / 5:
             low = self.top_split.minimumSizeHint().height()
-            low = low if low <= total / 5 else 0
+            low = low if low <= total / 4 else 0
             self.main_split.setSizes([low, total - low])
             if not low:
                 self.statusBar().showMessage("The prompt is folded up while you rate: drag the bar above "

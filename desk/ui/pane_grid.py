@@ -90,7 +90,7 @@ class PaneGrid(QWidget):
         bar.rangeChanged.connect(lambda *_: self._update_more())
         self._relayout_timer = QTimer(self)
         self._relayout_timer.setSingleShot(True)
-        self._relayout_timer.timeout.connect(self._fit_columns)
+        self._relayout_timer.timeout.connect(self._settle_added)
 
     # --- panes -----------------------------------------------------------------------------
     def clear(self) -> None:
@@ -117,8 +117,7 @@ class PaneGrid(QWidget):
             self._arrangement.insertWidget(index, pane)  # no rebuild: a send may open 200 panes
             self._arrangement.setStretchFactor(index, 1)
             pane.show()
-            self._arrangement.setSizes([1000] * len(self.panes))
-            self._relayout_timer.start(0)
+            self._relayout_timer.start(0)  # even shares and the cue, once a burst of panes is in
         else:
             self._relayout()
         return pane
@@ -200,6 +199,11 @@ class PaneGrid(QWidget):
         if self.mode == ROWS and len(self.panes) > 1:
             return math.ceil(len(self.panes) / 2)
         return len(self.panes)
+
+    def _settle_added(self) -> None:
+        if isinstance(self._arrangement, QSplitter) and self._arrangement.orientation() == Qt.Orientation.Horizontal:
+            self._arrangement.setSizes([1000] * self._arrangement.count())
+        self._fit_columns()
 
     def _fit_columns(self) -> None:
         """Four panes share the viewport's width; beyond four, each keeps a quarter of it

@@ -69,7 +69,6 @@ class _ChoiceRow(QWidget):
             options = [(str(v), str(v), "") for v in range(criterion.low, criterion.high + 1)]
         else:
             options = [(o.key, _SHORT.get(o.key, o.label), o.hint or o.label) for o in criterion.options]
-        self.setStyleSheet(_CHIP_STYLE)
         self.keys: list[str] = []
         for i, (key, label, tip) in enumerate(options):
             button = QToolButton()
@@ -123,6 +122,7 @@ class RatingPanel(QFrame):
         super().__init__(parent)
         self.rubric = rubric
         self.setObjectName("ratingPanel")
+        self.setStyleSheet(_CHIP_STYLE)  # once for every chip below (a style sheet each is slow)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         col = QVBoxLayout(self)
@@ -265,25 +265,31 @@ class RatingPanel(QFrame):
         self._show_summary(active)
 
     def _show_summary(self, active: bool) -> None:
-        """One short line: each criterion's value (bold) or, not chosen yet, its name; the
-        criterion the digits answer now is highlighted. Hidden on an idle, unrated panel."""
+        """One short line. Idle: each chosen value in bold (a click goes to its criterion);
+        hidden while nothing is chosen. With the keyboard here: the values chosen so far, the
+        criterion the digits answer now (highlighted) and how many follow."""
         parts = []
-        for i, criterion in enumerate(self.rubric.criteria):
-            row = self.rows[i]
-            if not isinstance(row, _ChoiceRow):
-                continue
+        choices = [(i, c) for i, c in enumerate(self.rubric.criteria) if isinstance(self.rows[i], _ChoiceRow)]
+        after = 0
+        for i, criterion in choices:
+            row: _ChoiceRow = self.rows[i]  # type: ignore[assignment]
             value = row.value()
-            name = _SHORT_CRITERIA.get(criterion.key, criterion.label)
-            shown = f"<b>{_escape(row.label_of(value))}</b>" if value is not None else _escape(name)
-            tip = _escape(criterion.label)
+            name = _escape(_SHORT_CRITERIA.get(criterion.key, criterion.label))
+            shown = f"<b>{_escape(row.label_of(value))}</b>" if value is not None else name
             if active and i == self.current_row:
-                text = (f"<span style='background: palette(highlight); color: palette(highlighted-text);'>"
-                        f"&nbsp;{_escape(name)}{': ' + shown if value is not None else ''}&nbsp;</span>")
-            else:
-                text = f"<a href='{i}' title='{tip}' style='color: palette(text); text-decoration: none;'>{shown}</a>"
-            parts.append(text)
+                parts.append(f"<span style='background: palette(highlight); color: palette(highlighted-text);'>"
+                             f"&nbsp;{name}{': ' + shown if value is not None else ''}&nbsp;</span>")
+            elif active and i > self.current_row and value is None:
+                after += 1
+            elif value is not None:
+                link = "style='color: palette(text); text-decoration: none;'"
+                parts.append(f"<a href='{i}' title='{_escape(criterion.label)}' {link}>{shown}</a>")
+        if after:
+            parts.append(f"<span style='color: {defs.muted()};'>+{after}</span>")
         self.summary.setText(" · ".join(parts))
-        self.summary.setVisible(active or any(row.value() is not None for row in self.choice_rows.values()))
+        self.summary.setToolTip("\n".join(f"{c.label}: {self.rows[i].value() or '–'}" for i, c in choices))  # type: ignore[attr-defined]
+        self.summary.setVisible(bool(parts))
+        self.state.setVisible(self.saved is not None or self.state.text() != "not rated" or not active)
 
     def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)

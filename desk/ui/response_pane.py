@@ -7,7 +7,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QDesktopServices,
@@ -259,6 +259,9 @@ class ResponsePane(QFrame):
         col = QVBoxLayout(self)
         col.setContentsMargins(4, 3, 4, 3)
         col.setSpacing(2)
+        # Never narrower than the narrowest pane that reads well, nor than its header needs
+        # (a fixed minimum width would override the header's own and squash the provider).
+        col.addStrut(defs.PANE_MIN_WIDTH)
         head = QHBoxLayout()
         head.setSpacing(2)
         self.title = PaneTitle(title)
@@ -284,9 +287,10 @@ class ResponsePane(QFrame):
         head.addWidget(self.details_button)
         # Short faces (the tooltips say what they do), so a pane a quarter of a laptop screen
         # wide still fits the provider and its buttons on one line.
-        for button, face in ((self.raw_toggle, "</>"), (self.copy_button, "⧉ Copy"), (self.details_button, "ⓘ")):
+        for button, face, name in ((self.raw_toggle, "</>", "Raw"), (self.copy_button, "Copy", "Copy"),
+                                   (self.details_button, "…", "Details")):
             button.setText(face)
-            button.setAccessibleName({"</>": "Raw", "ⓘ": "Details"}.get(face, "Copy"))
+            button.setAccessibleName(name)
         self.details_dialog: DetailsDialog | None = None
         col.addLayout(head)
         col.addWidget(self.title.name)
@@ -320,12 +324,6 @@ class ResponsePane(QFrame):
         col.addWidget(self.views, 1)
         col.addStretch(0)  # takes the room when a failed answer has no text to show
         self._column = col
-
-    def minimumSizeHint(self) -> QSize:
-        # Never narrower than its header needs (the provider and the buttons), nor than the
-        # narrowest pane that reads well.
-        hint = super().minimumSizeHint()
-        return QSize(max(hint.width(), defs.PANE_MIN_WIDTH), hint.height())
 
     # --- streaming ---------------------------------------------------------------------
     def start(self, result: ResponseResult) -> None:
