@@ -44,14 +44,12 @@ _SHORT = {  # compact labels for the narrow pane; the full label is the tooltip
 
 
 def _chip_style() -> str:
-    """The chosen option is unmistakable in light and dark palettes: the highlight colour,
-    filled, with its text colour and a bold face (not a light grey fill)."""
+    """The chosen option is unmistakable in light and dark palettes: a strong filled chip
+    with a bold label at AA contrast (not a light grey fill)."""
+    fill, text = defs.chosen_fill(), defs.chosen_text()
     return ("QToolButton { border: 1px solid palette(mid); border-radius: 7px; padding: 0px 4px; font-size: 9pt; }"
-            "QToolButton:checked { background: palette(highlight); color: palette(highlighted-text); "
-            "border: 2px solid palette(highlight); font-weight: bold; }")
-
-
-_CHIP_STYLE = _chip_style()
+            f"QToolButton:checked {{ background: {fill}; color: {text}; border: 2px solid {fill}; "
+            "font-weight: bold; }")
 
 
 class _ChoiceRow(QWidget):
@@ -122,7 +120,7 @@ class RatingPanel(QFrame):
         super().__init__(parent)
         self.rubric = rubric
         self.setObjectName("ratingPanel")
-        self.setStyleSheet(_CHIP_STYLE)  # once for every chip below (a style sheet each is slow)
+        self.setStyleSheet(_chip_style())  # once for every chip below (a style sheet each is slow)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         col = QVBoxLayout(self)
@@ -277,7 +275,7 @@ class RatingPanel(QFrame):
             name = _escape(_SHORT_CRITERIA.get(criterion.key, criterion.label))
             shown = f"<b>{_escape(row.label_of(value))}</b>" if value is not None else name
             if active and i == self.current_row:
-                parts.append(f"<span style='background: palette(highlight); color: palette(highlighted-text);'>"
+                parts.append(f"<span style='background: {defs.chosen_fill()}; color: {defs.chosen_text()};'>"
                              f"&nbsp;{name}{': ' + shown if value is not None else ''}&nbsp;</span>")
             elif active and i > self.current_row and value is None:
                 after += 1
