@@ -6,10 +6,10 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QMimeData, QRect, Qt  # noqa: E402
-from PySide6.QtGui import QColor, QGuiApplication, QImage  # noqa: E402
+from PySide6.QtCore import QMimeData, QRect, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QImage
 
-from desk.ui.compose import AttachmentChip  # noqa: E402
+from desk.ui.compose import AttachmentChip
 
 
 def whole_in_view(strip, widget) -> bool:

@@ -7,13 +7,13 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtGui import QColor  # noqa: E402
-from PySide6.QtWidgets import QToolButton  # noqa: E402
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QToolButton
 
-from desk.core.rubric import DEFAULT_RUBRIC  # noqa: E402
-from desk.ui.rating_panel import RatingPanel  # noqa: E402
-from tests.ui.test_dark_palette import contrast, dark_palette  # noqa: E402, F401
+from desk.core.rubric import DEFAULT_RUBRIC
+from desk.ui.rating_panel import RatingPanel
+from tests.ui.test_dark_palette import contrast, dark_palette  # noqa: F401
 
 
 def fill_colour(button: QToolButton) -> QColor:

@@ -6,9 +6,9 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from tests.ui.qt_helpers import run_until  # noqa: E402
-from tests.ui.test_load_view import CLAUDE, OPENAI, fill, start  # noqa: E402
-from tests.vendor_server import LoadProfile  # noqa: E402
+from tests.ui.qt_helpers import run_until
+from tests.ui.test_load_view import CLAUDE, OPENAI, fill, start
+from tests.vendor_server import LoadProfile
 
 
 def cut_parts(plot) -> list[str]:
