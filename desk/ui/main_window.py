@@ -296,7 +296,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(hotkeys.RUN_AGAIN), self, activated=self.run_again)
         QShortcut(QKeySequence(hotkeys.TAB_TRIALS), self, activated=lambda: self.tabs.setCurrentIndex(0))
         QShortcut(QKeySequence(hotkeys.TAB_LOAD), self, activated=lambda: self.tabs.setCurrentWidget(self.load_panel))
-        QShortcut(QKeySequence(hotkeys.TAB_SUITES), self, activated=lambda: self.tabs.setCurrentWidget(self.suites_panel))
+        # Alt+3 is the Suites menu's own shortcut (a second binding would make both ambiguous: neither fires)
 
     def _on_tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.load_panel and not self.load_panel.running:

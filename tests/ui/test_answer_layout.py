@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QRect, QSettings
+from PySide6.QtCore import QRect, QSettings, Qt
 from PySide6.QtWidgets import QApplication, QHeaderView, QLabel, QScrollBar, QSplitter, QWidget
 
 from desk.core.provider import ProviderConfig
@@ -171,10 +171,10 @@ def test_layout_choice_maximise_and_linked_scrolling(laptop, qtbot, vendor, mw_l
     settle(qtbot, window, (1366, 768))
     grid = window.grid
     # Ctrl+Shift+L: two rows of three, then tabs; the choice is remembered.
-    grid.next_layout()
+    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert grid.mode == ROWS and window.settings.value("panes/layout") == ROWS
-    qtbot.wait(20)
-    assert len(shown_panes(window)) == 6 and not grid.more.isVisible()
+    qtbot.waitUntil(lambda: len(shown_panes(window)) == 6)
+    assert not grid.more.isVisible()
     assert all(name_shown_whole(p) for p in grid.panes)
     grid.next_layout()
     assert grid.mode == TABS and grid.tabs.count() == 6
@@ -191,12 +191,18 @@ def test_layout_choice_maximise_and_linked_scrolling(laptop, qtbot, vendor, mw_l
     grid.set_layout("columns")
 
     # Ctrl+3 shows the third answer alone; Ctrl+3 again brings the row back.
-    window.toggle_maximised(2)
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(window, Qt.Key.Key_3, ctrl)
     qtbot.wait(20)
     assert grid.visible_panes() == [grid.panes[2]] and grid.panes[2].width() > 1000
-    window.toggle_maximised(2)
+    qtbot.keyClick(window, Qt.Key.Key_3, ctrl)
     qtbot.wait(20)
     assert len(shown_panes(window)) == 4 and grid.maximised is None
+    # The tabs moved to Alt+digit, making room for the panes.
+    for key, panel in ((Qt.Key.Key_2, window.load_panel), (Qt.Key.Key_3, window.suites_panel),
+                       (Qt.Key.Key_1, window.side_split)):
+        qtbot.keyClick(window, key, Qt.KeyboardModifier.AltModifier)
+        assert window.tabs.currentWidget() is panel
 
     # Linked scrolling: one answer scrolled to its end takes the others with it.
     window.link_action.setChecked(True)
