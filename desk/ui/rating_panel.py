@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -28,7 +30,6 @@ from PySide6.QtWidgets import (
 from desk.core.rating import Rating
 from desk.core.rubric import Criterion, Rubric
 from desk.ui import defs
-from desk.ui.flow_layout import FlowLayout
 
 _SHORT_CRITERIA = {"uncertainty": "Uncertainty", "constraints": "Constraints"}
 
@@ -62,7 +63,9 @@ class _ChoiceRow(QWidget):
         self.criterion = criterion
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
-        flow = FlowLayout(self, spacing=3)  # one row of chips, wrapping only when the pane is narrow
+        flow = QHBoxLayout(self)  # one row of chips; a narrow pane scrolls it sideways
+        flow.setContentsMargins(0, 0, 0, 0)
+        flow.setSpacing(3)
         if criterion.kind == "scale":
             options = [(str(v), str(v), "") for v in range(criterion.low, criterion.high + 1)]
         else:
@@ -79,6 +82,7 @@ class _ChoiceRow(QWidget):
             self.group.addButton(button, i)
             flow.addWidget(button)
             self.keys.append(key)
+        flow.addStretch(1)
 
     def label_of(self, value: Any) -> str:
         button = self.group.button(self.keys.index(str(value)))
@@ -110,6 +114,34 @@ class _ChoiceRow(QWidget):
                 self.group.setExclusive(True)
 
 
+class _ChipRow(QScrollArea):
+    """A criterion's chips on one line, scrolled sideways when the pane is narrower: the
+    strip stays one row high whatever the number of options."""
+
+    def __init__(self, row: _ChoiceRow) -> None:
+        super().__init__()
+        self.setWidget(row)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._fit()
+
+    def _fit(self) -> None:
+        row = self.widget()
+        bar = self.horizontalScrollBar().sizeHint().height() if row.sizeHint().width() > self.width() else 0
+        self.setFixedHeight(row.sizeHint().height() + bar)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(40, self.height())
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+
 class RatingPanel(QFrame):
     """Rates one response under the rubric; emits `save_requested(values)` on Enter/Save."""
 
@@ -129,6 +161,7 @@ class RatingPanel(QFrame):
         self.rows: list[QWidget] = []
         self.row_labels: list[QLabel] = []
         self.choice_rows: dict[str, _ChoiceRow] = {}
+        self.chip_rows: dict[str, _ChipRow] = {}
         # A compact strip, so the answer keeps the pane's height: one summary line (each
         # criterion and its value; a click picks the criterion), and only while this panel
         # has the keyboard the current criterion's chips and the note, tags and Save line.
@@ -171,7 +204,8 @@ class RatingPanel(QFrame):
                 row.chosen.connect(self._on_chosen)  # type: ignore[attr-defined]
                 self.choice_rows[criterion.key] = row  # type: ignore[assignment]
                 col.addWidget(label)
-                col.addWidget(row)
+                self.chip_rows[criterion.key] = _ChipRow(row)  # type: ignore[arg-type]
+                col.addWidget(self.chip_rows[criterion.key])
             else:
                 if criterion.kind == "tags":
                     row = self.tags
@@ -255,7 +289,10 @@ class RatingPanel(QFrame):
         for i, (label, row) in enumerate(zip(self.row_labels, self.rows, strict=True)):
             label.setVisible(False)  # the summary line names the current criterion
             if isinstance(row, _ChoiceRow):
-                row.setVisible(active and i == self.current_row)
+                holder = self.chip_rows[row.criterion.key]
+                holder.setVisible(active and i == self.current_row)
+                if holder.isVisible() and row.group.checkedButton() is not None:
+                    holder.ensureWidgetVisible(row.group.checkedButton(), 8, 0)  # the choice shows
         on_text_row = not isinstance(self.rows[self.current_row], _ChoiceRow)
         self.foot.setVisible((active and on_text_row) or bool(self.note.text() or self.tags.text()))
         self.save_button.setVisible(active or (self.saved is None and any(

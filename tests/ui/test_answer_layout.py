@@ -143,6 +143,15 @@ def test_every_shown_answer_has_its_full_name_and_most_of_its_height_while_ratin
             (pane.title.text(), answer.height(), pane.height())
     assert clipped_widgets(window) == []
 
+    # Every criterion in turn, the longest (uncertainty: seven options) included.
+    for row in range(len(first.rating.rows)):
+        first.rating.move_to(row)
+        qtbot.wait(10)
+        answer = first.answer_view()
+        assert answer.height() >= 0.6 * first.height(), (row, answer.height(), first.height())
+        assert clipped_widgets(window) == [], row
+    first.rating.move_to(0)
+
     # Tab walks the ratings; the next pane is brought in whole, never scrolled up or down.
     for _ in range(count - 1):
         window._focus_rating(QApplication.focusWidget().parent(), True)
