@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -115,6 +115,9 @@ def human_size(n: int) -> str:
     return f"{n} bytes"
 
 
+FLASH_MS = 1200  # how long a new attachment's card lights up
+
+
 class AttachmentChip(QFrame):
     """One attachment: thumbnail or preview, name, size, encoding, and a remove button."""
 
@@ -142,15 +145,17 @@ class AttachmentChip(QFrame):
             icon.setStyleSheet("border: 1px solid #bbb; border-radius: 4px; font-weight: bold;")
             detail = f"{human_size(att.size)} · {att.encoding}"
             lines = (att.text or "").splitlines()
-            preview = "\n".join(line[:80] for line in lines[:4])
+            preview = "\n".join(line[:80] for line in lines[:3])
         row.addWidget(icon)
         text = QVBoxLayout()
         name = QLabel(att.name)
         name.setStyleSheet("font-weight: bold;")
         text.addWidget(name)
         meta = QLabel(detail)
+        meta.setObjectName("attachmentSize")
         meta.setStyleSheet(f"color: {defs.muted()};")
         text.addWidget(meta)
+        self.meta = meta
         if preview:
             pv = QLabel(preview)
             pv.setStyleSheet("font-family: monospace; font-size: 9pt;")
@@ -163,6 +168,18 @@ class AttachmentChip(QFrame):
         remove.setAccessibleName(f"Remove {att.name}")
         remove.clicked.connect(lambda: self.removed.emit(self))
         row.addWidget(remove, 0, Qt.AlignmentFlag.AlignTop)
+        self.flashing = False
+
+    def flash(self, ms: int = FLASH_MS) -> None:
+        """Say "here it is": the card lights up in the highlight colour for a moment."""
+        self.flashing = True
+        self.setStyleSheet("#attachmentChip { border: 2px solid palette(highlight); "
+                           "background: palette(highlight); } #attachmentChip QLabel { color: palette(highlighted-text); }")
+        QTimer.singleShot(ms, self, self._unflash)
+
+    def _unflash(self) -> None:
+        self.flashing = False
+        self.setStyleSheet("")
 
 
 class AttachmentStrip(QScrollArea):
@@ -188,12 +205,23 @@ class AttachmentStrip(QScrollArea):
     def attachments(self) -> list[Attachment]:
         return [c.attachment for c in self._chips]
 
-    def add(self, att: Attachment) -> None:
+    def add(self, att: Attachment, *, announce: bool = False) -> AttachmentChip:
+        """Add a card; `announce` (a paste, a drop, a file chosen) scrolls to it and flashes
+        it, so the user always sees where the new attachment landed."""
         chip = AttachmentChip(att)
         chip.removed.connect(self._remove)
         self._row.insertWidget(len(self._chips), chip)
         self._chips.append(chip)
         self._update()
+        if announce:
+            chip.flash()
+            QTimer.singleShot(0, self, lambda: self._reveal(chip))  # once the strip is laid out
+        return chip
+
+    def _reveal(self, chip: AttachmentChip) -> None:
+        if chip in self._chips:
+            self.widget().adjustSize()
+            self.ensureWidgetVisible(chip, 8, 0)
 
     def set_attachments(self, atts: list[Attachment]) -> None:
         for chip in list(self._chips):
@@ -211,7 +239,11 @@ class AttachmentStrip(QScrollArea):
 
     def _update(self) -> None:
         self.setVisible(bool(self._chips))
-        self.setFixedHeight(defs.THUMB_SIZE + 48 if self._chips else 0)
+        # As tall as the tallest card, plus the scroll bar that many cards bring: a card's
+        # size line is never cut off.
+        tallest = max((c.sizeHint().height() for c in self._chips), default=0)
+        bar = self.horizontalScrollBar().sizeHint().height()
+        self.setFixedHeight(tallest + bar + 2 if self._chips else 0)
         self.changed.emit()
 
 
@@ -321,7 +353,7 @@ class ComposePanel(QWidget):
         self.system_toggle.setChecked(True)
 
     def add_attachment(self, att: Attachment) -> None:
-        self.attachments.add(att)
+        self.attachments.add(att, announce=True)
 
     def add_files(self, paths: list[str]) -> asyncio.Future[None]:
         """Load files as attachments, in order, each read on a worker thread (a slow disk or a

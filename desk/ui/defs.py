@@ -2,7 +2,7 @@
 
 MARGIN = 8
 SPACING = 6
-PANE_MIN_WIDTH = 320
+PANE_MIN_WIDTH = 180
 THUMB_SIZE = 56
 FRAME_MS = 16  # coalesce streamed text to one repaint per frame
 
@@ -48,3 +48,12 @@ def ok_text() -> str:
 
 def streaming_text() -> str:
     return "#90caf9" if dark() else STREAMING_COLOUR
+
+
+def chosen_fill() -> str:
+    """The chosen rating option's fill: strong in either palette."""
+    return "#90caf9" if dark() else "#1565c0"
+
+
+def chosen_text() -> str:
+    return "#0d1b2a" if dark() else "#ffffff"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import threading
 import time
 from collections import defaultdict, deque
@@ -37,6 +38,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -335,6 +337,40 @@ class _Mailbox:
             return batch, self._counts, self._end
 
 
+class _PlotGrid(QWidget):
+    """The four plots in one row where each gets room for its title and legend, else in two
+    rows of two (a laptop screen): a pyqtgraph plot narrower than its title or legend draws
+    them clipped."""
+
+    ROW_MIN = 4 * 300  # below this width, two rows
+
+    def __init__(self, widgets: list[QWidget]) -> None:
+        super().__init__()
+        self.widgets = widgets
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(4)
+        self.across = 0
+        self._place(len(widgets))
+
+    def _place(self, across: int) -> None:
+        if across == self.across:
+            return
+        self.across = across
+        for widget in self.widgets:
+            self._grid.removeWidget(widget)
+        for i, widget in enumerate(self.widgets):
+            self._grid.addWidget(widget, i // across, i % across)
+        for c in range(len(self.widgets)):
+            self._grid.setColumnStretch(c, 1 if c < across else 0)
+        for r in range(len(self.widgets)):
+            self._grid.setRowStretch(r, 1 if r < math.ceil(len(self.widgets) / across) else 0)
+
+    def resizeEvent(self, event: Any) -> None:
+        self._place(len(self.widgets) if self.width() >= self.ROW_MIN else 2)
+        super().resizeEvent(event)
+
+
 class LoadPanel(QWidget):
     """Settings, Start/Cancel, live plots, the per-model summary and past runs."""
 
@@ -582,11 +618,8 @@ class LoadPanel(QWidget):
         for plot in (self.limit_requests_plot, self.limit_tokens_plot):
             plot.setMinimumHeight(55)  # stacked, the pair is no taller than one plot at its minimum
             lcol_plots.addWidget(plot, 1)
-        plots = QWidget()
-        prow = QHBoxLayout(plots)
-        prow.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.cdf_plot, self.time_plot, limits, self.step_plot):
-            prow.addWidget(widget, 1)
+        plots = _PlotGrid([self.cdf_plot, self.time_plot, limits, self.step_plot])
+        self.plots = plots
 
         self.table = QTableWidget(0, len(SUMMARY_HEADERS))
         self.table.setObjectName("loadSummaryTable")

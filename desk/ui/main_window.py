@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QTabWidget,
     QToolButton,
@@ -39,9 +38,10 @@ from desk.ui.compose import ComposePanel
 from desk.ui.history import HistoryPanel
 from desk.ui.load_view import LoadPanel
 from desk.ui.model_picker import ModelPicker
+from desk.ui.pane_grid import COLUMNS, LAYOUT_NAMES, LAYOUTS, PaneGrid
 from desk.ui.preference_bar import PreferenceBar
 from desk.ui.rating_panel import RatingPanel
-from desk.ui.response_pane import PaneGrid, ResponsePane, fmt_ms
+from desk.ui.response_pane import ResponsePane, fmt_ms
 from desk.ui.suites_view import STARTER, SuitesPanel
 
 MAX_OPEN_PANES = 200  # as many as a send may fan out to (the 200-model selection)
@@ -228,18 +228,16 @@ class MainWindow(QMainWindow):
         self.top_split.setStretchFactor(0, 3)
         self.top_split.setStretchFactor(1, 2)
 
-        self.grid = PaneGrid()
-        self.pane_scroll = QScrollArea()
-        self.pane_scroll.setWidgetResizable(True)
-        self.pane_scroll.setWidget(self.grid)
-        self.pane_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.grid = PaneGrid(layout=str(self.settings.value("panes/layout", COLUMNS)))
+        self.grid.layout_changed.connect(lambda mode: self.settings.setValue("panes/layout", mode))
+        self.pane_scroll = self.grid.scroll
 
         self.preferences = PreferenceBar()
         self.preferences.preference_chosen.connect(self._save_preference)
         answers = QWidget()
         acol = QVBoxLayout(answers)
         acol.setContentsMargins(0, 0, 0, 0)
-        acol.addWidget(self.pane_scroll, 1)
+        acol.addWidget(self.grid, 1)
         acol.addWidget(self.preferences)
 
         self.main_split = QSplitter(Qt.Orientation.Vertical)
@@ -298,7 +296,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(hotkeys.RUN_AGAIN), self, activated=self.run_again)
         QShortcut(QKeySequence(hotkeys.TAB_TRIALS), self, activated=lambda: self.tabs.setCurrentIndex(0))
         QShortcut(QKeySequence(hotkeys.TAB_LOAD), self, activated=lambda: self.tabs.setCurrentWidget(self.load_panel))
-        QShortcut(QKeySequence(hotkeys.TAB_SUITES), self, activated=lambda: self.tabs.setCurrentWidget(self.suites_panel))
+        # Alt+3 is the Suites menu's own shortcut (a second binding would make both ambiguous: neither fires)
 
     def _on_tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.load_panel and not self.load_panel.running:
@@ -337,10 +335,46 @@ class MainWindow(QMainWindow):
         self._action(suites_menu, "&Create suite from selected trials…", None, self.create_suite_from_trials)
         self._action(suites_menu, "&Try the starter suite", None, self.try_starter_suite)
         self._action(suites_menu, "&Rate the selected run…", None, self._rate_suite_run)
+        self._build_view_menu()
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", hotkeys.HELP, lambda: show_help(self))
         self._action(help_menu, "&About desk", None, self.show_about)
         self.blind_action.setChecked(self.settings.value("rate/blind", "false") == "true")
+
+    def _build_view_menu(self) -> None:
+        """How the answers are laid out: the layout for many models (remembered), scrolling
+        them together, one answer maximised."""
+        view_menu = self.menuBar().addMenu("&View")
+        self.layout_actions: dict[str, QAction] = {}
+        for mode in LAYOUTS:
+            action = self._action(view_menu, LAYOUT_NAMES[mode], None, lambda m=mode: self.grid.set_layout(m))
+            action.setCheckable(True)
+            self.layout_actions[mode] = action
+        self._action(view_menu, "Next &layout for many answers", hotkeys.PANE_LAYOUT, self.grid.next_layout)
+        self.grid.layout_changed.connect(self._show_layout)
+        self._show_layout(self.grid.mode)
+        view_menu.addSeparator()
+        self.link_action = self._action(view_menu, "Scroll answers &together", hotkeys.LINK_SCROLL,
+                                        lambda: self._set_linked(self.link_action.isChecked()))
+        self.link_action.setCheckable(True)
+        self.link_action.setChecked(self.settings.value("panes/linked", "false") == "true")
+        self.grid.set_linked(self.link_action.isChecked())
+        for n in range(1, 10):
+            QShortcut(QKeySequence(f"{hotkeys.MAXIMISE}+{n}"), self,
+                      activated=lambda i=n - 1: self.toggle_maximised(i))
+
+    def _show_layout(self, mode: str) -> None:
+        for key, action in self.layout_actions.items():
+            action.setChecked(key == mode)
+
+    def _set_linked(self, linked: bool) -> None:
+        self.grid.set_linked(linked)
+        self.settings.setValue("panes/linked", "true" if linked else "false")
+
+    def toggle_maximised(self, index: int) -> None:
+        if self.grid.toggle_maximised(index):
+            self.statusBar().showMessage(f"Answer {index + 1} maximised · {hotkeys.MAXIMISE}+{index + 1} "
+                                         "brings the others back", STATUS_MS)
 
     def _action(self, menu: Any, text: str, shortcut: str | None, slot: Callable[[], Any]) -> QAction:
         action = QAction(text, self)
@@ -588,8 +622,22 @@ class MainWindow(QMainWindow):
         self._start_rating(next((p for p in rated if p.rating.saved is None), rated[0]))
 
     def _start_rating(self, pane: ResponsePane) -> None:
+        self._favour_answers()
+        self.grid.bring_into_view(pane)
         pane.rating.move_to(0)
-        self.pane_scroll.ensureWidgetVisible(pane.rating, 8, 8)
+
+    def _favour_answers(self) -> None:
+        """Rating reads the answers: the prompt gives way to them (to its smallest useful size,
+        on a short screen folded up to the bar above the answers; a drag brings it back)."""
+        top, answers = self.main_split.sizes()
+        total = top + answers
+        if top > total / 5:
+            low = self.top_split.minimumSizeHint().height()
+            low = low if low <= total / 4 else 0
+            self.main_split.setSizes([low, total - low])
+            if not low:
+                self.statusBar().showMessage("The prompt is folded up while you rate: drag the bar above "
+                                             "the answers to see it", STATUS_MS)
 
     def ask_rater_name(self) -> bool:
         name, ok = QInputDialog.getText(self, "Your name as a rater",
@@ -969,9 +1017,9 @@ class MainWindow(QMainWindow):
             if isinstance(state, QByteArray):
                 split.restoreState(state)
             elif split is self.side_split:
-                split.setSizes([260, 1140])
+                split.setSizes([200, 1200])  # a laptop screen keeps room for four answers
             elif split is self.main_split:
-                split.setSizes([330, 570])  # the answers are what people came for
+                split.setSizes([240, 660])  # the answers are what people came for
 
     def save_state(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
 from desk.core.rating import Preference
 from desk.ui import defs, hotkeys
@@ -24,17 +24,24 @@ class PreferenceBar(QFrame):
         self.left.setObjectName("preferLeft")
         self.right = QComboBox()
         self.right.setObjectName("preferRight")
-        row.addWidget(self.left)
+        for combo in (self.left, self.right):
+            # Long model names must not widen the window past a laptop screen: the combo
+            # shows the start of the name, its list and tooltip the whole of it.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
+            combo.currentTextChanged.connect(lambda text, c=combo: c.setToolTip(text))
+        row.addWidget(self.left, 1)
         row.addWidget(QLabel("with"))
-        row.addWidget(self.right)
-        self.buttons: dict[str, QPushButton] = {}
-        for winner, text, key in (("a", "◀ Left better", hotkeys.PREFER_LEFT),
-                                  ("b", "Right better ▶", hotkeys.PREFER_RIGHT),
+        row.addWidget(self.right, 1)
+        self.buttons: dict[str, QToolButton] = {}
+        for winner, text, key in (("a", "◀ Left", hotkeys.PREFER_LEFT),
+                                  ("b", "Right ▶", hotkeys.PREFER_RIGHT),
                                   ("tie", "Tie", hotkeys.PREFER_TIE),
                                   ("both_bad", "Both bad", hotkeys.PREFER_BOTH_BAD)):
-            button = QPushButton(text)
+            button = QToolButton()  # a push button's minimum width would not fit a laptop screen
+            button.setText(text)
             button.setObjectName(f"prefer_{winner}")
-            button.setToolTip(f"{text} ({key})")
+            button.setToolTip(f"{text}{' better' if winner in ('a', 'b') else ''} ({key})")
             button.clicked.connect(lambda _c=False, w=winner: self._choose(w))
             QShortcut(QKeySequence(key), self, activated=lambda w=winner: self._choose(w))
             row.addWidget(button)
@@ -42,7 +49,9 @@ class PreferenceBar(QFrame):
         self.reason = QLineEdit()
         self.reason.setPlaceholderText("why? (optional)")
         self.reason.setObjectName("preferReason")
-        row.addWidget(self.reason, 1)
+        # The placeholder shows whole however narrow the window is.
+        self.reason.setMinimumWidth(self.reason.fontMetrics().horizontalAdvance("why? (optional)") + 24)
+        row.addWidget(self.reason, 2)
         self.state = QLabel("")
         self.state.setObjectName("preferState")
         row.addWidget(self.state)

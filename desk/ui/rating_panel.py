@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -28,6 +30,8 @@ from PySide6.QtWidgets import (
 from desk.core.rating import Rating
 from desk.core.rubric import Criterion, Rubric
 from desk.ui import defs
+
+_SHORT_CRITERIA = {"uncertainty": "Uncertainty", "constraints": "Constraints"}
 
 _SHORT = {  # compact labels for the narrow pane; the full label is the tooltip
     "asked_clarifying": "asked (needed)",
@@ -40,6 +44,15 @@ _SHORT = {  # compact labels for the narrow pane; the full label is the tooltip
 }
 
 
+def _chip_style() -> str:
+    """The chosen option is unmistakable in light and dark palettes: a strong filled chip
+    with a bold label at AA contrast (not a light grey fill)."""
+    fill, text = defs.chosen_fill(), defs.chosen_text()
+    return ("QToolButton { border: 1px solid palette(mid); border-radius: 7px; padding: 0px 4px; font-size: 9pt; }"
+            f"QToolButton:checked {{ background: {fill}; color: {text}; border: 2px solid {fill}; "
+            "font-weight: bold; }")
+
+
 class _ChoiceRow(QWidget):
     """One criterion: numbered toggle buttons, at most one checked."""
 
@@ -50,16 +63,13 @@ class _ChoiceRow(QWidget):
         self.criterion = criterion
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(2)
-        grid.setVerticalSpacing(2)
+        flow = QHBoxLayout(self)  # one row of chips; a narrow pane scrolls it sideways
+        flow.setContentsMargins(0, 0, 0, 0)
+        flow.setSpacing(3)
         if criterion.kind == "scale":
             options = [(str(v), str(v), "") for v in range(criterion.low, criterion.high + 1)]
         else:
             options = [(o.key, _SHORT.get(o.key, o.label), o.hint or o.label) for o in criterion.options]
-        # Long option lists wrap in two columns so every label stays readable in a narrow pane.
-        per_row = 5 if criterion.kind == "scale" else (2 if len(options) > 4 else len(options))
         self.keys: list[str] = []
         for i, (key, label, tip) in enumerate(options):
             button = QToolButton()
@@ -70,8 +80,14 @@ class _ChoiceRow(QWidget):
             button.setObjectName(f"{criterion.key}:{key}")
             button.clicked.connect(self.chosen)
             self.group.addButton(button, i)
-            grid.addWidget(button, i // per_row, i % per_row)
+            flow.addWidget(button)
             self.keys.append(key)
+        flow.addStretch(1)
+
+    def label_of(self, value: Any) -> str:
+        button = self.group.button(self.keys.index(str(value)))
+        text = button.text()
+        return text if self.criterion.kind == "scale" else text.split(" ", 1)[1]
 
     def choose(self, index: int) -> bool:
         if 0 <= index < len(self.keys):
@@ -98,6 +114,34 @@ class _ChoiceRow(QWidget):
                 self.group.setExclusive(True)
 
 
+class _ChipRow(QScrollArea):
+    """A criterion's chips on one line, scrolled sideways when the pane is narrower: the
+    strip stays one row high whatever the number of options."""
+
+    def __init__(self, row: _ChoiceRow) -> None:
+        super().__init__()
+        self.setWidget(row)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._fit()
+
+    def _fit(self) -> None:
+        row = self.widget()
+        bar = self.horizontalScrollBar().sizeHint().height() if row.sizeHint().width() > self.width() else 0
+        self.setFixedHeight(row.sizeHint().height() + bar)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(40, self.height())
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+
 class RatingPanel(QFrame):
     """Rates one response under the rubric; emits `save_requested(values)` on Enter/Save."""
 
@@ -108,46 +152,70 @@ class RatingPanel(QFrame):
         super().__init__(parent)
         self.rubric = rubric
         self.setObjectName("ratingPanel")
+        self.setStyleSheet(_chip_style())  # once for every chip below (a style sheet each is slow)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         col = QVBoxLayout(self)
-        col.setContentsMargins(6, 6, 6, 6)
-        col.setSpacing(3)
+        col.setContentsMargins(3, 2, 3, 2)
+        col.setSpacing(2)
         self.rows: list[QWidget] = []
         self.row_labels: list[QLabel] = []
         self.choice_rows: dict[str, _ChoiceRow] = {}
+        self.chip_rows: dict[str, _ChipRow] = {}
+        # A compact strip, so the answer keeps the pane's height: one summary line (each
+        # criterion and its value; a click picks the criterion), and only while this panel
+        # has the keyboard the current criterion's chips and the note, tags and Save line.
+        top = QHBoxLayout()
+        top.setSpacing(4)
+        self.summary = QLabel()
+        self.summary.setObjectName("ratingSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.linkActivated.connect(lambda href: self.move_to(int(href)))
+        top.addWidget(self.summary, 1)
+        self.state = QLabel("not rated")
+        self.state.setObjectName("ratingState")
+        self.state.setWordWrap(True)
+        self.state.setStyleSheet(f"color: {defs.muted()};")
+        top.addWidget(self.state, 0, Qt.AlignmentFlag.AlignTop)
+        self.save_button = QPushButton("Save ⏎")
+        self.save_button.setObjectName("ratingSave")
+        self.save_button.setToolTip("Save this rating (Enter)")
+        self.save_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.save_button.clicked.connect(self.request_save)
+        self.save_button.setStyleSheet("QPushButton { padding: 1px 6px; }")
+        top.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignTop)
+        col.addLayout(top)
         self.note = QLineEdit()
         self.note.setPlaceholderText("note (Enter saves)")
         self.note.setObjectName("ratingNote")
         self.tags = QLineEdit()
         self.tags.setPlaceholderText("tags, comma separated")
         self.tags.setObjectName("ratingTags")
+        self.foot = QWidget()
+        foot = QHBoxLayout(self.foot)
+        foot.setContentsMargins(0, 0, 0, 0)
+        foot.setSpacing(4)
         for criterion in rubric.criteria:
             label = QLabel(criterion.label)
-            label.setStyleSheet(f"color: {defs.muted()}; font-size: 9pt;")
-            col.addWidget(label)
+            label.setWordWrap(True)
             if criterion.kind in ("choice", "scale"):
                 row: QWidget = _ChoiceRow(criterion)
                 row.chosen.connect(self._on_chosen)  # type: ignore[attr-defined]
                 self.choice_rows[criterion.key] = row  # type: ignore[assignment]
-            elif criterion.kind == "tags":
-                row = self.tags
+                col.addWidget(label)
+                self.chip_rows[criterion.key] = _ChipRow(row)  # type: ignore[arg-type]
+                col.addWidget(self.chip_rows[criterion.key])
             else:
-                row = self.note if criterion.key == "note" else QLineEdit()
-            col.addWidget(row)
+                if criterion.kind == "tags":
+                    row = self.tags
+                else:
+                    row = self.note if criterion.key == "note" else QLineEdit()
+                row.setToolTip(criterion.label)
+                foot.addWidget(row, 2 if row is self.note else 1)
             self.rows.append(row)
             self.row_labels.append(label)
-        foot = QHBoxLayout()
-        self.state = QLabel("not rated")
-        self.state.setObjectName("ratingState")
-        self.state.setStyleSheet(f"color: {defs.muted()};")
-        foot.addWidget(self.state, 1)
-        self.save_button = QPushButton("Save (Enter)")
-        self.save_button.setObjectName("ratingSave")
-        self.save_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.save_button.clicked.connect(self.request_save)
-        foot.addWidget(self.save_button)
-        col.addLayout(foot)
+        col.addWidget(self.foot)
         for edit in (self.note, self.tags):
             edit.installEventFilter(self)
         self.current_row = 0
@@ -155,6 +223,8 @@ class RatingPanel(QFrame):
         self._highlight()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut) and watched in (self.note, self.tags):
+            QTimer.singleShot(0, self, self._highlight)
         # Up/Down leave a text row for the neighbouring rows, as they do on choice rows.
         if event.type() == QEvent.Type.KeyPress and watched in (self.note, self.tags):
             key = event.key()  # type: ignore[attr-defined]
@@ -187,6 +257,7 @@ class RatingPanel(QFrame):
             self.tags.clear()
             self.state.setText("not rated")
             self.state.setStyleSheet(f"color: {defs.muted()};")
+            self._highlight()
             return
         for key, row in self.choice_rows.items():
             row.set_value(rating.values.get(key))
@@ -195,6 +266,7 @@ class RatingPanel(QFrame):
         edits = " (edited)" if rating.supersedes else ""
         self.state.setText(f"saved ✓{edits}{' by ' + who if who else ''}")
         self.state.setStyleSheet(f"color: {defs.ok_text()};")
+        self._highlight()
 
     def show_problem(self, text: str) -> None:
         self.state.setText(text)
@@ -207,10 +279,52 @@ class RatingPanel(QFrame):
     def _on_chosen(self) -> None:
         self.setFocus()
 
+    def active(self) -> bool:
+        """Whether the keyboard is in this panel (on it, or in its note or tags field)."""
+        focus = QApplication.focusWidget()
+        return focus is not None and (focus is self or self.isAncestorOf(focus))
+
     def _highlight(self) -> None:
-        for i, label in enumerate(self.row_labels):
-            bold = "font-weight: bold; color: palette(text);" if i == self.current_row and self.hasFocus() else ""
-            label.setStyleSheet(f"color: {defs.muted()}; font-size: 9pt; {bold}")
+        active = self.active()
+        for i, (label, row) in enumerate(zip(self.row_labels, self.rows, strict=True)):
+            label.setVisible(False)  # the summary line names the current criterion
+            if isinstance(row, _ChoiceRow):
+                holder = self.chip_rows[row.criterion.key]
+                holder.setVisible(active and i == self.current_row)
+                if holder.isVisible() and row.group.checkedButton() is not None:
+                    holder.ensureWidgetVisible(row.group.checkedButton(), 8, 0)  # the choice shows
+        on_text_row = not isinstance(self.rows[self.current_row], _ChoiceRow)
+        self.foot.setVisible((active and on_text_row) or bool(self.note.text() or self.tags.text()))
+        self.save_button.setVisible(active or (self.saved is None and any(
+            row.value() is not None for row in self.choice_rows.values())))
+        self._show_summary(active)
+
+    def _show_summary(self, active: bool) -> None:
+        """One short line. Idle: each chosen value in bold (a click goes to its criterion);
+        hidden while nothing is chosen. With the keyboard here: the values chosen so far, the
+        criterion the digits answer now (highlighted) and how many follow."""
+        parts = []
+        choices = [(i, c) for i, c in enumerate(self.rubric.criteria) if isinstance(self.rows[i], _ChoiceRow)]
+        after = 0
+        for i, criterion in choices:
+            row: _ChoiceRow = self.rows[i]  # type: ignore[assignment]
+            value = row.value()
+            name = _escape(_SHORT_CRITERIA.get(criterion.key, criterion.label))
+            shown = f"<b>{_escape(row.label_of(value))}</b>" if value is not None else name
+            if active and i == self.current_row:
+                parts.append(f"<span style='background: {defs.chosen_fill()}; color: {defs.chosen_text()};'>"
+                             f"&nbsp;{name}{': ' + shown if value is not None else ''}&nbsp;</span>")
+            elif active and i > self.current_row and value is None:
+                after += 1
+            elif value is not None:
+                link = "style='color: palette(text); text-decoration: none;'"
+                parts.append(f"<a href='{i}' title='{_escape(criterion.label)}' {link}>{shown}</a>")
+        if after:
+            parts.append(f"<span style='color: {defs.muted()};'>+{after}</span>")
+        self.summary.setText(" · ".join(parts))
+        self.summary.setToolTip("\n".join(f"{c.label}: {self.rows[i].value() or '–'}" for i, c in choices))  # type: ignore[attr-defined]
+        self.summary.setVisible(bool(parts))
+        self.state.setVisible(self.saved is not None or self.state.text() != "not rated" or not active)
 
     def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
@@ -218,11 +332,12 @@ class RatingPanel(QFrame):
 
     def focusOutEvent(self, event: QFocusEvent) -> None:
         super().focusOutEvent(event)
-        self._highlight()
+        QTimer.singleShot(0, self, self._highlight)  # once the focus has landed (maybe in the note)
 
     def move_to(self, row: int) -> None:
         self.current_row = max(0, min(row, len(self.rows) - 1))
         widget = self.rows[self.current_row]
+        self.foot.setVisible(True)  # before the note or tags field takes the focus
         if isinstance(widget, QLineEdit):
             widget.setFocus()
         else:
@@ -251,3 +366,7 @@ class RatingPanel(QFrame):
         # Tab leaves the panel for the next pane's rating instead of walking its buttons.
         self.focus_next_pane.emit(forward)
         return True
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -41,8 +40,9 @@ from desk.core.rubric import Rubric
 from desk.core.suite import AUTO_RATER, HANDLED
 from desk.engine.session import Engine, EngineError, QueueItem
 from desk.ui import defs
+from desk.ui.pane_grid import PaneGrid
 from desk.ui.rating_panel import RatingPanel
-from desk.ui.response_pane import PaneGrid, ResponsePane
+from desk.ui.response_pane import ResponsePane
 
 NEXT_KEYS = ("PgDown", "Ctrl+Right")
 PREVIOUS_KEYS = ("PgUp", "Ctrl+Left")
@@ -138,11 +138,9 @@ class RatingQueue(QDialog):
         col.addWidget(self.notes)
 
         self.grid = PaneGrid()
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(self.grid)
+        self.scroll = self.grid.scroll
         self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        col.addWidget(self.scroll, 1)
+        col.addWidget(self.grid, 1)
 
         self.message = QLabel()
         self.message.setObjectName("queueMessage")
@@ -179,7 +177,7 @@ class RatingQueue(QDialog):
     def _keep_in_view(self, _old: QWidget | None, new: QWidget | None) -> None:
         """The rating panel that takes the keyboard is scrolled into view (a short screen)."""
         if new is not None and self.grid.isAncestorOf(new):
-            self.scroll.ensureWidgetVisible(new, 8, 8)
+            self.grid.bring_into_view(new)
 
     @staticmethod
     def _button(text: str, name: str, slot: Any) -> QPushButton:

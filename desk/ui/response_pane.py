@@ -7,14 +7,13 @@ import time
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QDesktopServices,
+    QFont,
     QGuiApplication,
     QImage,
-    QPainter,
-    QPaintEvent,
     QTextCursor,
     QTextDocument,
 )
@@ -65,26 +64,54 @@ def _placeholder_image() -> QImage:
     return _PLACEHOLDER[0]
 
 
-class ElidedLabel(QLabel):
-    """A one-line label that ends in "…" when the pane is narrower than its text (a long
-    provider/model name was cut off mid-word), with the whole text as its tooltip."""
+_BREAK_AFTER = "/-_.:@"  # a long model id may wrap after these, never in the middle of a word part
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(text, parent)
-        self.setToolTip(text)
+
+def breakable(text: str) -> str:
+    """The text with zero-width spaces after separators, so a label can wrap a long model id
+    ("claude-sonnet-4-5-20250929") across lines instead of cutting it."""
+    return "".join(ch + "\u200b" if ch in _BREAK_AFTER else ch for ch in text)
+
+
+class PaneTitle:
+    """A pane's name in full: the provider on a small line of its own (beside the pane's
+    buttons), the model (and any variant) in bold below, wrapping to a second line rather
+    than being cut, so two models of one provider never look alike. `text()` is the whole
+    title ("openai/gpt-4o-mini", "Answer A", "A: openai/gpt-4o-mini")."""
+
+    def __init__(self, text: str = "") -> None:
+        self.provider = QLabel()
+        self.provider.setObjectName("paneProvider")
+        self.provider.setTextFormat(Qt.TextFormat.PlainText)
+        self.provider.setStyleSheet(f"color: {defs.muted()};")
+        self.name = QLabel()
+        self.name.setObjectName("paneModel")
+        self.name.setTextFormat(Qt.TextFormat.PlainText)
+        self.name.setWordWrap(True)
+        self.name.setStyleSheet("font-weight: bold; font-size: 10.5pt;")
+        self._text = ""
+        self.setText(text)
+
+    def text(self) -> str:
+        return self._text
 
     def setText(self, text: str) -> None:
-        super().setText(text)
-        self.setToolTip(text)
+        self._text = text
+        self.name.setToolTip(text)
+        # "A: openai/gpt-4o-mini  ·  variant B" -> "A: openai" over "gpt-4o-mini  ·  variant B"
+        head, slash, rest = text.partition("/")
+        if slash and " " not in head.split(": ")[-1]:
+            self.provider.setText(head)
+            # the provider is never cut by the buttons beside it: they shrink first
+            self.provider.setMinimumWidth(self.provider.fontMetrics().horizontalAdvance(head) + 2)
+            self.name.setText(breakable(rest))
+        else:
+            self.provider.setText("")
+            self.provider.setMinimumWidth(0)
+            self.name.setText(breakable(text))
 
-    def minimumSizeHint(self) -> QSize:
-        hint = super().minimumSizeHint()
-        return QSize(self.fontMetrics().horizontalAdvance("…") * 4, hint.height())
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
-        painter.drawText(self.contentsRect(), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
+    def isVisible(self) -> bool:
+        return self.name.isVisible()
 
 
 class SafeBrowser(QTextBrowser):
@@ -220,11 +247,11 @@ class ResponsePane(QFrame):
     once per frame so eight fast streams cost eight repaints a frame, not hundreds."""
 
     copied = Signal(str)
+    retitled = Signal()  # the title changed (blind label on, models revealed)
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setMinimumWidth(defs.PANE_MIN_WIDTH)
         self.setObjectName("responsePane")
         self.result: ResponseResult | None = None
         self._pending: list[str] = []
@@ -236,12 +263,15 @@ class ResponsePane(QFrame):
         self.rating: Any = None  # the RatingPanel under the answer, once it can be rated
 
         col = QVBoxLayout(self)
-        col.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
-        col.setSpacing(4)
+        col.setContentsMargins(4, 3, 4, 3)
+        col.setSpacing(2)
+        # Never narrower than the narrowest pane that reads well, nor than its header needs
+        # (a fixed minimum width would override the header's own and squash the provider).
+        col.addStrut(defs.PANE_MIN_WIDTH)
         head = QHBoxLayout()
-        self.title = ElidedLabel(title)
-        self.title.setStyleSheet("font-weight: bold; font-size: 11pt;")
-        head.addWidget(self.title, 1)
+        head.setSpacing(2)
+        self.title = PaneTitle(title)
+        head.addWidget(self.title.provider, 1)
         self.refusal_badge = QLabel("Refusal")  # shown blind too: it is part of the answer
         self.refusal_badge.setObjectName("paneRefusal")
         self.refusal_badge.setToolTip("The vendor marked this answer as a refusal; its text is what the model sent (the refusal, or what came before it)")
@@ -267,13 +297,21 @@ class ResponsePane(QFrame):
         self.details_button.setEnabled(False)
         self.details_button.clicked.connect(self.show_details)
         head.addWidget(self.details_button)
+        # Short faces (the tooltips say what they do), so a pane a quarter of a laptop screen
+        # wide still fits the provider and its buttons on one line.
+        for button, face, name in ((self.raw_toggle, "</>", "Raw"), (self.copy_button, "Copy", "Copy"),
+                                   (self.details_button, "…", "Details")):
+            button.setText(face)
+            button.setAccessibleName(name)
         self.details_dialog: DetailsDialog | None = None
         col.addLayout(head)
+        col.addWidget(self.title.name)
 
         self.status = QLabel("waiting…")
         self.status.setObjectName("paneStatus")
         self.status.setWordWrap(True)
         self.status.setStyleSheet(f"color: {defs.streaming_text()};")
+        self.status.setFont(_small_font(self.status))
         col.addWidget(self.status)
 
         self.error = QLabel()
@@ -340,6 +378,7 @@ class ResponsePane(QFrame):
         """Hide everything that gives the model away: name, timing, tokens, cost."""
         self.blind_label = label
         self.title.setText(f"Answer {label}")
+        self.retitled.emit()
         if self._finished and self.result is not None:
             self._show_outcome(self.result)
 
@@ -349,6 +388,7 @@ class ResponsePane(QFrame):
         label = self.blind_label
         self.blind_label = None
         self.title.setText(f"{label}: {self.real_title}")
+        self.retitled.emit()
         if self._finished and self.result is not None:
             self._show_outcome(self.result)
 
@@ -426,6 +466,10 @@ class ResponsePane(QFrame):
             return  # while streaming the raw view is the live one
         self.views.setCurrentWidget(self.raw if raw else self.rendered)
 
+    def answer_view(self) -> QWidget:
+        """The widget that shows the answer text now (raw while streaming, else as chosen)."""
+        return self.views.currentWidget()
+
     def text(self) -> str:
         if self.result is not None and self._finished:
             return self.result.text
@@ -436,45 +480,12 @@ class ResponsePane(QFrame):
         self.copied.emit(self.title.text())
 
 
+def _small_font(widget: QWidget) -> QFont:
+    """The metrics line in a smaller face: it is read once, the answer is read at length."""
+    font = QFont(widget.font())
+    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
+    return font
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-class PaneGrid(QWidget):
-    """Panes side by side; the scroll area around it scrolls sideways beyond what fits."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._row = QHBoxLayout(self)
-        self._row.setContentsMargins(0, 0, 0, 0)
-        self._row.setSpacing(defs.SPACING)
-        self.panes: list[ResponsePane] = []
-        self.placeholder = QLabel("Answers appear here side by side. Pick models on the right, "
-                                  "write or paste a prompt, and press Ctrl+Enter.")
-        self.placeholder.setStyleSheet(f"color: {defs.muted()}; padding: 24px;")
-        self.placeholder.setWordWrap(True)
-        self._row.addWidget(self.placeholder)
-
-    def clear(self) -> None:
-        for pane in self.panes:
-            pane.setParent(None)
-            pane.deleteLater()
-        self.panes = []
-        self.placeholder.setVisible(True)
-
-    def reorder(self, panes: list[ResponsePane]) -> None:
-        """Show the same panes in a new left-to-right order."""
-        for pane in self.panes:
-            self._row.removeWidget(pane)
-        for pane in panes:
-            self._row.addWidget(pane, 1)
-        self.panes = list(panes)
-
-    def add_pane(self, title: str, index: int | None = None) -> ResponsePane:
-        """Add a pane at display position `index` (default: the end)."""
-        self.placeholder.setVisible(False)
-        pane = ResponsePane(title)
-        index = len(self.panes) if index is None else min(index, len(self.panes))
-        self._row.insertWidget(index + 1, pane, 1)  # +1: the hidden placeholder comes first
-        self.panes.insert(index, pane)
-        return pane

@@ -3,8 +3,9 @@
     python -m tests.ui.screenshot --out resources/screenshot.png
 
 Starts Xvfb on a free display (unless DISPLAY is already set and --no-xvfb is given), a
-loopback vendor server with three scripted models (one of which fails), sends a trial
-through the window exactly as a user would, and grabs the X screen.
+loopback vendor server with four scripted models (two from one provider, so their full
+names matter), sends a trial through the window exactly as a user would at laptop size
+(1366×768), and grabs the X screen.
 """
 
 from __future__ import annotations
@@ -34,12 +35,23 @@ ANSWER_B = [
     "- Do you mean calendar Q3 (July–September)?\n",
     "- Should rows with an empty `status` count as churned?\n",
 ]
+ANSWER_C = [
+    "Churned accounts: **Initech**, **Umbrella** and **Hooli**.\n\n",
+    "Monthly revenue lost: $800 + $1,150 + $400 = **$2,350**.\n\n",
+    "Globex (row 4) has no status; if it churned too, the loss is $3,300.",
+]
+ANSWER_D = [
+    "Three customers churned, losing **$2,350** of MRR a month.\n\n",
+    "1. Umbrella: $1,150\n2. Initech: $800\n3. Hooli: $400\n\n",
+    "Note: the export has no churn dates, so I assumed every `churned` row is from last quarter.",
+]
+SIZE = (1366, 768)
 
 
 def start_xvfb() -> subprocess.Popen[bytes]:
     for n in range(90, 120):
         if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+            proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for _ in range(100):
                 if Path(f"/tmp/.X11-unix/X{n}").exists():
@@ -71,15 +83,16 @@ def shoot(out: Path) -> None:
     store.add_provider(ProviderConfig("openai", "openai", server.base_url + "/v1"))
     store.add_provider(ProviderConfig("anthropic", "anthropic", server.base_url))
     store.add_provider(ProviderConfig("ollama", "ollama", server.base_url))
-    for provider, model in [("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5"), ("ollama", "llama3.2")]:
+    models = [("openai", "gpt-4o-mini-2024-07-18"), ("openai", "gpt-4.1-2025-04-14"),
+              ("anthropic", "claude-sonnet-4-5-20250929"), ("ollama", "llama3.2:3b-instruct-q4_K_M")]
+    for provider, model in models:
         store.add_model(provider, model)
-    store.set_price("openai", "gpt-4o-mini", Price(0.15, 0.6, 0.075))
-    server.set_default("gpt-4o-mini", Script(text_pieces=ANSWER_A, first_token_delay_ms=420, interval_ms=60,
-                                             usage={"input_tokens": 412, "output_tokens": 96}))
-    server.set_default("claude-sonnet-4-5", Script(text_pieces=ANSWER_B, first_token_delay_ms=610, interval_ms=90,
-                                                   usage={"input_tokens": 430, "output_tokens": 58}))
-    server.set_default("llama3.2", Script(status=503, error_message="model is loading, try again later",
-                                          headers={"Retry-After": "0"}))
+    store.set_price("openai", "gpt-4o-mini-2024-07-18", Price(0.15, 0.6, 0.075))
+    store.set_price("openai", "gpt-4.1-2025-04-14", Price(2.0, 8.0, 0.5))
+    for (_, model), pieces, ttft, tokens in zip(models, (ANSWER_A, ANSWER_D, ANSWER_B, ANSWER_C),
+                                             (420, 530, 610, 180), (96, 71, 58, 64), strict=True):
+        server.set_default(model, Script(text_pieces=pieces, first_token_delay_ms=ttft, interval_ms=60,
+                                         usage={"input_tokens": 412, "output_tokens": tokens}))
     csv = tmp / "customers-2026.csv"
     csv.write_text("customer,plan,mrr,status\nInitech,pro,800,churned\nUmbrella,team,1150,churned\n"
                    "Globex,pro,950,\nHooli,starter,400,churned\nAcme,team,1200,active\n")
@@ -89,10 +102,10 @@ def shoot(out: Path) -> None:
     asyncio.set_event_loop(loop)
     engine = Engine(store)
     window = MainWindow(engine, QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat))
-    window.resize(1560, 960)
-    window.move(20, 20)
+    window.move(0, 0)
+    window.resize(*SIZE)  # the whole Xvfb screen: no window manager adds a frame
     window.show()
-    window.picker.set_checked({"openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5", "ollama/llama3.2"})
+    window.picker.set_checked({f"{p}/{m}" for p, m in models})
     window.compose.prompt.setPlainText(
         "Which customers churned last quarter, and how much monthly revenue did we lose?\n"
         "Use the attached export; say so if something is missing."

@@ -270,7 +270,7 @@ def test_two_hundred_models_at_once(window, qtbot, vendor, mw_loop):
     stored = window.engine.load_trial(window.current_trial_id)[1]
     assert len(stored) == 200 and all(r.status == Status.OK for r in stored)
     assert {r.model for r in stored} == {f"openai/{n}" for n in names}
-    assert all(p.minimumWidth() >= defs.PANE_MIN_WIDTH for p in panes)
+    assert all(p.width() >= defs.PANE_MIN_WIDTH for p in panes)
     assert window.pane_scroll.horizontalScrollBar().maximum() > 0  # scrolls sideways, not squeezed
 
 

@@ -384,18 +384,27 @@ def test_every_past_trial_is_reachable_by_scrolling_the_history(window, qtbot):
     assert len(set(ids)) == len(ids)  # pages do not overlap
 
 
-def test_a_long_model_name_is_elided_not_cut_and_kept_whole_in_the_tooltip(window, qtbot):
-    from desk.ui.response_pane import ElidedLabel
+def test_a_long_model_name_wraps_whole_under_its_provider(window, qtbot):
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-    label = ElidedLabel("anthropic/claude-sonnet-4-5-20250929-with-a-long-deployment-name")
-    qtbot.addWidget(label)
-    label.resize(120, 30)
-    label.show()
-    full = label.fontMetrics().horizontalAdvance(label.text())
-    assert label.minimumSizeHint().width() < 120 < full  # the pane can be narrower than the name
-    assert label.toolTip() == label.text()
-    image = label.grab().toImage()
-    # drawn up to the right edge with "…", not clipped mid-glyph and not blank
-    assert any(image.pixelColor(x, y).lightness() < 128 for x in range(100, 118) for y in range(30))
-    label.setText("A: openai/gpt-4o-mini")
-    assert label.toolTip() == "A: openai/gpt-4o-mini"
+    from desk.ui.response_pane import PaneTitle
+
+    title = PaneTitle("anthropic/claude-sonnet-4-5-20250929-with-a-long-deployment-name")
+    box = QWidget()
+    col = QVBoxLayout(box)
+    col.addWidget(title.provider)
+    col.addWidget(title.name)
+    qtbot.addWidget(box)
+    box.resize(160, 200)
+    box.show()
+    assert title.provider.text() == "anthropic"  # the provider on a line of its own
+    assert title.name.text().replace("\u200b", "") == "claude-sonnet-4-5-20250929-with-a-long-deployment-name"
+    full = title.name.fontMetrics().horizontalAdvance(title.name.text())
+    assert title.name.width() < full  # narrower than the name: it wraps, nothing is cut
+    assert title.name.height() >= title.name.heightForWidth(title.name.width()) > title.name.fontMetrics().height() * 2
+    assert title.name.minimumSizeHint().width() < 160
+    assert title.name.toolTip() == title.text()
+    title.setText("A: openai/gpt-4o-mini")
+    assert (title.provider.text(), title.name.text().replace("\u200b", "")) == ("A: openai", "gpt-4o-mini")
+    title.setText("Answer B")
+    assert (title.provider.text(), title.name.text(), title.text()) == ("", "Answer B", "Answer B")
