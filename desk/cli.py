@@ -137,9 +137,10 @@ def _parser() -> argparse.ArgumentParser:
     rate = sub.add_parser("rate", parents=[db], help="rate one answer (how it handled uncertainty first)")
     rate.add_argument("response_id", metavar="RESPONSE_ID")
     rate.add_argument("--outcome", required=True, metavar="|".join(OUTCOMES))
-    rate.add_argument("--uncertainty", required=True, metavar="KEY", help=", ".join(UNCERTAINTY))
-    rate.add_argument("--constraints", required=True, metavar="|".join(CONSTRAINTS))
-    rate.add_argument("--quality", required=True, metavar=f"{quality.low}-{quality.high}")
+    # Asked of every answer but a failed one, which is rated by its outcome alone (the store says which).
+    rate.add_argument("--uncertainty", metavar="KEY", help=", ".join(UNCERTAINTY))
+    rate.add_argument("--constraints", metavar="|".join(CONSTRAINTS))
+    rate.add_argument("--quality", metavar=f"{quality.low}-{quality.high}")
     rate.add_argument("--note", metavar="TEXT")
     rate.add_argument("--tag", action="append", default=[], metavar="TAG", help="repeatable")
     rate.add_argument("--value", action="append", default=[], metavar="KEY=VALUE",
@@ -745,16 +746,18 @@ def _rate(args: argparse.Namespace, store: Any) -> int:
     from desk.engine.export import rating_json
 
     quality = DEFAULT_RUBRIC.criterion("quality")
-    try:
-        score = int(args.quality)
-    except ValueError:
-        score = None
-    if score is None or not quality.low <= score <= quality.high:
-        raise CliError(f"--quality {args.quality!r} must be a whole number from {quality.low} to {quality.high}")
+    score: int | None = None
+    if args.quality is not None:
+        try:
+            score = int(args.quality)
+        except ValueError:
+            score = None
+        if score is None or not quality.low <= score <= quality.high:
+            raise CliError(f"--quality {args.quality!r} must be a whole number from {quality.low} to {quality.high}")
     values: dict[str, Any] = {
         "outcome": _choice("--outcome", args.outcome, OUTCOMES),
-        "uncertainty": _choice("--uncertainty", args.uncertainty, UNCERTAINTY),
-        "constraints": _choice("--constraints", args.constraints, CONSTRAINTS),
+        "uncertainty": args.uncertainty and _choice("--uncertainty", args.uncertainty, UNCERTAINTY),
+        "constraints": args.constraints and _choice("--constraints", args.constraints, CONSTRAINTS),
         "quality": score,
         "note": args.note,
         "tags": list(args.tag),

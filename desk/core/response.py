@@ -198,6 +198,12 @@ class ResponseResult:
         return self.model.partition("/")[0]
 
     @property
+    def failed(self) -> bool:
+        """No answer to judge: an error (rate limited, timed out...), or cancelled before
+        any text arrived. Such an answer is rated by its outcome alone."""
+        return self.status == Status.ERROR or (self.status == Status.INTERRUPTED and not self.text.strip())
+
+    @property
     def model_name(self) -> str:
         return self.model.partition("/")[2]
 

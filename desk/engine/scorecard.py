@@ -4,6 +4,8 @@ Units and rules, stated once:
 - A *rated answer* is a response with at least one current rating in scope. When several
   raters rated it, each criterion takes the majority value (a tie goes to the most recent
   rating); quality is the mean of their scores. With one rater this is just that rating.
+  A failed answer (ResponseResult.failed) counts by its outcome alone: its other criteria
+  (mean quality, uncertainty, constraints) are left out.
 - Rates are shares of rated answers; the constraint violation rate counts only answers
   where constraints applied (followed or violated).
 - Latency uses every answer of the model in scope that finished ok, rated or not.
@@ -231,9 +233,12 @@ def compute_scorecard(
         rated = [(r, ratings_by_response[r.id]) for r in answers if ratings_by_response.get(r.id)]
         s.n_rated = len(rated)
         outcome = [_majority([(x.created_at, x.outcome) for x in rs]) for _, rs in rated]
-        uncertainty = [_majority([(x.created_at, x.uncertainty) for x in rs]) for _, rs in rated]
-        constraints = [_majority([(x.created_at, x.constraints) for x in rs]) for _, rs in rated]
-        qualities = [mean(x.quality for x in rs if x.quality is not None) for _, rs in rated
+        # A failed answer is judged by its outcome alone: whatever else an older rating
+        # holds for it (a made-up quality) is no judgement of an answer.
+        judged = [(r, rs) for r, rs in rated if not r.failed]
+        uncertainty = [_majority([(x.created_at, x.uncertainty) for x in rs]) for _, rs in judged]
+        constraints = [_majority([(x.created_at, x.constraints) for x in rs]) for _, rs in judged]
+        qualities = [mean(x.quality for x in rs if x.quality is not None) for _, rs in judged
                      if any(x.quality is not None for x in rs)]
         s.successes = sum(1 for o in outcome if o == "success")
         s.success_rate = _share(s.successes, s.n_rated)

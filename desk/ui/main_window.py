@@ -556,7 +556,7 @@ class MainWindow(QMainWindow):
         if pane.result is None:
             return
         if pane.rating is None:
-            panel = RatingPanel(self.rubric)
+            panel = RatingPanel(self.rubric, failed=pane.result.failed)
             panel.save_requested.connect(lambda values, p=pane: self._save_rating(p, values))
             panel.focus_next_pane.connect(lambda forward, p=pane: self._focus_rating(p, forward))
             pane.attach_rating(panel)
@@ -603,7 +603,7 @@ class MainWindow(QMainWindow):
             rating = self.engine.save_rating(pane.result.id, values, blind=pane.blind_label is not None,
                                              shown_order=self.shown_order())
         except (EngineError, ValueError) as exc:
-            pane.rating.show_problem(f"not saved: {exc}")
+            pane.rating.show_problem(str(exc))
             return
         pane.rating.show_rating(rating, rating.rater)
         self.rating_saved.emit(rating)

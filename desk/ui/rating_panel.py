@@ -104,9 +104,10 @@ class RatingPanel(QFrame):
     save_requested = Signal(dict)
     focus_next_pane = Signal(bool)  # True: forward (Tab), False: back (Shift+Tab)
 
-    def __init__(self, rubric: Rubric, parent: QWidget | None = None) -> None:
+    def __init__(self, rubric: Rubric, parent: QWidget | None = None, *, failed: bool = False) -> None:
         super().__init__(parent)
         self.rubric = rubric
+        self.asked = rubric.asked(failed)  # a failed answer is rated by its outcome alone
         self.setObjectName("ratingPanel")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -122,7 +123,12 @@ class RatingPanel(QFrame):
         self.tags = QLineEdit()
         self.tags.setPlaceholderText("tags, comma separated")
         self.tags.setObjectName("ratingTags")
-        for criterion in rubric.criteria:
+        if failed:
+            hint = QLabel("No answer to judge: rate its outcome; nothing else is asked.")
+            hint.setObjectName("ratingOutcomeOnly")
+            hint.setWordWrap(True)
+            col.addWidget(hint)
+        for criterion in self.asked:
             label = QLabel(criterion.label)
             label.setStyleSheet(f"color: {defs.muted()}; font-size: 9pt;")
             col.addWidget(label)
@@ -140,6 +146,7 @@ class RatingPanel(QFrame):
         foot = QHBoxLayout()
         self.state = QLabel("not rated")
         self.state.setObjectName("ratingState")
+        self.state.setWordWrap(True)  # a refusal is read whole, not cut
         self.state.setStyleSheet(f"color: {defs.muted()};")
         foot.addWidget(self.state, 1)
         self.save_button = QPushButton("Save (Enter)")
@@ -171,7 +178,7 @@ class RatingPanel(QFrame):
     # --- values ---------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
         values: dict[str, Any] = {key: row.value() for key, row in self.choice_rows.items()}
-        for criterion in self.rubric.criteria:
+        for criterion in self.asked:
             if criterion.kind == "text":
                 values[criterion.key] = self.note.text().strip()
             elif criterion.kind == "tags":

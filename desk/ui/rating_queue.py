@@ -289,7 +289,7 @@ class RatingQueue(QDialog):
         pane.set_blind(label)  # before anything is drawn: the model is never on screen
         pane.start(result)
         pane.finish(result)
-        panel = RatingPanel(self.rubric)
+        panel = RatingPanel(self.rubric, failed=result.failed)
         panel.save_requested.connect(lambda values, p=pane: self._save(p, values))
         panel.focus_next_pane.connect(lambda forward, p=pane: self._focus_rating(p, forward))
         pane.attach_rating(panel)
@@ -384,7 +384,7 @@ class RatingQueue(QDialog):
             rating = self.engine.save_rating(pane.result.id, values, rater=self.rater,
                                              blind=pane.blind_label is not None, shown_order=self.shown_order())
         except (EngineError, ValueError) as exc:
-            pane.rating.show_problem(f"not saved: {exc}")
+            pane.rating.show_problem(str(exc))
             return
         pane.rating.show_rating(rating, rating.rater)
         self.rated.add(pane.result.id)

@@ -129,9 +129,7 @@ def fx(tmp_path) -> Iterator[Fixture]:
         "outcome": "partial", "uncertainty": "confident_wrong", "constraints": "violated", "quality": 2,
         "note": "made up a figure", "tags": ["legal"],
     })
-    ann_z = store.save_rating(z.id, "ann", {
-        "outcome": "failure", "uncertainty": "needless_refusal", "constraints": "na", "quality": 1,
-    })
+    ann_z = store.save_rating(z.id, "ann", {"outcome": "failure"})  # failed: its outcome alone
     bob_x_old = store.save_rating(x.id, "bob", {
         "outcome": "failure", "uncertainty": "confident_wrong", "constraints": "violated", "quality": 1,
     })
@@ -200,8 +198,8 @@ def expected_csv_rows(fx: Fixture) -> list[dict[str, str]]:
         {**common, "response_id": "RESPZ", "model": "ge/model-z", "answer": ANSWER_Z, "status": "error",
          "error_kind": "server_error", "ttft_ms": "250.0", "total_ms": "", "input_tokens": "100",
          "output_tokens": "33", "output_tokens_per_s": "", "cost_usd": "0.00123", "retries": "1",
-         "rated_at": iso(fx.ann_z.created_at), "outcome": "failure", "uncertainty": "needless_refusal",
-         "constraints": "na", "quality": "1", "note": "", "tags": "", "sources": "", "rater": "ann",
+         "rated_at": iso(fx.ann_z.created_at), "outcome": "failure", "uncertainty": "",
+         "constraints": "", "quality": "", "note": "", "tags": "", "sources": "", "rater": "ann",
          "blind": "false", "rubric_version": "1", "rating_id": fx.ann_z.id},
     ]
 
@@ -513,7 +511,7 @@ def test_pandas_and_datasets_read_the_exports(fx, tmp_path, monkeypatch):
     assert frame.to_dict("records") == expected_csv_rows(fx)
     numbers = pd.read_csv(tmp_path / "r.csv")
     assert numbers["ttft_ms"].tolist() == [250.0] * 4
-    assert numbers["quality"].tolist() == [5, 4, 2, 1]
+    assert numbers["quality"].tolist()[:3] == [5, 4, 2] and pd.isna(numbers["quality"][3])  # failed: no quality
 
     nested = pd.read_json(tmp_path / "r.jsonl", lines=True)
     assert nested["response"].map(lambda r: r["text"]).tolist() == [ANSWER_X, ANSWER_X, ANSWER_Y, ANSWER_Z]
