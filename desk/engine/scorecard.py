@@ -66,6 +66,7 @@ class ModelScore:
     model: str
     n_rated: int = 0
     n_answers: int = 0
+    n_errors: int = 0  # answers that failed (an error, a 429 after its retries, a timeout)
     success_rate: float | None = None
     success_ci: tuple[float, float] | None = None
     clarifying_rate: float | None = None
@@ -91,12 +92,14 @@ class ModelScore:
     agreement: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     by_expect: dict[str, ExpectScore] | None = None  # set for a suite run's scorecard
+    auto_checks: AutoChecks | None = None  # set for a suite run's scorecard
 
     def as_json(self) -> dict[str, Any]:
         out = {
             "model": self.model,
             "n_rated": self.n_rated,
             "n_answers": self.n_answers,
+            "n_errors": self.n_errors,
             "success_rate": self.success_rate,
             "success_ci": list(self.success_ci) if self.success_ci else None,
             "clarifying_rate": self.clarifying_rate,
@@ -124,7 +127,28 @@ class ModelScore:
         }
         if self.by_expect is not None:
             out["by_expect"] = {kind: score.as_json() for kind, score in self.by_expect.items()}
+        if self.auto_checks is not None:
+            out["auto_checks"] = {"checked": self.auto_checks.checked, "violated": self.auto_checks.violated}
         return out
+
+
+@dataclass(frozen=True)
+class AutoChecks:
+    """desk's own constraint verdicts (rater "auto") on a model's answers: known before
+    anyone rates."""
+
+    checked: int
+    violated: int
+
+
+def auto_checks(responses: Sequence[ResponseResult], ratings: Sequence[Rating]) -> dict[str, AutoChecks]:
+    """Per model, how many of its answers the automatic check judged, and found violating."""
+    model_of = {r.id: r.model for r in responses}
+    verdicts: dict[str, list[str]] = defaultdict(list)
+    for rating in ratings:
+        if rating.rater == AUTO_RATER and rating.response_id in model_of and rating.constraints:
+            verdicts[model_of[rating.response_id]].append(rating.constraints)
+    return {model: AutoChecks(len(v), sum(c == "violated" for c in v)) for model, v in verdicts.items()}
 
 
 @dataclass(frozen=True)
@@ -229,7 +253,8 @@ def compute_scorecard(
     for step, model in enumerate(models, start=1):
         report(step, steps, model)
         answers = by_model[model]
-        s = ModelScore(model=model, n_answers=len(answers))
+        s = ModelScore(model=model, n_answers=len(answers),
+                       n_errors=sum(1 for r in answers if r.status == Status.ERROR))
         rated = [(r, ratings_by_response[r.id]) for r in answers if ratings_by_response.get(r.id)]
         s.n_rated = len(rated)
         outcome = [_majority([(x.created_at, x.outcome) for x in rs]) for _, rs in rated]

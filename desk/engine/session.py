@@ -29,9 +29,11 @@ from desk.engine.pricing import Pricer, preload_catalog, wait_for_preload
 from desk.engine.recorder import FanoutSink, StoreRecorder
 from desk.engine.runner import ResponseSink, Runner, Target
 from desk.engine.scorecard import (
+    AutoChecks,
     ModelScore,
     PairedComparison,
     Progress,
+    auto_checks,
     by_expect,
     compute_scorecard,
     paired_comparison,
@@ -536,8 +538,11 @@ class Engine:
         responses = self.store.all_responses(filters)
         kinds = [k for k in EXPECT_KINDS if any(c.expect == k for c in suite.cases)]
         figures = by_expect(responses, ratings, expect_of, kinds)
+        autos = auto_checks(responses, ratings)
+        checked = any(c.constraints for c in suite.cases)
         for s in scores:
             s.by_expect = figures.get(s.model, {})
+            s.auto_checks = autos.get(s.model, AutoChecks(0, 0)) if checked else None
         return scores
 
     def compare_models(self, run_id: str, model_a: str, model_b: str,
