@@ -583,6 +583,7 @@ def response_json(r: ResponseResult) -> dict[str, Any]:
         "http_status": r.http_status,
         "ttft_ms": r.ttft_ms,
         "total_ms": r.total_ms,
+        "wall_ms": r.wall_ms,
         "connect_ms": r.connect_ms,
         "input_tokens": r.usage.input_tokens,
         "output_tokens": r.usage.output_tokens,

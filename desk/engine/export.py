@@ -70,12 +70,12 @@ STANDARD_CRITERIA = ("outcome", "uncertainty", "constraints", "quality", "note",
 
 CSV_COLUMNS = (
     "trial_id", "response_id", "rated_at", "prompt", "system", "attachments", "model", "variant",
-    "answer", "status", "error_kind", "ttft_ms", "total_ms", "input_tokens", "output_tokens",
+    "answer", "status", "error_kind", "ttft_ms", "total_ms", "wall_ms", "input_tokens", "output_tokens",
     "output_tokens_per_s", "cost_usd", "retries", *STANDARD_CRITERIA,
 )  # fmt: skip
 RATING_META_COLUMNS = ("rater", "blind", "rubric_name", "rubric_version", "rating_id")
 
-_FLOAT_COLUMNS = frozenset({"ttft_ms", "total_ms", "output_tokens_per_s", "cost_usd"})
+_FLOAT_COLUMNS = frozenset({"ttft_ms", "total_ms", "wall_ms", "output_tokens_per_s", "cost_usd"})
 _INT_COLUMNS = frozenset({"input_tokens", "output_tokens", "retries", "quality", "rubric_version"})
 _BOOL_COLUMNS = frozenset({"blind"})
 
@@ -177,8 +177,9 @@ def table_rows(store: Store, filters: ExportFilter | None = None) -> tuple[list[
             "answer": response.text,
             "status": response.status.value,
             "error_kind": response.error_kind.value if response.error_kind else None,
-            "ttft_ms": response.ttft_ms,
+            "ttft_ms": response.ttft_ms,  # the final attempt's own
             "total_ms": response.total_ms,
+            "wall_ms": response.wall_ms,  # what the user waited, retries included
             "input_tokens": response.usage.input_tokens,
             "output_tokens": response.usage.output_tokens,
             "output_tokens_per_s": response.output_tokens_per_s,
@@ -307,6 +308,7 @@ def response_record(r: ResponseResult, trial: StoredTrial | None = None) -> dict
         "ended_at": r.ended_at,
         "ttft_ms": r.ttft_ms,
         "total_ms": r.total_ms,
+        "wall_ms": r.wall_ms,
         "connect_ms": r.connect_ms,
         "output_tokens_per_s": r.output_tokens_per_s,
         "input_tokens": r.usage.input_tokens,

@@ -75,10 +75,7 @@ class _WindowSink:
         if self._current() and attempt.error_kind is not None:
             pane = self._window.panes_by_id.get(result.id)
             if pane is not None:
-                pane.status.setText(
-                    f"attempt {attempt.number} failed: {attempt.error_kind.value}"
-                    f"{f' (HTTP {attempt.http_status})' if attempt.http_status else ''} · retrying if allowed…"
-                )
+                pane.tick()  # "429 · retry 1 of 2 in 1.0 s" at once, then counting down
 
     def response_finished(self, result: ResponseResult) -> None:
         if self._current():
