@@ -251,7 +251,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     except (ValueError, AttachmentError, StoreError) as exc:
         raise CliError(str(exc)) from None
     except KeyStoreError as exc:  # no usable OS keyring: a plain line, not a traceback
-        raise CliError(str(exc), EXIT_FAILED) from None
+        raise CliError(f"{exc}; use --key-env VAR to read it from an environment variable instead",
+                       EXIT_FAILED) from None
     finally:
         store.close()
 

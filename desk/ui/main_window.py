@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -47,6 +48,9 @@ from desk.ui.suites_view import STARTER, SuitesPanel
 MAX_OPEN_PANES = 200  # as many as a send may fan out to (the 200-model selection)
 HISTORY_PAGE = 200  # trials listed at once; scrolling to the end lists the next page
 STATUS_MS = 10_000  # how long a "done" note stays in the status bar
+
+
+log = logging.getLogger("desk.ui")
 
 
 class _WindowSink:
@@ -166,6 +170,14 @@ class MainWindow(QMainWindow):
         if show_welcome and not engine.providers():
             QTimer.singleShot(0, self.show_welcome)  # first run: offer local servers, non-blocking
         QTimer.singleShot(0, self, self._show_price_data)
+        QTimer.singleShot(0, self, self._show_secret_store)
+
+    def _show_secret_store(self) -> None:
+        """Say at startup where typed keys go (after the window is up: the keyring can be slow)."""
+        store = self.engine.secret_store()
+        log.info("secret store: %s", store.description)
+        self.secret_label.setText("keys: OS keyring" if store.usable else "keys: no OS keyring ⚠")
+        self.secret_label.setToolTip(store.description[:1].upper() + store.description[1:] + ".")
 
     def _show_activity(self, text: str) -> None:
         self.activity_label.setText(text)
@@ -287,6 +299,9 @@ class MainWindow(QMainWindow):
         self.suites_panel.activity.connect(self._show_activity)
         self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().addPermanentWidget(self.price_label)
+        self.secret_label = QLabel()
+        self.secret_label.setObjectName("secretStoreLabel")
+        self.statusBar().addPermanentWidget(self.secret_label)
 
         for key in (hotkeys.SEND, hotkeys.SEND_ALT):
             QShortcut(QKeySequence(key), self, activated=self.send)

@@ -632,7 +632,8 @@ class SettingsDialog(QDialog):
         try:
             self.engine.save_provider(config, api_key=key, new=new)
         except KeyStoreError as exc:  # the settings were saved, the key was not
-            problem = f"Saved, but the key was not stored: {exc}"
+            problem = (f"Saved, but the key was NOT kept: {exc}. Put the key in an environment variable "
+                       "and name that variable under “Key from environment variable”.")
         except Exception as exc:
             self._say(self.provider_status, f"Not saved: {exc}", "error")
             return False
@@ -640,10 +641,11 @@ class SettingsDialog(QDialog):
         # Keep unsaved model checks and price edits of an existing provider.
         self._show(config, lists=new)
         self.providers_changed.emit()
-        if problem:
+        if problem:  # stay on it: the way out (the environment-variable field) has the focus
             self._say(self.provider_status, problem, "error")
-        else:
-            self._say(self.provider_status, "Saved." + (" Key stored in the OS keyring." if key else ""), "ok")
+            self.key_env_edit.setFocus()
+            return False
+        self._say(self.provider_status, "Saved." + (" Key stored in the OS keyring." if key else ""), "ok")
         return True
 
     def _ensure_saved(self) -> str | None:
