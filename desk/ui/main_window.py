@@ -45,6 +45,7 @@ from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import PaneGrid, ResponsePane, fmt_ms
 from desk.ui.suites_view import STARTER, SuitesPanel
 
+NO_MODELS = "No models yet: open Providers… to add a provider and pick its models."
 MAX_OPEN_PANES = 200  # as many as a send may fan out to (the 200-model selection)
 HISTORY_PAGE = 200  # trials listed at once; scrolling to the end lists the next page
 STATUS_MS = 10_000  # how long a "done" note stays in the status bar
@@ -299,6 +300,11 @@ class MainWindow(QMainWindow):
         self.suites_panel.activity.connect(self._show_activity)
         self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().addPermanentWidget(self.price_label)
+        self.blind_indicator = QLabel(f"Blind rating on ({hotkeys.BLIND})")
+        self.blind_indicator.setObjectName("blindIndicator")
+        self.blind_indicator.setToolTip("Models, timing and cost are hidden until every answer is rated")
+        self.blind_indicator.setVisible(False)
+        self.statusBar().addPermanentWidget(self.blind_indicator)
         self.secret_label = QLabel()
         self.secret_label.setObjectName("secretStoreLabel")
         self.statusBar().addPermanentWidget(self.secret_label)
@@ -353,6 +359,7 @@ class MainWindow(QMainWindow):
         self._action(help_menu, "&Keyboard shortcuts", hotkeys.HELP, lambda: show_help(self))
         self._action(help_menu, "&About desk", None, self.show_about)
         self.blind_action.setChecked(self.settings.value("rate/blind", "false") == "true")
+        self.blind_indicator.setVisible(self.blind)  # remembered from the last session: said at once
 
     def _action(self, menu: Any, text: str, shortcut: str | None, slot: Callable[[], Any]) -> QAction:
         action = QAction(text, self)
@@ -383,12 +390,15 @@ class MainWindow(QMainWindow):
             saved = {}
         self.picker.set_models(refs, checked, saved)
         if not refs:
-            self.banner_info("No models yet: open Providers… to add a provider and pick its models.")
+            self.banner_info(NO_MODELS)
+        elif self.banner.label.text() == NO_MODELS:  # models came: the banner is out of date
+            self.banner.setVisible(False)
 
     def refresh_history(self, search: str | None = None) -> None:
         text = search if search is not None else self.history.search.text()
         # Load and suite runs live in their own tabs; here, the trials the user sent.
         page = self._history_page(text, 0)
+        self.history.blind = self.blind
         self.history.set_trials(page, self.current_trial_id, has_more=len(page) == HISTORY_PAGE)
 
     def _more_history(self) -> None:
@@ -469,6 +479,7 @@ class MainWindow(QMainWindow):
         except asyncio.CancelledError:
             self.statusBar().showMessage("Cancelled: what arrived is stored", STATUS_MS)
             self.banner_info("Cancelled: every stream was stopped; what arrived is kept and stored.")
+            self.refresh_history()  # the cancelled trial is stored: listed at once
             return
         finally:
             self._flush_panes()
@@ -543,6 +554,8 @@ class MainWindow(QMainWindow):
 
     def _on_blind_toggled(self) -> None:
         self.settings.setValue("rate/blind", "true" if self.blind else "false")
+        self.blind_indicator.setVisible(self.blind)
+        self.refresh_history()  # entries name their models only when not blind
         if not self.blind:
             for pane in self.grid.panes:
                 pane.reveal()
