@@ -182,9 +182,10 @@ def _runs(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
         print("no suite runs yet; start one with: desk suite run NAME -m PROVIDER/MODEL")
     for r in runs:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
-        failed = f", {r.failed} failed" if r.failed else ""
-        print(f"{r.run_id}  {when}  {r.suite} v{r.suite_version}  {r.status:<11} {r.done}/{r.total} done{failed}  "
-              f"{', '.join(r.models)}")
+        from desk.engine.suite_run import progress_text
+
+        print(f"{r.run_id}  {when}  {r.suite} v{r.suite_version}  {r.status:<11} "
+              f"{progress_text(r.done, r.total, r.failed)}  {', '.join(r.models)}")
     return 0
 
 
@@ -233,7 +234,9 @@ class _ProgressLine:
     def _write(self) -> None:
         assert self.latest is not None
         done, total, failed = self.latest
-        sys.stderr.write(f"\r{done}/{total} answers" + (f", {failed} failed" if failed else "") + "   ")
+        from desk.engine.suite_run import progress_text
+
+        sys.stderr.write(f"\r{progress_text(done, total, failed)}   ")
         sys.stderr.flush()
         self.written = self.latest
         self.shown = True

@@ -94,3 +94,30 @@ def test_blind_mode_is_shown_after_a_restart(qtbot, window, tmp_path):
     again.show()
     assert again.blind and again.blind_indicator.isVisible()
     assert "Blind rating on" in again.blind_indicator.text()
+
+
+def test_suite_run_counts_agree_everywhere(window, vendor, mw_loop, tmp_path):
+    import json
+
+    from tests.ui.test_rating_queue import CASES
+    from tests.ui.test_suites_view import MODELS, script, suites_tab, until
+
+    script(vendor)
+    vendor.set_default("llama3.2", Script(status=500, error_message="the server fell over"))
+    path = tmp_path / "three.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in CASES), encoding="utf-8")
+    panel = suites_tab(window)
+    said: list[str] = []
+    panel.activity.connect(said.append)
+    assert panel.import_file(path, "three")
+    panel.set_checked(MODELS)
+    assert panel.start()
+    mw_loop.run_until_complete(until(lambda: not panel.running, timeout=30))
+    panel._apply_progress()
+    expected = "6 / 9 done · 3 failed"  # a failed cell is not done: Resume sends it again
+    assert panel.progress_label.text() == expected
+    assert [s for s in said if "/ 9" in s][-1] == f"Suite run: {expected}"
+    panel.refresh_runs(select=panel.current_run_id)
+    assert panel.run_table.item(panel._run_row(panel.current_run_id), 3).text() == expected
+    panel.reload_matrix()
+    assert panel.matrix_title.text().endswith(expected)
