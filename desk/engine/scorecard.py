@@ -452,3 +452,38 @@ def _better(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
     if qa is None or qb is None or qa == qb:
         return 0
     return 1 if qa > qb else -1
+
+
+@dataclass(frozen=True)
+class CostPoint:
+    """One model on the cost-against-success chart. `cost` None: the cost per success is not
+    known (no success yet, or no price); the point sits on the chart's top edge, said in `label`."""
+
+    models: tuple[str, ...]  # several when their points coincide: one marker, every name
+    success_pct: float
+    ci_pct: tuple[float, float] | None
+    cost: float | None
+    y: float
+    label: str
+
+
+def cost_success_chart(scores: Sequence[ModelScore]) -> tuple[list[CostPoint], tuple[float, float]]:
+    """Every model with a success rate as a point (success %, cost per successful task), and
+    the y range: from 0 to a margin above the dearest known cost, so one value shared by
+    every point still gets a readable axis; models at the same spot share one labelled point."""
+    known = [s.cost_per_success_usd for s in scores
+             if s.success_rate is not None and s.cost_per_success_usd is not None]
+    top = max(known) * 1.3 if known and max(known) > 0 else 1.0
+    spots: dict[tuple[float, float | None], list[ModelScore]] = {}
+    for s in scores:
+        if s.success_rate is not None:
+            spots.setdefault((round(s.success_rate * 100, 6), s.cost_per_success_usd), []).append(s)
+    points = []
+    for (x, cost), group in spots.items():
+        names = tuple(s.model for s in group)
+        first = group[0]
+        ci = (first.success_ci[0] * 100, first.success_ci[1] * 100) if first.success_ci else None
+        why = "" if cost is not None else (" (no success yet)" if not first.successes else " (cost unknown)")
+        label = "\n".join(f"{name}{why}" for name in names)
+        points.append(CostPoint(names, x, ci, cost, top if cost is None else cost, label))
+    return points, (0.0, top)
