@@ -174,6 +174,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     export.add_argument("--out", "-o", required=True, metavar="FILE", help="'-' for stdout (not parquet)")
     export.add_argument("--run", metavar="RUN_ID", help=cli_load.RUN_EXPORT_HELP)
+    export.add_argument("--no-bom", action="store_true",
+                        help="CSV: no UTF-8 byte order mark (by default a CSV file starts with one, so Excel "
+                             "reads it as UTF-8; stdout never gets one)")
     _filter_arguments(export)
 
     merge = sub.add_parser("merge", parents=[db], help="add another desk store's trials and ratings to this one")
@@ -936,7 +939,8 @@ def _export(args: argparse.Namespace, store: Any) -> int:
     if to_stdout and args.format == "parquet":
         raise CliError("Parquet is written to a file: give --out FILE")
     try:
-        result = export_file(store, args.format, sys.stdout if to_stdout else args.out, filters)
+        result = export_file(store, args.format, sys.stdout if to_stdout else args.out, filters,
+                             excel_bom=not args.no_bom)
     except ExportError as exc:
         raise CliError(str(exc)) from None
     what = "preference pairs" if args.format == "pairs" else "rated answers"

@@ -384,7 +384,7 @@ def labelled(answers, cli) -> dict[str, dict]:
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
+    with path.open(encoding="utf-8-sig", newline="") as f:  # desk writes a BOM for Excel
         return list(csv.DictReader(f))
 
 

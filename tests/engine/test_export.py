@@ -154,8 +154,8 @@ def iso(ts: float) -> str:
 
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     raw = path.read_bytes()
-    assert not raw.startswith(b"\xef\xbb\xbf")  # plain UTF-8, no BOM
-    with path.open(encoding="utf-8", newline="") as f:
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM: Excel reads a double-clicked file right
+    with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         header = next(reader)
         return header, [dict(zip(header, row, strict=True)) for row in reader]
