@@ -77,3 +77,9 @@ def test_window_names_the_keyring_when_there_is_one(window, qtbot):
     qtbot.waitUntil(lambda: window.secret_label.text() != "")  # shown at startup on its own
     assert window.secret_label.text() == "keys: OS keyring"
     assert "MemoryKeyring" in window.secret_label.toolTip()
+
+
+def test_the_key_field_says_at_once_that_no_key_can_be_kept(qtbot, no_keyring, settings_dialog):  # noqa: F811
+    d = settings_dialog
+    qtbot.waitUntil(lambda: d.api_key_edit.placeholderText().startswith("no OS keyring here"))
+    assert "Key from environment variable" in d.api_key_edit.placeholderText()
