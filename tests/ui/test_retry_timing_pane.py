@@ -28,4 +28,5 @@ def test_pane_shows_the_backoff_live_then_both_timings(window, vendor, mw_loop):
     header = pane.status.text()
     assert "waited 1." in header and "2 retries" in header  # 1.2 s of backoff and the requests
     assert "final attempt: TTFT" in header and "total" in header
-    assert r.wall_ms > 1200 > r.total_ms
+    # Qt's coarse timers (qasync's sleep) may end a wait up to 5% early: what was waited is measured.
+    assert r.wall_ms > 1100 > 500 > r.total_ms
