@@ -163,9 +163,10 @@ def _parser() -> argparse.ArgumentParser:
     rate = sub.add_parser("rate", parents=[db], help="rate one answer (how it handled uncertainty first)")
     rate.add_argument("response_id", metavar="RESPONSE_ID")
     rate.add_argument("--outcome", required=True, metavar="|".join(OUTCOMES))
-    rate.add_argument("--uncertainty", required=True, metavar="KEY", help=", ".join(UNCERTAINTY))
-    rate.add_argument("--constraints", required=True, metavar="|".join(CONSTRAINTS))
-    rate.add_argument("--quality", required=True, metavar=f"{quality.low}-{quality.high}")
+    # Asked of every answer but a failed one, which is rated by its outcome alone (the store says which).
+    rate.add_argument("--uncertainty", metavar="KEY", help=", ".join(UNCERTAINTY))
+    rate.add_argument("--constraints", metavar="|".join(CONSTRAINTS))
+    rate.add_argument("--quality", metavar=f"{quality.low}-{quality.high}")
     rate.add_argument("--note", metavar="TEXT")
     rate.add_argument("--tag", action="append", default=[], metavar="TAG", help="repeatable")
     rate.add_argument("--value", action="append", default=[], metavar="KEY=VALUE",
@@ -202,6 +203,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     export.add_argument("--out", "-o", required=True, metavar="FILE", help="'-' for stdout (not parquet)")
     export.add_argument("--run", metavar="RUN_ID", help=cli_load.RUN_EXPORT_HELP)
+    export.add_argument("--no-bom", action="store_true",
+                        help="CSV: no UTF-8 byte order mark (by default a CSV file starts with one, so Excel "
+                             "reads it as UTF-8; stdout never gets one)")
     _filter_arguments(export)
 
     merge = sub.add_parser("merge", parents=[db], help="add another desk store's trials and ratings to this one")
@@ -279,7 +283,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     except (ValueError, AttachmentError, StoreError) as exc:
         raise CliError(str(exc)) from None
     except KeyStoreError as exc:  # no usable OS keyring: a plain line, not a traceback
-        raise CliError(str(exc), EXIT_FAILED) from None
+        raise CliError(f"{exc}; use --key-env VAR to read it from an environment variable instead",
+                       EXIT_FAILED) from None
     finally:
         store.close()
 
@@ -627,6 +632,7 @@ def response_json(r: ResponseResult) -> dict[str, Any]:
         "http_status": r.http_status,
         "ttft_ms": r.ttft_ms,
         "total_ms": r.total_ms,
+        "wall_ms": r.wall_ms,
         "connect_ms": r.connect_ms,
         "input_tokens": r.usage.input_tokens,
         "output_tokens": r.usage.output_tokens,
@@ -797,16 +803,18 @@ def _rate(args: argparse.Namespace, store: Any) -> int:
     from desk.engine.export import rating_json
 
     quality = DEFAULT_RUBRIC.criterion("quality")
-    try:
-        score = int(args.quality)
-    except ValueError:
-        score = None
-    if score is None or not quality.low <= score <= quality.high:
-        raise CliError(f"--quality {args.quality!r} must be a whole number from {quality.low} to {quality.high}")
+    score: int | None = None
+    if args.quality is not None:
+        try:
+            score = int(args.quality)
+        except ValueError:
+            score = None
+        if score is None or not quality.low <= score <= quality.high:
+            raise CliError(f"--quality {args.quality!r} must be a whole number from {quality.low} to {quality.high}")
     values: dict[str, Any] = {
         "outcome": _choice("--outcome", args.outcome, OUTCOMES),
-        "uncertainty": _choice("--uncertainty", args.uncertainty, UNCERTAINTY),
-        "constraints": _choice("--constraints", args.constraints, CONSTRAINTS),
+        "uncertainty": args.uncertainty and _choice("--uncertainty", args.uncertainty, UNCERTAINTY),
+        "constraints": args.constraints and _choice("--constraints", args.constraints, CONSTRAINTS),
         "quality": score,
         "note": args.note,
         "tags": list(args.tag),
@@ -992,7 +1000,8 @@ def _export(args: argparse.Namespace, store: Any) -> int:
     if to_stdout and args.format == "parquet":
         raise CliError("Parquet is written to a file: give --out FILE")
     try:
-        result = export_file(store, args.format, sys.stdout if to_stdout else args.out, filters)
+        result = export_file(store, args.format, sys.stdout if to_stdout else args.out, filters,
+                             excel_bom=not args.no_bom)
     except ExportError as exc:
         raise CliError(str(exc)) from None
     what = "preference pairs" if args.format == "pairs" else "rated answers"

@@ -69,7 +69,8 @@ def export_run(args: argparse.Namespace, store: Any, cli_error: Any) -> int:
     if to_stdout and args.format == "parquet":
         raise cli_error("Parquet is written to a file: give --out FILE")
     try:
-        result = export_run_attempts(store, args.run, args.format, sys.stdout if to_stdout else args.out)
+        result = export_run_attempts(store, args.run, args.format, sys.stdout if to_stdout else args.out,
+                                     excel_bom=not getattr(args, "no_bom", False))
     except ExportError as exc:
         raise cli_error(str(exc)) from None
     print(f"exported {result.rows} HTTP requests of run {args.run} to {'stdout' if to_stdout else args.out}",

@@ -177,6 +177,8 @@ def _from_trials(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
 
 
 def _runs(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
+    from desk.engine.suite_run import progress_text
+
     runs = _engine(store, h, lambda e: e.list_suite_runs(args.limit))
     if args.json:
         for r in runs:
@@ -186,10 +188,9 @@ def _runs(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
         print("no suite runs yet; start one with: desk suite run NAME -m PROVIDER/MODEL")
     for r in runs:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
-        failed = f", {r.failed} failed" if r.failed else ""
-        failed += f", {r.not_stored} not stored (the store refused them)" if r.not_stored else ""
-        print(f"{r.run_id}  {when}  {r.suite} v{r.suite_version}  {r.status:<11} {r.done}/{r.total} done{failed}  "
-              f"{', '.join(r.models)}")
+        not_stored = f", {r.not_stored} not stored (the store refused them)" if r.not_stored else ""
+        print(f"{r.run_id}  {when}  {r.suite} v{r.suite_version}  {r.status:<11} "
+              f"{progress_text(r.done, r.total, r.failed)}{not_stored}  {', '.join(r.models)}")
     return 0
 
 
@@ -238,7 +239,9 @@ class _ProgressLine:
     def _write(self) -> None:
         assert self.latest is not None
         done, total, failed = self.latest
-        sys.stderr.write(f"\r{done}/{total} answers" + (f", {failed} failed" if failed else "") + "   ")
+        from desk.engine.suite_run import progress_text
+
+        sys.stderr.write(f"\r{progress_text(done, total, failed)}   ")
         sys.stderr.flush()
         self.written = self.latest
         self.shown = True

@@ -142,12 +142,12 @@ def test_rate_saves_and_prints_the_rating_id(answers, db, cli):
 
 def test_rate_json_prints_the_rating(answers, db, cli):
     z = answers["z"]["response_id"]  # a failed answer can be rated too
-    (record,) = map(json.loads, cli.ok("rate", z, "--outcome", "failure", "--uncertainty", "needless_refusal",
-                                       "--constraints", "na", "--quality", "1", "--rater", "bob",
+    # ... by its outcome alone
+    (record,) = map(json.loads, cli.ok("rate", z, "--outcome", "failure", "--rater", "bob",
                                        "--json").splitlines())
     (saved,) = ratings(db)
     assert record == {
-        "outcome": "failure", "uncertainty": "needless_refusal", "constraints": "na", "quality": 1,
+        "outcome": "failure",
         "id": saved.id, "response_id": z, "created_at": saved.created_at, "rated_at": record["rated_at"],
         "rater": "bob", "blind": False, "shown_order": [], "supersedes": None,
         "rubric": {"id": saved.rubric_id, "name": "default", "version": 1},
@@ -199,7 +199,9 @@ def test_rate_refuses_bad_ids_and_values(answers, db, cli, change, message):
 
 def test_rate_usage_errors_and_subprocess(answers, db, cli):
     code, out, err = cli("rate", answers["x"]["response_id"], "--outcome", "success", "--rater", "ann")
-    assert code == 2 and out == "" and "usage: desk rate" in err and "required" in err
+    assert code == 2 and out == "" and "Uncertainty handling: not set" in err and "Quality: not set" in err
+    code, out, err = cli("rate", answers["z"]["response_id"], *GOOD, "--rater", "ann")
+    assert code == 2 and "Quality: not asked of a failed answer" in err
     r = desk("rate", answers["y"]["response_id"], *GOOD[:-1], "11", "--rater", "ann", db=db)
     assert r.returncode == 2 and r.stdout == ""
     assert "--quality '11' must be a whole number from 1 to 5" in one_line_error(r.stderr)
@@ -373,8 +375,7 @@ def labelled(answers, cli) -> dict[str, dict]:
     cli.ok("rate", x, *GOOD, "--tag", "legal", "--note", "-see clause 4", "--rater", "ann")
     cli.ok("rate", y, "--outcome", "partial", "--uncertainty", "confident_wrong", "--constraints", "violated",
            "--quality", "2", "--rater", "ann")
-    cli.ok("rate", z, "--outcome", "failure", "--uncertainty", "needless_refusal", "--constraints", "na",
-           "--quality", "1", "--rater", "ann")
+    cli.ok("rate", z, "--outcome", "failure", "--rater", "ann")  # failed: its outcome alone
     cli.ok("rate", x, "--outcome", "partial", "--uncertainty", "stated_uncertainty", "--constraints", "na",
            "--quality", "3", "--rater", "bob")
     cli.ok("prefer", x, y, "--winner", "a", "--reason", "asked first", "--rater", "ann")
@@ -383,7 +384,7 @@ def labelled(answers, cli) -> dict[str, dict]:
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
+    with path.open(encoding="utf-8-sig", newline="") as f:  # desk writes a BOM for Excel
         return list(csv.DictReader(f))
 
 

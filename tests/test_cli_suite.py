@@ -86,13 +86,13 @@ def test_import_list_export_run_and_scorecard(setup, srv, tmp_path):
         assert line["expect"] == "answer" and line["case_id"] in {"c00", "c01", "c02"} and line["sample"] == 0
     run_id = lines[0]["run_id"]
     assert {x["run_id"] for x in lines} == {run_id}
-    assert "6/6 answers" in proc.stderr  # the progress line
+    assert "6 / 6 done" in proc.stderr  # the progress line
     (listed_run,) = desk("suite", "runs", "--json", env=env).json_lines()
     assert listed_run["run_id"] == run_id
     assert {k: listed_run[k] for k in ("suite", "status", "done", "total")} == {
         "suite": "mine", "status": "done", "done": 6, "total": 6}
     table = desk("suite", "runs", env=env)
-    assert run_id in table.stdout and "6/6 done" in table.stdout
+    assert run_id in table.stdout and "6 / 6 done" in table.stdout
 
     # Rate two answers, then the run's scorecard carries by_expect and the paired test.
     first = {x["model"]: x["response_id"] for x in lines if x["case_id"] == "c00"}
@@ -277,5 +277,5 @@ def test_an_unknown_model_is_said_once_and_its_other_cells_are_not_sent(setup, s
     assert proc.returncode == 1, proc
     assert "p/nope failed with not_found: " in proc.stderr and "does not exist" in proc.stderr
     assert "its other cells were not sent" in proc.stderr
-    assert "3/4 answers, 1 failed" in proc.stderr  # the progress line counts the failure it just saw
+    assert "2 / 4 done · 1 failed" in proc.stderr  # the progress line counts the failure it just saw
     assert [r.model for r in srv.requests if r.method == "POST"].count("nope") == 1

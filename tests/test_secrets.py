@@ -111,7 +111,7 @@ def test_key_never_reaches_disk_or_output(srv, echo_srv, tmp_path):
     rating = {"outcome": "success", "uncertainty": "confident_correct", "constraints": "na", "quality": 4}
     with open_store(db) as store:
         store.save_rating(by_model["envp/gpt-4o-mini"]["response_id"], "ana", rating)
-        store.save_rating(failed["response_id"], "ana", {**rating, "outcome": "failure", "quality": 1})
+        store.save_rating(failed["response_id"], "ana", {"outcome": "failure"})  # failed: its outcome alone
         store.save_preference(by_model["envp/gpt-4o-mini"]["response_id"], failed["response_id"], "a", "ana")
         stored = store.get_response(failed["response_id"])
         assert stored.error_message == failed["error_message"]

@@ -73,3 +73,29 @@ class Preference:
     blind: bool = False
     shown_order: tuple[str, ...] = field(default_factory=tuple)
     origin: str | None = None  # as Rating.origin
+
+
+def _judged(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values as stored: empty ones left out, tags as a list."""
+    return {k: list(v) if isinstance(v, list | tuple) else v
+            for k, v in values.items() if v not in (None, "", [], ())}
+
+
+def same_judgement(values: Mapping[str, Any], rating: Rating | None) -> bool:
+    """Whether `values` say what `rating` already says (saving them would change nothing)."""
+    return rating is not None and _judged(values) == _judged(rating.values)
+
+
+def enter_in_queue(values: Mapping[str, Any], saved: Rating | None, case_rated: bool) -> str:
+    """What Enter does on one answer of a suite's rating queue.
+
+    "save": a first rating. "confirm": the answer is rated already and the values differ,
+    so the rater is asked before their rating is replaced. With the values unchanged
+    nothing is saved: "next_case" once every answer of the case is rated (the rater is
+    done here), else "next_answer".
+    """
+    if saved is None:
+        return "save"
+    if not same_judgement(values, saved):
+        return "confirm"
+    return "next_case" if case_rated else "next_answer"

@@ -173,6 +173,14 @@ def note_unknown(fields: dict[str, UnknownField], name: str, raw: str) -> None:
         entry.raw.append(raw)
 
 
+@dataclass(frozen=True)
+class PendingRetry:
+    """A retry the engine is waiting to make: when (unix seconds) and out of how many allowed."""
+
+    at: float
+    limit: int
+
+
 @dataclass
 class ResponseResult:
     """One model's answer to one trial, with everything measured about it.
@@ -226,10 +234,26 @@ class ResponseResult:
     # perf_counter arrival of each content chunk of the final attempt (in memory only:
     # load runs derive inter-token latency from it)
     chunk_times: list[float] = field(default_factory=list, repr=False, compare=False)
+    # Set only while backing off before a retry (in memory only; see retry_status).
+    pending_retry: PendingRetry | None = field(default=None, repr=False, compare=False)
 
     @property
     def provider(self) -> str:
         return self.model.partition("/")[0]
+
+    @property
+    def wall_ms(self) -> float | None:
+        """What the user waited: from the first request to the end of the last, retries and
+        their backoff included (ttft_ms and total_ms are the final attempt's own)."""
+        if not self.attempts or self.attempts[-1].ended_at is None:
+            return None
+        return round((self.attempts[-1].ended_at - self.attempts[0].started_at) * 1000, 3)
+
+    @property
+    def failed(self) -> bool:
+        """No answer to judge: an error (rate limited, timed out...), or cancelled before
+        any text arrived. Such an answer is rated by its outcome alone."""
+        return self.status == Status.ERROR or (self.status == Status.INTERRUPTED and not self.text.strip())
 
     @property
     def model_name(self) -> str:
@@ -244,3 +268,14 @@ def tokens_per_second(output_tokens: int | None, first_at: float | None, end_at:
     if span <= 0.0005:  # everything arrived in one read: no rate to speak of
         return None
     return round((output_tokens - 1) / span, 2)
+
+
+def retry_status(result: ResponseResult, now: float) -> str | None:
+    """While `result` backs off before a retry, what to say: "429 · retry 1 of 2 in 1.0 s"
+    (the HTTP status, else the error kind, of the attempt that failed); None otherwise."""
+    pending = result.pending_retry
+    if pending is None or not result.attempts:
+        return None
+    failed = result.attempts[-1]
+    why = str(failed.http_status) if failed.http_status else (failed.error_kind or "error")
+    return f"{why} · retry {result.retries} of {pending.limit} in {max(0.0, pending.at - now):.1f} s"

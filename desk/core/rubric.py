@@ -20,6 +20,9 @@ UNCERTAINTY = (
 )
 CONSTRAINTS = ("followed", "violated", "na")
 WINNERS = ("a", "b", "tie", "both_bad")
+# A failed answer (rate limited, timed out, an error) has nothing to judge but its outcome:
+# only these are asked of it, the rest are neither asked nor stored.
+FAILED_ANSWER_KEYS = ("outcome", "note", "tags")
 
 
 @dataclass(frozen=True)
@@ -59,11 +62,24 @@ class Rubric:
                 return c
         raise KeyError(key)
 
-    def validate(self, values: dict[str, object]) -> list[str]:
-        """Problems with a set of rating values, in plain words (empty = valid)."""
+    def asked(self, failed: bool = False) -> tuple[Criterion, ...]:
+        """The criteria put to the rater: all of them, or for a failed answer its outcome
+        (with the free note and tags)."""
+        if not failed:
+            return self.criteria
+        return tuple(c for c in self.criteria if c.key in FAILED_ANSWER_KEYS)
+
+    def validate(self, values: dict[str, object], *, failed: bool = False) -> list[str]:
+        """Problems with a set of rating values, in plain words (empty = valid). A `failed`
+        answer is rated by its outcome alone: the other criteria must be left empty."""
         problems = []
+        asked = {c.key for c in self.asked(failed)}
         for c in self.criteria:
             value = values.get(c.key)
+            if c.key not in asked:
+                if value not in (None, "", []):
+                    problems.append(f"{c.label}: not asked of a failed answer (it is rated by its outcome alone)")
+                continue
             if value in (None, "", []):
                 if c.required:
                     problems.append(f"{c.label}: not set")

@@ -115,3 +115,14 @@ def data_file_block(att: Attachment) -> str:
 def user_text_parts(trial: TrialInput) -> list[str]:
     """Text parts of the user turn in order: each data file, then the prompt."""
     return [data_file_block(a) for a in trial.data_files] + [trial.prompt]
+
+
+def headline(text: str, limit: int = 80) -> str:
+    """A prompt's first non-empty line, cut at a word boundary ("…") to at most `limit`
+    characters: what tells one past trial from another in a list."""
+    line = next((" ".join(ln.split()) for ln in text.splitlines() if ln.strip()), "")
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:.-") + "…"

@@ -70,12 +70,13 @@ STANDARD_CRITERIA = ("outcome", "uncertainty", "constraints", "quality", "note",
 
 CSV_COLUMNS = (
     "trial_id", "response_id", "rated_at", "prompt", "system", "attachments", "model", "variant",
-    "answer", "status", "error_kind", "refusal", "unknown_fields", "ttft_ms", "total_ms", "input_tokens", "output_tokens",
+    "answer", "status", "error_kind", "refusal", "unknown_fields", "ttft_ms", "total_ms", "wall_ms",
+    "input_tokens", "output_tokens",
     "output_tokens_per_s", "cost_usd", "retries", *STANDARD_CRITERIA,
 )  # fmt: skip
 RATING_META_COLUMNS = ("rater", "blind", "rubric_name", "rubric_version", "rating_id")
 
-_FLOAT_COLUMNS = frozenset({"ttft_ms", "total_ms", "output_tokens_per_s", "cost_usd"})
+_FLOAT_COLUMNS = frozenset({"ttft_ms", "total_ms", "wall_ms", "output_tokens_per_s", "cost_usd"})
 _INT_COLUMNS = frozenset({"input_tokens", "output_tokens", "retries", "quality", "rubric_version"})
 _BOOL_COLUMNS = frozenset({"blind", "refusal"})
 
@@ -100,8 +101,12 @@ class ExportResult:
 
 def export_file(store: Store, fmt: str, out: str | Path | IO[str],
                 filters: ExportFilter | None = None,
-                progress: Callable[[int, int | None, str | None], None] | None = None) -> ExportResult:
+                progress: Callable[[int, int | None, str | None], None] | None = None,
+                *, excel_bom: bool = True) -> ExportResult:
     """Write the rated answers (or preference pairs) selected by `filters` to `out`.
+
+    A CSV file starts with a UTF-8 byte order mark unless `excel_bom` is False (see
+    `excel_bom_for`), so Excel opens it as UTF-8 when it is double-clicked.
 
     `out` is a path, written whole or not at all (a temporary file renamed into place),
     or an open text stream (not for parquet). Raises ExportError with a plain sentence.
@@ -133,7 +138,7 @@ def export_file(store: Store, fmt: str, out: str | Path | IO[str],
         columns, rows = table_rows(store, filters)
         n = len(rows)
         with _output(out) as f:
-            write_csv(f, columns, counted(rows))
+            write_csv(f, columns, counted(rows), bom=excel_bom_for(out, excel_bom))
     elif fmt == "jsonl":
         records = rated_records(store, filters)
         n = len(records)
@@ -179,8 +184,9 @@ def table_rows(store: Store, filters: ExportFilter | None = None) -> tuple[list[
             "error_kind": response.error_kind.value if response.error_kind else None,
             "refusal": response.refusal,
             "unknown_fields": unknown_counts(response),
-            "ttft_ms": response.ttft_ms,
+            "ttft_ms": response.ttft_ms,  # the final attempt's own
             "total_ms": response.total_ms,
+            "wall_ms": response.wall_ms,  # what the user waited, retries included
             "input_tokens": response.usage.input_tokens,
             "output_tokens": response.usage.output_tokens,
             "output_tokens_per_s": response.output_tokens_per_s,
@@ -218,7 +224,16 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-def write_csv(f: IO[str], columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
+def excel_bom_for(out: str | Path | IO[str], wanted: bool = True) -> bool:
+    """Whether a CSV starts with a UTF-8 byte order mark: files do by default (Excel reads a
+    double-clicked CSV without one in the legacy code page, so "é" and "—" come out garbled);
+    a stream (stdout into a pipe) never does, so `head` and `cut` see plain text."""
+    return wanted and isinstance(out, str | Path)
+
+
+def write_csv(f: IO[str], columns: Sequence[str], rows: Iterable[dict[str, Any]], *, bom: bool = False) -> None:
+    if bom:
+        f.write("\ufeff")
     writer = csv.writer(f)
     writer.writerow(columns)
     for row in rows:
@@ -309,6 +324,7 @@ def response_record(r: ResponseResult, trial: StoredTrial | None = None) -> dict
         "ended_at": r.ended_at,
         "ttft_ms": r.ttft_ms,
         "total_ms": r.total_ms,
+        "wall_ms": r.wall_ms,
         "connect_ms": r.connect_ms,
         "output_tokens_per_s": r.output_tokens_per_s,
         "input_tokens": r.usage.input_tokens,
@@ -484,7 +500,8 @@ def run_request_rows(store: Store, run_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-def export_run_requests(store: Store, run_id: str, fmt: str, out: str | Path | IO[str]) -> ExportResult:
+def export_run_requests(store: Store, run_id: str, fmt: str, out: str | Path | IO[str], *,
+                        excel_bom: bool = True) -> ExportResult:
     """Write a load run's requests: CSV (RUN_REQUEST_COLUMNS, response ids joined with ";",
     the formula guard of `csv_cell`; no per-chunk gaps) or JSONL (every field, `itl_ms` as
     a list). Written whole or not at all, like `export_file`."""
@@ -494,7 +511,8 @@ def export_run_requests(store: Store, run_id: str, fmt: str, out: str | Path | I
     with _output(out) as f:
         if fmt == "csv":
             write_csv(f, RUN_REQUEST_COLUMNS,
-                      ({**r, "response_ids": ";".join(r["response_ids"])} for r in rows))
+                      ({**r, "response_ids": ";".join(r["response_ids"])} for r in rows),
+                      bom=excel_bom_for(out, excel_bom))
         else:
             write_jsonl(f, rows)
     where = str(out) if isinstance(out, str | Path) else str(getattr(out, "name", "a stream"))
@@ -560,7 +578,8 @@ def run_attempt_rows(store: Store, run_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-def export_run_attempts(store: Store, run_id: str, fmt: str, out: str | Path | IO[str]) -> ExportResult:
+def export_run_attempts(store: Store, run_id: str, fmt: str, out: str | Path | IO[str], *,
+                        excel_bom: bool = True) -> ExportResult:
     """Write one line per HTTP request of a run (see `run_attempt_rows`): JSONL with
     `ratelimit` as an object; CSV (RUN_ATTEMPT_COLUMNS, the formula guard of `csv_cell`)
     and Parquet (typed columns) with `ratelimit` as JSON text. Written whole or not at all."""
@@ -580,7 +599,8 @@ def export_run_attempts(store: Store, run_id: str, fmt: str, out: str | Path | I
     with _output(out) as f:
         if fmt == "csv":
             write_csv(f, RUN_ATTEMPT_COLUMNS,
-                      ({**r, "ratelimit": json.dumps(r["ratelimit"], ensure_ascii=False)} for r in rows))
+                      ({**r, "ratelimit": json.dumps(r["ratelimit"], ensure_ascii=False)} for r in rows),
+                      bom=excel_bom_for(out, excel_bom))
         else:
             write_jsonl(f, rows)
     where = str(out) if isinstance(out, str | Path) else str(getattr(out, "name", "a stream"))
@@ -741,6 +761,7 @@ __all__ = [
     "ExportFilter",
     "ExportResult",
     "csv_cell",
+    "excel_bom_for",
     "export_file",
     "export_run_attempts",
     "export_run_requests",

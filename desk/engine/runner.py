@@ -22,6 +22,7 @@ from desk.core.provider import ProviderConfig
 from desk.core.response import (
     Attempt,
     ErrorKind,
+    PendingRetry,
     ResponseResult,
     Status,
     Usage,
@@ -188,31 +189,42 @@ class Runner:
                 result.refusal, result.unknown_fields = False, {}  # of the final attempt, like its text
                 error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink)
                 self._price_attempt(target, attempt)
+                delay = self._retry_delay(error, number, attempt, got_content=bool(parts or reasoning))
+                if delay is not None:  # said before the wait, so a view can show the backoff live
+                    wait_ms = round(delay * 1000, 3)
+                    result.retries += 1
+                    result.retry_wait_ms = round(result.retry_wait_ms + wait_ms, 3)
+                    result.pending_retry = PendingRetry(clock.stamp(perf_counter()) + delay, policy.max_retries)
                 sink.attempt_finished(result, attempt)
-                if error is None:
+                if delay is None:
                     break
-                got_content = bool(parts or reasoning)
-                retries_left = number <= policy.max_retries
-                if not (retries_left and policy.should_retry(error.kind, error.http_status, got_content)):
-                    break
-                delay = policy.delay(number, error.retry_after_s, self.rng)
-                if delay > policy.max_retry_after:
-                    attempt.error_message = (
-                        f"{attempt.error_message} (server asked to wait {delay:.0f} s; "
-                        f"more than the {policy.max_retry_after:.0f} s limit, not retried)"
-                    )
-                    break
-                wait_ms = round(delay * 1000, 3)
-                result.retries += 1
-                result.retry_wait_ms = round(result.retry_wait_ms + wait_ms, 3)
                 await asyncio.sleep(delay)
+                result.pending_retry = None
         except asyncio.CancelledError:
+            result.pending_retry = None
             self._finish(target, result, parts, reasoning, span, cancelled=True)
             sink.response_finished(result)
             raise
         self._finish(target, result, parts, reasoning, span, cancelled=False)
         sink.response_finished(result)
         return result
+
+    def _retry_delay(self, error: ProviderError | None, number: int, attempt: Attempt, *,
+                     got_content: bool) -> float | None:
+        """Seconds to wait before retrying after this attempt, or None: no retry."""
+        policy = self.retry
+        if error is None or number > policy.max_retries:
+            return None
+        if not policy.should_retry(error.kind, error.http_status, got_content):
+            return None
+        delay = policy.delay(number, error.retry_after_s, self.rng)
+        if delay > policy.max_retry_after:
+            attempt.error_message = (
+                f"{attempt.error_message} (server asked to wait {delay:.0f} s; "
+                f"more than the {policy.max_retry_after:.0f} s limit, not retried)"
+            )
+            return None
+        return delay
 
     async def _attempt(
         self,

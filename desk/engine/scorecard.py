@@ -4,6 +4,8 @@ Units and rules, stated once:
 - A *rated answer* is a response with at least one current rating in scope. When several
   raters rated it, each criterion takes the majority value (a tie goes to the most recent
   rating); quality is the mean of their scores. With one rater this is just that rating.
+  A failed answer (ResponseResult.failed) counts by its outcome alone: its other criteria
+  (mean quality, uncertainty, constraints) are left out.
 - Rates are shares of rated answers; the constraint violation rate counts only answers
   where constraints applied (followed or violated).
 - Latency uses every answer of the model in scope that finished ok, rated or not.
@@ -65,6 +67,7 @@ class ModelScore:
     model: str
     n_rated: int = 0
     n_answers: int = 0
+    n_errors: int = 0  # answers that failed (an error, a 429 after its retries, a timeout)
     success_rate: float | None = None
     success_ci: tuple[float, float] | None = None
     clarifying_rate: float | None = None
@@ -91,12 +94,14 @@ class ModelScore:
     warnings: list[str] = field(default_factory=list)
     by_expect: dict[str, ExpectScore] | None = None  # set for a suite run's scorecard
     constraint_reading: str | None = None  # "official"/"desk" when automatic constraint checks count
+    auto_checks: AutoChecks | None = None  # set for a suite run's scorecard
 
     def as_json(self) -> dict[str, Any]:
         out = {
             "model": self.model,
             "n_rated": self.n_rated,
             "n_answers": self.n_answers,
+            "n_errors": self.n_errors,
             "success_rate": self.success_rate,
             "success_ci": list(self.success_ci) if self.success_ci else None,
             "clarifying_rate": self.clarifying_rate,
@@ -125,7 +130,28 @@ class ModelScore:
         }
         if self.by_expect is not None:
             out["by_expect"] = {kind: score.as_json() for kind, score in self.by_expect.items()}
+        if self.auto_checks is not None:
+            out["auto_checks"] = {"checked": self.auto_checks.checked, "violated": self.auto_checks.violated}
         return out
+
+
+@dataclass(frozen=True)
+class AutoChecks:
+    """desk's own constraint verdicts (rater "auto") on a model's answers: known before
+    anyone rates."""
+
+    checked: int
+    violated: int
+
+
+def auto_checks(responses: Sequence[ResponseResult], ratings: Sequence[Rating]) -> dict[str, AutoChecks]:
+    """Per model, how many of its answers the automatic check judged, and found violating."""
+    model_of = {r.id: r.model for r in responses}
+    verdicts: dict[str, list[str]] = defaultdict(list)
+    for rating in ratings:
+        if rating.rater == AUTO_RATER and rating.response_id in model_of and rating.constraints:
+            verdicts[model_of[rating.response_id]].append(rating.constraints)
+    return {model: AutoChecks(len(v), sum(c == "violated" for c in v)) for model, v in verdicts.items()}
 
 
 @dataclass(frozen=True)
@@ -230,13 +256,17 @@ def compute_scorecard(
     for step, model in enumerate(models, start=1):
         report(step, steps, model)
         answers = by_model[model]
-        s = ModelScore(model=model, n_answers=len(answers))
+        s = ModelScore(model=model, n_answers=len(answers),
+                       n_errors=sum(1 for r in answers if r.status == Status.ERROR))
         rated = [(r, ratings_by_response[r.id]) for r in answers if ratings_by_response.get(r.id)]
         s.n_rated = len(rated)
         outcome = [_majority([(x.created_at, x.outcome) for x in rs]) for _, rs in rated]
-        uncertainty = [_majority([(x.created_at, x.uncertainty) for x in rs]) for _, rs in rated]
-        constraints = [_majority([(x.created_at, x.constraints) for x in rs]) for _, rs in rated]
-        qualities = [mean(x.quality for x in rs if x.quality is not None) for _, rs in rated
+        # A failed answer is judged by its outcome alone: whatever else an older rating
+        # holds for it (a made-up quality) is no judgement of an answer.
+        judged = [(r, rs) for r, rs in rated if not r.failed]
+        uncertainty = [_majority([(x.created_at, x.uncertainty) for x in rs]) for _, rs in judged]
+        constraints = [_majority([(x.created_at, x.constraints) for x in rs]) for _, rs in judged]
+        qualities = [mean(x.quality for x in rs if x.quality is not None) for _, rs in judged
                      if any(x.quality is not None for x in rs)]
         s.successes = sum(1 for o in outcome if o == "success")
         s.success_rate = _share(s.successes, s.n_rated)
@@ -433,3 +463,38 @@ def _better(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
     if qa is None or qb is None or qa == qb:
         return 0
     return 1 if qa > qb else -1
+
+
+@dataclass(frozen=True)
+class CostPoint:
+    """One model on the cost-against-success chart. `cost` None: the cost per success is not
+    known (no success yet, or no price); the point sits on the chart's top edge, said in `label`."""
+
+    models: tuple[str, ...]  # several when their points coincide: one marker, every name
+    success_pct: float
+    ci_pct: tuple[float, float] | None
+    cost: float | None
+    y: float
+    label: str
+
+
+def cost_success_chart(scores: Sequence[ModelScore]) -> tuple[list[CostPoint], tuple[float, float]]:
+    """Every model with a success rate as a point (success %, cost per successful task), and
+    the y range: from 0 to a margin above the dearest known cost, so one value shared by
+    every point still gets a readable axis; models at the same spot share one labelled point."""
+    known = [s.cost_per_success_usd for s in scores
+             if s.success_rate is not None and s.cost_per_success_usd is not None]
+    top = max(known) * 1.3 if known and max(known) > 0 else 1.0
+    spots: dict[tuple[float, float | None], list[ModelScore]] = {}
+    for s in scores:
+        if s.success_rate is not None:
+            spots.setdefault((round(s.success_rate * 100, 6), s.cost_per_success_usd), []).append(s)
+    points = []
+    for (x, cost), group in spots.items():
+        names = tuple(s.model for s in group)
+        first = group[0]
+        ci = (first.success_ci[0] * 100, first.success_ci[1] * 100) if first.success_ci else None
+        why = "" if cost is not None else (" (no success yet)" if not first.successes else " (cost unknown)")
+        label = "\n".join(f"{name}{why}" for name in names)
+        points.append(CostPoint(names, x, ci, cost, top if cost is None else cost, label))
+    return points, (0.0, top)

@@ -29,15 +29,25 @@ from desk.core.trial import (
 from desk.engine import local_model, suite_run
 from desk.engine.export import ExportResult, export_file, export_run_attempts, export_run_requests
 from desk.engine.jobs import Job
-from desk.engine.keys import delete_api_key, get_api_key, set_api_key
+from desk.engine.keys import (
+    KeyStoreError,
+    SecretStore,
+    delete_api_key,
+    env_key,
+    get_api_key,
+    secret_store,
+    set_api_key,
+)
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog, wait_for_preload
 from desk.engine.recorder import FanoutSink, StoreRecorder
 from desk.engine.runner import ResponseSink, Runner, Target
 from desk.engine.scorecard import (
+    AutoChecks,
     ModelScore,
     PairedComparison,
     Progress,
+    auto_checks,
     by_expect,
     compute_scorecard,
     paired_comparison,
@@ -99,6 +109,8 @@ class Engine:
             stream=stream,
         )
         self._providers: dict[str, Provider] = {}
+        # Providers whose last key given could not be kept (no OS keyring): name -> why.
+        self._unkept_keys: dict[str, str] = {}
         preload_catalog()
 
     async def __aenter__(self) -> Engine:
@@ -244,15 +256,34 @@ class Engine:
                 self.store.update_provider(config)
         except StoreError as exc:
             raise EngineError(str(exc)) from None
-        if api_key:
-            set_api_key(config.name, api_key)
         self._providers.pop(config.name, None)
+        if api_key:
+            try:
+                set_api_key(config.name, api_key)
+            except KeyStoreError as exc:
+                self._unkept_keys[config.name] = str(exc)
+                raise
+            self._unkept_keys.pop(config.name, None)
+
+    def unkept_key(self, name: str) -> str | None:
+        """Why the key last given for provider `name` was not kept, while no key from its
+        environment variable stands in for it; None when nothing was lost."""
+        why = self._unkept_keys.get(name)
+        config = self.store.get_provider(name) if why else None
+        if config is not None and env_key(config):
+            return None
+        return why
+
+    def secret_store(self) -> SecretStore:
+        """Where keys typed into desk are kept (the OS keyring's backend), and whether it can."""
+        return secret_store()
 
     def remove_provider(self, name: str) -> None:
         if not self.store.remove_provider(name):
             raise EngineError(f"no provider named {name!r}")
         delete_api_key(name)
         self._providers.pop(name, None)
+        self._unkept_keys.pop(name, None)
 
     def add_model(self, ref: ModelRef) -> None:
         self.store.add_model(ref.provider, ref.model)
@@ -570,8 +601,11 @@ class Engine:
         responses = self.store.all_responses(filters)
         kinds = [k for k in EXPECT_KINDS if any(c.expect == k for c in suite.cases)]
         figures = by_expect(responses, ratings, expect_of, kinds)
+        autos = auto_checks(responses, ratings)
+        checked = any(c.constraints for c in suite.cases)
         for s in scores:
             s.by_expect = figures.get(s.model, {})
+            s.auto_checks = autos.get(s.model, AutoChecks(0, 0)) if checked else None
         return scores
 
     def compare_models(self, run_id: str, model_a: str, model_b: str,
@@ -615,7 +649,12 @@ class Engine:
         return await self.provider(provider_name).list_models()
 
     async def test_provider(self, provider_name: str) -> float:
-        """List models as a health check; return the round trip in ms or raise ProviderError."""
+        """List models as a health check; return the round trip in ms or raise ProviderError.
+        A key that was given but not kept fails the test: an OK would be for another key, or none."""
+        why = self.unkept_key(provider_name)
+        if why:
+            raise EngineError(f"the key you gave for {provider_name} was not kept ({why}), so it cannot be "
+                              "tested; put it in an environment variable and name that variable")
         t0 = perf_counter()
         await self.provider(provider_name).list_models()
         return round((perf_counter() - t0) * 1000, 1)

@@ -58,7 +58,13 @@ log = logging.getLogger("desk.engine.suite")
 STARTER = "starter"
 STARTER_ENV = "DESK_STARTER_SUITE"  # a path that replaces the bundled starter suite file
 
-Progress = Callable[[int, int], None]  # cells finished (done before included), cells in the run
+Progress = Callable[[int, int], None]  # cells done (answered ok, earlier ones included), cells in the run
+
+
+def progress_text(done: int, total: int, failed: int) -> str:
+    """A run's progress, worded the same wherever it is shown: "477 / 480 done · 3 failed".
+    Done counts the cells answered ok; a failed cell is not done (Resume sends it again)."""
+    return f"{done} / {total} done" + (f" · {failed} failed" if failed else "")
 
 
 class SuiteRunError(ValueError):
@@ -562,12 +568,12 @@ async def _execute(
             auto = _auto_verdict(suites, cell.case, answer)
             if answer.status == Status.OK:
                 result.ok += 1
+                finished += 1
             else:
                 result.failed += 1
                 if answer.error_kind in PERSISTENT_KINDS:
                     result.held_back.setdefault(
                         str(cell.target.ref), f"{answer.error_kind.value}: {answer.error_message or 'no message'}")
-            finished += 1
             item = SuiteResponse(run_id, cell.case, cell.sample, answer, auto)
             result.responses.append(item)
             if on_response is not None:  # first, so a progress line counts this answer's outcome

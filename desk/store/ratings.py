@@ -76,10 +76,11 @@ def save_rating(
     rubric = default_rubric(db) if rubric_id is None else get_rubric(db, rubric_id)
     if rubric is None:
         raise StoreError(f"no rubric {rubric_id}")
-    clean = clean_values(rubric, values)
+    found = responses_by_ids(db, [response_id]).get(response_id)
+    if found is None:
+        raise StoreError(f"no response {response_id}")
+    clean = clean_values(rubric, values, failed=found.failed)
     with transaction(db):
-        if one(db, "SELECT 1 AS x FROM responses WHERE id = ?", (response_id,)) is None:
-            raise StoreError(f"no response {response_id}")
         previous = one(
             db,
             f"SELECT id, created_at FROM ratings r WHERE response_id = ? AND rater = ? AND {_LOCAL} "
@@ -101,8 +102,9 @@ def save_rating(
     return rating
 
 
-def clean_values(rubric: Rubric, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The values as they will be stored, or StoreError listing every problem."""
+def clean_values(rubric: Rubric, values: Mapping[str, Any], *, failed: bool = False) -> dict[str, Any]:
+    """The values as they will be stored, or StoreError listing every problem (a `failed`
+    answer is rated by its outcome alone, see Rubric.validate)."""
     clean: dict[str, Any] = {}
     problems: list[str] = []
     kinds = {c.key: c.kind for c in rubric.criteria}
@@ -120,7 +122,7 @@ def clean_values(rubric: Rubric, values: Mapping[str, Any]) -> dict[str, Any]:
             problems.append(f"{rubric.criterion(key).label}: must be text")
             continue
         clean[key] = value
-    problems = rubric.validate(clean) + problems
+    problems = rubric.validate(clean, failed=failed) + problems
     if problems:
         raise StoreError("rating not saved: " + "; ".join(problems))
     return {k: v for k, v in clean.items() if v not in (None, "", [])}

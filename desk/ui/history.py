@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.core.trial import headline
 from desk.engine.session import TrialSummary
 
 
@@ -65,6 +66,7 @@ class HistoryPanel(QWidget):
         self.list.customContextMenuRequested.connect(self._context_menu)
         col.addWidget(self.list, 1)
         self.has_more = False  # the last page filled up, so older trials may exist
+        self.blind = False  # while rating blind, entries do not name the models
         self.list.verticalScrollBar().valueChanged.connect(self._scrolled)
         buttons = QHBoxLayout()
         self.run_again = QPushButton("Run again")
@@ -96,9 +98,13 @@ class HistoryPanel(QWidget):
         self.has_more = has_more
         for t in trials:
             when = dt.datetime.fromtimestamp(t.created_at).strftime("%Y-%m-%d %H:%M")
-            preview = " ".join(t.prompt_preview.split())[:90] or "(attachments only)"
-            models = ", ".join(m.split("/", 1)[-1] for m in t.models[:3])
-            more = f" +{len(t.models) - 3}" if len(t.models) > 3 else ""
+            preview = headline(t.prompt_preview) or "(attachments only)"
+            if self.blind:
+                n = len(dict.fromkeys(t.models))
+                models, more = f"{n} model{'s' if n != 1 else ''} (hidden: blind rating)", ""
+            else:
+                models = ", ".join(m.split("/", 1)[-1] for m in t.models[:3])
+                more = f" +{len(t.models) - 3}" if len(t.models) > 3 else ""
             item = QListWidgetItem(f"{preview}\n{when} · {models}{more}")
             item.setData(Qt.ItemDataRole.UserRole, t.id)
             item.setToolTip(t.prompt_preview)

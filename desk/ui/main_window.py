@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,9 +45,13 @@ from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import ResponsePane, fmt_ms
 from desk.ui.suites_view import STARTER, SuitesPanel
 
+NO_MODELS = "No models yet: open Providers… to add a provider and pick its models."
 MAX_OPEN_PANES = 200  # as many as a send may fan out to (the 200-model selection)
 HISTORY_PAGE = 200  # trials listed at once; scrolling to the end lists the next page
 STATUS_MS = 10_000  # how long a "done" note stays in the status bar
+
+
+log = logging.getLogger("desk.ui")
 
 
 class _WindowSink:
@@ -75,10 +80,7 @@ class _WindowSink:
         if self._current() and attempt.error_kind is not None:
             pane = self._window.panes_by_id.get(result.id)
             if pane is not None:
-                pane.status.setText(
-                    f"attempt {attempt.number} failed: {attempt.error_kind.value}"
-                    f"{f' (HTTP {attempt.http_status})' if attempt.http_status else ''} · retrying if allowed…"
-                )
+                pane.tick()  # "429 · retry 1 of 2 in 1.0 s" at once, then counting down
 
     def response_finished(self, result: ResponseResult) -> None:
         if self._current():
@@ -169,6 +171,14 @@ class MainWindow(QMainWindow):
         if show_welcome and not engine.providers():
             QTimer.singleShot(0, self.show_welcome)  # first run: offer local servers, non-blocking
         QTimer.singleShot(0, self, self._show_price_data)
+        QTimer.singleShot(0, self, self._show_secret_store)
+
+    def _show_secret_store(self) -> None:
+        """Say at startup where typed keys go (after the window is up: the keyring can be slow)."""
+        store = self.engine.secret_store()
+        log.info("secret store: %s", store.description)
+        self.secret_label.setText("keys: OS keyring" if store.usable else "keys: no OS keyring ⚠")
+        self.secret_label.setToolTip(store.description[:1].upper() + store.description[1:] + ".")
 
     def _show_activity(self, text: str) -> None:
         self.activity_label.setText(text)
@@ -288,6 +298,14 @@ class MainWindow(QMainWindow):
         self.suites_panel.activity.connect(self._show_activity)
         self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().addPermanentWidget(self.price_label)
+        self.blind_indicator = QLabel(f"Blind rating on ({hotkeys.BLIND})")
+        self.blind_indicator.setObjectName("blindIndicator")
+        self.blind_indicator.setToolTip("Models, timing and cost are hidden until every answer is rated")
+        self.blind_indicator.setVisible(False)
+        self.statusBar().addPermanentWidget(self.blind_indicator)
+        self.secret_label = QLabel()
+        self.secret_label.setObjectName("secretStoreLabel")
+        self.statusBar().addPermanentWidget(self.secret_label)
 
         for key in (hotkeys.SEND, hotkeys.SEND_ALT):
             QShortcut(QKeySequence(key), self, activated=self.send)
@@ -340,6 +358,7 @@ class MainWindow(QMainWindow):
         self._action(help_menu, "&Keyboard shortcuts", hotkeys.HELP, lambda: show_help(self))
         self._action(help_menu, "&About desk", None, self.show_about)
         self.blind_action.setChecked(self.settings.value("rate/blind", "false") == "true")
+        self.blind_indicator.setVisible(self.blind)  # remembered from the last session: said at once
 
     def _build_view_menu(self) -> None:
         """How the answers are laid out: the layout for many models (remembered), scrolling
@@ -405,12 +424,15 @@ class MainWindow(QMainWindow):
             saved = {}
         self.picker.set_models(refs, checked, saved)
         if not refs:
-            self.banner_info("No models yet: open Providers… to add a provider and pick its models.")
+            self.banner_info(NO_MODELS)
+        elif self.banner.label.text() == NO_MODELS:  # models came: the banner is out of date
+            self.banner.setVisible(False)
 
     def refresh_history(self, search: str | None = None) -> None:
         text = search if search is not None else self.history.search.text()
         # Load and suite runs live in their own tabs; here, the trials the user sent.
         page = self._history_page(text, 0)
+        self.history.blind = self.blind
         self.history.set_trials(page, self.current_trial_id, has_more=len(page) == HISTORY_PAGE)
 
     def _more_history(self) -> None:
@@ -494,6 +516,7 @@ class MainWindow(QMainWindow):
         except asyncio.CancelledError:
             self.statusBar().showMessage("Cancelled: what arrived is stored", STATUS_MS)
             self.banner_info("Cancelled: every stream was stopped; what arrived is kept and stored.")
+            self.refresh_history()  # the cancelled trial is stored: listed at once
             return
         finally:
             self._flush_panes()
@@ -572,6 +595,8 @@ class MainWindow(QMainWindow):
 
     def _on_blind_toggled(self) -> None:
         self.settings.setValue("rate/blind", "true" if self.blind else "false")
+        self.blind_indicator.setVisible(self.blind)
+        self.refresh_history()  # entries name their models only when not blind
         if not self.blind:
             for pane in self.grid.panes:
                 pane.reveal()
@@ -597,7 +622,7 @@ class MainWindow(QMainWindow):
         if pane.result is None:
             return
         if pane.rating is None:
-            panel = RatingPanel(self.rubric)
+            panel = RatingPanel(self.rubric, failed=pane.result.failed)
             panel.save_requested.connect(lambda values, p=pane: self._save_rating(p, values))
             panel.focus_next_pane.connect(lambda forward, p=pane: self._focus_rating(p, forward))
             pane.attach_rating(panel)
@@ -658,7 +683,7 @@ class MainWindow(QMainWindow):
             rating = self.engine.save_rating(pane.result.id, values, blind=pane.blind_label is not None,
                                              shown_order=self.shown_order())
         except (EngineError, ValueError) as exc:
-            pane.rating.show_problem(f"not saved: {exc}")
+            pane.rating.show_problem(str(exc))
             return
         pane.rating.show_rating(rating, rating.rater)
         self.rating_saved.emit(rating)

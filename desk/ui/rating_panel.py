@@ -148,9 +148,10 @@ class RatingPanel(QFrame):
     save_requested = Signal(dict)
     focus_next_pane = Signal(bool)  # True: forward (Tab), False: back (Shift+Tab)
 
-    def __init__(self, rubric: Rubric, parent: QWidget | None = None) -> None:
+    def __init__(self, rubric: Rubric, parent: QWidget | None = None, *, failed: bool = False) -> None:
         super().__init__(parent)
         self.rubric = rubric
+        self.asked = rubric.asked(failed)  # a failed answer is rated by its outcome alone
         self.setObjectName("ratingPanel")
         self.setStyleSheet(_chip_style())  # once for every chip below (a style sheet each is slow)
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -196,7 +197,12 @@ class RatingPanel(QFrame):
         foot = QHBoxLayout(self.foot)
         foot.setContentsMargins(0, 0, 0, 0)
         foot.setSpacing(4)
-        for criterion in rubric.criteria:
+        if failed:
+            hint = QLabel("No answer to judge: rate its outcome; nothing else is asked.")
+            hint.setObjectName("ratingOutcomeOnly")
+            hint.setWordWrap(True)
+            col.addWidget(hint)
+        for criterion in self.asked:
             label = QLabel(criterion.label)
             label.setWordWrap(True)
             if criterion.kind in ("choice", "scale"):
@@ -241,7 +247,7 @@ class RatingPanel(QFrame):
     # --- values ---------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
         values: dict[str, Any] = {key: row.value() for key, row in self.choice_rows.items()}
-        for criterion in self.rubric.criteria:
+        for criterion in self.asked:
             if criterion.kind == "text":
                 values[criterion.key] = self.note.text().strip()
             elif criterion.kind == "tags":
@@ -304,7 +310,7 @@ class RatingPanel(QFrame):
         hidden while nothing is chosen. With the keyboard here: the values chosen so far, the
         criterion the digits answer now (highlighted) and how many follow."""
         parts = []
-        choices = [(i, c) for i, c in enumerate(self.rubric.criteria) if isinstance(self.rows[i], _ChoiceRow)]
+        choices = [(i, c) for i, c in enumerate(self.asked) if isinstance(self.rows[i], _ChoiceRow)]
         after = 0
         for i, criterion in choices:
             row: _ChoiceRow = self.rows[i]  # type: ignore[assignment]

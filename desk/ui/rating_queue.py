@@ -11,7 +11,8 @@ cases, desk's own constraint check (rater "auto") is shown under an answer once 
 has rated it, so it cannot anchor the rater's judgement; it never names the model.
 
 Keys: the rating panel's (1-9 choose, Up/Down rows, Enter save, Tab / Shift+Tab next or
-previous answer), plus PgDn / Ctrl+Right next case (skipping this one), PgUp / Ctrl+Left
+previous answer; Enter on a case whose answers are all rated goes to the next case, and
+changing a saved rating asks before replacing it), plus PgDn / Ctrl+Right next case (skipping this one), PgUp / Ctrl+Left
 previous case, Ctrl+Down the next case with an answer not rated yet, Esc close.
 """
 
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -34,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.core.rating import Rating
+from desk.core.rating import Rating, enter_in_queue
 from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
 from desk.core.suite import AUTO_RATER, HANDLED
@@ -261,7 +263,7 @@ class RatingQueue(QDialog):
         self.next_button.setEnabled(self.index < len(self.items) - 1)
         if not blind:
             self.message.setText("You have rated every answer of this case; the models are shown. "
-                                 "Enter saves an edit; PgDn goes on.")
+                                 "Enter goes on to the next case (a changed rating asks first).")
         self.focus_current()
         QTimer.singleShot(0, self.focus_current)  # again once the new panes are on screen
 
@@ -287,7 +289,7 @@ class RatingQueue(QDialog):
         pane.set_blind(label)  # before anything is drawn: the model is never on screen
         pane.start(result)
         pane.finish(result)
-        panel = RatingPanel(self.rubric)
+        panel = RatingPanel(self.rubric, failed=result.failed)
         panel.save_requested.connect(lambda values, p=pane: self._save(p, values))
         panel.focus_next_pane.connect(lambda forward, p=pane: self._focus_rating(p, forward))
         pane.attach_rating(panel)
@@ -378,11 +380,21 @@ class RatingQueue(QDialog):
     def _save(self, pane: ResponsePane, values: dict[str, Any]) -> None:
         if pane.result is None or pane.rating is None:
             return
+        action = enter_in_queue(values, pane.rating.saved, self._done(self.item))
+        if action == "next_case":
+            self.next_case()
+            return
+        if action == "next_answer":
+            self._focus_next_unrated(pane)
+            return
+        if action == "confirm" and not self.confirm_replace():
+            pane.rating.show_rating(pane.rating.saved, self.rater)  # back to what is stored
+            return
         try:
             rating = self.engine.save_rating(pane.result.id, values, rater=self.rater,
                                              blind=pane.blind_label is not None, shown_order=self.shown_order())
         except (EngineError, ValueError) as exc:
-            pane.rating.show_problem(f"not saved: {exc}")
+            pane.rating.show_problem(str(exc))
             return
         pane.rating.show_rating(rating, rating.rater)
         self.rated.add(pane.result.id)
@@ -394,10 +406,17 @@ class RatingQueue(QDialog):
                 for p in self.grid.panes:
                     p.reveal()
             self.message.setText("Every answer of this case is rated: the models are shown. "
-                                 "PgDn: next case." + ("" if self.index < len(self.items) - 1 else self._left()))
+                                 "Enter or PgDn: next case." + ("" if self.index < len(self.items) - 1 else self._left()))
             pane.rating.move_to(0)  # out of the note field, where Ctrl+arrows move the cursor
         else:
             self._focus_next_unrated(pane)
+
+    def confirm_replace(self) -> bool:
+        answer = QMessageBox.question(
+            self, "Replace your rating?",
+            "You have rated this answer already. Replace your rating with the new one? "
+            "(The earlier one is kept in its history.)")
+        return answer == QMessageBox.StandardButton.Yes
 
     def _focus_next_unrated(self, pane: ResponsePane) -> None:
         panes = [p for p in self.grid.panes if p.rating is not None]

@@ -28,6 +28,7 @@ from desk.core.suite import EXPECT_KINDS
 from desk.engine.scorecard import ExpectScore, ModelScore, PairedComparison
 from desk.engine.session import Engine, EngineError
 from desk.ui import defs
+from desk.ui.response_pane import fmt_cost
 
 ALPHA = 0.05  # below this p-value the comparison says which model is better
 
@@ -53,6 +54,17 @@ def rate_text(rate: float | None, ci: tuple[float, float] | None, n: int) -> str
         return f"– · n={n}"
     interval = f" [{ci[0] * 100:.0f}–{ci[1] * 100:.0f}%]" if ci else ""
     return f"{rate * 100:.0f}%{interval} · n={n}"
+
+
+def measured_cells(score: ModelScore | None) -> list[str]:
+    """Answers, errors, median total, mean cost and the automatic constraint verdicts."""
+    if score is None:
+        return ["0", "0", "–", "–", "–"]
+    total = "–" if score.median_total_ms is None else f"{score.median_total_ms / 1000:,.2f} s"
+    cost = "–" if score.mean_cost_usd is None else fmt_cost(score.mean_cost_usd)
+    auto = score.auto_checks
+    checks = "–" if auto is None or not auto.checked else f"{auto.violated} of {auto.checked} violated"
+    return [str(score.n_answers), str(score.n_errors), total, cost, checks]
 
 
 def p_text(p: float) -> str:
@@ -181,7 +193,9 @@ class RunScorecardDialog(QDialog):
         by_model = {s.model: s for s in self.scores}
         models = self.models + [s.model for s in self.scores if s.model not in self.models]
         self.kinds = [k for k in EXPECT_KINDS if any(k in (s.by_expect or {}) for s in self.scores)]
-        headers = ["Model", "Rated", *self.kinds, "Success (all cases)"]
+        # What the run measured needs no rater: shown from the start, before anyone rated.
+        measured = ["Answers", "Errors", "Median total", "Mean cost", "Auto check"]
+        headers = ["Model", *measured, "Rated", *self.kinds, "Success (all cases)"]
         self.table.clear()
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
@@ -191,8 +205,10 @@ class RunScorecardDialog(QDialog):
         for row, model in enumerate(models):
             score = by_model.get(model)
             n_rated = score.n_rated if score else 0
-            cells = [model, str(n_rated)]
-            tips = ["", ""]
+            cells = [model, *measured_cells(score), str(n_rated)]
+            tips = ["", "", "answers that failed (errors, rate limits after their retries, timeouts)",
+                    "median total time of the answers that finished ok", "mean cost of an answer",
+                    "desk's own constraint checks: answers judged, and how many violated", ""]
             for kind in self.kinds:
                 e = (score.by_expect or {}).get(kind) if score else None
                 e = e or ExpectScore(0, 0, None, None)

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from desk.engine.jobs import Job, JobCancelled
-from desk.engine.scorecard import ModelScore
+from desk.engine.scorecard import ModelScore, cost_success_chart
 from desk.engine.session import Engine, EngineError, ScoreFilter
 from desk.ui import defs
 
@@ -285,24 +285,25 @@ class ScorecardDialog(QDialog):
                     item.setToolTip("\n".join(score.warnings))
                 self.table.setItem(row, column, item)
         warnings = [f"{s.model}: {w}" for s in self.scores for w in s.warnings]
-        self.note.setText("  •  ".join(warnings) if warnings else "")
+        self.note.setText("\n".join(f"• {w}" for w in warnings))  # one caveat a line, not one dense paragraph
         self._plot()
 
     def _plot(self) -> None:
         self.plot.clear()
         self.plot.setXRange(0, 100)
         colours = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457"]
-        for i, s in enumerate(self.scores):
-            if s.success_rate is None or s.cost_per_success_usd is None:
-                continue
+        points, (low, high) = cost_success_chart(self.scores)
+        self.plot.setYRange(low, high, padding=0.05)  # one shared value still gets a real axis
+        for i, p in enumerate(points):
             colour = colours[i % len(colours)]
-            x, y = s.success_rate * 100, s.cost_per_success_usd
-            if s.success_ci:
-                lo, hi = s.success_ci[0] * 100, s.success_ci[1] * 100
-                self.plot.addItem(pg.ErrorBarItem(x=np.array([x]), y=np.array([y]),
-                                                  left=np.array([x - lo]), right=np.array([hi - x]),
+            if p.ci_pct:
+                self.plot.addItem(pg.ErrorBarItem(x=np.array([p.success_pct]), y=np.array([p.y]),
+                                                  left=np.array([p.success_pct - p.ci_pct[0]]),
+                                                  right=np.array([p.ci_pct[1] - p.success_pct]),
                                                   beam=0.0, pen=pg.mkPen(colour, width=2)))
-            self.plot.plot([x], [y], pen=None, symbol="o", symbolBrush=colour, symbolSize=10, name=s.model)
-            label = pg.TextItem(s.model, color=colour, anchor=(0, 1))
-            label.setPos(x, y)
+            symbol = "o" if p.cost is not None else "t"  # a triangle on the top edge: cost not known
+            self.plot.plot([p.success_pct], [p.y], pen=None, symbol=symbol, symbolBrush=colour, symbolSize=10,
+                           name=", ".join(p.models))
+            label = pg.TextItem(p.label, color=colour, anchor=(0, 1))
+            label.setPos(p.success_pct, p.y)
             self.plot.addItem(label)

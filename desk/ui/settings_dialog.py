@@ -534,31 +534,32 @@ class SettingsDialog(QDialog):
         self._update_buttons()
 
     def _update_key_placeholder(self) -> None:
-        """Say whether a key is stored; the keyring is asked off the event loop (it can be slow)."""
-        if self._current is None:
-            self.api_key_edit.setPlaceholderText("paste the API key (kept in the OS keyring)")
-            return
+        """Say whether a key is stored, or at once that none can be kept (no OS keyring); the
+        keyring is asked off the event loop (it can be slow)."""
         self.api_key_edit.setPlaceholderText("checking the OS keyring…")
         task = asyncio.ensure_future(self._check_key(self._current))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _check_key(self, config: ProviderConfig) -> None:
-        stored = await asyncio.to_thread(self._key_stored, config)
-        if self._closing or self._current is None or self._current.name != config.name:
+    async def _check_key(self, config: ProviderConfig | None) -> None:
+        usable, stored = await asyncio.to_thread(self._key_state, config)
+        if self._closing or (self._current.name if self._current else None) != (config.name if config else None):
             return
-        self.api_key_edit.setPlaceholderText(
-            "a key is stored · type a new one to replace it" if stored
-            else "no key stored · local servers need none"
-        )
+        if not usable:
+            text = "no OS keyring here: a key typed here cannot be kept · use “Key from environment variable”"
+        elif config is None:
+            text = "paste the API key (kept in the OS keyring)"
+        else:
+            text = "a key is stored · type a new one to replace it" if stored else "no key stored · local servers need none"
+        self.api_key_edit.setPlaceholderText(text)
 
-    @staticmethod
-    def _key_stored(config: ProviderConfig) -> bool:
-        """Whether the keyring holds a key for this provider (its value is never shown)."""
+    def _key_state(self, config: ProviderConfig | None) -> tuple[bool, bool]:
+        """Whether the keyring can keep a key, and holds one for this provider (never shown)."""
         try:
-            return get_api_key(dataclasses.replace(config, key_env=None)) is not None
+            usable = self.engine.secret_store().usable
+            return usable, config is not None and get_api_key(dataclasses.replace(config, key_env=None)) is not None
         except Exception:  # a broken keyring only changes a placeholder
-            return False
+            return False, False
 
     def _form_edited(self, *_args: object) -> None:
         if not self._loading:
@@ -632,7 +633,8 @@ class SettingsDialog(QDialog):
         try:
             self.engine.save_provider(config, api_key=key, new=new)
         except KeyStoreError as exc:  # the settings were saved, the key was not
-            problem = f"Saved, but the key was not stored: {exc}"
+            problem = (f"Saved, but the key was NOT kept: {exc}. Put the key in an environment variable "
+                       "and name that variable under “Key from environment variable”.")
         except Exception as exc:
             self._say(self.provider_status, f"Not saved: {exc}", "error")
             return False
@@ -640,10 +642,11 @@ class SettingsDialog(QDialog):
         # Keep unsaved model checks and price edits of an existing provider.
         self._show(config, lists=new)
         self.providers_changed.emit()
-        if problem:
+        if problem:  # stay on it: the way out (the environment-variable field) has the focus
             self._say(self.provider_status, problem, "error")
-        else:
-            self._say(self.provider_status, "Saved." + (" Key stored in the OS keyring." if key else ""), "ok")
+            self.key_env_edit.setFocus()
+            return False
+        self._say(self.provider_status, "Saved." + (" Key stored in the OS keyring." if key else ""), "ok")
         return True
 
     def _ensure_saved(self) -> str | None:

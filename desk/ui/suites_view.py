@@ -54,7 +54,7 @@ from desk.core.response import ResponseResult
 from desk.core.suite import EXPECT_KINDS, Case
 from desk.core.trial import ModelRef
 from desk.engine.session import Engine, EngineError, SuiteInfo, SuiteMatrix, SuiteRunInfo
-from desk.engine.suite_run import MatrixCell
+from desk.engine.suite_run import MatrixCell, progress_text
 from desk.ui import defs
 from desk.ui.response_pane import fmt_cost, fmt_ms
 
@@ -463,7 +463,7 @@ class SuitesPanel(QWidget):
 
         self.run_table = QTableWidget(0, 4)
         self.run_table.setObjectName("suiteRuns")
-        self.run_table.setHorizontalHeaderLabels(["run", "suite", "status", "done"])
+        self.run_table.setHorizontalHeaderLabels(["run", "suite", "status", "progress"])
         self.run_table.verticalHeader().setVisible(False)
         self.run_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.run_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -913,13 +913,13 @@ class SuitesPanel(QWidget):
         done, total = self._progress
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        failed = f" · {self._failed} failed" if self._failed else ""
-        self.progress_label.setText(f"{done} / {total} done{failed}")
+        failed = self._failed
+        self.progress_label.setText(progress_text(done, total, failed))
         if self.running_run_id is not None:
-            self.activity.emit(f"Suite run: {done} / {total} answers{failed}")
+            self.activity.emit(f"Suite run: {progress_text(done, total, failed)}")
         row = self._run_row(self.running_run_id)
         if row is not None:
-            self.run_table.item(row, 3).setText(f"{done} / {total}")
+            self.run_table.item(row, 3).setText(progress_text(done, total, failed))
 
     # --- runs -----------------------------------------------------------------------------
     def refresh_runs(self, select: str | None = None) -> None:
@@ -936,7 +936,7 @@ class SuitesPanel(QWidget):
             version = f" v{info.suite_version}" if info.suite_version is not None else ""
             self.run_table.setItem(row, 1, QTableWidgetItem(f"{info.suite}{version}"))
             self.run_table.setItem(row, 2, QTableWidgetItem(info.status))
-            self.run_table.setItem(row, 3, QTableWidgetItem(f"{info.done} / {info.total}"))
+            self.run_table.setItem(row, 3, QTableWidgetItem(progress_text(info.done, info.total, info.failed)))
         self.run_table.blockSignals(False)
         if keep:
             row = self._run_row(keep)
@@ -1021,10 +1021,9 @@ class SuitesPanel(QWidget):
         else:
             done, total, state = run.done, run.total, run.status
         repeat = f" × {run.repeat} samples" if run.repeat > 1 else ""
-        failed = f" · {run.failed} failed" if run.failed else ""
         self.matrix_title.setText(
             f"<b>{run.suite} v{run.suite_version}</b> · run {run.run_id} · {len(matrix.suite.cases)} cases{repeat} "
-            f"× {len(matrix.models)} models · {state} · {done} / {total} done{failed}")
+            f"× {len(matrix.models)} models · {state} · {progress_text(done, total, run.failed)}")
 
     def _fill_tags(self, matrix: SuiteMatrix) -> None:
         current = self.tag_filter.currentData()

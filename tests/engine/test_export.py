@@ -129,9 +129,7 @@ def fx(tmp_path) -> Iterator[Fixture]:
         "outcome": "partial", "uncertainty": "confident_wrong", "constraints": "violated", "quality": 2,
         "note": "made up a figure", "tags": ["legal"],
     })
-    ann_z = store.save_rating(z.id, "ann", {
-        "outcome": "failure", "uncertainty": "needless_refusal", "constraints": "na", "quality": 1,
-    })
+    ann_z = store.save_rating(z.id, "ann", {"outcome": "failure"})  # failed: its outcome alone
     bob_x_old = store.save_rating(x.id, "bob", {
         "outcome": "failure", "uncertainty": "confident_wrong", "constraints": "violated", "quality": 1,
     })
@@ -156,8 +154,8 @@ def iso(ts: float) -> str:
 
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     raw = path.read_bytes()
-    assert not raw.startswith(b"\xef\xbb\xbf")  # plain UTF-8, no BOM
-    with path.open(encoding="utf-8", newline="") as f:
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM: Excel reads a double-clicked file right
+    with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         header = next(reader)
         return header, [dict(zip(header, row, strict=True)) for row in reader]
@@ -171,7 +169,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 EXPECTED_HEADER = [
     "trial_id", "response_id", "rated_at", "prompt", "system", "attachments", "model", "variant", "answer",
-    "status", "error_kind", "refusal", "unknown_fields", "ttft_ms", "total_ms", "input_tokens", "output_tokens", "output_tokens_per_s",
+    "status", "error_kind", "refusal", "unknown_fields", "ttft_ms", "total_ms", "wall_ms", "input_tokens",
+    "output_tokens", "output_tokens_per_s",
     "cost_usd", "retries", "outcome", "uncertainty", "constraints", "quality", "note", "tags", "sources",
     "rater", "blind", "rubric_name", "rubric_version", "rating_id",
 ]  # fmt: skip
@@ -181,7 +180,7 @@ def expected_csv_rows(fx: Fixture) -> list[dict[str, str]]:
     common = {"trial_id": fx.trial_id, "prompt": "'" + PROMPT, "system": SYSTEM,
               "attachments": "sales.csv; chart.png", "variant": "", "rubric_name": "default"}
     x = {**common, "response_id": "RESPX", "model": "oa/model-x", "answer": "'" + ANSWER_X, "status": "ok",
-         "error_kind": "", "refusal": "false", "unknown_fields": "", "ttft_ms": "250.0", "total_ms": "1000.0", "input_tokens": "100",
+         "error_kind": "", "refusal": "false", "unknown_fields": "", "ttft_ms": "250.0", "total_ms": "1000.0", "wall_ms": "1000.0", "input_tokens": "100",
          "output_tokens": "33", "output_tokens_per_s": "42.5", "cost_usd": "0.00123", "retries": "0"}
     return [
         {**x, "rated_at": iso(fx.ann_x.created_at), "outcome": "success", "uncertainty": "asked_clarifying",
@@ -192,17 +191,17 @@ def expected_csv_rows(fx: Fixture) -> list[dict[str, str]]:
          "constraints": "followed", "quality": "4", "note": "", "tags": "", "sources": "yes", "rater": "bob",
          "blind": "false", "rubric_version": "2", "rating_id": fx.bob_x.id},
         {**common, "response_id": "RESPY", "model": "an/model-y", "answer": "'" + ANSWER_Y, "status": "ok",
-         "error_kind": "", "refusal": "false", "unknown_fields": "", "ttft_ms": "250.0", "total_ms": "1000.0", "input_tokens": "100",
+         "error_kind": "", "refusal": "false", "unknown_fields": "", "ttft_ms": "250.0", "total_ms": "1000.0", "wall_ms": "1000.0", "input_tokens": "100",
          "output_tokens": "33", "output_tokens_per_s": "", "cost_usd": "", "retries": "0",
          "rated_at": iso(fx.ann_y.created_at), "outcome": "partial", "uncertainty": "confident_wrong",
          "constraints": "violated", "quality": "2", "note": "made up a figure", "tags": "legal",
          "sources": "", "rater": "ann", "blind": "false", "rubric_version": "1", "rating_id": fx.ann_y.id},
         {**common, "response_id": "RESPZ", "model": "ge/model-z", "answer": ANSWER_Z, "status": "error",
          "error_kind": "server_error", "refusal": "false", "unknown_fields": "",
-         "ttft_ms": "250.0", "total_ms": "", "input_tokens": "100",
+         "ttft_ms": "250.0", "total_ms": "", "wall_ms": "1500.0", "input_tokens": "100",
          "output_tokens": "33", "output_tokens_per_s": "", "cost_usd": "0.00123", "retries": "1",
-         "rated_at": iso(fx.ann_z.created_at), "outcome": "failure", "uncertainty": "needless_refusal",
-         "constraints": "na", "quality": "1", "note": "", "tags": "", "sources": "", "rater": "ann",
+         "rated_at": iso(fx.ann_z.created_at), "outcome": "failure", "uncertainty": "",
+         "constraints": "", "quality": "", "note": "", "tags": "", "sources": "", "rater": "ann",
          "blind": "false", "rubric_version": "1", "rating_id": fx.ann_z.id},
     ]
 
@@ -260,7 +259,8 @@ def expected_response(fx: Fixture, r: ResponseResult) -> dict[str, Any]:
         "error_message": r.error_message, "http_status": r.http_status, "text": r.text,
         "reasoning_text": "", "finish_reason": r.finish_reason, "started_at": r.started_at,
         "first_token_at": r.first_token_at, "ended_at": r.ended_at, "ttft_ms": r.ttft_ms,
-        "total_ms": r.total_ms, "connect_ms": r.connect_ms, "output_tokens_per_s": r.output_tokens_per_s,
+        "total_ms": r.total_ms, "wall_ms": r.wall_ms, "connect_ms": r.connect_ms,
+        "output_tokens_per_s": r.output_tokens_per_s,
         "input_tokens": 100, "output_tokens": 33, "cached_input_tokens": 0, "reasoning_tokens": None,
         "cost_usd": r.cost_usd, "cost_note": r.cost_note or None, "price_source": r.price_source,
         "retries": r.retries, "retry_wait_ms": r.retry_wait_ms, "vendor_request_id": r.vendor_request_id,
@@ -516,7 +516,7 @@ def test_pandas_and_datasets_read_the_exports(fx, tmp_path, monkeypatch):
     assert frame.to_dict("records") == expected_csv_rows(fx)
     numbers = pd.read_csv(tmp_path / "r.csv")
     assert numbers["ttft_ms"].tolist() == [250.0] * 4
-    assert numbers["quality"].tolist() == [5, 4, 2, 1]
+    assert numbers["quality"].tolist()[:3] == [5, 4, 2] and pd.isna(numbers["quality"][3])  # failed: no quality
 
     nested = pd.read_json(tmp_path / "r.jsonl", lines=True)
     assert nested["response"].map(lambda r: r["text"]).tolist() == [ANSWER_X, ANSWER_X, ANSWER_Y, ANSWER_Z]

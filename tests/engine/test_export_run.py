@@ -47,7 +47,7 @@ def test_csv_has_one_row_per_request_with_the_formula_guard(run_store, tmp_path)
     store, run_id = run_store
     result = export_run_requests(store, run_id, "csv", tmp_path / "r.csv")
     assert result.rows == 3
-    rows = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8", newline="")))
+    rows = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8-sig", newline="")))
     assert list(rows[0]) == list(RUN_REQUEST_COLUMNS)
     assert rows[1]["answered_by"] == "'=cmd|' /C calc'!A0" and rows[1]["fallback_used"] == "true"
     assert rows[1]["response_ids"] == "r2;r3" and rows[2]["error_kind"] == "server_error"

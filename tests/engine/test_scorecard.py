@@ -93,7 +93,7 @@ def test_scorecard_figures_match_hand_computation(engine):
     rate(a[4].id, "ana", {**GOOD, "outcome": "success", "constraints": "na", "quality": 5})
     rate(b[0].id, "ana", {**GOOD, "outcome": "success"})
     rate(b[1].id, "ana", {**GOOD, "outcome": "partial", "uncertainty": "needless_question", "quality": 2})
-    rate(b[2].id, "ana", {**GOOD, "outcome": "failure", "quality": 1})
+    rate(b[2].id, "ana", {"outcome": "failure"})  # a failed request: rated by its outcome alone
     # Preferences: A beats B on trials 0 and 1, tie on trial 2.
     store.save_preference(a[0].id, b[0].id, "a", "ana")
     store.save_preference(b[1].id, a[1].id, "b", "ana")

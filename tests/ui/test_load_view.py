@@ -138,7 +138,7 @@ def test_two_models_with_fallback_plots_table_runs_list_and_export(window, qtbot
     # Export the run's requests.
     assert panel.export_button.isEnabled()
     assert run_until_done(mw_loop, panel.export_requests(str(tmp_path / "run.csv"), "csv"))
-    rows = list(csv.DictReader((tmp_path / "run.csv").open(encoding="utf-8", newline="")))
+    rows = list(csv.DictReader((tmp_path / "run.csv").open(encoding="utf-8-sig", newline="")))
     assert len(rows) == 40 and {r["model"] for r in rows} == {OPENAI, CLAUDE}
     assert sum(r["fallback_used"] == "true" for r in rows) == answered
     assert run_until_done(mw_loop, panel.export_requests(str(tmp_path / "run.jsonl"), "jsonl"))

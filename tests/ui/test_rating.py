@@ -212,7 +212,7 @@ def test_file_menu_export_and_merge(window, qtbot, vendor, mw_loop, tmp_path):
     out = tmp_path / "ratings.csv"
     mw_loop.run_until_complete(window.export_ratings(str(out), "csv"))
     assert "Exported 3 rows" in window.banner.label.text()
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert len(rows) == 3 and all(r["note"].startswith("'=") for r in rows)  # formula neutralised
 
     other = open_store(tmp_path / "other.db")

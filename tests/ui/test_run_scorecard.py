@@ -77,7 +77,7 @@ def test_run_scorecard_by_behaviour_and_sign_test(window, qtbot, mw_loop, tmp_pa
 
     # The table: a row per model of the run, a column per expect kind, then the success rate.
     headers = [dialog.table.horizontalHeaderItem(c).text() for c in range(dialog.table.columnCount())]
-    assert headers == ["Model", "Rated", *KINDS, SUCCESS]
+    assert headers == ["Model", "Answers", "Errors", "Median total", "Mean cost", "Auto check", "Rated", *KINDS, SUCCESS]
     assert [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())] == [A, B, C]
     for model, cells in HAND.items():
         for column, text in cells.items():

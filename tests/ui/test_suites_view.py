@@ -126,7 +126,7 @@ def test_run_fills_the_matrix_live_filters_and_a_click_opens_the_case(window, qt
         assert panel.running
         assert re.fullmatch(r"\d+ / 18 done", panel.progress_label.text())
         await until(lambda: window.activity_label.text().startswith("Suite run: "))
-        assert window.activity_label.isVisible() and " / 18 answers" in window.activity_label.text()
+        assert window.activity_label.isVisible() and " / 18 done" in window.activity_label.text()
         await until(lambda: not panel.running, timeout=20)
 
     mw_loop.run_until_complete(live())
@@ -139,7 +139,7 @@ def test_run_fills_the_matrix_live_filters_and_a_click_opens_the_case(window, qt
     run_id = panel.current_run_id
     assert panel.run_ids() == [run_id]
     row = [panel.run_table.item(0, c).text() for c in range(4)]
-    assert row == [run_id, "six v1", "done", "18 / 18"]
+    assert row == [run_id, "six v1", "done", "18 / 18 done"]
     assert not panel.resume_button.isEnabled() and panel.rate_button.isEnabled()
 
     # Every cell: status, TTFT, total, cost, the answer's first line, its rating state.
