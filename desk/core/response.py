@@ -29,6 +29,7 @@ class ErrorKind(StrEnum):
     NOT_FOUND = "not_found"  # 404: unknown model or path
     CONTENT_FILTER = "content_filter"  # the vendor blocked the prompt or the answer
     PROTOCOL = "protocol"  # the server broke the wire format (HTML page, bad JSON)
+    TOO_LARGE = "too_large"  # a stream line or a whole body beyond desk's size limits
     CANCELLED = "cancelled"
 
 

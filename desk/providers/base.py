@@ -273,9 +273,7 @@ class Provider(ABC):
             raise protocol_error(f"expected {self.stream_content_types[0]}, got {ctype or 'no content type'}: {_snippet(body)!r}")
         if not stream or ctype == "application/json":
             # Non-streamed, or a server that answered a stream request with one JSON object.
-            chunks = []
-            async for chunk in response.aiter_raw():
-                chunks.append(chunk)
+            chunks = await _read_body(response)
             at = timing.arrival or perf_counter()
             for event in self.parse_complete(loads(b"".join(chunks).decode("utf-8", "replace"), "JSON body"), at):
                 yield event
@@ -352,6 +350,24 @@ async def _read_capped(response: httpx.Response) -> bytes:
         if size >= MAX_ERROR_BODY:
             break
     return b"".join(parts)[:MAX_ERROR_BODY]
+
+
+async def _read_body(response: httpx.Response) -> list[bytes]:
+    """A whole JSON answer, refused (TOO_LARGE) once it passes MAX_BODY_BYTES: up front
+    when Content-Length says so, else as soon as the bytes read pass the limit."""
+    from desk.providers.framing import MAX_BODY_BYTES, too_large
+
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise too_large("a response body", MAX_BODY_BYTES)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large("a response body", MAX_BODY_BYTES)
+        chunks.append(chunk)
+    return chunks
 
 
 def _error_json(body: bytes) -> Any:
