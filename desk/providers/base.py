@@ -21,6 +21,7 @@ import httpx
 from desk.core.provider import ProviderConfig
 from desk.core.response import ErrorKind, Usage, kind_for_status, redact
 from desk.core.trial import GenerationSettings, TrialInput
+from desk.providers import advice
 from desk.providers.transport import TIMING_KEY, WireTiming
 
 MAX_ERROR_BODY = 64 * 1024
@@ -254,7 +255,7 @@ class Provider(ABC):
             parsed = _error_json(body)
             raise ProviderError(
                 self.classify_error(status, parsed),
-                self._clean(self._describe_error(body, headers)),
+                self._clean(self._describe_error(body, headers, status, response.request.url)),
                 status,
                 parse_retry_after(headers),
                 rid or body_request_id(parsed),
@@ -295,7 +296,18 @@ class Provider(ABC):
         """The kind of an HTTP error status; a protocol may refine it from the parsed body."""
         return kind_for_status(status)
 
-    def _describe_error(self, body: bytes, headers: httpx.Headers) -> str:
+    def _describe_error(
+        self, body: bytes, headers: httpx.Headers, status: int = 0, url: httpx.URL | None = None
+    ) -> str:
+        location = headers.get("location")
+        if 300 <= status < 400 and location and url is not None:
+            return advice.redirect(status, location, url, self.base_url)
+        said = self._vendor_said(body, headers)
+        if status in (401, 403) and not self.api_key:
+            return f"{advice.missing_key(self.config)}; the server said: {said}"
+        return said
+
+    def _vendor_said(self, body: bytes, headers: httpx.Headers) -> str:
         text = body.decode("utf-8", errors="replace")
         ctype = headers.get("content-type", "")
         parsed = _error_json(body)
@@ -321,7 +333,9 @@ class Provider(ABC):
         if response.status_code >= 300:
             raise ProviderError(
                 self.classify_error(response.status_code, _error_json(response.content)),
-                self._clean(self._describe_error(response.content, response.headers)),
+                self._clean(self._describe_error(
+                    response.content, response.headers, response.status_code, response.request.url
+                )),
                 response.status_code,
             )
         return sorted(self.parse_models(loads(response.text, "model list")))
