@@ -14,12 +14,28 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ADDED_PATH = {"anthropic": ("/v1",), "gemini": ("/v1beta", "/v1"), "ollama": ("/api", "/v1")}
 
 
+_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*@")
+
+CREDENTIALS_IN_URL = (
+    "the base URL must not carry a user name or password (user:password@host): desk would "
+    "store and show it; remove it from the URL and give the key with 'desk provider set-key "
+    "NAME' or --key-env VAR (in the window: the API key field), which keeps it in the OS keyring"
+)
+
+
+def has_credentials(base_url: str) -> bool:
+    """Whether a URL carries user info (user:password@ or token@) before its host."""
+    return bool(_USERINFO.match(base_url.strip()))
+
+
 def base_url_problem(kind: str, base_url: str) -> str | None:
     """Why `base_url` cannot work for a provider of `kind`, in one sentence; None if it can.
 
     Checked when a provider is added or edited (stored ones are never rejected on load)."""
     from urllib.parse import urlsplit
 
+    if has_credentials(base_url):  # first: every other message quotes the URL
+        return CREDENTIALS_IN_URL
     if any(c.isspace() for c in base_url):
         return f"base URL {base_url!r} contains a space"
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -152,6 +153,27 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     return text
 
 
+MIN_SCRUBBED_KEY_CHARS = 16  # shorter "keys" are placeholders ("ollama", "lm-studio"), not secrets
+
+
+def scrub_keys(text: str, keys: Mapping[str, str]) -> tuple[str, list[str]]:
+    """`text` with each configured key (provider name -> key) that appears in it verbatim
+    replaced by [REDACTED], and the names of the providers whose key was found."""
+    found = []
+    for name, key in sorted(keys.items()):
+        if len(key) >= MIN_SCRUBBED_KEY_CHARS and key in text:
+            text = text.replace(key, "[REDACTED]")
+            found.append(name)
+    return text, found
+
+
+def key_echo_note(names: list[str]) -> str:
+    """The answer's note when configured keys were scrubbed from it."""
+    whose = ", ".join(repr(n) for n in names)
+    return (f"the answer contained the API key of provider {whose} verbatim; desk stored it as "
+            "[REDACTED] (if the model could see that key, replace it with the vendor)")
+
+
 @dataclass
 class ResponseResult:
     """One model's answer to one trial, with everything measured about it.
@@ -190,6 +212,7 @@ class ResponseResult:
     vendor_request_id: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     variant: Variant | None = None  # the system-prompt variant this answer was given
+    notes: list[str] = field(default_factory=list)  # what desk changed in the answer, and why
     # perf_counter arrival of each content chunk of the final attempt (in memory only:
     # load runs derive inter-token latency from it)
     chunk_times: list[float] = field(default_factory=list, repr=False, compare=False)

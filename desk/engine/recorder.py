@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from time import monotonic
 from typing import TYPE_CHECKING
 
@@ -15,8 +16,9 @@ class StoreRecorder:
     """A ResponseSink writing to the store; text is flushed at most every `flush_s` seconds
     per response (one small UPDATE), so streaming does not turn into a write storm."""
 
-    def __init__(self, store: Store, flush_s: float = 0.25) -> None:
+    def __init__(self, store: Store, flush_s: float = 0.25, clean: Callable[[str], str] = str) -> None:
         self._store = store
+        self._clean = clean  # takes configured keys out of text stored mid-stream
         self._flush_s = flush_s
         self._last_flush: dict[str, float] = {}
 
@@ -28,7 +30,7 @@ class StoreRecorder:
         now = monotonic()
         if now - self._last_flush.get(result.id, 0.0) >= self._flush_s:
             self._last_flush[result.id] = now
-            self._store.update_response_text(result.id, "".join(parts), result.reasoning_text)
+            self._store.update_response_text(result.id, self._clean("".join(parts)), result.reasoning_text)
 
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         self._store.save_attempt(result.id, attempt)

@@ -454,3 +454,10 @@ def m005_suites(db: Database) -> None:
             "CREATE INDEX idx_runs_kind ON runs (kind, created_at)",
         ],
     )
+
+
+@migration
+def m006_response_notes(db: Database) -> None:
+    # What desk changed in an answer before storing it (a configured key scrubbed out), as a
+    # JSON list of sentences shown with the answer's details.
+    _run(db, ["ALTER TABLE responses ADD COLUMN notes_json TEXT NOT NULL DEFAULT '[]'"])

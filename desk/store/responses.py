@@ -42,7 +42,7 @@ _RESPONSE_COLUMNS = (
     "output_tokens_per_s", "input_tokens", "output_tokens", "cached_input_tokens",
     "reasoning_tokens", "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms",
     "vendor_request_id", "writer_pid", "writer_host", "created_at", "updated_at",
-    "variant_label", "variant_system",
+    "variant_label", "variant_system", "notes_json",
 )  # fmt: skip
 
 _ATTEMPT_COLUMNS = (
@@ -314,6 +314,7 @@ def _response_values(result: ResponseResult, *, created_at: float, updated_at: f
         "updated_at": updated_at,
         "variant_label": result.variant.label if result.variant else None,
         "variant_system": result.variant.system if result.variant else None,
+        "notes_json": json.dumps(result.notes),
     }
     return [row[c] for c in _RESPONSE_COLUMNS]
 
@@ -424,4 +425,5 @@ def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
         vendor_request_id=row["vendor_request_id"],
         attempts=attempts,
         variant=Variant(row["variant_label"], row["variant_system"]) if row["variant_label"] else None,
+        notes=json.loads(row["notes_json"] or "[]"),
     )

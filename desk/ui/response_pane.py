@@ -166,6 +166,7 @@ def details_text(r: ResponseResult) -> str:
              f"cached input: {fmt_tokens(r.usage.cached_input_tokens)}",
              f"reasoning tokens: {fmt_tokens(r.usage.reasoning_tokens)}",
              f"price: {r.price_source or 'none'}"]
+    lines += [f"note: {note}" for note in r.notes]
     for a in r.attempts:
         outcome = a.status.value if not a.error_kind else a.error_kind.value
         lines += [

@@ -89,6 +89,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "updated_at": float,
         "variant_label": str,
         "variant_system": str,
+        "notes_json": str,
         "run_id": str,
         "run_seq": int,
     },
