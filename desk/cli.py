@@ -7,20 +7,46 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from desk import __version__, cli_load, cli_local, cli_suite
 from desk.cli_policy import add_policy_args, timeouts_from
 from desk.core.attachment import AttachmentError, decode_text, load_attachment
+from desk.core.constraint_reading import DEFAULT_READING, READINGS
+from desk.core.files import FileReadError, mib, read_bounded
 from desk.core.pricing import Price
-from desk.core.provider import KINDS, ProviderConfig, base_url_problem
+from desk.core.provider import ProviderConfig
 from desk.core.response import ResponseResult, Status, redact
 from desk.core.rubric import CONSTRAINTS, DEFAULT_RUBRIC, OUTCOMES, UNCERTAINTY, WINNERS
-from desk.core.trial import REASONING_EFFORTS, GenerationSettings, ModelRef, ModelRefError, TrialInput
+from desk.core.trial import (
+    MAX_PROMPT_FILE_BYTES,
+    REASONING_EFFORTS,
+    GenerationSettings,
+    ModelRef,
+    ModelRefError,
+    TrialInput,
+    prompt_size_problem,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Kinds:
+    """The protocol kinds, as argparse choices, read from desk.providers.registry (their one
+    list) only when a `provider add` is parsed or its help shown: that imports httpx, which
+    every other command would pay for at start-up."""
+
+    def _kinds(self) -> tuple[str, ...]:
+        from desk.providers.registry import KINDS
+
+        return KINDS
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._kinds()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kinds())
 
 
 class CliError(Exception):
@@ -51,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     psub = prov.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = psub.add_parser("add", parents=[db], help="add a provider")
     add.add_argument("name")
-    add.add_argument("--kind", required=True, choices=KINDS)
+    add.add_argument("--kind", required=True, choices=_Kinds())
     add.add_argument("--base-url", help="default: the vendor's official URL")
     add.add_argument("--key-env", metavar="VAR", help="environment variable holding the API key")
     add.add_argument("--api-version", help="Azure OpenAI api-version")
@@ -162,6 +188,9 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--compare", nargs=2, metavar=("A", "B"),
                        help="with --run: model A against model B on the same cases (wins, losses, ties, "
                             "sign-test p-value)")
+    score.add_argument("--constraints", choices=READINGS, default=DEFAULT_READING,
+                       help="which verdict of the automatic constraint checks (rater 'auto') counts: "
+                            "IFBench's official one (default) or desk's reading of the instructions")
     _filter_arguments(score)
 
     export = sub.add_parser(
@@ -284,7 +313,7 @@ def _json(obj: Any) -> str:
 
 def _provider_add(args: argparse.Namespace, store: Any) -> int:
     from desk.engine.keys import KeyStoreError, set_api_key
-    from desk.providers.registry import default_base_url
+    from desk.providers.registry import base_url_problem, default_base_url
 
     config = ProviderConfig(
         name=args.name,
@@ -314,10 +343,10 @@ def _provider_add(args: argparse.Namespace, store: Any) -> int:
 
 
 def _plain_http_warning(config: ProviderConfig) -> str | None:
-    import httpx
+    from urllib.parse import urlsplit
 
-    url = httpx.URL(config.base_url)
-    if url.scheme == "http" and url.host not in ("localhost", "127.0.0.1", "::1", "[::1]"):
+    url = urlsplit(config.base_url)
+    if url.scheme == "http" and url.hostname not in ("localhost", "127.0.0.1", "::1", "[::1]"):
         return f"{config.base_url} is plain http to another host: an API key would travel unencrypted"
     return None
 
@@ -526,18 +555,34 @@ def _trial(args: argparse.Namespace, store: Any) -> int:
     failed = [r for r in outcome.responses if r.status != Status.OK]
     for r in failed:
         _err(f"{r.model} failed: {r.error_kind.value if r.error_kind else r.status.value}: {r.error_message}")
-    return EXIT_FAILED if failed else EXIT_OK
+    unstored = [r for r in outcome.responses if r.store_error]
+    for r in unstored:  # an answer shown but not saved is never a success
+        _err(f"{r.model}: {r.store_error}")
+    return EXIT_FAILED if failed or unstored else EXIT_OK
 
 
 def _read_text(path: str, what: str) -> str:
+    """A prompt file (or stdin for "-"), read at most MAX_PROMPT_FILE_BYTES far."""
     try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_PROMPT_FILE_BYTES + 1)
+            if len(data) > MAX_PROMPT_FILE_BYTES:
+                raise CliError(f"the {what} on stdin is larger than {mib(MAX_PROMPT_FILE_BYTES)}; "
+                               "shorten it or attach the text as a file")
+        else:
+            data = read_bounded(path, MAX_PROMPT_FILE_BYTES, what=f"{what} file")
+    except FileReadError as exc:
+        raise CliError(f"cannot read the {what} file: {exc}") from None
     except OSError as exc:
         raise CliError(f"cannot read the {what} file {path}: {exc.strerror or exc}") from None
     try:
-        return decode_text(data)[0]
+        text = decode_text(data)[0]
     except ValueError as exc:
         raise CliError(f"the {what} file {path} {exc}") from None
+    problem = prompt_size_problem(text, what)
+    if problem:
+        raise CliError(problem)
+    return text
 
 
 class _Progress:
@@ -595,6 +640,8 @@ def response_json(r: ResponseResult) -> dict[str, Any]:
         "retry_wait_ms": r.retry_wait_ms,
         "attempts": len(r.attempts),
         "finish_reason": r.finish_reason,
+        "refusal": r.refusal,
+        "unknown_fields": {name: f.count for name, f in r.unknown_fields.items()},
         "started_at": r.started_at,
         "first_token_at": r.first_token_at,
         "ended_at": r.ended_at,
@@ -602,6 +649,7 @@ def response_json(r: ResponseResult) -> dict[str, Any]:
         "settings": r.settings,
         "text": r.text,
         "notes": r.notes,
+        "store_error": r.store_error,
     }
 
 
@@ -619,6 +667,7 @@ def _print_table(trial_id: str, responses: list[ResponseResult]) -> None:
     rows = [("model", "status", "TTFT", "total", "tokens in/out", "tok/s", "cost", "retries")]
     for r in responses:
         status = r.status.value if r.status == Status.OK else f"{r.status.value}: {r.error_kind.value if r.error_kind else '?'}"
+        status += " (not stored)" if r.store_error else ""
         tokens = f"{_tok(r.usage.input_tokens)}/{_tok(r.usage.output_tokens)}"
         tps = "-" if r.output_tokens_per_s is None else f"{r.output_tokens_per_s:.1f}"
         rows.append((r.model, status, _fmt_ms(r.ttft_ms), _fmt_ms(r.total_ms), tokens, tps, _fmt_cost(r), str(r.retries)))
@@ -661,14 +710,16 @@ def _runs(args: argparse.Namespace, store: Any) -> int:
     for r in found:
         models = r.spec.get("models") or []
         ok, failed = _run_counts(r.kind, r.summary)
+        lost = (r.summary or {}).get("not_stored") or 0
         if args.json:
             print(_json({"run_id": r.id, "kind": r.kind, "name": r.name, "status": r.status,
                          "created_at": r.created_at, "finished_at": r.finished_at, "models": models,
-                         "ok": ok, "failed": failed}))
+                         "ok": ok, "failed": failed, "not_stored": lost}))
         else:
             label = f"  {r.name}" if r.name else ""
             # "done" says the run finished, not that it went well: the counts say that
             counts = f"{ok} ok, {failed} failed" if ok is not None else ""
+            counts += f", {lost} not stored" if lost else ""
             print(f"{r.id}  {_when(r.created_at)}  {r.kind:<5}  {r.status:<11}  {counts:<18}  "
                   f"{', '.join(map(str, models))}{label}")
     return EXIT_OK
@@ -869,9 +920,10 @@ def _scorecard(args: argparse.Namespace, store: Any) -> int:
             cli_suite.print_comparison(result)
         return EXIT_OK
     if args.run:
-        scores = _with_engine(store, lambda engine: engine.run_scorecard(args.run, filters))
+        scores = _with_engine(store, lambda engine: engine.run_scorecard(args.run, filters,
+                                                                         constraints=args.constraints))
     else:
-        scores = _with_engine(store, lambda engine: engine.scorecard(filters))
+        scores = _with_engine(store, lambda engine: engine.scorecard(filters, constraints=args.constraints))
     if args.json:
         print(_json([s.as_json() for s in scores]))
         return EXIT_OK
@@ -881,11 +933,19 @@ def _scorecard(args: argparse.Namespace, store: Any) -> int:
     _print_scorecard(scores)
     if args.run:
         cli_suite.print_by_expect(scores)
+    if args.constraints != DEFAULT_READING and not any(s.constraint_reading for s in scores):
+        print("\nno automatic constraint check in scope: --constraints applies with --rater auto")
     return EXIT_OK
 
 
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v * 100:.0f}%"
+
+
+def _violated(s: Any) -> str:
+    """The violation rate, naming the reading of the automatic checks it counts, if any."""
+    reading = {"official": " (IFBench)", "desk": " (desk's reading)"}.get(s.constraint_reading or "", "")
+    return _pct(s.constraint_violation_rate) + reading
 
 
 def _print_scorecard(scores: list[Any]) -> None:
@@ -907,7 +967,7 @@ def _print_scorecard(scores: list[Any]) -> None:
             wins += f" ({_pct(s.pairwise_win_ci[0])}-{_pct(s.pairwise_win_ci[1])}, n={s.pairwise_games})"
         rows.append((
             s.model, str(s.n_rated), success, _pct(s.clarifying_rate), _pct(s.fabrication_rate),
-            _pct(s.constraint_violation_rate), "-" if s.mean_quality is None else f"{s.mean_quality:.2f}",
+            _violated(s), "-" if s.mean_quality is None else f"{s.mean_quality:.2f}",
             _fmt_ms(s.p95_total_ms), per_success, wins,
             "too few samples" if s.warnings else "",
         ))
@@ -949,7 +1009,7 @@ def _merge(args: argparse.Namespace, store: Any) -> int:
     report = store.merge_from(args.other)
     if args.json:
         print(_json({"source": args.other, "added": report.added, "total": report.total,
-                     "conflicts": report.conflicts}))
+                     "conflicts": report.conflicts, "not_added": report.not_added}))
         return EXIT_OK
     print(f"merged {args.other}: {report.total} row(s) added")
     width = max(len(table) for table in report.added)
@@ -958,6 +1018,10 @@ def _merge(args: argparse.Namespace, store: Any) -> int:
     if report.conflicts:
         print(f"{len(report.conflicts)} conflict(s), this store's version kept:")
         for line in report.conflicts:
+            print(f"  {line}")
+    if report.not_added:
+        print("configuration in the other store, never merged (add what you trust by hand):")
+        for line in report.not_added:
             print(f"  {line}")
     return EXIT_OK
 

@@ -153,7 +153,7 @@ class _ProgressLine:
 
 
 def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli_error: Any) -> int:
-    from desk.engine.load import LoadCancelled, run_load
+    from desk.engine.load import LoadCancelled, LoadNotStored, run_load
     from desk.engine.session import Engine, EngineError
 
     try:
@@ -176,6 +176,9 @@ def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli
         result = run_coro(go())
     except EngineError as exc:
         raise cli_error(str(exc)) from None
+    except LoadNotStored as exc:  # measured, but not saved: never a success (exit 1, not 2)
+        progress.end()
+        raise cli_error(str(exc), 1) from None
     except KeyboardInterrupt:
         progress.end()
         sys.stderr.write("desk: interrupted; what was measured is stored\n")

@@ -43,11 +43,15 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
 
     imp = ssub.add_parser("import", parents=[db], help="store a CSV or JSONL file as a suite (a new version)",
                           description="Columns: prompt (required); id, system, expect, tags (';'-separated), "
-                                      "attachments (paths relative to the file, ';'-separated), notes, "
+                                      "attachments (paths relative to the file, inside its folder unless "
+                                      "--allow-outside; ';'-separated), notes, "
                                       "constraints (JSON) optional. A bad row stops the import: nothing "
                                       "is stored.")
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--name", required=True, help="the suite's name; importing a name again makes a new version")
+    imp.add_argument("--allow-outside", action="append", default=[], metavar="PATH",
+                     help="also accept attachments in this folder (or this file); by default every "
+                          "attachment must lie inside the suite file's folder, symlinks resolved")
     imp.add_argument("--json", action="store_true")
 
     lst = ssub.add_parser("list", parents=[db], help="list suites (the built-in 'starter' included)")
@@ -131,7 +135,7 @@ def _suite_json(info: Any) -> dict[str, Any]:
 
 
 def _import(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
-    info = _engine(store, h, lambda e: e.import_suite(args.file, args.name))
+    info = _engine(store, h, lambda e: e.import_suite(args.file, args.name, allow_outside=args.allow_outside))
     if args.json:
         print(h.json(_suite_json(info)))
     else:
@@ -183,6 +187,7 @@ def _runs(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
     for r in runs:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
         failed = f", {r.failed} failed" if r.failed else ""
+        failed += f", {r.not_stored} not stored (the store refused them)" if r.not_stored else ""
         print(f"{r.run_id}  {when}  {r.suite} v{r.suite_version}  {r.status:<11} {r.done}/{r.total} done{failed}  "
               f"{', '.join(r.models)}")
     return 0
@@ -329,6 +334,13 @@ def _run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
     for model, why in result.held_back.items():
         sys.stderr.write(f"desk: {model} failed with {why}; its other cells were not sent (fix the model "
                          "name or the key first)\n")
+    for cell in result.not_stored:
+        sys.stderr.write(f"desk: error: {cell}\n")
+    if result.not_stored:
+        sys.stderr.write(f"desk: error: run {result.run_id}: {len(result.not_stored)} answer(s) could not be stored "
+                         f"and are lost; {result.not_sent} cell(s) were not sent. Fix the store, then resume with: "
+                         f"desk suite run --resume {result.run_id}\n")
+        return 1
     if info is not None and info.done < info.total:
         missing = info.total - info.done
         sys.stderr.write(f"desk: error: run {result.run_id}: {missing} of {info.total} answers not completed; "

@@ -504,13 +504,15 @@ def test_merge_pools_two_experts_ratings(srv, tmp_path, cli):
 
     # Bob pulls Ann's store, rates her answer too, and she pulls his.
     out = cli.ok("merge", str(a), "--db", str(b))
-    assert out.splitlines()[0] == f"merged {a}: 5 row(s) added"
-    counts = dict(line.split() for line in out.splitlines()[1:])
-    # Ann's model oa/x is new to Bob; the provider and the built-in rubric are shared.
-    assert counts == {"providers": "0", "models": "1", "prices": "0", "blobs": "0", "trials": "1",
+    assert out.splitlines()[0] == f"merged {a}: 4 row(s) added"
+    counts = dict(line.split() for line in out.splitlines()[1:15])
+    # The built-in rubric is shared; Ann's model oa/x is configuration: listed, not added.
+    assert counts == {"blobs": "0", "trials": "1",
                       "trial_attachments": "0", "responses": "1", "attempts": "1", "rubrics": "0",
                       "ratings": "1", "preferences": "0", "runs": "0", "run_requests": "0",
                       "suites": "0", "suite_cases": "0", "suite_case_attachments": "0", "suite_run_trials": "0"}
+    assert out.splitlines()[15:] == ["configuration in the other store, never merged (add what you trust by hand):",
+                                     "  1 model(s) not added to the picker: oa/x"]
     cli.ok("rate", ann_x["response_id"], "--outcome", "partial", "--uncertainty", "stated_uncertainty",
            "--constraints", "na", "--quality", "3", "--rater", "bob", "--db", str(b))
     report = json.loads(cli.ok("merge", str(b), "--db", str(a), "--json"))
@@ -541,8 +543,8 @@ def test_merge_reports_conflicts_and_errors(srv, tmp_path, cli):
     add_provider(cli, srv, "--db", str(a))
     cli.ok("provider", "add", "oa", "--kind", "ollama", "--base-url", srv.base_url, "--db", str(c))
     out = cli.ok("merge", str(c), "--db", str(a))
-    assert "1 conflict(s), this store's version kept:" in out
-    assert "provider oa: its settings differ in the other store; kept this store's" in out
+    assert "conflict(s)" not in out
+    assert "  provider oa: set up differently in the other store; this store's kept" in out
     with open_store(a) as store:
         assert store.get_provider("oa").kind == "openai"
 

@@ -89,6 +89,9 @@ class Script:
     # the connection closes mid-body instead (no last chunk / fewer bytes than Content-Length).
     truncate_after_pieces: int | None = None
     truncate_abort: bool = False
+    # A recorded body sent as is instead of the generated one (a vendor's published example
+    # stream, say): streamed, each item is one chunk, in order; whole, the items joined.
+    replay: list[str] | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> Script:
@@ -372,10 +375,12 @@ def _head(status: int, ctype: str, rid: str | None, extra: dict, length: int | N
 
 
 def _dumps(obj, pretty=False, google=False) -> bytes:
+    # A lone surrogate in a text piece (half an emoji) goes out as its JSON escape "\ud83d".
     if pretty:
-        return json.dumps(obj, indent=2, ensure_ascii=False).encode()
+        return json.dumps(obj, indent=2, ensure_ascii=False).encode("utf-8", "backslashreplace")
     # Google's streaming JSON uses ",", ": " separators; others are compact.
-    return json.dumps(obj, separators=(",", ": ") if google else (",", ":"), ensure_ascii=False).encode()
+    return json.dumps(obj, separators=(",", ": ") if google else (",", ":"),
+                      ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 def _usage(s: Script, n: int) -> tuple[int, int, int, int]:
@@ -480,7 +485,7 @@ class _Ctx:
         # Hot path: encode a piece event once around a sentinel, then splice each text in.
         if self._tpl is None:
             self._tpl = build("\x00").split(b'"\\u0000"')
-        return self._tpl[0] + json.dumps(text, ensure_ascii=False).encode() + self._tpl[1]
+        return self._tpl[0] + json.dumps(text, ensure_ascii=False).encode("utf-8", "backslashreplace") + self._tpl[1]
 
     def sse_event(self, data: bytes, event: str | None = None) -> bytes:
         nl = self.nl.encode()
@@ -1608,6 +1613,9 @@ class VendorServer:
             await self._wait(t_first)
             st, obj = fmt.error(ctx, s.status)
             return await self._send_json(c, rec, st, obj, keep, extra, ids=s.request_id_headers)
+        if s.replay is not None:
+            await self._wait(t_first)
+            return await self._replay(c, ctx, fmt, keep)
         if not rec.stream:
             return await self._plain(c, ctx, fmt, keep, t_first)
 
@@ -1644,6 +1652,24 @@ class VendorServer:
             await self._wait(t_first)
         for ev in fmt.tail(ctx):
             await c.chunk(ev)
+        await self._finish(c, rec)
+        return keep
+
+    async def _replay(self, c: _Conn, ctx: _Ctx, fmt, keep: bool) -> bool:
+        s, rec = ctx.s, ctx.rec
+        rid = rec.request_id if s.request_id_headers else None
+        extra = {**s.headers, **ctx.extra}
+        rec.headers_sent = dict(extra)
+        rec.first_token_written_at = rec.stamp()
+        if not rec.stream:
+            body = "".join(s.replay or ()).encode()
+            rec.ended_at = rec.stamp()
+            await c.send(_head(s.status, "application/json", rid, extra, len(body), not keep) + body)
+            return keep
+        ctype = fmt.ctype_for(ctx) if rec.protocol == "gemini" else fmt.ctype
+        await c.send(_head(s.status, ctype, rid, extra, None, not keep))
+        for piece in s.replay or ():
+            await c.chunk(piece.encode())
         await self._finish(c, rec)
         return keep
 

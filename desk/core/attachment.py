@@ -11,9 +11,12 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desk.core.files import FileReadError, mib, read_bounded
+
 MAX_DATA_BYTES = 10 * 1024 * 1024
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # ~ 8000 x 5000; vendors downscale far below this anyway
+MAX_ATTACHMENT_BYTES = max(MAX_DATA_BYTES, MAX_IMAGE_BYTES)  # what is read at most before classifying
 
 
 class AttachmentError(ValueError):
@@ -49,18 +52,15 @@ def sha256_hex(data: bytes) -> str:
 
 
 def load_attachment(path: str | Path) -> Attachment:
-    """Read a file and classify it as an image or a text data file, or raise AttachmentError."""
+    """Read a file and classify it as an image or a text data file, or raise AttachmentError.
+
+    Its kind and size are checked before it is opened and at most the image limit (the
+    larger one) is read, so a FIFO, a device or a huge sparse file is refused at once."""
     p = Path(path)
     try:
-        if p.is_dir():
-            raise AttachmentError(f"{p.name}: is a folder, not a file")
-        data = p.read_bytes()
-    except AttachmentError:
-        raise
-    except FileNotFoundError:
-        raise AttachmentError(f"{p}: no such file") from None
-    except OSError as exc:
-        raise AttachmentError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        data = read_bounded(p, MAX_ATTACHMENT_BYTES, what="attachment")
+    except FileReadError as exc:
+        raise AttachmentError(str(exc)) from None
     return attachment_from_bytes(p.name, data)
 
 
@@ -97,7 +97,7 @@ def sniff_image(data: bytes) -> str | None:
 def _image(name: str, mime: str, data: bytes) -> Attachment:
     if len(data) > MAX_IMAGE_BYTES:
         raise AttachmentError(
-            f"{name}: image is {_mib(len(data))}, larger than the {_mib(MAX_IMAGE_BYTES)} limit"
+            f"{name}: image is {mib(len(data))}, larger than the {mib(MAX_IMAGE_BYTES)} limit"
         )
     width, height = image_size(mime, data, name)
     if width * height > MAX_IMAGE_PIXELS:
@@ -252,7 +252,7 @@ def _control_ratio(text: str) -> float:
 def _data(name: str, data: bytes) -> Attachment:
     if len(data) > MAX_DATA_BYTES:
         raise AttachmentError(
-            f"{name}: file is {_mib(len(data))}, larger than the {_mib(MAX_DATA_BYTES)} limit "
+            f"{name}: file is {mib(len(data))}, larger than the {mib(MAX_DATA_BYTES)} limit "
             "for data files"
         )
     if not data:
@@ -265,7 +265,3 @@ def _data(name: str, data: bytes) -> Attachment:
         raise AttachmentError(f"{name}: looks like a binary file; only images and text files can be attached")
     mime = _TEXT_MIME.get(Path(name).suffix.lower(), "text/plain")
     return Attachment("data", name, mime, data, sha256_hex(data), encoding=encoding, text=text)
-
-
-def _mib(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MiB"

@@ -18,16 +18,51 @@ from pathlib import Path
 from typing import Any
 
 from desk.core.attachment import decode_text
-from desk.core.trial import TrialInput
+from desk.core.files import FileReadError, read_bounded
+from desk.core.trial import MAX_PROMPT_CHARS, TrialInput, trial_size_problem
 
 MAX_DATASET_BYTES = 200 * 1024 * 1024
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines")
 _DELIMITERS = (",", ";", "\t", "|")
 
+# The csv module refuses cells over 128 KiB by default: a second, hidden prompt limit with a
+# message about "field limit". Raised well past the one limit, so a long prompt parses and is
+# refused by that limit's own message (suite files are read by the same module).
+csv.field_size_limit(max(csv.field_size_limit(), 4 * MAX_PROMPT_CHARS))
+
 
 class DatasetError(ValueError):
     """A dataset that cannot be used; the message names the file and, where it can, the line."""
+
+
+class UnterminatedQuote(csv.Error):
+    """A quoted cell that never closes: the csv module would quietly read every line after
+    it, to the end of the file, into that one cell."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__("a quoted cell starts on this line and its quote is never closed "
+                         "(every line after it would be read into that one cell)")
+        self.line = line
+
+
+def csv_records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(first line, cells) of each CSV record, header included; raises UnterminatedQuote
+    naming the line where a quoted cell that runs to the end of the file began."""
+    at_end = False
+
+    def lines() -> Iterator[str]:
+        nonlocal at_end
+        yield from io.StringIO(text, newline="")
+        at_end = True
+
+    reader = csv.reader(lines(), delimiter=delimiter)
+    end = 0
+    for row in reader:
+        if at_end:  # only a quote still open makes the reader ask past the last line for a record
+            raise UnterminatedQuote(end + 1)
+        yield end + 1, row
+        end = reader.line_num
 
 
 def read_rows_file(path: str | Path, error: type[ValueError] = ValueError) -> tuple[str, bool]:
@@ -35,17 +70,9 @@ def read_rows_file(path: str | Path, error: type[ValueError] = ValueError) -> tu
     by its first character); problems raise `error` with a message naming the file."""
     p = Path(path)
     try:
-        if p.is_dir():
-            raise error(f"{p.name}: is a folder, not a file")
-        if p.stat().st_size > MAX_DATASET_BYTES:
-            raise error(f"{p.name}: larger than {MAX_DATASET_BYTES // (1024 * 1024)} MiB")
-        data = p.read_bytes()
-    except error:
-        raise
-    except FileNotFoundError:
-        raise error(f"{p}: no such file") from None
-    except OSError as exc:
-        raise error(f"{p}: cannot read ({exc.strerror or exc})") from None
+        data = read_bounded(p, MAX_DATASET_BYTES)
+    except FileReadError as exc:
+        raise error(str(exc)) from None
     try:
         text, _encoding = decode_text(data)
     except ValueError as exc:
@@ -76,16 +103,16 @@ def prompts_from_csv(text: str, name: str = "dataset") -> list[TrialInput]:
     delimiter = prompt_delimiter(header)
     if delimiter is None:
         raise DatasetError(f"{name} line 1: no 'prompt' column in the header ({header[:80]!r})")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv_records(text, delimiter)
+    line = 1
     try:
-        columns = [c.strip().lower() for c in next(reader)]
+        columns = [c.strip().lower() for c in next(reader)[1]]
         prompt_at = columns.index("prompt")
         system_at = columns.index("system") if "system" in columns else None
         out: list[TrialInput] = []
-        for row in reader:
+        for line, row in reader:
             if not any(cell.strip() for cell in row):
                 continue  # a blank line or a row of empty cells
-            line = reader.line_num
             if prompt_at >= len(row):
                 raise DatasetError(f"{name} line {line}: the row has no 'prompt' cell "
                                    f"({len(row)} cells, the header has {len(columns)})")
@@ -93,9 +120,11 @@ def prompts_from_csv(text: str, name: str = "dataset") -> list[TrialInput]:
             if not prompt.strip():
                 raise DatasetError(f"{name} line {line}: the prompt is empty")
             system = row[system_at] if system_at is not None and system_at < len(row) else ""
-            out.append(TrialInput(prompt, system or None))
+            out.append(_sized(TrialInput(prompt, system or None), name, line))
+    except UnterminatedQuote as exc:
+        raise DatasetError(f"{name} line {exc.line}: {exc}") from None
     except csv.Error as exc:
-        raise DatasetError(f"{name} line {reader.line_num}: not valid CSV ({exc})") from None
+        raise DatasetError(f"{name} line {line}: not valid CSV ({exc})") from None
     return out
 
 
@@ -130,8 +159,15 @@ def prompts_from_jsonl(text: str, name: str = "dataset") -> list[TrialInput]:
         system = record.get("system")
         if system is not None and not isinstance(system, str):
             raise DatasetError(f"{name} line {number}: 'system' is not a string")
-        out.append(TrialInput(prompt, system or None))
+        out.append(_sized(TrialInput(prompt, system or None), name, number))
     return out
+
+
+def _sized(trial: TrialInput, name: str, line: int) -> TrialInput:
+    problem = trial_size_problem(trial)
+    if problem:
+        raise DatasetError(f"{name} line {line}: {problem}")
+    return trial
 
 
 def prompt_delimiter(header: str) -> str | None:

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-KINDS = ("openai", "anthropic", "gemini", "ollama")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-# The path each kind's client adds to the base URL: a base URL already ending in it would
-# send requests to .../v1/v1/messages (the SDKs' conventions differ; users copy either).
-_ADDED_PATH = {"anthropic": ("/v1",), "gemini": ("/v1beta", "/v1"), "ollama": ("/api", "/v1")}
 
 
 _USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*@")
@@ -28,10 +23,10 @@ def has_credentials(base_url: str) -> bool:
     return bool(_USERINFO.match(base_url.strip()))
 
 
-def base_url_problem(kind: str, base_url: str) -> str | None:
-    """Why `base_url` cannot work for a provider of `kind`, in one sentence; None if it can.
-
-    Checked when a provider is added or edited (stored ones are never rejected on load)."""
+def url_problem(base_url: str, kind: str = "", added_paths: Sequence[str] = ()) -> str | None:
+    """Why `base_url` cannot work, in one sentence; None if it can. `added_paths` are the
+    paths the protocol of `kind` adds itself (desk.providers.registry.base_url_problem
+    passes them): a base URL already ending in one would double it."""
     from urllib.parse import urlsplit
 
     if has_credentials(base_url):  # first: every other message quotes the URL
@@ -50,7 +45,7 @@ def base_url_problem(kind: str, base_url: str) -> str | None:
     if parts.query or parts.fragment:
         return f"base URL {base_url!r} must not carry a query or fragment (for Azure, use --api-version)"
     path = parts.path.rstrip("/")
-    for suffix in _ADDED_PATH.get(kind, ()):
+    for suffix in added_paths:
         if path.endswith(suffix):
             return (f"the {kind} base URL must stop before {suffix!r}: desk adds that path itself "
                     f"(try {base_url.rstrip('/')[: -len(suffix)] or base_url})")
@@ -78,7 +73,8 @@ class ProviderConfig:
                 f"provider name {self.name!r} must be 1-64 letters, digits, '.', '_' or '-' "
                 "(no '/'), starting with a letter or digit"
             )
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown provider kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+        # Which kinds exist is desk.providers.registry's to say (the one list of protocols).
+        if not self.kind:
+            raise ValueError("a provider needs a kind")
         if not re.match(r"^https?://[^/\s]+", self.base_url):
             raise ValueError(f"base URL {self.base_url!r} must start with http:// or https://")

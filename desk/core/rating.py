@@ -19,7 +19,8 @@ class Rating:
     scale, text, or a list of tags). Editing a rating stores a new Rating whose
     `supersedes` names the old one, so history is kept; the current rating is the one
     nothing supersedes. `blind` records that identities were hidden while rating, and
-    `shown_order` the response ids in the order the rater saw them.
+    `shown_order` the response ids in the order the rater saw them. `origin` is None for
+    a rating made in this store, else the id of the store a merge brought it from.
     """
 
     id: str
@@ -31,6 +32,7 @@ class Rating:
     blind: bool = False
     shown_order: tuple[str, ...] = ()
     supersedes: str | None = None
+    origin: str | None = None
 
     @property
     def outcome(self) -> str | None:
@@ -70,3 +72,4 @@ class Preference:
     reason: str = ""
     blind: bool = False
     shown_order: tuple[str, ...] = field(default_factory=tuple)
+    origin: str | None = None  # as Rating.origin

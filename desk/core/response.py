@@ -174,6 +174,28 @@ def key_echo_note(names: list[str]) -> str:
             "[REDACTED] (if the model could see that key, replace it with the vendor)")
 
 
+UNKNOWN_RAW_CHARS = 16_384  # raw JSON kept per answer of content fields desk does not read
+
+
+@dataclass
+class UnknownField:
+    """A field of a content delta that desk does not read (a new kind of content, say): how
+    many deltas carried it and their values as sent (JSON text), so it is visible rather
+    than silently lost. Values are kept until UNKNOWN_RAW_CHARS per answer; counts always."""
+
+    count: int = 0
+    raw: list[str] = field(default_factory=list)
+
+
+def note_unknown(fields: dict[str, UnknownField], name: str, raw: str) -> None:
+    """Count one more delta carrying `name` and keep its raw value while room is left."""
+    entry = fields.setdefault(name, UnknownField())
+    entry.count += 1
+    kept = sum(len(v) for f in fields.values() for v in f.raw)
+    if kept + len(raw) <= UNKNOWN_RAW_CHARS:
+        entry.raw.append(raw)
+
+
 @dataclass
 class ResponseResult:
     """One model's answer to one trial, with everything measured about it.
@@ -183,6 +205,10 @@ class ResponseResult:
     stream; `output_tokens_per_s` counts tokens after the first over the time after the
     first. Token counts are the vendor's (None when it reported none); `cost_usd`
     includes every attempt and is None when no price or usage is known (`cost_note`).
+    `refusal` marks an answer the vendor sent as a refusal (OpenAI's `refusal` field:
+    its text is that refusal; Anthropic's stop_reason "refusal": its text is whatever came
+    before, often nothing, and finish_reason is "refusal"). `unknown_fields` holds the content fields of the final
+    attempt's stream that desk does not read, by name (see UnknownField).
     """
 
     id: str
@@ -212,7 +238,14 @@ class ResponseResult:
     vendor_request_id: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     variant: Variant | None = None  # the system-prompt variant this answer was given
-    notes: list[str] = field(default_factory=list)  # what desk changed in the answer, and why
+    refusal: bool = False
+    unknown_fields: dict[str, UnknownField] = field(default_factory=dict)
+    # What the user should know about the text as stored (a character the vendor sent
+    # broken, replaced by U+FFFD): shown in the answer's details and exports.
+    notes: list[str] = field(default_factory=list)
+    # Why this answer could not be saved, when a store write failed (in memory only: the
+    # surfaces report it, so an unsaved answer is never shown as a success).
+    store_error: str | None = field(default=None, compare=False)
     # perf_counter arrival of each content chunk of the final attempt (in memory only:
     # load runs derive inter-token latency from it)
     chunk_times: list[float] = field(default_factory=list, repr=False, compare=False)

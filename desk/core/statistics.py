@@ -275,6 +275,57 @@ def krippendorff_alpha(units: Sequence[Sequence[Hashable | None]]) -> float | No
     return float(1 - (n - 1) * observed / expected)
 
 
+def krippendorff_alpha_ordered(
+    units: Sequence[Sequence[float | None]], level: str = "ordinal"
+) -> float | None:
+    """Return Krippendorff's alpha for an ordered scale ("ordinal" or "interval"); None when undefined.
+
+    `units` as for `krippendorff_alpha`, with numeric values (a 1–5 score). Interval alpha
+    weighs a disagreement by the squared difference of the values; ordinal alpha by the
+    squared number of pairable values that lie between them (Krippendorff 2011, "Computing
+    Krippendorff's alpha-reliability"), so only the order of the values matters.
+    """
+    if level not in ("ordinal", "interval"):
+        raise ValueError(f"level must be 'ordinal' or 'interval', got {level!r}")
+    # Coincidences o_ck: unit u adds (ordered pairs (c, k) of its values) / (m_u - 1).
+    coincidences: Counter[tuple[Fraction, Fraction]] = Counter()
+    for unit in units:
+        values = [Fraction(v) for v in unit if v is not None]
+        m = len(values)
+        if m < 2:
+            continue
+        counts = Counter(values)
+        for c, nc in counts.items():
+            for k, nk in counts.items():
+                pairs = nc * (nc - 1) if c == k else nc * nk
+                coincidences[c, k] += Fraction(pairs, m - 1)
+    totals: Counter[Fraction] = Counter()  # n_c
+    for (c, _), o in coincidences.items():
+        totals[c] += o
+    n = sum(totals.values())
+    scale = sorted(totals)
+    if level == "interval":
+        def delta(c: Fraction, k: Fraction) -> Fraction:
+            return (c - k) ** 2
+    else:
+        below = {}  # values up to and including each point of the scale
+        running = Fraction(0)
+        for v in scale:
+            running += totals[v]
+            below[v] = running
+
+        def delta(c: Fraction, k: Fraction) -> Fraction:
+            lo, hi = min(c, k), max(c, k)
+            between = below[hi] - below[lo] + totals[lo]  # sum of n_g for lo <= g <= hi
+            return (between - (totals[c] + totals[k]) / 2) ** 2
+
+    observed = sum((o * delta(c, k) for (c, k), o in coincidences.items()), Fraction(0))
+    expected = sum((totals[c] * totals[k] * delta(c, k) for c in scale for k in scale), Fraction(0))
+    if n == 0 or expected == 0:
+        return None
+    return float(1 - (n - 1) * observed / expected)
+
+
 def sign_test(wins: int, losses: int) -> float:
     """Return the exact two-sided sign-test p-value for wins vs losses (ties excluded)."""
     if wins < 0 or losses < 0:

@@ -21,12 +21,14 @@ sent), ``constraints`` (a list of ``{"id", "kwargs"}``; in CSV as JSON text; IFB
 ``instruction_id_list`` + ``kwargs`` lists are read too), ``source`` and ``upstream_id`` are
 optional; other columns are ignored. Every bad row is collected with its line number and
 reason; if there is any, one SuiteError lists them and nothing is read.
+
+An attachment must resolve (symlinks followed) inside the file's folder or a path the user
+allowed explicitly: a suite someone sent must not reach /etc/passwd or ~/.ssh.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from desk.core.attachment import Attachment, AttachmentError, load_attachment
-from desk.core.dataset import jsonl_objects, prompt_delimiter, read_rows_file
-from desk.core.trial import TrialInput
+from desk.core.dataset import UnterminatedQuote, csv_records, jsonl_objects, prompt_delimiter, read_rows_file
+from desk.core.trial import TrialInput, prompt_size_problem
 
 EXPECT_KINDS = ("clarify", "abstain", "answer", "follow_constraints")
 EXPECTS = ("", *EXPECT_KINDS)
@@ -55,7 +57,12 @@ MAX_ERRORS_SHOWN = 20
 
 
 class SuiteError(ValueError):
-    """A suite file or name that cannot be used; one line naming the file, the lines and why."""
+    """A suite file or name that cannot be used; one line naming the file, the lines and why.
+
+    `outside` lists the attachment files refused for lying outside the suite's folder (so
+    a caller can ask the user whether to allow them and import again)."""
+
+    outside: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,15 +164,17 @@ def check_name(name: str, *, builtin_ok: bool = False) -> str:
     return clean
 
 
-def load_suite_file(path: str | Path) -> tuple[Case, ...]:
-    """Read every case of a CSV or JSONL suite file, in file order, or raise SuiteError."""
+def load_suite_file(path: str | Path, *, allow_outside: Sequence[str | Path] = ()) -> tuple[Case, ...]:
+    """Read every case of a CSV or JSONL suite file, in file order, or raise SuiteError.
+
+    Attachments must lie inside the file's folder, or inside (or be) one of `allow_outside`."""
     p = Path(path)
     text, jsonl = read_rows_file(p, SuiteError)
     base = p.resolve().parent
     if jsonl:
-        cases = cases_from_jsonl(text, p.name, base)
+        cases = cases_from_jsonl(text, p.name, base, allow_outside)
     else:
-        cases = cases_from_csv(text, p.name, base)
+        cases = cases_from_csv(text, p.name, base, allow_outside)
     if not cases:
         raise SuiteError(f"{p.name}: no cases in the file")
     return cases
@@ -174,9 +183,12 @@ def load_suite_file(path: str | Path) -> tuple[Case, ...]:
 class _Rows:
     """Collects the cases and the problems of a file, line by line."""
 
-    def __init__(self, name: str, base: Path | None) -> None:
+    def __init__(self, name: str, base: Path | None, allow_outside: Sequence[str | Path] = ()) -> None:
         self.name = name
         self.base = base
+        # Where attachments may come from, symlinks resolved: the file's folder and what the user allowed.
+        self.allowed = [Path(a).resolve() for a in ([base] if base is not None else []) + list(allow_outside)]
+        self.outside: list[str] = []
         self.cases: list[Case] = []
         self.errors: list[str] = []
         self.keys: dict[str, int] = {}
@@ -209,13 +221,17 @@ class _Rows:
         constraints = _constraints(record, problems)
         attachments: list[Attachment] = []
         for item in _list(record, "attachments", problems):
-            target = Path(item)
-            if not target.is_absolute() and self.base is not None:
-                target = self.base / target
+            target = self._allowed_path(item, problems)
+            if target is None:
+                continue
             try:
                 attachments.append(load_attachment(target))
             except AttachmentError as exc:
                 problems.append(f"attachment {item!r}: {exc}")
+        for text, what in ((prompt, "prompt"), (system, "system prompt")):
+            too_big = prompt_size_problem(text, what) if isinstance(text, str) else None
+            if too_big:
+                problems.append(too_big)
         if problems:
             self.bad(line, "; ".join(problems))
             return
@@ -227,19 +243,41 @@ class _Rows:
             upstream_id=upstream, position=len(self.cases),
         ))
 
+    def _allowed_path(self, item: str, problems: list[str]) -> Path | None:
+        """The attachment's real path (symlinks resolved) if it lies inside an allowed folder;
+        else None, with the reason added to `problems`."""
+        target = Path(item)
+        if not target.is_absolute() and self.base is not None:
+            target = self.base / target
+        try:
+            real = target.resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop, an unreadable folder
+            problems.append(f"attachment {item!r}: cannot resolve the path ({exc})")
+            return None
+        if any(real.is_relative_to(root) for root in self.allowed):
+            return real
+        self.outside.append(str(real))
+        where = f"the suite's folder {self.base}" if self.base is not None else "an allowed folder"
+        problems.append(f"attachment {item!r} is {real}, outside {where}; allow it explicitly "
+                        "(desk suite import --allow-outside PATH) if you mean it")
+        return None
+
     def result(self) -> tuple[Case, ...]:
         if self.errors:
             shown = self.errors[:MAX_ERRORS_SHOWN]
             more = len(self.errors) - len(shown)
             tail = f"; and {more} more" if more else ""
             n = len(self.errors)
-            raise SuiteError(f"{self.name}: {n} bad row{'s' if n != 1 else ''}, nothing imported: "
-                             + "; ".join(shown) + tail)
+            error = SuiteError(f"{self.name}: {n} bad row{'s' if n != 1 else ''}, nothing imported: "
+                               + "; ".join(shown) + tail)
+            error.outside = tuple(dict.fromkeys(self.outside))
+            raise error
         return tuple(self.cases)
 
 
-def cases_from_jsonl(text: str, name: str = "suite", base: Path | None = None) -> tuple[Case, ...]:
-    rows = _Rows(name, base)
+def cases_from_jsonl(text: str, name: str = "suite", base: Path | None = None,
+                     allow_outside: Sequence[str | Path] = ()) -> tuple[Case, ...]:
+    rows = _Rows(name, base, allow_outside)
     for number, record, problem in jsonl_objects(text):
         if record is None:
             rows.bad(number, problem or "")
@@ -248,7 +286,8 @@ def cases_from_jsonl(text: str, name: str = "suite", base: Path | None = None) -
     return rows.result()
 
 
-def cases_from_csv(text: str, name: str = "suite", base: Path | None = None) -> tuple[Case, ...]:
+def cases_from_csv(text: str, name: str = "suite", base: Path | None = None,
+                   allow_outside: Sequence[str | Path] = ()) -> tuple[Case, ...]:
     text = text.lstrip("\ufeff")
     header = text.split("\n", 1)[0].rstrip("\r")
     if not header.strip():
@@ -258,18 +297,12 @@ def cases_from_csv(text: str, name: str = "suite", base: Path | None = None) -> 
     if delimiter is None:
         raise SuiteError(f"{name}: 1 bad row, nothing imported: line 1: no 'prompt' column in the header "
                          f"({header[:80]!r})")
-    rows = _Rows(name, base)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = _Rows(name, base, allow_outside)
+    reader = csv_records(text, delimiter)
+    line = 1
     try:
-        columns = [c.strip().lower() for c in next(reader)]
-        start = reader.line_num
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            line = start + 1
-            start = reader.line_num
+        columns = [c.strip().lower() for c in next(reader)[1]]
+        for line, row in reader:
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) > len(columns):
@@ -287,8 +320,10 @@ def cases_from_csv(text: str, name: str = "suite", base: Path | None = None) -> 
                 else:
                     record["constraints"] = None
             rows.add(line, record)
+    except UnterminatedQuote as exc:
+        rows.bad(exc.line, str(exc))
     except csv.Error as exc:
-        rows.bad(reader.line_num, f"not valid CSV ({exc})")
+        rows.bad(line, f"not valid CSV ({exc})")
     return rows.result()
 
 

@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from desk.core.attachment import Attachment
+
+# The one limit on a prompt (and on a system prompt), for every surface: the window, `desk
+# trial`, suite import and load runs. Beyond it, text belongs in an attached file.
+MAX_PROMPT_CHARS = 5_000_000
+# A prompt file is read at most this far: MAX_PROMPT_CHARS characters at 4 bytes each
+# (UTF-32, the widest encoding decode_text accepts) plus a BOM.
+MAX_PROMPT_FILE_BYTES = 4 * MAX_PROMPT_CHARS + 4
+
+
+def prompt_size_problem(text: str | None, what: str = "prompt") -> str | None:
+    """Why `text` cannot be sent as a prompt (or system prompt, `what`), or None if it can."""
+    if text is not None and len(text) > MAX_PROMPT_CHARS:
+        return (f"the {what} is {len(text):,} characters, more than the {MAX_PROMPT_CHARS:,} allowed; "
+                "shorten it or attach the text as a file")
+    return None
+
+
+def trial_size_problem(trial: TrialInput, variants: Sequence[Variant] = ()) -> str | None:
+    """Why the prompt or a system prompt of `trial` (or of its variants) is too large to send, or None."""
+    for problem in (prompt_size_problem(trial.prompt), prompt_size_problem(trial.system, "system prompt"),
+                    *(prompt_size_problem(v.system, f"system prompt {v.label}") for v in variants)):
+        if problem:
+            return problem
+    return None
 
 
 class ModelRefError(ValueError):

@@ -1,9 +1,10 @@
 """Find model servers already running on this computer (loopback only), and add them.
 
-Each candidate is probed once with a short timeout: Ollama by `GET /api/tags`, the
-OpenAI-compatible servers (LM Studio, llama.cpp's server, vLLM) by `GET /v1/models`. A
-closed port, a timeout or an answer that is not the expected JSON means "not found" --
-never an exception. Only 127.0.0.1 is ever contacted.
+Each candidate is probed once with a short timeout, by its protocol's own list-models
+request (desk.providers.loopback): Ollama by `GET /api/tags`, the OpenAI-compatible servers
+(LM Studio, llama.cpp's server, vLLM) by `GET /v1/models`. A closed port, a timeout or
+an answer that is not the expected JSON means "not found" -- never an exception. Only
+127.0.0.1 is ever contacted.
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import httpx
+from urllib.parse import urlsplit
 
 from desk.core.provider import ProviderConfig
 from desk.core.trial import ModelRef
-from desk.providers.http import USER_AGENT
-from desk.providers.transport import LeanTransport
+from desk.providers.loopback import LoopbackClient, loopback_client, served_models
+from desk.providers.registry import default_base_url
 
 HOST = "127.0.0.1"
 
@@ -55,62 +55,26 @@ def describe_candidates(candidates: Sequence[Candidate] = DEFAULT_CANDIDATES) ->
 
 
 def base_url_for(kind: str, port: int) -> str:
-    root = f"http://{HOST}:{port}"
-    return root if kind == "ollama" else root + "/v1"
+    """A local server's base URL keeps the path of its protocol's default one, as the SDKs
+    do: Ollama's has none, an OpenAI-compatible server's ends in /v1."""
+    return f"http://{HOST}:{port}" + urlsplit(default_base_url(kind)).path.rstrip("/")
 
 
-def _ollama_models(body: Any) -> tuple[str, ...] | None:
-    if not isinstance(body, dict) or not isinstance(body.get("models"), list):
-        return None
-    names = [m.get("name") or m.get("model") for m in body["models"] if isinstance(m, dict)]
-    return tuple(n for n in names if isinstance(n, str) and n)
-
-
-def _openai_models(body: Any) -> tuple[str, ...] | None:
-    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-        return None
-    ids = [m.get("id") for m in body["data"] if isinstance(m, dict)]
-    return tuple(i for i in ids if isinstance(i, str) and i)
-
-
-async def _probe(client: httpx.AsyncClient, candidate: Candidate, timeout: float) -> Found | None:
+async def _probe(client: LoopbackClient, candidate: Candidate, timeout: float) -> Found | None:
     name, kind, port = candidate
     if not 0 < int(port) < 65536:
         return None
     base_url = base_url_for(kind, port)
-    path = "/api/tags" if kind == "ollama" else "/models"
-    try:
-        # wait_for, not asyncio.timeout: the latter needs a current task, which qasync lacks.
-        response = await asyncio.wait_for(client.get(base_url + path, timeout=timeout), timeout)
-        if response.status_code != 200:
-            return None
-        body = response.json()
-    except Exception:  # refused, timed out, not HTTP, not JSON: simply not found
-        return None
-    models = _ollama_models(body) if kind == "ollama" else _openai_models(body)
+    models = await served_models(client, kind, base_url, timeout)
     if models is None:
         return None
     return Found(name, kind, base_url, models, server_label(name))
 
 
-async def discover(
-    client: httpx.AsyncClient | None = None,
-    candidates: Sequence[Candidate] = DEFAULT_CANDIDATES,
-    timeout: float = 0.5,
-) -> list[Found]:
+async def discover(candidates: Sequence[Candidate] = DEFAULT_CANDIDATES, timeout: float = 0.5) -> list[Found]:
     """Probe every candidate port on 127.0.0.1 at once; the servers that answered, in order."""
-    own = client is None
-    # No proxies from the environment: a probe of 127.0.0.1 must stay on this computer.
-    # desk's own transport, as the engine's: plain asyncio, so it runs on the qasync loop too.
-    http = client or httpx.AsyncClient(
-        transport=LeanTransport(connect_timeout=timeout), trust_env=False, follow_redirects=False,
-        headers={"user-agent": USER_AGENT},
-    )
-    try:
-        results = await asyncio.gather(*(_probe(http, c, timeout) for c in candidates))
-    finally:
-        if own:
-            await http.aclose()
+    async with loopback_client(timeout) as client:
+        results = await asyncio.gather(*(_probe(client, c, timeout) for c in candidates))
     return [f for f in results if f is not None]
 
 

@@ -70,14 +70,14 @@ STANDARD_CRITERIA = ("outcome", "uncertainty", "constraints", "quality", "note",
 
 CSV_COLUMNS = (
     "trial_id", "response_id", "rated_at", "prompt", "system", "attachments", "model", "variant",
-    "answer", "status", "error_kind", "ttft_ms", "total_ms", "input_tokens", "output_tokens",
+    "answer", "status", "error_kind", "refusal", "unknown_fields", "ttft_ms", "total_ms", "input_tokens", "output_tokens",
     "output_tokens_per_s", "cost_usd", "retries", *STANDARD_CRITERIA,
 )  # fmt: skip
 RATING_META_COLUMNS = ("rater", "blind", "rubric_name", "rubric_version", "rating_id")
 
 _FLOAT_COLUMNS = frozenset({"ttft_ms", "total_ms", "output_tokens_per_s", "cost_usd"})
 _INT_COLUMNS = frozenset({"input_tokens", "output_tokens", "retries", "quality", "rubric_version"})
-_BOOL_COLUMNS = frozenset({"blind"})
+_BOOL_COLUMNS = frozenset({"blind", "refusal"})
 
 # What a spreadsheet may run as a formula when a cell starts with it (OWASP's list).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -177,6 +177,8 @@ def table_rows(store: Store, filters: ExportFilter | None = None) -> tuple[list[
             "answer": response.text,
             "status": response.status.value,
             "error_kind": response.error_kind.value if response.error_kind else None,
+            "refusal": response.refusal,
+            "unknown_fields": unknown_counts(response),
             "ttft_ms": response.ttft_ms,
             "total_ms": response.total_ms,
             "input_tokens": response.usage.input_tokens,
@@ -319,8 +321,16 @@ def response_record(r: ResponseResult, trial: StoredTrial | None = None) -> dict
         "retries": r.retries,
         "retry_wait_ms": r.retry_wait_ms,
         "vendor_request_id": r.vendor_request_id,
+        "refusal": r.refusal,
+        "unknown_fields": {name: {"count": f.count, "raw": f.raw} for name, f in r.unknown_fields.items()},
+        "notes": r.notes,
         "attempts": [attempt_json(a) for a in r.attempts],
     }
+
+
+def unknown_counts(r: ResponseResult) -> str:
+    """The content fields desk did not read, as "name×count; ..." (empty: none)."""
+    return "; ".join(f"{name}×{f.count}" for name, f in sorted(r.unknown_fields.items()))
 
 
 def attempt_json(a: Attempt) -> dict[str, Any]:

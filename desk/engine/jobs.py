@@ -5,7 +5,7 @@ the thread that made them), so the window's event loop keeps running. The worker
 into a `Job`, plain Python under a lock, which the caller polls: a worker thread must never
 call into Qt. Cancelling sets an event the work checks between steps and SQLite checks
 between statements (`Store.cancellable`); a cancelled export leaves no file and a
-cancelled merge adds nothing.
+cancelled merge keeps the short batches it committed (merging again completes it).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from desk.core.load import AttemptMark, LoadStep, RequestOutcome, knee, remainin
 from desk.core.pricing import add_costs
 from desk.core.response import ResponseResult, Status
 from desk.core.statistics import percentile
-from desk.core.trial import GenerationSettings, ModelRef, TrialInput
+from desk.core.trial import GenerationSettings, ModelRef, TrialInput, trial_size_problem
 from desk.engine.aio import run
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import wait_for_preload
@@ -64,6 +64,10 @@ class LoadPlan:
             raise ValueError("choose at least one model")
         if not self.inputs:
             raise ValueError("a load run needs a prompt or a dataset with at least one row")
+        for n, trial in enumerate(self.inputs, start=1):
+            problem = trial_size_problem(trial)
+            if problem:
+                raise ValueError(problem if len(self.inputs) == 1 else f"prompt {n}: {problem}")
         if not self.steps:
             raise ValueError("a load run needs at least one step")
 
@@ -91,7 +95,7 @@ class LoadPlan:
 @dataclass
 class LoadResult:
     run_id: str
-    status: str  # done | cancelled
+    status: str  # done | cancelled | failed (the store refused its requests: see summary["not_stored"])
     summary: dict[str, Any]
     outcomes: list[RequestOutcome]
 
@@ -159,6 +163,7 @@ class _Writer(threading.Thread):
         self._held: list[tuple[RequestOutcome, list[tuple[int, ResponseResult]]]] = []
         self._last_flush = time.monotonic()
         self.error: BaseException | None = None
+        self.stored = 0  # requests whose batch was committed
 
     def put(self, outcome: RequestOutcome, calls: list[tuple[int, ResponseResult]]) -> None:
         self._held.append((outcome, calls))
@@ -195,8 +200,9 @@ class _Writer(threading.Thread):
                 if items:
                     store.save_run_batch(self._run_id, [o for o, _ in items],
                                          [c for _, calls in items for c in calls])
+                    self.stored += len(items)
         except BaseException as exc:
-            self.error = exc
+            self.error = exc  # the run reads it: a dead writer fails the run, never "done"
         finally:
             store.close()
 
@@ -242,6 +248,8 @@ async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = N
         lag.start()
         ctx = _RunContext(runner, chains, plan, trial_ids, seqs, t_run, writer, lag, outcomes, progress, planned)
         for step_index, step in enumerate(plan.steps):
+            if writer.error is not None:
+                break  # nothing more can be stored: sending more would only be paid for and lost
             await _prewarm(engine, plan, step.concurrency)
             # A full garbage collection over everything alive can stall the loop for tens of
             # milliseconds mid-step; collect now and freeze the survivors so that during the
@@ -273,13 +281,28 @@ async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = N
         wall_total = perf_counter() - t_run
         writer.close()
     summary = _summary(plan, outcomes, step_summaries, wall_total, lag_report)
-    store.finish_run(run_id, status, summary)
     if writer.error is not None:
-        raise RuntimeError(f"storing the run failed: {writer.error}") from writer.error
+        status = "failed"
+        summary["not_stored"] = len(outcomes) - writer.stored
+        summary["store_error"] = f"{type(writer.error).__name__}: {writer.error}"
+    store.finish_run(run_id, status, summary)
     result = LoadResult(run_id, status, summary, outcomes)
+    if writer.error is not None:
+        raise LoadNotStored(result) from writer.error
     if status == "cancelled":
         raise LoadCancelled(result)
     return result
+
+
+class LoadNotStored(RuntimeError):
+    """Raised after a run whose requests the store refused: the run is stored as failed,
+    saying how many requests were lost and why; carries what was measured."""
+
+    def __init__(self, result: LoadResult) -> None:
+        s = result.summary
+        super().__init__(f"{s['not_stored']} of {len(result.outcomes)} requests could not be stored and are "
+                         f"lost ({s['store_error']}); run {result.run_id} is marked failed")
+        self.result = result
 
 
 class LoadCancelled(asyncio.CancelledError):
@@ -475,6 +498,8 @@ def run_load_in_thread(db_path: str | Path, plan: LoadPlan, *, progress: Progres
             result = run(main())
         except LoadCancelled as exc:
             result = exc.result
+        except LoadNotStored as exc:  # what was measured is shown, with what was lost
+            result, error = exc.result, exc
         except BaseException as exc:
             error = exc
         finally:

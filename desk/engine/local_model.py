@@ -169,20 +169,16 @@ def start(port: int | None = None) -> LocalServer:
 
 async def wait_ready(server: LocalServer, timeout: float = 120.0) -> None:
     """Until the server lists its model; a clear error (with its log) if it dies or stalls."""
-    import httpx
+    from desk.providers.loopback import answers, loopback_client  # httpx: not at the CLI's start
 
     deadline = time.monotonic() + timeout
-    async with _loopback_client(2.0) as client:
+    async with loopback_client(2.0) as client:
         while True:
             if not server.alive():
                 raise LocalModelError(f"the local model server exited (code {server.process.returncode}):\n"
                                       + server.log_tail())
-            try:
-                response = await client.get(server.base_url + "/models")
-                if response.status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+            if await answers(client, server.base_url + "/models"):
+                return
             if time.monotonic() > deadline:
                 server.stop()
                 raise LocalModelError(f"the local model server did not answer within {timeout:.0f} s:\n"
@@ -192,13 +188,10 @@ async def wait_ready(server: LocalServer, timeout: float = 120.0) -> None:
 
 async def answering(base_url: str, timeout: float = 1.0) -> bool:
     """Whether an OpenAI-compatible server answers `GET /models` at `base_url` (loopback)."""
-    import httpx
+    from desk.providers.loopback import answers, loopback_client
 
-    async with _loopback_client(timeout) as client:
-        try:
-            return (await client.get(base_url + "/models")).status_code == 200
-        except httpx.HTTPError:
-            return False
+    async with loopback_client(timeout) as client:
+        return await answers(client, base_url + "/models")
 
 
 async def ensure_running(engine: Any, current: LocalServer | None = None,
@@ -235,13 +228,3 @@ def register_existing(engine: Any) -> ModelRef:
         engine.add_model(ref)
     return ref
 
-
-def _loopback_client(timeout: float) -> Any:
-    """desk's own transport (plain asyncio: it runs on the window's qasync loop too), no
-    proxies from the environment: this only ever talks to 127.0.0.1."""
-    import httpx
-
-    from desk.providers.transport import LeanTransport
-
-    return httpx.AsyncClient(transport=LeanTransport(connect_timeout=timeout), trust_env=False,
-                             timeout=httpx.Timeout(timeout))

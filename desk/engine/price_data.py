@@ -19,12 +19,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
 import platformdirs
 
-from desk.core.attachment import decode_text
+from desk.core.attachment import MAX_DATA_BYTES, decode_text
+from desk.core.files import FileReadError, read_bounded
 from desk.core.pricing import Price
 from desk.core.trial import ModelRef, ModelRefError
+from desk.providers.connections import HttpClient
+from desk.providers.price_feed import PriceFeedError, fetch_price_list
 
 DEFAULT_URL = "https://raw.githubusercontent.com/pydantic/genai-prices/refs/heads/main/prices/new_data/v2/data.json"
 
@@ -128,19 +130,12 @@ def load_cached() -> PriceDataInfo | None:
     return current_info()
 
 
-async def update(client: httpx.AsyncClient, url: str = DEFAULT_URL, timeout: float = 20.0) -> PriceDataInfo:
+async def update(client: HttpClient, url: str = DEFAULT_URL, timeout: float = 20.0) -> PriceDataInfo:
     """Fetch the newer price list, check it, keep it for later runs and use it now."""
     try:
-        response = await client.get(url, timeout=timeout)
-    except httpx.HTTPError as exc:
-        raise PriceDataError(f"cannot fetch price data from {url} ({type(exc).__name__}: {exc}); "
-                             "keeping the current data") from None
-    if response.status_code != 200:
-        raise PriceDataError(f"price data request answered HTTP {response.status_code}; keeping the current data")
-    try:
-        raw = response.json()
-    except ValueError:
-        raise PriceDataError("the price data is not JSON; keeping the current data") from None
+        raw = await fetch_price_list(client, url, timeout)
+    except PriceFeedError as exc:
+        raise PriceDataError(f"{exc}; keeping the current data") from None
     fetched_at = time.time()
     count = _install(raw, fetched_at)
     path = cache_path()
@@ -157,12 +152,10 @@ def read_price_csv(path: str | Path) -> list[tuple[ModelRef, Price]]:
     `cached_input`, in USD per million tokens. Every problem names its line; nothing is
     returned unless every row is valid."""
     p = Path(path)
-    try:
-        text, _ = decode_text(p.read_bytes())
-    except OSError as exc:
-        raise PriceDataError(f"{p.name}: cannot read ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise PriceDataError(f"{p.name}: {exc}") from None
+    try:  # a FIFO or a device is refused, not waited on or read forever
+        text, _ = decode_text(read_bounded(p, MAX_DATA_BYTES, what="price list"))
+    except ValueError as exc:  # FileReadError included: its message names the file
+        raise PriceDataError(str(exc) if isinstance(exc, FileReadError) else f"{p.name}: {exc}") from None
     reader = csv.DictReader(io.StringIO(text))
     fields = {(f or "").strip().lower() for f in reader.fieldnames or []}
     missing = {"model", "input", "output"} - fields

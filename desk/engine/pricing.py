@@ -17,8 +17,6 @@ from desk.core.response import Usage
 
 PriceLookup = Callable[[str, str], Price | None]
 
-_CATALOG_PROVIDER_IDS = {"anthropic": "anthropic", "gemini": "google"}
-
 
 class Pricer:
     def __init__(self, overrides: PriceLookup | None = None) -> None:
@@ -87,7 +85,9 @@ def wait_for_preload(timeout: float = 10.0) -> bool:
 
 
 def _catalog_price(config: ProviderConfig, model: str, usage: Usage) -> Any:
-    if config.kind == "ollama":
+    from desk.providers.registry import catalog_id, list_priced
+
+    if not list_priced(config.kind):
         return None  # local models have no list price; the user can set one
     try:
         from genai_prices import Usage as GUsage
@@ -95,8 +95,9 @@ def _catalog_price(config: ProviderConfig, model: str, usage: Usage) -> Any:
     except ImportError:  # pragma: no cover - a dependency, but never fatal
         return None
     kwargs: dict[str, Any] = {}
-    if config.kind in _CATALOG_PROVIDER_IDS:
-        kwargs["provider_id"] = _CATALOG_PROVIDER_IDS[config.kind]
+    vendor = catalog_id(config.kind)
+    if vendor is not None:
+        kwargs["provider_id"] = vendor
     else:
         kwargs["provider_api_url"] = config.base_url
     g_usage = GUsage(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from time import monotonic
 from typing import TYPE_CHECKING
@@ -11,10 +12,16 @@ from desk.core.response import Attempt, ResponseResult
 if TYPE_CHECKING:
     from desk.store.db import Store
 
+log = logging.getLogger("desk.engine")
+
 
 class StoreRecorder:
     """A ResponseSink writing to the store; text is flushed at most every `flush_s` seconds
-    per response (one small UPDATE), so streaming does not turn into a write storm."""
+    per response (one small UPDATE), so streaming does not turn into a write storm.
+
+    A failed write never stops the streams, and is never silent either: the first failure
+    of a response is kept in its `store_error`, which every surface reports (the CLI exits
+    non-zero, a suite run counts the cell as not stored)."""
 
     def __init__(self, store: Store, flush_s: float = 0.25, clean: Callable[[str], str] = str) -> None:
         self._store = store
@@ -22,24 +29,42 @@ class StoreRecorder:
         self._flush_s = flush_s
         self._last_flush: dict[str, float] = {}
 
+    def _write(self, result: ResponseResult, what: str, write: Callable[[], object]) -> bool:
+        try:
+            write()
+        except Exception as exc:
+            if result.store_error is None:
+                result.store_error = f"the answer could not be stored ({what} failed: {exc})"
+                log.exception("storing response %s failed (%s)", result.id, what)
+            return False
+        return True
+
     def response_started(self, result: ResponseResult) -> None:
-        self._store.create_response(result)
+        self._write(result, "creating its row", lambda: self._store.create_response(result))
         self._last_flush[result.id] = monotonic()
 
     def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
         now = monotonic()
         if now - self._last_flush.get(result.id, 0.0) >= self._flush_s:
             self._last_flush[result.id] = now
-            self._store.update_response_text(result.id, self._clean("".join(parts)), result.reasoning_text)
+            self._write(result, "saving the text so far", lambda: self._store.update_response_text(
+                result.id, self._clean("".join(parts)), result.reasoning_text))
 
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
-        self._store.save_attempt(result.id, attempt)
+        self._write(result, f"saving attempt {attempt.number}", lambda: self._store.save_attempt(result.id, attempt))
 
     def response_finished(self, result: ResponseResult) -> None:
         self._last_flush.pop(result.id, None)
-        for attempt in result.attempts:  # a cancelled attempt never reached attempt_finished
-            self._store.save_attempt(result.id, attempt)
-        self._store.finish_response(result)
+
+        def finish() -> None:
+            for attempt in result.attempts:  # a cancelled attempt never reached attempt_finished
+                self._store.save_attempt(result.id, attempt)
+            self._store.finish_response(result)
+
+        # The final write is an upsert of everything: when it succeeds the row is whole,
+        # whatever failed before (a text flush); when it fails, the answer says it is lost.
+        if self._write(result, "saving the finished answer", finish):
+            result.store_error = None
 
 
 class FanoutSink:

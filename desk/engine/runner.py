@@ -26,9 +26,11 @@ from desk.core.response import (
     Status,
     Usage,
     key_echo_note,
+    note_unknown,
     scrub_keys,
     tokens_per_second,
 )
+from desk.core.surrogates import SurrogateJoiner, lone_surrogates_note
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer
@@ -39,6 +41,7 @@ from desk.providers.base import (
     ProviderError,
     ReasoningDelta,
     TextDelta,
+    UnknownDelta,
     UsageReport,
 )
 from desk.providers.transport import WireTiming
@@ -76,8 +79,9 @@ class ResponseSink(Protocol):
 
 
 class GuardedSink:
-    """Wraps a sink so a failing view or store write never stops the streams: the error is
-    logged once per method and the engine carries on (the result still comes back)."""
+    """Wraps a sink so a failing view never stops the streams: the error is logged once per
+    method and the engine carries on (the result still comes back). A failed store write is
+    not swallowed here: the StoreRecorder keeps it in the answer's `store_error`."""
 
     def __init__(self, inner: ResponseSink) -> None:
         self._inner = inner
@@ -189,6 +193,7 @@ class Runner:
                 parts.clear()
                 reasoning.clear()
                 result.chunk_times.clear()
+                result.refusal, result.unknown_fields = False, {}  # of the final attempt, like its text
                 error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink)
                 self._price_attempt(target, attempt)
                 sink.attempt_finished(result, attempt)
@@ -240,6 +245,8 @@ class Runner:
         rescheduled = t_loop
         usage = Usage()
         error: ProviderError | None = None
+        # Every delta goes through these, so a character split across deltas arrives whole.
+        texts, thoughts = SurrogateJoiner(), SurrogateJoiner()
         try:
             async with asyncio.timeout_at(min(total_deadline, t_loop + timeouts.first_token)) as deadline:
                 async for event in target.provider.stream(
@@ -249,14 +256,19 @@ class Runner:
                         if first_at is None:
                             first_at = event.at
                         last_at = event.at
-                        parts.append(event.text)
+                        result.refusal = result.refusal or event.refusal
                         result.chunk_times.append(event.at)
-                        sink.text_received(result, event.text, parts)
+                        if text := texts.feed(event.text):
+                            parts.append(text)
+                            sink.text_received(result, text, parts)
                     elif isinstance(event, ReasoningDelta):
                         last_at = event.at
-                        reasoning.append(event.text)
+                        if thought := thoughts.feed(event.text):
+                            reasoning.append(thought)
                     elif isinstance(event, UsageReport):
                         usage = usage.merged(event.usage)
+                    elif isinstance(event, UnknownDelta):
+                        note_unknown(result.unknown_fields, event.name, event.raw)
                     elif isinstance(event, Opened):
                         attempt.http_status = event.http_status
                         attempt.vendor_request_id = event.vendor_request_id
@@ -265,6 +277,9 @@ class Runner:
                         result.finish_reason = event.finish_reason
                         attempt.vendor_request_id = attempt.vendor_request_id or event.vendor_request_id
                         last_at = event.at or last_at
+                        # A refusal is the model's answer (Anthropic's stop_reason "refusal"),
+                        # rated like any; a content filter stopping it is an error.
+                        result.refusal = result.refusal or event.finish_reason == "refusal"
                         if event.finish_reason == "content_filter":
                             error = ProviderError(
                                 ErrorKind.CONTENT_FILTER,
@@ -300,13 +315,21 @@ class Runner:
             attempt.status = Status.INTERRUPTED
             attempt.error_kind = ErrorKind.CANCELLED
             raise
+        finally:  # a half character still held back had no partner: it ends as U+FFFD
+            if tail := texts.close():
+                parts.append(tail)
+                sink.text_received(result, tail, parts)
+            if tail := thoughts.close():
+                reasoning.append(tail)
+            if texts.replaced + thoughts.replaced:
+                result.notes.append(lone_surrogates_note(texts.replaced + thoughts.replaced))
         self._close_attempt(attempt, timing, first_at, usage)
         if error is None:
             attempt.status = Status.OK
         else:
             attempt.status = Status.ERROR
             attempt.error_kind = error.kind
-            attempt.error_message = target.provider._clean(error.message)
+            attempt.error_message = target.provider.redact_secrets(error.message)
         return error, (first_at, last_at)
 
     @staticmethod

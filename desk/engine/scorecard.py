@@ -51,6 +51,7 @@ from desk.core.statistics import (
     cohen_kappa,
     enough,
     krippendorff_alpha,
+    krippendorff_alpha_ordered,
     percentile,
     sign_test,
     wilson_interval,
@@ -89,6 +90,7 @@ class ModelScore:
     agreement: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     by_expect: dict[str, ExpectScore] | None = None  # set for a suite run's scorecard
+    constraint_reading: str | None = None  # "official"/"desk" when automatic constraint checks count
 
     def as_json(self) -> dict[str, Any]:
         out = {
@@ -101,6 +103,7 @@ class ModelScore:
             "fabrication_rate": self.fabrication_rate,
             "constraint_violation_rate": self.constraint_violation_rate,
             "n_constraints_applicable": self.n_constraints,
+            "constraint_reading": self.constraint_reading,
             "mean_quality": self.mean_quality,
             "median_total_ms": self.median_total_ms,
             "median_total_ci": list(self.median_total_ci) if self.median_total_ci else None,
@@ -318,6 +321,14 @@ def _agreement(rated: list[tuple[ResponseResult, list[Rating]]]) -> dict[str, An
             units = [[next((x.values.get(criterion) for x in rs if x.rater == who), None) for who in raters]
                      for _, rs in shared]
             result[criterion] = {"krippendorff_alpha": krippendorff_alpha(units)}
+    # The 1–5 quality score is ordered: a 4 against a 5 is a smaller disagreement than a 1
+    # against a 5, which nominal kappa/alpha cannot see. Any number of raters (two included).
+    scores = [[next((x.quality for x in rs if x.rater == who), None) for who in raters] for _, rs in shared]
+    if any(v is not None for unit in scores for v in unit):
+        result["quality"] = {
+            f"krippendorff_alpha_{level}": krippendorff_alpha_ordered(scores, level)
+            for level in ("ordinal", "interval")
+        }
     if not enough(len(shared)):
         result["warning"] = f"too few items rated by several raters (n={len(shared)})"
     return result

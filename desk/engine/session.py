@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -10,16 +11,21 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any, TypeVar
 
-import httpx
-
+from desk.core.constraint_reading import DEFAULT_READING, check_reading, read_as
 from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
-from desk.core.provider import ProviderConfig, base_url_problem
+from desk.core.provider import ProviderConfig
 from desk.core.rating import Preference, Rating
 from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
 from desk.core.suite import AUTO_RATER, EXPECT_KINDS, Suite
-from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
+from desk.core.trial import (
+    GenerationSettings,
+    ModelRef,
+    TrialInput,
+    Variant,
+    trial_size_problem,
+)
 from desk.engine import local_model, suite_run
 from desk.engine.export import ExportResult, export_file, export_run_attempts, export_run_requests
 from desk.engine.jobs import Job
@@ -46,9 +52,8 @@ from desk.engine.suite_run import (
     SuiteRunResult,
 )
 from desk.providers.base import Provider, ProviderError
-from desk.providers.http import make_client
-from desk.providers.registry import make_provider
-from desk.providers.transport import LeanTransport
+from desk.providers.connections import Connections, HttpClient
+from desk.providers.registry import base_url_problem, make_provider
 from desk.store.db import Store, open_store
 from desk.store.errors import StoreError
 from desk.store.merge import MergeReport
@@ -61,7 +66,10 @@ T = TypeVar("T")
 
 
 class EngineError(ValueError):
-    """A request the engine cannot start (unknown provider, bad settings); one clear line."""
+    """A request the engine cannot start (unknown provider, bad settings); one clear line.
+    `outside`: a suite import's attachments refused for lying outside the suite's folder."""
+
+    outside: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,11 +86,12 @@ class Engine:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         stream: bool = True,
-        client: httpx.AsyncClient | None = None,
+        client: HttpClient | None = None,
     ) -> None:
         self.store = store
         self.timeouts = timeouts or Timeouts()
-        self.client = client or make_client(connect_timeout=self.timeouts.connect)
+        self.connections = Connections(connect_timeout=self.timeouts.connect, client=client)
+        self.client = self.connections.client
         self.runner = Runner(
             pricer=Pricer(store.get_price),
             timeouts=self.timeouts,
@@ -100,7 +109,7 @@ class Engine:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.connections.aclose()
 
     def switch_store(self, path: str) -> None:
         """Work on another store file (created if new); the old one is closed."""
@@ -134,9 +143,15 @@ class Engine:
         cached = self._providers.get(name)
         if cached is not None and cached.config == config:
             return cached
-        provider = make_provider(config, self.client, get_api_key(config))
+        provider = self._make_provider(config, get_api_key(config))
         self._providers[name] = provider
         return provider
+
+    def _make_provider(self, config: ProviderConfig, key: str | None) -> Provider:
+        try:
+            return make_provider(config, self.client, key)
+        except ValueError as exc:  # a stored kind this desk does not speak
+            raise EngineError(f"provider {config.name}: {exc}") from None
 
     async def prepare(self, names: Sequence[str]) -> None:
         """Resolve providers and their keys off the event loop: the OS keyring can take
@@ -149,7 +164,7 @@ class Engine:
                 todo.append(config)
         keys = await asyncio.gather(*(asyncio.to_thread(get_api_key, c) for c in todo))
         for config, key in zip(todo, keys, strict=True):
-            self._providers[config.name] = make_provider(config, self.client, key)
+            self._providers[config.name] = self._make_provider(config, key)
 
     def target(self, ref: ModelRef, settings: GenerationSettings | None = None,
                variant: Variant | None = None) -> Target:
@@ -173,6 +188,9 @@ class Engine:
         """Store the trial, run every model (x variant) concurrently, record as it streams."""
         if not models:
             raise EngineError("choose at least one model")
+        problem = trial_size_problem(trial, variants or ())
+        if problem:
+            raise EngineError(problem)
         if not trial.prompt.strip() and not trial.attachments:
             raise EngineError("the prompt is empty")
 
@@ -332,21 +350,27 @@ class Engine:
         except StoreError as exc:
             raise EngineError(str(exc)) from None
 
-    def scorecard(self, filters: ScoreFilter | None = None, *, seed: int = 0) -> list[ModelScore]:
+    def scorecard(self, filters: ScoreFilter | None = None, *, seed: int = 0,
+                  constraints: str = DEFAULT_READING) -> list[ModelScore]:
         """Per-model scorecard over the stored ratings (see desk.engine.scorecard for the rules).
 
         With a tag or rater filter, the answers in scope are the rated ones it selects;
         otherwise every answer in the trial and date scope counts for latency and cost.
+        `constraints` is the reading of the automatic constraint checks counted ("official",
+        IFBench's verdict, or "desk"; desk.core.constraint_reading); a model whose figures
+        count an automatic check names it in `constraint_reading`.
         """
-        return _scorecard(self.store, filters or ScoreFilter(), seed)
+        return _scorecard(self.store, filters or ScoreFilter(), seed, constraints=constraints)
 
     async def scorecard_in_background(self, job: Job, filters: ScoreFilter | None = None, *,
-                                      seed: int = 0) -> list[ModelScore]:
+                                      seed: int = 0, constraints: str = DEFAULT_READING) -> list[ModelScore]:
         """`scorecard` off the caller's thread (its bootstraps take seconds on a real store),
         on its own connection, reporting each step to `job`; job.cancel() stops it at the
         next step or SQL statement (JobCancelled)."""
+        _reading(constraints)  # a bad choice is said here, not on the worker
         return await self._on_own_connection(
-            job, lambda store: _scorecard(store, filters or ScoreFilter(), seed, job.report))
+            job, lambda store: _scorecard(store, filters or ScoreFilter(), seed, job.report,
+                                          constraints=constraints))
 
     def export(self, fmt: str, path: str, filters: ScoreFilter | None = None) -> ExportResult:
         """Write rated answers (or preference pairs) to a file; see desk.engine.export."""
@@ -354,7 +378,7 @@ class Engine:
 
     async def merge_in_background(self, path: str, job: Job) -> MergeReport:
         """`merge` off the caller's thread, reporting each table to `job`; job.cancel()
-        stops it and nothing is added (JobCancelled)."""
+        stops it (JobCancelled), keeping what was copied (merging again completes it)."""
         return await self._on_own_connection(
             job, lambda store: store.merge_from(path, step=lambda i, n, table: job.report(i, n, table)))
 
@@ -426,11 +450,20 @@ class Engine:
     def _suites(self) -> SuiteStore:
         return SuiteStore(self.store)
 
-    def import_suite(self, path: str | Path, name: str) -> SuiteInfo:
+    def import_suite(self, path: str | Path, name: str, *, allow_outside: Sequence[str | Path] = ()) -> SuiteInfo:
         """Read a CSV or JSONL suite file and store it as the next version of `name`
-        (all rows or none: a bad row is reported with its line number)."""
+        (all rows or none: a bad row is reported with its line number). Attachments must lie
+        in the file's folder or in `allow_outside`; the error's `outside` lists those refused."""
         with _engine_errors():
-            return suite_run.import_suite(self._suites(), path, name)
+            return suite_run.import_suite(self._suites(), path, name, allow_outside=allow_outside)
+
+    async def import_suite_in_background(self, path: str | Path, name: str, *,
+                                         allow_outside: Sequence[str | Path] = ()) -> SuiteInfo:
+        """import_suite with the file and its attachments (megabytes of them) read on a worker
+        thread; the suite is stored here, on this thread's connection."""
+        with _engine_errors():
+            suite = await asyncio.to_thread(suite_run.read_suite_file, path, name, allow_outside=allow_outside)
+            return suite_run.store_suite(self._suites(), suite)
 
     def list_suites(self, *, all_versions: bool = False) -> list[SuiteInfo]:
         """Stored suites by name (each name's newest version unless `all_versions`); the
@@ -528,15 +561,16 @@ class Engine:
         with _engine_errors():
             return suite_run.disagreements(self, run_id)
 
-    def run_scorecard(self, run_id: str, filters: ScoreFilter | None = None, *, seed: int = 0) -> list[ModelScore]:
+    def run_scorecard(self, run_id: str, filters: ScoreFilter | None = None, *, seed: int = 0,
+                      constraints: str = DEFAULT_READING) -> list[ModelScore]:
         """The scorecard of a suite run's answers, each model's with `by_expect` (see
-        desk.engine.scorecard); other filters narrow it as in `scorecard`."""
+        desk.engine.scorecard); other filters and `constraints` as in `scorecard`."""
         with _engine_errors():
             _, suite, _, expect_of, trial_ids = suite_run.run_units(self, run_id)
         filters = self._run_filters(filters, trial_ids)
         if filters is None:
             return []
-        scores = self.scorecard(filters, seed=seed)
+        scores = self.scorecard(filters, seed=seed, constraints=constraints)
         ratings = [rating for _, rating in self.store.rated_responses(filters)]
         responses = self.store.all_responses(filters)
         kinds = [k for k in EXPECT_KINDS if any(c.expect == k for c in suite.cases)]
@@ -569,31 +603,18 @@ class Engine:
 
     async def unreachable(self, names: Sequence[str]) -> dict[str, str]:
         """Providers that cannot be connected to right now (name -> why), all checked at once
-        with one connection each (kept open for the run that follows). A provider reached
-        through a proxy is not checked: only the proxy would answer."""
+        with one connection each (kept open for the run that follows)."""
         names = list(dict.fromkeys(names))
 
         async def check(name: str) -> str | None:
-            base_url = self.provider(name).base_url
-            transport = self.client._transport_for_url(httpx.URL(base_url))
-            if not isinstance(transport, LeanTransport):
-                return None
-            try:
-                await transport.prewarm(base_url, 1)
-            except httpx.HTTPError as exc:
-                return str(exc) or type(exc).__name__
-            return None
+            return await self.connections.unreachable(self.provider(name).base_url)
 
         reasons = await asyncio.gather(*(check(n) for n in names))
         return {n: r for n, r in zip(names, reasons, strict=True) if r is not None}
 
     async def prewarm(self, ref: ModelRef, connections: int) -> int:
         """Open keep-alive connections ahead of a timed run so connect cost stays out of TTFT."""
-        transport = self.client._transport
-        if not isinstance(transport, LeanTransport):
-            return 0
-        provider = self.provider(ref.provider)
-        return await transport.prewarm(provider.base_url, connections)
+        return await self.connections.prewarm(self.provider(ref.provider).base_url, connections)
 
     async def list_models(self, provider_name: str) -> list[str]:
         return await self.provider(provider_name).list_models()
@@ -605,12 +626,31 @@ class Engine:
         return round((perf_counter() - t0) * 1000, 1)
 
 
-def _scorecard(store: Store, filters: ScoreFilter, seed: int, progress: Progress | None = None) -> list[ModelScore]:
+def _reading(constraints: str) -> str:
+    try:
+        return check_reading(constraints)
+    except ValueError as exc:
+        raise EngineError(str(exc)) from None
+
+
+def _scorecard(store: Store, filters: ScoreFilter, seed: int, progress: Progress | None = None, *,
+               constraints: str = DEFAULT_READING) -> list[ModelScore]:
     """Engine.scorecard on `store` (the engine's own connection, or a worker's), reporting
     its steps to `progress`."""
-    pairs = store.rated_responses(filters)
+    reading = _reading(constraints)
+    pairs = list(store.rated_responses(filters))
     if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
         pairs = [(response, rating) for response, rating in pairs if rating.rater != AUTO_RATER]
+    # Automatic checks count under the chosen reading; which one, and how many could not
+    # (stored before desk kept its reading), is said per model below.
+    read: dict[str, str] = {}
+    unread: Counter[str] = Counter()
+    for i, (response, rating) in enumerate(pairs):
+        if rating.rater == AUTO_RATER and rating.constraints:
+            rating, stored = read_as(rating, reading)
+            pairs[i] = (response, rating)
+            read[response.model] = reading
+            unread[response.model] += not stored
     ratings = [rating for _, rating in pairs]
     # Load runs are synthetic traffic with figures of their own (the Load tab, desk load):
     # thousands of unrated answers would swamp the latency and cost of the rated work.
@@ -628,7 +668,13 @@ def _scorecard(store: Store, filters: ScoreFilter, seed: int, progress: Progress
     in_scope = {r.id for r in responses}
     preferences = [p for p in store.current_preferences(filters.rater)
                    if p.response_a in in_scope and p.response_b in in_scope]
-    return compute_scorecard(responses, ratings, preferences, seed=seed, progress=progress)
+    scores = compute_scorecard(responses, ratings, preferences, seed=seed, progress=progress)
+    for s in scores:
+        s.constraint_reading = read.get(s.model)
+        if unread[s.model]:
+            s.warnings.append(f"{unread[s.model]} automatic constraint check(s) stored before desk kept its "
+                              f"own reading count IFBench's verdict")
+    return scores
 
 
 def _write_suite(suite: Suite, path: str | Path) -> int:
@@ -650,7 +696,9 @@ def _engine_errors() -> Iterator[None]:
     try:
         yield
     except (SuiteRunError, StoreError) as exc:
-        raise EngineError(str(exc)) from None
+        error = EngineError(str(exc))
+        error.outside = getattr(exc, "outside", ())
+        raise error from None
 
 
 __all__ = [

@@ -13,7 +13,8 @@ that are not done, so nothing already answered is sent, or billed, twice.
 After each ok answer to a `follow_constraints` case that carries constraints, the
 constraints are checked in code (desk.core.constraints, when every one of them is
 supported) and the verdict is stored as a rating by rater "auto": `constraints` followed
-or violated, and a one-line note saying why.
+or violated by IFBench's checker, desk's reading beside it (desk.core.constraint_reading),
+and a one-line note saying why.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from desk.core.constraint_reading import DESK_KEY, auto_values
 from desk.core.rating import Rating
 from desk.core.response import ErrorKind, ResponseResult, Status
 from desk.core.suite import (
@@ -60,7 +62,10 @@ Progress = Callable[[int, int], None]  # cells finished (done before included), 
 
 
 class SuiteRunError(ValueError):
-    """A suite operation that cannot start (unknown suite or run, bad settings); one line."""
+    """A suite operation that cannot start (unknown suite or run, bad settings); one line.
+    `outside`: as SuiteError's (attachments refused for lying outside the suite's folder)."""
+
+    outside: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,10 +88,12 @@ class SuiteRunInfo:
     created_at: float
     finished_at: float | None
     name: str | None = None
+    not_stored: int = 0  # answers the last call made but the store refused (lost; a resume redoes them)
 
     def as_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "suite": self.suite, "version": self.suite_version,
                 "status": self.status, "done": self.done, "total": self.total, "failed": self.failed,
+                "not_stored": self.not_stored,
                 "models": list(self.models), "repeat": self.repeat, "concurrency": self.concurrency,
                 "created_at": self.created_at, "finished_at": self.finished_at, "name": self.name}
 
@@ -116,6 +123,9 @@ class SuiteRunResult:
     # rejected key): their remaining cells were not sent; model -> the vendor's reason
     held_back: dict[str, str] = field(default_factory=dict)
     not_sent: int = 0  # cells held back for those models (a resume sends them)
+    # cells whose answer the store refused ("case C sample S, MODEL: why"): lost, never
+    # counted as ok; after the first, no further cell is sent (each would be paid for and lost)
+    not_stored: list[str] = field(default_factory=list)
 
 
 # Failures that say the model or key is wrong, not that the vendor had a bad moment: the
@@ -251,14 +261,25 @@ def ensure_starter(suites: SuiteStore) -> SuiteInfo | None:
     return suites.find_suite_file(STARTER, sha)
 
 
-def import_suite(suites: SuiteStore, path: str | Path, name: str) -> SuiteInfo:
+def import_suite(suites: SuiteStore, path: str | Path, name: str, *,
+                 allow_outside: Sequence[str | Path] = ()) -> SuiteInfo:
+    return store_suite(suites, read_suite_file(path, name, allow_outside=allow_outside))
+
+
+def read_suite_file(path: str | Path, name: str, *,
+                    allow_outside: Sequence[str | Path] = ()) -> Suite:
+    """The suite in a file (its attachments read), under the checked `name`; no store involved,
+    so any thread may read it."""
     try:
-        clean = check_name(name)
-        cases = load_suite_file(path)
+        return Suite(check_name(name), load_suite_file(path, allow_outside=allow_outside), source=str(path))
     except SuiteError as exc:
-        raise SuiteRunError(str(exc)) from None
-    stored = suites.save_suite(Suite(clean, cases, source=str(path)))
-    return _info_of(suites, stored)
+        error = SuiteRunError(str(exc))
+        error.outside = exc.outside
+        raise error from None
+
+
+def store_suite(suites: SuiteStore, suite: Suite) -> SuiteInfo:
+    return _info_of(suites, suites.save_suite(suite))
 
 
 def suites_list(suites: SuiteStore, *, all_versions: bool = False) -> list[SuiteInfo]:
@@ -362,6 +383,7 @@ def run_info(row: SuiteRunRow) -> SuiteRunInfo:
         failed=row.failed, models=tuple(spec.get("models", ())), repeat=int(spec.get("repeat", 1)),
         concurrency=int(spec.get("concurrency", 1)), created_at=row.created_at,
         finished_at=row.finished_at, name=row.name,
+        not_stored=int((row.summary or {}).get("not_stored", 0)),
     )
 
 
@@ -522,11 +544,21 @@ async def _execute(
             trial_id = suites.cell_trial(run_id, cell.case, cell.sample)
             answer = runner.new_result(trial_id, cell.target)
             recorder.response_started(answer)  # stored before a byte is sent, or nothing is sent
-            suites.link_response(answer.id, run_id, cell.seq)
+            if answer.store_error is None:
+                try:
+                    suites.link_response(answer.id, run_id, cell.seq)
+                except Exception as exc:
+                    answer.store_error = f"the answer could not be stored (linking it to the run failed: {exc})"
+            if answer.store_error is not None:
+                result.not_stored.append(f"{_where(cell)}: {answer.store_error}")
+                return
             if view is not None:
                 view.response_started(answer)
             result.sent += 1
             await runner.run_response(cell.target, cell.case.trial_input(), answer, guarded)
+            if answer.store_error is not None:  # shown, paid for, but not saved: lost, not ok
+                result.not_stored.append(f"{_where(cell)}: {answer.store_error}")
+                return
             auto = _auto_verdict(suites, cell.case, answer)
             if answer.status == Status.OK:
                 result.ok += 1
@@ -545,6 +577,9 @@ async def _execute(
 
         async def worker() -> None:
             for cell in cells:
+                if result.not_stored:  # the store refuses writes: sending more only loses more
+                    result.not_sent += 1
+                    continue
                 if str(cell.target.ref) in result.held_back:
                     result.not_sent += 1
                     continue
@@ -563,15 +598,20 @@ async def _execute(
         status = "cancelled"
     finally:
         _ACTIVE.discard(run_id)
-        summary = {"sent": result.sent, "ok": result.ok, "failed": result.failed, "skipped": result.skipped}
-        if status == "running":  # an unexpected error: the run can be resumed
-            status = "interrupted"
+        summary = {"sent": result.sent, "ok": result.ok, "failed": result.failed, "skipped": result.skipped,
+                   "not_stored": len(result.not_stored)}
+        if status == "running" or (status == "done" and result.not_stored):
+            status = "interrupted"  # an unexpected error or lost answers: the run can be resumed
         store.finish_run(run_id, status, summary)
     result.status = status
     result.info = get_run(suites, run_id)
     if status == "cancelled":
         raise SuiteRunCancelled(result)
     return result
+
+
+def _where(cell: _Cell) -> str:
+    return f"case {cell.case.key} sample {cell.sample}, {cell.target.ref}"
 
 
 def _notify(callback: Callable[..., None], *args: Any) -> None:
@@ -594,9 +634,9 @@ def _auto_verdict(suites: SuiteStore, case: Case, answer: ResponseResult) -> Rat
     try:
         if not checker.supported(specs):
             return None
-        verdict = checker.check(answer.text, specs)
-        values = {"constraints": "followed" if verdict.followed else "violated", "note": verdict.summary()}
-        return suites.save_partial_rating(answer.id, AUTO_RATER, values)
+        values = auto_values(checker.check(answer.text, specs))
+        desk_reading = {DESK_KEY: values.pop(DESK_KEY)}  # outside the rubric, beside the official verdict
+        return suites.save_partial_rating(answer.id, AUTO_RATER, values, desk_reading)
     except Exception:  # a checker bug must not stop the run; the answer is stored
         log.exception("automatic constraint check failed for case %s", case.key)
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import httpx
@@ -18,12 +19,14 @@ from desk.providers.base import (
     StreamDecoder,
     StreamEvent,
     TextDelta,
+    UnknownDelta,
     UsageReport,
     loads,
     protocol_error,
+    unknown_fields,
     usage_from,
 )
-from desk.providers.framing import SSEDecoder
+from desk.providers.framing import SSEDecoder, SSEEvent
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096  # required by the API; a generous default for trials
@@ -33,10 +36,24 @@ STOP_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "max_tokens": "length",
-    "refusal": "content_filter",
+    "refusal": "refusal",  # the model declined; the text before it is kept (docs: "handle streaming refusals")
     "tool_use": "tool_calls",
     "pause_turn": "other",
 }
+
+# What desk reads of content: the fields of each delta and block type it knows. A signature
+# only vouches for the thinking text; any other type or field is reported as unknown content.
+KNOWN_DELTAS = {
+    "text_delta": ("type", "text"),
+    "thinking_delta": ("type", "thinking"),
+    "signature_delta": ("type", "signature"),
+}
+KNOWN_BLOCKS = {"text": ("type", "text"), "thinking": ("type", "thinking", "signature")}
+KNOWN_DELTA_EVENT = ("type", "index", "delta")
+# Of a message (whole body) and of a message_delta's delta: what else comes (stop_details,
+# the category and explanation of a refusal) is kept as unknown, never dropped.
+KNOWN_MESSAGE = ("id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage")
+KNOWN_MESSAGE_DELTA = ("stop_reason", "stop_sequence")
 
 ERROR_TYPES = {
     "rate_limit_error": ErrorKind.RATE_LIMITED,
@@ -53,6 +70,8 @@ ERROR_TYPES = {
 class AnthropicProvider(Provider):
     kind = "anthropic"
     default_base_url = "https://api.anthropic.com"
+    added_paths = ("/v1",)
+    catalog_id = "anthropic"
 
     def _headers(self) -> dict[str, str]:
         headers = {"anthropic-version": API_VERSION, "accept-encoding": "identity"}
@@ -115,6 +134,8 @@ class AnthropicProvider(Provider):
                 events.append(ReasoningDelta(block["thinking"], at))
             elif block.get("type") == "text" and block.get("text"):
                 events.append(TextDelta(block["text"], at))
+            events += _unknown_block(block)
+        events += unknown_fields(body, KNOWN_MESSAGE, "message")
         if body.get("usage"):
             events.append(UsageReport(_usage(body["usage"])))
         events.append(Finished(_stop(body.get("stop_reason")), body.get("id"), at))
@@ -134,14 +155,44 @@ def _stop(reason: Any) -> str | None:
 
 
 def _usage(u: dict[str, Any]) -> Usage:
-    """Anthropic counts cache reads and writes apart from input_tokens; desk's input is the total."""
+    """Anthropic counts cache reads and writes apart from input_tokens; desk's input is the total.
+    Thinking tokens (`output_tokens_details.thinking_tokens`) are part of output_tokens."""
     base = u.get("input_tokens")
     read = u.get("cache_read_input_tokens")
     write = u.get("cache_creation_input_tokens")
     total = None
     if isinstance(base, int):
         total = base + (read if isinstance(read, int) else 0) + (write if isinstance(write, int) else 0)
-    return usage_from(input_tokens=total, output_tokens=u.get("output_tokens"), cached_input_tokens=read)
+    return usage_from(
+        input_tokens=total, output_tokens=u.get("output_tokens"), cached_input_tokens=read,
+        reasoning_tokens=_thinking_tokens(u),
+    )
+
+
+def _thinking_tokens(u: dict[str, Any]) -> Any:
+    details = u.get("output_tokens_details")
+    return details.get("thinking_tokens") if isinstance(details, dict) else None
+
+
+def _unknown_block(block: Any) -> list[UnknownDelta]:
+    """A content block desk does not read (tool use, redacted thinking...), or the fields it
+    does not read of one it does."""
+    if not isinstance(block, dict):
+        return []
+    btype = str(block.get("type"))
+    if btype not in KNOWN_BLOCKS:
+        return [UnknownDelta(f"content_block.{btype}", json.dumps(block, ensure_ascii=False))]
+    return unknown_fields(block, KNOWN_BLOCKS[btype], f"content_block.{btype}")
+
+
+def _unknown_delta(event: dict[str, Any], delta: Any) -> list[UnknownDelta]:
+    out = unknown_fields(event, KNOWN_DELTA_EVENT, "content_block_delta")
+    if not isinstance(delta, dict):
+        return out
+    dtype = str(delta.get("type"))
+    if dtype not in KNOWN_DELTAS:
+        return [*out, UnknownDelta(f"delta.{dtype}", json.dumps(delta, ensure_ascii=False))]
+    return out + unknown_fields(delta, KNOWN_DELTAS[dtype], f"delta.{dtype}")
 
 
 def _error(err: Any) -> ProviderError:
@@ -155,7 +206,6 @@ def _error(err: Any) -> ProviderError:
 class _MessagesDecoder(StreamDecoder):
     def __init__(self) -> None:
         self._sse = SSEDecoder()
-        self._usage = Usage()
         self._stop: str | None = None
         self._id: str | None = None
         self._stopped = False
@@ -165,10 +215,11 @@ class _MessagesDecoder(StreamDecoder):
         return self._id
 
     def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        for ev in self._sse.feed(chunk, at):
+        return self.collect(lambda out: self._events(self._sse.feed(chunk, at), out))
+
+    def _events(self, events: list[SSEEvent], out: list[StreamEvent]) -> None:
+        for ev in events:
             self._event(ev.event, ev.data, ev.at, out)
-        return out
 
     def _event(self, name: str, data: str, at: float, out: list[StreamEvent]) -> None:
         if name == "ping":
@@ -184,7 +235,10 @@ class _MessagesDecoder(StreamDecoder):
             message = obj.get("message") or {}
             self._id = message.get("id")
             if message.get("usage"):
-                self._usage = self._usage.merged(_usage(message["usage"]))
+                # Reported at once: an error event later must not lose the input count.
+                out.append(UsageReport(_usage(message["usage"])))
+        elif etype == "content_block_start":
+            out += _unknown_block(obj.get("content_block"))
         elif etype == "content_block_delta":
             delta = obj.get("delta") or {}
             dtype = delta.get("type")
@@ -192,23 +246,23 @@ class _MessagesDecoder(StreamDecoder):
                 out.append(TextDelta(delta["text"], at))
             elif dtype == "thinking_delta" and delta.get("thinking"):
                 out.append(ReasoningDelta(delta["thinking"], at))
+            out += _unknown_delta(obj, delta)
         elif etype == "message_delta":
             delta = obj.get("delta") or {}
             if delta.get("stop_reason"):
                 self._stop = _stop(delta["stop_reason"])
+            out += unknown_fields(delta, KNOWN_MESSAGE_DELTA, "message")
             if obj.get("usage"):
                 # message_delta usage is cumulative; it may omit input counts.
-                self._usage = self._usage.merged(_usage_partial(obj["usage"]))
+                out.append(UsageReport(_usage_partial(obj["usage"])))
         elif etype == "message_stop":
             self._stopped = True
-            if self._usage.reported:
-                out.append(UsageReport(self._usage))
             out.append(Finished(self._stop, self._id, at))
 
     def close(self, at: float) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        for ev in self._sse.close(at):
-            self._event(ev.event, ev.data, ev.at, out)
+        out = self.collect(lambda out: self._events(self._sse.close(at), out))
+        if self._held is not None:
+            return out  # the stream's own error, raised once these are delivered
         if not self._stopped:
             raise protocol_error("stream ended before message_stop")
         return out
@@ -217,7 +271,7 @@ class _MessagesDecoder(StreamDecoder):
 def _usage_partial(u: dict[str, Any]) -> Usage:
     if "input_tokens" in u:
         return _usage(u)
-    return usage_from(output_tokens=u.get("output_tokens"))
+    return usage_from(output_tokens=u.get("output_tokens"), reasoning_tokens=_thinking_tokens(u))
 
 
 __all__ = ["AnthropicProvider", "Opened"]

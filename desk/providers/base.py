@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from time import perf_counter, time
@@ -43,6 +43,7 @@ class Opened:
 class TextDelta:
     text: str
     at: float  # perf_counter instant the bytes carrying it arrived
+    refusal: bool = False  # the vendor sent it as a refusal (OpenAI's `refusal`), not content
 
 
 @dataclass(slots=True)
@@ -60,12 +61,21 @@ class UsageReport:
 
 @dataclass(slots=True)
 class Finished:
-    finish_reason: str | None  # normalised: stop | length | content_filter | tool_calls | other
+    finish_reason: str | None  # normalised: stop | length | content_filter | refusal | tool_calls | other
     vendor_request_id: str | None = None
     at: float = 0.0
 
 
-StreamEvent = Opened | TextDelta | ReasoningDelta | UsageReport | Finished
+@dataclass(slots=True)
+class UnknownDelta:
+    """A field of a content delta the protocol does not read, named `where.key` (or
+    `where.type`), with its value as sent (JSON text): counted and kept, never dropped."""
+
+    name: str
+    raw: str
+
+
+StreamEvent = Opened | TextDelta | ReasoningDelta | UsageReport | Finished | UnknownDelta
 
 
 @dataclass
@@ -138,6 +148,19 @@ def usage_from(**counts: Any) -> Usage:
     return Usage(**clean)
 
 
+def unknown_fields(obj: Any, known: Iterable[str], where: str) -> list[UnknownDelta]:
+    """An UnknownDelta for each key of `obj` outside `known` that carries a value (null,
+    "", [] and {} carry none: vendors send those for fields left unused)."""
+    if not isinstance(obj, dict):
+        return []
+    skip = set(known)
+    return [
+        UnknownDelta(f"{where}.{key}", json.dumps(value, ensure_ascii=False))
+        for key, value in obj.items()
+        if key not in skip and value not in (None, "", [], {})
+    ]
+
+
 def protocol_error(message: str) -> ProviderError:
     return ProviderError(ErrorKind.PROTOCOL, message)
 
@@ -158,6 +181,13 @@ class Provider(ABC):
 
     kind: ClassVar[str]
     default_base_url: ClassVar[str]
+    # Paths the client adds to the base URL itself: a base URL already ending in one would
+    # send requests to .../v1/v1/messages (the SDKs' conventions differ; users copy either).
+    added_paths: ClassVar[tuple[str, ...]] = ()
+    # The vendor's id in the genai-prices catalogue; None: found there by base URL instead
+    # (an OpenAI-compatible host), so a local "gpt-4o" is not priced as OpenAI's.
+    catalog_id: ClassVar[str | None] = None
+    list_priced: ClassVar[bool] = True  # False for servers of local models: no list price
     stream_content_types: ClassVar[tuple[str, ...]] = ("text/event-stream",)
 
     def __init__(self, config: ProviderConfig, client: httpx.AsyncClient, api_key: str | None):
@@ -178,8 +208,9 @@ class Provider(ABC):
         """A fresh incremental decoder of this vendor's stream."""
 
     @abstractmethod
-    def parse_complete(self, body: Any, at: float) -> list[StreamEvent]:
-        """Events from a non-streamed JSON response."""
+    def parse_complete(self, body: Any, at: float) -> Iterable[StreamEvent]:
+        """Events from a non-streamed JSON response; a generator may raise after yielding
+        what came before a failure, which is then kept like a broken stream's."""
 
     @abstractmethod
     def models_request(self) -> httpx.Request:
@@ -188,6 +219,13 @@ class Provider(ABC):
     @abstractmethod
     def parse_models(self, body: Any) -> list[str]:
         """Model IDs from the list-models response."""
+
+    @staticmethod
+    def served_models(body: Any) -> tuple[str, ...] | None:
+        """The model IDs of a list-models answer in its order; None when the body is not
+        one (how discovery tells this protocol's server from another program on the port).
+        Only the protocols of local servers (Ollama, OpenAI-compatible) can be discovered."""
+        return None
 
     def error_message(self, body: Any) -> str | None:
         """The vendor's own message from an error body (all four use `error`)."""
@@ -224,9 +262,9 @@ class Provider(ABC):
         try:
             response = await self.client.send(request, stream=True)
         except httpx.TimeoutException as exc:
-            raise ProviderError(ErrorKind.TIMEOUT, self._clean(str(exc) or "connect timeout")) from None
+            raise ProviderError(ErrorKind.TIMEOUT, self.redact_secrets(str(exc) or "connect timeout")) from None
         except httpx.TransportError as exc:
-            raise ProviderError(ErrorKind.CONNECTION, self._clean(_transport_message(exc))) from None
+            raise ProviderError(ErrorKind.CONNECTION, self.redact_secrets(_transport_message(exc))) from None
         if timing.started is None:  # a proxied request went through httpx's own transport
             timing.started = perf_counter()
         try:
@@ -236,7 +274,7 @@ class Provider(ABC):
             raise ProviderError(ErrorKind.TIMEOUT, "read timed out", response.status_code) from None
         except httpx.TransportError as exc:
             raise ProviderError(
-                ErrorKind.CONNECTION, self._clean(_transport_message(exc)), response.status_code,
+                ErrorKind.CONNECTION, self.redact_secrets(_transport_message(exc)), response.status_code,
                 vendor_request_id=request_id(response.headers),
                 ratelimit=ratelimit_headers(response.headers),
             ) from None
@@ -255,7 +293,7 @@ class Provider(ABC):
             parsed = _error_json(body)
             raise ProviderError(
                 self.classify_error(status, parsed),
-                self._clean(self._describe_error(body, headers, status, response.request.url)),
+                self.redact_secrets(self._describe_error(body, headers, status, response.request.url)),
                 status,
                 parse_retry_after(headers),
                 rid or body_request_id(parsed),
@@ -289,8 +327,10 @@ class Provider(ABC):
                     timing.body_id = decoder.response_id()
             for event in events:
                 yield event
+            decoder.raise_held()
         for event in decoder.close(timing.arrival or perf_counter()):
             yield event
+        decoder.raise_held()
 
     def classify_error(self, status: int, body: Any) -> ErrorKind:
         """The kind of an HTTP error status; a protocol may refine it from the parsed body."""
@@ -318,7 +358,8 @@ class Provider(ABC):
             return f"HTML error page: {_html_title(body)!r}"
         return _snippet(body) or "no error message in the response"
 
-    def _clean(self, text: str) -> str:
+    def redact_secrets(self, text: str) -> str:
+        """`text` with this provider's secrets (its API key) masked: fit for an error message."""
         return redact(text, self.secrets())
 
     async def list_models(self, timeout: float = 30.0) -> list[str]:
@@ -329,11 +370,11 @@ class Provider(ABC):
         except (TimeoutError, httpx.TimeoutException):
             raise ProviderError(ErrorKind.TIMEOUT, f"no model list within {timeout:g} s") from None
         except httpx.TransportError as exc:
-            raise ProviderError(ErrorKind.CONNECTION, self._clean(_transport_message(exc))) from None
+            raise ProviderError(ErrorKind.CONNECTION, self.redact_secrets(_transport_message(exc))) from None
         if response.status_code >= 300:
             raise ProviderError(
                 self.classify_error(response.status_code, _error_json(response.content)),
-                self._clean(self._describe_error(
+                self.redact_secrets(self._describe_error(
                     response.content, response.headers, response.status_code, response.request.url
                 )),
                 response.status_code,
@@ -344,11 +385,31 @@ class Provider(ABC):
 class StreamDecoder(ABC):
     """Turns a vendor's byte stream into events; raises ProviderError on a broken stream."""
 
+    _held: ProviderError | None = None
+
     @abstractmethod
     def feed(self, chunk: bytes, at: float) -> Iterable[StreamEvent]: ...
 
     @abstractmethod
     def close(self, at: float) -> Iterable[StreamEvent]: ...
+
+    def collect(self, step: Callable[[list[StreamEvent]], None]) -> list[StreamEvent]:
+        """The events `step` appends. An error it raises after some events is held back
+        until they are delivered (`raise_held`), so what came before it in the same read
+        (usage, text) is not lost."""
+        self.raise_held()
+        out: list[StreamEvent] = []
+        try:
+            step(out)
+        except ProviderError as exc:
+            if not out:
+                raise
+            self._held = exc
+        return out
+
+    def raise_held(self) -> None:
+        if self._held is not None:
+            raise self._held
 
     def response_id(self) -> str | None:
         """The response or message id the stream has named so far (None: not yet, or never)."""

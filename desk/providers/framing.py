@@ -19,6 +19,7 @@ from desk.providers.base import ProviderError
 
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one SSE event or NDJSON line (an inline image fits)
 MAX_BODY_BYTES = 32 * 1024 * 1024  # one non-streamed JSON answer
+MAX_STRAY_CHARS = 64 * 1024
 
 
 def too_large(what: str, limit: int) -> ProviderError:
@@ -47,6 +48,10 @@ class SSEDecoder:
         self._data: list[str] = []
         self._data_bytes = 0
         self._max = max_line
+        # Lines that are no SSE field at all, which the spec ignores: a protocol may look
+        # at them (Gemini ends a failed stream with a bare JSON error object). Capped.
+        self.stray: list[str] = []
+        self._stray_chars = 0
 
     def feed(self, chunk: bytes, at: float) -> list[SSEEvent]:
         buf = self._buf
@@ -100,6 +105,9 @@ class SSEDecoder:
                 raise too_large("a stream event", self._max)
         elif field == "event":
             self._event = value
+        elif field not in ("id", "retry") and self._stray_chars < MAX_STRAY_CHARS:
+            self.stray.append(line)
+            self._stray_chars += len(line)
 
     def close(self, at: float) -> list[SSEEvent]:
         """Flush at end of stream: a last event without its blank line still counts."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,6 +22,7 @@ from desk.providers.base import (
     UsageReport,
     loads,
     protocol_error,
+    unknown_fields,
     usage_from,
 )
 from desk.providers.framing import SSEDecoder
@@ -27,6 +30,10 @@ from desk.providers.openai import vendor_error_kind
 
 API_PREFIX = "/v1beta"
 THINKING_BUDGETS = {"minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
+# The fields of a part desk reads (a signature only vouches for thoughts); any other field
+# with a value (functionCall, inlineData, executableCode...) is reported as unknown content.
+KNOWN_PART_FIELDS = ("text", "thought", "thoughtSignature")
+
 FINISH_REASONS = {
     "STOP": "stop",
     "MAX_TOKENS": "length",
@@ -42,6 +49,8 @@ FINISH_REASONS = {
 class GeminiProvider(Provider):
     kind = "gemini"
     default_base_url = "https://generativelanguage.googleapis.com"
+    added_paths = (API_PREFIX, "/v1")
+    catalog_id = "google"
 
     def _headers(self) -> dict[str, str]:
         headers = {"accept-encoding": "identity"}
@@ -100,15 +109,13 @@ class GeminiProvider(Provider):
     def decoder(self) -> StreamDecoder:
         return _GeminiDecoder()
 
-    def parse_complete(self, body: Any, at: float) -> list[StreamEvent]:
-        if isinstance(body, list):  # the non-SSE stream form is a JSON array of chunks
-            events: list[StreamEvent] = []
-            state = _State()
-            for item in body:
-                events += state.chunk(item, at)
-            return events + state.finish_events(at)
+    def parse_complete(self, body: Any, at: float) -> Iterator[StreamEvent]:
+        # The non-SSE stream form is a JSON array of chunks; one that ends with an error item
+        # yields the text and usage before it, then raises the error (as a stream would).
         state = _State()
-        return state.chunk(body, at) + state.finish_events(at)
+        for item in body if isinstance(body, list) else [body]:
+            yield from state.chunk(item, at)
+        yield from state.finish_events(at)
 
     def models_request(self) -> httpx.Request:
         return self.client.build_request(
@@ -123,6 +130,14 @@ class GeminiProvider(Provider):
             if methods is None or "generateContent" in methods:
                 names.append(str(m.get("name", "")).removeprefix("models/"))
         return [n for n in names if n]
+
+
+def _error(err: Any) -> ProviderError:
+    if not isinstance(err, dict):
+        return ProviderError(ErrorKind.SERVER_ERROR, str(err))
+    status = err.get("status")
+    message = str(err.get("message") or err)
+    return ProviderError(vendor_error_kind(status), f"{message} [{status}]" if status else message)
 
 
 def _usage(meta: dict[str, Any]) -> Usage:
@@ -147,18 +162,13 @@ class _State:
 
     def __init__(self) -> None:
         self.reason: str | None = None
-        self.usage: Usage | None = None
         self.id: str | None = None
 
     def chunk(self, obj: Any, at: float) -> list[StreamEvent]:
         if not isinstance(obj, dict):
             raise protocol_error("stream event is not an object")
         if obj.get("error"):
-            err = obj["error"]
-            raise ProviderError(
-                vendor_error_kind(err.get("status")) if isinstance(err, dict) else ErrorKind.SERVER_ERROR,
-                str(err.get("message") if isinstance(err, dict) else err),
-            )
+            raise _error(obj["error"])
         self.id = self.id or obj.get("responseId")
         out: list[StreamEvent] = []
         feedback = obj.get("promptFeedback") or {}
@@ -171,18 +181,16 @@ class _State:
                 text = part.get("text")
                 if text:
                     out.append(ReasoningDelta(text, at) if part.get("thought") else TextDelta(text, at))
+                out += unknown_fields(part, KNOWN_PART_FIELDS, "part")
             if cand.get("finishReason"):
                 self.reason = FINISH_REASONS.get(cand["finishReason"], "other")
         if obj.get("usageMetadata"):
-            self.usage = _usage(obj["usageMetadata"])  # cumulative: the last one wins
+            # Cumulative, so the last one wins; reported at once so an error later keeps it.
+            out.append(UsageReport(_usage(obj["usageMetadata"])))
         return out
 
     def finish_events(self, at: float) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        if self.usage is not None:
-            out.append(UsageReport(self.usage))
-        out.append(Finished(self.reason, self.id, at))
-        return out
+        return [Finished(self.reason, self.id, at)]
 
 
 
@@ -195,15 +203,38 @@ class _GeminiDecoder(StreamDecoder):
         return self._state.id
 
     def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        for ev in self._sse.feed(chunk, at):
-            out += self._state.chunk(loads(ev.data, "stream event"), ev.at)
-        return out
+        def step(out: list[StreamEvent]) -> None:
+            for ev in self._sse.feed(chunk, at):
+                out += self._state.chunk(loads(ev.data, "stream event"), ev.at)
+            out += self._unframed(at, final=False)
+
+        return self.collect(step)
 
     def close(self, at: float) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        for ev in self._sse.close(at):
-            out += self._state.chunk(loads(ev.data, "stream event"), ev.at)
+        def step(out: list[StreamEvent]) -> None:
+            for ev in self._sse.close(at):
+                out += self._state.chunk(loads(ev.data, "stream event"), ev.at)
+            out += self._unframed(at, final=True)
+
+        out = self.collect(step)
+        if self._held is not None:
+            return out  # the stream's own error, raised once these are delivered
         if self._state.reason is None:
             raise protocol_error("stream ended before a finishReason")
         return out + self._state.finish_events(at)
+
+    def _unframed(self, at: float, *, final: bool) -> list[StreamEvent]:
+        """A JSON object sent without `data:` framing (how Gemini ends a stream that failed
+        midway, even after a finishReason): read like any chunk, so its error is raised."""
+        stray = self._sse.stray
+        if not stray:
+            return []
+        text = "\n".join(stray)
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            if not final:
+                return []  # a pretty-printed object may still be arriving
+            raise protocol_error(f"unframed text in the stream: {text[:120]!r}") from None
+        stray.clear()
+        return self._state.chunk(obj, at)

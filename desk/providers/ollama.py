@@ -20,16 +20,22 @@ from desk.providers.base import (
     UsageReport,
     loads,
     protocol_error,
+    unknown_fields,
     usage_from,
 )
 from desk.providers.framing import NDJSONDecoder
 
 DONE_REASONS = {"stop": "stop", "length": "length"}
+# The fields of a message desk reads; any other with a value (tool_calls, images...) is
+# reported as unknown content.
+KNOWN_MESSAGE_FIELDS = ("role", "content", "thinking")
 
 
 class OllamaProvider(Provider):
     kind = "ollama"
     default_base_url = "http://localhost:11434"
+    added_paths = ("/api", "/v1")
+    list_priced = False
     stream_content_types = ("application/x-ndjson", "application/jsonl")
 
     def _headers(self) -> dict[str, str]:
@@ -79,6 +85,13 @@ class OllamaProvider(Provider):
     def parse_models(self, body: Any) -> list[str]:
         return [m["name"] for m in (body or {}).get("models", []) if isinstance(m, dict) and "name" in m]
 
+    @staticmethod
+    def served_models(body: Any) -> tuple[str, ...] | None:
+        if not isinstance(body, dict) or not isinstance(body.get("models"), list):
+            return None
+        names = [m.get("name") or m.get("model") for m in body["models"] if isinstance(m, dict)]
+        return tuple(n for n in names if isinstance(n, str) and n)
+
 
 class _ChatDecoder(StreamDecoder):
     def __init__(self) -> None:
@@ -86,10 +99,11 @@ class _ChatDecoder(StreamDecoder):
         self.done = False
 
     def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        for line, t in self._nd.feed(chunk, at):
-            out += self.line(loads(line, "NDJSON line"), t)
-        return out
+        def step(out: list[StreamEvent]) -> None:
+            for line, t in self._nd.feed(chunk, at):
+                out += self.line(loads(line, "NDJSON line"), t)
+
+        return self.collect(step)
 
     def line(self, obj: Any, at: float) -> list[StreamEvent]:
         if not isinstance(obj, dict):
@@ -104,6 +118,7 @@ class _ChatDecoder(StreamDecoder):
             out.append(ReasoningDelta(message["thinking"], at))
         if message.get("content"):
             out.append(TextDelta(message["content"], at))
+        out += unknown_fields(message, KNOWN_MESSAGE_FIELDS, "message")
         if obj.get("done"):
             self.done = True
             usage = usage_from(
@@ -111,8 +126,8 @@ class _ChatDecoder(StreamDecoder):
             )
             if usage.reported:
                 out.append(UsageReport(usage))
-            reason = obj.get("done_reason")
-            out.append(Finished(DONE_REASONS.get(reason, "other") if reason else "stop", None, at))
+            reason = obj.get("done_reason")  # absent from older servers: unknown, not "stop"
+            out.append(Finished(DONE_REASONS.get(reason, "other") if reason else None, None, at))
         return out
 
     def close(self, at: float) -> list[StreamEvent]:

@@ -21,9 +21,14 @@ from desk.providers.base import (
     UsageReport,
     loads,
     protocol_error,
+    unknown_fields,
     usage_from,
 )
 from desk.providers.framing import SSEDecoder
+
+# Fields of a delta (or a whole message) desk reads; `role` names the speaker. Any other
+# field with a value is reported as unknown content (tool calls, audio, annotations...).
+KNOWN_DELTA_FIELDS = ("role", "content", "refusal", "reasoning", "reasoning_content")
 
 FINISH_REASONS = {
     "stop": "stop",
@@ -131,11 +136,7 @@ class OpenAIProvider(Provider):
         if not choices:
             raise protocol_error("response has no choices")
         message = choices[0].get("message") or {}
-        reasoning = message.get("reasoning_content") or message.get("reasoning")
-        if isinstance(reasoning, str) and reasoning:
-            events.append(ReasoningDelta(reasoning, at))
-        if message.get("content"):
-            events.append(TextDelta(message["content"], at))
+        events += _content_events(message, at, "message")
         if body.get("usage"):
             events.append(UsageReport(_usage(body["usage"])))
         events.append(Finished(_finish(choices[0].get("finish_reason")), body.get("id"), at))
@@ -150,6 +151,13 @@ class OpenAIProvider(Provider):
 
     def parse_models(self, body: Any) -> list[str]:
         return [m["id"] for m in (body or {}).get("data", []) if isinstance(m, dict) and "id" in m]
+
+    @staticmethod
+    def served_models(body: Any) -> tuple[str, ...] | None:
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            return None
+        ids = [m.get("id") for m in body["data"] if isinstance(m, dict)]
+        return tuple(i for i in ids if isinstance(i, str) and i)
 
 
 def _finish(reason: Any) -> str | None:
@@ -169,6 +177,26 @@ def _usage(u: dict[str, Any]) -> Any:
     )
 
 
+def _content_events(delta: dict[str, Any], at: float, where: str) -> list[StreamEvent]:
+    """Reasoning, text and refusal text of a delta (or whole message), then its unknown fields.
+
+    A refusal is the answer the model chose to give, so it is text too, marked as a refusal.
+    """
+    out: list[StreamEvent] = []
+    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        out.append(ReasoningDelta(reasoning, at))
+    content = delta.get("content")
+    if isinstance(content, str) and content:
+        out.append(TextDelta(content, at))
+    refusal = delta.get("refusal")
+    if isinstance(refusal, str) and refusal:
+        out.append(TextDelta(refusal, at, refusal=True))
+    # A known field in a shape desk does not read (content as a list of parts) is unknown too.
+    odd = [k for k in KNOWN_DELTA_FIELDS if k != "role" and not isinstance(delta.get(k), str | None)]
+    return out + unknown_fields(delta, [k for k in KNOWN_DELTA_FIELDS if k not in odd], where)
+
+
 def _stream_error(err: Any) -> ProviderError:
     if isinstance(err, dict):
         message = str(err.get("message") or err)
@@ -184,10 +212,11 @@ class _ChatDecoder(StreamDecoder):
         self._done = False
 
     def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        for ev in self._sse.feed(chunk, at):
-            self._event(ev.data, ev.at, out)
-        return out
+        def step(out: list[StreamEvent]) -> None:
+            for ev in self._sse.feed(chunk, at):
+                self._event(ev.data, ev.at, out)
+
+        return self.collect(step)
 
     def response_id(self) -> str | None:
         return self._id
@@ -204,23 +233,21 @@ class _ChatDecoder(StreamDecoder):
             raise _stream_error(obj["error"])
         self._id = self._id or obj.get("id")
         for choice in obj.get("choices") or ():
-            delta = choice.get("delta") or {}
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-            if isinstance(reasoning, str) and reasoning:
-                out.append(ReasoningDelta(reasoning, at))
-            content = delta.get("content")
-            if content:
-                out.append(TextDelta(content, at))
+            out += _content_events(choice.get("delta") or {}, at, "delta")
             if choice.get("finish_reason"):
                 self._finish = _finish(choice["finish_reason"])
         if obj.get("usage"):
             out.append(UsageReport(_usage(obj["usage"])))
 
     def close(self, at: float) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        if not self._done:
-            for ev in self._sse.close(at):
-                self._event(ev.data, ev.at, out)
+        def step(out: list[StreamEvent]) -> None:
+            if not self._done:
+                for ev in self._sse.close(at):
+                    self._event(ev.data, ev.at, out)
+
+        out = self.collect(step)
+        if self._held is not None:
+            return out  # the stream's own error, raised once these are delivered
         if not self._done:
             if self._finish is None:
                 raise protocol_error("stream ended before the answer was complete (no [DONE])")

@@ -27,7 +27,7 @@ from desk.core.trial import TrialInput
 from desk.store import merge, prices, providers, ratings, responses, rubrics, runs, settings, trials
 from desk.store.errors import StoreError
 from desk.store.merge import MergeReport
-from desk.store.migrations import MIGRATIONS, MIGRATIONS_TABLE, migrate
+from desk.store.migrations import MIGRATIONS_TABLE, migrate
 from desk.store.ratings import RatingFilter
 from desk.store.runs import RunInfo
 from desk.store.trials import StoredTrial, TrialSummary
@@ -104,30 +104,28 @@ def open_merge_source(path: str | Path) -> Database:
 
     The upgrade (our pending migrations) is the only change made to that file; crashed
     streams in it are left as they are. StoreError if it is missing, not a desk
-    database, or made by a newer desk than this one.
+    database, made by a newer desk than this one, or holds anything desk's migrations
+    don't make (a view, a trigger...: see merge.check_source_schema), found before the
+    file is opened for writing.
     """
     if str(path) == MEMORY or not Path(path).is_file():
         raise StoreError(f"{path}: no such file")
-    # Look before touching: connect() would switch the file to WAL, even a stranger's.
+    # Look before touching: connect() would switch the file to WAL, even a stranger's, and
+    # migrating it would fire any trigger it holds. Only its schema is read here.
     try:
         peek = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
         try:
+            peek.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, merge.MAX_VALUE_BYTES)
             tables = {r[0] for r in peek.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            applied = (
-                [r[0] for r in peek.execute(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY rowid")]
-                if MIGRATIONS_TABLE in tables
-                else []
-            )
+            if MIGRATIONS_TABLE not in tables:
+                raise StoreError(f"{path} is not a desk database")
+            merge.check_source_schema(peek, merge.applied_in(peek), str(path))
         finally:
             peek.close()
     except sqlite3.Error as exc:
         raise StoreError(f"{path} is not a desk database ({exc})") from None
-    if MIGRATIONS_TABLE not in tables:
-        raise StoreError(f"{path} is not a desk database")
-    newer = [name for name in applied if name not in {m.__name__ for m in MIGRATIONS}]
-    if newer:
-        raise StoreError(f"{path} was written by a newer desk ({newer[-1]}); update desk to merge it")
     db = connect(path)
+    db.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, merge.MAX_VALUE_BYTES)
     try:
         try:
             migrate(db)
@@ -145,6 +143,7 @@ class Store:
     def __init__(self, db: Database, path: str | Path) -> None:
         self.db = db
         self.path = path
+        self._cancelled: Callable[[], bool] | None = None
 
     def close(self) -> None:
         self.db.close()
@@ -376,6 +375,7 @@ class Store:
         """While inside: SQLite stops a long statement of this connection soon after
         `cancelled()` turns true (it raises sqlite3.OperationalError "interrupted")."""
         self.db.conn.set_progress_handler(lambda: 1 if cancelled() else 0, 20_000)
+        self._cancelled = cancelled
         try:
             yield
         except sqlite3.OperationalError as exc:
@@ -383,20 +383,26 @@ class Store:
                 raise StoreError("cancelled") from None
             raise StoreError(str(exc)) from None
         finally:
+            self._cancelled = None
             self.db.conn.set_progress_handler(None, 0)
 
     def merge_from(self, path: str | Path, step: Callable[[int, int, str], None] | None = None) -> MergeReport:
         """Add every row of the desk store at `path` that this one lacks (see desk.store.merge).
 
-        One transaction: on any error nothing is added. The other store is only read,
-        except that opening it runs any pending schema migrations on it (as opening it
-        with desk would). Merging twice adds nothing the second time. `step` reports each
-        table; an exception from it (a cancel) rolls everything back.
+        The file is checked first (its schema, its limits, its links): any problem refuses
+        the merge before a row is added. Rows are then copied in short transactions, so
+        other desk processes keep writing; a merge stopped part way (an exception from
+        `step`, a cancel) keeps what it copied, and merging again completes it. The other
+        store is only read, except that opening it runs any pending schema migrations on
+        it (as opening it with desk would). Merging twice adds nothing the second time.
         """
         if str(self.path) != MEMORY and Path(path).is_file() and Path(self.path).is_file():
             if os.path.samefile(path, self.path):
                 raise StoreError(f"{path} is this store; nothing to merge")
         source = open_merge_source(path)
+        if self._cancelled is not None:  # the checks read the whole file: stop them too
+            cancelled = self._cancelled
+            source.conn.set_progress_handler(lambda: 1 if cancelled() else 0, 20_000)
         try:
             return merge.merge_databases(self.db, source, str(path), step)
         except sqlite3.Error as exc:

@@ -43,6 +43,12 @@ def migrate(db: Database, migrations: Sequence[Migration] | None = None) -> list
     child rows. Integrity is checked with `foreign_key_check` before each commit.
     """
     todo = list(MIGRATIONS if migrations is None else migrations)
+    # Opening an up-to-date store takes no write lock: while another process holds it (a
+    # merge, a long write) an open must not wait for it, let alone fail.
+    done = set(applied_migrations(db))
+    todo = [fn for fn in todo if fn.__name__ not in done]
+    if not todo:
+        return []
     db.execute(
         f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
     )
@@ -457,7 +463,38 @@ def m005_suites(db: Database) -> None:
 
 
 @migration
-def m006_response_notes(db: Database) -> None:
-    # What desk changed in an answer before storing it (a configured key scrubbed out), as a
-    # JSON list of sentences shown with the answer's details.
+def m006_response_refusal_and_unknown_fields(db: Database) -> None:
+    # `refusal` (0/1): the answer's text is the vendor's refusal (OpenAI's `refusal` field).
+    # `unknown_fields_json`: content fields of the stream desk does not read, by name, as
+    # {"name": {"count": n, "raw": [JSON text, ...]}}, so a new kind of content is visible.
+    _run(
+        db,
+        [
+            "ALTER TABLE responses ADD COLUMN refusal INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE responses ADD COLUMN unknown_fields_json TEXT NOT NULL DEFAULT '{}'",
+        ],
+    )
+
+
+@migration
+def m007_merged_origin(db: Database) -> None:
+    # Merged ratings and preferences keep the store they came from, so a colleague's
+    # store can never speak for a rater of this one. `origin` is NULL for a row made
+    # here and the id of the store it was first made in otherwise (merge sets it; it is
+    # never NULL on a merged row). A store's own id is made once, here, and never merged.
+    _run(
+        db,
+        [
+            "CREATE TABLE store_identity (id TEXT PRIMARY KEY)",
+            "INSERT INTO store_identity (id) VALUES (lower(hex(randomblob(16))))",
+            "ALTER TABLE ratings ADD COLUMN origin TEXT",
+            "ALTER TABLE preferences ADD COLUMN origin TEXT",
+        ],
+    )
+
+
+@migration
+def m008_response_notes(db: Database) -> None:
+    # Notes on an answer's text as stored (a JSON list of sentences): e.g. that a half
+    # character the vendor sent was replaced by U+FFFD. Shown in details and exports.
     _run(db, ["ALTER TABLE responses ADD COLUMN notes_json TEXT NOT NULL DEFAULT '[]'"])

@@ -2,9 +2,13 @@
 
 Nothing here is updated in place. Editing a rating (or preference) inserts a new row
 whose `supersedes` names the one it replaces; the *current* rating of a response by a
-rater is the newest of that rater's rows for it that nothing supersedes. (After merging
-two stores where the same rater edited the same rating in both, two rows may be
-unsuperseded; the newer one counts, in both stores alike.)
+rater is the newest of that rater's rows for it that nothing supersedes.
+
+Rows a merge brought in keep the store they came from (`origin`, NULL for rows made
+here). A name is not an identity: a merged row only supersedes rows of its own origin,
+and a rater's rows made here always win over merged rows by the same name, so a
+colleague's store can never replace what a rater of this store said. Among merged
+rows alone the newest counts.
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ def save_rating(
             raise StoreError(f"no response {response_id}")
         previous = one(
             db,
-            f"SELECT id, created_at FROM ratings r WHERE response_id = ? AND rater = ? "
+            f"SELECT id, created_at FROM ratings r WHERE response_id = ? AND rater = ? AND {_LOCAL} "
             f"AND {_NOT_SUPERSEDED.format(table='ratings')} ORDER BY created_at DESC, id DESC LIMIT 1",
             (response_id, rater),
         )
@@ -140,7 +144,8 @@ def current_ratings(
 
 
 def rating_history(db: Database, response_id: str, rater: str) -> list[Rating]:
-    """Every rating `rater` gave this response, oldest first (the last is normally current)."""
+    """Every rating by that name of this response, oldest first, merged ones (their
+    `origin` set) included; the last made here is normally current."""
     found = rows(
         db,
         "SELECT * FROM ratings WHERE response_id = ? AND rater = ? ORDER BY created_at, id",
@@ -222,7 +227,7 @@ def save_preference(
     with transaction(db):
         previous = one(
             db,
-            "SELECT id, created_at FROM preferences r WHERE rater = ? "
+            f"SELECT id, created_at FROM preferences r WHERE rater = ? AND {_LOCAL} "
             "AND ((response_a = ? AND response_b = ?) OR (response_a = ? AND response_b = ?)) "
             f"AND {_NOT_SUPERSEDED.format(table='preferences')} ORDER BY created_at DESC, id DESC LIMIT 1",
             (rater, response_a, response_b, response_b, response_a),
@@ -274,7 +279,7 @@ def current_preferences(
         db,
         "SELECT * FROM (SELECT r.*, row_number() OVER ("
         "PARTITION BY min(r.response_a, r.response_b), max(r.response_a, r.response_b), r.rater "
-        "ORDER BY r.created_at DESC, r.id DESC) AS n_ "
+        f"ORDER BY {_LOCAL_FIRST}) AS n_ "
         f"FROM preferences r WHERE {_NOT_SUPERSEDED.format(table='preferences')}{extra}) "
         "WHERE n_ = 1 ORDER BY created_at, id",
         params,
@@ -290,6 +295,7 @@ def current_preferences(
             reason=r["reason"],
             blind=bool(r["blind"]),
             shown_order=tuple(json.loads(r["shown_order_json"] or "[]")),
+            origin=r["origin"],
         )
         for r in found
     ]
@@ -297,8 +303,13 @@ def current_preferences(
 
 # helpers
 
-# `r` is the row in question; true when no row of the same table names it as replaced.
-_NOT_SUPERSEDED = "NOT EXISTS (SELECT 1 FROM {table} s WHERE s.supersedes = r.id)"
+# `r` is the row in question; true when no row of the same table and origin names it as
+# replaced (a merged row naming one of ours, or another store's, replaces nothing).
+_NOT_SUPERSEDED = "NOT EXISTS (SELECT 1 FROM {table} s WHERE s.supersedes = r.id AND s.origin IS r.origin)"
+# Made in this store, not brought by a merge.
+_LOCAL = "r.origin IS NULL"
+# Which of a rater's unsuperseded rows counts: one made here, else the newest.
+_LOCAL_FIRST = "(r.origin IS NULL) DESC, r.created_at DESC, r.id DESC"
 
 
 def _current_rating_rows(db: Database, where: list[str], params: list[Any]) -> list[Row]:
@@ -308,7 +319,7 @@ def _current_rating_rows(db: Database, where: list[str], params: list[Any]) -> l
     return rows(
         db,
         "SELECT * FROM (SELECT r.*, row_number() OVER ("
-        "PARTITION BY r.response_id, r.rater ORDER BY r.created_at DESC, r.id DESC) AS n_ "
+        f"PARTITION BY r.response_id, r.rater ORDER BY {_LOCAL_FIRST}) AS n_ "
         f"FROM ratings r WHERE {_NOT_SUPERSEDED.format(table='ratings')}{extra}) "
         "WHERE n_ = 1 ORDER BY created_at, id",
         params,
@@ -354,6 +365,7 @@ def _rating(row: Row) -> Rating:
         blind=bool(row["blind"]),
         shown_order=tuple(json.loads(row["shown_order_json"] or "[]")),
         supersedes=row["supersedes"],
+        origin=row["origin"],
     )
 
 

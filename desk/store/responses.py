@@ -19,7 +19,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from desk.core.ids import new_id
-from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, Usage
+from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, UnknownField, Usage
 from desk.core.trial import Variant
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
@@ -42,6 +42,7 @@ _RESPONSE_COLUMNS = (
     "output_tokens_per_s", "input_tokens", "output_tokens", "cached_input_tokens",
     "reasoning_tokens", "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms",
     "vendor_request_id", "writer_pid", "writer_host", "created_at", "updated_at",
+    "variant_label", "variant_system", "refusal", "unknown_fields_json",
     "variant_label", "variant_system", "notes_json",
 )  # fmt: skip
 
@@ -65,7 +66,9 @@ def create_response(db: Database, result: ResponseResult) -> None:
     except sqlite3.IntegrityError as exc:
         if "UNIQUE" in str(exc):
             raise StoreError(f"response {result.id} already exists") from None
-        raise StoreError(f"no trial {result.trial_id} for response {result.id}") from None
+        if "FOREIGN KEY" in str(exc):
+            raise StoreError(f"no trial {result.trial_id} for response {result.id}") from None
+        raise StoreError(f"response {result.id} was refused: {exc}") from None
 
 
 def update_response_text(db: Database, response_id: str, text: str, reasoning_text: str) -> None:
@@ -96,8 +99,10 @@ def finish_response(db: Database, result: ResponseResult) -> None:
             )
             for attempt in result.attempts:
                 save_attempt(db, result.id, attempt)
-    except sqlite3.IntegrityError:
-        raise StoreError(f"no trial {result.trial_id} for response {result.id}") from None
+    except sqlite3.IntegrityError as exc:
+        if "FOREIGN KEY" in str(exc):
+            raise StoreError(f"no trial {result.trial_id} for response {result.id}") from None
+        raise StoreError(f"response {result.id} was refused: {exc}") from None
 
 
 def save_attempt(db: Database, response_id: str, attempt: Attempt) -> None:
@@ -314,6 +319,11 @@ def _response_values(result: ResponseResult, *, created_at: float, updated_at: f
         "updated_at": updated_at,
         "variant_label": result.variant.label if result.variant else None,
         "variant_system": result.variant.system if result.variant else None,
+        "refusal": int(result.refusal),
+        "unknown_fields_json": json.dumps(
+            {name: {"count": f.count, "raw": f.raw} for name, f in result.unknown_fields.items()},
+            ensure_ascii=False,
+        ),
         "notes_json": json.dumps(result.notes),
     }
     return [row[c] for c in _RESPONSE_COLUMNS]
@@ -425,5 +435,10 @@ def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
         vendor_request_id=row["vendor_request_id"],
         attempts=attempts,
         variant=Variant(row["variant_label"], row["variant_system"]) if row["variant_label"] else None,
+        refusal=bool(row["refusal"]),
+        unknown_fields={
+            name: UnknownField(f["count"], f["raw"])
+            for name, f in json.loads(row["unknown_fields_json"] or "{}").items()
+        },
         notes=json.loads(row["notes_json"] or "[]"),
     )

@@ -26,7 +26,7 @@ class RunInfo:
     name: str | None
     created_at: float
     finished_at: float | None
-    status: str  # running | done | cancelled | interrupted
+    status: str  # running | done | cancelled | interrupted | failed (a load run whose requests were not stored)
     spec: dict[str, Any]
     summary: dict[str, Any] | None
 

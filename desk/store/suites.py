@@ -13,7 +13,7 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -322,20 +322,27 @@ def claim_run(db: Database, run_id: str) -> None:
 # --- automatic ratings --------------------------------------------------------------------
 
 
-def save_partial_rating(db: Database, response_id: str, rater: str, values: dict[str, Any]) -> Rating:
+def save_partial_rating(db: Database, response_id: str, rater: str, values: dict[str, Any],
+                        beside: Mapping[str, Any] | None = None) -> Rating:
     """Store a rating that judges only some criteria (an automatic check's verdict), under
     the newest default rubric. The values given are checked like any rating's; criteria
-    left out are simply not judged. It supersedes the rater's earlier rating of the response."""
+    left out are simply not judged; `beside` holds values outside the rubric that the check
+    keeps with its verdict (desk's reading of the constraints). It supersedes the rater's
+    earlier rating of the response."""
     rubric = default_rubric(db)
     loose = dataclasses.replace(rubric, criteria=tuple(dataclasses.replace(c, required=False)
                                                        for c in rubric.criteria))
     clean = ratings.clean_values(loose, values)
+    clash = set(beside or {}) & {c.key for c in rubric.criteria}
+    if clash:
+        raise StoreError(f"rating not saved: {', '.join(sorted(clash))} is a rubric criterion")
+    clean.update(beside or {})
     with transaction(db):
         if one(db, "SELECT 1 AS x FROM responses WHERE id = ?", (response_id,)) is None:
             raise StoreError(f"no response {response_id}")
         previous = one(
             db,
-            "SELECT id, created_at FROM ratings r WHERE response_id = ? AND rater = ? AND "
+            f"SELECT id, created_at FROM ratings r WHERE response_id = ? AND rater = ? AND {ratings._LOCAL} AND "
             f"{ratings._NOT_SUPERSEDED.format(table='ratings')} ORDER BY created_at DESC, id DESC LIMIT 1",
             (response_id, rater),
         )
@@ -393,8 +400,9 @@ class SuiteStore:
     def claim_run(self, run_id: str) -> None:
         claim_run(self.db, run_id)
 
-    def save_partial_rating(self, response_id: str, rater: str, values: dict[str, Any]) -> Rating:
-        return save_partial_rating(self.db, response_id, rater, values)
+    def save_partial_rating(self, response_id: str, rater: str, values: dict[str, Any],
+                            beside: Mapping[str, Any] | None = None) -> Rating:
+        return save_partial_rating(self.db, response_id, rater, values, beside)
 
     def responses_by_ids(self, response_ids: Sequence[str]) -> dict[str, ResponseResult]:
         return responses.responses_by_ids(self.db, response_ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, Signal
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.attachment import Attachment, AttachmentError, attachment_from_bytes, load_attachment
-from desk.core.trial import Variant
+from desk.core.trial import MAX_PROMPT_CHARS, Variant
 from desk.ui import defs
 
 
@@ -61,9 +62,9 @@ class PromptEdit(QPlainTextEdit):
             self._paste_image(source)
             return
         text = source.text()
-        if len(text) > defs.MAX_PASTE_CHARS:
+        if len(text) > MAX_PROMPT_CHARS:
             self.problem.emit(
-                f"That paste is {len(text):,} characters, more than the {defs.MAX_PASTE_CHARS:,} a prompt "
+                f"That paste is {len(text):,} characters, more than the {MAX_PROMPT_CHARS:,} a prompt "
                 "can hold. Attach it as a file instead (Attach…); nothing was pasted."
             )
             return
@@ -310,6 +311,7 @@ class ComposePanel(QWidget):
 
         self.attachments = AttachmentStrip()
         col.addWidget(self.attachments)
+        self._reading: set[asyncio.Future[None]] = set()
 
     def _toggle_system(self, shown: bool) -> None:
         self.variants.setVisible(shown)
@@ -321,16 +323,31 @@ class ComposePanel(QWidget):
     def add_attachment(self, att: Attachment) -> None:
         self.attachments.add(att)
 
-    def add_files(self, paths: list[str]) -> None:
-        """Load files as attachments; each refusal is reported, the others still added."""
-        problems = []
-        for path in paths:
-            try:
-                self.add_attachment(load_attachment(path))
-            except AttachmentError as exc:
-                problems.append(str(exc))
-        if problems:
-            self.problem.emit("  •  ".join(problems))
+    def add_files(self, paths: list[str]) -> asyncio.Future[None]:
+        """Load files as attachments, in order, each read on a worker thread (a slow disk or a
+        20 MiB file never freezes the window); each refusal is reported, the others still
+        added. Returns the task; `loading()` is true until it is done."""
+
+        async def go() -> None:
+            problems = []
+            for path in paths:
+                try:
+                    att = await asyncio.to_thread(load_attachment, path)
+                except AttachmentError as exc:
+                    problems.append(str(exc))
+                    continue
+                self.add_attachment(att)
+            if problems:
+                self.problem.emit("  •  ".join(problems))
+
+        task = asyncio.ensure_future(go())
+        self._reading.add(task)
+        task.add_done_callback(self._reading.discard)
+        return task
+
+    def loading(self) -> bool:
+        """Whether files are still being read (a trial sent now would lack them)."""
+        return bool(self._reading)
 
     def choose_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(

@@ -6,10 +6,10 @@ PANE_MIN_WIDTH = 320
 THUMB_SIZE = 56
 FRAME_MS = 16  # coalesce streamed text to one repaint per frame
 
-MAX_PASTE_CHARS = 5_000_000  # a paste this large is refused with a message, not truncated
-# Qt lays out a wrapped line in time quadratic in its length (400k chars on one line: seconds
-# per keystroke), so a paste with a longer single line (minified JSON, a one-line dump) is
-# refused too, with the same advice: attach it as a file.
+# A paste longer than desk.core.trial.MAX_PROMPT_CHARS (the one prompt limit) is refused with
+# a message, not truncated. Qt lays out a wrapped line in time quadratic in its length (400k
+# chars on one line: seconds per keystroke), so a paste with a longer single line (minified
+# JSON, a one-line dump) is refused too, with the same advice: attach it as a file.
 MAX_PASTE_LINE_CHARS = 100_000
 
 OK_COLOUR = "#2e7d32"

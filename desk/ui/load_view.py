@@ -734,20 +734,31 @@ class LoadPanel(QWidget):
         if path:
             self.load_dataset(path)
 
-    def load_dataset(self, path: str | Path) -> bool:
-        """Read prompts from a CSV/JSONL file; on a problem say which line and keep the old ones."""
-        try:
-            prompts = load_prompts(path)
-        except DatasetError as exc:
-            self.show_error(f"Dataset not loaded: {exc}")
-            return False
+    def load_dataset(self, path: str | Path) -> asyncio.Future[bool]:
+        """Read prompts from a CSV/JSONL file on a worker thread (up to 200 MiB: never on the GUI
+        thread); on a problem say which line and keep the old ones. Returns the task."""
+
+        async def go() -> bool:
+            self.dataset_button.setEnabled(False)
+            try:
+                prompts = await asyncio.to_thread(load_prompts, path)
+            except DatasetError as exc:
+                self.show_error(f"Dataset not loaded: {exc}")
+                return False
+            finally:
+                self.dataset_button.setEnabled(True)
+            self._use_dataset(path, prompts)
+            return True
+
+        return asyncio.ensure_future(go())
+
+    def _use_dataset(self, path: str | Path, prompts: list[TrialInput]) -> None:
         self.dataset, self.dataset_path = prompts, str(path)
         self.dataset_label.setText(f"{len(prompts)} prompts from {Path(path).name}: requests cycle through them")
         self.dataset_label.setToolTip(str(path))
         self.dataset_clear.setEnabled(True)
         self.prompt.setEnabled(False)
         self.show_info(f"Loaded {len(prompts)} prompts from {Path(path).name}.")
-        return True
 
     def use_trial(self, trial: TrialInput) -> bool:
         """Send this whole task (system prompt and attachments included) with every request."""

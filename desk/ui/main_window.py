@@ -416,6 +416,9 @@ class MainWindow(QMainWindow):
         """Send the composed trial to every checked model (x variant)."""
         if self._run_task is not None and not self._run_task.done():
             return
+        if self.compose.loading():
+            self.banner_error("Still reading the attached files: send again in a moment.")
+            return
         trial, variants = self.current_input()
         models = models if models is not None else self.picker.selected()
         if not models:
@@ -469,6 +472,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Trial done: {ok} of {len(outcome.responses)} answers ok{failed}; stored · "
                                      f"{hotkeys.RATE} rates them",
                                      STATUS_MS)
+        unstored = [r for r in outcome.responses if r.store_error]
+        if unstored:  # shown on screen is not saved: say so, never "stored"
+            self.statusBar().clearMessage()
+            self.banner_error("; ".join(f"{r.model}: {r.store_error}" for r in unstored))
         self.current_trial_id = outcome.trial_id
         self._open_models = list(models)
         self.history.run_again.setEnabled(True)
@@ -835,8 +842,8 @@ class MainWindow(QMainWindow):
         return asyncio.ensure_future(go())
 
     def merge_store(self, path: str | None = None) -> asyncio.Future[Any] | None:
-        """Pool another expert's store into this one, off the GUI thread, cancellable (then
-        nothing is added); returns the task (None if nothing to do)."""
+        """Pool another expert's store into this one, off the GUI thread, cancellable (what
+        was copied stays; merging again completes it); returns the task (None if nothing to do)."""
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Merge another desk store", "",
                                                   "desk stores (*.db);;All files (*)")
@@ -873,14 +880,16 @@ class MainWindow(QMainWindow):
         try:
             report = await self.busy.run(job.label, lambda: self.engine.merge_in_background(path, job), job)
         except JobCancelled:
-            self.banner_info("Merge cancelled: nothing was added.")
+            self.banner_info("Merge cancelled: what was copied so far stays; merge again to complete it.")
             return
         except EngineError as exc:
             self.banner_error(f"Merge failed: {exc}")
             return
         added = ", ".join(f"{n} {table}" for table, n in report.added.items() if n) or "nothing new"
         conflicts = f" Conflicts kept ours: {'; '.join(report.conflicts)}" if report.conflicts else ""
-        self.banner_info(f"Merged {path}: {added}.{conflicts}")
+        left = (f" Not added (configuration, add by hand if you trust it): {'; '.join(report.not_added)}"
+                if report.not_added else "")
+        self.banner_info(f"Merged {path}: {added}.{conflicts}{left}")
         self.refresh_history()
         self.refresh_models()
 

@@ -166,6 +166,11 @@ def details_text(r: ResponseResult) -> str:
              f"cached input: {fmt_tokens(r.usage.cached_input_tokens)}",
              f"reasoning tokens: {fmt_tokens(r.usage.reasoning_tokens)}",
              f"price: {r.price_source or 'none'}"]
+    if r.refusal:
+        lines.append("refusal: yes (the vendor sent this answer as a refusal)")
+    if r.unknown_fields:  # content desk does not read, kept raw in the store and exports
+        lines.append("content desk does not read: " + ", ".join(
+            f"{name} ×{f.count}" for name, f in sorted(r.unknown_fields.items())))
     lines += [f"note: {note}" for note in r.notes]
     for a in r.attempts:
         outcome = a.status.value if not a.error_kind else a.error_kind.value
@@ -237,6 +242,12 @@ class ResponsePane(QFrame):
         self.title = ElidedLabel(title)
         self.title.setStyleSheet("font-weight: bold; font-size: 11pt;")
         head.addWidget(self.title, 1)
+        self.refusal_badge = QLabel("Refusal")  # shown blind too: it is part of the answer
+        self.refusal_badge.setObjectName("paneRefusal")
+        self.refusal_badge.setToolTip("The vendor marked this answer as a refusal; its text is what the model sent (the refusal, or what came before it)")
+        self.refusal_badge.setStyleSheet(f"background: {defs.info_tint()}; border-radius: 4px; padding: 1px 6px;")
+        self.refusal_badge.setVisible(False)
+        head.addWidget(self.refusal_badge)
         self.raw_toggle = QToolButton()
         self.raw_toggle.setText("Raw")
         self.raw_toggle.setCheckable(True)
@@ -360,6 +371,7 @@ class ResponsePane(QFrame):
 
     def _show_outcome(self, result: ResponseResult) -> None:
         text = result.text
+        self.refusal_badge.setVisible(result.refusal)
         self.details_button.setEnabled(self.blind_label is None)
         if self.blind_label is not None:
             self.status.setText("done · timing, tokens and cost hidden until every answer is rated")

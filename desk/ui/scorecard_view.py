@@ -19,6 +19,7 @@ import shiboken6
 from PySide6.QtCore import QDate, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDateEdit,
     QDialog,
     QHBoxLayout,
@@ -45,7 +46,7 @@ COLUMNS = [
     ("Success", lambda s: _rate_ci(s.success_rate, s.success_ci)),
     ("Asked clarifying", lambda s: _pct(s.clarifying_rate)),
     ("Fabricated", lambda s: _pct(s.fabrication_rate)),
-    ("Constraint violations", lambda s: _pct(s.constraint_violation_rate)),
+    ("Constraint violations", lambda s: _violations(s)),
     ("Quality", lambda s: "–" if s.mean_quality is None else f"{s.mean_quality:.2f}"),
     ("Median total", lambda s: _ms_ci(s.median_total_ms, s.median_total_ci)),
     ("p95 total", lambda s: _ms_ci(s.p95_total_ms, s.p95_total_ci)),
@@ -61,6 +62,12 @@ COLUMNS = [
 
 def _pct(v: float | None) -> str:
     return "–" if v is None else f"{v * 100:.0f}%"
+
+
+def _violations(s: ModelScore) -> str:
+    """The rate, naming the reading of the automatic checks it counts (none: people only)."""
+    reading = {"official": " (IFBench)", "desk": " (desk's reading)"}.get(s.constraint_reading or "", "")
+    return _pct(s.constraint_violation_rate) + reading
 
 
 def _rate_ci(v: float | None, ci: tuple[float, float] | None) -> str:
@@ -92,10 +99,10 @@ def _agreement(a: dict[str, Any]) -> str:
     if not a:
         return "–"
     parts = []
-    for key in ("outcome", "uncertainty"):
+    for key in ("outcome", "uncertainty", "quality"):
         stats = a.get(key) or {}
         for name, value in stats.items():
-            label = "κ" if name == "cohen_kappa" else "α"
+            label = "κ" if name == "cohen_kappa" else "α " + name.rsplit("_", 1)[1] if key == "quality" else "α"
             parts.append(f"{key} {label}={'–' if value is None else f'{value:.2f}'}")
     return f"{a.get('raters')} raters, n={a.get('n_items')}: " + ", ".join(parts)
 
@@ -123,11 +130,19 @@ class ScorecardDialog(QDialog):
         self.only_trials = QCheckBox(f"Only the {len(trial_ids)} open trial(s)")
         self.only_trials.setVisible(bool(trial_ids))
         self._trial_ids = trial_ids
+        # Which verdict of the automatic constraint checks (rater "auto") counts.
+        self.reading = QComboBox()
+        self.reading.setObjectName("scoreConstraintReading")
+        self.reading.addItem("Constraints: IFBench's verdict", "official")
+        self.reading.addItem("Constraints: desk's reading", "desk")
+        self.reading.setToolTip("The automatic checks store IFBench's official verdict and desk's reading of "
+                                "the instruction; the violation rate counts the one chosen here")
+        self.reading.currentIndexChanged.connect(lambda _i: self.refresh())
         refresh = QPushButton("Refresh")
         refresh.setObjectName("scoreRefresh")
         refresh.clicked.connect(self.refresh)
         for w in (QLabel("Filter:"), self.tag, self.rater, self.use_dates, self.since, QLabel("and"),
-                  self.until, self.only_trials, refresh):
+                  self.until, self.only_trials, self.reading, refresh):
             filters.addWidget(w)
         filters.addStretch(1)
         col.addLayout(filters)
@@ -201,7 +216,8 @@ class ScorecardDialog(QDialog):
         self._generation += 1
         self._job = Job("Scorecard")
         self._set_busy(True)
-        self._task = asyncio.ensure_future(self._compute(self._job, self._generation, self.current_filter()))
+        self._task = asyncio.ensure_future(self._compute(self._job, self._generation, self.current_filter(),
+                                                         self.reading.currentData()))
         return self._task
 
     def cancel(self) -> None:
@@ -218,9 +234,9 @@ class ScorecardDialog(QDialog):
         self.cancel()  # closing the dialog stops the worker: its result has nowhere to go
         super().done(result)
 
-    async def _compute(self, job: Job, generation: int, filters: ScoreFilter) -> None:
+    async def _compute(self, job: Job, generation: int, filters: ScoreFilter, reading: str) -> None:
         try:
-            scores = await self.engine.scorecard_in_background(job, filters)
+            scores = await self.engine.scorecard_in_background(job, filters, constraints=reading)
         except JobCancelled:
             return
         except Exception as exc:

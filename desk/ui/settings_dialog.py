@@ -43,12 +43,12 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.pricing import Price
-from desk.core.provider import KINDS, ProviderConfig
+from desk.core.provider import ProviderConfig
 from desk.core.trial import ModelRef
 from desk.engine.keys import KeyStoreError, get_api_key
 from desk.engine.session import Engine, EngineError
 from desk.providers.base import ProviderError
-from desk.providers.registry import default_base_url
+from desk.providers.registry import KINDS, default_base_url
 from desk.ui import defs
 
 WARN_COLOUR = "#a15c00"

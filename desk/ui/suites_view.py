@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -646,28 +647,63 @@ class SuitesPanel(QWidget):
                 return True
         return False
 
-    def import_file(self, path: str | Path | None = None, name: str | None = None) -> bool:
-        """Import a CSV or JSONL suite (asking for the file and name when not given)."""
+    def import_file(self, path: str | Path | None = None, name: str | None = None) -> asyncio.Future[bool] | None:
+        """Import a CSV or JSONL suite (asking for the file and name when not given), the file
+        and its attachments read off the GUI thread; returns the task (None if cancelled)."""
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Import a suite", "",
                                                   "Suites (*.csv *.tsv *.jsonl *.ndjson *.json);;All files (*)")
             if not path:
-                return False
+                return None
         if name is None:
             name, ok = QInputDialog.getText(self, "Suite name",
                                             "Name of the suite (a name used before gets its next version):",
                                             text=Path(path).stem)
             if not ok:
-                return False
+                return None
+        return asyncio.ensure_future(self._import(path, name, ()))
+
+    async def _import(self, path: str | Path, name: str, allow_outside: Sequence[str]) -> bool:
+        self.import_button.setEnabled(False)
+        self.show_info(f"Reading {Path(path).name}…")
         try:
-            info = self.engine.import_suite(path, name)
+            info = await self.engine.import_suite_in_background(path, name, allow_outside=allow_outside)
         except EngineError as exc:
             self.show_error(str(exc))
+            # Attachments outside the suite's folder are imported only if the user says so.
+            outside = exc.outside
+            if outside and not allow_outside and await self._ask(lambda: self._allow_outside(outside)):
+                return await self._import(path, name, outside)
             return False
+        finally:
+            self.import_button.setEnabled(True)
         self.refresh_suites(select=info.name)
         self.show_info(f"Imported {info.cases} case{'s' if info.cases != 1 else ''} as "
                        f"{info.name} v{info.version}.")
         return True
+
+    @staticmethod
+    async def _ask(question: Callable[[], bool]) -> bool:
+        """A modal question asked from a plain Qt callback: its nested event loop must not run
+        inside a task's step (other tasks would step within this one)."""
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def ask() -> None:
+            if not answer.done():
+                answer.set_result(question())
+
+        QTimer.singleShot(0, ask)
+        return await answer
+
+    def _allow_outside(self, paths: Sequence[str]) -> bool:
+        """Ask whether these files from outside the suite's folder may be imported (default: no)."""
+        shown = "\n".join(paths[:10]) + (f"\n… and {len(paths) - 10} more" if len(paths) > 10 else "")
+        answer = QMessageBox.question(
+            self, "Files outside the suite's folder",
+            "The suite attaches files from outside its own folder; a suite someone sent you could "
+            f"reach any file you can read this way:\n\n{shown}\n\nImport them with the suite?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def export_selected(self, path: str | Path | None = None) -> asyncio.Future[bool] | None:
         """Export the selected suite to JSONL (attachments beside it), the writing off the
@@ -817,6 +853,9 @@ class SuitesPanel(QWidget):
         failed = f"; {result.failed} failed (Resume sends them again)" if result.failed else ""
         held = "".join(f" {model} failed with {why}: its other cases were not sent; fix the model name or "
                        "key, then Resume." for model, why in result.held_back.items())
+        if result.not_stored:  # answered but not saved: lost, and the run stopped sending
+            held += (f" {len(result.not_stored)} answer(s) could not be stored and are lost "
+                     f"({result.not_stored[0]}); no more cases were sent. Fix the store, then Resume.")
         if held:
             self.show_error(f"Run {result.run_id}: {result.ok} answers{failed}.{held}")
         else:

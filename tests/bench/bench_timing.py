@@ -33,7 +33,7 @@ from desk.core.response import Status
 from desk.core.trial import ModelRef, TrialInput
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.runner import NullSink, Runner, Target
-from desk.providers.http import make_client
+from desk.providers.connections import Connections
 from desk.providers.registry import make_provider
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +86,8 @@ async def run_case(base: str, concurrency: int, total: int, delay_ms: float, pie
         if lean:
             return (await control.get("/__log")).json()
         return {rec["request_id"]: rec for rec in (await control.get("/__control/requests")).json()}
-    client = make_client()
+    connections = Connections()
+    client = connections.client
     provider = make_provider(ProviderConfig("bench", "openai", base + "/v1"), client, None)
     target = Target(ModelRef("bench", "m"), provider)
     runner = Runner(timeouts=Timeouts(first_token=60, idle=60, total=120),
@@ -97,7 +98,7 @@ async def run_case(base: str, concurrency: int, total: int, delay_ms: float, pie
         await configure({"script": {"text_pieces": ["w"]}})
         for _ in range(3):
             await runner.run_response(target, trial, runner.new_result("warm", target), NullSink())
-        await client._transport.prewarm(base, concurrency)  # type: ignore[attr-defined]
+        await connections.prewarm(base, concurrency)
         await configure({"script": script})
         await fetch_log() if lean else await control.post("/__control/clear", json={})
 

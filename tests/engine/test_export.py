@@ -171,7 +171,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 EXPECTED_HEADER = [
     "trial_id", "response_id", "rated_at", "prompt", "system", "attachments", "model", "variant", "answer",
-    "status", "error_kind", "ttft_ms", "total_ms", "input_tokens", "output_tokens", "output_tokens_per_s",
+    "status", "error_kind", "refusal", "unknown_fields", "ttft_ms", "total_ms", "input_tokens", "output_tokens", "output_tokens_per_s",
     "cost_usd", "retries", "outcome", "uncertainty", "constraints", "quality", "note", "tags", "sources",
     "rater", "blind", "rubric_name", "rubric_version", "rating_id",
 ]  # fmt: skip
@@ -181,7 +181,7 @@ def expected_csv_rows(fx: Fixture) -> list[dict[str, str]]:
     common = {"trial_id": fx.trial_id, "prompt": "'" + PROMPT, "system": SYSTEM,
               "attachments": "sales.csv; chart.png", "variant": "", "rubric_name": "default"}
     x = {**common, "response_id": "RESPX", "model": "oa/model-x", "answer": "'" + ANSWER_X, "status": "ok",
-         "error_kind": "", "ttft_ms": "250.0", "total_ms": "1000.0", "input_tokens": "100",
+         "error_kind": "", "refusal": "false", "unknown_fields": "", "ttft_ms": "250.0", "total_ms": "1000.0", "input_tokens": "100",
          "output_tokens": "33", "output_tokens_per_s": "42.5", "cost_usd": "0.00123", "retries": "0"}
     return [
         {**x, "rated_at": iso(fx.ann_x.created_at), "outcome": "success", "uncertainty": "asked_clarifying",
@@ -192,13 +192,14 @@ def expected_csv_rows(fx: Fixture) -> list[dict[str, str]]:
          "constraints": "followed", "quality": "4", "note": "", "tags": "", "sources": "yes", "rater": "bob",
          "blind": "false", "rubric_version": "2", "rating_id": fx.bob_x.id},
         {**common, "response_id": "RESPY", "model": "an/model-y", "answer": "'" + ANSWER_Y, "status": "ok",
-         "error_kind": "", "ttft_ms": "250.0", "total_ms": "1000.0", "input_tokens": "100",
+         "error_kind": "", "refusal": "false", "unknown_fields": "", "ttft_ms": "250.0", "total_ms": "1000.0", "input_tokens": "100",
          "output_tokens": "33", "output_tokens_per_s": "", "cost_usd": "", "retries": "0",
          "rated_at": iso(fx.ann_y.created_at), "outcome": "partial", "uncertainty": "confident_wrong",
          "constraints": "violated", "quality": "2", "note": "made up a figure", "tags": "legal",
          "sources": "", "rater": "ann", "blind": "false", "rubric_version": "1", "rating_id": fx.ann_y.id},
         {**common, "response_id": "RESPZ", "model": "ge/model-z", "answer": ANSWER_Z, "status": "error",
-         "error_kind": "server_error", "ttft_ms": "250.0", "total_ms": "", "input_tokens": "100",
+         "error_kind": "server_error", "refusal": "false", "unknown_fields": "",
+         "ttft_ms": "250.0", "total_ms": "", "input_tokens": "100",
          "output_tokens": "33", "output_tokens_per_s": "", "cost_usd": "0.00123", "retries": "1",
          "rated_at": iso(fx.ann_z.created_at), "outcome": "failure", "uncertainty": "needless_refusal",
          "constraints": "na", "quality": "1", "note": "", "tags": "", "sources": "", "rater": "ann",
@@ -263,6 +264,8 @@ def expected_response(fx: Fixture, r: ResponseResult) -> dict[str, Any]:
         "input_tokens": 100, "output_tokens": 33, "cached_input_tokens": 0, "reasoning_tokens": None,
         "cost_usd": r.cost_usd, "cost_note": r.cost_note or None, "price_source": r.price_source,
         "retries": r.retries, "retry_wait_ms": r.retry_wait_ms, "vendor_request_id": r.vendor_request_id,
+        "refusal": False, "unknown_fields": {},
+        "notes": r.notes,
         "attempts": [
             {"number": a.number, "status": a.status.value,
              "error_kind": a.error_kind.value if a.error_kind else None, "error_message": a.error_message,

@@ -1,5 +1,5 @@
 """Exports and merges off the caller's thread: progress reported, and a cancel mid-way
-leaves no file (export) or adds nothing (merge)."""
+leaves no file (export) or keeps the batches already merged (merge)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def _other_store(tmp_path, n: int):
     return path
 
 
-def test_merge_reports_each_table_and_cancel_adds_nothing(tmp_path):
+def test_merge_reports_each_table_and_a_cancel_keeps_what_was_copied(tmp_path):
     other = _other_store(tmp_path, 25)
     store = open_store(tmp_path / "mine.db")
 
@@ -76,15 +76,20 @@ def test_merge_reports_each_table_and_cancel_adds_nothing(tmp_path):
         async with Engine(store) as engine:
             return await engine.merge_in_background(str(other), job)
 
-    job = CancelAt("merge", at=6)  # after providers, models, prices, blobs: at trials
+    job = CancelAt("merge", at=2)  # after blobs: at trials, before any is copied
     with pytest.raises(JobCancelled):
         asyncio.run(merge(job))
-    assert [table for _, _, table in job.seen][:5] == ["providers", "models", "prices", "blobs", "trials"]
-    assert store.list_trials() == []  # rolled back: nothing half-merged
+    assert [table for _, _, table in job.seen] == ["blobs", "trials"]
+    assert store.list_trials() == []
+
+    job = CancelAt("merge", at=3)  # after the trials: a merge in short batches keeps them
+    with pytest.raises(JobCancelled):
+        asyncio.run(merge(job))
+    assert len(store.list_trials()) == 25
 
     whole = Job("merge")
-    report = asyncio.run(merge(whole))
-    assert report.added["trials"] == 25 and len(store.list_trials()) == 25
+    report = asyncio.run(merge(whole))  # completes it, with no duplicate
+    assert report.added["trials"] == 0 and len(store.list_trials()) == 25
     done, total, table = whole.snapshot()
     assert total == done + 1 and table == "suite_run_trials"
     store.close()

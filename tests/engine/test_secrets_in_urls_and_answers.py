@@ -4,7 +4,6 @@ repeats one of your configured keys is stored without it, with a note saying so.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 import pytest
 
@@ -109,15 +108,3 @@ def test_short_placeholder_keys_are_left_in_answers(store, vendor, monkeypatch):
     script_for(vendor, "ollama", Script(text_pieces=["Run ollama serve."]))
     _, r = run_one(store, "ollama", model=MODELS["ollama"])
     assert r.text == "Run ollama serve." and r.notes == []
-
-
-def test_notes_survive_a_store_without_the_column_yet(tmp_path):
-    """m006 adds the column to a store made by an older desk."""
-    from sqlite_utils import Database
-
-    from desk.store.migrations import MIGRATIONS, migrate
-
-    db = Database(sqlite3.connect(tmp_path / "old.db"))
-    migrate(db, [m for m in MIGRATIONS if m.__name__ != "m006_response_notes"])
-    assert migrate(db) == ["m006_response_notes"]
-    assert "notes_json" in db["responses"].columns_dict

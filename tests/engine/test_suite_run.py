@@ -278,7 +278,8 @@ def test_auto_constraint_verdicts_and_disagreements(providers, vendor, tmp_path)
     engine, result = run(go())
     autos = {a.response.model: a.auto for a in result.responses if a.auto is not None}
     assert set(autos) == {"openai/good", "openai/bad"}  # f1 only: f2's kind is unknown, c1 expects no constraints
-    assert autos["openai/good"].values == {"constraints": "followed", "note": "1/1 constraints met"}
+    assert autos["openai/good"].values == {"constraints": "followed", "constraints_desk": "followed",
+                                            "note": "1/1 constraints met"}
     assert autos["openai/bad"].values["constraints"] == "violated"
     assert "2 words" in autos["openai/bad"].values["note"]
     stored = providers.current_ratings(rater="auto")

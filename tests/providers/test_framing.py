@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from desk.core.provider import ProviderConfig
-from desk.core.response import ErrorKind
+from desk.core.response import ErrorKind, Usage
 from desk.providers.base import ProviderError, TextDelta, UsageReport
 from desk.providers.framing import SSEDecoder
 from desk.providers.registry import make_provider
@@ -76,8 +76,11 @@ def decode(kind: str, pieces: list[bytes]):
 
 def summary(events):
     text = "".join(e.text for e in events if isinstance(e, TextDelta))
-    usage = [e.usage for e in events if isinstance(e, UsageReport)]
-    return text, (usage[-1].input_tokens, usage[-1].output_tokens) if usage else None
+    reports = [e.usage for e in events if isinstance(e, UsageReport)]
+    usage = Usage()
+    for report in reports:  # usage comes in pieces, as reported; the engine merges them
+        usage = usage.merged(report)
+    return text, (usage.input_tokens, usage.output_tokens) if reports else None
 
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -13,19 +16,20 @@ from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, Usage
 from desk.core.trial import TrialInput
-from desk.store import Store, StoreError, open_store
+from desk.store import Store, StoreError, merge, open_store
 from desk.store.db import connect
 from desk.store.merge import MERGED_TABLES
 from desk.store.migrations import MIGRATIONS, migrate
+from desk.store.sql import transaction
+from tests.cli_helpers import cli_env, desk
 from tests.store.conftest import tiny_png
 
 GOOD = {"outcome": "success", "uncertainty": "asked_clarifying", "constraints": "followed", "quality": 4}
 BAD = {"outcome": "failure", "uncertainty": "confident_wrong", "constraints": "violated", "quality": 1}
 
-# Tables whose rows must end up identical in both stores. Providers and prices too,
-# except where both stores set up the same name differently (then each keeps its own);
-# and blobs, but for when each store first saw those bytes.
-CONVERGING = tuple(t for t in MERGED_TABLES if t not in ("providers", "prices", "blobs"))
+# Tables whose rows must end up identical in both stores; blobs too, but for when each
+# store first saw those bytes.
+CONVERGING = tuple(t for t in MERGED_TABLES if t != "blobs")
 
 
 def _png_trial(store: Store, prompt: str) -> str:
@@ -58,8 +62,13 @@ def _answer(store: Store, trial_id: str, model: str, *, retried: bool = False) -
     return result
 
 
-def _table(store: Store, table: str) -> set[tuple[object, ...]]:
-    return set(store.db.execute(f"SELECT * FROM {table}").fetchall())
+def _table(store: Store, table: str, *leave_out: str) -> set[tuple[object, ...]]:
+    columns = [c for c in store.db.table(table).columns_dict if c not in leave_out]
+    return set(store.db.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall())
+
+
+def _store_id(store: Store) -> str:
+    return store.db.execute("SELECT id FROM store_identity").fetchone()[0]
 
 
 def _store_a(path: Path) -> tuple[Store, str, list[ResponseResult]]:
@@ -97,9 +106,6 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
     try:
         report = b.merge_from(a.path)
         assert report.added == {
-            "providers": 1,  # alpha (shared exists in B with other settings: kept B's)
-            "models": 1,
-            "prices": 0,
             "blobs": 0,  # B already had the picture
             "trials": 1,
             "trial_attachments": 1,
@@ -115,9 +121,16 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
             "suite_case_attachments": 0,
             "suite_run_trials": 0,
         }
-        assert len(report.conflicts) == 2
-        assert any("provider shared" in c for c in report.conflicts)
-        assert any("price of shared/m" in c for c in report.conflicts)
+        # Providers, models and prices are configuration: listed, never added.
+        assert report.conflicts == []
+        assert report.not_added == [
+            "provider alpha (openai, https://alpha.example/v1, key from $ALPHA_KEY): not added; "
+            "add it by hand if you trust it",
+            "provider shared: set up differently in the other store; this store's kept",
+            "1 model(s) not added to the picker: alpha/big",
+            "1 price override(s) not added: shared/m",
+        ]
+        assert [p.name for p in b.list_providers()] == ["beta", "shared"] and b.list_models("alpha") == []
         assert b.get_provider("shared").base_url == "https://two.example/v1"  # type: ignore[union-attr]
         assert b.get_price("shared", "m") == Price(9.0, 9.0)
 
@@ -139,14 +152,15 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
         assert {p.rater for p in a.current_preferences()} == {"ana", "bob"}
         assert a.responses_for_trial(shared)[0].attempts == answers[0].attempts
 
-        # Both stores now hold the same rows; a picture used by two trials is stored once.
+        # Both stores now hold the same rows (ratings and preferences but for the store
+        # each came from); a picture used by two trials is stored once.
         for table in CONVERGING:
-            assert _table(a, table) == _table(b, table), table
-        assert _table(a, "providers") - _table(b, "providers") == {
-            r for r in _table(a, "providers") if r[1] == "shared"
-        }
-        assert [p.name for p in a.list_providers()] == [p.name for p in b.list_providers()]
-        assert [p.name for p in a.list_providers()] == ["alpha", "beta", "shared"]
+            assert _table(a, table, "origin") == _table(b, table, "origin"), table
+        assert {r.origin for r in a.current_ratings(rater="bob")} == {_store_id(b)}
+        assert {r.origin for r in b.current_ratings(rater="ana")} == {_store_id(a)}
+        assert {r.origin for r in a.current_ratings(rater="ana")} == {None}
+        assert [p.name for p in a.list_providers()] == ["alpha", "shared"]
+        assert [p.name for p in b.list_providers()] == ["beta", "shared"]
         blobs = "SELECT sha256, data, size, mime FROM blobs"
         assert a.db.execute(blobs).fetchall() == b.db.execute(blobs).fetchall()
         assert _count(a, "blobs") == 1 and _count(a, "trial_attachments") == 2
@@ -174,14 +188,14 @@ def test_no_secret_can_travel(tmp_path: Path) -> None:
     with open_store(tmp_path / "b.db") as b:
         b.merge_from(a.path)
         a.close()
-        assert "settings" not in MERGED_TABLES and "_desk_migrations" not in MERGED_TABLES
+        assert not {"settings", "_desk_migrations", "providers", "store_identity"} & set(MERGED_TABLES)
         for table in MERGED_TABLES:
             for column in b.db.table(table).columns_dict:
                 lowered = column.lower()
                 assert not any(word in lowered for word in ("secret", "password", "token_value", "api_key"))
                 assert "key" not in lowered or column == "key_env", (table, column)
         assert _count(b, "settings") == 0
-        assert b.get_provider("alpha").key_env == "ALPHA_KEY"  # type: ignore[union-attr]
+        assert b.get_provider("alpha") is None and _count(b, "providers") == 0
 
 
 def test_rubric_versions_made_apart(tmp_path: Path) -> None:
@@ -307,3 +321,282 @@ def test_a_store_with_broken_links_is_refused(tmp_path: Path) -> None:
             b.merge_from(tmp_path / "a.db")
         assert all(_count(b, table) == 0 for table in MERGED_TABLES)
         assert not b.db.conn.in_transaction
+
+
+# --- a store from a colleague is data, never configuration ------------------------------------
+
+PLANTED = "sk-planted-0123456789abcdef-never-send-me"
+
+
+def test_a_merged_provider_never_receives_a_request_nor_the_key(tmp_path: Path, srv) -> None:
+    """The sender's provider points at their server (here a loopback one) and takes its key
+    from OPENAI_API_KEY-like variable the user has set: after the merge the answers are
+    there, but no trial can reach that server, and it never sees the key."""
+    colleague = tmp_path / "colleague.db"
+    with open_store(colleague) as theirs:
+        theirs.add_provider(ProviderConfig("trap", "openai", f"{srv.base_url}/v1", key_env="DESK_PLANTED_KEY",
+                                           headers=(("X-Team", "theirs"),)))
+        theirs.add_model("trap", "gpt")
+        theirs.set_price("trap", "gpt", Price(1.0, 2.0))
+        trial = theirs.create_trial(TrialInput("their question"))
+        answer = _answer(theirs, trial, "trap/gpt")
+    mine = tmp_path / "mine.db"
+    env = cli_env(mine, DESK_PLANTED_KEY=PLANTED)
+    merged = desk("merge", str(colleague), "--json", env=env)
+    assert merged.returncode == 0, merged
+    report = json.loads(merged.stdout)
+    assert report["added"]["responses"] == 1 and report["total"] == 3  # the trial, its answer, its attempt
+    assert "providers" not in report["added"] and "models" not in report["added"]
+    assert report["not_added"] == [
+        f"provider trap (openai, {srv.base_url}/v1, key from $DESK_PLANTED_KEY, 1 header(s)): not added; "
+        "add it by hand if you trust it",
+        "1 model(s) not added to the picker: trap/gpt",
+        "1 price override(s) not added: trap/gpt",
+    ]
+    with open_store(mine) as store:
+        assert store.list_providers() == [] and store.list_models() == [] and store.list_prices() == []
+        (kept,) = store.responses_for_trial(trial)
+        assert kept.id == answer.id and kept.model == "trap/gpt" and kept.text == "answer from trap/gpt"
+    # Neither a new trial nor "run again" of the merged one reaches the sender's server.
+    sent = desk("trial", "-m", "trap/gpt", "-p", "hello", "--max-retries", "0", env=env)
+    assert sent.returncode != 0 and "unknown provider 'trap'" in sent.stderr, sent
+    assert srv.requests == []
+    assert PLANTED not in merged.stdout + merged.stderr + sent.stdout + sent.stderr
+    assert PLANTED.encode() not in mine.read_bytes()
+
+
+def test_a_merged_rater_never_replaces_ours(tmp_path: Path) -> None:
+    """The other store holds ratings by "ana" (this store's rater) made later, one of them
+    claiming to supersede ana's own: ana's ratings stay current, the merged ones are kept
+    as the other store's, and the report names the clash."""
+    with open_store(tmp_path / "mine.db") as mine:
+        trial = mine.create_trial(TrialInput("task"))
+        first, second = _answer(mine, trial, "p/a"), _answer(mine, trial, "p/b")
+        ours = mine.save_rating(first.id, "ana", GOOD)
+        mine.save_preference(first.id, second.id, "a", "ana")
+    with open_store(tmp_path / "theirs.db") as theirs:
+        theirs.merge_from(tmp_path / "mine.db")
+        forged = theirs.save_rating(first.id, "ana", BAD)  # their own "ana", on what ours rated
+        theirs.save_rating(second.id, "ana", BAD)  # where our ana said nothing
+        theirs.save_preference(second.id, first.id, "a", "ana")
+        theirs.save_rating(second.id, "bob", GOOD)
+        # A hand-made row, newer still, that names ours as the one it replaces.
+        hand_made = new_id()
+        theirs.db.execute(
+            "INSERT INTO ratings (id, response_id, rater, rubric_id, created_at, outcome, uncertainty, "
+            "constraints, quality, supersedes) VALUES (?, ?, 'ana', ?, ?, ?, ?, ?, ?, ?)",
+            (hand_made, first.id, ours.rubric_id, time.time() + 60, *BAD.values(), ours.id),
+        )
+        their_id = _store_id(theirs)
+    with open_store(tmp_path / "mine.db") as mine:
+        report = mine.merge_from(tmp_path / "theirs.db")
+        assert report.added["ratings"] == 4 and report.added["preferences"] == 1
+        assert report.conflicts == [
+            f"2 rating(s) by 'ana' from {tmp_path / 'theirs.db'} judge what 'ana' of this store also judged: "
+            "added as the other store's; this store's 'ana' stays current",
+            f"1 preference(s) by 'ana' from {tmp_path / 'theirs.db'} judge what 'ana' of this store also "
+            "judged: added as the other store's; this store's 'ana' stays current",
+        ]
+        current = {(r.response_id, r.rater): r for r in mine.current_ratings()}
+        assert current[first.id, "ana"] == ours  # made here: still current, origin None
+        # Where our ana never rated, the merged "ana" counts, marked as the other store's.
+        assert current[second.id, "ana"].values == BAD and current[second.id, "ana"].origin == their_id
+        assert current[second.id, "bob"].origin == their_id
+        assert len(current) == 3  # one per answer and rater name: the scorecard counts each once
+        (pref,) = [p for p in mine.current_preferences() if p.rater == "ana"]
+        assert pref.origin is None and pref.winner == "a" and pref.response_a == first.id
+        # Editing here supersedes our own row, never a merged one.
+        again = mine.save_rating(first.id, "ana", {**GOOD, "quality": 5})
+        assert again.supersedes == ours.id
+        assert forged.id in {r.id for r in mine.rating_history(first.id, "ana")}
+        # Merged rows keep their origin both ways: ours come back to us unchanged.
+        assert mine.merge_from(tmp_path / "theirs.db").total == 0
+    with open_store(tmp_path / "theirs.db") as theirs:
+        theirs.merge_from(tmp_path / "mine.db")
+        assert {r.origin for r in theirs.current_ratings(rater="bob")} == {None}
+        assert theirs.current_ratings([first.id], rater="ana")[0].id == hand_made  # theirs, there
+
+
+def test_the_origin_migration_keeps_old_ratings_as_ours(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = connect(path)
+    names = [m.__name__ for m in MIGRATIONS]
+    migrate(db, MIGRATIONS[: names.index("m007_merged_origin")])
+    db.execute("INSERT INTO trials (id, created_at, prompt) VALUES ('t', 1.0, 'p')")
+    db.execute("INSERT INTO responses (id, trial_id, model, provider_name, model_name, status, created_at, "
+               "updated_at) VALUES ('r', 't', 'p/m', 'p', 'm', 'ok', 1.0, 1.0)")
+    db.close()
+    with open_store(path) as store, open_store(tmp_path / "other.db") as other:
+        rating = store.save_rating("r", "ana", GOOD)
+        assert store.current_ratings() == [rating] and rating.origin is None
+        assert len(_store_id(store)) == 32 and _store_id(store) != _store_id(other)
+    assert connect(path).execute("SELECT count(*) FROM store_identity").fetchone()[0] == 1
+
+
+# --- hostile files --------------------------------------------------------------------------
+
+
+# Every column of attempts, so the view passes for the table to a reader that only looks at columns.
+ATTEMPT_COLUMNS = [
+    "id", "response_id", "number", "started_at", "first_token_at", "ended_at", "http_status", "status",
+    "error_kind", "error_message", "connect_ms", "ttft_ms", "total_ms", "retry_after_s", "wait_before_ms",
+    "vendor_request_id", "ratelimit_json", "input_tokens", "output_tokens", "cached_input_tokens",
+    "reasoning_tokens", "cost_usd",
+]
+
+
+def _tampered(tmp_path: Path, *statements: str, name: str = "hostile.db") -> Path:
+    path = tmp_path / name
+    with open_store(path) as s:
+        trial = s.create_trial(TrialInput("a real trial"))
+        _answer(s, trial, "p/m")
+    raw = sqlite3.connect(path)
+    for statement in statements:
+        raw.execute(statement)
+    raw.commit()
+    raw.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("statements", "reason"),
+    [
+        (  # an endless attempts "table" with every column: merge used to fill the disk with it
+            ["DROP TABLE attempts",
+             "CREATE VIEW attempts AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+             f"SELECT {', '.join(f'i AS {c}' for c in ATTEMPT_COLUMNS)} FROM n"],
+            "holds a view named 'attempts', which desk never makes",
+        ),
+        (["CREATE TRIGGER steal AFTER INSERT ON trials BEGIN DELETE FROM trials; END"],
+         "holds a trigger named 'steal', which desk never makes"),
+        (["CREATE VIEW innocent AS SELECT 1"], "holds a view named 'innocent'"),
+        (["DROP TRIGGER trials_fts_ai",
+          "CREATE TRIGGER trials_fts_ai AFTER INSERT ON trials BEGIN DELETE FROM trials; END"],
+         "its trigger 'trials_fts_ai' differs from desk's layout"),
+        (["INSERT INTO _desk_migrations VALUES ('m099_future', 1.0)"], "written by a newer desk (m099_future)"),
+        (["ALTER TABLE trials ADD COLUMN payload TEXT"], "its table 'trials' differs from desk's layout"),
+        (["DROP INDEX idx_trials_created_at"], "lacks desk's 'idx_trials_created_at'"),
+    ],
+    ids=["recursive-view", "trigger", "extra-view", "desk-named-trigger", "future-version", "altered-table",
+         "missing-index"],
+)
+def test_a_hostile_structure_refuses_the_merge(tmp_path: Path, statements: list[str], reason: str) -> None:
+    with open_store(tmp_path / "fresh.db") as fresh:
+        assert list(fresh.db.table("attempts").columns_dict) == ATTEMPT_COLUMNS
+    path = _tampered(tmp_path, *statements)
+    before = path.read_bytes()
+    with open_store(tmp_path / "mine.db") as mine:
+        with pytest.raises(StoreError, match=re.escape(reason)):
+            mine.merge_from(path)
+        assert all(_count(mine, table) == 0 for table in MERGED_TABLES)
+    assert path.read_bytes() == before  # refused before opening it for writing
+
+
+def test_giant_records_and_too_many_rows_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    giant = _tampered(tmp_path, f"UPDATE responses SET text = printf('%.*c', {merge.MAX_VALUE_BYTES + 1}, 'x')",
+                      name="giant.db")
+    spread = _tampered(  # no single value is too big, the record is
+        tmp_path,
+        f"UPDATE trials SET prompt = printf('%.*c', {merge.MAX_RECORD_BYTES // 2}, 'x'), "
+        f"system = printf('%.*c', {merge.MAX_RECORD_BYTES // 2}, 'y')",
+        name="spread.db",
+    )
+    with open_store(tmp_path / "mine.db") as mine:
+        for path, table in ((giant, "responses"), (spread, "trials")):
+            with pytest.raises(StoreError, match=f"holds a record in {table} larger than 32 MiB"):
+                mine.merge_from(path)
+        monkeypatch.setattr(merge, "MAX_MERGE_ROWS", 2)
+        with pytest.raises(StoreError, match="holds 3 rows, more than the 2 desk merges at once"):
+            mine.merge_from(_tampered(tmp_path, name="many.db"))
+        assert all(_count(mine, table) == 0 for table in MERGED_TABLES)
+
+
+def _many_trials(path: Path, n: int) -> None:
+    with open_store(path) as s, transaction(s.db):
+        for i in range(n):
+            s.create_trial(TrialInput(f"a colleague's trial {i}"))
+
+
+def test_the_write_lock_is_free_between_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another connection writes while a merge is under way, and succeeds."""
+    _many_trials(tmp_path / "theirs.db", 1200)
+    monkeypatch.setattr(merge, "_BATCH_ROWS", 100, raising=False)
+    mine_path = tmp_path / "mine.db"
+    open_store(mine_path).close()
+    wrote: list[str] = []
+    failed: list[BaseException] = []
+
+    def other_process_writes() -> None:
+        try:
+            with open_store(mine_path) as other:
+                other.db.execute("PRAGMA busy_timeout = 2000")  # shorter than desk's, to fail fast
+                for i in range(5):
+                    wrote.append(other.create_trial(TrialInput(f"written during the merge {i}")))
+        except BaseException as exc:  # reported by the test
+            failed.append(exc)
+
+    def step(i: int, n: int, table: str) -> None:
+        # Between tables the merge holds no lock: a write made now must not wait for it.
+        if table == "trial_attachments":
+            writer = threading.Thread(target=other_process_writes)
+            writer.start()
+            writer.join(timeout=20)
+
+    with open_store(mine_path) as mine:
+        report = mine.merge_from(tmp_path / "theirs.db", step=step)
+        assert failed == [] and len(wrote) == 5
+        assert report.added["trials"] == 1200
+        assert len(mine.list_trials(limit=2000)) == 1205
+
+
+def test_a_writer_during_the_batches_waits_and_succeeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _many_trials(tmp_path / "theirs.db", 3000)
+    monkeypatch.setattr(merge, "_BATCH_ROWS", 50, raising=False)
+    mine_path = tmp_path / "mine.db"
+    open_store(mine_path).close()
+    started = threading.Event()
+    merged = threading.Event()
+    results: list[object] = []
+
+    def merging() -> None:
+        try:
+            with open_store(mine_path) as mine:
+                results.append(mine.merge_from(tmp_path / "theirs.db",
+                                               step=lambda i, n, t: started.set() if t == "trials" else None))
+        except BaseException as exc:  # reported by the test
+            results.append(exc)
+        finally:
+            started.set()
+            merged.set()
+
+    thread = threading.Thread(target=merging)
+    thread.start()
+    assert started.wait(20)
+    during = 0
+    with open_store(mine_path) as other:
+        while not merged.is_set() and during < 20:
+            other.create_trial(TrialInput(f"written during the merge {during}"))
+            during += 1
+    thread.join(60)
+    (report,) = results
+    assert isinstance(report, merge.MergeReport), report
+    assert report.added["trials"] == 3000 and during >= 1
+
+
+def test_opening_an_up_to_date_store_waits_for_no_lock(tmp_path: Path) -> None:
+    """While another process holds the write lock (a long write), desk still opens the
+    store: it used to take the lock for every migration and fail with "cannot upgrade
+    the database (database is locked)"."""
+    path = tmp_path / "desk.db"
+    open_store(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        db = connect(path)
+        assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 5000  # every desk connection waits
+        db.execute("PRAGMA busy_timeout = 0")  # here: fail at once if it needed the lock
+        assert migrate(db) == []
+        db.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -89,9 +89,11 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "updated_at": float,
         "variant_label": str,
         "variant_system": str,
-        "notes_json": str,
         "run_id": str,
         "run_seq": int,
+        "refusal": int,
+        "unknown_fields_json": str,
+        "notes_json": str,
     },
     "attempts": {
         "id": str,
@@ -134,6 +136,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "blind": int,
         "shown_order_json": str,
         "supersedes": str,
+        "origin": str,  # m007
     },
     "preferences": {
         "id": str,
@@ -146,6 +149,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "blind": int,
         "shown_order_json": str,
         "supersedes": str,
+        "origin": str,  # m007
     },
     "settings": {"key": str, "value": str},
     "_desk_migrations": {"name": str, "applied_at": float},

@@ -14,7 +14,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication, Qt
 
 from desk.core.response import Status
-from desk.core.trial import ModelRef
+from desk.core.trial import MAX_PROMPT_CHARS, ModelRef
 from desk.ui import defs
 from tests.media import png
 from tests.ui.qt_helpers import run_until
@@ -55,7 +55,7 @@ def test_50_mb_paste_is_refused_quickly_and_keeps_the_prompt(window, qtbot, vend
     qtbot.keyClicks(prompt, "Summarise:\t")
     before = prompt.toPlainText()
     huge = "x" * 49_999_999 + "\n"
-    assert len(huge) > defs.MAX_PASTE_CHARS
+    assert len(huge) > MAX_PROMPT_CHARS
     QGuiApplication.clipboard().setText(huge)
     del huge
 

@@ -245,12 +245,12 @@ def test_form_problems_are_messages(window, qtbot):
     assert plan.fallback == () and plan.p95_budget_ms is None and plan.retry.max_retries == 0
 
 
-def test_dataset_csv_with_bom_and_jsonl_with_a_bad_line(window, qtbot, tmp_path):
+def test_dataset_csv_with_bom_and_jsonl_with_a_bad_line(window, qtbot, mw_loop, tmp_path):
     panel = window.load_panel
     data = tmp_path / "prompts.csv"
     data.write_bytes("\ufeffid,prompt,system\n1,Résumé this,Be brief\n2,\"Two, with comma\",\n3,Third,\n"
                      .encode("utf-8"))
-    assert panel.load_dataset(data)
+    assert mw_loop.run_until_complete(panel.load_dataset(data))
     assert len(panel.dataset) == 3 and panel.dataset[0].prompt == "Résumé this"
     assert panel.dataset[0].system == "Be brief" and panel.dataset[1].system is None
     assert "3 prompts" in panel.dataset_label.text() and not panel.prompt.isEnabled()
@@ -260,7 +260,7 @@ def test_dataset_csv_with_bom_and_jsonl_with_a_bad_line(window, qtbot, tmp_path)
 
     bad = tmp_path / "prompts.jsonl"
     bad.write_text('{"prompt": "one"}\n\n{"prompt": "two", "system": "sys"}\n{"prompt": oops}\n')
-    assert not panel.load_dataset(bad)
+    assert not mw_loop.run_until_complete(panel.load_dataset(bad))
     assert "line 4" in panel.message.text() and "prompts.jsonl" in panel.message.text()
     assert len(panel.dataset) == 3  # the previous dataset stays
     panel.dataset_clear.click()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 pytest.importorskip("PySide6")
@@ -21,12 +23,15 @@ def png_bytes(width: int = 2, height: int = 3) -> bytes:
     return png(width, height)
 
 
-def drop_files(win, paths):
+def drop_files(win, paths, wait=True):
+    """Drop files on the window; with `wait`, until they are read (on a worker thread)."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     win.dropEvent(event)
+    if wait:
+        run_until(asyncio.get_event_loop(), lambda: not win.compose.loading())
 
 
 def test_paste_drop_send_three_models_and_reopen_from_history(window, qtbot, vendor, mw_loop, tmp_path):
@@ -233,7 +238,7 @@ def test_per_model_settings_reach_the_vendor_and_are_stored(window, qtbot, vendo
 def test_remove_attachment_with_one_click_and_history_search(window, qtbot, vendor, mw_loop, tmp_path):
     data = tmp_path / "app.log"
     data.write_text("ERROR disk full\n")
-    window.compose.add_files([str(data)])
+    mw_loop.run_until_complete(window.compose.add_files([str(data)]))
     chip = window.compose.attachments._chips[0]
     remove = [b for b in chip.findChildren(QToolButton) if b.accessibleName() == "Remove app.log"]
     assert remove, "the chip has a remove button"

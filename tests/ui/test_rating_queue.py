@@ -32,7 +32,7 @@ def run_three(window, vendor, mw_loop, tmp_path):
     path = tmp_path / "three.jsonl"
     path.write_text("".join(json.dumps(c) + "\n" for c in CASES), encoding="utf-8")
     panel = suites_tab(window)
-    assert panel.import_file(path, "three")
+    assert mw_loop.run_until_complete(panel.import_file(path, "three"))
     panel.set_checked(MODELS)
     assert panel.start()
     mw_loop.run_until_complete(until(lambda: not panel.running, timeout=20))

@@ -62,6 +62,11 @@ async def until(predicate, timeout=10.0):
         await asyncio.sleep(0.02)
 
 
+def imported(task) -> bool:
+    """Wait for an import (the file is read off the GUI thread) and return whether it succeeded."""
+    return asyncio.get_event_loop().run_until_complete(task)
+
+
 def suites_tab(window):
     window.tabs.setCurrentWidget(window.suites_panel)
     return window.suites_panel
@@ -79,7 +84,7 @@ def sent(vendor) -> Counter:
 
 def start_run(window, tmp_path, *, concurrency=4):
     panel = suites_tab(window)
-    assert panel.import_file(suite_file(tmp_path), "six")
+    assert imported(panel.import_file(suite_file(tmp_path), "six"))
     assert panel.selected_suite_name() == "six"
     panel.set_checked(MODELS)
     panel.concurrency.setValue(concurrency)
@@ -101,7 +106,7 @@ def test_a_bad_row_is_reported_with_its_line_and_nothing_is_imported(window, tmp
     assert starter.cases >= 150 and panel.suite_table.item(0, 0).text() == "starter (built-in)"
     bad = tmp_path / "bad.csv"
     bad.write_text("id,prompt,expect\nc1,hello,answer\nc2,,answer\nc3,bye,sometimes\n", encoding="utf-8")
-    assert not panel.import_file(bad, "mine")
+    assert not imported(panel.import_file(bad, "mine"))
     text = panel.message.text()
     assert panel.message.isVisible()
     assert "nothing imported" in text
@@ -294,7 +299,7 @@ def test_a_suite_exports_off_the_gui_thread_and_reimports_the_same(window, tmp_p
     from desk.engine import suite_run
 
     panel = suites_tab(window)
-    assert panel.import_file(suite_file(tmp_path), "six")
+    assert imported(panel.import_file(suite_file(tmp_path), "six"))
     threads: list[str] = []
     real = suite_run.export_suite
 
@@ -309,7 +314,7 @@ def test_a_suite_exports_off_the_gui_thread_and_reimports_the_same(window, tmp_p
     assert task.result() and panel.export_button.isEnabled()
     assert threads and threading.main_thread().name not in threads
     assert "Exported 6 cases of six v1" in panel.message.text()
-    assert panel.import_file(tmp_path / "out.jsonl", "six again")
+    assert imported(panel.import_file(tmp_path / "out.jsonl", "six again"))
     again = window.engine.suite("six again")
     assert [c.prompt for c in again.cases] == [c.prompt for c in window.engine.suite("six").cases]
 

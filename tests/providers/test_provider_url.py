@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from desk.core.provider import base_url_problem
+from desk.providers.registry import base_url_problem
 
 GOOD = [
     ("openai", "https://api.openai.com/v1"),
@@ -41,3 +41,8 @@ def test_workable_base_urls_pass(kind, url):
 def test_unworkable_base_urls_say_why(kind, url, message):
     problem = base_url_problem(kind, url)
     assert problem is not None and message in problem and "\n" not in problem
+
+
+def test_an_unknown_kind_is_refused_by_the_one_list_of_protocols():
+    problem = base_url_problem("cohere", "https://api.cohere.example")
+    assert problem == "unknown provider kind 'cohere'; choose one of openai, anthropic, gemini, ollama"

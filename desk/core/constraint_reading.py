@@ -1,0 +1,53 @@
+"""Which reading of an automatic constraint check a figure counts.
+
+Every automatic check (rater "auto") stores two verdicts on the answer: IFBench's own, the
+*official* one, as the rating's ``constraints``, and desk's reading of the instructions
+(desk.core.constraints_desk, IFBench's verdict where desk has no reading of its own) beside
+it under `DESK_KEY`; both are "followed" or "violated". The scorecard counts the official
+verdict unless the user chooses desk's reading. A check stored before desk kept its reading
+has only the official verdict; under desk's reading it still counts the official one, and
+the figure says how many did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from desk.core.rating import Rating
+
+if TYPE_CHECKING:  # the checkers load only when a check runs
+    from desk.core.constraints import ConstraintVerdict
+
+READINGS = ("official", "desk")
+DEFAULT_READING = "official"
+DESK_KEY = "constraints_desk"  # the automatic rating's value holding desk's reading
+LABELS = {"official": "IFBench's verdict", "desk": "desk's reading"}
+
+
+def check_reading(reading: str) -> str:
+    """The reading, or ValueError naming the ones there are."""
+    if reading not in READINGS:
+        raise ValueError(f"constraint reading must be one of {', '.join(READINGS)}, got {reading!r}")
+    return reading
+
+
+def _word(followed: bool) -> str:
+    return "followed" if followed else "violated"
+
+
+def auto_values(verdict: ConstraintVerdict) -> dict[str, Any]:
+    """The values an automatic check stores: both verdicts and the one-line summary."""
+    return {"constraints": _word(verdict.followed), DESK_KEY: _word(verdict.followed_by("desk")),
+            "note": verdict.summary()}
+
+
+def read_as(rating: Rating, reading: str) -> tuple[Rating, bool]:
+    """The rating with `constraints` as `reading` has it, and whether that reading was stored
+    (False only for desk's reading of a check made before desk kept it)."""
+    if check_reading(reading) == "official" or rating.values.get("constraints") in (None, ""):
+        return rating, True
+    desk = rating.values.get(DESK_KEY)
+    if desk not in ("followed", "violated"):
+        return rating, False
+    return dataclasses.replace(rating, values={**rating.values, "constraints": desk}), True
