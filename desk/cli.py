@@ -360,14 +360,14 @@ def _provider_list(args: argparse.Namespace, store: Any) -> int:
     providers = store.list_providers()
     if args.json:
         for p in providers:
-            print(json.dumps({"name": p.name, "kind": p.kind, "base_url": p.base_url,
+            print(json.dumps({"name": p.name, "kind": p.kind, "base_url": redact(p.base_url),
                               "key_env": p.key_env, "api_version": p.api_version}))
         return EXIT_OK
     if not providers:
         print("no providers yet; add one with: desk provider add NAME --kind openai --base-url URL")
     for p in providers:
         key = f"key from ${p.key_env}" if p.key_env else "key from keyring (if any)"
-        print(f"{p.name:<20} {p.kind:<10} {p.base_url}  [{key}]")
+        print(f"{p.name:<20} {p.kind:<10} {redact(p.base_url)}  [{key}]")  # a store made before the rule
     return EXIT_OK
 
 
@@ -687,6 +687,8 @@ def _print_table(trial_id: str, responses: list[ResponseResult]) -> None:
         print(f"\n=== {r.model} ({r.status.value}) ===")
         if r.text:
             print(r.text)
+        for note in r.notes:
+            print(f"[note] {note}")
         if r.status != Status.OK:
             print(f"[{r.error_kind.value if r.error_kind else r.status.value}] {r.error_message}")
 

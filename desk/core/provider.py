@@ -9,12 +9,28 @@ from dataclasses import dataclass
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
+_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*@")
+
+CREDENTIALS_IN_URL = (
+    "the base URL must not carry a user name or password (user:password@host): desk would "
+    "store and show it; remove it from the URL and give the key with 'desk provider set-key "
+    "NAME' or --key-env VAR (in the window: the API key field), which keeps it in the OS keyring"
+)
+
+
+def has_credentials(base_url: str) -> bool:
+    """Whether a URL carries user info (user:password@ or token@) before its host."""
+    return bool(_USERINFO.match(base_url.strip()))
+
+
 def url_problem(base_url: str, kind: str = "", added_paths: Sequence[str] = ()) -> str | None:
     """Why `base_url` cannot work, in one sentence; None if it can. `added_paths` are the
     paths the protocol of `kind` adds itself (desk.providers.registry.base_url_problem
     passes them): a base URL already ending in one would double it."""
     from urllib.parse import urlsplit
 
+    if has_credentials(base_url):  # first: every other message quotes the URL
+        return CREDENTIALS_IN_URL
     if any(c.isspace() for c in base_url):
         return f"base URL {base_url!r} contains a space"
     try:

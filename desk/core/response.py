@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ class ErrorKind(StrEnum):
     NOT_FOUND = "not_found"  # 404: unknown model or path
     CONTENT_FILTER = "content_filter"  # the vendor blocked the prompt or the answer
     PROTOCOL = "protocol"  # the server broke the wire format (HTML page, bad JSON)
+    TOO_LARGE = "too_large"  # a stream line or a whole body beyond desk's size limits
     CANCELLED = "cancelled"
 
 
@@ -149,6 +151,27 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
         else:
             text = pattern.sub("[REDACTED]", text)
     return text
+
+
+MIN_SCRUBBED_KEY_CHARS = 16  # shorter "keys" are placeholders ("ollama", "lm-studio"), not secrets
+
+
+def scrub_keys(text: str, keys: Mapping[str, str]) -> tuple[str, list[str]]:
+    """`text` with each configured key (provider name -> key) that appears in it verbatim
+    replaced by [REDACTED], and the names of the providers whose key was found."""
+    found = []
+    for name, key in sorted(keys.items()):
+        if len(key) >= MIN_SCRUBBED_KEY_CHARS and key in text:
+            text = text.replace(key, "[REDACTED]")
+            found.append(name)
+    return text, found
+
+
+def key_echo_note(names: list[str]) -> str:
+    """The answer's note when configured keys were scrubbed from it."""
+    whose = ", ".join(repr(n) for n in names)
+    return (f"the answer contained the API key of provider {whose} verbatim; desk stored it as "
+            "[REDACTED] (if the model could see that key, replace it with the vendor)")
 
 
 UNKNOWN_RAW_CHARS = 16_384  # raw JSON kept per answer of content fields desk does not read

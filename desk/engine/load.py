@@ -217,7 +217,8 @@ async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = N
     names = [r.provider for r in (*plan.models, *plan.fallback)]
     await engine.prepare(names)
     await asyncio.to_thread(wait_for_preload)
-    runner = Runner(pricer=engine.runner.pricer, timeouts=plan.timeouts, retry=plan.retry, stream=plan.stream)
+    runner = Runner(pricer=engine.runner.pricer, timeouts=plan.timeouts, retry=plan.retry, stream=plan.stream,
+                    known_keys=engine.runner.known_keys)
     chains = {
         str(m): [engine.target(r, plan.settings) for r in (m, *(f for f in plan.fallback if f != m))]
         for m in plan.models

@@ -23,8 +23,9 @@ class StoreRecorder:
     of a response is kept in its `store_error`, which every surface reports (the CLI exits
     non-zero, a suite run counts the cell as not stored)."""
 
-    def __init__(self, store: Store, flush_s: float = 0.25) -> None:
+    def __init__(self, store: Store, flush_s: float = 0.25, clean: Callable[[str], str] = str) -> None:
         self._store = store
+        self._clean = clean  # takes configured keys out of text stored mid-stream
         self._flush_s = flush_s
         self._last_flush: dict[str, float] = {}
 
@@ -47,7 +48,7 @@ class StoreRecorder:
         if now - self._last_flush.get(result.id, 0.0) >= self._flush_s:
             self._last_flush[result.id] = now
             self._write(result, "saving the text so far", lambda: self._store.update_response_text(
-                result.id, "".join(parts), result.reasoning_text))
+                result.id, self._clean("".join(parts)), result.reasoning_text))
 
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         self._write(result, f"saving attempt {attempt.number}", lambda: self._store.save_attempt(result.id, attempt))

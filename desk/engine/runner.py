@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from time import perf_counter
 from typing import Protocol
@@ -26,7 +26,9 @@ from desk.core.response import (
     ResponseResult,
     Status,
     Usage,
+    key_echo_note,
     note_unknown,
+    scrub_keys,
     tokens_per_second,
 )
 from desk.core.surrogates import SurrogateJoiner, lone_surrogates_note
@@ -130,6 +132,12 @@ class Runner:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     stream: bool = True
     rng: random.Random = field(default_factory=random.Random)
+    # Every API key the caller has loaded, by provider name: an answer is stored without them.
+    known_keys: Callable[[], Mapping[str, str]] = dict
+
+    def scrub(self, text: str) -> str:
+        """`text` without any known key (for text stored while it still streams)."""
+        return scrub_keys(text, self.known_keys())[0]
 
     async def run_trial(
         self,
@@ -367,8 +375,13 @@ class Runner:
         *,
         cancelled: bool,
     ) -> None:
-        result.text = "".join(parts)
-        result.reasoning_text = "".join(reasoning)
+        keys = dict(self.known_keys())
+        if target.provider.api_key:
+            keys[target.config.name] = target.provider.api_key
+        result.text, found = scrub_keys("".join(parts), keys)
+        result.reasoning_text, found_in_reasoning = scrub_keys("".join(reasoning), keys)
+        if found or found_in_reasoning:
+            result.notes.append(key_echo_note(sorted({*found, *found_in_reasoning})))
         if not result.attempts:
             result.status = Status.INTERRUPTED if cancelled else Status.ERROR
             return

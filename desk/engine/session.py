@@ -107,6 +107,7 @@ class Engine:
             timeouts=self.timeouts,
             retry=retry or RetryPolicy(),
             stream=stream,
+            known_keys=self._known_keys,
         )
         self._providers: dict[str, Provider] = {}
         # Providers whose last key given could not be kept (no OS keyring): name -> why.
@@ -134,6 +135,10 @@ class Engine:
         old.close()
         self._providers.clear()
         self.runner.pricer = Pricer(new.get_price)
+
+    def _known_keys(self) -> dict[str, str]:
+        """The API key of every provider loaded so far, by name (answers are stored without them)."""
+        return {name: p.api_key for name, p in self._providers.items() if p.api_key}
 
     def _config(self, name: str) -> ProviderConfig:
         config = self.store.get_provider(name)
@@ -217,7 +222,7 @@ class Engine:
         trial_id = self.store.create_trial(trial, parent_trial_id=parent_trial_id)
         for ref in models:
             self.store.add_model(ref.provider, ref.model)  # so the picker offers it next time
-        recorder = StoreRecorder(self.store)
+        recorder = StoreRecorder(self.store, clean=self.runner.scrub)
         fan = FanoutSink(recorder, sink) if sink is not None else recorder
         results = await self.runner.run_trial(trial_id, trial, targets, fan)
         return TrialOutcome(trial_id, results)

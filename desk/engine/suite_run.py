@@ -540,7 +540,7 @@ async def _execute(
         finished = result.skipped
         if progress is not None:
             _notify(progress, finished, total)
-        recorder = StoreRecorder(store)
+        recorder = StoreRecorder(store, clean=runner.scrub)
         view = GuardedSink(sink) if sink is not None else None
         guarded = GuardedSink(FanoutSink(recorder, view) if view is not None else recorder)
         cells = iter(todo)

@@ -21,6 +21,7 @@ import httpx
 from desk.core.provider import ProviderConfig
 from desk.core.response import ErrorKind, Usage, kind_for_status, redact
 from desk.core.trial import GenerationSettings, TrialInput
+from desk.providers import advice
 from desk.providers.transport import TIMING_KEY, WireTiming
 
 MAX_ERROR_BODY = 64 * 1024
@@ -292,7 +293,7 @@ class Provider(ABC):
             parsed = _error_json(body)
             raise ProviderError(
                 self.classify_error(status, parsed),
-                self.redact_secrets(self._describe_error(body, headers)),
+                self.redact_secrets(self._describe_error(body, headers, status, response.request.url)),
                 status,
                 parse_retry_after(headers),
                 rid or body_request_id(parsed),
@@ -311,9 +312,7 @@ class Provider(ABC):
             raise protocol_error(f"expected {self.stream_content_types[0]}, got {ctype or 'no content type'}: {_snippet(body)!r}")
         if not stream or ctype == "application/json":
             # Non-streamed, or a server that answered a stream request with one JSON object.
-            chunks = []
-            async for chunk in response.aiter_raw():
-                chunks.append(chunk)
+            chunks = await _read_body(response)
             at = timing.arrival or perf_counter()
             for event in self.parse_complete(loads(b"".join(chunks).decode("utf-8", "replace"), "JSON body"), at):
                 yield event
@@ -337,7 +336,18 @@ class Provider(ABC):
         """The kind of an HTTP error status; a protocol may refine it from the parsed body."""
         return kind_for_status(status)
 
-    def _describe_error(self, body: bytes, headers: httpx.Headers) -> str:
+    def _describe_error(
+        self, body: bytes, headers: httpx.Headers, status: int = 0, url: httpx.URL | None = None
+    ) -> str:
+        location = headers.get("location")
+        if 300 <= status < 400 and location and url is not None:
+            return advice.redirect(status, location, url, self.base_url)
+        said = self._vendor_said(body, headers)
+        if status in (401, 403) and not self.api_key:
+            return f"{advice.missing_key(self.config)}; the server said: {said}"
+        return said
+
+    def _vendor_said(self, body: bytes, headers: httpx.Headers) -> str:
         text = body.decode("utf-8", errors="replace")
         ctype = headers.get("content-type", "")
         parsed = _error_json(body)
@@ -364,7 +374,9 @@ class Provider(ABC):
         if response.status_code >= 300:
             raise ProviderError(
                 self.classify_error(response.status_code, _error_json(response.content)),
-                self.redact_secrets(self._describe_error(response.content, response.headers)),
+                self.redact_secrets(self._describe_error(
+                    response.content, response.headers, response.status_code, response.request.url
+                )),
                 response.status_code,
             )
         return sorted(self.parse_models(loads(response.text, "model list")))
@@ -413,6 +425,24 @@ async def _read_capped(response: httpx.Response) -> bytes:
         if size >= MAX_ERROR_BODY:
             break
     return b"".join(parts)[:MAX_ERROR_BODY]
+
+
+async def _read_body(response: httpx.Response) -> list[bytes]:
+    """A whole JSON answer, refused (TOO_LARGE) once it passes MAX_BODY_BYTES: up front
+    when Content-Length says so, else as soon as the bytes read pass the limit."""
+    from desk.providers.framing import MAX_BODY_BYTES, too_large
+
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise too_large("a response body", MAX_BODY_BYTES)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large("a response body", MAX_BODY_BYTES)
+        chunks.append(chunk)
+    return chunks
 
 
 def _error_json(body: bytes) -> Any:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from time import perf_counter
 
 import httpx
@@ -185,6 +187,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self._connect_timeout = connect_timeout
         self._max_idle = max_idle_per_origin
         self._idle: dict[Origin, list[_Protocol]] = {}
+        self._probes: dict[Origin, asyncio.Future[bool]] = {}
+        self._plain: dict[Origin, float] = {}  # origins found to speak plain HTTP, and when
         self._closed = False
 
     def _ssl(self) -> ssl.SSLContext:
@@ -197,22 +201,57 @@ class LeanTransport(httpx.AsyncBaseTransport):
         loop = asyncio.get_running_loop()
         proto = _Protocol()
         tls = self._ssl() if scheme == "https" else None
+        connect = partial(
+            loop.create_connection, lambda: proto, host, port, ssl=tls, server_hostname=host if tls else None
+        )
         try:
-            await asyncio.wait_for(
-                loop.create_connection(
-                    lambda: proto, host, port, ssl=tls, server_hostname=host if tls else None
-                ),
-                timeout,
-            )
+            if tls is None:
+                await asyncio.wait_for(connect(), timeout)
+            else:
+                await self._tls_or_plain(connect, origin, timeout)
         except TimeoutError:
             raise httpx.ConnectTimeout(f"could not connect to {host}:{port} within {timeout} s") from None
         except ssl.SSLError as exc:
+            if exc.reason in _PLAIN_TEXT_REPLIES:
+                raise httpx.ConnectError(_plain_http_message(host, port)) from None
             raise httpx.ConnectError(f"TLS handshake with {host} failed: {exc.reason or exc}") from None
+        except socket.gaierror as exc:
+            # Its errno is a resolver code (-2), which os.strerror calls "Unknown error -2".
+            raise httpx.ConnectError(
+                f"cannot find the host {host!r}: the name does not resolve ({exc.strerror or exc}); "
+                "check the base URL for a typo, and this machine's network and DNS"
+            ) from None
         except OSError as exc:
             # asyncio's strerror is "Connect call failed (addr)", which hides the why.
             reason = (os.strerror(exc.errno) if exc.errno else exc.strerror) or str(exc) or type(exc).__name__
             raise httpx.ConnectError(f"cannot connect to {host}:{port}: {reason}") from None
         return proto
+
+    async def _tls_or_plain(
+        self, connect: Callable[[], Awaitable[object]], origin: Origin, timeout: float | None
+    ) -> None:
+        """Await a TLS connection. A plain HTTP server never answers a TLS hello (it waits for
+        a request line), so a handshake still pending after a second asks the port, once per
+        origin at a time, in plain HTTP: an HTTP answer there ends the wait at once."""
+        if perf_counter() - self._plain.get(origin, float("-inf")) < _PLAIN_VERDICT_S:
+            raise httpx.ConnectError(_plain_http_message(origin[1], origin[2]))
+        task = asyncio.ensure_future(connect())
+        try:
+            async with asyncio.timeout(timeout):
+                done, _ = await asyncio.wait({task}, timeout=_PLAIN_PROBE_AFTER_S)
+                if not done:
+                    probe = self._probes.get(origin)
+                    if probe is None:
+                        probe = self._probes[origin] = asyncio.ensure_future(_answers_plain_http(origin))
+                        probe.add_done_callback(lambda _: self._probes.pop(origin, None))
+                    await asyncio.wait({task, probe}, return_when=asyncio.FIRST_COMPLETED)
+                    if not task.done() and probe.result():
+                        self._plain[origin] = perf_counter()  # so a retry fails at once too
+                        raise httpx.ConnectError(_plain_http_message(origin[1], origin[2]))
+                await task
+        finally:
+            if not task.done():
+                task.cancel()
 
     def _checkout(self, origin: Origin) -> _Protocol | None:
         idle = self._idle.get(origin)
@@ -305,10 +344,41 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         self._closed = True
+        for probe in list(self._probes.values()):
+            probe.cancel()
         for idle in self._idle.values():
             for proto in idle:
                 proto.close()
         self._idle.clear()
+
+
+_PLAIN_PROBE_AFTER_S = 1.0  # far longer than a TLS handshake takes once connected
+_PROBE_TIMEOUT_S = 10.0
+_PLAIN_VERDICT_S = 30.0  # how long that finding stands before a TLS connection is tried again
+# What OpenSSL says when the reply to its hello was plain text (an HTTP error page).
+_PLAIN_TEXT_REPLIES = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"})
+
+
+def _plain_http_message(host: str, port: int) -> str:
+    return (f"{host}:{port} speaks plain HTTP, not TLS: change the base URL to start with "
+            "http:// (or point https:// at the server's TLS port)")
+
+
+async def _answers_plain_http(origin: Origin) -> bool:
+    """Whether the port answers a plain HTTP request like an HTTP server (a TLS server that
+    answers "plain HTTP request sent to HTTPS port", as nginx does, does not count)."""
+    _, host, port = origin
+    try:
+        async with asyncio.timeout(_PROBE_TIMEOUT_S):
+            reader, writer = await asyncio.open_connection(host, port)
+            try:
+                writer.write(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+                reply = (await reader.read(4096)).lower()
+            finally:
+                writer.close()
+    except (OSError, TimeoutError):
+        return False
+    return reply.startswith(b"http/") and b"https" not in reply
 
 
 def _origin(url: httpx.URL) -> Origin:

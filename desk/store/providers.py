@@ -13,13 +13,14 @@ import time
 from sqlite_utils import Database
 
 from desk.core.ids import new_id
-from desk.core.provider import ProviderConfig
+from desk.core.provider import CREDENTIALS_IN_URL, ProviderConfig, has_credentials
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows
 
 
 def add_provider(db: Database, cfg: ProviderConfig) -> str:
     """Insert a provider and return its id; StoreError if the name is taken."""
+    _no_credentials(cfg)
     provider_id = new_id()
     now = time.time()
     try:
@@ -35,6 +36,7 @@ def add_provider(db: Database, cfg: ProviderConfig) -> str:
 
 def update_provider(db: Database, cfg: ProviderConfig) -> None:
     """Replace the settings of the provider named `cfg.name`; StoreError if there is none."""
+    _no_credentials(cfg)
     changed = db.execute(
         "UPDATE providers SET kind = ?, base_url = ?, key_env = ?, api_version = ?, "
         "headers_json = ?, updated_at = ? WHERE name = ?",
@@ -90,6 +92,12 @@ def remove_model(db: Database, provider_name: str, model: str) -> bool:
         ).rowcount
         > 0
     )
+
+
+def _no_credentials(cfg: ProviderConfig) -> None:
+    # The last line of defence: a password in a base URL would sit here in clear text.
+    if has_credentials(cfg.base_url):
+        raise StoreError(CREDENTIALS_IN_URL)
 
 
 def _fields(cfg: ProviderConfig) -> tuple[str, str, str, str | None, str | None, str]:

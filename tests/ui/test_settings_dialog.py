@@ -306,7 +306,9 @@ def test_list_models_then_add_checked_and_remove_unchecked(
     settings_vendor.api_key = "needed"
     click(qtbot, d.list_models_button)
     wait_idle(qtbot, d)
-    assert d.models_status.text().startswith("auth (HTTP 401): You didn't provide an API key")
+    assert d.models_status.text().startswith("auth (HTTP 401): provider 'oa' has no API key (the OS keyring has "
+                                             "none for it): add one with 'desk provider set-key oa' or under "
+                                             "Providers; the server said: You didn't provide an API key")
     d.reject()
 
 
