@@ -92,11 +92,13 @@ def run_requests(db: Database, run_id: str) -> list[RequestOutcome]:
 
 
 def _attach_marks(db: Database, run_id: str, outcomes: Sequence[RequestOutcome]) -> None:
-    """Each request's attempts as AttemptMarks on the run's clock. The run's start instant
-    is not stored, so each request is anchored on its own first attempt: that attempt was
-    sent `start_offset_ms` into the run (to within the microseconds between the request's
-    start and its first send), and its later attempts follow at their stored wall times."""
+    """Each request's attempts as AttemptMarks on the run's clock: their stored wall times
+    less the run's start instant (the summary's `started_at`). A run stored without it is
+    anchored on each request's first attempt, sent `start_offset_ms` into the run (to
+    within the time between the request's start and its first send)."""
     by_seq = {o.seq: o for o in outcomes}
+    run = rows(db, "SELECT summary_json FROM runs WHERE id = ?", [run_id])
+    run_wall = json.loads(run[0]["summary_json"] or "{}").get("started_at") if run else None
     found = rows(
         db,
         "SELECT r.run_seq, r.model, a.started_at, a.ended_at, a.http_status, a.ratelimit_json "
@@ -109,8 +111,11 @@ def _attach_marks(db: Database, run_id: str, outcomes: Sequence[RequestOutcome])
         o = by_seq.get(r["run_seq"])
         if o is None:
             continue
-        first = anchors.setdefault(o.seq, r["started_at"])
-        base = o.start_offset_ms / 1000 - first
+        if run_wall is not None:  # the run's own start: every attempt on the run's clock exactly
+            base = -run_wall
+        else:  # a run stored before its start was kept: anchored on the request's first send
+            first = anchors.setdefault(o.seq, r["started_at"])
+            base = o.start_offset_ms / 1000 - first
         left_requests, left_tokens = remaining(json.loads(r["ratelimit_json"] or "{}"))
         o.marks.append(AttemptMark(
             r["model"], round(base + r["started_at"], 6),
