@@ -60,6 +60,7 @@ from PySide6.QtWidgets import (
 
 from desk.core.dataset import DatasetError, load_prompts
 from desk.core.load import LoadStep, RequestOutcome, ramp, summarize, throttling
+from desk.core.load_report import SUMMARY_HEADERS, SUMMARY_TIPS, lag_line, summary_rows, throttling_line
 from desk.core.statistics import percentile
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput
 from desk.engine.jobs import Job, JobCancelled
@@ -69,7 +70,6 @@ from desk.engine.session import Engine, EngineError, RunInfo
 from desk.ui import defs
 from desk.ui.busy import BusyBar
 from desk.ui.model_picker import NO_TEMP
-from desk.ui.response_pane import fmt_cost, fmt_ms
 
 REFRESH_MS = 200  # at most five redraws a second while a run streams in
 STAGGER_MS = 50  # ...one plot at a time, this far apart
@@ -95,137 +95,6 @@ def parse_ramp(text: str) -> list[int]:
                              "write concurrency levels like 1,8,32,128")
         levels.append(int(part))
     return levels
-
-
-# --- the summary table ------------------------------------------------------------------
-
-
-def _ms3(p: dict[str, Any] | None) -> str:
-    if not p or p.get("p50") is None:
-        return "–"
-    return " / ".join(fmt_ms(p.get(k)) for k in ("p50", "p95", "p99"))
-
-
-def _num(v: float | None, fmt: str = "{:.1f}") -> str:
-    return "–" if v is None else fmt.format(v)
-
-
-def _usd(f: dict[str, Any], key: str) -> str:
-    """A cost figure: "no price" (never $0) when no request was priced; "≥" when some were
-    not, since the figure then sums only the priced ones."""
-    v = f.get(key)
-    if v is None:
-        return "no price" if f.get("cost_unknown") else "–"
-    return ("≥ " if f.get("cost_partial") else "") + fmt_cost(v)
-
-
-def _cost(f: dict[str, Any]) -> str:
-    text = _usd(f, "cost_usd")
-    unknown = f.get("cost_unknown")
-    return f"{text} · {unknown} no price" if unknown and f.get("cost_usd") is not None else text
-
-
-def _itl_p95(f: dict[str, Any]) -> str:
-    p = f.get("itl_ms") or {}
-    p95, ci = p.get("p95"), p.get("p95_ci")
-    if p95 is None or not ci:
-        return fmt_ms(p95)
-    if max(p95, ci[1]) < 1000:  # one unit for the three: "12 ms (10–14)"
-        return f"{p95:.0f} ms ({ci[0]:.0f}–{ci[1]:.0f})"
-    return f"{fmt_ms(p95)} ({fmt_ms(ci[0])}–{fmt_ms(ci[1])})"
-
-
-def _fallbacks(f: dict[str, Any]) -> str:
-    n, answered = f.get("fallbacks", 0), f.get("fallbacks_answered")
-    return f"{n} ({answered} answered)" if n and answered is not None else str(n)
-
-
-def _spread(f: dict[str, Any]) -> str:
-    s = f.get("latency_spread_ms")
-    return "–" if not s else f"IQR {fmt_ms(s['iqr'])} · sd {fmt_ms(s['stdev'])}"
-
-
-def _errors(f: dict[str, Any]) -> str:
-    errors = f.get("errors") or {}
-    n = sum(errors.values())
-    if not n:
-        return "0"
-    return f"{n} (" + ", ".join(f"{k} {v}" for k, v in errors.items()) + ")"
-
-
-def _knee(f: dict[str, Any]) -> str:
-    if "knee_concurrency" not in f:
-        return "–"  # no p95 budget was set
-    return "not reached" if f["knee_concurrency"] is None else str(f["knee_concurrency"])
-
-
-def _throttled(f: dict[str, Any]) -> str:
-    t = f.get("throttling")
-    if not t:
-        return "no 429" if "throttling" in f else "–"
-    rate = t.get("request_rate_rps")
-    return (f"at {t['first_429_at_s']:.2f} s · concurrency {t['concurrency']} · "
-            + ("–" if rate is None else f"{rate:,.1f} req/s"))
-
-
-def throttling_line(summary: dict[str, Any] | None) -> str:
-    """Where throttling began, for the line under the table ("" when nothing was throttled)."""
-    t = (summary or {}).get("throttling")
-    if not t:
-        return ""
-    rate = t.get("request_rate_rps")
-    pace = f"{rate:,.1f} req/s over the {t['window_s']:g} s before it" if rate is not None else "at once"
-    return (f"Throttling began {t['first_429_at_s']:.2f} s into the run: {t['model']} answered its first 429 "
-            f"at concurrency {t['concurrency']}, {pace} ({t['requests_before']} requests sent before it, "
-            f"{t['in_flight']} in flight).")
-
-
-def _stability(f: dict[str, Any]) -> str:
-    s = f.get("stability")
-    if not s:
-        return "–"
-    return f"{s['exact_match_rate'] * 100:.0f}% exact · {s['mean_similarity']:.2f} similar"
-
-
-SUMMARY_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
-    ("Requests", lambda f: str(f.get("requests", 0))),
-    ("OK", lambda f: str(f.get("ok", 0))),
-    ("Errors", _errors),
-    ("TTFT p50 / p95 / p99", lambda f: _ms3(f.get("ttft_ms"))),
-    ("Total p50 / p95 / p99", lambda f: _ms3(f.get("total_ms"))),
-    ("ITL p95 (95% CI)", _itl_p95),
-    ("Throughput", lambda f: _num(f.get("throughput_rps"), "{:.1f} req/s")),
-    ("Output tok/s", lambda f: _num(f.get("output_tokens_per_s"), "{:.0f}")),
-    ("Retries", lambda f: str(f.get("retries", 0))),
-    ("Retries / success", lambda f: _num(f.get("retries_per_success"), "{:.2f}")),
-    ("429s", lambda f: str(f.get("rate_limited", 0))),
-    ("Retry wait", lambda f: fmt_ms(f.get("retry_wait_ms")) if f.get("retry_wait_ms") else "0"),
-    ("Fallbacks", _fallbacks),
-    ("Cost", _cost),
-    ("Cost / request", lambda f: _usd(f, "cost_per_request_usd")),
-    ("Cost / success", lambda f: _usd(f, "cost_per_success_usd")),
-    ("Knee concurrency", _knee),
-    ("Throttling began", _throttled),
-    ("Latency spread", _spread),
-    ("Stability", _stability),
-]
-SUMMARY_TIPS = {
-    "ITL p95 (95% CI)": "Inter-token latency: gaps between streamed chunks; the interval resamples whole requests",
-    "Fallbacks": "Requests that needed the next model in the chain (how many it then answered)",
-    "Cost": "Every attempt on every model. '≥': some requests used tokens at no known price, not counted",
-    "Latency spread": "Spread of total latency over the ok requests: the middle half (IQR) and standard deviation",
-}
-SUMMARY_HEADERS = ["Model", *(name for name, _ in SUMMARY_COLUMNS)]
-
-
-def lag_line(lag: dict[str, Any] | None) -> tuple[str, str | None]:
-    """(the event-loop lag line, its warning or None) for a run's summary."""
-    if not lag or not lag.get("samples"):
-        return "", None
-    text = (f"desk's own event-loop lag during the run: p50 {_num(lag.get('p50_ms'), '{:.1f} ms')} · "
-            f"p99 {_num(lag.get('p99_ms'), '{:.1f} ms')} · max {_num(lag.get('max_ms'), '{:.1f} ms')} "
-            f"({lag['samples']} samples)")
-    return text, lag.get("warning")
 
 
 # --- what has arrived so far, ready to plot ---------------------------------------------
@@ -1166,14 +1035,13 @@ class LoadPanel(QWidget):
         return [by_step[k] for k in sorted(by_step)]
 
     def _show_summary(self, summary: dict[str, Any] | None, note: str | None = None) -> None:
-        models = (summary or {}).get("models") or {}
-        self.table.setRowCount(len(models))
-        for row, (model, figures) in enumerate(models.items()):
-            cells = [model, *(get(figures) for _, get in SUMMARY_COLUMNS)]
+        rows = summary_rows(summary)
+        self.table.setRowCount(len(rows))
+        for row, cells in enumerate(rows):
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column == 0:
-                    item.setForeground(pg.mkColor(self._colour(model)))
+                    item.setForeground(pg.mkColor(self._colour(text)))
                 self.table.setItem(row, column, item)
         throttle = throttling_line(summary)
         self.throttle.setText(throttle)
