@@ -8,6 +8,7 @@ Everything here is plain Python, tested without a QApplication (tests/engine/tes
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import defaultdict, deque
@@ -334,6 +335,23 @@ class LoadTabModel:
         count = f"{done} / {planned} done" if planned else f"{done} done"
         return (f"{count} · {self.live.ok} ok · {self.live.errors} errors · "
                 f"{self.live.current_rps():.0f} req/s now · {elapsed:.1f} s")
+
+    def end(self, result: LoadResult | None, error: BaseException | None, planned: int) -> str:
+        """The run ended (`result` None: before anything was measured). Says what went wrong
+        or that it was cancelled; returns the status line."""
+        if result is None:
+            cancelled = error is None or isinstance(error, asyncio.CancelledError)
+            text = "Cancelled before anything was measured." if cancelled else f"The run failed: {error}"
+            self.say("info" if cancelled else "error", text)
+            return text
+        self.finish(result)
+        done = len(self.outcomes)
+        if error is not None:
+            self.say("error", f"The run finished with a problem: {error}")
+        elif result.status == "cancelled":
+            self.say("info", f"Cancelled: the {done} requests measured are stored with the run.")
+        return (f"{'Cancelled' if result.status == 'cancelled' else 'Done'}: "
+                + self.status_text(done, planned, result.summary.get("wall_s")))
 
     def finish(self, result: LoadResult) -> None:
         """The run ended with a result: its stored figures replace the live ones."""

@@ -557,39 +557,21 @@ class LoadPanel(QWidget):
         self.activity.emit("")
         self._cancel = None
         gc.unfreeze()
-        if result is None:
-            self._set_running(False)
-            cancelled = error is None or isinstance(error, asyncio.CancelledError)
-            text = ("Cancelled before anything was measured." if cancelled
-                    else f"The run failed: {error}")
-            self.status.setText(text)
-            if cancelled:
-                self.show_info(text)
-            else:
-                self.show_error(text)
-            self.refresh_runs()
-            self.run_finished.emit("")
-            return
-        self.model.finish(result)
-        done = len(self.outcomes)
         planned = self.progress.maximum()
-        if planned:
-            self.progress.setValue(min(done, planned))
-        else:
-            self.progress.setRange(0, max(done, 1))
-            self.progress.setValue(done)
-        wall = result.summary.get("wall_s")
-        self.status.setText(f"{'Cancelled' if result.status == 'cancelled' else 'Done'}: "
-                            + self.model.status_text(done, planned, wall))
-        self.charts.redraw(result.summary)
-        self._show_summary(result.summary)
-        if error is not None:
-            self.show_error(f"The run finished with a problem: {error}")
-        elif result.status == "cancelled":
-            self.show_info(f"Cancelled: the {done} requests measured are stored with the run.")
+        status = self.model.end(result, error, planned)
+        if result is not None:
+            done = len(self.outcomes)
+            if planned:
+                self.progress.setValue(min(done, planned))
+            else:
+                self.progress.setRange(0, max(done, 1))
+                self.progress.setValue(done)
+            self.charts.redraw(result.summary)
+            self._show_summary(result.summary)
+        self.status.setText(status)
         self._set_running(False)
         self.refresh_runs()
-        self.run_finished.emit(result.run_id)
+        self.run_finished.emit("" if result is None else result.run_id)
 
     # --- views -----------------------------------------------------------------------------
     def _reset_view(self, models: Sequence[str], budget_ms: float | None) -> None:

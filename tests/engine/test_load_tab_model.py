@@ -176,3 +176,19 @@ def test_a_stored_run_without_a_summary_is_figured_from_its_requests():
     assert opened.summary["throttling"]["first_429_at_s"] == 0.01 and figures["throttling"]["concurrency"] == 2
     assert model.current_summary is opened.summary and model.live.first_429_ms == 10.0
     assert run_title(info).startswith("nightly · ") and "interrupted · 1 model · 0 requests · concurrency 2" in run_title(info)
+
+
+def test_how_a_run_ended_is_said():
+    model = filled()
+    messages = heard(model.message_changed)
+    assert model.end(None, None, 20) == "Cancelled before anything was measured."
+    assert messages[-1] == ("info", "Cancelled before anything was measured.")
+    assert model.end(None, OSError("disk full"), 20) == "The run failed: disk full"
+    assert messages[-1] == ("error", "The run failed: disk full")
+    cancelled = LoadResult("r1", "cancelled", {"wall_s": 2.0}, [outcome(0), outcome(1, status="error")])
+    assert model.end(cancelled, None, 20).startswith("Cancelled: 2 / 20 done · 1 ok · 1 errors · ")
+    assert messages[-1] == ("info", "Cancelled: the 2 requests measured are stored with the run.")
+    assert model.current_run_id == "r1" and len(model.outcomes) == 2
+    done = LoadResult("r2", "done", {"wall_s": 1.5}, [outcome(0)])
+    assert model.end(done, RuntimeError("store refused"), 0) == "Done: 1 done · 1 ok · 0 errors · 1 req/s now · 1.5 s"
+    assert messages[-1] == ("error", "The run finished with a problem: store refused")
