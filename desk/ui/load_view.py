@@ -19,6 +19,7 @@ left (requests, tokens) in the answer to each HTTP request, plotted at the insta
 sent, with a dashed line where the first 429 came; the line under the table says at what
 concurrency and request rate that was.
 """
+
 from __future__ import annotations
 
 import asyncio
