@@ -10,6 +10,7 @@ from typing import Any
 
 from desk.cli_policy import add_policy_args, timeouts_from
 from desk.core.load import LoadStep, RequestOutcome
+from desk.core.load_report import table_lines
 from desk.engine.policy import RetryPolicy
 
 PCT_KEYS = ("p50", "p90", "p95", "p99")
@@ -229,103 +230,12 @@ def model_json(run_id: str, model: str, f: dict[str, Any], summary: dict[str, An
     }
 
 
-def throttling_text(t: dict[str, Any]) -> str:
-    """Where throttling began, in one sentence (a `throttling` dict of the summary)."""
-    rate = t.get("request_rate_rps")
-    pace = (f"{rate:,.1f} req/s over the {t['window_s']:g} s before it"
-            if rate is not None else "at the very start of the run")
-    return (f"throttling began {t['first_429_at_s']:.2f} s into the run (first 429): concurrency "
-            f"{t['concurrency']}, {pace}, {t['requests_before']} requests sent before it, {t['in_flight']} in flight")
-
-
-def throttling_lines(summary: dict[str, Any]) -> list[str]:
-    lines = []
-    shown = set()
-    for model, f in summary["models"].items():
-        if f.get("throttling"):
-            lines.append(f"{model}: {throttling_text(f['throttling'])}")
-            shown.add(model)
-    overall = summary.get("throttling")
-    if overall and overall.get("model") not in shown:  # a fallback model was the one throttled
-        lines.append(f"{overall['model']}: {throttling_text(overall)}")
-    if not lines and "throttling" in summary:
-        lines.append("throttling: none (no request was answered 429)")
-    return lines
-
-
 def _step(f: dict[str, Any]) -> dict[str, Any]:
     return {"requests": f["requests"], "ok": f["ok"], "errors": f["errors"],
             "ttft_p95_ms": f["ttft_ms"]["p95"], "total_p95_ms": f["total_ms"]["p95"],
             "throughput_rps": f["throughput_rps"]}
 
 
-def _ms(v: float | None) -> str:
-    return "-" if v is None else f"{v:,.0f}"
-
-
-def _with_ci(p: dict[str, Any]) -> str:
-    ci = p.get("p95_ci")
-    return _ms(p.get("p95")) + (f" ({_ms(ci[0])}-{_ms(ci[1])})" if ci else "")
-
-
-def _usd(f: dict[str, Any], key: str) -> str:
-    """A cost figure: "no price" rather than $0 when nothing was priced; ">=" when some was not."""
-    v = f.get(key)
-    if v is None:
-        return "no price" if f.get("cost_unknown") else "-"
-    return (">=" if f.get("cost_partial") else "") + f"${v:.6f}"
-
-
-def _spread(f: dict[str, Any]) -> str:
-    s = f.get("latency_spread_ms")
-    return "-" if not s else f"{_ms(s['iqr'])}/{_ms(s['stdev'])}"
-
-
-def _fallbacks(f: dict[str, Any]) -> str:
-    answered = f.get("fallbacks_answered")
-    return str(f["fallbacks"]) + (f" ({answered} ok)" if f["fallbacks"] and answered is not None else "")
-
-
 def print_table(run_id: str, status: str, summary: dict[str, Any]) -> None:
-    print(f"load run {run_id} ({status}, {summary['wall_s']:.1f} s)")
-    header = ("model", "ok/req", "errors", "TTFT p50/p95/p99 ms", "total p50/p95/p99 ms", "ITL p95 ms (95% CI)",
-              "req/s", "retries", "retries/ok", "429s", "fallbacks", "cost/req", "cost/success",
-              "spread IQR/sd ms")
-    rows = [header]
-    for model, f in summary["models"].items():
-        errors = ", ".join(f"{k} {n}" for k, n in f["errors"].items()) or "-"
-        t, tot = f["ttft_ms"], f["total_ms"]
-        rows.append((model, f"{f['ok']}/{f['requests']}", errors,
-                     f"{_ms(t['p50'])}/{_ms(t['p95'])}/{_ms(t['p99'])}",
-                     f"{_ms(tot['p50'])}/{_ms(tot['p95'])}/{_ms(tot['p99'])}",
-                     _with_ci(f["itl_ms"]),
-                     "-" if f["throughput_rps"] is None else f"{f['throughput_rps']:.1f}",
-                     str(f["retries"]),
-                     "-" if f.get("retries_per_success") is None else f"{f['retries_per_success']:.2f}",
-                     str(f["rate_limited"]), _fallbacks(f), _usd(f, "cost_per_request_usd"),
-                     _usd(f, "cost_per_success_usd"), _spread(f)))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for i, row in enumerate(rows):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
-    for model, f in summary["models"].items():
-        if f.get("cost_unknown"):
-            print(f"{model}: {f['cost_unknown']} requests had no known price: "
-                  + ("its costs count only the priced ones (>=)" if f.get("cost_partial") else "no cost shown"))
-    if len(summary["steps"]) > 1:
-        print("\np95 total by concurrency:")
-        for s in summary["steps"]:
-            cells = ", ".join(f"{m} {_ms(f['total_ms']['p95'])} ms" for m, f in s["models"].items())
-            print(f"  {s['concurrency']:>5}: {cells}")
-    for model, f in summary["models"].items():
-        if f.get("knee_concurrency") is not None:
-            print(f"{model}: p95 first exceeded the {summary['p95_budget_ms']:g} ms budget at concurrency "
-                  f"{f['knee_concurrency']}")
-    for line in throttling_lines(summary):
+    for line in table_lines(run_id, status, summary):  # the same wording as the Load tab's: desk.core.load_report
         print(line)
-    lag = summary["event_loop_lag"]
-    if lag.get("p99_ms") is not None:
-        print(f"desk's own event-loop lag: p99 {lag['p99_ms']:.1f} ms, max {lag['max_ms']:.1f} ms")
-    if lag.get("warning"):
-        print(f"warning: {lag['warning']}")

@@ -2,13 +2,17 @@
 
 The run itself happens off the GUI thread (`desk.engine.load.run_load_in_thread`, its own
 event loop, HTTP client and store connection). Its callbacks run on that thread and touch
-no Qt object at all: they only put outcomes in a `_Mailbox` under a lock. A timer on the
+no Qt object at all: they only put outcomes in a `Mailbox` under a lock. A timer on the
 GUI thread empties it every `REFRESH_MS` and redraws, so a run finishing 500 requests a
 second repaints at most five times a second, one plot at a time (`STAGGER_MS` apart) with
 axes that only grow, so no single frame holds the window long. While a run is on, the
 objects alive at its start are frozen out of the garbage collector (`gc.freeze`): a full
 collection of a big heap would otherwise stop every thread for ~100 ms, the window's and
 the run's alike. (Collection itself only ever runs on the GUI thread: desk/ui/collector.py.)
+
+The tab's state and rules (the form's values and their validation, the plan, the task sent,
+the live statistics) live in `desk.engine.load_tab.LoadTabModel`, without Qt; this widget
+lays them out, binds to them and runs the plan. The plots are `desk.ui.load_charts`.
 
 Next to latency over time, two plots show what the vendors' rate-limit headers said was
 left (requests, tokens) in the answer to each HTTP request, plotted at the instant it was
@@ -20,16 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import math
-import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from time import perf_counter
 from typing import Any
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -38,7 +37,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -59,316 +57,21 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.dataset import DatasetError, load_prompts
-from desk.core.load import LoadStep, RequestOutcome, ramp, summarize, throttling
-from desk.core.statistics import percentile
-from desk.core.trial import GenerationSettings, ModelRef, TrialInput
+from desk.core.load import RequestOutcome
+from desk.core.load_report import SUMMARY_HEADERS, SUMMARY_TIPS, lag_line, summary_rows, throttling_line
+from desk.core.trial import TrialInput
 from desk.engine.jobs import Job, JobCancelled
 from desk.engine.load import LoadPlan, LoadResult, run_load_in_thread
-from desk.engine.policy import RetryPolicy, Timeouts
-from desk.engine.session import Engine, EngineError, RunInfo
+from desk.engine.load_tab import NO_FALLBACK, LiveStats, LoadTabModel, parse_ramp, planned_requests, run_title
+from desk.engine.session import Engine, EngineError
 from desk.ui import defs
 from desk.ui.busy import BusyBar
+from desk.ui.load_charts import LoadCharts
 from desk.ui.model_picker import NO_TEMP
-from desk.ui.response_pane import fmt_cost, fmt_ms
+
+__all__ = ["SUMMARY_HEADERS", "LoadPanel", "parse_ramp"]
 
 REFRESH_MS = 200  # at most five redraws a second while a run streams in
-STAGGER_MS = 50  # ...one plot at a time, this far apart
-MAX_SCATTER = 4000  # per series while drawing; the stored run keeps every request
-COLOURS = ["#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457", "#9e9d24"]
-RATE_LIMITED_COLOUR = "#f9a825"
-NO_FALLBACK = "(none)"
-# The same defaults as `desk load` (its flags default to these too).
-DEFAULT_RETRY = RetryPolicy()
-DEFAULT_TIMEOUTS = Timeouts()
-
-
-def parse_ramp(text: str) -> list[int]:
-    """Concurrency levels: "1, 8,32 ,128" -> [1, 8, 32, 128]; "" -> [] (no ramp); else ValueError."""
-    if not text.strip():
-        return []
-    levels = []
-    for part in text.replace(";", ",").split(","):
-        part = part.strip()
-        if not part.isdigit() or int(part) < 1:
-            shown = part or "an empty level"
-            raise ValueError(f"ramp: {shown!r} is not a whole number of at least 1; "
-                             "write concurrency levels like 1,8,32,128")
-        levels.append(int(part))
-    return levels
-
-
-# --- the summary table ------------------------------------------------------------------
-
-
-def _ms3(p: dict[str, Any] | None) -> str:
-    if not p or p.get("p50") is None:
-        return "–"
-    return " / ".join(fmt_ms(p.get(k)) for k in ("p50", "p95", "p99"))
-
-
-def _num(v: float | None, fmt: str = "{:.1f}") -> str:
-    return "–" if v is None else fmt.format(v)
-
-
-def _usd(f: dict[str, Any], key: str) -> str:
-    """A cost figure: "no price" (never $0) when no request was priced; "≥" when some were
-    not, since the figure then sums only the priced ones."""
-    v = f.get(key)
-    if v is None:
-        return "no price" if f.get("cost_unknown") else "–"
-    return ("≥ " if f.get("cost_partial") else "") + fmt_cost(v)
-
-
-def _cost(f: dict[str, Any]) -> str:
-    text = _usd(f, "cost_usd")
-    unknown = f.get("cost_unknown")
-    return f"{text} · {unknown} no price" if unknown and f.get("cost_usd") is not None else text
-
-
-def _itl_p95(f: dict[str, Any]) -> str:
-    p = f.get("itl_ms") or {}
-    p95, ci = p.get("p95"), p.get("p95_ci")
-    if p95 is None or not ci:
-        return fmt_ms(p95)
-    if max(p95, ci[1]) < 1000:  # one unit for the three: "12 ms (10–14)"
-        return f"{p95:.0f} ms ({ci[0]:.0f}–{ci[1]:.0f})"
-    return f"{fmt_ms(p95)} ({fmt_ms(ci[0])}–{fmt_ms(ci[1])})"
-
-
-def _fallbacks(f: dict[str, Any]) -> str:
-    n, answered = f.get("fallbacks", 0), f.get("fallbacks_answered")
-    return f"{n} ({answered} answered)" if n and answered is not None else str(n)
-
-
-def _spread(f: dict[str, Any]) -> str:
-    s = f.get("latency_spread_ms")
-    return "–" if not s else f"IQR {fmt_ms(s['iqr'])} · sd {fmt_ms(s['stdev'])}"
-
-
-def _errors(f: dict[str, Any]) -> str:
-    errors = f.get("errors") or {}
-    n = sum(errors.values())
-    if not n:
-        return "0"
-    return f"{n} (" + ", ".join(f"{k} {v}" for k, v in errors.items()) + ")"
-
-
-def _knee(f: dict[str, Any]) -> str:
-    if "knee_concurrency" not in f:
-        return "–"  # no p95 budget was set
-    return "not reached" if f["knee_concurrency"] is None else str(f["knee_concurrency"])
-
-
-def _throttled(f: dict[str, Any]) -> str:
-    t = f.get("throttling")
-    if not t:
-        return "no 429" if "throttling" in f else "–"
-    rate = t.get("request_rate_rps")
-    return (f"at {t['first_429_at_s']:.2f} s · concurrency {t['concurrency']} · "
-            + ("–" if rate is None else f"{rate:,.1f} req/s"))
-
-
-def throttling_line(summary: dict[str, Any] | None) -> str:
-    """Where throttling began, for the line under the table ("" when nothing was throttled)."""
-    t = (summary or {}).get("throttling")
-    if not t:
-        return ""
-    rate = t.get("request_rate_rps")
-    pace = f"{rate:,.1f} req/s over the {t['window_s']:g} s before it" if rate is not None else "at once"
-    return (f"Throttling began {t['first_429_at_s']:.2f} s into the run: {t['model']} answered its first 429 "
-            f"at concurrency {t['concurrency']}, {pace} ({t['requests_before']} requests sent before it, "
-            f"{t['in_flight']} in flight).")
-
-
-def _stability(f: dict[str, Any]) -> str:
-    s = f.get("stability")
-    if not s:
-        return "–"
-    return f"{s['exact_match_rate'] * 100:.0f}% exact · {s['mean_similarity']:.2f} similar"
-
-
-SUMMARY_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
-    ("Requests", lambda f: str(f.get("requests", 0))),
-    ("OK", lambda f: str(f.get("ok", 0))),
-    ("Errors", _errors),
-    ("TTFT p50 / p95 / p99", lambda f: _ms3(f.get("ttft_ms"))),
-    ("Total p50 / p95 / p99", lambda f: _ms3(f.get("total_ms"))),
-    ("ITL p95 (95% CI)", _itl_p95),
-    ("Throughput", lambda f: _num(f.get("throughput_rps"), "{:.1f} req/s")),
-    ("Output tok/s", lambda f: _num(f.get("output_tokens_per_s"), "{:.0f}")),
-    ("Retries", lambda f: str(f.get("retries", 0))),
-    ("Retries / success", lambda f: _num(f.get("retries_per_success"), "{:.2f}")),
-    ("429s", lambda f: str(f.get("rate_limited", 0))),
-    ("Retry wait", lambda f: fmt_ms(f.get("retry_wait_ms")) if f.get("retry_wait_ms") else "0"),
-    ("Fallbacks", _fallbacks),
-    ("Cost", _cost),
-    ("Cost / request", lambda f: _usd(f, "cost_per_request_usd")),
-    ("Cost / success", lambda f: _usd(f, "cost_per_success_usd")),
-    ("Knee concurrency", _knee),
-    ("Throttling began", _throttled),
-    ("Latency spread", _spread),
-    ("Stability", _stability),
-]
-SUMMARY_TIPS = {
-    "ITL p95 (95% CI)": "Inter-token latency: gaps between streamed chunks; the interval resamples whole requests",
-    "Fallbacks": "Requests that needed the next model in the chain (how many it then answered)",
-    "Cost": "Every attempt on every model. '≥': some requests used tokens at no known price, not counted",
-    "Latency spread": "Spread of total latency over the ok requests: the middle half (IQR) and standard deviation",
-}
-SUMMARY_HEADERS = ["Model", *(name for name, _ in SUMMARY_COLUMNS)]
-
-
-def lag_line(lag: dict[str, Any] | None) -> tuple[str, str | None]:
-    """(the event-loop lag line, its warning or None) for a run's summary."""
-    if not lag or not lag.get("samples"):
-        return "", None
-    text = (f"desk's own event-loop lag during the run: p50 {_num(lag.get('p50_ms'), '{:.1f} ms')} · "
-            f"p99 {_num(lag.get('p99_ms'), '{:.1f} ms')} · max {_num(lag.get('max_ms'), '{:.1f} ms')} "
-            f"({lag['samples']} samples)")
-    return text, lag.get("warning")
-
-
-# --- what has arrived so far, ready to plot ---------------------------------------------
-
-
-class _Live:
-    """Outcomes received so far, kept in the shapes the plots need."""
-
-    def __init__(self, models: Iterable[str] = ()) -> None:
-        self.models: list[str] = list(models)
-        self.ok_totals: dict[str, list[float]] = defaultdict(list)
-        self.ok_points: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-        self.err_points: tuple[list[float], list[float]] = ([], [])
-        self.limited_points: tuple[list[float], list[float]] = ([], [])
-        self.step_totals: dict[tuple[str, int], list[float]] = defaultdict(list)
-        self.step_concurrency: dict[int, int] = {}
-        # what the vendors' rate-limit headers said was left, per model called: (ms since start, value)
-        self.left_requests: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-        self.left_tokens: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-        self.first_429_ms: float | None = None
-        self.n = self.ok = self.errors = 0
-        self._ends: deque[float] = deque()
-        self._latest_end = 0.0
-
-    def add(self, outcomes: Iterable[RequestOutcome]) -> None:
-        for o in outcomes:
-            if o.model not in self.models:
-                self.models.append(o.model)
-            self.n += 1
-            self.step_concurrency.setdefault(o.step, o.concurrency)
-            for m in o.marks:
-                at = m.start_s * 1000
-                for series, value in ((self.left_requests, m.remaining_requests),
-                                      (self.left_tokens, m.remaining_tokens)):
-                    if value is not None:
-                        xs, ys = series[m.model]
-                        xs.append(at)
-                        ys.append(value)
-                if m.http_status == 429 and (self.first_429_ms is None or at < self.first_429_ms):
-                    self.first_429_ms = at
-            total = o.total_ms if o.total_ms is not None else 0.0
-            if o.status == "interrupted":  # cut short by a cancel: counted, but no latency to show
-                self.errors += 1
-                continue
-            if o.status == "ok":
-                self.ok += 1
-                self.ok_totals[o.model].append(total)
-                xs, ys = self.ok_points[o.model]
-                self.step_totals[(o.model, o.step)].append(total)
-            else:
-                self.errors += 1
-                xs, ys = self.err_points
-            xs.append(o.start_offset_ms)
-            ys.append(total)
-            if o.rate_limited:
-                self.limited_points[0].append(o.start_offset_ms)
-                self.limited_points[1].append(total)
-            end = o.start_offset_ms + total
-            self._latest_end = max(self._latest_end, end)
-            self._ends.append(end)
-        while self._ends and self._ends[0] < self._latest_end - 1000:
-            self._ends.popleft()
-
-    def current_rps(self) -> float:
-        """Requests finished in the last second of the run (by the run's own clock)."""
-        return float(sum(1 for e in self._ends if e >= self._latest_end - 1000))
-
-    def p95_by_step(self, model: str) -> dict[int, tuple[int, float]]:
-        """step -> (its concurrency, p95 total of the model's ok requests so far)."""
-        out = {}
-        for step, concurrency in sorted(self.step_concurrency.items()):
-            p95 = percentile(self.step_totals.get((model, step), []), 95)
-            if p95 is not None:
-                out[step] = (concurrency, p95)
-        return out
-
-
-def _thin(xs: Sequence[float], ys: Sequence[float], limit: int = MAX_SCATTER) -> tuple[np.ndarray, np.ndarray]:
-    x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
-    if len(x) > limit:
-        stride = int(np.ceil(len(x) / limit))
-        x, y = x[::stride], y[::stride]
-    return x, y
-
-
-class _Mailbox:
-    """What the load thread hands the GUI thread. Plain Python on purpose: the worker must
-    never call into Qt (nor hold the last reference to a Qt object), so the GUI polls this."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._outcomes: list[RequestOutcome] = []
-        self._counts = (0, 0)
-        self._end: tuple[LoadResult | None, BaseException | None] | None = None
-
-    def put(self, outcome: RequestOutcome, done: int, planned: int) -> None:  # load thread
-        with self._lock:
-            self._outcomes.append(outcome)
-            self._counts = (done, planned)
-
-    def finish(self, result: LoadResult | None, error: BaseException | None) -> None:  # load thread
-        with self._lock:
-            self._end = (result, error)
-
-    def take(self) -> tuple[list[RequestOutcome], tuple[int, int],
-                            tuple[LoadResult | None, BaseException | None] | None]:  # GUI thread
-        with self._lock:
-            batch, self._outcomes = self._outcomes, []
-            return batch, self._counts, self._end
-
-
-class _PlotGrid(QWidget):
-    """The four plots in one row where each gets room for its title and legend, else in two
-    rows of two (a laptop screen): a pyqtgraph plot narrower than its title or legend draws
-    them clipped."""
-
-    ROW_MIN = 4 * 300  # below this width, two rows
-
-    def __init__(self, widgets: list[QWidget]) -> None:
-        super().__init__()
-        self.widgets = widgets
-        self._grid = QGridLayout(self)
-        self._grid.setContentsMargins(0, 0, 0, 0)
-        self._grid.setSpacing(4)
-        self.across = 0
-        self._place(len(widgets))
-
-    def _place(self, across: int) -> None:
-        if across == self.across:
-            return
-        self.across = across
-        for widget in self.widgets:
-            self._grid.removeWidget(widget)
-        for i, widget in enumerate(self.widgets):
-            self._grid.addWidget(widget, i // across, i % across)
-        for c in range(len(self.widgets)):
-            self._grid.setColumnStretch(c, 1 if c < across else 0)
-        for r in range(len(self.widgets)):
-            self._grid.setRowStretch(r, 1 if r < math.ceil(len(self.widgets) / across) else 0)
-
-    def resizeEvent(self, event: Any) -> None:
-        self._place(len(self.widgets) if self.width() >= self.ROW_MIN else 2)
-        super().resizeEvent(event)
 
 
 class LoadPanel(QWidget):
@@ -383,32 +86,83 @@ class LoadPanel(QWidget):
         self.setObjectName("loadPanel")
         self.engine = engine
         self.db_path = db_path
-        self.dataset: list[TrialInput] | None = None
-        self.dataset_path: str | None = None
+        self.model = LoadTabModel()
         self.busy: BusyBar | None = None  # the window's status-bar bar, for exports (set by the window)
-        self.current_run_id: str | None = None
-        self.current_summary: dict[str, Any] | None = None
-        self.outcomes: list[RequestOutcome] = []
-        self.live = _Live()
-        self.budget_ms: float | None = None
-        self.redraws = 0
         self._cancel: Callable[[], None] | None = None
-        self._mailbox = _Mailbox()
-        self._started_at = 0.0
         self._refresh = QTimer(self)  # runs only while a run is on
         self._refresh.setInterval(REFRESH_MS)
         self._refresh.timeout.connect(self._drain)
-        self._stagger = QTimer(self)
-        self._stagger.setSingleShot(True)
-        self._stagger.setInterval(STAGGER_MS)
-        self._stagger.timeout.connect(self._draw_next)
-        self._dirty: list[str] = []
+        self.charts = LoadCharts(self, self.model)
+        charts = self.charts
+        self.cdf_plot, self.time_plot, self.step_plot = charts.cdf_plot, charts.time_plot, charts.step_plot
+        self.limit_requests_plot, self.limit_tokens_plot = charts.limit_requests_plot, charts.limit_tokens_plot
         self._build()
+        self._bind()
         self.refresh_models()
         self.refresh_runs()
 
+    # --- what the model holds, as the window and tests ask for it -------------------------------
+    @property
+    def dataset(self) -> list[TrialInput] | None:
+        return self.model.dataset
+
+    @property
+    def outcomes(self) -> list[RequestOutcome]:
+        return self.model.outcomes
+
+    @property
+    def live(self) -> LiveStats:
+        return self.model.live
+
+    @property
+    def current_run_id(self) -> str | None:
+        return self.model.current_run_id
+
+    @property
+    def current_summary(self) -> dict[str, Any] | None:
+        return self.model.current_summary
+
+    @property
+    def redraws(self) -> int:
+        return self.charts.redraws
+
     # --- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
+        left = QWidget()
+        lcol = QVBoxLayout(left)
+        lcol.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
+        settings_scroll = QScrollArea()
+        settings_scroll.setWidgetResizable(True)
+        settings_scroll.setWidget(self._build_form())
+        lcol.addWidget(settings_scroll, 3)
+        lcol.addLayout(self._build_buttons())
+        lcol.addWidget(self.message)
+        lcol.addWidget(QLabel("<b>Past runs</b>"))
+        self.runs = QListWidget()
+        self.runs.setObjectName("loadRuns")
+        self.runs.setToolTip("Past load runs, newest first: select one to reopen it")
+        self.runs.itemSelectionChanged.connect(self._on_run_selected)
+        lcol.addWidget(self.runs, 2)
+        self.export_button = QPushButton("Export requests…")
+        self.export_button.setObjectName("loadExport")
+        self.export_button.setToolTip("Write every request of the open run to CSV or JSONL")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(lambda: self.export_requests())
+        lcol.addWidget(self.export_button)
+
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(left)
+        self.split.addWidget(self._build_results())
+        self.split.setStretchFactor(0, 1)
+        self.split.setStretchFactor(1, 3)
+        self.split.setSizes([360, 1040])
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.split)
+        self._reset_view([], None)
+
+    def _build_task(self) -> QHBoxLayout:
+        """The models, the prompt, and what else a run may send (a dataset, the Trials tab's task)."""
         self.models = QListWidget()
         self.models.setObjectName("loadModels")
         self.models.setMaximumHeight(120)
@@ -421,7 +175,7 @@ class LoadPanel(QWidget):
         self.dataset_button.setToolTip("CSV with a 'prompt' column, or JSONL with a 'prompt' field "
                                        "(and optionally 'system'); requests cycle through the rows")
         self.dataset_button.clicked.connect(lambda: self.choose_dataset())
-        self.dataset_label = QLabel("no dataset: every request sends the prompt above")
+        self.dataset_label = QLabel(self.model.dataset_text)
         self.dataset_label.setObjectName("loadDatasetLabel")
         self.dataset_label.setWordWrap(True)
         self.dataset_label.setStyleSheet(f"color: {defs.muted()};")
@@ -436,90 +190,86 @@ class LoadPanel(QWidget):
         self.trial_button.setToolTip("Send what the Trials tab holds (prompt, system prompt, images and files) "
                                      "with every request: a real task, not just a prompt")
         self.trial_button.clicked.connect(self.trial_wanted)
-        dataset_row = QHBoxLayout()
-        dataset_row.addWidget(self.dataset_button)
-        dataset_row.addWidget(self.trial_button)
-        dataset_row.addStretch(1)
-        dataset_row.addWidget(self.dataset_clear)
+        row = QHBoxLayout()
+        row.addWidget(self.dataset_button)
+        row.addWidget(self.trial_button)
+        row.addStretch(1)
+        row.addWidget(self.dataset_clear)
+        return row
 
-        self.requests = QSpinBox()
-        self.requests.setObjectName("loadRequests")
-        self.requests.setRange(0, 1_000_000)
+    def _build_steps(self) -> None:
+        """How many requests, how many at once, for how long."""
+        form = self.model.form
+        self.requests = _spin("loadRequests", 0, 1_000_000, form.requests or 0, "Requests per model in each step")
         self.requests.setSpecialValueText("no limit (by duration)")
-        self.requests.setValue(20)
-        self.requests.setToolTip("Requests per model in each step")
-        self.concurrency = QSpinBox()
-        self.concurrency.setObjectName("loadConcurrency")
-        self.concurrency.setRange(1, 5000)
-        self.concurrency.setValue(8)
-        self.concurrency.setToolTip("Requests in flight per model (ignored when a ramp is given)")
-        self.ramp = QLineEdit()
+        self.concurrency = _spin("loadConcurrency", 1, 5000, form.concurrency,
+                                 "Requests in flight per model (ignored when a ramp is given)")
+        self.ramp = QLineEdit(form.ramp)
         self.ramp.setObjectName("loadRamp")
         self.ramp.setPlaceholderText("optional ramp, e.g. 1,8,32,128")
         self.ramp.setToolTip("One step per concurrency level, each with the requests (or duration) above")
-        self.ramp.textChanged.connect(self._check_ramp)
         self.duration = QDoubleSpinBox()
         self.duration.setObjectName("loadDuration")
         self.duration.setRange(0, 86_400)
         self.duration.setDecimals(1)
         self.duration.setSuffix(" s")
         self.duration.setSpecialValueText("off")
+        self.duration.setValue(form.duration_s or 0)
         self.duration.setToolTip("Optional time limit per step (with a request count: whichever comes first)")
-        self.max_retries = QSpinBox()
-        self.max_retries.setObjectName("loadMaxRetries")
-        self.max_retries.setRange(0, 20)
-        self.max_retries.setValue(2)
-        self.honour_retry_after = QCheckBox("Honour Retry-After")
-        self.honour_retry_after.setObjectName("loadHonourRetryAfter")
-        self.honour_retry_after.setChecked(True)
-        self.honour_retry_after.setToolTip("Wait as long as a 429/503's Retry-After header asks before retrying, "
-                                           "instead of the backoff below")
-        self.max_retries.setToolTip("Retries of a failed request (connection errors, 429, 5xx) before it "
-                                    "counts as an error or goes to the fallback model")
-        self.backoff_base = self._seconds(
-            "loadBackoffBase", DEFAULT_RETRY.base_delay, 0.0,
-            "Backoff before the first retry; it doubles with each retry (with jitter) up to the longest")
-        self.backoff_max = self._seconds(
-            "loadBackoffMax", DEFAULT_RETRY.max_delay, 0.0, "Longest backoff between two retries")
-        backoff_row = QHBoxLayout()
-        backoff_row.addWidget(self.backoff_base, 1)
-        backoff_row.addWidget(QLabel("to"))
-        backoff_row.addWidget(self.backoff_max, 1)
-        self.first_token_timeout = self._seconds(
-            "loadFirstTokenTimeout", DEFAULT_TIMEOUTS.first_token, 0.01,
-            "Longest wait from sending a request to the first part of its answer (connecting included); "
-            "then the attempt is a timeout error")
-        self.idle_timeout = self._seconds(
-            "loadIdleTimeout", DEFAULT_TIMEOUTS.idle, 0.01,
-            "Longest silence between two parts of an answer once it is streaming; "
-            "then the request is a timeout error")
-        self.total_timeout = self._seconds(
-            "loadTotalTimeout", DEFAULT_TIMEOUTS.total, 0.01,
-            "Longest a single attempt may take from start to the end of its answer")
-        self.connect_timeout = self._seconds(
-            "loadConnectTimeout", DEFAULT_TIMEOUTS.connect, 0.01,
-            "Longest wait to open a connection to the vendor (DNS, TCP and TLS)")
-        self.fallback = QComboBox()
-        self.fallback.setObjectName("loadFallback")
-        self.fallback.setToolTip("When a model's request fails (after its retries), ask this one")
-        self.budget = QSpinBox()
-        self.budget.setObjectName("loadBudget")
-        self.budget.setRange(0, 10_000_000)
+        self.budget = _spin("loadBudget", 0, 10_000_000, int(form.budget_ms or 0),
+                            "p95 total latency budget: the knee is the first concurrency above it")
         self.budget.setSuffix(" ms")
         self.budget.setSpecialValueText("none")
-        self.budget.setToolTip("p95 total latency budget: the knee is the first concurrency above it")
         self.temperature = QDoubleSpinBox()
         self.temperature.setObjectName("loadTemperature")
         self.temperature.setRange(NO_TEMP, 2.0)
         self.temperature.setDecimals(2)
         self.temperature.setSingleStep(0.1)
         self.temperature.setSpecialValueText("default")
-        self.temperature.setValue(NO_TEMP)
-        self.max_tokens = QSpinBox()
-        self.max_tokens.setObjectName("loadMaxTokens")
-        self.max_tokens.setRange(0, 1_000_000)
+        self.temperature.setValue(NO_TEMP if form.temperature is None else form.temperature)
+        self.max_tokens = _spin("loadMaxTokens", 0, 1_000_000, form.max_tokens or 0, "")
         self.max_tokens.setSpecialValueText("default")
 
+    def _build_resilience(self) -> QHBoxLayout:
+        """Retries, backoff, fallback and timeouts (the same defaults as `desk load`)."""
+        form = self.model.form
+        self.max_retries = _spin("loadMaxRetries", 0, 20, form.max_retries,
+                                 "Retries of a failed request (connection errors, 429, 5xx) before it "
+                                 "counts as an error or goes to the fallback model")
+        self.honour_retry_after = QCheckBox("Honour Retry-After")
+        self.honour_retry_after.setObjectName("loadHonourRetryAfter")
+        self.honour_retry_after.setChecked(form.honour_retry_after)
+        self.honour_retry_after.setToolTip("Wait as long as a 429/503's Retry-After header asks before retrying, "
+                                           "instead of the backoff below")
+        self.backoff_base = _seconds(
+            "loadBackoffBase", form.backoff_base, 0.0,
+            "Backoff before the first retry; it doubles with each retry (with jitter) up to the longest")
+        self.backoff_max = _seconds("loadBackoffMax", form.backoff_max, 0.0, "Longest backoff between two retries")
+        backoff_row = QHBoxLayout()
+        backoff_row.addWidget(self.backoff_base, 1)
+        backoff_row.addWidget(QLabel("to"))
+        backoff_row.addWidget(self.backoff_max, 1)
+        self.first_token_timeout = _seconds(
+            "loadFirstTokenTimeout", form.first_token_timeout, 0.01,
+            "Longest wait from sending a request to the first part of its answer (connecting included); "
+            "then the attempt is a timeout error")
+        self.idle_timeout = _seconds(
+            "loadIdleTimeout", form.idle_timeout, 0.01,
+            "Longest silence between two parts of an answer once it is streaming; "
+            "then the request is a timeout error")
+        self.total_timeout = _seconds("loadTotalTimeout", form.total_timeout, 0.01,
+                                      "Longest a single attempt may take from start to the end of its answer")
+        self.connect_timeout = _seconds("loadConnectTimeout", form.connect_timeout, 0.01,
+                                        "Longest wait to open a connection to the vendor (DNS, TCP and TLS)")
+        self.fallback = QComboBox()
+        self.fallback.setObjectName("loadFallback")
+        self.fallback.setToolTip("When a model's request fails (after its retries), ask this one")
+        return backoff_row
+
+    def _build_form(self) -> QWidget:
+        dataset_row = self._build_task()
+        self._build_steps()
+        backoff_row = self._build_resilience()
         form_box = QWidget()
         form = QFormLayout(form_box)
         form.setContentsMargins(0, 0, 0, 0)
@@ -528,24 +278,22 @@ class LoadPanel(QWidget):
         form.addRow("Prompt", self.prompt)
         form.addRow(dataset_row)
         form.addRow(self.dataset_label)  # its own row: a task's description wraps over lines
-        form.addRow("Requests / step", self.requests)
-        form.addRow("Concurrency", self.concurrency)
-        form.addRow("Ramp", self.ramp)
-        form.addRow("Duration / step", self.duration)
-        form.addRow("Max retries", self.max_retries)
-        form.addRow("", self.honour_retry_after)
+        for label, widget in (("Requests / step", self.requests), ("Concurrency", self.concurrency),
+                              ("Ramp", self.ramp), ("Duration / step", self.duration),
+                              ("Max retries", self.max_retries), ("", self.honour_retry_after)):
+            form.addRow(label, widget)
         form.addRow("Backoff", backoff_row)
-        form.addRow("Fallback model", self.fallback)
-        form.addRow("p95 budget", self.budget)
-        form.addRow("Temperature", self.temperature)
-        form.addRow("Max tokens", self.max_tokens)
+        for label, widget in (("Fallback model", self.fallback), ("p95 budget", self.budget),
+                              ("Temperature", self.temperature), ("Max tokens", self.max_tokens)):
+            form.addRow(label, widget)
         form.addRow(QLabel("<b>Timeouts</b>"))
-        form.addRow("First token", self.first_token_timeout)
-        form.addRow("Idle", self.idle_timeout)
-        form.addRow("Total", self.total_timeout)
-        form.addRow("Connect", self.connect_timeout)
+        for label, widget in (("First token", self.first_token_timeout), ("Idle", self.idle_timeout),
+                              ("Total", self.total_timeout), ("Connect", self.connect_timeout)):
+            form.addRow(label, widget)
         self.form_box = form_box
+        return form_box
 
+    def _build_buttons(self) -> QHBoxLayout:
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("loadStart")
         self.start_button.clicked.connect(self.start)
@@ -562,30 +310,10 @@ class LoadPanel(QWidget):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setVisible(False)
+        return buttons
 
-        self.runs = QListWidget()
-        self.runs.setObjectName("loadRuns")
-        self.runs.setToolTip("Past load runs, newest first: select one to reopen it")
-        self.runs.itemSelectionChanged.connect(self._on_run_selected)
-        self.export_button = QPushButton("Export requests…")
-        self.export_button.setObjectName("loadExport")
-        self.export_button.setToolTip("Write every request of the open run to CSV or JSONL")
-        self.export_button.setEnabled(False)
-        self.export_button.clicked.connect(lambda: self.export_requests())
-
-        settings_scroll = QScrollArea()
-        settings_scroll.setWidgetResizable(True)
-        settings_scroll.setWidget(form_box)
-        left = QWidget()
-        lcol = QVBoxLayout(left)
-        lcol.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
-        lcol.addWidget(settings_scroll, 3)
-        lcol.addLayout(buttons)
-        lcol.addWidget(self.message)
-        lcol.addWidget(QLabel("<b>Past runs</b>"))
-        lcol.addWidget(self.runs, 2)
-        lcol.addWidget(self.export_button)
-
+    def _build_results(self) -> QWidget:
+        """Progress and status, the plots, and under them the summary table and its notes."""
         self.progress = QProgressBar()
         self.progress.setObjectName("loadProgress")
         self.progress.setRange(0, 1)
@@ -594,33 +322,21 @@ class LoadPanel(QWidget):
         self.status = QLabel("Set up a run on the left and press Start.")
         self.status.setObjectName("loadStatus")
         self.status.setStyleSheet(f"color: {defs.muted()};")
+        self.plots = self.charts.widget
+        self.results_split = QSplitter(Qt.Orientation.Vertical)
+        self.results_split.addWidget(self.plots)
+        self.results_split.addWidget(self._build_summary())
+        self.results_split.setStretchFactor(0, 3)
+        self.results_split.setStretchFactor(1, 2)
+        right = QWidget()
+        rcol = QVBoxLayout(right)
+        rcol.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
+        rcol.addWidget(self.progress)
+        rcol.addWidget(self.status)
+        rcol.addWidget(self.results_split, 1)
+        return right
 
-        pg.setConfigOptions(background="w", foreground="k")
-        self.cdf_plot = self._plot("loadCdfPlot", "Latency CDF (ok requests)", "total latency, ms",
-                                   "fraction of requests")
-        self.cdf_plot.setYRange(0, 1)
-        self.time_plot = self._plot("loadTimePlot", "Latency over the run", "request start, ms since run start",
-                                    "total latency, ms")
-        self.step_plot = self._plot("loadStepPlot", "p95 total vs concurrency", "concurrency", "p95 total, ms")
-        # The vendor's rate-limit headers over the run, next to latency: what it said was left.
-        # Short titles: a pyqtgraph plot cannot get narrower than its title, and a wider plot
-        # than its slot is drawn clipped, not shrunk.
-        self.limit_requests_plot = self._plot("loadLimitRequestsPlot", "Requests left",
-                                              "ms since run start", "requests")
-        self.limit_tokens_plot = self._plot("loadLimitTokensPlot", "Tokens left",
-                                            "ms since run start", "tokens")
-        for plot in (self.limit_requests_plot, self.limit_tokens_plot):
-            plot.setToolTip("What the vendor's rate-limit headers said was left "
-                            "(x-ratelimit-remaining-*, anthropic-ratelimit-*-remaining)")
-        limits = QWidget()
-        lcol_plots = QVBoxLayout(limits)
-        lcol_plots.setContentsMargins(0, 0, 0, 0)
-        for plot in (self.limit_requests_plot, self.limit_tokens_plot):
-            plot.setMinimumHeight(55)  # stacked, the pair is no taller than one plot at its minimum
-            lcol_plots.addWidget(plot, 1)
-        plots = _PlotGrid([self.cdf_plot, self.time_plot, limits, self.step_plot])
-        self.plots = plots
-
+    def _build_summary(self) -> QWidget:
         self.table = QTableWidget(0, len(SUMMARY_HEADERS))
         self.table.setObjectName("loadSummaryTable")
         self.table.setHorizontalHeaderLabels(SUMMARY_HEADERS)
@@ -633,21 +349,12 @@ class LoadPanel(QWidget):
         # Room for three models and a scroll bar: the plots must not squeeze it to one row.
         self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height()
                                     + 3 * self.table.verticalHeader().defaultSectionSize() + 24)
-        self.lag = QLabel()
-        self.lag.setObjectName("loadLag")
-        self.lag.setWordWrap(True)
-        self.lag.setStyleSheet(f"color: {defs.muted()};")
-        self.lag_warning = QLabel()
-        self.lag_warning.setObjectName("loadLagWarning")
-        self.lag_warning.setWordWrap(True)
-        self.lag_warning.setStyleSheet(f"color: {defs.error_text()};")
+        self.lag = _note("loadLag", f"color: {defs.muted()};")
+        self.lag_warning = _note("loadLagWarning", f"color: {defs.error_text()};")
         self.lag_warning.setVisible(False)
-        self.throttle = QLabel()
-        self.throttle.setObjectName("loadThrottling")
-        self.throttle.setWordWrap(True)
-        self.throttle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # amber like the 429 markers, dark enough to read on a light window, light on a dark one
-        self.throttle.setStyleSheet(f"color: {'#ffb74d' if defs.dark() else '#8d5a00'};")
+        self.throttle = _note("loadThrottling", f"color: {'#ffb74d' if defs.dark() else '#8d5a00'};")
+        self.throttle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.throttle.setVisible(False)
         bottom = QWidget()
         bcol = QVBoxLayout(bottom)
@@ -656,70 +363,54 @@ class LoadPanel(QWidget):
         bcol.addWidget(self.throttle)
         bcol.addWidget(self.lag)
         bcol.addWidget(self.lag_warning)
+        return bottom
 
-        self.results_split = QSplitter(Qt.Orientation.Vertical)
-        self.results_split.addWidget(plots)
-        self.results_split.addWidget(bottom)
-        self.results_split.setStretchFactor(0, 3)
-        self.results_split.setStretchFactor(1, 2)
-        right = QWidget()
-        rcol = QVBoxLayout(right)
-        rcol.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
-        rcol.addWidget(self.progress)
-        rcol.addWidget(self.status)
-        rcol.addWidget(self.results_split, 1)
+    def _bind(self) -> None:
+        """What the user types goes into the model's form; what the model says is drawn."""
+        form = self.model.form
 
-        self.split = QSplitter(Qt.Orientation.Horizontal)
-        self.split.addWidget(left)
-        self.split.addWidget(right)
-        self.split.setStretchFactor(0, 1)
-        self.split.setStretchFactor(1, 3)
-        self.split.setSizes([360, 1040])
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.split)
-        self._reset_view([], None)
+        def into(name: str, convert: Callable[[Any], Any] = lambda v: v) -> Callable[[Any], None]:
+            return lambda value: setattr(form, name, convert(value))
 
-    @staticmethod
-    def _seconds(name: str, value: float, minimum: float, tip: str) -> QDoubleSpinBox:
-        box = QDoubleSpinBox()
-        box.setObjectName(name)
-        box.setRange(minimum, 3600.0)
-        box.setDecimals(2)
-        box.setSingleStep(0.5)
-        box.setSuffix(" s")
-        box.setValue(value)
-        box.setToolTip(tip)
-        return box
-
-    @staticmethod
-    def _plot(name: str, title: str, bottom: str, left: str) -> pg.PlotWidget:
-        plot = pg.PlotWidget()
-        plot.setObjectName(name)
-        plot.setTitle(title)
-        plot.setLabel("bottom", bottom)
-        plot.setLabel("left", left)
-        for axis in ("bottom", "left"):
-            plot.getAxis(axis).enableAutoSIPrefix(False)
-        plot.showGrid(x=True, y=True, alpha=0.3)
-        plot.setMinimumSize(85, 120)  # four plots side by side fit where three of 120 did
-        plot.addLegend(offset=(-10, 10))
-        return plot
+        self.models.itemChanged.connect(lambda _item: into("models")(self.selected_names()))
+        self.prompt.textChanged.connect(lambda: into("prompt")(self.prompt.toPlainText()))
+        self.requests.valueChanged.connect(into("requests", lambda v: v or None))
+        self.concurrency.valueChanged.connect(into("concurrency"))
+        self.ramp.textChanged.connect(self.model.set_ramp)
+        self.duration.valueChanged.connect(into("duration_s", lambda v: v or None))
+        self.max_retries.valueChanged.connect(into("max_retries"))
+        self.honour_retry_after.toggled.connect(into("honour_retry_after"))
+        for box in ("backoff_base", "backoff_max", "first_token_timeout", "idle_timeout", "total_timeout",
+                    "connect_timeout"):
+            getattr(self, box).valueChanged.connect(into(box))
+        self.fallback.currentTextChanged.connect(into("fallback", lambda t: t or None))
+        self.budget.valueChanged.connect(into("budget_ms", lambda v: float(v) or None))
+        self.temperature.valueChanged.connect(into("temperature", lambda v: None if v < 0 else round(v, 2)))
+        self.max_tokens.valueChanged.connect(into("max_tokens", lambda v: v or None))
+        self.model.message_changed.connect(self._show_message)
+        self.model.ramp_checked.connect(self._show_ramp)
+        self.model.dataset_changed.connect(self._show_task)
+        self.model.progressed.connect(self._show_progress)
 
     # --- messages --------------------------------------------------------------------------
     def show_error(self, text: str) -> None:
-        self.message.setStyleSheet(f"color: {defs.error_text()};")
-        self.message.setText(text)
-        self.message.setVisible(True)
+        self.model.say("error", text)
 
     def show_info(self, text: str) -> None:
-        self.message.setStyleSheet(f"color: {defs.streaming_text()};")
-        self.message.setText(text)
-        self.message.setVisible(True)
+        self.model.say("info", text)
 
     def clear_message(self) -> None:
-        self.message.clear()
-        self.message.setVisible(False)
+        self.model.clear_message()
+
+    def _show_message(self, kind: str | None, text: str) -> None:
+        if kind is None:
+            self.message.clear()
+            self.message.setVisible(False)
+            return
+        colour = defs.error_text() if kind == "error" else defs.streaming_text()
+        self.message.setStyleSheet(f"color: {colour};")
+        self.message.setText(text)
+        self.message.setVisible(True)
 
     # --- settings --------------------------------------------------------------------------
     def refresh_models(self) -> None:
@@ -737,6 +428,7 @@ class LoadPanel(QWidget):
             self.fallback.addItem(str(ref))
         index = self.fallback.findText(fallback)
         self.fallback.setCurrentIndex(max(index, 0))
+        self.model.form.models = self.selected_names()
 
     def selected_names(self) -> list[str]:
         return [self.models.item(i).text() for i in range(self.models.count())
@@ -747,19 +439,14 @@ class LoadPanel(QWidget):
         for i in range(self.models.count()):
             item = self.models.item(i)
             item.setCheckState(Qt.CheckState.Checked if item.text() in wanted else Qt.CheckState.Unchecked)
+        self.model.form.models = self.selected_names()
 
-    def _check_ramp(self) -> bool:
-        try:
-            levels = parse_ramp(self.ramp.text())
-        except ValueError as exc:
+    def _show_ramp(self, levels: list[int] | None) -> None:
+        if levels is None:
             self.ramp.setStyleSheet(f"border: 1px solid {defs.ERROR_COLOUR};")
-            self.show_error(str(exc))
-            return False
+            return
         self.ramp.setStyleSheet("")
         self.concurrency.setEnabled(not levels)  # a ramp gives each step its own concurrency
-        if self.message.text().startswith("ramp:"):
-            self.clear_message()
-        return True
 
     def choose_dataset(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Prompts for the load run", "",
@@ -780,78 +467,27 @@ class LoadPanel(QWidget):
                 return False
             finally:
                 self.dataset_button.setEnabled(True)
-            self._use_dataset(path, prompts)
+            self.model.use_dataset(path, prompts)
             return True
 
         return asyncio.ensure_future(go())
 
-    def _use_dataset(self, path: str | Path, prompts: list[TrialInput]) -> None:
-        self.dataset, self.dataset_path = prompts, str(path)
-        self.dataset_label.setText(f"{len(prompts)} prompts from {Path(path).name}: requests cycle through them")
-        self.dataset_label.setToolTip(str(path))
-        self.dataset_clear.setEnabled(True)
-        self.prompt.setEnabled(False)
-        self.show_info(f"Loaded {len(prompts)} prompts from {Path(path).name}.")
-
     def use_trial(self, trial: TrialInput) -> bool:
         """Send this whole task (system prompt and attachments included) with every request."""
-        if not trial.prompt.strip() and not trial.attachments:
-            self.show_error("The Trials tab has no task yet: write a prompt (and attach files) there first.")
-            return False
-        extras = [f"{len(trial.attachments)} file(s)"] if trial.attachments else []
-        if trial.system:
-            extras.append("a system prompt")
-        preview = " ".join(trial.prompt.split())[:60] or "(files only)"
-        described = f"the Trials tab's task: “{preview}”" + (f" with {' and '.join(extras)}" if extras else "")
-        self.dataset, self.dataset_path = [trial], "trials tab"
-        self.dataset_label.setText(f"{described}: every request sends it")
-        self.dataset_label.setToolTip(trial.prompt[:2000])
-        self.dataset_clear.setEnabled(True)
-        self.prompt.setEnabled(False)
-        return True
+        return self.model.use_trial(trial)
 
     def clear_dataset(self) -> None:
-        self.dataset = self.dataset_path = None
-        self.dataset_label.setText("no dataset: every request sends the prompt above")
-        self.dataset_label.setToolTip("")
-        self.dataset_clear.setEnabled(False)
-        self.prompt.setEnabled(True)
+        self.model.clear_dataset()
+
+    def _show_task(self) -> None:
+        self.dataset_label.setText(self.model.dataset_text)
+        self.dataset_label.setToolTip(self.model.dataset_tip)
+        self.dataset_clear.setEnabled(self.model.dataset is not None)
+        self.prompt.setEnabled(self.model.dataset is None)
 
     def build_plan(self) -> LoadPlan:
         """The plan the form describes, or ValueError with a sentence for the user."""
-        names = self.selected_names()
-        if not names:
-            raise ValueError("Check at least one model to load.")
-        models = tuple(ModelRef.parse(n) for n in names)
-        if self.dataset:
-            inputs, source = tuple(self.dataset), self.dataset_path or "dataset"
-        else:
-            prompt = self.prompt.toPlainText()
-            if not prompt.strip():
-                raise ValueError("The prompt is empty: write one, or choose a dataset.")
-            inputs, source = (TrialInput(prompt),), "prompt"
-        levels = parse_ramp(self.ramp.text())
-        requests = self.requests.value() or None
-        duration = self.duration.value() or None
-        if requests is None and duration is None:
-            raise ValueError("Give each step a number of requests or a duration.")
-        steps = (ramp(levels, requests=requests, duration_s=duration) if levels
-                 else (LoadStep(self.concurrency.value(), requests, duration),))
-        temperature = self.temperature.value()
-        settings = GenerationSettings(temperature=None if temperature < 0 else round(temperature, 2),
-                                      max_tokens=self.max_tokens.value() or None)
-        base, longest = self.backoff_base.value(), self.backoff_max.value()
-        if longest < base:
-            raise ValueError(f"Backoff: the longest wait ({longest:g} s) cannot be shorter than the first "
-                             f"({base:g} s).")
-        retry = RetryPolicy(max_retries=self.max_retries.value(), base_delay=base, max_delay=longest,
-                            honour_retry_after=self.honour_retry_after.isChecked())
-        timeouts = Timeouts(connect=self.connect_timeout.value(), first_token=self.first_token_timeout.value(),
-                            idle=self.idle_timeout.value(), total=self.total_timeout.value())
-        fallback_name = self.fallback.currentText()
-        fallback = (ModelRef.parse(fallback_name),) if fallback_name and fallback_name != NO_FALLBACK else ()
-        return LoadPlan(models=models, inputs=inputs, steps=steps, settings=settings, retry=retry,
-                        timeouts=timeouts, fallback=fallback, p95_budget_ms=float(self.budget.value()) or None, source=source)
+        return self.model.build_plan()
 
     # --- running ---------------------------------------------------------------------------
     @property
@@ -868,18 +504,12 @@ class LoadPanel(QWidget):
             self.show_error(str(exc))
             return False
         self.clear_message()
-        # A fresh mailbox per run: a cancelled run that still reports cannot leak into this one.
-        mailbox = self._mailbox = _Mailbox()
-        self.current_run_id = None
-        self.current_summary = None
+        mailbox = self.model.begin(plan)
         self._reset_view([str(m) for m in plan.models], plan.p95_budget_ms)
-        planned = 0 if any(s.requests is None for s in plan.steps) else \
-            sum(s.requests or 0 for s in plan.steps) * len(plan.models)
-        self.progress.setRange(0, planned)  # 0..0: busy, the run goes by time
+        self.progress.setRange(0, planned_requests(plan))  # 0..0: busy, the run goes by time
         self.progress.setValue(0)
         self.status.setText("Starting: resolving keys, warming up one connection per model…")
         self._set_running(True)
-        self._started_at = perf_counter()
         # A full garbage collection of the whole heap holds the GIL for ~50-100 ms: it would
         # freeze the window and show up in the run's latencies. Until the run ends, it only
         # looks at objects made since the start (unfrozen in _on_finished).
@@ -910,109 +540,44 @@ class LoadPanel(QWidget):
 
     def _drain(self) -> None:
         """Every REFRESH_MS while a run is on: take what the load thread reported."""
-        batch, (done, planned), end = self._mailbox.take()
-        if batch:
-            self._show_progress(batch, done, planned)
+        end = self.model.drain()
         if end is not None:
             self._on_finished(*end)
 
-    def _show_progress(self, batch: list[RequestOutcome], done: int, planned: int) -> None:
-        self.outcomes.extend(batch)
-        self.live.add(batch)
+    def _show_progress(self, done: int, planned: int) -> None:
         if planned:
             self.progress.setRange(0, planned)
             self.progress.setValue(min(done, planned))
-        self.status.setText(self._status_text(done, planned))
-        self.activity.emit("Load run: " + self._status_text(done, planned))
-        self._dirty = ["cdf", "time", "limits", "steps"]
-        self._draw_next()
-
-    def _status_text(self, done: int, planned: int, elapsed: float | None = None) -> str:
-        elapsed = perf_counter() - self._started_at if elapsed is None else elapsed
-        count = f"{done} / {planned} done" if planned else f"{done} done"
-        return (f"{count} · {self.live.ok} ok · {self.live.errors} errors · "
-                f"{self.live.current_rps():.0f} req/s now · {elapsed:.1f} s")
+        status = self.model.status_text(done, planned)
+        self.status.setText(status)
+        self.activity.emit("Load run: " + status)
+        self.charts.draw_soon()
 
     def _on_finished(self, result: LoadResult | None, error: BaseException | None) -> None:
         self._refresh.stop()
         self.activity.emit("")
         self._cancel = None
         gc.unfreeze()
-        if result is None:
-            self._set_running(False)
-            cancelled = error is None or isinstance(error, asyncio.CancelledError)
-            text = ("Cancelled before anything was measured." if cancelled
-                    else f"The run failed: {error}")
-            self.status.setText(text)
-            if cancelled:
-                self.show_info(text)
-            else:
-                self.show_error(text)
-            self.refresh_runs()
-            self.run_finished.emit("")
-            return
-        self.current_run_id = result.run_id
-        self.current_summary = result.summary
-        self.outcomes = list(result.outcomes)
-        self.live = _Live(self.live.models)
-        self.live.add(self.outcomes)
-        done = len(self.outcomes)
         planned = self.progress.maximum()
-        if planned:
-            self.progress.setValue(min(done, planned))
-        else:
-            self.progress.setRange(0, max(done, 1))
-            self.progress.setValue(done)
-        wall = result.summary.get("wall_s")
-        self.status.setText(f"{'Cancelled' if result.status == 'cancelled' else 'Done'}: "
-                            + self._status_text(done, planned, wall))
-        self._redraw(result.summary)
-        self._show_summary(result.summary)
-        if error is not None:
-            self.show_error(f"The run finished with a problem: {error}")
-        elif result.status == "cancelled":
-            self.show_info(f"Cancelled: the {done} requests measured are stored with the run.")
+        status = self.model.end(result, error, planned)
+        if result is not None:
+            done = len(self.outcomes)
+            if planned:
+                self.progress.setValue(min(done, planned))
+            else:
+                self.progress.setRange(0, max(done, 1))
+                self.progress.setValue(done)
+            self.charts.redraw(result.summary)
+            self._show_summary(result.summary)
+        self.status.setText(status)
         self._set_running(False)
         self.refresh_runs()
-        self.run_finished.emit(result.run_id)
+        self.run_finished.emit("" if result is None else result.run_id)
 
     # --- views -----------------------------------------------------------------------------
     def _reset_view(self, models: Sequence[str], budget_ms: float | None) -> None:
-        self.outcomes = []
-        self.live = _Live(models)
-        self.budget_ms = budget_ms
-        self._stagger.stop()
-        self._dirty = []
-        for plot in (self.cdf_plot, self.time_plot, self.step_plot, self.limit_requests_plot,
-                     self.limit_tokens_plot):
-            plot.clear()
-            plot.disableAutoRange()
-            plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
-        self._limit_curves: dict[tuple[str, str], pg.PlotDataItem] = {}
-        # Where the first 429 came: one dashed line on the latency and rate-limit plots.
-        self._first_429_lines: list[pg.InfiniteLine] = []
-        for plot in (self.time_plot, self.limit_requests_plot, self.limit_tokens_plot):
-            line = pg.InfiniteLine(angle=90, pen=pg.mkPen(RATE_LIMITED_COLOUR, width=2, style=Qt.PenStyle.DashLine),
-                                   label="first 429", labelOpts={"position": 0.9, "color": RATE_LIMITED_COLOUR})
-            line.setVisible(False)
-            plot.addItem(line)
-            self._first_429_lines.append(line)
-        self._cdf_curves: dict[str, pg.PlotDataItem] = {}
-        self._ok_scatter: dict[str, pg.ScatterPlotItem] = {}
-        self._step_curves: dict[str, pg.PlotDataItem] = {}
-        self._err_scatter = pg.ScatterPlotItem(symbol="x", size=9, pen=pg.mkPen(defs.ERROR_COLOUR, width=2),
-                                               brush=pg.mkBrush(defs.ERROR_COLOUR), name="errors")
-        self._limited_scatter = pg.ScatterPlotItem(symbol="t", size=11, pen=pg.mkPen(RATE_LIMITED_COLOUR),
-                                                   brush=None, name="got a 429")
-        self.time_plot.addItem(self._err_scatter)
-        self.time_plot.addItem(self._limited_scatter)
-        self._budget_line: pg.InfiniteLine | None = None
-        if budget_ms is not None:
-            self._budget_line = pg.InfiniteLine(
-                pos=budget_ms, angle=0, pen=pg.mkPen(defs.ERROR_COLOUR, width=1, style=Qt.PenStyle.DashLine),
-                label=f"p95 budget {budget_ms:,.0f} ms", labelOpts={"position": 0.1, "color": defs.ERROR_COLOUR},
-            )
-            self.step_plot.addItem(self._budget_line)
+        self.model.reset(models, budget_ms)
+        self.charts.reset(budget_ms)
         self.table.setRowCount(0)
         self.lag.clear()
         self.lag_warning.clear()
@@ -1020,160 +585,18 @@ class LoadPanel(QWidget):
         self.throttle.clear()
         self.throttle.setVisible(False)
 
-    def _colour(self, model: str) -> str:
-        if model not in self.live.models:
-            self.live.models.append(model)
-        return COLOURS[self.live.models.index(model) % len(COLOURS)]
-
-    def _redraw(self, summary: dict[str, Any] | None = None) -> None:
-        """Draw all three plots now and fit them to their data (a finished or reopened run)."""
-        self._stagger.stop()
-        self._dirty.clear()
-        self.redraws += 1
-        self._draw_cdf(fit=True)
-        self._draw_time(fit=True)
-        self._draw_limits(fit=True)
-        self._draw_steps(summary, fit=True)
-
-    def _draw_next(self) -> None:
-        """While a run streams in, one plot per tick: a repaint of the three at once (and
-        pyqtgraph's second pass after a range change) would hold the GUI for a frame too long."""
-        if not self._dirty:
-            return
-        which = self._dirty.pop(0)
-        if which == "cdf":
-            self.redraws += 1
-            self._draw_cdf()
-        elif which == "time":
-            self._draw_time()
-        elif which == "limits":
-            self._draw_limits()
-        else:
-            self._draw_steps(None)
-        if self._dirty:
-            self._stagger.start()
-
-    def _draw_cdf(self, fit: bool = False) -> None:
-        top = 0.0
-        for model in list(self.live.models):
-            totals = sorted(self.live.ok_totals.get(model, []))
-            if not totals:
-                continue
-            curve = self._cdf_curves.get(model)
-            if curve is None:
-                curve = self.cdf_plot.plot([], [], pen=pg.mkPen(self._colour(model), width=2), name=model)
-                self._cdf_curves[model] = curve
-            n = len(totals)
-            curve.setData(np.asarray(totals, dtype=float), np.arange(1, n + 1, dtype=float) / n)
-            top = max(top, totals[-1])
-        self._fit(self.cdf_plot, top, 1.0, fit, fixed_top=True)
-
-    def _draw_time(self, fit: bool = False) -> None:
-        live = self.live
-        right = top = 0.0
-        for model in list(live.models):
-            xs, ys = live.ok_points.get(model, ([], []))
-            if not xs:
-                continue
-            scatter = self._ok_scatter.get(model)
-            if scatter is None:
-                colour = self._colour(model)
-                scatter = pg.ScatterPlotItem(symbol="o", size=5, pen=None, brush=pg.mkBrush(colour), name=model)
-                self.time_plot.addItem(scatter)
-                self._ok_scatter[model] = scatter
-            scatter.setData(*_thin(xs, ys))
-            right, top = max(right, max(xs)), max(top, max(ys))
-        for scatter, (xs, ys) in ((self._err_scatter, live.err_points), (self._limited_scatter, live.limited_points)):
-            if xs:
-                scatter.setData(*_thin(xs, ys))
-                right, top = max(right, max(xs)), max(top, max(ys))
-        self._fit(self.time_plot, right, top, fit)
-
-    def _draw_limits(self, fit: bool = False) -> None:
-        """Remaining requests and tokens per model over the run, and the first 429's line."""
-        live = self.live
-        first = live.first_429_ms
-        for line in self._first_429_lines:
-            if first is not None:
-                line.setValue(first)
-            line.setVisible(first is not None)
-        for plot, series, kind in ((self.limit_requests_plot, live.left_requests, "requests"),
-                                   (self.limit_tokens_plot, live.left_tokens, "tokens")):
-            right = first or 0.0
-            top = 0.0
-            for model, (xs, ys) in list(series.items()):
-                if not xs:
-                    continue
-                curve = self._limit_curves.get((kind, model))
-                if curve is None:
-                    colour = self._colour(model)
-                    curve = plot.plot([], [], pen=pg.mkPen(colour, width=1.5), symbol="o", symbolSize=3,
-                                      symbolBrush=colour, symbolPen=None, name=model)
-                    self._limit_curves[(kind, model)] = curve
-                x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
-                order = np.argsort(x, kind="stable")  # outcomes arrive as they finish, not as they started
-                curve.setData(*_thin(x[order], y[order]))
-                right, top = max(right, float(x.max())), max(top, float(y.max()))
-            self._fit(plot, right, top, fit)
-
     def limit_series(self, kind: str = "requests") -> dict[str, tuple[list[float], list[float]]]:
         """What is plotted as remaining `requests` or `tokens`: model -> (ms since start, value)."""
-        series = self.live.left_requests if kind == "requests" else self.live.left_tokens
-        return {m: (list(xs), list(ys)) for m, (xs, ys) in series.items() if xs}
-
-    def _draw_steps(self, summary: dict[str, Any] | None, fit: bool = False) -> None:
-        right = top = 0.0
-        for model in list(self.live.models):
-            points = self._step_points(model, summary)
-            if not points:
-                continue
-            curve = self._step_curves.get(model)
-            if curve is None:
-                colour = self._colour(model)
-                curve = self.step_plot.plot([], [], pen=pg.mkPen(colour, width=2), symbol="o", symbolBrush=colour,
-                                            symbolPen=None, symbolSize=7, name=model)
-                self._step_curves[model] = curve
-            curve.setData([float(c) for c, _ in points], [p for _, p in points])
-            right = max(right, max(c for c, _ in points))
-            top = max(top, max(p for _, p in points))
-        if self.budget_ms is not None:
-            top = max(top, self.budget_ms)
-        self._fit(self.step_plot, right, top, fit)
-
-    @staticmethod
-    def _fit(plot: pg.PlotWidget, right: float, top: float, exact: bool, *, fixed_top: bool = False) -> None:
-        """Ranges from 0: exact at the end; during a run they only grow, with headroom, so
-        most refreshes repaint the data without laying the axes out again. `fixed_top`: the
-        y range is [0, top] whatever comes (a fraction)."""
-        if right <= 0 and top <= 0:
-            return
-        (_, x1), (_, y1) = plot.getViewBox().viewRange()
-        if exact:
-            y_top = top * (1.02 if fixed_top else 1.05) or 1
-            plot.setRange(xRange=(0, right * 1.05 or 1), yRange=(0, y_top), padding=0)
-        elif right > x1 or top > y1:
-            y_top = top * 1.02 if fixed_top else max(top * 1.3, y1)
-            plot.setRange(xRange=(0, max(right * 1.3, x1)), yRange=(0, y_top), padding=0)
-
-    def _step_points(self, model: str, summary: dict[str, Any] | None) -> list[tuple[int, float]]:
-        """p95 total per step: from the run's per-step summaries where it has them (a finished
-        step), else from the outcomes received so far (a step still running, or cut short)."""
-        by_step = self.live.p95_by_step(model)
-        for s in (summary or {}).get("steps", []):
-            p95 = ((s.get("models") or {}).get(model) or {}).get("total_ms", {}).get("p95")
-            if p95 is not None:
-                by_step[s["step"]] = (s["concurrency"], p95)
-        return [by_step[k] for k in sorted(by_step)]
+        return self.charts.limit_series(kind)
 
     def _show_summary(self, summary: dict[str, Any] | None, note: str | None = None) -> None:
-        models = (summary or {}).get("models") or {}
-        self.table.setRowCount(len(models))
-        for row, (model, figures) in enumerate(models.items()):
-            cells = [model, *(get(figures) for _, get in SUMMARY_COLUMNS)]
+        rows = summary_rows(summary)
+        self.table.setRowCount(len(rows))
+        for row, cells in enumerate(rows):
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column == 0:
-                    item.setForeground(pg.mkColor(self._colour(model)))
+                    item.setForeground(pg.mkColor(self.charts.colour(text)))
                 self.table.setItem(row, column, item)
         throttle = throttling_line(summary)
         self.throttle.setText(throttle)
@@ -1201,7 +624,7 @@ class LoadPanel(QWidget):
         self.runs.blockSignals(True)
         self.runs.clear()
         for info in runs:
-            item = QListWidgetItem(self._run_title(info))
+            item = QListWidgetItem(run_title(info))
             item.setData(Qt.ItemDataRole.UserRole, info.id)
             item.setToolTip(f"run {info.id}\n{info.spec.get('source') or ''}")
             self.runs.addItem(item)
@@ -1209,16 +632,6 @@ class LoadPanel(QWidget):
                 item.setSelected(True)
                 self.runs.setCurrentItem(item)
         self.runs.blockSignals(False)
-
-    @staticmethod
-    def _run_title(info: RunInfo) -> str:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.created_at))
-        models = info.spec.get("models") or []
-        levels = ",".join(str(s.get("concurrency")) for s in info.spec.get("steps") or [])
-        n = sum(m.get("requests", 0) for m in ((info.summary or {}).get("models") or {}).values())
-        name = f"{info.name} · " if info.name else ""
-        return (f"{name}{when} · {info.status} · {len(models)} model{'s' if len(models) != 1 else ''} · "
-                f"{n} requests · concurrency {levels}")
 
     def run_ids(self) -> list[str]:
         return [self.runs.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.runs.count())]
@@ -1241,31 +654,14 @@ class LoadPanel(QWidget):
         info, outcomes = loaded
         self.clear_message()
         self._reset_view(list(info.spec.get("models") or []), info.spec.get("p95_budget_ms"))
-        self.current_run_id = info.id
-        self.outcomes = list(outcomes)
-        self.live.add(self.outcomes)
-        summary, note = info.summary, None
-        if summary is None:  # still running elsewhere, or interrupted: figure it from what is stored
-            wall = max((o.start_offset_ms + (o.total_ms or 0) for o in outcomes), default=0.0) / 1000
-            summary = {"models": {m: summarize([o for o in outcomes if o.model == m], wall)
-                                  for m in self.live.models}}
-            note = f"Run {info.status}: figures computed from its {len(outcomes)} stored requests."
-        if "throttling" not in summary:  # stored before desk summarised throttling: rebuild it
-            summary = {**summary, "throttling": throttling(outcomes),
-                       "models": {m: {**f, "throttling": throttling(outcomes, m)}
-                                  for m, f in (summary.get("models") or {}).items()}}
-        self.current_summary = summary
-        planned = sum((s.get("requests") or 0) for s in info.spec.get("steps") or []) * \
-            len(info.spec.get("models") or [])
-        if any(s.get("requests") is None for s in info.spec.get("steps") or []):
-            planned = 0
-        self.progress.setRange(0, planned or max(len(outcomes), 1))
+        opened = self.model.open_stored(info, outcomes)
+        self.progress.setRange(0, opened.planned or max(len(outcomes), 1))
         self.progress.setValue(min(len(outcomes), self.progress.maximum()))
-        self.status.setText(f"Run of {time.strftime('%Y-%m-%d %H:%M', time.localtime(info.created_at))} "
-                            f"({info.status}): " + self._status_text(len(outcomes), planned,
-                                                                    (summary or {}).get("wall_s") or 0.0))
-        self._redraw(summary)
-        self._show_summary(summary, note)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created_at))
+        self.status.setText(f"Run of {when} ({info.status}): " + self.model.status_text(
+            len(outcomes), opened.planned, opened.summary.get("wall_s") or 0.0))
+        self.charts.redraw(opened.summary)
+        self._show_summary(opened.summary, opened.note)
         self.export_button.setEnabled(True)
         return True
 
@@ -1309,3 +705,34 @@ class LoadPanel(QWidget):
             return True
 
         return asyncio.ensure_future(go())
+
+
+def _spin(name: str, low: int, high: int, value: int, tip: str) -> QSpinBox:
+    box = QSpinBox()
+    box.setObjectName(name)
+    box.setRange(low, high)
+    box.setValue(value)
+    if tip:
+        box.setToolTip(tip)
+    return box
+
+
+def _seconds(name: str, value: float, minimum: float, tip: str) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setObjectName(name)
+    box.setRange(minimum, 3600.0)
+    box.setDecimals(2)
+    box.setSingleStep(0.5)
+    box.setSuffix(" s")
+    box.setValue(value)
+    box.setToolTip(tip)
+    return box
+
+
+def _note(name: str, style: str) -> QLabel:
+    """A wrapped line under the summary table."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setStyleSheet(style)
+    return label

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from datetime import datetime
 from typing import Any
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.core.figures import fmt_cost, fmt_ms
 from desk.core.response import ResponseResult, Status, retry_status
 from desk.ui import defs
 
@@ -138,22 +138,6 @@ class SafeBrowser(QTextBrowser):
         )
         if answer == QMessageBox.StandardButton.Yes:
             QDesktopServices.openUrl(url)
-
-
-def fmt_ms(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
-
-
-def fmt_cost(usd: float) -> str:
-    """Dollars with enough digits to see a fraction of a cent: $0.0000042, $0.012, $1.23."""
-    if usd == 0:
-        return "$0"
-    if usd >= 0.01:
-        return f"${usd:,.2f}" if usd >= 1 else f"${usd:.4f}"
-    digits = 1 - math.floor(math.log10(usd))
-    return f"${usd:.{digits}f}"
 
 
 def fmt_tokens(value: int | None) -> str:

@@ -116,11 +116,11 @@ def test_two_models_with_fallback_plots_table_runs_list_and_export(window, qtbot
     assert set(cdf) == {OPENAI, CLAUDE}
     x, y = cdf[OPENAI].getData()
     assert len(x) == ok[OPENAI] and y[-1] == pytest.approx(1.0) and list(x) == sorted(x)
-    assert sum(len(s.data) for s in panel._ok_scatter.values()) == ok[OPENAI] + ok[CLAUDE]
-    assert len(panel._err_scatter.data) == errors[OPENAI] + errors[CLAUDE]
+    assert sum(len(s.data) for s in panel.charts._ok_scatter.values()) == ok[OPENAI] + ok[CLAUDE]
+    assert len(panel.charts._err_scatter.data) == errors[OPENAI] + errors[CLAUDE]
     steps = {item.name(): item for item in panel.step_plot.listDataItems()}
     assert set(steps) == {OPENAI, CLAUDE} and list(steps[OPENAI].getData()[0]) == [5.0]
-    assert panel._budget_line is not None and panel._budget_line.value() == 5000
+    assert panel.charts._budget_line is not None and panel.charts._budget_line.value() == 5000
     assert panel.redraws <= 10  # coalesced: not one redraw per request
 
     # The run is listed, newest first; reopening it from the list restores the table.
@@ -175,7 +175,7 @@ def test_rate_limit_telemetry_is_plotted_with_the_first_429(window, qtbot, vendo
               for item in plot.listDataItems()}
     assert curves == {("requests", OPENAI), ("tokens", OPENAI)}
     first = panel.live.first_429_ms
-    assert first is not None and all(line.isVisible() and line.value() == first for line in panel._first_429_lines)
+    assert first is not None and all(line.isVisible() and line.value() == first for line in panel.charts._first_429_lines)
     t = panel.current_summary["throttling"]
     assert t["first_429_at_s"] * 1000 == pytest.approx(first, abs=1)
     assert (t["concurrency"], t["requests_before"]) == (2, 11)
@@ -190,7 +190,7 @@ def test_rate_limit_telemetry_is_plotted_with_the_first_429(window, qtbot, vendo
     assert panel.open_run(finished[0])
     assert sorted(panel.limit_series("requests")[OPENAI][1]) == live_left
     assert panel.live.first_429_ms == pytest.approx(first, abs=2)
-    assert all(line.isVisible() for line in panel._first_429_lines) and panel.throttle.isVisible()
+    assert all(line.isVisible() for line in panel.charts._first_429_lines) and panel.throttle.isVisible()
 
 
 def test_cancel_mid_run_stores_a_cancelled_run(window, qtbot, vendor, mw_loop):

@@ -1,0 +1,397 @@
+"""The Load tab without its widgets: the form's values, their validation, the plan they
+describe, the task a run sends, and the statistics of a run as its requests arrive.
+
+`desk.ui.load_view.LoadPanel` lays this out and binds to it: it writes what the user types
+into `LoadTabModel.form`, draws what the model's events say, and starts and cancels the run.
+Everything here is plain Python, tested without a QApplication (tests/engine/test_load_tab_model.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from desk.core.load import LoadStep, RequestOutcome, ramp, summarize, throttling
+from desk.core.statistics import percentile
+from desk.core.trial import GenerationSettings, ModelRef, TrialInput
+from desk.engine.evented import Event
+from desk.engine.load import LoadPlan, LoadResult
+from desk.engine.policy import RetryPolicy, Timeouts
+from desk.engine.session import RunInfo
+
+NO_FALLBACK = "(none)"
+# The same defaults as `desk load` (its flags default to these too).
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_TIMEOUTS = Timeouts()
+NO_DATASET = "no dataset: every request sends the prompt above"
+
+
+def parse_ramp(text: str) -> list[int]:
+    """Concurrency levels: "1, 8,32 ,128" -> [1, 8, 32, 128]; "" -> [] (no ramp); else ValueError."""
+    if not text.strip():
+        return []
+    levels = []
+    for part in text.replace(";", ",").split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) < 1:
+            shown = part or "an empty level"
+            raise ValueError(f"ramp: {shown!r} is not a whole number of at least 1; "
+                             "write concurrency levels like 1,8,32,128")
+        levels.append(int(part))
+    return levels
+
+
+@dataclass
+class LoadForm:
+    """What the form holds, in plain values (None: the field's "off" / "default")."""
+
+    models: list[str] = field(default_factory=list)
+    prompt: str = ""
+    requests: int | None = 20
+    concurrency: int = 8
+    ramp: str = ""
+    duration_s: float | None = None
+    max_retries: int = 2
+    honour_retry_after: bool = True
+    backoff_base: float = DEFAULT_RETRY.base_delay
+    backoff_max: float = DEFAULT_RETRY.max_delay
+    first_token_timeout: float = DEFAULT_TIMEOUTS.first_token
+    idle_timeout: float = DEFAULT_TIMEOUTS.idle
+    total_timeout: float = DEFAULT_TIMEOUTS.total
+    connect_timeout: float = DEFAULT_TIMEOUTS.connect
+    fallback: str | None = None
+    budget_ms: float | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+class LiveStats:
+    """Outcomes received so far, kept in the shapes the plots and the status line need."""
+
+    def __init__(self, models: Iterable[str] = ()) -> None:
+        self.models: list[str] = list(models)
+        self.ok_totals: dict[str, list[float]] = defaultdict(list)
+        self.ok_points: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        self.err_points: tuple[list[float], list[float]] = ([], [])
+        self.limited_points: tuple[list[float], list[float]] = ([], [])
+        self.step_totals: dict[tuple[str, int], list[float]] = defaultdict(list)
+        self.step_concurrency: dict[int, int] = {}
+        # what the vendors' rate-limit headers said was left, per model called: (ms since start, value)
+        self.left_requests: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        self.left_tokens: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        self.first_429_ms: float | None = None
+        self.n = self.ok = self.errors = 0
+        self._ends: deque[float] = deque()
+        self._latest_end = 0.0
+
+    def add(self, outcomes: Iterable[RequestOutcome]) -> None:
+        for o in outcomes:
+            if o.model not in self.models:
+                self.models.append(o.model)
+            self.n += 1
+            self.step_concurrency.setdefault(o.step, o.concurrency)
+            self._add_marks(o)
+            total = o.total_ms if o.total_ms is not None else 0.0
+            if o.status == "interrupted":  # cut short by a cancel: counted, but no latency to show
+                self.errors += 1
+                continue
+            if o.status == "ok":
+                self.ok += 1
+                self.ok_totals[o.model].append(total)
+                xs, ys = self.ok_points[o.model]
+                self.step_totals[(o.model, o.step)].append(total)
+            else:
+                self.errors += 1
+                xs, ys = self.err_points
+            xs.append(o.start_offset_ms)
+            ys.append(total)
+            if o.rate_limited:
+                self.limited_points[0].append(o.start_offset_ms)
+                self.limited_points[1].append(total)
+            end = o.start_offset_ms + total
+            self._latest_end = max(self._latest_end, end)
+            self._ends.append(end)
+        while self._ends and self._ends[0] < self._latest_end - 1000:
+            self._ends.popleft()
+
+    def _add_marks(self, o: RequestOutcome) -> None:
+        for m in o.marks:
+            at = m.start_s * 1000
+            for series, value in ((self.left_requests, m.remaining_requests),
+                                  (self.left_tokens, m.remaining_tokens)):
+                if value is not None:
+                    xs, ys = series[m.model]
+                    xs.append(at)
+                    ys.append(value)
+            if m.http_status == 429 and (self.first_429_ms is None or at < self.first_429_ms):
+                self.first_429_ms = at
+
+    def current_rps(self) -> float:
+        """Requests finished in the last second of the run (by the run's own clock)."""
+        return float(sum(1 for e in self._ends if e >= self._latest_end - 1000))
+
+    def p95_by_step(self, model: str) -> dict[int, tuple[int, float]]:
+        """step -> (its concurrency, p95 total of the model's ok requests so far)."""
+        out = {}
+        for step, concurrency in sorted(self.step_concurrency.items()):
+            p95 = percentile(self.step_totals.get((model, step), []), 95)
+            if p95 is not None:
+                out[step] = (concurrency, p95)
+        return out
+
+
+class Mailbox:
+    """What the load thread hands the GUI thread. Plain Python on purpose: the worker must
+    never call into Qt (nor hold the last reference to a Qt object), so the GUI polls this."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._outcomes: list[RequestOutcome] = []
+        self._counts = (0, 0)
+        self._end: tuple[LoadResult | None, BaseException | None] | None = None
+
+    def put(self, outcome: RequestOutcome, done: int, planned: int) -> None:  # load thread
+        with self._lock:
+            self._outcomes.append(outcome)
+            self._counts = (done, planned)
+
+    def finish(self, result: LoadResult | None, error: BaseException | None) -> None:  # load thread
+        with self._lock:
+            self._end = (result, error)
+
+    def take(self) -> tuple[list[RequestOutcome], tuple[int, int],
+                            tuple[LoadResult | None, BaseException | None] | None]:  # GUI thread
+        with self._lock:
+            batch, self._outcomes = self._outcomes, []
+            return batch, self._counts, self._end
+
+
+@dataclass
+class OpenedRun:
+    """A stored run, ready to show: its summary (rebuilt where the store lacks one), a note
+    saying so, and how many requests it planned (0: it went by time)."""
+
+    info: RunInfo
+    summary: dict[str, Any]
+    note: str | None
+    planned: int
+
+
+def run_title(info: RunInfo) -> str:
+    """A past run in one line of the list."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.created_at))
+    models = info.spec.get("models") or []
+    levels = ",".join(str(s.get("concurrency")) for s in info.spec.get("steps") or [])
+    n = sum(m.get("requests", 0) for m in ((info.summary or {}).get("models") or {}).values())
+    name = f"{info.name} · " if info.name else ""
+    return (f"{name}{when} · {info.status} · {len(models)} model{'s' if len(models) != 1 else ''} · "
+            f"{n} requests · concurrency {levels}")
+
+
+def planned_requests(plan: LoadPlan) -> int:
+    """Requests the plan sends in all (0: some step goes by time, so nobody knows)."""
+    if any(s.requests is None for s in plan.steps):
+        return 0
+    return sum(s.requests or 0 for s in plan.steps) * len(plan.models)
+
+
+class LoadTabModel:
+    """The Load tab's state and rules. Events (plain callbacks, see desk.engine.evented):
+    `message(kind, text)` with kind "error" / "info", or (None, "") when cleared;
+    `ramp_checked(levels or None)` after each ramp edit (None: not valid);
+    `dataset_changed()` when the task the run sends changed;
+    `progressed(done, planned)` when requests of the running run arrived."""
+
+    def __init__(self) -> None:
+        self.form = LoadForm()
+        self.dataset: list[TrialInput] | None = None
+        self.dataset_path: str | None = None
+        self.dataset_text, self.dataset_tip = NO_DATASET, ""
+        self.message: tuple[str | None, str] = (None, "")
+        self.current_run_id: str | None = None
+        self.current_summary: dict[str, Any] | None = None
+        self.outcomes: list[RequestOutcome] = []
+        self.live = LiveStats()
+        self.budget_ms: float | None = None
+        self.mailbox = Mailbox()
+        self.started_at = 0.0
+        self.message_changed, self.ramp_checked = Event(), Event()
+        self.dataset_changed, self.progressed = Event(), Event()
+
+    # --- messages -------------------------------------------------------------------------
+    def say(self, kind: str | None, text: str = "") -> None:
+        self.message = (kind, text)
+        self.message_changed.emit(kind, text)
+
+    def clear_message(self) -> None:
+        self.say(None)
+
+    # --- the form -------------------------------------------------------------------------
+    def set_ramp(self, text: str) -> bool:
+        """Take the ramp as typed: a red message while it is not valid, gone once it is."""
+        self.form.ramp = text
+        try:
+            levels = parse_ramp(text)
+        except ValueError as exc:
+            self.say("error", str(exc))
+            self.ramp_checked.emit(None)
+            return False
+        if self.message[1].startswith("ramp:"):
+            self.clear_message()
+        self.ramp_checked.emit(levels)
+        return True
+
+    def use_dataset(self, path: str | Path, prompts: list[TrialInput]) -> None:
+        """Requests cycle through these prompts, read from `path`."""
+        name = Path(path).name
+        self._set_task(prompts, str(path), f"{len(prompts)} prompts from {name}: requests cycle through them",
+                       str(path))
+        self.say("info", f"Loaded {len(prompts)} prompts from {name}.")
+
+    def use_trial(self, trial: TrialInput) -> bool:
+        """Send this whole task (system prompt and attachments included) with every request."""
+        if not trial.prompt.strip() and not trial.attachments:
+            self.say("error", "The Trials tab has no task yet: write a prompt (and attach files) there first.")
+            return False
+        extras = [f"{len(trial.attachments)} file(s)"] if trial.attachments else []
+        if trial.system:
+            extras.append("a system prompt")
+        preview = " ".join(trial.prompt.split())[:60] or "(files only)"
+        described = f"the Trials tab's task: “{preview}”" + (f" with {' and '.join(extras)}" if extras else "")
+        self._set_task([trial], "trials tab", f"{described}: every request sends it", trial.prompt[:2000])
+        return True
+
+    def clear_dataset(self) -> None:
+        self._set_task(None, None, NO_DATASET, "")
+
+    def _set_task(self, inputs: list[TrialInput] | None, path: str | None, text: str, tip: str) -> None:
+        self.dataset, self.dataset_path = inputs, path
+        self.dataset_text, self.dataset_tip = text, tip
+        self.dataset_changed.emit()
+
+    def build_plan(self) -> LoadPlan:
+        """The plan the form describes, or ValueError with a sentence for the user."""
+        f = self.form
+        if not f.models:
+            raise ValueError("Check at least one model to load.")
+        models = tuple(ModelRef.parse(n) for n in f.models)
+        if self.dataset:
+            inputs, source = tuple(self.dataset), self.dataset_path or "dataset"
+        else:
+            if not f.prompt.strip():
+                raise ValueError("The prompt is empty: write one, or choose a dataset.")
+            inputs, source = (TrialInput(f.prompt),), "prompt"
+        levels = parse_ramp(f.ramp)
+        if f.requests is None and f.duration_s is None:
+            raise ValueError("Give each step a number of requests or a duration.")
+        steps = (ramp(levels, requests=f.requests, duration_s=f.duration_s) if levels
+                 else (LoadStep(f.concurrency, f.requests, f.duration_s),))
+        if f.backoff_max < f.backoff_base:
+            raise ValueError(f"Backoff: the longest wait ({f.backoff_max:g} s) cannot be shorter than the first "
+                             f"({f.backoff_base:g} s).")
+        retry = RetryPolicy(max_retries=f.max_retries, base_delay=f.backoff_base, max_delay=f.backoff_max,
+                            honour_retry_after=f.honour_retry_after)
+        timeouts = Timeouts(connect=f.connect_timeout, first_token=f.first_token_timeout,
+                            idle=f.idle_timeout, total=f.total_timeout)
+        fallback = (ModelRef.parse(f.fallback),) if f.fallback and f.fallback != NO_FALLBACK else ()
+        return LoadPlan(models=models, inputs=inputs, steps=steps,
+                        settings=GenerationSettings(temperature=f.temperature, max_tokens=f.max_tokens),
+                        retry=retry, timeouts=timeouts, fallback=fallback, p95_budget_ms=f.budget_ms, source=source)
+
+    # --- a run, live ------------------------------------------------------------------------
+    def reset(self, models: Sequence[str], budget_ms: float | None) -> None:
+        self.outcomes = []
+        self.live = LiveStats(models)
+        self.budget_ms = budget_ms
+
+    def begin(self, plan: LoadPlan) -> Mailbox:
+        """A run of `plan` starts: fresh statistics, and a fresh mailbox for its thread (a
+        cancelled run that still reports cannot leak into this one)."""
+        self.mailbox = Mailbox()
+        self.current_run_id = self.current_summary = None
+        self.reset([str(m) for m in plan.models], plan.p95_budget_ms)
+        self.started_at = perf_counter()
+        return self.mailbox
+
+    def drain(self) -> tuple[LoadResult | None, BaseException | None] | None:
+        """Take what the load thread reported: statistics grow (`progressed`); the run's end
+        when it came."""
+        batch, (done, planned), end = self.mailbox.take()
+        if batch:
+            self.outcomes.extend(batch)
+            self.live.add(batch)
+            self.progressed.emit(done, planned)
+        return end
+
+    def status_text(self, done: int, planned: int, elapsed: float | None = None) -> str:
+        elapsed = perf_counter() - self.started_at if elapsed is None else elapsed
+        count = f"{done} / {planned} done" if planned else f"{done} done"
+        return (f"{count} · {self.live.ok} ok · {self.live.errors} errors · "
+                f"{self.live.current_rps():.0f} req/s now · {elapsed:.1f} s")
+
+    def end(self, result: LoadResult | None, error: BaseException | None, planned: int) -> str:
+        """The run ended (`result` None: before anything was measured). Says what went wrong
+        or that it was cancelled; returns the status line."""
+        if result is None:
+            cancelled = error is None or isinstance(error, asyncio.CancelledError)
+            text = "Cancelled before anything was measured." if cancelled else f"The run failed: {error}"
+            self.say("info" if cancelled else "error", text)
+            return text
+        self.finish(result)
+        done = len(self.outcomes)
+        if error is not None:
+            self.say("error", f"The run finished with a problem: {error}")
+        elif result.status == "cancelled":
+            self.say("info", f"Cancelled: the {done} requests measured are stored with the run.")
+        return (f"{'Cancelled' if result.status == 'cancelled' else 'Done'}: "
+                + self.status_text(done, planned, result.summary.get("wall_s")))
+
+    def finish(self, result: LoadResult) -> None:
+        """The run ended with a result: its stored figures replace the live ones."""
+        self.current_run_id = result.run_id
+        self.current_summary = result.summary
+        self.outcomes = list(result.outcomes)
+        self.live = LiveStats(self.live.models)
+        self.live.add(self.outcomes)
+
+    def step_points(self, model: str, summary: dict[str, Any] | None) -> list[tuple[int, float]]:
+        """p95 total per step: from the run's per-step summaries where it has them (a finished
+        step), else from the outcomes received so far (a step still running, or cut short)."""
+        by_step = self.live.p95_by_step(model)
+        for s in (summary or {}).get("steps", []):
+            p95 = ((s.get("models") or {}).get(model) or {}).get("total_ms", {}).get("p95")
+            if p95 is not None:
+                by_step[s["step"]] = (s["concurrency"], p95)
+        return [by_step[k] for k in sorted(by_step)]
+
+    # --- a stored run -------------------------------------------------------------------------
+    def open_stored(self, info: RunInfo, outcomes: Sequence[RequestOutcome]) -> OpenedRun:
+        """Show a stored run: statistics from its stored requests, its summary as stored (or
+        figured from the requests when the run never finished)."""
+        self.reset(list(info.spec.get("models") or []), info.spec.get("p95_budget_ms"))
+        self.current_run_id = info.id
+        self.outcomes = list(outcomes)
+        self.live.add(self.outcomes)
+        summary, note = info.summary, None
+        if summary is None:  # still running elsewhere, or interrupted: figure it from what is stored
+            wall = max((o.start_offset_ms + (o.total_ms or 0) for o in outcomes), default=0.0) / 1000
+            summary = {"models": {m: summarize([o for o in outcomes if o.model == m], wall)
+                                  for m in self.live.models}}
+            note = f"Run {info.status}: figures computed from its {len(outcomes)} stored requests."
+        if "throttling" not in summary:  # stored before desk summarised throttling: rebuild it
+            summary = {**summary, "throttling": throttling(outcomes),
+                       "models": {m: {**f, "throttling": throttling(outcomes, m)}
+                                  for m, f in (summary.get("models") or {}).items()}}
+        self.current_summary = summary
+        steps = info.spec.get("steps") or []
+        planned = sum((s.get("requests") or 0) for s in steps) * len(info.spec.get("models") or [])
+        if any(s.get("requests") is None for s in steps):
+            planned = 0
+        return OpenedRun(info, summary, note, planned)
