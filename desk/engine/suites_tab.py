@@ -193,16 +193,16 @@ class SuitesTab:
                        go)
 
     # --- running ----------------------------------------------------------------------------
-    def set_running(self, running: bool) -> None:
+    def _set_running(self, running: bool) -> None:
         self.running = running
         self.running_changed.emit(running)
 
     def begin(self, plan: RunPlan) -> None:
-        """A run is about to start: its figures start afresh."""
+        """A run is about to start: its figures start afresh, and the tab is running until `end`."""
         self.progress = None
         self.failed = 0
         self._note = plan.text
-        self.set_running(True)
+        self._set_running(True)
 
     async def run(self, plan: RunPlan,
                   before_run: Callable[[Sequence[ModelRef]], Awaitable[bool]] | None = None) -> SuiteRunResult | None:
@@ -217,6 +217,7 @@ class SuitesTab:
     def end(self) -> str | None:
         """The run's task ended; returns the id of the run that was running (if it started)."""
         run_id, self.running_run_id = self.running_run_id, None
+        self._set_running(False)
         return run_id
 
     def on_start(self, run_id: str) -> None:

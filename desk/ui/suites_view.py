@@ -89,7 +89,7 @@ class SuitesPanel(QWidget):
         self.queue: Any = None  # the open rating queue dialog
         self.scorecard: Any = None  # the open run scorecard dialog
         self.run_command = Command(self.show_info, self.show_error, clear=self.clear_message,
-                                   running_changed=self.tab.set_running, refuse=None)
+                                   running_changed=lambda running: running or self._finish(), refuse=None)
         self.importing = Command(self.show_info, self.show_error, running_changed=lambda _r: self._update_buttons())
         self.exporting = Command(self.show_info, self.show_error, running_changed=lambda _r: self._update_buttons())
         self._next_reload = 0.0
@@ -570,10 +570,9 @@ class SuitesPanel(QWidget):
         else:
             self._refresh.stop()
         self._update_buttons()
-        if not running:
-            self._finish()
 
     def _finish(self) -> None:
+        """The run's task ended (done, cancelled, refused or broken): show where it got to."""
         self._apply_progress()
         run_id = self.tab.end()
         self.activity.emit("")
