@@ -9,6 +9,7 @@ that changed the state (the GUI thread, as the engine's run callbacks arrive the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,12 @@ def row_shown(row: MatrixRow, expect: str = ANY, tag: str = ANY, rated: str = AN
 def matrix_tags(matrix: SuiteMatrix) -> list[str]:
     """The tags of a run's cases, sorted: the tag filter's choices."""
     return sorted({t for c in matrix.suite.cases for t in c.tags})
+
+
+def one_reason_a_line(text: str) -> str:
+    """An import's reasons one per line: "f.csv: 2 bad rows, nothing imported: line 3: ...; line 7: ..."."""
+    text = re.sub(r";\s+(?=line \d+:)", "\n", text)
+    return re.sub(r"nothing imported: (?=line \d+:)", "nothing imported:\n", text)
 
 
 def shown_text(shown: int, total: int) -> str:

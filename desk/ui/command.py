@@ -13,9 +13,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QLabel
+
 from desk.engine.jobs import Job, JobCancelled
 from desk.engine.session import EngineError
 from desk.engine.tab_events import Notice
+from desk.ui import defs
 from desk.ui.busy import BusyBar
 
 log = logging.getLogger("desk.ui.command")
@@ -129,3 +133,42 @@ class Command:
         if self._running_changed is not None:
             self._running_changed(running)
 
+
+class MessageLine(QLabel):
+    """A panel's message line (its banner): news in the ordinary colour, problems in red,
+    hidden when there is nothing to say; selectable, so an error can be copied."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.setObjectName(name)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setVisible(False)
+
+    def show_error(self, text: str) -> None:
+        self.setStyleSheet(f"color: {defs.error_text()};")
+        self.setText(text)
+        self.setVisible(True)
+
+    def show_info(self, text: str) -> None:
+        self.setStyleSheet("")
+        self.setText(text)
+        self.setVisible(True)
+
+    def clear_message(self) -> None:
+        self.clear()
+        self.setVisible(False)
+
+
+async def ask_from_task(question: Callable[[], T]) -> T:
+    """Ask a modal question (a dialog's exec) from inside a task: it is asked from a plain Qt
+    callback, as its nested event loop must not run inside a task's step (other tasks would
+    step within this one)."""
+    answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+    def ask() -> None:
+        if not answer.done():
+            answer.set_result(question())
+
+    QTimer.singleShot(0, ask)
+    return await answer

@@ -12,7 +12,6 @@ second, so a fast run never floods the window. The matrix itself is desk.ui.suit
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
@@ -20,22 +19,17 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QSpinBox,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -54,11 +48,12 @@ from desk.engine.suites_tab import (
     RunPlan,
     SuitesTab,
     matrix_tags,
+    one_reason_a_line,
     shown_text,
 )
 from desk.engine.tab_events import Notice
-from desk.ui import defs
-from desk.ui.command import Command
+from desk.ui import defs, layout
+from desk.ui.command import Command, MessageLine, ask_from_task
 from desk.ui.suite_matrix import TRIAL_ROLE, MatrixFilter, MatrixModel, MatrixView
 
 __all__ = ["ANY", "NO_EXPECT", "RATED", "STARTER", "UNRATED", "SuitesPanel"]
@@ -107,20 +102,8 @@ class SuitesPanel(QWidget):
         return self.tab.suites
 
     @property
-    def runs_info(self) -> list[SuiteRunInfo]:
-        return self.tab.runs
-
-    @property
     def current_run_id(self) -> str | None:
         return self.tab.current_run_id
-
-    @property
-    def running_run_id(self) -> str | None:
-        return self.tab.running_run_id
-
-    @property
-    def reloads(self) -> int:
-        return self.tab.reloads
 
     @property
     def running(self) -> bool:
@@ -129,23 +112,15 @@ class SuitesPanel(QWidget):
 
     # --- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
-        left = self._build_left()
-        runs_box = self._build_runs()
-        matrix_box = self._build_matrix()
         self.right_split = QSplitter(Qt.Orientation.Vertical)
-        self.right_split.addWidget(runs_box)
-        self.right_split.addWidget(matrix_box)
+        self.right_split.addWidget(self._build_runs())
+        self.right_split.addWidget(self._build_matrix())
         self.right_split.setStretchFactor(0, 1)
         self.right_split.setStretchFactor(1, 4)
         self.right_split.setSizes([150, 650])
-        right = QWidget()
-        rcol2 = QVBoxLayout(right)
-        rcol2.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
-        rcol2.addWidget(self.right_split)
-
         self.split = QSplitter(Qt.Orientation.Horizontal)
-        self.split.addWidget(left)
-        self.split.addWidget(right)
+        self.split.addWidget(self._build_left())
+        self.split.addWidget(layout.column(defs.MARGIN, (self.right_split, 0)))
         self.split.setStretchFactor(0, 1)
         self.split.setStretchFactor(1, 4)
         self.split.setSizes([320, 1080])
@@ -155,57 +130,38 @@ class SuitesPanel(QWidget):
         self._update_buttons()
 
     def _build_left(self) -> QWidget:
-        suite_buttons = self._build_suite_list()
-        form, run_buttons = self._build_run_form()
-        left = QWidget()
-        lcol = QVBoxLayout(left)
-        lcol.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
-        lcol.addWidget(QLabel("<b>Suites</b>"))
-        lcol.addWidget(self.suite_table, 2)
-        lcol.addLayout(suite_buttons)
-        lcol.addWidget(QLabel("<b>Run the selected suite on</b>"))
-        lcol.addWidget(self.models, 1)
-        lcol.addLayout(form)
-        lcol.addLayout(run_buttons)
-        lcol.addWidget(self.progress)
-        lcol.addWidget(self.progress_label)
-        lcol.addWidget(self.message)
-        return left
-
-    def _build_suite_list(self) -> QHBoxLayout:
-        self.suite_table = QTableWidget(0, 3)
-        self.suite_table.setObjectName("suiteList")
-        self.suite_table.setHorizontalHeaderLabels(["suite", "version", "cases"])
-        self.suite_table.verticalHeader().setVisible(False)
-        self.suite_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.suite_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.suite_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        header = self.suite_table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        """The suites, and the form that runs the selected one."""
+        self.suite_table = layout.choice_table("suiteList", ["suite", "version", "cases"], stretch=0)
         self.suite_table.itemSelectionChanged.connect(self._update_buttons)
-        self.import_button = QPushButton("Import…")
-        self.import_button.setObjectName("suiteImport")
-        self.import_button.setToolTip("Read a CSV or JSONL file of cases: 'prompt' is required; id, system, "
-                                      "expect, tags, attachments and notes are optional. A bad row is "
-                                      "reported with its line number and nothing is imported.")
-        self.import_button.clicked.connect(lambda: self.import_file())
-        self.export_button = QPushButton("Export…")
-        self.export_button.setObjectName("suiteExport")
-        self.export_button.setToolTip("Write the selected suite to JSONL (one case per line)")
-        self.export_button.clicked.connect(lambda: self.export_selected())
-        suite_buttons = QHBoxLayout()
-        suite_buttons.addWidget(self.import_button)
-        suite_buttons.addWidget(self.export_button)
-        suite_buttons.addStretch(1)
-        return suite_buttons
-
-    def _build_run_form(self) -> tuple[QFormLayout, QHBoxLayout]:
+        self.import_button = layout.button(
+            "Import…", "suiteImport", self.import_file,
+            "Read a CSV or JSONL file of cases: 'prompt' is required; id, system, expect, tags, attachments "
+            "and notes are optional. A bad row is reported with its line number and nothing is imported.")
+        self.export_button = layout.button("Export…", "suiteExport", self.export_selected,
+                                     "Write the selected suite to JSONL (one case per line)")
         self.models = QListWidget()
         self.models.setObjectName("suiteModels")
         self.models.setMinimumHeight(60)
         self.models.itemChanged.connect(lambda _item: self._update_buttons())
+        self.start_button = layout.button("Start", "suiteStart", self.start,
+                                    "Send every case of the selected suite to every ticked model")
+        self.cancel_button = layout.button("Cancel", "suiteCancel", self.cancel,
+                                     "Stop the run: what arrived is kept; Resume sends only the rest")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("suiteProgress")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)
+        self.progress_label = QLabel("No run yet.")
+        self.progress_label.setObjectName("suiteProgressText")
+        self.message = MessageLine("suiteMessage")
+        return layout.column(defs.MARGIN, QLabel("<b>Suites</b>"), (self.suite_table, 2),
+                       layout.row(self.import_button, self.export_button, None),
+                       QLabel("<b>Run the selected suite on</b>"), (self.models, 1), self._build_form(),
+                       layout.row((self.start_button, 1), self.cancel_button),
+                       self.progress, self.progress_label, self.message)
+
+    def _build_form(self) -> QFormLayout:
         self.repeat = QSpinBox()
         self.repeat.setObjectName("suiteRepeat")
         self.repeat.setRange(1, 100)
@@ -219,105 +175,37 @@ class SuitesPanel(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Repeat", self.repeat)
         form.addRow("Concurrency", self.concurrency)
-
-        self.start_button = QPushButton("Start")
-        self.start_button.setObjectName("suiteStart")
-        self.start_button.setToolTip("Send every case of the selected suite to every ticked model")
-        self.start_button.clicked.connect(lambda: self.start())
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("suiteCancel")
-        self.cancel_button.setToolTip("Stop the run: what arrived is kept; Resume sends only the rest")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        run_buttons = QHBoxLayout()
-        run_buttons.addWidget(self.start_button, 1)
-        run_buttons.addWidget(self.cancel_button)
-        self.progress = QProgressBar()
-        self.progress.setObjectName("suiteProgress")
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(False)
-        self.progress_label = QLabel("No run yet.")
-        self.progress_label.setObjectName("suiteProgressText")
-        self.message = QLabel()
-        self.message.setObjectName("suiteMessage")
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setVisible(False)
-        return form, run_buttons
+        return form
 
     def _build_runs(self) -> QWidget:
-        self.run_table = QTableWidget(0, 4)
-        self.run_table.setObjectName("suiteRuns")
-        self.run_table.setHorizontalHeaderLabels(["run", "suite", "status", "progress"])
-        self.run_table.verticalHeader().setVisible(False)
-        self.run_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.run_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.run_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        rheader = self.run_table.horizontalHeader()
-        for col in range(4):
-            rheader.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        rheader.setStretchLastSection(True)
+        self.run_table = layout.choice_table("suiteRuns", ["run", "suite", "status", "progress"], stretch=None)
+        self.run_table.horizontalHeader().setStretchLastSection(True)
         self.run_table.itemSelectionChanged.connect(self._on_run_selected)
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setObjectName("suiteResume")
-        self.resume_button.setToolTip("Send only the cells of the selected run that have no answer yet "
-                                      "(nothing already answered is sent, or billed, twice)")
-        self.resume_button.clicked.connect(lambda: self.resume())
-        self.rate_button = QPushButton("Rate this run…")
-        self.rate_button.setObjectName("suiteRate")
-        self.rate_button.setToolTip("Walk the cases one by one: every model's answer side by side, blind "
-                                    "and shuffled, keyboard only")
-        self.rate_button.clicked.connect(lambda: self.open_rating_queue())
-        self.scorecard_button = QPushButton("Scorecard…")
-        self.scorecard_button.setObjectName("suiteScorecard")
-        self.scorecard_button.setToolTip("Per model and expected behaviour: how often the answers showed it; "
-                                         "and two models compared on the same cases (sign test)")
-        self.scorecard_button.clicked.connect(lambda: self.open_run_scorecard())
-        run_row = QHBoxLayout()
-        run_row.addWidget(QLabel("<b>Runs</b>"))
-        run_row.addStretch(1)
-        run_row.addWidget(self.resume_button)
-        run_row.addWidget(self.rate_button)
-        run_row.addWidget(self.scorecard_button)
-        runs_box = QWidget()
-        rcol = QVBoxLayout(runs_box)
-        rcol.setContentsMargins(0, 0, 0, 0)
-        rcol.addLayout(run_row)
-        rcol.addWidget(self.run_table, 1)
-        return runs_box
+        self.resume_button = layout.button("Resume", "suiteResume", self.resume,
+                                     "Send only the cells of the selected run that have no answer yet "
+                                     "(nothing already answered is sent, or billed, twice)")
+        self.rate_button = layout.button("Rate this run…", "suiteRate", self.open_rating_queue,
+                                   "Walk the cases one by one: every model's answer side by side, blind "
+                                   "and shuffled, keyboard only")
+        self.scorecard_button = layout.button("Scorecard…", "suiteScorecard", self.open_run_scorecard,
+                                        "Per model and expected behaviour: how often the answers showed it; "
+                                        "and two models compared on the same cases (sign test)")
+        head = layout.row(QLabel("<b>Runs</b>"), None, self.resume_button, self.rate_button, self.scorecard_button)
+        return layout.column(0, head, (self.run_table, 1))
 
     def _build_filters(self) -> QHBoxLayout:
-        self.expect_filter = QComboBox()
-        self.expect_filter.setObjectName("suiteExpectFilter")
-        self.expect_filter.addItem("any expect", ANY)
-        for kind in EXPECT_KINDS:
-            self.expect_filter.addItem(kind, kind)
-        self.expect_filter.addItem("no expect", NO_EXPECT)
-        self.tag_filter = QComboBox()
-        self.tag_filter.setObjectName("suiteTagFilter")
-        self.tag_filter.addItem("any tag", ANY)
-        self.rated_filter = QComboBox()
-        self.rated_filter.setObjectName("suiteRatedFilter")
-        self.rated_filter.addItem("rated or not", ANY)
-        self.rated_filter.addItem("rated", RATED)
-        self.rated_filter.addItem("unrated", UNRATED)
+        self.expect_filter = layout.combo("suiteExpectFilter", [("any expect", ANY), *((k, k) for k in EXPECT_KINDS),
+                                                          ("no expect", NO_EXPECT)])
+        self.tag_filter = layout.combo("suiteTagFilter", [("any tag", ANY)])
+        self.rated_filter = layout.combo("suiteRatedFilter", [("rated or not", ANY), ("rated", RATED),
+                                                        ("unrated", UNRATED)])
         self.rated_filter.setToolTip("rated: every answer of the case has a rating; "
                                      "unrated: some answer of it has none yet")
         for combo in (self.expect_filter, self.tag_filter, self.rated_filter):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(6)  # a narrow window keeps its width; the list shows all
             combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
         self.shown_label = QLabel()
         self.shown_label.setObjectName("suiteShown")
-        filters = QHBoxLayout()
-        filters.addWidget(QLabel("Show"))
-        filters.addWidget(self.expect_filter)
-        filters.addWidget(self.tag_filter)
-        filters.addWidget(self.rated_filter)
-        filters.addStretch(1)
-        filters.addWidget(self.shown_label)
-        return filters
+        return layout.row(QLabel("Show"), self.expect_filter, self.tag_filter, self.rated_filter, None, self.shown_label)
 
     def _build_matrix(self) -> QWidget:
         self.matrix_title = QLabel("Open a run to see its answers: cases down, models across.")
@@ -330,46 +218,19 @@ class SuitesPanel(QWidget):
         self.matrix_view = MatrixView()
         self.matrix_view.setObjectName("suiteMatrix")
         self.matrix_view.setModel(self.proxy)
-        self.matrix_view.setWordWrap(False)
-        self.matrix_view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.matrix_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
-        self.matrix_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.matrix_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.matrix_view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.matrix_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.matrix_view.verticalHeader().setVisible(False)
-        line = self.matrix_view.fontMetrics().lineSpacing()
-        self.matrix_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.matrix_view.verticalHeader().setDefaultSectionSize(3 * line + 10)
-        self.matrix_view.horizontalHeader().setDefaultSectionSize(280)
-        self.matrix_view.horizontalHeader().setStretchLastSection(False)
         self.matrix_view.clicked.connect(self._open_index)
         self.matrix_view.open_requested.connect(self._open_index)
-        matrix_box = QWidget()
-        mcol = QVBoxLayout(matrix_box)
-        mcol.setContentsMargins(0, 0, 0, 0)
-        mcol.addWidget(self.matrix_title)
-        mcol.addLayout(filters)
-        mcol.addWidget(self.matrix_view, 1)
-        return matrix_box
+        return layout.column(0, self.matrix_title, filters, (self.matrix_view, 1))
 
     # --- messages -------------------------------------------------------------------------
     def show_error(self, text: str) -> None:
-        # One reason per line: "f.csv: 2 bad rows, nothing imported: line 3: ...; line 7: ..."
-        text = re.sub(r";\s+(?=line \d+:)", "\n", text)
-        text = re.sub(r"nothing imported: (?=line \d+:)", "nothing imported:\n", text)
-        self.message.setStyleSheet(f"color: {defs.error_text()};")
-        self.message.setText(text)
-        self.message.setVisible(True)
+        self.message.show_error(one_reason_a_line(text))
 
     def show_info(self, text: str) -> None:
-        self.message.setStyleSheet("")
-        self.message.setText(text)
-        self.message.setVisible(True)
+        self.message.show_info(text)
 
     def clear_message(self) -> None:
-        self.message.clear()
-        self.message.setVisible(False)
+        self.message.clear_message()
 
     # --- suites ---------------------------------------------------------------------------
     def refresh_suites(self, select: str | None = None) -> None:
@@ -443,26 +304,13 @@ class SuitesPanel(QWidget):
             if not outside:
                 raise
             self.show_error(str(exc))
-            if not await self._ask(lambda: self._allow_outside(outside)):
+            if not await ask_from_task(lambda: self._allow_outside(outside)):
                 raise
         return await self.engine.import_suite_in_background(path, name, allow_outside=outside)
 
     def _imported(self, info: SuiteInfo) -> str:
         self.refresh_suites(select=info.name)
         return f"Imported {info.cases} case{'s' if info.cases != 1 else ''} as {info.name} v{info.version}."
-
-    @staticmethod
-    async def _ask(question: Callable[[], bool]) -> bool:
-        """A modal question asked from a plain Qt callback: its nested event loop must not run
-        inside a task's step (other tasks would step within this one)."""
-        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-
-        def ask() -> None:
-            if not answer.done():
-                answer.set_result(question())
-
-        QTimer.singleShot(0, ask)
-        return await answer
 
     def _allow_outside(self, paths: Sequence[str]) -> bool:
         """Ask whether these files from outside the suite's folder may be imported (default: no)."""
@@ -604,9 +452,9 @@ class SuitesPanel(QWidget):
         done, total = self.tab.progress
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        if self.running_run_id is not None:
+        if self.tab.running_run_id is not None:
             self.activity.emit(f"Suite run: {text}")
-        row = self._run_row(self.running_run_id)
+        row = self._run_row(self.tab.running_run_id)
         if row is not None:
             self.run_table.item(row, 3).setText(text)
 
@@ -615,8 +463,8 @@ class SuitesPanel(QWidget):
         keep = select or self.selected_run_id()
         self.tab.load_runs()
         self.run_table.blockSignals(True)
-        self.run_table.setRowCount(len(self.runs_info))
-        for row, info in enumerate(self.runs_info):
+        self.run_table.setRowCount(len(self.tab.runs))
+        for row, info in enumerate(self.tab.runs):
             rid = QTableWidgetItem(info.run_id)
             rid.setData(TRIAL_ROLE, info.run_id)
             rid.setToolTip(f"{info.run_id}\nmodels: {', '.join(info.models)}\nrepeat {info.repeat}, "
@@ -633,7 +481,7 @@ class SuitesPanel(QWidget):
         self._update_buttons()
 
     def run_ids(self) -> list[str]:
-        return [r.run_id for r in self.runs_info]
+        return [r.run_id for r in self.tab.runs]
 
     def run_info(self, run_id: str) -> SuiteRunInfo | None:
         return self.tab.run_info(run_id)
@@ -767,22 +615,12 @@ class SuitesPanel(QWidget):
         rater = rater or self._ask_rater()
         if not rater:
             return None
+        self.queue = self._replace(self.queue, lambda: RatingQueue(self.engine, run_id, rater, rubric=self.rubric,
+                                                                  parent=self))
         if self.queue is not None:
-            self.queue.close()
-            self.queue.deleteLater()
-            self.queue = None
-        try:
-            queue = RatingQueue(self.engine, run_id, rater, rubric=self.rubric, parent=self)
-        except EngineError as exc:
-            self.show_error(str(exc))
-            return None
-        queue.rating_saved.connect(lambda _r: self._rated(run_id))
-        self.queue = queue
-        queue.show()
-        queue.raise_()
-        queue.activateWindow()
-        queue.focus_current()
-        return queue
+            self.queue.rating_saved.connect(lambda _r: self._rated(run_id))
+            self.queue.focus_current()
+        return self.queue
 
     def _ask_rater(self) -> str | None:
         """The rater's name: the one stored, else asked for (and stored); None if not given."""
@@ -807,16 +645,19 @@ class SuitesPanel(QWidget):
         if run_id is None:
             self.show_error("Select a run to see its scorecard.")
             return None
-        if self.scorecard is not None:
-            self.scorecard.close()
-            self.scorecard.deleteLater()
-            self.scorecard = None
+        self.scorecard = self._replace(self.scorecard, lambda: RunScorecardDialog(self.engine, run_id, parent=self))
+        return self.scorecard
+
+    def _replace(self, old: Any, make: Callable[[], Any]) -> Any:
+        """Close a run's dialog and open another in front (None, said, if the run cannot be read)."""
+        if old is not None:
+            old.close()
+            old.deleteLater()
         try:
-            dialog = RunScorecardDialog(self.engine, run_id, parent=self)
+            dialog = make()
         except EngineError as exc:
             self.show_error(str(exc))
             return None
-        self.scorecard = dialog
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
