@@ -84,7 +84,7 @@ class SuitesPanel(QWidget):
         self.queue: Any = None  # the open rating queue dialog
         self.scorecard: Any = None  # the open run scorecard dialog
         self.run_command = Command(self.show_info, self.show_error, clear=self.clear_message,
-                                   running_changed=lambda running: running or self._finish(), refuse=None)
+                                   running_changed=self._on_run_task, refuse=None)
         self.importing = Command(self.show_info, self.show_error, running_changed=lambda _r: self._update_buttons())
         self.exporting = Command(self.show_info, self.show_error, running_changed=lambda _r: self._update_buttons())
         self._next_reload = 0.0
@@ -397,6 +397,8 @@ class SuitesPanel(QWidget):
         self.run_command.cancel()
 
     def _begin(self, plan: RunPlan) -> bool:
+        if self.run_command.busy:
+            return False
         self.tab.begin(plan)
         self.progress.setRange(0, max(plan.total, 1))
         self.progress.setValue(0)
@@ -418,6 +420,10 @@ class SuitesPanel(QWidget):
         else:
             self._refresh.stop()
         self._update_buttons()
+
+    def _on_run_task(self, running: bool) -> None:
+        if not running:
+            self._finish()
 
     def _finish(self) -> None:
         """The run's task ended (done, cancelled, refused or broken): show where it got to."""
@@ -447,7 +453,7 @@ class SuitesPanel(QWidget):
     def _apply_progress(self) -> None:
         self.progress_label.setText(self.tab.status)
         text = self.tab.live_progress()
-        if self.tab.progress is None or text is None:
+        if self.tab.progress is None or text is None:  # no figures before the first answer
             return
         done, total = self.tab.progress
         self.progress.setRange(0, max(total, 1))
