@@ -47,7 +47,7 @@ class Command:
         self._show_info, self._show_error, self._clear = show_info, show_error, clear
         self.bar = bar
         self._running_changed = running_changed
-        self.refuse = refuse  # said when a start is refused (None: refuse quietly)
+        self.refuse = refuse  # said when a start is refused (None: refuse quietly; the default names the bar)
         self._task: asyncio.Future[Any] | None = None
 
     @property

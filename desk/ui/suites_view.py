@@ -85,8 +85,10 @@ class SuitesPanel(QWidget):
         self.scorecard: Any = None  # the open run scorecard dialog
         self.run_command = Command(self.show_info, self.show_error, clear=self.clear_message,
                                    running_changed=self._on_run_task, refuse=None)
-        self.importing = Command(self.show_info, self.show_error, running_changed=lambda _r: self._update_buttons())
-        self.exporting = Command(self.show_info, self.show_error, running_changed=lambda _r: self._update_buttons())
+        self.importing = Command(self.show_info, self.show_error, refuse="Still reading the last suite: wait for it.",
+                                 running_changed=lambda _r: self._update_buttons())
+        self.exporting = Command(self.show_info, self.show_error, refuse="Still exporting: wait for it.",
+                                 running_changed=lambda _r: self._update_buttons())
         self._next_reload = 0.0
         self._refresh = QTimer(self)
         self._refresh.setInterval(REFRESH_MS)
