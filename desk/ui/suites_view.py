@@ -1,341 +1,66 @@
 """The Suites tab: suites (import, export), suite runs (start, cancel, resume) and a run's
 matrix of cases x models, which fills in live while the run streams.
 
-The run is an asyncio task on the qasync loop (as a trial is): every engine callback arrives
-on the GUI thread. The callbacks only note what changed; a timer on the GUI thread redraws at
-most a few times a second, so a fast run never floods the window. The matrix is a
-QAbstractTableModel behind a QTableView: one model for thousands of cells, no widget per cell.
+The tab's state and rules (what may start, the run's plan, its live figures, what is said
+when it ends) are desk.engine.suites_tab's SuitesTab; this widget lays them out and binds
+them. Long work (import, export, the run) goes through desk.ui.command's Command. The run is
+an asyncio task on the qasync loop (as a trial is): every engine callback arrives on the GUI
+thread and only notes what changed; a timer on the GUI thread redraws at most a few times a
+second, so a fast run never floods the window. The matrix itself is desk.ui.suite_matrix's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-    QTimer,
-    Signal,
-)
-from PySide6.QtGui import QBrush, QColor, QKeyEvent
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QSpinBox,
     QSplitter,
-    QTableView,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from desk.core.response import ResponseResult
-from desk.core.suite import EXPECT_KINDS, Case
+from desk.core.suite import EXPECT_KINDS
 from desk.core.trial import ModelRef
 from desk.engine.session import Engine, EngineError, SuiteInfo, SuiteMatrix, SuiteRunInfo
-from desk.engine.suite_run import MatrixCell, progress_text
-from desk.ui import defs
-from desk.ui.response_pane import fmt_cost, fmt_ms
+from desk.engine.suite_run import SuiteRunResult, progress_text
+from desk.engine.suites_tab import (
+    ANY,
+    NO_EXPECT,
+    RATED,
+    UNRATED,
+    PlanError,
+    RunPlan,
+    SuitesTab,
+    matrix_tags,
+    one_reason_a_line,
+    shown_text,
+)
+from desk.engine.tab_events import Notice
+from desk.ui import defs, layout
+from desk.ui.command import Command, MessageLine, ask_from_task
+from desk.ui.suite_matrix import TRIAL_ROLE, MatrixFilter, MatrixModel, MatrixView
 
-log = logging.getLogger("desk.ui.suites")
+__all__ = ["ANY", "NO_EXPECT", "RATED", "STARTER", "UNRATED", "SuitesPanel"]
 
 STARTER = "starter"
 REFRESH_MS = 250  # live matrix redraws: at most 4 a second
 RELOAD_BUDGET = 0.1  # ... and reading the matrix back may use at most a tenth of the GUI's time
-ANY = "__any__"
-NO_EXPECT = "__none__"
-RATED, UNRATED = "rated", "unrated"
-TRIAL_ROLE = Qt.ItemDataRole.UserRole
-RESPONSE_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-# --- cell text -----------------------------------------------------------------------------------
-
-
-def status_text(cell: MatrixCell | None) -> str:
-    """The first line of a cell: its status, TTFT, total and cost."""
-    if cell is None or cell.status is None:
-        return "not sent yet"
-    if cell.status == "streaming":
-        return "streaming…"
-    if cell.status == "ok":
-        cost = "no price" if cell.cost_usd is None else fmt_cost(cell.cost_usd)
-        return f"ok · TTFT {fmt_ms(cell.ttft_ms)} · {fmt_ms(cell.total_ms)} · {cost}"
-    kind = cell.error_kind or cell.status
-    tries = f" · {cell.answers} tries" if cell.answers > 1 else ""
-    return f"{cell.status}: {kind.replace('_', ' ')}{tries}"
-
-
-def rating_text(cell: MatrixCell | None, expect: str) -> str:
-    """The rating line: ✓ showed the expected behaviour, ✗ did not, • no behaviour expected."""
-    if cell is None or cell.response_id is None:
-        return ""
-    parts: list[str] = []
-    human = cell.human
-    if human is None:
-        parts.append("unrated")
-    else:
-        mark = "•" if human.handled is None else ("✓" if human.handled else "✗")
-        behaviour = human.constraints if expect == "follow_constraints" else human.uncertainty
-        head = " · ".join(v for v in (human.outcome, behaviour) if v)
-        quality = ""
-        if human.quality is not None:
-            q = human.quality
-            quality = f" · q{q:.0f}" if float(q).is_integer() else f" · q{q:.1f}"
-        parts.append(f"{mark} {head or 'rated'}{quality}")
-    if cell.auto_constraints:
-        parts.append(f"auto {cell.auto_constraints}")
-    return " · ".join(parts)
-
-
-def cell_text(cell: MatrixCell | None, expect: str) -> str:
-    if cell is None:
-        return "not sent yet"
-    lines = [status_text(cell)]
-    if cell.status is not None:
-        lines.append(cell.first_line or ("(no text)" if cell.status != "streaming" else ""))
-        lines.append(rating_text(cell, expect))
-    return "\n".join(lines)
-
-
-def cell_tooltip(cell: MatrixCell | None, expect: str) -> str:
-    if cell is None or cell.status is None:
-        return "Not sent yet."
-    lines = [cell.model, f"case {cell.case_key}" + (f", sample {cell.sample + 1}" if cell.sample else ""),
-             status_text(cell)]
-    if cell.first_line:
-        lines.append(f"“{cell.first_line}”")
-    human = cell.human
-    if human is not None:
-        lines.append(f"rated by {', '.join(human.raters)}: {rating_text(cell, expect)}")
-    if cell.auto_constraints:
-        lines.append(f"automatic constraint check: {cell.auto_constraints}"
-                     + (f" ({cell.auto_note})" if cell.auto_note else ""))
-    if cell.answers > 1:
-        lines.append(f"{cell.answers} answers stored for this cell (the ok one counts)")
-    lines.append("Click or press Enter: open this case side by side in Trials.")
-    return "\n".join(lines)
-
-
-def _first_line(text: str, limit: int = 160) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:limit]
-    return ""
-
-
-# --- the matrix model -------------------------------------------------------------------------
-
-
-class MatrixRow:
-    """One (case, sample) of a run: its cells in the run's model order."""
-
-    __slots__ = ("case", "cells", "sample", "trial_id")
-
-    def __init__(self, case: Case, sample: int, cells: list[MatrixCell | None]) -> None:
-        self.case = case
-        self.sample = sample
-        self.cells = cells
-        self.trial_id = next((c.trial_id for c in cells if c is not None and c.trial_id), None)
-
-    def answered(self) -> list[MatrixCell]:
-        return [c for c in self.cells if c is not None and c.response_id is not None and c.status != "streaming"]
-
-    def rated(self) -> bool:
-        """Every answer of this case has a person's rating (and there is at least one answer)."""
-        answered = self.answered()
-        return bool(answered) and all(c.human is not None for c in answered)
-
-
-class MatrixModel(QAbstractTableModel):
-    """Rows: the cases (x samples) of a run; column 0 the case, then one column per model."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.matrix: SuiteMatrix | None = None
-        self.models: tuple[str, ...] = ()
-        self.rows: list[MatrixRow] = []
-        self.updates = 0  # cells changed in place (for tests and the curious)
-
-    # --- filling --------------------------------------------------------------------------
-    def set_matrix(self, matrix: SuiteMatrix | None) -> None:
-        """Show a run; the same run again updates only the cells that changed."""
-        rows = self._rows(matrix) if matrix is not None else []
-        same = (matrix is not None and self.matrix is not None and matrix.run.run_id == self.matrix.run.run_id
-                and matrix.models == self.models and len(rows) == len(self.rows))
-        if not same:
-            self.beginResetModel()
-            self.matrix = matrix
-            self.models = matrix.models if matrix is not None else ()
-            self.rows = rows
-            self.endResetModel()
-            return
-        self.matrix = matrix
-        old, self.rows = self.rows, rows
-        last = self.columnCount() - 1
-        for r, (before, after) in enumerate(zip(old, rows, strict=True)):
-            if before.cells != after.cells or before.case != after.case:
-                self.updates += 1
-                self.dataChanged.emit(self.index(r, 0), self.index(r, last))
-
-    @staticmethod
-    def _rows(matrix: SuiteMatrix) -> list[MatrixRow]:
-        by_key = {(c.case_id, c.sample, c.model): c for c in matrix.cells}
-        return [MatrixRow(case, sample, [by_key.get((case.id or "", sample, m)) for m in matrix.models])
-                for case in matrix.suite.cases for sample in range(matrix.repeat)]
-
-    # --- reading --------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() or self.matrix is None else 1 + len(self.models)
-
-    def cell_at(self, index: QModelIndex | QPersistentModelIndex) -> MatrixCell | None:
-        if not index.isValid() or index.column() == 0:
-            return None
-        return self.rows[index.row()].cells[index.column() - 1]
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self.rows):
-            return None
-        row = self.rows[index.row()]
-        col = index.column()
-        expect = row.case.expect
-        if col == 0:
-            if role == Qt.ItemDataRole.DisplayRole:
-                return self._case_text(row)
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return self._case_tooltip(row)
-            if role == TRIAL_ROLE:
-                return row.trial_id
-            return None
-        cell = row.cells[col - 1]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return cell_text(cell, expect)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return cell_tooltip(cell, expect)
-        if role == TRIAL_ROLE:
-            return cell.trial_id if cell is not None else None
-        if role == RESPONSE_ROLE:
-            return cell.response_id if cell is not None else None
-        if role == Qt.ItemDataRole.BackgroundRole and cell is not None:
-            if cell.status in ("error", "interrupted"):
-                return QBrush(QColor(defs.error_tint()))
-            if cell.status == "streaming":
-                return QBrush(QColor(defs.info_tint()))
-        if role == Qt.ItemDataRole.ForegroundRole and (cell is None or cell.status is None):
-            return QBrush(QColor(defs.muted()))
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return "case" if section == 0 else self.models[section - 1]
-        return str(section + 1)
-
-    def _case_text(self, row: MatrixRow) -> str:
-        case = row.case
-        sample = f" #{row.sample + 1}" if self.matrix is not None and self.matrix.repeat > 1 else ""
-        head = f"{case.key}{sample} · {case.expect or 'no expect'}"
-        tags = f"tags: {', '.join(case.tags)}" if case.tags else ""
-        return "\n".join((head, _first_line(case.prompt) or "(attachments only)", tags))
-
-    @staticmethod
-    def _case_tooltip(row: MatrixRow) -> str:
-        case = row.case
-        parts = [f"case {case.key} · expect: {case.expect or '—'}", "", case.prompt[:1500]]
-        if case.notes:
-            parts += ["", f"notes for the rater: {case.notes[:600]}"]
-        return "\n".join(parts)
-
-
-class MatrixFilter(QSortFilterProxyModel):
-    """Rows by expect kind, tag and rating state."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.expect = ANY
-        self.tag = ANY
-        self.rated = ANY
-
-    def set_filters(self, expect: str = ANY, tag: str = ANY, rated: str = ANY) -> None:
-        if hasattr(self, "beginFilterChange"):  # Qt 6.9+
-            self.beginFilterChange()
-            self.expect, self.tag, self.rated = expect, tag, rated
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-        else:
-            self.expect, self.tag, self.rated = expect, tag, rated
-            self.invalidateRowsFilter()
-
-    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
-        model = self.sourceModel()
-        if not isinstance(model, MatrixModel) or source_row >= len(model.rows):
-            return True
-        row = model.rows[source_row]
-        if self.expect != ANY and row.case.expect != ("" if self.expect == NO_EXPECT else self.expect):
-            return False
-        if self.tag != ANY and self.tag not in row.case.tags:
-            return False
-        if self.rated == RATED and not row.rated():
-            return False
-        return not (self.rated == UNRATED and row.rated())
-
-
-class MatrixView(QTableView):
-    """The matrix; Enter (like a click) opens the current cell's case."""
-
-    open_requested = Signal(QModelIndex)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            self.open_requested.emit(self.currentIndex())
-            return
-        super().keyPressEvent(event)
-
-
-class _RunSink:
-    """Streams of a run, as far as the tab cares: an answer started (a cell goes 'streaming')."""
-
-    def __init__(self, panel: SuitesPanel) -> None:
-        self._panel = panel
-
-    def response_started(self, result: ResponseResult) -> None:
-        self._panel.mark_dirty()
-
-    def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
-        pass
-
-    def attempt_finished(self, result: Any, attempt: Any) -> None:
-        pass
-
-    def response_finished(self, result: ResponseResult) -> None:
-        pass
-
-
-# --- the tab --------------------------------------------------------------------------------------
 
 
 class SuitesPanel(QWidget):
@@ -349,23 +74,21 @@ class SuitesPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("suitesPanel")
         self.engine = engine
+        self.tab = SuitesTab(engine)
+        self.tab.running_changed.connect(self._on_running)
+        self.tab.run_started.connect(self._on_start)
         self.rubric: Any = None  # the window's rubric, for the rating queue (None: the engine's)
         # Awaited before a run starts with the models it sends to (the window starts the
         # built-in model here); False stops the run before anything is stored.
         self.before_run: Callable[[Sequence[ModelRef]], Awaitable[bool]] | None = None
-        self.suites: list[SuiteInfo] = []
-        self.runs_info: list[SuiteRunInfo] = []
-        self.current_run_id: str | None = None
-        self.running_run_id: str | None = None
         self.queue: Any = None  # the open rating queue dialog
         self.scorecard: Any = None  # the open run scorecard dialog
-        self.reloads = 0
-        self._task: asyncio.Future[Any] | None = None
-        self._busy = False
-        self._progress: tuple[int, int] | None = None
-        self._failed = 0  # answers of this run's call that failed
-        self._dirty = False
-        self._runs_dirty = False
+        self.run_command = Command(self.show_info, self.show_error, clear=self.clear_message,
+                                   running_changed=self._on_run_task, refuse=None)
+        self.importing = Command(self.show_info, self.show_error, refuse="Still reading the last suite: wait for it.",
+                                 running_changed=lambda _r: self._update_buttons())
+        self.exporting = Command(self.show_info, self.show_error, refuse="Still exporting: wait for it.",
+                                 running_changed=lambda _r: self._update_buttons())
         self._next_reload = 0.0
         self._refresh = QTimer(self)
         self._refresh.setInterval(REFRESH_MS)
@@ -375,39 +98,72 @@ class SuitesPanel(QWidget):
         # bundled starter suite into the store on first use: not at every window start).
         self.refresh_models()
 
+    # The tab's state, as the window and the tests know it.
+    @property
+    def suites(self) -> list[SuiteInfo]:
+        return self.tab.suites
+
+    @property
+    def current_run_id(self) -> str | None:
+        return self.tab.current_run_id
+
+    @property
+    def running(self) -> bool:
+        """A run (or its start) is under way: from Start until the task's last step."""
+        return self.tab.running
+
     # --- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
-        self.suite_table = QTableWidget(0, 3)
-        self.suite_table.setObjectName("suiteList")
-        self.suite_table.setHorizontalHeaderLabels(["suite", "version", "cases"])
-        self.suite_table.verticalHeader().setVisible(False)
-        self.suite_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.suite_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.suite_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        header = self.suite_table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.suite_table.itemSelectionChanged.connect(self._update_buttons)
-        self.import_button = QPushButton("Import…")
-        self.import_button.setObjectName("suiteImport")
-        self.import_button.setToolTip("Read a CSV or JSONL file of cases: 'prompt' is required; id, system, "
-                                      "expect, tags, attachments and notes are optional. A bad row is "
-                                      "reported with its line number and nothing is imported.")
-        self.import_button.clicked.connect(lambda: self.import_file())
-        self.export_button = QPushButton("Export…")
-        self.export_button.setObjectName("suiteExport")
-        self.export_button.setToolTip("Write the selected suite to JSONL (one case per line)")
-        self.export_button.clicked.connect(lambda: self.export_selected())
-        suite_buttons = QHBoxLayout()
-        suite_buttons.addWidget(self.import_button)
-        suite_buttons.addWidget(self.export_button)
-        suite_buttons.addStretch(1)
+        self.right_split = QSplitter(Qt.Orientation.Vertical)
+        self.right_split.addWidget(self._build_runs())
+        self.right_split.addWidget(self._build_matrix())
+        self.right_split.setStretchFactor(0, 1)
+        self.right_split.setStretchFactor(1, 4)
+        self.right_split.setSizes([150, 650])
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self._build_left())
+        self.split.addWidget(layout.column(defs.MARGIN, (self.right_split, 0)))
+        self.split.setStretchFactor(0, 1)
+        self.split.setStretchFactor(1, 4)
+        self.split.setSizes([320, 1080])
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.split)
+        self._update_buttons()
 
+    def _build_left(self) -> QWidget:
+        """The suites, and the form that runs the selected one."""
+        self.suite_table = layout.choice_table("suiteList", ["suite", "version", "cases"], stretch=0)
+        self.suite_table.itemSelectionChanged.connect(self._update_buttons)
+        self.import_button = layout.button(
+            "Import…", "suiteImport", self.import_file,
+            "Read a CSV or JSONL file of cases: 'prompt' is required; id, system, expect, tags, attachments "
+            "and notes are optional. A bad row is reported with its line number and nothing is imported.")
+        self.export_button = layout.button("Export…", "suiteExport", self.export_selected,
+                                     "Write the selected suite to JSONL (one case per line)")
         self.models = QListWidget()
         self.models.setObjectName("suiteModels")
         self.models.setMinimumHeight(60)
         self.models.itemChanged.connect(lambda _item: self._update_buttons())
+        self.start_button = layout.button("Start", "suiteStart", self.start,
+                                    "Send every case of the selected suite to every ticked model")
+        self.cancel_button = layout.button("Cancel", "suiteCancel", self.cancel,
+                                     "Stop the run: what arrived is kept; Resume sends only the rest")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("suiteProgress")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)
+        self.progress_label = QLabel("No run yet.")
+        self.progress_label.setObjectName("suiteProgressText")
+        self.message = MessageLine("suiteMessage")
+        return layout.column(defs.MARGIN, QLabel("<b>Suites</b>"), (self.suite_table, 2),
+                       layout.row(self.import_button, self.export_button, None),
+                       QLabel("<b>Run the selected suite on</b>"), (self.models, 1), self._build_form(),
+                       layout.row((self.start_button, 1), self.cancel_button),
+                       self.progress, self.progress_label, self.message)
+
+    def _build_form(self) -> QFormLayout:
         self.repeat = QSpinBox()
         self.repeat.setObjectName("suiteRepeat")
         self.repeat.setRange(1, 100)
@@ -421,202 +177,76 @@ class SuitesPanel(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Repeat", self.repeat)
         form.addRow("Concurrency", self.concurrency)
+        return form
 
-        self.start_button = QPushButton("Start")
-        self.start_button.setObjectName("suiteStart")
-        self.start_button.setToolTip("Send every case of the selected suite to every ticked model")
-        self.start_button.clicked.connect(lambda: self.start())
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("suiteCancel")
-        self.cancel_button.setToolTip("Stop the run: what arrived is kept; Resume sends only the rest")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        run_buttons = QHBoxLayout()
-        run_buttons.addWidget(self.start_button, 1)
-        run_buttons.addWidget(self.cancel_button)
-        self.progress = QProgressBar()
-        self.progress.setObjectName("suiteProgress")
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(False)
-        self.progress_label = QLabel("No run yet.")
-        self.progress_label.setObjectName("suiteProgressText")
-        self.message = QLabel()
-        self.message.setObjectName("suiteMessage")
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setVisible(False)
-
-        left = QWidget()
-        lcol = QVBoxLayout(left)
-        lcol.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
-        lcol.addWidget(QLabel("<b>Suites</b>"))
-        lcol.addWidget(self.suite_table, 2)
-        lcol.addLayout(suite_buttons)
-        lcol.addWidget(QLabel("<b>Run the selected suite on</b>"))
-        lcol.addWidget(self.models, 1)
-        lcol.addLayout(form)
-        lcol.addLayout(run_buttons)
-        lcol.addWidget(self.progress)
-        lcol.addWidget(self.progress_label)
-        lcol.addWidget(self.message)
-
-        self.run_table = QTableWidget(0, 4)
-        self.run_table.setObjectName("suiteRuns")
-        self.run_table.setHorizontalHeaderLabels(["run", "suite", "status", "progress"])
-        self.run_table.verticalHeader().setVisible(False)
-        self.run_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.run_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.run_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        rheader = self.run_table.horizontalHeader()
-        for col in range(4):
-            rheader.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        rheader.setStretchLastSection(True)
+    def _build_runs(self) -> QWidget:
+        self.run_table = layout.choice_table("suiteRuns", ["run", "suite", "status", "progress"], stretch=None)
+        self.run_table.horizontalHeader().setStretchLastSection(True)
         self.run_table.itemSelectionChanged.connect(self._on_run_selected)
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setObjectName("suiteResume")
-        self.resume_button.setToolTip("Send only the cells of the selected run that have no answer yet "
-                                      "(nothing already answered is sent, or billed, twice)")
-        self.resume_button.clicked.connect(lambda: self.resume())
-        self.rate_button = QPushButton("Rate this run…")
-        self.rate_button.setObjectName("suiteRate")
-        self.rate_button.setToolTip("Walk the cases one by one: every model's answer side by side, blind "
-                                    "and shuffled, keyboard only")
-        self.rate_button.clicked.connect(lambda: self.open_rating_queue())
-        self.scorecard_button = QPushButton("Scorecard…")
-        self.scorecard_button.setObjectName("suiteScorecard")
-        self.scorecard_button.setToolTip("Per model and expected behaviour: how often the answers showed it; "
-                                         "and two models compared on the same cases (sign test)")
-        self.scorecard_button.clicked.connect(lambda: self.open_run_scorecard())
-        run_row = QHBoxLayout()
-        run_row.addWidget(QLabel("<b>Runs</b>"))
-        run_row.addStretch(1)
-        run_row.addWidget(self.resume_button)
-        run_row.addWidget(self.rate_button)
-        run_row.addWidget(self.scorecard_button)
-        runs_box = QWidget()
-        rcol = QVBoxLayout(runs_box)
-        rcol.setContentsMargins(0, 0, 0, 0)
-        rcol.addLayout(run_row)
-        rcol.addWidget(self.run_table, 1)
+        self.resume_button = layout.button("Resume", "suiteResume", self.resume,
+                                     "Send only the cells of the selected run that have no answer yet "
+                                     "(nothing already answered is sent, or billed, twice)")
+        self.rate_button = layout.button("Rate this run…", "suiteRate", self.open_rating_queue,
+                                   "Walk the cases one by one: every model's answer side by side, blind "
+                                   "and shuffled, keyboard only")
+        self.scorecard_button = layout.button("Scorecard…", "suiteScorecard", self.open_run_scorecard,
+                                        "Per model and expected behaviour: how often the answers showed it; "
+                                        "and two models compared on the same cases (sign test)")
+        head = layout.row(QLabel("<b>Runs</b>"), None, self.resume_button, self.rate_button, self.scorecard_button)
+        return layout.column(0, head, (self.run_table, 1))
 
-        self.matrix_title = QLabel("Open a run to see its answers: cases down, models across.")
-        self.matrix_title.setObjectName("suiteMatrixTitle")
-        self.matrix_title.setWordWrap(True)
-        self.expect_filter = QComboBox()
-        self.expect_filter.setObjectName("suiteExpectFilter")
-        self.expect_filter.addItem("any expect", ANY)
-        for kind in EXPECT_KINDS:
-            self.expect_filter.addItem(kind, kind)
-        self.expect_filter.addItem("no expect", NO_EXPECT)
-        self.tag_filter = QComboBox()
-        self.tag_filter.setObjectName("suiteTagFilter")
-        self.tag_filter.addItem("any tag", ANY)
-        self.rated_filter = QComboBox()
-        self.rated_filter.setObjectName("suiteRatedFilter")
-        self.rated_filter.addItem("rated or not", ANY)
-        self.rated_filter.addItem("rated", RATED)
-        self.rated_filter.addItem("unrated", UNRATED)
+    def _build_filters(self) -> QHBoxLayout:
+        self.expect_filter = layout.combo("suiteExpectFilter", [("any expect", ANY), *((k, k) for k in EXPECT_KINDS),
+                                                          ("no expect", NO_EXPECT)])
+        self.tag_filter = layout.combo("suiteTagFilter", [("any tag", ANY)])
+        self.rated_filter = layout.combo("suiteRatedFilter", [("rated or not", ANY), ("rated", RATED),
+                                                        ("unrated", UNRATED)])
         self.rated_filter.setToolTip("rated: every answer of the case has a rating; "
                                      "unrated: some answer of it has none yet")
         for combo in (self.expect_filter, self.tag_filter, self.rated_filter):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(6)  # a narrow window keeps its width; the list shows all
             combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
         self.shown_label = QLabel()
         self.shown_label.setObjectName("suiteShown")
-        filters = QHBoxLayout()
-        filters.addWidget(QLabel("Show"))
-        filters.addWidget(self.expect_filter)
-        filters.addWidget(self.tag_filter)
-        filters.addWidget(self.rated_filter)
-        filters.addStretch(1)
-        filters.addWidget(self.shown_label)
+        return layout.row(QLabel("Show"), self.expect_filter, self.tag_filter, self.rated_filter, None, self.shown_label)
 
+    def _build_matrix(self) -> QWidget:
+        self.matrix_title = QLabel("Open a run to see its answers: cases down, models across.")
+        self.matrix_title.setObjectName("suiteMatrixTitle")
+        self.matrix_title.setWordWrap(True)
+        filters = self._build_filters()
         self.matrix_model = MatrixModel(self)
         self.proxy = MatrixFilter(self)
         self.proxy.setSourceModel(self.matrix_model)
         self.matrix_view = MatrixView()
         self.matrix_view.setObjectName("suiteMatrix")
         self.matrix_view.setModel(self.proxy)
-        self.matrix_view.setWordWrap(False)
-        self.matrix_view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.matrix_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
-        self.matrix_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.matrix_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.matrix_view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.matrix_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.matrix_view.verticalHeader().setVisible(False)
-        line = self.matrix_view.fontMetrics().lineSpacing()
-        self.matrix_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.matrix_view.verticalHeader().setDefaultSectionSize(3 * line + 10)
-        self.matrix_view.horizontalHeader().setDefaultSectionSize(280)
-        self.matrix_view.horizontalHeader().setStretchLastSection(False)
         self.matrix_view.clicked.connect(self._open_index)
         self.matrix_view.open_requested.connect(self._open_index)
-        matrix_box = QWidget()
-        mcol = QVBoxLayout(matrix_box)
-        mcol.setContentsMargins(0, 0, 0, 0)
-        mcol.addWidget(self.matrix_title)
-        mcol.addLayout(filters)
-        mcol.addWidget(self.matrix_view, 1)
-
-        self.right_split = QSplitter(Qt.Orientation.Vertical)
-        self.right_split.addWidget(runs_box)
-        self.right_split.addWidget(matrix_box)
-        self.right_split.setStretchFactor(0, 1)
-        self.right_split.setStretchFactor(1, 4)
-        self.right_split.setSizes([150, 650])
-        right = QWidget()
-        rcol2 = QVBoxLayout(right)
-        rcol2.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
-        rcol2.addWidget(self.right_split)
-
-        self.split = QSplitter(Qt.Orientation.Horizontal)
-        self.split.addWidget(left)
-        self.split.addWidget(right)
-        self.split.setStretchFactor(0, 1)
-        self.split.setStretchFactor(1, 4)
-        self.split.setSizes([320, 1080])
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.split)
-        self._update_buttons()
+        return layout.column(0, self.matrix_title, filters, (self.matrix_view, 1))
 
     # --- messages -------------------------------------------------------------------------
     def show_error(self, text: str) -> None:
-        # One reason per line: "f.csv: 2 bad rows, nothing imported: line 3: ...; line 7: ..."
-        text = re.sub(r";\s+(?=line \d+:)", "\n", text)
-        text = re.sub(r"nothing imported: (?=line \d+:)", "nothing imported:\n", text)
-        self.message.setStyleSheet(f"color: {defs.error_text()};")
-        self.message.setText(text)
-        self.message.setVisible(True)
+        self.message.show_error(one_reason_a_line(text))
 
     def show_info(self, text: str) -> None:
-        self.message.setStyleSheet("")
-        self.message.setText(text)
-        self.message.setVisible(True)
+        self.message.show_info(text)
 
     def clear_message(self) -> None:
-        self.message.clear()
-        self.message.setVisible(False)
+        self.message.clear_message()
 
     # --- suites ---------------------------------------------------------------------------
     def refresh_suites(self, select: str | None = None) -> None:
         keep = select or self.selected_suite_name()
-        try:
-            self.suites = self.engine.list_suites()
-        except EngineError as exc:
-            self.show_error(str(exc))
-            self.suites = []
+        problem = self.tab.load_suites()
+        if problem is not None:
+            self.show_error(problem.text)
         self.suite_table.setRowCount(len(self.suites))
         for row, info in enumerate(self.suites):
             name = QTableWidgetItem(f"{info.name} (built-in)" if info.builtin else info.name)
             name.setData(TRIAL_ROLE, info.name)
             name.setToolTip(info.source or info.name)
             self.suite_table.setItem(row, 0, name)
-            version = QTableWidgetItem(f"v{info.version}")
-            self.suite_table.setItem(row, 1, version)
+            self.suite_table.setItem(row, 1, QTableWidgetItem(f"v{info.version}"))
             cases = QTableWidgetItem(str(info.cases))
             cases.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.suite_table.setItem(row, 2, cases)
@@ -661,39 +291,28 @@ class SuitesPanel(QWidget):
                                             text=Path(path).stem)
             if not ok:
                 return None
-        return asyncio.ensure_future(self._import(path, name, ()))
+        chosen, chosen_name = path, name
+        task = self.importing.start(lambda: self._import(chosen, chosen_name), done=self._imported)
+        if task is not None:
+            self.show_info(f"Reading {Path(path).name}…")
+        return task
 
-    async def _import(self, path: str | Path, name: str, allow_outside: Sequence[str]) -> bool:
-        self.import_button.setEnabled(False)
-        self.show_info(f"Reading {Path(path).name}…")
+    async def _import(self, path: str | Path, name: str) -> SuiteInfo:
         try:
-            info = await self.engine.import_suite_in_background(path, name, allow_outside=allow_outside)
+            return await self.engine.import_suite_in_background(path, name)
         except EngineError as exc:
-            self.show_error(str(exc))
             # Attachments outside the suite's folder are imported only if the user says so.
             outside = exc.outside
-            if outside and not allow_outside and await self._ask(lambda: self._allow_outside(outside)):
-                return await self._import(path, name, outside)
-            return False
-        finally:
-            self.import_button.setEnabled(True)
+            if not outside:
+                raise
+            self.show_error(str(exc))
+            if not await ask_from_task(lambda: self._allow_outside(outside)):
+                raise
+        return await self.engine.import_suite_in_background(path, name, allow_outside=outside)
+
+    def _imported(self, info: SuiteInfo) -> str:
         self.refresh_suites(select=info.name)
-        self.show_info(f"Imported {info.cases} case{'s' if info.cases != 1 else ''} as "
-                       f"{info.name} v{info.version}.")
-        return True
-
-    @staticmethod
-    async def _ask(question: Callable[[], bool]) -> bool:
-        """A modal question asked from a plain Qt callback: its nested event loop must not run
-        inside a task's step (other tasks would step within this one)."""
-        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-
-        def ask() -> None:
-            if not answer.done():
-                answer.set_result(question())
-
-        QTimer.singleShot(0, ask)
-        return await answer
+        return f"Imported {info.cases} case{'s' if info.cases != 1 else ''} as {info.name} v{info.version}."
 
     def _allow_outside(self, paths: Sequence[str]) -> bool:
         """Ask whether these files from outside the suite's folder may be imported (default: no)."""
@@ -718,21 +337,12 @@ class SuitesPanel(QWidget):
             if not path:
                 return None
         target = str(path)
-        self.export_button.setEnabled(False)
-        self.show_info(f"Exporting {info.name} v{info.version}…")
-
-        async def go() -> bool:
-            try:
-                n = await self.engine.export_suite_in_background(info.name, target, info.version)
-            except EngineError as exc:
-                self.show_error(str(exc))
-                return False
-            finally:
-                self.export_button.setEnabled(True)
-            self.show_info(f"Exported {n} cases of {info.name} v{info.version} to {target}.")
-            return True
-
-        return asyncio.ensure_future(go())
+        task = self.exporting.start(
+            lambda: self.engine.export_suite_in_background(info.name, target, info.version),
+            done=lambda n: f"Exported {n} cases of {info.name} v{info.version} to {target}.")
+        if task is not None:
+            self.show_info(f"Exporting {info.name} v{info.version}…")
+        return task
 
     # --- models ---------------------------------------------------------------------------
     def refresh_models(self) -> None:
@@ -740,10 +350,10 @@ class SuitesPanel(QWidget):
         checked = set(self.selected_names())
         self.models.blockSignals(True)
         self.models.clear()
-        for ref in self.engine.configured_models():
-            item = QListWidgetItem(str(ref))
+        for name in self.tab.model_names():
+            item = QListWidgetItem(name)
             item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
-            item.setCheckState(Qt.CheckState.Checked if str(ref) in checked else Qt.CheckState.Unchecked)
+            item.setCheckState(Qt.CheckState.Checked if name in checked else Qt.CheckState.Unchecked)
             self.models.addItem(item)
         self.models.blockSignals(False)
         self._update_buttons()
@@ -762,172 +372,107 @@ class SuitesPanel(QWidget):
         self._update_buttons()
 
     # --- running --------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        """A run (or its start) is under way: from Start until the task's last step."""
-        return self._busy
-
     def start(self) -> bool:
         """Start a run of the selected suite on the ticked models."""
         if self.running:
             return False
-        info = self.selected_suite()
-        if info is None:
-            self.show_error("Select a suite to run first.")
-            return False
         try:
-            models = [ModelRef.parse(n) for n in self.selected_names()]
-        except ValueError as exc:
+            plan = self.tab.plan_run(self.selected_suite(), self.selected_names(), self.repeat.value(),
+                                     self.concurrency.value())
+        except PlanError as exc:
             self.show_error(str(exc))
             return False
-        if not models:
-            self.show_error("Tick at least one model to run the suite on.")
-            return False
-        repeat, concurrency = self.repeat.value(), self.concurrency.value()
-        total = info.cases * repeat * len(models)
-
-        def go(**callbacks: Any) -> Awaitable[Any]:
-            return self.engine.run_suite(info.name, models, version=info.version, repeat=repeat,
-                                         concurrency=concurrency, **callbacks)
-
-        self._begin(go, models, f"Starting {info.name}: {total} answers to get…", total)
-        return True
+        return self._begin(plan)
 
     def resume(self, run_id: str | None = None) -> bool:
         """Send the cells of a run that have no answer yet."""
         if self.running:
             return False
-        run_id = run_id or self.selected_run_id()
-        info = next((r for r in self.runs_info if r.run_id == run_id), None) if run_id else None
-        if run_id is None or info is None:
-            self.show_error("Select an interrupted run to resume.")
-            return False
         try:
-            models = [ModelRef.parse(m) for m in info.models]
-        except ValueError:
-            models = []
-
-        def go(**callbacks: Any) -> Awaitable[Any]:
-            return self.engine.resume_suite_run(run_id, **callbacks)
-
-        self._begin(go, models, f"Resuming {run_id}: {info.total - info.done} answers to get…", info.total)
-        return True
+            plan = self.tab.plan_resume(run_id or self.selected_run_id())
+        except PlanError as exc:
+            self.show_error(str(exc))
+            return False
+        return self._begin(plan)
 
     def cancel(self) -> None:
-        if self.running and self._task is not None:
-            self._task.cancel()
+        self.run_command.cancel()
 
-    def _begin(self, go: Callable[..., Awaitable[Any]], models: Sequence[ModelRef], text: str, total: int) -> None:
-        self.clear_message()
-        self._progress = None
-        self._failed = 0
-        self.progress.setRange(0, max(total, 1))
+    def _begin(self, plan: RunPlan) -> bool:
+        if self.run_command.busy:
+            return False
+        self.tab.begin(plan)
+        self.progress.setRange(0, max(plan.total, 1))
         self.progress.setValue(0)
-        self.progress_label.setText(text)
-        self._task = asyncio.ensure_future(self._run(go, models))
-        self._set_running(True)
+        self.progress_label.setText(plan.text)
+        task = self.run_command.start(lambda: self.tab.run(plan, self.before_run), done=self._run_done,
+                                      cancelled=self.tab.cancelled, failed=self.tab.failed_to_run,
+                                      errors=(Exception,), title="suite run")
+        return task is not None
 
-    async def _run(self, go: Callable[..., Awaitable[Any]], models: Sequence[ModelRef]) -> None:
-        try:
-            if self.before_run is not None and not await self.before_run(models):
-                self.progress_label.setText("Not started.")
-                return
-            result = await go(progress=self._on_progress, on_response=self._on_response,
-                              on_start=self._on_start, sink=_RunSink(self))
-        except EngineError as exc:
-            self.show_error(str(exc))
-            self.progress_label.setText("Not started.")
-            return
-        except asyncio.CancelledError as exc:
-            done = getattr(exc, "result", None)
-            kept = f" {done.ok} new answers were stored." if done is not None else ""
-            self.show_info(f"Cancelled.{kept} Resume sends only the cases that have no answer yet.")
-            return
-        except Exception as exc:  # a bug must be said in the window, not end the task silently
-            log.exception("suite run failed")
-            self.show_error(f"The run stopped: {exc}")
-            return
-        finally:
-            self._set_running(False)
-            self._finish()
-        failed = f"; {result.failed} failed (Resume sends them again)" if result.failed else ""
-        held = "".join(f" {model} failed with {why}: its other cases were not sent; fix the model name or "
-                       "key, then Resume." for model, why in result.held_back.items())
-        if result.not_stored:  # answered but not saved: lost, and the run stopped sending
-            held += (f" {len(result.not_stored)} answer(s) could not be stored and are lost "
-                     f"({result.not_stored[0]}); no more cases were sent. Fix the store, then Resume.")
-        if held:
-            self.show_error(f"Run {result.run_id}: {result.ok} answers{failed}.{held}")
-        else:
-            self.show_info(f"Run {result.run_id} done: {result.ok} answers{failed}.")
+    def _run_done(self, result: SuiteRunResult | None) -> Notice | None:
+        if result is None:  # before_run said no: nothing was stored
+            return None
         self.run_finished.emit(result.run_id)
+        return self.tab.finished(result)
 
-    def _set_running(self, running: bool) -> None:
-        self._busy = running
+    def _on_running(self, running: bool) -> None:
         if running:
             self._refresh.start()
         else:
             self._refresh.stop()
         self._update_buttons()
 
+    def _on_run_task(self, running: bool) -> None:
+        if not running:
+            self._finish()
+
     def _finish(self) -> None:
+        """The run's task ended (done, cancelled, refused or broken): show where it got to."""
         self._apply_progress()
-        run_id = self.running_run_id
-        self.running_run_id = None
+        run_id = self.tab.end()
         self.activity.emit("")
         self.refresh_runs(select=run_id or self.current_run_id)
         if run_id is not None and run_id == self.current_run_id:
             self.reload_matrix()
 
-    # --- engine callbacks (GUI thread, on the loop): only note what changed ------------------
     def _on_start(self, run_id: str) -> None:
-        self.running_run_id = run_id
         self.refresh_runs(select=run_id)
         self.open_run(run_id)
-
-    def _on_progress(self, done: int, total: int) -> None:
-        self._progress = (done, total)
-
-    def _on_response(self, item: Any) -> None:
-        if getattr(item.response.status, "value", item.response.status) != "ok":
-            self._failed += 1
-        self._dirty = True
-
-    def mark_dirty(self) -> None:
-        self._dirty = True
 
     def _tick(self) -> None:
         """A few times a second while running: progress, the run's row, and the matrix."""
         self._apply_progress()
-        if self._dirty and self.running_run_id is not None and self.running_run_id == self.current_run_id:
+        tab = self.tab
+        if tab.dirty and tab.running_run_id is not None and tab.running_run_id == tab.current_run_id:
             now = time.monotonic()
             if now >= self._next_reload:
-                self._dirty = False
+                tab.dirty = False
                 self.reload_matrix()
                 took = time.monotonic() - now
                 self._next_reload = now + took / RELOAD_BUDGET  # a slow read waits longer before the next
 
     def _apply_progress(self) -> None:
-        if self._progress is None:
+        self.progress_label.setText(self.tab.status)
+        text = self.tab.live_progress()
+        if self.tab.progress is None or text is None:  # no figures before the first answer
             return
-        done, total = self._progress
+        done, total = self.tab.progress
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        failed = self._failed
-        self.progress_label.setText(progress_text(done, total, failed))
-        if self.running_run_id is not None:
-            self.activity.emit(f"Suite run: {progress_text(done, total, failed)}")
-        row = self._run_row(self.running_run_id)
+        if self.tab.running_run_id is not None:
+            self.activity.emit(f"Suite run: {text}")
+        row = self._run_row(self.tab.running_run_id)
         if row is not None:
-            self.run_table.item(row, 3).setText(progress_text(done, total, failed))
+            self.run_table.item(row, 3).setText(text)
 
     # --- runs -----------------------------------------------------------------------------
     def refresh_runs(self, select: str | None = None) -> None:
         keep = select or self.selected_run_id()
-        self.runs_info = self.engine.list_suite_runs()
+        self.tab.load_runs()
         self.run_table.blockSignals(True)
-        self.run_table.setRowCount(len(self.runs_info))
-        for row, info in enumerate(self.runs_info):
+        self.run_table.setRowCount(len(self.tab.runs))
+        for row, info in enumerate(self.tab.runs):
             rid = QTableWidgetItem(info.run_id)
             rid.setData(TRIAL_ROLE, info.run_id)
             rid.setToolTip(f"{info.run_id}\nmodels: {', '.join(info.models)}\nrepeat {info.repeat}, "
@@ -937,20 +482,17 @@ class SuitesPanel(QWidget):
             self.run_table.setItem(row, 1, QTableWidgetItem(f"{info.suite}{version}"))
             self.run_table.setItem(row, 2, QTableWidgetItem(info.status))
             self.run_table.setItem(row, 3, QTableWidgetItem(progress_text(info.done, info.total, info.failed)))
+        row = self._run_row(keep)
+        if row is not None:
+            self.run_table.selectRow(row)
         self.run_table.blockSignals(False)
-        if keep:
-            row = self._run_row(keep)
-            if row is not None:
-                self.run_table.blockSignals(True)
-                self.run_table.selectRow(row)
-                self.run_table.blockSignals(False)
         self._update_buttons()
 
     def run_ids(self) -> list[str]:
-        return [r.run_id for r in self.runs_info]
+        return [r.run_id for r in self.tab.runs]
 
     def run_info(self, run_id: str) -> SuiteRunInfo | None:
-        return next((r for r in self.runs_info if r.run_id == run_id), None)
+        return self.tab.run_info(run_id)
 
     def _run_row(self, run_id: str | None) -> int | None:
         if run_id is None:
@@ -986,21 +528,20 @@ class SuitesPanel(QWidget):
 
     def open_run(self, run_id: str) -> bool:
         """Show a run's matrix."""
-        self.current_run_id = run_id
+        self.tab.current_run_id = run_id
         ok = self.reload_matrix()
         self._update_buttons()
         return ok
 
     def reload_matrix(self) -> bool:
-        if self.current_run_id is None:
-            self.matrix_model.set_matrix(None)
-            return False
         try:
-            matrix = self.engine.suite_matrix(self.current_run_id)
+            matrix = self.tab.read_matrix()
         except EngineError as exc:
             self.show_error(str(exc))
             return False
-        self.reloads += 1
+        if matrix is None:
+            self.matrix_model.set_matrix(None)
+            return False
         fresh = self.matrix_model.matrix is None or self.matrix_model.matrix.run.run_id != matrix.run.run_id
         self.matrix_model.set_matrix(matrix)
         if fresh:
@@ -1009,29 +550,16 @@ class SuitesPanel(QWidget):
             header.resizeSection(0, 240)
             for col in range(1, 1 + len(matrix.models)):
                 header.resizeSection(col, 300)
-        self._show_title(matrix)
+        self.matrix_title.setText(self.tab.title(matrix))
         self._show_counts()
         return True
 
-    def _show_title(self, matrix: SuiteMatrix) -> None:
-        run = matrix.run
-        if run.run_id == self.running_run_id and self._progress is not None:
-            done, total = self._progress
-            state = "running"
-        else:
-            done, total, state = run.done, run.total, run.status
-        repeat = f" × {run.repeat} samples" if run.repeat > 1 else ""
-        self.matrix_title.setText(
-            f"<b>{run.suite} v{run.suite_version}</b> · run {run.run_id} · {len(matrix.suite.cases)} cases{repeat} "
-            f"× {len(matrix.models)} models · {state} · {progress_text(done, total, run.failed)}")
-
     def _fill_tags(self, matrix: SuiteMatrix) -> None:
         current = self.tag_filter.currentData()
-        tags = sorted({t for c in matrix.suite.cases for t in c.tags})
         self.tag_filter.blockSignals(True)
         self.tag_filter.clear()
         self.tag_filter.addItem("any tag", ANY)
-        for tag in tags:
+        for tag in matrix_tags(matrix):
             self.tag_filter.addItem(tag, tag)
         index = self.tag_filter.findData(current)
         self.tag_filter.setCurrentIndex(max(index, 0))
@@ -1052,9 +580,7 @@ class SuitesPanel(QWidget):
         self.apply_filters()
 
     def _show_counts(self) -> None:
-        total = self.matrix_model.rowCount()
-        shown = self.proxy.rowCount()
-        self.shown_label.setText(f"{shown} of {total} cases" if shown != total else f"{total} cases")
+        self.shown_label.setText(shown_text(self.proxy.rowCount(), self.matrix_model.rowCount()))
 
     def visible_cases(self) -> list[str]:
         """The case keys the matrix shows now, top to bottom (after the filters)."""
@@ -1094,34 +620,30 @@ class SuitesPanel(QWidget):
         if run_id is None:
             self.show_error("Select a run to rate.")
             return None
-        rater = rater or self.engine.rater_name()
+        rater = rater or self._ask_rater()
         if not rater:
-            name, ok = QInputDialog.getText(self, "Your name as a rater",
-                                            "Your name is stored with every rating you make:")
-            if not ok or not name.strip():
-                return None
-            try:
-                self.engine.set_rater_name(name)
-            except EngineError as exc:
-                self.show_error(str(exc))
-                return None
-            rater = self.engine.rater_name()
+            return None
+        self.queue = self._replace(self.queue, lambda: RatingQueue(self.engine, run_id, rater, rubric=self.rubric,
+                                                                  parent=self))
         if self.queue is not None:
-            self.queue.close()
-            self.queue.deleteLater()
-            self.queue = None
+            self.queue.rating_saved.connect(lambda _r: self._rated(run_id))
+            self.queue.focus_current()
+        return self.queue
+
+    def _ask_rater(self) -> str | None:
+        """The rater's name: the one stored, else asked for (and stored); None if not given."""
+        rater = self.engine.rater_name()
+        if rater:
+            return rater
+        name, ok = QInputDialog.getText(self, "Your name as a rater", "Your name is stored with every rating you make:")
+        if not ok or not name.strip():
+            return None
         try:
-            queue = RatingQueue(self.engine, run_id, rater or "", rubric=self.rubric, parent=self)
+            self.engine.set_rater_name(name)
         except EngineError as exc:
             self.show_error(str(exc))
             return None
-        queue.rating_saved.connect(lambda _r: self._rated(run_id))
-        self.queue = queue
-        queue.show()
-        queue.raise_()
-        queue.activateWindow()
-        queue.focus_current()
-        return queue
+        return self.engine.rater_name() or ""
 
     def open_run_scorecard(self, run_id: str | None = None) -> Any:
         """Open the scorecard of a run (the selected one by default), beside the window."""
@@ -1131,16 +653,19 @@ class SuitesPanel(QWidget):
         if run_id is None:
             self.show_error("Select a run to see its scorecard.")
             return None
-        if self.scorecard is not None:
-            self.scorecard.close()
-            self.scorecard.deleteLater()
-            self.scorecard = None
+        self.scorecard = self._replace(self.scorecard, lambda: RunScorecardDialog(self.engine, run_id, parent=self))
+        return self.scorecard
+
+    def _replace(self, old: Any, make: Callable[[], Any]) -> Any:
+        """Close a run's dialog and open another in front (None, said, if the run cannot be read)."""
+        if old is not None:
+            old.close()
+            old.deleteLater()
         try:
-            dialog = RunScorecardDialog(self.engine, run_id, parent=self)
+            dialog = make()
         except EngineError as exc:
             self.show_error(str(exc))
             return None
-        self.scorecard = dialog
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
@@ -1148,26 +673,24 @@ class SuitesPanel(QWidget):
 
     def _rated(self, run_id: str) -> None:
         if run_id == self.current_run_id and not self.running:
-            self._dirty = True
+            self.tab.dirty = True
             QTimer.singleShot(REFRESH_MS, self._reload_if_dirty)
 
     def _reload_if_dirty(self) -> None:
-        if self._dirty and not self.running:
-            self._dirty = False
+        if self.tab.dirty and not self.running:
+            self.tab.dirty = False
             self.reload_matrix()
 
     # --- state ----------------------------------------------------------------------------
     def _update_buttons(self) -> None:
-        running = self.running
-        self.start_button.setEnabled(not running and self.selected_suite() is not None and bool(self.selected_names()))
-        self.cancel_button.setEnabled(running)
-        self.import_button.setEnabled(True)
-        self.export_button.setEnabled(self.selected_suite() is not None)
-        info = self.run_info(self.selected_run_id() or "")
-        resumable = info is not None and info.status != "running" and info.done < info.total
-        self.resume_button.setEnabled(not running and resumable)
-        self.rate_button.setEnabled(info is not None and info.done > 0)
-        self.scorecard_button.setEnabled(info is not None)
+        suite, run_id = self.selected_suite(), self.selected_run_id()
+        self.start_button.setEnabled(self.tab.can_start(suite, self.selected_names()))
+        self.cancel_button.setEnabled(self.running)
+        self.import_button.setEnabled(not self.importing.running)
+        self.export_button.setEnabled(suite is not None and not self.exporting.running)
+        self.resume_button.setEnabled(self.tab.can_resume(run_id))
+        self.rate_button.setEnabled(self.tab.can_rate(run_id))
+        self.scorecard_button.setEnabled(self.tab.run_info(run_id) is not None)
 
     def shutdown(self) -> None:
         self.cancel()

@@ -34,6 +34,7 @@ from desk.engine.discover import (
     with_models,
 )
 from desk.engine.session import Engine, EngineError
+from desk.ui.command import Command
 
 ROLE = Qt.ItemDataRole.UserRole
 INTRO = (
@@ -56,7 +57,9 @@ class WelcomeDialog(QDialog):
         self.engine = engine
         self.candidates = tuple(candidates)
         self.found: list[Found] = []
-        self._task: asyncio.Future[Any] | None = None
+        # Discovery: one search at a time, Look again disabled meanwhile, stopped on close.
+        self.discovery = Command(self._say, self._say, refuse=None,
+                                 running_changed=lambda busy: self.rescan_button.setEnabled(not busy))
         self._add_task: asyncio.Future[Any] | None = None
         self.setWindowTitle("Welcome to desk")
         self.setObjectName("welcomeDialog")
@@ -134,21 +137,16 @@ class WelcomeDialog(QDialog):
 
     # --- discovery ----------------------------------------------------------------------
     def start_discovery(self) -> None:
-        if self._task is not None and not self._task.done():
-            return
-        self.status.setText("Looking for model servers on this computer (127.0.0.1)…")
-        self.rescan_button.setEnabled(False)
-        self._task = asyncio.ensure_future(self._discover())
+        task = self.discovery.start(lambda: discover(candidates=self.candidates), done=self.show_found,
+                                    cancelled=None, errors=())  # closing cancels: nothing to say
+        if task is not None:
+            self.status.setText("Looking for model servers on this computer (127.0.0.1)…")
 
     def searching(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self.discovery.running
 
-    async def _discover(self) -> None:
-        try:
-            found = await discover(candidates=self.candidates)
-        finally:
-            self.rescan_button.setEnabled(True)
-        self.show_found(found)
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
 
     def show_found(self, found: list[Found]) -> None:
         self.found = list(found)
@@ -265,6 +263,5 @@ class WelcomeDialog(QDialog):
             self.accept()
 
     def done(self, result: int) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        self.discovery.cancel()
         super().done(result)

@@ -205,7 +205,7 @@ def test_cancel_mid_run_then_resume_sends_only_what_was_not_answered(window, ven
     panel = start_run(window, tmp_path, concurrency=2)
 
     async def cancel_mid_run():
-        await until(lambda: panel._progress is not None and panel._progress[0] >= 4, timeout=20)
+        await until(lambda: panel.tab.progress is not None and panel.tab.progress[0] >= 4, timeout=20)
         panel.cancel_button.click()
         await until(lambda: not panel.running)
 
