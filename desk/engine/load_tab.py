@@ -21,10 +21,10 @@ from typing import Any
 from desk.core.load import LoadStep, RequestOutcome, ramp, summarize, throttling
 from desk.core.statistics import percentile
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput
-from desk.engine.evented import Event
 from desk.engine.load import LoadPlan, LoadResult
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.session import RunInfo
+from desk.engine.tab_events import Event
 
 NO_FALLBACK = "(none)"
 # The same defaults as `desk load` (its flags default to these too).
@@ -203,7 +203,7 @@ def planned_requests(plan: LoadPlan) -> int:
 
 
 class LoadTabModel:
-    """The Load tab's state and rules. Events (plain callbacks, see desk.engine.evented):
+    """The Load tab's state and rules. Events (plain callbacks, see desk.engine.tab_events):
     `message(kind, text)` with kind "error" / "info", or (None, "") when cleared;
     `ramp_checked(levels or None)` after each ramp edit (None: not valid);
     `dataset_changed()` when the task the run sends changed;

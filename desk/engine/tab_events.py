@@ -19,6 +19,9 @@ class Event:
     def connect(self, callback: Callable[..., None]) -> None:
         self._callbacks.append(callback)
 
+    def disconnect(self, callback: Callable[..., None]) -> None:
+        self._callbacks.remove(callback)
+
     def emit(self, *args: Any) -> None:
         for callback in list(self._callbacks):
             callback(*args)
