@@ -44,7 +44,7 @@ from desk.core.rating import Preference, Rating
 from desk.core.response import ResponseResult, Status
 from desk.core.statistics import (
     MIN_SAMPLES,
-    bootstrap_interval,
+    bootstrap_percentile_intervals,
     bootstrap_ratio_interval,
     bradley_terry,
     bradley_terry_bootstrap,
@@ -248,10 +248,9 @@ def compute_scorecard(
         totals = [r.total_ms for r in answers if r.status == Status.OK and r.total_ms is not None]
         s.median_total_ms = percentile(totals, 50)
         s.p95_total_ms = percentile(totals, 95)
-        s.median_total_ci = bootstrap_interval(totals, lambda v: percentile(v, 50), seed=seed,
-                                               n_resamples=n_resamples)
-        s.p95_total_ci = bootstrap_interval(totals, lambda v: percentile(v, 95), seed=seed,
-                                            n_resamples=n_resamples)
+        latency_ci = bootstrap_percentile_intervals(totals, (50, 95), seed=seed, n_resamples=n_resamples)
+        if latency_ci is not None:  # the median and p95 of the same resamples
+            s.median_total_ci, s.p95_total_ci = latency_ci[50], latency_ci[95]
 
         known = [r.cost_usd for r in answers if r.cost_usd is not None]
         s.cost_unknown = len(answers) - len(known)
