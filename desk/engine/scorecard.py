@@ -171,12 +171,24 @@ def _json_interval(ci: tuple[float, float] | None) -> list[float | None] | None:
 
 def _majority(values: list[tuple[float, Any]]) -> Any:
     """Most common value; ties go to the most recent. `values` holds (created_at, value)."""
+    if len(values) == 1:  # one rater, the usual case
+        return values[0][1]
     counts = Counter(v for _, v in values)
     top = max(counts.values())
     for _, value in sorted(values, key=lambda cv: cv[0], reverse=True):
         if counts[value] == top:
             return value
     return None
+
+
+def _mean_quality(ratings: list[Rating]) -> float:
+    """The mean of the raters' quality scores, exactly as statistics.mean gives it (an int
+    when whole), without its exact-fraction arithmetic."""
+    scores = [x.quality for x in ratings if x.quality is not None]
+    if all(type(q) is int for q in scores):  # an int sum is exact, its division correctly rounded
+        whole, rest = divmod(sum(scores), len(scores))
+        return whole if not rest else sum(scores) / len(scores)
+    return mean(scores)
 
 
 def _share(hits: int, n: int) -> float | None:
@@ -233,8 +245,7 @@ def compute_scorecard(
         outcome = [_majority([(x.created_at, x.outcome) for x in rs]) for _, rs in rated]
         uncertainty = [_majority([(x.created_at, x.uncertainty) for x in rs]) for _, rs in rated]
         constraints = [_majority([(x.created_at, x.constraints) for x in rs]) for _, rs in rated]
-        qualities = [mean(x.quality for x in rs if x.quality is not None) for _, rs in rated
-                     if any(x.quality is not None for x in rs)]
+        qualities = [_mean_quality(rs) for _, rs in rated if any(x.quality is not None for x in rs)]
         s.successes = sum(1 for o in outcome if o == "success")
         s.success_rate = _share(s.successes, s.n_rated)
         s.success_ci = wilson_interval(s.successes, s.n_rated)

@@ -288,6 +288,14 @@ class Store:
         return responses.all_responses(self.db, trial_ids=f.trial_ids, since=f.since, until=f.until,
                                        load_runs=load_runs)
 
+    def response_figures(self, filters: RatingFilter | None = None, *, load_runs: bool = True,
+                         ids: Sequence[str] | None = None) -> list[ResponseResult]:
+        """`all_responses` (or the responses among `ids`) with only id, trial, model, status,
+        total time and cost: what the scorecard needs, without the text and attempts."""
+        f = filters or RatingFilter()
+        return responses.response_figures(self.db, trial_ids=f.trial_ids, since=f.since, until=f.until,
+                                          load_runs=load_runs, ids=ids)
+
     # rubrics
 
     def default_rubric(self) -> Rubric:
@@ -332,6 +340,10 @@ class Store:
 
     def rated_responses(self, filters: RatingFilter | None = None) -> list[tuple[ResponseResult, Rating]]:
         return ratings.rated_responses(self.db, filters)
+
+    def matching_ratings(self, filters: RatingFilter | None = None) -> list[Rating]:
+        """The ratings of `rated_responses`, without their responses."""
+        return ratings.matching_ratings(self.db, filters)
 
     def save_preference(
         self,

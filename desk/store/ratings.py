@@ -166,6 +166,17 @@ def rated_responses(db: Database, filters: RatingFilter | None = None) -> list[t
     A response rated by two raters appears twice. Ordered by when the response was
     stored, then by rater.
     """
+    ratings = matching_ratings(db, filters)
+    found = responses_by_ids(db, [r.response_id for r in ratings])  # in the order stored
+    order = {response_id: i for i, response_id in enumerate(found)}
+    pairs = [(found[r.response_id], r) for r in ratings]
+    pairs.sort(key=lambda p: (order[p[0].id], p[1].rater, p[1].created_at))
+    return pairs
+
+
+def matching_ratings(db: Database, filters: RatingFilter | None = None) -> list[Rating]:
+    """The current ratings `rated_responses` pairs with their responses, oldest first,
+    without reading the responses."""
     f = filters or RatingFilter()
     where: list[str] = []
     params: list[Any] = []
@@ -185,11 +196,7 @@ def rated_responses(db: Database, filters: RatingFilter | None = None) -> list[t
         and (f.until is None or r.created_at < f.until)
         and wanted <= set(r.tags)
     ]
-    found = responses_by_ids(db, [r.response_id for r in ratings])  # in the order stored
-    order = {response_id: i for i, response_id in enumerate(found)}
-    pairs = [(found[r.response_id], r) for r in ratings]
-    pairs.sort(key=lambda p: (order[p[0].id], p[1].rater, p[1].created_at))
-    return pairs
+    return ratings
 
 
 # preferences
@@ -351,10 +358,10 @@ def _insert_rating(db: Database, rating: Rating) -> None:
 
 def _rating(row: Row) -> Rating:
     values: dict[str, Any] = {k: row[k] for k in COLUMN_KEYS if row[k] not in (None, "")}
-    tags = json.loads(row["tags_json"] or "[]")
+    tags = _json(row["tags_json"], [])
     if tags:
         values[TAGS_KEY] = tags
-    values.update(json.loads(row["extra_json"] or "{}"))
+    values.update(_json(row["extra_json"], {}))
     return Rating(
         id=row["id"],
         response_id=row["response_id"],
@@ -363,10 +370,15 @@ def _rating(row: Row) -> Rating:
         created_at=row["created_at"],
         values=values,
         blind=bool(row["blind"]),
-        shown_order=tuple(json.loads(row["shown_order_json"] or "[]")),
+        shown_order=tuple(_json(row["shown_order_json"], ())),
         supersedes=row["supersedes"],
         origin=row["origin"],
     )
+
+
+def _json(text: str | None, empty: Any) -> Any:
+    """Parsed JSON; most rows hold an empty list or object, which need no parser."""
+    return empty if not text or text in ("[]", "{}") else json.loads(text)
 
 
 def _rater(rater: str) -> str:
