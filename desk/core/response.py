@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from desk.core.trial import Variant
@@ -237,3 +237,15 @@ def tokens_per_second(output_tokens: int | None, first_at: float | None, end_at:
     if span <= 0.0005:  # everything arrived in one read: no rate to speak of
         return None
     return round((output_tokens - 1) / span, 2)
+
+
+class ResponseFigures(NamedTuple):
+    """What the scorecard needs of a response, with ResponseResult's names: a light row to
+    hold 100,000 of (a ResponseResult with its text and attempts weighs a hundred times more)."""
+
+    id: str
+    trial_id: str
+    model: str
+    status: Status
+    total_ms: float | None
+    cost_usd: float | None

@@ -41,7 +41,7 @@ from statistics import mean
 from typing import Any
 
 from desk.core.rating import Preference, Rating
-from desk.core.response import ResponseResult, Status
+from desk.core.response import ResponseFigures, ResponseResult, Status
 from desk.core.statistics import (
     MIN_SAMPLES,
     bootstrap_percentile_intervals,
@@ -196,7 +196,7 @@ def _share(hits: int, n: int) -> float | None:
 
 
 def compute_scorecard(
-    responses: Sequence[ResponseResult],
+    responses: Sequence[ResponseResult | ResponseFigures],
     ratings: Sequence[Rating],
     preferences: Sequence[Preference] = (),
     *,
@@ -208,7 +208,7 @@ def compute_scorecard(
     before each step (the bootstraps take seconds on a real store) and may raise to stop."""
     report = progress or (lambda done, total, detail: None)
     by_id = {r.id: r for r in responses}
-    by_model: dict[str, list[ResponseResult]] = defaultdict(list)
+    by_model: dict[str, list[ResponseResult | ResponseFigures]] = defaultdict(list)
     for r in responses:
         by_model[r.model].append(r)
     ratings_by_response: dict[str, list[Rating]] = defaultdict(list)

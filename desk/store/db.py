@@ -21,7 +21,7 @@ from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.core.rating import Preference, Rating
-from desk.core.response import Attempt, ResponseResult
+from desk.core.response import Attempt, ResponseFigures, ResponseResult
 from desk.core.rubric import Rubric
 from desk.core.trial import TrialInput
 from desk.store import merge, prices, providers, ratings, responses, rubrics, runs, settings, trials
@@ -289,7 +289,7 @@ class Store:
                                        load_runs=load_runs)
 
     def response_figures(self, filters: RatingFilter | None = None, *, load_runs: bool = True,
-                         ids: Sequence[str] | None = None) -> list[ResponseResult]:
+                         ids: Sequence[str] | None = None) -> list[ResponseFigures]:
         """`all_responses` (or the responses among `ids`) with only id, trial, model, status,
         total time and cost: what the scorecard needs, without the text and attempts."""
         f = filters or RatingFilter()

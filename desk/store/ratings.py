@@ -175,8 +175,8 @@ def rated_responses(db: Database, filters: RatingFilter | None = None) -> list[t
 
 
 def matching_ratings(db: Database, filters: RatingFilter | None = None) -> list[Rating]:
-    """The current ratings `rated_responses` pairs with their responses, oldest first,
-    without reading the responses."""
+    """The current ratings `rated_responses` pairs with their responses (in no particular
+    order), without reading the responses."""
     f = filters or RatingFilter()
     where: list[str] = []
     params: list[Any] = []
@@ -186,7 +186,7 @@ def matching_ratings(db: Database, filters: RatingFilter | None = None) -> list[
     if f.rater is not None:
         where.append("r.rater = ?")
         params.append(f.rater)
-    ratings = [_rating(r) for r in _current_rating_rows(db, where, params)]
+    ratings = [_rating(r) for r in _current_rating_rows(db, where, params, ordered=False)]
     # Time and tags narrow the *current* ratings, so they are applied after choosing them.
     wanted = set(f.tags)
     ratings = [
@@ -319,7 +319,7 @@ _LOCAL = "r.origin IS NULL"
 _LOCAL_FIRST = "(r.origin IS NULL) DESC, r.created_at DESC, r.id DESC"
 
 
-def _current_rating_rows(db: Database, where: list[str], params: list[Any]) -> list[Row]:
+def _current_rating_rows(db: Database, where: list[str], params: list[Any], *, ordered: bool = True) -> list[Row]:
     # The filters must only use the response and the rater (the partition), so that they
     # never change which of a rater's rows is current.
     extra = "".join(f" AND {w}" for w in where)
@@ -328,7 +328,7 @@ def _current_rating_rows(db: Database, where: list[str], params: list[Any]) -> l
         "SELECT * FROM (SELECT r.*, row_number() OVER ("
         f"PARTITION BY r.response_id, r.rater ORDER BY {_LOCAL_FIRST}) AS n_ "
         f"FROM ratings r WHERE {_NOT_SUPERSEDED.format(table='ratings')}{extra}) "
-        "WHERE n_ = 1 ORDER BY created_at, id",
+        "WHERE n_ = 1" + (" ORDER BY created_at, id" if ordered else ""),  # the sort is a third of the time
         params,
     )
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from desk.core.ids import new_id
-from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, UnknownField, Usage
+from desk.core.response import Attempt, ErrorKind, ResponseFigures, ResponseResult, Status, UnknownField, Usage
 from desk.core.trial import Variant
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
@@ -177,10 +177,10 @@ def response_figures(
     until: float | None = None,
     load_runs: bool = True,
     ids: Sequence[str] | None = None,
-) -> list[ResponseResult]:
+) -> list[ResponseFigures]:
     """The responses `all_responses` selects (or, given `ids`, those of them that exist),
-    oldest first, with only id, trial, model, status, total time and cost filled in: no
-    text, no attempts. A scorecard of 100,000 answers needs no more than this."""
+    oldest first, as their id, trial, model, status, total time and cost: no text, no
+    attempts. A scorecard of 100,000 answers needs no more than this."""
     if ids is None:
         clause, params = _scope(trial_ids, since, until, load_runs)
         found = db.conn.execute(
@@ -196,9 +196,8 @@ def response_figures(
                 f"WHERE id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
         found.sort(key=lambda r: (r[6], r[7]))
     status = {s.value: s for s in Status}
-    return [ResponseResult(id=rid, trial_id=trial, model=model, settings={}, status=status[st],
-                           total_ms=total, cost_usd=cost)
-            for rid, trial, model, st, total, cost, _, _ in found]
+    return [ResponseFigures(rid, trial, model, status[st], total, cost) for rid, trial, model, st, total, cost, _, _
+            in found]
 
 
 def _scope(
