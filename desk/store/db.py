@@ -341,6 +341,15 @@ class Store:
     def rated_responses(self, filters: RatingFilter | None = None) -> list[tuple[ResponseResult, Rating]]:
         return ratings.rated_responses(self.db, filters)
 
+    def rated_response_batches(self, filters: RatingFilter | None = None,
+                               size: int = 500) -> Iterator[list[tuple[ResponseResult, Rating]]]:
+        """`rated_responses` a batch at a time, read as consumed (memory flat in n)."""
+        return ratings.rated_response_batches(self.db, filters, size)
+
+    def matching_rating_keys(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
+        """How many ratings `rated_responses` would pair, and their extra value keys."""
+        return ratings.matching_rating_keys(self.db, filters)
+
     def matching_ratings(self, filters: RatingFilter | None = None) -> list[Rating]:
         """The ratings of `rated_responses`, without their responses."""
         return ratings.matching_ratings(self.db, filters)

@@ -19,7 +19,15 @@ from typing import Any
 from sqlite_utils import Database
 
 from desk.core.ids import new_id
-from desk.core.response import Attempt, ErrorKind, ResponseFigures, ResponseResult, Status, UnknownField, Usage
+from desk.core.response import (
+    Attempt,
+    ErrorKind,
+    ResponseFigures,
+    ResponseResult,
+    Status,
+    UnknownField,
+    Usage,
+)
 from desk.core.trial import Variant
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction

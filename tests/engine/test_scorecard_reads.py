@@ -11,7 +11,6 @@ from desk.core.trial import TrialInput
 from desk.engine.session import Engine, ScoreFilter
 from desk.store import open_store
 
-
 RUBRIC_REST = {"uncertainty": "confident_correct", "constraints": "followed"}
 
 
