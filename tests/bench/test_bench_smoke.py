@@ -38,3 +38,11 @@ def test_ui_benchmark_prints_stall_figures():
     out = run("tests.bench.bench_ui", "--panes", "3", "--seconds", "0.5")
     assert "3/3 answers complete" in out
     assert "Qt 5 ms timer" in out and "asyncio 5 ms sleep" in out and "target: p99" in out
+
+
+def test_store_benchmark_prints_each_command(tmp_path):
+    out = run("tests.bench.bench_store", "--answers", "60", "--repeat", "1", "--cache", str(tmp_path))
+    assert "60 answers: store" in out
+    for name in ("scorecard --json  ", "scorecard --json --tag X", "export csv", "export jsonl", "export parquet"):
+        assert out.count(name) == 1, name
+    assert out.count("peak RSS") == 6 and "FAIL" not in out
