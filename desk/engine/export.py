@@ -167,8 +167,12 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def _rated_pairs(store: Store, filters: ExportFilter) -> Iterator[tuple[ResponseResult, Rating]]:
+def _rated_pairs(store: Store, filters: ExportFilter,
+                 look: _Lookup | None = None) -> Iterator[tuple[ResponseResult, Rating]]:
+    """The rated answers a batch at a time; `look` then holds just that batch's trials."""
     for batch in store.rated_response_batches(filters):
+        if look is not None:
+            look.hold_trials({response.trial_id for response, _ in batch})
         yield from batch
 
 
@@ -194,7 +198,7 @@ def _table_columns(look: _Lookup, stray: Sequence[str]) -> tuple[list[str], dict
 
 def _table_row_stream(store: Store, look: _Lookup, extra_names: dict[str, str],
                       filters: ExportFilter) -> Iterator[dict[str, Any]]:
-    for response, rating in _rated_pairs(store, filters):
+    for response, rating in _rated_pairs(store, filters, look):
         trial = look.trial(response.trial_id)
         rubric = look.rubric(rating.rubric_id)
         values = rating.values
@@ -241,6 +245,8 @@ def _table_row_stream(store: Store, look: _Lookup, extra_names: dict[str, str],
 def csv_cell(value: Any) -> Any:
     """A value as written to CSV: None empty, bools true/false, numbers as they are, text
     that a spreadsheet would run as a formula prefixed with an apostrophe."""
+    if type(value) is str:  # the most common: checked first (a hundred thousand rows of them)
+        return "'" + value if value.startswith(FORMULA_PREFIXES) else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -301,7 +307,7 @@ def rated_records(store: Store, filters: ExportFilter | None = None) -> list[dic
 
 def _rated_record_stream(store: Store, filters: ExportFilter) -> Iterator[dict[str, Any]]:
     look = _Lookup(store)
-    for response, rating in _rated_pairs(store, filters):
+    for response, rating in _rated_pairs(store, filters, look):
         trial = look.trial(response.trial_id)
         yield {
             "trial": trial_json(trial, response.trial_id),
@@ -683,6 +689,10 @@ class _Lookup:
         if trial_id not in self._trials:
             self._trials[trial_id] = self.store.get_trial(trial_id)
         return self._trials[trial_id]
+
+    def hold_trials(self, trial_ids: set[str]) -> None:
+        """Keep these trials (read at once), and only these: a stream's memory stays flat."""
+        self._trials = {**{t: None for t in trial_ids}, **self.store.get_trials(list(trial_ids))}
 
     def rubric(self, rubric_id: str) -> Rubric | None:
         if rubric_id not in self._rubrics:

@@ -213,6 +213,10 @@ class Store:
     def get_trial(self, trial_id: str) -> StoredTrial | None:
         return trials.get_trial(self.db, trial_id)
 
+    def get_trials(self, trial_ids: Sequence[str]) -> dict[str, StoredTrial]:
+        """`get_trial` of many at once, by id (missing ones left out)."""
+        return trials.get_trials(self.db, trial_ids)
+
     def list_trials(self, search: str | None = None, limit: int = 100, offset: int = 0,
                     *, runs: bool = True) -> list[TrialSummary]:
         return trials.list_trials(self.db, search, limit, offset, runs=runs)

@@ -442,7 +442,7 @@ def _attempts_for(db: Database, response_ids: list[str]) -> dict[str, list[Attem
                 retry_after_s=r["retry_after_s"],
                 wait_before_ms=r["wait_before_ms"],
                 vendor_request_id=r["vendor_request_id"],
-                ratelimit=json.loads(r["ratelimit_json"] or "{}"),
+                ratelimit=_json_object(r["ratelimit_json"]),
                 usage=_usage(r),
                 cost_usd=r["cost_usd"],
             )
@@ -450,12 +450,17 @@ def _attempts_for(db: Database, response_ids: list[str]) -> dict[str, list[Attem
     return result
 
 
+def _json_object(text: str | None) -> dict[str, Any]:
+    """A stored JSON object; most are empty, which needs no parser."""
+    return {} if not text or text == "{}" else json.loads(text)
+
+
 def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
     return ResponseResult(
         id=row["id"],
         trial_id=row["trial_id"],
         model=row["model"],
-        settings=json.loads(row["settings_json"] or "{}"),
+        settings=_json_object(row["settings_json"]),
         status=Status(row["status"]),
         error_kind=_error_kind(row["error_kind"]),
         error_message=row["error_message"],
@@ -482,6 +487,6 @@ def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
         refusal=bool(row["refusal"]),
         unknown_fields={
             name: UnknownField(f["count"], f["raw"])
-            for name, f in json.loads(row["unknown_fields_json"] or "{}").items()
+            for name, f in _json_object(row["unknown_fields_json"]).items()
         },
     )
