@@ -181,6 +181,28 @@ def _majority(values: list[tuple[float, Any]]) -> Any:
     return None
 
 
+def _combined(rated: list[tuple[Any, list[Rating]]]) -> tuple[list[Any], list[Any], list[Any], list[float]]:
+    """Each rated answer's outcome, uncertainty and constraints (by majority), and the mean
+    quality of those with one; a single rater's values are taken as they are (the usual case,
+    and at 100,000 answers the cost of building tuples to take a majority of one shows)."""
+    outcome, uncertainty, constraints, qualities = [], [], [], []
+    for _, rs in rated:
+        if len(rs) == 1:
+            values = rs[0].values
+            outcome.append(values.get("outcome"))
+            uncertainty.append(values.get("uncertainty"))
+            constraints.append(values.get("constraints"))
+            if (quality := values.get("quality")) is not None:
+                qualities.append(quality)
+            continue
+        outcome.append(_majority([(x.created_at, x.outcome) for x in rs]))
+        uncertainty.append(_majority([(x.created_at, x.uncertainty) for x in rs]))
+        constraints.append(_majority([(x.created_at, x.constraints) for x in rs]))
+        if any(x.quality is not None for x in rs):
+            qualities.append(_mean_quality(rs))
+    return outcome, uncertainty, constraints, qualities
+
+
 def _mean_quality(ratings: list[Rating]) -> float:
     """The mean of the raters' quality scores, exactly as statistics.mean gives it (an int
     when whole), without its exact-fraction arithmetic."""
@@ -242,10 +264,7 @@ def compute_scorecard(
         s = ModelScore(model=model, n_answers=len(answers))
         rated = [(r, ratings_by_response[r.id]) for r in answers if ratings_by_response.get(r.id)]
         s.n_rated = len(rated)
-        outcome = [_majority([(x.created_at, x.outcome) for x in rs]) for _, rs in rated]
-        uncertainty = [_majority([(x.created_at, x.uncertainty) for x in rs]) for _, rs in rated]
-        constraints = [_majority([(x.created_at, x.constraints) for x in rs]) for _, rs in rated]
-        qualities = [_mean_quality(rs) for _, rs in rated if any(x.quality is not None for x in rs)]
+        outcome, uncertainty, constraints, qualities = _combined(rated)
         s.successes = sum(1 for o in outcome if o == "success")
         s.success_rate = _share(s.successes, s.n_rated)
         s.success_ci = wilson_interval(s.successes, s.n_rated)
