@@ -175,9 +175,9 @@ def rated_response_batches(
     """`rated_responses` a batch of up to `size` pairs at a time, read as they are
     consumed: memory stays flat however many answers the store holds."""
     f = filters or RatingFilter()
-    where, params = _filter_where(f)
+    sql, params = _matching_sql(f)
     cursor = db.conn.execute(
-        f"SELECT c.* FROM ({_current_rating_sql(where)}) c JOIN responses p ON p.id = c.response_id "
+        f"SELECT c.* FROM ({sql}) c JOIN responses p ON p.id = c.response_id "
         "ORDER BY p.created_at, p.rowid, c.rater, c.created_at",
         params,
     )
@@ -192,17 +192,16 @@ def matching_ratings(db: Database, filters: RatingFilter | None = None) -> list[
     """The current ratings `rated_responses` pairs with their responses (in no particular
     order), without reading the responses."""
     f = filters or RatingFilter()
-    where, params = _filter_where(f)
-    return [r for r in (_rating(row) for row in _current_rating_rows(db, where, params, ordered=False))
-            if _selected(r, f)]
+    sql, params = _matching_sql(f)
+    return [r for r in (_rating(row) for row in rows(db, sql, params)) if _selected(r, f)]
 
 
 def matching_rating_keys(db: Database, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
     """How many current ratings match `filters`, and the value keys they hold beyond the
     columns and tags (extra criteria; first seen first), without building a Rating."""
     f = filters or RatingFilter()
-    where, params = _filter_where(f)
-    cursor = db.conn.execute(f"SELECT created_at, tags_json, extra_json FROM ({_current_rating_sql(where)})", params)
+    sql, params = _matching_sql(f)
+    cursor = db.conn.execute(f"SELECT created_at, tags_json, extra_json FROM ({sql})", params)
     count, keys = 0, dict[str, None]()
     wanted = set(f.tags)
     for created_at, tags_json, extra_json in cursor:
@@ -216,8 +215,13 @@ def matching_rating_keys(db: Database, filters: RatingFilter | None = None) -> t
     return count, list(keys)
 
 
-def _filter_where(f: RatingFilter) -> tuple[list[str], list[Any]]:
-    """The conditions of `f` that pick rows within a (response, rater) partition."""
+def _matching_sql(f: RatingFilter) -> tuple[str, list[Any]]:
+    """(SQL, parameters) of the current ratings `f` may select; `_selected` has the last word.
+
+    Trials and rater pick rows within a (response, rater) partition. A tag narrows the
+    current rows by its JSON text in tags_json: a superset (LIKE ignores ASCII case), which
+    spares parsing the ratings without it. Only ASCII tags: other text may be stored
+    escaped (\\u00e9) by another writer."""
     where: list[str] = []
     params: list[Any] = []
     if f.trial_ids:
@@ -226,7 +230,13 @@ def _filter_where(f: RatingFilter) -> tuple[list[str], list[Any]]:
     if f.rater is not None:
         where.append("r.rater = ?")
         params.append(f.rater)
-    return where, params
+    sql = _current_rating_sql(where)
+    for tag in f.tags:
+        if tag.isascii():
+            quoted = json.dumps(tag).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            sql += " AND tags_json LIKE ? ESCAPE '\\'"
+            params.append(f"%{quoted}%")
+    return sql, params
 
 
 def _selected(r: Rating, f: RatingFilter) -> bool:
