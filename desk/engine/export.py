@@ -167,10 +167,10 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def _rated_pairs(store: Store, filters: ExportFilter,
-                 look: _Lookup | None = None) -> Iterator[tuple[ResponseResult, Rating]]:
+def _rated_pairs(store: Store, filters: ExportFilter, look: _Lookup | None = None, *,
+                 attempts: bool = True) -> Iterator[tuple[ResponseResult, Rating]]:
     """The rated answers a batch at a time; `look` then holds just that batch's trials."""
-    for batch in store.rated_response_batches(filters):
+    for batch in store.rated_response_batches(filters, attempts=attempts):
         if look is not None:
             look.hold_trials({response.trial_id for response, _ in batch})
         yield from batch
@@ -198,7 +198,7 @@ def _table_columns(look: _Lookup, stray: Sequence[str]) -> tuple[list[str], dict
 
 def _table_row_stream(store: Store, look: _Lookup, extra_names: dict[str, str],
                       filters: ExportFilter) -> Iterator[dict[str, Any]]:
-    for response, rating in _rated_pairs(store, filters, look):
+    for response, rating in _rated_pairs(store, filters, look, attempts=False):  # a row holds none
         trial = look.trial(response.trial_id)
         rubric = look.rubric(rating.rubric_id)
         values = rating.values

@@ -345,10 +345,11 @@ class Store:
     def rated_responses(self, filters: RatingFilter | None = None) -> list[tuple[ResponseResult, Rating]]:
         return ratings.rated_responses(self.db, filters)
 
-    def rated_response_batches(self, filters: RatingFilter | None = None,
-                               size: int = 500) -> Iterator[list[tuple[ResponseResult, Rating]]]:
-        """`rated_responses` a batch at a time, read as consumed (memory flat in n)."""
-        return ratings.rated_response_batches(self.db, filters, size)
+    def rated_response_batches(self, filters: RatingFilter | None = None, size: int = 500, *,
+                               attempts: bool = True) -> Iterator[list[tuple[ResponseResult, Rating]]]:
+        """`rated_responses` a batch at a time, read as consumed (memory flat in n); with
+        `attempts` False, without the responses' attempts."""
+        return ratings.rated_response_batches(self.db, filters, size, attempts=attempts)
 
     def matching_rating_keys(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
         """How many ratings `rated_responses` would pair, and their extra value keys."""

@@ -170,10 +170,11 @@ def rated_responses(db: Database, filters: RatingFilter | None = None) -> list[t
 
 
 def rated_response_batches(
-    db: Database, filters: RatingFilter | None = None, size: int = 500
+    db: Database, filters: RatingFilter | None = None, size: int = 500, *, attempts: bool = True
 ) -> Iterator[list[tuple[ResponseResult, Rating]]]:
     """`rated_responses` a batch of up to `size` pairs at a time, read as they are
-    consumed: memory stays flat however many answers the store holds."""
+    consumed: memory stays flat however many answers the store holds. `attempts` False
+    leaves each response's attempts out (a flat table has no place for them)."""
     f = filters or RatingFilter()
     sql, params = _matching_sql(f)
     cursor = db.conn.execute(
@@ -184,7 +185,7 @@ def rated_response_batches(
     names = [d[0] for d in cursor.description]
     while chunk := cursor.fetchmany(size):
         ratings = [r for r in (_rating(dict(zip(names, row, strict=True))) for row in chunk) if _selected(r, f)]
-        found = responses_by_ids(db, [r.response_id for r in ratings])
+        found = responses_by_ids(db, [r.response_id for r in ratings], attempts=attempts)
         yield [(found[r.response_id], r) for r in ratings]
 
 

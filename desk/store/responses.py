@@ -136,9 +136,9 @@ def responses_for_trial(db: Database, trial_id: str) -> list[ResponseResult]:
     return [_result(r, attempts.get(r["id"], [])) for r in found]
 
 
-def responses_by_ids(db: Database, response_ids: Sequence[str]) -> dict[str, ResponseResult]:
-    """The responses (with their attempts) among `response_ids` that exist, by id, in the
-    order they were stored."""
+def responses_by_ids(db: Database, response_ids: Sequence[str], *, attempts: bool = True) -> dict[str, ResponseResult]:
+    """The responses (with their attempts, unless `attempts` is False) among `response_ids`
+    that exist, by id, in the order they were stored."""
     found: list[Row] = []
     ids = list(dict.fromkeys(response_ids))
     for start in range(0, len(ids), _CHUNK):
@@ -146,8 +146,8 @@ def responses_by_ids(db: Database, response_ids: Sequence[str]) -> dict[str, Res
         marks = ", ".join("?" for _ in chunk)
         found += rows(db, f"SELECT *, rowid AS rowid_ FROM responses WHERE id IN ({marks})", chunk)
     found.sort(key=lambda r: (r["created_at"], r["rowid_"]))
-    attempts = _attempts_for(db, [r["id"] for r in found])
-    return {r["id"]: _result(r, attempts.get(r["id"], [])) for r in found}
+    tried = _attempts_for(db, [r["id"] for r in found]) if attempts else {}
+    return {r["id"]: _result(r, tried.get(r["id"], [])) for r in found}
 
 
 def all_responses(

@@ -38,7 +38,15 @@ def test_rows_are_written_before_the_last_answers_are_read(store, fmt, tmp_path)
     if fmt == "parquet":
         pytest.importorskip("pyarrow")
     reads: list[str] = []
-    store.db.conn.set_trace_callback(lambda sql: reads.append(sql) if "FROM responses WHERE id IN" in sql else None)
+    attempt_reads: list[str] = []
+
+    def trace(sql: str) -> None:
+        if "FROM responses WHERE id IN" in sql:
+            reads.append(sql)
+        elif "FROM attempts" in sql:
+            attempt_reads.append(sql)
+
+    store.db.conn.set_trace_callback(trace)
     seen: list[tuple[int, int | None, int]] = []  # (rows written, total, answer reads so far)
     try:
         result = export_file(store, fmt, tmp_path / f"out.{fmt}",
@@ -48,6 +56,7 @@ def test_rows_are_written_before_the_last_answers_are_read(store, fmt, tmp_path)
     assert result.rows == ANSWERS
     assert seen[-1][:2] == (ANSWERS, ANSWERS) and all(total == ANSWERS for _, total, _ in seen)
     assert len(reads) >= 3  # one read per batch of 500
+    assert bool(attempt_reads) == (fmt == "jsonl")  # a flat row has no place for attempts
     if fmt != "parquet":  # parquet writes a row group at a time; the others row by row
         first_written = next(r for done, _, r in seen if done > 0)
         assert first_written < len(reads)  # writing began while answers were still unread
