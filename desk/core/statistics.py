@@ -2,7 +2,8 @@
 
 Pure computation (no Qt, network or SQL). The bootstraps draw their resamples with numpy
 as whole arrays: a scorecard of 100,000 answers resamples millions of values, which pure
-Python took minutes over. Every function returns None rather than a made-up number when
+Python took minutes over. numpy is imported by the functions that use it, so the CLI's
+start (which needs `percentile`) does not wait for it. Every function returns None rather than a made-up number when
 the quantity is undefined.
 """
 
@@ -12,8 +13,10 @@ import math
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 MIN_SAMPLES = 5  # below this the scorecard says "too few samples" instead of a number
@@ -73,6 +76,7 @@ def bootstrap_interval(
     seed: int = 0,
 ) -> tuple[float, float] | None:
     """Return a percentile-bootstrap interval for `statistic`; None with fewer than 2 values."""
+    import numpy as np  # on first use: see the module docstring
     tail = _check_confidence(confidence)
     if n_resamples < 1:
         raise ValueError("n_resamples must be at least 1")
@@ -101,6 +105,7 @@ _DRAWS_PER_BLOCK = 1 << 17
 
 def _resample_rows(rng: np.random.Generator, n: int, n_resamples: int) -> Iterator[np.ndarray]:
     """Blocks of resamples, each row `n` indices drawn uniformly with replacement from range(n)."""
+    import numpy as np  # on first use: see the module docstring
     per_block = max(1, _DRAWS_PER_BLOCK // n)
     for start in range(0, n_resamples, per_block):
         yield rng.integers(0, n, size=(min(per_block, n_resamples - start), n), dtype=np.intp)
@@ -124,6 +129,7 @@ def bootstrap_percentile_intervals(
     exactly, one after another: U_(k) ~ Beta(k, n - k + 1) and, given U_(k) = a,
     U_(m) = a + (1 - a) * Beta(m - k, n - m + 1). A few draws per resample, whatever n.
     """
+    import numpy as np  # on first use: see the module docstring
     tail = _check_confidence(confidence)
     if n_resamples < 1:
         raise ValueError("n_resamples must be at least 1")
@@ -145,6 +151,7 @@ def _resampled_percentiles(
 ) -> dict[float, np.ndarray]:
     """q -> `percentile(resample, q)` of each of `n_resamples` bootstrap resamples of `values`
     (the same resamples for every q), drawn as `bootstrap_percentile_intervals` says."""
+    import numpy as np  # on first use: see the module docstring
     ordered = np.sort(np.asarray(list(values), dtype=float))
     n = len(ordered)
     # The two 0-based ranks each percentile interpolates between, as in `percentile`.
@@ -275,6 +282,7 @@ def bradley_terry_bootstrap(
     """Return a percentile-bootstrap interval of each item's Bradley-Terry strength.
     `each(i)` is called before resample i: a caller's progress or cancel check (an
     exception it raises stops the work; a thousand refits take seconds)."""
+    import numpy as np  # on first use: see the module docstring
     tail = _check_confidence(confidence)
     if n_resamples < 1:
         raise ValueError("n_resamples must be at least 1")
@@ -313,6 +321,7 @@ def _fit_bradley_terry_many(
     """`_fit_bradley_terry`'s MM steps on many data sets at once: `wins` (sets × items)
     holds each item's wins plus the prior, `games` (sets × items × items) the games per pair.
     Each set stops where the single fit would: at its first step changing less than `tol`."""
+    import numpy as np  # on first use: see the module docstring
     sets, size = wins.shape
     strengths = np.ones((sets, size))
     active = np.ones(sets, dtype=bool)
@@ -424,6 +433,7 @@ def bootstrap_ratio_interval(
     interval look tighter than the data allow), so the upper bound can be math.inf. None with
     fewer than 2 pairs or when the denominators sum to 0.
     """
+    import numpy as np  # on first use: see the module docstring
     tail = _check_confidence(confidence)
     if n_resamples < 1:
         raise ValueError("n_resamples must be at least 1")
