@@ -133,7 +133,7 @@ def export_file(store: Store, fmt: str, out: str | Path | IO[str],
         columns, extra_names = _table_columns(look, stray)
         rows = counted(_table_row_stream(store, look, extra_names, filters), n)
         if fmt == "parquet":
-            schema = _arrow_schema(pa, columns, look.all_rubrics())
+            schema = _arrow_schema(pa, columns, extra_names, look.all_rubrics())
             with _atomic(out, binary=True) as f, pq.ParquetWriter(f, schema) as writer:  # type: ignore[arg-type]
                 for batch in _batched(rows, PARQUET_ROW_GROUP):
                     writer.write_table(_arrow_batch(pa, schema, batch))
@@ -263,18 +263,19 @@ def write_csv(f: IO[str], columns: Sequence[str], rows: Iterable[dict[str, Any]]
         writer.writerow([csv_cell(row.get(c)) for c in columns])
 
 
-def _arrow_schema(pa: Any, columns: Sequence[str], rubrics: Sequence[Rubric]) -> Any:
-    """Parquet column types, fixed before the first row: numbers and flags typed, a scale
-    criterion as int64, any other criterion as text."""
+def _arrow_schema(pa: Any, columns: Sequence[str], extra_names: dict[str, str], rubrics: Sequence[Rubric]) -> Any:
+    """Parquet column types, fixed before the first row: numbers and flags typed, an extra
+    scale criterion as int64, any other criterion as text."""
     scales = {c.key for rubric in rubrics for c in rubric.criteria if c.kind == "scale"}
+    whole = _INT_COLUMNS | {name for key, name in extra_names.items() if key in scales}
+
     def kind(column: str) -> Any:
         if column in _FLOAT_COLUMNS:
             return pa.float64()
         if column in _BOOL_COLUMNS:
             return pa.bool_()
-        if column in _INT_COLUMNS or column in scales or column.removeprefix("rating_") in scales:
-            return pa.int64()
-        return pa.string()
+        return pa.int64() if column in whole else pa.string()
+
     return pa.schema([(column, kind(column)) for column in columns])
 
 

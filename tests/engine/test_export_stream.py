@@ -78,3 +78,32 @@ def test_jsonl_lines_follow_the_stored_order(store, tmp_path):
     export_file(store, "jsonl", tmp_path / "out.jsonl")
     ids = [json.loads(line)["response"]["id"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert ids == sorted(ids) and len(ids) == ANSWERS  # ids were given in the order stored
+
+
+def test_parquet_types_extra_criteria_by_their_kind(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    import dataclasses
+
+    from desk.core.rubric import Criterion, Option
+
+    s = open_store(tmp_path / "extra.db")
+    try:
+        base = s.default_rubric()
+        extra = (Criterion("speed", "Speed", "scale", required=False),
+                 Criterion("id", "An unlucky key", "scale", required=False),  # rating_id stays text
+                 Criterion("tone", "Tone", "choice", (Option("warm", "Warm"), Option("cold", "Cold")), required=False))
+        rubric = s.save_rubric_version(dataclasses.replace(base, criteria=(*base.criteria, *extra)))
+        trial = s.create_trial(TrialInput("extra"))
+        for i, values in enumerate(({"speed": 4, "id": 2, "tone": "warm"}, {})):
+            r = ResponseResult(id=f"e{i}", trial_id=trial, model="p/m", settings={}, status=Status.OK, text="a")
+            s.finish_response(r)
+            s.save_rating(r.id, "ana", {"outcome": "success", "uncertainty": "confident_correct",
+                                        "constraints": "followed", "quality": 3, **values}, rubric_id=rubric.id)
+        export_file(s, "parquet", tmp_path / "out.parquet")
+        table = pq.read_table(tmp_path / "out.parquet")
+        types = {f.name: str(f.type) for f in table.schema}
+        assert types["speed"] == "int64" and types["rating_id"] == "string" and types["tone"] == "string"
+        assert types["id"] == "int64"
+        assert table.to_pylist() == table_rows(s)[1]
+    finally:
+        s.close()
