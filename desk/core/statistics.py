@@ -294,23 +294,34 @@ def bradley_terry_bootstrap(
         if each is not None:
             each(i)
     # A resample of the comparisons is a multinomial draw of how often each distinct
-    # (winner, loser, score) comes up; then every resample is fitted at once.
+    # (item, item, score) comes up: few kinds among many comparisons, so cheap to draw.
     index = {item: k for k, item in enumerate(items)}
     kinds = Counter((index[a], index[b], score) for a, b, score in checked)
-    counts = np.random.default_rng(seed).multinomial(
-        len(checked), np.array(list(kinds.values()), dtype=float) / len(checked), size=n_resamples)
-    size = len(items)
-    to_wins = np.zeros((len(kinds), size))
-    to_games = np.zeros((len(kinds), size, size))
-    for k, (a, b, score) in enumerate(kinds):
-        to_wins[k, a] += score
-        to_wins[k, b] += 1 - score
-        to_games[k, a, b] += 1
-        to_games[k, b, a] += 1
-    # Fit every item every time, so the geometric-mean scale means the same thing in each
-    # resample; an item drawn no games falls back to its prior, which widens its interval.
-    fitted = _fit_bradley_terry_many(prior + counts @ to_wins, np.einsum("rk,kab->rab", counts, to_games),
-                                     iterations=1000, tol=1e-10, prior=prior)
+    first = np.array([a for a, _, _ in kinds])
+    second = np.array([b for _, b, _ in kinds])
+    scores = np.array([score for _, _, score in kinds])
+    shares = np.array(list(kinds.values()), dtype=float) / len(checked)
+    k, size = len(kinds), len(items)
+    rng = np.random.default_rng(seed)
+    # Resamples are drawn and fitted a block at a time, all of a block at once; a block's
+    # draws and its games per pair (resamples × items × items) stay a few MB.
+    step = max(1, _DRAWS_PER_BLOCK // max(k, size * size))
+    fitted = []
+    for start in range(0, n_resamples, step):
+        b = min(step, n_resamples - start)
+        counts = rng.multinomial(len(checked), shares, size=b).ravel().astype(float)
+        row = np.repeat(np.arange(b), k)
+        at_first, at_second = row * size + np.tile(first, b), row * size + np.tile(second, b)
+        won = np.tile(scores, b)
+        wins = prior + (np.bincount(at_first, weights=counts * won, minlength=b * size)
+                        + np.bincount(at_second, weights=counts * (1 - won), minlength=b * size)).reshape(b, size)
+        games = (np.bincount(at_first * size + np.tile(second, b), weights=counts, minlength=b * size * size)
+                 + np.bincount(at_second * size + np.tile(first, b), weights=counts, minlength=b * size * size))
+        # Fit every item every time, so the geometric-mean scale means the same thing in each
+        # resample; an item drawn no games falls back to its prior, which widens its interval.
+        fitted.append(_fit_bradley_terry_many(wins, games.reshape(b, size, size), iterations=1000, tol=1e-10,
+                                              prior=prior))
+    fitted = np.concatenate(fitted)
     lower, upper = np.quantile(fitted, [tail / 100, 1 - tail / 100], axis=0)
     return {item: (float(lower[k]), float(upper[k])) for k, item in enumerate(items)}
 

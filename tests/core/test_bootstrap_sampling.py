@@ -123,3 +123,22 @@ def test_bradley_terry_bootstrap_brackets_the_fit_of_lopsided_data():
     games = [("a", "b", 1.0)] * 30 + [("a", "b", 0.0)] * 10 + [("b", "c", 1.0)] * 20 + [("b", "c", 0.5)] * 5
     intervals = bradley_terry_bootstrap(games, n_resamples=2000, seed=1)
     assert intervals["a"][0] > 1 > intervals["c"][1]  # a clearly above average, c clearly below
+
+
+def test_bradley_terry_bootstrap_agrees_with_refitting_each_resample():
+    # The plain way: draw the comparisons with replacement and refit, one resample at a time.
+    import random
+
+    games = ([("a", "b", 1.0)] * 14 + [("a", "b", 0.0)] * 6 + [("b", "c", 1.0)] * 9 + [("c", "b", 0.5)] * 4
+             + [("c", "a", 1.0)] * 3 + [("a", "c", 1.0)] * 7)
+    rng = random.Random(3)
+    refits = {"a": [], "b": [], "c": []}
+    for _ in range(3000):
+        fit = _fit_bradley_terry(["a", "b", "c"], rng.choices(games, k=len(games)), iterations=1000, tol=1e-10,
+                                 prior=0.5)
+        for item, strength in fit.items():
+            refits[item].append(strength)
+    fast = bradley_terry_bootstrap(games, n_resamples=3000, seed=4)
+    for item, values in refits.items():
+        plain = (percentile(values, 2.5), percentile(values, 97.5))
+        assert fast[item] == pytest.approx(plain, rel=0.08), item
