@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from desk.core.statistics import bootstrap_interval, percentile
+from desk.core.statistics import bootstrap_percentile_intervals, percentile
 
 PERCENTILES = (50, 90, 95, 99)
 BOOTSTRAP_RESAMPLES = 500
@@ -146,8 +146,8 @@ def _pcts(values: Sequence[float], seed: int, ci: tuple[float, float] | bool | N
     out: dict[str, Any] = {f"p{p}": percentile(values, p) for p in PERCENTILES}
     out["n"] = len(values)
     if ci is True:
-        ci = bootstrap_interval(values, lambda v: percentile(v, 95) or 0.0, seed=seed,
-                                n_resamples=BOOTSTRAP_RESAMPLES)
+        found = bootstrap_percentile_intervals(values, (95,), seed=seed, n_resamples=BOOTSTRAP_RESAMPLES)
+        ci = found[95] if found else None
     out["p95_ci"] = list(ci) if ci else None
     return out
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from desk.core.trial import Variant
@@ -257,6 +257,9 @@ class ResponseResult:
     # perf_counter arrival of each content chunk of the final attempt (in memory only:
     # load runs derive inter-token latency from it)
     chunk_times: list[float] = field(default_factory=list, repr=False, compare=False)
+    # The attempts' span (first start, last end) when they were not loaded: what `wall_ms`
+    # needs, read without the attempts (exports of 100,000 answers skip them).
+    attempt_span: tuple[float, float | None] | None = field(default=None, repr=False, compare=False)
     # Set only while backing off before a retry (in memory only; see retry_status).
     pending_retry: PendingRetry | None = field(default=None, repr=False, compare=False)
 
@@ -268,15 +271,19 @@ class ResponseResult:
     def wall_ms(self) -> float | None:
         """What the user waited: from the first request to the end of the last, retries and
         their backoff included (ttft_ms and total_ms are the final attempt's own)."""
-        if not self.attempts or self.attempts[-1].ended_at is None:
+        if self.attempts:
+            first, last = self.attempts[0].started_at, self.attempts[-1].ended_at
+        elif self.attempt_span is not None:
+            first, last = self.attempt_span
+        else:
             return None
-        return round((self.attempts[-1].ended_at - self.attempts[0].started_at) * 1000, 3)
+        return None if last is None else round((last - first) * 1000, 3)
 
     @property
     def failed(self) -> bool:
         """No answer to judge: an error (rate limited, timed out...), or cancelled before
         any text arrived. Such an answer is rated by its outcome alone."""
-        return self.status == Status.ERROR or (self.status == Status.INTERRUPTED and not self.text.strip())
+        return answer_failed(self.status, self.text)
 
     @property
     def model_name(self) -> str:
@@ -302,3 +309,22 @@ def retry_status(result: ResponseResult, now: float) -> str | None:
     failed = result.attempts[-1]
     why = str(failed.http_status) if failed.http_status else (failed.error_kind or "error")
     return f"{why} · retry {result.retries} of {pending.limit} in {max(0.0, pending.at - now):.1f} s"
+
+
+def answer_failed(status: Status, text: str | None) -> bool:
+    """No answer to judge: an error (rate limited, timed out...), or cancelled before any
+    text arrived. Such an answer is rated by its outcome alone."""
+    return status == Status.ERROR or (status == Status.INTERRUPTED and not (text or "").strip())
+
+
+class ResponseFigures(NamedTuple):
+    """What the scorecard needs of a response, with ResponseResult's names: a light row to
+    hold 100,000 of (a ResponseResult with its text and attempts weighs a hundred times more)."""
+
+    id: str
+    trial_id: str
+    model: str
+    status: Status
+    total_ms: float | None
+    cost_usd: float | None
+    failed: bool = False  # as ResponseResult.failed: rated by its outcome alone

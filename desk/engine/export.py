@@ -113,44 +113,72 @@ def export_file(store: Store, fmt: str, out: str | Path | IO[str],
     `progress(rows_written, rows_total, what)` is called as it goes; an exception it raises
     (a cancel) stops the export, and a path is then left as it was.
     """
-    def counted(items: Sequence[Any]) -> Iterator[Any]:
-        for i, item in enumerate(items):
-            if progress is not None and i % 200 == 0:
-                progress(i, len(items), "writing")
+    def counted(items: Iterable[Any], total: int) -> Iterator[Any]:
+        done = 0
+        for item in items:
+            if progress is not None and done % 200 == 0:
+                progress(done, total, "writing")
             yield item
+            done += 1
         if progress is not None:
-            progress(len(items), len(items), "written")
+            progress(done, total, "written")
 
     if fmt not in FORMATS:
         raise ExportError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     filters = filters or ExportFilter()
-    if fmt == "parquet":
-        pa, pq = _pyarrow()  # before any work: a missing extra is a one-line answer
-        if not isinstance(out, str | Path):
-            raise ExportError("Parquet is written to a file, not a stream")
-        columns, rows = table_rows(store, filters)
-        table = _arrow_table(pa, columns, rows)
-        with _atomic(out, binary=True) as f:
-            pq.write_table(table, f)
-        return ExportResult(fmt, str(out), len(rows))
     skipped: dict[str, int] = {}
-    if fmt == "csv":
-        columns, rows = table_rows(store, filters)
-        n = len(rows)
+    if fmt in ("csv", "parquet"):
+        if fmt == "parquet":
+            pa, pq = _pyarrow()  # before any work: a missing extra is a one-line answer
+            if not isinstance(out, str | Path):
+                raise ExportError("Parquet is written to a file, not a stream")
+        # Rows are built and written a batch at a time: memory stays flat in n.
+        n, stray = store.matching_rating_keys(filters)
+        look = _Lookup(store)
+        columns, extra_names = _table_columns(look, stray)
+        rows = counted(_table_row_stream(store, look, extra_names, filters), n)
+        if fmt == "parquet":
+            schema = _arrow_schema(pa, columns, extra_names, look.all_rubrics())
+            with _atomic(out, binary=True) as f, pq.ParquetWriter(f, schema) as writer:  # type: ignore[arg-type]
+                for batch in _batched(rows, PARQUET_ROW_GROUP):
+                    writer.write_table(_arrow_batch(pa, schema, batch))
+            return ExportResult(fmt, str(out), n)
         with _output(out) as f:
-            write_csv(f, columns, counted(rows), bom=excel_bom_for(out, excel_bom))
+            write_csv(f, columns, rows, bom=excel_bom_for(out, excel_bom))
     elif fmt == "jsonl":
-        records = rated_records(store, filters)
-        n = len(records)
+        n, _ = store.matching_rating_keys(filters)
         with _output(out) as f:
-            write_jsonl(f, counted(records))
+            write_jsonl(f, counted(_rated_record_stream(store, filters), n))
     else:
         pairs, skipped = preference_pairs(store, filters)
         n = len(pairs)
         with _output(out) as f:
-            write_jsonl(f, counted(pairs))
+            write_jsonl(f, counted(pairs, n))
     where = str(out) if isinstance(out, str | Path) else str(getattr(out, "name", "a stream"))
     return ExportResult(fmt, where, n, skipped)
+
+
+PARQUET_ROW_GROUP = 5000  # rows per row group: a few MB of answers held at once
+
+
+def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _rated_pairs(store: Store, filters: ExportFilter, look: _Lookup | None = None, *,
+                 attempts: bool = True) -> Iterator[tuple[ResponseResult, Rating]]:
+    """The rated answers a batch at a time; `look` then holds just that batch's trials."""
+    for batch in store.rated_response_batches(filters, attempts=attempts):
+        if look is not None:
+            look.hold_trials({response.trial_id for response, _ in batch})
+        yield from batch
 
 
 # --- flat rows (CSV, Parquet) ------------------------------------------------------------
@@ -159,14 +187,23 @@ def export_file(store: Store, fmt: str, out: str | Path | IO[str],
 def table_rows(store: Store, filters: ExportFilter | None = None) -> tuple[list[str], list[dict[str, Any]]]:
     """(column names, one dict per rated answer) with Python values: str, int, float,
     bool or None. Not yet guarded against spreadsheet formulas (see `csv_cell`)."""
+    filters = filters or ExportFilter()
     look = _Lookup(store)
-    pairs = store.rated_responses(filters or ExportFilter())
-    extra = _extra_keys(look.all_rubrics(), [rating for _, rating in pairs])
+    columns, extra_names = _table_columns(look, store.matching_rating_keys(filters)[1])
+    return columns, list(_table_row_stream(store, look, extra_names, filters))
+
+
+def _table_columns(look: _Lookup, stray: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """(columns, extra criterion key -> its column name) for ratings holding `stray` keys."""
+    extra = _extra_keys(look.all_rubrics(), stray)
     extra_names = {key: (f"rating_{key}" if key in CSV_COLUMNS or key in RATING_META_COLUMNS else key)
                    for key in extra}
-    columns = [*CSV_COLUMNS, *extra_names.values(), *RATING_META_COLUMNS]
-    rows = []
-    for response, rating in pairs:
+    return [*CSV_COLUMNS, *extra_names.values(), *RATING_META_COLUMNS], extra_names
+
+
+def _table_row_stream(store: Store, look: _Lookup, extra_names: dict[str, str],
+                      filters: ExportFilter) -> Iterator[dict[str, Any]]:
+    for response, rating in _rated_pairs(store, filters, look, attempts=False):  # a row holds none
         trial = look.trial(response.trial_id)
         rubric = look.rubric(rating.rubric_id)
         values = rating.values
@@ -208,13 +245,14 @@ def table_rows(store: Store, filters: ExportFilter | None = None) -> tuple[list[
             "rubric_version": rubric.version if rubric else None,
             "rating_id": rating.id,
         })
-        rows.append(row)
-    return columns, rows
+        yield row
 
 
 def csv_cell(value: Any) -> Any:
     """A value as written to CSV: None empty, bools true/false, numbers as they are, text
     that a spreadsheet would run as a formula prefixed with an apostrophe."""
+    if type(value) is str:  # the most common: checked first (a hundred thousand rows of them)
+        return "'" + value if value.startswith(FORMULA_PREFIXES) else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -240,23 +278,30 @@ def write_csv(f: IO[str], columns: Sequence[str], rows: Iterable[dict[str, Any]]
         writer.writerow([csv_cell(row.get(c)) for c in columns])
 
 
-def _arrow_table(pa: Any, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> Any:
-    def is_int(v: Any) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool)
+def _arrow_schema(pa: Any, columns: Sequence[str], extra_names: dict[str, str], rubrics: Sequence[Rubric]) -> Any:
+    """Parquet column types, fixed before the first row: numbers and flags typed, an extra
+    scale criterion as int64, any other criterion as text."""
+    scales = {c.key for rubric in rubrics for c in rubric.criteria if c.kind == "scale"}
+    whole = _INT_COLUMNS | {name for key, name in extra_names.items() if key in scales}
 
-    arrays = {}
-    for column in columns:
-        values = [r.get(column) for r in rows]
-        present = [v for v in values if v is not None]
+    def kind(column: str) -> Any:
         if column in _FLOAT_COLUMNS:
-            arrays[column] = pa.array(values, type=pa.float64())
-        elif column in _BOOL_COLUMNS:
-            arrays[column] = pa.array(values, type=pa.bool_())
-        elif column in _INT_COLUMNS or (present and all(is_int(v) for v in present)):
-            arrays[column] = pa.array(values, type=pa.int64())  # a scale criterion, say
-        else:
-            arrays[column] = pa.array([None if v is None else str(v) for v in values], type=pa.string())
-    return pa.table(arrays)
+            return pa.float64()
+        if column in _BOOL_COLUMNS:
+            return pa.bool_()
+        return pa.int64() if column in whole else pa.string()
+
+    return pa.schema([(column, kind(column)) for column in columns])
+
+
+def _arrow_batch(pa: Any, schema: Any, rows: Sequence[dict[str, Any]]) -> Any:
+    arrays = []
+    for f in schema:
+        values = [r.get(f.name) for r in rows]
+        if f.type == pa.string():
+            values = [None if v is None else str(v) for v in values]
+        arrays.append(pa.array(values, type=f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _pyarrow() -> tuple[Any, Any]:
@@ -273,16 +318,18 @@ def _pyarrow() -> tuple[Any, Any]:
 
 def rated_records(store: Store, filters: ExportFilter | None = None) -> list[dict[str, Any]]:
     """One `{"trial", "response", "rating"}` object per rated answer (see the module doc)."""
+    return list(_rated_record_stream(store, filters or ExportFilter()))
+
+
+def _rated_record_stream(store: Store, filters: ExportFilter) -> Iterator[dict[str, Any]]:
     look = _Lookup(store)
-    records = []
-    for response, rating in store.rated_responses(filters or ExportFilter()):
+    for response, rating in _rated_pairs(store, filters, look):
         trial = look.trial(response.trial_id)
-        records.append({
+        yield {
             "trial": trial_json(trial, response.trial_id),
             "response": response_record(response, trial),
             "rating": rating_json(rating, look.rubric(rating.rubric_id)),
-        })
-    return records
+        }
 
 
 def trial_json(trial: StoredTrial | None, trial_id: str) -> dict[str, Any]:
@@ -638,17 +685,16 @@ def _flat(value: Any) -> Any:
     return value
 
 
-def _extra_keys(rubrics: Sequence[Rubric], ratings: Sequence[Rating]) -> list[str]:
+def _extra_keys(rubrics: Sequence[Rubric], stray: Sequence[str]) -> list[str]:
     """Extra criteria of every stored rubric (a stable header), then any stray value keys."""
     keys: dict[str, None] = {}
     for rubric in rubrics:
         for c in rubric.criteria:
             if c.key not in STANDARD_CRITERIA:
                 keys.setdefault(c.key)
-    for rating in ratings:
-        for key in rating.values:
-            if key not in STANDARD_CRITERIA:
-                keys.setdefault(key)
+    for key in stray:
+        if key not in STANDARD_CRITERIA:
+            keys.setdefault(key)
     return list(keys)
 
 
@@ -665,6 +711,10 @@ class _Lookup:
         if trial_id not in self._trials:
             self._trials[trial_id] = self.store.get_trial(trial_id)
         return self._trials[trial_id]
+
+    def hold_trials(self, trial_ids: set[str]) -> None:
+        """Keep these trials (read at once), and only these: a stream's memory stays flat."""
+        self._trials = {**{t: None for t in trial_ids}, **self.store.get_trials(list(trial_ids))}
 
     def rubric(self, rubric_id: str) -> Rubric | None:
         if rubric_id not in self._rubrics:

@@ -43,10 +43,10 @@ from statistics import mean
 from typing import Any
 
 from desk.core.rating import Preference, Rating
-from desk.core.response import ResponseResult, Status
+from desk.core.response import ResponseFigures, ResponseResult, Status
 from desk.core.statistics import (
     MIN_SAMPLES,
-    bootstrap_interval,
+    bootstrap_percentile_intervals,
     bootstrap_ratio_interval,
     bradley_terry,
     bradley_terry_bootstrap,
@@ -200,6 +200,8 @@ def _json_interval(ci: tuple[float, float] | None) -> list[float | None] | None:
 
 def _majority(values: list[tuple[float, Any]]) -> Any:
     """Most common value; ties go to the most recent. `values` holds (created_at, value)."""
+    if len(values) == 1:  # one rater, the usual case
+        return values[0][1]
     counts = Counter(v for _, v in values)
     top = max(counts.values())
     for _, value in sorted(values, key=lambda cv: cv[0], reverse=True):
@@ -208,12 +210,44 @@ def _majority(values: list[tuple[float, Any]]) -> Any:
     return None
 
 
+def _combined(rated: list[tuple[Any, list[Rating]]]) -> tuple[list[Any], list[Any], list[Any], list[float]]:
+    """Each rated answer's outcome, uncertainty and constraints (by majority), and the mean
+    quality of those with one; a single rater's values are taken as they are (the usual case,
+    and at 100,000 answers the cost of building tuples to take a majority of one shows)."""
+    outcome, uncertainty, constraints, qualities = [], [], [], []
+    for _, rs in rated:
+        if len(rs) == 1:
+            values = rs[0].values
+            outcome.append(values.get("outcome"))
+            uncertainty.append(values.get("uncertainty"))
+            constraints.append(values.get("constraints"))
+            if (quality := values.get("quality")) is not None:
+                qualities.append(quality)
+            continue
+        outcome.append(_majority([(x.created_at, x.outcome) for x in rs]))
+        uncertainty.append(_majority([(x.created_at, x.uncertainty) for x in rs]))
+        constraints.append(_majority([(x.created_at, x.constraints) for x in rs]))
+        if any(x.quality is not None for x in rs):
+            qualities.append(_mean_quality(rs))
+    return outcome, uncertainty, constraints, qualities
+
+
+def _mean_quality(ratings: list[Rating]) -> float:
+    """The mean of the raters' quality scores, exactly as statistics.mean gives it (an int
+    when whole), without its exact-fraction arithmetic."""
+    scores = [x.quality for x in ratings if x.quality is not None]
+    if all(type(q) is int for q in scores):  # an int sum is exact, its division correctly rounded
+        whole, rest = divmod(sum(scores), len(scores))
+        return whole if not rest else sum(scores) / len(scores)
+    return mean(scores)
+
+
 def _share(hits: int, n: int) -> float | None:
     return hits / n if n else None
 
 
 def compute_scorecard(
-    responses: Sequence[ResponseResult],
+    responses: Sequence[ResponseResult | ResponseFigures],
     ratings: Sequence[Rating],
     preferences: Sequence[Preference] = (),
     *,
@@ -225,7 +259,7 @@ def compute_scorecard(
     before each step (the bootstraps take seconds on a real store) and may raise to stop."""
     report = progress or (lambda done, total, detail: None)
     by_id = {r.id: r for r in responses}
-    by_model: dict[str, list[ResponseResult]] = defaultdict(list)
+    by_model: dict[str, list[ResponseResult | ResponseFigures]] = defaultdict(list)
     for r in responses:
         by_model[r.model].append(r)
     ratings_by_response: dict[str, list[Rating]] = defaultdict(list)
@@ -260,14 +294,12 @@ def compute_scorecard(
                        n_errors=sum(1 for r in answers if r.status == Status.ERROR))
         rated = [(r, ratings_by_response[r.id]) for r in answers if ratings_by_response.get(r.id)]
         s.n_rated = len(rated)
-        outcome = [_majority([(x.created_at, x.outcome) for x in rs]) for _, rs in rated]
         # A failed answer is judged by its outcome alone: whatever else an older rating
         # holds for it (a made-up quality) is no judgement of an answer.
         judged = [(r, rs) for r, rs in rated if not r.failed]
-        uncertainty = [_majority([(x.created_at, x.uncertainty) for x in rs]) for _, rs in judged]
-        constraints = [_majority([(x.created_at, x.constraints) for x in rs]) for _, rs in judged]
-        qualities = [mean(x.quality for x in rs if x.quality is not None) for _, rs in judged
-                     if any(x.quality is not None for x in rs)]
+        outcome, uncertainty, constraints, qualities = _combined(rated)
+        if len(judged) < len(rated):
+            _, uncertainty, constraints, qualities = _combined(judged)
         s.successes = sum(1 for o in outcome if o == "success")
         s.success_rate = _share(s.successes, s.n_rated)
         s.success_ci = wilson_interval(s.successes, s.n_rated)
@@ -281,10 +313,9 @@ def compute_scorecard(
         totals = [r.total_ms for r in answers if r.status == Status.OK and r.total_ms is not None]
         s.median_total_ms = percentile(totals, 50)
         s.p95_total_ms = percentile(totals, 95)
-        s.median_total_ci = bootstrap_interval(totals, lambda v: percentile(v, 50), seed=seed,
-                                               n_resamples=n_resamples)
-        s.p95_total_ci = bootstrap_interval(totals, lambda v: percentile(v, 95), seed=seed,
-                                            n_resamples=n_resamples)
+        latency_ci = bootstrap_percentile_intervals(totals, (50, 95), seed=seed, n_resamples=n_resamples)
+        if latency_ci is not None:  # the median and p95 of the same resamples
+            s.median_total_ci, s.p95_total_ci = latency_ci[50], latency_ci[95]
 
         known = [r.cost_usd for r in answers if r.cost_usd is not None]
         s.cost_unknown = len(answers) - len(known)

@@ -677,36 +677,37 @@ def _scorecard(store: Store, filters: ScoreFilter, seed: int, progress: Progress
     """Engine.scorecard on `store` (the engine's own connection, or a worker's), reporting
     its steps to `progress`."""
     reading = _reading(constraints)
-    pairs = list(store.rated_responses(filters))
+    ratings = store.matching_ratings(filters)
     if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
-        pairs = [(response, rating) for response, rating in pairs if rating.rater != AUTO_RATER]
+        ratings = [rating for rating in ratings if rating.rater != AUTO_RATER]
     # Automatic checks count under the chosen reading; which one, and how many could not
     # (stored before desk kept its reading), is said per model below.
-    read: dict[str, str] = {}
-    unread: Counter[str] = Counter()
-    for i, (response, rating) in enumerate(pairs):
+    read_ids: dict[str, bool] = {}  # response id -> its reading was stored
+    for i, rating in enumerate(ratings):
         if rating.rater == AUTO_RATER and rating.constraints:
-            rating, stored = read_as(rating, reading)
-            pairs[i] = (response, rating)
-            read[response.model] = reading
-            unread[response.model] += not stored
-    ratings = [rating for _, rating in pairs]
-    # Load runs are synthetic traffic with figures of their own (the Load tab, desk load):
-    # thousands of unrated answers would swamp the latency and cost of the rated work.
-    responses = store.all_responses(filters, load_runs=bool(filters.trial_ids))
+            ratings[i], stored = read_as(rating, reading)
+            read_ids[rating.response_id] = read_ids.get(rating.response_id, True) and stored
     rated = {rating.response_id for rating in ratings}
     if filters.tags or filters.rater:
-        responses = [r for r in responses if r.id in rated]
+        responses = store.response_figures(ids=list(rated))
+    else:
+        # Load runs are synthetic traffic with figures of their own (the Load tab, desk load):
+        # thousands of unrated answers would swamp the latency and cost of the rated work.
+        responses = store.response_figures(filters, load_runs=bool(filters.trial_ids))
     # A date range selects ratings by when they were made: an answer stored before the
     # range but rated within it is in scope too.
-    known = {r.id for r in responses}
-    for response, _ in pairs:
-        if response.id not in known:
-            known.add(response.id)
-            responses.append(response)
+    missing = rated.difference(r.id for r in responses)
+    if missing:
+        responses += store.response_figures(ids=[r.response_id for r in ratings if r.response_id in missing])
     in_scope = {r.id for r in responses}
     preferences = [p for p in store.current_preferences(filters.rater)
                    if p.response_a in in_scope and p.response_b in in_scope]
+    read: dict[str, str] = {}
+    unread: Counter[str] = Counter()
+    for r in responses:
+        if r.id in read_ids:
+            read[r.model] = reading
+            unread[r.model] += not read_ids[r.id]
     scores = compute_scorecard(responses, ratings, preferences, seed=seed, progress=progress)
     for s in scores:
         s.constraint_reading = read.get(s.model)

@@ -21,7 +21,7 @@ from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.core.rating import Preference, Rating
-from desk.core.response import Attempt, ResponseResult
+from desk.core.response import Attempt, ResponseFigures, ResponseResult
 from desk.core.rubric import Rubric
 from desk.core.trial import TrialInput
 from desk.store import merge, prices, providers, ratings, responses, rubrics, runs, settings, trials
@@ -213,6 +213,10 @@ class Store:
     def get_trial(self, trial_id: str) -> StoredTrial | None:
         return trials.get_trial(self.db, trial_id)
 
+    def get_trials(self, trial_ids: Sequence[str]) -> dict[str, StoredTrial]:
+        """`get_trial` of many at once, by id (missing ones left out)."""
+        return trials.get_trials(self.db, trial_ids)
+
     def list_trials(self, search: str | None = None, limit: int = 100, offset: int = 0,
                     *, runs: bool = True) -> list[TrialSummary]:
         return trials.list_trials(self.db, search, limit, offset, runs=runs)
@@ -288,6 +292,14 @@ class Store:
         return responses.all_responses(self.db, trial_ids=f.trial_ids, since=f.since, until=f.until,
                                        load_runs=load_runs)
 
+    def response_figures(self, filters: RatingFilter | None = None, *, load_runs: bool = True,
+                         ids: Sequence[str] | None = None) -> list[ResponseFigures]:
+        """`all_responses` (or the responses among `ids`) with only id, trial, model, status,
+        total time and cost: what the scorecard needs, without the text and attempts."""
+        f = filters or RatingFilter()
+        return responses.response_figures(self.db, trial_ids=f.trial_ids, since=f.since, until=f.until,
+                                          load_runs=load_runs, ids=ids)
+
     # rubrics
 
     def default_rubric(self) -> Rubric:
@@ -332,6 +344,20 @@ class Store:
 
     def rated_responses(self, filters: RatingFilter | None = None) -> list[tuple[ResponseResult, Rating]]:
         return ratings.rated_responses(self.db, filters)
+
+    def rated_response_batches(self, filters: RatingFilter | None = None, size: int = 500, *,
+                               attempts: bool = True) -> Iterator[list[tuple[ResponseResult, Rating]]]:
+        """`rated_responses` a batch at a time, read as consumed (memory flat in n); with
+        `attempts` False, without the responses' attempts."""
+        return ratings.rated_response_batches(self.db, filters, size, attempts=attempts)
+
+    def matching_rating_keys(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
+        """How many ratings `rated_responses` would pair, and their extra value keys."""
+        return ratings.matching_rating_keys(self.db, filters)
+
+    def matching_ratings(self, filters: RatingFilter | None = None) -> list[Rating]:
+        """The ratings of `rated_responses`, without their responses."""
+        return ratings.matching_ratings(self.db, filters)
 
     def save_preference(
         self,

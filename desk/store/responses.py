@@ -19,7 +19,16 @@ from typing import Any
 from sqlite_utils import Database
 
 from desk.core.ids import new_id
-from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, UnknownField, Usage
+from desk.core.response import (
+    Attempt,
+    ErrorKind,
+    ResponseFigures,
+    ResponseResult,
+    Status,
+    UnknownField,
+    Usage,
+    answer_failed,
+)
 from desk.core.trial import Variant
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
@@ -133,9 +142,9 @@ def responses_for_trial(db: Database, trial_id: str) -> list[ResponseResult]:
     return [_result(r, attempts.get(r["id"], [])) for r in found]
 
 
-def responses_by_ids(db: Database, response_ids: Sequence[str]) -> dict[str, ResponseResult]:
-    """The responses (with their attempts) among `response_ids` that exist, by id, in the
-    order they were stored."""
+def responses_by_ids(db: Database, response_ids: Sequence[str], *, attempts: bool = True) -> dict[str, ResponseResult]:
+    """The responses (with their attempts, unless `attempts` is False) among `response_ids`
+    that exist, by id, in the order they were stored."""
     found: list[Row] = []
     ids = list(dict.fromkeys(response_ids))
     for start in range(0, len(ids), _CHUNK):
@@ -143,8 +152,30 @@ def responses_by_ids(db: Database, response_ids: Sequence[str]) -> dict[str, Res
         marks = ", ".join("?" for _ in chunk)
         found += rows(db, f"SELECT *, rowid AS rowid_ FROM responses WHERE id IN ({marks})", chunk)
     found.sort(key=lambda r: (r["created_at"], r["rowid_"]))
-    attempts = _attempts_for(db, [r["id"] for r in found])
-    return {r["id"]: _result(r, attempts.get(r["id"], [])) for r in found}
+    if attempts:
+        tried = _attempts_for(db, [r["id"] for r in found])
+        return {r["id"]: _result(r, tried.get(r["id"], [])) for r in found}
+    spans = _attempt_spans(db, [r["id"] for r in found])
+    out = {}
+    for r in found:
+        out[r["id"]] = result = _result(r, [])
+        result.attempt_span = spans.get(r["id"])
+    return out
+
+
+def _attempt_spans(db: Database, response_ids: list[str]) -> dict[str, tuple[float, float | None]]:
+    """Each response's first attempt's start and last attempt's end (None while it runs):
+    the wall time the user waited, without reading the attempts themselves."""
+    spans: dict[str, tuple[float, float | None]] = {}
+    for start in range(0, len(response_ids), _CHUNK):
+        chunk = response_ids[start : start + _CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        for rid, started, ended in db.conn.execute(
+            f"SELECT response_id, started_at, ended_at FROM attempts WHERE response_id IN ({marks}) "
+            "ORDER BY response_id, number", chunk):
+            first = spans[rid][0] if rid in spans else started
+            spans[rid] = (first, ended)
+    return spans
 
 
 def all_responses(
@@ -164,6 +195,54 @@ def all_responses(
     on when the response was stored) narrow the list. Failed and interrupted answers
     are included, and each carries its attempts, so their cost can be counted too.
     """
+    clause, params = _scope(trial_ids, since, until, load_runs)
+    found = rows(db, f"SELECT * FROM responses {clause} ORDER BY created_at, rowid", params)
+    attempts = _attempts_for(db, [r["id"] for r in found])
+    return [_result(r, attempts.get(r["id"], [])) for r in found]
+
+
+# What the scorecard reads of a response; the text and the attempts are most of a store.
+# The text only where it decides whether the answer failed (an interrupted one): 100,000
+# answers' texts are what the scorecard must not read.
+_FIGURE_COLUMNS = ("id, trial_id, model, status, total_ms, cost_usd, "
+                   "CASE WHEN status = 'interrupted' THEN text END")
+
+
+def response_figures(
+    db: Database,
+    *,
+    trial_ids: Sequence[str] = (),
+    since: float | None = None,
+    until: float | None = None,
+    load_runs: bool = True,
+    ids: Sequence[str] | None = None,
+) -> list[ResponseFigures]:
+    """The responses `all_responses` selects (or, given `ids`, those of them that exist),
+    oldest first, as their id, trial, model, status, total time and cost: no text, no
+    attempts. A scorecard of 100,000 answers needs no more than this."""
+    if ids is None:
+        clause, params = _scope(trial_ids, since, until, load_runs)
+        found = db.conn.execute(
+            f"SELECT {_FIGURE_COLUMNS}, created_at, rowid FROM responses {clause} ORDER BY created_at, rowid",
+            params).fetchall()
+    else:
+        wanted = list(dict.fromkeys(ids))
+        found = []
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            found += db.conn.execute(
+                f"SELECT {_FIGURE_COLUMNS}, created_at, rowid FROM responses "
+                f"WHERE id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
+        found.sort(key=lambda r: (r[7], r[8]))
+    status = {s.value: s for s in Status}
+    return [ResponseFigures(rid, trial, model, status[st], total, cost, answer_failed(status[st], text))
+            for rid, trial, model, st, total, cost, text, _, _ in found]
+
+
+def _scope(
+    trial_ids: Sequence[str], since: float | None, until: float | None, load_runs: bool
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) of `all_responses`' filters."""
     where: list[str] = []
     params: list[Any] = []
     if trial_ids:
@@ -177,10 +256,7 @@ def all_responses(
         params.append(until)
     if not load_runs:
         where.append("(run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE kind = 'load'))")
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    found = rows(db, f"SELECT * FROM responses {clause} ORDER BY created_at, rowid", params)
-    attempts = _attempts_for(db, [r["id"] for r in found])
-    return [_result(r, attempts.get(r["id"], [])) for r in found]
+    return (f"WHERE {' AND '.join(where)}" if where else ""), params
 
 
 def recover_interrupted(db: Database) -> int:
@@ -398,7 +474,7 @@ def _attempts_for(db: Database, response_ids: list[str]) -> dict[str, list[Attem
                 retry_after_s=r["retry_after_s"],
                 wait_before_ms=r["wait_before_ms"],
                 vendor_request_id=r["vendor_request_id"],
-                ratelimit=json.loads(r["ratelimit_json"] or "{}"),
+                ratelimit=_json_object(r["ratelimit_json"]),
                 usage=_usage(r),
                 cost_usd=r["cost_usd"],
             )
@@ -406,12 +482,17 @@ def _attempts_for(db: Database, response_ids: list[str]) -> dict[str, list[Attem
     return result
 
 
+def _json_object(text: str | None) -> dict[str, Any]:
+    """A stored JSON object; most are empty, which needs no parser."""
+    return {} if not text or text == "{}" else json.loads(text)
+
+
 def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
     return ResponseResult(
         id=row["id"],
         trial_id=row["trial_id"],
         model=row["model"],
-        settings=json.loads(row["settings_json"] or "{}"),
+        settings=_json_object(row["settings_json"]),
         status=Status(row["status"]),
         error_kind=_error_kind(row["error_kind"]),
         error_message=row["error_message"],
@@ -438,7 +519,7 @@ def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
         refusal=bool(row["refusal"]),
         unknown_fields={
             name: UnknownField(f["count"], f["raw"])
-            for name, f in json.loads(row["unknown_fields_json"] or "{}").items()
+            for name, f in _json_object(row["unknown_fields_json"]).items()
         },
         notes=json.loads(row["notes_json"] or "[]"),
     )

@@ -43,3 +43,11 @@ def test_ui_benchmark_prints_stall_figures():
 def test_framing_benchmark_prints_both_decoders():
     out = run("tests.bench.bench_framing", "--mb", "2")
     assert "SSEDecoder: one 2 MB line" in out and "NDJSONDecoder: one 2 MB line" in out and "overall:" in out
+
+
+def test_store_benchmark_prints_each_command(tmp_path):
+    out = run("tests.bench.bench_store", "--answers", "60", "--repeat", "1", "--cache", str(tmp_path))
+    assert "60 answers: store" in out
+    for name in ("scorecard --json  ", "scorecard --json --tag X", "export csv", "export jsonl", "export parquet"):
+        assert out.count(name) == 1, name
+    assert out.count("peak RSS") == 6 and "FAIL" not in out

@@ -19,6 +19,7 @@ from desk.core.response import ResponseResult, Status, Usage
 from desk.core.trial import TrialInput
 from desk.engine.session import Engine
 from desk.store import open_store
+from desk.store.sql import transaction
 from desk.ui.scorecard_view import COLUMNS, ScorecardDialog
 from tests.ui.qt_helpers import run_until
 
@@ -53,8 +54,13 @@ def seed(store) -> None:
 
 def seed_large(store, tasks: int) -> None:
     """Three models on `tasks` tasks, every answer rated, two preferences per task: enough
-    for the real bootstraps and Bradley–Terry refits to take about a second."""
+    for the real bootstraps and Bradley–Terry refits to take a noticeable while."""
     ids: dict[str, list[str]] = {"p/a": [], "p/b": [], "p/c": []}
+    with transaction(store.db):  # one commit: seeding thousands of answers stays quick
+        _seed_large(store, tasks, ids)
+
+
+def _seed_large(store, tasks: int, ids: dict[str, list[str]]) -> None:
     for i in range(tasks):
         trial = store.create_trial(TrialInput(f"task {i}"))
         for model, got in ids.items():
@@ -114,7 +120,7 @@ def test_window_keeps_processing_events_while_the_scorecard_computes(engine, qtb
 
 
 def test_a_timer_keeps_ticking_while_a_large_store_is_scored(engine, qtbot, mw_loop):
-    seed_large(engine.store, 300)
+    seed_large(engine.store, 4000)  # the scorecard is fast: it takes this many to work for a while
     ticks: list[float] = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
