@@ -519,6 +519,7 @@ def _price_delete(args: argparse.Namespace, store: Any) -> int:
 def _trial(args: argparse.Namespace, store: Any) -> int:
     from desk.engine.policy import RetryPolicy
     from desk.engine.session import Engine, EngineError
+    from desk.store.errors import StoreError
 
     refs = [_ref(m) for m in args.model]
     if len(set(refs)) != len(refs):
@@ -552,6 +553,8 @@ def _trial(args: argparse.Namespace, store: Any) -> int:
         outcome = _run(go())
     except EngineError as exc:
         raise CliError(str(exc)) from None
+    except StoreError as exc:  # the trial itself was refused: nothing was sent
+        raise CliError(f"{exc}; nothing was sent", EXIT_FAILED) from None
     if args.json:
         for r in outcome.responses:
             print(_json(response_json(r)))
