@@ -271,6 +271,7 @@ def main(argv: Sequence[str] | None = None, gui: Callable[[str | None], int] | N
 
 def _dispatch(args: argparse.Namespace) -> int:
     from desk.engine.keys import KeyStoreError
+    from desk.engine.url_credentials import secure_stored_urls
     from desk.store.db import StoreError, open_store
 
     handler = _HANDLERS[(args.command, getattr(args, "action", None))]
@@ -278,6 +279,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         store = open_store(getattr(args, "db", None))
     except StoreError as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
+    for note in secure_stored_urls(store):  # a password an older desk kept in a base URL
+        print(f"desk: note: {redact(note)}", file=sys.stderr)
     try:
         return handler(args, store)
     except (ValueError, AttachmentError, StoreError) as exc:

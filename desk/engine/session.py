@@ -61,6 +61,7 @@ from desk.engine.suite_run import (
     SuiteRunInfo,
     SuiteRunResult,
 )
+from desk.engine.url_credentials import secure_stored_urls
 from desk.providers.base import Provider, ProviderError
 from desk.providers.connections import Connections, HttpClient
 from desk.providers.registry import base_url_problem, make_provider
@@ -123,8 +124,9 @@ class Engine:
     async def aclose(self) -> None:
         await self.connections.aclose()
 
-    def switch_store(self, path: str) -> None:
-        """Work on another store file (created if new); the old one is closed."""
+    def switch_store(self, path: str) -> list[str]:
+        """Work on another store file (created if new); the old one is closed. Returns what
+        opening it changed, to tell the user (see secure_stored_urls)."""
         from desk.store.db import open_store
 
         try:
@@ -135,6 +137,12 @@ class Engine:
         old.close()
         self._providers.clear()
         self.runner.pricer = Pricer(new.get_price)
+        return self.secure_stored_urls()
+
+    def secure_stored_urls(self) -> list[str]:
+        """Take any password an older desk kept in a provider's base URL out of the store
+        (to the keyring when it can); one note per provider changed, to show once."""
+        return secure_stored_urls(self.store)
 
     def _known_keys(self) -> dict[str, str]:
         """The API key of every provider loaded so far, by name (answers are stored without them)."""
