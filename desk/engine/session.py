@@ -40,7 +40,7 @@ from desk.engine.keys import (
 )
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog, wait_for_preload
-from desk.engine.recorder import FanoutSink, StoreRecorder
+from desk.engine.recorder import FanoutSink, RedactingSink, StoreRecorder
 from desk.engine.runner import ResponseSink, Runner, Target
 from desk.engine.scorecard import (
     AutoChecks,
@@ -231,7 +231,8 @@ class Engine:
         for ref in models:
             self.store.add_model(ref.provider, ref.model)  # so the picker offers it next time
         recorder = StoreRecorder(self.store, clean=self.runner.scrub)
-        fan = FanoutSink(recorder, sink) if sink is not None else recorder
+        view = RedactingSink(sink, lambda: self._known_keys().values()) if sink is not None else None
+        fan = FanoutSink(recorder, view) if view is not None else recorder
         results = await self.runner.run_trial(trial_id, trial, targets, fan)
         return TrialOutcome(trial_id, results)
 
