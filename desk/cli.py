@@ -704,13 +704,16 @@ def _tok(v: int | None) -> str:
 
 
 def _history(args: argparse.Namespace, store: Any) -> int:
+    from desk.core.trial import history_models, history_title
+
     for t in store.list_trials(search=args.search, limit=args.limit):
         if args.json:
             print(_json({"trial_id": t.id, "created_at": t.created_at, "prompt": t.prompt_preview,
                          "models": t.models, "n_responses": t.n_responses}))
         else:
-            preview = " ".join(t.prompt_preview.split())[:70]
-            print(f"{t.id}  {_when(t.created_at)}  {len(t.models)} model(s)  {preview}")
+            # The window's history entry: the first line cut at a word, then the models
+            models = history_models(t.models)
+            print(f"{t.id}  {_when(t.created_at)}  {history_title(t.prompt_preview)}{' · ' + models if models else ''}")
     return EXIT_OK
 
 
