@@ -521,8 +521,7 @@ def _price_delete(args: argparse.Namespace, store: Any) -> int:
 
 def _trial(args: argparse.Namespace, store: Any) -> int:
     from desk.engine.policy import RetryPolicy
-    from desk.engine.session import Engine, EngineError
-    from desk.store.errors import StoreError
+    from desk.engine.session import Engine, EngineError, TrialNotStored
 
     refs = [_ref(m) for m in args.model]
     if len(set(refs)) != len(refs):
@@ -554,10 +553,10 @@ def _trial(args: argparse.Namespace, store: Any) -> int:
 
     try:
         outcome = _run(go())
+    except TrialNotStored as exc:  # a failure, not a bad request
+        raise CliError(str(exc), EXIT_FAILED) from None
     except EngineError as exc:
         raise CliError(str(exc)) from None
-    except StoreError as exc:  # the trial itself was refused: nothing was sent
-        raise CliError(f"{exc}; nothing was sent", EXIT_FAILED) from None
     if args.json:
         for r in outcome.responses:
             print(_json(response_json(r)))

@@ -83,6 +83,10 @@ class EngineError(ValueError):
     outside: tuple[str, ...] = ()
 
 
+class TrialNotStored(EngineError):
+    """The store refused the trial itself (a full disk, a read-only file): nothing was sent."""
+
+
 @dataclass(frozen=True)
 class TrialOutcome:
     trial_id: str
@@ -227,7 +231,10 @@ class Engine:
         ]
         if variants:
             trial = TrialInput(trial.prompt, variants[0].system, trial.attachments)
-        trial_id = self.store.create_trial(trial, parent_trial_id=parent_trial_id)
+        try:
+            trial_id = self.store.create_trial(trial, parent_trial_id=parent_trial_id)
+        except StoreError as exc:
+            raise TrialNotStored(f"{exc}; nothing was sent") from None
         for ref in models:
             self.store.add_model(ref.provider, ref.model)  # so the picker offers it next time
         recorder = StoreRecorder(self.store, clean=self.runner.scrub)
