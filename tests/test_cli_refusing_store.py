@@ -119,6 +119,24 @@ def _read_only_store_answers_history(folder: Path) -> None:
         assert store.get_response(orphan).status is Status.INTERRUPTED
 
 
+def test_a_read_only_store_in_a_read_only_folder_says_how_to_read_it() -> None:
+    with tempfile.TemporaryDirectory() as where:
+        Path(where).chmod(0o755)
+        folder = Path(where) / "locked"
+        folder.mkdir()
+        db = folder / "readonly.db"
+        _store_with_an_orphan(db)
+        db.chmod(0o444)
+        folder.chmod(0o555)  # no -shm can be made beside it
+        try:
+            proc = subprocess.run([sys.executable, "-c", _AS_READER, "history"], cwd=ROOT, env=cli_env(db),
+                                  capture_output=True, text=True, timeout=60)
+        finally:
+            folder.chmod(0o755)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("desk: error: cannot read ") and "make the folder writable" in proc.stderr
+
+
 def test_a_trial_the_store_refuses_is_one_line_and_nothing_is_sent(srv, tmp_path: Path) -> None:
     db = tmp_path / "full.db"
     env = cli_env(db)

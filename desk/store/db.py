@@ -89,6 +89,10 @@ def connect(path: str | Path) -> Database:
         reason = str(exc)
         if "not a database" in reason or "malformed" in reason:
             raise StoreError(f"{path} is not a desk database ({reason})") from None
+        if (exc.sqlite_errorname or "").startswith("SQLITE_READONLY"):
+            raise StoreError(f"cannot read {path}: it is read-only and so is its folder, where SQLite "
+                             "must keep the store's -shm file to read it; make the folder writable "
+                             "or work on a copy") from None
         raise StoreError(f"cannot open {path} ({reason})") from None
     # A SQLite file from some other program: refuse rather than add our tables to it.
     if tables and MIGRATIONS_TABLE not in tables:
