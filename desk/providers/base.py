@@ -312,7 +312,7 @@ class Provider(ABC):
             raise protocol_error(f"expected {self.stream_content_types[0]}, got {ctype or 'no content type'}: {_snippet(body)!r}")
         if not stream or ctype == "application/json":
             # Non-streamed, or a server that answered a stream request with one JSON object.
-            chunks = await _read_body(response)
+            chunks = await read_body(response)
             at = timing.arrival or perf_counter()
             for event in self.parse_complete(loads(b"".join(chunks).decode("utf-8", "replace"), "JSON body"), at):
                 yield event
@@ -378,7 +378,7 @@ class Provider(ABC):
                             )),
                             response.status_code,
                         )
-                    body = b"".join(await _read_body(response))
+                    body = b"".join(await read_body(response))
                 finally:
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException):
@@ -433,7 +433,7 @@ async def _read_capped(response: httpx.Response) -> bytes:
     return b"".join(parts)[:MAX_ERROR_BODY]
 
 
-async def _read_body(response: httpx.Response) -> list[bytes]:
+async def read_body(response: httpx.Response) -> list[bytes]:
     """A whole JSON answer, refused (TOO_LARGE) once it passes MAX_BODY_BYTES: up front
     when Content-Length says so, else as soon as the bytes read pass the limit."""
     from desk.providers.framing import MAX_BODY_BYTES, too_large

@@ -4,6 +4,7 @@ quickly and before it is all read, on every protocol."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -58,3 +59,34 @@ def test_a_model_list_within_the_limit_is_read(kind="openai"):
 
     with RawServer(answer) as server:
         assert _list_models(kind, server) == ["m-a", "m-b"]
+
+
+@pytest.mark.parametrize("kind", ["ollama", "openai"])
+def test_discovery_stops_reading_a_huge_model_list(kind):
+    """Discovery's probe of a local port reads a model list with the same cap: it gives up
+    (the port is "not a model server") once the body passes the limit, not after all of it."""
+    from desk.providers.loopback import loopback_client, served_models
+
+    sent: list[int] = []
+    done = threading.Event()
+
+    def answer(_head: bytes, sock) -> None:
+        sock.sendall(head("200 OK", "application/json") + b'{"models":[{"name":"')
+        total, piece = 0, b"a" * 65536
+        try:
+            while total < 400 * MB:
+                sock.sendall(piece)
+                total += len(piece)
+        finally:
+            sent.append(total)
+            done.set()
+
+    async def probe(base: str):
+        async with loopback_client(30.0) as client:
+            return await served_models(client, kind, base, 30.0)
+
+    with RawServer(answer) as server:
+        base = server.base_url + ("/v1" if kind == "openai" else "")
+        assert asyncio.run(probe(base)) is None
+        assert done.wait(10)  # the server thread notices the hang-up on its next send
+    assert sent and sent[0] < MAX_BODY_BYTES + 16 * MB, sent
