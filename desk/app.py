@@ -135,8 +135,11 @@ def run_app(db_path: str | Path | None = None) -> int:
     # qasync routes exceptions from slots and tasks here: show them, keep running.
     sys.excepthook = gui_excepthook()
     engine = Engine(store)
+    notes = engine.secure_stored_urls()
     window = MainWindow(engine, QSettings())
     window.show()
+    if notes:
+        window.banner_info(" ".join(notes))
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
     with loop:

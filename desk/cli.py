@@ -271,6 +271,7 @@ def main(argv: Sequence[str] | None = None, gui: Callable[[str | None], int] | N
 
 def _dispatch(args: argparse.Namespace) -> int:
     from desk.engine.keys import KeyStoreError
+    from desk.engine.url_credentials import secure_stored_urls
     from desk.store.db import StoreError, open_store
 
     handler = _HANDLERS[(args.command, getattr(args, "action", None))]
@@ -278,6 +279,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         store = open_store(getattr(args, "db", None))
     except StoreError as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
+    for note in secure_stored_urls(store):  # a password an older desk kept in a base URL
+        print(f"desk: note: {redact(note)}", file=sys.stderr)
     try:
         return handler(args, store)
     except (ValueError, AttachmentError, StoreError) as exc:
@@ -518,7 +521,7 @@ def _price_delete(args: argparse.Namespace, store: Any) -> int:
 
 def _trial(args: argparse.Namespace, store: Any) -> int:
     from desk.engine.policy import RetryPolicy
-    from desk.engine.session import Engine, EngineError
+    from desk.engine.session import Engine, EngineError, TrialNotStored
 
     refs = [_ref(m) for m in args.model]
     if len(set(refs)) != len(refs):
@@ -550,6 +553,8 @@ def _trial(args: argparse.Namespace, store: Any) -> int:
 
     try:
         outcome = _run(go())
+    except TrialNotStored as exc:  # a failure, not a bad request
+        raise CliError(str(exc), EXIT_FAILED) from None
     except EngineError as exc:
         raise CliError(str(exc)) from None
     if args.json:
@@ -698,13 +703,16 @@ def _tok(v: int | None) -> str:
 
 
 def _history(args: argparse.Namespace, store: Any) -> int:
+    from desk.core.trial import history_models, history_title
+
     for t in store.list_trials(search=args.search, limit=args.limit):
         if args.json:
             print(_json({"trial_id": t.id, "created_at": t.created_at, "prompt": t.prompt_preview,
                          "models": t.models, "n_responses": t.n_responses}))
         else:
-            preview = " ".join(t.prompt_preview.split())[:70]
-            print(f"{t.id}  {_when(t.created_at)}  {len(t.models)} model(s)  {preview}")
+            # The window's history entry: the first line cut at a word, then the models
+            models = history_models(t.models)
+            print(f"{t.id}  {_when(t.created_at)}  {history_title(t.prompt_preview)}{' · ' + models if models else ''}")
     return EXIT_OK
 
 

@@ -658,7 +658,7 @@ def test_history_newest_first_search_and_show(configured, db, cli):
 
     plain = cli.ok("history").splitlines()
     assert [line.split()[0] for line in plain] == ids[::-1]
-    assert plain[0].endswith("1 model(s)  gamma apples")
+    assert plain[0].endswith("  gamma apples · gpt-4o-mini")
 
 
 def test_show_reprints_the_stored_responses(configured, db, cli):

@@ -23,6 +23,22 @@ def has_credentials(base_url: str) -> bool:
     return bool(_USERINFO.match(base_url.strip()))
 
 
+def split_credentials(base_url: str) -> tuple[str, str | None]:
+    """`base_url` without its user info, and the secret it held (the password, else a lone
+    user name such as token@host), percent-decoded; (base_url, None) if it holds none."""
+    from urllib.parse import unquote
+
+    url = base_url.strip()
+    found = _USERINFO.match(url)
+    if not found:
+        return base_url, None
+    scheme = url.partition("://")[0]
+    userinfo = url[len(scheme) + 3 : found.end() - 1]  # the match ends at the host's last '@'
+    user, colon, password = userinfo.partition(":")
+    secret = unquote(password if colon else user)
+    return f"{scheme}://{url[found.end():]}", secret or None
+
+
 def url_problem(base_url: str, kind: str = "", added_paths: Sequence[str] = ()) -> str | None:
     """Why `base_url` cannot work, in one sentence; None if it can. `added_paths` are the
     paths the protocol of `kind` adds itself (desk.providers.registry.base_url_problem

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -165,6 +165,41 @@ def scrub_keys(text: str, keys: Mapping[str, str]) -> tuple[str, list[str]]:
             text = text.replace(key, "[REDACTED]")
             found.append(name)
     return text, found
+
+
+class KeyScrubber:
+    """scrub_keys for text that arrives in pieces (a live view of a stream): what `feed`
+    releases never shows a configured key, even one split across pieces, because a tail that
+    could begin a key is held back until the next piece shows it is not one (or `close`)."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._keys = sorted({k for k in keys if len(k) >= MIN_SCRUBBED_KEY_CHARS}, key=len, reverse=True)
+        self._held = ""
+
+    def feed(self, piece: str) -> str:
+        if not self._keys:
+            return piece
+        text = self._held + piece
+        for key in self._keys:
+            text = text.replace(key, "[REDACTED]")
+        keep = self._key_start_at_end(text)
+        self._held = text[len(text) - keep:]
+        return text[: len(text) - keep]
+
+    def close(self) -> str:
+        """What is still held back: the end of the text, which no further piece can complete."""
+        held, self._held = self._held, ""
+        return held
+
+    def _key_start_at_end(self, text: str) -> int:
+        """The length of the longest end of `text` that is the start of a key (not all of it)."""
+        longest = 0
+        for key in self._keys:
+            for n in range(min(len(key) - 1, len(text)), longest, -1):
+                if text.endswith(key[:n]):
+                    longest = n
+                    break
+        return longest
 
 
 def key_echo_note(names: list[str]) -> str:

@@ -126,3 +126,18 @@ def headline(text: str, limit: int = 80) -> str:
     cut = line[: limit - 1]
     space = cut.rfind(" ")
     return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:.-") + "…"
+
+
+def history_title(prompt: str) -> str:
+    """A past trial's title in every history list (the window's, `desk history`)."""
+    return headline(prompt) or "(attachments only)"
+
+
+def history_models(models: Sequence[str], *, blind: bool = False, shown: int = 3) -> str:
+    """A past trial's models as every history list names them: the first `shown` model
+    names without their provider, "+N" for the rest; while rating blind, only how many."""
+    if blind:
+        n = len(dict.fromkeys(models))
+        return f"{n} model{'s' if n != 1 else ''} (hidden: blind rating)"
+    names = ", ".join(m.split("/", 1)[-1] for m in models[:shown])
+    return names + (f" +{len(models) - shown}" if len(models) > shown else "")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from time import monotonic
 from typing import TYPE_CHECKING
 
-from desk.core.response import Attempt, ResponseResult
+from desk.core.response import Attempt, KeyScrubber, ResponseResult
 
 if TYPE_CHECKING:
     from desk.store.db import Store
@@ -65,6 +65,40 @@ class StoreRecorder:
         # whatever failed before (a text flush); when it fails, the answer says it is lost.
         if self._write(result, "saving the finished answer", finish):
             result.store_error = None
+
+
+class RedactingSink:
+    """Hands a view the streamed text with the user's configured keys redacted as it arrives,
+    as they will be in the stored answer (desk.engine.runner scrubs that at the end): a key
+    the model echoes is never on screen, even for the seconds before the answer finishes.
+    `parts` passed on are the redacted pieces released so far."""
+
+    def __init__(self, inner: object, keys: Callable[[], Iterable[str]]) -> None:
+        self._inner = inner
+        self._keys = keys
+        self._scrubbers: dict[str, KeyScrubber] = {}
+        self._shown: dict[str, list[str]] = {}
+
+    def response_started(self, result: ResponseResult) -> None:
+        self._inner.response_started(result)  # type: ignore[attr-defined]
+
+    def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
+        if len(parts) == 1 or result.id not in self._scrubbers:  # an attempt's first text
+            self._scrubbers[result.id] = KeyScrubber(self._keys())
+            self._shown[result.id] = []
+        shown = self._scrubbers[result.id].feed(delta)
+        if shown:
+            self._shown[result.id].append(shown)
+            self._inner.text_received(result, shown, self._shown[result.id])  # type: ignore[attr-defined]
+
+    def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
+        self._inner.attempt_finished(result, attempt)  # type: ignore[attr-defined]
+
+    def response_finished(self, result: ResponseResult) -> None:
+        # What is still held back is shown by the finished answer's (scrubbed) text.
+        self._scrubbers.pop(result.id, None)
+        self._shown.pop(result.id, None)
+        self._inner.response_finished(result)  # type: ignore[attr-defined]
 
 
 class FanoutSink:

@@ -40,7 +40,7 @@ from desk.engine.keys import (
 )
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog, wait_for_preload
-from desk.engine.recorder import FanoutSink, StoreRecorder
+from desk.engine.recorder import FanoutSink, RedactingSink, StoreRecorder
 from desk.engine.runner import ResponseSink, Runner, Target
 from desk.engine.scorecard import (
     AutoChecks,
@@ -61,6 +61,7 @@ from desk.engine.suite_run import (
     SuiteRunInfo,
     SuiteRunResult,
 )
+from desk.engine.url_credentials import secure_stored_urls
 from desk.providers.base import Provider, ProviderError
 from desk.providers.connections import Connections, HttpClient
 from desk.providers.registry import base_url_problem, make_provider
@@ -80,6 +81,10 @@ class EngineError(ValueError):
     `outside`: a suite import's attachments refused for lying outside the suite's folder."""
 
     outside: tuple[str, ...] = ()
+
+
+class TrialNotStored(EngineError):
+    """The store refused the trial itself (a full disk, a read-only file): nothing was sent."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +128,9 @@ class Engine:
     async def aclose(self) -> None:
         await self.connections.aclose()
 
-    def switch_store(self, path: str) -> None:
-        """Work on another store file (created if new); the old one is closed."""
+    def switch_store(self, path: str) -> list[str]:
+        """Work on another store file (created if new); the old one is closed. Returns what
+        opening it changed, to tell the user (see secure_stored_urls)."""
         from desk.store.db import open_store
 
         try:
@@ -135,6 +141,12 @@ class Engine:
         old.close()
         self._providers.clear()
         self.runner.pricer = Pricer(new.get_price)
+        return self.secure_stored_urls()
+
+    def secure_stored_urls(self) -> list[str]:
+        """Take any password an older desk kept in a provider's base URL out of the store
+        (to the keyring when it can); one note per provider changed, to show once."""
+        return secure_stored_urls(self.store)
 
     def _known_keys(self) -> dict[str, str]:
         """The API key of every provider loaded so far, by name (answers are stored without them)."""
@@ -219,11 +231,15 @@ class Engine:
         ]
         if variants:
             trial = TrialInput(trial.prompt, variants[0].system, trial.attachments)
-        trial_id = self.store.create_trial(trial, parent_trial_id=parent_trial_id)
+        try:
+            trial_id = self.store.create_trial(trial, parent_trial_id=parent_trial_id)
+        except StoreError as exc:
+            raise TrialNotStored(f"{exc}; nothing was sent") from None
         for ref in models:
             self.store.add_model(ref.provider, ref.model)  # so the picker offers it next time
         recorder = StoreRecorder(self.store, clean=self.runner.scrub)
-        fan = FanoutSink(recorder, sink) if sink is not None else recorder
+        view = RedactingSink(sink, lambda: self._known_keys().values()) if sink is not None else None
+        fan = FanoutSink(recorder, view) if view is not None else recorder
         results = await self.runner.run_trial(trial_id, trial, targets, fan)
         return TrialOutcome(trial_id, results)
 

@@ -312,7 +312,7 @@ class Provider(ABC):
             raise protocol_error(f"expected {self.stream_content_types[0]}, got {ctype or 'no content type'}: {_snippet(body)!r}")
         if not stream or ctype == "application/json":
             # Non-streamed, or a server that answered a stream request with one JSON object.
-            chunks = await _read_body(response)
+            chunks = await read_body(response)
             at = timing.arrival or perf_counter()
             for event in self.parse_complete(loads(b"".join(chunks).decode("utf-8", "replace"), "JSON body"), at):
                 yield event
@@ -363,23 +363,29 @@ class Provider(ABC):
         return redact(text, self.secrets())
 
     async def list_models(self, timeout: float = 30.0) -> list[str]:
-        """Ask the server which models it serves (a stalled server times out)."""
+        """Ask the server which models it serves (a stalled server times out; a body past
+        MAX_BODY_BYTES is refused as TOO_LARGE, like an answer's)."""
         try:
             async with asyncio.timeout(timeout):
-                response = await self.client.send(self.models_request())
+                response = await self.client.send(self.models_request(), stream=True)
+                try:
+                    if response.status_code >= 300:
+                        body = await _read_capped(response)
+                        raise ProviderError(
+                            self.classify_error(response.status_code, _error_json(body)),
+                            self.redact_secrets(self._describe_error(
+                                body, response.headers, response.status_code, response.request.url
+                            )),
+                            response.status_code,
+                        )
+                    body = b"".join(await read_body(response))
+                finally:
+                    await response.aclose()
         except (TimeoutError, httpx.TimeoutException):
             raise ProviderError(ErrorKind.TIMEOUT, f"no model list within {timeout:g} s") from None
         except httpx.TransportError as exc:
             raise ProviderError(ErrorKind.CONNECTION, self.redact_secrets(_transport_message(exc))) from None
-        if response.status_code >= 300:
-            raise ProviderError(
-                self.classify_error(response.status_code, _error_json(response.content)),
-                self.redact_secrets(self._describe_error(
-                    response.content, response.headers, response.status_code, response.request.url
-                )),
-                response.status_code,
-            )
-        return sorted(self.parse_models(loads(response.text, "model list")))
+        return sorted(self.parse_models(loads(body.decode("utf-8", "replace"), "model list")))
 
 
 class StreamDecoder(ABC):
@@ -427,7 +433,7 @@ async def _read_capped(response: httpx.Response) -> bytes:
     return b"".join(parts)[:MAX_ERROR_BODY]
 
 
-async def _read_body(response: httpx.Response) -> list[bytes]:
+async def read_body(response: httpx.Response) -> list[bytes]:
     """A whole JSON answer, refused (TOO_LARGE) once it passes MAX_BODY_BYTES: up front
     when Content-Length says so, else as soon as the bytes read pass the limit."""
     from desk.providers.framing import MAX_BODY_BYTES, too_large

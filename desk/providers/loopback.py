@@ -5,11 +5,13 @@ else: a closed port, a timeout or an answer of the wrong shape is "not there".""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
 
 from desk.core.provider import ProviderConfig
+from desk.providers.base import read_body
 from desk.providers.connections import HttpClient
 from desk.providers.http import USER_AGENT
 from desk.providers.registry import make_provider
@@ -31,15 +33,22 @@ async def served_models(client: LoopbackClient, kind: str, base_url: str, timeou
     """The models a server of protocol `kind` at `base_url` lists, asked the way that
     protocol lists them; None if nothing of that kind answers there within `timeout`."""
     provider = make_provider(ProviderConfig("probe", kind, base_url), client, None)
+
+    async def ask() -> Any:
+        response = await client.send(provider.models_request(), stream=True)
+        try:
+            if response.status_code != 200:
+                return None
+            return json.loads(b"".join(await read_body(response)))  # capped like any model list
+        finally:
+            await response.aclose()
+
     try:
         # wait_for, not asyncio.timeout: the latter needs a current task, which qasync lacks.
-        response = await asyncio.wait_for(client.send(provider.models_request()), timeout)
-        if response.status_code != 200:
-            return None
-        body: Any = response.json()
-    except Exception:  # refused, timed out, not HTTP, not JSON: simply not found
+        body = await asyncio.wait_for(ask(), timeout)
+    except Exception:  # refused, timed out, not HTTP, not JSON, too large: simply not found
         return None
-    return provider.served_models(body)
+    return provider.served_models(body) if body is not None else None
 
 
 async def answers(client: LoopbackClient, url: str) -> bool:

@@ -46,7 +46,8 @@ def default_db_path() -> Path:
 def open_store(path: str | Path | None = None) -> Store:
     """Open (creating if needed) and upgrade the database, then mark crashed streams.
 
-    Raises StoreError with a one-line reason if the file cannot be used.
+    Raises StoreError with a one-line reason if the file cannot be used. A read-only file
+    opens for reading (its crashed streams stay as they are; writes raise StoreError).
     """
     target = default_db_path() if path is None else path
     db = connect(target)
@@ -56,7 +57,14 @@ def open_store(path: str | Path | None = None) -> Store:
         db.close()
         raise StoreError(f"{target}: cannot upgrade the database ({exc})") from None
     store = Store(db, target)
-    store.recover_interrupted()
+    try:
+        store.recover_interrupted()
+    except sqlite3.Error as exc:
+        # A read-only file can still be read: its unfinished answers wait for a writable open.
+        # Anything else refusing the update (a trigger, a full disk) makes the store unusable.
+        if not (exc.sqlite_errorname or "").startswith("SQLITE_READONLY"):
+            store.close()
+            raise StoreError(f"{target}: cannot mark unfinished answers as interrupted ({exc})") from None
     return store
 
 
@@ -81,6 +89,10 @@ def connect(path: str | Path) -> Database:
         reason = str(exc)
         if "not a database" in reason or "malformed" in reason:
             raise StoreError(f"{path} is not a desk database ({reason})") from None
+        if (exc.sqlite_errorname or "").startswith("SQLITE_READONLY"):
+            raise StoreError(f"cannot read {path}: it is read-only and so is its folder, where SQLite "
+                             "must keep the store's -shm file to read it; make the folder writable "
+                             "or work on a copy") from None
         raise StoreError(f"cannot open {path} ({reason})") from None
     # A SQLite file from some other program: refuse rather than add our tables to it.
     if tables and MIGRATIONS_TABLE not in tables:

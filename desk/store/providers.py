@@ -37,11 +37,14 @@ def add_provider(db: Database, cfg: ProviderConfig) -> str:
 def update_provider(db: Database, cfg: ProviderConfig) -> None:
     """Replace the settings of the provider named `cfg.name`; StoreError if there is none."""
     _no_credentials(cfg)
-    changed = db.execute(
-        "UPDATE providers SET kind = ?, base_url = ?, key_env = ?, api_version = ?, "
-        "headers_json = ?, updated_at = ? WHERE name = ?",
-        (*_fields(cfg)[1:], time.time(), cfg.name),
-    ).rowcount
+    try:
+        changed = db.execute(
+            "UPDATE providers SET kind = ?, base_url = ?, key_env = ?, api_version = ?, "
+            "headers_json = ?, updated_at = ? WHERE name = ?",
+            (*_fields(cfg)[1:], time.time(), cfg.name),
+        ).rowcount
+    except sqlite3.Error as exc:  # a read-only file, a full disk
+        raise StoreError(f"provider {cfg.name} not updated ({exc})") from None
     if not changed:
         raise StoreError(f"no provider named {cfg.name}")
 

@@ -62,7 +62,11 @@ def create_trial(
     except sqlite3.IntegrityError as exc:
         if "UNIQUE" in str(exc):
             raise StoreError(f"trial {trial_id} already exists") from None
-        raise StoreError(f"no trial {parent_trial_id} to run again from") from None
+        if "FOREIGN KEY" in str(exc) and parent_trial_id is not None:
+            raise StoreError(f"no trial {parent_trial_id} to run again from") from None
+        raise StoreError(f"the trial was not stored ({exc})") from None
+    except sqlite3.Error as exc:  # a read-only file, a full disk
+        raise StoreError(f"the trial was not stored ({exc})") from None
     return trial_id
 
 

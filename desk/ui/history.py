@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.core.trial import headline
+from desk.core.trial import history_models, history_title
 from desk.engine.session import TrialSummary
 
 
@@ -98,14 +98,8 @@ class HistoryPanel(QWidget):
         self.has_more = has_more
         for t in trials:
             when = dt.datetime.fromtimestamp(t.created_at).strftime("%Y-%m-%d %H:%M")
-            preview = headline(t.prompt_preview) or "(attachments only)"
-            if self.blind:
-                n = len(dict.fromkeys(t.models))
-                models, more = f"{n} model{'s' if n != 1 else ''} (hidden: blind rating)", ""
-            else:
-                models = ", ".join(m.split("/", 1)[-1] for m in t.models[:3])
-                more = f" +{len(t.models) - 3}" if len(t.models) > 3 else ""
-            item = QListWidgetItem(f"{preview}\n{when} · {models}{more}")
+            models = history_models(t.models, blind=self.blind)
+            item = QListWidgetItem(f"{history_title(t.prompt_preview)}\n{when} · {models}")
             item.setData(Qt.ItemDataRole.UserRole, t.id)
             item.setToolTip(t.prompt_preview)
             self.list.addItem(item)

@@ -981,7 +981,7 @@ class MainWindow(QMainWindow):
             if not path:
                 return
         try:
-            self.engine.switch_store(path)
+            notes = self.engine.switch_store(path)
         except EngineError as exc:
             self.banner_error(f"Cannot open that store: {exc}")
             return
@@ -997,7 +997,7 @@ class MainWindow(QMainWindow):
         self.refresh_models()
         self.refresh_history()
         self.statusBar().showMessage(f"Store: {self.engine.store.path}")
-        self.banner_info(f"Now working in {path}.")
+        self.banner_info(" ".join([f"Now working in {path}.", *notes]))
 
     def show_about(self) -> None:
         show_about(self, str(self.engine.store.path), self.engine.price_data())
