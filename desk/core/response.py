@@ -289,6 +289,13 @@ class ResponseResult:
         return self.model.partition("/")[2]
 
 
+def served_label(model: str | None, fingerprint: str | None) -> str | None:
+    """What a vendor said it served as "model (fingerprint)"; None when it said nothing."""
+    if model is None and fingerprint is None:
+        return None
+    return f"{model or '?'} ({fingerprint})" if fingerprint else model
+
+
 def tokens_per_second(output_tokens: int | None, first_at: float | None, end_at: float | None) -> float | None:
     """Decode speed after the first token; None when it cannot be measured honestly."""
     if output_tokens is None or output_tokens < 2 or first_at is None or end_at is None:
