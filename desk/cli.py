@@ -1148,7 +1148,7 @@ _HANDLERS = {
     ("local", "serve"): _local,
     ("local", "status"): _local,
     **{("suite", action): _suite for action in ("import", "list", "export", "from-trials", "run", "runs",
-                                                          "disagreements")},
+                                                          "disagreements", "compare")},
     ("provider", "add"): _provider_add,
     ("provider", "list"): _provider_list,
     ("provider", "remove"): _provider_remove,
