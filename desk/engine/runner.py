@@ -215,9 +215,11 @@ class Runner:
             self._finish(target, result, parts, reasoning, span, cancelled=True)
             sink.response_finished(result)
             raise
-        await self._served_fingerprint(target, result)
         self._finish(target, result, parts, reasoning, span, cancelled=False)
-        sink.response_finished(result)
+        try:
+            await self._served_fingerprint(target, result)
+        finally:  # a cancel during the lookup still delivers the finished answer
+            sink.response_finished(result)
         return result
 
     @staticmethod

@@ -137,7 +137,8 @@ class OllamaProvider(Provider):
 def _digest_of(body: Any, model: str) -> str | None:
     """The digest /api/tags lists for `model` ("llama3" is "llama3:latest"), else None."""
     names = {model, model if ":" in model else f"{model}:latest"}
-    for m in (body or {}).get("models", []) if isinstance(body, dict) else ():
+    listed = body.get("models") if isinstance(body, dict) else None
+    for m in listed if isinstance(listed, list) else ():
         if isinstance(m, dict) and names & {m.get("name"), m.get("model")}:
             digest = m.get("digest")
             return digest if isinstance(digest, str) and digest else None
