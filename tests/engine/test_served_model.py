@@ -5,13 +5,18 @@ answer is timed."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
 import uuid
 
 import pytest
 
+from desk.core.provider import ProviderConfig
 from desk.core.response import Status
-from desk.core.trial import TrialInput
-from tests.engine.conftest import KINDS, MODELS, config_for, run_one, script_for
+from desk.core.trial import ModelRef, TrialInput
+from tests.engine.conftest import KINDS, MODELS, config_for, engine_for, run_one, script_for
+from tests.raw_server import RawServer, head
 from tests.vendor_server import FINGERPRINT, Script
 
 SERVED = "vendor-build-2026-05-01"
@@ -71,3 +76,35 @@ def test_ollama_model_missing_from_tags_has_no_fingerprint(providers, vendor):
     _, result = run_one(providers, "ollama", model="not-listed:7b", name=name)
     assert result.status == Status.OK, result.error_message
     assert (result.served_model, result.system_fingerprint) == ("not-listed:7b", None)
+
+
+def test_a_cancel_during_a_stalled_digest_lookup_still_stores_the_finished_answer(store):
+    asked, release = threading.Event(), threading.Event()
+
+    def answer(request: bytes, sock) -> None:
+        if request.startswith(b"GET /api/tags"):
+            asked.set()
+            release.wait(10)  # the lookup stalls until the test is over
+            return
+        line = {"model": "m:1", "message": {"role": "assistant", "content": "hi"}, "done": True,
+                "done_reason": "stop", "prompt_eval_count": 3, "eval_count": 1}
+        sock.sendall(head("200 OK", "application/x-ndjson") + json.dumps(line).encode() + b"\n")
+
+    async def go(base_url: str) -> None:
+        store.add_provider(ProviderConfig(name="stalled-tags", kind="ollama", base_url=base_url))
+        async with engine_for(store) as engine:
+            task = asyncio.create_task(engine.run_trial(TrialInput("hi"), [ModelRef("stalled-tags", "m:1")]))
+            assert await asyncio.get_running_loop().run_in_executor(None, asked.wait, 5)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    with RawServer(answer) as server:
+        try:
+            asyncio.run(go(server.base_url))
+        finally:
+            release.set()
+    (trial,) = store.list_trials()
+    (stored,) = store.responses_for_trial(trial.id)
+    assert stored.status == Status.OK and stored.text == "hi"
+    assert (stored.served_model, stored.system_fingerprint) == ("m:1", None)
