@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 
 import pytest
 
@@ -71,3 +72,16 @@ def test_answers_without_a_verdict_are_left_out_of_the_rate_not_counted_as_failu
     (m,) = compare_runs("A", "B", a, b).models
     assert m.rates[0].n == 1 and m.rates[0].rate_b == 1.0
     assert m.pairs == 2
+
+
+def test_two_runs_of_an_unchanged_model_are_rarely_significant():
+    """20 seeded pairs of runs where nothing changed (each answer succeeds with the same
+    chance in both runs): McNemar's p is under 0.05 in at most 1 of them."""
+    significant = 0
+    for seed in range(20):
+        rng = random.Random(seed)
+        a = {((f"c{i}", 0), "m"): _facts(rng.random() < 0.7) for i in range(60)}
+        b = {key: _facts(rng.random() < 0.7) for key in a}
+        (m,) = compare_runs("A", "B", a, b).models
+        significant += m.rates[0].p_value < 0.05
+    assert significant <= 1
