@@ -37,13 +37,12 @@ def compare_suite_runs(engine: Any, run_a: str, run_b: str) -> RunComparison:
 def run_facts(engine: Any, run_id: str) -> tuple[str, dict[tuple[Hashable, str], AnswerFacts]]:
     """The run's suite name, and ((case key, sample), model) -> the facts of the answer that
     counts for that cell."""
-    _, suite, _, by_cell = suite_run._run_parts(engine, run_id)
+    suite, answers = suite_run.counted_answers(engine, run_id)
     key_of = {c.id: c.key for c in suite.cases}
-    chosen: dict[tuple[Hashable, str], ResponseResult] = {}
-    for (case_id, sample, model), found in by_cell.items():
-        pick = suite_run._pick(found)
-        if pick is not None and case_id in key_of:
-            chosen[((key_of[case_id], sample), model)] = pick[1]
+    chosen: dict[tuple[Hashable, str], ResponseResult] = {
+        ((key_of[case_id], sample), model): r
+        for (case_id, sample, model), r in answers.items() if case_id in key_of
+    }
     ids = [r.id for r in chosen.values()]
     ratings: dict[str, list[Rating]] = defaultdict(list)
     for rating in engine.store.current_ratings(ids) if ids else []:
