@@ -17,7 +17,7 @@ from desk.core.constraint_reading import DEFAULT_READING, READINGS
 from desk.core.files import FileReadError, mib, read_bounded
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
-from desk.core.response import ResponseResult, Status, redact
+from desk.core.response import ResponseResult, Status, redact, served_label
 from desk.core.rubric import CONSTRAINTS, DEFAULT_RUBRIC, OUTCOMES, UNCERTAINTY, WINNERS
 from desk.core.trial import (
     MAX_PROMPT_FILE_BYTES,
@@ -651,6 +651,8 @@ def response_json(r: ResponseResult) -> dict[str, Any]:
         "retry_wait_ms": r.retry_wait_ms,
         "attempts": len(r.attempts),
         "finish_reason": r.finish_reason,
+        "served_model": r.served_model,  # what the vendor says it served
+        "system_fingerprint": r.system_fingerprint,
         "refusal": r.refusal,
         "unknown_fields": {name: f.count for name, f in r.unknown_fields.items()},
         "started_at": r.started_at,
@@ -692,6 +694,8 @@ def _print_table(trial_id: str, responses: list[ResponseResult]) -> None:
         print(f"\n=== {r.model} ({r.status.value}) ===")
         if r.text:
             print(r.text)
+        if served := served_label(r.served_model, r.system_fingerprint):
+            print(f"[served] {served}")
         for note in r.notes:
             print(f"[note] {note}")
         if r.status != Status.OK:
@@ -1152,7 +1156,7 @@ _HANDLERS = {
     ("local", "serve"): _local,
     ("local", "status"): _local,
     **{("suite", action): _suite for action in ("import", "list", "export", "from-trials", "run", "runs",
-                                                          "disagreements")},
+                                                          "disagreements", "compare")},
     ("provider", "add"): _provider_add,
     ("provider", "list"): _provider_list,
     ("provider", "remove"): _provider_remove,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
+from desk import cli_compare
 from desk.cli_policy import add_policy_args, timeouts_from
 from desk.core.trial import REASONING_EFFORTS
 
@@ -102,6 +103,8 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
     dis.add_argument("run_id", nargs="?", metavar="RUN_ID", help="only this suite run (default: all)")
     dis.add_argument("--json", action="store_true", help="one JSON object per disagreement")
 
+    cli_compare.add_parser(ssub, db)
+
 
 def run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
     handler = {
@@ -112,6 +115,7 @@ def run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
         "run": _run,
         "runs": _runs,
         "disagreements": _disagreements,
+        "compare": lambda a, s, helpers: cli_compare.compare(a, s, helpers, _engine),
     }[args.action]
     return handler(args, store, h)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import email.utils
+import hashlib
 import heapq
 import http
 import itertools
@@ -92,6 +93,10 @@ class Script:
     # A recorded body sent as is instead of the generated one (a vendor's published example
     # stream, say): streamed, each item is one chunk, in order; whole, the items joined.
     replay: list[str] | None = None
+    # What the answer says was served: None reports the requested model and FINGERPRINT
+    # (OpenAI's system_fingerprint; Anthropic's message.model, Gemini's modelVersion too).
+    served_model: str | None = None
+    fingerprint: str | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> Script:
@@ -481,6 +486,14 @@ class _Ctx:
         self.t_first: float | None = None  # perf_counter deadline of the first piece (LoadProfile)
         self.extra: dict[str, str] = {}  # headers the LoadProfile adds (rate limits), over the script's
 
+    @property
+    def served(self) -> str:  # the script is picked after the context is made
+        return self.s.served_model or self.model
+
+    @property
+    def fingerprint(self) -> str:
+        return self.s.fingerprint or FINGERPRINT
+
     def templated(self, build, text: str) -> bytes:
         # Hot path: encode a piece event once around a sentinel, then splice each text in.
         if self._tpl is None:
@@ -527,8 +540,8 @@ class _OpenAI:
             "id": "chatcmpl-" + c.hex,
             "object": "chat.completion.chunk",
             "created": c.created,
-            "model": c.model,
-            "system_fingerprint": FINGERPRINT,
+            "model": c.served,
+            "system_fingerprint": c.fingerprint,
             "choices": choices,
         }
         if cls.usage_on(c):
@@ -617,7 +630,7 @@ class _OpenAI:
             "id": "chatcmpl-" + c.hex,
             "object": "chat.completion",
             "created": c.created,
-            "model": c.model,
+            "model": c.served,
             "choices": [
                 {
                     "index": 0,
@@ -630,7 +643,7 @@ class _OpenAI:
         if c.s.usage is not None:
             d["usage"] = cls._usage(c)
         d["service_tier"] = "default"
-        d["system_fingerprint"] = FINGERPRINT
+        d["system_fingerprint"] = c.fingerprint
         if c.rec.azure:
             d["prompt_filter_results"] = [_azure_filter()]
         return _dumps(d, pretty=True), "application/json"
@@ -730,7 +743,7 @@ class _Anthropic:
             "id": "msg_" + c.hex,
             "type": "message",
             "role": "assistant",
-            "model": c.model,
+            "model": c.served,
             "content": content,
             "stop_reason": stop,
             "stop_sequence": None,
@@ -856,7 +869,7 @@ class _Gemini:
         d = {"candidates": [cand]}
         if c.s.usage is not None:
             d["usageMetadata"] = cls._usage(c, last, n)
-        d["modelVersion"] = c.model
+        d["modelVersion"] = c.served
         d["responseId"] = c.hex
         return d
 
@@ -956,7 +969,7 @@ class _Ollama:
         return (
             _dumps(
                 {
-                    "model": c.model,
+                    "model": c.served,
                     "created_at": cls._now(),
                     "message": {"role": "assistant", "content": text},
                     "done": False,
@@ -974,7 +987,7 @@ class _Ollama:
         load = min(1_000_000, prompt_ns)
         i, o, _, _ = _usage(c.s, c.n)
         d = {
-            "model": c.model,
+            "model": c.served,
             "created_at": cls._now(),
             "message": {"role": "assistant", "content": text},
             "done_reason": cls.FINISH.get(c.s.finish_reason, c.s.finish_reason),
@@ -1083,6 +1096,8 @@ class VendorServer:
             "gemini": ["gemini-2.0-flash", "gemini-2.5-pro"],
             "ollama": ["llama3.2:latest", "qwen2.5:0.5b"],
         }
+        # Ollama's /api/tags digest per model name (else one derived from the name).
+        self.digests: dict[str, str] = {}
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._queues: dict[str, deque[Script]] = {}
@@ -1529,7 +1544,7 @@ class VendorServer:
                         "model": i,
                         "modified_at": "2025-01-01T00:00:00.000000000Z",
                         "size": 2019393189,
-                        "digest": secrets.token_hex(32),
+                        "digest": self.digests.get(i) or hashlib.sha256(i.encode()).hexdigest(),
                         "details": {
                             "parent_model": "",
                             "format": "gguf",

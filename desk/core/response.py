@@ -286,6 +286,12 @@ class ResponseResult:
     # What the user should know about the text as stored (a character the vendor sent
     # broken, replaced by U+FFFD): shown in the answer's details and exports.
     notes: list[str] = field(default_factory=list)
+    # What the vendor says it served, from the final attempt: the model name it reports
+    # (OpenAI's and Ollama's `model`, Anthropic's `message.model`, Gemini's `modelVersion`)
+    # and its build (OpenAI's `system_fingerprint`; for Ollama the model's digest from
+    # /api/tags). None when the vendor did not say.
+    served_model: str | None = None
+    system_fingerprint: str | None = None
     # Why this answer could not be saved, when a store write failed (in memory only: the
     # surfaces report it, so an unsaved answer is never shown as a success).
     store_error: str | None = field(default=None, compare=False)
@@ -323,6 +329,13 @@ class ResponseResult:
     @property
     def model_name(self) -> str:
         return self.model.partition("/")[2]
+
+
+def served_label(model: str | None, fingerprint: str | None) -> str | None:
+    """What a vendor said it served as "model (fingerprint)"; None when it said nothing."""
+    if model is None and fingerprint is None:
+        return None
+    return f"{model or '?'} ({fingerprint})" if fingerprint else model
 
 
 def tokens_per_second(output_tokens: int | None, first_at: float | None, end_at: float | None) -> float | None:

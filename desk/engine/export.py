@@ -72,7 +72,7 @@ CSV_COLUMNS = (
     "trial_id", "response_id", "rated_at", "prompt", "system", "attachments", "model", "variant",
     "answer", "status", "error_kind", "refusal", "unknown_fields", "ttft_ms", "total_ms", "wall_ms",
     "input_tokens", "output_tokens",
-    "output_tokens_per_s", "cost_usd", "retries", *STANDARD_CRITERIA,
+    "output_tokens_per_s", "cost_usd", "retries", "served_model", "system_fingerprint", *STANDARD_CRITERIA,
 )  # fmt: skip
 RATING_META_COLUMNS = ("rater", "blind", "rubric_name", "rubric_version", "rating_id")
 
@@ -229,6 +229,8 @@ def _table_row_stream(store: Store, look: _Lookup, extra_names: dict[str, str],
             "output_tokens_per_s": response.output_tokens_per_s,
             "cost_usd": response.cost_usd,
             "retries": response.retries,
+            "served_model": response.served_model,  # what the vendor says it served
+            "system_fingerprint": response.system_fingerprint,
             "outcome": values.get("outcome"),
             "uncertainty": values.get("uncertainty"),
             "constraints": values.get("constraints"),
@@ -384,6 +386,8 @@ def response_record(r: ResponseResult, trial: StoredTrial | None = None) -> dict
         "retries": r.retries,
         "retry_wait_ms": r.retry_wait_ms,
         "vendor_request_id": r.vendor_request_id,
+        "served_model": r.served_model,
+        "system_fingerprint": r.system_fingerprint,
         "refusal": r.refusal,
         "unknown_fields": {name: {"count": f.count, "raw": f.raw} for name, f in r.unknown_fields.items()},
         "notes": r.notes,

@@ -41,6 +41,7 @@ from desk.providers.base import (
     Provider,
     ProviderError,
     ReasoningDelta,
+    Served,
     TextDelta,
     UnknownDelta,
     UsageReport,
@@ -195,6 +196,7 @@ class Runner:
                 reasoning.clear()
                 result.chunk_times.clear()
                 result.refusal, result.unknown_fields = False, {}  # of the final attempt, like its text
+                result.served_model = result.system_fingerprint = None
                 error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink)
                 self._price_attempt(target, attempt)
                 delay = self._retry_delay(error, number, attempt, got_content=bool(parts or reasoning))
@@ -214,8 +216,18 @@ class Runner:
             sink.response_finished(result)
             raise
         self._finish(target, result, parts, reasoning, span, cancelled=False)
-        sink.response_finished(result)
+        try:
+            await self._served_fingerprint(target, result)
+        finally:  # a cancel during the lookup still delivers the finished answer
+            sink.response_finished(result)
         return result
+
+    @staticmethod
+    async def _served_fingerprint(target: Target, result: ResponseResult) -> None:
+        """A build the server lists apart from its answers (Ollama's digest), once the
+        answer is timed: the provider caches it per model, so only a first answer waits."""
+        if result.system_fingerprint is None and result.served_model is not None:
+            result.system_fingerprint = await target.provider.served_fingerprint(target.ref.model)
 
     def _retry_delay(self, error: ProviderError | None, number: int, attempt: Attempt, *,
                      got_content: bool) -> float | None:
@@ -279,6 +291,9 @@ class Runner:
                             reasoning.append(thought)
                     elif isinstance(event, UsageReport):
                         usage = usage.merged(event.usage)
+                    elif isinstance(event, Served):
+                        result.served_model = event.model or result.served_model
+                        result.system_fingerprint = event.fingerprint or result.system_fingerprint
                     elif isinstance(event, UnknownDelta):
                         note_unknown(result.unknown_fields, event.name, event.raw)
                     elif isinstance(event, Opened):

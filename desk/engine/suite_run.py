@@ -777,6 +777,14 @@ def disagreements(engine: Any, run_id: str | None = None) -> list[Disagreement]:
     return out
 
 
+def counted_answers(engine: Any, run_id: str) -> tuple[Suite, dict[tuple[str, int, str], ResponseResult]]:
+    """A run's suite and the answer that counts for each (case id, sample, model) cell (the
+    one its matrix shows: the latest ok)."""
+    _, suite, _, by_cell = _run_parts(engine, run_id)
+    picked = {key: _pick(found) for key, found in by_cell.items()}
+    return suite, {key: pick[1] for key, pick in picked.items() if pick is not None}
+
+
 def run_units(engine: Any, run_id: str) -> tuple[SuiteRunInfo, Suite, list[tuple[tuple[str, int], str, str]],
                                                  dict[str, str], list[str]]:
     """For the scorecard: (unit=(case, sample), model, response id) of every answer, the

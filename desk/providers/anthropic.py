@@ -16,6 +16,7 @@ from desk.providers.base import (
     Provider,
     ProviderError,
     ReasoningDelta,
+    ServedTracker,
     StreamDecoder,
     StreamEvent,
     TextDelta,
@@ -128,7 +129,7 @@ class AnthropicProvider(Provider):
             raise protocol_error("response is not a JSON object")
         if body.get("type") == "error":
             raise _error(body.get("error"))
-        events: list[StreamEvent] = []
+        events: list[StreamEvent] = [*ServedTracker().seen(body.get("model"))]
         for block in body.get("content") or ():
             if block.get("type") == "thinking" and block.get("thinking"):
                 events.append(ReasoningDelta(block["thinking"], at))
@@ -234,6 +235,7 @@ class _MessagesDecoder(StreamDecoder):
             self._started = True
             message = obj.get("message") or {}
             self._id = message.get("id")
+            out += ServedTracker().seen(message.get("model"))
             if message.get("usage"):
                 # Reported at once: an error event later must not lose the input count.
                 out.append(UsageReport(_usage(message["usage"])))

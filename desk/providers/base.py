@@ -75,7 +75,16 @@ class UnknownDelta:
     raw: str
 
 
-StreamEvent = Opened | TextDelta | ReasoningDelta | UsageReport | Finished | UnknownDelta
+@dataclass(slots=True)
+class Served:
+    """What the vendor says it served: the model name it reports and its build
+    fingerprint (OpenAI's `system_fingerprint`); either may be None (not said)."""
+
+    model: str | None
+    fingerprint: str | None = None
+
+
+StreamEvent = Opened | TextDelta | ReasoningDelta | UsageReport | Finished | UnknownDelta | Served
 
 
 @dataclass
@@ -161,6 +170,24 @@ def unknown_fields(obj: Any, known: Iterable[str], where: str) -> list[UnknownDe
     ]
 
 
+class ServedTracker:
+    """Turns the served model and fingerprint a stream repeats in every chunk into one
+    Served event per change (none while the vendor says nothing new)."""
+
+    def __init__(self) -> None:
+        self._last: tuple[str | None, str | None] = (None, None)
+
+    def seen(self, model: Any, fingerprint: Any = None) -> list[Served]:
+        said = (
+            model if isinstance(model, str) and model else self._last[0],
+            fingerprint if isinstance(fingerprint, str) and fingerprint else self._last[1],
+        )
+        if said == self._last:
+            return []
+        self._last = said
+        return [Served(*said)]
+
+
 def protocol_error(message: str) -> ProviderError:
     return ProviderError(ErrorKind.PROTOCOL, message)
 
@@ -240,6 +267,11 @@ class Provider(ABC):
                 return err
             if isinstance(body.get("message"), str):
                 return str(body["message"])
+        return None
+
+    async def served_fingerprint(self, model: str) -> str | None:
+        """The build of `model` as the server lists it, for a protocol whose answers do not
+        carry one (Ollama's digest); looked up after an answer, never while it is timed."""
         return None
 
     def secrets(self) -> tuple[str, ...]:

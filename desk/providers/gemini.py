@@ -16,6 +16,7 @@ from desk.providers.base import (
     Provider,
     ProviderError,
     ReasoningDelta,
+    ServedTracker,
     StreamDecoder,
     StreamEvent,
     TextDelta,
@@ -163,6 +164,7 @@ class _State:
     def __init__(self) -> None:
         self.reason: str | None = None
         self.id: str | None = None
+        self.served = ServedTracker()
 
     def chunk(self, obj: Any, at: float) -> list[StreamEvent]:
         if not isinstance(obj, dict):
@@ -170,7 +172,7 @@ class _State:
         if obj.get("error"):
             raise _error(obj["error"])
         self.id = self.id or obj.get("responseId")
-        out: list[StreamEvent] = []
+        out: list[StreamEvent] = [*self.served.seen(obj.get("modelVersion"))]
         feedback = obj.get("promptFeedback") or {}
         if feedback.get("blockReason"):
             raise ProviderError(

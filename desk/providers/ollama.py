@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 from typing import Any
 
 import httpx
@@ -14,16 +16,24 @@ from desk.providers.base import (
     Provider,
     ProviderError,
     ReasoningDelta,
+    ServedTracker,
     StreamDecoder,
     StreamEvent,
     TextDelta,
     UsageReport,
+    _read_body,
     loads,
     protocol_error,
     unknown_fields,
     usage_from,
 )
 from desk.providers.framing import NDJSONDecoder
+
+DIGEST_TIMEOUT_S = 10.0
+# Model digests from /api/tags by (provider, base URL, model), looked up once per session:
+# a model's digest is its build, and a re-pull under the same name changes it.
+_digests: dict[tuple[str, str, str], str | None] = {}
+_digest_lookups: dict[tuple[str, str, str], asyncio.Future[str | None]] = {}
 
 DONE_REASONS = {"stop": "stop", "length": "length"}
 # The fields of a message desk reads; any other with a value (tool_calls, images...) is
@@ -85,6 +95,37 @@ class OllamaProvider(Provider):
     def parse_models(self, body: Any) -> list[str]:
         return [m["name"] for m in (body or {}).get("models", []) if isinstance(m, dict) and "name" in m]
 
+    async def served_fingerprint(self, model: str) -> str | None:
+        """The model's digest from /api/tags, fetched once per provider and model per
+        session (answers of the same model running at once share one lookup). A failed
+        lookup says nothing and is tried again next time."""
+        key = (self.config.name, self.base_url, model)
+        if key in _digests:
+            return _digests[key]
+        lookup = _digest_lookups.get(key)
+        if lookup is None or lookup.get_loop() is not asyncio.get_running_loop():
+            lookup = _digest_lookups[key] = asyncio.ensure_future(self._digest(model))
+        try:
+            digest = await asyncio.shield(lookup)
+        except (ProviderError, TimeoutError, httpx.HTTPError, ValueError):
+            return None
+        finally:
+            if lookup.done() and _digest_lookups.get(key) is lookup:
+                del _digest_lookups[key]
+        _digests[key] = digest
+        return digest
+
+    async def _digest(self, model: str) -> str | None:
+        async with asyncio.timeout(DIGEST_TIMEOUT_S):
+            response = await self.client.send(self.models_request(), stream=True)
+            try:
+                if response.status_code >= 300:
+                    raise ProviderError(ErrorKind.SERVER_ERROR, f"HTTP {response.status_code}")
+                body = json.loads(b"".join(await _read_body(response)))
+            finally:
+                await response.aclose()
+        return _digest_of(body, model)
+
     @staticmethod
     def served_models(body: Any) -> tuple[str, ...] | None:
         if not isinstance(body, dict) or not isinstance(body.get("models"), list):
@@ -93,10 +134,22 @@ class OllamaProvider(Provider):
         return tuple(n for n in names if isinstance(n, str) and n)
 
 
+def _digest_of(body: Any, model: str) -> str | None:
+    """The digest /api/tags lists for `model` ("llama3" is "llama3:latest"), else None."""
+    names = {model, model if ":" in model else f"{model}:latest"}
+    listed = body.get("models") if isinstance(body, dict) else None
+    for m in listed if isinstance(listed, list) else ():
+        if isinstance(m, dict) and names & {m.get("name"), m.get("model")}:
+            digest = m.get("digest")
+            return digest if isinstance(digest, str) and digest else None
+    return None
+
+
 class _ChatDecoder(StreamDecoder):
     def __init__(self) -> None:
         self._nd = NDJSONDecoder()
         self.done = False
+        self._served = ServedTracker()
 
     def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
         def step(out: list[StreamEvent]) -> None:
@@ -112,7 +165,7 @@ class _ChatDecoder(StreamDecoder):
             message = str(obj["error"])
             kind = ErrorKind.NOT_FOUND if "not found" in message else ErrorKind.SERVER_ERROR
             raise ProviderError(kind, message)
-        out: list[StreamEvent] = []
+        out: list[StreamEvent] = [*self._served.seen(obj.get("model"))]
         message = obj.get("message") or {}
         if message.get("thinking"):
             out.append(ReasoningDelta(message["thinking"], at))

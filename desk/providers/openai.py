@@ -15,6 +15,7 @@ from desk.providers.base import (
     Provider,
     ProviderError,
     ReasoningDelta,
+    ServedTracker,
     StreamDecoder,
     StreamEvent,
     TextDelta,
@@ -131,7 +132,7 @@ class OpenAIProvider(Provider):
             raise protocol_error("response is not a JSON object")
         if "error" in body:
             raise _stream_error(body["error"])
-        events: list[StreamEvent] = []
+        events: list[StreamEvent] = [*ServedTracker().seen(body.get("model"), body.get("system_fingerprint"))]
         choices = body.get("choices") or []
         if not choices:
             raise protocol_error("response has no choices")
@@ -210,6 +211,7 @@ class _ChatDecoder(StreamDecoder):
         self._finish: str | None = None
         self._id: str | None = None
         self._done = False
+        self._served = ServedTracker()
 
     def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
         def step(out: list[StreamEvent]) -> None:
@@ -232,6 +234,7 @@ class _ChatDecoder(StreamDecoder):
         if obj.get("error"):
             raise _stream_error(obj["error"])
         self._id = self._id or obj.get("id")
+        out += self._served.seen(obj.get("model"), obj.get("system_fingerprint"))
         for choice in obj.get("choices") or ():
             out += _content_events(choice.get("delta") or {}, at, "delta")
             if choice.get("finish_reason"):

@@ -498,3 +498,17 @@ def m008_response_notes(db: Database) -> None:
     # Notes on an answer's text as stored (a JSON list of sentences): e.g. that a half
     # character the vendor sent was replaced by U+FFFD. Shown in details and exports.
     _run(db, ["ALTER TABLE responses ADD COLUMN notes_json TEXT NOT NULL DEFAULT '[]'"])
+
+
+@migration
+def m009_served_model(db: Database) -> None:
+    # What the vendor says it served (issue 15): the model name it reports and its build
+    # (OpenAI's system_fingerprint; Ollama's model digest). NULL: not said, or an answer
+    # stored before this migration.
+    _run(
+        db,
+        [
+            "ALTER TABLE responses ADD COLUMN served_model TEXT",
+            "ALTER TABLE responses ADD COLUMN system_fingerprint TEXT",
+        ],
+    )

@@ -53,6 +53,7 @@ _RESPONSE_COLUMNS = (
     "vendor_request_id", "writer_pid", "writer_host", "created_at", "updated_at",
     "variant_label", "variant_system", "refusal", "unknown_fields_json",
     "variant_label", "variant_system", "notes_json",
+    "served_model", "system_fingerprint",
 )  # fmt: skip
 
 _ATTEMPT_COLUMNS = (
@@ -401,6 +402,8 @@ def _response_values(result: ResponseResult, *, created_at: float, updated_at: f
             ensure_ascii=False,
         ),
         "notes_json": json.dumps(result.notes),
+        "served_model": result.served_model,
+        "system_fingerprint": result.system_fingerprint,
     }
     return [row[c] for c in _RESPONSE_COLUMNS]
 
@@ -522,4 +525,6 @@ def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
             for name, f in _json_object(row["unknown_fields_json"]).items()
         },
         notes=json.loads(row["notes_json"] or "[]"),
+        served_model=row["served_model"],
+        system_fingerprint=row["system_fingerprint"],
     )

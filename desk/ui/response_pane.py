@@ -174,7 +174,10 @@ def details_text(r: ResponseResult) -> str:
     """Everything recorded about an answer's HTTP requests, one block per attempt: the
     vendor's request id, status, when it was sent / its first token came / it ended, and
     the rate-limit headers exactly as the vendor sent them."""
-    lines = [f"{r.model}", f"request id: {r.vendor_request_id or '–'}",
+    lines = [f"{r.model}",
+             # what the vendor says it served (issue 15): its model name and build
+             f"served: {r.served_model or '–'} · fingerprint: {r.system_fingerprint or '–'}",
+             f"request id: {r.vendor_request_id or '–'}",
              f"connect: {fmt_ms(r.connect_ms)}", f"finish: {r.finish_reason or '–'}",
              f"cached input: {fmt_tokens(r.usage.cached_input_tokens)}",
              f"reasoning tokens: {fmt_tokens(r.usage.reasoning_tokens)}",

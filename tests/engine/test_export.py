@@ -102,7 +102,7 @@ def fx(tmp_path) -> Iterator[Fixture]:
     store = open_store(path)
     attachments = [attachment_from_bytes("sales.csv", DATA), attachment_from_bytes("chart.png", png())]
     trial_id = store.create_trial(TrialInput(PROMPT, SYSTEM, tuple(attachments)))
-    x = _response(trial_id, "RESPX", "oa/model-x", ANSWER_X)
+    x = _response(trial_id, "RESPX", "oa/model-x", ANSWER_X, served_model="model-x-2026", system_fingerprint="fp_x")
     y = _response(trial_id, "RESPY", "an/model-y", ANSWER_Y, output_tokens_per_s=None, cost_usd=None,
                   cost_note="no price", price_source=None)
     z = _response(
@@ -171,7 +171,7 @@ EXPECTED_HEADER = [
     "trial_id", "response_id", "rated_at", "prompt", "system", "attachments", "model", "variant", "answer",
     "status", "error_kind", "refusal", "unknown_fields", "ttft_ms", "total_ms", "wall_ms", "input_tokens",
     "output_tokens", "output_tokens_per_s",
-    "cost_usd", "retries", "outcome", "uncertainty", "constraints", "quality", "note", "tags", "sources",
+    "cost_usd", "retries", "served_model", "system_fingerprint", "outcome", "uncertainty", "constraints", "quality", "note", "tags", "sources",
     "rater", "blind", "rubric_name", "rubric_version", "rating_id",
 ]  # fmt: skip
 
@@ -181,7 +181,8 @@ def expected_csv_rows(fx: Fixture) -> list[dict[str, str]]:
               "attachments": "sales.csv; chart.png", "variant": "", "rubric_name": "default"}
     x = {**common, "response_id": "RESPX", "model": "oa/model-x", "answer": "'" + ANSWER_X, "status": "ok",
          "error_kind": "", "refusal": "false", "unknown_fields": "", "ttft_ms": "250.0", "total_ms": "1000.0", "wall_ms": "1000.0", "input_tokens": "100",
-         "output_tokens": "33", "output_tokens_per_s": "42.5", "cost_usd": "0.00123", "retries": "0"}
+         "output_tokens": "33", "output_tokens_per_s": "42.5", "cost_usd": "0.00123", "retries": "0",
+         "served_model": "model-x-2026", "system_fingerprint": "fp_x"}
     return [
         {**x, "rated_at": iso(fx.ann_x.created_at), "outcome": "success", "uncertainty": "asked_clarifying",
          "constraints": "followed", "quality": "5", "note": "'=HYPERLINK(\"http://evil\")",
@@ -193,6 +194,7 @@ def expected_csv_rows(fx: Fixture) -> list[dict[str, str]]:
         {**common, "response_id": "RESPY", "model": "an/model-y", "answer": "'" + ANSWER_Y, "status": "ok",
          "error_kind": "", "refusal": "false", "unknown_fields": "", "ttft_ms": "250.0", "total_ms": "1000.0", "wall_ms": "1000.0", "input_tokens": "100",
          "output_tokens": "33", "output_tokens_per_s": "", "cost_usd": "", "retries": "0",
+         "served_model": "", "system_fingerprint": "",
          "rated_at": iso(fx.ann_y.created_at), "outcome": "partial", "uncertainty": "confident_wrong",
          "constraints": "violated", "quality": "2", "note": "made up a figure", "tags": "legal",
          "sources": "", "rater": "ann", "blind": "false", "rubric_version": "1", "rating_id": fx.ann_y.id},
@@ -200,6 +202,7 @@ def expected_csv_rows(fx: Fixture) -> list[dict[str, str]]:
          "error_kind": "server_error", "refusal": "false", "unknown_fields": "",
          "ttft_ms": "250.0", "total_ms": "", "wall_ms": "1500.0", "input_tokens": "100",
          "output_tokens": "33", "output_tokens_per_s": "", "cost_usd": "0.00123", "retries": "1",
+         "served_model": "", "system_fingerprint": "",
          "rated_at": iso(fx.ann_z.created_at), "outcome": "failure", "uncertainty": "",
          "constraints": "", "quality": "", "note": "", "tags": "", "sources": "", "rater": "ann",
          "blind": "false", "rubric_version": "1", "rating_id": fx.ann_z.id},
@@ -264,6 +267,7 @@ def expected_response(fx: Fixture, r: ResponseResult) -> dict[str, Any]:
         "input_tokens": 100, "output_tokens": 33, "cached_input_tokens": 0, "reasoning_tokens": None,
         "cost_usd": r.cost_usd, "cost_note": r.cost_note or None, "price_source": r.price_source,
         "retries": r.retries, "retry_wait_ms": r.retry_wait_ms, "vendor_request_id": r.vendor_request_id,
+        "served_model": r.served_model, "system_fingerprint": r.system_fingerprint,
         "refusal": False, "unknown_fields": {},
         "notes": r.notes,
         "attempts": [

@@ -94,6 +94,8 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "refusal": int,
         "unknown_fields_json": str,
         "notes_json": str,
+        "served_model": str,
+        "system_fingerprint": str,
     },
     "attempts": {
         "id": str,
