@@ -21,9 +21,9 @@ from desk.providers.base import (
     StreamEvent,
     TextDelta,
     UsageReport,
-    _read_body,
     loads,
     protocol_error,
+    read_body,
     unknown_fields,
     usage_from,
 )
@@ -121,7 +121,7 @@ class OllamaProvider(Provider):
             try:
                 if response.status_code >= 300:
                     raise ProviderError(ErrorKind.SERVER_ERROR, f"HTTP {response.status_code}")
-                body = json.loads(b"".join(await _read_body(response)))
+                body = json.loads(b"".join(await read_body(response)))
             finally:
                 await response.aclose()
         return _digest_of(body, model)

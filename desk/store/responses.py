@@ -51,8 +51,7 @@ _RESPONSE_COLUMNS = (
     "output_tokens_per_s", "input_tokens", "output_tokens", "cached_input_tokens",
     "reasoning_tokens", "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms",
     "vendor_request_id", "writer_pid", "writer_host", "created_at", "updated_at",
-    "variant_label", "variant_system", "refusal", "unknown_fields_json",
-    "variant_label", "variant_system", "notes_json",
+    "variant_label", "variant_system", "refusal", "unknown_fields_json", "notes_json",
     "served_model", "system_fingerprint",
 )  # fmt: skip
 
