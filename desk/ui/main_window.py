@@ -988,7 +988,7 @@ class MainWindow(QMainWindow):
         self.load_panel.db_path = path
         self.rubric = self.engine.rubric()
         self.suites_panel.rubric = self.rubric
-        self.suites_panel.current_run_id = None
+        self.suites_panel.tab.current_run_id = None  # a run of the store left behind is no longer open
         self.suites_panel.reload_matrix()
         self.suites_panel.refresh_suites()
         self.suites_panel.refresh_runs()
