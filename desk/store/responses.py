@@ -16,11 +16,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlite_utils import Database
-
 from desk.core.ids import new_id
 from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, UnknownField, Usage
 from desk.core.trial import Variant
+from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
 
