@@ -8,7 +8,7 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
@@ -32,18 +32,21 @@ from desk.core.trial import ModelRef, TrialInput, Variant
 from desk.engine import local_model
 from desk.engine.jobs import Job, JobCancelled
 from desk.engine.session import Engine, EngineError, TrialSummary
-from desk.ui import defs, hotkeys
+from desk.ui import defs, frame_queue, hotkeys
 from desk.ui.about import show_about, show_help
+from desk.ui.background import call_in_thread
 from desk.ui.busy import BusyBar
 from desk.ui.compose import ComposePanel
 from desk.ui.history import HistoryPanel
-from desk.ui.load_view import LoadPanel
 from desk.ui.model_picker import ModelPicker
 from desk.ui.pane_grid import COLUMNS, LAYOUT_NAMES, LAYOUTS, PaneGrid
 from desk.ui.preference_bar import PreferenceBar
 from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import ResponsePane, fmt_ms
 from desk.ui.suites_view import STARTER, SuitesPanel
+
+if TYPE_CHECKING:
+    from desk.ui.load_view import LoadPanel
 
 NO_MODELS = "No models yet: open Providers… to add a provider and pick its models."
 MAX_OPEN_PANES = 200  # as many as a send may fan out to (the 200-model selection)
@@ -87,7 +90,8 @@ class _WindowSink:
             pane = self._window.panes_by_id.get(result.id)
             if pane is not None:
                 pane.finish(result)
-                self._window.add_rating(pane, [])
+                # its rating panel costs 10-40 ms to build: one pane's per turn of the loop
+                frame_queue.later(pane, lambda w=self._window, p=pane: w.add_rating(p, []))
             self._window.response_finished.emit(result)
 
 
@@ -174,8 +178,11 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self, self._show_secret_store)
 
     def _show_secret_store(self) -> None:
-        """Say at startup where typed keys go (after the window is up: the keyring can be slow)."""
-        store = self.engine.secret_store()
+        """Say at startup where typed keys go (asked on a worker thread: the keyring's backend
+        detection takes up to a second)."""
+        call_in_thread(self, self.engine.secret_store, self._secret_store_found)
+
+    def _secret_store_found(self, store: Any) -> None:
         log.info("secret store: %s", store.description)
         self.secret_label.setText("keys: OS keyring" if store.usable else "keys: no OS keyring ⚠")
         self.secret_label.setToolTip(store.description[:1].upper() + store.description[1:] + ".")
@@ -190,7 +197,8 @@ class MainWindow(QMainWindow):
         if not self.engine.price_data_ready():
             QTimer.singleShot(50, self, self._show_price_data)
             return
-        self.price_label.setText(self.engine.price_data())
+        # naming it walks the whole catalog (40-200 ms): not on the GUI thread
+        call_in_thread(self, self.engine.price_data, self.price_label.setText)
 
     # --- layout --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -268,12 +276,14 @@ class MainWindow(QMainWindow):
         self.side_split.addWidget(right)
         self.side_split.setStretchFactor(0, 1)
         self.side_split.setStretchFactor(1, 5)
-        self.load_panel = LoadPanel(self.engine, self.engine.store.path)
-        self.load_panel.trial_wanted.connect(lambda: self.load_panel.use_trial(self.current_input()[0]))
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.addTab(self.side_split, "Trials")
-        self.tabs.addTab(self.load_panel, "Load")
+        # The Load tab's plots import pyqtgraph (0.4-0.8 s): it is built the first time it is
+        # shown or asked for (see load_panel), a placeholder holds its place until then.
+        self._load_panel: LoadPanel | None = None
+        self._load_placeholder: QWidget | None = QWidget()
+        self.tabs.addTab(self._load_placeholder, "Load")
         self.suites_panel = SuitesPanel(self.engine)
         self.suites_panel.rubric = self.rubric
         self.suites_panel.before_run = self._before_suite_run
@@ -288,13 +298,11 @@ class MainWindow(QMainWindow):
         self.price_label.setToolTip("Catalog prices in use; your own prices (Providers…) always win. "
                                     "Refresh with Edit → Update price data")
         self.busy = BusyBar()
-        self.load_panel.busy = self.busy
         # Load and suite runs go on while the user works in another tab: say so down here.
         self.activity_label = QLabel()
         self.activity_label.setObjectName("activityLabel")
         self.activity_label.setVisible(False)
         self.statusBar().addPermanentWidget(self.activity_label)
-        self.load_panel.activity.connect(self._show_activity)
         self.suites_panel.activity.connect(self._show_activity)
         self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().addPermanentWidget(self.price_label)
@@ -316,8 +324,32 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(hotkeys.TAB_LOAD), self, activated=lambda: self.tabs.setCurrentWidget(self.load_panel))
         # Alt+3 is the Suites menu's own shortcut (a second binding would make both ambiguous: neither fires)
 
+    @property
+    def load_panel(self) -> LoadPanel:
+        """The Load tab, built (and put in its placeholder's place) on first use."""
+        if self._load_panel is None:
+            from desk.ui.load_view import LoadPanel
+
+            panel = self._load_panel = LoadPanel(self.engine, self.engine.store.path)
+            panel.trial_wanted.connect(lambda: panel.use_trial(self.current_input()[0]))
+            panel.busy = self.busy
+            panel.activity.connect(self._show_activity)
+            placeholder, self._load_placeholder = self._load_placeholder, None
+            index = self.tabs.indexOf(placeholder)
+            current = self.tabs.currentIndex() == index
+            self.tabs.blockSignals(True)  # the swap is not the user changing tabs
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, panel, "Load")
+            if current:
+                self.tabs.setCurrentIndex(index)
+            self.tabs.blockSignals(False)
+            placeholder.deleteLater()
+        return self._load_panel
+
     def _on_tab_changed(self, index: int) -> None:
-        if self.tabs.widget(index) is self.load_panel and not self.load_panel.running:
+        widget = self.tabs.widget(index)
+        if widget is not None and (widget is self._load_placeholder or widget is self._load_panel) \
+                and not self.load_panel.running:
             self.load_panel.refresh_models()  # models added in Providers… since
             self.load_panel.refresh_runs()
         if self.tabs.widget(index) is self.suites_panel and not self.suites_panel.running:
@@ -537,6 +569,7 @@ class MainWindow(QMainWindow):
         self._open_models = list(models)
         self.history.run_again.setEnabled(True)
         self.refresh_history()
+        await frame_queue.idle()  # every answer rendered and ratable when the trial says it is done
         self.trial_finished.emit(outcome.trial_id)
 
     def cancel(self) -> None:
@@ -985,7 +1018,8 @@ class MainWindow(QMainWindow):
         except EngineError as exc:
             self.banner_error(f"Cannot open that store: {exc}")
             return
-        self.load_panel.db_path = path
+        if self._load_panel is not None:  # else built on the new store when first shown
+            self._load_panel.db_path = path
         self.rubric = self.engine.rubric()
         self.suites_panel.rubric = self.rubric
         self.suites_panel.current_run_id = None
@@ -1057,7 +1091,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
         self.cancel()
-        self.load_panel.shutdown()
+        if self._load_panel is not None:
+            self._load_panel.shutdown()
         self.suites_panel.shutdown()
         if self.local_server is not None:
             self.local_server.stop()  # the built-in model's server goes with the window

@@ -48,12 +48,12 @@ window = MainWindow(Engine(open_store(sys.argv[2])), QSettings(sys.argv[3], QSet
 window.show()
 def shown():
     print(json.dumps({"shown": time.time(), "visible": window.isVisible(),
-                      "heavy": sorted(m for m in %r if m in sys.modules)}), flush=True)
+                      "heavy": sorted(m for m in sys.argv[4].split(",") if m in sys.modules)}), flush=True)
     import os
     os._exit(0)
 QTimer.singleShot(0, shown)
 app.exec()
-""" % (HEAVY,)
+"""
 
 
 def cold_start() -> dict:
@@ -63,8 +63,10 @@ def cold_start() -> dict:
 
     tmp = Path(tempfile.mkdtemp(prefix="desk-bench-cold-"))
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-c", COLD_CHILD, str(ROOT), str(tmp / "desk.db"), str(tmp / "ui.ini")],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", COLD_CHILD, str(ROOT), str(tmp / "desk.db"), str(tmp / "ui.ini"),
+                          ",".join(HEAVY)],
+                         capture_output=True, text=True, timeout=120, check=True,
+                         env={**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}).stdout
     result = json.loads(out.strip().splitlines()[-1])
     result["seconds"] = result["shown"] - t0
     return result
