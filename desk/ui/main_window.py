@@ -63,21 +63,36 @@ class _WindowSink:
     def __init__(self, window: MainWindow, generation: int) -> None:
         self._window = window
         self._generation = generation
+        # Text that arrived before its pane was built (panes are built one per turn).
+        self._early: dict[str, list[str]] = {}
 
     def _current(self) -> bool:
         return self._generation == self._window.generation
 
     def response_started(self, result: ResponseResult) -> None:
         if self._current():
-            self._window.pane_for(result)
-            if len(self._window.grid.panes) == self._window.expected_panes:
-                self._window.arrange_panes(result.trial_id)
+            # A send starts every stream in one turn; building eight panes there (5-15 ms
+            # each) froze the window: one pane per turn of the loop instead.
+            self._early[result.id] = []
+            frame_queue.later(self._window, lambda: self._add_pane(result))
+
+    def _add_pane(self, result: ResponseResult) -> None:
+        early = self._early.pop(result.id, [])
+        if not self._current():
+            return
+        pane = self._window.pane_for(result)
+        for delta in early:
+            pane.queue_text(delta)
+        if len(self._window.grid.panes) == self._window.expected_panes:
+            self._window.arrange_panes(result.trial_id)
 
     def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
         if self._current():
             pane = self._window.panes_by_id.get(result.id)
             if pane is not None:
                 pane.queue_text(delta)
+            elif result.id in self._early:
+                self._early[result.id].append(delta)
 
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         if self._current() and attempt.error_kind is not None:
@@ -86,6 +101,9 @@ class _WindowSink:
                 pane.tick()  # "429 · retry 1 of 2 in 1.0 s" at once, then counting down
 
     def response_finished(self, result: ResponseResult) -> None:
+        if result.id in self._early:  # its pane is still to be built: finish it after that
+            frame_queue.later(self._window, lambda: self.response_finished(result))
+            return
         if self._current():
             pane = self._window.panes_by_id.get(result.id)
             if pane is not None:
@@ -556,6 +574,7 @@ class MainWindow(QMainWindow):
                 self._frame.stop()
                 self._clock.stop()
             self._update_send_state(running=False)
+        await frame_queue.idle()  # every pane built, rendered and ratable before the trial says it is done
         ok = sum(r.status == Status.OK for r in outcome.responses)
         failed = f", {len(outcome.responses) - ok} failed" if ok < len(outcome.responses) else ""
         self.statusBar().showMessage(f"Trial done: {ok} of {len(outcome.responses)} answers ok{failed}; stored · "
@@ -569,7 +588,6 @@ class MainWindow(QMainWindow):
         self._open_models = list(models)
         self.history.run_again.setEnabled(True)
         self.refresh_history()
-        await frame_queue.idle()  # every answer rendered and ratable when the trial says it is done
         self.trial_finished.emit(outcome.trial_id)
 
     def cancel(self) -> None:
