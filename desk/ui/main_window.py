@@ -197,7 +197,10 @@ class MainWindow(QMainWindow):
 
     def _show_secret_store(self) -> None:
         """Say at startup where typed keys go (asked on a worker thread: the keyring's backend
-        detection takes up to a second)."""
+        detection takes up to a second), once the background preload, which probes it too, is done."""
+        if not self.engine.price_data_ready():
+            QTimer.singleShot(50, self, self._show_secret_store)
+            return
         call_in_thread(self, self.engine.secret_store, self._secret_store_found)
 
     def _secret_store_found(self, store: Any) -> None:
