@@ -39,7 +39,9 @@ async def idle() -> None:
     """Return once every job queued so far (and since) has run."""
     if not _jobs:
         return
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    # get_event_loop, not get_running_loop: qasync may step a task from Qt's own event
+    # processing, outside run_until_complete, where no loop counts as running
+    done: asyncio.Future[None] = asyncio.get_event_loop().create_future()
     _idle.append(done)
     await done
 
