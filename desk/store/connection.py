@@ -20,7 +20,13 @@ class Database:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._full: Any = None
+        # What sqlite-utils' Database does on every connection, kept: a REPLACE that deletes a
+        # row fires its delete triggers (the full-text index's among them).
+        conn.execute("PRAGMA recursive_triggers = on")
 
+    # desk's connections run in SQLite's autocommit mode (isolation_level=None), so there is
+    # no implicit transaction for sqlite-utils' execute() to commit or roll back: a plain
+    # conn.execute is the same thing.
     def execute(self, sql: str, parameters: Iterable[Any] | Mapping[str, Any] | None = None) -> sqlite3.Cursor:
         return self.conn.execute(sql) if parameters is None else self.conn.execute(sql, parameters)  # type: ignore[arg-type]
 

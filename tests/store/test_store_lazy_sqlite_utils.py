@@ -27,6 +27,7 @@ def test_opening_a_store_leaves_sqlite_utils_and_pandas_unimported(tmp_path):
 
 def test_sqlite_utils_conveniences_work_on_the_same_connection(tmp_path):
     db = connect(tmp_path / "desk.db")
+    assert db.execute("PRAGMA recursive_triggers").fetchone() == (1,)  # as sqlite-utils set it
     db["scratch"].insert({"id": 1, "name": "x"}, pk="id")
     assert "scratch" in db.table_names()
     assert db.execute("SELECT name FROM scratch").fetchall() == [("x",)]
