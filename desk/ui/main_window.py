@@ -108,8 +108,11 @@ class _WindowSink:
             pane = self._window.panes_by_id.get(result.id)
             if pane is not None:
                 pane.finish(result)
-                # its rating panel costs 10-40 ms to build: one pane's per turn of the loop
-                frame_queue.later(pane, lambda w=self._window, p=pane: w.add_rating(p, []))
+                # A rating panel costs 10-40 ms to make and place: made on one turn of the
+                # loop and placed on another, one pane's at a time.
+                made: list[RatingPanel] = []
+                frame_queue.later(pane, lambda w=self._window, p=pane: made.append(w.rating_panel(p)))
+                frame_queue.later(pane, lambda w=self._window, p=pane: w.add_rating(p, [], made[0] if made else None))
             self._window.response_finished.emit(result)
 
 
@@ -671,15 +674,21 @@ class MainWindow(QMainWindow):
     def shown_order(self) -> list[str]:
         return [p.result.id for p in self.grid.panes if p.result is not None]
 
-    def add_rating(self, pane: ResponsePane, ratings: list[Rating]) -> None:
-        """Put a rating panel under a finished pane, showing this rater's current rating."""
+    def rating_panel(self, pane: ResponsePane) -> RatingPanel:
+        """A rating panel wired to `pane` (a finished one), not yet placed under it."""
+        assert pane.result is not None
+        panel = RatingPanel(self.rubric, failed=pane.result.failed)
+        panel.save_requested.connect(lambda values, p=pane: self._save_rating(p, values))
+        panel.focus_next_pane.connect(lambda forward, p=pane: self._focus_rating(p, forward))
+        return panel
+
+    def add_rating(self, pane: ResponsePane, ratings: list[Rating], panel: RatingPanel | None = None) -> None:
+        """Put a rating panel (`panel`, made beforehand, or a new one) under a finished pane,
+        showing this rater's current rating."""
         if pane.result is None:
             return
         if pane.rating is None:
-            panel = RatingPanel(self.rubric, failed=pane.result.failed)
-            panel.save_requested.connect(lambda values, p=pane: self._save_rating(p, values))
-            panel.focus_next_pane.connect(lambda forward, p=pane: self._focus_rating(p, forward))
-            pane.attach_rating(panel)
+            pane.attach_rating(panel or self.rating_panel(pane))
         mine = next((r for r in ratings if r.response_id == pane.result.id), None)
         pane.rating.show_rating(mine, mine.rater if mine else "")
         self.preferences.set_panes(self.grid.panes)
