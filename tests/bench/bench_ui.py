@@ -150,6 +150,9 @@ def run(args: argparse.Namespace, base: str) -> int:
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    from desk.ui.collector import GuiThreadCollector
+
+    collector = GuiThreadCollector(app).start()  # garbage collection as desk.app.run_app does it
     engine = Engine(store)
     window = MainWindow(engine, QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat))
     window.resize(1600, 1000)
@@ -219,6 +222,7 @@ def run(args: argparse.Namespace, base: str) -> int:
         ok, chars = loop.run_until_complete(bench())
     elapsed = time.perf_counter() - started
     window.close()
+    collector.stop()
     store.close()
 
     platform = os.environ.get("QT_QPA_PLATFORM")
