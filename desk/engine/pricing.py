@@ -61,9 +61,10 @@ def preload_catalog() -> None:
 
     def load() -> None:
         try:
-            from desk.engine.price_data import load_cached
+            from desk.engine.price_data import current_info, load_cached
 
             load_cached()  # newer price data fetched earlier, if any
+            current_info()  # named now, so the window's status bar need not walk the catalog
             _catalog_price(ProviderConfig("warmup", "anthropic", "https://api.anthropic.com"),
                            "claude-sonnet-4-5", Usage(1, 1))
             try:  # the keyring backend is probed on first use, also slow

@@ -149,10 +149,10 @@ class Runner:
     ) -> list[ResponseResult]:
         """Run every target at once; results come back in the order of `targets`."""
         sink = GuardedSink(sink) if sink is not None else NullSink()
-        for t in targets:
-            # Look prices up now: the first lookup loads the catalog (~0.1 s of blocking
-            # work), which mid-stream would delay every other stream's arrival stamps.
-            self.pricer.source(t.config, t.ref.model)
+        # Look prices up now: the first lookup loads the catalog (~0.1 s of blocking work),
+        # which mid-stream would delay every other stream's arrival stamps; on a worker
+        # thread, so the event loop (the window's, when it runs there) is not held either.
+        await asyncio.to_thread(lambda: [self.pricer.source(t.config, t.ref.model) for t in targets])
         results = [self.new_result(trial_id, t) for t in targets]
         for result in results:
             sink.response_started(result)

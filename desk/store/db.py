@@ -15,7 +15,6 @@ from types import TracebackType
 from typing import Any
 
 import platformdirs
-from sqlite_utils import Database
 
 from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
@@ -25,6 +24,7 @@ from desk.core.response import Attempt, ResponseFigures, ResponseResult
 from desk.core.rubric import Rubric
 from desk.core.trial import TrialInput
 from desk.store import merge, prices, providers, ratings, responses, rubrics, runs, settings, trials
+from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.merge import MergeReport
 from desk.store.migrations import MIGRATIONS_TABLE, migrate
@@ -99,7 +99,7 @@ def connect(path: str | Path) -> Database:
         conn.close()
         raise StoreError(f"{path} is not a desk database (it holds other tables)")
     try:
-        db = Database(conn, execute_plugins=False)
+        db = Database(conn)
         db.execute("PRAGMA busy_timeout = 5000")
         if str(path) != MEMORY:
             db.execute("PRAGMA journal_mode = WAL")

@@ -47,9 +47,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlite_utils import Database
-
 from desk.core.attachment import sha256_hex
+from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.migrations import MIGRATIONS, MIGRATIONS_TABLE, migrate
 from desk.store.sql import Row, rows, transaction

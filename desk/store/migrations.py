@@ -13,8 +13,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 
-from sqlite_utils import Database
-
+from desk.store.connection import Database
 from desk.store.sql import rows, transaction
 
 MIGRATIONS_TABLE = "_desk_migrations"

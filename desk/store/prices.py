@@ -5,10 +5,9 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from sqlite_utils import Database
-
 from desk.core.ids import new_id
 from desk.core.pricing import Price
+from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows
 

@@ -10,10 +10,9 @@ import json
 import sqlite3
 import time
 
-from sqlite_utils import Database
-
 from desk.core.ids import new_id
 from desk.core.provider import CREDENTIALS_IN_URL, ProviderConfig, has_credentials
+from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows
 

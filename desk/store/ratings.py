@@ -19,12 +19,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-
 from desk.core.ids import new_id
 from desk.core.rating import Preference, Rating
 from desk.core.response import ResponseResult
 from desk.core.rubric import WINNERS, Rubric
+from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.responses import responses_by_ids
 from desk.store.rubrics import default_rubric, get_rubric

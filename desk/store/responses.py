@@ -16,8 +16,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlite_utils import Database
-
 from desk.core.ids import new_id
 from desk.core.response import (
     Attempt,
@@ -30,6 +28,7 @@ from desk.core.response import (
     answer_failed,
 )
 from desk.core.trial import Variant
+from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
 

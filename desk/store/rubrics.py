@@ -11,11 +11,10 @@ import sqlite3
 import time
 from typing import Any
 
-from sqlite_utils import Database
-
 from desk.core.ids import new_id
 from desk.core.rating import CORE_CRITERIA
 from desk.core.rubric import DEFAULT_RUBRIC, Criterion, Option, Rubric
+from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
 

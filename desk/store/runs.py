@@ -9,12 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-
 from desk.core.ids import new_id
 from desk.core.load import AttemptMark, RequestOutcome, remaining
 from desk.core.response import ResponseResult
 from desk.store import responses
+from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.sql import one, rows, transaction
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 
-from sqlite_utils import Database
-
 from desk.core.response import redact
+from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.sql import one
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlite_utils import Database
+from desk.store.connection import Database
 
 Row = dict[str, Any]
 

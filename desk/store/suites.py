@@ -17,8 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-
 from desk.core.attachment import Attachment
 from desk.core.ids import new_id
 from desk.core.rating import Rating
@@ -26,6 +24,7 @@ from desk.core.response import ResponseResult, Status
 from desk.core.suite import BUILTIN_SUITES, Case, Constraint, Suite
 from desk.core.trial import TrialInput
 from desk.store import ratings, responses, trials
+from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.rubrics import default_rubric
 from desk.store.sql import Row, one, rows, transaction

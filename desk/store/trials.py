@@ -7,11 +7,10 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from desk.core.attachment import Attachment, decode_text, sha256_hex
 from desk.core.ids import new_id
 from desk.core.trial import TrialInput
+from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
 

@@ -8,7 +8,7 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
@@ -32,18 +32,21 @@ from desk.core.trial import ModelRef, TrialInput, Variant
 from desk.engine import local_model
 from desk.engine.jobs import Job, JobCancelled
 from desk.engine.session import Engine, EngineError, TrialSummary
-from desk.ui import defs, hotkeys
+from desk.ui import defs, frame_queue, hotkeys
 from desk.ui.about import show_about, show_help
+from desk.ui.background import call_in_thread
 from desk.ui.busy import BusyBar
 from desk.ui.compose import ComposePanel
 from desk.ui.history import HistoryPanel
-from desk.ui.load_view import LoadPanel
 from desk.ui.model_picker import ModelPicker
 from desk.ui.pane_grid import COLUMNS, LAYOUT_NAMES, LAYOUTS, PaneGrid
 from desk.ui.preference_bar import PreferenceBar
 from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import ResponsePane, fmt_ms
 from desk.ui.suites_view import STARTER, SuitesPanel
+
+if TYPE_CHECKING:
+    from desk.ui.load_view import LoadPanel
 
 NO_MODELS = "No models yet: open Providers… to add a provider and pick its models."
 MAX_OPEN_PANES = 200  # as many as a send may fan out to (the 200-model selection)
@@ -60,21 +63,36 @@ class _WindowSink:
     def __init__(self, window: MainWindow, generation: int) -> None:
         self._window = window
         self._generation = generation
+        # Text that arrived before its pane was built (panes are built one per turn).
+        self._early: dict[str, list[str]] = {}
 
     def _current(self) -> bool:
         return self._generation == self._window.generation
 
     def response_started(self, result: ResponseResult) -> None:
         if self._current():
-            self._window.pane_for(result)
-            if len(self._window.grid.panes) == self._window.expected_panes:
-                self._window.arrange_panes(result.trial_id)
+            # A send starts every stream in one turn; building eight panes there (5-15 ms
+            # each) froze the window: one pane per turn of the loop instead.
+            self._early[result.id] = []
+            frame_queue.later(self._window, lambda: self._add_pane(result))
+
+    def _add_pane(self, result: ResponseResult) -> None:
+        early = self._early.pop(result.id, [])
+        if not self._current():
+            return
+        pane = self._window.pane_for(result)
+        for delta in early:
+            pane.queue_text(delta)
+        if len(self._window.grid.panes) == self._window.expected_panes:
+            self._window.arrange_panes(result.trial_id)
 
     def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
         if self._current():
             pane = self._window.panes_by_id.get(result.id)
             if pane is not None:
                 pane.queue_text(delta)
+            elif result.id in self._early:
+                self._early[result.id].append(delta)
 
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         if self._current() and attempt.error_kind is not None:
@@ -83,11 +101,18 @@ class _WindowSink:
                 pane.tick()  # "429 · retry 1 of 2 in 1.0 s" at once, then counting down
 
     def response_finished(self, result: ResponseResult) -> None:
+        if result.id in self._early:  # its pane is still to be built: finish it after that
+            frame_queue.later(self._window, lambda: self.response_finished(result))
+            return
         if self._current():
             pane = self._window.panes_by_id.get(result.id)
             if pane is not None:
                 pane.finish(result)
-                self._window.add_rating(pane, [])
+                # A rating panel costs 10-40 ms to make and place: made on one turn of the
+                # loop and placed on another, one pane's at a time.
+                made: list[RatingPanel] = []
+                frame_queue.later(pane, lambda w=self._window, p=pane: made.append(w.rating_panel(p)))
+                frame_queue.later(pane, lambda w=self._window, p=pane: w.add_rating(p, [], made[0] if made else None))
             self._window.response_finished.emit(result)
 
 
@@ -174,8 +199,14 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self, self._show_secret_store)
 
     def _show_secret_store(self) -> None:
-        """Say at startup where typed keys go (after the window is up: the keyring can be slow)."""
-        store = self.engine.secret_store()
+        """Say at startup where typed keys go (asked on a worker thread: the keyring's backend
+        detection takes up to a second), once the background preload, which probes it too, is done."""
+        if not self.engine.price_data_ready():
+            QTimer.singleShot(50, self, self._show_secret_store)
+            return
+        call_in_thread(self, self.engine.secret_store, self._secret_store_found)
+
+    def _secret_store_found(self, store: Any) -> None:
         log.info("secret store: %s", store.description)
         self.secret_label.setText("keys: OS keyring" if store.usable else "keys: no OS keyring ⚠")
         self.secret_label.setToolTip(store.description[:1].upper() + store.description[1:] + ".")
@@ -190,7 +221,8 @@ class MainWindow(QMainWindow):
         if not self.engine.price_data_ready():
             QTimer.singleShot(50, self, self._show_price_data)
             return
-        self.price_label.setText(self.engine.price_data())
+        # naming it walks the whole catalog (40-200 ms): not on the GUI thread
+        call_in_thread(self, self.engine.price_data, self.price_label.setText)
 
     # --- layout --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -268,12 +300,14 @@ class MainWindow(QMainWindow):
         self.side_split.addWidget(right)
         self.side_split.setStretchFactor(0, 1)
         self.side_split.setStretchFactor(1, 5)
-        self.load_panel = LoadPanel(self.engine, self.engine.store.path)
-        self.load_panel.trial_wanted.connect(lambda: self.load_panel.use_trial(self.current_input()[0]))
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.addTab(self.side_split, "Trials")
-        self.tabs.addTab(self.load_panel, "Load")
+        # The Load tab's plots import pyqtgraph (0.4-0.8 s): it is built the first time it is
+        # shown or asked for (see load_panel), a placeholder holds its place until then.
+        self._load_panel: LoadPanel | None = None
+        self._load_placeholder: QWidget | None = QWidget()
+        self.tabs.addTab(self._load_placeholder, "Load")
         self.suites_panel = SuitesPanel(self.engine)
         self.suites_panel.rubric = self.rubric
         self.suites_panel.before_run = self._before_suite_run
@@ -288,13 +322,11 @@ class MainWindow(QMainWindow):
         self.price_label.setToolTip("Catalog prices in use; your own prices (Providers…) always win. "
                                     "Refresh with Edit → Update price data")
         self.busy = BusyBar()
-        self.load_panel.busy = self.busy
         # Load and suite runs go on while the user works in another tab: say so down here.
         self.activity_label = QLabel()
         self.activity_label.setObjectName("activityLabel")
         self.activity_label.setVisible(False)
         self.statusBar().addPermanentWidget(self.activity_label)
-        self.load_panel.activity.connect(self._show_activity)
         self.suites_panel.activity.connect(self._show_activity)
         self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().addPermanentWidget(self.price_label)
@@ -316,8 +348,32 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(hotkeys.TAB_LOAD), self, activated=lambda: self.tabs.setCurrentWidget(self.load_panel))
         # Alt+3 is the Suites menu's own shortcut (a second binding would make both ambiguous: neither fires)
 
+    @property
+    def load_panel(self) -> LoadPanel:
+        """The Load tab, built (and put in its placeholder's place) on first use."""
+        if self._load_panel is None:
+            from desk.ui.load_view import LoadPanel
+
+            panel = self._load_panel = LoadPanel(self.engine, self.engine.store.path)
+            panel.trial_wanted.connect(lambda: panel.use_trial(self.current_input()[0]))
+            panel.busy = self.busy
+            panel.activity.connect(self._show_activity)
+            placeholder, self._load_placeholder = self._load_placeholder, None
+            index = self.tabs.indexOf(placeholder)
+            current = self.tabs.currentIndex() == index
+            self.tabs.blockSignals(True)  # the swap is not the user changing tabs
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, panel, "Load")
+            if current:
+                self.tabs.setCurrentIndex(index)
+            self.tabs.blockSignals(False)
+            placeholder.deleteLater()
+        return self._load_panel
+
     def _on_tab_changed(self, index: int) -> None:
-        if self.tabs.widget(index) is self.load_panel and not self.load_panel.running:
+        widget = self.tabs.widget(index)
+        if widget is not None and (widget is self._load_placeholder or widget is self._load_panel) \
+                and not self.load_panel.running:
             self.load_panel.refresh_models()  # models added in Providers… since
             self.load_panel.refresh_runs()
         if self.tabs.widget(index) is self.suites_panel and not self.suites_panel.running:
@@ -524,6 +580,7 @@ class MainWindow(QMainWindow):
                 self._frame.stop()
                 self._clock.stop()
             self._update_send_state(running=False)
+        await frame_queue.idle()  # every pane built, rendered and ratable before the trial says it is done
         ok = sum(r.status == Status.OK for r in outcome.responses)
         failed = f", {len(outcome.responses) - ok} failed" if ok < len(outcome.responses) else ""
         self.statusBar().showMessage(f"Trial done: {ok} of {len(outcome.responses)} answers ok{failed}; stored · "
@@ -617,15 +674,21 @@ class MainWindow(QMainWindow):
     def shown_order(self) -> list[str]:
         return [p.result.id for p in self.grid.panes if p.result is not None]
 
-    def add_rating(self, pane: ResponsePane, ratings: list[Rating]) -> None:
-        """Put a rating panel under a finished pane, showing this rater's current rating."""
+    def rating_panel(self, pane: ResponsePane) -> RatingPanel:
+        """A rating panel wired to `pane` (a finished one), not yet placed under it."""
+        assert pane.result is not None
+        panel = RatingPanel(self.rubric, failed=pane.result.failed)
+        panel.save_requested.connect(lambda values, p=pane: self._save_rating(p, values))
+        panel.focus_next_pane.connect(lambda forward, p=pane: self._focus_rating(p, forward))
+        return panel
+
+    def add_rating(self, pane: ResponsePane, ratings: list[Rating], panel: RatingPanel | None = None) -> None:
+        """Put a rating panel (`panel`, made beforehand, or a new one) under a finished pane,
+        showing this rater's current rating."""
         if pane.result is None:
             return
         if pane.rating is None:
-            panel = RatingPanel(self.rubric, failed=pane.result.failed)
-            panel.save_requested.connect(lambda values, p=pane: self._save_rating(p, values))
-            panel.focus_next_pane.connect(lambda forward, p=pane: self._focus_rating(p, forward))
-            pane.attach_rating(panel)
+            pane.attach_rating(panel or self.rating_panel(pane))
         mine = next((r for r in ratings if r.response_id == pane.result.id), None)
         pane.rating.show_rating(mine, mine.rater if mine else "")
         self.preferences.set_panes(self.grid.panes)
@@ -985,7 +1048,8 @@ class MainWindow(QMainWindow):
         except EngineError as exc:
             self.banner_error(f"Cannot open that store: {exc}")
             return
-        self.load_panel.db_path = path
+        if self._load_panel is not None:  # else built on the new store when first shown
+            self._load_panel.db_path = path
         self.rubric = self.engine.rubric()
         self.suites_panel.rubric = self.rubric
         self.suites_panel.tab.current_run_id = None  # a run of the store left behind is no longer open
@@ -1057,7 +1121,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
         self.cancel()
-        self.load_panel.shutdown()
+        if self._load_panel is not None:
+            self._load_panel.shutdown()
         self.suites_panel.shutdown()
         if self.local_server is not None:
             self.local_server.stop()  # the built-in model's server goes with the window

@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QDesktopServices,
@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from desk.core.figures import fmt_cost, fmt_ms
 from desk.core.response import ResponseResult, Status, retry_status
-from desk.ui import defs
+from desk.ui import defs, frame_queue
 
 
 class _InertDocument(QTextDocument):
@@ -397,9 +397,9 @@ class ResponsePane(QFrame):
         if "".join(self._text_parts) != text:  # a reopened trial, or text the stream never showed
             self.raw.setPlainText(text)
             self._text_parts = [text]
-        # Markdown is laid out on the next turn of the loop, one pane at a time, so eight
-        # answers finishing together never freeze the window.
-        QTimer.singleShot(0, self._render_markdown)
+        # Markdown is laid out on a coming turn of the loop, one pane per turn (frame_queue),
+        # so eight answers finishing together never freeze the window.
+        frame_queue.later(self, self._render_markdown)
         self._show_outcome(result)
 
     def _show_outcome(self, result: ResponseResult) -> None:

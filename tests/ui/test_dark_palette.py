@@ -57,6 +57,7 @@ def test_every_coloured_label_in_a_dark_window_is_readable(dark_palette, qtbot, 
                         show_welcome=False)
     qtbot.addWidget(window)
     window.show()
+    assert window.load_panel is not None  # the Load tab is built on first use: build it to look at it too
     background = dark_palette.window().color()
     checked = 0
     for label in window.findChildren(QLabel):

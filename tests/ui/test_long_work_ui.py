@@ -16,6 +16,7 @@ def test_price_update_shows_in_the_status_bar_and_cancel_stops_it(window, qtbot,
     stall.bind(("127.0.0.1", 0))
     stall.listen(4)
     monkeypatch.setattr(price_data, "DEFAULT_URL", f"http://127.0.0.1:{stall.getsockname()[1]}/prices.json")
+    qtbot.waitUntil(lambda: "loading" not in window.price_label.text())  # named off the GUI thread at startup
     before = window.price_label.text()
     try:
         task = window.update_prices()
