@@ -10,8 +10,11 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from desk import __version__, cli_load, cli_local, cli_suite
-from desk.cli_policy import add_policy_args, timeouts_from
+from desk import __version__
+from desk.cli import load as cli_load
+from desk.cli import local as cli_local
+from desk.cli import suite as cli_suite
+from desk.cli.policy import add_policy_args, timeouts_from
 from desk.core.attachment import AttachmentError, decode_text, load_attachment
 from desk.core.constraint_reading import DEFAULT_READING, READINGS
 from desk.core.files import FileReadError, mib, read_bounded

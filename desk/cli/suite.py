@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
-from desk.cli_policy import add_policy_args, timeouts_from
+from desk.cli.policy import add_policy_args, timeouts_from
 from desk.core.trial import REASONING_EFFORTS
 
 
