@@ -250,10 +250,14 @@ class Engine:
         return self.store.list_providers()
 
     def save_provider(self, config: ProviderConfig, *, api_key: str | None = None, new: bool) -> None:
-        """Add or update a provider; a key given goes to the OS keyring, never the store."""
+        """Add or update a provider; a key given goes to the OS keyring, never the store.
+        All or nothing: when the keyring cannot keep the key, the store is put back as it was
+        (a new provider removed, an edited one restored) and KeyStoreError raised, so no
+        provider is ever left saved without the key it was given."""
         problem = base_url_problem(config.kind, config.base_url)
         if problem:
             raise EngineError(problem)
+        previous = None if new else self.store.get_provider(config.name)
         try:
             if new:
                 self.store.add_provider(config)
@@ -266,9 +270,27 @@ class Engine:
             try:
                 set_api_key(config.name, api_key)
             except KeyStoreError as exc:
-                self._unkept_keys[config.name] = str(exc)
+                if previous is None:
+                    self.store.remove_provider(config.name)
+                    self._unkept_keys.pop(config.name, None)
+                else:  # the old settings and old key stand; a Test must not vouch for the new key
+                    self.store.update_provider(previous)
+                    self._unkept_keys[config.name] = str(exc)
                 raise
             self._unkept_keys.pop(config.name, None)
+
+    def provider_config(self, name: str) -> ProviderConfig | None:
+        """The saved settings of provider `name`, or None when there is none."""
+        return self.store.get_provider(name)
+
+    def set_provider_key(self, name: str, api_key: str) -> None:
+        """Keep `api_key` for the saved provider `name` in the OS keyring (KeyStoreError if
+        no keyring can); EngineError when there is no such provider."""
+        if self.store.get_provider(name) is None:
+            raise EngineError(f"no provider named {name!r}")
+        set_api_key(name, api_key)
+        self._providers.pop(name, None)
+        self._unkept_keys.pop(name, None)
 
     def unkept_key(self, name: str) -> str | None:
         """Why the key last given for provider `name` was not kept, while no key from its
