@@ -261,18 +261,7 @@ def _run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
     from desk.engine.session import Engine, EngineError
     from desk.engine.suite_run import SuiteRunCancelled
 
-    if args.resume:
-        if args.name:
-            raise h.error("give a suite NAME or --resume RUN_ID, not both")
-        if args.model:
-            raise h.error("--resume sends to the run's own models; leave out --model")
-        if args.version is not None or args.repeat != 1:
-            raise h.error("--resume keeps the run's suite version and --repeat")
-    else:
-        if not args.name:
-            raise h.error("name the suite to run (see 'desk suite list'), or --resume RUN_ID")
-        if not args.model:
-            raise h.error("choose at least one model with --model NAME/MODEL")
+    _check_run_args(args, h)
     refs = [h.ref(m) for m in args.model]
     if len(set(refs)) != len(refs):
         raise h.error("the same model is listed twice")
@@ -331,6 +320,27 @@ def _run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
             sys.stderr.write("desk: interrupted\n")
         return 130
     progress.end()
+    return _report_run(args, result)
+
+
+def _check_run_args(args: argparse.Namespace, h: CliHelpers) -> None:
+    """A new run names a suite and models; a resumed one takes both from the run itself."""
+    if args.resume:
+        if args.name:
+            raise h.error("give a suite NAME or --resume RUN_ID, not both")
+        if args.model:
+            raise h.error("--resume sends to the run's own models; leave out --model")
+        if args.version is not None or args.repeat != 1:
+            raise h.error("--resume keeps the run's suite version and --repeat")
+    else:
+        if not args.name:
+            raise h.error("name the suite to run (see 'desk suite list'), or --resume RUN_ID")
+        if not args.model:
+            raise h.error("choose at least one model with --model NAME/MODEL")
+
+
+def _report_run(args: argparse.Namespace, result: Any) -> int:
+    """The summary and what went wrong, on stderr; exit 1 when answers are missing."""
     info = result.info
     if not args.json:
         _print_result(result)
