@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from desk.core.attachment import decode_text
 from desk.core.files import FileReadError, mib, read_bounded
@@ -20,7 +20,10 @@ from desk.core.trial import (
 )
 
 if TYPE_CHECKING:
+    from desk.engine.session import Engine, ScoreFilter
     from desk.store.db import Store
+
+T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -45,11 +48,11 @@ def _json(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=encoding != "utf8")
 
 
-def _with_engine(store: Store, use: Callable[[Any], Any]) -> Any:
+def _with_engine(store: Store, use: Callable[[Engine], T]) -> T:
     """Call `use(engine)` with an Engine on `store` (the window's path), closing it after."""
     from desk.engine.session import Engine
 
-    async def go() -> Any:
+    async def go() -> T:
         async with Engine(store) as engine:
             return use(engine)
 
@@ -109,7 +112,7 @@ def _filter_arguments(p: argparse.ArgumentParser) -> None:
                    help="only these trials (repeatable)")
 
 
-def _filters(args: argparse.Namespace, store: Store) -> Any:
+def _filters(args: argparse.Namespace, store: Store) -> ScoreFilter:
     from desk.engine.session import ScoreFilter
 
     since = _day("--since", args.since) if args.since else None
@@ -117,8 +120,9 @@ def _filters(args: argparse.Namespace, store: Store) -> Any:
     if since is not None and until is not None and until <= since:
         raise CliError(f"--until {args.until} is before --since {args.since}")
     trials = tuple(dict.fromkeys(args.trial))
-    for trial_id in trials:
-        if store.get_trial(trial_id) is None:
+    known = _with_engine(store, lambda engine: [engine.has_trial(t) for t in trials]) if trials else []
+    for trial_id, exists in zip(trials, known, strict=True):
+        if not exists:
             raise CliError(f"no trial {trial_id!r}")
     tags = tuple(dict.fromkeys(t.strip() for t in args.tag if t.strip()))
     rater = " ".join(args.rater.split()) if args.rater else None

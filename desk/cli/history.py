@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from desk.cli.common import (
     EXIT_OK,
     _json,
+    _with_engine,
 )
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 
 def _history(args: argparse.Namespace, store: Store) -> int:
-    for t in store.list_trials(search=args.search, limit=args.limit):
+    for t in _with_engine(store, lambda engine: engine.list_trials(args.search, args.limit)):
         if args.json:
             print(_json({"trial_id": t.id, "created_at": t.created_at, "prompt": t.prompt_preview,
                          "models": t.models, "n_responses": t.n_responses}))
@@ -41,7 +42,7 @@ def _history(args: argparse.Namespace, store: Store) -> int:
 
 def _runs(args: argparse.Namespace, store: Store) -> int:
     """Every kind of run in one list: its id is what `desk export --run` takes."""
-    found = store.list_runs(args.kind, args.limit)
+    found = _with_engine(store, lambda engine: engine.list_runs(args.kind, args.limit))
     if not found and not args.json:
         print("no runs yet: desk load … or desk suite run … make one")
     for r in found:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from desk.cli.common import (
     EXIT_OK,
     _json,
+    _with_engine,
 )
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 
 def _merge(args: argparse.Namespace, store: Store) -> int:
-    report = store.merge_from(args.other)
+    report = _with_engine(store, lambda engine: engine.merge(args.other))
     if args.json:
         print(_json({"source": args.other, "added": report.added, "total": report.total,
                      "conflicts": report.conflicts, "not_added": report.not_added}))

@@ -12,10 +12,12 @@ from desk.cli.common import (
     CliError,
     _ref,
     _run,
+    _with_engine,
 )
 from desk.core.pricing import Price
 
 if TYPE_CHECKING:
+    from desk.engine.session import Engine
     from desk.store.db import Store
 
 
@@ -60,16 +62,22 @@ def _non_negative(text: str) -> float:
 
 def _price_set(args: argparse.Namespace, store: Store) -> int:
     ref = _ref(args.model)
-    if store.get_provider(ref.provider) is None:
-        raise CliError(f"unknown provider {ref.provider!r}; add it first with 'desk provider add'")
-    store.set_price(ref.provider, ref.model, Price(args.input, args.output, args.cached_input))
+    price = Price(args.input, args.output, args.cached_input)
+
+    def save(engine: Engine) -> None:
+        if engine.provider_config(ref.provider) is None:
+            raise CliError(f"unknown provider {ref.provider!r}; add it first with 'desk provider add'")
+        engine.set_price(ref, price)
+
+    _with_engine(store, save)
     cached = f", cached input ${args.cached_input:g}" if args.cached_input is not None else ""
     print(f"{ref}: input ${args.input:g}, output ${args.output:g}{cached} per million tokens")
     return EXIT_OK
 
 
 def _price_list(args: argparse.Namespace, store: Store) -> int:
-    for provider, model, price in store.list_prices():
+    for ref, price in _with_engine(store, lambda engine: engine.own_prices()):
+        provider, model = ref.provider, ref.model
         if args.json:
             print(json.dumps({"model": f"{provider}/{model}", "input": price.input_per_mtok,
                               "output": price.output_per_mtok,
@@ -82,7 +90,7 @@ def _price_list(args: argparse.Namespace, store: Store) -> int:
 
 def _price_delete(args: argparse.Namespace, store: Store) -> int:
     ref = _ref(args.model)
-    if not store.delete_price(ref.provider, ref.model):
+    if not _with_engine(store, lambda engine: engine.delete_price(ref)):
         raise CliError(f"no price set for {ref}")
     print(f"deleted your price for {ref}")
     return EXIT_OK
@@ -93,13 +101,14 @@ def _prices_info(args: argparse.Namespace, store: Store) -> int:
 
     load_cached()
     info = current_info()
+    own = len(_with_engine(store, lambda engine: engine.own_prices()))
     if args.json:
         print(json.dumps({"source": info.source, "description": info.description,
                           "fetched_at": info.fetched_at, "newest_price_change": info.newest_change,
                           "vendors": info.providers,
-                          "your_prices": len(store.list_prices())}))
+                          "your_prices": own}))
     else:
-        print(f"{info.description}; {len(store.list_prices())} price(s) of your own, which win")
+        print(f"{info.description}; {own} price(s) of your own, which win")
     return EXIT_OK
 
 
@@ -126,11 +135,13 @@ def _prices_import(args: argparse.Namespace, store: Store) -> int:
         rows = read_price_csv(args.file)
     except PriceDataError as exc:
         raise CliError(str(exc)) from None
-    unknown = sorted({ref.provider for ref, _ in rows if store.get_provider(ref.provider) is None})
-    if unknown:
-        raise CliError(f"unknown provider(s) {', '.join(unknown)} in {args.file}; add them first (nothing imported)")
-    for ref, price in rows:
-        store.set_price(ref.provider, ref.model, price)
+    from desk.engine.session import UnknownProviders
+
+    try:
+        _with_engine(store, lambda engine: engine.set_prices(rows))
+    except UnknownProviders as exc:
+        raise CliError(f"unknown provider(s) {', '.join(exc.names)} in {args.file}; add them first "
+                       "(nothing imported)") from None
     print(f"imported {len(rows)} price(s) from {args.file}; they win over the catalog")
     return EXIT_OK
 

@@ -101,7 +101,7 @@ def _provider_add(args: argparse.Namespace, store: Store) -> int:
 
 
 def _provider_list(args: argparse.Namespace, store: Store) -> int:
-    providers = store.list_providers()
+    providers = _with_engine(store, lambda engine: engine.providers())
     if args.json:
         for p in providers:
             print(json.dumps({"name": p.name, "kind": p.kind, "base_url": redact(p.base_url),

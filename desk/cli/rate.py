@@ -47,14 +47,14 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 
 def _rater(args: argparse.Namespace, store: Store) -> str:
-    name = " ".join((args.rater or "").split()) or store.get_setting("rater_name")
+    name = " ".join((args.rater or "").split()) or _with_engine(store, lambda engine: engine.rater_name())
     if not name:
         raise CliError("say who is rating with --rater NAME (no rater name is set)")
     return name
 
 
 def _response(store: Store, response_id: str) -> ResponseResult:
-    found = store.get_response(response_id)
+    found = _with_engine(store, lambda engine: engine.response(response_id))
     if found is None:
         raise CliError(f"no response {response_id!r}")
     return found
@@ -131,7 +131,8 @@ def _prefer(args: argparse.Namespace, store: Store) -> int:
         raise CliError("a preference compares two different answers")
     if a.trial_id != b.trial_id:
         raise CliError(f"responses {a.id} and {b.id} answer different trials ({a.trial_id}, {b.trial_id})")
-    earlier = [p.id for p in store.current_preferences(rater, trial_id=a.trial_id)
+    current = _with_engine(store, lambda engine: engine.current_preferences(rater, trial_id=a.trial_id))
+    earlier = [p.id for p in current
                if {p.response_a, p.response_b} == {a.id, b.id}]
     pref = _with_engine(store, lambda engine: engine.save_preference(
         a.id, b.id, winner, reason=args.reason, rater=rater))

@@ -9,6 +9,7 @@ from desk.cli.common import (
     EXIT_OK,
     CliError,
     _json,
+    _with_engine,
 )
 from desk.cli.trial import _print_table, response_json
 
@@ -24,10 +25,10 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 
 def _show(args: argparse.Namespace, store: Store) -> int:
-    stored = store.get_trial(args.trial_id)
-    if stored is None:
+    found = _with_engine(store, lambda engine: engine.load_trial(args.trial_id))
+    if found is None:
         raise CliError(f"no trial {args.trial_id!r}")
-    responses = store.responses_for_trial(args.trial_id)
+    stored, responses = found
     if args.json:
         for r in responses:
             print(_json(response_json(r)))

@@ -82,6 +82,14 @@ class EngineError(ValueError):
     outside: tuple[str, ...] = ()
 
 
+class UnknownProviders(EngineError):
+    """Prices named providers that are not configured: `names`, sorted; nothing was set."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__(f"unknown provider(s) {', '.join(names)}")
+        self.names = list(names)
+
+
 @dataclass(frozen=True)
 class TrialOutcome:
     trial_id: str
@@ -237,6 +245,13 @@ class Engine:
         """Trials newest first, a page at a time; `runs` False leaves out those of load and suite runs."""
         return self.store.list_trials(search=search or None, limit=limit, offset=offset, runs=runs)
 
+    def has_trial(self, trial_id: str) -> bool:
+        return self.store.get_trial(trial_id) is not None
+
+    def response(self, response_id: str) -> ResponseResult | None:
+        """One stored answer, or None when there is no such response."""
+        return self.store.get_response(response_id)
+
     def load_trial(self, trial_id: str) -> tuple[StoredTrial, list[ResponseResult]] | None:
         stored = self.store.get_trial(trial_id)
         if stored is None:
@@ -331,6 +346,22 @@ class Engine:
         else:
             self.store.set_price(ref.provider, ref.model, price)
 
+    def own_prices(self) -> list[tuple[ModelRef, Price]]:
+        """The prices the user set, which win over the catalog."""
+        return [(ModelRef(provider, model), price) for provider, model, price in self.store.list_prices()]
+
+    def delete_price(self, ref: ModelRef) -> bool:
+        """Forget the user's own price for `ref`; False when there was none."""
+        return self.store.delete_price(ref.provider, ref.model)
+
+    def set_prices(self, rows: Sequence[tuple[ModelRef, Price]]) -> None:
+        """Set many own prices (a team's CSV), all or nothing when a provider is unknown."""
+        unknown = sorted({ref.provider for ref, _ in rows if self.store.get_provider(ref.provider) is None})
+        if unknown:
+            raise UnknownProviders(unknown)
+        for ref, price in rows:
+            self.store.set_price(ref.provider, ref.model, price)
+
     # --- rating ---------------------------------------------------------------------------
 
     def rubric(self) -> Rubric:
@@ -389,6 +420,9 @@ class Engine:
 
     def current_ratings(self, response_ids: Sequence[str], rater: str | None = None) -> list[Rating]:
         return self.store.current_ratings(list(response_ids), rater=rater)
+
+    def current_preferences(self, rater: str | None = None, *, trial_id: str | None = None) -> list[Preference]:
+        return self.store.current_preferences(rater, trial_id=trial_id)
 
     def save_preference(self, response_a: str, response_b: str, winner: str, *, reason: str = "",
                         rater: str | None = None, blind: bool = False,
