@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from desk.core.attachment import decode_text
@@ -66,7 +66,7 @@ def _ref(text: str) -> ModelRef:
         raise CliError(str(exc)) from None
 
 
-def _run(coro: Any) -> Any:
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     from desk.engine.aio import run
 
     return run(coro)

@@ -16,6 +16,9 @@ from desk.core.response import ResponseResult
 from desk.core.rubric import CONSTRAINTS, DEFAULT_RUBRIC, OUTCOMES, UNCERTAINTY, WINNERS
 
 if TYPE_CHECKING:
+    from desk.core.rating import Rating
+    from desk.core.rubric import Rubric
+    from desk.engine.session import Engine
     from desk.store.db import Store
 
 
@@ -83,7 +86,7 @@ def _rate(args: argparse.Namespace, store: Store) -> int:
     rater = _rater(args, store)
     _response(store, args.response_id)
 
-    def save(engine: Any) -> tuple[Any, Any]:
+    def save(engine: Engine) -> tuple[Rating, Rubric]:
         rubric = engine.rubric()
         for item in args.value:
             key, value = _extra_value(rubric, item)

@@ -50,7 +50,7 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 def _trial(args: argparse.Namespace, store: Store) -> int:
     from desk.engine.policy import RetryPolicy
-    from desk.engine.session import Engine, EngineError
+    from desk.engine.session import Engine, EngineError, TrialOutcome
 
     refs = [_ref(m) for m in args.model]
     if len(set(refs)) != len(refs):
@@ -73,7 +73,7 @@ def _trial(args: argparse.Namespace, store: Store) -> int:
         raise CliError(str(exc)) from None
     trial = TrialInput(prompt, system or None, tuple(attachments))
 
-    async def go() -> Any:
+    async def go() -> TrialOutcome:
         async with Engine(store, timeouts=timeouts, retry=retry, stream=not args.no_stream) as engine:
             for ref in refs:
                 engine.target(ref)  # unknown providers fail before anything is sent
