@@ -90,7 +90,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     from desk.engine.keys import KeyStoreError
     from desk.store.db import StoreError, open_store
 
-    handler = args.handler
+    handler: Callable[[argparse.Namespace, Store], int] = args.handler  # bound by each group's register()
     try:
         store = open_store(getattr(args, "db", None))
     except StoreError as exc:
@@ -116,7 +116,6 @@ def _tolerant_streams() -> None:
                 reconfigure(errors="backslashreplace")
             except (ValueError, OSError):
                 pass
-
 
 
 # --- the groups whose modules take their helpers as arguments ------------------------------
