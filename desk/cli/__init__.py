@@ -16,7 +16,7 @@ from desk.cli import export, history, merge, prices, provider, rate, rubric, sco
 from desk.cli import load as cli_load
 from desk.cli import local as cli_local
 from desk.cli import suite as cli_suite
-from desk.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, _err, _json, _ref, _run
+from desk.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, _err, _ref, _run
 from desk.cli.export import EXPORT_FORMATS
 from desk.cli.trial import response_json
 from desk.core.attachment import AttachmentError
@@ -42,21 +42,17 @@ def _parser() -> argparse.ArgumentParser:
 
     for group in (provider, prices, trial, history):
         group.register(sub, db)
-    _register_moved(sub, db)
-    for group in (show, rate, scorecard, export, merge, rubric):
+    _register_load(sub, db)
+    for group in (cli_suite, cli_local, show, rate, scorecard, export, merge, rubric):
         group.register(sub, db)
     return p
 
 
-def _register_moved(sub: argparse._SubParsersAction, db: argparse.ArgumentParser) -> None:
-    """`load`, `suite` and `local` declare their arguments in their own modules (add_parser);
-    their handlers take what they borrow from here, bound the same way as every other."""
+def _register_load(sub: argparse._SubParsersAction, db: argparse.ArgumentParser) -> None:
+    """`load` declares its arguments in its own module (add_parser) and its handler takes
+    what it borrows from here, bound the same way as every other group's."""
     cli_load.add_parser(sub, db)
-    cli_suite.add_parser(sub, db)
-    cli_local.add_parser(sub, db)
     sub.choices["load"].set_defaults(handler=_load)
-    sub.choices["suite"].set_defaults(handler=_suite)
-    sub.choices["local"].set_defaults(handler=_local)
 
 
 # --- entry point --------------------------------------------------------------------------
@@ -118,23 +114,8 @@ def _tolerant_streams() -> None:
                 pass
 
 
-# --- the groups whose modules take their helpers as arguments ------------------------------
+# --- load, whose module takes its helpers as arguments ----------------------------------
 
 
 def _load(args: argparse.Namespace, store: Store) -> int:
     return cli_load.run(args, store, _ref, _run, CliError)
-
-
-def _local(args: argparse.Namespace, store: Store) -> int:
-    from desk.engine.session import Engine
-
-    engine = Engine(store)
-    if args.action == "serve":
-        return cli_local.serve(args, engine, _run, CliError)
-    return cli_local.status(args, engine, _run)
-
-
-def _suite(args: argparse.Namespace, store: Store) -> int:
-    helpers = cli_suite.CliHelpers(ref=_ref, run=_run, error=CliError, response_json=response_json, json=_json)
-    return cli_suite.run(args, store, helpers)
-

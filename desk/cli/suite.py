@@ -1,7 +1,7 @@
 """`desk suite`: import, list and export suites; run them against several models; resume runs.
 
-desk.cli registers this and hands in its helpers (`CliHelpers`), so this module never
-imports desk.cli (which imports it).
+`register` binds a handler that lends the rest of the module the CLI's helpers
+(`CliHelpers`), read from desk.cli.common and desk.cli.trial.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desk.cli.policy import add_policy_args, timeouts_from
 from desk.core.trial import REASONING_EFFORTS
+
+if TYPE_CHECKING:
+    from desk.store.db import Store
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,18 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
                           help="answers where desk's automatic constraint check and a person disagree")
     dis.add_argument("run_id", nargs="?", metavar="RUN_ID", help="only this suite run (default: all)")
     dis.add_argument("--json", action="store_true", help="one JSON object per disagreement")
+
+
+def register(sub: Any, db: argparse.ArgumentParser) -> None:
+    add_parser(sub, db)
+    sub.choices["suite"].set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace, store: Store) -> int:
+    from desk.cli.common import CliError, _json, _ref, _run
+    from desk.cli.trial import response_json
+
+    return run(args, store, CliHelpers(ref=_ref, run=_run, error=CliError, response_json=response_json, json=_json))
 
 
 def run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
