@@ -68,6 +68,34 @@ def url_problem(base_url: str, kind: str = "", added_paths: Sequence[str] = ()) 
     return None
 
 
+def plain_http_to_remote(url: str) -> bool:
+    """True when `url` is plain http to a host that is not this machine (a key would travel
+    readable). Any loopback address counts as this machine, as do localhost and *.localhost."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    if parts.scheme.lower() != "http" or not parts.hostname:
+        return False
+    host = parts.hostname.lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a DNS name other than localhost
+
+
+def plain_http_warning(base_url: str) -> str | None:
+    """The sentence that warns of a key sent in the clear; None when `base_url` is safe."""
+    if plain_http_to_remote(base_url):
+        return f"{base_url} is plain http to another host: an API key would travel unencrypted"
+    return None
+
+
 @dataclass(frozen=True)
 class ProviderConfig:
     """An endpoint: its name (the NAME in NAME/MODEL), wire protocol and base URL.

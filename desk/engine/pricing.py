@@ -60,21 +60,25 @@ def preload_catalog() -> None:
     _preload_started.set()
 
     def load() -> None:
+        # Best effort: whatever fails here (a command that ends while the thread still
+        # imports, say) the first real price lookup loads again, on its own thread.
         try:
-            from desk.engine.price_data import current_info, load_cached
-
-            load_cached()  # newer price data fetched earlier, if any
-            current_info()  # named now, so the window's status bar need not walk the catalog
-            _catalog_price(ProviderConfig("warmup", "anthropic", "https://api.anthropic.com"),
-                           "claude-sonnet-4-5", Usage(1, 1))
-            try:  # the keyring backend is probed on first use, also slow
-                import keyring
-
-                keyring.get_keyring()
-            except Exception:
-                pass
+            _warm_up()
+        except Exception:
+            pass
         finally:
             _preload_done.set()  # wait_for_preload() returns as soon as this is done
+
+    def _warm_up() -> None:
+        from desk.engine.price_data import current_info, load_cached
+
+        load_cached()  # newer price data fetched earlier, if any
+        current_info()  # named now, so the window's status bar need not walk the catalog
+        _catalog_price(ProviderConfig("warmup", "anthropic", "https://api.anthropic.com"),
+                       "claude-sonnet-4-5", Usage(1, 1))
+        import keyring  # the keyring backend is probed on first use, also slow
+
+        keyring.get_keyring()
 
     threading.Thread(target=load, name="desk-price-catalog", daemon=True).start()
 

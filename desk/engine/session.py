@@ -87,6 +87,14 @@ class TrialNotStored(EngineError):
     """The store refused the trial itself (a full disk, a read-only file): nothing was sent."""
 
 
+class UnknownProviders(EngineError):
+    """Prices named providers that are not configured: `names`, sorted; nothing was set."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__(f"unknown provider(s) {', '.join(names)}")
+        self.names = list(names)
+
+
 @dataclass(frozen=True)
 class TrialOutcome:
     trial_id: str
@@ -253,6 +261,13 @@ class Engine:
         """Trials newest first, a page at a time; `runs` False leaves out those of load and suite runs."""
         return self.store.list_trials(search=search or None, limit=limit, offset=offset, runs=runs)
 
+    def has_trial(self, trial_id: str) -> bool:
+        return self.store.get_trial(trial_id) is not None
+
+    def response(self, response_id: str) -> ResponseResult | None:
+        """One stored answer, or None when there is no such response."""
+        return self.store.get_response(response_id)
+
     def load_trial(self, trial_id: str) -> tuple[StoredTrial, list[ResponseResult]] | None:
         stored = self.store.get_trial(trial_id)
         if stored is None:
@@ -266,10 +281,14 @@ class Engine:
         return self.store.list_providers()
 
     def save_provider(self, config: ProviderConfig, *, api_key: str | None = None, new: bool) -> None:
-        """Add or update a provider; a key given goes to the OS keyring, never the store."""
+        """Add or update a provider; a key given goes to the OS keyring, never the store.
+        All or nothing: when the keyring cannot keep the key, the store is put back as it was
+        (a new provider removed, an edited one restored) and KeyStoreError raised, so no
+        provider is ever left saved without the key it was given."""
         problem = base_url_problem(config.kind, config.base_url)
         if problem:
             raise EngineError(problem)
+        previous = None if new else self.store.get_provider(config.name)
         try:
             if new:
                 self.store.add_provider(config)
@@ -282,9 +301,27 @@ class Engine:
             try:
                 set_api_key(config.name, api_key)
             except KeyStoreError as exc:
-                self._unkept_keys[config.name] = str(exc)
+                if previous is None:
+                    self.store.remove_provider(config.name)
+                    self._unkept_keys.pop(config.name, None)
+                else:  # the old settings and old key stand; a Test must not vouch for the new key
+                    self.store.update_provider(previous)
+                    self._unkept_keys[config.name] = str(exc)
                 raise
             self._unkept_keys.pop(config.name, None)
+
+    def provider_config(self, name: str) -> ProviderConfig | None:
+        """The saved settings of provider `name`, or None when there is none."""
+        return self.store.get_provider(name)
+
+    def set_provider_key(self, name: str, api_key: str) -> None:
+        """Keep `api_key` for the saved provider `name` in the OS keyring (KeyStoreError if
+        no keyring can); EngineError when there is no such provider."""
+        if self.store.get_provider(name) is None:
+            raise EngineError(f"no provider named {name!r}")
+        set_api_key(name, api_key)
+        self._providers.pop(name, None)
+        self._unkept_keys.pop(name, None)
 
     def unkept_key(self, name: str) -> str | None:
         """Why the key last given for provider `name` was not kept, while no key from its
@@ -323,6 +360,22 @@ class Engine:
         if price is None:
             self.store.delete_price(ref.provider, ref.model)
         else:
+            self.store.set_price(ref.provider, ref.model, price)
+
+    def own_prices(self) -> list[tuple[ModelRef, Price]]:
+        """The prices the user set, which win over the catalog."""
+        return [(ModelRef(provider, model), price) for provider, model, price in self.store.list_prices()]
+
+    def delete_price(self, ref: ModelRef) -> bool:
+        """Forget the user's own price for `ref`; False when there was none."""
+        return self.store.delete_price(ref.provider, ref.model)
+
+    def set_prices(self, rows: Sequence[tuple[ModelRef, Price]]) -> None:
+        """Set many own prices (a team's CSV), all or nothing when a provider is unknown."""
+        unknown = sorted({ref.provider for ref, _ in rows if self.store.get_provider(ref.provider) is None})
+        if unknown:
+            raise UnknownProviders(unknown)
+        for ref, price in rows:
             self.store.set_price(ref.provider, ref.model, price)
 
     # --- rating ---------------------------------------------------------------------------
@@ -383,6 +436,9 @@ class Engine:
 
     def current_ratings(self, response_ids: Sequence[str], rater: str | None = None) -> list[Rating]:
         return self.store.current_ratings(list(response_ids), rater=rater)
+
+    def current_preferences(self, rater: str | None = None, *, trial_id: str | None = None) -> list[Preference]:
+        return self.store.current_preferences(rater, trial_id=trial_id)
 
     def save_preference(self, response_a: str, response_b: str, winner: str, *, reason: str = "",
                         rater: str | None = None, blind: bool = False,

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ipaddress
 import itertools
 import math
 import os
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
@@ -43,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.pricing import Price
-from desk.core.provider import ProviderConfig
+from desk.core.provider import ProviderConfig, plain_http_to_remote
 from desk.core.trial import ModelRef
 from desk.engine.keys import KeyStoreError, get_api_key
 from desk.engine.session import Engine, EngineError
@@ -58,23 +56,6 @@ ROLE = Qt.ItemDataRole.UserRole
 COL_MODEL, COL_INPUT, COL_CACHED, COL_OUTPUT, COL_SOURCE = range(5)
 PRICE_HEADERS = ["Model", "Input $/Mtok", "Cached input $/Mtok", "Output $/Mtok", "Source"]
 SOURCE_TEXT = {"user": "yours", "catalog": "catalog", None: "no price"}
-
-
-def plain_http_to_remote(url: str) -> bool:
-    """True when `url` is plain http to a host that is not this machine (a key would be readable)."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return False
-    if parts.scheme.lower() != "http" or not parts.hostname:
-        return False
-    host = parts.hostname.lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True  # a DNS name other than localhost
 
 
 def fmt_price(value: float | None) -> str:
@@ -629,12 +610,16 @@ class SettingsDialog(QDialog):
                       "error")
             return False
         key = self.api_key_edit.text().strip() or None
-        problem = None
         try:
             self.engine.save_provider(config, api_key=key, new=new)
-        except KeyStoreError as exc:  # the settings were saved, the key was not
-            problem = (f"Saved, but the key was NOT kept: {exc}. Put the key in an environment variable "
-                       "and name that variable under “Key from environment variable”.")
+        except KeyStoreError as exc:  # all or nothing (the engine's rule): nothing was saved
+            # Stay on it, the key field emptied (it cannot be kept); the way out has the focus.
+            self.api_key_edit.clear()
+            self._say(self.provider_status,
+                      f"Not saved: the key was NOT kept: {exc}. Put the key in an environment variable "
+                      "and name that variable under “Key from environment variable”.", "error")
+            self.key_env_edit.setFocus()
+            return False
         except Exception as exc:
             self._say(self.provider_status, f"Not saved: {exc}", "error")
             return False
@@ -642,10 +627,6 @@ class SettingsDialog(QDialog):
         # Keep unsaved model checks and price edits of an existing provider.
         self._show(config, lists=new)
         self.providers_changed.emit()
-        if problem:  # stay on it: the way out (the environment-variable field) has the focus
-            self._say(self.provider_status, problem, "error")
-            self.key_env_edit.setFocus()
-            return False
         self._say(self.provider_status, "Saved." + (" Key stored in the OS keyring." if key else ""), "ok")
         return True
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from desk.cli_load import model_json, print_table
+from desk.cli.load import model_json, print_table
 from desk.core.load import LoadStep
 from desk.core.trial import ModelRef, TrialInput
 from desk.engine.load import LoadPlan, run_load

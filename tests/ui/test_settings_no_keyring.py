@@ -50,13 +50,11 @@ def test_a_key_that_cannot_be_kept_is_said_and_never_tested_ok(
     wait_idle(qtbot, d)
     said = d.provider_status.text()
     assert "NOT kept" in said and "Key from environment variable" in said and "--key-env" not in said
-    assert d.provider_status.property("kind") == "error"
+    assert "Not saved" in said and d.provider_status.property("kind") == "error"
     assert d.key_env_edit.hasFocus()  # the way out
+    assert d.api_key_edit.text() == ""  # a key desk cannot keep does not sit in the form
+    assert settings_engine.providers() == []  # all or nothing: no provider without its key
     assert not any(r.path.endswith("/models") for r in settings_vendor.requests)  # nothing was tested
-
-    click(qtbot, d.test_button)  # again, the form now saved: still no OK for a key desk has not got
-    wait_idle(qtbot, d)
-    assert "was not kept" in d.provider_status.text() and "OK" not in d.provider_status.text()
 
     # The form's own way out: the key in an environment variable named in the form.
     monkeypatch.setenv("DESK_TEST_OA_KEY", KEY)
@@ -65,6 +63,18 @@ def test_a_key_that_cannot_be_kept_is_said_and_never_tested_ok(
     click(qtbot, d.test_button)
     wait_idle(qtbot, d)
     assert re.fullmatch(r"OK · \d+ ms", d.provider_status.text()), d.provider_status.text()
+
+    # A new key typed for the saved provider cannot be kept either: its settings stand as
+    # they were, and Test never vouches for the key that was lost.
+    retype(qtbot, d.base_url_edit, settings_vendor.base_url + "/v2")
+    retype(qtbot, d.api_key_edit, "sk-another-key")
+    click(qtbot, d.save_button)
+    assert "NOT kept" in d.provider_status.text()
+    assert settings_engine.providers()[0].base_url == settings_vendor.base_url + "/v1"
+    monkeypatch.delenv("DESK_TEST_OA_KEY")
+    click(qtbot, d.test_button)
+    wait_idle(qtbot, d)
+    assert "was not kept" in d.provider_status.text() and "OK" not in d.provider_status.text()
 
 
 def test_window_says_at_startup_which_secret_store_it_uses(window, qtbot, no_keyring):

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from desk.cli_policy import add_policy_args, timeouts_from
+from desk.cli.policy import add_policy_args, timeouts_from
 from desk.core.load import LoadStep, RequestOutcome
 from desk.core.load_report import table_lines
 from desk.engine.policy import RetryPolicy

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desk.engine import local_model
+
+if TYPE_CHECKING:
+    from desk.store.db import Store
 
 
 def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
@@ -20,6 +23,21 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
     serve.add_argument("--timeout", type=float, default=120.0, metavar="S", help="how long to wait for it to load")
     status = lsub.add_parser("status", parents=[db], help="is the extra installed, the model assembled, the server up")
     status.add_argument("--json", action="store_true")
+
+
+def register(sub: Any, db: argparse.ArgumentParser) -> None:
+    add_parser(sub, db)
+    sub.choices["local"].set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace, store: Store) -> int:
+    from desk.cli.common import CliError, _run
+    from desk.engine.session import Engine
+
+    engine = Engine(store)
+    if args.action == "serve":
+        return serve(args, engine, _run, CliError)
+    return status(args, engine, _run)
 
 
 def serve(args: argparse.Namespace, engine: Any, run_coro: Any, cli_error: Any) -> int:

@@ -1,6 +1,6 @@
 """`desk suite compare RUN_A RUN_B [--json]`: two runs of one suite, answer by answer.
 
-Registered by desk.cli_suite; the pairing and the statistics are desk.engine.run_compare's
+Registered by desk.cli.suite; the pairing and the statistics are desk.engine.run_compare's
 and desk.core.run_compare's. Presentation only.
 """
 
@@ -28,7 +28,7 @@ def add_parser(ssub: Any, db: argparse.ArgumentParser) -> None:
 
 
 def compare(args: argparse.Namespace, store: Any, h: Any, engine: Callable[..., Any]) -> int:
-    """`engine(store, h, use)` runs `use(engine)` on an Engine (desk.cli_suite's helper)."""
+    """`engine(store, h, use)` runs `use(engine)` on an Engine (desk.cli.suite's helper)."""
     from desk.engine.run_compare import compare_suite_runs
     from desk.engine.suite_run import SuiteRunError
 

@@ -1,7 +1,7 @@
 """`desk suite`: import, list and export suites; run them against several models; resume runs.
 
-desk.cli registers this and hands in its helpers (`CliHelpers`), so this module never
-imports desk.cli (which imports it).
+`register` binds a handler that lends the rest of the module the CLI's helpers
+(`CliHelpers`), read from desk.cli.common and desk.cli.trial.
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from desk import cli_compare
-from desk.cli_policy import add_policy_args, timeouts_from
+from desk.cli import compare as cli_compare
+from desk.cli.policy import add_policy_args, timeouts_from
 from desk.core.trial import REASONING_EFFORTS
+
+if TYPE_CHECKING:
+    from desk.store.db import Store
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,18 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
     dis.add_argument("--json", action="store_true", help="one JSON object per disagreement")
 
     cli_compare.add_parser(ssub, db)
+
+
+def register(sub: Any, db: argparse.ArgumentParser) -> None:
+    add_parser(sub, db)
+    sub.choices["suite"].set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace, store: Store) -> int:
+    from desk.cli.common import CliError, _json, _ref, _run
+    from desk.cli.trial import response_json
+
+    return run(args, store, CliHelpers(ref=_ref, run=_run, error=CliError, response_json=response_json, json=_json))
 
 
 def run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
@@ -265,18 +280,7 @@ def _run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
     from desk.engine.session import Engine, EngineError
     from desk.engine.suite_run import SuiteRunCancelled
 
-    if args.resume:
-        if args.name:
-            raise h.error("give a suite NAME or --resume RUN_ID, not both")
-        if args.model:
-            raise h.error("--resume sends to the run's own models; leave out --model")
-        if args.version is not None or args.repeat != 1:
-            raise h.error("--resume keeps the run's suite version and --repeat")
-    else:
-        if not args.name:
-            raise h.error("name the suite to run (see 'desk suite list'), or --resume RUN_ID")
-        if not args.model:
-            raise h.error("choose at least one model with --model NAME/MODEL")
+    _check_run_args(args, h)
     refs = [h.ref(m) for m in args.model]
     if len(set(refs)) != len(refs):
         raise h.error("the same model is listed twice")
@@ -335,6 +339,27 @@ def _run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
             sys.stderr.write("desk: interrupted\n")
         return 130
     progress.end()
+    return _report_run(args, result)
+
+
+def _check_run_args(args: argparse.Namespace, h: CliHelpers) -> None:
+    """A new run names a suite and models; a resumed one takes both from the run itself."""
+    if args.resume:
+        if args.name:
+            raise h.error("give a suite NAME or --resume RUN_ID, not both")
+        if args.model:
+            raise h.error("--resume sends to the run's own models; leave out --model")
+        if args.version is not None or args.repeat != 1:
+            raise h.error("--resume keeps the run's suite version and --repeat")
+    else:
+        if not args.name:
+            raise h.error("name the suite to run (see 'desk suite list'), or --resume RUN_ID")
+        if not args.model:
+            raise h.error("choose at least one model with --model NAME/MODEL")
+
+
+def _report_run(args: argparse.Namespace, result: Any) -> int:
+    """The summary and what went wrong, on stderr; exit 1 when answers are missing."""
     info = result.info
     if not args.json:
         _print_result(result)

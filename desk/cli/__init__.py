@@ -1,0 +1,125 @@
+"""The headless face of desk: the same engine and store as the window, from a terminal.
+
+One module per command group; each declares its arguments next to its handlers in
+`register(sub, db)`, binding every handler with `set_defaults(handler=...)`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from desk import __version__
+from desk.cli import export, history, merge, prices, provider, rate, rubric, scorecard, show, trial
+from desk.cli import load as cli_load
+from desk.cli import local as cli_local
+from desk.cli import suite as cli_suite
+from desk.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, _err, _ref, _run
+from desk.cli.export import EXPORT_FORMATS
+from desk.cli.trial import response_json
+from desk.core.attachment import AttachmentError
+
+if TYPE_CHECKING:
+    from desk.store.db import Store
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "EXPORT_FORMATS", "CliError", "main", "response_json"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument(
+        "--db", metavar="PATH", default=argparse.SUPPRESS,
+        help="SQLite store to use (default: $DESK_DB or the platform data folder)",
+    )
+    p = argparse.ArgumentParser(
+        prog="desk", parents=[db],
+        description="Side-by-side trials of AI models on your own material.",
+    )
+    p.add_argument("--version", action="version", version=f"desk {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    for group in (provider, prices, trial, history):
+        group.register(sub, db)
+    _register_load(sub, db)
+    for group in (cli_suite, cli_local, show, rate, scorecard, export, merge, rubric):
+        group.register(sub, db)
+    return p
+
+
+def _register_load(sub: argparse._SubParsersAction, db: argparse.ArgumentParser) -> None:
+    """`load` declares its arguments in its own module (add_parser) and its handler takes
+    what it borrows from here, bound the same way as every other group's."""
+    cli_load.add_parser(sub, db)
+    sub.choices["load"].set_defaults(handler=_load)
+
+
+# --- entry point --------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None, gui: Callable[[str | None], int] | None = None) -> int:
+    """Run a CLI command; with none, open the window through `gui` (desk.app wires it)."""
+    _tolerant_streams()
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        if gui is None:
+            _parser().print_help()
+            return EXIT_OK
+        return gui(getattr(args, "db", None))
+    try:
+        return _dispatch(args)
+    except CliError as exc:
+        _err(str(exc))
+        return exc.code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`desk … --json | head -1`): not a failure worth a traceback.
+        # Point stdout at /dev/null so the interpreter's final flush cannot raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from desk.core.response import redact
+    from desk.engine.keys import KeyStoreError
+    from desk.engine.url_credentials import secure_stored_urls
+    from desk.store.db import StoreError, open_store
+
+    handler: Callable[[argparse.Namespace, Store], int] = args.handler  # bound by each group's register()
+    try:
+        store = open_store(getattr(args, "db", None))
+    except StoreError as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    for note in secure_stored_urls(store):  # a password an older desk kept in a base URL
+        print(f"desk: note: {redact(note)}", file=sys.stderr)
+    try:
+        return handler(args, store)
+    except (ValueError, AttachmentError, StoreError) as exc:
+        raise CliError(str(exc)) from None
+    except KeyStoreError as exc:  # no usable OS keyring: a plain line, not a traceback
+        raise CliError(f"{exc}; use --key-env VAR to read it from an environment variable instead",
+                       EXIT_FAILED) from None
+    finally:
+        store.close()
+
+
+def _tolerant_streams() -> None:
+    """Never die printing a character the output's encoding lacks (cp1252 redirects, LANG=C):
+    the answer is stored by then, and the UnicodeEncodeError would pass for a usage error."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
+# --- load, whose module takes its helpers as arguments ----------------------------------
+
+
+def _load(args: argparse.Namespace, store: Store) -> int:
+    return cli_load.run(args, store, _ref, _run, CliError)

@@ -1,0 +1,43 @@
+"""`desk show`: a past trial and its answers."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from desk.cli.common import (
+    EXIT_OK,
+    CliError,
+    _json,
+    _with_engine,
+)
+from desk.cli.trial import _print_table, response_json
+
+if TYPE_CHECKING:
+    from desk.store.db import Store
+
+
+def register(sub: Any, db: argparse.ArgumentParser) -> None:
+    show = sub.add_parser("show", parents=[db], help="show a past trial and its answers")
+    show.add_argument("trial_id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_show)
+
+
+def _show(args: argparse.Namespace, store: Store) -> int:
+    found = _with_engine(store, lambda engine: engine.load_trial(args.trial_id))
+    if found is None:
+        raise CliError(f"no trial {args.trial_id!r}")
+    stored, responses = found
+    if args.json:
+        for r in responses:
+            print(_json(response_json(r)))
+        return EXIT_OK
+    print(f"prompt: {stored.input.prompt}")
+    if stored.input.system:
+        print(f"system: {stored.input.system}")
+    for a in stored.input.attachments:
+        print(f"attachment: {a.name} ({a.kind}, {a.size} bytes)")
+    _print_table(args.trial_id, responses)
+    return EXIT_OK
+

@@ -1,0 +1,212 @@
+"""`desk trial`: one prompt to several models at once, with live progress."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from desk.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CliError,
+    _err,
+    _json,
+    _read_text,
+    _ref,
+    _run,
+)
+from desk.cli.policy import add_policy_args, timeouts_from
+from desk.core.attachment import AttachmentError, load_attachment
+from desk.core.response import ResponseResult, Status, served_label
+from desk.core.trial import (
+    REASONING_EFFORTS,
+    GenerationSettings,
+    TrialInput,
+)
+
+if TYPE_CHECKING:
+    from desk.store.db import Store
+
+
+def register(sub: Any, db: argparse.ArgumentParser) -> None:
+    trial = sub.add_parser("trial", parents=[db], help="send one prompt to several models at once")
+    trial.add_argument("--model", "-m", action="append", required=True, metavar="NAME/MODEL")
+    src = trial.add_mutually_exclusive_group(required=True)
+    src.add_argument("--prompt", "-p", metavar="TEXT")
+    src.add_argument("--prompt-file", metavar="FILE", help="read the prompt from a file ('-' for stdin)")
+    trial.add_argument("--system", metavar="TEXT")
+    trial.add_argument("--system-file", metavar="FILE")
+    trial.add_argument("--attach", "-a", action="append", default=[], metavar="FILE",
+                       help="an image or text data file (repeatable)")
+    trial.add_argument("--temperature", type=float)
+    trial.add_argument("--max-tokens", type=int)
+    trial.add_argument("--reasoning-effort", choices=REASONING_EFFORTS)
+    add_policy_args(trial)
+    trial.add_argument("--no-stream", action="store_true", help="ask for whole answers instead of streams")
+    trial.add_argument("--json", action="store_true", help="one JSON object per response per line")
+    trial.set_defaults(handler=_trial)
+
+
+def _trial(args: argparse.Namespace, store: Store) -> int:
+    from desk.engine.policy import RetryPolicy
+    from desk.engine.session import Engine, EngineError, TrialNotStored, TrialOutcome
+
+    refs = [_ref(m) for m in args.model]
+    if len(set(refs)) != len(refs):
+        raise CliError("the same model is listed twice")
+    prompt = args.prompt if args.prompt is not None else _read_text(args.prompt_file, "prompt")
+    system = args.system if args.system is not None else (
+        _read_text(args.system_file, "system prompt") if args.system_file else None
+    )
+    attachments = []
+    for path in args.attach:
+        try:
+            attachments.append(load_attachment(path))
+        except AttachmentError as exc:
+            raise CliError(str(exc)) from None
+    try:
+        settings = GenerationSettings(args.temperature, args.max_tokens, args.reasoning_effort)
+        timeouts = timeouts_from(args)
+        retry = RetryPolicy(max_retries=args.max_retries)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    trial = TrialInput(prompt, system or None, tuple(attachments))
+
+    async def go() -> TrialOutcome:
+        async with Engine(store, timeouts=timeouts, retry=retry, stream=not args.no_stream) as engine:
+            for ref in refs:
+                engine.target(ref)  # unknown providers fail before anything is sent
+            progress = _Progress(len(refs)) if not args.json and sys.stderr.isatty() else None
+            return await engine.run_trial(trial, refs, settings, sink=progress)
+
+    try:
+        outcome = _run(go())
+    except TrialNotStored as exc:  # a failure, not a bad request
+        raise CliError(str(exc), EXIT_FAILED) from None
+    except EngineError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        for r in outcome.responses:
+            print(_json(response_json(r)))
+    else:
+        _print_table(outcome.trial_id, outcome.responses)
+    failed = [r for r in outcome.responses if r.status != Status.OK]
+    for r in failed:
+        _err(f"{r.model} failed: {r.error_kind.value if r.error_kind else r.status.value}: {r.error_message}")
+    unstored = [r for r in outcome.responses if r.store_error]
+    for r in unstored:  # an answer shown but not saved is never a success
+        _err(f"{r.model}: {r.store_error}")
+    return EXIT_FAILED if failed or unstored else EXIT_OK
+
+
+class _Progress:
+    """A one-line live status on a terminal's stderr."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.chars: dict[str, int] = {}
+
+    def _show(self) -> None:
+        chars = sum(self.chars.values())
+        sys.stderr.write(f"\r{self.done}/{self.total} done, {chars} characters received ")
+        sys.stderr.flush()
+
+    def response_started(self, result: ResponseResult) -> None:
+        self.chars[result.id] = 0
+
+    def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
+        self.chars[result.id] += len(delta)
+        self._show()
+
+    def attempt_finished(self, result: ResponseResult, attempt: Any) -> None:
+        pass
+
+    def response_finished(self, result: ResponseResult) -> None:
+        self.done += 1
+        self._show()
+        if self.done == self.total:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+
+
+def response_json(r: ResponseResult) -> dict[str, Any]:
+    """The --json record of one response (documented in the README)."""
+    return {
+        "trial_id": r.trial_id,
+        "response_id": r.id,
+        "model": r.model,
+        "status": r.status.value,
+        "error_kind": r.error_kind.value if r.error_kind else None,
+        "error_message": r.error_message,
+        "http_status": r.http_status,
+        "ttft_ms": r.ttft_ms,
+        "total_ms": r.total_ms,
+        "wall_ms": r.wall_ms,
+        "connect_ms": r.connect_ms,
+        "input_tokens": r.usage.input_tokens,
+        "output_tokens": r.usage.output_tokens,
+        "cached_input_tokens": r.usage.cached_input_tokens,
+        "reasoning_tokens": r.usage.reasoning_tokens,
+        "output_tokens_per_s": r.output_tokens_per_s,
+        "cost_usd": r.cost_usd,
+        "cost_note": r.cost_note or None,
+        "price_source": r.price_source,
+        "retries": r.retries,
+        "retry_wait_ms": r.retry_wait_ms,
+        "attempts": len(r.attempts),
+        "finish_reason": r.finish_reason,
+        "served_model": r.served_model,  # what the vendor says it served
+        "system_fingerprint": r.system_fingerprint,
+        "refusal": r.refusal,
+        "unknown_fields": {name: f.count for name, f in r.unknown_fields.items()},
+        "started_at": r.started_at,
+        "first_token_at": r.first_token_at,
+        "ended_at": r.ended_at,
+        "vendor_request_id": r.vendor_request_id,
+        "settings": r.settings,
+        "text": r.text,
+        "notes": r.notes,
+        "store_error": r.store_error,
+    }
+
+
+def _fmt_ms(v: float | None) -> str:
+    return "-" if v is None else f"{v:,.0f} ms"
+
+
+def _fmt_cost(r: ResponseResult) -> str:
+    if r.cost_usd is None:
+        return r.cost_note or "no price"
+    return f"${r.cost_usd:.6f}"
+
+
+def _print_table(trial_id: str, responses: list[ResponseResult]) -> None:
+    rows = [("model", "status", "TTFT", "total", "tokens in/out", "tok/s", "cost", "retries")]
+    for r in responses:
+        status = r.status.value if r.status == Status.OK else f"{r.status.value}: {r.error_kind.value if r.error_kind else '?'}"
+        status += " (not stored)" if r.store_error else ""
+        tokens = f"{_tok(r.usage.input_tokens)}/{_tok(r.usage.output_tokens)}"
+        tps = "-" if r.output_tokens_per_s is None else f"{r.output_tokens_per_s:.1f}"
+        rows.append((r.model, status, _fmt_ms(r.ttft_ms), _fmt_ms(r.total_ms), tokens, tps, _fmt_cost(r), str(r.retries)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print(f"trial {trial_id}")
+    for i, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    for r in responses:
+        print(f"\n=== {r.model} ({r.status.value}) ===")
+        if r.text:
+            print(r.text)
+        if served := served_label(r.served_model, r.system_fingerprint):
+            print(f"[served] {served}")
+        for note in r.notes:
+            print(f"[note] {note}")
+        if r.status != Status.OK:
+            print(f"[{r.error_kind.value if r.error_kind else r.status.value}] {r.error_message}")
+
+
+def _tok(v: int | None) -> str:
+    return "?" if v is None else str(v)
+
