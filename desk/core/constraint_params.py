@@ -28,3 +28,13 @@ def quote(word: str, limit: int = 30) -> str:
 def first(items: Sequence[str], n: int = 3) -> str:
     shown = ", ".join(items[:n])
     return shown + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+# The list the IFBench prompt gives.
+_NAMES = """
+Emma Liam Sophia Jackson Olivia Noah Ava Lucas Isabella Mason Mia Ethan Charlotte Alexander Amelia
+Benjamin Harper Leo Zoe Daniel Chloe Samuel Lily Matthew Grace Owen Abigail Gabriel Ella Jacob
+Scarlett Nathan Victoria Elijah Layla Nicholas Audrey David Hannah Christopher Penelope Thomas Nora
+Andrew Aria Joseph Claire Ryan Stella Jonathan
+"""
+PERSON_NAMES: tuple[str, ...] = tuple(_NAMES.split())

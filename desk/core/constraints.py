@@ -69,7 +69,7 @@ from itertools import pairwise
 from typing import Any
 
 from desk.core import ifbench_text as nl
-from desk.core.constraint_params import Outcome, first, integer, quote, times
+from desk.core.constraint_params import PERSON_NAMES, Outcome, first, integer, quote, times
 from desk.core.constraints_desk import READINGS as DESK_READINGS
 
 # Ported from Apache-2.0 code; its licence ships beside this module (IFBENCH-LICENSE).
@@ -221,16 +221,6 @@ def _numbers(text: str, kw: Mapping[str, Any]) -> Outcome:
     needed = kw["N"]
     found = re.findall(r"\d+", text.translate(_NO_P))
     return len(found) == needed, f"{len(found)} numbers, needs exactly {needed:g}"
-
-
-# The list the IFBench prompt gives.
-_NAMES = """
-Emma Liam Sophia Jackson Olivia Noah Ava Lucas Isabella Mason Mia Ethan Charlotte Alexander Amelia
-Benjamin Harper Leo Zoe Daniel Chloe Samuel Lily Matthew Grace Owen Abigail Gabriel Ella Jacob
-Scarlett Nathan Victoria Elijah Layla Nicholas Audrey David Hannah Christopher Penelope Thomas Nora
-Andrew Aria Joseph Claire Ryan Stella Jonathan
-"""
-PERSON_NAMES: tuple[str, ...] = tuple(_NAMES.split())
 
 
 @_kind("count:person_names", "N")

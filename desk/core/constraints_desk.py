@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from itertools import pairwise
 from typing import Any
 
-from desk.core.constraint_params import Outcome, first, integer, quote, times
+from desk.core.constraint_params import PERSON_NAMES, Outcome, first, integer, quote, times
 
 Checker = Callable[[str, Mapping[str, Any]], Outcome]
 READINGS: dict[str, Checker] = {}
@@ -93,16 +93,6 @@ def _numbers(text: str, kw: Mapping[str, Any]) -> Outcome:
     # punctuation does; differs from upstream in that "3-5" or "10:30" are two numbers, not one.
     found = re.findall(r"\d+(?:[.,]\d+)*", text)
     return len(found) == needed, f"{len(found)} numbers, needs exactly {needed}"
-
-
-# The list the IFBench prompt gives.
-_NAMES = """
-Emma Liam Sophia Jackson Olivia Noah Ava Lucas Isabella Mason Mia Ethan Charlotte Alexander Amelia
-Benjamin Harper Leo Zoe Daniel Chloe Samuel Lily Matthew Grace Owen Abigail Gabriel Ella Jacob
-Scarlett Nathan Victoria Elijah Layla Nicholas Audrey David Hannah Christopher Penelope Thomas Nora
-Andrew Aria Joseph Claire Ryan Stella Jonathan
-"""
-PERSON_NAMES: tuple[str, ...] = tuple(_NAMES.split())
 
 
 @_kind("count:person_names", "N")
