@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from desk import __version__
 from desk.cli import export, history, merge, prices, provider, rate, rubric, scorecard, show, trial
@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _register_load(sub: argparse._SubParsersAction, db: argparse.ArgumentParser) -> None:
+def _register_load(sub: Any, db: argparse.ArgumentParser) -> None:  # argparse names no public type for it
     """`load` declares its arguments in its own module (add_parser) and its handler takes
     what it borrows from here, bound the same way as every other group's."""
     cli_load.add_parser(sub, db)
