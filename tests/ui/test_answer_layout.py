@@ -42,6 +42,11 @@ def laptop(qtbot, tmp_path, vendor, mw_loop):
     win = MainWindow(engine, QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), show_welcome=False)
     qtbot.addWidget(win)
     win.show()
+    # Under a real X server with no window manager nothing activates a new window; focus
+    # and window shortcuts need an active one, as on a desktop.
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    qtbot.waitActive(win)
     yield win
     win.cancel()
     mw_loop.run_until_complete(engine.aclose())
