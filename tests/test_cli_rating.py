@@ -149,7 +149,7 @@ def test_rate_json_prints_the_rating(answers, db, cli):
     assert record == {
         "outcome": "failure",
         "id": saved.id, "response_id": z, "created_at": saved.created_at, "rated_at": record["rated_at"],
-        "rater": "bob", "blind": False, "shown_order": [], "supersedes": None,
+        "rater": "bob", "origin": None, "blind": False, "shown_order": [], "supersedes": None,
         "rubric": {"id": saved.rubric_id, "name": "default", "version": 1},
     }
     assert dt.datetime.fromisoformat(record["rated_at"]).timestamp() == pytest.approx(saved.created_at, abs=1e-3)
@@ -246,7 +246,7 @@ def test_prefer_saves_and_edits(answers, db, cli):
     out = cli.ok("prefer", y, x, "--winner", "tie", "--rater", "ann")
     assert re.fullmatch(rf"{ULID} \(replaces {first.strip()}\)\n", out), out
     record = json.loads(cli.ok("prefer", y, x, "--winner", "b", "--rater", "ann", "--json"))
-    assert record["winner"] == "b" and record["supersedes"] == out.split()[0]
+    assert record["winner"] == "b" and record["supersedes"] == out.split()[0] and record["origin"] is None
     assert (record["response_a"], record["response_b"], record["trial_id"]) == (y, x, answers["x"]["trial_id"])
     assert [(p.id, p.winner) for p in preferences(db)] == [(record["id"], "b")]
     cli.ok("prefer", x, y, "--winner", "both_bad", "--rater", "bob")
@@ -410,6 +410,7 @@ def test_export_csv_as_a_user_runs_it(labelled, db, tmp_path):
     assert (first["outcome"], first["uncertainty"], first["constraints"], first["quality"]) == (
         "success", "confident_correct", "followed", "4")
     assert (first["blind"], first["rubric_name"], first["rubric_version"]) == ("false", "default", "1")
+    assert first["rating_origin"] == ""  # made in this store
     assert re.fullmatch(ULID, first["rating_id"]) and first["rated_at"].endswith("+00:00")
     assert (rows[3]["status"], rows[3]["error_kind"], rows[3]["answer"]) == ("error", "server_error", "")
     assert z["status"] == "error"
@@ -440,7 +441,7 @@ def test_export_jsonl_and_pairs(labelled, db, tmp_path, cli):
     (pair,) = [json.loads(line) for line in pairs.read_text(encoding="utf-8").splitlines()]
     assert pair == {"prompt": "What is in cell A1?", "system": None, "chosen": "=SUM(A1) is what x says",
                     "rejected": "@y: -1+2 maybe?", "chosen_model": "oa/x", "rejected_model": "oa/y",
-                    "rater": "ann", "reason": "asked first", "trial_id": x["trial_id"],
+                    "rater": "ann", "origin": None, "reason": "asked first", "trial_id": x["trial_id"],
                     "preference_id": preferences(db)[0].id}
 
 

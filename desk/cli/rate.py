@@ -141,7 +141,7 @@ def _prefer(args: argparse.Namespace, store: Store) -> int:
         a.id, b.id, winner, reason=args.reason, rater=rater))
     if args.json:
         print(_json({"id": pref.id, "response_a": pref.response_a, "response_b": pref.response_b,
-                     "winner": pref.winner, "rater": pref.rater, "reason": pref.reason,
+                     "winner": pref.winner, "rater": pref.rater, "origin": pref.origin, "reason": pref.reason,
                      "created_at": pref.created_at, "trial_id": a.trial_id,
                      "supersedes": earlier[-1] if earlier else None}))
     else:

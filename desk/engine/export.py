@@ -8,7 +8,9 @@ What each format holds, stated once:
 - **csv** (and **parquet**): one row per *rated answer*: each current rating of a response,
   so an answer two raters rated gives two rows. Columns are `CSV_COLUMNS`, then one column
   per extra criterion of the stored rubrics (prefixed `rating_` if its key clashes with a
-  column above), then `rater, blind, rubric_name, rubric_version, rating_id`. `system` is
+  column above), then `rater, rating_origin, blind, rubric_name, rubric_version, rating_id`.
+  `rating_origin` is empty for a rating made in this store, else the id of the store a
+  merge brought it from, so a merged "ann" is never mistaken for your own ann. `system` is
   the system prompt that answer was given (its variant's, when it ran as a variant).
   Attachment names are joined with "; " and tags with ";". Plain UTF-8, a header row,
   quoting by the csv module. A text cell starting with `=`, `+`, `-`, `@`, a tab or a
@@ -18,13 +20,14 @@ What each format holds, stated once:
 - **jsonl**: one object per rated answer, nested as `{"trial": ..., "response": ...,
   "rating": ...}`; attachments by name, kind, mime, sha256 and size (never their bytes);
   the response with every measured field, its settings and its attempts; the rating's
-  values spread into `rating` next to its rater, blind flag, shown order and rubric.
+  values spread into `rating` next to its rater, `origin` (null, or the id of the store a
+  merge brought it from), blind flag, shown order and rubric.
 - **pairs**: one line per current preference whose winner is a or b: `{prompt, system,
-  chosen, rejected, chosen_model, rejected_model, rater, reason, trial_id,
-  preference_id}` for preference tuning (DPO and the like). Ties and "both bad" say
-  nothing about which answer is better and are skipped; so are pairs whose two answers
-  were given different system prompts (variants), which are not one prompt. The counts
-  skipped are reported. `prompt` is the typed prompt; attached files are not inlined.
+  chosen, rejected, chosen_model, rejected_model, rater, origin, reason, trial_id,
+  preference_id}` (`origin` as in jsonl) for preference tuning (DPO and the like). Ties
+  and "both bad" say nothing about which answer is better and are skipped; so are pairs
+  whose two answers were given different system prompts (variants), which are not one
+  prompt. The counts skipped are reported. `prompt` is the typed prompt; attached files are not inlined.
 
 Text is never altered beyond the CSV formula guard: no escaping, trimming or
 normalising, so an answer comes back exactly as the model wrote it. No API key is
@@ -74,7 +77,7 @@ CSV_COLUMNS = (
     "input_tokens", "output_tokens",
     "output_tokens_per_s", "cost_usd", "retries", "served_model", "system_fingerprint", *STANDARD_CRITERIA,
 )  # fmt: skip
-RATING_META_COLUMNS = ("rater", "blind", "rubric_name", "rubric_version", "rating_id")
+RATING_META_COLUMNS = ("rater", "rating_origin", "blind", "rubric_name", "rubric_version", "rating_id")
 
 _FLOAT_COLUMNS = frozenset({"ttft_ms", "total_ms", "wall_ms", "output_tokens_per_s", "cost_usd"})
 _INT_COLUMNS = frozenset({"input_tokens", "output_tokens", "retries", "quality", "rubric_version"})
@@ -242,6 +245,7 @@ def _table_row_stream(store: Store, look: _Lookup, extra_names: dict[str, str],
             row[name] = _flat(values.get(key))
         row.update({
             "rater": rating.rater,
+            "rating_origin": rating.origin,  # None: made here; else the store a merge brought it from
             "blind": rating.blind,
             "rubric_name": rubric.name if rubric else None,
             "rubric_version": rubric.version if rubric else None,
@@ -433,6 +437,7 @@ def rating_json(rating: Rating, rubric: Rubric | None) -> dict[str, Any]:
         "created_at": rating.created_at,
         "rated_at": iso_time(rating.created_at),
         "rater": rating.rater,
+        "origin": rating.origin,  # None: made here; else the store a merge brought it from
         "blind": rating.blind,
         "shown_order": list(rating.shown_order),
         "supersedes": rating.supersedes,
@@ -516,6 +521,7 @@ def pair_json(pref: Preference, trial: StoredTrial | None, chosen: ResponseResul
         "chosen_model": chosen.model,
         "rejected_model": rejected.model,
         "rater": pref.rater,
+        "origin": pref.origin,
         "reason": pref.reason,
         "trial_id": chosen.trial_id,
         "preference_id": pref.id,
