@@ -62,7 +62,8 @@ def test_nothing_changed_says_nothing_changed():
          for i in range(6) for s in range(2)}
     (m,) = compare_runs("A", "B", a, dict(a)).models
     assert m.served_changed is None
-    assert all(r.diff == 0 and r.p_value == 1.0 for r in m.rates)
+    assert all(r.diff == 0 and r.p_value == 1.0 for r in m.rates if r.n)
+    assert not m.flagged
     assert m.rates[1].name == "constraint_violated" and m.rates[1].sources == ("auto",)
 
 
