@@ -88,8 +88,9 @@ def _row(f: RateFigure | MeasureFigure, a: str, b: str, diff: str, interval: str
 
 
 def print_comparison(result: RunComparison) -> None:
-    print(f"run A {result.run_a} vs run B {result.run_b}: Holm-corrected p under alpha {result.alpha:g} is "
-          f"flagged; intervals {result.confidence:.0%} paired bootstrap")
+    print(f"run A {result.run_a} vs run B {result.run_b}")
+    print(f"flag: Holm-corrected p under alpha {result.alpha:g}; interval: {result.confidence:.0%} paired "
+          "bootstrap of B - A")
     for m in result.models:
         print(f"{m.model}: {m.pairs} pair(s); served_changed: {m.served_changed or 'no'}")
         rows = [HEADER, *table_rows(m)]
