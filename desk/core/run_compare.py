@@ -267,11 +267,19 @@ def _flagged(figures: Sequence[RateFigure | MeasureFigure], alpha: float) -> lis
         p_holm = adjusted.get(i)
         flag = None
         if p_holm is not None and p_holm < alpha:
-            rise = f.diff if f.diff is not None else sum(f.interval)  # type: ignore[union-attr]
+            rise = f.diff if f.diff is not None else _unbounded_rise(f)
             if rise:
                 flag = "better" if (rise > 0) == HIGHER_IS_BETTER[f.name] else "worse"
         out.append(replace(f, p_holm=p_holm, flag=flag))
     return out
+
+
+def _unbounded_rise(f: RateFigure | MeasureFigure) -> float:
+    """The direction of a cost per success that one run has no finite value for (no success):
+    that run's cost is the infinite one."""
+    if isinstance(f, MeasureFigure) and (f.value_a is None) != (f.value_b is None):
+        return math.inf if f.value_b is None else -math.inf
+    return 0.0
 
 
 def compare_runs(

@@ -216,3 +216,12 @@ def test_two_unchanged_runs_flag_no_figure_in_19_of_20_repetitions():
         (m,) = compare_runs("A", "B", a, b, seed=seed).models
         flagged += bool(m.flagged)
     assert flagged <= 1
+
+
+def test_a_run_that_stopped_succeeding_is_worse_on_cost_and_the_reverse_better():
+    a = {((f"c{i}", 0), "m"): _judged("confident_correct", cost=0.01) for i in range(12)}
+    b = {key: replace(f, success=False) for key, f in a.items()}
+    worse = _figure(compare_runs("A", "B", a, b).models[0], "cost_per_success")
+    better = _figure(compare_runs("B", "A", b, a).models[0], "cost_per_success")
+    assert (worse.diff, worse.flag) == (None, "worse") and (better.value_a, better.flag) == (None, "better")
+    assert better.interval == (-math.inf, -math.inf)
