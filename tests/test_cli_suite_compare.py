@@ -143,6 +143,7 @@ def test_a_slower_model_that_stopped_asking_is_flagged_worse_in_a_100_column_tab
     ttft = figures["ttft_p50"]
     assert ttft["diff"] > 300 and ttft["interval"][0] > 0 and ttft["flag"] == "worse"
     assert figures["success"]["flag"] is None and figures["fabricated"]["flag"] is None
+    assert m["worse"] == ["asked_clarifying", "ttft_p50", "ttft_p95", "total_p95"] and m["better"] == []
     assert figures["cost_per_success"]["n"] == 0  # no price known for the loopback model: left out
 
     table = _run(capsys, "suite", "compare", run_a, run_b)

@@ -151,6 +151,8 @@ class ModelComparison:
     def as_json(self) -> dict[str, Any]:
         return {"model": self.model, "pairs": self.pairs, "rates": [r.as_json() for r in self.rates],
                 "measures": [x.as_json() for x in self.measures],
+                "worse": [f.name for f in self.flagged if f.flag == "worse"],
+                "better": [f.name for f in self.flagged if f.flag == "better"],
                 "ttft_p50_ms": list(self.ttft_p50), "ttft_p95_ms": list(self.ttft_p95),
                 "served_a": list(self.served_a), "served_b": list(self.served_b),
                 "served_changed": self.served_changed}
