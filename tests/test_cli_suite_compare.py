@@ -95,7 +95,7 @@ def test_unchanged_runs_flag_nothing_and_the_table_has_the_column(suite, srv, db
     assert all(r["p_value"] == 1.0 for r in m["rates"] if r["n"])
 
     table = _run(capsys, "suite", "compare", run_a, run_b)
-    assert "served_changed" in table.splitlines()[1]
+    assert "served_changed" in table.splitlines()[2]
     assert "success" in table and "ttft_p95" in table and "→" not in table
 
 
@@ -108,3 +108,53 @@ def test_runs_of_different_suites_or_no_run_are_one_line_errors(suite, srv, db, 
     err = _run(capsys, "suite", "compare", run_a, run_b, code=2)
     assert "compare runs of one suite" in err and len(err.strip().splitlines()) == 1
     assert "no suite run" in _run(capsys, "suite", "compare", run_a, "NOPE", code=2)
+
+
+def _rate_uncertainty(db: Path, run_id: str, uncertainty: str) -> None:
+    with open_store(db) as store:
+        for response_id in ANSWERS[run_id]:
+            store.save_rating(response_id, "ann", {"outcome": "success", "uncertainty": uncertainty,
+                                                   "constraints": "na", "quality": 3})
+
+
+def test_a_slower_model_that_stopped_asking_is_flagged_worse_in_a_100_column_table(suite, srv, db, capsys):
+    """Between the runs the vendor got 400 ms slower to start and the model stopped asking
+    the clarifying questions the cases needed: both are flagged worse after Holm, with the
+    exact McNemar p statsmodels gives; --alpha 0.001 flags neither."""
+    srv.set_default(MODEL, Script(fingerprint="fp_same"))
+    run_a = _suite_run(capsys, "weekly")
+    srv.set_default(MODEL, Script(fingerprint="fp_same", first_token_delay_ms=400))
+    run_b = _suite_run(capsys, "weekly")
+    _rate_uncertainty(db, run_a, "asked_clarifying")
+    _rate_uncertainty(db, run_b, "confident_correct")
+
+    report = json.loads(_run(capsys, "suite", "compare", run_a, run_b, "--json"))
+    assert report["alpha"] == 0.05
+    (m,) = report["models"]
+    figures = {f["figure"]: f for f in m["rates"] + m["measures"]}
+    asked = figures["asked_clarifying"]
+    assert (asked["n"], asked["rate_a"], asked["rate_b"], asked["only_a"]) == (CASES, 1.0, 0.0, CASES)
+    assert asked["p_value"] == pytest.approx(2 / 2**CASES) and asked["sources"] == ["people"]
+    if find_spec("statsmodels") is not None:
+        from statsmodels.stats.contingency_tables import mcnemar
+
+        assert asked["p_value"] == pytest.approx(mcnemar([[0, CASES], [0, 0]], exact=True).pvalue)
+    assert asked["flag"] == "worse" and asked["p_holm"] >= asked["p_value"]
+    ttft = figures["ttft_p50"]
+    assert ttft["diff"] > 300 and ttft["interval"][0] > 0 and ttft["flag"] == "worse"
+    assert figures["success"]["flag"] is None and figures["fabricated"]["flag"] is None
+    assert m["worse"] == ["asked_clarifying", "ttft_p50", "ttft_p95", "total_p95"] and m["better"] == []
+    assert figures["cost_per_success"]["n"] == 0  # no price known for the loopback model: left out
+
+    table = _run(capsys, "suite", "compare", run_a, run_b)
+    assert max(len(line) for line in table.splitlines()) <= 100, table
+    clarifying = next(line for line in table.splitlines() if line.split()[:1] == ["clarifying"])
+    assert "WORSE" in clarifying and "people" in clarifying
+    assert "WORSE" in next(line for line in table.splitlines() if "ttft_p50" in line)
+
+    strict = json.loads(_run(capsys, "suite", "compare", run_a, run_b, "--alpha", "0.001", "--json"))
+    assert not [f for f in strict["models"][0]["rates"] + strict["models"][0]["measures"] if f["flag"]]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["suite", "compare", run_a, run_b, "--alpha", "2"])
+    assert exit_.value.code == 2 and "alpha must be between 0 and 1" in capsys.readouterr().err

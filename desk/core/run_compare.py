@@ -1,20 +1,39 @@
 """Run versus run: the same suite's answers in two runs, paired by case × model × sample.
 
 Pure statistics (no store, no Qt): the engine gathers each answer's facts, this module pairs
-them and computes, per model, each rate in both runs with the paired difference and an exact
-McNemar p-value on the discordant pairs, TTFT percentiles of both runs, and what the vendor
-says it served in each run when that changed.
+them and computes, per model:
+- each rate (success, constraint violated, asked a needed clarifying question, needless
+  refusal, fabricated) in both runs over the pairs where both runs have a verdict, with the
+  paired difference (B - A) and an exact McNemar p-value on the discordant pairs;
+- TTFT p50/p95, total p95 and cost per successful task in both runs over the pairs where both
+  runs have the value, with a percentile-bootstrap interval of the difference (the pairs are
+  resampled together, seeded so the same runs give the same interval) and the bootstrap's
+  two-sided p-value (twice the smaller share of resampled differences on either side of 0);
+- Holm's correction across those figures of the model: a figure is flagged "worse" or
+  "better" only when its corrected p is under alpha;
+- what the vendor says it served in each run when that changed.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from desk.core.response import served_label
 from desk.core.statistics import percentile, sign_test
+
+ALPHA = 0.05
+N_RESAMPLES = 2000
+# The rates and their rubric values (the uncertainty criterion's options), and for every
+# figure whether a rise is an improvement: that decides "worse" from "better".
+UNCERTAINTY_RATES = (("asked_clarifying", "asked_clarifying"), ("needless_refusal", "needless_refusal"),
+                     ("fabricated", "confident_wrong"))
+HIGHER_IS_BETTER = {"success": True, "constraint_violated": False, "asked_clarifying": True,
+                    "needless_refusal": False, "fabricated": False, "ttft_p50": False, "ttft_p95": False,
+                    "total_p95": False, "cost_per_success": False}
 
 
 def mcnemar_exact(only_a: int, only_b: int) -> float:
@@ -23,10 +42,24 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
     return sign_test(only_a, only_b)
 
 
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the given order (as statsmodels'
+    `multipletests(p, method="holm")[1]`)."""
+    m = len(p_values)
+    adjusted = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(sorted(range(m), key=lambda i: p_values[i])):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
 @dataclass(frozen=True)
 class AnswerFacts:
     """What the comparison needs of one answer: its verdicts (None: nobody judged it) with
-    where each came from ("people" or "auto"), its TTFT and what the vendor said it served."""
+    where the constraint verdict came from ("people" or "auto"), people's uncertainty
+    verdict (a rubric option), its TTFT and total time (None for a failed answer), its cost
+    (None: unknown) and what the vendor said it served."""
 
     success: bool | None = None
     violated: bool | None = None
@@ -34,12 +67,20 @@ class AnswerFacts:
     ttft_ms: float | None = None
     served_model: str | None = None
     system_fingerprint: str | None = None
+    uncertainty: str | None = None
+    total_ms: float | None = None
+    cost_usd: float | None = None
+
+
+def _finite(v: float | None) -> float | None:
+    return v if v is None or math.isfinite(v) else None
 
 
 @dataclass(frozen=True)
 class RateFigure:
     """One rate over the pairs where both runs have a verdict: the rates, run B minus run A,
-    the discordant counts, McNemar's exact p and which verdict sources were used."""
+    the discordant counts, McNemar's exact p (and Holm's), which verdict sources were used,
+    and the flag ("worse", "better" or None)."""
 
     name: str
     n: int
@@ -50,11 +91,39 @@ class RateFigure:
     only_b: int
     p_value: float
     sources: tuple[str, ...]
+    p_holm: float | None = None
+    flag: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"figure": self.name, "n": self.n, "rate_a": self.rate_a, "rate_b": self.rate_b,
                 "diff": self.diff, "only_a": self.only_a, "only_b": self.only_b,
-                "p_value": self.p_value, "sources": list(self.sources)}
+                "p_value": self.p_value, "p_holm": self.p_holm, "flag": self.flag,
+                "sources": list(self.sources)}
+
+
+@dataclass(frozen=True)
+class MeasureFigure:
+    """A latency (ms) or cost per successful task (USD) over the pairs where both runs have
+    the value: both values, B - A with its bootstrap interval, the bootstrap p (and Holm's)
+    and the flag. A cost with no success in a run is None (unbounded); an interval bound may
+    be infinite for the same reason (null in JSON)."""
+
+    name: str
+    unit: str
+    n: int
+    value_a: float | None
+    value_b: float | None
+    diff: float | None
+    interval: tuple[float, float] | None
+    p_value: float
+    p_holm: float | None = None
+    flag: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"figure": self.name, "unit": self.unit, "n": self.n, "value_a": self.value_a,
+                "value_b": self.value_b, "diff": self.diff,
+                "interval": None if self.interval is None else [_finite(x) for x in self.interval],
+                "p_value": self.p_value, "p_holm": self.p_holm, "flag": self.flag}
 
 
 @dataclass(frozen=True)
@@ -66,6 +135,7 @@ class ModelComparison:
     ttft_p95: tuple[float | None, float | None]
     served_a: tuple[str, ...]
     served_b: tuple[str, ...]
+    measures: tuple[MeasureFigure, ...] = ()
 
     @property
     def served_changed(self) -> str | None:
@@ -74,8 +144,15 @@ class ModelComparison:
             return None
         return f"{', '.join(self.served_a) or 'not said'} → {', '.join(self.served_b) or 'not said'}"
 
+    @property
+    def flagged(self) -> list[RateFigure | MeasureFigure]:
+        return [f for f in (*self.rates, *self.measures) if f.flag]
+
     def as_json(self) -> dict[str, Any]:
         return {"model": self.model, "pairs": self.pairs, "rates": [r.as_json() for r in self.rates],
+                "measures": [x.as_json() for x in self.measures],
+                "worse": [f.name for f in self.flagged if f.flag == "worse"],
+                "better": [f.name for f in self.flagged if f.flag == "better"],
                 "ttft_p50_ms": list(self.ttft_p50), "ttft_p95_ms": list(self.ttft_p95),
                 "served_a": list(self.served_a), "served_b": list(self.served_b),
                 "served_changed": self.served_changed}
@@ -88,9 +165,12 @@ class RunComparison:
     models: tuple[ModelComparison, ...]
     left_out: int = 0  # answers of a case, model or sample only one run has
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    alpha: float = ALPHA
+    confidence: float = 1 - ALPHA  # of the bootstrap intervals
 
     def as_json(self) -> dict[str, Any]:
-        return {"run_a": self.run_a, "run_b": self.run_b, "left_out": self.left_out,
+        return {"run_a": self.run_a, "run_b": self.run_b, "alpha": self.alpha,
+                "confidence": self.confidence, "left_out": self.left_out,
                 "models": [m.as_json() for m in self.models], "warnings": list(self.warnings)}
 
 
@@ -106,14 +186,119 @@ def _rate(name: str, pairs: Sequence[tuple[bool | None, bool | None]], sources: 
                       tuple(sorted({s for s in sources if s})))
 
 
+def _is(value: str | None, option: str) -> bool | None:
+    return None if value is None else value == option
+
+
+def _rates(pairs: Sequence[tuple[AnswerFacts, AnswerFacts]]) -> list[RateFigure]:
+    success = _rate("success", [(a.success, b.success) for a, b in pairs],
+                    ["people" for a, b in pairs if a.success is not None and b.success is not None])
+    violated = _rate("constraint_violated", [(a.violated, b.violated) for a, b in pairs],
+                     [s for a, b in pairs if a.violated is not None and b.violated is not None
+                      for s in (a.violated_source, b.violated_source)])
+    judged = ["people" for a, b in pairs if a.uncertainty is not None and b.uncertainty is not None]
+    return [success, violated, *(
+        _rate(name, [(_is(a.uncertainty, option), _is(b.uncertainty, option)) for a, b in pairs], judged)
+        for name, option in UNCERTAINTY_RATES)]
+
+
+# A measure's statistic on an (resamples × pairs) array of one run's values (rows may be
+# 1 for the observed data); cost per success takes (cost, success) stacked on the last axis.
+def _percentile_rows(q: float) -> Callable[[Any], Any]:
+    def stat(values: Any) -> Any:
+        import numpy as np
+        return np.percentile(values, q, axis=-1)  # numpy's "linear", as desk.core.statistics.percentile
+    return stat
+
+
+def _cost_per_success_rows(values: Any) -> Any:
+    import numpy as np
+    cost, wins = values[..., 0].sum(axis=-1), values[..., 1].sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(wins > 0, cost / np.where(wins > 0, wins, 1), math.inf)
+
+
+def _measure(name: str, unit: str, a: Sequence[Any], b: Sequence[Any], stat: Callable[[Any], Any],
+             *, confidence: float, seed: int, n_resamples: int) -> MeasureFigure:
+    """Both runs' `stat`, B - A, and a percentile-bootstrap interval of B - A resampling the
+    pairs together. A resample where both runs' statistic is infinite has no difference and
+    is dropped; one infinite side gives an infinite difference, kept."""
+    import numpy as np
+    n = len(a)
+    if n == 0:
+        return MeasureFigure(name, unit, 0, None, None, None, None, 1.0)
+    va, vb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    value_a, value_b = float(stat(va[None])[0]), float(stat(vb[None])[0])
+    diff = value_b - value_a if math.isfinite(value_a) and math.isfinite(value_b) else None
+    rows = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
+    with np.errstate(invalid="ignore"):
+        diffs = stat(vb[rows]) - stat(va[rows])
+    diffs = np.sort(diffs[~np.isnan(diffs)])
+    interval, p = None, 1.0
+    if n >= 2 and len(diffs):
+        tail = (1 - confidence) / 2
+        interval = (float(np.quantile(diffs, tail, method="inverted_cdf")),
+                    float(np.quantile(diffs, 1 - tail, method="inverted_cdf")))
+        below, above = int((diffs <= 0).sum()), int((diffs >= 0).sum())
+        p = min(1.0, 2 * (min(below, above) + 1) / (len(diffs) + 1))
+    return MeasureFigure(name, unit, n, _finite(value_a), _finite(value_b), diff, interval, p)
+
+
+def _measures(pairs: Sequence[tuple[AnswerFacts, AnswerFacts]], *, confidence: float, seed: int,
+              n_resamples: int) -> list[MeasureFigure]:
+    kw = {"confidence": confidence, "seed": seed, "n_resamples": n_resamples}
+    out = []
+    for name, attr, q in (("ttft_p50", "ttft_ms", 50), ("ttft_p95", "ttft_ms", 95), ("total_p95", "total_ms", 95)):
+        both = [(getattr(x, attr), getattr(y, attr)) for x, y in pairs
+                if getattr(x, attr) is not None and getattr(y, attr) is not None]
+        out.append(_measure(name, "ms", [x for x, _ in both], [y for _, y in both], _percentile_rows(q), **kw))
+    costed = [(x, y) for x, y in pairs if x.success is not None and y.success is not None
+              and x.cost_usd is not None and y.cost_usd is not None]
+    out.append(_measure("cost_per_success", "usd",
+                        [(x.cost_usd, float(x.success)) for x, _ in costed],
+                        [(y.cost_usd, float(y.success)) for _, y in costed], _cost_per_success_rows, **kw))
+    return out
+
+
+def _flagged(figures: Sequence[RateFigure | MeasureFigure], alpha: float) -> list[Any]:
+    """Holm across the figures that have a difference to test; flag those under alpha."""
+    tested = [i for i, f in enumerate(figures) if f.diff is not None or getattr(f, "interval", None)]
+    adjusted = dict(zip(tested, holm([figures[i].p_value for i in tested]), strict=True))
+    out = []
+    for i, f in enumerate(figures):
+        p_holm = adjusted.get(i)
+        flag = None
+        if p_holm is not None and p_holm < alpha:
+            rise = f.diff if f.diff is not None else _unbounded_rise(f)
+            if rise:
+                flag = "better" if (rise > 0) == HIGHER_IS_BETTER[f.name] else "worse"
+        out.append(replace(f, p_holm=p_holm, flag=flag))
+    return out
+
+
+def _unbounded_rise(f: RateFigure | MeasureFigure) -> float:
+    """The direction of a cost per success that one run has no finite value for (no success):
+    that run's cost is the infinite one."""
+    if isinstance(f, MeasureFigure) and (f.value_a is None) != (f.value_b is None):
+        return math.inf if f.value_b is None else -math.inf
+    return 0.0
+
+
 def compare_runs(
     run_a: str,
     run_b: str,
     answers_a: dict[tuple[Hashable, str], AnswerFacts],
     answers_b: dict[tuple[Hashable, str], AnswerFacts],
+    *,
+    alpha: float = ALPHA,
+    seed: int = 0,
+    n_resamples: int = N_RESAMPLES,
 ) -> RunComparison:
     """Pair the answers of two runs keyed by (unit, model), a unit being (case, sample):
-    only keys both runs answered are compared; the rest are counted as left out."""
+    only keys both runs answered are compared; the rest are counted as left out. Bootstrap
+    intervals are at 1 - alpha confidence."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     shared = answers_a.keys() & answers_b.keys()
     by_model: dict[str, list[tuple[AnswerFacts, AnswerFacts]]] = defaultdict(list)
     for key in sorted(shared, key=repr):
@@ -121,22 +306,21 @@ def compare_runs(
     models = []
     for model in sorted(by_model):
         pairs = by_model[model]
-        success = _rate("success", [(a.success, b.success) for a, b in pairs],
-                        ["people" for a, b in pairs if a.success is not None and b.success is not None])
-        violated = _rate("constraint_violated", [(a.violated, b.violated) for a, b in pairs],
-                         [s for a, b in pairs if a.violated is not None and b.violated is not None
-                          for s in (a.violated_source, b.violated_source)])
+        figures = _flagged([*_rates(pairs), *_measures(pairs, confidence=1 - alpha, seed=seed,
+                                                       n_resamples=n_resamples)], alpha)
+        rates = tuple(f for f in figures if isinstance(f, RateFigure))
+        measures = tuple(f for f in figures if isinstance(f, MeasureFigure))
         ttft_a = [a.ttft_ms for a, _ in pairs if a.ttft_ms is not None]
         ttft_b = [b.ttft_ms for _, b in pairs if b.ttft_ms is not None]
         models.append(ModelComparison(
-            model, len(pairs), (success, violated),
+            model, len(pairs), rates,
             (percentile(ttft_a, 50), percentile(ttft_b, 50)),
             (percentile(ttft_a, 95), percentile(ttft_b, 95)),
-            _served(a for a, _ in pairs), _served(b for _, b in pairs),
+            _served(a for a, _ in pairs), _served(b for _, b in pairs), measures,
         ))
     left_out = len(answers_a.keys() ^ answers_b.keys())
     warnings = (f"{left_out} answer(s) only one run has were left out",) if left_out else ()
-    return RunComparison(run_a, run_b, tuple(models), left_out, warnings)
+    return RunComparison(run_a, run_b, tuple(models), left_out, warnings, alpha, 1 - alpha)
 
 
 def _served(answers: Iterable[AnswerFacts]) -> tuple[str, ...]:

@@ -4,7 +4,9 @@ model from two suite runs and pair them (the statistics are desk.core.run_compar
 A run's answers are keyed by case key × sample × model, so two versions of a suite pair on
 the cases they share. A cell's answer is the one the run's matrix shows (the latest ok).
 Verdicts come from people where they rated; a constraint verdict with no person's comes
-from desk's automatic check (rater "auto").
+from desk's automatic check (rater "auto"). The clarifying, refusal and fabrication rates are
+people's uncertainty verdicts only (no automatic check judges them). Latency is the counted
+answer's own (none for a failed answer); its cost includes every attempt of it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult
-from desk.core.run_compare import AnswerFacts, RunComparison, compare_runs
+from desk.core.run_compare import ALPHA, AnswerFacts, RunComparison, compare_runs
 from desk.core.suite import AUTO_RATER
 from desk.engine import suite_run
 from desk.engine.scorecard import combined_rating
@@ -23,15 +25,15 @@ from desk.engine.scorecard import combined_rating
 _CONSTRAINT_VERDICTS = ("followed", "violated")
 
 
-def compare_suite_runs(engine: Any, run_a: str, run_b: str) -> RunComparison:
-    """Run A against run B, per model. Raises SuiteRunError for a run that is not a suite
-    run, or two runs of different suites."""
+def compare_suite_runs(engine: Any, run_a: str, run_b: str, *, alpha: float = ALPHA) -> RunComparison:
+    """Run A against run B, per model, figures flagged at `alpha` after Holm. Raises
+    SuiteRunError for a run that is not a suite run, or two runs of different suites."""
     name_a, facts_a = run_facts(engine, run_a)
     name_b, facts_b = run_facts(engine, run_b)
     if name_a != name_b:
         raise suite_run.SuiteRunError(
             f"run {run_a} is of suite {name_a!r} and run {run_b} of {name_b!r}: compare runs of one suite")
-    return compare_runs(run_a, run_b, facts_a, facts_b)
+    return compare_runs(run_a, run_b, facts_a, facts_b, alpha=alpha)
 
 
 def run_facts(engine: Any, run_id: str) -> tuple[str, dict[tuple[Hashable, str], AnswerFacts]]:
@@ -61,6 +63,7 @@ def answer_facts(r: ResponseResult, ratings: list[Rating]) -> AnswerFacts:
         violated, source = auto["constraints"] == "violated", "auto"
     return AnswerFacts(
         success=None if outcome is None else outcome == "success",
-        violated=violated, violated_source=source, ttft_ms=r.ttft_ms,
+        violated=violated, violated_source=source, uncertainty=people.get("uncertainty"),
+        ttft_ms=None if r.failed else r.ttft_ms, total_ms=None if r.failed else r.total_ms, cost_usd=r.cost_usd,
         served_model=r.served_model, system_fingerprint=r.system_fingerprint,
     )
