@@ -155,3 +155,22 @@ def test_every_scored_table_bumps_the_version(tmp_path):
         triggers = {r[0] for r in store.db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
         for table in SCORED_TABLES:
             assert {f"{table}_version_{e}" for e in ("insert", "update", "delete")} <= triggers
+
+
+def test_an_m009_store_upgrades_and_its_cache_follows_its_writes(tmp_path):
+    from desk.store.db import connect
+
+    path = tmp_path / "old.db"
+    with open_store(path) as store:
+        ids = _fill(store)
+    db = connect(path)  # back to the layout before m010, data kept
+    for table in ("scorecard_cache", "store_version"):
+        db.execute(f"DROP TABLE {table}")
+    for (name,) in db.conn.execute("SELECT name FROM sqlite_master WHERE name LIKE '%_version_%'").fetchall():
+        db.execute(f"DROP TRIGGER {name}")
+    db.execute("DELETE FROM _desk_migrations WHERE name = 'm010_store_version'")
+    db.close()
+    with open_store(path) as store:
+        assert store.store_version() == 0
+        engine = Engine(store)
+        _changes(engine, lambda: store.save_rating(ids[0], "ana", {"outcome": "failure", "quality": 1, **REST}))
