@@ -21,6 +21,7 @@ from desk.store.connection import Database
 from desk.store.sql import transaction
 
 _KEPT = 16  # entries of the current version kept (filters a user switches between)
+_LOCK_WAIT_MS = 100
 
 
 def cache_key(parts: Any) -> str:
@@ -42,7 +43,11 @@ def cached_scorecard(db: Database, key: str, version: int) -> str | None:
 def remember_scorecard(db: Database, key: str, version: int, scores_json: str) -> bool:
     """Store `scores_json` for `key`, computed at `version`, if the store is still there;
     say whether it was stored."""
+    # Another process holding the write lock is about to change the store anyway: waiting
+    # for it (busy_timeout, seconds) would only delay figures that are ready.
+    waited = db.conn.execute("PRAGMA busy_timeout").fetchone()[0]
     try:
+        db.conn.execute(f"PRAGMA busy_timeout = {_LOCK_WAIT_MS}")
         with transaction(db):
             if store_version(db) != version:
                 return False
@@ -55,4 +60,6 @@ def remember_scorecard(db: Database, key: str, version: int, scores_json: str) -
                 "(SELECT digest FROM scorecard_cache ORDER BY created_at DESC LIMIT ?)", (_KEPT,))
     except sqlite3.Error:
         return False
+    finally:
+        db.conn.execute(f"PRAGMA busy_timeout = {int(waited)}")
     return True

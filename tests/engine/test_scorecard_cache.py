@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 
 import pytest
 
@@ -174,3 +175,21 @@ def test_an_m009_store_upgrades_and_its_cache_follows_its_writes(tmp_path):
         assert store.store_version() == 0
         engine = Engine(store)
         _changes(engine, lambda: store.save_rating(ids[0], "ana", {"outcome": "failure", "quality": 1, **REST}))
+
+
+def test_a_store_locked_by_another_writer_still_answers_at_once(engine):
+    _fill(engine.store)
+    other = sqlite3.connect(engine.store.path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process mid-write holds the lock
+        started = time.monotonic()
+        first, computed = _reads_responses(engine)
+        assert time.monotonic() - started < 3.0  # not the 5 s busy_timeout writes wait
+        assert computed and first == _fresh(engine)
+        assert engine.store.db.conn.execute("SELECT count(*) FROM scorecard_cache").fetchone()[0] == 0
+        assert engine.store.db.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000  # as it was
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    _reads_responses(engine)
+    assert not _reads_responses(engine)[1]  # cached once the lock is free
