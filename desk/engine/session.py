@@ -27,6 +27,7 @@ from desk.core.trial import (
     trial_size_problem,
 )
 from desk.engine import local_model, suite_run
+from desk.engine.cached_scorecard import cached_scorecard
 from desk.engine.export import ExportResult, export_file, export_run_attempts, export_run_requests
 from desk.engine.jobs import Job
 from desk.engine.keys import (
@@ -497,6 +498,7 @@ class Engine:
         connection stays on the thread that made it); SQLite stops mid-statement once the
         job is cancelled, and that "interrupted" is reported as the cancel it is."""
         def work() -> T:
+            job.check()  # cancelled before it started (a cached scorecard needs no SQL to stop)
             store = open_store(self.store.path)
             try:
                 with store.cancellable(lambda: job.cancelled):
@@ -747,8 +749,14 @@ def _reading(constraints: str) -> str:
 def _scorecard(store: Store, filters: ScoreFilter, seed: int, progress: Progress | None = None, *,
                constraints: str = DEFAULT_READING) -> list[ModelScore]:
     """Engine.scorecard on `store` (the engine's own connection, or a worker's), reporting
-    its steps to `progress`."""
+    its steps to `progress`. Cached in the store per (filters, seed, reading, store version)."""
     reading = _reading(constraints)
+    return cached_scorecard(store, filters, seed, reading,
+                            lambda: _fresh_scorecard(store, filters, seed, reading, progress))
+
+
+def _fresh_scorecard(store: Store, filters: ScoreFilter, seed: int, reading: str,
+                     progress: Progress | None) -> list[ModelScore]:
     ratings = store.matching_ratings(filters)
     if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
         ratings = [rating for rating in ratings if rating.rater != AUTO_RATER]

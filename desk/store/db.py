@@ -23,7 +23,18 @@ from desk.core.rating import Preference, Rating
 from desk.core.response import Attempt, ResponseFigures, ResponseResult
 from desk.core.rubric import Rubric
 from desk.core.trial import TrialInput
-from desk.store import merge, prices, providers, ratings, responses, rubrics, runs, settings, trials
+from desk.store import (
+    merge,
+    prices,
+    providers,
+    ratings,
+    responses,
+    rubrics,
+    runs,
+    scorecard_cache,
+    settings,
+    trials,
+)
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.merge import MergeReport
@@ -397,6 +408,18 @@ class Store:
         self, rater: str | None = None, *, trial_id: str | None = None
     ) -> list[Preference]:
         return ratings.current_preferences(self.db, rater, trial_id=trial_id)
+
+    # the scorecard cache (desk.store.scorecard_cache)
+
+    def store_version(self) -> int:
+        """A counter every change to what a scorecard reads bumps."""
+        return scorecard_cache.store_version(self.db)
+
+    def cached_scorecard(self, key: str, version: int) -> str | None:
+        return scorecard_cache.cached_scorecard(self.db, key, version)
+
+    def remember_scorecard(self, key: str, version: int, scores_json: str) -> bool:
+        return scorecard_cache.remember_scorecard(self.db, key, version, scores_json)
 
     # settings
 

@@ -54,7 +54,8 @@ from desk.store.migrations import MIGRATIONS, MIGRATIONS_TABLE, migrate
 from desk.store.sql import Row, rows, transaction
 
 # Data, in the order they are copied (parents before children). Never the configuration
-# below, "settings" (per user), "store_identity" (this store's own) nor "_desk_migrations".
+# below, "settings" (per user), "store_identity" (this store's own), "_desk_migrations", nor
+# "store_version" and "scorecard_cache" (this store's; the rows a merge adds bump our version).
 MERGED_TABLES = (
     "blobs",
     "trials",

@@ -511,3 +511,31 @@ def m009_served_model(db: Database) -> None:
             "ALTER TABLE responses ADD COLUMN system_fingerprint TEXT",
         ],
     )
+
+
+# The tables a scorecard reads: any change to them changes its figures.
+SCORED_TABLES = ("trials", "responses", "ratings", "preferences", "runs", "rubrics")
+
+
+@migration
+def m010_store_version(db: Database) -> None:
+    # A counter every write to a scored table bumps (issue 21), so a cached scorecard
+    # can tell in one read whether it still describes the store; and that cache. The
+    # cache belongs to this store: a merge never copies it (the rows it adds bump ours).
+    statements = [
+        "CREATE TABLE store_version (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)",
+        "INSERT INTO store_version (id, n) VALUES (1, 0)",
+        """CREATE TABLE scorecard_cache (
+            digest TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            scores_json TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )""",
+    ]
+    for table in SCORED_TABLES:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            statements.append(
+                f"CREATE TRIGGER {table}_version_{event.lower()} AFTER {event} ON {table} BEGIN "
+                "UPDATE store_version SET n = n + 1 WHERE id = 1; END"
+            )
+    _run(db, statements)
