@@ -38,3 +38,16 @@ Scarlett Nathan Victoria Elijah Layla Nicholas Audrey David Hannah Christopher P
 Andrew Aria Joseph Claire Ryan Stella Jonathan
 """
 PERSON_NAMES: tuple[str, ...] = tuple(_NAMES.split())
+
+
+# The pronouns upstream's count:pronouns counts (its own list, both readings use it).
+PRONOUNS = frozenset(
+    "i me we us you he him she her it they them my mine our ours your yours his hers its their theirs "
+    "myself ourselves yourself yourselves himself herself itself themselves this that these those "
+    "who whom whose which what whoever whomever whatever whichever anybody anyone anything everybody "
+    "everyone everything nobody nothing somebody someone something each either neither both all some "
+    "any none".split()
+)
+
+# count:keywords_multiple: each keyword parameter and how many times it must appear.
+KEYWORD_TIMES = (("keyword1", 1), ("keyword2", 2), ("keyword3", 3), ("keyword4", 5), ("keyword5", 7))

@@ -69,7 +69,16 @@ from itertools import pairwise
 from typing import Any
 
 from desk.core import ifbench_text as nl
-from desk.core.constraint_params import PERSON_NAMES, Outcome, first, integer, quote, times
+from desk.core.constraint_params import (
+    KEYWORD_TIMES,
+    PERSON_NAMES,
+    PRONOUNS,
+    Outcome,
+    first,
+    integer,
+    quote,
+    times,
+)
 from desk.core.constraints_desk import READINGS as DESK_READINGS
 
 # Ported from Apache-2.0 code; its licence ships beside this module (IFBENCH-LICENSE).
@@ -178,12 +187,9 @@ _NO_P = str.maketrans("", "", _P)
 
 # ---- count:* ------------------------------------------------------------------------
 
-_KEYWORD_TIMES = (("keyword1", 1), ("keyword2", 2), ("keyword3", 3), ("keyword4", 5), ("keyword5", 7))
-
-
-@_kind("count:keywords_multiple", *(k for k, _ in _KEYWORD_TIMES))
+@_kind("count:keywords_multiple", *(k for k, _ in KEYWORD_TIMES))
 def _keywords_multiple(text: str, kw: Mapping[str, Any]) -> Outcome:
-    for key, needed in _KEYWORD_TIMES:
+    for key, needed in KEYWORD_TIMES:
         word = str(kw[key]).strip()
         found = text.lower().count(word.lower())  # substrings, as upstream
         if found != needed:
@@ -230,19 +236,10 @@ def _person_names(text: str, kw: Mapping[str, Any]) -> Outcome:
     return len(found) >= needed, f"{len(found)} names from the list, needs at least {needed:g}"
 
 
-_PRONOUNS = frozenset(
-    "i me we us you he him she her it they them my mine our ours your yours his hers its their theirs "
-    "myself ourselves yourself yourselves himself herself itself themselves this that these those "
-    "who whom whose which what whoever whomever whatever whichever anybody anyone anything everybody "
-    "everyone everything nobody nothing somebody someone something each either neither both all some "
-    "any none".split()
-)
-
-
 @_kind("count:pronouns", "N")
 def _pronouns(text: str, kw: Mapping[str, Any]) -> Outcome:
     needed = kw["N"]
-    n = sum(w in _PRONOUNS for w in nl.word_tokenize(text.replace("/", " ").lower()))
+    n = sum(w in PRONOUNS for w in nl.word_tokenize(text.replace("/", " ").lower()))
     return n >= needed, f"{n} pronouns, needs at least {needed:g}"
 
 

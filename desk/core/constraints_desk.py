@@ -16,7 +16,16 @@ from collections.abc import Callable, Mapping
 from itertools import pairwise
 from typing import Any
 
-from desk.core.constraint_params import PERSON_NAMES, Outcome, first, integer, quote, times
+from desk.core.constraint_params import (
+    KEYWORD_TIMES,
+    PERSON_NAMES,
+    PRONOUNS,
+    Outcome,
+    first,
+    integer,
+    quote,
+    times,
+)
 
 Checker = Callable[[str, Mapping[str, Any]], Outcome]
 READINGS: dict[str, Checker] = {}
@@ -45,13 +54,10 @@ def _words(text: str) -> list[str]:
 
 # ---- count:* ------------------------------------------------------------------------
 
-_KEYWORD_TIMES = (("keyword1", 1), ("keyword2", 2), ("keyword3", 3), ("keyword4", 5), ("keyword5", 7))
-
-
-@_kind("count:keywords_multiple", *(k for k, _ in _KEYWORD_TIMES))
+@_kind("count:keywords_multiple", *(k for k, _ in KEYWORD_TIMES))
 def _keywords_multiple(text: str, kw: Mapping[str, Any]) -> Outcome:
     wrong = []
-    for key, needed in _KEYWORD_TIMES:
+    for key, needed in KEYWORD_TIMES:
         word = str(kw[key]).strip()
         found = len(re.findall(rf"\b{re.escape(word)}\b", text, flags=re.IGNORECASE))
         if found != needed:
@@ -102,22 +108,13 @@ def _person_names(text: str, kw: Mapping[str, Any]) -> Outcome:
     return len(found) >= needed, f"{len(found)} names from the list, needs at least {needed}"
 
 
-_PRONOUNS = frozenset(
-    "i me we us you he him she her it they them my mine our ours your yours his hers its their theirs "
-    "myself ourselves yourself yourselves himself herself itself themselves this that these those "
-    "who whom whose which what whoever whomever whatever whichever anybody anyone anything everybody "
-    "everyone everything nobody nothing somebody someone something each either neither both all some "
-    "any none".split()
-)
-
-
 @_kind("count:pronouns", "N")
 def _pronouns(text: str, kw: Mapping[str, Any]) -> Outcome:
     needed = integer(kw, "N")
     # Upstream tokenises with NLTK; a regex that keeps hyphenated words whole and splits
     # contractions ("it's" -> it, s) finds the same pronouns. "/" splits "she/her".
     tokens = re.findall(r"\w+(?:-\w+)*", text.lower().replace("/", " "))
-    n = sum(t in _PRONOUNS for t in tokens)
+    n = sum(t in PRONOUNS for t in tokens)
     return n >= needed, f"{n} pronouns, needs at least {needed}"
 
 
