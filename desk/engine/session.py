@@ -127,6 +127,10 @@ class Engine:
         # Providers whose last key given could not be kept (no OS keyring): name -> why.
         self._unkept_keys: dict[str, str] = {}
         preload_catalog()
+        self._wire()
+
+    def _wire(self) -> None:
+        """Build the use-case services on the current store; again after switch_store."""
 
     async def __aenter__(self) -> Engine:
         return self
@@ -150,6 +154,7 @@ class Engine:
         old.close()
         self._providers.clear()
         self.runner.pricer = Pricer(new.get_price)
+        self._wire()
         return self.secure_stored_urls()
 
     def secure_stored_urls(self) -> list[str]:
