@@ -120,7 +120,7 @@ def _filters(args: argparse.Namespace, store: Store) -> ScoreFilter:
     if since is not None and until is not None and until <= since:
         raise CliError(f"--until {args.until} is before --since {args.since}")
     trials = tuple(dict.fromkeys(args.trial))
-    known = _with_engine(store, lambda engine: [engine.has_trial(t) for t in trials]) if trials else []
+    known = _with_engine(store, lambda engine: [engine.trials.history.get(t) is not None for t in trials]) if trials else []
     for trial_id, exists in zip(trials, known, strict=True):
         if not exists:
             raise CliError(f"no trial {trial_id!r}")

@@ -32,7 +32,7 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 def _history(args: argparse.Namespace, store: Store) -> int:
     from desk.core.trial import history_models, history_title
 
-    for t in _with_engine(store, lambda engine: engine.list_trials(args.search, args.limit)):
+    for t in _with_engine(store, lambda engine: engine.trials.history.list(args.search, args.limit)):
         if args.json:
             print(_json({"trial_id": t.id, "created_at": t.created_at, "prompt": t.prompt_preview,
                          "models": t.models, "n_responses": t.n_responses}))

@@ -57,7 +57,7 @@ def _rater(args: argparse.Namespace, store: Store) -> str:
 
 
 def _response(store: Store, response_id: str) -> ResponseResult:
-    found = _with_engine(store, lambda engine: engine.response(response_id))
+    found = _with_engine(store, lambda engine: engine.trials.responses.get(response_id))
     if found is None:
         raise CliError(f"no response {response_id!r}")
     return found

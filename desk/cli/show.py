@@ -25,7 +25,7 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 
 def _show(args: argparse.Namespace, store: Store) -> int:
-    found = _with_engine(store, lambda engine: engine.load_trial(args.trial_id))
+    found = _with_engine(store, lambda engine: engine.trials.load(args.trial_id))
     if found is None:
         raise CliError(f"no trial {args.trial_id!r}")
     stored, responses = found

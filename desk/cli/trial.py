@@ -50,7 +50,8 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 def _trial(args: argparse.Namespace, store: Store) -> int:
     from desk.engine.policy import RetryPolicy
-    from desk.engine.session import Engine, EngineError, TrialNotStored, TrialOutcome
+    from desk.engine.services.trials import TrialNotStored, TrialOutcome
+    from desk.engine.session import Engine, EngineError
 
     refs = [_ref(m) for m in args.model]
     if len(set(refs)) != len(refs):
@@ -78,7 +79,7 @@ def _trial(args: argparse.Namespace, store: Store) -> int:
             for ref in refs:
                 engine.target(ref)  # unknown providers fail before anything is sent
             progress = _Progress(len(refs)) if not args.json and sys.stderr.isatty() else None
-            return await engine.run_trial(trial, refs, settings, sink=progress)
+            return await engine.trials.run(trial, refs, settings, sink=progress)
 
     try:
         outcome = _run(go())

@@ -719,12 +719,12 @@ class _Lookup:
 
     def trial(self, trial_id: str) -> StoredTrial | None:
         if trial_id not in self._trials:
-            self._trials[trial_id] = self.store.get_trial(trial_id)
+            self._trials[trial_id] = self.store.trials.get(trial_id)
         return self._trials[trial_id]
 
     def hold_trials(self, trial_ids: set[str]) -> None:
         """Keep these trials (read at once), and only these: a stream's memory stays flat."""
-        self._trials = {**{t: None for t in trial_ids}, **self.store.get_trials(list(trial_ids))}
+        self._trials = {**{t: None for t in trial_ids}, **self.store.trials.get_many(list(trial_ids))}
 
     def rubric(self, rubric_id: str) -> Rubric | None:
         if rubric_id not in self._rubrics:
@@ -740,7 +740,7 @@ class _Lookup:
 
     def response(self, response_id: str) -> ResponseResult | None:
         if response_id not in self._responses:
-            self._responses[response_id] = self.store.get_response(response_id)
+            self._responses[response_id] = self.store.responses.get(response_id)
         return self._responses[response_id]
 
 

@@ -223,7 +223,7 @@ async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = N
         str(m): [engine.target(r, plan.settings) for r in (m, *(f for f in plan.fallback if f != m))]
         for m in plan.models
     }
-    trial_ids = [store.create_trial(t) for t in plan.inputs]
+    trial_ids = [store.trials.create(t) for t in plan.inputs]
     for t in (*plan.models, *plan.fallback):
         runner.pricer.source(engine.provider(t.provider).config, t.model)  # load the catalog now
     run_id = store.create_run("load", plan.spec(), name)

@@ -5,12 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from time import monotonic
-from typing import TYPE_CHECKING
 
 from desk.core.response import Attempt, KeyScrubber, ResponseResult
-
-if TYPE_CHECKING:
-    from desk.store.db import Store
+from desk.engine.ports.trials import ResponseWriter
 
 log = logging.getLogger("desk.engine")
 
@@ -23,8 +20,8 @@ class StoreRecorder:
     of a response is kept in its `store_error`, which every surface reports (the CLI exits
     non-zero, a suite run counts the cell as not stored)."""
 
-    def __init__(self, store: Store, flush_s: float = 0.25, clean: Callable[[str], str] = str) -> None:
-        self._store = store
+    def __init__(self, responses: ResponseWriter, flush_s: float = 0.25, clean: Callable[[str], str] = str) -> None:
+        self._responses = responses
         self._clean = clean  # takes configured keys out of text stored mid-stream
         self._flush_s = flush_s
         self._last_flush: dict[str, float] = {}
@@ -40,26 +37,26 @@ class StoreRecorder:
         return True
 
     def response_started(self, result: ResponseResult) -> None:
-        self._write(result, "creating its row", lambda: self._store.create_response(result))
+        self._write(result, "creating its row", lambda: self._responses.create(result))
         self._last_flush[result.id] = monotonic()
 
     def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
         now = monotonic()
         if now - self._last_flush.get(result.id, 0.0) >= self._flush_s:
             self._last_flush[result.id] = now
-            self._write(result, "saving the text so far", lambda: self._store.update_response_text(
+            self._write(result, "saving the text so far", lambda: self._responses.update_text(
                 result.id, self._clean("".join(parts)), result.reasoning_text))
 
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
-        self._write(result, f"saving attempt {attempt.number}", lambda: self._store.save_attempt(result.id, attempt))
+        self._write(result, f"saving attempt {attempt.number}", lambda: self._responses.save_attempt(result.id, attempt))
 
     def response_finished(self, result: ResponseResult) -> None:
         self._last_flush.pop(result.id, None)
 
         def finish() -> None:
             for attempt in result.attempts:  # a cancelled attempt never reached attempt_finished
-                self._store.save_attempt(result.id, attempt)
-            self._store.finish_response(result)
+                self._responses.save_attempt(result.id, attempt)
+            self._responses.finish(result)
 
         # The final write is an upsert of everything: when it succeeds the row is whole,
         # whatever failed before (a text flush); when it fails, the answer says it is lost.

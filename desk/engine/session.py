@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from time import perf_counter
 from typing import Any, TypeVar
@@ -16,18 +16,16 @@ from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.core.rating import Preference, Rating
-from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
 from desk.core.suite import AUTO_RATER, EXPECT_KINDS, Suite
 from desk.core.trial import (
     GenerationSettings,
     ModelRef,
-    TrialInput,
     Variant,
-    trial_size_problem,
 )
 from desk.engine import local_model, suite_run
 from desk.engine.cached_scorecard import cached_scorecard
+from desk.engine.errors import EngineError
 from desk.engine.export import ExportResult, export_file, export_run_attempts, export_run_requests
 from desk.engine.jobs import Job
 from desk.engine.keys import (
@@ -41,7 +39,6 @@ from desk.engine.keys import (
 )
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog, wait_for_preload
-from desk.engine.recorder import FanoutSink, RedactingSink, StoreRecorder
 from desk.engine.runner import ResponseSink, Runner, Target
 from desk.engine.scorecard import (
     AutoChecks,
@@ -53,6 +50,7 @@ from desk.engine.scorecard import (
     compute_scorecard,
     paired_comparison,
 )
+from desk.engine.services.trials import TrialOutcome, TrialService
 from desk.engine.suite_run import (
     Disagreement,
     QueueItem,
@@ -77,29 +75,12 @@ from desk.store.trials import StoredTrial, TrialSummary
 T = TypeVar("T")
 
 
-class EngineError(ValueError):
-    """A request the engine cannot start (unknown provider, bad settings); one clear line.
-    `outside`: a suite import's attachments refused for lying outside the suite's folder."""
-
-    outside: tuple[str, ...] = ()
-
-
-class TrialNotStored(EngineError):
-    """The store refused the trial itself (a full disk, a read-only file): nothing was sent."""
-
-
 class UnknownProviders(EngineError):
     """Prices named providers that are not configured: `names`, sorted; nothing was set."""
 
     def __init__(self, names: Sequence[str]) -> None:
         super().__init__(f"unknown provider(s) {', '.join(names)}")
         self.names = list(names)
-
-
-@dataclass(frozen=True)
-class TrialOutcome:
-    trial_id: str
-    responses: list[ResponseResult]
 
 
 class Engine:
@@ -131,6 +112,7 @@ class Engine:
 
     def _wire(self) -> None:
         """Build the use-case services on the current store; again after switch_store."""
+        self.trials = TrialService(self.store.trials, self.store.responses, self, self.runner, self.add_model)
 
     async def __aenter__(self) -> Engine:
         return self
@@ -212,73 +194,6 @@ class Engine:
             # CLI, suites, load) caps it the same way unless the user sets a limit.
             settings = replace(settings, max_tokens=local_model.DEFAULT_MAX_TOKENS)
         return Target(ref, self.provider(ref.provider), settings, variant)
-
-    async def run_trial(
-        self,
-        trial: TrialInput,
-        models: Sequence[ModelRef],
-        settings: GenerationSettings | Mapping[ModelRef, GenerationSettings] | None = None,
-        *,
-        parent_trial_id: str | None = None,
-        sink: ResponseSink | None = None,
-        variants: Sequence[Variant] | None = None,
-    ) -> TrialOutcome:
-        """Store the trial, run every model (x variant) concurrently, record as it streams."""
-        if not models:
-            raise EngineError("choose at least one model")
-        problem = trial_size_problem(trial, variants or ())
-        if problem:
-            raise EngineError(problem)
-        if not trial.prompt.strip() and not trial.attachments:
-            raise EngineError("the prompt is empty")
-
-        def settings_for(ref: ModelRef) -> GenerationSettings:
-            if isinstance(settings, Mapping):
-                return settings.get(ref, GenerationSettings())
-            return settings or GenerationSettings()
-
-        await self.prepare([ref.provider for ref in models])
-        targets = [
-            self.target(ref, settings_for(ref), variant)
-            for ref in models
-            for variant in (variants or [None])
-        ]
-        if variants:
-            trial = TrialInput(trial.prompt, variants[0].system, trial.attachments)
-        try:
-            trial_id = self.store.create_trial(trial, parent_trial_id=parent_trial_id)
-        except StoreError as exc:
-            raise TrialNotStored(f"{exc}; nothing was sent") from None
-        for ref in models:
-            self.store.add_model(ref.provider, ref.model)  # so the picker offers it next time
-        recorder = StoreRecorder(self.store, clean=self.runner.scrub)
-        view = RedactingSink(sink, lambda: self._known_keys().values()) if sink is not None else None
-        fan = FanoutSink(recorder, view) if view is not None else recorder
-        results = await self.runner.run_trial(trial_id, trial, targets, fan)
-        return TrialOutcome(trial_id, results)
-
-    def new_results(self, trial_id: str, targets: Sequence[Target]) -> list[ResponseResult]:
-        return [self.runner.new_result(trial_id, t) for t in targets]
-
-    # --- what the window needs, so it never touches the store itself ---------------------
-
-    def list_trials(self, search: str | None = None, limit: int = 200, offset: int = 0,
-                    *, runs: bool = True) -> list[TrialSummary]:
-        """Trials newest first, a page at a time; `runs` False leaves out those of load and suite runs."""
-        return self.store.list_trials(search=search or None, limit=limit, offset=offset, runs=runs)
-
-    def has_trial(self, trial_id: str) -> bool:
-        return self.store.get_trial(trial_id) is not None
-
-    def response(self, response_id: str) -> ResponseResult | None:
-        """One stored answer, or None when there is no such response."""
-        return self.store.get_response(response_id)
-
-    def load_trial(self, trial_id: str) -> tuple[StoredTrial, list[ResponseResult]] | None:
-        stored = self.store.get_trial(trial_id)
-        if stored is None:
-            return None
-        return stored, self.store.responses_for_trial(trial_id)
 
     def configured_models(self) -> list[ModelRef]:
         return [ModelRef(p, m) for p, m in self.store.list_models()]
@@ -682,7 +597,7 @@ class Engine:
             return []
         scores = self.scorecard(filters, seed=seed, constraints=constraints)
         ratings = [rating for _, rating in self.store.rated_responses(filters)]
-        responses = self.store.all_responses(filters)
+        responses = self.store.responses.all(filters)
         kinds = [k for k in EXPECT_KINDS if any(c.expect == k for c in suite.cases)]
         figures = by_expect(responses, ratings, expect_of, kinds)
         autos = auto_checks(responses, ratings)
@@ -774,16 +689,16 @@ def _fresh_scorecard(store: Store, filters: ScoreFilter, seed: int, reading: str
             read_ids[rating.response_id] = read_ids.get(rating.response_id, True) and stored
     rated = {rating.response_id for rating in ratings}
     if filters.tags or filters.rater:
-        responses = store.response_figures(ids=list(rated))
+        responses = store.responses.figures(ids=list(rated))
     else:
         # Load runs are synthetic traffic with figures of their own (the Load tab, desk load):
         # thousands of unrated answers would swamp the latency and cost of the rated work.
-        responses = store.response_figures(filters, load_runs=bool(filters.trial_ids))
+        responses = store.responses.figures(filters, load_runs=bool(filters.trial_ids))
     # A date range selects ratings by when they were made: an answer stored before the
     # range but rated within it is in scope too.
     missing = rated.difference(r.id for r in responses)
     if missing:
-        responses += store.response_figures(ids=[r.response_id for r in ratings if r.response_id in missing])
+        responses += store.responses.figures(ids=[r.response_id for r in ratings if r.response_id in missing])
     in_scope = {r.id for r in responses}
     preferences = [p for p in store.current_preferences(filters.rater)
                    if p.response_a in in_scope and p.response_b in in_scope]

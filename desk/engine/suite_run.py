@@ -321,7 +321,7 @@ def suite_from_trials(suites: SuiteStore, store: Any, name: str, trial_ids: Sequ
         raise SuiteRunError("choose at least one trial")
     cases = []
     for n, trial_id in enumerate(ids, start=1):
-        stored = store.get_trial(trial_id)
+        stored = store.trials.get(trial_id)
         if stored is None:
             raise SuiteRunError(f"no trial {trial_id!r}")
         cases.append(case_from_trial(str(n), stored.input, upstream_id=trial_id, expect=expect))
@@ -540,7 +540,7 @@ async def _execute(
         finished = result.skipped
         if progress is not None:
             _notify(progress, finished, total)
-        recorder = StoreRecorder(store, clean=runner.scrub)
+        recorder = StoreRecorder(store.responses, clean=runner.scrub)
         view = GuardedSink(sink) if sink is not None else None
         guarded = GuardedSink(FanoutSink(recorder, view) if view is not None else recorder)
         cells = iter(todo)

@@ -20,28 +20,26 @@ from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.core.rating import Preference, Rating
-from desk.core.response import Attempt, ResponseFigures, ResponseResult
+from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
-from desk.core.trial import TrialInput
 from desk.store import (
     merge,
     prices,
     providers,
     ratings,
-    responses,
     rubrics,
     runs,
     scorecard_cache,
     settings,
-    trials,
 )
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.merge import MergeReport
 from desk.store.migrations import MIGRATIONS_TABLE, migrate
 from desk.store.ratings import RatingFilter
+from desk.store.responses import ResponseTable
 from desk.store.runs import RunInfo
-from desk.store.trials import StoredTrial, TrialSummary
+from desk.store.trials import TrialTable
 
 MEMORY = ":memory:"
 
@@ -69,7 +67,8 @@ def open_store(path: str | Path | None = None) -> Store:
         raise StoreError(f"{target}: cannot upgrade the database ({exc})") from None
     store = Store(db, target)
     try:
-        store.recover_interrupted()
+        store.responses.recover_interrupted()
+        runs.recover_runs(db)
     except sqlite3.Error as exc:
         # A read-only file can still be read: its unfinished answers wait for a writable open.
         # Anything else refusing the update (a trigger, a full disk) makes the store unusable.
@@ -166,6 +165,8 @@ class Store:
     def __init__(self, db: Database, path: str | Path) -> None:
         self.db = db
         self.path = path
+        self.trials = TrialTable(db)
+        self.responses = ResponseTable(db)
         self._cancelled: Callable[[], bool] | None = None
 
     def close(self) -> None:
@@ -222,60 +223,6 @@ class Store:
     def delete_price(self, provider_name: str, model: str) -> bool:
         return prices.delete_price(self.db, provider_name, model)
 
-    # trials
-
-    def create_trial(
-        self,
-        trial: TrialInput,
-        *,
-        trial_id: str | None = None,
-        parent_trial_id: str | None = None,
-    ) -> str:
-        return trials.create_trial(self.db, trial, trial_id=trial_id, parent_trial_id=parent_trial_id)
-
-    def get_trial(self, trial_id: str) -> StoredTrial | None:
-        return trials.get_trial(self.db, trial_id)
-
-    def get_trials(self, trial_ids: Sequence[str]) -> dict[str, StoredTrial]:
-        """`get_trial` of many at once, by id (missing ones left out)."""
-        return trials.get_trials(self.db, trial_ids)
-
-    def list_trials(self, search: str | None = None, limit: int = 100, offset: int = 0,
-                    *, runs: bool = True) -> list[TrialSummary]:
-        return trials.list_trials(self.db, search, limit, offset, runs=runs)
-
-    def search_trials(self, text: str, limit: int = 100, offset: int = 0) -> list[TrialSummary]:
-        return trials.list_trials(self.db, text, limit, offset)
-
-    def set_trial_note(self, trial_id: str, note: str | None) -> None:
-        trials.set_trial_note(self.db, trial_id, note)
-
-    def delete_trial(self, trial_id: str) -> bool:
-        return trials.delete_trial(self.db, trial_id)
-
-    # responses and attempts
-
-    def create_response(self, result: ResponseResult) -> None:
-        responses.create_response(self.db, result)
-
-    def update_response_text(self, response_id: str, text: str, reasoning_text: str = "") -> None:
-        responses.update_response_text(self.db, response_id, text, reasoning_text)
-
-    def finish_response(self, result: ResponseResult) -> None:
-        responses.finish_response(self.db, result)
-
-    def save_attempt(self, response_id: str, attempt: Attempt) -> None:
-        responses.save_attempt(self.db, response_id, attempt)
-
-    def get_response(self, response_id: str) -> ResponseResult | None:
-        return responses.get_response(self.db, response_id)
-
-    def responses_for_trial(self, trial_id: str) -> list[ResponseResult]:
-        return responses.responses_for_trial(self.db, trial_id)
-
-    def recover_interrupted(self) -> int:
-        return responses.recover_interrupted(self.db) + runs.recover_runs(self.db)
-
     # runs
 
     def create_run(self, kind: str, spec: dict[str, Any], name: str | None = None) -> str:
@@ -303,25 +250,6 @@ class Store:
     def run_calls(self, run_id: str) -> list[tuple[int | None, ResponseResult]]:
         """(run_seq, response) of every model call of a run of any kind (load or suite)."""
         return runs.run_calls(self.db, run_id)
-
-    def all_responses(self, filters: RatingFilter | None = None, *, load_runs: bool = True) -> list[ResponseResult]:
-        """Every response with its attempts, failures included, oldest first.
-
-        Only `trial_ids`, `since` and `until` of `filters` apply, and the time range is on
-        when the response was stored (`since <= created_at < until`); tags and rater are
-        ignored (a response has neither).
-        """
-        f = filters or RatingFilter()
-        return responses.all_responses(self.db, trial_ids=f.trial_ids, since=f.since, until=f.until,
-                                       load_runs=load_runs)
-
-    def response_figures(self, filters: RatingFilter | None = None, *, load_runs: bool = True,
-                         ids: Sequence[str] | None = None) -> list[ResponseFigures]:
-        """`all_responses` (or the responses among `ids`) with only id, trial, model, status,
-        total time and cost: what the scorecard needs, without the text and attempts."""
-        f = filters or RatingFilter()
-        return responses.response_figures(self.db, trial_ids=f.trial_ids, since=f.since, until=f.until,
-                                          load_runs=load_runs, ids=ids)
 
     # rubrics
 

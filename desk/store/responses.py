@@ -14,7 +14,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desk.core.ids import new_id
 from desk.core.response import (
@@ -31,6 +31,9 @@ from desk.core.trial import Variant
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
+
+if TYPE_CHECKING:  # ratings reads responses through this module
+    from desk.store.ratings import RatingFilter
 
 HOST = socket.gethostname()
 
@@ -62,83 +65,162 @@ _ATTEMPT_COLUMNS = (
 )  # fmt: skip
 
 
-def create_response(db: Database, result: ResponseResult) -> None:
-    """Insert a response (normally still streaming) with any attempts it already has."""
-    now = time.time()
-    values = _response_values(result, created_at=now, updated_at=now)
-    try:
-        with transaction(db):
-            db.execute(_insert_sql("responses", _RESPONSE_COLUMNS), values)
-            for attempt in result.attempts:
-                save_attempt(db, result.id, attempt)
-    except sqlite3.IntegrityError as exc:
-        if "UNIQUE" in str(exc):
-            raise StoreError(f"response {result.id} already exists") from None
-        if "FOREIGN KEY" in str(exc):
-            raise StoreError(f"no trial {result.trial_id} for response {result.id}") from None
-        raise StoreError(f"response {result.id} was refused: {exc}") from None
+class ResponseTable:
+    """The `responses` table and their `attempts`: written as answers stream, read back whole
+    (or, for figures, as the few columns a scorecard needs)."""
 
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-def update_response_text(db: Database, response_id: str, text: str, reasoning_text: str) -> None:
-    """Save the text streamed so far: one UPDATE, committed at once.
+    def create(self, result: ResponseResult) -> None:
+        """Insert a response (normally still streaming) with any attempts it already has."""
+        now = time.time()
+        values = _response_values(result, created_at=now, updated_at=now)
+        try:
+            with transaction(self.db):
+                self.db.execute(_insert_sql("responses", _RESPONSE_COLUMNS), values)
+                for attempt in result.attempts:
+                    self.save_attempt(result.id, attempt)
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc):
+                raise StoreError(f"response {result.id} already exists") from None
+            if "FOREIGN KEY" in str(exc):
+                raise StoreError(f"no trial {result.trial_id} for response {result.id}") from None
+            raise StoreError(f"response {result.id} was refused: {exc}") from None
 
-    Called repeatedly while streaming; it rewrites the whole text each time, so callers
-    should throttle it (a few times a second), not call it per token.
-    """
-    changed = db.execute(
-        "UPDATE responses SET text = ?, reasoning_text = ?, updated_at = ? WHERE id = ?",
-        (text, reasoning_text, time.time(), response_id),
-    ).rowcount
-    if not changed:
-        raise StoreError(f"no response {response_id}")
+    def update_text(self, response_id: str, text: str, reasoning_text: str = "") -> None:
+        """Save the text streamed so far: one UPDATE, committed at once.
 
+        Called repeatedly while streaming; it rewrites the whole text each time, so callers
+        should throttle it (a few times a second), not call it per token.
+        """
+        changed = self.db.execute(
+            "UPDATE responses SET text = ?, reasoning_text = ?, updated_at = ? WHERE id = ?",
+            (text, reasoning_text, time.time(), response_id),
+        ).rowcount
+        if not changed:
+            raise StoreError(f"no response {response_id}")
 
-def finish_response(db: Database, result: ResponseResult) -> None:
-    """Write every field of a response and its attempts (inserting it if it is new)."""
-    now = time.time()
-    values = _response_values(result, created_at=now, updated_at=now)
-    keep = {"id", "created_at"}
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _RESPONSE_COLUMNS if c not in keep)
-    try:
-        with transaction(db):
-            db.execute(
-                _insert_sql("responses", _RESPONSE_COLUMNS) + f" ON CONFLICT (id) DO UPDATE SET {updates}",
+    def finish(self, result: ResponseResult) -> None:
+        """Write every field of a response and its attempts (inserting it if it is new)."""
+        now = time.time()
+        values = _response_values(result, created_at=now, updated_at=now)
+        keep = {"id", "created_at"}
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _RESPONSE_COLUMNS if c not in keep)
+        try:
+            with transaction(self.db):
+                self.db.execute(
+                    _insert_sql("responses", _RESPONSE_COLUMNS) + f" ON CONFLICT (id) DO UPDATE SET {updates}",
+                    values,
+                )
+                for attempt in result.attempts:
+                    self.save_attempt(result.id, attempt)
+        except sqlite3.IntegrityError as exc:
+            if "FOREIGN KEY" in str(exc):
+                raise StoreError(f"no trial {result.trial_id} for response {result.id}") from None
+            raise StoreError(f"response {result.id} was refused: {exc}") from None
+
+    def save_attempt(self, response_id: str, attempt: Attempt) -> None:
+        """Insert or update attempt number `attempt.number` of a response."""
+        values = _attempt_values(response_id, attempt)
+        keep = {"id", "response_id", "number"}
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _ATTEMPT_COLUMNS if c not in keep)
+        try:
+            self.db.execute(
+                _insert_sql("attempts", _ATTEMPT_COLUMNS)
+                + f" ON CONFLICT (response_id, number) DO UPDATE SET {updates}",
                 values,
             )
-            for attempt in result.attempts:
-                save_attempt(db, result.id, attempt)
-    except sqlite3.IntegrityError as exc:
-        if "FOREIGN KEY" in str(exc):
-            raise StoreError(f"no trial {result.trial_id} for response {result.id}") from None
-        raise StoreError(f"response {result.id} was refused: {exc}") from None
+        except sqlite3.IntegrityError:
+            raise StoreError(f"no response {response_id} for attempt {attempt.number}") from None
 
+    def get(self, response_id: str) -> ResponseResult | None:
+        row = one(self.db, "SELECT * FROM responses WHERE id = ?", (response_id,))
+        if row is None:
+            return None
+        return _result(row, _attempts_for(self.db, [response_id]).get(response_id, []))
 
-def save_attempt(db: Database, response_id: str, attempt: Attempt) -> None:
-    """Insert or update attempt number `attempt.number` of a response."""
-    values = _attempt_values(response_id, attempt)
-    keep = {"id", "response_id", "number"}
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _ATTEMPT_COLUMNS if c not in keep)
-    try:
-        db.execute(
-            _insert_sql("attempts", _ATTEMPT_COLUMNS)
-            + f" ON CONFLICT (response_id, number) DO UPDATE SET {updates}",
-            values,
-        )
-    except sqlite3.IntegrityError:
-        raise StoreError(f"no response {response_id} for attempt {attempt.number}") from None
+    def for_trial(self, trial_id: str) -> list[ResponseResult]:
+        found = rows(self.db, "SELECT * FROM responses WHERE trial_id = ? ORDER BY created_at, rowid", (trial_id,))
+        attempts = _attempts_for(self.db, [r["id"] for r in found])
+        return [_result(r, attempts.get(r["id"], [])) for r in found]
 
+    def all(self, filters: RatingFilter | None = None, *, load_runs: bool = True) -> list[ResponseResult]:
+        """Every response with its attempts, oldest first, whatever its status.
 
-def get_response(db: Database, response_id: str) -> ResponseResult | None:
-    row = one(db, "SELECT * FROM responses WHERE id = ?", (response_id,))
-    if row is None:
-        return None
-    return _result(row, _attempts_for(db, [response_id]).get(response_id, []))
+        `load_runs` False leaves out the answers of load runs (synthetic traffic, measured in
+        its own figures).
 
+        Only `trial_ids` (empty = all trials), `since` and `until` of `filters` apply, and
+        the time range is on when the response was stored (`since <= created_at < until`,
+        unix seconds); tags and rater are ignored (a response has neither). Failed and
+        interrupted answers are included, and each carries its attempts, so their cost can
+        be counted too.
+        """
+        clause, params = _scope(filters, load_runs)
+        found = rows(self.db, f"SELECT * FROM responses {clause} ORDER BY created_at, rowid", params)
+        attempts = _attempts_for(self.db, [r["id"] for r in found])
+        return [_result(r, attempts.get(r["id"], [])) for r in found]
 
-def responses_for_trial(db: Database, trial_id: str) -> list[ResponseResult]:
-    found = rows(db, "SELECT * FROM responses WHERE trial_id = ? ORDER BY created_at, rowid", (trial_id,))
-    attempts = _attempts_for(db, [r["id"] for r in found])
-    return [_result(r, attempts.get(r["id"], [])) for r in found]
+    def figures(self, filters: RatingFilter | None = None, *, load_runs: bool = True,
+                ids: Sequence[str] | None = None) -> list[ResponseFigures]:
+        """The responses `all` selects (or, given `ids`, those of them that exist),
+        oldest first, as their id, trial, model, status, total time and cost: no text, no
+        attempts. A scorecard of 100,000 answers needs no more than this."""
+        if ids is None:
+            clause, params = _scope(filters, load_runs)
+            found = self.db.conn.execute(
+                f"SELECT {_FIGURE_COLUMNS}, created_at, rowid FROM responses {clause} ORDER BY created_at, rowid",
+                params).fetchall()
+        else:
+            wanted = list(dict.fromkeys(ids))
+            found = []
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                found += self.db.conn.execute(
+                    f"SELECT {_FIGURE_COLUMNS}, created_at, rowid FROM responses "
+                    f"WHERE id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
+            found.sort(key=lambda r: (r[7], r[8]))
+        status = {s.value: s for s in Status}
+        return [ResponseFigures(rid, trial, model, status[st], total, cost, answer_failed(status[st], text))
+                for rid, trial, model, st, total, cost, text, _, _ in found]
+
+    def recover_interrupted(self) -> int:
+        """Mark as interrupted the responses whose writer died mid-stream; return how many.
+
+        Only writers on this host can be checked. One on another host (a store on a shared
+        drive) may still be running, so it is left alone. The text streamed so far is kept.
+        """
+        now = time.time()
+        orphans = [
+            r["id"]
+            for r in rows(
+                self.db,
+                "SELECT id, writer_pid, writer_host, updated_at FROM responses WHERE status = ?",
+                (Status.STREAMING.value,),
+            )
+            if r["writer_host"] == HOST and _writer_gone(r["writer_pid"], r["updated_at"], now)
+        ]
+        if not orphans:
+            return 0
+        with transaction(self.db):
+            for response_id in orphans:
+                self.db.execute(
+                    "UPDATE responses SET status = ?, error_message = coalesce(error_message, ?), "
+                    "updated_at = ? WHERE id = ? AND status = ?",
+                    (
+                        Status.INTERRUPTED.value,
+                        INTERRUPTED_MESSAGE,
+                        now,
+                        response_id,
+                        Status.STREAMING.value,
+                    ),
+                )
+                self.db.execute(
+                    "UPDATE attempts SET status = ? WHERE response_id = ? AND status = ?",
+                    (Status.INTERRUPTED.value, response_id, Status.STREAMING.value),
+                )
+        return len(orphans)
 
 
 def responses_by_ids(db: Database, response_ids: Sequence[str], *, attempts: bool = True) -> dict[str, ResponseResult]:
@@ -177,29 +259,6 @@ def _attempt_spans(db: Database, response_ids: list[str]) -> dict[str, tuple[flo
     return spans
 
 
-def all_responses(
-    db: Database,
-    *,
-    trial_ids: Sequence[str] = (),
-    since: float | None = None,
-    until: float | None = None,
-    load_runs: bool = True,
-) -> list[ResponseResult]:
-    """Every response with its attempts, oldest first, whatever its status.
-
-    `load_runs` False leaves out the answers of load runs (synthetic traffic, measured in
-    its own figures).
-
-    `trial_ids` (empty = all trials) and `since <= created_at < until` (unix seconds,
-    on when the response was stored) narrow the list. Failed and interrupted answers
-    are included, and each carries its attempts, so their cost can be counted too.
-    """
-    clause, params = _scope(trial_ids, since, until, load_runs)
-    found = rows(db, f"SELECT * FROM responses {clause} ORDER BY created_at, rowid", params)
-    attempts = _attempts_for(db, [r["id"] for r in found])
-    return [_result(r, attempts.get(r["id"], [])) for r in found]
-
-
 # What the scorecard reads of a response; the text and the attempts are most of a store.
 # The text only where it decides whether the answer failed (an interrupted one): 100,000
 # answers' texts are what the scorecard must not read.
@@ -207,93 +266,23 @@ _FIGURE_COLUMNS = ("id, trial_id, model, status, total_ms, cost_usd, "
                    "CASE WHEN status = 'interrupted' THEN text END")
 
 
-def response_figures(
-    db: Database,
-    *,
-    trial_ids: Sequence[str] = (),
-    since: float | None = None,
-    until: float | None = None,
-    load_runs: bool = True,
-    ids: Sequence[str] | None = None,
-) -> list[ResponseFigures]:
-    """The responses `all_responses` selects (or, given `ids`, those of them that exist),
-    oldest first, as their id, trial, model, status, total time and cost: no text, no
-    attempts. A scorecard of 100,000 answers needs no more than this."""
-    if ids is None:
-        clause, params = _scope(trial_ids, since, until, load_runs)
-        found = db.conn.execute(
-            f"SELECT {_FIGURE_COLUMNS}, created_at, rowid FROM responses {clause} ORDER BY created_at, rowid",
-            params).fetchall()
-    else:
-        wanted = list(dict.fromkeys(ids))
-        found = []
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            found += db.conn.execute(
-                f"SELECT {_FIGURE_COLUMNS}, created_at, rowid FROM responses "
-                f"WHERE id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
-        found.sort(key=lambda r: (r[7], r[8]))
-    status = {s.value: s for s in Status}
-    return [ResponseFigures(rid, trial, model, status[st], total, cost, answer_failed(status[st], text))
-            for rid, trial, model, st, total, cost, text, _, _ in found]
-
-
-def _scope(
-    trial_ids: Sequence[str], since: float | None, until: float | None, load_runs: bool
-) -> tuple[str, list[Any]]:
-    """The WHERE clause (and its parameters) of `all_responses`' filters."""
+def _scope(filters: RatingFilter | None, load_runs: bool) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) of `ResponseTable.all`'s filters: only their
+    trial ids and time range apply, on when the response was stored."""
     where: list[str] = []
     params: list[Any] = []
-    if trial_ids:
-        where.append(f"trial_id IN ({', '.join('?' for _ in trial_ids)})")
-        params += list(trial_ids)
-    if since is not None:
+    if filters is not None and filters.trial_ids:
+        where.append(f"trial_id IN ({', '.join('?' for _ in filters.trial_ids)})")
+        params += list(filters.trial_ids)
+    if filters is not None and filters.since is not None:
         where.append("created_at >= ?")
-        params.append(since)
-    if until is not None:
+        params.append(filters.since)
+    if filters is not None and filters.until is not None:
         where.append("created_at < ?")
-        params.append(until)
+        params.append(filters.until)
     if not load_runs:
         where.append("(run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE kind = 'load'))")
     return (f"WHERE {' AND '.join(where)}" if where else ""), params
-
-
-def recover_interrupted(db: Database) -> int:
-    """Mark as interrupted the responses whose writer died mid-stream; return how many.
-
-    Only writers on this host can be checked. One on another host (a store on a shared
-    drive) may still be running, so it is left alone. The text streamed so far is kept.
-    """
-    now = time.time()
-    orphans = [
-        r["id"]
-        for r in rows(
-            db,
-            "SELECT id, writer_pid, writer_host, updated_at FROM responses WHERE status = ?",
-            (Status.STREAMING.value,),
-        )
-        if r["writer_host"] == HOST and _writer_gone(r["writer_pid"], r["updated_at"], now)
-    ]
-    if not orphans:
-        return 0
-    with transaction(db):
-        for response_id in orphans:
-            db.execute(
-                "UPDATE responses SET status = ?, error_message = coalesce(error_message, ?), "
-                "updated_at = ? WHERE id = ? AND status = ?",
-                (
-                    Status.INTERRUPTED.value,
-                    INTERRUPTED_MESSAGE,
-                    now,
-                    response_id,
-                    Status.STREAMING.value,
-                ),
-            )
-            db.execute(
-                "UPDATE attempts SET status = ? WHERE response_id = ? AND status = ?",
-                (Status.INTERRUPTED.value, response_id, Status.STREAMING.value),
-            )
-    return len(orphans)
 
 
 def _writer_gone(pid: int | None, updated_at: float, now: float) -> bool:

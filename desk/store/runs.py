@@ -72,7 +72,7 @@ def save_run_batch(db: Database, run_id: str, outcomes: Sequence[RequestOutcome]
     """Write finished requests and the responses they made, in one transaction."""
     with transaction(db):
         for seq, result in calls:
-            responses.finish_response(db, result)
+            responses.ResponseTable(db).finish(result)
             db.execute("UPDATE responses SET run_id = ?, run_seq = ? WHERE id = ?", (run_id, seq, result.id))
         marks = ", ".join("?" for _ in _REQUEST_COLUMNS)
         db.conn.executemany(

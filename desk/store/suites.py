@@ -218,7 +218,7 @@ def cell_trial(db: Database, run_id: str, case: Case, sample: int) -> str:
     if found:
         return str(found["trial_id"])
     with transaction(db):
-        trial_id = trials.create_trial(db, TrialInput(case.prompt, case.system, case.attachments))
+        trial_id = trials.TrialTable(db).create(TrialInput(case.prompt, case.system, case.attachments))
         db.execute("INSERT INTO suite_run_trials (run_id, case_id, sample, trial_id) VALUES (?, ?, ?, ?)",
                    (run_id, case.id, sample, trial_id))
     return trial_id

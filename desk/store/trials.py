@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -40,35 +41,6 @@ class TrialSummary:
     parent_trial_id: str | None = None
 
 
-def create_trial(
-    db: Database,
-    trial: TrialInput,
-    *,
-    trial_id: str | None = None,
-    parent_trial_id: str | None = None,
-) -> str:
-    """Store a trial with its attachments in one transaction; return its id."""
-    check_attachments(trial.attachments)
-    trial_id = trial_id or new_id()
-    now = time.time()
-    try:
-        with transaction(db):
-            db.execute(
-                "INSERT INTO trials (id, created_at, prompt, system, parent_trial_id) VALUES (?, ?, ?, ?, ?)",
-                (trial_id, now, trial.prompt, trial.system, parent_trial_id),
-            )
-            insert_attachments(db, "trial_attachments", "trial_id", trial_id, trial.attachments, now)
-    except sqlite3.IntegrityError as exc:
-        if "UNIQUE" in str(exc):
-            raise StoreError(f"trial {trial_id} already exists") from None
-        if "FOREIGN KEY" in str(exc) and parent_trial_id is not None:
-            raise StoreError(f"no trial {parent_trial_id} to run again from") from None
-        raise StoreError(f"the trial was not stored ({exc})") from None
-    except sqlite3.Error as exc:  # a read-only file, a full disk
-        raise StoreError(f"the trial was not stored ({exc})") from None
-    return trial_id
-
-
 def check_attachments(attachments: Iterable[Attachment]) -> None:
     """The blob key must really be the content's hash, or two different files could share a
     row (and dedup would hand back the wrong bytes)."""
@@ -95,116 +67,146 @@ def insert_attachments(db: Database, table: str, owner_column: str, owner_id: st
         )
 
 
-def get_trial(db: Database, trial_id: str) -> StoredTrial | None:
-    row = one(db, "SELECT * FROM trials WHERE id = ?", (trial_id,))
-    if row is None:
-        return None
-    found = rows(
-        db,
-        "SELECT a.*, b.data FROM trial_attachments a JOIN blobs b ON b.sha256 = a.sha256 "
-        "WHERE a.trial_id = ? ORDER BY a.position",
-        (trial_id,),
-    )
-    trial = TrialInput(
-        prompt=row["prompt"],
-        system=row["system"],
-        attachments=tuple(_attachment(r) for r in found),
-    )
-    return StoredTrial(
-        id=row["id"],
-        created_at=row["created_at"],
-        parent_trial_id=row["parent_trial_id"],
-        input=trial,
-        note=row["note"],
-    )
+class TrialTable:
+    """The `trials` table (and its attachments): what was sent, searchable for the history."""
 
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-def get_trials(db: Database, trial_ids: Sequence[str]) -> dict[str, StoredTrial]:
-    """`get_trial` of many at once (two queries per 500), by id; missing ones left out."""
-    ids = list(dict.fromkeys(trial_ids))
-    out: dict[str, StoredTrial] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        attachments: dict[str, list[Row]] = {}
-        for r in rows(db, "SELECT a.*, b.data FROM trial_attachments a JOIN blobs b ON b.sha256 = a.sha256 "
-                          f"WHERE a.trial_id IN ({marks}) ORDER BY a.trial_id, a.position", chunk):
-            attachments.setdefault(r["trial_id"], []).append(r)
-        for row in rows(db, f"SELECT * FROM trials WHERE id IN ({marks})", chunk):
-            trial = TrialInput(prompt=row["prompt"], system=row["system"],
-                               attachments=tuple(_attachment(r) for r in attachments.get(row["id"], [])))
-            out[row["id"]] = StoredTrial(id=row["id"], created_at=row["created_at"],
-                                         parent_trial_id=row["parent_trial_id"], input=trial, note=row["note"])
-    return out
+    def create(
+        self,
+        trial: TrialInput,
+        *,
+        trial_id: str | None = None,
+        parent_trial_id: str | None = None,
+    ) -> str:
+        """Store a trial with its attachments in one transaction; return its id."""
+        check_attachments(trial.attachments)
+        trial_id = trial_id or new_id()
+        now = time.time()
+        try:
+            with transaction(self.db):
+                self.db.execute(
+                    "INSERT INTO trials (id, created_at, prompt, system, parent_trial_id) VALUES (?, ?, ?, ?, ?)",
+                    (trial_id, now, trial.prompt, trial.system, parent_trial_id),
+                )
+                insert_attachments(self.db, "trial_attachments", "trial_id", trial_id, trial.attachments, now)
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc):
+                raise StoreError(f"trial {trial_id} already exists") from None
+            if "FOREIGN KEY" in str(exc) and parent_trial_id is not None:
+                raise StoreError(f"no trial {parent_trial_id} to run again from") from None
+            raise StoreError(f"the trial was not stored ({exc})") from None
+        except sqlite3.Error as exc:  # a read-only file, a full disk
+            raise StoreError(f"the trial was not stored ({exc})") from None
+        return trial_id
 
-
-def set_trial_note(db: Database, trial_id: str, note: str | None) -> None:
-    if not db.execute("UPDATE trials SET note = ? WHERE id = ?", (note, trial_id)).rowcount:
-        raise StoreError(f"no trial {trial_id}")
-
-
-def delete_trial(db: Database, trial_id: str) -> bool:
-    """Delete a trial, its responses and attempts, and blobs no other trial uses."""
-    with transaction(db):
-        hashes = [
-            r["sha256"]
-            for r in rows(db, "SELECT sha256 FROM trial_attachments WHERE trial_id = ?", (trial_id,))
-        ]
-        deleted = db.execute("DELETE FROM trials WHERE id = ?", (trial_id,)).rowcount > 0
-        for sha in set(hashes):
-            db.execute(
-                "DELETE FROM blobs WHERE sha256 = ? AND NOT EXISTS "
-                "(SELECT 1 FROM trial_attachments WHERE sha256 = ?)",
-                (sha, sha),
-            )
-    return deleted
-
-
-def list_trials(
-    db: Database, search: str | None = None, limit: int = 100, offset: int = 0, *, runs: bool = True
-) -> list[TrialSummary]:
-    """Trials newest first, optionally only those whose prompt or system match `search`.
-    With `runs` False, only trials sent by hand: none whose answers belong to a load or
-    suite run (a load run is one trial with hundreds of answers; a suite run, hundreds)."""
-    hand_made = "" if runs else (
-        " AND NOT EXISTS (SELECT 1 FROM responses rr WHERE rr.trial_id = t.id AND rr.run_id IS NOT NULL)")
-    columns = (
-        "t.id, t.created_at, t.parent_trial_id, substr(t.prompt, 1, ?) AS preview, "
-        "(SELECT count(*) FROM responses r WHERE r.trial_id = t.id) AS n_responses"
-    )
-    order = "ORDER BY t.created_at DESC, t.rowid DESC LIMIT ? OFFSET ?"
-    words = (search or "").split()
-    if not words:
-        found = rows(db, f"SELECT {columns} FROM trials t WHERE 1{hand_made} {order}", (PREVIEW_CHARS, limit, offset))
-    elif _fts_matches(db, words):
+    def get(self, trial_id: str) -> StoredTrial | None:
+        row = one(self.db, "SELECT * FROM trials WHERE id = ?", (trial_id,))
+        if row is None:
+            return None
         found = rows(
-            db,
-            f"SELECT {columns} FROM trials t JOIN trials_fts ON trials_fts.trial_id = t.id "
-            f"WHERE trials_fts MATCH ?{hand_made} {order}",
-            (PREVIEW_CHARS, _fts_query(words), limit, offset),
+            self.db,
+            "SELECT a.*, b.data FROM trial_attachments a JOIN blobs b ON b.sha256 = a.sha256 "
+            "WHERE a.trial_id = ? ORDER BY a.position",
+            (trial_id,),
         )
-    else:
-        # Substrings ("ello" in "hello"), scripts without spaces, or no FTS5 at all.
-        where = " AND ".join(
-            "(t.prompt LIKE ? ESCAPE '\\' OR coalesce(t.system, '') LIKE ? ESCAPE '\\')" for _ in words
+        trial = TrialInput(
+            prompt=row["prompt"],
+            system=row["system"],
+            attachments=tuple(_attachment(r) for r in found),
         )
-        params: list[object] = [PREVIEW_CHARS]
-        for word in words:
-            pattern = "%" + _like_escape(word) + "%"
-            params += [pattern, pattern]
-        found = rows(db, f"SELECT {columns} FROM trials t WHERE {where}{hand_made} {order}", (*params, limit, offset))
-    models = _models_by_trial(db, [r["id"] for r in found])
-    return [
-        TrialSummary(
-            id=r["id"],
-            created_at=r["created_at"],
-            prompt_preview=r["preview"],
-            n_responses=r["n_responses"],
-            models=tuple(models.get(r["id"], ())),
-            parent_trial_id=r["parent_trial_id"],
+        return StoredTrial(
+            id=row["id"],
+            created_at=row["created_at"],
+            parent_trial_id=row["parent_trial_id"],
+            input=trial,
+            note=row["note"],
         )
-        for r in found
-    ]
+
+    def get_many(self, trial_ids: Sequence[str]) -> dict[str, StoredTrial]:
+        """`get` of many at once (two queries per 500), by id; missing ones left out."""
+        ids = list(dict.fromkeys(trial_ids))
+        out: dict[str, StoredTrial] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            attachments: dict[str, list[Row]] = {}
+            for r in rows(self.db, "SELECT a.*, b.data FROM trial_attachments a JOIN blobs b ON b.sha256 = a.sha256 "
+                              f"WHERE a.trial_id IN ({marks}) ORDER BY a.trial_id, a.position", chunk):
+                attachments.setdefault(r["trial_id"], []).append(r)
+            for row in rows(self.db, f"SELECT * FROM trials WHERE id IN ({marks})", chunk):
+                trial = TrialInput(prompt=row["prompt"], system=row["system"],
+                                   attachments=tuple(_attachment(r) for r in attachments.get(row["id"], [])))
+                out[row["id"]] = StoredTrial(id=row["id"], created_at=row["created_at"],
+                                             parent_trial_id=row["parent_trial_id"], input=trial, note=row["note"])
+        return out
+
+    def set_note(self, trial_id: str, note: str | None) -> None:
+        if not self.db.execute("UPDATE trials SET note = ? WHERE id = ?", (note, trial_id)).rowcount:
+            raise StoreError(f"no trial {trial_id}")
+
+    def delete(self, trial_id: str) -> bool:
+        """Delete a trial, its responses and attempts, and blobs no other trial uses."""
+        with transaction(self.db):
+            hashes = [
+                r["sha256"]
+                for r in rows(self.db, "SELECT sha256 FROM trial_attachments WHERE trial_id = ?", (trial_id,))
+            ]
+            deleted = self.db.execute("DELETE FROM trials WHERE id = ?", (trial_id,)).rowcount > 0
+            for sha in set(hashes):
+                self.db.execute(
+                    "DELETE FROM blobs WHERE sha256 = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM trial_attachments WHERE sha256 = ?)",
+                    (sha, sha),
+                )
+        return deleted
+
+    def list(
+        self, search: str | None = None, limit: int = 100, offset: int = 0, *, runs: bool = True
+    ) -> builtins.list[TrialSummary]:
+        """Trials newest first, optionally only those whose prompt or system match `search`.
+        With `runs` False, only trials sent by hand: none whose answers belong to a load or
+        suite run (a load run is one trial with hundreds of answers; a suite run, hundreds)."""
+        hand_made = "" if runs else (
+            " AND NOT EXISTS (SELECT 1 FROM responses rr WHERE rr.trial_id = t.id AND rr.run_id IS NOT NULL)")
+        columns = (
+            "t.id, t.created_at, t.parent_trial_id, substr(t.prompt, 1, ?) AS preview, "
+            "(SELECT count(*) FROM responses r WHERE r.trial_id = t.id) AS n_responses"
+        )
+        order = "ORDER BY t.created_at DESC, t.rowid DESC LIMIT ? OFFSET ?"
+        words = (search or "").split()
+        if not words:
+            found = rows(self.db, f"SELECT {columns} FROM trials t WHERE 1{hand_made} {order}", (PREVIEW_CHARS, limit, offset))
+        elif _fts_matches(self.db, words):
+            found = rows(
+                self.db,
+                f"SELECT {columns} FROM trials t JOIN trials_fts ON trials_fts.trial_id = t.id "
+                f"WHERE trials_fts MATCH ?{hand_made} {order}",
+                (PREVIEW_CHARS, _fts_query(words), limit, offset),
+            )
+        else:
+            # Substrings ("ello" in "hello"), scripts without spaces, or no FTS5 at all.
+            where = " AND ".join(
+                "(t.prompt LIKE ? ESCAPE '\\' OR coalesce(t.system, '') LIKE ? ESCAPE '\\')" for _ in words
+            )
+            params: list[object] = [PREVIEW_CHARS]
+            for word in words:
+                pattern = "%" + _like_escape(word) + "%"
+                params += [pattern, pattern]
+            found = rows(self.db, f"SELECT {columns} FROM trials t WHERE {where}{hand_made} {order}", (*params, limit, offset))
+        models = _models_by_trial(self.db, [r["id"] for r in found])
+        return [
+            TrialSummary(
+                id=r["id"],
+                created_at=r["created_at"],
+                prompt_preview=r["preview"],
+                n_responses=r["n_responses"],
+                models=tuple(models.get(r["id"], ())),
+                parent_trial_id=r["parent_trial_id"],
+            )
+            for r in found
+        ]
 
 
 def _fts_query(words: list[str]) -> str:

@@ -497,7 +497,7 @@ class MainWindow(QMainWindow):
         self.history.append_trials(page, self.current_trial_id, has_more=len(page) == HISTORY_PAGE)
 
     def _history_page(self, search: str, offset: int) -> list[TrialSummary]:
-        return self.engine.list_trials(search or None, limit=HISTORY_PAGE, offset=offset, runs=False)
+        return self.engine.trials.history.list(search or None, limit=HISTORY_PAGE, offset=offset, runs=False)
 
     def _update_send_state(self, running: bool | None = None) -> None:
         if running is None:
@@ -561,7 +561,7 @@ class MainWindow(QMainWindow):
         try:
             if any(m.provider == local_model.LOCAL_PROVIDER for m in models) and not await self.ensure_local_model():
                 return
-            outcome = await self.engine.run_trial(
+            outcome = await self.engine.trials.run(
                 trial, models, settings, parent_trial_id=parent,
                 sink=_WindowSink(self, generation), variants=variants,
             )
@@ -782,7 +782,7 @@ class MainWindow(QMainWindow):
         if self._run_task is not None and not self._run_task.done():
             self.banner_error("A trial is still running: cancel it or wait before opening another.")
             return
-        loaded = self.engine.load_trial(trial_id)
+        loaded = self.engine.trials.load(trial_id)
         if loaded is None:
             self.banner_error("That trial is no longer in the store.")
             return

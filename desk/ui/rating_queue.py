@@ -238,7 +238,7 @@ class RatingQueue(QDialog):
                            if case.notes else "No rater notes for this case.")
         self.message.clear()
 
-        loaded = self.engine.load_trial(item.trial_id)
+        loaded = self.engine.trials.load(item.trial_id)
         by_id = {r.id: r for r in (loaded[1] if loaded is not None else [])}
         results = [by_id[rid] for rid in item.response_ids if rid in by_id]
         random.Random(f"{item.trial_id}|{item.sample}|{self.rater}").shuffle(results)
