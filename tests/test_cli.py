@@ -92,7 +92,7 @@ def stored_trials(db: Path) -> list:
     if not db.exists():
         return []
     with open_store(db) as store:
-        return store.list_trials()
+        return store.trials.list()
 
 
 # --- providers ------------------------------------------------------------------------------
@@ -634,7 +634,7 @@ def test_db_flag_works_on_every_command(tmp_path, srv, cli, monkeypatch, positio
     assert not decoy.parent.exists()  # $DESK_DB was never touched
     with open_store(chosen) as store:
         assert [p.name for p in store.list_providers()] == ["oa"]
-        assert [t.id for t in store.list_trials()] == [rec["trial_id"]]
+        assert [t.id for t in store.trials.list()] == [rec["trial_id"]]
 
 
 def test_history_newest_first_search_and_show(configured, db, cli):

@@ -62,7 +62,7 @@ def test_split_surrogate_pairs_are_printed_and_stored_whole_on_all_four_protocol
     assert all(r["status"] == "ok" and r["store_error"] is None and r["notes"] == [] for r in records)
     with open_store(store_path(env)) as store:
         for r in records:
-            stored = store.get_response(r["response_id"])
+            stored = store.responses.get(r["response_id"])
             assert (stored.status.value, stored.text) == ("ok", f"thumbs {THUMBS} up")
 
 
@@ -74,7 +74,7 @@ def test_a_lone_surrogate_is_stored_as_a_replacement_character_and_noted(srv, en
     assert record["text"] == "half \ufffd"
     assert len(record["notes"]) == 1 and "U+FFFD" in record["notes"][0]
     with open_store(store_path(env)) as store:
-        assert store.get_response(record["response_id"]).notes == record["notes"]
+        assert store.responses.get(record["response_id"]).notes == record["notes"]
 
 
 def test_trial_whose_answer_the_store_refused_exits_1(srv, env):

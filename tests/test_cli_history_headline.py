@@ -19,11 +19,11 @@ MODELS = ["oa/gpt-4o-mini", "an/claude-sonnet-4-5", "ge/gemini-2.5-flash", "ol/l
 def test_history_lines_show_the_first_line_cut_at_a_word_and_the_models(tmp_path):
     db = tmp_path / "h.db"
     with open_store(db) as store:
-        trial_id = store.create_trial(TrialInput(PROMPT))
+        trial_id = store.trials.create(TrialInput(PROMPT))
         for model in MODELS:
-            store.create_response(ResponseResult(id=new_id(), trial_id=trial_id, model=model, settings={},
+            store.responses.create(ResponseResult(id=new_id(), trial_id=trial_id, model=model, settings={},
                                                  started_at=time.time()))
-        image_only = store.create_trial(TrialInput("   "))
+        image_only = store.trials.create(TrialInput("   "))
     proc = desk("history", env=cli_env(db))
     assert proc.returncode == 0, proc
     latest, first = proc.stdout.splitlines()

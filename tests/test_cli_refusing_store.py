@@ -39,9 +39,9 @@ def _dead_pid() -> int:
 def _store_with_an_orphan(path: Path) -> str:
     """A store holding one answer whose writer died mid-stream; returns its id."""
     with open_store(path) as store:
-        trial_id = store.create_trial(TrialInput("Tell me about otters\nand their dens"))
+        trial_id = store.trials.create(TrialInput("Tell me about otters\nand their dens"))
         result = ResponseResult(id=new_id(), trial_id=trial_id, model="oa/m", settings={}, started_at=time.time())
-        store.create_response(result)
+        store.responses.create(result)
         store.db.execute("UPDATE responses SET writer_pid = ? WHERE id = ?", (_dead_pid(), result.id))
     return result.id
 
@@ -116,7 +116,7 @@ def _read_only_store_answers_history(folder: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert "Tell me about otters" in proc.stdout
     with open_store(db) as store:  # writable again (the test's own user): marked now, not before
-        assert store.get_response(orphan).status is Status.INTERRUPTED
+        assert store.responses.get(orphan).status is Status.INTERRUPTED
 
 
 def test_a_read_only_store_in_a_read_only_folder_says_how_to_read_it() -> None:

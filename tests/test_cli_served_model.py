@@ -34,7 +34,7 @@ def test_served_model_on_every_surface(srv, db, capsys, tmp_path):
     assert "[served] gpt-4o-mini-2026-02-02 (fp_new1)" in _run(capsys, "show", trial_id)
 
     with open_store(db) as store:
-        answer = store.get_response(recs[0]["response_id"])
+        answer = store.responses.get(recs[0]["response_id"])
         assert "served: gpt-4o-mini-2026-02-02 · fingerprint: fp_new1" in details_text(answer)
         for r in recs:
             store.save_rating(r["response_id"], "ann", {"outcome": "success", "uncertainty": "confident_correct",

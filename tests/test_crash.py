@@ -46,7 +46,7 @@ def crash_setup(srv, tmp_path):
 
         async def earlier_trial():
             async with Engine(store) as engine:
-                return await engine.run_trial(TrialInput("earlier question"), [ModelRef.parse("p/fast")])
+                return await engine.trials.run(TrialInput("earlier question"), [ModelRef.parse("p/fast")])
 
         (earlier,) = asyncio.run(earlier_trial()).responses
         assert earlier.status == Status.OK, earlier
@@ -81,12 +81,12 @@ def _kill_when_streaming(proc: subprocess.Popen, db: Path, timeout: float = 20.0
 def _check_after_crash(db: Path, earlier_rating) -> None:
     with open_store(db) as store:
         assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        trials = [t for t in store.list_trials() if t.prompt_preview.startswith("Summarise")]
+        trials = [t for t in store.trials.list() if t.prompt_preview.startswith("Summarise")]
         assert len(trials) == 1
-        stored = store.get_trial(trials[0].id)
+        stored = store.trials.get(trials[0].id)
         assert stored.input.prompt == PROMPT
         assert [(a.name, a.data) for a in stored.input.attachments] == [("churn.csv", CSV)]
-        responses = store.responses_for_trial(stored.id)
+        responses = store.responses.for_trial(stored.id)
         assert sorted(r.model for r in responses) == [f"p/{m}" for m in MODELS]
         for r in responses:
             assert r.status == Status.INTERRUPTED, r
@@ -94,9 +94,9 @@ def _check_after_crash(db: Path, earlier_rating) -> None:
             assert r.error_message
             assert all(a.status != Status.STREAMING for a in r.attempts), r.attempts
         assert store.current_ratings([earlier_rating.response_id]) == [earlier_rating]
-        earlier = store.get_response(earlier_rating.response_id)
+        earlier = store.responses.get(earlier_rating.response_id)
         assert earlier.status == Status.OK and earlier.text == "Hello, world."
-        assert store.recover_interrupted() == 0  # nothing left half-marked
+        assert store.responses.recover_interrupted() == 0  # nothing left half-marked
 
 
 def test_cli_killed_mid_stream_keeps_partials_and_ratings(crash_setup):

@@ -113,7 +113,7 @@ def test_key_never_reaches_disk_or_output(srv, echo_srv, tmp_path):
         store.save_rating(by_model["envp/gpt-4o-mini"]["response_id"], "ana", rating)
         store.save_rating(failed["response_id"], "ana", {"outcome": "failure"})  # failed: its outcome alone
         store.save_preference(by_model["envp/gpt-4o-mini"]["response_id"], failed["response_id"], "a", "ana")
-        stored = store.get_response(failed["response_id"])
+        stored = store.responses.get(failed["response_id"])
         assert stored.error_message == failed["error_message"]
         assert stored.attempts and all("[REDACTED]" in a.error_message for a in stored.attempts)
 

@@ -159,7 +159,7 @@ def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli
     from desk.engine.session import Engine, EngineError
 
     try:
-        plan = plan_from_args(args, parse_ref, store.get_trial)
+        plan = plan_from_args(args, parse_ref, store.trials.get)
     except ValueError as exc:
         raise cli_error(str(exc)) from None
     progress = _ProgressLine()

@@ -536,7 +536,7 @@ class Engine:
 
         `progress(finished, total)` follows each answer; `on_response` gets each finished
         answer; `on_start(run_id)` is called once the run is stored; `sink` sees the
-        streams (like run_trial's). Cancelling the task stores the run as cancelled and
+        streams (like trials.run's). Cancelling the task stores the run as cancelled and
         raises SuiteRunCancelled (a CancelledError) carrying what was done; resume it with
         resume_suite_run.
         """

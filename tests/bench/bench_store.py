@@ -68,7 +68,7 @@ def build(answers: int, path: Path, seed: int = 0) -> Path:
 
 
 def _one_trial(store, rng: random.Random, rubric: str | None, when: float, number: int) -> None:
-    trial_id = store.create_trial(TrialInput(f"Task {number}: summarise the attached quarter by region."))
+    trial_id = store.trials.create(TrialInput(f"Task {number}: summarise the attached quarter by region."))
     ids = []
     for model in MODELS:
         text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(170, 340)))[: rng.randint(1024, 2048)]
@@ -85,7 +85,7 @@ def _one_trial(store, rng: random.Random, rubric: str | None, when: float, numbe
             attempts=[Attempt(number=1, started_at=when, ended_at=when + total / 1000, http_status=200 if ok else 500,
                               status=status, total_ms=total, usage=Usage(tokens_in, tokens_out), cost_usd=cost)],
         )
-        store.finish_response(result)
+        store.responses.finish(result)
         ids.append(result.id)
         raters = ("ana", "ben") if rng.random() < 0.10 else ("ana",)
         for rater in raters:

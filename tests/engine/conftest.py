@@ -131,7 +131,7 @@ def run_one(
 
     async def go() -> tuple[str, ResponseResult]:
         async with engine_for(store, **engine_kw) as engine:
-            outcome = await engine.run_trial(
+            outcome = await engine.trials.run(
                 trial or TrialInput("Say hello."), [ref(kind, model, name)], settings
             )
         return outcome.trial_id, outcome.responses[0]
@@ -144,7 +144,7 @@ def run_many(
 ) -> tuple[str, list[ResponseResult]]:
     async def go() -> tuple[str, list[ResponseResult]]:
         async with engine_for(store, **engine_kw) as engine:
-            outcome = await engine.run_trial(trial or TrialInput("Say hello."), refs)
+            outcome = await engine.trials.run(trial or TrialInput("Say hello."), refs)
         return outcome.trial_id, outcome.responses
 
     return asyncio.run(go())

@@ -16,7 +16,7 @@ BOM = "\ufeff".encode()
 def rated(store: Store) -> None:
     from desk.core.trial import TrialInput
 
-    trial = store.create_trial(TrialInput("Résumé des ventes — Q3"))
+    trial = store.trials.create(TrialInput("Résumé des ventes — Q3"))
     answer = _answer(store, trial, "p/m")
     store.save_rating(answer.id, "Zoë", {"outcome": "success", "uncertainty": "confident_correct",
                                          "constraints": "na", "quality": 4})

@@ -77,7 +77,7 @@ def test_each_attempt_joins_the_servers_log(kind, providers, vendor):
     assert r.status == Status.OK and r.retries == 2
     recs = generation_records(vendor)
     assert len(recs) == 3 and len({rec.request_id for rec in recs}) == 3
-    stored = providers.get_response(r.id)
+    stored = providers.responses.get(r.id)
     for result in (r, stored):
         assert [a.number for a in result.attempts] == [1, 2, 3]
         assert [a.http_status for a in result.attempts] == [503, 429, 200]
@@ -122,7 +122,7 @@ def test_without_a_request_id_header_the_body_id_is_kept(kind, stream, providers
     expected = {"openai": "chatcmpl-" + hex_id, "anthropic": "msg_" + hex_id, "gemini": hex_id,
                 "ollama": None}[kind]  # Ollama's answers carry no id at all
     assert r.attempts[0].vendor_request_id == expected
-    assert providers.get_response(r.id).vendor_request_id == expected
+    assert providers.responses.get(r.id).vendor_request_id == expected
 
 
 @pytest.mark.parametrize("fault", [{"reset_after_pieces": 2}, {"stall_after_pieces": 1}], ids=["reset", "stall"])
@@ -137,7 +137,7 @@ def test_a_broken_stream_keeps_the_id_its_body_named(kind, fault, providers, ven
     assert r.attempts[0].error_kind == (ErrorKind.TIMEOUT if "stall_after_pieces" in fault else ErrorKind.CONNECTION)
     hex_id = generation_records(vendor)[0].request_id[4:]
     expected = {"openai": "chatcmpl-" + hex_id, "anthropic": "msg_" + hex_id, "gemini": hex_id}[kind]
-    assert r.attempts[0].vendor_request_id == expected == providers.get_response(r.id).vendor_request_id
+    assert r.attempts[0].vendor_request_id == expected == providers.responses.get(r.id).vendor_request_id
 
 
 def test_an_anthropic_error_names_its_request_in_the_body(providers, vendor):

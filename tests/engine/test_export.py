@@ -101,7 +101,7 @@ def fx(tmp_path) -> Iterator[Fixture]:
     path = tmp_path / "fixture.db"
     store = open_store(path)
     attachments = [attachment_from_bytes("sales.csv", DATA), attachment_from_bytes("chart.png", png())]
-    trial_id = store.create_trial(TrialInput(PROMPT, SYSTEM, tuple(attachments)))
+    trial_id = store.trials.create(TrialInput(PROMPT, SYSTEM, tuple(attachments)))
     x = _response(trial_id, "RESPX", "oa/model-x", ANSWER_X, served_model="model-x-2026", system_fingerprint="fp_x")
     y = _response(trial_id, "RESPY", "an/model-y", ANSWER_Y, output_tokens_per_s=None, cost_usd=None,
                   cost_note="no price", price_source=None)
@@ -118,7 +118,7 @@ def fx(tmp_path) -> Iterator[Fixture]:
         ],
     )
     for r in (x, y, z):
-        store.finish_response(r)
+        store.responses.finish(r)
 
     v1 = store.default_rubric()
     ann_x = store.save_rating(x.id, "ann", {
@@ -300,7 +300,7 @@ def test_jsonl_nests_trial_response_and_rating(fx, tmp_path):
     out = tmp_path / "ratings.jsonl"
     assert export_file(fx.store, "jsonl", out).rows == 4
     records = read_jsonl(out)
-    trial = fx.store.get_trial(fx.trial_id)
+    trial = fx.store.trials.get(fx.trial_id)
     assert trial is not None
     expected_trial = {
         "id": fx.trial_id, "created_at": trial.created_at, "parent_trial_id": None, "prompt": PROMPT,
@@ -378,12 +378,12 @@ def test_pairs_winner_b_and_both_bad_and_edits(fx):
 
 def test_pairs_skip_answers_given_different_system_prompts(tmp_path):
     with open_store(tmp_path / "v.db") as store:
-        trial_id = store.create_trial(TrialInput("Summarise.", "Be terse."))
+        trial_id = store.trials.create(TrialInput("Summarise.", "Be terse."))
         a = _response(trial_id, "A", "oa/m", "terse", variant=Variant("terse", "Be terse."))
         b = _response(trial_id, "B", "oa/m", "chatty", variant=Variant("chatty", "Be chatty."))
         c = _response(trial_id, "C", "an/m", "also terse", variant=Variant("terse", "Be terse."))
         for r in (a, b, c):
-            store.finish_response(r)
+            store.responses.finish(r)
         store.save_preference(a.id, b.id, "a", "ann")
         store.save_preference(c.id, a.id, "b", "ann")
         pairs, skipped = preference_pairs(store)

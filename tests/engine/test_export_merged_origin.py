@@ -28,7 +28,7 @@ BAD = {"outcome": "failure", "uncertainty": "confident_wrong", "constraints": "v
 def _answer(store: Store, trial_id: str, model: str) -> str:
     result = ResponseResult(id=new_id(), trial_id=trial_id, model=model, settings={}, status=Status.OK,
                             text=f"answer from {model}", started_at=time.time(), usage=Usage(3, 4))
-    store.finish_response(result)
+    store.responses.finish(result)
     return result.id
 
 
@@ -40,7 +40,7 @@ def _store_id(store: Store) -> str:
 def merged(tmp_path: Path) -> Iterator[tuple[Store, str, str, str]]:
     """(our store after the merge, the colleague's store id, answer x, answer y)."""
     with open_store(tmp_path / "mine.db") as mine:
-        trial = mine.create_trial(TrialInput("task"))
+        trial = mine.trials.create(TrialInput("task"))
         x, y = _answer(mine, trial, "p/x"), _answer(mine, trial, "p/y")
         mine.save_rating(x, "ana", GOOD)
         mine.save_preference(x, y, "a", "ana")

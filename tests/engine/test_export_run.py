@@ -166,7 +166,7 @@ def test_any_kind_of_run_is_exported_from_its_responses(providers, vendor):
 
     async def go():
         async with engine_for(providers) as engine:
-            return await engine.run_trial(TrialInput("hi"), [ref("anthropic"), ref("gemini")])
+            return await engine.trials.run(TrialInput("hi"), [ref("anthropic"), ref("gemini")])
 
     outcome = asyncio.run(go())
     run_id = providers.create_run("suite", {"suite": "x", "concurrency": 2})

@@ -22,11 +22,11 @@ def store(tmp_path_factory):
     s = open_store(tmp_path_factory.mktemp("stream") / "stream.db")
     with transaction(s.db):
         for t in range(ANSWERS // 2):
-            trial = s.create_trial(TrialInput(f"task {t}"))
+            trial = s.trials.create(TrialInput(f"task {t}"))
             for model in ("p/a", "p/b"):
                 r = ResponseResult(id=f"r{t:05d}{model[-1]}", trial_id=trial, model=model, settings={},
                                    status=Status.OK, text=f"answer {t} by {model}", total_ms=100.0, cost_usd=0.01)
-                s.finish_response(r)
+                s.responses.finish(r)
                 s.save_rating(r.id, "ana", {"outcome": "success", "uncertainty": "confident_correct",
                                             "constraints": "followed", "quality": 1 + t % 5})
     yield s
@@ -93,10 +93,10 @@ def test_parquet_types_extra_criteria_by_their_kind(tmp_path):
                  Criterion("id", "An unlucky key", "scale", required=False),  # rating_id stays text
                  Criterion("tone", "Tone", "choice", (Option("warm", "Warm"), Option("cold", "Cold")), required=False))
         rubric = s.save_rubric_version(dataclasses.replace(base, criteria=(*base.criteria, *extra)))
-        trial = s.create_trial(TrialInput("extra"))
+        trial = s.trials.create(TrialInput("extra"))
         for i, values in enumerate(({"speed": 4, "id": 2, "tone": "warm"}, {})):
             r = ResponseResult(id=f"e{i}", trial_id=trial, model="p/m", settings={}, status=Status.OK, text="a")
-            s.finish_response(r)
+            s.responses.finish(r)
             s.save_rating(r.id, "ana", {"outcome": "success", "uncertainty": "confident_correct",
                                         "constraints": "followed", "quality": 3, **values}, rubric_id=rubric.id)
         export_file(s, "parquet", tmp_path / "out.parquet")

@@ -37,7 +37,7 @@ def test_status_faults_retry_then_report(kind, status, headers, expected, provid
     assert [a.http_status for a in r.attempts] == [status, status] and r.retries == 1
     assert 25 <= r.retry_wait_ms <= 60  # backoff with jitter: between half and all of 50 ms
     assert elapsed < 3.0
-    stored = providers.get_response(r.id)
+    stored = providers.responses.get(r.id)
     assert stored.status == Status.ERROR and len(stored.attempts) == 2
 
 
@@ -79,7 +79,7 @@ def test_429_with_retry_after_seconds_is_waited_then_retried(kind, providers, ve
     assert r.retry_wait_ms == pytest.approx(1000, abs=1) and second.wait_before_ms == pytest.approx(1000, abs=1)
     assert second.started_at - first.ended_at >= 0.99
     assert 1.0 <= elapsed < 2.0 + SLACK_S
-    assert [a.http_status for a in providers.get_response(r.id).attempts] == [429, 200]
+    assert [a.http_status for a in providers.responses.get(r.id).attempts] == [429, 200]
 
 
 # A hang would end at the total limit as a timeout; anything under it is a real outcome.
@@ -105,7 +105,7 @@ def test_stream_cut_off_mid_json_object(kind, abort, providers, vendor):
         assert (r.status, r.error_kind) == (Status.ERROR, ErrorKind.PROTOCOL)
         assert r.error_message.startswith("malformed ") and "{" in r.error_message
     assert r.text == "Hello, " and len(r.attempts) == 1 and vendor.pending() == 1
-    row = providers.get_response(r.id)
+    row = providers.responses.get(r.id)
     assert (row.status, row.error_kind, row.text) == (Status.ERROR, r.error_kind, "Hello, ")
     assert row.error_message == r.error_message
 
@@ -128,7 +128,7 @@ def test_whole_answer_cut_off_mid_json_object(kind, abort, providers, vendor):
         assert (r.status, r.error_kind, r.http_status) == (Status.ERROR, ErrorKind.PROTOCOL, 200)
         assert r.error_message.startswith("malformed JSON body: ")
         assert len(r.attempts) == 1 and vendor.pending() == 1
-    assert providers.get_response(r.id).status == r.status
+    assert providers.responses.get(r.id).status == r.status
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -141,4 +141,4 @@ def test_whole_answer_fifty_times_too_big_is_read_through(kind, providers, vendo
     assert time.monotonic() - t0 < NO_HANG_S
     assert (r.status, r.error_kind) == (Status.OK, None), r.error_message
     assert r.text == "x" * size
-    assert providers.get_response(r.id).text == r.text
+    assert providers.responses.get(r.id).text == r.text

@@ -24,7 +24,7 @@ ERROR_TEXT = "upstream exploded while thinking"
 
 
 def stored(store, r):
-    got = store.get_response(r.id)
+    got = store.responses.get(r.id)
     assert got is not None
     return got
 
@@ -202,8 +202,8 @@ def two_trials(store, kind, **engine_kw):
 
     async def go():
         async with engine_for(store, **engine_kw) as engine:
-            first = await engine.run_trial(TrialInput("one"), [ref(kind)])
-            second = await engine.run_trial(TrialInput("two"), [ref(kind)])
+            first = await engine.trials.run(TrialInput("one"), [ref(kind)])
+            second = await engine.trials.run(TrialInput("two"), [ref(kind)])
             return first.responses[0], second.responses[0]
 
     return asyncio.run(go())

@@ -46,7 +46,7 @@ def test_the_view_never_sees_an_echoed_key(store, vendor, monkeypatch, pieces):
 
     async def go():
         async with engine_for(store) as engine:
-            return await engine.run_trial(TrialInput("Say it."), [ref("openai")], sink=watch)
+            return await engine.trials.run(TrialInput("Say it."), [ref("openai")], sink=watch)
 
     (result,) = asyncio.run(go()).responses
     assert result.status is Status.OK

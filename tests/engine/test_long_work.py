@@ -63,7 +63,7 @@ def _other_store(tmp_path, n: int):
     path = tmp_path / "other.db"
     other = open_store(path)
     for i in range(n):
-        other.create_trial(TrialInput(f"a colleague's trial {i}"))
+        other.trials.create(TrialInput(f"a colleague's trial {i}"))
     other.close()
     return path
 
@@ -80,16 +80,16 @@ def test_merge_reports_each_table_and_a_cancel_keeps_what_was_copied(tmp_path):
     with pytest.raises(JobCancelled):
         asyncio.run(merge(job))
     assert [table for _, _, table in job.seen] == ["blobs", "trials"]
-    assert store.list_trials() == []
+    assert store.trials.list() == []
 
     job = CancelAt("merge", at=3)  # after the trials: a merge in short batches keeps them
     with pytest.raises(JobCancelled):
         asyncio.run(merge(job))
-    assert len(store.list_trials()) == 25
+    assert len(store.trials.list()) == 25
 
     whole = Job("merge")
     report = asyncio.run(merge(whole))  # completes it, with no duplicate
-    assert report.added["trials"] == 0 and len(store.list_trials()) == 25
+    assert report.added["trials"] == 0 and len(store.trials.list()) == 25
     done, total, table = whole.snapshot()
     assert total == done + 1 and table == "suite_run_trials"
     store.close()

@@ -25,11 +25,11 @@ def test_model_removed_while_it_streams(providers, vendor):
     async def go():
         async with engine_for(providers) as engine:
             engine.set_rater_name("ana")
-            before = await engine.run_trial(TrialInput("earlier"), [slow])
+            before = await engine.trials.run(TrialInput("earlier"), [slow])
             rating = engine.save_rating(before.responses[0].id, RATING)
 
             script_for(vendor, "openai", Script(text_pieces=PIECES, interval_ms=60))
-            running = asyncio.create_task(engine.run_trial(TrialInput("stream slowly"), [slow, other]))
+            running = asyncio.create_task(engine.trials.run(TrialInput("stream slowly"), [slow, other]))
             deadline = time.monotonic() + 5
             while not any(q.model == MODELS["openai"] and q.first_token_written_at for q in vendor.requests[1:]):
                 assert time.monotonic() < deadline and not running.done(), "the slow answer never started"
@@ -47,14 +47,14 @@ def test_model_removed_while_it_streams(providers, vendor):
     assert (answer.status, answer.text, answer.error_kind) == (Status.OK, "".join(PIECES), None)
     assert (by_model[str(other)].status, by_model[str(other)].text) == (Status.OK, TEXT)
 
-    stored = {r.model: r for r in engine.load_trial(outcome.trial_id)[1]}
+    stored = {r.model: r for r in engine.trials.load(outcome.trial_id)[1]}
     assert stored[str(slow)].status == Status.OK and stored[str(slow)].text == "".join(PIECES)
     assert stored[str(other)].status == Status.OK
 
     assert slow not in engine.configured_models()  # finishing the answer does not bring it back
 
     # What was there before the removal is all still there.
-    earlier = engine.load_trial(before.trial_id)
+    earlier = engine.trials.load(before.trial_id)
     assert earlier is not None and earlier[1][0].text == TEXT and earlier[1][0].model == str(slow)
     assert [r.id for r in engine.current_ratings([before.responses[0].id])] == [rating.id]
-    assert {t.id for t in engine.list_trials()} >= {before.trial_id, outcome.trial_id}
+    assert {t.id for t in engine.trials.history.list()} >= {before.trial_id, outcome.trial_id}

@@ -26,9 +26,9 @@ def test_a_trial_over_the_limit_is_refused_before_anything_is_stored_or_sent(pro
                                            "the system prompt B")):
                 with pytest.raises(EngineError, match=f"^{what} is 5,000,001 characters, more than the "
                                                       "5,000,000 allowed"):
-                    await engine.run_trial(trial, [ref("openai")], variants=variants)
-            assert engine.list_trials() == []
-            at_limit = await engine.run_trial(TrialInput("y" * MAX_PROMPT_CHARS), [ref("openai")])
+                    await engine.trials.run(trial, [ref("openai")], variants=variants)
+            assert engine.trials.history.list() == []
+            at_limit = await engine.trials.run(TrialInput("y" * MAX_PROMPT_CHARS), [ref("openai")])
             assert at_limit.responses[0].status.value == "ok"
 
     asyncio.run(go())

@@ -45,7 +45,7 @@ def test_backoff_is_said_live_and_wall_time_includes_the_retries(providers, vend
 
     async def go():
         async with engine_for(providers, retry=POLICY) as engine:
-            outcome = await engine.run_trial(TrialInput("Say hello."), [ref("openai")], sink=watcher)
+            outcome = await engine.trials.run(TrialInput("Say hello."), [ref("openai")], sink=watcher)
             await asyncio.gather(*watcher.later)
             return outcome
 
@@ -60,7 +60,7 @@ def test_backoff_is_said_live_and_wall_time_includes_the_retries(providers, vend
     # The final attempt alone took a few ms; the user waited for both backoffs too.
     assert r.total_ms < 500
     assert r.wall_ms >= 1000 and r.wall_ms >= r.total_ms + r.retry_wait_ms
-    stored = providers.get_response(r.id)
+    stored = providers.responses.get(r.id)
     assert stored.wall_ms == r.wall_ms  # derived from the stored attempts
 
     providers.save_rating(r.id, "ann", {"outcome": "success", "uncertainty": "confident_correct",
@@ -75,7 +75,7 @@ def test_no_retry_wall_time_is_the_total(providers, vendor):
 
     async def go():
         async with engine_for(providers, retry=POLICY) as engine:
-            return await engine.run_trial(TrialInput("Say hello."), [ref("openai")])
+            return await engine.trials.run(TrialInput("Say hello."), [ref("openai")])
 
     (r,) = asyncio.run(go()).responses
     assert r.retries == 0 and r.wall_ms == pytest.approx(r.total_ms, abs=0.01)

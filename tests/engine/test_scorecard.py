@@ -67,8 +67,8 @@ def add(store, trial_id, model, *, total_ms, cost, status=Status.OK, attempts_co
         r.error_kind = ErrorKind.SERVER_ERROR
     for n, c in enumerate(attempts_cost, start=1):
         r.attempts.append(Attempt(number=n, started_at=1.0, status=Status.OK, cost_usd=c))
-    store.create_response(r)
-    store.finish_response(r)
+    store.responses.create(r)
+    store.responses.finish(r)
     return r
 
 
@@ -77,7 +77,7 @@ def test_scorecard_figures_match_hand_computation(engine):
     # Model A: 5 answers on 5 trials, rated success x4, failure x1 (one asked to clarify,
     # one fabricated), one violated constraint; model B: 3 answers, one failed request.
     a, b = [], []
-    trials = [store.create_trial(TrialInput(f"task {i}")) for i in range(5)]
+    trials = [store.trials.create(TrialInput(f"task {i}")) for i in range(5)]
     a_totals = [100.0, 200.0, 300.0, 400.0, 1000.0]
     for i, t in enumerate(trials):
         a.append(add(store, t, "p/a", total_ms=a_totals[i], cost=0.01 * (i + 1)))
@@ -160,7 +160,7 @@ def test_scorecard_figures_match_hand_computation(engine):
 
 def test_agreement_kappa_for_two_raters_and_alpha_for_three(engine):
     store = engine.store
-    trial = store.create_trial(TrialInput("t"))
+    trial = store.trials.create(TrialInput("t"))
     rs = [add(store, trial, "p/a", total_ms=100, cost=None) for _ in range(6)]
     ana = ["success", "success", "failure", "failure", "success", "partial"]
     bo = ["success", "failure", "failure", "failure", "success", "partial"]
@@ -184,7 +184,7 @@ def test_agreement_kappa_for_two_raters_and_alpha_for_three(engine):
 
 def test_filters_by_rater_tag_and_trial(engine):
     store = engine.store
-    t1, t2 = store.create_trial(TrialInput("one")), store.create_trial(TrialInput("two"))
+    t1, t2 = store.trials.create(TrialInput("one")), store.trials.create(TrialInput("two"))
     r1 = add(store, t1, "p/a", total_ms=100, cost=0.01)
     r2 = add(store, t2, "p/a", total_ms=200, cost=0.02)
     store.save_rating(r1.id, "ana", {**GOOD, "outcome": "success", "tags": ["finance"]})
@@ -198,7 +198,7 @@ def test_filters_by_rater_tag_and_trial(engine):
 
 def test_date_range_keeps_answers_rated_in_it_though_stored_before(engine):
     store = engine.store
-    t = store.create_trial(TrialInput("q"))
+    t = store.trials.create(TrialInput("q"))
     r = add(store, t, "p/m", total_ms=5.0, cost=0.01)
     store.db.execute("UPDATE responses SET created_at = created_at - 2 * 86400")  # answered 2 days ago
     store.save_rating(r.id, "ann", {**GOOD, "outcome": "success"})
@@ -210,13 +210,13 @@ def test_date_range_keeps_answers_rated_in_it_though_stored_before(engine):
 
 def test_load_run_traffic_stays_out_of_the_scorecard(engine):
     store = engine.store
-    trial = store.create_trial(TrialInput("task"))
+    trial = store.trials.create(TrialInput("task"))
     hand = add(store, trial, "p/a", total_ms=100.0, cost=0.01)
     store.save_rating(hand.id, "ana", {**GOOD, "outcome": "success"})
     before = {s.model: (s.n_answers, s.cost_per_success_usd) for s in engine.scorecard()}
 
     run_id = store.create_run("load", {}, "spike")
-    load_trial = store.create_trial(TrialInput("synthetic"))
+    load_trial = store.trials.create(TrialInput("synthetic"))
     for _ in range(50):  # slow, expensive, unrated: it would swamp p95 and $/success
         r = add(store, load_trial, "p/a", total_ms=9000.0, cost=1.0)
         store.db.execute("UPDATE responses SET run_id = ? WHERE id = ?", (run_id, r.id))
@@ -229,7 +229,7 @@ def test_load_run_traffic_stays_out_of_the_scorecard(engine):
 
 def test_bradley_terry_strengths_by_hand(engine):
     store = engine.store
-    trials = [store.create_trial(TrialInput(f"t{i}")) for i in range(4)]
+    trials = [store.trials.create(TrialInput(f"t{i}")) for i in range(4)]
     a = [add(store, t, "p/a", total_ms=10.0, cost=0.01) for t in trials]
     b = [add(store, t, "p/b", total_ms=10.0, cost=0.01) for t in trials]
     for i, winner in enumerate(["a", "a", "a", "b"]):  # A won 3 of 4
@@ -257,7 +257,7 @@ KEYS = {1: "asked_clarifying", 2: "stated_uncertainty", 3: "confident_correct", 
 
 def test_krippendorff_alpha_in_the_scorecard_matches_the_published_example(engine):
     store = engine.store
-    trial = store.create_trial(TrialInput("t"))
+    trial = store.trials.create(TrialInput("t"))
     for row in RELIABILITY_DATA:
         r = add(store, trial, "p/a", total_ms=10.0, cost=0.01)
         for rater, value in zip(("ana", "bo", "cy", "di"), row, strict=True):
@@ -273,7 +273,7 @@ def test_krippendorff_alpha_in_the_scorecard_matches_the_published_example(engin
 
 def test_scorecard_json_from_the_cli_has_the_new_intervals(engine, capsys):
     store = engine.store
-    trials = [store.create_trial(TrialInput(f"t{i}")) for i in range(2)]
+    trials = [store.trials.create(TrialInput(f"t{i}")) for i in range(2)]
     a = [add(store, t, "p/a", total_ms=10.0, cost=0.02) for t in trials]
     b = [add(store, t, "p/b", total_ms=10.0, cost=0.01) for t in trials]
     for r in a + b:
@@ -292,7 +292,7 @@ def test_scorecard_json_from_the_cli_has_the_new_intervals(engine, capsys):
 
 def test_scorecard_in_background_uses_its_own_connection_and_can_be_cancelled(engine, monkeypatch):
     store = engine.store
-    trial = store.create_trial(TrialInput("t"))
+    trial = store.trials.create(TrialInput("t"))
     store.save_rating(add(store, trial, "p/a", total_ms=10.0, cost=0.01).id, "ana", {**GOOD, "outcome": "success"})
     seen = []
     real = session.compute_scorecard

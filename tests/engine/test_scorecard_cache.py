@@ -25,14 +25,14 @@ def _answer(store, trial: str, model: str, total_ms: float) -> str:
     r = ResponseResult(id=new_id(), trial_id=trial, model=model, settings={}, status=Status.OK,
                        text="an answer", total_ms=total_ms, cost_usd=0.01, usage=Usage(10, 5),
                        attempts=[Attempt(number=1, started_at=1.0, status=Status.OK, cost_usd=0.01)])
-    store.finish_response(r)
+    store.responses.finish(r)
     return r.id
 
 
 def _fill(store, rater: str = "ana", n: int = 8) -> list[str]:
     ids = []
     for t in range(n):
-        trial = store.create_trial(TrialInput(f"task {t}"))
+        trial = store.trials.create(TrialInput(f"task {t}"))
         a, b = _answer(store, trial, "p/a", 100.0 + t), _answer(store, trial, "p/b", 200.0 + 3 * t)
         store.save_rating(a, rater, {"outcome": "success" if t % 3 else "failure", "quality": 4, **REST,
                                      "tags": ["X"] if t % 2 else []})
@@ -98,7 +98,7 @@ def test_a_changed_rating_changes_the_scorecard(engine):
 
 def test_a_new_answer_changes_the_scorecard(engine):
     _fill(engine.store)
-    trial = engine.store.create_trial(TrialInput("one more"))
+    trial = engine.store.trials.create(TrialInput("one more"))
     _changes(engine, lambda: _answer(engine.store, trial, "p/a", 9999.0))
 
 
@@ -106,7 +106,7 @@ def test_a_new_preference_and_a_deleted_trial_change_the_scorecard(engine):
     ids = _fill(engine.store)
     _changes(engine, lambda: engine.store.save_preference(ids[2], ids[3], "b", "ana"))
     victim = engine.store.db.conn.execute("SELECT trial_id FROM responses WHERE id = ?", (ids[0],)).fetchone()[0]
-    _changes(engine, lambda: engine.store.delete_trial(victim))
+    _changes(engine, lambda: engine.store.trials.delete(victim))
 
 
 def test_a_merge_changes_the_scorecard_and_brings_no_cache(tmp_path, engine):

@@ -20,7 +20,7 @@ def engine(tmp_path):
 
 def test_quality_agreement_ordinal_and_interval(engine):
     store = engine.store
-    trial = store.create_trial(TrialInput("t"))
+    trial = store.trials.create(TrialInput("t"))
     # Krippendorff's (2011) four-observer example, values 1–5, as quality scores.
     data = [[1, 1, None, 1], [2, 2, 3, 2], [3, 3, 3, 3], [3, 3, 3, 3], [2, 2, 2, 2], [1, 2, 3, 4],
             [4, 4, 4, 4], [1, 1, 2, 1], [2, 2, 2, 2], [None, 5, 5, 5], [None, None, 1, 1]]
@@ -36,7 +36,7 @@ def test_quality_agreement_ordinal_and_interval(engine):
 
 def test_two_raters_get_a_quality_alpha_too(engine):
     store = engine.store
-    trial = store.create_trial(TrialInput("t"))
+    trial = store.trials.create(TrialInput("t"))
     for a, b in [(5, 5), (4, 4), (1, 1), (4, 5)]:
         r = add(store, trial, "p/a", total_ms=100, cost=None)
         store.save_rating(r.id, "ana", {**GOOD, "outcome": "success", "quality": a})

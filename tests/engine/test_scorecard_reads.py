@@ -24,14 +24,14 @@ def engine(tmp_path):
 
 def _fill(store) -> None:
     for t in range(4):
-        trial = store.create_trial(TrialInput(f"task {t}"))
+        trial = store.trials.create(TrialInput(f"task {t}"))
         ids = []
         for model in ("p/a", "p/b"):
             r = ResponseResult(id=new_id(), trial_id=trial, model=model, settings={}, status=Status.OK,
                                text="a long answer " * 100, total_ms=100.0 + t, cost_usd=0.01,
                                usage=Usage(10, 5),
                                attempts=[Attempt(number=1, started_at=1.0, status=Status.OK, cost_usd=0.01)])
-            store.finish_response(r)
+            store.responses.finish(r)
             ids.append(r.id)
             store.save_rating(r.id, "ana", {"outcome": "success", "quality": 4, **RUBRIC_REST,
                                             "tags": ["X"] if t % 2 else []})

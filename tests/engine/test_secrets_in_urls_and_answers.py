@@ -62,7 +62,7 @@ def test_a_key_split_across_deltas_is_stored_redacted_with_a_note(store, vendor,
     assert r.text == "Your key is [REDACTED], keep it safe."
     assert r.notes == ["the answer contained the API key of provider 'openai' verbatim; desk stored it as "
                        "[REDACTED] (if the model could see that key, replace it with the vendor)"]
-    got = store.get_response(r.id)
+    got = store.responses.get(r.id)
     assert (got.text, got.notes) == (r.text, r.notes)
     assert KEY.encode() not in db_bytes(store)
 
@@ -91,11 +91,11 @@ def test_text_stored_while_streaming_is_redacted_already(store, vendor, monkeypa
         def response_finished(self, result): pass
 
         def text_received(self, result, delta, parts):
-            seen.append(store.get_response(result.id).text)  # the recorder has written first
+            seen.append(store.responses.get(result.id).text)  # the recorder has written first
 
     async def go() -> None:
         async with engine_for(store) as engine:
-            await engine.run_trial(TrialInput("Say it."), [ref("openai")], sink=Watch())
+            await engine.trials.run(TrialInput("Say it."), [ref("openai")], sink=Watch())
 
     asyncio.run(go())
     assert any("[REDACTED]" in text for text in seen), seen

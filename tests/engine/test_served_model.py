@@ -41,7 +41,7 @@ def test_served_model_and_fingerprint_are_kept(providers, vendor, kind, stream):
     assert result.served_model == SERVED
     expected_fp = {"openai": FP, "ollama": "d1" * 32}.get(kind)  # Anthropic and Gemini report no build
     assert result.system_fingerprint == expected_fp
-    stored = providers.get_response(result.id)
+    stored = providers.responses.get(result.id)
     assert (stored.served_model, stored.system_fingerprint) == (SERVED, expected_fp)
 
 
@@ -93,7 +93,7 @@ def test_a_cancel_during_a_stalled_digest_lookup_still_stores_the_finished_answe
     async def go(base_url: str) -> None:
         store.add_provider(ProviderConfig(name="stalled-tags", kind="ollama", base_url=base_url))
         async with engine_for(store) as engine:
-            task = asyncio.create_task(engine.run_trial(TrialInput("hi"), [ModelRef("stalled-tags", "m:1")]))
+            task = asyncio.create_task(engine.trials.run(TrialInput("hi"), [ModelRef("stalled-tags", "m:1")]))
             assert await asyncio.get_running_loop().run_in_executor(None, asked.wait, 5)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -104,7 +104,7 @@ def test_a_cancel_during_a_stalled_digest_lookup_still_stores_the_finished_answe
             asyncio.run(go(server.base_url))
         finally:
             release.set()
-    (trial,) = store.list_trials()
-    (stored,) = store.responses_for_trial(trial.id)
+    (trial,) = store.trials.list()
+    (stored,) = store.responses.for_trial(trial.id)
     assert stored.status == Status.OK and stored.text == "hi"
     assert (stored.served_model, stored.system_fingerprint) == ("m:1", None)

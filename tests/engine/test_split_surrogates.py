@@ -24,7 +24,7 @@ def test_split_surrogate_pair_is_stored_as_the_emoji(providers, vendor, kind):
     assert result.text == f"thumbs {THUMBS} up"
     assert result.notes == []
     assert result.store_error is None
-    stored = providers.get_response(result.id)
+    stored = providers.responses.get(result.id)
     assert stored.status == Status.OK
     assert stored.text == f"thumbs {THUMBS} up"
 
@@ -35,7 +35,7 @@ def test_lone_surrogate_becomes_replacement_character_and_is_noted(providers, ve
     _, result = run_one(providers, kind, TrialInput("React."))
     assert result.status == Status.OK, result.error_message
     assert result.text == "half \ufffd gone"
-    stored = providers.get_response(result.id)
+    stored = providers.responses.get(result.id)
     assert stored.text == "half \ufffd gone"
     assert len(stored.notes) == 1 and "U+FFFD" in stored.notes[0]
     assert response_record(stored)["notes"] == stored.notes  # exports carry it
@@ -46,4 +46,4 @@ def test_whole_answer_with_a_lone_surrogate_is_stored_too(providers, vendor, kin
     script_for(vendor, kind, Script(text_pieces=["end ", "\udc4d"]))
     _, result = run_one(providers, kind, TrialInput("React."), stream=False)
     assert result.status == Status.OK, result.error_message
-    assert providers.get_response(result.id).text == "end \ufffd"
+    assert providers.responses.get(result.id).text == "end \ufffd"

@@ -23,7 +23,7 @@ def test_an_answer_the_store_refused_says_so(providers, vendor, kind):
     _, result = run_one(providers, kind)
     assert result.status == Status.OK and result.text == "shown but not saved"
     assert result.store_error is not None and "database or disk is full" in result.store_error
-    assert providers.get_response(result.id) is None
+    assert providers.responses.get(result.id) is None
 
 
 def test_a_refused_final_write_is_reported_even_after_the_row_was_created(providers, vendor):
@@ -31,7 +31,7 @@ def test_a_refused_final_write_is_reported_even_after_the_row_was_created(provid
     script_for(vendor, "openai", Script(text_pieces=["lost"]))
     _, result = run_one(providers, "openai")
     assert result.store_error is not None and "saving the finished answer" in result.store_error
-    assert providers.get_response(result.id).status == Status.STREAMING  # never claimed done
+    assert providers.responses.get(result.id).status == Status.STREAMING  # never claimed done
 
 
 def test_a_write_that_fails_once_then_succeeds_is_not_an_error(providers, vendor):
@@ -41,4 +41,4 @@ def test_a_write_that_fails_once_then_succeeds_is_not_an_error(providers, vendor
     script_for(vendor, "openai", Script(text_pieces=["a", "b", "c"], interval_ms=150))
     _, result = run_one(providers, "openai")
     assert result.store_error is None
-    assert providers.get_response(result.id).text == "abc"
+    assert providers.responses.get(result.id).text == "abc"

@@ -76,9 +76,9 @@ def test_twenty_cases_three_models_complete(providers, vendor, tmp_path):
     trials = {a.response.trial_id for a in answers}
     assert len(trials) == 20
     for trial_id in trials:
-        stored = store.get_trial(trial_id)
+        stored = store.trials.get(trial_id)
         assert stored is not None and CASE.search(stored.input.prompt.encode())
-        assert sorted(r.model for r in store.responses_for_trial(trial_id)) == sorted(str(m) for m in models)
+        assert sorted(r.model for r in store.responses.for_trial(trial_id)) == sorted(str(m) for m in models)
     assert {r.id for r in store.run_responses(result.run_id)} == {a.response.id for a in answers}
     matrix = engine.suite_matrix(result.run_id)
     assert len(matrix.cells) == 60 and {c.status for c in matrix.cells} == {"ok"}
@@ -238,7 +238,7 @@ def test_bad_input_writes_nothing(providers, vendor, tmp_path):
                 engine.suite_matrix("XYZ")
 
     run(go())
-    assert providers.list_runs() == [] and providers.list_trials() == []
+    assert providers.list_runs() == [] and providers.trials.list() == []
     assert vendor.requests == []
 
 
@@ -431,7 +431,7 @@ def test_export_import_round_trip_and_suite_from_trials(providers, vendor, tmp_p
             assert lines[0]["attachments"] == ["mine_files/k_1/data.csv"]
             assert set(lines[1]) == {"id", "prompt", "expect", "tags", "constraints"}
 
-            outcome = await engine.run_trial(TrialInput("from history", "be kind"), [ref("openai")])
+            outcome = await engine.trials.run(TrialInput("from history", "be kind"), [ref("openai")])
             made = engine.suite_from_trials("history", [outcome.trial_id], expect="clarify")
             (case,) = engine.suite("history").cases
             assert made.cases == 1 and (case.key, case.prompt, case.system, case.expect, case.upstream_id) == (

@@ -128,7 +128,7 @@ def test_one_model_failing_never_disturbs_the_others(fault, providers, vendor):
         "refused": ErrorKind.CONNECTION,
     }[fault]
     assert b.error_kind == expected_kind, b.error_message
-    stored = {r.id: r for r in providers.responses_for_trial(trial_id)}
+    stored = {r.id: r for r in providers.responses.for_trial(trial_id)}
     assert [stored[r.id].status for r in (a, b, c)] == [Status.OK, Status.ERROR, Status.OK]
 
 
@@ -140,7 +140,7 @@ def test_per_model_settings(providers, vendor):
 
     async def go():
         async with engine_for(providers) as engine:
-            return await engine.run_trial(TrialInput("hi"), [ref("openai"), ref("ollama")], settings)
+            return await engine.trials.run(TrialInput("hi"), [ref("openai"), ref("ollama")], settings)
 
     outcome = asyncio.run(go())
     assert [r.status for r in outcome.responses] == [Status.OK, Status.OK]
@@ -163,8 +163,8 @@ def test_the_built_in_model_is_capped_unless_the_user_sets_a_limit(providers, ve
 
     async def go():
         async with engine_for(providers) as engine:
-            await engine.run_trial(TrialInput("hi"), [local, ref("openai")])
-            await engine.run_trial(TrialInput("hi"), [local], GenerationSettings(max_tokens=40))
+            await engine.trials.run(TrialInput("hi"), [local, ref("openai")])
+            await engine.trials.run(TrialInput("hi"), [local], GenerationSettings(max_tokens=40))
             await run_load(engine, LoadPlan(models=(local,), inputs=(TrialInput("hi"),),
                                             steps=(LoadStep(1, 1),), warmup=False))
 
@@ -181,7 +181,7 @@ def test_sink_hears_every_step_in_order(providers, vendor):
 
     async def go():
         async with engine_for(providers) as engine:
-            return await engine.run_trial(TrialInput("hi"), [ref("openai")], sink=sink)
+            return await engine.trials.run(TrialInput("hi"), [ref("openai")], sink=sink)
 
     outcome = asyncio.run(go())
     r = outcome.responses[0]
@@ -201,9 +201,9 @@ def test_a_failing_view_never_stops_the_streams(providers, vendor):
 
     async def go():
         async with engine_for(providers) as engine:
-            outcome = await engine.run_trial(TrialInput("hi"), [ref("openai"), ref("anthropic")],
+            outcome = await engine.trials.run(TrialInput("hi"), [ref("openai"), ref("anthropic")],
                                              sink=BrokenView())
-            return outcome, engine.store.responses_for_trial(outcome.trial_id)
+            return outcome, engine.store.responses.for_trial(outcome.trial_id)
 
     outcome, stored = asyncio.run(go())
     assert [r.status for r in outcome.responses] == [Status.OK, Status.OK]
@@ -214,7 +214,7 @@ def test_a_failing_view_never_stops_the_streams(providers, vendor):
 def test_engine_refuses_what_it_cannot_run(providers):
     async def go(prompt, models):
         async with engine_for(providers) as engine:
-            await engine.run_trial(TrialInput(prompt), models)
+            await engine.trials.run(TrialInput(prompt), models)
 
     with pytest.raises(EngineError, match="at least one model"):
         asyncio.run(go("hi", []))
@@ -222,7 +222,7 @@ def test_engine_refuses_what_it_cannot_run(providers):
         asyncio.run(go("  \n", [ref("openai")]))
     with pytest.raises(EngineError, match="unknown provider 'nope'"):
         asyncio.run(go("hi", [ModelRef("nope", "m")]))
-    assert providers.list_trials() == []  # nothing half-stored
+    assert providers.trials.list() == []  # nothing half-stored
 
 
 # --- cancellation -----------------------------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_cancel_mid_stream_keeps_and_stores_the_partial_text(kind, providers, ve
 
     async def go():
         async with engine_for(providers) as engine:
-            task = asyncio.ensure_future(engine.run_trial(TrialInput("long"), [ref(kind)], sink=sink))
+            task = asyncio.ensure_future(engine.trials.run(TrialInput("long"), [ref(kind)], sink=sink))
             for _ in range(400):  # until three pieces have arrived (at most 2 s)
                 if sink.results and len(sink.deltas.get(sink.results[0].id, [])) >= 3:
                     break
@@ -255,14 +255,14 @@ def test_cancel_mid_stream_keeps_and_stores_the_partial_text(kind, providers, ve
     assert r.attempts[-1].status == Status.INTERRUPTED
     assert r.ttft_ms is not None
 
-    row = providers.get_response(r.id)
+    row = providers.responses.get(r.id)
     assert row is not None
     assert (row.status, row.error_kind, row.text) == (Status.INTERRUPTED, ErrorKind.CANCELLED, r.text)
     assert "cancelled" in row.error_message
     assert [a.status for a in row.attempts] == [Status.INTERRUPTED]
     assert row.attempts[0].error_kind == ErrorKind.CANCELLED
     # A later open must not re-mark it (it is finished, not an orphan).
-    assert providers.recover_interrupted() == 0
+    assert providers.responses.recover_interrupted() == 0
 
 
 def test_cancel_during_retry_wait(providers, vendor):
@@ -271,7 +271,7 @@ def test_cancel_during_retry_wait(providers, vendor):
 
     async def go():
         async with engine_for(providers) as engine:
-            task = asyncio.ensure_future(engine.run_trial(TrialInput("hi"), [ref("openai")], sink=sink))
+            task = asyncio.ensure_future(engine.trials.run(TrialInput("hi"), [ref("openai")], sink=sink))
             while not sink.attempts:
                 await asyncio.sleep(0.005)
             await asyncio.sleep(0.02)
@@ -282,7 +282,7 @@ def test_cancel_during_retry_wait(providers, vendor):
     asyncio.run(go())
     r = sink.results[0]
     assert r.status == Status.INTERRUPTED
-    row = providers.get_response(r.id)
+    row = providers.responses.get(r.id)
     assert row.status == Status.INTERRUPTED
     assert [a.http_status for a in row.attempts] == [429]
 
@@ -301,7 +301,7 @@ def test_store_holds_exactly_what_the_engine_returned(providers, vendor):
         Script(usage={"input_tokens": 30, "output_tokens": 7}),
     )  # fmt: skip
     trial_id, results = run_many(providers, [ref(k) for k in KINDS])
-    rows = providers.responses_for_trial(trial_id)
+    rows = providers.responses.for_trial(trial_id)
     assert [r.id for r in rows] == [r.id for r in results]
     for got, want in zip(rows, results, strict=True):
         assert comparable(got) == comparable(want), got.model
@@ -312,7 +312,7 @@ def test_store_holds_exactly_what_the_engine_returned(providers, vendor):
     assert summary[2][0] == Status.ERROR and summary[2][3] == 1
     assert summary[3] == (Status.OK, 30, pytest.approx((30 * 1.0 + 7 * 2.0) / 1e6), 2)
     assert rows[3].attempts[0].ratelimit == {"retry-after-ms": "10", "x-ratelimit-limit-requests": "60"}
-    assert providers.get_trial(trial_id) is not None
+    assert providers.trials.get(trial_id) is not None
 
 
 def test_partial_text_reaches_the_disk_while_streaming(providers, vendor):
@@ -322,12 +322,12 @@ def test_partial_text_reaches_the_disk_while_streaming(providers, vendor):
 
     class Peek(RecordingSink):
         def text_received(self, result, delta, parts):
-            row = providers.get_response(result.id)
+            row = providers.responses.get(result.id)
             seen.append((row.status, row.text))
 
     async def go():
         async with engine_for(providers) as engine:
-            return await engine.run_trial(TrialInput("hi"), [ref("openai")], sink=Peek())
+            return await engine.trials.run(TrialInput("hi"), [ref("openai")], sink=Peek())
 
     final = asyncio.run(go()).responses[0]
     assert final.status == Status.OK
@@ -349,7 +349,7 @@ def test_empty_answer(providers, vendor):
 def test_stored_timing_identity(providers, vendor):
     script_for(vendor, "anthropic", Script(first_token_delay_ms=30, interval_ms=10))
     _, r = run_one(providers, "anthropic")
-    row = providers.get_response(r.id)
+    row = providers.responses.get(r.id)
     assert row.ttft_ms == pytest.approx((row.first_token_at - row.started_at) * 1000, abs=1e-3)
     a = row.attempts[0]
     assert a.ttft_ms == pytest.approx((a.first_token_at - a.started_at) * 1000, abs=1e-3)
@@ -373,7 +373,7 @@ def test_user_price_gives_the_hand_computed_cost(kind, providers, vendor):
     assert r.cost_usd == pytest.approx(expected, rel=1e-9)
     assert (r.price_source, r.cost_note) == ("user", "")
     assert r.attempts[0].cost_usd == pytest.approx(expected, rel=1e-9)
-    assert providers.get_response(r.id).cost_usd == pytest.approx(expected, rel=1e-9)
+    assert providers.responses.get(r.id).cost_usd == pytest.approx(expected, rel=1e-9)
 
 
 def test_cost_counts_every_attempt_that_was_billed(providers, vendor):
@@ -446,8 +446,8 @@ def test_prices_are_looked_up_before_any_stream_starts(providers, vendor, monkey
 def test_keep_alive_is_reused_across_trials(providers, vendor):
     async def go():
         async with engine_for(providers) as engine:
-            first = await engine.run_trial(TrialInput("a"), [ref("openai")])
-            second = await engine.run_trial(TrialInput("b"), [ref("openai")])
+            first = await engine.trials.run(TrialInput("a"), [ref("openai")])
+            second = await engine.trials.run(TrialInput("b"), [ref("openai")])
             return first.responses[0], second.responses[0]
 
     a, b = asyncio.run(go())
@@ -461,7 +461,7 @@ def test_prewarm_keeps_connect_time_out_of_ttft(providers, vendor):
     async def go():
         async with engine_for(providers) as engine:
             idle = await engine.prewarm(ref("gemini"), 3)
-            outcome = await engine.run_trial(TrialInput("a"), [ref("gemini")] * 3)
+            outcome = await engine.trials.run(TrialInput("a"), [ref("gemini")] * 3)
             return idle, outcome.responses
 
     idle, results = asyncio.run(go())
@@ -483,4 +483,4 @@ def test_fifty_concurrent_responses(providers, vendor):
     assert all(50 <= r.ttft_ms < 300 + SLACK_MS for r in results), sorted(r.ttft_ms for r in results)[-3:]
     assert len({r.vendor_request_id for r in results}) == 50
     assert elapsed < 3 + SLACK_S
-    assert len(providers.responses_for_trial(trial_id)) == 50
+    assert len(providers.responses.for_trial(trial_id)) == 50

@@ -296,7 +296,7 @@ def test_a_key_echoed_by_the_vendor_is_redacted(kind, store, vendor, monkeypatch
     assert "Incorrect API key provided" in r.error_message
     assert KEY not in r.error_message and "0123456789abcdef" not in r.error_message
     assert "[REDACTED]" in r.error_message
-    stored = store.get_response(r.id)
+    stored = store.responses.get(r.id)
     assert stored is not None and KEY not in (stored.error_message or "")
     assert all(KEY not in (a.error_message or "") for a in stored.attempts)
 

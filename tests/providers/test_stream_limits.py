@@ -92,7 +92,7 @@ def test_a_huge_stream_line_fails_fast_as_too_large(kind, store):
     assert "larger than desk's limit of 8 MB" in (r.error_message or "")
     assert len(r.attempts) == 1  # a too-large answer is not paid for again
     assert elapsed < 1.5 + SLACK_S, elapsed
-    assert store.get_response(r.id).error_kind == ErrorKind.TOO_LARGE
+    assert store.responses.get(r.id).error_kind == ErrorKind.TOO_LARGE
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "until-close"])

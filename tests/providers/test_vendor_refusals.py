@@ -68,7 +68,7 @@ def test_anthropic_refusal_is_the_answer_marked_as_a_refusal(text, stream, provi
     assert len(r.attempts) == 1  # not retried: the same request is refused again
     (details,) = r.unknown_fields["message.stop_details"].raw  # why, as the vendor said it: kept
     assert json.loads(details) == STOP_DETAILS
-    stored = providers.get_response(r.id)
+    stored = providers.responses.get(r.id)
     assert stored is not None and stored.refusal is True and stored.text == text
     assert response_json(stored)["refusal"] is True
 

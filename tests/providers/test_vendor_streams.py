@@ -75,7 +75,7 @@ def test_openai_refusal_is_the_answer_marked_as_a_refusal(stream, providers, ven
     assert (r.usage.input_tokens, r.usage.output_tokens) == (17, 12)
     assert r.ttft_ms is not None  # the refusal is what the model answered: its first token counts
     assert r.unknown_fields == {}
-    stored = providers.get_response(r.id)
+    stored = providers.responses.get(r.id)
     assert stored is not None and stored.refusal is True and stored.text == REFUSAL
     assert response_json(stored)["refusal"] is True
     assert response_record(stored)["refusal"] is True
@@ -138,7 +138,7 @@ def test_openai_unknown_delta_fields_are_counted_and_kept(providers, vendor):
     assert [json.loads(v) for v in audio.raw] == [
         {"id": "audio_desk01", "transcript": "Hi"}, {"transcript": " there", "data": "UklGRg=="},
     ]
-    stored = providers.get_response(r.id)
+    stored = providers.responses.get(r.id)
     assert stored is not None and stored.unknown_fields == r.unknown_fields
     assert response_json(stored)["unknown_fields"] == {"delta.audio": 2}
     assert response_record(stored)["unknown_fields"]["delta.audio"]["count"] == 2
@@ -207,7 +207,7 @@ def test_unknown_content_is_counted_and_kept_on_every_protocol(kind, providers, 
     assert r.text == text
     assert {name: f.count for name, f in r.unknown_fields.items()} == counts
     assert all(f.raw and all(json.loads(v) for v in f.raw) for f in r.unknown_fields.values())
-    stored = providers.get_response(r.id)
+    stored = providers.responses.get(r.id)
     assert stored is not None and stored.unknown_fields == r.unknown_fields
 
 
@@ -255,7 +255,7 @@ def test_anthropic_thinking_tokens_fill_reasoning_tokens(stream, providers, vend
     assert (r.text, r.reasoning_text) == ("Four.", "Two and two.")
     assert r.usage == Usage(input_tokens=40, output_tokens=8, cached_input_tokens=5, reasoning_tokens=3)
     assert r.unknown_fields == {}  # a signature vouches for the thinking; it is not content
-    stored = providers.get_response(r.id)
+    stored = providers.responses.get(r.id)
     assert stored is not None and stored.usage.reasoning_tokens == 3
 
 

@@ -34,7 +34,7 @@ CONVERGING = tuple(t for t in MERGED_TABLES if t != "blobs")
 
 def _png_trial(store: Store, prompt: str) -> str:
     png = attachment_from_bytes("chart.png", tiny_png())
-    return store.create_trial(TrialInput(prompt, system="be brief", attachments=(png,)))
+    return store.trials.create(TrialInput(prompt, system="be brief", attachments=(png,)))
 
 
 def _answer(store: Store, trial_id: str, model: str, *, retried: bool = False) -> ResponseResult:
@@ -58,7 +58,7 @@ def _answer(store: Store, trial_id: str, model: str, *, retried: bool = False) -
         retries=len(attempts) - 1,
         attempts=attempts,
     )
-    store.finish_response(result)
+    store.responses.finish(result)
     return result
 
 
@@ -84,7 +84,7 @@ def _store_a(path: Path) -> tuple[Store, str, list[ResponseResult]]:
     a.save_rating(answers[0].id, "ana", {**GOOD, "quality": 5, "tags": ["edited"]})
     a.save_rating(answers[1].id, "ana", BAD)
     a.save_preference(answers[0].id, answers[1].id, "a", "ana", reason="it asked first")
-    a.set_trial_note(shared, "from ana")
+    a.trials.set_note(shared, "from ana")
     return a, shared, answers
 
 
@@ -135,8 +135,8 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
         assert b.get_price("shared", "m") == Price(9.0, 9.0)
 
         # B's rater rates the shared trial too, then B is merged back into A.
-        assert b.get_trial(shared).note == "from ana"  # type: ignore[union-attr]
-        merged = b.responses_for_trial(shared)
+        assert b.trials.get(shared).note == "from ana"  # type: ignore[union-attr]
+        merged = b.responses.for_trial(shared)
         assert merged == answers
         b.save_rating(answers[0].id, "bob", BAD, blind=True, shown_order=[answers[1].id, answers[0].id])
         b.save_preference(answers[1].id, answers[0].id, "b", "bob")
@@ -150,7 +150,7 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
         assert by_rater[answers[0].id, "bob"].shown_order == (answers[1].id, answers[0].id)
         assert len(a.rating_history(answers[0].id, "ana")) == 2
         assert {p.rater for p in a.current_preferences()} == {"ana", "bob"}
-        assert a.responses_for_trial(shared)[0].attempts == answers[0].attempts
+        assert a.responses.for_trial(shared)[0].attempts == answers[0].attempts
 
         # Both stores now hold the same rows (ratings and preferences but for the store
         # each came from); a picture used by two trials is stored once.
@@ -172,8 +172,8 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
         # Settings are each user's own: never copied.
         assert a.get_setting("rater_name") == "ana" and b.get_setting("rater_name") == "bob"
         # Searching still finds merged trials (the full-text index is kept by triggers).
-        assert [t.id for t in a.search_trials("own task")] == [t.id for t in b.search_trials("own task")]
-        assert len(a.search_trials("own task")) == 1
+        assert [t.id for t in a.trials.list("own task")] == [t.id for t in b.trials.list("own task")]
+        assert len(a.trials.list("own task")) == 1
     finally:
         a.close()
         b.close()
@@ -200,7 +200,7 @@ def test_no_secret_can_travel(tmp_path: Path) -> None:
 
 def test_rubric_versions_made_apart(tmp_path: Path) -> None:
     with open_store(tmp_path / "a.db") as a, open_store(tmp_path / "b.db") as b:
-        trial = a.create_trial(TrialInput("task"))
+        trial = a.trials.create(TrialInput("task"))
         answer = _answer(a, trial, "p/m")
         b.merge_from(a.path)
 
@@ -257,7 +257,7 @@ def test_an_older_store_is_upgraded_before_merging(tmp_path: Path) -> None:
     with open_store(tmp_path / "new.db") as store:
         report = store.merge_from(old)
         assert report.added["trials"] == 1 and report.total == 1
-        assert store.get_trial("t1").input.prompt == "an old prompt"  # type: ignore[union-attr]
+        assert store.trials.get("t1").input.prompt == "an old prompt"  # type: ignore[union-attr]
 
 
 def test_only_desk_stores_can_be_merged(tmp_path: Path, store: Store) -> None:
@@ -307,7 +307,7 @@ def test_a_failed_merge_adds_nothing(tmp_path: Path) -> None:
 
 def test_a_store_with_broken_links_is_refused(tmp_path: Path) -> None:
     with open_store(tmp_path / "a.db") as a:
-        trial = a.create_trial(TrialInput("task"))
+        trial = a.trials.create(TrialInput("task"))
         answer = _answer(a, trial, "p/m")
         a.db.execute("PRAGMA foreign_keys = OFF")
         a.db.execute(
@@ -338,7 +338,7 @@ def test_a_merged_provider_never_receives_a_request_nor_the_key(tmp_path: Path, 
                                            headers=(("X-Team", "theirs"),)))
         theirs.add_model("trap", "gpt")
         theirs.set_price("trap", "gpt", Price(1.0, 2.0))
-        trial = theirs.create_trial(TrialInput("their question"))
+        trial = theirs.trials.create(TrialInput("their question"))
         answer = _answer(theirs, trial, "trap/gpt")
     mine = tmp_path / "mine.db"
     env = cli_env(mine, DESK_PLANTED_KEY=PLANTED)
@@ -355,7 +355,7 @@ def test_a_merged_provider_never_receives_a_request_nor_the_key(tmp_path: Path, 
     ]
     with open_store(mine) as store:
         assert store.list_providers() == [] and store.list_models() == [] and store.list_prices() == []
-        (kept,) = store.responses_for_trial(trial)
+        (kept,) = store.responses.for_trial(trial)
         assert kept.id == answer.id and kept.model == "trap/gpt" and kept.text == "answer from trap/gpt"
     # Neither a new trial nor "run again" of the merged one reaches the sender's server.
     sent = desk("trial", "-m", "trap/gpt", "-p", "hello", "--max-retries", "0", env=env)
@@ -370,7 +370,7 @@ def test_a_merged_rater_never_replaces_ours(tmp_path: Path) -> None:
     claiming to supersede ana's own: ana's ratings stay current, the merged ones are kept
     as the other store's, and the report names the clash."""
     with open_store(tmp_path / "mine.db") as mine:
-        trial = mine.create_trial(TrialInput("task"))
+        trial = mine.trials.create(TrialInput("task"))
         first, second = _answer(mine, trial, "p/a"), _answer(mine, trial, "p/b")
         ours = mine.save_rating(first.id, "ana", GOOD)
         mine.save_preference(first.id, second.id, "a", "ana")
@@ -448,7 +448,7 @@ ATTEMPT_COLUMNS = [
 def _tampered(tmp_path: Path, *statements: str, name: str = "hostile.db") -> Path:
     path = tmp_path / name
     with open_store(path) as s:
-        trial = s.create_trial(TrialInput("a real trial"))
+        trial = s.trials.create(TrialInput("a real trial"))
         _answer(s, trial, "p/m")
     raw = sqlite3.connect(path)
     for statement in statements:
@@ -514,7 +514,7 @@ def test_giant_records_and_too_many_rows_are_refused(tmp_path: Path, monkeypatch
 def _many_trials(path: Path, n: int) -> None:
     with open_store(path) as s, transaction(s.db):
         for i in range(n):
-            s.create_trial(TrialInput(f"a colleague's trial {i}"))
+            s.trials.create(TrialInput(f"a colleague's trial {i}"))
 
 
 def test_the_write_lock_is_free_between_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -531,7 +531,7 @@ def test_the_write_lock_is_free_between_batches(tmp_path: Path, monkeypatch: pyt
             with open_store(mine_path) as other:
                 other.db.execute("PRAGMA busy_timeout = 2000")  # shorter than desk's, to fail fast
                 for i in range(5):
-                    wrote.append(other.create_trial(TrialInput(f"written during the merge {i}")))
+                    wrote.append(other.trials.create(TrialInput(f"written during the merge {i}")))
         except BaseException as exc:  # reported by the test
             failed.append(exc)
 
@@ -546,7 +546,7 @@ def test_the_write_lock_is_free_between_batches(tmp_path: Path, monkeypatch: pyt
         report = mine.merge_from(tmp_path / "theirs.db", step=step)
         assert failed == [] and len(wrote) == 5
         assert report.added["trials"] == 1200
-        assert len(mine.list_trials(limit=2000)) == 1205
+        assert len(mine.trials.list(limit=2000)) == 1205
 
 
 def test_a_writer_during_the_batches_waits_and_succeeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -575,7 +575,7 @@ def test_a_writer_during_the_batches_waits_and_succeeds(tmp_path: Path, monkeypa
     during = 0
     with open_store(mine_path) as other:
         while not merged.is_set() and during < 20:
-            other.create_trial(TrialInput(f"written during the merge {during}"))
+            other.trials.create(TrialInput(f"written during the merge {during}"))
             during += 1
     thread.join(60)
     (report,) = results

@@ -260,7 +260,7 @@ def test_m002_adds_variant_columns_to_an_m001_store(db_path: Path) -> None:
     db.close()
     with open_store(db_path) as store:
         assert "variant_label" in store.db.table("responses").columns_dict
-        assert store.get_trial("t1").input.prompt == "old prompt"
+        assert store.trials.get("t1").input.prompt == "old prompt"
 
 
 def test_m003_adds_rating_tables_to_an_m002_store(db_path: Path) -> None:

@@ -64,7 +64,7 @@ def test_memory_database_works() -> None:
 def test_writes_are_committed_at_once(store: Store, db_path: Path) -> None:
     from desk.core.trial import TrialInput
 
-    trial_id = store.create_trial(TrialInput("visible to others?"))
+    trial_id = store.trials.create(TrialInput("visible to others?"))
     other = sqlite3.connect(db_path)
     try:
         assert other.execute("SELECT prompt FROM trials WHERE id = ?", (trial_id,)).fetchone() == (
@@ -79,10 +79,10 @@ def test_two_stores_share_one_file(db_path: Path) -> None:
     from desk.core.trial import TrialInput
 
     with open_store(db_path) as first, open_store(db_path) as second:
-        trial_id = first.create_trial(TrialInput("from the first window"))
-        assert [t.id for t in second.list_trials()] == [trial_id]
-        second.create_trial(TrialInput("from the second"))
-        assert len(first.list_trials()) == 2
+        trial_id = first.trials.create(TrialInput("from the first window"))
+        assert [t.id for t in second.trials.list()] == [trial_id]
+        second.trials.create(TrialInput("from the second"))
+        assert len(first.trials.list()) == 2
 
 
 def test_usable_from_another_thread(store: Store) -> None:
@@ -91,8 +91,8 @@ def test_usable_from_another_thread(store: Store) -> None:
     from desk.core.trial import TrialInput
 
     found: list[int] = []
-    store.create_trial(TrialInput("made here"))
-    worker = threading.Thread(target=lambda: found.append(len(store.list_trials())))
+    store.trials.create(TrialInput("made here"))
+    worker = threading.Thread(target=lambda: found.append(len(store.trials.list())))
     worker.start()
     worker.join()
     assert found == [1]

@@ -31,12 +31,12 @@ def _answer(store: Store, trial_id: str, model: str = "p/m", *, failed: bool = F
         cost_usd=0.001,
         attempts=[Attempt(number=1, started_at=t0, status=Status.OK, cost_usd=0.001)],
     )
-    store.finish_response(result)
+    store.responses.finish(result)
     return result
 
 
 def _trial(store: Store, n: int = 2, prompt: str = "hi") -> tuple[str, list[ResponseResult]]:
-    trial_id = store.create_trial(TrialInput(prompt))
+    trial_id = store.trials.create(TrialInput(prompt))
     return trial_id, [_answer(store, trial_id, f"p/m{i}") for i in range(n)]
 
 
@@ -163,7 +163,7 @@ def test_deleting_a_trial_deletes_its_ratings_and_preferences(store: Store) -> N
     store.save_rating(r1.id, "ana", GOOD)
     store.save_rating(r1.id, "ana", BAD)
     store.save_preference(r1.id, r2.id, "a", "ana")
-    assert store.delete_trial(trial_id)
+    assert store.trials.delete(trial_id)
     assert _count(store, "ratings") == 0 and _count(store, "preferences") == 0
 
 
@@ -348,9 +348,9 @@ def test_all_responses_include_failures_and_attempts(store: Store) -> None:
     store.db.execute("UPDATE responses SET created_at = 200 WHERE id = ?", (failed.id,))
     store.db.execute("UPDATE responses SET created_at = 300 WHERE id = ?", (c.id,))
 
-    everything = store.all_responses()
+    everything = store.responses.all()
     assert everything == [a, failed, c]
     assert everything[1].status is Status.ERROR and everything[1].attempts[0].cost_usd == 0.001
-    assert [r.id for r in store.all_responses(RatingFilter(trial_ids=(t1,)))] == [a.id, failed.id]
-    assert [r.id for r in store.all_responses(RatingFilter(since=200, until=300))] == [failed.id]
-    assert [r.id for r in store.all_responses(RatingFilter(trial_ids=(t2,), since=0))] == [c.id]
+    assert [r.id for r in store.responses.all(RatingFilter(trial_ids=(t1,)))] == [a.id, failed.id]
+    assert [r.id for r in store.responses.all(RatingFilter(since=200, until=300))] == [failed.id]
+    assert [r.id for r in store.responses.all(RatingFilter(trial_ids=(t2,), since=0))] == [c.id]

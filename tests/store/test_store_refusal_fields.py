@@ -19,15 +19,15 @@ def _answer(trial_id: str) -> ResponseResult:
 
 
 def test_refusal_and_unknown_fields_round_trip(store: Store) -> None:
-    trial_id = store.create_trial(TrialInput("hi"))
+    trial_id = store.trials.create(TrialInput("hi"))
     result = _answer(trial_id)
     result.text, result.refusal = "I can't help with that.", True
     note_unknown(result.unknown_fields, "delta.audio", '{"id": "audio_1", "transcript": "é"}')
     note_unknown(result.unknown_fields, "delta.audio", '{"transcript": "x"}')
-    store.create_response(result)
-    store.finish_response(result)
+    store.responses.create(result)
+    store.responses.finish(result)
 
-    back = store.get_response(result.id)
+    back = store.responses.get(result.id)
     assert back is not None
     assert back.refusal is True and back.text == "I can't help with that."
     assert back.unknown_fields == {
@@ -36,10 +36,10 @@ def test_refusal_and_unknown_fields_round_trip(store: Store) -> None:
 
 
 def test_a_plain_answer_is_no_refusal_and_has_no_unknown_fields(store: Store) -> None:
-    trial_id = store.create_trial(TrialInput("hi"))
+    trial_id = store.trials.create(TrialInput("hi"))
     result = _answer(trial_id)
-    store.finish_response(result)
-    back = store.get_response(result.id)
+    store.responses.finish(result)
+    back = store.responses.get(result.id)
     assert back is not None and back.refusal is False and back.unknown_fields == {}
 
 
@@ -58,7 +58,7 @@ def test_m006_upgrades_an_m005_store_in_place(db_path: Path) -> None:
     with open_store(db_path) as store:
         columns = store.db.table("responses").columns_dict
         assert columns["refusal"] is int and columns["unknown_fields_json"] is str
-        old = store.get_response("r1")
+        old = store.responses.get("r1")
         assert old is not None
         assert (old.text, old.refusal, old.unknown_fields) == ("old answer", False, {})
 

@@ -19,8 +19,8 @@ def test_m008_adds_notes_to_an_m005_store(tmp_path: Path) -> None:
     )
     db.close()
     with open_store(path) as store:
-        old = store.get_response("r1")
+        old = store.responses.get("r1")
         assert old.notes == []
         old.notes = ["a note"]
-        store.finish_response(old)
-        assert store.get_response("r1").notes == ["a note"]
+        store.responses.finish(old)
+        assert store.responses.get("r1").notes == ["a note"]

@@ -35,10 +35,10 @@ def _dead_pid() -> int:
 
 
 def test_response_and_attempts_round_trip(store: Store) -> None:
-    trial_id = store.create_trial(TrialInput("hi"))
+    trial_id = store.trials.create(TrialInput("hi"))
     result = _streaming(trial_id, "azure-eu/deployments/gpt")
-    store.create_response(result)
-    assert store.get_response(result.id) == result  # fresh: no usage, no attempts
+    store.responses.create(result)
+    assert store.responses.get(result.id) == result  # fresh: no usage, no attempts
 
     t0 = result.started_at or 0.0
     first = Attempt(
@@ -55,12 +55,12 @@ def test_response_and_attempts_round_trip(store: Store) -> None:
         vendor_request_id="req-1",
         ratelimit={"x-ratelimit-remaining-requests": "0"},
     )
-    store.save_attempt(result.id, first)
+    store.responses.save_attempt(result.id, first)
     second = Attempt(number=2, started_at=t0 + 2.5, wait_before_ms=2000.0)
-    store.save_attempt(result.id, second)
-    store.update_response_text(result.id, "Hel", "thinking")
+    store.responses.save_attempt(result.id, second)
+    store.responses.update_text(result.id, "Hel", "thinking")
 
-    partial = store.get_response(result.id)
+    partial = store.responses.get(result.id)
     assert partial is not None
     assert (partial.text, partial.reasoning_text, partial.status) == ("Hel", "thinking", Status.STREAMING)
     assert [a.number for a in partial.attempts] == [1, 2]
@@ -95,9 +95,9 @@ def test_response_and_attempts_round_trip(store: Store) -> None:
         http_status=200,
         attempts=[first, second],
     )
-    store.finish_response(done)
+    store.responses.finish(done)
 
-    loaded = store.get_response(result.id)
+    loaded = store.responses.get(result.id)
     assert loaded == done
     assert loaded is not None
     assert loaded.usage.cached_input_tokens is None and loaded.usage.reasoning_tokens is None
@@ -112,7 +112,7 @@ def test_response_and_attempts_round_trip(store: Store) -> None:
 
 
 def test_error_response_without_usage(store: Store) -> None:
-    trial_id = store.create_trial(TrialInput("hi"))
+    trial_id = store.trials.create(TrialInput("hi"))
     failed = dataclasses.replace(
         _streaming(trial_id),
         status=Status.ERROR,
@@ -120,8 +120,8 @@ def test_error_response_without_usage(store: Store) -> None:
         error_message="no API key for openai",
         cost_note="no usage reported",
     )
-    store.finish_response(failed)  # never created: finishing inserts it
-    loaded = store.get_response(failed.id)
+    store.responses.finish(failed)  # never created: finishing inserts it
+    loaded = store.responses.get(failed.id)
     assert loaded == failed
     assert loaded is not None and loaded.usage == Usage()
     raw = store.db.execute("SELECT input_tokens, output_tokens, cost_usd FROM responses").fetchone()
@@ -129,67 +129,67 @@ def test_error_response_without_usage(store: Store) -> None:
 
 
 def test_responses_for_trial_in_creation_order(store: Store) -> None:
-    trial_id = store.create_trial(TrialInput("hi"))
-    other = store.create_trial(TrialInput("other"))
+    trial_id = store.trials.create(TrialInput("hi"))
+    other = store.trials.create(TrialInput("other"))
     made = [_streaming(trial_id, m) for m in ("b/one", "a/two", "c/three")]
     for r in made:
-        store.create_response(r)
-    store.create_response(_streaming(other))
-    assert [r.id for r in store.responses_for_trial(trial_id)] == [r.id for r in made]
-    assert store.responses_for_trial("missing") == []
-    assert store.get_response("missing") is None
+        store.responses.create(r)
+    store.responses.create(_streaming(other))
+    assert [r.id for r in store.responses.for_trial(trial_id)] == [r.id for r in made]
+    assert store.responses.for_trial("missing") == []
+    assert store.responses.get("missing") is None
 
 
 def test_write_errors(store: Store) -> None:
     with pytest.raises(StoreError, match="no trial"):
-        store.create_response(_streaming("missing"))
-    trial_id = store.create_trial(TrialInput("hi"))
+        store.responses.create(_streaming("missing"))
+    trial_id = store.trials.create(TrialInput("hi"))
     result = _streaming(trial_id)
-    store.create_response(result)
+    store.responses.create(result)
     with pytest.raises(StoreError, match="already exists"):
-        store.create_response(result)
+        store.responses.create(result)
     with pytest.raises(StoreError, match="no response"):
-        store.update_response_text("missing", "x", "")
+        store.responses.update_text("missing", "x", "")
     with pytest.raises(StoreError, match="no response"):
-        store.save_attempt("missing", Attempt(number=1, started_at=0.0))
+        store.responses.save_attempt("missing", Attempt(number=1, started_at=0.0))
 
 
 def test_crash_mid_stream_is_marked_interrupted(db_path: Path) -> None:
     with open_store(db_path) as store:
-        trial_id = store.create_trial(TrialInput("tell me a story"))
+        trial_id = store.trials.create(TrialInput("tell me a story"))
         result = _streaming(trial_id)
-        store.create_response(result)
-        store.save_attempt(result.id, Attempt(number=1, started_at=time.time()))
+        store.responses.create(result)
+        store.responses.save_attempt(result.id, Attempt(number=1, started_at=time.time()))
         for text in ("Once", "Once upon", "Once upon a time"):
-            store.update_response_text(result.id, text, "")
+            store.responses.update_text(result.id, text, "")
         alive = _streaming(trial_id, "anthropic/claude")
-        store.create_response(alive)  # written by this (living) process
+        store.responses.create(alive)  # written by this (living) process
         remote = _streaming(trial_id, "gemini/flash")
-        store.create_response(remote)
+        store.responses.create(remote)
         # The writer of `result` "crashes"; `remote` was written on another machine.
         store.db.execute("UPDATE responses SET writer_pid = ? WHERE id = ?", (_dead_pid(), result.id))
         store.db.execute("UPDATE responses SET writer_host = 'elsewhere' WHERE id = ?", (remote.id,))
 
     with open_store(db_path) as store:
-        recovered = store.get_response(result.id)
+        recovered = store.responses.get(result.id)
         assert recovered is not None
         assert recovered.status is Status.INTERRUPTED
         assert recovered.text == "Once upon a time"
         assert recovered.error_message
         assert recovered.attempts[0].status is Status.INTERRUPTED
-        assert store.get_response(alive.id).status is Status.STREAMING  # type: ignore[union-attr]
-        assert store.get_response(remote.id).status is Status.STREAMING  # type: ignore[union-attr]
-        assert store.recover_interrupted() == 0
+        assert store.responses.get(alive.id).status is Status.STREAMING  # type: ignore[union-attr]
+        assert store.responses.get(remote.id).status is Status.STREAMING  # type: ignore[union-attr]
+        assert store.responses.recover_interrupted() == 0
 
 
 def test_a_reused_pid_does_not_keep_a_stream_alive_forever(store: Store) -> None:
-    trial_id = store.create_trial(TrialInput("hi"))
+    trial_id = store.trials.create(TrialInput("hi"))
     result = _streaming(trial_id)
-    store.create_response(result)
+    store.responses.create(result)
     week_ago = time.time() - 7 * 86400
     store.db.execute("UPDATE responses SET updated_at = ? WHERE id = ?", (week_ago, result.id))
-    assert store.recover_interrupted() == 1
-    assert store.get_response(result.id).status is Status.INTERRUPTED  # type: ignore[union-attr]
+    assert store.responses.recover_interrupted() == 1
+    assert store.responses.get(result.id).status is Status.INTERRUPTED  # type: ignore[union-attr]
 
 
 def test_pid_alive() -> None:

@@ -22,9 +22,9 @@ def test_m009_adds_served_model_to_an_m008_store(tmp_path: Path) -> None:
     db.close()
     with open_store(path) as store:
         assert "m009_served_model" in applied_migrations(store.db)
-        old = store.get_response("r1")
+        old = store.responses.get("r1")
         assert (old.served_model, old.system_fingerprint) == (None, None)
         old.served_model, old.system_fingerprint = "m-2026-01-01", "fp_abc"
-        store.finish_response(old)
-        again = store.get_response("r1")
+        store.responses.finish(old)
+        again = store.responses.get("r1")
         assert (again.served_model, again.system_fingerprint) == ("m-2026-01-01", "fp_abc")

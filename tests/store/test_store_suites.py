@@ -90,8 +90,8 @@ def test_a_case_keeps_its_attachment_when_the_trials_using_it_are_deleted(store:
     run_id = store.create_run("suite", {"suite_id": suite.id, "total": 2})
     trial_id = suites.cell_trial(run_id, suite.cases[0], 0)
     assert suites.cell_trial(run_id, suite.cases[0], 0) == trial_id  # one trial per (case, sample)
-    assert store.get_trial(trial_id).input.attachments == suite.cases[0].attachments  # type: ignore[union-attr]
-    assert store.delete_trial(trial_id)
+    assert store.trials.get(trial_id).input.attachments == suite.cases[0].attachments  # type: ignore[union-attr]
+    assert store.trials.delete(trial_id)
     assert suites.run_trials(run_id) == []  # the link goes with the trial
     again = suites.get_suite("ops")
     assert again is not None and again.cases[0].attachments[0].data == tiny_png()
@@ -99,7 +99,7 @@ def test_a_case_keeps_its_attachment_when_the_trials_using_it_are_deleted(store:
 
 def _answer(store: Store, trial_id: str, model: str, status: Status = Status.OK) -> ResponseResult:
     r = ResponseResult(id=new_id(), trial_id=trial_id, model=model, settings={}, status=status, text="hi")
-    store.finish_response(r)
+    store.responses.finish(r)
     return r
 
 
@@ -142,7 +142,7 @@ def test_a_dead_writer_leaves_its_run_interrupted(db_path: Path) -> None:
 
 
 def test_partial_ratings_judge_only_what_they_name(store: Store) -> None:
-    trial = store.create_trial(TrialInput("task"))
+    trial = store.trials.create(TrialInput("task"))
     answer = _answer(store, trial, "p/a")
     suites = SuiteStore(store)
     with pytest.raises(StoreError, match="Hard constraints"):

@@ -13,11 +13,11 @@ VALUES = {"outcome": "success", "uncertainty": "confident_correct", "constraints
 
 
 def test_each_tag_selects_exactly_its_ratings(store):
-    trial = store.create_trial(TrialInput("tags"))
+    trial = store.trials.create(TrialInput("tags"))
     by_tag = {}
     for tag in TAGS:
         r = ResponseResult(id=new_id(), trial_id=trial, model="p/m", settings={}, status=Status.OK, text="a")
-        store.finish_response(r)
+        store.responses.finish(r)
         store.save_rating(r.id, "ana", {**VALUES, "tags": [tag, "common"]})
         by_tag[tag] = r.id
     for tag in TAGS:

@@ -35,10 +35,10 @@ def _trial() -> TrialInput:
 def test_trial_round_trip(store: Store) -> None:
     trial = _trial()
     assert trial.attachments[1].encoding == "cp1252"
-    trial_id = store.create_trial(trial)
+    trial_id = store.trials.create(trial)
     assert ULID.match(trial_id)
 
-    stored = store.get_trial(trial_id)
+    stored = store.trials.get(trial_id)
     assert stored is not None
     assert stored.id == trial_id
     assert stored.parent_trial_id is None
@@ -56,77 +56,77 @@ def test_trial_round_trip(store: Store) -> None:
 def test_data_file_text_follows_the_stored_encoding(store: Store) -> None:
     for codec in ("utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32"):
         att = attachment_from_bytes("t.csv", "a,b\nà,ü\n".encode(codec))
-        trial_id = store.create_trial(TrialInput("x", attachments=(att,)))
-        stored = store.get_trial(trial_id)
+        trial_id = store.trials.create(TrialInput("x", attachments=(att,)))
+        stored = store.trials.get(trial_id)
         assert stored is not None
         assert stored.input.attachments == (att,), codec
 
 
 def test_blobs_are_deduplicated(store: Store) -> None:
-    first = store.create_trial(_trial())
-    second = store.create_trial(TrialInput("again", attachments=_trial().attachments[:1]))
+    first = store.trials.create(_trial())
+    second = store.trials.create(TrialInput("again", attachments=_trial().attachments[:1]))
     assert store.db.execute("SELECT count(*) FROM blobs").fetchone()[0] == 3
     assert store.db.execute("SELECT count(*) FROM trial_attachments").fetchone()[0] == 4
-    stored = store.get_trial(second)
+    stored = store.trials.get(second)
     assert stored is not None and stored.input.attachments[0].data == tiny_png(2, 3)
     # Deleting a trial frees only the blobs nobody else uses.
-    assert store.delete_trial(first) is True
+    assert store.trials.delete(first) is True
     assert store.db.execute("SELECT count(*) FROM blobs").fetchone()[0] == 1
-    assert store.get_trial(first) is None
-    assert store.delete_trial(first) is False
+    assert store.trials.get(first) is None
+    assert store.trials.delete(first) is False
 
 
 def test_a_wrong_sha256_is_refused(store: Store) -> None:
     fake = Attachment("data", "x.txt", "text/plain", b"abc", "0" * 64, "utf-8", "abc")
     with pytest.raises(StoreError, match="sha256"):
-        store.create_trial(TrialInput("p", attachments=(fake,)))
-    assert store.list_trials() == []
+        store.trials.create(TrialInput("p", attachments=(fake,)))
+    assert store.trials.list() == []
 
 
 def test_run_again_links_and_ids(store: Store) -> None:
-    parent = store.create_trial(TrialInput("first"))
-    child = store.create_trial(
+    parent = store.trials.create(TrialInput("first"))
+    child = store.trials.create(
         TrialInput("first"), trial_id="01ARZ3NDEKTSV4RRFFQ69G5FAV", parent_trial_id=parent
     )
     assert child == "01ARZ3NDEKTSV4RRFFQ69G5FAV"
-    stored = store.get_trial(child)
+    stored = store.trials.get(child)
     assert stored is not None and stored.parent_trial_id == parent
     with pytest.raises(StoreError, match="already exists"):
-        store.create_trial(TrialInput("dup"), trial_id=child)
+        store.trials.create(TrialInput("dup"), trial_id=child)
     with pytest.raises(StoreError, match="no trial"):
-        store.create_trial(TrialInput("orphan"), parent_trial_id="NOPE")
-    store.set_trial_note(child, "compare with the first run")
-    stored = store.get_trial(child)
+        store.trials.create(TrialInput("orphan"), parent_trial_id="NOPE")
+    store.trials.set_note(child, "compare with the first run")
+    stored = store.trials.get(child)
     assert stored is not None and stored.note == "compare with the first run"
-    assert store.get_trial("missing") is None
+    assert store.trials.get("missing") is None
 
 
 def test_list_trials_newest_first_with_responses(store: Store) -> None:
-    ids = [store.create_trial(TrialInput(f"prompt number {i}")) for i in range(3)]
+    ids = [store.trials.create(TrialInput(f"prompt number {i}")) for i in range(3)]
     for model in ("openai/gpt-4o", "anthropic/claude-sonnet-4"):
-        store.create_response(ResponseResult(id=f"r-{model}", trial_id=ids[1], model=model, settings={}))
-    listed = store.list_trials()
+        store.responses.create(ResponseResult(id=f"r-{model}", trial_id=ids[1], model=model, settings={}))
+    listed = store.trials.list()
     assert [t.id for t in listed] == ids[::-1]
     middle = listed[1]
     assert middle.n_responses == 2
     assert middle.models == ("openai/gpt-4o", "anthropic/claude-sonnet-4")
     assert middle.prompt_preview == "prompt number 1"
     assert listed[0].n_responses == 0 and listed[0].models == ()
-    assert [t.id for t in store.list_trials(limit=1, offset=1)] == [ids[1]]
+    assert [t.id for t in store.trials.list(limit=1, offset=1)] == [ids[1]]
 
 
 def test_prompt_preview_is_200_characters(store: Store) -> None:
-    store.create_trial(TrialInput("é" * 500))
-    assert store.list_trials()[0].prompt_preview == "é" * 200
+    store.trials.create(TrialInput("é" * 500))
+    assert store.trials.list()[0].prompt_preview == "é" * 200
 
 
 def test_search(store: Store) -> None:
-    a = store.create_trial(TrialInput("Summarise this quarterly report", system="You are an accountant"))
-    b = store.create_trial(TrialInput("Translate to French: hello"))
-    c = store.create_trial(TrialInput("Résumé of the report, 100% done_ok"))
+    a = store.trials.create(TrialInput("Summarise this quarterly report", system="You are an accountant"))
+    b = store.trials.create(TrialInput("Translate to French: hello"))
+    c = store.trials.create(TrialInput("Résumé of the report, 100% done_ok"))
 
     def found(text: str) -> list[str]:
-        return [t.id for t in store.search_trials(text)]
+        return [t.id for t in store.trials.list(text)]
 
     assert found("report") == [c, a]
     assert found("summ") == [a]  # prefix
@@ -138,5 +138,5 @@ def test_search(store: Store) -> None:
     assert found("done_ok") == [c]
     assert found('"unbalanced NOT OR') == []
     assert found("zebra") == []
-    assert [t.id for t in store.list_trials(search="french")] == [b]
-    assert len(store.list_trials(search="   ")) == 3
+    assert [t.id for t in store.trials.list(search="french")] == [b]
+    assert len(store.trials.list(search="   ")) == 3

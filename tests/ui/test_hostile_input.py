@@ -195,7 +195,7 @@ def test_empty_prompt_and_no_model_send_nothing(window, qtbot, vendor):
     assert window.banner.isVisible() and "Pick at least one model" in window.banner.label.text()
     assert window.compose.prompt.toPlainText() == "a real task"
     assert window.grid.panes == [] and window.send_button.isEnabled()
-    assert window.current_trial_id is None and window.engine.list_trials() == []
+    assert window.current_trial_id is None and window.engine.trials.history.list() == []
     assert vendor.requests == []
 
 
@@ -218,7 +218,7 @@ def test_provider_removed_while_its_model_streams(window, qtbot, vendor, mw_loop
     assert window._run_task.exception() is None
     trial_id = window.current_trial_id
     assert trial_id is not None
-    stored = {r.model: r for r in window.engine.load_trial(trial_id)[1]}
+    stored = {r.model: r for r in window.engine.trials.load(trial_id)[1]}
     assert stored["openai/gpt-4o-mini"].status == Status.OK
     assert stored["openai/gpt-4o-mini"].text == "".join(pieces)
     assert stored["claude/claude-sonnet-4-5"].status == Status.OK
@@ -267,7 +267,7 @@ def test_two_hundred_models_at_once(window, qtbot, vendor, mw_loop):
     panes = window.grid.panes
     assert len(panes) == 200
     assert all(p.text() == "Hello, world." for p in panes)
-    stored = window.engine.load_trial(window.current_trial_id)[1]
+    stored = window.engine.trials.load(window.current_trial_id)[1]
     assert len(stored) == 200 and all(r.status == Status.OK for r in stored)
     assert {r.model for r in stored} == {f"openai/{n}" for n in names}
     assert all(p.width() >= defs.PANE_MIN_WIDTH for p in panes)
@@ -295,5 +295,5 @@ def test_rtl_and_emoji_survive_both_ways(window, qtbot, vendor, mw_loop):
     answer = "".join(pieces)
     assert pane.result.status == Status.OK
     assert pane.text() == answer and pane.raw.toPlainText() == answer
-    stored = window.engine.load_trial(window.current_trial_id)
+    stored = window.engine.trials.load(window.current_trial_id)
     assert stored[0].input.prompt == prompt and stored[1][0].text == answer

@@ -284,7 +284,7 @@ def test_gui_stays_responsive_during_a_200_request_run(window, qtbot, vendor, mw
     # and opening it as panes is refused rather than freezing the window.
     window.refresh_history()
     assert window.history.list.count() == 0
-    [load_trial] = window.engine.list_trials(runs=True)
+    [load_trial] = window.engine.trials.history.list(runs=True)
     import desk.ui.main_window as main_window
 
     monkeypatch.setattr(main_window, "MAX_OPEN_PANES", 150)

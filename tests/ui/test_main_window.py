@@ -100,7 +100,7 @@ def test_paste_drop_send_three_models_and_reopen_from_history(window, qtbot, ven
     # Run again: a new trial linked to the old one.
     window.history.run_again.click()
     run_until(mw_loop, lambda: window.current_trial_id not in (None, trial_id))
-    stored = window.engine.load_trial(window.current_trial_id)
+    stored = window.engine.trials.load(window.current_trial_id)
     assert stored[0].parent_trial_id == trial_id
 
 
@@ -116,7 +116,7 @@ def test_cancel_keeps_what_arrived(window, qtbot, vendor, mw_loop):
     pane = window.grid.panes[0]
     assert pane.result.status == Status.INTERRUPTED
     assert pane.text().startswith("first part.")
-    stored = window.engine.store.get_response(pane.result.id)
+    stored = window.engine.store.responses.get(pane.result.id)
     assert stored.status == Status.INTERRUPTED and stored.text.startswith("first part.")
 
 
@@ -231,7 +231,7 @@ def test_per_model_settings_reach_the_vendor_and_are_stored(window, qtbot, vendo
     assert body["temperature"] == 0.3 and body["max_tokens"] == 64
     claude = next(r.json for r in vendor.requests if r.model == "claude-sonnet-4-5")
     assert "temperature" not in claude  # "default" sends nothing
-    stored = {r.model: r.settings for r in window.engine.load_trial(window.current_trial_id)[1]}
+    stored = {r.model: r.settings for r in window.engine.trials.load(window.current_trial_id)[1]}
     assert stored["openai/gpt-4o-mini"]["temperature"] == 0.3
 
 
@@ -365,7 +365,7 @@ def test_every_past_trial_is_reachable_by_scrolling_the_history(window, qtbot):
     from desk.ui.main_window import HISTORY_PAGE
 
     for i in range(HISTORY_PAGE * 2 + 50):
-        window.engine.store.create_trial(TrialInput(f"question number {i}"))
+        window.engine.store.trials.create(TrialInput(f"question number {i}"))
     window.refresh_history()
     listed = window.history.list
     assert listed.count() == HISTORY_PAGE

@@ -218,7 +218,7 @@ def test_file_menu_export_and_merge(window, qtbot, vendor, mw_loop, tmp_path):
     other = open_store(tmp_path / "other.db")
     from desk.core.trial import TrialInput
 
-    other.create_trial(TrialInput("a colleague's trial"))
+    other.trials.create(TrialInput("a colleague's trial"))
     other.close()
     mw_loop.run_until_complete(window.merge_store(str(tmp_path / "other.db")))
     assert "Merged" in window.banner.label.text() and "1 trials" in window.banner.label.text()

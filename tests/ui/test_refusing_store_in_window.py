@@ -18,9 +18,9 @@ from tests.ui.qt_helpers import run_until
 def test_opening_a_store_that_refuses_the_interrupted_mark_says_why(window, tmp_path):
     frozen = tmp_path / "frozen.db"
     with open_store(frozen) as store:
-        trial_id = store.create_trial(TrialInput("hi"))
+        trial_id = store.trials.create(TrialInput("hi"))
         result = ResponseResult(id=new_id(), trial_id=trial_id, model="oa/m", settings={}, started_at=time.time())
-        store.create_response(result)
+        store.responses.create(result)
         child = subprocess.Popen([sys.executable, "-c", "pass"])
         child.wait()
         store.db.execute("UPDATE responses SET writer_pid = ?", (child.pid,))

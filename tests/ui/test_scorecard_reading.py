@@ -27,11 +27,11 @@ def engine(tmp_path, mw_loop):
 
 
 def test_the_reading_chosen_is_counted_and_named(engine, qtbot, mw_loop):
-    trial = engine.store.create_trial(TrialInput("use the keywords"))
+    trial = engine.store.trials.create(TrialInput("use the keywords"))
     r = ResponseResult(id=new_id(), trial_id=trial, model="p/a", settings={}, status=Status.OK,
                        text="category", total_ms=100.0, ttft_ms=50.0, cost_usd=0.01, usage=Usage(1, 1))
-    engine.store.create_response(r)
-    engine.store.finish_response(r)
+    engine.store.responses.create(r)
+    engine.store.responses.finish(r)
     # IFBench's checker says followed, desk's reading says violated.
     SuiteStore(engine.store).save_partial_rating(r.id, "auto", {"constraints": "followed"},
                                                  {"constraints_desk": "violated"})

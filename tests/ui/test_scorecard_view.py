@@ -39,12 +39,12 @@ def seed(store) -> None:
     """Models a and b on six tasks, rated by ana (a: 5 successes, b: 2); a wins 4, ties 1 of 5."""
     a_ids, b_ids = [], []
     for i in range(6):
-        trial = store.create_trial(TrialInput(f"task {i}"))
+        trial = store.trials.create(TrialInput(f"task {i}"))
         for model, ids, ok in (("p/a", a_ids, i < 5), ("p/b", b_ids, i < 2)):
             r = ResponseResult(id=new_id(), trial_id=trial, model=model, settings={}, status=Status.OK,
                                text="x", total_ms=100.0 + i, ttft_ms=50.0, cost_usd=0.01, usage=Usage(1, 1))
-            store.create_response(r)
-            store.finish_response(r)
+            store.responses.create(r)
+            store.responses.finish(r)
             store.save_rating(r.id, "ana", {**GOOD, "outcome": "success" if ok else "failure"})
             ids.append(r.id)
     for i in range(5):
@@ -62,13 +62,13 @@ def seed_large(store, tasks: int) -> None:
 
 def _seed_large(store, tasks: int, ids: dict[str, list[str]]) -> None:
     for i in range(tasks):
-        trial = store.create_trial(TrialInput(f"task {i}"))
+        trial = store.trials.create(TrialInput(f"task {i}"))
         for model, got in ids.items():
             r = ResponseResult(id=new_id(), trial_id=trial, model=model, settings={}, status=Status.OK,
                                text="x", total_ms=100.0 + (i * 37) % 500, ttft_ms=50.0, cost_usd=0.01,
                                usage=Usage(1, 1))
-            store.create_response(r)
-            store.finish_response(r)
+            store.responses.create(r)
+            store.responses.finish(r)
             store.save_rating(r.id, "ana", {**GOOD, "outcome": "success" if i % 3 else "failure"})
             got.append(r.id)
         store.save_preference(ids["p/a"][i], ids["p/b"][i], "a" if i % 3 else "b", "ana")

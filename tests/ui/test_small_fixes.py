@@ -65,7 +65,7 @@ def test_headline_is_the_first_line_cut_at_a_word():
 
 def test_history_entries_show_first_line_time_models_and_hide_models_while_blind(window, vendor, mw_loop):
     store = window.engine.store
-    trial_id = store.create_trial(TrialInput("Churn by region\nThe CSV is attached; be brief."))
+    trial_id = store.trials.create(TrialInput("Churn by region\nThe CSV is attached; be brief."))
     window.refresh_history()
     assert window.history.list.count() == 1
     del trial_id

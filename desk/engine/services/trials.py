@@ -69,11 +69,8 @@ class TrialService:
             return settings or GenerationSettings()
 
         await self._targets.prepare([ref.provider for ref in models])
-        targets = [
-            self._targets.target(ref, settings_for(ref), variant)
-            for ref in models
-            for variant in (variants or [None])
-        ]
+        each: Sequence[Variant | None] = variants or [None]
+        targets = [self._targets.target(ref, settings_for(ref), variant) for ref in models for variant in each]
         if variants:
             trial = TrialInput(trial.prompt, variants[0].system, trial.attachments)
         try:
