@@ -18,7 +18,7 @@ from desk.cli.common import (
 )
 from desk.cli.policy import add_policy_args, timeouts_from
 from desk.core.attachment import AttachmentError, load_attachment
-from desk.core.response import ResponseResult, Status, served_label
+from desk.core.response import Attempt, ResponseResult, Status, served_label
 from desk.core.trial import (
     REASONING_EFFORTS,
     GenerationSettings,
@@ -121,7 +121,7 @@ class _Progress:
         self.chars[result.id] += len(delta)
         self._show()
 
-    def attempt_finished(self, result: ResponseResult, attempt: Any) -> None:
+    def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         pass
 
     def response_finished(self, result: ResponseResult) -> None:
