@@ -149,6 +149,7 @@ class TrialEnd:
 
 
 def ended(outcome: TrialOutcome, rate_key: str) -> TrialEnd:
+    """What a finished send says (`rate_key`: the shortcut that starts rating)."""
     responses = outcome.responses
     ok = sum(r.status == Status.OK for r in responses)
     failed = f", {len(responses) - ok} failed" if ok < len(responses) else ""
@@ -272,14 +273,16 @@ class TrialsTab:
         if self.before_run is not None and not await self.before_run(plan.models):
             return None
         trial, models, settings, variants = plan.trial, list(plan.models), dict(plan.settings), plan.variants
-        outcome = await self.engine.run_trial(
+        return await self.engine.run_trial(
             trial, models, settings, parent_trial_id=plan.parent_trial_id,
             sink=_GenerationSink(self, generation), variants=list(variants) if variants else None,
         )
-        if generation == self.generation:
-            self.current_trial_id = outcome.trial_id
-            self.open_models = list(models)
-        return outcome
+
+    def finished(self, outcome: TrialOutcome, rate_key: str) -> TrialEnd:
+        """The send's trial is the open one now (Run again follows it up); what to say."""
+        self.current_trial_id = outcome.trial_id
+        self.open_models = list(dict.fromkeys(ModelRef.parse(r.model) for r in outcome.responses))
+        return ended(outcome, rate_key)
 
     def end(self) -> None:
         """The send's task is over (done, failed or cancelled)."""

@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.core.figures import fmt_cost, fmt_ms
-from desk.core.response import ResponseResult, Status, retry_status
+from desk.core.figures import fmt_cost, fmt_ms  # noqa: F401 (fmt_cost: the suite and scorecard views import it here)
+from desk.core.response import ResponseResult, Status
+from desk.engine.trials_tab import fmt_tokens, live_status, metrics_line
 from desk.ui import defs, frame_queue
 
 
@@ -138,28 +139,6 @@ class SafeBrowser(QTextBrowser):
         )
         if answer == QMessageBox.StandardButton.Yes:
             QDesktopServices.openUrl(url)
-
-
-def fmt_tokens(value: int | None) -> str:
-    return "?" if value is None else f"{value:,}"
-
-
-def metrics_line(r: ResponseResult) -> str:
-    """The header summary once an answer is done (or failed)."""
-    tps = "–" if r.output_tokens_per_s is None else f"{r.output_tokens_per_s:.1f} tok/s"
-    cost = (r.cost_note or "no price") if r.cost_usd is None else fmt_cost(r.cost_usd)
-    timing = [f"TTFT {fmt_ms(r.ttft_ms)}", f"total {fmt_ms(r.total_ms)}"]
-    if r.retries:  # the user waited for every attempt; TTFT and total are the last one's own
-        retries = f"{r.retries} retr{'y' if r.retries == 1 else 'ies'}"
-        timing = [f"waited {fmt_ms(r.wall_ms)} ({retries}, {fmt_ms(r.retry_wait_ms)} backing off)",
-                  f"final attempt: TTFT {fmt_ms(r.ttft_ms)}", f"total {fmt_ms(r.total_ms)}"]
-    parts = [
-        *timing,
-        f"{fmt_tokens(r.usage.input_tokens)} in / {fmt_tokens(r.usage.output_tokens)} out",
-        tps,
-        cost,
-    ]
-    return " · ".join(parts)
 
 
 def fmt_instant(ts: float | None) -> str:
@@ -357,14 +336,8 @@ class ResponsePane(QFrame):
         if self.blind_label is not None:
             self.status.setText("answer in progress (timing hidden while rating blind)")
             return
-        waiting = retry_status(self.result, time.time()) if self.result is not None else None
-        if waiting is not None:  # backing off before a retry: say so, not "waiting for the first token"
-            self.status.setText(waiting)
-            return
-        elapsed = time.monotonic() - self._started
         chars = sum(len(p) for p in self._text_parts)
-        label = "waiting for the first token" if not chars else f"streaming · {chars:,} characters"
-        self.status.setText(f"{label} · {elapsed:.1f} s")
+        self.status.setText(live_status(self.result, time.monotonic() - self._started, chars, time.time()))
 
     # --- blind rating ------------------------------------------------------------------
     def set_blind(self, label: str) -> None:

@@ -22,7 +22,6 @@ from desk.engine.trials_tab import (
     STILL_RUNNING,
     PlanError,
     TrialsTab,
-    ended,
     live_status,
     metrics_line,
 )
@@ -106,10 +105,12 @@ def test_a_send_streams_live_figures_and_one_failure_leaves_the_others(providers
             tab.begin(plan)
             assert tab.expected == 3 and tab.running and seen.running == [True]
             outcome = await tab.run(plan)
+            assert tab.current_trial_id is None  # opened once the window has drawn it all: finished
+            end = tab.finished(outcome, "Ctrl+R")
             tab.end()
-            return tab, seen, live, outcome
+            return tab, seen, live, outcome, end
 
-    tab, seen, live, outcome = asyncio.run(go())
+    tab, seen, live, outcome, end = asyncio.run(go())
     assert seen.running == [True, False] and not tab.running
     assert seen.events[0] == ("cleared", "") and sorted(e for e in seen.events if e[0] == "started") == sorted(
         ("started", str(m)) for m in models)
@@ -132,7 +133,6 @@ def test_a_send_streams_live_figures_and_one_failure_leaves_the_others(providers
     assert figures.status() == metrics_line(ok) and figures.status().endswith(" · $0.000040")
     assert tab.figures[bad.id].tokens_per_s is None
     assert tab.current_trial_id == outcome.trial_id and tab.open_models == models
-    end = ended(outcome, "Ctrl+R")
     assert end.status == "Trial done: 2 of 3 answers ok, 1 failed; stored · Ctrl+R rates them" and end.problem is None
     assert tab.progress_text("Esc") == "Streaming: 3 of 3 answers done · Esc cancels"
     assert providers.get_response(ok.id).settings["temperature"] == 0.2  # the plan's settings were sent
@@ -203,6 +203,7 @@ def test_opening_a_past_trial_and_following_it_up(providers, vendor):
             assert list(follow.models) == [ref("openai"), ref("ollama")]
             tab.begin(follow)
             outcome = await tab.run(follow)
+            tab.finished(outcome, "Ctrl+R")
             tab.end()
             return tab, opened, outcome
 
