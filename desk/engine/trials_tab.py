@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from desk.core.attachment import Attachment
 from desk.core.figures import fmt_cost, fmt_ms
 from desk.core.response import Attempt, ResponseResult, Status, retry_status
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant, trial_size_problem
@@ -25,6 +26,7 @@ from desk.store.trials import StoredTrial
 MAX_OPEN_PANES = 200  # as many as a send may fan out to (the 200-model selection)
 NO_MODELS_PICKED = "Pick at least one model on the right before sending."
 EMPTY_PROMPT = "The prompt is empty: write or paste the task first."
+STILL_READING = "Still reading the attached files: send again in a moment."
 STILL_RUNNING = "A trial is still running: cancel it or wait before opening another."
 GONE = "That trial is no longer in the store."
 CANCELLED = "Cancelled: every stream was stopped; what arrived is kept and stored."
@@ -106,6 +108,17 @@ class AnswerFigures:
 
 
 # --- plans ------------------------------------------------------------------------------------
+
+
+def composed(prompt: str, systems: Sequence[str],
+             attachments: Sequence[Attachment] = ()) -> tuple[TrialInput, list[Variant] | None]:
+    """The trial the compose panel holds. One system prompt is the trial's own (blank: none);
+    two or more are variants A, B, C… (blank: none), and every model answers each."""
+    if len(systems) > 1:
+        variants = [Variant(chr(65 + i), text if text.strip() else None) for i, text in enumerate(systems)]
+        return TrialInput(prompt, None, tuple(attachments)), variants
+    system = systems[0] if systems and systems[0].strip() else None
+    return TrialInput(prompt, system, tuple(attachments)), None
 
 
 @dataclass(frozen=True)
@@ -202,6 +215,8 @@ class TrialsTab:
         self.engine = engine
         self.generation = 0  # bumped by every send, open and new trial: older events are dropped
         self.current_trial_id: str | None = None
+        self.current_input: TrialInput | None = None  # the open trial's input (Retry sends it again)
+        self._sending: TrialInput | None = None
         self.open_models: list[ModelRef] = []  # the models of the open trial (Run again sends to them)
         self.figures: dict[str, AnswerFigures] = {}  # by response id, in the order they started
         self.expected = 0  # answers the current send (or open trial) shows
@@ -217,9 +232,11 @@ class TrialsTab:
 
     # --- validation and plans ---------------------------------------------------------------
     def problem(self, trial: TrialInput, models: Sequence[ModelRef],
-                variants: Sequence[Variant] | None = None) -> str | None:
-        """Why this send cannot go (None: it can): no model, an empty or oversized prompt,
-        a model of a provider that is not configured."""
+                variants: Sequence[Variant] | None = None, *, reading: bool = False) -> str | None:
+        """Why this send cannot go (None: it can): attachments still being read (`reading`),
+        no model, an empty or oversized prompt, a model of a provider that is not configured."""
+        if reading:
+            return STILL_READING
         if not models:
             return NO_MODELS_PICKED
         if not trial.prompt.strip() and not trial.attachments:
@@ -237,11 +254,12 @@ class TrialsTab:
 
     def plan(self, trial: TrialInput, models: Sequence[ModelRef],
              settings: Mapping[ModelRef, GenerationSettings] | None = None,
-             variants: Sequence[Variant] | None = None, parent_trial_id: str | None = None) -> SendPlan:
+             variants: Sequence[Variant] | None = None, parent_trial_id: str | None = None, *,
+             reading: bool = False) -> SendPlan:
         """The send these inputs describe, or PlanError saying why not (also while one runs)."""
         if self.running:
             raise PlanError("A trial is still running: cancel it or wait for it to end.")
-        problem = self.problem(trial, models, variants)
+        problem = self.problem(trial, models, variants, reading=reading)
         if problem:
             raise PlanError(problem)
         return SendPlan(trial, tuple(models), dict(settings or {}),
@@ -255,9 +273,24 @@ class TrialsTab:
             return None
         return self.plan(trial, self.open_models or list(fallback), settings, variants, self.current_trial_id)
 
+    def retry_plan(self, response_id: str,
+                   settings: Mapping[ModelRef, GenerationSettings] | None = None) -> SendPlan:
+        """Ask one answer of the open trial again: its input, to that answer's model (and
+        variant) alone, as a follow-up of the open trial (PlanError: no such answer open)."""
+        figures = self.figures.get(response_id)
+        if figures is None or self.current_input is None or self.current_trial_id is None:
+            raise PlanError("That answer is not in the open trial: open its trial first.")
+        result = figures.result
+        trial = self.current_input
+        variants = [result.variant] if result.variant is not None else None
+        if variants:  # the stored input carries the first variant's system prompt: the variant's own replaces it
+            trial = TrialInput(trial.prompt, None, trial.attachments)
+        return self.plan(trial, [ModelRef.parse(result.model)], settings, variants, self.current_trial_id)
+
     # --- a send ---------------------------------------------------------------------------------
     def begin(self, plan: SendPlan) -> int:
         """Start showing `plan`'s send (its answers replace those shown); returns its generation."""
+        self._sending = plan.trial
         self.generation += 1
         self.figures = {}
         self.expected = plan.answers
@@ -281,6 +314,7 @@ class TrialsTab:
     def finished(self, outcome: TrialOutcome, rate_key: str) -> TrialEnd:
         """The send's trial is the open one now (Run again follows it up); what to say."""
         self.current_trial_id = outcome.trial_id
+        self.current_input = self._sending
         self.open_models = list(dict.fromkeys(ModelRef.parse(r.model) for r in outcome.responses))
         return ended(outcome, rate_key)
 
@@ -321,6 +355,7 @@ class TrialsTab:
         models = list(dict.fromkeys(ModelRef.parse(r.model) for r in responses))
         self.generation += 1
         self.current_trial_id = trial_id
+        self.current_input = stored.input
         self.open_models = models
         self.expected = len(responses)
         self.figures = {r.id: AnswerFigures(r, finished=True) for r in responses}
@@ -332,7 +367,7 @@ class TrialsTab:
         if self.running:
             return False
         self.generation += 1
-        self.current_trial_id = None
+        self.current_trial_id = self.current_input = None
         self.figures = {}
         self.expected = 0
         self.cleared.emit()

@@ -236,6 +236,43 @@ class ResponsePane(QFrame):
         # Never narrower than the narrowest pane that reads well, nor than its header needs
         # (a fixed minimum width would override the header's own and squash the provider).
         col.addStrut(defs.PANE_MIN_WIDTH)
+        head = self._build_header(title)
+        self.details_dialog: DetailsDialog | None = None
+        col.addLayout(head)
+        col.addWidget(self.title.name)
+
+        self.status = QLabel("waiting…")
+        self.status.setObjectName("paneStatus")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet(f"color: {defs.streaming_text()};")
+        self.status.setFont(_small_font(self.status))
+        col.addWidget(self.status)
+
+        self.error = QLabel()
+        self.error.setObjectName("paneError")
+        self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(self.error.textInteractionFlags())
+        self.error.setStyleSheet(
+            f"color: {defs.error_text()}; background: {defs.error_tint()}; border-radius: 4px; padding: 6px;"
+        )
+        self.error.setVisible(False)
+        self.error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        col.addWidget(self.error)
+
+        self.views = QStackedWidget()
+        self.rendered = SafeBrowser()
+        self.raw = QPlainTextEdit()
+        self.raw.setReadOnly(True)
+        self.raw.setObjectName("rawText")
+        self.views.addWidget(self.rendered)
+        self.views.addWidget(self.raw)
+        self.views.setCurrentWidget(self.raw)  # live text streams into the raw view
+        col.addWidget(self.views, 1)
+        col.addStretch(0)  # takes the room when a failed answer has no text to show
+        self._column = col
+
+    def _build_header(self, title: str) -> QHBoxLayout:
+        """The title and the pane's buttons (raw view, copy, request details)."""
         head = QHBoxLayout()
         head.setSpacing(2)
         self.title = PaneTitle(title)
@@ -271,39 +308,7 @@ class ResponsePane(QFrame):
                                    (self.details_button, "…", "Details")):
             button.setText(face)
             button.setAccessibleName(name)
-        self.details_dialog: DetailsDialog | None = None
-        col.addLayout(head)
-        col.addWidget(self.title.name)
-
-        self.status = QLabel("waiting…")
-        self.status.setObjectName("paneStatus")
-        self.status.setWordWrap(True)
-        self.status.setStyleSheet(f"color: {defs.streaming_text()};")
-        self.status.setFont(_small_font(self.status))
-        col.addWidget(self.status)
-
-        self.error = QLabel()
-        self.error.setObjectName("paneError")
-        self.error.setWordWrap(True)
-        self.error.setTextInteractionFlags(self.error.textInteractionFlags())
-        self.error.setStyleSheet(
-            f"color: {defs.error_text()}; background: {defs.error_tint()}; border-radius: 4px; padding: 6px;"
-        )
-        self.error.setVisible(False)
-        self.error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        col.addWidget(self.error)
-
-        self.views = QStackedWidget()
-        self.rendered = SafeBrowser()
-        self.raw = QPlainTextEdit()
-        self.raw.setReadOnly(True)
-        self.raw.setObjectName("rawText")
-        self.views.addWidget(self.rendered)
-        self.views.addWidget(self.raw)
-        self.views.setCurrentWidget(self.raw)  # live text streams into the raw view
-        col.addWidget(self.views, 1)
-        col.addStretch(0)  # takes the room when a failed answer has no text to show
-        self._column = col
+        return head
 
     # --- streaming ---------------------------------------------------------------------
     def start(self, result: ResponseResult) -> None:

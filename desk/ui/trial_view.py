@@ -19,7 +19,7 @@ from desk.core.trial import ModelRef, TrialInput, Variant
 from desk.engine import local_model
 from desk.engine.session import EngineError, TrialOutcome
 from desk.engine.tab_events import Notice
-from desk.engine.trials_tab import CANCELLED, PlanError, SendPlan, TrialsTab
+from desk.engine.trials_tab import CANCELLED, PlanError, SendPlan, TrialsTab, composed
 from desk.ui import defs, frame_queue, hotkeys
 from desk.ui.command import Command
 from desk.ui.rating_panel import RatingPanel
@@ -33,7 +33,6 @@ else:
     _Base = object
 
 STATUS_MS = 10_000  # how long a "done" note stays in the status bar
-STILL_READING = "Still reading the attached files: send again in a moment."
 
 
 class PaneBinder:
@@ -134,25 +133,19 @@ class TrialView(_Base):
 
     # --- sending ------------------------------------------------------------------------
     def current_input(self) -> tuple[TrialInput, list[Variant] | None]:
-        variants = self.compose.variants.variants()
-        system = None if variants else self.compose.variants.system()
-        trial = TrialInput(self.compose.prompt.toPlainText(), system,
-                           tuple(self.compose.attachments.attachments()))
-        return trial, variants
+        return composed(self.compose.prompt.toPlainText(), self.compose.variants.texts(),
+                        self.compose.attachments.attachments())
 
     def send(self, parent_trial_id: str | None = None, models: list[ModelRef] | None = None) -> None:
         """Send the composed trial to every checked model (x variant)."""
         if self.tab.running:
-            return
-        if self.compose.loading():
-            self.banner_error(STILL_READING)
             return
         trial, variants = self.current_input()
         models = models if models is not None else self.picker.selected()
         known = self.picker.refs()
         settings = {ref: self.picker.settings_for(ref) for ref in models if ref in known}
         try:
-            plan = self.tab.plan(trial, models, settings, variants, parent_trial_id)
+            plan = self.tab.plan(trial, models, settings, variants, parent_trial_id, reading=self.compose.loading())
         except PlanError as exc:
             self.banner_error(str(exc))
             return

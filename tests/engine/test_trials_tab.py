@@ -6,6 +6,7 @@ need Qt."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 
@@ -19,9 +20,11 @@ from desk.engine.trials_tab import (
     GONE,
     MAX_OPEN_PANES,
     NO_MODELS_PICKED,
+    STILL_READING,
     STILL_RUNNING,
     PlanError,
     TrialsTab,
+    composed,
     live_status,
     metrics_line,
 )
@@ -50,11 +53,20 @@ def test_the_model_imports_no_qt():
     assert out.stdout.strip() == "False"
 
 
+def test_the_compose_panel_reads_as_a_trial_and_its_variants():
+    assert composed("p", ["  "]) == (TrialInput("p"), None)  # a blank system prompt is none
+    assert composed("p", ["sys"]) == (TrialInput("p", "sys"), None)
+    trial, variants = composed("p", ["short", " "])  # two tabs: variants A and B, blank is none
+    assert trial == TrialInput("p") and variants == [Variant("A", "short"), Variant("B", None)]
+
+
 def test_a_send_says_why_it_cannot_go(providers, vendor):
     async def go():
         async with engine_for(providers) as engine:
             tab = TrialsTab(engine)
             ok = TrialInput("Say hello.")
+            with pytest.raises(PlanError, match=f"^{STILL_READING}$"):
+                tab.plan(ok, [ref("openai")], reading=True)  # the attachments would be missing
             with pytest.raises(PlanError, match=f"^{NO_MODELS_PICKED}$"):
                 tab.plan(ok, [])
             with pytest.raises(PlanError, match=f"^{EMPTY_PROMPT}$"):
@@ -248,3 +260,38 @@ def test_a_variant_trial_reopens_with_its_variants(providers, vendor):
     outcome, opened = asyncio.run(go())
     assert opened.stored.id == outcome.trial_id
     assert opened.variants == variants and len(opened.responses) == 2 and opened.models == [ref("openai")]
+
+
+def test_retrying_one_answer_sends_it_alone_as_a_follow_up(providers, vendor):
+    script_for(vendor, "anthropic", Script(status=400, error_message="not today"))
+    variants = [Variant("A", "be brief"), Variant("B", "be long")]
+
+    async def go():
+        async with engine_for(providers) as engine:
+            tab = TrialsTab(engine)
+            with pytest.raises(PlanError, match="not in the open trial"):
+                tab.retry_plan("nothing-open")
+            plan = tab.plan(TrialInput("retry me"), [ref("openai"), ref("anthropic")], variants=variants)
+            tab.begin(plan)
+            first = await tab.run(plan)
+            tab.finished(first, "Ctrl+R")
+            tab.end()
+            failed = next(r for r in first.responses if r.status != Status.OK)
+            retry = tab.retry_plan(failed.id)
+            assert retry.models == (ref("anthropic"),) and retry.variants == (failed.variant,)
+            assert retry.parent_trial_id == first.trial_id and retry.answers == 1
+            before = len(vendor.requests)
+            tab.begin(retry)
+            again = await tab.run(retry)
+            assert len(vendor.requests) == before + 1  # that answer alone
+            tab.finished(again, "Ctrl+R")
+            tab.end()
+            return first, failed, again
+
+    first, failed, again = asyncio.run(go())
+    assert failed.variant is not None and len(again.responses) == 1
+    (answer,) = again.responses
+    assert answer.status == Status.OK and answer.model == failed.model and answer.variant == failed.variant
+    assert providers.get_trial(again.trial_id).parent_trial_id == first.trial_id
+    sent = json.dumps(vendor.requests[-1].json)
+    assert failed.variant.system in sent and "retry me" in sent
