@@ -92,6 +92,13 @@ class AnswerFigures:
             return self.result.ttft_ms
         return (self.first_text - self.started) * 1000
 
+    def chars_per_s(self, now_monotonic: float | None = None) -> float | None:
+        """How fast the text arrives (characters a second since the first), while it streams."""
+        if self.first_text is None or not self.chars:
+            return None
+        end = now_monotonic if now_monotonic is not None else time.monotonic()
+        return self.chars / max(end - self.first_text, 1e-3)
+
     @property
     def tokens_per_s(self) -> float | None:
         return self.result.output_tokens_per_s if self.finished else None

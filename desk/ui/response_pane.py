@@ -334,15 +334,19 @@ class ResponsePane(QFrame):
     def is_finished(self) -> bool:
         return self._finished
 
-    def tick(self) -> None:
-        """Refresh the running clock while the answer is still coming."""
+    def tick(self, live: str | None = None) -> None:
+        """Refresh the running clock while the answer is still coming: `live` is the line the
+        Trials tab's model says (desk.engine.trials_tab.AnswerFigures.status), else the
+        pane's own count of what it has shown."""
         if self._finished:
             return
         if self.blind_label is not None:
             self.status.setText("answer in progress (timing hidden while rating blind)")
             return
-        chars = sum(len(p) for p in self._text_parts)
-        self.status.setText(live_status(self.result, time.monotonic() - self._started, chars, time.time()))
+        if live is None:
+            chars = sum(len(p) for p in self._text_parts)
+            live = live_status(self.result, time.monotonic() - self._started, chars, time.time())
+        self.status.setText(live)
 
     # --- blind rating ------------------------------------------------------------------
     def set_blind(self, label: str) -> None:

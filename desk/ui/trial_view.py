@@ -81,8 +81,9 @@ class PaneBinder:
 
     def retrying(self, result: ResponseResult, _attempt: Any) -> None:
         pane = self._window.panes_by_id.get(result.id)
-        if pane is not None:
-            pane.tick()  # "429 · retry 1 of 2 in 1.0 s" at once, then counting down
+        figures = self._tab.figures.get(result.id)
+        if pane is not None and figures is not None:
+            pane.tick(figures.status())  # "429 · retry 1 of 2 in 1.0 s" at once, then counting down
 
     def finished(self, result: ResponseResult, generation: int | None = None) -> None:
         generation = self._tab.generation if generation is None else generation
@@ -236,8 +237,9 @@ class TrialView(_Base):
             pane.flush()
 
     def _tick_panes(self) -> None:
-        for pane in self.grid.panes:
-            pane.tick()
+        for pane in self.grid.panes:  # the model's figures: TTFT measured as the text came
+            figures = self.tab.figures.get(pane.result.id) if pane.result is not None else None
+            pane.tick(figures.status() if figures is not None else None)
         self.statusBar().showMessage(self.tab.progress_text("Esc"))
 
     # --- past trials ----------------------------------------------------------------------

@@ -110,6 +110,7 @@ def test_a_send_streams_live_figures_and_one_failure_leaves_the_others(providers
             def on_text(result, delta):
                 f = tab.figures[result.id]
                 live.append((f.ttft_ms, f.chars, f.streaming, f.status()))
+                assert f.chars_per_s() is not None and f.chars_per_s() > 0 and f.tokens_per_s is None
 
             tab.text_received.connect(on_text)
             plan = tab.plan(TrialInput("Say hello."), models,
