@@ -13,8 +13,9 @@ import sys
 import pytest
 
 from desk.core.pricing import Price
-from desk.core.response import ErrorKind, Status
+from desk.core.response import ErrorKind, ResponseResult, Status
 from desk.core.trial import MAX_PROMPT_CHARS, GenerationSettings, TrialInput, Variant
+from desk.engine.session import TrialOutcome
 from desk.engine.trials_tab import (
     EMPTY_PROMPT,
     GONE,
@@ -25,6 +26,7 @@ from desk.engine.trials_tab import (
     PlanError,
     TrialsTab,
     composed,
+    ended,
     live_status,
     metrics_line,
 )
@@ -296,3 +298,11 @@ def test_retrying_one_answer_sends_it_alone_as_a_follow_up(providers, vendor):
     assert providers.get_trial(again.trial_id).parent_trial_id == first.trial_id
     sent = json.dumps(vendor.requests[-1].json)
     assert failed.variant.system in sent and "retry me" in sent
+
+
+def test_an_answer_shown_but_not_stored_is_said_instead_of_stored():
+    ok = ResponseResult("r1", "t", "openai/m", {}, status=Status.OK)
+    lost = ResponseResult("r2", "t", "gemini/m", {}, status=Status.OK, store_error="disk full")
+    end = ended(TrialOutcome("t", [ok, lost]), "Ctrl+R")
+    assert end.status == "Trial done: 2 of 2 answers ok; stored · Ctrl+R rates them"
+    assert end.problem == "gemini/m: disk full"
