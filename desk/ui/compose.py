@@ -282,16 +282,9 @@ class VariantTabs(QTabWidget):
         for i in range(self.count()):
             self.setTabText(i, f"Variant {chr(65 + i)}" if many else "System prompt")
 
-    def variants(self) -> list[Variant] | None:
-        """None with a single tab (the trial's own system prompt); else one per tab."""
-        texts = [self.widget(i).toPlainText() for i in range(self.count())]  # type: ignore[attr-defined]
-        if len(texts) == 1:
-            return None
-        return [Variant(chr(65 + i), t if t.strip() else None) for i, t in enumerate(texts)]
-
-    def system(self) -> str | None:
-        text = self.widget(0).toPlainText()  # type: ignore[attr-defined]
-        return text if text.strip() else None
+    def texts(self) -> list[str]:
+        """Each tab's system prompt as typed (desk.engine.trials_tab.composed reads them)."""
+        return [self.widget(i).toPlainText() for i in range(self.count())]  # type: ignore[attr-defined]
 
     def set_variants(self, system: str | None, variants: list[Variant]) -> None:
         while self.count():

@@ -1,19 +1,20 @@
-"""The main window: compose on top, answers side by side below, history on the left."""
+"""The main window: compose on top, answers side by side below, history on the left.
+
+It lays out and binds: the Trials tab's state and rules are desk.engine.trials_tab's
+(bound in desk.ui.trial_view), rating the answers is desk.ui.window_rating's, the store-wide
+work (export, merge, prices, another store) desk.ui.store_actions'."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-import random
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -26,140 +27,37 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.core.rating import Rating
-from desk.core.response import Attempt, ResponseResult, Status
-from desk.core.trial import ModelRef, TrialInput, Variant
+from desk.core.trial import ModelRef
 from desk.engine import local_model
-from desk.engine.jobs import Job, JobCancelled
 from desk.engine.session import Engine, EngineError, TrialSummary
-from desk.ui import defs, frame_queue, hotkeys
+from desk.ui import defs, hotkeys
 from desk.ui.about import show_about, show_help
 from desk.ui.background import call_in_thread
+from desk.ui.banner import Banner
 from desk.ui.busy import BusyBar
 from desk.ui.compose import ComposePanel
 from desk.ui.history import HistoryPanel
 from desk.ui.model_picker import ModelPicker
 from desk.ui.pane_grid import COLUMNS, LAYOUT_NAMES, LAYOUTS, PaneGrid
 from desk.ui.preference_bar import PreferenceBar
-from desk.ui.rating_panel import RatingPanel
-from desk.ui.response_pane import ResponsePane, fmt_ms
+from desk.ui.store_actions import StoreActions
 from desk.ui.suites_view import STARTER, SuitesPanel
+from desk.ui.trial_view import STATUS_MS, TrialView
+from desk.ui.window_rating import RatingView
 
 if TYPE_CHECKING:
     from desk.ui.load_view import LoadPanel
 
+__all__ = ["Banner", "MainWindow"]
+
 NO_MODELS = "No models yet: open Providers… to add a provider and pick its models."
-MAX_OPEN_PANES = 200  # as many as a send may fan out to (the 200-model selection)
 HISTORY_PAGE = 200  # trials listed at once; scrolling to the end lists the next page
-STATUS_MS = 10_000  # how long a "done" note stays in the status bar
 
 
 log = logging.getLogger("desk.ui")
 
 
-class _WindowSink:
-    """Engine progress -> panes. Ignores events from a superseded send (generation check)."""
-
-    def __init__(self, window: MainWindow, generation: int) -> None:
-        self._window = window
-        self._generation = generation
-        # Text that arrived before its pane was built (panes are built one per turn).
-        self._early: dict[str, list[str]] = {}
-
-    def _current(self) -> bool:
-        return self._generation == self._window.generation
-
-    def response_started(self, result: ResponseResult) -> None:
-        if self._current():
-            # A send starts every stream in one turn; building eight panes there (5-15 ms
-            # each) froze the window: one pane per turn of the loop instead.
-            self._early[result.id] = []
-            frame_queue.later(self._window, lambda: self._add_pane(result))
-
-    def _add_pane(self, result: ResponseResult) -> None:
-        early = self._early.pop(result.id, [])
-        if not self._current():
-            return
-        pane = self._window.pane_for(result)
-        for delta in early:
-            pane.queue_text(delta)
-        if len(self._window.grid.panes) == self._window.expected_panes:
-            self._window.arrange_panes(result.trial_id)
-
-    def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
-        if self._current():
-            pane = self._window.panes_by_id.get(result.id)
-            if pane is not None:
-                pane.queue_text(delta)
-            elif result.id in self._early:
-                self._early[result.id].append(delta)
-
-    def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
-        if self._current() and attempt.error_kind is not None:
-            pane = self._window.panes_by_id.get(result.id)
-            if pane is not None:
-                pane.tick()  # "429 · retry 1 of 2 in 1.0 s" at once, then counting down
-
-    def response_finished(self, result: ResponseResult) -> None:
-        if result.id in self._early:  # its pane is still to be built: finish it after that
-            frame_queue.later(self._window, lambda: self.response_finished(result))
-            return
-        if self._current():
-            pane = self._window.panes_by_id.get(result.id)
-            if pane is not None:
-                pane.finish(result)
-                # A rating panel costs 10-40 ms to make and place: made on one turn of the
-                # loop and placed on another, one pane's at a time.
-                made: list[RatingPanel] = []
-                frame_queue.later(pane, lambda w=self._window, p=pane: made.append(w.rating_panel(p)))
-                frame_queue.later(pane, lambda w=self._window, p=pane: w.add_rating(p, [], made[0] if made else None))
-            self._window.response_finished.emit(result)
-
-
-class Banner(QWidget):
-    """A non-modal message strip: problems are said in the window, never by a crash."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(8, 4, 4, 4)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setObjectName("bannerText")
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        row.addWidget(self.label, 1)
-        self.action = QPushButton()  # an offer that goes with the message ("Try the starter suite")
-        self.action.setObjectName("bannerAction")
-        self.action.setVisible(False)
-        self.action.clicked.connect(self._act)
-        self._on_action: Callable[[], Any] | None = None
-        row.addWidget(self.action)
-        close = QToolButton()
-        close.setText("✕")
-        close.setToolTip("Dismiss")
-        close.clicked.connect(lambda: self.setVisible(False))
-        row.addWidget(close)
-        self.setAutoFillBackground(True)
-        self.setVisible(False)
-
-    def show_message(self, text: str, *, error: bool = True,
-                     action: tuple[str, Callable[[], Any]] | None = None) -> None:
-        colour = defs.error_tint() if error else defs.info_tint()
-        self.setStyleSheet(f"Banner {{ background: {colour}; border-radius: 4px; }}")
-        self.label.setText(text)
-        self._on_action = action[1] if action else None
-        self.action.setText(action[0] if action else "")
-        self.action.setVisible(action is not None)
-        self.setVisible(True)
-
-    def _act(self) -> None:
-        callback = self._on_action
-        self.setVisible(False)
-        if callback is not None:
-            callback()
-
-
-class MainWindow(QMainWindow):
+class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
     trial_finished = Signal(str)  # trial id
     response_finished = Signal(object)
     rating_saved = Signal(object)
@@ -169,25 +67,16 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.engine = engine
         self.settings = settings or QSettings()
-        self.generation = 0
-        self.panes_by_id: dict[str, ResponsePane] = {}
-        self.current_trial_id: str | None = None
-        self._run_task: asyncio.Task[Any] | None = None
         self.local_server: local_model.LocalServer | None = None
         self._local_task: asyncio.Future[Any] | None = None
-        self._open_models: list[ModelRef] = []
-        self.expected_panes = 0
         self.rubric = engine.rubric()
+        self._bind_trials()
         self.setWindowTitle("desk — side-by-side model trials")
         self.setAcceptDrops(True)
         self._build()
+        self._bind_panes()
+        self._bind_store_actions()
         self._build_menu()
-        self._frame = QTimer(self)
-        self._frame.setInterval(defs.FRAME_MS)
-        self._frame.timeout.connect(self._flush_panes)
-        self._clock = QTimer(self)
-        self._clock.setInterval(100)
-        self._clock.timeout.connect(self._tick_panes)
         self.refresh_models()
         self.refresh_history()
         self._restore_state()
@@ -197,6 +86,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.show_welcome)  # first run: offer local servers, non-blocking
         QTimer.singleShot(0, self, self._show_price_data)
         QTimer.singleShot(0, self, self._show_secret_store)
+
 
     def _show_secret_store(self) -> None:
         """Say at startup where typed keys go (asked on a worker thread: the keyring's backend
@@ -237,6 +127,17 @@ class MainWindow(QMainWindow):
         self.picker = ModelPicker()
         self.picker.selection_changed.connect(self._update_send_state)
 
+        self.top_split = QSplitter(Qt.Orientation.Horizontal)
+        self.top_split.addWidget(self.compose)
+        self.top_split.addWidget(self._build_picker())
+        self.top_split.setStretchFactor(0, 3)
+        self.top_split.setStretchFactor(1, 2)
+        self._build_answers()
+        self._build_tabs()
+        self._build_status_bar()
+        self._build_shortcuts()
+
+    def _build_picker(self) -> QWidget:
         picker_box = QWidget()
         pcol = QVBoxLayout(picker_box)
         pcol.setContentsMargins(0, 0, 0, 0)
@@ -263,13 +164,9 @@ class MainWindow(QMainWindow):
         self.cancel_button.clicked.connect(self.cancel)
         buttons.addWidget(self.cancel_button)
         pcol.addLayout(buttons)
+        return picker_box
 
-        self.top_split = QSplitter(Qt.Orientation.Horizontal)
-        self.top_split.addWidget(self.compose)
-        self.top_split.addWidget(picker_box)
-        self.top_split.setStretchFactor(0, 3)
-        self.top_split.setStretchFactor(1, 2)
-
+    def _build_answers(self) -> None:
         self.grid = PaneGrid(layout=str(self.settings.value("panes/layout", COLUMNS)))
         self.grid.layout_changed.connect(lambda mode: self.settings.setValue("panes/layout", mode))
         self.pane_scroll = self.grid.scroll
@@ -300,6 +197,8 @@ class MainWindow(QMainWindow):
         self.side_split.addWidget(right)
         self.side_split.setStretchFactor(0, 1)
         self.side_split.setStretchFactor(1, 5)
+
+    def _build_tabs(self) -> None:
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.addTab(self.side_split, "Trials")
@@ -310,12 +209,14 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self._load_placeholder, "Load")
         self.suites_panel = SuitesPanel(self.engine)
         self.suites_panel.rubric = self.rubric
-        self.suites_panel.before_run = self._before_suite_run
+        self.suites_panel.before_run = self._before_run
         self.suites_panel.open_trial_requested.connect(self.open_case)
         self.tabs.addTab(self.suites_panel, "Suites")
         self.history.suite_requested.connect(lambda ids: self.create_suite_from_trials(ids))
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
+
+    def _build_status_bar(self) -> None:
         self.statusBar().showMessage(f"Store: {self.engine.store.path}")
         self.price_label = QLabel("price data: loading…")
         self.price_label.setObjectName("priceDataLabel")
@@ -339,6 +240,7 @@ class MainWindow(QMainWindow):
         self.secret_label.setObjectName("secretStoreLabel")
         self.statusBar().addPermanentWidget(self.secret_label)
 
+    def _build_shortcuts(self) -> None:
         for key in (hotkeys.SEND, hotkeys.SEND_ALT):
             QShortcut(QKeySequence(key), self, activated=self.send)
         QShortcut(QKeySequence(hotkeys.CANCEL), self, activated=self.cancel)
@@ -499,11 +401,6 @@ class MainWindow(QMainWindow):
     def _history_page(self, search: str, offset: int) -> list[TrialSummary]:
         return self.engine.trials.history.list(search or None, limit=HISTORY_PAGE, offset=offset, runs=False)
 
-    def _update_send_state(self, running: bool | None = None) -> None:
-        if running is None:
-            running = self._run_task is not None and not self._run_task.done()
-        self.send_button.setEnabled(not running)
-        self.cancel_button.setEnabled(running)
 
     # --- drag and drop ------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -515,104 +412,6 @@ class MainWindow(QMainWindow):
         if paths:
             self.compose.add_files(paths)
             event.acceptProposedAction()
-
-    # --- sending ------------------------------------------------------------------------
-    def current_input(self) -> tuple[TrialInput, list[Variant] | None]:
-        variants = self.compose.variants.variants()
-        system = None if variants else self.compose.variants.system()
-        trial = TrialInput(self.compose.prompt.toPlainText(), system,
-                           tuple(self.compose.attachments.attachments()))
-        return trial, variants
-
-    def send(self, parent_trial_id: str | None = None, models: list[ModelRef] | None = None) -> None:
-        """Send the composed trial to every checked model (x variant)."""
-        if self._run_task is not None and not self._run_task.done():
-            return
-        if self.compose.loading():
-            self.banner_error("Still reading the attached files: send again in a moment.")
-            return
-        trial, variants = self.current_input()
-        models = models if models is not None else self.picker.selected()
-        if not models:
-            self.banner_error("Pick at least one model on the right before sending.")
-            return
-        if not trial.prompt.strip() and not trial.attachments:
-            self.banner_error("The prompt is empty: write or paste the task first.")
-            return
-        self.banner.setVisible(False)
-        self._save_picker()
-        self.generation += 1
-        self.grid.clear()
-        self.panes_by_id = {}
-        self.expected_panes = len(models) * (len(variants) if variants else 1)
-        self.preferences.clear_pair()
-        known = self.picker.refs()
-        settings = {ref: self.picker.settings_for(ref) for ref in models if ref in known}
-        self._run_task = asyncio.ensure_future(
-            self._run(trial, models, settings, variants, parent_trial_id, self.generation)
-        )
-        self._update_send_state()
-        self._frame.start()
-        self._clock.start()
-        self._tick_panes()
-
-    async def _run(self, trial: TrialInput, models: list[ModelRef], settings: dict[ModelRef, Any],
-                   variants: list[Variant] | None, parent: str | None, generation: int) -> None:
-        try:
-            if any(m.provider == local_model.LOCAL_PROVIDER for m in models) and not await self.ensure_local_model():
-                return
-            outcome = await self.engine.trials.run(
-                trial, models, settings, parent_trial_id=parent,
-                sink=_WindowSink(self, generation), variants=variants,
-            )
-        except EngineError as exc:
-            self.statusBar().clearMessage()
-            self.banner_error(str(exc))
-            return
-        except asyncio.CancelledError:
-            self.statusBar().showMessage("Cancelled: what arrived is stored", STATUS_MS)
-            self.banner_info("Cancelled: every stream was stopped; what arrived is kept and stored.")
-            self.refresh_history()  # the cancelled trial is stored: listed at once
-            return
-        finally:
-            self._flush_panes()
-            if generation == self.generation:
-                self._frame.stop()
-                self._clock.stop()
-            self._update_send_state(running=False)
-        await frame_queue.idle()  # every pane built, rendered and ratable before the trial says it is done
-        ok = sum(r.status == Status.OK for r in outcome.responses)
-        failed = f", {len(outcome.responses) - ok} failed" if ok < len(outcome.responses) else ""
-        self.statusBar().showMessage(f"Trial done: {ok} of {len(outcome.responses)} answers ok{failed}; stored · "
-                                     f"{hotkeys.RATE} rates them",
-                                     STATUS_MS)
-        unstored = [r for r in outcome.responses if r.store_error]
-        if unstored:  # shown on screen is not saved: say so, never "stored"
-            self.statusBar().clearMessage()
-            self.banner_error("; ".join(f"{r.model}: {r.store_error}" for r in unstored))
-        self.current_trial_id = outcome.trial_id
-        self._open_models = list(models)
-        self.history.run_again.setEnabled(True)
-        self.refresh_history()
-        self.trial_finished.emit(outcome.trial_id)
-
-    def cancel(self) -> None:
-        if self._run_task is not None and not self._run_task.done():
-            self._run_task.cancel()
-
-    async def ensure_local_model(self) -> ModelRef | None:
-        """Start the built-in model's server if nothing answers for it yet (desk[local])."""
-        self.statusBar().showMessage("Starting the built-in model (Gemma 3 270M) on this computer…")
-        try:
-            ref, server = await local_model.ensure_running(self.engine, self.local_server)
-        except (local_model.LocalModelError, OSError, ValueError, EngineError) as exc:
-            self.statusBar().clearMessage()
-            self.banner_error(f"The built-in model could not start: {exc}")
-            return None
-        if server is not None:
-            self.local_server = server
-        self.statusBar().showMessage(f"The built-in model {ref} is running on 127.0.0.1.", 8000)
-        return ref
 
     def start_builtin_model(self) -> None:
         """The welcome's offer: add the built-in model, start it, select it."""
@@ -627,224 +426,6 @@ class MainWindow(QMainWindow):
             elif self.welcome is not None:
                 self.welcome.builtin_failed()
         self._local_task = asyncio.ensure_future(go())
-
-    def pane_for(self, result: ResponseResult) -> ResponsePane:
-        title = result.model + (f"  ·  variant {result.variant.label}" if result.variant else "")
-        pane = self.grid.add_pane(title)
-        pane.start(result)
-        self.panes_by_id[result.id] = pane
-        return pane
-
-    def _flush_panes(self) -> None:
-        for pane in self.grid.panes:
-            pane.flush()
-
-    def _tick_panes(self) -> None:
-        for pane in self.grid.panes:
-            pane.tick()
-        done = sum(pane.is_finished for pane in self.grid.panes)
-        self.statusBar().showMessage(f"Streaming: {done} of {self.expected_panes} answers done · Esc cancels")
-
-    # --- rating -------------------------------------------------------------------------
-    @property
-    def blind(self) -> bool:
-        return self.blind_action.isChecked()
-
-    def _on_blind_toggled(self) -> None:
-        self.settings.setValue("rate/blind", "true" if self.blind else "false")
-        self.blind_indicator.setVisible(self.blind)
-        self.refresh_history()  # entries name their models only when not blind
-        if not self.blind:
-            for pane in self.grid.panes:
-                pane.reveal()
-        elif self.grid.panes and self.current_trial_id is not None and not self._all_rated():
-            self.arrange_panes(self.current_trial_id)
-
-    def arrange_panes(self, trial_id: str) -> None:
-        """In blind mode, shuffle the panes (fixed per trial) and label them A, B, C…"""
-        if not self.blind:
-            return
-        order = list(self.grid.panes)
-        random.Random(trial_id).shuffle(order)
-        self.grid.reorder(order)
-        for i, pane in enumerate(order):
-            pane.set_blind(chr(65 + i) if i < 26 else str(i + 1))
-        self.preferences.set_panes(self.grid.panes)
-
-    def shown_order(self) -> list[str]:
-        return [p.result.id for p in self.grid.panes if p.result is not None]
-
-    def rating_panel(self, pane: ResponsePane) -> RatingPanel:
-        """A rating panel wired to `pane` (a finished one), not yet placed under it."""
-        assert pane.result is not None
-        panel = RatingPanel(self.rubric, failed=pane.result.failed)
-        panel.save_requested.connect(lambda values, p=pane: self._save_rating(p, values))
-        panel.focus_next_pane.connect(lambda forward, p=pane: self._focus_rating(p, forward))
-        return panel
-
-    def add_rating(self, pane: ResponsePane, ratings: list[Rating], panel: RatingPanel | None = None) -> None:
-        """Put a rating panel (`panel`, made beforehand, or a new one) under a finished pane,
-        showing this rater's current rating."""
-        if pane.result is None:
-            return
-        if pane.rating is None:
-            pane.attach_rating(panel or self.rating_panel(pane))
-        mine = next((r for r in ratings if r.response_id == pane.result.id), None)
-        pane.rating.show_rating(mine, mine.rater if mine else "")
-        self.preferences.set_panes(self.grid.panes)
-
-    def _focus_rating(self, pane: ResponsePane, forward: bool) -> None:
-        rated = [p for p in self.grid.panes if p.rating is not None]
-        if not rated:
-            return
-        i = rated.index(pane) if pane in rated else -1
-        self._start_rating(rated[(i + (1 if forward else -1)) % len(rated)])
-
-    def rate_next_unrated(self) -> None:
-        """Keyboard-first rating starts here: focus the first answer's rating that is not
-        saved yet (else the first), wherever the focus was (the prompt keeps Tab for text)."""
-        rated = [p for p in self.grid.panes if p.rating is not None]
-        if not rated:
-            self.statusBar().showMessage("Nothing to rate yet: a finished answer gets a rating under it", STATUS_MS)
-            return
-        self._start_rating(next((p for p in rated if p.rating.saved is None), rated[0]))
-
-    def _start_rating(self, pane: ResponsePane) -> None:
-        self._favour_answers()
-        self.grid.bring_into_view(pane)
-        pane.rating.move_to(0)
-
-    def _favour_answers(self) -> None:
-        """Rating reads the answers: the prompt gives way to them (to its smallest useful size,
-        on a short screen folded up to the bar above the answers; a drag brings it back)."""
-        top, answers = self.main_split.sizes()
-        total = top + answers
-        if top > total / 5:
-            low = self.top_split.minimumSizeHint().height()
-            low = low if low <= total / 4 else 0
-            self.main_split.setSizes([low, total - low])
-            if not low:
-                self.statusBar().showMessage("The prompt is folded up while you rate: drag the bar above "
-                                             "the answers to see it", STATUS_MS)
-
-    def ask_rater_name(self) -> bool:
-        name, ok = QInputDialog.getText(self, "Your name as a rater",
-                                        "Your name is stored with every rating you make:",
-                                        text=self.engine.rater_name() or "")
-        if ok and name.strip():
-            self.engine.set_rater_name(name)
-            return True
-        return False
-
-    def _save_rating(self, pane: ResponsePane, values: dict[str, Any]) -> None:
-        if pane.result is None or pane.rating is None:
-            return
-        if not self.engine.rater_name() and not self.ask_rater_name():
-            pane.rating.show_problem("not saved: set your rater name first")
-            return
-        try:
-            rating = self.engine.save_rating(pane.result.id, values, blind=pane.blind_label is not None,
-                                             shown_order=self.shown_order())
-        except (EngineError, ValueError) as exc:
-            pane.rating.show_problem(str(exc))
-            return
-        pane.rating.show_rating(rating, rating.rater)
-        self.rating_saved.emit(rating)
-        if pane.blind_label is not None and self._all_rated():
-            for p in self.grid.panes:
-                p.reveal()
-            self.preferences.set_panes(self.grid.panes)
-            self.banner_info("Every answer is rated: the models are revealed.")
-        else:
-            self._focus_rating(pane, True)
-
-    def _all_rated(self) -> bool:
-        return all(p.rating is not None and p.rating.saved is not None for p in self.grid.panes)
-
-    def _save_preference(self, left: ResponsePane, right: ResponsePane, winner: str, reason: str) -> None:
-        if left.result is None or right.result is None:
-            return
-        if not self.engine.rater_name() and not self.ask_rater_name():
-            return
-        try:
-            pref = self.engine.save_preference(
-                left.result.id, right.result.id, winner, reason=reason,
-                blind=left.blind_label is not None, shown_order=self.shown_order(),
-            )
-        except (EngineError, ValueError) as exc:
-            self.preferences.show_problem(f"not saved: {exc}")
-            return
-        self.preferences.show_saved(pref)
-
-    # --- history ------------------------------------------------------------------------
-    def open_trial(self, trial_id: str) -> None:
-        """Restore a past trial: its prompt, attachments and answers."""
-        if self._run_task is not None and not self._run_task.done():
-            self.banner_error("A trial is still running: cancel it or wait before opening another.")
-            return
-        loaded = self.engine.trials.load(trial_id)
-        if loaded is None:
-            self.banner_error("That trial is no longer in the store.")
-            return
-        stored, responses = loaded
-        if len(responses) > MAX_OPEN_PANES:
-            # A load run's trial holds one answer per request: hundreds of panes would hold the
-            # window for seconds and say less than the Load tab's plots.
-            self.banner_error(f"This trial holds {len(responses):,} answers (a load run): "
-                              "open it in the Load tab's list of runs instead.")
-            return
-        self.generation += 1
-        self.current_trial_id = trial_id
-        self.compose.prompt.setPlainText(stored.input.prompt)
-        variants: list[Variant] = []
-        for r in responses:
-            if r.variant is not None and r.variant not in variants:
-                variants.append(r.variant)
-        self.compose.variants.set_variants(stored.input.system, variants)
-        if stored.input.system or variants:
-            self.compose.show_system()
-        self.compose.attachments.set_attachments(list(stored.input.attachments))
-        self.grid.clear()
-        self.panes_by_id = {}
-        self.expected_panes = len(responses)
-        self.preferences.clear_pair()
-        for r in responses:
-            self.pane_for(r).finish(r)
-        rater = self.engine.rater_name()
-        mine = self.engine.current_ratings([r.id for r in responses], rater=rater) if rater else []
-        for pane in self.grid.panes:
-            self.add_rating(pane, mine)
-        if responses and not self._all_rated():
-            self.arrange_panes(trial_id)
-        seen: list[ModelRef] = []
-        for r in responses:
-            ref = ModelRef.parse(r.model)
-            if ref not in seen:
-                seen.append(ref)
-        self._open_models = seen
-        self.picker.set_checked({str(m) for m in seen})
-        self.history.run_again.setEnabled(True)
-        self.statusBar().showMessage(
-            f"Opened trial {trial_id} · {len(responses)} answers · "
-            f"slowest total {fmt_ms(max((r.total_ms or 0 for r in responses), default=None))}"
-        )
-
-    def run_again(self) -> None:
-        if self.current_trial_id is None:
-            return
-        self.send(parent_trial_id=self.current_trial_id, models=self._open_models or None)
-
-    def new_trial(self) -> None:
-        if self._run_task is not None and not self._run_task.done():
-            return
-        self.generation += 1
-        self.current_trial_id = None
-        self.compose.prompt.clear()
-        self.compose.variants.set_variants(None, [])
-        self.compose.attachments.set_attachments([])
-        self.grid.clear()
-        self.panes_by_id = {}
-        self.history.run_again.setEnabled(False)
 
     # --- first run ----------------------------------------------------------------------
     def show_welcome(self) -> None:
@@ -926,13 +507,6 @@ class MainWindow(QMainWindow):
     def _rate_suite_run(self) -> None:
         self.tabs.setCurrentWidget(self.suites_panel)
         self.suites_panel.open_rating_queue()
-
-    async def _before_suite_run(self, models: Sequence[ModelRef]) -> bool:
-        """The built-in model is started (if the run uses it) before the run is stored."""
-        if any(m.provider == local_model.LOCAL_PROVIDER for m in models):
-            return await self.ensure_local_model() is not None
-        return True
-
     # --- settings -----------------------------------------------------------------------
     def open_settings(self) -> None:
         from desk.ui.settings_dialog import SettingsDialog
@@ -941,127 +515,6 @@ class MainWindow(QMainWindow):
         dialog.exec()
         dialog.deleteLater()
         self.refresh_models()
-
-    def export_ratings(self, path: str | None = None, fmt: str | None = None) -> asyncio.Future[Any] | None:
-        """Export every current rating (CSV, JSONL, preference pairs or Parquet), off the GUI
-        thread with progress and Cancel in the status bar; returns the task (None if nothing)."""
-        filters = {"CSV — one row per rated answer (*.csv)": "csv",
-                   "JSONL — nested records (*.jsonl)": "jsonl",
-                   "Preference pairs JSONL — chosen/rejected (*.pairs.jsonl)": "pairs",
-                   "Parquet (*.parquet)": "parquet"}
-        if path is None:
-            path, chosen = QFileDialog.getSaveFileName(self, "Export ratings", "desk-ratings.csv",
-                                                       ";;".join(filters))
-            if not path:
-                return None
-            fmt = filters.get(chosen, "csv")
-        if self.busy.busy:
-            self.banner_error("desk is still busy with the work shown in the status bar: wait or cancel it.")
-            return None
-        chosen_path, chosen_fmt = path, fmt or "csv"
-
-        async def go() -> None:
-            job = Job("Exporting ratings")
-            try:
-                result = await self.busy.run(
-                    "Exporting ratings", lambda: self.engine.export_in_background(chosen_fmt, chosen_path, job), job)
-            except JobCancelled:
-                self.banner_info("Export cancelled: no file was written.")
-                return
-            except (ValueError, OSError) as exc:
-                self.banner_error(f"Export failed: {exc}")
-                return
-            skipped = sum(result.skipped.values())
-            extra = f" ({skipped} ties or mismatched pairs skipped)" if skipped else ""
-            self.banner_info(f"Exported {result.rows} rows to {result.path}{extra}.")
-
-        return asyncio.ensure_future(go())
-
-    def merge_store(self, path: str | None = None) -> asyncio.Future[Any] | None:
-        """Pool another expert's store into this one, off the GUI thread, cancellable (what
-        was copied stays; merging again completes it); returns the task (None if nothing to do)."""
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Merge another desk store", "",
-                                                  "desk stores (*.db);;All files (*)")
-            if not path:
-                return None
-        if self.busy.busy:
-            self.banner_error("desk is still busy with the work shown in the status bar: wait or cancel it.")
-            return None
-        return asyncio.ensure_future(self._merge(path))
-
-    def update_prices(self) -> asyncio.Future[Any] | None:
-        """Fetch the maintained price list (the one network call desk makes on its own
-        behalf, and only when asked); cancellable; the status bar then shows its date."""
-        if self.busy.busy:
-            self.banner_error("desk is still busy with the work shown in the status bar: wait or cancel it.")
-            return None
-
-        async def go() -> None:
-            try:
-                description = await self.busy.run("Fetching the latest price data", self.engine.update_price_data)
-            except JobCancelled:
-                self.banner_info("Price update cancelled: the price data in use is unchanged.")
-                return
-            except EngineError as exc:
-                self.banner_error(f"Price update failed: {exc}")
-                return
-            self.price_label.setText(self.engine.price_data())
-            self.banner_info(f"Price data updated: {description}.")
-
-        return asyncio.ensure_future(go())
-
-    async def _merge(self, path: str) -> None:
-        job = Job(f"Merging {Path(path).name}")
-        try:
-            report = await self.busy.run(job.label, lambda: self.engine.merge_in_background(path, job), job)
-        except JobCancelled:
-            self.banner_info("Merge cancelled: what was copied so far stays; merge again to complete it.")
-            return
-        except EngineError as exc:
-            self.banner_error(f"Merge failed: {exc}")
-            return
-        added = ", ".join(f"{n} {table}" for table, n in report.added.items() if n) or "nothing new"
-        conflicts = f" Conflicts kept ours: {'; '.join(report.conflicts)}" if report.conflicts else ""
-        left = (f" Not added (configuration, add by hand if you trust it): {'; '.join(report.not_added)}"
-                if report.not_added else "")
-        self.banner_info(f"Merged {path}: {added}.{conflicts}{left}")
-        self.refresh_history()
-        self.refresh_models()
-
-    def open_store(self, path: str | None = None) -> None:
-        """Switch to another desk store (a team's shared file, a fresh one for a project)."""
-        if self._run_task is not None and not self._run_task.done():
-            self.banner_error("A trial is still running: cancel it or wait before switching stores.")
-            return
-        if self.suites_panel.running:
-            self.banner_error("A suite run is still running: cancel it or wait before switching stores.")
-            return
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(
-                self, "Open or create a desk store", str(self.engine.store.path),
-                "desk stores (*.db);;All files (*)", options=QFileDialog.Option.DontConfirmOverwrite)
-            if not path:
-                return
-        try:
-            notes = self.engine.switch_store(path)
-        except EngineError as exc:
-            self.banner_error(f"Cannot open that store: {exc}")
-            return
-        if self._load_panel is not None:  # else built on the new store when first shown
-            self._load_panel.db_path = path
-        self.rubric = self.engine.rubric()
-        self.suites_panel.rubric = self.rubric
-        self.suites_panel.tab.current_run_id = None  # a run of the store left behind is no longer open
-        self.suites_panel.reload_matrix()
-        self.suites_panel.refresh_suites()
-        self.suites_panel.refresh_runs()
-        self.new_trial()
-        self.current_trial_id = None
-        self.refresh_models()
-        self.refresh_history()
-        self.statusBar().showMessage(f"Store: {self.engine.store.path}")
-        self.banner_info(" ".join([f"Now working in {path}.", *notes]))
 
     def show_about(self) -> None:
         show_about(self, str(self.engine.store.path), self.engine.price_data())

@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.core.figures import fmt_cost, fmt_ms
-from desk.core.response import ResponseResult, Status, retry_status
+from desk.core.figures import fmt_cost, fmt_ms  # noqa: F401 (fmt_cost: the suite and scorecard views import it here)
+from desk.core.response import ResponseResult, Status
+from desk.engine.trials_tab import fmt_tokens, live_status, metrics_line
 from desk.ui import defs, frame_queue
 
 
@@ -140,28 +141,6 @@ class SafeBrowser(QTextBrowser):
             QDesktopServices.openUrl(url)
 
 
-def fmt_tokens(value: int | None) -> str:
-    return "?" if value is None else f"{value:,}"
-
-
-def metrics_line(r: ResponseResult) -> str:
-    """The header summary once an answer is done (or failed)."""
-    tps = "–" if r.output_tokens_per_s is None else f"{r.output_tokens_per_s:.1f} tok/s"
-    cost = (r.cost_note or "no price") if r.cost_usd is None else fmt_cost(r.cost_usd)
-    timing = [f"TTFT {fmt_ms(r.ttft_ms)}", f"total {fmt_ms(r.total_ms)}"]
-    if r.retries:  # the user waited for every attempt; TTFT and total are the last one's own
-        retries = f"{r.retries} retr{'y' if r.retries == 1 else 'ies'}"
-        timing = [f"waited {fmt_ms(r.wall_ms)} ({retries}, {fmt_ms(r.retry_wait_ms)} backing off)",
-                  f"final attempt: TTFT {fmt_ms(r.ttft_ms)}", f"total {fmt_ms(r.total_ms)}"]
-    parts = [
-        *timing,
-        f"{fmt_tokens(r.usage.input_tokens)} in / {fmt_tokens(r.usage.output_tokens)} out",
-        tps,
-        cost,
-    ]
-    return " · ".join(parts)
-
-
 def fmt_instant(ts: float | None) -> str:
     """A recorded instant: local date and time to the microsecond, then the unix seconds
     (what a vendor's logs are joined on)."""
@@ -257,6 +236,43 @@ class ResponsePane(QFrame):
         # Never narrower than the narrowest pane that reads well, nor than its header needs
         # (a fixed minimum width would override the header's own and squash the provider).
         col.addStrut(defs.PANE_MIN_WIDTH)
+        head = self._build_header(title)
+        self.details_dialog: DetailsDialog | None = None
+        col.addLayout(head)
+        col.addWidget(self.title.name)
+
+        self.status = QLabel("waiting…")
+        self.status.setObjectName("paneStatus")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet(f"color: {defs.streaming_text()};")
+        self.status.setFont(_small_font(self.status))
+        col.addWidget(self.status)
+
+        self.error = QLabel()
+        self.error.setObjectName("paneError")
+        self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(self.error.textInteractionFlags())
+        self.error.setStyleSheet(
+            f"color: {defs.error_text()}; background: {defs.error_tint()}; border-radius: 4px; padding: 6px;"
+        )
+        self.error.setVisible(False)
+        self.error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        col.addWidget(self.error)
+
+        self.views = QStackedWidget()
+        self.rendered = SafeBrowser()
+        self.raw = QPlainTextEdit()
+        self.raw.setReadOnly(True)
+        self.raw.setObjectName("rawText")
+        self.views.addWidget(self.rendered)
+        self.views.addWidget(self.raw)
+        self.views.setCurrentWidget(self.raw)  # live text streams into the raw view
+        col.addWidget(self.views, 1)
+        col.addStretch(0)  # takes the room when a failed answer has no text to show
+        self._column = col
+
+    def _build_header(self, title: str) -> QHBoxLayout:
+        """The title and the pane's buttons (raw view, copy, request details)."""
         head = QHBoxLayout()
         head.setSpacing(2)
         self.title = PaneTitle(title)
@@ -292,39 +308,7 @@ class ResponsePane(QFrame):
                                    (self.details_button, "…", "Details")):
             button.setText(face)
             button.setAccessibleName(name)
-        self.details_dialog: DetailsDialog | None = None
-        col.addLayout(head)
-        col.addWidget(self.title.name)
-
-        self.status = QLabel("waiting…")
-        self.status.setObjectName("paneStatus")
-        self.status.setWordWrap(True)
-        self.status.setStyleSheet(f"color: {defs.streaming_text()};")
-        self.status.setFont(_small_font(self.status))
-        col.addWidget(self.status)
-
-        self.error = QLabel()
-        self.error.setObjectName("paneError")
-        self.error.setWordWrap(True)
-        self.error.setTextInteractionFlags(self.error.textInteractionFlags())
-        self.error.setStyleSheet(
-            f"color: {defs.error_text()}; background: {defs.error_tint()}; border-radius: 4px; padding: 6px;"
-        )
-        self.error.setVisible(False)
-        self.error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        col.addWidget(self.error)
-
-        self.views = QStackedWidget()
-        self.rendered = SafeBrowser()
-        self.raw = QPlainTextEdit()
-        self.raw.setReadOnly(True)
-        self.raw.setObjectName("rawText")
-        self.views.addWidget(self.rendered)
-        self.views.addWidget(self.raw)
-        self.views.setCurrentWidget(self.raw)  # live text streams into the raw view
-        col.addWidget(self.views, 1)
-        col.addStretch(0)  # takes the room when a failed answer has no text to show
-        self._column = col
+        return head
 
     # --- streaming ---------------------------------------------------------------------
     def start(self, result: ResponseResult) -> None:
@@ -350,21 +334,19 @@ class ResponsePane(QFrame):
     def is_finished(self) -> bool:
         return self._finished
 
-    def tick(self) -> None:
-        """Refresh the running clock while the answer is still coming."""
+    def tick(self, live: str | None = None) -> None:
+        """Refresh the running clock while the answer is still coming: `live` is the line the
+        Trials tab's model says (desk.engine.trials_tab.AnswerFigures.status), else the
+        pane's own count of what it has shown."""
         if self._finished:
             return
         if self.blind_label is not None:
             self.status.setText("answer in progress (timing hidden while rating blind)")
             return
-        waiting = retry_status(self.result, time.time()) if self.result is not None else None
-        if waiting is not None:  # backing off before a retry: say so, not "waiting for the first token"
-            self.status.setText(waiting)
-            return
-        elapsed = time.monotonic() - self._started
-        chars = sum(len(p) for p in self._text_parts)
-        label = "waiting for the first token" if not chars else f"streaming · {chars:,} characters"
-        self.status.setText(f"{label} · {elapsed:.1f} s")
+        if live is None:
+            chars = sum(len(p) for p in self._text_parts)
+            live = live_status(self.result, time.monotonic() - self._started, chars, time.time())
+        self.status.setText(live)
 
     # --- blind rating ------------------------------------------------------------------
     def set_blind(self, label: str) -> None:

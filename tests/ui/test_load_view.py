@@ -285,9 +285,9 @@ def test_gui_stays_responsive_during_a_200_request_run(window, qtbot, vendor, mw
     window.refresh_history()
     assert window.history.list.count() == 0
     [load_trial] = window.engine.trials.history.list(runs=True)
-    import desk.ui.main_window as main_window
+    import desk.engine.trials_tab as trials_tab
 
-    monkeypatch.setattr(main_window, "MAX_OPEN_PANES", 150)
+    monkeypatch.setattr(trials_tab, "MAX_OPEN_PANES", 150)
     window.open_trial(load_trial.id)
     assert "holds 200 answers (a load run)" in window.banner.label.text()
     assert window.grid.panes == [] and window.current_trial_id != load_trial.id

@@ -1,0 +1,405 @@
+"""The Trials tab's state and rules, without Qt: what a send may go with (validation), what
+it sends (the plan), which answers stream and their live figures (TTFT, characters, tokens/s,
+cost as they arrive), the trial that is open, and what the tab says when a send ends.
+
+The window (desk/ui/main_window.py) lays this out and binds it: its panes follow the events
+below, its Send and Cancel run `run` through desk.ui.command. Tests drive it without a window
+(tests/engine/test_trials_tab.py). Evented with plain callbacks (desk.engine.tab_events),
+called on the thread that changed the state (the GUI thread: the engine's sink runs there).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from desk.core.attachment import Attachment
+from desk.core.figures import fmt_cost, fmt_ms
+from desk.core.response import Attempt, ResponseResult, Status, retry_status
+from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant, trial_size_problem
+from desk.engine.local_model import LOCAL_PROVIDER
+from desk.engine.session import Engine, TrialOutcome
+from desk.engine.tab_events import Event
+from desk.store.trials import StoredTrial
+
+MAX_OPEN_PANES = 200  # as many as a send may fan out to (the 200-model selection)
+NO_MODELS_PICKED = "Pick at least one model on the right before sending."
+EMPTY_PROMPT = "The prompt is empty: write or paste the task first."
+STILL_READING = "Still reading the attached files: send again in a moment."
+STILL_RUNNING = "A trial is still running: cancel it or wait before opening another."
+GONE = "That trial is no longer in the store."
+CANCELLED = "Cancelled: every stream was stopped; what arrived is kept and stored."
+
+
+class PlanError(ValueError):
+    """A send or an open that cannot go ahead as asked; one sentence for the user."""
+
+
+# --- one answer's figures ---------------------------------------------------------------------
+
+
+def fmt_tokens(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+def metrics_line(r: ResponseResult) -> str:
+    """The header summary once an answer is done (or failed)."""
+    tps = "–" if r.output_tokens_per_s is None else f"{r.output_tokens_per_s:.1f} tok/s"
+    cost = (r.cost_note or "no price") if r.cost_usd is None else fmt_cost(r.cost_usd)
+    timing = [f"TTFT {fmt_ms(r.ttft_ms)}", f"total {fmt_ms(r.total_ms)}"]
+    if r.retries:  # the user waited for every attempt; TTFT and total are the last one's own
+        retries = f"{r.retries} retr{'y' if r.retries == 1 else 'ies'}"
+        timing = [f"waited {fmt_ms(r.wall_ms)} ({retries}, {fmt_ms(r.retry_wait_ms)} backing off)",
+                  f"final attempt: TTFT {fmt_ms(r.ttft_ms)}", f"total {fmt_ms(r.total_ms)}"]
+    parts = [
+        *timing,
+        f"{fmt_tokens(r.usage.input_tokens)} in / {fmt_tokens(r.usage.output_tokens)} out",
+        tps,
+        cost,
+    ]
+    return " · ".join(parts)
+
+
+def live_status(result: ResponseResult | None, elapsed_s: float, chars: int, now: float) -> str:
+    """What a streaming answer's header says: the back-off before a retry, else waiting for
+    the first token or the characters so far, with the seconds since it started."""
+    waiting = retry_status(result, now) if result is not None else None
+    if waiting is not None:  # backing off before a retry: say so, not "waiting for the first token"
+        return waiting
+    label = "waiting for the first token" if not chars else f"streaming · {chars:,} characters"
+    return f"{label} · {elapsed_s:.1f} s"
+
+
+@dataclass
+class AnswerFigures:
+    """One answer's figures as it streams (measured here) and once it ends (the recorded ones)."""
+
+    result: ResponseResult
+    started: float = field(default_factory=time.monotonic)
+    first_text: float | None = None  # monotonic time of the first text
+    chars: int = 0
+    finished: bool = False
+
+    @property
+    def streaming(self) -> bool:
+        return not self.finished
+
+    @property
+    def ttft_ms(self) -> float | None:
+        """The recorded TTFT once done; while streaming, the time to the first text seen here."""
+        if self.finished or self.first_text is None:
+            return self.result.ttft_ms
+        return (self.first_text - self.started) * 1000
+
+    def chars_per_s(self, now_monotonic: float | None = None) -> float | None:
+        """How fast the text arrives (characters a second since the first), while it streams."""
+        if self.first_text is None or not self.chars:
+            return None
+        end = now_monotonic if now_monotonic is not None else time.monotonic()
+        return self.chars / max(end - self.first_text, 1e-3)
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        return self.result.output_tokens_per_s if self.finished else None
+
+    @property
+    def cost_usd(self) -> float | None:
+        return self.result.cost_usd if self.finished else None
+
+    def status(self, now_monotonic: float | None = None, now: float | None = None) -> str:
+        if self.finished:
+            return metrics_line(self.result)
+        elapsed = (now_monotonic if now_monotonic is not None else time.monotonic()) - self.started
+        return live_status(self.result, elapsed, self.chars, now if now is not None else time.time())
+
+
+# --- plans ------------------------------------------------------------------------------------
+
+
+def composed(prompt: str, systems: Sequence[str],
+             attachments: Sequence[Attachment] = ()) -> tuple[TrialInput, list[Variant] | None]:
+    """The trial the compose panel holds. One system prompt is the trial's own (blank: none);
+    two or more are variants A, B, C… (blank: none), and every model answers each."""
+    if len(systems) > 1:
+        variants = [Variant(chr(65 + i), text if text.strip() else None) for i, text in enumerate(systems)]
+        return TrialInput(prompt, None, tuple(attachments)), variants
+    system = systems[0] if systems and systems[0].strip() else None
+    return TrialInput(prompt, system, tuple(attachments)), None
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """A send ready to go: what, to whom (x variant), with which settings, after which trial."""
+
+    trial: TrialInput
+    models: tuple[ModelRef, ...]
+    settings: Mapping[ModelRef, GenerationSettings]
+    variants: tuple[Variant, ...] | None = None
+    parent_trial_id: str | None = None
+
+    @property
+    def answers(self) -> int:
+        """How many answers the send streams (a pane each)."""
+        return len(self.models) * (len(self.variants) if self.variants else 1)
+
+
+@dataclass(frozen=True)
+class OpenedTrial:
+    """A past trial, ready to show: its input, the variants it used, its answers and models."""
+
+    stored: StoredTrial
+    responses: list[ResponseResult]
+    variants: list[Variant]
+    models: list[ModelRef]
+
+    @property
+    def text(self) -> str:
+        slowest = fmt_ms(max((r.total_ms or 0 for r in self.responses), default=None))
+        return f"Opened trial {self.stored.id} · {len(self.responses)} answers · slowest total {slowest}"
+
+
+@dataclass(frozen=True)
+class TrialEnd:
+    """What the tab says when a send ends: a line for the status bar, and a problem (answers
+    shown but not stored) that replaces it in the banner."""
+
+    status: str
+    problem: str | None = None
+
+
+def ended(outcome: TrialOutcome, rate_key: str) -> TrialEnd:
+    """What a finished send says (`rate_key`: the shortcut that starts rating)."""
+    responses = outcome.responses
+    ok = sum(r.status == Status.OK for r in responses)
+    failed = f", {len(responses) - ok} failed" if ok < len(responses) else ""
+    status = f"Trial done: {ok} of {len(responses)} answers ok{failed}; stored · {rate_key} rates them"
+    unstored = [r for r in responses if r.store_error]  # shown on screen is not saved: never "stored"
+    problem = "; ".join(f"{r.model}: {r.store_error}" for r in unstored) if unstored else None
+    return TrialEnd(status, problem)
+
+
+# --- the tab ----------------------------------------------------------------------------------
+
+
+class _GenerationSink:
+    """The engine's progress for one send -> the tab; a superseded send's events are dropped."""
+
+    def __init__(self, tab: TrialsTab, generation: int) -> None:
+        self._tab = tab
+        self._generation = generation
+
+    def _current(self) -> bool:
+        return self._generation == self._tab.generation
+
+    def response_started(self, result: ResponseResult) -> None:
+        if self._current():
+            self._tab._started(result)
+
+    def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
+        if self._current():
+            self._tab._text(result, delta)
+
+    def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
+        if self._current() and attempt.error_kind is not None:
+            self._tab.attempt_failed.emit(result, attempt)
+
+    def response_finished(self, result: ResponseResult) -> None:
+        if self._current():
+            self._tab._finished(result)
+
+
+class TrialsTab:
+    """The Trials tab's state: the open trial, the send under way and its answers' figures.
+
+    Events: `running_changed(bool)`; `cleared()` (a new send or an open: the answers shown
+    are gone); `response_started(result)`, `text_received(result, delta)`,
+    `attempt_failed(result, attempt)` (a retry is coming), `response_finished(result)` for
+    the current send only.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.generation = 0  # bumped by every send, open and new trial: older events are dropped
+        self.current_trial_id: str | None = None
+        self.current_input: TrialInput | None = None  # the open trial's input (Retry sends it again)
+        self._sending: TrialInput | None = None
+        self.open_models: list[ModelRef] = []  # the models of the open trial (Run again sends to them)
+        self.figures: dict[str, AnswerFigures] = {}  # by response id, in the order they started
+        self.expected = 0  # answers the current send (or open trial) shows
+        self.running = False
+        # Run before the engine is asked (the window starts the built-in model here); False stops the send.
+        self.before_run: Callable[[Sequence[ModelRef]], Awaitable[bool]] | None = None
+        self.running_changed = Event()
+        self.cleared = Event()
+        self.response_started = Event()
+        self.text_received = Event()
+        self.attempt_failed = Event()
+        self.response_finished = Event()
+
+    # --- validation and plans ---------------------------------------------------------------
+    def problem(self, trial: TrialInput, models: Sequence[ModelRef],
+                variants: Sequence[Variant] | None = None, *, reading: bool = False) -> str | None:
+        """Why this send cannot go (None: it can): attachments still being read (`reading`),
+        no model, an empty or oversized prompt, a model of a provider that is not configured."""
+        if reading:
+            return STILL_READING
+        if not models:
+            return NO_MODELS_PICKED
+        if not trial.prompt.strip() and not trial.attachments:
+            return EMPTY_PROMPT
+        size = trial_size_problem(trial, variants or ())  # the one limit every surface keeps
+        if size:
+            return size
+        # the built-in model's provider is added when it starts (before_run)
+        known = {p.name for p in self.engine.providers()} | {LOCAL_PROVIDER}
+        unknown = [m for m in models if m.provider not in known]
+        if unknown:
+            return (f"unknown provider {unknown[0].provider!r} (of {unknown[0]}): add it in Providers… "
+                    "or pick another model")
+        return None
+
+    def plan(self, trial: TrialInput, models: Sequence[ModelRef],
+             settings: Mapping[ModelRef, GenerationSettings] | None = None,
+             variants: Sequence[Variant] | None = None, parent_trial_id: str | None = None, *,
+             reading: bool = False) -> SendPlan:
+        """The send these inputs describe, or PlanError saying why not (also while one runs)."""
+        if self.running:
+            raise PlanError("A trial is still running: cancel it or wait for it to end.")
+        problem = self.problem(trial, models, variants, reading=reading)
+        if problem:
+            raise PlanError(problem)
+        return SendPlan(trial, tuple(models), dict(settings or {}),
+                        tuple(variants) if variants else None, parent_trial_id)
+
+    def run_again_plan(self, trial: TrialInput, settings: Mapping[ModelRef, GenerationSettings] | None = None,
+                       variants: Sequence[Variant] | None = None,
+                       fallback: Sequence[ModelRef] = ()) -> SendPlan | None:
+        """A follow-up of the open trial (to its models, else `fallback`); None when none is open."""
+        if self.current_trial_id is None:
+            return None
+        return self.plan(trial, self.open_models or list(fallback), settings, variants, self.current_trial_id)
+
+    def retry_plan(self, response_id: str,
+                   settings: Mapping[ModelRef, GenerationSettings] | None = None) -> SendPlan:
+        """Ask one answer of the open trial again: its input, to that answer's model (and
+        variant) alone, as a follow-up of the open trial (PlanError: no such answer open)."""
+        figures = self.figures.get(response_id)
+        if figures is None or self.current_input is None or self.current_trial_id is None:
+            raise PlanError("That answer is not in the open trial: open its trial first.")
+        result = figures.result
+        trial = self.current_input
+        variants = [result.variant] if result.variant is not None else None
+        if variants:  # the stored input carries the first variant's system prompt: the variant's own replaces it
+            trial = TrialInput(trial.prompt, None, trial.attachments)
+        return self.plan(trial, [ModelRef.parse(result.model)], settings, variants, self.current_trial_id)
+
+    # --- a send ---------------------------------------------------------------------------------
+    def begin(self, plan: SendPlan) -> int:
+        """Start showing `plan`'s send (its answers replace those shown); returns its generation."""
+        self._sending = plan.trial
+        self.generation += 1
+        self.figures = {}
+        self.expected = plan.answers
+        self._set_running(True)
+        self.cleared.emit()
+        return self.generation
+
+    async def run(self, plan: SendPlan) -> TrialOutcome | None:
+        """Send `plan` (after `begin`), streaming into the figures and events; the trial's
+        outcome, or None when `before_run` stopped it. EngineError says why it could not
+        start; a cancel propagates (what arrived is stored). `end` must follow."""
+        generation = self.generation
+        if self.before_run is not None and not await self.before_run(plan.models):
+            return None
+        trial, models, settings, variants = plan.trial, list(plan.models), dict(plan.settings), plan.variants
+        return await self.engine.trials.run(
+            trial, models, settings, parent_trial_id=plan.parent_trial_id,
+            sink=_GenerationSink(self, generation), variants=list(variants) if variants else None,
+        )
+
+    def finished(self, outcome: TrialOutcome, rate_key: str) -> TrialEnd:
+        """The send's trial is the open one now (Run again follows it up); what to say."""
+        self.current_trial_id = outcome.trial_id
+        self.current_input = self._sending
+        self.open_models = list(dict.fromkeys(ModelRef.parse(r.model) for r in outcome.responses))
+        return ended(outcome, rate_key)
+
+    def end(self) -> None:
+        """The send's task is over (done, failed or cancelled)."""
+        self._set_running(False)
+
+    def is_current(self, generation: int) -> bool:
+        return generation == self.generation
+
+    def done_count(self) -> int:
+        return sum(f.finished for f in self.figures.values())
+
+    def streaming_ids(self) -> list[str]:
+        return [rid for rid, f in self.figures.items() if f.streaming]
+
+    def progress_text(self, cancel_key: str) -> str:
+        return f"Streaming: {self.done_count()} of {self.expected} answers done · {cancel_key} cancels"
+
+    # --- past trials ------------------------------------------------------------------------
+    def open(self, trial_id: str) -> OpenedTrial:
+        """Make a stored trial the open one (PlanError: running, gone, or a load run's)."""
+        if self.running:
+            raise PlanError(STILL_RUNNING)
+        loaded = self.engine.trials.load(trial_id)
+        if loaded is None:
+            raise PlanError(GONE)
+        stored, responses = loaded
+        if len(responses) > MAX_OPEN_PANES:
+            # A load run's trial holds one answer per request: hundreds of panes would hold the
+            # window for seconds and say less than the Load tab's plots.
+            raise PlanError(f"This trial holds {len(responses):,} answers (a load run): "
+                            "open it in the Load tab's list of runs instead.")
+        variants: list[Variant] = []
+        for r in responses:
+            if r.variant is not None and r.variant not in variants:
+                variants.append(r.variant)
+        models = list(dict.fromkeys(ModelRef.parse(r.model) for r in responses))
+        self.generation += 1
+        self.current_trial_id = trial_id
+        self.current_input = stored.input
+        self.open_models = models
+        self.expected = len(responses)
+        self.figures = {r.id: AnswerFigures(r, finished=True) for r in responses}
+        self.cleared.emit()
+        return OpenedTrial(stored, responses, variants, models)
+
+    def new_trial(self) -> bool:
+        """Forget the open trial (False while a send runs: nothing changes)."""
+        if self.running:
+            return False
+        self.generation += 1
+        self.current_trial_id = self.current_input = None
+        self.figures = {}
+        self.expected = 0
+        self.cleared.emit()
+        return True
+
+    # --- the sink's side --------------------------------------------------------------------
+    def _started(self, result: ResponseResult) -> None:
+        self.figures[result.id] = AnswerFigures(result)
+        self.response_started.emit(result)
+
+    def _text(self, result: ResponseResult, delta: str) -> None:
+        figures = self.figures.get(result.id)
+        if figures is not None:
+            if figures.first_text is None and delta:
+                figures.first_text = time.monotonic()
+            figures.chars += len(delta)
+        self.text_received.emit(result, delta)
+
+    def _finished(self, result: ResponseResult) -> None:
+        figures = self.figures.setdefault(result.id, AnswerFigures(result))
+        figures.result = result
+        figures.finished = True
+        self.response_finished.emit(result)
+
+    def _set_running(self, running: bool) -> None:
+        if running != self.running:
+            self.running = running
+            self.running_changed.emit(running)

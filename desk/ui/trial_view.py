@@ -1,0 +1,282 @@
+"""The Trials tab's binding: compose → send → answers stream side by side → rate.
+
+The state and rules (validation, the send's plan, which answers stream, their figures, the
+open trial) live in desk.engine.trials_tab.TrialsTab; this mixin of the main window reads
+the compose panel and the picker into it, runs its sends through a desk.ui.command.Command
+(busy check, Cancel, banner), and draws its events into the pane grid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QTimer
+
+from desk.core.response import ResponseResult
+from desk.core.trial import ModelRef, TrialInput, Variant
+from desk.engine import local_model
+from desk.engine.session import EngineError, TrialOutcome
+from desk.engine.tab_events import Notice
+from desk.engine.trials_tab import CANCELLED, PlanError, SendPlan, TrialsTab, composed
+from desk.ui import defs, frame_queue, hotkeys
+from desk.ui.command import Command
+from desk.ui.rating_panel import RatingPanel
+from desk.ui.response_pane import ResponsePane
+
+if TYPE_CHECKING:
+    from desk.ui.main_window import MainWindow
+
+    _Base = MainWindow
+else:
+    _Base = object
+
+STATUS_MS = 10_000  # how long a "done" note stays in the status bar
+
+
+class PaneBinder:
+    """The tab's answer events -> the window's panes (the tab drops a superseded send's)."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self._window = window
+        self._tab = window.tab
+        # Text that arrived before its pane was built (panes are built one per turn).
+        self._early: dict[str, list[str]] = {}
+        self._tab.cleared.connect(self.cleared)
+        self._tab.response_started.connect(self.started)
+        self._tab.text_received.connect(self.text_received)
+        self._tab.attempt_failed.connect(self.retrying)
+        self._tab.response_finished.connect(self.finished)
+
+    def cleared(self) -> None:
+        self._early = {}
+        self._window.grid.clear()
+        self._window.panes_by_id = {}
+        self._window.preferences.clear_pair()
+
+    def started(self, result: ResponseResult) -> None:
+        # A send starts every stream in one turn; building eight panes there (5-15 ms each)
+        # froze the window: one pane per turn of the loop instead.
+        self._early[result.id] = []
+        generation = self._tab.generation
+        frame_queue.later(self._window, lambda: self._add_pane(result, generation))
+
+    def _add_pane(self, result: ResponseResult, generation: int) -> None:
+        early = self._early.pop(result.id, [])
+        if not self._tab.is_current(generation):
+            return
+        pane = self._window.pane_for(result)
+        for delta in early:
+            pane.queue_text(delta)
+        if len(self._window.grid.panes) == self._tab.expected:
+            self._window.arrange_panes(result.trial_id)
+
+    def text_received(self, result: ResponseResult, delta: str) -> None:
+        pane = self._window.panes_by_id.get(result.id)
+        if pane is not None:
+            pane.queue_text(delta)
+        elif result.id in self._early:
+            self._early[result.id].append(delta)
+
+    def retrying(self, result: ResponseResult, _attempt: Any) -> None:
+        pane = self._window.panes_by_id.get(result.id)
+        figures = self._tab.figures.get(result.id)
+        if pane is not None and figures is not None:
+            pane.tick(figures.status())  # "429 · retry 1 of 2 in 1.0 s" at once, then counting down
+
+    def finished(self, result: ResponseResult, generation: int | None = None) -> None:
+        generation = self._tab.generation if generation is None else generation
+        if result.id in self._early:  # its pane is still to be built: finish it after that
+            frame_queue.later(self._window, lambda: self.finished(result, generation))
+            return
+        if not self._tab.is_current(generation):
+            return
+        window = self._window
+        pane = window.panes_by_id.get(result.id)
+        if pane is not None:
+            pane.finish(result)
+            # A rating panel costs 10-40 ms to make and place: made on one turn of the loop
+            # and placed on another, one pane's at a time.
+            made: list[RatingPanel] = []
+            frame_queue.later(pane, lambda p=pane: made.append(window.rating_panel(p)))
+            frame_queue.later(pane, lambda p=pane: window.add_rating(p, [], made[0] if made else None))
+        window.response_finished.emit(result)
+
+
+class TrialView(_Base):
+    """The main window's Trials side: send, cancel, open, follow up, new trial."""
+
+    def _bind_trials(self) -> None:
+        """Made in the window's __init__, before its widgets: the model, its command, its clocks."""
+        self.tab = TrialsTab(self.engine)
+        self.tab.before_run = self._before_run
+        self.panes_by_id: dict[str, ResponsePane] = {}
+        self._run_task: asyncio.Future[bool] | None = None
+        self.trial_command = Command(self.banner_info, self.banner_error,
+                                     clear=lambda: self.banner.setVisible(False),
+                                     running_changed=self._trial_running, refuse=None)
+
+    def _bind_panes(self) -> None:
+        """Made once the grid exists: panes follow the model, clocks redraw them while streaming."""
+        self.pane_binder = PaneBinder(self)
+        self.tab.running_changed.connect(self._update_send_state)
+        self._frame = QTimer(self)
+        self._frame.setInterval(defs.FRAME_MS)
+        self._frame.timeout.connect(self._flush_panes)
+        self._clock = QTimer(self)
+        self._clock.setInterval(100)
+        self._clock.timeout.connect(self._tick_panes)
+
+    @property
+    def current_trial_id(self) -> str | None:
+        return self.tab.current_trial_id
+
+    # --- sending ------------------------------------------------------------------------
+    def current_input(self) -> tuple[TrialInput, list[Variant] | None]:
+        return composed(self.compose.prompt.toPlainText(), self.compose.variants.texts(),
+                        self.compose.attachments.attachments())
+
+    def send(self, parent_trial_id: str | None = None, models: list[ModelRef] | None = None) -> None:
+        """Send the composed trial to every checked model (x variant)."""
+        if self.tab.running:
+            return
+        trial, variants = self.current_input()
+        models = models if models is not None else self.picker.selected()
+        known = self.picker.refs()
+        settings = {ref: self.picker.settings_for(ref) for ref in models if ref in known}
+        try:
+            plan = self.tab.plan(trial, models, settings, variants, parent_trial_id, reading=self.compose.loading())
+        except PlanError as exc:
+            self.banner_error(str(exc))
+            return
+        self._save_picker()
+        self.tab.begin(plan)
+        self._run_task = self.trial_command.start(
+            lambda: self._stream(plan), done=self._trial_done, cancelled=self._trial_cancelled,
+            failed=self._trial_failed)
+        self._frame.start()
+        self._clock.start()
+        self._tick_panes()
+
+    async def _stream(self, plan: SendPlan) -> TrialOutcome | None:
+        outcome = await self.tab.run(plan)
+        if outcome is not None:
+            self._stop_clocks()
+            await frame_queue.idle()  # every pane built, rendered and ratable before the trial says it is done
+        return outcome
+
+    async def _before_run(self, models: Sequence[ModelRef]) -> bool:
+        """The built-in model is started (if the send or run uses it) before anything is stored."""
+        if any(m.provider == local_model.LOCAL_PROVIDER for m in models):
+            return await self.ensure_local_model() is not None
+        return True
+
+    def _trial_done(self, outcome: TrialOutcome | None) -> None:
+        if outcome is None:  # the built-in model did not start: said already
+            return
+        end = self.tab.finished(outcome, hotkeys.RATE)
+        self.statusBar().showMessage(end.status, STATUS_MS)
+        if end.problem:  # shown on screen is not saved: say so, never "stored"
+            self.statusBar().clearMessage()
+            self.banner_error(end.problem)
+        self.history.run_again.setEnabled(True)
+        self.refresh_history()
+        self.trial_finished.emit(outcome.trial_id)
+
+    def _trial_cancelled(self, _exc: BaseException) -> str:
+        self.statusBar().showMessage("Cancelled: what arrived is stored", STATUS_MS)
+        self.refresh_history()  # the cancelled trial is stored: listed at once
+        return CANCELLED
+
+    def _trial_failed(self, exc: Exception) -> Notice:
+        self.statusBar().clearMessage()
+        return Notice(str(exc), error=True)
+
+    def _trial_running(self, running: bool) -> None:
+        if not running:  # done, failed or cancelled: what arrived is drawn, the clocks stop
+            self._stop_clocks()
+            self.tab.end()
+
+    def _stop_clocks(self) -> None:
+        self._flush_panes()
+        self._frame.stop()
+        self._clock.stop()
+
+    def _update_send_state(self, running: bool | None = None) -> None:
+        running = self.tab.running if running is None else running
+        self.send_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+
+    def cancel(self) -> None:
+        self.trial_command.cancel()
+
+    async def ensure_local_model(self) -> ModelRef | None:
+        """Start the built-in model's server if nothing answers for it yet (desk[local])."""
+        self.statusBar().showMessage("Starting the built-in model (Gemma 3 270M) on this computer…")
+        try:
+            ref, server = await local_model.ensure_running(self.engine, self.local_server)
+        except (local_model.LocalModelError, OSError, ValueError, EngineError) as exc:
+            self.statusBar().clearMessage()
+            self.banner_error(f"The built-in model could not start: {exc}")
+            return None
+        if server is not None:
+            self.local_server = server
+        self.statusBar().showMessage(f"The built-in model {ref} is running on 127.0.0.1.", 8000)
+        return ref
+
+    def pane_for(self, result: ResponseResult) -> ResponsePane:
+        title = result.model + (f"  ·  variant {result.variant.label}" if result.variant else "")
+        pane = self.grid.add_pane(title)
+        pane.start(result)
+        self.panes_by_id[result.id] = pane
+        return pane
+
+    def _flush_panes(self) -> None:
+        for pane in self.grid.panes:
+            pane.flush()
+
+    def _tick_panes(self) -> None:
+        for pane in self.grid.panes:  # the model's figures: TTFT measured as the text came
+            figures = self.tab.figures.get(pane.result.id) if pane.result is not None else None
+            pane.tick(figures.status() if figures is not None else None)
+        self.statusBar().showMessage(self.tab.progress_text("Esc"))
+
+    # --- past trials ----------------------------------------------------------------------
+    def open_trial(self, trial_id: str) -> None:
+        """Restore a past trial: its prompt, attachments and answers."""
+        try:
+            opened = self.tab.open(trial_id)
+        except PlanError as exc:
+            self.banner_error(str(exc))
+            return
+        stored, responses = opened.stored, opened.responses
+        self.compose.prompt.setPlainText(stored.input.prompt)
+        self.compose.variants.set_variants(stored.input.system, opened.variants)
+        if stored.input.system or opened.variants:
+            self.compose.show_system()
+        self.compose.attachments.set_attachments(list(stored.input.attachments))
+        for r in responses:
+            self.pane_for(r).finish(r)
+        rater = self.engine.rater_name()
+        mine = self.engine.current_ratings([r.id for r in responses], rater=rater) if rater else []
+        for pane in self.grid.panes:
+            self.add_rating(pane, mine)
+        if responses and not self._all_rated():
+            self.arrange_panes(trial_id)
+        self.picker.set_checked({str(m) for m in opened.models})
+        self.history.run_again.setEnabled(True)
+        self.statusBar().showMessage(opened.text)
+
+    def run_again(self) -> None:
+        if self.tab.current_trial_id is None:
+            return
+        self.send(parent_trial_id=self.tab.current_trial_id, models=self.tab.open_models or None)
+
+    def new_trial(self) -> None:
+        if not self.tab.new_trial():
+            return
+        self.compose.prompt.clear()
+        self.compose.variants.set_variants(None, [])
+        self.compose.attachments.set_attachments([])
+        self.history.run_again.setEnabled(False)
