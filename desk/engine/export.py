@@ -59,7 +59,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from desk.core.rating import Preference, Rating
-from desk.core.response import Attempt, ResponseResult
+from desk.core.records import attempt_fields, pick, response_fields
+from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
 from desk.store.db import Store
 from desk.store.ratings import RatingFilter as ExportFilter
@@ -204,12 +205,20 @@ def _table_columns(look: _Lookup, stray: Sequence[str]) -> tuple[list[str], dict
     return [*CSV_COLUMNS, *extra_names.values(), *RATING_META_COLUMNS], extra_names
 
 
+# A flat row's measured figures of a response (desk.core.records.response_fields).
+TABLE_RESPONSE_KEYS = (
+    "ttft_ms", "total_ms", "wall_ms", "input_tokens", "output_tokens", "output_tokens_per_s", "cost_usd",
+    "retries", "served_model", "system_fingerprint",
+)  # fmt: skip
+
+
 def _table_row_stream(store: Store, look: _Lookup, extra_names: dict[str, str],
                       filters: ExportFilter) -> Iterator[dict[str, Any]]:
     for response, rating in _rated_pairs(store, filters, look, attempts=False):  # a row holds none
         trial = look.trial(response.trial_id)
         rubric = look.rubric(rating.rubric_id)
         values = rating.values
+        fields = response_fields(response)
         row: dict[str, Any] = {
             "trial_id": response.trial_id,
             "response_id": response.id,
@@ -220,20 +229,10 @@ def _table_row_stream(store: Store, look: _Lookup, extra_names: dict[str, str],
             "model": response.model,
             "variant": response.variant.label if response.variant else None,
             "answer": response.text,
-            "status": response.status.value,
-            "error_kind": response.error_kind.value if response.error_kind else None,
-            "refusal": response.refusal,
+            **pick(fields, ("status", "error_kind", "refusal")),
             "unknown_fields": unknown_counts(response),
-            "ttft_ms": response.ttft_ms,  # the final attempt's own
-            "total_ms": response.total_ms,
-            "wall_ms": response.wall_ms,  # what the user waited, retries included
-            "input_tokens": response.usage.input_tokens,
-            "output_tokens": response.usage.output_tokens,
-            "output_tokens_per_s": response.output_tokens_per_s,
-            "cost_usd": response.cost_usd,
-            "retries": response.retries,
-            "served_model": response.served_model,  # what the vendor says it served
-            "system_fingerprint": response.system_fingerprint,
+            # ttft_ms and total_ms are the final attempt's own; wall_ms what the user waited
+            **pick(fields, TABLE_RESPONSE_KEYS),
             "outcome": values.get("outcome"),
             "uncertainty": values.get("uncertainty"),
             "constraints": values.get("constraints"),
@@ -354,79 +353,38 @@ def trial_json(trial: StoredTrial | None, trial_id: str) -> dict[str, Any]:
     }
 
 
+# The jsonl record of a response: these fields of desk.core.records.response_fields, in
+# this order (`system` the one it was given, `attempts` each as ATTEMPT_RECORD_KEYS).
+RESPONSE_RECORD_KEYS = (
+    "id", "trial_id", "model", "provider", "model_name", "variant", "system", "settings", "status",
+    "error_kind", "error_message", "http_status", "text", "reasoning_text", "finish_reason",
+    "started_at", "first_token_at", "ended_at", "ttft_ms", "total_ms", "wall_ms", "connect_ms",
+    "output_tokens_per_s", "input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens",
+    "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms", "vendor_request_id",
+    "served_model", "system_fingerprint", "refusal", "unknown_fields", "notes", "attempts",
+)  # fmt: skip
+ATTEMPT_RECORD_KEYS = (
+    "number", "status", "error_kind", "error_message", "http_status", "started_at", "first_token_at",
+    "ended_at", "connect_ms", "ttft_ms", "total_ms", "retry_after_s", "wait_before_ms",
+    "vendor_request_id", "ratelimit", "input_tokens", "output_tokens", "cached_input_tokens",
+    "reasoning_tokens", "cost_usd",
+)  # fmt: skip
+
+
 def response_record(r: ResponseResult, trial: StoredTrial | None = None) -> dict[str, Any]:
     """Everything measured about one answer, with its settings and attempts."""
-    return {
-        "id": r.id,
-        "trial_id": r.trial_id,
-        "model": r.model,
-        "provider": r.provider,
-        "model_name": r.model_name,
-        "variant": {"label": r.variant.label, "system": r.variant.system} if r.variant else None,
-        "system": effective_system(trial, r) if trial is not None else None,
-        "settings": r.settings,
-        "status": r.status.value,
-        "error_kind": r.error_kind.value if r.error_kind else None,
-        "error_message": r.error_message,
-        "http_status": r.http_status,
-        "text": r.text,
-        "reasoning_text": r.reasoning_text,
-        "finish_reason": r.finish_reason,
-        "started_at": r.started_at,
-        "first_token_at": r.first_token_at,
-        "ended_at": r.ended_at,
-        "ttft_ms": r.ttft_ms,
-        "total_ms": r.total_ms,
-        "wall_ms": r.wall_ms,
-        "connect_ms": r.connect_ms,
-        "output_tokens_per_s": r.output_tokens_per_s,
-        "input_tokens": r.usage.input_tokens,
-        "output_tokens": r.usage.output_tokens,
-        "cached_input_tokens": r.usage.cached_input_tokens,
-        "reasoning_tokens": r.usage.reasoning_tokens,
-        "cost_usd": r.cost_usd,
-        "cost_note": r.cost_note or None,
-        "price_source": r.price_source,
-        "retries": r.retries,
-        "retry_wait_ms": r.retry_wait_ms,
-        "vendor_request_id": r.vendor_request_id,
-        "served_model": r.served_model,
-        "system_fingerprint": r.system_fingerprint,
-        "refusal": r.refusal,
-        "unknown_fields": {name: {"count": f.count, "raw": f.raw} for name, f in r.unknown_fields.items()},
-        "notes": r.notes,
-        "attempts": [attempt_json(a) for a in r.attempts],
-    }
+    values = response_fields(r)
+    values.update(
+        system=effective_system(trial, r) if trial is not None else None,
+        cost_note=r.cost_note or None,
+        attempts=[pick(a, ATTEMPT_RECORD_KEYS) for a in values["attempts"]],
+    )
+    return pick(values, RESPONSE_RECORD_KEYS)
 
 
 def unknown_counts(r: ResponseResult) -> str:
     """The content fields desk did not read, as "name×count; ..." (empty: none)."""
     return "; ".join(f"{name}×{f.count}" for name, f in sorted(r.unknown_fields.items()))
-
-
-def attempt_json(a: Attempt) -> dict[str, Any]:
-    return {
-        "number": a.number,
-        "status": a.status.value,
-        "error_kind": a.error_kind.value if a.error_kind else None,
-        "error_message": a.error_message,
-        "http_status": a.http_status,
-        "started_at": a.started_at,
-        "first_token_at": a.first_token_at,
-        "ended_at": a.ended_at,
-        "connect_ms": a.connect_ms,
-        "ttft_ms": a.ttft_ms,
-        "total_ms": a.total_ms,
-        "retry_after_s": a.retry_after_s,
-        "wait_before_ms": a.wait_before_ms,
-        "vendor_request_id": a.vendor_request_id,
-        "ratelimit": dict(a.ratelimit),
-        "input_tokens": a.usage.input_tokens,
-        "output_tokens": a.usage.output_tokens,
-        "cached_input_tokens": a.usage.cached_input_tokens,
-        "reasoning_tokens": a.usage.reasoning_tokens,
-        "cost_usd": a.cost_usd,
-    }
 
 
 def rating_json(rating: Rating, rubric: Rubric | None) -> dict[str, Any]:
@@ -585,6 +543,8 @@ RUN_ATTEMPT_COLUMNS = (
     "started_at", "first_token_at", "ended_at", "ttft_ms", "total_ms", "connect_ms", "wait_before_ms",
     "retry_after_s", "vendor_request_id", "input_tokens", "output_tokens", "cost_usd", "ratelimit",
 )  # fmt: skip
+# An attempt's own part of RUN_ATTEMPT_COLUMNS (desk.core.records.attempt_fields).
+RUN_ATTEMPT_KEYS = RUN_ATTEMPT_COLUMNS[RUN_ATTEMPT_COLUMNS.index("final") + 1:]
 _ATTEMPT_TYPES = {
     **dict.fromkeys(("seq", "step", "concurrency", "attempt", "http_status", "input_tokens", "output_tokens"),
                     "int"),
@@ -624,13 +584,8 @@ def run_attempt_rows(store: Store, run_id: str) -> list[dict[str, Any]]:
                 "request_started_ms": o.start_offset_ms if o else None,
                 "response_id": r.id, "trial_id": r.trial_id, "model": r.model,
                 "variant": r.variant.label if r.variant else None,
-                "attempt": a.number, "final": a is r.attempts[-1], "status": a.status.value,
-                "http_status": a.http_status, "error_kind": a.error_kind.value if a.error_kind else None,
-                "error_message": a.error_message, "started_at": a.started_at, "first_token_at": a.first_token_at,
-                "ended_at": a.ended_at, "ttft_ms": a.ttft_ms, "total_ms": a.total_ms, "connect_ms": a.connect_ms,
-                "wait_before_ms": a.wait_before_ms, "retry_after_s": a.retry_after_s,
-                "vendor_request_id": a.vendor_request_id, "input_tokens": a.usage.input_tokens,
-                "output_tokens": a.usage.output_tokens, "cost_usd": a.cost_usd, "ratelimit": dict(a.ratelimit),
+                "attempt": a.number, "final": a is r.attempts[-1],
+                **pick(attempt_fields(a), RUN_ATTEMPT_KEYS),
             })
     return rows
 
