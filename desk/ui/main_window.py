@@ -31,6 +31,7 @@ from desk.core.response import Attempt, ResponseResult, Status
 from desk.core.trial import ModelRef, TrialInput, Variant
 from desk.engine import local_model
 from desk.engine.jobs import Job, JobCancelled
+from desk.engine.services.exports import ExportParams
 from desk.engine.session import Engine, EngineError, TrialSummary
 from desk.ui import defs, frame_queue, hotkeys
 from desk.ui.about import show_about, show_help
@@ -964,7 +965,7 @@ class MainWindow(QMainWindow):
             job = Job("Exporting ratings")
             try:
                 result = await self.busy.run(
-                    "Exporting ratings", lambda: self.engine.export_in_background(chosen_fmt, chosen_path, job), job)
+                    "Exporting ratings", lambda: self.engine.exports.export_in_background(ExportParams(chosen_fmt, chosen_path), job), job)
             except JobCancelled:
                 self.banner_info("Export cancelled: no file was written.")
                 return
@@ -1014,7 +1015,7 @@ class MainWindow(QMainWindow):
     async def _merge(self, path: str) -> None:
         job = Job(f"Merging {Path(path).name}")
         try:
-            report = await self.busy.run(job.label, lambda: self.engine.merge_in_background(path, job), job)
+            report = await self.busy.run(job.label, lambda: self.engine.exports.merge_in_background(path, job), job)
         except JobCancelled:
             self.banner_info("Merge cancelled: what was copied so far stays; merge again to complete it.")
             return

@@ -161,6 +161,7 @@ def produce(db: Path, out: Path) -> dict[str, bytes]:
 def _window_exports(db: Path, ids: dict[str, list[str]], out: Path, keep: Callable[[str, bytes], None]) -> None:
     """What the window writes: rated answers (Engine.export) and a run's requests."""
     from desk.engine.aio import run
+    from desk.engine.services.exports import ExportParams, RunExportParams
     from desk.engine.session import Engine
     from desk.store.db import open_store
 
@@ -170,11 +171,11 @@ def _window_exports(db: Path, ids: dict[str, list[str]], out: Path, keep: Callab
         async with Engine(store) as engine:
             for fmt in ("csv", "jsonl"):
                 path = out / f"window-export.{fmt}"
-                engine.export(fmt, str(path))
+                engine.exports.export(ExportParams(fmt, str(path)))
                 keep(f"files/window-export.{fmt}", path.read_bytes())
                 for kind in ("load", "suite"):
                     path = out / f"window-run-{kind}.{fmt}"
-                    result = engine.export_run_requests(ids[f"{kind}_runs"][0], fmt, str(path))
+                    result = engine.exports.export_run(RunExportParams(ids[f"{kind}_runs"][0], fmt, str(path)))
                     keep(f"files/window-run-{kind}.{fmt}", f"{result.rows} rows\n".encode() + path.read_bytes())
 
     try:
