@@ -46,39 +46,6 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
     load.add_argument("--json", action="store_true", help="one JSON summary object per model")
 
 
-# --- `desk export --run RUN_ID`: one line per HTTP request of a run ---------------------------
-
-RUN_EXPORT_FORMATS = ("csv", "jsonl", "parquet")  # desk.engine.export.RUN_ATTEMPT_FORMATS
-RUN_EXPORT_HELP = ("one line per HTTP request (retries included) of that run, load or suite: timestamps, "
-                   "status, vendor request id, rate-limit headers (instead of rated answers)")
-
-
-def export_run(args: argparse.Namespace, store: Any, cli_error: Any) -> int:
-    """`desk export --run RUN_ID --format csv|jsonl|parquet --out FILE` (see
-    desk.engine.export.export_run_attempts)."""
-    from desk.engine.export import ExportError, export_run_attempts
-
-    if args.format not in RUN_EXPORT_FORMATS:
-        raise cli_error(f"--run writes {', '.join(RUN_EXPORT_FORMATS)} (one line per HTTP request), "
-                        f"not {args.format}")
-    narrowed = [flag for flag, value in (("--tag", getattr(args, "tag", None)), ("--rater", getattr(args, "rater", None)),
-                                         ("--since", getattr(args, "since", None)), ("--until", getattr(args, "until", None)),
-                                         ("--trial", getattr(args, "trial", None))) if value]
-    if narrowed:
-        raise cli_error(f"--run exports a whole run; {', '.join(narrowed)} only narrow rated answers")
-    to_stdout = args.out == "-"
-    if to_stdout and args.format == "parquet":
-        raise cli_error("Parquet is written to a file: give --out FILE")
-    try:
-        result = export_run_attempts(store, args.run, args.format, sys.stdout if to_stdout else args.out,
-                                     excel_bom=not getattr(args, "no_bom", False))
-    except ExportError as exc:
-        raise cli_error(str(exc)) from None
-    print(f"exported {result.rows} HTTP requests of run {args.run} to {'stdout' if to_stdout else args.out}",
-          file=sys.stderr if to_stdout else sys.stdout)
-    return 0
-
-
 def plan_from_args(args: argparse.Namespace, parse_ref: Any, get_trial: Any) -> Any:
     """Build a LoadPlan from the arguments; raise ValueError with a plain reason.
     `get_trial` looks a stored trial up by id (for --trial)."""

@@ -23,7 +23,7 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 
 def _merge(args: argparse.Namespace, store: Store) -> int:
-    report = _with_engine(store, lambda engine: engine.merge(args.other))
+    report = _with_engine(store, lambda engine: engine.exports.merge(args.other))
     if args.json:
         print(_json({"source": args.other, "added": report.added, "total": report.total,
                      "conflicts": report.conflicts, "not_added": report.not_added}))

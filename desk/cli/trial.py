@@ -18,6 +18,7 @@ from desk.cli.common import (
 )
 from desk.cli.policy import add_policy_args, timeouts_from
 from desk.core.attachment import AttachmentError, load_attachment
+from desk.core.records import pick, response_fields
 from desk.core.response import Attempt, ResponseResult, Status, served_label
 from desk.core.trial import (
     REASONING_EFFORTS,
@@ -131,45 +132,28 @@ class _Progress:
             sys.stderr.write("\r" + " " * 60 + "\r")
 
 
+# The --json record of one response (documented in the README): these fields of
+# desk.core.records.response_fields, in this order, `id` named response_id.
+RESPONSE_JSON_KEYS = (
+    "trial_id", "response_id", "model", "status", "error_kind", "error_message", "http_status",
+    "ttft_ms", "total_ms", "wall_ms", "connect_ms", "input_tokens", "output_tokens",
+    "cached_input_tokens", "reasoning_tokens", "output_tokens_per_s", "cost_usd", "cost_note",
+    "price_source", "retries", "retry_wait_ms", "attempts", "finish_reason", "served_model",
+    "system_fingerprint", "refusal", "unknown_fields", "started_at", "first_token_at", "ended_at",
+    "vendor_request_id", "settings", "text", "notes", "store_error",
+)  # fmt: skip
+
+
 def response_json(r: ResponseResult) -> dict[str, Any]:
     """The --json record of one response (documented in the README)."""
-    return {
-        "trial_id": r.trial_id,
-        "response_id": r.id,
-        "model": r.model,
-        "status": r.status.value,
-        "error_kind": r.error_kind.value if r.error_kind else None,
-        "error_message": r.error_message,
-        "http_status": r.http_status,
-        "ttft_ms": r.ttft_ms,
-        "total_ms": r.total_ms,
-        "wall_ms": r.wall_ms,
-        "connect_ms": r.connect_ms,
-        "input_tokens": r.usage.input_tokens,
-        "output_tokens": r.usage.output_tokens,
-        "cached_input_tokens": r.usage.cached_input_tokens,
-        "reasoning_tokens": r.usage.reasoning_tokens,
-        "output_tokens_per_s": r.output_tokens_per_s,
-        "cost_usd": r.cost_usd,
-        "cost_note": r.cost_note or None,
-        "price_source": r.price_source,
-        "retries": r.retries,
-        "retry_wait_ms": r.retry_wait_ms,
-        "attempts": len(r.attempts),
-        "finish_reason": r.finish_reason,
-        "served_model": r.served_model,  # what the vendor says it served
-        "system_fingerprint": r.system_fingerprint,
-        "refusal": r.refusal,
-        "unknown_fields": {name: f.count for name, f in r.unknown_fields.items()},
-        "started_at": r.started_at,
-        "first_token_at": r.first_token_at,
-        "ended_at": r.ended_at,
-        "vendor_request_id": r.vendor_request_id,
-        "settings": r.settings,
-        "text": r.text,
-        "notes": r.notes,
-        "store_error": r.store_error,
-    }
+    values = response_fields(r)
+    values.update(
+        response_id=r.id,
+        cost_note=r.cost_note or None,
+        attempts=len(r.attempts),
+        unknown_fields={name: f["count"] for name, f in values["unknown_fields"].items()},
+    )
+    return pick(values, RESPONSE_JSON_KEYS)
 
 
 def _fmt_ms(v: float | None) -> str:

@@ -10,8 +10,17 @@ cancelled merge keeps the short batches it committed (merging again completes it
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from desk.engine.errors import EngineError
+from desk.store.errors import StoreError
+
+T = TypeVar("T")
 
 
 class JobCancelled(Exception):
@@ -54,3 +63,31 @@ class Job:
         """Caller side: (done, total, detail), consistent with each other."""
         with self._lock:
             return self.done, self.total, self.detail
+
+
+class OwnConnection(Protocol):
+    def cancellable(self, cancelled: Callable[[], bool]) -> AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=OwnConnection)
+
+
+async def on_own_connection(open_connection: Callable[[], C], job: Job, use: Callable[[C], T]) -> T:
+    """`use(store)` on a worker thread with its own connection to the store (a SQLite
+    connection stays on the thread that made it); SQLite stops mid-statement once the
+    job is cancelled, and that "interrupted" is reported as the cancel it is."""
+    def work() -> T:
+        job.check()  # cancelled before it started (a cached scorecard needs no SQL to stop)
+        store = open_connection()
+        try:
+            with store.cancellable(lambda: job.cancelled):
+                return use(store)
+        except StoreError as exc:
+            job.check()
+            raise EngineError(str(exc)) from None
+        finally:
+            store.close()
+
+    return await asyncio.to_thread(work)

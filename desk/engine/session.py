@@ -26,8 +26,7 @@ from desk.core.trial import (
 from desk.engine import local_model, suite_run
 from desk.engine.cached_scorecard import cached_scorecard
 from desk.engine.errors import EngineError
-from desk.engine.export import ExportResult, export_file, export_run_attempts, export_run_requests
-from desk.engine.jobs import Job
+from desk.engine.jobs import Job, on_own_connection
 from desk.engine.keys import (
     KeyStoreError,
     SecretStore,
@@ -50,6 +49,7 @@ from desk.engine.scorecard import (
     compute_scorecard,
     paired_comparison,
 )
+from desk.engine.services.exports import ExportService
 from desk.engine.services.trials import TrialOutcome, TrialService
 from desk.engine.suite_run import (
     Disagreement,
@@ -66,7 +66,6 @@ from desk.providers.connections import Connections, HttpClient
 from desk.providers.registry import base_url_problem, make_provider
 from desk.store.db import Store, open_store
 from desk.store.errors import StoreError
-from desk.store.merge import MergeReport
 from desk.store.ratings import RatingFilter as ScoreFilter
 from desk.store.runs import RunInfo
 from desk.store.suites import SuiteInfo, SuiteStore
@@ -113,6 +112,8 @@ class Engine:
     def _wire(self) -> None:
         """Build the use-case services on the current store; again after switch_store."""
         self.trials = TrialService(self.store.trials, self.store.responses, self, self.runner, self.add_model)
+        path = self.store.path
+        self.exports = ExportService(self.store, self.store, lambda: open_store(path))
 
     async def __aenter__(self) -> Engine:
         return self
@@ -396,47 +397,10 @@ class Engine:
             job, lambda store: _scorecard(store, filters or ScoreFilter(), seed, job.report,
                                           constraints=constraints))
 
-    def export(self, fmt: str, path: str, filters: ScoreFilter | None = None) -> ExportResult:
-        """Write rated answers (or preference pairs) to a file; see desk.engine.export."""
-        return export_file(self.store, fmt, path, filters)
-
-    async def merge_in_background(self, path: str, job: Job) -> MergeReport:
-        """`merge` off the caller's thread, reporting each table to `job`; job.cancel()
-        stops it (JobCancelled), keeping what was copied (merging again completes it)."""
-        return await self._on_own_connection(
-            job, lambda store: store.merge_from(path, step=lambda i, n, table: job.report(i, n, table)))
-
-    async def export_in_background(self, fmt: str, path: str, job: Job,
-                                   filters: ScoreFilter | None = None) -> ExportResult:
-        """`export` off the caller's thread; job.cancel() stops it and leaves no file
-        (exports write a temporary file and rename it only when complete)."""
-        return await self._on_own_connection(
-            job, lambda store: export_file(store, fmt, path, filters, progress=job.report))
-
     async def _on_own_connection(self, job: Job, use: Callable[[Store], T]) -> T:
-        """`use(store)` on a worker thread with its own connection to this store (a SQLite
-        connection stays on the thread that made it); SQLite stops mid-statement once the
-        job is cancelled, and that "interrupted" is reported as the cancel it is."""
-        def work() -> T:
-            job.check()  # cancelled before it started (a cached scorecard needs no SQL to stop)
-            store = open_store(self.store.path)
-            try:
-                with store.cancellable(lambda: job.cancelled):
-                    return use(store)
-            except StoreError as exc:
-                job.check()
-                raise EngineError(str(exc)) from None
-            finally:
-                store.close()
-
-        return await asyncio.to_thread(work)
-
-    def merge(self, path: str) -> MergeReport:
-        """Bring another expert's store in, without duplicates (see Store.merge_from)."""
-        try:
-            return self.store.merge_from(path)
-        except StoreError as exc:
-            raise EngineError(str(exc)) from None
+        """`use(store)` on a worker thread with its own connection to this store."""
+        path = self.store.path
+        return await on_own_connection(lambda: open_store(path), job, use)
 
     # --- load runs (run on their own thread by desk.engine.load; read back here) -----------
 
@@ -450,22 +414,6 @@ class Engine:
         if info is None:
             return None
         return info, self.store.run_requests(run_id)
-
-    def export_run_requests(self, run_id: str, fmt: str, path: str) -> ExportResult:
-        """Write a run's requests to CSV or JSONL; see desk.engine.export."""
-        return export_run_requests(self.store, run_id, fmt, path)
-
-    async def export_run_in_background(self, run_id: str, fmt: str, path: str, job: Job) -> ExportResult:
-        """A run's requests (`csv`, `jsonl`) or every HTTP request of it (`http-csv`,
-        `http-jsonl`: request ids, rate-limit headers) off the caller's thread; job.cancel()
-        stops it and no file is written (exports are renamed into place only when whole)."""
-        def use(store: Store) -> ExportResult:
-            job.report(0, None, "reading the run")
-            if fmt.startswith("http-"):
-                return export_run_attempts(store, run_id, fmt.removeprefix("http-"), path)
-            return export_run_requests(store, run_id, fmt, path)
-
-        return await self._on_own_connection(job, use)
 
     # --- suites and suite runs (see desk.engine.suite_run) -----------------------------------
     #

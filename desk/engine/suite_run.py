@@ -46,7 +46,7 @@ from desk.core.suite import (
     load_suite_file,
 )
 from desk.core.trial import GenerationSettings, ModelRef
-from desk.engine.export import usual_mode
+from desk.engine.export_files import usual_mode
 from desk.engine.pricing import wait_for_preload
 from desk.engine.recorder import FanoutSink, StoreRecorder
 from desk.engine.runner import GuardedSink, ResponseSink, Target

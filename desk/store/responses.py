@@ -17,17 +17,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from desk.core.ids import new_id
+from desk.core.records import attempt_fields, attempt_from_fields, response_fields, response_from_fields
 from desk.core.response import (
     Attempt,
-    ErrorKind,
     ResponseFigures,
     ResponseResult,
     Status,
-    UnknownField,
-    Usage,
     answer_failed,
 )
-from desk.core.trial import Variant
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
@@ -340,100 +337,31 @@ def _insert_sql(table: str, columns: Sequence[str]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
 
 
-def _enum(value: Status | ErrorKind | None) -> str | None:
-    return None if value is None else value.value
-
-
 def _response_values(result: ResponseResult, *, created_at: float, updated_at: float) -> list[Any]:
-    u = result.usage
-    row: dict[str, Any] = {
-        "id": result.id,
-        "trial_id": result.trial_id,
-        "model": result.model,
-        "provider_name": result.provider,
-        "model_name": result.model_name,
-        "settings_json": json.dumps(result.settings),
-        "status": _enum(result.status),
-        "error_kind": _enum(result.error_kind),
-        "error_message": result.error_message,
-        "http_status": result.http_status,
-        "text": result.text,
-        "reasoning_text": result.reasoning_text,
-        "finish_reason": result.finish_reason,
-        "started_at": result.started_at,
-        "first_token_at": result.first_token_at,
-        "ended_at": result.ended_at,
-        "ttft_ms": result.ttft_ms,
-        "total_ms": result.total_ms,
-        "connect_ms": result.connect_ms,
-        "output_tokens_per_s": result.output_tokens_per_s,
-        "input_tokens": u.input_tokens,
-        "output_tokens": u.output_tokens,
-        "cached_input_tokens": u.cached_input_tokens,
-        "reasoning_tokens": u.reasoning_tokens,
-        "cost_usd": result.cost_usd,
-        "cost_note": result.cost_note,
-        "price_source": result.price_source,
-        "retries": result.retries,
-        "retry_wait_ms": result.retry_wait_ms,
-        "vendor_request_id": result.vendor_request_id,
+    """The row of a response: desk.core.records.response_fields under the columns' names,
+    JSON where a column holds an object, and who wrote it when."""
+    row = response_fields(result)
+    variant = row["variant"]
+    row.update({
+        "provider_name": row["provider"],
+        "settings_json": json.dumps(row["settings"]),
         "writer_pid": os.getpid(),
         "writer_host": HOST,
         "created_at": created_at,
         "updated_at": updated_at,
-        "variant_label": result.variant.label if result.variant else None,
-        "variant_system": result.variant.system if result.variant else None,
-        "refusal": int(result.refusal),
-        "unknown_fields_json": json.dumps(
-            {name: {"count": f.count, "raw": f.raw} for name, f in result.unknown_fields.items()},
-            ensure_ascii=False,
-        ),
-        "notes_json": json.dumps(result.notes),
-        "served_model": result.served_model,
-        "system_fingerprint": result.system_fingerprint,
-    }
+        "variant_label": variant["label"] if variant else None,
+        "variant_system": variant["system"] if variant else None,
+        "refusal": int(row["refusal"]),
+        "unknown_fields_json": json.dumps(row["unknown_fields"], ensure_ascii=False),
+        "notes_json": json.dumps(row["notes"]),
+    })
     return [row[c] for c in _RESPONSE_COLUMNS]
 
 
 def _attempt_values(response_id: str, a: Attempt) -> list[Any]:
-    row: dict[str, Any] = {
-        "id": new_id(),
-        "response_id": response_id,
-        "number": a.number,
-        "started_at": a.started_at,
-        "first_token_at": a.first_token_at,
-        "ended_at": a.ended_at,
-        "http_status": a.http_status,
-        "status": _enum(a.status),
-        "error_kind": _enum(a.error_kind),
-        "error_message": a.error_message,
-        "connect_ms": a.connect_ms,
-        "ttft_ms": a.ttft_ms,
-        "total_ms": a.total_ms,
-        "retry_after_s": a.retry_after_s,
-        "wait_before_ms": a.wait_before_ms,
-        "vendor_request_id": a.vendor_request_id,
-        "ratelimit_json": json.dumps(a.ratelimit),
-        "input_tokens": a.usage.input_tokens,
-        "output_tokens": a.usage.output_tokens,
-        "cached_input_tokens": a.usage.cached_input_tokens,
-        "reasoning_tokens": a.usage.reasoning_tokens,
-        "cost_usd": a.cost_usd,
-    }
+    row = attempt_fields(a)
+    row.update(id=new_id(), response_id=response_id, ratelimit_json=json.dumps(row["ratelimit"]))
     return [row[c] for c in _ATTEMPT_COLUMNS]
-
-
-def _usage(row: Row) -> Usage:
-    return Usage(
-        input_tokens=row["input_tokens"],
-        output_tokens=row["output_tokens"],
-        cached_input_tokens=row["cached_input_tokens"],
-        reasoning_tokens=row["reasoning_tokens"],
-    )
-
-
-def _error_kind(value: str | None) -> ErrorKind | None:
-    return None if value is None else ErrorKind(value)
 
 
 def _attempts_for(db: Database, response_ids: list[str]) -> dict[str, list[Attempt]]:
@@ -449,26 +377,7 @@ def _attempts_for(db: Database, response_ids: list[str]) -> dict[str, list[Attem
         )
     for r in found:
         result.setdefault(r["response_id"], []).append(
-            Attempt(
-                number=r["number"],
-                started_at=r["started_at"],
-                first_token_at=r["first_token_at"],
-                ended_at=r["ended_at"],
-                http_status=r["http_status"],
-                status=Status(r["status"]),
-                error_kind=_error_kind(r["error_kind"]),
-                error_message=r["error_message"],
-                connect_ms=r["connect_ms"],
-                ttft_ms=r["ttft_ms"],
-                total_ms=r["total_ms"],
-                retry_after_s=r["retry_after_s"],
-                wait_before_ms=r["wait_before_ms"],
-                vendor_request_id=r["vendor_request_id"],
-                ratelimit=_json_object(r["ratelimit_json"]),
-                usage=_usage(r),
-                cost_usd=r["cost_usd"],
-            )
-        )
+            attempt_from_fields({**r, "ratelimit": _json_object(r["ratelimit_json"])}))
     return result
 
 
@@ -478,40 +387,14 @@ def _json_object(text: str | None) -> dict[str, Any]:
 
 
 def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
-    return ResponseResult(
-        id=row["id"],
-        trial_id=row["trial_id"],
-        model=row["model"],
-        settings=_json_object(row["settings_json"]),
-        status=Status(row["status"]),
-        error_kind=_error_kind(row["error_kind"]),
-        error_message=row["error_message"],
-        http_status=row["http_status"],
-        text=row["text"],
-        reasoning_text=row["reasoning_text"],
-        finish_reason=row["finish_reason"],
-        started_at=row["started_at"],
-        first_token_at=row["first_token_at"],
-        ended_at=row["ended_at"],
-        ttft_ms=row["ttft_ms"],
-        total_ms=row["total_ms"],
-        connect_ms=row["connect_ms"],
-        output_tokens_per_s=row["output_tokens_per_s"],
-        usage=_usage(row),
-        cost_usd=row["cost_usd"],
-        cost_note=row["cost_note"],
-        price_source=row["price_source"],
-        retries=row["retries"],
-        retry_wait_ms=row["retry_wait_ms"],
-        vendor_request_id=row["vendor_request_id"],
-        attempts=attempts,
-        variant=Variant(row["variant_label"], row["variant_system"]) if row["variant_label"] else None,
-        refusal=bool(row["refusal"]),
-        unknown_fields={
-            name: UnknownField(f["count"], f["raw"])
-            for name, f in _json_object(row["unknown_fields_json"]).items()
-        },
-        notes=json.loads(row["notes_json"] or "[]"),
-        served_model=row["served_model"],
-        system_fingerprint=row["system_fingerprint"],
-    )
+    """A response from its row (desk.core.records.response_from_fields) and its attempts."""
+    result = response_from_fields({
+        **row,
+        "settings": _json_object(row["settings_json"]),
+        "variant": {"label": row["variant_label"], "system": row["variant_system"]} if row["variant_label"] else None,
+        "refusal": bool(row["refusal"]),
+        "unknown_fields": _json_object(row["unknown_fields_json"]),
+        "notes": json.loads(row["notes_json"] or "[]"),
+    })
+    result.attempts = attempts
+    return result

@@ -63,6 +63,7 @@ from desk.core.trial import TrialInput
 from desk.engine.jobs import Job, JobCancelled
 from desk.engine.load import LoadPlan, LoadResult, run_load_in_thread
 from desk.engine.load_tab import NO_FALLBACK, LiveStats, LoadTabModel, parse_ramp, planned_requests, run_title
+from desk.engine.services.exports import RunExportParams
 from desk.engine.session import Engine, EngineError
 from desk.ui import defs
 from desk.ui.busy import BusyBar
@@ -693,8 +694,9 @@ class LoadPanel(QWidget):
         async def go() -> bool:
             job = Job(f"Exporting the run's {what}")
             try:
-                result = await busy.run(f"Exporting the run's {what}", lambda: self.engine.export_run_in_background(
-                    run_id, chosen_fmt, chosen_path, job), job)
+                result = await busy.run(f"Exporting the run's {what}", lambda: self.engine.exports.export_run_in_background(
+                    RunExportParams(run_id, chosen_fmt.removeprefix("http-"), chosen_path,
+                                    per_http_request=chosen_fmt.startswith("http-")), job), job)
             except JobCancelled:
                 self.show_info("Export cancelled: no file was written.")
                 return False

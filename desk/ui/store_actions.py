@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtWidgets import QFileDialog
 
 from desk.engine.jobs import Job
+from desk.engine.services.exports import ExportParams
 from desk.engine.session import EngineError
 from desk.engine.tab_events import Notice
 from desk.ui.command import Command
@@ -54,7 +55,7 @@ class StoreActions(_Base):
             return f"Exported {result.rows} rows to {result.path}{extra}."
 
         return self.long_work.start(
-            lambda: self.engine.export_in_background(chosen_fmt, chosen_path, job), done=done,
+            lambda: self.engine.exports.export_in_background(ExportParams(chosen_fmt, chosen_path), job), done=done,
             cancelled="Export cancelled: no file was written.",
             failed=lambda exc: Notice(f"Export failed: {exc}", error=True),
             errors=(ValueError, OSError), title="Exporting ratings", job=job)
@@ -70,7 +71,7 @@ class StoreActions(_Base):
         chosen = path
         job = Job(f"Merging {Path(chosen).name}")
         return self.long_work.start(
-            lambda: self.engine.merge_in_background(chosen, job), done=lambda report: self._merged(chosen, report),
+            lambda: self.engine.exports.merge_in_background(chosen, job), done=lambda report: self._merged(chosen, report),
             cancelled="Merge cancelled: what was copied so far stays; merge again to complete it.",
             failed=lambda exc: Notice(f"Merge failed: {exc}", error=True), title=job.label, job=job)
 

@@ -42,7 +42,7 @@ from desk.core.load import LoadStep
 from desk.core.provider import ProviderConfig
 from desk.core.trial import ModelRef, TrialInput
 from desk.engine.aio import run
-from desk.engine.export import run_attempt_rows
+from desk.engine.export_runs import run_attempt_rows
 from desk.engine.load import LoadPlan, run_load
 from desk.engine.policy import RetryPolicy
 from desk.engine.session import Engine

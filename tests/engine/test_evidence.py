@@ -20,7 +20,7 @@ import pytest
 from desk.core.load import LoadStep
 from desk.core.response import ErrorKind, Status
 from desk.core.trial import TrialInput
-from desk.engine.export import RUN_ATTEMPT_COLUMNS, export_run_attempts, run_attempt_rows
+from desk.engine.export_runs import RUN_ATTEMPT_COLUMNS, export_run_attempts, run_attempt_rows
 from desk.engine.load import LoadPlan, run_load
 from desk.engine.policy import RetryPolicy, Timeouts
 from tests.engine.conftest import KINDS, MODELS, engine_for, ref, run_one, script_for

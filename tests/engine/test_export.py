@@ -30,14 +30,13 @@ from desk.core.trial import TrialInput, Variant
 from desk.engine.export import (
     CSV_COLUMNS,
     FORMATS,
-    PARQUET_MISSING,
     ExportError,
     ExportFilter,
-    csv_cell,
     export_file,
     preference_pairs,
     table_rows,
 )
+from desk.engine.export_files import PARQUET_MISSING, csv_cell
 from desk.store import Store, open_store
 from tests.engine.conftest import png
 

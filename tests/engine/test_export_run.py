@@ -12,10 +12,10 @@ import pytest
 
 from desk.core.load import LoadStep, RequestOutcome
 from desk.core.trial import TrialInput
-from desk.engine.export import (
+from desk.engine.export_files import ExportError
+from desk.engine.export_runs import (
     RUN_ATTEMPT_COLUMNS,
     RUN_REQUEST_COLUMNS,
-    ExportError,
     export_run_attempts,
     export_run_requests,
     run_attempt_rows,

@@ -9,6 +9,7 @@ import pytest
 
 from desk.core.trial import TrialInput
 from desk.engine.jobs import Job, JobCancelled
+from desk.engine.services.exports import ExportParams, RunExportParams
 from desk.engine.session import Engine
 from desk.store.db import open_store
 from tests.engine.test_export import fx  # noqa: F401  (the rated fixture store)
@@ -36,7 +37,7 @@ def test_export_reports_progress_and_writes_the_file(fx, tmp_path):  # noqa: F81
 
     async def go():
         async with Engine(fx.store) as engine:
-            return await engine.export_in_background("csv", str(out), job)
+            return await engine.exports.export_in_background(ExportParams("csv", str(out)), job)
 
     result = asyncio.run(go())
     assert result.rows == 4 and out.exists()
@@ -51,7 +52,7 @@ def test_export_cancelled_mid_way_leaves_no_file_and_keeps_an_old_one(fx, tmp_pa
 
     async def go():
         async with Engine(fx.store) as engine:
-            return await engine.export_in_background(fmt, str(out), job)
+            return await engine.exports.export_in_background(ExportParams(fmt, str(out)), job)
 
     with pytest.raises(JobCancelled):
         asyncio.run(go())
@@ -74,7 +75,7 @@ def test_merge_reports_each_table_and_a_cancel_keeps_what_was_copied(tmp_path):
 
     async def merge(job):
         async with Engine(store) as engine:
-            return await engine.merge_in_background(str(other), job)
+            return await engine.exports.merge_in_background(str(other), job)
 
     job = CancelAt("merge", at=2)  # after blobs: at trials, before any is copied
     with pytest.raises(JobCancelled):
@@ -100,7 +101,7 @@ def test_a_runs_export_runs_off_the_callers_thread_and_cancels_cleanly(providers
     import threading
 
     from desk.core.load import LoadStep
-    from desk.engine import export
+    from desk.engine import export_runs as export
     from desk.engine.load import LoadPlan, run_load
     from tests.engine.conftest import engine_for, ref
 
@@ -117,7 +118,8 @@ def test_a_runs_export_runs_off_the_callers_thread_and_cancels_cleanly(providers
     async def go(job):
         async with engine_for(providers) as engine:
             run_id = (await run_load(engine, plan)).run_id
-            return await engine.export_run_in_background(run_id, fmt, str(out), job)
+            return await engine.exports.export_run_in_background(
+                RunExportParams(run_id, fmt.removeprefix("http-"), str(out), per_http_request=fmt.startswith("http-")), job)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(export, "run_request_rows" if fmt == "csv" else "run_attempt_rows", spy)
