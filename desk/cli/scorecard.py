@@ -52,7 +52,7 @@ def _scorecard(args: argparse.Namespace, store: Store) -> int:
         scores = _with_engine(store, lambda engine: engine.run_scorecard(args.run, filters,
                                                                          constraints=args.constraints))
     else:
-        scores = _with_engine(store, lambda engine: engine.scorecard(filters, constraints=args.constraints))
+        scores = _with_engine(store, lambda engine: engine.ratings.scorecard(filters, constraints=args.constraints))
     if args.json:
         print(_json([s.as_json() for s in scores]))
         return EXIT_OK

@@ -177,7 +177,7 @@ class MainWindow(QMainWindow):
         self._local_task: asyncio.Future[Any] | None = None
         self._open_models: list[ModelRef] = []
         self.expected_panes = 0
-        self.rubric = engine.rubric()
+        self.rubric = engine.ratings.rubric()
         self.setWindowTitle("desk — side-by-side model trials")
         self.setAcceptDrops(True)
         self._build()
@@ -743,7 +743,7 @@ class MainWindow(QMainWindow):
             pane.rating.show_problem("not saved: set your rater name first")
             return
         try:
-            rating = self.engine.save_rating(pane.result.id, values, blind=pane.blind_label is not None,
+            rating = self.engine.ratings.save_rating(pane.result.id, values, blind=pane.blind_label is not None,
                                              shown_order=self.shown_order())
         except (EngineError, ValueError) as exc:
             pane.rating.show_problem(str(exc))
@@ -767,7 +767,7 @@ class MainWindow(QMainWindow):
         if not self.engine.rater_name() and not self.ask_rater_name():
             return
         try:
-            pref = self.engine.save_preference(
+            pref = self.engine.ratings.save_preference(
                 left.result.id, right.result.id, winner, reason=reason,
                 blind=left.blind_label is not None, shown_order=self.shown_order(),
             )
@@ -811,7 +811,7 @@ class MainWindow(QMainWindow):
         for r in responses:
             self.pane_for(r).finish(r)
         rater = self.engine.rater_name()
-        mine = self.engine.current_ratings([r.id for r in responses], rater=rater) if rater else []
+        mine = self.engine.ratings.saved.current([r.id for r in responses], rater=rater) if rater else []
         for pane in self.grid.panes:
             self.add_rating(pane, mine)
         if responses and not self._all_rated():
@@ -1050,7 +1050,7 @@ class MainWindow(QMainWindow):
             return
         if self._load_panel is not None:  # else built on the new store when first shown
             self._load_panel.db_path = path
-        self.rubric = self.engine.rubric()
+        self.rubric = self.engine.ratings.rubric()
         self.suites_panel.rubric = self.rubric
         self.suites_panel.tab.current_run_id = None  # a run of the store left behind is no longer open
         self.suites_panel.reload_matrix()
@@ -1072,7 +1072,7 @@ class MainWindow(QMainWindow):
         dialog = RubricDialog(self.engine, self)
         dialog.exec()
         dialog.deleteLater()
-        self.rubric = self.engine.rubric()  # panels made from now on use the new version
+        self.rubric = self.engine.ratings.rubric()  # panels made from now on use the new version
         self.suites_panel.rubric = self.rubric
 
     def open_scorecard(self) -> None:
