@@ -103,7 +103,7 @@ def _rate(args: argparse.Namespace, store: Store) -> int:
     return EXIT_OK
 
 
-def _extra_value(rubric: Any, item: str) -> tuple[str, Any]:
+def _extra_value(rubric: Rubric, item: str) -> tuple[str, Any]:
     """KEY=VALUE for a criterion of the rubric, typed by its kind."""
     key, sep, text = item.partition("=")
     key = key.strip()
@@ -130,10 +130,6 @@ def _prefer(args: argparse.Namespace, store: Store) -> int:
     winner = _choice("--winner", args.winner, WINNERS)
     rater = _rater(args, store)
     a, b = _response(store, args.response_a), _response(store, args.response_b)
-    if a.id == b.id:
-        raise CliError("a preference compares two different answers")
-    if a.trial_id != b.trial_id:
-        raise CliError(f"responses {a.id} and {b.id} answer different trials ({a.trial_id}, {b.trial_id})")
     current = _with_engine(store, lambda engine: engine.ratings.saved.current_preferences(rater, trial_id=a.trial_id))
     earlier = [p.id for p in current
                if {p.response_a, p.response_b} == {a.id, b.id}]

@@ -18,6 +18,7 @@ from desk.cli.trial import _fmt_ms
 from desk.core.constraint_reading import DEFAULT_READING, READINGS
 
 if TYPE_CHECKING:
+    from desk.engine.scorecard import ModelScore
     from desk.store.db import Store
 
 
@@ -71,13 +72,13 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v * 100:.0f}%"
 
 
-def _violated(s: Any) -> str:
+def _violated(s: ModelScore) -> str:
     """The violation rate, naming the reading of the automatic checks it counts, if any."""
     reading = {"official": " (IFBench)", "desk": " (desk's reading)"}.get(s.constraint_reading or "", "")
     return _pct(s.constraint_violation_rate) + reading
 
 
-def _print_scorecard(scores: list[Any]) -> None:
+def _print_scorecard(scores: list[ModelScore]) -> None:
     rows = [("model", "rated", "success (95% CI)", "clarifying", "fabricated", "violated",
              "quality", "p95 total", "$/success (95% CI)", "win rate (95% CI)", "warnings")]
 

@@ -198,7 +198,8 @@ class RatingTable:
                 raise StoreError(f"no response {response_id}")
             trials.append(row["trial_id"])
         if trials[0] != trials[1]:
-            raise StoreError(f"responses {response_a} and {response_b} answer different trials")
+            raise StoreError(f"responses {response_a} and {response_b} answer different trials "
+                             f"({trials[0]}, {trials[1]})")
         with transaction(self.db):
             previous = one(
                 self.db,

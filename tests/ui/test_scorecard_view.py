@@ -13,7 +13,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-import desk.engine.session as session
+import desk.engine.services.ratings as rating_service
 from desk.core.ids import new_id
 from desk.core.response import ResponseResult, Status, Usage
 from desk.core.trial import TrialInput
@@ -78,7 +78,7 @@ def _seed_large(store, tasks: int, ids: dict[str, list[str]]) -> None:
 def gated(monkeypatch, *, honour_cancel: bool):
     """Make the engine's scorecard computation wait for the test to open a gate; returns the
     list of (gate, thread id) per computation."""
-    real = session.compute_scorecard
+    real = rating_service.compute_scorecard
     calls: list[tuple[threading.Event, int]] = []
 
     def slow(*args, **kwargs):
@@ -89,7 +89,7 @@ def gated(monkeypatch, *, honour_cancel: bool):
             kwargs["progress"] = lambda *_: None
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(session, "compute_scorecard", slow)
+    monkeypatch.setattr(rating_service, "compute_scorecard", slow)
     return calls
 
 
