@@ -87,7 +87,7 @@ def _rate(args: argparse.Namespace, store: Store) -> int:
     _response(store, args.response_id)
 
     def save(engine: Engine) -> tuple[Rating, Rubric]:
-        rubric = engine.ratings.rubric()
+        rubric = engine.ratings.rubrics.default()
         for item in args.value:
             key, value = _extra_value(rubric, item)
             if key in values:

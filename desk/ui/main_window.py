@@ -177,7 +177,7 @@ class MainWindow(QMainWindow):
         self._local_task: asyncio.Future[Any] | None = None
         self._open_models: list[ModelRef] = []
         self.expected_panes = 0
-        self.rubric = engine.ratings.rubric()
+        self.rubric = engine.ratings.rubrics.default()
         self.setWindowTitle("desk — side-by-side model trials")
         self.setAcceptDrops(True)
         self._build()
@@ -1050,7 +1050,7 @@ class MainWindow(QMainWindow):
             return
         if self._load_panel is not None:  # else built on the new store when first shown
             self._load_panel.db_path = path
-        self.rubric = self.engine.ratings.rubric()
+        self.rubric = self.engine.ratings.rubrics.default()
         self.suites_panel.rubric = self.rubric
         self.suites_panel.tab.current_run_id = None  # a run of the store left behind is no longer open
         self.suites_panel.reload_matrix()
@@ -1072,7 +1072,7 @@ class MainWindow(QMainWindow):
         dialog = RubricDialog(self.engine, self)
         dialog.exec()
         dialog.deleteLater()
-        self.rubric = self.engine.ratings.rubric()  # panels made from now on use the new version
+        self.rubric = self.engine.ratings.rubrics.default()  # panels made from now on use the new version
         self.suites_panel.rubric = self.rubric
 
     def open_scorecard(self) -> None:

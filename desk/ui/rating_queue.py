@@ -86,7 +86,7 @@ class RatingQueue(QDialog):
         self.engine = engine
         self.run_id = run_id
         self.rater = rater
-        self.rubric = rubric or engine.ratings.rubric()
+        self.rubric = rubric or engine.ratings.rubrics.default()
         self.items: list[QueueItem] = engine.rating_queue(run_id, rater)
         if not self.items:
             raise EngineError(f"run {run_id} has no answers to rate yet")

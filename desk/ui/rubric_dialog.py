@@ -33,7 +33,7 @@ class RubricDialog(QDialog):
     def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
-        self.rubric = engine.ratings.rubric()
+        self.rubric = engine.ratings.rubrics.default()
         self.setWindowTitle(f"Rubric — {self.rubric.name} v{self.rubric.version}")
         self.setObjectName("rubricDialog")
         self.resize(760, 560)

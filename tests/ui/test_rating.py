@@ -180,7 +180,7 @@ def test_rubric_edit_makes_a_new_version_used_by_new_ratings(window, qtbot, vend
     dialog.add_criterion()
     dialog.save()
     assert "version 2" in dialog.status.text()
-    rubric = window.engine.ratings.rubric()
+    rubric = window.engine.ratings.rubrics.default()
     assert rubric.version == 2 and rubric.criterion("outcome").label == "Did it get the job done?"
     assert rubric.criterion("cites_sources").option_keys() == ("yes", "no", "partly")
 
@@ -188,7 +188,7 @@ def test_rubric_edit_makes_a_new_version_used_by_new_ratings(window, qtbot, vend
     dialog.add_criterion()
     assert "lower-case" in dialog.status.text()
 
-    window.rubric = window.engine.ratings.rubric()
+    window.rubric = window.engine.ratings.rubrics.default()
     window.engine.set_rater_name("Fa")
     send_three(window, vendor, mw_loop)
     pane = window.grid.panes[0]

@@ -23,7 +23,8 @@ from desk.store.errors import StoreError
 
 
 class RatingService:
-    """`saved` and `rubrics` are the stored ratings and rubric versions, to read as they are;
+    """`saved` and `rubrics` are the stored ratings and rubric versions, to read as they are
+    (`rubrics.default()` is the rubric answers are rated by);
     `scoring` is what this connection's scorecard reads, `elsewhere` runs work on a worker
     thread's own connection; `rater_name()` is the name set in settings."""
 
@@ -34,10 +35,6 @@ class RatingService:
         self._scoring = scoring
         self._rater_name = rater_name
         self._elsewhere = elsewhere
-
-    def rubric(self) -> Rubric:
-        """The rubric answers are rated by: the newest version of the default one."""
-        return self.rubrics.default()
 
     def save_rubric(self, rubric: Rubric) -> Rubric:
         """Store an edited rubric as its next version (core criteria keys cannot change)."""
