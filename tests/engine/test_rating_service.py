@@ -71,9 +71,9 @@ def test_the_rater_is_the_name_set_unless_given_and_one_is_needed(store):
     a, b = _answers(store)
     assert _service(store).save_rating(a, GOOD).rater == "ana"
     assert _service(store).save_rating(a, GOOD, rater="bo").rater == "bo"
-    with pytest.raises(EngineError, match="set your rater name first .* every rating"):
+    with pytest.raises(EngineError, match=r"set your rater name first .* every rating"):
         _service(store, name=None).save_rating(b, GOOD)
-    with pytest.raises(EngineError, match="set your rater name first .* every preference"):
+    with pytest.raises(EngineError, match=r"set your rater name first .* every preference"):
         _service(store, name="").save_preference(a, b, "a")
     with pytest.raises(EngineError, match="rating not saved"):  # the store's refusal, as EngineError
         _service(store).save_rating(b, {"outcome": "nonsense"})
