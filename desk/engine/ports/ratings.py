@@ -1,7 +1,7 @@
 """What ratings, preferences, rubrics and scorecards need from the store.
 
-`RatingReader`/`RatingWriter` are the ratings table (desk.store.ratings), `RubricBook` the
-rubric versions, `ScorecardCache` the cached scorecards. `ScoreSources` is one connection's
+`RatingReader`/`RatingWriter` are the ratings table (desk.store.ratings), `RubricReader`/
+`RubricWriter` the rubric versions, `ScorecardCache` the cached scorecards. `ScoreSources` is one connection's
 view of all a scorecard reads; a worker thread opens its own (see RatingService)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from desk.engine.jobs import Job
 T = TypeVar("T")
 
 
-class RubricBook(Protocol):
+class RubricReader(Protocol):
     def default(self) -> Rubric:
         """The newest version of the default rubric (stored on first use), `id` set."""
 
@@ -26,8 +26,14 @@ class RubricBook(Protocol):
     def list(self) -> list[Rubric]:
         """Every stored rubric version, by name then version."""
 
+
+class RubricWriter(Protocol):
     def save_version(self, rubric: Rubric) -> Rubric:
         """Store `rubric` as the next version of its name (StoreError when it changes a core criterion)."""
+
+
+class RubricBook(RubricReader, RubricWriter, Protocol):
+    """The rubric versions, read and written."""
 
 
 class RatingReader(Protocol):

@@ -17,7 +17,16 @@ from desk.core.suite import AUTO_RATER
 from desk.engine.cached_scorecard import cached_scorecard
 from desk.engine.errors import EngineError
 from desk.engine.jobs import Job
-from desk.engine.ports.ratings import OwnConnection, Ratings, RubricBook, ScoreSources
+from desk.engine.ports.ratings import (
+    OwnConnection,
+    RatingReader,
+    Ratings,
+    RatingWriter,
+    RubricBook,
+    RubricReader,
+    RubricWriter,
+    ScoreSources,
+)
 from desk.engine.scorecard import ModelScore, Progress, compute_scorecard
 from desk.store.errors import StoreError
 
@@ -30,8 +39,10 @@ class RatingService:
 
     def __init__(self, saved: Ratings, rubrics: RubricBook, scoring: ScoreSources, *,
                  rater_name: Callable[[], str | None], elsewhere: OwnConnection) -> None:
-        self.saved = saved
-        self.rubrics = rubrics
+        self.saved: RatingReader = saved
+        self.rubrics: RubricReader = rubrics
+        self._ratings: RatingWriter = saved  # written only through the rules below
+        self._rubrics: RubricWriter = rubrics
         self._scoring = scoring
         self._rater_name = rater_name
         self._elsewhere = elsewhere
@@ -39,7 +50,7 @@ class RatingService:
     def save_rubric(self, rubric: Rubric) -> Rubric:
         """Store an edited rubric as its next version (core criteria keys cannot change)."""
         try:
-            return self.rubrics.save_version(rubric)
+            return self._rubrics.save_version(rubric)
         except StoreError as exc:
             raise EngineError(str(exc)) from None
 
@@ -48,7 +59,7 @@ class RatingService:
         """Store a rating by `rater` (default: the name set in settings); edits keep history."""
         who = self._who(rater, "rating")
         try:
-            return self.saved.save(response_id, who, values, blind=blind, shown_order=tuple(shown_order))
+            return self._ratings.save(response_id, who, values, blind=blind, shown_order=tuple(shown_order))
         except StoreError as exc:
             raise EngineError(str(exc)) from None
 
@@ -58,7 +69,7 @@ class RatingService:
         """Store which of two answers to one trial `rater` prefers (default rater as save_rating)."""
         who = self._who(rater, "preference")
         try:
-            return self.saved.save_preference(response_a, response_b, winner, who, reason=reason,
+            return self._ratings.save_preference(response_a, response_b, winner, who, reason=reason,
                                               blind=blind, shown_order=tuple(shown_order))
         except StoreError as exc:
             raise EngineError(str(exc)) from None
