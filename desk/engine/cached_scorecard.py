@@ -9,6 +9,7 @@ computed at, so it equals a fresh computation exactly: floats go through JSON by
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +18,6 @@ from desk import __version__
 from desk.core.rating import RatingFilter
 from desk.engine.ports.ratings import ScorecardCache
 from desk.engine.scorecard import ModelScore
-from desk.store.scorecard_cache import cache_key
 
 _FORMAT = 1  # bump when ModelScore's fields or their meaning change
 _INTERVALS = tuple(f.name for f in dataclasses.fields(ModelScore) if f.name.endswith("_ci"))
@@ -39,8 +39,10 @@ def cached_scorecard(cache: ScorecardCache, filters: RatingFilter, seed: int, re
 
 
 def store_key(filters: RatingFilter, seed: int, reading: str) -> str:
-    return cache_key({"filters": dataclasses.asdict(filters), "seed": seed, "reading": reading,
-                      "desk": __version__, "format": _FORMAT})
+    """A stable hash of all the figures depend on (the store version aside)."""
+    parts = {"filters": dataclasses.asdict(filters), "seed": seed, "reading": reading,
+             "desk": __version__, "format": _FORMAT}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def scores_to_json(scores: list[ModelScore]) -> str | None:

@@ -1,32 +1,24 @@
 """A scorecard cached in the store, valid for exactly one state of it (issue 21).
 
-`ScorecardCache.version` is a counter that triggers on every scored table bump (migration m010),
-so an entry stored under version n describes the store while the counter still reads n.
-An entry is written only when the counter read the same before and after computing it:
+`ScorecardCache.version` is a counter that triggers on every scored table bump (migration
+m010), so an entry stored under version n describes the store while the counter still reads
+n. An entry is written only when the counter read the same before and after computing it:
 no write committed in between, so every query saw the state n names.
-Entries are keyed by the caller (a hash of what the figures depend on); stale ones are
-dropped when a new one is written. Writing is best effort: a busy or read-only store
+Entries are keyed by the caller (a hash of what the figures depend on, made in
+desk.engine.cached_scorecard); stale ones are dropped when a new one is written. Writing is best effort: a busy or read-only store
 still answers, uncached.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sqlite3
 import time
-from typing import Any
 
 from desk.store.connection import Database
 from desk.store.sql import transaction
 
 _KEPT = 16  # entries of the current version kept (filters a user switches between)
 _LOCK_WAIT_MS = 100
-
-
-def cache_key(parts: Any) -> str:
-    """A stable hash of `parts` (JSON-able: filters, seed, reading, format)."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class ScorecardCache:
