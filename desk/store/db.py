@@ -38,7 +38,7 @@ from desk.store.migrations import MIGRATIONS_TABLE, migrate
 from desk.store.ratings import RatingTable
 from desk.store.rubrics import RubricTable
 from desk.store.runs import RunInfo
-from desk.store.scorecard_cache import ScorecardCache
+from desk.store.scorecard_cache import ScorecardTable
 from desk.store.trials import StoredTrial, TrialSummary
 
 MEMORY = ":memory:"
@@ -167,7 +167,7 @@ class Store:
         self._cancelled: Callable[[], bool] | None = None
         self.ratings = RatingTable(db)
         self.rubrics = RubricTable(db)
-        self.scorecards = ScorecardCache(db)
+        self.scorecards = ScorecardTable(db)
 
     def close(self) -> None:
         self.db.close()

@@ -1,6 +1,6 @@
 """A scorecard cached in the store, valid for exactly one state of it (issue 21).
 
-`ScorecardCache.version` is a counter that triggers on every scored table bump (migration
+`ScorecardTable.version` is a counter that triggers on every scored table bump (migration
 m010), so an entry stored under version n describes the store while the counter still reads
 n. An entry is written only when the counter read the same before and after computing it:
 no write committed in between, so every query saw the state n names.
@@ -21,7 +21,7 @@ _KEPT = 16  # entries of the current version kept (filters a user switches betwe
 _LOCK_WAIT_MS = 100
 
 
-class ScorecardCache:
+class ScorecardTable:
     """Scorecards kept per store version (tables `scorecard_cache`, `store_version`)."""
 
     def __init__(self, db: Database) -> None:

@@ -103,3 +103,20 @@ def test_the_background_scorecard_runs_on_the_worker_it_is_given_and_equals_the_
     with pytest.raises(EngineError, match="constraint"):  # a bad reading is said before the worker starts
         asyncio.run(ratings.scorecard_in_background(Job("x"), constraints="nonsense"))
     assert len(threads) == 1
+
+
+def test_the_engine_rebuilds_its_rating_service_on_the_store_it_switches_to(tmp_path):
+    from desk.engine.session import Engine
+
+    first = open_store(tmp_path / "first.db")
+    engine = Engine(first)
+    try:
+        engine.switch_store(str(tmp_path / "second.db"))
+        a, _ = _answers(engine.store)
+        rating = engine.ratings.save_rating(a, GOOD, rater="ana")
+        assert engine.ratings.saved.current([a]) == [rating]
+        assert [s.model for s in engine.ratings.scorecard()] == ["p/a", "p/b"]
+    finally:
+        engine.store.close()
+    with open_store(tmp_path / "first.db") as old:
+        assert old.ratings.current() == []
