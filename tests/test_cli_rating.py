@@ -98,12 +98,12 @@ def answers(cli, srv) -> dict[str, dict]:
 
 def ratings(db: Path) -> list:
     with open_store(db) as store:
-        return store.current_ratings()
+        return store.ratings.current()
 
 
 def preferences(db: Path) -> list:
     with open_store(db) as store:
-        return store.current_preferences()
+        return store.ratings.current_preferences()
 
 
 def wilson(k: int, n: int, z: float = 1.959963984540054) -> list[float]:
@@ -194,7 +194,7 @@ def test_rate_refuses_bad_ids_and_values(answers, db, cli, change, message):
     assert message in cli.fails(*argv)
     assert ratings(db) == []
     with open_store(db) as store:
-        assert store.rating_history(x, "ann") == []
+        assert store.ratings.history(x, "ann") == []
 
 
 def test_rate_usage_errors_and_subprocess(answers, db, cli):
@@ -223,13 +223,13 @@ def test_editing_a_rating_keeps_its_history(answers, db, cli):
     assert re.fullmatch(ULID, bob)
 
     with open_store(db) as store:
-        history = store.rating_history(x, "ann")
+        history = store.ratings.history(x, "ann")
         assert [r.id for r in history] == [first, second.group(1), third["id"]]
         assert [r.supersedes for r in history] == [None, first, second.group(1)]
         assert [r.outcome for r in history] == ["failure", "success", "success"]
         assert [r.quality for r in history] == [1, 4, 5]
         assert history[1].note == "I misread it" and history[2].note == ""
-        assert {(r.rater, r.id) for r in store.current_ratings([x])} == {("ann", third["id"]), ("bob", bob)}
+        assert {(r.rater, r.id) for r in store.ratings.current([x])} == {("ann", third["id"]), ("bob", bob)}
 
 
 # --- desk prefer ----------------------------------------------------------------------------
@@ -524,7 +524,7 @@ def test_merge_pools_two_experts_ratings(srv, tmp_path, cli):
     assert report["total"] == sum(report["added"].values())
 
     with open_store(a) as store:
-        pooled = {(r.response_id, r.rater) for r in store.current_ratings()}
+        pooled = {(r.response_id, r.rater) for r in store.ratings.current()}
     assert pooled == {(ann_x["response_id"], "ann"), (ann_x["response_id"], "bob"),
                       (bob_y["response_id"], "bob")}
 
@@ -533,7 +533,7 @@ def test_merge_pools_two_experts_ratings(srv, tmp_path, cli):
     assert again["total"] == 0 and set(again["added"].values()) == {0}
     assert cli.ok("merge", str(a), "--db", str(b)).splitlines()[0] == f"merged {a}: 0 row(s) added"
     with open_store(a) as store:
-        assert len(store.current_ratings()) == 3
+        assert len(store.ratings.current()) == 3
 
     # The scorecard of the pooled store sees both raters.
     (x_card, _) = json.loads(cli.ok("scorecard", "--json", "--db", str(a)))

@@ -37,7 +37,7 @@ def test_served_model_on_every_surface(srv, db, capsys, tmp_path):
         answer = store.responses.get(recs[0]["response_id"])
         assert "served: gpt-4o-mini-2026-02-02 · fingerprint: fp_new1" in details_text(answer)
         for r in recs:
-            store.save_rating(r["response_id"], "ann", {"outcome": "success", "uncertainty": "confident_correct",
+            store.ratings.save(r["response_id"], "ann", {"outcome": "success", "uncertainty": "confident_correct",
                                                         "constraints": "na", "quality": 4})
     _run(capsys, "export", "--format", "csv", "-o", str(tmp_path / "out.csv"))
     rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8-sig")))

@@ -41,7 +41,7 @@ def _rate_all(db: Path, run_id: str, successes: int) -> None:
     with open_store(db) as store:
         for i, response_id in enumerate(ANSWERS[run_id]):
             outcome = "success" if i < successes else "failure"
-            store.save_rating(response_id, "ann", {"outcome": outcome, "uncertainty": "confident_correct",
+            store.ratings.save(response_id, "ann", {"outcome": outcome, "uncertainty": "confident_correct",
                                                    "constraints": "na", "quality": 3})
 
 
@@ -113,7 +113,7 @@ def test_runs_of_different_suites_or_no_run_are_one_line_errors(suite, srv, db, 
 def _rate_uncertainty(db: Path, run_id: str, uncertainty: str) -> None:
     with open_store(db) as store:
         for response_id in ANSWERS[run_id]:
-            store.save_rating(response_id, "ann", {"outcome": "success", "uncertainty": uncertainty,
+            store.ratings.save(response_id, "ann", {"outcome": "success", "uncertainty": uncertainty,
                                                    "constraints": "na", "quality": 3})
 
 

@@ -50,7 +50,7 @@ def crash_setup(srv, tmp_path):
 
         (earlier,) = asyncio.run(earlier_trial()).responses
         assert earlier.status == Status.OK, earlier
-        rating = store.save_rating(earlier.id, "ana", RATING)
+        rating = store.ratings.save(earlier.id, "ana", RATING)
     csv = tmp_path / "churn.csv"
     csv.write_bytes(CSV)
     return db, csv, rating
@@ -93,7 +93,7 @@ def _check_after_crash(db: Path, earlier_rating) -> None:
             assert r.text and FULL.startswith(r.text) and len(r.text) < len(FULL), r.text
             assert r.error_message
             assert all(a.status != Status.STREAMING for a in r.attempts), r.attempts
-        assert store.current_ratings([earlier_rating.response_id]) == [earlier_rating]
+        assert store.ratings.current([earlier_rating.response_id]) == [earlier_rating]
         earlier = store.responses.get(earlier_rating.response_id)
         assert earlier.status == Status.OK and earlier.text == "Hello, world."
         assert store.responses.recover_interrupted() == 0  # nothing left half-marked

@@ -110,9 +110,9 @@ def test_key_never_reaches_disk_or_output(srv, echo_srv, tmp_path):
     # Ratings and a preference, so every export has rows, the failed answer among them.
     rating = {"outcome": "success", "uncertainty": "confident_correct", "constraints": "na", "quality": 4}
     with open_store(db) as store:
-        store.save_rating(by_model["envp/gpt-4o-mini"]["response_id"], "ana", rating)
-        store.save_rating(failed["response_id"], "ana", {"outcome": "failure"})  # failed: its outcome alone
-        store.save_preference(by_model["envp/gpt-4o-mini"]["response_id"], failed["response_id"], "a", "ana")
+        store.ratings.save(by_model["envp/gpt-4o-mini"]["response_id"], "ana", rating)
+        store.ratings.save(failed["response_id"], "ana", {"outcome": "failure"})  # failed: its outcome alone
+        store.ratings.save_preference(by_model["envp/gpt-4o-mini"]["response_id"], failed["response_id"], "a", "ana")
         stored = store.responses.get(failed["response_id"])
         assert stored.error_message == failed["error_message"]
         assert stored.attempts and all("[REDACTED]" in a.error_message for a in stored.attempts)

@@ -20,7 +20,8 @@ from desk.core.trial import (
 )
 
 if TYPE_CHECKING:
-    from desk.engine.session import Engine, ScoreFilter
+    from desk.core.rating import RatingFilter
+    from desk.engine.session import Engine
     from desk.store.db import Store
 
 T = TypeVar("T")
@@ -112,8 +113,8 @@ def _filter_arguments(p: argparse.ArgumentParser) -> None:
                    help="only these trials (repeatable)")
 
 
-def _filters(args: argparse.Namespace, store: Store) -> ScoreFilter:
-    from desk.engine.session import ScoreFilter
+def _filters(args: argparse.Namespace, store: Store) -> RatingFilter:
+    from desk.core.rating import RatingFilter
 
     since = _day("--since", args.since) if args.since else None
     until = _day("--until", args.until, next_day=True) if args.until else None
@@ -126,7 +127,7 @@ def _filters(args: argparse.Namespace, store: Store) -> ScoreFilter:
             raise CliError(f"no trial {trial_id!r}")
     tags = tuple(dict.fromkeys(t.strip() for t in args.tag if t.strip()))
     rater = " ".join(args.rater.split()) if args.rater else None
-    return ScoreFilter(tags=tags, rater=rater or None, since=since, until=until, trial_ids=trials)
+    return RatingFilter(tags=tags, rater=rater or None, since=since, until=until, trial_ids=trials)
 
 
 def _day(flag: str, text: str, *, next_day: bool = False) -> float:

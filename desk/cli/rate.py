@@ -87,13 +87,13 @@ def _rate(args: argparse.Namespace, store: Store) -> int:
     _response(store, args.response_id)
 
     def save(engine: Engine) -> tuple[Rating, Rubric]:
-        rubric = engine.rubric()
+        rubric = engine.ratings.rubrics.default()
         for item in args.value:
             key, value = _extra_value(rubric, item)
             if key in values:
                 raise CliError(f"--value {key}: use its own option (--{'tag' if key == 'tags' else key})")
             values[key] = value
-        return engine.save_rating(args.response_id, values, rater=rater), rubric
+        return engine.ratings.save_rating(args.response_id, values, rater=rater), rubric
 
     rating, rubric = _with_engine(store, save)
     if args.json:
@@ -103,7 +103,7 @@ def _rate(args: argparse.Namespace, store: Store) -> int:
     return EXIT_OK
 
 
-def _extra_value(rubric: Any, item: str) -> tuple[str, Any]:
+def _extra_value(rubric: Rubric, item: str) -> tuple[str, Any]:
     """KEY=VALUE for a criterion of the rubric, typed by its kind."""
     key, sep, text = item.partition("=")
     key = key.strip()
@@ -130,14 +130,10 @@ def _prefer(args: argparse.Namespace, store: Store) -> int:
     winner = _choice("--winner", args.winner, WINNERS)
     rater = _rater(args, store)
     a, b = _response(store, args.response_a), _response(store, args.response_b)
-    if a.id == b.id:
-        raise CliError("a preference compares two different answers")
-    if a.trial_id != b.trial_id:
-        raise CliError(f"responses {a.id} and {b.id} answer different trials ({a.trial_id}, {b.trial_id})")
-    current = _with_engine(store, lambda engine: engine.current_preferences(rater, trial_id=a.trial_id))
+    current = _with_engine(store, lambda engine: engine.ratings.saved.current_preferences(rater, trial_id=a.trial_id))
     earlier = [p.id for p in current
                if {p.response_a, p.response_b} == {a.id, b.id}]
-    pref = _with_engine(store, lambda engine: engine.save_preference(
+    pref = _with_engine(store, lambda engine: engine.ratings.save_preference(
         a.id, b.id, winner, reason=args.reason, rater=rater))
     if args.json:
         print(_json({"id": pref.id, "response_a": pref.response_a, "response_b": pref.response_b,

@@ -26,7 +26,7 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 def _rubric_show(args: argparse.Namespace, store: Store) -> int:
     from desk.engine.export import rubric_json
 
-    rubric = _with_engine(store, lambda engine: engine.rubric())
+    rubric = _with_engine(store, lambda engine: engine.ratings.rubrics.default())
     if args.json:
         print(_json(rubric_json(rubric)))
         return EXIT_OK

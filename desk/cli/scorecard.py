@@ -18,6 +18,7 @@ from desk.cli.trial import _fmt_ms
 from desk.core.constraint_reading import DEFAULT_READING, READINGS
 
 if TYPE_CHECKING:
+    from desk.engine.scorecard import ModelScore
     from desk.store.db import Store
 
 
@@ -52,7 +53,7 @@ def _scorecard(args: argparse.Namespace, store: Store) -> int:
         scores = _with_engine(store, lambda engine: engine.run_scorecard(args.run, filters,
                                                                          constraints=args.constraints))
     else:
-        scores = _with_engine(store, lambda engine: engine.scorecard(filters, constraints=args.constraints))
+        scores = _with_engine(store, lambda engine: engine.ratings.scorecard(filters, constraints=args.constraints))
     if args.json:
         print(_json([s.as_json() for s in scores]))
         return EXIT_OK
@@ -71,13 +72,13 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v * 100:.0f}%"
 
 
-def _violated(s: Any) -> str:
+def _violated(s: ModelScore) -> str:
     """The violation rate, naming the reading of the automatic checks it counts, if any."""
     reading = {"official": " (IFBench)", "desk": " (desk's reading)"}.get(s.constraint_reading or "", "")
     return _pct(s.constraint_violation_rate) + reading
 
 
-def _print_scorecard(scores: list[Any]) -> None:
+def _print_scorecard(scores: list[ModelScore]) -> None:
     rows = [("model", "rated", "success (95% CI)", "clarifying", "fabricated", "violated",
              "quality", "p95 total", "$/success (95% CI)", "win rate (95% CI)", "warnings")]
 

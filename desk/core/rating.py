@@ -75,6 +75,23 @@ class Preference:
     origin: str | None = None  # as Rating.origin
 
 
+@dataclass(frozen=True)
+class RatingFilter:
+    """Which current ratings a query returns (the scorecard's, an export's); the defaults
+    select all of them.
+
+    `tags`: the rating has every one of these tags. `rater`: made by this rater.
+    `since`/`until`: `since <= created_at < until` (unix seconds, when the rating was
+    saved). `trial_ids`: the rated response belongs to one of these trials.
+    """
+
+    tags: tuple[str, ...] = ()
+    rater: str | None = None
+    since: float | None = None
+    until: float | None = None
+    trial_ids: tuple[str, ...] = ()
+
+
 def _judged(values: Mapping[str, Any]) -> dict[str, Any]:
     """Values as stored: empty ones left out, tags as a list."""
     return {k: list(v) if isinstance(v, list | tuple) else v

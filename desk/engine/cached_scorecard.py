@@ -9,38 +9,40 @@ computed at, so it equals a fresh computation exactly: floats go through JSON by
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
 
 from desk import __version__
+from desk.core.rating import RatingFilter
+from desk.engine.ports.ratings import ScorecardCache
 from desk.engine.scorecard import ModelScore
-from desk.store.db import Store
-from desk.store.ratings import RatingFilter
-from desk.store.scorecard_cache import cache_key
 
 _FORMAT = 1  # bump when ModelScore's fields or their meaning change
 _INTERVALS = tuple(f.name for f in dataclasses.fields(ModelScore) if f.name.endswith("_ci"))
 
 
-def cached_scorecard(store: Store, filters: RatingFilter, seed: int, reading: str,
+def cached_scorecard(cache: ScorecardCache, filters: RatingFilter, seed: int, reading: str,
                      compute: Callable[[], list[ModelScore]]) -> list[ModelScore]:
     """`compute()`'s scores, read from the store's cache when it holds them for this state."""
     key = store_key(filters, seed, reading)
-    version = store.store_version()
-    hit = store.cached_scorecard(key, version)
+    version = cache.version()
+    hit = cache.get(key, version)
     if hit is not None:
         return scores_from_json(hit)
     scores = compute()
     encoded = scores_to_json(scores)
     if encoded is not None:
-        store.remember_scorecard(key, version, encoded)
+        cache.remember(key, version, encoded)
     return scores
 
 
 def store_key(filters: RatingFilter, seed: int, reading: str) -> str:
-    return cache_key({"filters": dataclasses.asdict(filters), "seed": seed, "reading": reading,
-                      "desk": __version__, "format": _FORMAT})
+    """A stable hash of all the figures depend on (the store version aside)."""
+    parts = {"filters": dataclasses.asdict(filters), "seed": seed, "reading": reading,
+             "desk": __version__, "format": _FORMAT}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def scores_to_json(scores: list[ModelScore]) -> str | None:

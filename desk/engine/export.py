@@ -36,7 +36,7 @@ written: the store holds none, and nothing here reads the keyring or provider se
 A run's requests go out from desk.engine.export_runs; the writing itself (CSV cells,
 files replaced whole) is desk.engine.export_files.
 
-Filters (`ExportFilter`, the scorecard's): trials, rater, tags (a rating must carry every
+Filters (`RatingFilter`, the scorecard's): trials, rater, tags (a rating must carry every
 tag) and `since <= rated at < until` select the current ratings. For pairs, rater and
 time apply to the preference itself, trials to its answers, and tags require both answers
 to carry a current rating (by that rater, if one is given) with every tag.
@@ -50,7 +50,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from desk.core.rating import Preference, Rating
+from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.records import pick, response_fields
 from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
@@ -66,7 +66,6 @@ from desk.engine.export_files import (
     write_jsonl,
 )
 from desk.engine.ports.exports import ExportSource
-from desk.store.ratings import RatingFilter as ExportFilter
 from desk.store.trials import StoredTrial
 
 FORMATS = ("csv", "jsonl", "pairs", "parquet")
@@ -90,7 +89,7 @@ _BOOL_COLUMNS = frozenset({"blind", "refusal"})
 
 
 def export_file(store: ExportSource, fmt: str, out: str | Path | IO[str],
-                filters: ExportFilter | None = None,
+                filters: RatingFilter | None = None,
                 progress: Callable[[int, int | None, str | None], None] | None = None,
                 *, excel_bom: bool = True) -> ExportResult:
     """Write the rated answers (or preference pairs) selected by `filters` to `out`.
@@ -115,7 +114,7 @@ def export_file(store: ExportSource, fmt: str, out: str | Path | IO[str],
 
     if fmt not in FORMATS:
         raise ExportError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
-    filters = filters or ExportFilter()
+    filters = filters or RatingFilter()
     skipped: dict[str, int] = {}
     if fmt in ("csv", "parquet"):
         if fmt == "parquet":
@@ -123,7 +122,7 @@ def export_file(store: ExportSource, fmt: str, out: str | Path | IO[str],
             if not isinstance(out, str | Path):
                 raise ExportError("Parquet is written to a file, not a stream")
         # Rows are built and written a batch at a time: memory stays flat in n.
-        n, stray = store.matching_rating_keys(filters)
+        n, stray = store.ratings.matching_keys(filters)
         look = _Lookup(store)
         columns, extra_names = _table_columns(look, stray)
         rows = counted(_table_row_stream(store, look, extra_names, filters), n)
@@ -136,7 +135,7 @@ def export_file(store: ExportSource, fmt: str, out: str | Path | IO[str],
         with output(out) as f:
             write_csv(f, columns, rows, bom=excel_bom_for(out, excel_bom))
     elif fmt == "jsonl":
-        n, _ = store.matching_rating_keys(filters)
+        n, _ = store.ratings.matching_keys(filters)
         with output(out) as f:
             write_jsonl(f, counted(_rated_record_stream(store, filters), n))
     else:
@@ -161,10 +160,10 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def _rated_pairs(store: ExportSource, filters: ExportFilter, look: _Lookup | None = None, *,
+def _rated_pairs(store: ExportSource, filters: RatingFilter, look: _Lookup | None = None, *,
                  attempts: bool = True) -> Iterator[tuple[ResponseResult, Rating]]:
     """The rated answers a batch at a time; `look` then holds just that batch's trials."""
-    for batch in store.rated_response_batches(filters, attempts=attempts):
+    for batch in store.ratings.rated_response_batches(filters, attempts=attempts):
         if look is not None:
             look.hold_trials({response.trial_id for response, _ in batch})
         yield from batch
@@ -173,12 +172,12 @@ def _rated_pairs(store: ExportSource, filters: ExportFilter, look: _Lookup | Non
 # --- flat rows (CSV, Parquet) ------------------------------------------------------------
 
 
-def table_rows(store: ExportSource, filters: ExportFilter | None = None) -> tuple[list[str], list[dict[str, Any]]]:
+def table_rows(store: ExportSource, filters: RatingFilter | None = None) -> tuple[list[str], list[dict[str, Any]]]:
     """(column names, one dict per rated answer) with Python values: str, int, float,
     bool or None. Not yet guarded against spreadsheet formulas (see `csv_cell`)."""
-    filters = filters or ExportFilter()
+    filters = filters or RatingFilter()
     look = _Lookup(store)
-    columns, extra_names = _table_columns(look, store.matching_rating_keys(filters)[1])
+    columns, extra_names = _table_columns(look, store.ratings.matching_keys(filters)[1])
     return columns, list(_table_row_stream(store, look, extra_names, filters))
 
 
@@ -198,7 +197,7 @@ TABLE_RESPONSE_KEYS = (
 
 
 def _table_row_stream(store: ExportSource, look: _Lookup, extra_names: dict[str, str],
-                      filters: ExportFilter) -> Iterator[dict[str, Any]]:
+                      filters: RatingFilter) -> Iterator[dict[str, Any]]:
     for response, rating in _rated_pairs(store, filters, look, attempts=False):  # a row holds none
         trial = look.trial(response.trial_id)
         rubric = look.rubric(rating.rubric_id)
@@ -267,12 +266,12 @@ def _arrow_batch(pa: Any, schema: Any, rows: Sequence[dict[str, Any]]) -> Any:
 # --- nested records (JSONL) --------------------------------------------------------------
 
 
-def rated_records(store: ExportSource, filters: ExportFilter | None = None) -> list[dict[str, Any]]:
+def rated_records(store: ExportSource, filters: RatingFilter | None = None) -> list[dict[str, Any]]:
     """One `{"trial", "response", "rating"}` object per rated answer (see the module doc)."""
-    return list(_rated_record_stream(store, filters or ExportFilter()))
+    return list(_rated_record_stream(store, filters or RatingFilter()))
 
 
-def _rated_record_stream(store: ExportSource, filters: ExportFilter) -> Iterator[dict[str, Any]]:
+def _rated_record_stream(store: ExportSource, filters: RatingFilter) -> Iterator[dict[str, Any]]:
     look = _Lookup(store)
     for response, rating in _rated_pairs(store, filters, look):
         trial = look.trial(response.trial_id)
@@ -378,17 +377,17 @@ SKIP_NO_WINNER = "tie or both bad"
 SKIP_SYSTEMS_DIFFER = "answers given different system prompts"
 
 
-def preference_pairs(store: ExportSource, filters: ExportFilter | None = None) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def preference_pairs(store: ExportSource, filters: RatingFilter | None = None) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """(one chosen/rejected record per decisive current preference, {reason: n skipped})."""
-    f = filters or ExportFilter()
+    f = filters or RatingFilter()
     look = _Lookup(store)
     tagged: set[str] | None = None
     if f.tags:
-        tag_scope = ExportFilter(tags=f.tags, rater=f.rater, trial_ids=f.trial_ids)
-        tagged = {rating.response_id for _, rating in store.rated_responses(tag_scope)}
+        tag_scope = RatingFilter(tags=f.tags, rater=f.rater, trial_ids=f.trial_ids)
+        tagged = {rating.response_id for _, rating in store.ratings.rated_responses(tag_scope)}
     pairs: list[dict[str, Any]] = []
     skipped = {SKIP_NO_WINNER: 0, SKIP_SYSTEMS_DIFFER: 0}
-    for pref in store.current_preferences(f.rater):
+    for pref in store.ratings.current_preferences(f.rater):
         if (f.since is not None and pref.created_at < f.since) or (f.until is not None and pref.created_at >= f.until):
             continue
         if tagged is not None and not {pref.response_a, pref.response_b} <= tagged:
@@ -485,11 +484,11 @@ class _Lookup:
 
     def rubric(self, rubric_id: str) -> Rubric | None:
         if rubric_id not in self._rubrics:
-            self._rubrics[rubric_id] = self.store.get_rubric(rubric_id)
+            self._rubrics[rubric_id] = self.store.rubrics.get(rubric_id)
         return self._rubrics[rubric_id]
 
     def all_rubrics(self) -> list[Rubric]:
-        rubrics = self.store.list_rubrics()
+        rubrics = self.store.rubrics.list()
         for r in rubrics:
             if r.id:
                 self._rubrics[r.id] = r
@@ -505,7 +504,6 @@ __all__ = [
     "CSV_COLUMNS",
     "FORMATS",
     "ExportError",
-    "ExportFilter",
     "ExportResult",
     "export_file",
     "preference_pairs",

@@ -47,7 +47,7 @@ def run_facts(engine: Any, run_id: str) -> tuple[str, dict[tuple[Hashable, str],
     }
     ids = [r.id for r in chosen.values()]
     ratings: dict[str, list[Rating]] = defaultdict(list)
-    for rating in engine.store.current_ratings(ids) if ids else []:
+    for rating in engine.store.ratings.current(ids) if ids else []:
         ratings[rating.response_id].append(rating)
     return suite.name, {key: answer_facts(r, ratings.get(r.id, [])) for key, r in chosen.items()}
 

@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from time import perf_counter
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from desk.core.constraint_reading import DEFAULT_READING, check_reading, read_as
+from desk.core.constraint_reading import DEFAULT_READING
 from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
-from desk.core.rating import Preference, Rating
-from desk.core.rubric import Rubric
-from desk.core.suite import AUTO_RATER, EXPECT_KINDS, Suite
+from desk.core.rating import RatingFilter
+from desk.core.suite import EXPECT_KINDS, Suite
 from desk.core.trial import (
     GenerationSettings,
     ModelRef,
     Variant,
 )
 from desk.engine import local_model, suite_run
-from desk.engine.cached_scorecard import cached_scorecard
 from desk.engine.errors import EngineError
 from desk.engine.jobs import Job, on_own_connection
 from desk.engine.keys import (
@@ -43,13 +40,12 @@ from desk.engine.scorecard import (
     AutoChecks,
     ModelScore,
     PairedComparison,
-    Progress,
     auto_checks,
     by_expect,
-    compute_scorecard,
     paired_comparison,
 )
 from desk.engine.services.exports import ExportService
+from desk.engine.services.ratings import RatingService, not_the_machine
 from desk.engine.services.trials import TrialOutcome, TrialService
 from desk.engine.suite_run import (
     Disagreement,
@@ -66,7 +62,6 @@ from desk.providers.connections import Connections, HttpClient
 from desk.providers.registry import base_url_problem, make_provider
 from desk.store.db import Store, open_store
 from desk.store.errors import StoreError
-from desk.store.ratings import RatingFilter as ScoreFilter
 from desk.store.runs import RunInfo
 from desk.store.suites import SuiteInfo, SuiteStore
 from desk.store.trials import StoredTrial, TrialSummary
@@ -114,6 +109,8 @@ class Engine:
         self.trials = TrialService(self.store.trials, self.store.responses, self, self.runner, self.add_model)
         path = self.store.path
         self.exports = ExportService(self.store, self.store, lambda: open_store(path))
+        self.ratings = RatingService(self.store.ratings, self.store.rubrics, self.store,
+                                     rater_name=self.rater_name, elsewhere=self._on_own_connection)
 
     async def __aenter__(self) -> Engine:
         return self
@@ -300,18 +297,6 @@ class Engine:
         for ref, price in rows:
             self.store.set_price(ref.provider, ref.model, price)
 
-    # --- rating ---------------------------------------------------------------------------
-
-    def rubric(self) -> Rubric:
-        return self.store.default_rubric()
-
-    def save_rubric(self, rubric: Rubric) -> Rubric:
-        """Store an edited rubric as its next version (core criteria keys cannot change)."""
-        try:
-            return self.store.save_rubric_version(rubric)
-        except StoreError as exc:
-            raise EngineError(str(exc)) from None
-
     def price_data(self) -> str:
         """Which catalog prices are in use, and from when (your own prices always win)."""
         from desk.engine.price_data import current_info
@@ -341,61 +326,9 @@ class Engine:
         name = " ".join(name.split())
         if not name:
             raise EngineError("the rater name cannot be empty")
-        _not_the_machine(name)
+        not_the_machine(name)
         self.store.set_setting("rater_name", name)
 
-    def save_rating(self, response_id: str, values: dict[str, Any], *, rater: str | None = None,
-                    blind: bool = False, shown_order: Sequence[str] = ()) -> Rating:
-        """Store a rating by `rater` (default: the name set in settings); edits keep history."""
-        who = rater or self.rater_name()
-        if not who:
-            raise EngineError("set your rater name first (it is stored with every rating)")
-        _not_the_machine(who)
-        try:
-            return self.store.save_rating(response_id, who, values, blind=blind, shown_order=tuple(shown_order))
-        except StoreError as exc:
-            raise EngineError(str(exc)) from None
-
-    def current_ratings(self, response_ids: Sequence[str], rater: str | None = None) -> list[Rating]:
-        return self.store.current_ratings(list(response_ids), rater=rater)
-
-    def current_preferences(self, rater: str | None = None, *, trial_id: str | None = None) -> list[Preference]:
-        return self.store.current_preferences(rater, trial_id=trial_id)
-
-    def save_preference(self, response_a: str, response_b: str, winner: str, *, reason: str = "",
-                        rater: str | None = None, blind: bool = False,
-                        shown_order: Sequence[str] = ()) -> Preference:
-        who = rater or self.rater_name()
-        if not who:
-            raise EngineError("set your rater name first (it is stored with every preference)")
-        _not_the_machine(who)
-        try:
-            return self.store.save_preference(response_a, response_b, winner, who, reason=reason,
-                                              blind=blind, shown_order=tuple(shown_order))
-        except StoreError as exc:
-            raise EngineError(str(exc)) from None
-
-    def scorecard(self, filters: ScoreFilter | None = None, *, seed: int = 0,
-                  constraints: str = DEFAULT_READING) -> list[ModelScore]:
-        """Per-model scorecard over the stored ratings (see desk.engine.scorecard for the rules).
-
-        With a tag or rater filter, the answers in scope are the rated ones it selects;
-        otherwise every answer in the trial and date scope counts for latency and cost.
-        `constraints` is the reading of the automatic constraint checks counted ("official",
-        IFBench's verdict, or "desk"; desk.core.constraint_reading); a model whose figures
-        count an automatic check names it in `constraint_reading`.
-        """
-        return _scorecard(self.store, filters or ScoreFilter(), seed, constraints=constraints)
-
-    async def scorecard_in_background(self, job: Job, filters: ScoreFilter | None = None, *,
-                                      seed: int = 0, constraints: str = DEFAULT_READING) -> list[ModelScore]:
-        """`scorecard` off the caller's thread (its bootstraps take seconds on a real store),
-        on its own connection, reporting each step to `job`; job.cancel() stops it at the
-        next step or SQL statement (JobCancelled)."""
-        _reading(constraints)  # a bad choice is said here, not on the worker
-        return await self._on_own_connection(
-            job, lambda store: _scorecard(store, filters or ScoreFilter(), seed, job.report,
-                                          constraints=constraints))
 
     async def _on_own_connection(self, job: Job, use: Callable[[Store], T]) -> T:
         """`use(store)` on a worker thread with its own connection to this store."""
@@ -534,7 +467,7 @@ class Engine:
         with _engine_errors():
             return suite_run.disagreements(self, run_id)
 
-    def run_scorecard(self, run_id: str, filters: ScoreFilter | None = None, *, seed: int = 0,
+    def run_scorecard(self, run_id: str, filters: RatingFilter | None = None, *, seed: int = 0,
                       constraints: str = DEFAULT_READING) -> list[ModelScore]:
         """The scorecard of a suite run's answers, each model's with `by_expect` (see
         desk.engine.scorecard); other filters and `constraints` as in `scorecard`."""
@@ -543,8 +476,8 @@ class Engine:
         filters = self._run_filters(filters, trial_ids)
         if filters is None:
             return []
-        scores = self.scorecard(filters, seed=seed, constraints=constraints)
-        ratings = [rating for _, rating in self.store.rated_responses(filters)]
+        scores = self.ratings.scorecard(filters, seed=seed, constraints=constraints)
+        ratings = [rating for _, rating in self.store.ratings.rated_responses(filters)]
         responses = self.store.responses.all(filters)
         kinds = [k for k in EXPECT_KINDS if any(c.expect == k for c in suite.cases)]
         figures = by_expect(responses, ratings, expect_of, kinds)
@@ -556,7 +489,7 @@ class Engine:
         return scores
 
     def compare_models(self, run_id: str, model_a: str, model_b: str,
-                       filters: ScoreFilter | None = None) -> PairedComparison:
+                       filters: RatingFilter | None = None) -> PairedComparison:
         """Model A against model B on the same cases and samples of a run: wins, losses,
         ties and the exact sign-test p-value (rules in desk.engine.scorecard)."""
         with _engine_errors():
@@ -567,13 +500,13 @@ class Engine:
         if model_a == model_b:
             raise EngineError("compare two different models")
         scoped = self._run_filters(filters, trial_ids)
-        ratings = [rating for _, rating in self.store.rated_responses(scoped)] if scoped else []
+        ratings = [rating for _, rating in self.store.ratings.rated_responses(scoped)] if scoped else []
         return paired_comparison(units, ratings, model_a, model_b)
 
     @staticmethod
-    def _run_filters(filters: ScoreFilter | None, trial_ids: Sequence[str]) -> ScoreFilter | None:
+    def _run_filters(filters: RatingFilter | None, trial_ids: Sequence[str]) -> RatingFilter | None:
         """`filters` narrowed to the run's trials; None when nothing is left in scope."""
-        filters = filters or ScoreFilter()
+        filters = filters or RatingFilter()
         ids = tuple(t for t in trial_ids if not filters.trial_ids or t in filters.trial_ids)
         return replace(filters, trial_ids=ids) if ids else None
 
@@ -607,75 +540,11 @@ class Engine:
         return round((perf_counter() - t0) * 1000, 1)
 
 
-def _reading(constraints: str) -> str:
-    try:
-        return check_reading(constraints)
-    except ValueError as exc:
-        raise EngineError(str(exc)) from None
-
-
-def _scorecard(store: Store, filters: ScoreFilter, seed: int, progress: Progress | None = None, *,
-               constraints: str = DEFAULT_READING) -> list[ModelScore]:
-    """Engine.scorecard on `store` (the engine's own connection, or a worker's), reporting
-    its steps to `progress`. Cached in the store per (filters, seed, reading, store version)."""
-    reading = _reading(constraints)
-    return cached_scorecard(store, filters, seed, reading,
-                            lambda: _fresh_scorecard(store, filters, seed, reading, progress))
-
-
-def _fresh_scorecard(store: Store, filters: ScoreFilter, seed: int, reading: str,
-                     progress: Progress | None) -> list[ModelScore]:
-    ratings = store.matching_ratings(filters)
-    if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
-        ratings = [rating for rating in ratings if rating.rater != AUTO_RATER]
-    # Automatic checks count under the chosen reading; which one, and how many could not
-    # (stored before desk kept its reading), is said per model below.
-    read_ids: dict[str, bool] = {}  # response id -> its reading was stored
-    for i, rating in enumerate(ratings):
-        if rating.rater == AUTO_RATER and rating.constraints:
-            ratings[i], stored = read_as(rating, reading)
-            read_ids[rating.response_id] = read_ids.get(rating.response_id, True) and stored
-    rated = {rating.response_id for rating in ratings}
-    if filters.tags or filters.rater:
-        responses = store.responses.figures(ids=list(rated))
-    else:
-        # Load runs are synthetic traffic with figures of their own (the Load tab, desk load):
-        # thousands of unrated answers would swamp the latency and cost of the rated work.
-        responses = store.responses.figures(filters, load_runs=bool(filters.trial_ids))
-    # A date range selects ratings by when they were made: an answer stored before the
-    # range but rated within it is in scope too.
-    missing = rated.difference(r.id for r in responses)
-    if missing:
-        responses += store.responses.figures(ids=[r.response_id for r in ratings if r.response_id in missing])
-    in_scope = {r.id for r in responses}
-    preferences = [p for p in store.current_preferences(filters.rater)
-                   if p.response_a in in_scope and p.response_b in in_scope]
-    read: dict[str, str] = {}
-    unread: Counter[str] = Counter()
-    for r in responses:
-        if r.id in read_ids:
-            read[r.model] = reading
-            unread[r.model] += not read_ids[r.id]
-    scores = compute_scorecard(responses, ratings, preferences, seed=seed, progress=progress)
-    for s in scores:
-        s.constraint_reading = read.get(s.model)
-        if unread[s.model]:
-            s.warnings.append(f"{unread[s.model]} automatic constraint check(s) stored before desk kept its "
-                              f"own reading count IFBench's verdict")
-    return scores
-
-
 def _write_suite(suite: Suite, path: str | Path) -> int:
     try:
         return suite_run.export_suite(suite, path)
     except OSError as exc:
         raise EngineError(f"cannot write {path} ({exc.strerror or exc})") from None
-
-
-def _not_the_machine(rater: str) -> None:
-    """A person rating as "auto" would pass for desk's own constraint checks in every figure."""
-    if rater.strip().casefold() == AUTO_RATER:
-        raise EngineError(f"{AUTO_RATER!r} is the name of desk's automatic constraint checks; choose another rater name")
 
 
 @contextmanager
@@ -699,7 +568,6 @@ __all__ = [
     "ProviderError",
     "QueueItem",
     "RunInfo",
-    "ScoreFilter",
     "StoredTrial",
     "SuiteInfo",
     "SuiteMatrix",

@@ -680,7 +680,7 @@ def matrix(engine: Any, run_id: str) -> SuiteMatrix:
     chosen = {key: _pick(found) for key, found in by_cell.items()}
     ids = [p[1].id for p in chosen.values() if p is not None]
     ratings: dict[str, list[Rating]] = {}
-    for rating in engine.store.current_ratings(ids) if ids else []:
+    for rating in engine.store.ratings.current(ids) if ids else []:
         ratings.setdefault(rating.response_id, []).append(rating)
     cells = []
     for case in suite.cases:
@@ -738,7 +738,7 @@ def rating_queue(engine: Any, run_id: str, rater: str | None = None) -> list[Que
                                    tuple(m for m, _ in present)))
     if rater:
         ids = [i for item in items for i in item.response_ids]
-        rated = {r.response_id for r in engine.store.current_ratings(ids, rater=rater)} if ids else set()
+        rated = {r.response_id for r in engine.store.ratings.current(ids, rater=rater)} if ids else set()
         items = [QueueItem(it.case, it.sample, it.trial_id, it.response_ids, it.models,
                            tuple(i for i in it.response_ids if i in rated)) for it in items]
     return items
@@ -748,7 +748,7 @@ def disagreements(engine: Any, run_id: str | None = None) -> list[Disagreement]:
     """Answers where the automatic constraint verdict and a person's differ (one entry per
     person who disagrees), in the order the answers were stored."""
     store = engine.store
-    autos = store.current_ratings(rater=AUTO_RATER)
+    autos = store.ratings.current(rater=AUTO_RATER)
     keys: dict[str, str] = {}
     if run_id is not None:
         _, suite, _, by_cell = _run_parts(engine, run_id)
@@ -760,7 +760,7 @@ def disagreements(engine: Any, run_id: str | None = None) -> list[Disagreement]:
     autos = [a for a in autos if a.constraints in ("followed", "violated")]
     if not autos:
         return []
-    humans = [r for r in store.current_ratings([a.response_id for a in autos]) if r.rater != AUTO_RATER]
+    humans = [r for r in store.ratings.current([a.response_id for a in autos]) if r.rater != AUTO_RATER]
     by_response: dict[str, list[Rating]] = {}
     for h in humans:
         by_response.setdefault(h.response_id, []).append(h)

@@ -3,12 +3,10 @@
 from desk.store.db import Store, default_db_path, open_store
 from desk.store.errors import StoreError
 from desk.store.merge import MergeReport
-from desk.store.ratings import RatingFilter
 from desk.store.trials import StoredTrial, TrialSummary
 
 __all__ = [
     "MergeReport",
-    "RatingFilter",
     "Store",
     "StoreError",
     "StoredTrial",

@@ -19,26 +19,23 @@ import platformdirs
 from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
-from desk.core.rating import Preference, Rating
 from desk.core.response import ResponseResult
-from desk.core.rubric import Rubric
 from desk.store import (
     merge,
     prices,
     providers,
-    ratings,
-    rubrics,
     runs,
-    scorecard_cache,
     settings,
 )
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.merge import MergeReport
 from desk.store.migrations import MIGRATIONS_TABLE, migrate
-from desk.store.ratings import RatingFilter
+from desk.store.ratings import RatingTable
 from desk.store.responses import ResponseTable
+from desk.store.rubrics import RubricTable
 from desk.store.runs import RunInfo
+from desk.store.scorecard_cache import ScorecardTable
 from desk.store.trials import TrialTable
 
 MEMORY = ":memory:"
@@ -168,6 +165,9 @@ class Store:
         self.trials = TrialTable(db)
         self.responses = ResponseTable(db)
         self._cancelled: Callable[[], bool] | None = None
+        self.ratings = RatingTable(db)
+        self.rubrics = RubricTable(db)
+        self.scorecards = ScorecardTable(db)
 
     def close(self) -> None:
         self.db.close()
@@ -251,103 +251,6 @@ class Store:
         """(run_seq, response) of every model call of a run of any kind (load or suite)."""
         return runs.run_calls(self.db, run_id)
 
-    # rubrics
-
-    def default_rubric(self) -> Rubric:
-        """The newest version of the "default" rubric (stored on first use), `id` set."""
-        return rubrics.default_rubric(self.db)
-
-    def save_rubric_version(self, rubric: Rubric) -> Rubric:
-        return rubrics.save_rubric_version(self.db, rubric)
-
-    def get_rubric(self, rubric_id: str) -> Rubric | None:
-        return rubrics.get_rubric(self.db, rubric_id)
-
-    def list_rubrics(self) -> list[Rubric]:
-        return rubrics.list_rubrics(self.db)
-
-    # ratings and preferences
-
-    def save_rating(
-        self,
-        response_id: str,
-        rater: str,
-        values: dict[str, Any],
-        *,
-        rubric_id: str | None = None,
-        blind: bool = False,
-        shown_order: Sequence[str] = (),
-    ) -> Rating:
-        return ratings.save_rating(
-            self.db, response_id, rater, values, rubric_id=rubric_id, blind=blind, shown_order=shown_order
-        )
-
-    def current_ratings(
-        self, response_ids: Sequence[str] | None = None, rater: str | None = None
-    ) -> list[Rating]:
-        return ratings.current_ratings(self.db, response_ids, rater)
-
-    def rating_history(self, response_id: str, rater: str) -> list[Rating]:
-        return ratings.rating_history(self.db, response_id, rater)
-
-    def ratings_for_trial(self, trial_id: str) -> list[Rating]:
-        return ratings.ratings_for_trial(self.db, trial_id)
-
-    def rated_responses(self, filters: RatingFilter | None = None) -> list[tuple[ResponseResult, Rating]]:
-        return ratings.rated_responses(self.db, filters)
-
-    def rated_response_batches(self, filters: RatingFilter | None = None, size: int = 500, *,
-                               attempts: bool = True) -> Iterator[list[tuple[ResponseResult, Rating]]]:
-        """`rated_responses` a batch at a time, read as consumed (memory flat in n); with
-        `attempts` False, without the responses' attempts."""
-        return ratings.rated_response_batches(self.db, filters, size, attempts=attempts)
-
-    def matching_rating_keys(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
-        """How many ratings `rated_responses` would pair, and their extra value keys."""
-        return ratings.matching_rating_keys(self.db, filters)
-
-    def matching_ratings(self, filters: RatingFilter | None = None) -> list[Rating]:
-        """The ratings of `rated_responses`, without their responses."""
-        return ratings.matching_ratings(self.db, filters)
-
-    def save_preference(
-        self,
-        response_a: str,
-        response_b: str,
-        winner: str,
-        rater: str,
-        *,
-        reason: str = "",
-        blind: bool = False,
-        shown_order: Sequence[str] = (),
-    ) -> Preference:
-        return ratings.save_preference(
-            self.db,
-            response_a,
-            response_b,
-            winner,
-            rater,
-            reason=reason,
-            blind=blind,
-            shown_order=shown_order,
-        )
-
-    def current_preferences(
-        self, rater: str | None = None, *, trial_id: str | None = None
-    ) -> list[Preference]:
-        return ratings.current_preferences(self.db, rater, trial_id=trial_id)
-
-    # the scorecard cache (desk.store.scorecard_cache)
-
-    def store_version(self) -> int:
-        """A counter every change to what a scorecard reads bumps."""
-        return scorecard_cache.store_version(self.db)
-
-    def cached_scorecard(self, key: str, version: int) -> str | None:
-        return scorecard_cache.cached_scorecard(self.db, key, version)
-
-    def remember_scorecard(self, key: str, version: int, scores_json: str) -> bool:
-        return scorecard_cache.remember_scorecard(self.db, key, version, scores_json)
 
     # settings
 

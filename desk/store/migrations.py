@@ -275,7 +275,7 @@ def m003_ratings(db: Database) -> None:
     # Rubrics are versioned: a rating names the exact version it was made under, so a
     # later label change never alters what an old rating meant. criteria_json holds the
     # whole criteria list (key, label, kind, options [{key, label, hint}], low, high,
-    # required). The default rubric is stored on first use (Store.default_rubric), not
+    # required). The default rubric is stored on first use (RubricTable.default), not
     # here, so this migration never depends on code that may change.
     #
     # Ratings and preferences are append-only: an edit is a new row whose `supersedes`

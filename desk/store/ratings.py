@@ -16,17 +16,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from desk.core.ids import new_id
-from desk.core.rating import Preference, Rating
+from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.response import ResponseResult
 from desk.core.rubric import WINNERS, Rubric
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.responses import responses_by_ids
-from desk.store.rubrics import default_rubric, get_rubric
+from desk.store.rubrics import RubricTable
 from desk.store.sql import Row, one, rows, transaction
 
 # Criteria with a column of their own; "tags" goes to tags_json, every other key to extra_json.
@@ -34,71 +33,247 @@ COLUMN_KEYS = ("outcome", "uncertainty", "constraints", "quality", "note")
 TAGS_KEY = "tags"
 
 
-@dataclass(frozen=True)
-class RatingFilter:
-    """Which current ratings a query returns; the defaults select all of them.
+class RatingTable:
+    """Ratings and preferences (tables `ratings`, `preferences`), with their history."""
 
-    `tags`: the rating has every one of these tags. `rater`: made by this rater.
-    `since`/`until`: `since <= created_at < until` (unix seconds, when the rating was
-    saved). `trial_ids`: the rated response belongs to one of these trials.
-    """
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._rubrics = RubricTable(db)
 
-    tags: tuple[str, ...] = ()
-    rater: str | None = None
-    since: float | None = None
-    until: float | None = None
-    trial_ids: tuple[str, ...] = ()
+    def save(
+        self,
+        response_id: str,
+        rater: str,
+        values: Mapping[str, Any],
+        *,
+        rubric_id: str | None = None,
+        blind: bool = False,
+        shown_order: Sequence[str] = (),
+    ) -> Rating:
+        """Store `rater`'s judgement of a response under a rubric version (default: the newest
+        version of the default rubric) and return it.
 
+        Values are checked with the rubric first; on any problem a StoreError lists them all
+        and nothing is written. Empty values (None, "", []) are dropped, tags are stripped
+        and de-duplicated. If the rater already rated this response, the new row supersedes
+        their current one.
+        """
+        rater = _rater(rater)
+        rubric = self._rubrics.default() if rubric_id is None else self._rubrics.get(rubric_id)
+        if rubric is None:
+            raise StoreError(f"no rubric {rubric_id}")
+        found = responses_by_ids(self.db, [response_id]).get(response_id)
+        if found is None:
+            raise StoreError(f"no response {response_id}")
+        clean = clean_values(rubric, values, failed=found.failed)
+        with transaction(self.db):
+            previous = one(
+                self.db,
+                f"SELECT id, created_at FROM ratings r WHERE response_id = ? AND rater = ? AND {_LOCAL} "
+                f"AND {_NOT_SUPERSEDED.format(table='ratings')} ORDER BY created_at DESC, id DESC LIMIT 1",
+                (response_id, rater),
+            )
+            rating = Rating(
+                id=new_id(),
+                response_id=response_id,
+                rater=rater,
+                rubric_id=rubric.id or "",
+                created_at=_after(previous),
+                values=clean,
+                blind=bool(blind),
+                shown_order=tuple(shown_order),
+                supersedes=previous["id"] if previous else None,
+            )
+            _insert_rating(self.db, rating)
+        return rating
 
-# ratings
+    def current(
+        self, response_ids: Sequence[str] | None = None, rater: str | None = None
+    ) -> list[Rating]:
+        """Current ratings, oldest first; optionally only of these responses, or by this rater."""
+        where: list[str] = []
+        params: list[Any] = []
+        if response_ids is not None:
+            if not response_ids:
+                return []
+            where.append(f"r.response_id IN ({_marks(response_ids)})")
+            params += list(response_ids)
+        if rater is not None:
+            where.append("r.rater = ?")
+            params.append(rater)
+        return [_rating(r) for r in _current_rating_rows(self.db, where, params)]
 
-
-def save_rating(
-    db: Database,
-    response_id: str,
-    rater: str,
-    values: Mapping[str, Any],
-    *,
-    rubric_id: str | None = None,
-    blind: bool = False,
-    shown_order: Sequence[str] = (),
-) -> Rating:
-    """Store `rater`'s judgement of a response under a rubric version (default: the newest
-    version of the default rubric) and return it.
-
-    Values are checked with the rubric first; on any problem a StoreError lists them all
-    and nothing is written. Empty values (None, "", []) are dropped, tags are stripped
-    and de-duplicated. If the rater already rated this response, the new row supersedes
-    their current one.
-    """
-    rater = _rater(rater)
-    rubric = default_rubric(db) if rubric_id is None else get_rubric(db, rubric_id)
-    if rubric is None:
-        raise StoreError(f"no rubric {rubric_id}")
-    found = responses_by_ids(db, [response_id]).get(response_id)
-    if found is None:
-        raise StoreError(f"no response {response_id}")
-    clean = clean_values(rubric, values, failed=found.failed)
-    with transaction(db):
-        previous = one(
-            db,
-            f"SELECT id, created_at FROM ratings r WHERE response_id = ? AND rater = ? AND {_LOCAL} "
-            f"AND {_NOT_SUPERSEDED.format(table='ratings')} ORDER BY created_at DESC, id DESC LIMIT 1",
+    def history(self, response_id: str, rater: str) -> list[Rating]:
+        """Every rating by that name of this response, oldest first, merged ones (their
+        `origin` set) included; the last made here is normally current."""
+        found = rows(
+            self.db,
+            "SELECT * FROM ratings WHERE response_id = ? AND rater = ? ORDER BY created_at, id",
             (response_id, rater),
         )
-        rating = Rating(
-            id=new_id(),
-            response_id=response_id,
-            rater=rater,
-            rubric_id=rubric.id or "",
-            created_at=_after(previous),
-            values=clean,
-            blind=bool(blind),
-            shown_order=tuple(shown_order),
-            supersedes=previous["id"] if previous else None,
+        return [_rating(r) for r in found]
+
+    def for_trial(self, trial_id: str) -> list[Rating]:
+        """The current ratings (every rater's) of a trial's responses, oldest first."""
+        where = ["r.response_id IN (SELECT id FROM responses WHERE trial_id = ?)"]
+        return [_rating(r) for r in _current_rating_rows(self.db, where, [trial_id])]
+
+    def rated_responses(self, filters: RatingFilter | None = None) -> list[tuple[ResponseResult, Rating]]:
+        """(response with its attempts, current rating) pairs matching `filters`.
+
+        A response rated by two raters appears twice. Ordered by when the response was
+        stored, then by rater.
+        """
+        return [pair for batch in self.rated_response_batches(filters) for pair in batch]
+
+    def rated_response_batches(
+        self, filters: RatingFilter | None = None, size: int = 500, *, attempts: bool = True
+    ) -> Iterator[list[tuple[ResponseResult, Rating]]]:
+        """`rated_responses` a batch of up to `size` pairs at a time, read as they are
+        consumed: memory stays flat however many answers the store holds. `attempts` False
+        leaves each response's attempts out (a flat table has no place for them)."""
+        f = filters or RatingFilter()
+        sql, params = _matching_sql(f)
+        cursor = self.db.conn.execute(
+            f"SELECT c.* FROM ({sql}) c JOIN responses p ON p.id = c.response_id "
+            "ORDER BY p.created_at, p.rowid, c.rater, c.created_at",
+            params,
         )
-        _insert_rating(db, rating)
-    return rating
+        names = [d[0] for d in cursor.description]
+        while chunk := cursor.fetchmany(size):
+            ratings = [r for r in (_rating(dict(zip(names, row, strict=True))) for row in chunk) if _selected(r, f)]
+            found = responses_by_ids(self.db, [r.response_id for r in ratings], attempts=attempts)
+            yield [(found[r.response_id], r) for r in ratings]
+
+    def matching(self, filters: RatingFilter | None = None) -> list[Rating]:
+        """The current ratings `rated_responses` pairs with their responses (in no particular
+        order), without reading the responses."""
+        f = filters or RatingFilter()
+        sql, params = _matching_sql(f)
+        return [r for r in (_rating(row) for row in rows(self.db, sql, params)) if _selected(r, f)]
+
+    def matching_keys(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
+        """How many current ratings match `filters`, and the value keys they hold beyond the
+        columns and tags (extra criteria; first seen first), without building a Rating."""
+        f = filters or RatingFilter()
+        sql, params = _matching_sql(f)
+        cursor = self.db.conn.execute(f"SELECT created_at, tags_json, extra_json FROM ({sql})", params)
+        count, keys = 0, dict[str, None]()
+        wanted = set(f.tags)
+        for created_at, tags_json, extra_json in cursor:
+            if (f.since is not None and created_at < f.since) or (f.until is not None and created_at >= f.until):
+                continue
+            if wanted and not wanted <= set(_json(tags_json, [])):
+                continue
+            count += 1
+            for key in _json(extra_json, {}):
+                keys.setdefault(key)
+        return count, list(keys)
+
+    def save_preference(
+        self,
+        response_a: str,
+        response_b: str,
+        winner: str,
+        rater: str,
+        *,
+        reason: str = "",
+        blind: bool = False,
+        shown_order: Sequence[str] = (),
+    ) -> Preference:
+        """Store which of two answers to the same trial `rater` prefers, and return it.
+
+        `winner` is one of WINNERS ("a" = `response_a`, the left pane). An earlier preference
+        of the same rater on the same pair, in either order, is superseded.
+        """
+        rater = _rater(rater)
+        if winner not in WINNERS:
+            raise StoreError(f"winner {winner!r} is not one of {', '.join(WINNERS)}")
+        if response_a == response_b:
+            raise StoreError("a preference compares two different answers")
+        trials: list[str] = []
+        for response_id in (response_a, response_b):
+            row = one(self.db, "SELECT trial_id FROM responses WHERE id = ?", (response_id,))
+            if row is None:
+                raise StoreError(f"no response {response_id}")
+            trials.append(row["trial_id"])
+        if trials[0] != trials[1]:
+            raise StoreError(f"responses {response_a} and {response_b} answer different trials "
+                             f"({trials[0]}, {trials[1]})")
+        with transaction(self.db):
+            previous = one(
+                self.db,
+                f"SELECT id, created_at FROM preferences r WHERE rater = ? AND {_LOCAL} "
+                "AND ((response_a = ? AND response_b = ?) OR (response_a = ? AND response_b = ?)) "
+                f"AND {_NOT_SUPERSEDED.format(table='preferences')} ORDER BY created_at DESC, id DESC LIMIT 1",
+                (rater, response_a, response_b, response_b, response_a),
+            )
+            pref = Preference(
+                id=new_id(),
+                response_a=response_a,
+                response_b=response_b,
+                winner=winner,
+                rater=rater,
+                created_at=_after(previous),
+                reason=reason or "",
+                blind=bool(blind),
+                shown_order=tuple(shown_order),
+            )
+            self.db.execute(
+                "INSERT INTO preferences (id, response_a, response_b, winner, reason, rater, created_at, "
+                "blind, shown_order_json, supersedes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    pref.id,
+                    pref.response_a,
+                    pref.response_b,
+                    pref.winner,
+                    pref.reason,
+                    pref.rater,
+                    pref.created_at,
+                    int(pref.blind),
+                    json.dumps(list(pref.shown_order)),
+                    previous["id"] if previous else None,
+                ),
+            )
+        return pref
+
+    def current_preferences(
+        self, rater: str | None = None, *, trial_id: str | None = None
+    ) -> list[Preference]:
+        """Current preferences (one per rater and unordered pair), oldest first."""
+        where: list[str] = []
+        params: list[Any] = []
+        if rater is not None:
+            where.append("r.rater = ?")
+            params.append(rater)
+        if trial_id is not None:
+            where.append("r.response_a IN (SELECT id FROM responses WHERE trial_id = ?)")
+            params.append(trial_id)
+        extra = "".join(f" AND {w}" for w in where)
+        found = rows(
+            self.db,
+            "SELECT * FROM (SELECT r.*, row_number() OVER ("
+            "PARTITION BY min(r.response_a, r.response_b), max(r.response_a, r.response_b), r.rater "
+            f"ORDER BY {_LOCAL_FIRST}) AS n_ "
+            f"FROM preferences r WHERE {_NOT_SUPERSEDED.format(table='preferences')}{extra}) "
+            "WHERE n_ = 1 ORDER BY created_at, id",
+            params,
+        )
+        return [
+            Preference(
+                id=r["id"],
+                response_a=r["response_a"],
+                response_b=r["response_b"],
+                winner=r["winner"],
+                rater=r["rater"],
+                created_at=r["created_at"],
+                reason=r["reason"],
+                blind=bool(r["blind"]),
+                shown_order=tuple(json.loads(r["shown_order_json"] or "[]")),
+                origin=r["origin"],
+            )
+            for r in found
+        ]
 
 
 def clean_values(rubric: Rubric, values: Mapping[str, Any], *, failed: bool = False) -> dict[str, Any]:
@@ -125,96 +300,6 @@ def clean_values(rubric: Rubric, values: Mapping[str, Any], *, failed: bool = Fa
     if problems:
         raise StoreError("rating not saved: " + "; ".join(problems))
     return {k: v for k, v in clean.items() if v not in (None, "", [])}
-
-
-def current_ratings(
-    db: Database, response_ids: Sequence[str] | None = None, rater: str | None = None
-) -> list[Rating]:
-    """Current ratings, oldest first; optionally only of these responses, or by this rater."""
-    where: list[str] = []
-    params: list[Any] = []
-    if response_ids is not None:
-        if not response_ids:
-            return []
-        where.append(f"r.response_id IN ({_marks(response_ids)})")
-        params += list(response_ids)
-    if rater is not None:
-        where.append("r.rater = ?")
-        params.append(rater)
-    return [_rating(r) for r in _current_rating_rows(db, where, params)]
-
-
-def rating_history(db: Database, response_id: str, rater: str) -> list[Rating]:
-    """Every rating by that name of this response, oldest first, merged ones (their
-    `origin` set) included; the last made here is normally current."""
-    found = rows(
-        db,
-        "SELECT * FROM ratings WHERE response_id = ? AND rater = ? ORDER BY created_at, id",
-        (response_id, rater),
-    )
-    return [_rating(r) for r in found]
-
-
-def ratings_for_trial(db: Database, trial_id: str) -> list[Rating]:
-    """The current ratings (every rater's) of a trial's responses, oldest first."""
-    where = ["r.response_id IN (SELECT id FROM responses WHERE trial_id = ?)"]
-    return [_rating(r) for r in _current_rating_rows(db, where, [trial_id])]
-
-
-def rated_responses(db: Database, filters: RatingFilter | None = None) -> list[tuple[ResponseResult, Rating]]:
-    """(response with its attempts, current rating) pairs matching `filters`.
-
-    A response rated by two raters appears twice. Ordered by when the response was
-    stored, then by rater.
-    """
-    return [pair for batch in rated_response_batches(db, filters) for pair in batch]
-
-
-def rated_response_batches(
-    db: Database, filters: RatingFilter | None = None, size: int = 500, *, attempts: bool = True
-) -> Iterator[list[tuple[ResponseResult, Rating]]]:
-    """`rated_responses` a batch of up to `size` pairs at a time, read as they are
-    consumed: memory stays flat however many answers the store holds. `attempts` False
-    leaves each response's attempts out (a flat table has no place for them)."""
-    f = filters or RatingFilter()
-    sql, params = _matching_sql(f)
-    cursor = db.conn.execute(
-        f"SELECT c.* FROM ({sql}) c JOIN responses p ON p.id = c.response_id "
-        "ORDER BY p.created_at, p.rowid, c.rater, c.created_at",
-        params,
-    )
-    names = [d[0] for d in cursor.description]
-    while chunk := cursor.fetchmany(size):
-        ratings = [r for r in (_rating(dict(zip(names, row, strict=True))) for row in chunk) if _selected(r, f)]
-        found = responses_by_ids(db, [r.response_id for r in ratings], attempts=attempts)
-        yield [(found[r.response_id], r) for r in ratings]
-
-
-def matching_ratings(db: Database, filters: RatingFilter | None = None) -> list[Rating]:
-    """The current ratings `rated_responses` pairs with their responses (in no particular
-    order), without reading the responses."""
-    f = filters or RatingFilter()
-    sql, params = _matching_sql(f)
-    return [r for r in (_rating(row) for row in rows(db, sql, params)) if _selected(r, f)]
-
-
-def matching_rating_keys(db: Database, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
-    """How many current ratings match `filters`, and the value keys they hold beyond the
-    columns and tags (extra criteria; first seen first), without building a Rating."""
-    f = filters or RatingFilter()
-    sql, params = _matching_sql(f)
-    cursor = db.conn.execute(f"SELECT created_at, tags_json, extra_json FROM ({sql})", params)
-    count, keys = 0, dict[str, None]()
-    wanted = set(f.tags)
-    for created_at, tags_json, extra_json in cursor:
-        if (f.since is not None and created_at < f.since) or (f.until is not None and created_at >= f.until):
-            continue
-        if wanted and not wanted <= set(_json(tags_json, [])):
-            continue
-        count += 1
-        for key in _json(extra_json, {}):
-            keys.setdefault(key)
-    return count, list(keys)
 
 
 def _matching_sql(f: RatingFilter) -> tuple[str, list[Any]]:
@@ -245,115 +330,6 @@ def _selected(r: Rating, f: RatingFilter) -> bool:
     # Time and tags narrow the *current* ratings, so they are applied after choosing them.
     return ((f.since is None or r.created_at >= f.since) and (f.until is None or r.created_at < f.until)
             and set(f.tags) <= set(r.tags))
-
-
-# preferences
-
-
-def save_preference(
-    db: Database,
-    response_a: str,
-    response_b: str,
-    winner: str,
-    rater: str,
-    *,
-    reason: str = "",
-    blind: bool = False,
-    shown_order: Sequence[str] = (),
-) -> Preference:
-    """Store which of two answers to the same trial `rater` prefers, and return it.
-
-    `winner` is one of WINNERS ("a" = `response_a`, the left pane). An earlier preference
-    of the same rater on the same pair, in either order, is superseded.
-    """
-    rater = _rater(rater)
-    if winner not in WINNERS:
-        raise StoreError(f"winner {winner!r} is not one of {', '.join(WINNERS)}")
-    if response_a == response_b:
-        raise StoreError("a preference compares two different answers")
-    trials: list[str] = []
-    for response_id in (response_a, response_b):
-        row = one(db, "SELECT trial_id FROM responses WHERE id = ?", (response_id,))
-        if row is None:
-            raise StoreError(f"no response {response_id}")
-        trials.append(row["trial_id"])
-    if trials[0] != trials[1]:
-        raise StoreError(f"responses {response_a} and {response_b} answer different trials")
-    with transaction(db):
-        previous = one(
-            db,
-            f"SELECT id, created_at FROM preferences r WHERE rater = ? AND {_LOCAL} "
-            "AND ((response_a = ? AND response_b = ?) OR (response_a = ? AND response_b = ?)) "
-            f"AND {_NOT_SUPERSEDED.format(table='preferences')} ORDER BY created_at DESC, id DESC LIMIT 1",
-            (rater, response_a, response_b, response_b, response_a),
-        )
-        pref = Preference(
-            id=new_id(),
-            response_a=response_a,
-            response_b=response_b,
-            winner=winner,
-            rater=rater,
-            created_at=_after(previous),
-            reason=reason or "",
-            blind=bool(blind),
-            shown_order=tuple(shown_order),
-        )
-        db.execute(
-            "INSERT INTO preferences (id, response_a, response_b, winner, reason, rater, created_at, "
-            "blind, shown_order_json, supersedes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                pref.id,
-                pref.response_a,
-                pref.response_b,
-                pref.winner,
-                pref.reason,
-                pref.rater,
-                pref.created_at,
-                int(pref.blind),
-                json.dumps(list(pref.shown_order)),
-                previous["id"] if previous else None,
-            ),
-        )
-    return pref
-
-
-def current_preferences(
-    db: Database, rater: str | None = None, *, trial_id: str | None = None
-) -> list[Preference]:
-    """Current preferences (one per rater and unordered pair), oldest first."""
-    where: list[str] = []
-    params: list[Any] = []
-    if rater is not None:
-        where.append("r.rater = ?")
-        params.append(rater)
-    if trial_id is not None:
-        where.append("r.response_a IN (SELECT id FROM responses WHERE trial_id = ?)")
-        params.append(trial_id)
-    extra = "".join(f" AND {w}" for w in where)
-    found = rows(
-        db,
-        "SELECT * FROM (SELECT r.*, row_number() OVER ("
-        "PARTITION BY min(r.response_a, r.response_b), max(r.response_a, r.response_b), r.rater "
-        f"ORDER BY {_LOCAL_FIRST}) AS n_ "
-        f"FROM preferences r WHERE {_NOT_SUPERSEDED.format(table='preferences')}{extra}) "
-        "WHERE n_ = 1 ORDER BY created_at, id",
-        params,
-    )
-    return [
-        Preference(
-            id=r["id"],
-            response_a=r["response_a"],
-            response_b=r["response_b"],
-            winner=r["winner"],
-            rater=r["rater"],
-            created_at=r["created_at"],
-            reason=r["reason"],
-            blind=bool(r["blind"]),
-            shown_order=tuple(json.loads(r["shown_order_json"] or "[]")),
-            origin=r["origin"],
-        )
-        for r in found
-    ]
 
 
 # helpers
@@ -443,7 +419,7 @@ def _after(previous: Row | None) -> float:
     """Now, but never before the row being superseded (the clock may have stepped back)."""
     now = time.time()
     if previous is not None and now <= previous["created_at"]:
-        return previous["created_at"] + 1e-6
+        return float(previous["created_at"]) + 1e-6
     return now
 
 

@@ -27,65 +27,67 @@ def builtin_rubric_id(version: int) -> str:
     return "0" * (26 - len(suffix)) + suffix
 
 
-def default_rubric(db: Database) -> Rubric:
-    """The newest version of the rubric named like `DEFAULT_RUBRIC` ("default").
+class RubricTable:
+    """The stored rubric versions (table `rubrics`)."""
 
-    Stores `DEFAULT_RUBRIC` first if this store has no row for its name and version.
-    """
-    name, version = DEFAULT_RUBRIC.name, DEFAULT_RUBRIC.version
-    if one(db, "SELECT 1 AS x FROM rubrics WHERE name = ? AND version = ?", (name, version)) is None:
-        db.execute(
-            "INSERT INTO rubrics (id, name, version, criteria_json, created_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            # created_at 0: it ships with desk, so its row is the same in every store.
-            (builtin_rubric_id(version), name, version, criteria_json(DEFAULT_RUBRIC), 0.0),
-        )
-    newest = newest_rubric(db, name)
-    assert newest is not None
-    return newest
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
+    def default(self) -> Rubric:
+        """The newest version of the rubric named like `DEFAULT_RUBRIC` ("default"), `id` set.
 
-def newest_rubric(db: Database, name: str) -> Rubric | None:
-    row = one(db, "SELECT * FROM rubrics WHERE name = ? ORDER BY version DESC LIMIT 1", (name,))
-    return rubric_from_row(row) if row else None
+        Stores `DEFAULT_RUBRIC` first if this store has no row for its name and version.
+        """
+        name, version = DEFAULT_RUBRIC.name, DEFAULT_RUBRIC.version
+        if one(self.db, "SELECT 1 AS x FROM rubrics WHERE name = ? AND version = ?", (name, version)) is None:
+            self.db.execute(
+                "INSERT INTO rubrics (id, name, version, criteria_json, created_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                # created_at 0: it ships with desk, so its row is the same in every store.
+                (builtin_rubric_id(version), name, version, criteria_json(DEFAULT_RUBRIC), 0.0),
+            )
+        newest = self.newest(name)
+        assert newest is not None
+        return newest
 
+    def newest(self, name: str) -> Rubric | None:
+        row = one(self.db, "SELECT * FROM rubrics WHERE name = ? ORDER BY version DESC LIMIT 1", (name,))
+        return rubric_from_row(row) if row else None
 
-def get_rubric(db: Database, rubric_id: str) -> Rubric | None:
-    row = one(db, "SELECT * FROM rubrics WHERE id = ?", (rubric_id,))
-    return rubric_from_row(row) if row else None
+    def get(self, rubric_id: str) -> Rubric | None:
+        row = one(self.db, "SELECT * FROM rubrics WHERE id = ?", (rubric_id,))
+        return rubric_from_row(row) if row else None
 
+    def list(self) -> list[Rubric]:
+        """Every stored rubric version, by name then version."""
+        return [rubric_from_row(r) for r in rows(self.db, "SELECT * FROM rubrics ORDER BY name, version")]
 
-def list_rubrics(db: Database) -> list[Rubric]:
-    """Every stored rubric version, by name then version."""
-    return [rubric_from_row(r) for r in rows(db, "SELECT * FROM rubrics ORDER BY name, version")]
+    def save_version(self, rubric: Rubric) -> Rubric:
+        """Store `rubric` as the next version of its name; return it with `id` and `version` set.
 
-
-def save_rubric_version(db: Database, rubric: Rubric) -> Rubric:
-    """Store `rubric` as the next version of its name; return it with `id` and `version` set.
-
-    `rubric.id` and `rubric.version` are ignored. The core criteria (outcome,
-    uncertainty, constraints, quality) must all be there with the same kind, option keys
-    and scale range as in the newest stored version (or, for a new name, as in
-    `DEFAULT_RUBRIC`): labels and hints may change, criteria may be added. When the
-    criteria equal the newest version's, nothing is written and that version is returned.
-    """
-    problems = rubric_problems(rubric)
-    with transaction(db):
-        if rubric.name == DEFAULT_RUBRIC.name:
-            default_rubric(db)  # the shipped version first, under its fixed id
-        newest = newest_rubric(db, rubric.name)
-        problems += core_changes(newest or DEFAULT_RUBRIC, rubric)
-        if problems:
-            raise StoreError(f"rubric {rubric.name!r} not saved: " + "; ".join(problems))
-        if newest is not None and newest.criteria == rubric.criteria:
-            return newest
-        version = newest.version + 1 if newest else 1
-        stored = Rubric(name=rubric.name, version=version, criteria=rubric.criteria, id=new_id())
-        try:
-            insert_rubric(db, stored)
-        except sqlite3.IntegrityError:  # pragma: no cover - the write lock is held
-            raise StoreError(f"rubric {rubric.name!r} version {version} already exists") from None
-    return stored
+        `rubric.id` and `rubric.version` are ignored. The core criteria (outcome,
+        uncertainty, constraints, quality) must all be there with the same kind, option keys
+        and scale range as in the newest stored version (or, for a new name, as in
+        `DEFAULT_RUBRIC`): labels and hints may change, criteria may be added. When the
+        criteria equal the newest version's, nothing is written and that version is returned.
+        """
+        problems = rubric_problems(rubric)
+        with transaction(self.db):
+            if rubric.name == DEFAULT_RUBRIC.name:
+                self.default()  # the shipped version first, under its fixed id
+            newest = self.newest(rubric.name)
+            problems += core_changes(newest or DEFAULT_RUBRIC, rubric)
+            if problems:
+                raise StoreError(f"rubric {rubric.name!r} not saved: " + "; ".join(problems))
+            if newest is not None and newest.criteria == rubric.criteria:
+                return newest
+            version = newest.version + 1 if newest else 1
+            stored = Rubric(name=rubric.name, version=version, criteria=rubric.criteria, id=new_id())
+            try:
+                insert_rubric(self.db, stored)
+            except sqlite3.IntegrityError:  # pragma: no cover - the write lock is held
+                raise StoreError(f"rubric {rubric.name!r} version {version} already exists") from None
+        return stored
 
 
 def insert_rubric(db: Database, rubric: Rubric, created_at: float | None = None) -> None:

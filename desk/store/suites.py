@@ -26,7 +26,7 @@ from desk.core.trial import TrialInput
 from desk.store import ratings, responses, trials
 from desk.store.connection import Database
 from desk.store.errors import StoreError
-from desk.store.rubrics import default_rubric
+from desk.store.rubrics import RubricTable
 from desk.store.sql import Row, one, rows, transaction
 
 SUITE_RUN = "suite"  # runs.kind of a suite run
@@ -328,7 +328,7 @@ def save_partial_rating(db: Database, response_id: str, rater: str, values: dict
     left out are simply not judged; `beside` holds values outside the rubric that the check
     keeps with its verdict (desk's reading of the constraints). It supersedes the rater's
     earlier rating of the response."""
-    rubric = default_rubric(db)
+    rubric = RubricTable(db).default()
     loose = dataclasses.replace(rubric, criteria=tuple(dataclasses.replace(c, required=False)
                                                        for c in rubric.criteria))
     clean = ratings.clean_values(loose, values)

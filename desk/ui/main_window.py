@@ -69,7 +69,7 @@ class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
         self.settings = settings or QSettings()
         self.local_server: local_model.LocalServer | None = None
         self._local_task: asyncio.Future[Any] | None = None
-        self.rubric = engine.rubric()
+        self.rubric = engine.ratings.rubrics.default()
         self._bind_trials()
         self.setWindowTitle("desk — side-by-side model trials")
         self.setAcceptDrops(True)
@@ -525,7 +525,7 @@ class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
         dialog = RubricDialog(self.engine, self)
         dialog.exec()
         dialog.deleteLater()
-        self.rubric = self.engine.rubric()  # panels made from now on use the new version
+        self.rubric = self.engine.ratings.rubrics.default()  # panels made from now on use the new version
         self.suites_panel.rubric = self.rubric
 
     def open_scorecard(self) -> None:

@@ -86,7 +86,7 @@ class RatingQueue(QDialog):
         self.engine = engine
         self.run_id = run_id
         self.rater = rater
-        self.rubric = rubric or engine.rubric()
+        self.rubric = rubric or engine.ratings.rubrics.default()
         self.items: list[QueueItem] = engine.rating_queue(run_id, rater)
         if not self.items:
             raise EngineError(f"run {run_id} has no answers to rate yet")
@@ -243,10 +243,10 @@ class RatingQueue(QDialog):
         results = [by_id[rid] for rid in item.response_ids if rid in by_id]
         random.Random(f"{item.trial_id}|{item.sample}|{self.rater}").shuffle(results)
         ids = [r.id for r in results]
-        mine = {r.response_id: r for r in self.engine.current_ratings(ids, rater=self.rater)}
+        mine = {r.response_id: r for r in self.engine.ratings.saved.current(ids, rater=self.rater)}
         self.rated.difference_update(set(item.response_ids) - set(mine))
         self.rated.update(mine)
-        self.autos = ({r.response_id: r for r in self.engine.current_ratings(ids, rater=AUTO_RATER)}
+        self.autos = ({r.response_id: r for r in self.engine.ratings.saved.current(ids, rater=AUTO_RATER)}
                       if case.expect == "follow_constraints" or case.constraints else {})
         blind = not all(rid in mine for rid in ids)
 
@@ -391,7 +391,7 @@ class RatingQueue(QDialog):
             pane.rating.show_rating(pane.rating.saved, self.rater)  # back to what is stored
             return
         try:
-            rating = self.engine.save_rating(pane.result.id, values, rater=self.rater,
+            rating = self.engine.ratings.save_rating(pane.result.id, values, rater=self.rater,
                                              blind=pane.blind_label is not None, shown_order=self.shown_order())
         except (EngineError, ValueError) as exc:
             pane.rating.show_problem(str(exc))

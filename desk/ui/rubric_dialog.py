@@ -33,7 +33,7 @@ class RubricDialog(QDialog):
     def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
-        self.rubric = engine.rubric()
+        self.rubric = engine.ratings.rubrics.default()
         self.setWindowTitle(f"Rubric — {self.rubric.name} v{self.rubric.version}")
         self.setObjectName("rubricDialog")
         self.resize(760, 560)
@@ -136,7 +136,7 @@ class RubricDialog(QDialog):
 
     def save(self) -> None:
         try:
-            saved = self.engine.save_rubric(self.current())
+            saved = self.engine.ratings.save_rubric(self.current())
         except EngineError as exc:
             self._problem(str(exc))
             return

@@ -1,6 +1,6 @@
 """The scorecard: per-model rates with intervals, and cost against success on a plot.
 
-The figures are computed on a worker thread (Engine.scorecard_in_background: its bootstraps
+The figures are computed on a worker thread (RatingService.scorecard_in_background: its bootstraps
 take seconds on a real store); a timer on the GUI thread polls the plain-Python Job for
 progress, so the worker never touches Qt and the window keeps responding. A new refresh
 cancels the one still computing, and a result that arrives for old filters is ignored.
@@ -35,9 +35,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.core.rating import RatingFilter
 from desk.engine.jobs import Job, JobCancelled
 from desk.engine.scorecard import ModelScore, cost_success_chart
-from desk.engine.session import Engine, EngineError, ScoreFilter
+from desk.engine.session import Engine, EngineError
 from desk.ui import defs
 
 COLUMNS = [
@@ -195,12 +196,12 @@ class ScorecardDialog(QDialog):
     def computing(self) -> bool:
         return self._job is not None
 
-    def current_filter(self) -> ScoreFilter:
+    def current_filter(self) -> RatingFilter:
         since = until = None
         if self.use_dates.isChecked():
             since = dt.datetime.combine(self.since.date().toPython(), dt.time.min).timestamp()
             until = dt.datetime.combine(self.until.date().toPython(), dt.time.max).timestamp()
-        return ScoreFilter(
+        return RatingFilter(
             tags=tuple(t.strip() for t in self.tag.text().split(",") if t.strip()),
             rater=self.rater.text().strip() or None,
             since=since,
@@ -234,9 +235,9 @@ class ScorecardDialog(QDialog):
         self.cancel()  # closing the dialog stops the worker: its result has nowhere to go
         super().done(result)
 
-    async def _compute(self, job: Job, generation: int, filters: ScoreFilter, reading: str) -> None:
+    async def _compute(self, job: Job, generation: int, filters: RatingFilter, reading: str) -> None:
         try:
-            scores = await self.engine.scorecard_in_background(job, filters, constraints=reading)
+            scores = await self.engine.ratings.scorecard_in_background(job, filters, constraints=reading)
         except JobCancelled:
             return
         except Exception as exc:

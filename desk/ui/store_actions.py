@@ -118,7 +118,7 @@ class StoreActions(_Base):
             return
         if self._load_panel is not None:  # else built on the new store when first shown
             self._load_panel.db_path = path
-        self.rubric = self.engine.rubric()
+        self.rubric = self.engine.ratings.rubrics.default()
         self.suites_panel.rubric = self.rubric
         self.suites_panel.tab.current_run_id = None  # a run of the store left behind is no longer open
         self.suites_panel.reload_matrix()

@@ -259,7 +259,7 @@ class TrialView(_Base):
         for r in responses:
             self.pane_for(r).finish(r)
         rater = self.engine.rater_name()
-        mine = self.engine.current_ratings([r.id for r in responses], rater=rater) if rater else []
+        mine = self.engine.ratings.saved.current([r.id for r in responses], rater=rater) if rater else []
         for pane in self.grid.panes:
             self.add_rating(pane, mine)
         if responses and not self._all_rated():

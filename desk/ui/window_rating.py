@@ -123,7 +123,7 @@ class RatingView(_Base):
             pane.rating.show_problem("not saved: set your rater name first")
             return
         try:
-            rating = self.engine.save_rating(pane.result.id, values, blind=pane.blind_label is not None,
+            rating = self.engine.ratings.save_rating(pane.result.id, values, blind=pane.blind_label is not None,
                                              shown_order=self.shown_order())
         except (EngineError, ValueError) as exc:
             pane.rating.show_problem(str(exc))
@@ -147,7 +147,7 @@ class RatingView(_Base):
         if not self.engine.rater_name() and not self.ask_rater_name():
             return
         try:
-            pref = self.engine.save_preference(
+            pref = self.engine.ratings.save_preference(
                 left.result.id, right.result.id, winner, reason=reason,
                 blind=left.blind_label is not None, shown_order=self.shown_order(),
             )

@@ -51,7 +51,7 @@ def build(answers: int, path: Path, seed: int = 0) -> Path:
     for leftover in path.parent.glob(partial.name + "*"):
         leftover.unlink()
     store = open_store(partial)
-    rubric = store.default_rubric().id
+    rubric = store.rubrics.default().id
     trials = max(1, answers // len(MODELS))
     t0 = time.time() - trials * 60.0
     try:
@@ -100,10 +100,10 @@ def _one_trial(store, rng: random.Random, rubric: str | None, when: float, numbe
                 values["tags"] = ["X"]
             if not ok:  # a failed answer is rated by its outcome alone
                 values = {"outcome": "failure", **({"tags": values["tags"]} if "tags" in values else {})}
-            store.save_rating(result.id, rater, values, rubric_id=rubric)
+            store.ratings.save(result.id, rater, values, rubric_id=rubric)
     if rng.random() < 0.30:
         a, b = rng.sample(ids, 2)
-        store.save_preference(a, b, rng.choice(("a", "b", "tie", "both_bad")), "ana")
+        store.ratings.save_preference(a, b, rng.choice(("a", "b", "tie", "both_bad")), "ana")
 
 
 def measure(args: list[str]) -> tuple[float, float, float, str]:

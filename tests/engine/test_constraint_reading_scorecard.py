@@ -11,8 +11,9 @@ import json
 import pytest
 
 from desk import cli
+from desk.core.rating import RatingFilter
 from desk.engine.jobs import Job
-from desk.engine.session import EngineError, ScoreFilter
+from desk.engine.session import EngineError
 from desk.store.suites import SuiteStore
 from tests.engine.conftest import engine_for, ref
 from tests.engine.test_suite_run import suite_file
@@ -56,30 +57,30 @@ def test_the_check_stores_both_verdicts(checked):
     assert (sub.values["constraints"], sub.values["constraints_desk"]) == ("followed", "violated")
     assert "desk's reading: count:keywords_multiple violated" in sub.values["note"]
     assert (word.values["constraints"], word.values["constraints_desk"]) == ("followed", "followed")
-    stored = {r.response_id: r for r in engine.store.current_ratings(rater="auto")}
+    stored = {r.response_id: r for r in engine.store.ratings.current(rater="auto")}
     assert stored[sub.response_id].values["constraints_desk"] == "violated"  # read back from the store
 
 
 def test_the_scorecard_counts_the_official_verdict_unless_desks_is_chosen(checked):
     engine, result = checked
-    auto = ScoreFilter(rater="auto")
-    official = {s.model: s for s in engine.scorecard(auto)}
+    auto = RatingFilter(rater="auto")
+    official = {s.model: s for s in engine.ratings.scorecard(auto)}
     assert official["openai/sub"].constraint_violation_rate == 0.0
     assert official["openai/sub"].constraint_reading == "official"
-    assert {s.model: s.constraint_reading for s in engine.scorecard(auto, constraints="official")} == {
+    assert {s.model: s.constraint_reading for s in engine.ratings.scorecard(auto, constraints="official")} == {
         "openai/sub": "official", "openai/word": "official"}
-    desk = {s.model: s for s in engine.scorecard(auto, constraints="desk")}
+    desk = {s.model: s for s in engine.ratings.scorecard(auto, constraints="desk")}
     assert desk["openai/sub"].constraint_violation_rate == 1.0
     assert desk["openai/word"].constraint_violation_rate == 0.0
     assert desk["openai/sub"].constraint_reading == "desk" and desk["openai/sub"].as_json()["constraint_reading"] == "desk"
     run_desk = {s.model: s for s in engine.run_scorecard(result.run_id, auto, constraints="desk")}
     assert run_desk["openai/sub"].constraint_violation_rate == 1.0
-    background = asyncio.run(engine.scorecard_in_background(Job("Scorecard"), auto, constraints="desk"))
+    background = asyncio.run(engine.ratings.scorecard_in_background(Job("Scorecard"), auto, constraints="desk"))
     assert {s.model: s.constraint_violation_rate for s in background} == {"openai/sub": 1.0, "openai/word": 0.0}
     with pytest.raises(EngineError, match="official, desk"):
-        engine.scorecard(auto, constraints="mine")
+        engine.ratings.scorecard(auto, constraints="mine")
     # People's ratings are not automatic checks: no reading to name.
-    people = engine.scorecard()
+    people = engine.ratings.scorecard()
     assert [s.constraint_reading for s in people] == [None, None]
 
 
@@ -87,7 +88,7 @@ def test_a_check_stored_before_desk_kept_its_reading_says_so(checked):
     engine, result = checked
     sub = next(a.response for a in result.responses if a.response.model == "openai/sub")
     SuiteStore(engine.store).save_partial_rating(sub.id, "auto", {"constraints": "followed"})  # the old form
-    (score,) = [s for s in engine.scorecard(ScoreFilter(rater="auto"), constraints="desk") if s.model == "openai/sub"]
+    (score,) = [s for s in engine.ratings.scorecard(RatingFilter(rater="auto"), constraints="desk") if s.model == "openai/sub"]
     assert score.constraint_violation_rate == 0.0  # only the official verdict is there to count
     assert "1 automatic constraint check(s) stored before desk kept its own reading count IFBench's verdict" in (
         score.warnings)

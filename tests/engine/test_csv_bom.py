@@ -18,7 +18,7 @@ def rated(store: Store) -> None:
 
     trial = store.trials.create(TrialInput("Résumé des ventes — Q3"))
     answer = _answer(store, trial, "p/m")
-    store.save_rating(answer.id, "Zoë", {"outcome": "success", "uncertainty": "confident_correct",
+    store.ratings.save(answer.id, "Zoë", {"outcome": "success", "uncertainty": "confident_correct",
                                          "constraints": "na", "quality": 4})
 
 

@@ -23,7 +23,7 @@ import pytest
 
 from desk.core.attachment import attachment_from_bytes
 from desk.core.provider import ProviderConfig
-from desk.core.rating import Preference, Rating
+from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, Usage
 from desk.core.rubric import Criterion, Option
 from desk.core.trial import TrialInput, Variant
@@ -31,7 +31,6 @@ from desk.engine.export import (
     CSV_COLUMNS,
     FORMATS,
     ExportError,
-    ExportFilter,
     export_file,
     preference_pairs,
     table_rows,
@@ -119,28 +118,28 @@ def fx(tmp_path) -> Iterator[Fixture]:
     for r in (x, y, z):
         store.responses.finish(r)
 
-    v1 = store.default_rubric()
-    ann_x = store.save_rating(x.id, "ann", {
+    v1 = store.rubrics.default()
+    ann_x = store.ratings.save(x.id, "ann", {
         "outcome": "success", "uncertainty": "asked_clarifying", "constraints": "followed", "quality": 5,
         "note": "=HYPERLINK(\"http://evil\")", "tags": ["legal", "+plus"],
     }, blind=True, shown_order=(y.id, x.id, z.id))
-    ann_y = store.save_rating(y.id, "ann", {
+    ann_y = store.ratings.save(y.id, "ann", {
         "outcome": "partial", "uncertainty": "confident_wrong", "constraints": "violated", "quality": 2,
         "note": "made up a figure", "tags": ["legal"],
     })
-    ann_z = store.save_rating(z.id, "ann", {"outcome": "failure"})  # failed: its outcome alone
-    bob_x_old = store.save_rating(x.id, "bob", {
+    ann_z = store.ratings.save(z.id, "ann", {"outcome": "failure"})  # failed: its outcome alone
+    bob_x_old = store.ratings.save(x.id, "bob", {
         "outcome": "failure", "uncertainty": "confident_wrong", "constraints": "violated", "quality": 1,
     })
     sources = Criterion("sources", "Sources cited", "choice", (Option("yes", "Yes"), Option("no", "No")),
                         required=False)
-    v2 = store.save_rubric_version(dataclasses.replace(v1, criteria=(*v1.criteria, sources)))
-    bob_x = store.save_rating(x.id, "bob", {
+    v2 = store.rubrics.save_version(dataclasses.replace(v1, criteria=(*v1.criteria, sources)))
+    bob_x = store.ratings.save(x.id, "bob", {
         "outcome": "partial", "uncertainty": "stated_uncertainty", "constraints": "followed", "quality": 4,
         "sources": "yes",
     })
-    prefer_x = store.save_preference(x.id, y.id, "a", "ann", reason="it asked before guessing")
-    tie = store.save_preference(y.id, z.id, "tie", "bob")
+    prefer_x = store.ratings.save_preference(x.id, y.id, "a", "ann", reason="it asked before guessing")
+    tie = store.ratings.save_preference(y.id, z.id, "tie", "bob")
     assert v1.id and v2.id
     yield Fixture(store, path, trial_id, x, y, z, ann_x, ann_y, ann_z, bob_x_old, bob_x, prefer_x, tie,
                   v1.id, v2.id, attachments)
@@ -366,8 +365,8 @@ def test_pairs_one_line_per_decisive_preference(fx, tmp_path):
 
 def test_pairs_winner_b_and_both_bad_and_edits(fx):
     # ann changes her mind: b wins now. Only her current preference counts.
-    edited = fx.store.save_preference(fx.y.id, fx.x.id, "b", "ann", reason="on reflection")
-    fx.store.save_preference(fx.x.id, fx.z.id, "both_bad", "ann")
+    edited = fx.store.ratings.save_preference(fx.y.id, fx.x.id, "b", "ann", reason="on reflection")
+    fx.store.ratings.save_preference(fx.x.id, fx.z.id, "both_bad", "ann")
     pairs, skipped = preference_pairs(fx.store)
     assert [(p["chosen"], p["rejected"], p["preference_id"], p["reason"]) for p in pairs] == [
         (ANSWER_X, ANSWER_Y, edited.id, "on reflection")
@@ -383,13 +382,13 @@ def test_pairs_skip_answers_given_different_system_prompts(tmp_path):
         c = _response(trial_id, "C", "an/m", "also terse", variant=Variant("terse", "Be terse."))
         for r in (a, b, c):
             store.responses.finish(r)
-        store.save_preference(a.id, b.id, "a", "ann")
-        store.save_preference(c.id, a.id, "b", "ann")
+        store.ratings.save_preference(a.id, b.id, "a", "ann")
+        store.ratings.save_preference(c.id, a.id, "b", "ann")
         pairs, skipped = preference_pairs(store)
         assert skipped == {"answers given different system prompts": 1}
         assert [(p["chosen"], p["rejected"], p["system"]) for p in pairs] == [("terse", "also terse", "Be terse.")]
         # The CSV says which system prompt each answer really got.
-        store.save_rating(b.id, "ann", {"outcome": "failure", "uncertainty": "confident_wrong",
+        store.ratings.save(b.id, "ann", {"outcome": "failure", "uncertainty": "confident_wrong",
                                         "constraints": "na", "quality": 1})
         _, rows = table_rows(store)
         assert [(r["variant"], r["system"]) for r in rows] == [("chatty", "Be chatty.")]
@@ -400,7 +399,7 @@ def test_pairs_skip_answers_given_different_system_prompts(tmp_path):
 
 def test_filters_select_ratings_and_pairs(fx):
     def rated(**kw: Any) -> list[tuple[str, str]]:
-        return [(r["response_id"], r["rater"]) for r in table_rows(fx.store, ExportFilter(**kw))[1]]
+        return [(r["response_id"], r["rater"]) for r in table_rows(fx.store, RatingFilter(**kw))[1]]
 
     everything = [("RESPX", "ann"), ("RESPX", "bob"), ("RESPY", "ann"), ("RESPZ", "ann")]
     assert rated() == everything
@@ -413,7 +412,7 @@ def test_filters_select_ratings_and_pairs(fx):
     assert rated(until=fx.ann_y.created_at) == [("RESPX", "ann")]
 
     def pairs(**kw: Any) -> list[str]:
-        return [p["preference_id"] for p in preference_pairs(fx.store, ExportFilter(**kw))[0]]
+        return [p["preference_id"] for p in preference_pairs(fx.store, RatingFilter(**kw))[0]]
 
     assert pairs() == [fx.prefer_x.id]
     assert pairs(rater="bob") == [] and pairs(rater="ann") == [fx.prefer_x.id]

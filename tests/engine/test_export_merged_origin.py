@@ -42,13 +42,13 @@ def merged(tmp_path: Path) -> Iterator[tuple[Store, str, str, str]]:
     with open_store(tmp_path / "mine.db") as mine:
         trial = mine.trials.create(TrialInput("task"))
         x, y = _answer(mine, trial, "p/x"), _answer(mine, trial, "p/y")
-        mine.save_rating(x, "ana", GOOD)
-        mine.save_preference(x, y, "a", "ana")
+        mine.ratings.save(x, "ana", GOOD)
+        mine.ratings.save_preference(x, y, "a", "ana")
     with open_store(tmp_path / "theirs.db") as theirs:
         theirs.merge_from(tmp_path / "mine.db")
-        theirs.save_rating(y, "ana", BAD)  # their own "ana", where ours said nothing
-        theirs.save_rating(x, "bob", GOOD)
-        theirs.save_preference(y, x, "a", "cy")
+        theirs.ratings.save(y, "ana", BAD)  # their own "ana", where ours said nothing
+        theirs.ratings.save(x, "bob", GOOD)
+        theirs.ratings.save_preference(y, x, "a", "cy")
         their_id = _store_id(theirs)
     store = open_store(tmp_path / "mine.db")
     store.merge_from(tmp_path / "theirs.db")

@@ -27,7 +27,7 @@ def store(tmp_path_factory):
                 r = ResponseResult(id=f"r{t:05d}{model[-1]}", trial_id=trial, model=model, settings={},
                                    status=Status.OK, text=f"answer {t} by {model}", total_ms=100.0, cost_usd=0.01)
                 s.responses.finish(r)
-                s.save_rating(r.id, "ana", {"outcome": "success", "uncertainty": "confident_correct",
+                s.ratings.save(r.id, "ana", {"outcome": "success", "uncertainty": "confident_correct",
                                             "constraints": "followed", "quality": 1 + t % 5})
     yield s
     s.close()
@@ -88,16 +88,16 @@ def test_parquet_types_extra_criteria_by_their_kind(tmp_path):
 
     s = open_store(tmp_path / "extra.db")
     try:
-        base = s.default_rubric()
+        base = s.rubrics.default()
         extra = (Criterion("speed", "Speed", "scale", required=False),
                  Criterion("id", "An unlucky key", "scale", required=False),  # rating_id stays text
                  Criterion("tone", "Tone", "choice", (Option("warm", "Warm"), Option("cold", "Cold")), required=False))
-        rubric = s.save_rubric_version(dataclasses.replace(base, criteria=(*base.criteria, *extra)))
+        rubric = s.rubrics.save_version(dataclasses.replace(base, criteria=(*base.criteria, *extra)))
         trial = s.trials.create(TrialInput("extra"))
         for i, values in enumerate(({"speed": 4, "id": 2, "tone": "warm"}, {})):
             r = ResponseResult(id=f"e{i}", trial_id=trial, model="p/m", settings={}, status=Status.OK, text="a")
             s.responses.finish(r)
-            s.save_rating(r.id, "ana", {"outcome": "success", "uncertainty": "confident_correct",
+            s.ratings.save(r.id, "ana", {"outcome": "success", "uncertainty": "confident_correct",
                                         "constraints": "followed", "quality": 3, **values}, rubric_id=rubric.id)
         export_file(s, "parquet", tmp_path / "out.parquet")
         table = pq.read_table(tmp_path / "out.parquet")

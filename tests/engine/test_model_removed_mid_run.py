@@ -26,7 +26,7 @@ def test_model_removed_while_it_streams(providers, vendor):
         async with engine_for(providers) as engine:
             engine.set_rater_name("ana")
             before = await engine.trials.run(TrialInput("earlier"), [slow])
-            rating = engine.save_rating(before.responses[0].id, RATING)
+            rating = engine.ratings.save_rating(before.responses[0].id, RATING)
 
             script_for(vendor, "openai", Script(text_pieces=PIECES, interval_ms=60))
             running = asyncio.create_task(engine.trials.run(TrialInput("stream slowly"), [slow, other]))
@@ -56,5 +56,5 @@ def test_model_removed_while_it_streams(providers, vendor):
     # What was there before the removal is all still there.
     earlier = engine.trials.load(before.trial_id)
     assert earlier is not None and earlier[1][0].text == TEXT and earlier[1][0].model == str(slow)
-    assert [r.id for r in engine.current_ratings([before.responses[0].id])] == [rating.id]
+    assert [r.id for r in engine.ratings.saved.current([before.responses[0].id])] == [rating.id]
     assert {t.id for t in engine.trials.history.list()} >= {before.trial_id, outcome.trial_id}

@@ -63,7 +63,7 @@ def test_backoff_is_said_live_and_wall_time_includes_the_retries(providers, vend
     stored = providers.responses.get(r.id)
     assert stored.wall_ms == r.wall_ms  # derived from the stored attempts
 
-    providers.save_rating(r.id, "ann", {"outcome": "success", "uncertainty": "confident_correct",
+    providers.ratings.save(r.id, "ann", {"outcome": "success", "uncertainty": "confident_correct",
                                         "constraints": "na", "quality": 4})
     _, (row,) = table_rows(providers)
     assert row["wall_ms"] == r.wall_ms and row["total_ms"] == r.total_ms and row["ttft_ms"] == r.ttft_ms

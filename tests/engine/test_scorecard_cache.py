@@ -11,13 +11,14 @@ import time
 import pytest
 
 from desk.core.ids import new_id
+from desk.core.rating import RatingFilter
 from desk.core.response import Attempt, ResponseResult, Status, Usage
 from desk.core.trial import TrialInput
-from desk.engine import session
-from desk.engine.session import Engine, ScoreFilter
+from desk.engine.services import ratings as rating_service
+from desk.engine.session import Engine
 from desk.store import StoreError, open_store
 
-ALL = ScoreFilter()
+ALL = RatingFilter()
 REST = {"uncertainty": "confident_correct", "constraints": "followed"}
 
 
@@ -34,10 +35,10 @@ def _fill(store, rater: str = "ana", n: int = 8) -> list[str]:
     for t in range(n):
         trial = store.trials.create(TrialInput(f"task {t}"))
         a, b = _answer(store, trial, "p/a", 100.0 + t), _answer(store, trial, "p/b", 200.0 + 3 * t)
-        store.save_rating(a, rater, {"outcome": "success" if t % 3 else "failure", "quality": 4, **REST,
+        store.ratings.save(a, rater, {"outcome": "success" if t % 3 else "failure", "quality": 4, **REST,
                                      "tags": ["X"] if t % 2 else []})
-        store.save_rating(b, rater, {"outcome": "partial", "quality": 3, **REST})
-        store.save_preference(a, b, "a" if t % 2 else "b", rater)
+        store.ratings.save(b, rater, {"outcome": "partial", "quality": 3, **REST})
+        store.ratings.save_preference(a, b, "a" if t % 2 else "b", rater)
         ids += [a, b]
     return ids
 
@@ -46,16 +47,16 @@ def _figures(scores) -> str:
     return json.dumps([s.as_json() for s in scores], sort_keys=True)
 
 
-def _fresh(engine: Engine, filters: ScoreFilter = ALL, seed: int = 0) -> str:
+def _fresh(engine: Engine, filters: RatingFilter = ALL, seed: int = 0) -> str:
     """The scorecard computed without the cache."""
-    return _figures(session._fresh_scorecard(engine.store, filters, seed, "official", None))
+    return _figures(rating_service._fresh_scorecard(engine.store, filters, seed, "official", None))
 
 
-def _reads_responses(engine: Engine, filters: ScoreFilter = ALL) -> tuple[str, bool]:
+def _reads_responses(engine: Engine, filters: RatingFilter = ALL) -> tuple[str, bool]:
     statements: list[str] = []
     engine.store.db.conn.set_trace_callback(statements.append)
     try:
-        scores = engine.scorecard(filters)
+        scores = engine.ratings.scorecard(filters)
     finally:
         engine.store.db.conn.set_trace_callback(None)
     return _figures(scores), any("FROM responses" in s or "FROM ratings" in s for s in statements)
@@ -68,7 +69,7 @@ def engine(tmp_path):
     store.close()
 
 
-@pytest.mark.parametrize("filters", [ScoreFilter(), ScoreFilter(tags=("X",)), ScoreFilter(rater="ana")])
+@pytest.mark.parametrize("filters", [RatingFilter(), RatingFilter(tags=("X",)), RatingFilter(rater="ana")])
 def test_a_second_scorecard_is_read_back_and_equals_a_fresh_one(engine, filters):
     _fill(engine.store)
     first, computed = _reads_responses(engine, filters)
@@ -76,9 +77,9 @@ def test_a_second_scorecard_is_read_back_and_equals_a_fresh_one(engine, filters)
     assert computed and not recomputed  # the second one came from the cache
     assert first == second == _fresh(engine, filters)
     # The key holds the filters and the seed: another of either is computed, not mixed up.
-    other, computed = _reads_responses(engine, ScoreFilter(tags=("nope",)))
+    other, computed = _reads_responses(engine, RatingFilter(tags=("nope",)))
     assert computed and other != first
-    assert _figures(engine.scorecard(filters, seed=1)) == _fresh(engine, filters, seed=1)
+    assert _figures(engine.ratings.scorecard(filters, seed=1)) == _fresh(engine, filters, seed=1)
 
 
 def _changes(engine: Engine, change) -> None:
@@ -93,7 +94,7 @@ def _changes(engine: Engine, change) -> None:
 
 def test_a_changed_rating_changes_the_scorecard(engine):
     ids = _fill(engine.store)
-    _changes(engine, lambda: engine.store.save_rating(ids[0], "ana", {"outcome": "success", "quality": 1, **REST}))
+    _changes(engine, lambda: engine.store.ratings.save(ids[0], "ana", {"outcome": "success", "quality": 1, **REST}))
 
 
 def test_a_new_answer_changes_the_scorecard(engine):
@@ -104,7 +105,7 @@ def test_a_new_answer_changes_the_scorecard(engine):
 
 def test_a_new_preference_and_a_deleted_trial_change_the_scorecard(engine):
     ids = _fill(engine.store)
-    _changes(engine, lambda: engine.store.save_preference(ids[2], ids[3], "b", "ana"))
+    _changes(engine, lambda: engine.store.ratings.save_preference(ids[2], ids[3], "b", "ana"))
     victim = engine.store.db.conn.execute("SELECT trial_id FROM responses WHERE id = ?", (ids[0],)).fetchone()[0]
     _changes(engine, lambda: engine.store.trials.delete(victim))
 
@@ -113,7 +114,7 @@ def test_a_merge_changes_the_scorecard_and_brings_no_cache(tmp_path, engine):
     _fill(engine.store)
     with open_store(tmp_path / "theirs.db") as theirs:
         _fill(theirs, rater="bob", n=4)
-        Engine(theirs).scorecard()  # their store holds a cached scorecard of its own
+        Engine(theirs).ratings.scorecard()  # their store holds a cached scorecard of its own
     _changes(engine, lambda: engine.store.merge_from(tmp_path / "theirs.db"))
     assert engine.store.db.conn.execute("SELECT count(*) FROM scorecard_cache").fetchone()[0] == 1
 
@@ -121,16 +122,16 @@ def test_a_merge_changes_the_scorecard_and_brings_no_cache(tmp_path, engine):
 def test_a_write_from_another_connection_is_seen(tmp_path, engine):
     ids = _fill(engine.store)
     with open_store(engine.store.path) as other:
-        _changes(engine, lambda: other.save_rating(ids[1], "ana", {"outcome": "failure", "quality": 2, **REST}))
+        _changes(engine, lambda: other.ratings.save(ids[1], "ana", {"outcome": "failure", "quality": 2, **REST}))
 
 
 def test_a_result_computed_while_the_store_changed_is_not_kept(engine):
     ids = _fill(engine.store)
-    version = engine.store.store_version()
-    engine.store.save_rating(ids[0], "ana", {"outcome": "failure", "quality": 1, **REST})
-    assert engine.store.store_version() > version
-    assert not engine.store.remember_scorecard("k", version, "[]")
-    assert engine.store.cached_scorecard("k", version) is None
+    version = engine.store.scorecards.version()
+    engine.store.ratings.save(ids[0], "ana", {"outcome": "failure", "quality": 1, **REST})
+    assert engine.store.scorecards.version() > version
+    assert not engine.store.scorecards.remember("k", version, "[]")
+    assert engine.store.scorecards.get("k", version) is None
 
 
 def test_a_merged_file_may_carry_desks_triggers_but_no_other_under_their_names(tmp_path):
@@ -172,9 +173,9 @@ def test_an_m009_store_upgrades_and_its_cache_follows_its_writes(tmp_path):
     db.execute("DELETE FROM _desk_migrations WHERE name = 'm010_store_version'")
     db.close()
     with open_store(path) as store:
-        assert store.store_version() == 0
+        assert store.scorecards.version() == 0
         engine = Engine(store)
-        _changes(engine, lambda: store.save_rating(ids[0], "ana", {"outcome": "failure", "quality": 1, **REST}))
+        _changes(engine, lambda: store.ratings.save(ids[0], "ana", {"outcome": "failure", "quality": 1, **REST}))
 
 
 def test_a_store_locked_by_another_writer_still_answers_at_once(engine):

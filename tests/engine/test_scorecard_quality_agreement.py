@@ -28,8 +28,8 @@ def test_quality_agreement_ordinal_and_interval(engine):
         r = add(store, trial, "p/a", total_ms=100, cost=None)
         for rater, score in zip(("ana", "bo", "cy", "di"), scores, strict=True):
             if score is not None:
-                store.save_rating(r.id, rater, {**GOOD, "outcome": "success", "quality": score})
-    quality = engine.scorecard()[0].agreement["quality"]
+                store.ratings.save(r.id, rater, {**GOOD, "outcome": "success", "quality": score})
+    quality = engine.ratings.scorecard()[0].agreement["quality"]
     assert quality["krippendorff_alpha_ordinal"] == pytest.approx(0.815, abs=5e-4)
     assert quality["krippendorff_alpha_interval"] == pytest.approx(0.849, abs=5e-4)
 
@@ -39,9 +39,9 @@ def test_two_raters_get_a_quality_alpha_too(engine):
     trial = store.trials.create(TrialInput("t"))
     for a, b in [(5, 5), (4, 4), (1, 1), (4, 5)]:
         r = add(store, trial, "p/a", total_ms=100, cost=None)
-        store.save_rating(r.id, "ana", {**GOOD, "outcome": "success", "quality": a})
-        store.save_rating(r.id, "bo", {**GOOD, "outcome": "success", "quality": b})
-    agreement = engine.scorecard()[0].agreement
+        store.ratings.save(r.id, "ana", {**GOOD, "outcome": "success", "quality": a})
+        store.ratings.save(r.id, "bo", {**GOOD, "outcome": "success", "quality": b})
+    agreement = engine.ratings.scorecard()[0].agreement
     assert "cohen_kappa" in agreement["outcome"]
     # Interval by hand: alpha = 1 - (n - 1) * sum o_ck (c-k)^2 / sum n_c n_k (c-k)^2 with n = 8;
     # the one 4–5 unit gives o_45 = o_54 = 1, so the top is 2; n_1 = 2, n_4 = 3, n_5 = 3, so

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from desk.core.ids import new_id
+from desk.core.rating import RatingFilter
 from desk.core.response import Attempt, ResponseResult, Status, Usage
 from desk.core.trial import TrialInput
-from desk.engine.session import Engine, ScoreFilter
+from desk.engine.session import Engine
 from desk.store import open_store
 
 RUBRIC_REST = {"uncertainty": "confident_correct", "constraints": "followed"}
@@ -33,18 +34,18 @@ def _fill(store) -> None:
                                attempts=[Attempt(number=1, started_at=1.0, status=Status.OK, cost_usd=0.01)])
             store.responses.finish(r)
             ids.append(r.id)
-            store.save_rating(r.id, "ana", {"outcome": "success", "quality": 4, **RUBRIC_REST,
+            store.ratings.save(r.id, "ana", {"outcome": "success", "quality": 4, **RUBRIC_REST,
                                             "tags": ["X"] if t % 2 else []})
-        store.save_preference(ids[0], ids[1], "a", "ana")
+        store.ratings.save_preference(ids[0], ids[1], "a", "ana")
 
 
-@pytest.mark.parametrize("filters", [ScoreFilter(), ScoreFilter(tags=("X",)), ScoreFilter(since=0.0)])
+@pytest.mark.parametrize("filters", [RatingFilter(), RatingFilter(tags=("X",)), RatingFilter(since=0.0)])
 def test_scorecard_reads_neither_text_nor_attempts(engine, filters):
     _fill(engine.store)
     statements: list[str] = []
     engine.store.db.conn.set_trace_callback(statements.append)
     try:
-        scores = engine.scorecard(filters)
+        scores = engine.ratings.scorecard(filters)
     finally:
         engine.store.db.conn.set_trace_callback(None)
     assert [s.model for s in scores] == ["p/a", "p/b"]

@@ -11,9 +11,10 @@ from collections import Counter
 
 import pytest
 
+from desk.core.rating import RatingFilter
 from desk.core.response import Status
 from desk.core.trial import ModelRef, TrialInput
-from desk.engine.session import EngineError, ScoreFilter
+from desk.engine.session import EngineError
 from desk.engine.suite_run import SuiteRunCancelled
 from desk.store.suites import SuiteStore
 from tests.engine.conftest import MODELS, engine_for, ref
@@ -89,7 +90,7 @@ def test_twenty_cases_three_models_complete(providers, vendor, tmp_path):
     assert [q.case.key for q in queue] == [f"c{i:02d}" for i in range(20)]
     assert all(len(q.response_ids) == 3 and not q.done for q in queue)
     # The answers are ordinary: rating one shows in the queue and the matrix.
-    engine.save_rating(queue[0].response_ids[0], {"outcome": "success", "uncertainty": "confident_correct",
+    engine.ratings.save_rating(queue[0].response_ids[0], {"outcome": "success", "uncertainty": "confident_correct",
                                                   "constraints": "na", "quality": 4}, rater="ana")
     assert engine.rating_queue(result.run_id, rater="ana")[0].rated == (queue[0].response_ids[0],)
     top = engine.suite_matrix(result.run_id).cell(matrix.suite.cases[0].id, str(models[0]))
@@ -282,7 +283,7 @@ def test_auto_constraint_verdicts_and_disagreements(providers, vendor, tmp_path)
                                             "note": "1/1 constraints met"}
     assert autos["openai/bad"].values["constraints"] == "violated"
     assert "2 words" in autos["openai/bad"].values["note"]
-    stored = providers.current_ratings(rater="auto")
+    stored = providers.ratings.current(rater="auto")
     assert {r.id for r in stored} == {a.id for a in autos.values()}
     matrix = engine.suite_matrix(result.run_id)
     f1 = matrix.suite.cases[0].id
@@ -292,8 +293,8 @@ def test_auto_constraint_verdicts_and_disagreements(providers, vendor, tmp_path)
 
     good, bad = autos["openai/good"].response_id, autos["openai/bad"].response_id
     rating = {"outcome": "success", "uncertainty": "confident_correct", "quality": 4}
-    engine.save_rating(good, {**rating, "constraints": "violated"}, rater="ana")  # disagrees
-    engine.save_rating(bad, {**rating, "constraints": "violated"}, rater="ana")  # agrees
+    engine.ratings.save_rating(good, {**rating, "constraints": "violated"}, rater="ana")  # disagrees
+    engine.ratings.save_rating(bad, {**rating, "constraints": "violated"}, rater="ana")  # agrees
     (diff,) = engine.constraint_disagreements(result.run_id)
     assert (diff.response_id, diff.model, diff.case_key, diff.auto, diff.human, diff.rater) == (
         good, "openai/good", "f1", "followed", "violated", "ana")
@@ -312,10 +313,10 @@ def test_auto_constraint_verdicts_and_disagreements(providers, vendor, tmp_path)
     (line,) = [json.loads(x) for x in out.getvalue().splitlines()]
     assert (line["response_id"], line["auto"], line["human"], line["rater"]) == (good, "followed", "violated", "ana")
     # Scorecards count people only, unless asked for the checker's own figures.
-    scores = {s.model: s for s in engine.scorecard()}
+    scores = {s.model: s for s in engine.ratings.scorecard()}
     assert scores["openai/good"].n_rated == 1 and scores["openai/good"].constraint_violation_rate == 1.0
     assert scores["openai/good"].agreement == {}
-    auto_only = {s.model: s for s in engine.scorecard(ScoreFilter(rater="auto"))}
+    auto_only = {s.model: s for s in engine.ratings.scorecard(RatingFilter(rater="auto"))}
     assert auto_only["openai/good"].constraint_violation_rate == 0.0
 
 
@@ -358,7 +359,7 @@ def rate_fixture(engine, result, a: str, b: str) -> dict[tuple[str, str], str]:
         for model, rating in ((a, rating_a), (b, rating_b)):
             if rating is not None:
                 outcome, uncertainty, constraints, quality = rating
-                engine.save_rating(ids[key, model], {"outcome": outcome, "uncertainty": uncertainty,
+                engine.ratings.save_rating(ids[key, model], {"outcome": outcome, "uncertainty": uncertainty,
                                                      "constraints": constraints, "quality": quality}, rater="ana")
     # desk's checker disagrees with the person on b's f1: it must not count as b's handling it.
     SuiteStore(engine.store).save_partial_rating(ids["f1", b], "auto", {"constraints": "followed"})
@@ -404,8 +405,8 @@ def test_by_expect_and_sign_test_match_hand_computation(providers, vendor, tmp_p
     with pytest.raises(EngineError, match="not a model of run"):
         engine.compare_models(result.run_id, a, "openai/c")
     # A rater filter narrows both.
-    assert engine.compare_models(result.run_id, a, b, ScoreFilter(rater="bob")).pairs == 0
-    assert engine.run_scorecard(result.run_id, ScoreFilter(rater="bob")) == []  # rated answers only
+    assert engine.compare_models(result.run_id, a, b, RatingFilter(rater="bob")).pairs == 0
+    assert engine.run_scorecard(result.run_id, RatingFilter(rater="bob")) == []  # rated answers only
 
 
 def test_export_import_round_trip_and_suite_from_trials(providers, vendor, tmp_path):

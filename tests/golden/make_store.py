@@ -129,11 +129,11 @@ def _variant_trial(db: Path) -> list[str]:
         store = open_store(str(db))
         try:
             async with Engine(store) as engine:
-                rubric = engine.rubric()
+                rubric = engine.ratings.rubrics.default()
                 tone = Criterion("tone", "Tone", "choice", (Option("formal", "Formal"), Option("casual", "Casual")),
                                  required=False)
-                engine.save_rubric(replace(rubric, criteria=(*rubric.criteria, tone)))
-                outcome = await engine.run_trial(
+                engine.ratings.save_rubric(replace(rubric, criteria=(*rubric.criteria, tone)))
+                outcome = await engine.trials.run(
                     TrialInput("Say hello."), [ModelRef("an", "claude")],
                     variants=[Variant("terse", "One word."), Variant("none", None)])
                 return [r.id for r in outcome.responses]

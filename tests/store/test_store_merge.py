@@ -80,10 +80,10 @@ def _store_a(path: Path) -> tuple[Store, str, list[ResponseResult]]:
     a.set_setting("rater_name", "ana")
     shared = _png_trial(a, "the shared task")
     answers = [_answer(a, shared, "alpha/big", retried=True), _answer(a, shared, "shared/m")]
-    a.save_rating(answers[0].id, "ana", GOOD, blind=True, shown_order=[r.id for r in answers])
-    a.save_rating(answers[0].id, "ana", {**GOOD, "quality": 5, "tags": ["edited"]})
-    a.save_rating(answers[1].id, "ana", BAD)
-    a.save_preference(answers[0].id, answers[1].id, "a", "ana", reason="it asked first")
+    a.ratings.save(answers[0].id, "ana", GOOD, blind=True, shown_order=[r.id for r in answers])
+    a.ratings.save(answers[0].id, "ana", {**GOOD, "quality": 5, "tags": ["edited"]})
+    a.ratings.save(answers[1].id, "ana", BAD)
+    a.ratings.save_preference(answers[0].id, answers[1].id, "a", "ana", reason="it asked first")
     a.trials.set_note(shared, "from ana")
     return a, shared, answers
 
@@ -96,7 +96,7 @@ def _store_b(path: Path) -> Store:
     b.set_setting("rater_name", "bob")
     own = _png_trial(b, "bob's own task")  # the same picture: one blob after merging
     answer = _answer(b, own, "beta/claude")
-    b.save_rating(answer.id, "bob", GOOD)
+    b.ratings.save(answer.id, "bob", GOOD)
     return b
 
 
@@ -138,27 +138,27 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
         assert b.trials.get(shared).note == "from ana"  # type: ignore[union-attr]
         merged = b.responses.for_trial(shared)
         assert merged == answers
-        b.save_rating(answers[0].id, "bob", BAD, blind=True, shown_order=[answers[1].id, answers[0].id])
-        b.save_preference(answers[1].id, answers[0].id, "b", "bob")
+        b.ratings.save(answers[0].id, "bob", BAD, blind=True, shown_order=[answers[1].id, answers[0].id])
+        b.ratings.save_preference(answers[1].id, answers[0].id, "b", "bob")
         report = a.merge_from(b.path)
         assert report.added["ratings"] == 2 and report.added["preferences"] == 1
         assert report.added["trials"] == 1 and report.added["blobs"] == 0
 
-        by_rater = {(r.response_id, r.rater): r for r in a.ratings_for_trial(shared)}
+        by_rater = {(r.response_id, r.rater): r for r in a.ratings.for_trial(shared)}
         assert set(by_rater) == {(answers[0].id, "ana"), (answers[1].id, "ana"), (answers[0].id, "bob")}
         assert by_rater[answers[0].id, "ana"].values == {**GOOD, "quality": 5, "tags": ["edited"]}
         assert by_rater[answers[0].id, "bob"].shown_order == (answers[1].id, answers[0].id)
-        assert len(a.rating_history(answers[0].id, "ana")) == 2
-        assert {p.rater for p in a.current_preferences()} == {"ana", "bob"}
+        assert len(a.ratings.history(answers[0].id, "ana")) == 2
+        assert {p.rater for p in a.ratings.current_preferences()} == {"ana", "bob"}
         assert a.responses.for_trial(shared)[0].attempts == answers[0].attempts
 
         # Both stores now hold the same rows (ratings and preferences but for the store
         # each came from); a picture used by two trials is stored once.
         for table in CONVERGING:
             assert _table(a, table, "origin") == _table(b, table, "origin"), table
-        assert {r.origin for r in a.current_ratings(rater="bob")} == {_store_id(b)}
-        assert {r.origin for r in b.current_ratings(rater="ana")} == {_store_id(a)}
-        assert {r.origin for r in a.current_ratings(rater="ana")} == {None}
+        assert {r.origin for r in a.ratings.current(rater="bob")} == {_store_id(b)}
+        assert {r.origin for r in b.ratings.current(rater="ana")} == {_store_id(a)}
+        assert {r.origin for r in a.ratings.current(rater="ana")} == {None}
         assert [p.name for p in a.list_providers()] == ["alpha", "shared"]
         assert [p.name for p in b.list_providers()] == ["beta", "shared"]
         blobs = "SELECT sha256, data, size, mime FROM blobs"
@@ -205,46 +205,46 @@ def test_rubric_versions_made_apart(tmp_path: Path) -> None:
         b.merge_from(a.path)
 
         def relabel(store: Store, label: str) -> str:
-            rubric = store.default_rubric()
+            rubric = store.rubrics.default()
             criteria = tuple(
                 dataclasses.replace(c, label=label) if c.key == "outcome" else c for c in rubric.criteria
             )
-            saved = store.save_rubric_version(dataclasses.replace(rubric, criteria=criteria))
+            saved = store.rubrics.save_version(dataclasses.replace(rubric, criteria=criteria))
             assert saved.version == 2
             return saved.id or ""
 
         # Both make the same v2 (identical criteria): B's is mapped onto A's.
         same_a, same_b = relabel(a, "Worked?"), relabel(b, "Worked?")
-        b.save_rating(answer.id, "bob", GOOD)
+        b.ratings.save(answer.id, "bob", GOOD)
         report = a.merge_from(b.path)
         assert report.added["rubrics"] == 0 and report.added["ratings"] == 1 and report.conflicts == []
-        assert a.current_ratings(rater="bob")[0].rubric_id == same_a != same_b
+        assert a.ratings.current(rater="bob")[0].rubric_id == same_a != same_b
 
         # Each then makes a different v3: theirs is kept as v4, its ratings still point to it.
         relabel_a = relabel_b = None
         for store, label in ((a, "Success?"), (b, "Usable?")):
-            rubric = store.default_rubric()
+            rubric = store.rubrics.default()
             criteria = tuple(
                 dataclasses.replace(c, label=label) if c.key == "outcome" else c for c in rubric.criteria
             )
-            saved = store.save_rubric_version(dataclasses.replace(rubric, criteria=criteria))
+            saved = store.rubrics.save_version(dataclasses.replace(rubric, criteria=criteria))
             assert saved.version == 3
             if store is a:
                 relabel_a = saved
             else:
                 relabel_b = saved
         assert relabel_a is not None and relabel_b is not None
-        b.save_rating(answer.id, "bob", BAD)
+        b.ratings.save(answer.id, "bob", BAD)
         report = a.merge_from(b.path)
         assert report.added["rubrics"] == 1 and report.added["ratings"] == 1
         assert report.conflicts == [
             "rubric 'default' version 3 of the other store differs from this store's; stored as version 4"
         ]
-        stored = a.get_rubric(relabel_b.id or "")
+        stored = a.rubrics.get(relabel_b.id or "")
         assert stored is not None and stored.version == 4
         assert stored.criterion("outcome").label == "Usable?"
-        assert a.current_ratings(rater="bob")[0].rubric_id == relabel_b.id
-        assert a.default_rubric().version == 4
+        assert a.ratings.current(rater="bob")[0].rubric_id == relabel_b.id
+        assert a.rubrics.default().version == 4
         assert a.merge_from(b.path).total == 0
 
 
@@ -372,14 +372,14 @@ def test_a_merged_rater_never_replaces_ours(tmp_path: Path) -> None:
     with open_store(tmp_path / "mine.db") as mine:
         trial = mine.trials.create(TrialInput("task"))
         first, second = _answer(mine, trial, "p/a"), _answer(mine, trial, "p/b")
-        ours = mine.save_rating(first.id, "ana", GOOD)
-        mine.save_preference(first.id, second.id, "a", "ana")
+        ours = mine.ratings.save(first.id, "ana", GOOD)
+        mine.ratings.save_preference(first.id, second.id, "a", "ana")
     with open_store(tmp_path / "theirs.db") as theirs:
         theirs.merge_from(tmp_path / "mine.db")
-        forged = theirs.save_rating(first.id, "ana", BAD)  # their own "ana", on what ours rated
-        theirs.save_rating(second.id, "ana", BAD)  # where our ana said nothing
-        theirs.save_preference(second.id, first.id, "a", "ana")
-        theirs.save_rating(second.id, "bob", GOOD)
+        forged = theirs.ratings.save(first.id, "ana", BAD)  # their own "ana", on what ours rated
+        theirs.ratings.save(second.id, "ana", BAD)  # where our ana said nothing
+        theirs.ratings.save_preference(second.id, first.id, "a", "ana")
+        theirs.ratings.save(second.id, "bob", GOOD)
         # A hand-made row, newer still, that names ours as the one it replaces.
         hand_made = new_id()
         theirs.db.execute(
@@ -397,24 +397,24 @@ def test_a_merged_rater_never_replaces_ours(tmp_path: Path) -> None:
             f"1 preference(s) by 'ana' from {tmp_path / 'theirs.db'} judge what 'ana' of this store also "
             "judged: added as the other store's; this store's 'ana' stays current",
         ]
-        current = {(r.response_id, r.rater): r for r in mine.current_ratings()}
+        current = {(r.response_id, r.rater): r for r in mine.ratings.current()}
         assert current[first.id, "ana"] == ours  # made here: still current, origin None
         # Where our ana never rated, the merged "ana" counts, marked as the other store's.
         assert current[second.id, "ana"].values == BAD and current[second.id, "ana"].origin == their_id
         assert current[second.id, "bob"].origin == their_id
         assert len(current) == 3  # one per answer and rater name: the scorecard counts each once
-        (pref,) = [p for p in mine.current_preferences() if p.rater == "ana"]
+        (pref,) = [p for p in mine.ratings.current_preferences() if p.rater == "ana"]
         assert pref.origin is None and pref.winner == "a" and pref.response_a == first.id
         # Editing here supersedes our own row, never a merged one.
-        again = mine.save_rating(first.id, "ana", {**GOOD, "quality": 5})
+        again = mine.ratings.save(first.id, "ana", {**GOOD, "quality": 5})
         assert again.supersedes == ours.id
-        assert forged.id in {r.id for r in mine.rating_history(first.id, "ana")}
+        assert forged.id in {r.id for r in mine.ratings.history(first.id, "ana")}
         # Merged rows keep their origin both ways: ours come back to us unchanged.
         assert mine.merge_from(tmp_path / "theirs.db").total == 0
     with open_store(tmp_path / "theirs.db") as theirs:
         theirs.merge_from(tmp_path / "mine.db")
-        assert {r.origin for r in theirs.current_ratings(rater="bob")} == {None}
-        assert theirs.current_ratings([first.id], rater="ana")[0].id == hand_made  # theirs, there
+        assert {r.origin for r in theirs.ratings.current(rater="bob")} == {None}
+        assert theirs.ratings.current([first.id], rater="ana")[0].id == hand_made  # theirs, there
 
 
 def test_the_origin_migration_keeps_old_ratings_as_ours(tmp_path: Path) -> None:
@@ -427,8 +427,8 @@ def test_the_origin_migration_keeps_old_ratings_as_ours(tmp_path: Path) -> None:
                "updated_at) VALUES ('r', 't', 'p/m', 'p', 'm', 'ok', 1.0, 1.0)")
     db.close()
     with open_store(path) as store, open_store(tmp_path / "other.db") as other:
-        rating = store.save_rating("r", "ana", GOOD)
-        assert store.current_ratings() == [rating] and rating.origin is None
+        rating = store.ratings.save("r", "ana", GOOD)
+        assert store.ratings.current() == [rating] and rating.origin is None
         assert len(_store_id(store)) == 32 and _store_id(store) != _store_id(other)
     assert connect(path).execute("SELECT count(*) FROM store_identity").fetchone()[0] == 1
 

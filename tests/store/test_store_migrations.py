@@ -276,4 +276,4 @@ def test_m003_adds_rating_tables_to_an_m002_store(db_path: Path) -> None:
     with open_store(db_path) as store:
         assert {"rubrics", "ratings", "preferences", "settings"} <= set(store.db.table_names())
         values = {"outcome": "success", "uncertainty": "confident_correct", "constraints": "na", "quality": 4}
-        assert store.save_rating("r1", "ana", values).values == values
+        assert store.ratings.save("r1", "ana", values).values == values

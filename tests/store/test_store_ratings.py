@@ -6,11 +6,11 @@ import time
 import pytest
 
 from desk.core.ids import new_id
-from desk.core.rating import Rating
+from desk.core.rating import Rating, RatingFilter
 from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, Usage
 from desk.core.rubric import DEFAULT_RUBRIC, Criterion, Option, Rubric
 from desk.core.trial import TrialInput
-from desk.store import RatingFilter, Store, StoreError
+from desk.store import Store, StoreError
 
 GOOD = {"outcome": "success", "uncertainty": "confident_correct", "constraints": "followed", "quality": 5}
 BAD = {"outcome": "failure", "uncertainty": "confident_wrong", "constraints": "violated", "quality": 1}
@@ -51,10 +51,10 @@ def _set_created_at(store: Store, rating: Rating, when: float) -> None:
 def test_rating_round_trip(store: Store) -> None:
     _, (r1, r2) = _trial(store)
     values = {**GOOD, "note": "cites the right clause", "tags": [" legal ", "contracts", "legal", ""]}
-    saved = store.save_rating(r1.id, " ana ", values, blind=True, shown_order=(r2.id, r1.id))
+    saved = store.ratings.save(r1.id, " ana ", values, blind=True, shown_order=(r2.id, r1.id))
     assert saved.rater == "ana"
     assert saved.values == {**GOOD, "note": "cites the right clause", "tags": ["legal", "contracts"]}
-    assert saved.rubric_id == store.default_rubric().id
+    assert saved.rubric_id == store.rubrics.default().id
     assert saved.blind is True and saved.shown_order == (r2.id, r1.id) and saved.supersedes is None
     assert (saved.outcome, saved.quality, saved.tags, saved.note) == (
         "success",
@@ -63,11 +63,11 @@ def test_rating_round_trip(store: Store) -> None:
         "cites the right clause",
     )
 
-    assert store.current_ratings() == [saved]
-    assert store.current_ratings([r1.id]) == [saved]
-    assert store.current_ratings([r2.id]) == []
-    assert store.current_ratings([]) == []
-    assert store.current_ratings(rater="bob") == []
+    assert store.ratings.current() == [saved]
+    assert store.ratings.current([r1.id]) == [saved]
+    assert store.ratings.current([r2.id]) == []
+    assert store.ratings.current([]) == []
+    assert store.ratings.current(rater="bob") == []
 
     row = store.db.execute(
         "SELECT outcome, uncertainty, constraints, quality, note, tags_json, extra_json, blind FROM ratings"
@@ -86,16 +86,16 @@ def test_rating_round_trip(store: Store) -> None:
 
 def test_optional_fields_may_be_left_out(store: Store) -> None:
     _, (r1, _) = _trial(store)
-    saved = store.save_rating(r1.id, "ana", {**GOOD, "note": "", "tags": ()})
+    saved = store.ratings.save(r1.id, "ana", {**GOOD, "note": "", "tags": ()})
     assert saved.values == GOOD
-    assert store.current_ratings() == [saved]
+    assert store.ratings.current() == [saved]
     assert (saved.note, saved.tags, saved.blind, saved.shown_order) == ("", (), False, ())
 
 
 def test_invalid_ratings_write_nothing(store: Store) -> None:
     _, (r1, _) = _trial(store)
     with pytest.raises(StoreError) as info:
-        store.save_rating(
+        store.ratings.save(
             r1.id, "ana", {"outcome": "great", "quality": 7, "tags": "legal", "mood": "happy", "note": 3}
         )
     message = str(info.value)
@@ -110,66 +110,66 @@ def test_invalid_ratings_write_nothing(store: Store) -> None:
     ):
         assert part in message
     with pytest.raises(StoreError, match="Quality: must be a whole number"):
-        store.save_rating(r1.id, "ana", {**GOOD, "quality": True})
+        store.ratings.save(r1.id, "ana", {**GOOD, "quality": True})
     with pytest.raises(StoreError, match="no response missing"):
-        store.save_rating("missing", "ana", GOOD)
+        store.ratings.save("missing", "ana", GOOD)
     with pytest.raises(StoreError, match="no rubric nope"):
-        store.save_rating(r1.id, "ana", GOOD, rubric_id="nope")
+        store.ratings.save(r1.id, "ana", GOOD, rubric_id="nope")
     with pytest.raises(StoreError, match="rater"):
-        store.save_rating(r1.id, "  ", GOOD)
+        store.ratings.save(r1.id, "  ", GOOD)
     assert _count(store, "ratings") == 0
 
 
 def test_editing_keeps_history(store: Store) -> None:
     trial_id, (r1, r2) = _trial(store)
-    first = store.save_rating(r1.id, "ana", GOOD)
-    second = store.save_rating(r1.id, "ana", {**GOOD, "quality": 3, "note": "on reflection"})
-    bob = store.save_rating(r1.id, "bob", BAD)
-    other = store.save_rating(r2.id, "ana", BAD)
+    first = store.ratings.save(r1.id, "ana", GOOD)
+    second = store.ratings.save(r1.id, "ana", {**GOOD, "quality": 3, "note": "on reflection"})
+    bob = store.ratings.save(r1.id, "bob", BAD)
+    other = store.ratings.save(r2.id, "ana", BAD)
 
     assert second.supersedes == first.id and bob.supersedes is None and other.supersedes is None
     assert second.created_at > first.created_at
-    assert store.rating_history(r1.id, "ana") == [first, second]
-    assert store.rating_history(r1.id, "bob") == [bob]
+    assert store.ratings.history(r1.id, "ana") == [first, second]
+    assert store.ratings.history(r1.id, "bob") == [bob]
     assert _count(store, "ratings") == 4
-    assert store.current_ratings() == [second, bob, other]
-    assert store.current_ratings(rater="ana") == [second, other]
-    assert store.current_ratings([r1.id]) == [second, bob]
-    assert store.ratings_for_trial(trial_id) == [second, bob, other]
-    assert store.ratings_for_trial("missing") == []
+    assert store.ratings.current() == [second, bob, other]
+    assert store.ratings.current(rater="ana") == [second, other]
+    assert store.ratings.current([r1.id]) == [second, bob]
+    assert store.ratings.for_trial(trial_id) == [second, bob, other]
+    assert store.ratings.for_trial("missing") == []
 
-    third = store.save_rating(r1.id, "ana", BAD)
+    third = store.ratings.save(r1.id, "ana", BAD)
     assert third.supersedes == second.id
-    assert [r.id for r in store.rating_history(r1.id, "ana")] == [first.id, second.id, third.id]
+    assert [r.id for r in store.ratings.history(r1.id, "ana")] == [first.id, second.id, third.id]
 
 
 def test_a_forked_history_counts_the_newest(store: Store) -> None:
     """Two edits of one rating made in two stores, then merged: the newer one is current."""
     _, (r1, _) = _trial(store)
-    first = store.save_rating(r1.id, "ana", GOOD)
-    mine = store.save_rating(r1.id, "ana", {**GOOD, "quality": 4})
+    first = store.ratings.save(r1.id, "ana", GOOD)
+    mine = store.ratings.save(r1.id, "ana", {**GOOD, "quality": 4})
     theirs = dataclasses.replace(mine, id=new_id(), created_at=mine.created_at + 5, values=BAD)
     store.db.execute(
         "INSERT INTO ratings (id, response_id, rater, rubric_id, created_at, outcome, uncertainty, "
         "constraints, quality, supersedes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (theirs.id, r1.id, "ana", mine.rubric_id, theirs.created_at, *BAD.values(), first.id),
     )
-    assert [r.id for r in store.current_ratings()] == [theirs.id]
-    assert store.save_rating(r1.id, "ana", GOOD).supersedes == theirs.id
+    assert [r.id for r in store.ratings.current()] == [theirs.id]
+    assert store.ratings.save(r1.id, "ana", GOOD).supersedes == theirs.id
 
 
 def test_deleting_a_trial_deletes_its_ratings_and_preferences(store: Store) -> None:
     trial_id, (r1, r2) = _trial(store)
-    store.save_rating(r1.id, "ana", GOOD)
-    store.save_rating(r1.id, "ana", BAD)
-    store.save_preference(r1.id, r2.id, "a", "ana")
+    store.ratings.save(r1.id, "ana", GOOD)
+    store.ratings.save(r1.id, "ana", BAD)
+    store.ratings.save_preference(r1.id, r2.id, "a", "ana")
     assert store.trials.delete(trial_id)
     assert _count(store, "ratings") == 0 and _count(store, "preferences") == 0
 
 
 def test_preferences(store: Store) -> None:
     trial_id, (r1, r2, r3) = _trial(store, 3)
-    first = store.save_preference(
+    first = store.ratings.save_preference(
         r1.id, r2.id, "a", "ana", reason="shorter", blind=True, shown_order=(r2.id, r1.id)
     )
     assert (first.winner, first.reason, first.blind, first.shown_order) == (
@@ -178,16 +178,16 @@ def test_preferences(store: Store) -> None:
         True,
         (r2.id, r1.id),
     )
-    assert store.current_preferences() == [first]
+    assert store.ratings.current_preferences() == [first]
 
     # The same pair in the other order, by the same rater, replaces the first judgement.
-    again = store.save_preference(r2.id, r1.id, "tie", "ana")
-    bob = store.save_preference(r1.id, r2.id, "both_bad", "bob")
-    other_pair = store.save_preference(r1.id, r3.id, "b", "ana")
-    assert store.current_preferences() == [again, bob, other_pair]
-    assert store.current_preferences("ana") == [again, other_pair]
-    assert store.current_preferences(trial_id=trial_id) == [again, bob, other_pair]
-    assert store.current_preferences(trial_id="missing") == []
+    again = store.ratings.save_preference(r2.id, r1.id, "tie", "ana")
+    bob = store.ratings.save_preference(r1.id, r2.id, "both_bad", "bob")
+    other_pair = store.ratings.save_preference(r1.id, r3.id, "b", "ana")
+    assert store.ratings.current_preferences() == [again, bob, other_pair]
+    assert store.ratings.current_preferences("ana") == [again, other_pair]
+    assert store.ratings.current_preferences(trial_id=trial_id) == [again, bob, other_pair]
+    assert store.ratings.current_preferences(trial_id="missing") == []
     supersedes = store.db.execute("SELECT supersedes FROM preferences WHERE id = ?", (again.id,)).fetchone()[
         0
     ]
@@ -199,27 +199,27 @@ def test_preference_errors(store: Store) -> None:
     _, (r1, r2) = _trial(store)
     _, (elsewhere, _) = _trial(store, prompt="another task")
     with pytest.raises(StoreError, match="different trials"):
-        store.save_preference(r1.id, elsewhere.id, "a", "ana")
+        store.ratings.save_preference(r1.id, elsewhere.id, "a", "ana")
     with pytest.raises(StoreError, match="winner 'left'"):
-        store.save_preference(r1.id, r2.id, "left", "ana")
+        store.ratings.save_preference(r1.id, r2.id, "left", "ana")
     with pytest.raises(StoreError, match="two different answers"):
-        store.save_preference(r1.id, r1.id, "a", "ana")
+        store.ratings.save_preference(r1.id, r1.id, "a", "ana")
     with pytest.raises(StoreError, match="no response missing"):
-        store.save_preference(r1.id, "missing", "a", "ana")
+        store.ratings.save_preference(r1.id, "missing", "a", "ana")
     with pytest.raises(StoreError, match="rater"):
-        store.save_preference(r1.id, r2.id, "a", "")
+        store.ratings.save_preference(r1.id, r2.id, "a", "")
     assert _count(store, "preferences") == 0
 
 
 def test_default_rubric_is_stored_once_under_a_fixed_id(store: Store) -> None:
-    assert store.list_rubrics() == []
-    rubric = store.default_rubric()
+    assert store.rubrics.list() == []
+    rubric = store.rubrics.default()
     assert rubric == dataclasses.replace(DEFAULT_RUBRIC, id=rubric.id)
     assert rubric.id is not None and len(rubric.id) == 26
-    assert store.default_rubric() == rubric
-    assert store.list_rubrics() == [rubric]
-    assert store.get_rubric(rubric.id) == rubric
-    assert store.get_rubric("missing") is None
+    assert store.rubrics.default() == rubric
+    assert store.rubrics.list() == [rubric]
+    assert store.rubrics.get(rubric.id) == rubric
+    assert store.rubrics.get("missing") is None
 
 
 def _relabel(rubric: Rubric, key: str, label: str) -> Rubric:
@@ -228,33 +228,33 @@ def _relabel(rubric: Rubric, key: str, label: str) -> Rubric:
 
 
 def test_rubric_versions(store: Store) -> None:
-    v1 = store.default_rubric()
+    v1 = store.rubrics.default()
     _, (r1, _) = _trial(store)
-    old_rating = store.save_rating(r1.id, "ana", GOOD)
+    old_rating = store.ratings.save(r1.id, "ana", GOOD)
 
-    v2 = store.save_rubric_version(_relabel(v1, "outcome", "Did it work?"))
+    v2 = store.rubrics.save_version(_relabel(v1, "outcome", "Did it work?"))
     assert (v2.name, v2.version) == ("default", 2) and v2.id not in (None, v1.id)
     assert v2.criterion("outcome").label == "Did it work?"
-    assert store.default_rubric() == v2
-    assert store.save_rubric_version(v2) == v2  # nothing changed: no new version
+    assert store.rubrics.default() == v2
+    assert store.rubrics.save_version(v2) == v2  # nothing changed: no new version
 
     # Adding a criterion is fine; its values are kept with the rating.
     extra = Criterion("sources", "Sources cited", "choice", (Option("yes", "Yes"), Option("no", "No")))
-    v3 = store.save_rubric_version(dataclasses.replace(v2, criteria=(*v2.criteria, extra)))
+    v3 = store.rubrics.save_version(dataclasses.replace(v2, criteria=(*v2.criteria, extra)))
     assert v3.version == 3
-    rated = store.save_rating(r1.id, "ana", {**GOOD, "sources": "yes"})
+    rated = store.ratings.save(r1.id, "ana", {**GOOD, "sources": "yes"})
     assert rated.rubric_id == v3.id and rated.values["sources"] == "yes"
     assert store.db.execute("SELECT extra_json FROM ratings WHERE id = ?", (rated.id,)).fetchone()[0] == (
         '{"sources": "yes"}'
     )
-    assert store.current_ratings() == [rated]
+    assert store.ratings.current() == [rated]
     with pytest.raises(StoreError, match="Sources cited: not set"):
-        store.save_rating(r1.id, "bob", GOOD)
-    assert store.save_rating(r1.id, "bob", GOOD, rubric_id=v1.id).rubric_id == v1.id
+        store.ratings.save(r1.id, "bob", GOOD)
+    assert store.ratings.save(r1.id, "bob", GOOD, rubric_id=v1.id).rubric_id == v1.id
 
     # Old ratings keep the version they were made under.
-    assert store.get_rubric(old_rating.rubric_id) == v1
-    assert [(r.name, r.version) for r in store.list_rubrics()] == [
+    assert store.rubrics.get(old_rating.rubric_id) == v1
+    assert [(r.name, r.version) for r in store.rubrics.list()] == [
         ("default", 1),
         ("default", 2),
         ("default", 3),
@@ -262,32 +262,32 @@ def test_rubric_versions(store: Store) -> None:
 
 
 def test_core_criteria_cannot_change_meaning(store: Store) -> None:
-    v1 = store.default_rubric()
+    v1 = store.rubrics.default()
     without = dataclasses.replace(v1, criteria=tuple(c for c in v1.criteria if c.key != "uncertainty"))
     with pytest.raises(StoreError, match="'uncertainty' cannot be removed"):
-        store.save_rubric_version(without)
+        store.rubrics.save_version(without)
     outcome = v1.criterion("outcome")
     renamed = dataclasses.replace(outcome, options=(Option("done", "Done"), *outcome.options[1:]))
     changed = dataclasses.replace(v1, criteria=(renamed, *v1.criteria[1:]))
     with pytest.raises(StoreError, match="options of core criterion 'outcome'"):
-        store.save_rubric_version(changed)
+        store.rubrics.save_version(changed)
     wider = tuple(dataclasses.replace(c, high=10) if c.key == "quality" else c for c in v1.criteria)
     with pytest.raises(StoreError, match="scale from 1 to 5"):
-        store.save_rubric_version(dataclasses.replace(v1, criteria=wider))
+        store.rubrics.save_version(dataclasses.replace(v1, criteria=wider))
     twice = dataclasses.replace(v1, criteria=(*v1.criteria, v1.criteria[0]))
     with pytest.raises(StoreError, match="appears twice"):
-        store.save_rubric_version(twice)
+        store.rubrics.save_version(twice)
     # A rubric under a new name still needs the core criteria.
     with pytest.raises(StoreError, match="'outcome' cannot be removed"):
-        store.save_rubric_version(Rubric("mine", 1, (Criterion("note", "Note", "text"),)))
+        store.rubrics.save_version(Rubric("mine", 1, (Criterion("note", "Note", "text"),)))
     # Hints may change: only the meaning of the keys is fixed.
     hinted = tuple(
         dataclasses.replace(c, options=tuple(dataclasses.replace(o, hint="new hint") for o in c.options))
         for c in v1.criteria
     )
-    assert store.save_rubric_version(dataclasses.replace(v1, criteria=hinted)).version == 2
-    assert store.save_rubric_version(dataclasses.replace(DEFAULT_RUBRIC, name="mine")).version == 1
-    assert [(r.name, r.version) for r in store.list_rubrics()] == [
+    assert store.rubrics.save_version(dataclasses.replace(v1, criteria=hinted)).version == 2
+    assert store.rubrics.save_version(dataclasses.replace(DEFAULT_RUBRIC, name="mine")).version == 1
+    assert [(r.name, r.version) for r in store.rubrics.list()] == [
         ("default", 1),
         ("default", 2),
         ("mine", 1),
@@ -311,15 +311,15 @@ def test_settings(store: Store) -> None:
 def test_rating_filter(store: Store) -> None:
     t1, (a, b) = _trial(store)
     t2, (c,) = _trial(store, 1, prompt="second task")
-    ra = store.save_rating(a.id, "ana", {**GOOD, "tags": ["legal", "hard"]})
-    rb = store.save_rating(b.id, "ana", {**BAD, "tags": ["legal"]})
-    rc = store.save_rating(c.id, "bob", {**GOOD, "tags": ["hard"]})
-    rb_bob = store.save_rating(b.id, "bob", GOOD)
+    ra = store.ratings.save(a.id, "ana", {**GOOD, "tags": ["legal", "hard"]})
+    rb = store.ratings.save(b.id, "ana", {**BAD, "tags": ["legal"]})
+    rc = store.ratings.save(c.id, "bob", {**GOOD, "tags": ["hard"]})
+    rb_bob = store.ratings.save(b.id, "bob", GOOD)
     for rating, when in ((ra, 1000.0), (rb, 2000.0), (rc, 3000.0), (rb_bob, 4000.0)):
         _set_created_at(store, rating, when)
 
     def ids(f: RatingFilter | None = None) -> list[tuple[str, str]]:
-        return [(resp.id, rating.rater) for resp, rating in store.rated_responses(f)]
+        return [(resp.id, rating.rater) for resp, rating in store.ratings.rated_responses(f)]
 
     # Ordered by response, then rater.
     assert ids() == [(a.id, "ana"), (b.id, "ana"), (b.id, "bob"), (c.id, "bob")]
@@ -331,12 +331,12 @@ def test_rating_filter(store: Store) -> None:
     assert ids(RatingFilter(trial_ids=(t2,))) == [(c.id, "bob")]
     assert ids(RatingFilter(trial_ids=(t1,), rater="ana", tags=("hard",))) == [(a.id, "ana")]
 
-    pairs = store.rated_responses(RatingFilter(rater="bob", trial_ids=(t2,)))
+    pairs = store.ratings.rated_responses(RatingFilter(rater="bob", trial_ids=(t2,)))
     assert pairs[0][0] == c and pairs[0][0].attempts[0].cost_usd == 0.001
     assert pairs[0][1].values == {**GOOD, "tags": ["hard"]}
 
     # An edit made after `until` hides the older one: the filter applies to current ratings.
-    store.save_rating(a.id, "ana", GOOD)
+    store.ratings.save(a.id, "ana", GOOD)
     assert ids(RatingFilter(until=5000.0, rater="ana")) == [(b.id, "ana")]
 
 

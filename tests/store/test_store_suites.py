@@ -150,7 +150,7 @@ def test_partial_ratings_judge_only_what_they_name(store: Store) -> None:
     first = suites.save_partial_rating(answer.id, "auto", {"constraints": "violated", "note": "2 words"})
     second = suites.save_partial_rating(answer.id, "auto", {"constraints": "followed", "note": "3/3"})
     assert second.supersedes == first.id
-    (current,) = store.current_ratings([answer.id])
+    (current,) = store.ratings.current([answer.id])
     assert current.values == {"constraints": "followed", "note": "3/3"} and current.rater == "auto"
     with pytest.raises(StoreError, match="no response"):
         suites.save_partial_rating("nope", "auto", {"constraints": "followed"})

@@ -45,7 +45,7 @@ def test_failed_pane_asks_only_the_outcome_and_blind_reveals_after_it(window, qt
     qtbot.keyClick(ok.rating, Qt.Key.Key_Return)
     assert ok.blind_label is None and failed.blind_label is None  # every answer rated: revealed
 
-    (stored,) = window.engine.current_ratings([failed.result.id])
+    (stored,) = window.engine.ratings.saved.current([failed.result.id])
     assert dict(stored.values) == {"outcome": "failure"}
 
 

@@ -71,7 +71,7 @@ def test_blind_keyboard_only_rating_reveals_after_all_are_rated(window, qtbot, v
     assert "TTFT" in panes[0].status.text()
     assert "revealed" in window.banner.label.text()
 
-    stored = window.engine.current_ratings([p.result.id for p in panes])
+    stored = window.engine.ratings.saved.current([p.result.id for p in panes])
     by_id = {r.response_id: r for r in stored}
     first = by_id[panes[0].result.id]
     assert (first.outcome, first.uncertainty, first.constraints, first.quality) == \
@@ -102,7 +102,7 @@ def test_editing_a_rating_keeps_history_and_note_tags_by_keyboard(window, qtbot,
     panel.move_to(0)
     qtbot.keyClick(panel, Qt.Key.Key_2)  # change outcome to partial
     qtbot.keyClick(panel, Qt.Key.Key_Return)
-    history = window.engine.store.rating_history(pane.result.id, "Bo")
+    history = window.engine.store.ratings.history(pane.result.id, "Bo")
     assert [h.outcome for h in history] == ["success", "partial"]
     assert history[1].supersedes == history[0].id
     assert history[1].note == "clear and correct" and history[1].tags == ("finance", "q3")
@@ -117,7 +117,7 @@ def test_invalid_rating_is_refused_in_the_pane(window, qtbot, vendor, mw_loop):
     qtbot.keyClick(panel, Qt.Key.Key_1)
     qtbot.keyClick(panel, Qt.Key.Key_Return)  # uncertainty, constraints, quality missing
     assert "not saved" in panel.state.text()
-    assert window.engine.current_ratings([window.grid.panes[0].result.id]) == []
+    assert window.engine.ratings.saved.current([window.grid.panes[0].result.id]) == []
 
 
 def test_pairwise_preference_by_keyboard(window, qtbot, vendor, mw_loop):
@@ -129,7 +129,7 @@ def test_pairwise_preference_by_keyboard(window, qtbot, vendor, mw_loop):
     bar.right.setCurrentIndex(2)
     qtbot.keyClicks(bar.reason, "asks instead of guessing")
     qtbot.keyClick(bar.reason, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)  # left better
-    prefs = window.engine.store.current_preferences("Cy")
+    prefs = window.engine.store.ratings.current_preferences("Cy")
     assert len(prefs) == 1
     p = prefs[0]
     assert (p.response_a, p.response_b) == (window.grid.panes[0].result.id, window.grid.panes[2].result.id)
@@ -180,7 +180,7 @@ def test_rubric_edit_makes_a_new_version_used_by_new_ratings(window, qtbot, vend
     dialog.add_criterion()
     dialog.save()
     assert "version 2" in dialog.status.text()
-    rubric = window.engine.rubric()
+    rubric = window.engine.ratings.rubrics.default()
     assert rubric.version == 2 and rubric.criterion("outcome").label == "Did it get the job done?"
     assert rubric.criterion("cites_sources").option_keys() == ("yes", "no", "partly")
 
@@ -188,14 +188,14 @@ def test_rubric_edit_makes_a_new_version_used_by_new_ratings(window, qtbot, vend
     dialog.add_criterion()
     assert "lower-case" in dialog.status.text()
 
-    window.rubric = window.engine.rubric()
+    window.rubric = window.engine.ratings.rubrics.default()
     window.engine.set_rater_name("Fa")
     send_three(window, vendor, mw_loop)
     pane = window.grid.panes[0]
     assert "cites_sources" in pane.rating.choice_rows
     window._save_rating(pane, {**pane.rating.values(), "outcome": "success", "uncertainty": "confident_correct",
                                "constraints": "na", "quality": 4, "cites_sources": "partly"})
-    saved = window.engine.current_ratings([pane.result.id])[0]
+    saved = window.engine.ratings.saved.current([pane.result.id])[0]
     assert saved.rubric_id == rubric.id and saved.values["cites_sources"] == "partly"
 
 

@@ -117,7 +117,7 @@ def test_rating_queue_by_keyboard_only_blind_with_skip_back_and_a_second_rater(
     press(qtbot, Qt.Key.Key_PageUp)
     assert "Case 2 / 3" in queue.case_label.text()
     assert [p.title.text() for p in queue.panes] == ["Answer A", "Answer B", "Answer C"]  # blind again
-    autos = {r.response_id: r for r in window.engine.current_ratings(queue.shown_order(), rater=AUTO_RATER)}
+    autos = {r.response_id: r for r in window.engine.ratings.saved.current(queue.shown_order(), rater=AUTO_RATER)}
     assert len(autos) == 3
     # Answer A: followed; then look at what the rater sees under it.
     assert rate_focused(qtbot, "1314") is queue.panes[0].rating
@@ -150,7 +150,7 @@ def test_rating_queue_by_keyboard_only_blind_with_skip_back_and_a_second_rater(
     items = window.engine.rating_queue(run_id, "Ana Ruiz")
     assert all(item.done for item in items)
     ids = [rid for item in items for rid in item.response_ids]
-    mine = window.engine.current_ratings(ids, rater="Ana Ruiz")
+    mine = window.engine.ratings.saved.current(ids, rater="Ana Ruiz")
     assert len(mine) == 9
     assert all(r.blind for r in mine)
     by_id = {r.response_id: r for r in mine}
@@ -179,5 +179,5 @@ def test_rating_queue_by_keyboard_only_blind_with_skip_back_and_a_second_rater(
     assert all(p.rating.saved is None for p in other.panes)
     rate_focused(qtbot, "1113")
     assert other.progress_label.text() == "1 / 9 rated"
-    assert len(window.engine.current_ratings(ids, rater="Ana Ruiz")) == 9
+    assert len(window.engine.ratings.saved.current(ids, rater="Ana Ruiz")) == 9
     other.close()

@@ -52,7 +52,7 @@ def test_queue_enter_moves_on_and_asks_before_replacing(window, qtbot, vendor, m
     press(qtbot, Qt.Key.Key_2)  # outcome: partial
     press(qtbot, Qt.Key.Key_Return)
     assert asked == ["Replace your rating?"]
-    (kept,) = window.engine.current_ratings([first.result.id], rater="Ana")
+    (kept,) = window.engine.ratings.saved.current([first.result.id], rater="Ana")
     assert kept.id == stored.id and first.rating.values()["outcome"] == "success"  # nothing replaced
 
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
@@ -60,6 +60,6 @@ def test_queue_enter_moves_on_and_asks_before_replacing(window, qtbot, vendor, m
     press(qtbot, Qt.Key.Key_2)
     press(qtbot, Qt.Key.Key_Return)
     assert len(asked) == 2
-    (replaced,) = window.engine.current_ratings([first.result.id], rater="Ana")
+    (replaced,) = window.engine.ratings.saved.current([first.result.id], rater="Ana")
     assert replaced.outcome == "partial" and replaced.supersedes == stored.id
     queue.close()

@@ -109,7 +109,7 @@ def test_run_scorecard_by_behaviour_and_sign_test(window, qtbot, mw_loop, tmp_pa
 
     # Rated while the dialog is open: B's n3, a failure with a needless question. Refresh:
     # answer for B becomes 0 of 3; the pairs 11, A better 8, B 1; p = 2 * (1 + 9) / 2^9 = 0.0391.
-    window.engine.save_rating(ids["n3", B], {"outcome": "failure", "uncertainty": "needless_question",
+    window.engine.ratings.save_rating(ids["n3", B], {"outcome": "failure", "uncertainty": "needless_question",
                                              "constraints": "na", "quality": 1}, rater="ana")
     assert dialog.cell_text(B, "answer") == "0% [0–66%] · n=2"  # the table is read again on Refresh
     dialog.choose(A, B)

@@ -13,7 +13,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-import desk.engine.session as session
+import desk.engine.services.ratings as rating_service
 from desk.core.ids import new_id
 from desk.core.response import ResponseResult, Status, Usage
 from desk.core.trial import TrialInput
@@ -45,11 +45,11 @@ def seed(store) -> None:
                                text="x", total_ms=100.0 + i, ttft_ms=50.0, cost_usd=0.01, usage=Usage(1, 1))
             store.responses.create(r)
             store.responses.finish(r)
-            store.save_rating(r.id, "ana", {**GOOD, "outcome": "success" if ok else "failure"})
+            store.ratings.save(r.id, "ana", {**GOOD, "outcome": "success" if ok else "failure"})
             ids.append(r.id)
     for i in range(5):
-        store.save_preference(a_ids[i], b_ids[i], "tie" if i == 4 else "a", "ana")
-    store.save_rating(b_ids[0], "bo", {**GOOD, "outcome": "success"})  # only bo's filter differs
+        store.ratings.save_preference(a_ids[i], b_ids[i], "tie" if i == 4 else "a", "ana")
+    store.ratings.save(b_ids[0], "bo", {**GOOD, "outcome": "success"})  # only bo's filter differs
 
 
 def seed_large(store, tasks: int) -> None:
@@ -69,16 +69,16 @@ def _seed_large(store, tasks: int, ids: dict[str, list[str]]) -> None:
                                usage=Usage(1, 1))
             store.responses.create(r)
             store.responses.finish(r)
-            store.save_rating(r.id, "ana", {**GOOD, "outcome": "success" if i % 3 else "failure"})
+            store.ratings.save(r.id, "ana", {**GOOD, "outcome": "success" if i % 3 else "failure"})
             got.append(r.id)
-        store.save_preference(ids["p/a"][i], ids["p/b"][i], "a" if i % 3 else "b", "ana")
-        store.save_preference(ids["p/b"][i], ids["p/c"][i], "a" if i % 2 else "tie", "ana")
+        store.ratings.save_preference(ids["p/a"][i], ids["p/b"][i], "a" if i % 3 else "b", "ana")
+        store.ratings.save_preference(ids["p/b"][i], ids["p/c"][i], "a" if i % 2 else "tie", "ana")
 
 
 def gated(monkeypatch, *, honour_cancel: bool):
     """Make the engine's scorecard computation wait for the test to open a gate; returns the
     list of (gate, thread id) per computation."""
-    real = session.compute_scorecard
+    real = rating_service.compute_scorecard
     calls: list[tuple[threading.Event, int]] = []
 
     def slow(*args, **kwargs):
@@ -89,7 +89,7 @@ def gated(monkeypatch, *, honour_cancel: bool):
             kwargs["progress"] = lambda *_: None
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(session, "compute_scorecard", slow)
+    monkeypatch.setattr(rating_service, "compute_scorecard", slow)
     return calls
 
 

@@ -170,7 +170,7 @@ def test_run_fills_the_matrix_live_filters_and_a_click_opens_the_case(window, qt
     window.engine.set_rater_name("Ana")
     for model in MODELS:
         cell = matrix.cell(matrix.suite.case("c3").id, model)
-        window.engine.save_rating(cell.response_id, {"outcome": "success", "uncertainty": "confident_correct",
+        window.engine.ratings.save_rating(cell.response_id, {"outcome": "success", "uncertainty": "confident_correct",
                                                      "constraints": "na", "quality": 4})
     panel.reload_matrix()
     panel.set_filters(rated=RATED)

@@ -1,30 +1,29 @@
 """What exports and merges need from storage.
 
-`ExportSource` is every read an export makes: rated answers and their counts, preferences,
-the trials, rubrics and responses they point at, a run and its requests. `Merger` adds
-another store's rows. `WorkerStore` is a connection of its own, opened for one job on a
-worker thread, that a cancel can interrupt mid-statement.
+`ExportSource` is every read an export makes, table by table: rated answers and their
+counts, preferences, the trials, rubrics and responses they point at, a run and its
+requests. `Merger` adds another store's rows. `WorkerStore` is a connection of its own,
+opened for one job on a worker thread, that a cancel can interrupt mid-statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
 from desk.core.load import RequestOutcome
-from desk.core.rating import Preference, Rating
+from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.response import ResponseResult
-from desk.core.rubric import Rubric
+from desk.engine.ports.ratings import RubricReader
+from desk.engine.ports.trials import TrialHistory
 from desk.store.merge import MergeReport
-from desk.store.ratings import RatingFilter
 from desk.store.runs import RunInfo
-from desk.store.trials import StoredTrial
 
 
 class RatedAnswers(Protocol):
-    def matching_rating_keys(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
+    def matching_keys(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
         """How many rated answers `filters` selects, and the extra value keys they hold."""
 
     def rated_response_batches(self, filters: RatingFilter | None = None, size: int = 500, *,
@@ -36,22 +35,30 @@ class RatedAnswers(Protocol):
     def current_preferences(self, rater: str | None = None, *, trial_id: str | None = None) -> list[Preference]: ...
 
 
-class ExportSource(RatedAnswers, Protocol):
-    def get_trial(self, trial_id: str) -> StoredTrial | None: ...
+class AnswerLookup(Protocol):
+    def get(self, response_id: str) -> ResponseResult | None: ...
 
-    def get_trials(self, trial_ids: Sequence[str]) -> dict[str, StoredTrial]: ...
 
-    def get_rubric(self, rubric_id: str) -> Rubric | None: ...
-
-    def list_rubrics(self) -> list[Rubric]: ...
-
-    def get_response(self, response_id: str) -> ResponseResult | None: ...
-
+class RunReader(Protocol):
     def get_run(self, run_id: str) -> RunInfo | None: ...
 
     def run_requests(self, run_id: str) -> list[RequestOutcome]: ...
 
     def run_calls(self, run_id: str) -> list[tuple[int | None, ResponseResult]]: ...
+
+
+class ExportSource(RunReader, Protocol):
+    @property
+    def ratings(self) -> RatedAnswers: ...
+
+    @property
+    def rubrics(self) -> RubricReader: ...
+
+    @property
+    def trials(self) -> TrialHistory: ...
+
+    @property
+    def responses(self) -> AnswerLookup: ...
 
 
 class Merger(Protocol):

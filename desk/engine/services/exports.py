@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from desk.core.rating import RatingFilter
 from desk.engine.errors import EngineError
-from desk.engine.export import ExportFilter, export_file
+from desk.engine.export import export_file
 from desk.engine.export_files import ExportResult
 from desk.engine.export_runs import export_run_attempts, export_run_requests
 from desk.engine.jobs import Job, on_own_connection
@@ -30,7 +31,7 @@ class ExportParams:
 
     format: str
     out: str | Path | IO[str]
-    filters: ExportFilter | None = None
+    filters: RatingFilter | None = None
     excel_bom: bool = True
 
 

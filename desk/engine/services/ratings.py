@@ -1,0 +1,168 @@
+"""Rating answers, saying which of two is better, the rubric, and the scorecard.
+
+The rules of a rating live here once, for the window and the CLI: who rates (the name set
+in settings unless given), that nobody rates as desk's own constraint checks, and which
+ratings and answers a scorecard counts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from desk.core.constraint_reading import DEFAULT_READING, check_reading, read_as
+from desk.core.rating import Preference, Rating, RatingFilter
+from desk.core.rubric import Rubric
+from desk.core.suite import AUTO_RATER
+from desk.engine.cached_scorecard import cached_scorecard
+from desk.engine.errors import EngineError
+from desk.engine.jobs import Job
+from desk.engine.ports.ratings import (
+    OwnConnection,
+    RatingReader,
+    Ratings,
+    RatingWriter,
+    RubricBook,
+    RubricReader,
+    RubricWriter,
+    ScoreSources,
+)
+from desk.engine.scorecard import ModelScore, Progress, compute_scorecard
+from desk.store.errors import StoreError
+
+
+class RatingService:
+    """`saved` and `rubrics` are the stored ratings and rubric versions, to read as they are
+    (`rubrics.default()` is the rubric answers are rated by);
+    `scoring` is what this connection's scorecard reads, `elsewhere` runs work on a worker
+    thread's own connection; `rater_name()` is the name set in settings."""
+
+    def __init__(self, saved: Ratings, rubrics: RubricBook, scoring: ScoreSources, *,
+                 rater_name: Callable[[], str | None], elsewhere: OwnConnection) -> None:
+        self.saved: RatingReader = saved
+        self.rubrics: RubricReader = rubrics
+        self._ratings: RatingWriter = saved  # written only through the rules below
+        self._rubrics: RubricWriter = rubrics
+        self._scoring = scoring
+        self._rater_name = rater_name
+        self._elsewhere = elsewhere
+
+    def save_rubric(self, rubric: Rubric) -> Rubric:
+        """Store an edited rubric as its next version (core criteria keys cannot change)."""
+        try:
+            return self._rubrics.save_version(rubric)
+        except StoreError as exc:
+            raise EngineError(str(exc)) from None
+
+    def save_rating(self, response_id: str, values: dict[str, Any], *, rater: str | None = None,
+                    blind: bool = False, shown_order: Sequence[str] = ()) -> Rating:
+        """Store a rating by `rater` (default: the name set in settings); edits keep history."""
+        who = self._who(rater, "rating")
+        try:
+            return self._ratings.save(response_id, who, values, blind=blind, shown_order=tuple(shown_order))
+        except StoreError as exc:
+            raise EngineError(str(exc)) from None
+
+    def save_preference(self, response_a: str, response_b: str, winner: str, *, reason: str = "",
+                        rater: str | None = None, blind: bool = False,
+                        shown_order: Sequence[str] = ()) -> Preference:
+        """Store which of two answers to one trial `rater` prefers (default rater as save_rating)."""
+        who = self._who(rater, "preference")
+        try:
+            return self._ratings.save_preference(response_a, response_b, winner, who, reason=reason,
+                                              blind=blind, shown_order=tuple(shown_order))
+        except StoreError as exc:
+            raise EngineError(str(exc)) from None
+
+    def _who(self, rater: str | None, what: str) -> str:
+        who = rater or self._rater_name()
+        if not who:
+            raise EngineError(f"set your rater name first (it is stored with every {what})")
+        not_the_machine(who)
+        return who
+
+    def scorecard(self, filters: RatingFilter | None = None, *, seed: int = 0,
+                  constraints: str = DEFAULT_READING) -> list[ModelScore]:
+        """Per-model scorecard over the stored ratings (see desk.engine.scorecard for the rules).
+
+        With a tag or rater filter, the answers in scope are the rated ones it selects;
+        otherwise every answer in the trial and date scope counts for latency and cost.
+        `constraints` is the reading of the automatic constraint checks counted ("official",
+        IFBench's verdict, or "desk"; desk.core.constraint_reading); a model whose figures
+        count an automatic check names it in `constraint_reading`.
+        """
+        return _scorecard(self._scoring, filters or RatingFilter(), seed, constraints=constraints)
+
+    async def scorecard_in_background(self, job: Job, filters: RatingFilter | None = None, *,
+                                      seed: int = 0, constraints: str = DEFAULT_READING) -> list[ModelScore]:
+        """`scorecard` off the caller's thread (its bootstraps take seconds on a real store),
+        on its own connection, reporting each step to `job`; job.cancel() stops it at the
+        next step or SQL statement (JobCancelled)."""
+        _reading(constraints)  # a bad choice is said here, not on the worker
+        return await self._elsewhere(
+            job, lambda sources: _scorecard(sources, filters or RatingFilter(), seed, job.report,
+                                            constraints=constraints))
+
+
+def not_the_machine(rater: str) -> None:
+    """A person rating as "auto" would pass for desk's own constraint checks in every figure."""
+    if rater.strip().casefold() == AUTO_RATER:
+        raise EngineError(f"{AUTO_RATER!r} is the name of desk's automatic constraint checks; choose another rater name")
+
+
+def _reading(constraints: str) -> str:
+    try:
+        return check_reading(constraints)
+    except ValueError as exc:
+        raise EngineError(str(exc)) from None
+
+
+def _scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, progress: Progress | None = None, *,
+               constraints: str = DEFAULT_READING) -> list[ModelScore]:
+    """RatingService.scorecard on `sources` (the engine's own connection, or a worker's),
+    reporting its steps to `progress`. Cached in the store per (filters, seed, reading, store version)."""
+    reading = _reading(constraints)
+    return cached_scorecard(sources.scorecards, filters, seed, reading,
+                            lambda: _fresh_scorecard(sources, filters, seed, reading, progress))
+
+
+def _fresh_scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, reading: str,
+                     progress: Progress | None) -> list[ModelScore]:
+    ratings = sources.ratings.matching(filters)
+    if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
+        ratings = [rating for rating in ratings if rating.rater != AUTO_RATER]
+    # Automatic checks count under the chosen reading; which one, and how many could not
+    # (stored before desk kept its reading), is said per model below.
+    read_ids: dict[str, bool] = {}  # response id -> its reading was stored
+    for i, rating in enumerate(ratings):
+        if rating.rater == AUTO_RATER and rating.constraints:
+            ratings[i], stored = read_as(rating, reading)
+            read_ids[rating.response_id] = read_ids.get(rating.response_id, True) and stored
+    rated = {rating.response_id for rating in ratings}
+    if filters.tags or filters.rater:
+        responses = sources.responses.figures(ids=list(rated))
+    else:
+        # Load runs are synthetic traffic with figures of their own (the Load tab, desk load):
+        # thousands of unrated answers would swamp the latency and cost of the rated work.
+        responses = sources.responses.figures(filters, load_runs=bool(filters.trial_ids))
+    # A date range selects ratings by when they were made: an answer stored before the
+    # range but rated within it is in scope too.
+    missing = rated.difference(r.id for r in responses)
+    if missing:
+        responses += sources.responses.figures(ids=[r.response_id for r in ratings if r.response_id in missing])
+    in_scope = {r.id for r in responses}
+    preferences = [p for p in sources.ratings.current_preferences(filters.rater)
+                   if p.response_a in in_scope and p.response_b in in_scope]
+    read: dict[str, str] = {}
+    unread: Counter[str] = Counter()
+    for r in responses:
+        if r.id in read_ids:
+            read[r.model] = reading
+            unread[r.model] += not read_ids[r.id]
+    scores = compute_scorecard(responses, ratings, preferences, seed=seed, progress=progress)
+    for s in scores:
+        s.constraint_reading = read.get(s.model)
+        if unread[s.model]:
+            s.warnings.append(f"{unread[s.model]} automatic constraint check(s) stored before desk kept its "
+                              f"own reading count IFBench's verdict")
+    return scores
