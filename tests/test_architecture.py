@@ -18,6 +18,18 @@ def test_import_contracts_hold():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_the_front_ends_and_cycle_contracts_are_among_them():
+    """lint-imports checks whatever pyproject.toml lists: these two must stay listed."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    by_type = {(c["type"], tuple(c.get("source_modules", c.get("ancestors", [])))) for c in contracts}
+    assert ("forbidden", ("desk.cli", "desk.ui")) in by_type
+    assert ("acyclic_siblings", ("desk",)) in by_type
+    front = next(c for c in contracts if c.get("source_modules") == ["desk.cli", "desk.ui"])
+    assert front["forbidden_modules"] == ["desk.store", "desk.providers"]
+
+
 def test_core_and_cli_import_without_qt():
     """The headless face needs no Qt: importing the CLI must not pull PySide6 in."""
     code = "import sys, desk.cli, desk.engine.session; assert 'PySide6' not in sys.modules, 'Qt imported'"
