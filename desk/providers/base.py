@@ -22,7 +22,7 @@ from desk.core.provider import ProviderConfig
 from desk.core.response import ErrorKind, Usage, kind_for_status, redact
 from desk.core.trial import GenerationSettings, TrialInput
 from desk.providers import advice
-from desk.providers.errors import ProviderError
+from desk.providers.errors import ProviderError as ProviderError  # where callers import it from
 from desk.providers.framing import MAX_BODY_BYTES, too_large
 from desk.providers.transport import TIMING_KEY, WireTiming
 
