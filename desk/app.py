@@ -36,7 +36,7 @@ def crash_text(kind: type[BaseException], exc: BaseException | None, tb: Traceba
 
 def _print_crash(kind: type[BaseException], exc: BaseException | None, tb: TracebackType | None) -> None:
     if issubclass(kind, KeyboardInterrupt):
-        sys.__excepthook__(kind, exc, tb)
+        sys.__excepthook__(kind, exc, tb)  # type: ignore[arg-type]  # threading's hook may pass None
         return
     print(crash_text(kind, exc, tb)[1], file=sys.stderr, end="")
 
@@ -65,7 +65,7 @@ class _RedactingStderr(logging.StreamHandler):
         self.setLevel(logging.WARNING)
         self.setFormatter(RedactingFormatter("%(message)s"))
 
-    @property  # type: ignore[override]
+    @property
     def stream(self):
         return sys.stderr
 
@@ -141,7 +141,7 @@ def run_app(db_path: str | Path | None = None) -> int:
     if notes:
         window.banner_info(" ".join(notes))
     closed = asyncio.Event()
-    app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
+    app.aboutToQuit.connect(closed.set)
     with loop:
         loop.run_until_complete(closed.wait())
         loop.run_until_complete(engine.aclose())

@@ -18,6 +18,18 @@ def test_import_contracts_hold():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_the_front_ends_and_cycle_contracts_are_among_them():
+    """lint-imports checks whatever pyproject.toml lists: these two must stay listed."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    by_type = {(c["type"], tuple(c.get("source_modules", c.get("ancestors", [])))) for c in contracts}
+    assert ("forbidden", ("desk.cli", "desk.ui")) in by_type
+    assert ("acyclic_siblings", ("desk",)) in by_type
+    front = next(c for c in contracts if c.get("source_modules") == ["desk.cli", "desk.ui"])
+    assert front["forbidden_modules"] == ["desk.store", "desk.providers"]
+
+
 def test_core_and_cli_import_without_qt():
     """The headless face needs no Qt: importing the CLI must not pull PySide6 in."""
     code = "import sys, desk.cli, desk.engine.session; assert 'PySide6' not in sys.modules, 'Qt imported'"
@@ -32,27 +44,3 @@ def test_ruff_is_clean():
     proc = subprocess.run([exe, "check", "desk", "tests", "packaging"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr
 
-
-MAX_MODULE_LINES, MAX_FUNCTION_LINES = 600, 80
-SIZED = ("desk/cli",)  # other packages follow as they are split (issue 13)
-
-
-def _oversized(path: Path) -> list[str]:
-    import ast
-
-    text = path.read_text(encoding="utf-8")
-    where = path.relative_to(ROOT)
-    found = [f"{where}: {len(text.splitlines())} lines"] if len(text.splitlines()) > MAX_MODULE_LINES else []
-    for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            length = (node.end_lineno or node.lineno) - node.lineno + 1
-            if length > MAX_FUNCTION_LINES:
-                found.append(f"{where}:{node.lineno} {node.name}: {length} lines")
-    return found
-
-
-def test_modules_and_functions_stay_small():
-    """No module over 600 lines, no function over 80, where the rule is already kept."""
-    paths = [p for folder in SIZED for p in sorted((ROOT / folder).rglob("*.py"))]
-    assert paths, SIZED
-    assert [msg for p in paths for msg in _oversized(p)] == []

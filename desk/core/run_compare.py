@@ -146,7 +146,8 @@ class ModelComparison:
 
     @property
     def flagged(self) -> list[RateFigure | MeasureFigure]:
-        return [f for f in (*self.rates, *self.measures) if f.flag]
+        figures: list[RateFigure | MeasureFigure] = [*self.rates, *self.measures]
+        return [f for f in figures if f.flag]
 
     def as_json(self) -> dict[str, Any]:
         return {"model": self.model, "pairs": self.pairs, "rates": [r.as_json() for r in self.rates],
@@ -246,7 +247,7 @@ def _measure(name: str, unit: str, a: Sequence[Any], b: Sequence[Any], stat: Cal
 
 def _measures(pairs: Sequence[tuple[AnswerFacts, AnswerFacts]], *, confidence: float, seed: int,
               n_resamples: int) -> list[MeasureFigure]:
-    kw = {"confidence": confidence, "seed": seed, "n_resamples": n_resamples}
+    kw: dict[str, Any] = {"confidence": confidence, "seed": seed, "n_resamples": n_resamples}
     out = []
     for name, attr, q in (("ttft_p50", "ttft_ms", 50), ("ttft_p95", "ttft_ms", 95), ("total_p95", "total_ms", 95)):
         both = [(getattr(x, attr), getattr(y, attr)) for x, y in pairs
@@ -255,8 +256,8 @@ def _measures(pairs: Sequence[tuple[AnswerFacts, AnswerFacts]], *, confidence: f
     costed = [(x, y) for x, y in pairs if x.success is not None and y.success is not None
               and x.cost_usd is not None and y.cost_usd is not None]
     out.append(_measure("cost_per_success", "usd",
-                        [(x.cost_usd, float(x.success)) for x, _ in costed],
-                        [(y.cost_usd, float(y.success)) for _, y in costed], _cost_per_success_rows, **kw))
+                        [(x.cost_usd, float(bool(x.success))) for x, _ in costed],
+                        [(y.cost_usd, float(bool(y.success))) for _, y in costed], _cost_per_success_rows, **kw))
     return out
 
 

@@ -10,7 +10,7 @@ the quantity is undefined.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -321,8 +321,7 @@ def bradley_terry_bootstrap(
         # resample; an item drawn no games falls back to its prior, which widens its interval.
         fitted.append(_fit_bradley_terry_many(wins, games.reshape(b, size, size), iterations=1000, tol=1e-10,
                                               prior=prior))
-    fitted = np.concatenate(fitted)
-    lower, upper = np.quantile(fitted, [tail / 100, 1 - tail / 100], axis=0)
+    lower, upper = np.quantile(np.concatenate(fitted), [tail / 100, 1 - tail / 100], axis=0)
     return {item: (float(lower[k]), float(upper[k])) for k, item in enumerate(items)}
 
 
@@ -414,7 +413,7 @@ def krippendorff_alpha_ordered(
     if level not in ("ordinal", "interval"):
         raise ValueError(f"level must be 'ordinal' or 'interval', got {level!r}")
     # Coincidences o_ck: unit u adds (ordered pairs (c, k) of its values) / (m_u - 1).
-    coincidences: Counter[tuple[Fraction, Fraction]] = Counter()
+    coincidences: defaultdict[tuple[Fraction, Fraction], Fraction] = defaultdict(Fraction)
     for unit in units:
         values = [Fraction(v) for v in unit if v is not None]
         m = len(values)
@@ -425,7 +424,7 @@ def krippendorff_alpha_ordered(
             for k, nk in counts.items():
                 pairs = nc * (nc - 1) if c == k else nc * nk
                 coincidences[c, k] += Fraction(pairs, m - 1)
-    totals: Counter[Fraction] = Counter()  # n_c
+    totals: defaultdict[Fraction, Fraction] = defaultdict(Fraction)  # n_c
     for (c, _), o in coincidences.items():
         totals[c] += o
     n = sum(totals.values())
@@ -461,7 +460,7 @@ def sign_test(wins: int, losses: int) -> float:
         return 1.0
     tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1))
     # 2 * tail / 2^n in exact integers, so large n neither overflows nor underflows early.
-    return min(1.0, tail / 2 ** (n - 1))
+    return min(1.0, tail / (1 << (n - 1)))
 
 
 def win_rate_interval(points: float, games: int, z: float = Z_95) -> tuple[float, float] | None:

@@ -11,7 +11,7 @@ import asyncio
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import perf_counter, time
 from typing import Any, ClassVar
@@ -22,6 +22,8 @@ from desk.core.provider import ProviderConfig
 from desk.core.response import ErrorKind, Usage, kind_for_status, redact
 from desk.core.trial import GenerationSettings, TrialInput
 from desk.providers import advice
+from desk.providers.errors import ProviderError as ProviderError  # where callers import it from
+from desk.providers.framing import MAX_BODY_BYTES, too_large
 from desk.providers.transport import TIMING_KEY, WireTiming
 
 MAX_ERROR_BODY = 64 * 1024
@@ -85,22 +87,6 @@ class Served:
 
 
 StreamEvent = Opened | TextDelta | ReasoningDelta | UsageReport | Finished | UnknownDelta | Served
-
-
-@dataclass
-class ProviderError(Exception):
-    """A failed request, as data: kind, the vendor's own message (keys redacted), status."""
-
-    kind: ErrorKind
-    message: str
-    http_status: int | None = None
-    retry_after_s: float | None = None
-    vendor_request_id: str | None = None
-    ratelimit: dict[str, str] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        status = f" (HTTP {self.http_status})" if self.http_status else ""
-        return f"{self.kind.value}{status}: {self.message}"
 
 
 # --- helpers shared by the protocol modules --------------------------------------------
@@ -468,8 +454,6 @@ async def _read_capped(response: httpx.Response) -> bytes:
 async def read_body(response: httpx.Response) -> list[bytes]:
     """A whole JSON answer, refused (TOO_LARGE) once it passes MAX_BODY_BYTES: up front
     when Content-Length says so, else as soon as the bytes read pass the limit."""
-    from desk.providers.framing import MAX_BODY_BYTES, too_large
-
     length = response.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise too_large("a response body", MAX_BODY_BYTES)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from desk.core.response import ErrorKind
-from desk.providers.base import ProviderError
+from desk.providers.errors import ProviderError
 
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one SSE event or NDJSON line (an inline image fits)
 MAX_BODY_BYTES = 32 * 1024 * 1024  # one non-streamed JSON answer

@@ -101,7 +101,9 @@ class GeminiProvider(Provider):
         # A wrong key is HTTP 400 INVALID_ARGUMENT with reason API_KEY_INVALID, not a bad request.
         err = body.get("error") if isinstance(body, dict) else None
         if isinstance(err, dict):
-            details = err.get("details") if isinstance(err.get("details"), list) else []
+            details = err.get("details")
+            if not isinstance(details, list):
+                details = []
             reasons = {d.get("reason") for d in details if isinstance(d, dict)}
             if "API_KEY_INVALID" in reasons or err.get("status") in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
                 return ErrorKind.AUTH

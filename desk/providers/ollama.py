@@ -162,9 +162,9 @@ class _ChatDecoder(StreamDecoder):
         if not isinstance(obj, dict):
             raise protocol_error("NDJSON line is not an object")
         if obj.get("error"):
-            message = str(obj["error"])
-            kind = ErrorKind.NOT_FOUND if "not found" in message else ErrorKind.SERVER_ERROR
-            raise ProviderError(kind, message)
+            error = str(obj["error"])
+            kind = ErrorKind.NOT_FOUND if "not found" in error else ErrorKind.SERVER_ERROR
+            raise ProviderError(kind, error)
         out: list[StreamEvent] = [*self._served.seen(obj.get("model"))]
         message = obj.get("message") or {}
         if message.get("thinking"):

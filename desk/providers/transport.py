@@ -244,7 +244,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
                     if probe is None:
                         probe = self._probes[origin] = asyncio.ensure_future(_answers_plain_http(origin))
                         probe.add_done_callback(lambda _: self._probes.pop(origin, None))
-                    await asyncio.wait({task, probe}, return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait((task, probe), return_when=asyncio.FIRST_COMPLETED)
                     if not task.done() and probe.result():
                         self._plain[origin] = perf_counter()  # so a retry fails at once too
                         raise httpx.ConnectError(_plain_http_message(origin[1], origin[2]))

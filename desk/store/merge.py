@@ -44,7 +44,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from desk.core.attachment import sha256_hex
@@ -347,14 +347,17 @@ def _batches(cursor: Iterable[Sequence[Any]]) -> Iterator[list[tuple[Any, ...]]]
         yield batch
 
 
-def _write(db: Database, work: Callable[[], int]) -> int:
-    """Run `work` in one short write transaction, then pause as long as it held the lock
+_Batch = TypeVar("_Batch")
+
+
+def _write(db: Database, work: Callable[[_Batch], int], batch: _Batch) -> int:
+    """Run `work(batch)` in one short write transaction, then pause as long as it held the lock
     (at most _MAX_PAUSE_S): another desk process waiting for the lock gets its turn."""
     started = time.monotonic()
     with transaction(db):
         # Checked at this commit: a batch may name rows of an earlier batch.
         db.execute("PRAGMA defer_foreign_keys = ON")
-        added = work()
+        added = work(batch)
     time.sleep(min(time.monotonic() - started, _MAX_PAUSE_S))
     return added
 
@@ -364,7 +367,7 @@ def _copy(db: Database, source: Database, table: str) -> int:
     columns = _columns(db, table)
     cursor = source.conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid")
     insert = _insert_sql(table, columns)
-    return sum(_write(db, lambda b=batch: db.conn.executemany(insert, b).rowcount) for batch in _batches(cursor))
+    return sum(_write(db, lambda b: db.conn.executemany(insert, b).rowcount, batch) for batch in _batches(cursor))
 
 
 def _ids_we_have(db: Database, table: str, key: str, ids: Sequence[Any]) -> dict[Any, Row]:
@@ -392,7 +395,7 @@ def _merge_blobs(db: Database, source: Database, source_name: str) -> int:
                 raise StoreError(f"{source_name} changed while it was merged (a damaged attachment); merge it again")
         return db.conn.executemany(insert, batch).rowcount
 
-    return sum(_write(db, lambda b=batch: checked(b)) for batch in _batches(cursor))
+    return sum(_write(db, checked, batch) for batch in _batches(cursor))
 
 
 def _merge_trials(db: Database, source: Database, conflicts: list[str]) -> int:
@@ -423,13 +426,13 @@ def _merge_trials(db: Database, source: Database, conflicts: list[str]) -> int:
             new.append(r)
         return db.conn.executemany(insert, new).rowcount if new else 0
 
-    added = sum(_write(db, lambda b=batch: one_batch(b)) for batch in _batches(cursor))
+    added = sum(_write(db, one_batch, batch) for batch in _batches(cursor))
     for i in range(0, len(later), _BATCH_ROWS):
         chunk = later[i : i + _BATCH_ROWS]
-        _write(db, lambda c=chunk: db.conn.executemany(
+        _write(db, lambda c: db.conn.executemany(
             "UPDATE trials SET parent_trial_id = ? WHERE id = ? AND parent_trial_id IS NULL "
             "AND EXISTS (SELECT 1 FROM trials WHERE id = ?)",
-            [(parent, trial_id, parent) for trial_id, parent in c]).rowcount)
+            [(parent, trial_id, parent) for trial_id, parent in c]).rowcount, chunk)
     return added
 
 
@@ -459,7 +462,7 @@ def _merge_judgements(db: Database, source: Database, table: str, origin: str, s
                 clashes[row[at_rater]] = clashes.get(row[at_rater], 0) + 1
         return db.conn.executemany(insert, new).rowcount if new else 0
 
-    added = sum(_write(db, lambda b=batch: one_batch(b)) for batch in _batches(cursor))
+    added = sum(_write(db, one_batch, batch) for batch in _batches(cursor))
     what = "rating(s)" if table == "ratings" else "preference(s)"
     for rater, n in sorted(clashes.items()):
         conflicts.append(
@@ -523,7 +526,7 @@ def _merge_rubrics(db: Database, source: Database, conflicts: list[str]) -> tupl
                 )
         return added
 
-    added = sum(_write(db, lambda b=batch: one_batch(b)) for batch in _batches(cursor))
+    added = sum(_write(db, one_batch, batch) for batch in _batches(cursor))
     return mapped, added
 
 
@@ -551,4 +554,4 @@ def _merge_suites(db: Database, source: Database, conflicts: list[str]) -> int:
             added += db.execute(_insert_sql("suites", columns), [row[c] for c in columns]).rowcount
         return added
 
-    return sum(_write(db, lambda b=batch: one_batch(b)) for batch in _batches(cursor))
+    return sum(_write(db, one_batch, batch) for batch in _batches(cursor))

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from desk.core.constraint_params import PERSON_NAMES
 from desk.core.constraints import (
     CHECKED_KINDS,
-    PERSON_NAMES,
     ConstraintVerdict,
     check,
     supported,
