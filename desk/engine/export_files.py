@@ -78,8 +78,8 @@ def write_jsonl(f: IO[str], records: Iterable[dict[str, Any]]) -> None:
 
 def pyarrow() -> tuple[Any, Any]:
     try:
-        import pyarrow as pa  # type: ignore[import-untyped]
-        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+        import pyarrow as pa
+        import pyarrow.parquet as pq
     except ImportError:
         raise ExportError(PARQUET_MISSING) from None
     return pa, pq

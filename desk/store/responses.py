@@ -30,7 +30,7 @@ from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
 
 if TYPE_CHECKING:  # ratings reads responses through this module
-    from desk.store.ratings import RatingFilter
+    from desk.core.rating import RatingFilter
 
 HOST = socket.gethostname()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtWidgets import QFileDialog
 
@@ -17,12 +17,9 @@ from desk.engine.session import EngineError
 from desk.engine.tab_events import Notice
 from desk.ui.command import Command
 
-if TYPE_CHECKING:
-    from desk.ui.main_window import MainWindow
-
-    _Base = MainWindow
-else:
-    _Base = object
+# A mixin of MainWindow, using its attributes; typed loosely because naming the window
+# here would make the two modules import each other.
+_Base: Any = object
 
 EXPORT_FORMATS = {"CSV — one row per rated answer (*.csv)": "csv",
                   "JSONL — nested records (*.jsonl)": "jsonl",

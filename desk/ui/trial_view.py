@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QTimer
 
@@ -25,12 +25,9 @@ from desk.ui.command import Command
 from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import ResponsePane
 
-if TYPE_CHECKING:
-    from desk.ui.main_window import MainWindow
-
-    _Base = MainWindow
-else:
-    _Base = object
+# A mixin of MainWindow, using its attributes; typed loosely because naming the window
+# here would make the two modules import each other.
+_Base: Any = object
 
 STATUS_MS = 10_000  # how long a "done" note stays in the status bar
 
@@ -38,7 +35,7 @@ STATUS_MS = 10_000  # how long a "done" note stays in the status bar
 class PaneBinder:
     """The tab's answer events -> the window's panes (the tab drops a superseded send's)."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: Any) -> None:
         self._window = window
         self._tab = window.tab
         # Text that arrived before its pane was built (panes are built one per turn).
@@ -99,13 +96,22 @@ class PaneBinder:
             # A rating panel costs 10-40 ms to make and place: made on one turn of the loop
             # and placed on another, one pane's at a time.
             made: list[RatingPanel] = []
-            frame_queue.later(pane, lambda p=pane: made.append(window.rating_panel(p)))
-            frame_queue.later(pane, lambda p=pane: window.add_rating(p, [], made[0] if made else None))
+
+            def make(p: ResponsePane = pane) -> None:
+                made.append(window.rating_panel(p))
+
+            def place(p: ResponsePane = pane) -> None:
+                window.add_rating(p, [], made[0] if made else None)
+
+            frame_queue.later(pane, make)
+            frame_queue.later(pane, place)
         window.response_finished.emit(result)
 
 
 class TrialView(_Base):
     """The main window's Trials side: send, cancel, open, follow up, new trial."""
+
+    local_server: local_model.LocalServer | None
 
     def _bind_trials(self) -> None:
         """Made in the window's __init__, before its widgets: the model, its command, its clocks."""

@@ -4,7 +4,7 @@ ratings and preferences, and moving between them from the keyboard (a mixin of t
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtWidgets import QInputDialog
 
@@ -13,12 +13,9 @@ from desk.engine.session import EngineError
 from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import ResponsePane
 
-if TYPE_CHECKING:
-    from desk.ui.main_window import MainWindow
-
-    _Base = MainWindow
-else:
-    _Base = object
+# A mixin of MainWindow, using its attributes; typed loosely because naming the window
+# here would make the two modules import each other.
+_Base: Any = object
 
 STATUS_MS = 10_000  # how long a note stays in the status bar
 
