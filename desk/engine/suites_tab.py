@@ -17,7 +17,7 @@ from typing import Any
 from desk.core.suite import Case
 from desk.core.trial import ModelRef
 from desk.engine.session import Engine, EngineError, SuiteInfo, SuiteMatrix, SuiteRunInfo
-from desk.engine.suite_run import MatrixCell, SuiteRunResult, progress_text
+from desk.engine.suite_records import MatrixCell, SuiteRunResult, progress_text
 from desk.engine.tab_events import Event, Notice
 
 ANY = "__any__"  # a filter that lets every row through
@@ -126,7 +126,7 @@ class SuitesTab:
     def load_suites(self) -> Notice | None:
         """Read the suites (importing the bundled starter on first use); a problem is told."""
         try:
-            self.suites = self.engine.list_suites()
+            self.suites = self.engine.suites.list_suites()
         except EngineError as exc:
             self.suites = []
             return Notice(str(exc), error=True)
@@ -136,7 +136,7 @@ class SuitesTab:
         return next((s for s in self.suites if s.name == name), None) if name else None
 
     def load_runs(self) -> None:
-        self.runs = self.engine.list_suite_runs()
+        self.runs = self.engine.suites.list_runs()
 
     def run_info(self, run_id: str | None) -> SuiteRunInfo | None:
         return next((r for r in self.runs if r.run_id == run_id), None) if run_id else None
@@ -148,7 +148,7 @@ class SuitesTab:
         """The open run's matrix (None when no run is open); EngineError when it cannot be read."""
         if self.current_run_id is None:
             return None
-        matrix = self.engine.suite_matrix(self.current_run_id)
+        matrix = self.engine.suites.matrix(self.current_run_id)
         self.reloads += 1
         return matrix
 
@@ -178,7 +178,7 @@ class SuitesTab:
         total = suite.cases * repeat * len(models)
 
         def go(**callbacks: Any) -> Awaitable[SuiteRunResult]:
-            return self.engine.run_suite(suite.name, models, version=suite.version, repeat=repeat,
+            return self.engine.suites.run(suite.name, models, version=suite.version, repeat=repeat,
                                          concurrency=concurrency, **callbacks)
 
         return RunPlan(models, total, f"Starting {suite.name}: {total} answers to get…", go)
@@ -194,7 +194,7 @@ class SuitesTab:
             models = ()
 
         def go(**callbacks: Any) -> Awaitable[SuiteRunResult]:
-            return self.engine.resume_suite_run(run_id, **callbacks)
+            return self.engine.suites.resume(run_id, **callbacks)
 
         return RunPlan(models, info.total, f"Resuming {run_id}: {info.total - info.done} answers to get…",
                        go)

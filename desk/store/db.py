@@ -41,6 +41,7 @@ from desk.store.merge import MergeReport
 from desk.store.migrations import MIGRATIONS_TABLE, migrate
 from desk.store.ratings import RatingFilter
 from desk.store.runs import RunInfo
+from desk.store.suites import SuiteTable
 from desk.store.trials import StoredTrial, TrialSummary
 
 MEMORY = ":memory:"
@@ -166,6 +167,7 @@ class Store:
     def __init__(self, db: Database, path: str | Path) -> None:
         self.db = db
         self.path = path
+        self.suites = SuiteTable(db)
         self._cancelled: Callable[[], bool] | None = None
 
     def close(self) -> None:

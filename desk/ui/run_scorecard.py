@@ -90,7 +90,7 @@ class RunScorecardDialog(QDialog):
         super().__init__(parent)
         self.engine = engine
         self.run_id = run_id
-        info = engine.suite_run(run_id)
+        info = engine.suites.run_info(run_id)
         if info is None:
             raise EngineError(f"no suite run {run_id}")
         self.info = info
@@ -186,10 +186,10 @@ class RunScorecardDialog(QDialog):
     # --- the table ------------------------------------------------------------------------
     def refresh(self) -> None:
         """Read the run's scorecard and the comparison again."""
-        info = self.engine.suite_run(self.run_id)
+        info = self.engine.suites.run_info(self.run_id)
         if info is not None:
             self.info = info
-        self.scores = self.engine.run_scorecard(self.run_id)
+        self.scores = self.engine.suites.scorecard(self.run_id)
         by_model = {s.model: s for s in self.scores}
         models = self.models + [s.model for s in self.scores if s.model not in self.models]
         self.kinds = [k for k in EXPECT_KINDS if any(k in (s.by_expect or {}) for s in self.scores)]
@@ -239,7 +239,7 @@ class RunScorecardDialog(QDialog):
         self.show_disagreements()
 
     def show_disagreements(self, limit: int = 8) -> None:
-        found = self.engine.constraint_disagreements(self.run_id)
+        found = self.engine.suites.disagreements(self.run_id)
         if not found:
             self.disagreements.setText("Automatic constraint checks: no disagreement with a person's verdict.")
             return
@@ -282,7 +282,7 @@ class RunScorecardDialog(QDialog):
             self.result.setText("Choose two different models.")
             return
         try:
-            c = self.engine.compare_models(self.run_id, a, b)
+            c = self.engine.suites.compare_models(self.run_id, a, b)
         except EngineError as exc:
             self.result.setText(str(exc))
             return

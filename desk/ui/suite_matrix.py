@@ -19,7 +19,7 @@ from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from desk.engine.session import SuiteMatrix
-from desk.engine.suite_run import MatrixCell
+from desk.engine.suite_records import MatrixCell
 from desk.engine.suites_tab import ANY, MatrixRow, matrix_rows, row_shown
 from desk.ui import defs
 from desk.ui.response_pane import fmt_cost, fmt_ms

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from desk.core.suite import EXPECT_KINDS
 from desk.core.trial import ModelRef
 from desk.engine.session import Engine, EngineError, SuiteInfo, SuiteMatrix, SuiteRunInfo
-from desk.engine.suite_run import SuiteRunResult, progress_text
+from desk.engine.suite_records import SuiteRunResult, progress_text
 from desk.engine.suites_tab import (
     ANY,
     NO_EXPECT,
@@ -299,7 +299,7 @@ class SuitesPanel(QWidget):
 
     async def _import(self, path: str | Path, name: str) -> SuiteInfo:
         try:
-            return await self.engine.import_suite_in_background(path, name)
+            return await self.engine.suites.import_in_background(path, name)
         except EngineError as exc:
             # Attachments outside the suite's folder are imported only if the user says so.
             outside = exc.outside
@@ -308,7 +308,7 @@ class SuitesPanel(QWidget):
             self.show_error(str(exc))
             if not await ask_from_task(lambda: self._allow_outside(outside)):
                 raise
-        return await self.engine.import_suite_in_background(path, name, allow_outside=outside)
+        return await self.engine.suites.import_in_background(path, name, allow_outside=outside)
 
     def _imported(self, info: SuiteInfo) -> str:
         self.refresh_suites(select=info.name)
@@ -338,7 +338,7 @@ class SuitesPanel(QWidget):
                 return None
         target = str(path)
         task = self.exporting.start(
-            lambda: self.engine.export_suite_in_background(info.name, target, info.version),
+            lambda: self.engine.suites.export_in_background(info.name, target, info.version),
             done=lambda n: f"Exported {n} cases of {info.name} v{info.version} to {target}.")
         if task is not None:
             self.show_info(f"Exporting {info.name} v{info.version}…")

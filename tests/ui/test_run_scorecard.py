@@ -49,8 +49,8 @@ def rated_run(window, mw_loop, tmp_path) -> tuple[str, dict]:
     cases = fixture_cases()
     path = tmp_path / "fixture.jsonl"
     path.write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
-    engine.import_suite(path, "fixture")
-    result = mw_loop.run_until_complete(engine.run_suite("fixture", [ModelRef.parse(m) for m in (A, B, C)]))
+    engine.suites.import_suite(path, "fixture")
+    result = mw_loop.run_until_complete(engine.suites.run("fixture", [ModelRef.parse(m) for m in (A, B, C)]))
     assert result.ok == 3 * len(cases)
     return result.run_id, rate_fixture(engine, result, A, B)
 
