@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from desk.core.response import Attempt, ResponseResult, Status
 from desk.core.suite import Case
 from desk.core.trial import ModelRef
 from desk.engine.session import Engine, EngineError, SuiteInfo, SuiteMatrix, SuiteRunInfo
-from desk.engine.suite_records import MatrixCell, SuiteRunResult, progress_text
+from desk.engine.suite_records import MatrixCell, SuiteResponse, SuiteRunResult, progress_text
+from desk.engine.suite_run import Listeners
 from desk.engine.tab_events import Event, Notice
 
 ANY = "__any__"  # a filter that lets every row through
@@ -38,7 +39,7 @@ class RunPlan:
     models: tuple[ModelRef, ...]
     total: int
     text: str
-    go: Callable[..., Awaitable[SuiteRunResult]]
+    go: Callable[[Listeners], Awaitable[SuiteRunResult]]
 
 
 # --- the matrix's rows ----------------------------------------------------------------------
@@ -177,9 +178,10 @@ class SuitesTab:
             raise PlanError("Tick at least one model to run the suite on.")
         total = suite.cases * repeat * len(models)
 
-        def go(**callbacks: Any) -> Awaitable[SuiteRunResult]:
+        def go(to: Listeners) -> Awaitable[SuiteRunResult]:
             return self.engine.suites.run(suite.name, models, version=suite.version, repeat=repeat,
-                                         concurrency=concurrency, **callbacks)
+                                          concurrency=concurrency, progress=to.progress, on_response=to.on_response,
+                                          on_start=to.on_start, sink=to.sink)
 
         return RunPlan(models, total, f"Starting {suite.name}: {total} answers to get…", go)
 
@@ -193,8 +195,9 @@ class SuitesTab:
         except ValueError:
             models = ()
 
-        def go(**callbacks: Any) -> Awaitable[SuiteRunResult]:
-            return self.engine.suites.resume(run_id, **callbacks)
+        def go(to: Listeners) -> Awaitable[SuiteRunResult]:
+            return self.engine.suites.resume(run_id, progress=to.progress, on_response=to.on_response,
+                                             on_start=to.on_start, sink=to.sink)
 
         return RunPlan(models, info.total, f"Resuming {run_id}: {info.total - info.done} answers to get…",
                        go)
@@ -218,8 +221,7 @@ class SuitesTab:
         if before_run is not None and not await before_run(plan.models):
             self._note = NOT_STARTED
             return None
-        return await plan.go(progress=self.on_progress, on_response=self.on_response,
-                             on_start=self.on_start, sink=_RunSink(self))
+        return await plan.go(Listeners(self.on_progress, self.on_response, self.on_start, _RunSink(self)))
 
     def end(self) -> str | None:
         """The run's task ended; returns the id of the run that was running (if it started)."""
@@ -235,8 +237,8 @@ class SuitesTab:
     def on_progress(self, done: int, total: int) -> None:
         self.progress = (done, total)
 
-    def on_response(self, item: Any) -> None:
-        if getattr(item.response.status, "value", item.response.status) != "ok":
+    def on_response(self, item: SuiteResponse) -> None:
+        if item.response.status != Status.OK:
             self.failed += 1
         self.mark_dirty()
 
@@ -300,14 +302,14 @@ class _RunSink:
     def __init__(self, tab: SuitesTab) -> None:
         self._tab = tab
 
-    def response_started(self, result: Any) -> None:
+    def response_started(self, result: ResponseResult) -> None:
         self._tab.mark_dirty()
 
-    def text_received(self, result: Any, delta: str, parts: list[str]) -> None:
+    def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
         pass
 
-    def attempt_finished(self, result: Any, attempt: Any) -> None:
+    def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         pass
 
-    def response_finished(self, result: Any) -> None:
+    def response_finished(self, result: ResponseResult) -> None:
         pass
