@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from desk.core.response import Attempt, ResponseResult, Status
 from desk.core.suite import Case
@@ -25,6 +26,7 @@ ANY = "__any__"  # a filter that lets every row through
 NO_EXPECT = "__none__"  # the expect filter's "cases without an expect"
 RATED, UNRATED = "rated", "unrated"
 NOT_STARTED = "Not started."
+RELOAD_BUDGET = 0.1  # while a run streams, reading its matrix back may use at most a tenth of the GUI's time
 
 
 class PlanError(ValueError):
@@ -94,6 +96,26 @@ def one_reason_a_line(text: str) -> str:
     return re.sub(r"nothing imported: (?=line \d+:)", "nothing imported:\n", text)
 
 
+def outside_question(paths: Sequence[str]) -> str:
+    """Whether files from outside a suite's folder may be imported with it, asked of the user."""
+    shown = "\n".join(paths[:10]) + (f"\n… and {len(paths) - 10} more" if len(paths) > 10 else "")
+    return ("The suite attaches files from outside its own folder; a suite someone sent you could "
+            f"reach any file you can read this way:\n\n{shown}\n\nImport them with the suite?")
+
+
+def imported_text(info: SuiteInfo) -> str:
+    return f"Imported {info.cases} case{'s' if info.cases != 1 else ''} as {info.name} v{info.version}."
+
+
+def run_tooltip(info: SuiteRunInfo) -> str:
+    return (f"{info.run_id}\nmodels: {', '.join(info.models)}\nrepeat {info.repeat}, "
+            f"concurrency {info.concurrency}" + (f"\n{info.failed} failed" if info.failed else ""))
+
+
+def run_suite_text(info: SuiteRunInfo) -> str:
+    return info.suite + (f" v{info.suite_version}" if info.suite_version is not None else "")
+
+
 def shown_text(shown: int, total: int) -> str:
     return f"{shown} of {total} cases" if shown != total else f"{total} cases"
 
@@ -119,6 +141,7 @@ class SuitesTab:
         self._note = "No run yet."  # the line under the progress bar until figures arrive
         self.dirty = False  # the open run's matrix is out of date
         self.reloads = 0
+        self._next_reload = 0.0  # monotonic time before which a live matrix is not read again
         self.running_changed = Event()
         self.run_started = Event()
         self.changed = Event()
@@ -133,6 +156,18 @@ class SuitesTab:
             return Notice(str(exc), error=True)
         return None
 
+    async def import_suite(self, path: str | Path, name: str,
+                           allow_outside: Callable[[EngineError], Awaitable[bool]]) -> SuiteInfo:
+        """Import a suite file, read off the GUI thread. Attachments from outside the file's
+        folder are imported only when `allow_outside(the refusal)` says yes."""
+        try:
+            return await self.engine.suites.import_in_background(path, name)
+        except EngineError as exc:
+            outside = exc.outside
+            if not outside or not await allow_outside(exc):
+                raise
+        return await self.engine.suites.import_in_background(path, name, allow_outside=outside)
+
     def suite(self, name: str | None) -> SuiteInfo | None:
         return next((s for s in self.suites if s.name == name), None) if name else None
 
@@ -144,6 +179,16 @@ class SuitesTab:
 
     def model_names(self) -> list[str]:
         return [str(ref) for ref in self.engine.configured_models()]
+
+    def reload_due(self, now: float) -> bool:
+        """While the open run streams: whether its matrix is out of date and may be read again
+        at `now` (monotonic seconds) within the reading budget."""
+        live = self.running_run_id is not None and self.running_run_id == self.current_run_id
+        return self.dirty and live and now >= self._next_reload
+
+    def reloaded(self, started: float, took: float) -> None:
+        """The live matrix was read at `started` in `took` seconds: a slow read waits longer."""
+        self._next_reload = started + took / RELOAD_BUDGET
 
     def read_matrix(self) -> SuiteMatrix | None:
         """The open run's matrix (None when no run is open); EngineError when it cannot be read."""

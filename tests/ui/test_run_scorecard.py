@@ -65,7 +65,7 @@ def open_from_the_tab(window, run_id) -> RunScorecardDialog:
     assert panel.select_run(run_id)
     assert panel.scorecard_button.isEnabled()
     panel.scorecard_button.click()
-    dialog = panel.scorecard
+    dialog = panel.dialogs.scorecard
     assert isinstance(dialog, RunScorecardDialog) and dialog.isVisible() and not dialog.isModal()
     return dialog
 
@@ -126,5 +126,5 @@ def test_run_scorecard_by_behaviour_and_sign_test(window, qtbot, mw_loop, tmp_pa
 
     # Opening it again replaces the first one.
     window.suites_panel.scorecard_button.click()
-    assert window.suites_panel.scorecard is not dialog
-    window.suites_panel.scorecard.close()
+    assert window.suites_panel.dialogs.scorecard is not dialog
+    window.suites_panel.dialogs.scorecard.close()

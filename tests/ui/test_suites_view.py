@@ -157,14 +157,14 @@ def test_run_fills_the_matrix_live_filters_and_a_click_opens_the_case(window, qt
 
     # Filters: expect, tag, rating state.
     assert panel.visible_cases() == ["c1", "c2", "c3", "c4", "c5", "c6"]
-    panel.set_filters(expect="answer")
+    panel.filters.set_filters(expect="answer")
     assert panel.visible_cases() == ["c3", "c5"]
-    assert panel.shown_label.text() == "2 of 6 cases"
-    panel.set_filters(tag="ops")
+    assert panel.filters.shown_label.text() == "2 of 6 cases"
+    panel.filters.set_filters(tag="ops")
     assert panel.visible_cases() == ["c1", "c5"]
-    panel.set_filters(expect="answer", tag="ops")
+    panel.filters.set_filters(expect="answer", tag="ops")
     assert panel.visible_cases() == ["c5"]
-    panel.set_filters(expect=NO_EXPECT)
+    panel.filters.set_filters(expect=NO_EXPECT)
     assert panel.visible_cases() == ["c6"]
     matrix = window.engine.suites.matrix(run_id)
     window.engine.set_rater_name("Ana")
@@ -173,12 +173,12 @@ def test_run_fills_the_matrix_live_filters_and_a_click_opens_the_case(window, qt
         window.engine.save_rating(cell.response_id, {"outcome": "success", "uncertainty": "confident_correct",
                                                      "constraints": "na", "quality": 4})
     panel.reload_matrix()
-    panel.set_filters(rated=RATED)
+    panel.filters.set_filters(rated=RATED)
     assert panel.visible_cases() == ["c3"]
     assert cell_text(panel, "c3", MODELS[0]).split("\n")[2] == "✓ success · confident_correct · q4"
-    panel.set_filters(rated=UNRATED)
+    panel.filters.set_filters(rated=UNRATED)
     assert panel.visible_cases() == ["c1", "c2", "c4", "c5", "c6"]
-    panel.set_filters(ANY, ANY, ANY)
+    panel.filters.set_filters(ANY, ANY, ANY)
     assert len(panel.visible_cases()) == 6
 
     # A click on a cell opens the case side by side in Trials: every model's answer to it.
