@@ -1,8 +1,8 @@
 """The scorecard of one suite run: how often each model showed the behaviour each kind of
 case expects, and a paired comparison of two models on the same cases (a sign test).
 
-Only engine calls: Engine.run_scorecard for the per-behaviour table and
-Engine.compare_models for the comparison (the rules are in desk.engine.scorecard).
+Only engine calls: engine.suites.scorecard for the per-behaviour table and
+engine.suites.compare_models for the comparison (the rules are in desk.engine.scorecard).
 """
 
 from __future__ import annotations
@@ -123,6 +123,35 @@ class RunScorecardDialog(QDialog):
         self.note.setStyleSheet(f"color: {defs.muted()};")
         col.addWidget(self.note)
 
+        col.addWidget(self._build_comparison())
+
+        # Where desk's constraint check and a person disagree: the checker misread the
+        # constraint, or the rater missed a violation. Either way, worth a second look.
+        self.disagreements = QLabel()
+        self.disagreements.setObjectName("runDisagreements")
+        self.disagreements.setWordWrap(True)
+        self.disagreements.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        col.addWidget(self.disagreements)
+
+        buttons = QHBoxLayout()
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setObjectName("runScoreRefresh")
+        self.refresh_button.setToolTip("Read the ratings again (rating goes on while this is open)")
+        self.refresh_button.clicked.connect(self.refresh)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        buttons.addWidget(self.refresh_button)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        col.addLayout(buttons)
+        for combo in (self.model_a, self.model_b):
+            combo.currentIndexChanged.connect(lambda _i: self.update_comparison())
+        self.refresh()
+        self._fit_width()
+        self.model_a.setFocus()
+
+    def _build_comparison(self) -> QGroupBox:
+        """Model A against model B: the two pickers, the result and how to read it."""
         box = QGroupBox("Compare two models")
         bcol = QVBoxLayout(box)
         pick = QHBoxLayout()
@@ -156,32 +185,8 @@ class RunScorecardDialog(QDialog):
         self.compare_note.setWordWrap(True)
         self.compare_note.setStyleSheet(f"color: {defs.muted()};")
         bcol.addWidget(self.compare_note)
-        col.addWidget(box)
+        return box
 
-        # Where desk's constraint check and a person disagree: the checker misread the
-        # constraint, or the rater missed a violation. Either way, worth a second look.
-        self.disagreements = QLabel()
-        self.disagreements.setObjectName("runDisagreements")
-        self.disagreements.setWordWrap(True)
-        self.disagreements.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        col.addWidget(self.disagreements)
-
-        buttons = QHBoxLayout()
-        self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.setObjectName("runScoreRefresh")
-        self.refresh_button.setToolTip("Read the ratings again (rating goes on while this is open)")
-        self.refresh_button.clicked.connect(self.refresh)
-        close = QPushButton("Close")
-        close.clicked.connect(self.close)
-        buttons.addWidget(self.refresh_button)
-        buttons.addStretch(1)
-        buttons.addWidget(close)
-        col.addLayout(buttons)
-        for combo in (self.model_a, self.model_b):
-            combo.currentIndexChanged.connect(lambda _i: self.update_comparison())
-        self.refresh()
-        self._fit_width()
-        self.model_a.setFocus()
 
     # --- the table ------------------------------------------------------------------------
     def refresh(self) -> None:
