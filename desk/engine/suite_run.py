@@ -58,7 +58,7 @@ def find_run(ledger: RunLedger, run_id: str) -> SuiteRunInfo | None:
 
 
 @dataclass(frozen=True)
-class RunPlan:
+class SendPlan:
     """What one call sends: the run's cells not yet done, `concurrency` at once."""
 
     run_id: str
@@ -97,7 +97,7 @@ class RunSender:
         self.runner = runner
         self.recorder = recorder  # a new sink writing answers to the store, one per call
 
-    async def send(self, plan: RunPlan, listeners: Listeners) -> SuiteRunResult:
+    async def send(self, plan: SendPlan, listeners: Listeners) -> SuiteRunResult:
         """Send every cell of `plan` without an ok answer; raises SuiteRunCancelled (after
         storing the run as cancelled) when the task is cancelled."""
         ACTIVE.add(plan.run_id)
@@ -147,7 +147,7 @@ class RunSender:
 class _Call:
     """One call's sending: its cells, the sinks answers go to, and what it has done."""
 
-    def __init__(self, sender: RunSender, plan: RunPlan, listeners: Listeners) -> None:
+    def __init__(self, sender: RunSender, plan: SendPlan, listeners: Listeners) -> None:
         self.sender = sender
         self.plan = plan
         self.listeners = listeners

@@ -54,7 +54,7 @@ from desk.engine.suite_records import (
     SuiteRunResult,
     run_info,
 )
-from desk.engine.suite_run import ACTIVE, Listeners, RunPlan, RunSender, find_run
+from desk.engine.suite_run import ACTIVE, Listeners, RunSender, SendPlan, find_run
 from desk.store.errors import StoreError
 from desk.store.ratings import RatingFilter
 from desk.store.suites import SUITE_RUN, SuiteInfo
@@ -209,7 +209,7 @@ class SuiteService:
                 "settings": settings.as_dict(),
             }
             run_id = self.runs.create_run(SUITE_RUN, spec, label)
-            plan = RunPlan(run_id, suite, models, repeat, concurrency, settings)
+            plan = SendPlan(run_id, suite, models, repeat, concurrency, settings)
             return await self.sender.send(plan, Listeners(progress, on_response, on_start, sink))
 
     async def resume(
@@ -230,7 +230,7 @@ class SuiteService:
             self.tables.claim_run(run_id)
             return await self.sender.send(plan, Listeners(progress, on_response, on_start, sink))
 
-    def _resume_plan(self, run_id: str, concurrency: int | None) -> RunPlan:
+    def _resume_plan(self, run_id: str, concurrency: int | None) -> SendPlan:
         found = self.tables.suite_runs(1, run_id=run_id, active=ACTIVE)
         if not found:
             raise SuiteRunError(f"no suite run {run_id!r} (see 'desk suite runs')")
@@ -249,7 +249,7 @@ class SuiteService:
             raise SuiteRunError(f"suite run {run_id}: its stored settings cannot be read ({exc})") from None
         if concurrency is not None and concurrency < 1:
             raise SuiteRunError("--concurrency must be at least 1")
-        return RunPlan(run_id, suite, models, int(spec.get("repeat", 1)),
+        return SendPlan(run_id, suite, models, int(spec.get("repeat", 1)),
                        concurrency or int(spec.get("concurrency", 4)), settings)
 
     async def _ready(self, models: Sequence[ModelRef]) -> None:
