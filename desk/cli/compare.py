@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from desk.cli.common import _json, _with_engine
 from desk.core.run_compare import ALPHA, MeasureFigure, ModelComparison, RateFigure, RunComparison
+
+if TYPE_CHECKING:
+    from desk.store.db import Store
 
 # Short names for the table (the JSON keeps the full figure names).
 _LABELS = {"constraint_violated": "violated", "asked_clarifying": "clarifying", "needless_refusal": "refusal",
@@ -28,7 +31,7 @@ def _alpha(text: str) -> float:
     return value
 
 
-def add_parser(ssub: Any, db: argparse.ArgumentParser) -> None:
+def register(ssub: Any, db: argparse.ArgumentParser) -> None:  # argparse names no public type for it
     cmp = ssub.add_parser(
         "compare", parents=[db], help="compare two runs of a suite: rates, latency, cost, flagged changes",
         description="Pairs the two runs' answers by case x model x sample (cases only one run has are "
@@ -48,22 +51,13 @@ def add_parser(ssub: Any, db: argparse.ArgumentParser) -> None:
                      help=f"flag a figure when its Holm-corrected p is under this (default {ALPHA}); "
                           "intervals are at 1 - alpha")
     cmp.add_argument("--json", action="store_true", help="one JSON object for the whole comparison")
+    cmp.set_defaults(handler=compare)
 
 
-def compare(args: argparse.Namespace, store: Any, h: Any, engine: Callable[..., Any]) -> int:
-    """`engine(store, h, use)` runs `use(engine)` on an Engine (desk.cli.suite's helper)."""
-    from desk.engine.run_compare import compare_suite_runs
-    from desk.engine.suite_run import SuiteRunError
-
-    def use(e: Any) -> RunComparison:
-        try:
-            return compare_suite_runs(e, args.run_a, args.run_b, alpha=args.alpha)
-        except SuiteRunError as exc:
-            raise h.error(str(exc)) from None
-
-    result: RunComparison = engine(store, h, use)
+def compare(args: argparse.Namespace, store: Store) -> int:
+    result = _with_engine(store, lambda e: e.suites.compare_runs(args.run_a, args.run_b, alpha=args.alpha))
     if args.json:
-        print(h.json(result.as_json()))
+        print(_json(result.as_json()))
         return 0
     print_comparison(result)
     return 0

@@ -43,14 +43,14 @@ def _scorecard(args: argparse.Namespace, store: Store) -> int:
         if not args.run:
             raise CliError("--compare needs --run RUN_ID (the suite run whose cases are compared)")
         a, b = args.compare
-        result = _with_engine(store, lambda engine: engine.compare_models(args.run, a, b, filters))
+        result = _with_engine(store, lambda engine: engine.suites.compare_models(args.run, a, b, filters))
         if args.json:
             print(_json(result.as_json()))
         else:
             cli_suite.print_comparison(result)
         return EXIT_OK
     if args.run:
-        scores = _with_engine(store, lambda engine: engine.run_scorecard(args.run, filters,
+        scores = _with_engine(store, lambda engine: engine.suites.scorecard(args.run, filters,
                                                                          constraints=args.constraints))
     else:
         scores = _with_engine(store, lambda engine: engine.ratings.scorecard(filters, constraints=args.constraints))

@@ -1,7 +1,6 @@
 """`desk suite`: import, list and export suites; run them against several models; resume runs.
 
-`register` binds a handler that lends the rest of the module the CLI's helpers
-(`CliHelpers`), read from desk.cli.common and desk.cli.trial.
+`register` declares each action's arguments and binds its handler, as every command group does.
 """
 
 from __future__ import annotations
@@ -11,32 +10,25 @@ import asyncio
 import dataclasses
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from statistics import median
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from desk.cli import compare as cli_compare
+from desk.cli.common import CliError, _json, _ref, _with_engine
+from desk.cli.common import _run as _run_coro
 from desk.cli.policy import add_policy_args, timeouts_from
+from desk.cli.trial import response_json
+from desk.core.response import ResponseResult
 from desk.core.trial import REASONING_EFFORTS
 
 if TYPE_CHECKING:
+    from desk.engine.scorecard import ModelScore, PairedComparison
+    from desk.engine.session import SuiteInfo
+    from desk.engine.suite_records import SuiteResponse, SuiteRunResult
     from desk.store.db import Store
 
 
-@dataclass(frozen=True)
-class CliHelpers:
-    """What desk.cli lends this module: model parsing, running a coroutine, its error
-    type, the `desk trial --json` record and its JSON writer."""
-
-    ref: Callable[[str], Any]
-    run: Callable[[Any], Any]
-    error: Callable[..., Exception]
-    response_json: Callable[[Any], dict[str, Any]]
-    json: Callable[[Any], str]
-
-
-def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
+def register(sub: Any, db: argparse.ArgumentParser) -> None:  # argparse names no public type for it
     suite = sub.add_parser(
         "suite", parents=[db], help="sets of real tasks: import, run against several models, resume",
         description="A suite is a named, versioned set of cases (prompt, optional system prompt, "
@@ -57,21 +49,30 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
                      help="also accept attachments in this folder (or this file); by default every "
                           "attachment must lie inside the suite file's folder, symlinks resolved")
     imp.add_argument("--json", action="store_true")
+    imp.set_defaults(handler=_import)
 
     lst = ssub.add_parser("list", parents=[db], help="list suites (the built-in 'starter' included)")
     lst.add_argument("--all", action="store_true", help="every version, not only the newest of each name")
     lst.add_argument("--json", action="store_true", help="one JSON object per suite")
+    lst.set_defaults(handler=_list)
 
     exp = ssub.add_parser("export", parents=[db], help="write a suite to JSONL (one case per line)")
     exp.add_argument("name", metavar="NAME")
     exp.add_argument("--out", "-o", required=True, metavar="FILE.jsonl")
     exp.add_argument("--version", type=int, help="default: the newest")
+    exp.set_defaults(handler=_export)
 
     frm = ssub.add_parser("from-trials", parents=[db], help="make a suite of past trials (prompt, system, files)")
     frm.add_argument("trial_ids", nargs="+", metavar="TRIAL_ID")
     frm.add_argument("--name", required=True)
     frm.add_argument("--expect", default="", choices=("", "clarify", "abstain", "answer", "follow_constraints"),
                      help="the behaviour every case expects (default: none)")
+    frm.set_defaults(handler=_from_trials)
+    _register_runs(ssub, db)
+    cli_compare.register(ssub, db)
+
+
+def _register_runs(ssub: Any, db: argparse.ArgumentParser) -> None:
 
     run = ssub.add_parser(
         "run", parents=[db], help="send every case of a suite to several models (or resume a run)",
@@ -96,77 +97,39 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
     run.add_argument("--json", action="store_true",
                      help="one JSON object per answer per line: the 'desk trial --json' fields plus "
                           "run_id, case_id, sample and expect")
+    run.set_defaults(handler=_run)
 
     runs = ssub.add_parser("runs", parents=[db], help="list suite runs: status and progress")
     runs.add_argument("--limit", type=int, default=50)
     runs.add_argument("--json", action="store_true", help="one JSON object per run")
+    runs.set_defaults(handler=_runs)
 
     dis = ssub.add_parser("disagreements", parents=[db],
                           help="answers where desk's automatic constraint check and a person disagree")
     dis.add_argument("run_id", nargs="?", metavar="RUN_ID", help="only this suite run (default: all)")
     dis.add_argument("--json", action="store_true", help="one JSON object per disagreement")
-
-    cli_compare.add_parser(ssub, db)
-
-
-def register(sub: Any, db: argparse.ArgumentParser) -> None:
-    add_parser(sub, db)
-    sub.choices["suite"].set_defaults(handler=_handle)
+    dis.set_defaults(handler=_disagreements)
 
 
-def _handle(args: argparse.Namespace, store: Store) -> int:
-    from desk.cli.common import CliError, _json, _ref, _run
-    from desk.cli.trial import response_json
-
-    return run(args, store, CliHelpers(ref=_ref, run=_run, error=CliError, response_json=response_json, json=_json))
-
-
-def run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
-    handler = {
-        "import": _import,
-        "list": _list,
-        "export": _export,
-        "from-trials": _from_trials,
-        "run": _run,
-        "runs": _runs,
-        "disagreements": _disagreements,
-        "compare": lambda a, s, helpers: cli_compare.compare(a, s, helpers, _engine),
-    }[args.action]
-    return handler(args, store, h)
-
-
-def _engine(store: Any, h: CliHelpers, use: Callable[[Any], Any], **kw: Any) -> Any:
-    from desk.engine.session import Engine, EngineError
-
-    async def go() -> Any:
-        async with Engine(store, **kw) as engine:
-            return use(engine)
-
-    try:
-        return h.run(go())
-    except EngineError as exc:
-        raise h.error(str(exc)) from None
-
-
-def _suite_json(info: Any) -> dict[str, Any]:
+def _suite_json(info: SuiteInfo) -> dict[str, Any]:
     return {"name": info.name, "version": info.version, "cases": info.cases, "id": info.id,
             "created_at": info.created_at, "builtin": info.builtin, "source": info.source}
 
 
-def _import(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
-    info = _engine(store, h, lambda e: e.import_suite(args.file, args.name, allow_outside=args.allow_outside))
+def _import(args: argparse.Namespace, store: Store) -> int:
+    info = _with_engine(store, lambda e: e.suites.import_suite(args.file, args.name, allow_outside=args.allow_outside))
     if args.json:
-        print(h.json(_suite_json(info)))
+        print(_json(_suite_json(info)))
     else:
         print(f"imported {info.cases} case(s) as suite {info.name} version {info.version}")
     return 0
 
 
-def _list(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
-    suites = _engine(store, h, lambda e: e.list_suites(all_versions=args.all))
+def _list(args: argparse.Namespace, store: Store) -> int:
+    suites = _with_engine(store, lambda e: e.suites.list_suites(all_versions=args.all))
     if args.json:
         for info in suites:
-            print(h.json(_suite_json(info)))
+            print(_json(_suite_json(info)))
         return 0
     if not suites:
         print("no suites yet; import one with: desk suite import FILE --name NAME")
@@ -176,32 +139,32 @@ def _list(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
     return 0
 
 
-def _export(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
+def _export(args: argparse.Namespace, store: Store) -> int:
     if args.out == "-":  # stdout, as `desk export --out -`
-        suite = _engine(store, h, lambda e: e.suite(args.name, args.version))
+        suite = _with_engine(store, lambda e: e.suites.get(args.name, args.version))
         if any(case.attachments for case in suite.cases):
-            raise h.error(f"suite {args.name!r} has attachments: export it to a file (they go in a folder beside it)")
+            raise CliError(f"suite {args.name!r} has attachments: export it to a file (they go in a folder beside it)")
         for case in suite.cases:
-            print(h.json(case.as_json()))
+            print(_json(case.as_json()))
         return 0
-    n = _engine(store, h, lambda e: e.export_suite(args.name, args.out, args.version))
+    n = _with_engine(store, lambda e: e.suites.export(args.name, args.out, args.version))
     print(f"exported {n} case(s) of {args.name} to {args.out}")
     return 0
 
 
-def _from_trials(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
-    info = _engine(store, h, lambda e: e.suite_from_trials(args.name, args.trial_ids, args.expect))
+def _from_trials(args: argparse.Namespace, store: Store) -> int:
+    info = _with_engine(store, lambda e: e.suites.from_trials(args.name, args.trial_ids, args.expect))
     print(f"made suite {info.name} version {info.version} of {info.cases} trial(s)")
     return 0
 
 
-def _runs(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
-    from desk.engine.suite_run import progress_text
+def _runs(args: argparse.Namespace, store: Store) -> int:
+    from desk.engine.suite_records import progress_text
 
-    runs = _engine(store, h, lambda e: e.list_suite_runs(args.limit))
+    runs = _with_engine(store, lambda e: e.suites.list_runs(args.limit))
     if args.json:
         for r in runs:
-            print(h.json(r.as_json()))
+            print(_json(r.as_json()))
         return 0
     if not runs:
         print("no suite runs yet; start one with: desk suite run NAME -m PROVIDER/MODEL")
@@ -213,15 +176,15 @@ def _runs(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
     return 0
 
 
-def _disagreements(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
+def _disagreements(args: argparse.Namespace, store: Store) -> int:
     """Where the code's verdict on hard constraints and a rater's differ: either the checker
     misread the constraint or the rater missed a violation; both are worth a second look."""
     if args.run_id:
-        _engine(store, h, lambda e: e.suite_run(args.run_id) or _no_run(h, args.run_id))
-    found = _engine(store, h, lambda e: e.constraint_disagreements(args.run_id))
+        _with_engine(store, lambda e: e.suites.run_info(args.run_id) or _no_run(args.run_id))
+    found = _with_engine(store, lambda e: e.suites.disagreements(args.run_id))
     if args.json:
         for d in found:
-            print(h.json(dataclasses.asdict(d)))
+            print(_json(dataclasses.asdict(d)))
         return 0
     if not found:
         print("no disagreements: every answer rated by a person and checked by desk got the same verdict")
@@ -232,8 +195,8 @@ def _disagreements(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
     return 0
 
 
-def _no_run(h: CliHelpers, run_id: str) -> Any:
-    raise h.error(f"no suite run {run_id!r} (see 'desk suite runs')")
+def _no_run(run_id: str) -> NoReturn:
+    raise CliError(f"no suite run {run_id!r} (see 'desk suite runs')")
 
 
 class _ProgressLine:
@@ -258,7 +221,7 @@ class _ProgressLine:
     def _write(self) -> None:
         assert self.latest is not None
         done, total, failed = self.latest
-        from desk.engine.suite_run import progress_text
+        from desk.engine.suite_records import progress_text
 
         sys.stderr.write(f"\r{progress_text(done, total, failed)}   ")
         sys.stderr.flush()
@@ -273,51 +236,51 @@ class _ProgressLine:
             sys.stderr.flush()
 
 
-def _run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
+def _run(args: argparse.Namespace, store: Store) -> int:
     from desk.core.response import Status
     from desk.core.trial import GenerationSettings
     from desk.engine.policy import RetryPolicy
     from desk.engine.session import Engine, EngineError
-    from desk.engine.suite_run import SuiteRunCancelled
+    from desk.engine.suite_records import SuiteRunCancelled
 
-    _check_run_args(args, h)
-    refs = [h.ref(m) for m in args.model]
+    _check_run_args(args)
+    refs = [_ref(m) for m in args.model]
     if len(set(refs)) != len(refs):
-        raise h.error("the same model is listed twice")
+        raise CliError("the same model is listed twice")
     if args.repeat < 1:
-        raise h.error("--repeat must be at least 1")
+        raise CliError("--repeat must be at least 1")
     if args.concurrency is not None and args.concurrency < 1:
-        raise h.error("--concurrency must be at least 1")
+        raise CliError("--concurrency must be at least 1")
     try:
         settings = GenerationSettings(args.temperature, args.max_tokens, args.reasoning_effort)
         timeouts = timeouts_from(args)
         retry = RetryPolicy(max_retries=args.max_retries)
     except ValueError as exc:
-        raise h.error(str(exc)) from None
+        raise CliError(str(exc)) from None
 
     progress = _ProgressLine()
     started: list[str] = []
 
-    def on_response(item: Any) -> None:
+    def on_response(item: SuiteResponse) -> None:
         r = item.response
         if r.status != Status.OK:
             progress.failed += 1
         if args.json:
-            record = h.response_json(r)
+            record = response_json(r)
             record.update(run_id=item.run_id, case_id=item.case.key, sample=item.sample, expect=item.case.expect)
-            sys.stdout.write(h.json(record) + "\n")
+            sys.stdout.write(_json(record) + "\n")
             sys.stdout.flush()
 
-    async def go() -> Any:
+    async def go() -> SuiteRunResult:
         async with Engine(store, timeouts=timeouts, retry=retry, stream=not args.no_stream) as engine:
             try:
                 if args.resume:
-                    return await engine.resume_suite_run(args.resume, concurrency=args.concurrency, progress=progress,
-                                                         on_response=on_response, on_start=started.append)
-                return await engine.run_suite(args.name, refs, version=args.version, repeat=args.repeat,
-                                              concurrency=args.concurrency or 4, settings=settings,
-                                              label=args.label, progress=progress, on_response=on_response,
-                                              on_start=started.append)
+                    return await engine.suites.resume(args.resume, concurrency=args.concurrency, progress=progress,
+                                                      on_response=on_response, on_start=started.append)
+                return await engine.suites.run(args.name, refs, version=args.version, repeat=args.repeat,
+                                               concurrency=args.concurrency or 4, settings=settings,
+                                               label=args.label, progress=progress, on_response=on_response,
+                                               on_start=started.append)
             except SuiteRunCancelled as exc:
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
@@ -326,10 +289,10 @@ def _run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
                 return exc.result
 
     try:
-        result = h.run(go())
+        result = _run_coro(go())
     except EngineError as exc:
         progress.end()
-        raise h.error(str(exc)) from None
+        raise CliError(str(exc)) from None
     except KeyboardInterrupt:
         progress.end()
         if started:
@@ -342,23 +305,23 @@ def _run(args: argparse.Namespace, store: Any, h: CliHelpers) -> int:
     return _report_run(args, result)
 
 
-def _check_run_args(args: argparse.Namespace, h: CliHelpers) -> None:
+def _check_run_args(args: argparse.Namespace) -> None:
     """A new run names a suite and models; a resumed one takes both from the run itself."""
     if args.resume:
         if args.name:
-            raise h.error("give a suite NAME or --resume RUN_ID, not both")
+            raise CliError("give a suite NAME or --resume RUN_ID, not both")
         if args.model:
-            raise h.error("--resume sends to the run's own models; leave out --model")
+            raise CliError("--resume sends to the run's own models; leave out --model")
         if args.version is not None or args.repeat != 1:
-            raise h.error("--resume keeps the run's suite version and --repeat")
+            raise CliError("--resume keeps the run's suite version and --repeat")
     else:
         if not args.name:
-            raise h.error("name the suite to run (see 'desk suite list'), or --resume RUN_ID")
+            raise CliError("name the suite to run (see 'desk suite list'), or --resume RUN_ID")
         if not args.model:
-            raise h.error("choose at least one model with --model NAME/MODEL")
+            raise CliError("choose at least one model with --model NAME/MODEL")
 
 
-def _report_run(args: argparse.Namespace, result: Any) -> int:
+def _report_run(args: argparse.Namespace, result: SuiteRunResult) -> int:
     """The summary and what went wrong, on stderr; exit 1 when answers are missing."""
     info = result.info
     if not args.json:
@@ -381,14 +344,14 @@ def _report_run(args: argparse.Namespace, result: Any) -> int:
     return 0
 
 
-def _print_result(result: Any) -> None:
+def _print_result(result: SuiteRunResult) -> None:
     from desk.core.response import Status
 
     info = result.info
     total = f"{info.done}/{info.total} answers done" if info else ""
     skipped = f", {result.skipped} already done before" if result.skipped else ""
     print(f"suite run {result.run_id} ({info.suite if info else '?'}): {result.status}, {total}{skipped}")
-    by_model: dict[str, list[Any]] = {}
+    by_model: dict[str, list[ResponseResult]] = {}
     for item in result.responses:
         by_model.setdefault(item.response.model, []).append(item.response)
     if not by_model:
@@ -417,7 +380,7 @@ def _ms(v: float | None) -> str:
 # --- for `desk scorecard --run` (desk.cli prints the rest) ------------------------------------
 
 
-def print_by_expect(scores: list[Any]) -> None:
+def print_by_expect(scores: list[ModelScore]) -> None:
     """The per-behaviour table of a suite run's scorecard."""
     rows = [("model", "expect", "rated", "handled", "95% CI")]
     for s in scores:
@@ -435,7 +398,7 @@ def print_by_expect(scores: list[Any]) -> None:
             print("  ".join("-" * w for w in widths))
 
 
-def print_comparison(c: Any) -> None:
+def print_comparison(c: PairedComparison) -> None:
     print(f"{c.model_a} vs {c.model_b}: {c.pairs} paired answers; {c.model_a} better {c.wins}, "
           f"{c.model_b} better {c.losses}, ties {c.ties}; sign test p = {c.p_value:.4g}")
     for warning in c.warnings:

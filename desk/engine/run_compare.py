@@ -13,33 +13,35 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable
-from typing import Any
 
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult
 from desk.core.run_compare import ALPHA, AnswerFacts, RunComparison, compare_runs
 from desk.core.suite import AUTO_RATER
-from desk.engine import suite_run
+from desk.engine.ports.suites import RatingLookup, SuiteTables
 from desk.engine.scorecard import combined_rating
+from desk.engine.suite_reading import counted_answers
+from desk.engine.suite_records import SuiteRunError
 
 _CONSTRAINT_VERDICTS = ("followed", "violated")
 
 
-def compare_suite_runs(engine: Any, run_a: str, run_b: str, *, alpha: float = ALPHA) -> RunComparison:
+def compare_suite_runs(suites: SuiteTables, ratings: RatingLookup, run_a: str, run_b: str, *,
+                       alpha: float = ALPHA) -> RunComparison:
     """Run A against run B, per model, figures flagged at `alpha` after Holm. Raises
     SuiteRunError for a run that is not a suite run, or two runs of different suites."""
-    name_a, facts_a = run_facts(engine, run_a)
-    name_b, facts_b = run_facts(engine, run_b)
+    name_a, facts_a = run_facts(suites, ratings, run_a)
+    name_b, facts_b = run_facts(suites, ratings, run_b)
     if name_a != name_b:
-        raise suite_run.SuiteRunError(
+        raise SuiteRunError(
             f"run {run_a} is of suite {name_a!r} and run {run_b} of {name_b!r}: compare runs of one suite")
     return compare_runs(run_a, run_b, facts_a, facts_b, alpha=alpha)
 
 
-def run_facts(engine: Any, run_id: str) -> tuple[str, dict[tuple[Hashable, str], AnswerFacts]]:
+def run_facts(suites: SuiteTables, ratings_of: RatingLookup, run_id: str) -> tuple[str, dict[tuple[Hashable, str], AnswerFacts]]:
     """The run's suite name, and ((case key, sample), model) -> the facts of the answer that
     counts for that cell."""
-    suite, answers = suite_run.counted_answers(engine, run_id)
+    suite, answers = counted_answers(suites, run_id)
     key_of = {c.id: c.key for c in suite.cases}
     chosen: dict[tuple[Hashable, str], ResponseResult] = {
         ((key_of[case_id], sample), model): r
@@ -47,7 +49,7 @@ def run_facts(engine: Any, run_id: str) -> tuple[str, dict[tuple[Hashable, str],
     }
     ids = [r.id for r in chosen.values()]
     ratings: dict[str, list[Rating]] = defaultdict(list)
-    for rating in engine.store.ratings.current(ids) if ids else []:
+    for rating in ratings_of.current(ids) if ids else []:
         ratings[rating.response_id].append(rating)
     return suite.name, {key: answer_facts(r, ratings.get(r.id, [])) for key, r in chosen.items()}
 

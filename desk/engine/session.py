@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
 from time import perf_counter
 from typing import TypeVar
 
-from desk.core.constraint_reading import DEFAULT_READING
 from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
-from desk.core.rating import RatingFilter
-from desk.core.suite import EXPECT_KINDS, Suite
 from desk.core.trial import (
     GenerationSettings,
     ModelRef,
     Variant,
 )
-from desk.engine import local_model, suite_run
+from desk.engine import local_model
 from desk.engine.errors import EngineError
 from desk.engine.jobs import Job, on_own_connection
 from desk.engine.keys import (
@@ -35,36 +30,19 @@ from desk.engine.keys import (
 )
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog, wait_for_preload
-from desk.engine.runner import ResponseSink, Runner, Target
-from desk.engine.scorecard import (
-    AutoChecks,
-    ModelScore,
-    PairedComparison,
-    auto_checks,
-    by_expect,
-    paired_comparison,
-)
+from desk.engine.recorder import StoreRecorder
+from desk.engine.runner import Runner, Target
 from desk.engine.services.exports import ExportService
 from desk.engine.services.ratings import RatingService, not_the_machine
-from desk.engine.services.trials import TrialOutcome, TrialService
-from desk.engine.suite_run import (
-    Disagreement,
-    QueueItem,
-    SuiteMatrix,
-    SuiteResponse,
-    SuiteRunError,
-    SuiteRunInfo,
-    SuiteRunResult,
-)
+from desk.engine.services.suites import SuiteService
+from desk.engine.services.trials import TrialService
 from desk.engine.url_credentials import secure_stored_urls
-from desk.providers.base import Provider, ProviderError
+from desk.providers.base import Provider
 from desk.providers.connections import Connections, HttpClient
 from desk.providers.registry import base_url_problem, make_provider
 from desk.store.db import Store, open_store
 from desk.store.errors import StoreError
 from desk.store.runs import RunInfo
-from desk.store.suites import SuiteInfo, SuiteStore
-from desk.store.trials import StoredTrial, TrialSummary
 
 T = TypeVar("T")
 
@@ -111,6 +89,12 @@ class Engine:
         self.exports = ExportService(self.store, self.store, lambda: open_store(path))
         self.ratings = RatingService(self.store.ratings, self.store.rubrics, self.store,
                                      rater_name=self.rater_name, elsewhere=self._on_own_connection)
+        store = self.store
+        self.suites = SuiteService(
+            store.suites, trials=store.trials, ratings=store.ratings, answers=store.responses, runs=store.runs, models=store,
+            targets=self, reach=self,
+            runner=self.runner, recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), scorecards=self,
+        )
 
     async def __aenter__(self) -> Engine:
         return self
@@ -348,167 +332,6 @@ class Engine:
             return None
         return info, self.store.run_requests(run_id)
 
-    # --- suites and suite runs (see desk.engine.suite_run) -----------------------------------
-    #
-    # Every method below raises EngineError with one plain line for bad input (an unknown
-    # suite or run, a bad row, an unknown provider) and then has written nothing.
-
-    def _suites(self) -> SuiteStore:
-        return SuiteStore(self.store)
-
-    def import_suite(self, path: str | Path, name: str, *, allow_outside: Sequence[str | Path] = ()) -> SuiteInfo:
-        """Read a CSV or JSONL suite file and store it as the next version of `name`
-        (all rows or none: a bad row is reported with its line number). Attachments must lie
-        in the file's folder or in `allow_outside`; the error's `outside` lists those refused."""
-        with _engine_errors():
-            return suite_run.import_suite(self._suites(), path, name, allow_outside=allow_outside)
-
-    async def import_suite_in_background(self, path: str | Path, name: str, *,
-                                         allow_outside: Sequence[str | Path] = ()) -> SuiteInfo:
-        """import_suite with the file and its attachments (megabytes of them) read on a worker
-        thread; the suite is stored here, on this thread's connection."""
-        with _engine_errors():
-            suite = await asyncio.to_thread(suite_run.read_suite_file, path, name, allow_outside=allow_outside)
-            return suite_run.store_suite(self._suites(), suite)
-
-    def list_suites(self, *, all_versions: bool = False) -> list[SuiteInfo]:
-        """Stored suites by name (each name's newest version unless `all_versions`); the
-        bundled starter suite is among them as "starter" (imported on first use)."""
-        return suite_run.suites_list(self._suites(), all_versions=all_versions)
-
-    def suite(self, name: str, version: int | None = None) -> Suite:
-        """A suite with its cases (`version` None: the newest)."""
-        with _engine_errors():
-            return suite_run.get_suite(self._suites(), name, version)
-
-    def export_suite(self, name: str, path: str | Path, version: int | None = None) -> int:
-        """Write a suite to JSONL (attachments to a folder beside it); return the cases written."""
-        return _write_suite(self.suite(name, version), path)
-
-    async def export_suite_in_background(self, name: str, path: str | Path, version: int | None = None) -> int:
-        """export_suite with the writing (JSONL and attachment files, megabytes with
-        screenshots) off the caller's thread; the suite is read here (this thread's
-        connection), and is plain data by then."""
-        return await asyncio.to_thread(_write_suite, self.suite(name, version), path)
-
-    def suite_from_trials(self, name: str, trial_ids: Sequence[str], expect: str = "") -> SuiteInfo:
-        """Make a suite (the next version of `name`) of past trials: each one's prompt, system
-        prompt and files become a case, keyed 1, 2, ... in the order given."""
-        with _engine_errors():
-            return suite_run.suite_from_trials(self._suites(), self.store, name, trial_ids, expect)
-
-    async def run_suite(
-        self,
-        name: str,
-        models: Sequence[ModelRef],
-        *,
-        version: int | None = None,
-        repeat: int = 1,
-        concurrency: int = 4,
-        settings: GenerationSettings | None = None,
-        label: str | None = None,
-        progress: suite_run.Progress | None = None,
-        on_response: Callable[[SuiteResponse], None] | None = None,
-        on_start: Callable[[str], None] | None = None,
-        sink: ResponseSink | None = None,
-    ) -> SuiteRunResult:
-        """Send every case (x `repeat`) of a suite to every model, at most `concurrency`
-        requests at once; every answer is an ordinary trial response, linked to the run.
-
-        `progress(finished, total)` follows each answer; `on_response` gets each finished
-        answer; `on_start(run_id)` is called once the run is stored; `sink` sees the
-        streams (like trials.run's). Cancelling the task stores the run as cancelled and
-        raises SuiteRunCancelled (a CancelledError) carrying what was done; resume it with
-        resume_suite_run.
-        """
-        with _engine_errors():
-            suite = suite_run.get_suite(self._suites(), name, version)
-            return await suite_run.start_run(
-                self, suite, models, repeat=repeat, concurrency=concurrency, settings=settings, name=label,
-                progress=progress, on_response=on_response, on_start=on_start, sink=sink,
-            )
-
-    async def resume_suite_run(
-        self,
-        run_id: str,
-        *,
-        concurrency: int | None = None,
-        progress: suite_run.Progress | None = None,
-        on_response: Callable[[SuiteResponse], None] | None = None,
-        on_start: Callable[[str], None] | None = None,
-        sink: ResponseSink | None = None,
-    ) -> SuiteRunResult:
-        """Send only the cells of a run that have no ok answer yet (after a cancel, a crash
-        or a kill); refused while the run is still running elsewhere."""
-        with _engine_errors():
-            return await suite_run.resume_run(self, run_id, concurrency=concurrency, progress=progress,
-                                              on_response=on_response, on_start=on_start, sink=sink)
-
-    def list_suite_runs(self, limit: int = 200) -> list[SuiteRunInfo]:
-        """Suite runs, newest first, with status running | interrupted | done and done/total."""
-        return suite_run.list_runs(self._suites(), limit)
-
-    def suite_run(self, run_id: str) -> SuiteRunInfo | None:
-        return suite_run.get_run(self._suites(), run_id)
-
-    def suite_matrix(self, run_id: str) -> SuiteMatrix:
-        """Cases x models (x samples) of a run: each cell's answer, timing, cost and ratings."""
-        with _engine_errors():
-            return suite_run.matrix(self, run_id)
-
-    def rating_queue(self, run_id: str, rater: str | None = None) -> list[QueueItem]:
-        """Per (case, sample) of a run, in case order: every model's answer to rate (and,
-        with `rater`, which of them that rater has rated)."""
-        with _engine_errors():
-            return suite_run.rating_queue(self, run_id, rater)
-
-    def constraint_disagreements(self, run_id: str | None = None) -> list[Disagreement]:
-        """Answers whose automatic constraint verdict differs from a person's."""
-        with _engine_errors():
-            return suite_run.disagreements(self, run_id)
-
-    def run_scorecard(self, run_id: str, filters: RatingFilter | None = None, *, seed: int = 0,
-                      constraints: str = DEFAULT_READING) -> list[ModelScore]:
-        """The scorecard of a suite run's answers, each model's with `by_expect` (see
-        desk.engine.scorecard); other filters and `constraints` as in `scorecard`."""
-        with _engine_errors():
-            _, suite, _, expect_of, trial_ids = suite_run.run_units(self, run_id)
-        filters = self._run_filters(filters, trial_ids)
-        if filters is None:
-            return []
-        scores = self.ratings.scorecard(filters, seed=seed, constraints=constraints)
-        ratings = [rating for _, rating in self.store.ratings.rated_responses(filters)]
-        responses = self.store.responses.all(filters)
-        kinds = [k for k in EXPECT_KINDS if any(c.expect == k for c in suite.cases)]
-        figures = by_expect(responses, ratings, expect_of, kinds)
-        autos = auto_checks(responses, ratings)
-        checked = any(c.constraints for c in suite.cases)
-        for s in scores:
-            s.by_expect = figures.get(s.model, {})
-            s.auto_checks = autos.get(s.model, AutoChecks(0, 0)) if checked else None
-        return scores
-
-    def compare_models(self, run_id: str, model_a: str, model_b: str,
-                       filters: RatingFilter | None = None) -> PairedComparison:
-        """Model A against model B on the same cases and samples of a run: wins, losses,
-        ties and the exact sign-test p-value (rules in desk.engine.scorecard)."""
-        with _engine_errors():
-            info, _, units, _, trial_ids = suite_run.run_units(self, run_id)
-        for model in (model_a, model_b):
-            if model not in info.models:
-                raise EngineError(f"{model} is not a model of run {run_id} ({', '.join(info.models)})")
-        if model_a == model_b:
-            raise EngineError("compare two different models")
-        scoped = self._run_filters(filters, trial_ids)
-        ratings = [rating for _, rating in self.store.ratings.rated_responses(scoped)] if scoped else []
-        return paired_comparison(units, ratings, model_a, model_b)
-
-    @staticmethod
-    def _run_filters(filters: RatingFilter | None, trial_ids: Sequence[str]) -> RatingFilter | None:
-        """`filters` narrowed to the run's trials; None when nothing is left in scope."""
-        filters = filters or RatingFilter()
-        ids = tuple(t for t in trial_ids if not filters.trial_ids or t in filters.trial_ids)
-        return replace(filters, trial_ids=ids) if ids else None
 
     async def unreachable(self, names: Sequence[str]) -> dict[str, str]:
         """Providers that cannot be connected to right now (name -> why), all checked at once
@@ -538,42 +361,3 @@ class Engine:
         t0 = perf_counter()
         await self.provider(provider_name).list_models()
         return round((perf_counter() - t0) * 1000, 1)
-
-
-def _write_suite(suite: Suite, path: str | Path) -> int:
-    try:
-        return suite_run.export_suite(suite, path)
-    except OSError as exc:
-        raise EngineError(f"cannot write {path} ({exc.strerror or exc})") from None
-
-
-@contextmanager
-def _engine_errors() -> Iterator[None]:
-    """Turn a suite module's or the store's plain error into EngineError (one line)."""
-    try:
-        yield
-    except (SuiteRunError, StoreError) as exc:
-        error = EngineError(str(exc))
-        error.outside = getattr(exc, "outside", ())
-        raise error from None
-
-
-__all__ = [
-    "Disagreement",
-    "Engine",
-    "EngineError",
-    "ModelScore",
-    "PairedComparison",
-    "ProviderConfig",
-    "ProviderError",
-    "QueueItem",
-    "RunInfo",
-    "StoredTrial",
-    "SuiteInfo",
-    "SuiteMatrix",
-    "SuiteResponse",
-    "SuiteRunInfo",
-    "SuiteRunResult",
-    "TrialOutcome",
-    "TrialSummary",
-]

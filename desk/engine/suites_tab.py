@@ -12,18 +12,21 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
+from desk.core.response import Attempt, ResponseResult, Status
 from desk.core.suite import Case
 from desk.core.trial import ModelRef
 from desk.engine.session import Engine, EngineError, SuiteInfo, SuiteMatrix, SuiteRunInfo
-from desk.engine.suite_run import MatrixCell, SuiteRunResult, progress_text
+from desk.engine.suite_records import MatrixCell, SuiteResponse, SuiteRunResult, progress_text
+from desk.engine.suite_run import Listeners
 from desk.engine.tab_events import Event, Notice
 
 ANY = "__any__"  # a filter that lets every row through
 NO_EXPECT = "__none__"  # the expect filter's "cases without an expect"
 RATED, UNRATED = "rated", "unrated"
 NOT_STARTED = "Not started."
+RELOAD_BUDGET = 0.1  # while a run streams, reading its matrix back may use at most a tenth of the GUI's time
 
 
 class PlanError(ValueError):
@@ -38,7 +41,7 @@ class RunPlan:
     models: tuple[ModelRef, ...]
     total: int
     text: str
-    go: Callable[..., Awaitable[SuiteRunResult]]
+    go: Callable[[Listeners], Awaitable[SuiteRunResult]]
 
 
 # --- the matrix's rows ----------------------------------------------------------------------
@@ -93,6 +96,26 @@ def one_reason_a_line(text: str) -> str:
     return re.sub(r"nothing imported: (?=line \d+:)", "nothing imported:\n", text)
 
 
+def outside_question(paths: Sequence[str]) -> str:
+    """Whether files from outside a suite's folder may be imported with it, asked of the user."""
+    shown = "\n".join(paths[:10]) + (f"\n… and {len(paths) - 10} more" if len(paths) > 10 else "")
+    return ("The suite attaches files from outside its own folder; a suite someone sent you could "
+            f"reach any file you can read this way:\n\n{shown}\n\nImport them with the suite?")
+
+
+def imported_text(info: SuiteInfo) -> str:
+    return f"Imported {info.cases} case{'s' if info.cases != 1 else ''} as {info.name} v{info.version}."
+
+
+def run_tooltip(info: SuiteRunInfo) -> str:
+    return (f"{info.run_id}\nmodels: {', '.join(info.models)}\nrepeat {info.repeat}, "
+            f"concurrency {info.concurrency}" + (f"\n{info.failed} failed" if info.failed else ""))
+
+
+def run_suite_text(info: SuiteRunInfo) -> str:
+    return info.suite + (f" v{info.suite_version}" if info.suite_version is not None else "")
+
+
 def shown_text(shown: int, total: int) -> str:
     return f"{shown} of {total} cases" if shown != total else f"{total} cases"
 
@@ -118,6 +141,7 @@ class SuitesTab:
         self._note = "No run yet."  # the line under the progress bar until figures arrive
         self.dirty = False  # the open run's matrix is out of date
         self.reloads = 0
+        self._next_reload = 0.0  # monotonic time before which a live matrix is not read again
         self.running_changed = Event()
         self.run_started = Event()
         self.changed = Event()
@@ -126,17 +150,29 @@ class SuitesTab:
     def load_suites(self) -> Notice | None:
         """Read the suites (importing the bundled starter on first use); a problem is told."""
         try:
-            self.suites = self.engine.list_suites()
+            self.suites = self.engine.suites.list_suites()
         except EngineError as exc:
             self.suites = []
             return Notice(str(exc), error=True)
         return None
 
+    async def import_suite(self, path: str | Path, name: str,
+                           allow_outside: Callable[[EngineError], Awaitable[bool]]) -> SuiteInfo:
+        """Import a suite file, read off the GUI thread. Attachments from outside the file's
+        folder are imported only when `allow_outside(the refusal)` says yes."""
+        try:
+            return await self.engine.suites.import_in_background(path, name)
+        except EngineError as exc:
+            outside = exc.outside
+            if not outside or not await allow_outside(exc):
+                raise
+        return await self.engine.suites.import_in_background(path, name, allow_outside=outside)
+
     def suite(self, name: str | None) -> SuiteInfo | None:
         return next((s for s in self.suites if s.name == name), None) if name else None
 
     def load_runs(self) -> None:
-        self.runs = self.engine.list_suite_runs()
+        self.runs = self.engine.suites.list_runs()
 
     def run_info(self, run_id: str | None) -> SuiteRunInfo | None:
         return next((r for r in self.runs if r.run_id == run_id), None) if run_id else None
@@ -144,11 +180,21 @@ class SuitesTab:
     def model_names(self) -> list[str]:
         return [str(ref) for ref in self.engine.configured_models()]
 
+    def reload_due(self, now: float) -> bool:
+        """While the open run streams: whether its matrix is out of date and may be read again
+        at `now` (monotonic seconds) within the reading budget."""
+        live = self.running_run_id is not None and self.running_run_id == self.current_run_id
+        return self.dirty and live and now >= self._next_reload
+
+    def reloaded(self, started: float, took: float) -> None:
+        """The live matrix was read at `started` in `took` seconds: a slow read waits longer."""
+        self._next_reload = started + took / RELOAD_BUDGET
+
     def read_matrix(self) -> SuiteMatrix | None:
         """The open run's matrix (None when no run is open); EngineError when it cannot be read."""
         if self.current_run_id is None:
             return None
-        matrix = self.engine.suite_matrix(self.current_run_id)
+        matrix = self.engine.suites.matrix(self.current_run_id)
         self.reloads += 1
         return matrix
 
@@ -177,9 +223,10 @@ class SuitesTab:
             raise PlanError("Tick at least one model to run the suite on.")
         total = suite.cases * repeat * len(models)
 
-        def go(**callbacks: Any) -> Awaitable[SuiteRunResult]:
-            return self.engine.run_suite(suite.name, models, version=suite.version, repeat=repeat,
-                                         concurrency=concurrency, **callbacks)
+        def go(to: Listeners) -> Awaitable[SuiteRunResult]:
+            return self.engine.suites.run(suite.name, models, version=suite.version, repeat=repeat,
+                                          concurrency=concurrency, progress=to.progress, on_response=to.on_response,
+                                          on_start=to.on_start, sink=to.sink)
 
         return RunPlan(models, total, f"Starting {suite.name}: {total} answers to get…", go)
 
@@ -193,8 +240,9 @@ class SuitesTab:
         except ValueError:
             models = ()
 
-        def go(**callbacks: Any) -> Awaitable[SuiteRunResult]:
-            return self.engine.resume_suite_run(run_id, **callbacks)
+        def go(to: Listeners) -> Awaitable[SuiteRunResult]:
+            return self.engine.suites.resume(run_id, progress=to.progress, on_response=to.on_response,
+                                             on_start=to.on_start, sink=to.sink)
 
         return RunPlan(models, info.total, f"Resuming {run_id}: {info.total - info.done} answers to get…",
                        go)
@@ -218,8 +266,7 @@ class SuitesTab:
         if before_run is not None and not await before_run(plan.models):
             self._note = NOT_STARTED
             return None
-        return await plan.go(progress=self.on_progress, on_response=self.on_response,
-                             on_start=self.on_start, sink=_RunSink(self))
+        return await plan.go(Listeners(self.on_progress, self.on_response, self.on_start, _RunSink(self)))
 
     def end(self) -> str | None:
         """The run's task ended; returns the id of the run that was running (if it started)."""
@@ -235,8 +282,8 @@ class SuitesTab:
     def on_progress(self, done: int, total: int) -> None:
         self.progress = (done, total)
 
-    def on_response(self, item: Any) -> None:
-        if getattr(item.response.status, "value", item.response.status) != "ok":
+    def on_response(self, item: SuiteResponse) -> None:
+        if item.response.status != Status.OK:
             self.failed += 1
         self.mark_dirty()
 
@@ -300,14 +347,14 @@ class _RunSink:
     def __init__(self, tab: SuitesTab) -> None:
         self._tab = tab
 
-    def response_started(self, result: Any) -> None:
+    def response_started(self, result: ResponseResult) -> None:
         self._tab.mark_dirty()
 
-    def text_received(self, result: Any, delta: str, parts: list[str]) -> None:
+    def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
         pass
 
-    def attempt_finished(self, result: Any, attempt: Any) -> None:
+    def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         pass
 
-    def response_finished(self, result: Any) -> None:
+    def response_finished(self, result: ResponseResult) -> None:
         pass

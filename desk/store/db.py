@@ -36,6 +36,7 @@ from desk.store.responses import ResponseTable
 from desk.store.rubrics import RubricTable
 from desk.store.runs import RunInfo
 from desk.store.scorecard_cache import ScorecardTable
+from desk.store.suites import SuiteTable
 from desk.store.trials import TrialTable
 
 MEMORY = ":memory:"
@@ -164,6 +165,7 @@ class Store:
         self.path = path
         self.trials = TrialTable(db)
         self.responses = ResponseTable(db)
+        self.suites = SuiteTable(db)
         self._cancelled: Callable[[], bool] | None = None
         self.ratings = RatingTable(db)
         self.rubrics = RubricTable(db)

@@ -87,321 +87,259 @@ class RunCell:
     response: ResponseResult
 
 
-# --- suites -----------------------------------------------------------------------------
+class SuiteTable:
+    """Suites and suite runs (`store.suites`): the SQL of both, on the store's connection."""
 
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-def save_suite(db: Database, suite: Suite, *, sha256: str | None = None, stable_ids: bool = False) -> Suite:
-    """Store `suite` as the next version of its name, cases and attachments in one
-    transaction; return it with ids, version and time set.
+    # --- suites -----------------------------------------------------------------------------
 
-    With `stable_ids` (the bundled suite) the ids derive from `sha256`, so two stores that
-    imported the same file hold the same rows and merge without duplicates.
-    """
-    if stable_ids and not sha256:
-        raise StoreError("stable ids need the file's sha256")
-    for case in suite.cases:
-        trials.check_attachments(case.attachments)
-    suite_id = f"suite-{sha256[:26]}" if stable_ids and sha256 else new_id()
-    now = time.time()
-    with transaction(db):
-        newest = db.conn.execute("SELECT max(version) FROM suites WHERE name = ?", (suite.name,)).fetchone()[0]
-        version = (newest or 0) + 1
-        db.execute(
-            "INSERT INTO suites (id, name, version, created_at, source, sha256) VALUES (?, ?, ?, ?, ?, ?)",
-            (suite_id, suite.name, version, now, suite.source, sha256),
-        )
-        stored: list[Case] = []
-        for position, case in enumerate(suite.cases):
-            case_id = f"{suite_id}-{position:05d}" if stable_ids else new_id()
-            db.execute(
-                "INSERT INTO suite_cases (id, suite_id, position, case_ref, prompt, system, expect, tags_json, "
-                "notes, constraints_json, source, upstream_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (case_id, suite_id, position, case.key, case.prompt, case.system, case.expect,
-                 json.dumps(list(case.tags), ensure_ascii=False), case.notes,
-                 json.dumps([c.as_json() for c in case.constraints], ensure_ascii=False),
-                 case.source, case.upstream_id),
+    def save_suite(self, suite: Suite, *, sha256: str | None = None, stable_ids: bool = False) -> Suite:
+        """Store `suite` as the next version of its name, cases and attachments in one
+        transaction; return it with ids, version and time set.
+
+        With `stable_ids` (the bundled suite) the ids derive from `sha256`, so two stores that
+        imported the same file hold the same rows and merge without duplicates.
+        """
+        if stable_ids and not sha256:
+            raise StoreError("stable ids need the file's sha256")
+        for case in suite.cases:
+            trials.check_attachments(case.attachments)
+        suite_id = f"suite-{sha256[:26]}" if stable_ids and sha256 else new_id()
+        now = time.time()
+        with transaction(self.db):
+            newest = self.db.conn.execute("SELECT max(version) FROM suites WHERE name = ?", (suite.name,)).fetchone()[0]
+            version = (newest or 0) + 1
+            self.db.execute(
+                "INSERT INTO suites (id, name, version, created_at, source, sha256) VALUES (?, ?, ?, ?, ?, ?)",
+                (suite_id, suite.name, version, now, suite.source, sha256),
             )
-            trials.insert_attachments(db, "suite_case_attachments", "case_id", case_id, case.attachments, now)
-            stored.append(dataclasses.replace(case, id=case_id, position=position))
-    return dataclasses.replace(suite, cases=tuple(stored), version=version, id=suite_id, created_at=now)
+            stored: list[Case] = []
+            for position, case in enumerate(suite.cases):
+                case_id = f"{suite_id}-{position:05d}" if stable_ids else new_id()
+                self.db.execute(
+                    "INSERT INTO suite_cases (id, suite_id, position, case_ref, prompt, system, expect, tags_json, "
+                    "notes, constraints_json, source, upstream_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (case_id, suite_id, position, case.key, case.prompt, case.system, case.expect,
+                     json.dumps(list(case.tags), ensure_ascii=False), case.notes,
+                     json.dumps([c.as_json() for c in case.constraints], ensure_ascii=False),
+                     case.source, case.upstream_id),
+                )
+                trials.insert_attachments(self.db, "suite_case_attachments", "case_id", case_id, case.attachments, now)
+                stored.append(dataclasses.replace(case, id=case_id, position=position))
+        return dataclasses.replace(suite, cases=tuple(stored), version=version, id=suite_id, created_at=now)
 
-
-def list_suites(db: Database, name: str | None = None, *, all_versions: bool = False) -> list[SuiteInfo]:
-    """Stored suites by name; only each name's newest version unless `all_versions`."""
-    where, params = ("WHERE s.name = ?", [name]) if name is not None else ("", [])
-    found = rows(
-        db,
-        "SELECT s.*, (SELECT count(*) FROM suite_cases c WHERE c.suite_id = s.id) AS n_cases "
-        f"FROM suites s {where} ORDER BY s.name, s.version",
-        params,
-    )
-    if not all_versions:
-        newest: dict[str, Row] = {}
-        for r in found:
-            newest[r["name"]] = r
-        found = list(newest.values())
-    return [_suite_info(r) for r in found]
-
-
-def get_suite(db: Database, name: str, version: int | None = None) -> Suite | None:
-    """A suite version with its cases (the newest version when `version` is None)."""
-    if version is None:
-        row = one(db, "SELECT * FROM suites WHERE name = ? ORDER BY version DESC LIMIT 1", (name,))
-    else:
-        row = one(db, "SELECT * FROM suites WHERE name = ? AND version = ?", (name, version))
-    return _suite(db, row) if row else None
-
-
-def get_suite_by_id(db: Database, suite_id: str) -> Suite | None:
-    row = one(db, "SELECT * FROM suites WHERE id = ?", (suite_id,))
-    return _suite(db, row) if row else None
-
-
-def find_suite_file(db: Database, name: str, sha256: str) -> SuiteInfo | None:
-    """The version of `name` imported from a file with this hash, if any."""
-    row = one(
-        db,
-        "SELECT s.*, (SELECT count(*) FROM suite_cases c WHERE c.suite_id = s.id) AS n_cases "
-        "FROM suites s WHERE s.name = ? AND s.sha256 = ? ORDER BY s.version DESC LIMIT 1",
-        (name, sha256),
-    )
-    return _suite_info(row) if row else None
-
-
-def _suite(db: Database, row: Row) -> Suite:
-    found = rows(db, "SELECT * FROM suite_cases WHERE suite_id = ? ORDER BY position", (row["id"],))
-    attachments = _case_attachments(db, [r["id"] for r in found])
-    cases = tuple(
-        Case(
-            key=r["case_ref"], prompt=r["prompt"], system=r["system"], expect=r["expect"],
-            tags=tuple(json.loads(r["tags_json"] or "[]")), notes=r["notes"],
-            attachments=tuple(attachments.get(r["id"], ())),
-            constraints=tuple(Constraint(c["id"], c.get("kwargs") or {})
-                              for c in json.loads(r["constraints_json"] or "[]")),
-            source=r["source"], upstream_id=r["upstream_id"], id=r["id"], position=r["position"],
+    def list_suites(self, name: str | None = None, *, all_versions: bool = False) -> list[SuiteInfo]:
+        """Stored suites by name; only each name's newest version unless `all_versions`."""
+        where, params = ("WHERE s.name = ?", [name]) if name is not None else ("", [])
+        found = rows(
+            self.db,
+            "SELECT s.*, (SELECT count(*) FROM suite_cases c WHERE c.suite_id = s.id) AS n_cases "
+            f"FROM suites s {where} ORDER BY s.name, s.version",
+            params,
         )
-        for r in found
-    )
-    return Suite(name=row["name"], cases=cases, version=row["version"], id=row["id"],
-                 created_at=row["created_at"], source=row["source"])
+        if not all_versions:
+            newest: dict[str, Row] = {}
+            for r in found:
+                newest[r["name"]] = r
+            found = list(newest.values())
+        return [self._suite_info(r) for r in found]
 
+    def get_suite(self, name: str, version: int | None = None) -> Suite | None:
+        """A suite version with its cases (the newest version when `version` is None)."""
+        if version is None:
+            row = one(self.db, "SELECT * FROM suites WHERE name = ? ORDER BY version DESC LIMIT 1", (name,))
+        else:
+            row = one(self.db, "SELECT * FROM suites WHERE name = ? AND version = ?", (name, version))
+        return self._suite(row) if row else None
 
-def _case_attachments(db: Database, case_ids: list[str]) -> dict[str, list[Attachment]]:
-    out: dict[str, list[Attachment]] = {}
-    for start in range(0, len(case_ids), _CHUNK):
-        chunk = case_ids[start : start + _CHUNK]
-        marks = ", ".join("?" for _ in chunk)
-        for r in rows(
-            db,
-            "SELECT a.*, b.data FROM suite_case_attachments a JOIN blobs b ON b.sha256 = a.sha256 "
-            f"WHERE a.case_id IN ({marks}) ORDER BY a.case_id, a.position",
-            chunk,
-        ):
-            out.setdefault(r["case_id"], []).append(trials._attachment(r))
-    return out
+    def get_suite_by_id(self, suite_id: str) -> Suite | None:
+        row = one(self.db, "SELECT * FROM suites WHERE id = ?", (suite_id,))
+        return self._suite(row) if row else None
 
+    def find_suite_file(self, name: str, sha256: str) -> SuiteInfo | None:
+        """The version of `name` imported from a file with this hash, if any."""
+        row = one(
+            self.db,
+            "SELECT s.*, (SELECT count(*) FROM suite_cases c WHERE c.suite_id = s.id) AS n_cases "
+            "FROM suites s WHERE s.name = ? AND s.sha256 = ? ORDER BY s.version DESC LIMIT 1",
+            (name, sha256),
+        )
+        return self._suite_info(row) if row else None
 
-def _suite_info(r: Row) -> SuiteInfo:
-    return SuiteInfo(id=r["id"], name=r["name"], version=r["version"], created_at=r["created_at"],
-                     cases=r["n_cases"], source=r["source"], sha256=r["sha256"])
+    def _suite(self, row: Row) -> Suite:
+        found = rows(self.db, "SELECT * FROM suite_cases WHERE suite_id = ? ORDER BY position", (row["id"],))
+        attachments = self._case_attachments([r["id"] for r in found])
+        cases = tuple(
+            Case(
+                key=r["case_ref"], prompt=r["prompt"], system=r["system"], expect=r["expect"],
+                tags=tuple(json.loads(r["tags_json"] or "[]")), notes=r["notes"],
+                attachments=tuple(attachments.get(r["id"], ())),
+                constraints=tuple(Constraint(c["id"], c.get("kwargs") or {})
+                                  for c in json.loads(r["constraints_json"] or "[]")),
+                source=r["source"], upstream_id=r["upstream_id"], id=r["id"], position=r["position"],
+            )
+            for r in found
+        )
+        return Suite(name=row["name"], cases=cases, version=row["version"], id=row["id"],
+                     created_at=row["created_at"], source=row["source"])
 
+    def _case_attachments(self, case_ids: list[str]) -> dict[str, list[Attachment]]:
+        out: dict[str, list[Attachment]] = {}
+        for start in range(0, len(case_ids), _CHUNK):
+            chunk = case_ids[start : start + _CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            for r in rows(
+                self.db,
+                "SELECT a.*, b.data FROM suite_case_attachments a JOIN blobs b ON b.sha256 = a.sha256 "
+                f"WHERE a.case_id IN ({marks}) ORDER BY a.case_id, a.position",
+                chunk,
+            ):
+                out.setdefault(r["case_id"], []).append(trials._attachment(r))
+        return out
 
-# --- suite runs ---------------------------------------------------------------------------
+    @staticmethod
+    def _suite_info(r: Row) -> SuiteInfo:
+        return SuiteInfo(id=r["id"], name=r["name"], version=r["version"], created_at=r["created_at"],
+                         cases=r["n_cases"], source=r["source"], sha256=r["sha256"])
 
+    # --- suite runs ---------------------------------------------------------------------------
 
-def cell_trial(db: Database, run_id: str, case: Case, sample: int) -> str:
-    """The trial of (case, sample) in the run, created (with its link) on first use."""
-    if case.id is None:
-        raise StoreError("the case is not stored")
-    found = one(db, "SELECT trial_id FROM suite_run_trials WHERE run_id = ? AND case_id = ? AND sample = ?",
-                (run_id, case.id, sample))
-    if found:
-        return str(found["trial_id"])
-    with transaction(db):
-        trial_id = trials.TrialTable(db).create(TrialInput(case.prompt, case.system, case.attachments))
-        db.execute("INSERT INTO suite_run_trials (run_id, case_id, sample, trial_id) VALUES (?, ?, ?, ?)",
-                   (run_id, case.id, sample, trial_id))
-    return trial_id
+    def cell_trial(self, run_id: str, case: Case, sample: int) -> str:
+        """The trial of (case, sample) in the run, created (with its link) on first use."""
+        if case.id is None:
+            raise StoreError("the case is not stored")
+        found = one(self.db, "SELECT trial_id FROM suite_run_trials WHERE run_id = ? AND case_id = ? AND sample = ?",
+                    (run_id, case.id, sample))
+        if found:
+            return str(found["trial_id"])
+        with transaction(self.db):
+            trial_id = trials.TrialTable(self.db).create(TrialInput(case.prompt, case.system, case.attachments))
+            self.db.execute("INSERT INTO suite_run_trials (run_id, case_id, sample, trial_id) VALUES (?, ?, ?, ?)",
+                       (run_id, case.id, sample, trial_id))
+        return trial_id
 
+    def link_response(self, response_id: str, run_id: str, seq: int) -> None:
+        """Tag a response with its run (and the cell's number in it)."""
+        if not self.db.execute("UPDATE responses SET run_id = ?, run_seq = ? WHERE id = ?",
+                          (run_id, seq, response_id)).rowcount:
+            raise StoreError(f"no response {response_id}")
 
-def link_response(db: Database, response_id: str, run_id: str, seq: int) -> None:
-    """Tag a response with its run (and the cell's number in it)."""
-    if not db.execute("UPDATE responses SET run_id = ?, run_seq = ? WHERE id = ?",
-                      (run_id, seq, response_id)).rowcount:
-        raise StoreError(f"no response {response_id}")
+    def run_trials(self, run_id: str) -> list[tuple[str, int, str]]:
+        """(case_id, sample, trial_id) of every (case, sample) the run has sent so far."""
+        return [(r["case_id"], r["sample"], r["trial_id"])
+                for r in rows(self.db, "SELECT case_id, sample, trial_id FROM suite_run_trials WHERE run_id = ? "
+                                  "ORDER BY rowid", (run_id,))]
 
-
-def run_trials(db: Database, run_id: str) -> list[tuple[str, int, str]]:
-    """(case_id, sample, trial_id) of every (case, sample) the run has sent so far."""
-    return [(r["case_id"], r["sample"], r["trial_id"])
-            for r in rows(db, "SELECT case_id, sample, trial_id FROM suite_run_trials WHERE run_id = ? "
-                              "ORDER BY rowid", (run_id,))]
-
-
-def run_cells(db: Database, run_id: str) -> list[RunCell]:
-    """Every response of the run with its case and sample, in the order they were stored."""
-    found = rows(
-        db,
-        "SELECT t.case_id, t.sample, t.trial_id, r.id FROM suite_run_trials t "
-        "JOIN responses r ON r.trial_id = t.trial_id WHERE t.run_id = ? ORDER BY r.created_at, r.rowid",
-        (run_id,),
-    )
-    by_id = responses.responses_by_ids(db, [r["id"] for r in found])
-    return [RunCell(r["case_id"], r["sample"], r["trial_id"], by_id[r["id"]]) for r in found if r["id"] in by_id]
-
-
-def cell_statuses(db: Database, run_id: str) -> list[tuple[str, int, str, str, str]]:
-    """(case_id, sample, model, status, response_id) of every response of the run, oldest first."""
-    return [
-        (r["case_id"], r["sample"], r["model"], r["status"], r["id"])
-        for r in rows(
-            db,
-            "SELECT t.case_id, t.sample, r.model, r.status, r.id FROM suite_run_trials t "
+    def run_cells(self, run_id: str) -> list[RunCell]:
+        """Every response of the run with its case and sample, in the order they were stored."""
+        found = rows(
+            self.db,
+            "SELECT t.case_id, t.sample, t.trial_id, r.id FROM suite_run_trials t "
             "JOIN responses r ON r.trial_id = t.trial_id WHERE t.run_id = ? ORDER BY r.created_at, r.rowid",
             (run_id,),
         )
-    ]
-
-
-def suite_runs(db: Database, limit: int = 200, run_id: str | None = None,
-               active: Iterable[str] = ()) -> list[SuiteRunRow]:
-    """Suite runs, newest first, with their state and counts. `active` names runs this
-    process is sending now (a 'running' run of this process that is not among them was
-    left behind by a task that died)."""
-    where, params = ("AND id = ?", [run_id]) if run_id else ("", [])
-    found = rows(db, f"SELECT * FROM runs WHERE kind = ? {where} ORDER BY created_at DESC, id DESC LIMIT ?",
-                 [SUITE_RUN, *params, limit])
-    live = set(active)
-    out = []
-    for r in found:
-        spec = json.loads(r["spec_json"])
-        ok: set[tuple[str, int, str]] = set()
-        last: dict[tuple[str, int, str], str] = {}
-        for case_id, sample, model, status, _ in cell_statuses(db, r["id"]):
-            last[(case_id, sample, model)] = status
-            if status == Status.OK.value:
-                ok.add((case_id, sample, model))
-        failed = sum(1 for cell, status in last.items() if cell not in ok and status == Status.ERROR.value)
-        out.append(SuiteRunRow(
-            id=r["id"], name=r["name"], created_at=r["created_at"], finished_at=r["finished_at"],
-            status=r["status"], state=_state(r, live), spec=spec,
-            summary=json.loads(r["summary_json"]) if r["summary_json"] else None,
-            done=len(ok), total=int(spec.get("total", 0)), failed=failed,
-            writer_pid=r["writer_pid"], writer_host=r["writer_host"],
-        ))
-    return out
-
-
-def _state(r: Row, active: set[str]) -> str:
-    status = r["status"]
-    if status == "done":
-        return "done"
-    if status != "running":
-        return "interrupted"  # cancelled, or marked interrupted when its writer was found dead
-    if r["writer_host"] != responses.HOST:
-        return "running"  # another machine's: cannot be checked
-    pid = r["writer_pid"]
-    if pid is None or not responses.pid_alive(pid):
-        return "interrupted"
-    if pid == os.getpid() and r["id"] not in active:
-        return "interrupted"
-    return "running"
-
-
-def claim_run(db: Database, run_id: str) -> None:
-    """Mark a run running again, written by this process (before it is resumed)."""
-    if not db.execute(
-        "UPDATE runs SET status = 'running', finished_at = NULL, writer_pid = ?, writer_host = ? "
-        "WHERE id = ? AND kind = ?",
-        (os.getpid(), responses.HOST, run_id, SUITE_RUN),
-    ).rowcount:
-        raise StoreError(f"no suite run {run_id}")
-
-
-# --- automatic ratings --------------------------------------------------------------------
-
-
-def save_partial_rating(db: Database, response_id: str, rater: str, values: dict[str, Any],
-                        beside: Mapping[str, Any] | None = None) -> Rating:
-    """Store a rating that judges only some criteria (an automatic check's verdict), under
-    the newest default rubric. The values given are checked like any rating's; criteria
-    left out are simply not judged; `beside` holds values outside the rubric that the check
-    keeps with its verdict (desk's reading of the constraints). It supersedes the rater's
-    earlier rating of the response."""
-    rubric = RubricTable(db).default()
-    loose = dataclasses.replace(rubric, criteria=tuple(dataclasses.replace(c, required=False)
-                                                       for c in rubric.criteria))
-    clean = ratings.clean_values(loose, values)
-    clash = set(beside or {}) & {c.key for c in rubric.criteria}
-    if clash:
-        raise StoreError(f"rating not saved: {', '.join(sorted(clash))} is a rubric criterion")
-    clean.update(beside or {})
-    with transaction(db):
-        if one(db, "SELECT 1 AS x FROM responses WHERE id = ?", (response_id,)) is None:
-            raise StoreError(f"no response {response_id}")
-        previous = one(
-            db,
-            f"SELECT id, created_at FROM ratings r WHERE response_id = ? AND rater = ? AND {ratings._LOCAL} AND "
-            f"{ratings._NOT_SUPERSEDED.format(table='ratings')} ORDER BY created_at DESC, id DESC LIMIT 1",
-            (response_id, rater),
-        )
-        rating = Rating(id=new_id(), response_id=response_id, rater=rater, rubric_id=rubric.id or "",
-                        created_at=ratings._after(previous), values=clean,
-                        supersedes=previous["id"] if previous else None)
-        ratings._insert_rating(db, rating)
-    return rating
-
-
-# --- the facade the engine uses -------------------------------------------------------------
-
-
-class SuiteStore:
-    """Suite and suite-run storage on a Store's connection (see the functions above)."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-        self.db: Database = store.db
-
-    def save_suite(self, suite: Suite, *, sha256: str | None = None, stable_ids: bool = False) -> Suite:
-        return save_suite(self.db, suite, sha256=sha256, stable_ids=stable_ids)
-
-    def list_suites(self, name: str | None = None, *, all_versions: bool = False) -> list[SuiteInfo]:
-        return list_suites(self.db, name, all_versions=all_versions)
-
-    def get_suite(self, name: str, version: int | None = None) -> Suite | None:
-        return get_suite(self.db, name, version)
-
-    def get_suite_by_id(self, suite_id: str) -> Suite | None:
-        return get_suite_by_id(self.db, suite_id)
-
-    def find_suite_file(self, name: str, sha256: str) -> SuiteInfo | None:
-        return find_suite_file(self.db, name, sha256)
-
-    def cell_trial(self, run_id: str, case: Case, sample: int) -> str:
-        return cell_trial(self.db, run_id, case, sample)
-
-    def link_response(self, response_id: str, run_id: str, seq: int) -> None:
-        link_response(self.db, response_id, run_id, seq)
-
-    def run_trials(self, run_id: str) -> list[tuple[str, int, str]]:
-        return run_trials(self.db, run_id)
-
-    def run_cells(self, run_id: str) -> list[RunCell]:
-        return run_cells(self.db, run_id)
+        by_id = responses.responses_by_ids(self.db, [r["id"] for r in found])
+        return [RunCell(r["case_id"], r["sample"], r["trial_id"], by_id[r["id"]]) for r in found if r["id"] in by_id]
 
     def cell_statuses(self, run_id: str) -> list[tuple[str, int, str, str, str]]:
-        return cell_statuses(self.db, run_id)
+        """(case_id, sample, model, status, response_id) of every response of the run, oldest first."""
+        return [
+            (r["case_id"], r["sample"], r["model"], r["status"], r["id"])
+            for r in rows(
+                self.db,
+                "SELECT t.case_id, t.sample, r.model, r.status, r.id FROM suite_run_trials t "
+                "JOIN responses r ON r.trial_id = t.trial_id WHERE t.run_id = ? ORDER BY r.created_at, r.rowid",
+                (run_id,),
+            )
+        ]
 
     def suite_runs(self, limit: int = 200, run_id: str | None = None,
                    active: Iterable[str] = ()) -> list[SuiteRunRow]:
-        return suite_runs(self.db, limit, run_id, active)
+        """Suite runs, newest first, with their state and counts. `active` names runs this
+        process is sending now (a 'running' run of this process that is not among them was
+        left behind by a task that died)."""
+        where, params = ("AND id = ?", [run_id]) if run_id else ("", [])
+        found = rows(self.db, f"SELECT * FROM runs WHERE kind = ? {where} ORDER BY created_at DESC, id DESC LIMIT ?",
+                     [SUITE_RUN, *params, limit])
+        live = set(active)
+        out = []
+        for r in found:
+            spec = json.loads(r["spec_json"])
+            ok: set[tuple[str, int, str]] = set()
+            last: dict[tuple[str, int, str], str] = {}
+            for case_id, sample, model, status, _ in self.cell_statuses(r["id"]):
+                last[(case_id, sample, model)] = status
+                if status == Status.OK.value:
+                    ok.add((case_id, sample, model))
+            failed = sum(1 for cell, status in last.items() if cell not in ok and status == Status.ERROR.value)
+            out.append(SuiteRunRow(
+                id=r["id"], name=r["name"], created_at=r["created_at"], finished_at=r["finished_at"],
+                status=r["status"], state=self._state(r, live), spec=spec,
+                summary=json.loads(r["summary_json"]) if r["summary_json"] else None,
+                done=len(ok), total=int(spec.get("total", 0)), failed=failed,
+                writer_pid=r["writer_pid"], writer_host=r["writer_host"],
+            ))
+        return out
+
+    @staticmethod
+    def _state(r: Row, active: set[str]) -> str:
+        status = r["status"]
+        if status == "done":
+            return "done"
+        if status != "running":
+            return "interrupted"  # cancelled, or marked interrupted when its writer was found dead
+        if r["writer_host"] != responses.HOST:
+            return "running"  # another machine's: cannot be checked
+        pid = r["writer_pid"]
+        if pid is None or not responses.pid_alive(pid):
+            return "interrupted"
+        if pid == os.getpid() and r["id"] not in active:
+            return "interrupted"
+        return "running"
 
     def claim_run(self, run_id: str) -> None:
-        claim_run(self.db, run_id)
+        """Mark a run running again, written by this process (before it is resumed)."""
+        if not self.db.execute(
+            "UPDATE runs SET status = 'running', finished_at = NULL, writer_pid = ?, writer_host = ? "
+            "WHERE id = ? AND kind = ?",
+            (os.getpid(), responses.HOST, run_id, SUITE_RUN),
+        ).rowcount:
+            raise StoreError(f"no suite run {run_id}")
+
+    # --- automatic ratings --------------------------------------------------------------------
 
     def save_partial_rating(self, response_id: str, rater: str, values: dict[str, Any],
                             beside: Mapping[str, Any] | None = None) -> Rating:
-        return save_partial_rating(self.db, response_id, rater, values, beside)
+        """Store a rating that judges only some criteria (an automatic check's verdict), under
+        the newest default rubric. The values given are checked like any rating's; criteria
+        left out are simply not judged; `beside` holds values outside the rubric that the check
+        keeps with its verdict (desk's reading of the constraints). It supersedes the rater's
+        earlier rating of the response."""
+        rubric = RubricTable(self.db).default()
+        loose = dataclasses.replace(rubric, criteria=tuple(dataclasses.replace(c, required=False)
+                                                           for c in rubric.criteria))
+        clean = ratings.clean_values(loose, values)
+        clash = set(beside or {}) & {c.key for c in rubric.criteria}
+        if clash:
+            raise StoreError(f"rating not saved: {', '.join(sorted(clash))} is a rubric criterion")
+        clean.update(beside or {})
+        with transaction(self.db):
+            if one(self.db, "SELECT 1 AS x FROM responses WHERE id = ?", (response_id,)) is None:
+                raise StoreError(f"no response {response_id}")
+            previous = one(
+                self.db,
+                f"SELECT id, created_at FROM ratings r WHERE response_id = ? AND rater = ? AND {ratings._LOCAL} AND "
+                f"{ratings._NOT_SUPERSEDED.format(table='ratings')} ORDER BY created_at DESC, id DESC LIMIT 1",
+                (response_id, rater),
+            )
+            rating = Rating(id=new_id(), response_id=response_id, rater=rater, rubric_id=rubric.id or "",
+                            created_at=ratings._after(previous), values=clean,
+                            supersedes=previous["id"] if previous else None)
+            ratings._insert_rating(self.db, rating)
+        return rating
 
-    def responses_by_ids(self, response_ids: Sequence[str]) -> dict[str, ResponseResult]:
+    def answers(self, response_ids: Sequence[str]) -> dict[str, ResponseResult]:
+        """The stored answers with these ids (those that exist), by id."""
         return responses.responses_by_ids(self.db, response_ids)

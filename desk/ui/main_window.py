@@ -492,7 +492,7 @@ class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
             if not ok:
                 return False
         try:
-            info = self.engine.suite_from_trials(name, ids)
+            info = self.engine.suites.from_trials(name, ids)
         except EngineError as exc:
             self.banner_error(f"No suite made: {exc}")
             return False

@@ -87,7 +87,7 @@ class RatingQueue(QDialog):
         self.run_id = run_id
         self.rater = rater
         self.rubric = rubric or engine.ratings.rubrics.default()
-        self.items: list[QueueItem] = engine.rating_queue(run_id, rater)
+        self.items: list[QueueItem] = engine.suites.rating_queue(run_id, rater)
         if not self.items:
             raise EngineError(f"run {run_id} has no answers to rate yet")
         self.rated: set[str] = {rid for item in self.items for rid in item.rated}

@@ -1,8 +1,8 @@
 """The scorecard of one suite run: how often each model showed the behaviour each kind of
 case expects, and a paired comparison of two models on the same cases (a sign test).
 
-Only engine calls: Engine.run_scorecard for the per-behaviour table and
-Engine.compare_models for the comparison (the rules are in desk.engine.scorecard).
+Only engine calls: engine.suites.scorecard for the per-behaviour table and
+engine.suites.compare_models for the comparison (the rules are in desk.engine.scorecard).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class RunScorecardDialog(QDialog):
         super().__init__(parent)
         self.engine = engine
         self.run_id = run_id
-        info = engine.suite_run(run_id)
+        info = engine.suites.run_info(run_id)
         if info is None:
             raise EngineError(f"no suite run {run_id}")
         self.info = info
@@ -123,6 +123,35 @@ class RunScorecardDialog(QDialog):
         self.note.setStyleSheet(f"color: {defs.muted()};")
         col.addWidget(self.note)
 
+        col.addWidget(self._build_comparison())
+
+        # Where desk's constraint check and a person disagree: the checker misread the
+        # constraint, or the rater missed a violation. Either way, worth a second look.
+        self.disagreements = QLabel()
+        self.disagreements.setObjectName("runDisagreements")
+        self.disagreements.setWordWrap(True)
+        self.disagreements.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        col.addWidget(self.disagreements)
+
+        buttons = QHBoxLayout()
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setObjectName("runScoreRefresh")
+        self.refresh_button.setToolTip("Read the ratings again (rating goes on while this is open)")
+        self.refresh_button.clicked.connect(self.refresh)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        buttons.addWidget(self.refresh_button)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        col.addLayout(buttons)
+        for combo in (self.model_a, self.model_b):
+            combo.currentIndexChanged.connect(lambda _i: self.update_comparison())
+        self.refresh()
+        self._fit_width()
+        self.model_a.setFocus()
+
+    def _build_comparison(self) -> QGroupBox:
+        """Model A against model B: the two pickers, the result and how to read it."""
         box = QGroupBox("Compare two models")
         bcol = QVBoxLayout(box)
         pick = QHBoxLayout()
@@ -156,40 +185,16 @@ class RunScorecardDialog(QDialog):
         self.compare_note.setWordWrap(True)
         self.compare_note.setStyleSheet(f"color: {defs.muted()};")
         bcol.addWidget(self.compare_note)
-        col.addWidget(box)
+        return box
 
-        # Where desk's constraint check and a person disagree: the checker misread the
-        # constraint, or the rater missed a violation. Either way, worth a second look.
-        self.disagreements = QLabel()
-        self.disagreements.setObjectName("runDisagreements")
-        self.disagreements.setWordWrap(True)
-        self.disagreements.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        col.addWidget(self.disagreements)
-
-        buttons = QHBoxLayout()
-        self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.setObjectName("runScoreRefresh")
-        self.refresh_button.setToolTip("Read the ratings again (rating goes on while this is open)")
-        self.refresh_button.clicked.connect(self.refresh)
-        close = QPushButton("Close")
-        close.clicked.connect(self.close)
-        buttons.addWidget(self.refresh_button)
-        buttons.addStretch(1)
-        buttons.addWidget(close)
-        col.addLayout(buttons)
-        for combo in (self.model_a, self.model_b):
-            combo.currentIndexChanged.connect(lambda _i: self.update_comparison())
-        self.refresh()
-        self._fit_width()
-        self.model_a.setFocus()
 
     # --- the table ------------------------------------------------------------------------
     def refresh(self) -> None:
         """Read the run's scorecard and the comparison again."""
-        info = self.engine.suite_run(self.run_id)
+        info = self.engine.suites.run_info(self.run_id)
         if info is not None:
             self.info = info
-        self.scores = self.engine.run_scorecard(self.run_id)
+        self.scores = self.engine.suites.scorecard(self.run_id)
         by_model = {s.model: s for s in self.scores}
         models = self.models + [s.model for s in self.scores if s.model not in self.models]
         self.kinds = [k for k in EXPECT_KINDS if any(k in (s.by_expect or {}) for s in self.scores)]
@@ -239,7 +244,7 @@ class RunScorecardDialog(QDialog):
         self.show_disagreements()
 
     def show_disagreements(self, limit: int = 8) -> None:
-        found = self.engine.constraint_disagreements(self.run_id)
+        found = self.engine.suites.disagreements(self.run_id)
         if not found:
             self.disagreements.setText("Automatic constraint checks: no disagreement with a person's verdict.")
             return
@@ -282,7 +287,7 @@ class RunScorecardDialog(QDialog):
             self.result.setText("Choose two different models.")
             return
         try:
-            c = self.engine.compare_models(self.run_id, a, b)
+            c = self.engine.suites.compare_models(self.run_id, a, b)
         except EngineError as exc:
             self.result.setText(str(exc))
             return

@@ -16,12 +16,23 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QWidget
 
+from desk.core.suite import EXPECT_KINDS
 from desk.engine.session import SuiteMatrix
-from desk.engine.suite_run import MatrixCell
-from desk.engine.suites_tab import ANY, MatrixRow, matrix_rows, row_shown
-from desk.ui import defs
+from desk.engine.suite_records import MatrixCell
+from desk.engine.suites_tab import (
+    ANY,
+    NO_EXPECT,
+    RATED,
+    UNRATED,
+    MatrixRow,
+    matrix_rows,
+    matrix_tags,
+    row_shown,
+    shown_text,
+)
+from desk.ui import defs, layout
 from desk.ui.response_pane import fmt_cost, fmt_ms
 
 TRIAL_ROLE = Qt.ItemDataRole.UserRole
@@ -207,11 +218,35 @@ class MatrixModel(QAbstractTableModel):
 class MatrixFilter(QSortFilterProxyModel):
     """Rows by expect kind, tag and rating state."""
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, matrix: MatrixModel, parent: Any = None) -> None:
         super().__init__(parent)
+        self.matrix = matrix
+        self.setSourceModel(matrix)
         self.expect = ANY
         self.tag = ANY
         self.rated = ANY
+
+    def case_keys(self) -> list[str]:
+        """The case keys shown now, top to bottom (after the filters)."""
+        return [self.matrix.rows[self.mapToSource(self.index(r, 0)).row()].case.key for r in range(self.rowCount())]
+
+    def cell_index(self, case_key: str, model: str, sample: int = 0) -> QModelIndex:
+        """The index of a cell (invalid if filtered out)."""
+        if model not in self.matrix.models:
+            return QModelIndex()
+        col = 1 + self.matrix.models.index(model)
+        for r, row in enumerate(self.matrix.rows):
+            if row.case.key == case_key and row.sample == sample:
+                return self.mapFromSource(self.matrix.index(r, col))
+        return QModelIndex()
+
+    def trial_at(self, index: QModelIndex) -> str | None:
+        """The trial of the case at `index` (a cell's own, else its row's first)."""
+        trial_id: str | None = index.data(TRIAL_ROLE) if index.isValid() else None
+        source = self.mapToSource(index) if index.isValid() else QModelIndex()
+        if not trial_id and source.isValid():
+            trial_id = self.matrix.rows[source.row()].trial_id
+        return trial_id or None
 
     def set_filters(self, expect: str = ANY, tag: str = ANY, rated: str = ANY) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt 6.9+
@@ -255,3 +290,55 @@ class MatrixView(QTableView):
             self.open_requested.emit(self.currentIndex())
             return
         super().keyPressEvent(event)
+
+
+class MatrixFilterBar(QWidget):
+    """"Show": the expect, tag and rating-state filters of a matrix, and how many cases pass."""
+
+    def __init__(self, proxy: MatrixFilter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.proxy = proxy
+        self.expect_filter = layout.combo("suiteExpectFilter", [("any expect", ANY), *((k, k) for k in EXPECT_KINDS),
+                                                                ("no expect", NO_EXPECT)])
+        self.tag_filter = layout.combo("suiteTagFilter", [("any tag", ANY)])
+        self.rated_filter = layout.combo("suiteRatedFilter", [("rated or not", ANY), ("rated", RATED),
+                                                              ("unrated", UNRATED)])
+        self.rated_filter.setToolTip("rated: every answer of the case has a rating; "
+                                     "unrated: some answer of it has none yet")
+        for combo in (self.expect_filter, self.tag_filter, self.rated_filter):
+            combo.currentIndexChanged.connect(lambda _i: self.apply())
+        self.shown_label = QLabel()
+        self.shown_label.setObjectName("suiteShown")
+        row = layout.row(QLabel("Show"), self.expect_filter, self.tag_filter, self.rated_filter, None,
+                         self.shown_label)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.setLayout(row)
+
+    def fill_tags(self, matrix: SuiteMatrix) -> None:
+        """Offer the tags of a newly opened run's cases, keeping the chosen one if it has it."""
+        current = self.tag_filter.currentData()
+        self.tag_filter.blockSignals(True)
+        self.tag_filter.clear()
+        self.tag_filter.addItem("any tag", ANY)
+        for tag in matrix_tags(matrix):
+            self.tag_filter.addItem(tag, tag)
+        index = self.tag_filter.findData(current)
+        self.tag_filter.setCurrentIndex(max(index, 0))
+        self.tag_filter.blockSignals(False)
+        self.apply()
+
+    def apply(self) -> None:
+        self.proxy.set_filters(self.expect_filter.currentData() or ANY, self.tag_filter.currentData() or ANY,
+                               self.rated_filter.currentData() or ANY)
+        self.show_counts()
+
+    def set_filters(self, expect: str = ANY, tag: str = ANY, rated: str = ANY) -> None:
+        """Choose the filters (ANY: no filter; NO_EXPECT: cases without an expect)."""
+        for combo, value in ((self.expect_filter, expect), (self.tag_filter, tag), (self.rated_filter, rated)):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(combo.findData(value), 0))
+            combo.blockSignals(False)
+        self.apply()
+
+    def show_counts(self) -> None:
+        self.shown_label.setText(shown_text(self.proxy.rowCount(), self.proxy.matrix.rowCount()))

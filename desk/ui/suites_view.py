@@ -15,13 +15,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QListWidget,
@@ -35,10 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.core.suite import EXPECT_KINDS
 from desk.core.trial import ModelRef
-from desk.engine.session import Engine, EngineError, SuiteInfo, SuiteMatrix, SuiteRunInfo
-from desk.engine.suite_run import SuiteRunResult, progress_text
+from desk.engine.session import Engine, EngineError, SuiteInfo, SuiteRunInfo
+from desk.engine.suite_records import SuiteRunResult, progress_text
 from desk.engine.suites_tab import (
     ANY,
     NO_EXPECT,
@@ -47,20 +45,27 @@ from desk.engine.suites_tab import (
     PlanError,
     RunPlan,
     SuitesTab,
-    matrix_tags,
+    imported_text,
     one_reason_a_line,
-    shown_text,
+    outside_question,
+    run_suite_text,
+    run_tooltip,
 )
 from desk.engine.tab_events import Notice
 from desk.ui import defs, layout
 from desk.ui.command import Command, MessageLine, ask_from_task
-from desk.ui.suite_matrix import TRIAL_ROLE, MatrixFilter, MatrixModel, MatrixView
+from desk.ui.run_dialogs import RunDialogs
+from desk.ui.suite_matrix import TRIAL_ROLE, MatrixFilter, MatrixFilterBar, MatrixModel, MatrixView
+
+if TYPE_CHECKING:
+    from desk.core.rubric import Rubric
+    from desk.ui.rating_queue import RatingQueue
+    from desk.ui.run_scorecard import RunScorecardDialog
 
 __all__ = ["ANY", "NO_EXPECT", "RATED", "STARTER", "UNRATED", "SuitesPanel"]
 
 STARTER = "starter"
 REFRESH_MS = 250  # live matrix redraws: at most 4 a second
-RELOAD_BUDGET = 0.1  # ... and reading the matrix back may use at most a tenth of the GUI's time
 
 
 class SuitesPanel(QWidget):
@@ -77,19 +82,17 @@ class SuitesPanel(QWidget):
         self.tab = SuitesTab(engine)
         self.tab.running_changed.connect(self._on_running)
         self.tab.run_started.connect(self._on_start)
-        self.rubric: Any = None  # the window's rubric, for the rating queue (None: the engine's)
+        self.rubric: Rubric | None = None  # the window's rubric, for the rating queue (None: the engine's)
         # Awaited before a run starts with the models it sends to (the window starts the
         # built-in model here); False stops the run before anything is stored.
         self.before_run: Callable[[Sequence[ModelRef]], Awaitable[bool]] | None = None
-        self.queue: Any = None  # the open rating queue dialog
-        self.scorecard: Any = None  # the open run scorecard dialog
+        self.dialogs = RunDialogs(engine, self, self.show_error, self._rated, lambda: self.rubric)
         self.run_command = Command(self.show_info, self.show_error, clear=self.clear_message,
                                    running_changed=self._on_run_task, refuse=None)
         self.importing = Command(self.show_info, self.show_error, refuse="Still reading the last suite: wait for it.",
                                  running_changed=lambda _r: self._update_buttons())
         self.exporting = Command(self.show_info, self.show_error, refuse="Still exporting: wait for it.",
                                  running_changed=lambda _r: self._update_buttons())
-        self._next_reload = 0.0
         self._refresh = QTimer(self)
         self._refresh.setInterval(REFRESH_MS)
         self._refresh.timeout.connect(self._tick)
@@ -195,34 +198,19 @@ class SuitesPanel(QWidget):
         head = layout.row(QLabel("<b>Runs</b>"), None, self.resume_button, self.rate_button, self.scorecard_button)
         return layout.column(0, head, (self.run_table, 1))
 
-    def _build_filters(self) -> QHBoxLayout:
-        self.expect_filter = layout.combo("suiteExpectFilter", [("any expect", ANY), *((k, k) for k in EXPECT_KINDS),
-                                                          ("no expect", NO_EXPECT)])
-        self.tag_filter = layout.combo("suiteTagFilter", [("any tag", ANY)])
-        self.rated_filter = layout.combo("suiteRatedFilter", [("rated or not", ANY), ("rated", RATED),
-                                                        ("unrated", UNRATED)])
-        self.rated_filter.setToolTip("rated: every answer of the case has a rating; "
-                                     "unrated: some answer of it has none yet")
-        for combo in (self.expect_filter, self.tag_filter, self.rated_filter):
-            combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
-        self.shown_label = QLabel()
-        self.shown_label.setObjectName("suiteShown")
-        return layout.row(QLabel("Show"), self.expect_filter, self.tag_filter, self.rated_filter, None, self.shown_label)
-
     def _build_matrix(self) -> QWidget:
         self.matrix_title = QLabel("Open a run to see its answers: cases down, models across.")
         self.matrix_title.setObjectName("suiteMatrixTitle")
         self.matrix_title.setWordWrap(True)
-        filters = self._build_filters()
         self.matrix_model = MatrixModel(self)
-        self.proxy = MatrixFilter(self)
-        self.proxy.setSourceModel(self.matrix_model)
+        self.proxy = MatrixFilter(self.matrix_model, self)
+        self.filters = MatrixFilterBar(self.proxy)
         self.matrix_view = MatrixView()
         self.matrix_view.setObjectName("suiteMatrix")
         self.matrix_view.setModel(self.proxy)
         self.matrix_view.clicked.connect(self._open_index)
         self.matrix_view.open_requested.connect(self._open_index)
-        return layout.column(0, self.matrix_title, filters, (self.matrix_view, 1))
+        return layout.column(0, self.matrix_title, self.filters, (self.matrix_view, 1))
 
     # --- messages -------------------------------------------------------------------------
     def show_error(self, text: str) -> None:
@@ -298,31 +286,18 @@ class SuitesPanel(QWidget):
         return task
 
     async def _import(self, path: str | Path, name: str) -> SuiteInfo:
-        try:
-            return await self.engine.import_suite_in_background(path, name)
-        except EngineError as exc:
-            # Attachments outside the suite's folder are imported only if the user says so.
-            outside = exc.outside
-            if not outside:
-                raise
-            self.show_error(str(exc))
-            if not await ask_from_task(lambda: self._allow_outside(outside)):
-                raise
-        return await self.engine.import_suite_in_background(path, name, allow_outside=outside)
+        return await self.tab.import_suite(path, name, self._allow_outside)
 
     def _imported(self, info: SuiteInfo) -> str:
         self.refresh_suites(select=info.name)
-        return f"Imported {info.cases} case{'s' if info.cases != 1 else ''} as {info.name} v{info.version}."
+        return imported_text(info)
 
-    def _allow_outside(self, paths: Sequence[str]) -> bool:
-        """Ask whether these files from outside the suite's folder may be imported (default: no)."""
-        shown = "\n".join(paths[:10]) + (f"\n… and {len(paths) - 10} more" if len(paths) > 10 else "")
-        answer = QMessageBox.question(
-            self, "Files outside the suite's folder",
-            "The suite attaches files from outside its own folder; a suite someone sent you could "
-            f"reach any file you can read this way:\n\n{shown}\n\nImport them with the suite?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+    async def _allow_outside(self, refused: EngineError) -> bool:
+        """Ask whether the files from outside the suite's folder may be imported (default: no)."""
+        self.show_error(str(refused))
+        no, yes = QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes
+        return await ask_from_task(lambda: QMessageBox.question(
+            self, "Files outside the suite's folder", outside_question(refused.outside), yes | no, no) == yes)
 
     def export_selected(self, path: str | Path | None = None) -> asyncio.Future[bool] | None:
         """Export the selected suite to JSONL (attachments beside it), the writing off the
@@ -338,7 +313,7 @@ class SuitesPanel(QWidget):
                 return None
         target = str(path)
         task = self.exporting.start(
-            lambda: self.engine.export_suite_in_background(info.name, target, info.version),
+            lambda: self.engine.suites.export_in_background(info.name, target, info.version),
             done=lambda n: f"Exported {n} cases of {info.name} v{info.version} to {target}.")
         if task is not None:
             self.show_info(f"Exporting {info.name} v{info.version}…")
@@ -374,32 +349,23 @@ class SuitesPanel(QWidget):
     # --- running --------------------------------------------------------------------------
     def start(self) -> bool:
         """Start a run of the selected suite on the ticked models."""
-        if self.running:
-            return False
-        try:
-            plan = self.tab.plan_run(self.selected_suite(), self.selected_names(), self.repeat.value(),
-                                     self.concurrency.value())
-        except PlanError as exc:
-            self.show_error(str(exc))
-            return False
-        return self._begin(plan)
+        return self._begin(lambda: self.tab.plan_run(self.selected_suite(), self.selected_names(),
+                                                     self.repeat.value(), self.concurrency.value()))
 
     def resume(self, run_id: str | None = None) -> bool:
         """Send the cells of a run that have no answer yet."""
-        if self.running:
-            return False
-        try:
-            plan = self.tab.plan_resume(run_id or self.selected_run_id())
-        except PlanError as exc:
-            self.show_error(str(exc))
-            return False
-        return self._begin(plan)
+        return self._begin(lambda: self.tab.plan_resume(run_id or self.selected_run_id()))
 
     def cancel(self) -> None:
         self.run_command.cancel()
 
-    def _begin(self, plan: RunPlan) -> bool:
-        if self.run_command.busy:
+    def _begin(self, make: Callable[[], RunPlan]) -> bool:
+        if self.running or self.run_command.busy:
+            return False
+        try:
+            plan = make()
+        except PlanError as exc:
+            self.show_error(str(exc))
             return False
         self.tab.begin(plan)
         self.progress.setRange(0, max(plan.total, 1))
@@ -443,14 +409,11 @@ class SuitesPanel(QWidget):
     def _tick(self) -> None:
         """A few times a second while running: progress, the run's row, and the matrix."""
         self._apply_progress()
-        tab = self.tab
-        if tab.dirty and tab.running_run_id is not None and tab.running_run_id == tab.current_run_id:
-            now = time.monotonic()
-            if now >= self._next_reload:
-                tab.dirty = False
-                self.reload_matrix()
-                took = time.monotonic() - now
-                self._next_reload = now + took / RELOAD_BUDGET  # a slow read waits longer before the next
+        now = time.monotonic()
+        if self.tab.reload_due(now):
+            self.tab.dirty = False
+            self.reload_matrix()
+            self.tab.reloaded(now, time.monotonic() - now)
 
     def _apply_progress(self) -> None:
         self.progress_label.setText(self.tab.status)
@@ -475,11 +438,9 @@ class SuitesPanel(QWidget):
         for row, info in enumerate(self.tab.runs):
             rid = QTableWidgetItem(info.run_id)
             rid.setData(TRIAL_ROLE, info.run_id)
-            rid.setToolTip(f"{info.run_id}\nmodels: {', '.join(info.models)}\nrepeat {info.repeat}, "
-                           f"concurrency {info.concurrency}" + (f"\n{info.failed} failed" if info.failed else ""))
+            rid.setToolTip(run_tooltip(info))
             self.run_table.setItem(row, 0, rid)
-            version = f" v{info.suite_version}" if info.suite_version is not None else ""
-            self.run_table.setItem(row, 1, QTableWidgetItem(f"{info.suite}{version}"))
+            self.run_table.setItem(row, 1, QTableWidgetItem(run_suite_text(info)))
             self.run_table.setItem(row, 2, QTableWidgetItem(info.status))
             self.run_table.setItem(row, 3, QTableWidgetItem(progress_text(info.done, info.total, info.failed)))
         row = self._run_row(keep)
@@ -545,131 +506,46 @@ class SuitesPanel(QWidget):
         fresh = self.matrix_model.matrix is None or self.matrix_model.matrix.run.run_id != matrix.run.run_id
         self.matrix_model.set_matrix(matrix)
         if fresh:
-            self._fill_tags(matrix)
+            self.filters.fill_tags(matrix)
             header = self.matrix_view.horizontalHeader()
             header.resizeSection(0, 240)
             for col in range(1, 1 + len(matrix.models)):
                 header.resizeSection(col, 300)
         self.matrix_title.setText(self.tab.title(matrix))
-        self._show_counts()
+        self.filters.show_counts()
         return True
-
-    def _fill_tags(self, matrix: SuiteMatrix) -> None:
-        current = self.tag_filter.currentData()
-        self.tag_filter.blockSignals(True)
-        self.tag_filter.clear()
-        self.tag_filter.addItem("any tag", ANY)
-        for tag in matrix_tags(matrix):
-            self.tag_filter.addItem(tag, tag)
-        index = self.tag_filter.findData(current)
-        self.tag_filter.setCurrentIndex(max(index, 0))
-        self.tag_filter.blockSignals(False)
-        self.apply_filters()
-
-    def apply_filters(self) -> None:
-        self.proxy.set_filters(self.expect_filter.currentData() or ANY, self.tag_filter.currentData() or ANY,
-                               self.rated_filter.currentData() or ANY)
-        self._show_counts()
-
-    def set_filters(self, expect: str = ANY, tag: str = ANY, rated: str = ANY) -> None:
-        """Choose the filters (ANY: no filter; NO_EXPECT: cases without an expect)."""
-        for combo, value in ((self.expect_filter, expect), (self.tag_filter, tag), (self.rated_filter, rated)):
-            combo.blockSignals(True)
-            combo.setCurrentIndex(max(combo.findData(value), 0))
-            combo.blockSignals(False)
-        self.apply_filters()
-
-    def _show_counts(self) -> None:
-        self.shown_label.setText(shown_text(self.proxy.rowCount(), self.matrix_model.rowCount()))
 
     def visible_cases(self) -> list[str]:
         """The case keys the matrix shows now, top to bottom (after the filters)."""
-        out = []
-        for r in range(self.proxy.rowCount()):
-            source = self.proxy.mapToSource(self.proxy.index(r, 0))
-            out.append(self.matrix_model.rows[source.row()].case.key)
-        return out
+        return self.proxy.case_keys()
 
     def cell_index(self, case_key: str, model: str, sample: int = 0) -> QModelIndex:
         """The view's index of a cell (invalid if filtered out)."""
-        if model not in self.matrix_model.models:
-            return QModelIndex()
-        col = 1 + self.matrix_model.models.index(model)
-        for r, row in enumerate(self.matrix_model.rows):
-            if row.case.key == case_key and row.sample == sample:
-                return self.proxy.mapFromSource(self.matrix_model.index(r, col))
-        return QModelIndex()
+        return self.proxy.cell_index(case_key, model, sample)
 
     def _open_index(self, index: QModelIndex) -> None:
-        trial_id = index.data(TRIAL_ROLE) if index.isValid() else None
-        if not trial_id:
-            source = self.proxy.mapToSource(index) if index.isValid() else QModelIndex()
-            if source.isValid():
-                trial_id = self.matrix_model.rows[source.row()].trial_id
+        trial_id = self.proxy.trial_at(index)
         if trial_id:
             self.open_trial_requested.emit(trial_id)
         else:
             self.show_info("That case has no answer yet.")
 
     # --- rating ---------------------------------------------------------------------------
-    def open_rating_queue(self, run_id: str | None = None, rater: str | None = None) -> Any:
+    def open_rating_queue(self, run_id: str | None = None, rater: str | None = None) -> RatingQueue | None:
         """Open the rating queue of a run (the selected one by default)."""
-        from desk.ui.rating_queue import RatingQueue
-
         run_id = run_id or self.selected_run_id() or self.current_run_id
         if run_id is None:
             self.show_error("Select a run to rate.")
             return None
-        rater = rater or self._ask_rater()
-        if not rater:
-            return None
-        self.queue = self._replace(self.queue, lambda: RatingQueue(self.engine, run_id, rater, rubric=self.rubric,
-                                                                  parent=self))
-        if self.queue is not None:
-            self.queue.rating_saved.connect(lambda _r: self._rated(run_id))
-            self.queue.focus_current()
-        return self.queue
+        return self.dialogs.open_queue(run_id, rater)
 
-    def _ask_rater(self) -> str | None:
-        """The rater's name: the one stored, else asked for (and stored); None if not given."""
-        rater = self.engine.rater_name()
-        if rater:
-            return rater
-        name, ok = QInputDialog.getText(self, "Your name as a rater", "Your name is stored with every rating you make:")
-        if not ok or not name.strip():
-            return None
-        try:
-            self.engine.set_rater_name(name)
-        except EngineError as exc:
-            self.show_error(str(exc))
-            return None
-        return self.engine.rater_name() or ""
-
-    def open_run_scorecard(self, run_id: str | None = None) -> Any:
+    def open_run_scorecard(self, run_id: str | None = None) -> RunScorecardDialog | None:
         """Open the scorecard of a run (the selected one by default), beside the window."""
-        from desk.ui.run_scorecard import RunScorecardDialog
-
         run_id = run_id or self.selected_run_id() or self.current_run_id
         if run_id is None:
             self.show_error("Select a run to see its scorecard.")
             return None
-        self.scorecard = self._replace(self.scorecard, lambda: RunScorecardDialog(self.engine, run_id, parent=self))
-        return self.scorecard
-
-    def _replace(self, old: Any, make: Callable[[], Any]) -> Any:
-        """Close a run's dialog and open another in front (None, said, if the run cannot be read)."""
-        if old is not None:
-            old.close()
-            old.deleteLater()
-        try:
-            dialog = make()
-        except EngineError as exc:
-            self.show_error(str(exc))
-            return None
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
-        return dialog
+        return self.dialogs.open_scorecard(run_id)
 
     def _rated(self, run_id: str) -> None:
         if run_id == self.current_run_id and not self.running:
@@ -694,7 +570,4 @@ class SuitesPanel(QWidget):
 
     def shutdown(self) -> None:
         self.cancel()
-        if self.queue is not None:
-            self.queue.close()
-        if self.scorecard is not None:
-            self.scorecard.close()
+        self.dialogs.close()

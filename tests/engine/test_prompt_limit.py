@@ -51,11 +51,11 @@ def test_import_outside_the_folder_is_refused_then_allowed_explicitly(providers,
     async def go():
         async with engine_for(providers) as engine:
             with pytest.raises(EngineError) as err:
-                engine.import_suite(path, "mine")
+                engine.suites.import_suite(path, "mine")
             assert "line 1: attachment" in str(err.value) and err.value.outside == (str(private),)
-            assert [s.name for s in engine.list_suites() if s.name == "mine"] == []
-            info = engine.import_suite(path, "mine", allow_outside=err.value.outside)
+            assert [s.name for s in engine.suites.list_suites() if s.name == "mine"] == []
+            info = engine.suites.import_suite(path, "mine", allow_outside=err.value.outside)
             assert info.cases == 1
-            assert engine.suite("mine").cases[0].attachments[0].text == "mine\n"
+            assert engine.suites.get("mine").cases[0].attachments[0].text == "mine\n"
 
     asyncio.run(go())

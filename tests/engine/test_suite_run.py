@@ -15,8 +15,7 @@ from desk.core.rating import RatingFilter
 from desk.core.response import Status
 from desk.core.trial import ModelRef, TrialInput
 from desk.engine.session import EngineError
-from desk.engine.suite_run import SuiteRunCancelled
-from desk.store.suites import SuiteStore
+from desk.engine.suite_records import SuiteRunCancelled
 from tests.engine.conftest import MODELS, engine_for, ref
 from tests.vendor_server import LoadProfile, Script
 
@@ -55,9 +54,9 @@ def test_twenty_cases_three_models_complete(providers, vendor, tmp_path):
 
     async def go():
         async with engine_for(providers) as engine:
-            info = engine.import_suite(suite_file(tmp_path, numbered(20, expect="answer")), "twenty")
+            info = engine.suites.import_suite(suite_file(tmp_path, numbered(20, expect="answer")), "twenty")
             assert (info.name, info.version, info.cases) == ("twenty", 1, 20)
-            result = await engine.run_suite("twenty", models, concurrency=6,
+            result = await engine.suites.run("twenty", models, concurrency=6,
                                             progress=lambda d, t: progress.append((d, t)),
                                             on_response=answers.append)
             return engine, result
@@ -70,7 +69,7 @@ def test_twenty_cases_three_models_complete(providers, vendor, tmp_path):
     assert sent(vendor) == Counter({(i, MODELS[k]): 1 for i in range(20) for k in ("openai", "anthropic", "gemini")})
     assert 2 <= vendor.stats("*")["max_in_flight"] <= 6
     store = providers
-    (listed,) = engine.list_suite_runs()
+    (listed,) = engine.suites.list_runs()
     assert (listed.run_id, listed.status, listed.done, listed.total, listed.failed) == (result.run_id, "done", 60, 60, 0)
     assert listed.models == tuple(str(m) for m in models) and listed.suite == "twenty"
     # Each (case, sample) is one ordinary trial holding the three models' answers.
@@ -81,19 +80,19 @@ def test_twenty_cases_three_models_complete(providers, vendor, tmp_path):
         assert stored is not None and CASE.search(stored.input.prompt.encode())
         assert sorted(r.model for r in store.responses.for_trial(trial_id)) == sorted(str(m) for m in models)
     assert {r.id for r in store.run_responses(result.run_id)} == {a.response.id for a in answers}
-    matrix = engine.suite_matrix(result.run_id)
+    matrix = engine.suites.matrix(result.run_id)
     assert len(matrix.cells) == 60 and {c.status for c in matrix.cells} == {"ok"}
     cell = matrix.cell(matrix.suite.cases[3].id, str(models[1]))
     assert cell.case_key == "c03" and cell.first_line == "Hello, world." and cell.ttft_ms is not None
     assert cell.human is None and cell.answers == 1
-    queue = engine.rating_queue(result.run_id, rater="ana")
+    queue = engine.suites.rating_queue(result.run_id, rater="ana")
     assert [q.case.key for q in queue] == [f"c{i:02d}" for i in range(20)]
     assert all(len(q.response_ids) == 3 and not q.done for q in queue)
     # The answers are ordinary: rating one shows in the queue and the matrix.
     engine.ratings.save_rating(queue[0].response_ids[0], {"outcome": "success", "uncertainty": "confident_correct",
                                                   "constraints": "na", "quality": 4}, rater="ana")
-    assert engine.rating_queue(result.run_id, rater="ana")[0].rated == (queue[0].response_ids[0],)
-    top = engine.suite_matrix(result.run_id).cell(matrix.suite.cases[0].id, str(models[0]))
+    assert engine.suites.rating_queue(result.run_id, rater="ana")[0].rated == (queue[0].response_ids[0],)
+    top = engine.suites.matrix(result.run_id).cell(matrix.suite.cases[0].id, str(models[0]))
     assert top.human is not None and top.human.handled is True and top.human.raters == ("ana",)
 
 
@@ -105,9 +104,9 @@ def test_cancel_then_resume_sends_only_what_is_missing(providers, vendor, tmp_pa
 
     async def first():
         async with engine_for(providers) as engine:
-            engine.import_suite(path, "eight")
+            engine.suites.import_suite(path, "eight")
             answers = []
-            task = asyncio.ensure_future(engine.run_suite("eight", models, concurrency=2,
+            task = asyncio.ensure_future(engine.suites.run("eight", models, concurrency=2,
                                                           on_response=answers.append))
             while len(answers) < 5:
                 await asyncio.sleep(0.01)
@@ -118,7 +117,7 @@ def test_cancel_then_resume_sends_only_what_is_missing(providers, vendor, tmp_pa
 
     engine, cancelled = run(first())
     assert cancelled.status == "cancelled" and cancelled.ok >= 5
-    (listed,) = engine.list_suite_runs()
+    (listed,) = engine.suites.list_runs()
     assert listed.status == "interrupted" and listed.done == cancelled.ok and listed.total == 16
     interrupted = [r for r in providers.run_responses(cancelled.run_id) if r.status == Status.INTERRUPTED]
     assert interrupted and all(r.error_kind and r.error_kind.value == "cancelled" for r in interrupted)
@@ -127,7 +126,7 @@ def test_cancel_then_resume_sends_only_what_is_missing(providers, vendor, tmp_pa
 
     async def resume():
         async with engine_for(providers) as engine:
-            return await engine.resume_suite_run(cancelled.run_id)
+            return await engine.suites.resume(cancelled.run_id)
 
     resumed = run(resume())
     assert resumed.status == "done" and resumed.skipped == len(done_before)
@@ -138,7 +137,7 @@ def test_cancel_then_resume_sends_only_what_is_missing(providers, vendor, tmp_pa
     assert set(seen) == {(i, m) for i in range(8) for m in (MODELS["openai"], "gpt-4o")}
     ok = Counter((r.trial_id, r.model) for r in providers.run_responses(cancelled.run_id) if r.status == Status.OK)
     assert len(ok) == 16 and set(ok.values()) == {1}
-    assert engine.list_suite_runs()[0].status == "done"
+    assert engine.suites.list_runs()[0].status == "done"
     # Resuming a finished run sends nothing.
     again = run(resume())
     assert (again.sent, again.skipped, again.status) == (0, 16, "done")
@@ -150,26 +149,26 @@ def test_failed_answers_are_sent_again_on_resume(providers, vendor, tmp_path):
 
     async def go():
         async with engine_for(providers) as engine:
-            engine.import_suite(suite_file(tmp_path, numbered(3)), "three")
-            first = await engine.run_suite("three", models, concurrency=1)
+            engine.suites.import_suite(suite_file(tmp_path, numbered(3)), "three")
+            first = await engine.suites.run("three", models, concurrency=1)
             return engine, first
 
     engine, first = run(go())
     assert first.status == "done" and first.ok == 5 and first.failed == 1  # 3 tries of one cell, then ok
-    (listed,) = engine.list_suite_runs()
+    (listed,) = engine.suites.list_runs()
     assert (listed.status, listed.done, listed.failed) == ("done", 5, 1)
-    matrix = engine.suite_matrix(first.run_id)
+    matrix = engine.suites.matrix(first.run_id)
     bad = [c for c in matrix.cells if c.status == "error"]
     assert len(bad) == 1 and bad[0].error_kind == "server_error"
 
     async def resume():
         async with engine_for(providers) as engine:
-            return await engine.resume_suite_run(first.run_id)
+            return await engine.suites.resume(first.run_id)
 
     again = run(resume())
     assert (again.sent, again.ok, again.skipped) == (1, 1, 5)
-    assert engine.list_suite_runs()[0].done == 6
-    cell = engine.suite_matrix(first.run_id).cell(bad[0].case_id, "openai/flaky")
+    assert engine.suites.list_runs()[0].done == 6
+    cell = engine.suites.matrix(first.run_id).cell(bad[0].case_id, "openai/flaky")
     assert cell.status == "ok" and cell.answers == 2  # the failed answer is kept too
 
 
@@ -183,8 +182,8 @@ def test_an_unknown_model_or_rejected_key_stops_that_models_cells(providers, ven
 
     async def go():
         async with engine_for(providers) as engine:
-            engine.import_suite(suite_file(tmp_path, numbered(6)), "six")
-            return await engine.run_suite("six", models, concurrency=1)
+            engine.suites.import_suite(suite_file(tmp_path, numbered(6)), "six")
+            return await engine.suites.run("six", models, concurrency=1)
 
     result = run(go())
     assert result.ok == 6 and result.failed == 1 and result.not_sent == 5
@@ -196,7 +195,7 @@ def test_an_unknown_model_or_rejected_key_stops_that_models_cells(providers, ven
 
     async def resume():
         async with engine_for(providers) as engine:
-            return await engine.resume_suite_run(result.run_id)
+            return await engine.suites.resume(result.run_id)
 
     again = run(resume())
     assert (again.ok, again.failed, again.skipped, again.held_back) == (6, 0, 6, {})
@@ -206,16 +205,16 @@ def test_an_unknown_model_or_rejected_key_stops_that_models_cells(providers, ven
 def test_repeat_makes_one_trial_per_sample(providers, vendor, tmp_path):
     async def go():
         async with engine_for(providers) as engine:
-            engine.import_suite(suite_file(tmp_path, numbered(2)), "two")
-            return engine, await engine.run_suite("two", [ref("ollama")], repeat=3, concurrency=2)
+            engine.suites.import_suite(suite_file(tmp_path, numbered(2)), "two")
+            return engine, await engine.suites.run("two", [ref("ollama")], repeat=3, concurrency=2)
 
     engine, result = run(go())
     assert result.ok == 6 and len({a.response.trial_id for a in result.responses}) == 6
     assert sorted((a.case.key, a.sample) for a in result.responses) == [
         (k, s) for k in ("c00", "c01") for s in range(3)]
-    matrix = engine.suite_matrix(result.run_id)
+    matrix = engine.suites.matrix(result.run_id)
     assert matrix.repeat == 3 and {c.sample for c in matrix.cells} == {0, 1, 2}
-    assert len(engine.rating_queue(result.run_id)) == 6
+    assert len(engine.suites.rating_queue(result.run_id)) == 6
 
 
 def test_bad_input_writes_nothing(providers, vendor, tmp_path):
@@ -225,35 +224,35 @@ def test_bad_input_writes_nothing(providers, vendor, tmp_path):
     async def go():
         async with engine_for(providers) as engine:
             with pytest.raises(EngineError, match=r"bad.csv: 1 bad row, nothing imported: line 3: expect 'guess'"):
-                engine.import_suite(bad, "mine")
+                engine.suites.import_suite(bad, "mine")
             with pytest.raises(EngineError, match="no suite named 'mine'"):
-                await engine.run_suite("mine", [ref("openai")])
-            engine.import_suite(suite_file(tmp_path, numbered(2)), "mine")
+                await engine.suites.run("mine", [ref("openai")])
+            engine.suites.import_suite(suite_file(tmp_path, numbered(2)), "mine")
             with pytest.raises(EngineError, match="unknown provider 'nope'"):
-                await engine.run_suite("mine", [ModelRef("nope", "m")])
+                await engine.suites.run("mine", [ModelRef("nope", "m")])
             with pytest.raises(EngineError, match="listed twice"):
-                await engine.run_suite("mine", [ref("openai"), ref("openai")])
+                await engine.suites.run("mine", [ref("openai"), ref("openai")])
             with pytest.raises(EngineError, match="no suite run 'XYZ'"):
-                await engine.resume_suite_run("XYZ")
+                await engine.suites.resume("XYZ")
             with pytest.raises(EngineError, match="no suite run"):
-                engine.suite_matrix("XYZ")
+                engine.suites.matrix("XYZ")
 
     run(go())
-    assert providers.list_runs() == [] and providers.trials.list() == []
+    assert providers.list_runs() == [] and providers.list_trials() == []
     assert vendor.requests == []
 
 
 def test_a_run_still_running_elsewhere_is_not_resumed(providers, vendor, tmp_path):
     async def go():
         async with engine_for(providers) as engine:
-            engine.import_suite(suite_file(tmp_path, numbered(1)), "one")
-            result = await engine.run_suite("one", [ref("openai")])
+            engine.suites.import_suite(suite_file(tmp_path, numbered(1)), "one")
+            result = await engine.suites.run("one", [ref("openai")])
             # As if another desk process (alive: our parent) were still sending it.
             providers.db.execute("UPDATE runs SET status = 'running', writer_pid = ? WHERE id = ?",
                                  (os.getppid(), result.run_id))
-            assert engine.suite_run(result.run_id).status == "running"
+            assert engine.suites.run_info(result.run_id).status == "running"
             with pytest.raises(EngineError, match="still running"):
-                await engine.resume_suite_run(result.run_id)
+                await engine.suites.resume(result.run_id)
 
     run(go())
 
@@ -273,8 +272,8 @@ def test_auto_constraint_verdicts_and_disagreements(providers, vendor, tmp_path)
 
     async def go():
         async with engine_for(providers) as engine:
-            engine.import_suite(suite_file(tmp_path, cases), "rules")
-            return engine, await engine.run_suite("rules", models)
+            engine.suites.import_suite(suite_file(tmp_path, cases), "rules")
+            return engine, await engine.suites.run("rules", models)
 
     engine, result = run(go())
     autos = {a.response.model: a.auto for a in result.responses if a.auto is not None}
@@ -283,9 +282,9 @@ def test_auto_constraint_verdicts_and_disagreements(providers, vendor, tmp_path)
                                             "note": "1/1 constraints met"}
     assert autos["openai/bad"].values["constraints"] == "violated"
     assert "2 words" in autos["openai/bad"].values["note"]
-    stored = providers.ratings.current(rater="auto")
+    stored = providers.current_ratings(rater="auto")
     assert {r.id for r in stored} == {a.id for a in autos.values()}
-    matrix = engine.suite_matrix(result.run_id)
+    matrix = engine.suites.matrix(result.run_id)
     f1 = matrix.suite.cases[0].id
     assert matrix.cell(f1, "openai/good").auto_constraints == "followed"
     assert matrix.cell(f1, "openai/bad").auto_note.startswith("violated")
@@ -295,11 +294,11 @@ def test_auto_constraint_verdicts_and_disagreements(providers, vendor, tmp_path)
     rating = {"outcome": "success", "uncertainty": "confident_correct", "quality": 4}
     engine.ratings.save_rating(good, {**rating, "constraints": "violated"}, rater="ana")  # disagrees
     engine.ratings.save_rating(bad, {**rating, "constraints": "violated"}, rater="ana")  # agrees
-    (diff,) = engine.constraint_disagreements(result.run_id)
+    (diff,) = engine.suites.disagreements(result.run_id)
     assert (diff.response_id, diff.model, diff.case_key, diff.auto, diff.human, diff.rater) == (
         good, "openai/good", "f1", "followed", "violated", "ana")
     assert diff.auto_note == "1/1 constraints met"
-    assert [d.response_id for d in engine.constraint_disagreements()] == [good]
+    assert [d.response_id for d in engine.suites.disagreements()] == [good]
     # ...and listed for people by `desk suite disagreements`.
     import contextlib
     import io
@@ -362,7 +361,7 @@ def rate_fixture(engine, result, a: str, b: str) -> dict[tuple[str, str], str]:
                 engine.ratings.save_rating(ids[key, model], {"outcome": outcome, "uncertainty": uncertainty,
                                                      "constraints": constraints, "quality": quality}, rater="ana")
     # desk's checker disagrees with the person on b's f1: it must not count as b's handling it.
-    SuiteStore(engine.store).save_partial_rating(ids["f1", b], "auto", {"constraints": "followed"})
+    engine.store.suites.save_partial_rating(ids["f1", b], "auto", {"constraints": "followed"})
     return ids
 
 
@@ -372,13 +371,13 @@ def test_by_expect_and_sign_test_match_hand_computation(providers, vendor, tmp_p
 
     async def go():
         async with engine_for(providers) as engine:
-            engine.import_suite(suite_file(tmp_path, cases), "fixture")
-            return engine, await engine.run_suite("fixture", [ModelRef.parse(a), ModelRef.parse(b)])
+            engine.suites.import_suite(suite_file(tmp_path, cases), "fixture")
+            return engine, await engine.suites.run("fixture", [ModelRef.parse(a), ModelRef.parse(b)])
 
     engine, result = run(go())
     rate_fixture(engine, result, a, b)
 
-    scores = {s.model: s for s in engine.run_scorecard(result.run_id)}
+    scores = {s.model: s for s in engine.suites.scorecard(result.run_id)}
     hand = {
         a: {"clarify": (3, 4), "abstain": (1, 3), "answer": (2, 3), "follow_constraints": (1, 1)},
         b: {"clarify": (1, 4), "abstain": (3, 3), "answer": (0, 2), "follow_constraints": (0, 1)},
@@ -395,18 +394,18 @@ def test_by_expect_and_sign_test_match_hand_computation(providers, vendor, tmp_p
         assert set(js["clarify"]) == {"n_rated", "handled", "handled_rate", "handled_ci"}
     assert scores[a].n_rated == 11 and scores[b].n_rated == 10  # people's ratings only
 
-    cmp = engine.compare_models(result.run_id, a, b)
+    cmp = engine.suites.compare_models(result.run_id, a, b)
     # 10 pairs (n3 has no rating of B): A better 7, B better 1 (c4), ties 2 (c1, n2).
     # Sign test: 2 * (C(8,0) + C(8,1)) / 2^8 = 18/256.
     assert (cmp.pairs, cmp.wins, cmp.losses, cmp.ties) == (10, 7, 1, 2)
     assert cmp.p_value == pytest.approx(18 / 256)
-    back = engine.compare_models(result.run_id, b, a)
+    back = engine.suites.compare_models(result.run_id, b, a)
     assert (back.wins, back.losses, back.p_value) == (1, 7, cmp.p_value)
     with pytest.raises(EngineError, match="not a model of run"):
-        engine.compare_models(result.run_id, a, "openai/c")
+        engine.suites.compare_models(result.run_id, a, "openai/c")
     # A rater filter narrows both.
-    assert engine.compare_models(result.run_id, a, b, RatingFilter(rater="bob")).pairs == 0
-    assert engine.run_scorecard(result.run_id, RatingFilter(rater="bob")) == []  # rated answers only
+    assert engine.suites.compare_models(result.run_id, a, b, RatingFilter(rater="bob")).pairs == 0
+    assert engine.suites.scorecard(result.run_id, RatingFilter(rater="bob")) == []  # rated answers only
 
 
 def test_export_import_round_trip_and_suite_from_trials(providers, vendor, tmp_path):
@@ -418,12 +417,12 @@ def test_export_import_round_trip_and_suite_from_trials(providers, vendor, tmp_p
 
     async def go():
         async with engine_for(providers) as engine:
-            engine.import_suite(suite_file(tmp_path / "in", cases), "mine")
-            n = engine.export_suite("mine", tmp_path / "out" / "mine.jsonl")
+            engine.suites.import_suite(suite_file(tmp_path / "in", cases), "mine")
+            n = engine.suites.export("mine", tmp_path / "out" / "mine.jsonl")
             assert n == 2
-            again = engine.import_suite(tmp_path / "out" / "mine.jsonl", "mine")
+            again = engine.suites.import_suite(tmp_path / "out" / "mine.jsonl", "mine")
             assert again.version == 2
-            one, two = engine.suite("mine", 1), engine.suite("mine")
+            one, two = engine.suites.get("mine", 1), engine.suites.get("mine")
             assert [(c.key, c.prompt, c.system, c.expect, c.tags, c.notes, c.constraints, c.source, c.upstream_id,
                      [(x.name, x.data) for x in c.attachments]) for c in one.cases] == [
                 (c.key, c.prompt, c.system, c.expect, c.tags, c.notes, c.constraints, c.source, c.upstream_id,
@@ -433,14 +432,14 @@ def test_export_import_round_trip_and_suite_from_trials(providers, vendor, tmp_p
             assert set(lines[1]) == {"id", "prompt", "expect", "tags", "constraints"}
 
             outcome = await engine.trials.run(TrialInput("from history", "be kind"), [ref("openai")])
-            made = engine.suite_from_trials("history", [outcome.trial_id], expect="clarify")
-            (case,) = engine.suite("history").cases
+            made = engine.suites.from_trials("history", [outcome.trial_id], expect="clarify")
+            (case,) = engine.suites.get("history").cases
             assert made.cases == 1 and (case.key, case.prompt, case.system, case.expect, case.upstream_id) == (
                 "1", "from history", "be kind", "clarify", outcome.trial_id)
             with pytest.raises(EngineError, match="no trial"):
-                engine.suite_from_trials("history", ["nope"])
+                engine.suites.from_trials("history", ["nope"])
             with pytest.raises(EngineError, match="built-in"):
-                engine.import_suite(tmp_path / "out" / "mine.jsonl", "starter")
+                engine.suites.import_suite(tmp_path / "out" / "mine.jsonl", "starter")
 
     run(go())
 
@@ -451,13 +450,13 @@ def test_the_starter_suite_is_listed_and_imported_once(providers, vendor, tmp_pa
 
     async def go():
         async with engine_for(providers) as engine:
-            (listed,) = engine.list_suites()
+            (listed,) = engine.suites.list_suites()
             assert (listed.name, listed.version, listed.cases, listed.builtin) == ("starter", 1, 3, True)
-            assert [s.version for s in engine.list_suites(all_versions=True)] == [1]  # not again
-            assert len(engine.suite("starter").cases) == 3
+            assert [s.version for s in engine.suites.list_suites(all_versions=True)] == [1]  # not again
+            assert len(engine.suites.get("starter").cases) == 3
             starter.write_text(starter.read_text() + json.dumps({"id": "new", "prompt": "case-50"}) + "\n")
-            assert [(s.version, s.cases) for s in engine.list_suites()] == [(2, 4)]  # a new file: a new version
-            result = await engine.run_suite("starter", [ref("openai")])
+            assert [(s.version, s.cases) for s in engine.suites.list_suites()] == [(2, 4)]  # a new file: a new version
+            result = await engine.suites.run("starter", [ref("openai")])
             assert result.ok == 4
 
     run(go())
@@ -465,6 +464,6 @@ def test_the_starter_suite_is_listed_and_imported_once(providers, vendor, tmp_pa
 
     async def gone():
         async with engine_for(providers) as engine:
-            assert [s.name for s in engine.list_suites()] == ["starter"]  # what was imported stays
+            assert [s.name for s in engine.suites.list_suites()] == ["starter"]  # what was imported stays
 
     run(gone())

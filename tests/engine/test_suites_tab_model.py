@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from desk.engine.suite_run import SuiteRunCancelled
+from desk.engine.suite_records import SuiteRunCancelled
 from desk.engine.suites_tab import (
     ANY,
     NO_EXPECT,
@@ -64,7 +64,7 @@ def test_events_call_every_callback_in_order():
 def test_a_plan_says_why_it_cannot_start(providers, tmp_path):
     async def go():
         async with engine_for(providers) as engine:
-            engine.import_suite(suite_path(tmp_path), "three")
+            engine.suites.import_suite(suite_path(tmp_path), "three")
             tab = SuitesTab(engine)
             assert tab.load_suites() is None
             suite = tab.suite("three")
@@ -93,7 +93,7 @@ def test_a_run_fills_the_live_figures_and_says_how_it_went(providers, vendor, tm
 
     async def go():
         async with engine_for(providers) as engine:
-            engine.import_suite(suite_path(tmp_path), "three")
+            engine.suites.import_suite(suite_path(tmp_path), "three")
             tab = SuitesTab(engine)
             tab.load_suites()
             started: list[str] = []
@@ -129,7 +129,7 @@ def test_before_run_can_stop_a_run_before_anything_is_sent(providers, vendor, tm
 
     async def go():
         async with engine_for(providers) as engine:
-            engine.import_suite(suite_path(tmp_path), "three")
+            engine.suites.import_suite(suite_path(tmp_path), "three")
             tab = SuitesTab(engine)
             tab.load_suites()
             plan = tab.plan_run(tab.suite("three"), names("openai"), 1, 2)
@@ -149,7 +149,7 @@ def test_a_cancelled_run_says_what_was_kept_and_resumes_the_rest(providers, vend
 
     async def go():
         async with engine_for(providers) as engine:
-            engine.import_suite(suite_path(tmp_path, cases), "eight")
+            engine.suites.import_suite(suite_path(tmp_path, cases), "eight")
             tab = SuitesTab(engine)
             tab.load_suites()
             plan = tab.plan_run(tab.suite("eight"), names("openai"), 1, 2)
@@ -195,7 +195,7 @@ def test_a_refused_run_is_not_started_and_a_bug_stops_it(providers):
 def test_the_matrix_rows_and_filters(providers, tmp_path):
     async def go():
         async with engine_for(providers) as engine:
-            engine.import_suite(suite_path(tmp_path), "three")
+            engine.suites.import_suite(suite_path(tmp_path), "three")
             tab = SuitesTab(engine)
             tab.load_suites()
             plan = tab.plan_run(tab.suite("three"), names("openai", "anthropic"), 2, 4)

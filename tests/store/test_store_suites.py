@@ -15,7 +15,6 @@ from desk.core.suite import Case, Constraint, Suite
 from desk.core.trial import TrialInput
 from desk.store import Store, StoreError, open_store
 from desk.store.migrations import MIGRATIONS, applied_migrations, migrate
-from desk.store.suites import SuiteStore
 from tests.store.conftest import tiny_png
 
 
@@ -50,7 +49,7 @@ def test_m005_creates_the_suite_tables() -> None:
 
 
 def test_reimport_makes_a_new_version_and_keeps_the_old(store: Store) -> None:
-    suites = SuiteStore(store)
+    suites = store.suites
     first = suites.save_suite(Suite("ops", _cases(), source="ops.jsonl"))
     second = suites.save_suite(Suite("ops", _cases()[:1]))
     assert (first.version, second.version) == (1, 2)
@@ -74,18 +73,18 @@ def test_reimport_makes_a_new_version_and_keeps_the_old(store: Store) -> None:
 
 def test_stable_ids_make_the_same_rows_in_two_stores(tmp_path: Path) -> None:
     with open_store(tmp_path / "a.db") as a, open_store(tmp_path / "b.db") as b:
-        sa = SuiteStore(a).save_suite(Suite("starter", _cases()), sha256="ab" * 32, stable_ids=True)
-        sb = SuiteStore(b).save_suite(Suite("starter", _cases()), sha256="ab" * 32, stable_ids=True)
+        sa = a.suites.save_suite(Suite("starter", _cases()), sha256="ab" * 32, stable_ids=True)
+        sb = b.suites.save_suite(Suite("starter", _cases()), sha256="ab" * 32, stable_ids=True)
         assert sa.id == sb.id and [c.id for c in sa.cases] == [c.id for c in sb.cases]
-        assert SuiteStore(a).find_suite_file("starter", "ab" * 32).id == sa.id  # type: ignore[union-attr]
+        assert a.suites.find_suite_file("starter", "ab" * 32).id == sa.id  # type: ignore[union-attr]
         report = a.merge_from(b.path)
         assert report.added["suites"] == 0 and report.added["suite_cases"] == 0
         with pytest.raises(StoreError):
-            SuiteStore(a).save_suite(Suite("x", _cases()), stable_ids=True)
+            a.suites.save_suite(Suite("x", _cases()), stable_ids=True)
 
 
 def test_a_case_keeps_its_attachment_when_the_trials_using_it_are_deleted(store: Store) -> None:
-    suites = SuiteStore(store)
+    suites = store.suites
     suite = suites.save_suite(Suite("ops", _cases()))
     run_id = store.create_run("suite", {"suite_id": suite.id, "total": 2})
     trial_id = suites.cell_trial(run_id, suite.cases[0], 0)
@@ -104,7 +103,7 @@ def _answer(store: Store, trial_id: str, model: str, status: Status = Status.OK)
 
 
 def test_run_cells_counts_and_state(store: Store) -> None:
-    suites = SuiteStore(store)
+    suites = store.suites
     suite = suites.save_suite(Suite("ops", _cases()))
     run_id = store.create_run("suite", {"suite_id": suite.id, "suite": "ops", "total": 4,
                                         "models": ["p/a", "p/b"], "repeat": 1})
@@ -136,7 +135,7 @@ def test_a_dead_writer_leaves_its_run_interrupted(db_path: Path) -> None:
     with open_store(db_path) as store:
         run_id = store.create_run("suite", {"total": 1})
         store.db.execute("UPDATE runs SET writer_pid = 999999999 WHERE id = ?", (run_id,))
-        assert SuiteStore(store).suite_runs()[0].state == "interrupted"
+        assert store.suites.suite_runs()[0].state == "interrupted"
     with open_store(db_path) as store:  # opening marks it, like a crashed load run
         assert store.get_run(run_id).status == "interrupted"  # type: ignore[union-attr]
 
@@ -144,7 +143,7 @@ def test_a_dead_writer_leaves_its_run_interrupted(db_path: Path) -> None:
 def test_partial_ratings_judge_only_what_they_name(store: Store) -> None:
     trial = store.trials.create(TrialInput("task"))
     answer = _answer(store, trial, "p/a")
-    suites = SuiteStore(store)
+    suites = store.suites
     with pytest.raises(StoreError, match="Hard constraints"):
         suites.save_partial_rating(answer.id, "auto", {"constraints": "maybe"})
     first = suites.save_partial_rating(answer.id, "auto", {"constraints": "violated", "note": "2 words"})
@@ -158,7 +157,7 @@ def test_partial_ratings_judge_only_what_they_name(store: Store) -> None:
 
 def test_merge_brings_suites_and_runs_and_renumbers_a_clashing_version(tmp_path: Path) -> None:
     with open_store(tmp_path / "a.db") as a, open_store(tmp_path / "b.db") as b:
-        sa, sb = SuiteStore(a), SuiteStore(b)
+        sa, sb = a.suites, b.suites
         ours = sa.save_suite(Suite("ops", _cases()))
         theirs = sb.save_suite(Suite("ops", _cases()[:1]))
         run_id = b.create_run("suite", {"suite_id": theirs.id, "total": 1})
@@ -175,7 +174,7 @@ def test_merge_brings_suites_and_runs_and_renumbers_a_clashing_version(tmp_path:
 
 def test_a_broken_merge_source_adds_nothing(tmp_path: Path) -> None:
     with open_store(tmp_path / "b.db") as b:
-        SuiteStore(b).save_suite(Suite("ops", _cases()))
+        b.suites.save_suite(Suite("ops", _cases()))
     raw = sqlite3.connect(tmp_path / "b.db")
     raw.execute("PRAGMA foreign_keys = OFF")
     raw.execute("DELETE FROM suites")
@@ -184,4 +183,4 @@ def test_a_broken_merge_source_adds_nothing(tmp_path: Path) -> None:
     with open_store(tmp_path / "a.db") as a:
         with pytest.raises(StoreError, match="inconsistent"):
             a.merge_from(tmp_path / "b.db")
-        assert SuiteStore(a).list_suites(all_versions=True) == []
+        assert a.suites.list_suites(all_versions=True) == []

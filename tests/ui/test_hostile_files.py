@@ -113,16 +113,16 @@ def test_suites_tab_asks_before_importing_files_from_outside_the_folder(window, 
         return answer
 
     monkeypatch.setattr(QMessageBox, "question", question)
-    from desk.engine import suite_run
+    from desk.engine import suite_files
 
     threads: list[int] = []
-    real = suite_run.read_suite_file
+    real = suite_files.read_suite_file
 
     def read(*args, **kwargs):
         threads.append(threading.get_ident())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(suite_run, "read_suite_file", read)
+    monkeypatch.setattr(suite_files, "read_suite_file", read)
     panel = window.suites_panel
     window.tabs.setCurrentWidget(panel)
 
@@ -134,7 +134,7 @@ def test_suites_tab_asks_before_importing_files_from_outside_the_folder(window, 
     answer = QMessageBox.StandardButton.Yes
     assert mw_loop.run_until_complete(panel.import_file(path, "mine"))
     assert "mine" in panel.suite_names()
-    assert window.engine.suite("mine").cases[0].attachments[0].text == "-----BEGIN KEY-----\n"
+    assert window.engine.suites.get("mine").cases[0].attachments[0].text == "-----BEGIN KEY-----\n"
 
     # A suite whose files all lie in its folder is imported without a question.
     (folder / "ok.txt").write_text("fine\n")

@@ -147,7 +147,7 @@ def test_rating_queue_by_keyboard_only_blind_with_skip_back_and_a_second_rater(
     assert "Every answer of this run is rated by Ana Ruiz" in queue.message.text()
 
     # Stored: blind, in the order shown, by this rater.
-    items = window.engine.rating_queue(run_id, "Ana Ruiz")
+    items = window.engine.suites.rating_queue(run_id, "Ana Ruiz")
     assert all(item.done for item in items)
     ids = [rid for item in items for rid in item.response_ids]
     mine = window.engine.ratings.saved.current(ids, rater="Ana Ruiz")

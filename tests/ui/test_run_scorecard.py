@@ -49,8 +49,8 @@ def rated_run(window, mw_loop, tmp_path) -> tuple[str, dict]:
     cases = fixture_cases()
     path = tmp_path / "fixture.jsonl"
     path.write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
-    engine.import_suite(path, "fixture")
-    result = mw_loop.run_until_complete(engine.run_suite("fixture", [ModelRef.parse(m) for m in (A, B, C)]))
+    engine.suites.import_suite(path, "fixture")
+    result = mw_loop.run_until_complete(engine.suites.run("fixture", [ModelRef.parse(m) for m in (A, B, C)]))
     assert result.ok == 3 * len(cases)
     return result.run_id, rate_fixture(engine, result, A, B)
 
@@ -65,7 +65,7 @@ def open_from_the_tab(window, run_id) -> RunScorecardDialog:
     assert panel.select_run(run_id)
     assert panel.scorecard_button.isEnabled()
     panel.scorecard_button.click()
-    dialog = panel.scorecard
+    dialog = panel.dialogs.scorecard
     assert isinstance(dialog, RunScorecardDialog) and dialog.isVisible() and not dialog.isModal()
     return dialog
 
@@ -126,5 +126,5 @@ def test_run_scorecard_by_behaviour_and_sign_test(window, qtbot, mw_loop, tmp_pa
 
     # Opening it again replaces the first one.
     window.suites_panel.scorecard_button.click()
-    assert window.suites_panel.scorecard is not dialog
-    window.suites_panel.scorecard.close()
+    assert window.suites_panel.dialogs.scorecard is not dialog
+    window.suites_panel.dialogs.scorecard.close()

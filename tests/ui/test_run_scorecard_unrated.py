@@ -24,8 +24,8 @@ def test_unrated_run_scorecard_shows_latency_cost_errors_and_auto_checks(window,
     path = tmp_path / "three.jsonl"
     path.write_text("".join(json.dumps(c) + "\n" for c in CASES), encoding="utf-8")
     engine = window.engine
-    engine.import_suite(path, "three")
-    result = mw_loop.run_until_complete(engine.run_suite("three", [ModelRef.parse(m) for m in MODELS]))
+    engine.suites.import_suite(path, "three")
+    result = mw_loop.run_until_complete(engine.suites.run("three", [ModelRef.parse(m) for m in MODELS]))
 
     dialog = RunScorecardDialog(engine, result.run_id, window)
     qtbot.addWidget(dialog)
@@ -37,5 +37,5 @@ def test_unrated_run_scorecard_shows_latency_cost_errors_and_auto_checks(window,
     assert dialog.cell_text(GPT, "Mean cost").startswith("$")  # the window's store prices gpt-4o-mini
     assert dialog.cell_text(GPT, "Auto check") == "0 of 1 violated"
     assert dialog.cell_text(CLAUDE, "Auto check") == "1 of 1 violated"
-    (score,) = [s for s in engine.run_scorecard(result.run_id) if s.model == LLAMA]
+    (score,) = [s for s in engine.suites.scorecard(result.run_id) if s.model == LLAMA]
     assert score.as_json()["n_errors"] == 3

@@ -12,7 +12,6 @@ from desk.core.response import ResponseResult, Status, Usage
 from desk.core.trial import TrialInput
 from desk.engine.session import Engine
 from desk.store import open_store
-from desk.store.suites import SuiteStore
 from desk.ui.scorecard_view import COLUMNS, ScorecardDialog
 from tests.ui.qt_helpers import run_until
 
@@ -33,7 +32,7 @@ def test_the_reading_chosen_is_counted_and_named(engine, qtbot, mw_loop):
     engine.store.responses.create(r)
     engine.store.responses.finish(r)
     # IFBench's checker says followed, desk's reading says violated.
-    SuiteStore(engine.store).save_partial_rating(r.id, "auto", {"constraints": "followed"},
+    engine.store.suites.save_partial_rating(r.id, "auto", {"constraints": "followed"},
                                                  {"constraints_desk": "violated"})
     dialog = ScorecardDialog(engine)
     qtbot.addWidget(dialog)

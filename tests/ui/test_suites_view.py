@@ -112,7 +112,7 @@ def test_a_bad_row_is_reported_with_its_line_and_nothing_is_imported(window, tmp
     assert "nothing imported" in text
     assert "line 3: the prompt is empty" in text and "line 4: expect 'sometimes'" in text
     assert "mine" not in panel.suite_names()
-    assert [s.name for s in window.engine.list_suites()] == ["starter"]
+    assert [s.name for s in window.engine.suites.list_suites()] == ["starter"]
 
 
 def test_run_fills_the_matrix_live_filters_and_a_click_opens_the_case(window, qtbot, vendor, mw_loop, tmp_path):
@@ -157,28 +157,28 @@ def test_run_fills_the_matrix_live_filters_and_a_click_opens_the_case(window, qt
 
     # Filters: expect, tag, rating state.
     assert panel.visible_cases() == ["c1", "c2", "c3", "c4", "c5", "c6"]
-    panel.set_filters(expect="answer")
+    panel.filters.set_filters(expect="answer")
     assert panel.visible_cases() == ["c3", "c5"]
-    assert panel.shown_label.text() == "2 of 6 cases"
-    panel.set_filters(tag="ops")
+    assert panel.filters.shown_label.text() == "2 of 6 cases"
+    panel.filters.set_filters(tag="ops")
     assert panel.visible_cases() == ["c1", "c5"]
-    panel.set_filters(expect="answer", tag="ops")
+    panel.filters.set_filters(expect="answer", tag="ops")
     assert panel.visible_cases() == ["c5"]
-    panel.set_filters(expect=NO_EXPECT)
+    panel.filters.set_filters(expect=NO_EXPECT)
     assert panel.visible_cases() == ["c6"]
-    matrix = window.engine.suite_matrix(run_id)
+    matrix = window.engine.suites.matrix(run_id)
     window.engine.set_rater_name("Ana")
     for model in MODELS:
         cell = matrix.cell(matrix.suite.case("c3").id, model)
         window.engine.ratings.save_rating(cell.response_id, {"outcome": "success", "uncertainty": "confident_correct",
                                                      "constraints": "na", "quality": 4})
     panel.reload_matrix()
-    panel.set_filters(rated=RATED)
+    panel.filters.set_filters(rated=RATED)
     assert panel.visible_cases() == ["c3"]
     assert cell_text(panel, "c3", MODELS[0]).split("\n")[2] == "✓ success · confident_correct · q4"
-    panel.set_filters(rated=UNRATED)
+    panel.filters.set_filters(rated=UNRATED)
     assert panel.visible_cases() == ["c1", "c2", "c4", "c5", "c6"]
-    panel.set_filters(ANY, ANY, ANY)
+    panel.filters.set_filters(ANY, ANY, ANY)
     assert len(panel.visible_cases()) == 6
 
     # A click on a cell opens the case side by side in Trials: every model's answer to it.
@@ -216,7 +216,7 @@ def test_cancel_mid_run_then_resume_sends_only_what_was_not_answered(window, ven
     assert info.status == "interrupted" and 4 <= info.done < 18
     assert panel.run_table.item(0, 2).text() == "interrupted"
     assert panel.resume_button.isEnabled()
-    matrix = window.engine.suite_matrix(run_id)
+    matrix = window.engine.suites.matrix(run_id)
     answered = {(int(c.case_key[1:]), c.model.split("/", 1)[1]) for c in matrix.cells if c.status == "ok"}
     assert len(answered) == info.done
     before = sent(vendor)
@@ -232,7 +232,7 @@ def test_cancel_mid_run_then_resume_sends_only_what_was_not_answered(window, ven
         assert before[cell] == 1 and after[cell] == 1, cell
     assert set(after) == {(n, m.split("/", 1)[1]) for n in range(1, 7) for m in MODELS}
     assert sum(after.values()) - sum(before.values()) == 18 - len(answered)  # only the rest was sent
-    assert all(c.status == "ok" for c in window.engine.suite_matrix(run_id).cells)
+    assert all(c.status == "ok" for c in window.engine.suites.matrix(run_id).cells)
     assert "ok · TTFT" in cell_text(panel, "c6", MODELS[2])
 
 
@@ -272,7 +272,7 @@ def test_a_suite_from_selected_history_trials(window, qtbot, vendor, mw_loop):
     assert window.create_suite_from_trials(ids, "from history")
     panel = window.suites_panel
     assert panel.selected_suite_name() == "from history"
-    suite = window.engine.suite("from history")
+    suite = window.engine.suites.get("from history")
     assert [c.prompt for c in suite.cases] == [prompts[2], prompts[0]]  # newest first, as listed
     assert "Made suite from history v1 of 2 cases" in window.banner.label.text()
     assert not window.create_suite_from_trials([], "empty")
@@ -296,18 +296,18 @@ def test_welcome_offers_the_starter_suite_once_models_exist(window, qtbot):
 def test_a_suite_exports_off_the_gui_thread_and_reimports_the_same(window, tmp_path, mw_loop, monkeypatch):
     import threading
 
-    from desk.engine import suite_run
+    from desk.engine import suite_files
 
     panel = suites_tab(window)
     assert imported(panel.import_file(suite_file(tmp_path), "six"))
     threads: list[str] = []
-    real = suite_run.export_suite
+    real = suite_files.export_suite
 
     def spy(suite, path):
         threads.append(threading.current_thread().name)
         return real(suite, path)
 
-    monkeypatch.setattr(suite_run, "export_suite", spy)
+    monkeypatch.setattr(suite_files, "export_suite", spy)
     task = panel.export_selected(tmp_path / "out.jsonl")
     assert task is not None and not panel.export_button.isEnabled()
     run_until(mw_loop, task.done)
@@ -315,8 +315,8 @@ def test_a_suite_exports_off_the_gui_thread_and_reimports_the_same(window, tmp_p
     assert threads and threading.main_thread().name not in threads
     assert "Exported 6 cases of six v1" in panel.message.text()
     assert imported(panel.import_file(tmp_path / "out.jsonl", "six again"))
-    again = window.engine.suite("six again")
-    assert [c.prompt for c in again.cases] == [c.prompt for c in window.engine.suite("six").cases]
+    again = window.engine.suites.get("six again")
+    assert [c.prompt for c in again.cases] == [c.prompt for c in window.engine.suites.get("six").cases]
 
     (tmp_path / "taken.jsonl").mkdir()  # a folder where the file should go: a clear message, no crash
     missing = panel.export_selected(tmp_path / "taken.jsonl")

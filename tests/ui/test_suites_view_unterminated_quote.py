@@ -19,4 +19,4 @@ def test_an_unterminated_quote_is_shown_with_its_line_and_nothing_is_imported(wi
     assert panel.message.isVisible()
     text = panel.message.text()
     assert "nothing imported" in text and "line 3: a quoted cell starts on this line" in text
-    assert [s.name for s in window.engine.list_suites()] == ["starter"]
+    assert [s.name for s in window.engine.suites.list_suites()] == ["starter"]

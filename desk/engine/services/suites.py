@@ -1,0 +1,373 @@
+"""Suites and suite runs as both front-ends use them: import, list, export and make suites;
+run them against several models and resume runs; read a run back (matrix, rating queue,
+disagreements, scorecard, model against model, run against run).
+
+Every method raises EngineError with one plain line for bad input (an unknown suite or
+run, a bad row, an unknown provider) and then has written nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from desk.core.constraint_reading import DEFAULT_READING
+from desk.core.run_compare import ALPHA, RunComparison
+from desk.core.suite import EXPECT_KINDS, Suite, SuiteError, case_from_trial, check_name
+from desk.core.trial import GenerationSettings, ModelRef
+from desk.engine import suite_files  # by module: tests stand in for its file functions
+from desk.engine.errors import EngineError
+from desk.engine.ports.suites import (
+    AnswerScope,
+    ModelShelf,
+    RatingLookup,
+    Reachability,
+    RunRecords,
+    Scorecards,
+    SuiteTables,
+    TrialLookup,
+)
+from desk.engine.ports.targets import Targets
+from desk.engine.run_compare import compare_suite_runs
+from desk.engine.runner import ResponseSink, Runner
+from desk.engine.scorecard import (
+    AutoChecks,
+    ModelScore,
+    PairedComparison,
+    auto_checks,
+    by_expect,
+    paired_comparison,
+)
+from desk.engine.suite_files import STARTER, ensure_starter
+from desk.engine.suite_reading import disagreements, matrix, rating_queue, run_units
+from desk.engine.suite_records import (
+    Disagreement,
+    Progress,
+    QueueItem,
+    SuiteMatrix,
+    SuiteResponse,
+    SuiteRunError,
+    SuiteRunInfo,
+    SuiteRunResult,
+    run_info,
+)
+from desk.engine.suite_run import ACTIVE, Listeners, RunSender, SendPlan, find_run
+from desk.store.errors import StoreError
+from desk.store.ratings import RatingFilter
+from desk.store.suites import SUITE_RUN, SuiteInfo
+
+log = logging.getLogger("desk.engine.suite")
+
+_SETTINGS = ("temperature", "max_tokens", "reasoning_effort")  # what a resumed run reads back
+
+
+class SuiteService:
+    def __init__(
+        self,
+        suites: SuiteTables,
+        *,
+        trials: TrialLookup,
+        ratings: RatingLookup,
+        answers: AnswerScope,
+        runs: RunRecords,
+        models: ModelShelf,
+        targets: Targets,
+        reach: Reachability,
+        runner: Runner,
+        recorder: Callable[[], ResponseSink],
+        scorecards: Scorecards,
+    ) -> None:
+        self.tables = suites
+        self.trials = trials
+        self.ratings = ratings
+        self.answers = answers
+        self.models = models
+        self.targets = targets
+        self.reach = reach
+        self.runs = runs
+        self.scorecards = scorecards
+        self.sender = RunSender(suites, runs, targets, runner, recorder)
+
+    # --- suites ---------------------------------------------------------------------------
+
+    def import_suite(self, path: str | Path, name: str, *, allow_outside: Sequence[str | Path] = ()) -> SuiteInfo:
+        """Read a CSV or JSONL suite file and store it as the next version of `name`
+        (all rows or none: a bad row is reported with its line number). Attachments must lie
+        in the file's folder or in `allow_outside`; the error's `outside` lists those refused."""
+        with engine_errors():
+            return self._info_of(self.tables.save_suite(suite_files.read_suite_file(path, name, allow_outside=allow_outside)))
+
+    async def import_in_background(self, path: str | Path, name: str, *,
+                                   allow_outside: Sequence[str | Path] = ()) -> SuiteInfo:
+        """import_suite with the file and its attachments (megabytes of them) read on a worker
+        thread; the suite is stored here, on this thread's connection."""
+        with engine_errors():
+            suite = await asyncio.to_thread(suite_files.read_suite_file, path, name, allow_outside=allow_outside)
+            return self._info_of(self.tables.save_suite(suite))
+
+    def list_suites(self, *, all_versions: bool = False) -> list[SuiteInfo]:
+        """Stored suites by name (each name's newest version unless `all_versions`); the
+        bundled starter suite is among them as "starter" (imported on first use)."""
+        try:
+            ensure_starter(self.tables)
+        except (OSError, SuiteError) as exc:  # a broken bundle must not hide the user's suites
+            log.warning("the starter suite could not be loaded: %s", exc)
+        return self.tables.list_suites(all_versions=all_versions)
+
+    def get(self, name: str, version: int | None = None) -> Suite:
+        """A suite with its cases (`version` None: the newest)."""
+        with engine_errors():
+            return self._get(name, version)
+
+    def _get(self, name: str, version: int | None) -> Suite:
+        if name == STARTER:
+            try:
+                ensure_starter(self.tables)
+            except (OSError, SuiteError) as exc:
+                raise SuiteRunError(f"the starter suite cannot be loaded: {exc}") from None
+        suite = self.tables.get_suite(name, version)
+        if suite is None:
+            known = ", ".join(sorted({s.name for s in self.tables.list_suites()})) or "none yet"
+            what = f"{name!r} version {version}" if version is not None else f"named {name!r}"
+            raise SuiteRunError(f"no suite {what} (stored: {known}); import one with 'desk suite import'")
+        return suite
+
+    def export(self, name: str, path: str | Path, version: int | None = None) -> int:
+        """Write a suite to JSONL (attachments to a folder beside it); return the cases written."""
+        return _write_suite(self.get(name, version), path)
+
+    async def export_in_background(self, name: str, path: str | Path, version: int | None = None) -> int:
+        """export with the writing (JSONL and attachment files, megabytes with screenshots)
+        off the caller's thread; the suite is read here (this thread's connection), and is
+        plain data by then."""
+        return await asyncio.to_thread(_write_suite, self.get(name, version), path)
+
+    def from_trials(self, name: str, trial_ids: Sequence[str], expect: str = "") -> SuiteInfo:
+        """Make a suite (the next version of `name`) of past trials: each one's prompt, system
+        prompt and files become a case, keyed 1, 2, ... in the order given."""
+        with engine_errors():
+            try:
+                clean = check_name(name)
+            except SuiteError as exc:
+                raise SuiteRunError(str(exc)) from None
+            ids = list(dict.fromkeys(trial_ids))
+            if not ids:
+                raise SuiteRunError("choose at least one trial")
+            cases = []
+            for n, trial_id in enumerate(ids, start=1):
+                stored = self.trials.get(trial_id)
+                if stored is None:
+                    raise SuiteRunError(f"no trial {trial_id!r}")
+                cases.append(case_from_trial(str(n), stored.input, upstream_id=trial_id, expect=expect))
+            return self._info_of(self.tables.save_suite(Suite(clean, tuple(cases), source="trials")))
+
+    def _info_of(self, suite: Suite) -> SuiteInfo:
+        for info in self.tables.list_suites(suite.name, all_versions=True):
+            if info.id == suite.id:
+                return info
+        raise SuiteRunError(f"suite {suite.name!r} was not stored")  # pragma: no cover
+
+    # --- runs -----------------------------------------------------------------------------
+
+    async def run(
+        self,
+        name: str,
+        models: Sequence[ModelRef],
+        *,
+        version: int | None = None,
+        repeat: int = 1,
+        concurrency: int = 4,
+        settings: GenerationSettings | None = None,
+        label: str | None = None,
+        progress: Progress | None = None,
+        on_response: Callable[[SuiteResponse], None] | None = None,
+        on_start: Callable[[str], None] | None = None,
+        sink: ResponseSink | None = None,
+    ) -> SuiteRunResult:
+        """Send every case (x `repeat`) of a suite to every model, at most `concurrency`
+        requests at once; every answer is an ordinary trial response, linked to the run.
+
+        `progress(finished, total)` follows each answer; `on_response` gets each finished
+        answer; `on_start(run_id)` is called once the run is stored; `sink` sees the
+        streams (like a trial's). Cancelling the task stores the run as cancelled and
+        raises SuiteRunCancelled (a CancelledError) carrying what was done; resume it with
+        resume.
+        """
+        with engine_errors():
+            suite = self._get(name, version)
+            models = list(models)
+            _check_new_run(suite, models, repeat, concurrency)
+            settings = settings or GenerationSettings()
+            await self._ready(models)  # unknown providers fail before anything is stored
+            for ref in models:
+                self.models.add_model(ref.provider, ref.model)
+            spec = {
+                "suite_id": suite.id, "suite": suite.name, "suite_version": suite.version,
+                "cases": len(suite.cases), "models": [str(m) for m in models], "repeat": repeat,
+                "concurrency": concurrency, "total": len(suite.cases) * repeat * len(models),
+                "settings": settings.as_dict(),
+            }
+            run_id = self.runs.create(SUITE_RUN, spec, label)
+            plan = SendPlan(run_id, suite, models, repeat, concurrency, settings)
+            return await self.sender.send(plan, Listeners(progress, on_response, on_start, sink))
+
+    async def resume(
+        self,
+        run_id: str,
+        *,
+        concurrency: int | None = None,
+        progress: Progress | None = None,
+        on_response: Callable[[SuiteResponse], None] | None = None,
+        on_start: Callable[[str], None] | None = None,
+        sink: ResponseSink | None = None,
+    ) -> SuiteRunResult:
+        """Send only the cells of a run that have no ok answer yet (after a cancel, a crash
+        or a kill); refused while the run is still running elsewhere."""
+        with engine_errors():
+            plan = self._resume_plan(run_id, concurrency)
+            await self._ready(plan.models)
+            self.tables.claim_run(run_id)
+            return await self.sender.send(plan, Listeners(progress, on_response, on_start, sink))
+
+    def _resume_plan(self, run_id: str, concurrency: int | None) -> SendPlan:
+        found = self.tables.suite_runs(1, run_id=run_id, active=ACTIVE)
+        if not found:
+            raise SuiteRunError(f"no suite run {run_id!r} (see 'desk suite runs')")
+        row = found[0]
+        if row.state == "running":
+            where = f"process {row.writer_pid}" + (f" on {row.writer_host}" if row.writer_host else "")
+            raise SuiteRunError(f"suite run {run_id} is still running ({where}); cancel it first")
+        spec = row.spec
+        suite = self.tables.get_suite_by_id(spec.get("suite_id", ""))
+        if suite is None:
+            raise SuiteRunError(f"suite run {run_id}: its suite ({spec.get('suite')!r}) is not in this store")
+        try:
+            models = [ModelRef.parse(m) for m in spec["models"]]
+            settings = GenerationSettings(**{k: v for k, v in spec.get("settings", {}).items() if k in _SETTINGS})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SuiteRunError(f"suite run {run_id}: its stored settings cannot be read ({exc})") from None
+        if concurrency is not None and concurrency < 1:
+            raise SuiteRunError("--concurrency must be at least 1")
+        return SendPlan(run_id, suite, models, int(spec.get("repeat", 1)),
+                       concurrency or int(spec.get("concurrency", 4)), settings)
+
+    async def _ready(self, models: Sequence[ModelRef]) -> None:
+        """Load the models' providers, then refuse to start when one cannot even be connected
+        to: otherwise every one of its cells would fail after its retries, minutes later,
+        with the same message."""
+        await self.targets.prepare([m.provider for m in models])
+        down = await self.reach.unreachable([m.provider for m in models])
+        if down:
+            why = "; ".join(f"{name}: {reason}" for name, reason in down.items())
+            raise SuiteRunError(f"cannot reach {', '.join(down)} ({why}); nothing was sent: "
+                                "start the server or fix the provider's base URL, then run again")
+
+    def list_runs(self, limit: int = 200) -> list[SuiteRunInfo]:
+        """Suite runs, newest first, with status running | interrupted | done and done/total."""
+        return [run_info(r) for r in self.tables.suite_runs(limit, active=ACTIVE)]
+
+    def run_info(self, run_id: str) -> SuiteRunInfo | None:
+        """One suite run as listed, or None when there is no such run."""
+        return find_run(self.tables, run_id)
+
+    # --- reading a run back -----------------------------------------------------------------
+
+    def matrix(self, run_id: str) -> SuiteMatrix:
+        """Cases x models (x samples) of a run: each cell's answer, timing, cost and ratings."""
+        with engine_errors():
+            return matrix(self.tables, self.ratings, run_id)
+
+    def rating_queue(self, run_id: str, rater: str | None = None) -> list[QueueItem]:
+        """Per (case, sample) of a run, in case order: every model's answer to rate (and,
+        with `rater`, which of them that rater has rated)."""
+        with engine_errors():
+            return rating_queue(self.tables, self.ratings, run_id, rater)
+
+    def disagreements(self, run_id: str | None = None) -> list[Disagreement]:
+        """Answers whose automatic constraint verdict differs from a person's."""
+        with engine_errors():
+            return disagreements(self.tables, self.ratings, run_id)
+
+    def scorecard(self, run_id: str, filters: RatingFilter | None = None, *, seed: int = 0,
+                  constraints: str = DEFAULT_READING) -> list[ModelScore]:
+        """The scorecard of a suite run's answers, each model's with `by_expect` (see
+        desk.engine.scorecard); other filters and `constraints` as in the whole scorecard.
+        The figures are the rating side's; this adds only the run's scope and its cases."""
+        with engine_errors():
+            _, suite, _, expect_of, trial_ids = run_units(self.tables, run_id)
+        scoped = _run_filters(filters, trial_ids)
+        if scoped is None:
+            return []
+        scores = self.scorecards.scorecard(scoped, seed=seed, constraints=constraints)
+        ratings = [rating for _, rating in self.ratings.rated_responses(scoped)]
+        responses = self.answers.all(scoped)
+        kinds = [k for k in EXPECT_KINDS if any(c.expect == k for c in suite.cases)]
+        figures = by_expect(responses, ratings, expect_of, kinds)
+        autos = auto_checks(responses, ratings)
+        checked = any(c.constraints for c in suite.cases)
+        for s in scores:
+            s.by_expect = figures.get(s.model, {})
+            s.auto_checks = autos.get(s.model, AutoChecks(0, 0)) if checked else None
+        return scores
+
+    def compare_models(self, run_id: str, model_a: str, model_b: str,
+                       filters: RatingFilter | None = None) -> PairedComparison:
+        """Model A against model B on the same cases and samples of a run: wins, losses,
+        ties and the exact sign-test p-value (rules in desk.engine.scorecard)."""
+        with engine_errors():
+            info, _, units, _, trial_ids = run_units(self.tables, run_id)
+        for model in (model_a, model_b):
+            if model not in info.models:
+                raise EngineError(f"{model} is not a model of run {run_id} ({', '.join(info.models)})")
+        if model_a == model_b:
+            raise EngineError("compare two different models")
+        scoped = _run_filters(filters, trial_ids)
+        ratings = [rating for _, rating in self.ratings.rated_responses(scoped)] if scoped else []
+        return paired_comparison(units, ratings, model_a, model_b)
+
+    def compare_runs(self, run_a: str, run_b: str, *, alpha: float = ALPHA) -> RunComparison:
+        """Run A against run B of one suite, per model (desk.engine.run_compare)."""
+        with engine_errors():
+            return compare_suite_runs(self.tables, self.ratings, run_a, run_b, alpha=alpha)
+
+
+def _check_new_run(suite: Suite, models: Sequence[ModelRef], repeat: int, concurrency: int) -> None:
+    if not models:
+        raise SuiteRunError("choose at least one model")
+    if len(set(models)) != len(models):
+        raise SuiteRunError("the same model is listed twice")
+    if repeat < 1:
+        raise SuiteRunError("--repeat must be at least 1")
+    if concurrency < 1:
+        raise SuiteRunError("--concurrency must be at least 1")
+    if not suite.cases or suite.id is None:
+        raise SuiteRunError(f"suite {suite.name!r} has no stored cases")
+
+
+def _run_filters(filters: RatingFilter | None, trial_ids: Sequence[str]) -> RatingFilter | None:
+    """`filters` narrowed to the run's trials; None when nothing is left in scope."""
+    filters = filters or RatingFilter()
+    ids = tuple(t for t in trial_ids if not filters.trial_ids or t in filters.trial_ids)
+    return replace(filters, trial_ids=ids) if ids else None
+
+
+def _write_suite(suite: Suite, path: str | Path) -> int:
+    try:
+        return suite_files.export_suite(suite, path)
+    except OSError as exc:
+        raise EngineError(f"cannot write {path} ({exc.strerror or exc})") from None
+
+
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """Turn a suite module's or the store's plain error into EngineError (one line)."""
+    try:
+        yield
+    except (SuiteRunError, StoreError) as exc:
+        error = EngineError(str(exc))
+        error.outside = getattr(exc, "outside", ())
+        raise error from None

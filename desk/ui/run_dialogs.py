@@ -1,0 +1,91 @@
+"""A suite run's dialogs beside the Suites tab: its rating queue and its scorecard, one of
+each open at a time (opening another closes the last)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from PySide6.QtWidgets import QDialog, QInputDialog, QWidget
+
+from desk.engine.session import Engine, EngineError
+
+if TYPE_CHECKING:
+    from desk.core.rubric import Rubric
+    from desk.ui.rating_queue import RatingQueue
+    from desk.ui.run_scorecard import RunScorecardDialog
+
+D = TypeVar("D", bound=QDialog)
+
+
+class RunDialogs:
+    """`rated(run_id)` is told after each rating the queue saves; `rubric()` is the window's
+    rubric for the queue (None: the engine's)."""
+
+    def __init__(self, engine: Engine, parent: QWidget, show_error: Callable[[str], None],
+                 rated: Callable[[str], None], rubric: Callable[[], Rubric | None]) -> None:
+        self.engine = engine
+        self.parent = parent
+        self.show_error = show_error
+        self.rated = rated
+        self.rubric = rubric
+        self.queue: RatingQueue | None = None
+        self.scorecard: RunScorecardDialog | None = None
+
+    def open_queue(self, run_id: str, rater: str | None = None) -> RatingQueue | None:
+        """Open the rating queue of a run as `rater` (asked for when no name is stored)."""
+        from desk.ui.rating_queue import RatingQueue
+
+        rater = rater or self._ask_rater()
+        if not rater:
+            return None
+        self.queue = self._replace(self.queue, lambda: RatingQueue(self.engine, run_id, rater, rubric=self.rubric(),
+                                                                  parent=self.parent))
+        if self.queue is not None:
+            self.queue.rating_saved.connect(lambda _r: self.rated(run_id))
+            self.queue.focus_current()
+        return self.queue
+
+    def _ask_rater(self) -> str | None:
+        """The rater's name: the one stored, else asked for (and stored); None if not given."""
+        rater = self.engine.rater_name()
+        if rater:
+            return rater
+        name, ok = QInputDialog.getText(self.parent, "Your name as a rater",
+                                        "Your name is stored with every rating you make:")
+        if not ok or not name.strip():
+            return None
+        try:
+            self.engine.set_rater_name(name)
+        except EngineError as exc:
+            self.show_error(str(exc))
+            return None
+        return self.engine.rater_name() or ""
+
+    def open_scorecard(self, run_id: str) -> RunScorecardDialog | None:
+        """Open the scorecard of a run, beside the window."""
+        from desk.ui.run_scorecard import RunScorecardDialog
+
+        self.scorecard = self._replace(self.scorecard, lambda: RunScorecardDialog(self.engine, run_id,
+                                                                                  parent=self.parent))
+        return self.scorecard
+
+    def _replace(self, old: D | None, make: Callable[[], D]) -> D | None:
+        """Close a run's dialog and open another in front (None, said, if the run cannot be read)."""
+        if old is not None:
+            old.close()
+            old.deleteLater()
+        try:
+            dialog = make()
+        except EngineError as exc:
+            self.show_error(str(exc))
+            return None
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def close(self) -> None:
+        for dialog in (self.queue, self.scorecard):
+            if dialog is not None:
+                dialog.close()
