@@ -155,7 +155,7 @@ class _ProgressLine:
 
 
 def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli_error: Any) -> int:
-    from desk.engine.load import LoadCancelled, LoadNotStored, run_load
+    from desk.engine.load import LoadCancelled, LoadNotStored
     from desk.engine.session import Engine, EngineError
 
     try:
@@ -170,7 +170,7 @@ def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli
             for ref in (*plan.models, *plan.fallback):
                 engine.target(ref)  # unknown providers fail before anything is sent
             try:
-                return await run_load(engine, plan, progress=progress, name=args.name)
+                return await engine.loads.run(plan, progress=progress, name=args.name)
             except LoadCancelled as exc:
                 return exc.result
 

@@ -12,7 +12,6 @@ from time import perf_counter
 from typing import Any, TypeVar
 
 from desk.core.constraint_reading import DEFAULT_READING, check_reading, read_as
-from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.core.rating import Preference, Rating
@@ -28,7 +27,7 @@ from desk.core.trial import (
 )
 from desk.engine import local_model, suite_run
 from desk.engine.cached_scorecard import cached_scorecard
-from desk.engine.export import ExportResult, export_file, export_run_attempts, export_run_requests
+from desk.engine.export import ExportResult, export_file
 from desk.engine.jobs import Job
 from desk.engine.keys import (
     KeyStoreError,
@@ -53,6 +52,7 @@ from desk.engine.scorecard import (
     compute_scorecard,
     paired_comparison,
 )
+from desk.engine.services.load import LoadService
 from desk.engine.suite_run import (
     Disagreement,
     QueueItem,
@@ -131,6 +131,11 @@ class Engine:
 
     def _wire(self) -> None:
         """Build the use-case services on the current store; again after switch_store."""
+        path = self.store.path
+        self.loads = LoadService(self.store.runs, self, self.runner, self.connections,
+                                 create_trial=self.store.create_trial,
+                                 own_connection=lambda: open_store(path),
+                                 on_own_connection=self._on_own_connection)
 
     async def __aenter__(self) -> Engine:
         return self
@@ -522,35 +527,6 @@ class Engine:
             return self.store.merge_from(path)
         except StoreError as exc:
             raise EngineError(str(exc)) from None
-
-    # --- load runs (run on their own thread by desk.engine.load; read back here) -----------
-
-    def list_runs(self, kind: str | None = None, limit: int = 200) -> list[RunInfo]:
-        """Stored runs, newest first."""
-        return self.store.list_runs(kind, limit)
-
-    def load_run(self, run_id: str) -> tuple[RunInfo, list[RequestOutcome]] | None:
-        """A stored run and its requests (in start order), or None if it is gone."""
-        info = self.store.get_run(run_id)
-        if info is None:
-            return None
-        return info, self.store.run_requests(run_id)
-
-    def export_run_requests(self, run_id: str, fmt: str, path: str) -> ExportResult:
-        """Write a run's requests to CSV or JSONL; see desk.engine.export."""
-        return export_run_requests(self.store, run_id, fmt, path)
-
-    async def export_run_in_background(self, run_id: str, fmt: str, path: str, job: Job) -> ExportResult:
-        """A run's requests (`csv`, `jsonl`) or every HTTP request of it (`http-csv`,
-        `http-jsonl`: request ids, rate-limit headers) off the caller's thread; job.cancel()
-        stops it and no file is written (exports are renamed into place only when whole)."""
-        def use(store: Store) -> ExportResult:
-            job.report(0, None, "reading the run")
-            if fmt.startswith("http-"):
-                return export_run_attempts(store, run_id, fmt.removeprefix("http-"), path)
-            return export_run_requests(store, run_id, fmt, path)
-
-        return await self._on_own_connection(job, use)
 
     # --- suites and suite runs (see desk.engine.suite_run) -----------------------------------
     #

@@ -439,7 +439,7 @@ async def start_run(
         "concurrency": concurrency, "total": len(suite.cases) * repeat * len(models),
         "settings": settings.as_dict(),
     }
-    run_id = engine.store.create_run(SUITE_RUN, spec, name)
+    run_id = engine.store.runs.create(SUITE_RUN, spec, name)
     return await _execute(engine, run_id, suite, models, repeat, concurrency, settings,
                           progress, on_response, on_start, sink)
 
@@ -608,7 +608,7 @@ async def _execute(
                    "not_stored": len(result.not_stored)}
         if status == "running" or (status == "done" and result.not_stored):
             status = "interrupted"  # an unexpected error or lost answers: the run can be resumed
-        store.finish_run(run_id, status, summary)
+        store.runs.finish(run_id, status, summary)
     result.status = status
     result.info = get_run(suites, run_id)
     if status == "cancelled":

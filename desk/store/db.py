@@ -16,7 +16,6 @@ from typing import Any
 
 import platformdirs
 
-from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.core.rating import Preference, Rating
@@ -30,7 +29,6 @@ from desk.store import (
     ratings,
     responses,
     rubrics,
-    runs,
     scorecard_cache,
     settings,
     trials,
@@ -40,7 +38,7 @@ from desk.store.errors import StoreError
 from desk.store.merge import MergeReport
 from desk.store.migrations import MIGRATIONS_TABLE, migrate
 from desk.store.ratings import RatingFilter
-from desk.store.runs import RunInfo
+from desk.store.runs import RunTable
 from desk.store.trials import StoredTrial, TrialSummary
 
 MEMORY = ":memory:"
@@ -167,6 +165,7 @@ class Store:
         self.db = db
         self.path = path
         self._cancelled: Callable[[], bool] | None = None
+        self.runs = RunTable(db)
 
     def close(self) -> None:
         self.db.close()
@@ -274,35 +273,7 @@ class Store:
         return responses.responses_for_trial(self.db, trial_id)
 
     def recover_interrupted(self) -> int:
-        return responses.recover_interrupted(self.db) + runs.recover_runs(self.db)
-
-    # runs
-
-    def create_run(self, kind: str, spec: dict[str, Any], name: str | None = None) -> str:
-        return runs.create_run(self.db, kind, spec, name)
-
-    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
-        runs.finish_run(self.db, run_id, status, summary)
-
-    def get_run(self, run_id: str) -> RunInfo | None:
-        return runs.get_run(self.db, run_id)
-
-    def list_runs(self, kind: str | None = None, limit: int = 200) -> list[RunInfo]:
-        return runs.list_runs(self.db, kind, limit)
-
-    def save_run_batch(self, run_id: str, outcomes: Sequence[RequestOutcome],
-                       calls: Sequence[tuple[int, ResponseResult]]) -> None:
-        runs.save_run_batch(self.db, run_id, outcomes, calls)
-
-    def run_requests(self, run_id: str) -> list[RequestOutcome]:
-        return runs.run_requests(self.db, run_id)
-
-    def run_responses(self, run_id: str) -> list[ResponseResult]:
-        return runs.run_responses(self.db, run_id)
-
-    def run_calls(self, run_id: str) -> list[tuple[int | None, ResponseResult]]:
-        """(run_seq, response) of every model call of a run of any kind (load or suite)."""
-        return runs.run_calls(self.db, run_id)
+        return responses.recover_interrupted(self.db) + self.runs.recover()
 
     def all_responses(self, filters: RatingFilter | None = None, *, load_runs: bool = True) -> list[ResponseResult]:
         """Every response with its attempts, failures included, oldest first.

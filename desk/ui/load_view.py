@@ -620,7 +620,7 @@ class LoadPanel(QWidget):
 
     # --- past runs -------------------------------------------------------------------------
     def refresh_runs(self) -> None:
-        runs = self.engine.list_runs("load")
+        runs = self.engine.loads.runs.list("load")
         self.runs.blockSignals(True)
         self.runs.clear()
         for info in runs:
@@ -646,7 +646,7 @@ class LoadPanel(QWidget):
         if self.running:
             self.show_error("A run is in progress: cancel it or wait before opening another.")
             return False
-        loaded = self.engine.load_run(run_id)
+        loaded = self.engine.loads.load(run_id)
         if loaded is None:
             self.show_error("That run is no longer in the store.")
             self.refresh_runs()
@@ -693,7 +693,7 @@ class LoadPanel(QWidget):
         async def go() -> bool:
             job = Job(f"Exporting the run's {what}")
             try:
-                result = await busy.run(f"Exporting the run's {what}", lambda: self.engine.export_run_in_background(
+                result = await busy.run(f"Exporting the run's {what}", lambda: self.engine.loads.export_in_background(
                     run_id, chosen_fmt, chosen_path, job), job)
             except JobCancelled:
                 self.show_info("Export cancelled: no file was written.")

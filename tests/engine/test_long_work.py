@@ -101,7 +101,7 @@ def test_a_runs_export_runs_off_the_callers_thread_and_cancels_cleanly(providers
 
     from desk.core.load import LoadStep
     from desk.engine import export
-    from desk.engine.load import LoadPlan, run_load
+    from desk.engine.load import LoadPlan
     from tests.engine.conftest import engine_for, ref
 
     plan = LoadPlan(models=(ref("openai"),), inputs=(TrialInput("hi"),), steps=(LoadStep(2, 3),), warmup=False)
@@ -116,8 +116,8 @@ def test_a_runs_export_runs_off_the_callers_thread_and_cancels_cleanly(providers
 
     async def go(job):
         async with engine_for(providers) as engine:
-            run_id = (await run_load(engine, plan)).run_id
-            return await engine.export_run_in_background(run_id, fmt, str(out), job)
+            run_id = (await engine.loads.run(plan)).run_id
+            return await engine.loads.export_in_background(run_id, fmt, str(out), job)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(export, "run_request_rows" if fmt == "csv" else "run_attempt_rows", spy)

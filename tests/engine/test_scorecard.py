@@ -215,7 +215,7 @@ def test_load_run_traffic_stays_out_of_the_scorecard(engine):
     store.save_rating(hand.id, "ana", {**GOOD, "outcome": "success"})
     before = {s.model: (s.n_answers, s.cost_per_success_usd) for s in engine.scorecard()}
 
-    run_id = store.create_run("load", {}, "spike")
+    run_id = store.runs.create("load", {}, "spike")
     load_trial = store.create_trial(TrialInput("synthetic"))
     for _ in range(50):  # slow, expensive, unrated: it would swamp p95 and $/success
         r = add(store, load_trial, "p/a", total_ms=9000.0, cost=1.0)

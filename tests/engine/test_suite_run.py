@@ -79,7 +79,7 @@ def test_twenty_cases_three_models_complete(providers, vendor, tmp_path):
         stored = store.get_trial(trial_id)
         assert stored is not None and CASE.search(stored.input.prompt.encode())
         assert sorted(r.model for r in store.responses_for_trial(trial_id)) == sorted(str(m) for m in models)
-    assert {r.id for r in store.run_responses(result.run_id)} == {a.response.id for a in answers}
+    assert {r.id for r in store.runs.responses(result.run_id)} == {a.response.id for a in answers}
     matrix = engine.suite_matrix(result.run_id)
     assert len(matrix.cells) == 60 and {c.status for c in matrix.cells} == {"ok"}
     cell = matrix.cell(matrix.suite.cases[3].id, str(models[1]))
@@ -119,7 +119,7 @@ def test_cancel_then_resume_sends_only_what_is_missing(providers, vendor, tmp_pa
     assert cancelled.status == "cancelled" and cancelled.ok >= 5
     (listed,) = engine.list_suite_runs()
     assert listed.status == "interrupted" and listed.done == cancelled.ok and listed.total == 16
-    interrupted = [r for r in providers.run_responses(cancelled.run_id) if r.status == Status.INTERRUPTED]
+    interrupted = [r for r in providers.runs.responses(cancelled.run_id) if r.status == Status.INTERRUPTED]
     assert interrupted and all(r.error_kind and r.error_kind.value == "cancelled" for r in interrupted)
     done_before = {(int(CASE.search(a.case.prompt.encode()).group(1)), a.response.model.split("/", 1)[1])
                    for a in cancelled.responses if a.response.status == Status.OK}
@@ -135,7 +135,7 @@ def test_cancel_then_resume_sends_only_what_is_missing(providers, vendor, tmp_pa
     for cell in done_before:
         assert seen[cell] == 1, cell  # answered before the cancel: never sent again
     assert set(seen) == {(i, m) for i in range(8) for m in (MODELS["openai"], "gpt-4o")}
-    ok = Counter((r.trial_id, r.model) for r in providers.run_responses(cancelled.run_id) if r.status == Status.OK)
+    ok = Counter((r.trial_id, r.model) for r in providers.runs.responses(cancelled.run_id) if r.status == Status.OK)
     assert len(ok) == 16 and set(ok.values()) == {1}
     assert engine.list_suite_runs()[0].status == "done"
     # Resuming a finished run sends nothing.
@@ -238,7 +238,7 @@ def test_bad_input_writes_nothing(providers, vendor, tmp_path):
                 engine.suite_matrix("XYZ")
 
     run(go())
-    assert providers.list_runs() == [] and providers.list_trials() == []
+    assert providers.runs.list() == [] and providers.list_trials() == []
     assert vendor.requests == []
 
 

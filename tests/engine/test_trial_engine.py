@@ -155,7 +155,7 @@ def test_per_model_settings(providers, vendor):
 def test_the_built_in_model_is_capped_unless_the_user_sets_a_limit(providers, vendor):
     """A 270M model rambles to the end of its context: every surface sends it a default cap."""
     from desk.core.load import LoadStep
-    from desk.engine.load import LoadPlan, run_load
+    from desk.engine.load import LoadPlan
     from desk.engine.local_model import DEFAULT_MAX_TOKENS, LOCAL_PROVIDER
 
     providers.add_provider(config_for("openai", vendor, name=LOCAL_PROVIDER))
@@ -165,7 +165,7 @@ def test_the_built_in_model_is_capped_unless_the_user_sets_a_limit(providers, ve
         async with engine_for(providers) as engine:
             await engine.run_trial(TrialInput("hi"), [local, ref("openai")])
             await engine.run_trial(TrialInput("hi"), [local], GenerationSettings(max_tokens=40))
-            await run_load(engine, LoadPlan(models=(local,), inputs=(TrialInput("hi"),),
+            await engine.loads.run(LoadPlan(models=(local,), inputs=(TrialInput("hi"),),
                                             steps=(LoadStep(1, 1),), warmup=False))
 
     asyncio.run(go())

@@ -202,7 +202,7 @@ def test_cancel_mid_run_stores_a_cancelled_run(window, qtbot, vendor, mw_loop):
     assert 0 < panel.progress.value() < 200
     qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
     run_until(mw_loop, lambda: finished, timeout=10)
-    run = window.engine.list_runs("load")[0]
+    run = window.engine.loads.runs.list("load")[0]
     assert run.id == finished[0] and run.status == "cancelled"
     measured = run.summary["models"][OPENAI]["requests"]
     assert 2 <= measured < 200
@@ -218,7 +218,7 @@ def test_invalid_ramp_is_a_red_message_and_starts_nothing(window, qtbot, vendor)
     assert "border" in panel.ramp.styleSheet()
     finished = start(panel, qtbot)
     assert not panel.running and not finished
-    assert window.engine.list_runs("load") == [] and vendor.requests == []
+    assert window.engine.loads.runs.list("load") == [] and vendor.requests == []
     panel.ramp.setText("1, 8,32")
     assert not panel.message.isVisible()
     assert [s.concurrency for s in panel.build_plan().steps] == [1, 8, 32]
@@ -422,7 +422,7 @@ def test_backoff_and_timeouts_are_set_stored_and_applied(window, qtbot, vendor, 
     assert not panel.message.isVisible()
     run_until(mw_loop, lambda: finished, timeout=10)
 
-    run = window.engine.list_runs("load")[0]
+    run = window.engine.loads.runs.list("load")[0]
     assert run.id == finished[0] and run.status == "done"
     assert (run.spec["retry"]["base_delay"], run.spec["retry"]["max_delay"]) == (0.25, 2.0)
     assert run.spec["retry"]["max_retries"] == 0
