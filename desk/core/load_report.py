@@ -118,7 +118,7 @@ SUMMARY_COLUMNS: list[tuple[str, Callable[[Figures], str]]] = [
     ("Requests", lambda f: str(f.get("requests", 0))),
     ("OK", lambda f: str(f.get("ok", 0))),
     ("Errors", _errors),
-    ("TTFT p50 / p95 / p99", lambda f: _ms3(f.get("ttft_ms"))),
+    ("Request TTFT p50 / p95 / p99", lambda f: _ms3(f.get("ttft_ms"))),
     ("Total p50 / p95 / p99", lambda f: _ms3(f.get("total_ms"))),
     ("ITL p95 (95% CI)", _itl_p95),
     ("Throughput", lambda f: _num(f.get("throughput_rps"), "{:.1f} req/s")),
@@ -222,7 +222,7 @@ def _terminal_row(model: str, f: Figures) -> tuple[str, ...]:
             "-" if not s else f"{ms(s['iqr'])}/{ms(s['stdev'])}")
 
 
-TERMINAL_HEADER = ("model", "ok/req", "errors", "TTFT p50/p95/p99 ms", "total p50/p95/p99 ms", "ITL p95 ms (95% CI)",
+TERMINAL_HEADER = ("model", "ok/req", "errors", "request TTFT p50/p95/p99 ms", "total p50/p95/p99 ms", "ITL p95 ms (95% CI)",
                    "req/s", "retries", "retries/ok", "429s", "fallbacks", "cost/req", "cost/success",
                    "spread IQR/sd ms")
 

@@ -548,7 +548,8 @@ def run_request_rows(store: Store, run_id: str) -> list[dict[str, Any]]:
         rows.append({
             "run_id": run_id, "seq": o.seq, "model": o.model, "step": o.step, "concurrency": o.concurrency,
             "start_offset_ms": o.start_offset_ms, "status": o.status, "error_kind": o.error_kind,
-            "answered_by": o.answered_by, "fallback_used": o.fallback_used, "ttft_ms": o.ttft_ms,
+            "answered_by": o.answered_by, "fallback_used": o.fallback_used,
+            "ttft_ms": o.request_ttft_ms,  # the file keeps its column name (see RequestOutcome)
             "total_ms": o.total_ms, "attempts": o.attempts, "retries": o.retries,
             "rate_limited": o.rate_limited, "retry_wait_ms": o.retry_wait_ms,
             "input_tokens": o.input_tokens, "output_tokens": o.output_tokens, "cost_usd": o.cost_usd,

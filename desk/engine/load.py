@@ -314,7 +314,7 @@ async def _one_request(runner: Runner, chain: Sequence[Target], plan: LoadPlan, 
         outcome.answered_by = final.model if final.status == Status.OK else None
         outcome.total_ms = round((end - t0) * 1000, 3)
         if final.chunk_times:
-            outcome.ttft_ms = round((final.chunk_times[0] - t0) * 1000, 3)
+            outcome.request_ttft_ms = round((final.chunk_times[0] - t0) * 1000, 3)
             times = final.chunk_times
             outcome.itl_ms = [round((b - a) * 1000, 3) for a, b in itertools.pairwise(times)]
         outcome.attempts = sum(len(c.attempts) for c in calls)

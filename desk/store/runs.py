@@ -33,7 +33,7 @@ class RunInfo:
 
 _REQUEST_COLUMNS = (
     "run_id", "seq", "model", "step", "concurrency", "start_offset_ms", "status", "error_kind",
-    "answered_by", "ttft_ms", "total_ms", "itl_json", "attempts", "retries", "rate_limited",
+    "answered_by", "request_ttft_ms", "total_ms", "itl_json", "attempts", "retries", "rate_limited",
     "retry_wait_ms", "input_tokens", "output_tokens", "cost_usd", "response_ids_json",
 )  # fmt: skip
 
@@ -156,7 +156,7 @@ def _request_values(run_id: str, o: RequestOutcome) -> list[Any]:
     values = {
         "run_id": run_id, "seq": o.seq, "model": o.model, "step": o.step, "concurrency": o.concurrency,
         "start_offset_ms": o.start_offset_ms, "status": o.status, "error_kind": o.error_kind,
-        "answered_by": o.answered_by, "ttft_ms": o.ttft_ms, "total_ms": o.total_ms,
+        "answered_by": o.answered_by, "request_ttft_ms": o.request_ttft_ms, "total_ms": o.total_ms,
         "itl_json": json.dumps([round(x, 3) for x in o.itl_ms]), "attempts": o.attempts,
         "retries": o.retries, "rate_limited": o.rate_limited, "retry_wait_ms": o.retry_wait_ms,
         "input_tokens": o.input_tokens, "output_tokens": o.output_tokens, "cost_usd": o.cost_usd,
@@ -169,7 +169,7 @@ def _outcome(r: dict[str, Any]) -> RequestOutcome:
     return RequestOutcome(
         model=r["model"], step=r["step"], concurrency=r["concurrency"], seq=r["seq"],
         start_offset_ms=r["start_offset_ms"], status=r["status"], error_kind=r["error_kind"],
-        answered_by=r["answered_by"], ttft_ms=r["ttft_ms"], total_ms=r["total_ms"],
+        answered_by=r["answered_by"], request_ttft_ms=r["request_ttft_ms"], total_ms=r["total_ms"],
         itl_ms=json.loads(r["itl_json"] or "[]"), attempts=r["attempts"], retries=r["retries"],
         rate_limited=r["rate_limited"], retry_wait_ms=r["retry_wait_ms"], input_tokens=r["input_tokens"],
         output_tokens=r["output_tokens"], cost_usd=r["cost_usd"],

@@ -32,7 +32,7 @@ def run_store(tmp_path):
     store = open_store(tmp_path / "runs.db")
     run_id = store.runs.create("load", {"models": ["openai/a"]})
     outcomes = [
-        RequestOutcome("openai/a", 0, 4, 0, 1.5, "ok", answered_by="openai/a", ttft_ms=10.0, total_ms=20.0,
+        RequestOutcome("openai/a", 0, 4, 0, 1.5, "ok", answered_by="openai/a", request_ttft_ms=10.0, total_ms=20.0,
                        itl_ms=[1.0, 2.5], attempts=1, cost_usd=0.001, response_ids=["r1"]),
         RequestOutcome("openai/a", 0, 4, 1, 2.0, "ok", answered_by="=cmd|' /C calc'!A0", total_ms=30.0,
                        attempts=2, response_ids=["r2", "r3"]),

@@ -299,7 +299,7 @@ def test_gui_stays_responsive_during_a_200_request_run(window, qtbot, vendor, mw
 
 
 def test_summary_headers_cover_what_users_ask():
-    for header in ("Requests", "OK", "Errors", "TTFT p50 / p95 / p99", "Total p50 / p95 / p99", "Throughput",
+    for header in ("Requests", "OK", "Errors", "Request TTFT p50 / p95 / p99", "Total p50 / p95 / p99", "Throughput",
                    "Output tok/s", "Retries", "429s", "Retry wait", "Fallbacks", "Cost", "Cost / success",
                    "Knee concurrency", "Throttling began", "Stability", "ITL p95 (95% CI)", "Cost / request",
                    "Retries / success", "Latency spread"):
