@@ -42,7 +42,7 @@ def _export(args: argparse.Namespace, store: Store) -> int:
     from desk.engine.export import ExportError, export_file
 
     if args.run:
-        return cli_load.export_run(args, store, CliError)
+        return cli_load.export_run(args, store)
     filters = _filters(args, store)
     to_stdout = args.out == "-"
     if to_stdout and args.format == "parquet":

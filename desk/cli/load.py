@@ -6,17 +6,27 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from desk.cli.common import EXIT_FAILED, EXIT_OK, CliError, _ref, _run
 from desk.cli.policy import add_policy_args, timeouts_from
 from desk.core.load import LoadStep, RequestOutcome
 from desk.core.load_report import table_lines
+from desk.core.trial import ModelRef
 from desk.engine.policy import RetryPolicy
+
+if TYPE_CHECKING:
+    from argparse import _SubParsersAction  # what add_subparsers returns; argparse names no public type
+
+    from desk.engine.load import LoadPlan, LoadResult
+    from desk.store.db import Store
+    from desk.store.trials import StoredTrial
 
 PCT_KEYS = ("p50", "p90", "p95", "p99")
 
 
-def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
+def register(sub: _SubParsersAction[argparse.ArgumentParser], db: argparse.ArgumentParser) -> None:
     load = sub.add_parser("load", parents=[db], help="measure latency, errors and cost under load")
     load.add_argument("--model", "-m", action="append", required=True, metavar="NAME/MODEL")
     src = load.add_mutually_exclusive_group(required=True)
@@ -44,6 +54,7 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
     load.add_argument("--no-warmup", action="store_true", help="do not send one unmeasured request per model first")
     load.add_argument("--name", help="a label for the run")
     load.add_argument("--json", action="store_true", help="one JSON summary object per model")
+    load.set_defaults(handler=run)
 
 
 # --- `desk export --run RUN_ID`: one line per HTTP request of a run ---------------------------
@@ -53,33 +64,34 @@ RUN_EXPORT_HELP = ("one line per HTTP request (retries included) of that run, lo
                    "status, vendor request id, rate-limit headers (instead of rated answers)")
 
 
-def export_run(args: argparse.Namespace, store: Any, cli_error: Any) -> int:
+def export_run(args: argparse.Namespace, store: Store) -> int:
     """`desk export --run RUN_ID --format csv|jsonl|parquet --out FILE` (see
     desk.engine.export.export_run_attempts)."""
     from desk.engine.export import ExportError, export_run_attempts
 
     if args.format not in RUN_EXPORT_FORMATS:
-        raise cli_error(f"--run writes {', '.join(RUN_EXPORT_FORMATS)} (one line per HTTP request), "
+        raise CliError(f"--run writes {', '.join(RUN_EXPORT_FORMATS)} (one line per HTTP request), "
                         f"not {args.format}")
     narrowed = [flag for flag, value in (("--tag", getattr(args, "tag", None)), ("--rater", getattr(args, "rater", None)),
                                          ("--since", getattr(args, "since", None)), ("--until", getattr(args, "until", None)),
                                          ("--trial", getattr(args, "trial", None))) if value]
     if narrowed:
-        raise cli_error(f"--run exports a whole run; {', '.join(narrowed)} only narrow rated answers")
+        raise CliError(f"--run exports a whole run; {', '.join(narrowed)} only narrow rated answers")
     to_stdout = args.out == "-"
     if to_stdout and args.format == "parquet":
-        raise cli_error("Parquet is written to a file: give --out FILE")
+        raise CliError("Parquet is written to a file: give --out FILE")
     try:
         result = export_run_attempts(store, args.run, args.format, sys.stdout if to_stdout else args.out,
                                      excel_bom=not getattr(args, "no_bom", False))
     except ExportError as exc:
-        raise cli_error(str(exc)) from None
+        raise CliError(str(exc)) from None
     print(f"exported {result.rows} HTTP requests of run {args.run} to {'stdout' if to_stdout else args.out}",
           file=sys.stderr if to_stdout else sys.stdout)
-    return 0
+    return EXIT_OK
 
 
-def plan_from_args(args: argparse.Namespace, parse_ref: Any, get_trial: Any) -> Any:
+def plan_from_args(args: argparse.Namespace, parse_ref: Callable[[str], ModelRef],
+                   get_trial: Callable[[str], StoredTrial | None]) -> LoadPlan:
     """Build a LoadPlan from the arguments; raise ValueError with a plain reason.
     `get_trial` looks a stored trial up by id (for --trial)."""
     from desk.core.dataset import load_prompts
@@ -154,17 +166,18 @@ class _ProgressLine:
         sys.stderr.flush()
 
 
-def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli_error: Any) -> int:
+def run(args: argparse.Namespace, store: Store) -> int:
+    """`desk load`: run the plan, then print the report (or one JSON object per model)."""
     from desk.engine.load import LoadCancelled, LoadNotStored
     from desk.engine.session import Engine, EngineError
 
     try:
-        plan = plan_from_args(args, parse_ref, store.get_trial)
+        plan = plan_from_args(args, _ref, store.get_trial)
     except ValueError as exc:
-        raise cli_error(str(exc)) from None
+        raise CliError(str(exc)) from None
     progress = _ProgressLine()
 
-    async def go() -> Any:
+    async def go() -> LoadResult:
         # The connect timeout belongs to the engine's HTTP client: it must come from the plan.
         async with Engine(store, timeouts=plan.timeouts, retry=plan.retry) as engine:
             for ref in (*plan.models, *plan.fallback):
@@ -175,12 +188,12 @@ def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli
                 return exc.result
 
     try:
-        result = run_coro(go())
+        result = _run(go())
     except EngineError as exc:
-        raise cli_error(str(exc)) from None
+        raise CliError(str(exc)) from None
     except LoadNotStored as exc:  # measured, but not saved: never a success (exit 1, not 2)
         progress.end()
-        raise cli_error(str(exc), 1) from None
+        raise CliError(str(exc), EXIT_FAILED) from None
     except KeyboardInterrupt:
         progress.end()
         sys.stderr.write("desk: interrupted; what was measured is stored\n")
@@ -192,7 +205,7 @@ def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli
             print(json.dumps(model_json(result.run_id, model, figures, summary)))
     else:
         print_table(result.run_id, result.status, summary)
-    return 0
+    return EXIT_OK
 
 
 def model_json(run_id: str, model: str, f: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
