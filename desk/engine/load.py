@@ -91,6 +91,13 @@ class LoadPlan:
         }
 
 
+def planned_requests(plan: LoadPlan) -> int:
+    """Requests the plan sends in all (0: some step goes by time, so nobody knows)."""
+    if any(s.requests is None for s in plan.steps):
+        return 0
+    return sum(s.requests or 0 for s in plan.steps) * len(plan.models)
+
+
 @dataclass
 class LoadResult:
     run_id: str

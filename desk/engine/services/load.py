@@ -31,6 +31,7 @@ from desk.engine.load import (
     RunContext,
     StepState,
     model_load,
+    planned_requests,
     run_summary,
 )
 from desk.engine.ports.runs import RunConnection, Runs
@@ -74,11 +75,8 @@ class LoadService:
         run_id = self.runs.create("load", plan.spec(), name)
         writer = RequestWriter(self._own_connection, run_id)
         writer.start()
-        planned = sum((s.requests or 0) for s in plan.steps) * len(plan.models)
-        if any(s.requests is None for s in plan.steps):
-            planned = 0
         ctx = RunContext(runner, chains, plan, trial_ids, itertools.count(), perf_counter(), writer,
-                         LagMonitor(), [], progress, planned)
+                         LagMonitor(), [], progress, planned_requests(plan))
         steps: list[dict[str, Any]] = []
         status = "done"
         try:  # a cancel during the warm-up still finishes the run (stored as cancelled, writer closed)
