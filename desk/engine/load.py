@@ -25,10 +25,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 from time import perf_counter
-from typing import Any
+from typing import Any, Protocol
 
 from desk.core import clock
 from desk.core.load import AttemptMark, LoadStep, RequestOutcome, knee, remaining, summarize, throttling
@@ -375,15 +375,20 @@ def run_summary(plan: LoadPlan, outcomes: list[RequestOutcome], steps: list[dict
             "p95_budget_ms": plan.p95_budget_ms, "throttling": throttling(outcomes)}
 
 
-def run_load_in_thread(db_path: str | Path, plan: LoadPlan, *, progress: Progress | None = None,
+class RunsLoads(Protocol):
+    """What runs a plan (desk.engine.services.load.LoadService)."""
+
+    async def run(self, plan: LoadPlan, *, progress: Progress | None = None,
+                  name: str | None = None) -> LoadResult: ...
+
+
+def run_load_in_thread(open_loads: Callable[[], AbstractAsyncContextManager[RunsLoads]], plan: LoadPlan, *,
+                       progress: Progress | None = None,
                        done: Callable[[LoadResult | None, BaseException | None], None] | None = None,
                        name: str | None = None) -> Callable[[], None]:
-    """Run a load on its own thread and event loop (uvloop where available), with its own
-    store connection and HTTP client, so a window stays responsive. Returns `cancel()`;
-    `progress` and `done` are called on that thread."""
-    from desk.engine.session import Engine
-    from desk.store.db import open_store
-
+    """Run a load on its own thread and event loop (uvloop where available), with what
+    `open_loads()` opens there (its own store connection and HTTP client), so a window stays
+    responsive. Returns `cancel()`; `progress` and `done` are called on that thread."""
     state: dict[str, Any] = {}
     ready = threading.Event()
 
@@ -391,12 +396,8 @@ def run_load_in_thread(db_path: str | Path, plan: LoadPlan, *, progress: Progres
         state["task"] = asyncio.current_task()
         state["loop"] = asyncio.get_running_loop()
         ready.set()
-        store = open_store(db_path)
-        try:
-            async with Engine(store, timeouts=plan.timeouts, retry=plan.retry) as engine:
-                return await engine.loads.run(plan, progress=progress, name=name)
-        finally:
-            store.close()
+        async with open_loads() as loads:
+            return await loads.run(plan, progress=progress, name=name)
 
     def body() -> None:
         result: LoadResult | None = None

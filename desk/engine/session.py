@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from time import perf_counter
@@ -135,7 +135,18 @@ class Engine:
         self.loads = LoadService(self.store.runs, self, self.runner, self.connections,
                                  create_trial=self.store.create_trial,
                                  own_connection=lambda: open_store(path),
-                                 on_own_connection=self._on_own_connection)
+                                 on_own_connection=self._on_own_connection, elsewhere=self._loads_elsewhere)
+
+    @asynccontextmanager
+    async def _loads_elsewhere(self, timeouts: Timeouts, retry: RetryPolicy) -> AsyncIterator[LoadService]:
+        """Load runs on the calling thread with an engine of their own: a connection to this
+        store and an HTTP client with the run's timeouts (see LoadService.run_in_thread)."""
+        store = open_store(self.store.path)
+        try:
+            async with Engine(store, timeouts=timeouts, retry=retry) as engine:
+                yield engine.loads
+        finally:
+            store.close()
 
     async def __aenter__(self) -> Engine:
         return self

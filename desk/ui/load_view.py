@@ -1,6 +1,6 @@
 """The Load tab: what happens when many users arrive at once, per model, side by side.
 
-The run itself happens off the GUI thread (`desk.engine.load.run_load_in_thread`, its own
+The run itself happens off the GUI thread (`LoadService.run_in_thread`, its own
 event loop, HTTP client and store connection). Its callbacks run on that thread and touch
 no Qt object at all: they only put outcomes in a `Mailbox` under a lock. A timer on the
 GUI thread empties it every `REFRESH_MS` and redraws, so a run finishing 500 requests a
@@ -52,7 +52,7 @@ from desk.core.load import RequestOutcome
 from desk.core.load_report import SUMMARY_HEADERS, SUMMARY_TIPS, lag_line, summary_rows, throttling_line
 from desk.core.trial import TrialInput
 from desk.engine.jobs import Job, JobCancelled
-from desk.engine.load import LoadPlan, LoadResult, planned_requests, run_load_in_thread
+from desk.engine.load import LoadPlan, LoadResult, planned_requests
 from desk.engine.load_tab import (
     NO_FALLBACK,
     RUN_EXPORT_CHOICES,
@@ -384,7 +384,7 @@ class LoadPanel(LoadFormFields, QWidget):
         gc.freeze()
         # The callbacks are the mailbox's own methods: nothing on the load thread refers to
         # this widget, so it can never be the one to call Qt or drop a Qt object.
-        self._cancel = run_load_in_thread(self.db_path, plan, progress=mailbox.put, done=mailbox.finish)
+        self._cancel = self.engine.loads.run_in_thread(plan, progress=mailbox.put, done=mailbox.finish)
         self._refresh.start()
         return True
 

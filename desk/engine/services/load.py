@@ -12,6 +12,7 @@ import gc
 import itertools
 import threading
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from time import perf_counter
 from typing import Any, Protocol, TypeVar
 
@@ -32,8 +33,10 @@ from desk.engine.load import (
     StepState,
     model_load,
     planned_requests,
+    run_load_in_thread,
     run_summary,
 )
+from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.ports.runs import RunConnection, Runs
 from desk.engine.ports.targets import Targets
 from desk.engine.pricing import wait_for_preload
@@ -51,13 +54,20 @@ class OnOwnConnection(Protocol):
     def __call__(self, job: Job, use: Callable[[Store], T]) -> Awaitable[T]: ...
 
 
+class OnOwnThread(Protocol):
+    """Opens, on the calling thread, a load service of its own (store connection, HTTP client
+    with these timeouts and retries) and closes it after."""
+
+    def __call__(self, timeouts: Timeouts, retry: RetryPolicy) -> AbstractAsyncContextManager[LoadService]: ...
+
+
 class LoadService:
     """Load runs: `run` a plan, `load` a stored one, export its requests; `runs` is the
     runs table for plain reads (`runs.list(kind, limit)`, `runs.get(run_id)`)."""
 
     def __init__(self, runs: Runs, targets: Targets, runner: Runner, connections: Connections, *,
                  create_trial: Callable[[TrialInput], str], own_connection: Callable[[], RunConnection],
-                 on_own_connection: OnOwnConnection) -> None:
+                 on_own_connection: OnOwnConnection, elsewhere: OnOwnThread) -> None:
         self.runs = runs
         self._targets = targets
         self._runner = runner  # its pricer and known keys; each run gets a runner with the plan's policy
@@ -65,6 +75,7 @@ class LoadService:
         self._create_trial = create_trial
         self._own_connection = own_connection
         self._on_own_connection = on_own_connection
+        self._elsewhere = elsewhere
 
     async def run(self, plan: LoadPlan, *, progress: Progress | None = None,
                   name: str | None = None) -> LoadResult:
@@ -90,6 +101,15 @@ class LoadService:
             wall_total = perf_counter() - ctx.t_run
             writer.close()
         return self._finish(ctx, run_id, status, run_summary(plan, ctx.outcomes, steps, wall_total, lag_report))
+
+    def run_in_thread(self, plan: LoadPlan, *, progress: Progress | None = None,
+                      done: Callable[[LoadResult | None, BaseException | None], None] | None = None,
+                      name: str | None = None) -> Callable[[], None]:
+        """`run` on a thread and event loop of its own, with a store connection and HTTP
+        client of its own there (the plan's policy), so a window stays responsive. Returns
+        `cancel()`; `progress` and `done` are called on that thread."""
+        return run_load_in_thread(lambda: self._elsewhere(plan.timeouts, plan.retry), plan, progress=progress,
+                                  done=done, name=name)
 
     async def _ready(self, plan: LoadPlan) -> tuple[Runner, dict[str, list[Target]], list[str]]:
         """A runner with the plan's policy, each model's chain of targets (itself, then its
@@ -193,4 +213,4 @@ class LoadService:
         return await self._on_own_connection(job, use)
 
 
-__all__ = ["LoadService", "OnOwnConnection"]
+__all__ = ["LoadService", "OnOwnConnection", "OnOwnThread"]
