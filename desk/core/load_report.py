@@ -137,6 +137,8 @@ SUMMARY_COLUMNS: list[tuple[str, Callable[[Figures], str]]] = [
     ("Stability", _stability),
 ]
 SUMMARY_TIPS = {
+    "Request TTFT p50 / p95 / p99": "From the request's start to the first token of the answer that came back: "
+                                    "retries, their waits and fallbacks included",
     "ITL p95 (95% CI)": "Inter-token latency: gaps between streamed chunks; the interval resamples whole requests",
     "Fallbacks": "Requests that needed the next model in the chain (how many it then answered)",
     "Cost": "Every attempt on every model. '≥': some requests used tokens at no known price, not counted",
