@@ -33,7 +33,6 @@ class LoadFormFields:
     model: LoadTabModel
     trial_wanted: Callable[[], None]  # what the panel provides: its signal and its file dialog
     choose_dataset: Callable[[], None]
-    clear_dataset: Callable[[], None]
 
     def _build_task(self) -> QHBoxLayout:
         """The models, the prompt, and what else a run may send (a dataset, the Trials tab's task)."""
@@ -58,7 +57,7 @@ class LoadFormFields:
         self.dataset_clear.setObjectName("loadDatasetClear")
         self.dataset_clear.setToolTip("Forget the dataset and send the prompt")
         self.dataset_clear.setEnabled(False)
-        self.dataset_clear.clicked.connect(self.clear_dataset)
+        self.dataset_clear.clicked.connect(self.model.clear_dataset)
         self.trial_button = QPushButton("Trials tab's task")
         self.trial_button.setObjectName("loadTrialButton")
         self.trial_button.setToolTip("Send what the Trials tab holds (prompt, system prompt, images and files) "

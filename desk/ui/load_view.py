@@ -52,7 +52,7 @@ from desk.core.load import RequestOutcome
 from desk.core.load_report import SUMMARY_HEADERS, SUMMARY_TIPS, lag_line, summary_rows, throttling_line
 from desk.core.trial import TrialInput
 from desk.engine.jobs import Job, JobCancelled
-from desk.engine.load import LoadPlan, LoadResult, planned_requests
+from desk.engine.load import LoadResult, planned_requests
 from desk.engine.load_tab import (
     NO_FALLBACK,
     RUN_EXPORT_CHOICES,
@@ -343,18 +343,11 @@ class LoadPanel(LoadFormFields, QWidget):
         """Send this whole task (system prompt and attachments included) with every request."""
         return self.model.use_trial(trial)
 
-    def clear_dataset(self) -> None:
-        self.model.clear_dataset()
-
     def _show_task(self) -> None:
         self.dataset_label.setText(self.model.dataset_text)
         self.dataset_label.setToolTip(self.model.dataset_tip)
         self.dataset_clear.setEnabled(self.model.dataset is not None)
         self.prompt.setEnabled(self.model.dataset is None)
-
-    def build_plan(self) -> LoadPlan:
-        """The plan the form describes, or ValueError with a sentence for the user."""
-        return self.model.build_plan()
 
     # --- running ---------------------------------------------------------------------------
     @property
@@ -366,7 +359,7 @@ class LoadPanel(LoadFormFields, QWidget):
         if self.running:
             return False
         try:
-            plan = self.build_plan()
+            plan = self.model.build_plan()
         except ValueError as exc:
             self.show_error(str(exc))
             return False
@@ -451,10 +444,6 @@ class LoadPanel(LoadFormFields, QWidget):
         self.lag_warning.setVisible(False)
         self.throttle.clear()
         self.throttle.setVisible(False)
-
-    def limit_series(self, kind: str = "requests") -> dict[str, tuple[list[float], list[float]]]:
-        """What is plotted as remaining `requests` or `tokens`: model -> (ms since start, value)."""
-        return self.charts.limit_series(kind)
 
     def _show_summary(self, summary: dict[str, Any] | None, note: str | None = None) -> None:
         rows = summary_rows(summary)
