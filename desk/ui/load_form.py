@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,7 +32,7 @@ class LoadFormFields:
     """Builds the form's fields as attributes of the panel it is mixed into (LoadPanel)."""
 
     model: LoadTabModel
-    trial_wanted: Callable[[], None]  # what the panel provides: its signal and its file dialog
+    trial_wanted: SignalInstance  # what the panel provides: its signal and its file dialog
     choose_dataset: Callable[[], None]
 
     def _build_task(self) -> QHBoxLayout:
