@@ -5,9 +5,11 @@ throttling, retries, fallbacks, and cost per successful task. desk must not be t
 bottleneck, so the hot path stays lean: connections are opened before each step (their
 set-up stays out of TTFT), nothing is written to SQLite on the event loop (a writer
 thread stores requests in batches), and an event-loop lag monitor reports whether the
-client itself was keeping up.
+client itself was keeping up. This module holds the plan and that machinery; the run's life
+(targets, warm-up, one step after another, the stored summary) is
+desk.engine.services.load.LoadService's.
 
-A request's `ttft_ms` and `total_ms` here run from the moment the request started to the
+A request's `request_ttft_ms` and `total_ms` here run from the moment the request started to the
 first token / end of the answer that finally came back, *including* retries, Retry-After
 waits and fallbacks: what a user of the vendor would have experienced. Every individual
 HTTP attempt keeps its own timing, request id and rate-limit headers in the responses and
