@@ -100,7 +100,7 @@ def test_backoff_and_connect_timeout_are_used_and_stored(srv, db):
     assert r["retries"] == 6 and 3 * (25 + 40) <= r["retry_wait_ms"] <= 3 * (50 + 80)
     store = open_store(db)
     try:
-        spec = store.get_run(r["run_id"]).spec
+        spec = store.runs.get(r["run_id"]).spec
     finally:
         store.close()
     assert (spec["retry"]["base_delay"], spec["retry"]["max_delay"], spec["timeouts"]["connect"]) == (0.05, 0.08, 3.0)

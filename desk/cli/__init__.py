@@ -9,14 +9,14 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from desk import __version__
 from desk.cli import export, history, merge, prices, provider, rate, rubric, scorecard, show, trial
 from desk.cli import load as cli_load
 from desk.cli import local as cli_local
 from desk.cli import suite as cli_suite
-from desk.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, _err, _ref, _run
+from desk.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, _err
 from desk.cli.export import EXPORT_FORMATS
 from desk.cli.trial import response_json
 from desk.core.attachment import AttachmentError
@@ -40,19 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"desk {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    for group in (provider, prices, trial, history):
-        group.register(sub, db)
-    _register_load(sub, db)
-    for group in (cli_suite, cli_local, show, rate, scorecard, export, merge, rubric):
+    for group in (provider, prices, trial, history, cli_load, cli_suite, cli_local, show, rate, scorecard, export,
+                  merge, rubric):
         group.register(sub, db)
     return p
-
-
-def _register_load(sub: Any, db: argparse.ArgumentParser) -> None:  # argparse names no public type for it
-    """`load` declares its arguments in its own module (add_parser) and its handler takes
-    what it borrows from here, bound the same way as every other group's."""
-    cli_load.add_parser(sub, db)
-    sub.choices["load"].set_defaults(handler=_load)
 
 
 # --- entry point --------------------------------------------------------------------------
@@ -116,10 +107,3 @@ def _tolerant_streams() -> None:
                 reconfigure(errors="backslashreplace")
             except (ValueError, OSError):
                 pass
-
-
-# --- load, whose module takes its helpers as arguments ----------------------------------
-
-
-def _load(args: argparse.Namespace, store: Store) -> int:
-    return cli_load.run(args, store, _ref, _run, CliError)

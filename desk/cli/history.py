@@ -45,7 +45,7 @@ def _history(args: argparse.Namespace, store: Store) -> int:
 
 def _runs(args: argparse.Namespace, store: Store) -> int:
     """Every kind of run in one list: its id is what `desk export --run` takes."""
-    found = _with_engine(store, lambda engine: engine.list_runs(args.kind, args.limit))
+    found = _with_engine(store, lambda engine: engine.loads.runs.list(args.kind, args.limit))
     if not found and not args.json:
         print("no runs yet: desk load … or desk suite run … make one")
     for r in found:

@@ -6,17 +6,27 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from desk.cli.common import EXIT_FAILED, EXIT_OK, CliError, _ref, _run
 from desk.cli.policy import add_policy_args, timeouts_from
 from desk.core.load import LoadStep, RequestOutcome
 from desk.core.load_report import table_lines
+from desk.core.trial import ModelRef
 from desk.engine.policy import RetryPolicy
+
+if TYPE_CHECKING:
+    from argparse import _SubParsersAction  # what add_subparsers returns; argparse names no public type
+
+    from desk.engine.load import LoadPlan, LoadResult
+    from desk.store.db import Store
+    from desk.store.trials import StoredTrial
 
 PCT_KEYS = ("p50", "p90", "p95", "p99")
 
 
-def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
+def register(sub: _SubParsersAction[argparse.ArgumentParser], db: argparse.ArgumentParser) -> None:
     load = sub.add_parser("load", parents=[db], help="measure latency, errors and cost under load")
     load.add_argument("--model", "-m", action="append", required=True, metavar="NAME/MODEL")
     src = load.add_mutually_exclusive_group(required=True)
@@ -44,9 +54,11 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
     load.add_argument("--no-warmup", action="store_true", help="do not send one unmeasured request per model first")
     load.add_argument("--name", help="a label for the run")
     load.add_argument("--json", action="store_true", help="one JSON summary object per model")
+    load.set_defaults(handler=run)
 
 
-def plan_from_args(args: argparse.Namespace, parse_ref: Any, get_trial: Any) -> Any:
+def plan_from_args(args: argparse.Namespace, parse_ref: Callable[[str], ModelRef],
+                   get_trial: Callable[[str], StoredTrial | None]) -> LoadPlan:
     """Build a LoadPlan from the arguments; raise ValueError with a plain reason.
     `get_trial` looks a stored trial up by id (for --trial)."""
     from desk.core.dataset import load_prompts
@@ -121,33 +133,34 @@ class _ProgressLine:
         sys.stderr.flush()
 
 
-def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli_error: Any) -> int:
-    from desk.engine.load import LoadCancelled, LoadNotStored, run_load
+def run(args: argparse.Namespace, store: Store) -> int:
+    """`desk load`: run the plan, then print the report (or one JSON object per model)."""
+    from desk.engine.load import LoadCancelled, LoadNotStored
     from desk.engine.session import Engine, EngineError
 
     try:
-        plan = plan_from_args(args, parse_ref, store.trials.get)
+        plan = plan_from_args(args, _ref, store.trials.get)
     except ValueError as exc:
-        raise cli_error(str(exc)) from None
+        raise CliError(str(exc)) from None
     progress = _ProgressLine()
 
-    async def go() -> Any:
+    async def go() -> LoadResult:
         # The connect timeout belongs to the engine's HTTP client: it must come from the plan.
         async with Engine(store, timeouts=plan.timeouts, retry=plan.retry) as engine:
             for ref in (*plan.models, *plan.fallback):
                 engine.target(ref)  # unknown providers fail before anything is sent
             try:
-                return await run_load(engine, plan, progress=progress, name=args.name)
+                return await engine.loads.run(plan, progress=progress, name=args.name)
             except LoadCancelled as exc:
                 return exc.result
 
     try:
-        result = run_coro(go())
+        result = _run(go())
     except EngineError as exc:
-        raise cli_error(str(exc)) from None
+        raise CliError(str(exc)) from None
     except LoadNotStored as exc:  # measured, but not saved: never a success (exit 1, not 2)
         progress.end()
-        raise cli_error(str(exc), 1) from None
+        raise CliError(str(exc), EXIT_FAILED) from None
     except KeyboardInterrupt:
         progress.end()
         sys.stderr.write("desk: interrupted; what was measured is stored\n")
@@ -159,7 +172,7 @@ def run(args: argparse.Namespace, store: Any, parse_ref: Any, run_coro: Any, cli
             print(json.dumps(model_json(result.run_id, model, figures, summary)))
     else:
         print_table(result.run_id, result.status, summary)
-    return 0
+    return EXIT_OK
 
 
 def model_json(run_id: str, model: str, f: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:

@@ -102,7 +102,9 @@ class RequestOutcome:
     status: str  # ok | error | interrupted
     error_kind: str | None = None
     answered_by: str | None = None  # the model that answered (differs when a fallback was used)
-    ttft_ms: float | None = None
+    # From the request's start to the first token of the answer that came back: retries,
+    # their waits and fallbacks included (a response's own `ttft_ms` is its final attempt's).
+    request_ttft_ms: float | None = None
     total_ms: float | None = None  # the whole request: every attempt, wait and fallback
     itl_ms: list[float] = field(default_factory=list)  # gaps between content chunks
     attempts: int = 0
@@ -232,7 +234,7 @@ def summarize(outcomes: Sequence[RequestOutcome], wall_s: float, *, seed: int = 
         "ok": len(ok),
         "errors": dict(sorted(errors.items())),
         "error_rate": (len(outcomes) - len(ok)) / len(outcomes) if outcomes else None,
-        "ttft_ms": _pcts([o.ttft_ms for o in ok if o.ttft_ms is not None], seed),
+        "ttft_ms": _pcts([o.request_ttft_ms for o in ok if o.request_ttft_ms is not None], seed),
         "total_ms": _pcts([o.total_ms for o in ok if o.total_ms is not None], seed),
         # resampled by request, not by gap: see clustered_p95_interval
         "itl_ms": _pcts(itl.ascending(), seed, _clustered_p95(itl, seed, BOOTSTRAP_RESAMPLES, 0.95)),

@@ -118,7 +118,7 @@ SUMMARY_COLUMNS: list[tuple[str, Callable[[Figures], str]]] = [
     ("Requests", lambda f: str(f.get("requests", 0))),
     ("OK", lambda f: str(f.get("ok", 0))),
     ("Errors", _errors),
-    ("TTFT p50 / p95 / p99", lambda f: _ms3(f.get("ttft_ms"))),
+    ("Request TTFT p50 / p95 / p99", lambda f: _ms3(f.get("ttft_ms"))),
     ("Total p50 / p95 / p99", lambda f: _ms3(f.get("total_ms"))),
     ("ITL p95 (95% CI)", _itl_p95),
     ("Throughput", lambda f: _num(f.get("throughput_rps"), "{:.1f} req/s")),
@@ -137,6 +137,8 @@ SUMMARY_COLUMNS: list[tuple[str, Callable[[Figures], str]]] = [
     ("Stability", _stability),
 ]
 SUMMARY_TIPS = {
+    "Request TTFT p50 / p95 / p99": "From the request's start to the first token of the answer that came back: "
+                                    "retries, their waits and fallbacks included",
     "ITL p95 (95% CI)": "Inter-token latency: gaps between streamed chunks; the interval resamples whole requests",
     "Fallbacks": "Requests that needed the next model in the chain (how many it then answered)",
     "Cost": "Every attempt on every model. '≥': some requests used tokens at no known price, not counted",
@@ -222,7 +224,7 @@ def _terminal_row(model: str, f: Figures) -> tuple[str, ...]:
             "-" if not s else f"{ms(s['iqr'])}/{ms(s['stdev'])}")
 
 
-TERMINAL_HEADER = ("model", "ok/req", "errors", "TTFT p50/p95/p99 ms", "total p50/p95/p99 ms", "ITL p95 ms (95% CI)",
+TERMINAL_HEADER = ("model", "ok/req", "errors", "request TTFT p50/p95/p99 ms", "total p50/p95/p99 ms", "ITL p95 ms (95% CI)",
                    "req/s", "retries", "retries/ok", "429s", "fallbacks", "cost/req", "cost/success",
                    "spread IQR/sd ms")
 

@@ -38,14 +38,15 @@ RUN_REQUEST_COLUMNS = (
 def run_request_rows(store: ExportSource, run_id: str) -> list[dict[str, Any]]:
     """One dict per logical request of a load run (see desk.core.load.RequestOutcome), in
     start order; `itl_ms` (gaps between chunks) is a list, `response_ids` too."""
-    if store.get_run(run_id) is None:
+    if store.runs.get(run_id) is None:
         raise ExportError(f"no run {run_id} in this store")
     rows = []
-    for o in store.run_requests(run_id):
+    for o in store.runs.requests(run_id):
         rows.append({
             "run_id": run_id, "seq": o.seq, "model": o.model, "step": o.step, "concurrency": o.concurrency,
             "start_offset_ms": o.start_offset_ms, "status": o.status, "error_kind": o.error_kind,
-            "answered_by": o.answered_by, "fallback_used": o.fallback_used, "ttft_ms": o.ttft_ms,
+            "answered_by": o.answered_by, "fallback_used": o.fallback_used,
+            "ttft_ms": o.request_ttft_ms,  # the file keeps its column name (see RequestOutcome)
             "total_ms": o.total_ms, "attempts": o.attempts, "retries": o.retries,
             "rate_limited": o.rate_limited, "retry_wait_ms": o.retry_wait_ms,
             "input_tokens": o.input_tokens, "output_tokens": o.output_tokens, "cost_usd": o.cost_usd,
@@ -106,13 +107,13 @@ def run_attempt_rows(store: ExportSource, run_id: str) -> list[dict[str, Any]]:
     object). Load runs add the logical request's `seq`, `step`, `concurrency` and
     `request_started_ms` (since the run started); suite runs their `seq` and concurrency.
     """
-    info = store.get_run(run_id)
+    info = store.runs.get(run_id)
     if info is None:
         raise ExportError(f"no run {run_id} in this store")
-    requests = {o.seq: o for o in store.run_requests(run_id)} if info.kind == "load" else {}
+    requests = {o.seq: o for o in store.runs.requests(run_id)} if info.kind == "load" else {}
     spec_concurrency = info.spec.get("concurrency") if isinstance(info.spec.get("concurrency"), int) else None
     rows: list[dict[str, Any]] = []
-    for seq, r in store.run_calls(run_id):
+    for seq, r in store.runs.calls(run_id):
         o = requests.get(seq) if seq is not None else None
         for a in r.attempts:
             rows.append({

@@ -5,9 +5,11 @@ throttling, retries, fallbacks, and cost per successful task. desk must not be t
 bottleneck, so the hot path stays lean: connections are opened before each step (their
 set-up stays out of TTFT), nothing is written to SQLite on the event loop (a writer
 thread stores requests in batches), and an event-loop lag monitor reports whether the
-client itself was keeping up.
+client itself was keeping up. This module holds the plan and that machinery; the run's life
+(targets, warm-up, one step after another, the stored summary) is
+desk.engine.services.load.LoadService's.
 
-A request's `ttft_ms` and `total_ms` here run from the moment the request started to the
+A request's `request_ttft_ms` and `total_ms` here run from the moment the request started to the
 first token / end of the answer that finally came back, *including* retries, Retry-After
 waits and fallbacks: what a user of the vendor would have experienced. Every individual
 HTTP attempt keeps its own timing, request id and rate-limit headers in the responses and
@@ -20,16 +22,15 @@ what request rate (desk.core.load.throttling).
 from __future__ import annotations
 
 import asyncio
-import gc
 import itertools
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 from time import perf_counter
-from typing import Any
+from typing import Any, Protocol
 
 from desk.core import clock
 from desk.core.load import AttemptMark, LoadStep, RequestOutcome, knee, remaining, summarize, throttling
@@ -39,7 +40,7 @@ from desk.core.statistics import percentile
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, trial_size_problem
 from desk.engine.aio import run
 from desk.engine.policy import RetryPolicy, Timeouts
-from desk.engine.pricing import wait_for_preload
+from desk.engine.ports.runs import RunConnection
 from desk.engine.runner import NullSink, Runner, Target
 
 LAG_WARN_MS = 10.0  # above this p99, the client's own delays could distort the figures
@@ -92,6 +93,13 @@ class LoadPlan:
         }
 
 
+def planned_requests(plan: LoadPlan) -> int:
+    """Requests the plan sends in all (0: some step goes by time, so nobody knows)."""
+    if any(s.requests is None for s in plan.steps):
+        return 0
+    return sum(s.requests or 0 for s in plan.steps) * len(plan.models)
+
+
 @dataclass
 class LoadResult:
     run_id: str
@@ -103,7 +111,7 @@ class LoadResult:
 Progress = Callable[[RequestOutcome, int, int], None]  # outcome, done so far, planned (0: by time)
 
 
-class _LagMonitor:
+class LagMonitor:
     """Measures how late the event loop wakes a 10 ms sleeper: desk's own delay."""
 
     def __init__(self) -> None:
@@ -144,7 +152,7 @@ class _LagMonitor:
         }
 
 
-class _Writer(threading.Thread):
+class RequestWriter(threading.Thread):
     """Stores finished requests from its own connection, off the event loop.
 
     Requests are held in memory while a step runs and handed over between steps: on two
@@ -155,7 +163,7 @@ class _Writer(threading.Thread):
 
     FLUSH_EVERY_S = 30.0
 
-    def __init__(self, open_store: Callable[[], Any], run_id: str) -> None:
+    def __init__(self, open_store: Callable[[], RunConnection], run_id: str) -> None:
         super().__init__(name="desk-load-writer", daemon=True)
         self._open = open_store
         self._run_id = run_id
@@ -198,103 +206,13 @@ class _Writer(threading.Thread):
                     done = True
                 items = [b for b in batch if b is not None]
                 if items:
-                    store.save_run_batch(self._run_id, [o for o, _ in items],
+                    store.runs.save_batch(self._run_id, [o for o, _ in items],
                                          [c for _, calls in items for c in calls])
                     self.stored += len(items)
         except BaseException as exc:
             self.error = exc  # the run reads it: a dead writer fails the run, never "done"
         finally:
             store.close()
-
-
-async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = None,
-                   name: str | None = None) -> LoadResult:
-    """Run the plan with `engine` (desk.engine.session.Engine); store and summarise it."""
-    from desk.store.db import open_store  # the writer thread needs its own connection
-
-    store = engine.store
-    on_main_thread = threading.current_thread() is threading.main_thread()
-    names = [r.provider for r in (*plan.models, *plan.fallback)]
-    await engine.prepare(names)
-    await asyncio.to_thread(wait_for_preload)
-    runner = Runner(pricer=engine.runner.pricer, timeouts=plan.timeouts, retry=plan.retry, stream=plan.stream,
-                    known_keys=engine.runner.known_keys)
-    chains = {
-        str(m): [engine.target(r, plan.settings) for r in (m, *(f for f in plan.fallback if f != m))]
-        for m in plan.models
-    }
-    trial_ids = [store.trials.create(t) for t in plan.inputs]
-    for t in (*plan.models, *plan.fallback):
-        runner.pricer.source(engine.provider(t.provider).config, t.model)  # load the catalog now
-    run_id = store.create_run("load", plan.spec(), name)
-    writer = _Writer(lambda: open_store(store.path), run_id)
-    writer.start()
-
-    outcomes: list[RequestOutcome] = []
-    step_summaries: list[dict[str, Any]] = []
-    planned = sum((s.requests or 0) for s in plan.steps) * len(plan.models)
-    if any(s.requests is None for s in plan.steps):
-        planned = 0
-    lag = _LagMonitor()
-    seqs = itertools.count()
-    t_run = perf_counter()
-    status = "done"
-    try:  # a cancel during the warm-up still finishes the run (stored as cancelled, writer closed)
-        if plan.warmup:  # code paths and one connection per model, outside the figures
-            await asyncio.gather(*(runner.run_response(chain[0], plan.inputs[0],
-                                                       runner.new_result(trial_ids[0], chain[0]), NullSink())
-                                   for chain in chains.values()), return_exceptions=True)
-        t_run = perf_counter()
-        lag.start()
-        ctx = _RunContext(runner, chains, plan, trial_ids, seqs, t_run, writer, lag, outcomes, progress, planned)
-        for step_index, step in enumerate(plan.steps):
-            if writer.error is not None:
-                break  # nothing more can be stored: sending more would only be paid for and lost
-            await _prewarm(engine, plan, step.concurrency)
-            # A full garbage collection over everything alive can stall the loop for tens of
-            # milliseconds mid-step; collect now and freeze the survivors so that during the
-            # step the collector only looks at what the step itself allocates. Only on the
-            # main thread: on a worker thread (the window's load runs) the caller owns the
-            # collector, because a collection there could free Qt objects off their thread.
-            if on_main_thread:
-                gc.collect()
-                gc.freeze()
-            state = _StepState(step_index, step, perf_counter(), len(plan.models))
-            await asyncio.gather(*(_model_load(ctx, state, str(m)) for m in plan.models))
-            wall = perf_counter() - state.t_step
-            lag.active = False
-            writer.flush()
-            step_summaries.append({
-                "step": step_index,
-                "concurrency": step.concurrency,
-                "wall_s": wall,
-                "send_burst_ms": round((state.burst_end - state.t_step) * 1000, 3) if state.burst_end else None,
-                "models": {str(m): summarize([o for o in state.outcomes if o.model == str(m)], wall)
-                           for m in plan.models},
-            })
-    except asyncio.CancelledError:
-        status = "cancelled"
-    finally:
-        if on_main_thread:
-            gc.unfreeze()
-        lag_report = await lag.stop()
-        wall_total = perf_counter() - t_run
-        writer.close()
-    summary = _summary(plan, outcomes, step_summaries, wall_total, lag_report)
-    # The instant every request's offset counts from, so the stored attempts come back on
-    # exactly the run's clock (anchoring on each request's first send drifts on a busy loop).
-    summary["started_at"] = round(clock.wall(t_run), 6)
-    if writer.error is not None:
-        status = "failed"
-        summary["not_stored"] = len(outcomes) - writer.stored
-        summary["store_error"] = f"{type(writer.error).__name__}: {writer.error}"
-    store.finish_run(run_id, status, summary)
-    result = LoadResult(run_id, status, summary, outcomes)
-    if writer.error is not None:
-        raise LoadNotStored(result) from writer.error
-    if status == "cancelled":
-        raise LoadCancelled(result)
-    return result
 
 
 class LoadNotStored(RuntimeError):
@@ -317,22 +235,22 @@ class LoadCancelled(asyncio.CancelledError):
 
 
 @dataclass
-class _RunContext:
+class RunContext:
     runner: Runner
     chains: dict[str, list[Target]]
     plan: LoadPlan
     trial_ids: list[str]
     seqs: Iterator[int]
     t_run: float
-    writer: _Writer
-    lag: _LagMonitor
+    writer: RequestWriter
+    lag: LagMonitor
     outcomes: list[RequestOutcome]
     progress: Progress | None
     planned: int
 
 
 @dataclass
-class _StepState:
+class StepState:
     index: int
     step: LoadStep
     t_step: float
@@ -348,7 +266,7 @@ class _StepState:
         return per_model * self.n_models
 
 
-async def _model_load(ctx: _RunContext, state: _StepState, model: str) -> None:
+async def model_load(ctx: RunContext, state: StepState, model: str) -> None:
     """One model's share of a step: `concurrency` workers, each sending one request after another."""
     step = state.step
     sent = itertools.count()
@@ -381,20 +299,8 @@ async def _model_load(ctx: _RunContext, state: _StepState, model: str) -> None:
     await asyncio.gather(*(worker() for _ in range(step.concurrency)))
 
 
-async def _prewarm(engine: Any, plan: LoadPlan, concurrency: int) -> None:
-    opened = 0
-    for ref in (*plan.models, *plan.fallback):
-        try:
-            opened += await engine.prewarm(ref, min(concurrency, 1024))
-        except Exception:  # an unreachable model shows up as failed requests
-            pass
-    # A server accepts new connections at its own pace after the handshake; let it settle
-    # so that its backlog is not measured as the first requests' latency.
-    await asyncio.sleep(min(2.0, 0.05 + 0.001 * opened))
-
-
 async def _one_request(runner: Runner, chain: Sequence[Target], plan: LoadPlan, trial_ids: list[str],
-                       seq: int, step: int, concurrency: int, t_run: float, writer: _Writer,
+                       seq: int, step: int, concurrency: int, t_run: float, writer: RequestWriter,
                        record: Callable[[RequestOutcome], None]) -> RequestOutcome:
     index = seq % len(plan.inputs)
     trial, trial_id = plan.inputs[index], trial_ids[index]
@@ -417,7 +323,7 @@ async def _one_request(runner: Runner, chain: Sequence[Target], plan: LoadPlan, 
         outcome.answered_by = final.model if final.status == Status.OK else None
         outcome.total_ms = round((end - t0) * 1000, 3)
         if final.chunk_times:
-            outcome.ttft_ms = round((final.chunk_times[0] - t0) * 1000, 3)
+            outcome.request_ttft_ms = round((final.chunk_times[0] - t0) * 1000, 3)
             times = final.chunk_times
             outcome.itl_ms = [round((b - a) * 1000, 3) for a, b in itertools.pairwise(times)]
         outcome.attempts = sum(len(c.attempts) for c in calls)
@@ -454,7 +360,7 @@ def _marks(calls: Sequence[ResponseResult], run_wall: float) -> list[AttemptMark
     return marks
 
 
-def _summary(plan: LoadPlan, outcomes: list[RequestOutcome], steps: list[dict[str, Any]], wall_s: float,
+def run_summary(plan: LoadPlan, outcomes: list[RequestOutcome], steps: list[dict[str, Any]], wall_s: float,
              lag_report: dict[str, Any]) -> dict[str, Any]:
     models: dict[str, Any] = {}
     for m in plan.models:
@@ -471,15 +377,20 @@ def _summary(plan: LoadPlan, outcomes: list[RequestOutcome], steps: list[dict[st
             "p95_budget_ms": plan.p95_budget_ms, "throttling": throttling(outcomes)}
 
 
-def run_load_in_thread(db_path: str | Path, plan: LoadPlan, *, progress: Progress | None = None,
+class RunsLoads(Protocol):
+    """What runs a plan (desk.engine.services.load.LoadService)."""
+
+    async def run(self, plan: LoadPlan, *, progress: Progress | None = None,
+                  name: str | None = None) -> LoadResult: ...
+
+
+def run_load_in_thread(open_loads: Callable[[], AbstractAsyncContextManager[RunsLoads]], plan: LoadPlan, *,
+                       progress: Progress | None = None,
                        done: Callable[[LoadResult | None, BaseException | None], None] | None = None,
                        name: str | None = None) -> Callable[[], None]:
-    """Run a load on its own thread and event loop (uvloop where available), with its own
-    store connection and HTTP client, so a window stays responsive. Returns `cancel()`;
-    `progress` and `done` are called on that thread."""
-    from desk.engine.session import Engine
-    from desk.store.db import open_store
-
+    """Run a load on its own thread and event loop (uvloop where available), with what
+    `open_loads()` opens there (its own store connection and HTTP client), so a window stays
+    responsive. Returns `cancel()`; `progress` and `done` are called on that thread."""
     state: dict[str, Any] = {}
     ready = threading.Event()
 
@@ -487,12 +398,8 @@ def run_load_in_thread(db_path: str | Path, plan: LoadPlan, *, progress: Progres
         state["task"] = asyncio.current_task()
         state["loop"] = asyncio.get_running_loop()
         ready.set()
-        store = open_store(db_path)
-        try:
-            async with Engine(store, timeouts=plan.timeouts, retry=plan.retry) as engine:
-                return await run_load(engine, plan, progress=progress, name=name)
-        finally:
-            store.close()
+        async with open_loads() as loads:
+            return await loads.run(plan, progress=progress, name=name)
 
     def body() -> None:
         result: LoadResult | None = None

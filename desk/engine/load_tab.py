@@ -195,11 +195,18 @@ def run_title(info: RunInfo) -> str:
             f"{n} requests · concurrency {levels}")
 
 
-def planned_requests(plan: LoadPlan) -> int:
-    """Requests the plan sends in all (0: some step goes by time, so nobody knows)."""
-    if any(s.requests is None for s in plan.steps):
-        return 0
-    return sum(s.requests or 0 for s in plan.steps) * len(plan.models)
+# What a run's requests can be exported as (the save dialog's choices): the format each means.
+RUN_EXPORT_CHOICES = {
+    "CSV — one row per request (*.csv)": "csv",
+    "JSONL — one object per request (*.jsonl)": "jsonl",
+    "JSONL — one object per HTTP request: request ids, rate-limit headers (*.jsonl)": "http-jsonl",
+    "CSV — one row per HTTP request: request ids, rate-limit headers (*.csv)": "http-csv",
+}
+
+
+def export_format(path: str | Path, fmt: str | None = None) -> str:
+    """The format of an export of a run's requests: `fmt` when given, else by the file's ending."""
+    return fmt or ("jsonl" if str(path).lower().endswith((".jsonl", ".ndjson")) else "csv")
 
 
 class LoadTabModel:
@@ -395,3 +402,10 @@ class LoadTabModel:
         if any(s.get("requests") is None for s in steps):
             planned = 0
         return OpenedRun(info, summary, note, planned)
+
+    def opened_status(self, opened: OpenedRun) -> str:
+        """The status line of a stored run just opened."""
+        info, done = opened.info, len(self.outcomes)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created_at))
+        return f"Run of {when} ({info.status}): " + self.status_text(done, opened.planned,
+                                                                    opened.summary.get("wall_s") or 0.0)

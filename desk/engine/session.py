@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from time import perf_counter
 from typing import TypeVar
 
-from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.core.trial import (
@@ -33,6 +33,7 @@ from desk.engine.pricing import Pricer, preload_catalog, wait_for_preload
 from desk.engine.recorder import StoreRecorder
 from desk.engine.runner import Runner, Target
 from desk.engine.services.exports import ExportService
+from desk.engine.services.load import LoadService
 from desk.engine.services.ratings import RatingService, not_the_machine
 from desk.engine.services.suites import SuiteService
 from desk.engine.services.trials import TrialService
@@ -42,7 +43,6 @@ from desk.providers.connections import Connections, HttpClient
 from desk.providers.registry import base_url_problem, make_provider
 from desk.store.db import Store, open_store
 from desk.store.errors import StoreError
-from desk.store.runs import RunInfo
 
 T = TypeVar("T")
 
@@ -95,6 +95,21 @@ class Engine:
             targets=self, reach=self,
             runner=self.runner, recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), scorecards=self,
         )
+        self.loads = LoadService(self.store.runs, self, self.runner, self.connections,
+                                 create_trial=self.store.trials.create,
+                                 own_connection=lambda: open_store(path),
+                                 on_own_connection=self._on_own_connection, elsewhere=self._loads_elsewhere)
+
+    @asynccontextmanager
+    async def _loads_elsewhere(self, timeouts: Timeouts, retry: RetryPolicy) -> AsyncIterator[LoadService]:
+        """Load runs on the calling thread with an engine of their own: a connection to this
+        store and an HTTP client with the run's timeouts (see LoadService.run_in_thread)."""
+        store = open_store(self.store.path)
+        try:
+            async with Engine(store, timeouts=timeouts, retry=retry) as engine:
+                yield engine.loads
+        finally:
+            store.close()
 
     async def __aenter__(self) -> Engine:
         return self
@@ -318,19 +333,6 @@ class Engine:
         """`use(store)` on a worker thread with its own connection to this store."""
         path = self.store.path
         return await on_own_connection(lambda: open_store(path), job, use)
-
-    # --- load runs (run on their own thread by desk.engine.load; read back here) -----------
-
-    def list_runs(self, kind: str | None = None, limit: int = 200) -> list[RunInfo]:
-        """Stored runs, newest first."""
-        return self.store.list_runs(kind, limit)
-
-    def load_run(self, run_id: str) -> tuple[RunInfo, list[RequestOutcome]] | None:
-        """A stored run and its requests (in start order), or None if it is gone."""
-        info = self.store.get_run(run_id)
-        if info is None:
-            return None
-        return info, self.store.run_requests(run_id)
 
 
     async def unreachable(self, names: Sequence[str]) -> dict[str, str]:

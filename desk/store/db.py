@@ -9,22 +9,18 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import platformdirs
 
-from desk.core.load import RequestOutcome
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
-from desk.core.response import ResponseResult
 from desk.store import (
     merge,
     prices,
     providers,
-    runs,
     settings,
 )
 from desk.store.connection import Database
@@ -34,7 +30,7 @@ from desk.store.migrations import MIGRATIONS_TABLE, migrate
 from desk.store.ratings import RatingTable
 from desk.store.responses import ResponseTable
 from desk.store.rubrics import RubricTable
-from desk.store.runs import RunInfo
+from desk.store.runs import RunTable
 from desk.store.scorecard_cache import ScorecardTable
 from desk.store.suites import SuiteTable
 from desk.store.trials import TrialTable
@@ -66,7 +62,7 @@ def open_store(path: str | Path | None = None) -> Store:
     store = Store(db, target)
     try:
         store.responses.recover_interrupted()
-        runs.recover_runs(db)
+        store.runs.recover()
     except sqlite3.Error as exc:
         # A read-only file can still be read: its unfinished answers wait for a writable open.
         # Anything else refusing the update (a trigger, a full disk) makes the store unusable.
@@ -170,6 +166,7 @@ class Store:
         self.ratings = RatingTable(db)
         self.rubrics = RubricTable(db)
         self.scorecards = ScorecardTable(db)
+        self.runs = RunTable(db)
 
     def close(self) -> None:
         self.db.close()
@@ -225,33 +222,6 @@ class Store:
     def delete_price(self, provider_name: str, model: str) -> bool:
         return prices.delete_price(self.db, provider_name, model)
 
-    # runs
-
-    def create_run(self, kind: str, spec: dict[str, Any], name: str | None = None) -> str:
-        return runs.create_run(self.db, kind, spec, name)
-
-    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
-        runs.finish_run(self.db, run_id, status, summary)
-
-    def get_run(self, run_id: str) -> RunInfo | None:
-        return runs.get_run(self.db, run_id)
-
-    def list_runs(self, kind: str | None = None, limit: int = 200) -> list[RunInfo]:
-        return runs.list_runs(self.db, kind, limit)
-
-    def save_run_batch(self, run_id: str, outcomes: Sequence[RequestOutcome],
-                       calls: Sequence[tuple[int, ResponseResult]]) -> None:
-        runs.save_run_batch(self.db, run_id, outcomes, calls)
-
-    def run_requests(self, run_id: str) -> list[RequestOutcome]:
-        return runs.run_requests(self.db, run_id)
-
-    def run_responses(self, run_id: str) -> list[ResponseResult]:
-        return runs.run_responses(self.db, run_id)
-
-    def run_calls(self, run_id: str) -> list[tuple[int | None, ResponseResult]]:
-        """(run_seq, response) of every model call of a run of any kind (load or suite)."""
-        return runs.run_calls(self.db, run_id)
 
 
     # settings

@@ -539,3 +539,11 @@ def m010_store_version(db: Database) -> None:
                 "UPDATE store_version SET n = n + 1 WHERE id = 1; END"
             )
     _run(db, statements)
+
+
+@migration
+def m011_run_request_ttft_named_apart(db: Database) -> None:
+    # A load-run request's time to first token runs from the request's start, retries,
+    # their waits and fallbacks included, while a response's `ttft_ms` is its final
+    # attempt's own; one name meant both (issue 13). The run_requests column gets its own.
+    _run(db, ["ALTER TABLE run_requests RENAME COLUMN ttft_ms TO request_ttft_ms"])

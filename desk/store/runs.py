@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import time
@@ -32,62 +33,91 @@ class RunInfo:
 
 _REQUEST_COLUMNS = (
     "run_id", "seq", "model", "step", "concurrency", "start_offset_ms", "status", "error_kind",
-    "answered_by", "ttft_ms", "total_ms", "itl_json", "attempts", "retries", "rate_limited",
+    "answered_by", "request_ttft_ms", "total_ms", "itl_json", "attempts", "retries", "rate_limited",
     "retry_wait_ms", "input_tokens", "output_tokens", "cost_usd", "response_ids_json",
 )  # fmt: skip
 
 
-def create_run(db: Database, kind: str, spec: dict[str, Any], name: str | None = None) -> str:
-    run_id = new_id()
-    db.execute(
-        "INSERT INTO runs (id, kind, name, created_at, status, spec_json, writer_pid, writer_host) "
-        "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
-        (run_id, kind, name, time.time(), json.dumps(spec), os.getpid(), responses.HOST),
-    )
-    return run_id
+class RunTable:
+    """The `runs` and `run_requests` tables: runs of any kind (load, suite), the requests of
+    a load run, and the model calls any run made (responses tagged with its id)."""
 
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-def finish_run(db: Database, run_id: str, status: str, summary: dict[str, Any]) -> None:
-    cursor = db.execute(
-        "UPDATE runs SET status = ?, summary_json = ?, finished_at = ? WHERE id = ?",
-        (status, json.dumps(summary), time.time(), run_id),
-    )
-    if cursor.rowcount == 0:
-        raise StoreError(f"no run {run_id}")
-
-
-def get_run(db: Database, run_id: str) -> RunInfo | None:
-    row = one(db, "SELECT * FROM runs WHERE id = ?", [run_id])
-    return _run_info(row) if row else None
-
-
-def list_runs(db: Database, kind: str | None = None, limit: int = 200) -> list[RunInfo]:
-    where, params = ("WHERE kind = ?", [kind]) if kind else ("", [])
-    return [_run_info(r) for r in rows(db, f"SELECT * FROM runs {where} ORDER BY created_at DESC, id DESC LIMIT ?",
-                                       [*params, limit])]
-
-
-def save_run_batch(db: Database, run_id: str, outcomes: Sequence[RequestOutcome],
-                   calls: Sequence[tuple[int, ResponseResult]]) -> None:
-    """Write finished requests and the responses they made, in one transaction."""
-    with transaction(db):
-        for seq, result in calls:
-            responses.ResponseTable(db).finish(result)
-            db.execute("UPDATE responses SET run_id = ?, run_seq = ? WHERE id = ?", (run_id, seq, result.id))
-        marks = ", ".join("?" for _ in _REQUEST_COLUMNS)
-        db.conn.executemany(
-            f"INSERT OR REPLACE INTO run_requests ({', '.join(_REQUEST_COLUMNS)}) VALUES ({marks})",
-            [_request_values(run_id, o) for o in outcomes],
+    def create(self, kind: str, spec: dict[str, Any], name: str | None = None) -> str:
+        run_id = new_id()
+        self.db.execute(
+            "INSERT INTO runs (id, kind, name, created_at, status, spec_json, writer_pid, writer_host) "
+            "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+            (run_id, kind, name, time.time(), json.dumps(spec), os.getpid(), responses.HOST),
         )
+        return run_id
 
+    def finish(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        cursor = self.db.execute(
+            "UPDATE runs SET status = ?, summary_json = ?, finished_at = ? WHERE id = ?",
+            (status, json.dumps(summary), time.time(), run_id),
+        )
+        if cursor.rowcount == 0:
+            raise StoreError(f"no run {run_id}")
 
-def run_requests(db: Database, run_id: str) -> list[RequestOutcome]:
-    """A load run's requests in start order, each with the marks of its HTTP attempts
-    (rebuilt from the attempts table: see `_attach_marks`)."""
-    outcomes = [_outcome(r) for r in rows(db, "SELECT * FROM run_requests WHERE run_id = ? "
-                                              "ORDER BY start_offset_ms, seq", [run_id])]
-    _attach_marks(db, run_id, outcomes)
-    return outcomes
+    def get(self, run_id: str) -> RunInfo | None:
+        row = one(self.db, "SELECT * FROM runs WHERE id = ?", [run_id])
+        return _run_info(row) if row else None
+
+    def list(self, kind: str | None = None, limit: int = 200) -> builtins.list[RunInfo]:
+        """Stored runs, newest first (`kind` None: every kind)."""
+        where, params = ("WHERE kind = ?", [kind]) if kind else ("", [])
+        return [_run_info(r) for r in rows(self.db, f"SELECT * FROM runs {where} "
+                                                    "ORDER BY created_at DESC, id DESC LIMIT ?",
+                                           [*params, limit])]
+
+    def save_batch(self, run_id: str, outcomes: Sequence[RequestOutcome],
+                   calls: Sequence[tuple[int, ResponseResult]]) -> None:
+        """Write finished requests and the responses they made, in one transaction."""
+        db = self.db
+        answers = responses.ResponseTable(db)
+        with transaction(db):
+            for seq, result in calls:
+                answers.finish(result)
+                db.execute("UPDATE responses SET run_id = ?, run_seq = ? WHERE id = ?", (run_id, seq, result.id))
+            marks = ", ".join("?" for _ in _REQUEST_COLUMNS)
+            db.conn.executemany(
+                f"INSERT OR REPLACE INTO run_requests ({', '.join(_REQUEST_COLUMNS)}) VALUES ({marks})",
+                [_request_values(run_id, o) for o in outcomes],
+            )
+
+    def requests(self, run_id: str) -> builtins.list[RequestOutcome]:
+        """A load run's requests in start order, each with the marks of its HTTP attempts
+        (rebuilt from the attempts table: see `_attach_marks`)."""
+        outcomes = [_outcome(r) for r in rows(self.db, "SELECT * FROM run_requests WHERE run_id = ? "
+                                                       "ORDER BY start_offset_ms, seq", [run_id])]
+        _attach_marks(self.db, run_id, outcomes)
+        return outcomes
+
+    def responses(self, run_id: str) -> builtins.list[ResponseResult]:
+        return [result for _, result in self.calls(run_id)]
+
+    def calls(self, run_id: str) -> builtins.list[tuple[int | None, ResponseResult]]:
+        """(run_seq, response with its attempts) of every model call a run of any kind made
+        (responses tagged with `run_id`), in run_seq order, then as stored."""
+        linked = rows(self.db, "SELECT id, run_seq FROM responses WHERE run_id = ? "
+                               "ORDER BY run_seq, created_at, rowid", [run_id])
+        found = responses.responses_by_ids(self.db, [r["id"] for r in linked])
+        return [(r["run_seq"], found[r["id"]]) for r in linked if r["id"] in found]
+
+    def recover(self) -> int:
+        """Runs left 'running' by a process on this machine that has died are 'interrupted'
+        (what they finished is kept); runs of other machines are left alone."""
+        stale = [
+            r["id"] for r in rows(self.db, "SELECT id, writer_pid FROM runs "
+                                           "WHERE status = 'running' AND writer_host = ?", [responses.HOST])
+            if r["writer_pid"] is None or not responses.pid_alive(r["writer_pid"])
+        ]
+        for run_id in stale:
+            self.db.execute("UPDATE runs SET status = 'interrupted' WHERE id = ?", (run_id,))
+        return len(stale)
 
 
 def _attach_marks(db: Database, run_id: str, outcomes: Sequence[RequestOutcome]) -> None:
@@ -123,37 +153,11 @@ def _attach_marks(db: Database, run_id: str, outcomes: Sequence[RequestOutcome])
         ))
 
 
-def run_responses(db: Database, run_id: str) -> list[ResponseResult]:
-    return [result for _, result in run_calls(db, run_id)]
-
-
-def run_calls(db: Database, run_id: str) -> list[tuple[int | None, ResponseResult]]:
-    """(run_seq, response with its attempts) of every model call a run of any kind made
-    (responses tagged with `run_id`), in run_seq order, then as stored."""
-    linked = rows(db, "SELECT id, run_seq FROM responses WHERE run_id = ? ORDER BY run_seq, created_at, rowid",
-                  [run_id])
-    found = responses.responses_by_ids(db, [r["id"] for r in linked])
-    return [(r["run_seq"], found[r["id"]]) for r in linked if r["id"] in found]
-
-
-def recover_runs(db: Database) -> int:
-    """Runs left 'running' by a process on this machine that has died are 'interrupted'
-    (what they finished is kept); runs of other machines are left alone."""
-    stale = [
-        r["id"] for r in rows(db, "SELECT id, writer_pid FROM runs WHERE status = 'running' AND writer_host = ?",
-                              [responses.HOST])
-        if r["writer_pid"] is None or not responses.pid_alive(r["writer_pid"])
-    ]
-    for run_id in stale:
-        db.execute("UPDATE runs SET status = 'interrupted' WHERE id = ?", (run_id,))
-    return len(stale)
-
-
 def _request_values(run_id: str, o: RequestOutcome) -> list[Any]:
     values = {
         "run_id": run_id, "seq": o.seq, "model": o.model, "step": o.step, "concurrency": o.concurrency,
         "start_offset_ms": o.start_offset_ms, "status": o.status, "error_kind": o.error_kind,
-        "answered_by": o.answered_by, "ttft_ms": o.ttft_ms, "total_ms": o.total_ms,
+        "answered_by": o.answered_by, "request_ttft_ms": o.request_ttft_ms, "total_ms": o.total_ms,
         "itl_json": json.dumps([round(x, 3) for x in o.itl_ms]), "attempts": o.attempts,
         "retries": o.retries, "rate_limited": o.rate_limited, "retry_wait_ms": o.retry_wait_ms,
         "input_tokens": o.input_tokens, "output_tokens": o.output_tokens, "cost_usd": o.cost_usd,
@@ -166,7 +170,7 @@ def _outcome(r: dict[str, Any]) -> RequestOutcome:
     return RequestOutcome(
         model=r["model"], step=r["step"], concurrency=r["concurrency"], seq=r["seq"],
         start_offset_ms=r["start_offset_ms"], status=r["status"], error_kind=r["error_kind"],
-        answered_by=r["answered_by"], ttft_ms=r["ttft_ms"], total_ms=r["total_ms"],
+        answered_by=r["answered_by"], request_ttft_ms=r["request_ttft_ms"], total_ms=r["total_ms"],
         itl_ms=json.loads(r["itl_json"] or "[]"), attempts=r["attempts"], retries=r["retries"],
         rate_limited=r["rate_limited"], retry_wait_ms=r["retry_wait_ms"], input_tokens=r["input_tokens"],
         output_tokens=r["output_tokens"], cost_usd=r["cost_usd"],

@@ -1,6 +1,6 @@
 """The Load tab: what happens when many users arrive at once, per model, side by side.
 
-The run itself happens off the GUI thread (`desk.engine.load.run_load_in_thread`, its own
+The run itself happens off the GUI thread (`LoadService.run_in_thread`, its own
 event loop, HTTP client and store connection). Its callbacks run on that thread and touch
 no Qt object at all: they only put outcomes in a `Mailbox` under a lock. A timer on the
 GUI thread empties it every `REFRESH_MS` and redraws, so a run finishing 500 requests a
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,26 +31,18 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -61,21 +52,29 @@ from desk.core.load import RequestOutcome
 from desk.core.load_report import SUMMARY_HEADERS, SUMMARY_TIPS, lag_line, summary_rows, throttling_line
 from desk.core.trial import TrialInput
 from desk.engine.jobs import Job, JobCancelled
-from desk.engine.load import LoadPlan, LoadResult, run_load_in_thread
-from desk.engine.load_tab import NO_FALLBACK, LiveStats, LoadTabModel, parse_ramp, planned_requests, run_title
+from desk.engine.load import LoadResult, planned_requests
+from desk.engine.load_tab import (
+    NO_FALLBACK,
+    RUN_EXPORT_CHOICES,
+    LiveStats,
+    LoadTabModel,
+    export_format,
+    parse_ramp,
+    run_title,
+)
 from desk.engine.services.exports import RunExportParams
 from desk.engine.session import Engine, EngineError
 from desk.ui import defs
 from desk.ui.busy import BusyBar
 from desk.ui.load_charts import LoadCharts
-from desk.ui.model_picker import NO_TEMP
+from desk.ui.load_form import LoadFormFields
 
 __all__ = ["SUMMARY_HEADERS", "LoadPanel", "parse_ramp"]
 
 REFRESH_MS = 200  # at most five redraws a second while a run streams in
 
 
-class LoadPanel(QWidget):
+class LoadPanel(LoadFormFields, QWidget):
     """Settings, Start/Cancel, live plots, the per-model summary and past runs."""
 
     run_finished = Signal(str)  # the run id ("" when the run could not start)
@@ -161,138 +160,6 @@ class LoadPanel(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.split)
         self._reset_view([], None)
-
-    def _build_task(self) -> QHBoxLayout:
-        """The models, the prompt, and what else a run may send (a dataset, the Trials tab's task)."""
-        self.models = QListWidget()
-        self.models.setObjectName("loadModels")
-        self.models.setMaximumHeight(120)
-        self.prompt = QPlainTextEdit()
-        self.prompt.setObjectName("loadPrompt")
-        self.prompt.setPlaceholderText("The prompt every request sends (or choose a dataset below)")
-        self.prompt.setMaximumHeight(90)
-        self.dataset_button = QPushButton("Dataset…")
-        self.dataset_button.setObjectName("loadDatasetButton")
-        self.dataset_button.setToolTip("CSV with a 'prompt' column, or JSONL with a 'prompt' field "
-                                       "(and optionally 'system'); requests cycle through the rows")
-        self.dataset_button.clicked.connect(lambda: self.choose_dataset())
-        self.dataset_label = QLabel(self.model.dataset_text)
-        self.dataset_label.setObjectName("loadDatasetLabel")
-        self.dataset_label.setWordWrap(True)
-        self.dataset_label.setStyleSheet(f"color: {defs.muted()};")
-        self.dataset_clear = QToolButton()
-        self.dataset_clear.setText("✕")
-        self.dataset_clear.setObjectName("loadDatasetClear")
-        self.dataset_clear.setToolTip("Forget the dataset and send the prompt")
-        self.dataset_clear.setEnabled(False)
-        self.dataset_clear.clicked.connect(self.clear_dataset)
-        self.trial_button = QPushButton("Trials tab's task")
-        self.trial_button.setObjectName("loadTrialButton")
-        self.trial_button.setToolTip("Send what the Trials tab holds (prompt, system prompt, images and files) "
-                                     "with every request: a real task, not just a prompt")
-        self.trial_button.clicked.connect(self.trial_wanted)
-        row = QHBoxLayout()
-        row.addWidget(self.dataset_button)
-        row.addWidget(self.trial_button)
-        row.addStretch(1)
-        row.addWidget(self.dataset_clear)
-        return row
-
-    def _build_steps(self) -> None:
-        """How many requests, how many at once, for how long."""
-        form = self.model.form
-        self.requests = _spin("loadRequests", 0, 1_000_000, form.requests or 0, "Requests per model in each step")
-        self.requests.setSpecialValueText("no limit (by duration)")
-        self.concurrency = _spin("loadConcurrency", 1, 5000, form.concurrency,
-                                 "Requests in flight per model (ignored when a ramp is given)")
-        self.ramp = QLineEdit(form.ramp)
-        self.ramp.setObjectName("loadRamp")
-        self.ramp.setPlaceholderText("optional ramp, e.g. 1,8,32,128")
-        self.ramp.setToolTip("One step per concurrency level, each with the requests (or duration) above")
-        self.duration = QDoubleSpinBox()
-        self.duration.setObjectName("loadDuration")
-        self.duration.setRange(0, 86_400)
-        self.duration.setDecimals(1)
-        self.duration.setSuffix(" s")
-        self.duration.setSpecialValueText("off")
-        self.duration.setValue(form.duration_s or 0)
-        self.duration.setToolTip("Optional time limit per step (with a request count: whichever comes first)")
-        self.budget = _spin("loadBudget", 0, 10_000_000, int(form.budget_ms or 0),
-                            "p95 total latency budget: the knee is the first concurrency above it")
-        self.budget.setSuffix(" ms")
-        self.budget.setSpecialValueText("none")
-        self.temperature = QDoubleSpinBox()
-        self.temperature.setObjectName("loadTemperature")
-        self.temperature.setRange(NO_TEMP, 2.0)
-        self.temperature.setDecimals(2)
-        self.temperature.setSingleStep(0.1)
-        self.temperature.setSpecialValueText("default")
-        self.temperature.setValue(NO_TEMP if form.temperature is None else form.temperature)
-        self.max_tokens = _spin("loadMaxTokens", 0, 1_000_000, form.max_tokens or 0, "")
-        self.max_tokens.setSpecialValueText("default")
-
-    def _build_resilience(self) -> QHBoxLayout:
-        """Retries, backoff, fallback and timeouts (the same defaults as `desk load`)."""
-        form = self.model.form
-        self.max_retries = _spin("loadMaxRetries", 0, 20, form.max_retries,
-                                 "Retries of a failed request (connection errors, 429, 5xx) before it "
-                                 "counts as an error or goes to the fallback model")
-        self.honour_retry_after = QCheckBox("Honour Retry-After")
-        self.honour_retry_after.setObjectName("loadHonourRetryAfter")
-        self.honour_retry_after.setChecked(form.honour_retry_after)
-        self.honour_retry_after.setToolTip("Wait as long as a 429/503's Retry-After header asks before retrying, "
-                                           "instead of the backoff below")
-        self.backoff_base = _seconds(
-            "loadBackoffBase", form.backoff_base, 0.0,
-            "Backoff before the first retry; it doubles with each retry (with jitter) up to the longest")
-        self.backoff_max = _seconds("loadBackoffMax", form.backoff_max, 0.0, "Longest backoff between two retries")
-        backoff_row = QHBoxLayout()
-        backoff_row.addWidget(self.backoff_base, 1)
-        backoff_row.addWidget(QLabel("to"))
-        backoff_row.addWidget(self.backoff_max, 1)
-        self.first_token_timeout = _seconds(
-            "loadFirstTokenTimeout", form.first_token_timeout, 0.01,
-            "Longest wait from sending a request to the first part of its answer (connecting included); "
-            "then the attempt is a timeout error")
-        self.idle_timeout = _seconds(
-            "loadIdleTimeout", form.idle_timeout, 0.01,
-            "Longest silence between two parts of an answer once it is streaming; "
-            "then the request is a timeout error")
-        self.total_timeout = _seconds("loadTotalTimeout", form.total_timeout, 0.01,
-                                      "Longest a single attempt may take from start to the end of its answer")
-        self.connect_timeout = _seconds("loadConnectTimeout", form.connect_timeout, 0.01,
-                                        "Longest wait to open a connection to the vendor (DNS, TCP and TLS)")
-        self.fallback = QComboBox()
-        self.fallback.setObjectName("loadFallback")
-        self.fallback.setToolTip("When a model's request fails (after its retries), ask this one")
-        return backoff_row
-
-    def _build_form(self) -> QWidget:
-        dataset_row = self._build_task()
-        self._build_steps()
-        backoff_row = self._build_resilience()
-        form_box = QWidget()
-        form = QFormLayout(form_box)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow(QLabel("<b>Models</b>"))
-        form.addRow(self.models)
-        form.addRow("Prompt", self.prompt)
-        form.addRow(dataset_row)
-        form.addRow(self.dataset_label)  # its own row: a task's description wraps over lines
-        for label, widget in (("Requests / step", self.requests), ("Concurrency", self.concurrency),
-                              ("Ramp", self.ramp), ("Duration / step", self.duration),
-                              ("Max retries", self.max_retries), ("", self.honour_retry_after)):
-            form.addRow(label, widget)
-        form.addRow("Backoff", backoff_row)
-        for label, widget in (("Fallback model", self.fallback), ("p95 budget", self.budget),
-                              ("Temperature", self.temperature), ("Max tokens", self.max_tokens)):
-            form.addRow(label, widget)
-        form.addRow(QLabel("<b>Timeouts</b>"))
-        for label, widget in (("First token", self.first_token_timeout), ("Idle", self.idle_timeout),
-                              ("Total", self.total_timeout), ("Connect", self.connect_timeout)):
-            form.addRow(label, widget)
-        self.form_box = form_box
-        return form_box
 
     def _build_buttons(self) -> QHBoxLayout:
         self.start_button = QPushButton("Start")
@@ -477,18 +344,11 @@ class LoadPanel(QWidget):
         """Send this whole task (system prompt and attachments included) with every request."""
         return self.model.use_trial(trial)
 
-    def clear_dataset(self) -> None:
-        self.model.clear_dataset()
-
     def _show_task(self) -> None:
         self.dataset_label.setText(self.model.dataset_text)
         self.dataset_label.setToolTip(self.model.dataset_tip)
         self.dataset_clear.setEnabled(self.model.dataset is not None)
         self.prompt.setEnabled(self.model.dataset is None)
-
-    def build_plan(self) -> LoadPlan:
-        """The plan the form describes, or ValueError with a sentence for the user."""
-        return self.model.build_plan()
 
     # --- running ---------------------------------------------------------------------------
     @property
@@ -500,7 +360,7 @@ class LoadPanel(QWidget):
         if self.running:
             return False
         try:
-            plan = self.build_plan()
+            plan = self.model.build_plan()
         except ValueError as exc:
             self.show_error(str(exc))
             return False
@@ -518,7 +378,7 @@ class LoadPanel(QWidget):
         gc.freeze()
         # The callbacks are the mailbox's own methods: nothing on the load thread refers to
         # this widget, so it can never be the one to call Qt or drop a Qt object.
-        self._cancel = run_load_in_thread(self.db_path, plan, progress=mailbox.put, done=mailbox.finish)
+        self._cancel = self.engine.loads.run_in_thread(plan, progress=mailbox.put, done=mailbox.finish)
         self._refresh.start()
         return True
 
@@ -586,10 +446,6 @@ class LoadPanel(QWidget):
         self.throttle.clear()
         self.throttle.setVisible(False)
 
-    def limit_series(self, kind: str = "requests") -> dict[str, tuple[list[float], list[float]]]:
-        """What is plotted as remaining `requests` or `tokens`: model -> (ms since start, value)."""
-        return self.charts.limit_series(kind)
-
     def _show_summary(self, summary: dict[str, Any] | None, note: str | None = None) -> None:
         rows = summary_rows(summary)
         self.table.setRowCount(len(rows))
@@ -621,7 +477,7 @@ class LoadPanel(QWidget):
 
     # --- past runs -------------------------------------------------------------------------
     def refresh_runs(self) -> None:
-        runs = self.engine.list_runs("load")
+        runs = self.engine.loads.runs.list("load")
         self.runs.blockSignals(True)
         self.runs.clear()
         for info in runs:
@@ -647,7 +503,7 @@ class LoadPanel(QWidget):
         if self.running:
             self.show_error("A run is in progress: cancel it or wait before opening another.")
             return False
-        loaded = self.engine.load_run(run_id)
+        loaded = self.engine.loads.load(run_id)
         if loaded is None:
             self.show_error("That run is no longer in the store.")
             self.refresh_runs()
@@ -658,9 +514,7 @@ class LoadPanel(QWidget):
         opened = self.model.open_stored(info, outcomes)
         self.progress.setRange(0, opened.planned or max(len(outcomes), 1))
         self.progress.setValue(min(len(outcomes), self.progress.maximum()))
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created_at))
-        self.status.setText(f"Run of {when} ({info.status}): " + self.model.status_text(
-            len(outcomes), opened.planned, opened.summary.get("wall_s") or 0.0))
+        self.status.setText(self.model.opened_status(opened))
         self.charts.redraw(opened.summary)
         self._show_summary(opened.summary, opened.note)
         self.export_button.setEnabled(True)
@@ -676,15 +530,13 @@ class LoadPanel(QWidget):
             self.show_error("Open or finish a run first: there is nothing to export.")
             return None
         if path is None:
-            filters = {"CSV — one row per request (*.csv)": "csv", "JSONL — one object per request (*.jsonl)": "jsonl",
-                       "JSONL — one object per HTTP request: request ids, rate-limit headers (*.jsonl)": "http-jsonl",
-                       "CSV — one row per HTTP request: request ids, rate-limit headers (*.csv)": "http-csv"}
             path, chosen = QFileDialog.getSaveFileName(self, "Export the run's requests",
-                                                       f"desk-load-{self.current_run_id}.csv", ";;".join(filters))
+                                                       f"desk-load-{self.current_run_id}.csv",
+                                                       ";;".join(RUN_EXPORT_CHOICES))
             if not path:
                 return None
-            fmt = filters.get(chosen)
-        fmt = fmt or ("jsonl" if str(path).lower().endswith((".jsonl", ".ndjson")) else "csv")
+            fmt = RUN_EXPORT_CHOICES.get(chosen)
+        fmt = export_format(path, fmt)
         if self.busy is None or self.busy.busy:
             self.show_error("desk is still busy with the work shown in the status bar: wait or cancel it.")
             return None
@@ -707,28 +559,6 @@ class LoadPanel(QWidget):
             return True
 
         return asyncio.ensure_future(go())
-
-
-def _spin(name: str, low: int, high: int, value: int, tip: str) -> QSpinBox:
-    box = QSpinBox()
-    box.setObjectName(name)
-    box.setRange(low, high)
-    box.setValue(value)
-    if tip:
-        box.setToolTip(tip)
-    return box
-
-
-def _seconds(name: str, value: float, minimum: float, tip: str) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setObjectName(name)
-    box.setRange(minimum, 3600.0)
-    box.setDecimals(2)
-    box.setSingleStep(0.5)
-    box.setSuffix(" s")
-    box.setValue(value)
-    box.setToolTip(tip)
-    return box
 
 
 def _note(name: str, style: str) -> QLabel:

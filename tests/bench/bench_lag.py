@@ -43,7 +43,7 @@ from desk.core.provider import ProviderConfig
 from desk.core.trial import ModelRef, TrialInput
 from desk.engine.aio import run
 from desk.engine.export_runs import run_attempt_rows
-from desk.engine.load import LoadPlan, run_load
+from desk.engine.load import LoadPlan
 from desk.engine.policy import RetryPolicy
 from desk.engine.session import Engine
 from desk.store import open_store
@@ -99,7 +99,7 @@ async def desk_round(base: str, streams: int, workdir: Path) -> Lags:
                         steps=(LoadStep(streams, streams),), retry=RetryPolicy(max_retries=0))
         await fetch_log(base)
         async with Engine(store) as engine:
-            result = await run_load(engine, plan)
+            result = await engine.loads.run(plan)
         log = await fetch_log(base)
         rows = run_attempt_rows(store, result.run_id)  # desk's own per-request record
         lags = join([(r["vendor_request_id"], r["started_at"], r["first_token_at"]) for r in rows], log)

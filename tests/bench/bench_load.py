@@ -1,6 +1,6 @@
 """The load engine's own added latency at 500 concurrent streams.
 
-Runs `desk.engine.load.run_load` (exactly what `desk load` runs) against the lean
+Runs `LoadService.run` (exactly what `desk load` runs) against the lean
 loopback server in its own process, 500 requests at concurrency 500, then joins every
 stored response to the server's log by request ID on the shared wall clock:
 
@@ -24,7 +24,7 @@ import httpx
 from desk.core.load import LoadStep
 from desk.core.provider import ProviderConfig
 from desk.core.trial import ModelRef, TrialInput
-from desk.engine.load import LoadPlan, run_load
+from desk.engine.load import LoadPlan
 from desk.engine.policy import RetryPolicy
 from desk.engine.session import Engine
 from desk.store import open_store
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     async def go() -> tuple[str, dict]:
         async with Engine(store) as engine:
-            result = await run_load(engine, plan)
+            result = await engine.loads.run(plan)
         async with httpx.AsyncClient(base_url=base) as control:
             log = (await control.get("/__log")).json()
         return result.run_id, {"summary": result.summary, "log": log}
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     log, summary = data["log"], data["summary"]
     send, arrival = [], []
     order = []
-    for r in store.run_responses(run_id):
+    for r in store.runs.responses(run_id):
         rec = log.get(r.vendor_request_id or "")
         if rec is None or r.started_at is None or r.first_token_at is None or rec["first_token_written_at"] is None:
             continue

@@ -12,7 +12,7 @@ def outcome(seq, status="ok", total=100.0, ttft=10.0, cost=0.01, kind=None, retr
             itl=(5.0, 5.0), text="yes", input_index=0):
     return RequestOutcome(model="p/a", step=0, concurrency=4, seq=seq, start_offset_ms=seq * 10.0,
                           status=status, error_kind=kind, answered_by=answered_by if status == "ok" else None,
-                          ttft_ms=ttft if status == "ok" else None, total_ms=total, itl_ms=list(itl),
+                          request_ttft_ms=ttft if status == "ok" else None, total_ms=total, itl_ms=list(itl),
                           retries=retries, cost_usd=cost, output_tokens=10, text=text, input_index=input_index)
 
 

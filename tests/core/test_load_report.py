@@ -46,7 +46,7 @@ def test_the_same_figures_read_alike_in_the_window_and_the_terminal():
     s = summary(**{"p/a": figures()})
     [row] = summary_rows(s)
     assert row[0] == "p/a" and len(row) == len(SUMMARY_HEADERS)
-    assert cell([row], "p/a", "TTFT p50 / p95 / p99") == "90 ms / 1.50 s / 2.00 s"
+    assert cell([row], "p/a", "Request TTFT p50 / p95 / p99") == "90 ms / 1.50 s / 2.00 s"
     assert cell([row], "p/a", "ITL p95 (95% CI)") == "12 ms (10–14)"
     assert cell([row], "p/a", "Errors") == "2 (server_error 2)"
     assert cell([row], "p/a", "Fallbacks") == "2 (1 answered)"
@@ -69,7 +69,7 @@ def test_nothing_measured_reads_as_dashes_not_zeros():
                     cost_per_request_usd=None, cost_per_success_usd=None)
     s = {**summary(**{"p/a": empty}), "throttling": None}
     [row] = summary_rows(s)
-    assert [cell([row], "p/a", h) for h in ("Errors", "TTFT p50 / p95 / p99", "Throughput", "Cost",
+    assert [cell([row], "p/a", h) for h in ("Errors", "Request TTFT p50 / p95 / p99", "Throughput", "Cost",
                                              "Throttling began")] == ["0", "–", "–", "–", "no 429"]
     assert throttling_line(s) == ""
     assert "throttling: none (no request was answered 429)" in table_lines("r1", "done", s)

@@ -21,7 +21,7 @@ from desk.core.load import LoadStep
 from desk.core.response import ErrorKind, Status
 from desk.core.trial import TrialInput
 from desk.engine.export_runs import RUN_ATTEMPT_COLUMNS, export_run_attempts, run_attempt_rows
-from desk.engine.load import LoadPlan, run_load
+from desk.engine.load import LoadPlan
 from desk.engine.policy import RetryPolicy, Timeouts
 from tests.engine.conftest import KINDS, MODELS, engine_for, ref, run_one, script_for
 from tests.timing import SLACK_S
@@ -158,7 +158,7 @@ def test_a_load_run_keeps_every_attempt_and_its_headers(providers, vendor):
 
     async def go():
         async with engine_for(providers) as engine:
-            return await run_load(engine, plan)
+            return await engine.loads.run(plan)
 
     result = asyncio.run(go())
     assert [o.status for o in result.outcomes] == ["ok"] * 7
@@ -179,7 +179,7 @@ def test_a_load_run_keeps_every_attempt_and_its_headers(providers, vendor):
     # the in-memory marks say the same as the stored rows, and survive a reload from the store
     marks = sorted((m for o in result.outcomes for m in o.marks), key=lambda m: m.start_s)
     assert [m.http_status for m in marks] == [row["http_status"] for row in sorted(rows, key=lambda x: x["started_at"])]
-    reloaded = sorted((m for o in providers.run_requests(result.run_id) for m in o.marks), key=lambda m: m.start_s)
+    reloaded = sorted((m for o in providers.runs.requests(result.run_id) for m in o.marks), key=lambda m: m.start_s)
     assert [(m.http_status, m.remaining_requests) for m in reloaded] == \
         [(m.http_status, m.remaining_requests) for m in marks]
     # on the run's own clock, to the microsecond (the run's start is stored, not inferred)

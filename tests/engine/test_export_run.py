@@ -20,7 +20,7 @@ from desk.engine.export_runs import (
     export_run_requests,
     run_attempt_rows,
 )
-from desk.engine.load import LoadPlan, run_load
+from desk.engine.load import LoadPlan
 from desk.engine.policy import RetryPolicy
 from desk.store.db import open_store
 from tests.engine.conftest import MODELS, engine_for, ref, script_for
@@ -30,15 +30,15 @@ from tests.vendor_server import Script
 @pytest.fixture
 def run_store(tmp_path):
     store = open_store(tmp_path / "runs.db")
-    run_id = store.create_run("load", {"models": ["openai/a"]})
+    run_id = store.runs.create("load", {"models": ["openai/a"]})
     outcomes = [
-        RequestOutcome("openai/a", 0, 4, 0, 1.5, "ok", answered_by="openai/a", ttft_ms=10.0, total_ms=20.0,
+        RequestOutcome("openai/a", 0, 4, 0, 1.5, "ok", answered_by="openai/a", request_ttft_ms=10.0, total_ms=20.0,
                        itl_ms=[1.0, 2.5], attempts=1, cost_usd=0.001, response_ids=["r1"]),
         RequestOutcome("openai/a", 0, 4, 1, 2.0, "ok", answered_by="=cmd|' /C calc'!A0", total_ms=30.0,
                        attempts=2, response_ids=["r2", "r3"]),
         RequestOutcome("openai/a", 0, 4, 2, 3.0, "error", error_kind="server_error", total_ms=5.0, attempts=1),
     ]
-    store.save_run_batch(run_id, outcomes, [])
+    store.runs.save_batch(run_id, outcomes, [])
     yield store, run_id
     store.close()
 
@@ -93,7 +93,7 @@ def load_run(providers, vendor):
 
     async def go():
         async with engine_for(providers) as engine:
-            return await run_load(engine, plan)
+            return await engine.loads.run(plan)
 
     return providers, asyncio.run(go()).run_id
 
@@ -169,8 +169,8 @@ def test_any_kind_of_run_is_exported_from_its_responses(providers, vendor):
             return await engine.trials.run(TrialInput("hi"), [ref("anthropic"), ref("gemini")])
 
     outcome = asyncio.run(go())
-    run_id = providers.create_run("suite", {"suite": "x", "concurrency": 2})
-    providers.save_run_batch(run_id, [], [(0, outcome.responses[0]), (1, outcome.responses[1])])
+    run_id = providers.runs.create("suite", {"suite": "x", "concurrency": 2})
+    providers.runs.save_batch(run_id, [], [(0, outcome.responses[0]), (1, outcome.responses[1])])
     rows = run_attempt_rows(providers, run_id)
     assert [(r["seq"], r["model"], r["attempt"], r["http_status"]) for r in rows] == [
         (0, "anthropic/claude-sonnet-4-20250514", 1, 529), (0, "anthropic/claude-sonnet-4-20250514", 2, 200),

@@ -14,7 +14,7 @@ import pytest
 from desk.core.load import LoadStep
 from desk.core.pricing import Price
 from desk.core.trial import ModelRef, TrialInput
-from desk.engine.load import LoadCancelled, LoadPlan, run_load
+from desk.engine.load import LoadCancelled, LoadPlan
 from desk.engine.policy import RetryPolicy, Timeouts
 from tests.engine.conftest import engine_for
 from tests.timing import SLACK_MS, SLACK_S
@@ -35,7 +35,7 @@ def plan(**kw) -> LoadPlan:
 def run(providers, p: LoadPlan):
     async def go():
         async with engine_for(providers) as engine:
-            return await run_load(engine, p)
+            return await engine.loads.run(p)
 
     return asyncio.run(go())
 
@@ -48,7 +48,7 @@ def test_queueing_on_limited_slots_shows_in_ttft(providers, vendor):
     result = run(providers, plan(steps=(LoadStep(8, 24),)))
     s = result.summary["models"]["openai/model-a"]
     assert (s["requests"], s["ok"], s["errors"]) == (24, 24, {})
-    ttfts = sorted(o.ttft_ms for o in result.outcomes)
+    ttfts = sorted(o.request_ttft_ms for o in result.outcomes)
     assert 95 <= ttfts[0] <= 100 + SLACK_MS
     assert 190 <= s["ttft_ms"]["p50"] <= 200 + SLACK_MS
     assert s["ttft_ms"]["p95"] <= 200 + SLACK_MS
@@ -117,13 +117,13 @@ def test_ramp_finds_the_knee(providers, vendor):
 def test_everything_is_stored_with_the_run(providers, vendor):
     vendor.set_default("model-a", Script(text_pieces=["same answer"]))
     result = run(providers, plan(steps=(LoadStep(2, 6),)))
-    info = providers.get_run(result.run_id)
+    info = providers.runs.get(result.run_id)
     assert info.status == "done" and info.kind == "load"
     assert info.spec["steps"] == [{"concurrency": 2, "requests": 6, "duration_s": None}]
     assert info.summary["models"]["openai/model-a"]["ok"] == 6
-    stored = providers.run_requests(result.run_id)
+    stored = providers.runs.requests(result.run_id)
     assert sorted(o.seq for o in stored) == sorted(o.seq for o in result.outcomes)
-    responses = providers.run_responses(result.run_id)
+    responses = providers.runs.responses(result.run_id)
     assert len(responses) == 6 and all(r.text == "same answer" for r in responses)
     # Repeats of one prompt: the answers agree.
     stability = info.summary["models"]["openai/model-a"]["stability"]
@@ -135,7 +135,7 @@ def test_cancel_stores_a_cancelled_run_with_what_was_measured(providers, vendor)
 
     async def go():
         async with engine_for(providers) as engine:
-            task = asyncio.ensure_future(run_load(engine, plan(steps=(LoadStep(2, 1000),))))
+            task = asyncio.ensure_future(engine.loads.run(plan(steps=(LoadStep(2, 1000),))))
             await asyncio.sleep(0.4)
             task.cancel()
             with pytest.raises(LoadCancelled) as caught:
@@ -144,8 +144,8 @@ def test_cancel_stores_a_cancelled_run_with_what_was_measured(providers, vendor)
 
     result = asyncio.run(go())
     assert result.status == "cancelled" and 0 < len(result.outcomes) < 1000
-    assert providers.get_run(result.run_id).status == "cancelled"
-    assert len(providers.run_requests(result.run_id)) == len(result.outcomes)
+    assert providers.runs.get(result.run_id).status == "cancelled"
+    assert len(providers.runs.requests(result.run_id)) == len(result.outcomes)
 
 
 def test_fallbacks_count_every_request_that_asked_the_next_model(providers, vendor):
@@ -161,7 +161,7 @@ def test_fallbacks_count_every_request_that_asked_the_next_model(providers, vend
     s = result.summary["models"]["openai/model-a"]
     assert (s["requests"], s["ok"], s["errors"]) == (10, 10 - b_failed, {"server_error": b_failed})
     assert s["fallbacks"] == 10 and s["fallbacks_answered"] == 10 - b_failed
-    stored = providers.run_requests(result.run_id)  # a reopened run counts the same
+    stored = providers.runs.requests(result.run_id)  # a reopened run counts the same
     assert sum(o.fallback_needed for o in stored) == 10
 
 

@@ -12,8 +12,8 @@ import pytest
 from desk.core.attachment import load_attachment
 from desk.core.load import AttemptMark, RequestOutcome
 from desk.core.trial import ModelRef, TrialInput
-from desk.engine.load import LoadResult
-from desk.engine.load_tab import NO_FALLBACK, LoadTabModel, planned_requests, run_title
+from desk.engine.load import LoadResult, planned_requests
+from desk.engine.load_tab import NO_FALLBACK, LoadTabModel, run_title
 from desk.engine.session import RunInfo
 
 A, B = "openai/gpt-4o-mini", "claude/claude-sonnet-4-5"

@@ -11,7 +11,7 @@ import pytest
 from desk.cli.load import model_json, print_table
 from desk.core.load import LoadStep
 from desk.core.trial import ModelRef, TrialInput
-from desk.engine.load import LoadPlan, run_load
+from desk.engine.load import LoadPlan
 from desk.engine.policy import RetryPolicy, Timeouts
 from tests.engine.conftest import engine_for
 from tests.vendor_server import LoadProfile, Script
@@ -32,7 +32,7 @@ def test_throttling_begins_where_the_budget_ran_out(providers, vendor, capsys):
 
     async def go():
         async with engine_for(providers) as engine:
-            return await run_load(engine, plan)
+            return await engine.loads.run(plan)
 
     result = asyncio.run(go())
     figures = result.summary["models"]["openai/model-a"]
@@ -56,7 +56,7 @@ def test_throttling_begins_where_the_budget_ran_out(providers, vendor, capsys):
     assert all(m.remaining_requests == 0 for m in marks[LIMIT:])
 
     # The stored run says the same.
-    stored = providers.get_run(result.run_id)
+    stored = providers.runs.get(result.run_id)
     assert stored.summary["throttling"] == t
 
     # `desk load`: the table says it in a sentence, --json carries it per model.
@@ -74,7 +74,7 @@ def test_no_429_means_no_throttling(providers, vendor, capsys):
 
     async def go():
         async with engine_for(providers) as engine:
-            return await run_load(engine, plan)
+            return await engine.loads.run(plan)
 
     result = asyncio.run(go())
     assert result.summary["throttling"] is None and result.summary["models"]["openai/model-a"]["throttling"] is None

@@ -11,7 +11,7 @@ import pytest
 from desk.core.load import LoadStep
 from desk.core.trial import ModelRef, TrialInput
 from desk.engine import pricing
-from desk.engine.load import LoadCancelled, LoadPlan, run_load
+from desk.engine.load import LoadCancelled, LoadPlan
 from desk.engine.policy import RetryPolicy, Timeouts
 from tests.engine.conftest import engine_for
 from tests.vendor_server import Script
@@ -24,7 +24,7 @@ def test_cancel_during_the_warmup_still_stores_a_cancelled_run(providers, vendor
 
     async def go():
         async with engine_for(providers) as engine:
-            task = asyncio.ensure_future(run_load(engine, plan))
+            task = asyncio.ensure_future(engine.loads.run(plan))
             await asyncio.sleep(0.3)
             task.cancel()
             with pytest.raises(LoadCancelled) as caught:
@@ -33,7 +33,7 @@ def test_cancel_during_the_warmup_still_stores_a_cancelled_run(providers, vendor
 
     result = asyncio.run(go())
     assert result.status == "cancelled" and result.outcomes == []
-    assert providers.get_run(result.run_id).status == "cancelled"  # not left "running"
+    assert providers.runs.get(result.run_id).status == "cancelled"  # not left "running"
 
 
 def test_waiting_for_the_preload_returns_once_it_is_done():

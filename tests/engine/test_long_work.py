@@ -102,7 +102,7 @@ def test_a_runs_export_runs_off_the_callers_thread_and_cancels_cleanly(providers
 
     from desk.core.load import LoadStep
     from desk.engine import export_runs as export
-    from desk.engine.load import LoadPlan, run_load
+    from desk.engine.load import LoadPlan
     from tests.engine.conftest import engine_for, ref
 
     plan = LoadPlan(models=(ref("openai"),), inputs=(TrialInput("hi"),), steps=(LoadStep(2, 3),), warmup=False)
@@ -117,7 +117,7 @@ def test_a_runs_export_runs_off_the_callers_thread_and_cancels_cleanly(providers
 
     async def go(job):
         async with engine_for(providers) as engine:
-            run_id = (await run_load(engine, plan)).run_id
+            run_id = (await engine.loads.run(plan)).run_id
             return await engine.exports.export_run_in_background(
                 RunExportParams(run_id, fmt.removeprefix("http-"), str(out), per_http_request=fmt.startswith("http-")), job)
 

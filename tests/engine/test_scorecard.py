@@ -9,16 +9,15 @@ import threading
 
 import pytest
 
-import desk.engine.services.ratings as rating_service
+import desk.engine.session as session
 from desk.cli import main as cli_main
 from desk.core.ids import new_id
-from desk.core.rating import RatingFilter
 from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, Usage
 from desk.core.statistics import bootstrap_ratio_interval
 from desk.core.trial import TrialInput
 from desk.engine.jobs import Job, JobCancelled
 from desk.engine.scorecard import compute_scorecard
-from desk.engine.session import Engine
+from desk.engine.session import Engine, ScoreFilter
 from desk.store import open_store
 
 GOOD = {"uncertainty": "confident_correct", "constraints": "followed", "quality": 4}
@@ -86,7 +85,7 @@ def test_scorecard_figures_match_hand_computation(engine):
     b.append(add(store, trials[1], "p/b", total_ms=70.0, cost=0.004))
     b.append(add(store, trials[2], "p/b", total_ms=90.0, cost=0.003, status=Status.ERROR))
 
-    rate = store.ratings.save
+    rate = store.save_rating
     rate(a[0].id, "ana", {**GOOD, "outcome": "success", "uncertainty": "asked_clarifying", "quality": 5})
     rate(a[1].id, "ana", {**GOOD, "outcome": "success"})
     rate(a[2].id, "ana", {**GOOD, "outcome": "success", "constraints": "violated", "quality": 3})
@@ -96,9 +95,9 @@ def test_scorecard_figures_match_hand_computation(engine):
     rate(b[1].id, "ana", {**GOOD, "outcome": "partial", "uncertainty": "needless_question", "quality": 2})
     rate(b[2].id, "ana", {"outcome": "failure"})  # a failed request: rated by its outcome alone
     # Preferences: A beats B on trials 0 and 1, tie on trial 2.
-    store.ratings.save_preference(a[0].id, b[0].id, "a", "ana")
-    store.ratings.save_preference(b[1].id, a[1].id, "b", "ana")
-    store.ratings.save_preference(a[2].id, b[2].id, "tie", "ana")
+    store.save_preference(a[0].id, b[0].id, "a", "ana")
+    store.save_preference(b[1].id, a[1].id, "b", "ana")
+    store.save_preference(a[2].id, b[2].id, "tie", "ana")
 
     scores = {s.model: s for s in engine.ratings.scorecard()}
     sa, sb = scores["p/a"], scores["p/b"]
@@ -166,8 +165,8 @@ def test_agreement_kappa_for_two_raters_and_alpha_for_three(engine):
     ana = ["success", "success", "failure", "failure", "success", "partial"]
     bo = ["success", "failure", "failure", "failure", "success", "partial"]
     for r, x, y in zip(rs, ana, bo, strict=True):
-        store.ratings.save(r.id, "ana", {**GOOD, "outcome": x})
-        store.ratings.save(r.id, "bo", {**GOOD, "outcome": y})
+        store.save_rating(r.id, "ana", {**GOOD, "outcome": x})
+        store.save_rating(r.id, "bo", {**GOOD, "outcome": y})
     score = engine.ratings.scorecard()[0]
     # By hand: observed agreement 5/6; marginals ana (s3, f2, p1), bo (s2, f3, p1):
     # expected = (3*2 + 2*3 + 1*1) / 36 = 13/36; kappa = (5/6 - 13/36) / (1 - 13/36) = 17/23.
@@ -177,7 +176,7 @@ def test_agreement_kappa_for_two_raters_and_alpha_for_three(engine):
     assert score.successes == 2
 
     for r in rs:
-        store.ratings.save(r.id, "cy", {**GOOD, "outcome": "success"})
+        store.save_rating(r.id, "cy", {**GOOD, "outcome": "success"})
     score = engine.ratings.scorecard()[0]
     assert score.agreement["raters"] == 3 and "krippendorff_alpha" in score.agreement["outcome"]
     assert score.cost_unknown == 6 and score.cost_per_success_usd is None
@@ -188,12 +187,12 @@ def test_filters_by_rater_tag_and_trial(engine):
     t1, t2 = store.trials.create(TrialInput("one")), store.trials.create(TrialInput("two"))
     r1 = add(store, t1, "p/a", total_ms=100, cost=0.01)
     r2 = add(store, t2, "p/a", total_ms=200, cost=0.02)
-    store.ratings.save(r1.id, "ana", {**GOOD, "outcome": "success", "tags": ["finance"]})
-    store.ratings.save(r2.id, "bo", {**GOOD, "outcome": "failure"})
-    assert engine.ratings.scorecard(RatingFilter(rater="ana"))[0].successes == 1
-    assert engine.ratings.scorecard(RatingFilter(rater="ana"))[0].n_rated == 1
-    assert engine.ratings.scorecard(RatingFilter(tags=("finance",)))[0].total_cost_usd == pytest.approx(0.01)
-    only_t2 = engine.ratings.scorecard(RatingFilter(trial_ids=(t2,)))[0]
+    store.save_rating(r1.id, "ana", {**GOOD, "outcome": "success", "tags": ["finance"]})
+    store.save_rating(r2.id, "bo", {**GOOD, "outcome": "failure"})
+    assert engine.ratings.scorecard(ScoreFilter(rater="ana"))[0].successes == 1
+    assert engine.ratings.scorecard(ScoreFilter(rater="ana"))[0].n_rated == 1
+    assert engine.ratings.scorecard(ScoreFilter(tags=("finance",)))[0].total_cost_usd == pytest.approx(0.01)
+    only_t2 = engine.ratings.scorecard(ScoreFilter(trial_ids=(t2,)))[0]
     assert only_t2.n_rated == 1 and only_t2.successes == 0 and only_t2.cost_per_success_usd is None
 
 
@@ -202,10 +201,10 @@ def test_date_range_keeps_answers_rated_in_it_though_stored_before(engine):
     t = store.trials.create(TrialInput("q"))
     r = add(store, t, "p/m", total_ms=5.0, cost=0.01)
     store.db.execute("UPDATE responses SET created_at = created_at - 2 * 86400")  # answered 2 days ago
-    store.ratings.save(r.id, "ann", {**GOOD, "outcome": "success"})
+    store.save_rating(r.id, "ann", {**GOOD, "outcome": "success"})
     import time
 
-    scores = engine.ratings.scorecard(RatingFilter(since=time.time() - 3600))
+    scores = engine.ratings.scorecard(ScoreFilter(since=time.time() - 3600))
     assert len(scores) == 1 and scores[0].n_rated == 1 and scores[0].successes == 1
 
 
@@ -213,10 +212,10 @@ def test_load_run_traffic_stays_out_of_the_scorecard(engine):
     store = engine.store
     trial = store.trials.create(TrialInput("task"))
     hand = add(store, trial, "p/a", total_ms=100.0, cost=0.01)
-    store.ratings.save(hand.id, "ana", {**GOOD, "outcome": "success"})
+    store.save_rating(hand.id, "ana", {**GOOD, "outcome": "success"})
     before = {s.model: (s.n_answers, s.cost_per_success_usd) for s in engine.ratings.scorecard()}
 
-    run_id = store.create_run("load", {}, "spike")
+    run_id = store.runs.create("load", {}, "spike")
     load_trial = store.trials.create(TrialInput("synthetic"))
     for _ in range(50):  # slow, expensive, unrated: it would swamp p95 and $/success
         r = add(store, load_trial, "p/a", total_ms=9000.0, cost=1.0)
@@ -224,7 +223,7 @@ def test_load_run_traffic_stays_out_of_the_scorecard(engine):
     after = {s.model: (s.n_answers, s.cost_per_success_usd) for s in engine.ratings.scorecard()}
     assert after == before == {"p/a": (1, 0.01)}
     # Asked for by trial, the load run's answers are what it is about.
-    [scoped] = engine.ratings.scorecard(RatingFilter(trial_ids=(load_trial,)))
+    [scoped] = engine.ratings.scorecard(ScoreFilter(trial_ids=(load_trial,)))
     assert scoped.n_answers == 50
 
 
@@ -234,7 +233,7 @@ def test_bradley_terry_strengths_by_hand(engine):
     a = [add(store, t, "p/a", total_ms=10.0, cost=0.01) for t in trials]
     b = [add(store, t, "p/b", total_ms=10.0, cost=0.01) for t in trials]
     for i, winner in enumerate(["a", "a", "a", "b"]):  # A won 3 of 4
-        store.ratings.save_preference(a[i].id, b[i].id, winner, "ana")
+        store.save_preference(a[i].id, b[i].id, winner, "ana")
     sa, sb = engine.ratings.scorecard()
     p_a, p_b = two_item_bt(3, 4)
     assert (sa.bt_score, sb.bt_score) == pytest.approx((p_a, p_b), rel=1e-7)
@@ -263,7 +262,7 @@ def test_krippendorff_alpha_in_the_scorecard_matches_the_published_example(engin
         r = add(store, trial, "p/a", total_ms=10.0, cost=0.01)
         for rater, value in zip(("ana", "bo", "cy", "di"), row, strict=True):
             if value is not None:
-                store.ratings.save(r.id, rater, {**GOOD, "outcome": "success", "uncertainty": KEYS[value]})
+                store.save_rating(r.id, rater, {**GOOD, "outcome": "success", "uncertainty": KEYS[value]})
     [score] = engine.ratings.scorecard()
     # The last answer has one rating: not shared, so 11 items.
     assert score.agreement["raters"] == 4 and score.agreement["n_items"] == 11
@@ -278,9 +277,9 @@ def test_scorecard_json_from_the_cli_has_the_new_intervals(engine, capsys):
     a = [add(store, t, "p/a", total_ms=10.0, cost=0.02) for t in trials]
     b = [add(store, t, "p/b", total_ms=10.0, cost=0.01) for t in trials]
     for r in a + b:
-        store.ratings.save(r.id, "ana", {**GOOD, "outcome": "success"})
-    store.ratings.save_preference(a[0].id, b[0].id, "a", "ana")
-    store.ratings.save_preference(a[1].id, b[1].id, "tie", "ana")
+        store.save_rating(r.id, "ana", {**GOOD, "outcome": "success"})
+    store.save_preference(a[0].id, b[0].id, "a", "ana")
+    store.save_preference(a[1].id, b[1].id, "tie", "ana")
     assert cli_main(["scorecard", "--json", "--db", str(store.path)]) == 0
     x, y = json.loads(capsys.readouterr().out)
     assert x["pairwise_win_ci"] == pytest.approx(list(wilson(1.5, 2)), abs=1e-12)
@@ -294,17 +293,17 @@ def test_scorecard_json_from_the_cli_has_the_new_intervals(engine, capsys):
 def test_scorecard_in_background_uses_its_own_connection_and_can_be_cancelled(engine, monkeypatch):
     store = engine.store
     trial = store.trials.create(TrialInput("t"))
-    store.ratings.save(add(store, trial, "p/a", total_ms=10.0, cost=0.01).id, "ana", {**GOOD, "outcome": "success"})
+    store.save_rating(add(store, trial, "p/a", total_ms=10.0, cost=0.01).id, "ana", {**GOOD, "outcome": "success"})
     seen = []
-    real = rating_service.compute_scorecard
+    real = session.compute_scorecard
 
     def spy(*args, **kwargs):
         seen.append(threading.get_ident())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(rating_service, "compute_scorecard", spy)
+    monkeypatch.setattr(session, "compute_scorecard", spy)
     job = Job("scorecard")
-    scores = asyncio.run(engine.ratings.scorecard_in_background(job, RatingFilter()))
+    scores = asyncio.run(engine.ratings.scorecard_in_background(job, ScoreFilter()))
     assert [s.as_json() for s in scores] == [s.as_json() for s in engine.ratings.scorecard()]
     assert seen[0] != threading.get_ident()  # a worker thread (SQLite would refuse our connection there)
     assert job.snapshot() == (1, 2, "p/a")  # reported its steps: strengths, then each model
@@ -312,7 +311,7 @@ def test_scorecard_in_background_uses_its_own_connection_and_can_be_cancelled(en
     job = Job("scorecard")
     job.cancel()
     with pytest.raises(JobCancelled):
-        asyncio.run(engine.ratings.scorecard_in_background(job, RatingFilter()))
+        asyncio.run(engine.ratings.scorecard_in_background(job, ScoreFilter()))
 
 
 def test_compute_scorecard_reports_steps_and_stops_when_told():

@@ -11,11 +11,11 @@ from collections import Counter
 
 import pytest
 
-from desk.core.rating import RatingFilter
 from desk.core.response import Status
 from desk.core.trial import ModelRef, TrialInput
-from desk.engine.session import EngineError
-from desk.engine.suite_records import SuiteRunCancelled
+from desk.engine.session import EngineError, ScoreFilter
+from desk.engine.suite_run import SuiteRunCancelled
+from desk.store.suites import SuiteStore
 from tests.engine.conftest import MODELS, engine_for, ref
 from tests.vendor_server import LoadProfile, Script
 
@@ -79,7 +79,7 @@ def test_twenty_cases_three_models_complete(providers, vendor, tmp_path):
         stored = store.trials.get(trial_id)
         assert stored is not None and CASE.search(stored.input.prompt.encode())
         assert sorted(r.model for r in store.responses.for_trial(trial_id)) == sorted(str(m) for m in models)
-    assert {r.id for r in store.run_responses(result.run_id)} == {a.response.id for a in answers}
+    assert {r.id for r in store.runs.responses(result.run_id)} == {a.response.id for a in answers}
     matrix = engine.suites.matrix(result.run_id)
     assert len(matrix.cells) == 60 and {c.status for c in matrix.cells} == {"ok"}
     cell = matrix.cell(matrix.suite.cases[3].id, str(models[1]))
@@ -119,7 +119,7 @@ def test_cancel_then_resume_sends_only_what_is_missing(providers, vendor, tmp_pa
     assert cancelled.status == "cancelled" and cancelled.ok >= 5
     (listed,) = engine.suites.list_runs()
     assert listed.status == "interrupted" and listed.done == cancelled.ok and listed.total == 16
-    interrupted = [r for r in providers.run_responses(cancelled.run_id) if r.status == Status.INTERRUPTED]
+    interrupted = [r for r in providers.runs.responses(cancelled.run_id) if r.status == Status.INTERRUPTED]
     assert interrupted and all(r.error_kind and r.error_kind.value == "cancelled" for r in interrupted)
     done_before = {(int(CASE.search(a.case.prompt.encode()).group(1)), a.response.model.split("/", 1)[1])
                    for a in cancelled.responses if a.response.status == Status.OK}
@@ -135,7 +135,7 @@ def test_cancel_then_resume_sends_only_what_is_missing(providers, vendor, tmp_pa
     for cell in done_before:
         assert seen[cell] == 1, cell  # answered before the cancel: never sent again
     assert set(seen) == {(i, m) for i in range(8) for m in (MODELS["openai"], "gpt-4o")}
-    ok = Counter((r.trial_id, r.model) for r in providers.run_responses(cancelled.run_id) if r.status == Status.OK)
+    ok = Counter((r.trial_id, r.model) for r in providers.runs.responses(cancelled.run_id) if r.status == Status.OK)
     assert len(ok) == 16 and set(ok.values()) == {1}
     assert engine.suites.list_runs()[0].status == "done"
     # Resuming a finished run sends nothing.
@@ -238,7 +238,7 @@ def test_bad_input_writes_nothing(providers, vendor, tmp_path):
                 engine.suites.matrix("XYZ")
 
     run(go())
-    assert providers.list_runs() == [] and providers.list_trials() == []
+    assert providers.runs.list() == [] and providers.list_trials() == []
     assert vendor.requests == []
 
 
@@ -315,7 +315,7 @@ def test_auto_constraint_verdicts_and_disagreements(providers, vendor, tmp_path)
     scores = {s.model: s for s in engine.ratings.scorecard()}
     assert scores["openai/good"].n_rated == 1 and scores["openai/good"].constraint_violation_rate == 1.0
     assert scores["openai/good"].agreement == {}
-    auto_only = {s.model: s for s in engine.ratings.scorecard(RatingFilter(rater="auto"))}
+    auto_only = {s.model: s for s in engine.ratings.scorecard(ScoreFilter(rater="auto"))}
     assert auto_only["openai/good"].constraint_violation_rate == 0.0
 
 
@@ -361,7 +361,7 @@ def rate_fixture(engine, result, a: str, b: str) -> dict[tuple[str, str], str]:
                 engine.ratings.save_rating(ids[key, model], {"outcome": outcome, "uncertainty": uncertainty,
                                                      "constraints": constraints, "quality": quality}, rater="ana")
     # desk's checker disagrees with the person on b's f1: it must not count as b's handling it.
-    engine.store.suites.save_partial_rating(ids["f1", b], "auto", {"constraints": "followed"})
+    SuiteStore(engine.store).save_partial_rating(ids["f1", b], "auto", {"constraints": "followed"})
     return ids
 
 
@@ -404,8 +404,8 @@ def test_by_expect_and_sign_test_match_hand_computation(providers, vendor, tmp_p
     with pytest.raises(EngineError, match="not a model of run"):
         engine.suites.compare_models(result.run_id, a, "openai/c")
     # A rater filter narrows both.
-    assert engine.suites.compare_models(result.run_id, a, b, RatingFilter(rater="bob")).pairs == 0
-    assert engine.suites.scorecard(result.run_id, RatingFilter(rater="bob")) == []  # rated answers only
+    assert engine.suites.compare_models(result.run_id, a, b, ScoreFilter(rater="bob")).pairs == 0
+    assert engine.suites.scorecard(result.run_id, ScoreFilter(rater="bob")) == []  # rated answers only
 
 
 def test_export_import_round_trip_and_suite_from_trials(providers, vendor, tmp_path):

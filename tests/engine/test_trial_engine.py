@@ -155,7 +155,7 @@ def test_per_model_settings(providers, vendor):
 def test_the_built_in_model_is_capped_unless_the_user_sets_a_limit(providers, vendor):
     """A 270M model rambles to the end of its context: every surface sends it a default cap."""
     from desk.core.load import LoadStep
-    from desk.engine.load import LoadPlan, run_load
+    from desk.engine.load import LoadPlan
     from desk.engine.local_model import DEFAULT_MAX_TOKENS, LOCAL_PROVIDER
 
     providers.add_provider(config_for("openai", vendor, name=LOCAL_PROVIDER))
@@ -165,7 +165,7 @@ def test_the_built_in_model_is_capped_unless_the_user_sets_a_limit(providers, ve
         async with engine_for(providers) as engine:
             await engine.trials.run(TrialInput("hi"), [local, ref("openai")])
             await engine.trials.run(TrialInput("hi"), [local], GenerationSettings(max_tokens=40))
-            await run_load(engine, LoadPlan(models=(local,), inputs=(TrialInput("hi"),),
+            await engine.loads.run(LoadPlan(models=(local,), inputs=(TrialInput("hi"),),
                                             steps=(LoadStep(1, 1),), warmup=False))
 
     asyncio.run(go())
@@ -222,7 +222,7 @@ def test_engine_refuses_what_it_cannot_run(providers):
         asyncio.run(go("  \n", [ref("openai")]))
     with pytest.raises(EngineError, match="unknown provider 'nope'"):
         asyncio.run(go("hi", [ModelRef("nope", "m")]))
-    assert providers.trials.list() == []  # nothing half-stored
+    assert providers.list_trials() == []  # nothing half-stored
 
 
 # --- cancellation -----------------------------------------------------------------------------------
@@ -262,7 +262,7 @@ def test_cancel_mid_stream_keeps_and_stores_the_partial_text(kind, providers, ve
     assert [a.status for a in row.attempts] == [Status.INTERRUPTED]
     assert row.attempts[0].error_kind == ErrorKind.CANCELLED
     # A later open must not re-mark it (it is finished, not an orphan).
-    assert providers.responses.recover_interrupted() == 0
+    assert providers.recover_interrupted() == 0
 
 
 def test_cancel_during_retry_wait(providers, vendor):

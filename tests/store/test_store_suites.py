@@ -86,7 +86,7 @@ def test_stable_ids_make_the_same_rows_in_two_stores(tmp_path: Path) -> None:
 def test_a_case_keeps_its_attachment_when_the_trials_using_it_are_deleted(store: Store) -> None:
     suites = store.suites
     suite = suites.save_suite(Suite("ops", _cases()))
-    run_id = store.create_run("suite", {"suite_id": suite.id, "total": 2})
+    run_id = store.runs.create("suite", {"suite_id": suite.id, "total": 2})
     trial_id = suites.cell_trial(run_id, suite.cases[0], 0)
     assert suites.cell_trial(run_id, suite.cases[0], 0) == trial_id  # one trial per (case, sample)
     assert store.trials.get(trial_id).input.attachments == suite.cases[0].attachments  # type: ignore[union-attr]
@@ -105,7 +105,7 @@ def _answer(store: Store, trial_id: str, model: str, status: Status = Status.OK)
 def test_run_cells_counts_and_state(store: Store) -> None:
     suites = store.suites
     suite = suites.save_suite(Suite("ops", _cases()))
-    run_id = store.create_run("suite", {"suite_id": suite.id, "suite": "ops", "total": 4,
+    run_id = store.runs.create("suite", {"suite_id": suite.id, "suite": "ops", "total": 4,
                                         "models": ["p/a", "p/b"], "repeat": 1})
     t1 = suites.cell_trial(run_id, suite.cases[0], 0)
     t2 = suites.cell_trial(run_id, suite.cases[1], 0)
@@ -121,11 +121,11 @@ def test_run_cells_counts_and_state(store: Store) -> None:
         (suite.cases[0].id, 0, ok.id), (suite.cases[0].id, 0, failed.id)]
     # Not sending any more (no task of this process holds it): interrupted; done is done.
     assert suites.suite_runs(run_id=run_id)[0].state == "interrupted"
-    store.finish_run(run_id, "cancelled", {})
+    store.runs.finish(run_id, "cancelled", {})
     assert suites.suite_runs(run_id=run_id, active=[run_id])[0].state == "interrupted"
     suites.claim_run(run_id)
     assert suites.suite_runs(run_id=run_id, active=[run_id])[0].state == "running"
-    store.finish_run(run_id, "done", {})
+    store.runs.finish(run_id, "done", {})
     assert suites.suite_runs()[0].state == "done"
     with pytest.raises(StoreError):
         suites.claim_run("nope")
@@ -133,11 +133,11 @@ def test_run_cells_counts_and_state(store: Store) -> None:
 
 def test_a_dead_writer_leaves_its_run_interrupted(db_path: Path) -> None:
     with open_store(db_path) as store:
-        run_id = store.create_run("suite", {"total": 1})
+        run_id = store.runs.create("suite", {"total": 1})
         store.db.execute("UPDATE runs SET writer_pid = 999999999 WHERE id = ?", (run_id,))
         assert store.suites.suite_runs()[0].state == "interrupted"
     with open_store(db_path) as store:  # opening marks it, like a crashed load run
-        assert store.get_run(run_id).status == "interrupted"  # type: ignore[union-attr]
+        assert store.runs.get(run_id).status == "interrupted"  # type: ignore[union-attr]
 
 
 def test_partial_ratings_judge_only_what_they_name(store: Store) -> None:
@@ -160,7 +160,7 @@ def test_merge_brings_suites_and_runs_and_renumbers_a_clashing_version(tmp_path:
         sa, sb = a.suites, b.suites
         ours = sa.save_suite(Suite("ops", _cases()))
         theirs = sb.save_suite(Suite("ops", _cases()[:1]))
-        run_id = b.create_run("suite", {"suite_id": theirs.id, "total": 1})
+        run_id = b.runs.create("suite", {"suite_id": theirs.id, "total": 1})
         trial = sb.cell_trial(run_id, theirs.cases[0], 0)
         _answer(b, trial, "p/a")
         report = a.merge_from(b.path)

@@ -165,10 +165,10 @@ def test_rate_limit_telemetry_is_plotted_with_the_first_429(window, qtbot, vendo
     run_until(mw_loop, lambda: finished, timeout=15)
     assert panel.summary_cell(OPENAI, "OK") == "11" and panel.summary_cell(OPENAI, "429s") == "5"
 
-    xs, left = panel.limit_series("requests")[OPENAI]
+    xs, left = panel.charts.limit_series("requests")[OPENAI]
     assert sorted(left, reverse=True) == [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0] + [0] * 5  # as the headers said
     assert 0 <= min(xs) and max(xs) <= panel.current_summary["wall_s"] * 1000  # ms since the run started
-    tokens = panel.limit_series("tokens")[OPENAI][1]
+    tokens = panel.charts.limit_series("tokens")[OPENAI][1]
     assert max(tokens) == 500 and min(tokens) == 0
     curves = {(kind, item.name()) for kind, plot in (("requests", panel.limit_requests_plot),
                                                      ("tokens", panel.limit_tokens_plot))
@@ -186,9 +186,9 @@ def test_rate_limit_telemetry_is_plotted_with_the_first_429(window, qtbot, vendo
     # Reopened from the store, the same telemetry (rebuilt from the stored attempts).
     live_left = sorted(left)
     panel._reset_view([], None)
-    assert not panel.throttle.isVisible() and not panel.limit_series("requests")
+    assert not panel.throttle.isVisible() and not panel.charts.limit_series("requests")
     assert panel.open_run(finished[0])
-    assert sorted(panel.limit_series("requests")[OPENAI][1]) == live_left
+    assert sorted(panel.charts.limit_series("requests")[OPENAI][1]) == live_left
     assert panel.live.first_429_ms == pytest.approx(first, abs=2)
     assert all(line.isVisible() for line in panel.charts._first_429_lines) and panel.throttle.isVisible()
 
@@ -202,7 +202,7 @@ def test_cancel_mid_run_stores_a_cancelled_run(window, qtbot, vendor, mw_loop):
     assert 0 < panel.progress.value() < 200
     qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
     run_until(mw_loop, lambda: finished, timeout=10)
-    run = window.engine.list_runs("load")[0]
+    run = window.engine.loads.runs.list("load")[0]
     assert run.id == finished[0] and run.status == "cancelled"
     measured = run.summary["models"][OPENAI]["requests"]
     assert 2 <= measured < 200
@@ -218,10 +218,10 @@ def test_invalid_ramp_is_a_red_message_and_starts_nothing(window, qtbot, vendor)
     assert "border" in panel.ramp.styleSheet()
     finished = start(panel, qtbot)
     assert not panel.running and not finished
-    assert window.engine.list_runs("load") == [] and vendor.requests == []
+    assert window.engine.loads.runs.list("load") == [] and vendor.requests == []
     panel.ramp.setText("1, 8,32")
     assert not panel.message.isVisible()
-    assert [s.concurrency for s in panel.build_plan().steps] == [1, 8, 32]
+    assert [s.concurrency for s in panel.model.build_plan().steps] == [1, 8, 32]
     for bad in ("0", "1,,2", "-3", "2.5"):
         with pytest.raises(ValueError):
             parse_ramp(bad)
@@ -239,7 +239,7 @@ def test_form_problems_are_messages(window, qtbot):
     panel.duration.setValue(1.5)
     panel.temperature.setValue(0.7)
     panel.max_tokens.setValue(32)
-    plan = panel.build_plan()
+    plan = panel.model.build_plan()
     assert plan.steps[0].requests is None and plan.steps[0].duration_s == 1.5
     assert plan.settings.temperature == 0.7 and plan.settings.max_tokens == 32
     assert plan.fallback == () and plan.p95_budget_ms is None and plan.retry.max_retries == 0
@@ -255,7 +255,7 @@ def test_dataset_csv_with_bom_and_jsonl_with_a_bad_line(window, qtbot, mw_loop, 
     assert panel.dataset[0].system == "Be brief" and panel.dataset[1].system is None
     assert "3 prompts" in panel.dataset_label.text() and not panel.prompt.isEnabled()
     fill(panel, qtbot, {OPENAI})
-    plan = panel.build_plan()
+    plan = panel.model.build_plan()
     assert len(plan.inputs) == 3 and plan.source == str(data)
 
     bad = tmp_path / "prompts.jsonl"
@@ -299,7 +299,7 @@ def test_gui_stays_responsive_during_a_200_request_run(window, qtbot, vendor, mw
 
 
 def test_summary_headers_cover_what_users_ask():
-    for header in ("Requests", "OK", "Errors", "TTFT p50 / p95 / p99", "Total p50 / p95 / p99", "Throughput",
+    for header in ("Requests", "OK", "Errors", "Request TTFT p50 / p95 / p99", "Total p50 / p95 / p99", "Throughput",
                    "Output tok/s", "Retries", "429s", "Retry wait", "Fallbacks", "Cost", "Cost / success",
                    "Knee concurrency", "Throttling began", "Stability", "ITL p95 (95% CI)", "Cost / request",
                    "Retries / success", "Latency spread"):
@@ -422,7 +422,7 @@ def test_backoff_and_timeouts_are_set_stored_and_applied(window, qtbot, vendor, 
     assert not panel.message.isVisible()
     run_until(mw_loop, lambda: finished, timeout=10)
 
-    run = window.engine.list_runs("load")[0]
+    run = window.engine.loads.runs.list("load")[0]
     assert run.id == finished[0] and run.status == "done"
     assert (run.spec["retry"]["base_delay"], run.spec["retry"]["max_delay"]) == (0.25, 2.0)
     assert run.spec["retry"]["max_retries"] == 0

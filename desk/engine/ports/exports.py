@@ -13,13 +13,12 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
-from desk.core.load import RequestOutcome
 from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.response import ResponseResult
 from desk.engine.ports.ratings import RubricReader
+from desk.engine.ports.runs import RunReader
 from desk.engine.ports.trials import TrialHistory
 from desk.store.merge import MergeReport
-from desk.store.runs import RunInfo
 
 
 class RatedAnswers(Protocol):
@@ -39,15 +38,15 @@ class AnswerLookup(Protocol):
     def get(self, response_id: str) -> ResponseResult | None: ...
 
 
-class RunReader(Protocol):
-    def get_run(self, run_id: str) -> RunInfo | None: ...
-
-    def run_requests(self, run_id: str) -> list[RequestOutcome]: ...
-
-    def run_calls(self, run_id: str) -> list[tuple[int | None, ResponseResult]]: ...
+class RunEvidence(RunReader, Protocol):
+    def calls(self, run_id: str) -> list[tuple[int | None, ResponseResult]]:
+        """(run_seq, response) of every model call of a run, load or suite."""
 
 
-class ExportSource(RunReader, Protocol):
+class ExportSource(Protocol):
+    @property
+    def runs(self) -> RunEvidence: ...
+
     @property
     def ratings(self) -> RatedAnswers: ...
 

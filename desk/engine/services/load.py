@@ -1,0 +1,203 @@
+"""Load runs as a use case: run a plan (measured on the event loop, stored from a thread of
+its own), read stored runs back, and export a run's requests off the caller's thread.
+
+The measuring machinery (the lag monitor, the request writer, one model's workers) lives in
+desk.engine.load; this service owns the run's life: resolving targets, the warm-up, one
+step after another with connections opened before each, and the stored summary."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import itertools
+import threading
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from time import perf_counter
+from typing import Any, Protocol, TypeVar
+
+from desk.core import clock
+from desk.core.load import RequestOutcome, summarize
+from desk.core.trial import TrialInput
+from desk.engine.jobs import Job
+from desk.engine.load import (
+    LagMonitor,
+    LoadCancelled,
+    LoadNotStored,
+    LoadPlan,
+    LoadResult,
+    Progress,
+    RequestWriter,
+    RunContext,
+    StepState,
+    model_load,
+    planned_requests,
+    run_load_in_thread,
+    run_summary,
+)
+from desk.engine.policy import RetryPolicy, Timeouts
+from desk.engine.ports.runs import RunConnection, Runs
+from desk.engine.ports.targets import Targets
+from desk.engine.pricing import wait_for_preload
+from desk.engine.runner import NullSink, Runner, Target
+from desk.providers.connections import Connections
+from desk.store.db import Store
+from desk.store.runs import RunInfo
+
+T = TypeVar("T")
+
+
+class OnOwnConnection(Protocol):
+    """Runs `use(store)` on a worker thread with a connection of its own, cancellable by `job`."""
+
+    def __call__(self, job: Job, use: Callable[[Store], T]) -> Awaitable[T]: ...
+
+
+class OnOwnThread(Protocol):
+    """Opens, on the calling thread, a load service of its own (store connection, HTTP client
+    with these timeouts and retries) and closes it after."""
+
+    def __call__(self, timeouts: Timeouts, retry: RetryPolicy) -> AbstractAsyncContextManager[LoadService]: ...
+
+
+class LoadService:
+    """Load runs: `run` a plan, `load` a stored one, export its requests; `runs` is the
+    runs table for plain reads (`runs.list(kind, limit)`, `runs.get(run_id)`)."""
+
+    def __init__(self, runs: Runs, targets: Targets, runner: Runner, connections: Connections, *,
+                 create_trial: Callable[[TrialInput], str], own_connection: Callable[[], RunConnection],
+                 on_own_connection: OnOwnConnection, elsewhere: OnOwnThread) -> None:
+        self.runs = runs
+        self._targets = targets
+        self._runner = runner  # its pricer and known keys; each run gets a runner with the plan's policy
+        self._connections = connections
+        self._create_trial = create_trial
+        self._own_connection = own_connection
+        self._on_own_connection = on_own_connection
+        self._elsewhere = elsewhere
+
+    async def run(self, plan: LoadPlan, *, progress: Progress | None = None,
+                  name: str | None = None) -> LoadResult:
+        """Run the plan, store and summarise it. Raises LoadCancelled (carrying what was
+        measured) when cancelled, LoadNotStored when the store refused the requests."""
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        runner, chains, trial_ids = await self._ready(plan)
+        run_id = self.runs.create("load", plan.spec(), name)
+        writer = RequestWriter(self._own_connection, run_id)
+        writer.start()
+        ctx = RunContext(runner, chains, plan, trial_ids, itertools.count(), perf_counter(), writer,
+                         LagMonitor(), [], progress, planned_requests(plan))
+        steps: list[dict[str, Any]] = []
+        status = "done"
+        try:  # a cancel during the warm-up still finishes the run (stored as cancelled, writer closed)
+            await self._steps(ctx, steps, on_main_thread)
+        except asyncio.CancelledError:
+            status = "cancelled"
+        finally:
+            if on_main_thread:
+                gc.unfreeze()
+            lag_report = await ctx.lag.stop()
+            wall_total = perf_counter() - ctx.t_run
+            writer.close()
+        return self._finish(ctx, run_id, status, run_summary(plan, ctx.outcomes, steps, wall_total, lag_report))
+
+    def run_in_thread(self, plan: LoadPlan, *, progress: Progress | None = None,
+                      done: Callable[[LoadResult | None, BaseException | None], None] | None = None,
+                      name: str | None = None) -> Callable[[], None]:
+        """`run` on a thread and event loop of its own, with a store connection and HTTP
+        client of its own there (the plan's policy), so a window stays responsive. Returns
+        `cancel()`; `progress` and `done` are called on that thread."""
+        return run_load_in_thread(lambda: self._elsewhere(plan.timeouts, plan.retry), plan, progress=progress,
+                                  done=done, name=name)
+
+    async def _ready(self, plan: LoadPlan) -> tuple[Runner, dict[str, list[Target]], list[str]]:
+        """A runner with the plan's policy, each model's chain of targets (itself, then its
+        fallbacks) and the stored trial of each input, with the price catalogue loaded."""
+        await self._targets.prepare([r.provider for r in (*plan.models, *plan.fallback)])
+        await asyncio.to_thread(wait_for_preload)
+        runner = Runner(pricer=self._runner.pricer, timeouts=plan.timeouts, retry=plan.retry, stream=plan.stream,
+                        known_keys=self._runner.known_keys)
+        chains = {
+            str(m): [self._targets.target(r, plan.settings) for r in (m, *(f for f in plan.fallback if f != m))]
+            for m in plan.models
+        }
+        trial_ids = [self._create_trial(t) for t in plan.inputs]
+        for ref in (*plan.models, *plan.fallback):
+            runner.pricer.source(self._targets.target(ref).config, ref.model)  # load the catalog now
+        return runner, chains, trial_ids
+
+    async def _steps(self, ctx: RunContext, steps: list[dict[str, Any]], on_main_thread: bool) -> None:
+        """The warm-up, then each step in turn; a summary of each finished step goes to `steps`."""
+        plan, runner = ctx.plan, ctx.runner
+        if plan.warmup:  # code paths and one connection per model, outside the figures
+            await asyncio.gather(*(runner.run_response(chain[0], plan.inputs[0],
+                                                       runner.new_result(ctx.trial_ids[0], chain[0]), NullSink())
+                                   for chain in ctx.chains.values()), return_exceptions=True)
+        ctx.t_run = perf_counter()
+        ctx.lag.start()
+        for step_index, step in enumerate(plan.steps):
+            if ctx.writer.error is not None:
+                break  # nothing more can be stored: sending more would only be paid for and lost
+            await self._prewarm(plan, step.concurrency)
+            # A full garbage collection over everything alive can stall the loop for tens of
+            # milliseconds mid-step; collect now and freeze the survivors so that during the
+            # step the collector only looks at what the step itself allocates. Only on the
+            # main thread: on a worker thread (the window's load runs) the caller owns the
+            # collector, because a collection there could free Qt objects off their thread.
+            if on_main_thread:
+                gc.collect()
+                gc.freeze()
+            state = StepState(step_index, step, perf_counter(), len(plan.models))
+            await asyncio.gather(*(model_load(ctx, state, str(m)) for m in plan.models))
+            wall = perf_counter() - state.t_step
+            ctx.lag.active = False
+            ctx.writer.flush()
+            steps.append({
+                "step": step_index,
+                "concurrency": step.concurrency,
+                "wall_s": wall,
+                "send_burst_ms": round((state.burst_end - state.t_step) * 1000, 3) if state.burst_end else None,
+                "models": {str(m): summarize([o for o in state.outcomes if o.model == str(m)], wall)
+                           for m in plan.models},
+            })
+
+    async def _prewarm(self, plan: LoadPlan, concurrency: int) -> None:
+        """Open the step's connections ahead of it so connect cost stays out of TTFT."""
+        opened = 0
+        for ref in (*plan.models, *plan.fallback):
+            try:
+                base_url = self._targets.target(ref).provider.base_url
+                opened += await self._connections.prewarm(base_url, min(concurrency, 1024))
+            except Exception:  # an unreachable model shows up as failed requests
+                pass
+        # A server accepts new connections at its own pace after the handshake; let it settle
+        # so that its backlog is not measured as the first requests' latency.
+        await asyncio.sleep(min(2.0, 0.05 + 0.001 * opened))
+
+    def _finish(self, ctx: RunContext, run_id: str, status: str, summary: dict[str, Any]) -> LoadResult:
+        """Store the run's status and summary; raise for a run cancelled or not stored."""
+        writer = ctx.writer
+        # The instant every request's offset counts from, so the stored attempts come back on
+        # exactly the run's clock (anchoring on each request's first send drifts on a busy loop).
+        summary["started_at"] = round(clock.wall(ctx.t_run), 6)
+        if writer.error is not None:
+            status = "failed"
+            summary["not_stored"] = len(ctx.outcomes) - writer.stored
+            summary["store_error"] = f"{type(writer.error).__name__}: {writer.error}"
+        self.runs.finish(run_id, status, summary)
+        result = LoadResult(run_id, status, summary, ctx.outcomes)
+        if writer.error is not None:
+            raise LoadNotStored(result) from writer.error
+        if status == "cancelled":
+            raise LoadCancelled(result)
+        return result
+
+    def load(self, run_id: str) -> tuple[RunInfo, list[RequestOutcome]] | None:
+        """A stored run and its requests (in start order), or None if it is gone."""
+        info = self.runs.get(run_id)
+        if info is None:
+            return None
+        return info, self.runs.requests(run_id)
+
+
+__all__ = ["LoadService", "OnOwnConnection", "OnOwnThread"]
