@@ -238,7 +238,7 @@ def test_bad_input_writes_nothing(providers, vendor, tmp_path):
                 engine.suites.matrix("XYZ")
 
     run(go())
-    assert providers.runs.list() == [] and providers.list_trials() == []
+    assert providers.runs.list() == [] and providers.trials.list() == []
     assert vendor.requests == []
 
 

@@ -41,7 +41,7 @@ def test_suites_need_only_the_store(store: Store, tmp_path):
     assert suites.export("two", tmp_path / "out" / "two.jsonl") == 2
     assert suites.import_suite(tmp_path / "out" / "two.jsonl", "two").version == 2
 
-    trial_id = store.create_trial(TrialInput("from history", "be brief"))
+    trial_id = store.trials.create(TrialInput("from history", "be brief"))
     made = suites.from_trials("history", [trial_id, trial_id], expect="clarify")
     assert made.cases == 1  # the same trial twice is one case
     (case,) = suites.get("history").cases

@@ -222,7 +222,7 @@ def test_engine_refuses_what_it_cannot_run(providers):
         asyncio.run(go("  \n", [ref("openai")]))
     with pytest.raises(EngineError, match="unknown provider 'nope'"):
         asyncio.run(go("hi", [ModelRef("nope", "m")]))
-    assert providers.list_trials() == []  # nothing half-stored
+    assert providers.trials.list() == []  # nothing half-stored
 
 
 # --- cancellation -----------------------------------------------------------------------------------
