@@ -215,17 +215,17 @@ async def run_load(engine: Any, plan: LoadPlan, *, progress: Progress | None = N
     store = engine.store
     on_main_thread = threading.current_thread() is threading.main_thread()
     names = [r.provider for r in (*plan.models, *plan.fallback)]
-    await engine.prepare(names)
+    await engine.providers.prepare(names)
     await asyncio.to_thread(wait_for_preload)
     runner = Runner(pricer=engine.runner.pricer, timeouts=plan.timeouts, retry=plan.retry, stream=plan.stream,
                     known_keys=engine.runner.known_keys)
     chains = {
-        str(m): [engine.target(r, plan.settings) for r in (m, *(f for f in plan.fallback if f != m))]
+        str(m): [engine.providers.target(r, plan.settings) for r in (m, *(f for f in plan.fallback if f != m))]
         for m in plan.models
     }
     trial_ids = [store.create_trial(t) for t in plan.inputs]
     for t in (*plan.models, *plan.fallback):
-        runner.pricer.source(engine.provider(t.provider).config, t.model)  # load the catalog now
+        runner.pricer.source(engine.providers.provider(t.provider).config, t.model)  # load the catalog now
     run_id = store.create_run("load", plan.spec(), name)
     writer = _Writer(lambda: open_store(store.path), run_id)
     writer.start()

@@ -429,10 +429,10 @@ async def start_run(
     if not suite.cases or suite.id is None:
         raise SuiteRunError(f"suite {suite.name!r} has no stored cases")
     settings = settings or GenerationSettings()
-    await engine.prepare([m.provider for m in models])  # unknown providers fail before anything is stored
+    await engine.providers.prepare([m.provider for m in models])  # unknown providers fail before anything is stored
     await _reachable(engine, models)
     for ref in models:
-        engine.store.add_model(ref.provider, ref.model)
+        engine.store.providers.add_model(ref.provider, ref.model)
     spec = {
         "suite_id": suite.id, "suite": suite.name, "suite_version": suite.version,
         "cases": len(suite.cases), "models": [str(m) for m in models], "repeat": repeat,
@@ -475,7 +475,7 @@ async def resume_run(
         raise SuiteRunError(f"suite run {run_id}: its stored settings cannot be read ({exc})") from None
     if concurrency is not None and concurrency < 1:
         raise SuiteRunError("--concurrency must be at least 1")
-    await engine.prepare([m.provider for m in models])
+    await engine.providers.prepare([m.provider for m in models])
     await _reachable(engine, models)
     suites.claim_run(run_id)
     return await _execute(engine, run_id, suite, models, int(spec.get("repeat", 1)),
@@ -522,7 +522,7 @@ async def _execute(
     try:
         if on_start is not None:
             _notify(on_start, run_id)
-        targets = [engine.target(m, settings) for m in models]
+        targets = [engine.providers.target(m, settings) for m in models]
         await asyncio.to_thread(wait_for_preload)
         for t in targets:  # the first price lookup loads the catalog: not mid-stream
             runner.pricer.source(t.config, t.ref.model)

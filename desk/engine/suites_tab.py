@@ -142,7 +142,7 @@ class SuitesTab:
         return next((r for r in self.runs if r.run_id == run_id), None) if run_id else None
 
     def model_names(self) -> list[str]:
-        return [str(ref) for ref in self.engine.configured_models()]
+        return [str(ref) for ref in self.engine.providers.configured_models()]
 
     def read_matrix(self) -> SuiteMatrix | None:
         """The open run's matrix (None when no run is open); EngineError when it cannot be read."""

@@ -193,7 +193,7 @@ class MainWindow(QMainWindow):
         self._restore_state()
         self.welcome: Any = None
         self._welcome_candidates = welcome_candidates
-        if show_welcome and not engine.providers():
+        if show_welcome and not engine.providers.configs.all():
             QTimer.singleShot(0, self.show_welcome)  # first run: offer local servers, non-blocking
         QTimer.singleShot(0, self, self._show_price_data)
         QTimer.singleShot(0, self, self._show_secret_store)
@@ -201,7 +201,7 @@ class MainWindow(QMainWindow):
     def _show_secret_store(self) -> None:
         """Say at startup where typed keys go (asked on a worker thread: the keyring's backend
         detection takes up to a second), once the background preload, which probes it too, is done."""
-        if not self.engine.price_data_ready():
+        if not self.engine.providers.price_data_ready():
             QTimer.singleShot(50, self, self._show_secret_store)
             return
         call_in_thread(self, self.engine.secret_store, self._secret_store_found)
@@ -218,7 +218,7 @@ class MainWindow(QMainWindow):
     def _show_price_data(self) -> None:
         """Name the price data in use once the background preload has loaded it (the catalog
         import and any fetched copy are not ready at construction, and must not block it)."""
-        if not self.engine.price_data_ready():
+        if not self.engine.providers.price_data_ready():
             QTimer.singleShot(50, self, self._show_price_data)
             return
         # naming it walks the whole catalog (40-200 ms): not on the GUI thread
@@ -472,7 +472,7 @@ class MainWindow(QMainWindow):
 
     # --- models and history -------------------------------------------------------------
     def refresh_models(self) -> None:
-        refs = self.engine.configured_models()
+        refs = self.engine.providers.configured_models()
         checked = set(self._setting_list("picker/selected"))
         try:
             saved = json.loads(str(self.settings.value("picker/settings", "{}")))
@@ -604,7 +604,7 @@ class MainWindow(QMainWindow):
         """Start the built-in model's server if nothing answers for it yet (desk[local])."""
         self.statusBar().showMessage("Starting the built-in model (Gemma 3 270M) on this computer…")
         try:
-            ref, server = await local_model.ensure_running(self.engine, self.local_server)
+            ref, server = await self.engine.providers.ensure_local(self.local_server)
         except (local_model.LocalModelError, OSError, ValueError, EngineError) as exc:
             self.statusBar().clearMessage()
             self.banner_error(f"The built-in model could not start: {exc}")
@@ -882,7 +882,7 @@ class MainWindow(QMainWindow):
         if not panel.running:
             panel.refresh_models()
             panel.refresh_suites(select=STARTER)
-            chosen = [str(r) for r in self.picker.selected()] or [str(r) for r in self.engine.configured_models()]
+            chosen = [str(r) for r in self.picker.selected()] or [str(r) for r in self.engine.providers.configured_models()]
             panel.set_checked(chosen)
         if not panel.select_suite(STARTER):
             panel.show_error("The starter suite is not in this installation of desk.")
@@ -1006,7 +1006,7 @@ class MainWindow(QMainWindow):
             except EngineError as exc:
                 self.banner_error(f"Price update failed: {exc}")
                 return
-            self.price_label.setText(self.engine.price_data())
+            self.price_label.setText(self.engine.providers.price_data())
             self.banner_info(f"Price data updated: {description}.")
 
         return asyncio.ensure_future(go())
@@ -1064,7 +1064,7 @@ class MainWindow(QMainWindow):
         self.banner_info(" ".join([f"Now working in {path}.", *notes]))
 
     def show_about(self) -> None:
-        show_about(self, str(self.engine.store.path), self.engine.price_data())
+        show_about(self, str(self.engine.store.path), self.engine.providers.price_data())
 
     def open_rubric(self) -> None:
         from desk.ui.rubric_dialog import RubricDialog

@@ -44,9 +44,8 @@ from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig, plain_http_to_remote
 from desk.core.trial import ModelRef
 from desk.engine.keys import KeyStoreError, get_api_key
+from desk.engine.services.providers import KINDS, ProviderError, default_base_url, takes_api_version
 from desk.engine.session import Engine, EngineError
-from desk.providers.base import ProviderError
-from desk.providers.registry import KINDS, default_base_url
 from desk.ui import defs
 
 WARN_COLOUR = "#a15c00"
@@ -103,7 +102,7 @@ class SettingsDialog(QDialog):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._build()
         self._wire()
-        providers = self.engine.providers()
+        providers = self.engine.providers.configs.all()
         if providers:
             self.select_provider(providers[0].name)
         else:
@@ -437,14 +436,14 @@ class SettingsDialog(QDialog):
             "A provider's name cannot change: it is part of every NAME/MODEL in your history"
             if saved else "Letters, digits, '.', '_' or '-'; you will pick models as NAME/MODEL"
         )
-        self.api_version_edit.setEnabled(self.kind_combo.currentText() == "openai")
+        self.api_version_edit.setEnabled(takes_api_version(self.kind_combo.currentText()))
 
     # --- providers ----------------------------------------------------------------------
     def _fill_list(self, select: str | None) -> None:
         self.provider_list.blockSignals(True)
         self.provider_list.clear()
         row_to_select = -1
-        for config in self.engine.providers():
+        for config in self.engine.providers.configs.all():
             item = QListWidgetItem(config.name)
             item.setData(ROLE, config.name)
             item.setToolTip(f"{config.kind} · {config.base_url}")
@@ -469,7 +468,7 @@ class SettingsDialog(QDialog):
 
     def select_provider(self, name: str) -> None:
         """Show a saved provider (no unsaved-changes check: callers do that)."""
-        config = next((p for p in self.engine.providers() if p.name == name), None)
+        config = self.engine.providers.configs.get(name)
         self._fill_list(name if config else None)
         self._show(config)
 
@@ -537,7 +536,7 @@ class SettingsDialog(QDialog):
     def _key_state(self, config: ProviderConfig | None) -> tuple[bool, bool]:
         """Whether the keyring can keep a key, and holds one for this provider (never shown)."""
         try:
-            usable = self.engine.secret_store().usable
+            usable = self.engine.providers.secret_store().usable
             return usable, config is not None and get_api_key(dataclasses.replace(config, key_env=None)) is not None
         except Exception:  # a broken keyring only changes a placeholder
             return False, False
@@ -577,7 +576,7 @@ class SettingsDialog(QDialog):
         name = self.name_edit.text().strip()
         if not name:
             raise ValueError("give the provider a name, e.g. openai or local")
-        api_version = self.api_version_edit.text().strip() if kind == "openai" else ""
+        api_version = self.api_version_edit.text().strip() if takes_api_version(kind) else ""
         return ProviderConfig(
             name=name,
             kind=kind,
@@ -604,14 +603,14 @@ class SettingsDialog(QDialog):
             self._say(self.provider_status, f"Not saved: {exc}", "error")
             return False
         new = self._current is None
-        if new and any(p.name == config.name for p in self.engine.providers()):
+        if new and self.engine.providers.configs.get(config.name) is not None:
             self._say(self.provider_status,
                       f"Not saved: a provider named {config.name!r} already exists; pick another name.",
                       "error")
             return False
         key = self.api_key_edit.text().strip() or None
         try:
-            self.engine.save_provider(config, api_key=key, new=new)
+            self.engine.providers.save_provider(config, api_key=key, new=new)
         except KeyStoreError as exc:  # all or nothing (the engine's rule): nothing was saved
             # Stay on it, the key field emptied (it cannot be kept); the way out has the focus.
             self.api_key_edit.clear()
@@ -647,12 +646,12 @@ class SettingsDialog(QDialog):
         ):
             return
         try:
-            self.engine.remove_provider(name)
+            self.engine.providers.remove_provider(name)
         except Exception as exc:
             self._say(self.provider_status, f"Not removed: {exc}", "error")
             return
         self._form_dirty = self._models_dirty = self._prices_dirty = False
-        providers = self.engine.providers()
+        providers = self.engine.providers.configs.all()
         if providers:
             self.select_provider(providers[0].name)
         else:
@@ -686,8 +685,8 @@ class SettingsDialog(QDialog):
 
     async def _test(self, name: str) -> None:
         try:
-            await self.engine.prepare([name])  # the keyring, off the event loop
-            ms = await self.engine.test_provider(name)
+            await self.engine.providers.prepare([name])  # the keyring, off the event loop
+            ms = await self.engine.providers.test_provider(name)
         except (ProviderError, EngineError) as exc:
             text, kind = str(exc), "error"
         except Exception as exc:
@@ -713,8 +712,8 @@ class SettingsDialog(QDialog):
     async def _list(self, name: str) -> None:
         models: list[str] | None = None
         try:
-            await self.engine.prepare([name])  # the keyring, off the event loop
-            models = await self.engine.list_models(name)
+            await self.engine.providers.prepare([name])  # the keyring, off the event loop
+            models = await self.engine.providers.list_models(name)
         except (ProviderError, EngineError) as exc:
             error = str(exc)
         except Exception as exc:
@@ -744,7 +743,7 @@ class SettingsDialog(QDialog):
 
     # --- models -------------------------------------------------------------------------
     def _configured(self, name: str) -> list[str]:
-        return [r.model for r in self.engine.configured_models() if r.provider == name]
+        return [r.model for r in self.engine.providers.configured_models() if r.provider == name]
 
     def _load_models(self) -> None:
         name = self.current_name()
@@ -802,9 +801,9 @@ class SettingsDialog(QDialog):
         to_remove = sorted(m for m, on in items.items() if not on and m in configured)
         try:
             for model in to_add:
-                self.engine.add_model(ModelRef(name, model))
+                self.engine.providers.add_model(ModelRef(name, model))
             for model in to_remove:
-                self.engine.remove_model(ModelRef(name, model))
+                self.engine.providers.remove_model(ModelRef(name, model))
         except Exception as exc:
             self._say(self.models_status, f"Not all changes were saved: {exc}", "error")
             return
@@ -832,7 +831,7 @@ class SettingsDialog(QDialog):
             self._say(self.models_status, f"{model!r}: a model name has no spaces.", "error")
             return
         try:
-            self.engine.add_model(ModelRef(name, model))
+            self.engine.providers.add_model(ModelRef(name, model))
         except Exception as exc:
             self._say(self.models_status, f"Not added: {exc}", "error")
             return
@@ -862,7 +861,7 @@ class SettingsDialog(QDialog):
         self._saved_prices = {}
         for model in self._configured(name) if name else []:
             ref = ModelRef(name, model)  # type: ignore[arg-type]
-            own, source = self.engine.price(ref)
+            own, source = self.engine.providers.price(ref)
             row = table.rowCount()
             table.insertRow(row)
             label = QTableWidgetItem(model)
@@ -927,7 +926,7 @@ class SettingsDialog(QDialog):
         changed = [(m, p) for m, p, saved in rows if p != saved]
         try:
             for model, price in changed:
-                self.engine.set_price(ModelRef(name, model), price)
+                self.engine.providers.set_price(ModelRef(name, model), price)
         except Exception as exc:
             self._load_prices()
             self._say(self.prices_status, f"Not all prices were saved: {exc}", "error")
@@ -944,7 +943,7 @@ class SettingsDialog(QDialog):
             return
         model = self.price_table.item(row, COL_MODEL).text()
         try:
-            self.engine.set_price(ModelRef(name, model), None)
+            self.engine.providers.set_price(ModelRef(name, model), None)
         except Exception as exc:
             self._say(self.prices_status, f"Not cleared: {exc}", "error")
             return
