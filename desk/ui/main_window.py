@@ -204,7 +204,7 @@ class MainWindow(QMainWindow):
         if not self.engine.providers.price_data_ready():
             QTimer.singleShot(50, self, self._show_secret_store)
             return
-        call_in_thread(self, self.engine.secret_store, self._secret_store_found)
+        call_in_thread(self, self.engine.providers.secret_store, self._secret_store_found)
 
     def _secret_store_found(self, store: Any) -> None:
         log.info("secret store: %s", store.description)
@@ -222,7 +222,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(50, self, self._show_price_data)
             return
         # naming it walks the whole catalog (40-200 ms): not on the GUI thread
-        call_in_thread(self, self.engine.price_data, self.price_label.setText)
+        call_in_thread(self, self.engine.providers.price_data, self.price_label.setText)
 
     # --- layout --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -999,7 +999,7 @@ class MainWindow(QMainWindow):
 
         async def go() -> None:
             try:
-                description = await self.busy.run("Fetching the latest price data", self.engine.update_price_data)
+                description = await self.busy.run("Fetching the latest price data", self.engine.providers.update_price_data)
             except JobCancelled:
                 self.banner_info("Price update cancelled: the price data in use is unchanged.")
                 return
