@@ -9,10 +9,7 @@ the qasync loop, so the window never freezes; their outcome is shown in the dial
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import itertools
-import math
-import os
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -40,12 +37,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig, plain_http_to_remote
-from desk.core.trial import ModelRef
-from desk.engine.keys import KeyStoreError, get_api_key
-from desk.engine.services.providers import KINDS, ProviderError, default_base_url, takes_api_version
-from desk.engine.session import Engine, EngineError
+from desk.engine.services.providers import KINDS, default_base_url, takes_api_version
+from desk.engine.session import Engine
+from desk.engine.settings_tab import (
+    ProviderForm,
+    Said,
+    SettingsModel,
+    fmt_price,
+    key_env_hint,
+    url_for_kind,
+)
 from desk.ui import defs
 
 WARN_COLOUR = "#a15c00"
@@ -54,28 +56,6 @@ ROLE = Qt.ItemDataRole.UserRole
 # Price table columns.
 COL_MODEL, COL_INPUT, COL_CACHED, COL_OUTPUT, COL_SOURCE = range(5)
 PRICE_HEADERS = ["Model", "Input $/Mtok", "Cached input $/Mtok", "Output $/Mtok", "Source"]
-SOURCE_TEXT = {"user": "yours", "catalog": "catalog", None: "no price"}
-
-
-def fmt_price(value: float | None) -> str:
-    return "" if value is None else f"{value:.10g}"
-
-
-def parse_price(text: str, model: str, column: str) -> float | None:
-    """A cell's price in $/Mtok; None when empty. ValueError with a sentence when invalid."""
-    cleaned = text.strip().removeprefix("$").strip()
-    if not cleaned:
-        return None
-    try:
-        value = float(cleaned)
-    except ValueError:
-        raise ValueError(f"{model}: {column} {text.strip()!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{model}: {column} must be a finite number")
-    if value < 0:
-        raise ValueError(f"{model}: {column} cannot be negative")
-    return value
-
 
 class SettingsDialog(QDialog):
     """Add and edit providers, their keys, their models and the prices of those models."""
@@ -86,19 +66,17 @@ class SettingsDialog(QDialog):
     def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
+        self.model = SettingsModel(engine.providers)
+        self.model.providers_changed.connect(self.providers_changed.emit)
+        self.model.models_changed.connect(self.models_changed.emit)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Providers, models and prices")
         self.resize(980, 620)
         # Asked before anything is discarded or removed; tests may replace it.
         self.confirm: Callable[[str, str], bool] = self._ask
-        self._current: ProviderConfig | None = None  # None: the form holds a new provider
         self._loading = False
-        self._form_dirty = False
-        self._models_dirty = False
-        self._prices_dirty = False
         self._closing = False
         self._busy: set[str] = set()
-        self._saved_prices: dict[str, Price | None] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._build()
         self._wire()
@@ -401,31 +379,21 @@ class SettingsDialog(QDialog):
 
     def current_name(self) -> str | None:
         """The saved provider being edited, or None for a new one."""
-        return self._current.name if self._current else None
+        return self.model.current_name()
 
     def busy(self) -> bool:
         """True while a Test or List models call is running."""
         return any(not t.done() for t in self._tasks)
 
-    def _unsaved(self) -> list[str]:
-        parts = []
-        if self._form_dirty:
-            parts.append("provider settings")
-        if self._models_dirty:
-            parts.append("model choices")
-        if self._prices_dirty:
-            parts.append("prices")
-        return parts
-
     def _may_discard(self) -> bool:
-        unsaved = self._unsaved()
-        if not unsaved:
-            return True
-        who = self._current.name if self._current else "the new provider"
-        return self.confirm("Discard changes?", f"Discard unsaved {', '.join(unsaved)} of {who}?")
+        question = self.model.discard_question()
+        return question is None or self.confirm("Discard changes?", question)
+
+    def _tell(self, label: QLabel, said: Said) -> None:
+        self._say(label, said.text, said.kind)
 
     def _update_buttons(self) -> None:
-        saved = self._current is not None
+        saved = self.model.current is not None
         self.remove_button.setEnabled(saved)
         self.test_button.setEnabled("test" not in self._busy)
         self.list_models_button.setEnabled(saved and "list" not in self._busy)
@@ -473,7 +441,7 @@ class SettingsDialog(QDialog):
         self._show(config)
 
     def new_provider(self) -> None:
-        if self._current is None and self._form_dirty:
+        if self.model.current is None and self.model.form_dirty:
             self.name_edit.setFocus()
             return  # already adding one
         if not self._may_discard():
@@ -486,25 +454,18 @@ class SettingsDialog(QDialog):
     def _show(self, config: ProviderConfig | None, *, lists: bool = True) -> None:
         """Load the form (and, unless lists=False, the models and prices tabs) for `config`."""
         self._loading = True
-        self._current = config
-        if config is None:
-            self.form_title.setText("<b>New provider</b>")
-            self.name_edit.setText("")
-            self.kind_combo.setCurrentText(KINDS[0])
-            self.base_url_edit.setText(default_base_url(KINDS[0]))
-            self.key_env_edit.setText("")
-            self.api_version_edit.setText("")
-        else:
-            self.form_title.setText(f"<b>{config.name}</b> · {config.kind}")
-            self.name_edit.setText(config.name)
-            self.kind_combo.setCurrentText(config.kind)
-            self.base_url_edit.setText(config.base_url)
-            self.key_env_edit.setText(config.key_env or "")
-            self.api_version_edit.setText(config.api_version or "")
+        self.model.select(config)
+        kind = config.kind if config else KINDS[0]
+        self.form_title.setText(f"<b>{config.name}</b> · {config.kind}" if config else "<b>New provider</b>")
+        self.name_edit.setText(config.name if config else "")
+        self.kind_combo.setCurrentText(kind)
+        self.base_url_edit.setText(config.base_url if config else default_base_url(kind))
+        self.key_env_edit.setText(config.key_env or "" if config else "")
+        self.api_version_edit.setText(config.api_version or "" if config else "")
         self.api_key_edit.clear()
         self._update_key_placeholder()
         self._loading = False
-        self._form_dirty = False
+        self.model.form_dirty = False
         self._say(self.provider_status, "")
         self._update_warning()
         self._update_key_env_hint()
@@ -517,74 +478,39 @@ class SettingsDialog(QDialog):
         """Say whether a key is stored, or at once that none can be kept (no OS keyring); the
         keyring is asked off the event loop (it can be slow)."""
         self.api_key_edit.setPlaceholderText("checking the OS keyring…")
-        task = asyncio.ensure_future(self._check_key(self._current))
+        task = asyncio.ensure_future(self._check_key(self.model.current))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _check_key(self, config: ProviderConfig | None) -> None:
-        usable, stored = await asyncio.to_thread(self._key_state, config)
-        if self._closing or (self._current.name if self._current else None) != (config.name if config else None):
+        text = await asyncio.to_thread(self.model.key_placeholder, config)
+        if self._closing or self.current_name() != (config.name if config else None):
             return
-        if not usable:
-            text = "no OS keyring here: a key typed here cannot be kept · use “Key from environment variable”"
-        elif config is None:
-            text = "paste the API key (kept in the OS keyring)"
-        else:
-            text = "a key is stored · type a new one to replace it" if stored else "no key stored · local servers need none"
         self.api_key_edit.setPlaceholderText(text)
-
-    def _key_state(self, config: ProviderConfig | None) -> tuple[bool, bool]:
-        """Whether the keyring can keep a key, and holds one for this provider (never shown)."""
-        try:
-            usable = self.engine.providers.secret_store().usable
-            return usable, config is not None and get_api_key(dataclasses.replace(config, key_env=None)) is not None
-        except Exception:  # a broken keyring only changes a placeholder
-            return False, False
 
     def _form_edited(self, *_args: object) -> None:
         if not self._loading:
-            self._form_dirty = True
+            self.model.form_dirty = True
 
     def _kind_changed(self, kind: str) -> None:
-        """Picking a kind fills that vendor's base URL unless the user typed their own."""
         if not self._loading:
-            url = self.base_url_edit.text().strip()
-            defaults = {default_base_url(k).rstrip("/") for k in KINDS}
-            if not url or url.rstrip("/") in defaults:
-                self.base_url_edit.setText(default_base_url(kind))
-            self._form_dirty = True
+            url = url_for_kind(kind, self.base_url_edit.text())
+            if url is not None:
+                self.base_url_edit.setText(url)
+            self.model.form_dirty = True
         self._update_buttons()
 
     def _update_warning(self, *_args: object) -> None:
         self.insecure_warning.setVisible(plain_http_to_remote(self.base_url_edit.text()))
 
     def _update_key_env_hint(self, *_args: object) -> None:
-        var = self.key_env_edit.text().strip()
-        if not var:
-            self._say(self.key_env_hint, "")
-            self.key_env_hint.setVisible(False)
-            return
-        self.key_env_hint.setVisible(True)
-        if os.environ.get(var):
-            self._say(self.key_env_hint, f"${var} is set here: its value is used as the key.", "ok")
-        else:
-            self._say(self.key_env_hint, f"${var} is not set here: the stored key, if any, is used.")
+        hint = key_env_hint(self.key_env_edit.text())
+        self._tell(self.key_env_hint, hint or Said("", "info"))
+        self.key_env_hint.setVisible(hint is not None)
 
-    def _config_from_form(self) -> ProviderConfig:
-        """The form as a config; ValueError with a readable sentence when invalid."""
-        kind = self.kind_combo.currentText()
-        name = self.name_edit.text().strip()
-        if not name:
-            raise ValueError("give the provider a name, e.g. openai or local")
-        api_version = self.api_version_edit.text().strip() if takes_api_version(kind) else ""
-        return ProviderConfig(
-            name=name,
-            kind=kind,
-            base_url=self.base_url_edit.text().strip(),
-            key_env=self.key_env_edit.text().strip() or None,
-            api_version=api_version or None,
-            headers=self._current.headers if self._current else (),
-        )
+    def _form(self) -> ProviderForm:
+        return ProviderForm(self.name_edit.text(), self.kind_combo.currentText(), self.base_url_edit.text(),
+                            self.key_env_edit.text(), self.api_version_edit.text())
 
     def _save_shortcut(self) -> None:
         index = self.tabs.currentIndex()
@@ -597,69 +523,41 @@ class SettingsDialog(QDialog):
 
     def save(self) -> bool:
         """Validate and save the form; on any problem say so in red and save nothing."""
-        try:
-            config = self._config_from_form()
-        except ValueError as exc:
-            self._say(self.provider_status, f"Not saved: {exc}", "error")
-            return False
-        new = self._current is None
-        if new and self.engine.providers.configs.get(config.name) is not None:
-            self._say(self.provider_status,
-                      f"Not saved: a provider named {config.name!r} already exists; pick another name.",
-                      "error")
-            return False
+        new = self.model.current is None
         key = self.api_key_edit.text().strip() or None
-        try:
-            self.engine.providers.save_provider(config, api_key=key, new=new)
-        except KeyStoreError as exc:  # all or nothing (the engine's rule): nothing was saved
-            # Stay on it, the key field emptied (it cannot be kept); the way out has the focus.
+        said, key_lost = self.model.save(self._form(), key)
+        if key_lost:  # stay on it, the key field emptied (it cannot be kept); the way out has the focus
             self.api_key_edit.clear()
-            self._say(self.provider_status,
-                      f"Not saved: the key was NOT kept: {exc}. Put the key in an environment variable "
-                      "and name that variable under “Key from environment variable”.", "error")
             self.key_env_edit.setFocus()
+        saved = self.model.current
+        if said.kind != "ok" or saved is None:
+            self._tell(self.provider_status, said)
             return False
-        except Exception as exc:
-            self._say(self.provider_status, f"Not saved: {exc}", "error")
-            return False
-        self._fill_list(config.name)
+        self._fill_list(saved.name)
         # Keep unsaved model checks and price edits of an existing provider.
-        self._show(config, lists=new)
-        self.providers_changed.emit()
-        self._say(self.provider_status, "Saved." + (" Key stored in the OS keyring." if key else ""), "ok")
+        self._show(saved, lists=new)
+        self._tell(self.provider_status, said)
         return True
 
     def _ensure_saved(self) -> str | None:
         """The provider's name once the form is saved (saving it first if needed)."""
-        if self._current is None or self._form_dirty:
+        if self.model.current is None or self.model.form_dirty:
             return self.current_name() if self.save() else None
-        return self._current.name
+        return self.model.current.name
 
     def remove_selected(self) -> None:
         name = self.current_name()
-        if name is None:
+        if name is None or not self.confirm("Remove provider?", self.model.remove_question(name)):
             return
-        if not self.confirm(
-            "Remove provider?",
-            f"Remove {name}? Its models and your prices for them go, and its key is deleted from "
-            "the OS keyring. Past trials and their answers stay.",
-        ):
-            return
-        try:
-            self.engine.providers.remove_provider(name)
-        except Exception as exc:
-            self._say(self.provider_status, f"Not removed: {exc}", "error")
-            return
-        self._form_dirty = self._models_dirty = self._prices_dirty = False
-        providers = self.engine.providers.configs.all()
-        if providers:
-            self.select_provider(providers[0].name)
-        else:
-            self._fill_list(None)
-            self._show(None)
-        self._say(self.provider_status, f"Removed {name}.", "ok")
-        self.providers_changed.emit()
-        self.models_changed.emit()
+        said = self.model.remove(name)
+        if said.kind == "ok":
+            providers = self.engine.providers.configs.all()
+            if providers:
+                self.select_provider(providers[0].name)
+            else:
+                self._fill_list(None)
+                self._show(None)
+        self._tell(self.provider_status, said)
 
     # --- async actions ------------------------------------------------------------------
     def _spawn(self, action: str, coro: Coroutine[Any, Any, None]) -> None:
@@ -685,20 +583,13 @@ class SettingsDialog(QDialog):
 
     async def _test(self, name: str) -> None:
         try:
-            await self.engine.providers.prepare([name])  # the keyring, off the event loop
-            ms = await self.engine.providers.test_provider(name)
-        except (ProviderError, EngineError) as exc:
-            text, kind = str(exc), "error"
-        except Exception as exc:
-            text, kind = f"{type(exc).__name__}: {exc}", "error"
-        else:
-            text, kind = f"OK · {ms:.0f} ms", "ok"
+            said = await self.model.test(name)
         finally:
             self._finish("test")
         if self._closing:
             return
         prefix = "" if name == self.current_name() else f"{name}: "
-        self._say(self.provider_status, prefix + text, kind)
+        self._say(self.provider_status, prefix + said.text, said.kind)
 
     def list_models(self) -> None:
         if "list" in self._busy:
@@ -710,23 +601,17 @@ class SettingsDialog(QDialog):
         self._spawn("list", self._list(name))
 
     async def _list(self, name: str) -> None:
-        models: list[str] | None = None
         try:
-            await self.engine.providers.prepare([name])  # the keyring, off the event loop
-            models = await self.engine.providers.list_models(name)
-        except (ProviderError, EngineError) as exc:
-            error = str(exc)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            models = await self.model.served_models(name)
         finally:
             self._finish("list")
         if self._closing or name != self.current_name():
             return
-        if models is None:
-            self._say(self.models_status, error, "error")
+        if isinstance(models, Said):
+            self._tell(self.models_status, models)
             return
-        configured = self._configured(name)
-        edits = self.model_items() if self._models_dirty else {}  # checks not applied yet
+        configured = self.model.configured(name)
+        edits = self.model_items() if self.model.models_dirty else {}  # checks not applied yet
         self._fill_models(models, configured)
         changed = {m: on for m, on in edits.items() if on != (m in configured)}
         if changed:
@@ -734,21 +619,21 @@ class SettingsDialog(QDialog):
             for model, on in changed.items():
                 self.set_model_checked(model, on)
             self.model_list.blockSignals(False)
-            self._models_dirty = True
-        unlisted = len([m for m in configured if m not in set(models)])
-        note = f" · {unlisted} configured model(s) not in the server's list" if unlisted else ""
-        self._say(self.models_status,
-                  f"{len(models)} models listed · {len(configured)} in the picker{note}. "
-                  "Check the ones you want, then Add checked.", "ok")
+            self.model.models_dirty = True
+        self._tell(self.models_status, self.model.listed_line(models, configured))
 
     # --- models -------------------------------------------------------------------------
-    def _configured(self, name: str) -> list[str]:
-        return [r.model for r in self.engine.providers.configured_models() if r.provider == name]
-
     def _load_models(self) -> None:
         name = self.current_name()
-        self._fill_models([], self._configured(name) if name else [])
+        self._fill_models([], self.model.configured(name) if name else [])
         self._say(self.models_status, "" if name else "Save the provider first.")
+
+    def _model_item(self, model: str, checked: bool) -> QListWidgetItem:
+        item = QListWidgetItem(model)
+        item.setData(ROLE, model)
+        item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        return item
 
     def _fill_models(self, listed: list[str], configured: list[str]) -> None:
         self.model_list.blockSignals(True)
@@ -756,16 +641,12 @@ class SettingsDialog(QDialog):
         chosen = set(configured)
         shown = set(listed)
         for model in [*listed, *sorted(chosen - shown)]:
-            item = QListWidgetItem(model)
-            item.setData(ROLE, model)
-            item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
-                          | Qt.ItemFlag.ItemIsSelectable)
-            item.setCheckState(Qt.CheckState.Checked if model in chosen else Qt.CheckState.Unchecked)
+            item = self._model_item(model, model in chosen)
             if listed and model not in shown:
                 item.setToolTip("In the picker, but the server did not list it")
             self.model_list.addItem(item)
         self.model_list.blockSignals(False)
-        self._models_dirty = False
+        self.model.models_dirty = False
         self._filter_models(self.model_filter.text())
 
     def _filter_models(self, text: str) -> None:
@@ -775,7 +656,7 @@ class SettingsDialog(QDialog):
             item.setHidden(bool(needle) and needle not in item.text().lower())
 
     def _model_item_changed(self, _item: QListWidgetItem) -> None:
-        self._models_dirty = True
+        self.model.models_dirty = True
 
     def model_items(self) -> dict[str, bool]:
         """Every model in the list and whether it is checked."""
@@ -795,62 +676,26 @@ class SettingsDialog(QDialog):
         name = self.current_name()
         if name is None:
             return
-        configured = set(self._configured(name))
-        items = self.model_items()
-        to_add = sorted(m for m, on in items.items() if on and m not in configured)
-        to_remove = sorted(m for m, on in items.items() if not on and m in configured)
-        try:
-            for model in to_add:
-                self.engine.providers.add_model(ModelRef(name, model))
-            for model in to_remove:
-                self.engine.providers.remove_model(ModelRef(name, model))
-        except Exception as exc:
-            self._say(self.models_status, f"Not all changes were saved: {exc}", "error")
-            return
-        finally:
-            self._load_prices()
-        self._models_dirty = False
-        if to_add or to_remove:
-            self.models_changed.emit()
-        parts = []
-        if to_add:
-            parts.append(f"added {len(to_add)}")
-        if to_remove:
-            parts.append(f"removed {len(to_remove)}")
-        self._say(self.models_status, (", ".join(parts) or "nothing changed").capitalize() + ".", "ok")
+        said = self.model.apply_models(name, self.model_items())
+        self._load_prices()
+        self._tell(self.models_status, said)
 
     def add_manual_model(self) -> None:
         name = self.current_name()
-        model = self.manual_model_edit.text().strip()
         if name is None:
             return
-        if not model:
-            self._say(self.models_status, "Type a model name first, e.g. gpt-4o-mini.", "error")
-            return
-        if any(ch.isspace() for ch in model):
-            self._say(self.models_status, f"{model!r}: a model name has no spaces.", "error")
-            return
-        try:
-            self.engine.providers.add_model(ModelRef(name, model))
-        except Exception as exc:
-            self._say(self.models_status, f"Not added: {exc}", "error")
-            return
-        self.manual_model_edit.clear()
-        items = self.model_items()
-        self.model_list.blockSignals(True)
-        if model in items:
-            self.set_model_checked(model, True)
-        else:
-            item = QListWidgetItem(model)
-            item.setData(ROLE, model)
-            item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
-                          | Qt.ItemFlag.ItemIsSelectable)
-            item.setCheckState(Qt.CheckState.Checked)
-            self.model_list.addItem(item)
-        self.model_list.blockSignals(False)
-        self._load_prices()
-        self.models_changed.emit()
-        self._say(self.models_status, f"Added {name}/{model}.", "ok")
+        model = self.manual_model_edit.text().strip()
+        said = self.model.add_model(name, model)
+        if said.kind == "ok":
+            self.manual_model_edit.clear()
+            self.model_list.blockSignals(True)
+            if model in self.model_items():
+                self.set_model_checked(model, True)
+            else:
+                self.model_list.addItem(self._model_item(model, True))
+            self.model_list.blockSignals(False)
+            self._load_prices()
+        self._tell(self.models_status, said)
 
     # --- prices -------------------------------------------------------------------------
     def _load_prices(self) -> None:
@@ -858,15 +703,11 @@ class SettingsDialog(QDialog):
         table = self.price_table
         table.blockSignals(True)
         table.setRowCount(0)
-        self._saved_prices = {}
-        for model in self._configured(name) if name else []:
-            ref = ModelRef(name, model)  # type: ignore[arg-type]
-            own, source = self.engine.providers.price(ref)
+        for model, own, source in self.model.price_rows(name) if name else []:
             row = table.rowCount()
             table.insertRow(row)
             label = QTableWidgetItem(model)
             label.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-            self._saved_prices[model] = own
             table.setItem(row, COL_MODEL, label)
             values = (
                 (COL_INPUT, own.input_per_mtok if own else None),
@@ -877,63 +718,30 @@ class SettingsDialog(QDialog):
                 cell = QTableWidgetItem(fmt_price(value))
                 cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, col, cell)
-            src = QTableWidgetItem(SOURCE_TEXT.get(source, str(source)))
+            src = QTableWidgetItem(source)
             src.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
             table.setItem(row, COL_SOURCE, src)
         table.blockSignals(False)
-        self._prices_dirty = False
+        self.model.prices_dirty = False
         self._say(self.prices_status,
                   "" if table.rowCount() or not name else "Add models first: prices are per model.")
 
     def _price_item_changed(self, _item: QTableWidgetItem) -> None:
-        self._prices_dirty = True
-
-    def _row_price(self, row: int) -> tuple[str, Price | None, Price | None]:
-        """(model, the price typed in the row or None if empty, the saved one). ValueError if invalid."""
-        table = self.price_table
-        model = table.item(row, COL_MODEL).text()
-        saved = self._saved_prices.get(model)
-        values = {
-            col: parse_price(table.item(row, col).text(), model, PRICE_HEADERS[col])
-            for col in (COL_INPUT, COL_CACHED, COL_OUTPUT)
-        }
-        if all(v is None for v in values.values()):
-            return model, None, saved
-        if values[COL_INPUT] is None or values[COL_OUTPUT] is None:
-            raise ValueError(f"{model}: give both the input and the output price (cached input is optional)")
-        price = Price(
-            input_per_mtok=values[COL_INPUT],  # type: ignore[arg-type]
-            output_per_mtok=values[COL_OUTPUT],  # type: ignore[arg-type]
-            cached_input_per_mtok=values[COL_CACHED],
-        )
-        return model, price, saved
+        self.model.prices_dirty = True
 
     def save_prices(self) -> None:
         """Save every changed row, or none: any invalid cell is reported and nothing is written."""
         name = self.current_name()
         if name is None:
             return
-        rows = []
-        errors = []
-        for row in range(self.price_table.rowCount()):
-            try:
-                rows.append(self._row_price(row))
-            except ValueError as exc:
-                errors.append(str(exc))
-        if errors:
-            self._say(self.prices_status, "Nothing saved: " + "; ".join(errors), "error")
-            return
-        changed = [(m, p) for m, p, saved in rows if p != saved]
-        try:
-            for model, price in changed:
-                self.engine.providers.set_price(ModelRef(name, model), price)
-        except Exception as exc:
+        table = self.price_table
+        rows = [(table.item(r, COL_MODEL).text(),
+                 (table.item(r, COL_INPUT).text(), table.item(r, COL_CACHED).text(), table.item(r, COL_OUTPUT).text()))
+                for r in range(table.rowCount())]
+        said, written = self.model.save_prices(name, rows)
+        if written:  # else the edits stay, to be put right
             self._load_prices()
-            self._say(self.prices_status, f"Not all prices were saved: {exc}", "error")
-            return
-        self._load_prices()
-        self._say(self.prices_status,
-                  f"Saved {len(changed)} price(s)." if changed else "No price changed.", "ok")
+        self._tell(self.prices_status, said)
 
     def clear_selected_price(self) -> None:
         name = self.current_name()
@@ -941,15 +749,11 @@ class SettingsDialog(QDialog):
         if name is None or row < 0:
             self._say(self.prices_status, "Select a model's row first.", "error")
             return
-        model = self.price_table.item(row, COL_MODEL).text()
-        try:
-            self.engine.providers.set_price(ModelRef(name, model), None)
-        except Exception as exc:
-            self._say(self.prices_status, f"Not cleared: {exc}", "error")
-            return
-        self._load_prices()
-        self.price_table.setCurrentCell(row, COL_INPUT)
-        self._say(self.prices_status, f"Cleared your price for {model}.", "ok")
+        said = self.model.clear_price(name, self.price_table.item(row, COL_MODEL).text())
+        if said.kind == "ok":
+            self._load_prices()
+            self.price_table.setCurrentCell(row, COL_INPUT)
+        self._tell(self.prices_status, said)
 
     # --- closing ------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:
