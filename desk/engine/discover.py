@@ -1,4 +1,5 @@
-"""Find model servers already running on this computer (loopback only), and add them.
+"""Find model servers already running on this computer (loopback only); the provider
+service adds them (desk.engine.services.providers.ProviderService.add_found).
 
 Each candidate is probed once with a short timeout, by its protocol's own list-models
 request (desk.providers.loopback): Ollama by `GET /api/tags`, the OpenAI-compatible servers

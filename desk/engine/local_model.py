@@ -7,8 +7,9 @@ assembled (and checked against their SHA-256) into desk's cache folder on first 
 The server runs in its own process (`desk local serve`), never inside the window: a crash
 or a long generation in native code cannot take the app down, and stopping it is a signal.
 It listens on 127.0.0.1 only. Desk talks to it like any OpenAI-compatible server, as the
-provider `LOCAL_PROVIDER`. llama.cpp's server ignores `stream_options.include_usage`, so
-its streamed answers carry no token counts; desk reports them as unknown (null), not 0.
+provider `LOCAL_PROVIDER` (registered, and started on demand, by the provider service:
+desk.engine.services.providers). llama.cpp's server ignores `stream_options.include_usage`,
+so its streamed answers carry no token counts; desk reports them as unknown (null), not 0.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.core.trial import ModelRef
 from desk.engine.errors import EngineError
-from desk.engine.keys import KeyStoreError, get_api_key
+from desk.engine.keys import KeyStoreError, get_api_key, secret_store
 from desk.engine.services.providers import (
     KINDS,
     ProviderError,
@@ -173,7 +173,7 @@ class SettingsModel:
         """What the key field says: whether a key is stored, or that none can be kept. It asks
         the keyring, which can be slow: call it off the event loop."""
         try:
-            usable = self.providers.secret_store().usable
+            usable = secret_store().usable
             stored = config is not None and get_api_key(dataclasses.replace(config, key_env=None)) is not None
         except Exception:  # a broken keyring only changes a placeholder
             usable = stored = False

@@ -31,6 +31,7 @@ from desk.core.response import Attempt, ResponseResult, Status
 from desk.core.trial import ModelRef, TrialInput, Variant
 from desk.engine import local_model
 from desk.engine.jobs import Job, JobCancelled
+from desk.engine.keys import secret_store
 from desk.engine.session import Engine, EngineError, TrialSummary
 from desk.ui import defs, frame_queue, hotkeys
 from desk.ui.about import show_about, show_help
@@ -204,7 +205,7 @@ class MainWindow(QMainWindow):
         if not self.engine.providers.price_data_ready():
             QTimer.singleShot(50, self, self._show_secret_store)
             return
-        call_in_thread(self, self.engine.providers.secret_store, self._secret_store_found)
+        call_in_thread(self, secret_store, self._secret_store_found)
 
     def _secret_store_found(self, store: Any) -> None:
         log.info("secret store: %s", store.description)

@@ -21,11 +21,9 @@ from desk.engine.discover import Found
 from desk.engine.errors import EngineError, UnknownProviders
 from desk.engine.keys import (
     KeyStoreError,
-    SecretStore,
     delete_api_key,
     env_key,
     get_api_key,
-    secret_store,
     set_api_key,
 )
 from desk.engine.ports.providers import PriceRecords, ProviderReader, ProviderRecords
@@ -165,10 +163,6 @@ class ProviderService:
         if config is not None and env_key(config):
             return None
         return why
-
-    def secret_store(self) -> SecretStore:
-        """Where keys typed into desk are kept (the OS keyring's backend), and whether it can."""
-        return secret_store()
 
     def remove_provider(self, name: str) -> None:
         if not self._records.remove(name):
