@@ -633,7 +633,7 @@ def test_db_flag_works_on_every_command(tmp_path, srv, cli, monkeypatch, positio
     run("provider", "remove", "tmp")
     assert not decoy.parent.exists()  # $DESK_DB was never touched
     with open_store(chosen) as store:
-        assert [p.name for p in store.list_providers()] == ["oa"]
+        assert [p.name for p in store.providers.all()] == ["oa"]
         assert [t.id for t in store.trials.list()] == [rec["trial_id"]]
 
 
@@ -735,7 +735,7 @@ def test_api_keys_never_stored_or_printed(tmp_path, srv, cli):
         assert _scan_for(key[-20:], *blobs) == [], f"part of {key} leaked"
     # ...while the store still knows where each key comes from
     with open_store(db) as store:
-        assert store.get_provider("envp").key_env == "DESK_TEST_KEY"
+        assert store.providers.get("envp").key_env == "DESK_TEST_KEY"
         wal = Path(f"{db}-wal")
         if wal.exists():
             for key in (env_key, ring_key, stdin_key):

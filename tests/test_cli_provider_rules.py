@@ -57,7 +57,7 @@ def test_cli_adds_nothing_when_the_keyring_cannot_keep_the_key(tmp_path, capsys,
     assert code == 1 and "cannot store the key" in err and "sk-lost-1" not in err
     store = open_store(db)
     try:
-        assert store.list_providers() == []  # all or nothing: no provider left without its key
+        assert store.providers.all() == []  # all or nothing: no provider left without its key
     finally:
         store.close()
 
@@ -68,17 +68,17 @@ def test_engine_puts_an_edited_provider_back_when_its_new_key_cannot_be_kept(tmp
     async def go() -> None:
         async with Engine(store) as engine:
             old = ProviderConfig("oa", "openai", "https://one.example.com/v1", key_env="DESK_NO_SUCH_VAR")
-            engine.save_provider(old, new=True)  # no key given: nothing for the keyring to refuse
+            engine.providers.save_provider(old, new=True)  # no key given: nothing for the keyring to refuse
             edited = ProviderConfig("oa", "openai", "https://two.example.com/v1")
             with pytest.raises(KeyStoreError):
-                engine.save_provider(edited, api_key="sk-lost-2", new=False)
-            assert engine.providers() == [old]  # the old settings stand
-            assert "sk-lost-2" not in repr(engine.providers())
-            assert engine.unkept_key("oa")  # and a Test will not vouch for the key that was lost
+                engine.providers.save_provider(edited, api_key="sk-lost-2", new=False)
+            assert engine.providers.configs.all() == [old]  # the old settings stand
+            assert "sk-lost-2" not in repr(engine.providers.configs.all())
+            assert engine.providers.unkept_key("oa")  # and a Test will not vouch for the key that was lost
             with pytest.raises(KeyStoreError):
-                engine.save_provider(ProviderConfig("new", "openai", "https://x.example.com"), api_key="k",
+                engine.providers.save_provider(ProviderConfig("new", "openai", "https://x.example.com"), api_key="k",
                                      new=True)
-            assert [p.name for p in engine.providers()] == ["oa"]
+            assert [p.name for p in engine.providers.configs.all()] == ["oa"]
 
     try:
         asyncio.run(go())

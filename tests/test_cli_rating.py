@@ -157,7 +157,7 @@ def test_rate_json_prints_the_rating(answers, db, cli):
 
 def test_rate_uses_the_rater_name_set_in_the_app(answers, db, cli):
     with open_store(db) as store:
-        store.set_setting("rater_name", "Dr. Ann Lee")
+        store.settings.set("rater_name", "Dr. Ann Lee")
     cli.ok("rate", answers["x"]["response_id"], *GOOD)
     assert [r.rater for r in ratings(db)] == ["Dr. Ann Lee"]
 
@@ -548,7 +548,7 @@ def test_merge_reports_conflicts_and_errors(srv, tmp_path, cli):
     assert "conflict(s)" not in out
     assert "  provider oa: set up differently in the other store; this store's kept" in out
     with open_store(a) as store:
-        assert store.get_provider("oa").kind == "openai"
+        assert store.providers.get("oa").kind == "openai"
 
     assert "no such file" in cli.fails("merge", str(tmp_path / "missing.db"), "--db", str(a))
     assert "is this store" in cli.fails("merge", str(a), "--db", str(a))

@@ -40,9 +40,9 @@ def crash_setup(srv, tmp_path):
     for m in MODELS:
         srv.set_default(m, Script(text_pieces=PIECES, interval_ms=20))  # ~6 s per answer: killed long before
     with open_store(db) as store:
-        store.add_provider(ProviderConfig("p", "openai", srv.base_url + "/v1"))
+        store.providers.add(ProviderConfig("p", "openai", srv.base_url + "/v1"))
         for m in MODELS:
-            store.add_model("p", m)
+            store.providers.add_model("p", m)
 
         async def earlier_trial():
             async with Engine(store) as engine:

@@ -148,7 +148,7 @@ def run(args: argparse.Namespace, store: Store) -> int:
         # The connect timeout belongs to the engine's HTTP client: it must come from the plan.
         async with Engine(store, timeouts=plan.timeouts, retry=plan.retry) as engine:
             for ref in (*plan.models, *plan.fallback):
-                engine.target(ref)  # unknown providers fail before anything is sent
+                engine.providers.target(ref)  # unknown providers fail before anything is sent
             try:
                 return await engine.loads.run(plan, progress=progress, name=args.name)
             except LoadCancelled as exc:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from desk.engine import local_model
 
 if TYPE_CHECKING:
+    from desk.engine.session import Engine
     from desk.store.db import Store
 
 
@@ -31,17 +32,19 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 
 def _handle(args: argparse.Namespace, store: Store) -> int:
-    from desk.cli.common import CliError, _run
     from desk.engine.session import Engine
 
     engine = Engine(store)
     if args.action == "serve":
-        return serve(args, engine, _run, CliError)
-    return status(args, engine, _run)
+        return serve(args, engine)
+    return status(args, engine)
 
 
-def serve(args: argparse.Namespace, engine: Any, run_coro: Any, cli_error: Any) -> int:
+def serve(args: argparse.Namespace, engine: Engine) -> int:
     """Assemble the model if needed, start its server, register it, serve until Ctrl+C."""
+    from desk.cli.common import CliError as cli_error
+    from desk.cli.common import _run as run_coro
+
     reason = local_model.missing()
     if reason:
         raise cli_error(reason)
@@ -56,7 +59,7 @@ def serve(args: argparse.Namespace, engine: Any, run_coro: Any, cli_error: Any) 
             run_coro(local_model.wait_ready(server, args.timeout))
         except local_model.LocalModelError as exc:
             raise cli_error(str(exc), 1) from None
-        ref = local_model.register(engine, server.port)
+        ref = engine.providers.register_local(server.port)
         print(f"Serving {path.name} at {server.base_url} as {ref} (Ctrl+C stops it).", flush=True)
         server.process.wait()
         return 0 if server.process.returncode in (0, None) else 1
@@ -66,10 +69,12 @@ def serve(args: argparse.Namespace, engine: Any, run_coro: Any, cli_error: Any) 
         server.stop()
 
 
-def status(args: argparse.Namespace, engine: Any, run_coro: Any) -> int:
+def status(args: argparse.Namespace, engine: Engine) -> int:
+    from desk.cli.common import _run as run_coro
+
     reason = local_model.missing()
     assembled = reason is None and local_model.weights_path().exists()
-    config = next((p for p in engine.providers() if p.name == local_model.LOCAL_PROVIDER), None)
+    config = engine.providers.configs.get(local_model.LOCAL_PROVIDER)
     answering = False
     if config is not None:
         answering = run_coro(local_model.answering(config.base_url))

@@ -65,9 +65,9 @@ def _price_set(args: argparse.Namespace, store: Store) -> int:
     price = Price(args.input, args.output, args.cached_input)
 
     def save(engine: Engine) -> None:
-        if engine.provider_config(ref.provider) is None:
+        if engine.providers.configs.get(ref.provider) is None:
             raise CliError(f"unknown provider {ref.provider!r}; add it first with 'desk provider add'")
-        engine.set_price(ref, price)
+        engine.providers.set_price(ref, price)
 
     _with_engine(store, save)
     cached = f", cached input ${args.cached_input:g}" if args.cached_input is not None else ""
@@ -76,7 +76,7 @@ def _price_set(args: argparse.Namespace, store: Store) -> int:
 
 
 def _price_list(args: argparse.Namespace, store: Store) -> int:
-    for ref, price in _with_engine(store, lambda engine: engine.own_prices()):
+    for ref, price in _with_engine(store, lambda engine: engine.providers.own_prices()):
         provider, model = ref.provider, ref.model
         if args.json:
             print(json.dumps({"model": f"{provider}/{model}", "input": price.input_per_mtok,
@@ -90,7 +90,7 @@ def _price_list(args: argparse.Namespace, store: Store) -> int:
 
 def _price_delete(args: argparse.Namespace, store: Store) -> int:
     ref = _ref(args.model)
-    if not _with_engine(store, lambda engine: engine.delete_price(ref)):
+    if not _with_engine(store, lambda engine: engine.providers.delete_price(ref)):
         raise CliError(f"no price set for {ref}")
     print(f"deleted your price for {ref}")
     return EXIT_OK
@@ -101,7 +101,7 @@ def _prices_info(args: argparse.Namespace, store: Store) -> int:
 
     load_cached()
     info = current_info()
-    own = len(_with_engine(store, lambda engine: engine.own_prices()))
+    own = len(_with_engine(store, lambda engine: engine.providers.own_prices()))
     if args.json:
         print(json.dumps({"source": info.source, "description": info.description,
                           "fetched_at": info.fetched_at, "newest_price_change": info.newest_change,
@@ -113,18 +113,17 @@ def _prices_info(args: argparse.Namespace, store: Store) -> int:
 
 
 def _prices_update(args: argparse.Namespace, store: Store) -> int:
-    from desk.engine.price_data import DEFAULT_URL, PriceDataError, update
-    from desk.providers.http import make_client
+    from desk.engine.session import Engine, EngineError
 
-    async def go() -> Any:
-        async with make_client() as client:
-            return await update(client, args.url or DEFAULT_URL)
+    async def go() -> str:
+        async with Engine(store) as engine:
+            return await engine.providers.update_price_data(args.url)
 
     try:
-        info = _run(go())
-    except PriceDataError as exc:
+        description = _run(go())
+    except EngineError as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
-    print(f"updated: {info.description}")
+    print(f"updated: {description}")
     return EXIT_OK
 
 
@@ -138,7 +137,7 @@ def _prices_import(args: argparse.Namespace, store: Store) -> int:
     from desk.engine.session import UnknownProviders
 
     try:
-        _with_engine(store, lambda engine: engine.set_prices(rows))
+        _with_engine(store, lambda engine: engine.providers.set_prices(rows))
     except UnknownProviders as exc:
         raise CliError(f"unknown provider(s) {', '.join(exc.names)} in {args.file}; add them first "
                        "(nothing imported)") from None

@@ -25,12 +25,12 @@ if TYPE_CHECKING:
 
 
 class _Kinds:
-    """The protocol kinds, as argparse choices, read from desk.providers.registry (their one
-    list) only when a `provider add` is parsed or its help shown: that imports httpx, which
+    """The protocol kinds, as argparse choices, read from their one list (desk.providers.registry,
+    through the provider service) only when a `provider add` is parsed or its help shown: that imports httpx, which
     every other command would pay for at start-up."""
 
     def _kinds(self) -> tuple[str, ...]:
-        from desk.providers.registry import KINDS
+        from desk.engine.services.providers import KINDS
 
         return KINDS
 
@@ -79,7 +79,7 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 
 def _provider_add(args: argparse.Namespace, store: Store) -> int:
-    from desk.providers.registry import default_base_url
+    from desk.engine.services.providers import default_base_url
 
     config = ProviderConfig(
         name=args.name,
@@ -92,7 +92,7 @@ def _provider_add(args: argparse.Namespace, store: Store) -> int:
     if args.key_stdin:  # at a terminal, never echo the key
         key = (getpass.getpass(f"API key for {args.name}: ") if sys.stdin.isatty() else sys.stdin.readline()).strip()
     # The engine's rule: the URL checked, and all or nothing when the keyring cannot keep the key.
-    _with_engine(store, lambda engine: engine.save_provider(config, api_key=key or None, new=True))
+    _with_engine(store, lambda engine: engine.providers.save_provider(config, api_key=key or None, new=True))
     warning = plain_http_warning(config.base_url)
     if warning:
         print(f"desk: warning: {warning}", file=sys.stderr)
@@ -101,7 +101,7 @@ def _provider_add(args: argparse.Namespace, store: Store) -> int:
 
 
 def _provider_list(args: argparse.Namespace, store: Store) -> int:
-    providers = _with_engine(store, lambda engine: engine.providers())
+    providers = _with_engine(store, lambda engine: engine.providers.configs.all())
     if args.json:
         for p in providers:
             print(json.dumps({"name": p.name, "kind": p.kind, "base_url": redact(p.base_url),
@@ -116,29 +116,29 @@ def _provider_list(args: argparse.Namespace, store: Store) -> int:
 
 
 def _provider_remove(args: argparse.Namespace, store: Store) -> int:
-    _with_engine(store, lambda engine: engine.remove_provider(args.name))  # its key forgotten too
+    _with_engine(store, lambda engine: engine.providers.remove_provider(args.name))  # its key forgotten too
     print(f"removed provider {args.name}")
     return EXIT_OK
 
 
 def _provider_set_key(args: argparse.Namespace, store: Store) -> int:
-    if _with_engine(store, lambda engine: engine.provider_config(args.name)) is None:
+    if _with_engine(store, lambda engine: engine.providers.configs.get(args.name)) is None:
         raise CliError(f"no provider named {args.name!r}")
     key = getpass.getpass(f"API key for {args.name}: ") if sys.stdin.isatty() else sys.stdin.readline()
     if not key.strip():
         raise CliError("no key given")
-    _with_engine(store, lambda engine: engine.set_provider_key(args.name, key.strip()))
+    _with_engine(store, lambda engine: engine.providers.set_provider_key(args.name, key.strip()))
     print(f"stored the key for {args.name} in the OS keyring")
     return EXIT_OK
 
 
 def _provider_models(args: argparse.Namespace, store: Store) -> int:
+    from desk.engine.services.providers import ProviderError
     from desk.engine.session import Engine
-    from desk.providers.base import ProviderError
 
     async def go() -> list[str]:
         async with Engine(store) as engine:
-            return await engine.list_models(args.name)
+            return await engine.providers.list_models(args.name)
 
     try:
         names = _run(go())
@@ -150,12 +150,12 @@ def _provider_models(args: argparse.Namespace, store: Store) -> int:
 
 
 def _provider_test(args: argparse.Namespace, store: Store) -> int:
+    from desk.engine.services.providers import ProviderError
     from desk.engine.session import Engine
-    from desk.providers.base import ProviderError
 
     async def go() -> float:
         async with Engine(store) as engine:
-            return await engine.test_provider(args.name)
+            return await engine.providers.test_provider(args.name)
 
     try:
         ms = _run(go())
@@ -188,24 +188,24 @@ def _discover_candidates(items: Sequence[str]) -> tuple[tuple[str, str, int], ..
 
 
 def _provider_discover(args: argparse.Namespace, store: Store) -> int:
-    from desk.engine.discover import add_found, describe_candidates, discover
+    from desk.engine.discover import Found, describe_candidates, discover
     from desk.engine.session import Engine
 
     candidates = _discover_candidates(args.port)
 
-    async def go() -> list[tuple[Any, str | None]]:
+    async def go() -> list[tuple[Found, str | None]]:
         found = await discover(candidates=candidates)
         if not args.add:
             return [(f, None) for f in found]
         async with Engine(store) as engine:
-            return [(f, await add_found(engine, f)) for f in found]
+            return [(f, engine.providers.add_found(f)) for f in found]
 
     results = _run(go())
     if not results and not args.json:
         print(f"no local model servers found on 127.0.0.1 ({describe_candidates(candidates)})")
     for found, added in results:
         if args.json:
-            obj = {"name": found.name, "server": found.server, "kind": found.kind,
+            obj: dict[str, object] = {"name": found.name, "server": found.server, "kind": found.kind,
                    "base_url": found.base_url, "models": list(found.models)}
             if args.add:
                 obj["added_as"] = added

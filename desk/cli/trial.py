@@ -78,7 +78,7 @@ def _trial(args: argparse.Namespace, store: Store) -> int:
     async def go() -> TrialOutcome:
         async with Engine(store, timeouts=timeouts, retry=retry, stream=not args.no_stream) as engine:
             for ref in refs:
-                engine.target(ref)  # unknown providers fail before anything is sent
+                engine.providers.target(ref)  # unknown providers fail before anything is sent
             progress = _Progress(len(refs)) if not args.json and sys.stderr.isatty() else None
             return await engine.trials.run(trial, refs, settings, sink=progress)
 

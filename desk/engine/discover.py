@@ -1,4 +1,5 @@
-"""Find model servers already running on this computer (loopback only), and add them.
+"""Find model servers already running on this computer (loopback only); the provider
+service adds them (desk.engine.services.providers.ProviderService.add_found).
 
 Each candidate is probed once with a short timeout, by its protocol's own list-models
 request (desk.providers.loopback): Ollama by `GET /api/tags`, the OpenAI-compatible servers
@@ -13,11 +14,8 @@ import asyncio
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
-from desk.core.provider import ProviderConfig
-from desk.core.trial import ModelRef
 from desk.providers.loopback import LoopbackClient, loopback_client, served_models
 from desk.providers.registry import default_base_url
 
@@ -76,26 +74,6 @@ async def discover(candidates: Sequence[Candidate] = DEFAULT_CANDIDATES, timeout
     async with loopback_client(timeout) as client:
         results = await asyncio.gather(*(_probe(client, c, timeout) for c in candidates))
     return [f for f in results if f is not None]
-
-
-def _free_name(engine: Any, name: str) -> str:
-    taken = {p.name for p in engine.providers()}
-    if name not in taken:
-        return name
-    n = 2
-    while f"{name}-{n}" in taken:
-        n += 1
-    return f"{name}-{n}"
-
-
-async def add_found(engine: Any, found: Found) -> str:
-    """Save a found server as a provider (no key) with its models; return the name used
-    (the server's own name, or NAME-2, NAME-3... if that one is taken)."""
-    name = _free_name(engine, found.name)
-    engine.save_provider(ProviderConfig(name, found.kind, found.base_url), new=True)
-    for model in found.models:
-        engine.add_model(ModelRef(name, model))
-    return name
 
 
 def with_models(found: Found, models: Sequence[str]) -> Found:

@@ -1,6 +1,8 @@
-"""The one error every use-case service raises for a request it cannot start."""
+"""The engine's own errors: a request it cannot start, said in one plain line."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class EngineError(ValueError):
@@ -8,3 +10,11 @@ class EngineError(ValueError):
     `outside`: a suite import's attachments refused for lying outside the suite's folder."""
 
     outside: tuple[str, ...] = ()
+
+
+class UnknownProviders(EngineError):
+    """Prices named providers that are not configured: `names`, sorted; nothing was set."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__(f"unknown provider(s) {', '.join(names)}")
+        self.names = list(names)

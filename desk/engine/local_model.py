@@ -7,8 +7,9 @@ assembled (and checked against their SHA-256) into desk's cache folder on first 
 The server runs in its own process (`desk local serve`), never inside the window: a crash
 or a long generation in native code cannot take the app down, and stopping it is a signal.
 It listens on 127.0.0.1 only. Desk talks to it like any OpenAI-compatible server, as the
-provider `LOCAL_PROVIDER`. llama.cpp's server ignores `stream_options.include_usage`, so
-its streamed answers carry no token counts; desk reports them as unknown (null), not 0.
+provider `LOCAL_PROVIDER` (registered, and started on demand, by the provider service:
+desk.engine.services.providers). llama.cpp's server ignores `stream_options.include_usage`,
+so its streamed answers carry no token counts; desk reports them as unknown (null), not 0.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import platformdirs
 
@@ -86,13 +86,6 @@ def model_path() -> Path:
 
 def provider_config(port: int) -> ProviderConfig:
     return ProviderConfig(LOCAL_PROVIDER, "openai", f"http://{HOST}:{port}/v1")
-
-
-def register(engine: Any, port: int) -> ModelRef:
-    """Add (or point at `port`) the provider for the built-in model; no key is involved."""
-    exists = any(p.name == LOCAL_PROVIDER for p in engine.providers())
-    engine.save_provider(provider_config(port), new=not exists)
-    return register_existing(engine)
 
 
 def port_is_free(port: int) -> bool:
@@ -194,37 +187,5 @@ async def answering(base_url: str, timeout: float = 1.0) -> bool:
         return await answers(client, base_url + "/models")
 
 
-async def ensure_running(engine: Any, current: LocalServer | None = None,
-                         timeout: float = 120.0) -> tuple[ModelRef, LocalServer | None]:
-    """Make the built-in model answer: keep a server that already does (ours, or a
-    `desk local serve` in a terminal), else start one and point the provider at it.
-    Returns the model and the server this call started (None if it started nothing)."""
-    if current is not None and current.alive():
-        return local_model_ref(), current
-    config = next((p for p in engine.providers() if p.name == LOCAL_PROVIDER), None)
-    if config is not None and await answering(config.base_url):
-        return register_existing(engine), None
-    reason = missing()
-    if reason:
-        raise LocalModelError(reason)
-    # Assembling the weights (first use) copies and hashes ~250 MB: not on the caller's loop.
-    server = await asyncio.to_thread(start, None)
-    try:
-        await wait_ready(server, timeout)
-    except BaseException:
-        server.stop()
-        raise
-    return register(engine, server.port), server
-
-
 def local_model_ref() -> ModelRef:
     return ModelRef(LOCAL_PROVIDER, MODEL_ALIAS)
-
-
-def register_existing(engine: Any) -> ModelRef:
-    """The built-in model on its (already stored) provider, added to the models if missing."""
-    ref = local_model_ref()
-    if ref not in engine.configured_models():
-        engine.add_model(ref)
-    return ref
-

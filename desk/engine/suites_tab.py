@@ -178,7 +178,7 @@ class SuitesTab:
         return next((r for r in self.runs if r.run_id == run_id), None) if run_id else None
 
     def model_names(self) -> list[str]:
-        return [str(ref) for ref in self.engine.configured_models()]
+        return [str(ref) for ref in self.engine.providers.configured_models()]
 
     def reload_due(self, now: float) -> bool:
         """While the open run streams: whether its matrix is out of date and may be read again

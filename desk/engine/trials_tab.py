@@ -252,7 +252,7 @@ class TrialsTab:
         if size:
             return size
         # the built-in model's provider is added when it starts (before_run)
-        known = {p.name for p in self.engine.providers()} | {LOCAL_PROVIDER}
+        known = {p.name for p in self.engine.providers.configs.all()} | {LOCAL_PROVIDER}
         unknown = [m for m in models if m.provider not in known]
         if unknown:
             return (f"unknown provider {unknown[0].provider!r} (of {unknown[0]}): add it in Providers… "

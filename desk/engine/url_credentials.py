@@ -21,7 +21,7 @@ from desk.store.errors import StoreError
 def secure_stored_urls(store: Store) -> list[str]:
     """Take credentials out of every stored base URL; one note per provider changed."""
     notes = []
-    for config in store.list_providers():
+    for config in store.providers.all():
         if not has_credentials(config.base_url):
             continue
         clean, secret = split_credentials(config.base_url)
@@ -37,7 +37,7 @@ def secure_stored_urls(store: Store) -> list[str]:
                 fate = ("the password in its base URL was removed, and no OS keyring can keep it: give the "
                         "key through an environment variable (--key-env VAR, or the provider's form)")
         try:
-            store.update_provider(replace(config, base_url=clean))
+            store.providers.update(replace(config, base_url=clean))
         except StoreError as exc:  # a read-only store: the URL stays, and this is said each time
             notes.append(f"provider {config.name}: its base URL holds a password that could not be "
                          f"removed from the store ({exc})")

@@ -15,23 +15,19 @@ from types import TracebackType
 
 import platformdirs
 
-from desk.core.pricing import Price
-from desk.core.provider import ProviderConfig
-from desk.store import (
-    merge,
-    prices,
-    providers,
-    settings,
-)
+from desk.store import merge
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.merge import MergeReport
 from desk.store.migrations import MIGRATIONS_TABLE, migrate
+from desk.store.prices import PriceTable
+from desk.store.providers import ProviderTable
 from desk.store.ratings import RatingTable
 from desk.store.responses import ResponseTable
 from desk.store.rubrics import RubricTable
 from desk.store.runs import RunTable
 from desk.store.scorecard_cache import ScorecardTable
+from desk.store.settings import SettingTable
 from desk.store.suites import SuiteTable
 from desk.store.trials import TrialTable
 
@@ -159,13 +155,17 @@ class Store:
     def __init__(self, db: Database, path: str | Path) -> None:
         self.db = db
         self.path = path
+        self._cancelled: Callable[[], bool] | None = None
+        # One table object per area; each implements the ports (desk.engine.ports) its services need.
+        self.providers = ProviderTable(db)
+        self.prices = PriceTable(db)
+        self.settings = SettingTable(db)
         self.trials = TrialTable(db)
         self.responses = ResponseTable(db)
-        self.suites = SuiteTable(db)
-        self._cancelled: Callable[[], bool] | None = None
         self.ratings = RatingTable(db)
         self.rubrics = RubricTable(db)
         self.scorecards = ScorecardTable(db)
+        self.suites = SuiteTable(db)
         self.runs = RunTable(db)
 
     def close(self) -> None:
@@ -181,56 +181,6 @@ class Store:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    # providers and their models
-
-    def add_provider(self, cfg: ProviderConfig) -> str:
-        return providers.add_provider(self.db, cfg)
-
-    def update_provider(self, cfg: ProviderConfig) -> None:
-        providers.update_provider(self.db, cfg)
-
-    def get_provider(self, name: str) -> ProviderConfig | None:
-        return providers.get_provider(self.db, name)
-
-    def list_providers(self) -> list[ProviderConfig]:
-        return providers.list_providers(self.db)
-
-    def remove_provider(self, name: str) -> bool:
-        return providers.remove_provider(self.db, name)
-
-    def add_model(self, provider_name: str, model: str) -> None:
-        providers.add_model(self.db, provider_name, model)
-
-    def list_models(self, provider_name: str | None = None) -> list[tuple[str, str]]:
-        return providers.list_models(self.db, provider_name)
-
-    def remove_model(self, provider_name: str, model: str) -> bool:
-        return providers.remove_model(self.db, provider_name, model)
-
-    # price overrides
-
-    def set_price(self, provider_name: str, model: str, price: Price) -> None:
-        prices.set_price(self.db, provider_name, model, price)
-
-    def get_price(self, provider_name: str, model: str) -> Price | None:
-        return prices.get_price(self.db, provider_name, model)
-
-    def list_prices(self) -> list[tuple[str, str, Price]]:
-        return prices.list_prices(self.db)
-
-    def delete_price(self, provider_name: str, model: str) -> bool:
-        return prices.delete_price(self.db, provider_name, model)
-
-
-
-    # settings
-
-    def get_setting(self, key: str) -> str | None:
-        return settings.get_setting(self.db, key)
-
-    def set_setting(self, key: str, value: str | None) -> None:
-        settings.set_setting(self.db, key, value)
 
     # merging
 

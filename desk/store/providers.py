@@ -17,83 +17,83 @@ from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows
 
 
-def add_provider(db: Database, cfg: ProviderConfig) -> str:
-    """Insert a provider and return its id; StoreError if the name is taken."""
-    _no_credentials(cfg)
-    provider_id = new_id()
-    now = time.time()
-    try:
-        db.execute(
-            "INSERT INTO providers (id, name, kind, base_url, key_env, api_version, "
-            "headers_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (provider_id, *_fields(cfg), now, now),
+class ProviderTable:
+    """The providers table and the models added to each provider."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, cfg: ProviderConfig) -> str:
+        """Insert a provider and return its id; StoreError if the name is taken."""
+        _no_credentials(cfg)
+        provider_id = new_id()
+        now = time.time()
+        try:
+            self.db.execute(
+                "INSERT INTO providers (id, name, kind, base_url, key_env, api_version, "
+                "headers_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (provider_id, *_fields(cfg), now, now),
+            )
+        except sqlite3.IntegrityError:
+            raise StoreError(f"provider {cfg.name} already exists") from None
+        return provider_id
+
+    def update(self, cfg: ProviderConfig) -> None:
+        """Replace the settings of the provider named `cfg.name`; StoreError if there is none."""
+        _no_credentials(cfg)
+        try:
+            changed = self.db.execute(
+                "UPDATE providers SET kind = ?, base_url = ?, key_env = ?, api_version = ?, "
+                "headers_json = ?, updated_at = ? WHERE name = ?",
+                (*_fields(cfg)[1:], time.time(), cfg.name),
+            ).rowcount
+        except sqlite3.Error as exc:  # a read-only file, a full disk
+            raise StoreError(f"provider {cfg.name} not updated ({exc})") from None
+        if not changed:
+            raise StoreError(f"no provider named {cfg.name}")
+
+    def get(self, name: str) -> ProviderConfig | None:
+        row = one(self.db, "SELECT * FROM providers WHERE name = ?", (name,))
+        return _config(row) if row else None
+
+    def all(self) -> list[ProviderConfig]:
+        """Every provider, by name."""
+        return [_config(r) for r in rows(self.db, "SELECT * FROM providers ORDER BY name")]
+
+    def remove(self, name: str) -> bool:
+        """Delete a provider with its models and price overrides; stored answers are kept."""
+        return self.db.execute("DELETE FROM providers WHERE name = ?", (name,)).rowcount > 0
+
+    def add_model(self, provider_name: str, model: str) -> None:
+        """Remember a model for a provider; adding it again does nothing."""
+        try:
+            self.db.execute(
+                "INSERT INTO models (id, provider_name, model, created_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (provider_name, model) DO NOTHING",
+                (new_id(), provider_name, model, time.time()),
+            )
+        except sqlite3.IntegrityError:  # the foreign key: no such provider
+            raise StoreError(f"no provider named {provider_name}") from None
+
+    def models(self, provider_name: str | None = None) -> list[tuple[str, str]]:
+        """(provider name, model) pairs, sorted."""
+        if provider_name is None:
+            found = rows(self.db, "SELECT provider_name, model FROM models ORDER BY provider_name, model")
+        else:
+            found = rows(
+                self.db,
+                "SELECT provider_name, model FROM models WHERE provider_name = ? ORDER BY model",
+                (provider_name,),
+            )
+        return [(r["provider_name"], r["model"]) for r in found]
+
+    def remove_model(self, provider_name: str, model: str) -> bool:
+        return (
+            self.db.execute(
+                "DELETE FROM models WHERE provider_name = ? AND model = ?", (provider_name, model)
+            ).rowcount
+            > 0
         )
-    except sqlite3.IntegrityError:
-        raise StoreError(f"provider {cfg.name} already exists") from None
-    return provider_id
-
-
-def update_provider(db: Database, cfg: ProviderConfig) -> None:
-    """Replace the settings of the provider named `cfg.name`; StoreError if there is none."""
-    _no_credentials(cfg)
-    try:
-        changed = db.execute(
-            "UPDATE providers SET kind = ?, base_url = ?, key_env = ?, api_version = ?, "
-            "headers_json = ?, updated_at = ? WHERE name = ?",
-            (*_fields(cfg)[1:], time.time(), cfg.name),
-        ).rowcount
-    except sqlite3.Error as exc:  # a read-only file, a full disk
-        raise StoreError(f"provider {cfg.name} not updated ({exc})") from None
-    if not changed:
-        raise StoreError(f"no provider named {cfg.name}")
-
-
-def get_provider(db: Database, name: str) -> ProviderConfig | None:
-    row = one(db, "SELECT * FROM providers WHERE name = ?", (name,))
-    return _config(row) if row else None
-
-
-def list_providers(db: Database) -> list[ProviderConfig]:
-    return [_config(r) for r in rows(db, "SELECT * FROM providers ORDER BY name")]
-
-
-def remove_provider(db: Database, name: str) -> bool:
-    """Delete a provider with its models and price overrides; stored answers are kept."""
-    return db.execute("DELETE FROM providers WHERE name = ?", (name,)).rowcount > 0
-
-
-def add_model(db: Database, provider_name: str, model: str) -> None:
-    """Remember a model for a provider; adding it again does nothing."""
-    try:
-        db.execute(
-            "INSERT INTO models (id, provider_name, model, created_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (provider_name, model) DO NOTHING",
-            (new_id(), provider_name, model, time.time()),
-        )
-    except sqlite3.IntegrityError:  # the foreign key: no such provider
-        raise StoreError(f"no provider named {provider_name}") from None
-
-
-def list_models(db: Database, provider_name: str | None = None) -> list[tuple[str, str]]:
-    """(provider name, model) pairs, sorted."""
-    if provider_name is None:
-        found = rows(db, "SELECT provider_name, model FROM models ORDER BY provider_name, model")
-    else:
-        found = rows(
-            db,
-            "SELECT provider_name, model FROM models WHERE provider_name = ? ORDER BY model",
-            (provider_name,),
-        )
-    return [(r["provider_name"], r["model"]) for r in found]
-
-
-def remove_model(db: Database, provider_name: str, model: str) -> bool:
-    return (
-        db.execute(
-            "DELETE FROM models WHERE provider_name = ? AND model = ?", (provider_name, model)
-        ).rowcount
-        > 0
-    )
 
 
 def _no_credentials(cfg: ProviderConfig) -> None:

@@ -288,7 +288,7 @@ class LoadPanel(LoadFormFields, QWidget):
         self.models.clear()
         self.fallback.clear()
         self.fallback.addItem(NO_FALLBACK)
-        for ref in self.engine.configured_models():
+        for ref in self.engine.providers.configured_models():
             item = QListWidgetItem(str(ref))
             item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
             item.setCheckState(Qt.CheckState.Checked if str(ref) in checked else Qt.CheckState.Unchecked)

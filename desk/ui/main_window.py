@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from desk.core.trial import ModelRef
 from desk.engine import local_model
+from desk.engine.keys import secret_store
 from desk.engine.session import Engine, EngineError, TrialSummary
 from desk.ui import defs, hotkeys
 from desk.ui.about import show_about, show_help
@@ -82,7 +83,7 @@ class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
         self._restore_state()
         self.welcome: Any = None
         self._welcome_candidates = welcome_candidates
-        if show_welcome and not engine.providers():
+        if show_welcome and not engine.providers.configs.all():
             QTimer.singleShot(0, self.show_welcome)  # first run: offer local servers, non-blocking
         QTimer.singleShot(0, self, self._show_price_data)
         QTimer.singleShot(0, self, self._show_secret_store)
@@ -91,10 +92,10 @@ class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
     def _show_secret_store(self) -> None:
         """Say at startup where typed keys go (asked on a worker thread: the keyring's backend
         detection takes up to a second), once the background preload, which probes it too, is done."""
-        if not self.engine.price_data_ready():
+        if not self.engine.providers.price_data_ready():
             QTimer.singleShot(50, self, self._show_secret_store)
             return
-        call_in_thread(self, self.engine.secret_store, self._secret_store_found)
+        call_in_thread(self, secret_store, self._secret_store_found)
 
     def _secret_store_found(self, store: Any) -> None:
         log.info("secret store: %s", store.description)
@@ -108,11 +109,11 @@ class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
     def _show_price_data(self) -> None:
         """Name the price data in use once the background preload has loaded it (the catalog
         import and any fetched copy are not ready at construction, and must not block it)."""
-        if not self.engine.price_data_ready():
+        if not self.engine.providers.price_data_ready():
             QTimer.singleShot(50, self, self._show_price_data)
             return
         # naming it walks the whole catalog (40-200 ms): not on the GUI thread
-        call_in_thread(self, self.engine.price_data, self.price_label.setText)
+        call_in_thread(self, self.engine.providers.price_data, self.price_label.setText)
 
     # --- layout --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -374,7 +375,7 @@ class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
 
     # --- models and history -------------------------------------------------------------
     def refresh_models(self) -> None:
-        refs = self.engine.configured_models()
+        refs = self.engine.providers.configured_models()
         checked = set(self._setting_list("picker/selected"))
         try:
             saved = json.loads(str(self.settings.value("picker/settings", "{}")))
@@ -463,7 +464,7 @@ class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
         if not panel.running:
             panel.refresh_models()
             panel.refresh_suites(select=STARTER)
-            chosen = [str(r) for r in self.picker.selected()] or [str(r) for r in self.engine.configured_models()]
+            chosen = [str(r) for r in self.picker.selected()] or [str(r) for r in self.engine.providers.configured_models()]
             panel.set_checked(chosen)
         if not panel.select_suite(STARTER):
             panel.show_error("The starter suite is not in this installation of desk.")
@@ -517,7 +518,7 @@ class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
         self.refresh_models()
 
     def show_about(self) -> None:
-        show_about(self, str(self.engine.store.path), self.engine.price_data())
+        show_about(self, str(self.engine.store.path), self.engine.providers.price_data())
 
     def open_rubric(self) -> None:
         from desk.ui.rubric_dialog import RubricDialog

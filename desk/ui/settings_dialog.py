@@ -9,76 +9,41 @@ the qasync loop, so the window never freezes; their outcome is shown in the dial
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import itertools
-import math
-import os
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
-    QListWidget,
     QListWidgetItem,
-    QMessageBox,
-    QPushButton,
-    QSplitter,
-    QTableWidget,
     QTableWidgetItem,
-    QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
-from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig, plain_http_to_remote
-from desk.core.trial import ModelRef
-from desk.engine.keys import KeyStoreError, get_api_key
-from desk.engine.session import Engine, EngineError
-from desk.providers.base import ProviderError
-from desk.providers.registry import KINDS, default_base_url
-from desk.ui import defs
-
-WARN_COLOUR = "#a15c00"
-ROLE = Qt.ItemDataRole.UserRole
-
-# Price table columns.
-COL_MODEL, COL_INPUT, COL_CACHED, COL_OUTPUT, COL_SOURCE = range(5)
-PRICE_HEADERS = ["Model", "Input $/Mtok", "Cached input $/Mtok", "Output $/Mtok", "Source"]
-SOURCE_TEXT = {"user": "yours", "catalog": "catalog", None: "no price"}
-
-
-def fmt_price(value: float | None) -> str:
-    return "" if value is None else f"{value:.10g}"
-
-
-def parse_price(text: str, model: str, column: str) -> float | None:
-    """A cell's price in $/Mtok; None when empty. ValueError with a sentence when invalid."""
-    cleaned = text.strip().removeprefix("$").strip()
-    if not cleaned:
-        return None
-    try:
-        value = float(cleaned)
-    except ValueError:
-        raise ValueError(f"{model}: {column} {text.strip()!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{model}: {column} must be a finite number")
-    if value < 0:
-        raise ValueError(f"{model}: {column} cannot be negative")
-    return value
+from desk.engine.services.providers import KINDS, default_base_url, takes_api_version
+from desk.engine.session import Engine
+from desk.engine.settings_tab import (
+    ProviderForm,
+    Said,
+    SettingsModel,
+    fmt_price,
+    key_env_hint,
+    url_for_kind,
+)
+from desk.ui.settings_layout import (
+    COL_CACHED,
+    COL_INPUT,
+    COL_MODEL,
+    COL_OUTPUT,
+    COL_SOURCE,
+    ROLE,
+    SettingsLayout,
+)
 
 
-class SettingsDialog(QDialog):
+class SettingsDialog(SettingsLayout):
     """Add and edit providers, their keys, their models and the prices of those models."""
 
     models_changed = Signal()  # configured models were added or removed
@@ -87,251 +52,25 @@ class SettingsDialog(QDialog):
     def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
+        self.model = SettingsModel(engine.providers)
+        self.model.providers_changed.connect(self.providers_changed.emit)
+        self.model.models_changed.connect(self.models_changed.emit)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Providers, models and prices")
         self.resize(980, 620)
         # Asked before anything is discarded or removed; tests may replace it.
         self.confirm: Callable[[str, str], bool] = self._ask
-        self._current: ProviderConfig | None = None  # None: the form holds a new provider
         self._loading = False
-        self._form_dirty = False
-        self._models_dirty = False
-        self._prices_dirty = False
         self._closing = False
         self._busy: set[str] = set()
-        self._saved_prices: dict[str, Price | None] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._build()
         self._wire()
-        providers = self.engine.providers()
+        providers = self.engine.providers.configs.all()
         if providers:
             self.select_provider(providers[0].name)
         else:
             self.new_provider()
-
-    # --- layout -------------------------------------------------------------------------
-    def _build(self) -> None:
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(defs.MARGIN, defs.MARGIN, defs.MARGIN, defs.MARGIN)
-        outer.setSpacing(defs.SPACING)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.setChildrenCollapsible(False)
-        outer.addWidget(split, 1)
-
-        # Left: providers.
-        left = QWidget()
-        lcol = QVBoxLayout(left)
-        lcol.setContentsMargins(0, 0, 0, 0)
-        heading = QLabel("<b>&Providers</b>")
-        lcol.addWidget(heading)
-        self.provider_list = QListWidget()
-        self.provider_list.setObjectName("providerList")
-        self.provider_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.provider_list.setAccessibleName("Providers")
-        heading.setBuddy(self.provider_list)
-        lcol.addWidget(self.provider_list, 1)
-        lbuttons = QHBoxLayout()
-        self.add_button = self._button("&Add", "addProviderButton", "Set up a new provider")
-        self.remove_button = self._button(
-            "&Remove…", "removeProviderButton",
-            "Remove the selected provider with its models, prices and stored key (past trials stay)",
-        )
-        lbuttons.addWidget(self.add_button)
-        lbuttons.addWidget(self.remove_button)
-        lcol.addLayout(lbuttons)
-        split.addWidget(left)
-
-        # Right: the selected provider.
-        right = QWidget()
-        rcol = QVBoxLayout(right)
-        rcol.setContentsMargins(0, 0, 0, 0)
-        self.form_title = QLabel()
-        self.form_title.setObjectName("formTitle")
-        rcol.addWidget(self.form_title)
-        self.tabs = QTabWidget()
-        self.tabs.setObjectName("settingsTabs")
-        self.tabs.addTab(self._build_connection(), "&Connection")
-        self.tabs.addTab(self._build_models(), "&Models")
-        self.tabs.addTab(self._build_prices(), "Pr&ices")
-        rcol.addWidget(self.tabs, 1)
-        split.addWidget(right)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 3)
-        split.setSizes([220, 740])
-
-        box = QDialogButtonBox()
-        self.close_button = box.addButton("Close", QDialogButtonBox.ButtonRole.RejectRole)
-        self.close_button.setObjectName("closeButton")
-        self.close_button.setAutoDefault(False)
-        self.close_button.clicked.connect(self.reject)
-        outer.addWidget(box)
-
-        self._set_tab_order()
-
-    def _build_connection(self) -> QWidget:
-        page = QWidget()
-        col = QVBoxLayout(page)
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-
-        self.name_edit = QLineEdit()
-        self.name_edit.setObjectName("nameEdit")
-        self.name_edit.setPlaceholderText("e.g. openai, work-azure, local")
-        self.kind_combo = QComboBox()
-        self.kind_combo.setObjectName("kindCombo")
-        self.kind_combo.addItems(list(KINDS))
-        self.kind_combo.setToolTip("The wire protocol this endpoint speaks")
-        self.base_url_edit = QLineEdit()
-        self.base_url_edit.setObjectName("baseUrlEdit")
-        self.base_url_edit.setPlaceholderText("https://…")
-        self.insecure_warning = QLabel(
-            "⚠ Plain http to a host that is not this machine: the API key and your prompts "
-            "would travel unencrypted. Use https:// unless this is a network you trust."
-        )
-        self.insecure_warning.setObjectName("insecureWarning")
-        self.insecure_warning.setWordWrap(True)
-        self.insecure_warning.setStyleSheet(f"color: {WARN_COLOUR};")
-        self.insecure_warning.setVisible(False)
-        self.api_key_edit = QLineEdit()
-        self.api_key_edit.setObjectName("apiKeyEdit")
-        self.api_key_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.api_key_edit.setToolTip("Stored in the OS keyring, never in desk's database; never shown again")
-        self.key_env_edit = QLineEdit()
-        self.key_env_edit.setObjectName("keyEnvEdit")
-        self.key_env_edit.setPlaceholderText("optional, e.g. OPENAI_API_KEY")
-        self.key_env_edit.setToolTip(
-            "Read the key from this environment variable when it is set (it wins over a stored key)"
-        )
-        self.key_env_hint = QLabel()
-        self.key_env_hint.setObjectName("keyEnvHint")
-        self.key_env_hint.setWordWrap(True)
-        self.api_version_edit = QLineEdit()
-        self.api_version_edit.setObjectName("apiVersionEdit")
-        self.api_version_edit.setPlaceholderText("Azure OpenAI only, e.g. 2024-10-21")
-        self.api_version_edit.setToolTip(
-            "Azure OpenAI's api-version query parameter; leave empty for OpenAI and compatible servers"
-        )
-
-        form.addRow(self._label("&Name", self.name_edit), self.name_edit)
-        form.addRow(self._label("&Kind", self.kind_combo), self.kind_combo)
-        form.addRow(self._label("&Base URL", self.base_url_edit), self.base_url_edit)
-        form.addRow("", self.insecure_warning)
-        form.addRow(self._label("API ke&y", self.api_key_edit), self.api_key_edit)
-        form.addRow(self._label("Key from &environment variable", self.key_env_edit), self.key_env_edit)
-        form.addRow("", self.key_env_hint)
-        form.addRow(self._label("Azure api-&version", self.api_version_edit), self.api_version_edit)
-        col.addLayout(form)
-
-        row = QHBoxLayout()
-        self.save_button = self._button("&Save", "saveProviderButton", "Save this provider (Ctrl+S)")
-        self.test_button = self._button(
-            "&Test", "testProviderButton",
-            "Save the form, then list the server's models as a health check",
-        )
-        row.addWidget(self.save_button)
-        row.addWidget(self.test_button)
-        row.addStretch(1)
-        col.addLayout(row)
-        self.provider_status = self._status_label("providerStatus")
-        col.addWidget(self.provider_status)
-        col.addStretch(1)
-        return page
-
-    def _build_models(self) -> QWidget:
-        page = QWidget()
-        col = QVBoxLayout(page)
-        top = QHBoxLayout()
-        self.list_models_button = self._button(
-            "&List models", "listModelsButton", "Ask the server which models it serves"
-        )
-        top.addWidget(self.list_models_button)
-        self.model_filter = QLineEdit()
-        self.model_filter.setObjectName("modelFilter")
-        self.model_filter.setPlaceholderText("Filter…")
-        self.model_filter.setClearButtonEnabled(True)
-        self.model_filter.setAccessibleName("Filter models")
-        top.addWidget(self.model_filter, 1)
-        col.addLayout(top)
-        self.model_list = QListWidget()
-        self.model_list.setObjectName("modelList")
-        self.model_list.setAccessibleName("Models (checked ones are offered in the picker)")
-        col.addWidget(self.model_list, 1)
-        apply_row = QHBoxLayout()
-        self.apply_models_button = self._button(
-            "Add checked · remove unchecked", "applyModelsButton",
-            "Offer the checked models in the picker; unchecked ones are removed from it",
-        )
-        apply_row.addWidget(self.apply_models_button)
-        apply_row.addStretch(1)
-        col.addLayout(apply_row)
-        manual = QHBoxLayout()
-        self.manual_model_edit = QLineEdit()
-        self.manual_model_edit.setObjectName("manualModelEdit")
-        self.manual_model_edit.setPlaceholderText("model name, for servers that cannot list them")
-        manual.addWidget(self._label("Add by &hand", self.manual_model_edit))
-        manual.addWidget(self.manual_model_edit, 1)
-        self.add_manual_button = self._button("A&dd", "addManualModelButton", "Add this model by name")
-        manual.addWidget(self.add_manual_button)
-        col.addLayout(manual)
-        self.models_status = self._status_label("modelsStatus")
-        col.addWidget(self.models_status)
-        return page
-
-    def _build_prices(self) -> QWidget:
-        page = QWidget()
-        col = QVBoxLayout(page)
-        hint = QLabel(
-            "USD per million tokens. Your prices win over the catalog's; leave a row empty "
-            "to use the catalog (cached input defaults to the input price)."
-        )
-        hint.setWordWrap(True)
-        hint.setStyleSheet(f"color: {defs.muted()};")
-        col.addWidget(hint)
-        self.price_table = QTableWidget(0, len(PRICE_HEADERS))
-        self.price_table.setObjectName("priceTable")
-        self.price_table.setHorizontalHeaderLabels(PRICE_HEADERS)
-        self.price_table.verticalHeader().setVisible(False)
-        self.price_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
-        self.price_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.price_table.setEditTriggers(
-            QAbstractItemView.EditTrigger.DoubleClicked
-            | QAbstractItemView.EditTrigger.EditKeyPressed
-            | QAbstractItemView.EditTrigger.AnyKeyPressed
-        )
-        self.price_table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move inside
-        header = self.price_table.horizontalHeader()
-        header.setSectionResizeMode(COL_MODEL, QHeaderView.ResizeMode.Stretch)
-        for c in (COL_INPUT, COL_CACHED, COL_OUTPUT, COL_SOURCE):
-            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        col.addWidget(self.price_table, 1)
-        row = QHBoxLayout()
-        self.save_prices_button = self._button("Sa&ve prices", "savePricesButton", "Save the edited rows")
-        self.clear_price_button = self._button(
-            "Cl&ear price", "clearPriceButton", "Forget your price for the selected model (the catalog's applies)"
-        )
-        row.addWidget(self.save_prices_button)
-        row.addWidget(self.clear_price_button)
-        row.addStretch(1)
-        col.addLayout(row)
-        self.prices_status = self._status_label("pricesStatus")
-        col.addWidget(self.prices_status)
-        return page
-
-    def _set_tab_order(self) -> None:
-        chain = [
-            self.provider_list, self.add_button, self.remove_button, self.tabs,
-            self.name_edit, self.kind_combo, self.base_url_edit, self.api_key_edit,
-            self.key_env_edit, self.api_version_edit, self.save_button, self.test_button,
-        ]
-        for a, b in itertools.pairwise(chain):
-            QWidget.setTabOrder(a, b)
-        models = [self.list_models_button, self.model_filter, self.model_list,
-                  self.apply_models_button, self.manual_model_edit, self.add_manual_button]
-        for a, b in itertools.pairwise(models):
-            QWidget.setTabOrder(a, b)
-        prices = [self.price_table, self.save_prices_button, self.clear_price_button]
-        for a, b in itertools.pairwise(prices):
-            QWidget.setTabOrder(a, b)
 
     def _wire(self) -> None:
         self.provider_list.currentRowChanged.connect(self._row_changed)
@@ -360,73 +99,23 @@ class SettingsDialog(QDialog):
         self.save_prices_button.clicked.connect(self.save_prices)
         self.clear_price_button.clicked.connect(self.clear_selected_price)
 
-    # --- small helpers ------------------------------------------------------------------
-    def _button(self, text: str, name: str, tip: str) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setToolTip(tip)
-        button.setAutoDefault(False)  # Enter in a field must not close or trigger something else
-        return button
-
-    @staticmethod
-    def _label(text: str, buddy: QWidget) -> QLabel:
-        label = QLabel(text)
-        label.setBuddy(buddy)
-        return label
-
-    @staticmethod
-    def _status_label(name: str) -> QLabel:
-        label = QLabel()
-        label.setObjectName(name)
-        label.setWordWrap(True)
-        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        label.setTextFormat(Qt.TextFormat.PlainText)
-        return label
-
-    @staticmethod
-    def _say(label: QLabel, text: str, kind: str = "info") -> None:
-        colour = {"ok": defs.ok_text(), "error": defs.error_text(), "busy": defs.streaming_text()}.get(
-            kind, defs.muted()
-        )
-        label.setStyleSheet(f"color: {colour};")
-        label.setProperty("kind", kind)
-        label.setText(text)
-
-    def _ask(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(
-            self, title, text,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
-
     def current_name(self) -> str | None:
         """The saved provider being edited, or None for a new one."""
-        return self._current.name if self._current else None
+        return self.model.current_name()
 
     def busy(self) -> bool:
         """True while a Test or List models call is running."""
         return any(not t.done() for t in self._tasks)
 
-    def _unsaved(self) -> list[str]:
-        parts = []
-        if self._form_dirty:
-            parts.append("provider settings")
-        if self._models_dirty:
-            parts.append("model choices")
-        if self._prices_dirty:
-            parts.append("prices")
-        return parts
-
     def _may_discard(self) -> bool:
-        unsaved = self._unsaved()
-        if not unsaved:
-            return True
-        who = self._current.name if self._current else "the new provider"
-        return self.confirm("Discard changes?", f"Discard unsaved {', '.join(unsaved)} of {who}?")
+        question = self.model.discard_question()
+        return question is None or self.confirm("Discard changes?", question)
+
+    def _tell(self, label: QLabel, said: Said) -> None:
+        self._say(label, said.text, said.kind)
 
     def _update_buttons(self) -> None:
-        saved = self._current is not None
+        saved = self.model.current is not None
         self.remove_button.setEnabled(saved)
         self.test_button.setEnabled("test" not in self._busy)
         self.list_models_button.setEnabled(saved and "list" not in self._busy)
@@ -437,14 +126,14 @@ class SettingsDialog(QDialog):
             "A provider's name cannot change: it is part of every NAME/MODEL in your history"
             if saved else "Letters, digits, '.', '_' or '-'; you will pick models as NAME/MODEL"
         )
-        self.api_version_edit.setEnabled(self.kind_combo.currentText() == "openai")
+        self.api_version_edit.setEnabled(takes_api_version(self.kind_combo.currentText()))
 
     # --- providers ----------------------------------------------------------------------
     def _fill_list(self, select: str | None) -> None:
         self.provider_list.blockSignals(True)
         self.provider_list.clear()
         row_to_select = -1
-        for config in self.engine.providers():
+        for config in self.engine.providers.configs.all():
             item = QListWidgetItem(config.name)
             item.setData(ROLE, config.name)
             item.setToolTip(f"{config.kind} · {config.base_url}")
@@ -469,12 +158,12 @@ class SettingsDialog(QDialog):
 
     def select_provider(self, name: str) -> None:
         """Show a saved provider (no unsaved-changes check: callers do that)."""
-        config = next((p for p in self.engine.providers() if p.name == name), None)
+        config = self.engine.providers.configs.get(name)
         self._fill_list(name if config else None)
         self._show(config)
 
     def new_provider(self) -> None:
-        if self._current is None and self._form_dirty:
+        if self.model.current is None and self.model.form_dirty:
             self.name_edit.setFocus()
             return  # already adding one
         if not self._may_discard():
@@ -487,25 +176,18 @@ class SettingsDialog(QDialog):
     def _show(self, config: ProviderConfig | None, *, lists: bool = True) -> None:
         """Load the form (and, unless lists=False, the models and prices tabs) for `config`."""
         self._loading = True
-        self._current = config
-        if config is None:
-            self.form_title.setText("<b>New provider</b>")
-            self.name_edit.setText("")
-            self.kind_combo.setCurrentText(KINDS[0])
-            self.base_url_edit.setText(default_base_url(KINDS[0]))
-            self.key_env_edit.setText("")
-            self.api_version_edit.setText("")
-        else:
-            self.form_title.setText(f"<b>{config.name}</b> · {config.kind}")
-            self.name_edit.setText(config.name)
-            self.kind_combo.setCurrentText(config.kind)
-            self.base_url_edit.setText(config.base_url)
-            self.key_env_edit.setText(config.key_env or "")
-            self.api_version_edit.setText(config.api_version or "")
+        self.model.select(config)
+        kind = config.kind if config else KINDS[0]
+        self.form_title.setText(f"<b>{config.name}</b> · {config.kind}" if config else "<b>New provider</b>")
+        self.name_edit.setText(config.name if config else "")
+        self.kind_combo.setCurrentText(kind)
+        self.base_url_edit.setText(config.base_url if config else default_base_url(kind))
+        self.key_env_edit.setText(config.key_env or "" if config else "")
+        self.api_version_edit.setText(config.api_version or "" if config else "")
         self.api_key_edit.clear()
         self._update_key_placeholder()
         self._loading = False
-        self._form_dirty = False
+        self.model.form_dirty = False
         self._say(self.provider_status, "")
         self._update_warning()
         self._update_key_env_hint()
@@ -518,74 +200,39 @@ class SettingsDialog(QDialog):
         """Say whether a key is stored, or at once that none can be kept (no OS keyring); the
         keyring is asked off the event loop (it can be slow)."""
         self.api_key_edit.setPlaceholderText("checking the OS keyring…")
-        task = asyncio.ensure_future(self._check_key(self._current))
+        task = asyncio.ensure_future(self._check_key(self.model.current))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _check_key(self, config: ProviderConfig | None) -> None:
-        usable, stored = await asyncio.to_thread(self._key_state, config)
-        if self._closing or (self._current.name if self._current else None) != (config.name if config else None):
+        text = await asyncio.to_thread(self.model.key_placeholder, config)
+        if self._closing or self.current_name() != (config.name if config else None):
             return
-        if not usable:
-            text = "no OS keyring here: a key typed here cannot be kept · use “Key from environment variable”"
-        elif config is None:
-            text = "paste the API key (kept in the OS keyring)"
-        else:
-            text = "a key is stored · type a new one to replace it" if stored else "no key stored · local servers need none"
         self.api_key_edit.setPlaceholderText(text)
-
-    def _key_state(self, config: ProviderConfig | None) -> tuple[bool, bool]:
-        """Whether the keyring can keep a key, and holds one for this provider (never shown)."""
-        try:
-            usable = self.engine.secret_store().usable
-            return usable, config is not None and get_api_key(dataclasses.replace(config, key_env=None)) is not None
-        except Exception:  # a broken keyring only changes a placeholder
-            return False, False
 
     def _form_edited(self, *_args: object) -> None:
         if not self._loading:
-            self._form_dirty = True
+            self.model.form_dirty = True
 
     def _kind_changed(self, kind: str) -> None:
-        """Picking a kind fills that vendor's base URL unless the user typed their own."""
         if not self._loading:
-            url = self.base_url_edit.text().strip()
-            defaults = {default_base_url(k).rstrip("/") for k in KINDS}
-            if not url or url.rstrip("/") in defaults:
-                self.base_url_edit.setText(default_base_url(kind))
-            self._form_dirty = True
+            url = url_for_kind(kind, self.base_url_edit.text())
+            if url is not None:
+                self.base_url_edit.setText(url)
+            self.model.form_dirty = True
         self._update_buttons()
 
     def _update_warning(self, *_args: object) -> None:
         self.insecure_warning.setVisible(plain_http_to_remote(self.base_url_edit.text()))
 
     def _update_key_env_hint(self, *_args: object) -> None:
-        var = self.key_env_edit.text().strip()
-        if not var:
-            self._say(self.key_env_hint, "")
-            self.key_env_hint.setVisible(False)
-            return
-        self.key_env_hint.setVisible(True)
-        if os.environ.get(var):
-            self._say(self.key_env_hint, f"${var} is set here: its value is used as the key.", "ok")
-        else:
-            self._say(self.key_env_hint, f"${var} is not set here: the stored key, if any, is used.")
+        hint = key_env_hint(self.key_env_edit.text())
+        self._tell(self.key_env_hint, hint or Said("", "info"))
+        self.key_env_hint.setVisible(hint is not None)
 
-    def _config_from_form(self) -> ProviderConfig:
-        """The form as a config; ValueError with a readable sentence when invalid."""
-        kind = self.kind_combo.currentText()
-        name = self.name_edit.text().strip()
-        if not name:
-            raise ValueError("give the provider a name, e.g. openai or local")
-        api_version = self.api_version_edit.text().strip() if kind == "openai" else ""
-        return ProviderConfig(
-            name=name,
-            kind=kind,
-            base_url=self.base_url_edit.text().strip(),
-            key_env=self.key_env_edit.text().strip() or None,
-            api_version=api_version or None,
-            headers=self._current.headers if self._current else (),
-        )
+    def _form(self) -> ProviderForm:
+        return ProviderForm(self.name_edit.text(), self.kind_combo.currentText(), self.base_url_edit.text(),
+                            self.key_env_edit.text(), self.api_version_edit.text())
 
     def _save_shortcut(self) -> None:
         index = self.tabs.currentIndex()
@@ -598,69 +245,41 @@ class SettingsDialog(QDialog):
 
     def save(self) -> bool:
         """Validate and save the form; on any problem say so in red and save nothing."""
-        try:
-            config = self._config_from_form()
-        except ValueError as exc:
-            self._say(self.provider_status, f"Not saved: {exc}", "error")
-            return False
-        new = self._current is None
-        if new and any(p.name == config.name for p in self.engine.providers()):
-            self._say(self.provider_status,
-                      f"Not saved: a provider named {config.name!r} already exists; pick another name.",
-                      "error")
-            return False
+        new = self.model.current is None
         key = self.api_key_edit.text().strip() or None
-        try:
-            self.engine.save_provider(config, api_key=key, new=new)
-        except KeyStoreError as exc:  # all or nothing (the engine's rule): nothing was saved
-            # Stay on it, the key field emptied (it cannot be kept); the way out has the focus.
+        said, key_lost = self.model.save(self._form(), key)
+        if key_lost:  # stay on it, the key field emptied (it cannot be kept); the way out has the focus
             self.api_key_edit.clear()
-            self._say(self.provider_status,
-                      f"Not saved: the key was NOT kept: {exc}. Put the key in an environment variable "
-                      "and name that variable under “Key from environment variable”.", "error")
             self.key_env_edit.setFocus()
+        saved = self.model.current
+        if said.kind != "ok" or saved is None:
+            self._tell(self.provider_status, said)
             return False
-        except Exception as exc:
-            self._say(self.provider_status, f"Not saved: {exc}", "error")
-            return False
-        self._fill_list(config.name)
+        self._fill_list(saved.name)
         # Keep unsaved model checks and price edits of an existing provider.
-        self._show(config, lists=new)
-        self.providers_changed.emit()
-        self._say(self.provider_status, "Saved." + (" Key stored in the OS keyring." if key else ""), "ok")
+        self._show(saved, lists=new)
+        self._tell(self.provider_status, said)
         return True
 
     def _ensure_saved(self) -> str | None:
         """The provider's name once the form is saved (saving it first if needed)."""
-        if self._current is None or self._form_dirty:
+        if self.model.current is None or self.model.form_dirty:
             return self.current_name() if self.save() else None
-        return self._current.name
+        return self.model.current.name
 
     def remove_selected(self) -> None:
         name = self.current_name()
-        if name is None:
+        if name is None or not self.confirm("Remove provider?", self.model.remove_question(name)):
             return
-        if not self.confirm(
-            "Remove provider?",
-            f"Remove {name}? Its models and your prices for them go, and its key is deleted from "
-            "the OS keyring. Past trials and their answers stay.",
-        ):
-            return
-        try:
-            self.engine.remove_provider(name)
-        except Exception as exc:
-            self._say(self.provider_status, f"Not removed: {exc}", "error")
-            return
-        self._form_dirty = self._models_dirty = self._prices_dirty = False
-        providers = self.engine.providers()
-        if providers:
-            self.select_provider(providers[0].name)
-        else:
-            self._fill_list(None)
-            self._show(None)
-        self._say(self.provider_status, f"Removed {name}.", "ok")
-        self.providers_changed.emit()
-        self.models_changed.emit()
+        said = self.model.remove(name)
+        if said.kind == "ok":
+            providers = self.engine.providers.configs.all()
+            if providers:
+                self.select_provider(providers[0].name)
+            else:
+                self._fill_list(None)
+                self._show(None)
+        self._tell(self.provider_status, said)
 
     # --- async actions ------------------------------------------------------------------
     def _spawn(self, action: str, coro: Coroutine[Any, Any, None]) -> None:
@@ -686,20 +305,13 @@ class SettingsDialog(QDialog):
 
     async def _test(self, name: str) -> None:
         try:
-            await self.engine.prepare([name])  # the keyring, off the event loop
-            ms = await self.engine.test_provider(name)
-        except (ProviderError, EngineError) as exc:
-            text, kind = str(exc), "error"
-        except Exception as exc:
-            text, kind = f"{type(exc).__name__}: {exc}", "error"
-        else:
-            text, kind = f"OK · {ms:.0f} ms", "ok"
+            said = await self.model.test(name)
         finally:
             self._finish("test")
         if self._closing:
             return
         prefix = "" if name == self.current_name() else f"{name}: "
-        self._say(self.provider_status, prefix + text, kind)
+        self._say(self.provider_status, prefix + said.text, said.kind)
 
     def list_models(self) -> None:
         if "list" in self._busy:
@@ -711,23 +323,17 @@ class SettingsDialog(QDialog):
         self._spawn("list", self._list(name))
 
     async def _list(self, name: str) -> None:
-        models: list[str] | None = None
         try:
-            await self.engine.prepare([name])  # the keyring, off the event loop
-            models = await self.engine.list_models(name)
-        except (ProviderError, EngineError) as exc:
-            error = str(exc)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            models = await self.model.served_models(name)
         finally:
             self._finish("list")
         if self._closing or name != self.current_name():
             return
-        if models is None:
-            self._say(self.models_status, error, "error")
+        if isinstance(models, Said):
+            self._tell(self.models_status, models)
             return
-        configured = self._configured(name)
-        edits = self.model_items() if self._models_dirty else {}  # checks not applied yet
+        configured = self.model.configured(name)
+        edits = self.model_items() if self.model.models_dirty else {}  # checks not applied yet
         self._fill_models(models, configured)
         changed = {m: on for m, on in edits.items() if on != (m in configured)}
         if changed:
@@ -735,21 +341,21 @@ class SettingsDialog(QDialog):
             for model, on in changed.items():
                 self.set_model_checked(model, on)
             self.model_list.blockSignals(False)
-            self._models_dirty = True
-        unlisted = len([m for m in configured if m not in set(models)])
-        note = f" · {unlisted} configured model(s) not in the server's list" if unlisted else ""
-        self._say(self.models_status,
-                  f"{len(models)} models listed · {len(configured)} in the picker{note}. "
-                  "Check the ones you want, then Add checked.", "ok")
+            self.model.models_dirty = True
+        self._tell(self.models_status, self.model.listed_line(models, configured))
 
     # --- models -------------------------------------------------------------------------
-    def _configured(self, name: str) -> list[str]:
-        return [r.model for r in self.engine.configured_models() if r.provider == name]
-
     def _load_models(self) -> None:
         name = self.current_name()
-        self._fill_models([], self._configured(name) if name else [])
+        self._fill_models([], self.model.configured(name) if name else [])
         self._say(self.models_status, "" if name else "Save the provider first.")
+
+    def _model_item(self, model: str, checked: bool) -> QListWidgetItem:
+        item = QListWidgetItem(model)
+        item.setData(ROLE, model)
+        item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        return item
 
     def _fill_models(self, listed: list[str], configured: list[str]) -> None:
         self.model_list.blockSignals(True)
@@ -757,16 +363,12 @@ class SettingsDialog(QDialog):
         chosen = set(configured)
         shown = set(listed)
         for model in [*listed, *sorted(chosen - shown)]:
-            item = QListWidgetItem(model)
-            item.setData(ROLE, model)
-            item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
-                          | Qt.ItemFlag.ItemIsSelectable)
-            item.setCheckState(Qt.CheckState.Checked if model in chosen else Qt.CheckState.Unchecked)
+            item = self._model_item(model, model in chosen)
             if listed and model not in shown:
                 item.setToolTip("In the picker, but the server did not list it")
             self.model_list.addItem(item)
         self.model_list.blockSignals(False)
-        self._models_dirty = False
+        self.model.models_dirty = False
         self._filter_models(self.model_filter.text())
 
     def _filter_models(self, text: str) -> None:
@@ -776,7 +378,7 @@ class SettingsDialog(QDialog):
             item.setHidden(bool(needle) and needle not in item.text().lower())
 
     def _model_item_changed(self, _item: QListWidgetItem) -> None:
-        self._models_dirty = True
+        self.model.models_dirty = True
 
     def model_items(self) -> dict[str, bool]:
         """Every model in the list and whether it is checked."""
@@ -796,62 +398,26 @@ class SettingsDialog(QDialog):
         name = self.current_name()
         if name is None:
             return
-        configured = set(self._configured(name))
-        items = self.model_items()
-        to_add = sorted(m for m, on in items.items() if on and m not in configured)
-        to_remove = sorted(m for m, on in items.items() if not on and m in configured)
-        try:
-            for model in to_add:
-                self.engine.add_model(ModelRef(name, model))
-            for model in to_remove:
-                self.engine.remove_model(ModelRef(name, model))
-        except Exception as exc:
-            self._say(self.models_status, f"Not all changes were saved: {exc}", "error")
-            return
-        finally:
-            self._load_prices()
-        self._models_dirty = False
-        if to_add or to_remove:
-            self.models_changed.emit()
-        parts = []
-        if to_add:
-            parts.append(f"added {len(to_add)}")
-        if to_remove:
-            parts.append(f"removed {len(to_remove)}")
-        self._say(self.models_status, (", ".join(parts) or "nothing changed").capitalize() + ".", "ok")
+        said = self.model.apply_models(name, self.model_items())
+        self._load_prices()
+        self._tell(self.models_status, said)
 
     def add_manual_model(self) -> None:
         name = self.current_name()
-        model = self.manual_model_edit.text().strip()
         if name is None:
             return
-        if not model:
-            self._say(self.models_status, "Type a model name first, e.g. gpt-4o-mini.", "error")
-            return
-        if any(ch.isspace() for ch in model):
-            self._say(self.models_status, f"{model!r}: a model name has no spaces.", "error")
-            return
-        try:
-            self.engine.add_model(ModelRef(name, model))
-        except Exception as exc:
-            self._say(self.models_status, f"Not added: {exc}", "error")
-            return
-        self.manual_model_edit.clear()
-        items = self.model_items()
-        self.model_list.blockSignals(True)
-        if model in items:
-            self.set_model_checked(model, True)
-        else:
-            item = QListWidgetItem(model)
-            item.setData(ROLE, model)
-            item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
-                          | Qt.ItemFlag.ItemIsSelectable)
-            item.setCheckState(Qt.CheckState.Checked)
-            self.model_list.addItem(item)
-        self.model_list.blockSignals(False)
-        self._load_prices()
-        self.models_changed.emit()
-        self._say(self.models_status, f"Added {name}/{model}.", "ok")
+        model = self.manual_model_edit.text().strip()
+        said = self.model.add_model(name, model)
+        if said.kind == "ok":
+            self.manual_model_edit.clear()
+            self.model_list.blockSignals(True)
+            if model in self.model_items():
+                self.set_model_checked(model, True)
+            else:
+                self.model_list.addItem(self._model_item(model, True))
+            self.model_list.blockSignals(False)
+            self._load_prices()
+        self._tell(self.models_status, said)
 
     # --- prices -------------------------------------------------------------------------
     def _load_prices(self) -> None:
@@ -859,15 +425,11 @@ class SettingsDialog(QDialog):
         table = self.price_table
         table.blockSignals(True)
         table.setRowCount(0)
-        self._saved_prices = {}
-        for model in self._configured(name) if name else []:
-            ref = ModelRef(name, model)  # type: ignore[arg-type]
-            own, source = self.engine.price(ref)
+        for model, own, source in self.model.price_rows(name) if name else []:
             row = table.rowCount()
             table.insertRow(row)
             label = QTableWidgetItem(model)
             label.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-            self._saved_prices[model] = own
             table.setItem(row, COL_MODEL, label)
             values = (
                 (COL_INPUT, own.input_per_mtok if own else None),
@@ -878,63 +440,30 @@ class SettingsDialog(QDialog):
                 cell = QTableWidgetItem(fmt_price(value))
                 cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, col, cell)
-            src = QTableWidgetItem(SOURCE_TEXT.get(source, str(source)))
+            src = QTableWidgetItem(source)
             src.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
             table.setItem(row, COL_SOURCE, src)
         table.blockSignals(False)
-        self._prices_dirty = False
+        self.model.prices_dirty = False
         self._say(self.prices_status,
                   "" if table.rowCount() or not name else "Add models first: prices are per model.")
 
     def _price_item_changed(self, _item: QTableWidgetItem) -> None:
-        self._prices_dirty = True
-
-    def _row_price(self, row: int) -> tuple[str, Price | None, Price | None]:
-        """(model, the price typed in the row or None if empty, the saved one). ValueError if invalid."""
-        table = self.price_table
-        model = table.item(row, COL_MODEL).text()
-        saved = self._saved_prices.get(model)
-        values = {
-            col: parse_price(table.item(row, col).text(), model, PRICE_HEADERS[col])
-            for col in (COL_INPUT, COL_CACHED, COL_OUTPUT)
-        }
-        if all(v is None for v in values.values()):
-            return model, None, saved
-        if values[COL_INPUT] is None or values[COL_OUTPUT] is None:
-            raise ValueError(f"{model}: give both the input and the output price (cached input is optional)")
-        price = Price(
-            input_per_mtok=values[COL_INPUT],  # type: ignore[arg-type]
-            output_per_mtok=values[COL_OUTPUT],  # type: ignore[arg-type]
-            cached_input_per_mtok=values[COL_CACHED],
-        )
-        return model, price, saved
+        self.model.prices_dirty = True
 
     def save_prices(self) -> None:
         """Save every changed row, or none: any invalid cell is reported and nothing is written."""
         name = self.current_name()
         if name is None:
             return
-        rows = []
-        errors = []
-        for row in range(self.price_table.rowCount()):
-            try:
-                rows.append(self._row_price(row))
-            except ValueError as exc:
-                errors.append(str(exc))
-        if errors:
-            self._say(self.prices_status, "Nothing saved: " + "; ".join(errors), "error")
-            return
-        changed = [(m, p) for m, p, saved in rows if p != saved]
-        try:
-            for model, price in changed:
-                self.engine.set_price(ModelRef(name, model), price)
-        except Exception as exc:
+        table = self.price_table
+        rows = [(table.item(r, COL_MODEL).text(),
+                 (table.item(r, COL_INPUT).text(), table.item(r, COL_CACHED).text(), table.item(r, COL_OUTPUT).text()))
+                for r in range(table.rowCount())]
+        said, written = self.model.save_prices(name, rows)
+        if written:  # else the edits stay, to be put right
             self._load_prices()
-            self._say(self.prices_status, f"Not all prices were saved: {exc}", "error")
-            return
-        self._load_prices()
-        self._say(self.prices_status,
-                  f"Saved {len(changed)} price(s)." if changed else "No price changed.", "ok")
+        self._tell(self.prices_status, said)
 
     def clear_selected_price(self) -> None:
         name = self.current_name()
@@ -942,15 +471,11 @@ class SettingsDialog(QDialog):
         if name is None or row < 0:
             self._say(self.prices_status, "Select a model's row first.", "error")
             return
-        model = self.price_table.item(row, COL_MODEL).text()
-        try:
-            self.engine.set_price(ModelRef(name, model), None)
-        except Exception as exc:
-            self._say(self.prices_status, f"Not cleared: {exc}", "error")
-            return
-        self._load_prices()
-        self.price_table.setCurrentCell(row, COL_INPUT)
-        self._say(self.prices_status, f"Cleared your price for {model}.", "ok")
+        said = self.model.clear_price(name, self.price_table.item(row, COL_MODEL).text())
+        if said.kind == "ok":
+            self._load_prices()
+            self.price_table.setCurrentCell(row, COL_INPUT)
+        self._tell(self.prices_status, said)
 
     # --- closing ------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:

@@ -85,11 +85,11 @@ class StoreActions(_Base):
         """Fetch the maintained price list (the one network call desk makes on its own
         behalf, and only when asked); cancellable; the status bar then shows its date."""
         def done(description: str) -> str:
-            self.price_label.setText(self.engine.price_data())
+            self.price_label.setText(self.engine.providers.price_data())
             return f"Price data updated: {description}."
 
         return self.long_work.start(
-            self.engine.update_price_data, done=done,
+            self.engine.providers.update_price_data, done=done,
             cancelled="Price update cancelled: the price data in use is unchanged.",
             failed=lambda exc: Notice(f"Price update failed: {exc}", error=True),
             title="Fetching the latest price data")

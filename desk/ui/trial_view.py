@@ -221,7 +221,7 @@ class TrialView(_Base):
         """Start the built-in model's server if nothing answers for it yet (desk[local])."""
         self.statusBar().showMessage("Starting the built-in model (Gemma 3 270M) on this computer…")
         try:
-            ref, server = await local_model.ensure_running(self.engine, self.local_server)
+            ref, server = await self.engine.providers.ensure_local(self.local_server)
         except (local_model.LocalModelError, OSError, ValueError, EngineError) as exc:
             self.statusBar().clearMessage()
             self.banner_error(f"The built-in model could not start: {exc}")

@@ -28,7 +28,6 @@ from desk.engine.discover import (
     DEFAULT_CANDIDATES,
     Candidate,
     Found,
-    add_found,
     describe_candidates,
     discover,
     with_models,
@@ -213,7 +212,7 @@ class WelcomeDialog(QDialog):
 
     def refresh_starter(self) -> None:
         """The starter suite is offered once some model is configured."""
-        has_models = bool(self.engine.configured_models())
+        has_models = bool(self.engine.providers.configured_models())
         self.starter_button.setEnabled(has_models)
         self.starter_button.setToolTip("" if has_models else "Add a model first: the suite runs on your models")
 
@@ -229,7 +228,7 @@ class WelcomeDialog(QDialog):
         refs: list[ModelRef] = []
         try:
             for server in chosen:
-                name = await add_found(self.engine, server)
+                name = self.engine.providers.add_found(server)
                 refs.extend(ModelRef(name, m) for m in server.models)
         except (EngineError, ValueError) as exc:
             self.status.setText(f"Could not add: {exc}")
@@ -259,7 +258,7 @@ class WelcomeDialog(QDialog):
         dialog.deleteLater()
         self.providers_changed.emit()
         self.refresh_starter()
-        if self.engine.providers():
+        if self.engine.providers.configs.all():
             self.accept()
 
     def done(self, result: int) -> None:

@@ -94,7 +94,7 @@ async def fetch_log(base: str) -> dict[str, dict[str, Any]]:
 async def desk_round(base: str, streams: int, workdir: Path) -> Lags:
     store = open_store(workdir / f"desk-{time.monotonic_ns()}.db")
     try:
-        store.add_provider(ProviderConfig("bench", "openai", base + "/v1"))
+        store.providers.add(ProviderConfig("bench", "openai", base + "/v1"))
         plan = LoadPlan(models=(ModelRef("bench", "m"),), inputs=(TrialInput("Measure me."),),
                         steps=(LoadStep(streams, streams),), retry=RetryPolicy(max_retries=0))
         await fetch_log(base)

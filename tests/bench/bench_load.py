@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://127.0.0.1:{port}"
     db = Path(tempfile.mkdtemp(prefix="desk-bench-load-")) / "desk.db"
     store = open_store(db)
-    store.add_provider(ProviderConfig("bench", "openai", base + "/v1"))
+    store.providers.add(ProviderConfig("bench", "openai", base + "/v1"))
     plan = LoadPlan(models=(ModelRef("bench", "m"),), inputs=(TrialInput("Measure me."),),
                     steps=(LoadStep(args.concurrency, args.requests or args.concurrency),),
                     retry=RetryPolicy(max_retries=0))

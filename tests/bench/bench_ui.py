@@ -144,9 +144,9 @@ def run(args: argparse.Namespace, base: str) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="desk-bench-ui-"))
     store = open_store(tmp / "desk.db")
-    store.add_provider(ProviderConfig("bench", "openai", base + "/v1"))
+    store.providers.add(ProviderConfig("bench", "openai", base + "/v1"))
     for m in models:
-        store.add_model("bench", m)
+        store.providers.add_model("bench", m)
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

@@ -97,7 +97,7 @@ def store(tmp_path) -> Iterator[Store]:
 def providers(store: Store, vendor: VendorServer) -> Store:
     """The store with one provider per kind, named after its kind, pointing at the vendor."""
     for kind in KINDS:
-        store.add_provider(config_for(kind, vendor))
+        store.providers.add(config_for(kind, vendor))
     return store
 
 

@@ -56,7 +56,7 @@ def test_the_check_stores_both_verdicts(checked):
     assert (sub.values["constraints"], sub.values["constraints_desk"]) == ("followed", "violated")
     assert "desk's reading: count:keywords_multiple violated" in sub.values["note"]
     assert (word.values["constraints"], word.values["constraints_desk"]) == ("followed", "followed")
-    stored = {r.response_id: r for r in engine.store.current_ratings(rater="auto")}
+    stored = {r.response_id: r for r in engine.store.ratings.current(rater="auto")}
     assert stored[sub.response_id].values["constraints_desk"] == "violated"  # read back from the store
 
 

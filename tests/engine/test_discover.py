@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from desk.core.trial import ModelRef
-from desk.engine.discover import DEFAULT_CANDIDATES, Found, add_found, describe_candidates, discover
+from desk.engine.discover import DEFAULT_CANDIDATES, Found, describe_candidates, discover
 from desk.engine.session import Engine
 from tests.cli_helpers import closed_port
 from tests.vendor_server import VendorServer
@@ -106,19 +106,19 @@ def test_add_found_saves_provider_and_models_without_a_key(store, ollama):
 
     async def go():
         async with Engine(store) as engine:
-            first = await add_found(engine, found)
-            second = await add_found(engine, found)
-            third = await add_found(engine, found)
-            listed = await engine.list_models(first)
+            first = engine.providers.add_found(found)
+            second = engine.providers.add_found(found)
+            third = engine.providers.add_found(found)
+            listed = await engine.providers.list_models(first)
             return engine, first, second, third, listed
 
     engine, first, second, third, listed = asyncio.run(go())
     assert (first, second, third) == ("ollama", "ollama-2", "ollama-3")
-    config = store.get_provider("ollama")
+    config = store.providers.get("ollama")
     assert (config.kind, config.base_url, config.key_env) == ("ollama", found.base_url, None)
-    assert store.get_provider("ollama-2").base_url == found.base_url
-    assert set(engine.configured_models()) >= {ModelRef("ollama", m) for m in OLLAMA_MODELS}
-    assert {ModelRef("ollama-2", m) for m in OLLAMA_MODELS} <= set(engine.configured_models())
+    assert store.providers.get("ollama-2").base_url == found.base_url
+    assert set(engine.providers.configured_models()) >= {ModelRef("ollama", m) for m in OLLAMA_MODELS}
+    assert {ModelRef("ollama-2", m) for m in OLLAMA_MODELS} <= set(engine.providers.configured_models())
     assert listed == list(OLLAMA_MODELS)  # the saved provider really talks to the server
     import keyring
 

@@ -478,7 +478,7 @@ def test_parquet_without_pyarrow_is_one_plain_sentence(fx, tmp_path, monkeypatch
 def test_no_api_key_is_ever_exported(fx, tmp_path, monkeypatch):
     secret = "sk-test-" + "9" * 40
     monkeypatch.setenv("OA_KEY", secret)
-    fx.store.add_provider(ProviderConfig(name="oa", kind="openai", base_url="https://api.openai.com/v1",
+    fx.store.providers.add(ProviderConfig(name="oa", kind="openai", base_url="https://api.openai.com/v1",
                                          key_env="OA_KEY"))
     import keyring
 

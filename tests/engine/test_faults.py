@@ -154,7 +154,7 @@ def test_ollama_404_default_message_names_the_model(providers, vendor):
 def test_connection_refused_is_retried_then_reported(kind, store, vendor):
     port = closed_port()
     url = f"http://127.0.0.1:{port}" + ("/v1" if kind == "openai" else "")
-    store.add_provider(ProviderConfig(name="dead", kind=kind, base_url=url))
+    store.providers.add(ProviderConfig(name="dead", kind=kind, base_url=url))
     t0 = time.perf_counter()
     _, r = run_one(store, kind, name="dead")
     assert time.perf_counter() - t0 < 2 + SLACK_S

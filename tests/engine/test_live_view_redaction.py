@@ -40,7 +40,7 @@ class Watch:
 ], ids=["whole", "split-in-three", "prefix-in-the-lead"])
 def test_the_view_never_sees_an_echoed_key(store, vendor, monkeypatch, pieces):
     monkeypatch.setenv("DESK_TEST_ECHO_KEY", KEY)
-    store.add_provider(config_for("openai", vendor, key_env="DESK_TEST_ECHO_KEY"))
+    store.providers.add(config_for("openai", vendor, key_env="DESK_TEST_ECHO_KEY"))
     script_for(vendor, "openai", Script(text_pieces=pieces))
     watch = Watch()
 

@@ -85,7 +85,7 @@ def test_injected_errors_are_counted_by_kind(providers, vendor):
 
 
 def test_fallback_chain_and_cost_per_successful_task(providers, vendor):
-    providers.set_price("openai", "model-b", Price(input_per_mtok=1.0, output_per_mtok=2.0))
+    providers.prices.set("openai", "model-b", Price(input_per_mtok=1.0, output_per_mtok=2.0))
     vendor.set_load("model-a", LoadProfile(error_rate=1.0, error_status=503))
     vendor.set_default("model-b", Script(usage={"input_tokens": 1000, "output_tokens": 500}))
     result = run(providers, plan(steps=(LoadStep(3, 9),), fallback=(B,),
@@ -168,7 +168,7 @@ def test_fallbacks_count_every_request_that_asked_the_next_model(providers, vend
 def test_cost_with_unpriced_answers_is_partial_not_understated(providers, vendor):
     # A has no price and answers half the time; B (priced) answers the rest. The sum of
     # the known costs is B's share only: a lower bound, and said to be one.
-    providers.set_price("openai", "model-b", Price(input_per_mtok=1.0, output_per_mtok=2.0))
+    providers.prices.set("openai", "model-b", Price(input_per_mtok=1.0, output_per_mtok=2.0))
     vendor.set_load("model-a", LoadProfile(error_rate=0.5, error_status=503, seed=2))
     rng = random.Random(2)
     a_failed = sum(rng.random() < 0.5 for _ in range(10))
@@ -185,7 +185,7 @@ def test_cost_with_unpriced_answers_is_partial_not_understated(providers, vendor
 def test_an_unpriced_model_that_used_tokens_before_its_fallback_makes_the_cost_unknown(providers, vendor):
     # A (no price) answers, but its answer is filtered: tokens billed, then B (priced) answers.
     # B's price alone would look like the whole cost; it is not.
-    providers.set_price("openai", "model-b", Price(input_per_mtok=1.0, output_per_mtok=2.0))
+    providers.prices.set("openai", "model-b", Price(input_per_mtok=1.0, output_per_mtok=2.0))
     vendor.set_default("model-a", Script(finish_reason="content_filter", usage={"input_tokens": 10, "output_tokens": 5}))
     vendor.set_default("model-b", Script(usage={"input_tokens": 1000, "output_tokens": 500}))
     result = run(providers, plan(steps=(LoadStep(1, 4),), fallback=(B,)))

@@ -30,7 +30,7 @@ def test_a_threaded_run_is_stored_in_the_store_switched_to(providers, vendor, tm
     async def go() -> None:
         async with engine_for(providers) as engine:
             engine.switch_store(str(tmp_path / "other.db"))
-            engine.store.add_provider(config_for("openai", vendor))
+            engine.store.providers.add(config_for("openai", vendor))
             seen: list[int] = []
             engine.loads.run_in_thread(plan, progress=lambda _o, n, _p: seen.append(n), done=done, name="moved")
             assert await asyncio.to_thread(ended.wait, 30)

@@ -35,8 +35,8 @@ def test_model_removed_while_it_streams(providers, vendor):
                 assert time.monotonic() < deadline and not running.done(), "the slow answer never started"
                 await asyncio.sleep(0.01)
 
-            engine.remove_model(slow)
-            assert slow not in engine.configured_models() and other in engine.configured_models()
+            engine.providers.remove_model(slow)
+            assert slow not in engine.providers.configured_models() and other in engine.providers.configured_models()
             assert not running.done()  # the removal really happened mid-stream
             outcome = await running
             return engine, before, rating, outcome
@@ -51,7 +51,7 @@ def test_model_removed_while_it_streams(providers, vendor):
     assert stored[str(slow)].status == Status.OK and stored[str(slow)].text == "".join(PIECES)
     assert stored[str(other)].status == Status.OK
 
-    assert slow not in engine.configured_models()  # finishing the answer does not bring it back
+    assert slow not in engine.providers.configured_models()  # finishing the answer does not bring it back
 
     # What was there before the removal is all still there.
     earlier = engine.trials.load(before.trial_id)

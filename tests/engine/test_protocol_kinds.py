@@ -30,13 +30,13 @@ def test_catalogue_price_follows_the_protocol_declaration(kind, base_url, model,
 
 
 def test_a_stored_provider_of_an_unknown_kind_is_refused_when_used(store):
-    store.add_provider(ProviderConfig("co", "cohere", "https://api.cohere.example"))
+    store.providers.add(ProviderConfig("co", "cohere", "https://api.cohere.example"))
 
     async def go():
         async with Engine(store) as engine:
-            assert [p.name for p in engine.providers()] == ["co"]
+            assert [p.name for p in engine.providers.configs.all()] == ["co"]
             with pytest.raises(EngineError) as caught:
-                engine.provider("co")
+                engine.providers.provider("co")
             return str(caught.value)
 
     assert asyncio.run(go()) == "provider co: unknown provider kind 'cohere'; choose one of openai, anthropic, gemini, ollama"
@@ -46,7 +46,7 @@ def test_a_provider_of_an_unknown_kind_cannot_be_saved(store):
     async def go():
         async with Engine(store) as engine:
             with pytest.raises(EngineError, match="unknown provider kind 'cohere'"):
-                engine.save_provider(ProviderConfig("co", "cohere", "https://api.cohere.example"), new=True)
-        return store.list_providers()
+                engine.providers.save_provider(ProviderConfig("co", "cohere", "https://api.cohere.example"), new=True)
+        return store.providers.all()
 
     assert asyncio.run(go()) == []

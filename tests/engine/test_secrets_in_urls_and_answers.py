@@ -33,29 +33,29 @@ def test_a_base_url_with_credentials_is_refused_without_echoing_them(url, store)
     async def go() -> None:
         async with engine_for(store) as engine:
             with pytest.raises(EngineError) as info:
-                engine.save_provider(ProviderConfig("p", "openai", url), new=True)
+                engine.providers.save_provider(ProviderConfig("p", "openai", url), new=True)
             message = str(info.value)
             assert PASSWORD not in message
             assert "must not carry a user name or password" in message and "set-key" in message
 
     asyncio.run(go())
     with pytest.raises(StoreError):  # the store refuses it too, whoever asks
-        store.add_provider(ProviderConfig("p", "openai", url))
-    assert store.list_providers() == []
+        store.providers.add(ProviderConfig("p", "openai", url))
+    assert store.providers.all() == []
     assert PASSWORD.encode() not in db_bytes(store)
 
 
 def test_editing_a_provider_to_add_credentials_is_refused(store):
-    store.add_provider(ProviderConfig("p", "openai", "http://127.0.0.1:9/v1"))
+    store.providers.add(ProviderConfig("p", "openai", "http://127.0.0.1:9/v1"))
     with pytest.raises(StoreError):
-        store.update_provider(ProviderConfig("p", "openai", f"http://u:{PASSWORD}@127.0.0.1:9/v1"))
-    assert store.get_provider("p").base_url == "http://127.0.0.1:9/v1"
+        store.providers.update(ProviderConfig("p", "openai", f"http://u:{PASSWORD}@127.0.0.1:9/v1"))
+    assert store.providers.get("p").base_url == "http://127.0.0.1:9/v1"
 
 
 def test_a_key_split_across_deltas_is_stored_redacted_with_a_note(store, vendor, monkeypatch):
     monkeypatch.setenv("DESK_TEST_ECHO_KEY", KEY)
     vendor.api_key = KEY
-    store.add_provider(config_for("openai", vendor, key_env="DESK_TEST_ECHO_KEY"))
+    store.providers.add(config_for("openai", vendor, key_env="DESK_TEST_ECHO_KEY"))
     script_for(vendor, "openai", Script(text_pieces=["Your key is ", KEY[:9], KEY[9:], ", keep it safe."]))
     _, r = run_one(store, "openai")
     assert r.status == Status.OK
@@ -69,8 +69,8 @@ def test_a_key_split_across_deltas_is_stored_redacted_with_a_note(store, vendor,
 
 def test_another_providers_key_in_an_answer_is_redacted_too(store, vendor, monkeypatch):
     monkeypatch.setenv("DESK_TEST_OTHER_KEY", OTHER_KEY)
-    store.add_provider(config_for("openai", vendor))
-    store.add_provider(config_for("ollama", vendor, key_env="DESK_TEST_OTHER_KEY"))
+    store.providers.add(config_for("openai", vendor))
+    store.providers.add(config_for("ollama", vendor, key_env="DESK_TEST_OTHER_KEY"))
     script_for(vendor, "openai", Script(text_pieces=["token=", OTHER_KEY]))
     _, (leaky, clean) = run_many(store, [ref("openai"), ref("ollama")])
     assert leaky.text == "token=[REDACTED]" and "provider 'ollama'" in leaky.notes[0]
@@ -81,7 +81,7 @@ def test_another_providers_key_in_an_answer_is_redacted_too(store, vendor, monke
 def test_text_stored_while_streaming_is_redacted_already(store, vendor, monkeypatch):
     """A crash mid-answer leaves what was flushed so far: that must not hold the key."""
     monkeypatch.setenv("DESK_TEST_ECHO_KEY", KEY)
-    store.add_provider(config_for("openai", vendor, key_env="DESK_TEST_ECHO_KEY"))
+    store.providers.add(config_for("openai", vendor, key_env="DESK_TEST_ECHO_KEY"))
     script_for(vendor, "openai", Script(text_pieces=["a ", KEY, " b", " c", " d"], interval_ms=300))
     seen: list[str] = []
 
@@ -104,7 +104,7 @@ def test_text_stored_while_streaming_is_redacted_already(store, vendor, monkeypa
 
 def test_short_placeholder_keys_are_left_in_answers(store, vendor, monkeypatch):
     monkeypatch.setenv("DESK_TEST_PLACEHOLDER", "ollama")  # what local servers are given as a "key"
-    store.add_provider(config_for("ollama", vendor, key_env="DESK_TEST_PLACEHOLDER"))
+    store.providers.add(config_for("ollama", vendor, key_env="DESK_TEST_PLACEHOLDER"))
     script_for(vendor, "ollama", Script(text_pieces=["Run ollama serve."]))
     _, r = run_one(store, "ollama", model=MODELS["ollama"])
     assert r.text == "Run ollama serve." and r.notes == []

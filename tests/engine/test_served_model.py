@@ -26,7 +26,7 @@ FP = "fp_changed42"
 def _own_provider(store, vendor, kind: str) -> str:
     """A provider of a name no other test used, so the session's digest cache starts empty."""
     name = f"{kind}-{uuid.uuid4().hex[:8]}"
-    store.add_provider(config_for(kind, vendor, name=name))
+    store.providers.add(config_for(kind, vendor, name=name))
     return name
 
 
@@ -91,7 +91,7 @@ def test_a_cancel_during_a_stalled_digest_lookup_still_stores_the_finished_answe
         sock.sendall(head("200 OK", "application/x-ndjson") + json.dumps(line).encode() + b"\n")
 
     async def go(base_url: str) -> None:
-        store.add_provider(ProviderConfig(name="stalled-tags", kind="ollama", base_url=base_url))
+        store.providers.add(ProviderConfig(name="stalled-tags", kind="ollama", base_url=base_url))
         async with engine_for(store) as engine:
             task = asyncio.create_task(engine.trials.run(TrialInput("hi"), [ModelRef("stalled-tags", "m:1")]))
             assert await asyncio.get_running_loop().run_in_executor(None, asked.wait, 5)

@@ -282,7 +282,7 @@ def test_auto_constraint_verdicts_and_disagreements(providers, vendor, tmp_path)
                                             "note": "1/1 constraints met"}
     assert autos["openai/bad"].values["constraints"] == "violated"
     assert "2 words" in autos["openai/bad"].values["note"]
-    stored = providers.current_ratings(rater="auto")
+    stored = providers.ratings.current(rater="auto")
     assert {r.id for r in stored} == {a.id for a in autos.values()}
     matrix = engine.suites.matrix(result.run_id)
     f1 = matrix.suite.cases[0].id

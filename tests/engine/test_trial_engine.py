@@ -105,7 +105,7 @@ def test_one_model_failing_never_disturbs_the_others(fault, providers, vendor):
     }[fault]
     if bad is None:
         gone = ProviderConfig(name="gone", kind="anthropic", base_url=f"http://127.0.0.1:{closed_port()}")
-        providers.add_provider(gone)
+        providers.providers.add(gone)
         bad_ref = ModelRef("gone", MODELS["anthropic"])
     else:
         script_for(vendor, "anthropic", bad)
@@ -158,7 +158,7 @@ def test_the_built_in_model_is_capped_unless_the_user_sets_a_limit(providers, ve
     from desk.engine.load import LoadPlan
     from desk.engine.local_model import DEFAULT_MAX_TOKENS, LOCAL_PROVIDER
 
-    providers.add_provider(config_for("openai", vendor, name=LOCAL_PROVIDER))
+    providers.providers.add(config_for("openai", vendor, name=LOCAL_PROVIDER))
     local = ModelRef(LOCAL_PROVIDER, "gemma-3-270m")
 
     async def go():
@@ -291,7 +291,7 @@ def test_cancel_during_retry_wait(providers, vendor):
 
 
 def test_store_holds_exactly_what_the_engine_returned(providers, vendor):
-    providers.set_price("ollama", MODELS["ollama"], Price(1.0, 2.0))
+    providers.prices.set("ollama", MODELS["ollama"], Price(1.0, 2.0))
     script_for(vendor, "openai", Script(status=500), Script(first_token_delay_ms=20, interval_ms=5))
     script_for(vendor, "anthropic", Script(usage=None))
     script_for(vendor, "gemini", Script(reset_after_pieces=2))
@@ -362,7 +362,7 @@ def test_stored_timing_identity(providers, vendor):
 @pytest.mark.parametrize("kind", KINDS)
 def test_user_price_gives_the_hand_computed_cost(kind, providers, vendor):
     usage = {"input_tokens": 100, "output_tokens": 50, "cached_input_tokens": 30, "reasoning_tokens": 20}
-    providers.set_price(
+    providers.prices.set(
         kind, MODELS[kind], Price(input_per_mtok=1.5, output_per_mtok=6.0, cached_input_per_mtok=0.75)
     )
     script_for(vendor, kind, Script(usage=usage))
@@ -378,7 +378,7 @@ def test_user_price_gives_the_hand_computed_cost(kind, providers, vendor):
 
 def test_cost_counts_every_attempt_that_was_billed(providers, vendor):
     """A content-filtered answer is billed; its retry-free error still carries the cost."""
-    providers.set_price("openai", MODELS["openai"], Price(2.0, 4.0))
+    providers.prices.set("openai", MODELS["openai"], Price(2.0, 4.0))
     script_for(vendor, "openai", Script(finish_reason="content_filter"))
     _, r = run_one(providers, "openai")
     assert r.status == Status.ERROR and r.error_kind == ErrorKind.CONTENT_FILTER
@@ -400,7 +400,7 @@ def test_catalog_price_for_an_anthropic_model(providers, vendor):
 
 
 def test_a_user_price_beats_the_catalog(providers, vendor):
-    providers.set_price("anthropic", "claude-sonnet-4-5", Price(1.0, 1.0))
+    providers.prices.set("anthropic", "claude-sonnet-4-5", Price(1.0, 1.0))
     _, r = run_one(providers, "anthropic", model="claude-sonnet-4-5")
     assert r.price_source == "user"
     assert r.cost_usd == pytest.approx(16 / 1e6)

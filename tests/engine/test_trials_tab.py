@@ -101,7 +101,7 @@ def test_a_send_streams_live_figures_and_one_failure_leaves_the_others(providers
     script_for(vendor, "anthropic", Script(status=400, error_message="bad request, go away"))
     script_for(vendor, "gemini", Script(text_pieces=["g"]))
     models = [ref("openai"), ref("anthropic"), ref("gemini")]
-    providers.set_price("openai", MODELS["openai"], Price(2.0, 4.0))
+    providers.prices.set("openai", MODELS["openai"], Price(2.0, 4.0))
 
     async def go():
         async with engine_for(providers) as engine:

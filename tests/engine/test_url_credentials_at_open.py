@@ -21,7 +21,7 @@ def _old_desk_provider(store: Store, name: str, base_url: str, kind: str = "open
     store.db.execute(
         "INSERT INTO providers (id, name, kind, base_url, key_env, api_version, headers_json, created_at, "
         "updated_at) VALUES (?, ?, ?, ?, NULL, NULL, '[]', 0, 0)", (name + "-id", name, kind, base_url))
-    store.add_model(name, "gpt-4o-mini")
+    store.providers.add_model(name, "gpt-4o-mini")
 
 
 def test_the_password_moves_to_the_keyring_and_the_provider_still_answers(store, vendor):
@@ -33,7 +33,7 @@ def test_the_password_moves_to_the_keyring_and_the_provider_still_answers(store,
 
     assert len(notes) == 1 and "moved to the OS keyring" in notes[0] and "openai" in notes[0], notes
     assert SECRET not in notes[0] and "pa55" not in notes[0]
-    config = store.get_provider("openai")
+    config = store.providers.get("openai")
     assert config.base_url == clean
     assert get_api_key(config) == SECRET
     assert "pa55" not in str(store.db.execute("SELECT * FROM providers").fetchall())
@@ -48,7 +48,7 @@ def test_a_provider_with_a_key_keeps_it_and_the_password_is_dropped(store):
     set_api_key("p", "the-real-key")
     (note,) = secure_stored_urls(store)
     assert "removed (it already has a key)" in note and "other" not in note
-    config = store.get_provider("p")
+    config = store.providers.get("p")
     assert config.base_url == "https://api.example.test/v1"
     assert get_api_key(config) == "the-real-key"
 
@@ -67,7 +67,7 @@ def test_with_no_keyring_the_password_is_dropped_and_the_note_says_how_to_give_i
             (note,) = secure_stored_urls(store)
             assert "no OS keyring can keep it" in note and "environment variable" in note
             assert "tok3n" not in note
-            assert store.get_provider("p").base_url == "https://api.example.test/v1"
+            assert store.providers.get("p").base_url == "https://api.example.test/v1"
     finally:
         keyring.set_keyring(previous)
 
@@ -83,7 +83,7 @@ def test_switching_to_a_store_secures_it_and_returns_the_note(tmp_path):
         notes = engine.switch_store(str(other))
         try:
             assert len(notes) == 1 and "pw123" not in notes[0]
-            assert engine.providers()[0].base_url == "https://api.example.test/v1"
+            assert engine.providers.configs.all()[0].base_url == "https://api.example.test/v1"
         finally:
             engine.store.close()
 
@@ -92,4 +92,4 @@ def test_switching_to_a_store_secures_it_and_returns_the_note(tmp_path):
 def test_urls_without_credentials_are_left_alone(store, url):
     _old_desk_provider(store, "p", url)
     assert secure_stored_urls(store) == []
-    assert store.get_provider("p").base_url == url
+    assert store.providers.get("p").base_url == url

@@ -23,7 +23,7 @@ PATIENT = Timeouts(connect=10.0, first_token=15.0, idle=10.0, total=20.0)  # des
 
 
 def only(store, kind: str, base_url: str, **kw) -> None:
-    store.add_provider(ProviderConfig(name=kind, kind=kind, base_url=base_url, **kw))
+    store.providers.add(ProviderConfig(name=kind, kind=kind, base_url=base_url, **kw))
 
 
 def test_a_name_that_does_not_resolve_says_so_not_unknown_error(store, monkeypatch):
@@ -86,7 +86,7 @@ def test_a_redirect_names_its_location_and_the_base_url_to_use(kind, status, sto
 def test_a_redirect_elsewhere_on_the_model_list_says_so_too(store):
     async def go(engine) -> ProviderError:
         with pytest.raises(ProviderError) as info:
-            await engine.list_models("ollama")
+            await engine.providers.list_models("ollama")
         return info.value
 
     async def main() -> ProviderError:
@@ -105,7 +105,7 @@ def test_a_redirect_elsewhere_on_the_model_list_says_so_too(store):
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "ollama"])  # Ollama asks for no key
 def test_a_refusal_without_a_configured_key_says_the_key_is_missing(kind, store, vendor):
     vendor.api_key = "sk-test-0123456789abcdefRIGHT"
-    store.add_provider(config_for(kind, vendor))  # no key_env; the (test) keyring is empty
+    store.providers.add(config_for(kind, vendor))  # no key_env; the (test) keyring is empty
     _, r = run_one(store, kind)
     assert r.error_kind == ErrorKind.AUTH
     assert r.error_message.startswith(
@@ -116,7 +116,7 @@ def test_a_refusal_without_a_configured_key_says_the_key_is_missing(kind, store,
 def test_an_unset_key_variable_is_named(store, vendor, monkeypatch):
     monkeypatch.delenv("DESK_TEST_NOT_SET_KEY", raising=False)
     vendor.api_key = "sk-test-0123456789abcdefRIGHT"
-    store.add_provider(config_for("anthropic", vendor, key_env="DESK_TEST_NOT_SET_KEY"))
+    store.providers.add(config_for("anthropic", vendor, key_env="DESK_TEST_NOT_SET_KEY"))
     _, r = run_one(store, "anthropic")
     assert r.error_message.startswith("provider 'anthropic' has no API key ($DESK_TEST_NOT_SET_KEY is not set "
                                       "and the OS keyring has none for it): ")
@@ -125,6 +125,6 @@ def test_an_unset_key_variable_is_named(store, vendor, monkeypatch):
 def test_a_wrong_key_is_not_called_missing(store, vendor, monkeypatch):
     monkeypatch.setenv("DESK_TEST_WRONG_KEY", "sk-test-9876543210zyxwvuWRONG")
     vendor.api_key = "sk-test-0123456789abcdefRIGHT"
-    store.add_provider(config_for("openai", vendor, key_env="DESK_TEST_WRONG_KEY"))
+    store.providers.add(config_for("openai", vendor, key_env="DESK_TEST_WRONG_KEY"))
     _, r = run_one(store, "openai", model=MODELS["openai"])
     assert r.error_kind == ErrorKind.AUTH and "has no API key" not in r.error_message

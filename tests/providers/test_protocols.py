@@ -256,7 +256,7 @@ HEADER = {
 def test_key_from_env_goes_in_the_vendors_auth_header(kind, store, vendor, monkeypatch):
     vendor.api_key = KEY
     monkeypatch.setenv("DESK_TEST_KEY", KEY)
-    store.add_provider(config_for(kind, vendor, key_env="DESK_TEST_KEY"))
+    store.providers.add(config_for(kind, vendor, key_env="DESK_TEST_KEY"))
     _, r = run_one(store, kind)
     assert r.status == Status.OK, r.error_message
     rec = only_request(vendor)
@@ -271,7 +271,7 @@ def test_key_from_env_goes_in_the_vendors_auth_header(kind, store, vendor, monke
 def test_wrong_key_is_an_auth_error_with_the_vendors_words(kind, store, vendor, monkeypatch):
     vendor.api_key = KEY
     monkeypatch.setenv("DESK_TEST_KEY", WRONG)
-    store.add_provider(config_for(kind, vendor, key_env="DESK_TEST_KEY"))
+    store.providers.add(config_for(kind, vendor, key_env="DESK_TEST_KEY"))
     _, r = run_one(store, kind)
     assert r.status == Status.ERROR
     assert r.error_kind == ErrorKind.AUTH, (r.http_status, r.error_message)
@@ -289,7 +289,7 @@ def test_wrong_key_is_an_auth_error_with_the_vendors_words(kind, store, vendor, 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_key_echoed_by_the_vendor_is_redacted(kind, store, vendor, monkeypatch):
     monkeypatch.setenv("DESK_TEST_KEY", KEY)
-    store.add_provider(config_for(kind, vendor, key_env="DESK_TEST_KEY"))
+    store.providers.add(config_for(kind, vendor, key_env="DESK_TEST_KEY"))
     script_for(vendor, kind, Script(status=401, error_message=f"Incorrect API key provided: {KEY}."))
     _, r = run_one(store, kind)
     assert (r.status, r.error_kind, r.http_status) == (Status.ERROR, ErrorKind.AUTH, 401)
@@ -305,7 +305,7 @@ def test_key_env_not_set_sends_no_key(store, vendor, monkeypatch):
     monkeypatch.delenv("DESK_TEST_KEY", raising=False)
     cfg = config_for("openai", vendor, key_env="DESK_TEST_KEY")
     assert get_api_key(cfg) is None
-    store.add_provider(cfg)
+    store.providers.add(cfg)
     _, r = run_one(store, "openai")
     assert r.status == Status.OK
     assert "authorization" not in only_request(vendor).headers
@@ -381,7 +381,7 @@ def azure_config(vendor, **kw) -> ProviderConfig:
 def test_azure_uses_api_key_header_and_api_version(stream, store, vendor, monkeypatch):
     vendor.api_key = KEY
     monkeypatch.setenv("DESK_AZURE_KEY", KEY)
-    store.add_provider(azure_config(vendor))
+    store.providers.add(azure_config(vendor))
     _, r = run_one(store, "openai", model="dep", name="azure", stream=stream)
     assert r.status == Status.OK, r.error_message
     assert r.text == TEXT and r.usage.input_tokens == 12 and r.usage.output_tokens == 4
@@ -396,7 +396,7 @@ def test_azure_uses_api_key_header_and_api_version(stream, store, vendor, monkey
 
 def test_azure_sends_max_completion_tokens(store, vendor, monkeypatch):
     monkeypatch.setenv("DESK_AZURE_KEY", KEY)
-    store.add_provider(azure_config(vendor))
+    store.providers.add(azure_config(vendor))
     _, r = run_one(store, "openai", None, GenerationSettings(max_tokens=50), model="dep", name="azure")
     assert r.status == Status.OK
     body = only_request(vendor).json
@@ -406,7 +406,7 @@ def test_azure_sends_max_completion_tokens(store, vendor, monkeypatch):
 def test_azure_wrong_key(store, vendor, monkeypatch):
     vendor.api_key = KEY
     monkeypatch.setenv("DESK_AZURE_KEY", WRONG)
-    store.add_provider(azure_config(vendor))
+    store.providers.add(azure_config(vendor))
     _, r = run_one(store, "openai", model="dep", name="azure")
     assert (r.status, r.error_kind, r.http_status) == (Status.ERROR, ErrorKind.AUTH, 401)
     assert "Access denied due to invalid subscription key" in r.error_message
@@ -467,7 +467,7 @@ def test_list_models_through_the_engine(providers, vendor):
 
     async def go():
         async with engine_for(providers) as engine:
-            return {k: await engine.list_models(k) for k in KINDS}, await engine.test_provider("ollama")
+            return {k: await engine.providers.list_models(k) for k in KINDS}, await engine.providers.test_provider("ollama")
 
     models, ms = asyncio.run(go())
     assert models == {k: sorted(vendor.models[k]) for k in KINDS}

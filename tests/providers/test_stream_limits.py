@@ -37,7 +37,7 @@ def huge_line(kind: str, size: int):
 
 def raw_provider(store, kind: str, server: RawServer) -> None:
     base = server.base_url + ("/v1" if kind == "openai" else "")
-    store.add_provider(ProviderConfig(name=f"raw-{kind}", kind=kind, base_url=base))
+    store.providers.add(ProviderConfig(name=f"raw-{kind}", kind=kind, base_url=base))
 
 
 # --- framing is linear ---------------------------------------------------------------------
@@ -117,7 +117,7 @@ def test_a_huge_whole_body_fails_fast_as_too_large(kind, declared, store):
 def test_a_huge_line_does_not_hold_up_another_models_stream(store, vendor):
     """Before: framing the 50 MB line held the event loop for seconds, so the neighbour's
     first token was stamped (and its stream read) that much late."""
-    store.add_provider(config_for("openai", vendor))
+    store.providers.add(config_for("openai", vendor))
     script_for(vendor, "openai", Script(first_token_delay_ms=300, interval_ms=20, text_pieces=["a"] * 20))
     with RawServer(huge_line("openai", 50 * MB)) as server:
         raw_provider(store, "openai", server)

@@ -14,7 +14,7 @@ PROBE = """
 import json, sys
 from desk.store.db import open_store
 store = open_store(sys.argv[1])
-store.list_providers()
+store.providers.all()
 print(json.dumps([m for m in ("sqlite_utils", "pandas", "numpy") if m in sys.modules]))
 """
 

@@ -73,11 +73,11 @@ def _store_id(store: Store) -> str:
 
 def _store_a(path: Path) -> tuple[Store, str, list[ResponseResult]]:
     a = open_store(path)
-    a.add_provider(ProviderConfig("alpha", "openai", "https://alpha.example/v1", key_env="ALPHA_KEY"))
-    a.add_provider(ProviderConfig("shared", "openai", "https://one.example/v1"))
-    a.add_model("alpha", "big")
-    a.set_price("shared", "m", Price(1.0, 2.0))
-    a.set_setting("rater_name", "ana")
+    a.providers.add(ProviderConfig("alpha", "openai", "https://alpha.example/v1", key_env="ALPHA_KEY"))
+    a.providers.add(ProviderConfig("shared", "openai", "https://one.example/v1"))
+    a.providers.add_model("alpha", "big")
+    a.prices.set("shared", "m", Price(1.0, 2.0))
+    a.settings.set("rater_name", "ana")
     shared = _png_trial(a, "the shared task")
     answers = [_answer(a, shared, "alpha/big", retried=True), _answer(a, shared, "shared/m")]
     a.ratings.save(answers[0].id, "ana", GOOD, blind=True, shown_order=[r.id for r in answers])
@@ -90,10 +90,10 @@ def _store_a(path: Path) -> tuple[Store, str, list[ResponseResult]]:
 
 def _store_b(path: Path) -> Store:
     b = open_store(path)
-    b.add_provider(ProviderConfig("beta", "anthropic", "https://beta.example"))
-    b.add_provider(ProviderConfig("shared", "openai", "https://two.example/v1"))  # differs from A's
-    b.set_price("shared", "m", Price(9.0, 9.0))  # differs from A's
-    b.set_setting("rater_name", "bob")
+    b.providers.add(ProviderConfig("beta", "anthropic", "https://beta.example"))
+    b.providers.add(ProviderConfig("shared", "openai", "https://two.example/v1"))  # differs from A's
+    b.prices.set("shared", "m", Price(9.0, 9.0))  # differs from A's
+    b.settings.set("rater_name", "bob")
     own = _png_trial(b, "bob's own task")  # the same picture: one blob after merging
     answer = _answer(b, own, "beta/claude")
     b.ratings.save(answer.id, "bob", GOOD)
@@ -130,9 +130,9 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
             "1 model(s) not added to the picker: alpha/big",
             "1 price override(s) not added: shared/m",
         ]
-        assert [p.name for p in b.list_providers()] == ["beta", "shared"] and b.list_models("alpha") == []
-        assert b.get_provider("shared").base_url == "https://two.example/v1"  # type: ignore[union-attr]
-        assert b.get_price("shared", "m") == Price(9.0, 9.0)
+        assert [p.name for p in b.providers.all()] == ["beta", "shared"] and b.providers.models("alpha") == []
+        assert b.providers.get("shared").base_url == "https://two.example/v1"  # type: ignore[union-attr]
+        assert b.prices.get("shared", "m") == Price(9.0, 9.0)
 
         # B's rater rates the shared trial too, then B is merged back into A.
         assert b.trials.get(shared).note == "from ana"  # type: ignore[union-attr]
@@ -159,8 +159,8 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
         assert {r.origin for r in a.ratings.current(rater="bob")} == {_store_id(b)}
         assert {r.origin for r in b.ratings.current(rater="ana")} == {_store_id(a)}
         assert {r.origin for r in a.ratings.current(rater="ana")} == {None}
-        assert [p.name for p in a.list_providers()] == ["alpha", "shared"]
-        assert [p.name for p in b.list_providers()] == ["beta", "shared"]
+        assert [p.name for p in a.providers.all()] == ["alpha", "shared"]
+        assert [p.name for p in b.providers.all()] == ["beta", "shared"]
         blobs = "SELECT sha256, data, size, mime FROM blobs"
         assert a.db.execute(blobs).fetchall() == b.db.execute(blobs).fetchall()
         assert _count(a, "blobs") == 1 and _count(a, "trial_attachments") == 2
@@ -170,7 +170,7 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
         assert b.merge_from(a.path).total == 0
         assert _count(a, "ratings") == 5
         # Settings are each user's own: never copied.
-        assert a.get_setting("rater_name") == "ana" and b.get_setting("rater_name") == "bob"
+        assert a.settings.get("rater_name") == "ana" and b.settings.get("rater_name") == "bob"
         # Searching still finds merged trials (the full-text index is kept by triggers).
         assert [t.id for t in a.trials.list("own task")] == [t.id for t in b.trials.list("own task")]
         assert len(a.trials.list("own task")) == 1
@@ -195,7 +195,7 @@ def test_no_secret_can_travel(tmp_path: Path) -> None:
                 assert not any(word in lowered for word in ("secret", "password", "token_value", "api_key"))
                 assert "key" not in lowered or column == "key_env", (table, column)
         assert _count(b, "settings") == 0
-        assert b.get_provider("alpha") is None and _count(b, "providers") == 0
+        assert b.providers.get("alpha") is None and _count(b, "providers") == 0
 
 
 def test_rubric_versions_made_apart(tmp_path: Path) -> None:
@@ -302,7 +302,7 @@ def test_a_failed_merge_adds_nothing(tmp_path: Path) -> None:
             b.merge_from(tmp_path / "a.db")
         assert all(_count(b, table) == 0 for table in MERGED_TABLES)
         assert not b.db.conn.in_transaction
-        b.add_provider(ProviderConfig("after", "openai", "https://after.example"))  # still usable
+        b.providers.add(ProviderConfig("after", "openai", "https://after.example"))  # still usable
 
 
 def test_a_store_with_broken_links_is_refused(tmp_path: Path) -> None:
@@ -334,10 +334,10 @@ def test_a_merged_provider_never_receives_a_request_nor_the_key(tmp_path: Path, 
     there, but no trial can reach that server, and it never sees the key."""
     colleague = tmp_path / "colleague.db"
     with open_store(colleague) as theirs:
-        theirs.add_provider(ProviderConfig("trap", "openai", f"{srv.base_url}/v1", key_env="DESK_PLANTED_KEY",
+        theirs.providers.add(ProviderConfig("trap", "openai", f"{srv.base_url}/v1", key_env="DESK_PLANTED_KEY",
                                            headers=(("X-Team", "theirs"),)))
-        theirs.add_model("trap", "gpt")
-        theirs.set_price("trap", "gpt", Price(1.0, 2.0))
+        theirs.providers.add_model("trap", "gpt")
+        theirs.prices.set("trap", "gpt", Price(1.0, 2.0))
         trial = theirs.trials.create(TrialInput("their question"))
         answer = _answer(theirs, trial, "trap/gpt")
     mine = tmp_path / "mine.db"
@@ -354,7 +354,7 @@ def test_a_merged_provider_never_receives_a_request_nor_the_key(tmp_path: Path, 
         "1 price override(s) not added: trap/gpt",
     ]
     with open_store(mine) as store:
-        assert store.list_providers() == [] and store.list_models() == [] and store.list_prices() == []
+        assert store.providers.all() == [] and store.providers.models() == [] and store.prices.all() == []
         (kept,) = store.responses.for_trial(trial)
         assert kept.id == answer.id and kept.model == "trap/gpt" and kept.text == "answer from trap/gpt"
     # Neither a new trial nor "run again" of the merged one reaches the sender's server.

@@ -58,7 +58,7 @@ def test_a_folder_cannot_be_opened(tmp_path: Path) -> None:
 
 def test_memory_database_works() -> None:
     with open_store(":memory:") as store:
-        assert store.list_providers() == []
+        assert store.providers.all() == []
 
 
 def test_writes_are_committed_at_once(store: Store, db_path: Path) -> None:

@@ -295,16 +295,16 @@ def test_core_criteria_cannot_change_meaning(store: Store) -> None:
 
 
 def test_settings(store: Store) -> None:
-    assert store.get_setting("rater_name") is None
-    store.set_setting("rater_name", "Ana")
-    store.set_setting("rater_name", "Ana B.")
-    assert store.get_setting("rater_name") == "Ana B."
-    store.set_setting("rater_name", None)
-    assert store.get_setting("rater_name") is None
+    assert store.settings.get("rater_name") is None
+    store.settings.set("rater_name", "Ana")
+    store.settings.set("rater_name", "Ana B.")
+    assert store.settings.get("rater_name") == "Ana B."
+    store.settings.set("rater_name", None)
+    assert store.settings.get("rater_name") is None
     with pytest.raises(StoreError, match="secret"):
-        store.set_setting("openai_api_key", "x")
+        store.settings.set("openai_api_key", "x")
     with pytest.raises(StoreError, match="API key"):
-        store.set_setting("note", "sk-proj-abcdefghijklmnop")
+        store.settings.set("note", "sk-proj-abcdefghijklmnop")
     assert _count(store, "settings") == 0
 
 

@@ -37,12 +37,12 @@ def mw_loop(qapp):
 @pytest.fixture
 def window(qtbot, tmp_path, vendor, mw_loop):
     store = open_store(tmp_path / "gui.db")
-    store.add_provider(ProviderConfig("openai", "openai", vendor.base_url + "/v1"))
-    store.add_provider(ProviderConfig("claude", "anthropic", vendor.base_url))
-    store.add_provider(ProviderConfig("local", "ollama", vendor.base_url))
+    store.providers.add(ProviderConfig("openai", "openai", vendor.base_url + "/v1"))
+    store.providers.add(ProviderConfig("claude", "anthropic", vendor.base_url))
+    store.providers.add(ProviderConfig("local", "ollama", vendor.base_url))
     for provider, model in [("openai", "gpt-4o-mini"), ("claude", "claude-sonnet-4-5"), ("local", "llama3.2")]:
-        store.add_model(provider, model)
-    store.set_price("openai", "gpt-4o-mini", Price(0.15, 0.6))
+        store.providers.add_model(provider, model)
+    store.prices.set("openai", "gpt-4o-mini", Price(0.15, 0.6))
     engine = Engine(store)
     settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
     win = MainWindow(engine, settings)

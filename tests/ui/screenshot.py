@@ -80,15 +80,15 @@ def shoot(out: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="desk-shot-"))
     server = VendorServer().start()
     store = open_store(tmp / "desk.db")
-    store.add_provider(ProviderConfig("openai", "openai", server.base_url + "/v1"))
-    store.add_provider(ProviderConfig("anthropic", "anthropic", server.base_url))
-    store.add_provider(ProviderConfig("ollama", "ollama", server.base_url))
+    store.providers.add(ProviderConfig("openai", "openai", server.base_url + "/v1"))
+    store.providers.add(ProviderConfig("anthropic", "anthropic", server.base_url))
+    store.providers.add(ProviderConfig("ollama", "ollama", server.base_url))
     models = [("openai", "gpt-4o-mini-2024-07-18"), ("openai", "gpt-4.1-2025-04-14"),
               ("anthropic", "claude-sonnet-4-5-20250929"), ("ollama", "llama3.2:3b-instruct-q4_K_M")]
     for provider, model in models:
-        store.add_model(provider, model)
-    store.set_price("openai", "gpt-4o-mini-2024-07-18", Price(0.15, 0.6, 0.075))
-    store.set_price("openai", "gpt-4.1-2025-04-14", Price(2.0, 8.0, 0.5))
+        store.providers.add_model(provider, model)
+    store.prices.set("openai", "gpt-4o-mini-2024-07-18", Price(0.15, 0.6, 0.075))
+    store.prices.set("openai", "gpt-4.1-2025-04-14", Price(2.0, 8.0, 0.5))
     for (_, model), pieces, ttft, tokens in zip(models, (ANSWER_A, ANSWER_D, ANSWER_B, ANSWER_C),
                                              (420, 530, 610, 180), (96, 71, 58, 64), strict=True):
         server.set_default(model, Script(text_pieces=pieces, first_token_delay_ms=ttft, interval_ms=60,

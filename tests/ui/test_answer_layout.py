@@ -33,9 +33,9 @@ def laptop(qtbot, tmp_path, vendor, mw_loop):
     store = open_store(tmp_path / "layout.db")
     for name, protocol, suffix in (("openai", "openai", "/v1"), ("anthropic", "anthropic", ""),
                                    ("ollama", "ollama", "")):
-        store.add_provider(ProviderConfig(name, protocol, vendor.base_url + suffix))
+        store.providers.add(ProviderConfig(name, protocol, vendor.base_url + suffix))
     for provider, model in MODELS:
-        store.add_model(provider, model)
+        store.providers.add_model(provider, model)
         vendor.set_default(model, Script(text_pieces=ANSWER))
     engine = Engine(store)
     engine.set_rater_name("Ana")

@@ -210,7 +210,7 @@ def test_provider_removed_while_its_model_streams(window, qtbot, vendor, mw_loop
     window.send()
     run_until(mw_loop, lambda: any("first." in p.text() for p in window.grid.panes))
 
-    window.engine.remove_provider("openai")
+    window.engine.providers.remove_provider("openai")
     window.refresh_models()  # what closing Providers… does
     assert "openai/gpt-4o-mini" not in {str(r) for r in window.picker.refs()}
 
@@ -246,7 +246,7 @@ def test_provider_removed_while_its_model_streams(window, qtbot, vendor, mw_loop
 def test_two_hundred_models_at_once(window, qtbot, vendor, mw_loop):
     names = [f"bulk-{i:03d}" for i in range(200)]
     for name in names:
-        window.engine.add_model(ModelRef("openai", name))
+        window.engine.providers.add_model(ModelRef("openai", name))
     t0 = time.perf_counter()
     window.refresh_models()
     refresh_s = time.perf_counter() - t0

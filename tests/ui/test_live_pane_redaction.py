@@ -12,9 +12,9 @@ KEY = "sk-test-ECHOED-0123456789abcdef"
 
 def test_a_streamed_key_is_redacted_in_the_pane_before_the_answer_ends(window, vendor, mw_loop, monkeypatch):
     monkeypatch.setenv("DESK_TEST_ECHO_KEY", KEY)
-    window.engine.store.add_provider(ProviderConfig("keyed", "openai", vendor.base_url + "/v1",
+    window.engine.store.providers.add(ProviderConfig("keyed", "openai", vendor.base_url + "/v1",
                                                     key_env="DESK_TEST_ECHO_KEY"))
-    window.engine.store.add_model("keyed", "echo")
+    window.engine.store.providers.add_model("keyed", "echo")
     vendor.set_default("echo", Script(text_pieces=["Your key is ", KEY[:10], KEY[10:], ", keep it."],
                                       interval_ms=50))
     window.refresh_models()

@@ -291,7 +291,7 @@ def test_help_about_and_price_data_are_shown(window, monkeypatch, mw_loop):
 
     run_until(mw_loop, lambda: "loading" not in window.price_label.text())
     assert "price data bundled with genai-prices" in window.price_label.text()
-    text = about_text(str(window.engine.store.path), window.engine.price_data())
+    text = about_text(str(window.engine.store.path), window.engine.providers.price_data())
     assert str(window.engine.store.path) in text and "PySide6" in text and "desk" in text
     assert "F1" in shortcuts_html() and "Ctrl+Return" in shortcuts_html()
     shown = []

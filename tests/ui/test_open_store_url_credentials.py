@@ -16,4 +16,4 @@ def test_opening_a_store_with_a_password_in_a_url_says_so_and_never_shows_it(win
     shown = window.banner.label.text()
     assert "Now working in" in shown and "corp" in shown and "moved to the OS keyring" in shown, shown
     assert "hunter2x" not in shown
-    assert [p.base_url for p in window.engine.providers()] == ["https://llm.example.test/v1"]
+    assert [p.base_url for p in window.engine.providers.configs.all()] == ["https://llm.example.test/v1"]

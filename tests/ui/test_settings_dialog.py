@@ -175,7 +175,7 @@ def test_add_provider_through_the_form_keeps_the_key_out_of_the_store(
 
     add_provider(qtbot, d, "oa", settings_vendor.base_url + "/v1", KEY)
 
-    [config] = settings_engine.providers()
+    [config] = settings_engine.providers.configs.all()
     assert config == ProviderConfig("oa", "openai", settings_vendor.base_url + "/v1")
     assert get_api_key(config) == KEY
     assert KEY.encode() not in db_bytes(settings_db)
@@ -193,8 +193,8 @@ def test_add_provider_through_the_form_keeps_the_key_out_of_the_store(
     retype(qtbot, d.key_env_edit, "DESK_TEST_UNSET_VAR")
     assert "not set here" in d.key_env_hint.text()
     qtbot.keyClick(d.key_env_edit, Qt.Key.Key_Return)  # Enter in a field saves
-    assert settings_engine.providers()[0].key_env == "DESK_TEST_UNSET_VAR"
-    assert get_api_key(settings_engine.providers()[0]) == KEY
+    assert settings_engine.providers.configs.all()[0].key_env == "DESK_TEST_UNSET_VAR"
+    assert get_api_key(settings_engine.providers.configs.all()[0]) == KEY
 
 
 def test_plain_http_to_a_remote_host_is_warned_about(qtbot, settings_dialog):
@@ -237,11 +237,11 @@ def test_test_button_shows_ms_or_the_exact_error(qtbot, settings_dialog, setting
     # Nothing listening: the engine's own error text, word for word. Test saves the form first.
     fill_provider(qtbot, d, "dead", "openai", f"http://127.0.0.1:{closed_port()}/v1")
     click(qtbot, d.test_button)
-    assert [p.name for p in settings_engine.providers()] == ["dead", "oa"]
+    assert [p.name for p in settings_engine.providers.configs.all()] == ["dead", "oa"]
     wait_idle(qtbot, d)
     shown = d.provider_status.text()
 
-    direct = asyncio.ensure_future(settings_engine.test_provider("dead"))
+    direct = asyncio.ensure_future(settings_engine.providers.test_provider("dead"))
     qtbot.waitUntil(direct.done, timeout=WAIT_MS)
     assert shown == str(direct.exception())
     assert shown.startswith("connection")
@@ -250,9 +250,9 @@ def test_test_button_shows_ms_or_the_exact_error(qtbot, settings_dialog, setting
 def test_list_models_then_add_checked_and_remove_unchecked(
     qtbot, settings_engine, settings_vendor, settings_loop
 ):
-    settings_engine.save_provider(ProviderConfig("oa", "openai", settings_vendor.base_url + "/v1"), new=True)
-    settings_engine.add_model(ModelRef("oa", "gpt-4o"))
-    settings_engine.add_model(ModelRef("oa", "retired-model"))
+    settings_engine.providers.save_provider(ProviderConfig("oa", "openai", settings_vendor.base_url + "/v1"), new=True)
+    settings_engine.providers.add_model(ModelRef("oa", "gpt-4o"))
+    settings_engine.providers.add_model(ModelRef("oa", "retired-model"))
     d = SettingsDialog(settings_engine)
     d.confirm = lambda title, text: True
     qtbot.addWidget(d)
@@ -282,7 +282,7 @@ def test_list_models_then_add_checked_and_remove_unchecked(
     d.set_model_checked("retired-model", False)
     with qtbot.waitSignal(d.models_changed, timeout=1000):
         click(qtbot, d.apply_models_button)
-    assert sorted(map(str, settings_engine.configured_models())) == [
+    assert sorted(map(str, settings_engine.providers.configured_models())) == [
         "oa/gpt-4o", "oa/gpt-4o-mini", "oa/o3-mini",
     ]
     assert d.models_status.text() == "Added 2, removed 1."
@@ -290,7 +290,7 @@ def test_list_models_then_add_checked_and_remove_unchecked(
     # By hand, for servers that cannot list.
     retype(qtbot, d.manual_model_edit, "ft:gpt-4o-mini:acme:v2")
     qtbot.keyClick(d.manual_model_edit, Qt.Key.Key_Return)
-    assert ModelRef("oa", "ft:gpt-4o-mini:acme:v2") in settings_engine.configured_models()
+    assert ModelRef("oa", "ft:gpt-4o-mini:acme:v2") in settings_engine.providers.configured_models()
     assert d.model_items()["ft:gpt-4o-mini:acme:v2"] is True
     assert d.price_table.rowCount() == 4  # the price table follows the configured models
 
@@ -300,7 +300,7 @@ def test_list_models_then_add_checked_and_remove_unchecked(
     wait_idle(qtbot, d)
     assert d.model_items()["o3-mini"] is False and d.model_items()["gpt-4o-mini"] is True
     click(qtbot, d.apply_models_button)
-    assert ModelRef("oa", "o3-mini") not in settings_engine.configured_models()
+    assert ModelRef("oa", "o3-mini") not in settings_engine.providers.configured_models()
 
     # A list-models failure is said in the dialog.
     settings_vendor.api_key = "needed"
@@ -313,9 +313,9 @@ def test_list_models_then_add_checked_and_remove_unchecked(
 
 
 def test_prices_saved_shown_and_cleared(qtbot, settings_engine, settings_vendor, settings_loop):
-    settings_engine.save_provider(ProviderConfig("local", "ollama", settings_vendor.base_url), new=True)
+    settings_engine.providers.save_provider(ProviderConfig("local", "ollama", settings_vendor.base_url), new=True)
     ref = ModelRef("local", "llama3.2:latest")
-    settings_engine.add_model(ref)
+    settings_engine.providers.add_model(ref)
     d = SettingsDialog(settings_engine)
     d.confirm = lambda title, text: True
     qtbot.addWidget(d)
@@ -326,26 +326,26 @@ def test_prices_saved_shown_and_cleared(qtbot, settings_engine, settings_vendor,
 
     set_cells(d, "llama3.2:latest", "0.15", "", "$0.6")
     click(qtbot, d.save_prices_button)
-    assert settings_engine.price(ref) == (Price(0.15, 0.6), "user")
+    assert settings_engine.providers.price(ref) == (Price(0.15, 0.6), "user")
     assert d.price_table.item(row, COL_SOURCE).text() == "yours"
     assert d.price_table.item(row, COL_OUTPUT).text() == "0.6"
     assert d.prices_status.text() == "Saved 1 price(s)."
 
     set_cells(d, "llama3.2:latest", "0.15", "0.075", "0.6")
     click(qtbot, d.save_prices_button)
-    assert settings_engine.price(ref) == (Price(0.15, 0.6, 0.075), "user")
+    assert settings_engine.providers.price(ref) == (Price(0.15, 0.6, 0.075), "user")
 
     # Emptying the row and saving removes your price; so does Clear price.
     set_cells(d, "llama3.2:latest", "", "", "")
     click(qtbot, d.save_prices_button)
-    assert settings_engine.price(ref) == (None, None)
+    assert settings_engine.providers.price(ref) == (None, None)
     assert d.price_table.item(row, COL_SOURCE).text() == "no price"
 
-    settings_engine.set_price(ref, Price(1, 2))
+    settings_engine.providers.set_price(ref, Price(1, 2))
     d.select_provider("local")
     d.price_table.setCurrentCell(row, COL_INPUT)
     click(qtbot, d.clear_price_button)
-    assert settings_engine.price(ref) == (None, None)
+    assert settings_engine.providers.price(ref) == (None, None)
     assert d.price_table.item(row, COL_INPUT).text() == ""
     d.reject()
 
@@ -359,25 +359,25 @@ def test_invalid_input_is_said_in_red_and_nothing_is_saved(
     assert "must start with http:// or https://" in d.provider_status.text()
     assert d.provider_status.text().startswith("Not saved")
     assert d.provider_status.property("kind") == "error"
-    assert settings_engine.providers() == []
+    assert settings_engine.providers.configs.all() == []
 
     retype(qtbot, d.name_edit, "a/b")
     retype(qtbot, d.base_url_edit, settings_vendor.base_url + "/v1")
     click(qtbot, d.save_button)
     assert "no '/'" in d.provider_status.text()
-    assert settings_engine.providers() == []
+    assert settings_engine.providers.configs.all() == []
 
     # A name that exists already is refused, not overwritten.
     add_provider(qtbot, d, "oa", settings_vendor.base_url + "/v1")
     fill_provider(qtbot, d, "oa", "ollama", "http://127.0.0.1:1")
     click(qtbot, d.save_button)
     assert "already exists" in d.provider_status.text()
-    assert settings_engine.providers() == [ProviderConfig("oa", "openai", settings_vendor.base_url + "/v1")]
+    assert settings_engine.providers.configs.all() == [ProviderConfig("oa", "openai", settings_vendor.base_url + "/v1")]
 
     # Prices: negative, non-numeric, half-filled rows save nothing at all, not even valid rows.
     d.select_provider("oa")
     for model in ("m1", "m2"):
-        settings_engine.add_model(ModelRef("oa", model))
+        settings_engine.providers.add_model(ModelRef("oa", model))
     d.select_provider("oa")
     d.tabs.setCurrentIndex(2)
     cases = [
@@ -392,14 +392,14 @@ def test_invalid_input_is_said_in_red_and_nothing_is_saved(
         click(qtbot, d.save_prices_button)
         assert d.prices_status.text().startswith("Nothing saved: " + message), d.prices_status.text()
         assert d.prices_status.property("kind") == "error"
-        assert settings_engine.price(ModelRef("oa", "m1"))[0] is None
-        assert settings_engine.price(ModelRef("oa", "m2"))[0] is None
+        assert settings_engine.providers.price(ModelRef("oa", "m1"))[0] is None
+        assert settings_engine.providers.price(ModelRef("oa", "m2"))[0] is None
 
 
 def test_remove_asks_first_and_deletes_the_key(qtbot, settings_dialog, settings_engine, settings_vendor):
     d = settings_dialog
     add_provider(qtbot, d, "oa", settings_vendor.base_url + "/v1", KEY)
-    config = settings_engine.providers()[0]
+    config = settings_engine.providers.configs.all()[0]
     asked: list[str] = []
 
     def say_no(title: str, text: str) -> bool:
@@ -409,11 +409,11 @@ def test_remove_asks_first_and_deletes_the_key(qtbot, settings_dialog, settings_
     d.confirm = say_no
     click(qtbot, d.remove_button)
     assert asked and "Remove oa?" in asked[0]
-    assert [p.name for p in settings_engine.providers()] == ["oa"]
+    assert [p.name for p in settings_engine.providers.configs.all()] == ["oa"]
 
     d.confirm = lambda title, text: True
     click(qtbot, d.remove_button)
-    assert settings_engine.providers() == []
+    assert settings_engine.providers.configs.all() == []
     assert get_api_key(config) is None
     assert d.current_name() is None and d.provider_list.count() == 0
     assert not d.remove_button.isEnabled()
@@ -442,7 +442,7 @@ def test_unsaved_changes_are_not_dropped_silently(qtbot, settings_dialog, settin
     d.confirm = lambda title, text: True
     d.provider_list.setCurrentRow(0)
     assert d.current_name() == "one"
-    assert settings_engine.providers()[1].base_url == settings_vendor.base_url + "/v1"
+    assert settings_engine.providers.configs.all()[1].base_url == settings_vendor.base_url + "/v1"
 
 
 def test_keyboard_tab_order_and_object_names(qtbot, settings_dialog):

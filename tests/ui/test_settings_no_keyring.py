@@ -53,7 +53,7 @@ def test_a_key_that_cannot_be_kept_is_said_and_never_tested_ok(
     assert "Not saved" in said and d.provider_status.property("kind") == "error"
     assert d.key_env_edit.hasFocus()  # the way out
     assert d.api_key_edit.text() == ""  # a key desk cannot keep does not sit in the form
-    assert settings_engine.providers() == []  # all or nothing: no provider without its key
+    assert settings_engine.providers.configs.all() == []  # all or nothing: no provider without its key
     assert not any(r.path.endswith("/models") for r in settings_vendor.requests)  # nothing was tested
 
     # The form's own way out: the key in an environment variable named in the form.
@@ -70,7 +70,7 @@ def test_a_key_that_cannot_be_kept_is_said_and_never_tested_ok(
     retype(qtbot, d.api_key_edit, "sk-another-key")
     click(qtbot, d.save_button)
     assert "NOT kept" in d.provider_status.text()
-    assert settings_engine.providers()[0].base_url == settings_vendor.base_url + "/v1"
+    assert settings_engine.providers.configs.all()[0].base_url == settings_vendor.base_url + "/v1"
     monkeypatch.delenv("DESK_TEST_OA_KEY")
     click(qtbot, d.test_button)
     wait_idle(qtbot, d)

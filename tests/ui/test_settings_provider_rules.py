@@ -45,4 +45,4 @@ def test_dialog_saves_nothing_when_the_keyring_cannot_keep_the_key(
     finally:
         keyring.set_keyring(previous)
     assert "Not saved" in settings_dialog.provider_status.text()
-    assert settings_engine.providers() == []
+    assert settings_engine.providers.configs.all() == []

@@ -23,7 +23,7 @@ from tests.vendor_server import Script
 def bare(qtbot, tmp_path, vendor, mw_loop):
     """A window on a store with a provider and no model, and its settings file."""
     store = open_store(tmp_path / "bare.db")
-    store.add_provider(ProviderConfig("openai", "openai", vendor.base_url + "/v1"))
+    store.providers.add(ProviderConfig("openai", "openai", vendor.base_url + "/v1"))
     engine = Engine(store)
     settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
     win = MainWindow(engine, settings, show_welcome=False)
@@ -37,7 +37,7 @@ def bare(qtbot, tmp_path, vendor, mw_loop):
 
 def test_no_models_banner_goes_when_models_are_added(bare):
     assert bare.banner.isVisible() and bare.banner.label.text() == NO_MODELS
-    bare.engine.store.add_model("openai", "gpt-4o-mini")
+    bare.engine.store.providers.add_model("openai", "gpt-4o-mini")
     bare._models_added([])  # what the providers dialog's "models changed" leads to
     assert not bare.banner.isVisible()
 

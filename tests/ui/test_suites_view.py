@@ -239,14 +239,14 @@ def test_cancel_mid_run_then_resume_sends_only_what_was_not_answered(window, ven
 def test_starter_suite_offer_selects_it_and_ticks_the_models_without_starting(window, vendor):
     window.picker.set_checked({MODELS[0], MODELS[2]})
     window._models_added([])  # nothing new: no offer
-    window._models_added(window.engine.configured_models()[:1])
+    window._models_added(window.engine.providers.configured_models()[:1])
     assert window.banner.action.isVisible() and window.banner.action.text() == "Try the starter suite"
     window.banner.action.click()
     panel = window.suites_panel
     assert window.tabs.currentWidget() is panel
     assert panel.selected_suite_name() == "starter"
     ticked = {str(r) for r in window.picker.selected()}  # the two chosen and the one just added
-    assert ticked == {MODELS[0], MODELS[2], str(window.engine.configured_models()[0])}
+    assert ticked == {MODELS[0], MODELS[2], str(window.engine.providers.configured_models()[0])}
     assert set(panel.selected_names()) == ticked
     assert not panel.running and vendor.requests == []  # nothing is sent before Start
     assert panel.start_button.isEnabled()

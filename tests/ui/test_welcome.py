@@ -54,8 +54,8 @@ def test_first_run_offers_a_loopback_ollamas_models_and_adds_them(qtbot, tmp_pat
         run_until(mw_loop, lambda: not welcome.isVisible())
 
         expected = [ModelRef("ollama", m) for m in OLLAMA_MODELS]
-        assert sorted(engine.configured_models(), key=str) == expected
-        config = engine.providers()[0]
+        assert sorted(engine.providers.configured_models(), key=str) == expected
+        config = engine.providers.configs.all()[0]
         assert (config.name, config.kind, config.base_url) == ("ollama", "ollama", vendor.base_url)
         assert win.picker.refs() == expected
         assert win.picker.selected() == expected  # listed and ticked, ready to send
@@ -70,8 +70,8 @@ def test_only_the_ticked_models_are_added(qtbot, tmp_path, vendor, mw_loop):
         run_until(mw_loop, lambda: win.welcome is not None and win.welcome.offered())
         win.welcome.set_ticked("ollama", ["qwen2.5:0.5b"])
         win.welcome.add_selected()
-        run_until(mw_loop, lambda: bool(engine.configured_models()))
-        assert engine.configured_models() == [ModelRef("ollama", "qwen2.5:0.5b")]
+        run_until(mw_loop, lambda: bool(engine.providers.configured_models()))
+        assert engine.providers.configured_models() == [ModelRef("ollama", "qwen2.5:0.5b")]
         run_until(mw_loop, lambda: win.picker.selected() == [ModelRef("ollama", "qwen2.5:0.5b")])
     finally:
         _close(win, engine, store, mw_loop)
@@ -87,7 +87,7 @@ def test_nothing_found_says_so_and_skip_closes(qtbot, tmp_path, mw_loop):
         assert f"Ollama {port}" in win.welcome.status.text()
         qtbot.mouseClick(win.welcome.skip_button, Qt.MouseButton.LeftButton)
         assert not win.welcome.isVisible()
-        assert engine.providers() == []
+        assert engine.providers.configs.all() == []
     finally:
         _close(win, engine, store, mw_loop)
 
