@@ -107,8 +107,8 @@ def run_app(db_path: str | Path | None = None) -> int:
     from PySide6.QtCore import QCoreApplication, QSettings
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from desk.engine.session import Engine
-    from desk.store.db import StoreError, open_store
+    from desk.engine.application import Application
+    from desk.engine.errors import EngineError
     from desk.ui.collector import GuiThreadCollector
     from desk.ui.main_window import MainWindow
 
@@ -127,15 +127,15 @@ def run_app(db_path: str | Path | None = None) -> int:
     collector = GuiThreadCollector(app).start()
 
     try:
-        store = open_store(db_path)
-    except StoreError as exc:
+        application = Application.open(db_path)
+    except EngineError as exc:
         QMessageBox.critical(None, "desk cannot open its store", str(exc))
         return 1
 
     # qasync routes exceptions from slots and tasks here: show them, keep running.
     sys.excepthook = gui_excepthook()
-    engine = Engine(store)
-    notes = engine.secure_stored_urls()
+    engine = application.engine()
+    notes = application.secure_stored_urls()
     window = MainWindow(engine, QSettings())
     window.show()
     if notes:
@@ -146,7 +146,7 @@ def run_app(db_path: str | Path | None = None) -> int:
         loop.run_until_complete(closed.wait())
         loop.run_until_complete(engine.aclose())
     collector.stop()
-    store.close()
+    application.close()
     return 0
 
 

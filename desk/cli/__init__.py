@@ -22,7 +22,7 @@ from desk.cli.trial import response_json
 from desk.core.attachment import AttachmentError
 
 if TYPE_CHECKING:
-    from desk.store.db import Store
+    from desk.engine.application import Application
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "EXPORT_FORMATS", "CliError", "main", "response_json"]
 
@@ -75,26 +75,26 @@ def main(argv: Sequence[str] | None = None, gui: Callable[[str | None], int] | N
 
 def _dispatch(args: argparse.Namespace) -> int:
     from desk.core.response import redact
+    from desk.engine.application import Application, StoreError
+    from desk.engine.errors import EngineError
     from desk.engine.keys import KeyStoreError
-    from desk.engine.url_credentials import secure_stored_urls
-    from desk.store.db import StoreError, open_store
 
-    handler: Callable[[argparse.Namespace, Store], int] = args.handler  # bound by each group's register()
+    handler: Callable[[argparse.Namespace, Application], int] = args.handler  # bound by each group's register()
     try:
-        store = open_store(getattr(args, "db", None))
-    except StoreError as exc:
+        app = Application.open(getattr(args, "db", None))
+    except EngineError as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
-    for note in secure_stored_urls(store):  # a password an older desk kept in a base URL
+    for note in app.secure_stored_urls():  # a password an older desk kept in a base URL
         print(f"desk: note: {redact(note)}", file=sys.stderr)
     try:
-        return handler(args, store)
+        return handler(args, app)
     except (ValueError, AttachmentError, StoreError) as exc:
         raise CliError(str(exc)) from None
     except KeyStoreError as exc:  # no usable OS keyring: a plain line, not a traceback
         raise CliError(f"{exc}; use --key-env VAR to read it from an environment variable instead",
                        EXIT_FAILED) from None
     finally:
-        store.close()
+        app.close()
 
 
 def _tolerant_streams() -> None:

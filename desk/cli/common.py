@@ -21,8 +21,8 @@ from desk.core.trial import (
 
 if TYPE_CHECKING:
     from desk.core.rating import RatingFilter
+    from desk.engine.application import Application
     from desk.engine.session import Engine
-    from desk.store.db import Store
 
 T = TypeVar("T")
 
@@ -49,12 +49,11 @@ def _json(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=encoding != "utf8")
 
 
-def _with_engine(store: Store, use: Callable[[Engine], T]) -> T:
+def _with_engine(app: Application, use: Callable[[Engine], T]) -> T:
     """Call `use(engine)` with an Engine on `store` (the window's path), closing it after."""
-    from desk.engine.session import Engine
 
     async def go() -> T:
-        async with Engine(store) as engine:
+        async with app.engine() as engine:
             return use(engine)
 
     return _run(go())
@@ -113,7 +112,7 @@ def _filter_arguments(p: argparse.ArgumentParser) -> None:
                    help="only these trials (repeatable)")
 
 
-def _filters(args: argparse.Namespace, store: Store) -> RatingFilter:
+def _filters(args: argparse.Namespace, app: Application) -> RatingFilter:
     from desk.core.rating import RatingFilter
 
     since = _day("--since", args.since) if args.since else None
@@ -121,7 +120,7 @@ def _filters(args: argparse.Namespace, store: Store) -> RatingFilter:
     if since is not None and until is not None and until <= since:
         raise CliError(f"--until {args.until} is before --since {args.since}")
     trials = tuple(dict.fromkeys(args.trial))
-    known = _with_engine(store, lambda engine: [engine.trials.history.get(t) is not None for t in trials]) if trials else []
+    known = _with_engine(app, lambda engine: [engine.trials.history.get(t) is not None for t in trials]) if trials else []
     for trial_id, exists in zip(trials, known, strict=True):
         if not exists:
             raise CliError(f"no trial {trial_id!r}")

@@ -15,7 +15,7 @@ from desk.cli.common import _json, _with_engine
 from desk.core.run_compare import ALPHA, MeasureFigure, ModelComparison, RateFigure, RunComparison
 
 if TYPE_CHECKING:
-    from desk.store.db import Store
+    from desk.engine.application import Application
 
 # Short names for the table (the JSON keeps the full figure names).
 _LABELS = {"constraint_violated": "violated", "asked_clarifying": "clarifying", "needless_refusal": "refusal",
@@ -54,8 +54,8 @@ def register(ssub: Any, db: argparse.ArgumentParser) -> None:  # argparse names 
     cmp.set_defaults(handler=compare)
 
 
-def compare(args: argparse.Namespace, store: Store) -> int:
-    result = _with_engine(store, lambda e: e.suites.compare_runs(args.run_a, args.run_b, alpha=args.alpha))
+def compare(args: argparse.Namespace, app: Application) -> int:
+    result = _with_engine(app, lambda e: e.suites.compare_runs(args.run_a, args.run_b, alpha=args.alpha))
     if args.json:
         print(_json(result.as_json()))
         return 0

@@ -15,7 +15,7 @@ from desk.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from desk.store.db import Store
+    from desk.engine.application import Application
 
 
 EXPORT_FORMATS = ("csv", "jsonl", "pairs", "parquet")  # desk.engine.export.FORMATS, not imported at start-up
@@ -41,19 +41,19 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     export.set_defaults(handler=_export)
 
 
-def _export(args: argparse.Namespace, store: Store) -> int:
+def _export(args: argparse.Namespace, app: Application) -> int:
     from desk.engine.export_files import ExportError
     from desk.engine.services.exports import ExportParams
 
     if args.run:
-        return _export_run(args, store)
-    filters = _filters(args, store)
+        return _export_run(args, app)
+    filters = _filters(args, app)
     to_stdout = args.out == "-"
     if to_stdout and args.format == "parquet":
         raise CliError("Parquet is written to a file: give --out FILE")
     params = ExportParams(args.format, sys.stdout if to_stdout else args.out, filters, excel_bom=not args.no_bom)
     try:
-        result = _with_engine(store, lambda engine: engine.exports.export(params))
+        result = _with_engine(app, lambda engine: engine.exports.export(params))
     except ExportError as exc:
         raise CliError(str(exc)) from None
     what = "preference pairs" if args.format == "pairs" else "rated answers"
@@ -65,7 +65,7 @@ def _export(args: argparse.Namespace, store: Store) -> int:
 
 
 
-def _export_run(args: argparse.Namespace, store: Store) -> int:
+def _export_run(args: argparse.Namespace, app: Application) -> int:
     """`desk export --run RUN_ID --format csv|jsonl|parquet --out FILE`: one line per HTTP
     request of the run (see desk.engine.export_runs.export_run_attempts)."""
     from desk.engine.export_files import ExportError
@@ -84,7 +84,7 @@ def _export_run(args: argparse.Namespace, store: Store) -> int:
     params = RunExportParams(args.run, args.format, sys.stdout if to_stdout else args.out,
                              per_http_request=True, excel_bom=not args.no_bom)
     try:
-        result = _with_engine(store, lambda engine: engine.exports.export_run(params))
+        result = _with_engine(app, lambda engine: engine.exports.export_run(params))
     except ExportError as exc:
         raise CliError(str(exc)) from None
     print(f"exported {result.rows} HTTP requests of run {args.run} to {'stdout' if to_stdout else args.out}",

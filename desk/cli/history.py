@@ -12,7 +12,7 @@ from desk.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from desk.store.db import Store
+    from desk.engine.application import Application
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:
@@ -29,10 +29,10 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     runs.set_defaults(handler=_runs)
 
 
-def _history(args: argparse.Namespace, store: Store) -> int:
+def _history(args: argparse.Namespace, app: Application) -> int:
     from desk.core.trial import history_models, history_title
 
-    for t in _with_engine(store, lambda engine: engine.trials.history.list(args.search, args.limit)):
+    for t in _with_engine(app, lambda engine: engine.trials.history.list(args.search, args.limit)):
         if args.json:
             print(_json({"trial_id": t.id, "created_at": t.created_at, "prompt": t.prompt_preview,
                          "models": t.models, "n_responses": t.n_responses}))
@@ -43,9 +43,9 @@ def _history(args: argparse.Namespace, store: Store) -> int:
     return EXIT_OK
 
 
-def _runs(args: argparse.Namespace, store: Store) -> int:
+def _runs(args: argparse.Namespace, app: Application) -> int:
     """Every kind of run in one list: its id is what `desk export --run` takes."""
-    found = _with_engine(store, lambda engine: engine.loads.runs.list(args.kind, args.limit))
+    found = _with_engine(app, lambda engine: engine.loads.runs.list(args.kind, args.limit))
     if not found and not args.json:
         print("no runs yet: desk load … or desk suite run … make one")
     for r in found:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from desk.cli.common import EXIT_FAILED, EXIT_OK, CliError, _ref, _run
+from desk.cli.common import EXIT_FAILED, EXIT_OK, CliError, _ref, _run, _with_engine
 from desk.cli.policy import add_policy_args, timeouts_from
 from desk.core.load import LoadStep, RequestOutcome
 from desk.core.load_report import table_lines
@@ -19,9 +19,9 @@ from desk.engine.policy import RetryPolicy
 if TYPE_CHECKING:
     from argparse import _SubParsersAction  # what add_subparsers returns; argparse names no public type
 
+    from desk.engine.application import Application
     from desk.engine.load import LoadPlan, LoadResult
-    from desk.store.db import Store
-    from desk.store.trials import StoredTrial
+    from desk.engine.session import StoredTrial
 
 PCT_KEYS = ("p50", "p90", "p95", "p99")
 
@@ -133,20 +133,20 @@ class _ProgressLine:
         sys.stderr.flush()
 
 
-def run(args: argparse.Namespace, store: Store) -> int:
+def run(args: argparse.Namespace, app: Application) -> int:
     """`desk load`: run the plan, then print the report (or one JSON object per model)."""
     from desk.engine.load import LoadCancelled, LoadNotStored
-    from desk.engine.session import Engine, EngineError
+    from desk.engine.session import EngineError
 
     try:
-        plan = plan_from_args(args, _ref, store.trials.get)
+        plan = _with_engine(app, lambda engine: plan_from_args(args, _ref, engine.trials.history.get))
     except ValueError as exc:
         raise CliError(str(exc)) from None
     progress = _ProgressLine()
 
     async def go() -> LoadResult:
         # The connect timeout belongs to the engine's HTTP client: it must come from the plan.
-        async with Engine(store, timeouts=plan.timeouts, retry=plan.retry) as engine:
+        async with app.engine(timeouts=plan.timeouts, retry=plan.retry) as engine:
             for ref in (*plan.models, *plan.fallback):
                 engine.providers.target(ref)  # unknown providers fail before anything is sent
             try:

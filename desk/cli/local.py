@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from desk.engine import local_model
 
 if TYPE_CHECKING:
+    from desk.engine.application import Application
     from desk.engine.session import Engine
-    from desk.store.db import Store
 
 
 def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
@@ -31,10 +31,9 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     sub.choices["local"].set_defaults(handler=_handle)
 
 
-def _handle(args: argparse.Namespace, store: Store) -> int:
-    from desk.engine.session import Engine
+def _handle(args: argparse.Namespace, app: Application) -> int:
 
-    engine = Engine(store)
+    engine = app.engine()
     if args.action == "serve":
         return serve(args, engine)
     return status(args, engine)

@@ -12,7 +12,7 @@ from desk.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from desk.store.db import Store
+    from desk.engine.application import Application
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:
@@ -22,8 +22,8 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     merge.set_defaults(handler=_merge)
 
 
-def _merge(args: argparse.Namespace, store: Store) -> int:
-    report = _with_engine(store, lambda engine: engine.exports.merge(args.other))
+def _merge(args: argparse.Namespace, app: Application) -> int:
+    report = _with_engine(app, lambda engine: engine.exports.merge(args.other))
     if args.json:
         print(_json({"source": args.other, "added": report.added, "total": report.total,
                      "conflicts": report.conflicts, "not_added": report.not_added}))

@@ -17,8 +17,8 @@ from desk.cli.common import (
 from desk.core.pricing import Price
 
 if TYPE_CHECKING:
+    from desk.engine.application import Application
     from desk.engine.session import Engine
-    from desk.store.db import Store
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:
@@ -60,7 +60,7 @@ def _non_negative(text: str) -> float:
     return value
 
 
-def _price_set(args: argparse.Namespace, store: Store) -> int:
+def _price_set(args: argparse.Namespace, app: Application) -> int:
     ref = _ref(args.model)
     price = Price(args.input, args.output, args.cached_input)
 
@@ -69,14 +69,14 @@ def _price_set(args: argparse.Namespace, store: Store) -> int:
             raise CliError(f"unknown provider {ref.provider!r}; add it first with 'desk provider add'")
         engine.providers.set_price(ref, price)
 
-    _with_engine(store, save)
+    _with_engine(app, save)
     cached = f", cached input ${args.cached_input:g}" if args.cached_input is not None else ""
     print(f"{ref}: input ${args.input:g}, output ${args.output:g}{cached} per million tokens")
     return EXIT_OK
 
 
-def _price_list(args: argparse.Namespace, store: Store) -> int:
-    for ref, price in _with_engine(store, lambda engine: engine.providers.own_prices()):
+def _price_list(args: argparse.Namespace, app: Application) -> int:
+    for ref, price in _with_engine(app, lambda engine: engine.providers.own_prices()):
         provider, model = ref.provider, ref.model
         if args.json:
             print(json.dumps({"model": f"{provider}/{model}", "input": price.input_per_mtok,
@@ -88,20 +88,20 @@ def _price_list(args: argparse.Namespace, store: Store) -> int:
     return EXIT_OK
 
 
-def _price_delete(args: argparse.Namespace, store: Store) -> int:
+def _price_delete(args: argparse.Namespace, app: Application) -> int:
     ref = _ref(args.model)
-    if not _with_engine(store, lambda engine: engine.providers.delete_price(ref)):
+    if not _with_engine(app, lambda engine: engine.providers.delete_price(ref)):
         raise CliError(f"no price set for {ref}")
     print(f"deleted your price for {ref}")
     return EXIT_OK
 
 
-def _prices_info(args: argparse.Namespace, store: Store) -> int:
+def _prices_info(args: argparse.Namespace, app: Application) -> int:
     from desk.engine.price_data import current_info, load_cached
 
     load_cached()
     info = current_info()
-    own = len(_with_engine(store, lambda engine: engine.providers.own_prices()))
+    own = len(_with_engine(app, lambda engine: engine.providers.own_prices()))
     if args.json:
         print(json.dumps({"source": info.source, "description": info.description,
                           "fetched_at": info.fetched_at, "newest_price_change": info.newest_change,
@@ -112,11 +112,11 @@ def _prices_info(args: argparse.Namespace, store: Store) -> int:
     return EXIT_OK
 
 
-def _prices_update(args: argparse.Namespace, store: Store) -> int:
-    from desk.engine.session import Engine, EngineError
+def _prices_update(args: argparse.Namespace, app: Application) -> int:
+    from desk.engine.session import EngineError
 
     async def go() -> str:
-        async with Engine(store) as engine:
+        async with app.engine() as engine:
             return await engine.providers.update_price_data(args.url)
 
     try:
@@ -127,7 +127,7 @@ def _prices_update(args: argparse.Namespace, store: Store) -> int:
     return EXIT_OK
 
 
-def _prices_import(args: argparse.Namespace, store: Store) -> int:
+def _prices_import(args: argparse.Namespace, app: Application) -> int:
     from desk.engine.price_data import PriceDataError, read_price_csv
 
     try:
@@ -137,7 +137,7 @@ def _prices_import(args: argparse.Namespace, store: Store) -> int:
     from desk.engine.session import UnknownProviders
 
     try:
-        _with_engine(store, lambda engine: engine.providers.set_prices(rows))
+        _with_engine(app, lambda engine: engine.providers.set_prices(rows))
     except UnknownProviders as exc:
         raise CliError(f"unknown provider(s) {', '.join(exc.names)} in {args.file}; add them first "
                        "(nothing imported)") from None

@@ -21,7 +21,7 @@ from desk.core.provider import ProviderConfig, plain_http_warning
 from desk.core.response import redact
 
 if TYPE_CHECKING:
-    from desk.store.db import Store
+    from desk.engine.application import Application
 
 
 class _Kinds:
@@ -78,7 +78,7 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
         psub.choices[action].set_defaults(handler=handler)
 
 
-def _provider_add(args: argparse.Namespace, store: Store) -> int:
+def _provider_add(args: argparse.Namespace, app: Application) -> int:
     from desk.engine.services.providers import default_base_url
 
     config = ProviderConfig(
@@ -92,7 +92,7 @@ def _provider_add(args: argparse.Namespace, store: Store) -> int:
     if args.key_stdin:  # at a terminal, never echo the key
         key = (getpass.getpass(f"API key for {args.name}: ") if sys.stdin.isatty() else sys.stdin.readline()).strip()
     # The engine's rule: the URL checked, and all or nothing when the keyring cannot keep the key.
-    _with_engine(store, lambda engine: engine.providers.save_provider(config, api_key=key or None, new=True))
+    _with_engine(app, lambda engine: engine.providers.save_provider(config, api_key=key or None, new=True))
     warning = plain_http_warning(config.base_url)
     if warning:
         print(f"desk: warning: {warning}", file=sys.stderr)
@@ -100,8 +100,8 @@ def _provider_add(args: argparse.Namespace, store: Store) -> int:
     return EXIT_OK
 
 
-def _provider_list(args: argparse.Namespace, store: Store) -> int:
-    providers = _with_engine(store, lambda engine: engine.providers.configs.all())
+def _provider_list(args: argparse.Namespace, app: Application) -> int:
+    providers = _with_engine(app, lambda engine: engine.providers.configs.all())
     if args.json:
         for p in providers:
             print(json.dumps({"name": p.name, "kind": p.kind, "base_url": redact(p.base_url),
@@ -115,29 +115,28 @@ def _provider_list(args: argparse.Namespace, store: Store) -> int:
     return EXIT_OK
 
 
-def _provider_remove(args: argparse.Namespace, store: Store) -> int:
-    _with_engine(store, lambda engine: engine.providers.remove_provider(args.name))  # its key forgotten too
+def _provider_remove(args: argparse.Namespace, app: Application) -> int:
+    _with_engine(app, lambda engine: engine.providers.remove_provider(args.name))  # its key forgotten too
     print(f"removed provider {args.name}")
     return EXIT_OK
 
 
-def _provider_set_key(args: argparse.Namespace, store: Store) -> int:
-    if _with_engine(store, lambda engine: engine.providers.configs.get(args.name)) is None:
+def _provider_set_key(args: argparse.Namespace, app: Application) -> int:
+    if _with_engine(app, lambda engine: engine.providers.configs.get(args.name)) is None:
         raise CliError(f"no provider named {args.name!r}")
     key = getpass.getpass(f"API key for {args.name}: ") if sys.stdin.isatty() else sys.stdin.readline()
     if not key.strip():
         raise CliError("no key given")
-    _with_engine(store, lambda engine: engine.providers.set_provider_key(args.name, key.strip()))
+    _with_engine(app, lambda engine: engine.providers.set_provider_key(args.name, key.strip()))
     print(f"stored the key for {args.name} in the OS keyring")
     return EXIT_OK
 
 
-def _provider_models(args: argparse.Namespace, store: Store) -> int:
+def _provider_models(args: argparse.Namespace, app: Application) -> int:
     from desk.engine.services.providers import ProviderError
-    from desk.engine.session import Engine
 
     async def go() -> list[str]:
-        async with Engine(store) as engine:
+        async with app.engine() as engine:
             return await engine.providers.list_models(args.name)
 
     try:
@@ -149,12 +148,11 @@ def _provider_models(args: argparse.Namespace, store: Store) -> int:
     return EXIT_OK
 
 
-def _provider_test(args: argparse.Namespace, store: Store) -> int:
+def _provider_test(args: argparse.Namespace, app: Application) -> int:
     from desk.engine.services.providers import ProviderError
-    from desk.engine.session import Engine
 
     async def go() -> float:
-        async with Engine(store) as engine:
+        async with app.engine() as engine:
             return await engine.providers.test_provider(args.name)
 
     try:
@@ -187,9 +185,8 @@ def _discover_candidates(items: Sequence[str]) -> tuple[tuple[str, str, int], ..
     return tuple(chosen.values())
 
 
-def _provider_discover(args: argparse.Namespace, store: Store) -> int:
+def _provider_discover(args: argparse.Namespace, app: Application) -> int:
     from desk.engine.discover import Found, describe_candidates, discover
-    from desk.engine.session import Engine
 
     candidates = _discover_candidates(args.port)
 
@@ -197,7 +194,7 @@ def _provider_discover(args: argparse.Namespace, store: Store) -> int:
         found = await discover(candidates=candidates)
         if not args.add:
             return [(f, None) for f in found]
-        async with Engine(store) as engine:
+        async with app.engine() as engine:
             return [(f, engine.providers.add_found(f)) for f in found]
 
     results = _run(go())

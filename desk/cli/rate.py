@@ -18,8 +18,8 @@ from desk.core.rubric import CONSTRAINTS, DEFAULT_RUBRIC, OUTCOMES, UNCERTAINTY,
 if TYPE_CHECKING:
     from desk.core.rating import Rating
     from desk.core.rubric import Rubric
+    from desk.engine.application import Application
     from desk.engine.session import Engine
-    from desk.store.db import Store
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:
@@ -49,21 +49,21 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     prefer.set_defaults(handler=_prefer)
 
 
-def _rater(args: argparse.Namespace, store: Store) -> str:
-    name = " ".join((args.rater or "").split()) or _with_engine(store, lambda engine: engine.rater_name())
+def _rater(args: argparse.Namespace, app: Application) -> str:
+    name = " ".join((args.rater or "").split()) or _with_engine(app, lambda engine: engine.rater_name())
     if not name:
         raise CliError("say who is rating with --rater NAME (no rater name is set)")
     return name
 
 
-def _response(store: Store, response_id: str) -> ResponseResult:
-    found = _with_engine(store, lambda engine: engine.trials.responses.get(response_id))
+def _response(app: Application, response_id: str) -> ResponseResult:
+    found = _with_engine(app, lambda engine: engine.trials.responses.get(response_id))
     if found is None:
         raise CliError(f"no response {response_id!r}")
     return found
 
 
-def _rate(args: argparse.Namespace, store: Store) -> int:
+def _rate(args: argparse.Namespace, app: Application) -> int:
     from desk.engine.export import rating_json
 
     quality = DEFAULT_RUBRIC.criterion("quality")
@@ -83,8 +83,8 @@ def _rate(args: argparse.Namespace, store: Store) -> int:
         "note": args.note,
         "tags": list(args.tag),
     }
-    rater = _rater(args, store)
-    _response(store, args.response_id)
+    rater = _rater(args, app)
+    _response(app, args.response_id)
 
     def save(engine: Engine) -> tuple[Rating, Rubric]:
         rubric = engine.ratings.rubrics.default()
@@ -95,7 +95,7 @@ def _rate(args: argparse.Namespace, store: Store) -> int:
             values[key] = value
         return engine.ratings.save_rating(args.response_id, values, rater=rater), rubric
 
-    rating, rubric = _with_engine(store, save)
+    rating, rubric = _with_engine(app, save)
     if args.json:
         print(_json(rating_json(rating, rubric)))
     else:
@@ -126,14 +126,14 @@ def _extra_value(rubric: Rubric, item: str) -> tuple[str, Any]:
     return key, text
 
 
-def _prefer(args: argparse.Namespace, store: Store) -> int:
+def _prefer(args: argparse.Namespace, app: Application) -> int:
     winner = _choice("--winner", args.winner, WINNERS)
-    rater = _rater(args, store)
-    a, b = _response(store, args.response_a), _response(store, args.response_b)
-    current = _with_engine(store, lambda engine: engine.ratings.saved.current_preferences(rater, trial_id=a.trial_id))
+    rater = _rater(args, app)
+    a, b = _response(app, args.response_a), _response(app, args.response_b)
+    current = _with_engine(app, lambda engine: engine.ratings.saved.current_preferences(rater, trial_id=a.trial_id))
     earlier = [p.id for p in current
                if {p.response_a, p.response_b} == {a.id, b.id}]
-    pref = _with_engine(store, lambda engine: engine.ratings.save_preference(
+    pref = _with_engine(app, lambda engine: engine.ratings.save_preference(
         a.id, b.id, winner, reason=args.reason, rater=rater))
     if args.json:
         print(_json({"id": pref.id, "response_a": pref.response_a, "response_b": pref.response_b,

@@ -12,7 +12,7 @@ from desk.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from desk.store.db import Store
+    from desk.engine.application import Application
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:
@@ -23,10 +23,10 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     rshow.set_defaults(handler=_rubric_show)
 
 
-def _rubric_show(args: argparse.Namespace, store: Store) -> int:
+def _rubric_show(args: argparse.Namespace, app: Application) -> int:
     from desk.engine.export import rubric_json
 
-    rubric = _with_engine(store, lambda engine: engine.ratings.rubrics.default())
+    rubric = _with_engine(app, lambda engine: engine.ratings.rubrics.default())
     if args.json:
         print(_json(rubric_json(rubric)))
         return EXIT_OK

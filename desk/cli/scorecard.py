@@ -18,8 +18,8 @@ from desk.cli.trial import _fmt_ms
 from desk.core.constraint_reading import DEFAULT_READING, READINGS
 
 if TYPE_CHECKING:
+    from desk.engine.application import Application
     from desk.engine.scorecard import ModelScore
-    from desk.store.db import Store
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:
@@ -37,23 +37,23 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     score.set_defaults(handler=_scorecard)
 
 
-def _scorecard(args: argparse.Namespace, store: Store) -> int:
-    filters = _filters(args, store)
+def _scorecard(args: argparse.Namespace, app: Application) -> int:
+    filters = _filters(args, app)
     if args.compare:
         if not args.run:
             raise CliError("--compare needs --run RUN_ID (the suite run whose cases are compared)")
         a, b = args.compare
-        result = _with_engine(store, lambda engine: engine.suites.compare_models(args.run, a, b, filters))
+        result = _with_engine(app, lambda engine: engine.suites.compare_models(args.run, a, b, filters))
         if args.json:
             print(_json(result.as_json()))
         else:
             cli_suite.print_comparison(result)
         return EXIT_OK
     if args.run:
-        scores = _with_engine(store, lambda engine: engine.suites.scorecard(args.run, filters,
+        scores = _with_engine(app, lambda engine: engine.suites.scorecard(args.run, filters,
                                                                          constraints=args.constraints))
     else:
-        scores = _with_engine(store, lambda engine: engine.ratings.scorecard(filters, constraints=args.constraints))
+        scores = _with_engine(app, lambda engine: engine.ratings.scorecard(filters, constraints=args.constraints))
     if args.json:
         print(_json([s.as_json() for s in scores]))
         return EXIT_OK

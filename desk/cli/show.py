@@ -14,7 +14,7 @@ from desk.cli.common import (
 from desk.cli.trial import _print_table, response_json
 
 if TYPE_CHECKING:
-    from desk.store.db import Store
+    from desk.engine.application import Application
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:
@@ -24,8 +24,8 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     show.set_defaults(handler=_show)
 
 
-def _show(args: argparse.Namespace, store: Store) -> int:
-    found = _with_engine(store, lambda engine: engine.trials.load(args.trial_id))
+def _show(args: argparse.Namespace, app: Application) -> int:
+    found = _with_engine(app, lambda engine: engine.trials.load(args.trial_id))
     if found is None:
         raise CliError(f"no trial {args.trial_id!r}")
     stored, responses = found

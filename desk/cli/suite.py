@@ -22,10 +22,10 @@ from desk.core.response import ResponseResult
 from desk.core.trial import REASONING_EFFORTS
 
 if TYPE_CHECKING:
+    from desk.engine.application import Application
     from desk.engine.scorecard import ModelScore, PairedComparison
     from desk.engine.session import SuiteInfo
     from desk.engine.suite_records import SuiteResponse, SuiteRunResult
-    from desk.store.db import Store
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:  # argparse names no public type for it
@@ -116,8 +116,8 @@ def _suite_json(info: SuiteInfo) -> dict[str, Any]:
             "created_at": info.created_at, "builtin": info.builtin, "source": info.source}
 
 
-def _import(args: argparse.Namespace, store: Store) -> int:
-    info = _with_engine(store, lambda e: e.suites.import_suite(args.file, args.name, allow_outside=args.allow_outside))
+def _import(args: argparse.Namespace, app: Application) -> int:
+    info = _with_engine(app, lambda e: e.suites.import_suite(args.file, args.name, allow_outside=args.allow_outside))
     if args.json:
         print(_json(_suite_json(info)))
     else:
@@ -125,8 +125,8 @@ def _import(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
-def _list(args: argparse.Namespace, store: Store) -> int:
-    suites = _with_engine(store, lambda e: e.suites.list_suites(all_versions=args.all))
+def _list(args: argparse.Namespace, app: Application) -> int:
+    suites = _with_engine(app, lambda e: e.suites.list_suites(all_versions=args.all))
     if args.json:
         for info in suites:
             print(_json(_suite_json(info)))
@@ -139,29 +139,29 @@ def _list(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
-def _export(args: argparse.Namespace, store: Store) -> int:
+def _export(args: argparse.Namespace, app: Application) -> int:
     if args.out == "-":  # stdout, as `desk export --out -`
-        suite = _with_engine(store, lambda e: e.suites.get(args.name, args.version))
+        suite = _with_engine(app, lambda e: e.suites.get(args.name, args.version))
         if any(case.attachments for case in suite.cases):
             raise CliError(f"suite {args.name!r} has attachments: export it to a file (they go in a folder beside it)")
         for case in suite.cases:
             print(_json(case.as_json()))
         return 0
-    n = _with_engine(store, lambda e: e.suites.export(args.name, args.out, args.version))
+    n = _with_engine(app, lambda e: e.suites.export(args.name, args.out, args.version))
     print(f"exported {n} case(s) of {args.name} to {args.out}")
     return 0
 
 
-def _from_trials(args: argparse.Namespace, store: Store) -> int:
-    info = _with_engine(store, lambda e: e.suites.from_trials(args.name, args.trial_ids, args.expect))
+def _from_trials(args: argparse.Namespace, app: Application) -> int:
+    info = _with_engine(app, lambda e: e.suites.from_trials(args.name, args.trial_ids, args.expect))
     print(f"made suite {info.name} version {info.version} of {info.cases} trial(s)")
     return 0
 
 
-def _runs(args: argparse.Namespace, store: Store) -> int:
+def _runs(args: argparse.Namespace, app: Application) -> int:
     from desk.engine.suite_records import progress_text
 
-    runs = _with_engine(store, lambda e: e.suites.list_runs(args.limit))
+    runs = _with_engine(app, lambda e: e.suites.list_runs(args.limit))
     if args.json:
         for r in runs:
             print(_json(r.as_json()))
@@ -176,12 +176,12 @@ def _runs(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
-def _disagreements(args: argparse.Namespace, store: Store) -> int:
+def _disagreements(args: argparse.Namespace, app: Application) -> int:
     """Where the code's verdict on hard constraints and a rater's differ: either the checker
     misread the constraint or the rater missed a violation; both are worth a second look."""
     if args.run_id:
-        _with_engine(store, lambda e: e.suites.run_info(args.run_id) or _no_run(args.run_id))
-    found = _with_engine(store, lambda e: e.suites.disagreements(args.run_id))
+        _with_engine(app, lambda e: e.suites.run_info(args.run_id) or _no_run(args.run_id))
+    found = _with_engine(app, lambda e: e.suites.disagreements(args.run_id))
     if args.json:
         for d in found:
             print(_json(dataclasses.asdict(d)))
@@ -236,11 +236,11 @@ class _ProgressLine:
             sys.stderr.flush()
 
 
-def _run(args: argparse.Namespace, store: Store) -> int:
+def _run(args: argparse.Namespace, app: Application) -> int:
     from desk.core.response import Status
     from desk.core.trial import GenerationSettings
     from desk.engine.policy import RetryPolicy
-    from desk.engine.session import Engine, EngineError
+    from desk.engine.session import EngineError
     from desk.engine.suite_records import SuiteRunCancelled
 
     _check_run_args(args)
@@ -272,7 +272,7 @@ def _run(args: argparse.Namespace, store: Store) -> int:
             sys.stdout.flush()
 
     async def go() -> SuiteRunResult:
-        async with Engine(store, timeouts=timeouts, retry=retry, stream=not args.no_stream) as engine:
+        async with app.engine(timeouts=timeouts, retry=retry, stream=not args.no_stream) as engine:
             try:
                 if args.resume:
                     return await engine.suites.resume(args.resume, concurrency=args.concurrency, progress=progress,

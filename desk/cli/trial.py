@@ -27,7 +27,7 @@ from desk.core.trial import (
 )
 
 if TYPE_CHECKING:
-    from desk.store.db import Store
+    from desk.engine.application import Application
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:
@@ -49,10 +49,10 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     trial.set_defaults(handler=_trial)
 
 
-def _trial(args: argparse.Namespace, store: Store) -> int:
+def _trial(args: argparse.Namespace, app: Application) -> int:
     from desk.engine.policy import RetryPolicy
     from desk.engine.services.trials import TrialNotStored, TrialOutcome
-    from desk.engine.session import Engine, EngineError
+    from desk.engine.session import EngineError
 
     refs = [_ref(m) for m in args.model]
     if len(set(refs)) != len(refs):
@@ -76,7 +76,7 @@ def _trial(args: argparse.Namespace, store: Store) -> int:
     trial = TrialInput(prompt, system or None, tuple(attachments))
 
     async def go() -> TrialOutcome:
-        async with Engine(store, timeouts=timeouts, retry=retry, stream=not args.no_stream) as engine:
+        async with app.engine(timeouts=timeouts, retry=retry, stream=not args.no_stream) as engine:
             for ref in refs:
                 engine.providers.target(ref)  # unknown providers fail before anything is sent
             progress = _Progress(len(refs)) if not args.json and sys.stderr.isatty() else None

@@ -10,7 +10,7 @@ from typing import TypeVar
 from desk.core.trial import (
     ModelRef,
 )
-from desk.engine.errors import EngineError
+from desk.engine.errors import EngineError, UnknownProviders
 from desk.engine.jobs import Job, on_own_connection
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog
@@ -21,11 +21,15 @@ from desk.engine.services.load import LoadService
 from desk.engine.services.providers import ProviderService
 from desk.engine.services.ratings import RatingService, not_the_machine
 from desk.engine.services.suites import SuiteService
-from desk.engine.services.trials import TrialService
+from desk.engine.services.trials import TrialNotStored, TrialOutcome, TrialService
+from desk.engine.suite_records import QueueItem, SuiteMatrix, SuiteRunInfo
 from desk.engine.url_credentials import secure_stored_urls
 from desk.providers.connections import Connections, HttpClient
 from desk.store.db import Store, open_store
 from desk.store.errors import StoreError
+from desk.store.runs import RunInfo
+from desk.store.suites import SuiteInfo
+from desk.store.trials import StoredTrial, TrialSummary
 
 T = TypeVar("T")
 
@@ -108,13 +112,7 @@ class Engine:
         old.close()
         self.runner.pricer = Pricer(new.prices.get)
         self._wire()
-        return self.secure_stored_urls()
-
-    def secure_stored_urls(self) -> list[str]:
-        """Take any password an older desk kept in a provider's base URL out of the store
-        (to the keyring when it can); one note per provider changed, to show once."""
-        return secure_stored_urls(self.store)
-
+        return secure_stored_urls(new)
 
     def rater_name(self) -> str | None:
         return self.store.settings.get("rater_name")
@@ -126,12 +124,10 @@ class Engine:
         not_the_machine(name)
         self.store.settings.set("rater_name", name)
 
-
     async def _on_own_connection(self, job: Job, use: Callable[[Store], T]) -> T:
         """`use(store)` on a worker thread with its own connection to this store."""
         path = self.store.path
         return await on_own_connection(lambda: open_store(path), job, use)
-
 
     async def unreachable(self, names: Sequence[str]) -> dict[str, str]:
         """Providers that cannot be connected to right now (name -> why), all checked at once
@@ -148,3 +144,20 @@ class Engine:
         """Open keep-alive connections ahead of a timed run so connect cost stays out of TTFT."""
         return await self.connections.prewarm(self.providers.provider(ref.provider).base_url, connections)
 
+
+# The application object, its error, and the records the front-ends name in their types:
+# from here, so the window and the CLI import neither the store nor the services' modules.
+__all__ = [
+    "Engine",
+    "EngineError",
+    "QueueItem",
+    "RunInfo",
+    "StoredTrial",
+    "SuiteInfo",
+    "SuiteMatrix",
+    "SuiteRunInfo",
+    "TrialNotStored",
+    "TrialOutcome",
+    "TrialSummary",
+    "UnknownProviders",
+]

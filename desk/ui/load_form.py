@@ -157,9 +157,11 @@ class LoadFormFields:
                               ("Max retries", self.max_retries), ("", self.honour_retry_after)):
             form.addRow(label, widget)
         form.addRow("Backoff", backoff_row)
-        for label, widget in (("Fallback model", self.fallback), ("p95 budget", self.budget),
-                              ("Temperature", self.temperature), ("Max tokens", self.max_tokens)):
-            form.addRow(label, widget)
+        settings_rows: tuple[tuple[str, QWidget], ...] = (
+            ("Fallback model", self.fallback), ("p95 budget", self.budget),
+            ("Temperature", self.temperature), ("Max tokens", self.max_tokens))
+        for label, row_widget in settings_rows:
+            form.addRow(label, row_widget)
         form.addRow(QLabel("<b>Timeouts</b>"))
         for label, widget in (("First token", self.first_token_timeout), ("Idle", self.idle_timeout),
                               ("Total", self.total_timeout), ("Connect", self.connect_timeout)):

@@ -12,12 +12,13 @@ import pytest
 import desk.engine.session as session
 from desk.cli import main as cli_main
 from desk.core.ids import new_id
+from desk.core.rating import RatingFilter
 from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, Usage
 from desk.core.statistics import bootstrap_ratio_interval
 from desk.core.trial import TrialInput
 from desk.engine.jobs import Job, JobCancelled
 from desk.engine.scorecard import compute_scorecard
-from desk.engine.session import Engine, ScoreFilter
+from desk.engine.session import Engine
 from desk.store import open_store
 
 GOOD = {"uncertainty": "confident_correct", "constraints": "followed", "quality": 4}
@@ -189,10 +190,10 @@ def test_filters_by_rater_tag_and_trial(engine):
     r2 = add(store, t2, "p/a", total_ms=200, cost=0.02)
     store.save_rating(r1.id, "ana", {**GOOD, "outcome": "success", "tags": ["finance"]})
     store.save_rating(r2.id, "bo", {**GOOD, "outcome": "failure"})
-    assert engine.ratings.scorecard(ScoreFilter(rater="ana"))[0].successes == 1
-    assert engine.ratings.scorecard(ScoreFilter(rater="ana"))[0].n_rated == 1
-    assert engine.ratings.scorecard(ScoreFilter(tags=("finance",)))[0].total_cost_usd == pytest.approx(0.01)
-    only_t2 = engine.ratings.scorecard(ScoreFilter(trial_ids=(t2,)))[0]
+    assert engine.ratings.scorecard(RatingFilter(rater="ana"))[0].successes == 1
+    assert engine.ratings.scorecard(RatingFilter(rater="ana"))[0].n_rated == 1
+    assert engine.ratings.scorecard(RatingFilter(tags=("finance",)))[0].total_cost_usd == pytest.approx(0.01)
+    only_t2 = engine.ratings.scorecard(RatingFilter(trial_ids=(t2,)))[0]
     assert only_t2.n_rated == 1 and only_t2.successes == 0 and only_t2.cost_per_success_usd is None
 
 
@@ -204,7 +205,7 @@ def test_date_range_keeps_answers_rated_in_it_though_stored_before(engine):
     store.save_rating(r.id, "ann", {**GOOD, "outcome": "success"})
     import time
 
-    scores = engine.ratings.scorecard(ScoreFilter(since=time.time() - 3600))
+    scores = engine.ratings.scorecard(RatingFilter(since=time.time() - 3600))
     assert len(scores) == 1 and scores[0].n_rated == 1 and scores[0].successes == 1
 
 
@@ -223,7 +224,7 @@ def test_load_run_traffic_stays_out_of_the_scorecard(engine):
     after = {s.model: (s.n_answers, s.cost_per_success_usd) for s in engine.ratings.scorecard()}
     assert after == before == {"p/a": (1, 0.01)}
     # Asked for by trial, the load run's answers are what it is about.
-    [scoped] = engine.ratings.scorecard(ScoreFilter(trial_ids=(load_trial,)))
+    [scoped] = engine.ratings.scorecard(RatingFilter(trial_ids=(load_trial,)))
     assert scoped.n_answers == 50
 
 
@@ -303,7 +304,7 @@ def test_scorecard_in_background_uses_its_own_connection_and_can_be_cancelled(en
 
     monkeypatch.setattr(session, "compute_scorecard", spy)
     job = Job("scorecard")
-    scores = asyncio.run(engine.ratings.scorecard_in_background(job, ScoreFilter()))
+    scores = asyncio.run(engine.ratings.scorecard_in_background(job, RatingFilter()))
     assert [s.as_json() for s in scores] == [s.as_json() for s in engine.ratings.scorecard()]
     assert seen[0] != threading.get_ident()  # a worker thread (SQLite would refuse our connection there)
     assert job.snapshot() == (1, 2, "p/a")  # reported its steps: strengths, then each model
@@ -311,7 +312,7 @@ def test_scorecard_in_background_uses_its_own_connection_and_can_be_cancelled(en
     job = Job("scorecard")
     job.cancel()
     with pytest.raises(JobCancelled):
-        asyncio.run(engine.ratings.scorecard_in_background(job, ScoreFilter()))
+        asyncio.run(engine.ratings.scorecard_in_background(job, RatingFilter()))
 
 
 def test_compute_scorecard_reports_steps_and_stops_when_told():

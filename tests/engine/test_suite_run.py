@@ -11,9 +11,10 @@ from collections import Counter
 
 import pytest
 
+from desk.core.rating import RatingFilter
 from desk.core.response import Status
 from desk.core.trial import ModelRef, TrialInput
-from desk.engine.session import EngineError, ScoreFilter
+from desk.engine.session import EngineError
 from desk.engine.suite_run import SuiteRunCancelled
 from desk.store.suites import SuiteStore
 from tests.engine.conftest import MODELS, engine_for, ref
@@ -315,7 +316,7 @@ def test_auto_constraint_verdicts_and_disagreements(providers, vendor, tmp_path)
     scores = {s.model: s for s in engine.ratings.scorecard()}
     assert scores["openai/good"].n_rated == 1 and scores["openai/good"].constraint_violation_rate == 1.0
     assert scores["openai/good"].agreement == {}
-    auto_only = {s.model: s for s in engine.ratings.scorecard(ScoreFilter(rater="auto"))}
+    auto_only = {s.model: s for s in engine.ratings.scorecard(RatingFilter(rater="auto"))}
     assert auto_only["openai/good"].constraint_violation_rate == 0.0
 
 
@@ -404,8 +405,8 @@ def test_by_expect_and_sign_test_match_hand_computation(providers, vendor, tmp_p
     with pytest.raises(EngineError, match="not a model of run"):
         engine.suites.compare_models(result.run_id, a, "openai/c")
     # A rater filter narrows both.
-    assert engine.suites.compare_models(result.run_id, a, b, ScoreFilter(rater="bob")).pairs == 0
-    assert engine.suites.scorecard(result.run_id, ScoreFilter(rater="bob")) == []  # rated answers only
+    assert engine.suites.compare_models(result.run_id, a, b, RatingFilter(rater="bob")).pairs == 0
+    assert engine.suites.scorecard(result.run_id, RatingFilter(rater="bob")) == []  # rated answers only
 
 
 def test_export_import_round_trip_and_suite_from_trials(providers, vendor, tmp_path):
