@@ -16,7 +16,6 @@ from desk.core.response import Status
 from desk.core.trial import ModelRef, TrialInput
 from desk.engine.session import EngineError
 from desk.engine.suite_run import SuiteRunCancelled
-from desk.store.suites import SuiteStore
 from tests.engine.conftest import MODELS, engine_for, ref
 from tests.vendor_server import LoadProfile, Script
 
@@ -362,7 +361,7 @@ def rate_fixture(engine, result, a: str, b: str) -> dict[tuple[str, str], str]:
                 engine.ratings.save_rating(ids[key, model], {"outcome": outcome, "uncertainty": uncertainty,
                                                      "constraints": constraints, "quality": quality}, rater="ana")
     # desk's checker disagrees with the person on b's f1: it must not count as b's handling it.
-    SuiteStore(engine.store).save_partial_rating(ids["f1", b], "auto", {"constraints": "followed"})
+    engine.store.suites.save_partial_rating(ids["f1", b], "auto", {"constraints": "followed"})
     return ids
 
 
