@@ -12,6 +12,7 @@ from desk.cli.common import (
     _json,
     _with_engine,
 )
+from desk.core.records import pick, preference_fields
 from desk.core.response import ResponseResult
 from desk.core.rubric import CONSTRAINTS, DEFAULT_RUBRIC, OUTCOMES, UNCERTAINTY, WINNERS
 
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
     from desk.core.rubric import Rubric
     from desk.engine.application import Application
     from desk.engine.session import Engine
+
+
+# `desk prefer --json`: these fields of the preference, then its trial and the one it replaces.
+PREFERENCE_JSON_KEYS = ("id", "response_a", "response_b", "winner", "rater", "origin", "reason", "created_at")
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:
@@ -136,9 +141,7 @@ def _prefer(args: argparse.Namespace, app: Application) -> int:
     pref = _with_engine(app, lambda engine: engine.ratings.save_preference(
         a.id, b.id, winner, reason=args.reason, rater=rater))
     if args.json:
-        print(_json({"id": pref.id, "response_a": pref.response_a, "response_b": pref.response_b,
-                     "winner": pref.winner, "rater": pref.rater, "origin": pref.origin, "reason": pref.reason,
-                     "created_at": pref.created_at, "trial_id": a.trial_id,
+        print(_json({**pick(preference_fields(pref), PREFERENCE_JSON_KEYS), "trial_id": a.trial_id,
                      "supersedes": earlier[-1] if earlier else None}))
     else:
         print(pref.id + (f" (replaces {earlier[-1]})" if earlier else ""))
