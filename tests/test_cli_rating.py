@@ -248,6 +248,8 @@ def test_prefer_saves_and_edits(answers, db, cli):
     record = json.loads(cli.ok("prefer", y, x, "--winner", "b", "--rater", "ann", "--json"))
     assert record["winner"] == "b" and record["supersedes"] == out.split()[0] and record["origin"] is None
     assert (record["response_a"], record["response_b"], record["trial_id"]) == (y, x, answers["x"]["trial_id"])
+    assert list(record) == ["id", "response_a", "response_b", "winner", "rater", "origin", "reason", "created_at",
+                            "trial_id", "supersedes"]
     assert [(p.id, p.winner) for p in preferences(db)] == [(record["id"], "b")]
     cli.ok("prefer", x, y, "--winner", "both_bad", "--rater", "bob")
     assert sorted((p.rater, p.winner) for p in preferences(db)) == [("ann", "b"), ("bob", "both_bad")]

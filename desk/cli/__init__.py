@@ -1,4 +1,4 @@
-"""The headless face of desk: the same engine and store as the window, from a terminal.
+"""The headless face of desk: the same Application and services as the window, from a terminal.
 
 One module per command group; each declares its arguments next to its handlers in
 `register(sub, db)`, binding every handler with `set_defaults(handler=...)`."""

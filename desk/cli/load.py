@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from desk.cli.common import EXIT_FAILED, EXIT_OK, CliError, _ref, _run, _with_engine
+from desk.cli.common import EXIT_FAILED, EXIT_OK, CliError, _ref, _run
 from desk.cli.policy import add_policy_args, timeouts_from
 from desk.core.load import LoadStep, RequestOutcome
 from desk.core.load_report import table_lines
@@ -139,14 +139,19 @@ def run(args: argparse.Namespace, app: Application) -> int:
     from desk.engine.session import EngineError
 
     try:
-        plan = _with_engine(app, lambda engine: plan_from_args(args, _ref, engine.trials.history.get))
+        timeouts = timeouts_from(args)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     progress = _ProgressLine()
 
     async def go() -> LoadResult:
-        # The connect timeout belongs to the engine's HTTP client: it must come from the plan.
-        async with app.engine(timeouts=plan.timeouts, retry=plan.retry) as engine:
+        # The connect timeout belongs to the engine's HTTP client: the plan's, from the same
+        # arguments (the runs' own timeouts and retries are the plan's).
+        async with app.engine(timeouts=timeouts) as engine:
+            try:
+                plan = plan_from_args(args, _ref, engine.trials.history.get)
+            except ValueError as exc:
+                raise CliError(str(exc)) from None
             for ref in (*plan.models, *plan.fallback):
                 engine.providers.target(ref)  # unknown providers fail before anything is sent
             try:

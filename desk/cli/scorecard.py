@@ -19,7 +19,8 @@ from desk.core.constraint_reading import DEFAULT_READING, READINGS
 
 if TYPE_CHECKING:
     from desk.engine.application import Application
-    from desk.engine.scorecard import ModelScore
+    from desk.engine.scorecard import ModelScore, PairedComparison
+    from desk.engine.session import Engine
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:
@@ -38,22 +39,14 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 
 def _scorecard(args: argparse.Namespace, app: Application) -> int:
-    filters = _filters(args, app)
     if args.compare:
-        if not args.run:
-            raise CliError("--compare needs --run RUN_ID (the suite run whose cases are compared)")
-        a, b = args.compare
-        result = _with_engine(app, lambda engine: engine.suites.compare_models(args.run, a, b, filters))
+        result = _with_engine(app, lambda engine: _compared(args, engine))
         if args.json:
             print(_json(result.as_json()))
         else:
             cli_suite.print_comparison(result)
         return EXIT_OK
-    if args.run:
-        scores = _with_engine(app, lambda engine: engine.suites.scorecard(args.run, filters,
-                                                                         constraints=args.constraints))
-    else:
-        scores = _with_engine(app, lambda engine: engine.ratings.scorecard(filters, constraints=args.constraints))
+    scores = _with_engine(app, lambda engine: _scores(args, engine))
     if args.json:
         print(_json([s.as_json() for s in scores]))
         return EXIT_OK
@@ -66,6 +59,21 @@ def _scorecard(args: argparse.Namespace, app: Application) -> int:
     if args.constraints != DEFAULT_READING and not any(s.constraint_reading for s in scores):
         print("\nno automatic constraint check in scope: --constraints applies with --rater auto")
     return EXIT_OK
+
+
+def _compared(args: argparse.Namespace, engine: Engine) -> PairedComparison:
+    filters = _filters(args, engine)
+    if not args.run:
+        raise CliError("--compare needs --run RUN_ID (the suite run whose cases are compared)")
+    a, b = args.compare
+    return engine.suites.compare_models(args.run, a, b, filters)
+
+
+def _scores(args: argparse.Namespace, engine: Engine) -> list[ModelScore]:
+    filters = _filters(args, engine)
+    if args.run:
+        return engine.suites.scorecard(args.run, filters, constraints=args.constraints)
+    return engine.ratings.scorecard(filters, constraints=args.constraints)
 
 
 def _pct(v: float | None) -> str:

@@ -24,8 +24,8 @@ from desk.core.trial import REASONING_EFFORTS
 if TYPE_CHECKING:
     from desk.engine.application import Application
     from desk.engine.scorecard import ModelScore, PairedComparison
-    from desk.engine.session import SuiteInfo
-    from desk.engine.suite_records import SuiteResponse, SuiteRunResult
+    from desk.engine.session import Engine, SuiteInfo
+    from desk.engine.suite_records import Disagreement, SuiteResponse, SuiteRunResult
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:  # argparse names no public type for it
@@ -179,9 +179,13 @@ def _runs(args: argparse.Namespace, app: Application) -> int:
 def _disagreements(args: argparse.Namespace, app: Application) -> int:
     """Where the code's verdict on hard constraints and a rater's differ: either the checker
     misread the constraint or the rater missed a violation; both are worth a second look."""
-    if args.run_id:
-        _with_engine(app, lambda e: e.suites.run_info(args.run_id) or _no_run(args.run_id))
-    found = _with_engine(app, lambda e: e.suites.disagreements(args.run_id))
+
+    def found_in(e: Engine) -> list[Disagreement]:
+        if args.run_id and not e.suites.run_info(args.run_id):
+            _no_run(args.run_id)
+        return e.suites.disagreements(args.run_id)
+
+    found = _with_engine(app, found_in)
     if args.json:
         for d in found:
             print(_json(dataclasses.asdict(d)))

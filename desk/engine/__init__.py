@@ -1,3 +1,3 @@
-"""The use cases, asyncio only, no Qt: `application.Application` opens the store and builds an
-`Engine` (session.py) of services (services/), each built from the store ports it names
-(ports/); runs trials, suites and load with honest timing, retries and timeouts."""
+"""The use cases below both front-ends: the Application and its Engine of services (built from
+the ports the store implements), the Qt-free tab models, and the runs they start (trials,
+suites, load: concurrency, timeouts, retries, timing). asyncio only, no Qt."""

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from desk.core.rating import Preference, Rating, RatingFilter
-from desk.core.records import pick, response_fields
+from desk.core.records import pick, preference_fields, rating_fields, response_fields
 from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
 from desk.engine.export_files import (
@@ -226,13 +226,14 @@ def _table_row_stream(store: ExportSource, look: _Lookup, extra_names: dict[str,
         }
         for key, name in extra_names.items():
             row[name] = _flat(values.get(key))
+        rated = rating_fields(rating)
         row.update({
-            "rater": rating.rater,
-            "rating_origin": rating.origin,  # None: made here; else the store a merge brought it from
-            "blind": rating.blind,
+            "rater": rated["rater"],
+            "rating_origin": rated["origin"],  # None: made here; else the store a merge brought it from
+            "blind": rated["blind"],
             "rubric_name": rubric.name if rubric else None,
             "rubric_version": rubric.version if rubric else None,
-            "rating_id": rating.id,
+            "rating_id": rated["id"],
         })
         yield row
 
@@ -333,22 +334,17 @@ def unknown_counts(r: ResponseResult) -> str:
 
 
 def rating_json(rating: Rating, rubric: Rubric | None) -> dict[str, Any]:
-    """A rating as JSON: its values (criterion key -> value) spread next to who, when, how."""
+    """A rating as JSON: its values (criterion key -> value) spread next to who, when, how
+    (`origin` None: made here; else the store a merge brought it from)."""
+    fields = rating_fields(rating)
     meta = {
-        "id": rating.id,
-        "response_id": rating.response_id,
-        "created_at": rating.created_at,
+        **pick(fields, ("id", "response_id", "created_at")),
         "rated_at": iso_time(rating.created_at),
-        "rater": rating.rater,
-        "origin": rating.origin,  # None: made here; else the store a merge brought it from
-        "blind": rating.blind,
-        "shown_order": list(rating.shown_order),
-        "supersedes": rating.supersedes,
+        **pick(fields, ("rater", "origin", "blind", "shown_order", "supersedes")),
         "rubric": {"id": rating.rubric_id, "name": rubric.name if rubric else None,
                    "version": rubric.version if rubric else None},
     }
-    values = {k: (list(v) if isinstance(v, list | tuple) else v) for k, v in rating.values.items()}
-    return {**values, **meta}
+    return {**fields["values"], **meta}
 
 
 def rubric_json(rubric: Rubric) -> dict[str, Any]:
@@ -411,6 +407,7 @@ def preference_pairs(store: ExportSource, filters: RatingFilter | None = None) -
 
 def pair_json(pref: Preference, trial: StoredTrial | None, chosen: ResponseResult,
               rejected: ResponseResult) -> dict[str, Any]:
+    judged = preference_fields(pref)
     return {
         "prompt": trial.input.prompt if trial else None,
         "system": effective_system(trial, chosen),
@@ -418,11 +415,9 @@ def pair_json(pref: Preference, trial: StoredTrial | None, chosen: ResponseResul
         "rejected": rejected.text,
         "chosen_model": chosen.model,
         "rejected_model": rejected.model,
-        "rater": pref.rater,
-        "origin": pref.origin,
-        "reason": pref.reason,
+        **pick(judged, ("rater", "origin", "reason")),
         "trial_id": chosen.trial_id,
-        "preference_id": pref.id,
+        "preference_id": judged["id"],
     }
 
 

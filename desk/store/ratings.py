@@ -20,6 +20,7 @@ from typing import Any
 
 from desk.core.ids import new_id
 from desk.core.rating import Preference, Rating, RatingFilter
+from desk.core.records import preference_fields, preference_from_fields, rating_fields, rating_from_fields
 from desk.core.response import ResponseResult
 from desk.core.rubric import WINNERS, Rubric
 from desk.store.connection import Database
@@ -28,6 +29,12 @@ from desk.store.responses import responses_by_ids
 from desk.store.rubrics import RubricTable
 from desk.store.sql import Row, one, rows, transaction
 
+# A preference's row: desk.core.records.preference_fields under these names (`supersedes`
+# added by the save, `origin` by a merge alone).
+_PREFERENCE_COLUMNS = ("id", "response_a", "response_b", "winner", "reason", "rater", "created_at", "blind",
+                       "shown_order_json", "supersedes")
+_INSERT_PREFERENCE = (f"INSERT INTO preferences ({', '.join(_PREFERENCE_COLUMNS)}) "
+                      f"VALUES ({', '.join('?' * len(_PREFERENCE_COLUMNS))})")
 # Criteria with a column of their own; "tags" goes to tags_json, every other key to extra_json.
 COLUMN_KEYS = ("outcome", "uncertainty", "constraints", "quality", "note")
 TAGS_KEY = "tags"
@@ -219,22 +226,10 @@ class RatingTable:
                 blind=bool(blind),
                 shown_order=tuple(shown_order),
             )
-            self.db.execute(
-                "INSERT INTO preferences (id, response_a, response_b, winner, reason, rater, created_at, "
-                "blind, shown_order_json, supersedes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    pref.id,
-                    pref.response_a,
-                    pref.response_b,
-                    pref.winner,
-                    pref.reason,
-                    pref.rater,
-                    pref.created_at,
-                    int(pref.blind),
-                    json.dumps(list(pref.shown_order)),
-                    previous["id"] if previous else None,
-                ),
-            )
+            row = preference_fields(pref)
+            row.update(blind=int(row["blind"]), shown_order_json=json.dumps(row["shown_order"]),
+                       supersedes=previous["id"] if previous else None)
+            self.db.execute(_INSERT_PREFERENCE, [row[c] for c in _PREFERENCE_COLUMNS])
         return pref
 
     def current_preferences(
@@ -260,18 +255,8 @@ class RatingTable:
             params,
         )
         return [
-            Preference(
-                id=r["id"],
-                response_a=r["response_a"],
-                response_b=r["response_b"],
-                winner=r["winner"],
-                rater=r["rater"],
-                created_at=r["created_at"],
-                reason=r["reason"],
-                blind=bool(r["blind"]),
-                shown_order=tuple(json.loads(r["shown_order_json"] or "[]")),
-                origin=r["origin"],
-            )
+            preference_from_fields({**r, "blind": bool(r["blind"]),
+                                    "shown_order": json.loads(r["shown_order_json"] or "[]")})
             for r in found
         ]
 
@@ -360,27 +345,26 @@ def _current_rating_sql(where: list[str]) -> str:
     )
 
 
+# A rating's row: desk.core.records.rating_fields under these names, its criterion values
+# spread into COLUMN_KEYS, tags_json and extra_json (`origin` is set by a merge alone).
+_RATING_COLUMNS = ("id", "response_id", "rater", "rubric_id", "created_at", *COLUMN_KEYS, "tags_json",
+                   "extra_json", "blind", "shown_order_json", "supersedes")
+_INSERT_RATING = (f"INSERT INTO ratings ({', '.join(_RATING_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' * len(_RATING_COLUMNS))})")
+
+
 def _insert_rating(db: Database, rating: Rating) -> None:
-    values = dict(rating.values)
-    extra = {k: v for k, v in values.items() if k not in COLUMN_KEYS and k != TAGS_KEY}
-    db.execute(
-        "INSERT INTO ratings (id, response_id, rater, rubric_id, created_at, outcome, uncertainty, "
-        "constraints, quality, note, tags_json, extra_json, blind, shown_order_json, supersedes) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            rating.id,
-            rating.response_id,
-            rating.rater,
-            rating.rubric_id,
-            rating.created_at,
-            *(values.get(k) for k in COLUMN_KEYS),
-            json.dumps(values.get(TAGS_KEY) or [], ensure_ascii=False),
-            json.dumps(extra, ensure_ascii=False),
-            int(rating.blind),
-            json.dumps(list(rating.shown_order)),
-            rating.supersedes,
-        ),
+    row = rating_fields(rating)
+    values = row["values"]
+    row.update({k: values.get(k) for k in COLUMN_KEYS})
+    row.update(
+        tags_json=json.dumps(values.get(TAGS_KEY) or [], ensure_ascii=False),
+        extra_json=json.dumps({k: v for k, v in values.items() if k not in COLUMN_KEYS and k != TAGS_KEY},
+                              ensure_ascii=False),
+        blind=int(row["blind"]),
+        shown_order_json=json.dumps(row["shown_order"]),
     )
+    db.execute(_INSERT_RATING, [row[c] for c in _RATING_COLUMNS])
 
 
 def _rating(row: Row) -> Rating:
@@ -389,18 +373,8 @@ def _rating(row: Row) -> Rating:
     if tags:
         values[TAGS_KEY] = tags
     values.update(_json(row["extra_json"], {}))
-    return Rating(
-        id=row["id"],
-        response_id=row["response_id"],
-        rater=row["rater"],
-        rubric_id=row["rubric_id"],
-        created_at=row["created_at"],
-        values=values,
-        blind=bool(row["blind"]),
-        shown_order=tuple(_json(row["shown_order_json"], ())),
-        supersedes=row["supersedes"],
-        origin=row["origin"],
-    )
+    return rating_from_fields({**row, "values": values, "blind": bool(row["blind"]),
+                               "shown_order": _json(row["shown_order_json"], ())})
 
 
 def _json(text: str | None, empty: Any) -> Any:

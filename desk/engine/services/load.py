@@ -11,15 +11,14 @@ import asyncio
 import gc
 import itertools
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from time import perf_counter
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from desk.core import clock
 from desk.core.load import RequestOutcome, summarize
 from desk.core.trial import TrialInput
-from desk.engine.jobs import Job
 from desk.engine.load import (
     LagMonitor,
     LoadCancelled,
@@ -41,16 +40,7 @@ from desk.engine.ports.targets import Targets
 from desk.engine.pricing import wait_for_preload
 from desk.engine.runner import NullSink, Runner, Target
 from desk.providers.connections import Connections
-from desk.store.db import Store
 from desk.store.runs import RunInfo
-
-T = TypeVar("T")
-
-
-class OnOwnConnection(Protocol):
-    """Runs `use(store)` on a worker thread with a connection of its own, cancellable by `job`."""
-
-    def __call__(self, job: Job, use: Callable[[Store], T]) -> Awaitable[T]: ...
 
 
 class OnOwnThread(Protocol):
@@ -66,14 +56,13 @@ class LoadService:
 
     def __init__(self, runs: Runs, targets: Targets, runner: Runner, connections: Connections, *,
                  create_trial: Callable[[TrialInput], str], own_connection: Callable[[], RunConnection],
-                 on_own_connection: OnOwnConnection, elsewhere: OnOwnThread) -> None:
+                 elsewhere: OnOwnThread) -> None:
         self.runs = runs
         self._targets = targets
         self._runner = runner  # its pricer and known keys; each run gets a runner with the plan's policy
         self._connections = connections
         self._create_trial = create_trial
         self._own_connection = own_connection
-        self._on_own_connection = on_own_connection
         self._elsewhere = elsewhere
 
     async def run(self, plan: LoadPlan, *, progress: Progress | None = None,
@@ -200,4 +189,4 @@ class LoadService:
         return info, self.runs.requests(run_id)
 
 
-__all__ = ["LoadService", "OnOwnConnection", "OnOwnThread"]
+__all__ = ["LoadService", "OnOwnThread"]

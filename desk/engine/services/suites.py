@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from desk.core.constraint_reading import DEFAULT_READING
+from desk.core.rating import RatingFilter
 from desk.core.run_compare import ALPHA, RunComparison
 from desk.core.suite import EXPECT_KINDS, Suite, SuiteError, case_from_trial, check_name
 from desk.core.trial import GenerationSettings, ModelRef
@@ -57,7 +58,6 @@ from desk.engine.suite_records import (
 )
 from desk.engine.suite_run import ACTIVE, Listeners, RunSender, SendPlan, find_run
 from desk.store.errors import StoreError
-from desk.store.ratings import RatingFilter
 from desk.store.suites import SUITE_RUN, SuiteInfo
 
 log = logging.getLogger("desk.engine.suite")
