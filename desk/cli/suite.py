@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from desk.cli import compare as cli_compare
 from desk.cli import rerun as cli_rerun
+from desk.cli import suite_history as cli_history
 from desk.cli.common import CliError, _json, _ref, _with_engine
 from desk.cli.common import _run as _run_coro
 from desk.cli.policy import add_policy_args, timeouts_from
@@ -72,6 +73,7 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:  # argparse names n
     _register_runs(ssub, db)
     cli_compare.register(ssub, db)
     cli_rerun.register(ssub, db, (_ProgressLine, _report_run))
+    cli_history.register(ssub, db)
 
 
 def _register_runs(ssub: Any, db: argparse.ArgumentParser) -> None:

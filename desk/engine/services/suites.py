@@ -17,6 +17,7 @@ from pathlib import Path
 
 from desk.core.constraint_reading import DEFAULT_READING
 from desk.core.run_compare import ALPHA, RunComparison
+from desk.core.run_history import HistoryPoint
 from desk.core.suite import EXPECT_KINDS, Suite, SuiteError, case_from_trial, check_name
 from desk.core.trial import GenerationSettings, ModelRef
 from desk.engine import suite_files  # by module: tests stand in for its file functions
@@ -33,6 +34,7 @@ from desk.engine.ports.suites import (
 )
 from desk.engine.ports.targets import Targets
 from desk.engine.run_compare import compare_suite_runs
+from desk.engine.run_history import MAX_RUNS, history_of
 from desk.engine.runner import ResponseSink, Runner
 from desk.engine.scorecard import (
     AutoChecks,
@@ -367,6 +369,14 @@ class SuiteService:
         """Run A against run B of one suite, per model (desk.engine.run_compare)."""
         with engine_errors():
             return compare_suite_runs(self.tables, self.ratings, run_a, run_b, alpha=alpha)
+
+
+    def history(self, name: str, *, model: str | None = None) -> list[HistoryPoint]:
+        """Every run of suite `name` (all its versions), oldest first: each model's figures
+        with their intervals and where the served model changed (desk.engine.run_history)."""
+        with engine_errors():
+            runs = self.list_runs(MAX_RUNS)
+            return history_of(self.tables, self.ratings, runs, name, model=model)
 
 
 def _check_new_run(suite: Suite, models: Sequence[ModelRef], repeat: int, concurrency: int) -> None:
