@@ -12,11 +12,13 @@ answer's own (none for a failed answer); its cost includes every attempt of it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import cast
 
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult
-from desk.core.run_compare import ALPHA, AnswerFacts, RunComparison, compare_runs
+from desk.core.run_compare import ALPHA, UNCERTAINTY_RATES, AnswerFacts, RunComparison, compare_runs
 from desk.core.suite import AUTO_RATER
 from desk.engine.ports.suites import RatingLookup, SuiteTables
 from desk.engine.scorecard import combined_rating
@@ -41,6 +43,70 @@ def compare_suite_runs(suites: SuiteTables, ratings: RatingLookup, run_a: str, r
 def run_facts(suites: SuiteTables, ratings_of: RatingLookup, run_id: str) -> tuple[str, dict[tuple[Hashable, str], AnswerFacts]]:
     """The run's suite name, and ((case key, sample), model) -> the facts of the answer that
     counts for that cell."""
+    name, answers = run_answers(suites, ratings_of, run_id)
+    return name, {key: facts for key, (_, facts) in answers.items()}
+
+
+@dataclass(frozen=True)
+class EvidencePair:
+    """One case × sample of a model in both runs: the two answers and the figure's value in
+    each ("yes"/"no" for a rate, a number for a time or a cost)."""
+
+    case_key: str
+    sample: int
+    answer_a: ResponseResult
+    answer_b: ResponseResult
+    value_a: bool | float | None
+    value_b: bool | float | None
+
+
+MAX_EVIDENCE = 50  # the largest changes of a time or cost; every flipped verdict of a rate
+
+def _uncertainty_is(option: str) -> Callable[[AnswerFacts], bool | None]:
+    return lambda f: None if f.uncertainty is None else f.uncertainty == option
+
+
+_VALUES: dict[str, Callable[[AnswerFacts], bool | float | None]] = {
+    "success": lambda f: f.success, "constraint_violated": lambda f: f.violated,
+    **{name: _uncertainty_is(option) for name, option in UNCERTAINTY_RATES},
+    "ttft_p50": lambda f: f.ttft_ms, "ttft_p95": lambda f: f.ttft_ms, "total_p95": lambda f: f.total_ms,
+    "cost_per_success": lambda f: f.cost_usd,
+}
+
+
+def evidence(suites: SuiteTables, ratings: RatingLookup, run_a: str, run_b: str, model: str,
+             figure: str) -> list[EvidencePair]:
+    """What a figure's change rests on, for one model: for a rate, the cases whose verdict
+    flipped between the runs; for a time or a cost, the pairs that changed most (largest
+    |B - A| first, at most MAX_EVIDENCE)."""
+    value_of = _VALUES.get(figure)
+    if value_of is None:
+        raise SuiteRunError(f"no figure {figure!r} (one of {', '.join(_VALUES)})")
+    _, answers_a = run_answers(suites, ratings, run_a)
+    _, answers_b = run_answers(suites, ratings, run_b)
+    pairs = []
+    for key in sorted(answers_a.keys() & answers_b.keys(), key=repr):
+        unit, name = key
+        case_key, sample = cast(tuple[str, int], unit)  # run_answers keys ((case key, sample), model)
+        if name != model:
+            continue
+        (ra, fa), (rb, fb) = answers_a[key], answers_b[key]
+        va, vb = value_of(fa), value_of(fb)
+        if va is None or vb is None or va == vb:
+            continue
+        pairs.append(EvidencePair(str(case_key), int(sample), ra, rb, va, vb))
+    if figure in _RATES:
+        return pairs
+    return sorted(pairs, key=lambda p: -abs(float(p.value_b or 0) - float(p.value_a or 0)))[:MAX_EVIDENCE]
+
+
+_RATES = ("success", "constraint_violated", *(name for name, _ in UNCERTAINTY_RATES))
+
+
+def run_answers(suites: SuiteTables, ratings_of: RatingLookup,
+                run_id: str) -> tuple[str, dict[tuple[Hashable, str], tuple[ResponseResult, AnswerFacts]]]:
+    """The run's suite name, and ((case key, sample), model) -> the answer that counts for
+    that cell with its facts."""
     suite, answers = counted_answers(suites, run_id)
     key_of = {c.id: c.key for c in suite.cases}
     chosen: dict[tuple[Hashable, str], ResponseResult] = {
@@ -51,7 +117,7 @@ def run_facts(suites: SuiteTables, ratings_of: RatingLookup, run_id: str) -> tup
     ratings: dict[str, list[Rating]] = defaultdict(list)
     for rating in ratings_of.current(ids) if ids else []:
         ratings[rating.response_id].append(rating)
-    return suite.name, {key: answer_facts(r, ratings.get(r.id, [])) for key, r in chosen.items()}
+    return suite.name, {key: (r, answer_facts(r, ratings.get(r.id, []))) for key, r in chosen.items()}
 
 
 def answer_facts(r: ResponseResult, ratings: list[Rating]) -> AnswerFacts:

@@ -33,7 +33,7 @@ from desk.engine.ports.suites import (
     TrialLookup,
 )
 from desk.engine.ports.targets import Targets
-from desk.engine.run_compare import compare_suite_runs
+from desk.engine.run_compare import EvidencePair, compare_suite_runs, evidence
 from desk.engine.run_history import MAX_RUNS, history_of
 from desk.engine.runner import ResponseSink, Runner
 from desk.engine.scorecard import (
@@ -370,6 +370,12 @@ class SuiteService:
         with engine_errors():
             return compare_suite_runs(self.tables, self.ratings, run_a, run_b, alpha=alpha)
 
+
+    def compare_evidence(self, run_a: str, run_b: str, model: str, figure: str) -> list[EvidencePair]:
+        """The cases behind one figure of a comparison: for a rate those whose verdict flipped,
+        for a time or cost those that changed most (desk.engine.run_compare.evidence)."""
+        with engine_errors():
+            return evidence(self.tables, self.ratings, run_a, run_b, model, figure)
 
     def history(self, name: str, *, model: str | None = None) -> list[HistoryPoint]:
         """Every run of suite `name` (all its versions), oldest first: each model's figures
