@@ -95,3 +95,21 @@ def test_the_real_process_exits_3_unattended(first_run, srv, db):
     run = desk("suite", "rerun", first_run, "--fail-on-regression", db=db, stdin="")
     assert run.returncode == 3, run
     assert "WORSE" in run.stdout
+
+
+def test_a_rerun_of_the_newest_version_compares_only_the_cases_both_ask_alike(first_run, srv, capsys, tmp_path):
+    """Version 2 drops case-11, adds case-new and rewords case-10: 10 cases are compared, and
+    the output says what was left out and why."""
+    rows = [{"id": f"case-{i}", "prompt": f"Task {i}"} for i in range(CASES - 2)]
+    rows += [{"id": f"case-{CASES - 2}", "prompt": "Task reworded"}, {"id": "case-new", "prompt": "New task"}]
+    path = tmp_path / "weekly-v2.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _run(capsys, "suite", "import", str(path), "--name", "weekly")
+    _week(srv, seed=3)
+    out, _ = _run(capsys, "suite", "rerun", first_run, "--newest-version", "--fail-on-regression", "--json")
+    record = json.loads(out)
+    assert record["run"]["version"] == 2
+    comparison = record["comparison"]
+    assert comparison["models"][0]["pairs"] == CASES - 2 and comparison["left_out"] == 4
+    assert comparison["warnings"][0] == ("the runs are of suite versions 1 and 2: 1 case(s) only in v1, "
+                                         "1 only in v2, 1 changed; only the 10 case(s) both ask alike were compared")
