@@ -14,6 +14,8 @@ from statistics import median
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from desk.cli import compare as cli_compare
+from desk.cli import rerun as cli_rerun
+from desk.cli import suite_history as cli_history
 from desk.cli.common import CliError, _json, _ref, _with_engine
 from desk.cli.common import _run as _run_coro
 from desk.cli.policy import add_policy_args, timeouts_from
@@ -70,6 +72,8 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:  # argparse names n
     frm.set_defaults(handler=_from_trials)
     _register_runs(ssub, db)
     cli_compare.register(ssub, db)
+    cli_rerun.register(ssub, db, (_ProgressLine, _report_run))
+    cli_history.register(ssub, db)
 
 
 def _register_runs(ssub: Any, db: argparse.ArgumentParser) -> None:

@@ -151,6 +151,8 @@ def produce(db: Path, out: Path) -> dict[str, bytes]:
         cli("scorecard-compare.json", "scorecard", "--run", first, "--compare", "oa/three", "oa/wordy", "--json")
         cli("suite-compare.json", "suite", "compare", first, second, "--json")
         cli("suite-compare", "suite", "compare", first, second)
+        cli("suite-history.json", "suite", "history", "golden", "--json")
+        cli("suite-history", "suite", "history", "golden")
         cli("scorecard-compare", "scorecard", "--run", first, "--compare", "oa/three", "oa/wordy")
         cli("export-csv-stdout", "export", "--format", "csv", "--out", "-")
         file_of("export.csv", lambda p: ["export", "--format", "csv", "--out", p])
