@@ -62,12 +62,16 @@ def excel_bom_for(out: str | Path | IO[str], wanted: bool = True) -> bool:
 
 
 def write_csv(f: IO[str], columns: Sequence[str], rows: Iterable[dict[str, Any]], *, bom: bool = False) -> None:
+    write_csv_lists(f, columns, ([row.get(c) for c in columns] for row in rows), bom=bom)
+
+
+def write_csv_lists(f: IO[str], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, bom: bool = False) -> None:
+    """CSV of rows given as values in the order of `columns` (each through `csv_cell`)."""
     if bom:
         f.write("\ufeff")
     writer = csv.writer(f)
     writer.writerow(columns)
-    for row in rows:
-        writer.writerow([csv_cell(row.get(c)) for c in columns])
+    writer.writerows(list(map(csv_cell, row)) for row in rows)
 
 
 def write_jsonl(f: IO[str], records: Iterable[dict[str, Any]]) -> None:

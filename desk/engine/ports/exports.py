@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.response import ResponseResult
@@ -28,6 +28,10 @@ class RatedAnswers(Protocol):
     def rated_response_batches(self, filters: RatingFilter | None = None, size: int = 500, *,
                                attempts: bool = True) -> Iterator[list[tuple[ResponseResult, Rating]]]:
         """The rated answers a batch at a time, read as consumed."""
+
+    def rated_answer_batches(self, filters: RatingFilter | None = None, size: int = 500, *,
+                             attempts: bool = True) -> Iterator[list[tuple[dict[str, Any], Rating]]]:
+        """The same, each response as plain values (desk.core.records.response_fields' shape)."""
 
     def rated_responses(self, filters: RatingFilter | None = None) -> list[tuple[ResponseResult, Rating]]: ...
 
