@@ -328,7 +328,8 @@ def _record(values: dict[str, Any], trial: StoredTrial | None) -> dict[str, Any]
 
 def unknown_counts(response: dict[str, Any]) -> str:
     """The content fields desk did not read, as "name×count; ..." (empty: none)."""
-    return "; ".join(f"{name}×{f['count']}" for name, f in sorted(response["unknown_fields"].items()))
+    found = response["unknown_fields"]
+    return "; ".join(f"{name}×{f['count']}" for name, f in sorted(found.items())) if found else ""
 
 
 def rating_json(rating: Rating, rubric: Rubric | None) -> dict[str, Any]:
