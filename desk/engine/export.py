@@ -385,43 +385,50 @@ def preference_pairs(store: ExportSource, filters: RatingFilter | None = None) -
     if f.tags:
         tag_scope = RatingFilter(tags=f.tags, rater=f.rater, trial_ids=f.trial_ids)
         tagged = {rating.response_id for _, rating in store.ratings.rated_responses(tag_scope)}
+    prefs = [pref for pref in store.ratings.current_preferences(f.rater)
+             if (f.since is None or pref.created_at >= f.since) and (f.until is None or pref.created_at < f.until)
+             and (tagged is None or {pref.response_a, pref.response_b} <= tagged)]
     pairs: list[dict[str, Any]] = []
     skipped = {SKIP_NO_WINNER: 0, SKIP_SYSTEMS_DIFFER: 0}
-    for pref in store.ratings.current_preferences(f.rater):
-        if (f.since is not None and pref.created_at < f.since) or (f.until is not None and pref.created_at >= f.until):
-            continue
-        if tagged is not None and not {pref.response_a, pref.response_b} <= tagged:
-            continue
-        a, b = look.response(pref.response_a), look.response(pref.response_b)
-        if a is None or b is None:  # pragma: no cover - foreign keys keep both
-            continue
-        if f.trial_ids and a.trial_id not in f.trial_ids:
-            continue
-        if pref.winner not in ("a", "b"):
-            skipped[SKIP_NO_WINNER] += 1
-            continue
-        trial = look.trial(a.trial_id)
-        if effective_system(trial, response_fields(a)) != effective_system(trial, response_fields(b)):
-            skipped[SKIP_SYSTEMS_DIFFER] += 1
-            continue
-        chosen, rejected = (a, b) if pref.winner == "a" else (b, a)
-        pairs.append(pair_json(pref, trial, chosen, rejected))
+    for start in range(0, len(prefs), PAIR_BATCH):  # their answers read a batch at a time
+        batch = prefs[start:start + PAIR_BATCH]
+        found = store.responses.values_by_ids([i for p in batch for i in (p.response_a, p.response_b)])
+        look.hold_trials({values["trial_id"] for values in found.values()})
+        for pref in batch:
+            a, b = found.get(pref.response_a), found.get(pref.response_b)
+            if a is None or b is None:  # pragma: no cover - foreign keys keep both
+                continue
+            if f.trial_ids and a["trial_id"] not in f.trial_ids:
+                continue
+            if pref.winner not in ("a", "b"):
+                skipped[SKIP_NO_WINNER] += 1
+                continue
+            trial = look.trial(a["trial_id"])
+            if effective_system(trial, a) != effective_system(trial, b):
+                skipped[SKIP_SYSTEMS_DIFFER] += 1
+                continue
+            chosen, rejected = (a, b) if pref.winner == "a" else (b, a)
+            pairs.append(pair_json(pref, trial, chosen, rejected))
     return pairs, {reason: n for reason, n in skipped.items() if n}
 
 
-def pair_json(pref: Preference, trial: StoredTrial | None, chosen: ResponseResult,
-              rejected: ResponseResult) -> dict[str, Any]:
+PAIR_BATCH = 250  # preferences whose answers are read at once
+
+
+def pair_json(pref: Preference, trial: StoredTrial | None, chosen: dict[str, Any],
+              rejected: dict[str, Any]) -> dict[str, Any]:
+    """A pair's record from its two answers' plain values (records.response_fields' shape)."""
     return {
         "prompt": trial.input.prompt if trial else None,
-        "system": effective_system(trial, response_fields(chosen)),
-        "chosen": chosen.text,
-        "rejected": rejected.text,
-        "chosen_model": chosen.model,
-        "rejected_model": rejected.model,
+        "system": effective_system(trial, chosen),
+        "chosen": chosen["text"],
+        "rejected": rejected["text"],
+        "chosen_model": chosen["model"],
+        "rejected_model": rejected["model"],
         "rater": pref.rater,
         "origin": pref.origin,
         "reason": pref.reason,
-        "trial_id": chosen.trial_id,
+        "trial_id": chosen["trial_id"],
         "preference_id": pref.id,
     }
 
@@ -467,13 +474,12 @@ def _extra_keys(rubrics: Sequence[Rubric], stray: Sequence[str]) -> list[str]:
 
 
 class _Lookup:
-    """Trials, rubrics and responses read once each."""
+    """Trials and rubrics read once each (trials a batch's at a time)."""
 
     def __init__(self, store: ExportSource) -> None:
         self.store = store
         self._trials: dict[str, StoredTrial | None] = {}
         self._rubrics: dict[str, Rubric | None] = {}
-        self._responses: dict[str, ResponseResult | None] = {}
 
     def trial(self, trial_id: str) -> StoredTrial | None:
         if trial_id not in self._trials:
@@ -495,11 +501,6 @@ class _Lookup:
             if r.id:
                 self._rubrics[r.id] = r
         return rubrics
-
-    def response(self, response_id: str) -> ResponseResult | None:
-        if response_id not in self._responses:
-            self._responses[response_id] = self.store.responses.get(response_id)
-        return self._responses[response_id]
 
 
 __all__ = [

@@ -143,6 +143,10 @@ class ResponseTable:
             return None
         return _result(row, _attempts_for(self.db, [response_id]).get(response_id, []))
 
+    def values_by_ids(self, response_ids: Sequence[str], *, attempts: bool = False) -> dict[str, dict[str, Any]]:
+        """These responses as plain values, by id (see `response_values_by_ids`)."""
+        return response_values_by_ids(self.db, response_ids, attempts=attempts)
+
     def for_trial(self, trial_id: str) -> list[ResponseResult]:
         found = rows(self.db, "SELECT * FROM responses WHERE trial_id = ? ORDER BY created_at, rowid", (trial_id,))
         attempts = _attempts_for(self.db, [r["id"] for r in found])

@@ -8,7 +8,7 @@ opened for one job on a worker thread, that a cancel can interrupt mid-statement
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,6 +40,9 @@ class RatedAnswers(Protocol):
 
 class AnswerLookup(Protocol):
     def get(self, response_id: str) -> ResponseResult | None: ...
+
+    def values_by_ids(self, response_ids: Sequence[str], *, attempts: bool = False) -> dict[str, dict[str, Any]]:
+        """These answers as plain values (desk.core.records.response_fields' shape), by id."""
 
 
 class RunEvidence(RunReader, Protocol):
