@@ -73,8 +73,20 @@ def write_csv_lists(f: IO[str], columns: Sequence[str], rows: Iterable[Sequence[
         f.write("\ufeff")
     csv.writer(f).writerow(columns)
     write = f.write
+    numbers = (int, float)
     for row in rows:
-        write(",".join(map(_csv_text, row)) + "\r\n")
+        # Most rows need no quoting nor formula guard: joined plainly, then checked whole
+        # (a few scans in C) rather than cell by cell; any doubt takes the careful way.
+        line = ",".join([v if type(v) is str else "" if v is None else str(v) if type(v) in numbers
+                         else _csv_text(v) for v in row])
+        if line.count(",") != len(row) - 1 or any(mark in line for mark in _DOUBTS) \
+                or line.startswith(FORMULA_PREFIXES):
+            line = ",".join(map(_csv_text, row))
+        write(line + "\r\n")
+
+
+# In a plainly joined row: a cell needing quotes, or one starting like a formula.
+_DOUBTS = ('"', "\n", "\r", *("," + prefix for prefix in FORMULA_PREFIXES))
 
 
 def _csv_text(value: Any) -> str:
