@@ -268,10 +268,14 @@ def rated_records(store: ExportSource, filters: RatingFilter | None = None) -> l
 
 def _rated_record_stream(store: ExportSource, filters: RatingFilter) -> Iterator[dict[str, Any]]:
     look = _Lookup(store)
+    shown: tuple[str, dict[str, Any]] | None = None  # the last trial's object: its answers come together
     for response, rating in _rated_pairs(store, filters, look):
-        trial = look.trial(response["trial_id"])
+        trial_id = response["trial_id"]
+        trial = look.trial(trial_id)
+        if shown is None or shown[0] != trial_id:
+            shown = (trial_id, trial_json(trial, trial_id))
         yield {
-            "trial": trial_json(trial, response["trial_id"]),
+            "trial": shown[1],
             "response": _record(response, trial),
             "rating": rating_json(rating, look.rubric(rating.rubric_id)),
         }
@@ -317,13 +321,12 @@ def response_record(r: ResponseResult, trial: StoredTrial | None = None) -> dict
 
 
 def _record(values: dict[str, Any], trial: StoredTrial | None) -> dict[str, Any]:
-    """`response_record` of a response's plain values (records.response_fields' shape)."""
-    return pick({
-        **values,
-        "system": effective_system(trial, values) if trial is not None else None,
-        "cost_note": values["cost_note"] or None,
-        "attempts": [pick(a, ATTEMPT_RECORD_KEYS) for a in values["attempts"]],
-    }, RESPONSE_RECORD_KEYS)
+    """`response_record` of a response's plain values (records.response_fields' shape, a
+    fresh dict: completed in place)."""
+    values["system"] = effective_system(trial, values) if trial is not None else None
+    values["cost_note"] = values["cost_note"] or None
+    values["attempts"] = [pick(a, ATTEMPT_RECORD_KEYS) for a in values["attempts"]]
+    return pick(values, RESPONSE_RECORD_KEYS)
 
 
 def unknown_counts(response: dict[str, Any]) -> str:
