@@ -24,7 +24,17 @@ from enum import Enum
 from typing import Any
 
 from desk.core.rating import Preference, Rating
-from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, UnknownField, Usage
+from desk.core.response import (
+    Attempt,
+    ErrorKind,
+    ResponseResult,
+    Status,
+    UnknownField,
+    Usage,
+    model_name_of,
+    provider_of,
+    wall_ms_between,
+)
 from desk.core.trial import Variant
 
 USAGE_FIELDS = tuple(f.name for f in fields(Usage))  # spread into the record that holds the usage
@@ -91,6 +101,18 @@ def response_fields(r: ResponseResult) -> dict[str, Any]:
     out.update({name: getattr(r, name) for name in RESPONSE_DERIVED})
     out["store_error"] = r.store_error
     return out
+
+
+def with_derived(values: dict[str, Any], span: tuple[float, float | None] | None) -> dict[str, Any]:
+    """`response_fields` of a response read as plain values (its `attempts` as dicts, no
+    ResponseResult built: exports of 100,000 answers), given its attempts' (first start,
+    last end): RESPONSE_DERIVED and `store_error` added, by the properties' own rules."""
+    model = values["model"]
+    values["provider"] = provider_of(model)
+    values["model_name"] = model_name_of(model)
+    values["wall_ms"] = wall_ms_between(*span) if span is not None else None
+    values["store_error"] = None
+    return values
 
 
 def pick(values: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:

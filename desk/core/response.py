@@ -306,7 +306,7 @@ class ResponseResult:
 
     @property
     def provider(self) -> str:
-        return self.model.partition("/")[0]
+        return provider_of(self.model)
 
     @property
     def wall_ms(self) -> float | None:
@@ -318,7 +318,7 @@ class ResponseResult:
             first, last = self.attempt_span
         else:
             return None
-        return None if last is None else round((last - first) * 1000, 3)
+        return wall_ms_between(first, last)
 
     @property
     def failed(self) -> bool:
@@ -328,7 +328,23 @@ class ResponseResult:
 
     @property
     def model_name(self) -> str:
-        return self.model.partition("/")[2]
+        return model_name_of(self.model)
+
+
+def provider_of(model: str) -> str:
+    """The provider part of PROVIDER/MODEL."""
+    return model.partition("/")[0]
+
+
+def model_name_of(model: str) -> str:
+    """The model part of PROVIDER/MODEL."""
+    return model.partition("/")[2]
+
+
+def wall_ms_between(first: float | None, last: float | None) -> float | None:
+    """What the user waited, from the first attempt's start to the last one's end (None while
+    it runs): `ResponseResult.wall_ms`, also for an answer read as plain values."""
+    return None if last is None or first is None else round((last - first) * 1000, 3)
 
 
 def served_label(model: str | None, fingerprint: str | None) -> str | None:

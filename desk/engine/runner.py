@@ -241,7 +241,7 @@ class Runner:
         # Look prices up now: the first lookup loads the catalog (~0.1 s of blocking work),
         # which mid-stream would delay every other stream's arrival stamps; on a worker
         # thread, so the event loop (the window's, when it runs there) is not held either.
-        await asyncio.to_thread(lambda: [self.pricer.source(t.config, t.ref.model) for t in targets])
+        await asyncio.to_thread(self.pricer.hold, [(t.config, t.ref.model) for t in targets])
         results = [self.new_result(trial_id, t) for t in targets]
         for result in results:
             sink.response_started(result)

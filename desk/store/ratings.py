@@ -25,7 +25,7 @@ from desk.core.response import ResponseResult
 from desk.core.rubric import WINNERS, Rubric
 from desk.store.connection import Database
 from desk.store.errors import StoreError
-from desk.store.responses import responses_by_ids
+from desk.store.responses import response_values_by_ids, responses_by_ids
 from desk.store.rubrics import RubricTable
 from desk.store.sql import Row, one, rows, transaction
 
@@ -139,7 +139,22 @@ class RatingTable:
         """`rated_responses` a batch of up to `size` pairs at a time, read as they are
         consumed: memory stays flat however many answers the store holds. `attempts` False
         leaves each response's attempts out (a flat table has no place for them)."""
-        f = filters or RatingFilter()
+        for ratings in self._current_batches(filters or RatingFilter(), size):
+            found = responses_by_ids(self.db, [r.response_id for r in ratings], attempts=attempts)
+            yield [(found[r.response_id], r) for r in ratings]
+
+    def rated_answer_batches(
+        self, filters: RatingFilter | None = None, size: int = 500, *, attempts: bool = True
+    ) -> Iterator[list[tuple[dict[str, Any], Rating]]]:
+        """`rated_response_batches` with each response as plain values (the shape of
+        desk.core.records.response_fields; see responses.response_values_by_ids): what an
+        export writes, without building a ResponseResult per answer."""
+        for ratings in self._current_batches(filters or RatingFilter(), size):
+            found = response_values_by_ids(self.db, [r.response_id for r in ratings], attempts=attempts)
+            yield [(found[r.response_id], r) for r in ratings]
+
+    def _current_batches(self, f: RatingFilter, size: int) -> Iterator[list[Rating]]:
+        """The current ratings `f` selects, in the order their responses were stored."""
         sql, params = _matching_sql(f)
         cursor = self.db.conn.execute(
             f"SELECT c.* FROM ({sql}) c JOIN responses p ON p.id = c.response_id "
@@ -148,9 +163,7 @@ class RatingTable:
         )
         names = [d[0] for d in cursor.description]
         while chunk := cursor.fetchmany(size):
-            ratings = [r for r in (_rating(dict(zip(names, row, strict=True))) for row in chunk) if _selected(r, f)]
-            found = responses_by_ids(self.db, [r.response_id for r in ratings], attempts=attempts)
-            yield [(found[r.response_id], r) for r in ratings]
+            yield [r for r in (_rating(dict(zip(names, row, strict=True))) for row in chunk) if _selected(r, f)]
 
     def matching(self, filters: RatingFilter | None = None) -> list[Rating]:
         """The current ratings `rated_responses` pairs with their responses (in no particular

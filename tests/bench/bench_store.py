@@ -6,9 +6,9 @@ tagged "X", a preference on 30% of trials), cached under the temp folder between
 then runs the CLI in a child process and prints its wall time, CPU time and peak RSS:
 
   desk scorecard --json           desk scorecard --json --tag X
-  desk export --format csv|jsonl|parquet
+  desk export --format csv|jsonl|parquet|pairs
 
-    python -m tests.bench.bench_store [--answers 1000 10000 100000] [--repeat 3]
+    python -m tests.bench.bench_store [--answers 1000 10000 100000] [--repeat 3] [--only export]
 
 At 100k the targets are judged (PASS/FAIL): scorecard <= 0.5 s and <= 300 MB, the
 filtered scorecard <= 0.5 s, each export <= 5 s; memory of an export flat in n.
@@ -127,7 +127,7 @@ def cases(db: Path, out: Path) -> list[tuple[str, list[str]]]:
         ("scorecard --json", ["scorecard", *base, "--json"]),
         ("scorecard --json --tag X", ["scorecard", *base, "--json", "--tag", "X"]),
         *((f"export {fmt}", ["export", *base, "--format", fmt, "--out", str(out / f"out.{fmt}")])
-          for fmt in ("csv", "jsonl", "parquet")),
+          for fmt in ("csv", "jsonl", "parquet", "pairs")),
     ]
 
 
@@ -137,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()),
                     help="folder of the built stores (reused between runs)")
+    ap.add_argument("--only", default="", help="run only the commands whose name holds this (\"export\")")
     args = ap.parse_args(argv)
     verdicts: list[bool] = []
     with tempfile.TemporaryDirectory(prefix="desk-bench-store-out-") as out:
@@ -156,6 +157,8 @@ def measure_store(n: int, args: argparse.Namespace, out: Path, verdicts: list[bo
     print(f"{n} answers: store {db} ({db.stat().st_size / 2**20:.0f} MB, ready in "
           f"{time.perf_counter() - t0:.1f} s)", flush=True)
     for name, cmd in cases(db, out):
+        if args.only not in name:
+            continue
         timed = [measure(cmd)[:3] for _ in range(args.repeat)]
         runs = sorted(timed)  # by wall time
         wall_min, wall_median = runs[0][0], runs[len(runs) // 2][0]

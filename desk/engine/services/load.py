@@ -111,8 +111,9 @@ class LoadService:
             for m in plan.models
         }
         trial_ids = [self._create_trial(t) for t in plan.inputs]
-        for ref in (*plan.models, *plan.fallback):
-            runner.pricer.source(self._targets.target(ref).config, ref.model)  # load the catalog now
+        # each model's price read now, off the loop: its requests are then priced from memory
+        await asyncio.to_thread(runner.pricer.hold,
+                                [(self._targets.target(ref).config, ref.model) for ref in (*plan.models, *plan.fallback)])
         return runner, chains, trial_ids
 
     async def _steps(self, ctx: RunContext, steps: list[dict[str, Any]], on_main_thread: bool) -> None:
