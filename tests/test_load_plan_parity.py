@@ -77,12 +77,15 @@ def test_the_cli_and_the_tab_refuse_the_same_input_for_the_same_reason(flags, fo
 
 
 def test_each_surface_names_the_field_its_own_way():
-    with pytest.raises(ValueError, match="^--backoff-max \\(2 s\\) cannot be shorter than --backoff-base \\(5 s\\)"):
+    with pytest.raises(ValueError) as by_cli:
         cli_plan("-m", A, "-p", "hi", "--backoff-base", "5", "--backoff-max", "2")
-    with pytest.raises(ValueError, match="^--ramp: '1.5' is not a whole number"):
+    assert str(by_cli.value) == "--backoff-max (2 s) cannot be shorter than --backoff-base (5 s)."
+    with pytest.raises(ValueError) as by_cli:
         cli_plan("-m", A, "-p", "hi", "--ramp", "1,1.5")
-    with pytest.raises(ValueError, match="^ramp: '1.5' is not a whole number"):
+    assert str(by_cli.value).startswith("--ramp: '1.5' is not a whole number of at least 1")
+    with pytest.raises(ValueError) as by_tab:
         tab_plan(ramp="1,1.5")
+    assert str(by_tab.value).startswith("ramp: '1.5' is not a whole number of at least 1")
 
 
 def test_the_same_run_asked_for_on_both_is_the_same_plan(tmp_path):
