@@ -109,3 +109,16 @@ def test_the_same_run_asked_for_on_both_is_the_same_plan(tmp_path):
     rows.write_text('{"prompt": "one"}\n{"prompt": "two", "system": "be brief"}\n', encoding="utf-8")
     from_file = cli_plan("-m", A, "--dataset", str(rows), "-n", "20", "-c", "8")
     assert from_file == tab_plan(dataset=rows) and len(from_file.inputs) == 2 and from_file.source == str(rows)
+
+
+def test_a_stored_trials_task_keeps_its_system_prompt_unless_one_is_given():
+    from desk.core.trial import TrialInput
+    from desk.engine.load_plan import LoadInput, build_plan
+
+    task = TrialInput("Which rows are odd?", "Be brief.")
+    kept = build_plan(LoadInput(models=(A,), trial=task, requests=1, source="trial t1"), TAB_LABELS)
+    assert kept.inputs == (task,) and kept.source == "trial t1"
+    replaced = build_plan(LoadInput(models=(A,), trial=task, system="Be long.", requests=1), TAB_LABELS)
+    assert replaced.inputs == (TrialInput("Which rows are odd?", "Be long."),)
+    removed = build_plan(LoadInput(models=(A,), trial=task, system="", requests=1), TAB_LABELS)
+    assert removed.inputs == (TrialInput("Which rows are odd?"),)
