@@ -42,16 +42,17 @@ from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any
 
-from desk.core.rating import Preference, Rating
+from desk.core.rating import Preference, PreferenceFigures, Rating, RatingFigures
 from desk.core.response import ResponseFigures, ResponseResult, Status
 from desk.core.statistics import (
     MIN_SAMPLES,
     bootstrap_percentile_intervals,
-    bootstrap_ratio_interval,
+    bootstrap_ratio_intervals,
     bradley_terry,
     bradley_terry_bootstrap,
     cohen_kappa,
     enough,
+    exact_mean,
     krippendorff_alpha,
     krippendorff_alpha_ordered,
     percentile,
@@ -210,19 +211,19 @@ def _majority(values: list[tuple[float, Any]]) -> Any:
     return None
 
 
-def _combined(rated: list[tuple[Any, list[Rating]]]) -> tuple[list[Any], list[Any], list[Any], list[float]]:
+def _combined(rated: Sequence[Sequence[RatingFigures]]) -> tuple[list[Any], list[Any], list[Any], list[float]]:
     """Each rated answer's outcome, uncertainty and constraints (by majority), and the mean
     quality of those with one; a single rater's values are taken as they are (the usual case,
     and at 100,000 answers the cost of building tuples to take a majority of one shows)."""
     outcome, uncertainty, constraints, qualities = [], [], [], []
-    for _, rs in rated:
+    for rs in rated:
         if len(rs) == 1:
-            values = rs[0].values
-            outcome.append(values.get("outcome"))
-            uncertainty.append(values.get("uncertainty"))
-            constraints.append(values.get("constraints"))
-            if (quality := values.get("quality")) is not None:
-                qualities.append(quality)
+            x = rs[0]
+            outcome.append(x.outcome)
+            uncertainty.append(x.uncertainty)
+            constraints.append(x.constraints)
+            if x.quality is not None:
+                qualities.append(x.quality)
             continue
         outcome.append(_majority([(x.created_at, x.outcome) for x in rs]))
         uncertainty.append(_majority([(x.created_at, x.uncertainty) for x in rs]))
@@ -232,7 +233,7 @@ def _combined(rated: list[tuple[Any, list[Rating]]]) -> tuple[list[Any], list[An
     return outcome, uncertainty, constraints, qualities
 
 
-def _mean_quality(ratings: list[Rating]) -> float:
+def _mean_quality(ratings: Sequence[RatingFigures]) -> float:
     """The mean of the raters' quality scores, exactly as statistics.mean gives it (an int
     when whole), without its exact-fraction arithmetic."""
     scores = [x.quality for x in ratings if x.quality is not None]
@@ -246,10 +247,13 @@ def _share(hits: int, n: int) -> float | None:
     return hits / n if n else None
 
 
+Answer = ResponseResult | ResponseFigures
+
+
 def compute_scorecard(
-    responses: Sequence[ResponseResult | ResponseFigures],
-    ratings: Sequence[Rating],
-    preferences: Sequence[Preference] = (),
+    responses: Sequence[Answer],
+    ratings: Sequence[Rating | RatingFigures],
+    preferences: Sequence[Preference | PreferenceFigures] = (),
     *,
     seed: int = 0,
     n_resamples: int = 2000,
@@ -259,101 +263,124 @@ def compute_scorecard(
     before each step (the bootstraps take seconds on a real store) and may raise to stop."""
     report = progress or (lambda done, total, detail: None)
     by_id = {r.id: r for r in responses}
-    by_model: dict[str, list[ResponseResult | ResponseFigures]] = defaultdict(list)
+    by_model: dict[str, list[Answer]] = defaultdict(list)
     for r in responses:
         by_model[r.model].append(r)
-    ratings_by_response: dict[str, list[Rating]] = defaultdict(list)
+    ratings_by_response: dict[str, list[RatingFigures]] = defaultdict(list)
     for rating in ratings:
         if rating.response_id in by_id:
-            ratings_by_response[rating.response_id].append(rating)
+            ratings_by_response[rating.response_id].append(
+                rating if isinstance(rating, RatingFigures) else RatingFigures.of(rating))
 
     models = sorted(by_model)
     steps = len(models) + 1
     report(0, steps, "pairwise strengths")
-    comparisons = _comparisons(preferences, by_id)
-    strengths = bradley_terry(comparisons) if comparisons else {}
-    strength_ci = (
-        bradley_terry_bootstrap(comparisons, n_resamples=min(n_resamples, 1000), seed=seed,
-                                # every 50 refits: a chance to cancel inside the longest step
-                                each=lambda i: report(0, steps, "pairwise strengths") if i % 50 == 0 else None)
-        if comparisons else {}
-    )
-    games: Counter[str] = Counter()
-    points: Counter[str] = Counter()
-    for a, b, score in comparisons:
-        games[a] += 1
-        games[b] += 1
-        points[a] += score
-        points[b] += 1 - score
-
-    scores = []
+    pairwise = _Pairwise(_comparisons(preferences, by_id), seed, n_resamples,
+                         lambda: report(0, steps, "pairwise strengths"))
+    scores, costs = [], []
     for step, model in enumerate(models, start=1):
         report(step, steps, model)
-        answers = by_model[model]
-        s = ModelScore(model=model, n_answers=len(answers),
-                       n_errors=sum(1 for r in answers if r.status == Status.ERROR))
-        rated = [(r, ratings_by_response[r.id]) for r in answers if ratings_by_response.get(r.id)]
-        s.n_rated = len(rated)
-        # A failed answer is judged by its outcome alone: whatever else an older rating
-        # holds for it (a made-up quality) is no judgement of an answer.
-        judged = [(r, rs) for r, rs in rated if not r.failed]
-        outcome, uncertainty, constraints, qualities = _combined(rated)
-        if len(judged) < len(rated):
-            _, uncertainty, constraints, qualities = _combined(judged)
-        s.successes = sum(1 for o in outcome if o == "success")
-        s.success_rate = _share(s.successes, s.n_rated)
-        s.success_ci = wilson_interval(s.successes, s.n_rated)
-        s.clarifying_rate = _share(sum(u == "asked_clarifying" for u in uncertainty), s.n_rated)
-        s.fabrication_rate = _share(sum(u == "confident_wrong" for u in uncertainty), s.n_rated)
-        applicable = [c for c in constraints if c in ("followed", "violated")]
-        s.n_constraints = len(applicable)
-        s.constraint_violation_rate = _share(sum(c == "violated" for c in applicable), len(applicable))
-        s.mean_quality = mean(qualities) if qualities else None
-
-        totals = [r.total_ms for r in answers if r.status == Status.OK and r.total_ms is not None]
-        s.median_total_ms = percentile(totals, 50)
-        s.p95_total_ms = percentile(totals, 95)
-        latency_ci = bootstrap_percentile_intervals(totals, (50, 95), seed=seed, n_resamples=n_resamples)
-        if latency_ci is not None:  # the median and p95 of the same resamples
-            s.median_total_ci, s.p95_total_ci = latency_ci[50], latency_ci[95]
-
-        known = [r.cost_usd for r in answers if r.cost_usd is not None]
-        s.cost_unknown = len(answers) - len(known)
-        s.total_cost_usd = round(sum(known), 10) if known else None
-        s.mean_cost_usd = round(mean(known), 10) if known else None
-        if s.successes and s.total_cost_usd is not None:
-            s.cost_per_success_usd = round(s.total_cost_usd / s.successes, 10)
-            # Resample the model's answers, each with its cost (unknown: left out, as above)
-            # and whether it was rated a success; unrated answers cost money, succeed never.
-            success_ids = {r.id for (r, _), o in zip(rated, outcome, strict=True) if o == "success"}
-            s.cost_per_success_ci = bootstrap_ratio_interval(
-                [r.cost_usd or 0.0 for r in answers], [float(r.id in success_ids) for r in answers],
-                seed=seed, n_resamples=n_resamples)
-
-        s.pairwise_games = games[model]
-        s.pairwise_win_rate = _share_float(points[model], games[model])
-        s.pairwise_win_ci = win_rate_interval(points[model], games[model])
-        s.bt_score = strengths.get(model)
-        s.bt_ci = strength_ci.get(model)
-        s.agreement = _agreement(rated)
-
-        if not enough(s.n_rated):
-            s.warnings.append(f"too few rated answers (n={s.n_rated}, want {MIN_SAMPLES}+)")
-        if not enough(len(totals)):
-            s.warnings.append(f"too few finished answers for latency (n={len(totals)})")
-        if s.pairwise_games and not enough(s.pairwise_games):
-            s.warnings.append(f"too few pairwise comparisons (n={s.pairwise_games})")
-        if s.cost_unknown:
-            s.warnings.append(f"{s.cost_unknown} answer(s) with unknown cost left out of the cost figures")
+        s, cost = _model_score(model, by_model[model], ratings_by_response, pairwise, seed, n_resamples)
         scores.append(s)
+        costs.append(cost)
+    # Each model's cost per success interval; models with as many answers share their draws.
+    wanted = [(s, cost) for s, cost in zip(scores, costs, strict=True) if cost is not None]
+    intervals = bootstrap_ratio_intervals([cost for _, cost in wanted], seed=seed, n_resamples=n_resamples)
+    for (s, _), interval in zip(wanted, intervals, strict=True):
+        s.cost_per_success_ci = interval
     return scores
+
+
+class _Pairwise:
+    """The preferences' figures (games, win rate, Bradley–Terry strength) for each model."""
+
+    def __init__(self, comparisons: list[tuple[str, str, float]], seed: int, n_resamples: int,
+                 tick: Callable[[], None]) -> None:
+        self.strengths = bradley_terry(comparisons) if comparisons else {}
+        self.strength_ci = (
+            bradley_terry_bootstrap(comparisons, n_resamples=min(n_resamples, 1000), seed=seed,
+                                    # every 50 refits: a chance to cancel inside the longest step
+                                    each=lambda i: tick() if i % 50 == 0 else None)
+            if comparisons else {}
+        )
+        self.games: Counter[str] = Counter()
+        self.points: Counter[str] = Counter()
+        for a, b, score in comparisons:
+            self.games[a] += 1
+            self.games[b] += 1
+            self.points[a] += score
+            self.points[b] += 1 - score
+
+    def score(self, s: ModelScore) -> None:
+        model = s.model
+        s.pairwise_games = self.games[model]
+        s.pairwise_win_rate = _share_float(self.points[model], self.games[model])
+        s.pairwise_win_ci = win_rate_interval(self.points[model], self.games[model])
+        s.bt_score = self.strengths.get(model)
+        s.bt_ci = self.strength_ci.get(model)
+
+
+def _model_score(model: str, answers: list[Answer], ratings_by_response: Mapping[str, list[RatingFigures]],
+                 pairwise: _Pairwise, seed: int, n_resamples: int) -> tuple[ModelScore, tuple[list[float], list[float]] | None]:
+    """A model's figures but the pairwise ones and its cost interval, and what that interval
+    resamples (each answer's cost and whether it succeeded) when it has one."""
+    s = ModelScore(model=model, n_answers=len(answers),
+                   n_errors=sum(1 for r in answers if r.status == Status.ERROR))
+    rated = [(r, rs) for r in answers if (rs := ratings_by_response.get(r.id))]
+    s.n_rated = len(rated)
+    # A failed answer is judged by its outcome alone: whatever else an older rating
+    # holds for it (a made-up quality) is no judgement of an answer.
+    judged = [rs for r, rs in rated if not r.failed]
+    outcome, uncertainty, constraints, qualities = _combined([rs for _, rs in rated])
+    if len(judged) < len(rated):
+        _, uncertainty, constraints, qualities = _combined(judged)
+    s.successes = sum(1 for o in outcome if o == "success")
+    s.success_rate = _share(s.successes, s.n_rated)
+    s.success_ci = wilson_interval(s.successes, s.n_rated)
+    s.clarifying_rate = _share(sum(u == "asked_clarifying" for u in uncertainty), s.n_rated)
+    s.fabrication_rate = _share(sum(u == "confident_wrong" for u in uncertainty), s.n_rated)
+    applicable = [c for c in constraints if c in ("followed", "violated")]
+    s.n_constraints = len(applicable)
+    s.constraint_violation_rate = _share(sum(c == "violated" for c in applicable), len(applicable))
+    s.mean_quality = exact_mean(qualities) if qualities else None
+
+    totals = [r.total_ms for r in answers if r.status == Status.OK and r.total_ms is not None]
+    s.median_total_ms = percentile(totals, 50)
+    s.p95_total_ms = percentile(totals, 95)
+    latency_ci = bootstrap_percentile_intervals(totals, (50, 95), seed=seed, n_resamples=n_resamples)
+    if latency_ci is not None:  # the median and p95 of the same resamples
+        s.median_total_ci, s.p95_total_ci = latency_ci[50], latency_ci[95]
+
+    known = [r.cost_usd for r in answers if r.cost_usd is not None]
+    s.cost_unknown = len(answers) - len(known)
+    s.total_cost_usd = round(sum(known), 10) if known else None
+    s.mean_cost_usd = round(exact_mean(known), 10) if known else None
+    cost = None
+    if s.successes and s.total_cost_usd is not None:
+        s.cost_per_success_usd = round(s.total_cost_usd / s.successes, 10)
+        # Resample the model's answers, each with its cost (unknown: left out, as above)
+        # and whether it was rated a success; unrated answers cost money, succeed never.
+        success_ids = {r.id for (r, _), o in zip(rated, outcome, strict=True) if o == "success"}
+        cost = ([r.cost_usd or 0.0 for r in answers], [float(r.id in success_ids) for r in answers])
+    pairwise.score(s)
+    s.agreement = _agreement([rs for _, rs in rated])
+    if not enough(s.n_rated):
+        s.warnings.append(f"too few rated answers (n={s.n_rated}, want {MIN_SAMPLES}+)")
+    if not enough(len(totals)):
+        s.warnings.append(f"too few finished answers for latency (n={len(totals)})")
+    if s.pairwise_games and not enough(s.pairwise_games):
+        s.warnings.append(f"too few pairwise comparisons (n={s.pairwise_games})")
+    if s.cost_unknown:
+        s.warnings.append(f"{s.cost_unknown} answer(s) with unknown cost left out of the cost figures")
+    return s, cost
 
 
 def _share_float(points: float, n: int) -> float | None:
     return points / n if n else None
 
 
-def _comparisons(preferences: Sequence[Preference], by_id: dict[str, ResponseResult]) -> list[tuple[str, str, float]]:
+def _comparisons(preferences: Sequence[Preference | PreferenceFigures],
+                 by_id: Mapping[str, Answer]) -> list[tuple[str, str, float]]:
     out = []
     for p in preferences:
         a, b = by_id.get(p.response_a), by_id.get(p.response_b)
@@ -364,27 +391,27 @@ def _comparisons(preferences: Sequence[Preference], by_id: dict[str, ResponseRes
     return out
 
 
-def _agreement(rated: list[tuple[ResponseResult, list[Rating]]]) -> dict[str, Any]:
+def _agreement(rated: Sequence[Sequence[RatingFigures]]) -> dict[str, Any]:
     """Inter-rater agreement on the answers two or more raters rated."""
-    raters = sorted({x.rater for _, rs in rated for x in rs})
-    shared = [(r, rs) for r, rs in rated if len({x.rater for x in rs}) >= 2]
+    raters = sorted({x.rater for rs in rated for x in rs})
+    shared = [rs for rs in rated if len(rs) >= 2 and len({x.rater for x in rs}) >= 2]
     if len(raters) < 2 or not shared:
         return {}
     result: dict[str, Any] = {"raters": len(raters), "n_items": len(shared)}
     for criterion in ("outcome", "uncertainty"):
         if len(raters) == 2:
-            a = [next(x.values.get(criterion) for x in rs if x.rater == raters[0]) for _, rs in shared
+            a = [next(getattr(x, criterion) for x in rs if x.rater == raters[0]) for rs in shared
                  if {x.rater for x in rs} >= set(raters)]
-            b = [next(x.values.get(criterion) for x in rs if x.rater == raters[1]) for _, rs in shared
+            b = [next(getattr(x, criterion) for x in rs if x.rater == raters[1]) for rs in shared
                  if {x.rater for x in rs} >= set(raters)]
             result[criterion] = {"cohen_kappa": cohen_kappa(a, b)}
         else:
-            units = [[next((x.values.get(criterion) for x in rs if x.rater == who), None) for who in raters]
-                     for _, rs in shared]
+            units = [[next((getattr(x, criterion) for x in rs if x.rater == who), None) for who in raters]
+                     for rs in shared]
             result[criterion] = {"krippendorff_alpha": krippendorff_alpha(units)}
     # The 1–5 quality score is ordered: a 4 against a 5 is a smaller disagreement than a 1
     # against a 5, which nominal kappa/alpha cannot see. Any number of raters (two included).
-    scores = [[next((x.quality for x in rs if x.rater == who), None) for who in raters] for _, rs in shared]
+    scores = [[next((x.quality for x in rs if x.rater == who), None) for who in raters] for rs in shared]
     if any(v is not None for unit in scores for v in unit):
         result["quality"] = {
             f"krippendorff_alpha_{level}": krippendorff_alpha_ordered(scores, level)
