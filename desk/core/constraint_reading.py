@@ -51,6 +51,12 @@ def read_as(rating: Rating, reading: str) -> tuple[Rating, bool]:
     return dataclasses.replace(rating, values={**rating.values, "constraints": constraints}), stored
 
 
+def rating_figures(rating: Rating) -> RatingFigures:
+    """A Rating as the scorecard's light row."""
+    return RatingFigures(rating.response_id, rating.rater, rating.created_at, rating.outcome, rating.uncertainty,
+                         rating.constraints, rating.quality, rating.values.get(DESK_KEY))
+
+
 def figures_read_as(rating: RatingFigures, reading: str) -> tuple[RatingFigures, bool]:
     """`read_as` for the scorecard's light rows."""
     constraints, stored = constraints_as(rating.constraints, rating.desk_reading, reading)

@@ -73,12 +73,6 @@ class RatingFigures(NamedTuple):
     quality: int | float | None = None
     desk_reading: str | None = None
 
-    @classmethod
-    def of(cls, rating: Rating) -> RatingFigures:
-        from desk.core.constraint_reading import DESK_KEY  # it reads ratings: imported late
-        return cls(rating.response_id, rating.rater, rating.created_at, rating.outcome, rating.uncertainty,
-                   rating.constraints, rating.quality, rating.values.get(DESK_KEY))
-
 
 @dataclass(frozen=True)
 class Preference:

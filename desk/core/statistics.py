@@ -14,7 +14,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
@@ -23,6 +23,7 @@ Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 MIN_SAMPLES = 5  # below this the scorecard says "too few samples" instead of a number
 
 Comparison = tuple[str, str, float]
+H = TypeVar("H", bound=Hashable)
 
 
 def enough(n: int, minimum: int = MIN_SAMPLES) -> bool:
@@ -398,11 +399,11 @@ def krippendorff_alpha(units: Sequence[Sequence[Hashable | None]]) -> float | No
     return float(1 - (n - 1) * observed / expected)
 
 
-def _alike_units(units: Sequence[Sequence[Hashable | None]]) -> Counter[tuple[tuple[Hashable, int], ...]]:
+def _alike_units(units: Sequence[Sequence[H | None]]) -> Counter[tuple[tuple[H, int], ...]]:
     """The pairable units (two values or more) as how many times each multiset of values
     occurs: thousands of doubly rated answers hold a few dozen kinds of unit, and the sums
     over them are exact fractions, so adding a kind once times its count changes nothing."""
-    alike: Counter[tuple[tuple[Hashable, int], ...]] = Counter()
+    alike: Counter[tuple[tuple[H, int], ...]] = Counter()
     for unit in units:
         values = [v for v in unit if v is not None]
         if len(values) >= 2:
@@ -425,9 +426,9 @@ def krippendorff_alpha_ordered(
     # Coincidences o_ck: unit u adds (ordered pairs (c, k) of its values) / (m_u - 1).
     coincidences: defaultdict[tuple[Fraction, Fraction], Fraction] = defaultdict(Fraction)
     for alike, times in _alike_units(units).items():
-        counts = Counter({Fraction(v): 0 for v, _ in alike})
-        for v, c in alike:
-            counts[Fraction(v)] += c
+        counts: Counter[Fraction] = Counter()
+        for value, seen in alike:
+            counts[Fraction(value)] += seen
         m = sum(counts.values())
         for c, nc in counts.items():
             for k, nk in counts.items():
@@ -566,7 +567,7 @@ def exact_mean(values: Sequence[float]) -> float:
         total += whole * (1 << shift) if shift >= 0 else Fraction(whole, 1 << -shift)
     average = total / len(values)
     if float not in kinds and average.denominator == 1:
-        return int(average)  # type: ignore[return-value]  # as statistics.mean: an int for ints
+        return int(average)  # as statistics.mean: an int for ints
     return float(average)
 
 

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any
 
+from desk.core.constraint_reading import rating_figures
 from desk.core.rating import Preference, PreferenceFigures, Rating, RatingFigures
 from desk.core.response import ResponseFigures, ResponseResult, Status
 from desk.core.statistics import (
@@ -203,6 +204,9 @@ def _majority(values: list[tuple[float, Any]]) -> Any:
     """Most common value; ties go to the most recent. `values` holds (created_at, value)."""
     if len(values) == 1:  # one rater, the usual case
         return values[0][1]
+    if len(values) == 2:  # two raters: agreeing or not, the most recent (the first on a tie of times)
+        (t0, v0), (t1, v1) = values
+        return v1 if t1 > t0 else v0
     counts = Counter(v for _, v in values)
     top = max(counts.values())
     for _, value in sorted(values, key=lambda cv: cv[0], reverse=True):
@@ -211,26 +215,24 @@ def _majority(values: list[tuple[float, Any]]) -> Any:
     return None
 
 
-def _combined(rated: Sequence[Sequence[RatingFigures]]) -> tuple[list[Any], list[Any], list[Any], list[float]]:
+Combined = tuple[Any, Any, Any, Any]  # an answer's outcome, uncertainty, constraints and quality (None: none)
+
+
+def _combined(rated: Sequence[Sequence[RatingFigures]]) -> list[Combined]:
     """Each rated answer's outcome, uncertainty and constraints (by majority), and the mean
-    quality of those with one; a single rater's values are taken as they are (the usual case,
+    quality when it has one; a single rater's values are taken as they are (the usual case,
     and at 100,000 answers the cost of building tuples to take a majority of one shows)."""
-    outcome, uncertainty, constraints, qualities = [], [], [], []
+    out: list[Combined] = []
     for rs in rated:
         if len(rs) == 1:
             x = rs[0]
-            outcome.append(x.outcome)
-            uncertainty.append(x.uncertainty)
-            constraints.append(x.constraints)
-            if x.quality is not None:
-                qualities.append(x.quality)
+            out.append((x.outcome, x.uncertainty, x.constraints, x.quality))
             continue
-        outcome.append(_majority([(x.created_at, x.outcome) for x in rs]))
-        uncertainty.append(_majority([(x.created_at, x.uncertainty) for x in rs]))
-        constraints.append(_majority([(x.created_at, x.constraints) for x in rs]))
-        if any(x.quality is not None for x in rs):
-            qualities.append(_mean_quality(rs))
-    return outcome, uncertainty, constraints, qualities
+        out.append((_majority([(x.created_at, x.outcome) for x in rs]),
+                    _majority([(x.created_at, x.uncertainty) for x in rs]),
+                    _majority([(x.created_at, x.constraints) for x in rs]),
+                    _mean_quality(rs) if any(x.quality is not None for x in rs) else None))
+    return out
 
 
 def _mean_quality(ratings: Sequence[RatingFigures]) -> float:
@@ -270,7 +272,7 @@ def compute_scorecard(
     for rating in ratings:
         if rating.response_id in by_id:
             ratings_by_response[rating.response_id].append(
-                rating if isinstance(rating, RatingFigures) else RatingFigures.of(rating))
+                rating if isinstance(rating, RatingFigures) else rating_figures(rating))
 
     models = sorted(by_model)
     steps = len(models) + 1
@@ -304,7 +306,7 @@ class _Pairwise:
             if comparisons else {}
         )
         self.games: Counter[str] = Counter()
-        self.points: Counter[str] = Counter()
+        self.points: defaultdict[str, float] = defaultdict(float)
         for a, b, score in comparisons:
             self.games[a] += 1
             self.games[b] += 1
@@ -330,10 +332,12 @@ def _model_score(model: str, answers: list[Answer], ratings_by_response: Mapping
     s.n_rated = len(rated)
     # A failed answer is judged by its outcome alone: whatever else an older rating
     # holds for it (a made-up quality) is no judgement of an answer.
-    judged = [rs for r, rs in rated if not r.failed]
-    outcome, uncertainty, constraints, qualities = _combined([rs for _, rs in rated])
-    if len(judged) < len(rated):
-        _, uncertainty, constraints, qualities = _combined(judged)
+    combined = _combined([rs for _, rs in rated])
+    outcome = [c[0] for c in combined]
+    judged = [c for c, (r, _) in zip(combined, rated, strict=True) if not r.failed]
+    uncertainty = [c[1] for c in judged]
+    constraints = [c[2] for c in judged]
+    qualities = [c[3] for c in judged if c[3] is not None]
     s.successes = sum(1 for o in outcome if o == "success")
     s.success_rate = _share(s.successes, s.n_rated)
     s.success_ci = wilson_interval(s.successes, s.n_rated)

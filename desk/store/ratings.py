@@ -18,8 +18,8 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from desk.core.ids import new_id
 from desk.core.constraint_reading import DESK_KEY
+from desk.core.ids import new_id
 from desk.core.rating import Preference, PreferenceFigures, Rating, RatingFigures, RatingFilter
 from desk.core.response import ResponseResult
 from desk.core.rubric import WINNERS, Rubric
