@@ -36,9 +36,11 @@ Any figure from fewer than `MIN_SAMPLES` observations carries a warning.
 from __future__ import annotations
 
 import math
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, compress
 from statistics import mean
 from typing import Any
 
@@ -265,9 +267,9 @@ def compute_scorecard(
     before each step (the bootstraps take seconds on a real store) and may raise to stop."""
     report = progress or (lambda done, total, detail: None)
     by_id = {r.id: r for r in responses}
-    by_model: dict[str, list[Answer]] = defaultdict(list)
+    by_model: dict[str, list[ResponseFigures]] = defaultdict(list)
     for r in responses:
-        by_model[r.model].append(r)
+        by_model[r.model].append(r if type(r) is ResponseFigures else _answer_figures(r))
     ratings_by_response: dict[str, list[RatingFigures]] = defaultdict(list)
     for rating in ratings:
         if rating.response_id in by_id:
@@ -291,6 +293,12 @@ def compute_scorecard(
     for (s, _), interval in zip(wanted, intervals, strict=True):
         s.cost_per_success_ci = interval
     return scores
+
+
+def _answer_figures(r: Answer) -> ResponseFigures:
+    if isinstance(r, ResponseFigures):
+        return r
+    return ResponseFigures(r.id, r.trial_id, r.model, r.status, r.total_ms, r.cost_usd, r.failed)
 
 
 class _Pairwise:
@@ -322,40 +330,42 @@ class _Pairwise:
         s.bt_ci = self.strength_ci.get(model)
 
 
-def _model_score(model: str, answers: list[Answer], ratings_by_response: Mapping[str, list[RatingFigures]],
+def _model_score(model: str, answers: Sequence[ResponseFigures], ratings_by_response: Mapping[str, list[RatingFigures]],
                  pairwise: _Pairwise, seed: int, n_resamples: int) -> tuple[ModelScore, tuple[list[float], list[float]] | None]:
-    """A model's figures but the pairwise ones and its cost interval, and what that interval
-    resamples (each answer's cost and whether it succeeded) when it has one."""
-    s = ModelScore(model=model, n_answers=len(answers),
-                   n_errors=sum(1 for r in answers if r.status == Status.ERROR))
-    rated = [(r, rs) for r in answers if (rs := ratings_by_response.get(r.id))]
+    """A model's figures but its cost interval, and what that interval resamples (each
+    answer's cost and whether it succeeded) when it has one. The answers are taken a column
+    at a time: at 100,000 of them every pass over them shows."""
+    ids, _, _, statuses, totals_ms, costs, failed = zip(*answers, strict=True)
+    s = ModelScore(model=model, n_answers=len(answers), n_errors=statuses.count(Status.ERROR))
+    ratings = list(map(ratings_by_response.get, ids))  # None: not rated
+    rated: list[list[RatingFigures]] = list(filter(None, ratings))
     s.n_rated = len(rated)
+    combined = _combined(rated)
+    outcome = [c[0] for c in combined]
     # A failed answer is judged by its outcome alone: whatever else an older rating
     # holds for it (a made-up quality) is no judgement of an answer.
-    combined = _combined([rs for _, rs in rated])
-    outcome = [c[0] for c in combined]
-    judged = [c for c, (r, _) in zip(combined, rated, strict=True) if not r.failed]
+    judged = list(compress(combined, map(operator.not_, compress(failed, ratings))))
     uncertainty = [c[1] for c in judged]
     constraints = [c[2] for c in judged]
     qualities = [c[3] for c in judged if c[3] is not None]
-    s.successes = sum(1 for o in outcome if o == "success")
+    s.successes = outcome.count("success")
     s.success_rate = _share(s.successes, s.n_rated)
     s.success_ci = wilson_interval(s.successes, s.n_rated)
-    s.clarifying_rate = _share(sum(u == "asked_clarifying" for u in uncertainty), s.n_rated)
-    s.fabrication_rate = _share(sum(u == "confident_wrong" for u in uncertainty), s.n_rated)
-    applicable = [c for c in constraints if c in ("followed", "violated")]
-    s.n_constraints = len(applicable)
-    s.constraint_violation_rate = _share(sum(c == "violated" for c in applicable), len(applicable))
+    s.clarifying_rate = _share(uncertainty.count("asked_clarifying"), s.n_rated)
+    s.fabrication_rate = _share(uncertainty.count("confident_wrong"), s.n_rated)
+    violated = constraints.count("violated")
+    s.n_constraints = constraints.count("followed") + violated
+    s.constraint_violation_rate = _share(violated, s.n_constraints)
     s.mean_quality = exact_mean(qualities) if qualities else None
 
-    totals = [r.total_ms for r in answers if r.status == Status.OK and r.total_ms is not None]
+    totals = [t for t, status in zip(totals_ms, statuses, strict=True) if status == Status.OK and t is not None]
     s.median_total_ms = percentile(totals, 50)
     s.p95_total_ms = percentile(totals, 95)
     latency_ci = bootstrap_percentile_intervals(totals, (50, 95), seed=seed, n_resamples=n_resamples)
     if latency_ci is not None:  # the median and p95 of the same resamples
         s.median_total_ci, s.p95_total_ci = latency_ci[50], latency_ci[95]
 
-    known = [r.cost_usd for r in answers if r.cost_usd is not None]
+    known = [c for c in costs if c is not None]
     s.cost_unknown = len(answers) - len(known)
     s.total_cost_usd = round(sum(known), 10) if known else None
     s.mean_cost_usd = round(exact_mean(known), 10) if known else None
@@ -364,10 +374,10 @@ def _model_score(model: str, answers: list[Answer], ratings_by_response: Mapping
         s.cost_per_success_usd = round(s.total_cost_usd / s.successes, 10)
         # Resample the model's answers, each with its cost (unknown: left out, as above)
         # and whether it was rated a success; unrated answers cost money, succeed never.
-        success_ids = {r.id for (r, _), o in zip(rated, outcome, strict=True) if o == "success"}
-        cost = ([r.cost_usd or 0.0 for r in answers], [float(r.id in success_ids) for r in answers])
+        succeeded = iter(outcome)
+        cost = ([c or 0.0 for c in costs], [float(bool(rs) and next(succeeded) == "success") for rs in ratings])
     pairwise.score(s)
-    s.agreement = _agreement([rs for _, rs in rated])
+    s.agreement = _agreement(rated)
     if not enough(s.n_rated):
         s.warnings.append(f"too few rated answers (n={s.n_rated}, want {MIN_SAMPLES}+)")
     if not enough(len(totals)):
@@ -397,25 +407,25 @@ def _comparisons(preferences: Sequence[Preference | PreferenceFigures],
 
 def _agreement(rated: Sequence[Sequence[RatingFigures]]) -> dict[str, Any]:
     """Inter-rater agreement on the answers two or more raters rated."""
-    raters = sorted({x.rater for rs in rated for x in rs})
-    shared = [rs for rs in rated if len(rs) >= 2 and len({x.rater for x in rs}) >= 2]
+    raters = sorted(set(map(operator.attrgetter("rater"), chain.from_iterable(rated))))
+    # Each answer several raters rated, as rater -> their (first) rating of it.
+    shared = [by for by in ({x.rater: x for x in reversed(rs)} for rs in rated if len(rs) >= 2) if len(by) >= 2]
     if len(raters) < 2 or not shared:
         return {}
     result: dict[str, Any] = {"raters": len(raters), "n_items": len(shared)}
     for criterion in ("outcome", "uncertainty"):
+        value = operator.attrgetter(criterion)
         if len(raters) == 2:
-            a = [next(getattr(x, criterion) for x in rs if x.rater == raters[0]) for rs in shared
-                 if {x.rater for x in rs} >= set(raters)]
-            b = [next(getattr(x, criterion) for x in rs if x.rater == raters[1]) for rs in shared
-                 if {x.rater for x in rs} >= set(raters)]
+            both = [by for by in shared if raters[0] in by and raters[1] in by]
+            a = [value(by[raters[0]]) for by in both]
+            b = [value(by[raters[1]]) for by in both]
             result[criterion] = {"cohen_kappa": cohen_kappa(a, b)}
         else:
-            units = [[next((getattr(x, criterion) for x in rs if x.rater == who), None) for who in raters]
-                     for rs in shared]
+            units = [[value(by[who]) if who in by else None for who in raters] for by in shared]
             result[criterion] = {"krippendorff_alpha": krippendorff_alpha(units)}
     # The 1–5 quality score is ordered: a 4 against a 5 is a smaller disagreement than a 1
     # against a 5, which nominal kappa/alpha cannot see. Any number of raters (two included).
-    scores = [[next((x.quality for x in rs if x.rater == who), None) for who in raters] for rs in shared]
+    scores = [[by[who].quality if who in by else None for who in raters] for by in shared]
     if any(v is not None for unit in scores for v in unit):
         result["quality"] = {
             f"krippendorff_alpha_{level}": krippendorff_alpha_ordered(scores, level)
