@@ -11,6 +11,7 @@ from desk.core.rating import PreferenceFigures, RatingFilter
 from desk.core.response import ResponseResult, Status
 from desk.core.suite import AUTO_RATER
 from desk.core.trial import TrialInput
+from desk.store.ratings import _one_current_each
 
 REST = {"uncertainty": "confident_correct", "constraints": "followed"}
 
@@ -59,3 +60,19 @@ def test_preference_figures_are_the_current_preferences_in_order(filled, rater):
                 for p in store.ratings.current_preferences(rater)]
     assert store.ratings.preference_figures(rater) == expected
     assert expected
+
+
+def test_figures_of_a_merged_store_rank_each_raters_rows(filled):
+    """A merge can bring a second row nothing supersedes for one rater and answer: then the
+    rows are ranked (a rater's own rows first) and the figures still equal `matching`'s."""
+    store, ids = filled
+    store.db.conn.execute(
+        "INSERT INTO ratings (id, response_id, rater, rubric_id, created_at, outcome, quality, origin) "
+        "SELECT ?, response_id, rater, rubric_id, created_at + 100, 'partial', 2, 'another-store' "
+        "FROM ratings WHERE response_id = ? AND rater = 'ana' LIMIT 1", (new_id(), ids[3]))
+    assert not _one_current_each(store.db)
+    for filters in (RatingFilter(), RatingFilter(tags=("X",)), RatingFilter(rater="ana")):
+        expected = [rating_figures(r) for r in store.ratings.matching(filters)]
+        assert store.ratings.figures(filters) == expected
+    ana = [f for f in store.ratings.figures() if f.response_id == ids[3] and f.rater == "ana"]
+    assert [f.outcome for f in ana] == ["success"]  # the rater's own row, not the merged one
