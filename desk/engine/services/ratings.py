@@ -147,10 +147,12 @@ def _fresh_scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, re
         responses = sources.responses.figures(filters, load_runs=bool(filters.trial_ids))
     # A date range selects ratings by when they were made: an answer stored before the
     # range but rated within it is in scope too.
-    missing = rated.difference(r.id for r in responses)
-    if missing:
-        responses += sources.responses.figures(ids=[r.response_id for r in ratings if r.response_id in missing])
     in_scope = {r.id for r in responses}
+    missing = rated - in_scope
+    if missing:
+        earlier = sources.responses.figures(ids=[r.response_id for r in ratings if r.response_id in missing])
+        responses += earlier
+        in_scope.update(r.id for r in earlier)
     preferences = [p for p in sources.ratings.preference_figures(filters.rater)
                    if p.response_a in in_scope and p.response_b in in_scope]
     read: dict[str, str] = {}
