@@ -60,7 +60,10 @@ def rating_figures(rating: Rating) -> RatingFigures:
 def figures_read_as(rating: RatingFigures, reading: str) -> tuple[RatingFigures, bool]:
     """`read_as` for the scorecard's light rows."""
     constraints, stored = constraints_as(rating.constraints, rating.desk_reading, reading)
-    return (rating if constraints == rating.constraints else rating._replace(constraints=constraints)), stored
+    if constraints == rating.constraints:
+        return rating, stored
+    return RatingFigures(rating.response_id, rating.rater, rating.created_at, rating.outcome, rating.uncertainty,
+                         constraints, rating.quality, rating.desk_reading), stored
 
 
 def constraints_as(official: str | None, desk: str | None, reading: str) -> tuple[str | None, bool]:

@@ -169,8 +169,7 @@ class RatingTable:
             found = [row for row in found
                      if (f.since is None or row[2] >= f.since) and (f.until is None or row[2] < f.until)
                      and (not wanted or wanted <= set(_json(row[8], [])))]  # tags_json, with a tag filter
-        make = RatingFigures._make
-        return [make(row[:8]) for row in found]  # the row ends in the partition's row number
+        return [RatingFigures(*row[:8]) for row in found]  # the row ends in the partition's row number
 
     def preference_figures(self, rater: str | None = None) -> list[PreferenceFigures]:
         """`current_preferences` (in their order) as the scorecard counts them."""
