@@ -16,7 +16,6 @@ OVERSIZED_MODULES: dict[str, int] = {}
 
 # path::qualified name: lines (end_lineno - lineno + 1, decorators excluded)
 OVERSIZED_FUNCTIONS = {
-    "desk/engine/scorecard.py::compute_scorecard": 101,
     # A migration is frozen once released: stores in the field were built by it.
     "desk/store/migrations.py::m001_initial": 137,
 }

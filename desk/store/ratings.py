@@ -18,8 +18,9 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from desk.core.constraint_reading import DESK_KEY
 from desk.core.ids import new_id
-from desk.core.rating import Preference, Rating, RatingFilter
+from desk.core.rating import Preference, PreferenceFigures, Rating, RatingFigures, RatingFilter
 from desk.core.records import preference_fields, preference_from_fields, rating_fields, rating_from_fields
 from desk.core.response import ResponseResult
 from desk.core.rubric import WINNERS, Rubric
@@ -172,6 +173,29 @@ class RatingTable:
         sql, params = _matching_sql(f)
         return [r for r in (_rating(row) for row in rows(self.db, sql, params)) if _selected(r, f)]
 
+    def figures(self, filters: RatingFilter | None = None) -> list[RatingFigures]:
+        """The current ratings `matching` selects (in no particular order), as the few
+        values a scorecard counts: no Rating, no JSON parsed but a tag filter's."""
+        f = filters or RatingFilter()
+        # Ranking the rows of each (response, rater) is most of the time; in a store no merge
+        # brought a second current row into, every row nothing supersedes is current.
+        unsuperseded = _one_current_each(self.db)
+        sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS, unsuperseded=unsuperseded)
+        if unsuperseded:
+            sql += " ORDER BY 1, 2"  # by response, then rater: the order the ranking gives
+        found = self.db.conn.execute(sql, params).fetchall()
+        if f.since is not None or f.until is not None or f.tags:
+            wanted = set(f.tags)
+            found = [row for row in found
+                     if (f.since is None or row[2] >= f.since) and (f.until is None or row[2] < f.until)
+                     and (not wanted or wanted <= set(_json(row[8], [])))]  # tags_json, with a tag filter
+        return [RatingFigures(*row[:8]) for row in found]  # the row ends in the partition's row number
+
+    def preference_figures(self, rater: str | None = None) -> list[PreferenceFigures]:
+        """`current_preferences` (in their order) as the scorecard counts them."""
+        sql, params = _current_preference_sql(rater, None, columns="r.response_a, r.response_b, r.winner, r.created_at, r.id")
+        return [PreferenceFigures(a, b, winner) for a, b, winner, *_ in self.db.conn.execute(sql, params)]
+
     def matching_keys(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
         """How many current ratings match `filters`, and the value keys they hold beyond the
         columns and tags (extra criteria; first seen first), without building a Rating."""
@@ -249,24 +273,8 @@ class RatingTable:
         self, rater: str | None = None, *, trial_id: str | None = None
     ) -> list[Preference]:
         """Current preferences (one per rater and unordered pair), oldest first."""
-        where: list[str] = []
-        params: list[Any] = []
-        if rater is not None:
-            where.append("r.rater = ?")
-            params.append(rater)
-        if trial_id is not None:
-            where.append("r.response_a IN (SELECT id FROM responses WHERE trial_id = ?)")
-            params.append(trial_id)
-        extra = "".join(f" AND {w}" for w in where)
-        found = rows(
-            self.db,
-            "SELECT * FROM (SELECT r.*, row_number() OVER ("
-            "PARTITION BY min(r.response_a, r.response_b), max(r.response_a, r.response_b), r.rater "
-            f"ORDER BY {_LOCAL_FIRST}) AS n_ "
-            f"FROM preferences r WHERE {_NOT_SUPERSEDED.format(table='preferences')}{extra}) "
-            "WHERE n_ = 1 ORDER BY created_at, id",
-            params,
-        )
+        sql, params = _current_preference_sql(rater, trial_id)
+        found = rows(self.db, sql, params)
         return [
             preference_from_fields({**r, "blind": bool(r["blind"]),
                                     "shown_order": json.loads(r["shown_order_json"] or "[]")})
@@ -300,13 +308,14 @@ def clean_values(rubric: Rubric, values: Mapping[str, Any], *, failed: bool = Fa
     return {k: v for k, v in clean.items() if v not in (None, "", [])}
 
 
-def _matching_sql(f: RatingFilter) -> tuple[str, list[Any]]:
+def _matching_sql(f: RatingFilter, *, columns: str = "r.*", unsuperseded: bool = False) -> tuple[str, list[Any]]:
     """(SQL, parameters) of the current ratings `f` may select; `_selected` has the last word.
 
     Trials and rater pick rows within a (response, rater) partition. A tag narrows the
     current rows by its JSON text in tags_json: a superset (LIKE ignores ASCII case), which
     spares parsing the ratings without it. Only ASCII tags: other text may be stored
-    escaped (\\u00e9) by another writer."""
+    escaped (\\u00e9) by another writer. `unsuperseded`: every row nothing supersedes is
+    current (`_one_current_each` said so), which spares ranking them."""
     where: list[str] = []
     params: list[Any] = []
     if f.trial_ids:
@@ -315,7 +324,8 @@ def _matching_sql(f: RatingFilter) -> tuple[str, list[Any]]:
     if f.rater is not None:
         where.append("r.rater = ?")
         params.append(f.rater)
-    sql = _current_rating_sql(where)
+    columns += ", r.tags_json" if f.tags and columns != "r.*" else ""
+    sql = _unsuperseded_sql(where, columns=columns) if unsuperseded else _current_rating_sql(where, columns=columns)
     for tag in f.tags:
         if tag.isascii():
             quoted = json.dumps(tag).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -341,17 +351,61 @@ _LOCAL = "r.origin IS NULL"
 _LOCAL_FIRST = "(r.origin IS NULL) DESC, r.created_at DESC, r.id DESC"
 
 
+# A rating's values as RatingFigures holds them: an empty text is no value (as in `_rating`).
+_FIGURE_COLUMNS = (
+    "r.response_id, r.rater, r.created_at, NULLIF(r.outcome, ''), NULLIF(r.uncertainty, ''), "
+    "NULLIF(r.constraints, ''), NULLIF(r.quality, ''), "
+    f"CASE WHEN r.extra_json != '{{}}' THEN json_extract(r.extra_json, '$.{DESK_KEY}') END"
+)
+
+
+def _current_preference_sql(rater: str | None, trial_id: str | None, *,
+                            columns: str = "r.*") -> tuple[str, list[Any]]:
+    """(SQL, parameters) of the current preferences (one per rater and unordered pair), oldest first."""
+    where: list[str] = []
+    params: list[Any] = []
+    if rater is not None:
+        where.append("r.rater = ?")
+        params.append(rater)
+    if trial_id is not None:
+        where.append("r.response_a IN (SELECT id FROM responses WHERE trial_id = ?)")
+        params.append(trial_id)
+    extra = "".join(f" AND {w}" for w in where)
+    return (
+        f"SELECT * FROM (SELECT {columns}, row_number() OVER ("
+        "PARTITION BY min(r.response_a, r.response_b), max(r.response_a, r.response_b), r.rater "
+        f"ORDER BY {_LOCAL_FIRST}) AS n_ "
+        f"FROM preferences r WHERE {_NOT_SUPERSEDED.format(table='preferences')}{extra}) "
+        "WHERE n_ = 1 ORDER BY created_at, id"
+    ), params
+
+
 def _current_rating_rows(db: Database, where: list[str], params: list[Any], *, ordered: bool = True) -> list[Row]:
     # the sort is a third of the time at 100,000 ratings
     return rows(db, _current_rating_sql(where) + (" ORDER BY created_at, id" if ordered else ""), params)
 
 
-def _current_rating_sql(where: list[str]) -> str:
+def _unsuperseded_sql(where: list[str], *, columns: str) -> str:
+    """`_current_rating_sql`'s rows (in no order) when each (response, rater) has one row nothing supersedes."""
+    extra = "".join(f" AND {w}" for w in where)
+    return (f"SELECT * FROM (SELECT {columns}, 1 AS n_ FROM ratings r "
+            f"WHERE {_NOT_SUPERSEDED.format(table='ratings')}{extra}) WHERE n_ = 1")
+
+
+def _one_current_each(db: Database) -> bool:
+    """Whether no rater has two rows of one response that nothing supersedes (only a merge
+    makes such rows: an edit supersedes the rating it replaces)."""
+    return db.conn.execute(
+        f"SELECT 1 FROM ratings r WHERE {_NOT_SUPERSEDED.format(table='ratings')} "
+        "GROUP BY r.response_id, r.rater HAVING count(*) > 1 LIMIT 1").fetchone() is None
+
+
+def _current_rating_sql(where: list[str], *, columns: str = "r.*") -> str:
     # The filters must only use the response and the rater (the partition), so that they
     # never change which of a rater's rows is current.
     extra = "".join(f" AND {w}" for w in where)
     return (
-        "SELECT * FROM (SELECT r.*, row_number() OVER ("
+        f"SELECT * FROM (SELECT {columns}, row_number() OVER ("
         f"PARTITION BY r.response_id, r.rater ORDER BY {_LOCAL_FIRST}) AS n_ "
         f"FROM ratings r WHERE {_NOT_SUPERSEDED.format(table='ratings')}{extra}) "
         "WHERE n_ = 1"

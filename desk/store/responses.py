@@ -189,7 +189,9 @@ class ResponseTable:
                     f"WHERE id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
             found.sort(key=lambda r: (r[7], r[8]))
         status = {s.value: s for s in Status}
-        return [ResponseFigures(rid, trial, model, status[st], total, cost, answer_failed(status[st], text))
+        failed = {s.value: answer_failed(s, None) for s in Status}  # the text read only decides an interrupted one
+        return [ResponseFigures(rid, trial, model, status[st], total, cost,
+                                failed[st] if text is None else answer_failed(status[st], text))
                 for rid, trial, model, st, total, cost, text, _, _ in found]
 
     def recover_interrupted(self) -> int:

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-import desk.engine.session as session
+import desk.engine.services.ratings as session
 from desk.cli import main as cli_main
 from desk.core.ids import new_id
 from desk.core.rating import RatingFilter
