@@ -32,6 +32,7 @@ from desk.core.response import (
     tokens_per_second,
 )
 from desk.core.surrogates import SurrogateJoiner, lone_surrogates_note
+from desk.core.tools import CallAssembler, ToolSet, check_calls
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer
@@ -43,6 +44,7 @@ from desk.providers.base import (
     ReasoningDelta,
     Served,
     TextDelta,
+    ToolCallDelta,
     UnknownDelta,
     UsageReport,
 )
@@ -197,9 +199,11 @@ class Runner:
                 result.chunk_times.clear()
                 result.refusal, result.unknown_fields = False, {}  # of the final attempt, like its text
                 result.served_model = result.system_fingerprint = None
+                result.tool_calls = []
                 error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink)
                 self._price_attempt(target, attempt)
-                delay = self._retry_delay(error, number, attempt, got_content=bool(parts or reasoning))
+                delay = self._retry_delay(error, number, attempt,
+                                          got_content=bool(parts or reasoning or result.tool_calls))
                 if delay is not None:  # said before the wait, so a view can show the backoff live
                     wait_ms = round(delay * 1000, 3)
                     result.retries += 1
@@ -271,6 +275,7 @@ class Runner:
         error: ProviderError | None = None
         # Every delta goes through these, so a character split across deltas arrives whole.
         texts, thoughts = SurrogateJoiner(), SurrogateJoiner()
+        calls = CallAssembler()
         try:
             async with asyncio.timeout_at(min(total_deadline, t_loop + timeouts.first_token)) as deadline:
                 async for event in target.provider.stream(
@@ -285,6 +290,10 @@ class Runner:
                         if text := texts.feed(event.text):
                             parts.append(text)
                             sink.text_received(result, text, parts)
+                    elif isinstance(event, ToolCallDelta):  # its first byte counts as the first token
+                        first_at = event.at if first_at is None else first_at
+                        last_at = event.at
+                        calls.feed(event.index, event.id, event.name, event.arguments)
                     elif isinstance(event, ReasoningDelta):
                         last_at = event.at
                         if thought := thoughts.feed(event.text):
@@ -313,7 +322,7 @@ class Runner:
                                 "the vendor stopped the answer (content filter / refusal)",
                                 attempt.http_status,
                             )
-                    if phase == "first" and (parts or reasoning):
+                    if phase == "first" and (parts or reasoning or calls):
                         phase = "idle"
                         rescheduled = float("-inf")  # the idle clock starts at the first content
                     # Cheap idle timer: move the deadline at most every 50 ms.
@@ -350,6 +359,8 @@ class Runner:
                 reasoning.append(tail)
             if texts.replaced + thoughts.replaced:
                 result.notes.append(lone_surrogates_note(texts.replaced + thoughts.replaced))
+            result.tool_calls = calls.calls()
+            check_calls(result.tool_calls, trial.tools or ToolSet(()))
         self._close_attempt(attempt, timing, first_at, usage)
         if error is None:
             attempt.status = Status.OK

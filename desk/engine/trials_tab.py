@@ -291,7 +291,7 @@ class TrialsTab:
         trial = self.current_input
         variants = [result.variant] if result.variant is not None else None
         if variants:  # the stored input carries the first variant's system prompt: the variant's own replaces it
-            trial = TrialInput(trial.prompt, None, trial.attachments)
+            trial = TrialInput(trial.prompt, None, trial.attachments, trial.tools)
         return self.plan(trial, [ModelRef.parse(result.model)], settings, variants, self.current_trial_id)
 
     # --- a send ---------------------------------------------------------------------------------

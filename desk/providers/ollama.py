@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from desk.core.response import ErrorKind
+from desk.core.tools import ToolSet, openai_tool
 from desk.core.trial import GenerationSettings, TrialInput, user_text_parts
 from desk.providers.base import (
     Finished,
@@ -20,7 +21,9 @@ from desk.providers.base import (
     StreamDecoder,
     StreamEvent,
     TextDelta,
+    ToolCallDelta,
     UsageReport,
+    arguments_text,
     loads,
     protocol_error,
     read_body,
@@ -36,9 +39,9 @@ _digests: dict[tuple[str, str, str], str | None] = {}
 _digest_lookups: dict[tuple[str, str, str], asyncio.Future[str | None]] = {}
 
 DONE_REASONS = {"stop": "stop", "length": "length"}
-# The fields of a message desk reads; any other with a value (tool_calls, images...) is
-# reported as unknown content.
-KNOWN_MESSAGE_FIELDS = ("role", "content", "thinking")
+# The fields of a message desk reads; any other with a value (images...) is reported as
+# unknown content.
+KNOWN_MESSAGE_FIELDS = ("role", "content", "thinking", "tool_calls")
 
 
 class OllamaProvider(Provider):
@@ -75,6 +78,7 @@ class OllamaProvider(Provider):
             body["options"] = options
         if settings.reasoning_effort is not None:
             body["think"] = True
+        body.update(tool_fields(trial.tools))
         return self.client.build_request(
             "POST", f"{self.base_url}/api/chat", json=body, headers=self._headers()
         )
@@ -134,6 +138,14 @@ class OllamaProvider(Provider):
         return tuple(n for n in names if isinstance(n, str) and n)
 
 
+def tool_fields(tools: ToolSet | None) -> dict[str, Any]:
+    """The request's `tools` (OpenAI's function format). Ollama has no tool choice: "none"
+    sends no tools; "required" or a named tool cannot be enforced, so the tools go as offered."""
+    if tools is None or tools.choice == "none":
+        return {}
+    return {"tools": [openai_tool(t) for t in tools.tools]}
+
+
 def _digest_of(body: Any, model: str) -> str | None:
     """The digest /api/tags lists for `model` ("llama3" is "llama3:latest"), else None."""
     names = {model, model if ":" in model else f"{model}:latest"}
@@ -150,6 +162,7 @@ class _ChatDecoder(StreamDecoder):
         self._nd = NDJSONDecoder()
         self.done = False
         self._served = ServedTracker()
+        self._calls = 0  # Ollama sends each call whole; they are numbered across lines
 
     def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
         def step(out: list[StreamEvent]) -> None:
@@ -171,6 +184,13 @@ class _ChatDecoder(StreamDecoder):
             out.append(ReasoningDelta(message["thinking"], at))
         if message.get("content"):
             out.append(TextDelta(message["content"], at))
+        calls = message.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict):
+                out.append(ToolCallDelta(self._calls, call.get("id"), fn.get("name"),
+                                         arguments_text(fn.get("arguments", {})), at))
+                self._calls += 1
         out += unknown_fields(message, KNOWN_MESSAGE_FIELDS, "message")
         if obj.get("done"):
             self.done = True

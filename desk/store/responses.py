@@ -25,6 +25,7 @@ from desk.core.response import (
     Status,
     answer_failed,
 )
+from desk.core.tools import calls_as_json, calls_from_json
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
@@ -51,7 +52,7 @@ _RESPONSE_COLUMNS = (
     "reasoning_tokens", "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms",
     "vendor_request_id", "writer_pid", "writer_host", "created_at", "updated_at",
     "variant_label", "variant_system", "refusal", "unknown_fields_json", "notes_json",
-    "served_model", "system_fingerprint",
+    "served_model", "system_fingerprint", "tool_calls_json",
 )  # fmt: skip
 
 _ATTEMPT_COLUMNS = (
@@ -354,6 +355,7 @@ def _response_values(result: ResponseResult, *, created_at: float, updated_at: f
         "refusal": int(row["refusal"]),
         "unknown_fields_json": json.dumps(row["unknown_fields"], ensure_ascii=False),
         "notes_json": json.dumps(row["notes"]),
+        "tool_calls_json": calls_as_json(result.tool_calls),
     })
     return [row[c] for c in _RESPONSE_COLUMNS]
 
@@ -395,6 +397,8 @@ def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
         "refusal": bool(row["refusal"]),
         "unknown_fields": _json_object(row["unknown_fields_json"]),
         "notes": json.loads(row["notes_json"] or "[]"),
+        "tool_calls": None,
     })
+    result.tool_calls = calls_from_json(row["tool_calls_json"])
     result.attempts = attempts
     return result

@@ -72,7 +72,7 @@ class TrialService:
         each: Sequence[Variant | None] = variants or [None]
         targets = [self._targets.target(ref, settings_for(ref), variant) for ref in models for variant in each]
         if variants:
-            trial = TrialInput(trial.prompt, variants[0].system, trial.attachments)
+            trial = TrialInput(trial.prompt, variants[0].system, trial.attachments, trial.tools)
         try:
             trial_id = self._trials.create(trial, parent_trial_id=parent_trial_id)
         except StoreError as exc:
