@@ -119,6 +119,14 @@ class ToolCall:
     def valid(self) -> bool:
         return not self.problems
 
+    def verdict(self) -> str:
+        """desk's check of the call in words: "valid", or each problem found."""
+        return "valid" if self.valid else "; ".join(self.problems)
+
+    def headline(self, number: int) -> str:
+        """How every surface titles the call: "call 1: get_weather · valid"."""
+        return f"call {number}: {self.name or '?'} · {'valid' if self.valid else 'INVALID: ' + self.verdict()}"
+
     def pretty_arguments(self) -> str:
         """The arguments pretty-printed when they are JSON, else as sent."""
         try:
@@ -178,7 +186,7 @@ def schema_errors(value: Any, schema: Mapping[str, Any]) -> list[str]:
     """Where `value` breaks `schema`, one sentence each, in document order."""
     from jsonschema import validators  # the maintained implementation of JSON Schema
 
-    validator = validators.validator_for(schema)(schema)
+    validator = validators.validator_for(dict(schema))(dict(schema))
     errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
     return [f"{_where(list(e.absolute_path))}: {e.message}" for e in errors]
 
@@ -188,7 +196,7 @@ def schema_problem(schema: Mapping[str, Any]) -> str | None:
     from jsonschema import exceptions, validators
 
     try:
-        validators.validator_for(schema).check_schema(schema)
+        validators.validator_for(dict(schema)).check_schema(dict(schema))
     except exceptions.SchemaError as exc:
         return str(exc.message)
     return None

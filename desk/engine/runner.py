@@ -351,16 +351,8 @@ class Runner:
             attempt.status = Status.INTERRUPTED
             attempt.error_kind = ErrorKind.CANCELLED
             raise
-        finally:  # a half character still held back had no partner: it ends as U+FFFD
-            if tail := texts.close():
-                parts.append(tail)
-                sink.text_received(result, tail, parts)
-            if tail := thoughts.close():
-                reasoning.append(tail)
-            if texts.replaced + thoughts.replaced:
-                result.notes.append(lone_surrogates_note(texts.replaced + thoughts.replaced))
-            result.tool_calls = calls.calls()
-            check_calls(result.tool_calls, trial.tools or ToolSet(()))
+        finally:
+            _end_content(result, trial, sink, (texts, parts), (thoughts, reasoning), calls)
         self._close_attempt(attempt, timing, first_at, usage)
         if error is None:
             attempt.status = Status.OK
@@ -445,3 +437,20 @@ class Runner:
         else:
             result.cost_usd = total
             result.cost_note = ""
+
+
+def _end_content(result: ResponseResult, trial: TrialInput, sink: ResponseSink,
+                 text: tuple[SurrogateJoiner, list[str]], thought: tuple[SurrogateJoiner, list[str]],
+                 calls: CallAssembler) -> None:
+    """What an attempt's stream left: a half character still held back had no partner (it
+    ends as U+FFFD); the tool calls are complete, and are checked against the trial's tools."""
+    (texts, parts), (thoughts, reasoning) = text, thought
+    if tail := texts.close():
+        parts.append(tail)
+        sink.text_received(result, tail, parts)
+    if tail := thoughts.close():
+        reasoning.append(tail)
+    if texts.replaced + thoughts.replaced:
+        result.notes.append(lone_surrogates_note(texts.replaced + thoughts.replaced))
+    result.tool_calls = calls.calls()
+    check_calls(result.tool_calls, trial.tools or ToolSet(()))

@@ -265,7 +265,7 @@ class _MessagesDecoder(StreamDecoder):
         elif etype == "content_block_start":
             block = obj.get("content_block")
             if isinstance(block, dict) and block.get("type") == "tool_use":
-                index = obj.get("index") if isinstance(obj.get("index"), int) else len(self._tool_inputs)
+                index: int = obj["index"] if isinstance(obj.get("index"), int) else len(self._tool_inputs)
                 self._tool_inputs[index] = arguments_text(block.get("input", {}))
                 out.append(ToolCallDelta(index, block.get("id"), block.get("name"), "", at))
             out += _unknown_block(block)
@@ -280,7 +280,7 @@ class _MessagesDecoder(StreamDecoder):
                 self._tool_inputs[obj["index"]] = None
                 out.append(ToolCallDelta(obj["index"], None, None, str(delta.get("partial_json") or ""), at))
             out += _unknown_delta(obj, delta)
-        elif etype == "content_block_stop" and self._tool_inputs.get(obj.get("index")):
+        elif etype == "content_block_stop" and self._tool_inputs.get(obj.get("index", -1)):
             # A call with no arguments streams none: its input is the block's own ({}).
             index = obj["index"]
             out.append(ToolCallDelta(index, None, None, self._tool_inputs[index] or "", at))

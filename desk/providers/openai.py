@@ -183,7 +183,7 @@ def _tool_call_events(delta: dict[str, Any], at: float) -> list[StreamEvent]:
     for n, call in enumerate(calls if isinstance(calls, list) else ()):
         if not isinstance(call, dict):
             continue
-        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+        fn: dict[str, Any] = call["function"] if isinstance(call.get("function"), dict) else {}
         index = call["index"] if isinstance(call.get("index"), int) else n
         out.append(ToolCallDelta(index, call.get("id"), fn.get("name"), arguments_text(fn.get("arguments") or ""), at))
     return out
