@@ -20,7 +20,7 @@ from desk.cli.policy import add_policy_args, timeouts_from
 from desk.core.attachment import AttachmentError, load_attachment
 from desk.core.records import pick, response_fields
 from desk.core.response import Attempt, ResponseResult, Status, served_label
-from desk.core.tools import ToolsError, ToolSet, read_tools
+from desk.core.tools import ToolsError, ToolSet, calls_text, read_tools
 from desk.core.trial import (
     REASONING_EFFORTS,
     GenerationSettings,
@@ -200,9 +200,8 @@ def _print_table(trial_id: str, responses: list[ResponseResult]) -> None:
         print(f"\n=== {r.model} ({r.status.value}) ===")
         if r.text:
             print(r.text)
-        for n, call in enumerate(r.tool_calls, 1):
-            print(f"[{call.headline(n)}]")
-            print("  " + call.pretty_arguments().replace("\n", "\n  "))
+        if r.tool_calls:
+            print(calls_text(r.tool_calls))
         if served := served_label(r.served_model, r.system_fingerprint):
             print(f"[served] {served}")
         for note in r.notes:

@@ -218,6 +218,16 @@ def check_structured(text: str, schema: Mapping[str, Any]) -> list[str]:
     return [e.replace("arguments", "answer", 1) for e in schema_errors(value, schema)]
 
 
+def calls_text(calls: Sequence[ToolCall]) -> str:
+    """The calls as every surface lists them: each one's headline, then its arguments
+    pretty-printed and indented."""
+    blocks = []
+    for n, call in enumerate(calls, 1):
+        args = "\n".join("  " + line for line in call.pretty_arguments().splitlines())
+        blocks.append(f"[{call.headline(n)}]\n{args}")
+    return "\n".join(blocks)
+
+
 def calls_as_json(calls: Sequence[ToolCall]) -> str:
     return json.dumps([{"id": c.id, "name": c.name, "arguments": c.arguments, "problems": c.problems}
                        for c in calls], ensure_ascii=False)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from desk.core.figures import fmt_cost, fmt_ms  # noqa: F401 (fmt_cost: the suite and scorecard views import it here)
 from desk.core.response import ResponseResult, Status
+from desk.core.tools import calls_text
 from desk.engine.trials_tab import fmt_tokens, live_status, metrics_line
 from desk.ui import defs, frame_queue
 
@@ -259,6 +260,14 @@ class ResponsePane(QFrame):
         self.error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         col.addWidget(self.error)
 
+        # The tools the model called, with desk's verdict on each, above any text it wrote.
+        self.tool_calls = QPlainTextEdit()
+        self.tool_calls.setObjectName("paneToolCalls")
+        self.tool_calls.setReadOnly(True)
+        self.tool_calls.setVisible(False)
+        self.tool_calls.setMaximumHeight(160)  # a few calls at a glance; more scroll
+        col.addWidget(self.tool_calls)
+
         self.views = QStackedWidget()
         self.rendered = SafeBrowser()
         self.raw = QPlainTextEdit()
@@ -387,6 +396,8 @@ class ResponsePane(QFrame):
     def _show_outcome(self, result: ResponseResult) -> None:
         text = result.text
         self.refusal_badge.setVisible(result.refusal)
+        self.tool_calls.setPlainText(calls_text(result.tool_calls))  # part of the answer: shown blind too
+        self.tool_calls.setVisible(bool(result.tool_calls))
         self.details_button.setEnabled(self.blind_label is None)
         if self.blind_label is not None:
             self.status.setText("done · timing, tokens and cost hidden until every answer is rated")
