@@ -46,3 +46,22 @@ def test_bad_tools_file_is_refused_before_sending(srv, db, capsys, tmp_path):
     assert "not a valid JSON schema" in out and not srv.requests
     out = _run(capsys, "trial", "-m", "oa/gpt-4o-mini", "-p", "x", "--tools", str(bad), "--tool-choice", "g", code=2)
     assert "not a valid JSON schema" in out
+
+
+def test_give_results_continues_the_answer(srv, db, capsys, tmp_path):
+    tools = tmp_path / "tools.json"
+    tools.write_text(TOOLS.as_json(), encoding="utf-8")
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps([{"temp_c": 14}, "16:05"]), encoding="utf-8")
+    _run(capsys, "provider", "add", "an", "--kind", "anthropic", "--base-url", srv.base_url)
+    srv.enqueue("claude-sonnet-4-20250514", Script(replay=anthropic_stream(WEATHER, TIME)),
+                Script(text_pieces=["14 °C at 16:05."]))
+    out = _run(capsys, "trial", "-m", "an/claude-sonnet-4-20250514", "-p", "Paris?", "--tools", str(tools), "--json")
+    first = json.loads(out)
+    out = _run(capsys, "give-results", first["response_id"], "--results-file", str(results), "--json")
+    answer = json.loads(out)
+    assert answer["text"] == "14 °C at 16:05." and answer["trial_id"] != first["trial_id"]
+    sent = srv.requests[-1].json["messages"][-1]["content"]
+    assert [r["content"] for r in sent] == ['{"temp_c": 14}', "16:05"]
+    out = _run(capsys, "give-results", first["response_id"], "-r", "one", code=2)
+    assert "2 call(s) need 2 result(s), got 1" in out

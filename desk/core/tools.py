@@ -218,6 +218,48 @@ def check_structured(text: str, schema: Mapping[str, Any]) -> list[str]:
     return [e.replace("arguments", "answer", 1) for e in schema_errors(value, schema)]
 
 
+@dataclass(frozen=True)
+class ToolRound:
+    """A model's turn that called tools, and the result the person gave for each call (in
+    the calls' order): sent after the prompt, so the model continues with them (*Give
+    results*). A trial carries its rounds in order: a short tool loop judged by hand."""
+
+    text: str  # what the model wrote beside its calls
+    calls: tuple[ToolCall, ...]
+    results: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.results) != len(self.calls):
+            raise ToolsError(f"{len(self.calls)} call(s) need {len(self.calls)} result(s), got {len(self.results)}")
+
+    def call_id(self, n: int) -> str:
+        """The vendor's id of call `n`, or one desk makes up for a vendor that gives none."""
+        return self.calls[n].id or f"call_{n + 1}"
+
+    def arguments(self, n: int) -> dict[str, Any]:
+        """Call `n`'s arguments as an object (what vendors that take an object are sent;
+        {} for arguments that were not a JSON object)."""
+        try:
+            value = json.loads(self.calls[n].arguments)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+
+def rounds_as_json(rounds: Sequence[ToolRound]) -> str | None:
+    if not rounds:
+        return None
+    return json.dumps([{"text": r.text, "calls": json.loads(calls_as_json(r.calls)), "results": list(r.results)}
+                       for r in rounds], ensure_ascii=False)
+
+
+def rounds_from_json(text: str | None) -> tuple[ToolRound, ...]:
+    if not text:
+        return ()
+    return tuple(ToolRound(r["text"], tuple(calls_from_json(json.dumps(r["calls"]))), tuple(r["results"]))
+                 for r in json.loads(text))
+
+
 def calls_text(calls: Sequence[ToolCall]) -> str:
     """The calls as every surface lists them: each one's headline, then its arguments
     pretty-printed and indented."""

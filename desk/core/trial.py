@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from desk.core.attachment import Attachment
-from desk.core.tools import ToolSet
+from desk.core.tools import ToolRound, ToolSet
 
 # The one limit on a prompt (and on a system prompt), for every surface: the window, `desk
 # trial`, suite import and load runs. Beyond it, text belongs in an attached file.
@@ -99,6 +99,7 @@ class TrialInput:
     system: str | None = None
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
     tools: ToolSet | None = None  # tools offered to the model, and the tool choice
+    tool_rounds: tuple[ToolRound, ...] = ()  # the model's earlier calls and their results, in order
 
     @property
     def images(self) -> tuple[Attachment, ...]:

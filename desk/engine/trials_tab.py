@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from desk.core.attachment import Attachment
 from desk.core.figures import fmt_cost, fmt_ms
@@ -291,7 +291,7 @@ class TrialsTab:
         trial = self.current_input
         variants = [result.variant] if result.variant is not None else None
         if variants:  # the stored input carries the first variant's system prompt: the variant's own replaces it
-            trial = TrialInput(trial.prompt, None, trial.attachments, trial.tools)
+            trial = replace(trial, system=None)
         return self.plan(trial, [ModelRef.parse(result.model)], settings, variants, self.current_trial_id)
 
     # --- a send ---------------------------------------------------------------------------------

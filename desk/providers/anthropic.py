@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from desk.core.response import ErrorKind, Usage
-from desk.core.tools import ToolSet
+from desk.core.tools import ToolRound, ToolSet
 from desk.core.trial import GenerationSettings, TrialInput, user_text_parts
 from desk.providers.base import (
     Finished,
@@ -112,7 +113,7 @@ class AnthropicProvider(Provider):
         body: dict[str, Any] = {
             "model": model,
             "max_tokens": max_tokens,
-            "messages": [{"role": "user", "content": self.content(trial)}],
+            "messages": [{"role": "user", "content": self.content(trial)}, *round_messages(trial.tool_rounds)],
             "stream": stream,
         }
         if trial.system:
@@ -160,6 +161,20 @@ class AnthropicProvider(Provider):
 
     def parse_models(self, body: Any) -> list[str]:
         return [m["id"] for m in (body or {}).get("data", []) if isinstance(m, dict) and "id" in m]
+
+
+def round_messages(rounds: Sequence[ToolRound]) -> list[dict[str, Any]]:
+    """Each earlier round of a tool loop: the assistant's text and tool_use blocks, then a
+    user turn of tool_result blocks answering them by id."""
+    out: list[dict[str, Any]] = []
+    for r in rounds:
+        said: list[dict[str, Any]] = [{"type": "text", "text": r.text}] if r.text else []
+        said += [{"type": "tool_use", "id": r.call_id(n), "name": c.name, "input": r.arguments(n)}
+                 for n, c in enumerate(r.calls)]
+        out.append({"role": "assistant", "content": said})
+        out.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": r.call_id(n), "content": result}
+                                                for n, result in enumerate(r.results)]})
+    return out
 
 
 def tool_fields(tools: ToolSet | None) -> dict[str, Any]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
 
 from desk.core.response import ErrorKind, Usage
-from desk.core.tools import ToolSet
+from desk.core.tools import ToolRound, ToolSet
 from desk.core.trial import GenerationSettings, TrialInput, user_text_parts
 from desk.providers.base import (
     Finished,
@@ -78,7 +78,7 @@ class GeminiProvider(Provider):
             for a in trial.images
         ]
         parts.append({"text": texts[-1]})
-        body: dict[str, Any] = {"contents": [{"role": "user", "parts": parts}]}
+        body: dict[str, Any] = {"contents": [{"role": "user", "parts": parts}, *round_contents(trial.tool_rounds)]}
         if trial.system:
             body["systemInstruction"] = {"parts": [{"text": trial.system}]}
         config: dict[str, Any] = {}
@@ -139,6 +139,28 @@ class GeminiProvider(Provider):
             if methods is None or "generateContent" in methods:
                 names.append(str(m.get("name", "")).removeprefix("models/"))
         return [n for n in names if n]
+
+
+def round_contents(rounds: Sequence[ToolRound]) -> list[dict[str, Any]]:
+    """Each earlier round of a tool loop: the model's functionCall parts, then a user turn of
+    functionResponse parts by name (a result that is a JSON object is sent as that object,
+    other text as {"result": text}: Gemini takes an object)."""
+    out: list[dict[str, Any]] = []
+    for r in rounds:
+        said: list[dict[str, Any]] = [{"text": r.text}] if r.text else []
+        said += [{"functionCall": {"name": c.name, "args": r.arguments(n)}} for n, c in enumerate(r.calls)]
+        out.append({"role": "model", "parts": said})
+        out.append({"role": "user", "parts": [{"functionResponse": {"name": c.name, "response": _result_object(res)}}
+                                              for c, res in zip(r.calls, r.results, strict=True)]})
+    return out
+
+
+def _result_object(result: str) -> dict[str, Any]:
+    try:
+        value = json.loads(result)
+    except ValueError:
+        return {"result": result}
+    return value if isinstance(value, dict) else {"result": value}
 
 
 def tool_fields(tools: ToolSet | None) -> dict[str, Any]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from desk.core.response import ErrorKind
-from desk.core.tools import ToolSet, openai_tool
+from desk.core.tools import ToolRound, ToolSet, openai_tool
 from desk.core.trial import GenerationSettings, TrialInput, user_text_parts
 from desk.providers.base import (
     Finished,
@@ -68,6 +69,7 @@ class OllamaProvider(Provider):
         if trial.images:
             user["images"] = [base64.b64encode(a.data).decode("ascii") for a in trial.images]
         messages.append(user)
+        messages += round_messages(trial.tool_rounds)
         body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
         options: dict[str, Any] = {}
         if settings.temperature is not None:
@@ -136,6 +138,17 @@ class OllamaProvider(Provider):
             return None
         names = [m.get("name") or m.get("model") for m in body["models"] if isinstance(m, dict)]
         return tuple(n for n in names if isinstance(n, str) and n)
+
+
+def round_messages(rounds: Sequence[ToolRound]) -> list[dict[str, Any]]:
+    """Each earlier round of a tool loop: the assistant's calls (arguments as an object),
+    then one `tool` message per result, named by its tool (Ollama has no call ids)."""
+    out: list[dict[str, Any]] = []
+    for r in rounds:
+        out.append({"role": "assistant", "content": r.text, "tool_calls": [
+            {"function": {"name": c.name, "arguments": r.arguments(n)}} for n, c in enumerate(r.calls)]})
+        out += [{"role": "tool", "content": res, "tool_name": c.name} for c, res in zip(r.calls, r.results, strict=True)]
+    return out
 
 
 def tool_fields(tools: ToolSet | None) -> dict[str, Any]:

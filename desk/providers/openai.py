@@ -4,12 +4,13 @@ Together, Azure OpenAI (api-key header + api-version query)."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from desk.core.response import ErrorKind
-from desk.core.tools import ToolSet, openai_tool
+from desk.core.tools import ToolRound, ToolSet, openai_tool
 from desk.core.trial import GenerationSettings, TrialInput, user_text_parts
 from desk.providers.base import (
     Finished,
@@ -102,7 +103,7 @@ class OpenAIProvider(Provider):
             ]
             parts.append({"type": "text", "text": texts[-1]})
             messages.append({"role": "user", "content": parts})
-        return messages
+        return messages + round_messages(trial.tool_rounds)
 
     def build_request(
         self, model: str, trial: TrialInput, settings: GenerationSettings, *, stream: bool
@@ -164,6 +165,19 @@ class OpenAIProvider(Provider):
             return None
         ids = [m.get("id") for m in body["data"] if isinstance(m, dict)]
         return tuple(i for i in ids if isinstance(i, str) and i)
+
+
+def round_messages(rounds: Sequence[ToolRound]) -> list[dict[str, Any]]:
+    """Each earlier round of a tool loop: the assistant's calls, then one `tool` message per
+    result, answering its call by id."""
+    out: list[dict[str, Any]] = []
+    for r in rounds:
+        out.append({"role": "assistant", "content": r.text or None, "tool_calls": [
+            {"id": r.call_id(n), "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for n, c in enumerate(r.calls)]})
+        out += [{"role": "tool", "tool_call_id": r.call_id(n), "content": result}
+                for n, result in enumerate(r.results)]
+    return out
 
 
 def tool_fields(tools: ToolSet | None) -> dict[str, Any]:

@@ -558,6 +558,8 @@ def m012_tool_calls_and_trial_tools(db: Database) -> None:
         db,
         [
             "ALTER TABLE trials ADD COLUMN tools_json TEXT",
+            # the earlier rounds of a tool loop it continues (*Give results*); NULL: none
+            "ALTER TABLE trials ADD COLUMN tool_rounds_json TEXT",
             "ALTER TABLE responses ADD COLUMN tool_calls_json TEXT NOT NULL DEFAULT '[]'",
         ],
     )

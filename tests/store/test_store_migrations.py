@@ -40,6 +40,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "parent_trial_id": str,
         "note": str,
         "tools_json": str,
+        "tool_rounds_json": str,
     },
     "trial_attachments": {
         "trial_id": str,
