@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from desk.core.attachment import Attachment
 from desk.core.figures import fmt_cost, fmt_ms
 from desk.core.response import Attempt, ResponseResult, Status, retry_status
+from desk.core.tools import ToolsError, read_tools
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant, trial_size_problem
 from desk.engine.local_model import LOCAL_PROVIDER
 from desk.engine.session import Engine, TrialOutcome
@@ -117,15 +118,20 @@ class AnswerFigures:
 # --- plans ------------------------------------------------------------------------------------
 
 
-def composed(prompt: str, systems: Sequence[str],
-             attachments: Sequence[Attachment] = ()) -> tuple[TrialInput, list[Variant] | None]:
+def composed(prompt: str, systems: Sequence[str], attachments: Sequence[Attachment] = (),
+             tools_text: str = "", tool_choice: str = "auto") -> tuple[TrialInput, list[Variant] | None]:
     """The trial the compose panel holds. One system prompt is the trial's own (blank: none);
-    two or more are variants A, B, C… (blank: none), and every model answers each."""
+    two or more are variants A, B, C… (blank: none), and every model answers each. Tools
+    (JSON text; blank: none) are offered with the tool choice; PlanError when unusable."""
+    try:
+        tools = read_tools(tools_text, tool_choice) if tools_text.strip() else None
+    except ToolsError as exc:
+        raise PlanError(f"Tools: {exc}") from None
     if len(systems) > 1:
         variants = [Variant(chr(65 + i), text if text.strip() else None) for i, text in enumerate(systems)]
-        return TrialInput(prompt, None, tuple(attachments)), variants
+        return TrialInput(prompt, None, tuple(attachments), tools), variants
     system = systems[0] if systems and systems[0].strip() else None
-    return TrialInput(prompt, system, tuple(attachments)), None
+    return TrialInput(prompt, system, tuple(attachments), tools), None
 
 
 @dataclass(frozen=True)

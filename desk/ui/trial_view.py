@@ -141,17 +141,26 @@ class TrialView(_Base):
     # --- sending ------------------------------------------------------------------------
     def current_input(self) -> tuple[TrialInput, list[Variant] | None]:
         return composed(self.compose.prompt.toPlainText(), self.compose.variants.texts(),
-                        self.compose.attachments.attachments())
+                        self.compose.attachments.attachments(), self.compose.tools.tools_text(),
+                        self.compose.tools.tool_choice())
+
+    def task_for_load(self) -> TrialInput | None:
+        """The composed trial for the Load tab; None (said in the banner) when its tools are unusable."""
+        try:
+            return self.current_input()[0]
+        except PlanError as exc:
+            self.banner_error(str(exc))
+            return None
 
     def send(self, parent_trial_id: str | None = None, models: list[ModelRef] | None = None) -> None:
         """Send the composed trial to every checked model (x variant)."""
         if self.tab.running:
             return
-        trial, variants = self.current_input()
         models = models if models is not None else self.picker.selected()
         known = self.picker.refs()
         settings = {ref: self.picker.settings_for(ref) for ref in models if ref in known}
         try:
+            trial, variants = self.current_input()
             plan = self.tab.plan(trial, models, settings, variants, parent_trial_id, reading=self.compose.loading())
         except PlanError as exc:
             self.banner_error(str(exc))
@@ -262,6 +271,7 @@ class TrialView(_Base):
         if stored.input.system or opened.variants:
             self.compose.show_system()
         self.compose.attachments.set_attachments(list(stored.input.attachments))
+        self.compose.set_tools(stored.input.tools)
         for r in responses:
             self.pane_for(r).finish(r)
         rater = self.engine.rater_name()
@@ -285,4 +295,5 @@ class TrialView(_Base):
         self.compose.prompt.clear()
         self.compose.variants.set_variants(None, [])
         self.compose.attachments.set_attachments([])
+        self.compose.set_tools(None)
         self.history.run_again.setEnabled(False)

@@ -10,6 +10,7 @@ pytest.importorskip("PySide6")
 from desk.core.response import ResponseResult, Status
 from desk.core.tools import ToolCall
 from desk.ui.response_pane import ResponsePane
+from tests.vendor_server import Script
 
 
 def test_calls_are_shown_with_their_verdict(qtbot):
@@ -35,3 +36,37 @@ def test_no_calls_no_list(qtbot):
     pane.finish(ResponseResult(id="r1", trial_id="t1", model="openai/gpt-4o", settings={}, status=Status.OK,
                                text="Hi."))
     assert not pane.tool_calls.isVisible()
+
+
+def test_the_window_sends_tools_and_shows_two_models_calls_side_by_side(window, vendor, mw_loop):
+    from tests.providers.test_tool_calls import TIME, TOOLS, WEATHER, anthropic_stream, openai_stream
+    from tests.ui.qt_helpers import run_until
+
+    vendor.set_default("gpt-4o-mini", Script(replay=openai_stream(WEATHER, ['{"tz": 5}'])))
+    vendor.set_default("claude-sonnet-4-5", Script(replay=anthropic_stream(WEATHER, TIME)))
+    window.picker.set_checked({"openai/gpt-4o-mini", "claude/claude-sonnet-4-5"})
+    window.compose.prompt.setPlainText("Weather and time in Paris?")
+    window.compose.tools.text.setPlainText(TOOLS.as_json())
+    window.compose.tools.choice.setCurrentText("required")
+    window.send()
+    run_until(mw_loop, lambda: len(window.grid.panes) == 2 and all(p.is_finished for p in window.grid.panes))
+    shown = {p.result.model: p.tool_calls.toPlainText() for p in window.grid.panes}
+    assert "[call 2: get_time · INVALID: arguments.tz: 5 is not of type 'string']" in shown["openai/gpt-4o-mini"]
+    assert "[call 2: get_time · valid]" in shown["claude/claude-sonnet-4-5"]
+    choices = {r.protocol: r.json["tool_choice"] for r in vendor.requests if r.method == "POST"}
+    assert choices == {"openai": "required", "anthropic": {"type": "any"}}
+    trial_id = window.current_trial_id
+    run_until(mw_loop, lambda: not window.tab.running)
+    window.new_trial()
+    assert window.compose.tools.tools_text() == ""
+    window.open_trial(trial_id)  # a reopened trial shows what it offered
+    assert "get_weather" in window.compose.tools.tools_text() and window.compose.tools.tool_choice() == "required"
+
+
+def test_unusable_tools_are_said_and_nothing_is_sent(window, vendor):
+    window.picker.set_checked({"openai/gpt-4o-mini"})
+    window.compose.prompt.setPlainText("x")
+    window.compose.tools.text.setPlainText("[{")
+    window.send()
+    assert window.banner.isVisible() and "Tools: the tools are not valid JSON" in window.banner.label.text()
+    assert not vendor.requests
