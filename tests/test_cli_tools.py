@@ -65,3 +65,23 @@ def test_give_results_continues_the_answer(srv, db, capsys, tmp_path):
     assert [r["content"] for r in sent] == ['{"temp_c": 14}', "16:05"]
     out = _run(capsys, "give-results", first["response_id"], "-r", "one", code=2)
     assert "2 call(s) need 2 result(s), got 1" in out
+
+
+def test_calls_and_tools_are_exported(srv, db, capsys, tmp_path):
+    from desk.store.db import open_store
+
+    tools = tmp_path / "tools.json"
+    tools.write_text(TOOLS.as_json(), encoding="utf-8")
+    _run(capsys, "provider", "add", "oa", "--kind", "openai", "--base-url", f"{srv.base_url}/v1")
+    srv.enqueue("gpt-4o-mini", Script(replay=openai_stream(['{"city": "Paris"'], TIME)))
+    rec = json.loads(_run(capsys, "trial", "-m", "oa/gpt-4o-mini", "-p", "Paris?", "--tools", str(tools), "--json"))
+    with open_store(db) as store:
+        store.ratings.save(rec["response_id"], "ann", {"outcome": "failure", "uncertainty": "confident_correct",
+                                                      "constraints": "na", "quality": 2})
+    _run(capsys, "export", "--format", "jsonl", "-o", str(tmp_path / "out.jsonl"))
+    (line,) = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    calls = line["response"]["tool_calls"]
+    assert [c["name"] for c in calls] == ["get_weather", "get_time"]
+    assert calls[0]["arguments"] == '{"city": "Paris"' and "not valid JSON" in calls[0]["problems"][0]
+    assert calls[1]["problems"] == []
+    assert [t["function"]["name"] for t in line["trial"]["tools"]["tools"]] == ["get_weather", "get_time"]

@@ -54,6 +54,7 @@ from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.records import pick, response_fields
 from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
+from desk.core.tools import rounds_as_json
 from desk.engine.export_files import (
     ExportError,
     ExportResult,
@@ -295,6 +296,9 @@ def trial_json(trial: StoredTrial | None, trial_id: str) -> dict[str, Any]:
             {"name": a.name, "kind": a.kind, "mime": a.mime, "sha256": a.sha256, "size": a.size}
             for a in trial.input.attachments
         ],
+        # the tools offered (OpenAI's function format) and the choice; null: none
+        "tools": json.loads(trial.input.tools.as_json()) if trial.input.tools else None,
+        "tool_rounds": json.loads(rounds_as_json(trial.input.tool_rounds) or "[]"),
     }
 
 
@@ -306,7 +310,7 @@ RESPONSE_RECORD_KEYS = (
     "started_at", "first_token_at", "ended_at", "ttft_ms", "total_ms", "wall_ms", "connect_ms",
     "output_tokens_per_s", "input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens",
     "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms", "vendor_request_id",
-    "served_model", "system_fingerprint", "refusal", "unknown_fields", "notes", "attempts",
+    "served_model", "system_fingerprint", "refusal", "unknown_fields", "tool_calls", "notes", "attempts",
 )  # fmt: skip
 ATTEMPT_RECORD_KEYS = (
     "number", "status", "error_kind", "error_message", "http_status", "started_at", "first_token_at",
