@@ -14,6 +14,7 @@ from statistics import median
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from desk.cli import compare as cli_compare
+from desk.cli import suite_tools
 from desk.cli.common import CliError, _json, _ref, _with_engine
 from desk.cli.common import _run as _run_coro
 from desk.cli.policy import add_policy_args, timeouts_from
@@ -109,6 +110,7 @@ def _register_runs(ssub: Any, db: argparse.ArgumentParser) -> None:
     dis.add_argument("run_id", nargs="?", metavar="RUN_ID", help="only this suite run (default: all)")
     dis.add_argument("--json", action="store_true", help="one JSON object per disagreement")
     dis.set_defaults(handler=_disagreements)
+    suite_tools.register(ssub, db)
 
 
 def _suite_json(info: SuiteInfo) -> dict[str, Any]:

@@ -561,5 +561,9 @@ def m012_tool_calls_and_trial_tools(db: Database) -> None:
             # the earlier rounds of a tool loop it continues (*Give results*); NULL: none
             "ALTER TABLE trials ADD COLUMN tool_rounds_json TEXT",
             "ALTER TABLE responses ADD COLUMN tool_calls_json TEXT NOT NULL DEFAULT '[]'",
+            # a suite case's tools, canned results and expected call (NULL: none)
+            "ALTER TABLE suite_cases ADD COLUMN tools_json TEXT",
+            "ALTER TABLE suite_cases ADD COLUMN tool_results_json TEXT",
+            "ALTER TABLE suite_cases ADD COLUMN expected_call_json TEXT",
         ],
     )
