@@ -182,18 +182,28 @@ def check_calls(calls: Sequence[ToolCall], tools: ToolSet) -> None:
         call.problems = check_call(call, tools)
 
 
-def schema_errors(value: Any, schema: Mapping[str, Any]) -> list[str]:
-    """Where `value` breaks `schema`, one sentence each, in document order."""
-    from jsonschema import validators  # the maintained implementation of JSON Schema
+NO_VALIDATOR = "not checked against the schema: the jsonschema package is not installed"
 
+
+def schema_errors(value: Any, schema: Mapping[str, Any]) -> list[str]:
+    """Where `value` breaks `schema`, one sentence each, in document order (a dependency
+    missing from an install is said as a problem, never taken as "valid")."""
+    try:
+        from jsonschema import validators  # the maintained implementation of JSON Schema
+    except ImportError:
+        return [NO_VALIDATOR]
     validator = validators.validator_for(dict(schema))(dict(schema))
     errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
     return [f"{_where(list(e.absolute_path))}: {e.message}" for e in errors]
 
 
 def schema_problem(schema: Mapping[str, Any]) -> str | None:
-    """Why `schema` is not a valid JSON schema, or None."""
-    from jsonschema import exceptions, validators
+    """Why `schema` is not a valid JSON schema, or None (also when jsonschema is missing:
+    every check against it then says so)."""
+    try:
+        from jsonschema import exceptions, validators
+    except ImportError:
+        return None
 
     try:
         validators.validator_for(dict(schema)).check_schema(dict(schema))
