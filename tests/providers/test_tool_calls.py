@@ -189,3 +189,30 @@ def test_calls_in_a_whole_body_are_read(kind, providers, vendor):
     assert [(c.name, json.loads(c.arguments)) for c in r.tool_calls] == [
         ("get_weather", {"city": "Paris"}), ("get_time", {"tz": "UTC"})]
     assert r.finish_reason == "tool_calls" and all(c.valid for c in r.tool_calls)
+
+
+# --- the loopback vendor's own tool-call streams (Script.tool_calls) ---------------------------
+
+CALLS = [("get_weather", WEATHER), ("get_time", TIME)]
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "whole"])
+@pytest.mark.parametrize("kind", sorted(STREAMS))
+def test_the_vendor_servers_tool_calls_on_every_protocol(kind, stream, providers, vendor):
+    script_for(vendor, kind, Script(tool_calls=CALLS))
+    _, r = run_one(providers, kind, TRIAL, stream=stream)
+    assert r.status == Status.OK, r.error_message
+    assert [(c.name, json.loads(c.arguments)) for c in r.tool_calls] == EXPECTED
+    assert all(c.valid for c in r.tool_calls)
+
+
+@pytest.mark.parametrize("kind", sorted(STREAMS))
+def test_malformed_arguments_are_flagged_on_every_protocol(kind, providers, vendor):
+    script_for(vendor, kind, Script(tool_calls=[("get_weather", ['{"city": ', '"Paris"']), ("get_time", TIME)]))
+    _, r = run_one(providers, kind, TRIAL)
+    assert r.status == Status.OK, r.error_message
+    weather, time_call = r.tool_calls
+    assert weather.problems and "not valid JSON" in weather.problems[0], weather
+    assert time_call.valid
+    stored = providers.responses.get(r.id)
+    assert stored is not None and stored.tool_calls[0].problems == weather.problems
