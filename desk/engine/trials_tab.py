@@ -18,7 +18,14 @@ from desk.core.attachment import Attachment
 from desk.core.figures import fmt_cost, fmt_ms
 from desk.core.response import Attempt, ResponseResult, Status, retry_status
 from desk.core.tools import ToolsError, read_tools
-from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant, trial_size_problem
+from desk.core.trial import (
+    GenerationSettings,
+    ModelRef,
+    TrialInput,
+    Variant,
+    trial_size_problem,
+    with_results,
+)
 from desk.engine.local_model import LOCAL_PROVIDER
 from desk.engine.session import Engine, TrialOutcome
 from desk.engine.tab_events import Event
@@ -297,6 +304,24 @@ class TrialsTab:
         trial = self.current_input
         variants = [result.variant] if result.variant is not None else None
         if variants:  # the stored input carries the first variant's system prompt: the variant's own replaces it
+            trial = replace(trial, system=None)
+        return self.plan(trial, [ModelRef.parse(result.model)], settings, variants, self.current_trial_id)
+
+    def results_plan(self, response_id: str, results: Sequence[str],
+                     settings: Mapping[ModelRef, GenerationSettings] | None = None) -> SendPlan:
+        """*Give results*: one answer of the open trial continued with a result for each of
+        its tool calls, to that answer's model (and variant), as a follow-up of the open
+        trial (PlanError: no such answer open, or results that do not match its calls)."""
+        figures = self.figures.get(response_id)
+        if figures is None or self.current_input is None or self.current_trial_id is None:
+            raise PlanError("That answer is not in the open trial: open its trial first.")
+        result = figures.result
+        try:
+            trial = with_results(self.current_input, result.text, result.tool_calls, results)
+        except ToolsError as exc:
+            raise PlanError(str(exc)) from None
+        variants = [result.variant] if result.variant is not None else None
+        if variants:
             trial = replace(trial, system=None)
         return self.plan(trial, [ModelRef.parse(result.model)], settings, variants, self.current_trial_id)
 

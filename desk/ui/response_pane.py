@@ -216,7 +216,8 @@ class ResponsePane(QFrame):
     once per frame so eight fast streams cost eight repaints a frame, not hundreds."""
 
     copied = Signal(str)
-    retitled = Signal()  # the title changed (blind label on, models revealed)
+    retitled = Signal()
+    results_wanted = Signal(object)  # the finished answer whose tool calls the user will answer  # the title changed (blind label on, models revealed)
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -267,6 +268,13 @@ class ResponsePane(QFrame):
         self.tool_calls.setVisible(False)
         self.tool_calls.setMaximumHeight(160)  # a few calls at a glance; more scroll
         col.addWidget(self.tool_calls)
+        self.give_results_button = QToolButton()
+        self.give_results_button.setText("Give results…")
+        self.give_results_button.setObjectName("paneGiveResults")
+        self.give_results_button.setToolTip("Paste a result for each call; the model continues with them")
+        self.give_results_button.setVisible(False)
+        self.give_results_button.clicked.connect(lambda: self.results_wanted.emit(self.result))
+        col.addWidget(self.give_results_button)
 
         self.views = QStackedWidget()
         self.rendered = SafeBrowser()
@@ -398,6 +406,7 @@ class ResponsePane(QFrame):
         self.refusal_badge.setVisible(result.refusal)
         self.tool_calls.setPlainText(calls_text(result.tool_calls))  # part of the answer: shown blind too
         self.tool_calls.setVisible(bool(result.tool_calls))
+        self.give_results_button.setVisible(bool(result.tool_calls) and result.status == Status.OK)
         self.details_button.setEnabled(self.blind_label is None)
         if self.blind_label is not None:
             self.status.setText("done · timing, tokens and cost hidden until every answer is rated")

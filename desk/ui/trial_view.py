@@ -24,6 +24,7 @@ from desk.ui import defs, frame_queue, hotkeys
 from desk.ui.command import Command
 from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import ResponsePane
+from desk.ui.results_dialog import ResultsDialog
 
 # A mixin of MainWindow, using its attributes; typed loosely because naming the window
 # here would make the two modules import each other.
@@ -166,6 +167,28 @@ class TrialView(_Base):
             self.banner_error(str(exc))
             return
         self._save_picker()
+        self._start(plan)
+
+    def give_results(self, result: ResponseResult, results: list[str] | None = None) -> None:
+        """*Give results* for an answer's tool calls (asked in a dialog unless given): the
+        model continues with them, as a follow-up of the open trial."""
+        if self.tab.running or not result.tool_calls:
+            return
+        if results is None:
+            dialog = ResultsDialog(result.tool_calls, self)
+            if dialog.exec() != ResultsDialog.DialogCode.Accepted:
+                return
+            results = dialog.results()
+        ref = ModelRef.parse(result.model)
+        settings = {ref: self.picker.settings_for(ref)} if ref in self.picker.refs() else None
+        try:
+            plan = self.tab.results_plan(result.id, results, settings)
+        except PlanError as exc:
+            self.banner_error(str(exc))
+            return
+        self._start(plan)
+
+    def _start(self, plan: SendPlan) -> None:
         self.tab.begin(plan)
         self._run_task = self.trial_command.start(
             lambda: self._stream(plan), done=self._trial_done, cancelled=self._trial_cancelled,
@@ -243,6 +266,7 @@ class TrialView(_Base):
     def pane_for(self, result: ResponseResult) -> ResponsePane:
         title = result.model + (f"  ·  variant {result.variant.label}" if result.variant else "")
         pane = self.grid.add_pane(title)
+        pane.results_wanted.connect(self.give_results)
         pane.start(result)
         self.panes_by_id[result.id] = pane
         return pane

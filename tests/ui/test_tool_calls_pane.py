@@ -55,11 +55,12 @@ def test_the_window_sends_tools_and_shows_two_models_calls_side_by_side(window, 
     assert "[call 2: get_time · valid]" in shown["claude/claude-sonnet-4-5"]
     choices = {r.protocol: r.json["tool_choice"] for r in vendor.requests if r.method == "POST"}
     assert choices == {"openai": "required", "anthropic": {"type": "any"}}
-    trial_id = window.current_trial_id
     run_until(mw_loop, lambda: not window.tab.running)
+    trial_id = window.current_trial_id
     window.new_trial()
     assert window.compose.tools.tools_text() == ""
     window.open_trial(trial_id)  # a reopened trial shows what it offered
+    assert not window.banner.isVisible(), window.banner.label.text()
     assert "get_weather" in window.compose.tools.tools_text() and window.compose.tools.tool_choice() == "required"
 
 
@@ -70,3 +71,31 @@ def test_unusable_tools_are_said_and_nothing_is_sent(window, vendor):
     window.send()
     assert window.banner.isVisible() and "Tools: the tools are not valid JSON" in window.banner.label.text()
     assert not vendor.requests
+
+
+def test_give_results_in_the_window_continues_the_answer(window, vendor, mw_loop):
+    from tests.providers.test_tool_calls import TIME, TOOLS, WEATHER
+    from tests.ui.qt_helpers import run_until
+
+    vendor.set_default("gpt-4o-mini", Script(tool_calls=[("get_weather", WEATHER), ("get_time", TIME)]))
+    window.picker.set_checked({"openai/gpt-4o-mini"})
+    window.compose.prompt.setPlainText("Weather and time in Paris?")
+    window.compose.tools.text.setPlainText(TOOLS.as_json())
+    window.send()
+    run_until(mw_loop, lambda: bool(window.grid.panes) and window.grid.panes[0].is_finished
+              and not window.tab.running)
+    pane = window.grid.panes[0]
+    assert pane.give_results_button.isVisible()
+    first_trial = window.current_trial_id
+    vendor.set_default("gpt-4o-mini", Script(text_pieces=["14 °C, 16:05."]))
+    window.give_results(pane.result, ['{"temp_c": 14}', "16:05"])
+    run_until(mw_loop, lambda: not window.tab.running and bool(window.grid.panes)
+              and window.grid.panes[0].is_finished)
+    assert window.grid.panes[0].text() == "14 °C, 16:05."
+    sent = vendor.requests[-1].json["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "tool"]
+    assert [m["content"] for m in sent[2:]] == ['{"temp_c": 14}', "16:05"]
+    stored = window.engine.trials.load(window.current_trial_id)[0]
+    assert stored.parent_trial_id == first_trial and len(stored.input.tool_rounds) == 1
+    window.give_results(window.grid.panes[0].result, [])  # an answer without calls: nothing happens
+    assert not window.tab.running

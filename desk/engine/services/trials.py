@@ -6,8 +6,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
 from desk.core.response import ResponseResult
-from desk.core.tools import ToolRound, ToolsError
-from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant, trial_size_problem
+from desk.core.tools import ToolsError
+from desk.core.trial import (
+    GenerationSettings,
+    ModelRef,
+    TrialInput,
+    Variant,
+    trial_size_problem,
+    with_results,
+)
 from desk.engine.errors import EngineError
 from desk.engine.ports.targets import Targets
 from desk.engine.ports.trials import ResponseReader, Responses, TrialHistory, Trials
@@ -102,10 +109,9 @@ class TrialService:
         if stored is None:
             raise EngineError(f"the trial of answer {response_id!r} is gone")
         try:
-            step = ToolRound(answer.text, tuple(answer.tool_calls), tuple(results))
+            trial = with_results(stored.input, answer.text, answer.tool_calls, results)
         except ToolsError as exc:
             raise EngineError(str(exc)) from None
-        trial = replace(stored.input, tool_rounds=(*stored.input.tool_rounds, step))
         known = {f.name for f in fields(GenerationSettings)}
         settings = GenerationSettings(**{k: v for k, v in answer.settings.items() if k in known})
         variants = [answer.variant] if answer.variant is not None else None
