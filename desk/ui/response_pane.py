@@ -266,7 +266,7 @@ class ResponsePane(QFrame):
         self.tool_calls.setObjectName("paneToolCalls")
         self.tool_calls.setReadOnly(True)
         self.tool_calls.setVisible(False)
-        self.tool_calls.setMaximumHeight(160)  # a few calls at a glance; more scroll
+        self.tool_calls.setMaximumHeight(160)  # a few calls at a glance beside text; more scroll
         col.addWidget(self.tool_calls)
         self.give_results_button = QToolButton()
         self.give_results_button.setText("Give results…")
@@ -407,6 +407,9 @@ class ResponsePane(QFrame):
         self.tool_calls.setPlainText(calls_text(result.tool_calls))  # part of the answer: shown blind too
         self.tool_calls.setVisible(bool(result.tool_calls))
         self.give_results_button.setVisible(bool(result.tool_calls) and result.status == Status.OK)
+        if result.tool_calls and not text:  # an answer that is only calls: they take the room
+            self.tool_calls.setMaximumHeight(QWIDGETSIZE_MAX)
+            self.views.setVisible(False)
         self.details_button.setEnabled(self.blind_label is None)
         if self.blind_label is not None:
             self.status.setText("done · timing, tokens and cost hidden until every answer is rated")
@@ -473,6 +476,9 @@ class ResponsePane(QFrame):
     def copy_text(self) -> None:
         QGuiApplication.clipboard().setText(self.text())
         self.copied.emit(self.title.text())
+
+
+QWIDGETSIZE_MAX = 16777215  # Qt's "no maximum" for a widget's size
 
 
 def _small_font(widget: QWidget) -> QFont:
