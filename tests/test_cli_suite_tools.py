@@ -78,6 +78,19 @@ def test_tool_cases_run_and_score(srv, db, capsys, tmp_path):
     text = _run(capsys, "suite", "tool-use", run_id)
     assert "expected_matched  0/1 0%" in text and f"failed: response {b['expected_matched']['failed'][0]}" in text
 
+    # The clear case's canned result goes back with --canned (the cell's trial carries it).
+    from desk.store.db import open_store
+
+    with open_store(db) as store:
+        clear = next(r for r in store.responses.all() if r.model == "oa/gpt-4o-mini" and r.tool_calls
+                     and json.loads(r.tool_calls[0].arguments) == {"city": "Paris"})
+        assert store.trials.get(clear.trial_id).input.tools.canned == ('{"temp_c": 14}',)
+    srv.enqueue("gpt-4o-mini", Script(text_pieces=["14 °C."]))
+    answer = json.loads(_run(capsys, "give-results", clear.id, "--canned", "--json"))
+    assert answer["text"] == "14 °C."
+    assert srv.requests[-1].json["messages"][-1] == {"role": "tool", "tool_call_id": "call_1",
+                                                     "content": '{"temp_c": 14}'}
+
     exported = tmp_path / "out.jsonl"
     _run(capsys, "suite", "export", "tools", "-o", str(exported))
     back = [json.loads(line) for line in exported.read_text(encoding="utf-8").splitlines()]

@@ -25,12 +25,16 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
                      help="the result of the next call, in the order the calls were made (repeatable)")
     src.add_argument("--results-file", metavar="FILE",
                      help="a JSON list with one result per call (text, or any JSON value)")
+    src.add_argument("--canned", action="store_true",
+                     help="the canned results the trial (or its suite case) carries")
     add_policy_args(give)
     give.add_argument("--json", action="store_true", help="one JSON object for the new answer")
     give.set_defaults(handler=_give)
 
 
-def _results(args: argparse.Namespace) -> list[str]:
+def _results(args: argparse.Namespace) -> list[str] | None:
+    if args.canned:
+        return None
     if args.result is not None:
         return list(args.result)
     try:

@@ -32,6 +32,7 @@ allowed explicitly: a suite someone sent must not reach /etc/passwd or ~/.ssh.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -110,7 +111,10 @@ class Case:
     def trial_input(self) -> TrialInput:
         """What is sent to each model: prompt, system prompt, attachments and tools (never
         the notes, the canned results or the expected call)."""
-        return TrialInput(self.prompt, self.system, self.attachments, self.tools)
+        tools = self.tools
+        if tools is not None and self.tool_results:  # the trial carries them, for Give results
+            tools = dataclasses.replace(tools, canned=self.tool_results)
+        return TrialInput(self.prompt, self.system, self.attachments, tools)
 
     def as_json(self) -> dict[str, Any]:
         """The case as a JSONL line of an exported suite (attachments are added by the exporter)."""

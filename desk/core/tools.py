@@ -33,6 +33,7 @@ class ToolSet:
 
     tools: tuple[Tool, ...]
     choice: str = "auto"
+    canned: tuple[str, ...] = ()  # results to give the calls, in order, unless the person writes others
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.tools]
@@ -51,8 +52,10 @@ class ToolSet:
 
     def as_json(self) -> str:
         """The tools in OpenAI's function format, with the choice: what `read_tools` reads back."""
-        return json.dumps({"tools": [openai_tool(t) for t in self.tools], "tool_choice": self.choice},
-                          ensure_ascii=False)
+        out: dict[str, Any] = {"tools": [openai_tool(t) for t in self.tools], "tool_choice": self.choice}
+        if self.canned:
+            out["tool_results"] = list(self.canned)
+        return json.dumps(out, ensure_ascii=False)
 
 
 def openai_tool(tool: Tool) -> dict[str, Any]:
@@ -62,21 +65,26 @@ def openai_tool(tool: Tool) -> dict[str, Any]:
 
 
 def read_tools(text: str, choice: str | None = None) -> ToolSet:
-    """A ToolSet from JSON text: a list of tools, or {"tools": [...], "tool_choice": ...};
-    `choice`, when given, overrides the text's. Raises ToolsError saying what is wrong."""
+    """A ToolSet from JSON text: a list of tools, or {"tools": [...], "tool_choice": ...,
+    "tool_results": [canned results]}; `choice`, when given, overrides the text's. Raises ToolsError saying what is wrong."""
     try:
         data = json.loads(text)
     except ValueError as exc:
         raise ToolsError(f"the tools are not valid JSON: {exc}") from None
     said: Any = "auto"
+    canned: Any = []
     if isinstance(data, dict) and "tools" in data:
         said = data.get("tool_choice") or "auto"
+        canned = data.get("tool_results") or []
         data = data["tools"]
+    if not isinstance(canned, list):
+        raise ToolsError("'tool_results' must be a list, one result per call")
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list) or not data:
         raise ToolsError("the tools must be a JSON list of tool definitions")
-    return ToolSet(tuple(_tool(item, n) for n, item in enumerate(data, 1)), _choice(choice or said))
+    return ToolSet(tuple(_tool(item, n) for n, item in enumerate(data, 1)), _choice(choice or said),
+                   tuple(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in canned))
 
 
 def _choice(said: Any) -> str:

@@ -10,7 +10,8 @@ from desk.core.tools import ToolCall
 
 
 class ResultsDialog(QDialog):
-    def __init__(self, calls: Sequence[ToolCall], parent: QWidget | None = None) -> None:
+    def __init__(self, calls: Sequence[ToolCall], canned: Sequence[str] = (),
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Give results")
         col = QVBoxLayout(self)
@@ -22,6 +23,8 @@ class ResultsDialog(QDialog):
             box = QPlainTextEdit()
             box.setObjectName(f"result{n}")
             box.setMaximumHeight(90)
+            if n <= len(canned):  # the trial's (or suite case's) canned result, to send or edit
+                box.setPlainText(canned[n - 1])
             col.addWidget(box)
             self.boxes.append(box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)

@@ -175,7 +175,8 @@ class TrialView(_Base):
         if self.tab.running or not result.tool_calls:
             return
         if results is None:
-            dialog = ResultsDialog(result.tool_calls, self)
+            sent = self.tab.current_input
+            dialog = ResultsDialog(result.tool_calls, sent.tools.canned if sent and sent.tools else (), self)
             if dialog.exec() != ResultsDialog.DialogCode.Accepted:
                 return
             results = dialog.results()

@@ -94,12 +94,12 @@ class TrialService:
         results = await self._runner.run_trial(trial_id, trial, targets, fan)
         return TrialOutcome(trial_id, results)
 
-    async def give_results(self, response_id: str, results: Sequence[str], *,
+    async def give_results(self, response_id: str, results: Sequence[str] | None, *,
                            sink: ResponseSink | None = None) -> TrialOutcome:
         """*Give results*: the answer's tool calls with a result for each (in the calls'
-        order) go back to the same model, with the same settings, as a new trial that
-        continues the answer's (its parent). EngineError when the answer made no call, or
-        the results do not match its calls one for one."""
+        order; None: the canned results its trial carries) go back to the same model, with
+        the same settings, as a new trial that continues the answer's (its parent).
+        EngineError when the answer made no call, or the results do not match its calls."""
         answer = self._answers.get(response_id)
         if answer is None:
             raise EngineError(f"no answer {response_id!r}")
@@ -108,6 +108,10 @@ class TrialService:
         stored = self._trials.get(answer.trial_id)
         if stored is None:
             raise EngineError(f"the trial of answer {response_id!r} is gone")
+        if results is None:
+            results = stored.input.tools.canned if stored.input.tools else ()
+            if not results:
+                raise EngineError("this answer's trial carries no canned tool results")
         try:
             trial = with_results(stored.input, answer.text, answer.tool_calls, results)
         except ToolsError as exc:
