@@ -167,6 +167,9 @@ def details_text(r: ResponseResult) -> str:
     if r.unknown_fields:  # content desk does not read, kept raw in the store and exports
         lines.append("content desk does not read: " + ", ".join(
             f"{name} ×{f.count}" for name, f in sorted(r.unknown_fields.items())))
+    if r.tool_calls:  # with the vendor's call ids, which the pane's list leaves out
+        lines.append(f"tool calls: {len(r.tool_calls)}, {sum(not c.valid for c in r.tool_calls)} flagged · ids: "
+                     + ", ".join(c.id or "–" for c in r.tool_calls))
     lines += [f"note: {note}" for note in r.notes]
     for a in r.attempts:
         outcome = a.status.value if not a.error_kind else a.error_kind.value

@@ -25,6 +25,7 @@ def test_calls_are_shown_with_their_verdict(qtbot):
     shown = pane.tool_calls.toPlainText()
     assert shown == ('[call 1: get_weather · valid]\n  {\n    "city": "Paris"\n  }\n'
                      "[call 2: get_time · INVALID: unknown argument 'zone']\n  {\n    \"zone\": \"CET\"\n  }")
+    assert "tool calls: 2, 1 flagged · ids: call_a, call_b" in pane.details_text()
     pane.set_blind("A")
     assert pane.tool_calls.isVisible()
 
