@@ -296,9 +296,11 @@ def trial_json(trial: StoredTrial | None, trial_id: str) -> dict[str, Any]:
             {"name": a.name, "kind": a.kind, "mime": a.mime, "sha256": a.sha256, "size": a.size}
             for a in trial.input.attachments
         ],
-        # the tools offered (OpenAI's function format) and the choice; null: none
-        "tools": json.loads(trial.input.tools.as_json()) if trial.input.tools else None,
-        "tool_rounds": json.loads(rounds_as_json(trial.input.tool_rounds) or "[]"),
+        # The tools offered (OpenAI's function format, with the choice) and the earlier tool
+        # rounds, as JSON text (null: none): JSON schemas differ from trial to trial, which
+        # the column types of a dataset loader (pandas, datasets) cannot take as objects.
+        "tools": trial.input.tools.as_json() if trial.input.tools else None,
+        "tool_rounds": rounds_as_json(trial.input.tool_rounds),
     }
 
 

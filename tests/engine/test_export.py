@@ -309,7 +309,7 @@ def test_jsonl_nests_trial_response_and_rating(fx, tmp_path):
             {"name": "chart.png", "kind": "image", "mime": "image/png", "sha256": fx.attachments[1].sha256,
              "size": len(png())},
         ],
-        "tools": None, "tool_rounds": [],
+        "tools": None, "tool_rounds": None,
     }  # fmt: skip
     assert [set(r) for r in records] == [{"trial", "response", "rating"}] * 4
     assert all(r["trial"] == expected_trial for r in records)
