@@ -425,7 +425,7 @@ def test_export_jsonl_and_pairs(labelled, db, tmp_path, cli):
     x = labelled["x"]
     assert records[0]["trial"] == {"id": x["trial_id"], "created_at": records[0]["trial"]["created_at"],
                                    "parent_trial_id": None, "prompt": "What is in cell A1?", "system": None,
-                                   "attachments": []}
+                                   "attachments": [], "tools": None, "tool_rounds": None}
     assert records[0]["response"]["text"] == "=SUM(A1) is what x says"  # exactly as the model wrote it
     assert records[2]["response"]["text"] == "@y: -1+2 maybe?"
     assert records[0]["response"]["settings"] == x["settings"]

@@ -45,7 +45,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote
@@ -97,6 +97,9 @@ class Script:
     # (OpenAI's system_fingerprint; Anthropic's message.model, Gemini's modelVersion too).
     served_model: str | None = None
     fingerprint: str | None = None
+    # Tool calls instead of text: (name, argument pieces) each, in the protocol's own format
+    # (tests/vendor_tool_calls.py); pieces that do not join to JSON make a malformed call.
+    tool_calls: list[tuple[str, list[str]]] | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> Script:
@@ -1628,6 +1631,11 @@ class VendorServer:
             await self._wait(t_first)
             st, obj = fmt.error(ctx, s.status)
             return await self._send_json(c, rec, st, obj, keep, extra, ids=s.request_id_headers)
+        if s.tool_calls is not None and s.replay is None:
+            from tests.vendor_tool_calls import tool_call_body
+
+            calls = [(name, list(pieces)) for name, pieces in s.tool_calls]  # JSON control sends lists
+            s = ctx.s = replace(s, replay=tool_call_body(rec.protocol or "", calls, rec.model or "", rec.stream))
         if s.replay is not None:
             await self._wait(t_first)
             return await self._replay(c, ctx, fmt, keep)

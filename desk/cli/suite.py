@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from desk.cli import compare as cli_compare
 from desk.cli import rerun as cli_rerun
 from desk.cli import suite_history as cli_history
+from desk.cli import suite_tools
 from desk.cli.common import CliError, _json, _ref, _with_engine
 from desk.cli.common import _run as _run_coro
 from desk.cli.policy import add_policy_args, timeouts_from
@@ -113,6 +114,7 @@ def _register_runs(ssub: Any, db: argparse.ArgumentParser) -> None:
     dis.add_argument("run_id", nargs="?", metavar="RUN_ID", help="only this suite run (default: all)")
     dis.add_argument("--json", action="store_true", help="one JSON object per disagreement")
     dis.set_defaults(handler=_disagreements)
+    suite_tools.register(ssub, db)
 
 
 def _suite_json(info: SuiteInfo) -> dict[str, Any]:

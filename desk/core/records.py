@@ -35,6 +35,7 @@ from desk.core.response import (
     provider_of,
     wall_ms_between,
 )
+from desk.core.tools import ToolCall
 from desk.core.trial import Variant
 
 USAGE_FIELDS = tuple(f.name for f in fields(Usage))  # spread into the record that holds the usage
@@ -145,6 +146,7 @@ def response_from_fields(values: Mapping[str, Any]) -> ResponseResult:
     kwargs["variant"] = Variant(variant["label"], variant["system"]) if variant else None
     kwargs["unknown_fields"] = {name: UnknownField(f["count"], f["raw"])
                                 for name, f in (values.get("unknown_fields") or {}).items()}
+    kwargs["tool_calls"] = [ToolCall(**c) for c in values.get("tool_calls") or ()]
     return ResponseResult(**kwargs)
 
 

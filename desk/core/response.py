@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from desk.core.tools import ToolCall
+
 if TYPE_CHECKING:
     from desk.core.trial import Variant
 
@@ -292,6 +294,9 @@ class ResponseResult:
     # /api/tags). None when the vendor did not say.
     served_model: str | None = None
     system_fingerprint: str | None = None
+    # The tool calls of the final attempt, in the order they began, each with what
+    # desk.core.tools.check_call found wrong with it.
+    tool_calls: list[ToolCall] = field(default_factory=list)
     # Why this answer could not be saved, when a store write failed (in memory only: the
     # surfaces report it, so an unsaved answer is never shown as a success).
     store_error: str | None = field(default=None, compare=False)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from desk.core.attachment import Attachment
+from desk.core.tools import ToolCall, ToolRound, ToolSet
 
 # The one limit on a prompt (and on a system prompt), for every surface: the window, `desk
 # trial`, suite import and load runs. Beyond it, text belongs in an attached file.
@@ -97,6 +98,8 @@ class TrialInput:
     prompt: str
     system: str | None = None
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+    tools: ToolSet | None = None  # tools offered to the model, and the tool choice
+    tool_rounds: tuple[ToolRound, ...] = ()  # the model's earlier calls and their results, in order
 
     @property
     def images(self) -> tuple[Attachment, ...]:
@@ -105,6 +108,12 @@ class TrialInput:
     @property
     def data_files(self) -> tuple[Attachment, ...]:
         return tuple(a for a in self.attachments if a.kind == "data")
+
+
+def with_results(trial: TrialInput, text: str, calls: Sequence[ToolCall], results: Sequence[str]) -> TrialInput:
+    """*Give results*: `trial` continued by an answer (its text and tool calls) and a result
+    for each call, as one more tool round (ToolsError when they do not match one for one)."""
+    return replace(trial, tool_rounds=(*trial.tool_rounds, ToolRound(text, tuple(calls), tuple(results))))
 
 
 def data_file_block(att: Attachment) -> str:

@@ -54,6 +54,7 @@ from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.records import pick, preference_fields, rating_fields, response_fields
 from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
+from desk.core.tools import rounds_as_json
 from desk.engine.export_files import (
     ExportError,
     ExportResult,
@@ -294,6 +295,11 @@ def trial_json(trial: StoredTrial | None, trial_id: str) -> dict[str, Any]:
             {"name": a.name, "kind": a.kind, "mime": a.mime, "sha256": a.sha256, "size": a.size}
             for a in trial.input.attachments
         ],
+        # The tools offered (OpenAI's function format, with the choice) and the earlier tool
+        # rounds, as JSON text (null: none): JSON schemas differ from trial to trial, which
+        # the column types of a dataset loader (pandas, datasets) cannot take as objects.
+        "tools": trial.input.tools.as_json() if trial.input.tools else None,
+        "tool_rounds": rounds_as_json(trial.input.tool_rounds),
     }
 
 
@@ -305,7 +311,7 @@ RESPONSE_RECORD_KEYS = (
     "started_at", "first_token_at", "ended_at", "ttft_ms", "total_ms", "wall_ms", "connect_ms",
     "output_tokens_per_s", "input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens",
     "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms", "vendor_request_id",
-    "served_model", "system_fingerprint", "refusal", "unknown_fields", "notes", "attempts",
+    "served_model", "system_fingerprint", "refusal", "unknown_fields", "tool_calls", "notes", "attempts",
 )  # fmt: skip
 ATTEMPT_RECORD_KEYS = (
     "number", "status", "error_kind", "error_message", "http_status", "started_at", "first_token_at",

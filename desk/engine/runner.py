@@ -32,6 +32,7 @@ from desk.core.response import (
     tokens_per_second,
 )
 from desk.core.surrogates import SurrogateJoiner, lone_surrogates_note
+from desk.core.tools import CallAssembler, ToolSet, check_calls
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer
@@ -44,6 +45,7 @@ from desk.providers.base import (
     Served,
     StreamEvent,
     TextDelta,
+    ToolCallDelta,
     UnknownDelta,
     UsageReport,
 )
@@ -142,10 +144,11 @@ class _AttemptStream:
     # Every delta goes through these, so a character split across deltas arrives whole.
     texts: SurrogateJoiner = field(default_factory=SurrogateJoiner)
     thoughts: SurrogateJoiner = field(default_factory=SurrogateJoiner)
+    calls: CallAssembler = field(default_factory=CallAssembler)
 
     @property
     def has_content(self) -> bool:
-        return bool(self.parts or self.reasoning)
+        return bool(self.parts or self.reasoning or self.calls)
 
     def take(self, event: StreamEvent) -> None:
         result, attempt = self.result, self.attempt
@@ -158,6 +161,10 @@ class _AttemptStream:
             if text := self.texts.feed(event.text):
                 self.parts.append(text)
                 self.sink.text_received(result, text, self.parts)
+        elif isinstance(event, ToolCallDelta):  # its first byte counts as the first token
+            self.first_at = event.at if self.first_at is None else self.first_at
+            self.last_at = event.at
+            self.calls.feed(event.index, event.id, event.name, event.arguments)
         elif isinstance(event, ReasoningDelta):
             self.last_at = event.at
             if thought := self.thoughts.feed(event.text):
@@ -202,8 +209,9 @@ class _AttemptStream:
             attempt.ratelimit = exc.ratelimit
         attempt.retry_after_s = exc.retry_after_s
 
-    def close(self) -> None:
-        """A half character still held back had no partner: it ends as U+FFFD."""
+    def close(self, tools: ToolSet) -> None:
+        """A half character still held back had no partner: it ends as U+FFFD. The tool calls
+        are complete, and are checked against the trial's tools."""
         if tail := self.texts.close():
             self.parts.append(tail)
             self.sink.text_received(self.result, tail, self.parts)
@@ -211,6 +219,8 @@ class _AttemptStream:
             self.reasoning.append(tail)
         if self.texts.replaced + self.thoughts.replaced:
             self.result.notes.append(lone_surrogates_note(self.texts.replaced + self.thoughts.replaced))
+        self.result.tool_calls = self.calls.calls()
+        check_calls(self.result.tool_calls, tools)
 
 
 @dataclass
@@ -286,9 +296,11 @@ class Runner:
                 result.chunk_times.clear()
                 result.refusal, result.unknown_fields = False, {}  # of the final attempt, like its text
                 result.served_model = result.system_fingerprint = None
+                result.tool_calls = []
                 error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink)
                 self._price_attempt(target, attempt)
-                delay = self._retry_delay(error, number, attempt, got_content=bool(parts or reasoning))
+                delay = self._retry_delay(error, number, attempt,
+                                          got_content=bool(parts or reasoning or result.tool_calls))
                 if delay is not None:  # said before the wait, so a view can show the backoff live
                     wait_ms = round(delay * 1000, 3)
                     result.retries += 1
@@ -380,7 +392,7 @@ class Runner:
             attempt.error_kind = ErrorKind.CANCELLED
             raise
         finally:
-            got.close()
+            got.close(trial.tools or ToolSet(()))
         self._close_attempt(attempt, timing, got.first_at, got.usage)
         if got.error is None:
             attempt.status = Status.OK

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from desk.core.response import ErrorKind, Usage
+from desk.core.tools import ToolRound, ToolSet
 from desk.core.trial import GenerationSettings, TrialInput, user_text_parts
 from desk.providers.base import (
     Finished,
@@ -20,8 +22,10 @@ from desk.providers.base import (
     StreamDecoder,
     StreamEvent,
     TextDelta,
+    ToolCallDelta,
     UnknownDelta,
     UsageReport,
+    arguments_text,
     loads,
     protocol_error,
     unknown_fields,
@@ -48,8 +52,12 @@ KNOWN_DELTAS = {
     "text_delta": ("type", "text"),
     "thinking_delta": ("type", "thinking"),
     "signature_delta": ("type", "signature"),
+    "input_json_delta": ("type", "partial_json"),
 }
-KNOWN_BLOCKS = {"text": ("type", "text"), "thinking": ("type", "thinking", "signature")}
+KNOWN_BLOCKS = {"text": ("type", "text"), "thinking": ("type", "thinking", "signature"),
+                "tool_use": ("type", "id", "name", "input")}
+# desk's tool choices as Anthropic's tool_choice types (a named tool is {"type": "tool"}).
+TOOL_CHOICES = {"auto": "auto", "required": "any", "none": "none"}
 KNOWN_DELTA_EVENT = ("type", "index", "delta")
 # Of a message (whole body) and of a message_delta's delta: what else comes (stop_details,
 # the category and explanation of a refusal) is kept as unknown, never dropped.
@@ -105,7 +113,7 @@ class AnthropicProvider(Provider):
         body: dict[str, Any] = {
             "model": model,
             "max_tokens": max_tokens,
-            "messages": [{"role": "user", "content": self.content(trial)}],
+            "messages": [{"role": "user", "content": self.content(trial)}, *round_messages(trial.tool_rounds)],
             "stream": stream,
         }
         if trial.system:
@@ -117,6 +125,7 @@ class AnthropicProvider(Provider):
             body["thinking"] = {"type": "enabled", "budget_tokens": budget}
         elif settings.temperature is not None:
             body["temperature"] = min(settings.temperature, 1.0)  # Anthropic's range is 0–1
+        body.update(tool_fields(trial.tools))
         return self.client.build_request(
             "POST", f"{self.base_url}/v1/messages", json=body, headers=self._headers()
         )
@@ -130,11 +139,14 @@ class AnthropicProvider(Provider):
         if body.get("type") == "error":
             raise _error(body.get("error"))
         events: list[StreamEvent] = [*ServedTracker().seen(body.get("model"))]
-        for block in body.get("content") or ():
+        for n, block in enumerate(body.get("content") or ()):
             if block.get("type") == "thinking" and block.get("thinking"):
                 events.append(ReasoningDelta(block["thinking"], at))
             elif block.get("type") == "text" and block.get("text"):
                 events.append(TextDelta(block["text"], at))
+            elif block.get("type") == "tool_use":
+                events.append(ToolCallDelta(n, block.get("id"), block.get("name"),
+                                            arguments_text(block.get("input", {})), at))
             events += _unknown_block(block)
         events += unknown_fields(body, KNOWN_MESSAGE, "message")
         if body.get("usage"):
@@ -149,6 +161,30 @@ class AnthropicProvider(Provider):
 
     def parse_models(self, body: Any) -> list[str]:
         return [m["id"] for m in (body or {}).get("data", []) if isinstance(m, dict) and "id" in m]
+
+
+def round_messages(rounds: Sequence[ToolRound]) -> list[dict[str, Any]]:
+    """Each earlier round of a tool loop: the assistant's text and tool_use blocks, then a
+    user turn of tool_result blocks answering them by id."""
+    out: list[dict[str, Any]] = []
+    for r in rounds:
+        said: list[dict[str, Any]] = [{"type": "text", "text": r.text}] if r.text else []
+        said += [{"type": "tool_use", "id": r.call_id(n), "name": c.name, "input": r.arguments(n)}
+                 for n, c in enumerate(r.calls)]
+        out.append({"role": "assistant", "content": said})
+        out.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": r.call_id(n), "content": result}
+                                                for n, result in enumerate(r.results)]})
+    return out
+
+
+def tool_fields(tools: ToolSet | None) -> dict[str, Any]:
+    """The request's `tools` (JSON schema as `input_schema`) and `tool_choice`."""
+    if tools is None:
+        return {}
+    forced = tools.forced
+    choice = {"type": "tool", "name": forced} if forced else {"type": TOOL_CHOICES[tools.choice]}
+    return {"tools": [{"name": t.name, "description": t.description, "input_schema": dict(t.parameters)}
+                      for t in tools.tools], "tool_choice": choice}
 
 
 def _stop(reason: Any) -> str | None:
@@ -211,6 +247,8 @@ class _MessagesDecoder(StreamDecoder):
         self._id: str | None = None
         self._stopped = False
         self._started = False
+        # Tool-use blocks by index: their input as the block began, until a JSON delta comes.
+        self._tool_inputs: dict[int, str | None] = {}
 
     def response_id(self) -> str | None:
         return self._id
@@ -240,7 +278,12 @@ class _MessagesDecoder(StreamDecoder):
                 # Reported at once: an error event later must not lose the input count.
                 out.append(UsageReport(_usage(message["usage"])))
         elif etype == "content_block_start":
-            out += _unknown_block(obj.get("content_block"))
+            block = obj.get("content_block")
+            if isinstance(block, dict) and block.get("type") == "tool_use":
+                index: int = obj["index"] if isinstance(obj.get("index"), int) else len(self._tool_inputs)
+                self._tool_inputs[index] = arguments_text(block.get("input", {}))
+                out.append(ToolCallDelta(index, block.get("id"), block.get("name"), "", at))
+            out += _unknown_block(block)
         elif etype == "content_block_delta":
             delta = obj.get("delta") or {}
             dtype = delta.get("type")
@@ -248,7 +291,15 @@ class _MessagesDecoder(StreamDecoder):
                 out.append(TextDelta(delta["text"], at))
             elif dtype == "thinking_delta" and delta.get("thinking"):
                 out.append(ReasoningDelta(delta["thinking"], at))
+            elif dtype == "input_json_delta" and obj.get("index") in self._tool_inputs:
+                self._tool_inputs[obj["index"]] = None
+                out.append(ToolCallDelta(obj["index"], None, None, str(delta.get("partial_json") or ""), at))
             out += _unknown_delta(obj, delta)
+        elif etype == "content_block_stop" and self._tool_inputs.get(obj.get("index", -1)):
+            # A call with no arguments streams none: its input is the block's own ({}).
+            index = obj["index"]
+            out.append(ToolCallDelta(index, None, None, self._tool_inputs[index] or "", at))
+            self._tool_inputs[index] = None
         elif etype == "message_delta":
             delta = obj.get("delta") or {}
             if delta.get("stop_reason"):

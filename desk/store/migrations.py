@@ -547,3 +547,23 @@ def m011_run_request_ttft_named_apart(db: Database) -> None:
     # their waits and fallbacks included, while a response's `ttft_ms` is its final
     # attempt's own; one name meant both (issue 13). The run_requests column gets its own.
     _run(db, ["ALTER TABLE run_requests RENAME COLUMN ttft_ms TO request_ttft_ms"])
+
+
+@migration
+def m012_tool_calls_and_trial_tools(db: Database) -> None:
+    # Tool use (issue 17): the tools a trial offered (with its tool choice, as JSON in
+    # OpenAI's function format; NULL: none) and the calls each answer made, with what
+    # desk's check found wrong with each (a JSON list; '[]': no call).
+    _run(
+        db,
+        [
+            "ALTER TABLE trials ADD COLUMN tools_json TEXT",
+            # the earlier rounds of a tool loop it continues (*Give results*); NULL: none
+            "ALTER TABLE trials ADD COLUMN tool_rounds_json TEXT",
+            "ALTER TABLE responses ADD COLUMN tool_calls_json TEXT NOT NULL DEFAULT '[]'",
+            # a suite case's tools, canned results and expected call (NULL: none)
+            "ALTER TABLE suite_cases ADD COLUMN tools_json TEXT",
+            "ALTER TABLE suite_cases ADD COLUMN tool_results_json TEXT",
+            "ALTER TABLE suite_cases ADD COLUMN expected_call_json TEXT",
+        ],
+    )

@@ -20,6 +20,7 @@ from desk.core.ids import new_id
 from desk.core.records import (
     attempt_fields,
     attempt_from_fields,
+    record_fields,
     response_fields,
     response_from_fields,
     with_derived,
@@ -31,6 +32,7 @@ from desk.core.response import (
     Status,
     answer_failed,
 )
+from desk.core.tools import calls_as_json, calls_from_json
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
@@ -57,7 +59,7 @@ _RESPONSE_COLUMNS = (
     "reasoning_tokens", "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms",
     "vendor_request_id", "writer_pid", "writer_host", "created_at", "updated_at",
     "variant_label", "variant_system", "refusal", "unknown_fields_json", "notes_json",
-    "served_model", "system_fingerprint",
+    "served_model", "system_fingerprint", "tool_calls_json",
 )  # fmt: skip
 
 _ATTEMPT_COLUMNS = (
@@ -400,6 +402,7 @@ def _response_values(result: ResponseResult, *, created_at: float, updated_at: f
         "refusal": int(row["refusal"]),
         "unknown_fields_json": json.dumps(row["unknown_fields"], ensure_ascii=False),
         "notes_json": json.dumps(row["notes"]),
+        "tool_calls_json": calls_as_json(result.tool_calls),
     })
     return [row[c] for c in _RESPONSE_COLUMNS]
 
@@ -445,6 +448,7 @@ def _values(row: Row, settings: dict[str, Any] | None = None) -> dict[str, Any]:
         refusal=bool(row["refusal"]),
         unknown_fields=_json_object(row["unknown_fields_json"]),
         notes=json.loads(notes) if notes and notes != "[]" else [],
+        tool_calls=[record_fields(call) for call in calls_from_json(row.get("tool_calls_json"))],
     )
     return row
 

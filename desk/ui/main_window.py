@@ -258,7 +258,7 @@ class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
             from desk.ui.load_view import LoadPanel
 
             panel = self._load_panel = LoadPanel(self.engine, self.engine.store.path)
-            panel.trial_wanted.connect(lambda: panel.use_trial(self.current_input()[0]))
+            panel.trial_wanted.connect(lambda: (task := self.task_for_load()) is not None and panel.use_trial(task))
             panel.busy = self.busy
             panel.activity.connect(self._show_activity)
             placeholder, self._load_placeholder = self._load_placeholder, None

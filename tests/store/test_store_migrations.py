@@ -39,6 +39,8 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "system": str,
         "parent_trial_id": str,
         "note": str,
+        "tools_json": str,
+        "tool_rounds_json": str,
     },
     "trial_attachments": {
         "trial_id": str,
@@ -96,6 +98,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "notes_json": str,
         "served_model": str,
         "system_fingerprint": str,
+        "tool_calls_json": str,
     },
     "attempts": {
         "id": str,

@@ -59,6 +59,7 @@ from desk.engine.suite_records import (
     run_info,
 )
 from desk.engine.suite_run import ACTIVE, Listeners, RunSender, SendPlan, find_run
+from desk.engine.tool_use import ToolUseScore, tool_use
 from desk.store.errors import StoreError
 from desk.store.suites import SUITE_RUN, SuiteInfo, SuiteRunRow
 
@@ -349,6 +350,13 @@ class SuiteService:
             s.by_expect = figures.get(s.model, {})
             s.auto_checks = autos.get(s.model, AutoChecks(0, 0)) if checked else None
         return scores
+
+    def tool_use(self, run_id: str) -> list[ToolUseScore]:
+        """Per model of a suite run, its tool use on the cases that offer tools: called when
+        it should (and not when it should not), valid and schema-valid arguments, expected
+        call matched; each a rate with n, a Wilson interval and the answers that failed."""
+        with engine_errors():
+            return tool_use(self.tables, run_id)
 
     def compare_models(self, run_id: str, model_a: str, model_b: str,
                        filters: RatingFilter | None = None) -> PairedComparison:
