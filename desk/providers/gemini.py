@@ -86,6 +86,9 @@ class GeminiProvider(Provider):
                 "thinkingBudget": THINKING_BUDGETS[settings.reasoning_effort],
                 "includeThoughts": True,
             }
+        if settings.response_schema is not None:
+            config["responseMimeType"] = "application/json"
+            config["responseSchema"] = gemini_schema(settings.response_schema)
         if config:
             body["generationConfig"] = config
         method = "streamGenerateContent" if stream else "generateContent"
@@ -133,6 +136,28 @@ class GeminiProvider(Provider):
             if methods is None or "generateContent" in methods:
                 names.append(str(m.get("name", "")).removeprefix("models/"))
         return [n for n in names if n]
+
+
+# JSON-schema keywords Gemini's responseSchema (an OpenAPI schema subset) refuses; the
+# answer is validated against the full schema afterwards, so dropping them loses nothing.
+GEMINI_UNSUPPORTED = ("additionalProperties", "$schema", "$id", "title")
+
+
+def gemini_schema(schema: Any) -> Any:
+    """`schema` without the keywords Gemini refuses, at every level (properties keep their names)."""
+    if isinstance(schema, list):
+        return [gemini_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in GEMINI_UNSUPPORTED:
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: gemini_schema(sub) for name, sub in value.items()}
+        else:
+            out[key] = gemini_schema(value)
+    return out
 
 
 def _error(err: Any) -> ProviderError:

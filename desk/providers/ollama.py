@@ -75,6 +75,8 @@ class OllamaProvider(Provider):
             body["options"] = options
         if settings.reasoning_effort is not None:
             body["think"] = True
+        if settings.response_schema is not None:
+            body["format"] = dict(settings.response_schema)  # Ollama constrains the answer to it
         return self.client.build_request(
             "POST", f"{self.base_url}/api/chat", json=body, headers=self._headers()
         )

@@ -31,6 +31,8 @@ from desk.providers.framing import SSEDecoder
 # field with a value is reported as unknown content (tool calls, audio, annotations...).
 KNOWN_DELTA_FIELDS = ("role", "content", "refusal", "reasoning", "reasoning_content")
 
+SCHEMA_NAME = "answer"  # the name OpenAI's json_schema response format requires
+
 FINISH_REASONS = {
     "stop": "stop",
     "length": "length",
@@ -115,6 +117,11 @@ class OpenAIProvider(Provider):
             body[field] = settings.max_tokens
         if settings.reasoning_effort is not None:
             body["reasoning_effort"] = settings.reasoning_effort
+        if settings.response_schema is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": SCHEMA_NAME, "schema": dict(settings.response_schema), "strict": True},
+            }
         return self.client.build_request(
             "POST", f"{self.base_url}/chat/completions", json=body,
             headers=self._headers(), params=self._params(),
