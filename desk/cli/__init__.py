@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from desk import __version__
 from desk.cli import export, history, merge, prices, provider, rate, rubric, scorecard, show, trial
+from desk.cli import judge as cli_judge
 from desk.cli import load as cli_load
 from desk.cli import local as cli_local
 from desk.cli import suite as cli_suite
@@ -41,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     for group in (provider, prices, trial, history, cli_load, cli_suite, cli_local, show, rate, scorecard, export,
-                  merge, rubric):
+                  merge, rubric, cli_judge):
         group.register(sub, db)
     return p
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable
 
+from desk.core.judge import is_machine
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult
 from desk.core.run_compare import ALPHA, AnswerFacts, RunComparison, compare_runs
@@ -55,7 +56,7 @@ def run_facts(suites: SuiteTables, ratings_of: RatingLookup, run_id: str) -> tup
 
 
 def answer_facts(r: ResponseResult, ratings: list[Rating]) -> AnswerFacts:
-    people = combined_rating([x for x in ratings if x.rater != AUTO_RATER])
+    people = combined_rating([x for x in ratings if not is_machine(x.rater)])
     auto = combined_rating([x for x in ratings if x.rater == AUTO_RATER])
     outcome = people.get("outcome")
     violated, source = None, None

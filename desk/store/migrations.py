@@ -547,3 +547,43 @@ def m011_run_request_ttft_named_apart(db: Database) -> None:
     # their waits and fallbacks included, while a response's `ttft_ms` is its final
     # attempt's own; one name meant both (issue 13). The run_requests column gets its own.
     _run(db, ["ALTER TABLE run_requests RENAME COLUMN ttft_ms TO request_ttft_ms"])
+
+
+@migration
+def m012_judge_prompts_and_verdicts(db: Database) -> None:
+    # A model as judge (issue 14). Judge prompt templates are versioned like rubrics: an
+    # edit is the next version, and each verdict names the version that made it. A
+    # verdict is a rating by the rater "judge:PROVIDER/MODEL" (desk.core.judge); its row
+    # here ties that rating to the prompt version, the rationale and the judge's own
+    # request (an ordinary response, with its tokens, latency and cost). A reply that is
+    # not a verdict is kept here as a judge error with its raw text and no rating.
+    # One row per (answer, judge): what makes a judge run resumable without judging twice.
+    _run(
+        db,
+        [
+            """CREATE TABLE judge_prompts (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                template TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                UNIQUE (name, version)
+            )""",
+            """CREATE TABLE judge_verdicts (
+                id TEXT PRIMARY KEY,
+                response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+                judge TEXT NOT NULL,
+                prompt_id TEXT NOT NULL REFERENCES judge_prompts(id),
+                rubric_id TEXT NOT NULL,
+                judge_response_id TEXT,
+                rating_id TEXT,
+                rationale TEXT NOT NULL DEFAULT '',
+                error TEXT,
+                raw TEXT,
+                run_id TEXT,
+                created_at REAL NOT NULL,
+                UNIQUE (response_id, judge)
+            )""",
+            "CREATE INDEX idx_judge_verdicts_judge ON judge_verdicts (judge)",
+        ],
+    )
