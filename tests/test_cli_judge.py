@@ -1,0 +1,106 @@
+"""`desk judge ...` end to end (issue 14): real subprocesses on a loopback vendor, a judge
+run killed with SIGKILL mid-way and resumed without judging an answer twice, the judge
+prompt shown and set, and the agreement report."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import ROOT, cli_env, desk, kill_when
+from tests.test_cli_suite import count, suite_file
+from tests.vendor_server import Script
+
+jsonschema = pytest.importorskip("jsonschema")
+VERDICT = {"outcome": "success", "uncertainty": "confident_correct", "constraints": "na", "quality": 4,
+           "rationale": "Fine."}
+CASE = re.compile(r"case-(\d+)")
+
+
+@pytest.fixture
+def setup(srv, tmp_path):
+    """A store with provider p (OpenAI protocol) and a finished suite run of 10 cases x 2 models."""
+    db = tmp_path / "judge.db"
+    env = cli_env(db)
+    # desk needs jsonschema to judge: the subprocess finds it where this test did.
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(Path(jsonschema.__file__).parents[1])])
+    assert desk("provider", "add", "p", "--kind", "openai", "--base-url", srv.base_url + "/v1", env=env).returncode == 0
+    srv.set_default("m1", Script(text_pieces=["answer ", "one"]))
+    srv.set_default("m2", Script(text_pieces=["answer ", "two"]))
+    suite_file(tmp_path / "ten.jsonl", 10, expect="answer")
+    assert desk("suite", "import", str(tmp_path / "ten.jsonl"), "--name", "ten", env=env).returncode == 0
+    run = desk("suite", "run", "ten", "-m", "p/m1", "-m", "p/m2", "--json", env=env, timeout=60)
+    assert run.returncode == 0, run
+    return db, env, run.json_lines()[0]["run_id"]
+
+
+def _judged(db: Path) -> int:
+    try:
+        return count(db, "SELECT count(*) FROM judge_verdicts")
+    except Exception:  # noqa: BLE001 - the store is being created or written: not yet
+        return 0
+
+
+def test_a_judge_run_killed_mid_way_resumes_and_judges_each_answer_once(setup, srv):
+    db, env, run_id = setup
+    srv.set_default("judge", Script(text_pieces=[json.dumps(VERDICT)], first_token_delay_ms=60))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "desk", "judge", "--run", run_id, "--judge", "p/judge", "--concurrency", "2"],
+        env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    kill_when(proc, lambda: _judged(db) >= 4, lambda: f"{_judged(db)} judged", 30)
+    before = {r[0] for r in _rows(db, "SELECT response_id FROM judge_verdicts")}
+    assert 4 <= len(before) < 20
+
+    resumed = desk("judge", "--run", run_id, "--judge", "p/judge", env=env, timeout=60)
+    assert resumed.returncode == 0, resumed
+    assert f"{20 - len(before)} verdicts, 0 judge errors, {len(before)} judged before" in resumed.stdout
+    assert count(db, "SELECT count(DISTINCT response_id) FROM judge_verdicts") == 20
+    assert count(db, "SELECT count(*) FROM ratings WHERE rater = 'judge:p/judge'") == 20
+
+    # Each answer judged before the kill was never sent to the judge again.
+    answer_of = {rid: (int(CASE.search(prompt).group(1)), text) for rid, prompt, text in _rows(
+        db, "SELECT r.id, t.prompt, r.text FROM responses r JOIN trials t ON t.id = r.trial_id "
+            "WHERE r.model != 'p/judge'")}
+    sent: Counter = Counter()
+    for rec in srv.requests:
+        if rec.model == "judge":
+            body = rec.body.decode()
+            sent[(int(CASE.search(body).group(1)), "answer one" if "answer one" in body else "answer two")] += 1
+    for rid in before:
+        assert sent[answer_of[rid]] == 1, answer_of[rid]
+    again = desk("judge", "--run", run_id, "--judge", "p/judge", env=env)
+    assert "0 verdicts, 0 judge errors, 20 judged before" in again.stdout
+
+
+def test_prompt_show_set_and_agreement(setup, tmp_path):
+    db, env, run_id = setup
+    shown = desk("judge", "prompt", "show", env=env)
+    assert shown.returncode == 0 and shown.stdout.startswith("judge prompt default version 1\n")
+    assert "${answer}" in shown.stdout
+    (tmp_path / "t.txt").write_text("Rate it.\n$prompt\n$answer\n$criteria\n", encoding="utf-8")
+    assert desk("judge", "prompt", "set", str(tmp_path / "t.txt"), env=env).stdout == "judge prompt default version 2\n"
+    bad = desk("judge", "prompt", "set", "-", stdin="no answer here $model", env=env)
+    assert bad.returncode != 0 and "unknown placeholders: $model" in bad.stderr
+    assert desk("judge", "prompt", "show", env=env).stdout.startswith("judge prompt default version 2\nRate it.")
+    report = desk("judge", "agreement", "--run", run_id, "--json", env=env)
+    assert report.returncode == 0, report
+    assert json.loads(report.stdout) == {"threshold": 0.6, "min_shared": 30, "criteria": []}
+    assert desk("judge", env=env).returncode != 0
+
+
+def _rows(db: Path, sql: str) -> list[tuple]:
+    import sqlite3
+
+    conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True, timeout=2.0)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
