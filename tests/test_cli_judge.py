@@ -44,7 +44,7 @@ def setup(srv, tmp_path):
 def _judged(db: Path) -> int:
     try:
         return count(db, "SELECT count(*) FROM judge_verdicts")
-    except Exception:  # noqa: BLE001 - the store is being created or written: not yet
+    except Exception:
         return 0
 
 
@@ -81,7 +81,7 @@ def test_a_judge_run_killed_mid_way_resumes_and_judges_each_answer_once(setup, s
 
 
 def test_prompt_show_set_and_agreement(setup, tmp_path):
-    db, env, run_id = setup
+    _, env, run_id = setup
     shown = desk("judge", "prompt", "show", env=env)
     assert shown.returncode == 0 and shown.stdout.startswith("judge prompt default version 1\n")
     assert "${answer}" in shown.stdout

@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("jsonschema")
 
-from desk.core.attachment import attachment_from_bytes  # noqa: E402
-from desk.core.judge import (  # noqa: E402
+from desk.core.attachment import attachment_from_bytes
+from desk.core.judge import (
     DEFAULT_TEMPLATE,
     VerdictError,
     is_machine,
@@ -21,9 +21,9 @@ from desk.core.judge import (  # noqa: E402
     template_problems,
     verdict_schema,
 )
-from desk.core.rubric import DEFAULT_RUBRIC  # noqa: E402
-from desk.core.trial import TrialInput  # noqa: E402
-from tests.media import png  # noqa: E402
+from desk.core.rubric import DEFAULT_RUBRIC
+from desk.core.trial import TrialInput
+from tests.media import png
 
 SCHEMA = verdict_schema(DEFAULT_RUBRIC)
 GOOD = {"outcome": "partial", "uncertainty": "stated_uncertainty", "constraints": "followed", "quality": 5,
