@@ -1,0 +1,72 @@
+"""The prediction-powered rate (issue 14) matches the authors' reference implementation
+(ppi-python, classic PPI: lam=1) to 1e-6, and its interval covers the true rate about 95%
+of the time when the judge is biased."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from desk.core.ppi import figure_value, ppi_mean
+
+
+def _biased_world(rng: random.Random, n_all: int, n_human: int, rate: float):
+    """True labels at `rate`; a judge that says 1 for 85% of the 1s and 25% of the 0s
+    (its mean is biased upward); a uniform random sample of answers rated by people."""
+    truth = [float(rng.random() < rate) for _ in range(n_all)]
+    judge = [float(rng.random() < (0.85 if y else 0.25)) for y in truth]
+    sample = rng.sample(range(n_all), n_human)
+    return [truth[i] for i in sample], [judge[i] for i in sample], judge
+
+
+def test_matches_ppi_python_to_1e_6():
+    ppi_py = pytest.importorskip("ppi_py")
+    np = pytest.importorskip("numpy")
+    rng = random.Random(11)
+    for n_all, n_human, rate in [(500, 40, 0.3), (2000, 100, 0.1), (300, 30, 0.7), (50, 5, 0.5)]:
+        human, judged_sample, judge_all = _biased_world(rng, n_all, n_human, rate)
+        ours = ppi_mean(human, judged_sample, judge_all)
+        args = (np.array(human), np.array(judged_sample), np.array(judge_all))
+        estimate = float(np.ravel(ppi_py.ppi_mean_pointestimate(*args, lam=1))[0])
+        low, high = (np.ravel(x) for x in ppi_py.ppi_mean_ci(*args, alpha=0.05, lam=1))
+        assert ours.estimate == pytest.approx(estimate, abs=1e-6)
+        assert (ours.low, ours.high) == (pytest.approx(float(low[0]), abs=1e-6), pytest.approx(float(high[0]), abs=1e-6))
+
+
+def test_by_hand():
+    # judge mean over all 0.5; differences (1-1, 1-0, 0-0, 1-1) mean 0.25 -> 0.75; the
+    # variances: judge 0.25 / 6, differences 0.1875 / 4 -> se 0.29756, z 1.95996
+    est = ppi_mean([1, 1, 0, 1], [1, 0, 0, 1], [1, 1, 0, 1, 0, 0])
+    assert est.estimate == pytest.approx(0.75)
+    se = (0.25 / 6 + 0.1875 / 4) ** 0.5
+    assert (est.low, est.high) == (pytest.approx(0.75 - 1.959963984540054 * se), pytest.approx(0.75 + 1.959963984540054 * se))
+    assert (est.n, est.n_judged) == (4, 6)
+    assert ppi_mean([1], [1], [1, 0]) is None
+
+
+def test_the_interval_covers_the_true_rate_about_95_percent_with_a_biased_judge():
+    rng = random.Random(2023)
+    rate, trials, covered, naive_covered = 0.3, 400, 0, 0
+    for _ in range(trials):
+        human, judged_sample, judge_all = _biased_world(rng, 2000, 150, rate)
+        est = ppi_mean(human, judged_sample, judge_all)
+        covered += est.low <= rate <= est.high
+        naive = sum(judge_all) / len(judge_all)  # the judge alone: ~0.43, never near 0.3
+        naive_covered += abs(naive - rate) < 0.02
+    assert 0.92 <= covered / trials <= 0.98, covered / trials
+    assert naive_covered == 0
+
+
+@pytest.mark.parametrize(("figure", "values", "expected"), [
+    ("success", {"outcome": "success"}, 1.0),
+    ("success", {"outcome": "partial"}, 0.0),
+    ("clarifying", {"uncertainty": "asked_clarifying"}, 1.0),
+    ("fabrication", {"uncertainty": "confident_wrong"}, 1.0),
+    ("fabrication", {"uncertainty": "confident_correct"}, 0.0),
+    ("violation", {"constraints": "violated"}, 1.0),
+    ("violation", {"constraints": "na"}, None),
+    ("success", {}, None),
+])
+def test_figure_values(figure, values, expected):
+    assert figure_value(figure, values) == expected
