@@ -104,3 +104,57 @@ def _rows(db: Path, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
     finally:
         conn.close()
+
+
+
+
+@pytest.fixture
+def judged(setup, srv):
+    db, env, run_id = setup
+    srv.set_default("judge", Script(text_pieces=[json.dumps(VERDICT)]))  # the judge calls everything a success
+    assert desk("judge", "--run", run_id, "--judge", "p/judge", env=env).returncode == 0
+    return db, env, run_id
+
+
+def test_rates_without_a_calibration_sample_say_so(judged):
+    _, env, run_id = judged
+    lines = desk("judge", "rates", "--run", run_id, "--judge", "p/judge", "--json", env=env).json_lines()
+    assert [(x["model"], x["figure"]) for x in lines[:4]] == [("p/m1", f) for f in
+                                                               ("success", "clarifying", "fabrication", "violation")]
+    success = lines[0]
+    assert (success["judge_n"], success["judge_rate"], success["judge_calibrated"]) == (10, 1.0, False)
+    assert success["combined"] is None and "no answer of the calibration sample" in success["combined_note"]
+
+
+def test_a_seeded_calibration_sample_feeds_the_combined_rate(judged):
+    from desk.core.ppi import calibration_order, ppi_mean
+
+    db, env, run_id = judged
+    answers = dict(_rows(db, "SELECT id, text FROM responses WHERE model != 'p/judge' AND status = 'ok'"))
+    drawn = [desk("judge", "sample", "--run", run_id, "--seed", "5", env=env).stdout.strip() for _ in range(6)]
+    assert drawn == calibration_order(list(answers), 5)[:6]  # uniform, seeded, without replacement
+    other = desk("judge", "sample", "--run", run_id, "--seed", "6", env=env)
+    assert other.returncode != 0 and "seed 5" in other.stderr
+    assert [r[0] for r in _rows(db, "SELECT response_id FROM calibration_draws ORDER BY position")] == drawn
+    human = {}
+    for rid in drawn:  # people fail every "answer two"
+        outcome = "success" if answers[rid] == "answer one" else "failure"
+        human[rid] = float(outcome == "success")
+        assert desk("rate", rid, "--outcome", outcome, "--uncertainty", "confident_correct", "--constraints", "na",
+                    "--quality", "3", "--rater", "alice", env=env).returncode == 0
+    lines = desk("judge", "rates", "--run", run_id, "--judge", "p/judge", "--json", env=env).json_lines()
+    for model, text in (("p/m1", "answer one"), ("p/m2", "answer two")):
+        row = next(x for x in lines if x["model"] == model and x["figure"] == "success")
+        mine = [rid for rid in drawn if answers[rid] == text]
+        expected = ppi_mean([human[r] for r in mine], [1.0] * len(mine), [1.0] * 10)
+        if expected is None:
+            assert row["combined"] is None
+            continue
+        assert row["combined"]["estimate"] == pytest.approx(expected.estimate)
+        assert (row["combined"]["low"], row["combined"]["high"]) == (pytest.approx(expected.low),
+                                                                   pytest.approx(expected.high))
+        assert row["people_n"] == len(mine)
+    plan = desk("judge", "plan", "--run", run_id, "--judge", "p/judge", "--model", "p/m2", "--figure", "success",
+                "--half-width", "0.05", env=env)
+    assert plan.returncode == 0, plan
+    assert plan.stdout.startswith("p/m2 · success within ±5 points: without the judge ")

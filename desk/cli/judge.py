@@ -4,6 +4,9 @@
     desk judge --trial TRIAL_ID --judge PROVIDER/MODEL
     desk judge prompt show | set FILE
     desk judge agreement [--run RUN_ID] [--threshold 0.6] [--json]
+    desk judge sample --run RUN_ID [--seed N]      (the next answer of the calibration sample)
+    desk judge rates --run RUN_ID --judge PROVIDER/MODEL [--json]
+    desk judge plan --run RUN_ID --judge PROVIDER/MODEL --model M --figure F --half-width H
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from desk.core.files import FileReadError, read_bounded
 
 if TYPE_CHECKING:
     from desk.core.judge_agreement import AgreementReport, CriterionAgreement
+    from desk.core.judged_rates import JudgedRate
     from desk.engine.application import Application
     from desk.engine.session import JudgeSummary
 
@@ -47,6 +51,23 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
                        help="calibrated when kappa's lower bound reaches this (default 0.6) with n >= 30")
     agree.add_argument("--json", action="store_true")
     agree.set_defaults(handler=_agreement)
+    sample = jsub.add_parser("sample", parents=[db],
+                             help="draw the next answer of a run's calibration sample (uniformly at random) to rate")
+    sample.add_argument("--run", metavar="RUN_ID", required=True)
+    sample.add_argument("--seed", type=int, help="the sample's seed (default: drawn once, then recorded)")
+    sample.set_defaults(handler=_sample)
+    rates = jsub.add_parser("rates", parents=[db], help="rate figures: people only, judge only, combined (PPI)")
+    rates.add_argument("--run", metavar="RUN_ID", required=True)
+    rates.add_argument("--judge", metavar="PROVIDER/MODEL", required=True)
+    rates.add_argument("--json", action="store_true")
+    rates.set_defaults(handler=_rates)
+    plan = jsub.add_parser("plan", parents=[db], help="human ratings a figure needs, with the judge and without")
+    plan.add_argument("--run", metavar="RUN_ID", required=True)
+    plan.add_argument("--judge", metavar="PROVIDER/MODEL", required=True)
+    plan.add_argument("--model", required=True, metavar="PROVIDER/MODEL")
+    plan.add_argument("--figure", required=True, choices=("success", "clarifying", "fabrication", "violation"))
+    plan.add_argument("--half-width", type=float, required=True, help="target half-width of the 95%% interval")
+    plan.set_defaults(handler=_plan)
 
 
 def _judge(args: argparse.Namespace, app: Application) -> int:
@@ -124,3 +145,52 @@ def _line(row: CriterionAgreement) -> str:
     matrix = "; ".join(f"{label}: {list(counts)}" for label, counts in zip(row.labels, row.confusion, strict=True))
     return (f"{row.judge} · {row.criterion}: n={row.n} agreement {num(row.agreement)} kappa {num(row.kappa)} "
             f"{interval} {state}; {human}\n    person→judge {' '.join(map(str, row.labels))}: {matrix}")
+
+
+def _sample(args: argparse.Namespace, app: Application) -> int:
+    found = _with_engine(app, lambda engine: engine.judges.draw_calibration(args.run, args.seed))
+    if found is None:
+        print("every answer of this run is drawn already")
+        return EXIT_FAILED
+    print(found)
+    return EXIT_OK
+
+
+def _rates(args: argparse.Namespace, app: Application) -> int:
+    ref = _ref(args.judge)
+    found = _with_engine(app, lambda engine: engine.judges.rates(args.run, ref))
+    if args.json:
+        for rate in found:
+            print(_json(rate.as_json()))
+        return EXIT_OK
+    for rate in found:
+        print(_rate_line(rate))
+    return EXIT_OK
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
+def _rate_line(r: JudgedRate) -> str:
+    people = f"people {_pct(r.people_rate)} (n={r.people_n}"
+    people += f", {_pct(r.people_interval[0])}–{_pct(r.people_interval[1])})" if r.people_interval else ")"
+    judge = f"judge {_pct(r.judge_rate)} (n={r.judge_n}, {'calibrated' if r.judge_calibrated else 'NOT calibrated'})"
+    if r.combined is not None:
+        c = r.combined
+        combined = f"combined {_pct(c.estimate)} ({_pct(c.low)}–{_pct(c.high)}, n={c.n} of {c.n_judged})"
+    else:
+        combined = f"combined –: {r.combined_note}"
+    return f"{r.model} · {r.figure}: {people}; {judge}; {combined}"
+
+
+def _plan(args: argparse.Namespace, app: Application) -> int:
+    ref = _ref(args.judge)
+    plan = _with_engine(app, lambda engine: engine.judges.plan(args.run, ref, args.model, args.figure,
+                                                                args.half_width))
+    with_judge = ("cannot be reached: the judge's own variance is too large" if plan.more_with_judge is None
+                  else f"{plan.more_with_judge} more")
+    print(f"{plan.model} · {plan.figure} within ±{100 * plan.half_width:g} points: without the judge "
+          f"{plan.more_without_judge} more human ratings; with {args.judge}: {with_judge} "
+          f"(calibration sample; {plan.rated} rated by people now)")
+    return EXIT_OK

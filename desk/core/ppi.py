@@ -58,3 +58,36 @@ def figure_value(figure: str, values: dict[str, object]) -> float | None:
         c = values.get("constraints")
         return float(c == "violated") if c in ("followed", "violated") else None
     raise ValueError(f"figure {figure!r} is not one of {', '.join(FIGURES)}")
+
+
+FIGURE_CRITERION = {"success": "outcome", "clarifying": "uncertainty", "fabrication": "uncertainty",
+                    "violation": "constraints"}
+
+
+def calibration_order(response_ids: Sequence[str], seed: int) -> list[str]:
+    """The order a run's answers are drawn for its calibration sample: a uniform random
+    permutation from `seed` (sorted first, so the order does not depend on how they were listed)."""
+    import random
+
+    order = sorted(set(response_ids))
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def ratings_needed(half_width: float, *, people_variance: float, judge_variance: float | None = None,
+                   difference_variance: float | None = None, n_judged: int = 0,
+                   confidence: float = 0.95) -> int | None:
+    """Human ratings a 95% interval of `half_width` needs: without a judge, the people's
+    variance alone (n >= z²·σ²/h²); with one, PPI's (n >= σ_Δ² / ((h/z)² - σ_f²/N)). None
+    when the judge's own share of the variance already exceeds the target (more human
+    ratings cannot reach it)."""
+    if half_width <= 0:
+        raise ValueError("the half-width must be positive")
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    budget = (half_width / z) ** 2
+    if judge_variance is None or difference_variance is None:
+        return math.ceil(people_variance / budget)
+    room = budget - (judge_variance / n_judged if n_judged else math.inf)
+    if room <= 0:
+        return None
+    return math.ceil(difference_variance / room)

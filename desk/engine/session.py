@@ -76,7 +76,7 @@ class Engine:
             runner=self.runner, recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), scorecards=self.ratings,
         )
         self.judges = JudgeService(
-            store.judge_prompts, store.verdicts, trials=store.trials, answers=store.responses, ratings=store.ratings,
+            store.judge_prompts, store.verdicts, store.calibration, trials=store.trials, answers=store.responses, ratings=store.ratings,
             rubrics=store.rubrics, runs=store.runs, links=store.suites, targets=self.providers, runner=self.runner,
             recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), run_answers=self.suites.rating_queue,
         )

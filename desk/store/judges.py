@@ -146,5 +146,24 @@ class JudgeVerdictTable:
         return [StoredVerdict(**r) for r in found]
 
 
+class CalibrationDrawTable:
+    """The answers drawn for a run's calibration sample, in draw order (table `calibration_draws`)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def drawn(self, run_id: str) -> list[tuple[str, int]]:
+        """(response id, seed) of each answer drawn for `run_id`, first drawn first."""
+        return [(r["response_id"], r["seed"]) for r in rows(
+            self.db, "SELECT response_id, seed FROM calibration_draws WHERE run_id = ? ORDER BY position", (run_id,))]
+
+    def record(self, run_id: str, response_id: str, seed: int) -> None:
+        with transaction(self.db):
+            row = one(self.db, "SELECT count(*) AS n FROM calibration_draws WHERE run_id = ?", (run_id,))
+            self.db.execute(
+                "INSERT INTO calibration_draws (run_id, response_id, seed, position, drawn_at) VALUES (?, ?, ?, ?, ?)",
+                (run_id, response_id, seed, row["n"] if row else 0, time.time()))
+
+
 def _prompt(row: Row) -> JudgePrompt:
     return JudgePrompt(row["name"], row["version"], row["template"], row["id"])

@@ -585,5 +585,16 @@ def m012_judge_prompts_and_verdicts(db: Database) -> None:
                 UNIQUE (response_id, judge)
             )""",
             "CREATE INDEX idx_judge_verdicts_judge ON judge_verdicts (judge)",
+            # The calibration sample: answers of a run drawn uniformly at random (the run's
+            # seed, recorded with each draw) for people to rate, so that a prediction-powered
+            # figure may combine their ratings with the judge's (desk.core.ppi).
+            """CREATE TABLE calibration_draws (
+                run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+                seed INTEGER NOT NULL,
+                position INTEGER NOT NULL,
+                drawn_at REAL NOT NULL,
+                PRIMARY KEY (run_id, response_id)
+            )""",
         ],
     )

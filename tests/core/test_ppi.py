@@ -4,6 +4,7 @@ of the time when the judge is biased."""
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -70,3 +71,18 @@ def test_the_interval_covers_the_true_rate_about_95_percent_with_a_biased_judge(
 ])
 def test_figure_values(figure, values, expected):
     assert figure_value(figure, values) == expected
+
+
+def test_ratings_needed_with_and_without_a_judge():
+    from desk.core.ppi import ratings_needed
+
+    z2 = 1.959963984540054 ** 2
+    # Without: n >= z^2 p(1-p) / h^2 = 384.1 -> 385
+    assert ratings_needed(0.05, people_variance=0.25) == 385 == math.ceil(z2 * 0.25 / 0.05 ** 2)
+    # With a judge over 1000 answers (variance 0.25) whose differences from people vary by 0.05:
+    # n >= 0.05 / ((0.05/z)^2 - 0.25/1000) = 124.7 -> 125
+    assert ratings_needed(0.05, people_variance=0.25, judge_variance=0.25, difference_variance=0.05,
+                          n_judged=1000) == 125
+    # A judge over too few answers cannot reach the target whatever people add.
+    assert ratings_needed(0.05, people_variance=0.25, judge_variance=0.25, difference_variance=0.05,
+                          n_judged=100) is None

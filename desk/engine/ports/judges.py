@@ -37,3 +37,10 @@ class Verdicts(Protocol):
 class RunLinks(Protocol):
     def link_response(self, response_id: str, run_id: str, seq: int) -> None:
         """Tag a response with its run (so it stays out of the trial history)."""
+
+
+class CalibrationDraws(Protocol):
+    def drawn(self, run_id: str) -> list[tuple[str, int]]:
+        """(response id, seed) of each answer drawn for the run's calibration sample, in order."""
+
+    def record(self, run_id: str, response_id: str, seed: int) -> None: ...

@@ -12,6 +12,7 @@ a verdict or an error for is never sent to it again: a run stopped midway resume
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,17 +20,20 @@ from typing import Any
 from desk.core.judge import (
     JudgePrompt,
     VerdictError,
+    is_machine,
     judge_input,
     judge_rater,
     parse_verdict,
     verdict_schema,
 )
 from desk.core.judge_agreement import AgreementReport, agreement_report
+from desk.core.judged_rates import JudgedRate, OversightPlan, judged_rates, oversight_plan
+from desk.core.ppi import FIGURES, calibration_order
 from desk.core.response import ResponseResult, Status
 from desk.core.rubric import Rubric
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput
 from desk.engine.errors import EngineError
-from desk.engine.ports.judges import JudgePrompts, RunLinks, Verdicts
+from desk.engine.ports.judges import CalibrationDraws, JudgePrompts, RunLinks, Verdicts
 from desk.engine.ports.ratings import RatingReader, RubricReader
 from desk.engine.ports.runs import Runs
 from desk.engine.ports.targets import Targets
@@ -69,11 +73,12 @@ class JudgeService:
     """`run_answers(run_id)` lists a suite run's (case, sample) items; `recorder()` a fresh
     sink that stores responses as they stream."""
 
-    def __init__(self, prompts: JudgePrompts, verdicts: Verdicts, *, trials: Trials, answers: Responses,
+    def __init__(self, prompts: JudgePrompts, verdicts: Verdicts, calibration: CalibrationDraws, *, trials: Trials, answers: Responses,
                  ratings: RatingReader, rubrics: RubricReader, runs: Runs, links: RunLinks, targets: Targets,
                  runner: Runner, recorder: Callable[[], ResponseSink],
                  run_answers: Callable[[str], list[QueueItem]]) -> None:
         self.verdicts = verdicts
+        self._draws = calibration
         self._prompts = prompts
         self._trials = trials
         self._answers = answers
@@ -201,3 +206,67 @@ class JudgeService:
             ids = [i for item in items for i in item.response_ids]
         ratings = self._ratings.current(ids) if ids is None or ids else []
         return agreement_report(ratings, self._rubrics.default(), threshold=threshold, seed=seed)
+
+    # --- the calibration sample and the figures it makes possible ---------------------------
+
+    def _run_scope(self, run_id: str) -> dict[str, str]:
+        """Response id -> model of each finished answer of suite run `run_id`."""
+        items = self._run_answers(run_id)
+        if not items:
+            raise EngineError(f"no suite run {run_id} with answers")
+        model_of = {rid: model for item in items for rid, model in zip(item.response_ids, item.models, strict=True)}
+        finished = {a.id for item in items for a in self._answers.for_trial(item.trial_id) if a.status == Status.OK}
+        return {rid: m for rid, m in model_of.items() if rid in finished}
+
+    def draw_calibration(self, run_id: str, seed: int | None = None) -> str | None:
+        """The next answer of the run's calibration sample, drawn uniformly at random from its
+        finished answers (without replacement; the seed is the run's first draw's, recorded
+        with every draw). None once every answer is drawn."""
+        drawn = self._draws.drawn(run_id)
+        if drawn:
+            if seed is not None and seed != drawn[0][1]:
+                raise EngineError(f"run {run_id}'s calibration sample is drawn with seed {drawn[0][1]}")
+            seed = drawn[0][1]
+        elif seed is None:
+            seed = secrets.randbelow(2**31)
+        taken = {rid for rid, _ in drawn}
+        nxt = next((rid for rid in calibration_order(list(self._run_scope(run_id)), seed) if rid not in taken), None)
+        if nxt is not None:
+            self._draws.record(run_id, nxt, seed)
+        return nxt
+
+    def _figures_inputs(self, run_id: str, judge: ModelRef) -> tuple[dict[str, str], dict[str, Any], dict[str, Any],
+                                                                       set[str], dict[str, bool]]:
+        model_of = self._run_scope(run_id)
+        rater = judge_rater(str(judge))
+        ratings = self._ratings.current(list(model_of)) if model_of else []
+        people: dict[str, Any] = {}
+        for r in sorted(ratings, key=lambda r: (r.created_at, r.id)):
+            if not is_machine(r.rater):
+                people.setdefault(r.response_id, r.values)
+        verdicts = {r.response_id: r.values for r in ratings if r.rater == rater}
+        report = agreement_report(ratings, self._rubrics.default())
+        calibrated = {row.criterion: row.calibrated for row in report.rows if row.judge == rater}
+        sample = {rid for rid, _ in self._draws.drawn(run_id)}
+        return model_of, people, verdicts, sample, calibrated
+
+    def rates(self, run_id: str, judge: ModelRef) -> list[JudgedRate]:
+        """Per model and figure of suite run `run_id`: people only, `judge` only (with its
+        calibration state), and combined by prediction-powered inference on the calibration sample."""
+        return judged_rates(*self._figures_inputs(run_id, judge))
+
+    def plan(self, run_id: str, judge: ModelRef, model: str, figure: str, half_width: float) -> OversightPlan:
+        """How many more human ratings `figure` of `model` needs for a 95% interval of
+        ±`half_width`, with the judge and without it."""
+        if figure not in FIGURES:
+            raise EngineError(f"figure {figure!r} is not one of {', '.join(FIGURES)}")
+        model_of, people, verdicts, sample, calibrated = self._figures_inputs(run_id, judge)
+        rate = next((r for r in judged_rates(model_of, people, verdicts, sample, calibrated, (figure,))
+                     if r.model == model), None)
+        if rate is None:
+            raise EngineError(f"model {model} has no finished answers in run {run_id}")
+        try:
+            return oversight_plan(rate, people, verdicts, [r for r, m in model_of.items() if m == model], sample,
+                                  half_width)
+        except ValueError as exc:
+            raise EngineError(str(exc)) from None
