@@ -54,6 +54,7 @@ from desk.engine.suites_tab import (
 from desk.engine.tab_events import Notice
 from desk.ui import defs, layout
 from desk.ui.command import Command, MessageLine, ask_from_task
+from desk.ui.judge_action import JudgeRunAction
 from desk.ui.run_dialogs import RunDialogs
 from desk.ui.suite_matrix import TRIAL_ROLE, MatrixFilter, MatrixFilterBar, MatrixModel, MatrixView
 
@@ -195,7 +196,10 @@ class SuitesPanel(QWidget):
         self.scorecard_button = layout.button("Scorecard…", "suiteScorecard", self.open_run_scorecard,
                                         "Per model and expected behaviour: how often the answers showed it; "
                                         "and two models compared on the same cases (sign test)")
-        head = layout.row(QLabel("<b>Runs</b>"), None, self.resume_button, self.rate_button, self.scorecard_button)
+        self.judge = JudgeRunAction(self.engine, self, lambda: self.selected_run_id() or self.current_run_id,
+                                    self.tab.model_names, self.show_info, self.show_error)
+        head = layout.row(QLabel("<b>Runs</b>"), None, self.resume_button, self.rate_button, self.judge.button,
+                          self.judge.cancel_button, self.scorecard_button)
         return layout.column(0, head, (self.run_table, 1))
 
     def _build_matrix(self) -> QWidget:
