@@ -12,8 +12,8 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("jsonschema")
 
-from tests.ui.test_suites_view import script, start_run, until  # noqa: E402
-from tests.vendor_server import Script  # noqa: E402
+from tests.ui.test_suites_view import script, start_run, until
+from tests.vendor_server import Script
 
 VERDICT = {"outcome": "success", "uncertainty": "confident_correct", "constraints": "na", "quality": 4,
            "rationale": "Fine."}
