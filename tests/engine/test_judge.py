@@ -150,6 +150,8 @@ def test_verdicts_never_count_as_a_persons_rating(providers, vendor):
 
     scores = asyncio.run(go())
     assert scores and all(s.n_rated == 0 for s in scores)
+    # The judge's own requests are not answers to score: its model is not on the scorecard.
+    assert sorted(s.model for s in scores) == ["ollama/llama3.2:latest", "openai/gpt-4o-mini"]
 
 
 def test_the_judge_prompt_is_versioned_and_each_verdict_names_its_version(providers, vendor):
