@@ -158,3 +158,12 @@ def test_a_seeded_calibration_sample_feeds_the_combined_rate(judged):
                 "--half-width", "0.05", env=env)
     assert plan.returncode == 0, plan
     assert plan.stdout.startswith("p/m2 · success within ±5 points: without the judge ")
+
+
+def test_a_judges_scorecard_says_whether_it_is_calibrated(judged):
+    _, env, run_id = judged
+    card = desk("scorecard", "--run", run_id, "--rater", "judge:p/judge", env=env)
+    assert card.returncode == 0, card
+    assert "judge:p/judge is calibrated for: no criterion; NOT for: outcome (n=0, kappa lower bound –)" in card.stdout
+    people = desk("scorecard", "--run", run_id, env=env)
+    assert "calibrated" not in people.stdout

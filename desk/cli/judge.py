@@ -194,3 +194,14 @@ def _plan(args: argparse.Namespace, app: Application) -> int:
           f"{plan.more_without_judge} more human ratings; with {args.judge}: {with_judge} "
           f"(calibration sample; {plan.rated} rated by people now)")
     return EXIT_OK
+
+
+def print_calibration(judge: str, report: AgreementReport) -> None:
+    """Under figures a judge made: for which criteria it is calibrated, and why not for the others."""
+    rows = [r for r in report.rows if r.judge == judge]
+    good = [r.criterion for r in rows if r.calibrated]
+    bad = [f"{r.criterion} (n={r.n}, kappa lower bound {'–' if r.kappa_low is None else f'{r.kappa_low:.2f}'})"
+           for r in rows if not r.calibrated]
+    print(f"\n{judge} is calibrated for: {', '.join(good) or 'no criterion'}"
+          + (f"; NOT for: {', '.join(bad)}" if bad else "")
+          + f" (needs n >= {report.min_shared} and kappa's lower bound >= {report.threshold:g}; desk judge agreement)")
