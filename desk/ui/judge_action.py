@@ -17,6 +17,7 @@ from desk.core.trial import ModelRef, ModelRefError
 from desk.engine.session import Engine, JudgeSummary
 from desk.ui import layout
 from desk.ui.command import Command
+from desk.ui.judge_agreement_view import JudgeAgreementDialog
 
 
 class JudgeRunAction:
@@ -36,6 +37,11 @@ class JudgeRunAction:
         self.cancel_button: QPushButton = layout.button("Cancel judging", "suiteJudgeCancel", self.command.cancel,
                                                         "Stop judging; Judge run again goes on where it stopped")
         self.cancel_button.setVisible(False)
+        self.agreement_button: QPushButton = layout.button(
+            "Judge agreement…", "suiteJudgeAgreement", self.open_agreement,
+            "How the judge's verdicts agree with people's on this run: kappa, its interval, and whether "
+            "the judge is calibrated")
+        self.agreement: JudgeAgreementDialog | None = None
 
     def start(self, judge: str | None = None) -> asyncio.Future[bool] | None:
         """Judge the selected run with `judge` (asked for when not given)."""
@@ -58,6 +64,15 @@ class JudgeRunAction:
         if task is not None:
             self._show_info(f"Judging with {ref}…")
         return task
+
+    def open_agreement(self) -> JudgeAgreementDialog:
+        """The agreement view of the selected run (of every answer when none is selected)."""
+        if self.agreement is not None:
+            self.agreement.close()
+            self.agreement.deleteLater()
+        self.agreement = JudgeAgreementDialog(self.engine, self._run_id(), self._parent)
+        self.agreement.show()
+        return self.agreement
 
     def _progress(self, done: int, total: int) -> None:
         self._show_info(f"Judged {done} / {total} answers…")

@@ -199,7 +199,7 @@ class SuitesPanel(QWidget):
         self.judge = JudgeRunAction(self.engine, self, lambda: self.selected_run_id() or self.current_run_id,
                                     self.tab.model_names, self.show_info, self.show_error)
         head = layout.row(QLabel("<b>Runs</b>"), None, self.resume_button, self.rate_button, self.judge.button,
-                          self.judge.cancel_button, self.scorecard_button)
+                          self.judge.cancel_button, self.judge.agreement_button, self.scorecard_button)
         return layout.column(0, head, (self.run_table, 1))
 
     def _build_matrix(self) -> QWidget:

@@ -4,6 +4,7 @@ person has rated it (issue 14): never before, so the blind rating is not anchore
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -36,3 +37,28 @@ def test_the_judges_verdict_shows_only_after_the_person_rated(window, qtbot, ven
     assert "Judge openai/judge: Outcome: failure" in shown.text() and "It invents a report." in shown.text()
     assert not any(name in shown.text().replace("openai/judge", "") for name in NAMES)  # never the answering model
     assert queue.panes[1].findChild(QLabel, "judgeVerdict").isHidden()  # not yet rated
+
+
+def test_the_agreement_view_lists_each_criterion_and_follows_the_threshold(window, qtbot, vendor, mw_loop, tmp_path):
+    panel = run_three(window, vendor, mw_loop, tmp_path)
+    vendor.set_default("judge", Script(text_pieces=[json.dumps(VERDICT)]))
+    mw_loop.run_until_complete(window.engine.judges.judge_run(panel.current_run_id, ModelRef("openai", "judge")))
+    ids = [rid for item in window.engine.suites.rating_queue(panel.current_run_id) for rid in item.response_ids]
+    for i, rid in enumerate(ids):  # a person calls two of three answers failures, as the judge does
+        outcome = "success" if i % 3 == 0 else "failure"
+        window.engine.ratings.save_rating(rid, {"outcome": outcome, "uncertainty": "confident_wrong",
+                                                "constraints": "na", "quality": 2}, rater="ann")
+    dialog = panel.judge.open_agreement()
+    qtbot.addWidget(dialog)
+    table = dialog.table
+    assert table.rowCount() == 4
+    cells = [table.item(0, c).text() for c in range(table.columnCount())]
+    assert cells[:4] == ["openai/judge", "outcome", "9", f"{6 / 9:.2f}"]
+    assert cells[7] == "no"  # 9 shared answers: never calibrated below 30
+    assert cells[8].startswith("failure success | failure: 6 0; success: 3 0")
+    dialog.threshold.setValue(0.0)
+    assert dialog.report.threshold == 0.0
+    dialog.threshold.setValue(0.6)
+    if os.environ.get("DESK_JUDGE_SCREENSHOT"):  # README's image: DESK_JUDGE_SCREENSHOT=resources/judge_agreement.png
+        dialog.resize(1150, 230)
+        assert dialog.grab().save(os.environ["DESK_JUDGE_SCREENSHOT"])
