@@ -167,3 +167,12 @@ def test_a_judges_scorecard_says_whether_it_is_calibrated(judged):
     assert "judge:p/judge is calibrated for: no criterion; NOT for: outcome (n=0, kappa lower bound –)" in card.stdout
     people = desk("scorecard", "--run", run_id, env=env)
     assert "calibrated" not in people.stdout
+
+
+def test_cost_per_success_validated_by_the_judge(judged):
+    _, env, run_id = judged
+    lines = desk("judge", "cost", "--run", run_id, "--judge", "p/judge", "--json", env=env).json_lines()
+    assert [(x["model"], x["answers"], x["judged"], x["successes"]) for x in lines] == [
+        ("p/m1", 10, 10, 0), ("p/m2", 10, 10, 0)]  # nobody has rated: no success to divide by
+    text = desk("judge", "cost", "--run", run_id, "--judge", "p/judge", env=env).stdout
+    assert "p/m1: cost per success – alone, – validated by p/judge (0 successes rated by people of 10 answers" in text

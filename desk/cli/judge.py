@@ -68,6 +68,12 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     plan.add_argument("--figure", required=True, choices=("success", "clarifying", "fabrication", "violation"))
     plan.add_argument("--half-width", type=float, required=True, help="target half-width of the 95%% interval")
     plan.set_defaults(handler=_plan)
+    cost = jsub.add_parser("cost", parents=[db],
+                           help="cost per successful task per model, alone and validated by the judge")
+    cost.add_argument("--run", metavar="RUN_ID", required=True)
+    cost.add_argument("--judge", metavar="PROVIDER/MODEL", required=True)
+    cost.add_argument("--json", action="store_true")
+    cost.set_defaults(handler=_cost)
 
 
 def _judge(args: argparse.Namespace, app: Application) -> int:
@@ -205,3 +211,17 @@ def print_calibration(judge: str, report: AgreementReport) -> None:
     print(f"\n{judge} is calibrated for: {', '.join(good) or 'no criterion'}"
           + (f"; NOT for: {', '.join(bad)}" if bad else "")
           + f" (needs n >= {report.min_shared} and kappa's lower bound >= {report.threshold:g}; desk judge agreement)")
+
+
+def _cost(args: argparse.Namespace, app: Application) -> int:
+    ref = _ref(args.judge)
+    found = _with_engine(app, lambda engine: engine.judges.validated_costs(args.run, ref))
+    for c in found:
+        if args.json:
+            print(_json(c.as_json()))
+            continue
+        alone = "–" if c.cost_per_success_usd is None else f"${c.cost_per_success_usd:.6f}"
+        validated = "–" if c.validated_cost_per_success_usd is None else f"${c.validated_cost_per_success_usd:.6f}"
+        print(f"{c.model}: cost per success {alone} alone, {validated} validated by {args.judge} "
+              f"({c.successes} successes rated by people of {c.answers} answers; {c.judged} judged)")
+    return EXIT_OK

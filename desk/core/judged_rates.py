@@ -103,3 +103,42 @@ def oversight_plan(rate: JudgedRate, people: Mapping[str, Values], judge: Mappin
     return OversightPlan(rate.model, rate.figure, half_width, len(human),
                          max(0, without - len(human)) if without is not None else None,
                          max(0, with_judge - len(shared)) if with_judge is not None else None)
+
+
+@dataclass(frozen=True)
+class ValidatedCost:
+    """Cost per successful task of one model alone, and with a validating judge: each
+    answer's cost plus the judge's measured cost for it ("a cheap model plus a validator"
+    against "a premium model alone"). Successes are people's (an unrated answer costs
+    money and succeeds never, as on the scorecard); an unknown cost is left out."""
+
+    model: str
+    answers: int
+    successes: int
+    answer_cost_usd: float | None
+    judged: int
+    judge_cost_usd: float | None  # the judge's requests for this model's answers
+    cost_per_success_usd: float | None
+    validated_cost_per_success_usd: float | None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def validated_costs(model_of: Mapping[str, str], cost_of: Mapping[str, float | None],
+                    judge_cost_of: Mapping[str, float | None], people: Mapping[str, Values]) -> list[ValidatedCost]:
+    """Per model (first-seen order): `cost_of` each answer, `judge_cost_of` each judged one."""
+    out = []
+    for model in dict.fromkeys(model_of.values()):
+        ids = [rid for rid, m in model_of.items() if m == model]
+        known = [c for c in (cost_of.get(r) for r in ids) if c is not None]
+        judged = [c for c in (judge_cost_of.get(r) for r in ids if r in judge_cost_of) if c is not None]
+        successes = sum(1 for r in ids if r in people and people[r].get("outcome") == "success")
+        total = round(sum(known), 10) if known else None
+        judge_total = round(sum(judged), 10) if judged else None
+        per = round(total / successes, 10) if total is not None and successes else None
+        validated = (round((total + (judge_total or 0.0)) / successes, 10)
+                     if total is not None and successes and judge_total is not None else None)
+        out.append(ValidatedCost(model, len(ids), successes, total, sum(1 for r in ids if r in judge_cost_of),
+                                 judge_total, per, validated))
+    return out

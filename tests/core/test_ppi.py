@@ -86,3 +86,19 @@ def test_ratings_needed_with_and_without_a_judge():
     # A judge over too few answers cannot reach the target whatever people add.
     assert ratings_needed(0.05, people_variance=0.25, judge_variance=0.25, difference_variance=0.05,
                           n_judged=100) is None
+
+
+def test_validated_cost_per_success_adds_the_judges_cost_of_each_answer():
+    from desk.core.judged_rates import validated_costs
+
+    model_of = {"a1": "cheap", "a2": "cheap", "a3": "cheap", "b1": "premium", "b2": "premium"}
+    cost_of = {"a1": 0.001, "a2": 0.001, "a3": None, "b1": 0.02, "b2": 0.02}  # a3's cost is unknown
+    judge_cost_of = {"a1": 0.0005, "a2": 0.0005, "a3": 0.0005}
+    people = {"a1": {"outcome": "success"}, "a2": {"outcome": "failure"}, "b1": {"outcome": "success"},
+              "b2": {"outcome": "success"}}
+    cheap, premium = validated_costs(model_of, cost_of, judge_cost_of, people)
+    assert (cheap.successes, cheap.answers, cheap.judged) == (1, 3, 3)
+    assert cheap.cost_per_success_usd == pytest.approx(0.002)
+    assert cheap.validated_cost_per_success_usd == pytest.approx(0.002 + 0.0015)
+    assert premium.cost_per_success_usd == pytest.approx(0.02)
+    assert premium.validated_cost_per_success_usd is None  # no judge cost measured for it

@@ -27,7 +27,14 @@ from desk.core.judge import (
     verdict_schema,
 )
 from desk.core.judge_agreement import AgreementReport, agreement_report
-from desk.core.judged_rates import JudgedRate, OversightPlan, judged_rates, oversight_plan
+from desk.core.judged_rates import (
+    JudgedRate,
+    OversightPlan,
+    ValidatedCost,
+    judged_rates,
+    oversight_plan,
+    validated_costs,
+)
 from desk.core.ppi import FIGURES, calibration_order
 from desk.core.response import ResponseResult, Status
 from desk.core.rubric import Rubric
@@ -270,3 +277,15 @@ class JudgeService:
                                   half_width)
         except ValueError as exc:
             raise EngineError(str(exc)) from None
+
+    def validated_costs(self, run_id: str, judge: ModelRef) -> list[ValidatedCost]:
+        """Per model of suite run `run_id`: cost per successful task alone, and validated by
+        `judge` (each answer's cost plus the judge's measured cost for it)."""
+        model_of, people, _verdicts, _sample, _calibrated = self._figures_inputs(run_id, judge)
+        cost_of = {a.id: a.cost_usd for item in self._run_answers(run_id)
+                   for a in self._answers.for_trial(item.trial_id) if a.id in model_of}
+        judge_cost_of: dict[str, float | None] = {}
+        for verdict in self.verdicts.list(judge_rater(str(judge)), list(model_of)):
+            own = self._answers.get(verdict.judge_response_id) if verdict.judge_response_id else None
+            judge_cost_of[verdict.response_id] = own.cost_usd if own is not None else None
+        return validated_costs(model_of, cost_of, judge_cost_of, people)
