@@ -91,15 +91,17 @@ class JudgeVerdictTable:
         self._ratings = ratings
 
     def judged(self, judge: str, response_ids: Sequence[str]) -> set[str]:
-        """Which of `response_ids` `judge` has a verdict or an error for (never judged again)."""
+        """Which of `response_ids` `judge` has a verdict or an error for, or a rating by it
+        (one a merge brought without its verdict row): never judged again."""
         found: set[str] = set()
         ids = list(response_ids)
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ", ".join("?" * len(chunk))
             found |= {r["response_id"] for r in rows(
-                self.db, f"SELECT response_id FROM judge_verdicts WHERE judge = ? AND response_id IN ({marks})",
-                (judge, *chunk))}
+                self.db, f"SELECT response_id FROM judge_verdicts WHERE judge = ? AND response_id IN ({marks}) "
+                         f"UNION SELECT response_id FROM ratings WHERE rater = ? AND response_id IN ({marks})",
+                (judge, *chunk, judge, *chunk))}
         return found
 
     def save_verdict(self, response_id: str, judge: str, values: dict[str, Any], *, prompt_id: str,

@@ -172,3 +172,15 @@ def test_the_judge_prompt_is_versioned_and_each_verdict_names_its_version(provid
     assert (first.version, second.version) == (1, 2)
     assert {v.prompt_id for v in providers.verdicts.list()} == {second.id}
     assert all("TEMPLATE-2" in json.dumps(r.json) for r in _judge_requests(vendor))
+
+
+def test_an_answer_with_a_rating_by_the_judge_but_no_verdict_row_is_not_judged_again(providers, vendor):
+    """As after a merge, which brings the judge's ratings but not this store's verdict rows."""
+    trial_id = _answers(providers, vendor)
+    first = providers.responses.for_trial(trial_id)[0]
+    rater = f"judge:openai/{JUDGE_MODEL}"
+    providers.ratings.save(first.id, rater, {k: v for k, v in VERDICT.items() if k != "rationale"})
+    vendor.set_default(JUDGE_MODEL, Script(text_pieces=_pieces(VERDICT)))
+    summary = _judge(providers, "openai", trial_id)
+    assert (summary.verdicts, summary.already) == (1, 1)
+    assert len(_judge_requests(vendor)) == 1
