@@ -1,4 +1,5 @@
-"""The Suites tab's *Judge run…*: a model rates the selected run's answers (issue 14).
+"""*Judge run…* on the Suites tab, *Rate → Judge these answers…* in the window: a model
+rates a suite run's or the open trial's answers (issue 14).
 
 The judge model is chosen from the configured ones; the run is an asyncio task on the
 window's loop (as a suite run is: the requests are async I/O, nothing blocks the GUI
@@ -9,27 +10,35 @@ run resumes where it stopped: no answer is judged twice (desk.engine.services.ju
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from PySide6.QtWidgets import QInputDialog, QPushButton, QWidget
 
 from desk.core.trial import ModelRef, ModelRefError
 from desk.engine.session import Engine, JudgeSummary
 from desk.ui import layout
+from desk.ui.busy import BusyBar
 from desk.ui.command import Command
 from desk.ui.judge_agreement_view import JudgeAgreementDialog
 
+Judge = Callable[[str, ModelRef, Callable[[int, int], None]], Awaitable[JudgeSummary]]
+
 
 class JudgeRunAction:
-    """The button, its Cancel, and the judging task of one panel."""
+    """The button, its Cancel, and the judging task of one panel. `run_id()` names what to
+    judge: a suite run, or with `judge` (JudgeService.judge_trial, say) a trial; with a
+    `bar`, the work and its Cancel show in the window's status bar."""
 
     def __init__(self, engine: Engine, parent: QWidget, run_id: Callable[[], str | None],
                  models: Callable[[], list[str]], show_info: Callable[[str], None],
-                 show_error: Callable[[str], None]) -> None:
+                 show_error: Callable[[str], None], *, judge: Judge | None = None, bar: BusyBar | None = None,
+                 what: str = "run") -> None:
         self.engine, self._parent, self._run_id, self._models = engine, parent, run_id, models
         self._show_info, self._show_error = show_info, show_error
+        self._judge: Judge = judge or (lambda rid, ref, progress: engine.judges.judge_run(rid, ref, progress=progress))
+        self._what = what
         self.command = Command(show_info, show_error, refuse="Still judging: wait for it or cancel it.",
-                               running_changed=self._running)
+                               running_changed=self._running, bar=bar)
         self.button: QPushButton = layout.button(
             "Judge run…", "suiteJudge", self.start,
             "A model rates every answer of the selected run as a blind rater would; its verdicts are "
@@ -47,7 +56,7 @@ class JudgeRunAction:
         """Judge the selected run with `judge` (asked for when not given)."""
         run_id = self._run_id()
         if run_id is None:
-            self._show_error("Select a run to judge.")
+            self._show_error(f"Select a {self._what} to judge.")
             return None
         if judge is None:
             models = self._models()
@@ -59,8 +68,9 @@ class JudgeRunAction:
         except ModelRefError as exc:
             self._show_error(str(exc))
             return None
-        task = self.command.start(lambda: self.engine.judges.judge_run(run_id, ref, progress=self._progress),
-                                  done=_said, cancelled="Judging cancelled; Judge run again goes on where it stopped.")
+        task = self.command.start(lambda: self._judge(run_id, ref, self._progress), done=_said,
+                                  cancelled="Judging cancelled; judging again goes on where it stopped.",
+                                  title=f"Judging with {ref}")
         if task is not None:
             self._show_info(f"Judging with {ref}…")
         return task

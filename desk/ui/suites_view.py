@@ -198,9 +198,9 @@ class SuitesPanel(QWidget):
                                         "and two models compared on the same cases (sign test)")
         self.judge = JudgeRunAction(self.engine, self, lambda: self.selected_run_id() or self.current_run_id,
                                     self.tab.model_names, self.show_info, self.show_error)
-        head = layout.row(QLabel("<b>Runs</b>"), None, self.resume_button, self.rate_button, self.judge.button,
-                          self.judge.cancel_button, self.judge.agreement_button, self.scorecard_button)
-        return layout.column(0, head, (self.run_table, 1))
+        head = layout.row(QLabel("<b>Runs</b>"), None, self.resume_button, self.rate_button, self.scorecard_button)
+        judging = layout.row(None, self.judge.button, self.judge.cancel_button, self.judge.agreement_button)
+        return layout.column(0, head, judging, (self.run_table, 1))
 
     def _build_matrix(self) -> QWidget:
         self.matrix_title = QLabel("Open a run to see its answers: cases down, models across.")

@@ -45,3 +45,19 @@ def test_judge_a_run_cancel_and_go_on(window, vendor, mw_loop, tmp_path):
     assert panel.run_ids() == [panel.current_run_id]  # the judge's runs are not suite runs: the list is unchanged
     assert len(window.engine.store.verdicts.list("judge:openai/judge")) == 18
     assert sum(sent.values()) <= 18 + 4  # at most the requests in flight at the cancel were sent again
+
+
+def test_rate_menu_judges_the_open_trials_answers(window, vendor, mw_loop):
+    from desk.core.trial import ModelRef, TrialInput
+
+    script(vendor)
+    outcome = mw_loop.run_until_complete(window.engine.trials.run(
+        TrialInput("What is 2 + 2?"), [ModelRef("openai", "gpt-4o-mini"), ModelRef("local", "llama3.2")]))
+    window.open_trial(outcome.trial_id)
+    assert window.current_trial_id == outcome.trial_id
+    assert "&Judge these answers…" in [a.text() for a in window.menuBar().actions()[2].menu().actions()]
+    vendor.set_default("judge", Script(text_pieces=[json.dumps(VERDICT)]))
+    task = window.trial_judge.start("openai/judge")
+    assert mw_loop.run_until_complete(task) is True
+    assert "judge:openai/judge: 2 verdicts, 0 judge errors" in window.banner.label.text()
+    assert len(window.engine.store.verdicts.list("judge:openai/judge")) == 2
