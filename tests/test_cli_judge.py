@@ -78,6 +78,9 @@ def test_a_judge_run_killed_mid_way_resumes_and_judges_each_answer_once(setup, s
         assert sent[answer_of[rid]] == 1, answer_of[rid]
     again = desk("judge", "--run", run_id, "--judge", "p/judge", env=env)
     assert "0 verdicts, 0 judge errors, 20 judged before" in again.stdout
+    runs = desk("runs", "--kind", "judge", "--json", env=env).json_lines()
+    assert [(r["status"], r["models"], r["ok"], r["failed"]) for r in runs] == [
+        ("done", ["p/judge"], 0, 0), ("done", ["p/judge"], 20 - len(before), 0), ("interrupted", ["p/judge"], None, None)]
 
 
 def test_prompt_show_set_and_agreement(setup, tmp_path):

@@ -134,7 +134,7 @@ class JudgeService:
         schema = verdict_schema(rubric)
         target = self._targets.target(judge, GenerationSettings(response_schema=schema))
         jobs, already, failed = self._jobs(trial_ids, rater)
-        run_id = self._runs.create(JUDGE_RUN_KIND, {**scope, "judge": str(judge), "prompt_id": prompt.id,
+        run_id = self._runs.create(JUDGE_RUN_KIND, {**scope, "judge": str(judge), "models": [str(judge)], "prompt_id": prompt.id,
                                                     "rubric_id": rubric.id, "concurrency": concurrency})
         summary = JudgeSummary(run_id, rater, prompt.version, already=already, failed_answers=failed)
         gate, done = asyncio.Semaphore(concurrency), 0
@@ -156,7 +156,8 @@ class JudgeService:
             await asyncio.gather(*(one(i, job) for i, job in enumerate(jobs)))
             status = "done"
         finally:
-            self._runs.finish(run_id, status, {"verdicts": summary.verdicts, "errors": summary.errors,
+            # ok / failed as `desk runs` counts a run's answers: verdicts and judge errors
+            self._runs.finish(run_id, status, {"ok": summary.verdicts, "failed": summary.errors,
                                                "already": summary.already})
         return summary
 
