@@ -1,11 +1,13 @@
 """The judge agreement view (issue 14): per judge and criterion, on the answers both a
 person and the judge rated, the agreement, Cohen's kappa with its 95% bootstrap interval,
 the confusion matrix, n, two people's kappa beside it, and whether the judge is calibrated
-(n >= 30 and kappa's lower bound at or above the threshold set here)."""
+(n >= 30 and kappa's lower bound at or above the threshold set here). For a suite run, the
+rate figures of the chosen judge beside people's and combined (desk.core.judged_rates)."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDoubleSpinBox,
     QLabel,
@@ -16,6 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.judge_agreement import DEFAULT_THRESHOLD, AgreementReport, CriterionAgreement
+from desk.core.judged_rates import JudgedRate
+from desk.core.trial import ModelRef
 from desk.engine.session import Engine
 from desk.ui import layout
 
@@ -25,6 +29,24 @@ HEADERS = ["judge", "criterion", "n", "agreement", "kappa", "95% interval", "peo
 
 def _num(x: float | None) -> str:
     return "–" if x is None else f"{x:.2f}"
+
+
+RATE_HEADERS = ["model", "figure", "people (Wilson 95%)", "judge", "combined (PPI 95%)"]
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
+def rate_cells(r: JudgedRate) -> list[str]:
+    people = f"{_pct(r.people_rate)} n={r.people_n}"
+    if r.people_interval:
+        people += f" [{_pct(r.people_interval[0])}, {_pct(r.people_interval[1])}]"
+    judge = f"{_pct(r.judge_rate)} n={r.judge_n} ({'calibrated' if r.judge_calibrated else 'not calibrated'})"
+    c = r.combined
+    combined = (f"{_pct(c.estimate)} [{_pct(c.low)}, {_pct(c.high)}] n={c.n} of {c.n_judged}" if c is not None
+                else r.combined_note)
+    return [r.model, r.figure, people, judge, combined]
 
 
 def row_cells(row: CriterionAgreement) -> list[str]:
@@ -57,7 +79,17 @@ class JudgeAgreementDialog(QDialog):
         box.addLayout(layout.row(QLabel("Calibrated when n ≥ 30 and kappa's lower bound ≥"), self.threshold, None))
         box.addWidget(self.table, 1)
         box.addWidget(self.note)
-        self.resize(1100, 360)
+        self.judge_choice = QComboBox()
+        self.judge_choice.setObjectName("judgeChoice")
+        self.judge_choice.currentTextChanged.connect(lambda _t: self.refresh_rates())
+        self.rates = QTableWidget(0, len(RATE_HEADERS))
+        self.rates.setObjectName("judgeRates")
+        self.rates.setHorizontalHeaderLabels(RATE_HEADERS)
+        self.rates.horizontalHeader().setStretchLastSection(True)
+        if run_id is not None:  # rates are per run: its calibration sample
+            box.addLayout(layout.row(QLabel("Rates of this run with the judge"), self.judge_choice, None))
+            box.addWidget(self.rates, 1)
+        self.resize(1100, 360 if run_id is None else 620)
         self.report: AgreementReport | None = None
         self.refresh()
 
@@ -68,6 +100,21 @@ class JudgeAgreementDialog(QDialog):
             for c, text in enumerate(row_cells(row)):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
+        judges = sorted({row.judge.split(":", 1)[1] for row in self.report.rows})
+        if judges != [self.judge_choice.itemText(i) for i in range(self.judge_choice.count())]:
+            self.judge_choice.clear()
+            self.judge_choice.addItems(judges)  # (refreshes the rates through currentTextChanged)
         self.note.setText("No judge verdicts yet: Judge run… first." if not self.report.rows else
                           "Compared on the answers both a person and the judge rated (the first person, where "
                           "several did); people's kappa is two people's on the answers both rated: the ceiling.")
+
+    def refresh_rates(self) -> None:
+        """People's, the judge's and the combined rate of each model and figure (combined only
+        on the answers of the run's calibration sample: desk judge sample draws them)."""
+        judge = self.judge_choice.currentText()
+        found = self.engine.judges.rates(self.run_id, ModelRef.parse(judge)) if judge and self.run_id else []
+        self.rates.setRowCount(len(found))
+        for r, rate in enumerate(found):
+            for c, text in enumerate(rate_cells(rate)):
+                self.rates.setItem(r, c, QTableWidgetItem(text))
+        self.rates.resizeColumnsToContents()

@@ -58,7 +58,14 @@ def test_the_agreement_view_lists_each_criterion_and_follows_the_threshold(windo
     assert cells[8].startswith("failure success | failure: 6 0; success: 3 0")
     dialog.threshold.setValue(0.0)
     assert dialog.report.threshold == 0.0
+    # The run's rates with that judge: people's, the judge's (calibrated or not), combined or why not.
+    assert dialog.judge_choice.currentText() == "openai/judge"
+    rates = dialog.rates
+    assert rates.rowCount() == 3 * 4  # three models x four figures
+    first = [rates.item(0, c).text() for c in range(rates.columnCount())]
+    assert first[1] == "success" and first[3] == "0.0% n=3 (not calibrated)"
+    assert first[4] == "no answer of the calibration sample is rated by a person and the judge yet"
     dialog.threshold.setValue(0.6)
     if os.environ.get("DESK_JUDGE_SCREENSHOT"):  # README's image: DESK_JUDGE_SCREENSHOT=resources/judge_agreement.png
-        dialog.resize(1150, 230)
+        dialog.resize(1150, 640)
         assert dialog.grab().save(os.environ["DESK_JUDGE_SCREENSHOT"])
