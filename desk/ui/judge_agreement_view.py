@@ -22,6 +22,7 @@ from desk.core.judged_rates import JudgedRate
 from desk.core.trial import ModelRef
 from desk.engine.session import Engine
 from desk.ui import layout
+from desk.ui.calibration_rating import CalibrationRatingDialog
 
 HEADERS = ["judge", "criterion", "n", "agreement", "kappa", "95% interval", "people's kappa (n)", "calibrated",
            "confusion (person → judge)"]
@@ -86,8 +87,13 @@ class JudgeAgreementDialog(QDialog):
         self.rates.setObjectName("judgeRates")
         self.rates.setHorizontalHeaderLabels(RATE_HEADERS)
         self.rates.horizontalHeader().setStretchLastSection(True)
+        self.sample_button = layout.button("Rate the calibration sample…", "judgeCalibrate", self.rate_sample,
+                                           "Rate answers of this run drawn uniformly at random: only these "
+                                           "feed the combined rates")
+        self.sample: CalibrationRatingDialog | None = None
         if run_id is not None:  # rates are per run: its calibration sample
-            box.addLayout(layout.row(QLabel("Rates of this run with the judge"), self.judge_choice, None))
+            box.addLayout(layout.row(QLabel("Rates of this run with the judge"), self.judge_choice, None,
+                                     self.sample_button))
             box.addWidget(self.rates, 1)
         self.resize(1100, 360 if run_id is None else 620)
         self.report: AgreementReport | None = None
@@ -107,6 +113,17 @@ class JudgeAgreementDialog(QDialog):
         self.note.setText("No judge verdicts yet: Judge run… first." if not self.report.rows else
                           "Compared on the answers both a person and the judge rated (the first person, where "
                           "several did); people's kappa is two people's on the answers both rated: the ceiling.")
+
+    def rate_sample(self) -> CalibrationRatingDialog | None:
+        """Open the calibration sample's rating dialog (as the rater named in the settings)."""
+        rater = self.engine.rater_name()
+        if not rater or self.run_id is None:
+            self.note.setText("Set your rater name first (Edit → Set rater name…).")
+            return None
+        self.sample = CalibrationRatingDialog(self.engine, self.run_id, rater, self)
+        self.sample.finished.connect(lambda _r: self.refresh())
+        self.sample.show()
+        return self.sample
 
     def refresh_rates(self) -> None:
         """People's, the judge's and the combined rate of each model and figure (combined only
