@@ -89,9 +89,12 @@ class OversightPlan:
 
 def oversight_plan(rate: JudgedRate, people: Mapping[str, Values], judge: Mapping[str, Values],
                    ids: Sequence[str], sample: set[str], half_width: float) -> OversightPlan:
-    """From the variances at hand (a rate of 0.5 when there is none yet: the worst case)."""
+    """From the variances at hand. People's variance is p(1-p) at the p of their Wilson
+    interval nearest 0.5 (0.5 with no ratings yet): a rate of 0 or 1 on a few answers says
+    little, and its own zero variance would promise that one more rating is enough."""
     human, judged = _values(rate.figure, ids, people), _values(rate.figure, ids, judge)
-    p = rate.people_rate if rate.people_rate is not None else 0.5
+    low, high = rate.people_interval or (0.0, 1.0)
+    p = min(max(0.5, low), high)
     without = ratings_needed(half_width, people_variance=max(p * (1 - p), 1e-12))
     shared = [rid for rid in human if rid in sample and rid in judged]
     with_judge: int | None = None

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from desk.core.judge_agreement import DEFAULT_THRESHOLD, AgreementReport, CriterionAgreement
 from desk.core.judged_rates import JudgedRate
+from desk.core.ppi import FIGURES
 from desk.core.trial import ModelRef
 from desk.engine.session import Engine
 from desk.ui import layout
@@ -91,10 +92,25 @@ class JudgeAgreementDialog(QDialog):
                                            "Rate answers of this run drawn uniformly at random: only these "
                                            "feed the combined rates")
         self.sample: CalibrationRatingDialog | None = None
+        self.plan_model, self.plan_figure = QComboBox(), QComboBox()
+        self.plan_figure.addItems(list(FIGURES))
+        self.plan_width = QDoubleSpinBox()
+        self.plan_width.setRange(0.005, 0.5)
+        self.plan_width.setSingleStep(0.01)
+        self.plan_width.setValue(0.05)
+        self.plan_result = QLabel()
+        self.plan_result.setObjectName("judgePlan")
+        self.plan_result.setWordWrap(True)
+        for widget in (self.plan_model, self.plan_figure):
+            widget.currentTextChanged.connect(lambda _t: self.refresh_plan())
+        self.plan_width.valueChanged.connect(lambda _v: self.refresh_plan())
         if run_id is not None:  # rates are per run: its calibration sample
             box.addLayout(layout.row(QLabel("Rates of this run with the judge"), self.judge_choice, None,
                                      self.sample_button))
             box.addWidget(self.rates, 1)
+            box.addLayout(layout.row(QLabel("Human ratings needed for"), self.plan_model, self.plan_figure,
+                                     QLabel("within ±"), self.plan_width, None))
+            box.addWidget(self.plan_result)
         self.resize(1100, 360 if run_id is None else 620)
         self.report: AgreementReport | None = None
         self.refresh()
@@ -135,3 +151,21 @@ class JudgeAgreementDialog(QDialog):
             for c, text in enumerate(rate_cells(rate)):
                 self.rates.setItem(r, c, QTableWidgetItem(text))
         self.rates.resizeColumnsToContents()
+        models = list(dict.fromkeys(rate.model for rate in found))
+        if models != [self.plan_model.itemText(i) for i in range(self.plan_model.count())]:
+            self.plan_model.clear()
+            self.plan_model.addItems(models)
+        self.refresh_plan()
+
+    def refresh_plan(self) -> None:
+        """How many more human ratings the chosen figure needs, with the judge and without it."""
+        judge, model = self.judge_choice.currentText(), self.plan_model.currentText()
+        if not judge or not model or self.run_id is None:
+            self.plan_result.clear()
+            return
+        plan = self.engine.judges.plan(self.run_id, ModelRef.parse(judge), model, self.plan_figure.currentText(),
+                                       self.plan_width.value())
+        with_judge = ("out of reach: the judge's own variance is too large" if plan.more_with_judge is None
+                      else f"{plan.more_with_judge} more from the calibration sample")
+        self.plan_result.setText(f"Without the judge: {plan.more_without_judge} more human ratings; "
+                                 f"with {judge}: {with_judge} ({plan.rated} rated by people now).")

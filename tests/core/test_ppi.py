@@ -102,3 +102,14 @@ def test_validated_cost_per_success_adds_the_judges_cost_of_each_answer():
     assert cheap.validated_cost_per_success_usd == pytest.approx(0.002 + 0.0015)
     assert premium.cost_per_success_usd == pytest.approx(0.02)
     assert premium.validated_cost_per_success_usd is None  # no judge cost measured for it
+
+
+def test_the_plan_does_not_trust_a_rate_of_zero_or_one_on_a_few_answers():
+    from desk.core.judged_rates import judged_rates, oversight_plan
+
+    model_of = {f"a{i}": "m" for i in range(3)}
+    people = {rid: {"uncertainty": "confident_wrong"} for rid in model_of}  # 3 of 3 fabricated
+    (rate,) = judged_rates(model_of, people, {}, set(), {}, ("fabrication",))
+    plan = oversight_plan(rate, people, {}, list(model_of), set(), 0.05)
+    # Wilson [0.44, 1.0] for 3/3: p = 0.5 at worst -> 385 in all, 382 more; no judge: none with it
+    assert (plan.rated, plan.more_without_judge, plan.more_with_judge) == (3, 382, None)

@@ -65,9 +65,14 @@ def test_the_agreement_view_lists_each_criterion_and_follows_the_threshold(windo
     first = [rates.item(0, c).text() for c in range(rates.columnCount())]
     assert first[1] == "success" and first[3] == "0.0% n=3 (not calibrated)"
     assert first[4] == "no answer of the calibration sample is rated by a person and the judge yet"
+    # How much human oversight a figure needs, with the judge and without it.
+    dialog.plan_figure.setCurrentText("fabrication")
+    dialog.plan_width.setValue(0.1)
+    assert dialog.plan_result.text().startswith("Without the judge: ")
+    assert "with openai/judge: " in dialog.plan_result.text()
     dialog.threshold.setValue(0.6)
     if os.environ.get("DESK_JUDGE_SCREENSHOT"):  # README's image: DESK_JUDGE_SCREENSHOT=resources/judge_agreement.png
-        dialog.resize(1150, 640)
+        dialog.resize(1150, 700)
         assert dialog.grab().save(os.environ["DESK_JUDGE_SCREENSHOT"])
 
 
