@@ -96,8 +96,8 @@ def verdict_schema(rubric: Rubric) -> dict[str, Any]:
     for c in judged_criteria(rubric):
         if c.kind == "choice":
             properties[c.key] = {"type": "string", "enum": list(c.option_keys())}
-        else:
-            properties[c.key] = {"type": "integer", "minimum": c.low, "maximum": c.high}
+        else:  # an enum, not minimum/maximum: OpenAI's strict schemas take enums everywhere
+            properties[c.key] = {"type": "integer", "enum": list(range(c.low, c.high + 1))}
     properties[RATIONALE] = {"type": "string"}
     return {"type": "object", "properties": properties, "required": list(properties),
             "additionalProperties": False}

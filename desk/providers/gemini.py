@@ -144,11 +144,16 @@ GEMINI_UNSUPPORTED = ("additionalProperties", "$schema", "$id", "title")
 
 
 def gemini_schema(schema: Any) -> Any:
-    """`schema` without the keywords Gemini refuses, at every level (properties keep their names)."""
+    """`schema` without the keywords Gemini refuses, at every level (properties keep their
+    names); an integer enum (Gemini's enums are strings only) as its minimum and maximum."""
     if isinstance(schema, list):
         return [gemini_schema(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
+    numbers = schema.get("enum")
+    if schema.get("type") == "integer" and isinstance(numbers, list) and numbers \
+            and all(isinstance(n, int) for n in numbers):
+        schema = {**{k: v for k, v in schema.items() if k != "enum"}, "minimum": min(numbers), "maximum": max(numbers)}
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key in GEMINI_UNSUPPORTED:

@@ -83,6 +83,11 @@ def test_anthropic_text_that_is_not_json_arrives_as_is(providers, vendor):
     assert r.text == "not json"
 
 
+def test_gemini_takes_an_integer_enum_as_its_range():
+    assert gemini_schema({"type": "integer", "enum": [1, 2, 3]}) == {"type": "integer", "minimum": 1, "maximum": 3}
+    assert gemini_schema({"type": "string", "enum": ["a"]}) == {"type": "string", "enum": ["a"]}
+
+
 def test_gemini_schema_drops_only_what_gemini_refuses():
     schema = {"type": "object", "title": "x", "additionalProperties": False,
               "properties": {"title": {"type": "string", "title": "t"}, "n": {"type": "array", "items": [
