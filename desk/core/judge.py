@@ -129,6 +129,15 @@ def judge_input(template: str, task: TrialInput, answer: str, rubric: Rubric, *,
     return TrialInput(text, None, task.images if images else ())
 
 
+def missing_validator() -> str | None:
+    """Why verdicts cannot be validated here (the jsonschema package is missing), or None."""
+    import importlib.util
+
+    if importlib.util.find_spec("jsonschema") is None:
+        return "judging needs the jsonschema package to validate verdicts: pip install 'jsonschema>=4.18'"
+    return None
+
+
 class VerdictError(ValueError):
     """A judge's reply that is not a verdict (not JSON, or not what the schema asks)."""
 

@@ -184,3 +184,14 @@ def test_an_answer_with_a_rating_by_the_judge_but_no_verdict_row_is_not_judged_a
     summary = _judge(providers, "openai", trial_id)
     assert (summary.verdicts, summary.already) == (1, 1)
     assert len(_judge_requests(vendor)) == 1
+
+
+def test_without_jsonschema_nothing_is_sent_and_the_error_says_what_to_install(providers, vendor, monkeypatch):
+    import importlib.util
+
+    trial_id = _answers(providers, vendor)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jsonschema" else real(name, *a))
+    with pytest.raises(EngineError, match="pip install 'jsonschema"):
+        _judge(providers, "openai", trial_id)
+    assert _judge_requests(vendor) == [] and providers.verdicts.list() == []

@@ -23,6 +23,7 @@ from desk.core.judge import (
     is_machine,
     judge_input,
     judge_rater,
+    missing_validator,
     parse_verdict,
     verdict_schema,
 )
@@ -128,6 +129,8 @@ class JudgeService:
                      images: bool, progress: Progress | None) -> JudgeSummary:
         if concurrency < 1:
             raise EngineError("concurrency must be at least 1")
+        if (missing := missing_validator()) is not None:  # said before anything is sent
+            raise EngineError(missing)
         await self._targets.prepare([judge.provider])
         rater = judge_rater(str(judge))
         prompt, rubric = self.prompt(), self._rubrics.default()
