@@ -17,7 +17,7 @@ OVERSIZED_MODULES: dict[str, int] = {}
 # path::qualified name: lines (end_lineno - lineno + 1, decorators excluded)
 OVERSIZED_FUNCTIONS = {
     # A migration is frozen once released: stores in the field were built by it.
-    "desk/store/migrations.py::m001_initial": 137,
+    "desk/store/migration_initial.py::m001_initial": 137,
 }
 
 

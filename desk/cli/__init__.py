@@ -25,6 +25,7 @@ from desk.cli import (
     show,
     trial,
 )
+from desk.cli import judge as cli_judge
 from desk.cli import load as cli_load
 from desk.cli import local as cli_local
 from desk.cli import suite as cli_suite
@@ -53,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     for group in (provider, prices, trial, give_results, history, cli_load, cli_suite, cli_local, show, rate, scorecard, export,
-                  merge, rubric):
+                  merge, rubric, cli_judge):
         group.register(sub, db)
     return p
 

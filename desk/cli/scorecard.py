@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from desk.cli import judge as cli_judge
 from desk.cli import suite as cli_suite
 from desk.cli.common import (
     EXIT_OK,
@@ -16,6 +17,7 @@ from desk.cli.common import (
 )
 from desk.cli.trial import _fmt_ms
 from desk.core.constraint_reading import DEFAULT_READING, READINGS
+from desk.core.judge import is_judge
 
 if TYPE_CHECKING:
     from desk.engine.application import Application
@@ -54,6 +56,10 @@ def _scorecard(args: argparse.Namespace, app: Application) -> int:
         print("no answers in scope")
         return EXIT_OK
     _print_scorecard(scores)
+    rater = getattr(args, "rater", None)
+    if rater and is_judge(rater):  # figures a judge made say whether to trust them
+        report = _with_engine(app, lambda engine: engine.judges.agreement(args.run))
+        cli_judge.print_calibration(rater, report)
     if args.run:
         cli_suite.print_by_expect(scores)
     if args.constraints != DEFAULT_READING and not any(s.constraint_reading for s in scores):

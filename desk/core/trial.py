@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from desk.core.attachment import Attachment
 from desk.core.tools import ToolCall, ToolRound, ToolSet
@@ -65,6 +66,9 @@ class GenerationSettings:
     temperature: float | None = None
     max_tokens: int | None = None
     reasoning_effort: str | None = None
+    # A JSON schema the answer must follow, sent with each protocol's structured-output
+    # mechanism (a judge's verdict); None: free text. Not hashed: a dict cannot be.
+    response_schema: Mapping[str, Any] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         if self.temperature is not None and not 0.0 <= self.temperature <= 2.0:
@@ -75,11 +79,14 @@ class GenerationSettings:
             raise ValueError(f"reasoning effort must be one of {', '.join(REASONING_EFFORTS)}")
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "reasoning_effort": self.reasoning_effort,
         }
+        if self.response_schema is not None:  # only when asked: older records stay as they were
+            out["response_schema"] = dict(self.response_schema)
+        return out
 
 
 @dataclass(frozen=True)

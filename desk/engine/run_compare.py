@@ -19,6 +19,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from typing import NamedTuple, cast
 
+from desk.core.judge import is_machine
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult
 from desk.core.run_compare import ALPHA, UNCERTAINTY_RATES, AnswerFacts, RunComparison, compare_runs
@@ -153,7 +154,7 @@ def run_answers(suites: SuiteTables, ratings_of: RatingLookup,
 
 
 def answer_facts(r: ResponseResult, ratings: list[Rating]) -> AnswerFacts:
-    people = combined_rating([x for x in ratings if x.rater != AUTO_RATER])
+    people = combined_rating([x for x in ratings if not is_machine(x.rater)])
     auto = combined_rating([x for x in ratings if x.rater == AUTO_RATER])
     outcome = people.get("outcome")
     violated, source = None, None

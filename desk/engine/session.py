@@ -17,6 +17,7 @@ from desk.engine.pricing import Pricer, preload_catalog
 from desk.engine.recorder import StoreRecorder
 from desk.engine.runner import Runner
 from desk.engine.services.exports import ExportService
+from desk.engine.services.judge import JudgeService, JudgeSummary
 from desk.engine.services.load import LoadService
 from desk.engine.services.providers import ProviderService
 from desk.engine.services.ratings import RatingService, not_the_machine
@@ -73,6 +74,11 @@ class Engine:
             store.suites, trials=store.trials, ratings=store.ratings, answers=store.responses, runs=store.runs, models=store.providers,
             targets=self.providers, reach=self,
             runner=self.runner, recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), scorecards=self.ratings,
+        )
+        self.judges = JudgeService(
+            store.judge_prompts, store.verdicts, store.calibration, trials=store.trials, answers=store.responses, ratings=store.ratings,
+            rubrics=store.rubrics, runs=store.runs, links=store.suites, targets=self.providers, runner=self.runner,
+            recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), run_answers=self.suites.rating_queue,
         )
         self.loads = LoadService(self.store.runs, self.providers, self.runner, self.connections,
                                  create_trial=self.store.trials.create,
@@ -150,6 +156,7 @@ class Engine:
 __all__ = [
     "Engine",
     "EngineError",
+    "JudgeSummary",
     "QueueItem",
     "RunInfo",
     "StoredTrial",

@@ -36,6 +36,9 @@ from desk.providers.framing import SSEDecoder, SSEEvent
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096  # required by the API; a generous default for trials
 THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+# Structured output on Anthropic is a tool the model is forced to call: the tool's input,
+# which follows `input_schema`, is the answer (sent on as its JSON text).
+ANSWER_TOOL = "structured_answer"
 
 STOP_REASONS = {
     "end_turn": "stop",
@@ -118,7 +121,15 @@ class AnthropicProvider(Provider):
         }
         if trial.system:
             body["system"] = trial.system
-        if settings.reasoning_effort is not None:
+        if settings.response_schema is not None:
+            body["tools"] = [{
+                "name": ANSWER_TOOL,
+                "description": "Give your answer by calling this tool; its input is the answer.",
+                "input_schema": dict(settings.response_schema),
+            }]
+            body["tool_choice"] = {"type": "tool", "name": ANSWER_TOOL}
+        if settings.reasoning_effort is not None and settings.response_schema is None:
+            # (Thinking is refused with a forced tool_choice, so a schema goes without it.)
             budget = THINKING_BUDGETS[settings.reasoning_effort]
             # The budget must stay below max_tokens; the answer needs room too.
             body["max_tokens"] = max(max_tokens, budget + 1024)
@@ -139,11 +150,17 @@ class AnthropicProvider(Provider):
         if body.get("type") == "error":
             raise _error(body.get("error"))
         events: list[StreamEvent] = [*ServedTracker().seen(body.get("model"))]
+        answered = False
         for n, block in enumerate(body.get("content") or ()):
             if block.get("type") == "thinking" and block.get("thinking"):
                 events.append(ReasoningDelta(block["thinking"], at))
             elif block.get("type") == "text" and block.get("text"):
                 events.append(TextDelta(block["text"], at))
+            elif _answer_block(block):
+                answered = True
+                raw = block.get("input")
+                events.append(TextDelta(raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False), at))
+                continue
             elif block.get("type") == "tool_use":
                 events.append(ToolCallDelta(n, block.get("id"), block.get("name"),
                                             arguments_text(block.get("input", {})), at))
@@ -151,7 +168,7 @@ class AnthropicProvider(Provider):
         events += unknown_fields(body, KNOWN_MESSAGE, "message")
         if body.get("usage"):
             events.append(UsageReport(_usage(body["usage"])))
-        events.append(Finished(_stop(body.get("stop_reason")), body.get("id"), at))
+        events.append(Finished(_stop(body.get("stop_reason"), answered), body.get("id"), at))
         return events
 
     def models_request(self) -> httpx.Request:
@@ -187,8 +204,15 @@ def tool_fields(tools: ToolSet | None) -> dict[str, Any]:
                       for t in tools.tools], "tool_choice": choice}
 
 
-def _stop(reason: Any) -> str | None:
+def _stop(reason: Any, answered: bool = False) -> str | None:
+    if answered and reason == "tool_use":
+        return "stop"  # the forced answer tool was the answer, not a call to act on
     return None if reason is None else STOP_REASONS.get(str(reason), "other")
+
+
+def _answer_block(block: Any) -> bool:
+    """A tool_use block of desk's structured-answer tool (see ANSWER_TOOL)."""
+    return isinstance(block, dict) and block.get("type") == "tool_use" and block.get("name") == ANSWER_TOOL
 
 
 def _usage(u: dict[str, Any]) -> Usage:
@@ -249,6 +273,7 @@ class _MessagesDecoder(StreamDecoder):
         self._started = False
         # Tool-use blocks by index: their input as the block began, until a JSON delta comes.
         self._tool_inputs: dict[int, str | None] = {}
+        self._answer_blocks: set[Any] = set()  # indexes of structured-answer tool blocks
 
     def response_id(self) -> str | None:
         return self._id
@@ -279,15 +304,21 @@ class _MessagesDecoder(StreamDecoder):
                 out.append(UsageReport(_usage(message["usage"])))
         elif etype == "content_block_start":
             block = obj.get("content_block")
-            if isinstance(block, dict) and block.get("type") == "tool_use":
-                index: int = obj["index"] if isinstance(obj.get("index"), int) else len(self._tool_inputs)
-                self._tool_inputs[index] = arguments_text(block.get("input", {}))
-                out.append(ToolCallDelta(index, block.get("id"), block.get("name"), "", at))
-            out += _unknown_block(block)
+            if _answer_block(block):
+                self._answer_blocks.add(obj.get("index"))
+            else:
+                if isinstance(block, dict) and block.get("type") == "tool_use":
+                    index: int = obj["index"] if isinstance(obj.get("index"), int) else len(self._tool_inputs)
+                    self._tool_inputs[index] = arguments_text(block.get("input", {}))
+                    out.append(ToolCallDelta(index, block.get("id"), block.get("name"), "", at))
+                out += _unknown_block(block)
         elif etype == "content_block_delta":
             delta = obj.get("delta") or {}
             dtype = delta.get("type")
-            if dtype == "text_delta" and delta.get("text"):
+            if dtype == "input_json_delta" and obj.get("index") in self._answer_blocks:
+                if delta.get("partial_json"):
+                    out.append(TextDelta(delta["partial_json"], at))
+            elif dtype == "text_delta" and delta.get("text"):
                 out.append(TextDelta(delta["text"], at))
             elif dtype == "thinking_delta" and delta.get("thinking"):
                 out.append(ReasoningDelta(delta["thinking"], at))
@@ -303,7 +334,7 @@ class _MessagesDecoder(StreamDecoder):
         elif etype == "message_delta":
             delta = obj.get("delta") or {}
             if delta.get("stop_reason"):
-                self._stop = _stop(delta["stop_reason"])
+                self._stop = _stop(delta["stop_reason"], bool(self._answer_blocks))
             out += unknown_fields(delta, KNOWN_MESSAGE_DELTA, "message")
             if obj.get("usage"):
                 # message_delta usage is cumulative; it may omit input counts.

@@ -91,6 +91,9 @@ class GeminiProvider(Provider):
                 "thinkingBudget": THINKING_BUDGETS[settings.reasoning_effort],
                 "includeThoughts": True,
             }
+        if settings.response_schema is not None:
+            config["responseMimeType"] = "application/json"
+            config["responseSchema"] = gemini_schema(settings.response_schema)
         if config:
             body["generationConfig"] = config
         body.update(tool_fields(trial.tools))
@@ -175,6 +178,33 @@ def tool_fields(tools: ToolSet | None) -> dict[str, Any]:
     if forced:
         config["allowedFunctionNames"] = [forced]
     return {"tools": [{"functionDeclarations": declarations}], "toolConfig": {"functionCallingConfig": config}}
+
+
+# JSON-schema keywords Gemini's responseSchema (an OpenAPI schema subset) refuses; the
+# answer is validated against the full schema afterwards, so dropping them loses nothing.
+GEMINI_UNSUPPORTED = ("additionalProperties", "$schema", "$id", "title")
+
+
+def gemini_schema(schema: Any) -> Any:
+    """`schema` without the keywords Gemini refuses, at every level (properties keep their
+    names); an integer enum (Gemini's enums are strings only) as its minimum and maximum."""
+    if isinstance(schema, list):
+        return [gemini_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    numbers = schema.get("enum")
+    if schema.get("type") == "integer" and isinstance(numbers, list) and numbers \
+            and all(isinstance(n, int) for n in numbers):
+        schema = {**{k: v for k, v in schema.items() if k != "enum"}, "minimum": min(numbers), "maximum": max(numbers)}
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in GEMINI_UNSUPPORTED:
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: gemini_schema(sub) for name, sub in value.items()}
+        else:
+            out[key] = gemini_schema(value)
+    return out
 
 
 def _error(err: Any) -> ProviderError:

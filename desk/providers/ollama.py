@@ -81,6 +81,8 @@ class OllamaProvider(Provider):
         if settings.reasoning_effort is not None:
             body["think"] = True
         body.update(tool_fields(trial.tools))
+        if settings.response_schema is not None:
+            body["format"] = dict(settings.response_schema)  # Ollama constrains the answer to it
         return self.client.build_request(
             "POST", f"{self.base_url}/api/chat", json=body, headers=self._headers()
         )

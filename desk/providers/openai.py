@@ -36,6 +36,8 @@ from desk.providers.framing import SSEDecoder
 # are read apart (a list, not text).
 KNOWN_DELTA_FIELDS = ("role", "content", "refusal", "reasoning", "reasoning_content")
 
+SCHEMA_NAME = "answer"  # the name OpenAI's json_schema response format requires
+
 FINISH_REASONS = {
     "stop": "stop",
     "length": "length",
@@ -121,6 +123,11 @@ class OpenAIProvider(Provider):
         if settings.reasoning_effort is not None:
             body["reasoning_effort"] = settings.reasoning_effort
         body.update(tool_fields(trial.tools))
+        if settings.response_schema is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": SCHEMA_NAME, "schema": dict(settings.response_schema), "strict": True},
+            }
         return self.client.build_request(
             "POST", f"{self.base_url}/chat/completions", json=body,
             headers=self._headers(), params=self._params(),

@@ -326,7 +326,8 @@ def _scope(filters: RatingFilter | None, load_runs: bool) -> tuple[str, list[Any
         where.append("created_at < ?")
         params.append(filters.until)
     if not load_runs:
-        where.append("(run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE kind = 'load'))")
+        # Load-run traffic, and a judge model's own requests (issue 14), are not answers to score.
+        where.append("(run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE kind IN ('load', 'judge')))")
     return (f"WHERE {' AND '.join(where)}" if where else ""), params
 
 

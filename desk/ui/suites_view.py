@@ -54,6 +54,7 @@ from desk.engine.suites_tab import (
 from desk.engine.tab_events import Notice
 from desk.ui import defs, layout
 from desk.ui.command import Command, MessageLine, ask_from_task
+from desk.ui.judge_action import JudgeRunAction
 from desk.ui.run_dialogs import RunDialogs
 from desk.ui.suite_matrix import TRIAL_ROLE, MatrixFilter, MatrixFilterBar, MatrixModel, MatrixView
 
@@ -199,9 +200,12 @@ class SuitesPanel(QWidget):
         self.compare_button = layout.button("Compare runs…", "suiteCompare", self.open_run_compare,
                                             "This run against the suite's run before it, figure by figure "
                                             "with paired tests; and the suite's history over time")
+        self.judge = JudgeRunAction(self.engine, self, lambda: self.selected_run_id() or self.current_run_id,
+                                    self.tab.model_names, self.show_info, self.show_error)
         head = layout.row(QLabel("<b>Runs</b>"), None, self.resume_button, self.rate_button, self.scorecard_button,
                           self.compare_button)
-        return layout.column(0, head, (self.run_table, 1))
+        judging = layout.row(None, self.judge.button, self.judge.cancel_button, self.judge.agreement_button)
+        return layout.column(0, head, judging, (self.run_table, 1))
 
     def _build_matrix(self) -> QWidget:
         self.matrix_title = QLabel("Open a run to see its answers: cases down, models across.")

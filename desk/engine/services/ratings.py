@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from desk.core.constraint_reading import DEFAULT_READING, check_reading, figures_read_as
+from desk.core.judge import JUDGE_PREFIX, is_judge
 from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.rubric import Rubric
 from desk.core.suite import AUTO_RATER
@@ -108,6 +109,8 @@ def not_the_machine(rater: str) -> None:
     """A person rating as "auto" would pass for desk's own constraint checks in every figure."""
     if rater.strip().casefold() == AUTO_RATER:
         raise EngineError(f"{AUTO_RATER!r} is the name of desk's automatic constraint checks; choose another rater name")
+    if rater.strip().casefold().startswith(JUDGE_PREFIX):
+        raise EngineError(f"rater names starting {JUDGE_PREFIX!r} are judge models' (desk judge); choose another rater name")
 
 
 def _reading(constraints: str) -> str:
@@ -131,6 +134,8 @@ def _fresh_scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, re
     ratings = sources.ratings.figures(filters)
     if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
         ratings = [rating for rating in ratings if rating.rater != AUTO_RATER]
+    # Nor is a judge model's verdict: it counts only when that judge is asked for by name.
+    ratings = [rating for rating in ratings if not is_judge(rating.rater) or rating.rater == filters.rater]
     # Automatic checks count under the chosen reading; which one, and how many could not
     # (stored before desk kept its reading), is said per model below.
     read_ids: dict[str, bool] = {}  # response id -> its reading was stored
