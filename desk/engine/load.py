@@ -59,6 +59,7 @@ class LoadPlan:
     stream: bool = True
     warmup: bool = True
     source: str = ""  # what the inputs came from (a prompt, a dataset path), for the record
+    workers: int = 0  # worker processes sharing the streams; 0: by the plan's width and the cores
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -71,6 +72,8 @@ class LoadPlan:
                 raise ValueError(problem if len(self.inputs) == 1 else f"prompt {n}: {problem}")
         if not self.steps:
             raise ValueError("a load run needs at least one step")
+        if self.workers < 0:
+            raise ValueError("workers must be 0 (automatic) or more")
 
     def spec(self) -> dict[str, Any]:
         """What is stored with the run so it can be understood (and repeated) later."""
@@ -90,6 +93,7 @@ class LoadPlan:
             "p95_budget_ms": self.p95_budget_ms,
             "stream": self.stream,
             "warmup": self.warmup,
+            "workers": self.workers,
         }
 
 
@@ -150,6 +154,17 @@ class LagMonitor:
             "warning": (f"desk's event loop lagged {p99:.1f} ms at p99: figures below that scale may be "
                         "the client's, not the vendor's") if p99 is not None and p99 > LAG_WARN_MS else None,
         }
+
+
+class HeldRequests(Protocol):
+    """Where a run's finished requests go: the store's writer thread (RequestWriter) in the
+    process that stores, the pipe to that process in a worker (desk.engine.load_workers)."""
+
+    error: BaseException | None
+
+    def put(self, outcome: RequestOutcome, calls: list[tuple[int, ResponseResult]]) -> None: ...
+
+    def flush(self) -> None: ...
 
 
 class RequestWriter(threading.Thread):
@@ -242,7 +257,7 @@ class RunContext:
     trial_ids: list[str]
     seqs: Iterator[int]
     t_run: float
-    writer: RequestWriter
+    writer: HeldRequests
     lag: LagMonitor
     outcomes: list[RequestOutcome]
     progress: Progress | None
@@ -300,7 +315,7 @@ async def model_load(ctx: RunContext, state: StepState, model: str) -> None:
 
 
 async def _one_request(runner: Runner, chain: Sequence[Target], plan: LoadPlan, trial_ids: list[str],
-                       seq: int, step: int, concurrency: int, t_run: float, writer: RequestWriter,
+                       seq: int, step: int, concurrency: int, t_run: float, writer: HeldRequests,
                        record: Callable[[RequestOutcome], None]) -> RequestOutcome:
     index = seq % len(plan.inputs)
     trial, trial_id = plan.inputs[index], trial_ids[index]

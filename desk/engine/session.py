@@ -77,7 +77,8 @@ class Engine:
         self.loads = LoadService(self.store.runs, self.providers, self.runner, self.connections,
                                  create_trial=self.store.trials.create,
                                  own_connection=lambda: open_store(path),
-                                 on_own_connection=self._on_own_connection, elsewhere=self._loads_elsewhere)
+                                 on_own_connection=self._on_own_connection, elsewhere=self._loads_elsewhere,
+                                 store_path=str(path))
 
     @asynccontextmanager
     async def _loads_elsewhere(self, timeouts: Timeouts, retry: RetryPolicy) -> AsyncIterator[LoadService]:

@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from time import perf_counter
 from typing import Any, Protocol, TypeVar
 
 from desk.core import clock
 from desk.core.load import RequestOutcome, summarize
+from desk.core.load_split import default_workers
 from desk.core.trial import TrialInput
 from desk.engine.jobs import Job
 from desk.engine.load import (
@@ -35,6 +38,7 @@ from desk.engine.load import (
     run_load_in_thread,
     run_summary,
 )
+from desk.engine.load_workers import steps_across
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.ports.runs import RunConnection, Runs
 from desk.engine.ports.targets import Targets
@@ -66,7 +70,7 @@ class LoadService:
 
     def __init__(self, runs: Runs, targets: Targets, runner: Runner, connections: Connections, *,
                  create_trial: Callable[[TrialInput], str], own_connection: Callable[[], RunConnection],
-                 on_own_connection: OnOwnConnection, elsewhere: OnOwnThread) -> None:
+                 on_own_connection: OnOwnConnection, elsewhere: OnOwnThread, store_path: str = "") -> None:
         self.runs = runs
         self._targets = targets
         self._runner = runner  # its pricer and known keys; each run gets a runner with the plan's policy
@@ -75,13 +79,17 @@ class LoadService:
         self._own_connection = own_connection
         self._on_own_connection = on_own_connection
         self._elsewhere = elsewhere
+        self._store_path = store_path  # what worker processes open (read only: the parent alone writes)
 
     async def run(self, plan: LoadPlan, *, progress: Progress | None = None,
                   name: str | None = None) -> LoadResult:
         """Run the plan, store and summarise it. Raises LoadCancelled (carrying what was
         measured) when cancelled, LoadNotStored when the store refused the requests."""
         on_main_thread = threading.current_thread() is threading.main_thread()
-        runner, chains, trial_ids = await self._ready(plan)
+        runner, chains = await self.ready(plan)
+        trial_ids = [self._create_trial(t) for t in plan.inputs]
+        workers = plan.workers or default_workers(plan.steps, len(plan.models), os.cpu_count())
+        plan = replace(plan, workers=workers)  # stored as run, so the record says how it was sent
         run_id = self.runs.create("load", plan.spec(), name)
         writer = RequestWriter(self._own_connection, run_id)
         writer.start()
@@ -89,8 +97,12 @@ class LoadService:
                          LagMonitor(), [], progress, planned_requests(plan))
         steps: list[dict[str, Any]] = []
         status = "done"
+        lost: list[str] = []
         try:  # a cancel during the warm-up still finishes the run (stored as cancelled, writer closed)
-            await self._steps(ctx, steps, on_main_thread)
+            if workers > 1:
+                lost = await steps_across(ctx, steps, self._store_path, workers)
+            else:
+                await self._steps(ctx, steps, on_main_thread)
         except asyncio.CancelledError:
             status = "cancelled"
         finally:
@@ -99,7 +111,11 @@ class LoadService:
             lag_report = await ctx.lag.stop()
             wall_total = perf_counter() - ctx.t_run
             writer.close()
-        return self._finish(ctx, run_id, status, run_summary(plan, ctx.outcomes, steps, wall_total, lag_report))
+        summary = run_summary(plan, ctx.outcomes, steps, wall_total, lag_report)
+        if lost:  # a worker process died: its requests in flight were never reported
+            status = "failed"
+            summary["workers_lost"] = lost
+        return self._finish(ctx, run_id, status, summary)
 
     def run_in_thread(self, plan: LoadPlan, *, progress: Progress | None = None,
                       done: Callable[[LoadResult | None, BaseException | None], None] | None = None,
@@ -110,9 +126,9 @@ class LoadService:
         return run_load_in_thread(lambda: self._elsewhere(plan.timeouts, plan.retry), plan, progress=progress,
                                   done=done, name=name)
 
-    async def _ready(self, plan: LoadPlan) -> tuple[Runner, dict[str, list[Target]], list[str]]:
-        """A runner with the plan's policy, each model's chain of targets (itself, then its
-        fallbacks) and the stored trial of each input, with the price catalogue loaded."""
+    async def ready(self, plan: LoadPlan) -> tuple[Runner, dict[str, list[Target]]]:
+        """A runner with the plan's policy and each model's chain of targets (itself, then
+        its fallbacks), with the price catalogue loaded."""
         await self._targets.prepare([r.provider for r in (*plan.models, *plan.fallback)])
         await asyncio.to_thread(wait_for_preload)
         runner = Runner(pricer=self._runner.pricer, timeouts=plan.timeouts, retry=plan.retry, stream=plan.stream,
@@ -121,24 +137,29 @@ class LoadService:
             str(m): [self._targets.target(r, plan.settings) for r in (m, *(f for f in plan.fallback if f != m))]
             for m in plan.models
         }
-        trial_ids = [self._create_trial(t) for t in plan.inputs]
         for ref in (*plan.models, *plan.fallback):
             runner.pricer.source(self._targets.target(ref).config, ref.model)  # load the catalog now
-        return runner, chains, trial_ids
+        return runner, chains
+
+    @staticmethod
+    async def warm_up(ctx: RunContext) -> None:
+        """Code paths and one connection per model, outside the figures (when the plan says so)."""
+        if ctx.plan.warmup:
+            runner = ctx.runner
+            await asyncio.gather(*(runner.run_response(chain[0], ctx.plan.inputs[0],
+                                                       runner.new_result(ctx.trial_ids[0], chain[0]), NullSink())
+                                   for chain in ctx.chains.values()), return_exceptions=True)
 
     async def _steps(self, ctx: RunContext, steps: list[dict[str, Any]], on_main_thread: bool) -> None:
         """The warm-up, then each step in turn; a summary of each finished step goes to `steps`."""
-        plan, runner = ctx.plan, ctx.runner
-        if plan.warmup:  # code paths and one connection per model, outside the figures
-            await asyncio.gather(*(runner.run_response(chain[0], plan.inputs[0],
-                                                       runner.new_result(ctx.trial_ids[0], chain[0]), NullSink())
-                                   for chain in ctx.chains.values()), return_exceptions=True)
+        plan = ctx.plan
+        await self.warm_up(ctx)
         ctx.t_run = perf_counter()
         ctx.lag.start()
         for step_index, step in enumerate(plan.steps):
             if ctx.writer.error is not None:
                 break  # nothing more can be stored: sending more would only be paid for and lost
-            await self._prewarm(plan, step.concurrency)
+            await self.prewarm(plan, step.concurrency)
             # A full garbage collection over everything alive can stall the loop for tens of
             # milliseconds mid-step; collect now and freeze the survivors so that during the
             # step the collector only looks at what the step itself allocates. Only on the
@@ -161,7 +182,7 @@ class LoadService:
                            for m in plan.models},
             })
 
-    async def _prewarm(self, plan: LoadPlan, concurrency: int) -> None:
+    async def prewarm(self, plan: LoadPlan, concurrency: int) -> None:
         """Open the step's connections ahead of it so connect cost stays out of TTFT."""
         opened = 0
         for ref in (*plan.models, *plan.fallback):
