@@ -49,13 +49,12 @@ def split_step(step: LoadStep, workers: int) -> list[LoadStep | None]:
         raise ValueError("a run needs at least one worker")
     used = min(workers, step.concurrency, step.requests if step.requests is not None else workers)
     streams = _shares(step.concurrency, used)
-    requests: list[int | None]
-    if step.requests is None:
-        requests = [None] * used
-    else:
+    requests: list[int | None] = [None] * used
+    if step.requests is not None:
         # Requests in proportion to streams, so every worker finishes at about the same time.
-        requests = list(_proportional(step.requests, streams))
-        streams = [min(c, r) for c, r in zip(streams, requests, strict=True)]
+        counts = _proportional(step.requests, streams)
+        streams = [min(c, r) for c, r in zip(streams, counts, strict=True)]
+        requests = list(counts)
     shares: list[LoadStep | None] = [LoadStep(c, r, step.duration_s) if c else None
                                      for c, r in zip(streams, requests, strict=True)]
     return shares + [None] * (workers - used)

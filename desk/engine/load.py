@@ -41,7 +41,10 @@ from desk.core.trial import GenerationSettings, ModelRef, TrialInput, trial_size
 from desk.engine.aio import run
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.ports.runs import RunConnection
+from desk.engine.ports.targets import Targets
+from desk.engine.pricing import wait_for_preload
 from desk.engine.runner import NullSink, Runner, Target
+from desk.providers.connections import Connections
 
 LAG_WARN_MS = 10.0  # above this p99, the client's own delays could distort the figures
 
@@ -279,6 +282,45 @@ class StepState:
         per_model = self.step.concurrency if self.step.requests is None else min(self.step.requests,
                                                                                   self.step.concurrency)
         return per_model * self.n_models
+
+
+async def ready(targets: Targets, base: Runner, plan: LoadPlan) -> tuple[Runner, dict[str, list[Target]]]:
+    """A runner with the plan's policy (and `base`'s pricer and known keys) and each model's
+    chain of targets (itself, then its fallbacks), with the price catalogue loaded."""
+    await targets.prepare([r.provider for r in (*plan.models, *plan.fallback)])
+    await asyncio.to_thread(wait_for_preload)
+    runner = Runner(pricer=base.pricer, timeouts=plan.timeouts, retry=plan.retry, stream=plan.stream,
+                    known_keys=base.known_keys)
+    chains = {
+        str(m): [targets.target(r, plan.settings) for r in (m, *(f for f in plan.fallback if f != m))]
+        for m in plan.models
+    }
+    for ref in (*plan.models, *plan.fallback):
+        runner.pricer.source(targets.target(ref).config, ref.model)  # load the catalog now
+    return runner, chains
+
+
+async def warm_up(ctx: RunContext) -> None:
+    """Code paths and one connection per model, outside the figures (when the plan says so)."""
+    if ctx.plan.warmup:
+        runner = ctx.runner
+        await asyncio.gather(*(runner.run_response(chain[0], ctx.plan.inputs[0],
+                                                   runner.new_result(ctx.trial_ids[0], chain[0]), NullSink())
+                               for chain in ctx.chains.values()), return_exceptions=True)
+
+
+async def prewarm(targets: Targets, connections: Connections, plan: LoadPlan, concurrency: int) -> None:
+    """Open a step's connections ahead of it so connect cost stays out of TTFT."""
+    opened = 0
+    for ref in (*plan.models, *plan.fallback):
+        try:
+            base_url = targets.target(ref).provider.base_url
+            opened += await connections.prewarm(base_url, min(concurrency, 1024))
+        except Exception:  # an unreachable model shows up as failed requests
+            pass
+    # A server accepts new connections at its own pace after the handshake; let it settle
+    # so that its backlog is not measured as the first requests' latency.
+    await asyncio.sleep(min(2.0, 0.05 + 0.001 * opened))
 
 
 async def model_load(ctx: RunContext, state: StepState, model: str) -> None:

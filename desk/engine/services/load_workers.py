@@ -35,7 +35,12 @@ from desk.core import clock
 from desk.core.load import LoadStep, RequestOutcome, summarize
 from desk.core.load_split import split_step
 from desk.core.response import ResponseResult
-from desk.engine.load import LagMonitor, LoadPlan, RunContext, StepState, model_load
+from desk.engine.load import LagMonitor, LoadPlan, RunContext, StepState, model_load, prewarm, ready, warm_up
+from desk.engine.pricing import Pricer, preload_catalog
+from desk.engine.runner import Runner
+from desk.engine.services.providers import ProviderService
+from desk.providers.connections import Connections
+from desk.store.db import open_store
 
 START_AHEAD_S = 0.05  # a step's start instant is this far ahead, so every worker is waiting for it
 STOP_WAIT_S = 15.0  # how long a cancelled or finished run waits for its workers' last reports
@@ -99,9 +104,6 @@ def worker_main(conn: Connection, job: WorkerJob) -> None:
 
 
 async def _serve(conn: Connection, job: WorkerJob) -> None:
-    from desk.engine.session import Engine  # here: the session builds the service that imports this module
-    from desk.store.db import open_store
-
     plan = job.plan
     inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
     loop = asyncio.get_running_loop()
@@ -115,29 +117,32 @@ async def _serve(conn: Connection, job: WorkerJob) -> None:
 
     loop.add_reader(conn.fileno(), hear)
     store = open_store(job.store_path)
+    connections = Connections(connect_timeout=plan.timeouts.connect)
     try:
-        async with Engine(store, timeouts=plan.timeouts, retry=plan.retry) as engine:
-            loads = engine.loads
-            runner, chains = await loads.ready(plan)
-            courier = Courier(conn)
-            ctx = RunContext(runner, chains, plan, job.trial_ids, itertools.count(job.index, job.count), 0.0,
-                             courier, LagMonitor(), [], None, 0)
-            await loads.warm_up(ctx)
-            ctx.lag.start()
-            courier.send(("ready",))
-            while (message := await inbox.get())[0] not in ("end", "stop"):
-                share = split_step(plan.steps[message[1]], job.count)[job.index]
-                if message[0] == "prewarm":
-                    if share is not None:
-                        await loads.prewarm(plan, share.concurrency)
-                    courier.send(("prewarmed",))
-                elif not await _step(ctx, courier, inbox, share, *message[1:]):
-                    break
-            lags = ctx.lag.lags
-            await ctx.lag.stop()
-            courier.send(("done", lags))
+        preload_catalog()
+        pricer = Pricer(store.prices.get)
+        targets = ProviderService(store.providers, store.prices, connections.client, pricer)
+        runner, chains = await ready(targets, Runner(pricer=pricer, known_keys=targets.known_keys), plan)
+        courier = Courier(conn)
+        ctx = RunContext(runner, chains, plan, job.trial_ids, itertools.count(job.index, job.count), 0.0,
+                         courier, LagMonitor(), [], None, 0)
+        await warm_up(ctx)
+        ctx.lag.start()
+        courier.send(("ready",))
+        while (message := await inbox.get())[0] not in ("end", "stop"):
+            share = split_step(plan.steps[message[1]], job.count)[job.index]
+            if message[0] == "prewarm":
+                if share is not None:
+                    await prewarm(targets, connections, plan, share.concurrency)
+                courier.send(("prewarmed",))
+            elif not await _step(ctx, courier, inbox, share, *message[1:]):
+                break
+        lags = ctx.lag.lags
+        await ctx.lag.stop()
+        courier.send(("done", lags))
     finally:
         loop.remove_reader(conn.fileno())
+        await connections.aclose()
         store.close()
 
 
@@ -152,9 +157,10 @@ async def _step(ctx: RunContext, courier: Courier, inbox: asyncio.Queue[tuple[An
         gc.collect()  # as the single-process run does: no full collection mid-step
         gc.freeze()
         await asyncio.sleep(max(0.0, t_step - perf_counter()))
-        work = asyncio.ensure_future(asyncio.gather(*(model_load(ctx, state, str(m)) for m in ctx.plan.models)))
-        told = asyncio.ensure_future(inbox.get())
-        await asyncio.wait({work, told}, return_when=asyncio.FIRST_COMPLETED)
+        work: asyncio.Future[Any] = asyncio.ensure_future(
+            asyncio.gather(*(model_load(ctx, state, str(m)) for m in ctx.plan.models)))
+        told: asyncio.Future[Any] = asyncio.ensure_future(inbox.get())
+        await asyncio.wait([work, told], return_when=asyncio.FIRST_COMPLETED)
         if told.done():  # only "stop" comes mid-step: the requests in flight are recorded as interrupted
             stopped = True
             work.cancel()
