@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.cli_helpers import desk
 from tests.vendor_server import Script
 
 
+@pytest.mark.slow  # four CLI processes and their workers: about 20 s on two busy cores
 def test_workers_flag_splits_the_run_and_reports_it_like_any_other(srv, db):
     srv.set_default("fast", Script(text_pieces=["a", "b"], first_token_delay_ms=20, interval_ms=2))
     assert desk("provider", "add", "p", "--kind", "openai", "--base-url", srv.base_url + "/v1", db=db).returncode == 0

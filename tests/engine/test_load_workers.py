@@ -80,6 +80,7 @@ def test_steps_start_together_on_every_worker(providers, vendor):
     assert result.summary["steps"][0]["wall_s"] < 0.15 + 2 * SLACK_MS / 1000
 
 
+@pytest.mark.slow
 def test_a_cancelled_run_stores_what_the_workers_had(providers, vendor):
     vendor.set_default("model-a", Script(text_pieces=["a"], first_token_delay_ms=30))
 
