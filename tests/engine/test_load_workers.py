@@ -71,6 +71,15 @@ def test_two_workers_send_every_request_once_and_the_parent_stores_them(provider
     assert [o.start_offset_ms for o in by_seq] == sorted(o.start_offset_ms for o in by_seq)
 
 
+def test_a_report_larger_than_a_pipe_buffer_arrives_whole(providers, vendor):
+    # Each worker's step report here is far beyond the 64 KiB a pipe holds: it must be
+    # written whole even though the worker's event loop watches its orders pipe.
+    vendor.set_default("model-a", Script(text_pieces=["a", "b"]))
+    result = run(providers, plan(steps=(LoadStep(20, 300),)))
+    assert result.status == "done", result.summary.get("workers_lost")
+    assert len(providers.runs.requests(result.run_id)) == 300
+
+
 def test_steps_start_together_on_every_worker(providers, vendor):
     vendor.set_default("model-a", Script(text_pieces=["a"], first_token_delay_ms=150))
     result = run(providers, plan(steps=(LoadStep(6, 6),), workers=3))

@@ -88,22 +88,25 @@ class Courier:
         self._conn.send(message)
 
 
-def worker_main(conn: Connection, job: WorkerJob) -> None:
-    """The worker process's entry point (spawned: it imports desk afresh)."""
+def worker_main(orders: Connection, reports: Connection, job: WorkerJob) -> None:
+    """The worker process's entry point (spawned: it imports desk afresh). Two one-way pipes:
+    the event loop watches `orders` (and makes it non-blocking), `reports` stays blocking so
+    a large batch of requests is written whole."""
     from desk.engine.aio import run
 
     try:
-        run(_serve(conn, job))
+        run(_serve(orders, reports, job))
     except BaseException as exc:  # the parent records why this worker's share is missing
         try:
-            conn.send(("failed", f"worker {job.index}: {type(exc).__name__}: {exc}"))
+            reports.send(("failed", f"worker {job.index}: {type(exc).__name__}: {exc}"))
         except OSError:
             pass
     finally:
-        conn.close()
+        orders.close()
+        reports.close()
 
 
-async def _serve(conn: Connection, job: WorkerJob) -> None:
+async def _serve(conn: Connection, reports: Connection, job: WorkerJob) -> None:
     plan = job.plan
     inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
     loop = asyncio.get_running_loop()
@@ -123,7 +126,7 @@ async def _serve(conn: Connection, job: WorkerJob) -> None:
         pricer = Pricer(store.prices.get)
         targets = ProviderService(store.providers, store.prices, connections.client, pricer)
         runner, chains = await ready(targets, Runner(pricer=pricer, known_keys=targets.known_keys), plan)
-        courier = Courier(conn)
+        courier = Courier(reports)
         ctx = RunContext(runner, chains, plan, job.trial_ids, itertools.count(job.index, job.count), 0.0,
                          courier, LagMonitor(), [], None, 0)
         await warm_up(ctx)
@@ -187,21 +190,29 @@ class WorkerPool:
         spawn = multiprocessing.get_context("spawn")  # fork would copy the parent's loop, threads and client
         self.loop = asyncio.get_running_loop()
         self.inbox: asyncio.Queue[tuple[int, tuple[Any, ...]]] = asyncio.Queue()
-        self.conns: list[Connection] = []
+        self.conns: list[Connection] = []  # orders to each worker
+        self.reports: list[Connection] = []  # each worker's reports, read by a thread of its own
+        self.readers: list[threading.Thread] = []
         self.procs: list[Any] = []
         self.live: set[int] = set()
         self.lost: dict[int, str] = {}
         self.lags: list[float] = []  # every worker's event-loop lag samples
         for job in jobs:
-            mine, theirs = spawn.Pipe()
-            proc = spawn.Process(target=worker_main, args=(theirs, job), name=f"desk-load-{job.index}", daemon=True)
+            their_orders, orders = spawn.Pipe(duplex=False)
+            reports, their_reports = spawn.Pipe(duplex=False)
+            proc = spawn.Process(target=worker_main, args=(their_orders, their_reports, job),
+                                 name=f"desk-load-{job.index}", daemon=True)
             proc.start()
-            theirs.close()
-            self.conns.append(mine)
+            their_orders.close()
+            their_reports.close()
+            self.conns.append(orders)
+            self.reports.append(reports)
             self.procs.append(proc)
             self.live.add(job.index)
-            threading.Thread(target=self._read, args=(job.index, mine), name=f"desk-load-pipe-{job.index}",
-                             daemon=True).start()
+            reader = threading.Thread(target=self._read, args=(job.index, reports),
+                                      name=f"desk-load-pipe-{job.index}", daemon=True)
+            reader.start()
+            self.readers.append(reader)
 
     def _read(self, index: int, conn: Connection) -> None:
         while True:
@@ -209,6 +220,8 @@ class WorkerPool:
                 message = conn.recv()
             except (EOFError, OSError):
                 message = ("lost",)
+            except Exception as exc:  # a report that cannot be read loses what it carried
+                message = ("failed", f"worker {index}: its report could not be read ({type(exc).__name__}: {exc})")
             self.loop.call_soon_threadsafe(self.inbox.put_nowait, (index, message))
             if message[0] in ("lost", "done", "failed"):
                 return
@@ -251,13 +264,17 @@ class WorkerPool:
     async def close(self, received: Callable[[list[Item]], None]) -> None:
         """End every worker, collecting what each still had to say."""
         self.send(("end",))
-        await self.expect("done", received, STOP_WAIT_S)
+        said = await self.expect("done", received, STOP_WAIT_S)
         for index, proc in enumerate(self.procs):
-            await asyncio.to_thread(proc.join, 1.0)
+            # One that said "done" has reported everything; it may still be closing its connections.
+            await asyncio.to_thread(proc.join, 5.0 if index in said else 1.0)
             if proc.is_alive():
                 proc.terminate()
-                self.lost.setdefault(index, f"worker {index}: did not end and was stopped")
-        for conn in self.conns:
+                if index not in said:
+                    self.lost.setdefault(index, f"worker {index}: did not end and was stopped")
+        for reader in self.readers:  # each ends at its worker's last word or its pipe's end
+            await asyncio.to_thread(reader.join, 1.0)
+        for conn in (*self.conns, *self.reports):
             conn.close()
 
 
