@@ -14,8 +14,9 @@ step's requests over its wall time. With `--reference`, the leanest reference cl
 (tests/bench/bench_lag.py) runs the same step beside them. Targets from issue 22: arrival
 lag p95 <= 10 ms up to 2,000 streams (printed; judged on the multi-worker run).
 
-    python -m tests.bench.bench_workers [--streams 500,2000,5000] [--workers W] [--delay-ms 200]
-                                        [--pieces 20] [--interval-ms 20] [--rounds 1] [--reference] [--json]
+    python -m tests.bench.bench_workers [--streams 500,2000,5000] [--workers W] [--server-processes K]
+                                        [--delay-ms 200] [--pieces 20] [--interval-ms 20] [--rounds 1]
+                                        [--reference] [--json]
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ async def ref_round(base: str, streams: int, into: Figures) -> None:
 
 def measure(streams: int, args: argparse.Namespace, workdir: Path) -> dict[str, Figures]:
     proc, port = start_server("--delay-ms", str(args.delay_ms), "--pieces", str(args.pieces),
-                              "--interval-ms", str(args.interval_ms), module="tests.bench.lean_server")
+                              "--interval-ms", str(args.interval_ms), "--processes", str(args.server_processes),
+                              module="tests.bench.lean_server")
     base = f"http://127.0.0.1:{port}"
     found = {"1 worker": Figures(), f"{args.workers} workers": Figures()}
     if args.reference:
@@ -148,12 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pieces", type=int, default=20)
     ap.add_argument("--interval-ms", type=float, default=20.0)
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--server-processes", type=int, default=1,
+                    help="processes serving the loopback port (SO_REUSEPORT), so the server keeps up")
     ap.add_argument("--reference", action="store_true", help="the leanest reference client beside desk")
     ap.add_argument("--json", action="store_true", help="also print the figures as one JSON object")
     args = ap.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="desk-bench-workers-"))
     print(f"desk load in 1 and {args.workers} worker processes  ({os.cpu_count()} cores, lean loopback server in "
-          f"its own process, D = {args.delay_ms:g} ms, {args.pieces} pieces every {args.interval_ms:g} ms, "
+          f"{args.server_processes} process(es) of its own, D = {args.delay_ms:g} ms, {args.pieces} pieces every {args.interval_ms:g} ms, "
           f"{time.strftime('%Y-%m-%d %H:%M')})")
     all_ok, out = True, {}
     for streams in (int(s) for s in args.streams.split(",") if s.strip()):
