@@ -23,6 +23,7 @@ import asyncio
 import gc
 import itertools
 import multiprocessing
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -94,6 +95,9 @@ def worker_main(orders: Connection, reports: Connection, job: WorkerJob) -> None
     a large batch of requests is written whole."""
     from desk.engine.aio import run
 
+    # Ctrl-C in a terminal reaches the whole process group: the parent alone decides, and
+    # stops its workers so that their requests in flight are still reported and stored.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         run(_serve(orders, reports, job))
     except BaseException as exc:  # the parent records why this worker's share is missing
@@ -289,6 +293,7 @@ async def steps_across(ctx: RunContext, steps: list[dict[str, Any]], store_path:
     def received(items: list[Item]) -> None:
         step_items.extend(items)
         for outcome, _ in items:
+            outcome.concurrency = plan.steps[outcome.step].concurrency  # the step's, not the worker's share
             ctx.outcomes.append(outcome)
             if ctx.progress is not None and outcome.status != "interrupted":
                 ctx.progress(outcome, len(ctx.outcomes), ctx.planned)
@@ -319,10 +324,9 @@ async def steps_across(ctx: RunContext, steps: list[dict[str, Any]], store_path:
 
 def _store(ctx: RunContext, items: list[Item]) -> None:
     """Number a step's requests in start order (each worker numbered its own) and hand them
-    to the writer; each is said to run at the step's concurrency, not its worker's share."""
+    to the writer."""
     for outcome, calls in sorted(items, key=lambda item: item[0].start_offset_ms):
         outcome.seq = next(ctx.seqs)
-        outcome.concurrency = ctx.plan.steps[outcome.step].concurrency
         ctx.writer.put(outcome, [(outcome.seq, result) for _, result in calls])
     items.clear()
     ctx.writer.flush()
