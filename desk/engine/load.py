@@ -265,6 +265,7 @@ class RunContext:
     outcomes: list[RequestOutcome]
     progress: Progress | None
     planned: int
+    t_end: float | None = None  # when the last step ended, if workers' shutdown came after it
 
 
 @dataclass

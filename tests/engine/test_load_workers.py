@@ -53,6 +53,8 @@ def test_two_workers_send_every_request_once_and_the_parent_stores_them(provider
     assert all(s["workers"] == 2 for s in result.summary["steps"])
     assert all(s["send_burst_ms"] is not None and s["wall_s"] > 0.04 for s in result.summary["steps"])
     assert result.summary["event_loop_lag"]["samples"] > 0  # the workers' loops, merged
+    # the run's wall time is its steps', not the workers' start-up or shutdown
+    assert result.summary["wall_s"] <= sum(s["wall_s"] + 0.4 for s in result.summary["steps"])
 
     stored = providers.runs.requests(result.run_id)
     assert sorted(o.seq for o in stored) == list(range(38))  # one dense numbering, by the parent

@@ -111,7 +111,7 @@ class LoadService:
             if on_main_thread:
                 gc.unfreeze()
             lag_report = await ctx.lag.stop()
-            wall_total = perf_counter() - ctx.t_run
+            wall_total = (ctx.t_end or perf_counter()) - ctx.t_run
             writer.close()
         summary = run_summary(plan, ctx.outcomes, steps, wall_total, lag_report)
         if lost:  # a worker process died: its requests in flight were never reported

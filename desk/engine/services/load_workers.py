@@ -316,6 +316,7 @@ async def steps_across(ctx: RunContext, steps: list[dict[str, Any]], store_path:
         pool.send(("stop",))  # each records its requests in flight as interrupted and sends them
         raise
     finally:
+        ctx.t_end = perf_counter()  # the run's wall time leaves out the workers' shutdown
         await pool.close(received)
         ctx.lag.lags.extend(pool.lags)
         _store(ctx, step_items)
