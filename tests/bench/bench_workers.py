@@ -11,8 +11,10 @@ process of the machine shares. Each request desk stored (its own per-request exp
 for one step of N streams (N requests, all sent at once), with `--workers 1` and with
 `--workers W` (default: the cores), alternating, in the same session. Throughput is the
 step's requests over its wall time. With `--reference`, the leanest reference client
-(tests/bench/bench_lag.py) runs the same step beside them. Targets from issue 22: arrival
-lag p95 <= 10 ms up to 2,000 streams (printed; judged on the multi-worker run).
+(tests/bench/bench_lag.py) runs the same step beside them. Targets from issue 22, judged on
+the multi-worker run: arrival lag p95 <= 10 ms up to 2,000 streams, and (with --reference)
+TTFT over truth p95 <= the reference's + 15 ms at every size. `--server-processes K` serves
+the port from K processes (SO_REUSEPORT) so the server's own truth keeps up.
 
     python -m tests.bench.bench_workers [--streams 500,2000,5000] [--workers W] [--server-processes K]
                                         [--delay-ms 200] [--pieces 20] [--interval-ms 20] [--rounds 1]
@@ -44,6 +46,7 @@ from tests.bench.bench_timing import pct, start_server
 
 ARRIVAL_P95_MS = 10.0  # up to 2,000 streams
 ARRIVAL_TARGET_UP_TO = 2000
+TTFT_OVER_REFERENCE_MS = 15.0
 
 
 @dataclass
@@ -130,6 +133,12 @@ def report(streams: int, found: dict[str, Figures], workers_label: str) -> tuple
                     "ttft_over_truth_p95_ms": o95, "throughput_rps": rps}
         print(f"  {who:12} {f'{f.joined}/{f.sent}':>11} {a50:12.2f} {a95:12.2f} {o95:20.2f} {rps:8.1f}")
     ok = all(f.joined == f.sent for f in found.values())
+    if "reference" in out:  # issue 22: desk's TTFT over truth within 15 ms of the reference's, at every step
+        mine, ref = out[workers_label]["ttft_over_truth_p95_ms"], out["reference"]["ttft_over_truth_p95_ms"]
+        passed = mine <= ref + TTFT_OVER_REFERENCE_MS
+        ok &= passed
+        print(f"  target: {workers_label} TTFT over truth p95 <= reference {ref:.2f} + {TTFT_OVER_REFERENCE_MS:g} ms "
+              f"-> {mine:7.2f} ms  {'PASS' if passed else 'FAIL'}")
     if streams <= ARRIVAL_TARGET_UP_TO:
         a95 = out[workers_label]["arrival_p95_ms"]
         passed = a95 <= ARRIVAL_P95_MS
