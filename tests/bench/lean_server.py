@@ -182,6 +182,8 @@ async def serve(args: argparse.Namespace) -> None:
     print(f"LISTENING {port}", flush=True)
     try:
         await srv.serve_forever()
+    except asyncio.CancelledError:
+        pass  # terminated (SIGTERM): end quietly, after the peers
     finally:
         for peer in peers:
             peer.terminate()

@@ -10,7 +10,7 @@ own `perf_counter`, every instant (an attempt's started_at) is on the shared wal
 so stored requests, their offsets in the run and the server-log join read as they do for
 a run in one process.
 
-The conversation, one duplex pipe per worker (pickled tuples):
+The conversation, two one-way pipes per worker (pickled tuples):
     worker -> parent  ("ready",) after its warm-up; ("prewarmed",); ("outcomes", [(outcome,
                       calls), ...]); ("step_done", {"burst_end": wall | None, "end": wall});
                       ("done", lag samples); ("failed", reason)
@@ -110,19 +110,19 @@ def worker_main(orders: Connection, reports: Connection, job: WorkerJob) -> None
         reports.close()
 
 
-async def _serve(conn: Connection, reports: Connection, job: WorkerJob) -> None:
+async def _serve(orders: Connection, reports: Connection, job: WorkerJob) -> None:
     plan = job.plan
     inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
     loop = asyncio.get_running_loop()
 
     def hear() -> None:
         try:
-            inbox.put_nowait(conn.recv())
+            inbox.put_nowait(orders.recv())
         except (EOFError, OSError):  # the parent is gone: nobody would store what is measured
-            loop.remove_reader(conn.fileno())
+            loop.remove_reader(orders.fileno())
             inbox.put_nowait(("stop",))
 
-    loop.add_reader(conn.fileno(), hear)
+    loop.add_reader(orders.fileno(), hear)
     store = open_store(job.store_path)
     connections = Connections(connect_timeout=plan.timeouts.connect)
     try:
@@ -148,7 +148,7 @@ async def _serve(conn: Connection, reports: Connection, job: WorkerJob) -> None:
         await ctx.lag.stop()
         courier.send(("done", lags))
     finally:
-        loop.remove_reader(conn.fileno())
+        loop.remove_reader(orders.fileno())
         await connections.aclose()
         store.close()
 
