@@ -104,7 +104,7 @@ def _judge(args: argparse.Namespace, app: Application) -> int:
 
 
 def _prompt_show(args: argparse.Namespace, app: Application) -> int:
-    prompt = _with_engine(app, lambda engine: engine.judges.prompt())
+    prompt = _with_engine(app, lambda engine: engine.judges.prompts.default())
     print(f"judge prompt {prompt.name} version {prompt.version}")
     print(prompt.template)
     return EXIT_OK

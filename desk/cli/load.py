@@ -52,6 +52,9 @@ def register(sub: _SubParsersAction[argparse.ArgumentParser], db: argparse.Argum
     load.add_argument("--temperature", type=float)
     load.add_argument("--max-tokens", type=int)
     load.add_argument("--no-warmup", action="store_true", help="do not send one unmeasured request per model first")
+    load.add_argument("--workers", type=int, default=0, metavar="N",
+                      help="worker processes sharing the streams, each with its own event loop "
+                           "(default: one per 500 streams of the widest step, at most one per core)")
     load.add_argument("--name", help="a label for the run")
     load.add_argument("--json", action="store_true", help="one JSON summary object per model")
     load.set_defaults(handler=run)
@@ -86,7 +89,7 @@ def plan_from_args(args: argparse.Namespace, get_trial: Callable[[str], StoredTr
         connect_timeout=args.connect_timeout, first_token_timeout=args.first_token_timeout,
         idle_timeout=args.idle_timeout, total_timeout=args.total_timeout, fallback=tuple(args.fallback),
         budget_ms=args.budget_ms, temperature=args.temperature, max_tokens=args.max_tokens,
-        warmup=not args.no_warmup)
+        warmup=not args.no_warmup, workers=args.workers)
     return build_plan(given, CLI_LABELS)
 
 

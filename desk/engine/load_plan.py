@@ -62,6 +62,7 @@ class LoadInput:
     temperature: float | None = None
     max_tokens: int | None = None
     warmup: bool = True
+    workers: int = 0  # worker processes; 0: chosen by the plan's width and the cores
 
 
 def parse_ramp(text: str, label: str = "ramp") -> list[int]:
@@ -109,6 +110,7 @@ def build_plan(given: LoadInput, labels: PlanLabels) -> LoadPlan:
         p95_budget_ms=given.budget_ms,
         warmup=given.warmup,
         source=source,
+        workers=given.workers,
     )
 
 

@@ -83,7 +83,7 @@ class Engine:
         self.loads = LoadService(self.store.runs, self.providers, self.runner, self.connections,
                                  create_trial=self.store.trials.create,
                                  own_connection=lambda: open_store(path),
-                                 elsewhere=self._loads_elsewhere)
+                                 elsewhere=self._loads_elsewhere, store_path=str(path))
 
     @asynccontextmanager
     async def _loads_elsewhere(self, timeouts: Timeouts, retry: RetryPolicy) -> AsyncIterator[LoadService]:

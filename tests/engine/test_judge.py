@@ -160,7 +160,7 @@ def test_the_judge_prompt_is_versioned_and_each_verdict_names_its_version(provid
 
     async def go():
         async with engine_for(providers) as engine:
-            first = engine.judges.prompt()
+            first = engine.judges.prompts.default()
             with pytest.raises(EngineError, match=r"\$answer"):
                 engine.judges.set_prompt("Rate this: $prompt")
             second = engine.judges.set_prompt("TEMPLATE-2 Rate: $answer\n$criteria")

@@ -87,7 +87,7 @@ class JudgeService:
                  run_answers: Callable[[str], list[QueueItem]]) -> None:
         self.verdicts = verdicts
         self._draws = calibration
-        self._prompts = prompts
+        self.prompts = prompts
         self._trials = trials
         self._answers = answers
         self._ratings = ratings
@@ -99,14 +99,10 @@ class JudgeService:
         self._recorder = recorder
         self._run_answers = run_answers
 
-    def prompt(self) -> JudgePrompt:
-        """The judge prompt in use: the newest version of the default one."""
-        return self._prompts.default()
-
     def set_prompt(self, template: str) -> JudgePrompt:
         """Store an edited judge prompt as its next version (the old verdicts keep theirs)."""
         try:
-            return self._prompts.save_version(template)
+            return self.prompts.save_version(template)
         except StoreError as exc:
             raise EngineError(str(exc)) from None
 
@@ -133,7 +129,7 @@ class JudgeService:
             raise EngineError(missing)
         await self._targets.prepare([judge.provider])
         rater = judge_rater(str(judge))
-        prompt, rubric = self.prompt(), self._rubrics.default()
+        prompt, rubric = self.prompts.default(), self._rubrics.default()
         schema = verdict_schema(rubric)
         target = self._targets.target(judge, GenerationSettings(response_schema=schema))
         jobs, already, failed = self._jobs(trial_ids, rater)
