@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from desk.core.trial import ModelRef
 from desk.engine import local_model
-from desk.engine.keys import secret_store
+from desk.engine.keys import SecretStore, secret_store
 from desk.engine.session import Engine, EngineError, TrialSummary
 from desk.ui import defs, hotkeys
 from desk.ui.about import show_about, show_help
@@ -98,10 +98,10 @@ class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
             return
         call_in_thread(self, secret_store, self._secret_store_found)
 
-    def _secret_store_found(self, store: Any) -> None:
-        log.info("secret store: %s", store.description)
-        self.secret_label.setText("keys: OS keyring" if store.usable else "keys: no OS keyring ⚠")
-        self.secret_label.setToolTip(store.description[:1].upper() + store.description[1:] + ".")
+    def _secret_store_found(self, keys: SecretStore) -> None:
+        log.info("secret store: %s", keys.description)
+        self.secret_label.setText("keys: OS keyring" if keys.usable else "keys: no OS keyring ⚠")
+        self.secret_label.setToolTip(keys.description[:1].upper() + keys.description[1:] + ".")
 
     def _show_activity(self, text: str) -> None:
         self.activity_label.setText(text)
