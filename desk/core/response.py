@@ -292,6 +292,9 @@ class ResponseResult:
     # /api/tags). None when the vendor did not say.
     served_model: str | None = None
     system_fingerprint: str | None = None
+    # The vendor's seal over the answer's thinking (Anthropic's signature, Gemini's
+    # thoughtSignature), stored to send back with the next turn; not an export field.
+    reasoning_signature: str | None = field(default=None, compare=False)
     # Why this answer could not be saved, when a store write failed (in memory only: the
     # surfaces report it, so an unsaved answer is never shown as a success).
     store_error: str | None = field(default=None, compare=False)

@@ -196,7 +196,7 @@ class Runner:
                 reasoning.clear()
                 result.chunk_times.clear()
                 result.refusal, result.unknown_fields = False, {}  # of the final attempt, like its text
-                result.served_model = result.system_fingerprint = None
+                result.served_model = result.system_fingerprint = result.reasoning_signature = None
                 error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink)
                 self._price_attempt(target, attempt)
                 delay = self._retry_delay(error, number, attempt, got_content=bool(parts or reasoning))
@@ -287,6 +287,7 @@ class Runner:
                             sink.text_received(result, text, parts)
                     elif isinstance(event, ReasoningDelta):
                         last_at = event.at
+                        result.reasoning_signature = event.signature or result.reasoning_signature
                         if thought := thoughts.feed(event.text):
                             reasoning.append(thought)
                     elif isinstance(event, UsageReport):

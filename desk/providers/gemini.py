@@ -73,7 +73,14 @@ class GeminiProvider(Provider):
             for a in trial.images
         ]
         parts.append({"text": texts[-1]})
-        body: dict[str, Any] = {"contents": [{"role": "user", "parts": parts}]}
+        contents: list[dict[str, Any]] = [{"role": "user", "parts": parts}]
+        for turn in trial.turns:
+            # Gemini wants an answer's thoughtSignature back on its part; thought text never.
+            said: dict[str, Any] = {"text": turn.answer}
+            if turn.signature:
+                said["thoughtSignature"] = turn.signature
+            contents += [{"role": "model", "parts": [said]}, {"role": "user", "parts": [{"text": turn.reply}]}]
+        body: dict[str, Any] = {"contents": contents}
         if trial.system:
             body["systemInstruction"] = {"parts": [{"text": trial.system}]}
         config: dict[str, Any] = {}
@@ -185,6 +192,8 @@ class _State:
                 text = part.get("text")
                 if text:
                     out.append(ReasoningDelta(text, at) if part.get("thought") else TextDelta(text, at))
+                if part.get("thoughtSignature"):
+                    out.append(ReasoningDelta("", at, part["thoughtSignature"]))
                 out += unknown_fields(part, KNOWN_PART_FIELDS, "part")
             if cand.get("finishReason"):
                 self.reason = FINISH_REASONS.get(cand["finishReason"], "other")
