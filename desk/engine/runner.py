@@ -286,8 +286,7 @@ class Runner:
                             parts.append(text)
                             sink.text_received(result, text, parts)
                     elif isinstance(event, ReasoningDelta):
-                        last_at = event.at
-                        result.reasoning_signature = event.signature or result.reasoning_signature
+                        last_at, result.reasoning_signature = event.at, event.signature or result.reasoning_signature
                         if thought := thoughts.feed(event.text):
                             reasoning.append(thought)
                     elif isinstance(event, UsageReport):

@@ -30,6 +30,7 @@ from desk.store.scorecard_cache import ScorecardTable
 from desk.store.settings import SettingTable
 from desk.store.suites import SuiteTable
 from desk.store.trials import TrialTable
+from desk.store.turns import TurnTable
 
 MEMORY = ":memory:"
 
@@ -167,6 +168,7 @@ class Store:
         self.scorecards = ScorecardTable(db)
         self.suites = SuiteTable(db)
         self.runs = RunTable(db)
+        self.turns = TurnTable(db)
 
     def close(self) -> None:
         self.db.close()

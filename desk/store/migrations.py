@@ -547,3 +547,25 @@ def m011_run_request_ttft_named_apart(db: Database) -> None:
     # their waits and fallbacks included, while a response's `ttft_ms` is its final
     # attempt's own; one name meant both (issue 13). The run_requests column gets its own.
     _run(db, ["ALTER TABLE run_requests RENAME COLUMN ttft_ms TO request_ttft_ms"])
+
+
+@migration
+def m012_conversation_turns(db: Database) -> None:
+    # A reply continues one answer's conversation (issue 16): its answer is a response of
+    # the same trial, linked here to the one it continues, with the user's reply that made
+    # it (turn 2 onwards; turn 1 is the trial's own answer, which has no row). The vendor's
+    # seal over an answer's thinking is kept on the response, to send back next turn.
+    _run(
+        db,
+        [
+            """CREATE TABLE turns (
+                response_id TEXT PRIMARY KEY REFERENCES responses (id),
+                parent_response_id TEXT NOT NULL REFERENCES responses (id),
+                turn INTEGER NOT NULL CHECK (turn >= 2),
+                reply TEXT NOT NULL,
+                created_at REAL NOT NULL
+            )""",
+            "CREATE INDEX idx_turns_parent ON turns (parent_response_id)",
+            "ALTER TABLE responses ADD COLUMN reasoning_signature TEXT",
+        ],
+    )

@@ -51,7 +51,7 @@ _RESPONSE_COLUMNS = (
     "reasoning_tokens", "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms",
     "vendor_request_id", "writer_pid", "writer_host", "created_at", "updated_at",
     "variant_label", "variant_system", "refusal", "unknown_fields_json", "notes_json",
-    "served_model", "system_fingerprint",
+    "served_model", "system_fingerprint", "reasoning_signature",
 )  # fmt: skip
 
 _ATTEMPT_COLUMNS = (
@@ -354,6 +354,7 @@ def _response_values(result: ResponseResult, *, created_at: float, updated_at: f
         "refusal": int(row["refusal"]),
         "unknown_fields_json": json.dumps(row["unknown_fields"], ensure_ascii=False),
         "notes_json": json.dumps(row["notes"]),
+        "reasoning_signature": result.reasoning_signature,  # kept, never exported
     })
     return [row[c] for c in _RESPONSE_COLUMNS]
 
@@ -397,4 +398,5 @@ def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
         "notes": json.loads(row["notes_json"] or "[]"),
     })
     result.attempts = attempts
+    result.reasoning_signature = row["reasoning_signature"]
     return result

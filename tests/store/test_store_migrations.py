@@ -96,6 +96,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "notes_json": str,
         "served_model": str,
         "system_fingerprint": str,
+        "reasoning_signature": str,  # m012
     },
     "attempts": {
         "id": str,
@@ -153,6 +154,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "supersedes": str,
         "origin": str,  # m007
     },
+    "turns": {"response_id": str, "parent_response_id": str, "turn": int, "reply": str, "created_at": float},  # m012
     "settings": {"key": str, "value": str},
     "_desk_migrations": {"name": str, "applied_at": float},
 }

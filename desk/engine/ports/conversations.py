@@ -1,0 +1,22 @@
+"""What the conversation service needs from storage beyond trials and responses: the links
+between the turns of a conversation."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from desk.core.conversation import TurnLink
+
+
+class Turns(Protocol):
+    def add(self, link: TurnLink) -> None:
+        """Link a stored response to the one it continues. StoreError when refused."""
+
+    def get(self, response_id: str) -> TurnLink | None:
+        """A response's link to the answer it continues; None for a trial's own answer."""
+
+    def chain(self, response_id: str) -> list[TurnLink]:
+        """The links from turn 2 up to `response_id`'s own, oldest first (empty for turn 1)."""
+
+    def for_trial(self, trial_id: str) -> list[TurnLink]:
+        """Every link among a trial's responses, in the order they were made."""
