@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from desk import __version__
-from desk.cli import export, history, merge, prices, provider, rate, rubric, scorecard, show, trial
+from desk.cli import export, history, merge, prices, provider, rate, reply, rubric, scorecard, show, trial
 from desk.cli import load as cli_load
 from desk.cli import local as cli_local
 from desk.cli import suite as cli_suite
@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"desk {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    for group in (provider, prices, trial, history, cli_load, cli_suite, cli_local, show, rate, scorecard, export,
+    for group in (provider, prices, trial, reply, history, cli_load, cli_suite, cli_local, show, rate, scorecard, export,
                   merge, rubric):
         group.register(sub, db)
     return p
