@@ -88,6 +88,9 @@ def _register_runs(ssub: Any, db: argparse.ArgumentParser) -> None:
     run.add_argument("--concurrency", "-c", type=int, default=None, metavar="C",
                      help="requests in flight at once, all models together (default 4; "
                           "with --resume: the run's own)")
+    run.add_argument("--max-turns", type=int, default=None, metavar="N",
+                     help="a case's clarification is sent as the next turn while the answer asks a question, "
+                          "up to turn N (default 2; 1: never; with --resume: the run's own)")
     run.add_argument("--label", metavar="TEXT", help="a label for the run")
     run.add_argument("--temperature", type=float)
     run.add_argument("--max-tokens", type=int)
@@ -279,6 +282,7 @@ def _run(args: argparse.Namespace, app: Application) -> int:
                                                       on_response=on_response, on_start=started.append)
                 return await engine.suites.run(args.name, refs, version=args.version, repeat=args.repeat,
                                                concurrency=args.concurrency or 4, settings=settings,
+                                               max_turns=2 if args.max_turns is None else args.max_turns,
                                                label=args.label, progress=progress, on_response=on_response,
                                                on_start=started.append)
             except SuiteRunCancelled as exc:
@@ -312,8 +316,8 @@ def _check_run_args(args: argparse.Namespace) -> None:
             raise CliError("give a suite NAME or --resume RUN_ID, not both")
         if args.model:
             raise CliError("--resume sends to the run's own models; leave out --model")
-        if args.version is not None or args.repeat != 1:
-            raise CliError("--resume keeps the run's suite version and --repeat")
+        if args.version is not None or args.repeat != 1 or args.max_turns is not None:
+            raise CliError("--resume keeps the run's suite version, --repeat and --max-turns")
     else:
         if not args.name:
             raise CliError("name the suite to run (see 'desk suite list'), or --resume RUN_ID")

@@ -8,6 +8,7 @@ be rebuilt from the store.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -75,3 +76,28 @@ class Conversation:
     def continued(self, reply: str) -> TrialInput:
         """What the model is sent to answer `reply`: the whole conversation, then it."""
         return replace(self.first, turns=prior_turns(self.answers, (*self.replies, reply)))
+
+
+# A question is taken to be addressed to the user when it speaks to them or opens as a
+# request for a choice or a fact only they have.
+_TO_THE_USER = re.compile(
+    r"\b(you|your|yours|please|clarify|confirm)\b|^(which|what|when|where|who|whom|how|should|shall|do|does|did"
+    r"|is|are|can|could|would|will|may|might|have|has)\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?\n]*\?")
+_CODE = re.compile(r"```.*?(```|\Z)|`[^`\n]*`", re.DOTALL)
+
+
+def asks_question(text: str) -> bool:
+    """desk's heuristic for "this answer asks the user a clarifying question" (README,
+    Suites): outside code and quoted lines, a sentence ends with a question mark and is
+    addressed to the user (it says you, your, please, clarify or confirm, or opens like
+    "Which…", "Do…", "Could…"). A person's or a judge's rating always overrides it."""
+    prose = "\n".join(line for line in _CODE.sub(" ", text).splitlines() if not line.lstrip().startswith(">"))
+    # A lead-in ("Before I start: is it…?") does not hide how the question opens.
+    return any(_TO_THE_USER.search(m.group().rsplit(":", 1)[-1].strip(" \t\"'*_-(")) for m in _SENTENCE.finditer(prose))
+
+
+def needs_another_turn(answer: ResponseResult, turn: int, clarification: str, max_turns: int) -> bool:
+    """Whether a suite run sends the case's clarification after this answer: the answer is
+    ok, asks the user a question, the case has a clarification, and turns are left."""
+    return bool(clarification) and turn < max_turns and not answer.failed and asks_question(answer.text)

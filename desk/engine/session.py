@@ -76,6 +76,7 @@ class Engine:
             store.suites, trials=store.trials, ratings=store.ratings, answers=store.responses, runs=store.runs, models=store.providers,
             targets=self.providers, reach=self,
             runner=self.runner, recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), scorecards=self.ratings,
+            turns=store.turns,
         )
         self.loads = LoadService(self.store.runs, self.providers, self.runner, self.connections,
                                  create_trial=self.store.trials.create,

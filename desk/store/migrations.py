@@ -567,5 +567,7 @@ def m012_conversation_turns(db: Database) -> None:
             )""",
             "CREATE INDEX idx_turns_parent ON turns (parent_response_id)",
             "ALTER TABLE responses ADD COLUMN reasoning_signature TEXT",
+            # What a person would answer a case's clarifying question with ('' = none).
+            "ALTER TABLE suite_cases ADD COLUMN clarification TEXT NOT NULL DEFAULT ''",
         ],
     )

@@ -120,11 +120,12 @@ class SuiteTable:
                 case_id = f"{suite_id}-{position:05d}" if stable_ids else new_id()
                 self.db.execute(
                     "INSERT INTO suite_cases (id, suite_id, position, case_ref, prompt, system, expect, tags_json, "
-                    "notes, constraints_json, source, upstream_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "notes, constraints_json, source, upstream_id, clarification) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (case_id, suite_id, position, case.key, case.prompt, case.system, case.expect,
                      json.dumps(list(case.tags), ensure_ascii=False), case.notes,
                      json.dumps([c.as_json() for c in case.constraints], ensure_ascii=False),
-                     case.source, case.upstream_id),
+                     case.source, case.upstream_id, case.clarification),
                 )
                 trials.insert_attachments(self.db, "suite_case_attachments", "case_id", case_id, case.attachments, now)
                 stored.append(dataclasses.replace(case, id=case_id, position=position))
@@ -179,6 +180,7 @@ class SuiteTable:
                 constraints=tuple(Constraint(c["id"], c.get("kwargs") or {})
                                   for c in json.loads(r["constraints_json"] or "[]")),
                 source=r["source"], upstream_id=r["upstream_id"], id=r["id"], position=r["position"],
+                clarification=r["clarification"],
             )
             for r in found
         )

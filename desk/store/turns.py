@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Sequence
 
 from desk.core.conversation import TurnLink
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows
+
+_CHUNK = 500  # ids per IN (...) query, well under SQLite's limit on parameters
 
 _CHAIN = """
 WITH RECURSIVE chain (response_id, parent_response_id, turn, reply) AS (
@@ -42,6 +45,16 @@ class TurnTable:
     def chain(self, response_id: str) -> list[TurnLink]:
         """The links from turn 2 up to `response_id`'s own, oldest first (empty for turn 1)."""
         return [_link(r) for r in rows(self.db, _CHAIN, (response_id,))]
+
+    def for_responses(self, response_ids: Sequence[str]) -> dict[str, TurnLink]:
+        """The links of those of these responses that continue a conversation, by id."""
+        out: dict[str, TurnLink] = {}
+        ids = list(dict.fromkeys(response_ids))
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            found = rows(self.db, f"SELECT * FROM turns WHERE response_id IN ({', '.join('?' for _ in chunk)})", chunk)
+            out.update((r["response_id"], _link(r)) for r in found)
+        return out
 
     def for_trial(self, trial_id: str) -> list[TurnLink]:
         """Every link among a trial's responses, in the order they were made."""

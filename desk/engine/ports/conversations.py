@@ -3,6 +3,7 @@ between the turns of a conversation."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from desk.core.conversation import TurnLink
@@ -17,6 +18,9 @@ class Turns(Protocol):
 
     def chain(self, response_id: str) -> list[TurnLink]:
         """The links from turn 2 up to `response_id`'s own, oldest first (empty for turn 1)."""
+
+    def for_responses(self, response_ids: Sequence[str]) -> dict[str, TurnLink]:
+        """The links of those of these responses that continue a conversation, by id."""
 
     def for_trial(self, trial_id: str) -> list[TurnLink]:
         """Every link among a trial's responses, in the order they were made."""

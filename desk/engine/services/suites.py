@@ -21,6 +21,7 @@ from desk.core.suite import EXPECT_KINDS, Suite, SuiteError, case_from_trial, ch
 from desk.core.trial import GenerationSettings, ModelRef
 from desk.engine import suite_files  # by module: tests stand in for its file functions
 from desk.engine.errors import EngineError
+from desk.engine.ports.conversations import Turns
 from desk.engine.ports.suites import (
     AnswerScope,
     ModelShelf,
@@ -80,6 +81,7 @@ class SuiteService:
         runner: Runner,
         recorder: Callable[[], ResponseSink],
         scorecards: Scorecards,
+        turns: Turns,
     ) -> None:
         self.tables = suites
         self.trials = trials
@@ -90,7 +92,7 @@ class SuiteService:
         self.reach = reach
         self.runs = runs
         self.scorecards = scorecards
-        self.sender = RunSender(suites, runs, targets, runner, recorder)
+        self.sender = RunSender(suites, runs, targets, runner, recorder, turns)
 
     # --- suites ---------------------------------------------------------------------------
 
@@ -182,6 +184,7 @@ class SuiteService:
         repeat: int = 1,
         concurrency: int = 4,
         settings: GenerationSettings | None = None,
+        max_turns: int = 2,
         label: str | None = None,
         progress: Progress | None = None,
         on_response: Callable[[SuiteResponse], None] | None = None,
@@ -190,6 +193,8 @@ class SuiteService:
     ) -> SuiteRunResult:
         """Send every case (x `repeat`) of a suite to every model, at most `concurrency`
         requests at once; every answer is an ordinary trial response, linked to the run.
+        A case's clarification is sent as the next turn while its answer asks a question,
+        up to turn `max_turns` (1: never).
 
         `progress(finished, total)` follows each answer; `on_response` gets each finished
         answer; `on_start(run_id)` is called once the run is stored; `sink` sees the
@@ -201,6 +206,8 @@ class SuiteService:
             suite = self._get(name, version)
             models = list(models)
             _check_new_run(suite, models, repeat, concurrency)
+            if max_turns < 1:
+                raise SuiteRunError("--max-turns must be at least 1")
             settings = settings or GenerationSettings()
             await self._ready(models)  # unknown providers fail before anything is stored
             for ref in models:
@@ -209,10 +216,10 @@ class SuiteService:
                 "suite_id": suite.id, "suite": suite.name, "suite_version": suite.version,
                 "cases": len(suite.cases), "models": [str(m) for m in models], "repeat": repeat,
                 "concurrency": concurrency, "total": len(suite.cases) * repeat * len(models),
-                "settings": settings.as_dict(),
+                "settings": settings.as_dict(), "max_turns": max_turns,
             }
             run_id = self.runs.create(SUITE_RUN, spec, label)
-            plan = SendPlan(run_id, suite, models, repeat, concurrency, settings)
+            plan = SendPlan(run_id, suite, models, repeat, concurrency, settings, max_turns)
             return await self.sender.send(plan, Listeners(progress, on_response, on_start, sink))
 
     async def resume(
@@ -253,7 +260,7 @@ class SuiteService:
         if concurrency is not None and concurrency < 1:
             raise SuiteRunError("--concurrency must be at least 1")
         return SendPlan(run_id, suite, models, int(spec.get("repeat", 1)),
-                       concurrency or int(spec.get("concurrency", 4)), settings)
+                       concurrency or int(spec.get("concurrency", 4)), settings, int(spec.get("max_turns", 2)))
 
     async def _ready(self, models: Sequence[ModelRef]) -> None:
         """Load the models' providers, then refuse to start when one cannot even be connected
