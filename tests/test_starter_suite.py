@@ -39,6 +39,12 @@ def test_suite_has_enough_well_formed_cases(cases):
     assert {c["expect"] for c in cases} == EXPECTS
 
 
+def test_every_clarify_case_has_a_clarification_and_only_they_do(cases):
+    for case in cases:
+        assert bool(case.get("clarification", "").strip()) == (case["expect"] == "clarify"), case["id"]
+    assert "clarification" in (SUITES / "NOTICE").read_text(encoding="utf-8")
+
+
 def test_no_upstream_response_anywhere(cases):
     assert not any("response" in case for case in cases)
     assert '"response"' not in (SUITES / "starter.jsonl").read_text(encoding="utf-8")
