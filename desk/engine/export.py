@@ -50,6 +50,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from desk.core.conversation import TurnLink
 from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.records import pick, response_fields
 from desk.core.response import ResponseResult
@@ -74,7 +75,7 @@ FORMATS = ("csv", "jsonl", "pairs", "parquet")
 STANDARD_CRITERIA = ("outcome", "uncertainty", "constraints", "quality", "note", "tags")
 
 CSV_COLUMNS = (
-    "trial_id", "response_id", "rated_at", "prompt", "system", "attachments", "model", "variant",
+    "trial_id", "response_id", "turn", "parent_response_id", "rated_at", "prompt", "system", "attachments", "model", "variant",
     "answer", "status", "error_kind", "refusal", "unknown_fields", "ttft_ms", "total_ms", "wall_ms",
     "input_tokens", "output_tokens",
     "output_tokens_per_s", "cost_usd", "retries", "served_model", "system_fingerprint", *STANDARD_CRITERIA,
@@ -82,7 +83,7 @@ CSV_COLUMNS = (
 RATING_META_COLUMNS = ("rater", "rating_origin", "blind", "rubric_name", "rubric_version", "rating_id")
 
 _FLOAT_COLUMNS = frozenset({"ttft_ms", "total_ms", "wall_ms", "output_tokens_per_s", "cost_usd"})
-_INT_COLUMNS = frozenset({"input_tokens", "output_tokens", "retries", "quality", "rubric_version"})
+_INT_COLUMNS = frozenset({"turn", "input_tokens", "output_tokens", "retries", "quality", "rubric_version"})
 _BOOL_COLUMNS = frozenset({"blind", "refusal"})
 
 # --- public entry point ------------------------------------------------------------------
@@ -166,6 +167,7 @@ def _rated_pairs(store: ExportSource, filters: RatingFilter, look: _Lookup | Non
     for batch in store.ratings.rated_response_batches(filters, attempts=attempts):
         if look is not None:
             look.hold_trials({response.trial_id for response, _ in batch})
+            look.hold_turns([response.id for response, _ in batch])
         yield from batch
 
 
@@ -206,6 +208,7 @@ def _table_row_stream(store: ExportSource, look: _Lookup, extra_names: dict[str,
         row: dict[str, Any] = {
             "trial_id": response.trial_id,
             "response_id": response.id,
+            **look.turn(response.id),
             "rated_at": iso_time(rating.created_at),
             "prompt": trial.input.prompt if trial else None,
             "system": effective_system(trial, response),
@@ -277,7 +280,7 @@ def _rated_record_stream(store: ExportSource, filters: RatingFilter) -> Iterator
         trial = look.trial(response.trial_id)
         yield {
             "trial": trial_json(trial, response.trial_id),
-            "response": response_record(response, trial),
+            "response": {**response_record(response, trial), **look.turn(response.id)},
             "rating": rating_json(rating, look.rubric(rating.rubric_id)),
         }
 
@@ -472,6 +475,7 @@ class _Lookup:
         self._trials: dict[str, StoredTrial | None] = {}
         self._rubrics: dict[str, Rubric | None] = {}
         self._responses: dict[str, ResponseResult | None] = {}
+        self._turns: dict[str, TurnLink] = {}
 
     def trial(self, trial_id: str) -> StoredTrial | None:
         if trial_id not in self._trials:
@@ -481,6 +485,15 @@ class _Lookup:
     def hold_trials(self, trial_ids: set[str]) -> None:
         """Keep these trials (read at once), and only these: a stream's memory stays flat."""
         self._trials = {**{t: None for t in trial_ids}, **self.store.trials.get_many(list(trial_ids))}
+
+    def hold_turns(self, response_ids: list[str]) -> None:
+        """Keep the turn links of these answers (read at once), and only these."""
+        self._turns = self.store.turns.for_responses(response_ids)
+
+    def turn(self, response_id: str) -> dict[str, Any]:
+        """An answer's `turn` (1: the trial's own answer) and the `parent_response_id` it continues."""
+        link = self._turns.get(response_id)
+        return {"turn": link.turn if link else 1, "parent_response_id": link.parent_response_id if link else None}
 
     def rubric(self, rubric_id: str) -> Rubric | None:
         if rubric_id not in self._rubrics:

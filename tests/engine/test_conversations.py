@@ -153,3 +153,24 @@ def test_a_failed_answer_cannot_be_replied_to_and_reply_to_all_skips_it(provider
     replies = _run(go)
     assert [r.model for r in replies] == [f"gemini/{MODELS['gemini']}"]
     assert [rec.protocol for rec in _chats(vendor)] == ["openai", "gemini", "gemini"]
+
+
+def test_exports_carry_turn_and_parent_response_id(providers, vendor):
+    from desk.engine.export import rated_records, table_rows
+
+    async def go():
+        async with engine_for(providers) as engine:
+            first = (await engine.trials.run(PROMPT, [ref("openai")])).responses[0]
+            second = await engine.conversations.reply(first.id, "Go on.")
+            return first, second
+
+    first, second = _run(go)
+    for r in (first, second):
+        providers.ratings.save(r.id, "ann", {"outcome": "success", "uncertainty": "asked_clarifying",
+                                            "constraints": "followed", "quality": 4})
+    _, rows = table_rows(providers)
+    assert {(row["response_id"], row["turn"], row["parent_response_id"]) for row in rows} == {
+        (first.id, 1, None), (second.id, 2, first.id)}
+    records = {rec["response"]["id"]: rec["response"] for rec in rated_records(providers)}
+    assert (records[second.id]["turn"], records[second.id]["parent_response_id"]) == (2, first.id)
+    assert (records[first.id]["turn"], records[first.id]["parent_response_id"]) == (1, None)
