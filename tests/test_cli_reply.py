@@ -66,3 +66,27 @@ def test_reply_errors_are_one_line_and_send_nothing(cli: Cli, configured):
         assert (code, out) == (2, ""), err
         assert why in err and len(err.strip().splitlines()) == 1
     assert len(_chats(configured)) == sent
+
+
+def _rate(cli: Cli, response_id: str, outcome: str, uncertainty: str) -> None:
+    cli.ok("rate", response_id, "--outcome", outcome, "--uncertainty", uncertainty, "--constraints", "na",
+           "--quality", "3", "--rater", "ann")
+
+
+def test_scorecard_clarifying_counts_what_came_of_asking(cli: Cli, configured):
+    configured.enqueue("gpt-4o-mini", Script(text_pieces=["Which quarter do you mean?"]), Script(text_pieces=["Q3: up."]))
+    configured.enqueue(CLAUDE, Script(text_pieces=["Sales rose."]))
+    oa, an = cli.jsonl("trial", "-m", "oa/gpt-4o-mini", "-m", f"an/{CLAUDE}", "-p", "How did sales do?", "--json")
+    (oa2,) = cli.jsonl("reply", oa["response_id"], "--text", "Q3.", "--json")
+    _rate(cli, oa["response_id"], "success", "asked_clarifying")
+    _rate(cli, oa2["response_id"], "success", "confident_correct")
+    _rate(cli, an["response_id"], "failure", "confident_wrong")
+    scores = {s["model"]: s for s in json.loads(cli.ok("scorecard", "--clarifying", "--json"))}
+    assert scores["oa/gpt-4o-mini"]["asked_then_succeeded"]["k"] == 1
+    assert scores["oa/gpt-4o-mini"]["asked_then_succeeded"]["n"] == 1
+    assert scores["oa/gpt-4o-mini"]["extra_turns"] == 1
+    assert (scores[f"an/{CLAUDE}"]["guessed_failed"]["k"], scores[f"an/{CLAUDE}"]["guessed_failed"]["n"]) == (1, 1)
+    assert scores[f"an/{CLAUDE}"]["asked_needlessly"] == {"k": 0, "n": 0, "rate": None, "interval": None}
+    table = cli.ok("scorecard", "--clarifying")
+    assert "asked → succeeded" in table.splitlines()[0]
+    assert "oa/gpt-4o-mini" in table and "1/1 100% [21–100%]" in table

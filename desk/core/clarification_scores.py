@@ -50,6 +50,17 @@ class Share:
     def interval(self) -> tuple[float, float] | None:
         return wilson_interval(self.k, self.n)
 
+    def as_json(self) -> dict[str, Any]:
+        interval = self.interval
+        return {"k": self.k, "n": self.n, "rate": self.rate, "interval": list(interval) if interval else None}
+
+    def __str__(self) -> str:
+        """"2/3 67% [21–94%]", or "0/0 -" when there was nothing to count."""
+        rate, interval = self.rate, self.interval
+        if rate is None or interval is None:
+            return f"{self.k}/{self.n} -"
+        return f"{self.k}/{self.n} {rate:.0%} [{interval[0] * 100:.0f}–{interval[1] * 100:.0f}%]"
+
 
 @dataclass(frozen=True)
 class ClarificationScore:
@@ -66,6 +77,12 @@ class ClarificationScore:
     guessed_succeeded: Share
     guessed_failed: Share
     extra_turns: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"model": self.model, "asked_then_succeeded": self.asked_then_succeeded.as_json(),
+                "asked_needlessly": self.asked_needlessly.as_json(),
+                "guessed_succeeded": self.guessed_succeeded.as_json(),
+                "guessed_failed": self.guessed_failed.as_json(), "extra_turns": self.extra_turns}
 
 
 def asked(task: TaskTurns) -> bool:

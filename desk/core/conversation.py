@@ -46,7 +46,17 @@ def latest_turns(responses: Sequence[ResponseResult], links: Iterable[TurnLink])
     """The last answer of each of a trial's conversations, in the order the conversations
     began: where *Reply to all* continues every one of them. A conversation that branched
     (two replies to one answer) ends in its most recent branch."""
+    return [last for _, last, _ in conversation_ends(responses, links)]
+
+
+def conversation_ends(responses: Sequence[ResponseResult],
+                      links: Iterable[TurnLink]) -> list[tuple[ResponseResult, ResponseResult, int]]:
+    """Each conversation of a trial as (its first answer, its last answer, the last one's
+    turn), in the order the conversations began (see latest_turns)."""
+    links = list(links)
     parent = {link.response_id: link.parent_response_id for link in links}
+    turn = turn_numbers(responses, links)
+    by_id = {r.id: r for r in responses}
     root_of: dict[str, str] = {}
     for r in responses:
         root = r.id
@@ -56,7 +66,7 @@ def latest_turns(responses: Sequence[ResponseResult], links: Iterable[TurnLink])
     latest: dict[str, ResponseResult] = {}
     for r in responses:  # in the order stored: a later turn replaces an earlier one
         latest[root_of[r.id]] = r
-    return list(latest.values())
+    return [(by_id.get(root, last), last, turn[last.id]) for root, last in latest.items()]
 
 
 @dataclass(frozen=True)

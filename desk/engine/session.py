@@ -66,7 +66,7 @@ class Engine:
         self.providers = ProviderService(self.store.providers, self.store.prices, self.client, self.runner.pricer)
         self.trials = TrialService(self.store.trials, self.store.responses, self.providers, self.runner, self.providers.add_model)
         self.conversations = ConversationService(self.store.trials, self.store.responses, self.store.turns,
-                                                 self.providers, self.runner)
+                                                 self.providers, self.runner, self.store.ratings)
         path = self.store.path
         self.exports = ExportService(self.store, self.store, lambda: open_store(path))
         self.ratings = RatingService(self.store.ratings, self.store.rubrics, self.store,

@@ -7,6 +7,13 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from desk.core.conversation import TurnLink
+from desk.core.rating import Rating, RatingFilter
+from desk.core.response import ResponseResult
+
+
+class RatedAnswers(Protocol):
+    def rated_responses(self, filters: RatingFilter | None = None) -> list[tuple[ResponseResult, Rating]]:
+        """(answer, current rating) pairs matching `filters`; an answer once per rater."""
 
 
 class Turns(Protocol):

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from desk.core.conversation import Conversation, TurnLink, latest_turns
+from desk.core.clarification_scores import ClarificationScore, TaskTurns, clarification_scores
+from desk.core.conversation import Conversation, TurnLink, conversation_ends, latest_turns
+from desk.core.rating import RatingFilter
 from desk.core.response import ResponseResult, Status
 from desk.core.trial import GenerationSettings, ModelRef, prompt_size_problem
 from desk.engine.errors import EngineError
-from desk.engine.ports.conversations import Turns
+from desk.engine.ports.conversations import RatedAnswers, Turns
 from desk.engine.ports.targets import Targets
 from desk.engine.ports.trials import Responses, TrialHistory
 from desk.engine.recorder import FanoutSink, RedactingSink, StoreRecorder
@@ -47,7 +49,8 @@ class ConversationService:
     """Reads conversations back and continues them, one model or every pane at once."""
 
     def __init__(self, trials: TrialHistory, responses: Responses, turns: Turns,
-                 targets: Targets, runner: Runner) -> None:
+                 targets: Targets, runner: Runner, ratings: RatedAnswers) -> None:
+        self._ratings = ratings
         self._trials = trials
         self._answers = responses
         self.turns: Turns = turns  # a view numbers its answers' turns with for_trial
@@ -71,6 +74,22 @@ class ConversationService:
     def latest(self, trial_id: str) -> list[ResponseResult]:
         """The last answer of each conversation of a trial: what *Reply to all* continues."""
         return latest_turns(self._answers.for_trial(trial_id), self.turns.for_trial(trial_id))
+
+    def clarification_scores(self, filters: RatingFilter | None = None) -> list[ClarificationScore]:
+        """What came of asking, per model (desk.core.clarification_scores), over every
+        conversation of the trials whose answers `filters` selects among the rated ones; an
+        answer rated by several raters counts by its latest rating."""
+        values: dict[str, dict[str, object]] = {}
+        trial_ids: dict[str, None] = {}
+        for response, rating in sorted(self._ratings.rated_responses(filters), key=lambda p: p[1].created_at):
+            values[response.id] = dict(rating.values)
+            trial_ids[response.trial_id] = None
+        tasks = []
+        for trial_id in trial_ids:
+            answers = self._answers.for_trial(trial_id)
+            for first, last, turns in conversation_ends(answers, self.turns.for_trial(trial_id)):
+                tasks.append(TaskTurns(last.model, first.text, values.get(first.id), values.get(last.id), turns))
+        return clarification_scores(tasks)
 
     async def reply(self, response_id: str, reply: str, *, sink: ResponseSink | None = None) -> ResponseResult:
         """Send `reply` to the model of this answer, with the whole conversation so far;
