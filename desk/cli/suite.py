@@ -386,12 +386,12 @@ def _ms(v: float | None) -> str:
 
 def print_by_expect(scores: list[ModelScore]) -> None:
     """The per-behaviour table of a suite run's scorecard."""
-    rows = [("model", "expect", "rated", "handled", "95% CI")]
+    rows = [("model", "expect", "rated", "handled", "95% CI", "extra turn")]
     for s in scores:
         for kind, e in (s.by_expect or {}).items():
             rate = "-" if e.handled_rate is None else f"{e.handled_rate * 100:.0f}%"
             ci = "-" if e.handled_ci is None else f"{e.handled_ci[0] * 100:.0f}-{e.handled_ci[1] * 100:.0f}%"
-            rows.append((s.model, kind, str(e.n_rated), rate, ci))
+            rows.append((s.model, kind, str(e.n_rated), rate, ci, str(e.extra_turn)))
     if len(rows) == 1:
         return
     print("\nby expected behaviour:")

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any
@@ -163,10 +163,11 @@ class ExpectScore:
     handled: int
     handled_rate: float | None
     handled_ci: tuple[float, float] | None
+    extra_turn: int = 0  # of the rated, those whose case needed another turn (a clarification)
 
     def as_json(self) -> dict[str, Any]:
         return {"n_rated": self.n_rated, "handled": self.handled, "handled_rate": self.handled_rate,
-                "handled_ci": list(self.handled_ci) if self.handled_ci else None}
+                "handled_ci": list(self.handled_ci) if self.handled_ci else None, "extra_turn": self.extra_turn}
 
 
 @dataclass(frozen=True)
@@ -422,29 +423,44 @@ def by_expect(
     ratings: Sequence[Rating],
     expect_of: Mapping[str, str],
     kinds: Sequence[str] = EXPECT_KINDS,
+    first_of: Mapping[str, str] | None = None,
+    continued: Set[str] = frozenset(),
 ) -> dict[str, dict[str, ExpectScore]]:
     """model -> expect kind -> ExpectScore, from the human ratings of `responses`.
 
     `expect_of` maps a response id to its case's expect kind; answers to cases that expect
     nothing in particular are left out. Every kind in `kinds` is present for every model
     (n_rated 0 where none was rated).
+
+    A case that took several turns counts once, by its last answer: `first_of` maps each
+    later turn to its conversation's first answer, and the answers a later turn continued
+    (`continued`) are left out. A `clarify` case that went on is handled when its first answer asked (as
+    rated) and its last answer's outcome is success; other kinds judge the last answer.
     """
+    first_of = first_of or {}
     rated: dict[str, list[Rating]] = defaultdict(list)
     for rating in human_ratings(ratings):
         rated[rating.response_id].append(rating)
-    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: {k: [0, 0] for k in kinds})
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: {k: [0, 0, 0] for k in kinds})
     for response in responses:
         kind = expect_of.get(response.id, "")
         counts[response.model]  # every model in scope gets an entry
-        if kind not in kinds or not rated.get(response.id):
+        if kind not in kinds or not rated.get(response.id) or response.id in continued:
             continue
-        verdict = handled(kind, combined_rating(rated[response.id]))
+        last = combined_rating(rated[response.id])
+        first = first_of.get(response.id)
+        verdict = handled(kind, last)
+        if first is not None and kind == "clarify":
+            asked = handled(kind, combined_rating(rated[first])) if rated.get(first) else None
+            verdict = None if asked is None or not last.get("outcome") else asked and last["outcome"] == "success"
         if verdict is None:
             continue
         counts[response.model][kind][0] += 1
         counts[response.model][kind][1] += int(verdict)
+        counts[response.model][kind][2] += first is not None
     return {
-        model: {kind: ExpectScore(n, k, _share(k, n), wilson_interval(k, n)) for kind, (n, k) in per.items()}
+        model: {kind: ExpectScore(n, k, _share(k, n), wilson_interval(k, n), extra)
+                for kind, (n, k, extra) in per.items()}
         for model, per in counts.items()
     }
 

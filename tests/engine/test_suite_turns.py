@@ -136,3 +136,32 @@ class _Started:
 ])
 def test_the_question_heuristic(text, asks):
     assert asks_question(text) is asks
+
+
+def _rate(store, response_id: str, outcome: str, uncertainty: str) -> None:
+    store.ratings.save(response_id, "ann", {"outcome": outcome, "uncertainty": uncertainty,
+                                            "constraints": "na", "quality": 3})
+
+
+@pytest.mark.parametrize("then, handled", [("success", 1), ("failure", 0)])
+def test_by_expect_judges_a_clarify_case_by_its_last_turn(then, handled, providers, vendor, tmp_path):
+    script_for(vendor, "openai", Script(text_pieces=["Do you mean by revenue or by units?"]),
+               Script(text_pieces=["North, with $3M."]), Script(text_pieces=["Widgets."]))
+    result = _go(providers, tmp_path, cases=CASES[:2])
+    by_case = {}
+    for item in result.responses:
+        by_case.setdefault(item.case.key, []).append(item.response)
+    asked, answered = by_case["asks"]
+    (guessed,) = by_case["guesses"]
+    _rate(providers, asked.id, "success", "asked_clarifying")
+    _rate(providers, answered.id, then, "confident_correct")
+    _rate(providers, guessed.id, "success", "confident_correct")
+
+    async def score():
+        async with engine_for(providers) as engine:
+            return engine.suites.scorecard(result.run_id)
+
+    (model,) = asyncio.run(score())
+    clarify = model.by_expect["clarify"]
+    # Two cases, each counted once: the one that asked, by its last turn; the one that guessed.
+    assert (clarify.n_rated, clarify.handled, clarify.extra_turn) == (2, handled, 1)

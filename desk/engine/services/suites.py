@@ -313,13 +313,26 @@ class SuiteService:
         ratings = [rating for _, rating in self.ratings.rated_responses(scoped)]
         responses = self.answers.all(scoped)
         kinds = [k for k in EXPECT_KINDS if any(c.expect == k for c in suite.cases)]
-        figures = by_expect(responses, ratings, expect_of, kinds)
+        first_of, continued = self._turns_of([r.id for r in responses])
+        figures = by_expect(responses, ratings, expect_of, kinds, first_of, continued)
         autos = auto_checks(responses, ratings)
         checked = any(c.constraints for c in suite.cases)
         for s in scores:
             s.by_expect = figures.get(s.model, {})
             s.auto_checks = autos.get(s.model, AutoChecks(0, 0)) if checked else None
         return scores
+
+    def _turns_of(self, response_ids: Sequence[str]) -> tuple[dict[str, str], set[str]]:
+        """(each later turn among these answers -> its conversation's first answer, the
+        answers another turn continued)."""
+        links = self.sender.turns.for_responses(response_ids)
+        first: dict[str, str] = {}
+        for rid in links:
+            root = rid
+            while root in links:
+                root = links[root].parent_response_id
+            first[rid] = root
+        return first, {link.parent_response_id for link in links.values()}
 
     def compare_models(self, run_id: str, model_a: str, model_b: str,
                        filters: RatingFilter | None = None) -> PairedComparison:
