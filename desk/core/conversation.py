@@ -36,6 +36,24 @@ def prior_turns(answers: Sequence[ResponseResult], replies: Sequence[str]) -> tu
                  for a, reply in zip(answers, replies, strict=True))
 
 
+def user_turns(responses: Sequence[ResponseResult], links: Iterable[TurnLink]) -> dict[tuple[str, str | None], list[str]]:
+    """The replies of each conversation of a trial, oldest first, by (model, variant label):
+    what *Run again* replays after the new trial's first answers. A conversation that
+    branched replays its most recent branch."""
+    links = list(links)
+    by_response = {link.response_id: link for link in links}
+    out: dict[tuple[str, str | None], list[str]] = {}
+    for first, last, _ in conversation_ends(responses, links):
+        replies: list[str] = []
+        rid = last.id
+        while (link := by_response.get(rid)) is not None:
+            replies.append(link.reply)
+            rid = link.parent_response_id
+        if replies:
+            out[(first.model, first.variant.label if first.variant else None)] = replies[::-1]
+    return out
+
+
 def turn_numbers(responses: Iterable[ResponseResult], links: Iterable[TurnLink]) -> dict[str, int]:
     """Each response's turn: its link's, or 1 for a trial's own answer."""
     linked = {link.response_id: link.turn for link in links}

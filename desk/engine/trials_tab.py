@@ -348,10 +348,16 @@ class TrialsTab:
         if self.before_run is not None and not await self.before_run(plan.models):
             return None
         trial, models, settings, variants = plan.trial, list(plan.models), dict(plan.settings), plan.variants
-        return await self.engine.trials.run(
+        # Run again replays the user's later turns too, each model's own, in order.
+        replies = self.engine.conversations.user_turns(plan.parent_trial_id) if plan.parent_trial_id else {}
+        sink = _GenerationSink(self, generation)
+        outcome = await self.engine.trials.run(
             trial, models, settings, parent_trial_id=plan.parent_trial_id,
-            sink=_GenerationSink(self, generation), variants=list(variants) if variants else None,
+            sink=sink, variants=list(variants) if variants else None,
         )
+        if replies:
+            await self.engine.conversations.replay(replies, outcome.responses, sink=sink)
+        return outcome
 
     def finished(self, outcome: TrialOutcome, rate_key: str) -> TrialEnd:
         """The send's trial is the open one now (Run again follows it up); what to say."""
@@ -470,10 +476,10 @@ class TrialsTab:
 
     # --- the sink's side --------------------------------------------------------------------
     def _started(self, result: ResponseResult) -> None:
-        if self.current_trial_id is not None and result.trial_id == self.current_trial_id:
-            link = self.engine.conversations.turns.get(result.id)  # a reply's: linked before it streams
-            if link is not None:
-                self.turns[result.id] = link
+        link = self.engine.conversations.turns.get(result.id)  # a reply's: linked before it streams
+        if link is not None:
+            self.turns[result.id] = link
+            self.expected = max(self.expected, len(self.figures) + 1)  # a replayed turn adds a pane
         self.figures[result.id] = AnswerFigures(result)
         self.response_started.emit(result)
 

@@ -89,3 +89,41 @@ def test_reply_plans_say_why_not(providers, vendor):
 
     asyncio.run(go())
     assert len(_chats(vendor)) == 1
+
+
+def test_run_again_replays_each_models_replies_in_order(providers, vendor):
+    script_for(vendor, "openai", Script(text_pieces=["Which one?"]), Script(text_pieces=["Q3."]),
+               Script(text_pieces=["Which one, again?"]), Script(text_pieces=["Q3 again."]))
+    script_for(vendor, "gemini", Script(text_pieces=["Up."]), Script(text_pieces=["Up again."]))
+
+    async def go():
+        async with engine_for(providers) as engine:
+            tab = TrialsTab(engine)
+            plan = tab.plan(TrialInput("How did sales do?"), [ref("openai"), ref("gemini")])
+            tab.begin(plan)
+            outcome = await tab.run(plan)
+            tab.finished(outcome, "Ctrl+R")
+            tab.end()
+            reply = tab.reply_plan("The Q3 report.", outcome.responses[0].id)
+            tab.begin_reply(reply)
+            await tab.run_reply(reply)
+            tab.end()
+
+            again = tab.run_again_plan(TrialInput("How did sales do?"))
+            tab.begin(again)
+            second = await tab.run(again)
+            tab.finished(second, "Ctrl+R")
+            tab.end()
+            return outcome, second, tab
+
+    first, second, tab = asyncio.run(go())
+    assert second.trial_id != first.trial_id
+    # The new trial: both first answers, and openai's reply replayed as its turn 2; gemini had none.
+    assert sorted(tab.turn_of(rid) for rid in tab.figures) == [1, 1, 2]
+    (replayed,) = [rid for rid in tab.figures if tab.turn_of(rid) == 2]
+    assert tab.pane_of(replayed) == second.responses[0].id
+    assert tab.figures[replayed].result.text == "Q3 again."
+    last = [r for r in _chats(vendor) if r.protocol == "openai"][-1]
+    assert [(m["role"], m["text"]) for m in last.messages] == [
+        ("user", "How did sales do?"), ("assistant", "Which one, again?"), ("user", "The Q3 report.")]
+    assert len([r for r in _chats(vendor) if r.protocol == "gemini"]) == 2

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Sequence
 
 from desk.core.clarification_scores import ClarificationScore, TaskTurns, clarification_scores
-from desk.core.conversation import Conversation, TurnLink, conversation_ends, latest_turns
+from desk.core.conversation import Conversation, TurnLink, conversation_ends, latest_turns, user_turns
 from desk.core.rating import RatingFilter
 from desk.core.response import ResponseResult, Status
 from desk.core.trial import GenerationSettings, ModelRef, prompt_size_problem
@@ -90,6 +90,29 @@ class ConversationService:
             for first, last, turns in conversation_ends(answers, self.turns.for_trial(trial_id)):
                 tasks.append(TaskTurns(last.model, first.text, values.get(first.id), values.get(last.id), turns))
         return clarification_scores(tasks)
+
+    def user_turns(self, trial_id: str) -> dict[tuple[str, str | None], list[str]]:
+        """A trial's replies, per conversation (by model and variant label), oldest first."""
+        return user_turns(self._answers.for_trial(trial_id), self.turns.for_trial(trial_id))
+
+    async def replay(self, turns: dict[tuple[str, str | None], list[str]], answers: Sequence[ResponseResult], *,
+                     sink: ResponseSink | None = None) -> list[ResponseResult]:
+        """*Run again*'s later turns: each of `answers` (a new trial's first answers) is
+        continued with the replies its model and variant got before (`user_turns` of the old
+        trial), in order, all conversations at once; a conversation stops at an answer that
+        failed. Every answer made, in the order they ended."""
+        made: list[ResponseResult] = []
+
+        async def go_on(answer: ResponseResult, replies: list[str]) -> None:
+            for reply in replies:
+                if _why_not(answer) is not None:
+                    return
+                answer = await self.reply(answer.id, reply, sink=sink)
+                made.append(answer)
+
+        await asyncio.gather(*(go_on(a, turns[key]) for a in answers
+                               if (key := (a.model, a.variant.label if a.variant else None)) in turns))
+        return made
 
     async def reply(self, response_id: str, reply: str, *, sink: ResponseSink | None = None) -> ResponseResult:
         """Send `reply` to the model of this answer, with the whole conversation so far;
