@@ -36,6 +36,7 @@ from desk.core.figures import fmt_cost, fmt_ms  # noqa: F401 (fmt_cost: the suit
 from desk.core.response import ResponseResult, Status
 from desk.engine.trials_tab import fmt_tokens, live_status, metrics_line
 from desk.ui import defs, frame_queue
+from desk.ui.reply_box import ReplyBox
 
 
 class _InertDocument(QTextDocument):
@@ -216,6 +217,7 @@ class ResponsePane(QFrame):
 
     copied = Signal(str)
     retitled = Signal()  # the title changed (blind label on, models revealed)
+    reply_wanted = Signal(str, str)  # (the conversation's latest answer id, the reply)
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -270,6 +272,12 @@ class ResponsePane(QFrame):
         col.addWidget(self.views, 1)
         col.addStretch(0)  # takes the room when a failed answer has no text to show
         self._column = col
+        # Later turns of this answer's conversation, each a pane of its own below it.
+        self.turn_panes: list[ResponsePane] = []
+        self.reply_box = ReplyBox("Reply to this model…", "Reply")
+        self.reply_box.setVisible(False)
+        self.reply_box.submitted.connect(self._reply)
+        col.addWidget(self.reply_box)
 
     def _build_header(self, title: str) -> QHBoxLayout:
         """The title and the pane's buttons (raw view, copy, request details)."""
@@ -302,10 +310,16 @@ class ResponsePane(QFrame):
         self.details_button.setEnabled(False)
         self.details_button.clicked.connect(self.show_details)
         head.addWidget(self.details_button)
+        self.reply_button = QToolButton()
+        self.reply_button.setObjectName("paneReply")
+        self.reply_button.setToolTip("Reply to this model: it gets the whole conversation and answers below")
+        self.reply_button.setEnabled(False)
+        self.reply_button.clicked.connect(lambda: self.reply_box.open())
+        head.addWidget(self.reply_button)
         # Short faces (the tooltips say what they do), so a pane a quarter of a laptop screen
         # wide still fits the provider and its buttons on one line.
         for button, face, name in ((self.raw_toggle, "</>", "Raw"), (self.copy_button, "Copy", "Copy"),
-                                   (self.details_button, "…", "Details")):
+                                   (self.details_button, "…", "Details"), (self.reply_button, "↩", "Reply")):
             button.setText(face)
             button.setAccessibleName(name)
         return head
@@ -369,7 +383,30 @@ class ResponsePane(QFrame):
 
     def attach_rating(self, panel: QWidget) -> None:
         self.rating = panel
-        self._column.addWidget(panel)
+        self._column.insertWidget(self._column.indexOf(self.reply_box), panel)  # above later turns
+
+    # --- conversations -----------------------------------------------------------------
+    def add_turn(self, reply: str, title: str) -> ResponsePane:
+        """A later turn of this conversation: the reply, then a pane for the answer, below."""
+        said = QLabel(f"You: {reply}")
+        said.setObjectName("paneReplyText")
+        said.setWordWrap(True)
+        said.setStyleSheet(f"color: {defs.muted()};")
+        turn = ResponsePane(title)
+        turn.reply_button.setVisible(False)  # this pane's own box continues the conversation
+        at = self._column.indexOf(self.reply_box)
+        self._column.insertWidget(at, said)
+        self._column.insertWidget(at + 1, turn, 1)
+        self.turn_panes.append(turn)
+        return turn
+
+    def latest(self) -> ResponsePane:
+        return self.turn_panes[-1] if self.turn_panes else self
+
+    def _reply(self, text: str) -> None:
+        latest = self.latest().result
+        if latest is not None:
+            self.reply_wanted.emit(latest.id, text)
 
     def finish(self, result: ResponseResult) -> None:
         self.flush()
@@ -385,6 +422,7 @@ class ResponsePane(QFrame):
         self._show_outcome(result)
 
     def _show_outcome(self, result: ResponseResult) -> None:
+        self.reply_button.setEnabled(not result.failed)
         text = result.text
         self.refusal_badge.setVisible(result.refusal)
         self.details_button.setEnabled(self.blind_label is None)
