@@ -231,6 +231,7 @@ class ResponsePane(QFrame):
         self.blind_label: str | None = None  # set while identities are hidden
         self.real_title = title
         self.rating: Any = None  # the RatingPanel under the answer, once it can be rated
+        self.is_turn = False  # a later turn shown inside its conversation's first pane
 
         col = QVBoxLayout(self)
         col.setContentsMargins(4, 3, 4, 3)
@@ -248,7 +249,21 @@ class ResponsePane(QFrame):
         self.status.setWordWrap(True)
         self.status.setStyleSheet(f"color: {defs.streaming_text()};")
         self.status.setFont(_small_font(self.status))
-        col.addWidget(self.status)
+        # Reply sits on the figures' line: a pane a quarter of a laptop screen has no width
+        # to spare in its header, nor height for a row of its own under the answer.
+        self.reply_button = QToolButton()
+        self.reply_button.setObjectName("paneReply")
+        self.reply_button.setText("↩")
+        self.reply_button.setAccessibleName("Reply")
+        self.reply_button.setToolTip("Reply to this model: it gets the whole conversation and answers below")
+        self.reply_button.setAutoRaise(True)
+        self.reply_button.setVisible(False)
+        self.reply_button.clicked.connect(lambda: self.reply_box.open())
+        status_row = QHBoxLayout()
+        status_row.setSpacing(2)
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.reply_button, 0, Qt.AlignmentFlag.AlignTop)
+        col.addLayout(status_row)
 
         self.error = QLabel()
         self.error.setObjectName("paneError")
@@ -310,16 +325,10 @@ class ResponsePane(QFrame):
         self.details_button.setEnabled(False)
         self.details_button.clicked.connect(self.show_details)
         head.addWidget(self.details_button)
-        self.reply_button = QToolButton()
-        self.reply_button.setObjectName("paneReply")
-        self.reply_button.setToolTip("Reply to this model: it gets the whole conversation and answers below")
-        self.reply_button.setEnabled(False)
-        self.reply_button.clicked.connect(lambda: self.reply_box.open())
-        head.addWidget(self.reply_button)
         # Short faces (the tooltips say what they do), so a pane a quarter of a laptop screen
         # wide still fits the provider and its buttons on one line.
         for button, face, name in ((self.raw_toggle, "</>", "Raw"), (self.copy_button, "Copy", "Copy"),
-                                   (self.details_button, "…", "Details"), (self.reply_button, "↩", "Reply")):
+                                   (self.details_button, "…", "Details")):
             button.setText(face)
             button.setAccessibleName(name)
         return head
@@ -393,7 +402,7 @@ class ResponsePane(QFrame):
         said.setWordWrap(True)
         said.setStyleSheet(f"color: {defs.muted()};")
         turn = ResponsePane(title)
-        turn.reply_button.setVisible(False)  # this pane's own box continues the conversation
+        turn.is_turn = True  # this (first) pane's own button and box continue the conversation
         at = self._column.indexOf(self.reply_box)
         self._column.insertWidget(at, said)
         self._column.insertWidget(at + 1, turn, 1)
@@ -422,7 +431,7 @@ class ResponsePane(QFrame):
         self._show_outcome(result)
 
     def _show_outcome(self, result: ResponseResult) -> None:
-        self.reply_button.setEnabled(not result.failed)
+        self.reply_button.setVisible(not self.is_turn and not result.failed)
         text = result.text
         self.refusal_badge.setVisible(result.refusal)
         self.details_button.setEnabled(self.blind_label is None)
