@@ -165,3 +165,34 @@ def test_by_expect_judges_a_clarify_case_by_its_last_turn(then, handled, provide
     clarify = model.by_expect["clarify"]
     # Two cases, each counted once: the one that asked, by its last turn; the one that guessed.
     assert (clarify.n_rated, clarify.handled, clarify.extra_turn) == (2, handled, 1)
+
+
+def test_the_paired_comparison_uses_the_last_turn(providers, vendor, tmp_path):
+    """openai asks, then fails after the clarification; anthropic guesses right. The asking
+    turn, rated a success, must not count: anthropic wins the case."""
+    script_for(vendor, "openai", Script(text_pieces=["Do you mean by revenue?"]), Script(text_pieces=["South."]))
+    script_for(vendor, "anthropic", Script(text_pieces=["North sold most."]))
+
+    async def go():
+        async with engine_for(providers) as engine:
+            engine.suites.import_suite(_suite(tmp_path, CASES[:1]), "clar")
+            return await engine.suites.run("clar", [ref("openai"), ref("anthropic")], concurrency=1)
+
+    result = asyncio.run(go())
+    answers = {}
+    for item in result.responses:
+        answers.setdefault(item.response.model, []).append(item.response)
+    asked, wrong = answers[f"openai/{MODELS['openai']}"]
+    (right,) = answers[f"anthropic/{MODELS['anthropic']}"]
+    # The later turn is rated first: "the one rated last" alone would pick the asking turn.
+    _rate(providers, wrong.id, "failure", "confident_wrong")
+    _rate(providers, asked.id, "success", "asked_clarifying")
+    _rate(providers, right.id, "success", "confident_correct")
+
+    async def compare():
+        async with engine_for(providers) as engine:
+            return engine.suites.compare_models(result.run_id, f"openai/{MODELS['openai']}",
+                                                f"anthropic/{MODELS['anthropic']}")
+
+    c = asyncio.run(compare())
+    assert (c.pairs, c.wins, c.losses, c.ties) == (1, 0, 1, 0)
