@@ -10,7 +10,9 @@ Units and rules, stated once:
   where constraints applied (followed or violated).
 - Latency uses every answer of the model in scope that finished ok, rated or not.
 - Cost per successful task is all money spent on the model's attempts in scope
-  (failures and retries included) divided by the answers rated a success; answers whose
+  (failures, retries and every turn of a conversation included) divided by the answers
+  rated a success, a conversation's earlier turns left out of that count (a task succeeds
+  by its last answer); answers whose
   cost is unknown are left out of the sum and counted in `cost_unknown`. Its 95% interval
   is a percentile bootstrap over those answers (each answer's cost and success resampled
   together); a resample with no success counts as an infinite cost, so with few successes
@@ -255,9 +257,12 @@ def compute_scorecard(
     seed: int = 0,
     n_resamples: int = 2000,
     progress: Progress | None = None,
+    continued: Set[str] = frozenset(),
 ) -> list[ModelScore]:
     """One ModelScore per model, ordered by model name. `progress` hears (step, steps, what)
-    before each step (the bootstraps take seconds on a real store) and may raise to stop."""
+    before each step (the bootstraps take seconds on a real store) and may raise to stop.
+    `continued` names the answers a later turn continued: their cost counts toward their
+    task's, their success does not (a task succeeds by its last answer)."""
     report = progress or (lambda done, total, detail: None)
     by_id = {r.id: r for r in responses}
     by_model: dict[str, list[ResponseResult | ResponseFigures]] = defaultdict(list)
@@ -322,11 +327,12 @@ def compute_scorecard(
         s.cost_unknown = len(answers) - len(known)
         s.total_cost_usd = round(sum(known), 10) if known else None
         s.mean_cost_usd = round(mean(known), 10) if known else None
-        if s.successes and s.total_cost_usd is not None:
-            s.cost_per_success_usd = round(s.total_cost_usd / s.successes, 10)
+        success_ids = {r.id for (r, _), o in zip(rated, outcome, strict=True)
+                       if o == "success" and r.id not in continued}
+        if success_ids and s.total_cost_usd is not None:
+            s.cost_per_success_usd = round(s.total_cost_usd / len(success_ids), 10)
             # Resample the model's answers, each with its cost (unknown: left out, as above)
             # and whether it was rated a success; unrated answers cost money, succeed never.
-            success_ids = {r.id for (r, _), o in zip(rated, outcome, strict=True) if o == "success"}
             s.cost_per_success_ci = bootstrap_ratio_interval(
                 [r.cost_usd or 0.0 for r in answers], [float(r.id in success_ids) for r in answers],
                 seed=seed, n_resamples=n_resamples)

@@ -174,3 +174,31 @@ def test_exports_carry_turn_and_parent_response_id(providers, vendor):
     records = {rec["response"]["id"]: rec["response"] for rec in rated_records(providers)}
     assert (records[second.id]["turn"], records[second.id]["parent_response_id"]) == (2, first.id)
     assert (records[first.id]["turn"], records[first.id]["parent_response_id"]) == (1, None)
+
+
+def test_cost_per_successful_task_counts_every_turn_once(providers, vendor):
+    from desk.core.pricing import Price
+
+    providers.prices.set("openai", MODELS["openai"], Price(1.0, 2.0))  # $ per million tokens
+
+    async def go():
+        async with engine_for(providers) as engine:
+            first = (await engine.trials.run(PROMPT, [ref("openai")])).responses[0]
+            second = await engine.conversations.reply(first.id, "Go on.")
+            return first, second
+
+    first, second = _run(go)
+    for r in (first, second):
+        providers.ratings.save(r.id, "ann", {"outcome": "success", "uncertainty": "confident_correct",
+                                             "constraints": "na", "quality": 4})
+
+    async def score():
+        async with engine_for(providers) as engine:
+            return engine.ratings.scorecard()
+
+    (s,) = _run(score)
+    both = first.cost_usd + second.cost_usd
+    assert first.cost_usd > 0 and second.cost_usd > 0
+    # One task: both turns' cost, one success (the rate still counts each rated answer).
+    assert s.cost_per_success_usd == pytest.approx(both)
+    assert s.successes == 2 and s.total_cost_usd == pytest.approx(both)
