@@ -249,6 +249,22 @@ def _share(hits: int, n: int) -> float | None:
     return hits / n if n else None
 
 
+def _cost_figures(s: ModelScore, answers: Sequence[ResponseResult | ResponseFigures], success_ids: set[str],
+                  seed: int, n_resamples: int) -> None:
+    """Total, mean and per-success cost of a model's answers (the module doc's rules)."""
+    known = [r.cost_usd for r in answers if r.cost_usd is not None]
+    s.cost_unknown = len(answers) - len(known)
+    s.total_cost_usd = round(sum(known), 10) if known else None
+    s.mean_cost_usd = round(mean(known), 10) if known else None
+    if success_ids and s.total_cost_usd is not None:
+        s.cost_per_success_usd = round(s.total_cost_usd / len(success_ids), 10)
+        # Resample the model's answers, each with its cost (unknown: left out, as above)
+        # and whether it was rated a success; unrated answers cost money, succeed never.
+        s.cost_per_success_ci = bootstrap_ratio_interval(
+            [r.cost_usd or 0.0 for r in answers], [float(r.id in success_ids) for r in answers],
+            seed=seed, n_resamples=n_resamples)
+
+
 def compute_scorecard(
     responses: Sequence[ResponseResult | ResponseFigures],
     ratings: Sequence[Rating],
@@ -323,19 +339,9 @@ def compute_scorecard(
         if latency_ci is not None:  # the median and p95 of the same resamples
             s.median_total_ci, s.p95_total_ci = latency_ci[50], latency_ci[95]
 
-        known = [r.cost_usd for r in answers if r.cost_usd is not None]
-        s.cost_unknown = len(answers) - len(known)
-        s.total_cost_usd = round(sum(known), 10) if known else None
-        s.mean_cost_usd = round(mean(known), 10) if known else None
         success_ids = {r.id for (r, _), o in zip(rated, outcome, strict=True)
                        if o == "success" and r.id not in continued}
-        if success_ids and s.total_cost_usd is not None:
-            s.cost_per_success_usd = round(s.total_cost_usd / len(success_ids), 10)
-            # Resample the model's answers, each with its cost (unknown: left out, as above)
-            # and whether it was rated a success; unrated answers cost money, succeed never.
-            s.cost_per_success_ci = bootstrap_ratio_interval(
-                [r.cost_usd or 0.0 for r in answers], [float(r.id in success_ids) for r in answers],
-                seed=seed, n_resamples=n_resamples)
+        _cost_figures(s, answers, success_ids, seed, n_resamples)
 
         s.pairwise_games = games[model]
         s.pairwise_win_rate = _share_float(points[model], games[model])

@@ -237,12 +237,18 @@ class TrialView(_Base):
         root = self.panes_by_id.get(self.tab.pane_of(result.id)) if link else None
         if link is not None and root is not None:  # a later turn: below the answer it continues
             pane = root.add_turn(link.reply, f"{title}  ·  turn {link.turn}")
+            if root.blind_label is not None:
+                pane.set_blind(f"{root.blind_label} · turn {link.turn}")
         else:
             pane = self.grid.add_pane(title)
             pane.reply_wanted.connect(self.reply)
         pane.start(result)
         self.panes_by_id[result.id] = pane
         return pane
+
+    def root_pane(self, pane: ResponsePane) -> ResponsePane:
+        """The grid's pane a pane is shown in (itself, or the first answer of its conversation)."""
+        return next((root for root in self.grid.panes if pane is root or pane in root.turn_panes), pane)
 
     def all_panes(self) -> list[ResponsePane]:
         """Every answer's pane: each in the grid, then its conversation's later turns."""

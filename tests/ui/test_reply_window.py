@@ -63,3 +63,28 @@ def test_reply_and_reply_to_all_from_the_keyboard(window, qtbot, vendor, mw_loop
     window.open_trial(trial_id)
     reopened = {p.result.model: p for p in window.grid.panes}
     assert [p.text() for p in reopened["openai/gpt-4o-mini"].turn_panes] == ["Q3 grew 4%.", "Overall: up."]
+
+
+def test_blind_rating_hides_a_later_turns_model_and_waits_for_its_rating(window, qtbot, vendor, mw_loop):
+    vendor.enqueue("gpt-4o-mini", Script(text_pieces=["Which quarter?"]), Script(text_pieces=["Q3 grew 4%."]))
+    vendor.enqueue("claude-sonnet-4-5", Script(text_pieces=["Sales rose."]))
+    window.engine.set_rater_name("ann")
+    window.blind_action.setChecked(True)
+    window.picker.set_checked({"openai/gpt-4o-mini", "claude/claude-sonnet-4-5"})
+    window.compose.prompt.setPlainText("How did sales do?")
+    window.send()
+    run_until(mw_loop, lambda: window.current_trial_id is not None and not window.tab.running)
+    oa = next(p for p in window.grid.panes if p.result.model == "openai/gpt-4o-mini")
+    run_until(mw_loop, lambda: oa.reply_button.isVisible())
+    window.reply(oa.result.id, "The third quarter.")
+    run_until(mw_loop, lambda: oa.turn_panes and oa.turn_panes[0].rating is not None and not window.tab.running)
+    turn = oa.turn_panes[0]
+    assert "gpt-4o-mini" not in turn.title.text() and "turn 2" in turn.title.text()
+    values = {"outcome": "success", "uncertainty": "confident_correct", "constraints": "na", "quality": 4}
+    for pane in window.grid.panes:
+        window._save_rating(pane, values)
+    assert not window._all_rated() and turn.blind_label is not None  # the later turn is still to rate
+    window.rate_next_unrated()
+    assert window.focusWidget() is turn.rating or turn.rating.isAncestorOf(window.focusWidget())
+    window._save_rating(turn, values)
+    assert window._all_rated() and turn.blind_label is None and "gpt-4o-mini" in turn.title.text()
