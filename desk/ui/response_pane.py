@@ -258,7 +258,7 @@ class ResponsePane(QFrame):
         self.reply_button.setToolTip("Reply to this model: it gets the whole conversation and answers below")
         self.reply_button.setAutoRaise(True)
         self.reply_button.setVisible(False)
-        self.reply_button.clicked.connect(lambda: self.reply_box.open())
+        self.reply_button.clicked.connect(self._open_reply)
         status_row = QHBoxLayout()
         status_row.setSpacing(2)
         status_row.addWidget(self.status, 1)
@@ -411,6 +411,9 @@ class ResponsePane(QFrame):
 
     def latest(self) -> ResponsePane:
         return self.turn_panes[-1] if self.turn_panes else self
+
+    def _open_reply(self) -> None:
+        self.reply_box.open()
 
     def _reply(self, text: str) -> None:
         latest = self.latest().result
