@@ -40,6 +40,8 @@ def test_a_conversation_is_rebuilt_from_its_links(tmp_path: Path) -> None:
         assert [link.response_id for link in store.turns.for_trial(trial)] == ["r2", "r3"]
         assert store.responses.get("r1").reasoning_signature == "sig-1"
         assert store.responses.get("r2").reasoning_signature is None
+        # The history names each conversation's model once, not once per turn.
+        assert store.trials.list()[0].models == ("openai/gpt-4o", "openai/gpt-4o")
 
 
 @pytest.mark.parametrize("link", [TurnLink("missing", "r1", 2, "x"), TurnLink("other", "r1", 1, "x"),
