@@ -55,7 +55,7 @@ def test_killed_between_the_turns_resume_sends_only_the_missing_turn(srv, tmp_pa
     resumed = desk("suite", "run", "--resume", run["run_id"], "--json", env=env, timeout=60)
     assert resumed.returncode == 0, resumed
     (line,) = resumed.json_lines()
-    assert (line["case_id"], line["text"], line["status"]) == ("asks", "North.", "ok")
+    assert (line["case_id"], line["text"], line["status"], line["turn"]) == ("asks", "North.", "ok", 2)
     chats = [r for r in srv.requests if r.method == "POST"]
     assert len(chats) == 4  # only the missing turn
     assert [(m["role"], m["text"]) for m in chats[-1].messages] == [

@@ -99,7 +99,7 @@ def _register_runs(ssub: Any, db: argparse.ArgumentParser) -> None:
     run.add_argument("--no-stream", action="store_true", help="ask for whole answers instead of streams")
     run.add_argument("--json", action="store_true",
                      help="one JSON object per answer per line: the 'desk trial --json' fields plus "
-                          "run_id, case_id, sample and expect")
+                          "run_id, case_id, sample, expect and turn")
     run.set_defaults(handler=_run)
 
     runs = ssub.add_parser("runs", parents=[db], help="list suite runs: status and progress")
@@ -270,7 +270,8 @@ def _run(args: argparse.Namespace, app: Application) -> int:
             progress.failed += 1
         if args.json:
             record = response_json(r)
-            record.update(run_id=item.run_id, case_id=item.case.key, sample=item.sample, expect=item.case.expect)
+            record.update(run_id=item.run_id, case_id=item.case.key, sample=item.sample, expect=item.case.expect,
+                          turn=item.turn)
             sys.stdout.write(_json(record) + "\n")
             sys.stdout.flush()
 

@@ -243,7 +243,7 @@ class _Call:
         while answer is not None and conversation is not None and needs_another_turn(
                 answer, turn, clarification, self.plan.max_turns):
             if answer is not cell.tip_answer:  # a resumed cell's stored answer was told before
-                self._tell(cell, answer, None)
+                self._tell(cell, answer, None, turn)
             link = TurnLink("", answer.id, turn + 1, clarification)
             answer = await self._turn(cell, trial_id, conversation.continued(clarification), link)
             if answer is not None:
@@ -251,7 +251,7 @@ class _Call:
                                             (*conversation.replies, clarification))
             turn += 1
         if answer is not None:
-            self._count(cell, answer, self.sender.auto_verdict(cell.case, answer))
+            self._count(cell, answer, self.sender.auto_verdict(cell.case, answer), turn)
 
     def _stored_conversation(self, trial_id: str, case: Case, tip: ResponseResult) -> Conversation | None:
         """A resumed cell's conversation up to its last ok answer, read back from the store."""
@@ -288,14 +288,14 @@ class _Call:
             return None
         return answer
 
-    def _tell(self, cell: _Cell, answer: ResponseResult, auto: Rating | None) -> None:
+    def _tell(self, cell: _Cell, answer: ResponseResult, auto: Rating | None, turn: int) -> None:
         """Hand an answer to the caller's on_response (every turn's, the cell's last included)."""
-        item = SuiteResponse(self.plan.run_id, cell.case, cell.sample, answer, auto)
+        item = SuiteResponse(self.plan.run_id, cell.case, cell.sample, answer, auto, turn)
         self.result.responses.append(item)
         if self.listeners.on_response is not None:
             _notify(self.listeners.on_response, item)
 
-    def _count(self, cell: _Cell, answer: ResponseResult, auto: Rating | None) -> None:
+    def _count(self, cell: _Cell, answer: ResponseResult, auto: Rating | None, turn: int = 1) -> None:
         result = self.result
         if answer.status == Status.OK:
             result.ok += 1
@@ -305,7 +305,7 @@ class _Call:
             if answer.error_kind in PERSISTENT_KINDS:
                 result.held_back.setdefault(
                     str(cell.target.ref), f"{answer.error_kind.value}: {answer.error_message or 'no message'}")
-        self._tell(cell, answer, auto)  # first, so a progress line counts this answer's outcome
+        self._tell(cell, answer, auto, turn)  # first, so a progress line counts this answer's outcome
         if self.listeners.progress is not None:
             _notify(self.listeners.progress, self.finished, self.total)
 

@@ -55,6 +55,7 @@ def test_the_clarification_is_sent_when_the_answer_asks(providers, vendor, tmp_p
     for item in result.responses:
         by_case.setdefault(item.case.key, []).append(item.response)
     assert [len(by_case[k]) for k in ("asks", "guesses", "plain")] == [2, 1, 1]
+    assert [item.turn for item in result.responses if item.case.key == "asks"] == [1, 2]
     first, second = by_case["asks"]
     link = providers.turns.get(second.id)
     assert (link.parent_response_id, link.turn, link.reply) == (first.id, 2, "By revenue, in 2025.")
