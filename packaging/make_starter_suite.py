@@ -227,6 +227,45 @@ def without_duplicates(cases: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
+# Tool cases written for desk (source "desk"; no upstream data): does the model call the
+# right tool with fitting arguments, ask when the request is ambiguous, and call nothing
+# when no tool serves? Scored by `desk suite tool-use`.
+DESK_TOOLS = [
+    {"type": "function", "function": {
+        "name": "get_weather", "description": "Current weather in a city",
+        "parameters": {"type": "object", "properties": {
+            "city": {"type": "string", "description": "City name, e.g. Lisbon"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+            "required": ["city"], "additionalProperties": False}}},
+    {"type": "function", "function": {
+        "name": "convert_currency", "description": "Convert an amount between two currencies (ISO codes)",
+        "parameters": {"type": "object", "properties": {
+            "amount": {"type": "number"}, "from": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            "to": {"type": "string", "pattern": "^[A-Z]{3}$"}},
+            "required": ["amount", "from", "to"], "additionalProperties": False}}},
+]
+
+
+def desk_tool_cases() -> list[dict[str, Any]]:
+    def case(key: str, prompt: str, expect: str, expected: Any, notes: str, **extra: Any) -> dict[str, Any]:
+        return {"id": f"desk-{key}", "prompt": prompt, "expect": expect, "tags": ["tools", key.removeprefix("tools-")],
+                "notes": notes, "source": "desk", "upstream_id": key, "tools": DESK_TOOLS, "tool_choice": "auto",
+                "expected_call": expected, **extra}
+
+    return [
+        case("tools-clear-call", "What's the weather in Lisbon right now, in Celsius?", "answer",
+             {"name": "get_weather", "arguments": {"city": "Lisbon", "unit": "celsius"}},
+             "A clear call: get_weather with city Lisbon and unit celsius; then an answer from the result.",
+             tool_results=[{"city": "Lisbon", "temp_c": 19, "sky": "clear"}]),
+        case("tools-ambiguous", "How much is 100 in dollars?", "clarify", "none",
+             "Ambiguous: the source currency is not said. A good answer asks which currency; "
+             "calling convert_currency with a guessed 'from' is a miss.",
+             clarification="From euros (EUR) to US dollars."),
+        case("tools-no-tool", "Write a haiku about autumn rain.", "answer", "none",
+             "No tool serves this request: a good answer writes the haiku without calling a tool."),
+    ]
+
+
 def counts(cases: list[dict[str, Any]], field: str) -> str:
     c = Counter(case[field] for case in cases)
     return ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
@@ -241,7 +280,8 @@ def notice(cases: list[dict[str, Any]], data: Path) -> str:
 desk starter suite: third-party data notice
 ============================================
 
-resources/suites/starter.jsonl is curated from the two public datasets below. Every case
+resources/suites/starter.jsonl is curated from the two public datasets below (and a few
+tool cases written for desk, section 3). Every case
 keeps its upstream id (fields `source` and `upstream_id`) and its prompt unchanged. The
 upstream `response` fields (answers written by a model, not ground truth) were left out.
 Built by packaging/make_starter_suite.py.
@@ -285,6 +325,12 @@ instructions.py (Apache-2.0, Copyright 2025 Allen Institute for AI), with the di
 noted in that file.
 
 Citation: Pyatkin et al., "Generalizing Verifiable Instruction Following", 2025 (IFBench).
+
+
+3. desk's tool cases (source "desk")
+------------------------------------
+{by_source["desk"]} cases with tools (a clear call, an ambiguous request where the right move is to
+ask, a request no tool serves), written for desk by its authors: no third-party data.
 """
 
 
@@ -298,6 +344,7 @@ By expect: {counts(cases, "expect")}.
 By source: {counts(cases, "source")}.
 CoCoNot prompts test whether a model asks (underspecified), says it cannot know (false premise, unknowable, after its cut-off) or just answers (look-alike contrast prompts).
 IFBench prompts carry {n_kinds} kinds of hard output constraints, all checked in code by `desk/core/constraints.py`.
+The "desk" cases, written for desk, offer tools and say which call a good answer makes (`expected_call`); `desk suite tool-use RUN` scores them.
 Built deterministically from the raw data in `../shared/starter-data/` (upstream ids kept, upstream `response` fields left out).
 Rebuild: `.venv/bin/python packaging/make_starter_suite.py [DATA_DIR] [--out DIR]` (default DATA_DIR `../shared/starter-data`, default out this folder).
 `tests/test_starter_suite.py` rebuilds it into a temporary folder and compares byte for byte.
@@ -323,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT, help="output folder (default resources/suites)")
     args = parser.parse_args(argv)
     data = find_data(args.data)
-    cases = without_duplicates([*coconot_cases(data), *ifbench_cases(data)])
+    cases = without_duplicates([*coconot_cases(data), *ifbench_cases(data), *desk_tool_cases()])
     args.out.mkdir(parents=True, exist_ok=True)
     write(args.out / "starter.jsonl", "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases))
     write(args.out / "NOTICE", notice(cases, data))

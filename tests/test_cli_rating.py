@@ -248,6 +248,8 @@ def test_prefer_saves_and_edits(answers, db, cli):
     record = json.loads(cli.ok("prefer", y, x, "--winner", "b", "--rater", "ann", "--json"))
     assert record["winner"] == "b" and record["supersedes"] == out.split()[0] and record["origin"] is None
     assert (record["response_a"], record["response_b"], record["trial_id"]) == (y, x, answers["x"]["trial_id"])
+    assert list(record) == ["id", "response_a", "response_b", "winner", "rater", "origin", "reason", "created_at",
+                            "trial_id", "supersedes"]
     assert [(p.id, p.winner) for p in preferences(db)] == [(record["id"], "b")]
     cli.ok("prefer", x, y, "--winner", "both_bad", "--rater", "bob")
     assert sorted((p.rater, p.winner) for p in preferences(db)) == [("ann", "b"), ("bob", "both_bad")]
@@ -423,7 +425,7 @@ def test_export_jsonl_and_pairs(labelled, db, tmp_path, cli):
     x = labelled["x"]
     assert records[0]["trial"] == {"id": x["trial_id"], "created_at": records[0]["trial"]["created_at"],
                                    "parent_trial_id": None, "prompt": "What is in cell A1?", "system": None,
-                                   "attachments": []}
+                                   "attachments": [], "tools": None, "tool_rounds": None}
     assert records[0]["response"]["text"] == "=SUM(A1) is what x says"  # exactly as the model wrote it
     assert records[2]["response"]["text"] == "@y: -1+2 maybe?"
     assert records[0]["response"]["settings"] == x["settings"]

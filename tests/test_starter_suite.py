@@ -16,7 +16,8 @@ SUITES = ROOT / "resources" / "suites"
 SCRIPT = ROOT / "packaging" / "make_starter_suite.py"
 SHIPPED = ("starter.jsonl", "NOTICE", "README.md")
 EXPECTS = {"clarify", "abstain", "answer", "follow_constraints"}
-REPOSITORIES = {"coconot": "allenai/noncompliance", "coconot-contrast": "allenai/noncompliance", "ifbench": "allenai/IFBench"}
+REPOSITORIES = {"coconot": "allenai/noncompliance", "coconot-contrast": "allenai/noncompliance", "ifbench": "allenai/IFBench",
+                "desk": "written for desk by its authors"}
 DATA_CANDIDATES = (ROOT.parent / "shared" / "starter-data", Path("/work/shared/starter-data"))
 
 
@@ -43,6 +44,16 @@ def test_every_clarify_case_has_a_clarification_and_only_they_do(cases):
     for case in cases:
         assert bool(case.get("clarification", "").strip()) == (case["expect"] == "clarify"), case["id"]
     assert "clarification" in (SUITES / "NOTICE").read_text(encoding="utf-8")
+
+
+def test_tool_cases_load_and_name_an_offered_tool_or_none(cases):
+    from desk.core.suite import cases_from_jsonl
+
+    tool_cases = [c for c in cases if "tools" in c]
+    assert {c["upstream_id"] for c in tool_cases} == {"tools-clear-call", "tools-ambiguous", "tools-no-tool"}
+    loaded = {c.key: c for c in cases_from_jsonl("\n".join(json.dumps(c) for c in tool_cases))}
+    assert loaded["desk-tools-clear-call"].expected_call.name == "get_weather"
+    assert loaded["desk-tools-ambiguous"].expected_call.name is None  # the right move is to ask
 
 
 def test_no_upstream_response_anywhere(cases):

@@ -45,7 +45,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote
@@ -97,6 +97,9 @@ class Script:
     # (OpenAI's system_fingerprint; Anthropic's message.model, Gemini's modelVersion too).
     served_model: str | None = None
     fingerprint: str | None = None
+    # Tool calls instead of text: (name, argument pieces) each, in the protocol's own format
+    # (tests/vendor_tool_calls.py); pieces that do not join to JSON make a malformed call.
+    tool_calls: list[tuple[str, list[str]]] | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> Script:
@@ -525,6 +528,7 @@ class _Ctx:
         self._tpl: list[bytes] | None = None
         self.t_first: float | None = None  # perf_counter deadline of the first piece (LoadProfile)
         self.extra: dict[str, str] = {}  # headers the LoadProfile adds (rate limits), over the script's
+        self.tool: str | None = None  # Anthropic: the tool a forced tool_choice names (the answer is its input)
 
     @property
     def served(self) -> str:  # the script is picked after the context is made
@@ -546,6 +550,38 @@ class _Ctx:
 
 
 # ---------------------------------------------------------------- vendor formats
+
+
+def _structured_problem(proto: str, body: dict) -> str | None:
+    """Why a structured-output request is not what the vendor accepts (a 400), else None:
+    OpenAI response_format json_schema, an Anthropic forced tool, Gemini responseSchema,
+    Ollama format."""
+    if proto == "openai" and "response_format" in body:
+        rf = body["response_format"]
+        if rf.get("type") == "json_schema":
+            js = rf.get("json_schema") or {}
+            if not js.get("name") or not isinstance(js.get("schema"), dict):
+                return "response_format.json_schema needs a name and a schema"
+    if proto == "anthropic" and "tool_choice" in body:
+        choice = body["tool_choice"]
+        tools = {t.get("name"): t for t in body.get("tools") or []}
+        if choice.get("type") == "tool" and choice.get("name") not in tools:
+            return "tool_choice names a tool that is not in tools"
+        if any(not isinstance(t.get("input_schema"), dict) or t["input_schema"].get("type") != "object"
+               for t in tools.values()):
+            return "tools.input_schema: an object schema is required"
+        if body.get("thinking"):
+            return "Thinking may not be enabled when tool_choice forces tool use."
+    if proto == "gemini":
+        config = body.get("generationConfig") or {}
+        if "responseSchema" in config:
+            if config.get("responseMimeType") != "application/json":
+                return "responseSchema needs responseMimeType application/json"
+            if "additionalProperties" in json.dumps(config["responseSchema"]):
+                return 'Unknown name "additionalProperties" at generation_config.response_schema'
+    if proto == "ollama" and "format" in body and not (body["format"] == "json" or isinstance(body["format"], dict)):
+        return "format must be \"json\" or a JSON schema"
+    return None
 
 
 class _OpenAI:
@@ -799,20 +835,26 @@ class _Anthropic:
                 _dumps({"type": "message_start", "message": cls._message(c, [], None, 1)}), "message_start"
             ),
             c.sse_event(
-                _dumps(
-                    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
-                ),
+                _dumps({"type": "content_block_start", "index": 0, "content_block": cls._block(c)}),
                 "content_block_start",
             ),
             c.sse_event(b'{"type": "ping"}', "ping"),
         ]
 
     @staticmethod
+    def _block(c: _Ctx) -> dict:
+        if c.tool:  # structured output: the pieces are the forced tool's input JSON
+            return {"type": "tool_use", "id": "toolu_" + c.hex, "name": c.tool, "input": {}}
+        return {"type": "text", "text": ""}
+
+    @staticmethod
     def piece(c: _Ctx, text: str, last: bool) -> bytes:
+        delta = (lambda t: {"type": "input_json_delta", "partial_json": t}) if c.tool else (
+            lambda t: {"type": "text_delta", "text": t})
         return c.templated(
             lambda t: c.sse_event(
                 _dumps(
-                    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}}
+                    {"type": "content_block_delta", "index": 0, "delta": delta(t)}
                 ),
                 "content_block_delta",
             ),
@@ -824,7 +866,7 @@ class _Anthropic:
         md = {
             "type": "message_delta",
             "delta": {
-                "stop_reason": cls.FINISH.get(c.s.finish_reason, c.s.finish_reason),
+                "stop_reason": cls._stop(c),
                 "stop_sequence": None,
             },
         }
@@ -845,9 +887,20 @@ class _Anthropic:
         return c.sse_event(b"{not json", "content_block_delta")
 
     @classmethod
+    def _stop(cls, c: _Ctx) -> str:
+        if c.tool and c.s.finish_reason == "stop":
+            return "tool_use"
+        return cls.FINISH.get(c.s.finish_reason, c.s.finish_reason)
+
+    @classmethod
     def full(cls, c: _Ctx, text: str) -> tuple[bytes, str]:
-        stop = cls.FINISH.get(c.s.finish_reason, c.s.finish_reason)
-        d = cls._message(c, [{"type": "text", "text": text}], stop, _usage(c.s, c.n)[1])
+        block: dict = {"type": "text", "text": text}
+        if c.tool:
+            try:  # Anthropic sends the input parsed; text that is not JSON goes as a string
+                block = {**cls._block(c), "input": json.loads(text)}
+            except ValueError:
+                block = {**cls._block(c), "input": text}
+        d = cls._message(c, [block], cls._stop(c), _usage(c.s, c.n)[1])
         return _dumps(d), "application/json"
 
     @classmethod
@@ -1447,6 +1500,9 @@ class VendorServer:
             msg = "Invalid JSON body." if not isinstance(j, dict) else "model: Field required"
             st, obj = fmt.error(ctx, 400, msg)
             return await self._send_json(c, rec, st, obj, keep)
+        if problem := _structured_problem(proto, j):
+            st, obj = fmt.error(ctx, 400, problem)
+            return await self._send_json(c, rec, st, obj, keep)
         if self._loads and (ld := self._loads.get(rec.model) or self._loads.get("*")):
             return await self._loaded(c, ctx, fmt, body, keep, ld)
         s = self._prepare(ctx, body)
@@ -1458,6 +1514,8 @@ class VendorServer:
         ctx.nl = s.sse_line_ending or ("\r\n" if rec.protocol == "gemini" else "\n")
         ctx.include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         ctx.sse = rec.query.get("alt") == "sse"
+        choice = body.get("tool_choice") if rec.protocol == "anthropic" else None
+        ctx.tool = choice.get("name") if isinstance(choice, dict) and choice.get("type") == "tool" else None
         return s
 
     async def _loaded(self, c: _Conn, ctx: _Ctx, fmt, body: dict, keep: bool, ld: _Load) -> bool:
@@ -1669,6 +1727,11 @@ class VendorServer:
             await self._wait(t_first)
             st, obj = fmt.error(ctx, s.status)
             return await self._send_json(c, rec, st, obj, keep, extra, ids=s.request_id_headers)
+        if s.tool_calls is not None and s.replay is None:
+            from tests.vendor_tool_calls import tool_call_body
+
+            calls = [(name, list(pieces)) for name, pieces in s.tool_calls]  # JSON control sends lists
+            s = ctx.s = replace(s, replay=tool_call_body(rec.protocol or "", calls, rec.model or "", rec.stream))
         if s.replay is not None:
             await self._wait(t_first)
             return await self._replay(c, ctx, fmt, keep)

@@ -1,4 +1,4 @@
-"""The headless face of desk: the same engine and store as the window, from a terminal.
+"""The headless face of desk: the same Application and services as the window, from a terminal.
 
 One module per command group; each declares its arguments next to its handlers in
 `register(sub, db)`, binding every handler with `set_defaults(handler=...)`."""
@@ -12,7 +12,21 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from desk import __version__
-from desk.cli import export, history, merge, prices, provider, rate, reply, rubric, scorecard, show, trial
+from desk.cli import (
+    export,
+    give_results,
+    history,
+    merge,
+    prices,
+    provider,
+    rate,
+    reply,
+    rubric,
+    scorecard,
+    show,
+    trial,
+)
+from desk.cli import judge as cli_judge
 from desk.cli import load as cli_load
 from desk.cli import local as cli_local
 from desk.cli import suite as cli_suite
@@ -40,8 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"desk {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    for group in (provider, prices, trial, reply, history, cli_load, cli_suite, cli_local, show, rate, scorecard, export,
-                  merge, rubric):
+    for group in (provider, prices, trial, reply, give_results, history, cli_load, cli_suite, cli_local, show, rate,
+                  scorecard, export, merge, rubric, cli_judge):
         group.register(sub, db)
     return p
 

@@ -112,7 +112,7 @@ def _filter_arguments(p: argparse.ArgumentParser) -> None:
                    help="only these trials (repeatable)")
 
 
-def _filters(args: argparse.Namespace, app: Application) -> RatingFilter:
+def _filters(args: argparse.Namespace, engine: Engine) -> RatingFilter:
     from desk.core.rating import RatingFilter
 
     since = _day("--since", args.since) if args.since else None
@@ -120,9 +120,8 @@ def _filters(args: argparse.Namespace, app: Application) -> RatingFilter:
     if since is not None and until is not None and until <= since:
         raise CliError(f"--until {args.until} is before --since {args.since}")
     trials = tuple(dict.fromkeys(args.trial))
-    known = _with_engine(app, lambda engine: [engine.trials.history.get(t) is not None for t in trials]) if trials else []
-    for trial_id, exists in zip(trials, known, strict=True):
-        if not exists:
+    for trial_id in trials:
+        if engine.trials.history.get(trial_id) is None:
             raise CliError(f"no trial {trial_id!r}")
     tags = tuple(dict.fromkeys(t.strip() for t in args.tag if t.strip()))
     rater = " ".join(args.rater.split()) if args.rater else None

@@ -16,6 +16,8 @@ from desk.cli.common import (
 
 if TYPE_CHECKING:
     from desk.engine.application import Application
+    from desk.engine.export_files import ExportResult
+    from desk.engine.session import Engine
 
 
 EXPORT_FORMATS = ("csv", "jsonl", "pairs", "parquet")  # desk.engine.export.FORMATS, not imported at start-up
@@ -47,13 +49,17 @@ def _export(args: argparse.Namespace, app: Application) -> int:
 
     if args.run:
         return _export_run(args, app)
-    filters = _filters(args, app)
     to_stdout = args.out == "-"
-    if to_stdout and args.format == "parquet":
-        raise CliError("Parquet is written to a file: give --out FILE")
-    params = ExportParams(args.format, sys.stdout if to_stdout else args.out, filters, excel_bom=not args.no_bom)
+
+    def export(engine: Engine) -> ExportResult:
+        filters = _filters(args, engine)
+        if to_stdout and args.format == "parquet":
+            raise CliError("Parquet is written to a file: give --out FILE")
+        params = ExportParams(args.format, sys.stdout if to_stdout else args.out, filters, excel_bom=not args.no_bom)
+        return engine.exports.export(params)
+
     try:
-        result = _with_engine(app, lambda engine: engine.exports.export(params))
+        result = _with_engine(app, export)
     except ExportError as exc:
         raise CliError(str(exc)) from None
     what = "preference pairs" if args.format == "pairs" else "rated answers"

@@ -21,8 +21,8 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     hist.add_argument("--limit", type=int, default=20)
     hist.add_argument("--json", action="store_true")
 
-    runs = sub.add_parser("runs", parents=[db], help="list load and suite runs, newest first (ids for export --run)")
-    runs.add_argument("--kind", choices=("load", "suite"), help="only runs of this kind")
+    runs = sub.add_parser("runs", parents=[db], help="list load, suite and judge runs, newest first (ids for export --run)")
+    runs.add_argument("--kind", choices=("load", "suite", "judge"), help="only runs of this kind")
     runs.add_argument("--limit", type=int, default=20)
     runs.add_argument("--json", action="store_true", help="one JSON object per run")
     hist.set_defaults(handler=_history)

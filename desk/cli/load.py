@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from desk.cli.common import EXIT_FAILED, EXIT_OK, CliError, _ref, _run, _with_engine
+from desk.cli.common import EXIT_FAILED, EXIT_OK, CliError, _run
 from desk.cli.policy import add_policy_args, timeouts_from
-from desk.core.load import LoadStep, RequestOutcome
+from desk.core.load import RequestOutcome
 from desk.core.load_report import table_lines
-from desk.core.trial import ModelRef
+from desk.engine.load_plan import LoadInput, PlanLabels, build_plan
 from desk.engine.policy import RetryPolicy
 
 if TYPE_CHECKING:
@@ -52,59 +52,45 @@ def register(sub: _SubParsersAction[argparse.ArgumentParser], db: argparse.Argum
     load.add_argument("--temperature", type=float)
     load.add_argument("--max-tokens", type=int)
     load.add_argument("--no-warmup", action="store_true", help="do not send one unmeasured request per model first")
+    load.add_argument("--workers", type=int, default=0, metavar="N",
+                      help="worker processes sharing the streams, each with its own event loop "
+                           "(default: one per 500 streams of the widest step, at most one per core)")
     load.add_argument("--name", help="a label for the run")
     load.add_argument("--json", action="store_true", help="one JSON summary object per model")
     load.set_defaults(handler=run)
 
 
-def plan_from_args(args: argparse.Namespace, parse_ref: Callable[[str], ModelRef],
-                   get_trial: Callable[[str], StoredTrial | None]) -> LoadPlan:
+# The flags, as the plan's messages name its fields (desk.engine.load_plan).
+CLI_LABELS = PlanLabels(models="--model", prompt="--prompt", dataset="--dataset or --trial", ramp="--ramp",
+                        requests="--requests", duration="--duration", backoff="",
+                        backoff_base="--backoff-base", backoff_max="--backoff-max")
+
+
+def plan_from_args(args: argparse.Namespace, get_trial: Callable[[str], StoredTrial | None]) -> LoadPlan:
     """Build a LoadPlan from the arguments; raise ValueError with a plain reason.
     `get_trial` looks a stored trial up by id (for --trial)."""
     from desk.core.dataset import load_prompts
-    from desk.core.trial import GenerationSettings, TrialInput
-    from desk.engine.load import LoadPlan
 
-    if args.dataset:
-        inputs = tuple(load_prompts(args.dataset))
-        source = args.dataset
-    elif args.trial:
+    trial = None
+    if args.trial:
         stored = get_trial(args.trial)
         if stored is None:
             raise ValueError(f"no trial {args.trial!r} (desk history lists them)")
         trial = stored.input
-        if args.system is not None:  # an explicit --system replaces the trial's own
-            trial = TrialInput(trial.prompt, args.system or None, trial.attachments)
-        inputs = (trial,)
-        source = f"trial {args.trial}"
-    else:
-        if not args.prompt.strip():
-            raise ValueError("the prompt is empty")
-        inputs = (TrialInput(args.prompt, args.system or None),)
-        source = "prompt"
-    requests = args.requests if args.requests is not None else (None if args.duration else 100)
-    levels = [args.concurrency]
-    if args.ramp:
-        try:
-            levels = [int(x) for x in args.ramp.split(",") if x.strip()]
-        except ValueError:
-            raise ValueError(f"--ramp {args.ramp!r} must be whole numbers separated by commas") from None
-    steps = tuple(LoadStep(c, requests, args.duration) for c in levels)
-    if args.backoff_base < 0 or args.backoff_max < args.backoff_base:
-        raise ValueError("--backoff-base must be at least 0 and --backoff-max at least --backoff-base")
-    return LoadPlan(
-        models=tuple(parse_ref(m) for m in args.model),
-        inputs=inputs,
-        steps=steps,
-        settings=GenerationSettings(args.temperature, args.max_tokens),
-        retry=RetryPolicy(max_retries=args.max_retries, base_delay=args.backoff_base, max_delay=args.backoff_max,
-                          honour_retry_after=not args.no_retry_after),
-        timeouts=timeouts_from(args),
-        fallback=tuple(parse_ref(m) for m in args.fallback),
-        p95_budget_ms=args.budget_ms,
-        warmup=not args.no_warmup,
-        source=source,
-    )
+    given = LoadInput(
+        models=tuple(args.model), prompt=args.prompt or "", system=args.system, trial=trial,
+        dataset=tuple(load_prompts(args.dataset)) if args.dataset else None,
+        source=args.dataset or (f"trial {args.trial}" if args.trial else ""),
+        ramp=args.ramp or "", concurrency=args.concurrency,
+        # 100 requests per step unless the steps go by time
+        requests=args.requests if args.requests is not None else (None if args.duration else 100),
+        duration_s=args.duration, max_retries=args.max_retries, honour_retry_after=not args.no_retry_after,
+        backoff_base=args.backoff_base, backoff_max=args.backoff_max,
+        connect_timeout=args.connect_timeout, first_token_timeout=args.first_token_timeout,
+        idle_timeout=args.idle_timeout, total_timeout=args.total_timeout, fallback=tuple(args.fallback),
+        budget_ms=args.budget_ms, temperature=args.temperature, max_tokens=args.max_tokens,
+        warmup=not args.no_warmup, workers=args.workers)
+    return build_plan(given, CLI_LABELS)
 
 
 class _ProgressLine:
@@ -139,14 +125,19 @@ def run(args: argparse.Namespace, app: Application) -> int:
     from desk.engine.session import EngineError
 
     try:
-        plan = _with_engine(app, lambda engine: plan_from_args(args, _ref, engine.trials.history.get))
+        timeouts = timeouts_from(args)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     progress = _ProgressLine()
 
     async def go() -> LoadResult:
-        # The connect timeout belongs to the engine's HTTP client: it must come from the plan.
-        async with app.engine(timeouts=plan.timeouts, retry=plan.retry) as engine:
+        # The connect timeout belongs to the engine's HTTP client: the plan's, from the same
+        # arguments (the runs' own timeouts and retries are the plan's).
+        async with app.engine(timeouts=timeouts) as engine:
+            try:
+                plan = plan_from_args(args, engine.trials.history.get)
+            except ValueError as exc:
+                raise CliError(str(exc)) from None
             for ref in (*plan.models, *plan.fallback):
                 engine.providers.target(ref)  # unknown providers fail before anything is sent
             try:

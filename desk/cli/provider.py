@@ -22,6 +22,7 @@ from desk.core.response import redact
 
 if TYPE_CHECKING:
     from desk.engine.application import Application
+    from desk.engine.session import Engine
 
 
 class _Kinds:
@@ -122,12 +123,15 @@ def _provider_remove(args: argparse.Namespace, app: Application) -> int:
 
 
 def _provider_set_key(args: argparse.Namespace, app: Application) -> int:
-    if _with_engine(app, lambda engine: engine.providers.configs.get(args.name)) is None:
-        raise CliError(f"no provider named {args.name!r}")
-    key = getpass.getpass(f"API key for {args.name}: ") if sys.stdin.isatty() else sys.stdin.readline()
-    if not key.strip():
-        raise CliError("no key given")
-    _with_engine(app, lambda engine: engine.providers.set_provider_key(args.name, key.strip()))
+    def set_key(engine: Engine) -> None:
+        if engine.providers.configs.get(args.name) is None:
+            raise CliError(f"no provider named {args.name!r}")
+        key = getpass.getpass(f"API key for {args.name}: ") if sys.stdin.isatty() else sys.stdin.readline()
+        if not key.strip():
+            raise CliError("no key given")
+        engine.providers.set_provider_key(args.name, key.strip())
+
+    _with_engine(app, set_key)
     print(f"stored the key for {args.name} in the OS keyring")
     return EXIT_OK
 

@@ -12,14 +12,19 @@ from desk.cli.common import (
     _json,
     _with_engine,
 )
+from desk.core.records import pick, preference_fields
 from desk.core.response import ResponseResult
 from desk.core.rubric import CONSTRAINTS, DEFAULT_RUBRIC, OUTCOMES, UNCERTAINTY, WINNERS
 
 if TYPE_CHECKING:
-    from desk.core.rating import Rating
+    from desk.core.rating import Preference, Rating
     from desk.core.rubric import Rubric
     from desk.engine.application import Application
     from desk.engine.session import Engine
+
+
+# `desk prefer --json`: these fields of the preference, then its trial and the one it replaces.
+PREFERENCE_JSON_KEYS = ("id", "response_a", "response_b", "winner", "rater", "origin", "reason", "created_at")
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:
@@ -49,15 +54,15 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     prefer.set_defaults(handler=_prefer)
 
 
-def _rater(args: argparse.Namespace, app: Application) -> str:
-    name = " ".join((args.rater or "").split()) or _with_engine(app, lambda engine: engine.rater_name())
+def _rater(args: argparse.Namespace, engine: Engine) -> str:
+    name = " ".join((args.rater or "").split()) or engine.rater_name()
     if not name:
         raise CliError("say who is rating with --rater NAME (no rater name is set)")
     return name
 
 
-def _response(app: Application, response_id: str) -> ResponseResult:
-    found = _with_engine(app, lambda engine: engine.trials.responses.get(response_id))
+def _response(engine: Engine, response_id: str) -> ResponseResult:
+    found = engine.trials.responses.get(response_id)
     if found is None:
         raise CliError(f"no response {response_id!r}")
     return found
@@ -83,10 +88,10 @@ def _rate(args: argparse.Namespace, app: Application) -> int:
         "note": args.note,
         "tags": list(args.tag),
     }
-    rater = _rater(args, app)
-    _response(app, args.response_id)
 
     def save(engine: Engine) -> tuple[Rating, Rubric]:
+        rater = _rater(args, engine)
+        _response(engine, args.response_id)
         rubric = engine.ratings.rubrics.default()
         for item in args.value:
             key, value = _extra_value(rubric, item)
@@ -128,17 +133,18 @@ def _extra_value(rubric: Rubric, item: str) -> tuple[str, Any]:
 
 def _prefer(args: argparse.Namespace, app: Application) -> int:
     winner = _choice("--winner", args.winner, WINNERS)
-    rater = _rater(args, app)
-    a, b = _response(app, args.response_a), _response(app, args.response_b)
-    current = _with_engine(app, lambda engine: engine.ratings.saved.current_preferences(rater, trial_id=a.trial_id))
-    earlier = [p.id for p in current
-               if {p.response_a, p.response_b} == {a.id, b.id}]
-    pref = _with_engine(app, lambda engine: engine.ratings.save_preference(
-        a.id, b.id, winner, reason=args.reason, rater=rater))
+
+    def save(engine: Engine) -> tuple[Preference, list[str], str]:
+        rater = _rater(args, engine)
+        a, b = _response(engine, args.response_a), _response(engine, args.response_b)
+        earlier = [p.id for p in engine.ratings.saved.current_preferences(rater, trial_id=a.trial_id)
+                   if {p.response_a, p.response_b} == {a.id, b.id}]
+        pref = engine.ratings.save_preference(a.id, b.id, winner, reason=args.reason, rater=rater)
+        return pref, earlier, a.trial_id
+
+    pref, earlier, trial_id = _with_engine(app, save)
     if args.json:
-        print(_json({"id": pref.id, "response_a": pref.response_a, "response_b": pref.response_b,
-                     "winner": pref.winner, "rater": pref.rater, "origin": pref.origin, "reason": pref.reason,
-                     "created_at": pref.created_at, "trial_id": a.trial_id,
+        print(_json({**pick(preference_fields(pref), PREFERENCE_JSON_KEYS), "trial_id": trial_id,
                      "supersedes": earlier[-1] if earlier else None}))
     else:
         print(pref.id + (f" (replaces {earlier[-1]})" if earlier else ""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from desk.cli import judge as cli_judge
 from desk.cli import suite as cli_suite
 from desk.cli.common import (
     EXIT_OK,
@@ -16,11 +17,12 @@ from desk.cli.common import (
 )
 from desk.cli.trial import _fmt_ms
 from desk.core.constraint_reading import DEFAULT_READING, READINGS
+from desk.core.judge import is_judge
 
 if TYPE_CHECKING:
-    from desk.core.rating import RatingFilter
     from desk.engine.application import Application
-    from desk.engine.scorecard import ModelScore
+    from desk.engine.scorecard import ModelScore, PairedComparison
+    from desk.engine.session import Engine
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:
@@ -42,24 +44,16 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 
 def _scorecard(args: argparse.Namespace, app: Application) -> int:
-    filters = _filters(args, app)
     if args.clarifying:
-        return _clarifying(args, app, filters)
+        return _clarifying(args, app)
     if args.compare:
-        if not args.run:
-            raise CliError("--compare needs --run RUN_ID (the suite run whose cases are compared)")
-        a, b = args.compare
-        result = _with_engine(app, lambda engine: engine.suites.compare_models(args.run, a, b, filters))
+        result = _with_engine(app, lambda engine: _compared(args, engine))
         if args.json:
             print(_json(result.as_json()))
         else:
             cli_suite.print_comparison(result)
         return EXIT_OK
-    if args.run:
-        scores = _with_engine(app, lambda engine: engine.suites.scorecard(args.run, filters,
-                                                                         constraints=args.constraints))
-    else:
-        scores = _with_engine(app, lambda engine: engine.ratings.scorecard(filters, constraints=args.constraints))
+    scores = _with_engine(app, lambda engine: _scores(args, engine))
     if args.json:
         print(_json([s.as_json() for s in scores]))
         return EXIT_OK
@@ -67,6 +61,10 @@ def _scorecard(args: argparse.Namespace, app: Application) -> int:
         print("no answers in scope")
         return EXIT_OK
     _print_scorecard(scores)
+    rater = getattr(args, "rater", None)
+    if rater and is_judge(rater):  # figures a judge made say whether to trust them
+        report = _with_engine(app, lambda engine: engine.judges.agreement(args.run))
+        cli_judge.print_calibration(rater, report)
     if args.run:
         cli_suite.print_by_expect(scores)
     if args.constraints != DEFAULT_READING and not any(s.constraint_reading for s in scores):
@@ -74,8 +72,8 @@ def _scorecard(args: argparse.Namespace, app: Application) -> int:
     return EXIT_OK
 
 
-def _clarifying(args: argparse.Namespace, app: Application, filters: RatingFilter) -> int:
-    found = _with_engine(app, lambda engine: engine.conversations.clarification_scores(filters))
+def _clarifying(args: argparse.Namespace, app: Application) -> int:
+    found = _with_engine(app, lambda engine: engine.conversations.clarification_scores(_filters(args, engine)))
     if args.json:
         print(_json([s.as_json() for s in found]))
         return EXIT_OK
@@ -90,6 +88,21 @@ def _clarifying(args: argparse.Namespace, app: Application, filters: RatingFilte
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     return EXIT_OK
+
+
+def _compared(args: argparse.Namespace, engine: Engine) -> PairedComparison:
+    filters = _filters(args, engine)
+    if not args.run:
+        raise CliError("--compare needs --run RUN_ID (the suite run whose cases are compared)")
+    a, b = args.compare
+    return engine.suites.compare_models(args.run, a, b, filters)
+
+
+def _scores(args: argparse.Namespace, engine: Engine) -> list[ModelScore]:
+    filters = _filters(args, engine)
+    if args.run:
+        return engine.suites.scorecard(args.run, filters, constraints=args.constraints)
+    return engine.ratings.scorecard(filters, constraints=args.constraints)
 
 
 def _pct(v: float | None) -> str:

@@ -39,6 +39,8 @@ def _show(args: argparse.Namespace, app: Application) -> int:
         print(f"system: {stored.input.system}")
     for a in stored.input.attachments:
         print(f"attachment: {a.name} ({a.kind}, {a.size} bytes)")
+    if tools := stored.input.tools:
+        print(f"tools: {', '.join(t.name for t in tools.tools)} (choice: {tools.choice})")
     print_table(args.trial_id, responses, {link.response_id: link for link in links})
     return EXIT_OK
 

@@ -14,6 +14,9 @@ from statistics import median
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from desk.cli import compare as cli_compare
+from desk.cli import rerun as cli_rerun
+from desk.cli import suite_history as cli_history
+from desk.cli import suite_tools
 from desk.cli.common import CliError, _json, _ref, _with_engine
 from desk.cli.common import _run as _run_coro
 from desk.cli.policy import add_policy_args, timeouts_from
@@ -24,8 +27,8 @@ from desk.core.trial import REASONING_EFFORTS
 if TYPE_CHECKING:
     from desk.engine.application import Application
     from desk.engine.scorecard import ModelScore, PairedComparison
-    from desk.engine.session import SuiteInfo
-    from desk.engine.suite_records import SuiteResponse, SuiteRunResult
+    from desk.engine.session import Engine, SuiteInfo
+    from desk.engine.suite_records import Disagreement, SuiteResponse, SuiteRunResult
 
 
 def register(sub: Any, db: argparse.ArgumentParser) -> None:  # argparse names no public type for it
@@ -70,6 +73,8 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:  # argparse names n
     frm.set_defaults(handler=_from_trials)
     _register_runs(ssub, db)
     cli_compare.register(ssub, db)
+    cli_rerun.register(ssub, db, (_ProgressLine, _report_run))
+    cli_history.register(ssub, db)
 
 
 def _register_runs(ssub: Any, db: argparse.ArgumentParser) -> None:
@@ -112,6 +117,7 @@ def _register_runs(ssub: Any, db: argparse.ArgumentParser) -> None:
     dis.add_argument("run_id", nargs="?", metavar="RUN_ID", help="only this suite run (default: all)")
     dis.add_argument("--json", action="store_true", help="one JSON object per disagreement")
     dis.set_defaults(handler=_disagreements)
+    suite_tools.register(ssub, db)
 
 
 def _suite_json(info: SuiteInfo) -> dict[str, Any]:
@@ -182,9 +188,13 @@ def _runs(args: argparse.Namespace, app: Application) -> int:
 def _disagreements(args: argparse.Namespace, app: Application) -> int:
     """Where the code's verdict on hard constraints and a rater's differ: either the checker
     misread the constraint or the rater missed a violation; both are worth a second look."""
-    if args.run_id:
-        _with_engine(app, lambda e: e.suites.run_info(args.run_id) or _no_run(args.run_id))
-    found = _with_engine(app, lambda e: e.suites.disagreements(args.run_id))
+
+    def found_in(e: Engine) -> list[Disagreement]:
+        if args.run_id and not e.suites.run_info(args.run_id):
+            _no_run(args.run_id)
+        return e.suites.disagreements(args.run_id)
+
+    found = _with_engine(app, found_in)
     if args.json:
         for d in found:
             print(_json(dataclasses.asdict(d)))

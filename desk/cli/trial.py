@@ -21,6 +21,7 @@ from desk.cli.policy import add_policy_args, timeouts_from
 from desk.core.attachment import AttachmentError, load_attachment
 from desk.core.records import pick, response_fields
 from desk.core.response import Attempt, ResponseResult, Status, served_label
+from desk.core.tools import ToolsError, ToolSet, calls_text, read_tools
 from desk.core.trial import (
     REASONING_EFFORTS,
     GenerationSettings,
@@ -45,6 +46,10 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     trial.add_argument("--temperature", type=float)
     trial.add_argument("--max-tokens", type=int)
     trial.add_argument("--reasoning-effort", choices=REASONING_EFFORTS)
+    trial.add_argument("--tools", metavar="FILE",
+                       help="tool definitions the models may call (JSON, OpenAI's function format)")
+    trial.add_argument("--tool-choice", metavar="CHOICE",
+                       help="auto (default), required, none, or the name of the one tool to call")
     add_policy_args(trial)
     trial.add_argument("--no-stream", action="store_true", help="ask for whole answers instead of streams")
     trial.add_argument("--json", action="store_true", help="one JSON object per response per line")
@@ -75,7 +80,7 @@ def _trial(args: argparse.Namespace, app: Application) -> int:
         retry = RetryPolicy(max_retries=args.max_retries)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    trial = TrialInput(prompt, system or None, tuple(attachments))
+    trial = TrialInput(prompt, system or None, tuple(attachments), _tools(args))
 
     async def go() -> TrialOutcome:
         async with app.engine(timeouts=timeouts, retry=retry, stream=not args.no_stream) as engine:
@@ -107,6 +112,17 @@ def exit_code(responses: list[ResponseResult]) -> int:
     for r in unstored:  # an answer shown but not saved is never a success
         _err(f"{r.model}: {r.store_error}")
     return EXIT_FAILED if failed or unstored else EXIT_OK
+
+
+def _tools(args: argparse.Namespace) -> ToolSet | None:
+    if args.tools is None:
+        if args.tool_choice is not None:
+            raise CliError("--tool-choice needs --tools")
+        return None
+    try:
+        return read_tools(_read_text(args.tools, "tools file"), args.tool_choice)
+    except ToolsError as exc:
+        raise CliError(f"{args.tools}: {exc}") from None
 
 
 class Progress:
@@ -146,7 +162,7 @@ RESPONSE_JSON_KEYS = (
     "ttft_ms", "total_ms", "wall_ms", "connect_ms", "input_tokens", "output_tokens",
     "cached_input_tokens", "reasoning_tokens", "output_tokens_per_s", "cost_usd", "cost_note",
     "price_source", "retries", "retry_wait_ms", "attempts", "finish_reason", "served_model",
-    "system_fingerprint", "refusal", "unknown_fields", "started_at", "first_token_at", "ended_at",
+    "system_fingerprint", "refusal", "unknown_fields", "tool_calls", "started_at", "first_token_at", "ended_at",
     "vendor_request_id", "settings", "text", "notes", "store_error",
 )  # fmt: skip
 
@@ -196,6 +212,8 @@ def print_table(trial_id: str, responses: list[ResponseResult], turns: Mapping[s
             print(f"[reply] {link.reply}")
         if r.text:
             print(r.text)
+        if r.tool_calls:
+            print(calls_text(r.tool_calls))
         if served := served_label(r.served_model, r.system_fingerprint):
             print(f"[served] {served}")
         for note in r.notes:

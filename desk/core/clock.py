@@ -38,3 +38,9 @@ def span_ms(start_at: float, end_at: float) -> float:
 def ms(start: float, end: float) -> float:
     """Milliseconds between two `perf_counter` readings, rounded to the microsecond."""
     return round((end - start) * 1000.0, 3)
+
+
+def perf(wall_s: float) -> float:
+    """A unix time as this process's `perf_counter` reading (the inverse of `wall`): how a
+    worker process finds, on its own clock, an instant another process named."""
+    return wall_s - _WALL0 + _PERF0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from desk.core.rating import Rating
+from desk.core.rating import Rating, RatingFigures
 
 if TYPE_CHECKING:  # the checkers load only when a check runs
     from desk.core.constraints import ConstraintVerdict
@@ -45,9 +45,32 @@ def auto_values(verdict: ConstraintVerdict) -> dict[str, Any]:
 def read_as(rating: Rating, reading: str) -> tuple[Rating, bool]:
     """The rating with `constraints` as `reading` has it, and whether that reading was stored
     (False only for desk's reading of a check made before desk kept it)."""
-    if check_reading(reading) == "official" or rating.values.get("constraints") in (None, ""):
-        return rating, True
-    desk = rating.values.get(DESK_KEY)
+    constraints, stored = constraints_as(rating.values.get("constraints"), rating.values.get(DESK_KEY), reading)
+    if constraints == rating.values.get("constraints"):
+        return rating, stored
+    return dataclasses.replace(rating, values={**rating.values, "constraints": constraints}), stored
+
+
+def rating_figures(rating: Rating) -> RatingFigures:
+    """A Rating as the scorecard's light row."""
+    return RatingFigures(rating.response_id, rating.rater, rating.created_at, rating.outcome, rating.uncertainty,
+                         rating.constraints, rating.quality, rating.values.get(DESK_KEY))
+
+
+def figures_read_as(rating: RatingFigures, reading: str) -> tuple[RatingFigures, bool]:
+    """`read_as` for the scorecard's light rows."""
+    constraints, stored = constraints_as(rating.constraints, rating.desk_reading, reading)
+    if constraints == rating.constraints:
+        return rating, stored
+    return RatingFigures(rating.response_id, rating.rater, rating.created_at, rating.outcome, rating.uncertainty,
+                         constraints, rating.quality, rating.desk_reading), stored
+
+
+def constraints_as(official: str | None, desk: str | None, reading: str) -> tuple[str | None, bool]:
+    """An automatic check's verdict under `reading`, from its official one and desk's, and
+    whether that reading was stored."""
+    if check_reading(reading) == "official" or official in (None, ""):
+        return official, True
     if desk not in ("followed", "violated"):
-        return rating, False
-    return dataclasses.replace(rating, values={**rating.values, "constraints": desk}), True
+        return official, False
+    return desk, True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 # The criteria every rubric version keeps (their labels may change, their keys never):
 # the scorecard's success, clarifying, fabrication and violation rates are built on them.
@@ -59,6 +59,21 @@ class Rating:
         return tuple(self.values.get("tags") or ())
 
 
+class RatingFigures(NamedTuple):
+    """What the scorecard needs of a current rating, with Rating's names: a light row to
+    hold 100,000 of. `desk_reading` is desk's own reading of an automatic constraint check
+    (desk.core.constraint_reading.DESK_KEY), None for any other rating."""
+
+    response_id: str
+    rater: str
+    created_at: float
+    outcome: str | None = None
+    uncertainty: str | None = None
+    constraints: str | None = None
+    quality: int | float | None = None
+    desk_reading: str | None = None
+
+
 @dataclass(frozen=True)
 class Preference:
     """A pairwise judgement between two answers to the same trial (a is the left pane)."""
@@ -73,6 +88,14 @@ class Preference:
     blind: bool = False
     shown_order: tuple[str, ...] = field(default_factory=tuple)
     origin: str | None = None  # as Rating.origin
+
+
+class PreferenceFigures(NamedTuple):
+    """A current preference as the scorecard counts it (Preference's names)."""
+
+    response_a: str
+    response_b: str
+    winner: str
 
 
 @dataclass(frozen=True)

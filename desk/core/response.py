@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from desk.core.tools import ToolCall
+
 if TYPE_CHECKING:
     from desk.core.trial import Variant
 
@@ -295,6 +297,9 @@ class ResponseResult:
     # The vendor's seal over the answer's thinking (Anthropic's signature, Gemini's
     # thoughtSignature), stored to send back with the next turn; not an export field.
     reasoning_signature: str | None = field(default=None, compare=False)
+    # The tool calls of the final attempt, in the order they began, each with what
+    # desk.core.tools.check_call found wrong with it.
+    tool_calls: list[ToolCall] = field(default_factory=list)
     # Why this answer could not be saved, when a store write failed (in memory only: the
     # surfaces report it, so an unsaved answer is never shown as a success).
     store_error: str | None = field(default=None, compare=False)
@@ -309,7 +314,7 @@ class ResponseResult:
 
     @property
     def provider(self) -> str:
-        return self.model.partition("/")[0]
+        return provider_of(self.model)
 
     @property
     def wall_ms(self) -> float | None:
@@ -321,7 +326,7 @@ class ResponseResult:
             first, last = self.attempt_span
         else:
             return None
-        return None if last is None else round((last - first) * 1000, 3)
+        return wall_ms_between(first, last)
 
     @property
     def failed(self) -> bool:
@@ -331,7 +336,23 @@ class ResponseResult:
 
     @property
     def model_name(self) -> str:
-        return self.model.partition("/")[2]
+        return model_name_of(self.model)
+
+
+def provider_of(model: str) -> str:
+    """The provider part of PROVIDER/MODEL."""
+    return model.partition("/")[0]
+
+
+def model_name_of(model: str) -> str:
+    """The model part of PROVIDER/MODEL."""
+    return model.partition("/")[2]
+
+
+def wall_ms_between(first: float | None, last: float | None) -> float | None:
+    """What the user waited, from the first attempt's start to the last one's end (None while
+    it runs): `ResponseResult.wall_ms`, also for an answer read as plain values."""
+    return None if last is None or first is None else round((last - first) * 1000, 3)
 
 
 def served_label(model: str | None, fingerprint: str | None) -> str | None:

@@ -10,10 +10,11 @@ the quantity is undefined.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,6 +23,7 @@ Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 MIN_SAMPLES = 5  # below this the scorecard says "too few samples" instead of a number
 
 Comparison = tuple[str, str, float]
+H = TypeVar("H", bound=Hashable)
 
 
 def enough(n: int, minimum: int = MIN_SAMPLES) -> bool:
@@ -384,20 +386,29 @@ def krippendorff_alpha(units: Sequence[Sequence[Hashable | None]]) -> float | No
     # where unit u adds (ordered pairs of its values) / (m_u - 1) to o. Fractions keep it exact.
     observed = Fraction(0)  # sum over c != k of o_ck
     totals: Counter[Hashable] = Counter()  # n_c: pairable values per category
-    for unit in units:
-        values = [v for v in unit if v is not None]
-        m = len(values)
-        if m < 2:
-            continue
-        counts = Counter(values)
-        disagreeing_pairs = m * m - sum(c * c for c in counts.values())
-        observed += Fraction(disagreeing_pairs, m - 1)
-        totals.update(counts)
+    for counts, times in _alike_units(units).items():
+        m = sum(c for _, c in counts)
+        disagreeing_pairs = m * m - sum(c * c for _, c in counts)
+        observed += Fraction(disagreeing_pairs * times, m - 1)
+        for value, c in counts:
+            totals[value] += c * times
     n = sum(totals.values())
     expected = n * n - sum(c * c for c in totals.values())  # sum over c != k of n_c n_k
     if n == 0 or expected == 0:
         return None
     return float(1 - (n - 1) * observed / expected)
+
+
+def _alike_units(units: Sequence[Sequence[H | None]]) -> Counter[tuple[tuple[H, int], ...]]:
+    """The pairable units (two values or more) as how many times each multiset of values
+    occurs: thousands of doubly rated answers hold a few dozen kinds of unit, and the sums
+    over them are exact fractions, so adding a kind once times its count changes nothing."""
+    alike: Counter[tuple[tuple[H, int], ...]] = Counter()
+    for unit in units:
+        values = [v for v in unit if v is not None]
+        if len(values) >= 2:
+            alike[tuple(Counter(values).items())] += 1
+    return alike
 
 
 def krippendorff_alpha_ordered(
@@ -414,16 +425,15 @@ def krippendorff_alpha_ordered(
         raise ValueError(f"level must be 'ordinal' or 'interval', got {level!r}")
     # Coincidences o_ck: unit u adds (ordered pairs (c, k) of its values) / (m_u - 1).
     coincidences: defaultdict[tuple[Fraction, Fraction], Fraction] = defaultdict(Fraction)
-    for unit in units:
-        values = [Fraction(v) for v in unit if v is not None]
-        m = len(values)
-        if m < 2:
-            continue
-        counts = Counter(values)
+    for alike, times in _alike_units(units).items():
+        counts: Counter[Fraction] = Counter()
+        for value, seen in alike:
+            counts[Fraction(value)] += seen
+        m = sum(counts.values())
         for c, nc in counts.items():
             for k, nk in counts.items():
                 pairs = nc * (nc - 1) if c == k else nc * nk
-                coincidences[c, k] += Fraction(pairs, m - 1)
+                coincidences[c, k] += Fraction(pairs * times, m - 1)
     totals: defaultdict[Fraction, Fraction] = defaultdict(Fraction)  # n_c
     for (c, _), o in coincidences.items():
         totals[c] += o
@@ -494,23 +504,71 @@ def bootstrap_ratio_interval(
     interval look tighter than the data allow), so the upper bound can be math.inf. None with
     fewer than 2 pairs or when the denominators sum to 0.
     """
+    return bootstrap_ratio_intervals([(numerators, denominators)], n_resamples=n_resamples,
+                                     confidence=confidence, seed=seed)[0]
+
+
+def bootstrap_ratio_intervals(
+    data: Sequence[tuple[Sequence[float], Sequence[float]]],
+    *,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> list[tuple[float, float] | None]:
+    """`bootstrap_ratio_interval` of each (numerators, denominators), exactly. Every one
+    starts a generator from `seed`, so data sets of the same length draw the same resampled
+    indices: they are drawn once per length and gathered for all of them together (the
+    draws are most of the time of a scorecard's cost intervals)."""
     import numpy as np  # on first use: see the module docstring
     tail = _check_confidence(confidence)
     if n_resamples < 1:
         raise ValueError("n_resamples must be at least 1")
-    if len(numerators) != len(denominators):
-        raise ValueError(f"got {len(numerators)} numerators but {len(denominators)} denominators")
-    pairs = list(zip(numerators, denominators, strict=True))
-    if len(pairs) < 2 or math.fsum(denominators) == 0:
-        return None
-    # One gather of complex numbers resamples each numerator with its denominator.
-    paired = np.asarray(numerators, dtype=float) + 1j * np.asarray(denominators, dtype=float)
-    rng = np.random.default_rng(seed)
-    sums = np.concatenate([paired[rows].sum(axis=1) for rows in _resample_rows(rng, len(pairs), n_resamples)])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.where(sums.imag != 0, sums.real / np.where(sums.imag != 0, sums.imag, 1), math.inf)
-    estimates = np.sort(ratios).tolist()
-    return _percentile_of_sorted(estimates, tail), _percentile_of_sorted(estimates, 100 - tail)
+    by_length: dict[int, list[int]] = defaultdict(list)
+    for k, (numerators, denominators) in enumerate(data):
+        if len(numerators) != len(denominators):
+            raise ValueError(f"got {len(numerators)} numerators but {len(denominators)} denominators")
+        if len(numerators) >= 2 and math.fsum(denominators) != 0:
+            by_length[len(numerators)].append(k)
+    out: list[tuple[float, float] | None] = [None] * len(data)
+    for n, members in by_length.items():
+        # One gather of complex numbers resamples each numerator with its denominator.
+        paired = [np.asarray(data[k][0], dtype=float) + 1j * np.asarray(data[k][1], dtype=float) for k in members]
+        blocks: list[list[np.ndarray]] = [[] for _ in members]
+        for rows in _resample_rows(np.random.default_rng(seed), n, n_resamples):
+            for values, sums in zip(paired, blocks, strict=True):
+                sums.append(values[rows].sum(axis=1))  # as one data set's own: the same float sums
+        for k, row in zip(members, map(np.concatenate, blocks), strict=True):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratios = np.where(row.imag != 0, row.real / np.where(row.imag != 0, row.imag, 1), math.inf)
+            estimates = np.sort(ratios).tolist()
+            out[k] = _percentile_of_sorted(estimates, tail), _percentile_of_sorted(estimates, 100 - tail)
+    return out
+
+
+def exact_mean(values: Sequence[float]) -> float:
+    """`statistics.mean(values)` to the last bit, and in its type (an int when every value
+    is one and the mean is whole), without its fraction arithmetic per value: each float is
+    an integer times a power of two, so the exact sum is a few integer sums, one per power."""
+    import numpy as np  # on first use: see the module docstring
+    kinds = {type(v) for v in values}
+    if not values or not kinds <= {int, float}:
+        return statistics.mean(values)
+    data = np.asarray(values, dtype=float)
+    if not np.isfinite(data).all() or (int in kinds and np.abs(data).max() >= 2.0**53):
+        return statistics.mean(values)  # not a finite float, or an int no float holds exactly
+    fractions, exponents = np.frexp(data)
+    mantissas = (fractions * 2.0**53).astype(np.int64)  # exact: a double has 53 bits
+    total = Fraction(0)
+    for exponent in np.unique(exponents).tolist():
+        chosen = mantissas[exponents == exponent]
+        high = chosen >> 26  # halves whose sums cannot overflow 64 bits
+        whole = int(high.sum()) * (1 << 26) + int((chosen - (high << 26)).sum())
+        shift = exponent - 53
+        total += whole * (1 << shift) if shift >= 0 else Fraction(whole, 1 << -shift)
+    average = total / len(values)
+    if float not in kinds and average.denominator == 1:
+        return int(average)  # as statistics.mean: an int for ints
+    return float(average)
 
 
 def _percentile_of_sorted(ordered: Sequence[float], q: float) -> float:

@@ -19,7 +19,10 @@ column) or JSON Lines (one object per line). ``prompt`` is required; ``id``, ``s
 ``attachments`` (paths relative to the file, the same way), ``notes`` (for the rater, never
 sent), ``constraints`` (a list of ``{"id", "kwargs"}``; in CSV as JSON text; IFBench's
 ``instruction_id_list`` + ``kwargs`` lists are read too), ``source`` and ``upstream_id`` are
-optional; other columns are ignored. Every bad row is collected with its line number and
+optional, and so is tool use (desk.core.tools, desk.core.tool_expect): ``tools`` (tool
+definitions, OpenAI's function format), ``tool_choice``, ``tool_results`` (canned results,
+one per expected call) and ``expected_call``; in CSV each as JSON text. Other columns are
+ignored. Every bad row is collected with its line number and
 reason; if there is any, one SuiteError lists them and nothing is read.
 
 An attachment must resolve (symlinks followed) inside the file's folder or a path the user
@@ -29,6 +32,7 @@ allowed explicitly: a suite someone sent must not reach /etc/passwd or ~/.ssh.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +41,8 @@ from typing import Any
 
 from desk.core.attachment import Attachment, AttachmentError, load_attachment
 from desk.core.dataset import UnterminatedQuote, csv_records, jsonl_objects, prompt_delimiter, read_rows_file
+from desk.core.tool_expect import ExpectedCall, read_expected_call
+from desk.core.tools import ToolsError, ToolSet, read_tools
 from desk.core.trial import TrialInput, prompt_size_problem
 
 EXPECT_KINDS = ("clarify", "abstain", "answer", "follow_constraints")
@@ -101,10 +107,17 @@ class Case:
     # What a person would answer if the model asks a clarifying question: a suite run sends
     # it as the next turn when the answer asks one (desk.core.conversation.asks_question).
     clarification: str = ""
+    tools: ToolSet | None = None
+    tool_results: tuple[str, ...] = ()  # canned results for the calls, in order
+    expected_call: ExpectedCall | None = None
 
     def trial_input(self) -> TrialInput:
-        """What is sent to each model: prompt, system prompt and attachments (never the notes)."""
-        return TrialInput(self.prompt, self.system, self.attachments)
+        """What is sent to each model: prompt, system prompt, attachments and tools (never
+        the notes, the canned results or the expected call)."""
+        tools = self.tools
+        if tools is not None and self.tool_results:  # the trial carries them, for Give results
+            tools = dataclasses.replace(tools, canned=self.tool_results)
+        return TrialInput(self.prompt, self.system, self.attachments, tools)
 
     def as_json(self) -> dict[str, Any]:
         """The case as a JSONL line of an exported suite (attachments are added by the exporter)."""
@@ -122,6 +135,12 @@ class Case:
             out["upstream_id"] = self.upstream_id
         if self.clarification:
             out["clarification"] = self.clarification
+        if self.tools is not None:
+            out.update(json.loads(self.tools.as_json()))  # "tools" and "tool_choice"
+        if self.tool_results:
+            out["tool_results"] = list(self.tool_results)
+        if self.expected_call is not None:
+            out["expected_call"] = self.expected_call.as_json()
         return out
 
 
@@ -225,6 +244,7 @@ class _Rows:
         upstream = _text(record, "upstream_id", problems)
         clarification = _text(record, "clarification", problems)
         constraints = _constraints(record, problems)
+        tools, results, expected = _tool_use(record, problems)
         attachments: list[Attachment] = []
         for item in _list(record, "attachments", problems):
             target = self._allowed_path(item, problems)
@@ -246,7 +266,8 @@ class _Rows:
         self.cases.append(Case(
             key=key, prompt=prompt, system=system or None, expect=expect, tags=tuple(tags),
             notes=notes, attachments=tuple(attachments), constraints=constraints, source=source,
-            upstream_id=upstream, position=len(self.cases), clarification=clarification,
+            upstream_id=upstream, position=len(self.cases), clarification=clarification, tools=tools,
+            tool_results=results, expected_call=expected,
         ))
 
     def _allowed_path(self, item: str, problems: list[str]) -> Path | None:
@@ -395,6 +416,30 @@ def _constraints(record: Mapping[str, Any], problems: list[str]) -> tuple[Constr
             continue
         out.append(Constraint(item["id"].strip(), dict(kwargs)))
     return tuple(out)
+
+
+def _tool_use(record: Mapping[str, Any],
+              problems: list[str]) -> tuple[ToolSet | None, tuple[str, ...], ExpectedCall | None]:
+    """A case's tools, canned tool results and expected call (CSV cells hold JSON text)."""
+    def field(key: str) -> Any:
+        value = record.get(key)
+        if isinstance(value, str) and value.strip()[:1] in ("[", "{", '"'):
+            return json.loads(value)
+        return value if value not in ("", None) else None
+
+    try:
+        defined, choice = field("tools"), record.get("tool_choice") or None
+        tools = read_tools(json.dumps(defined), choice) if defined is not None else None
+        results = field("tool_results") or []
+        if not isinstance(results, list):
+            raise ToolsError("'tool_results' must be a list, one result per call")
+        expected = read_expected_call(field("expected_call"))
+    except (ValueError, ToolsError) as exc:
+        problems.append(f"tools: {exc}")
+        return None, (), None
+    if expected is not None and expected.name is not None and (tools is None or tools.tool(expected.name) is None):
+        problems.append(f"expected_call names {expected.name!r}, which is not one of the case's tools")
+    return tools, tuple(r if isinstance(r, str) else json.dumps(r) for r in results), expected
 
 
 def constraints_json(constraints: Sequence[Constraint]) -> list[dict[str, Any]]:

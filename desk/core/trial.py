@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from desk.core.attachment import Attachment
+from desk.core.tools import ToolCall, ToolRound, ToolSet
 
 # The one limit on a prompt (and on a system prompt), for every surface: the window, `desk
 # trial`, suite import and load runs. Beyond it, text belongs in an attached file.
@@ -64,6 +66,9 @@ class GenerationSettings:
     temperature: float | None = None
     max_tokens: int | None = None
     reasoning_effort: str | None = None
+    # A JSON schema the answer must follow, sent with each protocol's structured-output
+    # mechanism (a judge's verdict); None: free text. Not hashed: a dict cannot be.
+    response_schema: Mapping[str, Any] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         if self.temperature is not None and not 0.0 <= self.temperature <= 2.0:
@@ -74,11 +79,14 @@ class GenerationSettings:
             raise ValueError(f"reasoning effort must be one of {', '.join(REASONING_EFFORTS)}")
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "reasoning_effort": self.reasoning_effort,
         }
+        if self.response_schema is not None:  # only when asked: older records stay as they were
+            out["response_schema"] = dict(self.response_schema)
+        return out
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,8 @@ class TrialInput:
     prompt: str
     system: str | None = None
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+    tools: ToolSet | None = None  # tools offered to the model, and the tool choice
+    tool_rounds: tuple[ToolRound, ...] = ()  # the model's earlier calls and their results, in order
     turns: tuple[PriorTurn, ...] = field(default_factory=tuple)
 
     @property
@@ -122,6 +132,12 @@ class TrialInput:
     @property
     def data_files(self) -> tuple[Attachment, ...]:
         return tuple(a for a in self.attachments if a.kind == "data")
+
+
+def with_results(trial: TrialInput, text: str, calls: Sequence[ToolCall], results: Sequence[str]) -> TrialInput:
+    """*Give results*: `trial` continued by an answer (its text and tool calls) and a result
+    for each call, as one more tool round (ToolsError when they do not match one for one)."""
+    return replace(trial, tool_rounds=(*trial.tool_rounds, ToolRound(text, tuple(calls), tuple(results))))
 
 
 def data_file_block(att: Attachment) -> str:

@@ -52,9 +52,10 @@ from typing import IO, Any
 
 from desk.core.conversation import TurnLink
 from desk.core.rating import Preference, Rating, RatingFilter
-from desk.core.records import pick, response_fields
+from desk.core.records import pick, preference_fields, rating_fields, response_fields
 from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
+from desk.core.tools import rounds_as_json
 from desk.engine.export_files import (
     ExportError,
     ExportResult,
@@ -63,7 +64,7 @@ from desk.engine.export_files import (
     output,
     pyarrow,
     where,
-    write_csv,
+    write_csv_lists,
     write_jsonl,
 )
 from desk.engine.ports.exports import ExportSource
@@ -134,7 +135,7 @@ def export_file(store: ExportSource, fmt: str, out: str | Path | IO[str],
                     writer.write_table(_arrow_batch(pa, schema, batch))
             return ExportResult(fmt, str(out), n)
         with output(out) as f:
-            write_csv(f, columns, rows, bom=excel_bom_for(out, excel_bom))
+            write_csv_lists(f, columns, rows, bom=excel_bom_for(out, excel_bom))
     elif fmt == "jsonl":
         n, _ = store.ratings.matching_keys(filters)
         with output(out) as f:
@@ -161,13 +162,13 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def _rated_pairs(store: ExportSource, filters: RatingFilter, look: _Lookup | None = None, *,
-                 attempts: bool = True) -> Iterator[tuple[ResponseResult, Rating]]:
-    """The rated answers a batch at a time; `look` then holds just that batch's trials."""
-    for batch in store.ratings.rated_response_batches(filters, attempts=attempts):
-        if look is not None:
-            look.hold_trials({response.trial_id for response, _ in batch})
-            look.hold_turns([response.id for response, _ in batch])
+def _rated_pairs(store: ExportSource, filters: RatingFilter, look: _Lookup, *,
+                 attempts: bool = True) -> Iterator[tuple[dict[str, Any], Rating]]:
+    """The rated answers (each response as plain values, see records.response_fields) a
+    batch at a time; `look` then holds just that batch's trials and turn links."""
+    for batch in store.ratings.rated_answer_batches(filters, attempts=attempts):
+        look.hold_trials({response["trial_id"] for response, _ in batch})
+        look.hold_turns([response["id"] for response, _ in batch])
         yield from batch
 
 
@@ -180,7 +181,7 @@ def table_rows(store: ExportSource, filters: RatingFilter | None = None) -> tupl
     filters = filters or RatingFilter()
     look = _Lookup(store)
     columns, extra_names = _table_columns(look, store.ratings.matching_keys(filters)[1])
-    return columns, list(_table_row_stream(store, look, extra_names, filters))
+    return columns, [dict(zip(columns, row, strict=True)) for row in _table_row_stream(store, look, extra_names, filters)]
 
 
 def _table_columns(look: _Lookup, stray: Sequence[str]) -> tuple[list[str], dict[str, str]]:
@@ -199,45 +200,41 @@ TABLE_RESPONSE_KEYS = (
 
 
 def _table_row_stream(store: ExportSource, look: _Lookup, extra_names: dict[str, str],
-                      filters: RatingFilter) -> Iterator[dict[str, Any]]:
+                      filters: RatingFilter) -> Iterator[list[Any]]:
+    """Each rated answer's row: a list of its values in the order of `_table_columns`."""
+    extra = list(extra_names)
     for response, rating in _rated_pairs(store, filters, look, attempts=False):  # a row holds none
-        trial = look.trial(response.trial_id)
+        trial = look.trial(response["trial_id"])
         rubric = look.rubric(rating.rubric_id)
         values = rating.values
-        fields = response_fields(response)
-        row: dict[str, Any] = {
-            "trial_id": response.trial_id,
-            "response_id": response.id,
-            **look.turn(response.id),
-            "rated_at": iso_time(rating.created_at),
-            "prompt": trial.input.prompt if trial else None,
-            "system": effective_system(trial, response),
-            "attachments": "; ".join(a.name for a in trial.input.attachments) if trial else "",
-            "model": response.model,
-            "variant": response.variant.label if response.variant else None,
-            "answer": response.text,
-            **pick(fields, ("status", "error_kind", "refusal")),
-            "unknown_fields": unknown_counts(response),
+        variant = response["variant"]
+        yield [
+            response["trial_id"],
+            response["id"],
+            *look.turn(response["id"]).values(),  # turn, parent_response_id
+            iso_time(rating.created_at),  # rated_at
+            trial.input.prompt if trial else None,
+            effective_system(trial, response),
+            "; ".join(a.name for a in trial.input.attachments) if trial else "",
+            response["model"],
+            variant["label"] if variant else None,
+            response["text"],  # answer
+            response["status"],
+            response["error_kind"],
+            response["refusal"],
+            unknown_counts(response),
             # ttft_ms and total_ms are the final attempt's own; wall_ms what the user waited
-            **pick(fields, TABLE_RESPONSE_KEYS),
-            "outcome": values.get("outcome"),
-            "uncertainty": values.get("uncertainty"),
-            "constraints": values.get("constraints"),
-            "quality": values.get("quality"),
-            "note": values.get("note"),
-            "tags": ";".join(rating.tags),
-        }
-        for key, name in extra_names.items():
-            row[name] = _flat(values.get(key))
-        row.update({
-            "rater": rating.rater,
-            "rating_origin": rating.origin,  # None: made here; else the store a merge brought it from
-            "blind": rating.blind,
-            "rubric_name": rubric.name if rubric else None,
-            "rubric_version": rubric.version if rubric else None,
-            "rating_id": rating.id,
-        })
-        yield row
+            *[response[key] for key in TABLE_RESPONSE_KEYS],
+            *[values.get(key) for key in STANDARD_CRITERIA[:-1]],
+            ";".join(rating.tags),
+            *[_flat(values.get(key)) for key in extra],
+            rating.rater,
+            rating.origin,  # None: made here; else the store a merge brought it from
+            rating.blind,
+            rubric.name if rubric else None,
+            rubric.version if rubric else None,
+            rating.id,
+        ]
 
 
 def _arrow_schema(pa: Any, columns: Sequence[str], extra_names: dict[str, str], rubrics: Sequence[Rubric]) -> Any:
@@ -256,12 +253,11 @@ def _arrow_schema(pa: Any, columns: Sequence[str], extra_names: dict[str, str], 
     return pa.schema([(column, kind(column)) for column in columns])
 
 
-def _arrow_batch(pa: Any, schema: Any, rows: Sequence[dict[str, Any]]) -> Any:
+def _arrow_batch(pa: Any, schema: Any, rows: Sequence[Sequence[Any]]) -> Any:
+    """A row group from rows in the schema's column order, built column by column."""
     arrays = []
-    for f in schema:
-        values = [r.get(f.name) for r in rows]
-        if f.type == pa.string():
-            values = [None if v is None else str(v) for v in values]
+    for f, column in zip(schema, zip(*rows, strict=True), strict=True):
+        values = [None if v is None else str(v) for v in column] if f.type == pa.string() else column
         arrays.append(pa.array(values, type=f.type))
     return pa.Table.from_arrays(arrays, schema=schema)
 
@@ -276,11 +272,15 @@ def rated_records(store: ExportSource, filters: RatingFilter | None = None) -> l
 
 def _rated_record_stream(store: ExportSource, filters: RatingFilter) -> Iterator[dict[str, Any]]:
     look = _Lookup(store)
+    shown: tuple[str, dict[str, Any]] | None = None  # the last trial's object: its answers come together
     for response, rating in _rated_pairs(store, filters, look):
-        trial = look.trial(response.trial_id)
+        trial_id = response["trial_id"]
+        trial = look.trial(trial_id)
+        if shown is None or shown[0] != trial_id:
+            shown = (trial_id, trial_json(trial, trial_id))
         yield {
-            "trial": trial_json(trial, response.trial_id),
-            "response": {**response_record(response, trial), **look.turn(response.id)},
+            "trial": shown[1],
+            "response": {**_record(response, trial), **look.turn(response["id"])},
             "rating": rating_json(rating, look.rubric(rating.rubric_id)),
         }
 
@@ -298,6 +298,11 @@ def trial_json(trial: StoredTrial | None, trial_id: str) -> dict[str, Any]:
             {"name": a.name, "kind": a.kind, "mime": a.mime, "sha256": a.sha256, "size": a.size}
             for a in trial.input.attachments
         ],
+        # The tools offered (OpenAI's function format, with the choice) and the earlier tool
+        # rounds, as JSON text (null: none): JSON schemas differ from trial to trial, which
+        # the column types of a dataset loader (pandas, datasets) cannot take as objects.
+        "tools": trial.input.tools.as_json() if trial.input.tools else None,
+        "tool_rounds": rounds_as_json(trial.input.tool_rounds),
     }
 
 
@@ -309,7 +314,7 @@ RESPONSE_RECORD_KEYS = (
     "started_at", "first_token_at", "ended_at", "ttft_ms", "total_ms", "wall_ms", "connect_ms",
     "output_tokens_per_s", "input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens",
     "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms", "vendor_request_id",
-    "served_model", "system_fingerprint", "refusal", "unknown_fields", "notes", "attempts",
+    "served_model", "system_fingerprint", "refusal", "unknown_fields", "tool_calls", "notes", "attempts",
 )  # fmt: skip
 ATTEMPT_RECORD_KEYS = (
     "number", "status", "error_kind", "error_message", "http_status", "started_at", "first_token_at",
@@ -321,37 +326,36 @@ ATTEMPT_RECORD_KEYS = (
 
 def response_record(r: ResponseResult, trial: StoredTrial | None = None) -> dict[str, Any]:
     """Everything measured about one answer, with its settings and attempts."""
-    values = response_fields(r)
-    values.update(
-        system=effective_system(trial, r) if trial is not None else None,
-        cost_note=r.cost_note or None,
-        attempts=[pick(a, ATTEMPT_RECORD_KEYS) for a in values["attempts"]],
-    )
+    return _record(response_fields(r), trial)
+
+
+def _record(values: dict[str, Any], trial: StoredTrial | None) -> dict[str, Any]:
+    """`response_record` of a response's plain values (records.response_fields' shape, a
+    fresh dict: completed in place)."""
+    values["system"] = effective_system(trial, values) if trial is not None else None
+    values["cost_note"] = values["cost_note"] or None
+    values["attempts"] = [pick(a, ATTEMPT_RECORD_KEYS) for a in values["attempts"]]
     return pick(values, RESPONSE_RECORD_KEYS)
 
 
-def unknown_counts(r: ResponseResult) -> str:
+def unknown_counts(response: dict[str, Any]) -> str:
     """The content fields desk did not read, as "name×count; ..." (empty: none)."""
-    return "; ".join(f"{name}×{f.count}" for name, f in sorted(r.unknown_fields.items()))
+    found = response["unknown_fields"]
+    return "; ".join(f"{name}×{f['count']}" for name, f in sorted(found.items())) if found else ""
 
 
 def rating_json(rating: Rating, rubric: Rubric | None) -> dict[str, Any]:
-    """A rating as JSON: its values (criterion key -> value) spread next to who, when, how."""
+    """A rating as JSON: its values (criterion key -> value) spread next to who, when, how
+    (`origin` None: made here; else the store a merge brought it from)."""
+    fields = rating_fields(rating)
     meta = {
-        "id": rating.id,
-        "response_id": rating.response_id,
-        "created_at": rating.created_at,
+        **pick(fields, ("id", "response_id", "created_at")),
         "rated_at": iso_time(rating.created_at),
-        "rater": rating.rater,
-        "origin": rating.origin,  # None: made here; else the store a merge brought it from
-        "blind": rating.blind,
-        "shown_order": list(rating.shown_order),
-        "supersedes": rating.supersedes,
+        **pick(fields, ("rater", "origin", "blind", "shown_order", "supersedes")),
         "rubric": {"id": rating.rubric_id, "name": rubric.name if rubric else None,
                    "version": rubric.version if rubric else None},
     }
-    values = {k: (list(v) if isinstance(v, list | tuple) else v) for k, v in rating.values.items()}
-    return {**values, **meta}
+    return {**fields["values"], **meta}
 
 
 def rubric_json(rubric: Rubric) -> dict[str, Any]:
@@ -388,54 +392,62 @@ def preference_pairs(store: ExportSource, filters: RatingFilter | None = None) -
     if f.tags:
         tag_scope = RatingFilter(tags=f.tags, rater=f.rater, trial_ids=f.trial_ids)
         tagged = {rating.response_id for _, rating in store.ratings.rated_responses(tag_scope)}
+    prefs = [pref for pref in store.ratings.current_preferences(f.rater)
+             if (f.since is None or pref.created_at >= f.since) and (f.until is None or pref.created_at < f.until)
+             and (tagged is None or {pref.response_a, pref.response_b} <= tagged)]
     pairs: list[dict[str, Any]] = []
     skipped = {SKIP_NO_WINNER: 0, SKIP_SYSTEMS_DIFFER: 0}
-    for pref in store.ratings.current_preferences(f.rater):
-        if (f.since is not None and pref.created_at < f.since) or (f.until is not None and pref.created_at >= f.until):
-            continue
-        if tagged is not None and not {pref.response_a, pref.response_b} <= tagged:
-            continue
-        a, b = look.response(pref.response_a), look.response(pref.response_b)
-        if a is None or b is None:  # pragma: no cover - foreign keys keep both
-            continue
-        if f.trial_ids and a.trial_id not in f.trial_ids:
-            continue
-        if pref.winner not in ("a", "b"):
-            skipped[SKIP_NO_WINNER] += 1
-            continue
-        trial = look.trial(a.trial_id)
-        if effective_system(trial, a) != effective_system(trial, b):
-            skipped[SKIP_SYSTEMS_DIFFER] += 1
-            continue
-        chosen, rejected = (a, b) if pref.winner == "a" else (b, a)
-        pairs.append(pair_json(pref, trial, chosen, rejected))
+    for start in range(0, len(prefs), PAIR_BATCH):  # their answers read a batch at a time
+        batch = prefs[start:start + PAIR_BATCH]
+        found = store.responses.values_by_ids([i for p in batch for i in (p.response_a, p.response_b)])
+        look.hold_trials({values["trial_id"] for values in found.values()})
+        for pref in batch:
+            a, b = found.get(pref.response_a), found.get(pref.response_b)
+            if a is None or b is None:  # pragma: no cover - foreign keys keep both
+                continue
+            if f.trial_ids and a["trial_id"] not in f.trial_ids:
+                continue
+            if pref.winner not in ("a", "b"):
+                skipped[SKIP_NO_WINNER] += 1
+                continue
+            trial = look.trial(a["trial_id"])
+            if effective_system(trial, a) != effective_system(trial, b):
+                skipped[SKIP_SYSTEMS_DIFFER] += 1
+                continue
+            chosen, rejected = (a, b) if pref.winner == "a" else (b, a)
+            pairs.append(pair_json(pref, trial, chosen, rejected))
     return pairs, {reason: n for reason, n in skipped.items() if n}
 
 
-def pair_json(pref: Preference, trial: StoredTrial | None, chosen: ResponseResult,
-              rejected: ResponseResult) -> dict[str, Any]:
+PAIR_BATCH = 250  # preferences whose answers are read at once
+
+
+def pair_json(pref: Preference, trial: StoredTrial | None, chosen: dict[str, Any],
+              rejected: dict[str, Any]) -> dict[str, Any]:
+    """A pair's record from its two answers' plain values (records.response_fields' shape)."""
+    judged = preference_fields(pref)
     return {
         "prompt": trial.input.prompt if trial else None,
         "system": effective_system(trial, chosen),
-        "chosen": chosen.text,
-        "rejected": rejected.text,
-        "chosen_model": chosen.model,
-        "rejected_model": rejected.model,
-        "rater": pref.rater,
-        "origin": pref.origin,
-        "reason": pref.reason,
-        "trial_id": chosen.trial_id,
-        "preference_id": pref.id,
+        "chosen": chosen["text"],
+        "rejected": rejected["text"],
+        "chosen_model": chosen["model"],
+        "rejected_model": rejected["model"],
+        **pick(judged, ("rater", "origin", "reason")),
+        "trial_id": chosen["trial_id"],
+        "preference_id": judged["id"],
     }
 
 
 # --- helpers -----------------------------------------------------------------------------
 
 
-def effective_system(trial: StoredTrial | None, response: ResponseResult) -> str | None:
-    """The system prompt this answer was given: its variant's, else the trial's."""
-    if response.variant is not None:
-        return response.variant.system
+def effective_system(trial: StoredTrial | None, response: dict[str, Any]) -> str | None:
+    """The system prompt this answer (its plain values) was given: its variant's, else the trial's."""
+    variant = response["variant"]
+    if variant is not None:
+        system: str | None = variant["system"]
+        return system
     return trial.input.system if trial else None
 
 
@@ -468,13 +480,12 @@ def _extra_keys(rubrics: Sequence[Rubric], stray: Sequence[str]) -> list[str]:
 
 
 class _Lookup:
-    """Trials, rubrics and responses read once each."""
+    """Trials and rubrics read once each (trials a batch's at a time)."""
 
     def __init__(self, store: ExportSource) -> None:
         self.store = store
         self._trials: dict[str, StoredTrial | None] = {}
         self._rubrics: dict[str, Rubric | None] = {}
-        self._responses: dict[str, ResponseResult | None] = {}
         self._turns: dict[str, TurnLink] = {}
 
     def trial(self, trial_id: str) -> StoredTrial | None:
@@ -506,11 +517,6 @@ class _Lookup:
             if r.id:
                 self._rubrics[r.id] = r
         return rubrics
-
-    def response(self, response_id: str) -> ResponseResult | None:
-        if response_id not in self._responses:
-            self._responses[response_id] = self.store.responses.get(response_id)
-        return self._responses[response_id]
 
 
 __all__ = [

@@ -41,7 +41,10 @@ from desk.core.trial import GenerationSettings, ModelRef, TrialInput, trial_size
 from desk.engine.aio import run
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.ports.runs import RunConnection
+from desk.engine.ports.targets import Targets
+from desk.engine.pricing import wait_for_preload
 from desk.engine.runner import NullSink, Runner, Target
+from desk.providers.connections import Connections
 
 LAG_WARN_MS = 10.0  # above this p99, the client's own delays could distort the figures
 
@@ -59,6 +62,7 @@ class LoadPlan:
     stream: bool = True
     warmup: bool = True
     source: str = ""  # what the inputs came from (a prompt, a dataset path), for the record
+    workers: int = 0  # worker processes sharing the streams; 0: by the plan's width and the cores
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -71,6 +75,8 @@ class LoadPlan:
                 raise ValueError(problem if len(self.inputs) == 1 else f"prompt {n}: {problem}")
         if not self.steps:
             raise ValueError("a load run needs at least one step")
+        if self.workers < 0:
+            raise ValueError("workers must be 0 (automatic) or more")
 
     def spec(self) -> dict[str, Any]:
         """What is stored with the run so it can be understood (and repeated) later."""
@@ -90,6 +96,7 @@ class LoadPlan:
             "p95_budget_ms": self.p95_budget_ms,
             "stream": self.stream,
             "warmup": self.warmup,
+            "workers": self.workers,
         }
 
 
@@ -150,6 +157,17 @@ class LagMonitor:
             "warning": (f"desk's event loop lagged {p99:.1f} ms at p99: figures below that scale may be "
                         "the client's, not the vendor's") if p99 is not None and p99 > LAG_WARN_MS else None,
         }
+
+
+class HeldRequests(Protocol):
+    """Where a run's finished requests go: the store's writer thread (RequestWriter) in the
+    process that stores, the pipe to that process in a worker (desk.engine.load_workers)."""
+
+    error: BaseException | None
+
+    def put(self, outcome: RequestOutcome, calls: list[tuple[int, ResponseResult]]) -> None: ...
+
+    def flush(self) -> None: ...
 
 
 class RequestWriter(threading.Thread):
@@ -242,11 +260,12 @@ class RunContext:
     trial_ids: list[str]
     seqs: Iterator[int]
     t_run: float
-    writer: RequestWriter
+    writer: HeldRequests
     lag: LagMonitor
     outcomes: list[RequestOutcome]
     progress: Progress | None
     planned: int
+    t_end: float | None = None  # when the last step ended, if workers' shutdown came after it
 
 
 @dataclass
@@ -264,6 +283,46 @@ class StepState:
         per_model = self.step.concurrency if self.step.requests is None else min(self.step.requests,
                                                                                   self.step.concurrency)
         return per_model * self.n_models
+
+
+async def ready(targets: Targets, base: Runner, plan: LoadPlan) -> tuple[Runner, dict[str, list[Target]]]:
+    """A runner with the plan's policy (and `base`'s pricer and known keys) and each model's
+    chain of targets (itself, then its fallbacks), with the price catalogue loaded."""
+    await targets.prepare([r.provider for r in (*plan.models, *plan.fallback)])
+    await asyncio.to_thread(wait_for_preload)
+    runner = Runner(pricer=base.pricer, timeouts=plan.timeouts, retry=plan.retry, stream=plan.stream,
+                    known_keys=base.known_keys)
+    chains = {
+        str(m): [targets.target(r, plan.settings) for r in (m, *(f for f in plan.fallback if f != m))]
+        for m in plan.models
+    }
+    # each model's price read now, off the loop: its requests are then priced from memory
+    await asyncio.to_thread(runner.pricer.hold,
+                            [(targets.target(ref).config, ref.model) for ref in (*plan.models, *plan.fallback)])
+    return runner, chains
+
+
+async def warm_up(ctx: RunContext) -> None:
+    """Code paths and one connection per model, outside the figures (when the plan says so)."""
+    if ctx.plan.warmup:
+        runner = ctx.runner
+        await asyncio.gather(*(runner.run_response(chain[0], ctx.plan.inputs[0],
+                                                   runner.new_result(ctx.trial_ids[0], chain[0]), NullSink())
+                               for chain in ctx.chains.values()), return_exceptions=True)
+
+
+async def prewarm(targets: Targets, connections: Connections, plan: LoadPlan, concurrency: int) -> None:
+    """Open a step's connections ahead of it so connect cost stays out of TTFT."""
+    opened = 0
+    for ref in (*plan.models, *plan.fallback):
+        try:
+            base_url = targets.target(ref).provider.base_url
+            opened += await connections.prewarm(base_url, min(concurrency, 1024))
+        except Exception:  # an unreachable model shows up as failed requests
+            pass
+    # A server accepts new connections at its own pace after the handshake; let it settle
+    # so that its backlog is not measured as the first requests' latency.
+    await asyncio.sleep(min(2.0, 0.05 + 0.001 * opened))
 
 
 async def model_load(ctx: RunContext, state: StepState, model: str) -> None:
@@ -300,7 +359,7 @@ async def model_load(ctx: RunContext, state: StepState, model: str) -> None:
 
 
 async def _one_request(runner: Runner, chain: Sequence[Target], plan: LoadPlan, trial_ids: list[str],
-                       seq: int, step: int, concurrency: int, t_run: float, writer: RequestWriter,
+                       seq: int, step: int, concurrency: int, t_run: float, writer: HeldRequests,
                        record: Callable[[RequestOutcome], None]) -> RequestOutcome:
     index = seq % len(plan.inputs)
     trial, trial_id = plan.inputs[index], trial_ids[index]

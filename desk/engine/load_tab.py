@@ -18,39 +18,33 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from desk.core.load import LoadStep, RequestOutcome, ramp, summarize, throttling
+from desk.core.load import RequestOutcome, summarize, throttling
 from desk.core.statistics import percentile
-from desk.core.trial import GenerationSettings, ModelRef, TrialInput
+from desk.core.trial import TrialInput
 from desk.engine.load import LoadPlan, LoadResult
-from desk.engine.policy import RetryPolicy, Timeouts
+from desk.engine.load_plan import (
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUTS,
+    LoadInput,
+    PlanLabels,
+    build_plan,
+    parse_ramp,
+)
 from desk.engine.session import RunInfo
 from desk.engine.tab_events import Event
 
 NO_FALLBACK = "(none)"
-# The same defaults as `desk load` (its flags default to these too).
-DEFAULT_RETRY = RetryPolicy()
-DEFAULT_TIMEOUTS = Timeouts()
 NO_DATASET = "no dataset: every request sends the prompt above"
-
-
-def parse_ramp(text: str) -> list[int]:
-    """Concurrency levels: "1, 8,32 ,128" -> [1, 8, 32, 128]; "" -> [] (no ramp); else ValueError."""
-    if not text.strip():
-        return []
-    levels = []
-    for part in text.replace(";", ",").split(","):
-        part = part.strip()
-        if not part.isdigit() or int(part) < 1:
-            shown = part or "an empty level"
-            raise ValueError(f"ramp: {shown!r} is not a whole number of at least 1; "
-                             "write concurrency levels like 1,8,32,128")
-        levels.append(int(part))
-    return levels
+# The form's labels, as the plan's messages name its fields (desk.engine.load_plan).
+TAB_LABELS = PlanLabels(models="Models", prompt="The prompt", dataset="a dataset", ramp="ramp",
+                        requests="a number of requests", duration="a duration", backoff="Backoff: ",
+                        backoff_base="the first", backoff_max="the longest wait")
 
 
 @dataclass
 class LoadForm:
-    """What the form holds, in plain values (None: the field's "off" / "default")."""
+    """What the form holds, in plain values (None: the field's "off" / "default"). Its
+    defaults are `desk load`'s (its flags default to the same)."""
 
     models: list[str] = field(default_factory=list)
     prompt: str = ""
@@ -245,12 +239,12 @@ class LoadTabModel:
         """Take the ramp as typed: a red message while it is not valid, gone once it is."""
         self.form.ramp = text
         try:
-            levels = parse_ramp(text)
+            levels = parse_ramp(text, TAB_LABELS.ramp)
         except ValueError as exc:
             self.say("error", str(exc))
             self.ramp_checked.emit(None)
             return False
-        if self.message[1].startswith("ramp:"):
+        if self.message[1].startswith(f"{TAB_LABELS.ramp}:"):
             self.clear_message()
         self.ramp_checked.emit(levels)
         return True
@@ -286,31 +280,15 @@ class LoadTabModel:
     def build_plan(self) -> LoadPlan:
         """The plan the form describes, or ValueError with a sentence for the user."""
         f = self.form
-        if not f.models:
-            raise ValueError("Check at least one model to load.")
-        models = tuple(ModelRef.parse(n) for n in f.models)
-        if self.dataset:
-            inputs, source = tuple(self.dataset), self.dataset_path or "dataset"
-        else:
-            if not f.prompt.strip():
-                raise ValueError("The prompt is empty: write one, or choose a dataset.")
-            inputs, source = (TrialInput(f.prompt),), "prompt"
-        levels = parse_ramp(f.ramp)
-        if f.requests is None and f.duration_s is None:
-            raise ValueError("Give each step a number of requests or a duration.")
-        steps = (ramp(levels, requests=f.requests, duration_s=f.duration_s) if levels
-                 else (LoadStep(f.concurrency, f.requests, f.duration_s),))
-        if f.backoff_max < f.backoff_base:
-            raise ValueError(f"Backoff: the longest wait ({f.backoff_max:g} s) cannot be shorter than the first "
-                             f"({f.backoff_base:g} s).")
-        retry = RetryPolicy(max_retries=f.max_retries, base_delay=f.backoff_base, max_delay=f.backoff_max,
-                            honour_retry_after=f.honour_retry_after)
-        timeouts = Timeouts(connect=f.connect_timeout, first_token=f.first_token_timeout,
-                            idle=f.idle_timeout, total=f.total_timeout)
-        fallback = (ModelRef.parse(f.fallback),) if f.fallback and f.fallback != NO_FALLBACK else ()
-        return LoadPlan(models=models, inputs=inputs, steps=steps,
-                        settings=GenerationSettings(temperature=f.temperature, max_tokens=f.max_tokens),
-                        retry=retry, timeouts=timeouts, fallback=fallback, p95_budget_ms=f.budget_ms, source=source)
+        fallback = (f.fallback,) if f.fallback and f.fallback != NO_FALLBACK else ()
+        given = LoadInput(
+            models=tuple(f.models), prompt=f.prompt, dataset=tuple(self.dataset) if self.dataset else None,
+            source=self.dataset_path or "", ramp=f.ramp, concurrency=f.concurrency, requests=f.requests,
+            duration_s=f.duration_s, max_retries=f.max_retries, honour_retry_after=f.honour_retry_after,
+            backoff_base=f.backoff_base, backoff_max=f.backoff_max, connect_timeout=f.connect_timeout,
+            first_token_timeout=f.first_token_timeout, idle_timeout=f.idle_timeout, total_timeout=f.total_timeout,
+            fallback=fallback, budget_ms=f.budget_ms, temperature=f.temperature, max_tokens=f.max_tokens)
+        return build_plan(given, TAB_LABELS)
 
     # --- a run, live ------------------------------------------------------------------------
     def reset(self, models: Sequence[str], budget_ms: float | None) -> None:

@@ -27,6 +27,14 @@ class Timeouts:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} timeout must be positive")
 
+    def reason(self, phase: str, *, total_reached: bool) -> str:
+        """Which limit a timed-out request hit, in the words stored with its error."""
+        if total_reached:
+            return f"no complete answer within the total limit of {self.total:g} s"
+        if phase == "first":
+            return f"no first token within {self.first_token:g} s"
+        return f"stream stalled: no new part of the answer for {self.idle:g} s"
+
 
 @dataclass(frozen=True)
 class RetryPolicy:

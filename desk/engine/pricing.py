@@ -8,7 +8,7 @@ local server that happens to serve a model called "gpt-4o" is not priced as Open
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from desk.core.pricing import NO_PRICE, NO_USAGE, Cost, Price, cost_of
@@ -19,13 +19,37 @@ PriceLookup = Callable[[str, str], Price | None]
 
 
 class Pricer:
+    """Prices answers: the user's own price (`overrides`, a store read) else the catalog's.
+
+    A run first `hold`s its models' prices, read once on a worker thread; its requests
+    are then priced from memory, so no price lookup reads the store on the event loop
+    (a load run makes thousands of requests). `forget` drops what was held when the
+    user's prices change."""
+
     def __init__(self, overrides: PriceLookup | None = None) -> None:
         self._overrides = overrides or (lambda provider, model: None)
         self._known: dict[tuple[str, str, str], bool] = {}
+        self._held: dict[tuple[str, str], Price | None] = {}
+
+    def hold(self, models: Iterable[tuple[ProviderConfig, str]]) -> None:
+        """Read these (provider, model)s' own prices now, and load the catalog's: blocking
+        work for a worker thread, before a run. Held until the next `hold` or `forget`."""
+        for config, model in models:
+            self._held[(config.name, model)] = self._overrides(config.name, model)
+            self._in_catalog(config, model)
+
+    def forget(self) -> None:
+        """Drop the held prices (the user's own changed): the next lookup reads them again."""
+        self._held = {}
+
+    def _override(self, provider: str, model: str) -> Price | None:
+        key = (provider, model)
+        held = self._held
+        return held[key] if key in held else self._overrides(provider, model)
 
     def cost(self, config: ProviderConfig, model: str, usage: Usage) -> Cost:
         """The cost of `usage` on this model, or a Cost with usd=None saying why not."""
-        price = self._overrides(config.name, model)
+        price = self._override(config.name, model)
         if price is not None:
             return cost_of(usage, price, "user")
         if not self._in_catalog(config, model):
@@ -37,7 +61,7 @@ class Pricer:
 
     def source(self, config: ProviderConfig, model: str) -> str | None:
         """Where this model's price comes from: "user", "catalog" or None."""
-        if self._overrides(config.name, model) is not None:
+        if self._override(config.name, model) is not None:
             return "user"
         return "catalog" if self._in_catalog(config, model) else None
 

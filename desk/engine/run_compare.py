@@ -1,8 +1,10 @@
 """Run versus run (`desk suite compare`): gather each answer's verdicts, TTFT and served
 model from two suite runs and pair them (the statistics are desk.core.run_compare's).
 
-A run's answers are keyed by case key × sample × model, so two versions of a suite pair on
-the cases they share. A cell's answer is the one the run's matrix shows (the latest ok).
+A run's answers are keyed by case × sample × model, a case being its key and what it asks
+(prompt, system prompt, attachments, expect, constraints): two versions of a suite pair on
+the cases they share unchanged, and the comparison says how many cases one version lacks or
+changed. A cell's answer is the one the run's matrix shows (the latest ok).
 Verdicts come from people where they rated; a constraint verdict with no person's comes
 from desk's automatic check (rater "auto"). The clarifying, refusal and fabrication rates are
 people's uncertainty verdicts only (no automatic check judges them). Latency is the counted
@@ -11,13 +13,17 @@ answer's own (none for a failed answer); its cost includes every attempt of it.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
+from typing import NamedTuple, cast
 
+from desk.core.judge import is_machine
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult
-from desk.core.run_compare import ALPHA, AnswerFacts, RunComparison, compare_runs
-from desk.core.suite import AUTO_RATER
+from desk.core.run_compare import ALPHA, UNCERTAINTY_RATES, AnswerFacts, RunComparison, compare_runs
+from desk.core.suite import AUTO_RATER, Case, Suite
 from desk.engine.ports.suites import RatingLookup, SuiteTables
 from desk.engine.scorecard import combined_rating
 from desk.engine.suite_reading import counted_answers
@@ -30,19 +36,112 @@ def compare_suite_runs(suites: SuiteTables, ratings: RatingLookup, run_a: str, r
                        alpha: float = ALPHA) -> RunComparison:
     """Run A against run B, per model, figures flagged at `alpha` after Holm. Raises
     SuiteRunError for a run that is not a suite run, or two runs of different suites."""
-    name_a, facts_a = run_facts(suites, ratings, run_a)
-    name_b, facts_b = run_facts(suites, ratings, run_b)
-    if name_a != name_b:
-        raise SuiteRunError(
-            f"run {run_a} is of suite {name_a!r} and run {run_b} of {name_b!r}: compare runs of one suite")
-    return compare_runs(run_a, run_b, facts_a, facts_b, alpha=alpha)
+    suite_a, answers_a = run_answers(suites, ratings, run_a)
+    suite_b, answers_b = run_answers(suites, ratings, run_b)
+    if suite_a.name != suite_b.name:
+        raise SuiteRunError(f"run {run_a} is of suite {suite_a.name!r} and run {run_b} of {suite_b.name!r}: "
+                            "compare runs of one suite")
+    result = compare_runs(run_a, run_b, {k: f for k, (_, f) in answers_a.items()},
+                          {k: f for k, (_, f) in answers_b.items()}, alpha=alpha)
+    note = version_note(suite_a, suite_b)
+    return replace(result, warnings=(note, *result.warnings)) if note else result
+
+
+class CaseRef(NamedTuple):
+    """A case as runs are paired on it: its key, and a digest of what it asks."""
+
+    key: str
+    digest: str
+
+
+def case_ref(case: Case) -> CaseRef:
+    asked = (case.prompt, case.system, case.expect, tuple(a.sha256 for a in case.attachments),
+             repr(case.constraints))
+    return CaseRef(case.key, hashlib.sha256(repr(asked).encode("utf-8")).hexdigest()[:16])
+
+
+def version_note(a: Suite, b: Suite) -> str | None:
+    """What differs between two versions of a suite, for the comparison's warnings."""
+    refs_a, refs_b = {case_ref(c) for c in a.cases}, {case_ref(c) for c in b.cases}
+    if refs_a == refs_b:
+        return None
+    keys_a, keys_b = {r.key for r in refs_a}, {r.key for r in refs_b}
+    changed = {r.key for r in refs_a - refs_b} & keys_b
+    parts = [f"{len(keys_a - keys_b)} case(s) only in v{a.version}", f"{len(keys_b - keys_a)} only in v{b.version}",
+             f"{len(changed)} changed"]
+    return (f"the runs are of suite versions {a.version} and {b.version}: {', '.join(parts)}; "
+            f"only the {len(refs_a & refs_b)} case(s) both ask alike were compared")
 
 
 def run_facts(suites: SuiteTables, ratings_of: RatingLookup, run_id: str) -> tuple[str, dict[tuple[Hashable, str], AnswerFacts]]:
     """The run's suite name, and ((case key, sample), model) -> the facts of the answer that
     counts for that cell."""
+    suite, answers = run_answers(suites, ratings_of, run_id)
+    return suite.name, {key: facts for key, (_, facts) in answers.items()}
+
+
+@dataclass(frozen=True)
+class EvidencePair:
+    """One case × sample of a model in both runs: the two answers and the figure's value in
+    each ("yes"/"no" for a rate, a number for a time or a cost)."""
+
+    case_key: str
+    sample: int
+    answer_a: ResponseResult
+    answer_b: ResponseResult
+    value_a: bool | float | None
+    value_b: bool | float | None
+
+
+MAX_EVIDENCE = 50  # the largest changes of a time or cost; every flipped verdict of a rate
+
+def _uncertainty_is(option: str) -> Callable[[AnswerFacts], bool | None]:
+    return lambda f: None if f.uncertainty is None else f.uncertainty == option
+
+
+_VALUES: dict[str, Callable[[AnswerFacts], bool | float | None]] = {
+    "success": lambda f: f.success, "constraint_violated": lambda f: f.violated,
+    **{name: _uncertainty_is(option) for name, option in UNCERTAINTY_RATES},
+    "ttft_p50": lambda f: f.ttft_ms, "ttft_p95": lambda f: f.ttft_ms, "total_p95": lambda f: f.total_ms,
+    "cost_per_success": lambda f: f.cost_usd,
+}
+
+
+def evidence(suites: SuiteTables, ratings: RatingLookup, run_a: str, run_b: str, model: str,
+             figure: str) -> list[EvidencePair]:
+    """What a figure's change rests on, for one model: for a rate, the cases whose verdict
+    flipped between the runs; for a time or a cost, the pairs that changed most (largest
+    |B - A| first, at most MAX_EVIDENCE)."""
+    value_of = _VALUES.get(figure)
+    if value_of is None:
+        raise SuiteRunError(f"no figure {figure!r} (one of {', '.join(_VALUES)})")
+    _, answers_a = run_answers(suites, ratings, run_a)
+    _, answers_b = run_answers(suites, ratings, run_b)
+    pairs = []
+    for key in sorted(answers_a.keys() & answers_b.keys(), key=repr):
+        unit, name = key
+        ref, sample = cast(tuple[CaseRef, int], unit)  # run_answers keys ((case, sample), model)
+        if name != model:
+            continue
+        (ra, fa), (rb, fb) = answers_a[key], answers_b[key]
+        va, vb = value_of(fa), value_of(fb)
+        if va is None or vb is None or va == vb:
+            continue
+        pairs.append(EvidencePair(ref.key, int(sample), ra, rb, va, vb))
+    if figure in _RATES:
+        return pairs
+    return sorted(pairs, key=lambda p: -abs(float(p.value_b or 0) - float(p.value_a or 0)))[:MAX_EVIDENCE]
+
+
+_RATES = ("success", "constraint_violated", *(name for name, _ in UNCERTAINTY_RATES))
+
+
+def run_answers(suites: SuiteTables, ratings_of: RatingLookup,
+                run_id: str) -> tuple[Suite, dict[tuple[Hashable, str], tuple[ResponseResult, AnswerFacts]]]:
+    """The run's suite, and ((case, sample), model) -> the answer that counts for that cell
+    with its facts (the case as a CaseRef)."""
     suite, answers = counted_answers(suites, run_id)
-    key_of = {c.id: c.key for c in suite.cases}
+    key_of = {c.id: case_ref(c) for c in suite.cases}
     chosen: dict[tuple[Hashable, str], ResponseResult] = {
         ((key_of[case_id], sample), model): r
         for (case_id, sample, model), r in answers.items() if case_id in key_of
@@ -51,11 +150,11 @@ def run_facts(suites: SuiteTables, ratings_of: RatingLookup, run_id: str) -> tup
     ratings: dict[str, list[Rating]] = defaultdict(list)
     for rating in ratings_of.current(ids) if ids else []:
         ratings[rating.response_id].append(rating)
-    return suite.name, {key: answer_facts(r, ratings.get(r.id, [])) for key, r in chosen.items()}
+    return suite, {key: (r, answer_facts(r, ratings.get(r.id, []))) for key, r in chosen.items()}
 
 
 def answer_facts(r: ResponseResult, ratings: list[Rating]) -> AnswerFacts:
-    people = combined_rating([x for x in ratings if x.rater != AUTO_RATER])
+    people = combined_rating([x for x in ratings if not is_machine(x.rater)])
     auto = combined_rating([x for x in ratings if x.rater == AUTO_RATER])
     outcome = people.get("outcome")
     violated, source = None, None

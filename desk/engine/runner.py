@@ -32,6 +32,7 @@ from desk.core.response import (
     tokens_per_second,
 )
 from desk.core.surrogates import SurrogateJoiner, lone_surrogates_note
+from desk.core.tools import CallAssembler, ToolSet, check_calls
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer
@@ -42,7 +43,9 @@ from desk.providers.base import (
     ProviderError,
     ReasoningDelta,
     Served,
+    StreamEvent,
     TextDelta,
+    ToolCallDelta,
     UnknownDelta,
     UsageReport,
 )
@@ -125,6 +128,102 @@ class NullSink:
 
 
 @dataclass
+class _AttemptStream:
+    """What one attempt's events deliver: text and reasoning into the answer, status and
+    ids into the attempt, and the instants of its first and last content."""
+
+    result: ResponseResult
+    attempt: Attempt
+    parts: list[str]
+    reasoning: list[str]
+    sink: ResponseSink
+    first_at: float | None = None
+    last_at: float | None = None
+    usage: Usage = field(default_factory=Usage)
+    error: ProviderError | None = None
+    # Every delta goes through these, so a character split across deltas arrives whole.
+    texts: SurrogateJoiner = field(default_factory=SurrogateJoiner)
+    thoughts: SurrogateJoiner = field(default_factory=SurrogateJoiner)
+    calls: CallAssembler = field(default_factory=CallAssembler)
+
+    @property
+    def has_content(self) -> bool:
+        return bool(self.parts or self.reasoning or self.calls)
+
+    def take(self, event: StreamEvent) -> None:
+        result, attempt = self.result, self.attempt
+        if isinstance(event, TextDelta):
+            if self.first_at is None:
+                self.first_at = event.at
+            self.last_at = event.at
+            result.refusal = result.refusal or event.refusal
+            result.chunk_times.append(event.at)
+            if text := self.texts.feed(event.text):
+                self.parts.append(text)
+                self.sink.text_received(result, text, self.parts)
+        elif isinstance(event, ToolCallDelta):  # its first byte counts as the first token
+            self.first_at = event.at if self.first_at is None else self.first_at
+            self.last_at = event.at
+            self.calls.feed(event.index, event.id, event.name, event.arguments)
+        elif isinstance(event, ReasoningDelta):
+            self.last_at, result.reasoning_signature = event.at, event.signature or result.reasoning_signature
+            if thought := self.thoughts.feed(event.text):
+                self.reasoning.append(thought)
+        elif isinstance(event, UsageReport):
+            self.usage = self.usage.merged(event.usage)
+        elif isinstance(event, Served):
+            result.served_model = event.model or result.served_model
+            result.system_fingerprint = event.fingerprint or result.system_fingerprint
+        elif isinstance(event, UnknownDelta):
+            note_unknown(result.unknown_fields, event.name, event.raw)
+        elif isinstance(event, Opened):
+            attempt.http_status = event.http_status
+            attempt.vendor_request_id = event.vendor_request_id
+            attempt.ratelimit = event.ratelimit
+        elif isinstance(event, Finished):
+            self._finished(event)
+
+    def _finished(self, event: Finished) -> None:
+        result, attempt = self.result, self.attempt
+        result.finish_reason = event.finish_reason
+        attempt.vendor_request_id = attempt.vendor_request_id or event.vendor_request_id
+        self.last_at = event.at or self.last_at
+        # A refusal is the model's answer (Anthropic's stop_reason "refusal"),
+        # rated like any; a content filter stopping it is an error.
+        result.refusal = result.refusal or event.finish_reason == "refusal"
+        if event.finish_reason == "content_filter":
+            self.error = ProviderError(
+                ErrorKind.CONTENT_FILTER,
+                "the vendor stopped the answer (content filter / refusal)",
+                attempt.http_status,
+            )
+
+    def failed(self, exc: ProviderError) -> None:
+        """The request failed: what the error says of the exchange goes on the attempt."""
+        attempt = self.attempt
+        self.error = exc
+        if exc.http_status is not None:
+            attempt.http_status = exc.http_status
+        attempt.vendor_request_id = attempt.vendor_request_id or exc.vendor_request_id
+        if exc.ratelimit:
+            attempt.ratelimit = exc.ratelimit
+        attempt.retry_after_s = exc.retry_after_s
+
+    def close(self, tools: ToolSet) -> None:
+        """A half character still held back had no partner: it ends as U+FFFD. The tool calls
+        are complete, and are checked against the trial's tools."""
+        if tail := self.texts.close():
+            self.parts.append(tail)
+            self.sink.text_received(self.result, tail, self.parts)
+        if tail := self.thoughts.close():
+            self.reasoning.append(tail)
+        if self.texts.replaced + self.thoughts.replaced:
+            self.result.notes.append(lone_surrogates_note(self.texts.replaced + self.thoughts.replaced))
+        self.result.tool_calls = self.calls.calls()
+        check_calls(self.result.tool_calls, tools)
+
+
+@dataclass
 class Runner:
     """Runs responses with one policy; shared by trials, the CLI and (later) load runs."""
 
@@ -152,7 +251,7 @@ class Runner:
         # Look prices up now: the first lookup loads the catalog (~0.1 s of blocking work),
         # which mid-stream would delay every other stream's arrival stamps; on a worker
         # thread, so the event loop (the window's, when it runs there) is not held either.
-        await asyncio.to_thread(lambda: [self.pricer.source(t.config, t.ref.model) for t in targets])
+        await asyncio.to_thread(self.pricer.hold, [(t.config, t.ref.model) for t in targets])
         results = [self.new_result(trial_id, t) for t in targets]
         for result in results:
             sink.response_started(result)
@@ -197,9 +296,11 @@ class Runner:
                 result.chunk_times.clear()
                 result.refusal, result.unknown_fields = False, {}  # of the final attempt, like its text
                 result.served_model = result.system_fingerprint = result.reasoning_signature = None
+                result.tool_calls = []
                 error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink)
                 self._price_attempt(target, attempt)
-                delay = self._retry_delay(error, number, attempt, got_content=bool(parts or reasoning))
+                delay = self._retry_delay(error, number, attempt,
+                                          got_content=bool(parts or reasoning or result.tool_calls))
                 if delay is not None:  # said before the wait, so a view can show the backoff live
                     wait_ms = round(delay * 1000, 3)
                     result.retries += 1
@@ -264,56 +365,15 @@ class Runner:
         t_loop = loop.time()
         total_deadline = t_loop + timeouts.total
         phase = "first"
-        first_at: float | None = None
-        last_at: float | None = None
         rescheduled = t_loop
-        usage = Usage()
-        error: ProviderError | None = None
-        # Every delta goes through these, so a character split across deltas arrives whole.
-        texts, thoughts = SurrogateJoiner(), SurrogateJoiner()
+        got = _AttemptStream(result, attempt, parts, reasoning, sink)
         try:
             async with asyncio.timeout_at(min(total_deadline, t_loop + timeouts.first_token)) as deadline:
                 async for event in target.provider.stream(
                     target.ref.model, trial, target.settings, timing=timing, stream=self.stream
                 ):
-                    if isinstance(event, TextDelta):
-                        if first_at is None:
-                            first_at = event.at
-                        last_at = event.at
-                        result.refusal = result.refusal or event.refusal
-                        result.chunk_times.append(event.at)
-                        if text := texts.feed(event.text):
-                            parts.append(text)
-                            sink.text_received(result, text, parts)
-                    elif isinstance(event, ReasoningDelta):
-                        last_at, result.reasoning_signature = event.at, event.signature or result.reasoning_signature
-                        if thought := thoughts.feed(event.text):
-                            reasoning.append(thought)
-                    elif isinstance(event, UsageReport):
-                        usage = usage.merged(event.usage)
-                    elif isinstance(event, Served):
-                        result.served_model = event.model or result.served_model
-                        result.system_fingerprint = event.fingerprint or result.system_fingerprint
-                    elif isinstance(event, UnknownDelta):
-                        note_unknown(result.unknown_fields, event.name, event.raw)
-                    elif isinstance(event, Opened):
-                        attempt.http_status = event.http_status
-                        attempt.vendor_request_id = event.vendor_request_id
-                        attempt.ratelimit = event.ratelimit
-                    elif isinstance(event, Finished):
-                        result.finish_reason = event.finish_reason
-                        attempt.vendor_request_id = attempt.vendor_request_id or event.vendor_request_id
-                        last_at = event.at or last_at
-                        # A refusal is the model's answer (Anthropic's stop_reason "refusal"),
-                        # rated like any; a content filter stopping it is an error.
-                        result.refusal = result.refusal or event.finish_reason == "refusal"
-                        if event.finish_reason == "content_filter":
-                            error = ProviderError(
-                                ErrorKind.CONTENT_FILTER,
-                                "the vendor stopped the answer (content filter / refusal)",
-                                attempt.http_status,
-                            )
-                    if phase == "first" and (parts or reasoning):
+                    got.take(event)
+                    if phase == "first" and got.has_content:
                         phase = "idle"
                         rescheduled = float("-inf")  # the idle clock starts at the first content
                     # Cheap idle timer: move the deadline at most every 50 ms.
@@ -322,42 +382,25 @@ class Runner:
                         deadline.reschedule(min(total_deadline, now + timeouts.idle))
                         rescheduled = now
         except TimeoutError:
-            if loop.time() >= total_deadline - 0.001:
-                why = f"no complete answer within the total limit of {timeouts.total:g} s"
-            elif phase == "first":
-                why = f"no first token within {timeouts.first_token:g} s"
-            else:
-                why = f"stream stalled: no new part of the answer for {timeouts.idle:g} s"
-            error = ProviderError(ErrorKind.TIMEOUT, why, attempt.http_status)
+            why = timeouts.reason(phase, total_reached=loop.time() >= total_deadline - 0.001)
+            got.error = ProviderError(ErrorKind.TIMEOUT, why, attempt.http_status)
         except ProviderError as exc:
-            error = exc
-            if exc.http_status is not None:
-                attempt.http_status = exc.http_status
-            attempt.vendor_request_id = attempt.vendor_request_id or exc.vendor_request_id
-            if exc.ratelimit:
-                attempt.ratelimit = exc.ratelimit
-            attempt.retry_after_s = exc.retry_after_s
+            got.failed(exc)
         except asyncio.CancelledError:
-            self._close_attempt(attempt, timing, first_at, usage)
+            self._close_attempt(attempt, timing, got.first_at, got.usage)
             attempt.status = Status.INTERRUPTED
             attempt.error_kind = ErrorKind.CANCELLED
             raise
-        finally:  # a half character still held back had no partner: it ends as U+FFFD
-            if tail := texts.close():
-                parts.append(tail)
-                sink.text_received(result, tail, parts)
-            if tail := thoughts.close():
-                reasoning.append(tail)
-            if texts.replaced + thoughts.replaced:
-                result.notes.append(lone_surrogates_note(texts.replaced + thoughts.replaced))
-        self._close_attempt(attempt, timing, first_at, usage)
-        if error is None:
+        finally:
+            got.close(trial.tools or ToolSet(()))
+        self._close_attempt(attempt, timing, got.first_at, got.usage)
+        if got.error is None:
             attempt.status = Status.OK
         else:
             attempt.status = Status.ERROR
-            attempt.error_kind = error.kind
-            attempt.error_message = target.provider.redact_secrets(error.message)
-        return error, (first_at, last_at)
+            attempt.error_kind = got.error.kind
+            attempt.error_message = target.provider.redact_secrets(got.error.message)
+        return got.error, (got.first_at, got.last_at)
 
     @staticmethod
     def _close_attempt(attempt: Attempt, timing: WireTiming, first_at: float | None, usage: Usage) -> None:

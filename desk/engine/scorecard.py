@@ -38,22 +38,26 @@ Any figure from fewer than `MIN_SAMPLES` observations carries a warning.
 from __future__ import annotations
 
 import math
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from itertools import chain, compress
 from statistics import mean
 from typing import Any
 
-from desk.core.rating import Preference, Rating
+from desk.core.constraint_reading import rating_figures
+from desk.core.rating import Preference, PreferenceFigures, Rating, RatingFigures
 from desk.core.response import ResponseFigures, ResponseResult, Status
 from desk.core.statistics import (
     MIN_SAMPLES,
     bootstrap_percentile_intervals,
-    bootstrap_ratio_interval,
+    bootstrap_ratio_intervals,
     bradley_terry,
     bradley_terry_bootstrap,
     cohen_kappa,
     enough,
+    exact_mean,
     krippendorff_alpha,
     krippendorff_alpha_ordered,
     percentile,
@@ -205,6 +209,9 @@ def _majority(values: list[tuple[float, Any]]) -> Any:
     """Most common value; ties go to the most recent. `values` holds (created_at, value)."""
     if len(values) == 1:  # one rater, the usual case
         return values[0][1]
+    if len(values) == 2:  # two raters: agreeing or not, the most recent (the first on a tie of times)
+        (t0, v0), (t1, v1) = values
+        return v1 if t1 > t0 else v0
     counts = Counter(v for _, v in values)
     top = max(counts.values())
     for _, value in sorted(values, key=lambda cv: cv[0], reverse=True):
@@ -213,29 +220,27 @@ def _majority(values: list[tuple[float, Any]]) -> Any:
     return None
 
 
-def _combined(rated: list[tuple[Any, list[Rating]]]) -> tuple[list[Any], list[Any], list[Any], list[float]]:
+Combined = tuple[Any, Any, Any, Any]  # an answer's outcome, uncertainty, constraints and quality (None: none)
+
+
+def _combined(rated: Sequence[Sequence[RatingFigures]]) -> list[Combined]:
     """Each rated answer's outcome, uncertainty and constraints (by majority), and the mean
-    quality of those with one; a single rater's values are taken as they are (the usual case,
+    quality when it has one; a single rater's values are taken as they are (the usual case,
     and at 100,000 answers the cost of building tuples to take a majority of one shows)."""
-    outcome, uncertainty, constraints, qualities = [], [], [], []
-    for _, rs in rated:
+    out: list[Combined] = []
+    for rs in rated:
         if len(rs) == 1:
-            values = rs[0].values
-            outcome.append(values.get("outcome"))
-            uncertainty.append(values.get("uncertainty"))
-            constraints.append(values.get("constraints"))
-            if (quality := values.get("quality")) is not None:
-                qualities.append(quality)
+            x = rs[0]
+            out.append((x.outcome, x.uncertainty, x.constraints, x.quality))
             continue
-        outcome.append(_majority([(x.created_at, x.outcome) for x in rs]))
-        uncertainty.append(_majority([(x.created_at, x.uncertainty) for x in rs]))
-        constraints.append(_majority([(x.created_at, x.constraints) for x in rs]))
-        if any(x.quality is not None for x in rs):
-            qualities.append(_mean_quality(rs))
-    return outcome, uncertainty, constraints, qualities
+        out.append((_majority([(x.created_at, x.outcome) for x in rs]),
+                    _majority([(x.created_at, x.uncertainty) for x in rs]),
+                    _majority([(x.created_at, x.constraints) for x in rs]),
+                    _mean_quality(rs) if any(x.quality is not None for x in rs) else None))
+    return out
 
 
-def _mean_quality(ratings: list[Rating]) -> float:
+def _mean_quality(ratings: Sequence[RatingFigures]) -> float:
     """The mean of the raters' quality scores, exactly as statistics.mean gives it (an int
     when whole), without its exact-fraction arithmetic."""
     scores = [x.quality for x in ratings if x.quality is not None]
@@ -249,26 +254,13 @@ def _share(hits: int, n: int) -> float | None:
     return hits / n if n else None
 
 
-def _cost_figures(s: ModelScore, answers: Sequence[ResponseResult | ResponseFigures], success_ids: set[str],
-                  seed: int, n_resamples: int) -> None:
-    """Total, mean and per-success cost of a model's answers (the module doc's rules)."""
-    known = [r.cost_usd for r in answers if r.cost_usd is not None]
-    s.cost_unknown = len(answers) - len(known)
-    s.total_cost_usd = round(sum(known), 10) if known else None
-    s.mean_cost_usd = round(mean(known), 10) if known else None
-    if success_ids and s.total_cost_usd is not None:
-        s.cost_per_success_usd = round(s.total_cost_usd / len(success_ids), 10)
-        # Resample the model's answers, each with its cost (unknown: left out, as above)
-        # and whether it was rated a success; unrated answers cost money, succeed never.
-        s.cost_per_success_ci = bootstrap_ratio_interval(
-            [r.cost_usd or 0.0 for r in answers], [float(r.id in success_ids) for r in answers],
-            seed=seed, n_resamples=n_resamples)
+Answer = ResponseResult | ResponseFigures
 
 
 def compute_scorecard(
-    responses: Sequence[ResponseResult | ResponseFigures],
-    ratings: Sequence[Rating],
-    preferences: Sequence[Preference] = (),
+    responses: Sequence[Answer],
+    ratings: Sequence[Rating | RatingFigures],
+    preferences: Sequence[Preference | PreferenceFigures] = (),
     *,
     seed: int = 0,
     n_resamples: int = 2000,
@@ -281,92 +273,140 @@ def compute_scorecard(
     task's, their success does not (a task succeeds by its last answer)."""
     report = progress or (lambda done, total, detail: None)
     by_id = {r.id: r for r in responses}
-    by_model: dict[str, list[ResponseResult | ResponseFigures]] = defaultdict(list)
+    by_model: dict[str, list[ResponseFigures]] = defaultdict(list)
     for r in responses:
-        by_model[r.model].append(r)
-    ratings_by_response: dict[str, list[Rating]] = defaultdict(list)
+        by_model[r.model].append(r if type(r) is ResponseFigures else _answer_figures(r))
+    ratings_by_response: dict[str, list[RatingFigures]] = defaultdict(list)
     for rating in ratings:
         if rating.response_id in by_id:
-            ratings_by_response[rating.response_id].append(rating)
+            ratings_by_response[rating.response_id].append(
+                rating if isinstance(rating, RatingFigures) else rating_figures(rating))
 
     models = sorted(by_model)
     steps = len(models) + 1
     report(0, steps, "pairwise strengths")
-    comparisons = _comparisons(preferences, by_id)
-    strengths = bradley_terry(comparisons) if comparisons else {}
-    strength_ci = (
-        bradley_terry_bootstrap(comparisons, n_resamples=min(n_resamples, 1000), seed=seed,
-                                # every 50 refits: a chance to cancel inside the longest step
-                                each=lambda i: report(0, steps, "pairwise strengths") if i % 50 == 0 else None)
-        if comparisons else {}
-    )
-    games: Counter[str] = Counter()
-    points: Counter[str] = Counter()
-    for a, b, score in comparisons:
-        games[a] += 1
-        games[b] += 1
-        points[a] += score
-        points[b] += 1 - score
-
-    scores = []
+    pairwise = _Pairwise(_comparisons(preferences, by_id), seed, n_resamples,
+                         lambda: report(0, steps, "pairwise strengths"))
+    scores, costs = [], []
     for step, model in enumerate(models, start=1):
         report(step, steps, model)
-        answers = by_model[model]
-        s = ModelScore(model=model, n_answers=len(answers),
-                       n_errors=sum(1 for r in answers if r.status == Status.ERROR))
-        rated = [(r, ratings_by_response[r.id]) for r in answers if ratings_by_response.get(r.id)]
-        s.n_rated = len(rated)
-        # A failed answer is judged by its outcome alone: whatever else an older rating
-        # holds for it (a made-up quality) is no judgement of an answer.
-        judged = [(r, rs) for r, rs in rated if not r.failed]
-        outcome, uncertainty, constraints, qualities = _combined(rated)
-        if len(judged) < len(rated):
-            _, uncertainty, constraints, qualities = _combined(judged)
-        s.successes = sum(1 for o in outcome if o == "success")
-        s.success_rate = _share(s.successes, s.n_rated)
-        s.success_ci = wilson_interval(s.successes, s.n_rated)
-        s.clarifying_rate = _share(sum(u == "asked_clarifying" for u in uncertainty), s.n_rated)
-        s.fabrication_rate = _share(sum(u == "confident_wrong" for u in uncertainty), s.n_rated)
-        applicable = [c for c in constraints if c in ("followed", "violated")]
-        s.n_constraints = len(applicable)
-        s.constraint_violation_rate = _share(sum(c == "violated" for c in applicable), len(applicable))
-        s.mean_quality = mean(qualities) if qualities else None
-
-        totals = [r.total_ms for r in answers if r.status == Status.OK and r.total_ms is not None]
-        s.median_total_ms = percentile(totals, 50)
-        s.p95_total_ms = percentile(totals, 95)
-        latency_ci = bootstrap_percentile_intervals(totals, (50, 95), seed=seed, n_resamples=n_resamples)
-        if latency_ci is not None:  # the median and p95 of the same resamples
-            s.median_total_ci, s.p95_total_ci = latency_ci[50], latency_ci[95]
-
-        success_ids = {r.id for (r, _), o in zip(rated, outcome, strict=True)
-                       if o == "success" and r.id not in continued}
-        _cost_figures(s, answers, success_ids, seed, n_resamples)
-
-        s.pairwise_games = games[model]
-        s.pairwise_win_rate = _share_float(points[model], games[model])
-        s.pairwise_win_ci = win_rate_interval(points[model], games[model])
-        s.bt_score = strengths.get(model)
-        s.bt_ci = strength_ci.get(model)
-        s.agreement = _agreement(rated)
-
-        if not enough(s.n_rated):
-            s.warnings.append(f"too few rated answers (n={s.n_rated}, want {MIN_SAMPLES}+)")
-        if not enough(len(totals)):
-            s.warnings.append(f"too few finished answers for latency (n={len(totals)})")
-        if s.pairwise_games and not enough(s.pairwise_games):
-            s.warnings.append(f"too few pairwise comparisons (n={s.pairwise_games})")
-        if s.cost_unknown:
-            s.warnings.append(f"{s.cost_unknown} answer(s) with unknown cost left out of the cost figures")
+        s, cost = _model_score(model, by_model[model], ratings_by_response, pairwise, seed, n_resamples, continued)
         scores.append(s)
+        costs.append(cost)
+    # Each model's cost per success interval; models with as many answers share their draws.
+    wanted = [(s, cost) for s, cost in zip(scores, costs, strict=True) if cost is not None]
+    intervals = bootstrap_ratio_intervals([cost for _, cost in wanted], seed=seed, n_resamples=n_resamples)
+    for (s, _), interval in zip(wanted, intervals, strict=True):
+        s.cost_per_success_ci = interval
     return scores
+
+
+def _answer_figures(r: Answer) -> ResponseFigures:
+    if isinstance(r, ResponseFigures):
+        return r
+    return ResponseFigures(r.id, r.trial_id, r.model, r.status, r.total_ms, r.cost_usd, r.failed)
+
+
+class _Pairwise:
+    """The preferences' figures (games, win rate, Bradley–Terry strength) for each model."""
+
+    def __init__(self, comparisons: list[tuple[str, str, float]], seed: int, n_resamples: int,
+                 tick: Callable[[], None]) -> None:
+        self.strengths = bradley_terry(comparisons) if comparisons else {}
+        self.strength_ci = (
+            bradley_terry_bootstrap(comparisons, n_resamples=min(n_resamples, 1000), seed=seed,
+                                    # every 50 refits: a chance to cancel inside the longest step
+                                    each=lambda i: tick() if i % 50 == 0 else None)
+            if comparisons else {}
+        )
+        self.games: Counter[str] = Counter()
+        self.points: defaultdict[str, float] = defaultdict(float)
+        for a, b, score in comparisons:
+            self.games[a] += 1
+            self.games[b] += 1
+            self.points[a] += score
+            self.points[b] += 1 - score
+
+    def score(self, s: ModelScore) -> None:
+        model = s.model
+        s.pairwise_games = self.games[model]
+        s.pairwise_win_rate = _share_float(self.points[model], self.games[model])
+        s.pairwise_win_ci = win_rate_interval(self.points[model], self.games[model])
+        s.bt_score = self.strengths.get(model)
+        s.bt_ci = self.strength_ci.get(model)
+
+
+def _model_score(model: str, answers: Sequence[ResponseFigures], ratings_by_response: Mapping[str, list[RatingFigures]],
+                 pairwise: _Pairwise, seed: int, n_resamples: int,
+                 continued: Set[str] = frozenset()) -> tuple[ModelScore, tuple[list[float], list[float]] | None]:
+    """A model's figures but its cost interval, and what that interval resamples (each
+    answer's cost and whether it succeeded) when it has one. The answers are taken a column
+    at a time: at 100,000 of them every pass over them shows. An answer in `continued` (a
+    later turn went on from it) costs but never succeeds: its task succeeds by its last answer."""
+    ids, _, _, statuses, totals_ms, costs, failed = zip(*answers, strict=True)
+    s = ModelScore(model=model, n_answers=len(answers), n_errors=statuses.count(Status.ERROR))
+    ratings = list(map(ratings_by_response.get, ids))  # None: not rated
+    rated: list[list[RatingFigures]] = list(filter(None, ratings))
+    s.n_rated = len(rated)
+    combined = _combined(rated)
+    outcome = [c[0] for c in combined]
+    # A failed answer is judged by its outcome alone: whatever else an older rating
+    # holds for it (a made-up quality) is no judgement of an answer.
+    judged = list(compress(combined, map(operator.not_, compress(failed, ratings))))
+    uncertainty = [c[1] for c in judged]
+    constraints = [c[2] for c in judged]
+    qualities = [c[3] for c in judged if c[3] is not None]
+    s.successes = outcome.count("success")
+    s.success_rate = _share(s.successes, s.n_rated)
+    s.success_ci = wilson_interval(s.successes, s.n_rated)
+    s.clarifying_rate = _share(uncertainty.count("asked_clarifying"), s.n_rated)
+    s.fabrication_rate = _share(uncertainty.count("confident_wrong"), s.n_rated)
+    violated = constraints.count("violated")
+    s.n_constraints = constraints.count("followed") + violated
+    s.constraint_violation_rate = _share(violated, s.n_constraints)
+    s.mean_quality = exact_mean(qualities) if qualities else None
+
+    totals = [t for t, status in zip(totals_ms, statuses, strict=True) if status == Status.OK and t is not None]
+    s.median_total_ms = percentile(totals, 50)
+    s.p95_total_ms = percentile(totals, 95)
+    latency_ci = bootstrap_percentile_intervals(totals, (50, 95), seed=seed, n_resamples=n_resamples)
+    if latency_ci is not None:  # the median and p95 of the same resamples
+        s.median_total_ci, s.p95_total_ci = latency_ci[50], latency_ci[95]
+
+    known = [c for c in costs if c is not None]
+    s.cost_unknown = len(answers) - len(known)
+    s.total_cost_usd = round(sum(known), 10) if known else None
+    s.mean_cost_usd = round(exact_mean(known), 10) if known else None
+    cost = None
+    if s.successes and s.total_cost_usd is not None:
+        # Resample the model's answers, each with its cost (unknown: left out, as above)
+        # and whether it was rated a success; unrated answers cost money, succeed never.
+        succeeded = iter(outcome)
+        wins = [float(bool(rs) and next(succeeded) == "success" and i not in continued)
+                for i, rs in zip(ids, ratings, strict=True)]
+        tasks = s.successes if not continued else int(sum(wins))
+        if tasks:
+            s.cost_per_success_usd = round(s.total_cost_usd / tasks, 10)
+            cost = ([c or 0.0 for c in costs], wins)
+    pairwise.score(s)
+    s.agreement = _agreement(rated)
+    if not enough(s.n_rated):
+        s.warnings.append(f"too few rated answers (n={s.n_rated}, want {MIN_SAMPLES}+)")
+    if not enough(len(totals)):
+        s.warnings.append(f"too few finished answers for latency (n={len(totals)})")
+    if s.pairwise_games and not enough(s.pairwise_games):
+        s.warnings.append(f"too few pairwise comparisons (n={s.pairwise_games})")
+    if s.cost_unknown:
+        s.warnings.append(f"{s.cost_unknown} answer(s) with unknown cost left out of the cost figures")
+    return s, cost
 
 
 def _share_float(points: float, n: int) -> float | None:
     return points / n if n else None
 
 
-def _comparisons(preferences: Sequence[Preference], by_id: dict[str, ResponseResult]) -> list[tuple[str, str, float]]:
+def _comparisons(preferences: Sequence[Preference | PreferenceFigures],
+                 by_id: Mapping[str, Answer]) -> list[tuple[str, str, float]]:
     out = []
     for p in preferences:
         a, b = by_id.get(p.response_a), by_id.get(p.response_b)
@@ -377,27 +417,27 @@ def _comparisons(preferences: Sequence[Preference], by_id: dict[str, ResponseRes
     return out
 
 
-def _agreement(rated: list[tuple[ResponseResult, list[Rating]]]) -> dict[str, Any]:
+def _agreement(rated: Sequence[Sequence[RatingFigures]]) -> dict[str, Any]:
     """Inter-rater agreement on the answers two or more raters rated."""
-    raters = sorted({x.rater for _, rs in rated for x in rs})
-    shared = [(r, rs) for r, rs in rated if len({x.rater for x in rs}) >= 2]
+    raters = sorted(set(map(operator.attrgetter("rater"), chain.from_iterable(rated))))
+    # Each answer several raters rated, as rater -> their (first) rating of it.
+    shared = [by for by in ({x.rater: x for x in reversed(rs)} for rs in rated if len(rs) >= 2) if len(by) >= 2]
     if len(raters) < 2 or not shared:
         return {}
     result: dict[str, Any] = {"raters": len(raters), "n_items": len(shared)}
     for criterion in ("outcome", "uncertainty"):
+        value = operator.attrgetter(criterion)
         if len(raters) == 2:
-            a = [next(x.values.get(criterion) for x in rs if x.rater == raters[0]) for _, rs in shared
-                 if {x.rater for x in rs} >= set(raters)]
-            b = [next(x.values.get(criterion) for x in rs if x.rater == raters[1]) for _, rs in shared
-                 if {x.rater for x in rs} >= set(raters)]
+            both = [by for by in shared if raters[0] in by and raters[1] in by]
+            a = [value(by[raters[0]]) for by in both]
+            b = [value(by[raters[1]]) for by in both]
             result[criterion] = {"cohen_kappa": cohen_kappa(a, b)}
         else:
-            units = [[next((x.values.get(criterion) for x in rs if x.rater == who), None) for who in raters]
-                     for _, rs in shared]
+            units = [[value(by[who]) if who in by else None for who in raters] for by in shared]
             result[criterion] = {"krippendorff_alpha": krippendorff_alpha(units)}
     # The 1–5 quality score is ordered: a 4 against a 5 is a smaller disagreement than a 1
     # against a 5, which nominal kappa/alpha cannot see. Any number of raters (two included).
-    scores = [[next((x.quality for x in rs if x.rater == who), None) for who in raters] for _, rs in shared]
+    scores = [[by[who].quality if who in by else None for who in raters] for by in shared]
     if any(v is not None for unit in scores for v in unit):
         result["quality"] = {
             f"krippendorff_alpha_{level}": krippendorff_alpha_ordered(scores, level)

@@ -18,6 +18,7 @@ from desk.engine.recorder import StoreRecorder
 from desk.engine.runner import Runner
 from desk.engine.services.conversations import ConversationService
 from desk.engine.services.exports import ExportService
+from desk.engine.services.judge import JudgeService, JudgeSummary
 from desk.engine.services.load import LoadService
 from desk.engine.services.providers import ProviderService
 from desk.engine.services.ratings import RatingService, not_the_machine
@@ -78,10 +79,15 @@ class Engine:
             runner=self.runner, recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), scorecards=self.ratings,
             turns=store.turns,
         )
+        self.judges = JudgeService(
+            store.judge_prompts, store.verdicts, store.calibration, trials=store.trials, answers=store.responses, ratings=store.ratings,
+            rubrics=store.rubrics, runs=store.runs, links=store.suites, targets=self.providers, runner=self.runner,
+            recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), run_answers=self.suites.rating_queue,
+        )
         self.loads = LoadService(self.store.runs, self.providers, self.runner, self.connections,
                                  create_trial=self.store.trials.create,
                                  own_connection=lambda: open_store(path),
-                                 on_own_connection=self._on_own_connection, elsewhere=self._loads_elsewhere)
+                                 elsewhere=self._loads_elsewhere, store_path=str(path))
 
     @asynccontextmanager
     async def _loads_elsewhere(self, timeouts: Timeouts, retry: RetryPolicy) -> AsyncIterator[LoadService]:
@@ -154,6 +160,7 @@ class Engine:
 __all__ = [
     "Engine",
     "EngineError",
+    "JudgeSummary",
     "QueueItem",
     "RunInfo",
     "StoredTrial",

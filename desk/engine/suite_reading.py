@@ -3,6 +3,7 @@ models, the rating queue, constraint disagreements and the units a scorecard pai
 
 from __future__ import annotations
 
+from desk.core.judge import is_machine
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult, Status
 from desk.core.suite import AUTO_RATER, Suite, handled
@@ -62,7 +63,7 @@ def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str) -> SuiteM
                 pick = chosen.get(key)
                 r = pick[1] if pick else None
                 given = ratings.get(r.id, []) if r else []
-                people = [x for x in given if x.rater != AUTO_RATER]
+                people = [x for x in given if not is_machine(x.rater)]
                 auto = next((x for x in given if x.rater == AUTO_RATER), None)
                 human = None
                 if people:
@@ -133,7 +134,7 @@ def disagreements(suites: SuiteTables, ratings: RatingLookup, run_id: str | None
     autos = [a for a in autos if a.constraints in ("followed", "violated")]
     if not autos:
         return []
-    humans = [r for r in ratings.current([a.response_id for a in autos]) if r.rater != AUTO_RATER]
+    humans = [r for r in ratings.current([a.response_id for a in autos]) if not is_machine(r.rater)]
     by_response: dict[str, list[Rating]] = {}
     for h in humans:
         by_response.setdefault(h.response_id, []).append(h)

@@ -51,13 +51,15 @@ class SuiteRunInfo:
     finished_at: float | None
     name: str | None = None
     not_stored: int = 0  # answers the last call made but the store refused (lost; a resume redoes them)
+    rerun_of: str | None = None  # the run this one repeats ('desk suite rerun')
 
     def as_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "suite": self.suite, "version": self.suite_version,
                 "status": self.status, "done": self.done, "total": self.total, "failed": self.failed,
                 "not_stored": self.not_stored,
                 "models": list(self.models), "repeat": self.repeat, "concurrency": self.concurrency,
-                "created_at": self.created_at, "finished_at": self.finished_at, "name": self.name}
+                "created_at": self.created_at, "finished_at": self.finished_at, "name": self.name,
+                "rerun_of": self.rerun_of}
 
 
 @dataclass(frozen=True)
@@ -199,5 +201,5 @@ def run_info(row: SuiteRunRow) -> SuiteRunInfo:
         failed=row.failed, models=tuple(spec.get("models", ())), repeat=int(spec.get("repeat", 1)),
         concurrency=int(spec.get("concurrency", 1)), created_at=row.created_at,
         finished_at=row.finished_at, name=row.name,
-        not_stored=int((row.summary or {}).get("not_stored", 0)),
+        not_stored=int((row.summary or {}).get("not_stored", 0)), rerun_of=spec.get("rerun_of"),
     )

@@ -172,8 +172,8 @@ class _Call:
         plan, runner = self.plan, self.sender.runner
         targets = [self.sender.targets.target(m, plan.settings) for m in plan.models]
         await asyncio.to_thread(wait_for_preload)
-        for t in targets:  # the first price lookup loads the catalog: not mid-stream
-            runner.pricer.source(t.config, t.ref.model)
+        # prices read and the catalog loaded off the loop, not mid-stream nor per request
+        await asyncio.to_thread(runner.pricer.hold, [(t.config, t.ref.model) for t in targets])
         todo = self._todo(targets)
         self.result.skipped = self.total - len(todo)
         self.finished = self.result.skipped

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from desk.core.attachment import Attachment
 from desk.core.conversation import TurnLink
 from desk.core.figures import fmt_cost, fmt_ms
 from desk.core.response import Attempt, ResponseResult, Status, retry_status
+from desk.core.tools import ToolsError, read_tools
 from desk.core.trial import (
     GenerationSettings,
     ModelRef,
@@ -25,6 +26,7 @@ from desk.core.trial import (
     Variant,
     prompt_size_problem,
     trial_size_problem,
+    with_results,
 )
 from desk.engine.local_model import LOCAL_PROVIDER
 from desk.engine.session import Engine, TrialOutcome
@@ -127,15 +129,20 @@ class AnswerFigures:
 # --- plans ------------------------------------------------------------------------------------
 
 
-def composed(prompt: str, systems: Sequence[str],
-             attachments: Sequence[Attachment] = ()) -> tuple[TrialInput, list[Variant] | None]:
+def composed(prompt: str, systems: Sequence[str], attachments: Sequence[Attachment] = (),
+             tools_text: str = "", tool_choice: str = "auto") -> tuple[TrialInput, list[Variant] | None]:
     """The trial the compose panel holds. One system prompt is the trial's own (blank: none);
-    two or more are variants A, B, C… (blank: none), and every model answers each."""
+    two or more are variants A, B, C… (blank: none), and every model answers each. Tools
+    (JSON text; blank: none) are offered with the tool choice; PlanError when unusable."""
+    try:
+        tools = read_tools(tools_text, tool_choice) if tools_text.strip() else None
+    except ToolsError as exc:
+        raise PlanError(f"Tools: {exc}") from None
     if len(systems) > 1:
         variants = [Variant(chr(65 + i), text if text.strip() else None) for i, text in enumerate(systems)]
-        return TrialInput(prompt, None, tuple(attachments)), variants
+        return TrialInput(prompt, None, tuple(attachments), tools), variants
     system = systems[0] if systems and systems[0].strip() else None
-    return TrialInput(prompt, system, tuple(attachments)), None
+    return TrialInput(prompt, system, tuple(attachments), tools), None
 
 
 @dataclass(frozen=True)
@@ -325,7 +332,25 @@ class TrialsTab:
         trial = self.current_input
         variants = [result.variant] if result.variant is not None else None
         if variants:  # the stored input carries the first variant's system prompt: the variant's own replaces it
-            trial = TrialInput(trial.prompt, None, trial.attachments)
+            trial = replace(trial, system=None)
+        return self.plan(trial, [ModelRef.parse(result.model)], settings, variants, self.current_trial_id)
+
+    def results_plan(self, response_id: str, results: Sequence[str],
+                     settings: Mapping[ModelRef, GenerationSettings] | None = None) -> SendPlan:
+        """*Give results*: one answer of the open trial continued with a result for each of
+        its tool calls, to that answer's model (and variant), as a follow-up of the open
+        trial (PlanError: no such answer open, or results that do not match its calls)."""
+        figures = self.figures.get(response_id)
+        if figures is None or self.current_input is None or self.current_trial_id is None:
+            raise PlanError("That answer is not in the open trial: open its trial first.")
+        result = figures.result
+        try:
+            trial = with_results(self.current_input, result.text, result.tool_calls, results)
+        except ToolsError as exc:
+            raise PlanError(str(exc)) from None
+        variants = [result.variant] if result.variant is not None else None
+        if variants:
+            trial = replace(trial, system=None)
         return self.plan(trial, [ModelRef.parse(result.model)], settings, variants, self.current_trial_id)
 
     # --- a send ---------------------------------------------------------------------------------

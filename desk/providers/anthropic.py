@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from desk.core.response import ErrorKind, Usage
+from desk.core.tools import ToolRound, ToolSet
 from desk.core.trial import GenerationSettings, TrialInput, user_text_parts
 from desk.providers.base import (
     Finished,
@@ -20,8 +22,10 @@ from desk.providers.base import (
     StreamDecoder,
     StreamEvent,
     TextDelta,
+    ToolCallDelta,
     UnknownDelta,
     UsageReport,
+    arguments_text,
     loads,
     protocol_error,
     unknown_fields,
@@ -32,6 +36,9 @@ from desk.providers.framing import SSEDecoder, SSEEvent
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096  # required by the API; a generous default for trials
 THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+# Structured output on Anthropic is a tool the model is forced to call: the tool's input,
+# which follows `input_schema`, is the answer (sent on as its JSON text).
+ANSWER_TOOL = "structured_answer"
 
 STOP_REASONS = {
     "end_turn": "stop",
@@ -48,8 +55,12 @@ KNOWN_DELTAS = {
     "text_delta": ("type", "text"),
     "thinking_delta": ("type", "thinking"),
     "signature_delta": ("type", "signature"),
+    "input_json_delta": ("type", "partial_json"),
 }
-KNOWN_BLOCKS = {"text": ("type", "text"), "thinking": ("type", "thinking", "signature")}
+KNOWN_BLOCKS = {"text": ("type", "text"), "thinking": ("type", "thinking", "signature"),
+                "tool_use": ("type", "id", "name", "input")}
+# desk's tool choices as Anthropic's tool_choice types (a named tool is {"type": "tool"}).
+TOOL_CHOICES = {"auto": "auto", "required": "any", "none": "none"}
 KNOWN_DELTA_EVENT = ("type", "index", "delta")
 # Of a message (whole body) and of a message_delta's delta: what else comes (stop_details,
 # the category and explanation of a refusal) is kept as unknown, never dropped.
@@ -105,18 +116,28 @@ class AnthropicProvider(Provider):
         body: dict[str, Any] = {
             "model": model,
             "max_tokens": max_tokens,
-            "messages": [{"role": "user", "content": self.content(trial)}, *_prior_turns(trial)],
+            "messages": [{"role": "user", "content": self.content(trial)}, *_prior_turns(trial),
+                         *round_messages(trial.tool_rounds)],
             "stream": stream,
         }
         if trial.system:
             body["system"] = trial.system
-        if settings.reasoning_effort is not None:
+        if settings.response_schema is not None:
+            body["tools"] = [{
+                "name": ANSWER_TOOL,
+                "description": "Give your answer by calling this tool; its input is the answer.",
+                "input_schema": dict(settings.response_schema),
+            }]
+            body["tool_choice"] = {"type": "tool", "name": ANSWER_TOOL}
+        if settings.reasoning_effort is not None and settings.response_schema is None:
+            # (Thinking is refused with a forced tool_choice, so a schema goes without it.)
             budget = THINKING_BUDGETS[settings.reasoning_effort]
             # The budget must stay below max_tokens; the answer needs room too.
             body["max_tokens"] = max(max_tokens, budget + 1024)
             body["thinking"] = {"type": "enabled", "budget_tokens": budget}
         elif settings.temperature is not None:
             body["temperature"] = min(settings.temperature, 1.0)  # Anthropic's range is 0–1
+        body.update(tool_fields(trial.tools))
         return self.client.build_request(
             "POST", f"{self.base_url}/v1/messages", json=body, headers=self._headers()
         )
@@ -130,16 +151,25 @@ class AnthropicProvider(Provider):
         if body.get("type") == "error":
             raise _error(body.get("error"))
         events: list[StreamEvent] = [*ServedTracker().seen(body.get("model"))]
-        for block in body.get("content") or ():
+        answered = False
+        for n, block in enumerate(body.get("content") or ()):
             if block.get("type") == "thinking" and block.get("thinking"):
                 events.append(ReasoningDelta(block["thinking"], at, block.get("signature") or None))
             elif block.get("type") == "text" and block.get("text"):
                 events.append(TextDelta(block["text"], at))
+            elif _answer_block(block):
+                answered = True
+                raw = block.get("input")
+                events.append(TextDelta(raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False), at))
+                continue
+            elif block.get("type") == "tool_use":
+                events.append(ToolCallDelta(n, block.get("id"), block.get("name"),
+                                            arguments_text(block.get("input", {})), at))
             events += _unknown_block(block)
         events += unknown_fields(body, KNOWN_MESSAGE, "message")
         if body.get("usage"):
             events.append(UsageReport(_usage(body["usage"])))
-        events.append(Finished(_stop(body.get("stop_reason")), body.get("id"), at))
+        events.append(Finished(_stop(body.get("stop_reason"), answered), body.get("id"), at))
         return events
 
     def models_request(self) -> httpx.Request:
@@ -165,8 +195,39 @@ def _prior_turns(trial: TrialInput) -> list[dict[str, Any]]:
     return out
 
 
-def _stop(reason: Any) -> str | None:
+def round_messages(rounds: Sequence[ToolRound]) -> list[dict[str, Any]]:
+    """Each earlier round of a tool loop: the assistant's text and tool_use blocks, then a
+    user turn of tool_result blocks answering them by id."""
+    out: list[dict[str, Any]] = []
+    for r in rounds:
+        said: list[dict[str, Any]] = [{"type": "text", "text": r.text}] if r.text else []
+        said += [{"type": "tool_use", "id": r.call_id(n), "name": c.name, "input": r.arguments(n)}
+                 for n, c in enumerate(r.calls)]
+        out.append({"role": "assistant", "content": said})
+        out.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": r.call_id(n), "content": result}
+                                                for n, result in enumerate(r.results)]})
+    return out
+
+
+def tool_fields(tools: ToolSet | None) -> dict[str, Any]:
+    """The request's `tools` (JSON schema as `input_schema`) and `tool_choice`."""
+    if tools is None:
+        return {}
+    forced = tools.forced
+    choice = {"type": "tool", "name": forced} if forced else {"type": TOOL_CHOICES[tools.choice]}
+    return {"tools": [{"name": t.name, "description": t.description, "input_schema": dict(t.parameters)}
+                      for t in tools.tools], "tool_choice": choice}
+
+
+def _stop(reason: Any, answered: bool = False) -> str | None:
+    if answered and reason == "tool_use":
+        return "stop"  # the forced answer tool was the answer, not a call to act on
     return None if reason is None else STOP_REASONS.get(str(reason), "other")
+
+
+def _answer_block(block: Any) -> bool:
+    """A tool_use block of desk's structured-answer tool (see ANSWER_TOOL)."""
+    return isinstance(block, dict) and block.get("type") == "tool_use" and block.get("name") == ANSWER_TOOL
 
 
 def _usage(u: dict[str, Any]) -> Usage:
@@ -225,6 +286,9 @@ class _MessagesDecoder(StreamDecoder):
         self._id: str | None = None
         self._stopped = False
         self._started = False
+        # Tool-use blocks by index: their input as the block began, until a JSON delta comes.
+        self._tool_inputs: dict[int, str | None] = {}
+        self._answer_blocks: set[Any] = set()  # indexes of structured-answer tool blocks
 
     def response_id(self) -> str | None:
         return self._id
@@ -254,21 +318,40 @@ class _MessagesDecoder(StreamDecoder):
                 # Reported at once: an error event later must not lose the input count.
                 out.append(UsageReport(_usage(message["usage"])))
         elif etype == "content_block_start":
-            out += _unknown_block(obj.get("content_block"))
+            block = obj.get("content_block")
+            if _answer_block(block):
+                self._answer_blocks.add(obj.get("index"))
+            else:
+                if isinstance(block, dict) and block.get("type") == "tool_use":
+                    index: int = obj["index"] if isinstance(obj.get("index"), int) else len(self._tool_inputs)
+                    self._tool_inputs[index] = arguments_text(block.get("input", {}))
+                    out.append(ToolCallDelta(index, block.get("id"), block.get("name"), "", at))
+                out += _unknown_block(block)
         elif etype == "content_block_delta":
             delta = obj.get("delta") or {}
             dtype = delta.get("type")
-            if dtype == "text_delta" and delta.get("text"):
+            if dtype == "input_json_delta" and obj.get("index") in self._answer_blocks:
+                if delta.get("partial_json"):
+                    out.append(TextDelta(delta["partial_json"], at))
+            elif dtype == "text_delta" and delta.get("text"):
                 out.append(TextDelta(delta["text"], at))
             elif dtype == "thinking_delta" and delta.get("thinking"):
                 out.append(ReasoningDelta(delta["thinking"], at))
             elif dtype == "signature_delta" and delta.get("signature"):
                 out.append(ReasoningDelta("", at, delta["signature"]))
+            elif dtype == "input_json_delta" and obj.get("index") in self._tool_inputs:
+                self._tool_inputs[obj["index"]] = None
+                out.append(ToolCallDelta(obj["index"], None, None, str(delta.get("partial_json") or ""), at))
             out += _unknown_delta(obj, delta)
+        elif etype == "content_block_stop" and self._tool_inputs.get(obj.get("index", -1)):
+            # A call with no arguments streams none: its input is the block's own ({}).
+            index = obj["index"]
+            out.append(ToolCallDelta(index, None, None, self._tool_inputs[index] or "", at))
+            self._tool_inputs[index] = None
         elif etype == "message_delta":
             delta = obj.get("delta") or {}
             if delta.get("stop_reason"):
-                self._stop = _stop(delta["stop_reason"])
+                self._stop = _stop(delta["stop_reason"], bool(self._answer_blocks))
             out += unknown_fields(delta, KNOWN_MESSAGE_DELTA, "message")
             if obj.get("usage"):
                 # message_delta usage is cumulative; it may omit input counts.

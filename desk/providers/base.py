@@ -58,6 +58,25 @@ class ReasoningDelta:
 
 
 @dataclass(slots=True)
+class ToolCallDelta:
+    """A piece of a tool call: `index` tells the answer's calls apart (OpenAI's `index`,
+    Anthropic's content block); the id and name come with the first piece, `arguments` is a
+    fragment of the JSON text, concatenated in arrival order (a whole call is one piece)."""
+
+    index: int
+    id: str | None
+    name: str | None
+    arguments: str
+    at: float
+
+
+def arguments_text(value: Any) -> str:
+    """A call's arguments as JSON text: vendors that send an object (Gemini, Ollama,
+    a whole Anthropic message) get it serialised; text is kept exactly as sent."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+@dataclass(slots=True)
 class UsageReport:
     usage: Usage
 
@@ -87,7 +106,8 @@ class Served:
     fingerprint: str | None = None
 
 
-StreamEvent = Opened | TextDelta | ReasoningDelta | UsageReport | Finished | UnknownDelta | Served
+StreamEvent = (Opened | TextDelta | ReasoningDelta | UsageReport | Finished | UnknownDelta | Served
+               | ToolCallDelta)
 
 
 # --- helpers shared by the protocol modules --------------------------------------------

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
 
 from desk.core.response import ErrorKind, Usage
+from desk.core.tools import ToolRound, ToolSet
 from desk.core.trial import GenerationSettings, TrialInput, user_text_parts
 from desk.providers.base import (
     Finished,
@@ -20,7 +21,9 @@ from desk.providers.base import (
     StreamDecoder,
     StreamEvent,
     TextDelta,
+    ToolCallDelta,
     UsageReport,
+    arguments_text,
     loads,
     protocol_error,
     unknown_fields,
@@ -32,8 +35,10 @@ from desk.providers.openai import vendor_error_kind
 API_PREFIX = "/v1beta"
 THINKING_BUDGETS = {"minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
 # The fields of a part desk reads (a signature only vouches for thoughts); any other field
-# with a value (functionCall, inlineData, executableCode...) is reported as unknown content.
-KNOWN_PART_FIELDS = ("text", "thought", "thoughtSignature")
+# with a value (inlineData, executableCode...) is reported as unknown content.
+KNOWN_PART_FIELDS = ("text", "thought", "thoughtSignature", "functionCall")
+# desk's tool choices as Gemini's function-calling modes (a named tool: ANY, allowed only it).
+TOOL_MODES = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
 
 FINISH_REASONS = {
     "STOP": "stop",
@@ -80,7 +85,7 @@ class GeminiProvider(Provider):
             if turn.signature:
                 said["thoughtSignature"] = turn.signature
             contents += [{"role": "model", "parts": [said]}, {"role": "user", "parts": [{"text": turn.reply}]}]
-        body: dict[str, Any] = {"contents": contents}
+        body: dict[str, Any] = {"contents": [*contents, *round_contents(trial.tool_rounds)]}
         if trial.system:
             body["systemInstruction"] = {"parts": [{"text": trial.system}]}
         config: dict[str, Any] = {}
@@ -93,8 +98,12 @@ class GeminiProvider(Provider):
                 "thinkingBudget": THINKING_BUDGETS[settings.reasoning_effort],
                 "includeThoughts": True,
             }
+        if settings.response_schema is not None:
+            config["responseMimeType"] = "application/json"
+            config["responseSchema"] = gemini_schema(settings.response_schema)
         if config:
             body["generationConfig"] = config
+        body.update(tool_fields(trial.tools))
         method = "streamGenerateContent" if stream else "generateContent"
         return self.client.build_request(
             "POST",
@@ -142,6 +151,69 @@ class GeminiProvider(Provider):
         return [n for n in names if n]
 
 
+def round_contents(rounds: Sequence[ToolRound]) -> list[dict[str, Any]]:
+    """Each earlier round of a tool loop: the model's functionCall parts, then a user turn of
+    functionResponse parts by name (a result that is a JSON object is sent as that object,
+    other text as {"result": text}: Gemini takes an object)."""
+    out: list[dict[str, Any]] = []
+    for r in rounds:
+        said: list[dict[str, Any]] = [{"text": r.text}] if r.text else []
+        said += [{"functionCall": {"name": c.name, "args": r.arguments(n)}} for n, c in enumerate(r.calls)]
+        out.append({"role": "model", "parts": said})
+        out.append({"role": "user", "parts": [{"functionResponse": {"name": c.name, "response": _result_object(res)}}
+                                              for c, res in zip(r.calls, r.results, strict=True)]})
+    return out
+
+
+def _result_object(result: str) -> dict[str, Any]:
+    try:
+        value = json.loads(result)
+    except ValueError:
+        return {"result": result}
+    return value if isinstance(value, dict) else {"result": value}
+
+
+def tool_fields(tools: ToolSet | None) -> dict[str, Any]:
+    """The request's `tools` (one functionDeclarations list; the JSON schema as
+    `parametersJsonSchema`, which takes JSON Schema as is) and `toolConfig`."""
+    if tools is None:
+        return {}
+    declarations = [{"name": t.name, "description": t.description, "parametersJsonSchema": dict(t.parameters)}
+                    for t in tools.tools]
+    forced = tools.forced
+    config: dict[str, Any] = {"mode": "ANY" if forced else TOOL_MODES[tools.choice]}
+    if forced:
+        config["allowedFunctionNames"] = [forced]
+    return {"tools": [{"functionDeclarations": declarations}], "toolConfig": {"functionCallingConfig": config}}
+
+
+# JSON-schema keywords Gemini's responseSchema (an OpenAPI schema subset) refuses; the
+# answer is validated against the full schema afterwards, so dropping them loses nothing.
+GEMINI_UNSUPPORTED = ("additionalProperties", "$schema", "$id", "title")
+
+
+def gemini_schema(schema: Any) -> Any:
+    """`schema` without the keywords Gemini refuses, at every level (properties keep their
+    names); an integer enum (Gemini's enums are strings only) as its minimum and maximum."""
+    if isinstance(schema, list):
+        return [gemini_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    numbers = schema.get("enum")
+    if schema.get("type") == "integer" and isinstance(numbers, list) and numbers \
+            and all(isinstance(n, int) for n in numbers):
+        schema = {**{k: v for k, v in schema.items() if k != "enum"}, "minimum": min(numbers), "maximum": max(numbers)}
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in GEMINI_UNSUPPORTED:
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: gemini_schema(sub) for name, sub in value.items()}
+        else:
+            out[key] = gemini_schema(value)
+    return out
+
+
 def _error(err: Any) -> ProviderError:
     if not isinstance(err, dict):
         return ProviderError(ErrorKind.SERVER_ERROR, str(err))
@@ -174,6 +246,7 @@ class _State:
         self.reason: str | None = None
         self.id: str | None = None
         self.served = ServedTracker()
+        self.calls = 0  # each functionCall part is a whole call
 
     def chunk(self, obj: Any, at: float) -> list[StreamEvent]:
         if not isinstance(obj, dict):
@@ -194,6 +267,11 @@ class _State:
                     out.append(ReasoningDelta(text, at) if part.get("thought") else TextDelta(text, at))
                 if part.get("thoughtSignature"):
                     out.append(ReasoningDelta("", at, part["thoughtSignature"]))
+                call = part.get("functionCall")
+                if isinstance(call, dict):
+                    out.append(ToolCallDelta(self.calls, call.get("id"), call.get("name"),
+                                             arguments_text(call.get("args", {})), at))
+                    self.calls += 1
                 out += unknown_fields(part, KNOWN_PART_FIELDS, "part")
             if cand.get("finishReason"):
                 self.reason = FINISH_REASONS.get(cand["finishReason"], "other")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from desk.core.response import ErrorKind
+from desk.core.tools import ToolRound, ToolSet, openai_tool
 from desk.core.trial import GenerationSettings, TrialInput, user_text_parts
 from desk.providers.base import (
     Finished,
@@ -20,7 +22,9 @@ from desk.providers.base import (
     StreamDecoder,
     StreamEvent,
     TextDelta,
+    ToolCallDelta,
     UsageReport,
+    arguments_text,
     loads,
     protocol_error,
     read_body,
@@ -36,9 +40,9 @@ _digests: dict[tuple[str, str, str], str | None] = {}
 _digest_lookups: dict[tuple[str, str, str], asyncio.Future[str | None]] = {}
 
 DONE_REASONS = {"stop": "stop", "length": "length"}
-# The fields of a message desk reads; any other with a value (tool_calls, images...) is
-# reported as unknown content.
-KNOWN_MESSAGE_FIELDS = ("role", "content", "thinking")
+# The fields of a message desk reads; any other with a value (images...) is reported as
+# unknown content.
+KNOWN_MESSAGE_FIELDS = ("role", "content", "thinking", "tool_calls")
 
 
 class OllamaProvider(Provider):
@@ -69,6 +73,7 @@ class OllamaProvider(Provider):
             answer = {"role": "assistant", "content": turn.answer}
             messages += [{**answer, "thinking": turn.reasoning} if turn.reasoning else answer,
                          {"role": "user", "content": turn.reply}]
+        messages += round_messages(trial.tool_rounds)
         body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
         options: dict[str, Any] = {}
         if settings.temperature is not None:
@@ -79,6 +84,9 @@ class OllamaProvider(Provider):
             body["options"] = options
         if settings.reasoning_effort is not None:
             body["think"] = True
+        body.update(tool_fields(trial.tools))
+        if settings.response_schema is not None:
+            body["format"] = dict(settings.response_schema)  # Ollama constrains the answer to it
         return self.client.build_request(
             "POST", f"{self.base_url}/api/chat", json=body, headers=self._headers()
         )
@@ -138,6 +146,25 @@ class OllamaProvider(Provider):
         return tuple(n for n in names if isinstance(n, str) and n)
 
 
+def round_messages(rounds: Sequence[ToolRound]) -> list[dict[str, Any]]:
+    """Each earlier round of a tool loop: the assistant's calls (arguments as an object),
+    then one `tool` message per result, named by its tool (Ollama has no call ids)."""
+    out: list[dict[str, Any]] = []
+    for r in rounds:
+        out.append({"role": "assistant", "content": r.text, "tool_calls": [
+            {"function": {"name": c.name, "arguments": r.arguments(n)}} for n, c in enumerate(r.calls)]})
+        out += [{"role": "tool", "content": res, "tool_name": c.name} for c, res in zip(r.calls, r.results, strict=True)]
+    return out
+
+
+def tool_fields(tools: ToolSet | None) -> dict[str, Any]:
+    """The request's `tools` (OpenAI's function format). Ollama has no tool choice: "none"
+    sends no tools; "required" or a named tool cannot be enforced, so the tools go as offered."""
+    if tools is None or tools.choice == "none":
+        return {}
+    return {"tools": [openai_tool(t) for t in tools.tools]}
+
+
 def _digest_of(body: Any, model: str) -> str | None:
     """The digest /api/tags lists for `model` ("llama3" is "llama3:latest"), else None."""
     names = {model, model if ":" in model else f"{model}:latest"}
@@ -154,6 +181,7 @@ class _ChatDecoder(StreamDecoder):
         self._nd = NDJSONDecoder()
         self.done = False
         self._served = ServedTracker()
+        self._calls = 0  # Ollama sends each call whole; they are numbered across lines
 
     def feed(self, chunk: bytes, at: float) -> list[StreamEvent]:
         def step(out: list[StreamEvent]) -> None:
@@ -175,6 +203,13 @@ class _ChatDecoder(StreamDecoder):
             out.append(ReasoningDelta(message["thinking"], at))
         if message.get("content"):
             out.append(TextDelta(message["content"], at))
+        calls = message.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict):
+                out.append(ToolCallDelta(self._calls, call.get("id"), fn.get("name"),
+                                         arguments_text(fn.get("arguments", {})), at))
+                self._calls += 1
         out += unknown_fields(message, KNOWN_MESSAGE_FIELDS, "message")
         if obj.get("done"):
             self.done = True

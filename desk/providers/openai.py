@@ -4,11 +4,13 @@ Together, Azure OpenAI (api-key header + api-version query)."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from desk.core.response import ErrorKind
+from desk.core.tools import ToolRound, ToolSet, openai_tool
 from desk.core.trial import GenerationSettings, TrialInput, user_text_parts
 from desk.providers.base import (
     Finished,
@@ -19,7 +21,9 @@ from desk.providers.base import (
     StreamDecoder,
     StreamEvent,
     TextDelta,
+    ToolCallDelta,
     UsageReport,
+    arguments_text,
     loads,
     protocol_error,
     unknown_fields,
@@ -28,8 +32,11 @@ from desk.providers.base import (
 from desk.providers.framing import SSEDecoder
 
 # Fields of a delta (or a whole message) desk reads; `role` names the speaker. Any other
-# field with a value is reported as unknown content (tool calls, audio, annotations...).
+# field with a value is reported as unknown content (audio, annotations...). Tool calls
+# are read apart (a list, not text).
 KNOWN_DELTA_FIELDS = ("role", "content", "refusal", "reasoning", "reasoning_content")
+
+SCHEMA_NAME = "answer"  # the name OpenAI's json_schema response format requires
 
 FINISH_REASONS = {
     "stop": "stop",
@@ -100,7 +107,7 @@ class OpenAIProvider(Provider):
             messages.append({"role": "user", "content": parts})
         for turn in trial.turns:  # reasoning is never sent back: compatible servers refuse it
             messages += [{"role": "assistant", "content": turn.answer}, {"role": "user", "content": turn.reply}]
-        return messages
+        return messages + round_messages(trial.tool_rounds)
 
     def build_request(
         self, model: str, trial: TrialInput, settings: GenerationSettings, *, stream: bool
@@ -117,6 +124,12 @@ class OpenAIProvider(Provider):
             body[field] = settings.max_tokens
         if settings.reasoning_effort is not None:
             body["reasoning_effort"] = settings.reasoning_effort
+        body.update(tool_fields(trial.tools))
+        if settings.response_schema is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": SCHEMA_NAME, "schema": dict(settings.response_schema), "strict": True},
+            }
         return self.client.build_request(
             "POST", f"{self.base_url}/chat/completions", json=body,
             headers=self._headers(), params=self._params(),
@@ -163,6 +176,42 @@ class OpenAIProvider(Provider):
         return tuple(i for i in ids if isinstance(i, str) and i)
 
 
+def round_messages(rounds: Sequence[ToolRound]) -> list[dict[str, Any]]:
+    """Each earlier round of a tool loop: the assistant's calls, then one `tool` message per
+    result, answering its call by id."""
+    out: list[dict[str, Any]] = []
+    for r in rounds:
+        out.append({"role": "assistant", "content": r.text or None, "tool_calls": [
+            {"id": r.call_id(n), "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for n, c in enumerate(r.calls)]})
+        out += [{"role": "tool", "tool_call_id": r.call_id(n), "content": result}
+                for n, result in enumerate(r.results)]
+    return out
+
+
+def tool_fields(tools: ToolSet | None) -> dict[str, Any]:
+    """The request's `tools` and `tool_choice` (none when the trial offers no tools)."""
+    if tools is None:
+        return {}
+    forced = tools.forced
+    choice: Any = {"type": "function", "function": {"name": forced}} if forced else tools.choice
+    return {"tools": [openai_tool(t) for t in tools.tools], "tool_choice": choice}
+
+
+def _tool_call_events(delta: dict[str, Any], at: float) -> list[StreamEvent]:
+    """The pieces of tool calls in a delta (`index` says which call; a whole message's
+    calls have none and are told apart by position)."""
+    calls = delta.get("tool_calls")
+    out: list[StreamEvent] = []
+    for n, call in enumerate(calls if isinstance(calls, list) else ()):
+        if not isinstance(call, dict):
+            continue
+        fn: dict[str, Any] = call["function"] if isinstance(call.get("function"), dict) else {}
+        index = call["index"] if isinstance(call.get("index"), int) else n
+        out.append(ToolCallDelta(index, call.get("id"), fn.get("name"), arguments_text(fn.get("arguments") or ""), at))
+    return out
+
+
 def _finish(reason: Any) -> str | None:
     if reason is None:
         return None
@@ -197,7 +246,11 @@ def _content_events(delta: dict[str, Any], at: float, where: str) -> list[Stream
         out.append(TextDelta(refusal, at, refusal=True))
     # A known field in a shape desk does not read (content as a list of parts) is unknown too.
     odd = [k for k in KNOWN_DELTA_FIELDS if k != "role" and not isinstance(delta.get(k), str | None)]
-    return out + unknown_fields(delta, [k for k in KNOWN_DELTA_FIELDS if k not in odd], where)
+    known = [k for k in KNOWN_DELTA_FIELDS if k not in odd]
+    if isinstance(delta.get("tool_calls"), list):
+        out += _tool_call_events(delta, at)
+        known.append("tool_calls")
+    return out + unknown_fields(delta, known, where)
 
 
 def _stream_error(err: Any) -> ProviderError:

@@ -1,4 +1,6 @@
-"""Local SQLite storage: providers, prices, trials, responses, rubrics, ratings. The only package that uses SQLite."""
+"""Local SQLite storage, one table class per area (providers, prices, settings, trials, responses,
+ratings, rubrics, scorecards, suites, runs), each implementing the engine's ports. The only package
+that uses SQLite."""
 
 from desk.store.db import Store, default_db_path, open_store
 from desk.store.errors import StoreError

@@ -18,6 +18,7 @@ import platformdirs
 from desk.store import merge
 from desk.store.connection import Database
 from desk.store.errors import StoreError
+from desk.store.judges import CalibrationDrawTable, JudgePromptTable, JudgeVerdictTable
 from desk.store.merge import MergeReport
 from desk.store.migrations import MIGRATIONS_TABLE, migrate
 from desk.store.prices import PriceTable
@@ -169,6 +170,9 @@ class Store:
         self.suites = SuiteTable(db)
         self.runs = RunTable(db)
         self.turns = TurnTable(db)
+        self.judge_prompts = JudgePromptTable(db)
+        self.verdicts = JudgeVerdictTable(db, self.ratings)
+        self.calibration = CalibrationDrawTable(db)
 
     def close(self) -> None:
         self.db.close()

@@ -14,12 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 
 from desk.store.connection import Database
-from desk.store.sql import rows, transaction
+from desk.store.migration_initial import m001_initial
+from desk.store.sql import rows, run_all, transaction
 
 MIGRATIONS_TABLE = "_desk_migrations"
 
 Migration = Callable[[Database], None]
-MIGRATIONS: list[Migration] = []
+# m001 lives in its own module (it is long and frozen); every later one is registered below.
+MIGRATIONS: list[Migration] = [m001_initial]
 
 
 def migration(fn: Migration) -> Migration:
@@ -77,191 +79,10 @@ def migrate(db: Database, migrations: Sequence[Migration] | None = None) -> list
     return ran
 
 
-def _run(db: Database, statements: Sequence[str]) -> None:
-    for statement in statements:
-        db.execute(statement)
-
-
-@migration
-def m001_initial(db: Database) -> None:
-    # ULID text keys everywhere (no autoincrement) so two users' stores merge cleanly.
-    # Times are unix seconds (REAL). Token counts are nullable: NULL = "not reported".
-    _run(
-        db,
-        [
-            """CREATE TABLE providers (
-                id TEXT PRIMARY KEY,
-                name TEXT NOT NULL UNIQUE,
-                kind TEXT NOT NULL,
-                base_url TEXT NOT NULL,
-                key_env TEXT,
-                api_version TEXT,
-                headers_json TEXT NOT NULL DEFAULT '[]',
-                created_at REAL NOT NULL,
-                updated_at REAL NOT NULL
-            )""",
-            # Models and prices hang off the provider NAME (not its id) so merged stores
-            # line up; removing a provider removes them too.
-            """CREATE TABLE models (
-                id TEXT PRIMARY KEY,
-                provider_name TEXT NOT NULL
-                    REFERENCES providers(name) ON UPDATE CASCADE ON DELETE CASCADE,
-                model TEXT NOT NULL,
-                created_at REAL NOT NULL,
-                UNIQUE (provider_name, model)
-            )""",
-            """CREATE TABLE prices (
-                id TEXT PRIMARY KEY,
-                provider_name TEXT NOT NULL
-                    REFERENCES providers(name) ON UPDATE CASCADE ON DELETE CASCADE,
-                model TEXT NOT NULL,
-                input_per_mtok REAL NOT NULL,
-                cached_input_per_mtok REAL,
-                output_per_mtok REAL NOT NULL,
-                updated_at REAL NOT NULL,
-                UNIQUE (provider_name, model)
-            )""",
-            """CREATE TABLE blobs (
-                sha256 TEXT PRIMARY KEY,
-                data BLOB NOT NULL,
-                size INTEGER NOT NULL,
-                mime TEXT,
-                created_at REAL NOT NULL
-            )""",
-            """CREATE TABLE trials (
-                id TEXT PRIMARY KEY,
-                created_at REAL NOT NULL,
-                prompt TEXT NOT NULL,
-                system TEXT,
-                parent_trial_id TEXT REFERENCES trials(id) ON DELETE SET NULL,
-                note TEXT
-            )""",
-            "CREATE INDEX idx_trials_created_at ON trials (created_at)",
-            "CREATE INDEX idx_trials_parent_trial_id ON trials (parent_trial_id)",
-            """CREATE TABLE trial_attachments (
-                trial_id TEXT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-                position INTEGER NOT NULL,
-                sha256 TEXT NOT NULL REFERENCES blobs(sha256),
-                name TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                mime TEXT NOT NULL,
-                encoding TEXT,
-                size INTEGER NOT NULL,
-                width INTEGER,
-                height INTEGER,
-                PRIMARY KEY (trial_id, position)
-            )""",
-            "CREATE INDEX idx_trial_attachments_sha256 ON trial_attachments (sha256)",
-            """CREATE TABLE responses (
-                id TEXT PRIMARY KEY,
-                trial_id TEXT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-                model TEXT NOT NULL,
-                provider_name TEXT NOT NULL,
-                model_name TEXT NOT NULL,
-                settings_json TEXT NOT NULL DEFAULT '{}',
-                status TEXT NOT NULL,
-                error_kind TEXT,
-                error_message TEXT,
-                http_status INTEGER,
-                text TEXT NOT NULL DEFAULT '',
-                reasoning_text TEXT NOT NULL DEFAULT '',
-                finish_reason TEXT,
-                started_at REAL,
-                first_token_at REAL,
-                ended_at REAL,
-                ttft_ms REAL,
-                total_ms REAL,
-                connect_ms REAL,
-                output_tokens_per_s REAL,
-                input_tokens INTEGER,
-                output_tokens INTEGER,
-                cached_input_tokens INTEGER,
-                reasoning_tokens INTEGER,
-                cost_usd REAL,
-                cost_note TEXT NOT NULL DEFAULT '',
-                price_source TEXT,
-                retries INTEGER NOT NULL DEFAULT 0,
-                retry_wait_ms REAL NOT NULL DEFAULT 0,
-                vendor_request_id TEXT,
-                writer_pid INTEGER,
-                writer_host TEXT,
-                created_at REAL NOT NULL,
-                updated_at REAL NOT NULL
-            )""",
-            "CREATE INDEX idx_responses_trial_id ON responses (trial_id)",
-            "CREATE INDEX idx_responses_model_created_at ON responses (model, created_at)",
-            # Recovery on open looks for rows still streaming; keep that a cheap lookup.
-            "CREATE INDEX idx_responses_status ON responses (status)",
-            """CREATE TABLE attempts (
-                id TEXT PRIMARY KEY,
-                response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
-                number INTEGER NOT NULL,
-                started_at REAL NOT NULL,
-                first_token_at REAL,
-                ended_at REAL,
-                http_status INTEGER,
-                status TEXT NOT NULL,
-                error_kind TEXT,
-                error_message TEXT,
-                connect_ms REAL,
-                ttft_ms REAL,
-                total_ms REAL,
-                retry_after_s REAL,
-                wait_before_ms REAL NOT NULL DEFAULT 0,
-                vendor_request_id TEXT,
-                ratelimit_json TEXT NOT NULL DEFAULT '{}',
-                input_tokens INTEGER,
-                output_tokens INTEGER,
-                cached_input_tokens INTEGER,
-                reasoning_tokens INTEGER,
-                cost_usd REAL,
-                UNIQUE (response_id, number)
-            )""",
-        ],
-    )
-    _create_trials_fts(db)
-
-
-def _create_trials_fts(db: Database) -> None:
-    """Full-text index over prompt + system, kept current by triggers.
-
-    A standalone FTS5 table keyed by trial id, not sqlite-utils' `enable_fts`: that
-    links rows through the implicit rowid, which VACUUM may renumber on a table whose
-    key is not an INTEGER PRIMARY KEY, silently pointing search hits at wrong trials.
-    Without FTS5 in this SQLite build, search falls back to LIKE.
-    """
-    try:
-        db.execute(
-            "CREATE VIRTUAL TABLE trials_fts USING fts5 ("
-            "trial_id UNINDEXED, prompt, system, tokenize = 'unicode61 remove_diacritics 2')"
-        )
-    except sqlite3.OperationalError as exc:
-        if "no such module" in str(exc):
-            return
-        raise
-    _run(
-        db,
-        [
-            """CREATE TRIGGER trials_fts_ai AFTER INSERT ON trials BEGIN
-                INSERT INTO trials_fts (trial_id, prompt, system)
-                VALUES (new.id, new.prompt, coalesce(new.system, ''));
-            END""",
-            """CREATE TRIGGER trials_fts_ad AFTER DELETE ON trials BEGIN
-                DELETE FROM trials_fts WHERE trial_id = old.id;
-            END""",
-            """CREATE TRIGGER trials_fts_au AFTER UPDATE OF prompt, system ON trials BEGIN
-                DELETE FROM trials_fts WHERE trial_id = old.id;
-                INSERT INTO trials_fts (trial_id, prompt, system)
-                VALUES (new.id, new.prompt, coalesce(new.system, ''));
-            END""",
-        ],
-    )
-
-
 @migration
 def m002_response_variants(db: Database) -> None:
     # Prompt variants: a trial's panes are model x variant, each with its own system prompt.
-    _run(
+    run_all(
         db,
         [
             "ALTER TABLE responses ADD COLUMN variant_label TEXT",
@@ -283,7 +104,7 @@ def m003_ratings(db: Database) -> None:
     # arrive in any order; a chain never leaves its response, so deleting the response
     # removes the whole chain). The core criteria get columns of their own for the
     # scorecard; any other criterion's value goes to extra_json.
-    _run(
+    run_all(
         db,
         [
             """CREATE TABLE rubrics (
@@ -341,7 +162,7 @@ def m004_runs(db: Database) -> None:
     # load run is one run_requests row; every model call it made is an ordinary response
     # (with its attempts) tagged with run_id and run_seq, so per-request evidence and
     # exports work the same for runs as for trials.
-    _run(
+    run_all(
         db,
         [
             """CREATE TABLE runs (
@@ -401,7 +222,7 @@ def m005_suites(db: Database) -> None:
     # every model's answer, so rating, blind mode, preferences and export work unchanged;
     # suite_run_trials links that trial to its run, case and sample. The responses carry
     # run_id too (m004). No foreign key from runs to suites: the spec is JSON.
-    _run(
+    run_all(
         db,
         [
             """CREATE TABLE suites (
@@ -466,7 +287,7 @@ def m006_response_refusal_and_unknown_fields(db: Database) -> None:
     # `refusal` (0/1): the answer's text is the vendor's refusal (OpenAI's `refusal` field).
     # `unknown_fields_json`: content fields of the stream desk does not read, by name, as
     # {"name": {"count": n, "raw": [JSON text, ...]}}, so a new kind of content is visible.
-    _run(
+    run_all(
         db,
         [
             "ALTER TABLE responses ADD COLUMN refusal INTEGER NOT NULL DEFAULT 0",
@@ -481,7 +302,7 @@ def m007_merged_origin(db: Database) -> None:
     # store can never speak for a rater of this one. `origin` is NULL for a row made
     # here and the id of the store it was first made in otherwise (merge sets it; it is
     # never NULL on a merged row). A store's own id is made once, here, and never merged.
-    _run(
+    run_all(
         db,
         [
             "CREATE TABLE store_identity (id TEXT PRIMARY KEY)",
@@ -496,7 +317,7 @@ def m007_merged_origin(db: Database) -> None:
 def m008_response_notes(db: Database) -> None:
     # Notes on an answer's text as stored (a JSON list of sentences): e.g. that a half
     # character the vendor sent was replaced by U+FFFD. Shown in details and exports.
-    _run(db, ["ALTER TABLE responses ADD COLUMN notes_json TEXT NOT NULL DEFAULT '[]'"])
+    run_all(db, ["ALTER TABLE responses ADD COLUMN notes_json TEXT NOT NULL DEFAULT '[]'"])
 
 
 @migration
@@ -504,7 +325,7 @@ def m009_served_model(db: Database) -> None:
     # What the vendor says it served (issue 15): the model name it reports and its build
     # (OpenAI's system_fingerprint; Ollama's model digest). NULL: not said, or an answer
     # stored before this migration.
-    _run(
+    run_all(
         db,
         [
             "ALTER TABLE responses ADD COLUMN served_model TEXT",
@@ -538,7 +359,7 @@ def m010_store_version(db: Database) -> None:
                 f"CREATE TRIGGER {table}_version_{event.lower()} AFTER {event} ON {table} BEGIN "
                 "UPDATE store_version SET n = n + 1 WHERE id = 1; END"
             )
-    _run(db, statements)
+    run_all(db, statements)
 
 
 @migration
@@ -546,21 +367,92 @@ def m011_run_request_ttft_named_apart(db: Database) -> None:
     # A load-run request's time to first token runs from the request's start, retries,
     # their waits and fallbacks included, while a response's `ttft_ms` is its final
     # attempt's own; one name meant both (issue 13). The run_requests column gets its own.
-    _run(db, ["ALTER TABLE run_requests RENAME COLUMN ttft_ms TO request_ttft_ms"])
+    run_all(db, ["ALTER TABLE run_requests RENAME COLUMN ttft_ms TO request_ttft_ms"])
 
 
 @migration
-def m012_conversation_turns(db: Database) -> None:
+def m012_tool_calls_and_trial_tools(db: Database) -> None:
+    # Tool use (issue 17): the tools a trial offered (with its tool choice, as JSON in
+    # OpenAI's function format; NULL: none) and the calls each answer made, with what
+    # desk's check found wrong with each (a JSON list; '[]': no call).
+    run_all(
+        db,
+        [
+            "ALTER TABLE trials ADD COLUMN tools_json TEXT",
+            # the earlier rounds of a tool loop it continues (*Give results*); NULL: none
+            "ALTER TABLE trials ADD COLUMN tool_rounds_json TEXT",
+            "ALTER TABLE responses ADD COLUMN tool_calls_json TEXT NOT NULL DEFAULT '[]'",
+            # a suite case's tools, canned results and expected call (NULL: none)
+            "ALTER TABLE suite_cases ADD COLUMN tools_json TEXT",
+            "ALTER TABLE suite_cases ADD COLUMN tool_results_json TEXT",
+            "ALTER TABLE suite_cases ADD COLUMN expected_call_json TEXT",
+        ],
+    )
+
+
+@migration
+def m013_judge_prompts_and_verdicts(db: Database) -> None:
+    # A model as judge (issue 14). Judge prompt templates are versioned like rubrics: an
+    # edit is the next version, and each verdict names the version that made it. A
+    # verdict is a rating by the rater "judge:PROVIDER/MODEL" (desk.core.judge); its row
+    # here ties that rating to the prompt version, the rationale and the judge's own
+    # request (an ordinary response, with its tokens, latency and cost). A reply that is
+    # not a verdict is kept here as a judge error with its raw text and no rating.
+    # One row per (answer, judge): what makes a judge run resumable without judging twice.
+    run_all(
+        db,
+        [
+            """CREATE TABLE judge_prompts (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                template TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                UNIQUE (name, version)
+            )""",
+            """CREATE TABLE judge_verdicts (
+                id TEXT PRIMARY KEY,
+                response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+                judge TEXT NOT NULL,
+                prompt_id TEXT NOT NULL REFERENCES judge_prompts(id),
+                rubric_id TEXT NOT NULL,
+                judge_response_id TEXT,
+                rating_id TEXT,
+                rationale TEXT NOT NULL DEFAULT '',
+                error TEXT,
+                raw TEXT,
+                run_id TEXT,
+                created_at REAL NOT NULL,
+                UNIQUE (response_id, judge)
+            )""",
+            "CREATE INDEX idx_judge_verdicts_judge ON judge_verdicts (judge)",
+            # The calibration sample: answers of a run drawn uniformly at random (the run's
+            # seed, recorded with each draw) for people to rate, so that a prediction-powered
+            # figure may combine their ratings with the judge's (desk.core.ppi).
+            """CREATE TABLE calibration_draws (
+                run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+                seed INTEGER NOT NULL,
+                position INTEGER NOT NULL,
+                drawn_at REAL NOT NULL,
+                PRIMARY KEY (run_id, response_id)
+            )""",
+        ],
+    )
+
+
+@migration
+def m014_conversation_turns(db: Database) -> None:
     # A reply continues one answer's conversation (issue 16): its answer is a response of
     # the same trial, linked here to the one it continues, with the user's reply that made
     # it (turn 2 onwards; turn 1 is the trial's own answer, which has no row). The vendor's
     # seal over an answer's thinking is kept on the response, to send back next turn.
-    _run(
+    run_all(
         db,
         [
             """CREATE TABLE turns (
-                response_id TEXT PRIMARY KEY REFERENCES responses (id),
-                parent_response_id TEXT NOT NULL REFERENCES responses (id),
+                response_id TEXT PRIMARY KEY REFERENCES responses (id) ON DELETE CASCADE,
+                parent_response_id TEXT NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
                 turn INTEGER NOT NULL CHECK (turn >= 2),
                 reply TEXT NOT NULL,
                 created_at REAL NOT NULL

@@ -18,16 +18,24 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from desk.core.constraint_reading import DESK_KEY
 from desk.core.ids import new_id
-from desk.core.rating import Preference, Rating, RatingFilter
+from desk.core.rating import Preference, PreferenceFigures, Rating, RatingFigures, RatingFilter
+from desk.core.records import preference_fields, preference_from_fields, rating_fields, rating_from_fields
 from desk.core.response import ResponseResult
 from desk.core.rubric import WINNERS, Rubric
 from desk.store.connection import Database
 from desk.store.errors import StoreError
-from desk.store.responses import responses_by_ids
+from desk.store.responses import response_values_by_ids, responses_by_ids
 from desk.store.rubrics import RubricTable
 from desk.store.sql import Row, one, rows, transaction
 
+# A preference's row: desk.core.records.preference_fields under these names (`supersedes`
+# added by the save, `origin` by a merge alone).
+_PREFERENCE_COLUMNS = ("id", "response_a", "response_b", "winner", "reason", "rater", "created_at", "blind",
+                       "shown_order_json", "supersedes")
+_INSERT_PREFERENCE = (f"INSERT INTO preferences ({', '.join(_PREFERENCE_COLUMNS)}) "
+                      f"VALUES ({', '.join('?' * len(_PREFERENCE_COLUMNS))})")
 # Criteria with a column of their own; "tags" goes to tags_json, every other key to extra_json.
 COLUMN_KEYS = ("outcome", "uncertainty", "constraints", "quality", "note")
 TAGS_KEY = "tags"
@@ -132,7 +140,22 @@ class RatingTable:
         """`rated_responses` a batch of up to `size` pairs at a time, read as they are
         consumed: memory stays flat however many answers the store holds. `attempts` False
         leaves each response's attempts out (a flat table has no place for them)."""
-        f = filters or RatingFilter()
+        for ratings in self._current_batches(filters or RatingFilter(), size):
+            found = responses_by_ids(self.db, [r.response_id for r in ratings], attempts=attempts)
+            yield [(found[r.response_id], r) for r in ratings]
+
+    def rated_answer_batches(
+        self, filters: RatingFilter | None = None, size: int = 500, *, attempts: bool = True
+    ) -> Iterator[list[tuple[dict[str, Any], Rating]]]:
+        """`rated_response_batches` with each response as plain values (the shape of
+        desk.core.records.response_fields; see responses.response_values_by_ids): what an
+        export writes, without building a ResponseResult per answer."""
+        for ratings in self._current_batches(filters or RatingFilter(), size):
+            found = response_values_by_ids(self.db, [r.response_id for r in ratings], attempts=attempts)
+            yield [(found[r.response_id], r) for r in ratings]
+
+    def _current_batches(self, f: RatingFilter, size: int) -> Iterator[list[Rating]]:
+        """The current ratings `f` selects, in the order their responses were stored."""
         sql, params = _matching_sql(f)
         cursor = self.db.conn.execute(
             f"SELECT c.* FROM ({sql}) c JOIN responses p ON p.id = c.response_id "
@@ -141,9 +164,7 @@ class RatingTable:
         )
         names = [d[0] for d in cursor.description]
         while chunk := cursor.fetchmany(size):
-            ratings = [r for r in (_rating(dict(zip(names, row, strict=True))) for row in chunk) if _selected(r, f)]
-            found = responses_by_ids(self.db, [r.response_id for r in ratings], attempts=attempts)
-            yield [(found[r.response_id], r) for r in ratings]
+            yield [r for r in (_rating(dict(zip(names, row, strict=True))) for row in chunk) if _selected(r, f)]
 
     def matching(self, filters: RatingFilter | None = None) -> list[Rating]:
         """The current ratings `rated_responses` pairs with their responses (in no particular
@@ -151,6 +172,29 @@ class RatingTable:
         f = filters or RatingFilter()
         sql, params = _matching_sql(f)
         return [r for r in (_rating(row) for row in rows(self.db, sql, params)) if _selected(r, f)]
+
+    def figures(self, filters: RatingFilter | None = None) -> list[RatingFigures]:
+        """The current ratings `matching` selects (in no particular order), as the few
+        values a scorecard counts: no Rating, no JSON parsed but a tag filter's."""
+        f = filters or RatingFilter()
+        # Ranking the rows of each (response, rater) is most of the time; in a store no merge
+        # brought a second current row into, every row nothing supersedes is current.
+        unsuperseded = _one_current_each(self.db)
+        sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS, unsuperseded=unsuperseded)
+        if unsuperseded:
+            sql += " ORDER BY 1, 2"  # by response, then rater: the order the ranking gives
+        found = self.db.conn.execute(sql, params).fetchall()
+        if f.since is not None or f.until is not None or f.tags:
+            wanted = set(f.tags)
+            found = [row for row in found
+                     if (f.since is None or row[2] >= f.since) and (f.until is None or row[2] < f.until)
+                     and (not wanted or wanted <= set(_json(row[8], [])))]  # tags_json, with a tag filter
+        return [RatingFigures(*row[:8]) for row in found]  # the row ends in the partition's row number
+
+    def preference_figures(self, rater: str | None = None) -> list[PreferenceFigures]:
+        """`current_preferences` (in their order) as the scorecard counts them."""
+        sql, params = _current_preference_sql(rater, None, columns="r.response_a, r.response_b, r.winner, r.created_at, r.id")
+        return [PreferenceFigures(a, b, winner) for a, b, winner, *_ in self.db.conn.execute(sql, params)]
 
     def matching_keys(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
         """How many current ratings match `filters`, and the value keys they hold beyond the
@@ -219,59 +263,21 @@ class RatingTable:
                 blind=bool(blind),
                 shown_order=tuple(shown_order),
             )
-            self.db.execute(
-                "INSERT INTO preferences (id, response_a, response_b, winner, reason, rater, created_at, "
-                "blind, shown_order_json, supersedes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    pref.id,
-                    pref.response_a,
-                    pref.response_b,
-                    pref.winner,
-                    pref.reason,
-                    pref.rater,
-                    pref.created_at,
-                    int(pref.blind),
-                    json.dumps(list(pref.shown_order)),
-                    previous["id"] if previous else None,
-                ),
-            )
+            row = preference_fields(pref)
+            row.update(blind=int(row["blind"]), shown_order_json=json.dumps(row["shown_order"]),
+                       supersedes=previous["id"] if previous else None)
+            self.db.execute(_INSERT_PREFERENCE, [row[c] for c in _PREFERENCE_COLUMNS])
         return pref
 
     def current_preferences(
         self, rater: str | None = None, *, trial_id: str | None = None
     ) -> list[Preference]:
         """Current preferences (one per rater and unordered pair), oldest first."""
-        where: list[str] = []
-        params: list[Any] = []
-        if rater is not None:
-            where.append("r.rater = ?")
-            params.append(rater)
-        if trial_id is not None:
-            where.append("r.response_a IN (SELECT id FROM responses WHERE trial_id = ?)")
-            params.append(trial_id)
-        extra = "".join(f" AND {w}" for w in where)
-        found = rows(
-            self.db,
-            "SELECT * FROM (SELECT r.*, row_number() OVER ("
-            "PARTITION BY min(r.response_a, r.response_b), max(r.response_a, r.response_b), r.rater "
-            f"ORDER BY {_LOCAL_FIRST}) AS n_ "
-            f"FROM preferences r WHERE {_NOT_SUPERSEDED.format(table='preferences')}{extra}) "
-            "WHERE n_ = 1 ORDER BY created_at, id",
-            params,
-        )
+        sql, params = _current_preference_sql(rater, trial_id)
+        found = rows(self.db, sql, params)
         return [
-            Preference(
-                id=r["id"],
-                response_a=r["response_a"],
-                response_b=r["response_b"],
-                winner=r["winner"],
-                rater=r["rater"],
-                created_at=r["created_at"],
-                reason=r["reason"],
-                blind=bool(r["blind"]),
-                shown_order=tuple(json.loads(r["shown_order_json"] or "[]")),
-                origin=r["origin"],
-            )
+            preference_from_fields({**r, "blind": bool(r["blind"]),
+                                    "shown_order": json.loads(r["shown_order_json"] or "[]")})
             for r in found
         ]
 
@@ -302,13 +308,14 @@ def clean_values(rubric: Rubric, values: Mapping[str, Any], *, failed: bool = Fa
     return {k: v for k, v in clean.items() if v not in (None, "", [])}
 
 
-def _matching_sql(f: RatingFilter) -> tuple[str, list[Any]]:
+def _matching_sql(f: RatingFilter, *, columns: str = "r.*", unsuperseded: bool = False) -> tuple[str, list[Any]]:
     """(SQL, parameters) of the current ratings `f` may select; `_selected` has the last word.
 
     Trials and rater pick rows within a (response, rater) partition. A tag narrows the
     current rows by its JSON text in tags_json: a superset (LIKE ignores ASCII case), which
     spares parsing the ratings without it. Only ASCII tags: other text may be stored
-    escaped (\\u00e9) by another writer."""
+    escaped (\\u00e9) by another writer. `unsuperseded`: every row nothing supersedes is
+    current (`_one_current_each` said so), which spares ranking them."""
     where: list[str] = []
     params: list[Any] = []
     if f.trial_ids:
@@ -317,7 +324,8 @@ def _matching_sql(f: RatingFilter) -> tuple[str, list[Any]]:
     if f.rater is not None:
         where.append("r.rater = ?")
         params.append(f.rater)
-    sql = _current_rating_sql(where)
+    columns += ", r.tags_json" if f.tags and columns != "r.*" else ""
+    sql = _unsuperseded_sql(where, columns=columns) if unsuperseded else _current_rating_sql(where, columns=columns)
     for tag in f.tags:
         if tag.isascii():
             quoted = json.dumps(tag).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -343,44 +351,87 @@ _LOCAL = "r.origin IS NULL"
 _LOCAL_FIRST = "(r.origin IS NULL) DESC, r.created_at DESC, r.id DESC"
 
 
+# A rating's values as RatingFigures holds them: an empty text is no value (as in `_rating`).
+_FIGURE_COLUMNS = (
+    "r.response_id, r.rater, r.created_at, NULLIF(r.outcome, ''), NULLIF(r.uncertainty, ''), "
+    "NULLIF(r.constraints, ''), NULLIF(r.quality, ''), "
+    f"CASE WHEN r.extra_json != '{{}}' THEN json_extract(r.extra_json, '$.{DESK_KEY}') END"
+)
+
+
+def _current_preference_sql(rater: str | None, trial_id: str | None, *,
+                            columns: str = "r.*") -> tuple[str, list[Any]]:
+    """(SQL, parameters) of the current preferences (one per rater and unordered pair), oldest first."""
+    where: list[str] = []
+    params: list[Any] = []
+    if rater is not None:
+        where.append("r.rater = ?")
+        params.append(rater)
+    if trial_id is not None:
+        where.append("r.response_a IN (SELECT id FROM responses WHERE trial_id = ?)")
+        params.append(trial_id)
+    extra = "".join(f" AND {w}" for w in where)
+    return (
+        f"SELECT * FROM (SELECT {columns}, row_number() OVER ("
+        "PARTITION BY min(r.response_a, r.response_b), max(r.response_a, r.response_b), r.rater "
+        f"ORDER BY {_LOCAL_FIRST}) AS n_ "
+        f"FROM preferences r WHERE {_NOT_SUPERSEDED.format(table='preferences')}{extra}) "
+        "WHERE n_ = 1 ORDER BY created_at, id"
+    ), params
+
+
 def _current_rating_rows(db: Database, where: list[str], params: list[Any], *, ordered: bool = True) -> list[Row]:
     # the sort is a third of the time at 100,000 ratings
     return rows(db, _current_rating_sql(where) + (" ORDER BY created_at, id" if ordered else ""), params)
 
 
-def _current_rating_sql(where: list[str]) -> str:
+def _unsuperseded_sql(where: list[str], *, columns: str) -> str:
+    """`_current_rating_sql`'s rows (in no order) when each (response, rater) has one row nothing supersedes."""
+    extra = "".join(f" AND {w}" for w in where)
+    return (f"SELECT * FROM (SELECT {columns}, 1 AS n_ FROM ratings r "
+            f"WHERE {_NOT_SUPERSEDED.format(table='ratings')}{extra}) WHERE n_ = 1")
+
+
+def _one_current_each(db: Database) -> bool:
+    """Whether no rater has two rows of one response that nothing supersedes (only a merge
+    makes such rows: an edit supersedes the rating it replaces)."""
+    return db.conn.execute(
+        f"SELECT 1 FROM ratings r WHERE {_NOT_SUPERSEDED.format(table='ratings')} "
+        "GROUP BY r.response_id, r.rater HAVING count(*) > 1 LIMIT 1").fetchone() is None
+
+
+def _current_rating_sql(where: list[str], *, columns: str = "r.*") -> str:
     # The filters must only use the response and the rater (the partition), so that they
     # never change which of a rater's rows is current.
     extra = "".join(f" AND {w}" for w in where)
     return (
-        "SELECT * FROM (SELECT r.*, row_number() OVER ("
+        f"SELECT * FROM (SELECT {columns}, row_number() OVER ("
         f"PARTITION BY r.response_id, r.rater ORDER BY {_LOCAL_FIRST}) AS n_ "
         f"FROM ratings r WHERE {_NOT_SUPERSEDED.format(table='ratings')}{extra}) "
         "WHERE n_ = 1"
     )
 
 
+# A rating's row: desk.core.records.rating_fields under these names, its criterion values
+# spread into COLUMN_KEYS, tags_json and extra_json (`origin` is set by a merge alone).
+_RATING_COLUMNS = ("id", "response_id", "rater", "rubric_id", "created_at", *COLUMN_KEYS, "tags_json",
+                   "extra_json", "blind", "shown_order_json", "supersedes")
+_INSERT_RATING = (f"INSERT INTO ratings ({', '.join(_RATING_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' * len(_RATING_COLUMNS))})")
+
+
 def _insert_rating(db: Database, rating: Rating) -> None:
-    values = dict(rating.values)
-    extra = {k: v for k, v in values.items() if k not in COLUMN_KEYS and k != TAGS_KEY}
-    db.execute(
-        "INSERT INTO ratings (id, response_id, rater, rubric_id, created_at, outcome, uncertainty, "
-        "constraints, quality, note, tags_json, extra_json, blind, shown_order_json, supersedes) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            rating.id,
-            rating.response_id,
-            rating.rater,
-            rating.rubric_id,
-            rating.created_at,
-            *(values.get(k) for k in COLUMN_KEYS),
-            json.dumps(values.get(TAGS_KEY) or [], ensure_ascii=False),
-            json.dumps(extra, ensure_ascii=False),
-            int(rating.blind),
-            json.dumps(list(rating.shown_order)),
-            rating.supersedes,
-        ),
+    row = rating_fields(rating)
+    values = row["values"]
+    row.update({k: values.get(k) for k in COLUMN_KEYS})
+    row.update(
+        tags_json=json.dumps(values.get(TAGS_KEY) or [], ensure_ascii=False),
+        extra_json=json.dumps({k: v for k, v in values.items() if k not in COLUMN_KEYS and k != TAGS_KEY},
+                              ensure_ascii=False),
+        blind=int(row["blind"]),
+        shown_order_json=json.dumps(row["shown_order"]),
     )
+    db.execute(_INSERT_RATING, [row[c] for c in _RATING_COLUMNS])
 
 
 def _rating(row: Row) -> Rating:
@@ -389,18 +440,8 @@ def _rating(row: Row) -> Rating:
     if tags:
         values[TAGS_KEY] = tags
     values.update(_json(row["extra_json"], {}))
-    return Rating(
-        id=row["id"],
-        response_id=row["response_id"],
-        rater=row["rater"],
-        rubric_id=row["rubric_id"],
-        created_at=row["created_at"],
-        values=values,
-        blind=bool(row["blind"]),
-        shown_order=tuple(_json(row["shown_order_json"], ())),
-        supersedes=row["supersedes"],
-        origin=row["origin"],
-    )
+    return rating_from_fields({**row, "values": values, "blind": bool(row["blind"]),
+                               "shown_order": _json(row["shown_order_json"], ())})
 
 
 def _json(text: str | None, empty: Any) -> Any:

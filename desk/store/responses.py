@@ -17,7 +17,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from desk.core.ids import new_id
-from desk.core.records import attempt_fields, attempt_from_fields, response_fields, response_from_fields
+from desk.core.records import (
+    attempt_fields,
+    attempt_from_fields,
+    record_fields,
+    response_fields,
+    response_from_fields,
+    with_derived,
+)
 from desk.core.response import (
     Attempt,
     ResponseFigures,
@@ -25,6 +32,7 @@ from desk.core.response import (
     Status,
     answer_failed,
 )
+from desk.core.tools import calls_as_json, calls_from_json
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.sql import Row, one, rows, transaction
@@ -51,7 +59,7 @@ _RESPONSE_COLUMNS = (
     "reasoning_tokens", "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms",
     "vendor_request_id", "writer_pid", "writer_host", "created_at", "updated_at",
     "variant_label", "variant_system", "refusal", "unknown_fields_json", "notes_json",
-    "served_model", "system_fingerprint", "reasoning_signature",
+    "served_model", "system_fingerprint", "tool_calls_json", "reasoning_signature",
 )  # fmt: skip
 
 _ATTEMPT_COLUMNS = (
@@ -137,6 +145,10 @@ class ResponseTable:
             return None
         return _result(row, _attempts_for(self.db, [response_id]).get(response_id, []))
 
+    def values_by_ids(self, response_ids: Sequence[str], *, attempts: bool = False) -> dict[str, dict[str, Any]]:
+        """These responses as plain values, by id (see `response_values_by_ids`)."""
+        return response_values_by_ids(self.db, response_ids, attempts=attempts)
+
     def for_trial(self, trial_id: str) -> list[ResponseResult]:
         found = rows(self.db, "SELECT * FROM responses WHERE trial_id = ? ORDER BY created_at, rowid", (trial_id,))
         attempts = _attempts_for(self.db, [r["id"] for r in found])
@@ -179,7 +191,9 @@ class ResponseTable:
                     f"WHERE id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
             found.sort(key=lambda r: (r[7], r[8]))
         status = {s.value: s for s in Status}
-        return [ResponseFigures(rid, trial, model, status[st], total, cost, answer_failed(status[st], text))
+        failed = {s.value: answer_failed(s, None) for s in Status}  # the text read only decides an interrupted one
+        return [ResponseFigures(rid, trial, model, status[st], total, cost,
+                                failed[st] if text is None else answer_failed(status[st], text))
                 for rid, trial, model, st, total, cost, text, _, _ in found]
 
     def recover_interrupted(self) -> int:
@@ -223,13 +237,7 @@ class ResponseTable:
 def responses_by_ids(db: Database, response_ids: Sequence[str], *, attempts: bool = True) -> dict[str, ResponseResult]:
     """The responses (with their attempts, unless `attempts` is False) among `response_ids`
     that exist, by id, in the order they were stored."""
-    found: list[Row] = []
-    ids = list(dict.fromkeys(response_ids))
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        marks = ", ".join("?" for _ in chunk)
-        found += rows(db, f"SELECT *, rowid AS rowid_ FROM responses WHERE id IN ({marks})", chunk)
-    found.sort(key=lambda r: (r["created_at"], r["rowid_"]))
+    found = _response_rows(db, response_ids)
     if attempts:
         tried = _attempts_for(db, [r["id"] for r in found])
         return {r["id"]: _result(r, tried.get(r["id"], [])) for r in found}
@@ -239,6 +247,46 @@ def responses_by_ids(db: Database, response_ids: Sequence[str], *, attempts: boo
         out[r["id"]] = result = _result(r, [])
         result.attempt_span = spans.get(r["id"])
     return out
+
+
+def response_values_by_ids(db: Database, response_ids: Sequence[str], *,
+                           attempts: bool = True) -> dict[str, dict[str, Any]]:
+    """`responses_by_ids` as plain values (desk.core.records.response_fields' shape, the
+    attempts as dicts of their fields, or an empty list when `attempts` is False): no
+    dataclass is built, which is most of an export's time at 100,000 answers."""
+    found = _response_rows(db, response_ids)
+    ids = [r["id"] for r in found]
+    tried = _attempt_value_rows(db, ids) if attempts else {}
+    spans = _attempt_spans(db, ids) if not attempts else {}
+    out = {}
+    settings: dict[str, dict[str, Any]] = {}  # most answers share a few: parsed once, read only
+    for r in found:
+        text = r["settings_json"]
+        if text not in settings:
+            settings[text] = _json_object(text)
+        values = _values(r, settings[text])
+        if values["unknown_fields"]:  # as records.response_fields orders them
+            values["unknown_fields"] = {name: {"count": f["count"], "raw": f["raw"]}
+                                        for name, f in values["unknown_fields"].items()}
+        if attempts:
+            values["attempts"] = listed = tried.get(r["id"], [])
+            span = (listed[0]["started_at"], listed[-1]["ended_at"]) if listed else None
+        else:
+            values["attempts"] = []
+            span = spans.get(r["id"])
+        out[r["id"]] = with_derived(values, span)
+    return out
+
+
+def _response_rows(db: Database, response_ids: Sequence[str]) -> list[Row]:
+    found: list[Row] = []
+    ids = list(dict.fromkeys(response_ids))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        found += rows(db, f"SELECT *, rowid AS rowid_ FROM responses WHERE id IN ({marks})", chunk)
+    found.sort(key=lambda r: (r["created_at"], r["rowid_"]))
+    return found
 
 
 def _attempt_spans(db: Database, response_ids: list[str]) -> dict[str, tuple[float, float | None]]:
@@ -278,7 +326,8 @@ def _scope(filters: RatingFilter | None, load_runs: bool) -> tuple[str, list[Any
         where.append("created_at < ?")
         params.append(filters.until)
     if not load_runs:
-        where.append("(run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE kind = 'load'))")
+        # Load-run traffic, and a judge model's own requests (issue 14), are not answers to score.
+        where.append("(run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE kind IN ('load', 'judge')))")
     return (f"WHERE {' AND '.join(where)}" if where else ""), params
 
 
@@ -354,6 +403,7 @@ def _response_values(result: ResponseResult, *, created_at: float, updated_at: f
         "refusal": int(row["refusal"]),
         "unknown_fields_json": json.dumps(row["unknown_fields"], ensure_ascii=False),
         "notes_json": json.dumps(row["notes"]),
+        "tool_calls_json": calls_as_json(result.tool_calls),
         "reasoning_signature": result.reasoning_signature,  # kept, never exported
     })
     return [row[c] for c in _RESPONSE_COLUMNS]
@@ -366,19 +416,21 @@ def _attempt_values(response_id: str, a: Attempt) -> list[Any]:
 
 
 def _attempts_for(db: Database, response_ids: list[str]) -> dict[str, list[Attempt]]:
-    result: dict[str, list[Attempt]] = {}
-    found: list[Row] = []
+    return {rid: [attempt_from_fields(a) for a in found]
+            for rid, found in _attempt_value_rows(db, response_ids).items()}
+
+
+def _attempt_value_rows(db: Database, response_ids: list[str]) -> dict[str, list[Row]]:
+    """Each response's attempts in order, as their rows with `ratelimit` parsed (the fields
+    of desk.core.records.attempt_fields, and the row's own columns beside them)."""
+    result: dict[str, list[Row]] = {}
     for start in range(0, len(response_ids), _CHUNK):
         chunk = response_ids[start : start + _CHUNK]
         marks = ", ".join("?" for _ in chunk)
-        found += rows(
-            db,
-            f"SELECT * FROM attempts WHERE response_id IN ({marks}) ORDER BY response_id, number",
-            chunk,
-        )
-    for r in found:
-        result.setdefault(r["response_id"], []).append(
-            attempt_from_fields({**r, "ratelimit": _json_object(r["ratelimit_json"])}))
+        for r in rows(db, f"SELECT * FROM attempts WHERE response_id IN ({marks}) ORDER BY response_id, number",
+                      chunk):
+            r["ratelimit"] = _json_object(r["ratelimit_json"])
+            result.setdefault(r["response_id"], []).append(r)
     return result
 
 
@@ -387,16 +439,25 @@ def _json_object(text: str | None) -> dict[str, Any]:
     return {} if not text or text == "{}" else json.loads(text)
 
 
+def _values(row: Row, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A response's fields as plain values, added to its row (a fresh dict, kept: copying
+    100,000 of them is an export's time): desk.core.records.response_fields' shape, without
+    the attempts and the derived fields. `settings` when already parsed."""
+    notes = row["notes_json"]
+    row.update(
+        settings=_json_object(row["settings_json"]) if settings is None else settings,
+        variant={"label": row["variant_label"], "system": row["variant_system"]} if row["variant_label"] else None,
+        refusal=bool(row["refusal"]),
+        unknown_fields=_json_object(row["unknown_fields_json"]),
+        notes=json.loads(notes) if notes and notes != "[]" else [],
+        tool_calls=[record_fields(call) for call in calls_from_json(row.get("tool_calls_json"))],
+    )
+    return row
+
+
 def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
     """A response from its row (desk.core.records.response_from_fields) and its attempts."""
-    result = response_from_fields({
-        **row,
-        "settings": _json_object(row["settings_json"]),
-        "variant": {"label": row["variant_label"], "system": row["variant_system"]} if row["variant_label"] else None,
-        "refusal": bool(row["refusal"]),
-        "unknown_fields": _json_object(row["unknown_fields_json"]),
-        "notes": json.loads(row["notes_json"] or "[]"),
-    })
+    result = response_from_fields(_values(row))
     result.attempts = attempts
     result.reasoning_signature = row["reasoning_signature"]
     return result

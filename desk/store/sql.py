@@ -67,3 +67,9 @@ def rows(db: Database, sql: str, params: Sequence[Any] = ()) -> list[Row]:
 def one(db: Database, sql: str, params: Sequence[Any] = ()) -> Row | None:
     found = rows(db, sql, params)
     return found[0] if found else None
+
+
+def run_all(db: Database, statements: Sequence[str]) -> None:
+    """Execute each statement in order (a migration's DDL)."""
+    for statement in statements:
+        db.execute(statement)

@@ -22,7 +22,8 @@ from desk.core.ids import new_id
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult, Status
 from desk.core.suite import BUILTIN_SUITES, Case, Constraint, Suite
-from desk.core.trial import TrialInput
+from desk.core.tool_expect import read_expected_call
+from desk.core.tools import read_tools
 from desk.store import ratings, responses, trials
 from desk.store.connection import Database
 from desk.store.errors import StoreError
@@ -120,12 +121,12 @@ class SuiteTable:
                 case_id = f"{suite_id}-{position:05d}" if stable_ids else new_id()
                 self.db.execute(
                     "INSERT INTO suite_cases (id, suite_id, position, case_ref, prompt, system, expect, tags_json, "
-                    "notes, constraints_json, source, upstream_id, clarification) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "notes, constraints_json, source, upstream_id, tools_json, tool_results_json, "
+                    "expected_call_json, clarification) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (case_id, suite_id, position, case.key, case.prompt, case.system, case.expect,
                      json.dumps(list(case.tags), ensure_ascii=False), case.notes,
                      json.dumps([c.as_json() for c in case.constraints], ensure_ascii=False),
-                     case.source, case.upstream_id, case.clarification),
+                     case.source, case.upstream_id, *_tool_use_columns(case), case.clarification),
                 )
                 trials.insert_attachments(self.db, "suite_case_attachments", "case_id", case_id, case.attachments, now)
                 stored.append(dataclasses.replace(case, id=case_id, position=position))
@@ -180,6 +181,9 @@ class SuiteTable:
                 constraints=tuple(Constraint(c["id"], c.get("kwargs") or {})
                                   for c in json.loads(r["constraints_json"] or "[]")),
                 source=r["source"], upstream_id=r["upstream_id"], id=r["id"], position=r["position"],
+                tools=read_tools(r["tools_json"]) if r["tools_json"] else None,
+                tool_results=tuple(json.loads(r["tool_results_json"] or "[]")),
+                expected_call=read_expected_call(json.loads(r["expected_call_json"] or "null")),
                 clarification=r["clarification"],
             )
             for r in found
@@ -217,7 +221,7 @@ class SuiteTable:
         if found:
             return str(found["trial_id"])
         with transaction(self.db):
-            trial_id = trials.TrialTable(self.db).create(TrialInput(case.prompt, case.system, case.attachments))
+            trial_id = trials.TrialTable(self.db).create(case.trial_input())
             self.db.execute("INSERT INTO suite_run_trials (run_id, case_id, sample, trial_id) VALUES (?, ?, ?, ?)",
                        (run_id, case.id, sample, trial_id))
         return trial_id
@@ -345,3 +349,10 @@ class SuiteTable:
     def answers(self, response_ids: Sequence[str]) -> dict[str, ResponseResult]:
         """The stored answers with these ids (those that exist), by id."""
         return responses.responses_by_ids(self.db, response_ids)
+
+
+def _tool_use_columns(case: Case) -> tuple[str | None, str | None, str | None]:
+    """A case's tools, canned results and expected call as their columns (NULL: none)."""
+    return (case.tools.as_json() if case.tools else None,
+            json.dumps(list(case.tool_results), ensure_ascii=False) if case.tool_results else None,
+            json.dumps(case.expected_call.as_json(), ensure_ascii=False) if case.expected_call else None)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from desk.core.attachment import Attachment, decode_text, sha256_hex
 from desk.core.ids import new_id
+from desk.core.tools import read_tools, rounds_as_json, rounds_from_json
 from desk.core.trial import TrialInput
 from desk.store.connection import Database
 from desk.store.errors import StoreError
@@ -87,8 +88,10 @@ class TrialTable:
         try:
             with transaction(self.db):
                 self.db.execute(
-                    "INSERT INTO trials (id, created_at, prompt, system, parent_trial_id) VALUES (?, ?, ?, ?, ?)",
-                    (trial_id, now, trial.prompt, trial.system, parent_trial_id),
+                    "INSERT INTO trials (id, created_at, prompt, system, parent_trial_id, tools_json, "
+                    "tool_rounds_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (trial_id, now, trial.prompt, trial.system, parent_trial_id,
+                     trial.tools.as_json() if trial.tools else None, rounds_as_json(trial.tool_rounds)),
                 )
                 insert_attachments(self.db, "trial_attachments", "trial_id", trial_id, trial.attachments, now)
         except sqlite3.IntegrityError as exc:
@@ -115,6 +118,8 @@ class TrialTable:
             prompt=row["prompt"],
             system=row["system"],
             attachments=tuple(_attachment(r) for r in found),
+            tools=read_tools(row["tools_json"]) if row["tools_json"] else None,
+            tool_rounds=rounds_from_json(row["tool_rounds_json"]),
         )
         return StoredTrial(
             id=row["id"],
@@ -137,7 +142,9 @@ class TrialTable:
                 attachments.setdefault(r["trial_id"], []).append(r)
             for row in rows(self.db, f"SELECT * FROM trials WHERE id IN ({marks})", chunk):
                 trial = TrialInput(prompt=row["prompt"], system=row["system"],
-                                   attachments=tuple(_attachment(r) for r in attachments.get(row["id"], [])))
+                                   attachments=tuple(_attachment(r) for r in attachments.get(row["id"], [])),
+                                   tools=read_tools(row["tools_json"]) if row["tools_json"] else None,
+                                   tool_rounds=rounds_from_json(row["tool_rounds_json"]))
                 out[row["id"]] = StoredTrial(id=row["id"], created_at=row["created_at"],
                                              parent_trial_id=row["parent_trial_id"], input=trial, note=row["note"])
         return out

@@ -23,8 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.attachment import Attachment, AttachmentError, attachment_from_bytes, load_attachment
+from desk.core.tools import ToolSet
 from desk.core.trial import MAX_PROMPT_CHARS, Variant
 from desk.ui import defs
+from desk.ui.tools_box import ToolsBox
 
 
 class PromptEdit(QPlainTextEdit):
@@ -315,6 +317,12 @@ class ComposePanel(QWidget):
         self.system_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.system_toggle.toggled.connect(self._toggle_system)
         head.addWidget(self.system_toggle)
+        self.tools_toggle = QToolButton()
+        self.tools_toggle.setCheckable(True)
+        self.tools_toggle.setText("▸ Tools")
+        self.tools_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.tools_toggle.toggled.connect(self._toggle_tools)
+        head.addWidget(self.tools_toggle)
         head.addStretch(1)
         self.attach_button = QPushButton("Attach…")
         self.attach_button.setToolTip("Attach images or data files (CSV, JSON, logs, text)")
@@ -326,6 +334,11 @@ class ComposePanel(QWidget):
         self.variants.setVisible(False)
         self.variants.setMaximumHeight(140)
         col.addWidget(self.variants)
+
+        self.tools = ToolsBox()
+        self.tools.setVisible(False)
+        self.tools.setMaximumHeight(200)
+        col.addWidget(self.tools)
 
         self.prompt = PromptEdit("Paste your real task here: the prompt, a log, a half-filled form…  "
                                  "Ctrl+V pastes screenshots as images; drop files anywhere.")
@@ -341,6 +354,14 @@ class ComposePanel(QWidget):
     def _toggle_system(self, shown: bool) -> None:
         self.variants.setVisible(shown)
         self.system_toggle.setText(("▾" if shown else "▸") + " System prompt")
+
+    def _toggle_tools(self, shown: bool) -> None:
+        self.tools.setVisible(shown)
+        self.tools_toggle.setText(("▾" if shown else "▸") + " Tools")
+
+    def set_tools(self, tools: ToolSet | None) -> None:
+        self.tools.set_tools(tools)
+        self.tools_toggle.setChecked(tools is not None)
 
     def show_system(self) -> None:
         self.system_toggle.setChecked(True)

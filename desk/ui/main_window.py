@@ -38,6 +38,7 @@ from desk.ui.banner import Banner
 from desk.ui.busy import BusyBar
 from desk.ui.compose import ComposePanel
 from desk.ui.history import HistoryPanel
+from desk.ui.judge_action import JudgeRunAction
 from desk.ui.model_picker import ModelPicker
 from desk.ui.pane_grid import COLUMNS, LAYOUT_NAMES, LAYOUTS, PaneGrid
 from desk.ui.preference_bar import PreferenceBar
@@ -261,7 +262,7 @@ class MainWindow(TrialView, ReplyView, RatingView, StoreActions, QMainWindow):
             from desk.ui.load_view import LoadPanel
 
             panel = self._load_panel = LoadPanel(self.engine, self.engine.store.path)
-            panel.trial_wanted.connect(lambda: panel.use_trial(self.current_input()[0]))
+            panel.trial_wanted.connect(lambda: (task := self.task_for_load()) is not None and panel.use_trial(task))
             panel.busy = self.busy
             panel.activity.connect(self._show_activity)
             placeholder, self._load_placeholder = self._load_placeholder, None
@@ -309,6 +310,11 @@ class MainWindow(TrialView, ReplyView, RatingView, StoreActions, QMainWindow):
         self._action(rate_menu, "Rate the &next unrated answer", hotkeys.RATE, self.rate_next_unrated)
         self._action(rate_menu, "&Scorecard…", hotkeys.SCORECARD, self.open_scorecard)
         self._action(rate_menu, "Edit the &rubric…", None, self.open_rubric)
+        self.trial_judge = JudgeRunAction(
+            self.engine, self, lambda: self.current_trial_id, self.suites_panel.tab.model_names, self.banner_info,
+            self.banner_error, judge=lambda tid, ref, progress: self.engine.judges.judge_trial(tid, ref, progress=progress),
+            bar=self.busy, what="trial")
+        self._action(rate_menu, "&Judge these answers…", None, lambda: self.trial_judge.start())
         suites_menu = self.menuBar().addMenu("&Suites")
         self._action(suites_menu, "&Suites tab", hotkeys.TAB_SUITES, lambda: self.tabs.setCurrentWidget(self.suites_panel))
         self._action(suites_menu, "&Import a suite (CSV or JSONL)…", None, self._import_suite)

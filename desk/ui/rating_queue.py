@@ -42,6 +42,7 @@ from desk.core.rubric import Rubric
 from desk.core.suite import AUTO_RATER, HANDLED
 from desk.engine.session import Engine, EngineError, QueueItem
 from desk.ui import defs
+from desk.ui.judge_notes import JudgeNotes
 from desk.ui.pane_grid import PaneGrid
 from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import ResponsePane
@@ -95,6 +96,7 @@ class RatingQueue(QDialog):
         self.index = 0
         self.autos: dict[str, Rating] = {}
         self.auto_labels: dict[str, QLabel] = {}
+        self.judge_notes = JudgeNotes(engine)  # judge verdicts, shown under an answer once it is rated
         self.setWindowTitle(f"Rate run {run_id} — as {rater}")
         self._size_to_screen()
         self._build()
@@ -248,6 +250,7 @@ class RatingQueue(QDialog):
         self.rated.update(mine)
         self.autos = ({r.response_id: r for r in self.engine.ratings.saved.current(ids, rater=AUTO_RATER)}
                       if case.expect == "follow_constraints" or case.constraints else {})
+        self.judge_notes.load(ids)
         blind = not all(rid in mine for rid in ids)
 
         self.grid.clear()
@@ -258,6 +261,7 @@ class RatingQueue(QDialog):
             if not blind:
                 pane.reveal()
             self._show_auto(pane)
+            self.judge_notes.show(pane, self.rubric)
         self._show_progress()
         self.previous_button.setEnabled(self.index > 0)
         self.next_button.setEnabled(self.index < len(self.items) - 1)
@@ -302,6 +306,7 @@ class RatingQueue(QDialog):
             column = pane.layout()
             column.insertWidget(column.indexOf(panel), note)  # between the answer and the rating
             self.auto_labels[result.id] = note
+        self.judge_notes.attach(pane, panel)
         return pane
 
     def _show_auto(self, pane: ResponsePane) -> None:
@@ -400,6 +405,7 @@ class RatingQueue(QDialog):
         self.rated.add(pane.result.id)
         self._show_progress()
         self._show_auto(pane)
+        self.judge_notes.show(pane, self.rubric)
         self.rating_saved.emit(rating)
         if all(p.rating is not None and p.rating.saved is not None for p in self.grid.panes):
             if any(p.blind_label is not None for p in self.grid.panes):

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from desk.core.figures import fmt_cost, fmt_ms  # noqa: F401 (fmt_cost: the suite and scorecard views import it here)
 from desk.core.response import ResponseResult, Status
+from desk.core.tools import calls_text
 from desk.engine.trials_tab import fmt_tokens, live_status, metrics_line
 from desk.ui import defs, frame_queue
 from desk.ui.reply_box import ReplyBox
@@ -167,6 +168,9 @@ def details_text(r: ResponseResult) -> str:
     if r.unknown_fields:  # content desk does not read, kept raw in the store and exports
         lines.append("content desk does not read: " + ", ".join(
             f"{name} ×{f.count}" for name, f in sorted(r.unknown_fields.items())))
+    if r.tool_calls:  # with the vendor's call ids, which the pane's list leaves out
+        lines.append(f"tool calls: {len(r.tool_calls)}, {sum(not c.valid for c in r.tool_calls)} flagged · ids: "
+                     + ", ".join(c.id or "–" for c in r.tool_calls))
     lines += [f"note: {note}" for note in r.notes]
     for a in r.attempts:
         outcome = a.status.value if not a.error_kind else a.error_kind.value
@@ -218,6 +222,7 @@ class ResponsePane(QFrame):
     copied = Signal(str)
     retitled = Signal()  # the title changed (blind label on, models revealed)
     reply_wanted = Signal(str, str)  # (the conversation's latest answer id, the reply)
+    results_wanted = Signal(object)  # the finished answer whose tool calls the user will answer
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -276,6 +281,8 @@ class ResponsePane(QFrame):
         self.error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         col.addWidget(self.error)
 
+        self._build_tool_calls(col)
+
         self.views = QStackedWidget()
         self.rendered = SafeBrowser()
         self.raw = QPlainTextEdit()
@@ -293,6 +300,22 @@ class ResponsePane(QFrame):
         self.reply_box.setVisible(False)
         self.reply_box.submitted.connect(self._reply)
         col.addWidget(self.reply_box)
+
+    def _build_tool_calls(self, col: QVBoxLayout) -> None:
+        """The tools the model called, with desk's verdict on each, above any text it wrote."""
+        self.tool_calls = QPlainTextEdit()
+        self.tool_calls.setObjectName("paneToolCalls")
+        self.tool_calls.setReadOnly(True)
+        self.tool_calls.setVisible(False)
+        self.tool_calls.setMaximumHeight(160)  # a few calls at a glance beside text; more scroll
+        col.addWidget(self.tool_calls)
+        self.give_results_button = QToolButton()
+        self.give_results_button.setText("Give results…")
+        self.give_results_button.setObjectName("paneGiveResults")
+        self.give_results_button.setToolTip("Paste a result for each call; the model continues with them")
+        self.give_results_button.setVisible(False)
+        self.give_results_button.clicked.connect(lambda: self.results_wanted.emit(self.result))
+        col.addWidget(self.give_results_button)
 
     def _build_header(self, title: str) -> QHBoxLayout:
         """The title and the pane's buttons (raw view, copy, request details)."""
@@ -437,6 +460,12 @@ class ResponsePane(QFrame):
         self.reply_button.setVisible(not self.is_turn and not result.failed)
         text = result.text
         self.refusal_badge.setVisible(result.refusal)
+        self.tool_calls.setPlainText(calls_text(result.tool_calls))  # part of the answer: shown blind too
+        self.tool_calls.setVisible(bool(result.tool_calls))
+        self.give_results_button.setVisible(bool(result.tool_calls) and result.status == Status.OK)
+        if result.tool_calls and not text:  # an answer that is only calls: they take the room
+            self.tool_calls.setMaximumHeight(QWIDGETSIZE_MAX)
+            self.views.setVisible(False)
         self.details_button.setEnabled(self.blind_label is None)
         if self.blind_label is not None:
             self.status.setText("done · timing, tokens and cost hidden until every answer is rated")
@@ -503,6 +532,9 @@ class ResponsePane(QFrame):
     def copy_text(self) -> None:
         QGuiApplication.clipboard().setText(self.text())
         self.copied.emit(self.title.text())
+
+
+QWIDGETSIZE_MAX = 16777215  # Qt's "no maximum" for a widget's size
 
 
 def _small_font(widget: QWidget) -> QFont:

@@ -1,5 +1,6 @@
-"""A suite run's dialogs beside the Suites tab: its rating queue and its scorecard, one of
-each open at a time (opening another closes the last)."""
+"""A suite run's dialogs beside the Suites tab: its rating queue, its scorecard and the
+comparison with the suite's other runs, one of each open at a time (opening another closes
+the last)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from desk.engine.session import Engine, EngineError
 if TYPE_CHECKING:
     from desk.core.rubric import Rubric
     from desk.ui.rating_queue import RatingQueue
+    from desk.ui.run_compare_view import RunCompareDialog
     from desk.ui.run_scorecard import RunScorecardDialog
 
 D = TypeVar("D", bound=QDialog)
@@ -31,6 +33,7 @@ class RunDialogs:
         self.rubric = rubric
         self.queue: RatingQueue | None = None
         self.scorecard: RunScorecardDialog | None = None
+        self.compare: RunCompareDialog | None = None
 
     def open_queue(self, run_id: str, rater: str | None = None) -> RatingQueue | None:
         """Open the rating queue of a run as `rater` (asked for when no name is stored)."""
@@ -70,6 +73,14 @@ class RunDialogs:
                                                                                   parent=self.parent))
         return self.scorecard
 
+    def open_compare(self, suite: str, run_id: str | None) -> RunCompareDialog | None:
+        """Compare `run_id` (default: the newest) with the suite's run before it; the timeline."""
+        from desk.ui.run_compare_view import RunCompareDialog
+
+        self.compare = self._replace(self.compare, lambda: RunCompareDialog(self.engine, suite, run_id,
+                                                                            parent=self.parent))
+        return self.compare
+
     def _replace(self, old: D | None, make: Callable[[], D]) -> D | None:
         """Close a run's dialog and open another in front (None, said, if the run cannot be read)."""
         if old is not None:
@@ -86,6 +97,6 @@ class RunDialogs:
         return dialog
 
     def close(self) -> None:
-        for dialog in (self.queue, self.scorecard):
+        for dialog in (self.queue, self.scorecard, self.compare):
             if dialog is not None:
                 dialog.close()

@@ -115,7 +115,26 @@ class ScorecardDialog(QDialog):
         self.setWindowTitle("Scorecard")
         self.setObjectName("scorecardDialog")
         self.resize(1300, 760)
+        self._trial_ids = trial_ids
         col = QVBoxLayout(self)
+        col.addLayout(self._filter_row())
+        col.addLayout(self._busy_row())
+        col.addWidget(self._results(), 1)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet(f"color: {defs.muted()};")
+        col.addWidget(self.note)
+        self.scores: list[ModelScore] = []
+        self._job: Job | None = None
+        self._task: asyncio.Future[None] | None = None
+        self._generation = 0  # which refresh the shown figures (or the one computing) belong to
+        self._poll = QTimer(self)
+        self._poll.setInterval(100)
+        self._poll.timeout.connect(self._show_progress)
+        self._set_busy(False)
+        self.refresh()
+
+    def _filter_row(self) -> QHBoxLayout:
         filters = QHBoxLayout()
         self.tag = QLineEdit()
         self.tag.setPlaceholderText("tag")
@@ -128,9 +147,8 @@ class ScorecardDialog(QDialog):
         self.until = QDateEdit(QDate.currentDate())
         for d in (self.since, self.until):
             d.setCalendarPopup(True)
-        self.only_trials = QCheckBox(f"Only the {len(trial_ids)} open trial(s)")
-        self.only_trials.setVisible(bool(trial_ids))
-        self._trial_ids = trial_ids
+        self.only_trials = QCheckBox(f"Only the {len(self._trial_ids)} open trial(s)")
+        self.only_trials.setVisible(bool(self._trial_ids))
         # Which verdict of the automatic constraint checks (rater "auto") counts.
         self.reading = QComboBox()
         self.reading.setObjectName("scoreConstraintReading")
@@ -146,7 +164,9 @@ class ScorecardDialog(QDialog):
                   self.until, self.only_trials, self.reading, refresh):
             filters.addWidget(w)
         filters.addStretch(1)
-        col.addLayout(filters)
+        return filters
+
+    def _busy_row(self) -> QHBoxLayout:
         busy = QHBoxLayout()
         self.busy_label = QLabel()
         self.busy_label.setObjectName("scoreBusy")
@@ -159,7 +179,10 @@ class ScorecardDialog(QDialog):
         for w in (self.busy_label, self.busy_bar, self.cancel_button):
             busy.addWidget(w)
         busy.addStretch(1)
-        col.addLayout(busy)
+        return busy
+
+    def _results(self) -> QSplitter:
+        """The table above, the cost-against-success plot below."""
         split = QSplitter(Qt.Orientation.Vertical)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("scoreTable")
@@ -177,20 +200,7 @@ class ScorecardDialog(QDialog):
         self.plot.setXRange(0, 100)
         self.plot.showGrid(x=True, y=True, alpha=0.3)
         split.addWidget(self.plot)
-        col.addWidget(split, 1)
-        self.note = QLabel()
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet(f"color: {defs.muted()};")
-        col.addWidget(self.note)
-        self.scores: list[ModelScore] = []
-        self._job: Job | None = None
-        self._task: asyncio.Future[None] | None = None
-        self._generation = 0  # which refresh the shown figures (or the one computing) belong to
-        self._poll = QTimer(self)
-        self._poll.setInterval(100)
-        self._poll.timeout.connect(self._show_progress)
-        self._set_busy(False)
-        self.refresh()
+        return split
 
     @property
     def computing(self) -> bool:

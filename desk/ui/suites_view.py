@@ -54,12 +54,14 @@ from desk.engine.suites_tab import (
 from desk.engine.tab_events import Notice
 from desk.ui import defs, layout
 from desk.ui.command import Command, MessageLine, ask_from_task
+from desk.ui.judge_action import JudgeRunAction
 from desk.ui.run_dialogs import RunDialogs
 from desk.ui.suite_matrix import TRIAL_ROLE, MatrixFilter, MatrixFilterBar, MatrixModel, MatrixView
 
 if TYPE_CHECKING:
     from desk.core.rubric import Rubric
     from desk.ui.rating_queue import RatingQueue
+    from desk.ui.run_compare_view import RunCompareDialog
     from desk.ui.run_scorecard import RunScorecardDialog
 
 __all__ = ["ANY", "NO_EXPECT", "RATED", "STARTER", "UNRATED", "SuitesPanel"]
@@ -195,8 +197,15 @@ class SuitesPanel(QWidget):
         self.scorecard_button = layout.button("Scorecard…", "suiteScorecard", self.open_run_scorecard,
                                         "Per model and expected behaviour: how often the answers showed it; "
                                         "and two models compared on the same cases (sign test)")
-        head = layout.row(QLabel("<b>Runs</b>"), None, self.resume_button, self.rate_button, self.scorecard_button)
-        return layout.column(0, head, (self.run_table, 1))
+        self.compare_button = layout.button("Compare runs…", "suiteCompare", self.open_run_compare,
+                                            "This run against the suite's run before it, figure by figure "
+                                            "with paired tests; and the suite's history over time")
+        self.judge = JudgeRunAction(self.engine, self, lambda: self.selected_run_id() or self.current_run_id,
+                                    self.tab.model_names, self.show_info, self.show_error)
+        head = layout.row(QLabel("<b>Runs</b>"), None, self.resume_button, self.rate_button, self.scorecard_button,
+                          self.compare_button)
+        judging = layout.row(None, self.judge.button, self.judge.cancel_button, self.judge.agreement_button)
+        return layout.column(0, head, judging, (self.run_table, 1))
 
     def _build_matrix(self) -> QWidget:
         self.matrix_title = QLabel("Open a run to see its answers: cases down, models across.")
@@ -547,6 +556,14 @@ class SuitesPanel(QWidget):
             return None
         return self.dialogs.open_scorecard(run_id)
 
+    def open_run_compare(self, run_id: str | None = None) -> RunCompareDialog | None:
+        """Compare a run (the selected one) with its suite's run before it, beside the window."""
+        info = self.tab.run_info(run_id or self.selected_run_id() or self.current_run_id)
+        if info is None:
+            self.show_error("Select a run to compare.")
+            return None
+        return self.dialogs.open_compare(info.suite, info.run_id)
+
     def _rated(self, run_id: str) -> None:
         if run_id == self.current_run_id and not self.running:
             self.tab.dirty = True
@@ -567,6 +584,7 @@ class SuitesPanel(QWidget):
         self.resume_button.setEnabled(self.tab.can_resume(run_id))
         self.rate_button.setEnabled(self.tab.can_rate(run_id))
         self.scorecard_button.setEnabled(self.tab.run_info(run_id) is not None)
+        self.compare_button.setEnabled(self.tab.run_info(run_id) is not None)
 
     def shutdown(self) -> None:
         self.cancel()

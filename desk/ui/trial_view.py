@@ -24,6 +24,7 @@ from desk.ui import defs, frame_queue, hotkeys
 from desk.ui.command import Command
 from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import ResponsePane
+from desk.ui.results_dialog import ResultsDialog
 
 # A mixin of MainWindow, using its attributes; typed loosely because naming the window
 # here would make the two modules import each other.
@@ -141,22 +142,54 @@ class TrialView(_Base):
     # --- sending ------------------------------------------------------------------------
     def current_input(self) -> tuple[TrialInput, list[Variant] | None]:
         return composed(self.compose.prompt.toPlainText(), self.compose.variants.texts(),
-                        self.compose.attachments.attachments())
+                        self.compose.attachments.attachments(), self.compose.tools.tools_text(),
+                        self.compose.tools.tool_choice())
+
+    def task_for_load(self) -> TrialInput | None:
+        """The composed trial for the Load tab; None (said in the banner) when its tools are unusable."""
+        try:
+            return self.current_input()[0]
+        except PlanError as exc:
+            self.banner_error(str(exc))
+            return None
 
     def send(self, parent_trial_id: str | None = None, models: list[ModelRef] | None = None) -> None:
         """Send the composed trial to every checked model (x variant)."""
         if self.tab.running:
             return
-        trial, variants = self.current_input()
         models = models if models is not None else self.picker.selected()
         known = self.picker.refs()
         settings = {ref: self.picker.settings_for(ref) for ref in models if ref in known}
         try:
+            trial, variants = self.current_input()
             plan = self.tab.plan(trial, models, settings, variants, parent_trial_id, reading=self.compose.loading())
         except PlanError as exc:
             self.banner_error(str(exc))
             return
         self._save_picker()
+        self._start(plan)
+
+    def give_results(self, result: ResponseResult, results: list[str] | None = None) -> None:
+        """*Give results* for an answer's tool calls (asked in a dialog unless given): the
+        model continues with them, as a follow-up of the open trial."""
+        if self.tab.running or not result.tool_calls:
+            return
+        if results is None:
+            sent = self.tab.current_input
+            dialog = ResultsDialog(result.tool_calls, sent.tools.canned if sent and sent.tools else (), self)
+            if dialog.exec() != ResultsDialog.DialogCode.Accepted:
+                return
+            results = dialog.results()
+        ref = ModelRef.parse(result.model)
+        settings = {ref: self.picker.settings_for(ref)} if ref in self.picker.refs() else None
+        try:
+            plan = self.tab.results_plan(result.id, results, settings)
+        except PlanError as exc:
+            self.banner_error(str(exc))
+            return
+        self._start(plan)
+
+    def _start(self, plan: SendPlan) -> None:
         self.tab.begin(plan)
         self._run_task = self.trial_command.start(
             lambda: self._stream(plan), done=self._trial_done, cancelled=self._trial_cancelled,
@@ -242,6 +275,7 @@ class TrialView(_Base):
         else:
             pane = self.grid.add_pane(title)
             pane.reply_wanted.connect(self.reply)
+        pane.results_wanted.connect(self.give_results)
         pane.start(result)
         self.panes_by_id[result.id] = pane
         return pane
@@ -278,6 +312,7 @@ class TrialView(_Base):
         if stored.input.system or opened.variants:
             self.compose.show_system()
         self.compose.attachments.set_attachments(list(stored.input.attachments))
+        self.compose.set_tools(stored.input.tools)
         for r in responses:
             self.pane_for(r).finish(r)
         rater = self.engine.rater_name()
@@ -301,4 +336,5 @@ class TrialView(_Base):
         self.compose.prompt.clear()
         self.compose.variants.set_variants(None, [])
         self.compose.attachments.set_attachments([])
+        self.compose.set_tools(None)
         self.history.run_again.setEnabled(False)

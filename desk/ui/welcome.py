@@ -78,7 +78,15 @@ class WelcomeDialog(QDialog):
         self.tree.itemChanged.connect(lambda *_: self._update_buttons())
         col.addWidget(self.tree, 1)
 
-        # No server and no key: the desk[local] extra's small model still gives a real answer.
+        col.addLayout(self._builtin_row())
+        col.addLayout(self._starter_row())
+        col.addLayout(self._button_row())
+        self._update_buttons()
+        self.refresh_starter()
+        self.start_discovery()
+
+    def _builtin_row(self) -> QHBoxLayout:
+        """No server and no key: the desk[local] extra's small model still gives a real answer."""
         builtin = QHBoxLayout()
         self.builtin_button = QPushButton("Use the built-in model (Gemma 3 270M)")
         self.builtin_button.setObjectName("builtinModel")
@@ -96,9 +104,10 @@ class WelcomeDialog(QDialog):
             self.builtin_note.setText(f"No server and no key? A small built-in model: {local_model.INSTALL_HINT}")
         builtin.addWidget(self.builtin_button)
         builtin.addWidget(self.builtin_note, 1)
-        col.addLayout(builtin)
+        return builtin
 
-        # Once there are models: the bundled starter suite, on them (it starts only on Start).
+    def _starter_row(self) -> QHBoxLayout:
+        """Once there are models: the bundled starter suite, on them (it starts only on Start)."""
         starter = QHBoxLayout()
         self.starter_button = QPushButton("Try the starter suite")
         self.starter_button.setObjectName("tryStarterSuite")
@@ -111,8 +120,9 @@ class WelcomeDialog(QDialog):
         self.starter_note.setWordWrap(True)
         starter.addWidget(self.starter_button)
         starter.addWidget(self.starter_note, 1)
-        col.addLayout(starter)
+        return starter
 
+    def _button_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
         self.rescan_button = QPushButton("Look again")
         self.rescan_button.clicked.connect(self.start_discovery)
@@ -129,10 +139,7 @@ class WelcomeDialog(QDialog):
         self.skip_button = QPushButton("Skip")
         self.skip_button.clicked.connect(self.reject)
         row.addWidget(self.skip_button)
-        col.addLayout(row)
-        self._update_buttons()
-        self.refresh_starter()
-        self.start_discovery()
+        return row
 
     # --- discovery ----------------------------------------------------------------------
     def start_discovery(self) -> None:

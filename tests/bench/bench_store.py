@@ -6,12 +6,15 @@ tagged "X", a preference on 30% of trials), cached under the temp folder between
 then runs the CLI in a child process and prints its wall time, CPU time and peak RSS:
 
   desk scorecard --json           desk scorecard --json --tag X
-  desk export --format csv|jsonl|parquet
+  desk export --format csv|jsonl|parquet|pairs
 
-    python -m tests.bench.bench_store [--answers 1000 10000 100000] [--repeat 3]
+    python -m tests.bench.bench_store [--answers 1000 10000 100000] [--repeat 3] [--only scorecard|export]
+
+A scorecard's first run computes it (the store's cache of scorecards is emptied before it);
+the next ones read it from that cache.
 
 At 100k the targets are judged (PASS/FAIL): scorecard <= 0.5 s and <= 300 MB, the
-filtered scorecard <= 0.5 s, each export <= 5 s; memory of an export flat in n.
+filtered scorecard <= 0.5 s (their first, computing runs), each export <= 5 s; memory of an export flat in n.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import argparse
 import os
 import random
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 from desk.core.response import Attempt, ResponseResult, Status, Usage
@@ -127,7 +132,7 @@ def cases(db: Path, out: Path) -> list[tuple[str, list[str]]]:
         ("scorecard --json", ["scorecard", *base, "--json"]),
         ("scorecard --json --tag X", ["scorecard", *base, "--json", "--tag", "X"]),
         *((f"export {fmt}", ["export", *base, "--format", fmt, "--out", str(out / f"out.{fmt}")])
-          for fmt in ("csv", "jsonl", "parquet")),
+          for fmt in ("csv", "jsonl", "parquet", "pairs")),
     ]
 
 
@@ -137,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()),
                     help="folder of the built stores (reused between runs)")
+    ap.add_argument("--only", default="", help="only the commands starting so (scorecard, export)")
     args = ap.parse_args(argv)
     verdicts: list[bool] = []
     with tempfile.TemporaryDirectory(prefix="desk-bench-store-out-") as out:
@@ -149,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def forget_scorecards(db: Path) -> None:
+    """Empty the store's scorecard cache (desk.store.scorecard_cache), if it has one yet."""
+    with closing(sqlite3.connect(db)) as conn, conn:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'scorecard_cache'").fetchone():
+            conn.execute("DELETE FROM scorecard_cache")
+
+
 def measure_store(n: int, args: argparse.Namespace, out: Path, verdicts: list[bool]) -> None:
     """Print each command's figures on the store of `n` answers (built or reused)."""
     t0 = time.perf_counter()
@@ -156,20 +169,29 @@ def measure_store(n: int, args: argparse.Namespace, out: Path, verdicts: list[bo
     print(f"{n} answers: store {db} ({db.stat().st_size / 2**20:.0f} MB, ready in "
           f"{time.perf_counter() - t0:.1f} s)", flush=True)
     for name, cmd in cases(db, out):
+        if args.only and not name.startswith(args.only):
+            continue
+        if name.startswith("scorecard"):
+            forget_scorecards(db)  # so the first run computes the figures, the next read them
         timed = [measure(cmd)[:3] for _ in range(args.repeat)]
         runs = sorted(timed)  # by wall time
         wall_min, wall_median = runs[0][0], runs[len(runs) // 2][0]
         cpu, rss = runs[len(runs) // 2][1], max(r[2] for r in runs)
-        # The first run of a scorecard computes it, the next read it from the store's cache.
-        print(f"  {name:<26} first {timed[0][0]:6.2f} s  wall min {wall_min:6.2f} s  median {wall_median:6.2f} s"
-              f"  CPU {cpu:6.2f} s  peak RSS {rss:6.0f} MB", flush=True)
+        # The first run of a scorecard computes it (its CPU and memory beside it), the next
+        # read it from the store's cache.
+        print(f"  {name:<26} first {timed[0][0]:6.2f} s (CPU {timed[0][1]:5.2f} s, {timed[0][2]:4.0f} MB)"
+              f"  wall min {wall_min:6.2f} s  median {wall_median:6.2f} s  CPU {cpu:6.2f} s  peak RSS {rss:6.0f} MB",
+              flush=True)
         if n >= 100_000:
             plain = name == "scorecard --json"
-            bound = TARGET_SCORECARD_S if name.startswith("scorecard") else TARGET_EXPORT_S
-            ok = wall_median <= bound and (not plain or rss <= TARGET_SCORECARD_MB)
+            scorecard = name.startswith("scorecard")
+            bound = TARGET_SCORECARD_S if scorecard else TARGET_EXPORT_S
+            # A scorecard is judged by its first run: computing it, not reading the cache.
+            wall, rss = (timed[0][0], timed[0][2]) if scorecard else (wall_median, rss)
+            ok = wall <= bound and (not plain or rss <= TARGET_SCORECARD_MB)
             verdicts.append(ok)
             memory = f", <= {TARGET_SCORECARD_MB} MB" if plain else ""
-            print(f"    target: median <= {bound} s{memory}: {'PASS' if ok else 'FAIL'}", flush=True)
+            print(f"    target: {'first' if scorecard else 'median'} <= {bound} s{memory}: {'PASS' if ok else 'FAIL'}", flush=True)
 
 
 if __name__ == "__main__":

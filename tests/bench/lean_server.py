@@ -13,6 +13,11 @@ prints `LISTENING <port>`; GET /__log returns the log as JSON and clears it.
 With `--slots N` at most N requests are served at once and the others wait, first come
 first served, for a slot (as a vendor's queue does): the response head and, D ms after
 the slot was taken, the first token go out then; the log adds `slot_at` for each request.
+
+With `--processes K`, K processes serve one port (SO_REUSEPORT: the kernel shares the
+connections out), so the server's own truth does not drift at thousands of streams; each
+appends a line per first token written to a file of its own in a shared folder, and
+/__log (whichever process answers it) merges and clears them. Slots are per process.
 """
 
 from __future__ import annotations
@@ -21,8 +26,12 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import re
+import signal
+import subprocess
 import sys
+import tempfile
 import time
 
 from tests.vendor_server import _PreciseTimer
@@ -31,7 +40,8 @@ _LENGTH = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
 
 
 class Server:
-    def __init__(self, delay_ms: float, pieces: int, interval_ms: float, slots: int = 0) -> None:
+    def __init__(self, delay_ms: float, pieces: int, interval_ms: float, slots: int = 0,
+                 log_dir: str | None = None, tag: str = "") -> None:
         self.delay = delay_ms / 1000
         self.pieces = pieces
         self.interval = interval_ms / 1000
@@ -40,6 +50,31 @@ class Server:
         self.ids = itertools.count(1)
         self.timer: _PreciseTimer | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        self.tag = tag  # request ids unique across the processes of one port
+        self.log_dir = log_dir
+        self.log_fd = None if log_dir is None else os.open(os.path.join(log_dir, f"{os.getpid()}.jsonl"),
+                                                           os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+
+    def logged(self, rid: str) -> None:
+        """With several processes: this request's record, appended whole in one write."""
+        if self.log_fd is not None:
+            os.write(self.log_fd, json.dumps({"rid": rid, **self.log.pop(rid)}).encode() + b"\n")
+
+    def dump(self) -> dict[str, dict[str, float | None]]:
+        """The log so far (every process's, with several), then cleared."""
+        if self.log_dir is None:
+            log, self.log = self.log, {}
+            return log
+        merged = {}
+        for name in os.listdir(self.log_dir):
+            path = os.path.join(self.log_dir, name)
+            with open(path, "rb") as f:
+                lines = f.read().splitlines()
+            os.truncate(path, 0)  # the writers append: their next lines start the file anew
+            for line in lines:
+                rec = json.loads(line)
+                merged[rec.pop("rid")] = rec
+        return merged
 
     def chunk(self, payload: bytes) -> bytes:
         return b"%x\r\n%s\r\n" % (len(payload), payload)
@@ -75,6 +110,7 @@ class Server:
         first = self.event(rid, "tok0 ")
         self.log[rid]["first_token_written_at"] = time.time()  # stamped before the bytes leave
         transport.write(first)
+        self.logged(rid)
         for i in range(1, self.pieces):
             await asyncio.sleep(self.interval)
             if transport.is_closing():
@@ -110,12 +146,11 @@ class Server:
             def request(self, head: bytes) -> None:
                 read_at, started = time.time(), time.perf_counter()
                 if head.startswith(b"GET /__log"):
-                    body = json.dumps(server.log).encode()
-                    server.log = {}
+                    body = json.dumps(server.dump()).encode()
                     self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                          b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
                     return
-                rid = f"req_{next(server.ids)}"
+                rid = f"req_{server.tag}{next(server.ids)}"
                 server.log[rid] = {"read_at": read_at, "first_token_written_at": None}
                 if server.slots is None:  # else the head goes out once a slot is free
                     self.transport.write(server.head(rid))
@@ -127,12 +162,31 @@ class Server:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    server = Server(args.delay_ms, args.pieces, args.interval_ms, args.slots)
+    many = args.processes > 1 or args.log_dir is not None
+    log_dir = args.log_dir or (tempfile.mkdtemp(prefix="lean-server-") if many else None)
+    server = Server(args.delay_ms, args.pieces, args.interval_ms, args.slots, log_dir, f"{os.getpid()}_" if many else "")
     loop = asyncio.get_running_loop()
     server.timer = _PreciseTimer(loop)
-    srv = await loop.create_server(server.protocol, "127.0.0.1", args.port, backlog=4096)
-    print(f"LISTENING {srv.sockets[0].getsockname()[1]}", flush=True)
-    await srv.serve_forever()
+    srv = await loop.create_server(server.protocol, "127.0.0.1", args.port, backlog=4096, reuse_port=many)
+    port = srv.sockets[0].getsockname()[1]
+    peers = [subprocess.Popen([sys.executable, "-m", "tests.bench.lean_server", "--port", str(port), "--log-dir",
+                               log_dir, "--delay-ms", str(args.delay_ms), "--pieces", str(args.pieces),
+                               "--interval-ms", str(args.interval_ms), "--slots", str(args.slots), "--loop", args.loop],
+                              stdout=subprocess.PIPE, text=True)
+             for _ in range(args.processes - 1)] if log_dir is not None else []
+    for peer in peers:  # each is listening before this one says so
+        assert peer.stdout is not None
+        peer.stdout.readline()
+    if peers:  # terminating this one ends its peers too
+        loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)  # type: ignore[union-attr]
+    print(f"LISTENING {port}", flush=True)
+    try:
+        await srv.serve_forever()
+    except asyncio.CancelledError:
+        pass  # terminated (SIGTERM): end quietly, after the peers
+    finally:
+        for peer in peers:
+            peer.terminate()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -142,6 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pieces", type=int, default=20)
     ap.add_argument("--interval-ms", type=float, default=20.0)
     ap.add_argument("--slots", type=int, default=0, help="requests served at once (0: all)")
+    ap.add_argument("--processes", type=int, default=1, help="processes serving the port (SO_REUSEPORT)")
+    ap.add_argument("--log-dir", help=argparse.SUPPRESS)  # a peer of --processes: where the log lines go
     ap.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
                     help="uvloop where installed (default), or the standard library's loop")
     args = ap.parse_args(argv)

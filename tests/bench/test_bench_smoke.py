@@ -48,6 +48,13 @@ def test_framing_benchmark_prints_both_decoders():
 def test_store_benchmark_prints_each_command(tmp_path):
     out = run("tests.bench.bench_store", "--answers", "60", "--repeat", "1", "--cache", str(tmp_path))
     assert "60 answers: store" in out
-    for name in ("scorecard --json  ", "scorecard --json --tag X", "export csv", "export jsonl", "export parquet"):
+    for name in ("scorecard --json  ", "scorecard --json --tag X", "export csv", "export jsonl", "export parquet",
+                 "export pairs"):
         assert out.count(name) == 1, name
-    assert out.count("peak RSS") == 6 and "FAIL" not in out
+    assert out.count("peak RSS") == 7 and "FAIL" not in out
+
+
+def test_store_benchmark_runs_only_the_commands_asked(tmp_path):
+    out = run("tests.bench.bench_store", "--answers", "60", "--repeat", "1", "--cache", str(tmp_path),
+              "--only", "export")
+    assert "export csv" in out and "export pairs" in out and "scorecard" not in out

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+from desk.core.rating import Preference, Rating
 from desk.core.records import (
     USAGE_FIELDS,
     attempt_fields,
     attempt_from_fields,
+    preference_fields,
+    preference_from_fields,
+    rating_fields,
+    rating_from_fields,
     response_fields,
     response_from_fields,
 )
@@ -52,3 +57,19 @@ def test_fields_are_copies_not_the_records_own_lists():
     values["notes"].append("more")
     values["settings"]["x"] = 1
     assert r.notes == ["n"] and "x" not in r.settings
+
+
+def test_ratings_and_preferences_round_trip_through_their_fields():
+    rating = Rating("g1", "r1", "ann", "default", 5.0, {"outcome": "success", "tags": ("a", "b")},
+                    blind=True, shown_order=("r2", "r1"), supersedes="g0", origin="other")
+    values = rating_fields(rating)
+    assert list(values) == [f.name for f in fields(Rating)]
+    assert values["values"] == {"outcome": "success", "tags": ["a", "b"]} and values["shown_order"] == ["r2", "r1"]
+    back = rating_from_fields(values)
+    assert (back.shown_order, back.values["tags"]) == (("r2", "r1"), ["a", "b"])
+    assert rating_from_fields(rating_fields(back)) == back
+
+    pref = Preference("p1", "r1", "r2", "a", "ann", 6.0, reason="shorter", blind=True, shown_order=("r1", "r2"))
+    values = preference_fields(pref)
+    assert list(values) == [f.name for f in fields(Preference)] and values["shown_order"] == ["r1", "r2"]
+    assert preference_from_fields(values) == pref

@@ -267,7 +267,7 @@ def expected_response(fx: Fixture, r: ResponseResult) -> dict[str, Any]:
         "cost_usd": r.cost_usd, "cost_note": r.cost_note or None, "price_source": r.price_source,
         "retries": r.retries, "retry_wait_ms": r.retry_wait_ms, "vendor_request_id": r.vendor_request_id,
         "served_model": r.served_model, "system_fingerprint": r.system_fingerprint,
-        "refusal": False, "unknown_fields": {},
+        "refusal": False, "unknown_fields": {}, "tool_calls": [],
         "notes": r.notes,
         "attempts": [
             {"number": a.number, "status": a.status.value,
@@ -310,6 +310,7 @@ def test_jsonl_nests_trial_response_and_rating(fx, tmp_path):
             {"name": "chart.png", "kind": "image", "mime": "image/png", "sha256": fx.attachments[1].sha256,
              "size": len(png())},
         ],
+        "tools": None, "tool_rounds": None,
     }  # fmt: skip
     assert [set(r) for r in records] == [{"trial", "response", "rating"}] * 4
     assert all(r["trial"] == expected_trial for r in records)

@@ -48,7 +48,7 @@ def test_the_model_needs_no_qt():
 
 
 @pytest.mark.parametrize(("form", "words"), [
-    ({"models": []}, "Check at least one model"),
+    ({"models": []}, "Models: choose at least one model to load."),
     ({"prompt": "  \n"}, "The prompt is empty: write one, or choose a dataset."),
     ({"requests": None, "duration_s": None}, "number of requests or a duration"),
     ({"backoff_base": 5.0, "backoff_max": 2.0}, "Backoff: the longest wait (2 s) cannot be shorter than the first (5 s)."),

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-import desk.engine.session as session
+import desk.engine.services.ratings as session
 from desk.cli import main as cli_main
 from desk.core.ids import new_id
 from desk.core.rating import RatingFilter
@@ -86,7 +86,7 @@ def test_scorecard_figures_match_hand_computation(engine):
     b.append(add(store, trials[1], "p/b", total_ms=70.0, cost=0.004))
     b.append(add(store, trials[2], "p/b", total_ms=90.0, cost=0.003, status=Status.ERROR))
 
-    rate = store.save_rating
+    rate = store.ratings.save
     rate(a[0].id, "ana", {**GOOD, "outcome": "success", "uncertainty": "asked_clarifying", "quality": 5})
     rate(a[1].id, "ana", {**GOOD, "outcome": "success"})
     rate(a[2].id, "ana", {**GOOD, "outcome": "success", "constraints": "violated", "quality": 3})
@@ -96,9 +96,9 @@ def test_scorecard_figures_match_hand_computation(engine):
     rate(b[1].id, "ana", {**GOOD, "outcome": "partial", "uncertainty": "needless_question", "quality": 2})
     rate(b[2].id, "ana", {"outcome": "failure"})  # a failed request: rated by its outcome alone
     # Preferences: A beats B on trials 0 and 1, tie on trial 2.
-    store.save_preference(a[0].id, b[0].id, "a", "ana")
-    store.save_preference(b[1].id, a[1].id, "b", "ana")
-    store.save_preference(a[2].id, b[2].id, "tie", "ana")
+    store.ratings.save_preference(a[0].id, b[0].id, "a", "ana")
+    store.ratings.save_preference(b[1].id, a[1].id, "b", "ana")
+    store.ratings.save_preference(a[2].id, b[2].id, "tie", "ana")
 
     scores = {s.model: s for s in engine.ratings.scorecard()}
     sa, sb = scores["p/a"], scores["p/b"]
@@ -166,8 +166,8 @@ def test_agreement_kappa_for_two_raters_and_alpha_for_three(engine):
     ana = ["success", "success", "failure", "failure", "success", "partial"]
     bo = ["success", "failure", "failure", "failure", "success", "partial"]
     for r, x, y in zip(rs, ana, bo, strict=True):
-        store.save_rating(r.id, "ana", {**GOOD, "outcome": x})
-        store.save_rating(r.id, "bo", {**GOOD, "outcome": y})
+        store.ratings.save(r.id, "ana", {**GOOD, "outcome": x})
+        store.ratings.save(r.id, "bo", {**GOOD, "outcome": y})
     score = engine.ratings.scorecard()[0]
     # By hand: observed agreement 5/6; marginals ana (s3, f2, p1), bo (s2, f3, p1):
     # expected = (3*2 + 2*3 + 1*1) / 36 = 13/36; kappa = (5/6 - 13/36) / (1 - 13/36) = 17/23.
@@ -177,7 +177,7 @@ def test_agreement_kappa_for_two_raters_and_alpha_for_three(engine):
     assert score.successes == 2
 
     for r in rs:
-        store.save_rating(r.id, "cy", {**GOOD, "outcome": "success"})
+        store.ratings.save(r.id, "cy", {**GOOD, "outcome": "success"})
     score = engine.ratings.scorecard()[0]
     assert score.agreement["raters"] == 3 and "krippendorff_alpha" in score.agreement["outcome"]
     assert score.cost_unknown == 6 and score.cost_per_success_usd is None
@@ -188,8 +188,8 @@ def test_filters_by_rater_tag_and_trial(engine):
     t1, t2 = store.trials.create(TrialInput("one")), store.trials.create(TrialInput("two"))
     r1 = add(store, t1, "p/a", total_ms=100, cost=0.01)
     r2 = add(store, t2, "p/a", total_ms=200, cost=0.02)
-    store.save_rating(r1.id, "ana", {**GOOD, "outcome": "success", "tags": ["finance"]})
-    store.save_rating(r2.id, "bo", {**GOOD, "outcome": "failure"})
+    store.ratings.save(r1.id, "ana", {**GOOD, "outcome": "success", "tags": ["finance"]})
+    store.ratings.save(r2.id, "bo", {**GOOD, "outcome": "failure"})
     assert engine.ratings.scorecard(RatingFilter(rater="ana"))[0].successes == 1
     assert engine.ratings.scorecard(RatingFilter(rater="ana"))[0].n_rated == 1
     assert engine.ratings.scorecard(RatingFilter(tags=("finance",)))[0].total_cost_usd == pytest.approx(0.01)
@@ -202,7 +202,7 @@ def test_date_range_keeps_answers_rated_in_it_though_stored_before(engine):
     t = store.trials.create(TrialInput("q"))
     r = add(store, t, "p/m", total_ms=5.0, cost=0.01)
     store.db.execute("UPDATE responses SET created_at = created_at - 2 * 86400")  # answered 2 days ago
-    store.save_rating(r.id, "ann", {**GOOD, "outcome": "success"})
+    store.ratings.save(r.id, "ann", {**GOOD, "outcome": "success"})
     import time
 
     scores = engine.ratings.scorecard(RatingFilter(since=time.time() - 3600))
@@ -213,7 +213,7 @@ def test_load_run_traffic_stays_out_of_the_scorecard(engine):
     store = engine.store
     trial = store.trials.create(TrialInput("task"))
     hand = add(store, trial, "p/a", total_ms=100.0, cost=0.01)
-    store.save_rating(hand.id, "ana", {**GOOD, "outcome": "success"})
+    store.ratings.save(hand.id, "ana", {**GOOD, "outcome": "success"})
     before = {s.model: (s.n_answers, s.cost_per_success_usd) for s in engine.ratings.scorecard()}
 
     run_id = store.runs.create("load", {}, "spike")
@@ -234,7 +234,7 @@ def test_bradley_terry_strengths_by_hand(engine):
     a = [add(store, t, "p/a", total_ms=10.0, cost=0.01) for t in trials]
     b = [add(store, t, "p/b", total_ms=10.0, cost=0.01) for t in trials]
     for i, winner in enumerate(["a", "a", "a", "b"]):  # A won 3 of 4
-        store.save_preference(a[i].id, b[i].id, winner, "ana")
+        store.ratings.save_preference(a[i].id, b[i].id, winner, "ana")
     sa, sb = engine.ratings.scorecard()
     p_a, p_b = two_item_bt(3, 4)
     assert (sa.bt_score, sb.bt_score) == pytest.approx((p_a, p_b), rel=1e-7)
@@ -263,7 +263,7 @@ def test_krippendorff_alpha_in_the_scorecard_matches_the_published_example(engin
         r = add(store, trial, "p/a", total_ms=10.0, cost=0.01)
         for rater, value in zip(("ana", "bo", "cy", "di"), row, strict=True):
             if value is not None:
-                store.save_rating(r.id, rater, {**GOOD, "outcome": "success", "uncertainty": KEYS[value]})
+                store.ratings.save(r.id, rater, {**GOOD, "outcome": "success", "uncertainty": KEYS[value]})
     [score] = engine.ratings.scorecard()
     # The last answer has one rating: not shared, so 11 items.
     assert score.agreement["raters"] == 4 and score.agreement["n_items"] == 11
@@ -278,9 +278,9 @@ def test_scorecard_json_from_the_cli_has_the_new_intervals(engine, capsys):
     a = [add(store, t, "p/a", total_ms=10.0, cost=0.02) for t in trials]
     b = [add(store, t, "p/b", total_ms=10.0, cost=0.01) for t in trials]
     for r in a + b:
-        store.save_rating(r.id, "ana", {**GOOD, "outcome": "success"})
-    store.save_preference(a[0].id, b[0].id, "a", "ana")
-    store.save_preference(a[1].id, b[1].id, "tie", "ana")
+        store.ratings.save(r.id, "ana", {**GOOD, "outcome": "success"})
+    store.ratings.save_preference(a[0].id, b[0].id, "a", "ana")
+    store.ratings.save_preference(a[1].id, b[1].id, "tie", "ana")
     assert cli_main(["scorecard", "--json", "--db", str(store.path)]) == 0
     x, y = json.loads(capsys.readouterr().out)
     assert x["pairwise_win_ci"] == pytest.approx(list(wilson(1.5, 2)), abs=1e-12)
@@ -294,7 +294,7 @@ def test_scorecard_json_from_the_cli_has_the_new_intervals(engine, capsys):
 def test_scorecard_in_background_uses_its_own_connection_and_can_be_cancelled(engine, monkeypatch):
     store = engine.store
     trial = store.trials.create(TrialInput("t"))
-    store.save_rating(add(store, trial, "p/a", total_ms=10.0, cost=0.01).id, "ana", {**GOOD, "outcome": "success"})
+    store.ratings.save(add(store, trial, "p/a", total_ms=10.0, cost=0.01).id, "ana", {**GOOD, "outcome": "success"})
     seen = []
     real = session.compute_scorecard
 

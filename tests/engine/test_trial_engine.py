@@ -262,7 +262,7 @@ def test_cancel_mid_stream_keeps_and_stores_the_partial_text(kind, providers, ve
     assert [a.status for a in row.attempts] == [Status.INTERRUPTED]
     assert row.attempts[0].error_kind == ErrorKind.CANCELLED
     # A later open must not re-mark it (it is finished, not an orphan).
-    assert providers.recover_interrupted() == 0
+    assert providers.responses.recover_interrupted() == 0
 
 
 def test_cancel_during_retry_wait(providers, vendor):

@@ -81,7 +81,7 @@ def test_a_trial_runs_on_the_ports_it_is_given_and_reads_back(providers, vendor)
     async def go():
         async with engine_for(providers) as engine:
             responses = WatchedResponses(providers.responses)
-            service = TrialService(providers.trials, responses, engine, engine.runner, remembered.append)
+            service = TrialService(providers.trials, responses, engine.providers, engine.runner, remembered.append)
             return responses, service, await service.run(TrialInput("Say hello."), [ref("openai")])
 
     responses, service, outcome = asyncio.run(go())
@@ -104,7 +104,7 @@ def test_a_refused_trial_sends_nothing_and_remembers_nothing(providers, vendor):
 
     async def go():
         async with engine_for(providers) as engine:
-            service = TrialService(RefusingTrials(providers.db), providers.responses, engine, engine.runner,
+            service = TrialService(RefusingTrials(providers.db), providers.responses, engine.providers, engine.runner,
                                    remembered.append)
             await service.run(TrialInput("Say hello."), [ref("openai")])
 
@@ -121,7 +121,7 @@ def test_a_refused_trial_sends_nothing_and_remembers_nothing(providers, vendor):
 def test_a_bad_request_is_refused_before_any_provider_is_loaded(providers, vendor, trial, models, message):
     async def go():
         async with engine_for(providers) as engine:
-            targets = WatchedTargets(engine)
+            targets = WatchedTargets(engine.providers)
             service = TrialService(providers.trials, providers.responses, targets, engine.runner,
                                    lambda ref: None)
             try:

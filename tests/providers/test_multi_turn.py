@@ -21,7 +21,7 @@ TURNS = (
     PriorTurn("Do you mean by units or by revenue?", "By revenue.", "The file has totals.", "sig-1"),
     PriorTurn("North, with 3.", "And the least?"),
 )
-CONVERSATION = FIRST.__class__(FIRST.prompt, FIRST.system, FIRST.attachments, TURNS)
+CONVERSATION = FIRST.__class__(FIRST.prompt, FIRST.system, FIRST.attachments, turns=TURNS)
 
 
 def _said(role: str, text: str, attachments: int = 0, thinking: str | None = None,

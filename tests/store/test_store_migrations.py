@@ -39,6 +39,8 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "system": str,
         "parent_trial_id": str,
         "note": str,
+        "tools_json": str,
+        "tool_rounds_json": str,
     },
     "trial_attachments": {
         "trial_id": str,
@@ -96,7 +98,8 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "notes_json": str,
         "served_model": str,
         "system_fingerprint": str,
-        "reasoning_signature": str,  # m012
+        "tool_calls_json": str,
+        "reasoning_signature": str,  # m014
     },
     "attempts": {
         "id": str,
@@ -154,7 +157,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "supersedes": str,
         "origin": str,  # m007
     },
-    "turns": {"response_id": str, "parent_response_id": str, "turn": int, "reply": str, "created_at": float},  # m012
+    "turns": {"response_id": str, "parent_response_id": str, "turn": int, "reply": str, "created_at": float},  # m014
     "settings": {"key": str, "value": str},
     "_desk_migrations": {"name": str, "applied_at": float},
 }

@@ -37,7 +37,9 @@ def test_m005_creates_the_suite_tables() -> None:
         "id": str, "name": str, "version": int, "created_at": float, "source": str, "sha256": str}
     assert set(db.table("suite_cases").columns_dict) == {
         "id", "suite_id", "position", "case_ref", "prompt", "system", "expect", "tags_json", "notes",
-        "constraints_json", "source", "upstream_id", "clarification"}  # clarification: m012
+        "constraints_json", "source", "upstream_id",
+        "tools_json", "tool_results_json", "expected_call_json",  # m012: a case's tool use
+        "clarification"}  # m014
     assert db.table("suite_case_attachments").pks == ["case_id", "position"]
     assert db.table("suite_run_trials").pks == ["run_id", "case_id", "sample"]
     unique = [i.columns for i in db.table("suites").indexes if i.unique]

@@ -1,4 +1,4 @@
-"""The turns of a conversation in the store (issue 16, migration m012): each later answer
+"""The turns of a conversation in the store (issue 16, migration m014): each later answer
 linked to the one it continues with the reply that made it, read back as a chain, kept
 with the thinking signature to send back, and carried over by a merge."""
 

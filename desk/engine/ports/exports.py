@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from desk.core.conversation import TurnLink
 from desk.core.rating import Preference, Rating, RatingFilter
@@ -30,6 +30,10 @@ class RatedAnswers(Protocol):
                                attempts: bool = True) -> Iterator[list[tuple[ResponseResult, Rating]]]:
         """The rated answers a batch at a time, read as consumed."""
 
+    def rated_answer_batches(self, filters: RatingFilter | None = None, size: int = 500, *,
+                             attempts: bool = True) -> Iterator[list[tuple[dict[str, Any], Rating]]]:
+        """The same, each response as plain values (desk.core.records.response_fields' shape)."""
+
     def rated_responses(self, filters: RatingFilter | None = None) -> list[tuple[ResponseResult, Rating]]: ...
 
     def current_preferences(self, rater: str | None = None, *, trial_id: str | None = None) -> list[Preference]: ...
@@ -37,6 +41,9 @@ class RatedAnswers(Protocol):
 
 class AnswerLookup(Protocol):
     def get(self, response_id: str) -> ResponseResult | None: ...
+
+    def values_by_ids(self, response_ids: Sequence[str], *, attempts: bool = False) -> dict[str, dict[str, Any]]:
+        """These answers as plain values (desk.core.records.response_fields' shape), by id."""
 
 
 class RunEvidence(RunReader, Protocol):

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from desk.core.conversation import TurnLink
-from desk.core.rating import Preference, Rating, RatingFilter
+from desk.core.rating import Preference, PreferenceFigures, Rating, RatingFigures, RatingFilter
 from desk.core.response import ResponseFigures, ResponseResult
 from desk.core.rubric import Rubric
 from desk.engine.jobs import Job
@@ -56,6 +56,12 @@ class RatingReader(Protocol):
 
     def matching(self, filters: RatingFilter | None = None) -> list[Rating]:
         """The current ratings `filters` selects, without their responses."""
+
+    def figures(self, filters: RatingFilter | None = None) -> list[RatingFigures]:
+        """`matching`'s ratings as the few values a scorecard counts."""
+
+    def preference_figures(self, rater: str | None = None) -> list[PreferenceFigures]:
+        """`current_preferences`, in their order, as a scorecard counts them."""
 
     def matching_keys(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]: ...
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from desk.core.rating import Rating
+from desk.core.rating import Rating, RatingFilter
 from desk.core.response import ResponseResult
 from desk.core.suite import Case, Suite
 from desk.engine.scorecard import ModelScore
-from desk.store.ratings import RatingFilter
 from desk.store.suites import RunCell, SuiteInfo, SuiteRunRow
 from desk.store.trials import StoredTrial
 

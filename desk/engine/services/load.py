@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from time import perf_counter
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from desk.core import clock
 from desk.core.load import RequestOutcome, summarize
+from desk.core.load_split import default_workers
 from desk.core.trial import TrialInput
-from desk.engine.jobs import Job
 from desk.engine.load import (
     LagMonitor,
     LoadCancelled,
@@ -32,25 +34,19 @@ from desk.engine.load import (
     StepState,
     model_load,
     planned_requests,
+    prewarm,
+    ready,
     run_load_in_thread,
     run_summary,
+    warm_up,
 )
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.ports.runs import RunConnection, Runs
 from desk.engine.ports.targets import Targets
-from desk.engine.pricing import wait_for_preload
-from desk.engine.runner import NullSink, Runner, Target
+from desk.engine.runner import Runner
+from desk.engine.services.load_workers import steps_across
 from desk.providers.connections import Connections
-from desk.store.db import Store
 from desk.store.runs import RunInfo
-
-T = TypeVar("T")
-
-
-class OnOwnConnection(Protocol):
-    """Runs `use(store)` on a worker thread with a connection of its own, cancellable by `job`."""
-
-    def __call__(self, job: Job, use: Callable[[Store], T]) -> Awaitable[T]: ...
 
 
 class OnOwnThread(Protocol):
@@ -66,22 +62,25 @@ class LoadService:
 
     def __init__(self, runs: Runs, targets: Targets, runner: Runner, connections: Connections, *,
                  create_trial: Callable[[TrialInput], str], own_connection: Callable[[], RunConnection],
-                 on_own_connection: OnOwnConnection, elsewhere: OnOwnThread) -> None:
+                 elsewhere: OnOwnThread, store_path: str = "") -> None:
         self.runs = runs
         self._targets = targets
         self._runner = runner  # its pricer and known keys; each run gets a runner with the plan's policy
         self._connections = connections
         self._create_trial = create_trial
         self._own_connection = own_connection
-        self._on_own_connection = on_own_connection
         self._elsewhere = elsewhere
+        self._store_path = store_path  # what worker processes open (read only: the parent alone writes)
 
     async def run(self, plan: LoadPlan, *, progress: Progress | None = None,
                   name: str | None = None) -> LoadResult:
         """Run the plan, store and summarise it. Raises LoadCancelled (carrying what was
         measured) when cancelled, LoadNotStored when the store refused the requests."""
         on_main_thread = threading.current_thread() is threading.main_thread()
-        runner, chains, trial_ids = await self._ready(plan)
+        runner, chains = await ready(self._targets, self._runner, plan)
+        trial_ids = [self._create_trial(t) for t in plan.inputs]
+        workers = plan.workers or default_workers(plan.steps, len(plan.models), os.cpu_count())
+        plan = replace(plan, workers=workers)  # stored as run, so the record says how it was sent
         run_id = self.runs.create("load", plan.spec(), name)
         writer = RequestWriter(self._own_connection, run_id)
         writer.start()
@@ -89,17 +88,25 @@ class LoadService:
                          LagMonitor(), [], progress, planned_requests(plan))
         steps: list[dict[str, Any]] = []
         status = "done"
+        lost: list[str] = []
         try:  # a cancel during the warm-up still finishes the run (stored as cancelled, writer closed)
-            await self._steps(ctx, steps, on_main_thread)
+            if workers > 1:
+                lost = await steps_across(ctx, steps, self._store_path, workers)
+            else:
+                await self._steps(ctx, steps, on_main_thread)
         except asyncio.CancelledError:
             status = "cancelled"
         finally:
             if on_main_thread:
                 gc.unfreeze()
             lag_report = await ctx.lag.stop()
-            wall_total = perf_counter() - ctx.t_run
+            wall_total = (ctx.t_end or perf_counter()) - ctx.t_run
             writer.close()
-        return self._finish(ctx, run_id, status, run_summary(plan, ctx.outcomes, steps, wall_total, lag_report))
+        summary = run_summary(plan, ctx.outcomes, steps, wall_total, lag_report)
+        if lost:  # a worker process died: its requests in flight were never reported
+            status = "failed"
+            summary["workers_lost"] = lost
+        return self._finish(ctx, writer, run_id, status, summary)
 
     def run_in_thread(self, plan: LoadPlan, *, progress: Progress | None = None,
                       done: Callable[[LoadResult | None, BaseException | None], None] | None = None,
@@ -110,35 +117,16 @@ class LoadService:
         return run_load_in_thread(lambda: self._elsewhere(plan.timeouts, plan.retry), plan, progress=progress,
                                   done=done, name=name)
 
-    async def _ready(self, plan: LoadPlan) -> tuple[Runner, dict[str, list[Target]], list[str]]:
-        """A runner with the plan's policy, each model's chain of targets (itself, then its
-        fallbacks) and the stored trial of each input, with the price catalogue loaded."""
-        await self._targets.prepare([r.provider for r in (*plan.models, *plan.fallback)])
-        await asyncio.to_thread(wait_for_preload)
-        runner = Runner(pricer=self._runner.pricer, timeouts=plan.timeouts, retry=plan.retry, stream=plan.stream,
-                        known_keys=self._runner.known_keys)
-        chains = {
-            str(m): [self._targets.target(r, plan.settings) for r in (m, *(f for f in plan.fallback if f != m))]
-            for m in plan.models
-        }
-        trial_ids = [self._create_trial(t) for t in plan.inputs]
-        for ref in (*plan.models, *plan.fallback):
-            runner.pricer.source(self._targets.target(ref).config, ref.model)  # load the catalog now
-        return runner, chains, trial_ids
-
     async def _steps(self, ctx: RunContext, steps: list[dict[str, Any]], on_main_thread: bool) -> None:
         """The warm-up, then each step in turn; a summary of each finished step goes to `steps`."""
-        plan, runner = ctx.plan, ctx.runner
-        if plan.warmup:  # code paths and one connection per model, outside the figures
-            await asyncio.gather(*(runner.run_response(chain[0], plan.inputs[0],
-                                                       runner.new_result(ctx.trial_ids[0], chain[0]), NullSink())
-                                   for chain in ctx.chains.values()), return_exceptions=True)
+        plan = ctx.plan
+        await warm_up(ctx)
         ctx.t_run = perf_counter()
         ctx.lag.start()
         for step_index, step in enumerate(plan.steps):
             if ctx.writer.error is not None:
                 break  # nothing more can be stored: sending more would only be paid for and lost
-            await self._prewarm(plan, step.concurrency)
+            await prewarm(self._targets, self._connections, plan, step.concurrency)
             # A full garbage collection over everything alive can stall the loop for tens of
             # milliseconds mid-step; collect now and freeze the survivors so that during the
             # step the collector only looks at what the step itself allocates. Only on the
@@ -161,22 +149,9 @@ class LoadService:
                            for m in plan.models},
             })
 
-    async def _prewarm(self, plan: LoadPlan, concurrency: int) -> None:
-        """Open the step's connections ahead of it so connect cost stays out of TTFT."""
-        opened = 0
-        for ref in (*plan.models, *plan.fallback):
-            try:
-                base_url = self._targets.target(ref).provider.base_url
-                opened += await self._connections.prewarm(base_url, min(concurrency, 1024))
-            except Exception:  # an unreachable model shows up as failed requests
-                pass
-        # A server accepts new connections at its own pace after the handshake; let it settle
-        # so that its backlog is not measured as the first requests' latency.
-        await asyncio.sleep(min(2.0, 0.05 + 0.001 * opened))
-
-    def _finish(self, ctx: RunContext, run_id: str, status: str, summary: dict[str, Any]) -> LoadResult:
+    def _finish(self, ctx: RunContext, writer: RequestWriter, run_id: str, status: str,
+                summary: dict[str, Any]) -> LoadResult:
         """Store the run's status and summary; raise for a run cancelled or not stored."""
-        writer = ctx.writer
         # The instant every request's offset counts from, so the stored attempts come back on
         # exactly the run's clock (anchoring on each request's first send drifts on a busy loop).
         summary["started_at"] = round(clock.wall(ctx.t_run), 6)
@@ -200,4 +175,4 @@ class LoadService:
         return info, self.runs.requests(run_id)
 
 
-__all__ = ["LoadService", "OnOwnConnection", "OnOwnThread"]
+__all__ = ["LoadService", "OnOwnThread"]

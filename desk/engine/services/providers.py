@@ -207,6 +207,7 @@ class ProviderService:
         return own, source
 
     def set_price(self, ref: ModelRef, price: Price | None) -> None:
+        self._pricer.forget()  # a run reads its models' prices again when it starts
         if price is None:
             self._prices.delete(ref.provider, ref.model)
         else:
@@ -218,6 +219,7 @@ class ProviderService:
 
     def delete_price(self, ref: ModelRef) -> bool:
         """Forget the user's own price for `ref`; False when there was none."""
+        self._pricer.forget()
         return self._prices.delete(ref.provider, ref.model)
 
     def set_prices(self, rows: Sequence[tuple[ModelRef, Price]]) -> None:
@@ -225,6 +227,7 @@ class ProviderService:
         unknown = sorted({ref.provider for ref, _ in rows if self._records.get(ref.provider) is None})
         if unknown:
             raise UnknownProviders(unknown)
+        self._pricer.forget()
         for ref, price in rows:
             self._prices.set(ref.provider, ref.model, price)
 

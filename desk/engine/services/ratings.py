@@ -10,7 +10,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from desk.core.constraint_reading import DEFAULT_READING, check_reading, read_as
+from desk.core.constraint_reading import DEFAULT_READING, check_reading, figures_read_as
+from desk.core.judge import JUDGE_PREFIX, is_judge
 from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.rubric import Rubric
 from desk.core.suite import AUTO_RATER
@@ -108,6 +109,8 @@ def not_the_machine(rater: str) -> None:
     """A person rating as "auto" would pass for desk's own constraint checks in every figure."""
     if rater.strip().casefold() == AUTO_RATER:
         raise EngineError(f"{AUTO_RATER!r} is the name of desk's automatic constraint checks; choose another rater name")
+    if rater.strip().casefold().startswith(JUDGE_PREFIX):
+        raise EngineError(f"rater names starting {JUDGE_PREFIX!r} are judge models' (desk judge); choose another rater name")
 
 
 def _reading(constraints: str) -> str:
@@ -128,15 +131,17 @@ def _scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, progress
 
 def _fresh_scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, reading: str,
                      progress: Progress | None) -> list[ModelScore]:
-    ratings = sources.ratings.matching(filters)
+    ratings = sources.ratings.figures(filters)
     if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
         ratings = [rating for rating in ratings if rating.rater != AUTO_RATER]
+    # Nor is a judge model's verdict: it counts only when that judge is asked for by name.
+    ratings = [rating for rating in ratings if not is_judge(rating.rater) or rating.rater == filters.rater]
     # Automatic checks count under the chosen reading; which one, and how many could not
     # (stored before desk kept its reading), is said per model below.
     read_ids: dict[str, bool] = {}  # response id -> its reading was stored
     for i, rating in enumerate(ratings):
         if rating.rater == AUTO_RATER and rating.constraints:
-            ratings[i], stored = read_as(rating, reading)
+            ratings[i], stored = figures_read_as(rating, reading)
             read_ids[rating.response_id] = read_ids.get(rating.response_id, True) and stored
     rated = {rating.response_id for rating in ratings}
     if filters.tags or filters.rater:
@@ -147,18 +152,21 @@ def _fresh_scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, re
         responses = sources.responses.figures(filters, load_runs=bool(filters.trial_ids))
     # A date range selects ratings by when they were made: an answer stored before the
     # range but rated within it is in scope too.
-    missing = rated.difference(r.id for r in responses)
-    if missing:
-        responses += sources.responses.figures(ids=[r.response_id for r in ratings if r.response_id in missing])
     in_scope = {r.id for r in responses}
-    preferences = [p for p in sources.ratings.current_preferences(filters.rater)
+    missing = rated - in_scope
+    if missing:
+        earlier = sources.responses.figures(ids=[r.response_id for r in ratings if r.response_id in missing])
+        responses += earlier
+        in_scope.update(r.id for r in earlier)
+    preferences = [p for p in sources.ratings.preference_figures(filters.rater)
                    if p.response_a in in_scope and p.response_b in in_scope]
     read: dict[str, str] = {}
     unread: Counter[str] = Counter()
-    for r in responses:
-        if r.id in read_ids:
-            read[r.model] = reading
-            unread[r.model] += not read_ids[r.id]
+    if read_ids:
+        for r in responses:
+            if r.id in read_ids:
+                read[r.model] = reading
+                unread[r.model] += not read_ids[r.id]
     # A task that took several turns succeeds (or not) once, by its last answer; every turn's cost counts.
     continued = {link.parent_response_id for link in sources.turns.for_responses([r.id for r in responses]).values()}
     scores = compute_scorecard(responses, ratings, preferences, seed=seed, progress=progress, continued=continued)

@@ -16,7 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from desk.core.constraint_reading import DEFAULT_READING
+from desk.core.rating import RatingFilter
 from desk.core.run_compare import ALPHA, RunComparison
+from desk.core.run_history import HistoryPoint
 from desk.core.suite import EXPECT_KINDS, Suite, SuiteError, case_from_trial, check_name
 from desk.core.trial import GenerationSettings, ModelRef
 from desk.engine import suite_files  # by module: tests stand in for its file functions
@@ -33,7 +35,8 @@ from desk.engine.ports.suites import (
     TrialLookup,
 )
 from desk.engine.ports.targets import Targets
-from desk.engine.run_compare import compare_suite_runs
+from desk.engine.run_compare import EvidencePair, compare_suite_runs, evidence
+from desk.engine.run_history import MAX_RUNS, history_of
 from desk.engine.runner import ResponseSink, Runner
 from desk.engine.scorecard import (
     AutoChecks,
@@ -57,9 +60,9 @@ from desk.engine.suite_records import (
     run_info,
 )
 from desk.engine.suite_run import ACTIVE, Listeners, RunSender, SendPlan, find_run
+from desk.engine.tool_use import ToolUseScore, tool_use
 from desk.store.errors import StoreError
-from desk.store.ratings import RatingFilter
-from desk.store.suites import SUITE_RUN, SuiteInfo
+from desk.store.suites import SUITE_RUN, SuiteInfo, SuiteRunRow
 
 log = logging.getLogger("desk.engine.suite")
 
@@ -190,11 +193,12 @@ class SuiteService:
         on_response: Callable[[SuiteResponse], None] | None = None,
         on_start: Callable[[str], None] | None = None,
         sink: ResponseSink | None = None,
+        rerun_of: str | None = None,
     ) -> SuiteRunResult:
         """Send every case (x `repeat`) of a suite to every model, at most `concurrency`
-        requests at once; every answer is an ordinary trial response, linked to the run.
-        A case's clarification is sent as the next turn while its answer asks a question,
-        up to turn `max_turns` (1: never).
+        requests at once; every answer is an ordinary trial response, linked to the run
+        (and the run to the one it repeats, `rerun_of`). A case's clarification is sent as
+        the next turn while its answer asks a question, up to turn `max_turns` (1: never).
 
         `progress(finished, total)` follows each answer; `on_response` gets each finished
         answer; `on_start(run_id)` is called once the run is stored; `sink` sees the
@@ -218,6 +222,8 @@ class SuiteService:
                 "concurrency": concurrency, "total": len(suite.cases) * repeat * len(models),
                 "settings": settings.as_dict(), "max_turns": max_turns,
             }
+            if rerun_of:
+                spec["rerun_of"] = rerun_of
             run_id = self.runs.create(SUITE_RUN, spec, label)
             plan = SendPlan(run_id, suite, models, repeat, concurrency, settings, max_turns)
             return await self.sender.send(plan, Listeners(progress, on_response, on_start, sink))
@@ -240,15 +246,45 @@ class SuiteService:
             self.tables.claim_run(run_id)
             return await self.sender.send(plan, Listeners(progress, on_response, on_start, sink))
 
+    async def rerun(
+        self,
+        run_id: str,
+        *,
+        newest_version: bool = False,
+        concurrency: int | None = None,
+        label: str | None = None,
+        progress: Progress | None = None,
+        on_response: Callable[[SuiteResponse], None] | None = None,
+        on_start: Callable[[str], None] | None = None,
+    ) -> SuiteRunResult:
+        """A new run with an earlier run's suite, models, settings and repeats, linked to it
+        (its `rerun_of`), to compare the two with compare_runs. The same suite version unless
+        `newest_version` (then only the cases both versions share can be compared)."""
+        with engine_errors():
+            plan = self._stored_plan(run_id, concurrency)
+            version = None if newest_version else plan.suite.version
+            name = plan.suite.name
+        return await self.run(name, plan.models, version=version, repeat=plan.repeat,
+                              concurrency=plan.concurrency, settings=plan.settings,
+                              label=label, progress=progress, on_response=on_response,
+                              on_start=on_start, rerun_of=run_id)
+
     def _resume_plan(self, run_id: str, concurrency: int | None) -> SendPlan:
-        found = self.tables.suite_runs(1, run_id=run_id, active=ACTIVE)
-        if not found:
-            raise SuiteRunError(f"no suite run {run_id!r} (see 'desk suite runs')")
-        row = found[0]
+        row = self._run_row(run_id)
         if row.state == "running":
             where = f"process {row.writer_pid}" + (f" on {row.writer_host}" if row.writer_host else "")
             raise SuiteRunError(f"suite run {run_id} is still running ({where}); cancel it first")
-        spec = row.spec
+        return self._stored_plan(run_id, concurrency)
+
+    def _run_row(self, run_id: str) -> SuiteRunRow:
+        found = self.tables.suite_runs(1, run_id=run_id, active=ACTIVE)
+        if not found:
+            raise SuiteRunError(f"no suite run {run_id!r} (see 'desk suite runs')")
+        return found[0]
+
+    def _stored_plan(self, run_id: str, concurrency: int | None) -> SendPlan:
+        """What a stored run sent: its suite, models, settings, repeats and concurrency."""
+        spec = self._run_row(run_id).spec
         suite = self.tables.get_suite_by_id(spec.get("suite_id", ""))
         if suite is None:
             raise SuiteRunError(f"suite run {run_id}: its suite ({spec.get('suite')!r}) is not in this store")
@@ -334,6 +370,13 @@ class SuiteService:
             first[rid] = root
         return first, {link.parent_response_id for link in links.values()}
 
+    def tool_use(self, run_id: str) -> list[ToolUseScore]:
+        """Per model of a suite run, its tool use on the cases that offer tools: called when
+        it should (and not when it should not), valid and schema-valid arguments, expected
+        call matched; each a rate with n, a Wilson interval and the answers that failed."""
+        with engine_errors():
+            return tool_use(self.tables, run_id)
+
     def compare_models(self, run_id: str, model_a: str, model_b: str,
                        filters: RatingFilter | None = None) -> PairedComparison:
         """Model A against model B on the same cases and samples of a run: wins, losses,
@@ -355,6 +398,20 @@ class SuiteService:
         """Run A against run B of one suite, per model (desk.engine.run_compare)."""
         with engine_errors():
             return compare_suite_runs(self.tables, self.ratings, run_a, run_b, alpha=alpha)
+
+
+    def compare_evidence(self, run_a: str, run_b: str, model: str, figure: str) -> list[EvidencePair]:
+        """The cases behind one figure of a comparison: for a rate those whose verdict flipped,
+        for a time or cost those that changed most (desk.engine.run_compare.evidence)."""
+        with engine_errors():
+            return evidence(self.tables, self.ratings, run_a, run_b, model, figure)
+
+    def history(self, name: str, *, model: str | None = None) -> list[HistoryPoint]:
+        """Every run of suite `name` (all its versions), oldest first: each model's figures
+        with their intervals and where the served model changed (desk.engine.run_history)."""
+        with engine_errors():
+            runs = self.list_runs(MAX_RUNS)
+            return history_of(self.tables, self.ratings, runs, name, model=model)
 
 
 def _check_new_run(suite: Suite, models: Sequence[ModelRef], repeat: int, concurrency: int) -> None:

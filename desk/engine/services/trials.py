@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 from desk.core.response import ResponseResult
-from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant, trial_size_problem
+from desk.core.tools import ToolsError
+from desk.core.trial import (
+    GenerationSettings,
+    ModelRef,
+    TrialInput,
+    Variant,
+    trial_size_problem,
+    with_results,
+)
 from desk.engine.errors import EngineError
 from desk.engine.ports.targets import Targets
 from desk.engine.ports.trials import ResponseReader, Responses, TrialHistory, Trials
@@ -72,7 +80,7 @@ class TrialService:
         each: Sequence[Variant | None] = variants or [None]
         targets = [self._targets.target(ref, settings_for(ref), variant) for ref in models for variant in each]
         if variants:
-            trial = TrialInput(trial.prompt, variants[0].system, trial.attachments)
+            trial = replace(trial, system=variants[0].system)
         try:
             trial_id = self._trials.create(trial, parent_trial_id=parent_trial_id)
         except StoreError as exc:
@@ -85,6 +93,34 @@ class TrialService:
         fan = FanoutSink(recorder, view) if view is not None else recorder
         results = await self._runner.run_trial(trial_id, trial, targets, fan)
         return TrialOutcome(trial_id, results)
+
+    async def give_results(self, response_id: str, results: Sequence[str] | None, *,
+                           sink: ResponseSink | None = None) -> TrialOutcome:
+        """*Give results*: the answer's tool calls with a result for each (in the calls'
+        order; None: the canned results its trial carries) go back to the same model, with
+        the same settings, as a new trial that continues the answer's (its parent).
+        EngineError when the answer made no call, or the results do not match its calls."""
+        answer = self._answers.get(response_id)
+        if answer is None:
+            raise EngineError(f"no answer {response_id!r}")
+        if not answer.tool_calls:
+            raise EngineError("that answer made no tool call to give a result for")
+        stored = self._trials.get(answer.trial_id)
+        if stored is None:
+            raise EngineError(f"the trial of answer {response_id!r} is gone")
+        if results is None:
+            results = stored.input.tools.canned if stored.input.tools else ()
+            if not results:
+                raise EngineError("this answer's trial carries no canned tool results")
+        try:
+            trial = with_results(stored.input, answer.text, answer.tool_calls, results)
+        except ToolsError as exc:
+            raise EngineError(str(exc)) from None
+        known = {f.name for f in fields(GenerationSettings)}
+        settings = GenerationSettings(**{k: v for k, v in answer.settings.items() if k in known})
+        variants = [answer.variant] if answer.variant is not None else None
+        return await self.run(trial, [ModelRef.parse(answer.model)], settings,
+                              parent_trial_id=stored.id, sink=sink, variants=variants)
 
     def load(self, trial_id: str) -> tuple[StoredTrial, list[ResponseResult]] | None:
         """A trial as sent and its answers, or None when there is no such trial."""

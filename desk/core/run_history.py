@@ -1,0 +1,146 @@
+"""A suite's history: each run's figures, per model, with intervals, oldest run first.
+
+Pure statistics (no store, no Qt): the engine gathers each run's answer facts (the same
+AnswerFacts as run versus run), this module computes per run and model:
+- the rates (success, constraint violated, asked a needed clarifying question, needless
+  refusal, fabricated) over the answers with a verdict, with a 95% Wilson interval and the
+  verdicts' sources;
+- TTFT p50/p95 and total p95 of the answers that did not fail, with percentile-bootstrap
+  intervals, and the cost per successful task with a paired bootstrap interval (its upper
+  bound infinite when a resample has no success);
+- what the vendor said it served, and where that differs from the model's previous run
+  that said anything (the marker on the timeline).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from desk.core.response import served_label
+from desk.core.run_compare import UNCERTAINTY_RATES, AnswerFacts
+from desk.core.statistics import (
+    bootstrap_percentile_intervals,
+    bootstrap_ratio_interval,
+    percentile,
+    wilson_interval,
+)
+
+RATE_FIGURES = ("success", "constraint_violated", *(name for name, _ in UNCERTAINTY_RATES))
+MEASURE_FIGURES = ("ttft_p50", "ttft_p95", "total_p95", "cost_per_success")
+FIGURES = RATE_FIGURES + MEASURE_FIGURES
+
+
+@dataclass(frozen=True)
+class HistoryFigure:
+    """One figure of one run and model: its value (None: nothing to compute it from), n
+    answers it is over, its interval and, for a rate, where the verdicts came from."""
+
+    name: str
+    unit: str  # "rate" | "ms" | "usd"
+    n: int
+    value: float | None
+    interval: tuple[float, float] | None
+    sources: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        interval = None if self.interval is None else [x if math.isfinite(x) else None for x in self.interval]
+        value = self.value if self.value is None or math.isfinite(self.value) else None
+        return {"figure": self.name, "unit": self.unit, "n": self.n, "value": value, "interval": interval,
+                "sources": list(self.sources)}
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    run_id: str
+    created_at: float
+    suite_version: int | None
+    name: str | None = None  # the run's label
+    rerun_of: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One run of one model on the timeline."""
+
+    run: RunMeta
+    model: str
+    answers: int
+    figures: tuple[HistoryFigure, ...]
+    served: tuple[str, ...]
+    served_changed: str | None = None  # "A → B" against the model's previous run that said
+
+    def figure(self, name: str) -> HistoryFigure:
+        return next(f for f in self.figures if f.name == name)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"run_id": self.run.run_id, "created_at": self.run.created_at,
+                "suite_version": self.run.suite_version, "name": self.run.name, "rerun_of": self.run.rerun_of,
+                "model": self.model, "answers": self.answers, "figures": [f.as_json() for f in self.figures],
+                "served": list(self.served), "served_changed": self.served_changed}
+
+
+def _rate(name: str, verdicts: Sequence[bool], sources: Sequence[str]) -> HistoryFigure:
+    n, yes = len(verdicts), sum(verdicts)
+    return HistoryFigure(name, "rate", n, yes / n if n else None, wilson_interval(yes, n),
+                         tuple(sorted(set(sources))))
+
+
+def run_figures(answers: Sequence[AnswerFacts], *, seed: int = 0, n_resamples: int = 2000) -> tuple[HistoryFigure, ...]:
+    """Every figure of one model's answers in one run."""
+    success = [a.success for a in answers if a.success is not None]
+    violated = [a for a in answers if a.violated is not None]
+    judged = [a.uncertainty for a in answers if a.uncertainty is not None]
+    figures = [
+        _rate("success", success, ["people"] * bool(success)),
+        _rate("constraint_violated", [bool(a.violated) for a in violated],
+              [a.violated_source for a in violated if a.violated_source]),
+        *(_rate(name, [u == option for u in judged], ["people"] * bool(judged)) for name, option in UNCERTAINTY_RATES),
+    ]
+    kw: dict[str, Any] = {"seed": seed, "n_resamples": n_resamples}
+    ttft = [a.ttft_ms for a in answers if a.ttft_ms is not None]
+    total = [a.total_ms for a in answers if a.total_ms is not None]
+    ttft_ci = bootstrap_percentile_intervals(ttft, (50, 95), **kw) or {}
+    total_ci = bootstrap_percentile_intervals(total, (95,), **kw) or {}
+    figures += [
+        HistoryFigure("ttft_p50", "ms", len(ttft), percentile(ttft, 50), ttft_ci.get(50)),
+        HistoryFigure("ttft_p95", "ms", len(ttft), percentile(ttft, 95), ttft_ci.get(95)),
+        HistoryFigure("total_p95", "ms", len(total), percentile(total, 95), total_ci.get(95)),
+    ]
+    costed = [a for a in answers if a.success is not None and a.cost_usd is not None]
+    wins = sum(bool(a.success) for a in costed)
+    spent = math.fsum(a.cost_usd or 0.0 for a in costed)
+    value = (spent / wins if wins else math.inf) if costed else None
+    interval = bootstrap_ratio_interval([a.cost_usd or 0.0 for a in costed],
+                                        [float(bool(a.success)) for a in costed], **kw)
+    figures.append(HistoryFigure("cost_per_success", "usd", len(costed), value, interval))
+    return tuple(figures)
+
+
+def suite_history(runs: Sequence[tuple[RunMeta, dict[tuple[Hashable, str], AnswerFacts]]], *,
+                  model: str | None = None, seed: int = 0) -> list[HistoryPoint]:
+    """The points of every run (oldest first) and model (by name; only `model` if given),
+    each marked where what the vendor said it served differs from that model's previous run
+    that said anything."""
+    points: list[HistoryPoint] = []
+    last_served: dict[str, tuple[str, ...]] = {}
+    for meta, facts in sorted(runs, key=lambda r: (r[0].created_at, r[0].run_id)):
+        by_model: dict[str, list[AnswerFacts]] = {}
+        for (_, name), answer in sorted(facts.items(), key=lambda kv: repr(kv[0])):
+            by_model.setdefault(name, []).append(answer)
+        for name in sorted(by_model):
+            if model is not None and name != model:
+                continue
+            answers = by_model[name]
+            served = tuple(sorted({label for a in answers
+                                   if (label := served_label(a.served_model, a.system_fingerprint)) is not None}))
+            changed = None
+            before = last_served.get(name)
+            if served and before is not None and before != served:
+                changed = f"{', '.join(before)} → {', '.join(served)}"
+            if served:
+                last_served[name] = served
+            points.append(HistoryPoint(meta, name, len(answers), run_figures(answers, seed=seed), served, changed))
+    return points

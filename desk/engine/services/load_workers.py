@@ -1,0 +1,352 @@
+"""A load run across worker processes: each sends its share of every step from an event
+loop, HTTP client and pre-opened connections of its own; the parent plans, starts every
+step on all of them at one instant, collects their finished requests and stores them
+(one writer, the parent's RequestWriter).
+
+Timing: processes on one machine share the wall clock, so the parent names instants in
+unix seconds (the run's start, each step's start) and each worker turns them into its own
+`perf_counter` (desk.core.clock.perf); every duration a worker reports was measured on its
+own `perf_counter`, every instant (an attempt's started_at) is on the shared wall clock,
+so stored requests, their offsets in the run and the server-log join read as they do for
+a run in one process.
+
+The conversation, two one-way pipes per worker (pickled tuples):
+    worker -> parent  ("ready",) after its warm-up; ("prewarmed",); ("outcomes", [(outcome,
+                      calls), ...]); ("step_done", {"burst_end": wall | None, "end": wall});
+                      ("done", lag samples); ("failed", reason)
+    parent -> worker  ("prewarm", step); ("go", step, start_wall, run_wall); ("stop",); ("end",)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import itertools
+import multiprocessing
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from time import perf_counter
+from typing import Any
+
+from desk.core import clock
+from desk.core.load import LoadStep, RequestOutcome, summarize
+from desk.core.load_split import split_step
+from desk.core.response import ResponseResult
+from desk.engine.load import LagMonitor, LoadPlan, RunContext, StepState, model_load, prewarm, ready, warm_up
+from desk.engine.pricing import Pricer, preload_catalog
+from desk.engine.runner import Runner
+from desk.engine.services.providers import ProviderService
+from desk.providers.connections import Connections
+from desk.store.db import open_store
+
+START_AHEAD_S = 0.05  # a step's start instant is this far ahead, so every worker is waiting for it
+STOP_WAIT_S = 15.0  # how long a cancelled or finished run waits for its workers' last reports
+
+Item = tuple[RequestOutcome, list[tuple[int, ResponseResult]]]
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    store_path: str  # opened to read providers, keys and prices; a worker writes nothing to it
+    plan: LoadPlan
+    index: int
+    count: int
+    trial_ids: list[str]
+
+
+# --- in the worker process ------------------------------------------------------------------
+
+
+class Courier:
+    """A worker's HeldRequests: finished requests are held while a step runs (pickling and
+    writing them would delay the loop being measured) and sent to the parent between steps,
+    or every `FLUSH_EVERY_S` of a long step."""
+
+    FLUSH_EVERY_S = 30.0
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._held: list[Item] = []
+        self._last = time.monotonic()
+        self.error: BaseException | None = None
+
+    def put(self, outcome: RequestOutcome, calls: list[tuple[int, ResponseResult]]) -> None:
+        self._held.append((outcome, calls))
+        if time.monotonic() - self._last > self.FLUSH_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._held:
+            self.send(("outcomes", self._held))
+        self._held = []
+        self._last = time.monotonic()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        self._conn.send(message)
+
+
+def worker_main(orders: Connection, reports: Connection, job: WorkerJob) -> None:
+    """The worker process's entry point (spawned: it imports desk afresh). Two one-way pipes:
+    the event loop watches `orders` (and makes it non-blocking), `reports` stays blocking so
+    a large batch of requests is written whole."""
+    from desk.engine.aio import run
+
+    # Ctrl-C in a terminal reaches the whole process group: the parent alone decides, and
+    # stops its workers so that their requests in flight are still reported and stored.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        run(_serve(orders, reports, job))
+    except BaseException as exc:  # the parent records why this worker's share is missing
+        try:
+            reports.send(("failed", f"worker {job.index}: {type(exc).__name__}: {exc}"))
+        except OSError:
+            pass
+    finally:
+        orders.close()
+        reports.close()
+
+
+async def _serve(orders: Connection, reports: Connection, job: WorkerJob) -> None:
+    plan = job.plan
+    inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+
+    def hear() -> None:
+        try:
+            inbox.put_nowait(orders.recv())
+        except (EOFError, OSError):  # the parent is gone: nobody would store what is measured
+            loop.remove_reader(orders.fileno())
+            inbox.put_nowait(("stop",))
+
+    loop.add_reader(orders.fileno(), hear)
+    store = open_store(job.store_path)
+    connections = Connections(connect_timeout=plan.timeouts.connect)
+    try:
+        preload_catalog()
+        pricer = Pricer(store.prices.get)
+        targets = ProviderService(store.providers, store.prices, connections.client, pricer)
+        runner, chains = await ready(targets, Runner(pricer=pricer, known_keys=targets.known_keys), plan)
+        courier = Courier(reports)
+        ctx = RunContext(runner, chains, plan, job.trial_ids, itertools.count(job.index, job.count), 0.0,
+                         courier, LagMonitor(), [], None, 0)
+        await warm_up(ctx)
+        ctx.lag.start()
+        courier.send(("ready",))
+        while (message := await inbox.get())[0] not in ("end", "stop"):
+            share = split_step(plan.steps[message[1]], job.count)[job.index]
+            if message[0] == "prewarm":
+                if share is not None:
+                    await prewarm(targets, connections, plan, share.concurrency)
+                courier.send(("prewarmed",))
+            elif not await _step(ctx, courier, inbox, share, *message[1:]):
+                break
+        lags = ctx.lag.lags
+        await ctx.lag.stop()
+        courier.send(("done", lags))
+    finally:
+        loop.remove_reader(orders.fileno())
+        await connections.aclose()
+        store.close()
+
+
+async def _step(ctx: RunContext, courier: Courier, inbox: asyncio.Queue[tuple[Any, ...]], share: LoadStep | None,
+                index: int, start_wall: float, run_wall: float) -> bool:
+    """This worker's share of step `index`, from the agreed instant; False if told to stop."""
+    ctx.t_run = clock.perf(run_wall)
+    t_step = clock.perf(start_wall)
+    stopped = False
+    state = StepState(index, share, t_step, len(ctx.plan.models)) if share is not None else None
+    if state is not None:
+        gc.collect()  # as the single-process run does: no full collection mid-step
+        gc.freeze()
+        await asyncio.sleep(max(0.0, t_step - perf_counter()))
+        work: asyncio.Future[Any] = asyncio.ensure_future(
+            asyncio.gather(*(model_load(ctx, state, str(m)) for m in ctx.plan.models)))
+        told: asyncio.Future[Any] = asyncio.ensure_future(inbox.get())
+        await asyncio.wait([work, told], return_when=asyncio.FIRST_COMPLETED)
+        if told.done():  # only "stop" comes mid-step: the requests in flight are recorded as interrupted
+            stopped = True
+            work.cancel()
+        else:
+            told.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        ctx.lag.active = False
+        gc.unfreeze()
+    end = clock.wall(perf_counter()) if state is not None else start_wall
+    courier.flush()
+    burst_end = None if state is None or state.burst_end is None else clock.wall(state.burst_end)
+    courier.send(("step_done", {"burst_end": burst_end, "end": end}))
+    return not stopped
+
+
+# --- in the parent ----------------------------------------------------------------------------
+
+
+class WorkerPool:
+    """The worker processes of one run, their pipes, and what they said (read by a thread per
+    pipe and handed to the run's event loop)."""
+
+    def __init__(self, jobs: list[WorkerJob]) -> None:
+        spawn = multiprocessing.get_context("spawn")  # fork would copy the parent's loop, threads and client
+        self.loop = asyncio.get_running_loop()
+        self.inbox: asyncio.Queue[tuple[int, tuple[Any, ...]]] = asyncio.Queue()
+        self.conns: list[Connection] = []  # orders to each worker
+        self.reports: list[Connection] = []  # each worker's reports, read by a thread of its own
+        self.readers: list[threading.Thread] = []
+        self.procs: list[Any] = []
+        self.live: set[int] = set()
+        self.lost: dict[int, str] = {}
+        self.lags: list[float] = []  # every worker's event-loop lag samples
+        for job in jobs:
+            their_orders, orders = spawn.Pipe(duplex=False)
+            reports, their_reports = spawn.Pipe(duplex=False)
+            proc = spawn.Process(target=worker_main, args=(their_orders, their_reports, job),
+                                 name=f"desk-load-{job.index}", daemon=True)
+            proc.start()
+            their_orders.close()
+            their_reports.close()
+            self.conns.append(orders)
+            self.reports.append(reports)
+            self.procs.append(proc)
+            self.live.add(job.index)
+            reader = threading.Thread(target=self._read, args=(job.index, reports),
+                                      name=f"desk-load-pipe-{job.index}", daemon=True)
+            reader.start()
+            self.readers.append(reader)
+
+    def _read(self, index: int, conn: Connection) -> None:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                message = ("lost",)
+            except Exception as exc:  # a report that cannot be read loses what it carried
+                message = ("failed", f"worker {index}: its report could not be read ({type(exc).__name__}: {exc})")
+            self.loop.call_soon_threadsafe(self.inbox.put_nowait, (index, message))
+            if message[0] in ("lost", "done", "failed"):
+                return
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        for index in sorted(self.live):
+            try:
+                self.conns[index].send(message)
+            except OSError:
+                pass  # its reader reports it lost
+
+    async def expect(self, kind: str, received: Callable[[list[Item]], None],
+                     timeout: float | None = None) -> dict[int, tuple[Any, ...]]:
+        """Wait until every live worker has said `kind` (outcomes go to `received` meanwhile);
+        a worker that has ended, failed or died is no longer waited for."""
+        said: dict[int, tuple[Any, ...]] = {}
+        deadline = None if timeout is None else perf_counter() + timeout
+        while self.live - said.keys():
+            left = None if deadline is None else deadline - perf_counter()
+            if left is not None and left <= 0:
+                break
+            try:
+                index, message = await asyncio.wait_for(self.inbox.get(), left)
+            except TimeoutError:
+                break
+            if message[0] == "outcomes":
+                received(message[1])
+            elif message[0] == kind:
+                said[index] = message
+            if message[0] in ("done", "failed", "lost"):
+                self.live.discard(index)
+            if message[0] == "done":
+                self.lags.extend(message[1])
+            elif message[0] == "failed":
+                self.lost[index] = message[1]
+            elif message[0] == "lost":
+                self.lost[index] = f"worker {index}: its process ended (exit code {self.procs[index].exitcode})"
+        return said
+
+    async def close(self, received: Callable[[list[Item]], None]) -> None:
+        """End every worker, collecting what each still had to say."""
+        self.send(("end",))
+        said = await self.expect("done", received, STOP_WAIT_S)
+        for index, proc in enumerate(self.procs):
+            # One that said "done" has reported everything; it may still be closing its connections.
+            await asyncio.to_thread(proc.join, 5.0 if index in said else 1.0)
+            if proc.is_alive():
+                proc.terminate()
+                if index not in said:
+                    self.lost.setdefault(index, f"worker {index}: did not end and was stopped")
+        for reader in self.readers:  # each ends at its worker's last word or its pipe's end
+            await asyncio.to_thread(reader.join, 1.0)
+        for conn in (*self.conns, *self.reports):
+            conn.close()
+
+
+async def steps_across(ctx: RunContext, steps: list[dict[str, Any]], store_path: str, workers: int) -> list[str]:
+    """Run the plan's steps on `workers` processes (see the module's docstring); each finished
+    step's summary goes to `steps`. Returns why any worker was lost (its requests in flight
+    were never reported)."""
+    plan = ctx.plan
+    pool = WorkerPool([WorkerJob(store_path, plan, i, workers, ctx.trial_ids) for i in range(workers)])
+    step_items: list[Item] = []
+
+    def received(items: list[Item]) -> None:
+        step_items.extend(items)
+        for outcome, _ in items:
+            outcome.concurrency = plan.steps[outcome.step].concurrency  # the step's, not the worker's share
+            ctx.outcomes.append(outcome)
+            if ctx.progress is not None and outcome.status != "interrupted":
+                ctx.progress(outcome, len(ctx.outcomes), ctx.planned)
+
+    try:
+        await pool.expect("ready", received)
+        run_wall = time.time()
+        ctx.t_run = clock.perf(run_wall)
+        for index in range(len(plan.steps)):
+            if ctx.writer.error is not None or not pool.live:
+                break
+            pool.send(("prewarm", index))
+            await pool.expect("prewarmed", received)
+            start_wall = time.time() + START_AHEAD_S
+            pool.send(("go", index, start_wall, run_wall))
+            done = await pool.expect("step_done", received)
+            steps.append(_step_summary(ctx, index, step_items, done, start_wall))
+            step_items = []
+    except asyncio.CancelledError:
+        pool.send(("stop",))  # each records its requests in flight as interrupted and sends them
+        raise
+    finally:
+        ctx.t_end = perf_counter()  # the run's wall time leaves out the workers' shutdown
+        await pool.close(received)
+        ctx.lag.lags.extend(pool.lags)
+        _store(ctx, step_items)
+    return [pool.lost[i] for i in sorted(pool.lost)]
+
+
+def _store(ctx: RunContext, items: list[Item]) -> None:
+    """Number a step's requests in start order (each worker numbered its own) and hand them
+    to the writer."""
+    for outcome, calls in sorted(items, key=lambda item: item[0].start_offset_ms):
+        outcome.seq = next(ctx.seqs)
+        ctx.writer.put(outcome, [(outcome.seq, result) for _, result in calls])
+    items.clear()
+    ctx.writer.flush()
+
+
+def _step_summary(ctx: RunContext, index: int, items: list[Item], done: dict[int, tuple[Any, ...]],
+                  start_wall: float) -> dict[str, Any]:
+    """A step's figures as a run in one process reports them: its wall time runs from the
+    agreed start to the last worker's end, the send burst to the last worker's."""
+    mine = [outcome for outcome, _ in items]
+    _store(ctx, items)
+    reports = [message[1] for message in done.values()]
+    wall = max((r["end"] for r in reports), default=start_wall) - start_wall
+    bursts = [r["burst_end"] for r in reports if r["burst_end"] is not None]
+    return {
+        "step": index,
+        "concurrency": ctx.plan.steps[index].concurrency,
+        "wall_s": wall,
+        "send_burst_ms": round((max(bursts) - start_wall) * 1000, 3) if bursts else None,
+        "models": {str(m): summarize([o for o in mine if o.model == str(m)], wall) for m in ctx.plan.models},
+        "workers": len(reports),
+    }

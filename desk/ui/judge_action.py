@@ -1,0 +1,97 @@
+"""*Judge run…* on the Suites tab, *Rate → Judge these answers…* in the window: a model
+rates a suite run's or the open trial's answers (issue 14).
+
+The judge model is chosen from the configured ones; the run is an asyncio task on the
+window's loop (as a suite run is: the requests are async I/O, nothing blocks the GUI
+thread), with its progress on the panel's message line and a Cancel button. A cancelled
+run resumes where it stopped: no answer is judged twice (desk.engine.services.judge).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from PySide6.QtWidgets import QInputDialog, QPushButton, QWidget
+
+from desk.core.trial import ModelRef, ModelRefError
+from desk.engine.session import Engine, JudgeSummary
+from desk.ui import layout
+from desk.ui.busy import BusyBar
+from desk.ui.command import Command
+from desk.ui.judge_agreement_view import JudgeAgreementDialog
+
+Judge = Callable[[str, ModelRef, Callable[[int, int], None]], Awaitable[JudgeSummary]]
+
+
+class JudgeRunAction:
+    """The button, its Cancel, and the judging task of one panel. `run_id()` names what to
+    judge: a suite run, or with `judge` (JudgeService.judge_trial, say) a trial; with a
+    `bar`, the work and its Cancel show in the window's status bar."""
+
+    def __init__(self, engine: Engine, parent: QWidget, run_id: Callable[[], str | None],
+                 models: Callable[[], list[str]], show_info: Callable[[str], None],
+                 show_error: Callable[[str], None], *, judge: Judge | None = None, bar: BusyBar | None = None,
+                 what: str = "run") -> None:
+        self.engine, self._parent, self._run_id, self._models = engine, parent, run_id, models
+        self._show_info, self._show_error = show_info, show_error
+        self._judge: Judge = judge or (lambda rid, ref, progress: engine.judges.judge_run(rid, ref, progress=progress))
+        self._what = what
+        self.command = Command(show_info, show_error, refuse="Still judging: wait for it or cancel it.",
+                               running_changed=self._running, bar=bar)
+        self.button: QPushButton = layout.button(
+            "Judge run…", "suiteJudge", self.start,
+            "A model rates every answer of the selected run as a blind rater would; its verdicts are "
+            "kept apart from people's ratings (desk judge agreement measures it against them)")
+        self.cancel_button: QPushButton = layout.button("Cancel judging", "suiteJudgeCancel", self.command.cancel,
+                                                        "Stop judging; Judge run again goes on where it stopped")
+        self.cancel_button.setVisible(False)
+        self.agreement_button: QPushButton = layout.button(
+            "Judge agreement…", "suiteJudgeAgreement", self.open_agreement,
+            "How the judge's verdicts agree with people's on this run: kappa, its interval, and whether "
+            "the judge is calibrated")
+        self.agreement: JudgeAgreementDialog | None = None
+
+    def start(self, judge: str | None = None) -> asyncio.Future[bool] | None:
+        """Judge the selected run with `judge` (asked for when not given)."""
+        run_id = self._run_id()
+        if run_id is None:
+            self._show_error(f"Select a {self._what} to judge.")
+            return None
+        if judge is None:
+            models = self._models()
+            judge, ok = QInputDialog.getItem(self._parent, "Judge run", "Judge model:", models, 0, False)
+            if not ok or not judge:
+                return None
+        try:
+            ref = ModelRef.parse(judge)
+        except ModelRefError as exc:
+            self._show_error(str(exc))
+            return None
+        task = self.command.start(lambda: self._judge(run_id, ref, self._progress), done=_said,
+                                  cancelled="Judging cancelled; judging again goes on where it stopped.",
+                                  title=f"Judging with {ref}")
+        if task is not None:
+            self._show_info(f"Judging with {ref}…")
+        return task
+
+    def open_agreement(self) -> JudgeAgreementDialog:
+        """The agreement view of the selected run (of every answer when none is selected)."""
+        if self.agreement is not None:
+            self.agreement.close()
+            self.agreement.deleteLater()
+        self.agreement = JudgeAgreementDialog(self.engine, self._run_id(), self._parent)
+        self.agreement.show()
+        return self.agreement
+
+    def _progress(self, done: int, total: int) -> None:
+        self._show_info(f"Judged {done} / {total} answers…")
+
+    def _running(self, running: bool) -> None:
+        self.cancel_button.setVisible(running)
+        self.button.setEnabled(not running)
+
+
+def _said(summary: JudgeSummary) -> str:
+    return (f"{summary.judge}: {summary.verdicts} verdicts, {summary.errors} judge errors, "
+            f"{summary.already} judged before (prompt version {summary.prompt_version}).")

@@ -1,0 +1,183 @@
+"""desk's load engine in one process and across worker processes, at 500 to 5,000 streams.
+
+The lean loopback server (tests/bench/lean_server.py, its own process) logs, per request,
+when it read the request and when it wrote the first token, on the wall clock every
+process of the machine shares. Each request desk stored (its own per-request export,
+`run_attempt_rows`) is joined to that log by its vendor request id:
+
+  arrival lag     desk's first_token_at - the server wrote the first token (desk's receive path)
+  TTFT over truth desk's TTFT - the server's own (first token written - request read)
+
+for one step of N streams (N requests, all sent at once), with `--workers 1` and with
+`--workers W` (default: the cores), alternating, in the same session. Throughput is the
+step's requests over its wall time. With `--reference`, the leanest reference client
+(tests/bench/bench_lag.py) runs the same step beside them. Targets from issue 22, judged on
+the multi-worker run: arrival lag p95 <= 10 ms up to 2,000 streams, and (with --reference)
+TTFT over truth p95 <= the reference's + 15 ms at every size. `--server-processes K` serves
+the port from K processes (SO_REUSEPORT) so the server's own truth keeps up.
+
+    python -m tests.bench.bench_workers [--streams 500,2000,5000] [--workers W] [--server-processes K]
+                                        [--delay-ms 200] [--pieces 20] [--interval-ms 20] [--rounds 1]
+                                        [--reference] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desk.core.load import LoadStep
+from desk.core.provider import ProviderConfig
+from desk.core.trial import ModelRef, TrialInput
+from desk.engine.aio import run
+from desk.engine.export_runs import run_attempt_rows
+from desk.engine.load import LoadPlan
+from desk.engine.policy import RetryPolicy, Timeouts
+from desk.engine.session import Engine
+from desk.store import open_store
+from tests.bench.bench_lag import fetch_log, reference_round
+from tests.bench.bench_timing import pct, start_server
+
+ARRIVAL_P95_MS = 10.0  # up to 2,000 streams
+ARRIVAL_TARGET_UP_TO = 2000
+TTFT_OVER_REFERENCE_MS = 15.0
+
+
+@dataclass
+class Figures:
+    arrival_ms: list[float] = field(default_factory=list)
+    over_truth_ms: list[float] = field(default_factory=list)
+    rps: list[float] = field(default_factory=list)
+    joined: int = 0
+    sent: int = 0
+    ok: int = 0
+
+
+def join(rows: list[tuple[str | None, float | None, float | None]], log: dict[str, dict[str, Any]],
+         into: Figures) -> None:
+    """(vendor request id, started_at, first_token_at) per request, against the server's log."""
+    into.sent += len(rows)
+    for rid, started_at, first_at in rows:
+        rec = log.get(rid or "")
+        if rec is None or started_at is None or first_at is None or rec.get("first_token_written_at") is None:
+            continue
+        into.joined += 1
+        truth = rec["first_token_written_at"] - rec["read_at"]
+        into.arrival_ms.append((first_at - rec["first_token_written_at"]) * 1000)
+        into.over_truth_ms.append(((first_at - started_at) - truth) * 1000)
+
+
+async def desk_round(base: str, streams: int, workers: int, workdir: Path, into: Figures) -> None:
+    store = open_store(workdir / f"desk-{time.monotonic_ns()}.db")
+    try:
+        store.providers.add(ProviderConfig("bench", "openai", base + "/v1"))
+        plan = LoadPlan(models=(ModelRef("bench", "m"),), inputs=(TrialInput("Measure me."),),
+                        steps=(LoadStep(streams, streams),), retry=RetryPolicy(max_retries=0),
+                        timeouts=Timeouts(connect=30, first_token=60, idle=60, total=120), workers=workers)
+        await fetch_log(base)
+        async with Engine(store) as engine:
+            result = await engine.loads.run(plan)
+        log = await fetch_log(base)
+        rows = run_attempt_rows(store, result.run_id)
+        join([(r["vendor_request_id"], r["started_at"], r["first_token_at"]) for r in rows], log, into)
+        into.ok += result.summary["models"]["bench/m"]["ok"]
+        into.rps.append(result.summary["models"]["bench/m"]["throughput_rps"] or 0.0)
+    finally:
+        store.close()
+
+
+async def ref_round(base: str, streams: int, into: Figures) -> None:
+    lags = await reference_round(base, streams)  # send lag + arrival lag over the server's truth
+    into.sent += lags.sent
+    into.joined += lags.joined
+    into.ok += lags.joined
+    into.arrival_ms += lags.arrival_ms
+    into.over_truth_ms += [s + a for s, a in zip(lags.send_ms, lags.arrival_ms, strict=True)]
+
+
+def measure(streams: int, args: argparse.Namespace, workdir: Path) -> dict[str, Figures]:
+    proc, port = start_server("--delay-ms", str(args.delay_ms), "--pieces", str(args.pieces),
+                              "--interval-ms", str(args.interval_ms), "--processes", str(args.server_processes),
+                              module="tests.bench.lean_server")
+    base = f"http://127.0.0.1:{port}"
+    found = {"1 worker": Figures(), f"{args.workers} workers": Figures()}
+    if args.reference:
+        found["reference"] = Figures()
+    try:
+        for _ in range(args.rounds):  # alternate, so each sees the machine in the same state
+            run(desk_round(base, streams, 1, workdir, found["1 worker"]))
+            run(desk_round(base, streams, args.workers, workdir, found[f"{args.workers} workers"]))
+            if args.reference:
+                run(ref_round(base, streams, found["reference"]))
+    finally:
+        proc.terminate()
+        proc.wait(5)
+    return found
+
+
+def report(streams: int, found: dict[str, Figures], workers_label: str) -> tuple[bool, dict[str, Any]]:
+    print(f"\n{streams} streams sent at once")
+    print(f"  {'(ms)':12} {'joined':>11} {'arrival p50':>12} {'arrival p95':>12} {'TTFT over truth p95':>20} "
+          f"{'req/s':>8}")
+    out: dict[str, Any] = {}
+    for who, f in found.items():
+        a50, a95, o95 = pct(f.arrival_ms, .5), pct(f.arrival_ms, .95), pct(f.over_truth_ms, .95)
+        rps = sum(f.rps) / len(f.rps) if f.rps else float("nan")
+        out[who] = {"joined": f.joined, "sent": f.sent, "arrival_p50_ms": a50, "arrival_p95_ms": a95,
+                    "ttft_over_truth_p95_ms": o95, "throughput_rps": rps}
+        print(f"  {who:12} {f'{f.joined}/{f.sent}':>11} {a50:12.2f} {a95:12.2f} {o95:20.2f} {rps:8.1f}")
+    ok = all(f.joined == f.sent for f in found.values())
+    if "reference" in out:  # issue 22: desk's TTFT over truth within 15 ms of the reference's, at every step
+        mine, ref = out[workers_label]["ttft_over_truth_p95_ms"], out["reference"]["ttft_over_truth_p95_ms"]
+        passed = mine <= ref + TTFT_OVER_REFERENCE_MS
+        ok &= passed
+        print(f"  target: {workers_label} TTFT over truth p95 <= reference {ref:.2f} + {TTFT_OVER_REFERENCE_MS:g} ms "
+              f"-> {mine:7.2f} ms  {'PASS' if passed else 'FAIL'}")
+    if streams <= ARRIVAL_TARGET_UP_TO:
+        a95 = out[workers_label]["arrival_p95_ms"]
+        passed = a95 <= ARRIVAL_P95_MS
+        ok &= passed
+        print(f"  target: {workers_label} arrival lag p95 <= {ARRIVAL_P95_MS:g} ms -> {a95:7.2f} ms  "
+              f"{'PASS' if passed else 'FAIL'}")
+    if not all(f.joined == f.sent for f in found.values()):
+        print("  FAIL: not every request joined the server's log")
+    out["pass"] = ok
+    return ok, out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--streams", default="500,2000,5000", help="stream counts, comma separated")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="the multi-process run's workers")
+    ap.add_argument("--delay-ms", type=float, default=200.0, help="first-token hold, from read")
+    ap.add_argument("--pieces", type=int, default=20)
+    ap.add_argument("--interval-ms", type=float, default=20.0)
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--server-processes", type=int, default=1,
+                    help="processes serving the loopback port (SO_REUSEPORT), so the server keeps up")
+    ap.add_argument("--reference", action="store_true", help="the leanest reference client beside desk")
+    ap.add_argument("--json", action="store_true", help="also print the figures as one JSON object")
+    args = ap.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="desk-bench-workers-"))
+    print(f"desk load in 1 and {args.workers} worker processes  ({os.cpu_count()} cores, lean loopback server in "
+          f"{args.server_processes} process(es) of its own, D = {args.delay_ms:g} ms, {args.pieces} pieces every {args.interval_ms:g} ms, "
+          f"{time.strftime('%Y-%m-%d %H:%M')})")
+    all_ok, out = True, {}
+    for streams in (int(s) for s in args.streams.split(",") if s.strip()):
+        ok, figures = report(streams, measure(streams, args, workdir), f"{args.workers} workers")
+        all_ok &= ok
+        out[str(streams)] = figures
+    print(f"\noverall: {'PASS' if all_ok else 'FAIL'}")
+    if args.json:
+        print(json.dumps(out))
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
