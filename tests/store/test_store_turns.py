@@ -62,3 +62,10 @@ def test_a_merge_carries_the_conversation(tmp_path: Path) -> None:
         assert [link.reply for link in b.turns.chain("r3")] == ["Q3.", "By how much?"]
         assert b.responses.get("r1").reasoning_signature == "sig-1"
         assert b.merge_from(tmp_path / "a.db").total == 0
+
+
+def test_deleting_a_trial_takes_its_conversation_with_it(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.db") as store:
+        trial = _conversation(store)
+        assert store.trials.delete(trial)  # the links would otherwise hold its answers (foreign keys)
+        assert store.turns.for_responses(["r2", "r3"]) == {}
