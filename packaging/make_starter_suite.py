@@ -30,6 +30,9 @@ from desk.core.constraints import supported  # noqa: E402
 DATA_CANDIDATES = (ROOT.parent / "shared" / "starter-data", Path("/work/shared/starter-data"))
 OUT = ROOT / "resources" / "suites"
 IFBENCH_CASES = 40
+# desk's own addition: for each `clarify` case, what a person would answer when the model
+# asks (a suite run sends it as the next turn), written to fit the prompt, by upstream id.
+CLARIFICATIONS = ROOT / "packaging" / "starter_clarifications.json"
 # IFBench stores integers as "5.0" strings; the suite carries them as numbers.
 INT_KWARGS = frozenset({"N", "small_n", "min_words", "max_words", "n_start", "n_end", "n", "m", "percentage"})
 
@@ -114,6 +117,7 @@ def spread(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
 
 
 def coconot_cases(data: Path) -> list[dict[str, Any]]:
+    clarifications = json.loads(CLARIFICATIONS.read_text(encoding="utf-8"))
     cases = []
     for s in SLICES:
         rows = read_jsonl(data / "coconot" / s.file)
@@ -122,17 +126,18 @@ def coconot_cases(data: Path) -> list[dict[str, Any]]:
             key=lambda r: r["id"],
         )
         for r in spread(pool, s.count):
-            cases.append(
-                {
-                    "id": f"{s.source}-{r['id']}",
-                    "prompt": r["prompt"],
-                    "expect": s.expect,
-                    "tags": ["coconot", "contrast", s.tag] if s.source == "coconot-contrast" else ["coconot", s.tag],
-                    "notes": s.notes,
-                    "source": s.source,
-                    "upstream_id": r["id"],
-                }
-            )
+            case = {
+                "id": f"{s.source}-{r['id']}",
+                "prompt": r["prompt"],
+                "expect": s.expect,
+                "tags": ["coconot", "contrast", s.tag] if s.source == "coconot-contrast" else ["coconot", s.tag],
+                "notes": s.notes,
+                "source": s.source,
+                "upstream_id": r["id"],
+            }
+            if s.expect == "clarify":
+                case["clarification"] = clarifications[r["id"]]  # a clarify case without one fails the build
+            cases.append(case)
     return cases
 
 
@@ -254,7 +259,8 @@ def desk_tool_cases() -> list[dict[str, Any]]:
              tool_results=[{"city": "Lisbon", "temp_c": 19, "sky": "clear"}]),
         case("tools-ambiguous", "How much is 100 in dollars?", "clarify", "none",
              "Ambiguous: the source currency is not said. A good answer asks which currency; "
-             "calling convert_currency with a guessed 'from' is a miss."),
+             "calling convert_currency with a guessed 'from' is a miss.",
+             clarification="From euros (EUR) to US dollars."),
         case("tools-no-tool", "Write a haiku about autumn rain.", "answer", "none",
              "No tool serves this request: a good answer writes the haiku without calling a tool."),
     ]
@@ -267,6 +273,7 @@ def counts(cases: list[dict[str, Any]], field: str) -> str:
 
 def notice(cases: list[dict[str, Any]], data: Path) -> str:
     by_source = Counter(c["source"] for c in cases)
+    by_expect = Counter(c["expect"] for c in cases)
     licence = (data / "coconot" / "LICENSE").read_text(encoding="utf-8").strip()
     kinds = sorted({c["id"] for case in cases for c in case.get("constraints", [])})
     return f"""\
@@ -278,6 +285,12 @@ tool cases written for desk, section 3). Every case
 keeps its upstream id (fields `source` and `upstream_id`) and its prompt unchanged. The
 upstream `response` fields (answers written by a model, not ground truth) were left out.
 Built by packaging/make_starter_suite.py.
+
+Added by desk, not upstream: each of the {by_expect["clarify"]} `clarify` cases carries a
+`clarification`, the answer a person would give if the model asks (which place, which
+"we", which reading), written for desk to fit each prompt
+(packaging/starter_clarifications.json). A suite run sends it as a second turn when the
+answer asks a question.
 
 
 1. CoCoNot (sources "coconot" and "coconot-contrast")
@@ -326,7 +339,7 @@ def readme(cases: list[dict[str, Any]]) -> str:
     return f"""\
 # Starter suite
 
-`starter.jsonl` holds {len(cases)} real public prompts, one case per line (`id`, `prompt`, `expect`, `tags`, `notes`, `source`, `upstream_id`, and `constraints` for IFBench).
+`starter.jsonl` holds {len(cases)} real public prompts, one case per line (`id`, `prompt`, `expect`, `tags`, `notes`, `source`, `upstream_id`, `constraints` for IFBench, and for `clarify` cases a `clarification` desk wrote: what a person would answer if the model asks).
 By expect: {counts(cases, "expect")}.
 By source: {counts(cases, "source")}.
 CoCoNot prompts test whether a model asks (underspecified), says it cannot know (false premise, unknowable, after its cut-off) or just answers (look-alike contrast prompts).

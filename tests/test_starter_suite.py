@@ -40,6 +40,12 @@ def test_suite_has_enough_well_formed_cases(cases):
     assert {c["expect"] for c in cases} == EXPECTS
 
 
+def test_every_clarify_case_has_a_clarification_and_only_they_do(cases):
+    for case in cases:
+        assert bool(case.get("clarification", "").strip()) == (case["expect"] == "clarify"), case["id"]
+    assert "clarification" in (SUITES / "NOTICE").read_text(encoding="utf-8")
+
+
 def test_tool_cases_load_and_name_an_offered_tool_or_none(cases):
     from desk.core.suite import cases_from_jsonl
 

@@ -316,6 +316,9 @@ class RequestRecord:
     queued_ms: float | None = None  # LoadProfile only: time waited for a slot (0.0 without slots)
     slot_acquired_at: float | None = None  # LoadProfile only: time.time() when service began
     headers_sent: dict[str, str] = field(default_factory=dict)  # extra response headers written (as sent)
+    # The conversation received, in the vendor's order, each message normalised (see
+    # conversation_of): what multi-turn tests compare across the four protocols.
+    messages: list[dict] = field(default_factory=list)
     _t0: float = field(default=0.0, repr=False)  # perf_counter() at read_at
 
     def stamp(self) -> float:
@@ -326,6 +329,43 @@ class RequestRecord:
         d = {k: v for k, v in self.__dict__.items() if k not in ("body", "script", "_t0")}
         d["script"] = asdict(self.script) if self.script else None
         return d
+
+
+def conversation_of(protocol: str, body: dict) -> list[dict]:
+    """The messages of a chat request as {"role": system|user|assistant, "text": its text
+    parts joined by blank lines, "attachments": images and files, "thinking", "signature"}:
+    OpenAI/Ollama `messages`, Anthropic `system` + `messages` of content blocks, Gemini
+    `systemInstruction` + `contents` (role `model` is the assistant)."""
+    out: list[dict] = []
+
+    def add(role, texts, attachments=0, thinking=None, signature=None):
+        out.append({"role": role, "text": "\n\n".join(texts), "attachments": attachments,
+                    "thinking": thinking, "signature": signature})
+
+    if protocol == "gemini":
+        if sys_ := body.get("systemInstruction"):
+            add("system", [p.get("text", "") for p in sys_.get("parts", [])])
+        for c in body.get("contents") or []:
+            parts = c.get("parts") or []
+            add("assistant" if c.get("role") == "model" else c.get("role"),
+                [p["text"] for p in parts if "text" in p and not p.get("thought")],
+                sum("inline_data" in p or "inlineData" in p for p in parts),
+                signature=next((p["thoughtSignature"] for p in parts if p.get("thoughtSignature")), None))
+        return out
+    if protocol == "anthropic" and body.get("system"):
+        system = body["system"]
+        add("system", [system] if isinstance(system, str) else [b.get("text", "") for b in system])
+    for m in body.get("messages") or []:
+        content = m.get("content")
+        if isinstance(content, str):
+            add(m.get("role"), [content], len(m.get("images") or []), m.get("thinking"))
+            continue
+        blocks = content or []
+        thinking = next((b for b in blocks if b.get("type") == "thinking"), {})
+        add(m.get("role"), [b["text"] for b in blocks if b.get("type") == "text"],
+            sum(b.get("type") in ("image", "image_url", "document") for b in blocks),
+            thinking.get("thinking"), thinking.get("signature"))
+    return out
 
 
 class _Closed(Exception):
@@ -1450,6 +1490,7 @@ class VendorServer:
                 keep,
             )
         rec.protocol, rec.stream = proto, stream
+        rec.messages = conversation_of(proto, body)
         fmt = _FMT[proto]
         ctx = _Ctx(rec, _BLANK, "\n")
         self._record(rec)

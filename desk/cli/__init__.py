@@ -20,6 +20,7 @@ from desk.cli import (
     prices,
     provider,
     rate,
+    reply,
     rubric,
     scorecard,
     show,
@@ -53,8 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"desk {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    for group in (provider, prices, trial, give_results, history, cli_load, cli_suite, cli_local, show, rate, scorecard, export,
-                  merge, rubric, cli_judge):
+    for group in (provider, prices, trial, reply, give_results, history, cli_load, cli_suite, cli_local, show, rate,
+                  scorecard, export, merge, rubric, cli_judge):
         group.register(sub, db)
     return p
 

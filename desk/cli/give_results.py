@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from desk.cli.common import EXIT_FAILED, EXIT_OK, CliError, _err, _json, _read_text, _run
 from desk.cli.policy import add_policy_args, timeouts_from
-from desk.cli.trial import _print_table, response_json
+from desk.cli.trial import print_table, response_json
 from desk.core.response import Status
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def _give(args: argparse.Namespace, app: Application) -> int:
         for r in outcome.responses:
             print(_json(response_json(r)))
     else:
-        _print_table(outcome.trial_id, outcome.responses)
+        print_table(outcome.trial_id, outcome.responses)
     failed = [r for r in outcome.responses if r.status != Status.OK or r.store_error]
     for r in failed:
         _err(f"{r.model} failed: {r.store_error or r.error_message}")

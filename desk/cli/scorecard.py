@@ -36,11 +36,16 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     score.add_argument("--constraints", choices=READINGS, default=DEFAULT_READING,
                        help="which verdict of the automatic constraint checks (rater 'auto') counts: "
                             "IFBench's official one (default) or desk's reading of the instructions")
+    score.add_argument("--clarifying", action="store_true",
+                       help="what came of asking, per model: asked → then succeeded, asked needlessly, "
+                            "guessed → succeeded, guessed → failed (k/n with a 95%% Wilson interval)")
     _filter_arguments(score)
     score.set_defaults(handler=_scorecard)
 
 
 def _scorecard(args: argparse.Namespace, app: Application) -> int:
+    if args.clarifying:
+        return _clarifying(args, app)
     if args.compare:
         result = _with_engine(app, lambda engine: _compared(args, engine))
         if args.json:
@@ -64,6 +69,24 @@ def _scorecard(args: argparse.Namespace, app: Application) -> int:
         cli_suite.print_by_expect(scores)
     if args.constraints != DEFAULT_READING and not any(s.constraint_reading for s in scores):
         print("\nno automatic constraint check in scope: --constraints applies with --rater auto")
+    return EXIT_OK
+
+
+def _clarifying(args: argparse.Namespace, app: Application) -> int:
+    found = _with_engine(app, lambda engine: engine.conversations.clarification_scores(_filters(args, engine)))
+    if args.json:
+        print(_json([s.as_json() for s in found]))
+        return EXIT_OK
+    if not found:
+        print("no answers in scope")
+        return EXIT_OK
+    rows = [("model", "asked → succeeded", "asked needlessly", "guessed → succeeded", "guessed → failed",
+             "extra turn")]
+    rows += [(s.model, str(s.asked_then_succeeded), str(s.asked_needlessly), str(s.guessed_succeeded),
+              str(s.guessed_failed), str(s.extra_turns)) for s in found]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     return EXIT_OK
 
 

@@ -11,7 +11,7 @@ from desk.cli.common import (
     _json,
     _with_engine,
 )
-from desk.cli.trial import _print_table, response_json
+from desk.cli.trial import print_table, response_json
 
 if TYPE_CHECKING:
     from desk.engine.application import Application
@@ -25,7 +25,8 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 
 def _show(args: argparse.Namespace, app: Application) -> int:
-    found = _with_engine(app, lambda engine: engine.trials.load(args.trial_id))
+    found, links = _with_engine(app, lambda engine: (engine.trials.load(args.trial_id),
+                                                     engine.conversations.turns.for_trial(args.trial_id)))
     if found is None:
         raise CliError(f"no trial {args.trial_id!r}")
     stored, responses = found
@@ -40,6 +41,6 @@ def _show(args: argparse.Namespace, app: Application) -> int:
         print(f"attachment: {a.name} ({a.kind}, {a.size} bytes)")
     if tools := stored.input.tools:
         print(f"tools: {', '.join(t.name for t in tools.tools)} (choice: {tools.choice})")
-    _print_table(args.trial_id, responses)
+    print_table(args.trial_id, responses, {link.response_id: link for link in links})
     return EXIT_OK
 

@@ -93,6 +93,9 @@ def _register_runs(ssub: Any, db: argparse.ArgumentParser) -> None:
     run.add_argument("--concurrency", "-c", type=int, default=None, metavar="C",
                      help="requests in flight at once, all models together (default 4; "
                           "with --resume: the run's own)")
+    run.add_argument("--max-turns", type=int, default=None, metavar="N",
+                     help="a case's clarification is sent as the next turn while the answer asks a question, "
+                          "up to turn N (default 2; 1: never; with --resume: the run's own)")
     run.add_argument("--label", metavar="TEXT", help="a label for the run")
     run.add_argument("--temperature", type=float)
     run.add_argument("--max-tokens", type=int)
@@ -101,7 +104,7 @@ def _register_runs(ssub: Any, db: argparse.ArgumentParser) -> None:
     run.add_argument("--no-stream", action="store_true", help="ask for whole answers instead of streams")
     run.add_argument("--json", action="store_true",
                      help="one JSON object per answer per line: the 'desk trial --json' fields plus "
-                          "run_id, case_id, sample and expect")
+                          "run_id, case_id, sample, expect and turn")
     run.set_defaults(handler=_run)
 
     runs = ssub.add_parser("runs", parents=[db], help="list suite runs: status and progress")
@@ -277,7 +280,8 @@ def _run(args: argparse.Namespace, app: Application) -> int:
             progress.failed += 1
         if args.json:
             record = response_json(r)
-            record.update(run_id=item.run_id, case_id=item.case.key, sample=item.sample, expect=item.case.expect)
+            record.update(run_id=item.run_id, case_id=item.case.key, sample=item.sample, expect=item.case.expect,
+                          turn=item.turn)
             sys.stdout.write(_json(record) + "\n")
             sys.stdout.flush()
 
@@ -289,6 +293,7 @@ def _run(args: argparse.Namespace, app: Application) -> int:
                                                       on_response=on_response, on_start=started.append)
                 return await engine.suites.run(args.name, refs, version=args.version, repeat=args.repeat,
                                                concurrency=args.concurrency or 4, settings=settings,
+                                               max_turns=2 if args.max_turns is None else args.max_turns,
                                                label=args.label, progress=progress, on_response=on_response,
                                                on_start=started.append)
             except SuiteRunCancelled as exc:
@@ -322,8 +327,8 @@ def _check_run_args(args: argparse.Namespace) -> None:
             raise CliError("give a suite NAME or --resume RUN_ID, not both")
         if args.model:
             raise CliError("--resume sends to the run's own models; leave out --model")
-        if args.version is not None or args.repeat != 1:
-            raise CliError("--resume keeps the run's suite version and --repeat")
+        if args.version is not None or args.repeat != 1 or args.max_turns is not None:
+            raise CliError("--resume keeps the run's suite version, --repeat and --max-turns")
     else:
         if not args.name:
             raise CliError("name the suite to run (see 'desk suite list'), or --resume RUN_ID")
@@ -392,12 +397,12 @@ def _ms(v: float | None) -> str:
 
 def print_by_expect(scores: list[ModelScore]) -> None:
     """The per-behaviour table of a suite run's scorecard."""
-    rows = [("model", "expect", "rated", "handled", "95% CI")]
+    rows = [("model", "expect", "rated", "handled", "95% CI", "extra turn")]
     for s in scores:
         for kind, e in (s.by_expect or {}).items():
             rate = "-" if e.handled_rate is None else f"{e.handled_rate * 100:.0f}%"
             ci = "-" if e.handled_ci is None else f"{e.handled_ci[0] * 100:.0f}-{e.handled_ci[1] * 100:.0f}%"
-            rows.append((s.model, kind, str(e.n_rated), rate, ci))
+            rows.append((s.model, kind, str(e.n_rated), rate, ci, str(e.extra_turn)))
     if len(rows) == 1:
         return
     print("\nby expected behaviour:")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from desk.cli.common import (
@@ -28,6 +29,7 @@ from desk.core.trial import (
 )
 
 if TYPE_CHECKING:
+    from desk.core.conversation import TurnLink
     from desk.engine.application import Application
 
 
@@ -84,7 +86,7 @@ def _trial(args: argparse.Namespace, app: Application) -> int:
         async with app.engine(timeouts=timeouts, retry=retry, stream=not args.no_stream) as engine:
             for ref in refs:
                 engine.providers.target(ref)  # unknown providers fail before anything is sent
-            progress = _Progress(len(refs)) if not args.json and sys.stderr.isatty() else None
+            progress = Progress(len(refs)) if not args.json and sys.stderr.isatty() else None
             return await engine.trials.run(trial, refs, settings, sink=progress)
 
     try:
@@ -97,11 +99,16 @@ def _trial(args: argparse.Namespace, app: Application) -> int:
         for r in outcome.responses:
             print(_json(response_json(r)))
     else:
-        _print_table(outcome.trial_id, outcome.responses)
-    failed = [r for r in outcome.responses if r.status != Status.OK]
+        print_table(outcome.trial_id, outcome.responses)
+    return exit_code(outcome.responses)
+
+
+def exit_code(responses: list[ResponseResult]) -> int:
+    """Say which answers failed or were not stored (on stderr); EXIT_FAILED if any did."""
+    failed = [r for r in responses if r.status != Status.OK]
     for r in failed:
         _err(f"{r.model} failed: {r.error_kind.value if r.error_kind else r.status.value}: {r.error_message}")
-    unstored = [r for r in outcome.responses if r.store_error]
+    unstored = [r for r in responses if r.store_error]
     for r in unstored:  # an answer shown but not saved is never a success
         _err(f"{r.model}: {r.store_error}")
     return EXIT_FAILED if failed or unstored else EXIT_OK
@@ -118,7 +125,7 @@ def _tools(args: argparse.Namespace) -> ToolSet | None:
         raise CliError(f"{args.tools}: {exc}") from None
 
 
-class _Progress:
+class Progress:
     """A one-line live status on a terminal's stderr."""
 
     def __init__(self, total: int) -> None:
@@ -182,7 +189,9 @@ def _fmt_cost(r: ResponseResult) -> str:
     return f"${r.cost_usd:.6f}"
 
 
-def _print_table(trial_id: str, responses: list[ResponseResult]) -> None:
+def print_table(trial_id: str, responses: list[ResponseResult], turns: Mapping[str, TurnLink] | None = None) -> None:
+    """The figures of each answer, then its text; an answer that continues a conversation
+    (`turns`, by response id) says its turn and the reply it answers."""
     rows = [("model", "status", "TTFT", "total", "tokens in/out", "tok/s", "cost", "retries")]
     for r in responses:
         status = r.status.value if r.status == Status.OK else f"{r.status.value}: {r.error_kind.value if r.error_kind else '?'}"
@@ -197,7 +206,10 @@ def _print_table(trial_id: str, responses: list[ResponseResult]) -> None:
         if i == 0:
             print("  ".join("-" * w for w in widths))
     for r in responses:
-        print(f"\n=== {r.model} ({r.status.value}) ===")
+        link = (turns or {}).get(r.id)
+        print(f"\n=== {r.model}{f', turn {link.turn}' if link else ''} ({r.status.value}) ===")
+        if link:
+            print(f"[reply] {link.reply}")
         if r.text:
             print(r.text)
         if r.tool_calls:

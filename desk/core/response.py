@@ -294,6 +294,9 @@ class ResponseResult:
     # /api/tags). None when the vendor did not say.
     served_model: str | None = None
     system_fingerprint: str | None = None
+    # The vendor's seal over the answer's thinking (Anthropic's signature, Gemini's
+    # thoughtSignature), stored to send back with the next turn; not an export field.
+    reasoning_signature: str | None = field(default=None, compare=False)
     # The tool calls of the final attempt, in the order they began, each with what
     # desk.core.tools.check_call found wrong with it.
     tool_calls: list[ToolCall] = field(default_factory=list)

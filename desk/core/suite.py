@@ -104,6 +104,9 @@ class Case:
     upstream_id: str = ""
     id: str | None = None
     position: int = 0
+    # What a person would answer if the model asks a clarifying question: a suite run sends
+    # it as the next turn when the answer asks one (desk.core.conversation.asks_question).
+    clarification: str = ""
     tools: ToolSet | None = None
     tool_results: tuple[str, ...] = ()  # canned results for the calls, in order
     expected_call: ExpectedCall | None = None
@@ -130,6 +133,8 @@ class Case:
             out["source"] = self.source
         if self.upstream_id:
             out["upstream_id"] = self.upstream_id
+        if self.clarification:
+            out["clarification"] = self.clarification
         if self.tools is not None:
             out.update(json.loads(self.tools.as_json()))  # "tools" and "tool_choice"
         if self.tool_results:
@@ -237,6 +242,7 @@ class _Rows:
         notes = _text(record, "notes", problems, strip=False)
         source = _text(record, "source", problems)
         upstream = _text(record, "upstream_id", problems)
+        clarification = _text(record, "clarification", problems)
         constraints = _constraints(record, problems)
         tools, results, expected = _tool_use(record, problems)
         attachments: list[Attachment] = []
@@ -248,7 +254,7 @@ class _Rows:
                 attachments.append(load_attachment(target))
             except AttachmentError as exc:
                 problems.append(f"attachment {item!r}: {exc}")
-        for text, what in ((prompt, "prompt"), (system, "system prompt")):
+        for text, what in ((prompt, "prompt"), (system, "system prompt"), (clarification, "clarification")):
             too_big = prompt_size_problem(text, what) if isinstance(text, str) else None
             if too_big:
                 problems.append(too_big)
@@ -260,8 +266,8 @@ class _Rows:
         self.cases.append(Case(
             key=key, prompt=prompt, system=system or None, expect=expect, tags=tuple(tags),
             notes=notes, attachments=tuple(attachments), constraints=constraints, source=source,
-            upstream_id=upstream, position=len(self.cases), tools=tools, tool_results=results,
-            expected_call=expected,
+            upstream_id=upstream, position=len(self.cases), clarification=clarification, tools=tools,
+            tool_results=results, expected_call=expected,
         ))
 
     def _allowed_path(self, item: str, problems: list[str]) -> Path | None:

@@ -99,14 +99,31 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class PriorTurn:
+    """One earlier exchange of a conversation: the model's answer, then the user's reply to
+    it. `reasoning` and `signature` are the answer's visible thinking and the vendor's seal
+    over it (Anthropic's thinking signature, Gemini's thoughtSignature), passed back where
+    the vendor wants them; empty or None when there was none."""
+
+    answer: str
+    reply: str
+    reasoning: str = ""
+    signature: str | None = None
+
+
+@dataclass(frozen=True)
 class TrialInput:
-    """The material of a trial, exactly as the user gave it."""
+    """The material of a trial, exactly as the user gave it. `turns` continue a
+    conversation: after the first user message (the prompt with its files and images, which
+    stay there), each earlier answer and the reply to it, in order; the last reply is
+    what the model answers now."""
 
     prompt: str
     system: str | None = None
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
     tools: ToolSet | None = None  # tools offered to the model, and the tool choice
     tool_rounds: tuple[ToolRound, ...] = ()  # the model's earlier calls and their results, in order
+    turns: tuple[PriorTurn, ...] = field(default_factory=tuple)
 
     @property
     def images(self) -> tuple[Attachment, ...]:

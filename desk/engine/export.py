@@ -50,6 +50,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from desk.core.conversation import TurnLink
 from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.records import pick, preference_fields, rating_fields, response_fields
 from desk.core.response import ResponseResult
@@ -75,7 +76,7 @@ FORMATS = ("csv", "jsonl", "pairs", "parquet")
 STANDARD_CRITERIA = ("outcome", "uncertainty", "constraints", "quality", "note", "tags")
 
 CSV_COLUMNS = (
-    "trial_id", "response_id", "rated_at", "prompt", "system", "attachments", "model", "variant",
+    "trial_id", "response_id", "turn", "parent_response_id", "rated_at", "prompt", "system", "attachments", "model", "variant",
     "answer", "status", "error_kind", "refusal", "unknown_fields", "ttft_ms", "total_ms", "wall_ms",
     "input_tokens", "output_tokens",
     "output_tokens_per_s", "cost_usd", "retries", "served_model", "system_fingerprint", *STANDARD_CRITERIA,
@@ -83,7 +84,7 @@ CSV_COLUMNS = (
 RATING_META_COLUMNS = ("rater", "rating_origin", "blind", "rubric_name", "rubric_version", "rating_id")
 
 _FLOAT_COLUMNS = frozenset({"ttft_ms", "total_ms", "wall_ms", "output_tokens_per_s", "cost_usd"})
-_INT_COLUMNS = frozenset({"input_tokens", "output_tokens", "retries", "quality", "rubric_version"})
+_INT_COLUMNS = frozenset({"turn", "input_tokens", "output_tokens", "retries", "quality", "rubric_version"})
 _BOOL_COLUMNS = frozenset({"blind", "refusal"})
 
 # --- public entry point ------------------------------------------------------------------
@@ -164,9 +165,10 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 def _rated_pairs(store: ExportSource, filters: RatingFilter, look: _Lookup, *,
                  attempts: bool = True) -> Iterator[tuple[dict[str, Any], Rating]]:
     """The rated answers (each response as plain values, see records.response_fields) a
-    batch at a time; `look` then holds just that batch's trials."""
+    batch at a time; `look` then holds just that batch's trials and turn links."""
     for batch in store.ratings.rated_answer_batches(filters, attempts=attempts):
         look.hold_trials({response["trial_id"] for response, _ in batch})
+        look.hold_turns([response["id"] for response, _ in batch])
         yield from batch
 
 
@@ -209,6 +211,7 @@ def _table_row_stream(store: ExportSource, look: _Lookup, extra_names: dict[str,
         yield [
             response["trial_id"],
             response["id"],
+            *look.turn(response["id"]).values(),  # turn, parent_response_id
             iso_time(rating.created_at),  # rated_at
             trial.input.prompt if trial else None,
             effective_system(trial, response),
@@ -277,7 +280,7 @@ def _rated_record_stream(store: ExportSource, filters: RatingFilter) -> Iterator
             shown = (trial_id, trial_json(trial, trial_id))
         yield {
             "trial": shown[1],
-            "response": _record(response, trial),
+            "response": {**_record(response, trial), **look.turn(response["id"])},
             "rating": rating_json(rating, look.rubric(rating.rubric_id)),
         }
 
@@ -483,6 +486,7 @@ class _Lookup:
         self.store = store
         self._trials: dict[str, StoredTrial | None] = {}
         self._rubrics: dict[str, Rubric | None] = {}
+        self._turns: dict[str, TurnLink] = {}
 
     def trial(self, trial_id: str) -> StoredTrial | None:
         if trial_id not in self._trials:
@@ -492,6 +496,15 @@ class _Lookup:
     def hold_trials(self, trial_ids: set[str]) -> None:
         """Keep these trials (read at once), and only these: a stream's memory stays flat."""
         self._trials = {**{t: None for t in trial_ids}, **self.store.trials.get_many(list(trial_ids))}
+
+    def hold_turns(self, response_ids: list[str]) -> None:
+        """Keep the turn links of these answers (read at once), and only these."""
+        self._turns = self.store.turns.for_responses(response_ids)
+
+    def turn(self, response_id: str) -> dict[str, Any]:
+        """An answer's `turn` (1: the trial's own answer) and the `parent_response_id` it continues."""
+        link = self._turns.get(response_id)
+        return {"turn": link.turn if link else 1, "parent_response_id": link.parent_response_id if link else None}
 
     def rubric(self, rubric_id: str) -> Rubric | None:
         if rubric_id not in self._rubrics:

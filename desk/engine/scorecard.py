@@ -10,7 +10,9 @@ Units and rules, stated once:
   where constraints applied (followed or violated).
 - Latency uses every answer of the model in scope that finished ok, rated or not.
 - Cost per successful task is all money spent on the model's attempts in scope
-  (failures and retries included) divided by the answers rated a success; answers whose
+  (failures, retries and every turn of a conversation included) divided by the answers
+  rated a success, a conversation's earlier turns left out of that count (a task succeeds
+  by its last answer); answers whose
   cost is unknown are left out of the sum and counted in `cost_unknown`. Its 95% interval
   is a percentile bootstrap over those answers (each answer's cost and success resampled
   together); a resample with no success counts as an infinite cost, so with few successes
@@ -38,7 +40,7 @@ from __future__ import annotations
 import math
 import operator
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from itertools import chain, compress
 from statistics import mean
@@ -167,10 +169,11 @@ class ExpectScore:
     handled: int
     handled_rate: float | None
     handled_ci: tuple[float, float] | None
+    extra_turn: int = 0  # of the rated, those whose case needed another turn (a clarification)
 
     def as_json(self) -> dict[str, Any]:
         return {"n_rated": self.n_rated, "handled": self.handled, "handled_rate": self.handled_rate,
-                "handled_ci": list(self.handled_ci) if self.handled_ci else None}
+                "handled_ci": list(self.handled_ci) if self.handled_ci else None, "extra_turn": self.extra_turn}
 
 
 @dataclass(frozen=True)
@@ -262,9 +265,12 @@ def compute_scorecard(
     seed: int = 0,
     n_resamples: int = 2000,
     progress: Progress | None = None,
+    continued: Set[str] = frozenset(),
 ) -> list[ModelScore]:
     """One ModelScore per model, ordered by model name. `progress` hears (step, steps, what)
-    before each step (the bootstraps take seconds on a real store) and may raise to stop."""
+    before each step (the bootstraps take seconds on a real store) and may raise to stop.
+    `continued` names the answers a later turn continued: their cost counts toward their
+    task's, their success does not (a task succeeds by its last answer)."""
     report = progress or (lambda done, total, detail: None)
     by_id = {r.id: r for r in responses}
     by_model: dict[str, list[ResponseFigures]] = defaultdict(list)
@@ -284,7 +290,7 @@ def compute_scorecard(
     scores, costs = [], []
     for step, model in enumerate(models, start=1):
         report(step, steps, model)
-        s, cost = _model_score(model, by_model[model], ratings_by_response, pairwise, seed, n_resamples)
+        s, cost = _model_score(model, by_model[model], ratings_by_response, pairwise, seed, n_resamples, continued)
         scores.append(s)
         costs.append(cost)
     # Each model's cost per success interval; models with as many answers share their draws.
@@ -331,10 +337,12 @@ class _Pairwise:
 
 
 def _model_score(model: str, answers: Sequence[ResponseFigures], ratings_by_response: Mapping[str, list[RatingFigures]],
-                 pairwise: _Pairwise, seed: int, n_resamples: int) -> tuple[ModelScore, tuple[list[float], list[float]] | None]:
+                 pairwise: _Pairwise, seed: int, n_resamples: int,
+                 continued: Set[str] = frozenset()) -> tuple[ModelScore, tuple[list[float], list[float]] | None]:
     """A model's figures but its cost interval, and what that interval resamples (each
     answer's cost and whether it succeeded) when it has one. The answers are taken a column
-    at a time: at 100,000 of them every pass over them shows."""
+    at a time: at 100,000 of them every pass over them shows. An answer in `continued` (a
+    later turn went on from it) costs but never succeeds: its task succeeds by its last answer."""
     ids, _, _, statuses, totals_ms, costs, failed = zip(*answers, strict=True)
     s = ModelScore(model=model, n_answers=len(answers), n_errors=statuses.count(Status.ERROR))
     ratings = list(map(ratings_by_response.get, ids))  # None: not rated
@@ -371,11 +379,15 @@ def _model_score(model: str, answers: Sequence[ResponseFigures], ratings_by_resp
     s.mean_cost_usd = round(exact_mean(known), 10) if known else None
     cost = None
     if s.successes and s.total_cost_usd is not None:
-        s.cost_per_success_usd = round(s.total_cost_usd / s.successes, 10)
         # Resample the model's answers, each with its cost (unknown: left out, as above)
         # and whether it was rated a success; unrated answers cost money, succeed never.
         succeeded = iter(outcome)
-        cost = ([c or 0.0 for c in costs], [float(bool(rs) and next(succeeded) == "success") for rs in ratings])
+        wins = [float(bool(rs) and next(succeeded) == "success" and i not in continued)
+                for i, rs in zip(ids, ratings, strict=True)]
+        tasks = s.successes if not continued else int(sum(wins))
+        if tasks:
+            s.cost_per_success_usd = round(s.total_cost_usd / tasks, 10)
+            cost = ([c or 0.0 for c in costs], wins)
     pairwise.score(s)
     s.agreement = _agreement(rated)
     if not enough(s.n_rated):
@@ -463,29 +475,44 @@ def by_expect(
     ratings: Sequence[Rating],
     expect_of: Mapping[str, str],
     kinds: Sequence[str] = EXPECT_KINDS,
+    first_of: Mapping[str, str] | None = None,
+    continued: Set[str] = frozenset(),
 ) -> dict[str, dict[str, ExpectScore]]:
     """model -> expect kind -> ExpectScore, from the human ratings of `responses`.
 
     `expect_of` maps a response id to its case's expect kind; answers to cases that expect
     nothing in particular are left out. Every kind in `kinds` is present for every model
     (n_rated 0 where none was rated).
+
+    A case that took several turns counts once, by its last answer: `first_of` maps each
+    later turn to its conversation's first answer, and the answers a later turn continued
+    (`continued`) are left out. A `clarify` case that went on is handled when its first answer asked (as
+    rated) and its last answer's outcome is success; other kinds judge the last answer.
     """
+    first_of = first_of or {}
     rated: dict[str, list[Rating]] = defaultdict(list)
     for rating in human_ratings(ratings):
         rated[rating.response_id].append(rating)
-    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: {k: [0, 0] for k in kinds})
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: {k: [0, 0, 0] for k in kinds})
     for response in responses:
         kind = expect_of.get(response.id, "")
         counts[response.model]  # every model in scope gets an entry
-        if kind not in kinds or not rated.get(response.id):
+        if kind not in kinds or not rated.get(response.id) or response.id in continued:
             continue
-        verdict = handled(kind, combined_rating(rated[response.id]))
+        last = combined_rating(rated[response.id])
+        first = first_of.get(response.id)
+        verdict = handled(kind, last)
+        if first is not None and kind == "clarify":
+            asked = handled(kind, combined_rating(rated[first])) if rated.get(first) else None
+            verdict = None if asked is None or not last.get("outcome") else asked and last["outcome"] == "success"
         if verdict is None:
             continue
         counts[response.model][kind][0] += 1
         counts[response.model][kind][1] += int(verdict)
+        counts[response.model][kind][2] += first is not None
     return {
-        model: {kind: ExpectScore(n, k, _share(k, n), wilson_interval(k, n)) for kind, (n, k) in per.items()}
+        model: {kind: ExpectScore(n, k, _share(k, n), wilson_interval(k, n), extra)
+                for kind, (n, k, extra) in per.items()}
         for model, per in counts.items()
     }
 

@@ -16,6 +16,7 @@ from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog
 from desk.engine.recorder import StoreRecorder
 from desk.engine.runner import Runner
+from desk.engine.services.conversations import ConversationService
 from desk.engine.services.exports import ExportService
 from desk.engine.services.judge import JudgeService, JudgeSummary
 from desk.engine.services.load import LoadService
@@ -65,6 +66,8 @@ class Engine:
         """Build the use-case services on the current store; again after switch_store."""
         self.providers = ProviderService(self.store.providers, self.store.prices, self.client, self.runner.pricer)
         self.trials = TrialService(self.store.trials, self.store.responses, self.providers, self.runner, self.providers.add_model)
+        self.conversations = ConversationService(self.store.trials, self.store.responses, self.store.turns,
+                                                 self.providers, self.runner, self.store.ratings)
         path = self.store.path
         self.exports = ExportService(self.store, self.store, lambda: open_store(path))
         self.ratings = RatingService(self.store.ratings, self.store.rubrics, self.store,
@@ -74,6 +77,7 @@ class Engine:
             store.suites, trials=store.trials, ratings=store.ratings, answers=store.responses, runs=store.runs, models=store.providers,
             targets=self.providers, reach=self,
             runner=self.runner, recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), scorecards=self.ratings,
+            turns=store.turns,
         )
         self.judges = JudgeService(
             store.judge_prompts, store.verdicts, store.calibration, trials=store.trials, answers=store.responses, ratings=store.ratings,

@@ -71,6 +71,7 @@ class SuiteResponse:
     sample: int
     response: ResponseResult
     auto: Rating | None = None  # the automatic constraint verdict, if one was made
+    turn: int = 1  # 2 on: the answer after the case's clarification
 
 
 @dataclass

@@ -27,10 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from desk.core.constraint_reading import DESK_KEY, auto_values
+from desk.core.conversation import Conversation, TurnLink, needs_another_turn
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult, Status
 from desk.core.suite import AUTO_RATER, Case, Suite
-from desk.core.trial import GenerationSettings, ModelRef
+from desk.core.trial import GenerationSettings, ModelRef, TrialInput
+from desk.engine.ports.conversations import Turns
 from desk.engine.ports.suites import RunLedger, RunRecords
 from desk.engine.ports.targets import Targets
 from desk.engine.pricing import wait_for_preload
@@ -67,6 +69,7 @@ class SendPlan:
     repeat: int
     concurrency: int
     settings: GenerationSettings
+    max_turns: int = 2  # a case's clarification is sent while the answer asks, up to this turn
 
 
 @dataclass(frozen=True)
@@ -80,17 +83,24 @@ class Listeners:
 
 
 class _Cell:
-    __slots__ = ("case", "model", "sample", "seq", "target")
+    __slots__ = ("case", "model", "sample", "seq", "target", "tip")
 
-    def __init__(self, case: Case, sample: int, model: int, target: Target, seq: int) -> None:
+    def __init__(self, case: Case, sample: int, model: int, target: Target, seq: int,
+                 tip: tuple[ResponseResult, int] | None = None) -> None:
         self.case, self.sample, self.model, self.target, self.seq = case, sample, model, target, seq
+        self.tip = tip  # resumed mid-conversation: its last ok answer and that answer's turn
+
+    @property
+    def tip_answer(self) -> ResponseResult | None:
+        return self.tip[0] if self.tip else None
 
 
 class RunSender:
     """Sends the cells of a stored run, records each answer and finishes the run's row."""
 
     def __init__(self, ledger: RunLedger, runs: RunRecords, targets: Targets, runner: Runner,
-                 recorder: Callable[[], ResponseSink]) -> None:
+                 recorder: Callable[[], ResponseSink], turns: Turns) -> None:
+        self.turns = turns
         self.ledger = ledger
         self.runs = runs
         self.targets = targets
@@ -180,16 +190,32 @@ class _Call:
             raise
 
     def _todo(self, targets: list[Target]) -> list[_Cell]:
+        """The cells not done: those without an ok answer, and those whose last ok answer
+        asks a question the case's clarification answers (resumed at the next turn)."""
         plan, models = self.plan, self.plan.models
-        done_cells = {(case_id, sample, model) for case_id, sample, model, status, _
-                      in self.sender.ledger.cell_statuses(plan.run_id) if status == Status.OK.value}
-        return [
-            _Cell(case, sample, m, targets[m], (case.position * plan.repeat + sample) * len(models) + m)
-            for case in plan.suite.cases
-            for sample in range(plan.repeat)
-            for m in range(len(models))
-            if (case.id, sample, str(models[m])) not in done_cells
-        ]
+        tips = self._tips()
+        todo = []
+        for case in plan.suite.cases:
+            for sample in range(plan.repeat):
+                for m in range(len(models)):
+                    tip = tips.get((case.id or "", sample, str(models[m])))
+                    if tip is not None and not needs_another_turn(tip[0], tip[1], case.clarification, plan.max_turns):
+                        continue
+                    seq = (case.position * plan.repeat + sample) * len(models) + m
+                    todo.append(_Cell(case, sample, m, targets[m], seq, tip))
+        return todo
+
+    def _tips(self) -> dict[tuple[str, int, str], tuple[ResponseResult, int]]:
+        """Each cell's ok answer of the latest turn, with its turn number."""
+        statuses = [s for s in self.sender.ledger.cell_statuses(self.plan.run_id) if s[3] == Status.OK.value]
+        links = self.sender.turns.for_responses([s[4] for s in statuses])
+        latest: dict[tuple[str, int, str], tuple[int, str]] = {}
+        for case_id, sample, model, _, rid in statuses:
+            turn = links[rid].turn if rid in links else 1
+            if turn >= latest.get((case_id, sample, model), (0, ""))[0]:
+                latest[(case_id, sample, model)] = (turn, rid)
+        answers = self.sender.ledger.answers([rid for _, rid in latest.values()])
+        return {cell: (answers[rid], turn) for cell, (turn, rid) in latest.items() if rid in answers}
 
     async def _worker(self, cells: Iterator[_Cell]) -> None:
         result = self.result
@@ -203,28 +229,73 @@ class _Call:
             await self._send(cell)
 
     async def _send(self, cell: _Cell) -> None:
-        result, run_id, runner = self.result, self.plan.run_id, self.sender.runner
-        trial_id = self.sender.ledger.cell_trial(run_id, cell.case, cell.sample)
+        """Send the cell's turns: the case, then its clarification while the answer asks
+        (resumed cells start after their last ok turn). The cell counts by its last answer."""
+        trial_id = self.sender.ledger.cell_trial(self.plan.run_id, cell.case, cell.sample)
+        if cell.tip is None:
+            answer = await self._turn(cell, trial_id, cell.case.trial_input(), None)
+            conversation = Conversation(trial_id, cell.case.trial_input(), (answer,), ()) if answer else None
+            turn = 1
+        else:
+            answer, turn = cell.tip
+            conversation = self._stored_conversation(trial_id, cell.case, answer)
+        clarification = cell.case.clarification
+        while answer is not None and conversation is not None and needs_another_turn(
+                answer, turn, clarification, self.plan.max_turns):
+            if answer is not cell.tip_answer:  # a resumed cell's stored answer was told before
+                self._tell(cell, answer, None, turn)
+            link = TurnLink("", answer.id, turn + 1, clarification)
+            answer = await self._turn(cell, trial_id, conversation.continued(clarification), link)
+            if answer is not None:
+                conversation = Conversation(trial_id, conversation.first, (*conversation.answers, answer),
+                                            (*conversation.replies, clarification))
+            turn += 1
+        if answer is not None:
+            self._count(cell, answer, self.sender.auto_verdict(cell.case, answer), turn)
+
+    def _stored_conversation(self, trial_id: str, case: Case, tip: ResponseResult) -> Conversation | None:
+        """A resumed cell's conversation up to its last ok answer, read back from the store."""
+        chain = self.sender.turns.chain(tip.id)
+        ids = [chain[0].parent_response_id if chain else tip.id, *(link.response_id for link in chain)]
+        answers = self.sender.ledger.answers(ids)
+        if any(i not in answers for i in ids):
+            return None
+        return Conversation(trial_id, case.trial_input(), tuple(answers[i] for i in ids),
+                            tuple(link.reply for link in chain))
+
+    async def _turn(self, cell: _Cell, trial_id: str, sent: TrialInput, link: TurnLink | None) -> ResponseResult | None:
+        """One answer of the cell, stored (and linked to the run, and to the answer it
+        continues) before a byte is sent; None when the store refused it."""
+        result, runner = self.result, self.sender.runner
         answer = runner.new_result(trial_id, cell.target)
         self.recorder.response_started(answer)  # stored before a byte is sent, or nothing is sent
         if answer.store_error is None:
             try:
-                self.sender.ledger.link_response(answer.id, run_id, cell.seq)
+                self.sender.ledger.link_response(answer.id, self.plan.run_id, cell.seq)
+                if link is not None:
+                    self.sender.turns.add(TurnLink(answer.id, link.parent_response_id, link.turn, link.reply))
             except Exception as exc:
                 answer.store_error = f"the answer could not be stored (linking it to the run failed: {exc})"
         if answer.store_error is not None:
             result.not_stored.append(f"{_where(cell)}: {answer.store_error}")
-            return
+            return None
         if self.view is not None:
             self.view.response_started(answer)
         result.sent += 1
-        await runner.run_response(cell.target, cell.case.trial_input(), answer, self.guarded)
+        await runner.run_response(cell.target, sent, answer, self.guarded)
         if answer.store_error is not None:  # shown, paid for, but not saved: lost, not ok
             result.not_stored.append(f"{_where(cell)}: {answer.store_error}")
-            return
-        self._count(cell, answer, self.sender.auto_verdict(cell.case, answer))
+            return None
+        return answer
 
-    def _count(self, cell: _Cell, answer: ResponseResult, auto: Rating | None) -> None:
+    def _tell(self, cell: _Cell, answer: ResponseResult, auto: Rating | None, turn: int) -> None:
+        """Hand an answer to the caller's on_response (every turn's, the cell's last included)."""
+        item = SuiteResponse(self.plan.run_id, cell.case, cell.sample, answer, auto, turn)
+        self.result.responses.append(item)
+        if self.listeners.on_response is not None:
+            _notify(self.listeners.on_response, item)
+
+    def _count(self, cell: _Cell, answer: ResponseResult, auto: Rating | None, turn: int = 1) -> None:
         result = self.result
         if answer.status == Status.OK:
             result.ok += 1
@@ -234,10 +305,7 @@ class _Call:
             if answer.error_kind in PERSISTENT_KINDS:
                 result.held_back.setdefault(
                     str(cell.target.ref), f"{answer.error_kind.value}: {answer.error_message or 'no message'}")
-        item = SuiteResponse(self.plan.run_id, cell.case, cell.sample, answer, auto)
-        result.responses.append(item)
-        if self.listeners.on_response is not None:  # first, so a progress line counts this answer's outcome
-            _notify(self.listeners.on_response, item)
+        self._tell(cell, answer, auto, turn)  # first, so a progress line counts this answer's outcome
         if self.listeners.progress is not None:
             _notify(self.listeners.progress, self.finished, self.total)
 

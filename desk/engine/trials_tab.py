@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from desk.core.attachment import Attachment
+from desk.core.conversation import TurnLink
 from desk.core.figures import fmt_cost, fmt_ms
 from desk.core.response import Attempt, ResponseResult, Status, retry_status
 from desk.core.tools import ToolsError, read_tools
@@ -23,6 +24,7 @@ from desk.core.trial import (
     ModelRef,
     TrialInput,
     Variant,
+    prompt_size_problem,
     trial_size_problem,
     with_results,
 )
@@ -37,6 +39,8 @@ EMPTY_PROMPT = "The prompt is empty: write or paste the task first."
 STILL_READING = "Still reading the attached files: send again in a moment."
 STILL_RUNNING = "A trial is still running: cancel it or wait before opening another."
 GONE = "That trial is no longer in the store."
+EMPTY_REPLY = "The reply is empty: write what the model should hear next."
+NOTHING_TO_REPLY_TO = "No answer here can be continued: each failed or is still streaming."
 CANCELLED = "Cancelled: every stream was stopped; what arrived is kept and stored."
 
 
@@ -158,6 +162,29 @@ class SendPlan:
 
 
 @dataclass(frozen=True)
+class ReplyPlan:
+    """A reply ready to go: `text` to each of these answers' models, each continuing its
+    own conversation (one answer: Reply; the latest of every pane: Reply to all)."""
+
+    trial_id: str
+    response_ids: tuple[str, ...]
+    text: str
+
+    @property
+    def answers(self) -> int:
+        return len(self.response_ids)
+
+
+def replied(results: Sequence[ResponseResult]) -> TrialEnd:
+    """What a finished reply says."""
+    ok = sum(r.status == Status.OK for r in results)
+    failed = f", {len(results) - ok} failed" if ok < len(results) else ""
+    unstored = [r for r in results if r.store_error]
+    problem = "; ".join(f"{r.model}: {r.store_error}" for r in unstored) if unstored else None
+    return TrialEnd(f"Reply done: {ok} of {len(results)} answers ok{failed}; stored as the next turn", problem)
+
+
+@dataclass(frozen=True)
 class OpenedTrial:
     """A past trial, ready to show: its input, the variants it used, its answers and models."""
 
@@ -239,6 +266,7 @@ class TrialsTab:
         self._sending: TrialInput | None = None
         self.open_models: list[ModelRef] = []  # the models of the open trial (Run again sends to them)
         self.figures: dict[str, AnswerFigures] = {}  # by response id, in the order they started
+        self.turns: dict[str, TurnLink] = {}  # the open trial's later turns, by response id
         self.expected = 0  # answers the current send (or open trial) shows
         self.running = False
         # Run before the engine is asked (the window starts the built-in model here); False stops the send.
@@ -331,6 +359,7 @@ class TrialsTab:
         self._sending = plan.trial
         self.generation += 1
         self.figures = {}
+        self.turns = {}
         self.expected = plan.answers
         self._set_running(True)
         self.cleared.emit()
@@ -344,10 +373,16 @@ class TrialsTab:
         if self.before_run is not None and not await self.before_run(plan.models):
             return None
         trial, models, settings, variants = plan.trial, list(plan.models), dict(plan.settings), plan.variants
-        return await self.engine.trials.run(
+        # Run again replays the user's later turns too, each model's own, in order.
+        replies = self.engine.conversations.user_turns(plan.parent_trial_id) if plan.parent_trial_id else {}
+        sink = _GenerationSink(self, generation)
+        outcome = await self.engine.trials.run(
             trial, models, settings, parent_trial_id=plan.parent_trial_id,
-            sink=_GenerationSink(self, generation), variants=list(variants) if variants else None,
+            sink=sink, variants=list(variants) if variants else None,
         )
+        if replies:
+            await self.engine.conversations.replay(replies, outcome.responses, sink=sink)
+        return outcome
 
     def finished(self, outcome: TrialOutcome, rate_key: str) -> TrialEnd:
         """The send's trial is the open one now (Run again follows it up); what to say."""
@@ -371,6 +406,57 @@ class TrialsTab:
 
     def progress_text(self, cancel_key: str) -> str:
         return f"Streaming: {self.done_count()} of {self.expected} answers done · {cancel_key} cancels"
+
+    # --- conversations ----------------------------------------------------------------------
+    def turn_of(self, response_id: str) -> int:
+        """An answer's turn in its conversation (1: the trial's own answer)."""
+        link = self.turns.get(response_id)
+        return link.turn if link else 1
+
+    def pane_of(self, response_id: str) -> str:
+        """The pane an answer streams into: that of its conversation's first answer."""
+        while (link := self.turns.get(response_id)) is not None:
+            response_id = link.parent_response_id
+        return response_id
+
+    def reply_plan(self, text: str, response_id: str | None = None) -> ReplyPlan:
+        """`text` to one answer of the open trial (Reply), or with None to the latest answer
+        of every pane that has one to continue (Reply to all); PlanError saying why not."""
+        if self.running:
+            raise PlanError("A trial is still running: cancel it or wait for it to end.")
+        if self.current_trial_id is None:
+            raise PlanError("Open or send a trial first: a reply continues one of its answers.")
+        if not text.strip():
+            raise PlanError(EMPTY_REPLY)
+        if problem := prompt_size_problem(text, "reply"):
+            raise PlanError(problem)
+        latest: dict[str, ResponseResult] = {}
+        for rid, figures in self.figures.items():  # in the order they started: later turns last
+            latest[self.pane_of(rid)] = figures.result
+        if response_id is not None:
+            if response_id not in self.figures:
+                raise PlanError("That answer is not in the open trial: open its trial first.")
+            chosen = [self.figures[response_id].result]
+        else:
+            chosen = list(latest.values())
+        ready = [r for r in chosen if r.status != Status.STREAMING and not r.failed]
+        if not ready:
+            raise PlanError(NOTHING_TO_REPLY_TO if response_id is None else
+                            "That answer failed or is still streaming: there is nothing to reply to.")
+        return ReplyPlan(self.current_trial_id, tuple(r.id for r in ready), text)
+
+    def begin_reply(self, plan: ReplyPlan) -> int:
+        """Start showing a reply's answers below the ones they continue (nothing is cleared)."""
+        self.generation += 1
+        self.expected = len(self.figures) + plan.answers
+        self._set_running(True)
+        return self.generation
+
+    async def run_reply(self, plan: ReplyPlan) -> list[ResponseResult]:
+        """Send a reply (after `begin_reply`), streaming into the figures and events like a
+        send; EngineError says why it could not start. `end` must follow."""
+        return await self.engine.conversations.reply_many(
+            list(plan.response_ids), plan.text, sink=_GenerationSink(self, self.generation))
 
     # --- past trials ------------------------------------------------------------------------
     def open(self, trial_id: str) -> OpenedTrial:
@@ -397,6 +483,7 @@ class TrialsTab:
         self.open_models = models
         self.expected = len(responses)
         self.figures = {r.id: AnswerFigures(r, finished=True) for r in responses}
+        self.turns = {link.response_id: link for link in self.engine.conversations.turns.for_trial(trial_id)}
         self.cleared.emit()
         return OpenedTrial(stored, responses, variants, models)
 
@@ -407,12 +494,17 @@ class TrialsTab:
         self.generation += 1
         self.current_trial_id = self.current_input = None
         self.figures = {}
+        self.turns = {}
         self.expected = 0
         self.cleared.emit()
         return True
 
     # --- the sink's side --------------------------------------------------------------------
     def _started(self, result: ResponseResult) -> None:
+        link = self.engine.conversations.turns.get(result.id)  # a reply's: linked before it streams
+        if link is not None:
+            self.turns[result.id] = link
+            self.expected = max(self.expected, len(self.figures) + 1)  # a replayed turn adds a pane
         self.figures[result.id] = AnswerFigures(result)
         self.response_started.emit(result)
 

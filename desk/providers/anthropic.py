@@ -116,7 +116,8 @@ class AnthropicProvider(Provider):
         body: dict[str, Any] = {
             "model": model,
             "max_tokens": max_tokens,
-            "messages": [{"role": "user", "content": self.content(trial)}, *round_messages(trial.tool_rounds)],
+            "messages": [{"role": "user", "content": self.content(trial)}, *_prior_turns(trial),
+                         *round_messages(trial.tool_rounds)],
             "stream": stream,
         }
         if trial.system:
@@ -153,7 +154,7 @@ class AnthropicProvider(Provider):
         answered = False
         for n, block in enumerate(body.get("content") or ()):
             if block.get("type") == "thinking" and block.get("thinking"):
-                events.append(ReasoningDelta(block["thinking"], at))
+                events.append(ReasoningDelta(block["thinking"], at, block.get("signature") or None))
             elif block.get("type") == "text" and block.get("text"):
                 events.append(TextDelta(block["text"], at))
             elif _answer_block(block):
@@ -178,6 +179,20 @@ class AnthropicProvider(Provider):
 
     def parse_models(self, body: Any) -> list[str]:
         return [m["id"] for m in (body or {}).get("data", []) if isinstance(m, dict) and "id" in m]
+
+
+def _prior_turns(trial: TrialInput) -> list[dict[str, Any]]:
+    """Earlier answers and replies as alternating assistant and user messages. Thinking goes
+    back only with its signature, which the API checks (it ignores thinking of earlier
+    turns otherwise, so thinking without one is dropped); an empty text block is refused."""
+    out: list[dict[str, Any]] = []
+    for turn in trial.turns:
+        blocks: list[dict[str, Any]] = []
+        if turn.reasoning and turn.signature:
+            blocks.append({"type": "thinking", "thinking": turn.reasoning, "signature": turn.signature})
+        blocks.append({"type": "text", "text": turn.answer or "(no answer)"})
+        out += [{"role": "assistant", "content": blocks}, {"role": "user", "content": [{"type": "text", "text": turn.reply}]}]
+    return out
 
 
 def round_messages(rounds: Sequence[ToolRound]) -> list[dict[str, Any]]:
@@ -322,6 +337,8 @@ class _MessagesDecoder(StreamDecoder):
                 out.append(TextDelta(delta["text"], at))
             elif dtype == "thinking_delta" and delta.get("thinking"):
                 out.append(ReasoningDelta(delta["thinking"], at))
+            elif dtype == "signature_delta" and delta.get("signature"):
+                out.append(ReasoningDelta("", at, delta["signature"]))
             elif dtype == "input_json_delta" and obj.get("index") in self._tool_inputs:
                 self._tool_inputs[obj["index"]] = None
                 out.append(ToolCallDelta(obj["index"], None, None, str(delta.get("partial_json") or ""), at))

@@ -54,6 +54,7 @@ class ReasoningDelta:
 
     text: str
     at: float
+    signature: str | None = None  # the vendor's seal over the thinking, to send back next turn
 
 
 @dataclass(slots=True)

@@ -78,7 +78,14 @@ class GeminiProvider(Provider):
             for a in trial.images
         ]
         parts.append({"text": texts[-1]})
-        body: dict[str, Any] = {"contents": [{"role": "user", "parts": parts}, *round_contents(trial.tool_rounds)]}
+        contents: list[dict[str, Any]] = [{"role": "user", "parts": parts}]
+        for turn in trial.turns:
+            # Gemini wants an answer's thoughtSignature back on its part; thought text never.
+            said: dict[str, Any] = {"text": turn.answer}
+            if turn.signature:
+                said["thoughtSignature"] = turn.signature
+            contents += [{"role": "model", "parts": [said]}, {"role": "user", "parts": [{"text": turn.reply}]}]
+        body: dict[str, Any] = {"contents": [*contents, *round_contents(trial.tool_rounds)]}
         if trial.system:
             body["systemInstruction"] = {"parts": [{"text": trial.system}]}
         config: dict[str, Any] = {}
@@ -258,6 +265,8 @@ class _State:
                 text = part.get("text")
                 if text:
                     out.append(ReasoningDelta(text, at) if part.get("thought") else TextDelta(text, at))
+                if part.get("thoughtSignature"):
+                    out.append(ReasoningDelta("", at, part["thoughtSignature"]))
                 call = part.get("functionCall")
                 if isinstance(call, dict):
                     out.append(ToolCallDelta(self.calls, call.get("id"), call.get("name"),

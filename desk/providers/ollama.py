@@ -69,6 +69,10 @@ class OllamaProvider(Provider):
         if trial.images:
             user["images"] = [base64.b64encode(a.data).decode("ascii") for a in trial.images]
         messages.append(user)
+        for turn in trial.turns:  # a thinking model's earlier thinking goes back in `thinking`
+            answer = {"role": "assistant", "content": turn.answer}
+            messages += [{**answer, "thinking": turn.reasoning} if turn.reasoning else answer,
+                         {"role": "user", "content": turn.reply}]
         messages += round_messages(trial.tool_rounds)
         body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
         options: dict[str, Any] = {}

@@ -105,6 +105,8 @@ class OpenAIProvider(Provider):
             ]
             parts.append({"type": "text", "text": texts[-1]})
             messages.append({"role": "user", "content": parts})
+        for turn in trial.turns:  # reasoning is never sent back: compatible servers refuse it
+            messages += [{"role": "assistant", "content": turn.answer}, {"role": "user", "content": turn.reply}]
         return messages + round_messages(trial.tool_rounds)
 
     def build_request(

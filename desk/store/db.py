@@ -31,6 +31,7 @@ from desk.store.scorecard_cache import ScorecardTable
 from desk.store.settings import SettingTable
 from desk.store.suites import SuiteTable
 from desk.store.trials import TrialTable
+from desk.store.turns import TurnTable
 
 MEMORY = ":memory:"
 
@@ -168,6 +169,7 @@ class Store:
         self.scorecards = ScorecardTable(db)
         self.suites = SuiteTable(db)
         self.runs = RunTable(db)
+        self.turns = TurnTable(db)
         self.judge_prompts = JudgePromptTable(db)
         self.verdicts = JudgeVerdictTable(db, self.ratings)
         self.calibration = CalibrationDrawTable(db)

@@ -62,6 +62,7 @@ MERGED_TABLES = (
     "trial_attachments",
     "responses",
     "attempts",
+    "turns",
     "rubrics",
     "ratings",
     "preferences",
@@ -192,7 +193,7 @@ def merge_databases(db: Database, source: Database, source_name: str = "the othe
         added["blobs"] = _merge_blobs(db, source, source_name)
         tick("trials")
         added["trials"] = _merge_trials(db, source, conflicts)
-        for table in ("trial_attachments", "responses", "attempts"):
+        for table in ("trial_attachments", "responses", "attempts", "turns"):
             tick(table)
             added[table] = _copy(db, source, table)
         tick("rubrics")

@@ -439,3 +439,27 @@ def m013_judge_prompts_and_verdicts(db: Database) -> None:
             )""",
         ],
     )
+
+
+@migration
+def m014_conversation_turns(db: Database) -> None:
+    # A reply continues one answer's conversation (issue 16): its answer is a response of
+    # the same trial, linked here to the one it continues, with the user's reply that made
+    # it (turn 2 onwards; turn 1 is the trial's own answer, which has no row). The vendor's
+    # seal over an answer's thinking is kept on the response, to send back next turn.
+    run_all(
+        db,
+        [
+            """CREATE TABLE turns (
+                response_id TEXT PRIMARY KEY REFERENCES responses (id) ON DELETE CASCADE,
+                parent_response_id TEXT NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
+                turn INTEGER NOT NULL CHECK (turn >= 2),
+                reply TEXT NOT NULL,
+                created_at REAL NOT NULL
+            )""",
+            "CREATE INDEX idx_turns_parent ON turns (parent_response_id)",
+            "ALTER TABLE responses ADD COLUMN reasoning_signature TEXT",
+            # What a person would answer a case's clarifying question with ('' = none).
+            "ALTER TABLE suite_cases ADD COLUMN clarification TEXT NOT NULL DEFAULT ''",
+        ],
+    )

@@ -59,7 +59,7 @@ _RESPONSE_COLUMNS = (
     "reasoning_tokens", "cost_usd", "cost_note", "price_source", "retries", "retry_wait_ms",
     "vendor_request_id", "writer_pid", "writer_host", "created_at", "updated_at",
     "variant_label", "variant_system", "refusal", "unknown_fields_json", "notes_json",
-    "served_model", "system_fingerprint", "tool_calls_json",
+    "served_model", "system_fingerprint", "tool_calls_json", "reasoning_signature",
 )  # fmt: skip
 
 _ATTEMPT_COLUMNS = (
@@ -404,6 +404,7 @@ def _response_values(result: ResponseResult, *, created_at: float, updated_at: f
         "unknown_fields_json": json.dumps(row["unknown_fields"], ensure_ascii=False),
         "notes_json": json.dumps(row["notes"]),
         "tool_calls_json": calls_as_json(result.tool_calls),
+        "reasoning_signature": result.reasoning_signature,  # kept, never exported
     })
     return [row[c] for c in _RESPONSE_COLUMNS]
 
@@ -458,4 +459,5 @@ def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
     """A response from its row (desk.core.records.response_from_fields) and its attempts."""
     result = response_from_fields(_values(row))
     result.attempts = attempts
+    result.reasoning_signature = row["reasoning_signature"]
     return result

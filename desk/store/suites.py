@@ -122,11 +122,11 @@ class SuiteTable:
                 self.db.execute(
                     "INSERT INTO suite_cases (id, suite_id, position, case_ref, prompt, system, expect, tags_json, "
                     "notes, constraints_json, source, upstream_id, tools_json, tool_results_json, "
-                    "expected_call_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "expected_call_json, clarification) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (case_id, suite_id, position, case.key, case.prompt, case.system, case.expect,
                      json.dumps(list(case.tags), ensure_ascii=False), case.notes,
                      json.dumps([c.as_json() for c in case.constraints], ensure_ascii=False),
-                     case.source, case.upstream_id, *_tool_use_columns(case)),
+                     case.source, case.upstream_id, *_tool_use_columns(case), case.clarification),
                 )
                 trials.insert_attachments(self.db, "suite_case_attachments", "case_id", case_id, case.attachments, now)
                 stored.append(dataclasses.replace(case, id=case_id, position=position))
@@ -184,6 +184,7 @@ class SuiteTable:
                 tools=read_tools(r["tools_json"]) if r["tools_json"] else None,
                 tool_results=tuple(json.loads(r["tool_results_json"] or "[]")),
                 expected_call=read_expected_call(json.loads(r["expected_call_json"] or "null")),
+                clarification=r["clarification"],
             )
             for r in found
         )

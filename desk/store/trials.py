@@ -244,7 +244,9 @@ def _models_by_trial(db: Database, trial_ids: list[str]) -> dict[str, list[str]]
     marks = ", ".join("?" for _ in trial_ids)
     for r in rows(
         db,
-        f"SELECT trial_id, model FROM responses WHERE trial_id IN ({marks}) ORDER BY created_at, rowid",
+        # A conversation's later turns are no more models: each model is named once per answer it began.
+        f"SELECT trial_id, model FROM responses WHERE trial_id IN ({marks}) "
+        "AND id NOT IN (SELECT response_id FROM turns) ORDER BY created_at, rowid",
         trial_ids,
     ):
         result.setdefault(r["trial_id"], []).append(r["model"])

@@ -20,6 +20,7 @@ SHORTCUTS = [
     (hotkeys.OPEN_STORE, "open or create another desk store"),
     (hotkeys.FIND_HISTORY, "search past trials"),
     (hotkeys.RUN_AGAIN, "run the opened trial again"),
+    (hotkeys.REPLY_ALL, "reply to all models (each pane's ↩ replies to one)"),
     (hotkeys.BLIND, "blind rating on or off"),
     (hotkeys.RATE, "rate: go to the first unrated answer"),
     ("1–9, ↑ ↓, Enter, Tab", "rate: pick an option, move between rows, save, next answer"),

@@ -25,3 +25,4 @@ PANE_LAYOUT = "Ctrl+Shift+L"  # many answers: columns, two rows, tabs
 LINK_SCROLL = "Ctrl+Shift+K"  # scroll every answer together
 HELP = "F1"
 OPEN_STORE = "Ctrl+O"
+REPLY_ALL = "Ctrl+Shift+Y"  # the reply box under the answers: the same reply to every model

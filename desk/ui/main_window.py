@@ -42,6 +42,7 @@ from desk.ui.judge_action import JudgeRunAction
 from desk.ui.model_picker import ModelPicker
 from desk.ui.pane_grid import COLUMNS, LAYOUT_NAMES, LAYOUTS, PaneGrid
 from desk.ui.preference_bar import PreferenceBar
+from desk.ui.reply_view import ReplyView
 from desk.ui.store_actions import StoreActions
 from desk.ui.suites_view import STARTER, SuitesPanel
 from desk.ui.trial_view import STATUS_MS, TrialView
@@ -59,7 +60,7 @@ HISTORY_PAGE = 200  # trials listed at once; scrolling to the end lists the next
 log = logging.getLogger("desk.ui")
 
 
-class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
+class MainWindow(TrialView, ReplyView, RatingView, StoreActions, QMainWindow):
     trial_finished = Signal(str)  # trial id
     response_finished = Signal(object)
     rating_saved = Signal(object)
@@ -179,6 +180,7 @@ class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
         acol = QVBoxLayout(answers)
         acol.setContentsMargins(0, 0, 0, 0)
         acol.addWidget(self.grid, 1)
+        acol.addWidget(self._build_reply_all())
         acol.addWidget(self.preferences)
 
         self.main_split = QSplitter(Qt.Orientation.Vertical)
@@ -248,6 +250,7 @@ class MainWindow(TrialView, RatingView, StoreActions, QMainWindow):
         QShortcut(QKeySequence(hotkeys.CANCEL), self, activated=self.cancel)
         QShortcut(QKeySequence(hotkeys.FIND_HISTORY), self, activated=self.history.search.setFocus)
         QShortcut(QKeySequence(hotkeys.RUN_AGAIN), self, activated=self.run_again)
+        QShortcut(QKeySequence(hotkeys.REPLY_ALL), self, activated=self.reply_all_box.open)
         QShortcut(QKeySequence(hotkeys.TAB_TRIALS), self, activated=lambda: self.tabs.setCurrentIndex(0))
         QShortcut(QKeySequence(hotkeys.TAB_LOAD), self, activated=lambda: self.tabs.setCurrentWidget(self.load_panel))
         # Alt+3 is the Suites menu's own shortcut (a second binding would make both ambiguous: neither fires)

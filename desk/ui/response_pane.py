@@ -37,6 +37,7 @@ from desk.core.response import ResponseResult, Status
 from desk.core.tools import calls_text
 from desk.engine.trials_tab import fmt_tokens, live_status, metrics_line
 from desk.ui import defs, frame_queue
+from desk.ui.reply_box import ReplyBox
 
 
 class _InertDocument(QTextDocument):
@@ -219,8 +220,9 @@ class ResponsePane(QFrame):
     once per frame so eight fast streams cost eight repaints a frame, not hundreds."""
 
     copied = Signal(str)
-    retitled = Signal()
-    results_wanted = Signal(object)  # the finished answer whose tool calls the user will answer  # the title changed (blind label on, models revealed)
+    retitled = Signal()  # the title changed (blind label on, models revealed)
+    reply_wanted = Signal(str, str)  # (the conversation's latest answer id, the reply)
+    results_wanted = Signal(object)  # the finished answer whose tool calls the user will answer
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -234,6 +236,7 @@ class ResponsePane(QFrame):
         self.blind_label: str | None = None  # set while identities are hidden
         self.real_title = title
         self.rating: Any = None  # the RatingPanel under the answer, once it can be rated
+        self.is_turn = False  # a later turn shown inside its conversation's first pane
 
         col = QVBoxLayout(self)
         col.setContentsMargins(4, 3, 4, 3)
@@ -251,7 +254,21 @@ class ResponsePane(QFrame):
         self.status.setWordWrap(True)
         self.status.setStyleSheet(f"color: {defs.streaming_text()};")
         self.status.setFont(_small_font(self.status))
-        col.addWidget(self.status)
+        # Reply sits on the figures' line: a pane a quarter of a laptop screen has no width
+        # to spare in its header, nor height for a row of its own under the answer.
+        self.reply_button = QToolButton()
+        self.reply_button.setObjectName("paneReply")
+        self.reply_button.setText("↩")
+        self.reply_button.setAccessibleName("Reply")
+        self.reply_button.setToolTip("Reply to this model: it gets the whole conversation and answers below")
+        self.reply_button.setAutoRaise(True)
+        self.reply_button.setVisible(False)
+        self.reply_button.clicked.connect(self._open_reply)
+        status_row = QHBoxLayout()
+        status_row.setSpacing(2)
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.reply_button, 0, Qt.AlignmentFlag.AlignTop)
+        col.addLayout(status_row)
 
         self.error = QLabel()
         self.error.setObjectName("paneError")
@@ -264,7 +281,28 @@ class ResponsePane(QFrame):
         self.error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         col.addWidget(self.error)
 
-        # The tools the model called, with desk's verdict on each, above any text it wrote.
+        self._build_tool_calls(col)
+
+        self.views = QStackedWidget()
+        self.rendered = SafeBrowser()
+        self.raw = QPlainTextEdit()
+        self.raw.setReadOnly(True)
+        self.raw.setObjectName("rawText")
+        self.views.addWidget(self.rendered)
+        self.views.addWidget(self.raw)
+        self.views.setCurrentWidget(self.raw)  # live text streams into the raw view
+        col.addWidget(self.views, 1)
+        col.addStretch(0)  # takes the room when a failed answer has no text to show
+        self._column = col
+        # Later turns of this answer's conversation, each a pane of its own below it.
+        self.turn_panes: list[ResponsePane] = []
+        self.reply_box = ReplyBox("Reply to this model…", "Reply")
+        self.reply_box.setVisible(False)
+        self.reply_box.submitted.connect(self._reply)
+        col.addWidget(self.reply_box)
+
+    def _build_tool_calls(self, col: QVBoxLayout) -> None:
+        """The tools the model called, with desk's verdict on each, above any text it wrote."""
         self.tool_calls = QPlainTextEdit()
         self.tool_calls.setObjectName("paneToolCalls")
         self.tool_calls.setReadOnly(True)
@@ -278,18 +316,6 @@ class ResponsePane(QFrame):
         self.give_results_button.setVisible(False)
         self.give_results_button.clicked.connect(lambda: self.results_wanted.emit(self.result))
         col.addWidget(self.give_results_button)
-
-        self.views = QStackedWidget()
-        self.rendered = SafeBrowser()
-        self.raw = QPlainTextEdit()
-        self.raw.setReadOnly(True)
-        self.raw.setObjectName("rawText")
-        self.views.addWidget(self.rendered)
-        self.views.addWidget(self.raw)
-        self.views.setCurrentWidget(self.raw)  # live text streams into the raw view
-        col.addWidget(self.views, 1)
-        col.addStretch(0)  # takes the room when a failed answer has no text to show
-        self._column = col
 
     def _build_header(self, title: str) -> QHBoxLayout:
         """The title and the pane's buttons (raw view, copy, request details)."""
@@ -389,7 +415,33 @@ class ResponsePane(QFrame):
 
     def attach_rating(self, panel: QWidget) -> None:
         self.rating = panel
-        self._column.addWidget(panel)
+        self._column.insertWidget(self._column.indexOf(self.reply_box), panel)  # above later turns
+
+    # --- conversations -----------------------------------------------------------------
+    def add_turn(self, reply: str, title: str) -> ResponsePane:
+        """A later turn of this conversation: the reply, then a pane for the answer, below."""
+        said = QLabel(f"You: {reply}")
+        said.setObjectName("paneReplyText")
+        said.setWordWrap(True)
+        said.setStyleSheet(f"color: {defs.muted()};")
+        turn = ResponsePane(title)
+        turn.is_turn = True  # this (first) pane's own button and box continue the conversation
+        at = self._column.indexOf(self.reply_box)
+        self._column.insertWidget(at, said)
+        self._column.insertWidget(at + 1, turn, 1)
+        self.turn_panes.append(turn)
+        return turn
+
+    def latest(self) -> ResponsePane:
+        return self.turn_panes[-1] if self.turn_panes else self
+
+    def _open_reply(self) -> None:
+        self.reply_box.open()
+
+    def _reply(self, text: str) -> None:
+        latest = self.latest().result
+        if latest is not None:
+            self.reply_wanted.emit(latest.id, text)
 
     def finish(self, result: ResponseResult) -> None:
         self.flush()
@@ -405,6 +457,7 @@ class ResponsePane(QFrame):
         self._show_outcome(result)
 
     def _show_outcome(self, result: ResponseResult) -> None:
+        self.reply_button.setVisible(not self.is_turn and not result.failed)
         text = result.text
         self.refusal_badge.setVisible(result.refusal)
         self.tool_calls.setPlainText(calls_text(result.tool_calls))  # part of the answer: shown blind too

@@ -67,7 +67,7 @@ class PaneBinder:
         pane = self._window.pane_for(result)
         for delta in early:
             pane.queue_text(delta)
-        if len(self._window.grid.panes) == self._tab.expected:
+        if len(self._window.panes_by_id) == self._tab.expected:
             self._window.arrange_panes(result.trial_id)
 
     def text_received(self, result: ResponseResult, delta: str) -> None:
@@ -266,18 +266,34 @@ class TrialView(_Base):
 
     def pane_for(self, result: ResponseResult) -> ResponsePane:
         title = result.model + (f"  ·  variant {result.variant.label}" if result.variant else "")
-        pane = self.grid.add_pane(title)
+        link = self.tab.turns.get(result.id)
+        root = self.panes_by_id.get(self.tab.pane_of(result.id)) if link else None
+        if link is not None and root is not None:  # a later turn: below the answer it continues
+            pane = root.add_turn(link.reply, f"{title}  ·  turn {link.turn}")
+            if root.blind_label is not None:
+                pane.set_blind(f"{root.blind_label} · turn {link.turn}")
+        else:
+            pane = self.grid.add_pane(title)
+            pane.reply_wanted.connect(self.reply)
         pane.results_wanted.connect(self.give_results)
         pane.start(result)
         self.panes_by_id[result.id] = pane
         return pane
 
+    def root_pane(self, pane: ResponsePane) -> ResponsePane:
+        """The grid's pane a pane is shown in (itself, or the first answer of its conversation)."""
+        return next((root for root in self.grid.panes if pane is root or pane in root.turn_panes), pane)
+
+    def all_panes(self) -> list[ResponsePane]:
+        """Every answer's pane: each in the grid, then its conversation's later turns."""
+        return [p for root in self.grid.panes for p in (root, *root.turn_panes)]
+
     def _flush_panes(self) -> None:
-        for pane in self.grid.panes:
+        for pane in self.all_panes():
             pane.flush()
 
     def _tick_panes(self) -> None:
-        for pane in self.grid.panes:  # the model's figures: TTFT measured as the text came
+        for pane in self.all_panes():  # the model's figures: TTFT measured as the text came
             figures = self.tab.figures.get(pane.result.id) if pane.result is not None else None
             pane.tick(figures.status() if figures is not None else None)
         self.statusBar().showMessage(self.tab.progress_text("Esc"))
@@ -301,7 +317,7 @@ class TrialView(_Base):
             self.pane_for(r).finish(r)
         rater = self.engine.rater_name()
         mine = self.engine.ratings.saved.current([r.id for r in responses], rater=rater) if rater else []
-        for pane in self.grid.panes:
+        for pane in self.all_panes():
             self.add_rating(pane, mine)
         if responses and not self._all_rated():
             self.arrange_panes(trial_id)

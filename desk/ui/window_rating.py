@@ -32,7 +32,7 @@ class RatingView(_Base):
         self.blind_indicator.setVisible(self.blind)
         self.refresh_history()  # entries name their models only when not blind
         if not self.blind:
-            for pane in self.grid.panes:
+            for pane in self.all_panes():
                 pane.reveal()
         elif self.grid.panes and self.current_trial_id is not None and not self._all_rated():
             self.arrange_panes(self.current_trial_id)
@@ -45,7 +45,9 @@ class RatingView(_Base):
         random.Random(trial_id).shuffle(order)
         self.grid.reorder(order)
         for i, pane in enumerate(order):
-            pane.set_blind(chr(65 + i) if i < 26 else str(i + 1))
+            pane.set_blind(label := chr(65 + i) if i < 26 else str(i + 1))
+            for turn, later in enumerate(pane.turn_panes, start=2):  # a later turn names no model either
+                later.set_blind(f"{label} · turn {turn}")
         self.preferences.set_panes(self.grid.panes)
 
     def shown_order(self) -> list[str]:
@@ -71,7 +73,7 @@ class RatingView(_Base):
         self.preferences.set_panes(self.grid.panes)
 
     def _focus_rating(self, pane: ResponsePane, forward: bool) -> None:
-        rated = [p for p in self.grid.panes if p.rating is not None]
+        rated = [p for p in self.all_panes() if p.rating is not None]
         if not rated:
             return
         i = rated.index(pane) if pane in rated else -1
@@ -80,7 +82,7 @@ class RatingView(_Base):
     def rate_next_unrated(self) -> None:
         """Keyboard-first rating starts here: focus the first answer's rating that is not
         saved yet (else the first), wherever the focus was (the prompt keeps Tab for text)."""
-        rated = [p for p in self.grid.panes if p.rating is not None]
+        rated = [p for p in self.all_panes() if p.rating is not None]
         if not rated:
             self.statusBar().showMessage("Nothing to rate yet: a finished answer gets a rating under it", STATUS_MS)
             return
@@ -88,7 +90,7 @@ class RatingView(_Base):
 
     def _start_rating(self, pane: ResponsePane) -> None:
         self._favour_answers()
-        self.grid.bring_into_view(pane)
+        self.grid.bring_into_view(self.root_pane(pane))
         pane.rating.move_to(0)
 
     def _favour_answers(self) -> None:
@@ -128,7 +130,7 @@ class RatingView(_Base):
         pane.rating.show_rating(rating, rating.rater)
         self.rating_saved.emit(rating)
         if pane.blind_label is not None and self._all_rated():
-            for p in self.grid.panes:
+            for p in self.all_panes():
                 p.reveal()
             self.preferences.set_panes(self.grid.panes)
             self.banner_info("Every answer is rated: the models are revealed.")
@@ -136,7 +138,7 @@ class RatingView(_Base):
             self._focus_rating(pane, True)
 
     def _all_rated(self) -> bool:
-        return all(p.rating is not None and p.rating.saved is not None for p in self.grid.panes)
+        return all(p.rating is not None and p.rating.saved is not None for p in self.all_panes())
 
     def _save_preference(self, left: ResponsePane, right: ResponsePane, winner: str, reason: str) -> None:
         if left.result is None or right.result is None:

@@ -166,7 +166,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 EXPECTED_HEADER = [
-    "trial_id", "response_id", "rated_at", "prompt", "system", "attachments", "model", "variant", "answer",
+    "trial_id", "response_id", "turn", "parent_response_id", "rated_at", "prompt", "system", "attachments", "model", "variant", "answer",
     "status", "error_kind", "refusal", "unknown_fields", "ttft_ms", "total_ms", "wall_ms", "input_tokens",
     "output_tokens", "output_tokens_per_s",
     "cost_usd", "retries", "served_model", "system_fingerprint", "outcome", "uncertainty", "constraints", "quality", "note", "tags", "sources",
@@ -175,7 +175,7 @@ EXPECTED_HEADER = [
 
 
 def expected_csv_rows(fx: Fixture) -> list[dict[str, str]]:
-    common = {"trial_id": fx.trial_id, "prompt": "'" + PROMPT, "system": SYSTEM,
+    common = {"trial_id": fx.trial_id, "turn": "1", "parent_response_id": "", "prompt": "'" + PROMPT, "system": SYSTEM,
               "attachments": "sales.csv; chart.png", "variant": "", "rubric_name": "default",
               "rating_origin": ""}
     x = {**common, "response_id": "RESPX", "model": "oa/model-x", "answer": "'" + ANSWER_X, "status": "ok",
@@ -281,6 +281,7 @@ def expected_response(fx: Fixture, r: ResponseResult) -> dict[str, Any]:
              "cost_usd": a.cost_usd}
             for a in r.attempts
         ],
+        "turn": 1, "parent_response_id": None,
     }  # fmt: skip
 
 

@@ -391,7 +391,7 @@ def test_by_expect_and_sign_test_match_hand_computation(providers, vendor, tmp_p
             assert e.handled_rate == pytest.approx(k / n)
             assert e.handled_ci == pytest.approx(wilson(k, n)), (model, kind)
         js = scores[model].as_json()["by_expect"]
-        assert set(js["clarify"]) == {"n_rated", "handled", "handled_rate", "handled_ci"}
+        assert set(js["clarify"]) == {"n_rated", "handled", "handled_rate", "handled_ci", "extra_turn"}
     assert scores[a].n_rated == 11 and scores[b].n_rated == 10  # people's ratings only
 
     cmp = engine.suites.compare_models(result.run_id, a, b)

@@ -27,7 +27,7 @@ def _service(store: Store) -> SuiteService:
     return SuiteService(store.suites, trials=store.trials, ratings=store.ratings, answers=store.responses,
                         runs=store.runs, models=store,
                         targets=untouched, reach=untouched, runner=Runner(),  # type: ignore[arg-type]
-                        recorder=untouched, scorecards=untouched)  # type: ignore[arg-type]
+                        recorder=untouched, scorecards=untouched, turns=store.turns)  # type: ignore[arg-type]
 
 
 def test_suites_need_only_the_store(store: Store, tmp_path):

@@ -111,6 +111,7 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
             "trial_attachments": 1,
             "responses": 2,
             "attempts": 3,
+            "turns": 0,
             "rubrics": 0,  # the default rubric has the same id in every store
             "ratings": 3,
             "preferences": 1,

@@ -99,6 +99,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "served_model": str,
         "system_fingerprint": str,
         "tool_calls_json": str,
+        "reasoning_signature": str,  # m014
     },
     "attempts": {
         "id": str,
@@ -156,6 +157,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "supersedes": str,
         "origin": str,  # m007
     },
+    "turns": {"response_id": str, "parent_response_id": str, "turn": int, "reply": str, "created_at": float},  # m014
     "settings": {"key": str, "value": str},
     "_desk_migrations": {"name": str, "applied_at": float},
 }

@@ -23,7 +23,7 @@ def _cases() -> tuple[Case, ...]:
     csv = attachment_from_bytes("data.csv", b"a,b\n1,2\n")
     return (
         Case("q1", "Which quarter?", system="be brief", expect="clarify", tags=("churn",), notes="ask",
-             attachments=(png, csv), source="ours", upstream_id="U1"),
+             attachments=(png, csv), source="ours", upstream_id="U1", clarification="Q3, by revenue."),
         Case("q2", "Three words.", expect="follow_constraints",
              constraints=(Constraint("count:word_count_range", {"min_words": 3, "max_words": 3}),)),
     )
@@ -38,7 +38,8 @@ def test_m005_creates_the_suite_tables() -> None:
     assert set(db.table("suite_cases").columns_dict) == {
         "id", "suite_id", "position", "case_ref", "prompt", "system", "expect", "tags_json", "notes",
         "constraints_json", "source", "upstream_id",
-        "tools_json", "tool_results_json", "expected_call_json"}  # m012: a case's tool use
+        "tools_json", "tool_results_json", "expected_call_json",  # m012: a case's tool use
+        "clarification"}  # m014
     assert db.table("suite_case_attachments").pks == ["case_id", "position"]
     assert db.table("suite_run_trials").pks == ["run_id", "case_id", "sample"]
     unique = [i.columns for i in db.table("suites").indexes if i.unique]

@@ -46,6 +46,19 @@ ANSWER_D = [
     "Note: the export has no churn dates, so I assumed every `churned` row is from last quarter.",
 ]
 SIZE = (1366, 768)
+# --two-turns: the user answers the question, and each model continues (README's second picture).
+REPLY = "Calendar Q3 (July–September); a row with an empty status is still active."
+SECOND = {
+    "claude-sonnet-4-5-20250929": [
+        "Thanks. Then three customers churned in Q3 2026:\n\n",
+        "| customer | MRR lost |\n|---|---:|\n| Umbrella | $1,150 |\n| Initech | $800 |\n| Hooli | $400 |\n\n",
+        "That is **$2,350** of monthly revenue; Globex stays active.",
+    ],
+    "gpt-4.1-2025-04-14": [
+        "With those rules my answer stands: Umbrella, Initech and Hooli churned, ",
+        "**$2,350** of MRR a month. Globex counts as active.",
+    ],
+}
 
 
 def start_xvfb() -> subprocess.Popen[bytes]:
@@ -62,7 +75,7 @@ def start_xvfb() -> subprocess.Popen[bytes]:
     raise RuntimeError("could not start Xvfb")
 
 
-def shoot(out: Path) -> None:
+def shoot(out: Path, two_turns: bool = False) -> None:
     import qasync
     from PySide6.QtCore import QSettings
     from PySide6.QtGui import QGuiApplication
@@ -105,6 +118,8 @@ def shoot(out: Path) -> None:
     window.move(0, 0)
     window.resize(*SIZE)  # the whole Xvfb screen: no window manager adds a frame
     window.show()
+    if two_turns:  # the model that asks and one that guesses, side by side, over two turns
+        models = [models[2], models[1]]
     window.picker.set_checked({f"{p}/{m}" for p, m in models})
     window.compose.prompt.setPlainText(
         "Which customers churned last quarter, and how much monthly revenue did we lose?\n"
@@ -117,6 +132,14 @@ def shoot(out: Path) -> None:
         await asyncio.sleep(0.1)
         while window._run_task is not None and not window._run_task.done():
             await asyncio.sleep(0.05)
+        if two_turns:
+            for model, pieces in SECOND.items():
+                server.enqueue(model, Script(text_pieces=pieces, first_token_delay_ms=300, interval_ms=60,
+                                             usage={"input_tokens": 530, "output_tokens": 61}))
+            window.reply_all(REPLY)
+            await asyncio.sleep(0.1)
+            while window._run_task is not None and not window._run_task.done():
+                await asyncio.sleep(0.05)
         await asyncio.sleep(0.5)  # let the last repaint land
         screen = QGuiApplication.primaryScreen()
         pixmap = screen.grabWindow(0) if os.environ.get("QT_QPA_PLATFORM") == "xcb" else window.grab()
@@ -137,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "resources" / "screenshot.png")
     ap.add_argument("--no-xvfb", action="store_true", help="use the current DISPLAY or offscreen")
+    ap.add_argument("--two-turns", action="store_true",
+                    help="two models, then Reply to all: the README's two-turn comparison")
     args = ap.parse_args(argv)
     xvfb = None
     if not args.no_xvfb:
@@ -146,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         xvfb = start_xvfb()
         os.environ["QT_QPA_PLATFORM"] = "xcb"
     try:
-        shoot(args.out)
+        shoot(args.out, args.two_turns)
     finally:
         if xvfb is not None:
             xvfb.terminate()

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
+from desk.core.conversation import TurnLink
 from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.response import ResponseResult
 from desk.engine.ports.ratings import RubricReader
@@ -50,9 +51,17 @@ class RunEvidence(RunReader, Protocol):
         """(run_seq, response) of every model call of a run, load or suite."""
 
 
+class TurnLookup(Protocol):
+    def for_responses(self, response_ids: Sequence[str]) -> dict[str, TurnLink]:
+        """The links of those of these responses that continue a conversation, by id."""
+
+
 class ExportSource(Protocol):
     @property
     def runs(self) -> RunEvidence: ...
+
+    @property
+    def turns(self) -> TurnLookup: ...
 
     @property
     def ratings(self) -> RatedAnswers: ...

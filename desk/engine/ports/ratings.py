@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
+from desk.core.conversation import TurnLink
 from desk.core.rating import Preference, PreferenceFigures, Rating, RatingFigures, RatingFilter
 from desk.core.response import ResponseFigures, ResponseResult
 from desk.core.rubric import Rubric
@@ -16,6 +17,10 @@ from desk.engine.jobs import Job
 
 T = TypeVar("T")
 
+
+class TurnLookup(Protocol):
+    def for_responses(self, response_ids: Sequence[str]) -> dict[str, TurnLink]:
+        """The links of those of these responses that continue a conversation, by id."""
 
 class RubricReader(Protocol):
     def default(self) -> Rubric:
@@ -103,6 +108,9 @@ class ScoreSources(Protocol):
 
     @property
     def scorecards(self) -> ScorecardCache: ...
+
+    @property
+    def turns(self) -> TurnLookup: ...
 
 
 class OwnConnection(Protocol):

@@ -167,7 +167,9 @@ def _fresh_scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, re
             if r.id in read_ids:
                 read[r.model] = reading
                 unread[r.model] += not read_ids[r.id]
-    scores = compute_scorecard(responses, ratings, preferences, seed=seed, progress=progress)
+    # A task that took several turns succeeds (or not) once, by its last answer; every turn's cost counts.
+    continued = {link.parent_response_id for link in sources.turns.for_responses([r.id for r in responses]).values()}
+    scores = compute_scorecard(responses, ratings, preferences, seed=seed, progress=progress, continued=continued)
     for s in scores:
         s.constraint_reading = read.get(s.model)
         if unread[s.model]:

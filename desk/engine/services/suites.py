@@ -23,6 +23,7 @@ from desk.core.suite import EXPECT_KINDS, Suite, SuiteError, case_from_trial, ch
 from desk.core.trial import GenerationSettings, ModelRef
 from desk.engine import suite_files  # by module: tests stand in for its file functions
 from desk.engine.errors import EngineError
+from desk.engine.ports.conversations import Turns
 from desk.engine.ports.suites import (
     AnswerScope,
     ModelShelf,
@@ -83,6 +84,7 @@ class SuiteService:
         runner: Runner,
         recorder: Callable[[], ResponseSink],
         scorecards: Scorecards,
+        turns: Turns,
     ) -> None:
         self.tables = suites
         self.trials = trials
@@ -93,7 +95,7 @@ class SuiteService:
         self.reach = reach
         self.runs = runs
         self.scorecards = scorecards
-        self.sender = RunSender(suites, runs, targets, runner, recorder)
+        self.sender = RunSender(suites, runs, targets, runner, recorder, turns)
 
     # --- suites ---------------------------------------------------------------------------
 
@@ -185,6 +187,7 @@ class SuiteService:
         repeat: int = 1,
         concurrency: int = 4,
         settings: GenerationSettings | None = None,
+        max_turns: int = 2,
         label: str | None = None,
         progress: Progress | None = None,
         on_response: Callable[[SuiteResponse], None] | None = None,
@@ -194,7 +197,8 @@ class SuiteService:
     ) -> SuiteRunResult:
         """Send every case (x `repeat`) of a suite to every model, at most `concurrency`
         requests at once; every answer is an ordinary trial response, linked to the run
-        (and the run to the one it repeats, `rerun_of`).
+        (and the run to the one it repeats, `rerun_of`). A case's clarification is sent as
+        the next turn while its answer asks a question, up to turn `max_turns` (1: never).
 
         `progress(finished, total)` follows each answer; `on_response` gets each finished
         answer; `on_start(run_id)` is called once the run is stored; `sink` sees the
@@ -206,6 +210,8 @@ class SuiteService:
             suite = self._get(name, version)
             models = list(models)
             _check_new_run(suite, models, repeat, concurrency)
+            if max_turns < 1:
+                raise SuiteRunError("--max-turns must be at least 1")
             settings = settings or GenerationSettings()
             await self._ready(models)  # unknown providers fail before anything is stored
             for ref in models:
@@ -214,12 +220,12 @@ class SuiteService:
                 "suite_id": suite.id, "suite": suite.name, "suite_version": suite.version,
                 "cases": len(suite.cases), "models": [str(m) for m in models], "repeat": repeat,
                 "concurrency": concurrency, "total": len(suite.cases) * repeat * len(models),
-                "settings": settings.as_dict(),
+                "settings": settings.as_dict(), "max_turns": max_turns,
             }
             if rerun_of:
                 spec["rerun_of"] = rerun_of
             run_id = self.runs.create(SUITE_RUN, spec, label)
-            plan = SendPlan(run_id, suite, models, repeat, concurrency, settings)
+            plan = SendPlan(run_id, suite, models, repeat, concurrency, settings, max_turns)
             return await self.sender.send(plan, Listeners(progress, on_response, on_start, sink))
 
     async def resume(
@@ -290,7 +296,7 @@ class SuiteService:
         if concurrency is not None and concurrency < 1:
             raise SuiteRunError("--concurrency must be at least 1")
         return SendPlan(run_id, suite, models, int(spec.get("repeat", 1)),
-                       concurrency or int(spec.get("concurrency", 4)), settings)
+                       concurrency or int(spec.get("concurrency", 4)), settings, int(spec.get("max_turns", 2)))
 
     async def _ready(self, models: Sequence[ModelRef]) -> None:
         """Load the models' providers, then refuse to start when one cannot even be connected
@@ -343,13 +349,26 @@ class SuiteService:
         ratings = [rating for _, rating in self.ratings.rated_responses(scoped)]
         responses = self.answers.all(scoped)
         kinds = [k for k in EXPECT_KINDS if any(c.expect == k for c in suite.cases)]
-        figures = by_expect(responses, ratings, expect_of, kinds)
+        first_of, continued = self._turns_of([r.id for r in responses])
+        figures = by_expect(responses, ratings, expect_of, kinds, first_of, continued)
         autos = auto_checks(responses, ratings)
         checked = any(c.constraints for c in suite.cases)
         for s in scores:
             s.by_expect = figures.get(s.model, {})
             s.auto_checks = autos.get(s.model, AutoChecks(0, 0)) if checked else None
         return scores
+
+    def _turns_of(self, response_ids: Sequence[str]) -> tuple[dict[str, str], set[str]]:
+        """(each later turn among these answers -> its conversation's first answer, the
+        answers another turn continued)."""
+        links = self.sender.turns.for_responses(response_ids)
+        first: dict[str, str] = {}
+        for rid in links:
+            root = rid
+            while root in links:
+                root = links[root].parent_response_id
+            first[rid] = root
+        return first, {link.parent_response_id for link in links.values()}
 
     def tool_use(self, run_id: str) -> list[ToolUseScore]:
         """Per model of a suite run, its tool use on the cases that offer tools: called when
@@ -371,7 +390,9 @@ class SuiteService:
             raise EngineError("compare two different models")
         scoped = _run_filters(filters, trial_ids)
         ratings = [rating for _, rating in self.ratings.rated_responses(scoped)] if scoped else []
-        return paired_comparison(units, ratings, model_a, model_b)
+        # A case that took several turns is compared by its last answer.
+        _, continued = self._turns_of([rid for _, _, rid in units])
+        return paired_comparison([u for u in units if u[2] not in continued], ratings, model_a, model_b)
 
     def compare_runs(self, run_a: str, run_b: str, *, alpha: float = ALPHA) -> RunComparison:
         """Run A against run B of one suite, per model (desk.engine.run_compare)."""
