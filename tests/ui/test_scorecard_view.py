@@ -120,7 +120,7 @@ def test_window_keeps_processing_events_while_the_scorecard_computes(engine, qtb
 
 
 def test_a_timer_keeps_ticking_while_a_large_store_is_scored(engine, qtbot, mw_loop):
-    seed_large(engine.store, 4000)  # the scorecard is fast: it takes this many to work for a while
+    seed_large(engine.store, 8000)  # the scorecard is fast: it takes this many to work for a while
     ticks: list[float] = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
@@ -134,7 +134,7 @@ def test_a_timer_keeps_ticking_while_a_large_store_is_scored(engine, qtbot, mw_l
     timer.stop()
     assert dialog.table.rowCount() == 3
     during = [t for t in ticks if t < started + took]
-    assert took > 0.3 and len(during) >= 10  # real work, and the GUI thread kept running through it
+    assert took > 0.2 and len(during) >= 10  # real work, and the GUI thread kept running through it
     gaps = [b - a for a, b in zip([started, *during], during, strict=False)]
     assert max(gaps) < 0.5  # never frozen for long (the worker shares the GIL in short slices)
 
