@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QWidget
 
 
@@ -11,8 +12,10 @@ class ReplyBox(QWidget):
 
     submitted = Signal(str)
 
-    def __init__(self, placeholder: str, button: str, parent: QWidget | None = None) -> None:
+    def __init__(self, placeholder: str, button: str, parent: QWidget | None = None, *,
+                 hides_when_done: bool = False) -> None:
         super().__init__(parent)
+        self.hides_when_done = hides_when_done  # shown only when asked for: answers keep the height
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 2, 0, 0)
         self.edit = QLineEdit()
@@ -28,8 +31,16 @@ class ReplyBox(QWidget):
         self.setVisible(True)
         self.edit.setFocus()
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.hides_when_done:
+            self.setVisible(False)
+            return
+        super().keyPressEvent(event)
+
     def _submit(self) -> None:
         text = self.edit.text()
         if text.strip():
             self.submitted.emit(text)
             self.edit.clear()
+            if self.hides_when_done:
+                self.setVisible(False)

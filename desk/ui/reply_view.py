@@ -20,8 +20,10 @@ STATUS_MS = 10_000
 
 class ReplyView(_Base):
     def _build_reply_all(self) -> ReplyBox:
-        """The box under the answers: the same reply to every model at once."""
-        self.reply_all_box = ReplyBox("Reply to all models…", "Reply to all")
+        """The box under the answers: the same reply to every model at once. Hidden until asked
+        for (Edit menu, Ctrl+Shift+Y): on a laptop screen its row is the answers' height."""
+        self.reply_all_box = ReplyBox("Reply to all models…", "Reply to all", hides_when_done=True)
+        self.reply_all_box.setVisible(False)
         self.reply_all_box.setObjectName("replyAll")
         self.reply_all_box.submitted.connect(self.reply_all)
         return self.reply_all_box
