@@ -7,10 +7,9 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from desk.cli.common import EXIT_FAILED, EXIT_OK, CliError, _err, _json, _read_text, _run
+from desk.cli.common import EXIT_FAILED, CliError, _read_text, _run
 from desk.cli.policy import add_policy_args, timeouts_from
-from desk.cli.trial import print_table, response_json
-from desk.core.response import Status
+from desk.cli.trial import report
 
 if TYPE_CHECKING:
     from desk.engine.application import Application
@@ -66,12 +65,4 @@ def _give(args: argparse.Namespace, app: Application) -> int:
         raise CliError(str(exc), EXIT_FAILED) from None
     except EngineError as exc:
         raise CliError(str(exc)) from None
-    if args.json:
-        for r in outcome.responses:
-            print(_json(response_json(r)))
-    else:
-        print_table(outcome.trial_id, outcome.responses)
-    failed = [r for r in outcome.responses if r.status != Status.OK or r.store_error]
-    for r in failed:
-        _err(f"{r.model} failed: {r.store_error or r.error_message}")
-    return EXIT_FAILED if failed else EXIT_OK
+    return report(outcome.trial_id, outcome.responses, as_json=args.json)

@@ -6,9 +6,9 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from desk.cli.common import CliError, _json, _read_text, _run
+from desk.cli.common import CliError, _read_text, _run
 from desk.cli.policy import add_policy_args, timeouts_from
-from desk.cli.trial import Progress, exit_code, print_table, response_json
+from desk.cli.trial import Progress, report
 
 if TYPE_CHECKING:
     from desk.core.conversation import TurnLink
@@ -63,11 +63,4 @@ def _reply(args: argparse.Namespace, app: Application) -> int:
         results, links = _run(go())
     except EngineError as exc:
         raise CliError(str(exc)) from None
-    if args.json:
-        for r in results:
-            link = links.get(r.id)
-            print(_json({**response_json(r), "turn": link.turn if link else None,
-                         "parent_response_id": link.parent_response_id if link else None}))
-    else:
-        print_table(results[0].trial_id, results, links)
-    return exit_code(results)
+    return report(results[0].trial_id, results, as_json=args.json, turns=links)

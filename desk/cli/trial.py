@@ -95,12 +95,24 @@ def _trial(args: argparse.Namespace, app: Application) -> int:
         raise CliError(str(exc), EXIT_FAILED) from None
     except EngineError as exc:
         raise CliError(str(exc)) from None
-    if args.json:
-        for r in outcome.responses:
-            print(_json(response_json(r)))
+    return report(outcome.trial_id, outcome.responses, as_json=args.json)
+
+
+def report(trial_id: str, responses: list[ResponseResult], *, as_json: bool,
+           turns: Mapping[str, TurnLink] | None = None) -> int:
+    """The answers of a trial (or the turns that continued it: `turns`, by response id) as
+    JSON lines or the table; the exit code says whether any failed or was not stored."""
+    if as_json:
+        for r in responses:
+            record = response_json(r)
+            if turns is not None:
+                link = turns.get(r.id)
+                record.update(turn=link.turn if link else None,
+                              parent_response_id=link.parent_response_id if link else None)
+            print(_json(record))
     else:
-        print_table(outcome.trial_id, outcome.responses)
-    return exit_code(outcome.responses)
+        print_table(trial_id, responses, turns)
+    return exit_code(responses)
 
 
 def exit_code(responses: list[ResponseResult]) -> int:
