@@ -14,9 +14,10 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from desk.core.response import Attempt, ResponseResult, Status
+from desk.core.response import ResponseResult, Status
 from desk.core.suite import Case
 from desk.core.trial import ModelRef
+from desk.engine.runner import NullSink
 from desk.engine.session import Engine, EngineError, SuiteInfo, SuiteMatrix, SuiteRunInfo
 from desk.engine.suite_records import MatrixCell, SuiteResponse, SuiteRunResult, progress_text
 from desk.engine.suite_run import Listeners
@@ -341,7 +342,7 @@ class SuitesTab:
         return Notice(f"The run stopped: {exc}", error=True)
 
 
-class _RunSink:
+class _RunSink(NullSink):
     """Streams of a run, as far as the tab cares: an answer started (a cell goes 'streaming')."""
 
     def __init__(self, tab: SuitesTab) -> None:
@@ -349,12 +350,3 @@ class _RunSink:
 
     def response_started(self, result: ResponseResult) -> None:
         self._tab.mark_dirty()
-
-    def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
-        pass
-
-    def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
-        pass
-
-    def response_finished(self, result: ResponseResult) -> None:
-        pass
