@@ -196,13 +196,20 @@ NO_VALIDATOR = "not checked against the schema: the jsonschema package is not in
 def schema_errors(value: Any, schema: Mapping[str, Any]) -> list[str]:
     """Where `value` breaks `schema`, one sentence each, in document order (a dependency
     missing from an install is said as a problem, never taken as "valid")."""
+    return [message if path is None else f"{_where(path)}: {message}"
+            for path, message in schema_error_pairs(value, schema)]
+
+
+def schema_error_pairs(value: Any, schema: Mapping[str, Any]) -> list[tuple[list[Any] | None, str]]:
+    """Where `value` breaks `schema`: (the path into the value, what is wrong), in document
+    order; a missing jsonschema package is one problem with no path."""
     try:
         from jsonschema import validators  # the maintained implementation of JSON Schema
     except ImportError:
-        return [NO_VALIDATOR]
+        return [(None, NO_VALIDATOR)]
     validator = validators.validator_for(dict(schema))(dict(schema))
     errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
-    return [f"{_where(list(e.absolute_path))}: {e.message}" for e in errors]
+    return [(list(e.absolute_path), e.message) for e in errors]
 
 
 def schema_problem(schema: Mapping[str, Any]) -> str | None:
@@ -227,13 +234,12 @@ def _where(path: list[Any]) -> str:
 def check_structured(text: str, schema: Mapping[str, Any]) -> list[str]:
     """What is wrong with an answer asked to be JSON fitting `schema` (empty: it parsed and
     validated): where parsing failed, or each place it breaks the schema."""
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        stripped = text.strip()
-        fenced = stripped.startswith("```")
-        return [f"the answer is not JSON ({exc})" + ("; it is wrapped in a code fence" if fenced else "")]
-    return [e.replace("arguments", "answer", 1) for e in schema_errors(value, schema)]
+    from desk.core.structured import check_answer  # it builds on this module's checks
+
+    verdict = check_answer(text, schema)
+    if not verdict.parsed:
+        return [f"the answer is not JSON ({verdict.parse_error})"]
+    return [f"{f.path}: {f.message}" if f.message != NO_VALIDATOR else f.message for f in verdict.failures]
 
 
 @dataclass(frozen=True)
