@@ -22,7 +22,7 @@ from desk.core.attachment import AttachmentError, load_attachment
 from desk.core.records import pick, response_fields
 from desk.core.response import Attempt, ResponseResult, Status, served_label
 from desk.core.structured import SchemaError, read_schema, verdict_for
-from desk.core.tools import ToolsError, ToolSet, calls_text, read_tools
+from desk.core.tools import ToolCall, ToolsError, ToolSet, calls_text, read_tools
 from desk.core.trial import (
     REASONING_EFFORTS,
     GenerationSettings,
@@ -168,6 +168,9 @@ class Progress:
     def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
         self.chars[result.id] += len(delta)
         self._show()
+
+    def tool_calls_received(self, result: ResponseResult, calls: list[ToolCall]) -> None:
+        pass  # the line counts characters of text; the calls are listed with the answer
 
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         pass

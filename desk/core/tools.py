@@ -161,6 +161,10 @@ class CallAssembler:
     def calls(self) -> list[ToolCall]:
         return list(self._calls.values())
 
+    def snapshot(self) -> list[ToolCall]:
+        """Copies of the calls as far as they have arrived (a view shows them while they grow)."""
+        return [ToolCall(c.name, c.arguments, c.id) for c in self._calls.values()]
+
     def __bool__(self) -> bool:
         return bool(self._calls)
 

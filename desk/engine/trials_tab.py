@@ -18,7 +18,7 @@ from desk.core.attachment import Attachment
 from desk.core.conversation import TurnLink
 from desk.core.figures import fmt_cost, fmt_ms
 from desk.core.response import Attempt, ResponseResult, Status, retry_status
-from desk.core.tools import ToolsError, read_tools
+from desk.core.tools import ToolCall, ToolsError, read_tools
 from desk.core.trial import (
     GenerationSettings,
     ModelRef,
@@ -73,12 +73,18 @@ def metrics_line(r: ResponseResult) -> str:
     return " · ".join(parts)
 
 
-def live_status(result: ResponseResult | None, elapsed_s: float, chars: int, now: float) -> str:
+def live_status(result: ResponseResult | None, elapsed_s: float, chars: int, now: float,
+                calls: int = 0, ttft_ms: float | None = None) -> str:
     """What a streaming answer's header says: the back-off before a retry, else waiting for
-    the first token or the characters so far, with the seconds since it started."""
+    the first token or the characters (and tool calls) so far, with the seconds since it
+    started; once a tool call streams, the time to its first byte (its first token)."""
     waiting = retry_status(result, now) if result is not None else None
     if waiting is not None:  # backing off before a retry: say so, not "waiting for the first token"
         return waiting
+    if calls:
+        text = f"{chars:,} characters · " if chars else ""
+        first = f" · TTFT {fmt_ms(ttft_ms)}" if ttft_ms is not None else ""
+        return f"streaming · {text}{calls} tool call{'s' if calls > 1 else ''}{first} · {elapsed_s:.1f} s"
     label = "waiting for the first token" if not chars else f"streaming · {chars:,} characters"
     return f"{label} · {elapsed_s:.1f} s"
 
@@ -91,6 +97,7 @@ class AnswerFigures:
     started: float = field(default_factory=time.monotonic)
     first_text: float | None = None  # monotonic time of the first text
     chars: int = 0
+    calls: int = 0  # tool calls begun so far
     finished: bool = False
 
     @property
@@ -123,7 +130,8 @@ class AnswerFigures:
         if self.finished:
             return metrics_line(self.result)
         elapsed = (now_monotonic if now_monotonic is not None else time.monotonic()) - self.started
-        return live_status(self.result, elapsed, self.chars, now if now is not None else time.time())
+        return live_status(self.result, elapsed, self.chars, now if now is not None else time.time(),
+                           self.calls, self.ttft_ms)
 
 
 # --- plans ------------------------------------------------------------------------------------
@@ -240,6 +248,10 @@ class _GenerationSink:
         if self._current():
             self._tab._text(result, delta)
 
+    def tool_calls_received(self, result: ResponseResult, calls: list[ToolCall]) -> None:
+        if self._current():
+            self._tab._calls(result, calls)
+
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         if self._current() and attempt.error_kind is not None:
             self._tab.attempt_failed.emit(result, attempt)
@@ -254,6 +266,7 @@ class TrialsTab:
 
     Events: `running_changed(bool)`; `cleared()` (a new send or an open: the answers shown
     are gone); `response_started(result)`, `text_received(result, delta)`,
+    `tool_calls_received(result, calls)` (the calls so far, copies),
     `attempt_failed(result, attempt)` (a retry is coming), `response_finished(result)` for
     the current send only.
     """
@@ -275,6 +288,7 @@ class TrialsTab:
         self.cleared = Event()
         self.response_started = Event()
         self.text_received = Event()
+        self.tool_calls_received = Event()
         self.attempt_failed = Event()
         self.response_finished = Event()
 
@@ -515,6 +529,14 @@ class TrialsTab:
                 figures.first_text = time.monotonic()
             figures.chars += len(delta)
         self.text_received.emit(result, delta)
+
+    def _calls(self, result: ResponseResult, calls: list[ToolCall]) -> None:
+        figures = self.figures.get(result.id)
+        if figures is not None:
+            figures.calls = len(calls)
+            if figures.first_text is None:  # the first tool-call byte is the first token
+                figures.first_text = time.monotonic()
+        self.tool_calls_received.emit(result, calls)
 
     def _finished(self, result: ResponseResult) -> None:
         figures = self.figures.setdefault(result.id, AnswerFigures(result))

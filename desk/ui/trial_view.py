@@ -44,11 +44,14 @@ class PaneBinder:
         self._tab.cleared.connect(self.cleared)
         self._tab.response_started.connect(self.started)
         self._tab.text_received.connect(self.text_received)
+        self._tab.tool_calls_received.connect(self.tool_calls_received)
+        self._early_calls: dict[str, list[Any]] = {}  # the latest calls of an answer with no pane yet
         self._tab.attempt_failed.connect(self.retrying)
         self._tab.response_finished.connect(self.finished)
 
     def cleared(self) -> None:
         self._early = {}
+        self._early_calls = {}
         self._window.grid.clear()
         self._window.panes_by_id = {}
         self._window.preferences.clear_pair()
@@ -67,6 +70,8 @@ class PaneBinder:
         pane = self._window.pane_for(result)
         for delta in early:
             pane.queue_text(delta)
+        if calls := self._early_calls.pop(result.id, None):
+            pane.queue_calls(calls)
         if len(self._window.panes_by_id) == self._tab.expected:
             self._window.arrange_panes(result.trial_id)
 
@@ -76,6 +81,13 @@ class PaneBinder:
             pane.queue_text(delta)
         elif result.id in self._early:
             self._early[result.id].append(delta)
+
+    def tool_calls_received(self, result: ResponseResult, calls: list[Any]) -> None:
+        pane = self._window.panes_by_id.get(result.id)
+        if pane is not None:
+            pane.queue_calls(calls)
+        elif result.id in self._early:
+            self._early_calls[result.id] = calls
 
     def retrying(self, result: ResponseResult, _attempt: Any) -> None:
         pane = self._window.panes_by_id.get(result.id)
