@@ -13,11 +13,13 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from desk.core.attachment import Attachment
 from desk.core.conversation import TurnLink
 from desk.core.figures import fmt_cost, fmt_ms
 from desk.core.response import Attempt, ResponseResult, Status, retry_status
+from desk.core.structured import SchemaError, asked_schema, read_schema
 from desk.core.tools import ToolCall, ToolsError, read_tools
 from desk.core.trial import (
     GenerationSettings,
@@ -153,6 +155,19 @@ def composed(prompt: str, systems: Sequence[str], attachments: Sequence[Attachme
     return TrialInput(prompt, system, tuple(attachments), tools), None
 
 
+def with_schema(settings: Mapping[ModelRef, GenerationSettings], models: Sequence[ModelRef],
+                schema_text: str) -> dict[ModelRef, GenerationSettings]:
+    """Each model's settings, asking for JSON fitting the schema the compose panel holds
+    (blank: free text, the settings as they are); PlanError when the schema is unusable."""
+    if not schema_text.strip():
+        return dict(settings)
+    try:
+        schema = read_schema(schema_text)
+    except SchemaError as exc:
+        raise PlanError(f"Answer schema: {exc}") from None
+    return {ref: replace(settings.get(ref, GenerationSettings()), response_schema=schema) for ref in models}
+
+
 @dataclass(frozen=True)
 class SendPlan:
     """A send ready to go: what, to whom (x variant), with which settings, after which trial."""
@@ -200,6 +215,11 @@ class OpenedTrial:
     responses: list[ResponseResult]
     variants: list[Variant]
     models: list[ModelRef]
+
+    @property
+    def response_schema(self) -> Mapping[str, Any] | None:
+        """The schema the trial's answers were asked to fit (None: free text)."""
+        return next((s for r in self.responses if (s := asked_schema(r.settings)) is not None), None)
 
     @property
     def text(self) -> str:

@@ -19,7 +19,7 @@ from desk.core.trial import ModelRef, TrialInput, Variant
 from desk.engine import local_model
 from desk.engine.session import EngineError, TrialOutcome
 from desk.engine.tab_events import Notice
-from desk.engine.trials_tab import CANCELLED, PlanError, SendPlan, TrialsTab, composed
+from desk.engine.trials_tab import CANCELLED, PlanError, SendPlan, TrialsTab, composed, with_schema
 from desk.ui import defs, frame_queue, hotkeys
 from desk.ui.command import Command
 from desk.ui.rating_panel import RatingPanel
@@ -174,6 +174,7 @@ class TrialView(_Base):
         settings = {ref: self.picker.settings_for(ref) for ref in models if ref in known}
         try:
             trial, variants = self.current_input()
+            settings = with_schema(settings, models, self.compose.schema.schema_text())
             plan = self.tab.plan(trial, models, settings, variants, parent_trial_id, reading=self.compose.loading())
         except PlanError as exc:
             self.banner_error(str(exc))
@@ -325,6 +326,7 @@ class TrialView(_Base):
             self.compose.show_system()
         self.compose.attachments.set_attachments(list(stored.input.attachments))
         self.compose.set_tools(stored.input.tools)
+        self.compose.set_schema(opened.response_schema)
         for r in responses:
             self.pane_for(r).finish(r)
         rater = self.engine.rater_name()
@@ -349,4 +351,5 @@ class TrialView(_Base):
         self.compose.variants.set_variants(None, [])
         self.compose.attachments.set_attachments([])
         self.compose.set_tools(None)
+        self.compose.set_schema(None)
         self.history.run_again.setEnabled(False)

@@ -79,3 +79,41 @@ def test_the_pane_says_whether_a_structured_answer_parsed_and_validated(qtbot):
     assert pane.structured.text() == "structured output: parsed, valid against the schema"
     pane.finish(_answer('{"city": "Oslo"}', None))
     assert not pane.structured.isVisible()  # free text asked: no verdict
+
+
+def test_the_window_asks_for_a_schema_and_each_pane_gives_its_verdict(window, vendor, mw_loop):
+    import json
+
+    from tests.ui.qt_helpers import run_until
+
+    vendor.set_default("gpt-4o-mini", Script(text_pieces=['{"city": ', "7}"]))
+    vendor.set_default("claude-sonnet-4-5", Script(text_pieces=['{"city": "Oslo"}']))
+    window.picker.set_checked({"openai/gpt-4o-mini", "claude/claude-sonnet-4-5"})
+    window.compose.prompt.setPlainText("Which city?")
+    window.compose.schema_toggle.setChecked(True)
+    window.compose.schema.text.setPlainText(json.dumps(SCHEMA))
+    window.send()
+    run_until(mw_loop, lambda: len(window.grid.panes) == 2 and all(p.is_finished for p in window.grid.panes)
+              and not window.tab.running)
+    said = {p.result.model: p.structured.text() for p in window.grid.panes if p.structured.isVisible()}
+    assert said == {"openai/gpt-4o-mini": "structured output: parsed, INVALID at answer.city: 7 is not of type 'string'",
+                    "claude/claude-sonnet-4-5": "structured output: parsed, valid against the schema"}
+    sent = {r.protocol: r.json for r in vendor.requests if r.method == "POST"}
+    assert sent["openai"]["response_format"]["json_schema"]["schema"] == SCHEMA
+    assert sent["anthropic"]["tool_choice"]["type"] == "tool"
+    trial_id = window.current_trial_id
+    window.new_trial()
+    assert window.compose.schema.schema_text() == "" and not window.compose.schema.isVisible()
+    window.open_trial(trial_id)  # a reopened trial shows the schema it asked for, and the verdicts
+    assert json.loads(window.compose.schema.schema_text()) == SCHEMA and window.compose.schema.isVisible()
+    reopened = sorted(p.structured.text() for p in window.grid.panes if not p.structured.isHidden())
+    assert reopened == sorted(said.values())
+
+
+def test_an_unusable_schema_is_said_and_nothing_is_sent(window, vendor):
+    window.picker.set_checked({"openai/gpt-4o-mini"})
+    window.compose.prompt.setPlainText("x")
+    window.compose.schema.text.setPlainText('{"type": "banana"}')
+    window.send()
+    assert window.banner.isVisible() and "Answer schema: " in window.banner.label.text()
+    assert not vendor.requests
