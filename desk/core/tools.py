@@ -238,12 +238,13 @@ def _where(path: list[Any]) -> str:
 def check_structured(text: str, schema: Mapping[str, Any]) -> list[str]:
     """What is wrong with an answer asked to be JSON fitting `schema` (empty: it parsed and
     validated): where parsing failed, or each place it breaks the schema."""
-    from desk.core.structured import check_answer  # it builds on this module's checks
-
-    verdict = check_answer(text, schema)
-    if not verdict.parsed:
-        return [f"the answer is not JSON ({verdict.parse_error})"]
-    return [f"{f.path}: {f.message}" if f.message != NO_VALIDATOR else f.message for f in verdict.failures]
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        stripped = text.strip()
+        fenced = stripped.startswith("```")
+        return [f"the answer is not JSON ({exc})" + ("; it is wrapped in a code fence" if fenced else "")]
+    return [e.replace("arguments", "answer", 1) for e in schema_errors(value, schema)]
 
 
 @dataclass(frozen=True)

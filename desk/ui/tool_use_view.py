@@ -75,19 +75,20 @@ class ToolUseBox(QGroupBox):
         headers = ["Model", "Answers", *(HEADERS[m] for m in MEASURES)]
         self.table.clear()
         self.table.setColumnCount(len(headers))
-        self.table.setHorizontalHeaderLabels(headers)
-        for column, measure in enumerate(MEASURES, start=2):
-            self.table.horizontalHeaderItem(column).setToolTip(MEASURES[measure])
+        for column, header in enumerate(headers):
+            head = QTableWidgetItem(header)
+            head.setToolTip(MEASURES.get(list(MEASURES)[column - 2], "") if column >= 2 else "")
+            self.table.setHorizontalHeaderItem(column, head)
         self.table.setRowCount(len(scores))
         self.failures.clear()
         for row, score in enumerate(scores):
             cells = [score.model, str(score.answers)]
             cells += [tool_rate_text(r.passed, r.n, r.low, r.high) for r in score.rates.values()]
             for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
+                cell = QTableWidgetItem(text)
                 if column >= 1:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                self.table.setItem(row, column, item)
+                    cell.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.table.setItem(row, column, cell)
             for measure, rate in score.rates.items():
                 for rid in rate.failed:
                     place = score.places.get(rid)
@@ -103,9 +104,11 @@ class ToolUseBox(QGroupBox):
         self.failures.setMaximumHeight(120)
 
     def cell_text(self, model: str, measure: str) -> str:
+        """The text of a model's rate for a measure ("8/10 80% [49–94%]")."""
         column = 2 + list(MEASURES).index(measure)
-        row = next(r for r in range(self.table.rowCount()) if self.table.item(r, 0).text() == model)
-        return self.table.item(row, column).text()
+        texts = [[(item.text() if (item := self.table.item(r, c)) else "") for c in range(self.table.columnCount())]
+                 for r in range(self.table.rowCount())]
+        return next(row[column] for row in texts if row[0] == model)
 
     def _open(self, item: QListWidgetItem) -> None:
         trial_id = item.data(TRIAL_ROLE)
