@@ -100,8 +100,11 @@ class ToolUseBox(QGroupBox):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setMaximumHeight(self.table.horizontalHeader().height() + 4 + sum(
             self.table.rowHeight(r) for r in range(self.table.rowCount())) + 2 * self.table.frameWidth())
-        self.failures.setVisible(self.failures.count() > 0)
-        self.failures.setMaximumHeight(120)
+        count = self.failures.count()
+        self.failures.setVisible(count > 0)
+        if count:  # as tall as its lines, up to a handful; more scroll
+            rows = min(count, 6) * max(self.failures.sizeHintForRow(0), 1)
+            self.failures.setMaximumHeight(rows + 2 * self.failures.frameWidth() + 4)
 
     def cell_text(self, model: str, measure: str) -> str:
         """The text of a model's rate for a measure ("8/10 80% [49–94%]")."""
