@@ -1787,8 +1787,10 @@ class VendorServer:
             return keep
         ctype = fmt.ctype_for(ctx) if rec.protocol == "gemini" else fmt.ctype
         await c.send(_head(s.status, ctype, rid, extra, None, not keep))
-        for piece in s.replay or ():
+        for n, piece in enumerate(s.replay or (), 1):
             await c.chunk(piece.encode())
+            if s.stall_after_pieces == n:  # a stream caught halfway (tool calls still arriving)
+                await c.stall()
         await self._finish(c, rec)
         return keep
 

@@ -19,7 +19,7 @@ from desk.core.trial import ModelRef, TrialInput, Variant
 from desk.engine import local_model
 from desk.engine.session import EngineError, TrialOutcome
 from desk.engine.tab_events import Notice
-from desk.engine.trials_tab import CANCELLED, PlanError, SendPlan, TrialsTab, composed
+from desk.engine.trials_tab import CANCELLED, PlanError, SendPlan, TrialsTab, composed, with_schema
 from desk.ui import defs, frame_queue, hotkeys
 from desk.ui.command import Command
 from desk.ui.rating_panel import RatingPanel
@@ -44,11 +44,14 @@ class PaneBinder:
         self._tab.cleared.connect(self.cleared)
         self._tab.response_started.connect(self.started)
         self._tab.text_received.connect(self.text_received)
+        self._tab.tool_calls_received.connect(self.tool_calls_received)
+        self._early_calls: dict[str, list[Any]] = {}  # the latest calls of an answer with no pane yet
         self._tab.attempt_failed.connect(self.retrying)
         self._tab.response_finished.connect(self.finished)
 
     def cleared(self) -> None:
         self._early = {}
+        self._early_calls = {}
         self._window.grid.clear()
         self._window.panes_by_id = {}
         self._window.preferences.clear_pair()
@@ -67,6 +70,8 @@ class PaneBinder:
         pane = self._window.pane_for(result)
         for delta in early:
             pane.queue_text(delta)
+        if calls := self._early_calls.pop(result.id, None):
+            pane.queue_calls(calls)
         if len(self._window.panes_by_id) == self._tab.expected:
             self._window.arrange_panes(result.trial_id)
 
@@ -76,6 +81,13 @@ class PaneBinder:
             pane.queue_text(delta)
         elif result.id in self._early:
             self._early[result.id].append(delta)
+
+    def tool_calls_received(self, result: ResponseResult, calls: list[Any]) -> None:
+        pane = self._window.panes_by_id.get(result.id)
+        if pane is not None:
+            pane.queue_calls(calls)
+        elif result.id in self._early:
+            self._early_calls[result.id] = calls
 
     def retrying(self, result: ResponseResult, _attempt: Any) -> None:
         pane = self._window.panes_by_id.get(result.id)
@@ -162,6 +174,7 @@ class TrialView(_Base):
         settings = {ref: self.picker.settings_for(ref) for ref in models if ref in known}
         try:
             trial, variants = self.current_input()
+            settings = with_schema(settings, models, self.compose.schema.schema_text())
             plan = self.tab.plan(trial, models, settings, variants, parent_trial_id, reading=self.compose.loading())
         except PlanError as exc:
             self.banner_error(str(exc))
@@ -313,6 +326,7 @@ class TrialView(_Base):
             self.compose.show_system()
         self.compose.attachments.set_attachments(list(stored.input.attachments))
         self.compose.set_tools(stored.input.tools)
+        self.compose.set_schema(opened.response_schema)
         for r in responses:
             self.pane_for(r).finish(r)
         rater = self.engine.rater_name()
@@ -337,4 +351,5 @@ class TrialView(_Base):
         self.compose.variants.set_variants(None, [])
         self.compose.attachments.set_attachments([])
         self.compose.set_tools(None)
+        self.compose.set_schema(None)
         self.history.run_again.setEnabled(False)
