@@ -5,9 +5,9 @@ A run's answers are keyed by case × sample × model, a case being its key and w
 (prompt, system prompt, attachments, expect, constraints): two versions of a suite pair on
 the cases they share unchanged, and the comparison says how many cases one version lacks or
 changed. A cell's answer is the one the run's matrix shows (the latest ok).
-Verdicts come from people where they rated; a constraint verdict with no person's comes
-from desk's automatic check (rater "auto"). The clarifying, refusal and fabrication rates are
-people's uncertainty verdicts only (no automatic check judges them). Latency is the counted
+Each verdict comes from people where they rated, else from the judges (raters "judge:..."),
+else, for constraints only, from desk's automatic check (rater "auto"): no automatic check
+judges success or the clarifying, refusal and fabrication rates. Latency is the counted
 answer's own (none for a failed answer); its cost includes every attempt of it.
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from typing import NamedTuple, cast
 
-from desk.core.judge import is_machine
+from desk.core.judge import is_judge, is_machine
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult
 from desk.core.run_compare import ALPHA, UNCERTAINTY_RATES, AnswerFacts, RunComparison, compare_runs
@@ -154,17 +154,27 @@ def run_answers(suites: SuiteTables, ratings_of: RatingLookup,
 
 
 def answer_facts(r: ResponseResult, ratings: list[Rating]) -> AnswerFacts:
-    people = combined_rating([x for x in ratings if not is_machine(x.rater)])
-    auto = combined_rating([x for x in ratings if x.rater == AUTO_RATER])
-    outcome = people.get("outcome")
-    violated, source = None, None
-    if people.get("constraints") in _CONSTRAINT_VERDICTS:
-        violated, source = people["constraints"] == "violated", "people"
-    elif auto.get("constraints") in _CONSTRAINT_VERDICTS:
-        violated, source = auto["constraints"] == "violated", "auto"
+    """The answer's facts, each verdict from the first source that gave one: people, else
+    the judges (their majority), else, for constraints, desk's automatic check."""
+    by_source = (("people", combined_rating([x for x in ratings if not is_machine(x.rater)])),
+                 ("judge", combined_rating([x for x in ratings if is_judge(x.rater)])),
+                 ("auto", combined_rating([x for x in ratings if x.rater == AUTO_RATER])))
+
+    def first(criterion: str, allowed: Callable[[object], bool], sources: tuple[str, ...]) -> tuple[str | None, str]:
+        for source, values in by_source:
+            if source in sources and allowed(values.get(criterion)):
+                return values[criterion], source
+        return None, "people"
+
+    outcome, outcome_source = first("outcome", lambda v: v not in (None, ""), ("people", "judge"))
+    uncertainty, uncertainty_source = first("uncertainty", lambda v: v not in (None, ""), ("people", "judge"))
+    constraints, constraints_source = first("constraints", lambda v: v in _CONSTRAINT_VERDICTS,
+                                            ("people", "judge", "auto"))
     return AnswerFacts(
-        success=None if outcome is None else outcome == "success",
-        violated=violated, violated_source=source, uncertainty=people.get("uncertainty"),
+        success=None if outcome is None else outcome == "success", success_source=outcome_source,
+        violated=None if constraints is None else constraints == "violated",
+        violated_source=None if constraints is None else constraints_source,
+        uncertainty=uncertainty, uncertainty_source=uncertainty_source,
         ttft_ms=None if r.failed else r.ttft_ms, total_ms=None if r.failed else r.total_ms, cost_usd=r.cost_usd,
         served_model=r.served_model, system_fingerprint=r.system_fingerprint,
     )
