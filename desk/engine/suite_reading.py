@@ -152,12 +152,15 @@ def disagreements(suites: SuiteTables, ratings: RatingLookup, run_id: str | None
     return out
 
 
-def counted_answers(suites: SuiteTables, run_id: str) -> tuple[Suite, dict[tuple[str, int, str], ResponseResult]]:
-    """A run's suite and the answer that counts for each (case id, sample, model) cell (the
-    one its matrix shows: the latest ok)."""
+def counted_answers(suites: SuiteTables, run_id: str) -> tuple[Suite, dict[tuple[str, int, str], ResponseResult],
+                                                                dict[str, ResponseResult]]:
+    """A run's suite, the answer that counts for each (case id, sample, model) cell (the
+    one its matrix shows: the latest ok), and every answer of the run by id (the earlier
+    turns of a counted answer among them)."""
     _, suite, _, by_cell = run_parts(suites, run_id)
     picked = {key: _pick(found) for key, found in by_cell.items()}
-    return suite, {key: pick[1] for key, pick in picked.items() if pick is not None}
+    every = {r.id: r for found in by_cell.values() for _, r in found}
+    return suite, {key: pick[1] for key, pick in picked.items() if pick is not None}, every
 
 
 def run_units(suites: SuiteTables, run_id: str) -> tuple[SuiteRunInfo, Suite, list[tuple[tuple[str, int], str, str]],
