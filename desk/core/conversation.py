@@ -33,7 +33,7 @@ def prior_turns(answers: Sequence[ResponseResult], replies: Sequence[str]) -> tu
     followed it (`answers` and `replies` of equal length, oldest first)."""
     if len(answers) != len(replies):
         raise ValueError("each answer needs the reply that followed it")
-    return tuple(PriorTurn(a.text, reply, a.reasoning_text, a.reasoning_signature)
+    return tuple(PriorTurn(a.text, reply, a.reasoning_text, a.reasoning_signature, a.reasoning_redacted)
                  for a, reply in zip(answers, replies, strict=True))
 
 
