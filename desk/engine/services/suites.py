@@ -322,7 +322,7 @@ class SuiteService:
     def matrix(self, run_id: str) -> SuiteMatrix:
         """Cases x models (x samples) of a run: each cell's answer, timing, cost and ratings."""
         with engine_errors():
-            return matrix(self.tables, self.ratings, run_id)
+            return matrix(self.tables, self.ratings, run_id, self.sender.turns)
 
     def rating_queue(self, run_id: str, rater: str | None = None) -> list[QueueItem]:
         """Per (case, sample) of a run, in case order: every model's answer to rate (and,
