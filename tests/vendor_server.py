@@ -333,7 +333,8 @@ class RequestRecord:
 
 def conversation_of(protocol: str, body: dict) -> list[dict]:
     """The messages of a chat request as {"role": system|user|assistant, "text": its text
-    parts joined by blank lines, "attachments": images and files, "thinking", "signature"}:
+    parts joined by blank lines, "attachments": images and files, "thinking", "signature"},
+    and "redacted" (the data of Anthropic redacted_thinking blocks) when there are any:
     OpenAI/Ollama `messages`, Anthropic `system` + `messages` of content blocks, Gemini
     `systemInstruction` + `contents` (role `model` is the assistant)."""
     out: list[dict] = []
@@ -365,6 +366,8 @@ def conversation_of(protocol: str, body: dict) -> list[dict]:
         add(m.get("role"), [b["text"] for b in blocks if b.get("type") == "text"],
             sum(b.get("type") in ("image", "image_url", "document") for b in blocks),
             thinking.get("thinking"), thinking.get("signature"))
+        if redacted := [b.get("data") for b in blocks if b.get("type") == "redacted_thinking"]:
+            out[-1]["redacted"] = redacted  # Anthropic's encrypted thinking, as sent back
     return out
 
 

@@ -107,12 +107,7 @@ def report(trial_id: str, responses: list[ResponseResult], *, as_json: bool,
     JSON lines or the table; the exit code says whether any failed or was not stored."""
     if as_json:
         for r in responses:
-            record = response_json(r)
-            if turns is not None:
-                link = turns.get(r.id)
-                record.update(turn=link.turn if link else None,
-                              parent_response_id=link.parent_response_id if link else None)
-            print(_json(record))
+            print(_json(turn_json(r, turns or {})))
     else:
         print_table(trial_id, responses, turns)
     return exit_code(responses)
@@ -193,6 +188,14 @@ RESPONSE_JSON_KEYS = (
     "first_token_at", "ended_at",
     "vendor_request_id", "settings", "text", "notes", "store_error",
 )  # fmt: skip
+
+
+def turn_json(r: ResponseResult, turns: Mapping[str, TurnLink]) -> dict[str, Any]:
+    """response_json with the answer's place in its conversation: `turn` (1 for the trial's
+    own answer) and `parent_response_id` (the answer its reply followed; None on turn 1)."""
+    link = turns.get(r.id)
+    return {**response_json(r), "turn": link.turn if link else 1,
+            "parent_response_id": link.parent_response_id if link else None}
 
 
 def response_json(r: ResponseResult) -> dict[str, Any]:

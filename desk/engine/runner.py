@@ -180,6 +180,8 @@ class _AttemptStream:
             self.sink.tool_calls_received(result, self.calls.snapshot())
         elif isinstance(event, ReasoningDelta):
             self.last_at, result.reasoning_signature = event.at, event.signature or result.reasoning_signature
+            if event.redacted:
+                result.reasoning_redacted += (event.redacted,)
             if thought := self.thoughts.feed(event.text):
                 self.reasoning.append(thought)
         elif isinstance(event, UsageReport):
@@ -309,6 +311,7 @@ class Runner:
                 result.chunk_times.clear()
                 result.refusal, result.unknown_fields = False, {}  # of the final attempt, like its text
                 result.served_model = result.system_fingerprint = result.reasoning_signature = None
+                result.reasoning_redacted = ()
                 result.tool_calls = []
                 error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink)
                 self._price_attempt(target, attempt)

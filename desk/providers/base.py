@@ -55,6 +55,7 @@ class ReasoningDelta:
     text: str
     at: float
     signature: str | None = None  # the vendor's seal over the thinking, to send back next turn
+    redacted: str | None = None  # an encrypted thinking block's data (Anthropic), sent back unchanged
 
 
 @dataclass(slots=True)

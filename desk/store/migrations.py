@@ -463,3 +463,10 @@ def m014_conversation_turns(db: Database) -> None:
             "ALTER TABLE suite_cases ADD COLUMN clarification TEXT NOT NULL DEFAULT ''",
         ],
     )
+
+
+@migration
+def m015_redacted_thinking(db: Database) -> None:
+    # Thinking Anthropic sent encrypted (redacted_thinking blocks) must go back unchanged
+    # with the next turn: each block's data, in order, as a JSON list (NULL: none).
+    run_all(db, ["ALTER TABLE responses ADD COLUMN reasoning_redacted_json TEXT"])

@@ -283,6 +283,7 @@ class TrialView(_Base):
         root = self.panes_by_id.get(self.tab.pane_of(result.id)) if link else None
         if link is not None and root is not None:  # a later turn: below the answer it continues
             pane = root.add_turn(link.reply, f"{title}  ·  turn {link.turn}")
+            self.grid.follow_scrolls(pane)
             if root.blind_label is not None:
                 pane.set_blind(f"{root.blind_label} · turn {link.turn}")
         else:
@@ -296,6 +297,11 @@ class TrialView(_Base):
     def root_pane(self, pane: ResponsePane) -> ResponsePane:
         """The grid's pane a pane is shown in (itself, or the first answer of its conversation)."""
         return next((root for root in self.grid.panes if pane is root or pane in root.turn_panes), pane)
+
+    def latest_panes(self) -> list[ResponsePane]:
+        """Each grid pane's latest turn (the pane itself before any reply): what the
+        preference bar compares."""
+        return [root.latest() for root in self.grid.panes]
 
     def all_panes(self) -> list[ResponsePane]:
         """Every answer's pane: each in the grid, then its conversation's later turns."""

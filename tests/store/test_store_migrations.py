@@ -100,6 +100,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "system_fingerprint": str,
         "tool_calls_json": str,
         "reasoning_signature": str,  # m014
+        "reasoning_redacted_json": str,  # m015
     },
     "attempts": {
         "id": str,
