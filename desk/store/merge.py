@@ -31,6 +31,7 @@ note fills ours where we have none. The exceptions to "copy the row as it is":
   ratings made under it keep their exact meaning;
 - a suite version whose (name, version) we hold under another id is stored as the next
   version of that name (reported); its cases and the runs of it keep their ids;
+- a judge prompt version, a verdict and a calibration draw follow desk.store.merge_judges;
 - settings (the rater name...) and the store's own id belong to each store: never copied.
 """
 
@@ -72,6 +73,9 @@ MERGED_TABLES = (
     "suite_cases",
     "suite_case_attachments",
     "suite_run_trials",
+    "judge_prompts",  # desk.store.merge_judges
+    "judge_verdicts",
+    "calibration_draws",
 )
 CONFIGURATION_TABLES = ("providers", "models", "prices")
 
@@ -210,6 +214,9 @@ def merge_databases(db: Database, source: Database, source_name: str = "the othe
         for table in ("suite_cases", "suite_case_attachments", "suite_run_trials"):
             tick(table)
             added[table] = _copy(db, source, table)
+        from desk.store.merge_judges import merge_judge_tables  # it builds on this module's copying
+
+        merge_judge_tables(db, source, origin, added, conflicts, rubric_ids, tick)
     except sqlite3.IntegrityError as exc:
         # Only if the file changed after it was checked (someone still writing to it).
         raise StoreError(f"{source_name} changed while it was merged ({exc}); merge it again") from None

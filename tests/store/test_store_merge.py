@@ -121,6 +121,9 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
             "suite_cases": 0,
             "suite_case_attachments": 0,
             "suite_run_trials": 0,
+            "judge_prompts": 0,
+            "judge_verdicts": 0,
+            "calibration_draws": 0,
         }
         # Providers, models and prices are configuration: listed, never added.
         assert report.conflicts == []
