@@ -20,7 +20,7 @@ from typing import Any
 
 from desk.store.connection import Database
 from desk.store.judges import BUILTIN_PROMPT_ID
-from desk.store.merge import _batches, _columns, _ids_we_have, _insert_sql, _write
+from desk.store.merge_batches import _batches, _columns, _ids_we_have, _insert_sql, _write
 from desk.store.sql import Row, rows
 
 JUDGE_TABLES = ("judge_prompts", "judge_verdicts", "calibration_draws")

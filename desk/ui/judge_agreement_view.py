@@ -128,7 +128,9 @@ class JudgeAgreementDialog(QDialog):
             self.judge_choice.addItems(judges)  # (refreshes the rates through currentTextChanged)
         self.note.setText("No judge verdicts yet: Judge run… first." if not self.report.rows else
                           "Compared on the answers both a person and the judge rated (the first person, where "
-                          "several did); people's kappa is two people's on the answers both rated: the ceiling.")
+                          "several did); people's kappa is two people's on the answers both rated: the ceiling."
+                          + "".join(f" {judge.split(':', 1)[1]} did not see the images of {n} answer(s) whose task "
+                                    "has images." for judge, n in self.engine.judges.images_withheld().items()))
 
     def rate_sample(self) -> CalibrationRatingDialog | None:
         """Open the calibration sample's rating dialog (as the rater named in the settings)."""

@@ -37,6 +37,12 @@ class ProviderRecords(ProviderReader, Protocol):
     def remove_model(self, provider_name: str, model: str) -> bool:
         """Forget a model of a provider; False when it was not there."""
 
+    def takes_images(self, provider_name: str, model: str) -> bool | None:
+        """Whether the user said this model takes images (None: they did not say)."""
+
+    def set_takes_images(self, provider_name: str, model: str, takes: bool | None) -> None:
+        """Say whether this model takes images (None: as its family is known)."""
+
 
 class PriceReader(Protocol):
     def get(self, provider_name: str, model: str) -> Price | None:

@@ -52,6 +52,7 @@ from desk.store.errors import StoreError
 
 JUDGE_RUN_KIND = "judge"
 DEFAULT_CONCURRENCY = 4
+JUDGE_TEMPERATURE = 0.0  # judging is deterministic unless the user asks otherwise (None: the vendor's default)
 Progress = Callable[[int, int], None]  # (answers done, answers to judge)
 
 
@@ -68,6 +69,9 @@ class JudgeSummary:
     already: int = 0  # judged by this judge before (a resumed run): not sent again
     failed_answers: int = 0  # the answer itself failed: nothing to judge
     error_messages: list[str] = field(default_factory=list)
+    images_sent: int = 0  # answers whose task had images, shown to the judge
+    images_withheld: int = 0  # ... not shown to it (see images_reason)
+    images_reason: str = ""  # why the judge was shown the images or not
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,10 @@ class JudgeService:
     def __init__(self, prompts: JudgePrompts, verdicts: Verdicts, calibration: CalibrationDraws, *, trials: Trials, answers: Responses,
                  ratings: RatingReader, rubrics: RubricReader, runs: Runs, links: RunLinks, targets: Targets,
                  runner: Runner, recorder: Callable[[], ResponseSink],
-                 run_answers: Callable[[str], list[QueueItem]]) -> None:
+                 run_answers: Callable[[str], list[QueueItem]],
+                 takes_images: Callable[[ModelRef], tuple[bool | None, str]]) -> None:
         self.verdicts = verdicts
+        self._takes_images = takes_images
         self._draws = calibration
         self.prompts = prompts
         self._trials = trials
@@ -107,22 +113,26 @@ class JudgeService:
             raise EngineError(str(exc)) from None
 
     async def judge_run(self, run_id: str, judge: ModelRef, *, concurrency: int = DEFAULT_CONCURRENCY,
-                        images: bool = False, progress: Progress | None = None) -> JudgeSummary:
-        """Judge every answer of suite run `run_id` not judged by `judge` yet."""
+                        images: bool | None = None, temperature: float | None = JUDGE_TEMPERATURE,
+                        progress: Progress | None = None) -> JudgeSummary:
+        """Judge every answer of suite run `run_id` not judged by `judge` yet. `images`:
+        send the tasks' images (None: if the judge model takes images, see JudgeImages)."""
         trial_ids = [item.trial_id for item in self._run_answers(run_id)]
         if not trial_ids:
             raise EngineError(f"no suite run {run_id} with answers to judge")
-        return await self._judge(trial_ids, judge, {"run_id": run_id}, concurrency, images, progress)
+        return await self._judge(trial_ids, judge, {"run_id": run_id}, concurrency, images, temperature, progress)
 
     async def judge_trial(self, trial_id: str, judge: ModelRef, *, concurrency: int = DEFAULT_CONCURRENCY,
-                          images: bool = False, progress: Progress | None = None) -> JudgeSummary:
+                          images: bool | None = None, temperature: float | None = JUDGE_TEMPERATURE,
+                          progress: Progress | None = None) -> JudgeSummary:
         """Judge every answer of trial `trial_id` not judged by `judge` yet."""
         if self._trials.get(trial_id) is None:
             raise EngineError(f"no trial {trial_id}")
-        return await self._judge([trial_id], judge, {"trial_id": trial_id}, concurrency, images, progress)
+        return await self._judge([trial_id], judge, {"trial_id": trial_id}, concurrency, images, temperature,
+                                 progress)
 
     async def _judge(self, trial_ids: Sequence[str], judge: ModelRef, scope: dict[str, Any], concurrency: int,
-                     images: bool, progress: Progress | None) -> JudgeSummary:
+                     images: bool | None, temperature: float | None, progress: Progress | None) -> JudgeSummary:
         if concurrency < 1:
             raise EngineError("concurrency must be at least 1")
         if (missing := missing_validator()) is not None:  # said before anything is sent
@@ -131,21 +141,31 @@ class JudgeService:
         rater = judge_rater(str(judge))
         prompt, rubric = self.prompts.default(), self._rubrics.default()
         schema = verdict_schema(rubric)
-        target = self._targets.target(judge, GenerationSettings(response_schema=schema))
+        try:
+            settings = GenerationSettings(temperature=temperature, response_schema=schema)
+        except ValueError as exc:
+            raise EngineError(str(exc)) from None
+        target = self._targets.target(judge, settings)
         jobs, already, failed = self._jobs(trial_ids, rater)
         run_id = self._runs.create(JUDGE_RUN_KIND, {**scope, "judge": str(judge), "models": [str(judge)], "prompt_id": prompt.id,
-                                                    "rubric_id": rubric.id, "concurrency": concurrency})
+                                                    "rubric_id": rubric.id, "concurrency": concurrency,
+                                                    "temperature": temperature, "images": images})
         summary = JudgeSummary(run_id, rater, prompt.version, already=already, failed_answers=failed)
+        send_images, summary.images_reason = self.images_decision(judge, images)
         gate, done = asyncio.Semaphore(concurrency), 0
 
         async def one(seq: int, job: _Job) -> None:
             nonlocal done
             async with gate:
-                request = judge_input(prompt.template, job.task, job.answer, rubric, images=images)
+                request = judge_input(prompt.template, job.task, job.answer, rubric, images=send_images)
                 trial_id = self._trials.create(request)
                 (result,) = await self._runner.run_trial(trial_id, request, [target], self._recorder())
                 self._links.link_response(result.id, run_id, seq)
-                self._record(job, result, rater, prompt, rubric, schema, run_id, summary)
+                seen = None if not job.task.images else "sent" if send_images else "withheld"
+                summary.images_sent += seen == "sent"
+                summary.images_withheld += seen == "withheld"
+                self._record(job, result, rater, prompt, rubric, schema,
+                             {"run_id": run_id, "images": seen}, summary)
             done += 1
             if progress is not None:
                 progress(done, len(jobs))
@@ -159,6 +179,14 @@ class JudgeService:
             self._runs.finish(run_id, status, {"ok": summary.verdicts, "failed": summary.errors,
                                                "already": summary.already})
         return summary
+
+    def images_decision(self, judge: ModelRef, images: bool | None) -> tuple[bool, str]:
+        """Whether the judge is shown the tasks' images, and why: as asked, else only when its
+        model is known to take images (never guessed: unknown means withheld, said so)."""
+        if images is not None:
+            return images, f"images {'sent' if images else 'withheld'} as asked"
+        takes, why = self._takes_images(judge)
+        return bool(takes), why
 
     def _jobs(self, trial_ids: Sequence[str], rater: str) -> tuple[list[_Job], int, int]:
         """The answers to send: each finished answer of these trials the judge has not judged
@@ -180,10 +208,9 @@ class JudgeService:
         return jobs, len(judged), failed
 
     def _record(self, job: _Job, result: ResponseResult, rater: str, prompt: JudgePrompt, rubric: Rubric,
-                schema: dict[str, Any], run_id: str, summary: JudgeSummary) -> None:
+                schema: dict[str, Any], run: dict[str, Any], summary: JudgeSummary) -> None:
         """The judge's reply as a verdict, or as a judge error with its raw text."""
-        where = {"prompt_id": prompt.id or "", "rubric_id": rubric.id or "", "judge_response_id": result.id,
-                 "run_id": run_id}
+        where = {"prompt_id": prompt.id or "", "rubric_id": rubric.id or "", "judge_response_id": result.id, **run}
         if result.status != Status.OK:
             why = f"the judge's request failed: {result.error_kind or result.status}: {result.error_message or ''}"
             self._error(job, rater, why.strip(": "), result.text or None, where, summary)
@@ -213,6 +240,14 @@ class JudgeService:
             ids = [i for item in items for i in item.response_ids]
         ratings = self._ratings.current(ids) if ids is None or ids else []
         return agreement_report(ratings, self._rubrics.default(), threshold=threshold, seed=seed)
+
+    def images_withheld(self) -> dict[str, int]:
+        """Per judge, how many of its verdicts and errors were made without the task's images."""
+        counts: dict[str, int] = {}
+        for v in self.verdicts.list():
+            if v.images == "withheld":
+                counts[v.judge] = counts.get(v.judge, 0) + 1
+        return counts
 
     # --- the calibration sample and the figures it makes possible ---------------------------
 
