@@ -260,6 +260,10 @@ class JudgeService:
         finished = {a.id for item in items for a in self._answers.for_trial(item.trial_id) if a.status == Status.OK}
         return {rid: m for rid, m in model_of.items() if rid in finished}
 
+    def calibration_sample(self, run_id: str) -> list[str]:
+        """The answers drawn for run `run_id`'s calibration sample so far, first drawn first."""
+        return [rid for rid, _seed in self._draws.drawn(run_id)]
+
     def draw_calibration(self, run_id: str, seed: int | None = None) -> str | None:
         """The next answer of the run's calibration sample, drawn uniformly at random from its
         finished answers (without replacement; the seed is the run's first draw's, recorded
