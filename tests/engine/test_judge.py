@@ -98,17 +98,18 @@ def test_the_judge_sees_what_a_blind_rater_sees_and_nothing_else(providers, vend
             assert hidden not in body.replace(JUDGE_MODEL, ""), hidden
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(("reply", "why"), [
     (["{not json"], "not JSON"),
     (_pieces({**VERDICT, "outcome": "brilliant"}), "'brilliant' is not one of"),
     (_pieces({k: v for k, v in VERDICT.items() if k != "rationale"}), "'rationale' is a required property"),
 ])
-def test_a_reply_that_is_not_a_verdict_is_a_judge_error_with_its_raw_text(reply, why, providers, vendor):
+def test_a_reply_that_is_not_a_verdict_is_a_judge_error_with_its_raw_text(reply, why, kind, providers, vendor):
     trial_id = _answers(providers, vendor)
     vendor.set_default(JUDGE_MODEL, Script(text_pieces=reply))
-    summary = _judge(providers, "anthropic", trial_id)
+    summary = _judge(providers, kind, trial_id)
     assert (summary.verdicts, summary.errors) == (0, 2)
-    rater = f"judge:anthropic/{JUDGE_MODEL}"
+    rater = f"judge:{kind}/{JUDGE_MODEL}"
     assert providers.ratings.current(rater=rater) == []  # never repaired into a rating
     for v in providers.verdicts.list(rater):
         assert v.rating_id is None and why in v.error
