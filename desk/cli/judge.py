@@ -98,7 +98,9 @@ def _judge(args: argparse.Namespace, app: Application) -> int:
 
     summary = _run(go())
     print(file=sys.stderr)
-    print(f"judge {summary.judge} (prompt version {summary.prompt_version}), judge run {summary.run_id}: "
+    temperature = "its vendor's default" if summary.temperature is None else f"{summary.temperature:g}"
+    print(f"judge {summary.judge} (prompt version {summary.prompt_version}, temperature {temperature}), "
+          f"judge run {summary.run_id}: "
           f"{summary.verdicts} verdicts, {summary.errors} judge errors, {summary.already} judged before, "
           f"{summary.failed_answers} failed answers not judged")
     if summary.images_withheld:

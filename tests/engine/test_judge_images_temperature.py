@@ -109,3 +109,13 @@ def test_the_users_word_per_model_and_the_explicit_override(providers, vendor):
     _judge(providers, "anthropic", plain)
     assert {v.images for v in providers.verdicts.list(response_ids=[r.id for r in providers.responses.for_trial(plain)])} \
         == {None}
+
+
+def test_a_model_that_takes_only_its_default_temperature_is_sent_none(providers, vendor):
+    """OpenAI's reasoning models refuse any temperature but their default: a judge at 0 would
+    turn every answer into a judge error."""
+    trial_id = _answers(providers, vendor)
+    vendor.set_default("o3-judge", Script(text_pieces=_pieces(VERDICT)))
+    summary = _judge(providers, "openai", trial_id, model="o3-judge")
+    assert summary.verdicts == 2 and summary.temperature is None
+    assert all("temperature" not in r.json for r in vendor.requests if r.model == "o3-judge")

@@ -23,6 +23,7 @@ from desk.core.judge import (
     is_machine,
     judge_input,
     judge_rater,
+    judge_temperature,
     missing_validator,
     parse_verdict,
     verdict_schema,
@@ -72,6 +73,7 @@ class JudgeSummary:
     images_sent: int = 0  # answers whose task had images, shown to the judge
     images_withheld: int = 0  # ... not shown to it (see images_reason)
     images_reason: str = ""  # why the judge was shown the images or not
+    temperature: float | None = None  # the judge's temperature (None: its vendor's default)
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class JudgeService:
         rater = judge_rater(str(judge))
         prompt, rubric = self.prompts.default(), self._rubrics.default()
         schema = verdict_schema(rubric)
+        temperature = judge_temperature(judge.model, temperature)
         try:
             settings = GenerationSettings(temperature=temperature, response_schema=schema)
         except ValueError as exc:
@@ -150,7 +153,8 @@ class JudgeService:
         run_id = self._runs.create(JUDGE_RUN_KIND, {**scope, "judge": str(judge), "models": [str(judge)], "prompt_id": prompt.id,
                                                     "rubric_id": rubric.id, "concurrency": concurrency,
                                                     "temperature": temperature, "images": images})
-        summary = JudgeSummary(run_id, rater, prompt.version, already=already, failed_answers=failed)
+        summary = JudgeSummary(run_id, rater, prompt.version, already=already, failed_answers=failed,
+                               temperature=temperature)
         send_images, summary.images_reason = self.images_decision(judge, images)
         gate, done = asyncio.Semaphore(concurrency), 0
 
