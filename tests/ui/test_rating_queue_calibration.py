@@ -97,3 +97,15 @@ def test_the_calibration_sample_is_a_mode_of_the_rating_queue(window, qtbot, ven
     sample = view.rate_sample()
     qtbot.addWidget(sample)
     assert sample.calibrating and sample.shown_order() == [drawn[-1]]
+
+
+def test_the_agreement_view_says_when_a_judge_did_not_see_the_images(window, qtbot, vendor, mw_loop, tmp_path):
+    panel = run_three(window, vendor, mw_loop, tmp_path)
+    store = window.engine.store
+    answer = window.engine.suites.rating_queue(panel.current_run_id)[0].response_ids[0]
+    store.verdicts.save_verdict(answer, "judge:openai/judge", {k: v for k, v in VERDICT.items() if k != "rationale"},
+                                prompt_id=store.judge_prompts.default().id, rubric_id=store.rubrics.default().id,
+                                rationale="", judge_response_id=None, run_id=None, images="withheld")
+    view = panel.judge.open_agreement()
+    qtbot.addWidget(view)
+    assert "openai/judge did not see the images of 1 answer(s) whose task has images." in view.note.text()
