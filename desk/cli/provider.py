@@ -111,12 +111,13 @@ def _provider_add(args: argparse.Namespace, app: Application) -> int:
 def _provider_images(args: argparse.Namespace, app: Application) -> int:
     ref = _ref(args.model)
 
-    def use(engine: Engine) -> tuple[bool | None, str]:
-        if args.takes is not None:
-            engine.providers.set_takes_images(ref, {"yes": True, "no": False, "auto": None}[args.takes])
-        return engine.providers.takes_images(ref)
+    async def go() -> tuple[bool | None, str]:
+        async with app.engine() as engine:
+            if args.takes is not None:
+                engine.providers.set_takes_images(ref, {"yes": True, "no": False, "auto": None}[args.takes])
+            return await engine.providers.images_support(ref)
 
-    _takes, why = _with_engine(app, use)
+    _takes, why = _run(go())
     print(why)
     return EXIT_OK
 

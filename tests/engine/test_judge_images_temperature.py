@@ -119,3 +119,19 @@ def test_a_model_that_takes_only_its_default_temperature_is_sent_none(providers,
     summary = _judge(providers, "openai", trial_id, model="o3-judge")
     assert summary.verdicts == 2 and summary.temperature is None
     assert all("temperature" not in r.json for r in vendor.requests if r.model == "o3-judge")
+
+
+def test_an_ollama_server_that_lists_vision_among_a_models_capabilities_is_believed(providers, vendor):
+    """Ollama's /api/show says which models take images: its word comes before the family's
+    (and the user's before both); an Ollama that lists no capabilities leaves the family's."""
+    trial_id = _with_picture(providers, vendor)
+    for model in ("eyes", "llava-blind", "plain"):
+        vendor.set_default(model, Script(text_pieces=_pieces(VERDICT)))
+    vendor.capabilities = {"eyes": ["completion", "vision"], "llava-blind": ["completion"]}
+    seeing = _judge(providers, "ollama", trial_id, model="eyes")
+    assert seeing.images_sent == 2 and seeing.images_reason == "ollama/eyes takes images (its server says so)"
+    assert [r.json for r in vendor.requests if r.path == "/api/show"] == [{"model": "eyes"}]
+    blind = _judge(providers, "ollama", trial_id, model="llava-blind")  # the server over the name
+    assert blind.images_withheld == 2 and "does not take images (its server says so)" in blind.images_reason
+    unknown = _judge(providers, "ollama", trial_id, model="plain")  # no capabilities listed: not known
+    assert unknown.images_withheld == 2 and "does not know" in unknown.images_reason

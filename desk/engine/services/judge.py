@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -91,7 +91,7 @@ class JudgeService:
                  ratings: RatingReader, rubrics: RubricReader, runs: Runs, links: RunLinks, targets: Targets,
                  runner: Runner, recorder: Callable[[], ResponseSink],
                  run_answers: Callable[[str], list[QueueItem]],
-                 takes_images: Callable[[ModelRef], tuple[bool | None, str]]) -> None:
+                 takes_images: Callable[[ModelRef], Awaitable[tuple[bool | None, str]]]) -> None:
         self.verdicts = verdicts
         self._takes_images = takes_images
         self._draws = calibration
@@ -155,7 +155,7 @@ class JudgeService:
                                                     "temperature": temperature, "images": images})
         summary = JudgeSummary(run_id, rater, prompt.version, already=already, failed_answers=failed,
                                temperature=temperature)
-        send_images, summary.images_reason = self.images_decision(judge, images)
+        send_images, summary.images_reason = await self.images_decision(judge, images)
         gate, done = asyncio.Semaphore(concurrency), 0
 
         async def one(seq: int, job: _Job) -> None:
@@ -184,12 +184,12 @@ class JudgeService:
                                                "already": summary.already})
         return summary
 
-    def images_decision(self, judge: ModelRef, images: bool | None) -> tuple[bool, str]:
+    async def images_decision(self, judge: ModelRef, images: bool | None) -> tuple[bool, str]:
         """Whether the judge is shown the tasks' images, and why: as asked, else only when its
         model is known to take images (never guessed: unknown means withheld, said so)."""
         if images is not None:
             return images, f"images {'sent' if images else 'withheld'} as asked"
-        takes, why = self._takes_images(judge)
+        takes, why = await self._takes_images(judge)
         return bool(takes), why
 
     def _jobs(self, trial_ids: Sequence[str], rater: str) -> tuple[list[_Job], int, int]:

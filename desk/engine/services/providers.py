@@ -195,6 +195,19 @@ class ProviderService:
         return None, (f"desk does not know whether {ref} takes images "
                       f"(say so with: desk provider images {ref} yes|no)")
 
+    async def images_support(self, ref: ModelRef) -> tuple[bool | None, str]:
+        """As takes_images, with the server's own word (Ollama's capabilities) before the
+        model family's: the user's, the server's, the family's."""
+        if self._records.takes_images(ref.provider, ref.model) is None:
+            try:
+                await self.prepare([ref.provider])  # its key read off the loop
+                served = await self.provider(ref.provider).takes_images(ref.model)
+            except (EngineError, ProviderError):
+                served = None
+            if served is not None:
+                return served, f"{ref} {'takes' if served else 'does not take'} images (its server says so)"
+        return self.takes_images(ref)
+
     def set_takes_images(self, ref: ModelRef, takes: bool | None) -> None:
         """Say whether `ref` takes images (None: go by its model family)."""
         self._config(ref.provider)  # EngineError for a provider that does not exist
