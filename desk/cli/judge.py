@@ -37,6 +37,9 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     judge.add_argument("--images", action=argparse.BooleanOptionalAction, default=None,
                        help="send the tasks' images to the judge, or not (default: only when the judge model "
                             "takes images: desk provider images PROVIDER/MODEL)")
+    judge.add_argument("--retry-failed", action="store_true",
+                       help="send again the answers whose request to the judge failed (timeouts, HTTP errors); "
+                            "replies that were no verdict stay judge errors")
     judge.add_argument("--temperature", type=_temperature, default=0.0, metavar="T",
                        help="the judge's temperature (default 0: deterministic; 'default': the vendor's)")
     judge.set_defaults(handler=_judge)
@@ -92,9 +95,11 @@ def _judge(args: argparse.Namespace, app: Application) -> int:
         async with app.engine() as engine:
             if args.run:
                 return await engine.judges.judge_run(args.run, ref, concurrency=args.concurrency, images=args.images,
-                                                     temperature=args.temperature, progress=progress)
+                                                     temperature=args.temperature, retry_failed=args.retry_failed,
+                                                     progress=progress)
             return await engine.judges.judge_trial(args.trial, ref, concurrency=args.concurrency, images=args.images,
-                                                   temperature=args.temperature, progress=progress)
+                                                   temperature=args.temperature, retry_failed=args.retry_failed,
+                                                   progress=progress)
 
     summary = _run(go())
     print(file=sys.stderr)

@@ -105,6 +105,24 @@ class JudgeVerdictTable:
                 (judge, *chunk, judge, *chunk))}
         return found
 
+    def request_failures(self, judge: str, response_ids: Sequence[str]) -> set[str]:
+        """Which of `response_ids` hold only a judge error whose request to the judge failed
+        (a timeout, a refused connection, an HTTP error): no reply was judged."""
+        found: set[str] = set()
+        ids = list(response_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found |= {r["response_id"] for r in rows(
+                self.db, "SELECT v.response_id FROM judge_verdicts v JOIN responses r ON r.id = v.judge_response_id "
+                         f"WHERE v.judge = ? AND v.rating_id IS NULL AND r.status != 'ok' "
+                         f"AND v.response_id IN ({', '.join('?' * len(chunk))})", (judge, *chunk))}
+        return found
+
+    def forget_error(self, response_id: str, judge: str) -> None:
+        """Drop `judge`'s error row for the answer (to judge it again); a verdict is never dropped."""
+        self.db.execute("DELETE FROM judge_verdicts WHERE response_id = ? AND judge = ? AND rating_id IS NULL",
+                        (response_id, judge))
+
     def save_verdict(self, response_id: str, judge: str, values: dict[str, Any], *, prompt_id: str,
                      rubric_id: str, rationale: str, judge_response_id: str | None,
                      run_id: str | None, images: str | None = None) -> StoredVerdict:

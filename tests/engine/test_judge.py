@@ -196,3 +196,38 @@ def test_without_jsonschema_nothing_is_sent_and_the_error_says_what_to_install(p
     with pytest.raises(EngineError, match="pip install 'jsonschema"):
         _judge(providers, "openai", trial_id)
     assert _judge_requests(vendor) == [] and providers.verdicts.list() == []
+
+
+def test_retry_failed_sends_again_only_the_answers_whose_request_failed(providers, vendor):
+    trial_id = _answers(providers, vendor)
+    vendor.set_default(JUDGE_MODEL, Script(text_pieces=_pieces(VERDICT), stall_after_headers=True))
+    short = Timeouts(connect=2.0, first_token=0.3, idle=0.3, total=1.0)
+    assert _judge(providers, "openai", trial_id, timeouts=short).errors == 2
+    vendor.set_default(JUDGE_MODEL, Script(text_pieces=_pieces(VERDICT)))
+    again = _judge(providers, "openai", trial_id)  # a plain resume never sends them again
+    assert (again.verdicts, again.already) == (0, 2)
+
+    async def retry():
+        async with engine_for(providers, retry=NO_RETRY) as engine:
+            return await engine.judges.judge_trial(trial_id, ModelRef("openai", JUDGE_MODEL), retry_failed=True)
+
+    retried = asyncio.run(retry())
+    assert (retried.verdicts, retried.errors, retried.already) == (2, 0, 0)
+    rater = f"judge:openai/{JUDGE_MODEL}"
+    assert all(v.error is None and v.rating_id for v in providers.verdicts.list(rater))
+    assert len(providers.ratings.current(rater=rater)) == 2
+    # A reply that was no verdict is never asked for again, retry or not.
+    vendor.set_default("judge-x", Script(text_pieces=["{not json"]))
+    _judge_with(providers, trial_id, "judge-x")
+    vendor.set_default("judge-x", Script(text_pieces=_pieces(VERDICT)))
+    before = len([r for r in vendor.requests if r.model == "judge-x"])
+    assert _judge_with(providers, trial_id, "judge-x", retry_failed=True).already == 2
+    assert len([r for r in vendor.requests if r.model == "judge-x"]) == before
+
+
+def _judge_with(store, trial_id: str, model: str, **kw):
+    async def go():
+        async with engine_for(store, retry=NO_RETRY) as engine:
+            return await engine.judges.judge_trial(trial_id, ModelRef("ollama", model), **kw)
+
+    return asyncio.run(go())

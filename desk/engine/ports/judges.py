@@ -32,6 +32,12 @@ class Verdicts(Protocol):
                    raw: str | None, judge_response_id: str | None, run_id: str | None,
                    images: str | None = ...) -> StoredVerdict: ...
 
+    def request_failures(self, judge: str, response_ids: Sequence[str]) -> set[str]:
+        """Which answers hold only a judge error whose request failed (nothing was judged)."""
+
+    def forget_error(self, response_id: str, judge: str) -> None:
+        """Drop the judge's error row for the answer, to judge it again."""
+
     def list(self, judge: str | None = None, response_ids: Sequence[str] | None = None) -> list[StoredVerdict]: ...
 
 

@@ -81,6 +81,7 @@ class _Job:
     response_id: str
     task: TrialInput
     answer: str
+    retry: bool = False  # its earlier request to the judge failed: its error row is replaced
 
 
 class JudgeService:
@@ -116,25 +117,29 @@ class JudgeService:
 
     async def judge_run(self, run_id: str, judge: ModelRef, *, concurrency: int = DEFAULT_CONCURRENCY,
                         images: bool | None = None, temperature: float | None = JUDGE_TEMPERATURE,
-                        progress: Progress | None = None) -> JudgeSummary:
+                        retry_failed: bool = False, progress: Progress | None = None) -> JudgeSummary:
         """Judge every answer of suite run `run_id` not judged by `judge` yet. `images`:
-        send the tasks' images (None: if the judge model takes images, see JudgeImages)."""
+        send the tasks' images (None: if the judge model takes images, see images_decision).
+        `retry_failed`: send again the answers whose request to the judge failed (a reply
+        that was no verdict stays a judge error: asking until one passes would pick verdicts)."""
         trial_ids = [item.trial_id for item in self._run_answers(run_id)]
         if not trial_ids:
             raise EngineError(f"no suite run {run_id} with answers to judge")
-        return await self._judge(trial_ids, judge, {"run_id": run_id}, concurrency, images, temperature, progress)
+        return await self._judge(trial_ids, judge, {"run_id": run_id}, concurrency, images, temperature,
+                                 retry_failed, progress)
 
     async def judge_trial(self, trial_id: str, judge: ModelRef, *, concurrency: int = DEFAULT_CONCURRENCY,
                           images: bool | None = None, temperature: float | None = JUDGE_TEMPERATURE,
-                          progress: Progress | None = None) -> JudgeSummary:
-        """Judge every answer of trial `trial_id` not judged by `judge` yet."""
+                          retry_failed: bool = False, progress: Progress | None = None) -> JudgeSummary:
+        """Judge every answer of trial `trial_id` not judged by `judge` yet (as judge_run)."""
         if self._trials.get(trial_id) is None:
             raise EngineError(f"no trial {trial_id}")
         return await self._judge([trial_id], judge, {"trial_id": trial_id}, concurrency, images, temperature,
-                                 progress)
+                                 retry_failed, progress)
 
     async def _judge(self, trial_ids: Sequence[str], judge: ModelRef, scope: dict[str, Any], concurrency: int,
-                     images: bool | None, temperature: float | None, progress: Progress | None) -> JudgeSummary:
+                     images: bool | None, temperature: float | None, retry_failed: bool,
+                     progress: Progress | None) -> JudgeSummary:
         if concurrency < 1:
             raise EngineError("concurrency must be at least 1")
         if (missing := missing_validator()) is not None:  # said before anything is sent
@@ -149,7 +154,7 @@ class JudgeService:
         except ValueError as exc:
             raise EngineError(str(exc)) from None
         target = self._targets.target(judge, settings)
-        jobs, already, failed = self._jobs(trial_ids, rater)
+        jobs, already, failed = self._jobs(trial_ids, rater, retry_failed)
         run_id = self._runs.create(JUDGE_RUN_KIND, {**scope, "judge": str(judge), "models": [str(judge)], "prompt_id": prompt.id,
                                                     "rubric_id": rubric.id, "concurrency": concurrency,
                                                     "temperature": temperature, "images": images})
@@ -165,6 +170,8 @@ class JudgeService:
                 trial_id = self._trials.create(request)
                 (result,) = await self._runner.run_trial(trial_id, request, [target], self._recorder())
                 self._links.link_response(result.id, run_id, seq)
+                if job.retry:  # its failed request's error row makes way for this reply's
+                    self.verdicts.forget_error(job.response_id, rater)
                 seen = None if not job.task.images else "sent" if send_images else "withheld"
                 summary.images_sent += seen == "sent"
                 summary.images_withheld += seen == "withheld"
@@ -192,12 +199,14 @@ class JudgeService:
         takes, why = await self._takes_images(judge)
         return bool(takes), why
 
-    def _jobs(self, trial_ids: Sequence[str], rater: str) -> tuple[list[_Job], int, int]:
+    def _jobs(self, trial_ids: Sequence[str], rater: str, retry_failed: bool) -> tuple[list[_Job], int, int]:
         """The answers to send: each finished answer of these trials the judge has not judged
         (with how many it judged before, and how many failed: nothing to judge)."""
         tasks = self._trials.get_many(list(trial_ids))
         answers = [a for t in trial_ids for a in self._answers.for_trial(t)]
         judged = self.verdicts.judged(rater, [a.id for a in answers])
+        retry = self.verdicts.request_failures(rater, list(judged)) if retry_failed and judged else set()
+        judged -= retry
         jobs, failed = [], 0
         for answer in answers:
             if answer.id in judged:
@@ -208,7 +217,7 @@ class JudgeService:
             task = tasks[answer.trial_id].input
             if answer.variant is not None:  # the system prompt this answer was given
                 task = replace(task, system=answer.variant.system)
-            jobs.append(_Job(answer.id, task, answer.text))
+            jobs.append(_Job(answer.id, task, answer.text, answer.id in retry))
         return jobs, len(judged), failed
 
     def _record(self, job: _Job, result: ResponseResult, rater: str, prompt: JudgePrompt, rubric: Rubric,
