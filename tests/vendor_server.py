@@ -1194,6 +1194,8 @@ class VendorServer:
         }
         # Ollama's /api/tags digest per model name (else one derived from the name).
         self.digests: dict[str, str] = {}
+        # Ollama's /api/show "capabilities" per model name (else none: an older Ollama).
+        self.capabilities: dict[str, list[str]] = {}
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._queues: dict[str, deque[Script]] = {}
@@ -1267,7 +1269,7 @@ class VendorServer:
         with self._lock:
             self._defaults.clear()
             self._loads, self._load_stats = {}, {}
-        self.default_script, self.api_key = Script(), None
+        self.default_script, self.api_key, self.capabilities = Script(), None, {}
 
     # -- lifecycle
 
@@ -1463,6 +1465,11 @@ class VendorServer:
                 proto, rec.model, stream = "ollama", body.get("model"), body.get("stream", True) is not False
             elif p.startswith("/__control/"):
                 return await self._control(c, rec, keep)
+            elif p == "/api/show":  # Ollama's model card
+                self._record(rec)
+                caps = self.capabilities.get(body.get("model") or body.get("name"))
+                card = {"details": {"format": "gguf"}, **({"capabilities": caps} if caps is not None else {})}
+                return await self._send_json(c, rec, 200, card, keep)
         elif m == "GET":
             if p == "/v1/models":
                 anthropic = "anthropic-version" in h or "x-api-key" in h

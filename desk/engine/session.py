@@ -83,6 +83,7 @@ class Engine:
             store.judge_prompts, store.verdicts, store.calibration, trials=store.trials, answers=store.responses, ratings=store.ratings,
             rubrics=store.rubrics, runs=store.runs, links=store.suites, targets=self.providers, runner=self.runner,
             recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), run_answers=self.suites.rating_queue,
+            takes_images=self.providers.images_support,
         )
         self.loads = LoadService(self.store.runs, self.providers, self.runner, self.connections,
                                  create_trial=self.store.trials.create,

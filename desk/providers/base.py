@@ -282,6 +282,11 @@ class Provider(ABC):
         carry one (Ollama's digest); looked up after an answer, never while it is timed."""
         return None
 
+    async def takes_images(self, model: str) -> bool | None:
+        """Whether the server says `model` takes images (Ollama's /api/show capabilities);
+        None where the vendor has no such word or the lookup fails."""
+        return None
+
     def secrets(self) -> tuple[str, ...]:
         return (self.api_key,) if self.api_key else ()
 
