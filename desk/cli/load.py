@@ -55,6 +55,10 @@ def register(sub: _SubParsersAction[argparse.ArgumentParser], db: argparse.Argum
     load.add_argument("--workers", type=int, default=0, metavar="N",
                       help="worker processes sharing the streams, each with its own event loop "
                            "(default: one per 500 streams of the widest step, at most one per core)")
+    load.add_argument("--cluster", metavar="ray://HOST:PORT", default="",
+                      help="run the workers as Ray actors on an existing Ray cluster ('auto': the one this "
+                           "machine belongs to); --workers then counts actors (default: by the cluster's CPUs). "
+                           "Needs pip install 'desk[cluster]'")
     load.add_argument("--name", help="a label for the run")
     load.add_argument("--json", action="store_true", help="one JSON summary object per model")
     load.set_defaults(handler=run)
@@ -89,7 +93,7 @@ def plan_from_args(args: argparse.Namespace, get_trial: Callable[[str], StoredTr
         connect_timeout=args.connect_timeout, first_token_timeout=args.first_token_timeout,
         idle_timeout=args.idle_timeout, total_timeout=args.total_timeout, fallback=tuple(args.fallback),
         budget_ms=args.budget_ms, temperature=args.temperature, max_tokens=args.max_tokens,
-        warmup=not args.no_warmup, workers=args.workers)
+        warmup=not args.no_warmup, workers=args.workers, cluster=args.cluster)
     return build_plan(given, CLI_LABELS)
 
 

@@ -44,6 +44,7 @@ from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.ports.runs import RunConnection, Runs
 from desk.engine.ports.targets import Targets
 from desk.engine.runner import Runner
+from desk.engine.services import load_cluster
 from desk.engine.services.load_workers import steps_across
 from desk.providers.connections import Connections
 from desk.store.runs import RunInfo
@@ -79,7 +80,8 @@ class LoadService:
         on_main_thread = threading.current_thread() is threading.main_thread()
         runner, chains = await ready(self._targets, self._runner, plan)
         trial_ids = [self._create_trial(t) for t in plan.inputs]
-        workers = plan.workers or default_workers(plan.steps, len(plan.models), os.cpu_count())
+        cores = await asyncio.to_thread(load_cluster.connect, plan.cluster) if plan.cluster else os.cpu_count()
+        workers = plan.workers or default_workers(plan.steps, len(plan.models), cores)
         plan = replace(plan, workers=workers)  # stored as run, so the record says how it was sent
         run_id = self.runs.create("load", plan.spec(), name)
         writer = RequestWriter(self._own_connection, run_id)
@@ -89,8 +91,11 @@ class LoadService:
         steps: list[dict[str, Any]] = []
         status = "done"
         lost: list[str] = []
+        cluster: dict[str, Any] = {}  # the cluster's workers, their clocks, what they lost
         try:  # a cancel during the warm-up still finishes the run (stored as cancelled, writer closed)
-            if workers > 1:
+            if plan.cluster:
+                lost = await load_cluster.steps_on_cluster(ctx, steps, cluster, self._targets, self._store_path)
+            elif workers > 1:
                 lost = await steps_across(ctx, steps, self._store_path, workers)
             else:
                 await self._steps(ctx, steps, on_main_thread)
@@ -103,6 +108,8 @@ class LoadService:
             wall_total = (ctx.t_end or perf_counter()) - ctx.t_run
             writer.close()
         summary = run_summary(plan, ctx.outcomes, steps, wall_total, lag_report)
+        if cluster:
+            summary["cluster"] = cluster
         if lost:  # a worker process died: its requests in flight were never reported
             status = "failed"
             summary["workers_lost"] = lost
