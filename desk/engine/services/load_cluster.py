@@ -1,5 +1,5 @@
 """A load run across the machines of a Ray cluster (`desk load --cluster ray://HOST:PORT`
-or `auto`): the same workers as `--workers`, as Ray actors (desk.engine.load_actor).
+or `auto`): the same workers as `--workers`, as Ray actors (desk.engine.services.load_actor).
 Ray places them and carries the calls; desk measures, and this process alone writes the
 store, as in a run on one machine.
 
@@ -32,8 +32,8 @@ from desk.core.clock_offset import PROBES, ClockOffset, estimate_offset, shift_r
 from desk.core.load_split import split_step
 from desk.engine.errors import EngineError
 from desk.engine.load import RunContext
-from desk.engine.load_actor import ActorJob, LoadActor
 from desk.engine.ports.targets import Targets
+from desk.engine.services.load_actor import ActorJob, LoadActor
 from desk.engine.services.load_workers import Item, step_summary, store_items
 from desk.store.db import open_store
 
@@ -97,9 +97,8 @@ async def _call(ref: Any, timeout: float | None = None) -> Any:
 async def _offset(worker: Worker) -> ClockOffset:
     probes = []
     for _ in range(PROBES):
-        t0 = time.time()
-        tw = await _call(worker.actor.clock.remote())
-        probes.append((t0, tw, time.time()))
+        sent, tw = await _call(worker.actor.clock.remote(time.time()))
+        probes.append((sent, tw, time.time()))
     return estimate_offset(probes)
 
 

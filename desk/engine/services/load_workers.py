@@ -165,7 +165,7 @@ async def _serve(orders: Connection, reports: Connection, job: WorkerJob) -> Non
 
 class Reporter(HeldRequests, Protocol):
     """Where a worker's finished requests and its step's report go: the pipe to the parent
-    (Courier), or the tray a Ray actor's head takes them from (desk.engine.load_actor)."""
+    (Courier), or the tray a Ray actor's head takes them from (desk.engine.services.load_actor)."""
 
     def send(self, message: tuple[Any, ...]) -> None: ...
 

@@ -99,9 +99,10 @@ class LoadActor:
         self.connections: Connections | None = None
         self.targets: ProviderService | None = None
 
-    async def clock(self) -> float:
-        """This machine's wall clock, for the head's offset estimate."""
-        return time.time()
+    async def clock(self, t0: float) -> tuple[float, float]:
+        """The head's send time echoed with this machine's wall clock (as an NTP reply
+        carries its request's), for the head's offset estimate."""
+        return t0, time.time()
 
     async def start(self) -> str:
         """Resolve the shipped providers, warm up; returns where this worker runs."""
