@@ -181,7 +181,8 @@ def cluster_lines(summary: dict[str, Any] | None) -> list[str]:
     c = (summary or {}).get("cluster")
     if not c:
         return []
-    lines = [f"Ran on the Ray cluster at {c['address']} ({len(c['workers'])} workers; {c.get('clock', '')}):"]
+    n = len(c["workers"])
+    lines = [f"Ran on the Ray cluster at {c['address']} ({n} worker{'s' if n != 1 else ''}; {c.get('clock', '')}):"]
     for w in c["workers"]:
         clock = (f"clock offset {w['offset_ms']:+.3f} ms ± {w['uncertainty_ms']:.3f} ms" if "offset_ms" in w
                  else "clock offset not measured")
