@@ -22,6 +22,7 @@ def test_without_ray_a_cluster_run_says_how_to_install_it_and_sends_nothing(srv,
     assert "pip install 'desk[cluster]'" in line and "Ray" in line
     assert srv.requests == []
     assert desk("runs", "--json", db=db).json_lines() == []  # nothing half-started is stored
+    assert desk("history", "--json", db=db).json_lines() == []
 
 
 def test_desk_never_imports_ray_unless_a_run_goes_to_a_cluster():

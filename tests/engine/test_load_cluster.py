@@ -118,3 +118,23 @@ def test_a_worker_killed_mid_run_loses_no_stored_request_and_the_run_names_what_
     assert gone["requests"] == 2 and gone["inputs"]  # its two streams' requests under way when it was killed
     # what the worker had started and never handed over, plus what it never sent, is the rest
     assert len(stored) + gone["requests"] + gone["not_sent"] == 128
+
+
+def test_a_cancelled_cluster_run_stores_what_its_workers_had_in_flight(providers, vendor):
+    from desk.engine.load import LoadCancelled
+
+    vendor.set_default("model-a", Script(text_pieces=["a"], first_token_delay_ms=300))
+    p = plan(steps=(LoadStep(4, None, 30.0),))
+
+    async def go():
+        async with engine_for(providers) as engine:
+            task = asyncio.ensure_future(engine.loads.run(p, progress=lambda o, d, n: task.cancel()))
+            return await task
+
+    with pytest.raises(LoadCancelled) as cancelled:
+        asyncio.run(go())
+    result = cancelled.value.result
+    assert result.status == "cancelled" and result.summary["wall_s"] < 20
+    stored = providers.runs.requests(result.run_id)
+    assert len(stored) == len(result.outcomes) == len(vendor.requests)  # every request sent is stored once
+    assert sum(o.status == "interrupted" for o in stored) == 4  # the four streams' requests under way

@@ -78,11 +78,11 @@ class LoadService:
         """Run the plan, store and summarise it. Raises LoadCancelled (carrying what was
         measured) when cancelled, LoadNotStored when the store refused the requests."""
         on_main_thread = threading.current_thread() is threading.main_thread()
+        # Joined first, so a cluster out of reach stores nothing. It blocks briefly: a window runs
+        # loads on a thread of their own, and Ray sets its signal handlers only from the main thread.
+        cores = load_cluster.connect(plan.cluster) if plan.cluster else os.cpu_count()
         runner, chains = await ready(self._targets, self._runner, plan)
         trial_ids = [self._create_trial(t) for t in plan.inputs]
-        # Joining a cluster blocks briefly; a window runs loads on a thread of their own, and Ray
-        # sets its signal handlers only when joined from the main thread (the CLI's).
-        cores = load_cluster.connect(plan.cluster) if plan.cluster else os.cpu_count()
         workers = plan.workers or default_workers(plan.steps, len(plan.models), cores)
         plan = replace(plan, workers=workers)  # stored as run, so the record says how it was sent
         run_id = self.runs.create("load", plan.spec(), name)

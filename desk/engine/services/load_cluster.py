@@ -268,7 +268,7 @@ def _described(run: ClusterRun, address: str) -> dict[str, Any]:
         "address": address,
         "workers": [{"worker": w.index, "node": w.node, **(w.offset.as_dict() if w.offset else {})}
                     for w in run.workers],
-        "clock": f"offset = worker's wall clock - head's, from the quickest of {PROBES} round trips "
+        "clock": f"offset = worker's wall clock - desk's, from the quickest of {PROBES} round trips "
                  "(uncertainty: half its round trip)",
     }
     lost = run.in_flight()
