@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="also print the figures as one JSON object")
     args = ap.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="desk-bench-workers-"))
-    print(f"desk load in 1 and {many(args)}  ({os.cpu_count()} cores, lean loopback server in "
+    print(f"desk load in 1 and {many(args) if args.cluster else f'{args.workers} worker processes'}  ("
+          f"{os.cpu_count()} cores, lean loopback server in "
           f"{args.server_processes} process(es) of its own, D = {args.delay_ms:g} ms, {args.pieces} pieces every {args.interval_ms:g} ms, "
           f"{time.strftime('%Y-%m-%d %H:%M')})")
     all_ok, out = True, {}
