@@ -190,7 +190,8 @@ def cluster_lines(summary: dict[str, Any] | None) -> list[str]:
     for lost in c.get("lost_in_flight", []):
         inputs = ", ".join(str(i + 1) for i in lost["inputs"]) or "none"
         unsent = "" if lost["not_sent"] is None else f"; {lost['not_sent']} of its share never sent"
-        lines.append(f"  worker {lost['worker']} was lost in step {(lost['step'] or 0) + 1}: {lost['requests']} "
+        when = "before the first step" if lost["step"] is None else f"in step {lost['step'] + 1}"
+        lines.append(f"  worker {lost['worker']} was lost {when}: {lost['requests']} "
                      f"requests in flight were never reported (prompts {inputs}){unsent}")
     return lines
 

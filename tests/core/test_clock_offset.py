@@ -55,4 +55,6 @@ def test_a_cluster_runs_details_name_each_workers_node_and_clock_and_what_was_lo
     assert "worker 1 on us-2: clock offset not measured" in lines[2]
     assert "worker 1 was lost in step 1: 2 requests in flight" in lines[3] and "prompts 1, 3" in lines[3]
     assert "7 of its share never sent" in lines[3]
+    summary["cluster"]["lost_in_flight"][0].update(step=None, requests=0, inputs=[])
+    assert "worker 1 was lost before the first step: 0 requests" in cluster_lines(summary)[3]
     assert cluster_lines({"models": {}}) == []

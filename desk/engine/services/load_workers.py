@@ -170,8 +170,8 @@ class Reporter(HeldRequests, Protocol):
     def send(self, message: tuple[Any, ...]) -> None: ...
 
 
-async def step_share(ctx: RunContext, courier: Reporter, inbox: asyncio.Queue[tuple[Any, ...]], share: LoadStep | None,
-                index: int, start_wall: float, run_wall: float) -> bool:
+async def step_share(ctx: RunContext, courier: Reporter, inbox: asyncio.Queue[tuple[Any, ...]],
+                     share: LoadStep | None, index: int, start_wall: float, run_wall: float) -> bool:
     """This worker's share of step `index`, from the agreed instant; False if told to stop."""
     ctx.t_run = clock.perf(run_wall)
     t_step = clock.perf(start_wall)
@@ -351,7 +351,7 @@ def store_items(ctx: RunContext, items: list[Item]) -> None:
 
 
 def step_summary(ctx: RunContext, index: int, items: list[Item], done: dict[int, tuple[Any, ...]],
-                  start_wall: float) -> dict[str, Any]:
+                 start_wall: float) -> dict[str, Any]:
     """A step's figures as a run in one process reports them: its wall time runs from the
     agreed start to the last worker's end, the send burst to the last worker's."""
     mine = [outcome for outcome, _ in items]
