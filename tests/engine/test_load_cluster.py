@@ -120,6 +120,22 @@ def test_a_worker_killed_mid_run_loses_no_stored_request_and_the_run_names_what_
     # what the worker had started and never handed over, plus what it never sent, is the rest
     assert len(stored) + gone["requests"] + gone["not_sent"] == 128
 
+    # and the run resumes on the cluster with exactly what it lost
+    sent = len(vendor.requests)
+
+    async def resume():
+        async with engine_for(providers) as engine:
+            return await engine.loads.resume(result.run_id)
+
+    resumed = asyncio.run(resume())
+    assert resumed.status == "done"
+    assert len(vendor.requests) - sent == 128 - len(stored)
+    done = [o for o in providers.runs.requests(result.run_id) if o.status == "ok"]
+    assert [sum(o.step == k for o in done) for k in range(2)] == [8, 120]
+    assert len(resumed.summary["cluster"]["workers"]) == 2
+    (part,) = resumed.summary["resumed"]  # what the first part lost stays on record
+    assert part["before"]["cluster"]["lost_in_flight"] == [gone]
+
 
 @pytest.mark.slow
 def test_a_cancelled_cluster_run_stores_what_its_workers_had_in_flight(providers, vendor):
