@@ -146,7 +146,11 @@ def test_a_cancelled_cluster_run_stores_what_its_workers_had_in_flight(providers
 
     async def go():
         async with engine_for(providers) as engine:
-            task = asyncio.ensure_future(engine.loads.run(p, progress=lambda o, d, n: task.cancel()))
+            def cancel_once(outcome, done, planned):
+                if done == 1:
+                    task.cancel()
+
+            task = asyncio.ensure_future(engine.loads.run(p, progress=cancel_once))
             return await task
 
     with pytest.raises(LoadCancelled) as cancelled:

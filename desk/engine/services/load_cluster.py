@@ -214,13 +214,15 @@ class ClusterRun:
         return lost
 
     async def close(self) -> None:
-        for lags in (await self.each("finish", timeout=STOP_WAIT_S)).values():
-            self.lags.extend(lags)
-        for worker in self.workers:
-            try:
-                self.ray.kill(worker.actor)
-            except Exception:  # already gone with its node
-                pass
+        try:
+            for lags in (await self.each("finish", timeout=STOP_WAIT_S)).values():
+                self.lags.extend(lags)
+        finally:  # cancelled again meanwhile: the actors still go, none is left on the cluster
+            for worker in self.workers:
+                try:
+                    self.ray.kill(worker.actor)
+                except Exception:  # already gone with its node
+                    pass
 
 
 def _planned(steps: Sequence[Any], count: int, index: int, models: int) -> int | None:
@@ -255,10 +257,12 @@ async def steps_on_cluster(ctx: RunContext, steps: list[dict[str, Any]], cluster
             steps.append(await run.step(index, run_wall))
     finally:
         ctx.t_end = clock.now()
-        await run.close()
-        ctx.lag.lags.extend(run.lags)
-        store_items(ctx, run.items)
-        cluster.update(_described(run, plan.cluster))
+        try:
+            await run.close()
+        finally:  # what came back is stored even if a second cancel cuts the goodbyes short
+            ctx.lag.lags.extend(run.lags)
+            store_items(ctx, run.items)
+            cluster.update(_described(run, plan.cluster))
     return [run.lost[i] for i in sorted(run.lost)]
 
 
