@@ -88,7 +88,8 @@ class Engine:
         self.loads = LoadService(self.store.runs, self.providers, self.runner, self.connections,
                                  create_trial=self.store.trials.create,
                                  own_connection=lambda: open_store(path),
-                                 elsewhere=self._loads_elsewhere, store_path=str(path))
+                                 elsewhere=self._loads_elsewhere, store_path=str(path),
+                                 get_trial=lambda trial_id: (t.input if (t := store.trials.get(trial_id)) else None))
 
     @asynccontextmanager
     async def _loads_elsewhere(self, timeouts: Timeouts, retry: RetryPolicy) -> AsyncIterator[LoadService]:
