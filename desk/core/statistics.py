@@ -535,7 +535,7 @@ def bootstrap_ratio_intervals(
     out: list[tuple[float, float] | None] = [None] * len(data)
     spots = [_percentile_spot(n_resamples, q) for q in (tail, 100 - tail)]
     ranks = sorted({rank for lo, hi, _ in spots for rank in (lo, hi)})
-    for n, members in by_length.items():
+    for members in by_length.values():
         arrays = [(np.asarray(data[k][0], dtype=float), np.asarray(data[k][1], dtype=float)) for k in members]
         for k, at in zip(members, ratio_order_statistics(arrays, n_resamples, seed, ranks), strict=True):
             lower, upper = (_percentile_at(at, spot) for spot in spots)
