@@ -17,7 +17,7 @@ and divides. At 100,000 answers that is millions of draws and gathers per model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -37,10 +37,10 @@ class _Draws:
         self._rng = np.random.default_rng(seed)
         self._n = n
 
-    def mark(self) -> dict[str, Any]:
+    def mark(self) -> Mapping[str, Any]:
         return self._rng.bit_generator.state
 
-    def restore(self, mark: dict[str, Any]) -> None:
+    def restore(self, mark: Mapping[str, Any]) -> None:
         self._rng.bit_generator.state = mark
 
     def rows(self, count: int) -> np.ndarray:
@@ -81,7 +81,7 @@ def _countable(data: Sequence[tuple[np.ndarray, np.ndarray]], n: int) -> bool:
     return True
 
 
-Mark = tuple[int, int, dict[str, Any]]  # (first row, rows, the generator's state before them)
+Mark = tuple[int, int, Mapping[str, Any]]  # (first row, rows, the generator's state before them)
 
 
 def _counted_ratios(
@@ -176,7 +176,7 @@ def _one_blas_thread() -> Iterator[None]:
     """The products above are small: BLAS threads would spin more than they compute (twice
     the CPU time on two cores). threadpoolctl says so to the BLAS numpy loaded, if present."""
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
     except ImportError:
         yield
         return
