@@ -230,8 +230,7 @@ def _combined(rated: Sequence[Sequence[RatingFigures]]) -> list[Combined]:
     out: list[Combined] = []
     for rs in rated:
         if len(rs) == 1:
-            x = rs[0]
-            out.append((x.outcome, x.uncertainty, x.constraints, x.quality))
+            out.append(rs[0][3:7])  # (outcome, uncertainty, constraints, quality): RatingFigures' own order
             continue
         out.append((_majority([(x.created_at, x.outcome) for x in rs]),
                     _majority([(x.created_at, x.uncertainty) for x in rs]),
@@ -276,11 +275,12 @@ def compute_scorecard(
     by_model: dict[str, list[ResponseFigures]] = defaultdict(list)
     for r in responses:
         by_model[r.model].append(r if type(r) is ResponseFigures else _answer_figures(r))
+    # Looked up by the answers in scope alone: a rating of another answer is never read
+    # (asking each rating whether its answer is in scope cost more than grouping it).
     ratings_by_response: dict[str, list[RatingFigures]] = defaultdict(list)
     for rating in ratings:
-        if rating.response_id in by_id:
-            ratings_by_response[rating.response_id].append(
-                rating if isinstance(rating, RatingFigures) else rating_figures(rating))
+        ratings_by_response[rating.response_id].append(
+            rating if isinstance(rating, RatingFigures) else rating_figures(rating))
 
     models = sorted(by_model)
     steps = len(models) + 1
