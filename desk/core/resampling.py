@@ -54,7 +54,7 @@ def ratio_order_statistics(
     of the sorted resampled ratios, as `bootstrap_ratio_intervals` defines them (a resample
     whose denominators sum to 0 is +infinity)."""
     n = len(data[0][0])
-    if not _countable(data, n):
+    if len(data) == 1 or not _countable(data, n):  # one data set: counting saves no gather
         return [_at_ranks(np.sort(ratios), ranks) for ratios in _exact_ratios(data, n, n_resamples, seed)]
     stream = _Draws(seed, n)
     approx, slack, marks = _counted_ratios(data, n, n_resamples, stream)
@@ -101,9 +101,10 @@ def _counted_ratios(
         for start in range(0, n_resamples, per_block):
             counts = np.empty((min(per_block, n_resamples - start), n))
             for first in range(0, len(counts), per_mark):
-                marks.append((start + first, min(per_mark, len(counts) - first), stream.mark()))
-                for row, drawn in enumerate(stream.rows(marks[-1][1]), start=first):
-                    counts[row] = np.bincount(drawn, minlength=n)
+                rows = min(per_mark, len(counts) - first)
+                marks.append((start + first, rows, stream.mark()))
+                drawn = stream.rows(rows) + (np.arange(rows, dtype=np.intp) * n)[:, None]  # row r counts in [r*n, r*n+n)
+                counts[first : first + rows] = np.bincount(drawn.ravel(), minlength=rows * n).reshape(rows, n)
             sums[start : start + len(counts)] = (table @ counts.T).T
     numerators, magnitudes, denominators = sums[:, :m], sums[:, m : 2 * m], sums[:, 2 * m :]
     nothing = denominators == 0  # exact: whole numbers sum exactly in any order

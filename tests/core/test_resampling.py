@@ -69,15 +69,17 @@ def test_ties_and_unbounded_resamples_equal_the_definition():
     other = ([0.5, float("nan"), 0.25], [1, 1, 1])  # not boundable: summed as defined
     weights = ([0.3, 0.1, 0.2, 0.4], [0.5, 1.5, 1.0, 2.0])  # fractional denominators, likewise
     for data in (same, rare, whole, weights):
-        for resamples in (1, 2, 39, 2000):
+        for resamples in (1, 2, 39, 2000):  # alone, and beside another data set of its length (counted)
             assert bootstrap_ratio_intervals([data], n_resamples=resamples) == _defined([data], resamples)
-    assert repr(bootstrap_ratio_intervals([other])) == repr(_defined([other]))
+            together = [data, (data[0][::-1], data[1][::-1])]
+            assert bootstrap_ratio_intervals(together, n_resamples=resamples) == _defined(together, resamples)
+    assert repr(bootstrap_ratio_intervals([other, other])) == repr(_defined([other, other]))
 
 
 def test_only_a_few_resamples_are_summed_again(monkeypatch):
     summed = []
     exact = resampling._exact_rows
     monkeypatch.setattr(resampling, "_exact_rows", lambda *a: summed.append(sum(map(len, a[1]))) or exact(*a))
-    data = [_costs(np.random.default_rng(1), 5000, 0.5)]
+    data = [_costs(np.random.default_rng(1), 5000, 0.5) for _ in range(2)]
     assert bootstrap_ratio_intervals(data) == _defined(data)
-    assert 4 <= sum(summed) <= 40  # four ranks read, a few near ties each
+    assert 8 <= sum(summed) <= 80  # four ranks read per data set, a few near ties each
