@@ -178,8 +178,12 @@ def _one_blas_thread() -> Iterator[None]:
     the CPU time on two cores). threadpoolctl says so to the BLAS numpy loaded, if present."""
     try:
         from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-    except ImportError:
+
+        limits = threadpool_limits(1, user_api="blas")
+    except Exception:  # absent, or a BLAS it cannot steer: the products run on BLAS's own threads
         yield
         return
-    with threadpool_limits(1, user_api="blas"):
+    try:
         yield
+    finally:
+        limits.restore_original_limits()

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from desk.core import resampling
 from desk.core.statistics import bootstrap_ratio_intervals
@@ -83,3 +85,17 @@ def test_only_a_few_resamples_are_summed_again(monkeypatch):
     data = [_costs(np.random.default_rng(1), 5000, 0.5) for _ in range(2)]
     assert bootstrap_ratio_intervals(data) == _defined(data)
     assert 8 <= sum(summed) <= 80  # four ranks read per data set, a few near ties each
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_any_small_data_gives_the_definitions_intervals(data):
+    n = data.draw(st.integers(2, 60))
+    scale = data.draw(st.sampled_from((1e-9, 1e-3, 1.0, 1e6)))
+    numbers = st.one_of(st.sampled_from((0.0, 1.0, 2.5)), st.floats(-1e3, 1e3, allow_nan=False))
+    sets = [([v * scale for v in data.draw(st.lists(numbers, min_size=n, max_size=n))],
+             data.draw(st.lists(st.sampled_from((0.0, 1.0, 1.0, 2.0, -1.0)), min_size=n, max_size=n)))
+            for _ in range(data.draw(st.integers(2, 3)))]
+    resamples = data.draw(st.sampled_from((1, 7, 200)))
+    seed = data.draw(st.integers(0, 3))
+    assert bootstrap_ratio_intervals(sets, n_resamples=resamples, seed=seed) == _defined(sets, resamples, seed)
