@@ -134,10 +134,12 @@ def _scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, progress
 def _fresh_scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, reading: str,
                      progress: Progress | None) -> list[ModelScore]:
     ratings = sources.ratings.figures(filters)
-    if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
-        ratings = [rating for rating in ratings if rating.rater != AUTO_RATER]
-    # Nor is a judge model's verdict: it counts only when that judge is asked for by name.
-    ratings = [rating for rating in ratings if not is_judge(rating.rater) or rating.rater == filters.rater]
+    # Automatic constraint verdicts are not a person's rating, nor is a judge model's: each
+    # counts only when asked for by name. Asked once per rater, not per rating.
+    machines = {rater for rater in {rating.rater for rating in ratings}
+                if rater != filters.rater and (rater == AUTO_RATER or is_judge(rater))}
+    if machines:
+        ratings = [rating for rating in ratings if rating.rater not in machines]
     # Automatic checks count under the chosen reading; which one, and how many could not
     # (stored before desk kept its reading), is said per model below.
     read_ids: dict[str, bool] = {}  # response id -> its reading was stored
