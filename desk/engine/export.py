@@ -44,13 +44,14 @@ to carry a current rating (by that rater, if one is given) with every tag.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from desk.core.conversation import TurnLink
+from desk.core.judge import is_machine
 from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.records import pick, preference_fields, rating_fields, response_fields
 from desk.core.response import ResponseResult
@@ -64,10 +65,12 @@ from desk.engine.export_files import (
     output,
     pyarrow,
     where,
-    write_csv_lists,
     write_jsonl,
 )
+from desk.engine.export_records import jsonl_lines
+from desk.engine.export_table import BOOL_COLUMNS, csv_lines, iso_time, table_columns
 from desk.engine.ports.exports import ExportSource
+from desk.store.export_reads import ANSWER_COLUMNS
 from desk.store.trials import StoredTrial
 
 FORMATS = ("csv", "jsonl", "pairs", "parquet")
@@ -77,15 +80,15 @@ STANDARD_CRITERIA = ("outcome", "uncertainty", "constraints", "quality", "note",
 
 CSV_COLUMNS = (
     "trial_id", "response_id", "turn", "parent_response_id", "rated_at", "prompt", "system", "attachments", "model", "variant",
-    "answer", "status", "error_kind", "refusal", "unknown_fields", "ttft_ms", "total_ms", "wall_ms",
+    "answer", "status", "error_kind", "refusal", "unknown_fields", "tool_calls", "ttft_ms", "total_ms", "wall_ms",
     "input_tokens", "output_tokens",
     "output_tokens_per_s", "cost_usd", "retries", "served_model", "system_fingerprint", *STANDARD_CRITERIA,
 )  # fmt: skip
-RATING_META_COLUMNS = ("rater", "rating_origin", "blind", "rubric_name", "rubric_version", "rating_id")
+RATING_META_COLUMNS = ("rater", "machine", "rating_origin", "blind", "rubric_name", "rubric_version", "rating_id")
 
 _FLOAT_COLUMNS = frozenset({"ttft_ms", "total_ms", "wall_ms", "output_tokens_per_s", "cost_usd"})
 _INT_COLUMNS = frozenset({"turn", "input_tokens", "output_tokens", "retries", "quality", "rubric_version"})
-_BOOL_COLUMNS = frozenset({"blind", "refusal"})
+_BOOL_COLUMNS = BOOL_COLUMNS
 
 # --- public entry point ------------------------------------------------------------------
 
@@ -123,23 +126,31 @@ def export_file(store: ExportSource, fmt: str, out: str | Path | IO[str],
             pa, pq = pyarrow()  # before any work: a missing extra is a one-line answer
             if not isinstance(out, str | Path):
                 raise ExportError("Parquet is written to a file, not a stream")
-        # Rows are built and written a batch at a time: memory stays flat in n.
-        n, stray = store.ratings.matching_keys(filters)
-        look = _Lookup(store)
-        columns, extra_names = _table_columns(look, stray)
-        rows = counted(_table_row_stream(store, look, extra_names, filters), n)
+        # Rows are read, built and written a batch at a time: memory stays flat in n.
+        n, stray = store.exports.count(filters)
+        rubrics = _rubrics(store)
+        columns, extra_names = _table_columns(list(rubrics.values()), stray)
+        size = PARQUET_ROW_GROUP if fmt == "parquet" else TABLE_BATCH
+        batches = _counted_batches(
+            (table_columns(batch, list(extra_names), rubrics) for batch in store.exports.answers(filters, size)),
+            n, progress)
         if fmt == "parquet":
-            schema = _arrow_schema(pa, columns, extra_names, look.all_rubrics())
+            schema = _arrow_schema(pa, columns, extra_names, list(rubrics.values()))
             with atomic(out, binary=True) as f, pq.ParquetWriter(f, schema) as writer:  # type: ignore[arg-type]
-                for batch in _batched(rows, PARQUET_ROW_GROUP):
+                for batch in batches:
                     writer.write_table(_arrow_batch(pa, schema, batch))
             return ExportResult(fmt, str(out), n)
         with output(out) as f:
-            write_csv_lists(f, columns, rows, bom=excel_bom_for(out, excel_bom))
+            if excel_bom_for(out, excel_bom):
+                f.write("\ufeff")
+            csv.writer(f).writerow(columns)
+            for batch in batches:
+                f.write(csv_lines(batch, columns))
     elif fmt == "jsonl":
-        n, _ = store.ratings.matching_keys(filters)
+        n, _ = store.exports.count(filters)
         with output(out) as f:
-            write_jsonl(f, counted(_rated_record_stream(store, filters), n))
+            for text in _counted_batches(_jsonl_batches(store, filters), n, progress):
+                f.write(text[0])
     else:
         pairs, skipped = preference_pairs(store, filters)
         n = len(pairs)
@@ -149,17 +160,28 @@ def export_file(store: ExportSource, fmt: str, out: str | Path | IO[str],
 
 
 PARQUET_ROW_GROUP = 5000  # rows per row group: a few MB of answers held at once
+TABLE_BATCH = 1000  # CSV rows built at once
+B = TypeVar("B", list[list[Any]], tuple[str, int])
 
 
-def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
+def _counted_batches(batches: Iterable[B], total: int,
+                     progress: Callable[[int, int | None, str | None], None] | None) -> Iterator[B]:
+    """Batches as they come, reporting the rows written before each (a cancel raised by
+    `progress` stops the export) and all of them at the end. A batch is a list of columns,
+    or (text, rows)."""
+    done = 0
+    for batch in batches:
+        if progress is not None:
+            progress(done, total, "writing")
         yield batch
+        done += batch[1] if isinstance(batch, tuple) else len(batch[0])
+    if progress is not None:
+        progress(done, total, "written")
+
+
+def _rubrics(store: ExportSource) -> dict[str, Rubric]:
+    """Every stored rubric version, by id."""
+    return {r.id: r for r in store.rubrics.list() if r.id}
 
 
 def _rated_pairs(store: ExportSource, filters: RatingFilter, look: _Lookup, *,
@@ -179,62 +201,21 @@ def table_rows(store: ExportSource, filters: RatingFilter | None = None) -> tupl
     """(column names, one dict per rated answer) with Python values: str, int, float,
     bool or None. Not yet guarded against spreadsheet formulas (see `csv_cell`)."""
     filters = filters or RatingFilter()
-    look = _Lookup(store)
-    columns, extra_names = _table_columns(look, store.ratings.matching_keys(filters)[1])
-    return columns, [dict(zip(columns, row, strict=True)) for row in _table_row_stream(store, look, extra_names, filters)]
+    rubrics = _rubrics(store)
+    columns, extra_names = _table_columns(list(rubrics.values()), store.exports.count(filters)[1])
+    found: list[dict[str, Any]] = []
+    for batch in store.exports.answers(filters):
+        found += (dict(zip(columns, row, strict=True))
+                  for row in zip(*table_columns(batch, list(extra_names), rubrics), strict=True))
+    return columns, found
 
 
-def _table_columns(look: _Lookup, stray: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+def _table_columns(rubrics: Sequence[Rubric], stray: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     """(columns, extra criterion key -> its column name) for ratings holding `stray` keys."""
-    extra = _extra_keys(look.all_rubrics(), stray)
+    extra = _extra_keys(rubrics, stray)
     extra_names = {key: (f"rating_{key}" if key in CSV_COLUMNS or key in RATING_META_COLUMNS else key)
                    for key in extra}
     return [*CSV_COLUMNS, *extra_names.values(), *RATING_META_COLUMNS], extra_names
-
-
-# A flat row's measured figures of a response (desk.core.records.response_fields).
-TABLE_RESPONSE_KEYS = (
-    "ttft_ms", "total_ms", "wall_ms", "input_tokens", "output_tokens", "output_tokens_per_s", "cost_usd",
-    "retries", "served_model", "system_fingerprint",
-)  # fmt: skip
-
-
-def _table_row_stream(store: ExportSource, look: _Lookup, extra_names: dict[str, str],
-                      filters: RatingFilter) -> Iterator[list[Any]]:
-    """Each rated answer's row: a list of its values in the order of `_table_columns`."""
-    extra = list(extra_names)
-    for response, rating in _rated_pairs(store, filters, look, attempts=False):  # a row holds none
-        trial = look.trial(response["trial_id"])
-        rubric = look.rubric(rating.rubric_id)
-        values = rating.values
-        variant = response["variant"]
-        yield [
-            response["trial_id"],
-            response["id"],
-            *look.turn(response["id"]).values(),  # turn, parent_response_id
-            iso_time(rating.created_at),  # rated_at
-            trial.input.prompt if trial else None,
-            effective_system(trial, response),
-            "; ".join(a.name for a in trial.input.attachments) if trial else "",
-            response["model"],
-            variant["label"] if variant else None,
-            response["text"],  # answer
-            response["status"],
-            response["error_kind"],
-            response["refusal"],
-            unknown_counts(response),
-            # ttft_ms and total_ms are the final attempt's own; wall_ms what the user waited
-            *[response[key] for key in TABLE_RESPONSE_KEYS],
-            *[values.get(key) for key in STANDARD_CRITERIA[:-1]],
-            ";".join(rating.tags),
-            *[_flat(values.get(key)) for key in extra],
-            rating.rater,
-            rating.origin,  # None: made here; else the store a merge brought it from
-            rating.blind,
-            rubric.name if rubric else None,
-            rubric.version if rubric else None,
-            rating.id,
-        ]
 
 
 def _arrow_schema(pa: Any, columns: Sequence[str], extra_names: dict[str, str], rubrics: Sequence[Rubric]) -> Any:
@@ -253,13 +234,18 @@ def _arrow_schema(pa: Any, columns: Sequence[str], extra_names: dict[str, str], 
     return pa.schema([(column, kind(column)) for column in columns])
 
 
-def _arrow_batch(pa: Any, schema: Any, rows: Sequence[Sequence[Any]]) -> Any:
-    """A row group from rows in the schema's column order, built column by column."""
+def _arrow_batch(pa: Any, schema: Any, columns: Sequence[list[Any]]) -> Any:
+    """A row group from a batch's columns, in the schema's order; a text column holding
+    another value (an extra criterion's number) gets its text."""
     arrays = []
-    for f, column in zip(schema, zip(*rows, strict=True), strict=True):
-        values = [None if v is None else str(v) for v in column] if f.type == pa.string() else column
-        arrays.append(pa.array(values, type=f.type))
+    for f, column in zip(schema, columns, strict=True):
+        if f.type == pa.string() and not set(map(type, column)) <= _TEXT_TYPES:
+            column = [None if v is None else str(v) for v in column]
+        arrays.append(pa.array(column, type=f.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+_TEXT_TYPES = frozenset({str, type(None)})
 
 
 # --- nested records (JSONL) --------------------------------------------------------------
@@ -267,22 +253,25 @@ def _arrow_batch(pa: Any, schema: Any, rows: Sequence[Sequence[Any]]) -> Any:
 
 def rated_records(store: ExportSource, filters: RatingFilter | None = None) -> list[dict[str, Any]]:
     """One `{"trial", "response", "rating"}` object per rated answer (see the module doc)."""
-    return list(_rated_record_stream(store, filters or RatingFilter()))
+    return [json.loads(line) for text, _ in _jsonl_batches(store, filters or RatingFilter())
+            for line in text.splitlines()]
 
 
-def _rated_record_stream(store: ExportSource, filters: RatingFilter) -> Iterator[dict[str, Any]]:
+def _jsonl_batches(store: ExportSource, filters: RatingFilter) -> Iterator[tuple[str, int]]:
+    """(JSON Lines text, its number of lines) a batch of rated answers at a time."""
     look = _Lookup(store)
-    shown: tuple[str, dict[str, Any]] | None = None  # the last trial's object: its answers come together
-    for response, rating in _rated_pairs(store, filters, look):
-        trial_id = response["trial_id"]
-        trial = look.trial(trial_id)
-        if shown is None or shown[0] != trial_id:
-            shown = (trial_id, trial_json(trial, trial_id))
-        yield {
-            "trial": shown[1],
-            "response": {**_record(response, trial), **look.turn(response["id"])},
-            "rating": rating_json(rating, look.rubric(rating.rubric_id)),
-        }
+    rubrics = _rubrics(store)
+    trial_at, response_at = ANSWER_COLUMNS.index("trial_id"), ANSWER_COLUMNS.index("response_id")
+    for batch in store.exports.answers(filters, JSONL_BATCH):
+        trial_ids = {row[trial_at] for row in batch}
+        look.hold_trials(trial_ids)
+        trials = {t: _JSON.encode(trial_json(look.trial(t), t)) for t in trial_ids}
+        attempts = store.exports.attempts([row[response_at] for row in batch])
+        yield jsonl_lines(batch, attempts, trials, rubrics), len(batch)
+
+
+JSONL_BATCH = 500  # answers (with their attempts) encoded at once
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
 def trial_json(trial: StoredTrial | None, trial_id: str) -> dict[str, Any]:
@@ -338,12 +327,6 @@ def _record(values: dict[str, Any], trial: StoredTrial | None) -> dict[str, Any]
     return pick(values, RESPONSE_RECORD_KEYS)
 
 
-def unknown_counts(response: dict[str, Any]) -> str:
-    """The content fields desk did not read, as "name×count; ..." (empty: none)."""
-    found = response["unknown_fields"]
-    return "; ".join(f"{name}×{f['count']}" for name, f in sorted(found.items())) if found else ""
-
-
 def rating_json(rating: Rating, rubric: Rubric | None) -> dict[str, Any]:
     """A rating as JSON: its values (criterion key -> value) spread next to who, when, how
     (`origin` None: made here; else the store a merge brought it from)."""
@@ -351,7 +334,9 @@ def rating_json(rating: Rating, rubric: Rubric | None) -> dict[str, Any]:
     meta = {
         **pick(fields, ("id", "response_id", "created_at")),
         "rated_at": iso_time(rating.created_at),
-        **pick(fields, ("rater", "origin", "blind", "shown_order", "supersedes")),
+        "rater": rating.rater,
+        "machine": is_machine(rating.rater),  # a judge model or desk's own checks: never a person
+        **pick(fields, ("origin", "blind", "shown_order", "supersedes")),
         "rubric": {"id": rating.rubric_id, "name": rubric.name if rubric else None,
                    "version": rubric.version if rubric else None},
     }
@@ -449,21 +434,6 @@ def effective_system(trial: StoredTrial | None, response: dict[str, Any]) -> str
         system: str | None = variant["system"]
         return system
     return trial.input.system if trial else None
-
-
-def iso_time(ts: float | None) -> str | None:
-    """Unix seconds as ISO 8601 in UTC, to the millisecond (2025-01-31T09:15:02.123+00:00)."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
-
-
-def _flat(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return ";".join(str(v) for v in value)
-    if isinstance(value, dict):  # pragma: no cover - no rubric kind stores one
-        return json.dumps(value, ensure_ascii=False)
-    return value
 
 
 def _extra_keys(rubrics: Sequence[Rubric], stray: Sequence[str]) -> list[str]:
