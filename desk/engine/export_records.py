@@ -11,7 +11,7 @@ escaper) and each line is the template filled in. The bytes are those
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring  # the C string escaper when available
 from typing import Any
 
@@ -20,7 +20,7 @@ from desk.core.records import record_fields
 from desk.core.response import model_name_of, provider_of
 from desk.core.rubric import Rubric
 from desk.core.tools import calls_from_json
-from desk.engine.export_table import A, iso_time
+from desk.engine.export_table import A, iso_times
 from desk.store.export_reads import ATTEMPT_COLUMNS
 
 _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
@@ -29,7 +29,7 @@ _encode = _JSON.encode
 # (key, column kind) of a response record, in order (desk.engine.export.RESPONSE_RECORD_KEYS
 # and the turn link); the kinds say how a column is encoded (see `_encoded`).
 _RESPONSE = (
-    ("id", "str"), ("trial_id", "str"), ("model", "str"), ("provider", "str"), ("model_name", "str"),
+    ("id", "str"), ("trial_id", "str"), ("model", "str"), ("provider", "json"), ("model_name", "json"),
     ("variant", "json"), ("system", "str"), ("settings", "json"), ("status", "str"), ("error_kind", "str"),
     ("error_message", "str"), ("http_status", "num"), ("text", "str"), ("reasoning_text", "str"),
     ("finish_reason", "str"), ("started_at", "num"), ("first_token_at", "num"), ("ended_at", "num"),
@@ -37,14 +37,14 @@ _RESPONSE = (
     ("output_tokens_per_s", "num"), ("input_tokens", "num"), ("output_tokens", "num"),
     ("cached_input_tokens", "num"), ("reasoning_tokens", "num"), ("cost_usd", "num"), ("cost_note", "str"),
     ("price_source", "str"), ("retries", "num"), ("retry_wait_ms", "num"), ("vendor_request_id", "str"),
-    ("served_model", "str"), ("system_fingerprint", "str"), ("refusal", "num"), ("unknown_fields", "json"),
+    ("served_model", "str"), ("system_fingerprint", "str"), ("refusal", "json"), ("unknown_fields", "json"),
     ("tool_calls", "json"), ("notes", "json"), ("attempts", "json"), ("turn", "num"),
     ("parent_response_id", "str"),
 )  # fmt: skip
 # A rating's fields after its values (desk.engine.export.rating_json).
 _RATING_META = (
     ("id", "str"), ("response_id", "str"), ("created_at", "num"), ("rated_at", "str"), ("rater", "str"),
-    ("machine", "num"), ("origin", "str"), ("blind", "num"), ("shown_order", "json"), ("supersedes", "str"),
+    ("machine", "json"), ("origin", "str"), ("blind", "json"), ("shown_order", "json"), ("supersedes", "str"),
     ("rubric", "json"),
 )  # fmt: skip
 _CRITERIA = ("outcome", "uncertainty", "constraints", "quality", "note")  # stored in columns of their own
@@ -70,15 +70,15 @@ def jsonl_lines(batch: Sequence[tuple[Any, ...]], attempts: dict[str, list[tuple
     models = col("model")
     response = {
         "id": col("response_id"), "trial_id": col("trial_id"), "model": models,
-        "provider": [provider_of(m) for m in models], "model_name": [model_name_of(m) for m in models],
+        "provider": _cached(models, _PROVIDER), "model_name": _cached(models, _MODEL_NAME),
         "variant": [_variant(label, system) for label, system in zip(col("variant_label"), col("variant_system"),
                                                                      strict=True)],
-        "settings": _cached(col("settings_json"), _SETTINGS, lambda t: _encode(json.loads(t) if t else {})),
+        "settings": _cached(col("settings_json"), _SETTINGS),
         "wall_ms": [None if w is None else round(w, 3) for w in col("wall_ms_unrounded")],  # as wall_ms_between
-        "refusal": [bool(v) for v in col("refusal")],
-        "unknown_fields": _cached(col("unknown_fields_json"), _UNKNOWN, _unknown_fields),
-        "tool_calls": _cached(col("tool_calls_json"), _CALLS, _tool_calls),
-        "notes": _cached(col("notes_json"), _NOTES, lambda t: _encode(json.loads(t) if t else [])),
+        "refusal": _cached(col("refusal"), _FLAG),
+        "unknown_fields": _cached(col("unknown_fields_json"), _UNKNOWN),
+        "tool_calls": _cached(col("tool_calls_json"), _CALLS),
+        "notes": _cached(col("notes_json"), _NOTES),
         "attempts": _attempt_lists(col("response_id"), attempts),
     }
     encoded = [[trials[t] for t in col("trial_id")]]
@@ -92,17 +92,16 @@ def _ratings(cols: list[tuple[Any, ...]], rubrics: dict[str, Rubric]) -> list[st
     def col(name: str) -> tuple[Any, ...]:
         return cols[A[name]]
 
-    pieces = [[("" if v is None or v == "" else f'"{key}": {e}, ') for v, e in zip(col(key), _encoded(
-        "num" if key == "quality" else "str", col(key)), strict=True)] for key in _CRITERIA]
-    pieces.append(_cached(col("tags_json"), _TAGS, lambda t: f'"tags": {_encode(json.loads(t))}, '))
-    extra = [("" if t == "{}" else _extra_values(t)) for t in col("extra_json")]
-    pieces.append([e or "" for e in extra])
+    pieces = [_cached(col(key), _CRITERION[key]) for key in _CRITERIA]
+    pieces.append(_cached(col("tags_json"), _TAGS))
+    extra = _cached(col("extra_json"), _EXTRA)  # None: a key clashes
+    pieces.append([e or "" for e in extra] if None in extra else extra)
     meta = {
         "id": col("rating_id"), "created_at": col("rating_created_at"),
-        "rated_at": [iso_time(t) for t in col("rating_created_at")],
-        "machine": list(map(is_machine, col("rater"))), "blind": [bool(v) for v in col("blind")],
-        "shown_order": _cached(col("shown_order_json"), _SHOWN, lambda t: _encode(json.loads(t) if t else [])),
-        "rubric": [_rubric(r, rubrics) for r in col("rubric_id")],
+        "rated_at": iso_times(col("rating_created_at")),
+        "machine": _cached(col("rater"), _MACHINE), "blind": _cached(col("blind"), _FLAG),
+        "shown_order": _cached(col("shown_order_json"), _SHOWN),
+        "rubric": _cached(col("rubric_id"), _Memo(lambda r: _rubric(r, rubrics))),
     }
     pieces += [_encoded(kind, meta[key] if key in meta else col(key)) for key, kind in _RATING_META]
     texts = list(map(_RATING_TEMPLATE.__mod__, zip(*pieces, strict=True)))
@@ -152,26 +151,44 @@ def _encoded(kind: str, column: Sequence[Any]) -> list[str]:
     return [_encode(v) for v in column]
 
 
-def _cached(column: Sequence[str], cache: dict[str, str], encode: Callable[[str], str]) -> list[str]:
-    """A JSON-text column encoded once per distinct stored text (most repeat)."""
-    out = []
-    for text in column:
-        found = cache.get(text)
-        if found is None:
-            found = cache[text] = encode(text)
-        out.append(found)
-    if len(cache) > 10_000:  # a store of all-different values: keep memory flat
-        cache.clear()
-    return out
+class _Memo(dict[Any, str]):
+    """A value -> its JSON text, each computed once: most columns hold few distinct values,
+    which `map(memo.__getitem__, column)` then turns into text without a Python step each."""
+
+    def __init__(self, encode: Callable[[Any], str], **known: str) -> None:
+        super().__init__()
+        self.encode = encode
+
+    def __missing__(self, value: Any) -> str:
+        if len(self) > 10_000:  # a column of all-different values: memory stays flat
+            self.clear()
+        text = self[value] = self.encode(value)
+        return text
 
 
-# Stored JSON text -> its JSON in the export (shared by every export of the process).
-_SETTINGS: dict[str, str] = {}
-_UNKNOWN: dict[str, str] = {"{}": "{}"}
-_CALLS: dict[str, str] = {"[]": "[]"}
-_NOTES: dict[str, str] = {"[]": "[]"}
-_TAGS: dict[str, str] = {"[]": ""}
-_SHOWN: dict[str, str] = {"[]": "[]"}
+def _cached(column: Sequence[Any], memo: _Memo) -> list[str]:
+    return list(map(memo.__getitem__, column))
+
+
+def _loaded(empty: Any) -> Callable[[str], str]:
+    return lambda text: _encode(json.loads(text) if text else empty)
+
+
+# Stored value -> its JSON in the export (shared by every export of the process).
+_SETTINGS = _Memo(_loaded({}))
+_UNKNOWN = _Memo(lambda text: _unknown_fields(text))
+_CALLS = _Memo(lambda text: _tool_calls(text))
+_NOTES = _Memo(_loaded([]))
+_TAGS = _Memo(lambda text: f'"tags": {_encode(json.loads(text))}, ' if text and text != "[]" else "")
+_SHOWN = _Memo(_loaded([]))
+_RATELIMIT = _Memo(_loaded({}))
+_PROVIDER = _Memo(lambda model: encode_basestring(provider_of(model)))
+_MODEL_NAME = _Memo(lambda model: encode_basestring(model_name_of(model)))
+_MACHINE = _Memo(lambda rater: "true" if is_machine(rater) else "false")
+_FLAG = _Memo(lambda stored: "true" if stored else "false")
+_EXTRA = _Memo(lambda text: "" if text == "{}" else _extra_values(text))  # type: ignore[arg-type, return-value]
+_CRITERION = {key: _Memo(lambda v, key=key: "" if v is None or v == "" else f'"{key}": {_encode(v)}, ')
+              for key in _CRITERIA}
 
 
 def _unknown_fields(text: str) -> str:
@@ -203,8 +220,16 @@ def _attempt_lists(response_ids: Sequence[str], attempts: dict[str, list[tuple[A
     encoded = []
     for name, column in zip(ATTEMPT_COLUMNS[1:], cols[1:], strict=True):
         if name == "ratelimit_json":
-            encoded.append([("{}" if t == "{}" or not t else _encode(json.loads(t))) for t in column])
+            encoded.append(_cached(column, _RATELIMIT))
         else:
             encoded.append(_encoded(kinds.get(name, "num"), column))
-    texts: Iterator[str] = map(_ATTEMPT_TEMPLATE.__mod__, zip(*encoded, strict=True))
-    return ["[" + ", ".join([next(texts) for _ in attempts.get(rid, ())]) + "]" for rid in response_ids]
+    texts = list(map(_ATTEMPT_TEMPLATE.__mod__, zip(*encoded, strict=True)))
+    if len(texts) == len(response_ids) and len(attempts) == len(set(response_ids)) \
+            and set(map(len, attempts.values())) == {1}:
+        return ["[" + text + "]" for text in texts]  # one attempt each, the most common
+    out, at = [], 0
+    for rid in response_ids:
+        n = len(attempts.get(rid, ()))
+        out.append("[" + ", ".join(texts[at:at + n]) + "]")
+        at += n
+    return out

@@ -41,9 +41,10 @@ def table_columns(batch: Sequence[tuple[Any, ...]], extra: Sequence[str],
         return [None if v == "" else v for v in cols[A[name]]]
 
     rubric_of = [rubrics.get(r) for r in cols[A["rubric_id"]]]
+    machine = {r: is_machine(r) for r in set(cols[A["rater"]])}
     return [
         col("trial_id"), col("response_id"), col("turn"), col("parent_response_id"),
-        [iso_time(t) for t in cols[A["rating_created_at"]]],  # rated_at
+        iso_times(cols[A["rating_created_at"]]),  # rated_at
         col("prompt"), col("system"), col("attachments"), col("model"),
         [label or None for label in cols[A["variant_label"]]],  # variant
         col("text"),  # answer
@@ -61,7 +62,7 @@ def table_columns(batch: Sequence[tuple[Any, ...]], extra: Sequence[str],
         _mapped(tags_text, cols[A["tags_json"]], "[]", ""),
         *_extra_columns(cols[A["extra_json"]], extra),
         col("rater"),
-        list(map(is_machine, cols[A["rater"]])),  # a judge model or desk's own checks: not a person
+        [machine[r] for r in cols[A["rater"]]],  # a judge model or desk's own checks: not a person
         col("origin"),  # rating_origin: None, made here; else the store a merge brought it from
         [bool(v) for v in cols[A["blind"]]],
         [r.name if r else None for r in rubric_of], [r.version if r else None for r in rubric_of],
@@ -80,6 +81,12 @@ def _extra_columns(extra_json: Sequence[str], extra: Sequence[str]) -> list[list
         return []
     parsed = [None if text == "{}" else json.loads(text) for text in extra_json]
     return [[None if values is None else _flat(values.get(key)) for values in parsed] for key in extra]
+
+
+def iso_times(column: Iterable[float | None]) -> list[str | None]:
+    """`iso_time` of each (written out: a call per value was a tenth of an export)."""
+    return [None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+            for ts in column]
 
 
 def iso_time(ts: float | None) -> str | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from desk.core.rating import RatingFilter
@@ -114,10 +116,10 @@ class ExportReads:
         ids = list(dict.fromkeys(response_ids))
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            for row in self.db.conn.execute(
-                    f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE response_id IN "
-                    f"({', '.join('?' for _ in chunk)}) ORDER BY response_id, number", chunk):
-                out.setdefault(row[0], []).append(row)
+            found = self.db.conn.execute(
+                f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE response_id IN "
+                f"({', '.join('?' for _ in chunk)}) ORDER BY response_id, number", chunk).fetchall()
+            out.update((rid, list(group)) for rid, group in groupby(found, itemgetter(0)))
         return out
 
     def _current(self, f: RatingFilter) -> tuple[str, list[Any]]:
