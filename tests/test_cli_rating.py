@@ -149,7 +149,7 @@ def test_rate_json_prints_the_rating(answers, db, cli):
     assert record == {
         "outcome": "failure",
         "id": saved.id, "response_id": z, "created_at": saved.created_at, "rated_at": record["rated_at"],
-        "rater": "bob", "origin": None, "blind": False, "shown_order": [], "supersedes": None,
+        "rater": "bob", "origin": None, "machine": False, "blind": False, "shown_order": [], "supersedes": None,
         "rubric": {"id": saved.rubric_id, "name": "default", "version": 1},
     }
     assert dt.datetime.fromisoformat(record["rated_at"]).timestamp() == pytest.approx(saved.created_at, abs=1e-3)

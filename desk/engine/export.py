@@ -84,7 +84,7 @@ CSV_COLUMNS = (
     "input_tokens", "output_tokens",
     "output_tokens_per_s", "cost_usd", "retries", "served_model", "system_fingerprint", *STANDARD_CRITERIA,
 )  # fmt: skip
-RATING_META_COLUMNS = ("rater", "machine", "rating_origin", "blind", "rubric_name", "rubric_version", "rating_id")
+RATING_META_COLUMNS = ("rater", "rating_origin", "machine", "blind", "rubric_name", "rubric_version", "rating_id")
 
 _FLOAT_COLUMNS = frozenset({"ttft_ms", "total_ms", "wall_ms", "output_tokens_per_s", "cost_usd"})
 _INT_COLUMNS = frozenset({"turn", "input_tokens", "output_tokens", "retries", "quality", "rubric_version"})
@@ -334,9 +334,9 @@ def rating_json(rating: Rating, rubric: Rubric | None) -> dict[str, Any]:
     meta = {
         **pick(fields, ("id", "response_id", "created_at")),
         "rated_at": iso_time(rating.created_at),
-        "rater": rating.rater,
+        **pick(fields, ("rater", "origin")),
         "machine": is_machine(rating.rater),  # a judge model or desk's own checks: never a person
-        **pick(fields, ("origin", "blind", "shown_order", "supersedes")),
+        **pick(fields, ("blind", "shown_order", "supersedes")),
         "rubric": {"id": rating.rubric_id, "name": rubric.name if rubric else None,
                    "version": rubric.version if rubric else None},
     }

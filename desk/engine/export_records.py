@@ -44,7 +44,7 @@ _RESPONSE = (
 # A rating's fields after its values (desk.engine.export.rating_json).
 _RATING_META = (
     ("id", "str"), ("response_id", "str"), ("created_at", "num"), ("rated_at", "str"), ("rater", "str"),
-    ("machine", "json"), ("origin", "str"), ("blind", "json"), ("shown_order", "json"), ("supersedes", "str"),
+    ("origin", "str"), ("machine", "json"), ("blind", "json"), ("shown_order", "json"), ("supersedes", "str"),
     ("rubric", "json"),
 )  # fmt: skip
 _CRITERIA = ("outcome", "uncertainty", "constraints", "quality", "note")  # stored in columns of their own

@@ -62,8 +62,8 @@ def table_columns(batch: Sequence[tuple[Any, ...]], extra: Sequence[str],
         _mapped(tags_text, cols[A["tags_json"]], "[]", ""),
         *_extra_columns(cols[A["extra_json"]], extra),
         col("rater"),
-        [machine[r] for r in cols[A["rater"]]],  # a judge model or desk's own checks: not a person
         col("origin"),  # rating_origin: None, made here; else the store a merge brought it from
+        [machine[r] for r in cols[A["rater"]]],  # a judge model or desk's own checks: not a person
         [bool(v) for v in cols[A["blind"]]],
         [r.name if r else None for r in rubric_of], [r.version if r else None for r in rubric_of],
         col("rating_id"),
