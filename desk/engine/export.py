@@ -8,12 +8,18 @@ What each format holds, stated once:
 - **csv** (and **parquet**): one row per *rated answer*: each current rating of a response,
   so an answer two raters rated gives two rows. Columns are `CSV_COLUMNS`, then one column
   per extra criterion of the stored rubrics (prefixed `rating_` if its key clashes with a
-  column above), then `rater, rating_origin, blind, rubric_name, rubric_version, rating_id`.
-  `rating_origin` is empty for a rating made in this store, else the id of the store a
-  merge brought it from, so a merged "ann" is never mistaken for your own ann. `system` is
+  column above), then `rater, rating_origin, machine, blind, rubric_name, rubric_version,
+  rating_id`. `rating_origin` is empty for a rating made in this store, else the id of the
+  store a merge brought it from, so a merged "ann" is never mistaken for your own ann.
+  `machine` is true for a rating no person made (a judge model's verdict, rater
+  `judge:PROVIDER/MODEL`, or desk's own checks), so a report never counts one as human.
+  `turn` is 1 for a trial's own answer, else the turn of the conversation it continues
+  (`parent_response_id` the answer before it). `tool_calls` is the calls the answer made,
+  in order, as JSON text: the list jsonl gives (`name`, `arguments` as sent, `id`,
+  `problems` desk's check found: empty when valid); `[]` for none. `system` is
   the system prompt that answer was given (its variant's, when it ran as a variant).
   Attachment names are joined with "; " and tags with ";". Plain UTF-8, a header row,
-  quoting by the csv module. A text cell starting with `=`, `+`, `-`, `@`, a tab or a
+  quoting as the csv module's default dialect does. A text cell starting with `=`, `+`, `-`, `@`, a tab or a
   carriage return gets a leading `'` so a spreadsheet shows it instead of running it as
   a formula; numbers are written as they are. Parquet holds the same rows and columns,
   typed, with the text untouched (it is never evaluated).
@@ -21,11 +27,12 @@ What each format holds, stated once:
   "rating": ...}`; attachments by name, kind, mime, sha256 and size (never their bytes);
   the response with every measured field, its settings and its attempts; the rating's
   values spread into `rating` next to its rater, `origin` (null, or the id of the store a
-  merge brought it from), blind flag, shown order and rubric.
+  merge brought it from), `machine` (as in csv), blind flag, shown order and rubric. The
+  response ends with its `turn` and `parent_response_id` (as in csv).
 - **pairs**: one line per current preference whose winner is a or b: `{prompt, system,
-  chosen, rejected, chosen_model, rejected_model, rater, origin, reason, trial_id,
-  preference_id}` (`origin` as in jsonl) for preference tuning (DPO and the like). Ties
-  and "both bad" say nothing about which answer is better and are skipped; so are pairs
+  chosen, rejected, chosen_model, rejected_model, rater, origin, machine, reason, trial_id,
+  preference_id}` (`origin` and `machine` as in jsonl) for preference tuning (DPO and the
+  like). Ties and "both bad" say nothing about which answer is better and are skipped; so are pairs
   whose two answers were given different system prompts (variants), which are not one
   prompt. The counts skipped are reported. `prompt` is the typed prompt; attached files are not inlined.
 
@@ -418,7 +425,9 @@ def pair_json(pref: Preference, trial: StoredTrial | None, chosen: dict[str, Any
         "rejected": rejected["text"],
         "chosen_model": chosen["model"],
         "rejected_model": rejected["model"],
-        **pick(judged, ("rater", "origin", "reason")),
+        **pick(judged, ("rater", "origin")),
+        "machine": is_machine(pref.rater),  # a judge model's preference, not a person's
+        "reason": judged["reason"],
         "trial_id": chosen["trial_id"],
         "preference_id": judged["id"],
     }

@@ -362,7 +362,7 @@ def test_pairs_one_line_per_decisive_preference(fx, tmp_path):
     assert read_jsonl(out) == [{
         "prompt": PROMPT, "system": SYSTEM, "chosen": ANSWER_X, "rejected": ANSWER_Y,
         "chosen_model": "oa/model-x", "rejected_model": "an/model-y", "rater": "ann", "origin": None,
-        "reason": "it asked before guessing", "trial_id": fx.trial_id, "preference_id": fx.prefer_x.id,
+        "machine": False, "reason": "it asked before guessing", "trial_id": fx.trial_id, "preference_id": fx.prefer_x.id,
     }]  # fmt: skip
 
 
