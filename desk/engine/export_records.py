@@ -151,22 +151,22 @@ def _encoded(kind: str, column: Sequence[Any]) -> list[str]:
     return [_encode(v) for v in column]
 
 
-class _Memo(dict[Any, str]):
+class _Memo(dict[Any, Any]):
     """A value -> its JSON text, each computed once: most columns hold few distinct values,
     which `map(memo.__getitem__, column)` then turns into text without a Python step each."""
 
-    def __init__(self, encode: Callable[[Any], str], **known: str) -> None:
+    def __init__(self, encode: Callable[[Any], Any]) -> None:
         super().__init__()
         self.encode = encode
 
-    def __missing__(self, value: Any) -> str:
+    def __missing__(self, value: Any) -> Any:
         if len(self) > 10_000:  # a column of all-different values: memory stays flat
             self.clear()
         text = self[value] = self.encode(value)
         return text
 
 
-def _cached(column: Sequence[Any], memo: _Memo) -> list[str]:
+def _cached(column: Sequence[Any], memo: _Memo) -> list[Any]:
     return list(map(memo.__getitem__, column))
 
 
@@ -186,9 +186,15 @@ _PROVIDER = _Memo(lambda model: encode_basestring(provider_of(model)))
 _MODEL_NAME = _Memo(lambda model: encode_basestring(model_name_of(model)))
 _MACHINE = _Memo(lambda rater: "true" if is_machine(rater) else "false")
 _FLAG = _Memo(lambda stored: "true" if stored else "false")
-_EXTRA = _Memo(lambda text: "" if text == "{}" else _extra_values(text))  # type: ignore[arg-type, return-value]
-_CRITERION = {key: _Memo(lambda v, key=key: "" if v is None or v == "" else f'"{key}": {_encode(v)}, ')
-              for key in _CRITERIA}
+_EXTRA = _Memo(lambda text: "" if text == "{}" else _extra_values(text))
+
+
+def _criterion_piece(key: str) -> Callable[[Any], str]:
+    """A criterion's value as its '"key": value, ' piece of a rating ("" when it has none)."""
+    return lambda value: "" if value is None or value == "" else f'"{key}": {_encode(value)}, '
+
+
+_CRITERION = {key: _Memo(_criterion_piece(key)) for key in _CRITERIA}
 
 
 def _unknown_fields(text: str) -> str:
