@@ -77,7 +77,7 @@ from desk.engine.export_files import (
 from desk.engine.export_records import jsonl_lines
 from desk.engine.export_table import BOOL_COLUMNS, csv_lines, iso_time, table_columns
 from desk.engine.ports.exports import ExportSource
-from desk.store.export_reads import ANSWER_COLUMNS
+from desk.store.export_reads import ANSWER_COLUMNS, TABLE_COLUMNS
 from desk.store.trials import StoredTrial
 
 FORMATS = ("csv", "jsonl", "pairs", "parquet")
@@ -138,9 +138,8 @@ def export_file(store: ExportSource, fmt: str, out: str | Path | IO[str],
         rubrics = _rubrics(store)
         columns, extra_names = _table_columns(list(rubrics.values()), stray)
         size = PARQUET_ROW_GROUP if fmt == "parquet" else TABLE_BATCH
-        batches = _counted_batches(
-            (table_columns(batch, list(extra_names), rubrics) for batch in store.exports.answers(filters, size)),
-            n, progress)
+        read = store.exports.answers(filters, size, TABLE_COLUMNS)
+        batches = _counted_batches((table_columns(batch, list(extra_names), rubrics) for batch in read), n, progress)
         if fmt == "parquet":
             schema = _arrow_schema(pa, columns, extra_names, list(rubrics.values()))
             with atomic(out, binary=True) as f, pq.ParquetWriter(f, schema) as writer:  # type: ignore[arg-type]
@@ -211,7 +210,7 @@ def table_rows(store: ExportSource, filters: RatingFilter | None = None) -> tupl
     rubrics = _rubrics(store)
     columns, extra_names = _table_columns(list(rubrics.values()), store.exports.count(filters)[1])
     found: list[dict[str, Any]] = []
-    for batch in store.exports.answers(filters):
+    for batch in store.exports.answers(filters, columns=TABLE_COLUMNS):
         found += (dict(zip(columns, row, strict=True))
                   for row in zip(*table_columns(batch, list(extra_names), rubrics), strict=True))
     return columns, found

@@ -20,8 +20,10 @@ from desk.core.records import record_fields
 from desk.core.response import model_name_of, provider_of
 from desk.core.rubric import Rubric
 from desk.core.tools import calls_from_json
-from desk.engine.export_table import A, iso_times
-from desk.store.export_reads import ATTEMPT_COLUMNS
+from desk.engine.export_table import iso_times
+from desk.store.export_reads import ANSWER_COLUMNS, ATTEMPT_COLUMNS
+
+A = {name: i for i, name in enumerate(ANSWER_COLUMNS)}  # a stored tuple's positions
 
 _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 _encode = _JSON.encode

@@ -20,9 +20,9 @@ from desk.core.records import record_fields
 from desk.core.rubric import Rubric
 from desk.core.tools import calls_from_json
 from desk.engine.export_files import csv_cell
-from desk.store.export_reads import ANSWER_COLUMNS
+from desk.store.export_reads import TABLE_COLUMNS
 
-A = {name: i for i, name in enumerate(ANSWER_COLUMNS)}  # a stored tuple's positions
+T = {name: i for i, name in enumerate(TABLE_COLUMNS)}  # a stored tuple's positions
 
 # A flat row's flags (true/false in CSV).
 BOOL_COLUMNS = frozenset({"refusal", "machine", "blind"})
@@ -30,41 +30,41 @@ BOOL_COLUMNS = frozenset({"refusal", "machine", "blind"})
 
 def table_columns(batch: Sequence[tuple[Any, ...]], extra: Sequence[str],
                   rubrics: dict[str, Rubric]) -> list[list[Any]]:
-    """The export's columns for a batch of stored answers, in the order of
+    """The export's columns for a batch of stored answers (TABLE_COLUMNS tuples), in the order of
     desk.engine.export's table columns, with Python values (str, int, float, bool, None)."""
     cols = list(zip(*batch, strict=True))
 
     def col(name: str) -> list[Any]:
-        return list(cols[A[name]])
+        return list(cols[T[name]])
 
     def criterion(name: str) -> list[Any]:  # an empty text is no value
-        return [None if v == "" else v for v in cols[A[name]]]
+        return [None if v == "" else v for v in cols[T[name]]]
 
-    rubric_of = [rubrics.get(r) for r in cols[A["rubric_id"]]]
-    machine = {r: is_machine(r) for r in set(cols[A["rater"]])}
+    rubric_of = [rubrics.get(r) for r in cols[T["rubric_id"]]]
+    machine = {r: is_machine(r) for r in set(cols[T["rater"]])}
     return [
         col("trial_id"), col("response_id"), col("turn"), col("parent_response_id"),
-        iso_times(cols[A["rating_created_at"]]),  # rated_at
+        iso_times(cols[T["rating_created_at"]]),  # rated_at
         col("prompt"), col("system"), col("attachments"), col("model"),
-        [label or None for label in cols[A["variant_label"]]],  # variant
+        [label or None for label in cols[T["variant_label"]]],  # variant
         col("text"),  # answer
         col("status"), col("error_kind"),
-        [bool(v) for v in cols[A["refusal"]]],
-        _mapped(unknown_counts, cols[A["unknown_fields_json"]], "{}", ""),
-        _mapped(tool_calls_text, cols[A["tool_calls_json"]], "[]", "[]"),
+        [bool(v) for v in cols[T["refusal"]]],
+        _mapped(unknown_counts, cols[T["unknown_fields_json"]], "{}", ""),
+        _mapped(tool_calls_text, cols[T["tool_calls_json"]], "[]", "[]"),
         # ttft_ms and total_ms are the final attempt's own; wall_ms what the user waited
         col("ttft_ms"), col("total_ms"),
-        [None if w is None else round(w, 3) for w in cols[A["wall_ms_unrounded"]]],  # as wall_ms_between
+        [None if w is None else round(w, 3) for w in cols[T["wall_ms_unrounded"]]],  # as wall_ms_between
         col("input_tokens"), col("output_tokens"), col("output_tokens_per_s"), col("cost_usd"),
         col("retries"), col("served_model"), col("system_fingerprint"),
         criterion("outcome"), criterion("uncertainty"), criterion("constraints"), criterion("quality"),
         criterion("note"),
-        _mapped(tags_text, cols[A["tags_json"]], "[]", ""),
-        *_extra_columns(cols[A["extra_json"]], extra),
+        _mapped(tags_text, cols[T["tags_json"]], "[]", ""),
+        *_extra_columns(cols[T["extra_json"]], extra),
         col("rater"),
         col("origin"),  # rating_origin: None, made here; else the store a merge brought it from
-        [machine[r] for r in cols[A["rater"]]],  # a judge model or desk's own checks: not a person
-        [bool(v) for v in cols[A["blind"]]],
+        [machine[r] for r in cols[T["rater"]]],  # a judge model or desk's own checks: not a person
+        [bool(v) for v in cols[T["blind"]]],
         [r.name if r else None for r in rubric_of], [r.version if r else None for r in rubric_of],
         col("rating_id"),
     ]
@@ -138,7 +138,7 @@ def csv_lines(columns: list[list[Any]], names: Sequence[str]) -> str:
     writer makes of `csv_cell` of each value, built a column at a time: the csv module's
     per-character copy of every answer was most of a large export's time."""
     cells = [_csv_texts(name, column) for name, column in zip(names, columns, strict=True)]
-    return "".join([",".join(row) + "\r\n" for row in zip(*cells, strict=True)])
+    return "\r\n".join(map(",".join, zip(*cells, strict=True))) + "\r\n"
 
 
 def _csv_texts(name: str, column: list[Any]) -> list[str]:

@@ -32,6 +32,16 @@ ANSWER_COLUMNS = (
     "unknown_fields_json", "tool_calls_json", "notes_json", "turn", "parent_response_id",
 )  # fmt: skip
 
+# The part of them a flat row (CSV, Parquet) writes: fewer values to read and build.
+TABLE_COLUMNS = (
+    "rating_id", "rater", "rubric_id", "rating_created_at", "outcome", "uncertainty", "constraints",
+    "quality", "note", "tags_json", "extra_json", "blind", "origin", "response_id", "trial_id", "model",
+    "variant_label", "system", "prompt", "attachments", "status", "error_kind", "text", "ttft_ms",
+    "total_ms", "wall_ms_unrounded", "output_tokens_per_s", "input_tokens", "output_tokens", "cost_usd",
+    "retries", "served_model", "system_fingerprint", "refusal", "unknown_fields_json", "tool_calls_json",
+    "turn", "parent_response_id",
+)  # fmt: skip
+
 # How each is read (c: the current rating, p: its response, t: its trial, tu: its turn link).
 # `system` is the one the answer was given (its variant's, else the trial's); `attachments`
 # the trial's file names in order, joined with "; "; `wall_ms_unrounded` the first
@@ -51,7 +61,6 @@ _SELECT = {
     "turn": "coalesce(tu.turn, 1)",
     "parent_response_id": "tu.parent_response_id",
 }
-_COLUMNS_SQL = ", ".join(_SELECT.get(name, f"p.{name}") for name in ANSWER_COLUMNS)
 
 # An attempt as the JSON Lines export lists it (desk.engine.export.ATTEMPT_RECORD_KEYS),
 # after the response it belongs to.
@@ -91,19 +100,22 @@ class ExportReads:
                 keys.setdefault(key)
         return n, list(keys)
 
-    def answers(self, filters: RatingFilter | None = None, size: int = 1000) -> Iterator[list[tuple[Any, ...]]]:
-        """The current ratings `filters` selects with their answers, as ANSWER_COLUMNS tuples,
-        a batch of up to `size` at a time, read as consumed (memory flat in the store's size)."""
+    def answers(self, filters: RatingFilter | None = None, size: int = 1000,
+                columns: Sequence[str] = ANSWER_COLUMNS) -> Iterator[list[tuple[Any, ...]]]:
+        """The current ratings `filters` selects with their answers, as tuples of `columns`
+        (some of ANSWER_COLUMNS, tags_json among them), a batch of up to `size` at a time,
+        read as consumed (memory flat in the store's size)."""
         f = filters or RatingFilter()
+        selected = ", ".join(_SELECT.get(name, f"p.{name}") for name in columns)
         sql, params = self._current(f)
         # Only the keys are sorted; the answers are joined after, in that order (the sorted
         # subquery is the outer loop of the CROSS JOIN).
         keys = (f"SELECT c.*, p.rowid AS p_rowid FROM ({sql}) c JOIN responses p ON p.id = c.response_id "
                 "ORDER BY p.created_at, p.rowid, c.rater, c.created_at LIMIT -1")
         cursor = self.db.conn.execute(
-            f"SELECT {_COLUMNS_SQL} FROM ({keys}) c CROSS JOIN responses p ON p.rowid = c.p_rowid "
+            f"SELECT {selected} FROM ({keys}) c CROSS JOIN responses p ON p.rowid = c.p_rowid "
             "LEFT JOIN trials t ON t.id = p.trial_id LEFT JOIN turns tu ON tu.response_id = p.id", params)
-        tags_at = ANSWER_COLUMNS.index("tags_json")
+        tags_at = list(columns).index("tags_json")
         while chunk := cursor.fetchmany(size):
             if f.tags:
                 chunk = [row for row in chunk if _tagged(row[tags_at], f.tags)]

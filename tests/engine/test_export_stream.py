@@ -13,6 +13,7 @@ from desk.core.response import ResponseResult, Status
 from desk.core.trial import TrialInput
 from desk.engine.export import export_file, table_rows
 from desk.store import open_store
+from desk.store.export_reads import ANSWER_COLUMNS
 from desk.store.sql import transaction
 
 ANSWERS = 1200  # more than two of the store's batches of 500
@@ -42,8 +43,8 @@ def test_rows_are_written_before_the_last_answers_are_read(store, fmt, tmp_path,
     attempt_reads: list[int] = []
     answers, attempts = store.exports.answers, store.exports.attempts
 
-    def read_answers(filters=None, size=1000):
-        for batch in answers(filters, size):
+    def read_answers(filters=None, size=1000, columns=ANSWER_COLUMNS):
+        for batch in answers(filters, size, columns):
             batches.append(len(batch))
             yield batch
 
