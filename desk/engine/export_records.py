@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring  # the C string escaper when available
+from operator import itemgetter
 from typing import Any
 
 from desk.core.judge import is_machine
@@ -58,6 +59,7 @@ _LINE_TEMPLATE = ('{"trial": %s, "response": {' + ", ".join(f'"{k}": %s' for k, 
                   + '}, "rating": %s}\n')
 _ATTEMPT_KEYS = tuple(("ratelimit" if c == "ratelimit_json" else c) for c in ATTEMPT_COLUMNS[1:])
 _ATTEMPT_TEMPLATE = "{" + ", ".join(f'"{k}": %s' for k in _ATTEMPT_KEYS) + "}"
+_ATTEMPT_LIST_TEMPLATE = f"[{_ATTEMPT_TEMPLATE}]"  # a response's one attempt
 
 
 def jsonl_lines(batch: Sequence[tuple[Any, ...]], attempts: dict[str, list[tuple[Any, ...]]],
@@ -137,7 +139,7 @@ def _encoded(kind: str, column: Sequence[Any]) -> list[str]:
     if kind == "json":
         return list(column)
     if kind == "num":
-        parts = _encode(list(column))[1:-1].split(", ") if column else []
+        parts = _encode(column)[1:-1].split(", ") if column else []
         if len(parts) == len(column):  # no text holding ", " among them
             return parts
     else:
@@ -147,7 +149,9 @@ def _encoded(kind: str, column: Sequence[Any]) -> list[str]:
         try:
             if not nulls:
                 return list(map(encode_basestring, column))
-            return ["null" if v is None else encode_basestring(v) for v in column]
+            # None through the escaper as a marker, then the marker's text back to null: all in C
+            marked = list(map(encode_basestring, map(_NULL_MARK.get, column, column)))
+            return list(map(_NULL_TEXT.get, marked, marked))
         except TypeError:  # a value that is not text
             pass
     return [_encode(v) for v in column]
@@ -166,6 +170,10 @@ class _Memo(dict[Any, Any]):
             self.clear()
         text = self[value] = self.encode(value)
         return text
+
+
+_NULL_MARK = {None: "\x00desk:null\x00"}  # no answer holds NULs around this
+_NULL_TEXT = {encode_basestring(_NULL_MARK[None]): "null"}
 
 
 def _cached(column: Sequence[Any], memo: _Memo) -> list[Any]:
@@ -220,7 +228,11 @@ def _rubric(rubric_id: str, rubrics: dict[str, Rubric]) -> str:
 
 def _attempt_lists(response_ids: Sequence[str], attempts: dict[str, list[tuple[Any, ...]]]) -> list[str]:
     """Each response's attempts as a JSON list, in order (desk.engine.export.ATTEMPT_RECORD_KEYS)."""
-    flat = [a for rid in response_ids for a in attempts.get(rid, ())]
+    single = len(attempts) == len(set(response_ids)) and set(map(len, attempts.values())) == {1}
+    if single:  # one attempt each, the most common
+        flat = list(map(itemgetter(0), map(attempts.__getitem__, response_ids)))
+    else:
+        flat = [a for rid in response_ids for a in attempts.get(rid, ())]
     if not flat:
         return ["[]"] * len(response_ids)
     cols = list(zip(*flat, strict=True))
@@ -231,10 +243,9 @@ def _attempt_lists(response_ids: Sequence[str], attempts: dict[str, list[tuple[A
             encoded.append(_cached(column, _RATELIMIT))
         else:
             encoded.append(_encoded(kinds.get(name, "num"), column))
+    if single:
+        return list(map(_ATTEMPT_LIST_TEMPLATE.__mod__, zip(*encoded, strict=True)))
     texts = list(map(_ATTEMPT_TEMPLATE.__mod__, zip(*encoded, strict=True)))
-    if len(texts) == len(response_ids) and len(attempts) == len(set(response_ids)) \
-            and set(map(len, attempts.values())) == {1}:
-        return ["[" + text + "]" for text in texts]  # one attempt each, the most common
     out, at = [], 0
     for rid in response_ids:
         n = len(attempts.get(rid, ()))

@@ -131,7 +131,11 @@ class ExportReads:
             found = self.db.conn.execute(
                 f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE response_id IN "
                 f"({', '.join('?' for _ in chunk)}) ORDER BY response_id, number", chunk).fetchall()
-            out.update((rid, list(group)) for rid, group in groupby(found, itemgetter(0)))
+            ids_found = list(map(itemgetter(0), found))
+            if len(set(ids_found)) == len(found):  # one attempt each, the most common: no grouping
+                out.update(zip(ids_found, map(list, zip(found)), strict=True))
+            else:
+                out.update((rid, list(group)) for rid, group in groupby(found, itemgetter(0)))
         return out
 
     def _current(self, f: RatingFilter) -> tuple[str, list[Any]]:
