@@ -114,6 +114,8 @@ _TAGS: dict[str, str] = {}  # a store holds few tag sets: each joined once
 def tags_text(tags_json: str) -> str:
     text = _TAGS.get(tags_json)
     if text is None:
+        if len(_TAGS) > 10_000:  # all different: memory stays flat
+            _TAGS.clear()
         text = _TAGS[tags_json] = ";".join(json.loads(tags_json)) if tags_json else ""
     return text
 
