@@ -443,7 +443,7 @@ def test_export_jsonl_and_pairs(labelled, db, tmp_path, cli):
     (pair,) = [json.loads(line) for line in pairs.read_text(encoding="utf-8").splitlines()]
     assert pair == {"prompt": "What is in cell A1?", "system": None, "chosen": "=SUM(A1) is what x says",
                     "rejected": "@y: -1+2 maybe?", "chosen_model": "oa/x", "rejected_model": "oa/y",
-                    "rater": "ann", "origin": None, "reason": "asked first", "trial_id": x["trial_id"],
+                    "rater": "ann", "origin": None, "machine": False, "reason": "asked first", "trial_id": x["trial_id"],
                     "preference_id": preferences(db)[0].id}
 
 

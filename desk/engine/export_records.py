@@ -150,7 +150,7 @@ def _encoded(kind: str, column: Sequence[Any]) -> list[str]:
             if not nulls:
                 return list(map(encode_basestring, column))
             # None through the escaper as a marker, then the marker's text back to null: all in C
-            marked = list(map(encode_basestring, map(_NULL_MARK.get, column, column)))
+            marked = list(map(encode_basestring, map(_NULL_MARK.get, column, column)))  # type: ignore[arg-type]
             return list(map(_NULL_TEXT.get, marked, marked))
         except TypeError:  # a value that is not text
             pass
