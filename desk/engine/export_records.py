@@ -18,13 +18,13 @@ from typing import Any
 
 from desk.core.judge import is_machine
 from desk.core.records import record_fields
-from desk.core.response import model_name_of, provider_of
+from desk.core.response import model_name_of, provider_of, wall_ms_between
 from desk.core.rubric import Rubric
 from desk.core.tools import calls_from_json
 from desk.engine.export_table import iso_times
-from desk.store.export_reads import ANSWER_COLUMNS, ATTEMPT_COLUMNS
+from desk.store.export_reads import ATTEMPT_COLUMNS, RECORD_COLUMNS
 
-A = {name: i for i, name in enumerate(ANSWER_COLUMNS)}  # a stored tuple's positions
+A = {name: i for i, name in enumerate(RECORD_COLUMNS)}  # a stored tuple's positions
 
 _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 _encode = _JSON.encode
@@ -64,7 +64,7 @@ _ATTEMPT_LIST_TEMPLATE = f"[{_ATTEMPT_TEMPLATE}]"  # a response's one attempt
 
 def jsonl_lines(batch: Sequence[tuple[Any, ...]], attempts: dict[str, list[tuple[Any, ...]]],
                 trials: dict[str, str], rubrics: dict[str, Rubric]) -> str:
-    """A batch of stored answers (desk.store.export_reads.ANSWER_COLUMNS) as JSON Lines,
+    """A batch of stored answers (desk.store.export_reads.RECORD_COLUMNS tuples) as JSON Lines,
     given their attempts and their trials' objects as JSON text, by id."""
     cols = list(zip(*batch, strict=True))
 
@@ -78,7 +78,7 @@ def jsonl_lines(batch: Sequence[tuple[Any, ...]], attempts: dict[str, list[tuple
         "variant": [_variant(label, system) for label, system in zip(col("variant_label"), col("variant_system"),
                                                                      strict=True)],
         "settings": _cached(col("settings_json"), _SETTINGS),
-        "wall_ms": [None if w is None else round(w, 3) for w in col("wall_ms_unrounded")],  # as wall_ms_between
+        "wall_ms": _walls(col("response_id"), attempts),
         "refusal": _cached(col("refusal"), _FLAG),
         "unknown_fields": _cached(col("unknown_fields_json"), _UNKNOWN),
         "tool_calls": _cached(col("tool_calls_json"), _CALLS),
@@ -224,6 +224,15 @@ def _rubric(rubric_id: str, rubrics: dict[str, Rubric]) -> str:
     rubric = rubrics.get(rubric_id)
     return _encode({"id": rubric_id, "name": rubric.name if rubric else None,
                     "version": rubric.version if rubric else None})
+
+
+_STARTED, _ENDED = ATTEMPT_COLUMNS.index("started_at"), ATTEMPT_COLUMNS.index("ended_at")
+
+
+def _walls(response_ids: Sequence[str], attempts: dict[str, list[tuple[Any, ...]]]) -> list[float | None]:
+    """What the user waited for each answer: its first attempt's start to its last one's end."""
+    spans = {rid: (found[0][_STARTED], found[-1][_ENDED]) for rid, found in attempts.items() if found}
+    return [wall_ms_between(*spans[rid]) if rid in spans else None for rid in response_ids]
 
 
 def _attempt_lists(response_ids: Sequence[str], attempts: dict[str, list[tuple[Any, ...]]]) -> list[str]:

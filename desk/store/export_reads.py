@@ -42,6 +42,10 @@ TABLE_COLUMNS = (
     "turn", "parent_response_id",
 )  # fmt: skip
 
+# The part of them a JSON Lines record writes: the trial's own object carries its prompt and
+# attachments, and the attempts read beside give what the user waited.
+RECORD_COLUMNS = tuple(c for c in ANSWER_COLUMNS if c not in ("prompt", "attachments", "wall_ms_unrounded"))
+
 # How each is read (c: the current rating, p: its response, t: its trial, tu: its turn link).
 # `system` is the one the answer was given (its variant's, else the trial's); `attachments`
 # the trial's file names in order, joined with "; "; `wall_ms_unrounded` the first
