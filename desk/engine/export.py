@@ -57,7 +57,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from desk.core.conversation import TurnLink
 from desk.core.judge import is_machine
 from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.records import pick, preference_fields, rating_fields, response_fields
@@ -188,16 +187,6 @@ def _counted_batches(batches: Iterable[B], total: int,
 def _rubrics(store: ExportSource) -> dict[str, Rubric]:
     """Every stored rubric version, by id."""
     return {r.id: r for r in store.rubrics.list() if r.id}
-
-
-def _rated_pairs(store: ExportSource, filters: RatingFilter, look: _Lookup, *,
-                 attempts: bool = True) -> Iterator[tuple[dict[str, Any], Rating]]:
-    """The rated answers (each response as plain values, see records.response_fields) a
-    batch at a time; `look` then holds just that batch's trials and turn links."""
-    for batch in store.ratings.rated_answer_batches(filters, attempts=attempts):
-        look.hold_trials({response["trial_id"] for response, _ in batch})
-        look.hold_turns([response["id"] for response, _ in batch])
-        yield from batch
 
 
 # --- flat rows (CSV, Parquet) ------------------------------------------------------------
@@ -458,13 +447,11 @@ def _extra_keys(rubrics: Sequence[Rubric], stray: Sequence[str]) -> list[str]:
 
 
 class _Lookup:
-    """Trials and rubrics read once each (trials a batch's at a time)."""
+    """Trials read a batch's at a time, and only those: a stream's memory stays flat."""
 
     def __init__(self, store: ExportSource) -> None:
         self.store = store
         self._trials: dict[str, StoredTrial | None] = {}
-        self._rubrics: dict[str, Rubric | None] = {}
-        self._turns: dict[str, TurnLink] = {}
 
     def trial(self, trial_id: str) -> StoredTrial | None:
         if trial_id not in self._trials:
@@ -472,29 +459,8 @@ class _Lookup:
         return self._trials[trial_id]
 
     def hold_trials(self, trial_ids: set[str]) -> None:
-        """Keep these trials (read at once), and only these: a stream's memory stays flat."""
+        """Keep these trials (read at once), and only these."""
         self._trials = {**{t: None for t in trial_ids}, **self.store.trials.get_many(list(trial_ids))}
-
-    def hold_turns(self, response_ids: list[str]) -> None:
-        """Keep the turn links of these answers (read at once), and only these."""
-        self._turns = self.store.turns.for_responses(response_ids)
-
-    def turn(self, response_id: str) -> dict[str, Any]:
-        """An answer's `turn` (1: the trial's own answer) and the `parent_response_id` it continues."""
-        link = self._turns.get(response_id)
-        return {"turn": link.turn if link else 1, "parent_response_id": link.parent_response_id if link else None}
-
-    def rubric(self, rubric_id: str) -> Rubric | None:
-        if rubric_id not in self._rubrics:
-            self._rubrics[rubric_id] = self.store.rubrics.get(rubric_id)
-        return self._rubrics[rubric_id]
-
-    def all_rubrics(self) -> list[Rubric]:
-        rubrics = self.store.rubrics.list()
-        for r in rubrics:
-            if r.id:
-                self._rubrics[r.id] = r
-        return rubrics
 
 
 __all__ = [

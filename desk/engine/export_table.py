@@ -1,10 +1,11 @@
 """The flat rows of an export (CSV and Parquet), built a column at a time.
 
-A batch of the store's answer tuples (desk.store.export_reads.ANSWER_COLUMNS) is turned
+A batch of the store's answer tuples (desk.store.export_reads.TABLE_COLUMNS) is turned
 into the export's columns (desk.engine.export.CSV_COLUMNS and the rest): each column is a
 list made in one pass, so the per-row Python work is a few operations, not a dataclass, a
-dict and a function call per cell. CSV then goes through csv.writer.writerows, Parquet
-through one Arrow array per column.
+dict and a function call per cell. CSV cells are then made a column at a time (most
+columns need no quotes nor formula guard, which a scan in C tells) and joined into lines;
+Parquet takes one Arrow array per column.
 """
 
 from __future__ import annotations
