@@ -72,18 +72,19 @@ def jsonl_lines(batch: Sequence[tuple[Any, ...]], attempts: dict[str, list[tuple
         return cols[A[name]]
 
     models = col("model")
+    attempt_lists, walls = _attempt_lists(col("response_id"), attempts)
     response = {
         "id": col("response_id"), "trial_id": col("trial_id"), "model": models,
         "provider": _cached(models, _PROVIDER), "model_name": _cached(models, _MODEL_NAME),
         "variant": [_variant(label, system) for label, system in zip(col("variant_label"), col("variant_system"),
                                                                      strict=True)],
         "settings": _cached(col("settings_json"), _SETTINGS),
-        "wall_ms": _walls(col("response_id"), attempts),
+        "wall_ms": walls,
         "refusal": _cached(col("refusal"), _FLAG),
         "unknown_fields": _cached(col("unknown_fields_json"), _UNKNOWN),
         "tool_calls": _cached(col("tool_calls_json"), _CALLS),
         "notes": _cached(col("notes_json"), _NOTES),
-        "attempts": _attempt_lists(col("response_id"), attempts),
+        "attempts": attempt_lists,
     }
     encoded = [[trials[t] for t in col("trial_id")]]
     encoded += [_encoded(kind, response[key] if key in response else col(key)) for key, kind in _RESPONSE]
@@ -229,22 +230,23 @@ def _rubric(rubric_id: str, rubrics: dict[str, Rubric]) -> str:
 _STARTED, _ENDED = ATTEMPT_COLUMNS.index("started_at"), ATTEMPT_COLUMNS.index("ended_at")
 
 
-def _walls(response_ids: Sequence[str], attempts: dict[str, list[tuple[Any, ...]]]) -> list[float | None]:
-    """What the user waited for each answer: its first attempt's start to its last one's end."""
-    spans = {rid: (found[0][_STARTED], found[-1][_ENDED]) for rid, found in attempts.items() if found}
-    return [wall_ms_between(*spans[rid]) if rid in spans else None for rid in response_ids]
-
-
-def _attempt_lists(response_ids: Sequence[str], attempts: dict[str, list[tuple[Any, ...]]]) -> list[str]:
-    """Each response's attempts as a JSON list, in order (desk.engine.export.ATTEMPT_RECORD_KEYS)."""
+def _attempt_lists(response_ids: Sequence[str],
+                   attempts: dict[str, list[tuple[Any, ...]]]) -> tuple[list[str], list[float | None]]:
+    """Each response's attempts as a JSON list, in order (desk.engine.export.ATTEMPT_RECORD_KEYS),
+    and what the user waited for it: its first attempt's start to its last one's end."""
     single = len(attempts) == len(set(response_ids)) and set(map(len, attempts.values())) == {1}
     if single:  # one attempt each, the most common
         flat = list(map(itemgetter(0), map(attempts.__getitem__, response_ids)))
     else:
         flat = [a for rid in response_ids for a in attempts.get(rid, ())]
     if not flat:
-        return ["[]"] * len(response_ids)
+        return ["[]"] * len(response_ids), [None] * len(response_ids)
     cols = list(zip(*flat, strict=True))
+    if single:
+        walls = list(map(wall_ms_between, cols[_STARTED], cols[_ENDED]))
+    else:
+        spans = {rid: (found[0][_STARTED], found[-1][_ENDED]) for rid, found in attempts.items() if found}
+        walls = [wall_ms_between(*spans[rid]) if rid in spans else None for rid in response_ids]
     kinds = {"status": "str", "error_kind": "str", "error_message": "str", "vendor_request_id": "str"}
     encoded = []
     for name, column in zip(ATTEMPT_COLUMNS[1:], cols[1:], strict=True):
@@ -253,11 +255,11 @@ def _attempt_lists(response_ids: Sequence[str], attempts: dict[str, list[tuple[A
         else:
             encoded.append(_encoded(kinds.get(name, "num"), column))
     if single:
-        return list(map(_ATTEMPT_LIST_TEMPLATE.__mod__, zip(*encoded, strict=True)))
+        return list(map(_ATTEMPT_LIST_TEMPLATE.__mod__, zip(*encoded, strict=True))), walls
     texts = list(map(_ATTEMPT_TEMPLATE.__mod__, zip(*encoded, strict=True)))
     out, at = [], 0
     for rid in response_ids:
         n = len(attempts.get(rid, ()))
         out.append("[" + ", ".join(texts[at:at + n]) + "]")
         at += n
-    return out
+    return out, walls
