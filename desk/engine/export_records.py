@@ -160,7 +160,8 @@ def _encoded(kind: str, column: Sequence[Any]) -> list[str]:
 
 class _Memo(dict[Any, Any]):
     """A value -> its JSON text, each computed once: most columns hold few distinct values,
-    which `map(memo.__getitem__, column)` then turns into text without a Python step each."""
+    which `map(memo.__getitem__, column)` then turns into text without a Python step each.
+    A memo serves one stored column, whose SQLite affinity keeps 1 and 1.0 (equal keys) apart."""
 
     def __init__(self, encode: Callable[[Any], Any]) -> None:
         super().__init__()
