@@ -149,7 +149,7 @@ def test_rate_json_prints_the_rating(answers, db, cli):
     assert record == {
         "outcome": "failure",
         "id": saved.id, "response_id": z, "created_at": saved.created_at, "rated_at": record["rated_at"],
-        "rater": "bob", "origin": None, "blind": False, "shown_order": [], "supersedes": None,
+        "rater": "bob", "origin": None, "machine": False, "blind": False, "shown_order": [], "supersedes": None,
         "rubric": {"id": saved.rubric_id, "name": "default", "version": 1},
     }
     assert dt.datetime.fromisoformat(record["rated_at"]).timestamp() == pytest.approx(saved.created_at, abs=1e-3)
@@ -443,7 +443,7 @@ def test_export_jsonl_and_pairs(labelled, db, tmp_path, cli):
     (pair,) = [json.loads(line) for line in pairs.read_text(encoding="utf-8").splitlines()]
     assert pair == {"prompt": "What is in cell A1?", "system": None, "chosen": "=SUM(A1) is what x says",
                     "rejected": "@y: -1+2 maybe?", "chosen_model": "oa/x", "rejected_model": "oa/y",
-                    "rater": "ann", "origin": None, "reason": "asked first", "trial_id": x["trial_id"],
+                    "rater": "ann", "origin": None, "machine": False, "reason": "asked first", "trial_id": x["trial_id"],
                     "preference_id": preferences(db)[0].id}
 
 

@@ -8,12 +8,18 @@ What each format holds, stated once:
 - **csv** (and **parquet**): one row per *rated answer*: each current rating of a response,
   so an answer two raters rated gives two rows. Columns are `CSV_COLUMNS`, then one column
   per extra criterion of the stored rubrics (prefixed `rating_` if its key clashes with a
-  column above), then `rater, rating_origin, blind, rubric_name, rubric_version, rating_id`.
-  `rating_origin` is empty for a rating made in this store, else the id of the store a
-  merge brought it from, so a merged "ann" is never mistaken for your own ann. `system` is
+  column above), then `rater, rating_origin, machine, blind, rubric_name, rubric_version,
+  rating_id`. `rating_origin` is empty for a rating made in this store, else the id of the
+  store a merge brought it from, so a merged "ann" is never mistaken for your own ann.
+  `machine` is true for a rating no person made (a judge model's verdict, rater
+  `judge:PROVIDER/MODEL`, or desk's own checks), so a report never counts one as human.
+  `turn` is 1 for a trial's own answer, else the turn of the conversation it continues
+  (`parent_response_id` the answer before it). `tool_calls` is the calls the answer made,
+  in order, as JSON text: the list jsonl gives (`name`, `arguments` as sent, `id`,
+  `problems` desk's check found: empty when valid); `[]` for none. `system` is
   the system prompt that answer was given (its variant's, when it ran as a variant).
   Attachment names are joined with "; " and tags with ";". Plain UTF-8, a header row,
-  quoting by the csv module. A text cell starting with `=`, `+`, `-`, `@`, a tab or a
+  quoting as the csv module's default dialect does. A text cell starting with `=`, `+`, `-`, `@`, a tab or a
   carriage return gets a leading `'` so a spreadsheet shows it instead of running it as
   a formula; numbers are written as they are. Parquet holds the same rows and columns,
   typed, with the text untouched (it is never evaluated).
@@ -21,11 +27,12 @@ What each format holds, stated once:
   "rating": ...}`; attachments by name, kind, mime, sha256 and size (never their bytes);
   the response with every measured field, its settings and its attempts; the rating's
   values spread into `rating` next to its rater, `origin` (null, or the id of the store a
-  merge brought it from), blind flag, shown order and rubric.
+  merge brought it from), `machine` (as in csv), blind flag, shown order and rubric. The
+  response ends with its `turn` and `parent_response_id` (as in csv).
 - **pairs**: one line per current preference whose winner is a or b: `{prompt, system,
-  chosen, rejected, chosen_model, rejected_model, rater, origin, reason, trial_id,
-  preference_id}` (`origin` as in jsonl) for preference tuning (DPO and the like). Ties
-  and "both bad" say nothing about which answer is better and are skipped; so are pairs
+  chosen, rejected, chosen_model, rejected_model, rater, origin, machine, reason, trial_id,
+  preference_id}` (`origin` and `machine` as in jsonl) for preference tuning (DPO and the
+  like). Ties and "both bad" say nothing about which answer is better and are skipped; so are pairs
   whose two answers were given different system prompts (variants), which are not one
   prompt. The counts skipped are reported. `prompt` is the typed prompt; attached files are not inlined.
 
@@ -44,13 +51,13 @@ to carry a current rating (by that rater, if one is given) with every tag.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
-from desk.core.conversation import TurnLink
+from desk.core.judge import is_machine
 from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.records import pick, preference_fields, rating_fields, response_fields
 from desk.core.response import ResponseResult
@@ -64,10 +71,12 @@ from desk.engine.export_files import (
     output,
     pyarrow,
     where,
-    write_csv_lists,
     write_jsonl,
 )
+from desk.engine.export_records import jsonl_lines
+from desk.engine.export_table import BOOL_COLUMNS, csv_lines, iso_time, table_columns
 from desk.engine.ports.exports import ExportSource
+from desk.store.export_reads import RECORD_COLUMNS, TABLE_COLUMNS
 from desk.store.trials import StoredTrial
 
 FORMATS = ("csv", "jsonl", "pairs", "parquet")
@@ -77,15 +86,15 @@ STANDARD_CRITERIA = ("outcome", "uncertainty", "constraints", "quality", "note",
 
 CSV_COLUMNS = (
     "trial_id", "response_id", "turn", "parent_response_id", "rated_at", "prompt", "system", "attachments", "model", "variant",
-    "answer", "status", "error_kind", "refusal", "unknown_fields", "ttft_ms", "total_ms", "wall_ms",
+    "answer", "status", "error_kind", "refusal", "unknown_fields", "tool_calls", "ttft_ms", "total_ms", "wall_ms",
     "input_tokens", "output_tokens",
     "output_tokens_per_s", "cost_usd", "retries", "served_model", "system_fingerprint", *STANDARD_CRITERIA,
 )  # fmt: skip
-RATING_META_COLUMNS = ("rater", "rating_origin", "blind", "rubric_name", "rubric_version", "rating_id")
+RATING_META_COLUMNS = ("rater", "rating_origin", "machine", "blind", "rubric_name", "rubric_version", "rating_id")
 
 _FLOAT_COLUMNS = frozenset({"ttft_ms", "total_ms", "wall_ms", "output_tokens_per_s", "cost_usd"})
 _INT_COLUMNS = frozenset({"turn", "input_tokens", "output_tokens", "retries", "quality", "rubric_version"})
-_BOOL_COLUMNS = frozenset({"blind", "refusal"})
+_BOOL_COLUMNS = BOOL_COLUMNS
 
 # --- public entry point ------------------------------------------------------------------
 
@@ -123,23 +132,30 @@ def export_file(store: ExportSource, fmt: str, out: str | Path | IO[str],
             pa, pq = pyarrow()  # before any work: a missing extra is a one-line answer
             if not isinstance(out, str | Path):
                 raise ExportError("Parquet is written to a file, not a stream")
-        # Rows are built and written a batch at a time: memory stays flat in n.
-        n, stray = store.ratings.matching_keys(filters)
-        look = _Lookup(store)
-        columns, extra_names = _table_columns(look, stray)
-        rows = counted(_table_row_stream(store, look, extra_names, filters), n)
+        # Rows are read, built and written a batch at a time: memory stays flat in n.
+        n, stray = store.exports.count(filters)
+        rubrics = _rubrics(store)
+        columns, extra_names = _table_columns(list(rubrics.values()), stray)
+        size = PARQUET_ROW_GROUP if fmt == "parquet" else TABLE_BATCH
+        read = store.exports.answers(filters, size, TABLE_COLUMNS)
+        batches = _counted_batches((table_columns(batch, list(extra_names), rubrics) for batch in read), n, progress)
         if fmt == "parquet":
-            schema = _arrow_schema(pa, columns, extra_names, look.all_rubrics())
+            schema = _arrow_schema(pa, columns, extra_names, list(rubrics.values()))
             with atomic(out, binary=True) as f, pq.ParquetWriter(f, schema) as writer:  # type: ignore[arg-type]
-                for batch in _batched(rows, PARQUET_ROW_GROUP):
+                for batch in batches:
                     writer.write_table(_arrow_batch(pa, schema, batch))
             return ExportResult(fmt, str(out), n)
         with output(out) as f:
-            write_csv_lists(f, columns, rows, bom=excel_bom_for(out, excel_bom))
+            if excel_bom_for(out, excel_bom):
+                f.write("\ufeff")
+            csv.writer(f).writerow(columns)
+            for batch in batches:
+                f.write(csv_lines(batch, columns))
     elif fmt == "jsonl":
-        n, _ = store.ratings.matching_keys(filters)
+        n, _ = store.exports.count(filters)
         with output(out) as f:
-            write_jsonl(f, counted(_rated_record_stream(store, filters), n))
+            for text in _counted_batches(_jsonl_batches(store, filters), n, progress):
+                f.write(text[0])
     else:
         pairs, skipped = preference_pairs(store, filters)
         n = len(pairs)
@@ -149,27 +165,28 @@ def export_file(store: ExportSource, fmt: str, out: str | Path | IO[str],
 
 
 PARQUET_ROW_GROUP = 5000  # rows per row group: a few MB of answers held at once
+TABLE_BATCH = 1000  # CSV rows built at once
+B = TypeVar("B", list[list[Any]], tuple[str, int])
 
 
-def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
+def _counted_batches(batches: Iterable[B], total: int,
+                     progress: Callable[[int, int | None, str | None], None] | None) -> Iterator[B]:
+    """Batches as they come, reporting the rows written before each (a cancel raised by
+    `progress` stops the export) and all of them at the end. A batch is a list of columns,
+    or (text, rows)."""
+    done = 0
+    for batch in batches:
+        if progress is not None:
+            progress(done, total, "writing")
         yield batch
+        done += batch[1] if isinstance(batch, tuple) else len(batch[0])
+    if progress is not None:
+        progress(done, total, "written")
 
 
-def _rated_pairs(store: ExportSource, filters: RatingFilter, look: _Lookup, *,
-                 attempts: bool = True) -> Iterator[tuple[dict[str, Any], Rating]]:
-    """The rated answers (each response as plain values, see records.response_fields) a
-    batch at a time; `look` then holds just that batch's trials and turn links."""
-    for batch in store.ratings.rated_answer_batches(filters, attempts=attempts):
-        look.hold_trials({response["trial_id"] for response, _ in batch})
-        look.hold_turns([response["id"] for response, _ in batch])
-        yield from batch
+def _rubrics(store: ExportSource) -> dict[str, Rubric]:
+    """Every stored rubric version, by id."""
+    return {r.id: r for r in store.rubrics.list() if r.id}
 
 
 # --- flat rows (CSV, Parquet) ------------------------------------------------------------
@@ -179,62 +196,21 @@ def table_rows(store: ExportSource, filters: RatingFilter | None = None) -> tupl
     """(column names, one dict per rated answer) with Python values: str, int, float,
     bool or None. Not yet guarded against spreadsheet formulas (see `csv_cell`)."""
     filters = filters or RatingFilter()
-    look = _Lookup(store)
-    columns, extra_names = _table_columns(look, store.ratings.matching_keys(filters)[1])
-    return columns, [dict(zip(columns, row, strict=True)) for row in _table_row_stream(store, look, extra_names, filters)]
+    rubrics = _rubrics(store)
+    columns, extra_names = _table_columns(list(rubrics.values()), store.exports.count(filters)[1])
+    found: list[dict[str, Any]] = []
+    for batch in store.exports.answers(filters, columns=TABLE_COLUMNS):
+        found += (dict(zip(columns, row, strict=True))
+                  for row in zip(*table_columns(batch, list(extra_names), rubrics), strict=True))
+    return columns, found
 
 
-def _table_columns(look: _Lookup, stray: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+def _table_columns(rubrics: Sequence[Rubric], stray: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     """(columns, extra criterion key -> its column name) for ratings holding `stray` keys."""
-    extra = _extra_keys(look.all_rubrics(), stray)
+    extra = _extra_keys(rubrics, stray)
     extra_names = {key: (f"rating_{key}" if key in CSV_COLUMNS or key in RATING_META_COLUMNS else key)
                    for key in extra}
     return [*CSV_COLUMNS, *extra_names.values(), *RATING_META_COLUMNS], extra_names
-
-
-# A flat row's measured figures of a response (desk.core.records.response_fields).
-TABLE_RESPONSE_KEYS = (
-    "ttft_ms", "total_ms", "wall_ms", "input_tokens", "output_tokens", "output_tokens_per_s", "cost_usd",
-    "retries", "served_model", "system_fingerprint",
-)  # fmt: skip
-
-
-def _table_row_stream(store: ExportSource, look: _Lookup, extra_names: dict[str, str],
-                      filters: RatingFilter) -> Iterator[list[Any]]:
-    """Each rated answer's row: a list of its values in the order of `_table_columns`."""
-    extra = list(extra_names)
-    for response, rating in _rated_pairs(store, filters, look, attempts=False):  # a row holds none
-        trial = look.trial(response["trial_id"])
-        rubric = look.rubric(rating.rubric_id)
-        values = rating.values
-        variant = response["variant"]
-        yield [
-            response["trial_id"],
-            response["id"],
-            *look.turn(response["id"]).values(),  # turn, parent_response_id
-            iso_time(rating.created_at),  # rated_at
-            trial.input.prompt if trial else None,
-            effective_system(trial, response),
-            "; ".join(a.name for a in trial.input.attachments) if trial else "",
-            response["model"],
-            variant["label"] if variant else None,
-            response["text"],  # answer
-            response["status"],
-            response["error_kind"],
-            response["refusal"],
-            unknown_counts(response),
-            # ttft_ms and total_ms are the final attempt's own; wall_ms what the user waited
-            *[response[key] for key in TABLE_RESPONSE_KEYS],
-            *[values.get(key) for key in STANDARD_CRITERIA[:-1]],
-            ";".join(rating.tags),
-            *[_flat(values.get(key)) for key in extra],
-            rating.rater,
-            rating.origin,  # None: made here; else the store a merge brought it from
-            rating.blind,
-            rubric.name if rubric else None,
-            rubric.version if rubric else None,
-            rating.id,
-        ]
 
 
 def _arrow_schema(pa: Any, columns: Sequence[str], extra_names: dict[str, str], rubrics: Sequence[Rubric]) -> Any:
@@ -253,13 +229,18 @@ def _arrow_schema(pa: Any, columns: Sequence[str], extra_names: dict[str, str], 
     return pa.schema([(column, kind(column)) for column in columns])
 
 
-def _arrow_batch(pa: Any, schema: Any, rows: Sequence[Sequence[Any]]) -> Any:
-    """A row group from rows in the schema's column order, built column by column."""
+def _arrow_batch(pa: Any, schema: Any, columns: Sequence[list[Any]]) -> Any:
+    """A row group from a batch's columns, in the schema's order; a text column holding
+    another value (an extra criterion's number) gets its text."""
     arrays = []
-    for f, column in zip(schema, zip(*rows, strict=True), strict=True):
-        values = [None if v is None else str(v) for v in column] if f.type == pa.string() else column
-        arrays.append(pa.array(values, type=f.type))
+    for f, column in zip(schema, columns, strict=True):
+        if f.type == pa.string() and not set(map(type, column)) <= _TEXT_TYPES:
+            column = [None if v is None else str(v) for v in column]
+        arrays.append(pa.array(column, type=f.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+_TEXT_TYPES = frozenset({str, type(None)})
 
 
 # --- nested records (JSONL) --------------------------------------------------------------
@@ -267,22 +248,25 @@ def _arrow_batch(pa: Any, schema: Any, rows: Sequence[Sequence[Any]]) -> Any:
 
 def rated_records(store: ExportSource, filters: RatingFilter | None = None) -> list[dict[str, Any]]:
     """One `{"trial", "response", "rating"}` object per rated answer (see the module doc)."""
-    return list(_rated_record_stream(store, filters or RatingFilter()))
+    return [json.loads(line) for text, _ in _jsonl_batches(store, filters or RatingFilter())
+            for line in text.splitlines()]
 
 
-def _rated_record_stream(store: ExportSource, filters: RatingFilter) -> Iterator[dict[str, Any]]:
+def _jsonl_batches(store: ExportSource, filters: RatingFilter) -> Iterator[tuple[str, int]]:
+    """(JSON Lines text, its number of lines) a batch of rated answers at a time."""
     look = _Lookup(store)
-    shown: tuple[str, dict[str, Any]] | None = None  # the last trial's object: its answers come together
-    for response, rating in _rated_pairs(store, filters, look):
-        trial_id = response["trial_id"]
-        trial = look.trial(trial_id)
-        if shown is None or shown[0] != trial_id:
-            shown = (trial_id, trial_json(trial, trial_id))
-        yield {
-            "trial": shown[1],
-            "response": {**_record(response, trial), **look.turn(response["id"])},
-            "rating": rating_json(rating, look.rubric(rating.rubric_id)),
-        }
+    rubrics = _rubrics(store)
+    trial_at, response_at = RECORD_COLUMNS.index("trial_id"), RECORD_COLUMNS.index("response_id")
+    for batch in store.exports.answers(filters, JSONL_BATCH, RECORD_COLUMNS):
+        trial_ids = {row[trial_at] for row in batch}
+        look.hold_trials(trial_ids)
+        trials = {t: _JSON.encode(trial_json(look.trial(t), t)) for t in trial_ids}
+        attempts = store.exports.attempts([row[response_at] for row in batch])
+        yield jsonl_lines(batch, attempts, trials, rubrics), len(batch)
+
+
+JSONL_BATCH = 500  # answers (with their attempts) encoded at once
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
 def trial_json(trial: StoredTrial | None, trial_id: str) -> dict[str, Any]:
@@ -338,12 +322,6 @@ def _record(values: dict[str, Any], trial: StoredTrial | None) -> dict[str, Any]
     return pick(values, RESPONSE_RECORD_KEYS)
 
 
-def unknown_counts(response: dict[str, Any]) -> str:
-    """The content fields desk did not read, as "name×count; ..." (empty: none)."""
-    found = response["unknown_fields"]
-    return "; ".join(f"{name}×{f['count']}" for name, f in sorted(found.items())) if found else ""
-
-
 def rating_json(rating: Rating, rubric: Rubric | None) -> dict[str, Any]:
     """A rating as JSON: its values (criterion key -> value) spread next to who, when, how
     (`origin` None: made here; else the store a merge brought it from)."""
@@ -351,7 +329,9 @@ def rating_json(rating: Rating, rubric: Rubric | None) -> dict[str, Any]:
     meta = {
         **pick(fields, ("id", "response_id", "created_at")),
         "rated_at": iso_time(rating.created_at),
-        **pick(fields, ("rater", "origin", "blind", "shown_order", "supersedes")),
+        **pick(fields, ("rater", "origin")),
+        "machine": is_machine(rating.rater),  # a judge model or desk's own checks: never a person
+        **pick(fields, ("blind", "shown_order", "supersedes")),
         "rubric": {"id": rating.rubric_id, "name": rubric.name if rubric else None,
                    "version": rubric.version if rubric else None},
     }
@@ -433,7 +413,9 @@ def pair_json(pref: Preference, trial: StoredTrial | None, chosen: dict[str, Any
         "rejected": rejected["text"],
         "chosen_model": chosen["model"],
         "rejected_model": rejected["model"],
-        **pick(judged, ("rater", "origin", "reason")),
+        **pick(judged, ("rater", "origin")),
+        "machine": is_machine(pref.rater),  # a judge model's preference, not a person's
+        "reason": judged["reason"],
         "trial_id": chosen["trial_id"],
         "preference_id": judged["id"],
     }
@@ -451,21 +433,6 @@ def effective_system(trial: StoredTrial | None, response: dict[str, Any]) -> str
     return trial.input.system if trial else None
 
 
-def iso_time(ts: float | None) -> str | None:
-    """Unix seconds as ISO 8601 in UTC, to the millisecond (2025-01-31T09:15:02.123+00:00)."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
-
-
-def _flat(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return ";".join(str(v) for v in value)
-    if isinstance(value, dict):  # pragma: no cover - no rubric kind stores one
-        return json.dumps(value, ensure_ascii=False)
-    return value
-
-
 def _extra_keys(rubrics: Sequence[Rubric], stray: Sequence[str]) -> list[str]:
     """Extra criteria of every stored rubric (a stable header), then any stray value keys."""
     keys: dict[str, None] = {}
@@ -480,13 +447,11 @@ def _extra_keys(rubrics: Sequence[Rubric], stray: Sequence[str]) -> list[str]:
 
 
 class _Lookup:
-    """Trials and rubrics read once each (trials a batch's at a time)."""
+    """Trials read a batch's at a time, and only those: a stream's memory stays flat."""
 
     def __init__(self, store: ExportSource) -> None:
         self.store = store
         self._trials: dict[str, StoredTrial | None] = {}
-        self._rubrics: dict[str, Rubric | None] = {}
-        self._turns: dict[str, TurnLink] = {}
 
     def trial(self, trial_id: str) -> StoredTrial | None:
         if trial_id not in self._trials:
@@ -494,29 +459,8 @@ class _Lookup:
         return self._trials[trial_id]
 
     def hold_trials(self, trial_ids: set[str]) -> None:
-        """Keep these trials (read at once), and only these: a stream's memory stays flat."""
+        """Keep these trials (read at once), and only these."""
         self._trials = {**{t: None for t in trial_ids}, **self.store.trials.get_many(list(trial_ids))}
-
-    def hold_turns(self, response_ids: list[str]) -> None:
-        """Keep the turn links of these answers (read at once), and only these."""
-        self._turns = self.store.turns.for_responses(response_ids)
-
-    def turn(self, response_id: str) -> dict[str, Any]:
-        """An answer's `turn` (1: the trial's own answer) and the `parent_response_id` it continues."""
-        link = self._turns.get(response_id)
-        return {"turn": link.turn if link else 1, "parent_response_id": link.parent_response_id if link else None}
-
-    def rubric(self, rubric_id: str) -> Rubric | None:
-        if rubric_id not in self._rubrics:
-            self._rubrics[rubric_id] = self.store.rubrics.get(rubric_id)
-        return self._rubrics[rubric_id]
-
-    def all_rubrics(self) -> list[Rubric]:
-        rubrics = self.store.rubrics.list()
-        for r in rubrics:
-            if r.id:
-                self._rubrics[r.id] = r
-        return rubrics
 
 
 __all__ = [

@@ -18,6 +18,7 @@ import platformdirs
 from desk.store import merge
 from desk.store.connection import Database
 from desk.store.errors import StoreError
+from desk.store.export_reads import ExportReads
 from desk.store.judges import CalibrationDrawTable, JudgePromptTable, JudgeVerdictTable
 from desk.store.merge import MergeReport
 from desk.store.migrations import MIGRATIONS_TABLE, migrate
@@ -173,6 +174,7 @@ class Store:
         self.judge_prompts = JudgePromptTable(db)
         self.verdicts = JudgeVerdictTable(db, self.ratings)
         self.calibration = CalibrationDrawTable(db)
+        self.exports = ExportReads(db)  # what an export of rated answers reads
 
     def close(self) -> None:
         self.db.close()

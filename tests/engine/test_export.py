@@ -167,17 +167,17 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 EXPECTED_HEADER = [
     "trial_id", "response_id", "turn", "parent_response_id", "rated_at", "prompt", "system", "attachments", "model", "variant", "answer",
-    "status", "error_kind", "refusal", "unknown_fields", "ttft_ms", "total_ms", "wall_ms", "input_tokens",
+    "status", "error_kind", "refusal", "unknown_fields", "tool_calls", "ttft_ms", "total_ms", "wall_ms", "input_tokens",
     "output_tokens", "output_tokens_per_s",
     "cost_usd", "retries", "served_model", "system_fingerprint", "outcome", "uncertainty", "constraints", "quality", "note", "tags", "sources",
-    "rater", "rating_origin", "blind", "rubric_name", "rubric_version", "rating_id",
+    "rater", "rating_origin", "machine", "blind", "rubric_name", "rubric_version", "rating_id",
 ]  # fmt: skip
 
 
 def expected_csv_rows(fx: Fixture) -> list[dict[str, str]]:
     common = {"trial_id": fx.trial_id, "turn": "1", "parent_response_id": "", "prompt": "'" + PROMPT, "system": SYSTEM,
               "attachments": "sales.csv; chart.png", "variant": "", "rubric_name": "default",
-              "rating_origin": ""}
+              "rating_origin": "", "machine": "false", "tool_calls": "[]"}
     x = {**common, "response_id": "RESPX", "model": "oa/model-x", "answer": "'" + ANSWER_X, "status": "ok",
          "error_kind": "", "refusal": "false", "unknown_fields": "", "ttft_ms": "250.0", "total_ms": "1000.0", "wall_ms": "1000.0", "input_tokens": "100",
          "output_tokens": "33", "output_tokens_per_s": "42.5", "cost_usd": "0.00123", "retries": "0",
@@ -289,7 +289,8 @@ def expected_rating(fx: Fixture, rating: Rating, rubric_id: str, version: int) -
     return {
         **rating.values,
         "id": rating.id, "response_id": rating.response_id, "created_at": rating.created_at,
-        "rated_at": iso(rating.created_at), "rater": rating.rater, "origin": None, "blind": rating.blind,
+        "rated_at": iso(rating.created_at), "rater": rating.rater, "machine": False, "origin": None,
+        "blind": rating.blind,
         "shown_order": list(rating.shown_order), "supersedes": rating.supersedes,
         "rubric": {"id": rubric_id, "name": "default", "version": version},
     }  # fmt: skip
@@ -361,7 +362,7 @@ def test_pairs_one_line_per_decisive_preference(fx, tmp_path):
     assert read_jsonl(out) == [{
         "prompt": PROMPT, "system": SYSTEM, "chosen": ANSWER_X, "rejected": ANSWER_Y,
         "chosen_model": "oa/model-x", "rejected_model": "an/model-y", "rater": "ann", "origin": None,
-        "reason": "it asked before guessing", "trial_id": fx.trial_id, "preference_id": fx.prefer_x.id,
+        "machine": False, "reason": "it asked before guessing", "trial_id": fx.trial_id, "preference_id": fx.prefer_x.id,
     }]  # fmt: skip
 
 
@@ -430,7 +431,7 @@ def test_empty_export_writes_a_header_or_nothing(tmp_path):
         export_file(store, "csv", tmp_path / "e.csv")
         export_file(store, "jsonl", tmp_path / "e.jsonl")
         assert export_file(store, "pairs", tmp_path / "p.jsonl").rows == 0
-    header = [*CSV_COLUMNS, "rater", "rating_origin", "blind", "rubric_name", "rubric_version", "rating_id"]
+    header = [*CSV_COLUMNS, "rater", "rating_origin", "machine", "blind", "rubric_name", "rubric_version", "rating_id"]
     assert read_csv(tmp_path / "e.csv") == (header, [])
     assert (tmp_path / "e.jsonl").read_bytes() == b"" and (tmp_path / "p.jsonl").read_bytes() == b""
 

@@ -3,6 +3,7 @@ stays flat however many answers there are (tests/bench/bench_store.py times 100,
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -12,6 +13,7 @@ from desk.core.response import ResponseResult, Status
 from desk.core.trial import TrialInput
 from desk.engine.export import export_file, table_rows
 from desk.store import open_store
+from desk.store.export_reads import ANSWER_COLUMNS
 from desk.store.sql import transaction
 
 ANSWERS = 1200  # more than two of the store's batches of 500
@@ -34,32 +36,38 @@ def store(tmp_path_factory):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
-def test_rows_are_written_before_the_last_answers_are_read(store, fmt, tmp_path):
+def test_rows_are_written_before_the_last_answers_are_read(store, fmt, tmp_path, monkeypatch):
     if fmt == "parquet":
         pytest.importorskip("pyarrow")
-    reads: list[str] = []
-    attempt_reads: list[str] = []
+    batches: list[int] = []  # the size of each batch of answers read, as read
+    attempt_reads: list[int] = []
+    answers, attempts = store.exports.answers, store.exports.attempts
 
-    def trace(sql: str) -> None:
-        if "FROM responses WHERE id IN" in sql:
-            reads.append(sql)
-        elif "FROM attempts" in sql and "SELECT response_id, started_at, ended_at" not in sql:
-            attempt_reads.append(sql)  # (a flat row's wall_ms needs only the attempts' span)
+    def read_answers(filters=None, size=1000, columns=ANSWER_COLUMNS):
+        for batch in answers(filters, size, columns):
+            batches.append(len(batch))
+            yield batch
 
-    store.db.conn.set_trace_callback(trace)
-    seen: list[tuple[int, int | None, int]] = []  # (rows written, total, answer reads so far)
-    try:
-        result = export_file(store, fmt, tmp_path / f"out.{fmt}",
-                             progress=lambda done, total, _: seen.append((done, total, len(reads))))
-    finally:
-        store.db.conn.set_trace_callback(None)
+    monkeypatch.setattr(store.exports, "answers", read_answers)
+    monkeypatch.setattr(store.exports, "attempts", lambda ids: attempt_reads.append(len(ids)) or attempts(ids))
+    writes: list[int] = []  # batches read so far at each write of rows
+
+    class Watched(io.StringIO):
+        def write(self, text: str) -> int:
+            if "\n" in text:
+                writes.append(len(batches))
+            return super().write(text)
+
+    seen: list[tuple[int, int | None, int]] = []  # (rows written, total, batches read so far)
+    result = export_file(store, fmt, tmp_path / f"out.{fmt}" if fmt == "parquet" else Watched(),
+                         progress=lambda done, total, _: seen.append((done, total, len(batches))))
     assert result.rows == ANSWERS
     assert seen[-1][:2] == (ANSWERS, ANSWERS) and all(total == ANSWERS for _, total, _ in seen)
-    assert len(reads) >= 3  # one read per batch of 500
+    assert max(batches) <= (export.PARQUET_ROW_GROUP if fmt == "parquet" else 1000)  # never all at once
     assert bool(attempt_reads) == (fmt == "jsonl")  # a flat row has no place for attempts
-    if fmt != "parquet":  # parquet writes a row group at a time; the others row by row
-        first_written = next(r for done, _, r in seen if done > 0)
-        assert first_written < len(reads)  # writing began while answers were still unread
+    if fmt != "parquet":  # parquet writes a row group at a time; the others a batch at a time
+        assert len(batches) >= 2
+        assert any(0 < w < len(batches) for w in writes)  # rows written while answers were still unread
 
 
 def test_parquet_is_written_in_row_groups_with_the_same_rows(store, tmp_path, monkeypatch):

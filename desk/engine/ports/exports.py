@@ -56,7 +56,23 @@ class TurnLookup(Protocol):
         """The links of those of these responses that continue a conversation, by id."""
 
 
+class AnswerRows(Protocol):
+    def count(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
+        """How many rated answers `answers` yields, and the extra value keys they hold."""
+
+    def answers(self, filters: RatingFilter | None = None, size: int = 1000,
+                columns: Sequence[str] = ...) -> Iterator[list[tuple[Any, ...]]]:
+        """The rated answers as tuples of `columns` (desk.store.export_reads.ANSWER_COLUMNS,
+        the default, or some of them), a batch at a time."""
+
+    def attempts(self, response_ids: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
+        """These responses' attempts in order, as ATTEMPT_COLUMNS tuples, by response id."""
+
+
 class ExportSource(Protocol):
+    @property
+    def exports(self) -> AnswerRows: ...
+
     @property
     def runs(self) -> RunEvidence: ...
 

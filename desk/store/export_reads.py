@@ -1,0 +1,158 @@
+"""What an export of rated answers reads: each current rating with its answer, trial, turn
+and rubric, as plain tuples from one ordered query, a batch at a time.
+
+One query with joins instead of a rating read, then its responses, trials and turns by
+id: at 100,000 answers the per-row lookups and the objects built for them were most of
+an export. The order is the one `RatingTable.rated_responses` gives (by when the response
+was stored, then rater); only the keys are sorted, the answers' text is read after.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+from desk.core.rating import RatingFilter
+from desk.store.connection import Database
+from desk.store.ratings import _matching_sql, _one_current_each
+
+# The positions of a row of `ExportReads.answers`, in order.
+ANSWER_COLUMNS = (
+    "rating_id", "rater", "rubric_id", "rating_created_at", "outcome", "uncertainty", "constraints",
+    "quality", "note", "tags_json", "extra_json", "blind", "shown_order_json", "supersedes", "origin",
+    "response_id", "trial_id", "model", "variant_label", "variant_system", "system", "prompt",
+    "attachments", "settings_json", "status", "error_kind", "error_message", "http_status", "text",
+    "reasoning_text", "finish_reason", "started_at", "first_token_at", "ended_at", "ttft_ms", "total_ms",
+    "wall_ms_unrounded", "connect_ms", "output_tokens_per_s", "input_tokens", "output_tokens",
+    "cached_input_tokens", "reasoning_tokens", "cost_usd", "cost_note", "price_source", "retries",
+    "retry_wait_ms", "vendor_request_id", "served_model", "system_fingerprint", "refusal",
+    "unknown_fields_json", "tool_calls_json", "notes_json", "turn", "parent_response_id",
+)  # fmt: skip
+
+# The part of them a flat row (CSV, Parquet) writes: fewer values to read and build.
+TABLE_COLUMNS = (
+    "rating_id", "rater", "rubric_id", "rating_created_at", "outcome", "uncertainty", "constraints",
+    "quality", "note", "tags_json", "extra_json", "blind", "origin", "response_id", "trial_id", "model",
+    "variant_label", "system", "prompt", "attachments", "status", "error_kind", "text", "ttft_ms",
+    "total_ms", "wall_ms_unrounded", "output_tokens_per_s", "input_tokens", "output_tokens", "cost_usd",
+    "retries", "served_model", "system_fingerprint", "refusal", "unknown_fields_json", "tool_calls_json",
+    "turn", "parent_response_id",
+)  # fmt: skip
+
+# The part of them a JSON Lines record writes: the trial's own object carries its prompt and
+# attachments, and the attempts read beside give what the user waited.
+RECORD_COLUMNS = tuple(c for c in ANSWER_COLUMNS if c not in ("prompt", "attachments", "wall_ms_unrounded"))
+
+# How each is read (c: the current rating, p: its response, t: its trial, tu: its turn link).
+# `system` is the one the answer was given (its variant's, else the trial's); `attachments`
+# the trial's file names in order, joined with "; "; `wall_ms_unrounded` the first
+# attempt's start to the last one's end, in ms (desk.core.response.wall_ms_between rounds it).
+_SELECT = {
+    "rating_id": "c.id", "rating_created_at": "c.created_at",
+    **{name: f"c.{name}" for name in ANSWER_COLUMNS[1:15] if name != "rating_created_at"},
+    "response_id": "p.id",
+    "system": "CASE WHEN p.variant_label IS NOT NULL AND p.variant_label != '' THEN p.variant_system ELSE t.system END",
+    "prompt": "t.prompt",
+    "attachments": "coalesce((SELECT group_concat(name, '; ') FROM (SELECT name FROM trial_attachments a "
+                   "WHERE a.trial_id = p.trial_id ORDER BY a.position)), '')",
+    "wall_ms_unrounded": "((SELECT ended_at FROM attempts a WHERE a.response_id = p.id ORDER BY a.number DESC LIMIT 1)"
+                         " - (SELECT started_at FROM attempts a WHERE a.response_id = p.id ORDER BY a.number LIMIT 1))"
+                         " * 1000",
+    "cost_note": "NULLIF(p.cost_note, '')",
+    "turn": "coalesce(tu.turn, 1)",
+    "parent_response_id": "tu.parent_response_id",
+}
+
+# An attempt as the JSON Lines export lists it (desk.engine.export.ATTEMPT_RECORD_KEYS),
+# after the response it belongs to.
+ATTEMPT_COLUMNS = (
+    "response_id", "number", "status", "error_kind", "error_message", "http_status", "started_at",
+    "first_token_at", "ended_at", "connect_ms", "ttft_ms", "total_ms", "retry_after_s", "wait_before_ms",
+    "vendor_request_id", "ratelimit_json", "input_tokens", "output_tokens", "cached_input_tokens",
+    "reasoning_tokens", "cost_usd",
+)  # fmt: skip
+
+_CHUNK = 500  # ids per IN (...) query
+
+
+class ExportReads:
+    """The reads of an export of rated answers (desk.engine.export)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def count(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
+        """How many rated answers `answers` yields, and the value keys their ratings hold
+        beyond the columns and tags (extra criteria, first seen first)."""
+        f = filters or RatingFilter()
+        sql, params = self._current(f)
+        if f.tags:  # the exact tag test needs the parsed tags
+            found = [(tags, extra) for tags, extra in self.db.conn.execute(
+                f"SELECT tags_json, extra_json FROM ({sql}) ORDER BY response_id, rater", params) if _tagged(tags, f.tags)]
+            n = len(found)
+            extras = [extra for _, extra in found if extra != "{}"]
+        else:
+            n = self.db.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+            extras = [extra for (extra,) in self.db.conn.execute(
+                f"SELECT extra_json FROM ({sql}) WHERE extra_json != '{{}}' ORDER BY response_id, rater", params)]
+        keys: dict[str, None] = {}  # in the order of the partitions that choose the current ratings
+        for text in extras:
+            for key in json.loads(text):
+                keys.setdefault(key)
+        return n, list(keys)
+
+    def answers(self, filters: RatingFilter | None = None, size: int = 1000,
+                columns: Sequence[str] = ANSWER_COLUMNS) -> Iterator[list[tuple[Any, ...]]]:
+        """The current ratings `filters` selects with their answers, as tuples of `columns`
+        (some of ANSWER_COLUMNS, tags_json among them), a batch of up to `size` at a time,
+        read as consumed (memory flat in the store's size)."""
+        f = filters or RatingFilter()
+        selected = ", ".join(_SELECT.get(name, f"p.{name}") for name in columns)
+        sql, params = self._current(f)
+        # Only the keys are sorted; the answers are joined after, in that order (the sorted
+        # subquery is the outer loop of the CROSS JOIN).
+        keys = (f"SELECT c.*, p.rowid AS p_rowid FROM ({sql}) c JOIN responses p ON p.id = c.response_id "
+                "ORDER BY p.created_at, p.rowid, c.rater, c.created_at LIMIT -1")
+        cursor = self.db.conn.execute(
+            f"SELECT {selected} FROM ({keys}) c CROSS JOIN responses p ON p.rowid = c.p_rowid "
+            "LEFT JOIN trials t ON t.id = p.trial_id LEFT JOIN turns tu ON tu.response_id = p.id", params)
+        tags_at = list(columns).index("tags_json")
+        while chunk := cursor.fetchmany(size):
+            if f.tags:
+                chunk = [row for row in chunk if _tagged(row[tags_at], f.tags)]
+            if chunk:
+                yield chunk
+
+    def attempts(self, response_ids: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
+        """The attempts of these responses in order, as ATTEMPT_COLUMNS tuples, by response id."""
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        ids = list(dict.fromkeys(response_ids))
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            found = self.db.conn.execute(
+                f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE response_id IN "
+                f"({', '.join('?' for _ in chunk)}) ORDER BY response_id, number", chunk).fetchall()
+            ids_found = list(map(itemgetter(0), found))
+            if len(set(ids_found)) == len(found):  # one attempt each, the most common: no grouping
+                out.update(zip(ids_found, map(list, zip(found)), strict=True))
+            else:
+                out.update((rid, list(group)) for rid, group in groupby(found, itemgetter(0)))
+        return out
+
+    def _current(self, f: RatingFilter) -> tuple[str, list[Any]]:
+        """(SQL, parameters) of the current ratings `f` selects but for the exact tag test."""
+        sql, params = _matching_sql(f, unsuperseded=_one_current_each(self.db))
+        # Time narrows the *current* ratings, so it applies after choosing them.
+        if f.since is not None or f.until is not None:
+            sql = (f"SELECT * FROM ({sql}) WHERE (? IS NULL OR created_at >= ?) "
+                   "AND (? IS NULL OR created_at < ?)")
+            params = [*params, f.since, f.since, f.until, f.until]
+        return sql, params
+
+
+def _tagged(tags_json: str, wanted: Sequence[str]) -> bool:
+    """Whether a rating's tags hold every wanted tag."""
+    return not wanted or set(wanted) <= set(json.loads(tags_json) if tags_json and tags_json != "[]" else ())
