@@ -95,7 +95,7 @@ def test_prompt_show_set_and_agreement(setup, tmp_path):
     assert desk("judge", "prompt", "show", env=env).stdout.startswith("judge prompt default version 2\nRate it.")
     report = desk("judge", "agreement", "--run", run_id, "--json", env=env)
     assert report.returncode == 0, report
-    assert json.loads(report.stdout) == {"threshold": 0.6, "min_shared": 30, "criteria": []}
+    assert json.loads(report.stdout) == {"threshold": 0.6, "min_shared": 30, "criteria": [], "images_withheld": {}}
     assert desk("judge", env=env).returncode != 0
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from desk.cli import load as cli_load
 from desk.core.dataset import load_prompts
-from desk.engine.load_plan import PlanLabels
+from desk.engine.load_plan import LoadInput, PlanLabels
 from desk.engine.load_tab import TAB_LABELS, LoadTabModel
 
 A, B = "openai/gpt-4o-mini", "claude/claude-sonnet-4-5"
@@ -107,7 +107,7 @@ def test_the_same_run_asked_for_on_both_is_the_same_plan(tmp_path):
 
     rows = tmp_path / "prompts.jsonl"
     rows.write_text('{"prompt": "one"}\n{"prompt": "two", "system": "be brief"}\n', encoding="utf-8")
-    from_file = cli_plan("-m", A, "--dataset", str(rows), "-n", "20", "-c", "8")
+    from_file = cli_plan("-m", A, "--dataset", str(rows), "-n", "20")  # the command's defaults: the form's too
     assert from_file == tab_plan(dataset=rows) and len(from_file.inputs) == 2 and from_file.source == str(rows)
 
 
@@ -122,3 +122,19 @@ def test_a_stored_trials_task_keeps_its_system_prompt_unless_one_is_given():
     assert replaced.inputs == (TrialInput("Which rows are odd?", "Be long."),)
     removed = build_plan(LoadInput(models=(A,), trial=task, system="", requests=1), TAB_LABELS)
     assert removed.inputs == (TrialInput("Which rows are odd?"),)
+
+
+def test_the_load_tab_starts_from_the_commands_defaults():
+    """The form and `desk load` meant the same run but started from different numbers (8 streams
+    against 10): a person comparing a window run with a scripted one should not have to notice."""
+    from dataclasses import fields
+
+    from desk.engine.load_tab import LoadForm
+
+    command = LoadInput(models=())
+    form = LoadForm()
+    shared = {f.name for f in fields(LoadForm)} & {f.name for f in fields(LoadInput)}
+    differ = {name for name in shared if getattr(form, name) != getattr(command, name)}
+    # the command needs --requests or --duration; the form pre-fills 20 so a first click runs,
+    # models and fallback are typed differently (a list and a text against tuples)
+    assert differ <= {"requests", "models", "fallback"}, differ

@@ -333,7 +333,8 @@ class RequestRecord:
 
 def conversation_of(protocol: str, body: dict) -> list[dict]:
     """The messages of a chat request as {"role": system|user|assistant, "text": its text
-    parts joined by blank lines, "attachments": images and files, "thinking", "signature"}:
+    parts joined by blank lines, "attachments": images and files, "thinking", "signature"},
+    and "redacted" (the data of Anthropic redacted_thinking blocks) when there are any:
     OpenAI/Ollama `messages`, Anthropic `system` + `messages` of content blocks, Gemini
     `systemInstruction` + `contents` (role `model` is the assistant)."""
     out: list[dict] = []
@@ -365,6 +366,8 @@ def conversation_of(protocol: str, body: dict) -> list[dict]:
         add(m.get("role"), [b["text"] for b in blocks if b.get("type") == "text"],
             sum(b.get("type") in ("image", "image_url", "document") for b in blocks),
             thinking.get("thinking"), thinking.get("signature"))
+        if redacted := [b.get("data") for b in blocks if b.get("type") == "redacted_thinking"]:
+            out[-1]["redacted"] = redacted  # Anthropic's encrypted thinking, as sent back
     return out
 
 
@@ -1191,6 +1194,8 @@ class VendorServer:
         }
         # Ollama's /api/tags digest per model name (else one derived from the name).
         self.digests: dict[str, str] = {}
+        # Ollama's /api/show "capabilities" per model name (else none: an older Ollama).
+        self.capabilities: dict[str, list[str]] = {}
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._queues: dict[str, deque[Script]] = {}
@@ -1264,7 +1269,7 @@ class VendorServer:
         with self._lock:
             self._defaults.clear()
             self._loads, self._load_stats = {}, {}
-        self.default_script, self.api_key = Script(), None
+        self.default_script, self.api_key, self.capabilities = Script(), None, {}
 
     # -- lifecycle
 
@@ -1460,6 +1465,11 @@ class VendorServer:
                 proto, rec.model, stream = "ollama", body.get("model"), body.get("stream", True) is not False
             elif p.startswith("/__control/"):
                 return await self._control(c, rec, keep)
+            elif p == "/api/show":  # Ollama's model card
+                self._record(rec)
+                caps = self.capabilities.get(body.get("model") or body.get("name"))
+                card = {"details": {"format": "gguf"}, **({"capabilities": caps} if caps is not None else {})}
+                return await self._send_json(c, rec, 200, card, keep)
         elif m == "GET":
             if p == "/v1/models":
                 anthropic = "anthropic-version" in h or "x-api-key" in h
@@ -1787,8 +1797,10 @@ class VendorServer:
             return keep
         ctype = fmt.ctype_for(ctx) if rec.protocol == "gemini" else fmt.ctype
         await c.send(_head(s.status, ctype, rid, extra, None, not keep))
-        for piece in s.replay or ():
+        for n, piece in enumerate(s.replay or (), 1):
             await c.chunk(piece.encode())
+            if s.stall_after_pieces == n:  # a stream caught halfway (tool calls still arriving)
+                await c.stall()
         await self._finish(c, rec)
         return keep
 

@@ -49,11 +49,12 @@ def _json(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=encoding != "utf8")
 
 
-def _with_engine(app: Application, use: Callable[[Engine], T]) -> T:
-    """Call `use(engine)` with an Engine on `store` (the window's path), closing it after."""
+def _with_engine(app: Application, use: Callable[[Engine], T], *, prices: bool = True) -> T:
+    """Call `use(engine)` with an Engine on `store` (the window's path), closing it after;
+    `prices` False for a command that prices nothing (see Engine's warm_prices)."""
 
     async def go() -> T:
-        async with app.engine() as engine:
+        async with app.engine(warm_prices=prices) as engine:
             return use(engine)
 
     return _run(go())

@@ -38,9 +38,10 @@ def register(ssub: Any, db: argparse.ArgumentParser) -> None:  # argparse names 
                     "left out and counted). Per model: the success, constraint-violated, asked-a-needed-"
                     "clarifying-question, needless-refusal and fabricated rates of both runs with n, "
                     "the paired difference (B - A), an exact McNemar p-value on the pairs that changed "
-                    "and the verdicts' source (people where they rated, else desk's automatic "
-                    "constraint check); TTFT p50/p95, total p95 and cost per successful task of both "
-                    "runs with a paired bootstrap interval of the difference; Holm's correction "
+                    "and the verdicts' source (people where they rated, else a judge model's "
+                    "verdicts, else, for constraints, desk's automatic check; with each source's "
+                    "number of verdicts when a figure mixes them); TTFT p50/p95, total p95 and "
+                    "cost per successful task of both runs with a paired bootstrap interval of the difference; Holm's correction "
                     "across the model's figures, flagging a figure worse or better when its corrected "
                     "p is under --alpha; and served_changed when the vendor reported a different "
                     "served model or fingerprint in the two runs.",
@@ -67,7 +68,7 @@ def table_rows(m: ModelComparison) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for r in m.rates:
         rows.append(_row(r, _pct(r.rate_a), _pct(r.rate_b), _pct(r.diff, signed=True), "-",
-                         "+".join(r.sources) or "-"))
+                         r.source_label or "-"))
     for x in m.measures:
         fmt = _money if x.unit == "usd" else _ms
         interval = "-" if x.interval is None else f"[{fmt(x.interval[0], signed=True)}, {fmt(x.interval[1], signed=True)}]"

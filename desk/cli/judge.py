@@ -1,6 +1,6 @@
 """`desk judge`: a model rates answers (issue 14), its prompt, and its agreement with people.
 
-    desk judge --run RUN_ID --judge PROVIDER/MODEL [--concurrency N] [--images]
+    desk judge --run RUN_ID --judge PROVIDER/MODEL [--concurrency N] [--images | --no-images] [--temperature T]
     desk judge --trial TRIAL_ID --judge PROVIDER/MODEL
     desk judge prompt show | set FILE
     desk judge agreement [--run RUN_ID] [--threshold 0.6] [--json]
@@ -34,8 +34,14 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     scope.add_argument("--trial", metavar="TRIAL_ID", help="judge every answer of this trial")
     judge.add_argument("--judge", metavar="PROVIDER/MODEL", help="the judge model")
     judge.add_argument("--concurrency", type=int, default=4, help="requests to the judge at once (default 4)")
-    judge.add_argument("--images", action="store_true",
-                       help="send the task's images too (only for a judge model that takes images)")
+    judge.add_argument("--images", action=argparse.BooleanOptionalAction, default=None,
+                       help="send the tasks' images to the judge, or not (default: only when the judge model "
+                            "takes images: desk provider images PROVIDER/MODEL)")
+    judge.add_argument("--retry-failed", action="store_true",
+                       help="send again the answers whose request to the judge failed (timeouts, HTTP errors); "
+                            "replies that were no verdict stay judge errors")
+    judge.add_argument("--temperature", type=_temperature, default=0.0, metavar="T",
+                       help="the judge's temperature (default 0: deterministic; 'default': the vendor's)")
     judge.set_defaults(handler=_judge)
     jsub = judge.add_subparsers(dest="action", metavar="ACTION")
     prompt = jsub.add_parser("prompt", parents=[db], help="the judge prompt template (versioned)")
@@ -88,19 +94,37 @@ def _judge(args: argparse.Namespace, app: Application) -> int:
     async def go() -> JudgeSummary:
         async with app.engine() as engine:
             if args.run:
-                return await engine.judges.judge_run(args.run, ref, concurrency=args.concurrency,
-                                                     images=args.images, progress=progress)
-            return await engine.judges.judge_trial(args.trial, ref, concurrency=args.concurrency,
-                                                   images=args.images, progress=progress)
+                return await engine.judges.judge_run(args.run, ref, concurrency=args.concurrency, images=args.images,
+                                                     temperature=args.temperature, retry_failed=args.retry_failed,
+                                                     progress=progress)
+            return await engine.judges.judge_trial(args.trial, ref, concurrency=args.concurrency, images=args.images,
+                                                   temperature=args.temperature, retry_failed=args.retry_failed,
+                                                   progress=progress)
 
     summary = _run(go())
     print(file=sys.stderr)
-    print(f"judge {summary.judge} (prompt version {summary.prompt_version}), judge run {summary.run_id}: "
+    temperature = "its vendor's default" if summary.temperature is None else f"{summary.temperature:g}"
+    print(f"judge {summary.judge} (prompt version {summary.prompt_version}, temperature {temperature}), "
+          f"judge run {summary.run_id}: "
           f"{summary.verdicts} verdicts, {summary.errors} judge errors, {summary.already} judged before, "
           f"{summary.failed_answers} failed answers not judged")
+    if summary.images_withheld:
+        print(f"images withheld from the judge for {summary.images_withheld} answer(s) whose task has images: "
+              f"{summary.images_reason}")
+    elif summary.images_sent:
+        print(f"images sent to the judge for {summary.images_sent} answer(s): {summary.images_reason}")
     for message in summary.error_messages[:10]:
         print(f"  judge error: {message}")
     return EXIT_OK if not summary.errors else EXIT_FAILED
+
+
+def _temperature(text: str) -> float | None:
+    if text == "default":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number nor 'default': {text!r}") from None
 
 
 def _prompt_show(args: argparse.Namespace, app: Application) -> int:
@@ -124,11 +148,14 @@ def _prompt_set(args: argparse.Namespace, app: Application) -> int:
 
 
 def _agreement(args: argparse.Namespace, app: Application) -> int:
-    report = _with_engine(app, lambda engine: engine.judges.agreement(args.run, threshold=args.threshold))
+    report, withheld = _with_engine(app, lambda engine: (engine.judges.agreement(args.run, threshold=args.threshold),
+                                                         engine.judges.images_withheld()))
     if args.json:
-        print(_json(report.as_json()))
+        print(_json({**report.as_json(), "images_withheld": withheld}))
         return EXIT_OK
     _print_report(report)
+    for judge, n in withheld.items():
+        print(f"note: {judge} did not see the images of {n} answer(s) whose task has images")
     return EXIT_OK
 
 

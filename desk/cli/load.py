@@ -28,8 +28,11 @@ PCT_KEYS = ("p50", "p90", "p95", "p99")
 
 def register(sub: _SubParsersAction[argparse.ArgumentParser], db: argparse.ArgumentParser) -> None:
     load = sub.add_parser("load", parents=[db], help="measure latency, errors and cost under load")
-    load.add_argument("--model", "-m", action="append", required=True, metavar="NAME/MODEL")
-    src = load.add_mutually_exclusive_group(required=True)
+    load.add_argument("--model", "-m", action="append", metavar="NAME/MODEL", help="required unless --resume")
+    src = load.add_mutually_exclusive_group()
+    src.add_argument("--resume", metavar="RUN_ID",
+                     help="send what a run cut short still had to send, into that run (its own plan; "
+                          "--workers and --cluster may change where it is sent from)")
     src.add_argument("--prompt", "-p", metavar="TEXT")
     src.add_argument("--dataset", metavar="FILE", help="CSV or JSONL with a 'prompt' column (optional 'system')")
     src.add_argument("--trial", metavar="TRIAL_ID",
@@ -55,6 +58,10 @@ def register(sub: _SubParsersAction[argparse.ArgumentParser], db: argparse.Argum
     load.add_argument("--workers", type=int, default=0, metavar="N",
                       help="worker processes sharing the streams, each with its own event loop "
                            "(default: one per 500 streams of the widest step, at most one per core)")
+    load.add_argument("--cluster", metavar="ray://HOST:PORT", default="",
+                      help="run the workers as Ray actors on an existing Ray cluster ('auto': the one this "
+                           "machine belongs to); --workers then counts actors (default: by the cluster's CPUs). "
+                           "Needs pip install 'desk[cluster]'")
     load.add_argument("--name", help="a label for the run")
     load.add_argument("--json", action="store_true", help="one JSON summary object per model")
     load.set_defaults(handler=run)
@@ -89,7 +96,7 @@ def plan_from_args(args: argparse.Namespace, get_trial: Callable[[str], StoredTr
         connect_timeout=args.connect_timeout, first_token_timeout=args.first_token_timeout,
         idle_timeout=args.idle_timeout, total_timeout=args.total_timeout, fallback=tuple(args.fallback),
         budget_ms=args.budget_ms, temperature=args.temperature, max_tokens=args.max_tokens,
-        warmup=not args.no_warmup, workers=args.workers)
+        warmup=not args.no_warmup, workers=args.workers, cluster=args.cluster)
     return build_plan(given, CLI_LABELS)
 
 
@@ -130,10 +137,19 @@ def run(args: argparse.Namespace, app: Application) -> int:
         raise CliError(str(exc)) from None
     progress = _ProgressLine()
 
+    if not args.resume and not (args.model and (args.prompt or args.dataset or args.trial)):
+        raise CliError("desk load needs --model and one of --prompt, --dataset, --trial (or --resume RUN_ID)")
+
     async def go() -> LoadResult:
         # The connect timeout belongs to the engine's HTTP client: the plan's, from the same
         # arguments (the runs' own timeouts and retries are the plan's).
         async with app.engine(timeouts=timeouts) as engine:
+            if args.resume:
+                try:
+                    return await engine.loads.resume(args.resume, progress=progress, workers=args.workers or None,
+                                                     cluster=args.cluster or None)
+                except LoadCancelled as exc:
+                    return exc.result
             try:
                 plan = plan_from_args(args, engine.trials.history.get)
             except ValueError as exc:

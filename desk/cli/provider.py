@@ -14,6 +14,7 @@ from desk.cli.common import (
     EXIT_OK,
     CliError,
     _json,
+    _ref,
     _run,
     _with_engine,
 )
@@ -73,6 +74,12 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     disc.add_argument("--port", action="append", default=[], metavar="NAME=PORT",
                       help="probe only NAME (ollama, lmstudio, llamacpp, vllm) on PORT instead "
                            "(repeatable; for testing or servers on non-default ports)")
+    images = psub.add_parser("images", parents=[db],
+                             help="whether a model takes images (a judge is shown a task's images only if so)")
+    images.add_argument("model", metavar="PROVIDER/MODEL")
+    images.add_argument("takes", nargs="?", choices=("yes", "no", "auto"),
+                        help="yes or no; auto: as its model family is known (default: show what desk assumes)")
+    images.set_defaults(handler=_provider_images)
     for action, handler in {"add": _provider_add, "list": _provider_list, "remove": _provider_remove,
                             "set-key": _provider_set_key, "models": _provider_models, "test": _provider_test,
                             "discover": _provider_discover}.items():
@@ -98,6 +105,20 @@ def _provider_add(args: argparse.Namespace, app: Application) -> int:
     if warning:
         print(f"desk: warning: {warning}", file=sys.stderr)
     print(f"added provider {config.name} ({config.kind}, {config.base_url})")
+    return EXIT_OK
+
+
+def _provider_images(args: argparse.Namespace, app: Application) -> int:
+    ref = _ref(args.model)
+
+    async def go() -> tuple[bool | None, str]:
+        async with app.engine() as engine:
+            if args.takes is not None:
+                engine.providers.set_takes_images(ref, {"yes": True, "no": False, "auto": None}[args.takes])
+            return await engine.providers.images_support(ref)
+
+    _takes, why = _run(go())
+    print(why)
     return EXIT_OK
 
 

@@ -53,7 +53,7 @@ def _scorecard(args: argparse.Namespace, app: Application) -> int:
         else:
             cli_suite.print_comparison(result)
         return EXIT_OK
-    scores = _with_engine(app, lambda engine: _scores(args, engine))
+    scores = _with_engine(app, lambda engine: _scores(args, engine), prices=False)
     if args.json:
         print(_json([s.as_json() for s in scores]))
         return EXIT_OK

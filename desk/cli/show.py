@@ -11,7 +11,7 @@ from desk.cli.common import (
     _json,
     _with_engine,
 )
-from desk.cli.trial import print_table, response_json
+from desk.cli.trial import print_table, turn_json
 
 if TYPE_CHECKING:
     from desk.engine.application import Application
@@ -30,9 +30,10 @@ def _show(args: argparse.Namespace, app: Application) -> int:
     if found is None:
         raise CliError(f"no trial {args.trial_id!r}")
     stored, responses = found
+    turns = {link.response_id: link for link in links}
     if args.json:
         for r in responses:
-            print(_json(response_json(r)))
+            print(_json(turn_json(r, turns)))
         return EXIT_OK
     print(f"prompt: {stored.input.prompt}")
     if stored.input.system:
@@ -41,6 +42,6 @@ def _show(args: argparse.Namespace, app: Application) -> int:
         print(f"attachment: {a.name} ({a.kind}, {a.size} bytes)")
     if tools := stored.input.tools:
         print(f"tools: {', '.join(t.name for t in tools.tools)} (choice: {tools.choice})")
-    print_table(args.trial_id, responses, {link.response_id: link for link in links})
+    print_table(args.trial_id, responses, turns)
     return EXIT_OK
 

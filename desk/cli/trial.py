@@ -21,7 +21,8 @@ from desk.cli.policy import add_policy_args, timeouts_from
 from desk.core.attachment import AttachmentError, load_attachment
 from desk.core.records import pick, response_fields
 from desk.core.response import Attempt, ResponseResult, Status, served_label
-from desk.core.tools import ToolsError, ToolSet, calls_text, read_tools
+from desk.core.structured import SchemaError, read_schema, verdict_for
+from desk.core.tools import ToolCall, ToolsError, ToolSet, calls_text, read_tools
 from desk.core.trial import (
     REASONING_EFFORTS,
     GenerationSettings,
@@ -50,6 +51,8 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
                        help="tool definitions the models may call (JSON, OpenAI's function format)")
     trial.add_argument("--tool-choice", metavar="CHOICE",
                        help="auto (default), required, none, or the name of the one tool to call")
+    trial.add_argument("--schema", metavar="FILE",
+                       help="a JSON schema every answer must fit (structured output); desk says whether each does")
     add_policy_args(trial)
     trial.add_argument("--no-stream", action="store_true", help="ask for whole answers instead of streams")
     trial.add_argument("--json", action="store_true", help="one JSON object per response per line")
@@ -75,7 +78,7 @@ def _trial(args: argparse.Namespace, app: Application) -> int:
         except AttachmentError as exc:
             raise CliError(str(exc)) from None
     try:
-        settings = GenerationSettings(args.temperature, args.max_tokens, args.reasoning_effort)
+        settings = GenerationSettings(args.temperature, args.max_tokens, args.reasoning_effort, _schema(args))
         timeouts = timeouts_from(args)
         retry = RetryPolicy(max_retries=args.max_retries)
     except ValueError as exc:
@@ -104,12 +107,7 @@ def report(trial_id: str, responses: list[ResponseResult], *, as_json: bool,
     JSON lines or the table; the exit code says whether any failed or was not stored."""
     if as_json:
         for r in responses:
-            record = response_json(r)
-            if turns is not None:
-                link = turns.get(r.id)
-                record.update(turn=link.turn if link else None,
-                              parent_response_id=link.parent_response_id if link else None)
-            print(_json(record))
+            print(_json(turn_json(r, turns or {})))
     else:
         print_table(trial_id, responses, turns)
     return exit_code(responses)
@@ -124,6 +122,15 @@ def exit_code(responses: list[ResponseResult]) -> int:
     for r in unstored:  # an answer shown but not saved is never a success
         _err(f"{r.model}: {r.store_error}")
     return EXIT_FAILED if failed or unstored else EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.schema is None:
+        return None
+    try:
+        return read_schema(_read_text(args.schema, "schema file"))
+    except SchemaError as exc:
+        raise CliError(f"{args.schema}: {exc}") from None
 
 
 def _tools(args: argparse.Namespace) -> ToolSet | None:
@@ -157,6 +164,9 @@ class Progress:
         self.chars[result.id] += len(delta)
         self._show()
 
+    def tool_calls_received(self, result: ResponseResult, calls: list[ToolCall]) -> None:
+        pass  # the line counts characters of text; the calls are listed with the answer
+
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         pass
 
@@ -174,9 +184,18 @@ RESPONSE_JSON_KEYS = (
     "ttft_ms", "total_ms", "wall_ms", "connect_ms", "input_tokens", "output_tokens",
     "cached_input_tokens", "reasoning_tokens", "output_tokens_per_s", "cost_usd", "cost_note",
     "price_source", "retries", "retry_wait_ms", "attempts", "finish_reason", "served_model",
-    "system_fingerprint", "refusal", "unknown_fields", "tool_calls", "started_at", "first_token_at", "ended_at",
+    "system_fingerprint", "refusal", "unknown_fields", "tool_calls", "structured_output", "started_at",
+    "first_token_at", "ended_at",
     "vendor_request_id", "settings", "text", "notes", "store_error",
 )  # fmt: skip
+
+
+def turn_json(r: ResponseResult, turns: Mapping[str, TurnLink]) -> dict[str, Any]:
+    """response_json with the answer's place in its conversation: `turn` (1 for the trial's
+    own answer) and `parent_response_id` (the answer its reply followed; None on turn 1)."""
+    link = turns.get(r.id)
+    return {**response_json(r), "turn": link.turn if link else 1,
+            "parent_response_id": link.parent_response_id if link else None}
 
 
 def response_json(r: ResponseResult) -> dict[str, Any]:
@@ -187,8 +206,15 @@ def response_json(r: ResponseResult) -> dict[str, Any]:
         cost_note=r.cost_note or None,
         attempts=len(r.attempts),
         unknown_fields={name: f["count"] for name, f in values["unknown_fields"].items()},
+        structured_output=_verdict_json(r),
     )
     return pick(values, RESPONSE_JSON_KEYS)
+
+
+def _verdict_json(r: ResponseResult) -> dict[str, Any] | None:
+    """desk's check of an answer asked for a schema (null: none was asked, or it failed)."""
+    verdict = verdict_for(r.text, r.settings, r.status == Status.OK)
+    return verdict.as_dict() if verdict is not None else None
 
 
 def _fmt_ms(v: float | None) -> str:
@@ -226,6 +252,8 @@ def print_table(trial_id: str, responses: list[ResponseResult], turns: Mapping[s
             print(r.text)
         if r.tool_calls:
             print(calls_text(r.tool_calls))
+        if verdict := verdict_for(r.text, r.settings, r.status == Status.OK):
+            print("\n".join(f"[{line}]" if n == 0 else line for n, line in enumerate(verdict.lines())))
         if served := served_label(r.served_model, r.system_fingerprint):
             print(f"[served] {served}")
         for note in r.notes:

@@ -8,11 +8,12 @@ be rebuilt from the store.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from desk.core.response import ResponseResult
+from desk.core.response import ResponseFigures, ResponseResult
 from desk.core.trial import PriorTurn, TrialInput
 
 
@@ -32,7 +33,7 @@ def prior_turns(answers: Sequence[ResponseResult], replies: Sequence[str]) -> tu
     followed it (`answers` and `replies` of equal length, oldest first)."""
     if len(answers) != len(replies):
         raise ValueError("each answer needs the reply that followed it")
-    return tuple(PriorTurn(a.text, reply, a.reasoning_text, a.reasoning_signature)
+    return tuple(PriorTurn(a.text, reply, a.reasoning_text, a.reasoning_signature, a.reasoning_redacted)
                  for a, reply in zip(answers, replies, strict=True))
 
 
@@ -104,6 +105,42 @@ class Conversation:
     def continued(self, reply: str) -> TrialInput:
         """What the model is sent to answer `reply`: the whole conversation, then it."""
         return replace(self.first, turns=prior_turns(self.answers, (*self.replies, reply)))
+
+
+def task_total(response_id: str, links: Mapping[str, TurnLink], total_ms: Mapping[str, float | None],
+               cost_usd: Mapping[str, float | None]) -> tuple[float | None, float | None]:
+    """(total time, cost) of the task that ends at `response_id`: summed over it and every
+    earlier turn of its conversation (`links` by response id; `total_ms` and `cost_usd` by
+    response id must hold every turn). A sum with an unknown part is None."""
+    times: list[float | None] = []
+    costs: list[float | None] = []
+    rid: str | None = response_id
+    while rid is not None:
+        times.append(total_ms.get(rid))
+        costs.append(cost_usd.get(rid))
+        link = links.get(rid)
+        rid = link.parent_response_id if link else None
+    return (None if None in times else math.fsum(t or 0.0 for t in times),
+            None if None in costs else math.fsum(c or 0.0 for c in costs))
+
+
+def task_figures(answers: Sequence[ResponseFigures], links: Mapping[str, TurnLink]) -> list[ResponseFigures]:
+    """The scorecard's answers with latency per task: the last turn of a conversation that
+    took several carries the time of all its turns, and the turns it continued carry none
+    (they still cost: the cost per successful task counts every turn). `answers` must hold
+    every earlier turn of each conversation among them."""
+    if not links:
+        return list(answers)
+    continued = {link.parent_response_id for link in links.values()}
+    times = {a.id: a.total_ms for a in answers}
+    out = []
+    for a in answers:
+        if a.id in continued:
+            a = a._replace(total_ms=None)
+        elif a.id in links:
+            a = a._replace(total_ms=task_total(a.id, links, times, {})[0])
+        out.append(a)
+    return out
 
 
 # A question is taken to be addressed to the user when it speaks to them or opens as a

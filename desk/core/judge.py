@@ -10,6 +10,7 @@ that does not parse or validate is a judge error kept with its raw text, never r
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Template
@@ -67,6 +68,16 @@ class JudgePrompt:
     version: int
     template: str
     id: str | None = None
+
+
+# OpenAI's reasoning models take only their default temperature (anything else is a 400).
+_DEFAULT_TEMPERATURE_ONLY = re.compile(r"^(o1|o3|o4|gpt-5)(?!.*-chat)", re.IGNORECASE)
+
+
+def judge_temperature(model: str, asked: float | None) -> float | None:
+    """The temperature to judge with: as asked (0 by default), except for a model that takes
+    only its vendor's default, which is sent none (None)."""
+    return None if _DEFAULT_TEMPERATURE_ONLY.match(model) else asked
 
 
 def template_problems(template: str) -> list[str]:

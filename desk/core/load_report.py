@@ -175,6 +175,27 @@ def lag_line(lag: dict[str, Any] | None) -> tuple[str, str | None]:
     return text, lag.get("warning")
 
 
+def cluster_lines(summary: dict[str, Any] | None) -> list[str]:
+    """Where a cluster run's workers ran, each one's clock offset against the head (see
+    desk.core.clock_offset), and what a lost worker had in flight; [] for a run on one machine."""
+    c = (summary or {}).get("cluster")
+    if not c:
+        return []
+    n = len(c["workers"])
+    lines = [f"Ran on the Ray cluster at {c['address']} ({n} worker{'s' if n != 1 else ''}; {c.get('clock', '')}):"]
+    for w in c["workers"]:
+        clock = (f"clock offset {w['offset_ms']:+.3f} ms ± {w['uncertainty_ms']:.3f} ms" if "offset_ms" in w
+                 else "clock offset not measured")
+        lines.append(f"  worker {w['worker']} on {w['node'] or 'an unknown node'}: {clock}")
+    for lost in c.get("lost_in_flight", []):
+        inputs = ", ".join(str(i + 1) for i in lost["inputs"]) or "none"
+        unsent = "" if lost["not_sent"] is None else f"; {lost['not_sent']} of its share never sent"
+        when = "before the first step" if lost["step"] is None else f"in step {lost['step'] + 1}"
+        lines.append(f"  worker {lost['worker']} was lost {when}: {lost['requests']} "
+                     f"requests in flight were never reported (prompts {inputs}){unsent}")
+    return lines
+
+
 # --- `desk load`'s terminal table ------------------------------------------------------------
 
 
@@ -253,6 +274,7 @@ def table_lines(run_id: str, status: str, summary: dict[str, Any]) -> list[str]:
             lines.append(f"{model}: p95 first exceeded the {summary['p95_budget_ms']:g} ms budget at concurrency "
                          f"{f['knee_concurrency']}")
     lines.extend(throttling_lines(summary))
+    lines.extend(cluster_lines(summary))
     lag = summary["event_loop_lag"]
     if lag.get("p99_ms") is not None:
         lines.append(f"desk's own event-loop lag: p99 {lag['p99_ms']:.1f} ms, max {lag['max_ms']:.1f} ms")

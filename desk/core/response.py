@@ -297,6 +297,9 @@ class ResponseResult:
     # The vendor's seal over the answer's thinking (Anthropic's signature, Gemini's
     # thoughtSignature), stored to send back with the next turn; not an export field.
     reasoning_signature: str | None = field(default=None, compare=False)
+    # Thinking the vendor sent encrypted (Anthropic's redacted_thinking blocks' data, in
+    # order), stored to send back unchanged with the next turn; not an export field.
+    reasoning_redacted: tuple[str, ...] = field(default=(), compare=False)
     # The tool calls of the final attempt, in the order they began, each with what
     # desk.core.tools.check_call found wrong with it.
     tool_calls: list[ToolCall] = field(default_factory=list)

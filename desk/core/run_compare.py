@@ -57,9 +57,9 @@ def holm(p_values: Sequence[float]) -> list[float]:
 @dataclass(frozen=True)
 class AnswerFacts:
     """What the comparison needs of one answer: its verdicts (None: nobody judged it) with
-    where the constraint verdict came from ("people" or "auto"), people's uncertainty
-    verdict (a rubric option), its TTFT and total time (None for a failed answer), its cost
-    (None: unknown) and what the vendor said it served."""
+    where each came from ("people", "judge" or, for constraints only, "auto"), the
+    uncertainty verdict being a rubric option; its TTFT and total time (None for a failed
+    answer), its cost (None: unknown) and what the vendor said it served."""
 
     success: bool | None = None
     violated: bool | None = None
@@ -70,6 +70,25 @@ class AnswerFacts:
     uncertainty: str | None = None
     total_ms: float | None = None
     cost_usd: float | None = None
+    success_source: str = "people"
+    uncertainty_source: str = "people"
+
+
+def source_label(counts: Sequence[tuple[str, int]]) -> str:
+    """The verdict sources of a figure as its table shows them: the one source's name, or
+    each source with its number of verdicts when they were mixed ("people 14+judge 6")."""
+    if len(counts) == 1:
+        return counts[0][0]
+    return "+".join(f"{name} {n}" for name, n in counts)
+
+
+def count_sources(sources: Iterable[str | None]) -> tuple[tuple[str, int], ...]:
+    """(source, verdicts) for each source named, by name."""
+    counts: dict[str, int] = defaultdict(int)
+    for s in sources:
+        if s:
+            counts[s] += 1
+    return tuple(sorted(counts.items()))
 
 
 def _finite(v: float | None) -> float | None:
@@ -90,15 +109,23 @@ class RateFigure:
     only_a: int
     only_b: int
     p_value: float
-    sources: tuple[str, ...]
+    source_counts: tuple[tuple[str, int], ...]  # (source, verdicts of both runs' answers it gave)
     p_holm: float | None = None
     flag: str | None = None
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.source_counts)
+
+    @property
+    def source_label(self) -> str:
+        return source_label(self.source_counts)
 
     def as_json(self) -> dict[str, Any]:
         return {"figure": self.name, "n": self.n, "rate_a": self.rate_a, "rate_b": self.rate_b,
                 "diff": self.diff, "only_a": self.only_a, "only_b": self.only_b,
                 "p_value": self.p_value, "p_holm": self.p_holm, "flag": self.flag,
-                "sources": list(self.sources)}
+                "sources": list(self.sources), "source_verdicts": dict(self.source_counts)}
 
 
 @dataclass(frozen=True)
@@ -175,32 +202,36 @@ class RunComparison:
                 "models": [m.as_json() for m in self.models], "warnings": list(self.warnings)}
 
 
-def _rate(name: str, pairs: Sequence[tuple[bool | None, bool | None]], sources: Iterable[str | None]) -> RateFigure:
-    both = [(a, b) for a, b in pairs if a is not None and b is not None]
+Verdict = tuple[bool | None, str | None]  # one answer's verdict on a rate, and its source
+
+
+def _rate(name: str, pairs: Sequence[tuple[Verdict, Verdict]]) -> RateFigure:
+    both = [(a, b) for a, b in pairs if a[0] is not None and b[0] is not None]
     n = len(both)
-    only_a = sum(1 for a, b in both if a and not b)
-    only_b = sum(1 for a, b in both if b and not a)
-    rate_a = sum(a for a, _ in both) / n if n else None
-    rate_b = sum(b for _, b in both) / n if n else None
+    only_a = sum(1 for (a, _), (b, _) in both if a and not b)
+    only_b = sum(1 for (a, _), (b, _) in both if b and not a)
+    rate_a = sum(bool(a) for (a, _), _ in both) / n if n else None
+    rate_b = sum(bool(b) for _, (b, _) in both) / n if n else None
     diff = rate_b - rate_a if rate_a is not None and rate_b is not None else None
     return RateFigure(name, n, rate_a, rate_b, diff, only_a, only_b, mcnemar_exact(only_a, only_b),
-                      tuple(sorted({s for s in sources if s})))
+                      count_sources(s for a, b in both for _, s in (a, b)))
 
 
 def _is(value: str | None, option: str) -> bool | None:
     return None if value is None else value == option
 
 
+def rate_verdicts(f: AnswerFacts) -> dict[str, Verdict]:
+    """Each rate's verdict on one answer, with where it came from."""
+    return {"success": (f.success, f.success_source),
+            "constraint_violated": (f.violated, f.violated_source),
+            **{name: (_is(f.uncertainty, option), f.uncertainty_source) for name, option in UNCERTAINTY_RATES}}
+
+
 def _rates(pairs: Sequence[tuple[AnswerFacts, AnswerFacts]]) -> list[RateFigure]:
-    success = _rate("success", [(a.success, b.success) for a, b in pairs],
-                    ["people" for a, b in pairs if a.success is not None and b.success is not None])
-    violated = _rate("constraint_violated", [(a.violated, b.violated) for a, b in pairs],
-                     [s for a, b in pairs if a.violated is not None and b.violated is not None
-                      for s in (a.violated_source, b.violated_source)])
-    judged = ["people" for a, b in pairs if a.uncertainty is not None and b.uncertainty is not None]
-    return [success, violated, *(
-        _rate(name, [(_is(a.uncertainty, option), _is(b.uncertainty, option)) for a, b in pairs], judged)
-        for name, option in UNCERTAINTY_RATES)]
+    verdicts = [(rate_verdicts(a), rate_verdicts(b)) for a, b in pairs]
+    names = ("success", "constraint_violated", *(name for name, _ in UNCERTAINTY_RATES))
+    return [_rate(name, [(a[name], b[name]) for a, b in verdicts]) for name in names]
 
 
 # A measure's statistic on an (resamples × pairs) array of one run's values (rows may be

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from desk.core.response import served_label
-from desk.core.run_compare import UNCERTAINTY_RATES, AnswerFacts
+from desk.core.run_compare import UNCERTAINTY_RATES, AnswerFacts, rate_verdicts
 from desk.core.statistics import (
     bootstrap_percentile_intervals,
     bootstrap_ratio_interval,
@@ -90,15 +90,11 @@ def _rate(name: str, verdicts: Sequence[bool], sources: Sequence[str]) -> Histor
 
 def run_figures(answers: Sequence[AnswerFacts], *, seed: int = 0, n_resamples: int = 2000) -> tuple[HistoryFigure, ...]:
     """Every figure of one model's answers in one run."""
-    success = [a.success for a in answers if a.success is not None]
-    violated = [a for a in answers if a.violated is not None]
-    judged = [a.uncertainty for a in answers if a.uncertainty is not None]
-    figures = [
-        _rate("success", success, ["people"] * bool(success)),
-        _rate("constraint_violated", [bool(a.violated) for a in violated],
-              [a.violated_source for a in violated if a.violated_source]),
-        *(_rate(name, [u == option for u in judged], ["people"] * bool(judged)) for name, option in UNCERTAINTY_RATES),
-    ]
+    verdicts = [rate_verdicts(a) for a in answers]
+    figures: list[HistoryFigure] = []
+    for name in ("success", "constraint_violated", *(name for name, _ in UNCERTAINTY_RATES)):
+        given = [v[name] for v in verdicts if v[name][0] is not None]
+        figures.append(_rate(name, [bool(value) for value, _ in given], [s for _, s in given if s]))
     kw: dict[str, Any] = {"seed": seed, "n_resamples": n_resamples}
     ttft = [a.ttft_ms for a in answers if a.ttft_ms is not None]
     total = [a.total_ms for a in answers if a.total_ms is not None]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, TypeVar
 
@@ -518,8 +518,11 @@ def bootstrap_ratio_intervals(
     """`bootstrap_ratio_interval` of each (numerators, denominators), exactly. Every one
     starts a generator from `seed`, so data sets of the same length draw the same resampled
     indices: they are drawn once per length and gathered for all of them together (the
-    draws are most of the time of a scorecard's cost intervals)."""
+    draws are most of the time of a scorecard's cost intervals); desk.core.resampling
+    counts them fast, to the same figures."""
     import numpy as np  # on first use: see the module docstring
+
+    from desk.core.resampling import ratio_order_statistics
     tail = _check_confidence(confidence)
     if n_resamples < 1:
         raise ValueError("n_resamples must be at least 1")
@@ -530,18 +533,13 @@ def bootstrap_ratio_intervals(
         if len(numerators) >= 2 and math.fsum(denominators) != 0:
             by_length[len(numerators)].append(k)
     out: list[tuple[float, float] | None] = [None] * len(data)
-    for n, members in by_length.items():
-        # One gather of complex numbers resamples each numerator with its denominator.
-        paired = [np.asarray(data[k][0], dtype=float) + 1j * np.asarray(data[k][1], dtype=float) for k in members]
-        blocks: list[list[np.ndarray]] = [[] for _ in members]
-        for rows in _resample_rows(np.random.default_rng(seed), n, n_resamples):
-            for values, sums in zip(paired, blocks, strict=True):
-                sums.append(values[rows].sum(axis=1))  # as one data set's own: the same float sums
-        for k, row in zip(members, map(np.concatenate, blocks), strict=True):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratios = np.where(row.imag != 0, row.real / np.where(row.imag != 0, row.imag, 1), math.inf)
-            estimates = np.sort(ratios).tolist()
-            out[k] = _percentile_of_sorted(estimates, tail), _percentile_of_sorted(estimates, 100 - tail)
+    spots = [_percentile_spot(n_resamples, q) for q in (tail, 100 - tail)]
+    ranks = sorted({rank for lo, hi, _ in spots for rank in (lo, hi)})
+    for members in by_length.values():
+        arrays = [(np.asarray(data[k][0], dtype=float), np.asarray(data[k][1], dtype=float)) for k in members]
+        for k, at in zip(members, ratio_order_statistics(arrays, n_resamples, seed, ranks), strict=True):
+            lower, upper = (_percentile_at(at, spot) for spot in spots)
+            out[k] = lower, upper
     return out
 
 
@@ -571,13 +569,18 @@ def exact_mean(values: Sequence[float]) -> float:
     return float(average)
 
 
-def _percentile_of_sorted(ordered: Sequence[float], q: float) -> float:
-    """`percentile` on sorted values that may end in +infinity (where inf - inf would give nan)."""
-    position = (len(ordered) - 1) * q / 100
+def _percentile_spot(count: int, q: float) -> tuple[int, int, float]:
+    """The two ranks (0-based) `percentile` of `count` sorted values interpolates between, and how far."""
+    position = (count - 1) * q / 100
     lo = math.floor(position)
-    hi = min(lo + 1, len(ordered) - 1)
-    frac = position - lo
-    a, b = ordered[lo], ordered[hi]
+    return lo, min(lo + 1, count - 1), position - lo
+
+
+def _percentile_at(at: Mapping[int, float], spot: tuple[int, int, float]) -> float:
+    """`percentile` from the sorted values at its two ranks, which may be +infinity (where
+    inf - inf would give nan)."""
+    lo, hi, frac = spot
+    a, b = at[lo], at[hi]
     if math.isinf(b):
         return b if frac > 0 or math.isinf(a) else a
     return float(a + frac * (b - a))

@@ -161,6 +161,10 @@ class CallAssembler:
     def calls(self) -> list[ToolCall]:
         return list(self._calls.values())
 
+    def snapshot(self) -> list[ToolCall]:
+        """Copies of the calls as far as they have arrived (a view shows them while they grow)."""
+        return [ToolCall(c.name, c.arguments, c.id) for c in self._calls.values()]
+
     def __bool__(self) -> bool:
         return bool(self._calls)
 
@@ -196,13 +200,20 @@ NO_VALIDATOR = "not checked against the schema: the jsonschema package is not in
 def schema_errors(value: Any, schema: Mapping[str, Any]) -> list[str]:
     """Where `value` breaks `schema`, one sentence each, in document order (a dependency
     missing from an install is said as a problem, never taken as "valid")."""
+    return [message if path is None else f"{_where(path)}: {message}"
+            for path, message in schema_error_pairs(value, schema)]
+
+
+def schema_error_pairs(value: Any, schema: Mapping[str, Any]) -> list[tuple[list[Any] | None, str]]:
+    """Where `value` breaks `schema`: (the path into the value, what is wrong), in document
+    order; a missing jsonschema package is one problem with no path."""
     try:
         from jsonschema import validators  # the maintained implementation of JSON Schema
     except ImportError:
-        return [NO_VALIDATOR]
+        return [(None, NO_VALIDATOR)]
     validator = validators.validator_for(dict(schema))(dict(schema))
     errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
-    return [f"{_where(list(e.absolute_path))}: {e.message}" for e in errors]
+    return [(list(e.absolute_path), e.message) for e in errors]
 
 
 def schema_problem(schema: Mapping[str, Any]) -> str | None:

@@ -103,12 +103,14 @@ class PriorTurn:
     """One earlier exchange of a conversation: the model's answer, then the user's reply to
     it. `reasoning` and `signature` are the answer's visible thinking and the vendor's seal
     over it (Anthropic's thinking signature, Gemini's thoughtSignature), passed back where
-    the vendor wants them; empty or None when there was none."""
+    the vendor wants them; empty or None when there was none. `redacted` is the thinking
+    the vendor sent encrypted (Anthropic's redacted_thinking data), passed back unchanged."""
 
     answer: str
     reply: str
     reasoning: str = ""
     signature: str | None = None
+    redacted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,10 @@ class Application:
         return str(self.store.path)
 
     def engine(self, *, timeouts: Timeouts | None = None, retry: RetryPolicy | None = None,
-               stream: bool = True, client: HttpClient | None = None) -> Engine:
+               stream: bool = True, client: HttpClient | None = None, warm_prices: bool = True) -> Engine:
         """The services on this store; close it (`async with`, or aclose) on the loop that used it."""
-        return Engine(self.store, timeouts=timeouts, retry=retry, stream=stream, client=client)
+        return Engine(self.store, timeouts=timeouts, retry=retry, stream=stream, client=client,
+                      warm_prices=warm_prices)
 
     def secure_stored_urls(self) -> list[str]:
         """Take any password an older desk kept in a provider's base URL out of the store (to

@@ -63,6 +63,7 @@ class LoadPlan:
     warmup: bool = True
     source: str = ""  # what the inputs came from (a prompt, a dataset path), for the record
     workers: int = 0  # worker processes sharing the streams; 0: by the plan's width and the cores
+    cluster: str = ""  # a Ray cluster's address (ray://HOST:PORT or auto): the workers run there as actors
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -97,6 +98,7 @@ class LoadPlan:
             "stream": self.stream,
             "warmup": self.warmup,
             "workers": self.workers,
+            **({"cluster": self.cluster} if self.cluster else {}),
         }
 
 

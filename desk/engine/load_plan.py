@@ -63,6 +63,7 @@ class LoadInput:
     max_tokens: int | None = None
     warmup: bool = True
     workers: int = 0  # worker processes; 0: chosen by the plan's width and the cores
+    cluster: str = ""  # a Ray cluster's address: the workers run there (desk.engine.services.load_cluster)
 
 
 def parse_ramp(text: str, label: str = "ramp") -> list[int]:
@@ -111,6 +112,7 @@ def build_plan(given: LoadInput, labels: PlanLabels) -> LoadPlan:
         warmup=given.warmup,
         source=source,
         workers=given.workers,
+        cluster=given.cluster,
     )
 
 

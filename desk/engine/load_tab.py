@@ -44,16 +44,17 @@ TAB_LABELS = PlanLabels(models="Models", prompt="The prompt", dataset="a dataset
 @dataclass
 class LoadForm:
     """What the form holds, in plain values (None: the field's "off" / "default"). Its
-    defaults are `desk load`'s (its flags default to the same)."""
+    defaults are `desk load`'s (LoadInput's), except `requests`: the command needs it or
+    a duration given, the form starts from 20 so a first click runs."""
 
     models: list[str] = field(default_factory=list)
     prompt: str = ""
     requests: int | None = 20
-    concurrency: int = 8
+    concurrency: int = LoadInput.concurrency
     ramp: str = ""
     duration_s: float | None = None
-    max_retries: int = 2
-    honour_retry_after: bool = True
+    max_retries: int = DEFAULT_RETRY.max_retries
+    honour_retry_after: bool = DEFAULT_RETRY.honour_retry_after
     backoff_base: float = DEFAULT_RETRY.base_delay
     backoff_max: float = DEFAULT_RETRY.max_delay
     first_token_timeout: float = DEFAULT_TIMEOUTS.first_token

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from time import monotonic
 
 from desk.core.response import Attempt, KeyScrubber, ResponseResult
+from desk.core.tools import ToolCall
 from desk.engine.ports.trials import ResponseWriter
 
 log = logging.getLogger("desk.engine")
@@ -46,6 +47,9 @@ class StoreRecorder:
             self._last_flush[result.id] = now
             self._write(result, "saving the text so far", lambda: self._responses.update_text(
                 result.id, self._clean("".join(parts)), result.reasoning_text))
+
+    def tool_calls_received(self, result: ResponseResult, calls: list[ToolCall]) -> None:
+        pass  # stored with the finished answer, once checked
 
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         self._write(result, f"saving attempt {attempt.number}", lambda: self._responses.save_attempt(result.id, attempt))
@@ -88,6 +92,9 @@ class RedactingSink:
             self._shown[result.id].append(shown)
             self._inner.text_received(result, shown, self._shown[result.id])  # type: ignore[attr-defined]
 
+    def tool_calls_received(self, result: ResponseResult, calls: list[ToolCall]) -> None:
+        self._inner.tool_calls_received(result, calls)  # type: ignore[attr-defined]
+
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         self._inner.attempt_finished(result, attempt)  # type: ignore[attr-defined]
 
@@ -111,6 +118,10 @@ class FanoutSink:
     def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
         for s in self._sinks:
             s.text_received(result, delta, parts)  # type: ignore[attr-defined]
+
+    def tool_calls_received(self, result: ResponseResult, calls: list[ToolCall]) -> None:
+        for s in self._sinks:
+            s.tool_calls_received(result, calls)  # type: ignore[attr-defined]
 
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         for s in self._sinks:

@@ -5,10 +5,11 @@ A run's answers are keyed by case × sample × model, a case being its key and w
 (prompt, system prompt, attachments, expect, constraints): two versions of a suite pair on
 the cases they share unchanged, and the comparison says how many cases one version lacks or
 changed. A cell's answer is the one the run's matrix shows (the latest ok).
-Verdicts come from people where they rated; a constraint verdict with no person's comes
-from desk's automatic check (rater "auto"). The clarifying, refusal and fabrication rates are
-people's uncertainty verdicts only (no automatic check judges them). Latency is the counted
-answer's own (none for a failed answer); its cost includes every attempt of it.
+Each verdict comes from people where they rated, else from the judges (raters "judge:..."),
+else, for constraints only, from desk's automatic check (rater "auto"): no automatic check
+judges success or the clarifying, refusal and fabrication rates. TTFT is the counted
+answer's own; its total time and cost are its task's, summed over every turn of the case
+(each turn's cost including its every attempt); a failed answer has no times.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from typing import NamedTuple, cast
 
-from desk.core.judge import is_machine
+from desk.core.conversation import task_total
+from desk.core.judge import is_judge, is_machine
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult
 from desk.core.run_compare import ALPHA, UNCERTAINTY_RATES, AnswerFacts, RunComparison, compare_runs
 from desk.core.suite import AUTO_RATER, Case, Suite
+from desk.engine.ports.ratings import TurnLookup
 from desk.engine.ports.suites import RatingLookup, SuiteTables
 from desk.engine.scorecard import combined_rating
 from desk.engine.suite_reading import counted_answers
@@ -33,11 +36,11 @@ _CONSTRAINT_VERDICTS = ("followed", "violated")
 
 
 def compare_suite_runs(suites: SuiteTables, ratings: RatingLookup, run_a: str, run_b: str, *,
-                       alpha: float = ALPHA) -> RunComparison:
+                       alpha: float = ALPHA, turns: TurnLookup | None = None) -> RunComparison:
     """Run A against run B, per model, figures flagged at `alpha` after Holm. Raises
     SuiteRunError for a run that is not a suite run, or two runs of different suites."""
-    suite_a, answers_a = run_answers(suites, ratings, run_a)
-    suite_b, answers_b = run_answers(suites, ratings, run_b)
+    suite_a, answers_a = run_answers(suites, ratings, run_a, turns)
+    suite_b, answers_b = run_answers(suites, ratings, run_b, turns)
     if suite_a.name != suite_b.name:
         raise SuiteRunError(f"run {run_a} is of suite {suite_a.name!r} and run {run_b} of {suite_b.name!r}: "
                             "compare runs of one suite")
@@ -73,10 +76,11 @@ def version_note(a: Suite, b: Suite) -> str | None:
             f"only the {len(refs_a & refs_b)} case(s) both ask alike were compared")
 
 
-def run_facts(suites: SuiteTables, ratings_of: RatingLookup, run_id: str) -> tuple[str, dict[tuple[Hashable, str], AnswerFacts]]:
+def run_facts(suites: SuiteTables, ratings_of: RatingLookup, run_id: str,
+              turns: TurnLookup | None = None) -> tuple[str, dict[tuple[Hashable, str], AnswerFacts]]:
     """The run's suite name, and ((case key, sample), model) -> the facts of the answer that
     counts for that cell."""
-    suite, answers = run_answers(suites, ratings_of, run_id)
+    suite, answers = run_answers(suites, ratings_of, run_id, turns)
     return suite.name, {key: facts for key, (_, facts) in answers.items()}
 
 
@@ -108,15 +112,15 @@ _VALUES: dict[str, Callable[[AnswerFacts], bool | float | None]] = {
 
 
 def evidence(suites: SuiteTables, ratings: RatingLookup, run_a: str, run_b: str, model: str,
-             figure: str) -> list[EvidencePair]:
+             figure: str, turns: TurnLookup | None = None) -> list[EvidencePair]:
     """What a figure's change rests on, for one model: for a rate, the cases whose verdict
     flipped between the runs; for a time or a cost, the pairs that changed most (largest
     |B - A| first, at most MAX_EVIDENCE)."""
     value_of = _VALUES.get(figure)
     if value_of is None:
         raise SuiteRunError(f"no figure {figure!r} (one of {', '.join(_VALUES)})")
-    _, answers_a = run_answers(suites, ratings, run_a)
-    _, answers_b = run_answers(suites, ratings, run_b)
+    _, answers_a = run_answers(suites, ratings, run_a, turns)
+    _, answers_b = run_answers(suites, ratings, run_b, turns)
     pairs = []
     for key in sorted(answers_a.keys() & answers_b.keys(), key=repr):
         unit, name = key
@@ -136,11 +140,12 @@ def evidence(suites: SuiteTables, ratings: RatingLookup, run_a: str, run_b: str,
 _RATES = ("success", "constraint_violated", *(name for name, _ in UNCERTAINTY_RATES))
 
 
-def run_answers(suites: SuiteTables, ratings_of: RatingLookup,
-                run_id: str) -> tuple[Suite, dict[tuple[Hashable, str], tuple[ResponseResult, AnswerFacts]]]:
+def run_answers(suites: SuiteTables, ratings_of: RatingLookup, run_id: str,
+                turns: TurnLookup | None = None) -> tuple[Suite, dict[tuple[Hashable, str], tuple[ResponseResult, AnswerFacts]]]:
     """The run's suite, and ((case, sample), model) -> the answer that counts for that cell
-    with its facts (the case as a CaseRef)."""
-    suite, answers = counted_answers(suites, run_id)
+    with its facts (the case as a CaseRef). With `turns`, a case that took several turns
+    costs and lasts the sum of its turns."""
+    suite, answers, every = counted_answers(suites, run_id)
     key_of = {c.id: case_ref(c) for c in suite.cases}
     chosen: dict[tuple[Hashable, str], ResponseResult] = {
         ((key_of[case_id], sample), model): r
@@ -150,21 +155,38 @@ def run_answers(suites: SuiteTables, ratings_of: RatingLookup,
     ratings: dict[str, list[Rating]] = defaultdict(list)
     for rating in ratings_of.current(ids) if ids else []:
         ratings[rating.response_id].append(rating)
-    return suite, {key: (r, answer_facts(r, ratings.get(r.id, []))) for key, r in chosen.items()}
+    links = turns.for_responses(list(every)) if turns is not None else {}
+    times = {i: a.total_ms for i, a in every.items()}
+    costs = {i: a.cost_usd for i, a in every.items()}
+    return suite, {key: (r, answer_facts(r, ratings.get(r.id, []), task_total(r.id, links, times, costs)))
+                   for key, r in chosen.items()}
 
 
-def answer_facts(r: ResponseResult, ratings: list[Rating]) -> AnswerFacts:
-    people = combined_rating([x for x in ratings if not is_machine(x.rater)])
-    auto = combined_rating([x for x in ratings if x.rater == AUTO_RATER])
-    outcome = people.get("outcome")
-    violated, source = None, None
-    if people.get("constraints") in _CONSTRAINT_VERDICTS:
-        violated, source = people["constraints"] == "violated", "people"
-    elif auto.get("constraints") in _CONSTRAINT_VERDICTS:
-        violated, source = auto["constraints"] == "violated", "auto"
+def answer_facts(r: ResponseResult, ratings: list[Rating],
+                 task: tuple[float | None, float | None] | None = None) -> AnswerFacts:
+    """The answer's facts, each verdict from the first source that gave one: people, else
+    the judges (their majority), else, for constraints, desk's automatic check. `task` is
+    the (total time, cost) of the task it ends, summed over its turns (default: its own)."""
+    total_ms, cost_usd = task or (r.total_ms, r.cost_usd)
+    by_source = (("people", combined_rating([x for x in ratings if not is_machine(x.rater)])),
+                 ("judge", combined_rating([x for x in ratings if is_judge(x.rater)])),
+                 ("auto", combined_rating([x for x in ratings if x.rater == AUTO_RATER])))
+
+    def first(criterion: str, allowed: Callable[[object], bool], sources: tuple[str, ...]) -> tuple[str | None, str]:
+        for source, values in by_source:
+            if source in sources and allowed(values.get(criterion)):
+                return values[criterion], source
+        return None, "people"
+
+    outcome, outcome_source = first("outcome", lambda v: v not in (None, ""), ("people", "judge"))
+    uncertainty, uncertainty_source = first("uncertainty", lambda v: v not in (None, ""), ("people", "judge"))
+    constraints, constraints_source = first("constraints", lambda v: v in _CONSTRAINT_VERDICTS,
+                                            ("people", "judge", "auto"))
     return AnswerFacts(
-        success=None if outcome is None else outcome == "success",
-        violated=violated, violated_source=source, uncertainty=people.get("uncertainty"),
-        ttft_ms=None if r.failed else r.ttft_ms, total_ms=None if r.failed else r.total_ms, cost_usd=r.cost_usd,
+        success=None if outcome is None else outcome == "success", success_source=outcome_source,
+        violated=None if constraints is None else constraints == "violated",
+        violated_source=None if constraints is None else constraints_source,
+        uncertainty=uncertainty, uncertainty_source=uncertainty_source,
+        ttft_ms=None if r.failed else r.ttft_ms, total_ms=None if r.failed else total_ms, cost_usd=cost_usd,
         served_model=r.served_model, system_fingerprint=r.system_fingerprint,
     )

@@ -145,7 +145,7 @@ def _rows(model: str, served_changed: str | None, figures: list[RateFigure | Mea
         tested = f.p_holm is not None
         p = _p(f.p_value) if tested else "–"
         if isinstance(f, RateFigure):
-            a, b, diff, interval, source = _pct(f.rate_a), _pct(f.rate_b), _pct(f.diff, True), "–", "+".join(f.sources)
+            a, b, diff, interval, source = _pct(f.rate_a), _pct(f.rate_b), _pct(f.diff, True), "–", f.source_label
             changed = f.only_a + f.only_b > 0
         else:
             fmt = _usd if f.unit == "usd" else _ms

@@ -6,6 +6,7 @@ model (the statistics are desk.core.run_history's)."""
 from __future__ import annotations
 
 from desk.core.run_history import HistoryPoint, RunMeta, suite_history
+from desk.engine.ports.ratings import TurnLookup
 from desk.engine.ports.suites import RatingLookup, SuiteTables
 from desk.engine.run_compare import run_facts
 from desk.engine.suite_records import SuiteRunError, SuiteRunInfo
@@ -14,7 +15,7 @@ MAX_RUNS = 10_000  # years of weekly runs
 
 
 def history_of(suites: SuiteTables, ratings: RatingLookup, runs: list[SuiteRunInfo], name: str, *,
-               model: str | None = None) -> list[HistoryPoint]:
+               model: str | None = None, turns: TurnLookup | None = None) -> list[HistoryPoint]:
     """The points of every run of suite `name` among `runs` (oldest first), per model or
     only `model`. Raises SuiteRunError for a suite that was never stored, or a model none of
     its runs sent to."""
@@ -26,6 +27,6 @@ def history_of(suites: SuiteTables, ratings: RatingLookup, runs: list[SuiteRunIn
         raise SuiteRunError(f"no run of suite {name!r} sent to {model} (its models: {', '.join(known)})")
     loaded = []
     for info in mine:
-        _, facts = run_facts(suites, ratings, info.run_id)
+        _, facts = run_facts(suites, ratings, info.run_id, turns)
         loaded.append((RunMeta(info.run_id, info.created_at, info.suite_version, info.name, info.rerun_of), facts))
     return suite_history(loaded, model=model)

@@ -32,7 +32,7 @@ from desk.core.response import (
     tokens_per_second,
 )
 from desk.core.surrogates import SurrogateJoiner, lone_surrogates_note
-from desk.core.tools import CallAssembler, ToolSet, check_calls
+from desk.core.tools import CallAssembler, ToolCall, ToolSet, check_calls
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, Variant
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer
@@ -78,6 +78,9 @@ class ResponseSink(Protocol):
 
     def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None: ...
 
+    # The attempt's tool calls as far as they have arrived (copies), after each piece of one.
+    def tool_calls_received(self, result: ResponseResult, calls: list[ToolCall]) -> None: ...
+
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None: ...
 
     def response_finished(self, result: ResponseResult) -> None: ...
@@ -93,8 +96,11 @@ class GuardedSink:
         self._failed: set[str] = set()
 
     def _call(self, name: str, *args: object) -> None:
+        method = getattr(self._inner, name, None)
+        if method is None and name == "tool_calls_received":
+            return  # a sink written before calls streamed live: it gets them with the finished answer
         try:
-            getattr(self._inner, name)(*args)
+            method(*args)  # type: ignore[misc]
         except Exception:
             if name not in self._failed:
                 self._failed.add(name)
@@ -105,6 +111,9 @@ class GuardedSink:
 
     def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
         self._call("text_received", result, delta, parts)
+
+    def tool_calls_received(self, result: ResponseResult, calls: list[ToolCall]) -> None:
+        self._call("tool_calls_received", result, calls)
 
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         self._call("attempt_finished", result, attempt)
@@ -118,6 +127,9 @@ class NullSink:
         pass
 
     def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
+        pass
+
+    def tool_calls_received(self, result: ResponseResult, calls: list[ToolCall]) -> None:
         pass
 
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
@@ -165,8 +177,11 @@ class _AttemptStream:
             self.first_at = event.at if self.first_at is None else self.first_at
             self.last_at = event.at
             self.calls.feed(event.index, event.id, event.name, event.arguments)
+            self.sink.tool_calls_received(result, self.calls.snapshot())
         elif isinstance(event, ReasoningDelta):
             self.last_at, result.reasoning_signature = event.at, event.signature or result.reasoning_signature
+            if event.redacted:
+                result.reasoning_redacted += (event.redacted,)
             if thought := self.thoughts.feed(event.text):
                 self.reasoning.append(thought)
         elif isinstance(event, UsageReport):
@@ -296,6 +311,7 @@ class Runner:
                 result.chunk_times.clear()
                 result.refusal, result.unknown_fields = False, {}  # of the final attempt, like its text
                 result.served_model = result.system_fingerprint = result.reasoning_signature = None
+                result.reasoning_redacted = ()
                 result.tool_calls = []
                 error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink)
                 self._price_attempt(target, attempt)

@@ -225,18 +225,21 @@ Combined = tuple[Any, Any, Any, Any]  # an answer's outcome, uncertainty, constr
 
 def _combined(rated: Sequence[Sequence[RatingFigures]]) -> list[Combined]:
     """Each rated answer's outcome, uncertainty and constraints (by majority), and the mean
-    quality when it has one; a single rater's values are taken as they are (the usual case,
-    and at 100,000 answers the cost of building tuples to take a majority of one shows)."""
+    quality when it has one; one or two raters' values are taken without building the lists
+    a majority reads (the usual cases: at 100,000 answers that cost shows)."""
     out: list[Combined] = []
     for rs in rated:
         if len(rs) == 1:
-            x = rs[0]
-            out.append((x.outcome, x.uncertainty, x.constraints, x.quality))
-            continue
-        out.append((_majority([(x.created_at, x.outcome) for x in rs]),
-                    _majority([(x.created_at, x.uncertainty) for x in rs]),
-                    _majority([(x.created_at, x.constraints) for x in rs]),
-                    _mean_quality(rs) if any(x.quality is not None for x in rs) else None))
+            out.append(rs[0][3:7])  # (outcome, uncertainty, constraints, quality): RatingFigures' order
+        elif len(rs) == 2:  # as _majority of two: the later rating's values (the first's on a tie of times)
+            later = rs[1] if rs[1].created_at > rs[0].created_at else rs[0]
+            known = rs[0].quality is not None or rs[1].quality is not None
+            out.append((later.outcome, later.uncertainty, later.constraints, _mean_quality(rs) if known else None))
+        else:
+            out.append((_majority([(x.created_at, x.outcome) for x in rs]),
+                        _majority([(x.created_at, x.uncertainty) for x in rs]),
+                        _majority([(x.created_at, x.constraints) for x in rs]),
+                        _mean_quality(rs) if any(x.quality is not None for x in rs) else None))
     return out
 
 
@@ -250,7 +253,7 @@ def _mean_quality(ratings: Sequence[RatingFigures]) -> float:
     return mean(scores)
 
 
-def _share(hits: int, n: int) -> float | None:
+def _share(hits: float, n: int) -> float | None:
     return hits / n if n else None
 
 
@@ -276,11 +279,11 @@ def compute_scorecard(
     by_model: dict[str, list[ResponseFigures]] = defaultdict(list)
     for r in responses:
         by_model[r.model].append(r if type(r) is ResponseFigures else _answer_figures(r))
+    # Only answers in scope are looked up: a rating of another is never read (cheaper than asking).
     ratings_by_response: dict[str, list[RatingFigures]] = defaultdict(list)
     for rating in ratings:
-        if rating.response_id in by_id:
-            ratings_by_response[rating.response_id].append(
-                rating if isinstance(rating, RatingFigures) else rating_figures(rating))
+        ratings_by_response[rating.response_id].append(
+            rating if isinstance(rating, RatingFigures) else rating_figures(rating))
 
     models = sorted(by_model)
     steps = len(models) + 1
@@ -330,7 +333,7 @@ class _Pairwise:
     def score(self, s: ModelScore) -> None:
         model = s.model
         s.pairwise_games = self.games[model]
-        s.pairwise_win_rate = _share_float(self.points[model], self.games[model])
+        s.pairwise_win_rate = _share(self.points[model], self.games[model])
         s.pairwise_win_ci = win_rate_interval(self.points[model], self.games[model])
         s.bt_score = self.strengths.get(model)
         s.bt_ci = self.strength_ci.get(model)
@@ -399,10 +402,6 @@ def _model_score(model: str, answers: Sequence[ResponseFigures], ratings_by_resp
     if s.cost_unknown:
         s.warnings.append(f"{s.cost_unknown} answer(s) with unknown cost left out of the cost figures")
     return s, cost
-
-
-def _share_float(points: float, n: int) -> float | None:
-    return points / n if n else None
 
 
 def _comparisons(preferences: Sequence[Preference | PreferenceFigures],

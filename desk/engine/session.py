@@ -47,7 +47,10 @@ class Engine:
         retry: RetryPolicy | None = None,
         stream: bool = True,
         client: HttpClient | None = None,
+        warm_prices: bool = True,
     ) -> None:
+        """`warm_prices` False: a command that prices nothing (a scorecard) does not load the
+        price catalog and the keyring on a thread beside its own work (half a second of CPU)."""
         self.store = store
         self.timeouts = timeouts or Timeouts()
         self.connections = Connections(connect_timeout=self.timeouts.connect, client=client)
@@ -59,7 +62,8 @@ class Engine:
             stream=stream,
             known_keys=lambda: self.providers.known_keys(),
         )
-        preload_catalog()
+        if warm_prices:
+            preload_catalog()
         self._wire()
 
     def _wire(self) -> None:
@@ -83,11 +87,13 @@ class Engine:
             store.judge_prompts, store.verdicts, store.calibration, trials=store.trials, answers=store.responses, ratings=store.ratings,
             rubrics=store.rubrics, runs=store.runs, links=store.suites, targets=self.providers, runner=self.runner,
             recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), run_answers=self.suites.rating_queue,
+            takes_images=self.providers.images_support,
         )
         self.loads = LoadService(self.store.runs, self.providers, self.runner, self.connections,
                                  create_trial=self.store.trials.create,
                                  own_connection=lambda: open_store(path),
-                                 elsewhere=self._loads_elsewhere, store_path=str(path))
+                                 elsewhere=self._loads_elsewhere, store_path=str(path),
+                                 get_trial=lambda trial_id: (t.input if (t := store.trials.get(trial_id)) else None))
 
     @asynccontextmanager
     async def _loads_elsewhere(self, timeouts: Timeouts, retry: RetryPolicy) -> AsyncIterator[LoadService]:

@@ -7,6 +7,7 @@ from desk.core.judge import is_machine
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult, Status
 from desk.core.suite import AUTO_RATER, Suite, handled
+from desk.engine.ports.ratings import TurnLookup
 from desk.engine.ports.suites import RatingLookup, SuiteTables
 from desk.engine.scorecard import combined_rating
 from desk.engine.suite_records import (
@@ -46,8 +47,9 @@ def run_parts(suites: SuiteTables, run_id: str) -> tuple[SuiteRunInfo, Suite, li
     return info, suite, list(info.models), by_cell
 
 
-def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str) -> SuiteMatrix:
-    """Cases x models (x samples) of a run: each cell's answer, timing, cost and ratings."""
+def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str, turns: TurnLookup | None = None) -> SuiteMatrix:
+    """Cases x models (x samples) of a run: each cell's answer, timing, cost and ratings,
+    and (with `turns`) its turn."""
     info, suite, models, by_cell = run_parts(suites, run_id)
     trials = {(case_id, sample): trial_id for case_id, sample, trial_id in suites.run_trials(run_id)}
     chosen = {key: _pick(found) for key, found in by_cell.items()}
@@ -55,6 +57,7 @@ def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str) -> SuiteM
     ratings: dict[str, list[Rating]] = {}
     for rating in ratings_of.current(ids) if ids else []:
         ratings.setdefault(rating.response_id, []).append(rating)
+    turn_of = {rid: link.turn for rid, link in turns.for_responses(ids).items()} if turns and ids else {}
     cells = []
     for case in suite.cases:
         for sample in range(info.repeat):
@@ -81,7 +84,7 @@ def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str) -> SuiteM
                     total_ms=r.total_ms if r else None, cost_usd=r.cost_usd if r else None,
                     answers=len(by_cell.get(key, ())), human=human,
                     auto_constraints=auto.constraints if auto else None,
-                    auto_note=auto.note if auto else None,
+                    auto_note=auto.note if auto else None, turn=turn_of.get(r.id, 1) if r else 1,
                 ))
     return SuiteMatrix(info, suite, tuple(models), info.repeat, tuple(cells))
 
@@ -152,12 +155,15 @@ def disagreements(suites: SuiteTables, ratings: RatingLookup, run_id: str | None
     return out
 
 
-def counted_answers(suites: SuiteTables, run_id: str) -> tuple[Suite, dict[tuple[str, int, str], ResponseResult]]:
-    """A run's suite and the answer that counts for each (case id, sample, model) cell (the
-    one its matrix shows: the latest ok)."""
+def counted_answers(suites: SuiteTables, run_id: str) -> tuple[Suite, dict[tuple[str, int, str], ResponseResult],
+                                                                dict[str, ResponseResult]]:
+    """A run's suite, the answer that counts for each (case id, sample, model) cell (the
+    one its matrix shows: the latest ok), and every answer of the run by id (the earlier
+    turns of a counted answer among them)."""
     _, suite, _, by_cell = run_parts(suites, run_id)
     picked = {key: _pick(found) for key, found in by_cell.items()}
-    return suite, {key: pick[1] for key, pick in picked.items() if pick is not None}
+    every = {r.id: r for found in by_cell.values() for _, r in found}
+    return suite, {key: pick[1] for key, pick in picked.items() if pick is not None}, every
 
 
 def run_units(suites: SuiteTables, run_id: str) -> tuple[SuiteRunInfo, Suite, list[tuple[tuple[str, int], str, str]],

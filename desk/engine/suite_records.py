@@ -140,6 +140,7 @@ class MatrixCell:
     human: RatingSummary | None
     auto_constraints: str | None  # followed | violated (the automatic check), if made
     auto_note: str | None
+    turn: int = 1  # the counted answer's turn: 2 on after the case's clarification
 
 
 @dataclass(frozen=True)

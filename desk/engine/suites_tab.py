@@ -121,6 +121,19 @@ def shown_text(shown: int, total: int) -> str:
     return f"{shown} of {total} cases" if shown != total else f"{total} cases"
 
 
+def extra_turn_text(matrix: SuiteMatrix | None) -> str:
+    """How many answers of a run needed the case's clarification (an extra turn), per model
+    when several did: "; extra turn: 3 (openai/a 2, claude/b 1)"; "" when none did."""
+    if matrix is None:
+        return ""
+    counts = {m: sum(1 for c in matrix.cells if c.model == m and c.turn > 1) for m in matrix.models}
+    total = sum(counts.values())
+    if not total:
+        return ""
+    per = ", ".join(f"{m} {n}" for m, n in counts.items() if n)
+    return f"; extra turn: {total}" + (f" ({per})" if len(matrix.models) > 1 else "")
+
+
 # --- the tab ---------------------------------------------------------------------------------
 
 
@@ -212,8 +225,10 @@ class SuitesTab:
         return info is not None and info.done > 0
 
     # --- plans ------------------------------------------------------------------------------
-    def plan_run(self, suite: SuiteInfo | None, names: Iterable[str], repeat: int, concurrency: int) -> RunPlan:
-        """A run of `suite` on the named models; PlanError says why it cannot start."""
+    def plan_run(self, suite: SuiteInfo | None, names: Iterable[str], repeat: int, concurrency: int,
+                 max_turns: int = 2) -> RunPlan:
+        """A run of `suite` on the named models, a case's clarification sent while an answer
+        asks, up to turn `max_turns`; PlanError says why it cannot start."""
         if suite is None:
             raise PlanError("Select a suite to run first.")
         try:
@@ -226,7 +241,8 @@ class SuitesTab:
 
         def go(to: Listeners) -> Awaitable[SuiteRunResult]:
             return self.engine.suites.run(suite.name, models, version=suite.version, repeat=repeat,
-                                          concurrency=concurrency, progress=to.progress, on_response=to.on_response,
+                                          concurrency=concurrency, max_turns=max_turns, progress=to.progress,
+                                          on_response=to.on_response,
                                           on_start=to.on_start, sink=to.sink)
 
         return RunPlan(models, total, f"Starting {suite.name}: {total} answers to get…", go)

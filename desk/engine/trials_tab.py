@@ -13,12 +13,14 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from desk.core.attachment import Attachment
 from desk.core.conversation import TurnLink
 from desk.core.figures import fmt_cost, fmt_ms
 from desk.core.response import Attempt, ResponseResult, Status, retry_status
-from desk.core.tools import ToolsError, read_tools
+from desk.core.structured import SchemaError, asked_schema, read_schema
+from desk.core.tools import ToolCall, ToolsError, read_tools
 from desk.core.trial import (
     GenerationSettings,
     ModelRef,
@@ -73,12 +75,18 @@ def metrics_line(r: ResponseResult) -> str:
     return " · ".join(parts)
 
 
-def live_status(result: ResponseResult | None, elapsed_s: float, chars: int, now: float) -> str:
+def live_status(result: ResponseResult | None, elapsed_s: float, chars: int, now: float,
+                calls: int = 0, ttft_ms: float | None = None) -> str:
     """What a streaming answer's header says: the back-off before a retry, else waiting for
-    the first token or the characters so far, with the seconds since it started."""
+    the first token or the characters (and tool calls) so far, with the seconds since it
+    started; once a tool call streams, the time to its first byte (its first token)."""
     waiting = retry_status(result, now) if result is not None else None
     if waiting is not None:  # backing off before a retry: say so, not "waiting for the first token"
         return waiting
+    if calls:
+        text = f"{chars:,} characters · " if chars else ""
+        first = f" · TTFT {fmt_ms(ttft_ms)}" if ttft_ms is not None else ""
+        return f"streaming · {text}{calls} tool call{'s' if calls > 1 else ''}{first} · {elapsed_s:.1f} s"
     label = "waiting for the first token" if not chars else f"streaming · {chars:,} characters"
     return f"{label} · {elapsed_s:.1f} s"
 
@@ -91,6 +99,7 @@ class AnswerFigures:
     started: float = field(default_factory=time.monotonic)
     first_text: float | None = None  # monotonic time of the first text
     chars: int = 0
+    calls: int = 0  # tool calls begun so far
     finished: bool = False
 
     @property
@@ -123,7 +132,8 @@ class AnswerFigures:
         if self.finished:
             return metrics_line(self.result)
         elapsed = (now_monotonic if now_monotonic is not None else time.monotonic()) - self.started
-        return live_status(self.result, elapsed, self.chars, now if now is not None else time.time())
+        return live_status(self.result, elapsed, self.chars, now if now is not None else time.time(),
+                           self.calls, self.ttft_ms)
 
 
 # --- plans ------------------------------------------------------------------------------------
@@ -143,6 +153,19 @@ def composed(prompt: str, systems: Sequence[str], attachments: Sequence[Attachme
         return TrialInput(prompt, None, tuple(attachments), tools), variants
     system = systems[0] if systems and systems[0].strip() else None
     return TrialInput(prompt, system, tuple(attachments), tools), None
+
+
+def with_schema(settings: Mapping[ModelRef, GenerationSettings], models: Sequence[ModelRef],
+                schema_text: str) -> dict[ModelRef, GenerationSettings]:
+    """Each model's settings, asking for JSON fitting the schema the compose panel holds
+    (blank: free text, the settings as they are); PlanError when the schema is unusable."""
+    if not schema_text.strip():
+        return dict(settings)
+    try:
+        schema = read_schema(schema_text)
+    except SchemaError as exc:
+        raise PlanError(f"Answer schema: {exc}") from None
+    return {ref: replace(settings.get(ref, GenerationSettings()), response_schema=schema) for ref in models}
 
 
 @dataclass(frozen=True)
@@ -194,6 +217,11 @@ class OpenedTrial:
     models: list[ModelRef]
 
     @property
+    def response_schema(self) -> Mapping[str, Any] | None:
+        """The schema the trial's answers were asked to fit (None: free text)."""
+        return next((s for r in self.responses if (s := asked_schema(r.settings)) is not None), None)
+
+    @property
     def text(self) -> str:
         slowest = fmt_ms(max((r.total_ms or 0 for r in self.responses), default=None))
         return f"Opened trial {self.stored.id} · {len(self.responses)} answers · slowest total {slowest}"
@@ -240,6 +268,10 @@ class _GenerationSink:
         if self._current():
             self._tab._text(result, delta)
 
+    def tool_calls_received(self, result: ResponseResult, calls: list[ToolCall]) -> None:
+        if self._current():
+            self._tab._calls(result, calls)
+
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         if self._current() and attempt.error_kind is not None:
             self._tab.attempt_failed.emit(result, attempt)
@@ -254,6 +286,7 @@ class TrialsTab:
 
     Events: `running_changed(bool)`; `cleared()` (a new send or an open: the answers shown
     are gone); `response_started(result)`, `text_received(result, delta)`,
+    `tool_calls_received(result, calls)` (the calls so far, copies),
     `attempt_failed(result, attempt)` (a retry is coming), `response_finished(result)` for
     the current send only.
     """
@@ -275,6 +308,7 @@ class TrialsTab:
         self.cleared = Event()
         self.response_started = Event()
         self.text_received = Event()
+        self.tool_calls_received = Event()
         self.attempt_failed = Event()
         self.response_finished = Event()
 
@@ -515,6 +549,14 @@ class TrialsTab:
                 figures.first_text = time.monotonic()
             figures.chars += len(delta)
         self.text_received.emit(result, delta)
+
+    def _calls(self, result: ResponseResult, calls: list[ToolCall]) -> None:
+        figures = self.figures.get(result.id)
+        if figures is not None:
+            figures.calls = len(calls)
+            if figures.first_text is None:  # the first tool-call byte is the first token
+                figures.first_text = time.monotonic()
+        self.tool_calls_received.emit(result, calls)
 
     def _finished(self, result: ResponseResult) -> None:
         figures = self.figures.setdefault(result.id, AnswerFigures(result))

@@ -58,7 +58,7 @@ KNOWN_DELTAS = {
     "input_json_delta": ("type", "partial_json"),
 }
 KNOWN_BLOCKS = {"text": ("type", "text"), "thinking": ("type", "thinking", "signature"),
-                "tool_use": ("type", "id", "name", "input")}
+                "redacted_thinking": ("type", "data"), "tool_use": ("type", "id", "name", "input")}
 # desk's tool choices as Anthropic's tool_choice types (a named tool is {"type": "tool"}).
 TOOL_CHOICES = {"auto": "auto", "required": "any", "none": "none"}
 KNOWN_DELTA_EVENT = ("type", "index", "delta")
@@ -155,6 +155,8 @@ class AnthropicProvider(Provider):
         for n, block in enumerate(body.get("content") or ()):
             if block.get("type") == "thinking" and block.get("thinking"):
                 events.append(ReasoningDelta(block["thinking"], at, block.get("signature") or None))
+            elif redacted := _redacted(block, at):
+                events.append(redacted)
             elif block.get("type") == "text" and block.get("text"):
                 events.append(TextDelta(block["text"], at))
             elif _answer_block(block):
@@ -184,12 +186,15 @@ class AnthropicProvider(Provider):
 def _prior_turns(trial: TrialInput) -> list[dict[str, Any]]:
     """Earlier answers and replies as alternating assistant and user messages. Thinking goes
     back only with its signature, which the API checks (it ignores thinking of earlier
-    turns otherwise, so thinking without one is dropped); an empty text block is refused."""
+    turns otherwise, so thinking without one is dropped), and encrypted thinking
+    (redacted_thinking) unchanged with its data, as the API requires; an empty text block
+    is refused."""
     out: list[dict[str, Any]] = []
     for turn in trial.turns:
         blocks: list[dict[str, Any]] = []
         if turn.reasoning and turn.signature:
             blocks.append({"type": "thinking", "thinking": turn.reasoning, "signature": turn.signature})
+        blocks += [{"type": "redacted_thinking", "data": data} for data in turn.redacted]
         blocks.append({"type": "text", "text": turn.answer or "(no answer)"})
         out += [{"role": "assistant", "content": blocks}, {"role": "user", "content": [{"type": "text", "text": turn.reply}]}]
     return out
@@ -248,6 +253,14 @@ def _usage(u: dict[str, Any]) -> Usage:
 def _thinking_tokens(u: dict[str, Any]) -> Any:
     details = u.get("output_tokens_details")
     return details.get("thinking_tokens") if isinstance(details, dict) else None
+
+
+def _redacted(block: Any, at: float) -> ReasoningDelta | None:
+    """A redacted_thinking block (thinking the vendor encrypted) as its data, to store and
+    send back unchanged next turn; None for any other block."""
+    if isinstance(block, dict) and block.get("type") == "redacted_thinking" and block.get("data"):
+        return ReasoningDelta("", at, None, str(block["data"]))
+    return None
 
 
 def _unknown_block(block: Any) -> list[UnknownDelta]:
@@ -322,6 +335,8 @@ class _MessagesDecoder(StreamDecoder):
             if _answer_block(block):
                 self._answer_blocks.add(obj.get("index"))
             else:
+                if redacted := _redacted(block, at):
+                    out.append(redacted)
                 if isinstance(block, dict) and block.get("type") == "tool_use":
                     index: int = obj["index"] if isinstance(obj.get("index"), int) else len(self._tool_inputs)
                     self._tool_inputs[index] = arguments_text(block.get("input", {}))

@@ -55,6 +55,7 @@ class ReasoningDelta:
     text: str
     at: float
     signature: str | None = None  # the vendor's seal over the thinking, to send back next turn
+    redacted: str | None = None  # an encrypted thinking block's data (Anthropic), sent back unchanged
 
 
 @dataclass(slots=True)
@@ -279,6 +280,11 @@ class Provider(ABC):
     async def served_fingerprint(self, model: str) -> str | None:
         """The build of `model` as the server lists it, for a protocol whose answers do not
         carry one (Ollama's digest); looked up after an answer, never while it is timed."""
+        return None
+
+    async def takes_images(self, model: str) -> bool | None:
+        """Whether the server says `model` takes images (Ollama's /api/show capabilities);
+        None where the vendor has no such word or the lookup fails."""
         return None
 
     def secrets(self) -> tuple[str, ...]:

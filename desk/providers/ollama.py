@@ -127,6 +127,24 @@ class OllamaProvider(Provider):
         _digests[key] = digest
         return digest
 
+    async def takes_images(self, model: str) -> bool | None:
+        """From /api/show's "capabilities" ("vision" among them); None from an Ollama too old
+        to list them, or when the lookup fails."""
+        try:
+            async with asyncio.timeout(DIGEST_TIMEOUT_S):
+                response = await self.client.send(self.client.build_request(
+                    "POST", f"{self.base_url}/api/show", json={"model": model}, headers=self._headers()), stream=True)
+                try:
+                    if response.status_code >= 300:
+                        return None
+                    body = json.loads(b"".join(await read_body(response)))
+                finally:
+                    await response.aclose()
+        except (ProviderError, TimeoutError, httpx.HTTPError, ValueError):
+            return None
+        caps = body.get("capabilities") if isinstance(body, dict) else None
+        return "vision" in caps if isinstance(caps, list) else None
+
     async def _digest(self, model: str) -> str | None:
         async with asyncio.timeout(DIGEST_TIMEOUT_S):
             response = await self.client.send(self.models_request(), stream=True)

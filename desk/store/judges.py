@@ -40,6 +40,7 @@ class StoredVerdict:
     raw: str | None
     run_id: str | None
     created_at: float
+    images: str | None = None  # the task's images: None (it had none), "sent" or "withheld"
 
 
 class JudgePromptTable:
@@ -104,32 +105,52 @@ class JudgeVerdictTable:
                 (judge, *chunk, judge, *chunk))}
         return found
 
+    def request_failures(self, judge: str, response_ids: Sequence[str]) -> set[str]:
+        """Which of `response_ids` hold only a judge error whose request to the judge failed
+        (a timeout, a refused connection, an HTTP error): no reply was judged."""
+        found: set[str] = set()
+        ids = list(response_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found |= {r["response_id"] for r in rows(
+                self.db, "SELECT v.response_id FROM judge_verdicts v JOIN responses r ON r.id = v.judge_response_id "
+                         f"WHERE v.judge = ? AND v.rating_id IS NULL AND r.status != 'ok' "
+                         f"AND v.response_id IN ({', '.join('?' * len(chunk))})", (judge, *chunk))}
+        return found
+
+    def forget_error(self, response_id: str, judge: str) -> None:
+        """Drop `judge`'s error row for the answer (to judge it again); a verdict is never dropped."""
+        self.db.execute("DELETE FROM judge_verdicts WHERE response_id = ? AND judge = ? AND rating_id IS NULL",
+                        (response_id, judge))
+
     def save_verdict(self, response_id: str, judge: str, values: dict[str, Any], *, prompt_id: str,
                      rubric_id: str, rationale: str, judge_response_id: str | None,
-                     run_id: str | None) -> StoredVerdict:
+                     run_id: str | None, images: str | None = None) -> StoredVerdict:
         """Store the verdict as a rating by `judge` and its row here, together or not at all."""
         with transaction(self.db):
             rating = self._ratings.save(response_id, judge, values, rubric_id=rubric_id)
             return self._insert(response_id, judge, prompt_id, rubric_id, judge_response_id,
-                                rating.id, rationale, None, None, run_id)
+                                rating.id, rationale, None, None, run_id, images)
 
     def save_error(self, response_id: str, judge: str, *, prompt_id: str, rubric_id: str, error: str,
-                   raw: str | None, judge_response_id: str | None, run_id: str | None) -> StoredVerdict:
+                   raw: str | None, judge_response_id: str | None, run_id: str | None,
+                   images: str | None = None) -> StoredVerdict:
         """Store a reply that is not a verdict (or a request that failed), with its raw text."""
         return self._insert(response_id, judge, prompt_id, rubric_id, judge_response_id,
-                            None, "", error, raw, run_id)
+                            None, "", error, raw, run_id, images)
 
     def _insert(self, response_id: str, judge: str, prompt_id: str, rubric_id: str,
                 judge_response_id: str | None, rating_id: str | None, rationale: str,
-                error: str | None, raw: str | None, run_id: str | None) -> StoredVerdict:
+                error: str | None, raw: str | None, run_id: str | None, images: str | None) -> StoredVerdict:
         verdict = StoredVerdict(new_id(), response_id, judge, prompt_id, rubric_id, judge_response_id,
-                                rating_id, rationale, error, raw, run_id, time.time())
+                                rating_id, rationale, error, raw, run_id, time.time(), images)
         try:
             self.db.execute(
                 "INSERT INTO judge_verdicts (id, response_id, judge, prompt_id, rubric_id, judge_response_id, "
-                "rating_id, rationale, error, raw, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "rating_id, rationale, error, raw, run_id, created_at, images) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (verdict.id, response_id, judge, prompt_id, rubric_id, judge_response_id, rating_id,
-                 rationale, error, raw, run_id, verdict.created_at))
+                 rationale, error, raw, run_id, verdict.created_at, images))
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"answer {response_id} is already judged by {judge} ({exc})") from None
         return verdict

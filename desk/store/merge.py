@@ -31,6 +31,7 @@ note fills ours where we have none. The exceptions to "copy the row as it is":
   ratings made under it keep their exact meaning;
 - a suite version whose (name, version) we hold under another id is stored as the next
   version of that name (reported); its cases and the runs of it keep their ids;
+- a judge prompt version, a verdict and a calibration draw follow desk.store.merge_judges;
 - settings (the rater name...) and the store's own id belong to each store: never copied.
 """
 
@@ -41,17 +42,27 @@ import hashlib
 import json
 import re
 import sqlite3
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from desk.core.attachment import sha256_hex
 from desk.store.connection import Database
 from desk.store.errors import StoreError
+from desk.store.merge_batches import (
+    _BATCH_ROWS,
+    _batches,
+    _columns,
+    _copy,
+    _ids_we_have,
+    _insert_sql,
+    _typed_columns,
+    _write,
+)
+from desk.store.merge_judges import merge_judge_tables
 from desk.store.migrations import MIGRATIONS, MIGRATIONS_TABLE, migrate
-from desk.store.sql import Row, rows, transaction
+from desk.store.sql import Row, rows
 
 # Data, in the order they are copied (parents before children). Never the configuration
 # below, "settings" (per user), "store_identity" (this store's own), "_desk_migrations", nor
@@ -72,6 +83,9 @@ MERGED_TABLES = (
     "suite_cases",
     "suite_case_attachments",
     "suite_run_trials",
+    "judge_prompts",  # desk.store.merge_judges
+    "judge_verdicts",
+    "calibration_draws",
 )
 CONFIGURATION_TABLES = ("providers", "models", "prices")
 
@@ -80,9 +94,6 @@ CONFIGURATION_TABLES = ("providers", "models", "prices")
 MAX_VALUE_BYTES = 32 * 1024 * 1024
 MAX_RECORD_BYTES = 32 * 1024 * 1024
 MAX_MERGE_ROWS = 2_000_000
-_BATCH_ROWS = 500
-_BATCH_BYTES = 8 * 1024 * 1024
-_MAX_PAUSE_S = 0.05
 _LISTED = 20  # lines of left-out configuration shown before "and N more"
 
 
@@ -210,6 +221,7 @@ def merge_databases(db: Database, source: Database, source_name: str = "the othe
         for table in ("suite_cases", "suite_case_attachments", "suite_run_trials"):
             tick(table)
             added[table] = _copy(db, source, table)
+        merge_judge_tables(db, source, origin, added, conflicts, rubric_ids, tick)
     except sqlite3.IntegrityError as exc:
         # Only if the file changed after it was checked (someone still writing to it).
         raise StoreError(f"{source_name} changed while it was merged ({exc}); merge it again") from None
@@ -316,64 +328,6 @@ def _json_list(text: Any) -> list[Any]:
     except (TypeError, ValueError):
         return []
     return value if isinstance(value, list) else []
-
-
-# --- copying in short write transactions ----------------------------------------------------
-
-
-def _columns(db: Database, table: str) -> list[str]:
-    return [r[1] for r in db.conn.execute(f"PRAGMA table_info({table})").fetchall()]
-
-
-def _typed_columns(db: Database, table: str) -> list[tuple[str, str]]:
-    return [(r[1], r[2] or "") for r in db.conn.execute(f"PRAGMA table_info({table})").fetchall()]
-
-
-def _insert_sql(table: str, columns: Sequence[str]) -> str:
-    marks = ", ".join("?" for _ in columns)
-    return f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-
-
-def _batches(cursor: Iterable[Sequence[Any]]) -> Iterator[list[tuple[Any, ...]]]:
-    """The cursor's rows in lists of at most _BATCH_ROWS rows and about _BATCH_BYTES bytes."""
-    batch: list[tuple[Any, ...]] = []
-    size = 0
-    for row in cursor:
-        batch.append(tuple(row))
-        size += sum(len(v) for v in row if isinstance(v, str | bytes))
-        if len(batch) >= _BATCH_ROWS or size >= _BATCH_BYTES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
-
-
-_Batch = TypeVar("_Batch")
-
-
-def _write(db: Database, work: Callable[[_Batch], int], batch: _Batch) -> int:
-    """Run `work(batch)` in one short write transaction, then pause as long as it held the lock
-    (at most _MAX_PAUSE_S): another desk process waiting for the lock gets its turn."""
-    started = time.monotonic()
-    with transaction(db):
-        # Checked at this commit: a batch may name rows of an earlier batch.
-        db.execute("PRAGMA defer_foreign_keys = ON")
-        added = work(batch)
-    time.sleep(min(time.monotonic() - started, _MAX_PAUSE_S))
-    return added
-
-
-def _copy(db: Database, source: Database, table: str) -> int:
-    """Copy the rows of `table` that `db` lacks (by any unique key); return how many."""
-    columns = _columns(db, table)
-    cursor = source.conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid")
-    insert = _insert_sql(table, columns)
-    return sum(_write(db, lambda b: db.conn.executemany(insert, b).rowcount, batch) for batch in _batches(cursor))
-
-
-def _ids_we_have(db: Database, table: str, key: str, ids: Sequence[Any]) -> dict[Any, Row]:
-    marks = ", ".join("?" for _ in ids)
-    return {r[key]: r for r in rows(db, f"SELECT * FROM {table} WHERE {key} IN ({marks})", list(ids))}
 
 
 def _merge_blobs(db: Database, source: Database, source_name: str) -> int:

@@ -463,3 +463,25 @@ def m014_conversation_turns(db: Database) -> None:
             "ALTER TABLE suite_cases ADD COLUMN clarification TEXT NOT NULL DEFAULT ''",
         ],
     )
+
+
+@migration
+def m015_redacted_thinking(db: Database) -> None:
+    # Thinking Anthropic sent encrypted (redacted_thinking blocks) must go back unchanged
+    # with the next turn: each block's data, in order, as a JSON list (NULL: none).
+    run_all(db, ["ALTER TABLE responses ADD COLUMN reasoning_redacted_json TEXT"])
+
+
+@migration
+def m016_judge_images(db: Database) -> None:
+    # Whether a model takes images (issue 14), as the user says per model: NULL = as its
+    # vendor family is known (desk.core.vision), 1 = it does, 0 = it does not. And per
+    # verdict whether the judge saw the task's images: NULL = the task had none, 'sent',
+    # or 'withheld' (the judge model is not known to take them, or the user said no).
+    run_all(
+        db,
+        [
+            "ALTER TABLE models ADD COLUMN takes_images INTEGER",
+            "ALTER TABLE judge_verdicts ADD COLUMN images TEXT",
+        ],
+    )

@@ -14,7 +14,7 @@ from desk.core.ids import new_id
 from desk.core.provider import CREDENTIALS_IN_URL, ProviderConfig, has_credentials
 from desk.store.connection import Database
 from desk.store.errors import StoreError
-from desk.store.sql import Row, one, rows
+from desk.store.sql import Row, one, rows, transaction
 
 
 class ProviderTable:
@@ -86,6 +86,19 @@ class ProviderTable:
                 (provider_name,),
             )
         return [(r["provider_name"], r["model"]) for r in found]
+
+    def takes_images(self, provider_name: str, model: str) -> bool | None:
+        """Whether the user said this model takes images (None: they did not say)."""
+        row = one(self.db, "SELECT takes_images FROM models WHERE provider_name = ? AND model = ?",
+                  (provider_name, model))
+        return None if row is None or row["takes_images"] is None else bool(row["takes_images"])
+
+    def set_takes_images(self, provider_name: str, model: str, takes: bool | None) -> None:
+        """Say whether this model takes images (None: as its family is known); the model is remembered."""
+        with transaction(self.db):
+            self.add_model(provider_name, model)
+            self.db.execute("UPDATE models SET takes_images = ? WHERE provider_name = ? AND model = ?",
+                            (None if takes is None else int(takes), provider_name, model))
 
     def remove_model(self, provider_name: str, model: str) -> bool:
         return (

@@ -60,6 +60,7 @@ _RESPONSE_COLUMNS = (
     "vendor_request_id", "writer_pid", "writer_host", "created_at", "updated_at",
     "variant_label", "variant_system", "refusal", "unknown_fields_json", "notes_json",
     "served_model", "system_fingerprint", "tool_calls_json", "reasoning_signature",
+    "reasoning_redacted_json",
 )  # fmt: skip
 
 _ATTEMPT_COLUMNS = (
@@ -405,6 +406,7 @@ def _response_values(result: ResponseResult, *, created_at: float, updated_at: f
         "notes_json": json.dumps(row["notes"]),
         "tool_calls_json": calls_as_json(result.tool_calls),
         "reasoning_signature": result.reasoning_signature,  # kept, never exported
+        "reasoning_redacted_json": json.dumps(list(result.reasoning_redacted)) if result.reasoning_redacted else None,
     })
     return [row[c] for c in _RESPONSE_COLUMNS]
 
@@ -460,4 +462,5 @@ def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
     result = response_from_fields(_values(row))
     result.attempts = attempts
     result.reasoning_signature = row["reasoning_signature"]
+    result.reasoning_redacted = tuple(json.loads(row["reasoning_redacted_json"] or "[]"))
     return result

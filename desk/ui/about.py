@@ -27,7 +27,8 @@ SHORTCUTS = [
     (f"{hotkeys.PREFER_LEFT} / {hotkeys.PREFER_RIGHT} / {hotkeys.PREFER_TIE} / {hotkeys.PREFER_BOTH_BAD}",
      "pairwise: left better / right better / tie / both bad"),
     (f"{hotkeys.TAB_TRIALS} / {hotkeys.TAB_LOAD} / {hotkeys.TAB_SUITES}", "Trials, Load and Suites tabs"),
-    (f"{hotkeys.MAXIMISE}+1 … 9", "that answer alone; the same keys again bring the others back"),
+    (f"{hotkeys.MAXIMISE}+1 … 9", "that answer alone (a conversation: its latest turn's rating takes the digits); "
+                                "the same keys again bring the others back"),
     (hotkeys.PANE_LAYOUT, "many answers: columns, two rows or tabs (remembered)"),
     (hotkeys.LINK_SCROLL, "scroll every answer together"),
     ("PgDn / PgUp, Ctrl+↓", "rating queue: next or previous case, next unrated case"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap
@@ -26,7 +28,7 @@ from desk.core.attachment import Attachment, AttachmentError, attachment_from_by
 from desk.core.tools import ToolSet
 from desk.core.trial import MAX_PROMPT_CHARS, Variant
 from desk.ui import defs
-from desk.ui.tools_box import ToolsBox
+from desk.ui.tools_box import SchemaBox, ToolsBox
 
 
 class PromptEdit(QPlainTextEdit):
@@ -311,9 +313,11 @@ class ComposePanel(QWidget):
         col.setSpacing(defs.SPACING)
 
         head = QHBoxLayout()
+        head.setSpacing(4)  # four buttons on a line the narrowest window still fits
         self.system_toggle = QToolButton()
         self.system_toggle.setCheckable(True)
-        self.system_toggle.setText("▸ System prompt")
+        self.system_toggle.setText("▸ System")
+        self.system_toggle.setToolTip("The system prompt, or several to compare as variants")
         self.system_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.system_toggle.toggled.connect(self._toggle_system)
         head.addWidget(self.system_toggle)
@@ -323,6 +327,13 @@ class ComposePanel(QWidget):
         self.tools_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.tools_toggle.toggled.connect(self._toggle_tools)
         head.addWidget(self.tools_toggle)
+        self.schema_toggle = QToolButton()
+        self.schema_toggle.setCheckable(True)
+        self.schema_toggle.setText("▸ Schema")
+        self.schema_toggle.setToolTip("Ask every model for JSON that fits a schema (structured output)")
+        self.schema_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.schema_toggle.toggled.connect(self._toggle_schema)
+        head.addWidget(self.schema_toggle)
         head.addStretch(1)
         self.attach_button = QPushButton("Attach…")
         self.attach_button.setToolTip("Attach images or data files (CSV, JSON, logs, text)")
@@ -340,6 +351,11 @@ class ComposePanel(QWidget):
         self.tools.setMaximumHeight(200)
         col.addWidget(self.tools)
 
+        self.schema = SchemaBox()
+        self.schema.setVisible(False)
+        self.schema.setMaximumHeight(160)
+        col.addWidget(self.schema)
+
         self.prompt = PromptEdit("Paste your real task here: the prompt, a log, a half-filled form…  "
                                  "Ctrl+V pastes screenshots as images; drop files anywhere.")
         self.prompt.setObjectName("promptEdit")
@@ -353,11 +369,19 @@ class ComposePanel(QWidget):
 
     def _toggle_system(self, shown: bool) -> None:
         self.variants.setVisible(shown)
-        self.system_toggle.setText(("▾" if shown else "▸") + " System prompt")
+        self.system_toggle.setText(("▾" if shown else "▸") + " System")
 
     def _toggle_tools(self, shown: bool) -> None:
         self.tools.setVisible(shown)
         self.tools_toggle.setText(("▾" if shown else "▸") + " Tools")
+
+    def _toggle_schema(self, shown: bool) -> None:
+        self.schema.setVisible(shown)
+        self.schema_toggle.setText(("▾" if shown else "▸") + " Schema")
+
+    def set_schema(self, schema: Mapping[str, Any] | None) -> None:
+        self.schema.set_schema(schema)
+        self.schema_toggle.setChecked(schema is not None)
 
     def set_tools(self, tools: ToolSet | None) -> None:
         self.tools.set_tools(tools)

@@ -94,4 +94,6 @@ class JudgeRunAction:
 
 def _said(summary: JudgeSummary) -> str:
     return (f"{summary.judge}: {summary.verdicts} verdicts, {summary.errors} judge errors, "
-            f"{summary.already} judged before (prompt version {summary.prompt_version}).")
+            f"{summary.already} judged before (prompt version {summary.prompt_version})."
+            + (f" Images withheld for {summary.images_withheld} answer(s): {summary.images_reason}."
+               if summary.images_withheld else ""))

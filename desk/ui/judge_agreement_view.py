@@ -21,9 +21,9 @@ from desk.core.judge_agreement import DEFAULT_THRESHOLD, AgreementReport, Criter
 from desk.core.judged_rates import JudgedRate
 from desk.core.ppi import FIGURES
 from desk.core.trial import ModelRef
-from desk.engine.session import Engine
+from desk.engine.session import Engine, EngineError
 from desk.ui import layout
-from desk.ui.calibration_rating import CalibrationRatingDialog
+from desk.ui.rating_queue import RatingQueue
 
 HEADERS = ["judge", "criterion", "n", "agreement", "kappa", "95% interval", "people's kappa (n)", "calibrated",
            "confusion (person → judge)"]
@@ -91,7 +91,7 @@ class JudgeAgreementDialog(QDialog):
         self.sample_button = layout.button("Rate the calibration sample…", "judgeCalibrate", self.rate_sample,
                                            "Rate answers of this run drawn uniformly at random: only these "
                                            "feed the combined rates")
-        self.sample: CalibrationRatingDialog | None = None
+        self.sample: RatingQueue | None = None
         self.plan_model, self.plan_figure = QComboBox(), QComboBox()
         self.plan_figure.addItems(list(FIGURES))
         self.plan_width = QDoubleSpinBox()
@@ -128,15 +128,22 @@ class JudgeAgreementDialog(QDialog):
             self.judge_choice.addItems(judges)  # (refreshes the rates through currentTextChanged)
         self.note.setText("No judge verdicts yet: Judge run… first." if not self.report.rows else
                           "Compared on the answers both a person and the judge rated (the first person, where "
-                          "several did); people's kappa is two people's on the answers both rated: the ceiling.")
+                          "several did); people's kappa is two people's on the answers both rated: the ceiling."
+                          + "".join(f" {judge.split(':', 1)[1]} did not see the images of {n} answer(s) whose task "
+                                    "has images." for judge, n in self.engine.judges.images_withheld().items()))
 
-    def rate_sample(self) -> CalibrationRatingDialog | None:
-        """Open the calibration sample's rating dialog (as the rater named in the settings)."""
+    def rate_sample(self) -> RatingQueue | None:
+        """Open the run's rating queue in its calibration-sample mode (as the rater named in the settings)."""
         rater = self.engine.rater_name()
         if not rater or self.run_id is None:
             self.note.setText("Set your rater name first (Edit → Set rater name…).")
             return None
-        self.sample = CalibrationRatingDialog(self.engine, self.run_id, rater, self)
+        try:
+            self.sample = RatingQueue(self.engine, self.run_id, rater, calibration=True, parent=self)
+        except EngineError as exc:
+            self.note.setText(str(exc))
+            return None
+        self.sample.rating_saved.connect(lambda _r: self.refresh())
         self.sample.finished.connect(lambda _r: self.refresh())
         self.sample.show()
         return self.sample

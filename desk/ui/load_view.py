@@ -49,7 +49,14 @@ from PySide6.QtWidgets import (
 
 from desk.core.dataset import DatasetError, load_prompts
 from desk.core.load import RequestOutcome
-from desk.core.load_report import SUMMARY_HEADERS, SUMMARY_TIPS, lag_line, summary_rows, throttling_line
+from desk.core.load_report import (
+    SUMMARY_HEADERS,
+    SUMMARY_TIPS,
+    cluster_lines,
+    lag_line,
+    summary_rows,
+    throttling_line,
+)
 from desk.core.trial import TrialInput
 from desk.engine.jobs import Job, JobCancelled
 from desk.engine.load import LoadResult, planned_requests
@@ -461,6 +468,7 @@ class LoadPanel(LoadFormFields, QWidget):
         text, warning = lag_line((summary or {}).get("event_loop_lag"))
         if note:
             text = f"{note}  {text}".strip()
+        text = "\n".join([text, *cluster_lines(summary)]).strip()  # a cluster run: its workers and their clocks
         self.lag.setText(text)
         self.lag_warning.setText(warning or "")
         self.lag_warning.setVisible(bool(warning))

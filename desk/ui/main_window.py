@@ -360,6 +360,9 @@ class MainWindow(TrialView, ReplyView, RatingView, StoreActions, QMainWindow):
 
     def toggle_maximised(self, index: int) -> None:
         if self.grid.toggle_maximised(index):
+            latest = self.grid.panes[index].latest()
+            if latest.rating is not None and latest.is_turn:  # a conversation: its latest turn is rated next
+                latest.rating.move_to(0)
             self.statusBar().showMessage(f"Answer {index + 1} maximised · {hotkeys.MAXIMISE}+{index + 1} "
                                          "brings the others back", STATUS_MS)
 

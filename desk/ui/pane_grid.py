@@ -282,24 +282,33 @@ class PaneGrid(QWidget):
 
     def _watch(self, pane: ResponsePane) -> None:
         pane.retitled.connect(lambda p=pane: self._retitle(p))
+        self.follow_scrolls(pane)
+
+    def follow_scrolls(self, pane: ResponsePane) -> None:
+        """Scroll the others with `pane` (a grid pane, or a later turn shown inside one)."""
         for view in (pane.rendered, pane.raw):
             bar = view.verticalScrollBar()
-            bar.valueChanged.connect(lambda _v, b=bar: self._follow(b))
+            bar.valueChanged.connect(lambda _v, b=bar, p=pane: self._follow(b, p))
 
-    def _follow(self, source: QScrollBar) -> None:
+    def _follow(self, source: QScrollBar, scrolled: ResponsePane) -> None:
+        """Scroll the same turn of every other conversation (its latest, if it has fewer)."""
         if not self.linked or self._syncing or source.maximum() <= 0:
             return
         fraction = source.value() / source.maximum()
+        depth = next((chain.index(scrolled) for chain in self._chains() if scrolled in chain), 0)
         self._syncing = True
         try:
-            for pane in self.panes:
-                view = pane.answer_view()
+            for chain in self._chains():
+                view = chain[min(depth, len(chain) - 1)].answer_view()
                 if isinstance(view, QAbstractScrollArea):
                     bar = view.verticalScrollBar()
                     if bar is not source:
                         bar.setValue(round(fraction * bar.maximum()))
         finally:
             self._syncing = False
+
+    def _chains(self) -> list[list[ResponsePane]]:
+        return [[pane, *pane.turn_panes] for pane in self.panes]
 
 
 def _tab_title(pane: ResponsePane) -> str:

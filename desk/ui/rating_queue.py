@@ -10,21 +10,29 @@ answers (they are for the rater; the model never saw them). For `follow_constrai
 cases, desk's own constraint check (rater "auto") is shown under an answer once the rater
 has rated it, so it cannot anchor the rater's judgement; it never names the model.
 
+Two modes (the Mode box, Ctrl+M): case by case, or the run's *calibration sample*: one
+answer at a time drawn uniformly at random from the run's finished answers (seeded; every
+draw recorded by the engine, JudgeService.draw_calibration). The judge's combined (PPI)
+figures use only the answers of that sample, so a drawn answer is never skipped for another:
+the next is drawn once every drawn answer is rated.
+
 Keys: the rating panel's (1-9 choose, Up/Down rows, Enter save, Tab / Shift+Tab next or
 previous answer; Enter on a case whose answers are all rated goes to the next case, and
 changing a saved rating asks before replacing it), plus PgDn / Ctrl+Right next case (skipping this one), PgUp / Ctrl+Left
-previous case, Ctrl+Down the next case with an answer not rated yet, Esc close.
+previous case, Ctrl+Down the next case with an answer not rated yet, Ctrl+M switch mode, Esc close.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QComboBox,
     QDialog,
     QHBoxLayout,
     QLabel,
@@ -50,9 +58,13 @@ from desk.ui.response_pane import ResponsePane
 NEXT_KEYS = ("PgDown", "Ctrl+Right")
 PREVIOUS_KEYS = ("PgUp", "Ctrl+Left")
 NEXT_UNRATED_KEYS = ("Ctrl+Down",)
+MODE_KEYS = ("Ctrl+M",)
+MODES = ("Case by case", "Calibration sample (random answers)")
 KEYS_HINT = ("Keys: 1–9 choose · ↑ ↓ rows · Enter save · Tab / Shift+Tab next or previous answer · "
              "PgDn or Ctrl+→ next case (skips this one) · PgUp or Ctrl+← previous case · "
-             "Ctrl+↓ next unrated case · Esc close")
+             "Ctrl+↓ next unrated case · Ctrl+M case by case ⇄ calibration sample · Esc close")
+SAMPLE_RULE = ("drawn uniformly at random from the run's finished answers; only answers rated here feed "
+               "the judge's combined (PPI) figures")
 
 EXPECT_HELP = {
     "clarify": "the task is underspecified: a good answer asks a clarifying question",
@@ -80,7 +92,7 @@ class RatingQueue(QDialog):
     rating_saved = Signal(object)  # Rating
 
     def __init__(self, engine: Engine, run_id: str, rater: str, *, rubric: Rubric | None = None,
-                 parent: QWidget | None = None) -> None:
+                 calibration: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ratingQueue")
         self.setModal(False)
@@ -91,6 +103,9 @@ class RatingQueue(QDialog):
         self.items: list[QueueItem] = engine.suites.rating_queue(run_id, rater)
         if not self.items:
             raise EngineError(f"run {run_id} has no answers to rate yet")
+        self.case_items = self.items
+        self.item_of = {rid: item for item in self.items for rid in item.response_ids}
+        self.calibrating = False
         self.rated: set[str] = {rid for item in self.items for rid in item.rated}
         self.total = sum(len(item.response_ids) for item in self.items)
         self.index = 0
@@ -103,6 +118,8 @@ class RatingQueue(QDialog):
         QApplication.instance().focusChanged.connect(self._keep_in_view)
         first = next((i for i, item in enumerate(self.items) if not self._done(item)), 0)
         self.show_case(first)
+        if calibration:
+            self.set_mode(True)
 
     # --- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
@@ -114,6 +131,13 @@ class RatingQueue(QDialog):
         self.case_label.setObjectName("queueCase")
         self.case_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         head.addWidget(self.case_label, 1)
+        self.mode = QComboBox()
+        self.mode.setObjectName("queueMode")
+        self.mode.addItems(list(MODES))
+        self.mode.setToolTip("Case by case, or the run's calibration sample (" + SAMPLE_RULE + "). Ctrl+M")
+        self.mode.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keyboard stays with the rating panels
+        self.mode.currentIndexChanged.connect(lambda i: self.set_mode(bool(i)))
+        head.addWidget(self.mode)
         self.progress_label = QLabel()
         self.progress_label.setObjectName("queueProgress")
         head.addWidget(self.progress_label)
@@ -165,7 +189,8 @@ class RatingQueue(QDialog):
         col.addLayout(foot)
 
         for keys, slot in ((NEXT_KEYS, self.next_case), (PREVIOUS_KEYS, self.previous_case),
-                           (NEXT_UNRATED_KEYS, self.next_unrated)):
+                           (NEXT_UNRATED_KEYS, self.next_unrated),
+                           (MODE_KEYS, lambda: self.set_mode(not self.calibrating))):
             for key in keys:
                 QShortcut(QKeySequence(key), self, activated=slot)
 
@@ -206,6 +231,8 @@ class RatingQueue(QDialog):
         return self.grid.panes
 
     def progress_text(self) -> str:
+        if self.calibrating:
+            return f"{sum(self._done(i) for i in self.items)} / {len(self.items)} drawn rated"
         return f"{len(self.rated)} / {self.total} rated"
 
     def shown_order(self) -> list[str]:
@@ -223,8 +250,11 @@ class RatingQueue(QDialog):
         item = self.item
         case = item.case
         sample = f" · sample {item.sample + 1}" if item.sample or any(i.sample for i in self.items) else ""
-        self.case_label.setText(f"<b>Case {self.index + 1} / {len(self.items)}</b> · {case.key}{sample}"
-                                + (f" · tags: {', '.join(case.tags)}" if case.tags else ""))
+        self.case_label.setText(
+            (f"<b>Calibration sample · answer {self.index + 1} of {len(self.items)} drawn</b> · {case.key}{sample}"
+             f"<br>{SAMPLE_RULE}." if self.calibrating else
+             f"<b>Case {self.index + 1} / {len(self.items)}</b> · {case.key}{sample}")
+            + (f" · tags: {', '.join(case.tags)}" if case.tags else ""))
         expect = expect_text(case.expect)
         if case.constraints:
             expect += " Constraints: " + ", ".join(c.id for c in case.constraints) + "."
@@ -358,6 +388,8 @@ class RatingQueue(QDialog):
     def next_case(self) -> None:
         if self.index < len(self.items) - 1:
             self.show_case(self.index + 1)
+        elif self.calibrating:
+            self._next_in_sample()
         else:
             self.message.setText("This is the last case." + self._left())
 
@@ -368,6 +400,9 @@ class RatingQueue(QDialog):
             self.message.setText("This is the first case.")
 
     def next_unrated(self) -> None:
+        if self.calibrating:
+            self._next_in_sample()
+            return
         n = len(self.items)
         for step in range(1, n + 1):
             i = (self.index + step) % n
@@ -375,6 +410,58 @@ class RatingQueue(QDialog):
                 self.show_case(i)
                 return
         self.message.setText(f"Every answer of this run is rated by {self.rater}. Thank you!")
+
+    # --- the calibration sample -----------------------------------------------------------
+    def set_mode(self, calibration: bool) -> None:
+        """Rate case by case, or the run's calibration sample (the answers drawn so far, then
+        the next drawn at random)."""
+        if self.mode.currentIndex() != int(calibration):
+            self.mode.setCurrentIndex(int(calibration))  # back here through currentIndexChanged
+            return
+        if calibration == self.calibrating:
+            return
+        self.calibrating = calibration
+        if calibration:
+            drawn = [self._sample_item(rid) for rid in self.engine.judges.calibration_sample(self.run_id)]
+            self.items = [item for item in drawn if item is not None]
+            self._next_in_sample(asked=False)
+        else:
+            self.items = self.case_items
+            self.show_case(next((i for i, item in enumerate(self.items) if not self._done(item)), 0))
+
+    def _sample_item(self, response_id: str) -> QueueItem | None:
+        """The queue item of one drawn answer: its case, that answer alone."""
+        item = self.item_of.get(response_id)
+        if item is None:
+            return None
+        model = item.models[item.response_ids.index(response_id)]
+        return replace(item, response_ids=(response_id,), models=(model,),
+                       rated=tuple(r for r in item.rated if r == response_id))
+
+    def _next_in_sample(self, asked: bool = True) -> None:
+        """The first drawn answer not rated by this rater yet; once every drawn one is, the next
+        drawn at random (never one instead of a drawn one skipped: that would bias the sample)."""
+        left = next((i for i, item in enumerate(self.items) if not self._done(item)), None)
+        if left is not None:
+            self.show_case(left)
+            if asked:
+                self.message.setText("Rate this answer of the calibration sample first: skipping drawn answers "
+                                     "would make the sample no longer random.")
+            return
+        try:
+            drawn = self.engine.judges.draw_calibration(self.run_id)
+        except EngineError as exc:
+            self.message.setText(str(exc))
+            return
+        item = self._sample_item(drawn) if drawn is not None else None
+        if item is None:
+            if not self.items:  # nothing finished to draw from: back to the cases
+                self.set_mode(False)
+            self.message.setText("Every finished answer of this run is in its calibration sample and rated by "
+                                 f"{self.rater}.")
+            return
+        self.items.append(item)
+        self.show_case(len(self.items) - 1)
 
     def _left(self) -> str:
         left = sum(1 for item in self.items if not self._done(item))
@@ -411,7 +498,9 @@ class RatingQueue(QDialog):
             if any(p.blind_label is not None for p in self.grid.panes):
                 for p in self.grid.panes:
                     p.reveal()
-            self.message.setText("Every answer of this case is rated: the models are shown. "
+            self.message.setText("Rated: the model is shown. Enter or PgDn: the next answer drawn at random."
+                                 if self.calibrating else
+                                 "Every answer of this case is rated: the models are shown. "
                                  "Enter or PgDn: next case." + ("" if self.index < len(self.items) - 1 else self._left()))
             pane.rating.move_to(0)  # out of the note field, where Ctrl+arrows move the cursor
         else:

@@ -37,6 +37,7 @@ from desk.core.response import ResponseResult, Status
 from desk.core.tools import calls_text
 from desk.engine.trials_tab import fmt_tokens, live_status, metrics_line
 from desk.ui import defs, frame_queue
+from desk.ui.answer_checks import LiveCalls, StructuredVerdictLabel
 from desk.ui.reply_box import ReplyBox
 
 
@@ -309,6 +310,9 @@ class ResponsePane(QFrame):
         self.tool_calls.setVisible(False)
         self.tool_calls.setMaximumHeight(160)  # a few calls at a glance beside text; more scroll
         col.addWidget(self.tool_calls)
+        self.live_calls = LiveCalls(self.tool_calls)  # the calls as they stream, drawn on flush
+        self.structured = StructuredVerdictLabel()  # for a trial asking for JSON fitting a schema
+        col.addWidget(self.structured)
         self.give_results_button = QToolButton()
         self.give_results_button.setText("Give results…")
         self.give_results_button.setObjectName("paneGiveResults")
@@ -364,10 +368,16 @@ class ResponsePane(QFrame):
     def queue_text(self, delta: str) -> None:
         self._pending.append(delta)
 
+    def queue_calls(self, calls: list[Any]) -> None:
+        """The answer's tool calls so far (desk.core.tools.ToolCall copies), drawn on the next flush."""
+        if not self._finished:
+            self.live_calls.queue(calls)
+
     def flush(self) -> bool:
-        """Move queued text into the view; return True if anything changed."""
+        """Move queued text (and tool calls) into the view; return True if anything changed."""
+        calls = self.live_calls.flush()
         if not self._pending:
-            return False
+            return calls
         chunk = "".join(self._pending)
         self._pending.clear()
         self._text_parts.append(chunk)
@@ -460,7 +470,9 @@ class ResponsePane(QFrame):
         self.reply_button.setVisible(not self.is_turn and not result.failed)
         text = result.text
         self.refusal_badge.setVisible(result.refusal)
+        self.live_calls.drop()
         self.tool_calls.setPlainText(calls_text(result.tool_calls))  # part of the answer: shown blind too
+        self.structured.show_verdict(result)
         self.tool_calls.setVisible(bool(result.tool_calls))
         self.give_results_button.setVisible(bool(result.tool_calls) and result.status == Status.OK)
         if result.tool_calls and not text:  # an answer that is only calls: they take the room

@@ -25,12 +25,14 @@ class RunDialogs:
     rubric for the queue (None: the engine's)."""
 
     def __init__(self, engine: Engine, parent: QWidget, show_error: Callable[[str], None],
-                 rated: Callable[[str], None], rubric: Callable[[], Rubric | None]) -> None:
+                 rated: Callable[[str], None], rubric: Callable[[], Rubric | None],
+                 open_trial: Callable[[str], None] | None = None) -> None:
         self.engine = engine
         self.parent = parent
         self.show_error = show_error
         self.rated = rated
         self.rubric = rubric
+        self.open_trial = open_trial  # an answer chosen in a dialog opens in the Trials tab
         self.queue: RatingQueue | None = None
         self.scorecard: RunScorecardDialog | None = None
         self.compare: RunCompareDialog | None = None
@@ -71,6 +73,8 @@ class RunDialogs:
 
         self.scorecard = self._replace(self.scorecard, lambda: RunScorecardDialog(self.engine, run_id,
                                                                                   parent=self.parent))
+        if self.scorecard is not None and self.open_trial is not None:
+            self.scorecard.tool_use.answer_opened.connect(self.open_trial)
         return self.scorecard
 
     def open_compare(self, suite: str, run_id: str | None) -> RunCompareDialog | None:

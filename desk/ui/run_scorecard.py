@@ -29,6 +29,7 @@ from desk.engine.scorecard import ExpectScore, ModelScore, PairedComparison
 from desk.engine.session import Engine, EngineError
 from desk.ui import defs
 from desk.ui.response_pane import fmt_cost
+from desk.ui.tool_use_view import ToolUseBox
 
 ALPHA = 0.05  # below this p-value the comparison says which model is better
 
@@ -122,6 +123,9 @@ class RunScorecardDialog(QDialog):
         self.note.setWordWrap(True)
         self.note.setStyleSheet(f"color: {defs.muted()};")
         col.addWidget(self.note)
+
+        self.tool_use = ToolUseBox(engine, run_id)  # shown for a run with tool cases answered
+        col.addWidget(self.tool_use)
 
         col.addWidget(self._build_comparison())
 
@@ -242,6 +246,7 @@ class RunScorecardDialog(QDialog):
                            f"{len(models)} models · {run.status} · {run.done} / {run.total} answers")
         self.update_comparison()
         self.show_disagreements()
+        self.tool_use.refresh()
 
     def show_disagreements(self, limit: int = 8) -> None:
         found = self.engine.suites.disagreements(self.run_id)

@@ -40,6 +40,7 @@ from desk.engine.jobs import Job, JobCancelled
 from desk.engine.scorecard import ModelScore, cost_success_chart
 from desk.engine.session import Engine, EngineError
 from desk.ui import defs
+from desk.ui.clarifying_table import ClarifyingTable
 
 COLUMNS = [
     ("Model", lambda s: s.model),
@@ -120,6 +121,8 @@ class ScorecardDialog(QDialog):
         col.addLayout(self._filter_row())
         col.addLayout(self._busy_row())
         col.addWidget(self._results(), 1)
+        self.clarifying = ClarifyingTable(engine, self.current_filter)
+        col.addWidget(self.clarifying)
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet(f"color: {defs.muted()};")
@@ -262,6 +265,7 @@ class ScorecardDialog(QDialog):
             self._job = None
             self._set_busy(False)
             self.show_scores(scores)
+            self.clarifying.refresh()  # for the filters just scored, while ticked
 
     def _current(self, generation: int) -> bool:
         # Stale when filters were refreshed or the dialog closed (maybe deleted) meanwhile.

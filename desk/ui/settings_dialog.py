@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.provider import ProviderConfig, plain_http_to_remote
+from desk.core.trial import ModelRef
 from desk.engine.services.providers import KINDS, default_base_url, takes_api_version
-from desk.engine.session import Engine
+from desk.engine.session import Engine, EngineError
 from desk.engine.settings_tab import (
     ProviderForm,
     Said,
@@ -38,6 +39,7 @@ from desk.ui.settings_layout import (
     COL_MODEL,
     COL_OUTPUT,
     COL_SOURCE,
+    IMAGE_CHOICES,
     ROLE,
     SettingsLayout,
 )
@@ -91,6 +93,8 @@ class SettingsDialog(SettingsLayout):
         self.list_models_button.clicked.connect(self.list_models)
         self.model_filter.textChanged.connect(self._filter_models)
         self.model_list.itemChanged.connect(self._model_item_changed)
+        self.model_list.currentItemChanged.connect(lambda _new, _old: self.show_model_images())
+        self.model_images.activated.connect(lambda _i: self.set_model_images())
         self.apply_models_button.clicked.connect(self.apply_models)
         self.manual_model_edit.returnPressed.connect(self.add_manual_model)
         self.add_manual_button.clicked.connect(self.add_manual_model)
@@ -393,6 +397,34 @@ class SettingsDialog(SettingsLayout):
             item = self.model_list.item(i)
             if item.data(ROLE) == model:
                 item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+
+    def _selected_ref(self) -> ModelRef | None:
+        """The selected model of the list, if it is one the user added (checked and applied)."""
+        name, item = self.current_name(), self.model_list.currentItem()
+        if name is None or item is None or item.data(ROLE) not in self.model.configured(name):
+            return None
+        return ModelRef(name, item.data(ROLE))
+
+    def show_model_images(self) -> None:
+        """What desk assumes of the selected model and images, and on whose word."""
+        ref = self._selected_ref()
+        self.model_images.setEnabled(ref is not None)
+        if ref is None:
+            self.model_images_why.setText("Select a model you added to say whether it takes images.")
+            return
+        said = self.engine.providers.configs.takes_images(ref.provider, ref.model)
+        self.model_images.setCurrentIndex(list(IMAGE_CHOICES.values()).index(said))
+        self.model_images_why.setText(self.engine.providers.takes_images(ref)[1])
+
+    def set_model_images(self) -> None:
+        ref = self._selected_ref()
+        if ref is None:
+            return
+        try:
+            self.engine.providers.set_takes_images(ref, IMAGE_CHOICES[self.model_images.currentText()])
+        except EngineError as exc:
+            self._say(self.models_status, str(exc))
+        self.show_model_images()
 
     def apply_models(self) -> None:
         name = self.current_name()

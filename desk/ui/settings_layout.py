@@ -31,6 +31,9 @@ from PySide6.QtWidgets import (
 from desk.engine.services.providers import KINDS
 from desk.ui import defs
 
+# The model's images setting: as its vendor family is known (None), or the user's yes / no.
+IMAGE_CHOICES = {"as its model family is known": None, "yes": True, "no": False}
+
 WARN_COLOUR = "#a15c00"
 ROLE = Qt.ItemDataRole.UserRole
 
@@ -197,6 +200,20 @@ class SettingsLayout(QDialog):
         apply_row.addWidget(self.apply_models_button)
         apply_row.addStretch(1)
         col.addLayout(apply_row)
+        images = QHBoxLayout()
+        self.model_images = QComboBox()
+        self.model_images.setObjectName("modelImages")
+        self.model_images.addItems(list(IMAGE_CHOICES))
+        self.model_images.setToolTip("Whether the selected model takes images: a judge is shown a task's "
+                                     "images only if so (desk never guesses)")
+        self.model_images.setEnabled(False)
+        images.addWidget(self._label("Selected model takes ima&ges", self.model_images))
+        images.addWidget(self.model_images)
+        self.model_images_why = QLabel()
+        self.model_images_why.setObjectName("modelImagesWhy")
+        self.model_images_why.setWordWrap(True)
+        images.addWidget(self.model_images_why, 1)
+        col.addLayout(images)
         manual = QHBoxLayout()
         self.manual_model_edit = QLineEdit()
         self.manual_model_edit.setObjectName("manualModelEdit")

@@ -27,6 +27,7 @@ from desk.engine.suites_tab import (
     RATED,
     UNRATED,
     MatrixRow,
+    extra_turn_text,
     matrix_rows,
     matrix_tags,
     row_shown,
@@ -50,7 +51,8 @@ def status_text(cell: MatrixCell | None) -> str:
         return "streaming…"
     if cell.status == "ok":
         cost = "no price" if cell.cost_usd is None else fmt_cost(cell.cost_usd)
-        return f"ok · TTFT {fmt_ms(cell.ttft_ms)} · {fmt_ms(cell.total_ms)} · {cost}"
+        turn = f"turn {cell.turn} · " if cell.turn > 1 else ""
+        return f"ok · {turn}TTFT {fmt_ms(cell.ttft_ms)} · {fmt_ms(cell.total_ms)} · {cost}"
     kind = cell.error_kind or cell.status
     tries = f" · {cell.answers} tries" if cell.answers > 1 else ""
     return f"{cell.status}: {kind.replace('_', ' ')}{tries}"
@@ -101,8 +103,10 @@ def cell_tooltip(cell: MatrixCell | None, expect: str) -> str:
     if cell.auto_constraints:
         lines.append(f"automatic constraint check: {cell.auto_constraints}"
                      + (f" ({cell.auto_note})" if cell.auto_note else ""))
-    if cell.answers > 1:
-        lines.append(f"{cell.answers} answers stored for this cell (the ok one counts)")
+    if cell.turn > 1:
+        lines.append(f"turn {cell.turn}: answered after the case's clarification (its outcome counts)")
+    if cell.answers > cell.turn:
+        lines.append(f"{cell.answers} answers stored for this cell (the latest ok one counts)")
     lines.append("Click or press Enter: open this case side by side in Trials.")
     return "\n".join(lines)
 
@@ -341,4 +345,5 @@ class MatrixFilterBar(QWidget):
         self.apply()
 
     def show_counts(self) -> None:
-        self.shown_label.setText(shown_text(self.proxy.rowCount(), self.proxy.matrix.rowCount()))
+        self.shown_label.setText(shown_text(self.proxy.rowCount(), self.proxy.matrix.rowCount())
+                                 + extra_turn_text(self.proxy.matrix.matrix))

@@ -88,7 +88,8 @@ class SuitesPanel(QWidget):
         # Awaited before a run starts with the models it sends to (the window starts the
         # built-in model here); False stops the run before anything is stored.
         self.before_run: Callable[[Sequence[ModelRef]], Awaitable[bool]] | None = None
-        self.dialogs = RunDialogs(engine, self, self.show_error, self._rated, lambda: self.rubric)
+        self.dialogs = RunDialogs(engine, self, self.show_error, self._rated, lambda: self.rubric,
+                                  open_trial=self.open_trial_requested.emit)
         self.run_command = Command(self.show_info, self.show_error, clear=self.clear_message,
                                    running_changed=self._on_run_task, refuse=None)
         self.importing = Command(self.show_info, self.show_error, refuse="Still reading the last suite: wait for it.",
@@ -178,10 +179,17 @@ class SuitesPanel(QWidget):
         self.concurrency.setRange(1, 256)
         self.concurrency.setValue(4)
         self.concurrency.setToolTip("Requests in flight at once, across all models")
+        self.max_turns = QSpinBox()
+        self.max_turns.setObjectName("suiteMaxTurns")
+        self.max_turns.setRange(1, 20)
+        self.max_turns.setValue(2)  # as desk suite run --max-turns
+        self.max_turns.setToolTip("Turns per case: while an answer asks a question, the case's clarification "
+                                  "is sent as the next turn, up to this many (1: never)")
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Repeat", self.repeat)
         form.addRow("Concurrency", self.concurrency)
+        form.addRow("Max turns", self.max_turns)
         return form
 
     def _build_runs(self) -> QWidget:
@@ -359,7 +367,8 @@ class SuitesPanel(QWidget):
     def start(self) -> bool:
         """Start a run of the selected suite on the ticked models."""
         return self._begin(lambda: self.tab.plan_run(self.selected_suite(), self.selected_names(),
-                                                     self.repeat.value(), self.concurrency.value()))
+                                                     self.repeat.value(), self.concurrency.value(),
+                                                     self.max_turns.value()))
 
     def resume(self, run_id: str | None = None) -> bool:
         """Send the cells of a run that have no answer yet."""

@@ -19,7 +19,7 @@ from desk.core.trial import ModelRef, TrialInput, Variant
 from desk.engine import local_model
 from desk.engine.session import EngineError, TrialOutcome
 from desk.engine.tab_events import Notice
-from desk.engine.trials_tab import CANCELLED, PlanError, SendPlan, TrialsTab, composed
+from desk.engine.trials_tab import CANCELLED, PlanError, SendPlan, TrialsTab, composed, with_schema
 from desk.ui import defs, frame_queue, hotkeys
 from desk.ui.command import Command
 from desk.ui.rating_panel import RatingPanel
@@ -44,11 +44,14 @@ class PaneBinder:
         self._tab.cleared.connect(self.cleared)
         self._tab.response_started.connect(self.started)
         self._tab.text_received.connect(self.text_received)
+        self._tab.tool_calls_received.connect(self.tool_calls_received)
+        self._early_calls: dict[str, list[Any]] = {}  # the latest calls of an answer with no pane yet
         self._tab.attempt_failed.connect(self.retrying)
         self._tab.response_finished.connect(self.finished)
 
     def cleared(self) -> None:
         self._early = {}
+        self._early_calls = {}
         self._window.grid.clear()
         self._window.panes_by_id = {}
         self._window.preferences.clear_pair()
@@ -67,6 +70,8 @@ class PaneBinder:
         pane = self._window.pane_for(result)
         for delta in early:
             pane.queue_text(delta)
+        if calls := self._early_calls.pop(result.id, None):
+            pane.queue_calls(calls)
         if len(self._window.panes_by_id) == self._tab.expected:
             self._window.arrange_panes(result.trial_id)
 
@@ -76,6 +81,13 @@ class PaneBinder:
             pane.queue_text(delta)
         elif result.id in self._early:
             self._early[result.id].append(delta)
+
+    def tool_calls_received(self, result: ResponseResult, calls: list[Any]) -> None:
+        pane = self._window.panes_by_id.get(result.id)
+        if pane is not None:
+            pane.queue_calls(calls)
+        elif result.id in self._early:
+            self._early_calls[result.id] = calls
 
     def retrying(self, result: ResponseResult, _attempt: Any) -> None:
         pane = self._window.panes_by_id.get(result.id)
@@ -162,6 +174,7 @@ class TrialView(_Base):
         settings = {ref: self.picker.settings_for(ref) for ref in models if ref in known}
         try:
             trial, variants = self.current_input()
+            settings = with_schema(settings, models, self.compose.schema.schema_text())
             plan = self.tab.plan(trial, models, settings, variants, parent_trial_id, reading=self.compose.loading())
         except PlanError as exc:
             self.banner_error(str(exc))
@@ -270,6 +283,7 @@ class TrialView(_Base):
         root = self.panes_by_id.get(self.tab.pane_of(result.id)) if link else None
         if link is not None and root is not None:  # a later turn: below the answer it continues
             pane = root.add_turn(link.reply, f"{title}  ·  turn {link.turn}")
+            self.grid.follow_scrolls(pane)
             if root.blind_label is not None:
                 pane.set_blind(f"{root.blind_label} · turn {link.turn}")
         else:
@@ -283,6 +297,11 @@ class TrialView(_Base):
     def root_pane(self, pane: ResponsePane) -> ResponsePane:
         """The grid's pane a pane is shown in (itself, or the first answer of its conversation)."""
         return next((root for root in self.grid.panes if pane is root or pane in root.turn_panes), pane)
+
+    def latest_panes(self) -> list[ResponsePane]:
+        """Each grid pane's latest turn (the pane itself before any reply): what the
+        preference bar compares."""
+        return [root.latest() for root in self.grid.panes]
 
     def all_panes(self) -> list[ResponsePane]:
         """Every answer's pane: each in the grid, then its conversation's later turns."""
@@ -313,6 +332,7 @@ class TrialView(_Base):
             self.compose.show_system()
         self.compose.attachments.set_attachments(list(stored.input.attachments))
         self.compose.set_tools(stored.input.tools)
+        self.compose.set_schema(opened.response_schema)
         for r in responses:
             self.pane_for(r).finish(r)
         rater = self.engine.rater_name()
@@ -337,4 +357,5 @@ class TrialView(_Base):
         self.compose.variants.set_variants(None, [])
         self.compose.attachments.set_attachments([])
         self.compose.set_tools(None)
+        self.compose.set_schema(None)
         self.history.run_again.setEnabled(False)

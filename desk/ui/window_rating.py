@@ -48,7 +48,7 @@ class RatingView(_Base):
             pane.set_blind(label := chr(65 + i) if i < 26 else str(i + 1))
             for turn, later in enumerate(pane.turn_panes, start=2):  # a later turn names no model either
                 later.set_blind(f"{label} · turn {turn}")
-        self.preferences.set_panes(self.grid.panes)
+        self.preferences.set_panes(self.latest_panes())
 
     def shown_order(self) -> list[str]:
         return [p.result.id for p in self.grid.panes if p.result is not None]
@@ -70,7 +70,7 @@ class RatingView(_Base):
             pane.attach_rating(panel or self.rating_panel(pane))
         mine = next((r for r in ratings if r.response_id == pane.result.id), None)
         pane.rating.show_rating(mine, mine.rater if mine else "")
-        self.preferences.set_panes(self.grid.panes)
+        self.preferences.set_panes(self.latest_panes())
 
     def _focus_rating(self, pane: ResponsePane, forward: bool) -> None:
         rated = [p for p in self.all_panes() if p.rating is not None]
@@ -132,7 +132,7 @@ class RatingView(_Base):
         if pane.blind_label is not None and self._all_rated():
             for p in self.all_panes():
                 p.reveal()
-            self.preferences.set_panes(self.grid.panes)
+            self.preferences.set_panes(self.latest_panes())
             self.banner_info("Every answer is rated: the models are revealed.")
         else:
             self._focus_rating(pane, True)

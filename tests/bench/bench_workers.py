@@ -14,11 +14,14 @@ step's requests over its wall time. With `--reference`, the leanest reference cl
 (tests/bench/bench_lag.py) runs the same step beside them. Targets from issue 22, judged on
 the multi-worker run: arrival lag p95 <= 10 ms up to 2,000 streams, and (with --reference)
 TTFT over truth p95 <= the reference's + 15 ms at every size. `--server-processes K` serves
-the port from K processes (SO_REUSEPORT) so the server's own truth keeps up.
+the port from K processes (SO_REUSEPORT) so the server's own truth keeps up. `--cluster
+ADDRESS` sends the multi-worker run from W Ray actors instead (`local`: a Ray instance of
+this machine, started for the bench; needs desk[cluster]): their timestamps reach the store
+moved by each actor's estimated clock offset, so the join checks that correction too.
 
     python -m tests.bench.bench_workers [--streams 500,2000,5000] [--workers W] [--server-processes K]
                                         [--delay-ms 200] [--pieces 20] [--interval-ms 20] [--rounds 1]
-                                        [--reference] [--json]
+                                        [--reference] [--cluster local|auto|ray://HOST:PORT] [--json]
 """
 
 from __future__ import annotations
@@ -73,13 +76,14 @@ def join(rows: list[tuple[str | None, float | None, float | None]], log: dict[st
         into.over_truth_ms.append(((first_at - started_at) - truth) * 1000)
 
 
-async def desk_round(base: str, streams: int, workers: int, workdir: Path, into: Figures) -> None:
+async def desk_round(base: str, streams: int, workers: int, workdir: Path, into: Figures, cluster: str = "") -> None:
     store = open_store(workdir / f"desk-{time.monotonic_ns()}.db")
     try:
         store.providers.add(ProviderConfig("bench", "openai", base + "/v1"))
         plan = LoadPlan(models=(ModelRef("bench", "m"),), inputs=(TrialInput("Measure me."),),
                         steps=(LoadStep(streams, streams),), retry=RetryPolicy(max_retries=0),
-                        timeouts=Timeouts(connect=30, first_token=60, idle=60, total=120), workers=workers)
+                        timeouts=Timeouts(connect=30, first_token=60, idle=60, total=120), workers=workers,
+                        cluster=cluster)
         await fetch_log(base)
         async with Engine(store) as engine:
             result = await engine.loads.run(plan)
@@ -101,18 +105,24 @@ async def ref_round(base: str, streams: int, into: Figures) -> None:
     into.over_truth_ms += [s + a for s, a in zip(lags.send_ms, lags.arrival_ms, strict=True)]
 
 
+def many(args: argparse.Namespace) -> str:
+    """The multi-worker run's label."""
+    return f"{args.workers} Ray actors" if args.cluster else f"{args.workers} workers"
+
+
 def measure(streams: int, args: argparse.Namespace, workdir: Path) -> dict[str, Figures]:
     proc, port = start_server("--delay-ms", str(args.delay_ms), "--pieces", str(args.pieces),
                               "--interval-ms", str(args.interval_ms), "--processes", str(args.server_processes),
                               module="tests.bench.lean_server")
     base = f"http://127.0.0.1:{port}"
-    found = {"1 worker": Figures(), f"{args.workers} workers": Figures()}
+    label = many(args)
+    found = {"1 worker": Figures(), label: Figures()}
     if args.reference:
         found["reference"] = Figures()
     try:
         for _ in range(args.rounds):  # alternate, so each sees the machine in the same state
             run(desk_round(base, streams, 1, workdir, found["1 worker"]))
-            run(desk_round(base, streams, args.workers, workdir, found[f"{args.workers} workers"]))
+            run(desk_round(base, streams, args.workers, workdir, found[label], args.cluster))
             if args.reference:
                 run(ref_round(base, streams, found["reference"]))
     finally:
@@ -162,15 +172,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--server-processes", type=int, default=1,
                     help="processes serving the loopback port (SO_REUSEPORT), so the server keeps up")
     ap.add_argument("--reference", action="store_true", help="the leanest reference client beside desk")
+    ap.add_argument("--cluster", default="", help="the multi-worker run on this Ray cluster ('local': one started here)")
     ap.add_argument("--json", action="store_true", help="also print the figures as one JSON object")
     args = ap.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="desk-bench-workers-"))
-    print(f"desk load in 1 and {args.workers} worker processes  ({os.cpu_count()} cores, lean loopback server in "
+    print(f"desk load in 1 and {many(args) if args.cluster else f'{args.workers} worker processes'}  ("
+          f"{os.cpu_count()} cores, lean loopback server in "
           f"{args.server_processes} process(es) of its own, D = {args.delay_ms:g} ms, {args.pieces} pieces every {args.interval_ms:g} ms, "
           f"{time.strftime('%Y-%m-%d %H:%M')})")
     all_ok, out = True, {}
     for streams in (int(s) for s in args.streams.split(",") if s.strip()):
-        ok, figures = report(streams, measure(streams, args, workdir), f"{args.workers} workers")
+        ok, figures = report(streams, measure(streams, args, workdir), many(args))
         all_ok &= ok
         out[str(streams)] = figures
     print(f"\noverall: {'PASS' if all_ok else 'FAIL'}")

@@ -98,17 +98,18 @@ def test_the_judge_sees_what_a_blind_rater_sees_and_nothing_else(providers, vend
             assert hidden not in body.replace(JUDGE_MODEL, ""), hidden
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(("reply", "why"), [
     (["{not json"], "not JSON"),
     (_pieces({**VERDICT, "outcome": "brilliant"}), "'brilliant' is not one of"),
     (_pieces({k: v for k, v in VERDICT.items() if k != "rationale"}), "'rationale' is a required property"),
 ])
-def test_a_reply_that_is_not_a_verdict_is_a_judge_error_with_its_raw_text(reply, why, providers, vendor):
+def test_a_reply_that_is_not_a_verdict_is_a_judge_error_with_its_raw_text(reply, why, kind, providers, vendor):
     trial_id = _answers(providers, vendor)
     vendor.set_default(JUDGE_MODEL, Script(text_pieces=reply))
-    summary = _judge(providers, "anthropic", trial_id)
+    summary = _judge(providers, kind, trial_id)
     assert (summary.verdicts, summary.errors) == (0, 2)
-    rater = f"judge:anthropic/{JUDGE_MODEL}"
+    rater = f"judge:{kind}/{JUDGE_MODEL}"
     assert providers.ratings.current(rater=rater) == []  # never repaired into a rating
     for v in providers.verdicts.list(rater):
         assert v.rating_id is None and why in v.error
@@ -195,3 +196,38 @@ def test_without_jsonschema_nothing_is_sent_and_the_error_says_what_to_install(p
     with pytest.raises(EngineError, match="pip install 'jsonschema"):
         _judge(providers, "openai", trial_id)
     assert _judge_requests(vendor) == [] and providers.verdicts.list() == []
+
+
+def test_retry_failed_sends_again_only_the_answers_whose_request_failed(providers, vendor):
+    trial_id = _answers(providers, vendor)
+    vendor.set_default(JUDGE_MODEL, Script(text_pieces=_pieces(VERDICT), stall_after_headers=True))
+    short = Timeouts(connect=2.0, first_token=0.3, idle=0.3, total=1.0)
+    assert _judge(providers, "openai", trial_id, timeouts=short).errors == 2
+    vendor.set_default(JUDGE_MODEL, Script(text_pieces=_pieces(VERDICT)))
+    again = _judge(providers, "openai", trial_id)  # a plain resume never sends them again
+    assert (again.verdicts, again.already) == (0, 2)
+
+    async def retry():
+        async with engine_for(providers, retry=NO_RETRY) as engine:
+            return await engine.judges.judge_trial(trial_id, ModelRef("openai", JUDGE_MODEL), retry_failed=True)
+
+    retried = asyncio.run(retry())
+    assert (retried.verdicts, retried.errors, retried.already) == (2, 0, 0)
+    rater = f"judge:openai/{JUDGE_MODEL}"
+    assert all(v.error is None and v.rating_id for v in providers.verdicts.list(rater))
+    assert len(providers.ratings.current(rater=rater)) == 2
+    # A reply that was no verdict is never asked for again, retry or not.
+    vendor.set_default("judge-x", Script(text_pieces=["{not json"]))
+    _judge_with(providers, trial_id, "judge-x")
+    vendor.set_default("judge-x", Script(text_pieces=_pieces(VERDICT)))
+    before = len([r for r in vendor.requests if r.model == "judge-x"])
+    assert _judge_with(providers, trial_id, "judge-x", retry_failed=True).already == 2
+    assert len([r for r in vendor.requests if r.model == "judge-x"]) == before
+
+
+def _judge_with(store, trial_id: str, model: str, **kw):
+    async def go():
+        async with engine_for(store, retry=NO_RETRY) as engine:
+            return await engine.judges.judge_trial(trial_id, ModelRef("ollama", model), **kw)
+
+    return asyncio.run(go())

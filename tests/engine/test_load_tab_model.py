@@ -91,7 +91,7 @@ def test_the_plan_is_what_the_form_says():
     assert plan.p95_budget_ms == 900.0 and planned_requests(plan) == 0  # by time: nobody knows
     defaults = filled(fallback=NO_FALLBACK).build_plan()
     assert defaults.fallback == () and defaults.p95_budget_ms is None and defaults.settings.temperature is None
-    assert [(s.concurrency, s.requests) for s in defaults.steps] == [(8, 20)] and planned_requests(defaults) == 20
+    assert [(s.concurrency, s.requests) for s in defaults.steps] == [(10, 20)] and planned_requests(defaults) == 20
     assert (defaults.retry.max_retries, defaults.retry.base_delay, defaults.retry.max_delay) == (2, 1.0, 30.0)
 
 

@@ -16,7 +16,7 @@ from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.core.response import Attempt, ErrorKind, ResponseResult, Status, Usage
 from desk.core.trial import TrialInput
-from desk.store import Store, StoreError, merge, open_store
+from desk.store import Store, StoreError, merge, merge_batches, open_store
 from desk.store.db import connect
 from desk.store.merge import MERGED_TABLES
 from desk.store.migrations import MIGRATIONS, migrate
@@ -121,6 +121,9 @@ def test_two_raters_merge_both_ways(tmp_path: Path) -> None:
             "suite_cases": 0,
             "suite_case_attachments": 0,
             "suite_run_trials": 0,
+            "judge_prompts": 0,
+            "judge_verdicts": 0,
+            "calibration_draws": 0,
         }
         # Providers, models and prices are configuration: listed, never added.
         assert report.conflicts == []
@@ -521,7 +524,7 @@ def _many_trials(path: Path, n: int) -> None:
 def test_the_write_lock_is_free_between_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another connection writes while a merge is under way, and succeeds."""
     _many_trials(tmp_path / "theirs.db", 1200)
-    monkeypatch.setattr(merge, "_BATCH_ROWS", 100, raising=False)
+    monkeypatch.setattr(merge_batches, "_BATCH_ROWS", 100)
     mine_path = tmp_path / "mine.db"
     open_store(mine_path).close()
     wrote: list[str] = []
@@ -552,7 +555,7 @@ def test_the_write_lock_is_free_between_batches(tmp_path: Path, monkeypatch: pyt
 
 def test_a_writer_during_the_batches_waits_and_succeeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _many_trials(tmp_path / "theirs.db", 3000)
-    monkeypatch.setattr(merge, "_BATCH_ROWS", 50, raising=False)
+    monkeypatch.setattr(merge_batches, "_BATCH_ROWS", 50)
     mine_path = tmp_path / "mine.db"
     open_store(mine_path).close()
     started = threading.Event()

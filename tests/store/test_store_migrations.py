@@ -21,7 +21,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "created_at": float,
         "updated_at": float,
     },
-    "models": {"id": str, "provider_name": str, "model": str, "created_at": float},
+    "models": {"id": str, "provider_name": str, "model": str, "created_at": float, "takes_images": int},  # m016
     "prices": {
         "id": str,
         "provider_name": str,
@@ -100,6 +100,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "system_fingerprint": str,
         "tool_calls_json": str,
         "reasoning_signature": str,  # m014
+        "reasoning_redacted_json": str,  # m015
     },
     "attempts": {
         "id": str,

@@ -74,29 +74,3 @@ def test_the_agreement_view_lists_each_criterion_and_follows_the_threshold(windo
     if os.environ.get("DESK_JUDGE_SCREENSHOT"):  # README's image: DESK_JUDGE_SCREENSHOT=resources/judge_agreement.png
         dialog.resize(1150, 700)
         assert dialog.grab().save(os.environ["DESK_JUDGE_SCREENSHOT"])
-
-
-def test_the_calibration_sample_is_rated_one_random_answer_at_a_time(window, qtbot, vendor, mw_loop, tmp_path):
-    panel = run_three(window, vendor, mw_loop, tmp_path)
-    vendor.set_default("judge", Script(text_pieces=[json.dumps(VERDICT)]))
-    mw_loop.run_until_complete(window.engine.judges.judge_run(panel.current_run_id, ModelRef("openai", "judge")))
-    window.engine.set_rater_name("ann")
-    view = panel.judge.open_agreement()
-    qtbot.addWidget(view)
-    sample = view.rate_sample()
-    first = sample.response_id
-    answer = window.engine.trials.responses.get(first)
-    assert sample.answer.toPlainText() == answer.text
-    shown = " ".join([sample.heading.text(), sample.task.toPlainText(), sample.windowTitle()])
-    assert not any(name in shown for name in NAMES)  # blind: never the model
-    assert sample.verdicts.text() == ""  # nothing of the judge before the person rated
-    sample.rating.save_requested.emit({"outcome": "success", "uncertainty": "confident_correct",
-                                       "constraints": "na", "quality": 4})
-    (mine,) = window.engine.ratings.saved.current([first], rater="ann")
-    assert mine.blind and mine.outcome == "success"
-    assert "openai/judge — outcome: failure" in sample.verdicts.text() and "It invents a report." in sample.verdicts.text()
-    sample.next_button.click()
-    assert sample.response_id not in (None, first) and sample.verdicts.text() == ""
-    rates = window.engine.judges.rates(panel.current_run_id, ModelRef("openai", "judge"))
-    row = next(r for r in rates if r.model == answer.model and r.figure == "success")
-    assert row.people_n == 1 and row.combined is None and "only 1 answer" in row.combined_note

@@ -26,10 +26,17 @@ class Verdicts(Protocol):
 
     def save_verdict(self, response_id: str, judge: str, values: dict[str, Any], *, prompt_id: str,
                      rubric_id: str, rationale: str, judge_response_id: str | None,
-                     run_id: str | None) -> StoredVerdict: ...
+                     run_id: str | None, images: str | None = ...) -> StoredVerdict: ...
 
     def save_error(self, response_id: str, judge: str, *, prompt_id: str, rubric_id: str, error: str,
-                   raw: str | None, judge_response_id: str | None, run_id: str | None) -> StoredVerdict: ...
+                   raw: str | None, judge_response_id: str | None, run_id: str | None,
+                   images: str | None = ...) -> StoredVerdict: ...
+
+    def request_failures(self, judge: str, response_ids: Sequence[str]) -> set[str]:
+        """Which answers hold only a judge error whose request failed (nothing was judged)."""
+
+    def forget_error(self, response_id: str, judge: str) -> None:
+        """Drop the judge's error row for the answer, to judge it again."""
 
     def list(self, judge: str | None = None, response_ids: Sequence[str] | None = None) -> list[StoredVerdict]: ...
 
@@ -44,3 +51,4 @@ class CalibrationDraws(Protocol):
         """(response id, seed) of each answer drawn for the run's calibration sample, in order."""
 
     def record(self, run_id: str, response_id: str, seed: int) -> None: ...
+

@@ -20,6 +20,9 @@ class ProviderReader(Protocol):
     def models(self, provider_name: str | None = None) -> list[tuple[str, str]]:
         """(provider name, model) pairs the user added, sorted."""
 
+    def takes_images(self, provider_name: str, model: str) -> bool | None:
+        """Whether the user said this model takes images (None: they did not say)."""
+
 
 class ProviderRecords(ProviderReader, Protocol):
     def add(self, cfg: ProviderConfig) -> str:
@@ -36,6 +39,9 @@ class ProviderRecords(ProviderReader, Protocol):
 
     def remove_model(self, provider_name: str, model: str) -> bool:
         """Forget a model of a provider; False when it was not there."""
+
+    def set_takes_images(self, provider_name: str, model: str, takes: bool | None) -> None:
+        """Say whether this model takes images (None: as its family is known)."""
 
 
 class PriceReader(Protocol):

@@ -22,6 +22,9 @@ class RunReader(Protocol):
     def requests(self, run_id: str) -> builtins.list[RequestOutcome]:
         """A load run's requests in start order, with the marks of their HTTP attempts."""
 
+    def responses(self, run_id: str) -> builtins.list[ResponseResult]:
+        """Every model call a run made, with its attempts (wall-clock instants)."""
+
 
 class RunWriter(Protocol):
     def create(self, kind: str, spec: dict[str, Any], name: str | None = None) -> str:

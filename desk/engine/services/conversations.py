@@ -38,6 +38,9 @@ class TurnLinker:
     def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
         pass
 
+    def tool_calls_received(self, result: ResponseResult, calls: object) -> None:
+        pass
+
     def attempt_finished(self, result: ResponseResult, attempt: object) -> None:
         pass
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,6 +23,7 @@ from desk.core.judge import (
     is_machine,
     judge_input,
     judge_rater,
+    judge_temperature,
     missing_validator,
     parse_verdict,
     verdict_schema,
@@ -52,6 +53,7 @@ from desk.store.errors import StoreError
 
 JUDGE_RUN_KIND = "judge"
 DEFAULT_CONCURRENCY = 4
+JUDGE_TEMPERATURE = 0.0  # judging is deterministic unless the user asks otherwise (None: the vendor's default)
 Progress = Callable[[int, int], None]  # (answers done, answers to judge)
 
 
@@ -68,6 +70,10 @@ class JudgeSummary:
     already: int = 0  # judged by this judge before (a resumed run): not sent again
     failed_answers: int = 0  # the answer itself failed: nothing to judge
     error_messages: list[str] = field(default_factory=list)
+    images_sent: int = 0  # answers whose task had images, shown to the judge
+    images_withheld: int = 0  # ... not shown to it (see images_reason)
+    images_reason: str = ""  # why the judge was shown the images or not
+    temperature: float | None = None  # the judge's temperature (None: its vendor's default)
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class _Job:
     response_id: str
     task: TrialInput
     answer: str
+    retry: bool = False  # its earlier request to the judge failed: its error row is replaced
 
 
 class JudgeService:
@@ -84,8 +91,10 @@ class JudgeService:
     def __init__(self, prompts: JudgePrompts, verdicts: Verdicts, calibration: CalibrationDraws, *, trials: Trials, answers: Responses,
                  ratings: RatingReader, rubrics: RubricReader, runs: Runs, links: RunLinks, targets: Targets,
                  runner: Runner, recorder: Callable[[], ResponseSink],
-                 run_answers: Callable[[str], list[QueueItem]]) -> None:
+                 run_answers: Callable[[str], list[QueueItem]],
+                 takes_images: Callable[[ModelRef], Awaitable[tuple[bool | None, str]]]) -> None:
         self.verdicts = verdicts
+        self._takes_images = takes_images
         self._draws = calibration
         self.prompts = prompts
         self._trials = trials
@@ -107,22 +116,30 @@ class JudgeService:
             raise EngineError(str(exc)) from None
 
     async def judge_run(self, run_id: str, judge: ModelRef, *, concurrency: int = DEFAULT_CONCURRENCY,
-                        images: bool = False, progress: Progress | None = None) -> JudgeSummary:
-        """Judge every answer of suite run `run_id` not judged by `judge` yet."""
+                        images: bool | None = None, temperature: float | None = JUDGE_TEMPERATURE,
+                        retry_failed: bool = False, progress: Progress | None = None) -> JudgeSummary:
+        """Judge every answer of suite run `run_id` not judged by `judge` yet. `images`:
+        send the tasks' images (None: if the judge model takes images, see images_decision).
+        `retry_failed`: send again the answers whose request to the judge failed (a reply
+        that was no verdict stays a judge error: asking until one passes would pick verdicts)."""
         trial_ids = [item.trial_id for item in self._run_answers(run_id)]
         if not trial_ids:
             raise EngineError(f"no suite run {run_id} with answers to judge")
-        return await self._judge(trial_ids, judge, {"run_id": run_id}, concurrency, images, progress)
+        return await self._judge(trial_ids, judge, {"run_id": run_id}, concurrency, images, temperature,
+                                 retry_failed, progress)
 
     async def judge_trial(self, trial_id: str, judge: ModelRef, *, concurrency: int = DEFAULT_CONCURRENCY,
-                          images: bool = False, progress: Progress | None = None) -> JudgeSummary:
-        """Judge every answer of trial `trial_id` not judged by `judge` yet."""
+                          images: bool | None = None, temperature: float | None = JUDGE_TEMPERATURE,
+                          retry_failed: bool = False, progress: Progress | None = None) -> JudgeSummary:
+        """Judge every answer of trial `trial_id` not judged by `judge` yet (as judge_run)."""
         if self._trials.get(trial_id) is None:
             raise EngineError(f"no trial {trial_id}")
-        return await self._judge([trial_id], judge, {"trial_id": trial_id}, concurrency, images, progress)
+        return await self._judge([trial_id], judge, {"trial_id": trial_id}, concurrency, images, temperature,
+                                 retry_failed, progress)
 
     async def _judge(self, trial_ids: Sequence[str], judge: ModelRef, scope: dict[str, Any], concurrency: int,
-                     images: bool, progress: Progress | None) -> JudgeSummary:
+                     images: bool | None, temperature: float | None, retry_failed: bool,
+                     progress: Progress | None) -> JudgeSummary:
         if concurrency < 1:
             raise EngineError("concurrency must be at least 1")
         if (missing := missing_validator()) is not None:  # said before anything is sent
@@ -131,21 +148,35 @@ class JudgeService:
         rater = judge_rater(str(judge))
         prompt, rubric = self.prompts.default(), self._rubrics.default()
         schema = verdict_schema(rubric)
-        target = self._targets.target(judge, GenerationSettings(response_schema=schema))
-        jobs, already, failed = self._jobs(trial_ids, rater)
+        temperature = judge_temperature(judge.model, temperature)
+        try:
+            settings = GenerationSettings(temperature=temperature, response_schema=schema)
+        except ValueError as exc:
+            raise EngineError(str(exc)) from None
+        target = self._targets.target(judge, settings)
+        jobs, already, failed = self._jobs(trial_ids, rater, retry_failed)
         run_id = self._runs.create(JUDGE_RUN_KIND, {**scope, "judge": str(judge), "models": [str(judge)], "prompt_id": prompt.id,
-                                                    "rubric_id": rubric.id, "concurrency": concurrency})
-        summary = JudgeSummary(run_id, rater, prompt.version, already=already, failed_answers=failed)
+                                                    "rubric_id": rubric.id, "concurrency": concurrency,
+                                                    "temperature": temperature, "images": images})
+        summary = JudgeSummary(run_id, rater, prompt.version, already=already, failed_answers=failed,
+                               temperature=temperature)
+        send_images, summary.images_reason = await self.images_decision(judge, images)
         gate, done = asyncio.Semaphore(concurrency), 0
 
         async def one(seq: int, job: _Job) -> None:
             nonlocal done
             async with gate:
-                request = judge_input(prompt.template, job.task, job.answer, rubric, images=images)
+                request = judge_input(prompt.template, job.task, job.answer, rubric, images=send_images)
                 trial_id = self._trials.create(request)
                 (result,) = await self._runner.run_trial(trial_id, request, [target], self._recorder())
                 self._links.link_response(result.id, run_id, seq)
-                self._record(job, result, rater, prompt, rubric, schema, run_id, summary)
+                if job.retry:  # its failed request's error row makes way for this reply's
+                    self.verdicts.forget_error(job.response_id, rater)
+                seen = None if not job.task.images else "sent" if send_images else "withheld"
+                summary.images_sent += seen == "sent"
+                summary.images_withheld += seen == "withheld"
+                self._record(job, result, rater, prompt, rubric, schema,
+                             {"run_id": run_id, "images": seen}, summary)
             done += 1
             if progress is not None:
                 progress(done, len(jobs))
@@ -160,12 +191,22 @@ class JudgeService:
                                                "already": summary.already})
         return summary
 
-    def _jobs(self, trial_ids: Sequence[str], rater: str) -> tuple[list[_Job], int, int]:
+    async def images_decision(self, judge: ModelRef, images: bool | None) -> tuple[bool, str]:
+        """Whether the judge is shown the tasks' images, and why: as asked, else only when its
+        model is known to take images (never guessed: unknown means withheld, said so)."""
+        if images is not None:
+            return images, f"images {'sent' if images else 'withheld'} as asked"
+        takes, why = await self._takes_images(judge)
+        return bool(takes), why
+
+    def _jobs(self, trial_ids: Sequence[str], rater: str, retry_failed: bool) -> tuple[list[_Job], int, int]:
         """The answers to send: each finished answer of these trials the judge has not judged
         (with how many it judged before, and how many failed: nothing to judge)."""
         tasks = self._trials.get_many(list(trial_ids))
         answers = [a for t in trial_ids for a in self._answers.for_trial(t)]
         judged = self.verdicts.judged(rater, [a.id for a in answers])
+        retry = self.verdicts.request_failures(rater, list(judged)) if retry_failed and judged else set()
+        judged -= retry
         jobs, failed = [], 0
         for answer in answers:
             if answer.id in judged:
@@ -176,14 +217,13 @@ class JudgeService:
             task = tasks[answer.trial_id].input
             if answer.variant is not None:  # the system prompt this answer was given
                 task = replace(task, system=answer.variant.system)
-            jobs.append(_Job(answer.id, task, answer.text))
+            jobs.append(_Job(answer.id, task, answer.text, answer.id in retry))
         return jobs, len(judged), failed
 
     def _record(self, job: _Job, result: ResponseResult, rater: str, prompt: JudgePrompt, rubric: Rubric,
-                schema: dict[str, Any], run_id: str, summary: JudgeSummary) -> None:
+                schema: dict[str, Any], run: dict[str, Any], summary: JudgeSummary) -> None:
         """The judge's reply as a verdict, or as a judge error with its raw text."""
-        where = {"prompt_id": prompt.id or "", "rubric_id": rubric.id or "", "judge_response_id": result.id,
-                 "run_id": run_id}
+        where = {"prompt_id": prompt.id or "", "rubric_id": rubric.id or "", "judge_response_id": result.id, **run}
         if result.status != Status.OK:
             why = f"the judge's request failed: {result.error_kind or result.status}: {result.error_message or ''}"
             self._error(job, rater, why.strip(": "), result.text or None, where, summary)
@@ -214,6 +254,14 @@ class JudgeService:
         ratings = self._ratings.current(ids) if ids is None or ids else []
         return agreement_report(ratings, self._rubrics.default(), threshold=threshold, seed=seed)
 
+    def images_withheld(self) -> dict[str, int]:
+        """Per judge, how many of its verdicts and errors were made without the task's images."""
+        counts: dict[str, int] = {}
+        for v in self.verdicts.list():
+            if v.images == "withheld":
+                counts[v.judge] = counts.get(v.judge, 0) + 1
+        return counts
+
     # --- the calibration sample and the figures it makes possible ---------------------------
 
     def _run_scope(self, run_id: str) -> dict[str, str]:
@@ -224,6 +272,10 @@ class JudgeService:
         model_of = {rid: model for item in items for rid, model in zip(item.response_ids, item.models, strict=True)}
         finished = {a.id for item in items for a in self._answers.for_trial(item.trial_id) if a.status == Status.OK}
         return {rid: m for rid, m in model_of.items() if rid in finished}
+
+    def calibration_sample(self, run_id: str) -> list[str]:
+        """The answers drawn for run `run_id`'s calibration sample so far, first drawn first."""
+        return [rid for rid, _seed in self._draws.drawn(run_id)]
 
     def draw_calibration(self, run_id: str, seed: int | None = None) -> str | None:
         """The next answer of the run's calibration sample, drawn uniformly at random from its

@@ -22,6 +22,7 @@ from desk.core import clock
 from desk.core.load import RequestOutcome, summarize
 from desk.core.load_split import default_workers
 from desk.core.trial import TrialInput
+from desk.engine.errors import EngineError
 from desk.engine.load import (
     LagMonitor,
     LoadCancelled,
@@ -44,6 +45,8 @@ from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.ports.runs import RunConnection, Runs
 from desk.engine.ports.targets import Targets
 from desk.engine.runner import Runner
+from desk.engine.services import load_cluster
+from desk.engine.services.load_resume import ResumedWriter, ResumePoint, merged_steps, resume_point
 from desk.engine.services.load_workers import steps_across
 from desk.providers.connections import Connections
 from desk.store.runs import RunInfo
@@ -62,7 +65,8 @@ class LoadService:
 
     def __init__(self, runs: Runs, targets: Targets, runner: Runner, connections: Connections, *,
                  create_trial: Callable[[TrialInput], str], own_connection: Callable[[], RunConnection],
-                 elsewhere: OnOwnThread, store_path: str = "") -> None:
+                 elsewhere: OnOwnThread, store_path: str = "",
+                 get_trial: Callable[[str], TrialInput | None] = lambda trial_id: None) -> None:
         self.runs = runs
         self._targets = targets
         self._runner = runner  # its pricer and known keys; each run gets a runner with the plan's policy
@@ -71,26 +75,60 @@ class LoadService:
         self._own_connection = own_connection
         self._elsewhere = elsewhere
         self._store_path = store_path  # what worker processes open (read only: the parent alone writes)
+        self._get_trial = get_trial  # a stored trial's input, for resuming a run
 
     async def run(self, plan: LoadPlan, *, progress: Progress | None = None,
                   name: str | None = None) -> LoadResult:
         """Run the plan, store and summarise it. Raises LoadCancelled (carrying what was
         measured) when cancelled, LoadNotStored when the store refused the requests."""
+        return await self._run(plan, progress, name, None)
+
+    async def resume(self, run_id: str, *, progress: Progress | None = None, workers: int | None = None,
+                     cluster: str | None = None) -> LoadResult:
+        """Send what run `run_id` still had to send, into it (desk.engine.services.load_resume),
+        with `workers` / on `cluster` when given, else as it was sent; EngineError when there
+        is nothing to resume. Raises as `run` does."""
+        info = self.runs.get(run_id)
+        if info is None:
+            raise EngineError(f"no run {run_id!r} (desk runs lists them)")
+        stored = self.runs.requests(run_id)
+        first = None
+        if not (info.summary or {}).get("started_at"):  # desk died mid-run: from its first request
+            sent = [r.started_at for r in self.runs.responses(run_id) if r.started_at is not None]
+            offset = min((o.start_offset_ms for o in stored), default=0.0) / 1000
+            first = min(sent) - offset if sent else None
+        point = resume_point(info, stored, self._get_trial, workers=workers, cluster=cluster, first_wall=first)
+        return await self._run(point.rest, progress, None, point)
+
+    async def _run(self, plan: LoadPlan, progress: Progress | None, name: str | None,
+                   point: ResumePoint | None) -> LoadResult:
         on_main_thread = threading.current_thread() is threading.main_thread()
+        # Joined first, so a cluster out of reach stores nothing. It blocks briefly: a window runs
+        # loads on a thread of their own, and Ray sets its signal handlers only from the main thread.
+        cores = load_cluster.connect(plan.cluster) if plan.cluster else os.cpu_count()
         runner, chains = await ready(self._targets, self._runner, plan)
-        trial_ids = [self._create_trial(t) for t in plan.inputs]
-        workers = plan.workers or default_workers(plan.steps, len(plan.models), os.cpu_count())
+        workers = plan.workers or default_workers(plan.steps, len(plan.models), cores)
         plan = replace(plan, workers=workers)  # stored as run, so the record says how it was sent
-        run_id = self.runs.create("load", plan.spec(), name)
-        writer = RequestWriter(self._own_connection, run_id)
+        if point is None:
+            trial_ids = [self._create_trial(t) for t in plan.inputs]
+            run_id = self.runs.create("load", {**plan.spec(), "trial_ids": trial_ids}, name)
+            writer = RequestWriter(self._own_connection, run_id)
+        else:
+            trial_ids, run_id = point.trial_ids, point.run_id
+            writer = ResumedWriter(self._own_connection, point)
         writer.start()
-        ctx = RunContext(runner, chains, plan, trial_ids, itertools.count(), perf_counter(), writer,
-                         LagMonitor(), [], progress, planned_requests(plan))
+        ctx = RunContext(runner, chains, plan, trial_ids, itertools.count(point.first_seq if point else 0),
+                         perf_counter(), writer, LagMonitor(), [], progress, planned_requests(plan))
+        if isinstance(writer, ResumedWriter):
+            writer.ctx = ctx
         steps: list[dict[str, Any]] = []
         status = "done"
         lost: list[str] = []
+        cluster: dict[str, Any] = {}  # the cluster's workers, their clocks, what they lost
         try:  # a cancel during the warm-up still finishes the run (stored as cancelled, writer closed)
-            if workers > 1:
+            if plan.cluster:
+                lost = await load_cluster.steps_on_cluster(ctx, steps, cluster, self._targets, self._store_path)
+            elif workers > 1:
                 lost = await steps_across(ctx, steps, self._store_path, workers)
             else:
                 await self._steps(ctx, steps, on_main_thread)
@@ -102,11 +140,22 @@ class LoadService:
             lag_report = await ctx.lag.stop()
             wall_total = (ctx.t_end or perf_counter()) - ctx.t_run
             writer.close()
-        summary = run_summary(plan, ctx.outcomes, steps, wall_total, lag_report)
+        if point is None:
+            summary = run_summary(plan, ctx.outcomes, steps, wall_total, lag_report)
+        else:  # figured again over every request of the run, earlier ones included
+            every = point.earlier + ctx.outcomes
+            summary = run_summary(point.plan, every, merged_steps(point, every, steps),
+                                  (point.earlier_summary.get("wall_s") or 0.0) + wall_total, lag_report)
+            earlier = point.earlier_summary  # what the part before said about its workers stays with the run
+            summary["resumed"] = [*earlier.get("resumed", []), {
+                "requests": len(ctx.outcomes),
+                "before": {k: earlier[k] for k in ("workers_lost", "cluster", "not_stored") if k in earlier}}]
+        if cluster:
+            summary["cluster"] = cluster
         if lost:  # a worker process died: its requests in flight were never reported
             status = "failed"
             summary["workers_lost"] = lost
-        return self._finish(ctx, writer, run_id, status, summary)
+        return self._finish(ctx, writer, run_id, status, summary, point.started_at if point else None)
 
     def run_in_thread(self, plan: LoadPlan, *, progress: Progress | None = None,
                       done: Callable[[LoadResult | None, BaseException | None], None] | None = None,
@@ -150,11 +199,12 @@ class LoadService:
             })
 
     def _finish(self, ctx: RunContext, writer: RequestWriter, run_id: str, status: str,
-                summary: dict[str, Any]) -> LoadResult:
+                summary: dict[str, Any], started_at: float | None) -> LoadResult:
         """Store the run's status and summary; raise for a run cancelled or not stored."""
         # The instant every request's offset counts from, so the stored attempts come back on
-        # exactly the run's clock (anchoring on each request's first send drifts on a busy loop).
-        summary["started_at"] = round(clock.wall(ctx.t_run), 6)
+        # exactly the run's clock (anchoring on each request's first send drifts on a busy loop);
+        # a resumed run keeps its first start.
+        summary["started_at"] = round(clock.wall(ctx.t_run) if started_at is None else started_at, 6)
         if writer.error is not None:
             status = "failed"
             summary["not_stored"] = len(ctx.outcomes) - writer.stored

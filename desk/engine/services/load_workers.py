@@ -30,13 +30,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from time import perf_counter
-from typing import Any
+from typing import Any, Protocol
 
 from desk.core import clock
 from desk.core.load import LoadStep, RequestOutcome, summarize
 from desk.core.load_split import split_step
 from desk.core.response import ResponseResult
-from desk.engine.load import LagMonitor, LoadPlan, RunContext, StepState, model_load, prewarm, ready, warm_up
+from desk.engine.load import (
+    HeldRequests,
+    LagMonitor,
+    LoadPlan,
+    RunContext,
+    StepState,
+    model_load,
+    prewarm,
+    ready,
+    warm_up,
+)
 from desk.engine.pricing import Pricer, preload_catalog
 from desk.engine.runner import Runner
 from desk.engine.services.providers import ProviderService
@@ -142,7 +152,7 @@ async def _serve(orders: Connection, reports: Connection, job: WorkerJob) -> Non
                 if share is not None:
                     await prewarm(targets, connections, plan, share.concurrency)
                 courier.send(("prewarmed",))
-            elif not await _step(ctx, courier, inbox, share, *message[1:]):
+            elif not await step_share(ctx, courier, inbox, share, *message[1:]):
                 break
         lags = ctx.lag.lags
         await ctx.lag.stop()
@@ -153,8 +163,15 @@ async def _serve(orders: Connection, reports: Connection, job: WorkerJob) -> Non
         store.close()
 
 
-async def _step(ctx: RunContext, courier: Courier, inbox: asyncio.Queue[tuple[Any, ...]], share: LoadStep | None,
-                index: int, start_wall: float, run_wall: float) -> bool:
+class Reporter(HeldRequests, Protocol):
+    """Where a worker's finished requests and its step's report go: the pipe to the parent
+    (Courier), or the tray a Ray actor's head takes them from (desk.engine.services.load_actor)."""
+
+    def send(self, message: tuple[Any, ...]) -> None: ...
+
+
+async def step_share(ctx: RunContext, courier: Reporter, inbox: asyncio.Queue[tuple[Any, ...]],
+                     share: LoadStep | None, index: int, start_wall: float, run_wall: float) -> bool:
     """This worker's share of step `index`, from the agreed instant; False if told to stop."""
     ctx.t_run = clock.perf(run_wall)
     t_step = clock.perf(start_wall)
@@ -310,7 +327,7 @@ async def steps_across(ctx: RunContext, steps: list[dict[str, Any]], store_path:
             start_wall = time.time() + START_AHEAD_S
             pool.send(("go", index, start_wall, run_wall))
             done = await pool.expect("step_done", received)
-            steps.append(_step_summary(ctx, index, step_items, done, start_wall))
+            steps.append(step_summary(ctx, index, step_items, done, start_wall))
             step_items = []
     except asyncio.CancelledError:
         pool.send(("stop",))  # each records its requests in flight as interrupted and sends them
@@ -319,11 +336,11 @@ async def steps_across(ctx: RunContext, steps: list[dict[str, Any]], store_path:
         ctx.t_end = perf_counter()  # the run's wall time leaves out the workers' shutdown
         await pool.close(received)
         ctx.lag.lags.extend(pool.lags)
-        _store(ctx, step_items)
+        store_items(ctx, step_items)
     return [pool.lost[i] for i in sorted(pool.lost)]
 
 
-def _store(ctx: RunContext, items: list[Item]) -> None:
+def store_items(ctx: RunContext, items: list[Item]) -> None:
     """Number a step's requests in start order (each worker numbered its own) and hand them
     to the writer."""
     for outcome, calls in sorted(items, key=lambda item: item[0].start_offset_ms):
@@ -333,12 +350,12 @@ def _store(ctx: RunContext, items: list[Item]) -> None:
     ctx.writer.flush()
 
 
-def _step_summary(ctx: RunContext, index: int, items: list[Item], done: dict[int, tuple[Any, ...]],
-                  start_wall: float) -> dict[str, Any]:
+def step_summary(ctx: RunContext, index: int, items: list[Item], done: dict[int, tuple[Any, ...]],
+                 start_wall: float) -> dict[str, Any]:
     """A step's figures as a run in one process reports them: its wall time runs from the
     agreed start to the last worker's end, the send burst to the last worker's."""
     mine = [outcome for outcome, _ in items]
-    _store(ctx, items)
+    store_items(ctx, items)
     reports = [message[1] for message in done.values()]
     wall = max((r["end"] for r in reports), default=start_wall) - start_wall
     bursts = [r["burst_end"] for r in reports if r["burst_end"] is not None]

@@ -16,6 +16,7 @@ from time import perf_counter
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.core.trial import GenerationSettings, ModelRef, Variant
+from desk.core.vision import family_takes_images
 from desk.engine import local_model
 from desk.engine.discover import Found
 from desk.engine.errors import EngineError, UnknownProviders
@@ -185,6 +186,39 @@ class ProviderService:
 
     def remove_model(self, ref: ModelRef) -> None:
         self._records.remove_model(ref.provider, ref.model)
+
+    def takes_images(self, ref: ModelRef) -> tuple[bool | None, str]:
+        """Whether `ref` takes images, and on whose word: the user's (set per model) first,
+        else its vendor family's (desk.core.vision); (None, why) when neither says."""
+        said = self._records.takes_images(ref.provider, ref.model)
+        if said is not None:
+            return said, f"{ref} {'takes' if said else 'does not take'} images (set for the model)"
+        family = family_takes_images(ref.model)
+        if family is not None:
+            return family, f"{ref} {'takes' if family else 'does not take'} images (its model family)"
+        return None, (f"desk does not know whether {ref} takes images "
+                      f"(say so with: desk provider images {ref} yes|no)")
+
+    async def images_support(self, ref: ModelRef) -> tuple[bool | None, str]:
+        """As takes_images, with the server's own word (Ollama's capabilities) before the
+        model family's: the user's, the server's, the family's."""
+        if self._records.takes_images(ref.provider, ref.model) is None:
+            try:
+                await self.prepare([ref.provider])  # its key read off the loop
+                served = await self.provider(ref.provider).takes_images(ref.model)
+            except (EngineError, ProviderError):
+                served = None
+            if served is not None:
+                return served, f"{ref} {'takes' if served else 'does not take'} images (its server says so)"
+        return self.takes_images(ref)
+
+    def set_takes_images(self, ref: ModelRef, takes: bool | None) -> None:
+        """Say whether `ref` takes images (None: go by its model family)."""
+        self._config(ref.provider)  # EngineError for a provider that does not exist
+        try:
+            self._records.set_takes_images(ref.provider, ref.model, takes)
+        except StoreError as exc:
+            raise EngineError(str(exc)) from None
 
     async def list_models(self, provider_name: str) -> list[str]:
         """The models the provider serves now (its own list, over the network)."""

@@ -11,8 +11,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from desk.core.constraint_reading import DEFAULT_READING, check_reading, figures_read_as
+from desk.core.conversation import TurnLink, task_figures
 from desk.core.judge import JUDGE_PREFIX, is_judge
 from desk.core.rating import Preference, Rating, RatingFilter
+from desk.core.response import ResponseFigures
 from desk.core.rubric import Rubric
 from desk.core.suite import AUTO_RATER
 from desk.engine.cached_scorecard import cached_scorecard
@@ -132,10 +134,12 @@ def _scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, progress
 def _fresh_scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, reading: str,
                      progress: Progress | None) -> list[ModelScore]:
     ratings = sources.ratings.figures(filters)
-    if filters.rater != AUTO_RATER:  # automatic constraint verdicts are not a person's rating
-        ratings = [rating for rating in ratings if rating.rater != AUTO_RATER]
-    # Nor is a judge model's verdict: it counts only when that judge is asked for by name.
-    ratings = [rating for rating in ratings if not is_judge(rating.rater) or rating.rater == filters.rater]
+    # Automatic constraint verdicts are not a person's rating, nor is a judge model's: each
+    # counts only when asked for by name. Asked once per rater, not per rating.
+    machines = {rater for rater in {rating.rater for rating in ratings}
+                if rater != filters.rater and (rater == AUTO_RATER or is_judge(rater))}
+    if machines:
+        ratings = [rating for rating in ratings if rating.rater not in machines]
     # Automatic checks count under the chosen reading; which one, and how many could not
     # (stored before desk kept its reading), is said per model below.
     read_ids: dict[str, bool] = {}  # response id -> its reading was stored
@@ -167,12 +171,33 @@ def _fresh_scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, re
             if r.id in read_ids:
                 read[r.model] = reading
                 unread[r.model] += not read_ids[r.id]
-    # A task that took several turns succeeds (or not) once, by its last answer; every turn's cost counts.
-    continued = {link.parent_response_id for link in sources.turns.for_responses([r.id for r in responses]).values()}
-    scores = compute_scorecard(responses, ratings, preferences, seed=seed, progress=progress, continued=continued)
+    # A task that took several turns succeeds (or not) once, by its last answer; every
+    # turn's cost counts, and its latency is the sum of its turns'.
+    responses, links = _with_earlier_turns(sources, responses)
+    continued = {link.parent_response_id for link in links.values()}
+    scores = compute_scorecard(task_figures(responses, links), ratings, preferences, seed=seed, progress=progress,
+                               continued=continued)
     for s in scores:
         s.constraint_reading = read.get(s.model)
         if unread[s.model]:
             s.warnings.append(f"{unread[s.model]} automatic constraint check(s) stored before desk kept its "
                               f"own reading count IFBench's verdict")
     return scores
+
+
+def _with_earlier_turns(sources: ScoreSources, responses: list[ResponseFigures]) -> tuple[list[ResponseFigures],
+                                                                                         dict[str, TurnLink]]:
+    """`responses` with every earlier turn of their conversations (a filter may have left
+    out an unrated first answer whose question the rated one followed: its cost is the
+    task's too), and the turn links among them."""
+    links = sources.turns.for_responses([r.id for r in responses])
+    have = {r.id for r in responses}
+    wanted = {link.parent_response_id for link in links.values()} - have
+    while wanted:
+        earlier = sources.responses.figures(ids=sorted(wanted))
+        responses = responses + earlier
+        have.update(r.id for r in earlier)
+        more = sources.turns.for_responses([r.id for r in earlier])
+        links.update(more)
+        wanted = {link.parent_response_id for link in more.values()} - have
+    return responses, links

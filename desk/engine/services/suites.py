@@ -322,7 +322,7 @@ class SuiteService:
     def matrix(self, run_id: str) -> SuiteMatrix:
         """Cases x models (x samples) of a run: each cell's answer, timing, cost and ratings."""
         with engine_errors():
-            return matrix(self.tables, self.ratings, run_id)
+            return matrix(self.tables, self.ratings, run_id, self.sender.turns)
 
     def rating_queue(self, run_id: str, rater: str | None = None) -> list[QueueItem]:
         """Per (case, sample) of a run, in case order: every model's answer to rate (and,
@@ -397,21 +397,22 @@ class SuiteService:
     def compare_runs(self, run_a: str, run_b: str, *, alpha: float = ALPHA) -> RunComparison:
         """Run A against run B of one suite, per model (desk.engine.run_compare)."""
         with engine_errors():
-            return compare_suite_runs(self.tables, self.ratings, run_a, run_b, alpha=alpha)
+            return compare_suite_runs(self.tables, self.ratings, run_a, run_b, alpha=alpha,
+                                      turns=self.sender.turns)
 
 
     def compare_evidence(self, run_a: str, run_b: str, model: str, figure: str) -> list[EvidencePair]:
         """The cases behind one figure of a comparison: for a rate those whose verdict flipped,
         for a time or cost those that changed most (desk.engine.run_compare.evidence)."""
         with engine_errors():
-            return evidence(self.tables, self.ratings, run_a, run_b, model, figure)
+            return evidence(self.tables, self.ratings, run_a, run_b, model, figure, self.sender.turns)
 
     def history(self, name: str, *, model: str | None = None) -> list[HistoryPoint]:
         """Every run of suite `name` (all its versions), oldest first: each model's figures
         with their intervals and where the served model changed (desk.engine.run_history)."""
         with engine_errors():
             runs = self.list_runs(MAX_RUNS)
-            return history_of(self.tables, self.ratings, runs, name, model=model)
+            return history_of(self.tables, self.ratings, runs, name, model=model, turns=self.sender.turns)
 
 
 def _check_new_run(suite: Suite, models: Sequence[ModelRef], repeat: int, concurrency: int) -> None:

@@ -1,0 +1,162 @@
+"""Load runs on a Ray cluster (`desk load --cluster`): a local cluster of two CPUs (the head
+and its worker processes, started by `ray.init`) against the loopback vendor. Every request
+is sent and stored once by this process, on the head's clock, with the figures a run on one
+machine gives; a worker killed mid-run loses no stored request, and the run names those it
+lost in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from desk.core.load import LoadStep
+from desk.core.trial import ModelRef, TrialInput
+from desk.engine.load import LoadPlan
+from desk.engine.policy import RetryPolicy, Timeouts
+from tests.engine.conftest import engine_for
+from tests.timing import SLACK_MS
+from tests.vendor_server import Script
+
+ray = pytest.importorskip("ray")  # the desk[cluster] extra
+
+A = ModelRef("openai", "model-a")
+T = Timeouts(connect=2, first_token=5, idle=2, total=10)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def plan(**kw) -> LoadPlan:
+    base = dict(models=(A,), inputs=(TrialInput("one"), TrialInput("two"), TrialInput("three")),
+                steps=(LoadStep(4, 10), LoadStep(6, 9)), retry=RetryPolicy(max_retries=0), timeouts=T,
+                warmup=False, workers=2, cluster="auto")
+    base.update(kw)
+    return LoadPlan(**base)
+
+
+def run(store, p: LoadPlan, progress=None):
+    async def go():
+        async with engine_for(store) as engine:
+            return await engine.loads.run(p, progress=progress)
+
+    return asyncio.run(go())
+
+
+def test_a_cluster_run_stores_every_request_once_on_the_heads_clock(providers, vendor):
+    vendor.set_default("model-a", Script(text_pieces=["a", "b", "c"], first_token_delay_ms=40, interval_ms=5))
+    t0 = time.time()
+    result = run(providers, plan())
+    assert result.status == "done", result.summary
+    assert len(vendor.requests) == 19  # each request sent exactly once, across both actors
+    figures = result.summary["models"]["openai/model-a"]
+    assert (figures["requests"], figures["ok"], figures["errors"]) == (19, 19, {})
+    assert 40 <= figures["ttft_ms"]["p50"] <= 40 + SLACK_MS  # measured in the actors, on their clocks
+    assert all(s["workers"] == 2 for s in result.summary["steps"])
+
+    stored = providers.runs.requests(result.run_id)
+    assert sorted(o.seq for o in stored) == list(range(19))
+    assert len({o.response_ids[0] for o in stored}) == 19  # every record arrived once
+    assert {(o.step, o.concurrency) for o in stored} == {(0, 4), (1, 6)}
+    for o in stored:
+        assert 0 <= o.start_offset_ms <= result.summary["wall_s"] * 1000
+
+    cluster = result.summary["cluster"]
+    assert cluster["address"] == "auto" and len(cluster["workers"]) == 2
+    for worker in cluster["workers"]:
+        # one machine: the true offset is 0, so the estimate is within its uncertainty (and small)
+        assert abs(worker["offset_ms"]) <= worker["uncertainty_ms"] + 1.0
+        assert 0 <= worker["uncertainty_ms"] < 250 and worker["node"]
+    # the stored attempts are on the head's clock, inside the run
+    attempts = [a for o in stored for a in providers.responses.get(o.response_ids[0]).attempts]
+    assert all(t0 <= a.started_at <= time.time() for a in attempts)
+
+
+def test_figures_match_a_run_on_one_machine(providers, vendor):
+    vendor.set_default("model-a", Script(text_pieces=["a", "b", "c", "d"], first_token_delay_ms=60, interval_ms=10))
+    here = run(providers, plan(cluster="", workers=1))
+    there = run(providers, plan())
+    for result in (here, there):
+        assert result.status == "done"
+    a, b = here.summary["models"]["openai/model-a"], there.summary["models"]["openai/model-a"]
+    assert (a["requests"], a["ok"]) == (b["requests"], b["ok"]) == (19, 19)
+    for figure in ("ttft_ms", "total_ms"):
+        for pct in ("p50", "p95"):
+            assert abs(a[figure][pct] - b[figure][pct]) <= SLACK_MS, (figure, pct, a[figure], b[figure])
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_loses_no_stored_request_and_the_run_names_what_it_lost(providers, vendor):
+    vendor.set_default("model-a", Script(text_pieces=["a"], first_token_delay_ms=100))
+    killed = threading.Event()
+    earlier = set(ray.util.list_named_actors())  # actors of earlier runs may still be on their way out
+
+    def kill_one(outcome, done, planned):
+        # After the first step is stored and part of the second came back: kill worker 1.
+        if outcome.step == 1 and not killed.is_set():
+            killed.set()
+            (name,) = [n for n in ray.util.list_named_actors()
+                       if n not in earlier and n.startswith("desk-load-") and n.endswith("-1")]
+            ray.kill(ray.get_actor(name))
+
+    p = plan(steps=(LoadStep(4, 8), LoadStep(4, 120)))
+    result = run(providers, p, progress=kill_one)
+    assert killed.is_set()
+    assert result.status == "failed"
+    (lost,) = result.summary["workers_lost"]
+    assert lost.startswith("worker 1")
+    stored = providers.runs.requests(result.run_id)
+    assert len({o.response_ids[0] for o in stored}) == len(stored) == len(result.outcomes)
+    assert sum(1 for o in stored if o.step == 0) == 8  # the step stored before the kill is whole
+    (gone,) = result.summary["cluster"]["lost_in_flight"]
+    assert gone["worker"] == 1 and gone["step"] == 1
+    assert gone["requests"] == 2 and gone["inputs"]  # its two streams' requests under way when it was killed
+    # what the worker had started and never handed over, plus what it never sent, is the rest
+    assert len(stored) + gone["requests"] + gone["not_sent"] == 128
+
+    # and the run resumes on the cluster with exactly what it lost
+    sent = len(vendor.requests)
+
+    async def resume():
+        async with engine_for(providers) as engine:
+            return await engine.loads.resume(result.run_id)
+
+    resumed = asyncio.run(resume())
+    assert resumed.status == "done"
+    assert len(vendor.requests) - sent == 128 - len(stored)
+    done = [o for o in providers.runs.requests(result.run_id) if o.status == "ok"]
+    assert [sum(o.step == k for o in done) for k in range(2)] == [8, 120]
+    assert len(resumed.summary["cluster"]["workers"]) == 2
+    (part,) = resumed.summary["resumed"]  # what the first part lost stays on record
+    assert part["before"]["cluster"]["lost_in_flight"] == [gone]
+
+
+@pytest.mark.slow
+def test_a_cancelled_cluster_run_stores_what_its_workers_had_in_flight(providers, vendor):
+    from desk.engine.load import LoadCancelled
+
+    vendor.set_default("model-a", Script(text_pieces=["a"], first_token_delay_ms=300))
+    p = plan(steps=(LoadStep(4, None, 30.0),))
+
+    async def go():
+        async with engine_for(providers) as engine:
+            def cancel_once(outcome, done, planned):
+                if done == 1:
+                    task.cancel()
+
+            task = asyncio.ensure_future(engine.loads.run(p, progress=cancel_once))
+            return await task
+
+    with pytest.raises(LoadCancelled) as cancelled:
+        asyncio.run(go())
+    result = cancelled.value.result
+    assert result.status == "cancelled" and result.summary["wall_s"] < 20
+    stored = providers.runs.requests(result.run_id)
+    assert len(stored) == len(result.outcomes) == len(vendor.requests)  # every request sent is stored once
+    assert sum(o.status == "interrupted" for o in stored) == 4  # the four streams' requests under way
