@@ -1,22 +1,22 @@
 """Issue 17: the built-in model (desk[local], Gemma 3 270M behind llama-cpp-python's
-OpenAI-compatible server) gets a structured-output request. A 270M model may or may not
-produce JSON that fits the schema: the test asks that the answer is stored with the schema it
-was asked for and that desk's check says which (parsed and valid, or where it failed), never
-which one. Streamed, llama.cpp sends no usage (it ignores `include_usage`): desk stores the
-tokens as unknown (None), not 0; whole, the server counts them and desk stores its counts."""
+OpenAI-compatible server) gets a structured-output request, `desk trial --schema`. A 270M
+model may or may not produce JSON that fits the schema: the test asks that the answer is
+stored with the schema it was asked for and that desk's verdict says which (parsed and
+valid, or where it failed), never which one. Streamed, llama.cpp sends no usage (it ignores
+`include_usage`): desk reports the tokens as unknown (null), not 0; whole, the server counts
+them and desk reports its counts."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
-from desk.core.response import Status
-from desk.core.tools import check_structured
-from desk.core.trial import GenerationSettings, TrialInput
 from desk.engine import local_model
 from desk.engine.session import Engine
 from desk.store.db import open_store
+from tests.cli_helpers import cli_env, desk
 
 pytestmark = pytest.mark.skipif(local_model.missing() is not None, reason="the desk[local] extra is not installed")
 
@@ -44,30 +44,38 @@ def served(tmp_path_factory):
     assert not server.alive()
 
 
-@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "whole"])
-def test_a_structured_request_to_the_built_in_model_is_stored_and_checked(served, tmp_path, stream):
-    store = open_store(tmp_path / "structured.db")
-
-    async def ask():
-        async with Engine(store, stream=stream) as engine:
-            ref = engine.providers.register_local(served.port)
-            outcome = await engine.trials.run(TrialInput(PROMPT), [ref],
-                                              GenerationSettings(max_tokens=64, response_schema=SCHEMA))
-            return engine.trials.responses.get(outcome.responses[0].id)
-
+def _register(db, port: int) -> str:
+    """The built-in provider in the store at `db`, pointed at the running server."""
+    store = open_store(db)
     try:
-        answer = asyncio.run(ask())
+        return str(Engine(store).providers.register_local(port))
     finally:
         store.close()
-    assert answer is not None, "the answer was not stored"
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "whole"])
+def test_a_structured_request_to_the_built_in_model_is_stored_and_checked(served, tmp_path, db, stream):
+    model = _register(db, served.port)
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(SCHEMA), encoding="utf-8")
+    args = ["trial", "-m", model, "-p", PROMPT, "--schema", str(schema), "--max-tokens", "64", "--json"]
+    r = desk(*args, *([] if stream else ["--no-stream"]), db=db, env=cli_env(db), timeout=180)
     # The server took the request (a format it refused would be an error here, not a verdict).
-    assert answer.status == Status.OK, (answer.error_kind, answer.error_message, served.log_tail())
-    assert answer.settings["response_schema"] == SCHEMA  # what was asked is on the record
-    problems = check_structured(answer.text, answer.settings["response_schema"])
-    assert all(isinstance(p, str) and p for p in problems)  # empty: parsed and valid; else where it failed
+    assert r.returncode == 0, f"{r}\n{served.log_tail()}"
+    [record] = r.json_lines()
+    assert record["status"] == "ok", record
+    verdict = record["structured_output"]  # desk's verdict, whichever it is
+    assert set(verdict) == {"parsed", "valid", "parse_error", "errors"}, verdict
+    assert verdict["valid"] == (verdict["parsed"] and not verdict["errors"])
+    assert verdict["parsed"] or verdict["parse_error"]  # not JSON: it says why
+
+    shown = desk("show", record["trial_id"], "--json", db=db, env=cli_env(db))
+    [stored] = shown.json_lines()  # stored, with the schema it was asked for and the same verdict
+    assert stored["text"] == record["text"] and stored["settings"]["response_schema"] == SCHEMA
+    assert stored["structured_output"] == verdict
     if stream:  # llama.cpp ignores stream_options.include_usage: unknown, never 0
-        assert answer.usage.input_tokens is None and answer.usage.output_tokens is None
+        assert record["input_tokens"] is None and record["output_tokens"] is None
     else:
-        assert answer.usage.input_tokens and answer.usage.output_tokens
-    print(f"built-in model, structured ({'streamed' if stream else 'whole'}, {answer.total_ms:.0f} ms): "
-          + ("parsed and valid" if not problems else "; ".join(problems)) + f" — {answer.text!r}")
+        assert record["input_tokens"] and record["output_tokens"]
+    print(f"built-in model, structured ({'streamed' if stream else 'whole'}, {record['total_ms']:.0f} ms): "
+          f"{verdict} — {record['text']!r}")
