@@ -10,6 +10,8 @@ It listens on 127.0.0.1 only. Desk talks to it like any OpenAI-compatible server
 provider `LOCAL_PROVIDER` (registered, and started on demand, by the provider service:
 desk.engine.services.providers). llama.cpp's server ignores `stream_options.include_usage`,
 so its streamed answers carry no token counts; desk reports them as unknown (null), not 0.
+It also refuses OpenAI's json_schema response format: the provider service gives this
+provider desk.providers.llama_cpp, which asks for structured output the way it takes it.
 """
 
 from __future__ import annotations

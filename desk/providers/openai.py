@@ -4,7 +4,7 @@ Together, Azure OpenAI (api-key header + api-version query)."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -126,14 +126,15 @@ class OpenAIProvider(Provider):
             body["reasoning_effort"] = settings.reasoning_effort
         body.update(tool_fields(trial.tools))
         if settings.response_schema is not None:
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": SCHEMA_NAME, "schema": dict(settings.response_schema), "strict": True},
-            }
+            body["response_format"] = self.response_format(settings.response_schema)
         return self.client.build_request(
             "POST", f"{self.base_url}/chat/completions", json=body,
             headers=self._headers(), params=self._params(),
         )
+
+    def response_format(self, schema: Mapping[str, Any]) -> dict[str, Any]:
+        """How this server is asked for JSON that fits `schema`."""
+        return {"type": "json_schema", "json_schema": {"name": SCHEMA_NAME, "schema": dict(schema), "strict": True}}
 
     @property
     def _official(self) -> bool:

@@ -32,6 +32,7 @@ from desk.engine.pricing import Pricer, wait_for_preload
 from desk.engine.runner import Target
 from desk.providers.base import Provider, ProviderError
 from desk.providers.connections import HttpClient
+from desk.providers.llama_cpp import LlamaCppProvider
 from desk.providers.registry import KINDS, base_url_problem, default_base_url, make_provider
 from desk.store.errors import StoreError
 
@@ -89,6 +90,9 @@ class ProviderService:
 
     def _make_provider(self, config: ProviderConfig, key: str | None) -> Provider:
         try:
+            if config.name == local_model.LOCAL_PROVIDER and config.kind == "openai":
+                # The built-in model's server is llama-cpp-python: it wants structured output its own way.
+                return LlamaCppProvider(config, self._client, key)
             return make_provider(config, self._client, key)
         except ValueError as exc:  # a stored kind this desk does not speak
             raise EngineError(f"provider {config.name}: {exc}") from None
