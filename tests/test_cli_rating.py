@@ -509,14 +509,16 @@ def test_merge_pools_two_experts_ratings(srv, tmp_path, cli):
     # Bob pulls Ann's store, rates her answer too, and she pulls his.
     out = cli.ok("merge", str(a), "--db", str(b))
     assert out.splitlines()[0] == f"merged {a}: 4 row(s) added"
-    counts = dict(line.split() for line in out.splitlines()[1:16])
+    lines = out.splitlines()
+    tail = lines.index("configuration in the other store, never merged (add what you trust by hand):")
+    counts = dict(line.split() for line in lines[1:tail])
     # The built-in rubric is shared; Ann's model oa/x is configuration: listed, not added.
     assert counts == {"blobs": "0", "trials": "1",
                       "trial_attachments": "0", "responses": "1", "attempts": "1", "turns": "0", "rubrics": "0",
                       "ratings": "1", "preferences": "0", "runs": "0", "run_requests": "0",
-                      "suites": "0", "suite_cases": "0", "suite_case_attachments": "0", "suite_run_trials": "0"}
-    assert out.splitlines()[16:] == ["configuration in the other store, never merged (add what you trust by hand):",
-                                     "  1 model(s) not added to the picker: oa/x"]
+                      "suites": "0", "suite_cases": "0", "suite_case_attachments": "0", "suite_run_trials": "0",
+                      "judge_prompts": "0", "judge_verdicts": "0", "calibration_draws": "0"}
+    assert lines[tail + 1:] == ["  1 model(s) not added to the picker: oa/x"]
     cli.ok("rate", ann_x["response_id"], "--outcome", "partial", "--uncertainty", "stated_uncertainty",
            "--constraints", "na", "--quality", "3", "--rater", "bob", "--db", str(b))
     report = json.loads(cli.ok("merge", str(b), "--db", str(a), "--json"))
