@@ -204,11 +204,17 @@ class KeyScrubber:
         return longest
 
 
-def key_echo_note(names: list[str]) -> str:
-    """The answer's note when configured keys were scrubbed from it."""
+def key_echo_note(names: list[str], places: Iterable[str] = ()) -> str:
+    """The answer's note when configured keys were scrubbed from it; `places` says where
+    when not only in its text or thinking (desk.core.key_echo)."""
     whose = ", ".join(repr(n) for n in names)
-    return (f"the answer contained the API key of provider {whose} verbatim; desk stored it as "
-            "[REDACTED] (if the model could see that key, replace it with the vendor)")
+    where = [p for p in places if p not in ("its text", "its thinking")]
+    if not where:
+        return (f"the answer contained the API key of provider {whose} verbatim; desk stored it as "
+                "[REDACTED] (if the model could see that key, replace it with the vendor)")
+    return (f"the answer contained the API key of provider {whose} verbatim (in {', '.join(places)}); "
+            "desk checked it as the vendor sent it, then stored and shows the key as [REDACTED] "
+            "(if the model could see that key, replace it with the vendor)")
 
 
 UNKNOWN_RAW_CHARS = 16_384  # raw JSON kept per answer of content fields desk does not read
