@@ -25,6 +25,7 @@ from desk.core.response import (
     key_echo_note,
     scrub_keys,
 )
+from desk.core.structured import SchemaFailure, StructuredVerdict, asked_schema, check_answer
 from desk.core.tools import ToolCall
 
 
@@ -73,6 +74,9 @@ def scrub_answer(result: ResponseResult, text: str, reasoning: str, keys: Mappin
     out of every vendor-sent field of it, adding the key-echo note naming the providers."""
     finds = _Finds(keys)
     result.text = finds.clean(text, "its text")
+    schema = asked_schema(result.settings)
+    if schema is not None and result.text != text:  # judged on what was sent, the verdict kept
+        result.structured_verdict = _scrubbed_verdict(check_answer(text, schema), finds)
     result.reasoning_text = finds.clean(reasoning, "its thinking")
     for call in result.tool_calls:  # already checked: the verdict stays the one on what was sent
         call.name = finds.clean(call.name, "tool-call names")
@@ -87,6 +91,13 @@ def scrub_answer(result: ResponseResult, text: str, reasoning: str, keys: Mappin
         _attempt(attempt, finds)
     # result.reasoning_signature and result.reasoning_redacted: opaque, sent back unchanged (see above)
     finds.note(result)
+
+
+def _scrubbed_verdict(verdict: StructuredVerdict, finds: _Finds) -> StructuredVerdict:
+    """The verdict with the keys out of its words (a schema error quotes the value)."""
+    return StructuredVerdict(
+        verdict.parsed, tuple(SchemaFailure(f.path, finds.clean(f.message, "its text")) for f in verdict.failures),
+        finds.maybe(verdict.parse_error, "its text"))
 
 
 class CallsScrubber:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from desk.core.structured import StructuredVerdict
 from desk.core.tools import ToolCall
 
 if TYPE_CHECKING:
@@ -309,6 +310,10 @@ class ResponseResult:
     # The tool calls of the final attempt, in the order they began, each with what
     # desk.core.tools.check_call found wrong with it.
     tool_calls: list[ToolCall] = field(default_factory=list)
+    # The structured-output verdict made on the text as the vendor sent it, kept only when a
+    # configured key was scrubbed from that text (desk.core.key_echo): checking the stored
+    # text again could judge [REDACTED] instead. None: the verdict is the stored text's.
+    structured_verdict: StructuredVerdict | None = field(default=None, compare=False)
     # Why this answer could not be saved, when a store write failed (in memory only: the
     # surfaces report it, so an unsaved answer is never shown as a success).
     store_error: str | None = field(default=None, compare=False)

@@ -169,3 +169,29 @@ def test_an_error_text_quoting_another_providers_key_is_scrubbed(store, vendor, 
     assert all(OTHER not in (a.error_message or "") for a in failed.attempts)
     assert "provider 'anthropic'" in failed.notes[0] and "an error message" in failed.notes[0]
     assert OTHER.encode() not in stored_bytes(tmp_path)
+
+
+ANSWER_SCHEMA = {"type": "object", "required": ["token"], "properties": {
+    "token": {"type": "string", "pattern": "^hsec-"}, "code": {"type": "string", "maxLength": 8}}}
+
+
+def test_structured_output_is_checked_on_what_was_sent_and_the_verdict_kept(store, vendor, tmp_path, monkeypatch):
+    from desk.core.structured import verdict_for
+    from desk.core.trial import GenerationSettings
+
+    monkeypatch.setenv("DESK_TEST_HSEC_KEY", KEY)
+    store.providers.add(config_for("openai", vendor, key_env="DESK_TEST_HSEC_KEY"))
+    script_for(vendor, "openai", Script(text_pieces=['{"token": "', KEY[:9], KEY[9:], f'", "code": "{KEY}"}}']))
+
+    async def go():
+        async with engine_for(store) as engine:
+            return await engine.trials.run(TrialInput("JSON please"), [ref("openai")],
+                                           GenerationSettings(response_schema=ANSWER_SCHEMA))
+
+    (result,) = asyncio.run(go()).responses
+    assert result.text == '{"token": "[REDACTED]", "code": "[REDACTED]"}'
+    for r in (result, store.responses.get(result.id)):
+        verdict = verdict_for(r.text, r.settings, r.status is Status.OK, r.structured_verdict)
+        # The token fit its pattern as sent; only the code was too long, said without the key.
+        assert verdict.lines() == ["structured output: parsed, INVALID at answer.code: '[REDACTED]' is too long"]
+    assert KEY.encode() not in stored_bytes(tmp_path)
