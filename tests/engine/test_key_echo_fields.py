@@ -195,3 +195,35 @@ def test_structured_output_is_checked_on_what_was_sent_and_the_verdict_kept(stor
         # The token fit its pattern as sent; only the code was too long, said without the key.
         assert verdict.lines() == ["structured output: parsed, INVALID at answer.code: '[REDACTED]' is too long"]
     assert KEY.encode() not in stored_bytes(tmp_path)
+
+
+@pytest.mark.parametrize(("outcome", "saved"), [("success", "rationale"), (KEY, "error")])
+def test_a_judge_echoing_a_key_is_stored_without_it(outcome, saved, store, vendor, tmp_path, monkeypatch):
+    """The judge's rationale, and on a judge error its message and raw reply, come from its
+    answer's scrubbed text (already before this work: this proves it)."""
+    from desk.core.trial import ModelRef
+    from tests.engine.test_judge import JUDGE_MODEL, NO_RETRY, _answers
+
+    monkeypatch.setenv("DESK_TEST_HSEC_KEY", KEY)
+    for kind in ("openai", "ollama"):
+        store.providers.add(config_for(kind, vendor))
+    store.providers.add(config_for("openai", vendor, name="judge", key_env="DESK_TEST_HSEC_KEY"))
+    trial_id = _answers(store, vendor)
+    reply = json.dumps({"outcome": outcome, "uncertainty": "confident_correct", "constraints": "na",
+                        "quality": 4, "rationale": f"It quotes {KEY}."})
+    cut = reply.index(KEY) + 9
+    vendor.set_default(JUDGE_MODEL, Script(text_pieces=[reply[:cut], reply[cut:]]))
+
+    async def go():
+        async with engine_for(store, retry=NO_RETRY) as engine:
+            return await engine.judges.judge_trial(trial_id, ModelRef("judge", JUDGE_MODEL))
+
+    summary = asyncio.run(go())
+    verdicts = store.verdicts.list(f"judge:judge/{JUDGE_MODEL}")
+    assert len(verdicts) == 2
+    if saved == "rationale":
+        assert summary.verdicts == 2 and all(v.rationale == "It quotes [REDACTED]." for v in verdicts)
+    else:
+        assert summary.errors == 2
+        assert all("'[REDACTED]' is not one of" in v.error and "[REDACTED]" in v.raw for v in verdicts)
+    assert KEY.encode() not in stored_bytes(tmp_path)
