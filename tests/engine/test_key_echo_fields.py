@@ -227,3 +227,23 @@ def test_a_judge_echoing_a_key_is_stored_without_it(outcome, saved, store, vendo
         assert summary.errors == 2
         assert all("'[REDACTED]' is not one of" in v.error and "[REDACTED]" in v.raw for v in verdicts)
     assert KEY.encode() not in stored_bytes(tmp_path)
+
+
+def test_an_ollama_digest_echoing_a_key_is_scrubbed(store, vendor, tmp_path, monkeypatch):
+    from tests.engine.conftest import MODELS
+
+    monkeypatch.setenv("DESK_TEST_HSEC_KEY", KEY)
+    # Its own name: the digest is cached per provider name for the session.
+    store.providers.add(config_for("ollama", vendor, name="hsec_ollama", key_env="DESK_TEST_HSEC_KEY"))
+    vendor.digests[MODELS["ollama"]] = f"sha256:{KEY}"
+    (result,) = run_refs(store, [ref("ollama", name="hsec_ollama")])
+    assert result.status is Status.OK and result.system_fingerprint == "sha256:[REDACTED]"
+    assert KEY.encode() not in stored_bytes(tmp_path)
+
+
+def run_refs(store, refs):
+    async def go():
+        async with engine_for(store) as engine:
+            return (await engine.trials.run(TrialInput("Hi"), refs)).responses
+
+    return asyncio.run(go())
