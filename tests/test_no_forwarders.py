@@ -27,7 +27,6 @@ ALLOWED = {
     # A sink decorator answers the whole ResponseSink protocol; redacting the text is its rule.
     "desk/engine/recorder.py::RedactingSink.response_started": "one of the sink protocol's four events",
     "desk/engine/recorder.py::RedactingSink.attempt_finished": "one of the sink protocol's four events",
-    "desk/engine/recorder.py::RedactingSink.tool_calls_received": "one of the sink protocol's events",
     # Plain objects that give a standard-library primitive the domain's words.
     "desk/engine/jobs.py::Job.cancel": "the caller's side of the job's threading.Event",
     "desk/engine/jobs.py::Job.cancelled": "the worker's side of the job's threading.Event",

@@ -213,7 +213,7 @@ def response_json(r: ResponseResult) -> dict[str, Any]:
 
 def _verdict_json(r: ResponseResult) -> dict[str, Any] | None:
     """desk's check of an answer asked for a schema (null: none was asked, or it failed)."""
-    verdict = verdict_for(r.text, r.settings, r.status == Status.OK)
+    verdict = verdict_for(r.text, r.settings, r.status == Status.OK, r.structured_verdict)
     return verdict.as_dict() if verdict is not None else None
 
 
@@ -252,7 +252,7 @@ def print_table(trial_id: str, responses: list[ResponseResult], turns: Mapping[s
             print(r.text)
         if r.tool_calls:
             print(calls_text(r.tool_calls))
-        if verdict := verdict_for(r.text, r.settings, r.status == Status.OK):
+        if verdict := verdict_for(r.text, r.settings, r.status == Status.OK, r.structured_verdict):
             print("\n".join(f"[{line}]" if n == 0 else line for n, line in enumerate(verdict.lines())))
         if served := served_label(r.served_model, r.system_fingerprint):
             print(f"[served] {served}")

@@ -30,7 +30,9 @@ class TurnLink:
 
 def prior_turns(answers: Sequence[ResponseResult], replies: Sequence[str]) -> tuple[PriorTurn, ...]:
     """The exchanges to send: each answer of the conversation so far with the reply that
-    followed it (`answers` and `replies` of equal length, oldest first)."""
+    followed it (`answers` and `replies` of equal length, oldest first). The answers go as
+    stored: a key the model echoed goes back as [REDACTED], which is fine (the vendor wrote
+    that text; the key is not ours to send again); the redacted thinking goes back unchanged."""
     if len(answers) != len(replies):
         raise ValueError("each answer needs the reply that followed it")
     return tuple(PriorTurn(a.text, reply, a.reasoning_text, a.reasoning_signature, a.reasoning_redacted)

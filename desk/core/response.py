@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from desk.core.structured import StructuredVerdict
 from desk.core.tools import ToolCall
 
 if TYPE_CHECKING:
@@ -204,11 +205,17 @@ class KeyScrubber:
         return longest
 
 
-def key_echo_note(names: list[str]) -> str:
-    """The answer's note when configured keys were scrubbed from it."""
+def key_echo_note(names: list[str], places: Iterable[str] = ()) -> str:
+    """The answer's note when configured keys were scrubbed from it; `places` says where
+    when not only in its text or thinking (desk.core.key_echo)."""
     whose = ", ".join(repr(n) for n in names)
-    return (f"the answer contained the API key of provider {whose} verbatim; desk stored it as "
-            "[REDACTED] (if the model could see that key, replace it with the vendor)")
+    where = [p for p in places if p not in ("its text", "its thinking")]
+    if not where:
+        return (f"the answer contained the API key of provider {whose} verbatim; desk stored it as "
+                "[REDACTED] (if the model could see that key, replace it with the vendor)")
+    return (f"the answer contained the API key of provider {whose} verbatim (in {', '.join(places)}); "
+            "desk checked it as the vendor sent it, then stored and shows the key as [REDACTED] "
+            "(if the model could see that key, replace it with the vendor)")
 
 
 UNKNOWN_RAW_CHARS = 16_384  # raw JSON kept per answer of content fields desk does not read
@@ -303,6 +310,10 @@ class ResponseResult:
     # The tool calls of the final attempt, in the order they began, each with what
     # desk.core.tools.check_call found wrong with it.
     tool_calls: list[ToolCall] = field(default_factory=list)
+    # The structured-output verdict made on the text as the vendor sent it, kept only when a
+    # configured key was scrubbed from that text (desk.core.key_echo): checking the stored
+    # text again could judge [REDACTED] instead. None: the verdict is the stored text's.
+    structured_verdict: StructuredVerdict | None = field(default=None, compare=False)
     # Why this answer could not be saved, when a store write failed (in memory only: the
     # surfaces report it, so an unsaved answer is never shown as a success).
     store_error: str | None = field(default=None, compare=False)

@@ -71,6 +71,12 @@ class StructuredVerdict:
             return [self.line()]
         return [self.line(), *(f"  {f.path}: {f.message}" for f in self.failures)]
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> StructuredVerdict:
+        """Read back `as_dict`."""
+        return cls(bool(d["parsed"]), tuple(SchemaFailure(e["path"], e["message"]) for e in d["errors"]),
+                   d.get("parse_error"))
+
     def as_dict(self) -> dict[str, Any]:
         """The --json form: {"parsed", "valid", "parse_error", "errors": [{"path", "message"}]}."""
         return {"parsed": self.parsed, "valid": self.valid, "parse_error": self.parse_error,
@@ -95,13 +101,15 @@ def asked_schema(settings: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return schema if isinstance(schema, Mapping) else None
 
 
-def verdict_for(text: str, settings: Mapping[str, Any], ok: bool) -> StructuredVerdict | None:
+def verdict_for(text: str, settings: Mapping[str, Any], ok: bool,
+                kept: StructuredVerdict | None = None) -> StructuredVerdict | None:
     """The verdict on an answer (None when it asked for no schema, or failed: a request
-    that broke off is not judged on its shape)."""
+    that broke off is not judged on its shape). `kept`: the verdict desk kept when it
+    scrubbed a key from the text (ResponseResult.structured_verdict), made on what was sent."""
     schema = asked_schema(settings)
     if schema is None or not ok:
         return None
-    return check_answer(text, schema)
+    return kept if kept is not None else check_answer(text, schema)
 
 
 def _path(parts: list[Any]) -> str:

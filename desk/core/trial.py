@@ -138,7 +138,10 @@ class TrialInput:
 
 def with_results(trial: TrialInput, text: str, calls: Sequence[ToolCall], results: Sequence[str]) -> TrialInput:
     """*Give results*: `trial` continued by an answer (its text and tool calls) and a result
-    for each call, as one more tool round (ToolsError when they do not match one for one)."""
+    for each call, as one more tool round (ToolsError when they do not match one for one).
+    The calls are sent back as stored, so a key the model echoed in them goes as [REDACTED]
+    (desk.core.key_echo): that is fine, the vendor produced those arguments, and the key is
+    not ours to send again."""
     return replace(trial, tool_rounds=(*trial.tool_rounds, ToolRound(text, tuple(calls), tuple(results))))
 
 

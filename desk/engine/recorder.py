@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from time import monotonic
 
+from desk.core.key_echo import CallsScrubber
 from desk.core.response import Attempt, KeyScrubber, ResponseResult
 from desk.core.tools import ToolCall
 from desk.engine.ports.trials import ResponseWriter
@@ -72,13 +73,15 @@ class RedactingSink:
     """Hands a view the streamed text with the user's configured keys redacted as it arrives,
     as they will be in the stored answer (desk.engine.runner scrubs that at the end): a key
     the model echoes is never on screen, even for the seconds before the answer finishes.
-    `parts` passed on are the redacted pieces released so far."""
+    `parts` passed on are the redacted pieces released so far. Tool calls shown live are
+    redacted the same way (desk.core.key_echo.CallsScrubber)."""
 
     def __init__(self, inner: object, keys: Callable[[], Iterable[str]]) -> None:
         self._inner = inner
         self._keys = keys
         self._scrubbers: dict[str, KeyScrubber] = {}
         self._shown: dict[str, list[str]] = {}
+        self._calls: dict[str, tuple[int, CallsScrubber]] = {}  # by answer: (attempt number, scrubber)
 
     def response_started(self, result: ResponseResult) -> None:
         self._inner.response_started(result)  # type: ignore[attr-defined]
@@ -93,7 +96,11 @@ class RedactingSink:
             self._inner.text_received(result, shown, self._shown[result.id])  # type: ignore[attr-defined]
 
     def tool_calls_received(self, result: ResponseResult, calls: list[ToolCall]) -> None:
-        self._inner.tool_calls_received(result, calls)  # type: ignore[attr-defined]
+        attempt, scrubber = self._calls.get(result.id, (0, None))
+        if scrubber is None or attempt != len(result.attempts):  # a retry streams its calls anew
+            scrubber = CallsScrubber(self._keys())
+            self._calls[result.id] = (len(result.attempts), scrubber)
+        self._inner.tool_calls_received(result, scrubber.feed(calls))  # type: ignore[attr-defined]
 
     def attempt_finished(self, result: ResponseResult, attempt: Attempt) -> None:
         self._inner.attempt_finished(result, attempt)  # type: ignore[attr-defined]
@@ -102,6 +109,7 @@ class RedactingSink:
         # What is still held back is shown by the finished answer's (scrubbed) text.
         self._scrubbers.pop(result.id, None)
         self._shown.pop(result.id, None)
+        self._calls.pop(result.id, None)
         self._inner.response_finished(result)  # type: ignore[attr-defined]
 
 

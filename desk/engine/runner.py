@@ -17,6 +17,7 @@ from typing import Protocol
 
 from desk.core import clock
 from desk.core.ids import new_id
+from desk.core.key_echo import scrub_answer, scrub_attempt
 from desk.core.pricing import Cost, add_costs
 from desk.core.provider import ProviderConfig
 from desk.core.response import (
@@ -26,7 +27,6 @@ from desk.core.response import (
     ResponseResult,
     Status,
     Usage,
-    key_echo_note,
     note_unknown,
     scrub_keys,
     tokens_per_second,
@@ -180,7 +180,7 @@ class _AttemptStream:
             self.sink.tool_calls_received(result, self.calls.snapshot())
         elif isinstance(event, ReasoningDelta):
             self.last_at, result.reasoning_signature = event.at, event.signature or result.reasoning_signature
-            if event.redacted:
+            if event.redacted:  # opaque, sent back unchanged: never scrubbed (desk.core.key_echo)
                 result.reasoning_redacted += (event.redacted,)
             if thought := self.thoughts.feed(event.text):
                 self.reasoning.append(thought)
@@ -249,6 +249,12 @@ class Runner:
     rng: random.Random = field(default_factory=random.Random)
     # Every API key the caller has loaded, by provider name: an answer is stored without them.
     known_keys: Callable[[], Mapping[str, str]] = dict
+
+    def _keys(self, target: Target) -> dict[str, str]:
+        keys = dict(self.known_keys())
+        if target.provider.api_key:
+            keys[target.config.name] = target.provider.api_key
+        return keys
 
     def scrub(self, text: str) -> str:
         """`text` without any known key (for text stored while it still streams)."""
@@ -339,12 +345,12 @@ class Runner:
             sink.response_finished(result)
         return result
 
-    @staticmethod
-    async def _served_fingerprint(target: Target, result: ResponseResult) -> None:
+    async def _served_fingerprint(self, target: Target, result: ResponseResult) -> None:
         """A build the server lists apart from its answers (Ollama's digest), once the
         answer is timed: the provider caches it per model, so only a first answer waits."""
         if result.system_fingerprint is None and result.served_model is not None:
-            result.system_fingerprint = await target.provider.served_fingerprint(target.ref.model)
+            if built := await target.provider.served_fingerprint(target.ref.model):
+                result.system_fingerprint = scrub_keys(built, self._keys(target))[0]
 
     def _retry_delay(self, error: ProviderError | None, number: int, attempt: Attempt, *,
                      got_content: bool) -> float | None:
@@ -416,6 +422,7 @@ class Runner:
             attempt.status = Status.ERROR
             attempt.error_kind = got.error.kind
             attempt.error_message = target.provider.redact_secrets(got.error.message)
+        scrub_attempt(result, attempt, self._keys(target))  # before it is stored (attempt_finished)
         return got.error, (got.first_at, got.last_at)
 
     @staticmethod
@@ -449,13 +456,7 @@ class Runner:
         *,
         cancelled: bool,
     ) -> None:
-        keys = dict(self.known_keys())
-        if target.provider.api_key:
-            keys[target.config.name] = target.provider.api_key
-        result.text, found = scrub_keys("".join(parts), keys)
-        result.reasoning_text, found_in_reasoning = scrub_keys("".join(reasoning), keys)
-        if found or found_in_reasoning:
-            result.notes.append(key_echo_note(sorted({*found, *found_in_reasoning})))
+        scrub_answer(result, "".join(parts), "".join(reasoning), self._keys(target))
         if not result.attempts:
             result.status = Status.INTERRUPTED if cancelled else Status.ERROR
             return

@@ -485,3 +485,10 @@ def m016_judge_images(db: Database) -> None:
             "ALTER TABLE judge_verdicts ADD COLUMN images TEXT",
         ],
     )
+
+
+@migration
+def m017_structured_verdict_kept(db: Database) -> None:
+    # The structured-output verdict made on an answer's text as the vendor sent it, kept when
+    # a configured API key was scrubbed from that text (JSON; NULL: judge the stored text).
+    run_all(db, ["ALTER TABLE responses ADD COLUMN structured_verdict_json TEXT"])

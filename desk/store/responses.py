@@ -32,6 +32,7 @@ from desk.core.response import (
     Status,
     answer_failed,
 )
+from desk.core.structured import StructuredVerdict
 from desk.core.tools import calls_as_json, calls_from_json
 from desk.store.connection import Database
 from desk.store.errors import StoreError
@@ -60,7 +61,7 @@ _RESPONSE_COLUMNS = (
     "vendor_request_id", "writer_pid", "writer_host", "created_at", "updated_at",
     "variant_label", "variant_system", "refusal", "unknown_fields_json", "notes_json",
     "served_model", "system_fingerprint", "tool_calls_json", "reasoning_signature",
-    "reasoning_redacted_json",
+    "reasoning_redacted_json", "structured_verdict_json",
 )  # fmt: skip
 
 _ATTEMPT_COLUMNS = (
@@ -407,6 +408,8 @@ def _response_values(result: ResponseResult, *, created_at: float, updated_at: f
         "tool_calls_json": calls_as_json(result.tool_calls),
         "reasoning_signature": result.reasoning_signature,  # kept, never exported
         "reasoning_redacted_json": json.dumps(list(result.reasoning_redacted)) if result.reasoning_redacted else None,
+        "structured_verdict_json": (json.dumps(result.structured_verdict.as_dict(), ensure_ascii=False)
+                                    if result.structured_verdict else None),
     })
     return [row[c] for c in _RESPONSE_COLUMNS]
 
@@ -463,4 +466,6 @@ def _result(row: Row, attempts: list[Attempt]) -> ResponseResult:
     result.attempts = attempts
     result.reasoning_signature = row["reasoning_signature"]
     result.reasoning_redacted = tuple(json.loads(row["reasoning_redacted_json"] or "[]"))
+    if kept := row.get("structured_verdict_json"):
+        result.structured_verdict = StructuredVerdict.from_dict(json.loads(kept))
     return result

@@ -62,7 +62,8 @@ class StructuredVerdictLabel(QLabel):
 
     def show_verdict(self, result: ResponseResult) -> None:
         """Shown blind too: whether the answer fits is part of the answer, not of the model."""
-        verdict = verdict_for(result.text, result.settings, result.status == Status.OK)
+        verdict = verdict_for(result.text, result.settings, result.status == Status.OK,
+                              result.structured_verdict)
         self.setVisible(verdict is not None)
         if verdict is None:
             return

@@ -101,6 +101,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, type]] = {
         "tool_calls_json": str,
         "reasoning_signature": str,  # m014
         "reasoning_redacted_json": str,  # m015
+        "structured_verdict_json": str,  # m017
     },
     "attempts": {
         "id": str,
