@@ -188,11 +188,24 @@ class PairedComparison:
     ties: int
     p_value: float
     warnings: tuple[str, ...] = ()
+    # Of the pairs, the cases whose answer by A (by B) took an extra turn (a clarification):
+    # each compared by its last turn.
+    extra_turn_a: int = 0
+    extra_turn_b: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {"model_a": self.model_a, "model_b": self.model_b, "pairs": self.pairs, "wins": self.wins,
                 "losses": self.losses, "ties": self.ties, "p_value": self.p_value,
-                "warnings": list(self.warnings)}
+                "warnings": list(self.warnings), "extra_turn_a": self.extra_turn_a,
+                "extra_turn_b": self.extra_turn_b}
+
+    @property
+    def extra_turn_text(self) -> str:
+        """"; extra turn: A 2, B 0 (compared by the last turn)", or "" when no case needed one."""
+        if not (self.extra_turn_a or self.extra_turn_b):
+            return ""
+        return (f"; extra turn: {self.model_a} {self.extra_turn_a}, {self.model_b} {self.extra_turn_b} "
+                "(compared by the last turn)")
 
 
 Progress = Callable[[int, int | None, str | None], None]  # (done, total, detail), like Job.report
@@ -522,21 +535,23 @@ def paired_comparison(
     ratings: Sequence[Rating],
     model_a: str,
     model_b: str,
+    later_turns: Set[str] = frozenset(),
 ) -> PairedComparison:
     """Compare two models on shared units: `units` holds (unit, model, response id), a unit
     being a (case, sample) of a run. Only human ratings count; when a model has several
-    rated answers to one unit, the one rated last is used."""
+    rated answers to one unit, the one rated last is used. `later_turns`: the answers that
+    continued a conversation (turn 2 on), counted as cases that needed an extra turn."""
     rated: dict[str, list[Rating]] = defaultdict(list)
     for rating in human_ratings(ratings):
         rated[rating.response_id].append(rating)
-    chosen: dict[tuple[Hashable, str], tuple[float, dict[str, Any]]] = {}
+    chosen: dict[tuple[Hashable, str], tuple[float, dict[str, Any], bool]] = {}
     for unit, model, response_id in units:
         if model not in (model_a, model_b) or not rated.get(response_id):
             continue
         when = max(r.created_at for r in rated[response_id])
         key = (unit, model)
         if key not in chosen or when > chosen[key][0]:
-            chosen[key] = (when, combined_rating(rated[response_id]))
+            chosen[key] = (when, combined_rating(rated[response_id]), response_id in later_turns)
     wins = losses = ties = 0
     shared = {u for u, m in chosen if m == model_a} & {u for u, m in chosen if m == model_b}
     for unit in shared:
@@ -548,7 +563,8 @@ def paired_comparison(
     if not enough(wins + losses):
         warnings.append(f"too few decided pairs for a sign test (n={wins + losses}, want {MIN_SAMPLES}+)")
     return PairedComparison(model_a, model_b, len(shared), wins, losses, ties, sign_test(wins, losses),
-                            tuple(warnings))
+                            tuple(warnings), sum(chosen[(u, model_a)][2] for u in shared),
+                            sum(chosen[(u, model_b)][2] for u in shared))
 
 
 def _better(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:

@@ -74,7 +74,8 @@ def p_text(p: float) -> str:
 
 def comparison_text(c: PairedComparison) -> str:
     return (f"{c.model_a} wins {c.wins}, loses {c.losses}, ties {c.ties} on {c.pairs} paired "
-            f"case{'' if c.pairs == 1 else 's'} · sign test {p_text(c.p_value)} (two-sided, exact)")
+            f"case{'' if c.pairs == 1 else 's'} · sign test {p_text(c.p_value)} (two-sided, exact)"
+            + c.extra_turn_text.replace(";", " ·", 1))
 
 
 def reading_text(c: PairedComparison) -> str:
