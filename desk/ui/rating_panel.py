@@ -187,6 +187,12 @@ class RatingPanel(QFrame):
         self.save_button.setStyleSheet("QPushButton { padding: 1px 6px; }")
         top.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignTop)
         col.addLayout(top)
+        self.hint = QLabel()  # what this turn's rating means, when that needs saying (show_hint)
+        self.hint.setObjectName("ratingHint")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet(f"color: {defs.muted()};")
+        self.hint.setVisible(False)
+        col.addWidget(self.hint)
         self.note = QLineEdit()
         self.note.setPlaceholderText("note (Enter saves)")
         self.note.setObjectName("ratingNote")
@@ -253,6 +259,10 @@ class RatingPanel(QFrame):
             elif criterion.kind == "tags":
                 values[criterion.key] = [t.strip() for t in self.tags.text().split(",") if t.strip()]
         return values
+
+    def show_hint(self, text: str) -> None:
+        self.hint.setText(text)
+        self.hint.setVisible(bool(text))
 
     def show_rating(self, rating: Rating | None, who: str = "") -> None:
         self.saved = rating

@@ -106,3 +106,15 @@ def test_run_again_from_the_window_replays_the_replies_in_order(window, vendor, 
         ("user", "How did sales do?"), ("assistant", "Which one?"), ("user", "The third quarter."),
         ("assistant", "Q3: +4%."), ("user", "And overall?")]
     assert window.engine.store.trials.get(window.current_trial_id).parent_trial_id == trial_id
+
+
+def test_a_turn_after_a_clarifying_question_says_what_its_rating_means(window, conversation):
+    """Turn 2 follows "Which quarter?" (a question to the user): its rating says that its
+    Outcome is whether the answer after the question succeeded and where the question's need
+    is rated; turn 3 follows an answer, the first turns follow nothing: no such line."""
+    trial_id, _ = conversation
+    window.open_trial(trial_id)
+    panes = _conversations(window)
+    oa, cl = panes[OA], panes[CL]
+    assert [p.rating.hint.isVisibleTo(p.rating) for p in (*oa, *cl)] == [False, True, False, False]
+    assert oa[1].rating.hint.text().startswith("After a clarifying question: this turn's Outcome")
