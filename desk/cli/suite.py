@@ -26,7 +26,8 @@ from desk.core.trial import REASONING_EFFORTS
 
 if TYPE_CHECKING:
     from desk.engine.application import Application
-    from desk.engine.scorecard import ModelScore, PairedComparison
+    from desk.engine.paired import PairedComparison
+    from desk.engine.scorecard import ModelScore
     from desk.engine.session import Engine, SuiteInfo
     from desk.engine.suite_records import Disagreement, SuiteResponse, SuiteRunResult
 

@@ -187,12 +187,7 @@ class RatingPanel(QFrame):
         self.save_button.setStyleSheet("QPushButton { padding: 1px 6px; }")
         top.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignTop)
         col.addLayout(top)
-        self.hint = QLabel()  # what this turn's rating means, when that needs saying (show_hint)
-        self.hint.setObjectName("ratingHint")
-        self.hint.setWordWrap(True)
-        self.hint.setStyleSheet(f"color: {defs.muted()};")
-        self.hint.setVisible(False)
-        col.addWidget(self.hint)
+        self.hint = _hint_label(col)  # what this turn's rating means, when that needs saying (show_hint)
         self.note = QLineEdit()
         self.note.setPlaceholderText("note (Enter saves)")
         self.note.setObjectName("ratingNote")
@@ -382,6 +377,16 @@ class RatingPanel(QFrame):
         # Tab leaves the panel for the next pane's rating instead of walking its buttons.
         self.focus_next_pane.emit(forward)
         return True
+
+
+def _hint_label(col: QVBoxLayout) -> QLabel:
+    hint = QLabel()
+    col.addWidget(hint)
+    hint.setObjectName("ratingHint")
+    hint.setWordWrap(True)
+    hint.setStyleSheet(f"color: {defs.muted()};")
+    hint.setVisible(False)
+    return hint
 
 
 def _escape(text: str) -> str:

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.suite import EXPECT_KINDS
-from desk.engine.scorecard import ExpectScore, ModelScore, PairedComparison
+from desk.engine.paired import PairedComparison
+from desk.engine.scorecard import ExpectScore, ModelScore
 from desk.engine.session import Engine, EngineError
 from desk.ui import defs
 from desk.ui.response_pane import fmt_cost

@@ -23,6 +23,7 @@ from desk.core.suite import EXPECT_KINDS, Suite, SuiteError, case_from_trial, ch
 from desk.core.trial import GenerationSettings, ModelRef
 from desk.engine import suite_files  # by module: tests stand in for its file functions
 from desk.engine.errors import EngineError
+from desk.engine.paired import PairedComparison
 from desk.engine.ports.conversations import Turns
 from desk.engine.ports.suites import (
     AnswerScope,
@@ -41,7 +42,6 @@ from desk.engine.runner import ResponseSink, Runner
 from desk.engine.scorecard import (
     AutoChecks,
     ModelScore,
-    PairedComparison,
     auto_checks,
     by_expect,
     paired_comparison,
