@@ -86,9 +86,8 @@ class ClarificationScore:
 
 
 # What rating a turn that follows a clarifying question means (shown where it is rated).
-AFTER_QUESTION = ("After a clarifying question: this turn's Outcome says whether the answer after it "
-                  "succeeded; whether the question was needed is the previous turn's Uncertainty handling "
-                  "(needed or needless question).")
+AFTER_QUESTION = ("After a clarifying question: Outcome is whether the answer after it succeeded; "
+                  "whether the question was needed is the turn before's Uncertainty.")
 
 
 def asked_question(text: str, values: Mapping[str, Any] | None) -> bool:

@@ -256,8 +256,10 @@ class RatingPanel(QFrame):
         return values
 
     def show_hint(self, text: str) -> None:
+        """A line on what this rating means, shown while the keyboard is here (the strip
+        stays compact otherwise); also the summary's tooltip."""
         self.hint.setText(text)
-        self.hint.setVisible(bool(text))
+        self._highlight()
 
     def show_rating(self, rating: Rating | None, who: str = "") -> None:
         self.saved = rating
@@ -308,6 +310,7 @@ class RatingPanel(QFrame):
         self.foot.setVisible((active and on_text_row) or bool(self.note.text() or self.tags.text()))
         self.save_button.setVisible(active or (self.saved is None and any(
             row.value() is not None for row in self.choice_rows.values())))
+        self.hint.setVisible(active and bool(self.hint.text()))
         self._show_summary(active)
 
     def _show_summary(self, active: bool) -> None:

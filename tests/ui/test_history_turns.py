@@ -108,7 +108,7 @@ def test_run_again_from_the_window_replays_the_replies_in_order(window, vendor, 
     assert window.engine.store.trials.get(window.current_trial_id).parent_trial_id == trial_id
 
 
-def test_a_turn_after_a_clarifying_question_says_what_its_rating_means(window, conversation):
+def test_a_turn_after_a_clarifying_question_says_what_its_rating_means(window, mw_loop, conversation):
     """Turn 2 follows "Which quarter?" (a question to the user): its rating says that its
     Outcome is whether the answer after the question succeeded and where the question's need
     is rated; turn 3 follows an answer, the first turns follow nothing: no such line."""
@@ -116,5 +116,12 @@ def test_a_turn_after_a_clarifying_question_says_what_its_rating_means(window, c
     window.open_trial(trial_id)
     panes = _conversations(window)
     oa, cl = panes[OA], panes[CL]
-    assert [p.rating.hint.isVisibleTo(p.rating) for p in (*oa, *cl)] == [False, True, False, False]
-    assert oa[1].rating.hint.text().startswith("After a clarifying question: this turn's Outcome")
+    assert [bool(p.rating.hint.text()) for p in (*oa, *cl)] == [False, True, False, False]
+    assert oa[1].rating.hint.text().startswith("After a clarifying question: Outcome is whether the answer")
+    hint = oa[1].rating.hint
+    assert not hint.isVisibleTo(oa[1].rating)  # the strip stays compact until the keyboard is there
+    window._start_rating(oa[1])
+    assert hint.isVisibleTo(oa[1].rating)
+    window._start_rating(oa[2])
+    run_until(mw_loop, lambda: not hint.isVisibleTo(oa[1].rating))  # the focus left: hidden again
+    assert not oa[2].rating.hint.isVisibleTo(oa[2].rating)
