@@ -30,7 +30,7 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 
 def _history(args: argparse.Namespace, app: Application) -> int:
-    from desk.core.trial import history_models, history_title
+    from desk.core.trial import history_models, history_title, history_turns
 
     for t in _with_engine(app, lambda engine: engine.trials.history.list(args.search, args.limit)):
         if args.json:
@@ -39,7 +39,8 @@ def _history(args: argparse.Namespace, app: Application) -> int:
         else:
             # The window's history entry: the first line cut at a word, then the models
             models = history_models(t.models)
-            print(f"{t.id}  {_when(t.created_at)}  {history_title(t.prompt_preview)}{' · ' + models if models else ''}")
+            print(f"{t.id}  {_when(t.created_at)}  {history_title(t.prompt_preview)}{' · ' + models if models else ''}"
+                  f"{history_turns(t.turns)}")
     return EXIT_OK
 
 

@@ -119,12 +119,12 @@ def _judge(args: argparse.Namespace, app: Application) -> int:
 
 
 def _temperature(text: str) -> float | None:
-    if text == "default":
-        return None
+    from desk.core.judge import parse_temperature
+
     try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number nor 'default': {text!r}") from None
+        return parse_temperature(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _prompt_show(args: argparse.Namespace, app: Application) -> int:

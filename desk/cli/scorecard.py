@@ -21,7 +21,8 @@ from desk.core.judge import is_judge
 
 if TYPE_CHECKING:
     from desk.engine.application import Application
-    from desk.engine.scorecard import ModelScore, PairedComparison
+    from desk.engine.paired import PairedComparison
+    from desk.engine.scorecard import ModelScore
     from desk.engine.session import Engine
 
 

@@ -26,7 +26,8 @@ from desk.core.trial import REASONING_EFFORTS
 
 if TYPE_CHECKING:
     from desk.engine.application import Application
-    from desk.engine.scorecard import ModelScore, PairedComparison
+    from desk.engine.paired import PairedComparison
+    from desk.engine.scorecard import ModelScore
     from desk.engine.session import Engine, SuiteInfo
     from desk.engine.suite_records import Disagreement, SuiteResponse, SuiteRunResult
 
@@ -415,6 +416,6 @@ def print_by_expect(scores: list[ModelScore]) -> None:
 
 def print_comparison(c: PairedComparison) -> None:
     print(f"{c.model_a} vs {c.model_b}: {c.pairs} paired answers; {c.model_a} better {c.wins}, "
-          f"{c.model_b} better {c.losses}, ties {c.ties}; sign test p = {c.p_value:.4g}")
+          f"{c.model_b} better {c.losses}, ties {c.ties}; sign test p = {c.p_value:.4g}{c.extra_turn_text}")
     for warning in c.warnings:
         print(f"warning: {warning}")

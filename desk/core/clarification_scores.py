@@ -85,11 +85,21 @@ class ClarificationScore:
                 "guessed_failed": self.guessed_failed.as_json(), "extra_turns": self.extra_turns}
 
 
+# What rating a turn that follows a clarifying question means (shown where it is rated).
+AFTER_QUESTION = ("After a clarifying question: Outcome is whether the answer after it succeeded; "
+                  "whether the question was needed is the turn before's Uncertainty.")
+
+
+def asked_question(text: str, values: Mapping[str, Any] | None) -> bool:
+    """Whether an answer asked the user a question: its rating says so, else the heuristic."""
+    if values is not None and values.get("uncertainty"):
+        return values["uncertainty"] in (ASKED_NEEDED, ASKED_NEEDLESSLY)
+    return asks_question(text)
+
+
 def asked(task: TaskTurns) -> bool:
     """Whether the task's first answer asked: its rating says so, else the heuristic."""
-    if task.first is not None and task.first.get("uncertainty"):
-        return task.first["uncertainty"] in (ASKED_NEEDED, ASKED_NEEDLESSLY)
-    return asks_question(task.first_text)
+    return asked_question(task.first_text, task.first)
 
 
 def clarification_scores(tasks: Iterable[TaskTurns]) -> list[ClarificationScore]:

@@ -74,6 +74,18 @@ class JudgePrompt:
 _DEFAULT_TEMPERATURE_ONLY = re.compile(r"^(o1|o3|o4|gpt-5)(?!.*-chat)", re.IGNORECASE)
 
 
+def parse_temperature(text: str) -> float | None:
+    """A judge temperature as a person types it (`desk judge --temperature`, the window's
+    Judge dialog): a number, or "default" (None: the vendor's own). ValueError otherwise."""
+    text = text.strip()
+    if text.lower() == "default":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"not a number nor 'default': {text!r}") from None
+
+
 def judge_temperature(model: str, asked: float | None) -> float | None:
     """The temperature to judge with: as asked (0 by default), except for a model that takes
     only its vendor's default, which is sent none (None)."""

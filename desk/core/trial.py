@@ -171,6 +171,12 @@ def history_title(prompt: str) -> str:
     return headline(prompt) or "(attachments only)"
 
 
+def history_turns(turns: int) -> str:
+    """A past trial's conversation length as every history list says it: "" for a single
+    shot, " · 3 turns" once a reply continued it."""
+    return f" · {turns} turns" if turns > 1 else ""
+
+
 def history_models(models: Sequence[str], *, blind: bool = False, shown: int = 3) -> str:
     """A past trial's models as every history list names them: the first `shown` model
     names without their provider, "+N" for the rest; while rating blind, only how many."""

@@ -66,6 +66,7 @@ from desk.core.statistics import (
     win_rate_interval,
 )
 from desk.core.suite import AUTO_RATER, EXPECT_KINDS, handled
+from desk.engine.paired import PairedComparison
 
 
 @dataclass
@@ -174,25 +175,6 @@ class ExpectScore:
     def as_json(self) -> dict[str, Any]:
         return {"n_rated": self.n_rated, "handled": self.handled, "handled_rate": self.handled_rate,
                 "handled_ci": list(self.handled_ci) if self.handled_ci else None, "extra_turn": self.extra_turn}
-
-
-@dataclass(frozen=True)
-class PairedComparison:
-    """Model A against model B on the same cases and samples (see the module docstring)."""
-
-    model_a: str
-    model_b: str
-    pairs: int
-    wins: int  # A better
-    losses: int  # B better
-    ties: int
-    p_value: float
-    warnings: tuple[str, ...] = ()
-
-    def as_json(self) -> dict[str, Any]:
-        return {"model_a": self.model_a, "model_b": self.model_b, "pairs": self.pairs, "wins": self.wins,
-                "losses": self.losses, "ties": self.ties, "p_value": self.p_value,
-                "warnings": list(self.warnings)}
 
 
 Progress = Callable[[int, int | None, str | None], None]  # (done, total, detail), like Job.report
@@ -521,21 +503,23 @@ def paired_comparison(
     ratings: Sequence[Rating],
     model_a: str,
     model_b: str,
+    later_turns: Set[str] = frozenset(),
 ) -> PairedComparison:
     """Compare two models on shared units: `units` holds (unit, model, response id), a unit
     being a (case, sample) of a run. Only human ratings count; when a model has several
-    rated answers to one unit, the one rated last is used."""
+    rated answers to one unit, the one rated last is used. `later_turns`: the answers that
+    continued a conversation (turn 2 on), counted as cases that needed an extra turn."""
     rated: dict[str, list[Rating]] = defaultdict(list)
     for rating in human_ratings(ratings):
         rated[rating.response_id].append(rating)
-    chosen: dict[tuple[Hashable, str], tuple[float, dict[str, Any]]] = {}
+    chosen: dict[tuple[Hashable, str], tuple[float, dict[str, Any], bool]] = {}
     for unit, model, response_id in units:
         if model not in (model_a, model_b) or not rated.get(response_id):
             continue
         when = max(r.created_at for r in rated[response_id])
         key = (unit, model)
         if key not in chosen or when > chosen[key][0]:
-            chosen[key] = (when, combined_rating(rated[response_id]))
+            chosen[key] = (when, combined_rating(rated[response_id]), response_id in later_turns)
     wins = losses = ties = 0
     shared = {u for u, m in chosen if m == model_a} & {u for u, m in chosen if m == model_b}
     for unit in shared:
@@ -547,7 +531,8 @@ def paired_comparison(
     if not enough(wins + losses):
         warnings.append(f"too few decided pairs for a sign test (n={wins + losses}, want {MIN_SAMPLES}+)")
     return PairedComparison(model_a, model_b, len(shared), wins, losses, ties, sign_test(wins, losses),
-                            tuple(warnings))
+                            tuple(warnings), sum(chosen[(u, model_a)][2] for u in shared),
+                            sum(chosen[(u, model_b)][2] for u in shared))
 
 
 def _better(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:

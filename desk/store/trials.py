@@ -40,6 +40,7 @@ class TrialSummary:
     n_responses: int
     models: tuple[str, ...]  # PROVIDER/MODEL of each response, in the order they were made
     parent_trial_id: str | None = None
+    turns: int = 1  # the most turns any of its conversations took (a reply makes turn 2)
 
 
 def check_attachments(attachments: Iterable[Attachment]) -> None:
@@ -179,7 +180,9 @@ class TrialTable:
             " AND NOT EXISTS (SELECT 1 FROM responses rr WHERE rr.trial_id = t.id AND rr.run_id IS NOT NULL)")
         columns = (
             "t.id, t.created_at, t.parent_trial_id, substr(t.prompt, 1, ?) AS preview, "
-            "(SELECT count(*) FROM responses r WHERE r.trial_id = t.id) AS n_responses"
+            "(SELECT count(*) FROM responses r WHERE r.trial_id = t.id) AS n_responses, "
+            "(SELECT max(tu.turn) FROM turns tu JOIN responses r ON r.id = tu.response_id "
+            "WHERE r.trial_id = t.id) AS turns"
         )
         order = "ORDER BY t.created_at DESC, t.rowid DESC LIMIT ? OFFSET ?"
         words = (search or "").split()
@@ -211,6 +214,7 @@ class TrialTable:
                 n_responses=r["n_responses"],
                 models=tuple(models.get(r["id"], ())),
                 parent_trial_id=r["parent_trial_id"],
+                turns=r["turns"] or 1,
             )
             for r in found
         ]

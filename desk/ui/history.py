@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.core.trial import history_models, history_title
+from desk.core.trial import history_models, history_title, history_turns
 from desk.engine.session import TrialSummary
 
 
@@ -99,7 +99,7 @@ class HistoryPanel(QWidget):
         for t in trials:
             when = dt.datetime.fromtimestamp(t.created_at).strftime("%Y-%m-%d %H:%M")
             models = history_models(t.models, blind=self.blind)
-            item = QListWidgetItem(f"{history_title(t.prompt_preview)}\n{when} · {models}")
+            item = QListWidgetItem(f"{history_title(t.prompt_preview)}\n{when} · {models}{history_turns(t.turns)}")
             item.setData(Qt.ItemDataRole.UserRole, t.id)
             item.setToolTip(t.prompt_preview)
             self.list.addItem(item)

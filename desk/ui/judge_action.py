@@ -11,17 +11,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
-from PySide6.QtWidgets import QInputDialog, QPushButton, QWidget
+from PySide6.QtWidgets import QPushButton, QWidget
 
 from desk.core.trial import ModelRef, ModelRefError
+from desk.engine.services.judge import JUDGE_TEMPERATURE
 from desk.engine.session import Engine, JudgeSummary
 from desk.ui import layout
 from desk.ui.busy import BusyBar
 from desk.ui.command import Command
 from desk.ui.judge_agreement_view import JudgeAgreementDialog
+from desk.ui.judge_dialog import JudgeDialog
 
-Judge = Callable[[str, ModelRef, Callable[[int, int], None]], Awaitable[JudgeSummary]]
+
+class Judge(Protocol):
+    """JudgeService.judge_run or judge_trial: what to judge (a run's or a trial's id), by whom."""
+
+    def __call__(self, what: str, judge: ModelRef, /, *, images: bool | None, temperature: float | None,
+                 progress: Callable[[int, int], None]) -> Awaitable[JudgeSummary]: ...
 
 
 class JudgeRunAction:
@@ -35,7 +43,7 @@ class JudgeRunAction:
                  what: str = "run") -> None:
         self.engine, self._parent, self._run_id, self._models = engine, parent, run_id, models
         self._show_info, self._show_error = show_info, show_error
-        self._judge: Judge = judge or (lambda rid, ref, progress: engine.judges.judge_run(rid, ref, progress=progress))
+        self._judge: Judge = judge or engine.judges.judge_run
         self._what = what
         self.command = Command(show_info, show_error, refuse="Still judging: wait for it or cancel it.",
                                running_changed=self._running, bar=bar)
@@ -51,24 +59,32 @@ class JudgeRunAction:
             "How the judge's verdicts agree with people's on this run: kappa, its interval, and whether "
             "the judge is calibrated")
         self.agreement: JudgeAgreementDialog | None = None
+        self.dialog: JudgeDialog | None = None  # the last one asked (tests answer it)
 
-    def start(self, judge: str | None = None) -> asyncio.Future[bool] | None:
-        """Judge the selected run with `judge` (asked for when not given)."""
+    def start(self, judge: str | None = None, *, images: bool | None = None,
+              temperature: float | None = JUDGE_TEMPERATURE) -> asyncio.Future[bool] | None:
+        """Judge the selected run with `judge`, showing it the tasks' `images` (None: as it
+        takes them) at `temperature` (None: its vendor's default); with no judge given, a
+        dialog asks for all three (`desk judge`'s --judge, --images and --temperature)."""
         run_id = self._run_id()
         if run_id is None:
             self._show_error(f"Select a {self._what} to judge.")
             return None
         if judge is None:
-            models = self._models()
-            judge, ok = QInputDialog.getItem(self._parent, "Judge run", "Judge model:", models, 0, False)
-            if not ok or not judge:
+            self.dialog = JudgeDialog(self._models(), self.engine.providers.takes_images, self._parent,
+                                      "Judge run" if self._what == "run" else "Judge these answers")
+            if self.dialog.exec() != JudgeDialog.DialogCode.Accepted:
+                return None
+            judge, images, temperature = self.dialog.chosen()
+            if not judge:
                 return None
         try:
             ref = ModelRef.parse(judge)
         except ModelRefError as exc:
             self._show_error(str(exc))
             return None
-        task = self.command.start(lambda: self._judge(run_id, ref, self._progress), done=_said,
+        task = self.command.start(lambda: self._judge(run_id, ref, images=images, temperature=temperature,
+                                                      progress=self._progress), done=_said,
                                   cancelled="Judging cancelled; judging again goes on where it stopped.",
                                   title=f"Judging with {ref}")
         if task is not None:

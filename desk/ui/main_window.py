@@ -312,8 +312,7 @@ class MainWindow(TrialView, ReplyView, RatingView, StoreActions, QMainWindow):
         self._action(rate_menu, "Edit the &rubric…", None, self.open_rubric)
         self.trial_judge = JudgeRunAction(
             self.engine, self, lambda: self.current_trial_id, self.suites_panel.tab.model_names, self.banner_info,
-            self.banner_error, judge=lambda tid, ref, progress: self.engine.judges.judge_trial(tid, ref, progress=progress),
-            bar=self.busy, what="trial")
+            self.banner_error, judge=self.engine.judges.judge_trial, bar=self.busy, what="trial")
         self._action(rate_menu, "&Judge these answers…", None, lambda: self.trial_judge.start())
         suites_menu = self.menuBar().addMenu("&Suites")
         self._action(suites_menu, "&Suites tab", hotkeys.TAB_SUITES, lambda: self.tabs.setCurrentWidget(self.suites_panel))

@@ -187,6 +187,7 @@ class RatingPanel(QFrame):
         self.save_button.setStyleSheet("QPushButton { padding: 1px 6px; }")
         top.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignTop)
         col.addLayout(top)
+        self.hint = _hint_label(col)  # what this turn's rating means, when that needs saying (show_hint)
         self.note = QLineEdit()
         self.note.setPlaceholderText("note (Enter saves)")
         self.note.setObjectName("ratingNote")
@@ -254,6 +255,12 @@ class RatingPanel(QFrame):
                 values[criterion.key] = [t.strip() for t in self.tags.text().split(",") if t.strip()]
         return values
 
+    def show_hint(self, text: str) -> None:
+        """A line on what this rating means, shown while the keyboard is here (the strip
+        stays compact otherwise); also the summary's tooltip."""
+        self.hint.setText(text)
+        self._highlight()
+
     def show_rating(self, rating: Rating | None, who: str = "") -> None:
         self.saved = rating
         if rating is None:
@@ -303,6 +310,7 @@ class RatingPanel(QFrame):
         self.foot.setVisible((active and on_text_row) or bool(self.note.text() or self.tags.text()))
         self.save_button.setVisible(active or (self.saved is None and any(
             row.value() is not None for row in self.choice_rows.values())))
+        self.hint.setVisible(active and bool(self.hint.text()))
         self._show_summary(active)
 
     def _show_summary(self, active: bool) -> None:
@@ -372,6 +380,16 @@ class RatingPanel(QFrame):
         # Tab leaves the panel for the next pane's rating instead of walking its buttons.
         self.focus_next_pane.emit(forward)
         return True
+
+
+def _hint_label(col: QVBoxLayout) -> QLabel:
+    hint = QLabel()
+    col.addWidget(hint)
+    hint.setObjectName("ratingHint")
+    hint.setWordWrap(True)
+    hint.setStyleSheet(f"color: {defs.muted()};")
+    hint.setVisible(False)
+    return hint
 
 
 def _escape(text: str) -> str:

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.suite import EXPECT_KINDS
-from desk.engine.scorecard import ExpectScore, ModelScore, PairedComparison
+from desk.engine.paired import PairedComparison
+from desk.engine.scorecard import ExpectScore, ModelScore
 from desk.engine.session import Engine, EngineError
 from desk.ui import defs
 from desk.ui.response_pane import fmt_cost
@@ -74,7 +75,8 @@ def p_text(p: float) -> str:
 
 def comparison_text(c: PairedComparison) -> str:
     return (f"{c.model_a} wins {c.wins}, loses {c.losses}, ties {c.ties} on {c.pairs} paired "
-            f"case{'' if c.pairs == 1 else 's'} · sign test {p_text(c.p_value)} (two-sided, exact)")
+            f"case{'' if c.pairs == 1 else 's'} · sign test {p_text(c.p_value)} (two-sided, exact)"
+            + c.extra_turn_text.replace(";", " ·", 1))
 
 
 def reading_text(c: PairedComparison) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QInputDialog
 
+from desk.core.clarification_scores import AFTER_QUESTION, asked_question
 from desk.core.rating import Rating
 from desk.engine.session import EngineError
 from desk.ui.rating_panel import RatingPanel
@@ -59,7 +60,19 @@ class RatingView(_Base):
         panel = RatingPanel(self.rubric, failed=pane.result.failed)
         panel.save_requested.connect(lambda values, p=pane: self._save_rating(p, values))
         panel.focus_next_pane.connect(lambda forward, p=pane: self._focus_rating(p, forward))
+        if self._follows_question(pane):
+            panel.show_hint(AFTER_QUESTION)
         return panel
+
+    def _follows_question(self, pane: ResponsePane) -> bool:
+        """Whether `pane` is a later turn whose previous answer asked a clarifying question
+        (as that answer's rating says, else desk's heuristic)."""
+        link = self.tab.turns.get(pane.result.id) if pane.result is not None else None
+        before = self.panes_by_id.get(link.parent_response_id) if link is not None else None
+        if before is None or before.result is None:
+            return False
+        saved = before.rating.saved if before.rating is not None else None
+        return asked_question(before.result.text, saved.values if saved is not None else None)
 
     def add_rating(self, pane: ResponsePane, ratings: list[Rating], panel: RatingPanel | None = None) -> None:
         """Put a rating panel (`panel`, made beforehand, or a new one) under a finished pane,

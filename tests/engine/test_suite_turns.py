@@ -197,3 +197,8 @@ def test_the_paired_comparison_uses_the_last_turn(providers, vendor, tmp_path):
 
     c = asyncio.run(compare())
     assert (c.pairs, c.wins, c.losses, c.ties) == (1, 0, 1, 0)
+    # ... and says how many of the paired cases needed the extra turn, per model.
+    assert (c.extra_turn_a, c.extra_turn_b) == (1, 0)
+    assert c.extra_turn_text == (f"; extra turn: openai/{MODELS['openai']} 1, anthropic/{MODELS['anthropic']} 0 "
+                                 "(compared by the last turn)")
+    assert c.as_json()["extra_turn_a"] == 1

@@ -11,9 +11,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed (.ci/run installs it)")
-def test_screenshot_under_xvfb(tmp_path):
+@pytest.mark.parametrize("extra", [[], ["--two-turns"]], ids=["one-turn", "two-turns"])  # README's two pictures
+def test_screenshot_under_xvfb(tmp_path, extra):
     out = tmp_path / "shot.png"
-    proc = subprocess.run([sys.executable, "-m", "tests.ui.screenshot", "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "tests.ui.screenshot", "--out", str(out), *extra],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = out.read_bytes()

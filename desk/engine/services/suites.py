@@ -23,6 +23,7 @@ from desk.core.suite import EXPECT_KINDS, Suite, SuiteError, case_from_trial, ch
 from desk.core.trial import GenerationSettings, ModelRef
 from desk.engine import suite_files  # by module: tests stand in for its file functions
 from desk.engine.errors import EngineError
+from desk.engine.paired import PairedComparison
 from desk.engine.ports.conversations import Turns
 from desk.engine.ports.suites import (
     AnswerScope,
@@ -41,7 +42,6 @@ from desk.engine.runner import ResponseSink, Runner
 from desk.engine.scorecard import (
     AutoChecks,
     ModelScore,
-    PairedComparison,
     auto_checks,
     by_expect,
     paired_comparison,
@@ -391,8 +391,8 @@ class SuiteService:
         scoped = _run_filters(filters, trial_ids)
         ratings = [rating for _, rating in self.ratings.rated_responses(scoped)] if scoped else []
         # A case that took several turns is compared by its last answer.
-        _, continued = self._turns_of([rid for _, _, rid in units])
-        return paired_comparison([u for u in units if u[2] not in continued], ratings, model_a, model_b)
+        later, continued = self._turns_of([rid for _, _, rid in units])
+        return paired_comparison([u for u in units if u[2] not in continued], ratings, model_a, model_b, set(later))
 
     def compare_runs(self, run_a: str, run_b: str, *, alpha: float = ALPHA) -> RunComparison:
         """Run A against run B of one suite, per model (desk.engine.run_compare)."""
