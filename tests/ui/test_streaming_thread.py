@@ -149,3 +149,15 @@ def test_a_streamed_answer_is_stored_as_when_it_streamed_on_the_gui_loop(window,
     by_model = {r.model: comparable(r) for r in stored_before}
     assert {r.model: comparable(r) for r in after} == by_model
     assert by_model[OPENAI]["text"] == "| a | b |\n|---|---|\n| 1 | 2 |\n" and by_model[OPENAI]["cost_usd"]
+
+
+def test_a_key_replaced_in_the_window_is_the_one_the_streams_send(window, vendor, mw_loop):
+    """The streaming thread's engine keeps ready providers too: a key the user replaces in
+    Providers… must reach it, or the next send would go out with the old one."""
+    vendor.api_key = "sk-test-old-0123456789"
+    window.engine.providers.set_provider_key("openai", "sk-test-old-0123456789")
+    assert send(window, mw_loop, [OPENAI])[OPENAI].result.status == Status.OK
+    vendor.api_key = "sk-test-new-9876543210"
+    window.engine.providers.set_provider_key("openai", "sk-test-new-9876543210")
+    result = send(window, mw_loop, [OPENAI], prompt="Again.")[OPENAI].result
+    assert result.status == Status.OK, result.error_message
