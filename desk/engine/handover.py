@@ -10,12 +10,15 @@ thread, so a live TTFT is the wire's, never delayed by the frame or by GUI work.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from desk.core.response import Attempt, ResponseResult
+
+log = logging.getLogger("desk.engine")
 
 
 class TimedSink(Protocol):
@@ -85,11 +88,22 @@ class Handover:
 
     # --- the showing thread -----------------------------------------------------------------
     def drain(self, sink: TimedSink) -> int:
-        """Hand everything that arrived since the last drain to `sink`; how many events."""
+        """Hand everything that arrived since the last drain to `sink`; how many events. A
+        failing view is logged and the rest still handed over (as desk.engine.runner's
+        GuardedSink does on the streaming thread): one broken pane never loses another's end."""
         with self._lock:
             events, self._events = self._events, []
             texts, self._text = self._text, {}
-        for what, result, attempt, at, text in events:
+        for event in events:
+            self._tell(sink, event)
+        for pending in texts.values():
+            self._tell(sink, ("text", pending.result, None, pending.first_at, "".join(pending.pieces)))
+        return len(events) + len(texts)
+
+    @staticmethod
+    def _tell(sink: TimedSink, event: _Event) -> None:
+        what, result, attempt, at, text = event
+        try:
             if what == "started":
                 sink.response_started(result, at=at)
             elif what == "text":
@@ -98,7 +112,5 @@ class Handover:
                 sink.attempt_finished(result, attempt)
             elif what == "finished":
                 sink.response_finished(result)
-        for pending in texts.values():
-            text = "".join(pending.pieces)
-            sink.text_received(pending.result, text, [text], at=pending.first_at)
-        return len(events) + len(texts)
+        except Exception:
+            log.exception("showing a streamed answer's %s failed; the others are still shown", what)

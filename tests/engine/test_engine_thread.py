@@ -210,3 +210,20 @@ def test_the_instants_handed_over_are_the_producers_not_the_drains():
     time.sleep(0.3)  # the GUI thread busy for a while before its next frame
     hand.drain(told)
     assert told.events[0][2] <= produced and told.events[1][3] <= produced
+
+
+def test_a_view_failing_on_one_answer_still_gets_the_others_ends():
+    a, b = result("a"), result("b")
+    hand = Handover()
+
+    class Broken(Told):
+        def response_finished(self, result):
+            if result.id == "a":
+                raise RuntimeError("a pane was deleted")
+            super().response_finished(result)
+
+    told = Broken()
+    hand.response_finished(a)
+    hand.response_finished(b)
+    hand.drain(told)
+    assert told.events == [("finished", "b")]
