@@ -67,7 +67,8 @@ class EngineThread(Generic[E]):
             self._tasks.add(started)
             started.add_done_callback(lambda done: self._ended(done, caller, outcome))
 
-        loop.call_soon_threadsafe(begin)
+        if not self._call(begin):
+            raise EngineError("the streaming thread has stopped; send again")
         try:
             return await asyncio.shield(outcome)
         except asyncio.CancelledError:
