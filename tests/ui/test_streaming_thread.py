@@ -161,3 +161,22 @@ def test_a_key_replaced_in_the_window_is_the_one_the_streams_send(window, vendor
     window.engine.providers.set_provider_key("openai", "sk-test-new-9876543210")
     result = send(window, mw_loop, [OPENAI], prompt="Again.")[OPENAI].result
     assert result.status == Status.OK, result.error_message
+
+
+def test_run_again_replays_a_reply_through_the_streaming_thread(window, vendor, mw_loop, parsed_on):
+    """Run again sends the trial and then each model's later turns, all on the streaming
+    thread's engine; the replayed turn lands below its new answer, linked in the store."""
+    vendor.enqueue("gpt-4o-mini", Script(text_pieces=["Which one?"]), Script(text_pieces=["Q3."]),
+                   Script(text_pieces=["Which one, again?"]), Script(text_pieces=["Q3 again."]))
+    first = send(window, mw_loop, [OPENAI], prompt="How did sales do?")[OPENAI]
+    window.reply(first.result.id, "The Q3 report.")
+    run_until(mw_loop, lambda: first.turn_panes and first.turn_panes[0].is_finished and not window.tab.running)
+    old_trial = window.current_trial_id
+    window.run_again()
+    run_until(mw_loop, lambda: window.current_trial_id not in (None, old_trial) and not window.tab.running, timeout=30)
+    (again,) = window.grid.panes
+    run_until(mw_loop, lambda: again.turn_panes and again.turn_panes[0].is_finished)
+    assert (again.text(), again.turn_panes[0].text()) == ("Which one, again?", "Q3 again.")
+    links = window.engine.conversations.turns.for_trial(window.current_trial_id)
+    assert [(link.turn, link.reply) for link in links] == [(2, "The Q3 report.")]
+    assert set(parsed_on) == {window.tab.streams.ident}
