@@ -1,9 +1,9 @@
 """An engine on a thread and event loop of its own, for a window that must never stall.
 
-Streaming a trial is CPU work per chunk (HTTP, SSE framing, JSON, timing, storing): on the
-window's event loop, 16 answers at 200 chunks/s kept the GUI thread busy three quarters of
-the time. Here that work runs on a worker thread with its own asyncio loop and its own
-engine, opened there by `open_engine` (its own store connection and HTTP client: SQLite
+Streaming a trial is CPU work per chunk (HTTP, SSE framing, JSON, timing, pricing, storing):
+on the window's event loop it ran between paints, and 16 answers at 200 chunks/s made the
+window miss its frames. Here that work runs on a worker thread with its own asyncio loop and
+its own engine, opened there by `open_engine` (its own store connection and HTTP client: SQLite
 connections and httpx clients stay with the thread and loop that made them). The caller
 awaits `run(use)` on its own loop; cancelling that await cancels the work over there and
 waits until it has ended, so what arrived is stored before the caller hears "cancelled".
@@ -91,8 +91,9 @@ class EngineThread(Generic[E]):
     # --- the worker side -------------------------------------------------------------------
     def _started(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Future[E]]:
         key = self._key()
-        if self._thread is not None and (not self._thread.is_alive() or key != self._opened_for):
-            self.close()
+        failed = self._engine is not None and self._engine.done() and self._engine.exception() is not None
+        if self._thread is not None and (not self._thread.is_alive() or key != self._opened_for or failed):
+            self.close()  # gone, on another store, or its engine did not open (a locked file): afresh
         if self._thread is None:
             ready = threading.Event()
             self._opened_for = key

@@ -227,3 +227,30 @@ def test_a_view_failing_on_one_answer_still_gets_the_others_ends():
     hand.response_finished(b)
     hand.drain(told)
     assert told.events == [("finished", "b")]
+
+
+def test_an_engine_that_did_not_open_is_tried_again_next_time():
+    tries: list[int] = []
+
+    @asynccontextmanager
+    async def locked_once():
+        tries.append(1)
+        if len(tries) == 1:
+            raise OSError("database is locked")
+        yield Thing()
+
+    streams = EngineThread(locked_once)
+
+    async def ok(thing: Thing) -> str:
+        return "streamed"
+
+    async def main():
+        with pytest.raises(EngineError, match="database is locked"):
+            await streams.run(ok)
+        return await streams.run(ok)
+
+    try:
+        assert asyncio.run(main()) == "streamed"
+    finally:
+        streams.close()
+    assert len(tries) == 2
