@@ -146,8 +146,9 @@ class EngineThread(Generic[E]):
             else:
                 outcome.set_result(task.result())
 
-        with suppress(RuntimeError):
-            caller.call_soon_threadsafe(report)
+        if not caller.is_closed():  # a window closed after its loop (tests) has no one to tell
+            with suppress(RuntimeError):
+                caller.call_soon_threadsafe(report)
 
     def _call(self, callback: Callable[[], object]) -> bool:
         """Run `callback` on the worker loop; False when that loop is gone."""
