@@ -27,7 +27,7 @@ from desk.engine.services.trials import TrialNotStored, TrialOutcome, TrialServi
 from desk.engine.suite_records import QueueItem, SuiteMatrix, SuiteRunInfo
 from desk.engine.url_credentials import secure_stored_urls
 from desk.providers.connections import Connections, HttpClient
-from desk.store.db import Store, open_store
+from desk.store.db import MEMORY, Store, open_store
 from desk.store.errors import StoreError
 from desk.store.runs import RunInfo
 from desk.store.suites import SuiteInfo
@@ -99,10 +99,23 @@ class Engine:
     async def _loads_elsewhere(self, timeouts: Timeouts, retry: RetryPolicy) -> AsyncIterator[LoadService]:
         """Load runs on the calling thread with an engine of their own: a connection to this
         store and an HTTP client with the run's timeouts (see LoadService.run_in_thread)."""
+        async with self.elsewhere(timeouts, retry) as engine:
+            yield engine.loads
+
+    @asynccontextmanager
+    async def elsewhere(self, timeouts: Timeouts | None = None, retry: RetryPolicy | None = None,
+                        ) -> AsyncIterator[Engine]:
+        """An engine like this one (its store, timeouts, retry policy and streaming) for the
+        calling thread and event loop, on a connection to the store and an HTTP client of its
+        own; closed on leaving. StoreError when the store cannot be opened again (an
+        in-memory one never can: a second connection would see another, empty store)."""
+        if str(self.store.path) == MEMORY:
+            raise StoreError("an in-memory store cannot be opened from another thread")
         store = open_store(self.store.path)
         try:
-            async with Engine(store, timeouts=timeouts, retry=retry) as engine:
-                yield engine.loads
+            async with Engine(store, timeouts=timeouts or self.timeouts, retry=retry or self.runner.retry,
+                              stream=self.runner.stream) as engine:
+                yield engine
         finally:
             store.close()
 

@@ -5,20 +5,22 @@ cost as they arrive), the trial that is open, and what the tab says when a send 
 The window (desk/ui/main_window.py) lays this out and binds it: its panes follow the events
 below, its Send and Cancel run `run` through desk.ui.command. Tests drive it without a window
 (tests/engine/test_trials_tab.py). Evented with plain callbacks (desk.engine.tab_events),
-called on the thread that changed the state (the GUI thread: the engine's sink runs there).
+called on the thread that changed the state: the GUI thread. With `streams` the sends stream
+on a thread of their own (desk.engine.engine_thread) and their events reach here when the
+window calls `deliver`, once per frame; without, the engine's sink calls in as chunks come.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from desk.core.attachment import Attachment
 from desk.core.conversation import TurnLink
-from desk.core.figures import fmt_cost, fmt_ms
-from desk.core.response import Attempt, ResponseResult, Status, retry_status
+from desk.core.figures import fmt_ms
+from desk.core.response import Attempt, ResponseResult, Status
 from desk.core.structured import SchemaError, asked_schema, read_schema
 from desk.core.tools import ToolCall, ToolsError, read_tools
 from desk.core.trial import (
@@ -30,7 +32,11 @@ from desk.core.trial import (
     trial_size_problem,
     with_results,
 )
+from desk.engine.answer_figures import AnswerFigures
+from desk.engine.engine_thread import EngineThread
+from desk.engine.handover import Handover
 from desk.engine.local_model import LOCAL_PROVIDER
+from desk.engine.runner import ResponseSink
 from desk.engine.session import Engine, TrialOutcome
 from desk.engine.tab_events import Event
 from desk.store.trials import StoredTrial
@@ -44,6 +50,7 @@ GONE = "That trial is no longer in the store."
 EMPTY_REPLY = "The reply is empty: write what the model should hear next."
 NOTHING_TO_REPLY_TO = "No answer here can be continued: each failed or is still streaming."
 CANCELLED = "Cancelled: every stream was stopped; what arrived is kept and stored."
+T = TypeVar("T")
 
 
 class PlanError(ValueError):
@@ -51,89 +58,6 @@ class PlanError(ValueError):
 
 
 # --- one answer's figures ---------------------------------------------------------------------
-
-
-def fmt_tokens(value: int | None) -> str:
-    return "?" if value is None else f"{value:,}"
-
-
-def metrics_line(r: ResponseResult) -> str:
-    """The header summary once an answer is done (or failed)."""
-    tps = "–" if r.output_tokens_per_s is None else f"{r.output_tokens_per_s:.1f} tok/s"
-    cost = (r.cost_note or "no price") if r.cost_usd is None else fmt_cost(r.cost_usd)
-    timing = [f"TTFT {fmt_ms(r.ttft_ms)}", f"total {fmt_ms(r.total_ms)}"]
-    if r.retries:  # the user waited for every attempt; TTFT and total are the last one's own
-        retries = f"{r.retries} retr{'y' if r.retries == 1 else 'ies'}"
-        timing = [f"waited {fmt_ms(r.wall_ms)} ({retries}, {fmt_ms(r.retry_wait_ms)} backing off)",
-                  f"final attempt: TTFT {fmt_ms(r.ttft_ms)}", f"total {fmt_ms(r.total_ms)}"]
-    parts = [
-        *timing,
-        f"{fmt_tokens(r.usage.input_tokens)} in / {fmt_tokens(r.usage.output_tokens)} out",
-        tps,
-        cost,
-    ]
-    return " · ".join(parts)
-
-
-def live_status(result: ResponseResult | None, elapsed_s: float, chars: int, now: float,
-                calls: int = 0, ttft_ms: float | None = None) -> str:
-    """What a streaming answer's header says: the back-off before a retry, else waiting for
-    the first token or the characters (and tool calls) so far, with the seconds since it
-    started; once a tool call streams, the time to its first byte (its first token)."""
-    waiting = retry_status(result, now) if result is not None else None
-    if waiting is not None:  # backing off before a retry: say so, not "waiting for the first token"
-        return waiting
-    if calls:
-        text = f"{chars:,} characters · " if chars else ""
-        first = f" · TTFT {fmt_ms(ttft_ms)}" if ttft_ms is not None else ""
-        return f"streaming · {text}{calls} tool call{'s' if calls > 1 else ''}{first} · {elapsed_s:.1f} s"
-    label = "waiting for the first token" if not chars else f"streaming · {chars:,} characters"
-    return f"{label} · {elapsed_s:.1f} s"
-
-
-@dataclass
-class AnswerFigures:
-    """One answer's figures as it streams (measured here) and once it ends (the recorded ones)."""
-
-    result: ResponseResult
-    started: float = field(default_factory=time.monotonic)
-    first_text: float | None = None  # monotonic time of the first text
-    chars: int = 0
-    calls: int = 0  # tool calls begun so far
-    finished: bool = False
-
-    @property
-    def streaming(self) -> bool:
-        return not self.finished
-
-    @property
-    def ttft_ms(self) -> float | None:
-        """The recorded TTFT once done; while streaming, the time to the first text seen here."""
-        if self.finished or self.first_text is None:
-            return self.result.ttft_ms
-        return (self.first_text - self.started) * 1000
-
-    def chars_per_s(self, now_monotonic: float | None = None) -> float | None:
-        """How fast the text arrives (characters a second since the first), while it streams."""
-        if self.first_text is None or not self.chars:
-            return None
-        end = now_monotonic if now_monotonic is not None else time.monotonic()
-        return self.chars / max(end - self.first_text, 1e-3)
-
-    @property
-    def tokens_per_s(self) -> float | None:
-        return self.result.output_tokens_per_s if self.finished else None
-
-    @property
-    def cost_usd(self) -> float | None:
-        return self.result.cost_usd if self.finished else None
-
-    def status(self, now_monotonic: float | None = None, now: float | None = None) -> str:
-        if self.finished:
-            return metrics_line(self.result)
-        elapsed = (now_monotonic if now_monotonic is not None else time.monotonic()) - self.started
-        return live_status(self.result, elapsed, self.chars, now if now is not None else time.time(),
-                           self.calls, self.ttft_ms)
 
 
 # --- plans ------------------------------------------------------------------------------------
@@ -260,13 +184,13 @@ class _GenerationSink:
     def _current(self) -> bool:
         return self._generation == self._tab.generation
 
-    def response_started(self, result: ResponseResult) -> None:
+    def response_started(self, result: ResponseResult, at: float | None = None) -> None:
         if self._current():
-            self._tab._started(result)
+            self._tab._started(result, at)
 
-    def text_received(self, result: ResponseResult, delta: str, parts: list[str]) -> None:
+    def text_received(self, result: ResponseResult, delta: str, parts: list[str], at: float | None = None) -> None:
         if self._current():
-            self._tab._text(result, delta)
+            self._tab._text(result, delta, at)
 
     def tool_calls_received(self, result: ResponseResult, calls: list[ToolCall]) -> None:
         if self._current():
@@ -291,8 +215,12 @@ class TrialsTab:
     the current send only.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, streams: EngineThread[Engine] | None = None) -> None:
         self.engine = engine
+        # Where sends stream: an engine on a thread of its own (the window's), whose progress
+        # is handed over for `deliver` to pass on once per frame; None: on the caller's loop.
+        self.streams = streams
+        self._handover: tuple[Handover, _GenerationSink] | None = None
         self.generation = 0  # bumped by every send, open and new trial: older events are dropped
         self.current_trial_id: str | None = None
         self.current_input: TrialInput | None = None  # the open trial's input (Retry sends it again)
@@ -409,14 +337,46 @@ class TrialsTab:
         trial, models, settings, variants = plan.trial, list(plan.models), dict(plan.settings), plan.variants
         # Run again replays the user's later turns too, each model's own, in order.
         replies = self.engine.conversations.user_turns(plan.parent_trial_id) if plan.parent_trial_id else {}
+
+        async def send(engine: Engine, sink: ResponseSink) -> TrialOutcome:
+            outcome = await engine.trials.run(
+                trial, models, settings, parent_trial_id=plan.parent_trial_id,
+                sink=sink, variants=list(variants) if variants else None,
+            )
+            if replies:
+                await engine.conversations.replay(replies, outcome.responses, sink=sink)
+            return outcome
+
+        return await self._streamed(send, generation, [m.provider for m in models])
+
+    async def _streamed(self, send: Callable[[Engine, ResponseSink], Awaitable[T]], generation: int,
+                        providers: Sequence[str]) -> T:
+        """`send` on the streams' engine, its progress handed over to `deliver`, its providers
+        with the keys this engine holds (else on this engine, its progress told at once)."""
         sink = _GenerationSink(self, generation)
-        outcome = await self.engine.trials.run(
-            trial, models, settings, parent_trial_id=plan.parent_trial_id,
-            sink=sink, variants=list(variants) if variants else None,
-        )
-        if replies:
-            await self.engine.conversations.replay(replies, outcome.responses, sink=sink)
-        return outcome
+        if self.streams is None:
+            return await send(self.engine, sink)
+        keys = await self.engine.providers.resolved_keys(providers)
+        handover = Handover()
+        self._handover = (handover, sink)
+
+        async def there(engine: Engine) -> T:
+            engine.providers.use_keys(keys)
+            return await send(engine, handover)
+
+        try:
+            return await self.streams.run(there)
+        finally:  # what is still handed over is told before the send's end (or cancel) is
+            self.deliver()
+            self._handover = None
+
+    def deliver(self) -> int:
+        """Pass on what the streams handed over since the last call (the window calls it once
+        per frame): each answer's text since then as one delta. How many events."""
+        if self._handover is None:
+            return 0
+        handover, sink = self._handover
+        return handover.drain(sink)
 
     def finished(self, outcome: TrialOutcome, rate_key: str) -> TrialEnd:
         """The send's trial is the open one now (Run again follows it up); what to say."""
@@ -489,8 +449,13 @@ class TrialsTab:
     async def run_reply(self, plan: ReplyPlan) -> list[ResponseResult]:
         """Send a reply (after `begin_reply`), streaming into the figures and events like a
         send; EngineError says why it could not start. `end` must follow."""
-        return await self.engine.conversations.reply_many(
-            list(plan.response_ids), plan.text, sink=_GenerationSink(self, self.generation))
+        providers = [ModelRef.parse(self.figures[rid].result.model).provider
+                     for rid in plan.response_ids if rid in self.figures]
+
+        async def send(engine: Engine, sink: ResponseSink) -> list[ResponseResult]:
+            return await engine.conversations.reply_many(list(plan.response_ids), plan.text, sink=sink)
+
+        return await self._streamed(send, self.generation, providers)
 
     # --- past trials ------------------------------------------------------------------------
     def open(self, trial_id: str) -> OpenedTrial:
@@ -534,19 +499,20 @@ class TrialsTab:
         return True
 
     # --- the sink's side --------------------------------------------------------------------
-    def _started(self, result: ResponseResult) -> None:
+    def _started(self, result: ResponseResult, at: float | None = None) -> None:
         link = self.engine.conversations.turns.get(result.id)  # a reply's: linked before it streams
         if link is not None:
             self.turns[result.id] = link
             self.expected = max(self.expected, len(self.figures) + 1)  # a replayed turn adds a pane
-        self.figures[result.id] = AnswerFigures(result)
+        # `at`: when it started on the streaming thread, so the live clock is not a frame late
+        self.figures[result.id] = AnswerFigures(result, started=at if at is not None else time.monotonic())
         self.response_started.emit(result)
 
-    def _text(self, result: ResponseResult, delta: str) -> None:
+    def _text(self, result: ResponseResult, delta: str, at: float | None = None) -> None:
         figures = self.figures.get(result.id)
         if figures is not None:
             if figures.first_text is None and delta:
-                figures.first_text = time.monotonic()
+                figures.first_text = at if at is not None else time.monotonic()
             figures.chars += len(delta)
         self.text_received.emit(result, delta)
 

@@ -586,6 +586,8 @@ class MainWindow(TrialView, ReplyView, RatingView, StoreActions, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
         self.cancel()
+        if self.tab.streams is not None:  # cancelled streams store what arrived before it ends
+            self.tab.streams.close()
         if self._load_panel is not None:
             self._load_panel.shutdown()
         self.suites_panel.shutdown()

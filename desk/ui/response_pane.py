@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from desk.core.figures import fmt_cost, fmt_ms  # noqa: F401 (fmt_cost: the suite and scorecard views import it here)
 from desk.core.response import ResponseResult, Status
 from desk.core.tools import calls_text
-from desk.engine.trials_tab import fmt_tokens, live_status, metrics_line
+from desk.engine.answer_figures import fmt_tokens, live_status, metrics_line
 from desk.ui import defs, frame_queue
 from desk.ui.answer_checks import LiveCalls, StructuredVerdictLabel
 from desk.ui.reply_box import ReplyBox
@@ -392,7 +392,7 @@ class ResponsePane(QFrame):
 
     def tick(self, live: str | None = None) -> None:
         """Refresh the running clock while the answer is still coming: `live` is the line the
-        Trials tab's model says (desk.engine.trials_tab.AnswerFigures.status), else the
+        Trials tab's model says (desk.engine.answer_figures.AnswerFigures.status), else the
         pane's own count of what it has shown."""
         if self._finished:
             return

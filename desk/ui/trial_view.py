@@ -17,6 +17,7 @@ from PySide6.QtCore import QTimer
 from desk.core.response import ResponseResult
 from desk.core.trial import ModelRef, TrialInput, Variant
 from desk.engine import local_model
+from desk.engine.engine_thread import EngineThread
 from desk.engine.session import EngineError, TrialOutcome
 from desk.engine.tab_events import Notice
 from desk.engine.trials_tab import CANCELLED, PlanError, SendPlan, TrialsTab, composed, with_schema
@@ -128,7 +129,13 @@ class TrialView(_Base):
 
     def _bind_trials(self) -> None:
         """Made in the window's __init__, before its widgets: the model, its command, its clocks."""
-        self.tab = TrialsTab(self.engine)
+        # Sends stream on a thread of their own, with an engine there (its own store connection
+        # and HTTP client): the HTTP, SSE parsing, timing and storing of every chunk stay off
+        # the GUI thread, which takes each answer's text once per frame (_flush_panes). The
+        # thread's engine stores what it streams itself, as the window's did: a crash mid-stream
+        # leaves the same partial answers, and no SQLite connection is shared across threads.
+        self.tab = TrialsTab(self.engine, streams=EngineThread(lambda: self.engine.elsewhere(),
+                                                               key=lambda: str(self.engine.store.path)))
         self.tab.before_run = self._before_run
         self.panes_by_id: dict[str, ResponsePane] = {}
         self._run_task: asyncio.Future[bool] | None = None
@@ -308,6 +315,7 @@ class TrialView(_Base):
         return [p for root in self.grid.panes for p in (root, *root.turn_panes)]
 
     def _flush_panes(self) -> None:
+        self.tab.deliver()  # what the streams handed over since the last frame
         for pane in self.all_panes():
             pane.flush()
 

@@ -38,6 +38,7 @@ def test_ui_benchmark_prints_stall_figures():
     out = run("tests.bench.bench_ui", "--panes", "3", "--seconds", "0.5")
     assert "3/3 answers complete" in out
     assert "Qt 5 ms timer" in out and "asyncio 5 ms sleep" in out and "target: p99" in out
+    assert "CPU while streaming" in out and "GUI thread" in out
 
 
 def test_framing_benchmark_prints_both_decoders():

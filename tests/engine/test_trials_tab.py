@@ -15,6 +15,7 @@ import pytest
 from desk.core.pricing import Price
 from desk.core.response import ErrorKind, ResponseResult, Status
 from desk.core.trial import MAX_PROMPT_CHARS, GenerationSettings, TrialInput, Variant
+from desk.engine.answer_figures import live_status, metrics_line
 from desk.engine.session import TrialOutcome
 from desk.engine.trials_tab import (
     EMPTY_PROMPT,
@@ -27,8 +28,6 @@ from desk.engine.trials_tab import (
     TrialsTab,
     composed,
     ended,
-    live_status,
-    metrics_line,
 )
 from tests.engine.conftest import MODELS, TEXT, engine_for, ref, run_many, script_for
 from tests.vendor_server import Script

@@ -10,7 +10,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
 
-from desk.engine.trials_tab import metrics_line
+from desk.engine.answer_figures import metrics_line
 from tests.ui.qt_helpers import run_until
 from tests.vendor_server import Script
 

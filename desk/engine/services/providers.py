@@ -9,7 +9,7 @@ built-in model. It implements `Targets` (prepare, target) for the services that 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from time import perf_counter
 
@@ -109,6 +109,22 @@ class ProviderService:
         keys = await asyncio.gather(*(asyncio.to_thread(get_api_key, c) for c in todo))
         for config, key in zip(todo, keys, strict=True):
             self._ready[config.name] = self._make_provider(config, key)
+
+    async def resolved_keys(self, names: Sequence[str]) -> dict[str, str | None]:
+        """Each provider's key as this engine holds it (read off the event loop if not yet),
+        for an engine on another thread to `use_keys`."""
+        await self.prepare(names)
+        return {name: self._ready[name].api_key for name in dict.fromkeys(names)}
+
+    def use_keys(self, keys: Mapping[str, str | None]) -> None:
+        """Providers ready with the keys another engine on this store resolved (the window's,
+        whose cache its Providers dialog keeps current): an engine streaming on another
+        thread reads no keyring and never keeps a key the user has replaced since."""
+        for name, key in keys.items():
+            config = self._config(name)
+            cached = self._ready.get(name)
+            if cached is None or cached.config != config or cached.api_key != key:
+                self._ready[name] = self._make_provider(config, key)
 
     def target(self, ref: ModelRef, settings: GenerationSettings | None = None,
                variant: Variant | None = None) -> Target:
