@@ -81,6 +81,9 @@ class LoadRunning:
         run_id = self.model.current_run_id
         if self.running or run_id is None:
             return False
+        if not self.resume_button.isEnabled():  # the engine said why when the run was opened
+            self.show_error(self.resume_button.toolTip())
+            return False
         try:
             workers, cluster = self.model.form.placement()
         except ValueError as exc:
@@ -169,7 +172,10 @@ class LoadRunning:
         self._set_running(False)
         resumed, self._resuming = self._resuming, None
         if result is not None and resumed is not None:
+            said = self.model.message  # what the resumed part ended with, kept over the reopening
             self.open_run(result.run_id)  # the whole run, its earlier requests with the resumed ones
+            if said[0] is not None:
+                self.model.say(*said)
             self.status.setText(f"{status} (resumed part) · whole run: {self.status.text()}")
         elif result is not None:
             info = self.engine.loads.runs.get(result.run_id)
