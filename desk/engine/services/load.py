@@ -134,7 +134,8 @@ class LoadService:
         cluster: dict[str, Any] = {}  # the cluster's workers, their clocks, what they lost
         try:  # a cancel during the warm-up still finishes the run (stored as cancelled, writer closed)
             if plan.cluster:
-                lost = await load_cluster.steps_on_cluster(ctx, steps, cluster, self._targets, self._store_path)
+                lost = await load_cluster.steps_on_cluster(ctx, steps, cluster, self._targets, self._store_path,
+                                                           live)
             elif workers > 1:
                 lost = await steps_across(ctx, steps, self._store_path, workers, live)
             else:
