@@ -9,9 +9,10 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
 
-from desk.engine.load_tab import CLUSTER, HERE
+from desk.engine.load_tab import CLUSTER, HERE, PROCESSES
 from tests.ui.qt_helpers import run_until
 from tests.ui.test_load_view import OPENAI, fill, start
+from tests.ui.test_load_where import choose
 from tests.vendor_server import Script
 
 
@@ -42,6 +43,7 @@ def test_a_cancelled_run_resumes_into_itself_with_progress(window, qtbot, vendor
     finished: list[str] = []
     panel.run_finished.connect(finished.append)
 
+    choose(panel, PROCESSES, 2)  # the rest from two worker processes (desk load --resume ID --workers 2)
     qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
     assert panel.running and panel.cancel_button.isEnabled()
     assert not panel.start_button.isEnabled() and not panel.resume_button.isEnabled()
@@ -52,7 +54,7 @@ def test_a_cancelled_run_resumes_into_itself_with_progress(window, qtbot, vendor
     run = window.engine.loads.runs.get(run_id)
     assert run.status == "done" and run.summary["models"][OPENAI]["ok"] == 30
     assert [r["requests"] for r in run.summary["resumed"]] == [30 - before]
-    assert len(vendor.requests) - sent_before == 30 - before + 1  # what was missing, and one warm-up
+    assert len(vendor.requests) - sent_before == 30 - before + 2  # what was missing, and each worker's warm-up
     assert progressed and progressed[-1] == (30 - before, 30 - before)  # the resumed part, as it came
     # the whole run is shown again: its earlier requests with the resumed ones
     stored = window.engine.loads.runs.requests(run_id)  # (with those the cancel cut in flight)
