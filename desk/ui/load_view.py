@@ -12,7 +12,8 @@ the run's alike. (Collection itself only ever runs on the GUI thread: desk/ui/co
 
 The tab's state and rules (the form's values and their validation, the plan, the task sent,
 the live statistics) live in `desk.engine.load_tab.LoadTabModel`, without Qt; this widget
-lays them out, binds to them and runs the plan. The plots are `desk.ui.load_charts`.
+lays them out and binds to them; starting, resuming and cancelling runs is
+`desk.ui.load_running`, the form's "Where" `desk.ui.load_where`. The plots are `desk.ui.load_charts`.
 
 Next to latency over time, two plots show what the vendors' rate-limit headers said was
 left (requests, tokens) in the answer to each HTTP request, plotted at the instant it was
