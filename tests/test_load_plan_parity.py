@@ -138,3 +138,21 @@ def test_the_load_tab_starts_from_the_commands_defaults():
     # the command needs --requests or --duration; the form pre-fills 20 so a first click runs,
     # models and fallback are typed differently (a list and a text against tuples)
     assert differ <= {"requests", "models", "fallback"}, differ
+
+
+def test_where_a_run_is_sent_from_is_the_same_plan_on_both():
+    """The form's "Where" is `--workers` / `--cluster`: this process, N worker processes (auto
+    when not said, as the command picks), or a Ray cluster's actors."""
+    from desk.engine.load_tab import CLUSTER, HERE, PROCESSES
+
+    base = ("-m", A, "-p", "What is 2 + 2?", "-n", "20")
+    assert cli_plan(*base) == tab_plan() and tab_plan().workers == 0  # neither said: the same automatic choice
+    assert cli_plan(*base, "--workers", "1") == tab_plan(where=HERE, workers=6)  # one process: the count is moot
+    assert cli_plan(*base, "--workers", "3") == tab_plan(where=PROCESSES, workers=3)
+    on_cluster = cli_plan(*base, "--cluster", "ray://head:10001", "--workers", "4")
+    assert on_cluster == tab_plan(where=CLUSTER, workers=4, cluster=" ray://head:10001 ")
+    assert (on_cluster.cluster, on_cluster.workers) == ("ray://head:10001", 4)
+    assert cli_plan(*base, "--cluster", "auto") == tab_plan(where=CLUSTER, cluster="auto")
+    assert tab_plan(where=PROCESSES, workers=3, cluster="auto").cluster == ""  # an address typed, then not chosen
+    with pytest.raises(ValueError, match=r"Ray cluster: give its address \(ray://HOST:PORT\), or auto"):
+        tab_plan(where=CLUSTER, cluster="  ")

@@ -26,11 +26,11 @@ import itertools
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from desk.core import clock
 from desk.core.load import AttemptMark, LoadStep, RequestOutcome, knee, remaining, summarize, throttling
@@ -46,6 +46,7 @@ from desk.engine.pricing import wait_for_preload
 from desk.engine.runner import NullSink, Runner, Target
 from desk.providers.connections import Connections
 
+L = TypeVar("L")  # what runs loads on the load thread (desk.engine.services.load.LoadService)
 LAG_WARN_MS = 10.0  # above this p99, the client's own delays could distort the figures
 
 
@@ -438,20 +439,13 @@ def run_summary(plan: LoadPlan, outcomes: list[RequestOutcome], steps: list[dict
             "p95_budget_ms": plan.p95_budget_ms, "throttling": throttling(outcomes)}
 
 
-class RunsLoads(Protocol):
-    """What runs a plan (desk.engine.services.load.LoadService)."""
-
-    async def run(self, plan: LoadPlan, *, progress: Progress | None = None,
-                  name: str | None = None) -> LoadResult: ...
-
-
-def run_load_in_thread(open_loads: Callable[[], AbstractAsyncContextManager[RunsLoads]], plan: LoadPlan, *,
-                       progress: Progress | None = None,
-                       done: Callable[[LoadResult | None, BaseException | None], None] | None = None,
-                       name: str | None = None) -> Callable[[], None]:
-    """Run a load on its own thread and event loop (uvloop where available), with what
-    `open_loads()` opens there (its own store connection and HTTP client), so a window stays
-    responsive. Returns `cancel()`; `progress` and `done` are called on that thread."""
+def run_load_in_thread(open_loads: Callable[[], AbstractAsyncContextManager[L]],
+                       use: Callable[[L], Awaitable[LoadResult]], *,
+                       done: Callable[[LoadResult | None, BaseException | None], None] | None = None) -> Callable[[], None]:
+    """`use(loads)` (a run, a resumed run) on its own thread and event loop (uvloop where
+    available), with the `loads` that `open_loads()` opens there (its own store connection
+    and HTTP client), so a window stays responsive. Returns `cancel()`; `done` (and the
+    progress `use` passes on) are called on that thread."""
     state: dict[str, Any] = {}
     ready = threading.Event()
 
@@ -460,7 +454,7 @@ def run_load_in_thread(open_loads: Callable[[], AbstractAsyncContextManager[Runs
         state["loop"] = asyncio.get_running_loop()
         ready.set()
         async with open_loads() as loads:
-            return await loads.run(plan, progress=progress, name=name)
+            return await use(loads)
 
     def body() -> None:
         result: LoadResult | None = None

@@ -30,10 +30,14 @@ from desk.engine.load_plan import (
     build_plan,
     parse_ramp,
 )
+from desk.engine.services.load_resume import resume_problem
 from desk.engine.session import RunInfo
 from desk.engine.tab_events import Event
 
 NO_FALLBACK = "(none)"
+# Where a run's requests are sent from (the form's "Where"): `desk load` without --workers,
+# with --workers N, with --cluster ADDRESS.
+HERE, PROCESSES, CLUSTER = "here", "processes", "cluster"
 NO_DATASET = "no dataset: every request sends the prompt above"
 # The form's labels, as the plan's messages name its fields (desk.engine.load_plan).
 TAB_LABELS = PlanLabels(models="Models", prompt="The prompt", dataset="a dataset", ramp="ramp",
@@ -65,6 +69,29 @@ class LoadForm:
     budget_ms: float | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    where: str = PROCESSES  # HERE, PROCESSES or CLUSTER
+    workers: int = LoadInput.workers  # processes (or the cluster's actors); 0: as `desk load` picks
+    cluster: str = LoadInput.cluster  # the Ray cluster's address (ray://HOST:PORT, or auto)
+
+    def placement(self) -> tuple[int, str]:
+        """(workers, cluster address) as `desk load --workers / --cluster` take them, or
+        ValueError saying what is missing."""
+        if self.where == HERE:
+            return 1, ""
+        if self.where == CLUSTER:
+            if not self.cluster.strip():
+                raise ValueError("Ray cluster: give its address (ray://HOST:PORT), or auto for the cluster "
+                                 "this machine belongs to.")
+            return self.workers, self.cluster.strip()
+        return self.workers, ""
+
+
+def placement_of(spec: dict[str, Any]) -> tuple[str, int, str]:
+    """Where a stored run was sent from, as the form says it: (where, workers, cluster)."""
+    workers = int(spec.get("workers") or 0)
+    if spec.get("cluster"):
+        return CLUSTER, workers, str(spec["cluster"])
+    return (HERE, 1, "") if workers == 1 else (PROCESSES, workers, "")
 
 
 class LiveStats:
@@ -177,6 +204,7 @@ class OpenedRun:
     summary: dict[str, Any]
     note: str | None
     planned: int
+    resume_problem: str | None = None  # why it cannot be resumed (None: it can: desk load --resume)
 
 
 def run_title(info: RunInfo) -> str:
@@ -282,13 +310,15 @@ class LoadTabModel:
         """The plan the form describes, or ValueError with a sentence for the user."""
         f = self.form
         fallback = (f.fallback,) if f.fallback and f.fallback != NO_FALLBACK else ()
+        workers, cluster = f.placement()
         given = LoadInput(
             models=tuple(f.models), prompt=f.prompt, dataset=tuple(self.dataset) if self.dataset else None,
             source=self.dataset_path or "", ramp=f.ramp, concurrency=f.concurrency, requests=f.requests,
             duration_s=f.duration_s, max_retries=f.max_retries, honour_retry_after=f.honour_retry_after,
             backoff_base=f.backoff_base, backoff_max=f.backoff_max, connect_timeout=f.connect_timeout,
             first_token_timeout=f.first_token_timeout, idle_timeout=f.idle_timeout, total_timeout=f.total_timeout,
-            fallback=fallback, budget_ms=f.budget_ms, temperature=f.temperature, max_tokens=f.max_tokens)
+            fallback=fallback, budget_ms=f.budget_ms, temperature=f.temperature, max_tokens=f.max_tokens,
+            workers=workers, cluster=cluster)
         return build_plan(given, TAB_LABELS)
 
     # --- a run, live ------------------------------------------------------------------------
@@ -297,12 +327,16 @@ class LoadTabModel:
         self.live = LiveStats(models)
         self.budget_ms = budget_ms
 
-    def begin(self, plan: LoadPlan) -> Mailbox:
-        """A run of `plan` starts: fresh statistics, and a fresh mailbox for its thread (a
-        cancelled run that still reports cannot leak into this one)."""
+    def begin(self, plan: LoadPlan | None) -> Mailbox:
+        """A run of `plan` starts (None: the open run resumes, its models and budget kept):
+        fresh statistics, and a fresh mailbox for its thread (a cancelled run that still
+        reports cannot leak into this one)."""
         self.mailbox = Mailbox()
         self.current_run_id = self.current_summary = None
-        self.reset([str(m) for m in plan.models], plan.p95_budget_ms)
+        if plan is None:
+            self.reset(list(self.live.models), self.budget_ms)
+        else:
+            self.reset([str(m) for m in plan.models], plan.p95_budget_ms)
         self.started_at = perf_counter()
         return self.mailbox
 
@@ -347,6 +381,10 @@ class LoadTabModel:
         self.live = LiveStats(self.live.models)
         self.live.add(self.outcomes)
 
+    def resume_problem(self, info: RunInfo) -> str | None:
+        """Why the run just finished (`info`, its requests all here) cannot be resumed; None: it can."""
+        return resume_problem(info, self.outcomes)
+
     def step_points(self, model: str, summary: dict[str, Any] | None) -> list[tuple[int, float]]:
         """p95 total per step: from the run's per-step summaries where it has them (a finished
         step), else from the outcomes received so far (a step still running, or cut short)."""
@@ -380,7 +418,7 @@ class LoadTabModel:
         planned = sum((s.get("requests") or 0) for s in steps) * len(info.spec.get("models") or [])
         if any(s.get("requests") is None for s in steps):
             planned = 0
-        return OpenedRun(info, summary, note, planned)
+        return OpenedRun(info, summary, note, planned, resume_problem(info, outcomes))
 
     def opened_status(self, opened: OpenedRun) -> str:
         """The status line of a stored run just opened."""

@@ -1,6 +1,7 @@
-"""The Load tab's settings form: the models, the task, the steps, retries, fallback and
-timeouts, laid out for `desk.ui.load_view.LoadPanel` (which binds them to the tab model's
-form, `desk.engine.load_tab.LoadForm`, and whose tests reach the fields by these names)."""
+"""The Load tab's settings form: the models, the task, the steps, where the requests are
+sent from (desk.ui.load_where), retries, fallback and timeouts, laid out for
+`desk.ui.load_view.LoadPanel` (which binds them to the tab model's form,
+`desk.engine.load_tab.LoadForm`, and whose tests reach the fields by these names)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from desk.engine.load_tab import LoadTabModel
 from desk.ui import defs
+from desk.ui.load_where import WhereRow
 from desk.ui.model_picker import NO_TEMP
 
 
@@ -156,6 +158,8 @@ class LoadFormFields:
                               ("Ramp", self.ramp), ("Duration / step", self.duration),
                               ("Max retries", self.max_retries), ("", self.honour_retry_after)):
             form.addRow(label, widget)
+        self.where_row = WhereRow(self.model.form)  # this process, worker processes or a Ray cluster
+        form.addRow("Where", self.where_row)
         form.addRow("Backoff", backoff_row)
         settings_rows: tuple[tuple[str, QWidget], ...] = (
             ("Fallback model", self.fallback), ("p95 budget", self.budget),

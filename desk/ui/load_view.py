@@ -12,7 +12,8 @@ the run's alike. (Collection itself only ever runs on the GUI thread: desk/ui/co
 
 The tab's state and rules (the form's values and their validation, the plan, the task sent,
 the live statistics) live in `desk.engine.load_tab.LoadTabModel`, without Qt; this widget
-lays them out, binds to them and runs the plan. The plots are `desk.ui.load_charts`.
+lays them out and binds to them; starting, resuming and cancelling runs is
+`desk.ui.load_running`, the form's "Where" `desk.ui.load_where`. The plots are `desk.ui.load_charts`.
 
 Next to latency over time, two plots show what the vendors' rate-limit headers said was
 left (requests, tokens) in the answer to each HTTP request, plotted at the instant it was
@@ -23,7 +24,6 @@ concurrency and request rate that was.
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,6 @@ from desk.core.load_report import (
 )
 from desk.core.trial import TrialInput
 from desk.engine.jobs import Job, JobCancelled
-from desk.engine.load import LoadResult, planned_requests
 from desk.engine.load_tab import (
     NO_FALLBACK,
     RUN_EXPORT_CHOICES,
@@ -67,6 +66,7 @@ from desk.engine.load_tab import (
     LoadTabModel,
     export_format,
     parse_ramp,
+    placement_of,
     run_title,
 )
 from desk.engine.services.exports import RunExportParams
@@ -75,13 +75,14 @@ from desk.ui import defs
 from desk.ui.busy import BusyBar
 from desk.ui.load_charts import LoadCharts
 from desk.ui.load_form import LoadFormFields
+from desk.ui.load_running import LoadRunning
 
 __all__ = ["SUMMARY_HEADERS", "LoadPanel", "parse_ramp"]
 
 REFRESH_MS = 200  # at most five redraws a second while a run streams in
 
 
-class LoadPanel(LoadFormFields, QWidget):
+class LoadPanel(LoadFormFields, LoadRunning, QWidget):
     """Settings, Start/Cancel, live plots, the per-model summary and past runs."""
 
     run_finished = Signal(str)  # the run id ("" when the run could not start)
@@ -155,7 +156,10 @@ class LoadPanel(LoadFormFields, QWidget):
         self.export_button.setToolTip("Write every request of the open run to CSV or JSONL")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(lambda: self.export_requests())
-        lcol.addWidget(self.export_button)
+        run_buttons = QHBoxLayout()
+        run_buttons.addWidget(self.export_button, 1)
+        run_buttons.addWidget(self._build_resume())  # a run cut short goes on: desk load --resume
+        lcol.addLayout(run_buttons)
 
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.addWidget(left)
@@ -357,91 +361,6 @@ class LoadPanel(LoadFormFields, QWidget):
         self.dataset_clear.setEnabled(self.model.dataset is not None)
         self.prompt.setEnabled(self.model.dataset is None)
 
-    # --- running ---------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self._cancel is not None
-
-    def start(self) -> bool:
-        """Start the run the form describes on its own thread; False (with a message) if it cannot."""
-        if self.running:
-            return False
-        try:
-            plan = self.model.build_plan()
-        except ValueError as exc:
-            self.show_error(str(exc))
-            return False
-        self.clear_message()
-        mailbox = self.model.begin(plan)
-        self._reset_view([str(m) for m in plan.models], plan.p95_budget_ms)
-        self.progress.setRange(0, planned_requests(plan))  # 0..0: busy, the run goes by time
-        self.progress.setValue(0)
-        self.status.setText("Starting: resolving keys, warming up one connection per model…")
-        self._set_running(True)
-        # A full garbage collection of the whole heap holds the GIL for ~50-100 ms: it would
-        # freeze the window and show up in the run's latencies. Until the run ends, it only
-        # looks at objects made since the start (unfrozen in _on_finished).
-        gc.collect()
-        gc.freeze()
-        # The callbacks are the mailbox's own methods: nothing on the load thread refers to
-        # this widget, so it can never be the one to call Qt or drop a Qt object.
-        self._cancel = self.engine.loads.run_in_thread(plan, progress=mailbox.put, done=mailbox.finish)
-        self._refresh.start()
-        return True
-
-    def cancel(self) -> None:
-        if self._cancel is not None:
-            self.status.setText("Cancelling: stopping every request in flight…")
-            self.cancel_button.setEnabled(False)
-            self._cancel()
-
-    def shutdown(self) -> None:
-        """The window is closing: stop a run in progress (it is stored as cancelled)."""
-        self.cancel()
-
-    def _set_running(self, running: bool) -> None:
-        self.form_box.setEnabled(not running)
-        self.start_button.setEnabled(not running)
-        self.cancel_button.setEnabled(running)
-        self.runs.setEnabled(not running)
-        self.export_button.setEnabled(not running and self.current_run_id is not None)
-
-    def _drain(self) -> None:
-        """Every REFRESH_MS while a run is on: take what the load thread reported."""
-        end = self.model.drain()
-        if end is not None:
-            self._on_finished(*end)
-
-    def _show_progress(self, done: int, planned: int) -> None:
-        if planned:
-            self.progress.setRange(0, planned)
-            self.progress.setValue(min(done, planned))
-        status = self.model.status_text(done, planned)
-        self.status.setText(status)
-        self.activity.emit("Load run: " + status)
-        self.charts.draw_soon()
-
-    def _on_finished(self, result: LoadResult | None, error: BaseException | None) -> None:
-        self._refresh.stop()
-        self.activity.emit("")
-        self._cancel = None
-        gc.unfreeze()
-        planned = self.progress.maximum()
-        status = self.model.end(result, error, planned)
-        if result is not None:
-            done = len(self.outcomes)
-            if planned:
-                self.progress.setValue(min(done, planned))
-            else:
-                self.progress.setRange(0, max(done, 1))
-                self.progress.setValue(done)
-            self.charts.redraw(result.summary)
-            self._show_summary(result.summary)
-        self.status.setText(status)
-        self._set_running(False)
-        self.refresh_runs()
-        self.run_finished.emit("" if result is None else result.run_id)
-
     # --- views -----------------------------------------------------------------------------
     def _reset_view(self, models: Sequence[str], budget_ms: float | None) -> None:
         self.model.reset(models, budget_ms)
@@ -526,6 +445,9 @@ class LoadPanel(LoadFormFields, QWidget):
         self.charts.redraw(opened.summary)
         self._show_summary(opened.summary, opened.note)
         self.export_button.setEnabled(True)
+        self.show_resumable(opened.resume_problem)
+        if opened.resume_problem is None:  # Resume sends from where the run was sent, unless changed
+            self.where_row.set_placement(*placement_of(info.spec))
         return True
 
     def export_requests(self, path: str | None = None, fmt: str | None = None) -> asyncio.Future[bool] | None:

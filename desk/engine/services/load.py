@@ -46,7 +46,13 @@ from desk.engine.ports.runs import RunConnection, Runs
 from desk.engine.ports.targets import Targets
 from desk.engine.runner import Runner
 from desk.engine.services import load_cluster
-from desk.engine.services.load_resume import ResumedWriter, ResumePoint, merged_steps, resume_point
+from desk.engine.services.load_resume import (
+    ResumedWriter,
+    ResumePoint,
+    merged_steps,
+    resume_point,
+    stored_policy,
+)
 from desk.engine.services.load_workers import steps_across
 from desk.providers.connections import Connections
 from desk.store.runs import RunInfo
@@ -78,13 +84,14 @@ class LoadService:
         self._get_trial = get_trial  # a stored trial's input, for resuming a run
 
     async def run(self, plan: LoadPlan, *, progress: Progress | None = None,
-                  name: str | None = None) -> LoadResult:
+                  name: str | None = None, live: bool = False) -> LoadResult:
         """Run the plan, store and summarise it. Raises LoadCancelled (carrying what was
-        measured) when cancelled, LoadNotStored when the store refused the requests."""
-        return await self._run(plan, progress, name, None)
+        measured) when cancelled, LoadNotStored when the store refused the requests.
+        `live`: `progress` is drawn as it comes, so worker processes report during a step too."""
+        return await self._run(plan, progress, name, None, live)
 
     async def resume(self, run_id: str, *, progress: Progress | None = None, workers: int | None = None,
-                     cluster: str | None = None) -> LoadResult:
+                     cluster: str | None = None, live: bool = False) -> LoadResult:
         """Send what run `run_id` still had to send, into it (desk.engine.services.load_resume),
         with `workers` / on `cluster` when given, else as it was sent; EngineError when there
         is nothing to resume. Raises as `run` does."""
@@ -98,10 +105,10 @@ class LoadService:
             offset = min((o.start_offset_ms for o in stored), default=0.0) / 1000
             first = min(sent) - offset if sent else None
         point = resume_point(info, stored, self._get_trial, workers=workers, cluster=cluster, first_wall=first)
-        return await self._run(point.rest, progress, None, point)
+        return await self._run(point.rest, progress, None, point, live)
 
     async def _run(self, plan: LoadPlan, progress: Progress | None, name: str | None,
-                   point: ResumePoint | None) -> LoadResult:
+                   point: ResumePoint | None, live: bool) -> LoadResult:
         on_main_thread = threading.current_thread() is threading.main_thread()
         # Joined first, so a cluster out of reach stores nothing. It blocks briefly: a window runs
         # loads on a thread of their own, and Ray sets its signal handlers only from the main thread.
@@ -127,9 +134,10 @@ class LoadService:
         cluster: dict[str, Any] = {}  # the cluster's workers, their clocks, what they lost
         try:  # a cancel during the warm-up still finishes the run (stored as cancelled, writer closed)
             if plan.cluster:
-                lost = await load_cluster.steps_on_cluster(ctx, steps, cluster, self._targets, self._store_path)
+                lost = await load_cluster.steps_on_cluster(ctx, steps, cluster, self._targets, self._store_path,
+                                                           live)
             elif workers > 1:
-                lost = await steps_across(ctx, steps, self._store_path, workers)
+                lost = await steps_across(ctx, steps, self._store_path, workers, live)
             else:
                 await self._steps(ctx, steps, on_main_thread)
         except asyncio.CancelledError:
@@ -161,10 +169,23 @@ class LoadService:
                       done: Callable[[LoadResult | None, BaseException | None], None] | None = None,
                       name: str | None = None) -> Callable[[], None]:
         """`run` on a thread and event loop of its own, with a store connection and HTTP
-        client of its own there (the plan's policy), so a window stays responsive. Returns
-        `cancel()`; `progress` and `done` are called on that thread."""
-        return run_load_in_thread(lambda: self._elsewhere(plan.timeouts, plan.retry), plan, progress=progress,
-                                  done=done, name=name)
+        client of its own there (the plan's policy), so a window stays responsive; its
+        progress comes as requests finish, in every process. Returns `cancel()`; `progress`
+        and `done` are called on that thread."""
+        return run_load_in_thread(lambda: self._elsewhere(plan.timeouts, plan.retry),
+                                  lambda loads: loads.run(plan, progress=progress, name=name, live=True), done=done)
+
+    def resume_in_thread(self, run_id: str, *, progress: Progress | None = None,
+                         done: Callable[[LoadResult | None, BaseException | None], None] | None = None,
+                         workers: int | None = None, cluster: str | None = None) -> Callable[[], None]:
+        """`resume` as `run_in_thread` runs a plan (with the stored run's policy); an
+        EngineError (nothing to resume) comes to `done`."""
+        info = self.runs.get(run_id)
+        timeouts, retry = stored_policy(info.spec) if info is not None and {"timeouts", "retry"} <= info.spec.keys() else (
+            Timeouts(), RetryPolicy())
+        return run_load_in_thread(lambda: self._elsewhere(timeouts, retry),
+                                  lambda loads: loads.resume(run_id, progress=progress, workers=workers,
+                                                             cluster=cluster, live=True), done=done)
 
     async def _steps(self, ctx: RunContext, steps: list[dict[str, Any]], on_main_thread: bool) -> None:
         """The warm-up, then each step in turn; a summary of each finished step goes to `steps`."""

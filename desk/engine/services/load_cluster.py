@@ -40,6 +40,7 @@ from desk.store.db import open_store
 INSTALL_HINT = "pip install 'desk[cluster]'"
 START_AHEAD_S = 0.5  # a step's start is named this far ahead: every worker hears of it before
 TAKE_EVERY_S = 2.0  # how often finished requests are taken from the workers during a step
+LIVE_TAKE_EVERY_S = 0.5  # as often, for a window drawing the run as it goes
 STOP_WAIT_S = 15.0
 
 
@@ -105,10 +106,11 @@ async def _offset(worker: Worker) -> ClockOffset:
 class ClusterRun:
     """The actors of one run and what came back from them."""
 
-    def __init__(self, ray: ModuleType, ctx: RunContext, jobs: list[ActorJob]) -> None:
+    def __init__(self, ray: ModuleType, ctx: RunContext, jobs: list[ActorJob], take_every_s: float) -> None:
         remote = ray.remote(num_cpus=1, max_restarts=0)(LoadActor)
         self.ray = ray
         self.ctx = ctx
+        self.take_every_s = take_every_s
         name = f"desk-load-{uuid.uuid4().hex[:8]}-{{}}"  # a run's actors, found by name in `ray list actors`
         self.workers = [Worker(job.index, remote.options(name=name.format(job.index), scheduling_strategy="SPREAD")
                                .remote(job)) for job in jobs]
@@ -172,7 +174,7 @@ class ClusterRun:
         reports: dict[int, tuple[Any, ...]] = {}
         try:
             while going:
-                done, _ = await asyncio.wait(going.values(), timeout=TAKE_EVERY_S)
+                done, _ = await asyncio.wait(going.values(), timeout=self.take_every_s)
                 for worker_index, task in list(going.items()):
                     if task not in done:
                         continue
@@ -234,16 +236,17 @@ def _planned(steps: Sequence[Any], count: int, index: int, models: int) -> int |
 
 
 async def steps_on_cluster(ctx: RunContext, steps: list[dict[str, Any]], cluster: dict[str, Any], targets: Targets,
-                           store_path: str) -> list[str]:
+                           store_path: str, live: bool = False) -> list[str]:
     """Run the plan's steps on Ray actors (see the module's docstring); each finished step's
     summary goes to `steps`, the cluster's part of the run's summary to `cluster` (each
-    worker's node and clock offset, what lost workers had in flight). Returns why any
-    worker was lost."""
+    worker's node and clock offset, what lost workers had in flight). `live`: requests are
+    taken every LIVE_TAKE_EVERY_S, for progress drawn as it goes. Returns why any worker
+    was lost."""
     ray = import_ray()
     plan = ctx.plan
     providers, keys, prices = shipped(targets, ctx, store_path)
     jobs = [ActorJob(plan, i, plan.workers, ctx.trial_ids, providers, keys, prices) for i in range(plan.workers)]
-    run = ClusterRun(ray, ctx, jobs)
+    run = ClusterRun(ray, ctx, jobs, LIVE_TAKE_EVERY_S if live else TAKE_EVERY_S)
     try:
         for index, node in (await run.each("start")).items():
             run.workers[index].node = node

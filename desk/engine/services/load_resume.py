@@ -45,44 +45,67 @@ class ResumePoint:
     earlier_summary: dict[str, Any]
 
 
+def stored_policy(spec: dict[str, Any]) -> tuple[Timeouts, RetryPolicy]:
+    """A stored run's timeouts and retries (what a resumed part is sent with)."""
+    return Timeouts(**spec["timeouts"]), RetryPolicy(**spec["retry"])
+
+
 def _plan(spec: dict[str, Any], inputs: tuple[TrialInput, ...]) -> LoadPlan:
     settings = GenerationSettings(**{k: v for k, v in (spec.get("settings") or {}).items() if k in _SETTINGS})
+    timeouts, retry = stored_policy(spec)
     return LoadPlan(
         models=tuple(ModelRef.parse(m) for m in spec["models"]), inputs=inputs,
         steps=tuple(LoadStep(s["concurrency"], s.get("requests"), s.get("duration_s")) for s in spec["steps"]),
-        settings=settings, retry=RetryPolicy(**spec["retry"]), timeouts=Timeouts(**spec["timeouts"]),
+        settings=settings, retry=retry, timeouts=timeouts,
         fallback=tuple(ModelRef.parse(m) for m in spec.get("fallback") or []),
         p95_budget_ms=spec.get("p95_budget_ms"), stream=spec.get("stream", True), warmup=spec.get("warmup", True),
         source=spec.get("source", ""), workers=spec.get("workers", 0), cluster=spec.get("cluster", ""))
+
+
+def still_to_send(info: RunInfo, stored: Sequence[RequestOutcome]) -> list[tuple[int, LoadStep]]:
+    """The steps run `info` has not finished (by their number in the run), each with what it
+    still has to send (see the module's docstring)."""
+    ended = [o for o in stored if o.status != "interrupted"]
+    models = [str(m) for m in info.spec.get("models") or []]
+    rest: list[tuple[int, LoadStep]] = []
+    for k, s in enumerate(info.spec.get("steps") or []):
+        step = LoadStep(s["concurrency"], s.get("requests"), s.get("duration_s"))
+        done = [sum(1 for o in ended if o.step == k and o.model == m) for m in models]
+        if step.requests is not None and done and max(step.requests - d for d in done) > 0:
+            rest.append((k, LoadStep(step.concurrency, max(step.requests - d for d in done))))
+        elif step.requests is None and not any(o.step == k for o in stored):
+            rest.append((k, step))
+    return rest
+
+
+def resume_problem(info: RunInfo, stored: Sequence[RequestOutcome]) -> str | None:
+    """Why run `info` cannot be resumed (None: it can), given its stored requests."""
+    if info.kind != "load":
+        return f"run {info.id} is a {info.kind} run, not a load run"
+    if info.status in ("done", "running"):
+        return f"run {info.id} is {info.status}: nothing to resume"
+    if not info.spec.get("trial_ids"):
+        return f"run {info.id} was stored before desk kept its prompts for resuming: run it again"
+    if not still_to_send(info, stored):
+        return f"run {info.id} has every request it planned: nothing to resume"
+    return None
 
 
 def resume_point(info: RunInfo, stored: list[RequestOutcome], get_trial: Callable[[str], TrialInput | None],
                  *, workers: int | None, cluster: str | None, first_wall: float | None) -> ResumePoint:
     """Where run `info` stands and what it still has to send; EngineError when it cannot go on.
     `first_wall`: when the run started, for a run that never stored it (desk died mid-run)."""
-    if info.kind != "load":
-        raise EngineError(f"run {info.id} is a {info.kind} run, not a load run")
-    if info.status in ("done", "running"):
-        raise EngineError(f"run {info.id} is {info.status}: nothing to resume")
-    trial_ids = info.spec.get("trial_ids")
-    if not trial_ids:
-        raise EngineError(f"run {info.id} was stored before desk kept its prompts for resuming: run it again")
+    problem = resume_problem(info, stored)
+    if problem is not None:
+        raise EngineError(problem)
+    trial_ids = info.spec["trial_ids"]
     inputs = [get_trial(t) for t in trial_ids]
     if any(i is None for i in inputs):
         raise EngineError(f"run {info.id}: some of its prompts are no longer in the store")
     plan = _plan(info.spec, tuple(i for i in inputs if i is not None))
     plan = replace(plan, workers=plan.workers if workers is None else workers,
                    cluster=plan.cluster if cluster is None else cluster)
-    ended = [o for o in stored if o.status != "interrupted"]
-    rest: list[tuple[int, LoadStep]] = []
-    for k, step in enumerate(plan.steps):
-        done = [sum(1 for o in ended if o.step == k and o.model == str(m)) for m in plan.models]
-        if step.requests is not None and max(step.requests - d for d in done) > 0:
-            rest.append((k, LoadStep(step.concurrency, max(step.requests - d for d in done))))
-        elif step.requests is None and not any(o.step == k for o in stored):
-            rest.append((k, step))
-    if not rest:
-        raise EngineError(f"run {info.id} has every request it planned: nothing to resume")
+    rest = still_to_send(info, stored)
     summary = info.summary or {}
     started_at = summary.get("started_at") or first_wall
     return ResumePoint(info.id, plan, replace(plan, steps=tuple(s for _, s in rest)), tuple(k for k, _ in rest),

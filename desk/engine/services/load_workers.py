@@ -55,6 +55,9 @@ from desk.store.db import open_store
 
 START_AHEAD_S = 0.05  # a step's start instant is this far ahead, so every worker is waiting for it
 STOP_WAIT_S = 15.0  # how long a cancelled or finished run waits for its workers' last reports
+# A window drawing the run as it goes gets each worker's finished requests this often during a
+# step (pickling them costs the worker's loop a little), not only at the step's end.
+LIVE_EVERY_S = 0.5
 
 Item = tuple[RequestOutcome, list[tuple[int, ResponseResult]]]
 
@@ -66,6 +69,7 @@ class WorkerJob:
     index: int
     count: int
     trial_ids: list[str]
+    report_every_s: float = 30.0  # how long finished requests may wait in the worker during a step
 
 
 # --- in the worker process ------------------------------------------------------------------
@@ -74,19 +78,18 @@ class WorkerJob:
 class Courier:
     """A worker's HeldRequests: finished requests are held while a step runs (pickling and
     writing them would delay the loop being measured) and sent to the parent between steps,
-    or every `FLUSH_EVERY_S` of a long step."""
+    or every `every_s` of a step (30 s; LIVE_EVERY_S when a window draws the run as it goes)."""
 
-    FLUSH_EVERY_S = 30.0
-
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, every_s: float = 30.0) -> None:
         self._conn = conn
+        self._every_s = every_s
         self._held: list[Item] = []
         self._last = time.monotonic()
         self.error: BaseException | None = None
 
     def put(self, outcome: RequestOutcome, calls: list[tuple[int, ResponseResult]]) -> None:
         self._held.append((outcome, calls))
-        if time.monotonic() - self._last > self.FLUSH_EVERY_S:
+        if time.monotonic() - self._last > self._every_s:
             self.flush()
 
     def flush(self) -> None:
@@ -140,7 +143,7 @@ async def _serve(orders: Connection, reports: Connection, job: WorkerJob) -> Non
         pricer = Pricer(store.prices.get)
         targets = ProviderService(store.providers, store.prices, connections.client, pricer)
         runner, chains = await ready(targets, Runner(pricer=pricer, known_keys=targets.known_keys), plan)
-        courier = Courier(reports)
+        courier = Courier(reports, job.report_every_s)
         ctx = RunContext(runner, chains, plan, job.trial_ids, itertools.count(job.index, job.count), 0.0,
                          courier, LagMonitor(), [], None, 0)
         await warm_up(ctx)
@@ -299,12 +302,15 @@ class WorkerPool:
             conn.close()
 
 
-async def steps_across(ctx: RunContext, steps: list[dict[str, Any]], store_path: str, workers: int) -> list[str]:
+async def steps_across(ctx: RunContext, steps: list[dict[str, Any]], store_path: str, workers: int,
+                       live: bool = False) -> list[str]:
     """Run the plan's steps on `workers` processes (see the module's docstring); each finished
-    step's summary goes to `steps`. Returns why any worker was lost (its requests in flight
-    were never reported)."""
+    step's summary goes to `steps`. `live`: workers hand over finished requests every
+    LIVE_EVERY_S of a step, for progress drawn as it goes. Returns why any worker was lost
+    (its requests in flight were never reported)."""
     plan = ctx.plan
-    pool = WorkerPool([WorkerJob(store_path, plan, i, workers, ctx.trial_ids) for i in range(workers)])
+    every = LIVE_EVERY_S if live else WorkerJob.report_every_s
+    pool = WorkerPool([WorkerJob(store_path, plan, i, workers, ctx.trial_ids, every) for i in range(workers)])
     step_items: list[Item] = []
 
     def received(items: list[Item]) -> None:
