@@ -247,6 +247,8 @@ class _State:
         self.id: str | None = None
         self.served = ServedTracker()
         self.calls = 0  # each functionCall part is a whole call
+        self._meta: Any = None  # the last usageMetadata read, and what it said
+        self._usage = Usage()
 
     def chunk(self, obj: Any, at: float) -> list[StreamEvent]:
         if not isinstance(obj, dict):
@@ -275,9 +277,12 @@ class _State:
                 out += unknown_fields(part, KNOWN_PART_FIELDS, "part")
             if cand.get("finishReason"):
                 self.reason = FINISH_REASONS.get(cand["finishReason"], "other")
-        if obj.get("usageMetadata"):
+        if meta := obj.get("usageMetadata"):
             # Cumulative, so the last one wins; reported at once so an error later keeps it.
-            out.append(UsageReport(_usage(obj["usageMetadata"])))
+            # Sent in every chunk, mostly unchanged: read again only when it changed.
+            if meta != self._meta:
+                self._meta, self._usage = meta, _usage(meta)
+            out.append(UsageReport(self._usage))
         return out
 
     def finish_events(self, at: float) -> list[StreamEvent]:
