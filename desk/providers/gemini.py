@@ -37,6 +37,7 @@ THINKING_BUDGETS = {"minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
 # The fields of a part desk reads (a signature only vouches for thoughts); any other field
 # with a value (inlineData, executableCode...) is reported as unknown content.
 KNOWN_PART_FIELDS = ("text", "thought", "thoughtSignature", "functionCall")
+_TEXT_PART = frozenset({"text"})
 # desk's tool choices as Gemini's function-calling modes (a named tool: ANY, allowed only it).
 TOOL_MODES = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
 
@@ -264,6 +265,10 @@ class _State:
             )
         for cand in (obj.get("candidates") or [])[:1]:
             for part in (cand.get("content") or {}).get("parts") or ():
+                if part.keys() <= _TEXT_PART:  # the usual part: text alone
+                    if text := part.get("text"):
+                        out.append(TextDelta(text, at))
+                    continue
                 text = part.get("text")
                 if text:
                     out.append(ReasoningDelta(text, at) if part.get("thought") else TextDelta(text, at))

@@ -10,20 +10,21 @@ Two figures, each in CPU seconds per 100,000 chunks:
              real load path (desk load, one process) against the vendor server in its own
              process; desk's process CPU over the whole run (warm-up, plan and summary
              included) divided by the chunks received.
+  per extra chunk  the same run less one of 1-chunk streams, divided by the extra chunks:
+             the load path's cost of one more chunk, without its per-request and per-run
+             costs. The least of `--rounds` runs each (other work only ever adds CPU).
 
-    python -m tests.bench.bench_chunk_cpu [--streams 500] [--pieces 10] [--repeat 3000]
+    python -m tests.bench.bench_chunk_cpu [--streams 500] [--pieces 10] [--repeat 3000] [--rounds 3]
                                           [--protocols openai,anthropic,gemini,ollama] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -101,17 +102,32 @@ async def load_round(kind: str, root: str, streams: int, workdir: Path) -> tuple
 
 
 def load_figures(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Per protocol: desk's CPU over a run of `pieces`-chunk streams, per 100k chunks, and
+    the marginal figure (the same run with 1-chunk streams taken off, per extra chunk), the
+    least of `rounds` runs each: what one more chunk costs, without the run's fixed costs."""
     proc, port = start_server()
     root = f"http://127.0.0.1:{port}"
     out = {}
     workdir = Path(tempfile.mkdtemp(prefix="desk-bench-chunk-cpu-"))
+
+    def script(n: int) -> None:
+        body = {"script": {"text_pieces": pieces(n), "first_token_delay_ms": 100, "interval_ms": 5}}
+        httpx.post(root + "/__control/default", json=body, timeout=10).raise_for_status()
+
     try:
-        script = {"text_pieces": pieces(args.pieces), "first_token_delay_ms": 100, "interval_ms": 5}
-        httpx.post(root + "/__control/default", json={"script": script}, timeout=10).raise_for_status()
         for kind in args.kinds:
-            cpu, ok = run(load_round(kind, root, args.streams, workdir))
-            chunks = ok * args.pieces
-            out[kind] = {"cpu_s": cpu, "ok": ok, "per_100k_chunks_s": cpu / max(1, chunks) * PER}
+            cpu: dict[int, list[float]] = {1: [], args.pieces: []}
+            oks = []
+            for _ in range(args.rounds):  # alternating, so both see the machine alike
+                for n in (1, args.pieces):
+                    script(n)
+                    spent, ok = run(load_round(kind, root, args.streams, workdir))
+                    cpu[n].append(spent)
+                    oks.append(ok)
+            full, one = min(cpu[args.pieces]), min(cpu[1])
+            out[kind] = {"cpu_s": full, "ok": min(oks),
+                         "per_100k_chunks_s": full / max(1, args.streams * args.pieces) * PER,
+                         "marginal_per_100k_chunks_s": (full - one) / max(1, args.streams * (args.pieces - 1)) * PER}
     finally:
         proc.terminate()
         proc.wait(5)
@@ -122,30 +138,27 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--streams", type=int, default=500)
     ap.add_argument("--pieces", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3, help="load runs per figure (the least CPU counts)")
     ap.add_argument("--repeat", type=int, default=3000, help="decoder passes over each recorded stream")
     ap.add_argument("--protocols", default=",".join(KINDS))
     ap.add_argument("--skip-load", action="store_true", help="the decoder figures only")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     args.kinds = [k for k in args.protocols.split(",") if k]
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        pass
     dec = decoder_figures(args)
     load = {} if args.skip_load else load_figures(args)
     print(f"desk CPU seconds per {PER:,} chunks ({args.pieces} chunks a stream; load path: {args.streams} "
           f"streams at once, one process; {time.strftime('%Y-%m-%d %H:%M')})")
-    print(f"  {'protocol':10} {'decoder':>9} {'load path':>10} {'ok':>6}")
+    print(f"  {'protocol':10} {'decoder':>9} {'load path':>10} {'per extra chunk':>16} {'ok':>6}")
+    nan = float("nan")
     for kind in args.kinds:
         row = load.get(kind, {})
-        print(f"  {kind:10} {dec[kind]:9.3f} {row.get('per_100k_chunks_s', float('nan')):10.3f} "
-              f"{row.get('ok', 0):>6}")
+        print(f"  {kind:10} {dec[kind]:9.3f} {row.get('per_100k_chunks_s', nan):10.3f} "
+              f"{row.get('marginal_per_100k_chunks_s', nan):16.3f} {row.get('ok', 0):>6}")
     if args.json:
         print(json.dumps({"decoder": dec, "load": load}))
     return 0
 
 
 if __name__ == "__main__":
-    asyncio.set_event_loop_policy(None)
     raise SystemExit(main())
