@@ -131,6 +131,12 @@ class _Protocol(asyncio.Protocol):
         arrival = marks[0][1] if marks else perf_counter()
         return data, arrival
 
+    async def wait_for_bytes(self) -> None:
+        """Until more bytes (or the end of the connection) arrive."""
+        if self.eof:
+            return
+        await self._fill()
+
     def take_chunk(self) -> tuple[bytes, float] | None:
         """A chunked body's next chunk when all of it (size line, data, CRLF) is already
         here, with the arrival of its last data byte, as the step by step read would give;
@@ -474,6 +480,8 @@ class _Body(httpx.AsyncByteStream):
         timing = self._timing
         if self._chunked:
             while True:
+                if not proto.buf and not proto.eof:
+                    await proto.wait_for_bytes()  # then most often the whole next chunk is here
                 if (whole := proto.take_chunk()) is not None:  # the usual case: one step
                     if timing is not None:
                         timing.arrival = whole[1]
