@@ -165,12 +165,21 @@ def usage_from(**counts: Any) -> Usage:
     return Usage(**clean)
 
 
+_SKIPS: dict[tuple[str, ...], frozenset[str]] = {}
+
+
 def unknown_fields(obj: Any, known: Iterable[str], where: str) -> list[UnknownDelta]:
     """An UnknownDelta for each key of `obj` outside `known` that carries a value (null,
     "", [] and {} carry none: vendors send those for fields left unused)."""
     if not isinstance(obj, dict):
         return []
-    skip = set(known)
+    skip = _SKIPS.get(known) if isinstance(known, tuple) else None  # the protocols' constant tuples
+    if skip is None:
+        skip = known if isinstance(known, frozenset) else frozenset(known)
+        if isinstance(known, tuple) and len(_SKIPS) < 64:
+            _SKIPS[known] = skip
+    if obj.keys() <= skip:  # the usual case, once per streamed chunk: every field is read
+        return []
     return [
         UnknownDelta(f"{where}.{key}", json.dumps(value, ensure_ascii=False))
         for key, value in obj.items()
@@ -184,8 +193,13 @@ class ServedTracker:
 
     def __init__(self) -> None:
         self._last: tuple[str | None, str | None] = (None, None)
+        self._said: tuple[Any, Any] | None = None  # the values of the previous call, as sent
 
     def seen(self, model: Any, fingerprint: Any = None) -> list[Served]:
+        if self._said is not None and self._said[0] == model and self._said[1] == fingerprint \
+                and type(model) is type(self._said[0]) and type(fingerprint) is type(self._said[1]):
+            return []  # the same as the chunk before: nothing new (the usual case)
+        self._said = (model, fingerprint)
         said = (
             model if isinstance(model, str) and model else self._last[0],
             fingerprint if isinstance(fingerprint, str) and fingerprint else self._last[1],

@@ -60,7 +60,19 @@ class SSEDecoder:
         start = 0
         pos = self._scanned
         n = len(buf)
-        while True:
+        crs = buf.count(b"\r", pos)
+        if crs == 0 or crs == buf.count(b"\r\n", pos):
+            # The usual stream: LF or CRLF line ends only among the bytes not yet searched
+            # (a CR at the very end is not followed by its LF yet, so it takes the slow
+            # path), so the complete lines are split off in one call, not found one by one.
+            last = buf.rfind(b"\n", pos)
+            if last >= 0:
+                line = self._line
+                for raw in buf[:last].split(b"\n"):
+                    line(raw[:-1] if crs and raw[-1:] == b"\r" else raw, at, events)
+                start = last + 1
+            pos = n
+        while pos < n:
             # The next line end (\n, \r\n or lone \r), searching only bytes not yet searched.
             nl = buf.find(b"\n", pos)
             cr = buf.find(b"\r", pos, nl if nl >= 0 else n)
@@ -91,6 +103,12 @@ class SSEDecoder:
             self._event = ""
             self._data = []
             self._data_bytes = 0
+            return
+        if raw[:5] == b"data:":  # most lines: their value decoded alone (the prefix is ASCII)
+            self._data.append(raw[6 if raw[5:6] == b" " else 5:].decode("utf-8", errors="replace"))
+            self._data_bytes += len(raw)
+            if self._data_bytes > self._max:
+                raise too_large("a stream event", self._max)
             return
         if raw[0] == 0x3A:  # ":" — a comment / keep-alive, never decoded
             return

@@ -37,6 +37,7 @@ THINKING_BUDGETS = {"minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
 # The fields of a part desk reads (a signature only vouches for thoughts); any other field
 # with a value (inlineData, executableCode...) is reported as unknown content.
 KNOWN_PART_FIELDS = ("text", "thought", "thoughtSignature", "functionCall")
+_TEXT_PART = frozenset({"text"})
 # desk's tool choices as Gemini's function-calling modes (a named tool: ANY, allowed only it).
 TOOL_MODES = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
 
@@ -247,6 +248,8 @@ class _State:
         self.id: str | None = None
         self.served = ServedTracker()
         self.calls = 0  # each functionCall part is a whole call
+        self._meta: Any = None  # the last usageMetadata read, and what it said
+        self._usage = Usage()
 
     def chunk(self, obj: Any, at: float) -> list[StreamEvent]:
         if not isinstance(obj, dict):
@@ -262,6 +265,10 @@ class _State:
             )
         for cand in (obj.get("candidates") or [])[:1]:
             for part in (cand.get("content") or {}).get("parts") or ():
+                if part.keys() <= _TEXT_PART:  # the usual part: text alone
+                    if text := part.get("text"):
+                        out.append(TextDelta(text, at))
+                    continue
                 text = part.get("text")
                 if text:
                     out.append(ReasoningDelta(text, at) if part.get("thought") else TextDelta(text, at))
@@ -275,9 +282,12 @@ class _State:
                 out += unknown_fields(part, KNOWN_PART_FIELDS, "part")
             if cand.get("finishReason"):
                 self.reason = FINISH_REASONS.get(cand["finishReason"], "other")
-        if obj.get("usageMetadata"):
+        if meta := obj.get("usageMetadata"):
             # Cumulative, so the last one wins; reported at once so an error later keeps it.
-            out.append(UsageReport(_usage(obj["usageMetadata"])))
+            # Sent in every chunk, mostly unchanged: read again only when it changed.
+            if meta != self._meta:
+                self._meta, self._usage = meta, _usage(meta)
+            out.append(UsageReport(self._usage))
         return out
 
     def finish_events(self, at: float) -> list[StreamEvent]:

@@ -36,6 +36,8 @@ from desk.providers.framing import SSEDecoder
 # are read apart (a list, not text).
 KNOWN_DELTA_FIELDS = ("role", "content", "refusal", "reasoning", "reasoning_content")
 
+_PLAIN_DELTA = frozenset({"role", "content"})
+
 SCHEMA_NAME = "answer"  # the name OpenAI's json_schema response format requires
 
 FINISH_REASONS = {
@@ -235,6 +237,12 @@ def _content_events(delta: dict[str, Any], at: float, where: str) -> list[Stream
 
     A refusal is the answer the model chose to give, so it is text too, marked as a refusal.
     """
+    if delta.keys() <= _PLAIN_DELTA:  # the usual chunk: text (or nothing) and perhaps the role
+        content = delta.get("content")
+        if content is None:
+            return []
+        if type(content) is str:
+            return [TextDelta(content, at)] if content else []
     out: list[StreamEvent] = []
     reasoning = delta.get("reasoning_content") or delta.get("reasoning")
     if isinstance(reasoning, str) and reasoning:

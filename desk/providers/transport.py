@@ -131,6 +131,39 @@ class _Protocol(asyncio.Protocol):
         arrival = marks[0][1] if marks else perf_counter()
         return data, arrival
 
+    async def wait_for_bytes(self) -> None:
+        """Until more bytes (or the end of the connection) arrive."""
+        if self.eof:
+            return
+        await self._fill()
+
+    def take_chunk(self) -> tuple[bytes, float] | None:
+        """A chunked body's next chunk when all of it (size line, data, CRLF) is already
+        here, with the arrival of its last data byte, as the step by step read would give;
+        None otherwise (not all here, the last chunk, or a size line to be refused)."""
+        buf = self.buf
+        eol = buf.find(b"\r\n", 0, 4096)
+        if eol <= 0:
+            return None
+        try:
+            size = int(buf[:eol].split(b";", 1)[0], 16)
+        except ValueError:
+            return None
+        end = eol + 2 + size
+        if size <= 0 or len(buf) < end + 2 or buf[end:end + 2] != b"\r\n":
+            return None
+        data = bytes(buf[eol + 2:end])
+        del buf[:end + 2]
+        marks = self.marks
+        done = self.consumed + end
+        while len(marks) > 1 and marks[0][0] < done:
+            marks.popleft()
+        arrival = marks[0][1] if marks else perf_counter()
+        self.consumed = done + 2
+        while len(marks) > 1 and marks[0][0] < self.consumed:
+            marks.popleft()
+        return data, arrival
+
     async def read_until(self, sep: bytes, limit: int) -> bytes:
         start = 0
         while True:
@@ -447,6 +480,13 @@ class _Body(httpx.AsyncByteStream):
         timing = self._timing
         if self._chunked:
             while True:
+                if not proto.buf and not proto.eof:
+                    await proto.wait_for_bytes()  # then most often the whole next chunk is here
+                if (whole := proto.take_chunk()) is not None:  # the usual case: one step
+                    if timing is not None:
+                        timing.arrival = whole[1]
+                    yield whole[0]
+                    continue
                 line = await proto.read_until(b"\r\n", 4096)
                 try:
                     size = int(line.split(b";", 1)[0].strip(), 16)
