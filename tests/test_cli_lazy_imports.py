@@ -41,3 +41,30 @@ def test_the_providers_kinds_still_list_in_the_help():
     done = subprocess.run([sys.executable, "-m", "desk", "provider", "add", "--help"], capture_output=True,
                           text=True, timeout=120, check=True)
     assert "openai, anthropic, gemini, ollama" in " ".join(done.stdout.split())
+
+
+def _commands(parser):
+    (sub,) = [a for a in parser._actions if a.dest == "command"]
+    return list(sub.choices)
+
+
+def test_the_command_table_is_what_the_groups_register():
+    from desk.cli import COMMANDS, _parser
+
+    assert _commands(_parser([])) == list(COMMANDS)  # `desk --help` lists them all, in this order
+    for command in COMMANDS:
+        assert command in _commands(_parser(["--db", "x.db", command, "--json"]))
+    assert _commands(_parser(["-h", "scorecard"])) == list(COMMANDS)
+
+
+def test_a_scorecard_imports_no_other_commands_group(tmp_path):
+    db = tmp_path / "store.db"
+    shutil.copyfile(GOLDEN / "store.db", db)
+    code = ("import contextlib, io, sys\nfrom desk.app import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    assert main(['scorecard', '--db', sys.argv[1], '--json']) == 0\n"
+            "print(sorted(m for m in ('desk.cli.load', 'desk.cli.provider', 'desk.cli.export', 'desk.cli.local',"
+            " 'desk.cli.merge', 'desk.cli.rate') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True, timeout=120,
+                          check=True)
+    assert done.stdout.splitlines()[-1] == "[]"
