@@ -68,3 +68,8 @@ def test_a_scorecard_imports_no_other_commands_group(tmp_path):
     done = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True, timeout=120,
                           check=True)
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_frozen_build_collects_the_groups_imported_by_name():
+    spec = (GOLDEN.parent.parent / "packaging" / "pyinstaller" / "desk.spec").read_text()
+    assert 'collect_submodules("desk.cli")' in spec  # PyInstaller cannot see importlib.import_module(f"...")
