@@ -89,6 +89,7 @@ def test_open_store_says_why_when_the_interrupted_mark_is_refused(tmp_path: Path
 _AS_READER = """
 import os, sys, urllib.request
 import desk.cli, desk.engine.session, desk.engine.keys, desk.store.db
+import desk.cli.history, desk.engine.services.trials  # the CLI imports a command's modules when it runs it
 if os.geteuid() == 0:
     os.setgid(65534)
     os.setuid(65534)

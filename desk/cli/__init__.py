@@ -6,42 +6,43 @@ One module per command group; each declares its arguments next to its handlers i
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from desk import __version__
-from desk.cli import (
-    export,
-    give_results,
-    history,
-    merge,
-    prices,
-    provider,
-    rate,
-    reply,
-    rubric,
-    scorecard,
-    show,
-    trial,
-)
-from desk.cli import judge as cli_judge
-from desk.cli import load as cli_load
-from desk.cli import local as cli_local
-from desk.cli import suite as cli_suite
 from desk.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, _err
-from desk.cli.export import EXPORT_FORMATS
-from desk.cli.trial import response_json
 from desk.core.attachment import AttachmentError
 
 if TYPE_CHECKING:
+    from desk.cli.export import EXPORT_FORMATS
+    from desk.cli.trial import response_json
     from desk.engine.application import Application
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "EXPORT_FORMATS", "CliError", "main", "response_json"]
 
+# Each command's group module (desk.cli.<module>), in the order `desk --help` lists them. A
+# command line naming one imports that group alone: the others' modules cost every command
+# their import time (tests/test_cli_lazy_imports.py holds this table to what they register).
+COMMANDS = {
+    "provider": "provider", "price": "prices", "prices": "prices", "trial": "trial", "reply": "reply",
+    "give-results": "give_results", "history": "history", "runs": "history", "load": "load", "suite": "suite",
+    "local": "local", "show": "show", "rate": "rate", "prefer": "rate", "scorecard": "scorecard",
+    "export": "export", "merge": "merge", "rubric": "rubric", "judge": "judge",
+}
+_REEXPORTED = {"EXPORT_FORMATS": "desk.cli.export", "response_json": "desk.cli.trial"}
 
-def _parser() -> argparse.ArgumentParser:
+
+def __getattr__(name: str) -> object:
+    if name in _REEXPORTED:
+        return getattr(importlib.import_module(_REEXPORTED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or, given a command line naming one, of that one's group."""
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument(
         "--db", metavar="PATH", default=argparse.SUPPRESS,
@@ -54,10 +55,27 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"desk {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    for group in (provider, prices, trial, reply, give_results, history, cli_load, cli_suite, cli_local, show, rate,
-                  scorecard, export, merge, rubric, cli_judge):
-        group.register(sub, db)
+    named = _command(argv)
+    groups = [COMMANDS[named]] if named in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for group in groups:
+        importlib.import_module(f"desk.cli.{group}").register(sub, db)
     return p
+
+
+def _command(argv: Sequence[str] | None) -> str | None:
+    """The command `argv` names: its first word that is no option nor --db's value."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "--":
+            return words[i + 1] if i + 1 < len(words) else None
+        if word in ("-h", "--help"):  # `desk -h scorecard`: the help lists every command
+            return None
+        if not word.startswith("-"):
+            return word
+        i += 2 if word == "--db" else 1
+    return None
 
 
 # --- entry point --------------------------------------------------------------------------
@@ -66,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, gui: Callable[[str | None], int] | None = None) -> int:
     """Run a CLI command; with none, open the window through `gui` (desk.app wires it)."""
     _tolerant_streams()
-    args = _parser().parse_args(argv)
+    args = _parser(argv).parse_args(argv)
     if args.command is None:
         if gui is None:
             _parser().print_help()

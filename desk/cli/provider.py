@@ -48,7 +48,9 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
     psub = prov.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = psub.add_parser("add", parents=[db], help="add a provider")
     add.add_argument("name")
-    add.add_argument("--kind", required=True, choices=_Kinds())
+    # A metavar, and the kinds named in the help (formatted only when shown): without it
+    # argparse lists the choices as the flag is added, importing httpx for every command.
+    add.add_argument("--kind", required=True, choices=_Kinds(), metavar="KIND", help="wire protocol: %(choices)s")
     add.add_argument("--base-url", help="default: the vendor's official URL")
     add.add_argument("--key-env", metavar="VAR", help="environment variable holding the API key")
     add.add_argument("--api-version", help="Azure OpenAI api-version")

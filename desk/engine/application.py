@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from desk.engine.errors import EngineError
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.session import Engine
 from desk.engine.url_credentials import secure_stored_urls
-from desk.providers.connections import HttpClient
 from desk.store.db import Store, open_store
 from desk.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from desk.providers.connections import HttpClient
 
 
 class Application:

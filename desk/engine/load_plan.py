@@ -9,11 +9,14 @@ so one rule reads right on both.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from desk.core.load import LoadStep
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput
-from desk.engine.load import LoadPlan
 from desk.engine.policy import RetryPolicy, Timeouts
+
+if TYPE_CHECKING:  # the runner and HTTP behind it load only when a plan is built, not with the CLI's parser
+    from desk.engine.load import LoadPlan
 
 DEFAULT_RETRY = RetryPolicy()
 DEFAULT_TIMEOUTS = Timeouts()
@@ -84,6 +87,8 @@ def parse_ramp(text: str, label: str = "ramp") -> list[int]:
 
 def build_plan(given: LoadInput, labels: PlanLabels) -> LoadPlan:
     """The plan `given` describes, or ValueError with a sentence naming the field by `labels`."""
+    from desk.engine.load import LoadPlan
+
     if not given.models:
         raise ValueError(f"{labels.models}: choose at least one model to load.")
     models = tuple(ModelRef.parse(m) for m in given.models)

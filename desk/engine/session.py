@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, TypeVar
 
 from desk.core.trial import (
     ModelRef,
@@ -14,24 +15,27 @@ from desk.engine.errors import EngineError, UnknownProviders
 from desk.engine.jobs import Job, on_own_connection
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog
-from desk.engine.recorder import StoreRecorder
-from desk.engine.runner import Runner
-from desk.engine.services.conversations import ConversationService
-from desk.engine.services.exports import ExportService
-from desk.engine.services.judge import JudgeService, JudgeSummary
-from desk.engine.services.load import LoadService
-from desk.engine.services.providers import ProviderService
-from desk.engine.services.ratings import RatingService, not_the_machine
-from desk.engine.services.suites import SuiteService
-from desk.engine.services.trials import TrialNotStored, TrialOutcome, TrialService
 from desk.engine.suite_records import QueueItem, SuiteMatrix, SuiteRunInfo
 from desk.engine.url_credentials import secure_stored_urls
-from desk.providers.connections import Connections, HttpClient
 from desk.store.db import MEMORY, Store, open_store
 from desk.store.errors import StoreError
 from desk.store.runs import RunInfo
 from desk.store.suites import SuiteInfo
 from desk.store.trials import StoredTrial, TrialSummary
+
+# Each service, the runner and the HTTP connections are built (and their modules imported)
+# on first use: a scorecard never loads httpx, the providers or the load machinery.
+if TYPE_CHECKING:
+    from desk.engine.runner import Runner
+    from desk.engine.services.conversations import ConversationService
+    from desk.engine.services.exports import ExportService
+    from desk.engine.services.judge import JudgeService, JudgeSummary
+    from desk.engine.services.load import LoadService
+    from desk.engine.services.providers import ProviderService
+    from desk.engine.services.ratings import RatingService
+    from desk.engine.services.suites import SuiteService
+    from desk.engine.services.trials import TrialNotStored, TrialOutcome, TrialService
+    from desk.providers.connections import Connections, HttpClient
 
 T = TypeVar("T")
 
@@ -53,47 +57,104 @@ class Engine:
         price catalog and the keyring on a thread beside its own work (half a second of CPU)."""
         self.store = store
         self.timeouts = timeouts or Timeouts()
-        self.connections = Connections(connect_timeout=self.timeouts.connect, client=client)
-        self.client = self.connections.client
-        self.runner = Runner(
-            pricer=Pricer(store.prices.get),
-            timeouts=self.timeouts,
-            retry=retry or RetryPolicy(),
-            stream=stream,
-            known_keys=lambda: self.providers.known_keys(),
-        )
+        self._retry = retry or RetryPolicy()
+        self._stream = stream
+        self._client = client
         if warm_prices:
             preload_catalog()
-        self._wire()
+
+    @cached_property
+    def connections(self) -> Connections:
+        from desk.providers.connections import Connections
+
+        return Connections(connect_timeout=self.timeouts.connect, client=self._client)
+
+    @property
+    def client(self) -> HttpClient:
+        return self.connections.client
+
+    @cached_property
+    def runner(self) -> Runner:
+        from desk.engine.runner import Runner
+
+        return Runner(pricer=Pricer(self.store.prices.get), timeouts=self.timeouts, retry=self._retry,
+                      stream=self._stream, known_keys=lambda: self.providers.known_keys())
 
     def _wire(self) -> None:
-        """Build the use-case services on the current store; again after switch_store."""
-        self.providers = ProviderService(self.store.providers, self.store.prices, self.client, self.runner.pricer)
-        self.trials = TrialService(self.store.trials, self.store.responses, self.providers, self.runner, self.providers.add_model)
-        self.conversations = ConversationService(self.store.trials, self.store.responses, self.store.turns,
-                                                 self.providers, self.runner, self.store.ratings)
+        """Forget the services built on the previous store (switch_store): the next use builds them anew."""
+        for name in _SERVICES:
+            self.__dict__.pop(name, None)
+
+    @cached_property
+    def providers(self) -> ProviderService:
+        from desk.engine.services.providers import ProviderService
+
+        return ProviderService(self.store.providers, self.store.prices, self.client, self.runner.pricer)
+
+    @cached_property
+    def trials(self) -> TrialService:
+        from desk.engine.services.trials import TrialService
+
+        return TrialService(self.store.trials, self.store.responses, self.providers, self.runner,
+                            self.providers.add_model)
+
+    @cached_property
+    def conversations(self) -> ConversationService:
+        from desk.engine.services.conversations import ConversationService
+
+        return ConversationService(self.store.trials, self.store.responses, self.store.turns,
+                                   self.providers, self.runner, self.store.ratings)
+
+    @cached_property
+    def exports(self) -> ExportService:
+        from desk.engine.services.exports import ExportService
+
         path = self.store.path
-        self.exports = ExportService(self.store, self.store, lambda: open_store(path))
-        self.ratings = RatingService(self.store.ratings, self.store.rubrics, self.store,
-                                     rater_name=self.rater_name, elsewhere=self._on_own_connection)
+        return ExportService(self.store, self.store, lambda: open_store(path))
+
+    @cached_property
+    def ratings(self) -> RatingService:
+        from desk.engine.services.ratings import RatingService
+
+        return RatingService(self.store.ratings, self.store.rubrics, self.store,
+                             rater_name=self.rater_name, elsewhere=self._on_own_connection)
+
+    @cached_property
+    def suites(self) -> SuiteService:
+        from desk.engine.recorder import StoreRecorder
+        from desk.engine.services.suites import SuiteService
+
         store = self.store
-        self.suites = SuiteService(
+        return SuiteService(
             store.suites, trials=store.trials, ratings=store.ratings, answers=store.responses, runs=store.runs, models=store.providers,
             targets=self.providers, reach=self,
             runner=self.runner, recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), scorecards=self.ratings,
             turns=store.turns,
         )
-        self.judges = JudgeService(
+
+    @cached_property
+    def judges(self) -> JudgeService:
+        from desk.engine.recorder import StoreRecorder
+        from desk.engine.services.judge import JudgeService
+
+        store = self.store
+        return JudgeService(
             store.judge_prompts, store.verdicts, store.calibration, trials=store.trials, answers=store.responses, ratings=store.ratings,
             rubrics=store.rubrics, runs=store.runs, links=store.suites, targets=self.providers, runner=self.runner,
             recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), run_answers=self.suites.rating_queue,
             takes_images=self.providers.images_support,
         )
-        self.loads = LoadService(self.store.runs, self.providers, self.runner, self.connections,
-                                 create_trial=self.store.trials.create,
-                                 own_connection=lambda: open_store(path),
-                                 elsewhere=self._loads_elsewhere, store_path=str(path),
-                                 get_trial=lambda trial_id: (t.input if (t := store.trials.get(trial_id)) else None))
+
+    @cached_property
+    def loads(self) -> LoadService:
+        from desk.engine.services.load import LoadService
+
+        store, path = self.store, self.store.path
+        return LoadService(self.store.runs, self.providers, self.runner, self.connections,
+                           create_trial=self.store.trials.create,
+                           own_connection=lambda: open_store(path),
+                           elsewhere=self._loads_elsewhere, store_path=str(path),
+                           get_trial=lambda trial_id: (t.input if (t := store.trials.get(trial_id)) else None))
 
     @asynccontextmanager
     async def _loads_elsewhere(self, timeouts: Timeouts, retry: RetryPolicy) -> AsyncIterator[LoadService]:
@@ -126,7 +187,9 @@ class Engine:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self.connections.aclose()
+        connections = self.__dict__.get("connections")  # none opened: nothing to close
+        if connections is not None:
+            await connections.aclose()
 
     def switch_store(self, path: str) -> list[str]:
         """Work on another store file (created if new); the old one is closed. Returns what
@@ -139,7 +202,8 @@ class Engine:
             raise EngineError(str(exc)) from None
         old, self.store = self.store, new
         old.close()
-        self.runner.pricer = Pricer(new.prices.get)
+        if "runner" in self.__dict__:
+            self.runner.pricer = Pricer(new.prices.get)
         self._wire()
         return secure_stored_urls(new)
 
@@ -147,6 +211,8 @@ class Engine:
         return self.store.settings.get("rater_name")
 
     def set_rater_name(self, name: str) -> None:
+        from desk.engine.services.ratings import not_the_machine
+
         name = " ".join(name.split())
         if not name:
             raise EngineError("the rater name cannot be empty")
@@ -172,6 +238,20 @@ class Engine:
     async def prewarm(self, ref: ModelRef, connections: int) -> int:
         """Open keep-alive connections ahead of a timed run so connect cost stays out of TTFT."""
         return await self.connections.prewarm(self.providers.provider(ref.provider).base_url, connections)
+
+
+_SERVICES = ("providers", "trials", "conversations", "exports", "ratings", "suites", "judges", "loads")
+_LAZY_RECORDS = {"JudgeSummary": "desk.engine.services.judge", "TrialNotStored": "desk.engine.services.trials",
+                 "TrialOutcome": "desk.engine.services.trials"}
+
+
+def __getattr__(name: str) -> object:
+    """The records of services not imported yet (see _LAZY_RECORDS), on first use."""
+    if name in _LAZY_RECORDS:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY_RECORDS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # The application object, its error, and the records the front-ends name in their types:

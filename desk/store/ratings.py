@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 from desk.core.constraint_reading import DESK_KEY
@@ -179,11 +180,20 @@ class RatingTable:
         f = filters or RatingFilter()
         # Ranking the rows of each (response, rater) is most of the time; in a store no merge
         # brought a second current row into, every row nothing supersedes is current.
-        unsuperseded = _one_current_each(self.db)
-        sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS, unsuperseded=unsuperseded)
-        if unsuperseded:
-            sql += " ORDER BY 1, 2"  # by response, then rater: the order the ranking gives
-        found = self.db.conn.execute(sql, params).fetchall()
+        # Without a tag, the rows nothing supersedes are read and checked in one scan (a pair
+        # met twice: rank them); a tag narrows rows, not pairs, so the table is asked first.
+        found = None
+        if not f.tags:
+            sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS, unsuperseded=True)
+            found = self.db.conn.execute(sql + " ORDER BY 1, 2", params).fetchall()  # the ranking's order
+            if _repeats_a_pair(found):
+                found = None
+        if found is None:
+            unsuperseded = bool(f.tags) and _one_current_each(self.db)
+            sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS, unsuperseded=unsuperseded)
+            if unsuperseded:
+                sql += " ORDER BY 1, 2"  # by response, then rater: the order the ranking gives
+            found = self.db.conn.execute(sql, params).fetchall()
         if f.since is not None or f.until is not None or f.tags:
             wanted = set(f.tags)
             found = [row for row in found
@@ -390,6 +400,11 @@ def _unsuperseded_sql(where: list[str], *, columns: str) -> str:
     extra = "".join(f" AND {w}" for w in where)
     return (f"SELECT * FROM (SELECT {columns}, 1 AS n_ FROM ratings r "
             f"WHERE {_NOT_SUPERSEDED.format(table='ratings')}{extra}) WHERE n_ = 1")
+
+
+def _repeats_a_pair(found: list[Any]) -> bool:
+    """Whether rows ordered by (response, rater) hold one pair twice: a merge's second current row."""
+    return any(a[0] == b[0] and a[1] == b[1] for a, b in pairwise(found))
 
 
 def _one_current_each(db: Database) -> bool:

@@ -180,9 +180,8 @@ class ResponseTable:
         attempts. A scorecard of 100,000 answers needs no more than this."""
         if ids is None:
             clause, params = _scope(filters, load_runs)
-            found = self.db.conn.execute(
-                f"SELECT {_FIGURE_COLUMNS}, created_at, rowid FROM responses {clause} ORDER BY created_at, rowid",
-                params).fetchall()
+            found = self.db.conn.execute(  # the order's columns not read: 100,000 rows cost a tenth more so
+                f"SELECT {_FIGURE_COLUMNS} FROM responses {clause} ORDER BY created_at, rowid", params).fetchall()
         else:
             wanted = list(dict.fromkeys(ids))
             found = []
@@ -192,11 +191,12 @@ class ResponseTable:
                     f"SELECT {_FIGURE_COLUMNS}, created_at, rowid FROM responses "
                     f"WHERE id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
             found.sort(key=lambda r: (r[7], r[8]))
+            found = [row[:7] for row in found]
         status = {s.value: s for s in Status}
         failed = {s.value: answer_failed(s, None) for s in Status}  # the text read only decides an interrupted one
         return [ResponseFigures(rid, trial, model, status[st], total, cost,
                                 failed[st] if text is None else answer_failed(status[st], text))
-                for rid, trial, model, st, total, cost, text, _, _ in found]
+                for rid, trial, model, st, total, cost, text in found]
 
     def recover_interrupted(self) -> int:
         """Mark as interrupted the responses whose writer died mid-stream; return how many.
