@@ -22,7 +22,7 @@ from desk.core.response import model_name_of, provider_of, wall_ms_between
 from desk.core.rubric import Rubric
 from desk.core.tools import calls_from_json
 from desk.engine.export_table import iso_times
-from desk.store.export_reads import ATTEMPT_COLUMNS, RECORD_COLUMNS
+from desk.store.export_reads import ATTEMPT_COLUMNS, RECORD_COLUMNS, RECORD_QUOTED
 
 A = {name: i for i, name in enumerate(RECORD_COLUMNS)}  # a stored tuple's positions
 
@@ -30,8 +30,9 @@ _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 _encode = _JSON.encode
 
 # (key, column kind) of a response record, in order (desk.engine.export.RESPONSE_RECORD_KEYS
-# and the turn link); the kinds say how a column is encoded (see `_encoded`).
-_RESPONSE = (
+# and the turn link); the kinds say how a column is encoded (see `_encoded`). The text
+# columns read as JSON text already (RECORD_QUOTED) are "json".
+_RESPONSE_READ = (
     ("id", "str"), ("trial_id", "str"), ("model", "str"), ("provider", "json"), ("model_name", "json"),
     ("variant", "json"), ("system", "str"), ("settings", "json"), ("status", "str"), ("error_kind", "str"),
     ("error_message", "str"), ("http_status", "num"), ("text", "str"), ("reasoning_text", "str"),
@@ -44,6 +45,7 @@ _RESPONSE = (
     ("tool_calls", "json"), ("notes", "json"), ("attempts", "json"), ("turn", "num"),
     ("parent_response_id", "str"),
 )  # fmt: skip
+_RESPONSE = tuple((key, "json" if key in RECORD_QUOTED else kind) for key, kind in _RESPONSE_READ)
 # A rating's fields after its values (desk.engine.export.rating_json).
 _RATING_META = (
     ("id", "str"), ("response_id", "str"), ("created_at", "num"), ("rated_at", "str"), ("rater", "str"),
