@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterator, Sequence
-from json.encoder import encode_basestring  # the C string escaper when available
 from itertools import groupby
+from json.encoder import encode_basestring  # the C string escaper when available
 from operator import itemgetter
 from typing import Any
 
@@ -43,9 +43,23 @@ TABLE_COLUMNS = (
     "turn", "parent_response_id",
 )  # fmt: skip
 
+# An attempt as the JSON Lines export lists it (desk.engine.export.ATTEMPT_RECORD_KEYS),
+# after the response it belongs to.
+ATTEMPT_COLUMNS = (
+    "response_id", "number", "status", "error_kind", "error_message", "http_status", "started_at",
+    "first_token_at", "ended_at", "connect_ms", "ttft_ms", "total_ms", "retry_after_s", "wait_before_ms",
+    "vendor_request_id", "ratelimit_json", "input_tokens", "output_tokens", "cached_input_tokens",
+    "reasoning_tokens", "cost_usd",
+)  # fmt: skip
+
+# A response's only attempt (ATTEMPT_COLUMNS but its response id), read with the answer when
+# it has exactly one, the most common; all NULL when it has none or several (see `attempts`).
+ONLY_ATTEMPT_COLUMNS = tuple(f"attempt_{name}" for name in ATTEMPT_COLUMNS[1:])
+
 # The part of them a JSON Lines record writes: the trial's own object carries its prompt and
-# attachments, and the attempts read beside give what the user waited.
-RECORD_COLUMNS = tuple(c for c in ANSWER_COLUMNS if c not in ("prompt", "attachments", "wall_ms_unrounded"))
+# attachments, and the attempts give what the user waited.
+RECORD_COLUMNS = (*(c for c in ANSWER_COLUMNS if c not in ("prompt", "attachments", "wall_ms_unrounded")),
+                  *ONLY_ATTEMPT_COLUMNS)
 # Those of them a record writes as the stored text (or null): `answers(..., quoted=...)` reads
 # them as their JSON text, escaped by SQLite in the query instead of a pass in Python.
 RECORD_QUOTED = frozenset({
@@ -71,16 +85,11 @@ _SELECT = {
     "cost_note": "NULLIF(p.cost_note, '')",
     "turn": "coalesce(tu.turn, 1)",
     "parent_response_id": "tu.parent_response_id",
+    **{f"attempt_{name}": f"a.{name}" for name in ATTEMPT_COLUMNS[1:]},
 }
-
-# An attempt as the JSON Lines export lists it (desk.engine.export.ATTEMPT_RECORD_KEYS),
-# after the response it belongs to.
-ATTEMPT_COLUMNS = (
-    "response_id", "number", "status", "error_kind", "error_message", "http_status", "started_at",
-    "first_token_at", "ended_at", "connect_ms", "ttft_ms", "total_ms", "retry_after_s", "wait_before_ms",
-    "vendor_request_id", "ratelimit_json", "input_tokens", "output_tokens", "cached_input_tokens",
-    "reasoning_tokens", "cost_usd",
-)  # fmt: skip
+# The only attempt of a response that has exactly one (a: the attempts' own table).
+_ONLY_ATTEMPT = (" LEFT JOIN attempts a ON a.response_id = p.id AND NOT EXISTS "
+                 "(SELECT 1 FROM attempts b WHERE b.response_id = p.id AND b.number != a.number)")
 
 _CHUNK = 500  # ids per IN (...) query
 
@@ -129,7 +138,8 @@ class ExportReads:
                 "ORDER BY p.created_at, p.rowid, c.rater, c.created_at LIMIT -1")
         cursor = self.db.conn.execute(
             f"SELECT {selected} FROM ({keys}) c CROSS JOIN responses p ON p.rowid = c.p_rowid "
-            "LEFT JOIN trials t ON t.id = p.trial_id LEFT JOIN turns tu ON tu.response_id = p.id", params)
+            "LEFT JOIN trials t ON t.id = p.trial_id LEFT JOIN turns tu ON tu.response_id = p.id"
+            + (_ONLY_ATTEMPT if set(ONLY_ATTEMPT_COLUMNS).intersection(columns) else ""), params)
         tags_at = list(columns).index("tags_json")
         in_python = [i for i, name in enumerate(columns) if name in quoted] if quoted and not in_sql else []
         while chunk := cursor.fetchmany(size):

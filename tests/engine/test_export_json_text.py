@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from desk.core.response import ErrorKind, ResponseResult, Status
+from desk.core.response import Attempt, ErrorKind, ResponseResult, Status
 from desk.core.trial import TrialInput, Variant
-from desk.engine.export import export_file
-from desk.store import Store, open_store
-from desk.store import export_reads
+from desk.engine.export import export_file, response_record
+from desk.store import Store, export_reads, open_store
 
 # NUL and every other control, DEL, quotes and backslashes, Latin-1 and beyond, the
 # separators JavaScript rejects, a BOM, the last BMP character, astral characters.
@@ -67,3 +66,33 @@ def test_a_sqlite_quoting_otherwise_leaves_the_escaping_to_python(tmp_path):
         assert not export_reads._json_quote_is_pythons(store.db)
         export_file(store, "jsonl", tmp_path / "after.jsonl")
     assert (tmp_path / "after.jsonl").read_bytes() == (tmp_path / "before.jsonl").read_bytes()
+
+
+def test_answers_with_none_one_or_several_attempts_in_one_batch(tmp_path):
+    """An only attempt comes with its answer; none or several are read apart: in one batch,
+    each record lists its own, in order, and what the user waited spans them."""
+    with open_store(tmp_path / "attempts.db") as store:
+        trial_id = store.trials.create(TrialInput("Summarise."))
+        tries = {"none": [], "one": [_attempt(1, 10.0, 10.5)], "two": [_attempt(1, 20.0, 20.25), _attempt(2, 21.0, 22.0)],
+                 "one again": [_attempt(1, 30.0, 30.125)]}  # fmt: skip
+        for rid, attempts in tries.items():
+            store.responses.finish(ResponseResult(id=rid, trial_id=trial_id, model="oa/m", settings={}, text=rid,
+                                                  status=Status.OK, attempts=attempts))
+            store.ratings.save(rid, "ann", GOOD)
+        store.ratings.save("two", "bob", GOOD)  # the same answer twice in the batch
+        export_file(store, "jsonl", tmp_path / "out.jsonl")
+        stored = {rid: response_record(store.responses.get(rid)) for rid in tries}  # type: ignore[arg-type]
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").split("\n")[:-1]]
+    assert [r["response"]["id"] for r in records] == ["none", "one", "two", "two", "one again"]
+    assert [r["response"]["attempts"] for r in records] == [stored[r["response"]["id"]]["attempts"] for r in records]
+    assert [len(r["response"]["attempts"]) for r in records] == [0, 1, 2, 2, 1]
+    assert [r["response"]["wall_ms"] for r in records] == [None, 500.0, 2000.0, 2000.0, 125.0]
+
+
+GOOD = {"outcome": "success", "uncertainty": "confident_correct", "constraints": "followed", "quality": 4}
+
+
+def _attempt(number: int, started: float, ended: float) -> Attempt:
+    return Attempt(number=number, started_at=started, ended_at=ended, http_status=200 if number > 1 else 503,
+                   status=Status.OK if number > 1 else Status.ERROR, total_ms=(ended - started) * 1000,
+                   vendor_request_id=f"req-{number}", ratelimit={"x-remaining": str(number)})
