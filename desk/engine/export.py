@@ -76,7 +76,7 @@ from desk.engine.export_files import (
 from desk.engine.export_records import jsonl_lines
 from desk.engine.export_table import BOOL_COLUMNS, csv_lines, iso_time, table_columns
 from desk.engine.ports.exports import ExportSource
-from desk.store.export_reads import RECORD_COLUMNS, TABLE_COLUMNS
+from desk.store.export_reads import RECORD_COLUMNS, RECORD_QUOTED, TABLE_COLUMNS
 from desk.store.trials import StoredTrial
 
 FORMATS = ("csv", "jsonl", "pairs", "parquet")
@@ -257,11 +257,13 @@ def _jsonl_batches(store: ExportSource, filters: RatingFilter) -> Iterator[tuple
     look = _Lookup(store)
     rubrics = _rubrics(store)
     trial_at, response_at = RECORD_COLUMNS.index("trial_id"), RECORD_COLUMNS.index("response_id")
-    for batch in store.exports.answers(filters, JSONL_BATCH, RECORD_COLUMNS):
+    only_at = RECORD_COLUMNS.index("attempt_number")  # None: no attempt or several, read apart
+    for batch in store.exports.answers(filters, JSONL_BATCH, RECORD_COLUMNS, RECORD_QUOTED):
         trial_ids = {row[trial_at] for row in batch}
         look.hold_trials(trial_ids)
         trials = {t: _JSON.encode(trial_json(look.trial(t), t)) for t in trial_ids}
-        attempts = store.exports.attempts([row[response_at] for row in batch])
+        several = [row[response_at] for row in batch if row[only_at] is None]
+        attempts = store.exports.attempts(several) if several else {}
         yield jsonl_lines(batch, attempts, trials, rubrics), len(batch)
 
 

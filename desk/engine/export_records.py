@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring  # the C string escaper when available
-from operator import itemgetter
 from typing import Any
 
 from desk.core.judge import is_machine
@@ -22,7 +21,7 @@ from desk.core.response import model_name_of, provider_of, wall_ms_between
 from desk.core.rubric import Rubric
 from desk.core.tools import calls_from_json
 from desk.engine.export_table import iso_times
-from desk.store.export_reads import ATTEMPT_COLUMNS, RECORD_COLUMNS
+from desk.store.export_reads import ATTEMPT_COLUMNS, ONLY_ATTEMPT_COLUMNS, RECORD_COLUMNS, RECORD_QUOTED
 
 A = {name: i for i, name in enumerate(RECORD_COLUMNS)}  # a stored tuple's positions
 
@@ -30,8 +29,9 @@ _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 _encode = _JSON.encode
 
 # (key, column kind) of a response record, in order (desk.engine.export.RESPONSE_RECORD_KEYS
-# and the turn link); the kinds say how a column is encoded (see `_encoded`).
-_RESPONSE = (
+# and the turn link); the kinds say how a column is encoded (see `_encoded`). The text
+# columns read as JSON text already (RECORD_QUOTED) are "json".
+_RESPONSE_READ = (
     ("id", "str"), ("trial_id", "str"), ("model", "str"), ("provider", "json"), ("model_name", "json"),
     ("variant", "json"), ("system", "str"), ("settings", "json"), ("status", "str"), ("error_kind", "str"),
     ("error_message", "str"), ("http_status", "num"), ("text", "str"), ("reasoning_text", "str"),
@@ -44,6 +44,7 @@ _RESPONSE = (
     ("tool_calls", "json"), ("notes", "json"), ("attempts", "json"), ("turn", "num"),
     ("parent_response_id", "str"),
 )  # fmt: skip
+_RESPONSE = tuple((key, "json" if key in RECORD_QUOTED else kind) for key, kind in _RESPONSE_READ)
 # A rating's fields after its values (desk.engine.export.rating_json).
 _RATING_META = (
     ("id", "str"), ("response_id", "str"), ("created_at", "num"), ("rated_at", "str"), ("rater", "str"),
@@ -65,14 +66,15 @@ _ATTEMPT_LIST_TEMPLATE = f"[{_ATTEMPT_TEMPLATE}]"  # a response's one attempt
 def jsonl_lines(batch: Sequence[tuple[Any, ...]], attempts: dict[str, list[tuple[Any, ...]]],
                 trials: dict[str, str], rubrics: dict[str, Rubric]) -> str:
     """A batch of stored answers (desk.store.export_reads.RECORD_COLUMNS tuples) as JSON Lines,
-    given their attempts and their trials' objects as JSON text, by id."""
+    given the attempts of those without exactly one (read with the answer) and their
+    trials' objects as JSON text, by id."""
     cols = list(zip(*batch, strict=True))
 
     def col(name: str) -> tuple[Any, ...]:
         return cols[A[name]]
 
     models = col("model")
-    attempt_lists, walls = _attempt_lists(col("response_id"), attempts)
+    attempt_lists, walls = _attempt_lists([col(name) for name in ONLY_ATTEMPT_COLUMNS], col("response_id"), attempts)
     response = {
         "id": col("response_id"), "trial_id": col("trial_id"), "model": models,
         "provider": _cached(models, _PROVIDER), "model_name": _cached(models, _MODEL_NAME),
@@ -228,39 +230,35 @@ def _rubric(rubric_id: str, rubrics: dict[str, Rubric]) -> str:
                     "version": rubric.version if rubric else None})
 
 
-_STARTED, _ENDED = ATTEMPT_COLUMNS.index("started_at"), ATTEMPT_COLUMNS.index("ended_at")
+# Positions in an attempt's values (ATTEMPT_COLUMNS but the response id).
+_STARTED, _ENDED = ATTEMPT_COLUMNS.index("started_at") - 1, ATTEMPT_COLUMNS.index("ended_at") - 1
+_ATTEMPT_KINDS = {"status": "str", "error_kind": "str", "error_message": "str", "vendor_request_id": "str"}
 
 
-def _attempt_lists(response_ids: Sequence[str],
+def _attempt_lists(only: list[tuple[Any, ...]], response_ids: Sequence[str],
                    attempts: dict[str, list[tuple[Any, ...]]]) -> tuple[list[str], list[float | None]]:
     """Each response's attempts as a JSON list, in order (desk.engine.export.ATTEMPT_RECORD_KEYS),
-    and what the user waited for it: its first attempt's start to its last one's end."""
-    single = len(attempts) == len(set(response_ids)) and set(map(len, attempts.values())) == {1}
-    if single:  # one attempt each, the most common
-        flat = list(map(itemgetter(0), map(attempts.__getitem__, response_ids)))
-    else:
-        flat = [a for rid in response_ids for a in attempts.get(rid, ())]
+    and what the user waited for it: its first attempt's start to its last one's end. `only`:
+    the columns of each response's only attempt (number None: it has none or several, which
+    `attempts` holds as ATTEMPT_COLUMNS tuples)."""
+    if None not in only[0]:  # one attempt each, the most common
+        walls = list(map(wall_ms_between, only[_STARTED], only[_ENDED]))
+        return list(map(_ATTEMPT_LIST_TEMPLATE.__mod__, zip(*_attempt_columns(only), strict=True))), walls
+    lists = [[a[1:] for a in attempts.get(rid, ())] if number is None else [values]
+             for rid, number, values in zip(response_ids, only[0], zip(*only, strict=True), strict=True)]
+    walls = [wall_ms_between(found[0][_STARTED], found[-1][_ENDED]) if found else None for found in lists]
+    flat = [a for found in lists for a in found]
     if not flat:
-        return ["[]"] * len(response_ids), [None] * len(response_ids)
-    cols = list(zip(*flat, strict=True))
-    if single:
-        walls = list(map(wall_ms_between, cols[_STARTED], cols[_ENDED]))
-    else:
-        spans = {rid: (found[0][_STARTED], found[-1][_ENDED]) for rid, found in attempts.items() if found}
-        walls = [wall_ms_between(*spans[rid]) if rid in spans else None for rid in response_ids]
-    kinds = {"status": "str", "error_kind": "str", "error_message": "str", "vendor_request_id": "str"}
-    encoded = []
-    for name, column in zip(ATTEMPT_COLUMNS[1:], cols[1:], strict=True):
-        if name == "ratelimit_json":
-            encoded.append(_cached(column, _RATELIMIT))
-        else:
-            encoded.append(_encoded(kinds.get(name, "num"), column))
-    if single:
-        return list(map(_ATTEMPT_LIST_TEMPLATE.__mod__, zip(*encoded, strict=True))), walls
-    texts = list(map(_ATTEMPT_TEMPLATE.__mod__, zip(*encoded, strict=True)))
+        return ["[]"] * len(response_ids), walls
+    texts = list(map(_ATTEMPT_TEMPLATE.__mod__, zip(*_attempt_columns(list(zip(*flat, strict=True))), strict=True)))
     out, at = [], 0
-    for rid in response_ids:
-        n = len(attempts.get(rid, ()))
-        out.append("[" + ", ".join(texts[at:at + n]) + "]")
-        at += n
+    for found in lists:
+        out.append("[" + ", ".join(texts[at:at + len(found)]) + "]")
+        at += len(found)
     return out, walls
+
+
+def _attempt_columns(cols: list[tuple[Any, ...]]) -> list[list[str]]:
+    """Attempts' columns (ATTEMPT_COLUMNS but the response id) as JSON text."""
+    return [_cached(column, _RATELIMIT) if name == "ratelimit_json" else _encoded(_ATTEMPT_KINDS.get(name, "num"), column)
+            for name, column in zip(ATTEMPT_COLUMNS[1:], cols, strict=True)]

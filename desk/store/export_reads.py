@@ -10,8 +10,9 @@ was stored, then rater); only the keys are sorted, the answers' text is read aft
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from itertools import groupby
+from json.encoder import encode_basestring  # the C string escaper when available
 from operator import itemgetter
 from typing import Any
 
@@ -42,9 +43,29 @@ TABLE_COLUMNS = (
     "turn", "parent_response_id",
 )  # fmt: skip
 
+# An attempt as the JSON Lines export lists it (desk.engine.export.ATTEMPT_RECORD_KEYS),
+# after the response it belongs to.
+ATTEMPT_COLUMNS = (
+    "response_id", "number", "status", "error_kind", "error_message", "http_status", "started_at",
+    "first_token_at", "ended_at", "connect_ms", "ttft_ms", "total_ms", "retry_after_s", "wait_before_ms",
+    "vendor_request_id", "ratelimit_json", "input_tokens", "output_tokens", "cached_input_tokens",
+    "reasoning_tokens", "cost_usd",
+)  # fmt: skip
+
+# A response's only attempt (ATTEMPT_COLUMNS but its response id), read with the answer when
+# it has exactly one, the most common; all NULL when it has none or several (see `attempts`).
+ONLY_ATTEMPT_COLUMNS = tuple(f"attempt_{name}" for name in ATTEMPT_COLUMNS[1:])
+
 # The part of them a JSON Lines record writes: the trial's own object carries its prompt and
-# attachments, and the attempts read beside give what the user waited.
-RECORD_COLUMNS = tuple(c for c in ANSWER_COLUMNS if c not in ("prompt", "attachments", "wall_ms_unrounded"))
+# attachments, and the attempts give what the user waited.
+RECORD_COLUMNS = (*(c for c in ANSWER_COLUMNS if c not in ("prompt", "attachments", "wall_ms_unrounded")),
+                  *ONLY_ATTEMPT_COLUMNS)
+# Those of them a record writes as the stored text (or null): `answers(..., quoted=...)` reads
+# them as their JSON text, escaped by SQLite in the query instead of a pass in Python.
+RECORD_QUOTED = frozenset({
+    "system", "status", "error_kind", "error_message", "text", "reasoning_text", "finish_reason", "cost_note",
+    "price_source", "vendor_request_id", "served_model", "system_fingerprint", "parent_response_id",
+})  # fmt: skip
 
 # How each is read (c: the current rating, p: its response, t: its trial, tu: its turn link).
 # `system` is the one the answer was given (its variant's, else the trial's); `attachments`
@@ -64,16 +85,11 @@ _SELECT = {
     "cost_note": "NULLIF(p.cost_note, '')",
     "turn": "coalesce(tu.turn, 1)",
     "parent_response_id": "tu.parent_response_id",
+    **{f"attempt_{name}": f"a.{name}" for name in ATTEMPT_COLUMNS[1:]},
 }
-
-# An attempt as the JSON Lines export lists it (desk.engine.export.ATTEMPT_RECORD_KEYS),
-# after the response it belongs to.
-ATTEMPT_COLUMNS = (
-    "response_id", "number", "status", "error_kind", "error_message", "http_status", "started_at",
-    "first_token_at", "ended_at", "connect_ms", "ttft_ms", "total_ms", "retry_after_s", "wait_before_ms",
-    "vendor_request_id", "ratelimit_json", "input_tokens", "output_tokens", "cached_input_tokens",
-    "reasoning_tokens", "cost_usd",
-)  # fmt: skip
+# The only attempt of a response that has exactly one (a: the attempts' own table).
+_ONLY_ATTEMPT = (" LEFT JOIN attempts a ON a.response_id = p.id AND NOT EXISTS "
+                 "(SELECT 1 FROM attempts b WHERE b.response_id = p.id AND b.number != a.number)")
 
 _CHUNK = 500  # ids per IN (...) query
 
@@ -105,12 +121,16 @@ class ExportReads:
         return n, list(keys)
 
     def answers(self, filters: RatingFilter | None = None, size: int = 1000,
-                columns: Sequence[str] = ANSWER_COLUMNS) -> Iterator[list[tuple[Any, ...]]]:
+                columns: Sequence[str] = ANSWER_COLUMNS,
+                quoted: Collection[str] = ()) -> Iterator[list[tuple[Any, ...]]]:
         """The current ratings `filters` selects with their answers, as tuples of `columns`
         (some of ANSWER_COLUMNS, tags_json among them), a batch of up to `size` at a time,
-        read as consumed (memory flat in the store's size)."""
+        read as consumed (memory flat in the store's size). The text columns named in
+        `quoted` come as their JSON text (null for NULL), as Python's
+        `json.dumps(ensure_ascii=False)` writes it."""
         f = filters or RatingFilter()
-        selected = ", ".join(_SELECT.get(name, f"p.{name}") for name in columns)
+        in_sql = bool(quoted) and _json_quote_is_pythons(self.db)
+        selected = ", ".join(_quoted(_SELECT.get(name, f"p.{name}"), in_sql and name in quoted) for name in columns)
         sql, params = self._current(f)
         # Only the keys are sorted; the answers are joined after, in that order (the sorted
         # subquery is the outer loop of the CROSS JOIN).
@@ -118,11 +138,15 @@ class ExportReads:
                 "ORDER BY p.created_at, p.rowid, c.rater, c.created_at LIMIT -1")
         cursor = self.db.conn.execute(
             f"SELECT {selected} FROM ({keys}) c CROSS JOIN responses p ON p.rowid = c.p_rowid "
-            "LEFT JOIN trials t ON t.id = p.trial_id LEFT JOIN turns tu ON tu.response_id = p.id", params)
+            "LEFT JOIN trials t ON t.id = p.trial_id LEFT JOIN turns tu ON tu.response_id = p.id"
+            + (_ONLY_ATTEMPT if set(ONLY_ATTEMPT_COLUMNS).intersection(columns) else ""), params)
         tags_at = list(columns).index("tags_json")
+        in_python = [i for i, name in enumerate(columns) if name in quoted] if quoted and not in_sql else []
         while chunk := cursor.fetchmany(size):
             if f.tags:
                 chunk = [row for row in chunk if _tagged(row[tags_at], f.tags)]
+            if in_python:
+                chunk = [_quoted_row(row, in_python) for row in chunk]
             if chunk:
                 yield chunk
 
@@ -151,6 +175,31 @@ class ExportReads:
                    "AND (? IS NULL OR created_at < ?)")
             params = [*params, f.since, f.since, f.until, f.until]
         return sql, params
+
+
+def _quoted(expression: str, quote: bool) -> str:
+    return f"json_quote({expression})" if quote else expression
+
+
+# Every character class the two escapers could treat apart: ASCII with NUL, the other
+# controls and DEL, Latin-1, the line and paragraph separators JavaScript rejects, a BOM,
+# the last BMP character, astral ones.
+_PROBE = "".join(map(chr, range(0x100))) + "\u2028\u2029\ufeff\uffff\U0001f600\U0010ffff"
+
+
+def _json_quote_is_pythons(db: Database) -> bool:
+    """Whether this SQLite's json_quote writes text as Python's escaper does (ensure_ascii
+    off): SQLite versions differ, so the query's escaping is checked, not assumed."""
+    found = db.conn.execute("SELECT json_quote(?), json_quote(NULL)", (_PROBE,)).fetchone()
+    return tuple(found) == (encode_basestring(_PROBE), "null")
+
+
+def _quoted_row(row: tuple[Any, ...], at: Sequence[int]) -> tuple[Any, ...]:
+    """A row whose text columns at `at` are turned into JSON text in Python."""
+    values = list(row)
+    for i in at:
+        values[i] = "null" if values[i] is None else encode_basestring(values[i])
+    return tuple(values)
 
 
 def _tagged(tags_json: str, wanted: Sequence[str]) -> bool:

@@ -43,8 +43,8 @@ def test_rows_are_written_before_the_last_answers_are_read(store, fmt, tmp_path,
     attempt_reads: list[int] = []
     answers, attempts = store.exports.answers, store.exports.attempts
 
-    def read_answers(filters=None, size=1000, columns=ANSWER_COLUMNS):
-        for batch in answers(filters, size, columns):
+    def read_answers(filters=None, size=1000, columns=ANSWER_COLUMNS, quoted=()):
+        for batch in answers(filters, size, columns, quoted):
             batches.append(len(batch))
             yield batch
 

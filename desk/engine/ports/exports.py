@@ -8,7 +8,7 @@ opened for one job on a worker thread, that a cancel can interrupt mid-statement
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -61,9 +61,9 @@ class AnswerRows(Protocol):
         """How many rated answers `answers` yields, and the extra value keys they hold."""
 
     def answers(self, filters: RatingFilter | None = None, size: int = 1000,
-                columns: Sequence[str] = ...) -> Iterator[list[tuple[Any, ...]]]:
+                columns: Sequence[str] = ..., quoted: Collection[str] = ...) -> Iterator[list[tuple[Any, ...]]]:
         """The rated answers as tuples of `columns` (desk.store.export_reads.ANSWER_COLUMNS,
-        the default, or some of them), a batch at a time."""
+        the default, or some of them), a batch at a time; text columns in `quoted` as JSON text."""
 
     def attempts(self, response_ids: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
         """These responses' attempts in order, as ATTEMPT_COLUMNS tuples, by response id."""
