@@ -28,11 +28,16 @@ def _defined(tree: ast.AST) -> set[str]:
     return names
 
 
+# A named tuple's documented methods carry an underscore only so they cannot clash with a field.
+NAMEDTUPLE_API = {"_replace", "_asdict", "_fields", "_make", "_field_defaults"}
+
+
 def _private_uses(tree: ast.AST) -> list[tuple[int, str]]:
     return [
         (node.lineno, ast.unparse(node))
         for node in ast.walk(tree)
         if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+        and node.attr not in NAMEDTUPLE_API
         and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
     ]
 
