@@ -247,9 +247,11 @@ _TEXT_TYPES = frozenset({str, type(None)})
 
 
 def rated_records(store: ExportSource, filters: RatingFilter | None = None) -> list[dict[str, Any]]:
-    """One `{"trial", "response", "rating"}` object per rated answer (see the module doc)."""
+    """One `{"trial", "response", "rating"}` object per rated answer (see the module doc).
+    Lines end at "\n" only: str.splitlines would also cut at U+2028 or \x1c, which JSON
+    leaves raw inside an answer's text."""
     return [json.loads(line) for text, _ in _jsonl_batches(store, filters or RatingFilter())
-            for line in text.splitlines()]
+            for line in text.split("\n") if line]
 
 
 def _jsonl_batches(store: ExportSource, filters: RatingFilter) -> Iterator[tuple[str, int]]:

@@ -96,3 +96,11 @@ def _attempt(number: int, started: float, ended: float) -> Attempt:
     return Attempt(number=number, started_at=started, ended_at=ended, http_status=200 if number > 1 else 503,
                    status=Status.OK if number > 1 else Status.ERROR, total_ms=(ended - started) * 1000,
                    vendor_request_id=f"req-{number}", ratelimit={"x-remaining": str(number)})
+
+
+def test_rated_records_read_lines_that_hold_raw_separators(tmp_path):
+    from desk.engine.export import rated_records
+
+    with _edge_store(tmp_path / "edge.db") as store:
+        records = rated_records(store)
+    assert [r["response"]["text"] for r in records] == [EDGE, EDGE]
