@@ -17,9 +17,11 @@ from pathlib import Path
 from desk.core.response import ResponseResult, Status
 from desk.core.suite import Case
 from desk.core.trial import ModelRef
+from desk.engine.engine_thread import EngineThread
 from desk.engine.runner import NullSink
 from desk.engine.session import Engine, EngineError, SuiteInfo, SuiteMatrix, SuiteRunInfo
 from desk.engine.suite_records import MatrixCell, SuiteResponse, SuiteRunResult, progress_text
+from desk.engine.streamed import Streamed
 from desk.engine.suite_run import Listeners
 from desk.engine.tab_events import Event, Notice
 
@@ -42,7 +44,7 @@ class RunPlan:
     models: tuple[ModelRef, ...]
     total: int
     text: str
-    go: Callable[[Listeners], Awaitable[SuiteRunResult]]
+    go: Callable[[Engine, Listeners], Awaitable[SuiteRunResult]]  # on the engine it streams with
 
 
 # --- the matrix's rows ----------------------------------------------------------------------
@@ -143,8 +145,11 @@ class SuitesTab:
     stored: list and open it), `changed()` (an answer arrived or started: redraw when due).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, streams: EngineThread[Engine] | None = None) -> None:
         self.engine = engine
+        # Where runs stream: the window's streaming thread (its engine stores what arrives;
+        # its callbacks are told here, on the caller's loop); None: on this engine and loop.
+        self.sending = Streamed(engine, streams)
         self.suites: list[SuiteInfo] = []
         self.runs: list[SuiteRunInfo] = []
         self.current_run_id: str | None = None
@@ -239,8 +244,8 @@ class SuitesTab:
             raise PlanError("Tick at least one model to run the suite on.")
         total = suite.cases * repeat * len(models)
 
-        def go(to: Listeners) -> Awaitable[SuiteRunResult]:
-            return self.engine.suites.run(suite.name, models, version=suite.version, repeat=repeat,
+        def go(engine: Engine, to: Listeners) -> Awaitable[SuiteRunResult]:
+            return engine.suites.run(suite.name, models, version=suite.version, repeat=repeat,
                                           concurrency=concurrency, max_turns=max_turns, progress=to.progress,
                                           on_response=to.on_response,
                                           on_start=to.on_start, sink=to.sink)
@@ -257,8 +262,8 @@ class SuitesTab:
         except ValueError:
             models = ()
 
-        def go(to: Listeners) -> Awaitable[SuiteRunResult]:
-            return self.engine.suites.resume(run_id, progress=to.progress, on_response=to.on_response,
+        def go(engine: Engine, to: Listeners) -> Awaitable[SuiteRunResult]:
+            return engine.suites.resume(run_id, progress=to.progress, on_response=to.on_response,
                                              on_start=to.on_start, sink=to.sink)
 
         return RunPlan(models, info.total, f"Resuming {run_id}: {info.total - info.done} answers to get…",
@@ -283,7 +288,10 @@ class SuitesTab:
         if before_run is not None and not await before_run(plan.models):
             self._note = NOT_STARTED
             return None
-        return await plan.go(Listeners(self.on_progress, self.on_response, self.on_start, _RunSink(self)))
+        back = self.sending.back_here  # the callbacks come from the streaming thread: told here
+        to = Listeners(back(self.on_progress), back(self.on_response), back(self.on_start),
+                       _RunSink(back(self.mark_dirty)))
+        return await self.sending.run([m.provider for m in plan.models], lambda engine: plan.go(engine, to))
 
     def end(self) -> str | None:
         """The run's task ended; returns the id of the run that was running (if it started)."""
@@ -361,8 +369,8 @@ class SuitesTab:
 class _RunSink(NullSink):
     """Streams of a run, as far as the tab cares: an answer started (a cell goes 'streaming')."""
 
-    def __init__(self, tab: SuitesTab) -> None:
-        self._tab = tab
+    def __init__(self, mark_dirty: Callable[[], None]) -> None:
+        self._mark_dirty = mark_dirty
 
     def response_started(self, result: ResponseResult) -> None:
-        self._tab.mark_dirty()
+        self._mark_dirty()

@@ -1,9 +1,10 @@
 """*Judge run…* on the Suites tab, *Rate → Judge these answers…* in the window: a model
 rates a suite run's or the open trial's answers (issue 14).
 
-The judge model is chosen from the configured ones; the run is an asyncio task on the
-window's loop (as a suite run is: the requests are async I/O, nothing blocks the GUI
-thread), with its progress on the panel's message line and a Cancel button. A cancelled
+The judge model is chosen from the configured ones; the run streams on the window's
+streaming thread (`sending`, as a trial and a suite run do: no SSE is parsed, nothing is
+stored on the GUI thread), with its progress on the panel's message line and a Cancel
+button (it stops the run on that thread and waits until what arrived is stored). A cancelled
 run resumes where it stopped: no answer is judged twice (desk.engine.services.judge).
 """
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import QPushButton, QWidget
 from desk.core.trial import ModelRef, ModelRefError
 from desk.engine.services.judge import JUDGE_TEMPERATURE
 from desk.engine.session import Engine, JudgeSummary
+from desk.engine.streamed import Streamed
 from desk.ui import layout
 from desk.ui.busy import BusyBar
 from desk.ui.command import Command
@@ -34,16 +36,18 @@ class Judge(Protocol):
 
 class JudgeRunAction:
     """The button, its Cancel, and the judging task of one panel. `run_id()` names what to
-    judge: a suite run, or with `judge` (JudgeService.judge_trial, say) a trial; with a
-    `bar`, the work and its Cancel show in the window's status bar."""
+    judge: a suite run, or with `judge` (an engine's JudgeService.judge_trial, say) a trial;
+    `sending` says where it streams (the window's streaming thread); with a `bar`, the work
+    and its Cancel show in the window's status bar."""
 
     def __init__(self, engine: Engine, parent: QWidget, run_id: Callable[[], str | None],
                  models: Callable[[], list[str]], show_info: Callable[[str], None],
-                 show_error: Callable[[str], None], *, judge: Judge | None = None, bar: BusyBar | None = None,
-                 what: str = "run") -> None:
+                 show_error: Callable[[str], None], *, judge: Callable[[Engine], Judge] | None = None,
+                 bar: BusyBar | None = None, what: str = "run", sending: Streamed | None = None) -> None:
         self.engine, self._parent, self._run_id, self._models = engine, parent, run_id, models
         self._show_info, self._show_error = show_info, show_error
-        self._judge: Judge = judge or engine.judges.judge_run
+        self._judge: Callable[[Engine], Judge] = judge or (lambda on: on.judges.judge_run)
+        self.sending = sending or Streamed(engine)
         self._what = what
         self.command = Command(show_info, show_error, refuse="Still judging: wait for it or cancel it.",
                                running_changed=self._running, bar=bar)
@@ -83,8 +87,12 @@ class JudgeRunAction:
         except ModelRefError as exc:
             self._show_error(str(exc))
             return None
-        task = self.command.start(lambda: self._judge(run_id, ref, images=images, temperature=temperature,
-                                                      progress=self._progress), done=_said,
+        progress = self.sending.back_here(self._progress)  # called on the streaming thread: told here
+
+        def judging(engine: Engine) -> Awaitable[JudgeSummary]:
+            return self._judge(engine)(run_id, ref, images=images, temperature=temperature, progress=progress)
+
+        task = self.command.start(lambda: self.sending.run([ref.provider], judging), done=_said,
                                   cancelled="Judging cancelled; judging again goes on where it stopped.",
                                   title=f"Judging with {ref}")
         if task is not None:

@@ -211,7 +211,7 @@ class MainWindow(TrialView, ReplyView, RatingView, StoreActions, QMainWindow):
         self._load_panel: LoadPanel | None = None
         self._load_placeholder: QWidget | None = QWidget()
         self.tabs.addTab(self._load_placeholder, "Load")
-        self.suites_panel = SuitesPanel(self.engine)
+        self.suites_panel = SuitesPanel(self.engine, streams=self.tab.streams)
         self.suites_panel.rubric = self.rubric
         self.suites_panel.before_run = self._before_run
         self.suites_panel.open_trial_requested.connect(self.open_case)
@@ -312,7 +312,8 @@ class MainWindow(TrialView, ReplyView, RatingView, StoreActions, QMainWindow):
         self._action(rate_menu, "Edit the &rubric…", None, self.open_rubric)
         self.trial_judge = JudgeRunAction(
             self.engine, self, lambda: self.current_trial_id, self.suites_panel.tab.model_names, self.banner_info,
-            self.banner_error, judge=self.engine.judges.judge_trial, bar=self.busy, what="trial")
+            self.banner_error, judge=lambda engine: engine.judges.judge_trial, bar=self.busy, what="trial",
+            sending=self.suites_panel.tab.sending)
         self._action(rate_menu, "&Judge these answers…", None, lambda: self.trial_judge.start())
         suites_menu = self.menuBar().addMenu("&Suites")
         self._action(suites_menu, "&Suites tab", hotkeys.TAB_SUITES, lambda: self.tabs.setCurrentWidget(self.suites_panel))

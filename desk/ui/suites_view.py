@@ -3,10 +3,9 @@ matrix of cases x models, which fills in live while the run streams.
 
 The tab's state and rules (what may start, the run's plan, its live figures, what is said
 when it ends) are desk.engine.suites_tab's SuitesTab; this widget lays them out and binds
-them. Long work (import, export, the run) goes through desk.ui.command's Command. The run is
-an asyncio task on the qasync loop (as a trial is): every engine callback arrives on the GUI
-thread and only notes what changed; a timer on the GUI thread redraws at most a few times a
-second, so a fast run never floods the window. The matrix itself is desk.ui.suite_matrix's.
+them. Long work goes through desk.ui.command's Command. A run (and a judge run) streams on the
+window's streaming thread as a trial does; its callbacks, told on the GUI thread, note what
+changed, and a timer redraws a few times a second. The matrix is desk.ui.suite_matrix's.
 """
 
 from __future__ import annotations
@@ -60,6 +59,7 @@ from desk.ui.suite_matrix import TRIAL_ROLE, MatrixFilter, MatrixFilterBar, Matr
 
 if TYPE_CHECKING:
     from desk.core.rubric import Rubric
+    from desk.engine.engine_thread import EngineThread
     from desk.ui.rating_queue import RatingQueue
     from desk.ui.run_compare_view import RunCompareDialog
     from desk.ui.run_scorecard import RunScorecardDialog
@@ -77,11 +77,12 @@ class SuitesPanel(QWidget):
     run_finished = Signal(str)  # run id
     activity = Signal(str)  # what a running suite run is doing, for the status bar ("" when done)
 
-    def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
+    def __init__(self, engine: Engine, parent: QWidget | None = None,
+                 streams: EngineThread[Engine] | None = None) -> None:  # streams: where runs stream
         super().__init__(parent)
         self.setObjectName("suitesPanel")
         self.engine = engine
-        self.tab = SuitesTab(engine)
+        self.tab = SuitesTab(engine, streams)
         self.tab.running_changed.connect(self._on_running)
         self.tab.run_started.connect(self._on_start)
         self.rubric: Rubric | None = None  # the window's rubric, for the rating queue (None: the engine's)
@@ -100,8 +101,7 @@ class SuitesPanel(QWidget):
         self._refresh.setInterval(REFRESH_MS)
         self._refresh.timeout.connect(self._tick)
         self._build()
-        # Suites and runs are read when the tab is first shown (refresh_suites imports the
-        # bundled starter suite into the store on first use: not at every window start).
+        # Suites and runs are read when the tab is first shown (the starter is imported then).
         self.refresh_models()
 
     # The tab's state, as the window and the tests know it.
@@ -209,7 +209,7 @@ class SuitesPanel(QWidget):
                                             "This run against the suite's run before it, figure by figure "
                                             "with paired tests; and the suite's history over time")
         self.judge = JudgeRunAction(self.engine, self, lambda: self.selected_run_id() or self.current_run_id,
-                                    self.tab.model_names, self.show_info, self.show_error)
+                                    self.tab.model_names, self.show_info, self.show_error, sending=self.tab.sending)
         head = layout.row(QLabel("<b>Runs</b>"), None, self.resume_button, self.rate_button, self.scorecard_button,
                           self.compare_button)
         judging = layout.row(None, self.judge.button, self.judge.cancel_button, self.judge.agreement_button)
