@@ -33,10 +33,6 @@ class Streamed:
         self.engine = engine
         self.streams = streams
 
-    @property
-    def elsewhere(self) -> bool:
-        return self.streams is not None
-
     async def run(self, providers: Sequence[str], use: Callable[[Engine], Awaitable[T]]) -> T:
         streams = self.streams
         if streams is None:

@@ -4,7 +4,8 @@ figures while it streams, and what the tab says when it ends.
 
 The widget (desk/ui/suites_view.py) lays this out and binds it; tests drive it without a
 window. It is evented with plain callbacks (desk.engine.tab_events), called on the thread
-that changed the state (the GUI thread, as the engine's run callbacks arrive there).
+that changed the state: the GUI thread. With `streams` a run streams on a thread of its own
+(desk.engine.streamed) and its callbacks are told here, on the caller's loop.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from desk.core.trial import ModelRef
 from desk.engine.engine_thread import EngineThread
 from desk.engine.runner import NullSink
 from desk.engine.session import Engine, EngineError, SuiteInfo, SuiteMatrix, SuiteRunInfo
-from desk.engine.suite_records import MatrixCell, SuiteResponse, SuiteRunResult, progress_text
 from desk.engine.streamed import Streamed
+from desk.engine.suite_records import MatrixCell, SuiteResponse, SuiteRunResult, progress_text
 from desk.engine.suite_run import Listeners
 from desk.engine.tab_events import Event, Notice
 

@@ -87,12 +87,12 @@ class JudgeRunAction:
         except ModelRefError as exc:
             self._show_error(str(exc))
             return None
-        progress = self.sending.back_here(self._progress)  # called on the streaming thread: told here
+        async def judging() -> JudgeSummary:
+            progress = self.sending.back_here(self._progress)  # called on the streaming thread: told here
+            return await self.sending.run([ref.provider], lambda engine: self._judge(engine)(
+                run_id, ref, images=images, temperature=temperature, progress=progress))
 
-        def judging(engine: Engine) -> Awaitable[JudgeSummary]:
-            return self._judge(engine)(run_id, ref, images=images, temperature=temperature, progress=progress)
-
-        task = self.command.start(lambda: self.sending.run([ref.provider], judging), done=_said,
+        task = self.command.start(judging, done=_said,
                                   cancelled="Judging cancelled; judging again goes on where it stopped.",
                                   title=f"Judging with {ref}")
         if task is not None:
