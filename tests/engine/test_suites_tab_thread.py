@@ -1,0 +1,86 @@
+"""The Suites tab's model with a streaming thread (issue 21), without a window: the run is
+sent from the thread's engine, every callback is told on the caller's thread, and a cancel
+there comes back as the run's own cancel carrying what was stored."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from desk.engine.engine_thread import EngineThread
+from desk.engine.suite_records import SuiteRunCancelled
+from desk.engine.suites_tab import SuitesTab
+from desk.providers.framing import SSEDecoder
+from tests.engine.conftest import MODELS, engine_for
+from tests.engine.test_suites_tab_model import names, suite_path
+from tests.vendor_server import Script
+
+
+@pytest.fixture
+def parsed_on(monkeypatch):
+    threads: list[int] = []
+    feed = SSEDecoder.feed
+
+    def recording(self, chunk, at):
+        threads.append(threading.get_ident())
+        return feed(self, chunk, at)
+
+    monkeypatch.setattr(SSEDecoder, "feed", recording)
+    return threads
+
+
+def test_a_run_streams_on_the_thread_and_tells_its_callbacks_here(providers, vendor, tmp_path, parsed_on):
+    told_on: set[int] = set()
+
+    async def go():
+        async with engine_for(providers) as engine:
+            streams = EngineThread(lambda: engine.elsewhere())
+            engine.suites.import_suite(suite_path(tmp_path), "three")
+            tab = SuitesTab(engine, streams)
+            for event in (tab.run_started, tab.changed):
+                event.connect(lambda *_: told_on.add(threading.get_ident()))
+            tab.load_suites()
+            plan = tab.plan_run(tab.suite("three"), names("openai", "anthropic"), 1, 3)
+            tab.begin(plan)
+            try:
+                return tab, await tab.run(plan), streams.ident
+            finally:
+                streams.close()
+
+    tab, result, thread = asyncio.run(go())
+    here = threading.get_ident()
+    assert result.ok == 6 and tab.progress == (6, 6) and tab.current_run_id == result.run_id
+    assert told_on == {here}
+    assert parsed_on and set(parsed_on) == {thread} and thread != here
+
+
+def test_a_cancel_stops_the_run_there_and_carries_what_was_stored(providers, vendor, tmp_path):
+    vendor.set_default(MODELS["openai"], Script(first_token_delay_ms=60))
+    cases = [{"id": f"c{i}", "prompt": f"case-{i}"} for i in range(8)]
+
+    async def go():
+        async with engine_for(providers) as engine:
+            streams = EngineThread(lambda: engine.elsewhere())
+            engine.suites.import_suite(suite_path(tmp_path, cases), "eight")
+            tab = SuitesTab(engine, streams)
+            tab.load_suites()
+            plan = tab.plan_run(tab.suite("eight"), names("openai"), 1, 2)
+            tab.begin(plan)
+            task = asyncio.ensure_future(tab.run(plan))
+            while tab.progress is None or tab.progress[0] < 3:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            try:
+                with pytest.raises(SuiteRunCancelled) as err:
+                    await task
+            finally:
+                streams.close()
+            tab.load_runs()
+            return tab, err.value.result
+
+    tab, cancelled = asyncio.run(go())
+    info = tab.run_info(cancelled.run_id)
+    assert 3 <= cancelled.ok < 8 and info.done == cancelled.ok and info.status == "interrupted"
+    assert tab.cancelled(SuiteRunCancelled(cancelled)).text.startswith(f"Cancelled. {cancelled.ok} new answers")
