@@ -247,9 +247,8 @@ class SuitesTab:
 
         def go(engine: Engine, to: Listeners) -> Awaitable[SuiteRunResult]:
             return engine.suites.run(suite.name, models, version=suite.version, repeat=repeat,
-                                          concurrency=concurrency, max_turns=max_turns, progress=to.progress,
-                                          on_response=to.on_response,
-                                          on_start=to.on_start, sink=to.sink)
+                                     concurrency=concurrency, max_turns=max_turns, progress=to.progress,
+                                     on_response=to.on_response, on_start=to.on_start, sink=to.sink)
 
         return RunPlan(models, total, f"Starting {suite.name}: {total} answers to get…", go)
 
@@ -265,7 +264,7 @@ class SuitesTab:
 
         def go(engine: Engine, to: Listeners) -> Awaitable[SuiteRunResult]:
             return engine.suites.resume(run_id, progress=to.progress, on_response=to.on_response,
-                                             on_start=to.on_start, sink=to.sink)
+                                        on_start=to.on_start, sink=to.sink)
 
         return RunPlan(models, info.total, f"Resuming {run_id}: {info.total - info.done} answers to get…",
                        go)

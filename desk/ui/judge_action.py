@@ -87,6 +87,7 @@ class JudgeRunAction:
         except ModelRefError as exc:
             self._show_error(str(exc))
             return None
+
         async def judging() -> JudgeSummary:
             progress = self.sending.back_here(self._progress)  # called on the streaming thread: told here
             return await self.sending.run([ref.provider], lambda engine: self._judge(engine)(
