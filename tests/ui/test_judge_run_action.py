@@ -1,5 +1,5 @@
 """*Judge run…* on the Suites tab (issue 14): a model judges the selected run's answers on
-the window's loop with progress, Cancel stops it, and judging again goes on where it
+the window's streaming thread with progress, Cancel stops it, and judging again goes on where it
 stopped without sending an answer twice."""
 
 from __future__ import annotations
