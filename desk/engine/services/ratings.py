@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from desk.core.collections_paused import collections_paused
 from desk.core.constraint_reading import DEFAULT_READING, check_reading, figures_read_as
 from desk.core.conversation import TurnLink, task_figures
 from desk.core.judge import JUDGE_PREFIX, is_judge
@@ -133,6 +134,12 @@ def _scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, progress
 
 def _fresh_scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, reading: str,
                      progress: Progress | None) -> list[ModelScore]:
+    with collections_paused():  # its rows and figures: see desk.core.collections_paused
+        return _scorecard_of(sources, filters, seed, reading, progress)
+
+
+def _scorecard_of(sources: ScoreSources, filters: RatingFilter, seed: int, reading: str,
+                  progress: Progress | None) -> list[ModelScore]:
     ratings = sources.ratings.figures(filters)
     # Automatic constraint verdicts are not a person's rating, nor is a judge model's: each
     # counts only when asked for by name. Asked once per rater, not per rating.
