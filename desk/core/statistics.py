@@ -548,7 +548,7 @@ def exact_mean(values: Sequence[float]) -> float:
     is one and the mean is whole), without its fraction arithmetic per value: each float is
     an integer times a power of two, so the exact sum is a few integer sums, one per power."""
     import numpy as np  # on first use: see the module docstring
-    kinds = {type(v) for v in values}
+    kinds = set(map(type, values))
     if not values or not kinds <= {int, float}:
         return statistics.mean(values)
     data = np.asarray(values, dtype=float)

@@ -100,9 +100,14 @@ def combined(rs: Sequence[RatingFigures]) -> Combined:
     if len(rs) == 1:
         return _VALUES(rs[0])
     if len(rs) == 2:  # as majority of two: the later rating's values (the first's on a tie of times)
-        later = rs[1] if rs[1].created_at > rs[0].created_at else rs[0]
-        known = rs[0].quality is not None or rs[1].quality is not None
-        return later.outcome, later.uncertainty, later.constraints, mean_quality(rs) if known else None
+        first, second = rs
+        later = second if second.created_at > first.created_at else first
+        q0, q1 = first.quality, second.quality
+        if type(q0) is int and type(q1) is int:  # two whole scores: their mean as mean_quality gives it
+            quality: Any = (q0 + q1) // 2 if not (q0 + q1) % 2 else (q0 + q1) / 2
+        else:
+            quality = mean_quality(rs) if q0 is not None or q1 is not None else None
+        return later.outcome, later.uncertainty, later.constraints, quality
     return (majority([(x.created_at, x.outcome) for x in rs]),
             majority([(x.created_at, x.uncertainty) for x in rs]),
             majority([(x.created_at, x.constraints) for x in rs]),
