@@ -67,9 +67,12 @@ class RatedAnswers:
         ids = list(map(_FIRST, ratings))
         self.row: dict[str, tuple[Any, ...]] = dict(zip(ids, ratings, strict=True))
         several: defaultdict[str, list[RatingFigures]] = defaultdict(list)
-        if len(self.row) < len(ids):  # some answer has several ratings
-            times = Counter(ids)
-            for rating in compress(ratings, map(operator.lt, repeat(1), map(times.__getitem__, ids))):
+        if len(self.row) < len(ids):  # some answer has several ratings: each but its last is not in `row`
+            many = set(compress(ids, map(operator.is_not, map(self.row.__getitem__, ids), ratings)))
+            if len(ids) - len(self.row) + len(many) != sum(map(many.__contains__, ids)):  # one row listed twice
+                times = Counter(ids)
+                many = {response_id for response_id, n in times.items() if n > 1}
+            for rating in compress(ratings, map(many.__contains__, ids)):
                 several[rating.response_id].append(rating)
             for response_id, rs in several.items():
                 self.row[response_id] = (None, None, None, *combined(rs))
