@@ -15,8 +15,9 @@ from contextlib import contextmanager
 
 @contextmanager
 def collections_paused() -> Iterator[None]:
-    """Pause the collector for the block; a collector already paused (by the caller, or by
-    another thread's block) is left as found."""
+    """Pause the collector for the block; a collector already paused is left as found: by
+    another thread's block, or by the window, which collects on its GUI thread only
+    (desk/ui/collector.py) and runs its scorecards while it lives."""
     if not gc.isenabled():
         yield
         return

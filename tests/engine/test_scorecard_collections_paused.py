@@ -30,6 +30,17 @@ class _Watching(Job):
         super().report(done, total, detail)
 
 
+@pytest.fixture(autouse=True)
+def _collecting():
+    """Automatic collection on, as Python starts (a window's tests may leave it to the GUI
+    thread's collector, desk/ui/collector.py), and left as found."""
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
 def test_a_fresh_scorecard_pauses_the_collector_and_resumes_it(tmp_path):
     store = open_store(tmp_path / "gc.db")
     try:
