@@ -91,10 +91,15 @@ def _counted_ratios(
     be from the definition's, and where each few rows of resamples start in the stream (to
     draw a row again, only its few are)."""
     m = len(data)
-    table = np.empty((3 * m, n))  # a row per data set's numerators, their magnitudes, its denominators
+    # A row per data set's numerators, its denominators and, when some numerator is negative,
+    # their magnitudes (costs never are: their magnitudes' sums are their sums, one product less).
+    signed = any((numerators < 0).any() for numerators, _ in data)
+    table = np.empty(((3 if signed else 2) * m, n))
     for k, (numerators, denominators) in enumerate(data):
-        table[k], table[m + k], table[2 * m + k] = numerators, np.abs(numerators), denominators
-    sums = np.empty((n_resamples, 3 * m))
+        table[k], table[m + k] = numerators, denominators
+        if signed:
+            table[2 * m + k] = np.abs(numerators)
+    sums = np.empty((n_resamples, len(table)))
     per_block, per_mark = max(1, _DRAWS_PER_BLOCK // n), max(1, _DRAWS_PER_MARK // n)
     marks = []
     with _one_blas_thread():
@@ -106,7 +111,8 @@ def _counted_ratios(
                 drawn = stream.rows(rows) + (np.arange(rows, dtype=np.intp) * n)[:, None]  # row r counts in [r*n, r*n+n)
                 counts[first : first + rows] = np.bincount(drawn.ravel(), minlength=rows * n).reshape(rows, n)
             sums[start : start + len(counts)] = (table @ counts.T).T
-    numerators, magnitudes, denominators = sums[:, :m], sums[:, m : 2 * m], sums[:, 2 * m :]
+    numerators, denominators = sums[:, :m], sums[:, m : 2 * m]
+    magnitudes = sums[:, 2 * m :] if signed else numerators
     nothing = denominators == 0  # exact: whole numbers sum exactly in any order
     safe = np.where(nothing, 1.0, np.abs(denominators))
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -404,10 +404,10 @@ def _alike_units(units: Sequence[Sequence[H | None]]) -> Counter[tuple[tuple[H, 
     occurs: thousands of doubly rated answers hold a few dozen kinds of unit, and the sums
     over them are exact fractions, so adding a kind once times its count changes nothing."""
     alike: Counter[tuple[tuple[H, int], ...]] = Counter()
-    for unit in units:
+    for unit, times in Counter(map(tuple, units)).items():  # the same unit is counted once, as often as it comes
         values = [v for v in unit if v is not None]
         if len(values) >= 2:
-            alike[tuple(Counter(values).items())] += 1
+            alike[tuple(Counter(values).items())] += times
     return alike
 
 
@@ -548,7 +548,7 @@ def exact_mean(values: Sequence[float]) -> float:
     is one and the mean is whole), without its fraction arithmetic per value: each float is
     an integer times a power of two, so the exact sum is a few integer sums, one per power."""
     import numpy as np  # on first use: see the module docstring
-    kinds = {type(v) for v in values}
+    kinds = set(map(type, values))
     if not values or not kinds <= {int, float}:
         return statistics.mean(values)
     data = np.asarray(values, dtype=float)

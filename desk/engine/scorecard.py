@@ -40,11 +40,12 @@ from __future__ import annotations
 import math
 import operator
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Mapping, Sequence, Set
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from itertools import chain, compress
+from itertools import compress, repeat
+from operator import attrgetter
 from statistics import mean
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from desk.core.constraint_reading import rating_figures
 from desk.core.rating import Preference, PreferenceFigures, Rating, RatingFigures
@@ -67,6 +68,20 @@ from desk.core.statistics import (
 )
 from desk.core.suite import AUTO_RATER, EXPECT_KINDS, handled
 from desk.engine.paired import PairedComparison
+from desk.engine.scorecard_columns import (
+    CONSTRAINTS,
+    OUTCOME,
+    QUALITY,
+    UNCERTAINTY,
+    ModelAnswers,
+    RatedAnswers,
+    by_model,
+    majority,
+    present,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -187,54 +202,6 @@ def _json_interval(ci: tuple[float, float] | None) -> list[float | None] | None:
     return [None if math.isinf(v) else v for v in ci]
 
 
-def _majority(values: list[tuple[float, Any]]) -> Any:
-    """Most common value; ties go to the most recent. `values` holds (created_at, value)."""
-    if len(values) == 1:  # one rater, the usual case
-        return values[0][1]
-    if len(values) == 2:  # two raters: agreeing or not, the most recent (the first on a tie of times)
-        (t0, v0), (t1, v1) = values
-        return v1 if t1 > t0 else v0
-    counts = Counter(v for _, v in values)
-    top = max(counts.values())
-    for _, value in sorted(values, key=lambda cv: cv[0], reverse=True):
-        if counts[value] == top:
-            return value
-    return None
-
-
-Combined = tuple[Any, Any, Any, Any]  # an answer's outcome, uncertainty, constraints and quality (None: none)
-
-
-def _combined(rated: Sequence[Sequence[RatingFigures]]) -> list[Combined]:
-    """Each rated answer's outcome, uncertainty and constraints (by majority), and the mean
-    quality when it has one; one or two raters' values are taken without building the lists
-    a majority reads (the usual cases: at 100,000 answers that cost shows)."""
-    out: list[Combined] = []
-    for rs in rated:
-        if len(rs) == 1:
-            out.append(rs[0][3:7])  # (outcome, uncertainty, constraints, quality): RatingFigures' order
-        elif len(rs) == 2:  # as _majority of two: the later rating's values (the first's on a tie of times)
-            later = rs[1] if rs[1].created_at > rs[0].created_at else rs[0]
-            known = rs[0].quality is not None or rs[1].quality is not None
-            out.append((later.outcome, later.uncertainty, later.constraints, _mean_quality(rs) if known else None))
-        else:
-            out.append((_majority([(x.created_at, x.outcome) for x in rs]),
-                        _majority([(x.created_at, x.uncertainty) for x in rs]),
-                        _majority([(x.created_at, x.constraints) for x in rs]),
-                        _mean_quality(rs) if any(x.quality is not None for x in rs) else None))
-    return out
-
-
-def _mean_quality(ratings: Sequence[RatingFigures]) -> float:
-    """The mean of the raters' quality scores, exactly as statistics.mean gives it (an int
-    when whole), without its exact-fraction arithmetic."""
-    scores = [x.quality for x in ratings if x.quality is not None]
-    if all(type(q) is int for q in scores):  # an int sum is exact, its division correctly rounded
-        whole, rest = divmod(sum(scores), len(scores))
-        return whole if not rest else sum(scores) / len(scores)
-    return mean(scores)
-
-
 def _share(hits: float, n: int) -> float | None:
     return hits / n if n else None
 
@@ -257,30 +224,30 @@ def compute_scorecard(
     `continued` names the answers a later turn continued: their cost counts toward their
     task's, their success does not (a task succeeds by its last answer)."""
     report = progress or (lambda done, total, detail: None)
-    by_id = {r.id: r for r in responses}
-    by_model: dict[str, list[ResponseFigures]] = defaultdict(list)
-    for r in responses:
-        by_model[r.model].append(r if type(r) is ResponseFigures else _answer_figures(r))
+    if set(map(type, responses)) - {ResponseFigures}:
+        responses = list(map(_answer_figures, responses))
+    if set(map(type, ratings)) - {RatingFigures}:
+        ratings = [r if isinstance(r, RatingFigures) else rating_figures(r) for r in ratings]
+    answers = by_model(responses)  # type: ignore[arg-type]  # ResponseFigures, as made sure above
+    model_of = dict(zip(map(attrgetter("id"), responses), map(attrgetter("model"), responses), strict=True))
     # Only answers in scope are looked up: a rating of another is never read (cheaper than asking).
-    ratings_by_response: dict[str, list[RatingFigures]] = defaultdict(list)
-    for rating in ratings:
-        ratings_by_response[rating.response_id].append(
-            rating if isinstance(rating, RatingFigures) else rating_figures(rating))
+    rated = RatedAnswers(ratings, model_of)  # type: ignore[arg-type]  # RatingFigures, as made sure above
 
-    models = sorted(by_model)
+    models = list(answers)
     steps = len(models) + 1
     report(0, steps, "pairwise strengths")
-    pairwise = _Pairwise(_comparisons(preferences, by_id), seed, n_resamples,
+    pairwise = _Pairwise(_comparisons(preferences, model_of), seed, n_resamples,
                          lambda: report(0, steps, "pairwise strengths"))
     scores, costs = [], []
     for step, model in enumerate(models, start=1):
         report(step, steps, model)
-        s, cost = _model_score(model, by_model[model], ratings_by_response, pairwise, seed, n_resamples, continued)
+        s, cost = _model_score(model, answers[model], rated, pairwise, seed, n_resamples, continued)
         scores.append(s)
         costs.append(cost)
     # Each model's cost per success interval; models with as many answers share their draws.
     wanted = [(s, cost) for s, cost in zip(scores, costs, strict=True) if cost is not None]
-    intervals = bootstrap_ratio_intervals([cost for _, cost in wanted], seed=seed, n_resamples=n_resamples)
+    data = cast("list[tuple[Sequence[float], Sequence[float]]]", [cost for _, cost in wanted])  # numpy arrays
+    intervals = bootstrap_ratio_intervals(data, seed=seed, n_resamples=n_resamples)
     for (s, _), interval in zip(wanted, intervals, strict=True):
         s.cost_per_success_ci = interval
     return scores
@@ -321,26 +288,27 @@ class _Pairwise:
         s.bt_ci = self.strength_ci.get(model)
 
 
-def _model_score(model: str, answers: Sequence[ResponseFigures], ratings_by_response: Mapping[str, list[RatingFigures]],
-                 pairwise: _Pairwise, seed: int, n_resamples: int,
-                 continued: Set[str] = frozenset()) -> tuple[ModelScore, tuple[list[float], list[float]] | None]:
+def _model_score(model: str, answers: ModelAnswers, rated: RatedAnswers, pairwise: _Pairwise, seed: int,
+                 n_resamples: int, continued: Set[str] = frozenset()
+                 ) -> tuple[ModelScore, tuple[np.ndarray, np.ndarray] | None]:
     """A model's figures but its cost interval, and what that interval resamples (each
     answer's cost and whether it succeeded) when it has one. The answers are taken a column
-    at a time: at 100,000 of them every pass over them shows. An answer in `continued` (a
+    at a time, each by C loops (desk.engine.scorecard_columns). An answer in `continued` (a
     later turn went on from it) costs but never succeeds: its task succeeds by its last answer."""
-    ids, _, _, statuses, totals_ms, costs, failed = zip(*answers, strict=True)
-    s = ModelScore(model=model, n_answers=len(answers), n_errors=statuses.count(Status.ERROR))
-    ratings = list(map(ratings_by_response.get, ids))  # None: not rated
-    rated: list[list[RatingFigures]] = list(filter(None, ratings))
-    s.n_rated = len(rated)
-    combined = _combined(rated)
-    outcome = [c[0] for c in combined]
+    ids, statuses, totals_ms, costs, failed = (answers.ids, answers.statuses, answers.totals_ms, answers.costs,
+                                               answers.failed)
+    s = ModelScore(model=model, n_answers=len(ids), n_errors=statuses.count(Status.ERROR))
+    values = list(map(rated.row.get, ids))  # None: not rated
+    is_rated = list(map(operator.is_not, values, repeat(None)))
+    combined = cast("list[tuple[Any, ...]]", list(compress(values, is_rated)))
+    s.n_rated = len(combined)
+    outcome = list(map(OUTCOME, combined))
     # A failed answer is judged by its outcome alone: whatever else an older rating
     # holds for it (a made-up quality) is no judgement of an answer.
-    judged = list(compress(combined, map(operator.not_, compress(failed, ratings))))
-    uncertainty = [c[1] for c in judged]
-    constraints = [c[2] for c in judged]
-    qualities = [c[3] for c in judged if c[3] is not None]
+    judged = list(compress(combined, map(operator.not_, compress(failed, is_rated))))
+    uncertainty = list(map(UNCERTAINTY, judged))
+    constraints = list(map(CONSTRAINTS, judged))
+    qualities = present(map(QUALITY, judged))
     s.successes = outcome.count("success")
     s.success_rate = _share(s.successes, s.n_rated)
     s.success_ci = wilson_interval(s.successes, s.n_rated)
@@ -351,30 +319,32 @@ def _model_score(model: str, answers: Sequence[ResponseFigures], ratings_by_resp
     s.constraint_violation_rate = _share(violated, s.n_constraints)
     s.mean_quality = exact_mean(qualities) if qualities else None
 
-    totals = [t for t, status in zip(totals_ms, statuses, strict=True) if status == Status.OK and t is not None]
+    finished = map(operator.and_, map(operator.eq, statuses, repeat(Status.OK)),
+                   map(operator.is_not, totals_ms, repeat(None)))
+    totals = sorted(cast("Iterable[float]", compress(totals_ms, finished)))  # None left out  # sorted once: each percentile below sorts it again, in O(n)
     s.median_total_ms = percentile(totals, 50)
     s.p95_total_ms = percentile(totals, 95)
     latency_ci = bootstrap_percentile_intervals(totals, (50, 95), seed=seed, n_resamples=n_resamples)
     if latency_ci is not None:  # the median and p95 of the same resamples
         s.median_total_ci, s.p95_total_ci = latency_ci[50], latency_ci[95]
 
-    known = [c for c in costs if c is not None]
-    s.cost_unknown = len(answers) - len(known)
+    known = present(costs)
+    s.cost_unknown = len(ids) - len(known)
     s.total_cost_usd = round(sum(known), 10) if known else None
     s.mean_cost_usd = round(exact_mean(known), 10) if known else None
     cost = None
     if s.successes and s.total_cost_usd is not None:
         # Resample the model's answers, each with its cost (unknown: left out, as above)
         # and whether it was rated a success; unrated answers cost money, succeed never.
-        succeeded = iter(outcome)
-        wins = [float(bool(rs) and next(succeeded) == "success" and i not in continued)
-                for i, rs in zip(ids, ratings, strict=True)]
-        tasks = s.successes if not continued else int(sum(wins))
+        cost = _cost_data(ids, costs, is_rated, outcome, continued)
+        tasks = s.successes if not continued else int(cost[1].sum())
         if tasks:
             s.cost_per_success_usd = round(s.total_cost_usd / tasks, 10)
-            cost = ([c or 0.0 for c in costs], wins)
+        else:
+            cost = None
     pairwise.score(s)
-    s.agreement = _agreement(rated)
+    several = list(filter(None, map(rated.several.get, ids)))
+    s.agreement = _agreement(rated.raters(model, several), several)
     if not enough(s.n_rated):
         s.warnings.append(f"too few rated answers (n={s.n_rated}, want {MIN_SAMPLES}+)")
     if not enough(len(totals)):
@@ -386,23 +356,37 @@ def _model_score(model: str, answers: Sequence[ResponseFigures], ratings_by_resp
     return s, cost
 
 
+def _cost_data(ids: list[str], costs: list[float | None], is_rated: list[bool], outcome: list[Any],
+               continued: Set[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each answer's cost (unknown: 0.0) and 1.0 when it was rated a success and no later
+    turn continued it, else 0.0: the floats `c or 0.0` and `float(...)` gave."""
+    import numpy as np  # on first use: see desk.core.statistics
+    spent = np.array([0.0 if c is None else c for c in costs], dtype=float)
+    spent[spent == 0] = 0.0  # -0.0 too, as `c or 0.0`
+    wins = np.zeros(len(ids))
+    wins[np.flatnonzero(is_rated)] = np.array(outcome, dtype=object) == "success"
+    if continued:
+        wins[np.fromiter(map(continued.__contains__, ids), dtype=bool, count=len(ids))] = 0.0
+    return spent, wins
+
+
 def _comparisons(preferences: Sequence[Preference | PreferenceFigures],
-                 by_id: Mapping[str, Answer]) -> list[tuple[str, str, float]]:
+                 model_of: Mapping[str, str]) -> list[tuple[str, str, float]]:
     out = []
     for p in preferences:
-        a, b = by_id.get(p.response_a), by_id.get(p.response_b)
-        if a is None or b is None or a.model == b.model:
+        a, b = model_of.get(p.response_a), model_of.get(p.response_b)
+        if a is None or b is None or a == b:
             continue
         score = {"a": 1.0, "b": 0.0}.get(p.winner, 0.5)  # tie and both_bad: neither better
-        out.append((a.model, b.model, score))
+        out.append((a, b, score))
     return out
 
 
-def _agreement(rated: Sequence[Sequence[RatingFigures]]) -> dict[str, Any]:
-    """Inter-rater agreement on the answers two or more raters rated."""
-    raters = sorted(set(map(operator.attrgetter("rater"), chain.from_iterable(rated))))
+def _agreement(raters: list[str], several: Sequence[Sequence[RatingFigures]]) -> dict[str, Any]:
+    """Inter-rater agreement on the answers two or more raters rated: `raters` are (sorted)
+    all who rated the model's answers, `several` the ratings of each answer rated twice or more."""
     # Each answer several raters rated, as rater -> their (first) rating of it.
-    shared = [by for by in ({x.rater: x for x in reversed(rs)} for rs in rated if len(rs) >= 2) if len(by) >= 2]
+    shared = [by for by in ({x.rater: x for x in reversed(rs)} for rs in several) if len(by) >= 2]
     if len(raters) < 2 or not shared:
         return {}
     result: dict[str, Any] = {"raters": len(raters), "n_items": len(shared)}
@@ -444,7 +428,7 @@ def combined_rating(ratings: Sequence[Rating]) -> dict[str, Any]:
     for key in ("outcome", "uncertainty", "constraints"):
         judged = [(r.created_at, r.values.get(key)) for r in ratings if r.values.get(key) not in (None, "")]
         if judged:
-            out[key] = _majority(judged)
+            out[key] = majority(judged)
     qualities = [r.quality for r in ratings if r.quality is not None]
     if qualities:
         out["quality"] = mean(qualities)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Any
 
+from desk.core.collections_paused import collections_paused
 from desk.core.constraint_reading import DEFAULT_READING, check_reading, figures_read_as
 from desk.core.conversation import TurnLink, task_figures
 from desk.core.judge import JUDGE_PREFIX, is_judge
@@ -133,21 +135,27 @@ def _scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, progress
 
 def _fresh_scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, reading: str,
                      progress: Progress | None) -> list[ModelScore]:
+    with collections_paused():  # its rows and figures: see desk.core.collections_paused
+        return _scorecard_of(sources, filters, seed, reading, progress)
+
+
+def _scorecard_of(sources: ScoreSources, filters: RatingFilter, seed: int, reading: str,
+                  progress: Progress | None) -> list[ModelScore]:
     ratings = sources.ratings.figures(filters)
     # Automatic constraint verdicts are not a person's rating, nor is a judge model's: each
     # counts only when asked for by name. Asked once per rater, not per rating.
-    machines = {rater for rater in {rating.rater for rating in ratings}
-                if rater != filters.rater and (rater == AUTO_RATER or is_judge(rater))}
+    raters = set(map(attrgetter("rater"), ratings))  # C loops over the rows here: 100,000 of them
+    machines = {rater for rater in raters if rater != filters.rater and (rater == AUTO_RATER or is_judge(rater))}
     if machines:
         ratings = [rating for rating in ratings if rating.rater not in machines]
     # Automatic checks count under the chosen reading; which one, and how many could not
     # (stored before desk kept its reading), is said per model below.
     read_ids: dict[str, bool] = {}  # response id -> its reading was stored
-    for i, rating in enumerate(ratings):
+    for i, rating in enumerate(ratings if AUTO_RATER in raters - machines else ()):
         if rating.rater == AUTO_RATER and rating.constraints:
             ratings[i], stored = figures_read_as(rating, reading)
             read_ids[rating.response_id] = read_ids.get(rating.response_id, True) and stored
-    rated = {rating.response_id for rating in ratings}
+    rated = set(map(attrgetter("response_id"), ratings))
     if filters.tags or filters.rater:
         responses = sources.responses.figures(ids=list(rated))
     else:
@@ -156,7 +164,7 @@ def _fresh_scorecard(sources: ScoreSources, filters: RatingFilter, seed: int, re
         responses = sources.responses.figures(filters, load_runs=bool(filters.trial_ids))
     # A date range selects ratings by when they were made: an answer stored before the
     # range but rated within it is in scope too.
-    in_scope = {r.id for r in responses}
+    in_scope = set(map(attrgetter("id"), responses))
     missing = rated - in_scope
     if missing:
         earlier = sources.responses.figures(ids=[r.response_id for r in ratings if r.response_id in missing])
@@ -190,8 +198,11 @@ def _with_earlier_turns(sources: ScoreSources, responses: list[ResponseFigures])
     """`responses` with every earlier turn of their conversations (a filter may have left
     out an unrated first answer whose question the rated one followed: its cost is the
     task's too), and the turn links among them."""
-    links = sources.turns.for_responses([r.id for r in responses])
-    have = {r.id for r in responses}
+    ids = list(map(attrgetter("id"), responses))
+    links = sources.turns.for_responses(ids)
+    if not links:  # no conversation in scope: nothing earlier to fetch
+        return responses, links
+    have = set(ids)
     wanted = {link.parent_response_id for link in links.values()} - have
     while wanted:
         earlier = sources.responses.figures(ids=sorted(wanted))
