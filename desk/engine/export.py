@@ -152,7 +152,7 @@ def export_file(store: ExportSource, fmt: str, out: str | Path | IO[str],
             for batch in batches:
                 f.write(csv_lines(batch, columns))
     elif fmt == "jsonl":
-        n, _ = store.exports.count(filters)
+        n, _ = store.exports.count(filters, value_keys=False)  # a record lists its own values
         with output(out) as f:
             for text in _counted_batches(_jsonl_batches(store, filters), n, progress):
                 f.write(text[0])

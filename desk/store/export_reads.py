@@ -99,10 +99,14 @@ class ExportReads:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # `_one_current_each` (a scan of every rating) as of the store's state it was found
+        # in: an export's count and read ask it once.
+        self._one_each: tuple[tuple[int, int], bool] | None = None
 
-    def count(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
+    def count(self, filters: RatingFilter | None = None, *, value_keys: bool = True) -> tuple[int, list[str]]:
         """How many rated answers `answers` yields, and the value keys their ratings hold
-        beyond the columns and tags (extra criteria, first seen first)."""
+        beyond the columns and tags (extra criteria, first seen first; none read when
+        `value_keys` is False)."""
         f = filters or RatingFilter()
         sql, params = self._current(f)
         if f.tags:  # the exact tag test needs the parsed tags
@@ -112,7 +116,7 @@ class ExportReads:
             extras = [extra for _, extra in found if extra != "{}"]
         else:
             n = self.db.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
-            extras = [extra for (extra,) in self.db.conn.execute(
+            extras = [] if not value_keys else [extra for (extra,) in self.db.conn.execute(
                 f"SELECT extra_json FROM ({sql}) WHERE extra_json != '{{}}' ORDER BY response_id, rater", params)]
         keys: dict[str, None] = {}  # in the order of the partitions that choose the current ratings
         for text in extras:
@@ -168,13 +172,21 @@ class ExportReads:
 
     def _current(self, f: RatingFilter) -> tuple[str, list[Any]]:
         """(SQL, parameters) of the current ratings `f` selects but for the exact tag test."""
-        sql, params = _matching_sql(f, unsuperseded=_one_current_each(self.db))
+        sql, params = _matching_sql(f, unsuperseded=self._one_current_each())
         # Time narrows the *current* ratings, so it applies after choosing them.
         if f.since is not None or f.until is not None:
             sql = (f"SELECT * FROM ({sql}) WHERE (? IS NULL OR created_at >= ?) "
                    "AND (? IS NULL OR created_at < ?)")
             params = [*params, f.since, f.since, f.until, f.until]
         return sql, params
+
+    def _one_current_each(self) -> bool:
+        """`_one_current_each`, asked again only when the store changed since (a write on
+        this connection counts in total_changes, one on another in data_version)."""
+        state = (self.db.conn.execute("PRAGMA data_version").fetchone()[0], self.db.conn.total_changes)
+        if self._one_each is None or self._one_each[0] != state:
+            self._one_each = (state, _one_current_each(self.db))
+        return self._one_each[1]
 
 
 def _quoted(expression: str, quote: bool) -> str:

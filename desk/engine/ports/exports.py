@@ -57,8 +57,9 @@ class TurnLookup(Protocol):
 
 
 class AnswerRows(Protocol):
-    def count(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
-        """How many rated answers `answers` yields, and the extra value keys they hold."""
+    def count(self, filters: RatingFilter | None = None, *, value_keys: bool = True) -> tuple[int, list[str]]:
+        """How many rated answers `answers` yields, and the extra value keys they hold
+        (none read when `value_keys` is False)."""
 
     def answers(self, filters: RatingFilter | None = None, size: int = 1000,
                 columns: Sequence[str] = ..., quoted: Collection[str] = ...) -> Iterator[list[tuple[Any, ...]]]:
