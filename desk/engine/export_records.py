@@ -74,7 +74,10 @@ def jsonl_lines(batch: Sequence[tuple[Any, ...]], attempts: dict[str, list[tuple
         return cols[A[name]]
 
     models = col("model")
-    attempt_lists, walls = _attempt_lists([col(name) for name in ONLY_ATTEMPT_COLUMNS], col("response_id"), attempts)
+    # The response's number columns an only attempt most often repeats, encoded once for both.
+    shared = {name: (col(name), _encoded("num", col(name))) for name in _SHARED}
+    attempt_lists, walls = _attempt_lists([col(name) for name in ONLY_ATTEMPT_COLUMNS], col("response_id"), attempts,
+                                          shared)
     response = {
         "id": col("response_id"), "trial_id": col("trial_id"), "model": models,
         "provider": _cached(models, _PROVIDER), "model_name": _cached(models, _MODEL_NAME),
@@ -89,7 +92,8 @@ def jsonl_lines(batch: Sequence[tuple[Any, ...]], attempts: dict[str, list[tuple
         "attempts": attempt_lists,
     }
     encoded = [[trials[t] for t in col("trial_id")]]
-    encoded += [_encoded(kind, response[key] if key in response else col(key)) for key, kind in _RESPONSE]
+    encoded += [shared[key][1] if key in shared else _encoded(kind, response[key] if key in response else col(key))
+                for key, kind in _RESPONSE]
     encoded.append(_ratings(cols, rubrics))
     return "".join(map(_LINE_TEMPLATE.__mod__, zip(*encoded, strict=True)))
 
@@ -236,21 +240,24 @@ _ATTEMPT_KINDS = {"status": "str", "error_kind": "str", "error_message": "str", 
 
 
 def _attempt_lists(only: list[tuple[Any, ...]], response_ids: Sequence[str],
-                   attempts: dict[str, list[tuple[Any, ...]]]) -> tuple[list[str], list[float | None]]:
+                   attempts: dict[str, list[tuple[Any, ...]]],
+                   shared: dict[str, tuple[tuple[Any, ...], list[str]]]) -> tuple[list[str], list[float | None]]:
     """Each response's attempts as a JSON list, in order (desk.engine.export.ATTEMPT_RECORD_KEYS),
     and what the user waited for it: its first attempt's start to its last one's end. `only`:
     the columns of each response's only attempt (number None: it has none or several, which
-    `attempts` holds as ATTEMPT_COLUMNS tuples)."""
+    `attempts` holds as ATTEMPT_COLUMNS tuples); `shared`: response columns with their JSON
+    text, reused for an attempts' column holding the same values."""
     if None not in only[0]:  # one attempt each, the most common
         walls = list(map(wall_ms_between, only[_STARTED], only[_ENDED]))
-        return list(map(_ATTEMPT_LIST_TEMPLATE.__mod__, zip(*_attempt_columns(only), strict=True))), walls
+        return list(map(_ATTEMPT_LIST_TEMPLATE.__mod__, zip(*_attempt_columns(only, shared), strict=True))), walls
     lists = [[a[1:] for a in attempts.get(rid, ())] if number is None else [values]
              for rid, number, values in zip(response_ids, only[0], zip(*only, strict=True), strict=True)]
     walls = [wall_ms_between(found[0][_STARTED], found[-1][_ENDED]) if found else None for found in lists]
     flat = [a for found in lists for a in found]
     if not flat:
         return ["[]"] * len(response_ids), walls
-    texts = list(map(_ATTEMPT_TEMPLATE.__mod__, zip(*_attempt_columns(list(zip(*flat, strict=True))), strict=True)))
+    texts = list(map(_ATTEMPT_TEMPLATE.__mod__, zip(*_attempt_columns(list(zip(*flat, strict=True)), {}),
+                                                    strict=True)))
     out, at = [], 0
     for found in lists:
         out.append("[" + ", ".join(texts[at:at + len(found)]) + "]")
@@ -258,7 +265,20 @@ def _attempt_lists(only: list[tuple[Any, ...]], response_ids: Sequence[str],
     return out, walls
 
 
-def _attempt_columns(cols: list[tuple[Any, ...]]) -> list[list[str]]:
-    """Attempts' columns (ATTEMPT_COLUMNS but the response id) as JSON text."""
-    return [_cached(column, _RATELIMIT) if name == "ratelimit_json" else _encoded(_ATTEMPT_KINDS.get(name, "num"), column)
+def _attempt_columns(cols: list[tuple[Any, ...]], shared: dict[str, tuple[tuple[Any, ...], list[str]]]) -> list[list[str]]:
+    """Attempts' columns (ATTEMPT_COLUMNS but the response id) as JSON text, a column that
+    is one of `shared`'s exactly (`_same_text`) by its text there."""
+    return [_cached(column, _RATELIMIT) if name == "ratelimit_json"
+            else shared[name][1] if name in shared and _same_text(shared[name][0], column)
+            else _encoded(_ATTEMPT_KINDS.get(name, "num"), column)
             for name, column in zip(ATTEMPT_COLUMNS[1:], cols, strict=True)]
+
+
+def _same_text(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Whether two number columns encode to the same JSON: equal values of the same types
+    (1 == 1.0), and no float zero, whose sign equality does not see."""
+    return a == b and list(map(type, a)) == list(map(type, b)) and (float not in set(map(type, a)) or 0.0 not in a)
+
+
+# Number columns of a response that its only attempt holds as well (most often the same).
+_SHARED = tuple(name for name in ATTEMPT_COLUMNS[1:] if (name, "num") in _RESPONSE)
