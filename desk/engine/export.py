@@ -152,10 +152,14 @@ def export_file(store: ExportSource, fmt: str, out: str | Path | IO[str],
             for batch in batches:
                 f.write(csv_lines(batch, columns))
     elif fmt == "jsonl":
-        n, _ = store.exports.count(filters, value_keys=False)  # a record lists its own values
+        # The total is for progress alone (a record lists its own values): without it, the
+        # lines are counted as written instead of by a query.
+        total = store.exports.count(filters, value_keys=False)[0] if progress is not None else 0
+        n = 0
         with output(out) as f:
-            for text in _counted_batches(_jsonl_batches(store, filters), n, progress):
-                f.write(text[0])
+            for text, lines in _counted_batches(_jsonl_batches(store, filters), total, progress):
+                f.write(text)
+                n += lines
     else:
         pairs, skipped = preference_pairs(store, filters)
         n = len(pairs)

@@ -40,14 +40,30 @@ def _lines(store: Store, out: Path) -> list[dict]:
 def test_one_export_scans_the_ratings_once_and_reads_no_value_keys(tmp_path):
     store, _ = _rated_store(tmp_path / "s.db")
     seen: list[str] = []
+    reported: list[tuple] = []
     store.db.conn.set_trace_callback(seen.append)
     try:
-        assert len(_lines(store, tmp_path / "out.jsonl")) == 1
+        result = export_file(store, "jsonl", tmp_path / "out.jsonl", progress=lambda *a: reported.append(a))
     finally:
         store.db.conn.set_trace_callback(None)
         store.close()
+    assert result.rows == 1 and reported[-1][:2] == (1, 1)
     assert sum("HAVING count(*) > 1" in sql for sql in seen) == 1
+    assert sum("SELECT count(*)" in sql for sql in seen) == 1
     assert not any("extra_json != '{}'" in sql for sql in seen)
+
+
+def test_without_progress_the_lines_written_are_counted_not_queried(tmp_path):
+    store, _ = _rated_store(tmp_path / "s.db")
+    seen: list[str] = []
+    store.db.conn.set_trace_callback(seen.append)
+    try:
+        result = export_file(store, "jsonl", tmp_path / "out.jsonl")
+    finally:
+        store.db.conn.set_trace_callback(None)
+        store.close()
+    assert result.rows == 1
+    assert not any("SELECT count(*)" in sql for sql in seen)
 
 
 def test_a_second_current_row_written_since_is_seen(tmp_path):
