@@ -75,10 +75,21 @@ def start_xvfb() -> subprocess.Popen[bytes]:
     raise RuntimeError("could not start Xvfb")
 
 
+def save_grab(widget, out: Path) -> None:
+    """Under Xvfb the whole screen (what a person sees, open menus and dialogs included),
+    elsewhere the widget alone; saved as `out`."""
+    from PySide6.QtGui import QGuiApplication
+
+    screen = QGuiApplication.primaryScreen()
+    pixmap = screen.grabWindow(0) if os.environ.get("QT_QPA_PLATFORM") == "xcb" else widget.grab()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not pixmap.save(str(out)):
+        raise RuntimeError(f"could not save {out}")
+
+
 def shoot(out: Path, two_turns: bool = False) -> None:
     import qasync
     from PySide6.QtCore import QSettings
-    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
     sys.path.insert(0, str(ROOT))
@@ -141,11 +152,7 @@ def shoot(out: Path, two_turns: bool = False) -> None:
             while window._run_task is not None and not window._run_task.done():
                 await asyncio.sleep(0.05)
         await asyncio.sleep(0.5)  # let the last repaint land
-        screen = QGuiApplication.primaryScreen()
-        pixmap = screen.grabWindow(0) if os.environ.get("QT_QPA_PLATFORM") == "xcb" else window.grab()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if not pixmap.save(str(out)):
-            raise RuntimeError(f"could not save {out}")
+        save_grab(window, out)
         await engine.aclose()
 
     with loop:

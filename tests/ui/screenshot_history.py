@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.ui.screenshot import ROOT, SIZE, start_xvfb
+from tests.ui.screenshot import ROOT, SIZE, save_grab, start_xvfb
 
 WEEK = 7 * 24 * 3600
 MODELS = [("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5")]
@@ -29,7 +29,6 @@ CASES = 12
 
 def shoot(out: Path, figure: str, compare: bool = False) -> None:
     import qasync
-    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
     sys.path.insert(0, str(ROOT))
@@ -90,11 +89,7 @@ def shoot(out: Path, figure: str, compare: bool = False) -> None:
 
     async def grab() -> None:
         await asyncio.sleep(0.5)  # let the plot lay out and paint
-        screen = QGuiApplication.primaryScreen()
-        pixmap = screen.grabWindow(0) if os.environ.get("QT_QPA_PLATFORM") == "xcb" else dialog.grab()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if not pixmap.save(str(out)):
-            raise RuntimeError(f"could not save {out}")
+        save_grab(dialog, out)
         await engine.aclose()
 
     with loop:

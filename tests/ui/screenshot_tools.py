@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.ui.screenshot import ROOT, SIZE, start_xvfb
+from tests.ui.screenshot import ROOT, SIZE, save_grab, start_xvfb
 
 TOOLS = [
     {"type": "function", "function": {"name": "get_weather", "description": "Current weather in a city",
@@ -34,7 +34,6 @@ WRONG = [("get_weather", ['{"city": "Lisbon", ', '"unit": "C"}']), ("get_time", 
 def shoot(out: Path) -> None:
     import qasync
     from PySide6.QtCore import QSettings
-    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
     sys.path.insert(0, str(ROOT))
@@ -72,11 +71,7 @@ def shoot(out: Path) -> None:
         while window._run_task is not None and not window._run_task.done():
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.5)
-        screen = QGuiApplication.primaryScreen()
-        pixmap = screen.grabWindow(0) if os.environ.get("QT_QPA_PLATFORM") == "xcb" else window.grab()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if not pixmap.save(str(out)):
-            raise RuntimeError(f"could not save {out}")
+        save_grab(window, out)
         await engine.aclose()
 
     with loop:
