@@ -44,8 +44,10 @@ def test_killed_between_the_turns_resume_sends_only_the_missing_turn(srv, tmp_pa
         [sys.executable, "-m", "desk", "suite", "run", "clar", "-m", "p/m1", "--concurrency", "1", "--json"],
         env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
-    # The second turn is stored (and linked) before a byte of it is sent: kill while it streams.
-    kill_when(proc, lambda: _count(db, "SELECT count(*) FROM turns") == 1,
+    # The second turn is stored (and linked) before a byte of it is sent: kill once the vendor
+    # holds its request (stalled after the headers), not merely once it is stored.
+    kill_when(proc, lambda: _count(db, "SELECT count(*) FROM turns") == 1
+              and len([r for r in srv.requests if r.method == "POST"]) == 3,
               lambda: f"{_count(db, 'SELECT count(*) FROM responses')} answers stored", 30)
     sent_before = len([r for r in srv.requests if r.method == "POST"])
     assert sent_before == 3
