@@ -25,12 +25,14 @@ from desk.core.judge import is_judge, is_machine
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult
 from desk.core.run_compare import ALPHA, UNCERTAINTY_RATES, AnswerFacts, RunComparison, compare_runs
+from desk.core.run_conditions import conditions_note
 from desk.core.suite import AUTO_RATER, Case, Suite
 from desk.engine.ports.ratings import TurnLookup
 from desk.engine.ports.suites import RatingLookup, SuiteTables
 from desk.engine.scorecard import combined_rating
 from desk.engine.suite_reading import counted_answers
 from desk.engine.suite_records import SuiteRunError
+from desk.engine.suite_run import find_run
 
 _CONSTRAINT_VERDICTS = ("followed", "violated")
 
@@ -46,8 +48,11 @@ def compare_suite_runs(suites: SuiteTables, ratings: RatingLookup, run_a: str, r
                             "compare runs of one suite")
     result = compare_runs(run_a, run_b, {k: f for k, (_, f) in answers_a.items()},
                           {k: f for k, (_, f) in answers_b.items()}, alpha=alpha)
-    note = version_note(suite_a, suite_b)
-    return replace(result, warnings=(note, *result.warnings)) if note else result
+    info_a, info_b = find_run(suites, run_a), find_run(suites, run_b)
+    notes = (version_note(suite_a, suite_b),
+             conditions_note(info_a.conditions if info_a else (), info_b.conditions if info_b else ()))
+    extra = tuple(n for n in notes if n)
+    return replace(result, warnings=(*extra, *result.warnings)) if extra else result
 
 
 class CaseRef(NamedTuple):

@@ -11,6 +11,7 @@ from typing import Any
 
 from desk.core.rating import Rating
 from desk.core.response import ErrorKind, ResponseResult
+from desk.core.run_conditions import RunConditions, conditions_of
 from desk.core.suite import Case, Suite
 from desk.store.suites import SuiteRunRow
 
@@ -52,6 +53,7 @@ class SuiteRunInfo:
     name: str | None = None
     not_stored: int = 0  # answers the last call made but the store refused (lost; a resume redoes them)
     rerun_of: str | None = None  # the run this one repeats ('desk suite rerun')
+    conditions: tuple[RunConditions, ...] = ()  # the machine at each sending (desk.core.run_conditions)
 
     def as_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "suite": self.suite, "version": self.suite_version,
@@ -59,7 +61,7 @@ class SuiteRunInfo:
                 "not_stored": self.not_stored,
                 "models": list(self.models), "repeat": self.repeat, "concurrency": self.concurrency,
                 "created_at": self.created_at, "finished_at": self.finished_at, "name": self.name,
-                "rerun_of": self.rerun_of}
+                "rerun_of": self.rerun_of, "conditions": [c.as_json() for c in self.conditions]}
 
 
 @dataclass(frozen=True)
@@ -203,4 +205,5 @@ def run_info(row: SuiteRunRow) -> SuiteRunInfo:
         concurrency=int(spec.get("concurrency", 1)), created_at=row.created_at,
         finished_at=row.finished_at, name=row.name,
         not_stored=int((row.summary or {}).get("not_stored", 0)), rerun_of=spec.get("rerun_of"),
+        conditions=conditions_of(row.summary),
     )

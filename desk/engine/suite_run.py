@@ -32,6 +32,7 @@ from desk.core.rating import Rating
 from desk.core.response import ResponseResult, Status
 from desk.core.suite import AUTO_RATER, Case, Suite
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput
+from desk.engine.machine import conditions_since, load_average
 from desk.engine.ports.conversations import Turns
 from desk.engine.ports.suites import RunLedger, RunRecords
 from desk.engine.ports.targets import Targets
@@ -110,6 +111,8 @@ class RunSender:
     async def send(self, plan: SendPlan, listeners: Listeners) -> SuiteRunResult:
         """Send every cell of `plan` without an ok answer; raises SuiteRunCancelled (after
         storing the run as cancelled) when the task is cancelled."""
+        before = find_run(self.ledger, plan.run_id)
+        load_start = load_average()
         ACTIVE.add(plan.run_id)
         call = _Call(self, plan, listeners)
         status = "running"
@@ -124,7 +127,9 @@ class RunSender:
             ACTIVE.discard(plan.run_id)
             result = call.result
             summary = {"sent": result.sent, "ok": result.ok, "failed": result.failed, "skipped": result.skipped,
-                       "not_stored": len(result.not_stored)}
+                       "not_stored": len(result.not_stored),
+                       "conditions": [c.as_json() for c in (*(before.conditions if before else ()),
+                                                            conditions_since(load_start))]}
             if status == "running" or (status == "done" and result.not_stored):
                 status = "interrupted"  # an unexpected error or lost answers: the run can be resumed
             self.runs.finish(plan.run_id, status, summary)
