@@ -79,8 +79,7 @@ def refused_request(body: Any) -> tuple[str, str] | None:
     request itself: a server error no repeat can fix. None otherwise."""
     err = body.get("error") if isinstance(body, dict) else None
     message = err.get("message") if isinstance(err, dict) else None
-    where = _REFUSED_AT.search(message) if isinstance(message, str) else None
-    if where is None:
+    if not isinstance(message, str) or (where := _REFUSED_AT.search(message)) is None:
         return None
     why = _REFUSAL.search(message, where.end())
     field = ".".join(part.strip(" '\"") for part in where.group(1).split(",") if part.strip())
