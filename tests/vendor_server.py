@@ -587,6 +587,19 @@ def _structured_problem(proto: str, body: dict) -> str | None:
     return None
 
 
+def _llama_cpp_python_refusal(body: dict) -> dict | None:
+    """llama-cpp-python's server (its FastAPI app, llama_cpp/server) validates a request
+    against its own schema, which allows a response_format of type text or json_object only;
+    its route handler turns the validation error into HTTP 500 with the errors as the message."""
+    kind = (body.get("response_format") or {}).get("type")
+    if kind in (None, "text", "json_object"):
+        return None
+    errors = [{"type": "literal_error", "loc": ("body", "response_format", "type"),
+               "msg": "Input should be 'text' or 'json_object'", "input": kind,
+               "ctx": {"expected": "'text' or 'json_object'"}}]
+    return {"error": {"message": str(errors), "type": "internal_server_error", "param": None, "code": None}}
+
+
 class _OpenAI:
     ctype = "text/event-stream; charset=utf-8"
     FINISH: ClassVar[dict[Any, str]] = {
@@ -1196,6 +1209,8 @@ class VendorServer:
         self.digests: dict[str, str] = {}
         # Ollama's /api/show "capabilities" per model name (else none: an older Ollama).
         self.capabilities: dict[str, list[str]] = {}
+        # True: the OpenAI protocol validates requests as llama-cpp-python's server does.
+        self.llama_cpp_python = False
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._queues: dict[str, deque[Script]] = {}
@@ -1264,12 +1279,13 @@ class VendorServer:
             self._queues.clear()
 
     def reset(self) -> None:
-        """clear() plus per-model defaults, load profiles and their stats, default_script and api_key."""
+        """clear() plus per-model defaults, load profiles and their stats, default_script, api_key and llama_cpp_python."""
         self.clear()
         with self._lock:
             self._defaults.clear()
             self._loads, self._load_stats = {}, {}
         self.default_script, self.api_key, self.capabilities = Script(), None, {}
+        self.llama_cpp_python = False
 
     # -- lifecycle
 
@@ -1510,6 +1526,8 @@ class VendorServer:
             msg = "Invalid JSON body." if not isinstance(j, dict) else "model: Field required"
             st, obj = fmt.error(ctx, 400, msg)
             return await self._send_json(c, rec, st, obj, keep)
+        if self.llama_cpp_python and proto == "openai" and (refusal := _llama_cpp_python_refusal(j)):
+            return await self._send_json(c, rec, 500, refusal, keep)
         if problem := _structured_problem(proto, j):
             st, obj = fmt.error(ctx, 400, problem)
             return await self._send_json(c, rec, st, obj, keep)

@@ -2,7 +2,8 @@
 describe, the task a run sends, and the statistics of a run as its requests arrive.
 
 `desk.ui.load_view.LoadPanel` lays this out and binds to it: it writes what the user types
-into `LoadTabModel.form`, draws what the model's events say, and starts and cancels the run.
+into `LoadTabModel.form` (`desk load`'s own LoadInput, through `edit`), draws what the model's
+events say, and starts and cancels the run.
 Everything here is plain Python, tested without a QApplication (tests/engine/test_load_tab_model.py).
 """
 
@@ -13,7 +14,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -23,8 +24,6 @@ from desk.core.statistics import percentile
 from desk.core.trial import TrialInput
 from desk.engine.load import LoadPlan, LoadResult
 from desk.engine.load_plan import (
-    DEFAULT_RETRY,
-    DEFAULT_TIMEOUTS,
     LoadInput,
     PlanLabels,
     build_plan,
@@ -45,45 +44,10 @@ TAB_LABELS = PlanLabels(models="Models", prompt="The prompt", dataset="a dataset
                         backoff_base="the first", backoff_max="the longest wait")
 
 
-@dataclass
-class LoadForm:
-    """What the form holds, in plain values (None: the field's "off" / "default"). Its
-    defaults are `desk load`'s (LoadInput's), except `requests`: the command needs it or
-    a duration given, the form starts from 20 so a first click runs."""
-
-    models: list[str] = field(default_factory=list)
-    prompt: str = ""
-    requests: int | None = 20
-    concurrency: int = LoadInput.concurrency
-    ramp: str = ""
-    duration_s: float | None = None
-    max_retries: int = DEFAULT_RETRY.max_retries
-    honour_retry_after: bool = DEFAULT_RETRY.honour_retry_after
-    backoff_base: float = DEFAULT_RETRY.base_delay
-    backoff_max: float = DEFAULT_RETRY.max_delay
-    first_token_timeout: float = DEFAULT_TIMEOUTS.first_token
-    idle_timeout: float = DEFAULT_TIMEOUTS.idle
-    total_timeout: float = DEFAULT_TIMEOUTS.total
-    connect_timeout: float = DEFAULT_TIMEOUTS.connect
-    fallback: str | None = None
-    budget_ms: float | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    where: str = PROCESSES  # HERE, PROCESSES or CLUSTER
-    workers: int = LoadInput.workers  # processes (or the cluster's actors); 0: as `desk load` picks
-    cluster: str = LoadInput.cluster  # the Ray cluster's address (ray://HOST:PORT, or auto)
-
-    def placement(self) -> tuple[int, str]:
-        """(workers, cluster address) as `desk load --workers / --cluster` take them, or
-        ValueError saying what is missing."""
-        if self.where == HERE:
-            return 1, ""
-        if self.where == CLUSTER:
-            if not self.cluster.strip():
-                raise ValueError("Ray cluster: give its address (ray://HOST:PORT), or auto for the cluster "
-                                 "this machine belongs to.")
-            return self.workers, self.cluster.strip()
-        return self.workers, ""
+# The form holds `desk load`'s input (LoadInput: its fields, types and defaults), starting
+# from the command's defaults but for `requests`: the command needs it or a duration given,
+# the form pre-fills 20 so a first click runs.
+FORM_START = LoadInput(models=(), requests=20)
 
 
 def placement_of(spec: dict[str, Any]) -> tuple[str, int, str]:
@@ -240,7 +204,8 @@ class LoadTabModel:
     `progressed(done, planned)` when requests of the running run arrived."""
 
     def __init__(self) -> None:
-        self.form = LoadForm()
+        self.form = FORM_START  # what the form says, as `desk load` takes it (see edit)
+        self.where = PROCESSES  # HERE, PROCESSES or CLUSTER; form.workers / cluster keep what was typed
         self.dataset: list[TrialInput] | None = None
         self.dataset_path: str | None = None
         self.dataset_text, self.dataset_tip = NO_DATASET, ""
@@ -264,9 +229,36 @@ class LoadTabModel:
         self.say(None)
 
     # --- the form -------------------------------------------------------------------------
+    def edit(self, **fields: Any) -> None:
+        """Take what the user typed, as LoadInput's fields (`models` a tuple, `requests` None
+        for none...); a name LoadInput does not have is a TypeError."""
+        self.form = replace(self.form, **fields)
+
+    def set_fallback(self, text: str) -> None:
+        """The fallback model as its list shows it: NO_FALLBACK (or nothing) for none."""
+        self.edit(fallback=(text,) if text and text != NO_FALLBACK else ())
+
+    def set_placement(self, where: str, workers: int, cluster: str) -> None:
+        """Where the requests are sent from (HERE, PROCESSES or CLUSTER), the number of
+        workers and the cluster's address as typed, whichever the choice uses."""
+        self.where = where
+        self.edit(workers=workers, cluster=cluster)
+
+    def placement(self) -> tuple[int, str]:
+        """(workers, cluster address) as `desk load --workers / --cluster` take them, or
+        ValueError saying what is missing."""
+        if self.where == HERE:
+            return 1, ""
+        if self.where == CLUSTER:
+            if not self.form.cluster.strip():
+                raise ValueError("Ray cluster: give its address (ray://HOST:PORT), or auto for the cluster "
+                                 "this machine belongs to.")
+            return self.form.workers, self.form.cluster.strip()
+        return self.form.workers, ""
+
     def set_ramp(self, text: str) -> bool:
         """Take the ramp as typed: a red message while it is not valid, gone once it is."""
-        self.form.ramp = text
+        self.edit(ramp=text)
         try:
             levels = parse_ramp(text, TAB_LABELS.ramp)
         except ValueError as exc:
@@ -308,17 +300,9 @@ class LoadTabModel:
 
     def build_plan(self) -> LoadPlan:
         """The plan the form describes, or ValueError with a sentence for the user."""
-        f = self.form
-        fallback = (f.fallback,) if f.fallback and f.fallback != NO_FALLBACK else ()
-        workers, cluster = f.placement()
-        given = LoadInput(
-            models=tuple(f.models), prompt=f.prompt, dataset=tuple(self.dataset) if self.dataset else None,
-            source=self.dataset_path or "", ramp=f.ramp, concurrency=f.concurrency, requests=f.requests,
-            duration_s=f.duration_s, max_retries=f.max_retries, honour_retry_after=f.honour_retry_after,
-            backoff_base=f.backoff_base, backoff_max=f.backoff_max, connect_timeout=f.connect_timeout,
-            first_token_timeout=f.first_token_timeout, idle_timeout=f.idle_timeout, total_timeout=f.total_timeout,
-            fallback=fallback, budget_ms=f.budget_ms, temperature=f.temperature, max_tokens=f.max_tokens,
-            workers=workers, cluster=cluster)
+        workers, cluster = self.placement()
+        given = replace(self.form, dataset=tuple(self.dataset) if self.dataset else None,
+                        source=self.dataset_path or "", workers=workers, cluster=cluster)
         return build_plan(given, TAB_LABELS)
 
     # --- a run, live ------------------------------------------------------------------------

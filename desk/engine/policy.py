@@ -55,7 +55,10 @@ class RetryPolicy:
         if got_content:
             return False
         if http_status is not None and http_status >= 300:
-            return http_status in RETRYABLE_STATUSES
+            # A server error the provider read as a refusal of the request itself (its body
+            # says so: a 5xx classed a bad request) fails the same way every time.
+            refused = http_status >= 500 and kind is ErrorKind.BAD_REQUEST
+            return http_status in RETRYABLE_STATUSES and not refused
         return kind in _RETRYABLE_KINDS
 
     def delay(self, retry_number: int, retry_after: float | None, rng: random.Random) -> float:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
 from desk.core.trial import (
@@ -13,6 +13,7 @@ from desk.core.trial import (
 )
 from desk.engine.errors import EngineError, UnknownProviders
 from desk.engine.jobs import Job, on_own_connection
+from desk.engine.lazy import built_once
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog
 from desk.engine.suite_records import QueueItem, SuiteMatrix, SuiteRunInfo
@@ -60,10 +61,11 @@ class Engine:
         self._retry = retry or RetryPolicy()
         self._stream = stream
         self._client = client
+        self._build_lock = threading.RLock()  # services are built on first use, from any thread (desk.engine.lazy)
         if warm_prices:
             preload_catalog()
 
-    @cached_property
+    @built_once
     def connections(self) -> Connections:
         from desk.providers.connections import Connections
 
@@ -73,7 +75,7 @@ class Engine:
     def client(self) -> HttpClient:
         return self.connections.client
 
-    @cached_property
+    @built_once
     def runner(self) -> Runner:
         from desk.engine.runner import Runner
 
@@ -82,44 +84,45 @@ class Engine:
 
     def _wire(self) -> None:
         """Forget the services built on the previous store (switch_store): the next use builds them anew."""
-        for name in _SERVICES:
-            self.__dict__.pop(name, None)
+        with self._build_lock:
+            for name in _SERVICES:
+                self.__dict__.pop(name, None)
 
-    @cached_property
+    @built_once
     def providers(self) -> ProviderService:
         from desk.engine.services.providers import ProviderService
 
         return ProviderService(self.store.providers, self.store.prices, self.client, self.runner.pricer)
 
-    @cached_property
+    @built_once
     def trials(self) -> TrialService:
         from desk.engine.services.trials import TrialService
 
         return TrialService(self.store.trials, self.store.responses, self.providers, self.runner,
                             self.providers.add_model)
 
-    @cached_property
+    @built_once
     def conversations(self) -> ConversationService:
         from desk.engine.services.conversations import ConversationService
 
         return ConversationService(self.store.trials, self.store.responses, self.store.turns,
                                    self.providers, self.runner, self.store.ratings)
 
-    @cached_property
+    @built_once
     def exports(self) -> ExportService:
         from desk.engine.services.exports import ExportService
 
         path = self.store.path
         return ExportService(self.store, self.store, lambda: open_store(path))
 
-    @cached_property
+    @built_once
     def ratings(self) -> RatingService:
         from desk.engine.services.ratings import RatingService
 
         return RatingService(self.store.ratings, self.store.rubrics, self.store,
                              rater_name=self.rater_name, elsewhere=self._on_own_connection)
 
-    @cached_property
+    @built_once
     def suites(self) -> SuiteService:
         from desk.engine.recorder import StoreRecorder
         from desk.engine.services.suites import SuiteService
@@ -132,7 +135,7 @@ class Engine:
             turns=store.turns,
         )
 
-    @cached_property
+    @built_once
     def judges(self) -> JudgeService:
         from desk.engine.recorder import StoreRecorder
         from desk.engine.services.judge import JudgeService
@@ -145,7 +148,7 @@ class Engine:
             takes_images=self.providers.images_support,
         )
 
-    @cached_property
+    @built_once
     def loads(self) -> LoadService:
         from desk.engine.services.load import LoadService
 

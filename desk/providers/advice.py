@@ -1,5 +1,6 @@
 """One sentence for an HTTP failure whose cause desk knows better than the vendor's body:
-a redirect (desk never follows one) and a refusal when no API key was configured."""
+a redirect (desk never follows one), a refusal when no API key was configured, and a server
+that cannot give structured output the way desk asks for it."""
 
 from __future__ import annotations
 
@@ -30,3 +31,12 @@ def missing_key(config: ProviderConfig) -> str:
              if config.key_env else "the OS keyring has none for it")
     return (f"provider {config.name!r} has no API key ({where}): add one with "
             f"'desk provider set-key {config.name}' or under Providers")
+
+
+def no_json_schema(said: str) -> str:
+    """Why an OpenAI-compatible server refused a structured-output request, and what works."""
+    return ("this server does not support OpenAI's json_schema structured output (llama-cpp-python's "
+            "server takes only a response_format of text or json_object): run the model behind a server "
+            "that supports json_schema (llama.cpp's llama-server, vLLM, or Ollama as provider kind ollama), "
+            "or use desk's built-in model (desk local), which asks llama-cpp-python for JSON its own way; "
+            f"the server said: {said}")

@@ -4,6 +4,7 @@ Together, Azure OpenAI (api-key header + api-version query)."""
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ import httpx
 from desk.core.response import ErrorKind
 from desk.core.tools import ToolRound, ToolSet, openai_tool
 from desk.core.trial import GenerationSettings, TrialInput, user_text_parts
+from desk.providers import advice
 from desk.providers.base import (
     Finished,
     Provider,
@@ -63,6 +65,25 @@ def vendor_error_kind(code: Any) -> ErrorKind:
     if "invalid" in text or "bad_request" in text:
         return ErrorKind.BAD_REQUEST
     return ErrorKind.SERVER_ERROR
+
+
+# llama-cpp-python's server (FastAPI) answers a request its own schema refuses with HTTP 500,
+# the validation errors as the message: "[{'type': 'literal_error', 'loc': ('body',
+# 'response_format', 'type'), 'msg': "Input should be 'text' or 'json_object'", ...}]".
+_REFUSED_AT = re.compile(r"'loc': \('body', ([^)]*)\)")
+_REFUSAL = re.compile(r"""'msg': (?:"([^"]*)"|'([^']*)')""")
+
+
+def refused_request(body: Any) -> tuple[str, str] | None:
+    """(the request's field, why) when an error body says the server's validation refused the
+    request itself: a server error no repeat can fix. None otherwise."""
+    err = body.get("error") if isinstance(body, dict) else None
+    message = err.get("message") if isinstance(err, dict) else None
+    if not isinstance(message, str) or (where := _REFUSED_AT.search(message)) is None:
+        return None
+    why = _REFUSAL.search(message, where.end())
+    field = ".".join(part.strip(" '\"") for part in where.group(1).split(",") if part.strip())
+    return field, (why.group(1) or why.group(2)) if why else "refused"
 
 
 def data_url(mime: str, data: bytes) -> str:
@@ -137,6 +158,20 @@ class OpenAIProvider(Provider):
     def response_format(self, schema: Mapping[str, Any]) -> dict[str, Any]:
         """How this server is asked for JSON that fits `schema`."""
         return {"type": "json_schema", "json_schema": {"name": SCHEMA_NAME, "schema": dict(schema), "strict": True}}
+
+    def classify_error(self, status: int, body: Any) -> ErrorKind:
+        if status >= 500 and refused_request(body) is not None:
+            return ErrorKind.BAD_REQUEST  # the request itself was refused: asking again cannot help
+        return super().classify_error(status, body)
+
+    def error_message(self, body: Any) -> str | None:
+        refused = refused_request(body)
+        if refused is None:
+            return super().error_message(body)
+        where, why = refused
+        if where.startswith("response_format"):
+            return advice.no_json_schema(f"{where}: {why}")
+        return f"the server refused the request: {where}: {why}"
 
     @property
     def _official(self) -> bool:

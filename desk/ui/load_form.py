@@ -1,7 +1,7 @@
 """The Load tab's settings form: the models, the task, the steps, where the requests are
 sent from (desk.ui.load_where), retries, fallback and timeouts, laid out for
-`desk.ui.load_view.LoadPanel` (which binds them to the tab model's form,
-`desk.engine.load_tab.LoadForm`, and whose tests reach the fields by these names)."""
+`desk.ui.load_view.LoadPanel` (which binds them to the tab model's form, a
+`desk.engine.load_plan.LoadInput`, and whose tests reach the fields by these names)."""
 
 from __future__ import annotations
 
@@ -158,7 +158,7 @@ class LoadFormFields:
                               ("Ramp", self.ramp), ("Duration / step", self.duration),
                               ("Max retries", self.max_retries), ("", self.honour_retry_after)):
             form.addRow(label, widget)
-        self.where_row = WhereRow(self.model.form)  # this process, worker processes or a Ray cluster
+        self.where_row = WhereRow(self.model)  # this process, worker processes or a Ray cluster
         form.addRow("Where", self.where_row)
         form.addRow("Backoff", backoff_row)
         settings_rows: tuple[tuple[str, QWidget], ...] = (

@@ -85,7 +85,7 @@ class LoadRunning:
             self.show_error(self.resume_button.toolTip())
             return False
         try:
-            workers, cluster = self.model.form.placement()
+            workers, cluster = self.model.placement()
         except ValueError as exc:
             self.show_error(str(exc))
             return False

@@ -246,12 +246,12 @@ class LoadPanel(LoadFormFields, LoadRunning, QWidget):
 
     def _bind(self) -> None:
         """What the user types goes into the model's form; what the model says is drawn."""
-        form = self.model.form
+        model = self.model
 
         def into(name: str, convert: Callable[[Any], Any] = lambda v: v) -> Callable[[Any], None]:
-            return lambda value: setattr(form, name, convert(value))
+            return lambda value: model.edit(**{name: convert(value)})
 
-        self.models.itemChanged.connect(lambda _item: into("models")(self.selected_names()))
+        self.models.itemChanged.connect(lambda _item: model.edit(models=tuple(self.selected_names())))
         self.prompt.textChanged.connect(lambda: into("prompt")(self.prompt.toPlainText()))
         self.requests.valueChanged.connect(into("requests", lambda v: v or None))
         self.concurrency.valueChanged.connect(into("concurrency"))
@@ -262,7 +262,7 @@ class LoadPanel(LoadFormFields, LoadRunning, QWidget):
         for box in ("backoff_base", "backoff_max", "first_token_timeout", "idle_timeout", "total_timeout",
                     "connect_timeout"):
             getattr(self, box).valueChanged.connect(into(box))
-        self.fallback.currentTextChanged.connect(into("fallback", lambda t: t or None))
+        self.fallback.currentTextChanged.connect(model.set_fallback)
         self.budget.valueChanged.connect(into("budget_ms", lambda v: float(v) or None))
         self.temperature.valueChanged.connect(into("temperature", lambda v: None if v < 0 else round(v, 2)))
         self.max_tokens.valueChanged.connect(into("max_tokens", lambda v: v or None))
@@ -307,7 +307,7 @@ class LoadPanel(LoadFormFields, LoadRunning, QWidget):
             self.fallback.addItem(str(ref))
         index = self.fallback.findText(fallback)
         self.fallback.setCurrentIndex(max(index, 0))
-        self.model.form.models = self.selected_names()
+        self.model.edit(models=tuple(self.selected_names()))
 
     def selected_names(self) -> list[str]:
         return [self.models.item(i).text() for i in range(self.models.count())
@@ -318,7 +318,7 @@ class LoadPanel(LoadFormFields, LoadRunning, QWidget):
         for i in range(self.models.count()):
             item = self.models.item(i)
             item.setCheckState(Qt.CheckState.Checked if item.text() in wanted else Qt.CheckState.Unchecked)
-        self.model.form.models = self.selected_names()
+        self.model.edit(models=tuple(self.selected_names()))
 
     def _show_ramp(self, levels: list[int] | None) -> None:
         if levels is None:

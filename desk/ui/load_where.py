@@ -1,8 +1,8 @@
 """The Load form's "Where": a run's requests sent from this process, from N worker processes
 (`desk load --workers N`) or from a Ray cluster's actors (`desk load --cluster ADDRESS`).
 
-It writes the choice into the tab model's form (`LoadForm.where / workers / cluster`); the
-plan is built from there by the rule the command uses (desk.engine.load_plan)."""
+It writes the choice into the tab model (`LoadTabModel.where`, the form's `workers` and
+`cluster`); the plan is built from there by the rule the command uses (desk.engine.load_plan)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import os
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
 from desk.core.load_split import STREAMS_PER_WORKER
-from desk.engine.load_tab import CLUSTER, HERE, PROCESSES, LoadForm
+from desk.engine.load_tab import CLUSTER, HERE, PROCESSES, LoadTabModel
 
 CHOICES = ((HERE, "this process"), (PROCESSES, "worker processes"), (CLUSTER, "a Ray cluster"))
 
@@ -19,9 +19,9 @@ CHOICES = ((HERE, "this process"), (PROCESSES, "worker processes"), (CLUSTER, "a
 class WhereRow(QWidget):
     """A choice of where, the number of workers and the cluster's address."""
 
-    def __init__(self, form: LoadForm, parent: QWidget | None = None) -> None:
+    def __init__(self, model: LoadTabModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.form = form
+        self.model = model
         cores = os.cpu_count() or 1
         self.choice = QComboBox()
         self.choice.setObjectName("loadWhere")
@@ -49,22 +49,22 @@ class WhereRow(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.choice)
         column.addLayout(row)
-        self.set_placement(form.where, form.workers, form.cluster)
+        self.set_placement(model.where, model.form.workers, model.form.cluster)
         self.choice.currentIndexChanged.connect(self._chosen)
-        self.workers.valueChanged.connect(lambda n: setattr(self.form, "workers", n))
-        self.address.textChanged.connect(lambda text: setattr(self.form, "cluster", text))
+        self.workers.valueChanged.connect(lambda n: model.edit(workers=n))
+        self.address.textChanged.connect(lambda text: model.edit(cluster=text))
 
     def set_placement(self, where: str, workers: int, cluster: str) -> None:
         """Show (and take into the form) this choice, e.g. where a stored run was sent from."""
         self.choice.setCurrentIndex(max(0, self.choice.findData(where)))
         self.workers.setValue(workers)
         self.address.setText(cluster)
-        self.form.where, self.form.workers, self.form.cluster = where, workers, cluster
+        self.model.set_placement(where, workers, cluster)
         self._show(where)
 
     def _chosen(self, index: int) -> None:
-        self.form.where = self.choice.itemData(index)
-        self._show(self.form.where)
+        self.model.where = self.choice.itemData(index)
+        self._show(self.model.where)
 
     def _show(self, where: str) -> None:
         self.workers.setEnabled(where != HERE)

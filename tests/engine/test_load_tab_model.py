@@ -25,12 +25,12 @@ def heard(event) -> list[tuple]:
     return calls
 
 
-def filled(**form) -> LoadTabModel:
+def filled(fallback: str | None = None, **form) -> LoadTabModel:
+    """The model with its form filled in: LoadInput's fields, the fallback as its list names it."""
     model = LoadTabModel()
-    model.form.models = [A]
-    model.form.prompt = "What is 2 + 2?"
-    for name, value in form.items():
-        setattr(model.form, name, value)
+    model.edit(**{"models": (A,), "prompt": "What is 2 + 2?", **form})
+    if fallback is not None:
+        model.set_fallback(fallback)
     return model
 
 
@@ -48,7 +48,7 @@ def test_the_model_needs_no_qt():
 
 
 @pytest.mark.parametrize(("form", "words"), [
-    ({"models": []}, "Models: choose at least one model to load."),
+    ({"models": ()}, "Models: choose at least one model to load."),
     ({"prompt": "  \n"}, "The prompt is empty: write one, or choose a dataset."),
     ({"requests": None, "duration_s": None}, "number of requests or a duration"),
     ({"backoff_base": 5.0, "backoff_max": 2.0}, "Backoff: the longest wait (2 s) cannot be shorter than the first (5 s)."),
@@ -76,7 +76,7 @@ def test_a_bad_ramp_is_an_error_message_until_it_is_fixed():
 
 
 def test_the_plan_is_what_the_form_says():
-    model = filled(models=[A, B], requests=None, duration_s=1.5, concurrency=3, max_retries=4,
+    model = filled(models=(A, B), requests=None, duration_s=1.5, concurrency=3, max_retries=4,
                    honour_retry_after=False, backoff_base=0.25, backoff_max=2.0, first_token_timeout=5.0,
                    idle_timeout=0.3, total_timeout=8.0, connect_timeout=3.0, fallback=B, budget_ms=900.0,
                    temperature=0.7, max_tokens=32)
@@ -120,7 +120,7 @@ def test_a_dataset_or_the_trials_tabs_task_replaces_the_prompt(tmp_path):
 
 
 def test_live_statistics_grow_as_the_load_thread_reports():
-    model = filled(requests=3, concurrency=2, models=[A, B])
+    model = filled(requests=3, concurrency=2, models=(A, B))
     plan = model.build_plan()
     mailbox = model.begin(plan)
     assert planned_requests(plan) == 6 and model.live.models == [A, B] and model.outcomes == []

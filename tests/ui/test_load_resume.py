@@ -73,7 +73,7 @@ def test_a_resumed_run_can_be_cancelled_and_resumed_again_from_the_runs_list(win
     panel.where_row.set_placement(CLUSTER, 3, "auto")
     assert panel.open_run(run_id)
     assert panel.resume_button.isEnabled()
-    assert panel.where_row.choice.currentData() == HERE and panel.model.form.placement() == (1, "")
+    assert panel.where_row.choice.currentData() == HERE and panel.model.placement() == (1, "")
     before = ended(window, run_id)
     finished: list[str] = []
     panel.run_finished.connect(finished.append)
