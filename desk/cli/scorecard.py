@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from desk.cli import judge as cli_judge
-from desk.cli import suite as cli_suite
 from desk.cli.common import (
     EXIT_OK,
     CliError,
@@ -15,7 +13,6 @@ from desk.cli.common import (
     _json,
     _with_engine,
 )
-from desk.cli.trial import _fmt_ms
 from desk.core.constraint_reading import DEFAULT_READING, READINGS
 from desk.core.judge import is_judge
 
@@ -45,6 +42,8 @@ def register(sub: Any, db: argparse.ArgumentParser) -> None:
 
 
 def _scorecard(args: argparse.Namespace, app: Application) -> int:
+    # The suite's and the judge's printers are imported when a text report needs them: a
+    # `--json` scorecard does not wait for them (issue 21).
     if args.clarifying:
         return _clarifying(args, app)
     if args.compare:
@@ -52,12 +51,15 @@ def _scorecard(args: argparse.Namespace, app: Application) -> int:
         if args.json:
             print(_json(result.as_json()))
         else:
+            from desk.cli import suite as cli_suite
             cli_suite.print_comparison(result)
         return EXIT_OK
     scores = _with_engine(app, lambda engine: _scores(args, engine), prices=False)
     if args.json:
         print(_json([s.as_json() for s in scores]))
         return EXIT_OK
+    from desk.cli import judge as cli_judge
+    from desk.cli import suite as cli_suite
     if not scores:
         print("no answers in scope")
         return EXIT_OK
@@ -117,6 +119,7 @@ def _violated(s: ModelScore) -> str:
 
 
 def _print_scorecard(scores: list[ModelScore]) -> None:
+    from desk.cli.trial import _fmt_ms  # see _scorecard
     rows = [("model", "rated", "success (95% CI)", "clarifying", "fabricated", "violated",
              "quality", "p95 total", "$/success (95% CI)", "win rate (95% CI)", "warnings")]
 

@@ -492,3 +492,12 @@ def m017_structured_verdict_kept(db: Database) -> None:
     # The structured-output verdict made on an answer's text as the vendor sent it, kept when
     # a configured API key was scrubbed from that text (JSON; NULL: judge the stored text).
     run_all(db, ["ALTER TABLE responses ADD COLUMN structured_verdict_json TEXT"])
+
+
+@migration
+def m018_response_figures_index(db: Database) -> None:
+    # What a scorecard reads of every answer (desk.store.responses ResponseTable.figures), in
+    # the order it reads them, with the load-run scope's run_id: an index that covers them
+    # spares reading the table's rows, whose texts are most of the store (issue 21).
+    run_all(db, ["CREATE INDEX idx_responses_figures ON responses "
+                 "(created_at, id, trial_id, model, status, total_ms, cost_usd, run_id)"])

@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from itertools import pairwise
-from typing import Any
+from itertools import pairwise, repeat
+from typing import Any, cast
 
 from desk.core.constraint_reading import DESK_KEY
 from desk.core.ids import new_id
@@ -199,7 +199,9 @@ class RatingTable:
             found = [row for row in found
                      if (f.since is None or row[2] >= f.since) and (f.until is None or row[2] < f.until)
                      and (not wanted or wanted <= set(_json(row[8], [])))]  # tags_json, with a tag filter
-        return [RatingFigures(*row[:8]) for row in found]  # the row ends in the partition's row number
+        if found and len(found[0]) == len(RatingFigures._fields):  # each row holds the figures alone:
+            return cast("list[RatingFigures]", [*map(tuple.__new__, repeat(RatingFigures), found)])  # C loop
+        return [RatingFigures(*row[:8]) for row in found]  # the row ends in tags or the partition's row number
 
     def preference_figures(self, rater: str | None = None) -> list[PreferenceFigures]:
         """`current_preferences` (in their order) as the scorecard counts them."""
@@ -398,8 +400,7 @@ def _current_rating_rows(db: Database, where: list[str], params: list[Any], *, o
 def _unsuperseded_sql(where: list[str], *, columns: str) -> str:
     """`_current_rating_sql`'s rows (in no order) when each (response, rater) has one row nothing supersedes."""
     extra = "".join(f" AND {w}" for w in where)
-    return (f"SELECT * FROM (SELECT {columns}, 1 AS n_ FROM ratings r "
-            f"WHERE {_NOT_SUPERSEDED.format(table='ratings')}{extra}) WHERE n_ = 1")
+    return f"SELECT {columns} FROM ratings r WHERE {_NOT_SUPERSEDED.format(table='ratings')}{extra}"
 
 
 def _repeats_a_pair(found: list[Any]) -> bool:

@@ -49,9 +49,9 @@ class TurnTable:
     def for_responses(self, response_ids: Sequence[str]) -> dict[str, TurnLink]:
         """The links of those of these responses that continue a conversation, by id."""
         out: dict[str, TurnLink] = {}
-        ids = list(dict.fromkeys(response_ids))
-        if not ids or self.db.conn.execute("SELECT 1 FROM turns LIMIT 1").fetchone() is None:
+        if not response_ids or self.db.conn.execute("SELECT 1 FROM turns LIMIT 1").fetchone() is None:
             return out  # no conversation in the store: a scorecard of 100k answers asks nothing more
+        ids = list(dict.fromkeys(response_ids))
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             found = rows(self.db, f"SELECT * FROM turns WHERE response_id IN ({', '.join('?' for _ in chunk)})", chunk)
