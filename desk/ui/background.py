@@ -6,6 +6,7 @@ the whole catalog, 40-200 ms) once ran on the GUI thread just as the first trial
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import threading
 from collections.abc import Callable
@@ -25,6 +26,19 @@ class _Relay(QObject):
 _relay: _Relay | None = None
 _waiting: dict[int, tuple[QObject, Callable[[Any], object]]] = {}
 _keys = itertools.count()
+# A worker still looking up when the app exits (the window closed within a second of
+# opening) must not emit while Qt tears down: that crashed the process at exit. Emitting and
+# closing take this lock, and nothing is emitted once the interpreter has begun to exit
+# (this hook runs before PySide's own, registered earlier, destroys the application).
+_emitting = threading.Lock()
+_closed = False
+
+
+@atexit.register
+def _close() -> None:
+    global _closed
+    with _emitting:
+        _closed = True
 
 
 def call_in_thread(receiver: QObject, work: Callable[[], Any], done: Callable[[Any], object]) -> None:
@@ -40,7 +54,10 @@ def call_in_thread(receiver: QObject, work: Callable[[], Any], done: Callable[[A
     relay = _relay
 
     def run() -> None:
-        relay.ready.emit((key, work()))
+        result = work()
+        with _emitting:
+            if not _closed and isValid(relay):
+                relay.ready.emit((key, result))
 
     threading.Thread(target=run, name=f"desk-ui-{getattr(work, '__name__', 'lookup')}", daemon=True).start()
 
