@@ -32,6 +32,7 @@ from desk.ui.results_dialog import ResultsDialog
 _Base: Any = object
 
 STATUS_MS = 10_000  # how long a "done" note stays in the status bar
+SETTLE_FRAMES = 6  # a streaming pane's scrollbar follows its text this often (about 10 times a second)
 
 
 class PaneBinder:
@@ -148,6 +149,7 @@ class TrialView(_Base):
         self.pane_binder = PaneBinder(self)
         self.tab.running_changed.connect(self._update_send_state)
         self._frame = QTimer(self)
+        self._frames = 0  # frames flushed: each pane settles its scrollbar on a phase of its own
         self._frame.setInterval(defs.FRAME_MS)
         self._frame.timeout.connect(self._flush_panes)
         self._clock = QTimer(self)
@@ -316,8 +318,13 @@ class TrialView(_Base):
 
     def _flush_panes(self) -> None:
         self.tab.deliver()  # what the streams handed over since the last frame
-        for pane in self.all_panes():
+        # Each pane's scrollbar catches up every SETTLE_FRAMES frames, on a phase of its own,
+        # so the panes' scrollbars are not all resized (and redrawn) in one frame.
+        self._frames += 1
+        for i, pane in enumerate(self.all_panes()):
             pane.flush()
+            if (self._frames + i) % SETTLE_FRAMES == 0:
+                pane.settle()
 
     def _tick_panes(self) -> None:
         for pane in self.all_panes():  # the model's figures: TTFT measured as the text came
