@@ -18,40 +18,48 @@ from PySide6.QtWidgets import QPlainTextEdit
 
 
 class LiveText:
-    """Appends to `view` (read-only, wrapped at its width) while an answer streams."""
+    """Appends to `view` (read-only, wrapped at its width, its document never replaced)
+    while an answer streams."""
 
     def __init__(self, view: QPlainTextEdit) -> None:
         self.view = view
+        self._doc = view.document()
+        self._layout = self._doc.documentLayout()
+        self._end = QTextCursor(self._doc)
+        self._viewport = view.viewport()
+        self._bar = view.verticalScrollBar()
         self._sized = (1, 1)  # (lines, blocks) the scrollbar was last told about
 
     def append(self, text: str) -> None:
-        view = self.view
-        doc = view.document()
-        layout = doc.documentLayout()
-        last = doc.lastBlock()
-        # where the last paragraph starts on screen: only it (re-wrapped) and what follows change
-        top = view.cursorRect(QTextCursor(last)).top() if last.isValid() else 0
-        end = QTextCursor(doc)
-        end.movePosition(QTextCursor.MoveOperation.End)
-        layout.blockSignals(True)  # the layout still lays the text out; it only does not ask for a repaint
+        height = self._viewport.height()
+        top = self._last_paragraph_top(height)
+        self._end.movePosition(QTextCursor.MoveOperation.End)
+        self._layout.blockSignals(True)  # the layout still lays the text out; it only does not ask for a repaint
         try:
-            end.insertText(text)
+            self._end.insertText(text)
         finally:
-            layout.blockSignals(False)
-        if not view.verticalScrollBar().isVisible():
+            self._layout.blockSignals(False)
+        if not self._bar.isVisible():
             # while the text fits, settle at once: the scrollbar appears (and the text re-wraps
             # beside it) in the frame the text overflows, as QPlainTextEdit does it
             self.settle()
-        viewport = view.viewport()
-        if top < viewport.height():
+        if top < height:
             top = max(0, top)
-            viewport.update(0, top, viewport.width(), viewport.height() - top)
+            self._viewport.update(0, top, self._viewport.width(), height - top)
+
+    def _last_paragraph_top(self, height: int) -> int:
+        """Where the last paragraph starts on screen: only it (re-wrapped) and what follows it
+        change. Far below what is shown (counted in lines, at least half a line's height each)
+        it is not looked for line by line."""
+        last = self._doc.lastBlock()
+        below = last.firstLineNumber() - self._bar.value()  # the bar counts lines from the top shown
+        if self._bar.isVisible() and below * self.view.fontMetrics().lineSpacing() > 2 * height:
+            return height
+        return self.view.cursorRect(QTextCursor(last)).top()
 
     def settle(self) -> None:
         """Fit the scrollbar to the text's length, if it changed since the last settle."""
-        doc = self.view.document()
-        sized = (doc.lineCount(), doc.blockCount())
+        sized = (self._doc.lineCount(), self._doc.blockCount())
         if sized != self._sized:
             self._sized = sized
-            layout = doc.documentLayout()
-            layout.documentSizeChanged.emit(layout.documentSize())
+            self._layout.documentSizeChanged.emit(self._layout.documentSize())
