@@ -9,12 +9,24 @@ screen (a pane showing the start of a long answer repaints nothing); the scrollb
 the text's length when `settle` is called, a few times a second (the grid staggers the
 panes' settles across frames). What the view shows, and its scrollbar once settled, are
 what QPlainTextEdit itself would show.
+
+The frame a pane's text first overflows it, its scrollbar appears and the text re-wraps
+beside it: a few milliseconds each, so when 16 equal streams overflow together only
+OVERFLOWS_PER_FRAME of them do it in one frame (`new_frame`), the rest in the next ones.
 """
 
 from __future__ import annotations
 
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit
+
+OVERFLOWS_PER_FRAME = 2
+_overflows_left = [OVERFLOWS_PER_FRAME]
+
+
+def new_frame() -> None:
+    """A frame begins: panes whose text overflows may show their scrollbars again."""
+    _overflows_left[0] = OVERFLOWS_PER_FRAME
 
 
 class LiveText:
@@ -39,7 +51,7 @@ class LiveText:
             self._end.insertText(text)
         finally:
             self._layout.blockSignals(False)
-        if not self._bar.isVisible():
+        if not self._bar.isVisible() and (self._fits(height) or _take_overflow()):
             # while the text fits, settle at once: the scrollbar appears (and the text re-wraps
             # beside it) in the frame the text overflows, as QPlainTextEdit does it
             self.settle()
@@ -57,9 +69,20 @@ class LiveText:
             return height
         return self.view.cursorRect(QTextCursor(last)).top()
 
+    def _fits(self, height: int) -> bool:
+        """Whether the text surely still fits the view (lines of the view's font)."""
+        return self._doc.lineCount() * self.view.fontMetrics().lineSpacing() < height - 2 * self._doc.documentMargin()
+
     def settle(self) -> None:
         """Fit the scrollbar to the text's length, if it changed since the last settle."""
         sized = (self._doc.lineCount(), self._doc.blockCount())
         if sized != self._sized:
             self._sized = sized
             self._layout.documentSizeChanged.emit(self._layout.documentSize())
+
+
+def _take_overflow() -> bool:
+    if _overflows_left[0] <= 0:
+        return False
+    _overflows_left[0] -= 1
+    return True

@@ -21,7 +21,7 @@ from desk.engine.engine_thread import EngineThread
 from desk.engine.session import EngineError, TrialOutcome
 from desk.engine.tab_events import Notice
 from desk.engine.trials_tab import CANCELLED, PlanError, SendPlan, TrialsTab, composed, with_schema
-from desk.ui import defs, frame_queue, hotkeys
+from desk.ui import defs, frame_queue, hotkeys, live_text
 from desk.ui.command import Command
 from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import ResponsePane
@@ -321,6 +321,7 @@ class TrialView(_Base):
         # Each pane's scrollbar catches up every SETTLE_FRAMES frames, on a phase of its own,
         # so the panes' scrollbars are not all resized (and redrawn) in one frame.
         self._frames += 1
+        live_text.new_frame()
         for i, pane in enumerate(self.all_panes()):
             pane.flush()
             if (self._frames + i) % SETTLE_FRAMES == 0:

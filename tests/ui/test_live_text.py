@@ -13,6 +13,7 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit
 
 from desk.core.response import ResponseResult, Status
+from desk.ui import live_text
 from desk.ui.live_text import LiveText
 from desk.ui.response_pane import ResponsePane
 
@@ -162,3 +163,36 @@ def test_a_streamed_pane_shows_what_its_answer_says_and_settles_its_scrollbar(qa
     result.text, result.status = "".join(PIECES), Status.OK
     pane.finish(result)
     assert pane.raw.toPlainText() == pane.text() == result.text
+
+
+def test_panes_overflowing_together_show_their_scrollbars_a_few_a_frame(qapp, qtbot):
+    views = []
+    for _ in range(5):
+        view = QPlainTextEdit()
+        view.setReadOnly(True)
+        view.resize(320, 240)
+        qtbot.addWidget(view)
+        view.show()
+        views.append(view)
+    lives = [LiveText(view) for view in views]
+    qapp.processEvents()
+    shown_bars = []
+    for frame in range(4):
+        live_text.new_frame()
+        for live in lives:
+            live.append("".join(f"line {frame}.{i}\n" for i in range(40)))
+        qapp.processEvents()
+        shown_bars.append(sum(view.verticalScrollBar().isVisible() for view in views))
+    # never all five re-wrapping in one frame (Qt itself fits a bar when it next paints that text)
+    assert shown_bars[0] == live_text.OVERFLOWS_PER_FRAME == 2 and shown_bars[1:] == [5, 5, 5]
+    reference = QPlainTextEdit()
+    reference.setReadOnly(True)
+    reference.resize(320, 240)
+    qtbot.addWidget(reference)
+    reference.show()
+    for frame in range(4):
+        plain_append(reference, "".join(f"line {frame}.{i}\n" for i in range(40)))
+        qapp.processEvents()
+    for view, live in zip(views, lives, strict=True):
+        live.settle()
+        assert shown(qapp, view) == shown(qapp, reference)
