@@ -107,7 +107,9 @@ class PaneBinder:
         window = self._window
         pane = window.panes_by_id.get(result.id)
         if pane is not None:
-            pane.finish(result)
+            # Streams that end together are shown done one pane per turn of the loop (each
+            # re-lays its pane out), ahead of the slower rating panels and markdown.
+            frame_queue.later(pane, lambda p=pane: p.finish(result), soon=True)
             # A rating panel costs 10-40 ms to make and place: made on one turn of the loop
             # and placed on another, one pane's at a time.
             made: list[RatingPanel] = []
