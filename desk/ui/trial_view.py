@@ -109,7 +109,10 @@ class PaneBinder:
         if pane is not None:
             # Streams that end together are shown done one pane per turn of the loop (each
             # re-lays its pane out), ahead of the slower rating panels and markdown.
-            frame_queue.later(pane, lambda p=pane: p.finish(result), soon=True)
+            def show_done(p: ResponsePane = pane) -> None:
+                p.finish(result)
+
+            frame_queue.later(pane, show_done, soon=True)
             # A rating panel costs 10-40 ms to make and place: made on one turn of the loop
             # and placed on another, one pane's at a time.
             made: list[RatingPanel] = []
