@@ -15,29 +15,31 @@ from PySide6.QtCore import QObject, QTimer
 from shiboken6 import isValid
 
 _jobs: deque[tuple[QObject, Callable[[], object]]] = deque()
+_soon: deque[tuple[QObject, Callable[[], object]]] = deque()  # run before any of `_jobs`
 _idle: list[asyncio.Future[None]] = []
 _timer: QTimer | None = None
 
 
-def later(owner: QObject, job: Callable[[], object]) -> None:
-    """Run `job` on a coming turn of the event loop, after the jobs queued before it;
-    dropped if `owner` (the widget it works on) is deleted by then."""
+def later(owner: QObject, job: Callable[[], object], soon: bool = False) -> None:
+    """Run `job` on a coming turn of the event loop, after the jobs queued before it (with
+    `soon`, ahead of every job queued without it); dropped if `owner` (the widget it works
+    on) is deleted by then."""
     global _timer
     if _timer is None:
         _timer = QTimer()
         _timer.setInterval(0)  # a zero timer fires once per pass, after posted events and painting
         _timer.timeout.connect(_run_one)
-    _jobs.append((owner, job))
+    (_soon if soon else _jobs).append((owner, job))
     _timer.start()
 
 
 def pending() -> int:
-    return len(_jobs)
+    return len(_soon) + len(_jobs)
 
 
 async def idle() -> None:
     """Return once every job queued so far (and since) has run."""
-    if not _jobs:
+    if not pending():
         return
     # get_event_loop, not get_running_loop: qasync may step a task from Qt's own event
     # processing, outside run_until_complete, where no loop counts as running
@@ -47,8 +49,8 @@ async def idle() -> None:
 
 
 def _run_one() -> None:
-    while _jobs:
-        owner, job = _jobs.popleft()
+    while _soon or _jobs:
+        owner, job = (_soon or _jobs).popleft()
         if isValid(owner):
             try:
                 job()
@@ -59,7 +61,7 @@ def _run_one() -> None:
 
 
 def _settle() -> None:
-    if _jobs:
+    if pending():
         return
     if _timer is not None:
         _timer.stop()

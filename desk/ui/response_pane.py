@@ -13,7 +13,6 @@ from PySide6.QtGui import (
     QFont,
     QGuiApplication,
     QImage,
-    QTextCursor,
     QTextDocument,
 )
 from PySide6.QtWidgets import (
@@ -38,6 +37,7 @@ from desk.core.tools import calls_text
 from desk.engine.answer_figures import fmt_tokens, live_status, metrics_line
 from desk.ui import defs, frame_queue
 from desk.ui.answer_checks import LiveCalls, StructuredVerdictLabel
+from desk.ui.live_text import LiveText
 from desk.ui.reply_box import ReplyBox
 
 
@@ -289,6 +289,7 @@ class ResponsePane(QFrame):
         self.raw = QPlainTextEdit()
         self.raw.setReadOnly(True)
         self.raw.setObjectName("rawText")
+        self.live_text = LiveText(self.raw)  # live text streams into the raw view
         self.views.addWidget(self.rendered)
         self.views.addWidget(self.raw)
         self.views.setCurrentWidget(self.raw)  # live text streams into the raw view
@@ -374,17 +375,21 @@ class ResponsePane(QFrame):
             self.live_calls.queue(calls)
 
     def flush(self) -> bool:
-        """Move queued text (and tool calls) into the view; return True if anything changed."""
+        """Move queued text (and tool calls) into the view; return True if anything changed.
+        The view's scrollbar catches up with the text on `settle`."""
         calls = self.live_calls.flush()
         if not self._pending:
             return calls
         chunk = "".join(self._pending)
         self._pending.clear()
         self._text_parts.append(chunk)
-        cursor = self.raw.textCursor()
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertText(chunk)
+        self.live_text.append(chunk)
         return True
+
+    def settle(self) -> None:
+        """Fit the live view's scrollbar to the text so far (the window does it for a few
+        panes a frame, each about ten times a second, not for every pane in every frame)."""
+        self.live_text.settle()
 
     @property
     def is_finished(self) -> bool:
@@ -455,6 +460,7 @@ class ResponsePane(QFrame):
 
     def finish(self, result: ResponseResult) -> None:
         self.flush()
+        self.settle()
         self._finished = True
         self.result = result
         text = result.text

@@ -21,7 +21,7 @@ from desk.engine.engine_thread import EngineThread
 from desk.engine.session import EngineError, TrialOutcome
 from desk.engine.tab_events import Notice
 from desk.engine.trials_tab import CANCELLED, PlanError, SendPlan, TrialsTab, composed, with_schema
-from desk.ui import defs, frame_queue, hotkeys
+from desk.ui import defs, frame_queue, hotkeys, live_text
 from desk.ui.command import Command
 from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import ResponsePane
@@ -32,6 +32,7 @@ from desk.ui.results_dialog import ResultsDialog
 _Base: Any = object
 
 STATUS_MS = 10_000  # how long a "done" note stays in the status bar
+SETTLE_FRAMES = 6  # a streaming pane's scrollbar follows its text this often (about 10 times a second)
 
 
 class PaneBinder:
@@ -106,7 +107,12 @@ class PaneBinder:
         window = self._window
         pane = window.panes_by_id.get(result.id)
         if pane is not None:
-            pane.finish(result)
+            # Streams that end together are shown done one pane per turn of the loop (each
+            # re-lays its pane out), ahead of the slower rating panels and markdown.
+            def show_done(p: ResponsePane = pane) -> None:
+                p.finish(result)
+
+            frame_queue.later(pane, show_done, soon=True)
             # A rating panel costs 10-40 ms to make and place: made on one turn of the loop
             # and placed on another, one pane's at a time.
             made: list[RatingPanel] = []
@@ -148,6 +154,7 @@ class TrialView(_Base):
         self.pane_binder = PaneBinder(self)
         self.tab.running_changed.connect(self._update_send_state)
         self._frame = QTimer(self)
+        self._frames = 0  # frames flushed: each pane settles its scrollbar on a phase of its own
         self._frame.setInterval(defs.FRAME_MS)
         self._frame.timeout.connect(self._flush_panes)
         self._clock = QTimer(self)
@@ -316,8 +323,14 @@ class TrialView(_Base):
 
     def _flush_panes(self) -> None:
         self.tab.deliver()  # what the streams handed over since the last frame
-        for pane in self.all_panes():
+        # Each pane's scrollbar catches up every SETTLE_FRAMES frames, on a phase of its own,
+        # so the panes' scrollbars are not all resized (and redrawn) in one frame.
+        self._frames += 1
+        live_text.new_frame()
+        for i, pane in enumerate(self.all_panes()):
             pane.flush()
+            if (self._frames + i) % SETTLE_FRAMES == 0:
+                pane.settle()
 
     def _tick_panes(self) -> None:
         for pane in self.all_panes():  # the model's figures: TTFT measured as the text came

@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--xvfb", action="store_true", help="render on a real X server (Xvfb)")
     ap.add_argument("--cold", type=int, default=0, help="also time this many cold starts first")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="profile the GUI thread while streaming and print its N costliest functions")
     args = ap.parse_args(argv)
 
     xvfb = None
@@ -171,7 +173,7 @@ def run(args: argparse.Namespace, base: str) -> int:
     timer.setInterval(int(period * 1000))
     last = [time.perf_counter()]
 
-    big: list[tuple[float, float]] = []  # (seconds into the run, stall ms) of stalls over 16 ms
+    big: list[tuple[float, float, float]] = []  # (s into the run, stall ms, GUI CPU ms) of stalls over 16 ms
 
     # CPU the GUI thread spent between two ticks: what desk itself blocks the loop with,
     # apart from waiting for a core (on a loaded machine most of a long stall can be that).
@@ -188,7 +190,7 @@ def run(args: argparse.Namespace, base: str) -> int:
         stall = max(0.0, (now - last[0] - period) * 1000)
         qt_stalls.append(stall)
         if stall > TARGET_P99_MS:
-            big.append((now - t_send[0], stall))
+            big.append((now - t_send[0], stall, gui_cpu[-1]))
         last[0] = now
 
     t_send = [0.0]
@@ -201,12 +203,20 @@ def run(args: argparse.Namespace, base: str) -> int:
             stall = max(0.0, (time.perf_counter() - t0 - period) * 1000)
             aio_stalls.append(stall)
             if stall > TARGET_P99_MS:
-                big.append((time.perf_counter() - t_send[0], stall))
+                big.append((time.perf_counter() - t_send[0], stall, -1.0))
+
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile(time.thread_time)  # the GUI thread's own CPU, not its waits
 
     async def bench() -> tuple[int, int]:
         stop = asyncio.Event()
         task = asyncio.ensure_future(sleeper(stop))
         t_send[0] = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         window.send()
         await asyncio.sleep(0.3)  # panes created, streams under way
         last[0] = time.perf_counter()
@@ -216,6 +226,8 @@ def run(args: argparse.Namespace, base: str) -> int:
         while window._run_task is not None and not window._run_task.done():
             await asyncio.sleep(0.05)
         timer.stop()
+        if profiler is not None:
+            profiler.disable()
         cpu_to[:] = [time.thread_time(), time.process_time(), time.perf_counter()]
         stop.set()
         await task
@@ -251,7 +263,14 @@ def run(args: argparse.Namespace, base: str) -> int:
           f"stalls over {TARGET_P99_MS:g} ms: {sum(v > TARGET_P99_MS for v in qt_stalls)}, "
           f"over {TARGET_MAX_MS:g} ms: {sum(v > TARGET_MAX_MS for v in qt_stalls)} (Qt timer)")
     if big:
-        print("  stalls over 16 ms (s after send: ms): " + ", ".join(f"{t:.2f}: {ms:.0f}" for t, ms in big[:10]))
+        qt_big = sorted((t, ms, cpu) for t, ms, cpu in big if cpu >= 0)
+        print("  Qt timer stalls over 16 ms (s after send: stall ms / GUI CPU ms in it): "
+              + ", ".join(f"{t:.2f}: {ms:.0f}/{cpu:.0f}" for t, ms, cpu in qt_big[:16])
+              + (f" (+{len(qt_big) - 16} more)" if len(qt_big) > 16 else ""))
+    if profiler is not None:
+        import pstats
+
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
     print(f"  target: p99 <= {TARGET_P99_MS:g} ms, max <= {TARGET_MAX_MS:g} ms -> {'PASS' if verdict else 'FAIL'}")
     return 0 if verdict and ok == args.panes else 1
 
