@@ -317,8 +317,8 @@ class ResponseResult:
     # Why this answer could not be saved, when a store write failed (in memory only: the
     # surfaces report it, so an unsaved answer is never shown as a success).
     store_error: str | None = field(default=None, compare=False)
-    # perf_counter arrival of each content chunk of the final attempt (in memory only:
-    # load runs derive inter-token latency from it)
+    # perf_counter arrival of each content chunk (text or tool-call delta) of the final
+    # attempt (in memory only: load runs derive their TTFT and inter-token latency from it)
     chunk_times: list[float] = field(default_factory=list, repr=False, compare=False)
     # The attempts' span (first start, last end) when they were not loaded: what `wall_ms`
     # needs, read without the attempts (exports of 100,000 answers skip them).

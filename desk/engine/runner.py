@@ -176,6 +176,7 @@ class _AttemptStream:
         elif isinstance(event, ToolCallDelta):  # its first byte counts as the first token
             self.first_at = event.at if self.first_at is None else self.first_at
             self.last_at = event.at
+            result.chunk_times.append(event.at)  # a load run's TTFT and ITL count called tools too
             self.calls.feed(event.index, event.id, event.name, event.arguments)
             self.sink.tool_calls_received(result, self.calls.snapshot())
         elif isinstance(event, ReasoningDelta):
