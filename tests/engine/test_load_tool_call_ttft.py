@@ -4,13 +4,9 @@ percentiles of a load run)."""
 
 from __future__ import annotations
 
-import asyncio
-
 from desk.core.load import LoadStep
 from desk.core.trial import ModelRef, TrialInput
-from desk.engine.load import LoadPlan
-from desk.engine.policy import RetryPolicy, Timeouts
-from tests.engine.conftest import engine_for
+from tests.engine.test_load import plan, run
 from tests.vendor_server import Script
 
 TOOL = ModelRef("openai", "tool-only")
@@ -20,15 +16,7 @@ def test_a_tool_call_only_answer_has_a_request_ttft_and_inter_token_gaps(provide
     pieces = ['{"city": ', '"Oslo"', "}"]
     vendor.set_default("tool-only", Script(tool_calls=[("get_weather", pieces)], first_token_delay_ms=60,
                                            interval_ms=5))
-    plan = LoadPlan(models=(TOOL,), inputs=(TrialInput("weather in Oslo?"),), steps=(LoadStep(2, 4),),
-                    retry=RetryPolicy(max_retries=0), timeouts=Timeouts(connect=2, first_token=5, idle=2, total=10),
-                    warmup=False)
-
-    async def go():
-        async with engine_for(providers) as engine:
-            return await engine.loads.run(plan)
-
-    result = asyncio.run(go())
+    result = run(providers, plan(models=(TOOL,), inputs=(TrialInput("weather in Oslo?"),), steps=(LoadStep(2, 4),)))
     assert [o.status for o in result.outcomes] == ["ok"] * 4
     for o in result.outcomes:
         assert o.request_ttft_ms is not None and o.request_ttft_ms >= 60

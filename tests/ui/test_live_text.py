@@ -51,9 +51,9 @@ def viewport_rect(view: QPlainTextEdit) -> QRect:
     return QRect(view.viewport().mapTo(view, view.viewport().rect().topLeft()), view.viewport().size())
 
 
-def two_views(qtbot):
+def shown_views(qtbot, n: int = 2) -> list[QPlainTextEdit]:
     views = []
-    for _ in range(2):
+    for _ in range(n):
         view = QPlainTextEdit()
         view.setReadOnly(True)
         view.resize(320, 240)
@@ -70,7 +70,7 @@ def plain_append(view: QPlainTextEdit, text: str) -> None:
 
 
 def test_streamed_text_looks_as_qt_shows_it_at_every_step(qapp, qtbot):
-    live_view, reference = two_views(qtbot)
+    live_view, reference = shown_views(qtbot)
     live = LiveText(live_view)
     bar, ref_bar = live_view.verticalScrollBar(), reference.verticalScrollBar()
     for n, piece in enumerate(PIECES, 1):
@@ -93,7 +93,7 @@ def test_streamed_text_looks_as_qt_shows_it_at_every_step(qapp, qtbot):
 
 
 def test_text_arriving_below_what_is_shown_repaints_nothing(qapp, qtbot):
-    view, _ = two_views(qtbot)
+    view, _ = shown_views(qtbot)
     live = LiveText(view)
     for i in range(60):
         live.append(f"line {i}\n")
@@ -114,7 +114,7 @@ def test_text_arriving_below_what_is_shown_repaints_nothing(qapp, qtbot):
 
 
 def test_text_arriving_on_screen_repaints_only_from_its_paragraph_down(qapp, qtbot):
-    view, _ = two_views(qtbot)
+    view, _ = shown_views(qtbot)
     live = LiveText(view)
     live.append("first line\nsecond line\n")
     shown(qapp, view)
@@ -166,14 +166,7 @@ def test_a_streamed_pane_shows_what_its_answer_says_and_settles_its_scrollbar(qa
 
 
 def test_panes_overflowing_together_show_their_scrollbars_a_few_a_frame(qapp, qtbot):
-    views = []
-    for _ in range(5):
-        view = QPlainTextEdit()
-        view.setReadOnly(True)
-        view.resize(320, 240)
-        qtbot.addWidget(view)
-        view.show()
-        views.append(view)
+    views = shown_views(qtbot, 5)
     lives = [LiveText(view) for view in views]
     qapp.processEvents()
     shown_bars = []
