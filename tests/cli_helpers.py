@@ -128,21 +128,28 @@ class FileKeyring(KeyringBackend):
         self._path.write_text(json.dumps(data))
 
 
+def signal_when(proc: subprocess.Popen, ready: Callable[[], bool], describe: Callable[[], str],
+                timeout: float, sig: int = signal.SIGKILL, poll_s: float = 0.02) -> None:
+    """Send `sig` to `proc` as soon as `ready()`; fail the test if the process ends first or
+    `ready()` never comes (`describe()` says how far it got). `ready()` reads what the process
+    wrote (its store); pair it with what the vendor holds when the test counts requests."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"the process ended before the signal (rc {proc.returncode}):\n{out!r}\n{err!r}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"not ready for the signal in time: {describe()}")
+        time.sleep(poll_s)
+    os.kill(proc.pid, sig)
+
+
 def kill_when(proc: subprocess.Popen, ready: Callable[[], bool], describe: Callable[[], str],
               timeout: float, poll_s: float = 0.02) -> None:
-    """SIGKILL `proc` (as a crash or a power cut would) as soon as `ready()`; fail the test
-    if the process ends first or `ready()` never comes (`describe()` says how far it got).
+    """SIGKILL `proc` (as a crash or a power cut would) as soon as `ready()` (see signal_when).
     Its pipes are closed either way."""
-    deadline = time.monotonic() + timeout
     try:
-        while not ready():
-            if proc.poll() is not None:
-                out, err = proc.communicate()
-                pytest.fail(f"the process ended before the kill (rc {proc.returncode}):\n{out!r}\n{err!r}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"not ready for the kill in time: {describe()}")
-            time.sleep(poll_s)
-        os.kill(proc.pid, signal.SIGKILL)
+        signal_when(proc, ready, describe, timeout, signal.SIGKILL, poll_s)
         assert proc.wait(timeout=10) == -signal.SIGKILL
     finally:
         if proc.poll() is None:
