@@ -78,8 +78,7 @@ def test_a_cancel_returns_only_once_the_work_has_cleaned_up():
 
     async def main():
         task = asyncio.ensure_future(streams.run(slow))
-        while not started.is_set():
-            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(started.wait, 30)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
