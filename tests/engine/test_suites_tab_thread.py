@@ -12,22 +12,8 @@ import pytest
 from desk.engine.engine_thread import EngineThread
 from desk.engine.suite_records import SuiteRunCancelled
 from desk.engine.suites_tab import SuitesTab
-from desk.providers.framing import SSEDecoder
 from tests.engine.conftest import MODELS, PATIENT, answer_then_stall, engine_for, held, until
 from tests.engine.test_suites_tab_model import names, suite_path
-
-
-@pytest.fixture
-def parsed_on(monkeypatch):
-    threads: list[int] = []
-    feed = SSEDecoder.feed
-
-    def recording(self, chunk, at):
-        threads.append(threading.get_ident())
-        return feed(self, chunk, at)
-
-    monkeypatch.setattr(SSEDecoder, "feed", recording)
-    return threads
 
 
 def test_a_run_streams_on_the_thread_and_tells_its_callbacks_here(providers, vendor, tmp_path, parsed_on):

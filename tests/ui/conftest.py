@@ -9,13 +9,12 @@ import pytest
 pytest.importorskip("PySide6")
 
 import qasync
-from PySide6.QtCore import QSettings
 
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.engine.session import Engine
 from desk.store.db import open_store
-from desk.ui.main_window import MainWindow
+from tests.ui.windows import open_window
 from tests.vendor_server import VendorServer
 
 
@@ -43,12 +42,5 @@ def window(qtbot, tmp_path, vendor, mw_loop):
     for provider, model in [("openai", "gpt-4o-mini"), ("claude", "claude-sonnet-4-5"), ("local", "llama3.2")]:
         store.providers.add_model(provider, model)
     store.prices.set("openai", "gpt-4o-mini", Price(0.15, 0.6))
-    engine = Engine(store)
-    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(engine, settings)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.cancel()
-    mw_loop.run_until_complete(engine.aclose())
-    store.close()
+    with open_window(qtbot, mw_loop, Engine(store), tmp_path) as win:
+        yield win

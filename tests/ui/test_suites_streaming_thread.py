@@ -14,27 +14,12 @@ pytest.importorskip("PySide6")
 
 from desk.core.response import Status
 from desk.engine.session import Engine
-from desk.providers.framing import SSEDecoder
 from desk.store.db import open_store
 from tests.ui.test_suites_view import MODELS, script, start_run, until
 from tests.vendor_server import Script
 
 LONG = ["part one. "] + ["more "] * 300  # 15 s at 50 ms a piece: still streaming when cancelled
 FULL = "".join(LONG)
-
-
-@pytest.fixture
-def parsed_on(monkeypatch):
-    """The threads that fed bytes to an SSE decoder (every vendor but Ollama frames with it)."""
-    threads: list[int] = []
-    feed = SSEDecoder.feed
-
-    def recording(self, chunk, at):
-        threads.append(threading.get_ident())
-        return feed(self, chunk, at)
-
-    monkeypatch.setattr(SSEDecoder, "feed", recording)
-    return threads
 
 
 def claude_requests(requests):
