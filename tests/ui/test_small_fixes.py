@@ -36,7 +36,7 @@ def test_no_models_banner_goes_when_models_are_added(bare):
 
 
 def test_a_cancelled_trial_is_in_history_at_once(window, vendor, mw_loop):
-    vendor.set_default("gpt-4o-mini", Script(text_pieces=["slow"], first_token_delay_ms=5000))
+    vendor.set_default("gpt-4o-mini", Script(stall_after_headers=True))  # still waiting when cancelled
     window.picker.set_checked({"openai/gpt-4o-mini"})
     window.compose.prompt.setPlainText("A trial I will cancel")
     window.send()
