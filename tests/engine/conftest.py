@@ -53,9 +53,9 @@ def answer_then_stall(server: VendorServer, n: int, models: list[str], answer: S
     server.enqueue("*", *[answer or Script()] * n)
 
 
-async def held(server: VendorServer, n: int) -> None:
+async def held(server: VendorServer, n: int, timeout: float = 60) -> None:
     """Wait (off the loop, which must keep sending) until the vendor holds `n` requests."""
-    await asyncio.to_thread(server.held, n)
+    await asyncio.to_thread(server.held, n, timeout)
 
 
 async def until(ready, what: str, timeout: float = 30) -> None:
