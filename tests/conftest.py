@@ -109,3 +109,12 @@ def parsed_on(monkeypatch):
 
     monkeypatch.setattr(SSEDecoder, "feed", recording)
     return threads
+
+
+@pytest.fixture
+def no_keyring():
+    """The whole test on a machine with no OS keyring (tests/keyrings.py)."""
+    from tests.keyrings import no_keyring as failing
+
+    with failing():
+        yield
