@@ -67,8 +67,7 @@ def _seed_large(store, tasks: int, ids: dict[str, list[str]]) -> None:
             r = ResponseResult(id=new_id(), trial_id=trial, model=model, settings={}, status=Status.OK,
                                text="x", total_ms=100.0 + (i * 37) % 500, ttft_ms=50.0, cost_usd=0.01,
                                usage=Usage(1, 1))
-            store.responses.create(r)
-            store.responses.finish(r)
+            store.responses.finish(r)  # inserts it, finished: no create first
             store.ratings.save(r.id, "ana", {**GOOD, "outcome": "success" if i % 3 else "failure"})
             got.append(r.id)
         store.ratings.save_preference(ids["p/a"][i], ids["p/b"][i], "a" if i % 3 else "b", "ana")
