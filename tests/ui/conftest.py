@@ -34,6 +34,16 @@ def mw_loop(qapp):
 
 
 @pytest.fixture
+def engine(tmp_path, mw_loop):
+    """An Engine on a fresh store, without a window (dialogs on their own), closed on the loop."""
+    store = open_store(tmp_path / "engine.db")
+    eng = Engine(store)
+    yield eng
+    mw_loop.run_until_complete(eng.aclose())
+    store.close()
+
+
+@pytest.fixture
 def window(qtbot, tmp_path, vendor, mw_loop):
     store = open_store(tmp_path / "gui.db")
     store.providers.add(ProviderConfig("openai", "openai", vendor.base_url + "/v1"))
