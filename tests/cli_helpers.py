@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -46,6 +47,42 @@ class Run:
 
     def __str__(self) -> str:
         return f"desk {' '.join(self.args)} -> {self.returncode}\n--stdout--\n{self.stdout}--stderr--\n{self.stderr}"
+
+
+class Cli:
+    """`desk ...` in this process; returns (exit code, stdout, stderr)."""
+
+    def __init__(self, capsys, monkeypatch):
+        self.capsys, self.monkeypatch = capsys, monkeypatch
+
+    def __call__(self, *argv: str, stdin: str | bytes | None = None) -> tuple[int, str, str]:
+        from desk.cli import main  # not at import: child processes load this module for FileKeyring
+
+        self.capsys.readouterr()
+        if stdin is not None:
+            raw = stdin.encode() if isinstance(stdin, str) else stdin
+            self.monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"))
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse
+            code = exc.code
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def ok(self, *argv: str, stdin: str | bytes | None = None) -> str:
+        code, out, err = self(*argv, stdin=stdin)
+        assert code == 0, f"desk {' '.join(argv)} -> {code}\n{out}{err}"
+        return out
+
+    def jsonl(self, *argv: str) -> list[dict]:
+        return [json.loads(line) for line in self.ok(*argv).splitlines()]
+
+    def fails(self, *argv: str, code: int = 2) -> str:
+        """Run a command that must fail with one error line and print nothing; return the line."""
+        got, out, err = self(*argv)
+        assert got == code, f"desk {' '.join(argv)} -> {got}\n{out}{err}"
+        assert out == ""
+        return one_line_error(err)
 
 
 def cli_env(db: Path | None = None, **extra: str) -> dict[str, str]:
@@ -128,21 +165,28 @@ class FileKeyring(KeyringBackend):
         self._path.write_text(json.dumps(data))
 
 
+def signal_when(proc: subprocess.Popen, ready: Callable[[], bool], describe: Callable[[], str],
+                timeout: float, sig: int = signal.SIGKILL, poll_s: float = 0.02) -> None:
+    """Send `sig` to `proc` as soon as `ready()`; fail the test if the process ends first or
+    `ready()` never comes (`describe()` says how far it got). `ready()` reads what the process
+    wrote (its store); pair it with what the vendor holds when the test counts requests."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"the process ended before the signal (rc {proc.returncode}):\n{out!r}\n{err!r}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"not ready for the signal in time: {describe()}")
+        time.sleep(poll_s)
+    os.kill(proc.pid, sig)
+
+
 def kill_when(proc: subprocess.Popen, ready: Callable[[], bool], describe: Callable[[], str],
               timeout: float, poll_s: float = 0.02) -> None:
-    """SIGKILL `proc` (as a crash or a power cut would) as soon as `ready()`; fail the test
-    if the process ends first or `ready()` never comes (`describe()` says how far it got).
+    """SIGKILL `proc` (as a crash or a power cut would) as soon as `ready()` (see signal_when).
     Its pipes are closed either way."""
-    deadline = time.monotonic() + timeout
     try:
-        while not ready():
-            if proc.poll() is not None:
-                out, err = proc.communicate()
-                pytest.fail(f"the process ended before the kill (rc {proc.returncode}):\n{out!r}\n{err!r}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"not ready for the kill in time: {describe()}")
-            time.sleep(poll_s)
-        os.kill(proc.pid, signal.SIGKILL)
+        signal_when(proc, ready, describe, timeout, signal.SIGKILL, poll_s)
         assert proc.wait(timeout=10) == -signal.SIGKILL
     finally:
         if proc.poll() is None:

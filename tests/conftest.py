@@ -90,3 +90,31 @@ def srv(server):
 @pytest.fixture
 def db(tmp_path):
     return tmp_path / "desk.db"  # the same path as $DESK_DB above, for in-process runs
+
+
+@pytest.fixture
+def parsed_on(monkeypatch):
+    """The threads that fed bytes to an SSE decoder (every vendor but Ollama frames with it),
+    in order: which thread parsed a run's stream."""
+    import threading
+
+    from desk.providers.framing import SSEDecoder
+
+    threads: list[int] = []
+    feed = SSEDecoder.feed
+
+    def recording(self, chunk, at):
+        threads.append(threading.get_ident())
+        return feed(self, chunk, at)
+
+    monkeypatch.setattr(SSEDecoder, "feed", recording)
+    return threads
+
+
+@pytest.fixture
+def no_keyring():
+    """The whole test on a machine with no OS keyring (tests/keyrings.py)."""
+    from tests.keyrings import no_keyring as failing
+
+    with failing():
+        yield

@@ -8,21 +8,19 @@ which is the same code path without the interpreter start-up.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import re
 import secrets
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 
-from desk.cli import main
 from desk.store.db import open_store
 from tests.cli_helpers import (
     FILE_KEYRING,
     KEYRING_FILE_VAR,
+    Cli,
     cli_env,
     closed_port,
     desk,
@@ -40,33 +38,6 @@ CLAUDE = "claude-sonnet-4-20250514"
 
 
 # --- fixtures and in-process runner ---------------------------------------------------------
-
-
-class Cli:
-    """`desk ...` in this process; returns (exit code, stdout, stderr)."""
-
-    def __init__(self, capsys, monkeypatch):
-        self.capsys, self.monkeypatch = capsys, monkeypatch
-
-    def __call__(self, *argv: str, stdin: str | bytes | None = None) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        if stdin is not None:
-            raw = stdin.encode() if isinstance(stdin, str) else stdin
-            self.monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"))
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:  # argparse
-            code = exc.code
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def ok(self, *argv: str, stdin: str | bytes | None = None) -> str:
-        code, out, err = self(*argv, stdin=stdin)
-        assert code == 0, f"desk {' '.join(argv)} -> {code}\n{out}{err}"
-        return out
-
-    def jsonl(self, *argv: str) -> list[dict]:
-        return [json.loads(line) for line in self.ok(*argv).splitlines()]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -24,21 +25,44 @@ VERDICT = {"outcome": "success", "uncertainty": "confident_correct", "constraint
 CASE = re.compile(r"case-(\d+)")
 
 
-@pytest.fixture
-def setup(srv, tmp_path):
-    """A store with provider p (OpenAI protocol) and a finished suite run of 10 cases x 2 models."""
-    db = tmp_path / "judge.db"
+def _env(db: Path) -> dict[str, str]:
     env = cli_env(db)
     # desk needs jsonschema to judge: the subprocess finds it where this test did.
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(Path(jsonschema.__file__).parents[1])])
-    assert desk("provider", "add", "p", "--kind", "openai", "--base-url", srv.base_url + "/v1", env=env).returncode == 0
-    srv.set_default("m1", Script(text_pieces=["answer ", "one"]))
-    srv.set_default("m2", Script(text_pieces=["answer ", "two"]))
-    suite_file(tmp_path / "ten.jsonl", 10, expect="answer")
-    assert desk("suite", "import", str(tmp_path / "ten.jsonl"), "--name", "ten", env=env).returncode == 0
+    return env
+
+
+@pytest.fixture(scope="module")
+def _answered(server, tmp_path_factory):
+    """Made once per module (three `desk` processes): a store with provider p (OpenAI protocol)
+    on the module's vendor and a finished suite run of 10 cases x 2 models; its run id."""
+    folder = tmp_path_factory.mktemp("judge-template")
+    db, env = folder / "judge.db", _env(folder / "judge.db")
+    server.reset()
+    assert desk("provider", "add", "p", "--kind", "openai", "--base-url", server.base_url + "/v1",
+                env=env).returncode == 0
+    server.set_default("m1", Script(text_pieces=["answer ", "one"]))
+    server.set_default("m2", Script(text_pieces=["answer ", "two"]))
+    suite_file(folder / "ten.jsonl", 10, expect="answer")
+    assert desk("suite", "import", str(folder / "ten.jsonl"), "--name", "ten", env=env).returncode == 0
     run = desk("suite", "run", "ten", "-m", "p/m1", "-m", "p/m2", "--json", env=env, timeout=60)
     assert run.returncode == 0, run
-    return db, env, run.json_lines()[0]["run_id"]
+    server.reset()
+    return db, run.json_lines()[0]["run_id"]
+
+
+@pytest.fixture
+def setup(_answered, srv, tmp_path):
+    """A copy of the answered store for this test: (its path, the env naming it, the run id)."""
+    template, run_id = _answered
+    db = tmp_path / "judge.db"
+    source, copy = sqlite3.connect(template), sqlite3.connect(db)
+    try:
+        source.backup(copy)
+    finally:
+        source.close()
+        copy.close()
+    return db, _env(db), run_id
 
 
 def _judged(db: Path) -> int:
@@ -48,16 +72,25 @@ def _judged(db: Path) -> int:
         return 0
 
 
+def _judge_posts(srv) -> int:
+    return sum(r.method == "POST" and r.model == "judge" for r in srv.requests)
+
+
 def test_a_judge_run_killed_mid_way_resumes_and_judges_each_answer_once(setup, srv):
     db, env, run_id = setup
-    srv.set_default("judge", Script(text_pieces=[json.dumps(VERDICT)], first_token_delay_ms=60))
+    # Four verdicts, then every judge request stalls: the kill finds exactly four stored and two
+    # held mid-stream, however slowly this machine polls.
+    srv.set_default("judge", Script(stall_after_headers=True))
+    srv.enqueue("judge", *[Script(text_pieces=[json.dumps(VERDICT)])] * 4)
     proc = subprocess.Popen(
         [sys.executable, "-m", "desk", "judge", "--run", run_id, "--judge", "p/judge", "--concurrency", "2"],
         env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
-    kill_when(proc, lambda: _judged(db) >= 4, lambda: f"{_judged(db)} judged", 30)
+    kill_when(proc, lambda: _judged(db) >= 4 and _judge_posts(srv) >= 6,
+              lambda: f"{_judged(db)} judged, {_judge_posts(srv)} sent to the judge", 30)
     before = {r[0] for r in _rows(db, "SELECT response_id FROM judge_verdicts")}
-    assert 4 <= len(before) < 20
+    assert len(before) == 4
+    srv.set_default("judge", Script(text_pieces=[json.dumps(VERDICT)]))
 
     resumed = desk("judge", "--run", run_id, "--judge", "p/judge", env=env, timeout=60)
     assert resumed.returncode == 0, resumed

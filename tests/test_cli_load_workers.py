@@ -36,7 +36,6 @@ def test_ctrl_c_reaches_every_worker_yet_the_run_stores_what_was_measured(srv, d
     import signal
     import subprocess
     import sys
-    import time
 
     from tests.cli_helpers import ROOT, cli_env
 
@@ -47,10 +46,10 @@ def test_ctrl_c_reaches_every_worker_yet_the_run_stores_what_was_measured(srv, d
                              "4", "--duration", "30", "--workers", "2", "--no-warmup"], env=cli_env(db), cwd=ROOT,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    deadline = time.monotonic() + 60
-    while len(srv.requests) < 20 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        srv.wait_for(lambda requests: len(requests) >= 20, 60)  # 16 or more measured by then (4 in flight)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode in (0, 130), err  # as a run in one process: the table of what was measured
     assert "Traceback" not in err

@@ -9,9 +9,7 @@ import asyncio
 import io
 import sys
 
-import keyring
 import pytest
-from keyring.backends import fail
 
 from desk.cli import main
 from desk.core.provider import ProviderConfig, plain_http_to_remote
@@ -24,13 +22,6 @@ THIS_MACHINE = ("http://localhost:11434", "http://127.0.0.1:1234", "http://127.0
                 "http://[::1]:8000", "http://ollama.localhost:11434", "https://example.com")
 ANOTHER_HOST = ("http://10.0.0.5:11434", "http://example.com", "http://Example.com/v1")
 
-
-@pytest.fixture
-def no_keyring():
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    yield
-    keyring.set_keyring(previous)
 
 
 def _add(db, name: str, url: str, capsys, monkeypatch, key: str | None = None) -> tuple[int, str]:

@@ -22,7 +22,7 @@ from desk.cli import EXPORT_FORMATS, main
 from desk.core.rubric import CONSTRAINTS, DEFAULT_RUBRIC, OUTCOMES, UNCERTAINTY, WINNERS
 from desk.engine.export import FORMATS
 from desk.store.db import open_store
-from tests.cli_helpers import cli_env, desk, one_line_error
+from tests.cli_helpers import Cli, cli_env, desk, one_line_error
 from tests.vendor_server import Script, VendorServer
 
 ULID = r"[0-9A-HJKMNP-TV-Z]{26}"
@@ -41,34 +41,6 @@ def srv(srv):
     server.set_default("y", Script(text_pieces=["@y: ", "-1+2 ", "maybe?"]))
     server.set_default("z", Script(status=500, error_message="the server fell over"))
     return server
-
-
-class Cli:
-    """`desk ...` in this process; returns (exit code, stdout, stderr)."""
-
-    def __init__(self, capsys, monkeypatch):
-        self.capsys, self.monkeypatch = capsys, monkeypatch
-
-    def __call__(self, *argv: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:  # argparse
-            code = exc.code
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def ok(self, *argv: str) -> str:
-        code, out, err = self(*argv)
-        assert code == 0, f"desk {' '.join(argv)} -> {code}\n{out}{err}"
-        return out
-
-    def fails(self, *argv: str, code: int = 2) -> str:
-        """Run a command that must fail with one error line and print nothing; return the line."""
-        got, out, err = self(*argv)
-        assert got == code, f"desk {' '.join(argv)} -> {got}\n{out}{err}"
-        assert out == ""
-        return one_line_error(err)
 
 
 @pytest.fixture

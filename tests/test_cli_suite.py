@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import ROOT, cli_env, desk, kill_when, one_line_error
+from tests.cli_helpers import ROOT, cli_env, desk, kill_when, one_line_error, signal_when
 from tests.vendor_server import Script
 
 CASE = re.compile(rb"case-(\d+)")
@@ -167,10 +167,17 @@ def _ok_cells(db: Path) -> set[tuple[int, str]]:
     return {(int(CASE.search(p.encode()).group(1)), m.split("/", 1)[1]) for p, m in found}
 
 
+def _posts(srv) -> int:
+    return sum(r.method == "POST" for r in srv.requests)
+
+
 def test_a_run_killed_mid_way_resumes_and_each_answered_case_is_sent_once(setup, srv, tmp_path):
     db, env = setup
+    # The first six requests are answered, every later one stalls: the kill comes with exactly six
+    # answers stored and two held mid-stream, however slowly this machine polls.
     for model in ("m1", "m2"):
-        srv.set_default(model, Script(text_pieces=["an ", "answer"], first_token_delay_ms=80))
+        srv.set_default(model, Script(stall_after_headers=True))
+    srv.enqueue("*", *[Script(text_pieces=["an ", "answer"])] * 6)
     suite_file(tmp_path / "twenty.jsonl", 20, expect="answer")
     assert desk("suite", "import", str(tmp_path / "twenty.jsonl"), "--name", "twenty", env=env).returncode == 0
     proc = subprocess.Popen(
@@ -178,9 +185,12 @@ def test_a_run_killed_mid_way_resumes_and_each_answered_case_is_sent_once(setup,
          "--concurrency", "2", "--json"],
         env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
-    kill_when(proc, lambda: len(_ok_cells(db)) >= 6, lambda: f"{len(_ok_cells(db))} answers stored", 30)
+    kill_when(proc, lambda: len(_ok_cells(db)) >= 6 and _posts(srv) >= 8,
+              lambda: f"{len(_ok_cells(db))} answers stored, {_posts(srv)} requests sent", 30)
     answered = _ok_cells(db)
-    assert 6 <= len(answered) < 40
+    assert len(answered) == 6
+    for model in ("m1", "m2"):
+        srv.set_default(model, Script(text_pieces=["an ", "answer"]))
 
     (run,) = desk("suite", "runs", "--json", env=env).json_lines()
     assert (run["status"], run["done"], run["total"]) == ("interrupted", len(answered), 40)
@@ -238,21 +248,21 @@ def test_export_to_stdout_and_a_reader_that_stops_early(tmp_path):
 
 def test_ctrl_c_stops_the_run_keeps_its_answers_and_says_how_to_resume(setup, srv, tmp_path):
     db, env = setup
-    srv.set_default("slow", Script(text_pieces=["an ", "answer"], first_token_delay_ms=300))
+    srv.set_default("slow", Script(stall_after_headers=True))  # after the first two answers, stall
+    srv.enqueue("slow", *[Script(text_pieces=["an ", "answer"])] * 2)
     suite_file(tmp_path / "ten.jsonl", 10, expect="answer")
     assert desk("suite", "import", str(tmp_path / "ten.jsonl"), "--name", "ten", env=env).returncode == 0
     proc = subprocess.Popen([sys.executable, "-m", "desk", "suite", "run", "ten", "-m", "p/slow", "--concurrency", "2"],
                             env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while len(_ok_cells(db)) < 2 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
+    # Two answered and stored, two stalled mid-stream: the run cannot end before the Ctrl-C.
+    signal_when(proc, lambda: len(_ok_cells(db)) >= 2 and _posts(srv) >= 4,
+                lambda: f"{len(_ok_cells(db))} answers stored, {_posts(srv)} requests sent", 30, signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     [run] = [json.loads(x) for x in desk("suite", "runs", "--json", env=env).stdout.splitlines()]
     assert f"desk suite run --resume {run['run_id']}" in err
-    assert run["status"] == "interrupted" and 2 <= run["done"] < 10
+    assert run["status"] == "interrupted" and run["done"] == 2
 
 
 def test_a_run_where_every_answer_failed_says_so(setup, srv):

@@ -45,6 +45,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -1213,6 +1214,7 @@ class VendorServer:
         self.llama_cpp_python = False
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)  # notified as requests arrive and pick their scripts
         self._queues: dict[str, deque[Script]] = {}
         self._defaults: dict[str, Script] = {}
         self._loads: dict[str, _Load] = {}  # active profiles; replaced whole (copy on write)
@@ -1271,6 +1273,21 @@ class VendorServer:
         with self._lock:
             ld = self._load_stats.get(model) or self._load_stats.get("*")
         return ld.stats() if ld else dict(_NO_LOAD_STATS)
+
+    def wait_for(self, ready: Callable[[list[RequestRecord]], bool], timeout: float = 30) -> list[RequestRecord]:
+        """Block until `ready(requests)` holds, checked whenever a request is recorded or has picked
+        its script (a POST whose `script` is set holds it: a stall has begun or is about to); return
+        a copy of the requests. For kill/cancel tests: wait for what the vendor holds, not for
+        what the client stored. Raises TimeoutError (with the count) if it never holds."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: ready(self.requests), timeout):
+                raise TimeoutError(f"vendor not ready within {timeout} s: {len(self.requests)} requests")
+            return list(self.requests)
+
+    def held(self, n: int, timeout: float = 30) -> list[RequestRecord]:
+        """Wait until `n` POSTs reached the vendor and picked their scripts."""
+        return self.wait_for(lambda reqs: sum(r.method == "POST" and r.script is not None for r in reqs) >= n,
+                             timeout)
 
     def clear(self) -> None:
         """Forget recorded requests and queued scripts (load profiles stay)."""
@@ -1539,6 +1556,8 @@ class VendorServer:
     def _prepare(self, ctx: _Ctx, body: dict) -> Script:
         rec = ctx.rec
         s = rec.script = ctx.s = self._pick(rec.model)
+        with self._arrived:
+            self._arrived.notify_all()
         ctx.nl = s.sse_line_ending or ("\r\n" if rec.protocol == "gemini" else "\n")
         ctx.include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         ctx.sse = rec.query.get("alt") == "sse"
@@ -1590,6 +1609,7 @@ class VendorServer:
         if self.record:
             with self._lock:
                 self.requests.append(rec)
+                self._arrived.notify_all()
 
     def _auth(self, rec: RequestRecord, fmt, ctx: _Ctx) -> tuple[int, dict] | None:
         h = rec.headers

@@ -39,6 +39,33 @@ FAST = Timeouts(connect=2.0, first_token=2.0, idle=1.0, total=5.0)
 QUICK = RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.05)
 
 TEXT = "Hello, world."  # what Script() streams by default
+# For tests that hold a stream stalled until they cancel it: no limit may end it first.
+PATIENT = Timeouts(connect=2.0, first_token=60.0, idle=60.0, total=120.0)
+STALL = Script(stall_after_headers=True)
+
+
+def answer_then_stall(server: VendorServer, n: int, models: list[str], answer: Script | None = None) -> None:
+    """The next `n` requests (any model) get `answer`; every later one naming `models` stalls after
+    its headers. A run cancelled or killed once `n` answers are in can neither finish first nor
+    answer more: the test cancels in a state it knows, however slowly this machine runs it."""
+    for model in models:
+        server.set_default(model, STALL)
+    server.enqueue("*", *[answer or Script()] * n)
+
+
+async def held(server: VendorServer, n: int, timeout: float = 60) -> None:
+    """Wait (off the loop, which must keep sending) until the vendor holds `n` requests."""
+    await asyncio.to_thread(server.held, n, timeout)
+
+
+async def until(ready, what: str, timeout: float = 30) -> None:
+    """Let the loop run until `ready()`: for state the engine reports through the loop
+    (progress, callbacks) once the vendor holds the requests that decide it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not ready():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not {what} within {timeout} s")
+        await asyncio.sleep(0.005)
 
 
 

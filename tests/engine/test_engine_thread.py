@@ -78,8 +78,7 @@ def test_a_cancel_returns_only_once_the_work_has_cleaned_up():
 
     async def main():
         task = asyncio.ensure_future(streams.run(slow))
-        while not started.is_set():
-            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(started.wait, 30)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -107,8 +106,7 @@ def test_closing_cancels_what_runs_and_lets_it_finish_before_returning():
 
     async def main():
         task = asyncio.ensure_future(streams.run(slow))
-        while not started.is_set():
-            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(started.wait, 30)
         t0 = time.monotonic()
         streams.close()  # blocks: the work ends (cancelled) and the engine closes first
         assert stored.is_set() and made[0].closed_on is not None

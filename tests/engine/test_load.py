@@ -135,8 +135,14 @@ def test_cancel_stores_a_cancelled_run_with_what_was_measured(providers, vendor)
 
     async def go():
         async with engine_for(providers) as engine:
-            task = asyncio.ensure_future(engine.loads.run(plan(steps=(LoadStep(2, 1000),))))
-            await asyncio.sleep(0.4)
+            measured = asyncio.Event()
+
+            def progress(outcome, done, planned):
+                if done >= 5:
+                    measured.set()
+
+            task = asyncio.ensure_future(engine.loads.run(plan(steps=(LoadStep(2, 1000),)), progress=progress))
+            await asyncio.wait_for(measured.wait(), 30)  # some measured, however slow the start
             task.cancel()
             with pytest.raises(LoadCancelled) as caught:
                 await task

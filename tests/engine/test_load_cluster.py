@@ -16,7 +16,7 @@ from desk.core.load import LoadStep
 from desk.core.trial import ModelRef, TrialInput
 from desk.engine.load import LoadPlan
 from desk.engine.policy import RetryPolicy, Timeouts
-from tests.engine.conftest import engine_for
+from tests.engine.conftest import PATIENT, answer_then_stall, engine_for, held
 from tests.timing import SLACK_MS
 from tests.vendor_server import Script
 
@@ -141,16 +141,18 @@ def test_a_worker_killed_mid_run_loses_no_stored_request_and_the_run_names_what_
 def test_a_cancelled_cluster_run_stores_what_its_workers_had_in_flight(providers, vendor):
     from desk.engine.load import LoadCancelled
 
-    vendor.set_default("model-a", Script(text_pieces=["a"], first_token_delay_ms=300))
-    p = plan(steps=(LoadStep(4, None, 30.0),))
+    # One answer, then every request stalls: at the cancel the four streams' requests are all
+    # held at the vendor (none stored and not yet sent, none on its way there).
+    answer_then_stall(vendor, 1, ["model-a"], Script(text_pieces=["a"]))
+    p = plan(steps=(LoadStep(4, None, 30.0),), timeouts=PATIENT)
 
     async def go():
         async with engine_for(providers) as engine:
-            def cancel_once(outcome, done, planned):
-                if done == 1:
-                    task.cancel()
-
-            task = asyncio.ensure_future(engine.loads.run(p, progress=cancel_once))
+            measured = asyncio.Event()
+            task = asyncio.ensure_future(engine.loads.run(p, progress=lambda *_: measured.set()))
+            await held(vendor, 5)
+            await asyncio.wait_for(measured.wait(), 30)
+            task.cancel()
             return await task
 
     with pytest.raises(LoadCancelled) as cancelled:
@@ -158,5 +160,5 @@ def test_a_cancelled_cluster_run_stores_what_its_workers_had_in_flight(providers
     result = cancelled.value.result
     assert result.status == "cancelled" and result.summary["wall_s"] < 20
     stored = providers.runs.requests(result.run_id)
-    assert len(stored) == len(result.outcomes) == len(vendor.requests)  # every request sent is stored once
+    assert len(stored) == len(result.outcomes) == len(vendor.requests) == 5  # every request sent is stored once
     assert sum(o.status == "interrupted" for o in stored) == 4  # the four streams' requests under way

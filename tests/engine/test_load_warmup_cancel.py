@@ -18,14 +18,14 @@ from tests.vendor_server import Script
 
 
 def test_cancel_during_the_warmup_still_stores_a_cancelled_run(providers, vendor):
-    vendor.set_default("model-a", Script(first_token_delay_ms=1500))  # the warm-up request hangs
+    vendor.set_default("model-a", Script(stall_after_headers=True))  # the warm-up request hangs
     plan = LoadPlan(models=(ModelRef("openai", "model-a"),), inputs=(TrialInput("hi"),), steps=(LoadStep(2, 10),),
                     retry=RetryPolicy(max_retries=0), timeouts=Timeouts(connect=2, first_token=5, idle=2, total=10))
 
     async def go():
         async with engine_for(providers) as engine:
             task = asyncio.ensure_future(engine.loads.run(plan))
-            await asyncio.sleep(0.3)
+            await asyncio.to_thread(vendor.held, 1)  # the warm-up request is at the vendor
             task.cancel()
             with pytest.raises(LoadCancelled) as caught:
                 await task

@@ -98,8 +98,7 @@ def test_a_cancelled_run_stores_what_the_workers_had(providers, vendor):
     async def go():
         async with engine_for(providers) as engine:
             task = asyncio.ensure_future(engine.loads.run(plan(steps=(LoadStep(4, duration_s=30),))))
-            while len(vendor.requests) < 20:  # well into the step, on both workers
-                await asyncio.sleep(0.02)
+            await asyncio.to_thread(vendor.wait_for, lambda requests: len(requests) >= 20)  # well into the step
             task.cancel()
             with pytest.raises(LoadCancelled) as caught:
                 await task

@@ -7,15 +7,14 @@ import asyncio
 import subprocess
 import sys
 
-import keyring
 import pytest
-from keyring.backends import fail
 
 from desk.core.pricing import Price
 from desk.core.trial import ModelRef
 from desk.engine.session import Engine
 from desk.engine.settings_tab import ProviderForm, Said, SettingsModel, key_env_hint, row_price, url_for_kind
 from desk.store import open_store
+from tests.keyrings import no_keyring
 
 LOCAL = "http://127.0.0.1:9/v1"
 
@@ -64,12 +63,8 @@ def test_only_openai_keeps_an_api_version(model, engine):
 
 
 def test_a_key_no_keyring_can_keep_saves_nothing(model, engine):
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
+    with no_keyring():
         said, lost = model.save(ProviderForm("oa", "openai", LOCAL), "sk-abc")
-    finally:
-        keyring.set_keyring(previous)
     assert lost and said.kind == "error" and "the key was NOT kept" in said.text
     assert engine.providers.configs.all() == [] and model.current is None and model.events == []
 

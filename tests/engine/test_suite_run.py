@@ -16,7 +16,7 @@ from desk.core.response import Status
 from desk.core.trial import ModelRef, TrialInput
 from desk.engine.session import EngineError
 from desk.engine.suite_run import SuiteRunCancelled
-from tests.engine.conftest import MODELS, engine_for, ref
+from tests.engine.conftest import MODELS, PATIENT, answer_then_stall, engine_for, held, ref, until
 from tests.vendor_server import LoadProfile, Script
 
 CASE = re.compile(rb"case-(\d+)")
@@ -97,26 +97,27 @@ def test_twenty_cases_three_models_complete(providers, vendor, tmp_path):
 
 
 def test_cancel_then_resume_sends_only_what_is_missing(providers, vendor, tmp_path):
-    vendor.set_default(MODELS["openai"], Script(text_pieces=["slow ", "answer"], first_token_delay_ms=60))
     models = [ref("openai"), ref("openai", "gpt-4o")]
-    vendor.set_default("gpt-4o", Script(first_token_delay_ms=60))
+    answer_then_stall(vendor, 5, [MODELS["openai"], "gpt-4o"])  # five answers, then two held mid-stream
     path = suite_file(tmp_path, numbered(8))
 
     async def first():
-        async with engine_for(providers) as engine:
+        async with engine_for(providers, timeouts=PATIENT) as engine:
             engine.suites.import_suite(path, "eight")
             answers = []
             task = asyncio.ensure_future(engine.suites.run("eight", models, concurrency=2,
                                                           on_response=answers.append))
-            while len(answers) < 5:
-                await asyncio.sleep(0.01)
+            await held(vendor, 7)
+            await until(lambda: len(answers) == 5, "five answers")
             task.cancel()
             with pytest.raises(SuiteRunCancelled) as err:
                 await task
             return engine, err.value.result
 
     engine, cancelled = run(first())
-    assert cancelled.status == "cancelled" and cancelled.ok >= 5
+    assert cancelled.status == "cancelled" and cancelled.ok == 5
+    vendor.set_default(MODELS["openai"], Script())
+    vendor.set_default("gpt-4o", Script())
     (listed,) = engine.suites.list_runs()
     assert listed.status == "interrupted" and listed.done == cancelled.ok and listed.total == 16
     interrupted = [r for r in providers.runs.responses(cancelled.run_id) if r.status == Status.INTERRUPTED]

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from desk.core.conversation import asks_question
-from tests.engine.conftest import MODELS, engine_for, ref, script_for
+from tests.engine.conftest import MODELS, PATIENT, engine_for, held, ref, script_for
 from tests.vendor_server import Script
 
 CASES = [
@@ -77,12 +77,15 @@ def test_resume_after_a_cancel_between_the_turns_sends_only_the_missing_turn(pro
     script_for(vendor, "openai", Script(text_pieces=["Do you mean by revenue?"]), Script(stall_after_headers=True))
 
     async def first():
-        async with engine_for(providers) as engine:
+        async with engine_for(providers, timeouts=PATIENT) as engine:
             engine.suites.import_suite(_suite(tmp_path, CASES[:1]), "clar")
             started = asyncio.Event()
             task = asyncio.ensure_future(engine.suites.run(
                 "clar", [ref("openai")], concurrency=1, sink=_Started(started, 2)))
             await started.wait()
+            # The second turn is stored before it is sent: cancel once the vendor holds it
+            # (stalled), else its stall script would still be queued for the resume.
+            await held(vendor, 2)
             task.cancel()
             with pytest.raises(asyncio.CancelledError) as caught:
                 await task

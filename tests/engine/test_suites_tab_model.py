@@ -26,7 +26,7 @@ from desk.engine.suites_tab import (
     shown_text,
 )
 from desk.engine.tab_events import Event
-from tests.engine.conftest import MODELS, engine_for, ref
+from tests.engine.conftest import MODELS, PATIENT, answer_then_stall, engine_for, held, ref, until
 from tests.vendor_server import Script
 
 CASES = [
@@ -144,23 +144,24 @@ def test_before_run_can_stop_a_run_before_anything_is_sent(providers, vendor, tm
 
 
 def test_a_cancelled_run_says_what_was_kept_and_resumes_the_rest(providers, vendor, tmp_path):
-    vendor.set_default(MODELS["openai"], Script(first_token_delay_ms=60))
+    answer_then_stall(vendor, 3, [MODELS["openai"]])  # three answers, then two held mid-stream
     cases = [{"id": f"c{i}", "prompt": f"case-{i}"} for i in range(8)]
 
     async def go():
-        async with engine_for(providers) as engine:
+        async with engine_for(providers, timeouts=PATIENT) as engine:
             engine.suites.import_suite(suite_path(tmp_path, cases), "eight")
             tab = SuitesTab(engine)
             tab.load_suites()
             plan = tab.plan_run(tab.suite("eight"), names("openai"), 1, 2)
             tab.begin(plan)
             task = asyncio.ensure_future(tab.run(plan))
-            while tab.progress is None or tab.progress[0] < 3:
-                await asyncio.sleep(0.01)
+            await held(vendor, 5)
+            await until(lambda: tab.progress is not None and tab.progress[0] == 3, "three answers")
             task.cancel()
             with pytest.raises(SuiteRunCancelled) as err:
                 await task
             said = tab.cancelled(err.value)
+            vendor.set_default(MODELS["openai"], Script())
             run_id = tab.end()
             tab.load_runs()
             assert tab.can_resume(run_id)
@@ -174,7 +175,7 @@ def test_a_cancelled_run_says_what_was_kept_and_resumes_the_rest(providers, vend
     assert not said.error
     assert said.text == (f"Cancelled. {cancelled.ok} new answers were stored. "
                          "Resume sends only the cases that have no answer yet.")
-    assert cancelled.ok + done.ok == 8
+    assert cancelled.ok == 3 and cancelled.ok + done.ok == 8
     assert not tab.can_resume(done.run_id) and tab.run_info(done.run_id).done == 8
 
 

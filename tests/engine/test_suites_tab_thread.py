@@ -12,23 +12,8 @@ import pytest
 from desk.engine.engine_thread import EngineThread
 from desk.engine.suite_records import SuiteRunCancelled
 from desk.engine.suites_tab import SuitesTab
-from desk.providers.framing import SSEDecoder
-from tests.engine.conftest import MODELS, engine_for
+from tests.engine.conftest import MODELS, PATIENT, answer_then_stall, engine_for, held, until
 from tests.engine.test_suites_tab_model import names, suite_path
-from tests.vendor_server import Script
-
-
-@pytest.fixture
-def parsed_on(monkeypatch):
-    threads: list[int] = []
-    feed = SSEDecoder.feed
-
-    def recording(self, chunk, at):
-        threads.append(threading.get_ident())
-        return feed(self, chunk, at)
-
-    monkeypatch.setattr(SSEDecoder, "feed", recording)
-    return threads
 
 
 def test_a_run_streams_on_the_thread_and_tells_its_callbacks_here(providers, vendor, tmp_path, parsed_on):
@@ -57,11 +42,11 @@ def test_a_run_streams_on_the_thread_and_tells_its_callbacks_here(providers, ven
 
 
 def test_a_cancel_stops_the_run_there_and_carries_what_was_stored(providers, vendor, tmp_path):
-    vendor.set_default(MODELS["openai"], Script(first_token_delay_ms=60))
+    answer_then_stall(vendor, 3, [MODELS["openai"]])  # three answers, then two held mid-stream
     cases = [{"id": f"c{i}", "prompt": f"case-{i}"} for i in range(8)]
 
     async def go():
-        async with engine_for(providers) as engine:
+        async with engine_for(providers, timeouts=PATIENT) as engine:
             streams = EngineThread(lambda: engine.elsewhere())
             engine.suites.import_suite(suite_path(tmp_path, cases), "eight")
             tab = SuitesTab(engine, streams)
@@ -69,8 +54,8 @@ def test_a_cancel_stops_the_run_there_and_carries_what_was_stored(providers, ven
             plan = tab.plan_run(tab.suite("eight"), names("openai"), 1, 2)
             tab.begin(plan)
             task = asyncio.ensure_future(tab.run(plan))
-            while tab.progress is None or tab.progress[0] < 3:
-                await asyncio.sleep(0.01)
+            await held(vendor, 5)
+            await until(lambda: tab.progress is not None and tab.progress[0] == 3, "three answers")
             task.cancel()
             try:
                 with pytest.raises(SuiteRunCancelled) as err:
@@ -82,5 +67,5 @@ def test_a_cancel_stops_the_run_there_and_carries_what_was_stored(providers, ven
 
     tab, cancelled = asyncio.run(go())
     info = tab.run_info(cancelled.run_id)
-    assert 3 <= cancelled.ok < 8 and info.done == cancelled.ok and info.status == "interrupted"
+    assert cancelled.ok == 3 and info.done == cancelled.ok and info.status == "interrupted"
     assert tab.cancelled(SuiteRunCancelled(cancelled)).text.startswith(f"Cancelled. {cancelled.ok} new answers")

@@ -54,22 +54,15 @@ def test_a_provider_with_a_key_keeps_it_and_the_password_is_dropped(store):
 
 
 def test_with_no_keyring_the_password_is_dropped_and_the_note_says_how_to_give_it():
-    import keyring
-    from keyring.backends import fail
-
     from desk.store import open_store
+    from tests.keyrings import no_keyring
 
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        with open_store(":memory:") as store:
-            _old_desk_provider(store, "p", "https://tok3n@api.example.test/v1")
-            (note,) = secure_stored_urls(store)
-            assert "no OS keyring can keep it" in note and "environment variable" in note
-            assert "tok3n" not in note
-            assert store.providers.get("p").base_url == "https://api.example.test/v1"
-    finally:
-        keyring.set_keyring(previous)
+    with no_keyring(), open_store(":memory:") as store:
+        _old_desk_provider(store, "p", "https://tok3n@api.example.test/v1")
+        (note,) = secure_stored_urls(store)
+        assert "no OS keyring can keep it" in note and "environment variable" in note
+        assert "tok3n" not in note
+        assert store.providers.get("p").base_url == "https://api.example.test/v1"
 
 
 def test_switching_to_a_store_secures_it_and_returns_the_note(tmp_path):

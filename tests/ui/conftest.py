@@ -9,13 +9,12 @@ import pytest
 pytest.importorskip("PySide6")
 
 import qasync
-from PySide6.QtCore import QSettings
 
 from desk.core.pricing import Price
 from desk.core.provider import ProviderConfig
 from desk.engine.session import Engine
 from desk.store.db import open_store
-from desk.ui.main_window import MainWindow
+from tests.ui.windows import open_window
 from tests.vendor_server import VendorServer
 
 
@@ -35,6 +34,16 @@ def mw_loop(qapp):
 
 
 @pytest.fixture
+def engine(tmp_path, mw_loop):
+    """An Engine on a fresh store, without a window (dialogs on their own), closed on the loop."""
+    store = open_store(tmp_path / "engine.db")
+    eng = Engine(store)
+    yield eng
+    mw_loop.run_until_complete(eng.aclose())
+    store.close()
+
+
+@pytest.fixture
 def window(qtbot, tmp_path, vendor, mw_loop):
     store = open_store(tmp_path / "gui.db")
     store.providers.add(ProviderConfig("openai", "openai", vendor.base_url + "/v1"))
@@ -43,12 +52,5 @@ def window(qtbot, tmp_path, vendor, mw_loop):
     for provider, model in [("openai", "gpt-4o-mini"), ("claude", "claude-sonnet-4-5"), ("local", "llama3.2")]:
         store.providers.add_model(provider, model)
     store.prices.set("openai", "gpt-4o-mini", Price(0.15, 0.6))
-    engine = Engine(store)
-    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(engine, settings)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.cancel()
-    mw_loop.run_until_complete(engine.aclose())
-    store.close()
+    with open_window(qtbot, mw_loop, Engine(store), tmp_path) as win:
+        yield win

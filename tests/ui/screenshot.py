@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.ui.shot_kit import ROOT, answered, main_window, on_xvfb, save_grab, scene, start_xvfb
+
+__all__ = ["start_xvfb"]  # tests/bench/bench_ui.py starts its Xvfb from here
 
 ANSWER_A = [
     "Three customers churned in Q3 2026:\n\n",
@@ -45,7 +41,6 @@ ANSWER_D = [
     "1. Umbrella: $1,150\n2. Initech: $800\n3. Hooli: $400\n\n",
     "Note: the export has no churn dates, so I assumed every `churned` row is from last quarter.",
 ]
-SIZE = (1366, 768)
 # --two-turns: the user answers the question, and each model continues (README's second picture).
 REPLY = "Calendar Q3 (July–September); a row with an empty status is still active."
 SECOND = {
@@ -61,106 +56,52 @@ SECOND = {
 }
 
 
-def start_xvfb() -> subprocess.Popen[bytes]:
-    for n in range(90, 120):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for _ in range(100):
-                if Path(f"/tmp/.X11-unix/X{n}").exists():
-                    os.environ["DISPLAY"] = f":{n}"
-                    return proc
-                time.sleep(0.05)
-            proc.kill()
-    raise RuntimeError("could not start Xvfb")
-
-
-def save_grab(widget, out: Path) -> None:
-    """Under Xvfb the whole screen (what a person sees, open menus and dialogs included),
-    elsewhere the widget alone; saved as `out`."""
-    from PySide6.QtGui import QGuiApplication
-
-    screen = QGuiApplication.primaryScreen()
-    pixmap = screen.grabWindow(0) if os.environ.get("QT_QPA_PLATFORM") == "xcb" else widget.grab()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not pixmap.save(str(out)):
-        raise RuntimeError(f"could not save {out}")
-
-
 def shoot(out: Path, two_turns: bool = False) -> None:
-    import qasync
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    sys.path.insert(0, str(ROOT))
     from desk.core.attachment import load_attachment
     from desk.core.pricing import Price
-    from desk.core.provider import ProviderConfig
     from desk.engine.session import Engine
-    from desk.store.db import open_store
-    from desk.ui.main_window import MainWindow
-    from tests.vendor_server import Script, VendorServer
+    from tests.vendor_server import Script
 
-    tmp = Path(tempfile.mkdtemp(prefix="desk-shot-"))
-    server = VendorServer().start()
-    store = open_store(tmp / "desk.db")
-    store.providers.add(ProviderConfig("openai", "openai", server.base_url + "/v1"))
-    store.providers.add(ProviderConfig("anthropic", "anthropic", server.base_url))
-    store.providers.add(ProviderConfig("ollama", "ollama", server.base_url))
     models = [("openai", "gpt-4o-mini-2024-07-18"), ("openai", "gpt-4.1-2025-04-14"),
               ("anthropic", "claude-sonnet-4-5-20250929"), ("ollama", "llama3.2:3b-instruct-q4_K_M")]
-    for provider, model in models:
-        store.providers.add_model(provider, model)
-    store.prices.set("openai", "gpt-4o-mini-2024-07-18", Price(0.15, 0.6, 0.075))
-    store.prices.set("openai", "gpt-4.1-2025-04-14", Price(2.0, 8.0, 0.5))
-    for (_, model), pieces, ttft, tokens in zip(models, (ANSWER_A, ANSWER_D, ANSWER_B, ANSWER_C),
-                                             (420, 530, 610, 180), (96, 71, 58, 64), strict=True):
-        server.set_default(model, Script(text_pieces=pieces, first_token_delay_ms=ttft, interval_ms=60,
-                                         usage={"input_tokens": 412, "output_tokens": tokens}))
-    csv = tmp / "customers-2026.csv"
-    csv.write_text("customer,plan,mrr,status\nInitech,pro,800,churned\nUmbrella,team,1150,churned\n"
-                   "Globex,pro,950,\nHooli,starter,400,churned\nAcme,team,1200,active\n")
+    with scene([("openai", "openai"), ("anthropic", "anthropic"), ("ollama", "ollama")], models) as at:
+        server, store = at.server, at.store
+        store.prices.set("openai", "gpt-4o-mini-2024-07-18", Price(0.15, 0.6, 0.075))
+        store.prices.set("openai", "gpt-4.1-2025-04-14", Price(2.0, 8.0, 0.5))
+        for (_, model), pieces, ttft, tokens in zip(models, (ANSWER_A, ANSWER_D, ANSWER_B, ANSWER_C),
+                                                 (420, 530, 610, 180), (96, 71, 58, 64), strict=True):
+            server.set_default(model, Script(text_pieces=pieces, first_token_delay_ms=ttft, interval_ms=60,
+                                             usage={"input_tokens": 412, "output_tokens": tokens}))
+        csv = at.tmp / "customers-2026.csv"
+        csv.write_text("customer,plan,mrr,status\nInitech,pro,800,churned\nUmbrella,team,1150,churned\n"
+                       "Globex,pro,950,\nHooli,starter,400,churned\nAcme,team,1200,active\n")
+        engine = Engine(store)
+        window = main_window(engine, at.tmp)
+        if two_turns:  # the model that asks and one that guesses, side by side, over two turns
+            models = [models[2], models[1]]
+        window.picker.set_checked({f"{p}/{m}" for p, m in models})
+        window.compose.prompt.setPlainText(
+            "Which customers churned last quarter, and how much monthly revenue did we lose?\n"
+            "Use the attached export; say so if something is missing."
+        )
+        window.compose.add_attachment(load_attachment(csv))
 
-    app = QApplication.instance() or QApplication([])
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    engine = Engine(store)
-    window = MainWindow(engine, QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat))
-    window.move(0, 0)
-    window.resize(*SIZE)  # the whole Xvfb screen: no window manager adds a frame
-    window.show()
-    if two_turns:  # the model that asks and one that guesses, side by side, over two turns
-        models = [models[2], models[1]]
-    window.picker.set_checked({f"{p}/{m}" for p, m in models})
-    window.compose.prompt.setPlainText(
-        "Which customers churned last quarter, and how much monthly revenue did we lose?\n"
-        "Use the attached export; say so if something is missing."
-    )
-    window.compose.add_attachment(load_attachment(csv))
+        async def run() -> None:
+            window.send()
+            await answered(window)
+            if two_turns:
+                for model, pieces in SECOND.items():
+                    server.enqueue(model, Script(text_pieces=pieces, first_token_delay_ms=300, interval_ms=60,
+                                                 usage={"input_tokens": 530, "output_tokens": 61}))
+                window.reply_all(REPLY)
+                await answered(window)
+            await asyncio.sleep(0.5)  # let the last repaint land
+            save_grab(window, out)
+            await engine.aclose()
 
-    async def run() -> None:
-        window.send()
-        await asyncio.sleep(0.1)
-        while window._run_task is not None and not window._run_task.done():
-            await asyncio.sleep(0.05)
-        if two_turns:
-            for model, pieces in SECOND.items():
-                server.enqueue(model, Script(text_pieces=pieces, first_token_delay_ms=300, interval_ms=60,
-                                             usage={"input_tokens": 530, "output_tokens": 61}))
-            window.reply_all(REPLY)
-            await asyncio.sleep(0.1)
-            while window._run_task is not None and not window._run_task.done():
-                await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)  # let the last repaint land
-        save_grab(window, out)
-        await engine.aclose()
-
-    with loop:
-        loop.run_until_complete(run())
-    window.close()
-    store.close()
-    server.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
+        with at.loop:
+            at.loop.run_until_complete(run())
+        window.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,19 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--two-turns", action="store_true",
                     help="two models, then Reply to all: the README's two-turn comparison")
     args = ap.parse_args(argv)
-    xvfb = None
-    if not args.no_xvfb:
-        if shutil.which("Xvfb") is None:
-            print("Xvfb is not installed; use --no-xvfb to render offscreen", file=sys.stderr)
-            return 2
-        xvfb = start_xvfb()
-        os.environ["QT_QPA_PLATFORM"] = "xcb"
-    try:
-        shoot(args.out, args.two_turns)
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(5)
+    if code := on_xvfb(lambda: shoot(args.out, args.two_turns), not args.no_xvfb):
+        return code
     print(f"saved {args.out}")
     return 0
 

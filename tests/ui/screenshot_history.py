@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import shutil
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-from tests.ui.screenshot import ROOT, SIZE, save_grab, start_xvfb
+from tests.ui.shot_kit import ROOT, SIZE, on_xvfb, save_grab, scene
 
 WEEK = 7 * 24 * 3600
 MODELS = [("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5")]
@@ -28,30 +24,20 @@ CASES = 12
 
 
 def shoot(out: Path, figure: str, compare: bool = False) -> None:
-    import qasync
-    from PySide6.QtWidgets import QApplication
+    with scene([("openai", "openai"), ("anthropic", "anthropic")], MODELS) as at:
+        _shoot(at, out, figure, compare)
 
-    sys.path.insert(0, str(ROOT))
-    from desk.core.provider import ProviderConfig
+
+def _shoot(at, out: Path, figure: str, compare: bool) -> None:
     from desk.core.trial import ModelRef
     from desk.engine.session import Engine
-    from desk.store.db import open_store
     from desk.ui.run_compare_view import RunCompareDialog
-    from tests.vendor_server import Script, VendorServer
+    from tests.vendor_server import Script
 
-    tmp = Path(tempfile.mkdtemp(prefix="desk-shot-"))
-    server = VendorServer().start()
-    store = open_store(tmp / "desk.db")
-    store.providers.add(ProviderConfig("openai", "openai", server.base_url + "/v1"))
-    store.providers.add(ProviderConfig("anthropic", "anthropic", server.base_url))
-    for provider, model in MODELS:
-        store.providers.add_model(provider, model)
-    suite = tmp / "weekly.jsonl"
+    server, store, loop = at.server, at.store, at.loop
+    suite = at.tmp / "weekly.jsonl"
     suite.write_text("".join(f'{{"id": "case-{i:02}", "prompt": "Task {i}", "expect": "clarify"}}\n'
                              for i in range(CASES)))
-    app = QApplication.instance() or QApplication([])
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
     engine = Engine(store)
     engine.suites.import_suite(suite, "weekly")
     rng = random.Random(7)
@@ -95,9 +81,6 @@ def shoot(out: Path, figure: str, compare: bool = False) -> None:
     with loop:
         loop.run_until_complete(grab())
     dialog.close()
-    store.close()
-    server.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,19 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare", action="store_true", help="the Compare tab (week 3 against week 6) instead")
     ap.add_argument("--no-xvfb", action="store_true", help="use the current DISPLAY or offscreen")
     args = ap.parse_args(argv)
-    xvfb = None
-    if not args.no_xvfb:
-        if shutil.which("Xvfb") is None:
-            print("Xvfb is not installed; use --no-xvfb to render offscreen", file=sys.stderr)
-            return 2
-        xvfb = start_xvfb()
-        os.environ["QT_QPA_PLATFORM"] = "xcb"
-    try:
-        shoot(args.out, args.figure, args.compare)
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(5)
+    if code := on_xvfb(lambda: shoot(args.out, args.figure, args.compare), not args.no_xvfb):
+        return code
     print(f"saved {args.out}")
     return 0
 

@@ -19,6 +19,7 @@ from desk.store.db import open_store
 from desk.ui.main_window import MainWindow
 from desk.ui.pane_grid import ROWS, TABS
 from tests.ui.qt_helpers import run_until
+from tests.ui.windows import open_window
 from tests.vendor_server import Script
 
 MODELS = [("openai", "gpt-4o-mini-2024-07-18"), ("openai", "gpt-4o-2024-08-06"),
@@ -39,18 +40,13 @@ def laptop(qtbot, tmp_path, vendor, mw_loop):
         vendor.set_default(model, Script(text_pieces=ANSWER))
     engine = Engine(store)
     engine.set_rater_name("Ana")
-    win = MainWindow(engine, QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), show_welcome=False)
-    qtbot.addWidget(win)
-    win.show()
-    # Under a real X server with no window manager nothing activates a new window; focus
-    # and window shortcuts need an active one, as on a desktop.
-    qtbot.waitExposed(win)
-    win.activateWindow()
-    qtbot.waitActive(win)
-    yield win
-    win.cancel()
-    mw_loop.run_until_complete(engine.aclose())
-    store.close()
+    with open_window(qtbot, mw_loop, engine, tmp_path, show_welcome=False) as win:
+        # Under a real X server with no window manager nothing activates a new window; focus
+        # and window shortcuts need an active one, as on a desktop.
+        qtbot.waitExposed(win)
+        win.activateWindow()
+        qtbot.waitActive(win)
+        yield win
 
 
 def send(window, mw_loop, count):

@@ -130,8 +130,7 @@ def test_on_the_status_bar_it_shows_the_job_and_cancels_the_worker(line, qtbot, 
     other = Command(line.show_info, line.show_error, bar=bar)
 
     async def go() -> bool:
-        while not started.is_set():
-            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(started.wait, 30)
         assert bar.busy and bar.label.text().startswith("Copying")
         assert other.start(asyncio.sleep, title="other") is None  # the bar is busy: refused
         assert line.text() == STILL_BUSY

@@ -8,14 +8,12 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QSettings
-
 from desk.core.provider import ProviderConfig
 from desk.engine.session import Engine
 from desk.store.db import open_store
-from desk.ui.main_window import MainWindow
 from tests.engine.test_key_echo_fields import KEY, TOOLS, echo_calls
 from tests.ui.qt_helpers import run_until
+from tests.ui.windows import open_window
 from tests.vendor_server import Script
 
 
@@ -27,14 +25,8 @@ def keyed_window(qtbot, tmp_path, vendor, mw_loop, monkeypatch):
         store.providers.add(ProviderConfig(name, kind, url, key_env="DESK_TEST_HSEC_KEY"))
     store.providers.add_model("openai", "gpt-4o-mini")
     store.providers.add_model("claude", "claude-sonnet-4-5")
-    engine = Engine(store)
-    win = MainWindow(engine, QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.cancel()
-    mw_loop.run_until_complete(engine.aclose())
-    store.close()
+    with open_window(qtbot, mw_loop, Engine(store), tmp_path) as win:
+        yield win
 
 
 def test_the_live_call_view_never_shows_an_echoed_key(keyed_window, vendor, mw_loop):

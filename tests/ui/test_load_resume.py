@@ -10,17 +10,22 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import Qt
 
 from desk.engine.load_tab import CLUSTER, HERE, PROCESSES
+from tests.engine.conftest import STALL, answer_then_stall
 from tests.ui.qt_helpers import run_until
 from tests.ui.test_load_view import OPENAI, fill, start
 from tests.ui.test_load_where import choose
 from tests.vendor_server import Script
 
 
-def cut_short(panel, qtbot, mw_loop, requests: int, after: int) -> str:
-    """Start a run from the form and cancel it once `after` requests have come back; its id."""
+def cut_short(panel, qtbot, mw_loop, vendor, requests: int, after: int) -> str:
+    """Start a run from the form and cancel it once `after` requests have come back and both
+    streams' next requests are held at the vendor (stalled: the run can neither end first nor
+    have a request on its way there when the test counts what was sent); its id."""
+    answer_then_stall(vendor, after + 1, ["gpt-4o-mini"])  # the warm-up, `after` answers, then stalls
     fill(panel, qtbot, {OPENAI}, requests=requests, concurrency=2)
     finished = start(panel, qtbot)
-    run_until(mw_loop, lambda: len(panel.outcomes) >= after, timeout=15)
+    run_until(mw_loop, lambda: len(panel.outcomes) >= after
+              and sum(r.script is STALL for r in vendor.requests) == 2, timeout=15)
     qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
     run_until(mw_loop, lambda: finished, timeout=15)
     return finished[0]
@@ -31,12 +36,12 @@ def ended(window, run_id: str) -> int:
 
 
 def test_a_cancelled_run_resumes_into_itself_with_progress(window, qtbot, vendor, mw_loop):
-    vendor.set_default("gpt-4o-mini", Script(text_pieces=["a"], first_token_delay_ms=60))
     panel = window.load_panel
-    run_id = cut_short(panel, qtbot, mw_loop, requests=30, after=4)
+    run_id = cut_short(panel, qtbot, mw_loop, vendor, requests=30, after=4)
+    vendor.set_default("gpt-4o-mini", Script(text_pieces=["a"], first_token_delay_ms=60))
     assert panel.resume_button.isEnabled()  # just cancelled: it can go on
     before = ended(window, run_id)
-    assert 4 <= before < 30
+    assert before == 4
     sent_before = len(vendor.requests)
     progressed: list[tuple[int, int]] = []
     panel.model.progressed.connect(lambda done, planned: progressed.append((done, planned)))
@@ -65,10 +70,10 @@ def test_a_cancelled_run_resumes_into_itself_with_progress(window, qtbot, vendor
 
 
 def test_a_resumed_run_can_be_cancelled_and_resumed_again_from_the_runs_list(window, qtbot, vendor, mw_loop):
-    vendor.set_default("gpt-4o-mini", Script(text_pieces=["a"], first_token_delay_ms=100))
     panel = window.load_panel
     panel.where_row.set_placement(HERE, 1, "")
-    run_id = cut_short(panel, qtbot, mw_loop, requests=200, after=2)
+    run_id = cut_short(panel, qtbot, mw_loop, vendor, requests=200, after=2)
+    vendor.set_default("gpt-4o-mini", Script(text_pieces=["a"], first_token_delay_ms=100))
     # opened again from the past runs (as after a restart): Resume offered, Where as the run was sent
     panel.where_row.set_placement(CLUSTER, 3, "auto")
     assert panel.open_run(run_id)

@@ -3,7 +3,6 @@ rated blind, progress, skip and back, the automatic constraint verdict, a second
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -165,9 +164,11 @@ def test_rating_queue_by_keyboard_only_blind_with_skip_back_and_a_second_rater(
     queue.close()
 
     # The matrix shows the ratings.
-    mw_loop.run_until_complete(asyncio.sleep(0.4))
-    key = panel.cell_index("q1", MODELS[0]).data().split("\n")[2]
-    assert key[0] in "✓✗•" and "unrated" not in key
+    def key() -> str:
+        return panel.cell_index("q1", MODELS[0]).data().split("\n")[2]
+
+    mw_loop.run_until_complete(until(lambda: "unrated" not in key()))  # the matrix reloads off the GUI thread
+    assert key()[0] in "✓✗•"
 
     # A second rater starts from zero, blind, on the same run.
     window.engine.set_rater_name("Bo")

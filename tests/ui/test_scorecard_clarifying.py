@@ -14,22 +14,11 @@ from desk.core.ids import new_id
 from desk.core.response import ResponseResult, Status, Usage
 from desk.core.statistics import wilson_interval
 from desk.core.trial import TrialInput
-from desk.engine.session import Engine
-from desk.store import open_store
 from desk.ui.clarifying_table import COLUMNS
 from desk.ui.scorecard_view import ScorecardDialog
 from tests.ui.qt_helpers import run_until
 
 REST = {"constraints": "na", "quality": 3}
-
-
-@pytest.fixture
-def engine(tmp_path, mw_loop):
-    store = open_store(tmp_path / "clar.db")
-    eng = Engine(store)
-    yield eng
-    mw_loop.run_until_complete(eng.aclose())
-    store.close()
 
 
 def _answer(store, trial: str, text: str, rater: str, outcome: str, uncertainty: str) -> str:

@@ -10,19 +10,8 @@ pytest.importorskip("PySide6")
 from desk.core.ids import new_id
 from desk.core.response import ResponseResult, Status, Usage
 from desk.core.trial import TrialInput
-from desk.engine.session import Engine
-from desk.store import open_store
 from desk.ui.scorecard_view import COLUMNS, ScorecardDialog
 from tests.ui.qt_helpers import run_until
-
-
-@pytest.fixture
-def engine(tmp_path, mw_loop):
-    store = open_store(tmp_path / "card.db")
-    eng = Engine(store)
-    yield eng
-    mw_loop.run_until_complete(eng.aclose())
-    store.close()
 
 
 def test_the_reading_chosen_is_counted_and_named(engine, qtbot, mw_loop):

@@ -17,22 +17,11 @@ import desk.engine.services.ratings as rating_service
 from desk.core.ids import new_id
 from desk.core.response import ResponseResult, Status, Usage
 from desk.core.trial import TrialInput
-from desk.engine.session import Engine
-from desk.store import open_store
 from desk.store.sql import transaction
 from desk.ui.scorecard_view import COLUMNS, ScorecardDialog
 from tests.ui.qt_helpers import run_until
 
 GOOD = {"uncertainty": "confident_correct", "constraints": "followed", "quality": 4}
-
-
-@pytest.fixture
-def engine(tmp_path, mw_loop):
-    store = open_store(tmp_path / "card.db")
-    eng = Engine(store)
-    yield eng
-    mw_loop.run_until_complete(eng.aclose())
-    store.close()
 
 
 def seed(store) -> None:
@@ -67,8 +56,7 @@ def _seed_large(store, tasks: int, ids: dict[str, list[str]]) -> None:
             r = ResponseResult(id=new_id(), trial_id=trial, model=model, settings={}, status=Status.OK,
                                text="x", total_ms=100.0 + (i * 37) % 500, ttft_ms=50.0, cost_usd=0.01,
                                usage=Usage(1, 1))
-            store.responses.create(r)
-            store.responses.finish(r)
+            store.responses.finish(r)  # inserts it, finished: no create first
             store.ratings.save(r.id, "ana", {**GOOD, "outcome": "success" if i % 3 else "failure"})
             got.append(r.id)
         store.ratings.save_preference(ids["p/a"][i], ids["p/b"][i], "a" if i % 3 else "b", "ana")
@@ -136,7 +124,10 @@ def test_a_timer_keeps_ticking_while_a_large_store_is_scored(engine, qtbot, mw_l
     during = [t for t in ticks if t < started + took]
     assert took > 0.2 and len(during) >= 10  # real work, and the GUI thread kept running through it
     gaps = [b - a for a, b in zip([started, *during], during, strict=False)]
-    assert max(gaps) < 0.5  # never frozen for long (the worker shares the GIL in short slices)
+    # Never frozen for long (the worker shares the GIL in short slices). Scored on the GUI thread,
+    # one gap would span the whole computation; relative to it, a loaded machine that slows
+    # both threads (a 0.5 s pause of the process) does not fail the test.
+    assert max(gaps) < took / 2, (max(gaps), took)
 
 
 def test_a_refresh_drops_the_result_for_the_old_filters(engine, qtbot, mw_loop, monkeypatch):

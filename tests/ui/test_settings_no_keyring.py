@@ -10,8 +10,6 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-import keyring
-from keyring.backends import fail
 
 from desk.engine.keys import secret_store
 from tests.ui.test_settings_dialog import (  # noqa: F401  (fixtures)
@@ -26,14 +24,6 @@ from tests.ui.test_settings_dialog import (  # noqa: F401  (fixtures)
     settings_vendor,
     wait_idle,
 )
-
-
-@pytest.fixture
-def no_keyring():
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    yield
-    keyring.set_keyring(previous)
 
 
 def test_secret_store_says_when_no_keyring_can_keep_a_key(no_keyring):

@@ -8,10 +8,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-import keyring
-from keyring.backends import fail
-
 from desk.core.provider import plain_http_to_remote
+from tests.keyrings import no_keyring
 from tests.test_cli_provider_rules import ANOTHER_HOST, THIS_MACHINE
 from tests.ui.test_settings_dialog import (  # noqa: F401  (fixtures)
     KEY,
@@ -37,12 +35,8 @@ def test_dialog_warns_of_plain_http_exactly_when_the_shared_rule_says_another_ho
 
 def test_dialog_saves_nothing_when_the_keyring_cannot_keep_the_key(
         qtbot, settings_dialog, settings_engine, settings_vendor):  # noqa: F811
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
+    with no_keyring():
         fill_provider(qtbot, settings_dialog, "oa", "openai", settings_vendor.base_url + "/v1", KEY)
         click(qtbot, settings_dialog.save_button)
-    finally:
-        keyring.set_keyring(previous)
     assert "Not saved" in settings_dialog.provider_status.text()
     assert settings_engine.providers.configs.all() == []

@@ -8,7 +8,6 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QSettings
 
 from desk.core.provider import ProviderConfig
 from desk.core.trial import TrialInput, headline
@@ -16,6 +15,7 @@ from desk.engine.session import Engine
 from desk.store.db import open_store
 from desk.ui.main_window import NO_MODELS, MainWindow
 from tests.ui.qt_helpers import run_until
+from tests.ui.windows import open_window
 from tests.vendor_server import Script
 
 
@@ -24,15 +24,8 @@ def bare(qtbot, tmp_path, vendor, mw_loop):
     """A window on a store with a provider and no model, and its settings file."""
     store = open_store(tmp_path / "bare.db")
     store.providers.add(ProviderConfig("openai", "openai", vendor.base_url + "/v1"))
-    engine = Engine(store)
-    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(engine, settings, show_welcome=False)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.cancel()
-    mw_loop.run_until_complete(engine.aclose())
-    store.close()
+    with open_window(qtbot, mw_loop, Engine(store), tmp_path, show_welcome=False) as win:
+        yield win
 
 
 def test_no_models_banner_goes_when_models_are_added(bare):
@@ -43,7 +36,7 @@ def test_no_models_banner_goes_when_models_are_added(bare):
 
 
 def test_a_cancelled_trial_is_in_history_at_once(window, vendor, mw_loop):
-    vendor.set_default("gpt-4o-mini", Script(text_pieces=["slow"], first_token_delay_ms=5000))
+    vendor.set_default("gpt-4o-mini", Script(stall_after_headers=True))  # still waiting when cancelled
     window.picker.set_checked({"openai/gpt-4o-mini"})
     window.compose.prompt.setPlainText("A trial I will cancel")
     window.send()

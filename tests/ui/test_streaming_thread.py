@@ -15,7 +15,6 @@ from desk.core.records import attempt_fields, response_fields
 from desk.core.response import Status
 from desk.core.trial import ModelRef, TrialInput
 from desk.engine.trials_tab import TrialsTab
-from desk.providers.framing import SSEDecoder
 from desk.store.db import open_store
 from tests.ui.qt_helpers import run_until
 from tests.vendor_server import Script
@@ -29,20 +28,6 @@ def send(window, mw_loop, models, prompt="Stream, please."):
     window.send()
     run_until(mw_loop, lambda: window._run_task is not None and window._run_task.done(), timeout=30)
     return {p.result.model: p for p in window.grid.panes}
-
-
-@pytest.fixture
-def parsed_on(monkeypatch):
-    """The threads that fed bytes to an SSE decoder (every vendor but Ollama frames with it)."""
-    threads: list[int] = []
-    feed = SSEDecoder.feed
-
-    def recording(self, chunk, at):
-        threads.append(threading.get_ident())
-        return feed(self, chunk, at)
-
-    monkeypatch.setattr(SSEDecoder, "feed", recording)
-    return threads
 
 
 def test_the_gui_thread_parses_no_sse(window, vendor, mw_loop, parsed_on):

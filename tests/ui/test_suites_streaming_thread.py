@@ -4,6 +4,7 @@ the work over there and wait until what arrived is stored."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 
@@ -13,7 +14,6 @@ pytest.importorskip("PySide6")
 
 from desk.core.response import Status
 from desk.engine.session import Engine
-from desk.providers.framing import SSEDecoder
 from desk.store.db import open_store
 from tests.ui.test_suites_view import MODELS, script, start_run, until
 from tests.vendor_server import Script
@@ -22,18 +22,8 @@ LONG = ["part one. "] + ["more "] * 300  # 15 s at 50 ms a piece: still streamin
 FULL = "".join(LONG)
 
 
-@pytest.fixture
-def parsed_on(monkeypatch):
-    """The threads that fed bytes to an SSE decoder (every vendor but Ollama frames with it)."""
-    threads: list[int] = []
-    feed = SSEDecoder.feed
-
-    def recording(self, chunk, at):
-        threads.append(threading.get_ident())
-        return feed(self, chunk, at)
-
-    monkeypatch.setattr(SSEDecoder, "feed", recording)
-    return threads
+def claude_requests(requests):
+    return [r for r in requests if r.model == "claude-sonnet-4-5"]
 
 
 def slow_claude(vendor):
@@ -83,6 +73,10 @@ def test_cancel_mid_run_stops_it_on_the_streaming_thread_and_stores_what_arrived
 
     async def cancel_mid_run():
         await until(lambda: panel.tab.progress is not None and panel.tab.progress[0] >= 4, timeout=20)
+        # An answer is stored before it is sent: cancel once all four slots hold a Claude request
+        # at the vendor (15 s each), so none is stored and not yet sent, and the first one streams.
+        await asyncio.to_thread(vendor.wait_for, lambda requests: len(claude_requests(requests)) == 4
+                                and claude_requests(requests)[0].first_token_written_at is not None)
         panel.cancel_button.click()
         await until(lambda: not panel.running, timeout=20)
 
@@ -93,7 +87,8 @@ def test_cancel_mid_run_stops_it_on_the_streaming_thread_and_stores_what_arrived
     # the run's own cancel, carrying what was done, crossed back from the streaming thread
     assert panel.message.text().startswith(f"Cancelled. {len(ok)} new answers were stored.")
     assert panel.run_info(run_id).status == "interrupted"
-    claude = [r for r in vendor.requests if r.model == "claude-sonnet-4-5"]
+    claude = claude_requests(vendor.requests)
+    assert len(claude) == 4
     stored = [window.engine.store.responses.get(c.response_id) for c in cells
               if c.model == MODELS[1] and c.response_id is not None]
     assert claude and len(stored) == len(claude)  # every answer that was sent is stored

@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
 from desk.ui.suites_view import ANY, NO_EXPECT, RATED, UNRATED
+from tests.engine.conftest import answer_then_stall
 from tests.ui.qt_helpers import run_until
 from tests.vendor_server import Script
 
@@ -201,19 +202,21 @@ def test_run_fills_the_matrix_live_filters_and_a_click_opens_the_case(window, qt
 
 
 def test_cancel_mid_run_then_resume_sends_only_what_was_not_answered(window, vendor, mw_loop, tmp_path):
-    script(vendor, delay_ms=150)
+    answer_then_stall(vendor, 4, [m.split("/", 1)[1] for m in MODELS])  # four answers, then two held
     panel = start_run(window, tmp_path, concurrency=2)
 
     async def cancel_mid_run():
-        await until(lambda: panel.tab.progress is not None and panel.tab.progress[0] >= 4, timeout=20)
+        await asyncio.to_thread(vendor.held, 6)
+        await until(lambda: panel.tab.progress is not None and panel.tab.progress[0] == 4, timeout=20)
         panel.cancel_button.click()
         await until(lambda: not panel.running)
 
     mw_loop.run_until_complete(cancel_mid_run())
     assert "Cancelled" in panel.message.text() and "Resume" in panel.message.text()
+    script(vendor)
     run_id = panel.current_run_id
     info = panel.run_info(run_id)
-    assert info.status == "interrupted" and 4 <= info.done < 18
+    assert info.status == "interrupted" and info.done == 4
     assert panel.run_table.item(0, 2).text() == "interrupted"
     assert panel.resume_button.isEnabled()
     matrix = window.engine.suites.matrix(run_id)

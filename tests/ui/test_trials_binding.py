@@ -23,7 +23,7 @@ def test_a_model_of_an_unknown_provider_is_refused_in_the_banner(window, vendor)
 
 
 def test_streaming_panes_show_the_models_figures(window, vendor, mw_loop):
-    vendor.set_default("gpt-4o-mini", Script(text_pieces=["slow "] * 40, interval_ms=50))
+    vendor.set_default("gpt-4o-mini", Script(text_pieces=["slow "] * 40, stall_after_pieces=3))  # until cancelled
     window.picker.set_checked({"openai/gpt-4o-mini", "local/llama3.2"})
     window.compose.prompt.setPlainText("Write slowly")
     window.send()

@@ -1,0 +1,123 @@
+"""What the screenshot scripts (tests/ui/screenshot*.py) share: an Xvfb screen at laptop size,
+a throwaway store on a loopback vendor, the main window filling the screen, and the grab."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+SIZE = (1366, 768)
+
+
+def start_xvfb() -> subprocess.Popen[bytes]:
+    for n in range(90, 120):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                if Path(f"/tmp/.X11-unix/X{n}").exists():
+                    os.environ["DISPLAY"] = f":{n}"
+                    return proc
+                time.sleep(0.05)
+            proc.kill()
+    raise RuntimeError("could not start Xvfb")
+
+
+def on_xvfb(shoot: Callable[[], None], use_xvfb: bool = True) -> int:
+    """Run `shoot` on a fresh Xvfb screen (else on the current DISPLAY or offscreen); an exit code."""
+    xvfb = None
+    if use_xvfb:
+        if shutil.which("Xvfb") is None:
+            print("Xvfb is not installed; use --no-xvfb to render offscreen", file=sys.stderr)
+            return 2
+        xvfb = start_xvfb()
+        os.environ["QT_QPA_PLATFORM"] = "xcb"
+    try:
+        shoot()
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+    return 0
+
+
+def save_grab(widget, out: Path) -> None:
+    """Under Xvfb the whole screen (what a person sees, open menus and dialogs included),
+    elsewhere the widget alone; saved as `out`."""
+    from PySide6.QtGui import QGuiApplication
+
+    screen = QGuiApplication.primaryScreen()
+    pixmap = screen.grabWindow(0) if os.environ.get("QT_QPA_PLATFORM") == "xcb" else widget.grab()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not pixmap.save(str(out)):
+        raise RuntimeError(f"could not save {out}")
+
+
+@dataclass
+class Scene:
+    tmp: Path
+    server: Any  # tests.vendor_server.VendorServer
+    store: Any  # desk.store.db.Store
+    loop: asyncio.AbstractEventLoop
+
+
+@contextmanager
+def scene(providers: Sequence[tuple[str, str]], models: Sequence[tuple[str, str]]) -> Iterator[Scene]:
+    """A store in a temporary folder with `providers` ((name, kind) each) at a started loopback
+    vendor and their `models` ((provider, model) each), and a qasync loop on the QApplication;
+    the store, the vendor and the folder are gone afterwards."""
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    sys.path.insert(0, str(ROOT))
+    from desk.core.provider import ProviderConfig
+    from desk.store.db import open_store
+    from tests.vendor_server import VendorServer
+
+    tmp = Path(tempfile.mkdtemp(prefix="desk-shot-"))
+    server = VendorServer().start()
+    store = open_store(tmp / "desk.db")
+    try:
+        for name, kind in providers:
+            store.providers.add(ProviderConfig(name, kind, server.base_url + ("/v1" if kind == "openai" else "")))
+        for provider, model in models:
+            store.providers.add_model(provider, model)
+        app = QApplication.instance() or QApplication([])
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        yield Scene(tmp, server, store, loop)
+    finally:
+        store.close()
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main_window(engine, tmp: Path):
+    """The main window filling the screen (no window manager adds a frame), shown."""
+    from PySide6.QtCore import QSettings
+
+    from desk.ui.main_window import MainWindow
+
+    window = MainWindow(engine, QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat))
+    window.move(0, 0)
+    window.resize(*SIZE)
+    window.show()
+    return window
+
+
+async def answered(window) -> None:
+    """Until the window's current send (or reply) has finished."""
+    await asyncio.sleep(0.1)  # the send starts its task on the loop
+    while window._run_task is not None and not window._run_task.done():
+        await asyncio.sleep(0.05)
