@@ -391,14 +391,15 @@ class Runner:
         got = _AttemptStream(result, attempt, parts, reasoning, sink)
         try:
             async with asyncio.timeout_at(min(total_deadline, t_loop + timeouts.first_token)) as deadline:
-                async for event in target.provider.stream(
+                async for events in target.provider.stream_batches(
                     target.ref.model, trial, target.settings, timing=timing, stream=self.stream
                 ):
-                    got.take(event)
+                    for event in events:  # what one read brought
+                        got.take(event)
                     if phase == "first" and got.has_content:
                         phase = "idle"
                         rescheduled = float("-inf")  # the idle clock starts at the first content
-                    # Cheap idle timer: move the deadline at most every 50 ms.
+                    # Cheap idle timer: one deadline, moved at most every 50 ms (not reset per read).
                     now = loop.time()
                     if phase == "idle" and now - rescheduled > 0.05:
                         deadline.reschedule(min(total_deadline, now + timeouts.idle))

@@ -315,6 +315,22 @@ class Provider(ABC):
         stream: bool = True,
     ) -> AsyncIterator[StreamEvent]:
         """Send the trial and yield events; raise ProviderError on any failure."""
+        async for events in self.stream_batches(model, trial, settings, timing=timing, stream=stream):
+            for event in events:
+                yield event
+
+    async def stream_batches(
+        self,
+        model: str,
+        trial: TrialInput,
+        settings: GenerationSettings,
+        *,
+        timing: WireTiming | None = None,
+        stream: bool = True,
+    ) -> AsyncIterator[list[StreamEvent]]:
+        """`stream`'s events, a list per read of the body: what one wake-up of the loop brought
+        (each event still carries the arrival of its own bytes), so a consumer of many streams
+        passes through the layers once per read rather than once per event."""
         request = self.build_request(model, trial, settings, stream=stream)
         timing = timing if timing is not None else WireTiming()
         request.extensions[TIMING_KEY] = timing
@@ -327,8 +343,8 @@ class Provider(ABC):
         if timing.started is None:  # a proxied request went through httpx's own transport
             timing.started = perf_counter()
         try:
-            async for event in self._read(response, timing, stream):
-                yield event
+            async for events in self._read(response, timing, stream):
+                yield events
         except httpx.TimeoutException:
             raise ProviderError(ErrorKind.TIMEOUT, "read timed out", response.status_code) from None
         except httpx.TransportError as exc:
@@ -342,7 +358,7 @@ class Provider(ABC):
 
     async def _read(
         self, response: httpx.Response, timing: WireTiming, stream: bool
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncIterator[list[StreamEvent]]:
         headers = response.headers
         rid = request_id(headers)
         limits = ratelimit_headers(headers)
@@ -358,7 +374,7 @@ class Provider(ABC):
                 rid or body_request_id(parsed),
                 limits,
             )
-        yield Opened(status, rid, limits)
+        yield [Opened(status, rid, limits)]
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype == "text/html":
             body = await _read_capped(response)
@@ -373,22 +389,34 @@ class Provider(ABC):
             # Non-streamed, or a server that answered a stream request with one JSON object.
             chunks = await read_body(response)
             at = timing.arrival or perf_counter()
-            for event in self.parse_complete(loads(b"".join(chunks).decode("utf-8", "replace"), "JSON body"), at):
-                yield event
+            done: list[StreamEvent] = []
+            try:  # what the body held before an error in it (Gemini's array) is delivered first
+                done.extend(self.parse_complete(loads(b"".join(chunks).decode("utf-8", "replace"), "JSON body"), at))
+            finally:
+                if done:
+                    yield done
             return
         decoder = self.decoder()
-        async for chunk in response.aiter_raw():
-            at = timing.arrival or perf_counter()
+        # Straight from the lean transport's body when it served the response (none of httpx's
+        # layers per piece); else (a proxied request, httpx's own transport) as httpx yields them.
+        pieces = timing.body.batches() if timing.body is not None else _pieces(response, timing)
+        async for batch in pieces:
+            events: list[StreamEvent] = []
             try:
-                events = decoder.feed(chunk, at)
-            finally:  # the id is kept even when the stream breaks (or stalls) after naming it
-                if timing.body_id is None:
-                    timing.body_id = decoder.response_id()
-            for event in events:
-                yield event
-            decoder.raise_held()
-        for event in decoder.close(timing.arrival or perf_counter()):
-            yield event
+                for chunk, at in batch:
+                    try:
+                        events += decoder.feed(chunk, at)
+                    finally:  # the id is kept even when the stream breaks (or stalls) after naming it
+                        if timing.body_id is None:
+                            timing.body_id = decoder.response_id()
+                    decoder.raise_held()
+            except ProviderError:
+                if events:  # what came before the error is delivered first
+                    yield events
+                raise
+            if events:
+                yield events
+        yield list(decoder.close(timing.arrival or perf_counter()))
         decoder.raise_held()
 
     def classify_error(self, status: int, body: Any) -> ErrorKind:
@@ -479,6 +507,12 @@ class StreamDecoder(ABC):
     def response_id(self) -> str | None:
         """The response or message id the stream has named so far (None: not yet, or never)."""
         return None
+
+
+async def _pieces(response: httpx.Response, timing: WireTiming) -> AsyncIterator[list[tuple[bytes, float]]]:
+    """The body's pieces one at a time, with their arrival, as httpx's own transport yields them."""
+    async for chunk in response.aiter_raw():
+        yield [(chunk, timing.arrival or perf_counter())]
 
 
 async def _read_capped(response: httpx.Response) -> bytes:

@@ -36,6 +36,7 @@ class WireTiming:
     arrival: float | None = None  # when the bytes of the latest chunk reached the process
     reused_connection: bool = False
     body_id: str | None = None  # the response / message id the body named (set by the provider)
+    body: _Body | None = None  # the response's body, which a provider may read in batches
 
 
 TIMING_KEY = "desk.timing"
@@ -368,6 +369,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         assert proto is not None
         status, reason, headers = _parse_head(raw_head)
         stream = _Body(self, origin, proto, headers, request.method, status, timing)
+        if timing is not None:
+            timing.body = stream
         return httpx.Response(
             status,
             headers=headers,
@@ -474,6 +477,18 @@ class _Body(httpx.AsyncByteStream):
             self._keep_alive = False  # body ends when the server closes
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        timing = self._timing
+        async for batch in self.batches():
+            for data, arrival in batch:
+                if timing is not None:
+                    timing.arrival = arrival
+                yield data
+
+    async def batches(self) -> AsyncIterator[list[tuple[bytes, float]]]:
+        """The body as it arrives: per wake-up of the loop, every piece already here, each
+        with the arrival of its last byte (a chunked body's whole chunks, one by one, as the
+        server framed them). Many streams at once make their chunks wait for the loop
+        together: taken in one step, they cost one pass through the reading layers."""
         proto = self._proto
         if proto is None:
             return
@@ -483,9 +498,12 @@ class _Body(httpx.AsyncByteStream):
                 if not proto.buf and not proto.eof:
                     await proto.wait_for_bytes()  # then most often the whole next chunk is here
                 if (whole := proto.take_chunk()) is not None:  # the usual case: one step
+                    batch = [whole]
+                    while (whole := proto.take_chunk()) is not None:
+                        batch.append(whole)
                     if timing is not None:
-                        timing.arrival = whole[1]
-                    yield whole[0]
+                        timing.arrival = batch[-1][1]
+                    yield batch
                     continue
                 line = await proto.read_until(b"\r\n", 4096)
                 try:
@@ -501,7 +519,7 @@ class _Body(httpx.AsyncByteStream):
                     size -= len(data)
                     if timing is not None:
                         timing.arrival = arrival
-                    yield data
+                    yield [(data, arrival)]
                 if await proto.read_exactly(2) != b"\r\n":
                     raise httpx.RemoteProtocolError("chunk not terminated by CRLF")
         elif self._length is not None:
@@ -511,13 +529,12 @@ class _Body(httpx.AsyncByteStream):
                 left -= len(data)
                 if timing is not None:
                     timing.arrival = arrival
-                yield data
+                yield [(data, arrival)]
         else:
             while (got := await proto.read_to_eof()) is not None:
-                data, arrival = got
                 if timing is not None:
-                    timing.arrival = arrival
-                yield data
+                    timing.arrival = got[1]
+                yield [got]
         self._finish(reusable=self._keep_alive)
 
     def _finish(self, *, reusable: bool) -> None:
