@@ -249,6 +249,8 @@ class Runner:
     rng: random.Random = field(default_factory=random.Random)
     # Every API key the caller has loaded, by provider name: an answer is stored without them.
     known_keys: Callable[[], Mapping[str, str]] = dict
+    # Load runs send one request thousands of times: built once per trial, then copied.
+    reuse_requests: bool = False
 
     def _keys(self, target: Target) -> dict[str, str]:
         keys = dict(self.known_keys())
@@ -392,7 +394,8 @@ class Runner:
         try:
             async with asyncio.timeout_at(min(total_deadline, t_loop + timeouts.first_token)) as deadline:
                 async for events in target.provider.stream_batches(
-                    target.ref.model, trial, target.settings, timing=timing, stream=self.stream
+                    target.ref.model, trial, target.settings, timing=timing, stream=self.stream,
+                    reuse=self.reuse_requests,
                 ):
                     for event in events:  # what one read brought
                         got.take(event)

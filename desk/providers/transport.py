@@ -417,6 +417,18 @@ async def _answers_plain_http(origin: Origin) -> bool:
     return reply.startswith(b"http/") and b"https" not in reply
 
 
+def body_batches(response: httpx.Response, timing: WireTiming) -> AsyncIterator[list[tuple[bytes, float]]]:
+    """A response's body in batches (`_Body.batches`): straight from the lean transport's body
+    when it served the response, none of httpx's layers per piece; else (a proxied request,
+    on httpx's own transport) a piece at a time as httpx yields it."""
+    return timing.body.batches() if timing.body is not None else _pieces(response, timing)
+
+
+async def _pieces(response: httpx.Response, timing: WireTiming) -> AsyncIterator[list[tuple[bytes, float]]]:
+    async for chunk in response.aiter_raw():
+        yield [(chunk, timing.arrival or perf_counter())]
+
+
 def _origin(url: httpx.URL) -> Origin:
     scheme = url.scheme
     port = url.port or (443 if scheme == "https" else 80)
