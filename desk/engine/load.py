@@ -310,7 +310,7 @@ async def ready(targets: Targets, base: Runner, plan: LoadPlan) -> tuple[Runner,
     await targets.prepare([r.provider for r in (*plan.models, *plan.fallback)])
     await asyncio.to_thread(wait_for_preload)
     runner = Runner(pricer=base.pricer, timeouts=plan.timeouts, retry=plan.retry, stream=plan.stream,
-                    known_keys=base.known_keys, reuse_requests=True)
+                    known_keys=base.known_keys, reuse_requests=True, quiet_reads=True)
     chains = {
         str(m): [targets.target(r, plan.settings) for r in (m, *(f for f in plan.fallback if f != m))]
         for m in plan.models

@@ -25,6 +25,8 @@ import httpx
 
 _MAX_HEADER_BYTES = 64 * 1024
 _HIGH_WATER = 1024 * 1024
+_QUIET_MAX = 64 * 1024  # a quiet reader is woken once this much is buffered
+_LAST_CHUNK = b"\r\n0\r\n\r\n"  # a chunked body's end (without trailers)
 
 
 @dataclass(slots=True)
@@ -37,6 +39,9 @@ class WireTiming:
     reused_connection: bool = False
     body_id: str | None = None  # the response / message id the body named (set by the provider)
     body: _Body | None = None  # the response's body, which a provider may read in batches
+    # Set by a reader that needs no piece before the body's end (a load run, once the first
+    # content came): the connection stops waking it for every piece (see _Body.batches).
+    quiet_s: float | None = None
 
 
 TIMING_KEY = "desk.timing"
@@ -55,6 +60,7 @@ class _Protocol(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._drain: asyncio.Future[None] | None = None
         self._paused_reading = False
+        self.quiet = False  # wake the reader only at a chunked body's end, or when much is buffered
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -65,7 +71,10 @@ class _Protocol(asyncio.Protocol):
         if len(self.buf) > _HIGH_WATER and self.transport is not None:
             self.transport.pause_reading()
             self._paused_reading = True
-        self._wake()
+        # Quiet: the pieces are stamped here all the same; the reader takes them in one batch
+        # when the last chunk may have come (a false hint only wakes it early) or much is here.
+        if not self.quiet or self.buf.endswith(_LAST_CHUNK) or len(self.buf) > _QUIET_MAX:
+            self._wake()
 
     def eof_received(self) -> bool:
         self.eof = True
@@ -507,7 +516,10 @@ class _Body(httpx.AsyncByteStream):
         timing = self._timing
         if self._chunked:
             while True:
-                if not proto.buf and not proto.eof:
+                quiet = timing is not None and timing.quiet_s is not None
+                if quiet:
+                    await self._quietly(proto, timing.quiet_s)  # type: ignore[union-attr, arg-type]
+                elif not proto.buf and not proto.eof:
                     await proto.wait_for_bytes()  # then most often the whole next chunk is here
                 if (whole := proto.take_chunk()) is not None:  # the usual case: one step
                     batch = [whole]
@@ -517,6 +529,8 @@ class _Body(httpx.AsyncByteStream):
                         timing.arrival = batch[-1][1]
                     yield batch
                     continue
+                if quiet and not proto.buf and not proto.eof:
+                    continue  # woken by the clock with nothing new: the reader's deadline runs on
                 line = await proto.read_until(b"\r\n", 4096)
                 try:
                     size = int(line.split(b";", 1)[0].strip(), 16)
@@ -548,6 +562,21 @@ class _Body(httpx.AsyncByteStream):
                     timing.arrival = got[1]
                 yield [got]
         self._finish(reusable=self._keep_alive)
+
+    @staticmethod
+    async def _quietly(proto: _Protocol, every_s: float) -> None:
+        """Wait for the body's end, a full buffer, or `every_s` (so that a reader's idle
+        deadline sees the stream still flowing): one wake-up for many pieces, each still
+        stamped on arrival. The first content byte is never read this way (see WireTiming)."""
+        if proto.eof or proto.buf.endswith(_LAST_CHUNK) or len(proto.buf) > _QUIET_MAX:
+            return
+        proto.quiet = True
+        wake = asyncio.get_running_loop().call_later(every_s, proto._wake)
+        try:
+            await proto.wait_for_bytes()
+        finally:
+            wake.cancel()
+            proto.quiet = False
 
     def _finish(self, *, reusable: bool) -> None:
         proto, self._proto = self._proto, None

@@ -5,6 +5,7 @@ chunks, the answer's text and its first content byte's arrival are the same."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import socket
@@ -121,3 +122,63 @@ def test_a_body_read_in_batches_gives_each_chunk_its_own_arrival_as_the_step_by_
         # all of it was buffered: the whole chunks come in one batch (the last chunk and
         # trailers are left to the step by step read)
         assert len(got) == (1 if expected else 0), (body, cuts)
+
+
+def test_a_quiet_reader_is_woken_once_for_many_pieces_each_stamped_on_arrival():
+    chunks = sse_chunks()
+
+    def answer(_head: bytes, sock: socket.socket) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(HEAD)
+        for chunk in chunks:  # each piece 30 ms after the last
+            sock.sendall(chunk)
+            time.sleep(0.03)
+
+    async def read(quiet: bool) -> list[list[StreamEvent]]:
+        async with make_client() as client:
+            provider = make_provider(ProviderConfig("raw", "openai", srv.base_url + "/v1"), client, None)
+            timing = WireTiming()
+            got = []
+            async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(), timing=timing):
+                got.append(events)
+                if quiet and any(isinstance(e, TextDelta) for e in events):
+                    timing.quiet_s = 5.0  # as a load run does once the first content came
+            return got
+
+    with RawServer(answer) as srv:
+        loud, quiet = asyncio.run(read(False)), asyncio.run(read(True))
+    for got in (loud, quiet):
+        deltas = texts(got)
+        assert [d.text for d in deltas] == PIECES
+        gaps = [b.at - a.at for a, b in itertools.pairwise(deltas)]
+        assert all(g > 0.015 for g in gaps), gaps  # each piece's own arrival, ~30 ms apart
+    assert len([b for b in loud if texts([b])]) == len(PIECES)
+    # the first content alone, then the rest in one batch at the body's end
+    assert [len(texts([b])) for b in quiet if texts([b])] == [1, len(PIECES) - 1]
+
+
+def test_a_quiet_reader_is_still_woken_every_period_so_its_idle_clock_sees_the_stream():
+    chunks = sse_chunks()
+
+    def answer(_head: bytes, sock: socket.socket) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(HEAD)
+        for chunk in chunks:
+            sock.sendall(chunk)
+            time.sleep(0.08)
+
+    async def read() -> list[float]:
+        async with make_client() as client:
+            provider = make_provider(ProviderConfig("raw", "openai", srv.base_url + "/v1"), client, None)
+            timing = WireTiming()
+            woken = []
+            async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(), timing=timing):
+                if texts([events]):
+                    woken.append(time.perf_counter())
+                    timing.quiet_s = 0.1
+            return woken
+
+    with RawServer(answer) as srv:
+        woken = asyncio.run(read())
+    # pieces every 80 ms for ~0.5 s: woken about every 0.1 s with what came, not only at the end
+    assert len(woken) >= 3 and all(b - a < 0.3 for a, b in itertools.pairwise(woken)), woken
