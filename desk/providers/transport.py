@@ -26,7 +26,12 @@ import httpx
 _MAX_HEADER_BYTES = 64 * 1024
 _HIGH_WATER = 1024 * 1024
 _QUIET_MAX = 64 * 1024  # a quiet reader is woken once this much is buffered
-_LAST_CHUNK = b"\r\n0\r\n\r\n"  # a chunked body's end (without trailers)
+_LAST_CHUNK = b"0\r\n\r\n"  # a chunked body's end (without trailers)
+
+
+def _may_end(buf: bytearray) -> bool:
+    """Whether `buf` ends as a chunked body does (its last chunk, alone or after a chunk's CRLF)."""
+    return buf.endswith(_LAST_CHUNK) and (len(buf) == 5 or buf[-7:-5] == b"\r\n")
 
 
 @dataclass(slots=True)
@@ -73,7 +78,7 @@ class _Protocol(asyncio.Protocol):
             self._paused_reading = True
         # Quiet: the pieces are stamped here all the same; the reader takes them in one batch
         # when the last chunk may have come (a false hint only wakes it early) or much is here.
-        if not self.quiet or self.buf.endswith(_LAST_CHUNK) or len(self.buf) > _QUIET_MAX:
+        if not self.quiet or _may_end(self.buf) or len(self.buf) > _QUIET_MAX:
             self._wake()
 
     def eof_received(self) -> bool:
@@ -568,7 +573,7 @@ class _Body(httpx.AsyncByteStream):
         """Wait for the body's end, a full buffer, or `every_s` (so that a reader's idle
         deadline sees the stream still flowing): one wake-up for many pieces, each still
         stamped on arrival. The first content byte is never read this way (see WireTiming)."""
-        if proto.eof or proto.buf.endswith(_LAST_CHUNK) or len(proto.buf) > _QUIET_MAX:
+        if proto.eof or _may_end(proto.buf) or len(proto.buf) > _QUIET_MAX:
             return
         proto.quiet = True
         wake = asyncio.get_running_loop().call_later(every_s, proto._wake)

@@ -182,3 +182,31 @@ def test_a_quiet_reader_is_still_woken_every_period_so_its_idle_clock_sees_the_s
         woken = asyncio.run(read())
     # pieces every 80 ms for ~0.5 s: woken about every 0.1 s with what came, not only at the end
     assert len(woken) >= 3 and all(b - a < 0.3 for a, b in itertools.pairwise(woken)), woken
+
+
+def test_a_quiet_reader_is_woken_by_the_last_chunk_even_when_it_comes_alone():
+    *chunks, last = sse_chunks()
+    sent_last: list[float] = []
+
+    def answer(_head: bytes, sock: socket.socket) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(HEAD + chunks[0])
+        time.sleep(0.05)
+        sock.sendall(b"".join(chunks[1:]))
+        time.sleep(0.3)  # the reader has taken everything: the last chunk arrives alone
+        sent_last.append(time.perf_counter())
+        sock.sendall(last)
+        time.sleep(1.0)  # the connection stays open: only the last chunk can end the body
+
+    async def read() -> float:
+        async with make_client() as client:
+            provider = make_provider(ProviderConfig("raw", "openai", srv.base_url + "/v1"), client, None)
+            timing = WireTiming()
+            async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(), timing=timing):
+                if texts([events]):
+                    timing.quiet_s = 5.0
+            return time.perf_counter()
+
+    with RawServer(answer) as srv:
+        ended = asyncio.run(read())
+    assert ended - sent_last[0] < 0.1, ended - sent_last[0]  # not the 5 s quiet period
