@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from argparse import _SubParsersAction  # what add_subparsers returns; argparse names no public type
 
     from desk.engine.application import Application
-    from desk.engine.load import LoadPlan, LoadResult
+    from desk.engine.load import LoadPlan, LoadResult, Tallied
     from desk.engine.session import StoredTrial
 
 PCT_KEYS = ("p50", "p90", "p95", "p99")
@@ -101,24 +101,34 @@ def plan_from_args(args: argparse.Namespace, get_trial: Callable[[str], StoredTr
 
 
 class _ProgressLine:
-    """One line on stderr, refreshed at most 4 times a second."""
+    """One line on stderr, refreshed at most 4 times a second: from each finished request in
+    one process, from the workers' counts during a step (`tally`) across worker processes."""
 
     def __init__(self) -> None:
         self.t0 = time.monotonic()
         self.last = 0.0
         self.errors = 0
+        self.counted = (0, 0)  # the workers' latest counts: done, errors
 
     def __call__(self, outcome: RequestOutcome, done: int, planned: int) -> None:
         if outcome.status != "ok":
             self.errors += 1
+        self.draw(max(done, self.counted[0]), max(self.errors, self.counted[1]), planned, outcome.step,
+                  outcome.concurrency)
+
+    def tally(self, now: Tallied) -> None:
+        self.counted = (now.done, now.errors)
+        self.draw(now.done, max(self.errors, now.errors), now.planned, now.step, now.concurrency)
+
+    def draw(self, done: int, errors: int, planned: int, step: int, concurrency: int) -> None:
         now = time.monotonic()
         if now - self.last < 0.25 and done != planned:
             return
         self.last = now
         of = f"/{planned}" if planned else ""
         rate = done / (now - self.t0) if now > self.t0 else 0.0
-        sys.stderr.write(f"\r{done}{of} requests, {self.errors} errors, {rate:.1f} req/s, "
-                         f"step {outcome.step + 1} at concurrency {outcome.concurrency}   ")
+        sys.stderr.write(f"\r{done}{of} requests, {errors} errors, {rate:.1f} req/s, "
+                         f"step {step + 1} at concurrency {concurrency}   ")
         sys.stderr.flush()
 
     def end(self) -> None:
@@ -147,7 +157,7 @@ def run(args: argparse.Namespace, app: Application) -> int:
             if args.resume:
                 try:
                     return await engine.loads.resume(args.resume, progress=progress, workers=args.workers or None,
-                                                     cluster=args.cluster or None)
+                                                     cluster=args.cluster or None, tally=progress.tally)
                 except LoadCancelled as exc:
                     return exc.result
             try:
@@ -157,7 +167,7 @@ def run(args: argparse.Namespace, app: Application) -> int:
             for ref in (*plan.models, *plan.fallback):
                 engine.providers.target(ref)  # unknown providers fail before anything is sent
             try:
-                return await engine.loads.run(plan, progress=progress, name=args.name)
+                return await engine.loads.run(plan, progress=progress, name=args.name, tally=progress.tally)
             except LoadCancelled as exc:
                 return exc.result
 

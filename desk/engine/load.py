@@ -121,6 +121,21 @@ class LoadResult:
 Progress = Callable[[RequestOutcome, int, int], None]  # outcome, done so far, planned (0: by time)
 
 
+@dataclass(frozen=True)
+class Tallied:
+    """How far a run across worker processes is, from the counts the workers send every
+    LIVE_EVERY_S of a step (their finished requests themselves come at the step's end)."""
+
+    step: int  # the latest step a finished request belonged to (0-based)
+    concurrency: int  # that step's
+    done: int  # requests finished so far in every worker (interrupted ones not counted)
+    errors: int  # of those, the ones that did not answer
+    planned: int  # 0: the steps go by time
+
+
+Tally = Callable[[Tallied], None]
+
+
 class LagMonitor:
     """Measures how late the event loop wakes a 10 ms sleeper: desk's own delay."""
 
@@ -269,6 +284,7 @@ class RunContext:
     progress: Progress | None
     planned: int
     t_end: float | None = None  # when the last step ended, if workers' shutdown came after it
+    tally: Tally | None = None  # counts from worker processes while their steps run
 
 
 @dataclass
@@ -294,7 +310,7 @@ async def ready(targets: Targets, base: Runner, plan: LoadPlan) -> tuple[Runner,
     await targets.prepare([r.provider for r in (*plan.models, *plan.fallback)])
     await asyncio.to_thread(wait_for_preload)
     runner = Runner(pricer=base.pricer, timeouts=plan.timeouts, retry=plan.retry, stream=plan.stream,
-                    known_keys=base.known_keys)
+                    known_keys=base.known_keys, reuse_requests=True, quiet_reads=True)
     chains = {
         str(m): [targets.target(r, plan.settings) for r in (m, *(f for f in plan.fallback if f != m))]
         for m in plan.models

@@ -52,6 +52,7 @@ from desk.providers.base import (
 from desk.providers.transport import WireTiming
 
 log = logging.getLogger("desk.engine")
+QUIET_WAKE_S = 0.1  # with quiet reads, a stall is seen at most this much after the idle limit
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,12 @@ class Runner:
     rng: random.Random = field(default_factory=random.Random)
     # Every API key the caller has loaded, by provider name: an answer is stored without them.
     known_keys: Callable[[], Mapping[str, str]] = dict
+    # Load runs send one request thousands of times: built once per trial, then copied.
+    reuse_requests: bool = False
+    # Load runs show no text as it streams: once the first content came, the connection wakes
+    # the run for the rest only at the body's end (or every QUIET_WAKE_S, for the idle
+    # deadline), each piece still stamped on arrival (desk.providers.transport).
+    quiet_reads: bool = False
 
     def _keys(self, target: Target) -> dict[str, str]:
         keys = dict(self.known_keys())
@@ -392,14 +399,18 @@ class Runner:
         got = _AttemptStream(result, attempt, parts, reasoning, sink)
         try:
             async with asyncio.timeout_at(min(total_deadline, t_loop + timeouts.first_token)) as deadline:
-                async for event in target.provider.stream(
-                    target.ref.model, trial, target.settings, timing=timing, stream=self.stream
+                async for events in target.provider.stream_batches(
+                    target.ref.model, trial, target.settings, timing=timing, stream=self.stream,
+                    reuse=self.reuse_requests,
                 ):
-                    got.take(event)
+                    for event in events:  # what one read brought
+                        got.take(event)
                     if phase == "first" and got.has_content:
                         phase = "idle"
                         rescheduled = float("-inf")  # the idle clock starts at the first content
-                    # Cheap idle timer: move the deadline at most every 50 ms.
+                        if self.quiet_reads:
+                            timing.quiet_s = min(QUIET_WAKE_S, timeouts.idle / 4)
+                    # Cheap idle timer: one deadline, moved at most every 50 ms (not reset per read).
                     now = loop.time()
                     if phase == "idle" and now - rescheduled > 0.05:
                         deadline.reschedule(min(total_deadline, now + timeouts.idle))

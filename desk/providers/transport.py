@@ -25,6 +25,13 @@ import httpx
 
 _MAX_HEADER_BYTES = 64 * 1024
 _HIGH_WATER = 1024 * 1024
+_QUIET_MAX = 64 * 1024  # a quiet reader is woken once this much is buffered
+_LAST_CHUNK = b"0\r\n\r\n"  # a chunked body's end (without trailers)
+
+
+def _may_end(buf: bytearray) -> bool:
+    """Whether `buf` ends as a chunked body does (its last chunk, alone or after a chunk's CRLF)."""
+    return buf.endswith(_LAST_CHUNK) and (len(buf) == 5 or buf[-7:-5] == b"\r\n")
 
 
 @dataclass(slots=True)
@@ -36,6 +43,10 @@ class WireTiming:
     arrival: float | None = None  # when the bytes of the latest chunk reached the process
     reused_connection: bool = False
     body_id: str | None = None  # the response / message id the body named (set by the provider)
+    body: _Body | None = None  # the response's body, which a provider may read in batches
+    # Set by a reader that needs no piece before the body's end (a load run, once the first
+    # content came): the connection stops waking it for every piece (see _Body.batches).
+    quiet_s: float | None = None
 
 
 TIMING_KEY = "desk.timing"
@@ -54,6 +65,7 @@ class _Protocol(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._drain: asyncio.Future[None] | None = None
         self._paused_reading = False
+        self.quiet = False  # wake the reader only at a chunked body's end, or when much is buffered
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -64,7 +76,10 @@ class _Protocol(asyncio.Protocol):
         if len(self.buf) > _HIGH_WATER and self.transport is not None:
             self.transport.pause_reading()
             self._paused_reading = True
-        self._wake()
+        # Quiet: the pieces are stamped here all the same; the reader takes them in one batch
+        # when the last chunk may have come (a false hint only wakes it early) or much is here.
+        if not self.quiet or _may_end(self.buf) or len(self.buf) > _QUIET_MAX:
+            self._wake()
 
     def eof_received(self) -> bool:
         self.eof = True
@@ -368,6 +383,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         assert proto is not None
         status, reason, headers = _parse_head(raw_head)
         stream = _Body(self, origin, proto, headers, request.method, status, timing)
+        if timing is not None:
+            timing.body = stream
         return httpx.Response(
             status,
             headers=headers,
@@ -412,6 +429,18 @@ async def _answers_plain_http(origin: Origin) -> bool:
     except (OSError, TimeoutError):
         return False
     return reply.startswith(b"http/") and b"https" not in reply
+
+
+def body_batches(response: httpx.Response, timing: WireTiming) -> AsyncIterator[list[tuple[bytes, float]]]:
+    """A response's body in batches (`_Body.batches`): straight from the lean transport's body
+    when it served the response, none of httpx's layers per piece; else (a proxied request,
+    on httpx's own transport) a piece at a time as httpx yields it."""
+    return timing.body.batches() if timing.body is not None else _pieces(response, timing)
+
+
+async def _pieces(response: httpx.Response, timing: WireTiming) -> AsyncIterator[list[tuple[bytes, float]]]:
+    async for chunk in response.aiter_raw():
+        yield [(chunk, timing.arrival or perf_counter())]
 
 
 def _origin(url: httpx.URL) -> Origin:
@@ -474,19 +503,39 @@ class _Body(httpx.AsyncByteStream):
             self._keep_alive = False  # body ends when the server closes
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        timing = self._timing
+        async for batch in self.batches():
+            for data, arrival in batch:
+                if timing is not None:
+                    timing.arrival = arrival
+                yield data
+
+    async def batches(self) -> AsyncIterator[list[tuple[bytes, float]]]:
+        """The body as it arrives: per wake-up of the loop, every piece already here, each
+        with the arrival of its last byte (a chunked body's whole chunks, one by one, as the
+        server framed them). Many streams at once make their chunks wait for the loop
+        together: taken in one step, they cost one pass through the reading layers."""
         proto = self._proto
         if proto is None:
             return
         timing = self._timing
         if self._chunked:
             while True:
-                if not proto.buf and not proto.eof:
+                quiet = timing is not None and timing.quiet_s is not None
+                if quiet:
+                    await self._quietly(proto, timing.quiet_s)  # type: ignore[union-attr, arg-type]
+                elif not proto.buf and not proto.eof:
                     await proto.wait_for_bytes()  # then most often the whole next chunk is here
                 if (whole := proto.take_chunk()) is not None:  # the usual case: one step
+                    batch = [whole]
+                    while (whole := proto.take_chunk()) is not None:
+                        batch.append(whole)
                     if timing is not None:
-                        timing.arrival = whole[1]
-                    yield whole[0]
+                        timing.arrival = batch[-1][1]
+                    yield batch
                     continue
+                if quiet and not proto.buf and not proto.eof:
+                    continue  # woken by the clock with nothing new: the reader's deadline runs on
                 line = await proto.read_until(b"\r\n", 4096)
                 try:
                     size = int(line.split(b";", 1)[0].strip(), 16)
@@ -501,7 +550,7 @@ class _Body(httpx.AsyncByteStream):
                     size -= len(data)
                     if timing is not None:
                         timing.arrival = arrival
-                    yield data
+                    yield [(data, arrival)]
                 if await proto.read_exactly(2) != b"\r\n":
                     raise httpx.RemoteProtocolError("chunk not terminated by CRLF")
         elif self._length is not None:
@@ -511,14 +560,28 @@ class _Body(httpx.AsyncByteStream):
                 left -= len(data)
                 if timing is not None:
                     timing.arrival = arrival
-                yield data
+                yield [(data, arrival)]
         else:
             while (got := await proto.read_to_eof()) is not None:
-                data, arrival = got
                 if timing is not None:
-                    timing.arrival = arrival
-                yield data
+                    timing.arrival = got[1]
+                yield [got]
         self._finish(reusable=self._keep_alive)
+
+    @staticmethod
+    async def _quietly(proto: _Protocol, every_s: float) -> None:
+        """Wait for the body's end, a full buffer, or `every_s` (so that a reader's idle
+        deadline sees the stream still flowing): one wake-up for many pieces, each still
+        stamped on arrival. The first content byte is never read this way (see WireTiming)."""
+        if proto.eof or _may_end(proto.buf) or len(proto.buf) > _QUIET_MAX:
+            return
+        proto.quiet = True
+        wake = asyncio.get_running_loop().call_later(every_s, proto._wake)
+        try:
+            await proto.wait_for_bytes()
+        finally:
+            wake.cancel()
+            proto.quiet = False
 
     def _finish(self, *, reusable: bool) -> None:
         proto, self._proto = self._proto, None

@@ -33,6 +33,7 @@ from desk.engine.load import (
     RequestWriter,
     RunContext,
     StepState,
+    Tally,
     model_load,
     planned_requests,
     prewarm,
@@ -84,14 +85,15 @@ class LoadService:
         self._get_trial = get_trial  # a stored trial's input, for resuming a run
 
     async def run(self, plan: LoadPlan, *, progress: Progress | None = None,
-                  name: str | None = None, live: bool = False) -> LoadResult:
+                  name: str | None = None, live: bool = False, tally: Tally | None = None) -> LoadResult:
         """Run the plan, store and summarise it. Raises LoadCancelled (carrying what was
         measured) when cancelled, LoadNotStored when the store refused the requests.
-        `live`: `progress` is drawn as it comes, so worker processes report during a step too."""
-        return await self._run(plan, progress, name, None, live)
+        `live`: `progress` is drawn as it comes, so worker processes report during a step too;
+        `tally`: worker processes send counts only during a step (a terminal's progress line)."""
+        return await self._run(plan, progress, name, None, live, tally)
 
     async def resume(self, run_id: str, *, progress: Progress | None = None, workers: int | None = None,
-                     cluster: str | None = None, live: bool = False) -> LoadResult:
+                     cluster: str | None = None, live: bool = False, tally: Tally | None = None) -> LoadResult:
         """Send what run `run_id` still had to send, into it (desk.engine.services.load_resume),
         with `workers` / on `cluster` when given, else as it was sent; EngineError when there
         is nothing to resume. Raises as `run` does."""
@@ -105,10 +107,10 @@ class LoadService:
             offset = min((o.start_offset_ms for o in stored), default=0.0) / 1000
             first = min(sent) - offset if sent else None
         point = resume_point(info, stored, self._get_trial, workers=workers, cluster=cluster, first_wall=first)
-        return await self._run(point.rest, progress, None, point, live)
+        return await self._run(point.rest, progress, None, point, live, tally)
 
     async def _run(self, plan: LoadPlan, progress: Progress | None, name: str | None,
-                   point: ResumePoint | None, live: bool) -> LoadResult:
+                   point: ResumePoint | None, live: bool, tally: Tally | None = None) -> LoadResult:
         on_main_thread = threading.current_thread() is threading.main_thread()
         # Joined first, so a cluster out of reach stores nothing. It blocks briefly: a window runs
         # loads on a thread of their own, and Ray sets its signal handlers only from the main thread.
@@ -125,7 +127,7 @@ class LoadService:
             writer = ResumedWriter(self._own_connection, point)
         writer.start()
         ctx = RunContext(runner, chains, plan, trial_ids, itertools.count(point.first_seq if point else 0),
-                         perf_counter(), writer, LagMonitor(), [], progress, planned_requests(plan))
+                         perf_counter(), writer, LagMonitor(), [], progress, planned_requests(plan), tally=tally)
         if isinstance(writer, ResumedWriter):
             writer.ctx = ctx
         steps: list[dict[str, Any]] = []

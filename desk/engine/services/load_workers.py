@@ -12,7 +12,8 @@ a run in one process.
 
 The conversation, two one-way pipes per worker (pickled tuples):
     worker -> parent  ("ready",) after its warm-up; ("prewarmed",); ("outcomes", [(outcome,
-                      calls), ...]); ("step_done", {"burst_end": wall | None, "end": wall});
+                      calls), ...]); ("tally", step, done, errors) at most every `tally_every_s`
+                      of a step when asked; ("step_done", {"burst_end": wall | None, "end": wall});
                       ("done", lag samples); ("failed", reason)
     parent -> worker  ("prewarm", step); ("go", step, start_wall, run_wall); ("stop",); ("end",)
 """
@@ -42,6 +43,7 @@ from desk.engine.load import (
     LoadPlan,
     RunContext,
     StepState,
+    Tallied,
     model_load,
     prewarm,
     ready,
@@ -70,6 +72,7 @@ class WorkerJob:
     count: int
     trial_ids: list[str]
     report_every_s: float = 30.0  # how long finished requests may wait in the worker during a step
+    tally_every_s: float = 0.0  # how often to send counts of finished requests during a step (0: never)
 
 
 # --- in the worker process ------------------------------------------------------------------
@@ -78,19 +81,31 @@ class WorkerJob:
 class Courier:
     """A worker's HeldRequests: finished requests are held while a step runs (pickling and
     writing them would delay the loop being measured) and sent to the parent between steps,
-    or every `every_s` of a step (30 s; LIVE_EVERY_S when a window draws the run as it goes)."""
+    or every `every_s` of a step (30 s; LIVE_EVERY_S when a window draws the run as it goes).
+    With `tally_every_s`, a count of them goes every that often instead: a few bytes, where
+    pickling the requests themselves would cost the loop being measured."""
 
-    def __init__(self, conn: Connection, every_s: float = 30.0) -> None:
+    def __init__(self, conn: Connection, every_s: float = 30.0, tally_every_s: float = 0.0) -> None:
         self._conn = conn
         self._every_s = every_s
         self._held: list[Item] = []
         self._last = time.monotonic()
+        self._tally_every_s = tally_every_s
+        self._tallied = self._last
+        self._done = self._errors = 0  # the run's, in this worker
         self.error: BaseException | None = None
 
     def put(self, outcome: RequestOutcome, calls: list[tuple[int, ResponseResult]]) -> None:
         self._held.append((outcome, calls))
-        if time.monotonic() - self._last > self._every_s:
+        now = time.monotonic()
+        if now - self._last > self._every_s:
             self.flush()
+        if self._tally_every_s and outcome.status != "interrupted":
+            self._done += 1
+            self._errors += outcome.status != "ok"
+            if now - self._tallied >= self._tally_every_s:
+                self._tallied = now
+                self.send(("tally", outcome.step, self._done, self._errors))
 
     def flush(self) -> None:
         if self._held:
@@ -143,7 +158,7 @@ async def _serve(orders: Connection, reports: Connection, job: WorkerJob) -> Non
         pricer = Pricer(store.prices.get)
         targets = ProviderService(store.providers, store.prices, connections.client, pricer)
         runner, chains = await ready(targets, Runner(pricer=pricer, known_keys=targets.known_keys), plan)
-        courier = Courier(reports, job.report_every_s)
+        courier = Courier(reports, job.report_every_s, job.tally_every_s)
         ctx = RunContext(runner, chains, plan, job.trial_ids, itertools.count(job.index, job.count), 0.0,
                          courier, LagMonitor(), [], None, 0)
         await warm_up(ctx)
@@ -210,7 +225,7 @@ class WorkerPool:
     """The worker processes of one run, their pipes, and what they said (read by a thread per
     pipe and handed to the run's event loop)."""
 
-    def __init__(self, jobs: list[WorkerJob]) -> None:
+    def __init__(self, jobs: list[WorkerJob], tally: Callable[[int, tuple[Any, ...]], None] | None = None) -> None:
         spawn = multiprocessing.get_context("spawn")  # fork would copy the parent's loop, threads and client
         self.loop = asyncio.get_running_loop()
         self.inbox: asyncio.Queue[tuple[int, tuple[Any, ...]]] = asyncio.Queue()
@@ -221,6 +236,7 @@ class WorkerPool:
         self.live: set[int] = set()
         self.lost: dict[int, str] = {}
         self.lags: list[float] = []  # every worker's event-loop lag samples
+        self._tally = tally  # gets each ("tally", ...) message with its worker's index
         for job in jobs:
             their_orders, orders = spawn.Pipe(duplex=False)
             reports, their_reports = spawn.Pipe(duplex=False)
@@ -273,6 +289,9 @@ class WorkerPool:
                 break
             if message[0] == "outcomes":
                 received(message[1])
+            elif message[0] == "tally":
+                if self._tally is not None:
+                    self._tally(index, message)
             elif message[0] == kind:
                 said[index] = message
             if message[0] in ("done", "failed", "lost"):
@@ -306,11 +325,14 @@ async def steps_across(ctx: RunContext, steps: list[dict[str, Any]], store_path:
                        live: bool = False) -> list[str]:
     """Run the plan's steps on `workers` processes (see the module's docstring); each finished
     step's summary goes to `steps`. `live`: workers hand over finished requests every
-    LIVE_EVERY_S of a step, for progress drawn as it goes. Returns why any worker was lost
-    (its requests in flight were never reported)."""
+    LIVE_EVERY_S of a step, for progress drawn as it goes; else, with `ctx.tally`, only counts
+    of them come that often (see Courier). Returns why any worker was lost (its requests in
+    flight were never reported)."""
     plan = ctx.plan
     every = LIVE_EVERY_S if live else WorkerJob.report_every_s
-    pool = WorkerPool([WorkerJob(store_path, plan, i, workers, ctx.trial_ids, every) for i in range(workers)])
+    counts = LIVE_EVERY_S if ctx.tally is not None and not live else 0.0
+    jobs = [WorkerJob(store_path, plan, i, workers, ctx.trial_ids, every, counts) for i in range(workers)]
+    pool = WorkerPool(jobs, _tallies(ctx) if counts else None)
     step_items: list[Item] = []
 
     def received(items: list[Item]) -> None:
@@ -344,6 +366,20 @@ async def steps_across(ctx: RunContext, steps: list[dict[str, Any]], store_path:
         ctx.lag.lags.extend(pool.lags)
         store_items(ctx, step_items)
     return [pool.lost[i] for i in sorted(pool.lost)]
+
+
+def _tallies(ctx: RunContext) -> Callable[[int, tuple[Any, ...]], None]:
+    """What takes each worker's ("tally", step, done, errors) and tells `ctx.tally` the sums."""
+    latest: dict[int, tuple[int, int, int]] = {}
+
+    def heard(index: int, message: tuple[Any, ...]) -> None:
+        latest[index] = message[1:]
+        step = max(s for s, _, _ in latest.values())
+        assert ctx.tally is not None
+        ctx.tally(Tallied(step, ctx.plan.steps[step].concurrency, sum(d for _, d, _ in latest.values()),
+                          sum(e for _, _, e in latest.values()), ctx.planned))
+
+    return heard
 
 
 def store_items(ctx: RunContext, items: list[Item]) -> None:
