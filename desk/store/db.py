@@ -12,15 +12,14 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import platformdirs
 
-from desk.store import merge
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.export_reads import ExportReads
 from desk.store.judges import CalibrationDrawTable, JudgePromptTable, JudgeVerdictTable
-from desk.store.merge import MergeReport
 from desk.store.migrations import MIGRATIONS_TABLE, migrate
 from desk.store.prices import PriceTable
 from desk.store.providers import ProviderTable
@@ -33,6 +32,9 @@ from desk.store.settings import SettingTable
 from desk.store.suites import SuiteTable
 from desk.store.trials import TrialTable
 from desk.store.turns import TurnTable
+
+if TYPE_CHECKING:
+    from desk.store.merge import MergeReport
 
 MEMORY = ":memory:"
 
@@ -123,6 +125,8 @@ def open_merge_source(path: str | Path) -> Database:
     don't make (a view, a trigger...: see merge.check_source_schema), found before the
     file is opened for writing.
     """
+    from desk.store import merge  # only a merge loads its machinery: not every command's open
+
     if str(path) == MEMORY or not Path(path).is_file():
         raise StoreError(f"{path}: no such file")
     # Look before touching: connect() would switch the file to WAL, even a stranger's, and
@@ -225,6 +229,8 @@ class Store:
         if self._cancelled is not None:  # the checks read the whole file: stop them too
             cancelled = self._cancelled
             source.conn.set_progress_handler(lambda: 1 if cancelled() else 0, 20_000)
+        from desk.store import merge
+
         try:
             return merge.merge_databases(self.db, source, str(path), step)
         except sqlite3.Error as exc:
