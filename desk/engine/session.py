@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
 
+from desk.core.lazy import built_once
 from desk.core.trial import (
     ModelRef,
 )
 from desk.engine.errors import EngineError, UnknownProviders
 from desk.engine.jobs import Job, on_own_connection
-from desk.engine.lazy import built_once
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog
 from desk.engine.url_credentials import secure_stored_urls
@@ -60,7 +60,7 @@ class Engine:
         self._retry = retry or RetryPolicy()
         self._stream = stream
         self._client = client
-        self._build_lock = threading.RLock()  # services are built on first use, from any thread (desk.engine.lazy)
+        self._build_lock = threading.RLock()  # services are built on first use, from any thread (desk.core.lazy)
         if warm_prices:
             preload_catalog()
 

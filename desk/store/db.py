@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -16,25 +17,26 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
+from desk.core.lazy import built_once
 from desk.store.connection import Database
 from desk.store.errors import StoreError
-from desk.store.export_reads import ExportReads
-from desk.store.judges import CalibrationDrawTable, JudgePromptTable, JudgeVerdictTable
 from desk.store.migrations import MIGRATIONS_TABLE, migrate
-from desk.store.prices import PriceTable
-from desk.store.providers import ProviderTable
 from desk.store.ratings import RatingTable
 from desk.store.responses import ResponseTable
-from desk.store.rubrics import RubricTable
 from desk.store.runs import RunTable
 from desk.store.scorecard_cache import ScorecardTable
-from desk.store.settings import SettingTable
-from desk.store.suites import SuiteTable
-from desk.store.trials import TrialTable
 from desk.store.turns import TurnTable
 
 if TYPE_CHECKING:
+    from desk.store.export_reads import ExportReads
+    from desk.store.judges import CalibrationDrawTable, JudgePromptTable, JudgeVerdictTable
     from desk.store.merge import MergeReport
+    from desk.store.prices import PriceTable
+    from desk.store.providers import ProviderTable
+    from desk.store.rubrics import RubricTable
+    from desk.store.settings import SettingTable
+    from desk.store.suites import SuiteTable
+    from desk.store.trials import TrialTable
 
 MEMORY = ":memory:"
 
@@ -164,21 +166,65 @@ class Store:
         self.path = path
         self._cancelled: Callable[[], bool] | None = None
         # One table object per area; each implements the ports (desk.engine.ports) its services need.
-        self.providers = ProviderTable(db)
-        self.prices = PriceTable(db)
-        self.settings = SettingTable(db)
-        self.trials = TrialTable(db)
+        # Those opening the store or a scorecard reads are made here, the others (and their
+        # modules imported) on first use, once even when two threads ask (issue 21: start-up).
+        self._build_lock = threading.RLock()
         self.responses = ResponseTable(db)
         self.ratings = RatingTable(db)
-        self.rubrics = RubricTable(db)
         self.scorecards = ScorecardTable(db)
-        self.suites = SuiteTable(db)
         self.runs = RunTable(db)
         self.turns = TurnTable(db)
-        self.judge_prompts = JudgePromptTable(db)
-        self.verdicts = JudgeVerdictTable(db, self.ratings)
-        self.calibration = CalibrationDrawTable(db)
-        self.exports = ExportReads(db)  # what an export of rated answers reads
+
+    @built_once
+    def providers(self) -> ProviderTable:
+        from desk.store.providers import ProviderTable
+        return ProviderTable(self.db)
+
+    @built_once
+    def prices(self) -> PriceTable:
+        from desk.store.prices import PriceTable
+        return PriceTable(self.db)
+
+    @built_once
+    def settings(self) -> SettingTable:
+        from desk.store.settings import SettingTable
+        return SettingTable(self.db)
+
+    @built_once
+    def trials(self) -> TrialTable:
+        from desk.store.trials import TrialTable
+        return TrialTable(self.db)
+
+    @built_once
+    def rubrics(self) -> RubricTable:
+        from desk.store.rubrics import RubricTable
+        return RubricTable(self.db)
+
+    @built_once
+    def suites(self) -> SuiteTable:
+        from desk.store.suites import SuiteTable
+        return SuiteTable(self.db)
+
+    @built_once
+    def judge_prompts(self) -> JudgePromptTable:
+        from desk.store.judges import JudgePromptTable
+        return JudgePromptTable(self.db)
+
+    @built_once
+    def verdicts(self) -> JudgeVerdictTable:
+        from desk.store.judges import JudgeVerdictTable
+        return JudgeVerdictTable(self.db, self.ratings)
+
+    @built_once
+    def calibration(self) -> CalibrationDrawTable:
+        from desk.store.judges import CalibrationDrawTable
+        return CalibrationDrawTable(self.db)
+
+    @built_once
+    def exports(self) -> ExportReads:
+        """What an export of rated answers reads."""
+        from desk.store.export_reads import ExportReads
+        return ExportReads(self.db)
 
     def close(self) -> None:
         self.db.close()
