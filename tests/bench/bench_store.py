@@ -11,7 +11,9 @@ then runs the CLI in a child process and prints its wall time, CPU time and peak
     python -m tests.bench.bench_store [--answers 1000 10000 100000] [--repeat 3] [--only scorecard|export]
 
 A scorecard's first run computes it (the store's cache of scorecards is emptied before it);
-the next ones read it from that cache.
+the next ones read it from that cache. This store's models have as many answers each, so
+their cost intervals share one set of draws; a line beside says what the intervals cost
+when the counts differ, as in most real stores.
 
 At 100k the targets are judged (PASS/FAIL): scorecard <= 0.5 s and <= 300 MB, the
 filtered scorecard <= 0.5 s (their first, computing runs), each export <= 5 s; memory of an export flat in n.
@@ -162,12 +164,39 @@ def forget_scorecards(db: Path) -> None:
             conn.execute("DELETE FROM scorecard_cache")
 
 
+def cost_intervals_line(n: int, repeat: int) -> str:
+    """CPU of the scorecard's cost intervals alone for the store's 6 models, with as many
+    answers each (as this store has: they share their draws) and with counts a few apart (as
+    a real store's: each count draws its own 2,000 x n indices), in this process, min of `repeat`."""
+    import numpy as np
+
+    from desk.core.statistics import bootstrap_ratio_intervals
+    rng = np.random.default_rng(0)
+    per_model = n // len(MODELS)
+
+    def data(lengths: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(np.round(rng.gamma(2.0, 0.0011, k), 10), (rng.random(k) < 0.5).astype(float)) for k in lengths]
+
+    figures = []
+    for lengths in ([per_model] * len(MODELS), [per_model + 7 * k for k in range(len(MODELS))]):
+        made, best = data(lengths), float("inf")
+        for _ in range(repeat):
+            t0 = time.process_time()
+            bootstrap_ratio_intervals(made, seed=0, n_resamples=2000)
+            best = min(best, time.process_time() - t0)
+        figures.append(best)
+    return (f"  cost intervals alone (in process, CPU min of {repeat}): equal answer counts {figures[0]:.2f} s, "
+            f"counts a few apart {figures[1]:.2f} s")
+
+
 def measure_store(n: int, args: argparse.Namespace, out: Path, verdicts: list[bool]) -> None:
     """Print each command's figures on the store of `n` answers (built or reused)."""
     t0 = time.perf_counter()
     db = build(n, store_path(n, args.cache))
     print(f"{n} answers: store {db} ({db.stat().st_size / 2**20:.0f} MB, ready in "
           f"{time.perf_counter() - t0:.1f} s)", flush=True)
+    if not args.only or "scorecard".startswith(args.only) or args.only.startswith("scorecard"):
+        print(cost_intervals_line(n, args.repeat), flush=True)
     for name, cmd in cases(db, out):
         if args.only and not name.startswith(args.only):
             continue
