@@ -3,7 +3,6 @@ and the main window. `desk` with a subcommand is the CLI; without one, the windo
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import threading
@@ -103,6 +102,8 @@ def gui_excepthook(secrets: Callable[[], tuple[str, ...]] = tuple) -> ExceptHook
 
 def run_app(db_path: str | Path | None = None) -> int:
     """Open the main window on the store at `db_path` (default: the platform data folder)."""
+    import asyncio  # here: a command that runs no event loop (a scorecard) never loads it
+
     import qasync
     from PySide6.QtCore import QCoreApplication, QSettings
     from PySide6.QtWidgets import QApplication, QMessageBox

@@ -49,9 +49,18 @@ def _json(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=encoding != "utf8")
 
 
-def _with_engine(app: Application, use: Callable[[Engine], T], *, prices: bool = True) -> T:
+def _with_engine(app: Application, use: Callable[[Engine], T], *, prices: bool = True, loop: bool = True) -> T:
     """Call `use(engine)` with an Engine on `store` (the window's path), closing it after;
-    `prices` False for a command that prices nothing (see Engine's warm_prices)."""
+    `prices` False for a command that prices nothing (see Engine's warm_prices). `loop`
+    False for plain calls on the store (a scorecard): no event loop is started, nor asyncio
+    imported (issue 21: a command's start-up), unless connections were opened to close."""
+    if not loop:
+        engine = app.engine(warm_prices=prices)
+        try:
+            return use(engine)
+        finally:
+            if engine.opened_connections:
+                _run(engine.aclose())
 
     async def go() -> T:
         async with app.engine(warm_prices=prices) as engine:

@@ -54,7 +54,7 @@ def _scorecard(args: argparse.Namespace, app: Application) -> int:
             from desk.cli import suite as cli_suite
             cli_suite.print_comparison(result)
         return EXIT_OK
-    scores = _with_engine(app, lambda engine: _scores(args, engine), prices=False)
+    scores = _with_engine(app, lambda engine: _scores(args, engine), prices=False, loop=False)
     if args.json:
         print(_json([s.as_json() for s in scores]))
         return EXIT_OK

@@ -17,6 +17,7 @@ and divides. At 100,000 answers that is millions of draws and gathers per model.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -47,12 +48,36 @@ class _Draws:
         return self._rng.integers(0, self._n, size=(count, self._n), dtype=np.intp)
 
 
+def order_statistics_by_length(
+    groups: Sequence[Sequence[tuple[np.ndarray, np.ndarray]]], n_resamples: int, seed: int, ranks: Sequence[int]
+) -> list[list[dict[int, float]]]:
+    """`ratio_order_statistics` of each group (data sets of one length each). Each length
+    draws its own indices from its own generator (2,000 x n of them: a real store's models
+    rarely have as many answers each), so several big groups are worked on side by side, on
+    up to _MAX_THREADS threads: numpy draws, gathers and sums without the GIL. The same
+    figures as one after the other, in about half the wall time on two cores, no more CPU."""
+    workers = min(len(groups), os.cpu_count() or 1, _MAX_THREADS)
+    big = sum(len(group[0][0]) for group in groups) * n_resamples >= _THREADS_FROM
+    with _one_blas_thread():  # once for all threads: the limit is the process's
+        if workers < 2 or not big:
+            return [ratio_order_statistics(group, n_resamples, seed, ranks) for group in groups]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="desk-resample") as pool:
+            return list(pool.map(lambda group: ratio_order_statistics(group, n_resamples, seed, ranks), groups))
+
+
+_MAX_THREADS = 4  # each holds a block of draws and their gather (~25 MB): memory stays bounded
+_THREADS_FROM = 1 << 24  # fewer draws than this are drawn one length after another: threads would not pay
+
+
 def ratio_order_statistics(
     data: Sequence[tuple[np.ndarray, np.ndarray]], n_resamples: int, seed: int, ranks: Sequence[int]
 ) -> list[dict[int, float]]:
     """For each (numerators, denominators) of one length n: the values at `ranks` (0-based)
     of the sorted resampled ratios, as `bootstrap_ratio_intervals` defines them (a resample
-    whose denominators sum to 0 is +infinity)."""
+    whose denominators sum to 0 is +infinity). Called by order_statistics_by_length, which
+    keeps BLAS on one thread around it."""
     n = len(data[0][0])
     if len(data) == 1 or not _countable(data, n):  # one data set: counting saves no gather
         return [_at_ranks(np.sort(ratios), ranks) for ratios in _exact_ratios(data, n, n_resamples, seed)]
@@ -102,15 +127,14 @@ def _counted_ratios(
     sums = np.empty((n_resamples, len(table)))
     per_block, per_mark = max(1, _DRAWS_PER_BLOCK // n), max(1, _DRAWS_PER_MARK // n)
     marks = []
-    with _one_blas_thread():
-        for start in range(0, n_resamples, per_block):
-            counts = np.empty((min(per_block, n_resamples - start), n))
-            for first in range(0, len(counts), per_mark):
-                rows = min(per_mark, len(counts) - first)
-                marks.append((start + first, rows, stream.mark()))
-                drawn = stream.rows(rows) + (np.arange(rows, dtype=np.intp) * n)[:, None]  # row r counts in [r*n, r*n+n)
-                counts[first : first + rows] = np.bincount(drawn.ravel(), minlength=rows * n).reshape(rows, n)
-            sums[start : start + len(counts)] = (table @ counts.T).T
+    for start in range(0, n_resamples, per_block):  # BLAS on one thread: see order_statistics_by_length
+        counts = np.empty((min(per_block, n_resamples - start), n))
+        for first in range(0, len(counts), per_mark):
+            rows = min(per_mark, len(counts) - first)
+            marks.append((start + first, rows, stream.mark()))
+            drawn = stream.rows(rows) + (np.arange(rows, dtype=np.intp) * n)[:, None]  # row r counts in [r*n, r*n+n)
+            counts[first : first + rows] = np.bincount(drawn.ravel(), minlength=rows * n).reshape(rows, n)
+        sums[start : start + len(counts)] = (table @ counts.T).T
     numerators, denominators = sums[:, :m], sums[:, m : 2 * m]
     magnitudes = sums[:, 2 * m :] if signed else numerators
     nothing = denominators == 0  # exact: whole numbers sum exactly in any order

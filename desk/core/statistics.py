@@ -522,7 +522,7 @@ def bootstrap_ratio_intervals(
     counts them fast, to the same figures."""
     import numpy as np  # on first use: see the module docstring
 
-    from desk.core.resampling import ratio_order_statistics
+    from desk.core.resampling import order_statistics_by_length
     tail = _check_confidence(confidence)
     if n_resamples < 1:
         raise ValueError("n_resamples must be at least 1")
@@ -535,9 +535,11 @@ def bootstrap_ratio_intervals(
     out: list[tuple[float, float] | None] = [None] * len(data)
     spots = [_percentile_spot(n_resamples, q) for q in (tail, 100 - tail)]
     ranks = sorted({rank for lo, hi, _ in spots for rank in (lo, hi)})
-    for members in by_length.values():
-        arrays = [(np.asarray(data[k][0], dtype=float), np.asarray(data[k][1], dtype=float)) for k in members]
-        for k, at in zip(members, ratio_order_statistics(arrays, n_resamples, seed, ranks), strict=True):
+    groups = [[(np.asarray(data[k][0], dtype=float), np.asarray(data[k][1], dtype=float)) for k in members]
+              for members in by_length.values()]
+    for members, found in zip(by_length.values(), order_statistics_by_length(groups, n_resamples, seed, ranks),
+                              strict=True):
+        for k, at in zip(members, found, strict=True):
             lower, upper = (_percentile_at(at, spot) for spot in spots)
             out[k] = lower, upper
     return out

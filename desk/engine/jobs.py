@@ -10,7 +10,6 @@ cancelled merge keeps the short batches it committed (merging again completes it
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -78,6 +77,8 @@ async def on_own_connection(open_connection: Callable[[], C], job: Job, use: Cal
     """`use(store)` on a worker thread with its own connection to the store (a SQLite
     connection stays on the thread that made it); SQLite stops mid-statement once the
     job is cancelled, and that "interrupted" is reported as the cancel it is."""
+    import asyncio  # on first use: a command that runs no event loop (a scorecard) never loads it
+
     def work() -> T:
         job.check()  # cancelled before it started (a cached scorecard needs no SQL to stop)
         store = open_connection()

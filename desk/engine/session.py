@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
 
+from desk.core.lazy import built_once
 from desk.core.trial import (
     ModelRef,
 )
 from desk.engine.errors import EngineError, UnknownProviders
 from desk.engine.jobs import Job, on_own_connection
-from desk.engine.lazy import built_once
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.pricing import Pricer, preload_catalog
-from desk.engine.suite_records import QueueItem, SuiteMatrix, SuiteRunInfo
 from desk.engine.url_credentials import secure_stored_urls
 from desk.store.db import MEMORY, Store, open_store
 from desk.store.errors import StoreError
-from desk.store.runs import RunInfo
-from desk.store.suites import SuiteInfo
-from desk.store.trials import StoredTrial, TrialSummary
 
 # Each service, the runner and the HTTP connections are built (and their modules imported)
 # on first use: a scorecard never loads httpx, the providers or the load machinery.
@@ -36,7 +31,11 @@ if TYPE_CHECKING:
     from desk.engine.services.ratings import RatingService
     from desk.engine.services.suites import SuiteService
     from desk.engine.services.trials import TrialNotStored, TrialOutcome, TrialService
+    from desk.engine.suite_records import QueueItem, SuiteMatrix, SuiteRunInfo
     from desk.providers.connections import Connections, HttpClient
+    from desk.store.runs import RunInfo
+    from desk.store.suites import SuiteInfo
+    from desk.store.trials import StoredTrial, TrialSummary
 
 T = TypeVar("T")
 
@@ -61,7 +60,7 @@ class Engine:
         self._retry = retry or RetryPolicy()
         self._stream = stream
         self._client = client
-        self._build_lock = threading.RLock()  # services are built on first use, from any thread (desk.engine.lazy)
+        self._build_lock = threading.RLock()  # services are built on first use, from any thread (desk.core.lazy)
         if warm_prices:
             preload_catalog()
 
@@ -189,6 +188,11 @@ class Engine:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    @property
+    def opened_connections(self) -> bool:
+        """Whether HTTP connections were opened: only then does closing need an event loop."""
+        return self.__dict__.get("connections") is not None
+
     async def aclose(self) -> None:
         connections = self.__dict__.get("connections")  # none opened: nothing to close
         if connections is not None:
@@ -235,6 +239,8 @@ class Engine:
         async def check(name: str) -> str | None:
             return await self.connections.unreachable(self.providers.provider(name).base_url)
 
+        import asyncio  # on first use: see desk.engine.jobs
+
         reasons = await asyncio.gather(*(check(n) for n in names))
         return {n: r for n, r in zip(names, reasons, strict=True) if r is not None}
 
@@ -244,8 +250,13 @@ class Engine:
 
 
 _SERVICES = ("providers", "trials", "conversations", "exports", "ratings", "suites", "judges", "loads")
+# The suites' records are imported on first use too: desk.engine.suite_records loads asyncio
+# (a cancel is an asyncio.CancelledError), which a scorecard never needs.
 _LAZY_RECORDS = {"JudgeSummary": "desk.engine.services.judge", "TrialNotStored": "desk.engine.services.trials",
-                 "TrialOutcome": "desk.engine.services.trials"}
+                 "TrialOutcome": "desk.engine.services.trials", "QueueItem": "desk.engine.suite_records",
+                 "SuiteMatrix": "desk.engine.suite_records", "SuiteRunInfo": "desk.engine.suite_records",
+                 "RunInfo": "desk.store.runs", "SuiteInfo": "desk.store.suites", "StoredTrial": "desk.store.trials",
+                 "TrialSummary": "desk.store.trials"}
 
 
 def __getattr__(name: str) -> object:

@@ -9,30 +9,34 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import platformdirs
 
-from desk.store import merge
+from desk.core.lazy import built_once
 from desk.store.connection import Database
 from desk.store.errors import StoreError
-from desk.store.export_reads import ExportReads
-from desk.store.judges import CalibrationDrawTable, JudgePromptTable, JudgeVerdictTable
-from desk.store.merge import MergeReport
 from desk.store.migrations import MIGRATIONS_TABLE, migrate
-from desk.store.prices import PriceTable
-from desk.store.providers import ProviderTable
 from desk.store.ratings import RatingTable
 from desk.store.responses import ResponseTable
-from desk.store.rubrics import RubricTable
 from desk.store.runs import RunTable
 from desk.store.scorecard_cache import ScorecardTable
-from desk.store.settings import SettingTable
-from desk.store.suites import SuiteTable
-from desk.store.trials import TrialTable
 from desk.store.turns import TurnTable
+
+if TYPE_CHECKING:
+    from desk.store.export_reads import ExportReads
+    from desk.store.judges import CalibrationDrawTable, JudgePromptTable, JudgeVerdictTable
+    from desk.store.merge import MergeReport
+    from desk.store.prices import PriceTable
+    from desk.store.providers import ProviderTable
+    from desk.store.rubrics import RubricTable
+    from desk.store.settings import SettingTable
+    from desk.store.suites import SuiteTable
+    from desk.store.trials import TrialTable
 
 MEMORY = ":memory:"
 
@@ -123,6 +127,8 @@ def open_merge_source(path: str | Path) -> Database:
     don't make (a view, a trigger...: see merge.check_source_schema), found before the
     file is opened for writing.
     """
+    from desk.store import merge  # only a merge loads its machinery: not every command's open
+
     if str(path) == MEMORY or not Path(path).is_file():
         raise StoreError(f"{path}: no such file")
     # Look before touching: connect() would switch the file to WAL, even a stranger's, and
@@ -160,21 +166,65 @@ class Store:
         self.path = path
         self._cancelled: Callable[[], bool] | None = None
         # One table object per area; each implements the ports (desk.engine.ports) its services need.
-        self.providers = ProviderTable(db)
-        self.prices = PriceTable(db)
-        self.settings = SettingTable(db)
-        self.trials = TrialTable(db)
+        # Those opening the store or a scorecard reads are made here, the others (and their
+        # modules imported) on first use, once even when two threads ask (issue 21: start-up).
+        self._build_lock = threading.RLock()
         self.responses = ResponseTable(db)
         self.ratings = RatingTable(db)
-        self.rubrics = RubricTable(db)
         self.scorecards = ScorecardTable(db)
-        self.suites = SuiteTable(db)
         self.runs = RunTable(db)
         self.turns = TurnTable(db)
-        self.judge_prompts = JudgePromptTable(db)
-        self.verdicts = JudgeVerdictTable(db, self.ratings)
-        self.calibration = CalibrationDrawTable(db)
-        self.exports = ExportReads(db)  # what an export of rated answers reads
+
+    @built_once
+    def providers(self) -> ProviderTable:
+        from desk.store.providers import ProviderTable
+        return ProviderTable(self.db)
+
+    @built_once
+    def prices(self) -> PriceTable:
+        from desk.store.prices import PriceTable
+        return PriceTable(self.db)
+
+    @built_once
+    def settings(self) -> SettingTable:
+        from desk.store.settings import SettingTable
+        return SettingTable(self.db)
+
+    @built_once
+    def trials(self) -> TrialTable:
+        from desk.store.trials import TrialTable
+        return TrialTable(self.db)
+
+    @built_once
+    def rubrics(self) -> RubricTable:
+        from desk.store.rubrics import RubricTable
+        return RubricTable(self.db)
+
+    @built_once
+    def suites(self) -> SuiteTable:
+        from desk.store.suites import SuiteTable
+        return SuiteTable(self.db)
+
+    @built_once
+    def judge_prompts(self) -> JudgePromptTable:
+        from desk.store.judges import JudgePromptTable
+        return JudgePromptTable(self.db)
+
+    @built_once
+    def verdicts(self) -> JudgeVerdictTable:
+        from desk.store.judges import JudgeVerdictTable
+        return JudgeVerdictTable(self.db, self.ratings)
+
+    @built_once
+    def calibration(self) -> CalibrationDrawTable:
+        from desk.store.judges import CalibrationDrawTable
+        return CalibrationDrawTable(self.db)
+
+    @built_once
+    def exports(self) -> ExportReads:
+        """What an export of rated answers reads."""
+        from desk.store.export_reads import ExportReads
+        return ExportReads(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -225,6 +275,8 @@ class Store:
         if self._cancelled is not None:  # the checks read the whole file: stop them too
             cancelled = self._cancelled
             source.conn.set_progress_handler(lambda: 1 if cancelled() else 0, 20_000)
+        from desk.store import merge
+
         try:
             return merge.merge_databases(self.db, source, str(path), step)
         except sqlite3.Error as exc:

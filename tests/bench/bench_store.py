@@ -11,7 +11,9 @@ then runs the CLI in a child process and prints its wall time, CPU time and peak
     python -m tests.bench.bench_store [--answers 1000 10000 100000] [--repeat 3] [--only scorecard|export]
 
 A scorecard's first run computes it (the store's cache of scorecards is emptied before it);
-the next ones read it from that cache.
+the next ones read it from that cache. This store's models have as many answers each, so
+their cost intervals share one set of draws; a line beside says what the intervals cost
+when the counts differ, as in most real stores.
 
 At 100k the targets are judged (PASS/FAIL): scorecard <= 0.5 s and <= 300 MB, the
 filtered scorecard <= 0.5 s (their first, computing runs), each export <= 5 s; memory of an export flat in n.
@@ -162,12 +164,47 @@ def forget_scorecards(db: Path) -> None:
             conn.execute("DELETE FROM scorecard_cache")
 
 
+def cost_intervals_line(n: int, repeat: int) -> str:
+    """CPU of the scorecard's cost intervals alone for the store's 6 models, with as many
+    answers each (as this store has: they share their draws) and with counts a few apart (as
+    a real store's: each count draws its own 2,000 x n indices), in this process, min of `repeat`."""
+    import numpy as np
+
+    from desk.core.statistics import bootstrap_ratio_intervals
+    rng = np.random.default_rng(0)
+    per_model = n // len(MODELS)
+
+    def data(lengths: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(np.round(rng.gamma(2.0, 0.0011, k), 10), (rng.random(k) < 0.5).astype(float)) for k in lengths]
+
+    figures = []
+    for lengths in ([per_model] * len(MODELS), [per_model + 7 * k for k in range(len(MODELS))]):
+        made, cpu, wall = data(lengths), float("inf"), float("inf")
+        for _ in range(repeat):
+            t0, c0 = time.perf_counter(), time.process_time()
+            bootstrap_ratio_intervals(made, seed=0, n_resamples=2000)
+            wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
+        figures.append(f"CPU {cpu:.2f} s, wall {wall:.2f} s")
+    return (f"  cost intervals alone (min of {repeat}): equal answer counts {figures[0]}; "
+            f"counts a few apart {figures[1]}")
+
+
+def print_cost_intervals(n: int, repeat: int) -> None:
+    """`cost_intervals_line` from a child process: numpy's memory here would count in the
+    peak RSS of every command measured after (a child starts with its parent's)."""
+    code = f"from tests.bench.bench_store import cost_intervals_line; print(cost_intervals_line({n}, {repeat}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    print(done.stdout.rstrip(), flush=True)
+
+
 def measure_store(n: int, args: argparse.Namespace, out: Path, verdicts: list[bool]) -> None:
     """Print each command's figures on the store of `n` answers (built or reused)."""
     t0 = time.perf_counter()
     db = build(n, store_path(n, args.cache))
     print(f"{n} answers: store {db} ({db.stat().st_size / 2**20:.0f} MB, ready in "
           f"{time.perf_counter() - t0:.1f} s)", flush=True)
+    if not args.only or "scorecard".startswith(args.only) or args.only.startswith("scorecard"):
+        print_cost_intervals(n, args.repeat)
     for name, cmd in cases(db, out):
         if args.only and not name.startswith(args.only):
             continue

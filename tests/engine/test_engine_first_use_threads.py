@@ -1,4 +1,4 @@
-"""An engine's services are built on first use (desk.engine.lazy), from whichever thread
+"""An engine's services are built on first use (desk.core.lazy), from whichever thread
 reaches them first: the window's engine is reached from the GUI thread and from its
 streaming and load threads (`Engine.elsewhere` reads its runner there). Several threads
 asking at the same moment get one service, and one engine's first build does not hold up

@@ -1,4 +1,5 @@
-"""An attribute built on first use, once per object even when two threads ask at once.
+"""An attribute built on first use, once per object even when two threads ask at once (an
+engine's services, a store's tables).
 
 `functools.cached_property` has no lock since Python 3.12: two threads reading an engine's
 service for the first time at the same moment (the window's GUI thread and its streaming
@@ -13,7 +14,7 @@ read from there without the lock, as cached_property's is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, cast, overload
 
 T = TypeVar("T")
 
@@ -43,7 +44,7 @@ class built_once(Generic[T]):  # a decorator, named like the cached_property it 
         values = instance.__dict__
         with getattr(instance, LOCK):
             if self._name in values:  # built by another thread while this one waited
-                return values[self._name]
+                return cast("T", values[self._name])
             value = self._build(instance)
             values[self._name] = value
             return value
