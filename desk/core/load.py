@@ -8,16 +8,14 @@ cost includes every attempt on every model.
 
 from __future__ import annotations
 
-import bisect
 import difflib
 import itertools
-import math
-import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from desk.core.clustered_bootstrap import Pool, clustered_p95
 from desk.core.statistics import bootstrap_percentile_intervals, percentile
 
 PERCENTILES = (50, 90, 95, 99)
@@ -161,58 +159,7 @@ def clustered_p95_interval(groups: Sequence[Sequence[float]], *, seed: int = 0,
     resampling whole groups: the gaps of one streamed answer are not independent of each
     other (one slow connection slows them all), so resampling single gaps would give an
     interval too narrow. None with fewer than two non-empty groups."""
-    return _clustered_p95(_Pool(groups), seed, n_resamples, confidence)
-
-
-class _Pool:
-    """The values of some groups, sorted once (largest first), with the group of each."""
-
-    def __init__(self, groups: Sequence[Sequence[float]]) -> None:
-        self.groups = [g for g in groups if g]
-        flat = list(itertools.chain.from_iterable(self.groups))
-        owner = list(itertools.chain.from_iterable(itertools.repeat(r, len(g)) for r, g in enumerate(self.groups)))
-        order = sorted(range(len(flat)), key=flat.__getitem__, reverse=True)
-        self.values = [flat[i] for i in order]
-        self.owners = [owner[i] for i in order]
-
-    def ascending(self) -> list[float]:
-        return self.values[::-1]
-
-
-def _clustered_p95(pool: _Pool, seed: int, n_resamples: int, confidence: float) -> tuple[float, float] | None:
-    """See clustered_p95_interval. Each resample is exact (the linear-interpolation p95 of
-    `percentile` over the pooled values of the drawn groups) without pooling and sorting
-    again: each value weighs as often as its group was drawn, and the p95 lies about 5 %
-    from the top, so a running sum of weights from the largest value down finds it after
-    a short walk (the whole pool only when a draw is heavy in the tail)."""
-    if len(pool.groups) < 2:
-        return None
-    tail = (1 - confidence) / 2 * 100
-    values, owners = pool.values, pool.owners
-    sizes = [len(g) for g in pool.groups]
-    band = min(len(values), int(0.05 * len(values) * 1.2) + 64)  # a little deeper than the pool's own p95
-    rng = random.Random(seed)
-    population = range(len(sizes))
-    estimates = []
-    for _ in range(n_resamples):
-        picks = rng.choices(population, k=len(sizes))
-        weight = [0] * len(sizes)
-        for r, k in Counter(picks).items():
-            weight[r] = k
-        n = sum(map(sizes.__getitem__, picks))
-        position = (n - 1) * 0.95
-        lo = math.floor(position)
-        hi = min(lo + 1, n - 1)
-        deepest = n - lo  # ascending rank k is the (n - k)-th largest; lo is the deeper of the two
-        running = list(itertools.accumulate(map(weight.__getitem__, owners[:band])))
-        if running[-1] < deepest:
-            running = list(itertools.accumulate(map(weight.__getitem__, owners)))
-        at_lo = values[bisect.bisect_left(running, deepest)]
-        at_hi = values[bisect.bisect_left(running, n - hi)]
-        estimates.append(at_lo + (position - lo) * (at_hi - at_lo))
-    lower, upper = percentile(estimates, tail), percentile(estimates, 100 - tail)
-    assert lower is not None and upper is not None
-    return lower, upper
+    return clustered_p95(Pool(groups), seed, n_resamples, confidence)
 
 
 def summarize(outcomes: Sequence[RequestOutcome], wall_s: float, *, seed: int = 0) -> dict[str, Any]:
@@ -228,7 +175,7 @@ def summarize(outcomes: Sequence[RequestOutcome], wall_s: float, *, seed: int = 
     cost = round(sum(costs), 10) if costs else None
     output = sum(o.output_tokens or 0 for o in ok)
     retries = sum(o.retries for o in outcomes)
-    itl = _Pool([o.itl_ms for o in ok])
+    itl = Pool([o.itl_ms for o in ok])
     return {
         "requests": len(outcomes),
         "ok": len(ok),
@@ -237,7 +184,7 @@ def summarize(outcomes: Sequence[RequestOutcome], wall_s: float, *, seed: int = 
         "ttft_ms": _pcts([o.request_ttft_ms for o in ok if o.request_ttft_ms is not None], seed),
         "total_ms": _pcts([o.total_ms for o in ok if o.total_ms is not None], seed),
         # resampled by request, not by gap: see clustered_p95_interval
-        "itl_ms": _pcts(itl.ascending(), seed, _clustered_p95(itl, seed, BOOTSTRAP_RESAMPLES, 0.95)),
+        "itl_ms": _pcts(itl.ascending(), seed, clustered_p95(itl, seed, BOOTSTRAP_RESAMPLES, 0.95)),
         "throughput_rps": len(ok) / wall_s if wall_s > 0 else None,
         "output_tokens_per_s": output / wall_s if wall_s > 0 and any(o.output_tokens is not None for o in ok) else None,
         "retries": retries,
