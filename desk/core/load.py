@@ -9,6 +9,7 @@ cost includes every attempt on every model.
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -226,8 +227,18 @@ def agreement(texts: Sequence[str], max_pairs: int = 200) -> dict[str, Any] | No
     norm = [normalise(t) for t in texts]
     top = Counter(norm).most_common(1)[0][1]
     pairs = list(itertools.islice(itertools.combinations(range(len(norm)), 2), max_pairs))
-    sims = [difflib.SequenceMatcher(None, norm[i], norm[j], autojunk=False).ratio() for i, j in pairs]
+    sims = [_similarity(norm[i], norm[j]) for i, j in pairs]
     return {"n": len(texts), "exact_match_rate": top / len(texts), "mean_similarity": sum(sims) / len(sims)}
+
+
+@functools.lru_cache(maxsize=1024)
+def _similarity(a: str, b: str) -> float:
+    """difflib's ratio of `a` to `b` (the pair's order kept: ratio is not symmetric), once
+    per distinct pair: repeated answers repeat pairs, and a run's summary meets the same
+    pairs again in its step's. Equal texts are 1.0 exactly, as difflib would count them."""
+    if a == b:
+        return 1.0
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
 def stability(outcomes: Sequence[RequestOutcome]) -> dict[str, Any] | None:

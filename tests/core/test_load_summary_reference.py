@@ -117,3 +117,26 @@ def test_summary_of_a_built_run_equals_the_reference_figures():
     groups = [reference_agreement(t) for t in by_input.values()]
     n = sum(g["n"] for g in groups)
     assert s["stability"]["mean_similarity"] == sum(g["mean_similarity"] * g["n"] for g in groups) / n
+
+
+def test_repeated_answers_are_compared_once_per_distinct_ordered_pair(monkeypatch):
+    import desk.core.load as load
+
+    compared = []
+
+    class Counting(difflib.SequenceMatcher):
+        def ratio(self):
+            compared.append((self.a, self.b))
+            return super().ratio()
+
+    monkeypatch.setattr(load.difflib, "SequenceMatcher", Counting)
+    load._similarity.cache_clear()
+    texts = ["Paris is the capital.", "paris is the capital", "Lyon, maybe."] * 30
+    want = reference_agreement(texts)
+    compared.clear()
+    assert agreement(texts) == want
+    # 200 pairs of three texts (two equal once normalised): difflib ran on the two ordered distinct pairs only
+    assert sorted(compared) == [("lyon, maybe", "paris is the capital"), ("paris is the capital", "lyon, maybe")]
+    compared.clear()
+    agreement(texts)  # the run's summary meets its step's pairs again
+    assert compared == []
