@@ -46,16 +46,24 @@ class Pool:
         return values
 
 
-def _picks(seed: int, n_groups: int, n_resamples: int) -> np.ndarray:
-    """resample x pick -> group, as `random.Random(seed).choices(range(n_groups), k=n_groups)`
-    called `n_resamples` times draws them."""
+def _generator(seed: int) -> np.random.Generator:
+    """numpy's MT19937 in the state `random.Random(seed)` starts in: its doubles (53 bits of
+    two words, as CPython's `random()` makes them) come in the same order."""
     import numpy as np
     state = random.Random(seed).getstate()[1]  # 624 words of MT19937 and the position
     bits = np.random.MT19937()
     bits.state = {"bit_generator": "MT19937",
                   "state": {"key": np.array(state[:624], dtype=np.uint32), "pos": state[624]}}
-    u = np.random.Generator(bits).random(size=(n_resamples, n_groups))  # the same 53-bit doubles
-    return np.floor(u * float(n_groups)).astype(np.intp)
+    return np.random.Generator(bits)
+
+
+def _weights(rng: np.random.Generator, n_groups: int, rows: int) -> np.ndarray:
+    """rows x group -> how often the next `rows` resamples picked the group, as
+    `choices(range(n_groups), k=n_groups)` picks: group floor(random() * n_groups)."""
+    import numpy as np
+    picks = np.floor(rng.random(size=(rows, n_groups)) * float(n_groups)).astype(np.intp)
+    picks += np.arange(rows, dtype=np.intp)[:, None] * n_groups
+    return np.bincount(picks.ravel(), minlength=rows * n_groups).reshape(rows, n_groups)
 
 
 def _walk(weights: np.ndarray, owners: np.ndarray, ranks: np.ndarray) -> np.ndarray:
@@ -73,6 +81,23 @@ def _walk(weights: np.ndarray, owners: np.ndarray, ranks: np.ndarray) -> np.ndar
     return out
 
 
+def _estimates(pool: Pool, weights: np.ndarray, band: int) -> np.ndarray:
+    """Each resample's p95 (a row of group weights), exactly as `percentile` interpolates it."""
+    import numpy as np
+    n = weights @ pool.sizes  # values in each resample
+    position = (n - 1) * 0.95
+    lo = np.floor(position).astype(np.int64)
+    hi = np.minimum(lo + 1, n - 1)
+    ranks = np.stack([n - lo, n - hi], axis=1)  # ascending rank k is the (n - k)-th largest
+    found = _walk(weights, pool.owners[:band], ranks)
+    deep = np.flatnonzero(found.max(axis=1) >= band)  # the band's weights fell short
+    if len(deep):
+        found[deep] = _walk(weights[deep], pool.owners, ranks[deep])
+    at_lo, at_hi = pool.values[found[:, 0]], pool.values[found[:, 1]]
+    result: np.ndarray = at_lo + (position - lo) * (at_hi - at_lo)
+    return result
+
+
 def clustered_p95(pool: Pool, seed: int, n_resamples: int, confidence: float) -> tuple[float, float] | None:
     """See the module docstring; None with fewer than two groups."""
     import numpy as np
@@ -80,24 +105,13 @@ def clustered_p95(pool: Pool, seed: int, n_resamples: int, confidence: float) ->
     if n_groups < 2:
         return None
     tail = (1 - confidence) / 2 * 100
-    picks = _picks(seed, n_groups, n_resamples)
-    offsets = np.arange(n_resamples, dtype=np.intp)[:, None] * n_groups
-    weights = np.bincount((picks + offsets).ravel(), minlength=n_resamples * n_groups)
-    weights = weights.reshape(n_resamples, n_groups).astype(np.int64)
-    n = weights @ pool.sizes  # values in each resample
-    position = (n - 1) * 0.95
-    lo = np.floor(position).astype(np.int64)
-    hi = np.minimum(lo + 1, n - 1)
-    # ascending rank k is the (n - k)-th largest
-    ranks = np.stack([n - lo, n - hi], axis=1)
+    rng = _generator(seed)
     size = len(pool.values)
     band = min(size, int(0.05 * size * 1.2) + 64)  # a little deeper than the pool's own p95
-    found = _walk(weights, pool.owners[:band], ranks)
-    deep = np.flatnonzero(found.max(axis=1) >= band)  # the band's weights fell short
-    if len(deep):
-        found[deep] = _walk(weights[deep], pool.owners, ranks[deep])
-    at_lo, at_hi = pool.values[found[:, 0]], pool.values[found[:, 1]]
-    estimates = at_lo + (position - lo) * (at_hi - at_lo)
-    lower, upper = percentile(estimates.tolist(), tail), percentile(estimates.tolist(), 100 - tail)
+    rows = max(1, _CELLS_PER_BLOCK // n_groups)  # resamples at a time: memory stays flat in groups
+    estimates = np.concatenate([_estimates(pool, _weights(rng, n_groups, min(rows, n_resamples - start)), band)
+                                for start in range(0, n_resamples, rows)])
+    listed = estimates.tolist()
+    lower, upper = percentile(listed, tail), percentile(listed, 100 - tail)
     assert lower is not None and upper is not None
     return lower, upper

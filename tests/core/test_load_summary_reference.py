@@ -140,3 +140,13 @@ def test_repeated_answers_are_compared_once_per_distinct_ordered_pair(monkeypatc
     compared.clear()
     agreement(texts)  # the run's summary meets its step's pairs again
     assert compared == []
+
+
+def test_cluster_bootstrap_in_small_blocks_draws_the_same_resamples(monkeypatch):
+    import desk.core.clustered_bootstrap as clustered
+
+    rng = random.Random(9)
+    groups = [[rng.expovariate(0.1) for _ in range(rng.randint(1, 30))] for _ in range(300)]
+    want = reference_clustered_p95(groups, 2, 101)
+    monkeypatch.setattr(clustered, "_CELLS_PER_BLOCK", 700)  # 2 resamples of 300 groups at a time, odd last block
+    assert clustered_p95_interval(groups, seed=2, n_resamples=101) == want
