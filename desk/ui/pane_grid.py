@@ -131,6 +131,10 @@ class PaneGrid(QWidget):
             self._relayout()
         return pane
 
+    def spares(self) -> int:
+        """Panes made ahead and ready to place."""
+        return len(self._spares)
+
     def keep_spares(self, count: int) -> None:
         """Have `count` panes made ahead (the models the next send will ask)."""
         self._spares_wanted = min(max(count, 0), MAX_SPARES)
