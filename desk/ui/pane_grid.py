@@ -117,7 +117,6 @@ class PaneGrid(QWidget):
     def add_pane(self, title: str, index: int | None = None) -> ResponsePane:
         """Add a pane at display position `index` (default: the end)."""
         pane = self._spares.pop(0).named(title) if self._spares else ResponsePane(title)
-        self._spare_timer.start(0)  # make up for it once idle
         index = len(self.panes) if index is None else min(index, len(self.panes))
         self.panes.insert(index, pane)
         self.placeholder.setVisible(False)
@@ -136,7 +135,8 @@ class PaneGrid(QWidget):
         return len(self._spares)
 
     def keep_spares(self, count: int) -> None:
-        """Have `count` panes made ahead (the models the next send will ask)."""
+        """Have `count` panes made ahead (the models the next send will ask); called while no
+        answer streams, whose frames they would lengthen."""
         self._spares_wanted = min(max(count, 0), MAX_SPARES)
         self._spare_timer.start(0)
 

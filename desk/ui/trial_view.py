@@ -291,8 +291,9 @@ class TrialView(_Base):
         running = self.tab.running if running is None else running
         self.send_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        # panes for the models picked (or the last send's, for Run again) are made ahead
-        self.grid.keep_spares(max(len(self.picker.selected()), len(self.all_panes())))
+        # Panes for the models picked (or the last send's, for Run again) are made ahead while
+        # idle; none while answers stream, whose frames they would lengthen.
+        self.grid.keep_spares(0 if running else max(len(self.picker.selected()), len(self.all_panes())))
 
     def cancel(self) -> None:
         self.trial_command.cancel()

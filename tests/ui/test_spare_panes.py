@@ -39,6 +39,7 @@ def test_a_send_uses_panes_made_ahead_and_they_look_as_new_ones(window, qtbot, v
     assert all(not p.isVisible() for p in spares)
     window.compose.prompt.setPlainText("How did revenue change last quarter?")
     window.send()
+    assert window.tab.running and window.grid._spares_wanted == 0  # none made while answers stream
     run_until(mw_loop, lambda: window.current_trial_id is not None)
     run_until(mw_loop, lambda: all(p.rating is not None for p in window.grid.panes))
     assert sorted(map(id, window.grid.panes)) == sorted(map(id, spares))  # no pane made on the spot
