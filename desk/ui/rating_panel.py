@@ -231,7 +231,8 @@ class RatingPanel(QFrame):
             label = QLabel(criterion.label)
             label.setWordWrap(True)
             if criterion.kind in ("choice", "scale"):
-                row: QWidget = _ChoiceRow(criterion)
+                row: QWidget = _ChoiceRow(criterion, self)
+                row.setVisible(False)  # owned here, shown in its chip row once made (_chip_row)
                 row.chosen.connect(self._on_chosen)  # type: ignore[attr-defined]
                 self.choice_rows[criterion.key] = row  # type: ignore[assignment]
                 col.addWidget(label)  # its chips go below it when first shown (_chip_row)
