@@ -25,13 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.ui import defs
+from desk.ui import defs, frame_queue
 from desk.ui.response_pane import ResponsePane
 
 COLUMNS, ROWS, TABS = "columns", "rows", "tabs"
 LAYOUTS = (COLUMNS, ROWS, TABS)
 LAYOUT_NAMES = {COLUMNS: "Columns (scroll sideways)", ROWS: "Two rows", TABS: "Tabs"}
 SIDE_BY_SIDE = 4  # panes across one screen before the rest scroll in
+MAX_SPARES = 32  # panes made ahead, while the window is idle, for the next send
 
 
 class PaneGrid(QWidget):
@@ -91,6 +92,13 @@ class PaneGrid(QWidget):
         self._relayout_timer = QTimer(self)
         self._relayout_timer.setSingleShot(True)
         self._relayout_timer.timeout.connect(self._settle_added)
+        # Panes made ahead while nothing else happens (one per pass, never during a
+        # frame's queued work), so a send's panes cost only their placing (issue 21).
+        self._spares: list[ResponsePane] = []
+        self._spares_wanted = 0
+        self._spare_timer = QTimer(self)
+        self._spare_timer.setSingleShot(True)
+        self._spare_timer.timeout.connect(self._make_spare)
 
     # --- panes -----------------------------------------------------------------------------
     def clear(self) -> None:
@@ -108,7 +116,7 @@ class PaneGrid(QWidget):
 
     def add_pane(self, title: str, index: int | None = None) -> ResponsePane:
         """Add a pane at display position `index` (default: the end)."""
-        pane = ResponsePane(title)
+        pane = self._spares.pop(0).named(title) if self._spares else ResponsePane(title)
         index = len(self.panes) if index is None else min(index, len(self.panes))
         self.panes.insert(index, pane)
         self.placeholder.setVisible(False)
@@ -121,6 +129,27 @@ class PaneGrid(QWidget):
         else:
             self._relayout()
         return pane
+
+    def spares(self) -> int:
+        """Panes made ahead and ready to place."""
+        return len(self._spares)
+
+    def keep_spares(self, count: int) -> None:
+        """Have `count` panes made ahead (the models the next send will ask); called while no
+        answer streams, whose frames they would lengthen."""
+        self._spares_wanted = min(max(count, 0), MAX_SPARES)
+        self._spare_timer.start(0)
+
+    def _make_spare(self) -> None:
+        if len(self._spares) >= self._spares_wanted:
+            return
+        if frame_queue.pending():  # the frame's own work first
+            self._spare_timer.start(10)
+            return
+        pane = ResponsePane("", self._parking)
+        pane.ensurePolished()  # its style resolved now, not when it is first shown
+        self._spares.append(pane)
+        self._spare_timer.start(0)
 
     # --- layout ----------------------------------------------------------------------------
     def set_layout(self, layout: str) -> None:

@@ -54,64 +54,88 @@ def _chip_style() -> str:
 
 
 class _ChoiceRow(QWidget):
-    """One criterion: numbered toggle buttons, at most one checked."""
+    """One criterion: numbered toggle buttons, at most one checked.
+
+    The buttons are made only when the row is first shown (`build`): a panel's chips show
+    only while it has the keyboard, and making them for every finished answer cost most of
+    the panel's 4-15 ms. The choice itself lives in `_index`, so values, summaries and
+    saved ratings work before that."""
 
     chosen = Signal()
 
     def __init__(self, criterion: Criterion, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.criterion = criterion
+        if criterion.kind == "scale":
+            self.options = [(str(v), str(v), "") for v in range(criterion.low, criterion.high + 1)]
+        else:
+            self.options = [(o.key, _SHORT.get(o.key, o.label), o.hint or o.label) for o in criterion.options]
+        self.keys: list[str] = [key for key, _label, _tip in self.options]
+        self._index = -1
+        self.group: QButtonGroup | None = None
+
+    def build(self) -> None:
+        """Make the buttons (once), showing the current choice."""
+        if self.group is not None:
+            return
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
         flow = QHBoxLayout(self)  # one row of chips; a narrow pane scrolls it sideways
         flow.setContentsMargins(0, 0, 0, 0)
         flow.setSpacing(3)
-        if criterion.kind == "scale":
-            options = [(str(v), str(v), "") for v in range(criterion.low, criterion.high + 1)]
-        else:
-            options = [(o.key, _SHORT.get(o.key, o.label), o.hint or o.label) for o in criterion.options]
-        self.keys: list[str] = []
-        for i, (key, label, tip) in enumerate(options):
+        for i, (key, label, tip) in enumerate(self.options):
             button = QToolButton()
             button.setCheckable(True)
-            button.setText(label if criterion.kind == "scale" else f"{i + 1} {label}")
+            button.setText(self._text(i))
             button.setToolTip(f"{i + 1}: {tip or label}")
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the panel owns the keyboard
-            button.setObjectName(f"{criterion.key}:{key}")
-            button.clicked.connect(self.chosen)
+            button.setObjectName(f"{self.criterion.key}:{key}")
+            button.setChecked(i == self._index)
             self.group.addButton(button, i)
             flow.addWidget(button)
-            self.keys.append(key)
         flow.addStretch(1)
+        self.group.idClicked.connect(self._clicked)
+
+    def _text(self, i: int) -> str:
+        label = self.options[i][1]
+        return label if self.criterion.kind == "scale" else f"{i + 1} {label}"
+
+    def _clicked(self, index: int) -> None:
+        self._index = index
+        self.chosen.emit()
+
+    def checked_button(self) -> QToolButton | None:
+        return self.group.button(self._index) if self.group is not None and self._index >= 0 else None  # type: ignore[return-value]
 
     def label_of(self, value: Any) -> str:
-        button = self.group.button(self.keys.index(str(value)))
-        text = button.text()
-        return text if self.criterion.kind == "scale" else text.split(" ", 1)[1]
+        return self.options[self.keys.index(str(value))][1]
 
     def choose(self, index: int) -> bool:
         if 0 <= index < len(self.keys):
-            self.group.button(index).setChecked(True)
+            self._set_index(index)
             return True
         return False
 
     def value(self) -> Any:
-        index = self.group.checkedId()
-        if index < 0:
+        if self._index < 0:
             return None
-        key = self.keys[index]
+        key = self.keys[self._index]
         return int(key) if self.criterion.kind == "scale" else key
 
     def set_value(self, value: Any) -> None:
         key = str(value) if value is not None else None
-        if key in self.keys:
-            self.group.button(self.keys.index(key)).setChecked(True)
-        else:
-            checked = self.group.checkedButton()
-            if checked is not None:
-                self.group.setExclusive(False)
-                checked.setChecked(False)
-                self.group.setExclusive(True)
+        self._set_index(self.keys.index(key) if key in self.keys else -1)
+
+    def _set_index(self, index: int) -> None:
+        self._index = index
+        if self.group is None:
+            return
+        if index >= 0:
+            self.group.button(index).setChecked(True)
+        elif (checked := self.group.checkedButton()) is not None:
+            self.group.setExclusive(False)
+            checked.setChecked(False)
+            self.group.setExclusive(True)
 
 
 class _ChipRow(QScrollArea):
@@ -207,12 +231,11 @@ class RatingPanel(QFrame):
             label = QLabel(criterion.label)
             label.setWordWrap(True)
             if criterion.kind in ("choice", "scale"):
-                row: QWidget = _ChoiceRow(criterion)
+                row: QWidget = _ChoiceRow(criterion, self)
+                row.setVisible(False)  # owned here, shown in its chip row once made (_chip_row)
                 row.chosen.connect(self._on_chosen)  # type: ignore[attr-defined]
                 self.choice_rows[criterion.key] = row  # type: ignore[assignment]
-                col.addWidget(label)
-                self.chip_rows[criterion.key] = _ChipRow(row)  # type: ignore[arg-type]
-                col.addWidget(self.chip_rows[criterion.key])
+                col.addWidget(label)  # its chips go below it when first shown (_chip_row)
             else:
                 if criterion.kind == "tags":
                     row = self.tags
@@ -302,16 +325,28 @@ class RatingPanel(QFrame):
         for i, (label, row) in enumerate(zip(self.row_labels, self.rows, strict=True)):
             label.setVisible(False)  # the summary line names the current criterion
             if isinstance(row, _ChoiceRow):
-                holder = self.chip_rows[row.criterion.key]
-                holder.setVisible(active and i == self.current_row)
-                if holder.isVisible() and row.group.checkedButton() is not None:
-                    holder.ensureWidgetVisible(row.group.checkedButton(), 8, 0)  # the choice shows
+                shown = active and i == self.current_row
+                holder = self._chip_row(row, label) if shown else self.chip_rows.get(row.criterion.key)
+                if holder is not None:
+                    holder.setVisible(shown)
+                    if shown and (checked := row.checked_button()) is not None:
+                        holder.ensureWidgetVisible(checked, 8, 0)  # the choice shows
         on_text_row = not isinstance(self.rows[self.current_row], _ChoiceRow)
         self.foot.setVisible((active and on_text_row) or bool(self.note.text() or self.tags.text()))
         self.save_button.setVisible(active or (self.saved is None and any(
             row.value() is not None for row in self.choice_rows.values())))
         self.hint.setVisible(active and bool(self.hint.text()))
         self._show_summary(active)
+
+    def _chip_row(self, row: _ChoiceRow, label: QLabel) -> _ChipRow:
+        """The criterion's chips, made the first time they are shown, below its label."""
+        holder = self.chip_rows.get(row.criterion.key)
+        if holder is None:
+            row.build()
+            holder = self.chip_rows[row.criterion.key] = _ChipRow(row)
+            col: QVBoxLayout = self.layout()  # type: ignore[assignment]
+            col.insertWidget(col.indexOf(label) + 1, holder)
+        return holder
 
     def _show_summary(self, active: bool) -> None:
         """One short line. Idle: each chosen value in bold (a click goes to its criterion);

@@ -303,6 +303,12 @@ class ResponsePane(QFrame):
         self.reply_box.submitted.connect(self._reply)
         col.addWidget(self.reply_box)
 
+    def named(self, title: str) -> ResponsePane:
+        """This pane (made ahead, never shown) under `title`."""
+        self.real_title = title
+        self.title.setText(title)
+        return self
+
     def _build_tool_calls(self, col: QVBoxLayout) -> None:
         """The tools the model called, with desk's verdict on each, above any text it wrote."""
         self.tool_calls = QPlainTextEdit()

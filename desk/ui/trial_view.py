@@ -32,6 +32,7 @@ from desk.ui.results_dialog import ResultsDialog
 _Base: Any = object
 
 STATUS_MS = 10_000  # how long a "done" note stays in the status bar
+PANES_PER_PASS = 4  # panes made ahead placed in one turn of the loop (one layout pass for all)
 SETTLE_FRAMES = 6  # a streaming pane's scrollbar follows its text this often (about 10 times a second)
 
 
@@ -43,6 +44,8 @@ class PaneBinder:
         self._tab = window.tab
         # Text that arrived before its pane was built (panes are built one per turn).
         self._early: dict[str, list[str]] = {}
+        self._to_place: list[tuple[ResponseResult, int]] = []  # answers started, their panes not yet placed
+        self._placing = False  # a job placing them is queued
         self._tab.cleared.connect(self.cleared)
         self._tab.response_started.connect(self.started)
         self._tab.text_received.connect(self.text_received)
@@ -53,6 +56,7 @@ class PaneBinder:
 
     def cleared(self) -> None:
         self._early = {}
+        self._to_place = []
         self._early_calls = {}
         self._window.grid.clear()
         self._window.panes_by_id = {}
@@ -60,10 +64,24 @@ class PaneBinder:
 
     def started(self, result: ResponseResult) -> None:
         # A send starts every stream in one turn; building eight panes there (5-15 ms each)
-        # froze the window: one pane per turn of the loop instead.
+        # froze the window: they are placed a few per turn of the loop instead.
         self._early[result.id] = []
-        generation = self._tab.generation
-        frame_queue.later(self._window, lambda: self._add_pane(result, generation))
+        self._to_place.append((result, self._tab.generation))
+        if not self._placing:
+            self._placing = True
+            frame_queue.later(self._window, self._place_panes)
+
+    def _place_panes(self) -> None:
+        """Place the next panes: up to PANES_PER_PASS made ahead (a pass's layout costs about
+        the same for one pane as for four), else one made now (3-4 ms each)."""
+        self._placing = False
+        for placed in range(PANES_PER_PASS):
+            if not self._to_place or (placed and not self._window.grid.spares()):
+                break
+            self._add_pane(*self._to_place.pop(0))
+        if self._to_place:
+            self._placing = True
+            frame_queue.later(self._window, self._place_panes)
 
     def _add_pane(self, result: ResponseResult, generation: int) -> None:
         early = self._early.pop(result.id, [])
@@ -273,6 +291,9 @@ class TrialView(_Base):
         running = self.tab.running if running is None else running
         self.send_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
+        # Panes for the models picked (or the last send's, for Run again) are made ahead while
+        # idle; none while answers stream, whose frames they would lengthen.
+        self.grid.keep_spares(0 if running else max(len(self.picker.selected()), len(self.all_panes())))
 
     def cancel(self) -> None:
         self.trial_command.cancel()

@@ -164,6 +164,9 @@ def run(args: argparse.Namespace, base: str) -> int:
     window.show()
     window.picker.set_checked({f"bench/{m}" for m in models})
     window.compose.prompt.setPlainText("Stream as fast as you can.")
+    idle_until = time.perf_counter() + 0.5  # a user picks models, then writes: the window idles a moment
+    while time.perf_counter() < idle_until:
+        app.processEvents()
 
     qt_stalls: list[float] = []
     aio_stalls: list[float] = []
