@@ -318,9 +318,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             idle.append(proto)
 
     async def prewarm(self, url: str, count: int) -> int:
-        """Open up to `count` idle connections to the origin of `url`; return how many are idle.
-        The pool keeps at least that many idle from now on: a load step wider than the usual
-        cap sends every stream on a connection opened before its clock started."""
+        """Open up to `count` idle connections to `url`'s origin (all kept idle); how many are idle."""
         origin = _origin(httpx.URL(url))
         self._max_idle = max(self._max_idle, count)
         idle = self._idle.setdefault(origin, [])
