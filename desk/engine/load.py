@@ -336,7 +336,7 @@ async def prewarm(targets: Targets, connections: Connections, plan: LoadPlan, co
     for ref in (*plan.models, *plan.fallback):
         try:
             base_url = targets.target(ref).provider.base_url
-            opened += await connections.prewarm(base_url, min(concurrency, 1024))
+            opened += await connections.prewarm(base_url, concurrency)  # every stream's, however wide
         except Exception:  # an unreachable model shows up as failed requests
             pass
     # A server accepts new connections at its own pace after the handshake; let it settle

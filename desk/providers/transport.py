@@ -318,8 +318,9 @@ class LeanTransport(httpx.AsyncBaseTransport):
             idle.append(proto)
 
     async def prewarm(self, url: str, count: int) -> int:
-        """Open up to `count` idle connections to the origin of `url`; return how many are idle."""
+        """Open up to `count` idle connections to `url`'s origin (all kept idle); how many are idle."""
         origin = _origin(httpx.URL(url))
+        self._max_idle = max(self._max_idle, count)
         idle = self._idle.setdefault(origin, [])
         missing = max(0, count - len(idle))
         sem = asyncio.Semaphore(64)
