@@ -39,6 +39,7 @@ from desk.core.response import ResponseResult, Status
 from desk.core.statistics import percentile
 from desk.core.trial import GenerationSettings, ModelRef, TrialInput, trial_size_problem
 from desk.engine.aio import run
+from desk.engine.open_files import make_room_for
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.ports.runs import RunConnection
 from desk.engine.ports.targets import Targets
@@ -332,6 +333,7 @@ async def warm_up(ctx: RunContext) -> None:
 
 async def prewarm(targets: Targets, connections: Connections, plan: LoadPlan, concurrency: int) -> None:
     """Open a step's connections ahead of it so connect cost stays out of TTFT."""
+    make_room_for(concurrency * len((*plan.models, *plan.fallback)))
     opened = 0
     for ref in (*plan.models, *plan.fallback):
         try:
