@@ -23,6 +23,13 @@ def _loaded(code: str, *args: str) -> list[str]:
     return eval(done.stdout.splitlines()[-1])  # the list printed last
 
 
+# A `desk scorecard --json` in this process, its output checked: what a startup test runs.
+SCORECARD_JSON = ("import contextlib, io, sys\nfrom desk.app import main\n"
+                  "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+                  "    assert main(['scorecard', '--db', sys.argv[1], '--json']) == 0\n"
+                  "assert out.getvalue().startswith('[')\n")
+
+
 def test_building_the_parser_loads_no_heavy_module():
     assert _loaded("import desk.app, desk.cli\ndesk.cli._parser()\n") == []
 
@@ -30,11 +37,7 @@ def test_building_the_parser_loads_no_heavy_module():
 def test_a_scorecard_loads_no_heavy_module(tmp_path):
     db = tmp_path / "store.db"
     shutil.copyfile(GOLDEN / "store.db", db)
-    code = ("import contextlib, io, sys\nfrom desk.app import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
-            "    assert main(['scorecard', '--db', sys.argv[1], '--json']) == 0\n"
-            "assert out.getvalue().startswith('[')\n")
-    assert _loaded(code, str(db)) == []
+    assert _loaded(SCORECARD_JSON, str(db)) == []
 
 
 def test_the_providers_kinds_still_list_in_the_help():

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.test_cli_lazy_imports import SCORECARD_JSON
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
 LEAN = ("asyncio", "uvloop", "desk.store.merge", "desk.engine.suite_records")
 
@@ -21,11 +23,7 @@ def _loaded_by(code: str, *args: str) -> list[str]:
 def test_a_json_scorecard_loads_no_event_loop_nor_merge(tmp_path):
     db = tmp_path / "store.db"
     shutil.copyfile(GOLDEN / "store.db", db)
-    code = ("import contextlib, io, sys\nfrom desk.app import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
-            "    assert main(['scorecard', '--db', sys.argv[1], '--json']) == 0\n"
-            "assert out.getvalue().startswith('[')\n")
-    assert _loaded_by(code, str(db)) == []
+    assert _loaded_by(SCORECARD_JSON, str(db)) == []
 
 
 def test_the_store_package_still_names_its_records():
