@@ -334,12 +334,24 @@ async def warm_up(ctx: RunContext) -> None:
 async def prewarm(targets: Targets, connections: Connections, plan: LoadPlan, concurrency: int) -> None:
     """Open a step's connections ahead of it so connect cost stays out of TTFT."""
     make_room_for(concurrency * len((*plan.models, *plan.fallback)))
-    opened = 0
+    # Per server, not per model: two models behind one address stream 2 x `concurrency` at
+    # once over its pool. A fallback is asked only after its model's request has ended, so
+    # it needs no more than one step's width of its own.
+    wanted: dict[str, int] = {}
     for ref in (*plan.models, *plan.fallback):
         try:
             base_url = targets.target(ref).provider.base_url
-            opened += await connections.prewarm(base_url, concurrency)  # every stream's, however wide
-        except Exception:  # an unreachable model shows up as failed requests
+        except Exception:  # an unknown model shows up as failed requests
+            continue
+        if ref in plan.models:
+            wanted[base_url] = wanted.get(base_url, 0) + concurrency
+        else:
+            wanted[base_url] = max(wanted.get(base_url, 0), concurrency)
+    opened = 0
+    for base_url, count in wanted.items():
+        try:
+            opened += await connections.prewarm(base_url, count)  # every stream's, however wide
+        except Exception:  # an unreachable server shows up as failed requests
             pass
     # A server accepts new connections at its own pace after the handshake; let it settle
     # so that its backlog is not measured as the first requests' latency.
