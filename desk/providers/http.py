@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http.cookiejar import CookieJar
 from typing import Any
 
 import httpx
@@ -9,6 +10,7 @@ import httpx
 from desk.providers.transport import LeanTransport
 
 USER_AGENT = "desk/0.1"
+CookieTypes = httpx.Cookies | CookieJar | dict[str, str] | list[tuple[str, str]]  # what httpx.Cookies() takes
 
 
 class _Cookies(httpx.Cookies):
@@ -35,7 +37,7 @@ class _Client(httpx.AsyncClient):
         return self._cookies
 
     @cookies.setter
-    def cookies(self, cookies: httpx._types.CookieTypes | None) -> None:
+    def cookies(self, cookies: CookieTypes | None) -> None:
         self._cookies = _Cookies(cookies)
 
 
