@@ -102,7 +102,8 @@ def plan_from_args(args: argparse.Namespace, get_trial: Callable[[str], StoredTr
 
 class _ProgressLine:
     """One line on stderr, refreshed at most 4 times a second: from each finished request in
-    one process, from the workers' counts during a step (`tally`) across worker processes."""
+    one process, from the workers' counts during a step (`tally`) across worker processes or
+    a cluster's actors."""
 
     def __init__(self) -> None:
         self.t0 = time.monotonic()

@@ -162,3 +162,35 @@ def test_a_cancelled_cluster_run_stores_what_its_workers_had_in_flight(providers
     stored = providers.runs.requests(result.run_id)
     assert len(stored) == len(result.outcomes) == len(vendor.requests) == 5  # every request sent is stored once
     assert sum(o.status == "interrupted" for o in stored) == 4  # the four streams' requests under way
+
+
+def test_a_cluster_run_sends_counts_while_a_step_runs(providers, vendor):
+    """A terminal's progress line moves during a step, from the actors' counts (as worker
+    processes send them), before any finished request is taken from them."""
+    from desk.engine.load import LoadCancelled
+
+    # Each actor's one stream gets one answer, then its next request stalls: the step cannot
+    # end, and only counts can say that two requests finished.
+    answer_then_stall(vendor, 2, ["model-a"], Script(text_pieces=["a"]))
+    p = plan(steps=(LoadStep(2, None, 30.0),), timeouts=PATIENT)
+    counts = []
+
+    async def go():
+        async with engine_for(providers) as engine:
+            two = asyncio.Event()
+
+            def tally(now):
+                counts.append(now)
+                if now.done == 2:
+                    two.set()
+
+            task = asyncio.ensure_future(engine.loads.run(p, tally=tally))
+            await held(vendor, 4)  # both answers are in the actors' trays; both streams wait
+            await asyncio.wait_for(two.wait(), 30)
+            task.cancel()
+            return await task
+
+    with pytest.raises(LoadCancelled):
+        asyncio.run(go())
+    last = counts[-1]
+    assert (last.step, last.concurrency, last.done, last.errors, last.planned) == (0, 2, 2, 0, 0)

@@ -89,7 +89,8 @@ class LoadService:
         """Run the plan, store and summarise it. Raises LoadCancelled (carrying what was
         measured) when cancelled, LoadNotStored when the store refused the requests.
         `live`: `progress` is drawn as it comes, so worker processes report during a step too;
-        `tally`: worker processes send counts only during a step (a terminal's progress line)."""
+        `tally`: worker processes (a cluster's actors) send counts only during a step (a
+        terminal's progress line)."""
         return await self._run(plan, progress, name, None, live, tally)
 
     async def resume(self, run_id: str, *, progress: Progress | None = None, workers: int | None = None,

@@ -12,7 +12,9 @@ the worker's offset, desk.core.clock_offset); the worker reports instants on its
 clock and the head moves them onto its own. `clock()` is what the offset is estimated with.
 
 Finished requests are held in the actor and taken by the head (`take`) while a step runs
-and at its end, in batches: a killed actor loses only what it had not handed over.
+and at its end, in batches: a killed actor loses only what it had not handed over. Between
+takes the head may ask for counts of them (`tally`): a worker process's ("tally", ...)
+message, a few numbers where the requests themselves would be pickled mid-step.
 """
 
 from __future__ import annotations
@@ -53,15 +55,19 @@ class ActorJob:
 
 
 class Tray:
-    """The actor's HeldRequests: finished requests wait here until the head takes them."""
+    """The actor's HeldRequests: finished requests wait here until the head takes them,
+    counted as they come (the run's, in this worker; interrupted ones not counted)."""
 
     def __init__(self) -> None:
         self.items: list[Item] = []
         self.error: BaseException | None = None
         self.step_report: dict[str, Any] | None = None
+        self.step = self.done = self.errors = 0
 
     def put(self, outcome: RequestOutcome, calls: list[tuple[int, ResponseResult]]) -> None:
         self.items.append((outcome, calls))
+        if outcome.status != "interrupted":
+            self.step, self.done, self.errors = outcome.step, self.done + 1, self.errors + (outcome.status != "ok")
 
     def flush(self) -> None:
         """Nothing to do: the head takes what is held."""
@@ -145,6 +151,11 @@ class LoadActor:
         """The finished requests held so far, and how many requests this worker has started."""
         items, self.tray.items = self.tray.items, []
         return items, self.issued.n
+
+    async def tally(self) -> tuple[str, int, int, int]:
+        """A worker process's ("tally", step, done, errors) from the tray's counts: nothing
+        held is taken (or pickled) while the step runs."""
+        return "tally", self.tray.step, self.tray.done, self.tray.errors
 
     async def stop(self) -> None:
         """Stop the step under way: its requests in flight are recorded as interrupted."""

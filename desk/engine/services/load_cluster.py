@@ -9,10 +9,11 @@ Ray is imported here only, and only when a cluster run starts: desk without the
 The run: connect, start one actor per worker (spread over the nodes), estimate each
 one's clock offset (desk.core.clock_offset), then per step: pre-open connections, name
 the step's start on every worker's own clock, and take finished requests in batches
-every `TAKE_EVERY_S` until every worker's share has ended. A worker that dies (its node
-lost, the actor killed) loses only the requests it had not handed over: they are named
-in the run's summary (`lost_in_flight`), the stored ones stay, and the run goes on with
-the others (it is stored as failed).
+every `TAKE_EVERY_S` until every worker's share has ended (for a terminal's progress line,
+counts of them every LIVE_EVERY_S in between, as worker processes send them). A worker
+that dies (its node lost, the actor killed) loses only the requests it had not handed
+over: they are named in the run's summary (`lost_in_flight`), the stored ones stay, and
+the run goes on with the others (it is stored as failed).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import importlib
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -34,7 +35,7 @@ from desk.engine.errors import EngineError
 from desk.engine.load import RunContext
 from desk.engine.ports.targets import Targets
 from desk.engine.services.load_actor import ActorJob, LoadActor
-from desk.engine.services.load_workers import Item, step_summary, store_items
+from desk.engine.services.load_workers import LIVE_EVERY_S, Item, step_summary, store_items, tallies
 from desk.store.db import open_store
 
 INSTALL_HINT = "pip install 'desk[cluster]'"
@@ -106,11 +107,13 @@ async def _offset(worker: Worker) -> ClockOffset:
 class ClusterRun:
     """The actors of one run and what came back from them."""
 
-    def __init__(self, ray: ModuleType, ctx: RunContext, jobs: list[ActorJob], take_every_s: float) -> None:
+    def __init__(self, ray: ModuleType, ctx: RunContext, jobs: list[ActorJob], take_every_s: float,
+                 tally: Callable[[int, tuple[Any, ...]], None] | None = None) -> None:
         remote = ray.remote(num_cpus=1, max_restarts=0)(LoadActor)
         self.ray = ray
         self.ctx = ctx
         self.take_every_s = take_every_s
+        self.tally = tally  # gets each worker's ("tally", ...) between takes (see load_workers.tallies)
         name = f"desk-load-{uuid.uuid4().hex[:8]}-{{}}"  # a run's actors, found by name in `ray list actors`
         self.workers = [Worker(job.index, remote.options(name=name.format(job.index), scheduling_strategy="SPREAD")
                                .remote(job)) for job in jobs]
@@ -172,9 +175,11 @@ class ClusterRun:
             index, start_wall + w.offset.offset_s, run_wall + w.offset.offset_s)))
             for w in self.live() if w.offset is not None}
         reports: dict[int, tuple[Any, ...]] = {}
+        tick = min(LIVE_EVERY_S, self.take_every_s) if self.tally is not None else self.take_every_s
+        taken = time.monotonic()
         try:
             while going:
-                done, _ = await asyncio.wait(going.values(), timeout=self.take_every_s)
+                done, _ = await asyncio.wait(going.values(), timeout=tick)
                 for worker_index, task in list(going.items()):
                     if task not in done:
                         continue
@@ -188,7 +193,12 @@ class ClusterRun:
                     reports[worker.index] = ("step_done", {
                         "end": report["end"] + shift,
                         "burst_end": None if report.get("burst_end") is None else report["burst_end"] + shift})
-                await self.take(index)
+                if done or time.monotonic() - taken >= self.take_every_s - tick / 2:
+                    await self.take(index)
+                    taken = time.monotonic()
+                elif self.tally is not None:
+                    for worker_index, said in (await self.each("tally", step=index)).items():
+                        self.tally(worker_index, said)
         except asyncio.CancelledError:
             await self.each("stop", timeout=STOP_WAIT_S)  # each records its requests in flight as interrupted
             await asyncio.gather(*going.values(), return_exceptions=True)
@@ -246,7 +256,8 @@ async def steps_on_cluster(ctx: RunContext, steps: list[dict[str, Any]], cluster
     plan = ctx.plan
     providers, keys, prices = shipped(targets, ctx, store_path)
     jobs = [ActorJob(plan, i, plan.workers, ctx.trial_ids, providers, keys, prices) for i in range(plan.workers)]
-    run = ClusterRun(ray, ctx, jobs, LIVE_TAKE_EVERY_S if live else TAKE_EVERY_S)
+    counts = tallies(ctx) if ctx.tally is not None and not live else None  # `live`: the requests come as often
+    run = ClusterRun(ray, ctx, jobs, LIVE_TAKE_EVERY_S if live else TAKE_EVERY_S, counts)
     try:
         for index, node in (await run.each("start")).items():
             run.workers[index].node = node

@@ -332,7 +332,7 @@ async def steps_across(ctx: RunContext, steps: list[dict[str, Any]], store_path:
     every = LIVE_EVERY_S if live else WorkerJob.report_every_s
     counts = LIVE_EVERY_S if ctx.tally is not None and not live else 0.0
     jobs = [WorkerJob(store_path, plan, i, workers, ctx.trial_ids, every, counts) for i in range(workers)]
-    pool = WorkerPool(jobs, _tallies(ctx) if counts else None)
+    pool = WorkerPool(jobs, tallies(ctx) if counts else None)
     step_items: list[Item] = []
 
     def received(items: list[Item]) -> None:
@@ -368,8 +368,9 @@ async def steps_across(ctx: RunContext, steps: list[dict[str, Any]], store_path:
     return [pool.lost[i] for i in sorted(pool.lost)]
 
 
-def _tallies(ctx: RunContext) -> Callable[[int, tuple[Any, ...]], None]:
-    """What takes each worker's ("tally", step, done, errors) and tells `ctx.tally` the sums."""
+def tallies(ctx: RunContext) -> Callable[[int, tuple[Any, ...]], None]:
+    """What takes each worker's ("tally", step, done, errors) and tells `ctx.tally` the sums
+    (a worker process's messages; a Ray actor's answers, desk.engine.services.load_cluster)."""
     latest: dict[int, tuple[int, int, int]] = {}
 
     def heard(index: int, message: tuple[Any, ...]) -> None:
