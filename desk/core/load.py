@@ -8,6 +8,7 @@ cost includes every attempt on every model.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import itertools
@@ -174,7 +175,6 @@ def summarize(outcomes: Sequence[RequestOutcome], wall_s: float, *, seed: int = 
     costs = [o.cost_usd for o in outcomes if o.cost_usd is not None]
     unknown = sum(1 for o in outcomes if o.cost_unknown)
     cost = round(sum(costs), 10) if costs else None
-    output = sum(o.output_tokens or 0 for o in ok)
     retries = sum(o.retries for o in outcomes)
     itl = Pool([o.itl_ms for o in ok])
     return {
@@ -186,8 +186,7 @@ def summarize(outcomes: Sequence[RequestOutcome], wall_s: float, *, seed: int = 
         "total_ms": _pcts([o.total_ms for o in ok if o.total_ms is not None], seed),
         # resampled by request, not by gap: see clustered_p95_interval
         "itl_ms": _pcts(itl.ascending(), seed, clustered_p95(itl, seed, BOOTSTRAP_RESAMPLES, 0.95)),
-        "throughput_rps": len(ok) / wall_s if wall_s > 0 else None,
-        "output_tokens_per_s": output / wall_s if wall_s > 0 and any(o.output_tokens is not None for o in ok) else None,
+        **_rates(ok, wall_s),
         "retries": retries,
         "retries_per_success": retries / len(ok) if ok else None,
         "rate_limited": sum(o.rate_limited for o in outcomes),
@@ -202,6 +201,28 @@ def summarize(outcomes: Sequence[RequestOutcome], wall_s: float, *, seed: int = 
         "latency_spread_ms": _spread([o.total_ms for o in ok if o.total_ms is not None]),
         "stability": stability(outcomes),
     }
+
+
+def _rates(ok: Sequence[RequestOutcome], wall_s: float) -> dict[str, float | None]:
+    """The figures of `summarize` that depend on the wall time, from the requests answered."""
+    output = sum(o.output_tokens or 0 for o in ok)
+    return {
+        "throughput_rps": len(ok) / wall_s if wall_s > 0 else None,
+        "output_tokens_per_s": output / wall_s if wall_s > 0 and any(o.output_tokens is not None for o in ok) else None,
+    }
+
+
+def run_figures(outcomes: Sequence[RequestOutcome], wall_s: float, steps: Sequence[dict[str, Any]],
+                model: str) -> dict[str, Any]:
+    """`summarize` for `model`'s requests of a whole run (`outcomes`, in the run's order), given
+    its step summaries. A run of one step: that step's figures are over the same requests in
+    the same order (every step summary is), so only the rates are worked out again, over the
+    run's wall time, rather than every percentile and bootstrap twice."""
+    if len(steps) == 1:
+        step, figures = steps[0]["step"], steps[0]["models"].get(model)
+        if figures is not None and figures["requests"] == len(outcomes) and all(o.step == step for o in outcomes):
+            return {**copy.deepcopy(figures), **_rates([o for o in outcomes if o.status == "ok"], wall_s)}
+    return summarize(outcomes, wall_s)
 
 
 def _spread(values: Sequence[float]) -> dict[str, float] | None:

@@ -33,7 +33,7 @@ from time import perf_counter
 from typing import Any, Protocol, TypeVar
 
 from desk.core import clock
-from desk.core.load import AttemptMark, LoadStep, RequestOutcome, knee, remaining, summarize, throttling
+from desk.core.load import AttemptMark, LoadStep, RequestOutcome, knee, remaining, run_figures, throttling
 from desk.core.pricing import add_costs
 from desk.core.response import ResponseResult, Status
 from desk.core.statistics import percentile
@@ -457,7 +457,7 @@ def run_summary(plan: LoadPlan, outcomes: list[RequestOutcome], steps: list[dict
     models: dict[str, Any] = {}
     for m in plan.models:
         mine = [o for o in outcomes if o.model == str(m)]
-        figures = summarize(mine, wall_s)
+        figures = run_figures(mine, wall_s, steps, str(m))
         if plan.p95_budget_ms is not None:
             figures["knee_concurrency"] = knee(
                 [(s["concurrency"], s["models"][str(m)]) for s in steps], plan.p95_budget_ms
