@@ -1220,6 +1220,7 @@ class VendorServer:
         self._loads: dict[str, _Load] = {}  # active profiles; replaced whole (copy on write)
         self._load_stats: dict[str, _Load] = {}  # last profile set per model, for stats()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._unstalled: asyncio.Event | None = None  # set by unstall(), on the loop
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -1303,6 +1304,14 @@ class VendorServer:
             self._loads, self._load_stats = {}, {}
         self.default_script, self.api_key, self.capabilities = Script(), None, {}
         self.llama_cpp_python = False
+        if self._loop is not None and self._unstalled is not None:
+            self._loop.call_soon_threadsafe(self._unstalled.clear)
+
+    def unstall(self) -> None:
+        """Answers stalled after their headers go on as scripted, and later ones do not stall
+        (until reset()): a test holds requests until an event of its own, then lets them end."""
+        assert self._loop is not None and self._unstalled is not None, "start() first"
+        self._loop.call_soon_threadsafe(self._unstalled.set)
 
     # -- lifecycle
 
@@ -1346,6 +1355,7 @@ class VendorServer:
 
     async def _listen(self):
         self._timer = _PreciseTimer(asyncio.get_running_loop())
+        self._unstalled = asyncio.Event()
         # Large backlog: hundreds of simultaneous connects must not hit SYN retransmits.
         self._server = await asyncio.start_server(
             self._handle, self.host, self.port, backlog=4096, limit=1 << 20
@@ -1790,7 +1800,7 @@ class VendorServer:
         await c.send(_head(s.status, ctype, rid, extra, None, close))  # headers go out immediately
         c.drip, c.body_bytes = s.drip_bytes_per_s, 0
         if s.stall_after_headers:
-            await c.stall()
+            await self._stall(c)
         for ev in fmt.head(ctx):
             await c.chunk(ev)
         iv, texts, n = s.interval_ms / 1000, s.text_pieces, 0
@@ -1821,6 +1831,18 @@ class VendorServer:
             await c.chunk(ev)
         await self._finish(c, rec)
         return keep
+
+    async def _stall(self, c: _Conn) -> None:
+        """`c.stall()`, or until unstall(): then the answer goes on."""
+        assert self._unstalled is not None
+        held, going = asyncio.ensure_future(c.stall()), asyncio.ensure_future(self._unstalled.wait())
+        try:
+            await asyncio.wait([held, going], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            held.cancel()
+            going.cancel()
+        if held.done() and not held.cancelled():
+            held.result()  # the client left: _Closed
 
     async def _replay(self, c: _Conn, ctx: _Ctx, fmt, keep: bool) -> bool:
         s, rec = ctx.s, ctx.rec

@@ -93,19 +93,30 @@ def test_figures_match_a_run_on_one_machine(providers, vendor):
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_loses_no_stored_request_and_the_run_names_what_it_lost(providers, vendor):
-    vendor.set_default("model-a", Script(text_pieces=["a"], first_token_delay_ms=100))
+    # Step 0's 8 requests and 6 of step 1's are answered; every later request stalls at the
+    # vendor, so once those 14 are back every stream (two per worker) has a request under way.
+    answer_then_stall(vendor, 8 + 6, ["model-a"], Script(text_pieces=["a"]))
     killed = threading.Event()
     earlier = set(ray.util.list_named_actors())  # actors of earlier runs may still be on their way out
 
     def kill_one(outcome, done, planned):
-        # After the first step is stored and part of the second came back: kill worker 1.
-        if outcome.step == 1 and not killed.is_set():
+        # The take that brought the 14th answer also counted the requests each stream started
+        # after its last answer (a stream starts its next one in the same turn of its loop):
+        # worker 1 then has exactly its two streams' requests in flight. Kill it, wait until
+        # it is gone (its calls fail), then let worker 0's stalled requests answer.
+        if done == 8 + 6 and not killed.is_set():
             killed.set()
             (name,) = [n for n in ray.util.list_named_actors()
                        if n not in earlier and n.startswith("desk-load-") and n.endswith("-1")]
-            ray.kill(ray.get_actor(name))
+            actor = ray.get_actor(name)
+            ray.kill(actor)
+            with pytest.raises(ray.exceptions.RayActorError):
+                while True:
+                    ray.get(actor.clock.remote(0.0), timeout=30)
+            vendor.set_default("model-a", Script(text_pieces=["a"]))
+            vendor.unstall()
 
-    p = plan(steps=(LoadStep(4, 8), LoadStep(4, 120)))
+    p = plan(steps=(LoadStep(4, 8), LoadStep(4, 120)), timeouts=PATIENT)
     result = run(providers, p, progress=kill_one)
     assert killed.is_set()
     assert result.status == "failed"
