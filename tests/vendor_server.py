@@ -1308,7 +1308,7 @@ class VendorServer:
             self._loop.call_soon_threadsafe(self._unstalled.clear)
 
     def unstall(self) -> None:
-        """Answers stalled after their headers go on as scripted, and later ones do not stall
+        """Streamed answers stalled after their headers go on as scripted, later ones do not stall
         (until reset()): a test holds requests until an event of its own, then lets them end."""
         assert self._loop is not None and self._unstalled is not None, "start() first"
         self._loop.call_soon_threadsafe(self._unstalled.set)
