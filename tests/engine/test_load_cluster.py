@@ -1,8 +1,8 @@
 """Load runs on a Ray cluster (`desk load --cluster`): a local cluster of two CPUs (the head
 and its worker processes, started by `ray.init`) against the loopback vendor. Every request
 is sent and stored once by this process, on the head's clock, with the figures a run on one
-machine gives; a worker killed mid-run loses no stored request, and the run names those it
-lost in flight."""
+machine gives; counts of finished requests come while a step runs; a worker killed mid-run
+loses no stored request, and the run names those it lost in flight."""
 
 from __future__ import annotations
 
