@@ -11,25 +11,15 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
 
-from tests.ui.qt_helpers import run_until
-from tests.vendor_server import Script
+from tests.ui.conversations import reply_to_all
 
 SECOND = "".join(f"line {i} of the second answer\n\n" for i in range(30))
 
 
 @pytest.fixture
 def replied(window, vendor, mw_loop):
-    vendor.enqueue("gpt-4o-mini", Script(text_pieces=["Which **quarter**?\n\nQ3 or Q4."]),
-                   Script(text_pieces=[SECOND]))
-    vendor.enqueue("claude-sonnet-4-5", Script(text_pieces=["Sales rose."]), Script(text_pieces=[SECOND]))
     window.resize(1024, 700)
-    window.picker.set_checked({"openai/gpt-4o-mini", "claude/claude-sonnet-4-5"})
-    window.compose.prompt.setPlainText("How did sales do?")
-    window.send()
-    run_until(mw_loop, lambda: window.current_trial_id is not None and not window.tab.running)
-    window.reply_all("The third quarter.")
-    run_until(mw_loop, lambda: all(p.turn_panes and p.turn_panes[0].rating is not None for p in window.grid.panes)
-              and not window.tab.running)
+    reply_to_all(window, vendor, mw_loop, "Which **quarter**?\n\nQ3 or Q4.", SECOND)
     return {p.result.model: p for p in window.grid.panes}
 
 
