@@ -4,11 +4,9 @@ the run (desk.core.run_conditions says why)."""
 from __future__ import annotations
 
 import os
-import socket
 
+from desk.core.host import HOST
 from desk.core.run_conditions import RunConditions
-
-HOST = socket.gethostname()
 
 
 def load_average() -> float | None:

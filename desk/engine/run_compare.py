@@ -30,9 +30,8 @@ from desk.core.suite import AUTO_RATER, Case, Suite
 from desk.engine.ports.ratings import TurnLookup
 from desk.engine.ports.suites import RatingLookup, SuiteTables
 from desk.engine.scorecard import combined_rating
-from desk.engine.suite_reading import counted_answers
-from desk.engine.suite_records import SuiteRunError
-from desk.engine.suite_run import find_run
+from desk.engine.suite_reading import counted_answers, known_run
+from desk.engine.suite_records import SuiteRunError, SuiteRunInfo
 
 _CONSTRAINT_VERDICTS = ("followed", "violated")
 
@@ -41,16 +40,16 @@ def compare_suite_runs(suites: SuiteTables, ratings: RatingLookup, run_a: str, r
                        alpha: float = ALPHA, turns: TurnLookup | None = None) -> RunComparison:
     """Run A against run B, per model, figures flagged at `alpha` after Holm. Raises
     SuiteRunError for a run that is not a suite run, or two runs of different suites."""
-    suite_a, answers_a = run_answers(suites, ratings, run_a, turns)
-    suite_b, answers_b = run_answers(suites, ratings, run_b, turns)
+    info_a = known_run(suites, run_a)
+    suite_a, answers_a = run_answers(suites, ratings, info_a, turns)
+    info_b = known_run(suites, run_b)
+    suite_b, answers_b = run_answers(suites, ratings, info_b, turns)
     if suite_a.name != suite_b.name:
         raise SuiteRunError(f"run {run_a} is of suite {suite_a.name!r} and run {run_b} of {suite_b.name!r}: "
                             "compare runs of one suite")
     result = compare_runs(run_a, run_b, {k: f for k, (_, f) in answers_a.items()},
                           {k: f for k, (_, f) in answers_b.items()}, alpha=alpha)
-    info_a, info_b = find_run(suites, run_a), find_run(suites, run_b)
-    notes = (version_note(suite_a, suite_b),
-             conditions_note(info_a.conditions if info_a else (), info_b.conditions if info_b else ()))
+    notes = (version_note(suite_a, suite_b), conditions_note(info_a.conditions, info_b.conditions))
     extra = tuple(n for n in notes if n)
     return replace(result, warnings=(*extra, *result.warnings)) if extra else result
 
@@ -81,11 +80,11 @@ def version_note(a: Suite, b: Suite) -> str | None:
             f"only the {len(refs_a & refs_b)} case(s) both ask alike were compared")
 
 
-def run_facts(suites: SuiteTables, ratings_of: RatingLookup, run_id: str,
+def run_facts(suites: SuiteTables, ratings_of: RatingLookup, info: SuiteRunInfo,
               turns: TurnLookup | None = None) -> tuple[str, dict[tuple[Hashable, str], AnswerFacts]]:
     """The run's suite name, and ((case key, sample), model) -> the facts of the answer that
-    counts for that cell."""
-    suite, answers = run_answers(suites, ratings_of, run_id, turns)
+    counts for that cell (the run as already listed)."""
+    suite, answers = run_answers(suites, ratings_of, info, turns)
     return suite.name, {key: facts for key, (_, facts) in answers.items()}
 
 
@@ -124,8 +123,8 @@ def evidence(suites: SuiteTables, ratings: RatingLookup, run_a: str, run_b: str,
     value_of = _VALUES.get(figure)
     if value_of is None:
         raise SuiteRunError(f"no figure {figure!r} (one of {', '.join(_VALUES)})")
-    _, answers_a = run_answers(suites, ratings, run_a, turns)
-    _, answers_b = run_answers(suites, ratings, run_b, turns)
+    _, answers_a = run_answers(suites, ratings, known_run(suites, run_a), turns)
+    _, answers_b = run_answers(suites, ratings, known_run(suites, run_b), turns)
     pairs = []
     for key in sorted(answers_a.keys() & answers_b.keys(), key=repr):
         unit, name = key
@@ -145,12 +144,12 @@ def evidence(suites: SuiteTables, ratings: RatingLookup, run_a: str, run_b: str,
 _RATES = ("success", "constraint_violated", *(name for name, _ in UNCERTAINTY_RATES))
 
 
-def run_answers(suites: SuiteTables, ratings_of: RatingLookup, run_id: str,
+def run_answers(suites: SuiteTables, ratings_of: RatingLookup, info: SuiteRunInfo,
                 turns: TurnLookup | None = None) -> tuple[Suite, dict[tuple[Hashable, str], tuple[ResponseResult, AnswerFacts]]]:
     """The run's suite, and ((case, sample), model) -> the answer that counts for that cell
-    with its facts (the case as a CaseRef). With `turns`, a case that took several turns
-    costs and lasts the sum of its turns."""
-    suite, answers, every = counted_answers(suites, run_id)
+    with its facts (the case as a CaseRef), the run as already read. With `turns`, a case
+    that took several turns costs and lasts the sum of its turns."""
+    suite, answers, every = counted_answers(suites, info)
     key_of = {c.id: case_ref(c) for c in suite.cases}
     chosen: dict[tuple[Hashable, str], ResponseResult] = {
         ((key_of[case_id], sample), model): r

@@ -27,6 +27,6 @@ def history_of(suites: SuiteTables, ratings: RatingLookup, runs: list[SuiteRunIn
         raise SuiteRunError(f"no run of suite {name!r} sent to {model} (its models: {', '.join(known)})")
     loaded = []
     for info in mine:
-        _, facts = run_facts(suites, ratings, info.run_id, turns)
+        _, facts = run_facts(suites, ratings, info, turns)
         loaded.append((RunMeta(info.run_id, info.created_at, info.suite_version, info.name, info.rerun_of), facts))
     return suite_history(loaded, model=model)

@@ -32,18 +32,30 @@ def _pick(responses: list[tuple[str, ResponseResult]]) -> tuple[str, ResponseRes
 Cells = dict[tuple[str, int, str], list[tuple[str, ResponseResult]]]  # (case id, sample, model) -> (trial, answer)
 
 
-def run_parts(suites: SuiteTables, run_id: str) -> tuple[SuiteRunInfo, Suite, list[str], Cells]:
-    """A run as listed, its suite, its models and every answer of each cell, oldest first."""
+def known_run(suites: SuiteTables, run_id: str) -> SuiteRunInfo:
+    """A run as listed; SuiteRunError when there is none."""
     info = find_run(suites, run_id)
     if info is None:
         raise SuiteRunError(f"no suite run {run_id!r}")
+    return info
+
+
+def run_contents(suites: SuiteTables, info: SuiteRunInfo) -> tuple[Suite, Cells]:
+    """A run already read: its suite and every answer of each cell, oldest first."""
     suite = suites.get_suite_by_id(info.suite_id)
     if suite is None:
-        raise SuiteRunError(f"suite run {run_id}: its suite is not in this store")
+        raise SuiteRunError(f"suite run {info.run_id}: its suite is not in this store")
     by_cell: Cells = {}
-    for cell in suites.run_cells(run_id):
+    for cell in suites.run_cells(info.run_id):
         by_cell.setdefault((cell.case_id, cell.sample, cell.response.model), []).append(
             (cell.trial_id, cell.response))
+    return suite, by_cell
+
+
+def run_parts(suites: SuiteTables, run_id: str) -> tuple[SuiteRunInfo, Suite, list[str], Cells]:
+    """A run as listed, its suite, its models and every answer of each cell, oldest first."""
+    info = known_run(suites, run_id)
+    suite, by_cell = run_contents(suites, info)
     return info, suite, list(info.models), by_cell
 
 
@@ -155,12 +167,12 @@ def disagreements(suites: SuiteTables, ratings: RatingLookup, run_id: str | None
     return out
 
 
-def counted_answers(suites: SuiteTables, run_id: str) -> tuple[Suite, dict[tuple[str, int, str], ResponseResult],
-                                                                dict[str, ResponseResult]]:
+def counted_answers(suites: SuiteTables, info: SuiteRunInfo) -> tuple[
+        Suite, dict[tuple[str, int, str], ResponseResult], dict[str, ResponseResult]]:
     """A run's suite, the answer that counts for each (case id, sample, model) cell (the
     one its matrix shows: the latest ok), and every answer of the run by id (the earlier
     turns of a counted answer among them)."""
-    _, suite, _, by_cell = run_parts(suites, run_id)
+    suite, by_cell = run_contents(suites, info)
     picked = {key: _pick(found) for key, found in by_cell.items()}
     every = {r.id: r for found in by_cell.values() for _, r in found}
     return suite, {key: pick[1] for key, pick in picked.items() if pick is not None}, every

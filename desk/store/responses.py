@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import sys
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from desk.core.host import HOST
 from desk.core.ids import new_id
 from desk.core.records import (
     attempt_fields,
@@ -41,7 +41,6 @@ from desk.store.sql import Row, one, rows, transaction
 if TYPE_CHECKING:  # ratings reads responses through this module
     from desk.core.rating import RatingFilter
 
-HOST = socket.gethostname()
 
 # A writer pid that is alive but silent this long is taken to be a reused pid (after a
 # reboot, say) rather than a stream still running: no answer streams for six hours.

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from desk.core.host import HOST
 from desk.core.ids import new_id
 from desk.core.load import AttemptMark, RequestOutcome, remaining
 from desk.core.response import ResponseResult
@@ -50,7 +51,7 @@ class RunTable:
         self.db.execute(
             "INSERT INTO runs (id, kind, name, created_at, status, spec_json, writer_pid, writer_host) "
             "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
-            (run_id, kind, name, time.time(), json.dumps(spec), os.getpid(), responses.HOST),
+            (run_id, kind, name, time.time(), json.dumps(spec), os.getpid(), HOST),
         )
         return run_id
 
@@ -112,7 +113,7 @@ class RunTable:
         (what they finished is kept); runs of other machines are left alone."""
         stale = [
             r["id"] for r in rows(self.db, "SELECT id, writer_pid FROM runs "
-                                           "WHERE status = 'running' AND writer_host = ?", [responses.HOST])
+                                           "WHERE status = 'running' AND writer_host = ?", [HOST])
             if r["writer_pid"] is None or not responses.pid_alive(r["writer_pid"])
         ]
         for run_id in stale:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from desk.core.attachment import Attachment
+from desk.core.host import HOST
 from desk.core.ids import new_id
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult, Status
@@ -296,7 +297,7 @@ class SuiteTable:
             return "done"
         if status != "running":
             return "interrupted"  # cancelled, or marked interrupted when its writer was found dead
-        if r["writer_host"] != responses.HOST:
+        if r["writer_host"] != HOST:
             return "running"  # another machine's: cannot be checked
         pid = r["writer_pid"]
         if pid is None or not responses.pid_alive(pid):
@@ -310,7 +311,7 @@ class SuiteTable:
         if not self.db.execute(
             "UPDATE runs SET status = 'running', finished_at = NULL, writer_pid = ?, writer_host = ? "
             "WHERE id = ? AND kind = ?",
-            (os.getpid(), responses.HOST, run_id, SUITE_RUN),
+            (os.getpid(), HOST, run_id, SUITE_RUN),
         ).rowcount:
             raise StoreError(f"no suite run {run_id}")
 

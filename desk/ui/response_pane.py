@@ -245,11 +245,62 @@ class ResponsePane(QFrame):
         # Never narrower than the narrowest pane that reads well, nor than its header needs
         # (a fixed minimum width would override the header's own and squash the provider).
         col.addStrut(defs.PANE_MIN_WIDTH)
-        head = self._build_header(title)
+        self.head = self._build_header(title)
         self.details_dialog: DetailsDialog | None = None
-        col.addLayout(head)
-        col.addWidget(self.title.name)
+        col.addLayout(self.head)
+        # This turn's answer under the header: the body an earlier turn folds away (desk.ui.turn_fold).
+        self.body = QWidget()
+        self.body.setObjectName("paneBody")
+        self.fold: Any = None  # an earlier turn's one-line header (desk.ui.turn_fold.TurnFold)
+        answer = QVBoxLayout(self.body)
+        answer.setContentsMargins(0, 0, 0, 0)
+        answer.setSpacing(2)
+        answer.addWidget(self.title.name)
 
+        self._build_status(answer)
+
+        self.error = QLabel()
+        self.error.setObjectName("paneError")
+        self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(self.error.textInteractionFlags())
+        self.error.setStyleSheet(
+            f"color: {defs.error_text()}; background: {defs.error_tint()}; border-radius: 4px; padding: 6px;"
+        )
+        self.error.setVisible(False)
+        self.error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        answer.addWidget(self.error)
+
+        self._build_tool_calls(answer)
+
+        self.views = QStackedWidget()
+        self.rendered = SafeBrowser()
+        self.raw = QPlainTextEdit()
+        self.raw.setReadOnly(True)
+        self.raw.setObjectName("rawText")
+        self.live_text = LiveText(self.raw)  # live text streams into the raw view
+        self.views.addWidget(self.rendered)
+        self.views.addWidget(self.raw)
+        self.views.setCurrentWidget(self.raw)  # live text streams into the raw view
+        answer.addWidget(self.views, 1)
+        answer.addStretch(0)  # takes the room when a failed answer has no text to show
+        col.addWidget(self.body, 1)
+        self._answer = answer
+        self._column = col
+        # Later turns of this answer's conversation, each a pane of its own below it.
+        self.turn_panes: list[ResponsePane] = []
+        self.reply_box = ReplyBox("Reply to this model…", "Reply")
+        self.reply_box.setVisible(False)
+        self.reply_box.submitted.connect(self._reply)
+        col.addWidget(self.reply_box)
+
+    def named(self, title: str) -> ResponsePane:
+        """This pane (made ahead, never shown) under `title`."""
+        self.real_title = title
+        self.title.setText(title)
+        return self
+
+    def _build_status(self, answer: QVBoxLayout) -> None:
+        """The answer's figures (live while it streams), with the Reply button beside them."""
         self.status = QLabel("waiting…")
         self.status.setObjectName("paneStatus")
         self.status.setWordWrap(True)
@@ -269,45 +320,7 @@ class ResponsePane(QFrame):
         status_row.setSpacing(2)
         status_row.addWidget(self.status, 1)
         status_row.addWidget(self.reply_button, 0, Qt.AlignmentFlag.AlignTop)
-        col.addLayout(status_row)
-
-        self.error = QLabel()
-        self.error.setObjectName("paneError")
-        self.error.setWordWrap(True)
-        self.error.setTextInteractionFlags(self.error.textInteractionFlags())
-        self.error.setStyleSheet(
-            f"color: {defs.error_text()}; background: {defs.error_tint()}; border-radius: 4px; padding: 6px;"
-        )
-        self.error.setVisible(False)
-        self.error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        col.addWidget(self.error)
-
-        self._build_tool_calls(col)
-
-        self.views = QStackedWidget()
-        self.rendered = SafeBrowser()
-        self.raw = QPlainTextEdit()
-        self.raw.setReadOnly(True)
-        self.raw.setObjectName("rawText")
-        self.live_text = LiveText(self.raw)  # live text streams into the raw view
-        self.views.addWidget(self.rendered)
-        self.views.addWidget(self.raw)
-        self.views.setCurrentWidget(self.raw)  # live text streams into the raw view
-        col.addWidget(self.views, 1)
-        col.addStretch(0)  # takes the room when a failed answer has no text to show
-        self._column = col
-        # Later turns of this answer's conversation, each a pane of its own below it.
-        self.turn_panes: list[ResponsePane] = []
-        self.reply_box = ReplyBox("Reply to this model…", "Reply")
-        self.reply_box.setVisible(False)
-        self.reply_box.submitted.connect(self._reply)
-        col.addWidget(self.reply_box)
-
-    def named(self, title: str) -> ResponsePane:
-        """This pane (made ahead, never shown) under `title`."""
-        self.real_title = title
-        self.title.setText(title)
-        return self
+        answer.addLayout(status_row)
 
     def _build_tool_calls(self, col: QVBoxLayout) -> None:
         """The tools the model called, with desk's verdict on each, above any text it wrote."""
@@ -436,7 +449,7 @@ class ResponsePane(QFrame):
 
     def attach_rating(self, panel: QWidget) -> None:
         self.rating = panel
-        self._column.insertWidget(self._column.indexOf(self.reply_box), panel)  # above later turns
+        self._answer.addWidget(panel)  # under this turn's answer, above any later turn
 
     # --- conversations -----------------------------------------------------------------
     def add_turn(self, reply: str, title: str) -> ResponsePane:

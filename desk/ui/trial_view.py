@@ -26,6 +26,7 @@ from desk.ui.command import Command
 from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import ResponsePane
 from desk.ui.results_dialog import ResultsDialog
+from desk.ui.turn_fold import fold_earlier
 
 # A mixin of MainWindow, using its attributes; typed loosely because naming the window
 # here would make the two modules import each other.
@@ -318,6 +319,7 @@ class TrialView(_Base):
         root = self.panes_by_id.get(self.tab.pane_of(result.id)) if link else None
         if link is not None and root is not None:  # a later turn: below the answer it continues
             pane = root.add_turn(link.reply, f"{title}  ·  turn {link.turn}")
+            fold_earlier(root)  # the new turn gets the room
             self.grid.follow_scrolls(pane)
             if root.blind_label is not None:
                 pane.set_blind(f"{root.blind_label} · turn {link.turn}")

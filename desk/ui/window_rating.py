@@ -13,6 +13,7 @@ from desk.core.rating import Rating
 from desk.engine.session import EngineError
 from desk.ui.rating_panel import RatingPanel
 from desk.ui.response_pane import ResponsePane
+from desk.ui.turn_fold import unfold
 
 # A mixin of MainWindow, using its attributes; typed loosely because naming the window
 # here would make the two modules import each other.
@@ -103,6 +104,7 @@ class RatingView(_Base):
 
     def _start_rating(self, pane: ResponsePane) -> None:
         self._favour_answers()
+        unfold(pane)  # an earlier turn's rating is under its folded answer
         self.grid.bring_into_view(self.root_pane(pane))
         pane.rating.move_to(0)
 

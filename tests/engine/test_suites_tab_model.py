@@ -5,13 +5,11 @@ vendor. No QApplication here: the model must not need Qt."""
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import sys
 
 import pytest
 
-from desk.engine.suite_records import SuiteRunCancelled
 from desk.engine.suites_tab import (
     ANY,
     NO_EXPECT,
@@ -26,24 +24,9 @@ from desk.engine.suites_tab import (
     shown_text,
 )
 from desk.engine.tab_events import Event
-from tests.engine.conftest import MODELS, PATIENT, answer_then_stall, engine_for, held, ref, until
+from tests.engine.conftest import MODELS, PATIENT, engine_for
+from tests.engine.suites_tab_helpers import cancel_after_three, names, suite_path
 from tests.vendor_server import Script
-
-CASES = [
-    {"id": "a", "prompt": "case-a: say yes", "expect": "answer", "tags": ["easy"]},
-    {"id": "b", "prompt": "case-b: ask me", "expect": "clarify", "tags": ["easy", "hard"]},
-    {"id": "c", "prompt": "case-c: anything"},
-]
-
-
-def suite_path(tmp_path, cases=CASES):
-    path = tmp_path / "three.jsonl"
-    path.write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
-    return path
-
-
-def names(*kinds: str) -> list[str]:
-    return [str(ref(k)) for k in kinds]
 
 
 def test_the_model_imports_no_qt():
@@ -144,23 +127,10 @@ def test_before_run_can_stop_a_run_before_anything_is_sent(providers, vendor, tm
 
 
 def test_a_cancelled_run_says_what_was_kept_and_resumes_the_rest(providers, vendor, tmp_path):
-    answer_then_stall(vendor, 3, [MODELS["openai"]])  # three answers, then two held mid-stream
-    cases = [{"id": f"c{i}", "prompt": f"case-{i}"} for i in range(8)]
-
     async def go():
         async with engine_for(providers, timeouts=PATIENT) as engine:
-            engine.suites.import_suite(suite_path(tmp_path, cases), "eight")
-            tab = SuitesTab(engine)
-            tab.load_suites()
-            plan = tab.plan_run(tab.suite("eight"), names("openai"), 1, 2)
-            tab.begin(plan)
-            task = asyncio.ensure_future(tab.run(plan))
-            await held(vendor, 5)
-            await until(lambda: tab.progress is not None and tab.progress[0] == 3, "three answers")
-            task.cancel()
-            with pytest.raises(SuiteRunCancelled) as err:
-                await task
-            said = tab.cancelled(err.value)
+            tab, cancel = await cancel_after_three(engine, vendor, tmp_path)
+            said = tab.cancelled(cancel)
             vendor.set_default(MODELS["openai"], Script())
             run_id = tab.end()
             tab.load_runs()
@@ -169,7 +139,7 @@ def test_a_cancelled_run_says_what_was_kept_and_resumes_the_rest(providers, vend
             tab.begin(resume)
             done = await tab.run(resume)
             tab.load_runs()
-            return tab, said, err.value.result, done
+            return tab, said, cancel.result, done
 
     tab, said, cancelled, done = asyncio.run(go())
     assert not said.error

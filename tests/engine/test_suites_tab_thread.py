@@ -7,13 +7,11 @@ from __future__ import annotations
 import asyncio
 import threading
 
-import pytest
-
 from desk.engine.engine_thread import EngineThread
 from desk.engine.suite_records import SuiteRunCancelled
 from desk.engine.suites_tab import SuitesTab
-from tests.engine.conftest import MODELS, PATIENT, answer_then_stall, engine_for, held, until
-from tests.engine.test_suites_tab_model import names, suite_path
+from tests.engine.conftest import PATIENT, engine_for
+from tests.engine.suites_tab_helpers import cancel_after_three, names, suite_path
 
 
 def test_a_run_streams_on_the_thread_and_tells_its_callbacks_here(providers, vendor, tmp_path, parsed_on):
@@ -42,28 +40,15 @@ def test_a_run_streams_on_the_thread_and_tells_its_callbacks_here(providers, ven
 
 
 def test_a_cancel_stops_the_run_there_and_carries_what_was_stored(providers, vendor, tmp_path):
-    answer_then_stall(vendor, 3, [MODELS["openai"]])  # three answers, then two held mid-stream
-    cases = [{"id": f"c{i}", "prompt": f"case-{i}"} for i in range(8)]
-
     async def go():
         async with engine_for(providers, timeouts=PATIENT) as engine:
             streams = EngineThread(lambda: engine.elsewhere())
-            engine.suites.import_suite(suite_path(tmp_path, cases), "eight")
-            tab = SuitesTab(engine, streams)
-            tab.load_suites()
-            plan = tab.plan_run(tab.suite("eight"), names("openai"), 1, 2)
-            tab.begin(plan)
-            task = asyncio.ensure_future(tab.run(plan))
-            await held(vendor, 5)
-            await until(lambda: tab.progress is not None and tab.progress[0] == 3, "three answers")
-            task.cancel()
             try:
-                with pytest.raises(SuiteRunCancelled) as err:
-                    await task
+                tab, cancel = await cancel_after_three(engine, vendor, tmp_path, streams)
             finally:
                 streams.close()
             tab.load_runs()
-            return tab, err.value.result
+            return tab, cancel.result
 
     tab, cancelled = asyncio.run(go())
     info = tab.run_info(cancelled.run_id)

@@ -5,16 +5,24 @@
 Starts Xvfb on a free display (unless DISPLAY is already set and --no-xvfb is given), a
 loopback vendor server with four scripted models (two from one provider, so their full
 names matter), sends a trial through the window exactly as a user would at laptop size
-(1366×768), and grabs the X screen.
+(1366×768, or --size WxH), and grabs the X screen.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from pathlib import Path
 
-from tests.ui.shot_kit import ROOT, answered, main_window, on_xvfb, save_grab, scene, start_xvfb
+from tests.ui.shot_kit import (
+    SIZE,
+    answered,
+    main_window,
+    save_grab,
+    scene,
+    shot_main,
+    shot_parser,
+    start_xvfb,
+)
 
 __all__ = ["start_xvfb"]  # tests/bench/bench_ui.py starts its Xvfb from here
 
@@ -56,7 +64,7 @@ SECOND = {
 }
 
 
-def shoot(out: Path, two_turns: bool = False) -> None:
+def shoot(out: Path, two_turns: bool = False, size: tuple[int, int] = SIZE) -> None:
     from desk.core.attachment import load_attachment
     from desk.core.pricing import Price
     from desk.engine.session import Engine
@@ -76,7 +84,7 @@ def shoot(out: Path, two_turns: bool = False) -> None:
         csv.write_text("customer,plan,mrr,status\nInitech,pro,800,churned\nUmbrella,team,1150,churned\n"
                        "Globex,pro,950,\nHooli,starter,400,churned\nAcme,team,1200,active\n")
         engine = Engine(store)
-        window = main_window(engine, at.tmp)
+        window = main_window(engine, at.tmp, size)
         if two_turns:  # the model that asks and one that guesses, side by side, over two turns
             models = [models[2], models[1]]
         window.picker.set_checked({f"{p}/{m}" for p, m in models})
@@ -105,16 +113,11 @@ def shoot(out: Path, two_turns: bool = False) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "resources" / "screenshot.png")
-    ap.add_argument("--no-xvfb", action="store_true", help="use the current DISPLAY or offscreen")
+    ap = shot_parser(__doc__, "screenshot.png")
     ap.add_argument("--two-turns", action="store_true",
                     help="two models, then Reply to all: the README's two-turn comparison")
     args = ap.parse_args(argv)
-    if code := on_xvfb(lambda: shoot(args.out, args.two_turns), not args.no_xvfb):
-        return code
-    print(f"saved {args.out}")
-    return 0
+    return shot_main(args, lambda: shoot(args.out, args.two_turns, args.size))
 
 
 if __name__ == "__main__":

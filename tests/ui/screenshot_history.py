@@ -5,30 +5,29 @@
 Six weekly runs of a 12-case suite on two models of the loopback vendor; from the fourth week
 on, one vendor reports a new served model version and is slower to start. The runs' dates
 are set a week apart (the store stamps them with the time they ran, seconds apart here), the
-answers rated, and the dialog shown at laptop size (1366×768) on its History tab.
+answers rated, and the dialog shown at laptop size (1366×768, or --size WxH) on its History tab.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import time
 from pathlib import Path
 
-from tests.ui.shot_kit import ROOT, SIZE, on_xvfb, save_grab, scene
+from tests.ui.shot_kit import SIZE, save_grab, scene, shot_main, shot_parser
 
 WEEK = 7 * 24 * 3600
 MODELS = [("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5")]
 CASES = 12
 
 
-def shoot(out: Path, figure: str, compare: bool = False) -> None:
+def shoot(out: Path, figure: str, compare: bool = False, size: tuple[int, int] = SIZE) -> None:
     with scene([("openai", "openai"), ("anthropic", "anthropic")], MODELS) as at:
-        _shoot(at, out, figure, compare)
+        _shoot(at, out, figure, compare, size)
 
 
-def _shoot(at, out: Path, figure: str, compare: bool) -> None:
+def _shoot(at, out: Path, figure: str, compare: bool, size: tuple[int, int]) -> None:
     from desk.core.trial import ModelRef
     from desk.engine.session import Engine
     from desk.ui.run_compare_view import RunCompareDialog
@@ -65,7 +64,7 @@ def _shoot(at, out: Path, figure: str, compare: bool) -> None:
     loop.run_until_complete(weeks())
     dialog = RunCompareDialog(engine, "weekly")
     dialog.move(0, 0)
-    dialog.resize(*SIZE)
+    dialog.resize(*size)
     dialog.tabs.setCurrentIndex(0 if compare else 1)
     dialog.figure.setCurrentIndex(dialog.figure.findData(figure))
     if compare:  # the newest run against the one before, the first worse figure's evidence open
@@ -84,16 +83,11 @@ def _shoot(at, out: Path, figure: str, compare: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "resources" / "suite-history.png")
+    ap = shot_parser(__doc__, "suite-history.png")
     ap.add_argument("--figure", default="ttft_p50", help="the figure plotted (default ttft_p50)")
     ap.add_argument("--compare", action="store_true", help="the Compare tab (week 3 against week 6) instead")
-    ap.add_argument("--no-xvfb", action="store_true", help="use the current DISPLAY or offscreen")
     args = ap.parse_args(argv)
-    if code := on_xvfb(lambda: shoot(args.out, args.figure, args.compare), not args.no_xvfb):
-        return code
-    print(f"saved {args.out}")
-    return 0
+    return shot_main(args, lambda: shoot(args.out, args.figure, args.compare, args.size))
 
 
 if __name__ == "__main__":

@@ -8,12 +8,11 @@ correctly, the other sends an argument of the wrong type, and each pane shows de
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 from pathlib import Path
 
-from tests.ui.shot_kit import ROOT, answered, main_window, on_xvfb, save_grab, scene
+from tests.ui.shot_kit import SIZE, answered, main_window, save_grab, scene, shot_main, shot_parser
 
 TOOLS = [
     {"type": "function", "function": {"name": "get_weather", "description": "Current weather in a city",
@@ -27,7 +26,7 @@ GOOD = [("get_weather", ['{"city": "Lis', 'bon", "unit": ', '"celsius"}']), ("ge
 WRONG = [("get_weather", ['{"city": "Lisbon", ', '"unit": "C"}']), ("get_time", ['{"tz": ', "0}"])]
 
 
-def shoot(out: Path) -> None:
+def shoot(out: Path, size: tuple[int, int] = SIZE) -> None:
     from desk.engine.session import Engine
     from tests.vendor_server import Script
 
@@ -36,7 +35,7 @@ def shoot(out: Path) -> None:
         for _, model, calls in models:
             at.server.set_default(model, Script(tool_calls=calls, first_token_delay_ms=300))
         engine = Engine(at.store)
-        window = main_window(engine, at.tmp)
+        window = main_window(engine, at.tmp, size)
         window.picker.set_checked({f"{p}/{m}" for p, m, _ in models})
         window.compose.prompt.setPlainText("What's the weather and the local time in Lisbon right now?")
         window.compose.tools.text.setPlainText(json.dumps(TOOLS, indent=2))
@@ -55,14 +54,8 @@ def shoot(out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "resources" / "screenshot-tools.png")
-    ap.add_argument("--no-xvfb", action="store_true", help="use the current DISPLAY or offscreen")
-    args = ap.parse_args(argv)
-    if code := on_xvfb(lambda: shoot(args.out), not args.no_xvfb):
-        return code
-    print(f"saved {args.out}")
-    return 0
+    args = shot_parser(__doc__, "screenshot-tools.png").parse_args(argv)
+    return shot_main(args, lambda: shoot(args.out, args.size))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""What the screenshot scripts (tests/ui/screenshot*.py) share: an Xvfb screen at laptop size,
-a throwaway store on a loopback vendor, the main window filling the screen, and the grab."""
+"""What the screenshot scripts (tests/ui/screenshot*.py) share: their options (--out, --size,
+--no-xvfb), an Xvfb screen at laptop size (or --size WxH), a throwaway store on a loopback
+vendor, the main window filling the screen, and the grab."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import shutil
@@ -17,13 +19,43 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-SIZE = (1366, 768)
+SIZE = (1366, 768)  # a common laptop screen; --size picks another (1024x700: a small window)
 
 
-def start_xvfb() -> subprocess.Popen[bytes]:
+def screen_size(text: str) -> tuple[int, int]:
+    """`WxH` (e.g. 1024x700) as (width, height), for --size."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WxH (e.g. 1024x700)") from None
+    if not (320 <= width <= 8192 and 240 <= height <= 8192):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a width of 320 to 8192 and a height of 240 to 8192")
+    return width, height
+
+
+def shot_parser(doc: str, out: str) -> argparse.ArgumentParser:
+    """A screenshot script's parser (described by its docstring's first line) with the options
+    every script has; `out` is the PNG's default name under resources/."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "resources" / out)
+    ap.add_argument("--size", type=screen_size, default=SIZE, metavar="WxH",
+                    help="the screen and the window, e.g. 1024x700 (default 1366x768)")
+    ap.add_argument("--no-xvfb", action="store_true", help="use the current DISPLAY or offscreen")
+    return ap
+
+
+def shot_main(args: argparse.Namespace, shoot: Callable[[], None]) -> int:
+    """Run `shoot` as the parsed options say (on Xvfb at --size unless --no-xvfb); an exit code."""
+    if code := on_xvfb(shoot, not args.no_xvfb, args.size):
+        return code
+    print(f"saved {args.out}")
+    return 0
+
+
+def start_xvfb(size: tuple[int, int] = SIZE) -> subprocess.Popen[bytes]:
     for n in range(90, 120):
         if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
+            proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for _ in range(100):
                 if Path(f"/tmp/.X11-unix/X{n}").exists():
@@ -34,14 +66,15 @@ def start_xvfb() -> subprocess.Popen[bytes]:
     raise RuntimeError("could not start Xvfb")
 
 
-def on_xvfb(shoot: Callable[[], None], use_xvfb: bool = True) -> int:
-    """Run `shoot` on a fresh Xvfb screen (else on the current DISPLAY or offscreen); an exit code."""
+def on_xvfb(shoot: Callable[[], None], use_xvfb: bool = True, size: tuple[int, int] = SIZE) -> int:
+    """Run `shoot` on a fresh Xvfb screen of `size` (else on the current DISPLAY or offscreen);
+    an exit code."""
     xvfb = None
     if use_xvfb:
         if shutil.which("Xvfb") is None:
             print("Xvfb is not installed; use --no-xvfb to render offscreen", file=sys.stderr)
             return 2
-        xvfb = start_xvfb()
+        xvfb = start_xvfb(size)
         os.environ["QT_QPA_PLATFORM"] = "xcb"
     try:
         shoot()
@@ -103,15 +136,15 @@ def scene(providers: Sequence[tuple[str, str]], models: Sequence[tuple[str, str]
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main_window(engine, tmp: Path):
-    """The main window filling the screen (no window manager adds a frame), shown."""
+def main_window(engine, tmp: Path, size: tuple[int, int] = SIZE):
+    """The main window filling a screen of `size` (no window manager adds a frame), shown."""
     from PySide6.QtCore import QSettings
 
     from desk.ui.main_window import MainWindow
 
     window = MainWindow(engine, QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat))
     window.move(0, 0)
-    window.resize(*SIZE)
+    window.resize(*size)
     window.show()
     return window
 

@@ -12,24 +12,16 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from tests.ui.conversations import reply_to_all
 from tests.ui.qt_helpers import run_until
-from tests.vendor_server import Script
 
 LONG = "".join(f"line {i} of a long answer\n" for i in range(300))
 
 
 @pytest.fixture
 def two_turns(window, vendor, mw_loop):
-    vendor.enqueue("gpt-4o-mini", Script(text_pieces=["Which quarter?"]), Script(text_pieces=[LONG]))
-    vendor.enqueue("claude-sonnet-4-5", Script(text_pieces=["Sales rose."]), Script(text_pieces=[LONG]))
     window.engine.set_rater_name("ann")
-    window.picker.set_checked({"openai/gpt-4o-mini", "claude/claude-sonnet-4-5"})
-    window.compose.prompt.setPlainText("How did sales do?")
-    window.send()
-    run_until(mw_loop, lambda: window.current_trial_id is not None and not window.tab.running)
-    window.reply_all("The third quarter.")
-    run_until(mw_loop, lambda: all(p.turn_panes and p.turn_panes[0].rating is not None for p in window.grid.panes)
-              and not window.tab.running)
+    reply_to_all(window, vendor, mw_loop, "Which quarter?", LONG)
     return window.grid.panes
 
 
