@@ -401,8 +401,14 @@ class Provider(ABC):
                 rid or body_request_id(parsed),
                 limits,
             )
-        yield [Opened(status, rid, limits)]
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+        # A load run's stream is read in bulk (a chunked body on the lean transport): every
+        # piece stamped on arrival, parsed once the body has ended; the run's read deadline
+        # is kept by the body from here on (desk.providers.transport.WireTiming).
+        bulk = timing.bulk and stream and ctype in self.stream_content_types \
+            and timing.body is not None and timing.body.chunked
+        timing.in_bulk = bulk
+        yield [Opened(status, rid, limits)]
         if ctype == "text/html":
             body = await _read_capped(response)
             raise protocol_error(
@@ -426,6 +432,10 @@ class Provider(ABC):
         decoder = self.decoder()
         async for batch in body_batches(response, timing):
             events: list[StreamEvent] = []
+            if bulk:  # in bulk, even none: the reader judges its deadline after each
+                yield decoder.feed_batch(batch, timing)
+                decoder.raise_held()  # what came before an error was delivered first
+                continue
             try:
                 for chunk, at in batch:
                     try:
@@ -527,6 +537,28 @@ class StreamDecoder(ABC):
     def raise_held(self) -> None:
         if self._held is not None:
             raise self._held
+
+    def feed_batch(self, batch: list[tuple[bytes, float]], timing: WireTiming) -> list[StreamEvent]:
+        """The events of many pieces at once (a body read in bulk), as `feed` gives them piece
+        by piece; `timing` learns the response id and the arrival of the latest piece that
+        yielded events. An error after some events is held back as `collect` does."""
+        events: list[StreamEvent] = []
+        try:
+            for chunk, at in batch:
+                had = len(events)
+                try:
+                    events += self.feed(chunk, at)
+                finally:  # the id is kept even when the stream breaks (or stalls) after naming it
+                    if timing.body_id is None:
+                        timing.body_id = self.response_id()
+                if len(events) > had:
+                    timing.events_at = at
+                self.raise_held()
+        except ProviderError as exc:
+            if not events:
+                raise
+            self._held = exc
+        return events
 
     def response_id(self) -> str | None:
         """The response or message id the stream has named so far (None: not yet, or never)."""

@@ -29,6 +29,26 @@ _QUIET_MAX = 64 * 1024  # a quiet reader is woken once this much is buffered
 _LAST_CHUNK = b"0\r\n\r\n"  # a chunked body's end (without trailers)
 
 
+def _more_to_come(buf: bytearray) -> bool:
+    """Whether what is left of a chunked body's buffer once its whole chunks are taken is
+    nothing, or the start of a data chunk still arriving (not the last chunk, nor a size
+    line to be refused, nor a chunk that is not followed by its CRLF)."""
+    if not buf:
+        return True
+    eol = buf.find(b"\r\n", 0, 4096)
+    if eol < 0:
+        return len(buf) < 4096
+    try:
+        size = int(buf[:eol].split(b";", 1)[0], 16)
+    except ValueError:
+        return False
+    return size > 0 and len(buf) < eol + 2 + size + 2
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and asyncio.get_running_loop().time() >= deadline
+
+
 def _may_end(buf: bytearray) -> bool:
     """Whether `buf` ends as a chunked body does (its last chunk, alone or after a chunk's CRLF)."""
     return buf.endswith(_LAST_CHUNK) and (len(buf) == 5 or buf[-7:-5] == b"\r\n")
@@ -44,9 +64,16 @@ class WireTiming:
     reused_connection: bool = False
     body_id: str | None = None  # the response / message id the body named (set by the provider)
     body: _Body | None = None  # the response's body, which a provider may read in batches
-    # Set by a reader that needs no piece before the body's end (a load run, once the first
-    # content came): the connection stops waking it for every piece (see _Body.batches).
-    quiet_s: float | None = None
+    # A reader that needs no piece before the body's end (a load run) asks for the body in
+    # bulk: each piece is only stamped on arrival, and the reader is woken at the body's end,
+    # when much is buffered, or at `wake_at` (see _Body.batches).
+    bulk: bool = False
+    # Set by the provider when it reads this body in bulk (a chunked stream on this transport):
+    # from then on the reader keeps its read deadline here, not with a timer of its own.
+    in_bulk: bool = False
+    wake_at: float | None = None  # loop time: hand the reader what has come by then
+    deadline: float | None = None  # loop time: past it, a body still unfinished raises TimeoutError
+    events_at: float | None = None  # arrival of the latest piece that yielded events (set by the provider)
 
 
 TIMING_KEY = "desk.timing"
@@ -66,6 +93,8 @@ class _Protocol(asyncio.Protocol):
         self._drain: asyncio.Future[None] | None = None
         self._paused_reading = False
         self.quiet = False  # wake the reader only at a chunked body's end, or when much is buffered
+        self.rang = False  # the reader was woken by its clock (see `_fill`)
+        self.timing: WireTiming | None = None  # while a body is read in bulk: its deadline bounds every wait
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -121,7 +150,15 @@ class _Protocol(asyncio.Protocol):
         if self._drain is not None:
             await self._drain
 
-    async def _fill(self) -> None:
+    def _alarm(self) -> None:
+        self.rang = True
+        self._wake()
+
+    async def _fill(self, wake_at: float | None = None, *, enforce: bool = True) -> None:
+        """Until more bytes arrive, the connection ends, or the loop's clock reaches `wake_at`
+        (then `rang` is set). While a body is read in bulk, a wait (of the step by step read)
+        that its read deadline ends with nothing new raises TimeoutError: all that came
+        before was handed over, piece by piece."""
         if self.eof:
             if self.error is not None:
                 raise httpx.ReadError(f"connection lost: {self.error}")
@@ -129,11 +166,23 @@ class _Protocol(asyncio.Protocol):
         if self._paused_reading and self.transport is not None:
             self._paused_reading = False
             self.transport.resume_reading()
-        self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        deadline = self.timing.deadline if self.timing is not None and enforce else None
+        if wake_at is None:
+            wake_at = deadline
+        self.rang = False
+        alarm = loop.call_at(wake_at, self._alarm) if wake_at is not None else None
+        self._waiter = loop.create_future()
+        had = self.consumed + len(self.buf)
         try:
             await self._waiter
         finally:
             self._waiter = None
+            if alarm is not None:
+                alarm.cancel()
+        if self.rang and wake_at == deadline and not self.eof and self.consumed + len(self.buf) == had \
+                and deadline is not None and loop.time() >= deadline:
+            raise TimeoutError("read deadline")
 
     def _take(self, n: int) -> tuple[bytes, float]:
         """Remove n bytes from the buffer; return them with the arrival time of the last one."""
@@ -511,32 +560,52 @@ class _Body(httpx.AsyncByteStream):
                     timing.arrival = arrival
                 yield data
 
+    @property
+    def chunked(self) -> bool:
+        return self._chunked
+
     async def batches(self) -> AsyncIterator[list[tuple[bytes, float]]]:
         """The body as it arrives: per wake-up of the loop, every piece already here, each
         with the arrival of its last byte (a chunked body's whole chunks, one by one, as the
         server framed them). Many streams at once make their chunks wait for the loop
-        together: taken in one step, they cost one pass through the reading layers."""
+        together: taken in one step, they cost one pass through the reading layers.
+        Read in bulk (`WireTiming.in_bulk`), a batch comes only at the body's end, when much
+        is buffered, or at the reader's `wake_at` (then perhaps empty, so that the reader can
+        judge its deadline: still unfinished past `deadline`, the body raises TimeoutError)."""
         proto = self._proto
         if proto is None:
             return
         timing = self._timing
         if self._chunked:
             while True:
-                quiet = timing is not None and timing.quiet_s is not None
-                if quiet:
-                    await self._quietly(proto, timing.quiet_s)  # type: ignore[union-attr, arg-type]
+                bulk = timing is not None and timing.in_bulk
+                proto.timing = timing if bulk else None
+                rang = False
+                if bulk:
+                    rang = await self._in_bulk(proto, timing)  # type: ignore[arg-type]
                 elif not proto.buf and not proto.eof:
                     await proto.wait_for_bytes()  # then most often the whole next chunk is here
-                if (whole := proto.take_chunk()) is not None:  # the usual case: one step
-                    batch = [whole]
-                    while (whole := proto.take_chunk()) is not None:
-                        batch.append(whole)
-                    if timing is not None:
-                        timing.arrival = batch[-1][1]
-                    yield batch
-                    continue
-                if quiet and not proto.buf and not proto.eof:
-                    continue  # woken by the clock with nothing new: the reader's deadline runs on
+                batch = []
+                while (whole := proto.take_chunk()) is not None:  # the usual case: one step
+                    batch.append(whole)
+                if batch and timing is not None:
+                    timing.arrival = batch[-1][1]
+                if not bulk:
+                    if batch:
+                        yield batch
+                        continue
+                else:
+                    more = not proto.eof and _more_to_come(proto.buf)
+                    if batch or rang:
+                        yield batch  # perhaps empty: the clock woke it, so that the reader can judge
+                    if more and not proto.buf:
+                        if rang and _past(timing.deadline):  # type: ignore[union-attr]
+                            raise TimeoutError("read deadline")
+                        continue
+                    if more and not rang and len(proto.buf) <= _QUIET_MAX:
+                        continue  # a chunk still arriving: wait on in bulk
+                    # The last chunk, an odd one, a large one, or one the clock found half here:
+                    # read step by step (its bytes handed over as they come, the deadline kept).
                 line = await proto.read_until(b"\r\n", 4096)
                 try:
                     size = int(line.split(b";", 1)[0].strip(), 16)
@@ -570,24 +639,23 @@ class _Body(httpx.AsyncByteStream):
         self._finish(reusable=self._keep_alive)
 
     @staticmethod
-    async def _quietly(proto: _Protocol, every_s: float) -> None:
-        """Wait for the body's end, a full buffer, or `every_s` (so that a reader's idle
-        deadline sees the stream still flowing): one wake-up for many pieces, each still
-        stamped on arrival. The first content byte is never read this way (see WireTiming)."""
-        if proto.eof or _may_end(proto.buf) or len(proto.buf) > _QUIET_MAX:
-            return
+    async def _in_bulk(proto: _Protocol, timing: WireTiming) -> bool:
+        """Wait for the body's end, a full buffer, or the reader's `wake_at`: one wake-up
+        for many pieces, each still stamped on arrival. Whether the clock woke it."""
+        if proto.eof or not _more_to_come(proto.buf) or len(proto.buf) > _QUIET_MAX:
+            return False  # something to take already
         proto.quiet = True
-        wake = asyncio.get_running_loop().call_later(every_s, proto._wake)
         try:
-            await proto.wait_for_bytes()
+            await proto._fill(timing.wake_at, enforce=False)
         finally:
-            wake.cancel()
             proto.quiet = False
+        return proto.rang
 
     def _finish(self, *, reusable: bool) -> None:
         proto, self._proto = self._proto, None
         if proto is None:
             return
+        proto.timing = None
         if reusable:
             self._transport._checkin(self._origin, proto)
         else:
