@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -306,7 +306,8 @@ def _stream_error(err: Any) -> ProviderError:
     return ProviderError(ErrorKind.SERVER_ERROR, str(err))
 
 
-_SCAN = json.JSONDecoder().scan_once  # json.loads' own scanner, called without its wrapping
+# json.loads' own scanner, called without the checks around it (an attribute typeshed omits)
+_SCAN: Callable[[str, int], tuple[Any, int]] = vars(json.JSONDecoder())["scan_once"]
 
 
 class _ChatDecoder(StreamDecoder):
