@@ -49,7 +49,7 @@ class _Connection(Protocol):
     quiet: bool  # wake the reader only at a chunked body's end, or when much is buffered
     timing: WireTiming | None  # while a body is read in bulk: its deadline bounds every wait
 
-    def take_chunk(self) -> tuple[bytes, float] | None: ...
+    def take_chunks(self) -> list[tuple[bytes, float]]: ...
     async def wait_for_bytes(self) -> None: ...
     async def read_until(self, sep: bytes, limit: int) -> bytes: ...
     async def read_some(self, n: int) -> tuple[bytes, float]: ...
@@ -157,9 +157,7 @@ class _Body(httpx.AsyncByteStream):
                     rang = await self._in_bulk(proto, timing)  # type: ignore[arg-type]
                 elif not proto.buf and not proto.eof:
                     await proto.wait_for_bytes()  # then most often the whole next chunk is here
-                batch = []
-                while (whole := proto.take_chunk()) is not None:  # the usual case: one step
-                    batch.append(whole)
+                batch = proto.take_chunks()  # the usual case: every piece in one step
                 if batch and timing is not None:
                     timing.arrival = batch[-1][1]
                 if not bulk:

@@ -378,7 +378,12 @@ class _ChatDecoder(StreamDecoder):
         self._id = self._id or obj.get("id")
         out += self._served.seen(obj.get("model"), obj.get("system_fingerprint"))
         for choice in obj.get("choices") or ():
-            out += _content_events(choice.get("delta") or {}, at, "delta")
+            delta = choice.get("delta") or {}
+            if type(delta) is dict and type(content := delta.get("content")) is str and delta.keys() <= _PLAIN_DELTA:
+                if content:  # the usual chunk, as _content_events reads it
+                    out.append(TextDelta(content, at))
+            else:
+                out += _content_events(delta, at, "delta")
             if choice.get("finish_reason"):
                 self._finish = _finish(choice["finish_reason"])
         if obj.get("usage"):

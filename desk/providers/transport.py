@@ -161,32 +161,37 @@ class _Protocol(asyncio.Protocol):
             return
         await self._fill()
 
-    def take_chunk(self) -> tuple[bytes, float] | None:
-        """A chunked body's next chunk when all of it (size line, data, CRLF) is already
-        here, with the arrival of its last data byte, as the step by step read would give;
-        None otherwise (not all here, the last chunk, or a size line to be refused)."""
-        buf = self.buf
-        eol = buf.find(b"\r\n", 0, 4096)
-        if eol <= 0:
-            return None
-        try:
-            size = int(buf[:eol].split(b";", 1)[0], 16)
-        except ValueError:
-            return None
-        end = eol + 2 + size
-        if size <= 0 or len(buf) < end + 2 or buf[end:end + 2] != b"\r\n":
-            return None
-        data = bytes(buf[eol + 2:end])
-        del buf[:end + 2]
-        marks = self.marks
-        done = self.consumed + end
-        while len(marks) > 1 and marks[0][0] < done:
-            marks.popleft()
-        arrival = marks[0][1] if marks else perf_counter()
-        self.consumed = done + 2
-        while len(marks) > 1 and marks[0][0] < self.consumed:
-            marks.popleft()
-        return data, arrival
+    def take_chunks(self) -> list[tuple[bytes, float]]:
+        """Every whole chunk of a chunked body already here (size line, data, CRLF), each with
+        the arrival of its last data byte, as the step by step read would give them, in one
+        pass: none once a chunk is not all here, is the last chunk, or has a size line to be
+        refused (those are left to the step by step read)."""
+        buf, marks = self.buf, self.marks
+        base, start, n = self.consumed, 0, len(buf)
+        out: list[tuple[bytes, float]] = []
+        find = buf.find
+        while True:
+            eol = find(b"\r\n", start, start + 4096)
+            if eol <= start:
+                break
+            try:
+                size = int(buf[start:eol].split(b";", 1)[0], 16)
+            except ValueError:
+                break
+            end = eol + 2 + size
+            if size <= 0 or n < end + 2 or buf[end:end + 2] != b"\r\n":
+                break
+            done = base + end
+            while len(marks) > 1 and marks[0][0] < done:
+                marks.popleft()
+            out.append((bytes(buf[eol + 2:end]), marks[0][1] if marks else perf_counter()))
+            start = end + 2
+        if start:
+            del buf[:start]
+            self.consumed = base + start
+            while len(marks) > 1 and marks[0][0] < self.consumed:
+                marks.popleft()
+        return out
 
     async def read_until(self, sep: bytes, limit: int) -> bytes:
         start = 0
