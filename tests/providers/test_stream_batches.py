@@ -23,9 +23,9 @@ from tests.raw_server import RawServer
 PIECES = ["Hel", "lo", " wor", "ld", "!"]
 
 
-def sse_chunks() -> list[bytes]:
+def sse_chunks(pieces: list[str] = PIECES) -> list[bytes]:
     """An OpenAI chat stream, one SSE event per HTTP chunk (chunked framing included)."""
-    events = [{"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"content": p}}]} for p in PIECES]
+    events = [{"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"content": p}}]} for p in pieces]
     events.append({"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
     lines = [b"data: " + json.dumps(e).encode() + b"\n\n" for e in events] + [b"data: [DONE]\n\n"]
     return [b"%x\r\n%s\r\n" % (len(line), line) for line in lines] + [b"0\r\n\r\n"]
@@ -153,6 +153,33 @@ def test_a_body_read_in_bulk_wakes_its_reader_once_for_many_pieces_each_stamped_
     # end, then the stream's close: woken twice, however many pieces
     content = [b for b in bulk if texts([b])]
     assert len(bulk) <= 4 and len(content) <= 2 and len(texts(content[-1:])) >= len(PIECES) - 1, bulk
+
+
+def test_a_body_read_in_bulk_wakes_its_reader_as_often_however_many_pieces_it_has():
+    def woken(n: int) -> int:
+        chunks = sse_chunks([f"p{i} " for i in range(n)])
+
+        def answer(_head: bytes, sock: socket.socket) -> None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.sendall(HEAD)
+            for chunk in chunks:
+                sock.sendall(chunk)
+                time.sleep(0.005)
+
+        async def read() -> int:
+            async with make_client() as client:
+                provider = make_provider(ProviderConfig("raw", "openai", srv.base_url + "/v1"), client, None)
+                timing = WireTiming(bulk=True)
+                got = [events async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(),
+                                                                          timing=timing)]
+                assert len(texts(got)) == n
+                return len(got)
+
+        with RawServer(answer) as srv:
+            return asyncio.run(read())
+
+    # the head, the body's end, the close (and perhaps a first piece that came with the head)
+    assert woken(3) <= 4 and woken(60) <= 4
 
 
 def test_a_body_read_in_bulk_hands_over_what_came_at_the_readers_wake_up_and_times_out_at_its_deadline():
