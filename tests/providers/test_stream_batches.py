@@ -240,3 +240,35 @@ def test_a_body_read_in_bulk_is_ended_by_the_last_chunk_even_when_it_comes_alone
     with RawServer(answer) as srv:
         ended = asyncio.run(read())
     assert ended - sent_last[0] < 0.1, ended - sent_last[0]
+
+
+def test_a_body_read_in_bulk_that_stalls_inside_a_chunk_hands_over_its_half_and_times_out_at_its_deadline():
+    chunks = sse_chunks()
+
+    def answer(_head: bytes, sock: socket.socket) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(HEAD + chunks[0] + chunks[1][:-20])  # the second chunk's last bytes never come
+        time.sleep(2.0)
+
+    async def read() -> tuple[list[list[StreamEvent]], float, BaseException | None]:
+        async with make_client() as client:
+            provider = make_provider(ProviderConfig("raw", "openai", srv.base_url + "/v1"), client, None)
+            timing = WireTiming(bulk=True)
+            got: list[list[StreamEvent]] = []
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            try:
+                async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(),
+                                                            timing=timing):
+                    got.append(events)
+                    timing.wake_at = t0 + 0.15
+                    timing.deadline = t0 + 0.3
+            except TimeoutError as exc:
+                return got, loop.time() - t0, exc
+            return got, loop.time() - t0, None
+
+    with RawServer(answer) as srv:
+        got, took, error = asyncio.run(read())
+    assert isinstance(error, TimeoutError), got
+    assert 0.28 <= took < 0.7, took
+    assert [d.text for d in texts(got)] == PIECES[:1]  # the whole first piece; the half one is no event
