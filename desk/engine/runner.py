@@ -269,7 +269,7 @@ class Runner:
     reuse_requests: bool = False
     # Load runs show no text as it streams: a body is read in bulk, each piece only stamped on
     # arrival and parsed once the body has ended; the connection wakes the run only then (or
-    # at its read deadline, which it keeps: desk.providers.transport.WireTiming).
+    # at its read deadline, which it keeps: desk.providers.body.WireTiming).
     quiet_reads: bool = False
 
     def _keys(self, target: Target) -> dict[str, str]:

@@ -402,7 +402,7 @@ class Provider(ABC):
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
         # A load run's stream is read in bulk (a chunked body on the lean transport): every
         # piece stamped on arrival, parsed once the body has ended; the run's read deadline
-        # is kept by the body from here on (desk.providers.transport.WireTiming).
+        # is kept by the body from here on (desk.providers.body.WireTiming).
         bulk = timing.bulk and stream and ctype in self.stream_content_types \
             and timing.body is not None and timing.body.chunked
         timing.in_bulk = bulk

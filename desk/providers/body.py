@@ -20,7 +20,7 @@ _MAX_TRAILER_BYTES = 64 * 1024
 
 @dataclass(slots=True)
 class WireTiming:
-    """Filled in by the transport for one request (all `perf_counter` seconds)."""
+    """Filled in by the transport for one request (`perf_counter` seconds, but for loop times)."""
 
     started: float | None = None  # request handed to the transport
     connect_ms: float | None = None  # set only when a new connection had to be opened
