@@ -52,7 +52,6 @@ from desk.providers.base import (
 from desk.providers.transport import WireTiming
 
 log = logging.getLogger("desk.engine")
-QUIET_WAKE_S = 0.1  # with quiet reads, a stall is seen at most this much after the idle limit
 
 
 @dataclass(frozen=True)
@@ -240,6 +239,21 @@ class _AttemptStream:
         check_calls(self.result.tool_calls, tools)
 
 
+def bulk_deadline(timing: WireTiming, timeouts: Timeouts, phase: str, first: float, total: float) -> None:
+    """The read deadline of a body read in bulk (loop time), after the reader has taken what
+    came: the first-token deadline until content came, then the idle limit after the latest
+    piece that brought events, never past the total. Until content came the body also hands
+    over what came every idle period, so that a stall right after it is seen on time."""
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    if phase == "first":
+        timing.deadline = first
+        timing.wake_at = min(first, now + timeouts.idle)
+        return
+    arrived = now if timing.events_at is None else timing.events_at + (now - perf_counter())
+    timing.deadline = timing.wake_at = min(total, arrived + timeouts.idle)
+
+
 @dataclass
 class Runner:
     """Runs responses with one policy; shared by trials, the CLI and (later) load runs."""
@@ -253,9 +267,9 @@ class Runner:
     known_keys: Callable[[], Mapping[str, str]] = dict
     # Load runs send one request thousands of times: built once per trial, then copied.
     reuse_requests: bool = False
-    # Load runs show no text as it streams: once the first content came, the connection wakes
-    # the run for the rest only at the body's end (or every QUIET_WAKE_S, for the idle
-    # deadline), each piece still stamped on arrival (desk.providers.transport).
+    # Load runs show no text as it streams: a body is read in bulk, each piece only stamped on
+    # arrival and parsed once the body has ended; the connection wakes the run only then (or
+    # at its read deadline, which it keeps: desk.providers.body.WireTiming).
     quiet_reads: bool = False
 
     def _keys(self, target: Target) -> dict[str, str]:
@@ -391,14 +405,15 @@ class Runner:
         perf_counter instants of its first and last content."""
         timeouts = self.timeouts
         loop = asyncio.get_running_loop()
-        timing = WireTiming()
+        timing = WireTiming(bulk=self.quiet_reads)
         t_loop = loop.time()
         total_deadline = t_loop + timeouts.total
+        first_deadline = min(total_deadline, t_loop + timeouts.first_token)
         phase = "first"
         rescheduled = t_loop
         got = _AttemptStream(result, attempt, parts, reasoning, sink)
         try:
-            async with asyncio.timeout_at(min(total_deadline, t_loop + timeouts.first_token)) as deadline:
+            async with asyncio.timeout_at(first_deadline) as deadline:
                 async for events in target.provider.stream_batches(
                     target.ref.model, trial, target.settings, timing=timing, stream=self.stream,
                     reuse=self.reuse_requests,
@@ -408,8 +423,10 @@ class Runner:
                     if phase == "first" and got.has_content:
                         phase = "idle"
                         rescheduled = float("-inf")  # the idle clock starts at the first content
-                        if self.quiet_reads:
-                            timing.quiet_s = min(QUIET_WAKE_S, timeouts.idle / 4)
+                    if timing.in_bulk:  # the body keeps the read deadline from here on
+                        deadline.reschedule(None)
+                        bulk_deadline(timing, timeouts, phase, first_deadline, total_deadline)
+                        continue
                     # Cheap idle timer: one deadline, moved at most every 50 ms (not reset per read).
                     now = loop.time()
                     if phase == "idle" and now - rescheduled > 0.05:

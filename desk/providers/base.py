@@ -23,12 +23,10 @@ from desk.core.provider import ProviderConfig
 from desk.core.response import ErrorKind, Usage, kind_for_status, redact
 from desk.core.trial import GenerationSettings, TrialInput
 from desk.providers import advice
+from desk.providers.body import body_batches
 from desk.providers.errors import ProviderError as ProviderError  # where callers import it from
-from desk.providers.framing import MAX_BODY_BYTES, too_large
-from desk.providers.transport import TIMING_KEY, WireTiming, body_batches
-
-MAX_ERROR_BODY = 64 * 1024
-
+from desk.providers.replies import error_json, html_title, read_body, read_capped, snippet
+from desk.providers.transport import TIMING_KEY, WireTiming
 
 # --- stream events -------------------------------------------------------------------
 
@@ -391,8 +389,8 @@ class Provider(ABC):
         limits = ratelimit_headers(headers)
         status = response.status_code
         if status >= 300:
-            body = await _read_capped(response)
-            parsed = _error_json(body)
+            body = await read_capped(response)
+            parsed = error_json(body)
             raise ProviderError(
                 self.classify_error(status, parsed),
                 self.redact_secrets(self._describe_error(body, headers, status, response.request.url)),
@@ -401,17 +399,23 @@ class Provider(ABC):
                 rid or body_request_id(parsed),
                 limits,
             )
-        yield [Opened(status, rid, limits)]
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+        # A load run's stream is read in bulk (a chunked body on the lean transport): every
+        # piece stamped on arrival, parsed once the body has ended; the run's read deadline
+        # is kept by the body from here on (desk.providers.body.WireTiming).
+        bulk = timing.bulk and stream and ctype in self.stream_content_types \
+            and timing.body is not None and timing.body.chunked
+        timing.in_bulk = bulk
+        yield [Opened(status, rid, limits)]
         if ctype == "text/html":
-            body = await _read_capped(response)
+            body = await read_capped(response)
             raise protocol_error(
                 f"expected a {'stream' if stream else 'JSON body'}, got an HTML page: "
-                f"{_html_title(body)!r}"
+                f"{html_title(body)!r}"
             )
         if stream and ctype not in self.stream_content_types and ctype != "application/json":
-            body = await _read_capped(response)
-            raise protocol_error(f"expected {self.stream_content_types[0]}, got {ctype or 'no content type'}: {_snippet(body)!r}")
+            body = await read_capped(response)
+            raise protocol_error(f"expected {self.stream_content_types[0]}, got {ctype or 'no content type'}: {snippet(body)!r}")
         if not stream or ctype == "application/json":
             # Non-streamed, or a server that answered a stream request with one JSON object.
             chunks = await read_body(response)
@@ -426,6 +430,10 @@ class Provider(ABC):
         decoder = self.decoder()
         async for batch in body_batches(response, timing):
             events: list[StreamEvent] = []
+            if bulk:  # in bulk, even none: the reader judges its deadline after each
+                yield decoder.feed_batch(batch, timing)
+                decoder.raise_held()  # what came before an error was delivered first
+                continue
             try:
                 for chunk, at in batch:
                     try:
@@ -461,13 +469,13 @@ class Provider(ABC):
     def _vendor_said(self, body: bytes, headers: httpx.Headers) -> str:
         text = body.decode("utf-8", errors="replace")
         ctype = headers.get("content-type", "")
-        parsed = _error_json(body)
+        parsed = error_json(body)
         message = self.error_message(parsed) if parsed is not None else None
         if message:
             return message
         if "html" in ctype or text.lstrip().lower().startswith(("<!doctype", "<html")):
-            return f"HTML error page: {_html_title(body)!r}"
-        return _snippet(body) or "no error message in the response"
+            return f"HTML error page: {html_title(body)!r}"
+        return snippet(body) or "no error message in the response"
 
     def redact_secrets(self, text: str) -> str:
         """`text` with this provider's secrets (its API key) masked: fit for an error message."""
@@ -481,9 +489,9 @@ class Provider(ABC):
                 response = await self.client.send(self.models_request(), stream=True)
                 try:
                     if response.status_code >= 300:
-                        body = await _read_capped(response)
+                        body = await read_capped(response)
                         raise ProviderError(
-                            self.classify_error(response.status_code, _error_json(body)),
+                            self.classify_error(response.status_code, error_json(body)),
                             self.redact_secrets(self._describe_error(
                                 body, response.headers, response.status_code, response.request.url
                             )),
@@ -528,64 +536,31 @@ class StreamDecoder(ABC):
         if self._held is not None:
             raise self._held
 
+    def feed_batch(self, batch: list[tuple[bytes, float]], timing: WireTiming) -> list[StreamEvent]:
+        """The events of many pieces at once (a body read in bulk), as `feed` gives them piece
+        by piece; `timing` learns the response id and the arrival of the latest piece that
+        yielded events. An error after some events is held back as `collect` does."""
+        events: list[StreamEvent] = []
+        try:
+            for chunk, at in batch:
+                had = len(events)
+                try:
+                    events += self.feed(chunk, at)
+                finally:  # the id is kept even when the stream breaks (or stalls) after naming it
+                    if timing.body_id is None:
+                        timing.body_id = self.response_id()
+                if len(events) > had:
+                    timing.events_at = at
+                self.raise_held()
+        except ProviderError as exc:
+            if not events:
+                raise
+            self._held = exc
+        return events
+
     def response_id(self) -> str | None:
         """The response or message id the stream has named so far (None: not yet, or never)."""
         return None
-
-
-async def _read_capped(response: httpx.Response) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_raw():
-        parts.append(chunk)
-        size += len(chunk)
-        if size >= MAX_ERROR_BODY:
-            break
-    return b"".join(parts)[:MAX_ERROR_BODY]
-
-
-async def read_body(response: httpx.Response) -> list[bytes]:
-    """A whole JSON answer, refused (TOO_LARGE) once it passes MAX_BODY_BYTES: up front
-    when Content-Length says so, else as soon as the bytes read pass the limit."""
-    length = response.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise too_large("a response body", MAX_BODY_BYTES)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_raw():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise too_large("a response body", MAX_BODY_BYTES)
-        chunks.append(chunk)
-    return chunks
-
-
-def _error_json(body: bytes) -> Any:
-    """An error body as JSON (the first item of a list, as Gemini sometimes sends), or None."""
-    text = body.decode("utf-8", errors="replace")
-    try:
-        parsed = json.loads(text) if text.strip() else None
-    except ValueError:
-        return None
-    if isinstance(parsed, list) and parsed:
-        parsed = parsed[0]
-    return parsed
-
-
-def _snippet(body: bytes, n: int = 200) -> str:
-    text = " ".join(body.decode("utf-8", errors="replace").split())
-    return text[:n] + ("…" if len(text) > n else "")
-
-
-def _html_title(body: bytes) -> str:
-    text = body.decode("utf-8", errors="replace")
-    lower = text.lower()
-    i = lower.find("<title>")
-    if i >= 0:
-        j = lower.find("</title>", i)
-        if j > i:
-            return " ".join(text[i + 7 : j].split())[:120]
-    return _snippet(body, 120)
 
 
 def _transport_message(exc: httpx.TransportError) -> str:

@@ -142,6 +142,27 @@ class SSEDecoder:
         return bool(self._buf or self._data)
 
 
+def sse_data(pieces: list[tuple[bytes, float]]) -> list[tuple[str, float]] | None:
+    """The data of every event in `pieces` (taken from the start of a stream or right after an
+    event's end) with the arrival of the piece that completed it, as SSEDecoder would give
+    them, framed at once: for the usual stream only, where each piece holds whole events of
+    one `data:` line each (or comments) and LF line ends. None for anything else, which
+    SSEDecoder then reads."""
+    out: list[tuple[str, float]] = []
+    append = out.append
+    for chunk, at in pieces:
+        if chunk[-2:] != b"\n\n" or b"\r" in chunk or len(chunk) > MAX_LINE_BYTES:
+            return None
+        for block in chunk[:-2].split(b"\n\n"):
+            if b"\n" in block:
+                return None
+            if block[:5] == b"data:":
+                append((block[6 if block[5:6] == b" " else 5:].decode("utf-8", errors="replace"), at))
+            elif block[:1] != b":":  # not a comment either
+                return None
+    return out
+
+
 class NDJSONDecoder:
     """Newline-delimited JSON (Ollama): one object per line; blank lines ignored."""
 

@@ -4,8 +4,9 @@ Together, Azure OpenAI (api-key header + api-version query)."""
 from __future__ import annotations
 
 import base64
+import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -31,7 +32,8 @@ from desk.providers.base import (
     unknown_fields,
     usage_from,
 )
-from desk.providers.framing import SSEDecoder
+from desk.providers.framing import SSEDecoder, sse_data
+from desk.providers.transport import WireTiming
 
 # Fields of a delta (or a whole message) desk reads; `role` names the speaker. Any other
 # field with a value is reported as unknown content (audio, annotations...). Tool calls
@@ -304,6 +306,10 @@ def _stream_error(err: Any) -> ProviderError:
     return ProviderError(ErrorKind.SERVER_ERROR, str(err))
 
 
+# json.loads' own scanner, called without the checks around it (an attribute typeshed omits)
+_SCAN: Callable[[str, int], tuple[Any, int]] = vars(json.JSONDecoder())["scan_once"]
+
+
 class _ChatDecoder(StreamDecoder):
     def __init__(self) -> None:
         self._sse = SSEDecoder()
@@ -322,6 +328,40 @@ class _ChatDecoder(StreamDecoder):
     def response_id(self) -> str | None:
         return self._id
 
+    def feed_batch(self, batch: list[tuple[bytes, float]], timing: WireTiming) -> list[StreamEvent]:
+        """A body read in bulk: the usual stream's events framed all at once (sse_data), each
+        then read as `feed` reads it; any other stream piece by piece."""
+        if self._held is not None or self._sse.pending or (datas := sse_data(batch)) is None:
+            return super().feed_batch(batch, timing)
+        out: list[StreamEvent] = []
+        event, read, scan = self._event, self._read, _SCAN
+        try:
+            for data, at in datas:
+                had = len(out)
+                # An object read straight by the JSON scanner (what json.loads does, less its
+                # checks around); a value it refuses or that leaves text over, the usual way.
+                if data[:1] == "{":
+                    try:
+                        obj, end = scan(data, 0)
+                    except (StopIteration, ValueError):
+                        end = -1
+                    if end == len(data):
+                        read(obj, at, out)
+                    else:
+                        event(data, at, out)
+                else:
+                    event(data, at, out)
+                if len(out) > had:
+                    timing.events_at = at
+        except ProviderError as exc:
+            if not out:
+                raise
+            self._held = exc  # what came before it is delivered first
+        finally:  # the id is kept even when the stream breaks after naming it
+            if timing.body_id is None:
+                timing.body_id = self._id
+        return out
+
     def _event(self, data: str, at: float, out: list[StreamEvent]) -> None:
         if data.strip() == "[DONE]":
             self._done = True
@@ -330,12 +370,20 @@ class _ChatDecoder(StreamDecoder):
         obj = loads(data, "stream event")
         if not isinstance(obj, dict):
             raise protocol_error(f"stream event is not an object: {data[:80]!r}")
+        self._read(obj, at, out)
+
+    def _read(self, obj: dict[str, Any], at: float, out: list[StreamEvent]) -> None:
         if obj.get("error"):
             raise _stream_error(obj["error"])
         self._id = self._id or obj.get("id")
         out += self._served.seen(obj.get("model"), obj.get("system_fingerprint"))
         for choice in obj.get("choices") or ():
-            out += _content_events(choice.get("delta") or {}, at, "delta")
+            delta = choice.get("delta") or {}
+            if type(delta) is dict and type(content := delta.get("content")) is str and delta.keys() <= _PLAIN_DELTA:
+                if content:  # the usual chunk, as _content_events reads it
+                    out.append(TextDelta(content, at))
+            else:
+                out += _content_events(delta, at, "delta")
             if choice.get("finish_reason"):
                 self._finish = _finish(choice["finish_reason"])
         if obj.get("usage"):

@@ -16,37 +16,24 @@ import os
 import socket
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from functools import partial
 from time import perf_counter
 
 import httpx
 
+from desk.providers.body import QUIET_MAX as _QUIET_MAX
+from desk.providers.body import WireTiming as WireTiming  # where readers import it from
+from desk.providers.body import _Body
+
 _MAX_HEADER_BYTES = 64 * 1024
 _HIGH_WATER = 1024 * 1024
-_QUIET_MAX = 64 * 1024  # a quiet reader is woken once this much is buffered
 _LAST_CHUNK = b"0\r\n\r\n"  # a chunked body's end (without trailers)
 
 
 def _may_end(buf: bytearray) -> bool:
     """Whether `buf` ends as a chunked body does (its last chunk, alone or after a chunk's CRLF)."""
     return buf.endswith(_LAST_CHUNK) and (len(buf) == 5 or buf[-7:-5] == b"\r\n")
-
-
-@dataclass(slots=True)
-class WireTiming:
-    """Filled in by the transport for one request (all `perf_counter` seconds)."""
-
-    started: float | None = None  # request handed to the transport
-    connect_ms: float | None = None  # set only when a new connection had to be opened
-    arrival: float | None = None  # when the bytes of the latest chunk reached the process
-    reused_connection: bool = False
-    body_id: str | None = None  # the response / message id the body named (set by the provider)
-    body: _Body | None = None  # the response's body, which a provider may read in batches
-    # Set by a reader that needs no piece before the body's end (a load run, once the first
-    # content came): the connection stops waking it for every piece (see _Body.batches).
-    quiet_s: float | None = None
 
 
 TIMING_KEY = "desk.timing"
@@ -66,6 +53,8 @@ class _Protocol(asyncio.Protocol):
         self._drain: asyncio.Future[None] | None = None
         self._paused_reading = False
         self.quiet = False  # wake the reader only at a chunked body's end, or when much is buffered
+        self.rang = False  # the reader was woken by its clock (see `_fill`)
+        self.timing: WireTiming | None = None  # while a body is read in bulk: its deadline bounds every wait
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -121,7 +110,15 @@ class _Protocol(asyncio.Protocol):
         if self._drain is not None:
             await self._drain
 
-    async def _fill(self) -> None:
+    def _alarm(self) -> None:
+        self.rang = True
+        self._wake()
+
+    async def _fill(self, wake_at: float | None = None, *, enforce: bool = True) -> None:
+        """Until more bytes arrive, the connection ends, or the loop's clock reaches `wake_at`
+        (then `rang` is set). While a body is read in bulk, a wait (of the step by step read)
+        that its read deadline ends with nothing new raises TimeoutError: all that came
+        before was handed over, piece by piece."""
         if self.eof:
             if self.error is not None:
                 raise httpx.ReadError(f"connection lost: {self.error}")
@@ -129,11 +126,23 @@ class _Protocol(asyncio.Protocol):
         if self._paused_reading and self.transport is not None:
             self._paused_reading = False
             self.transport.resume_reading()
-        self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        deadline = self.timing.deadline if self.timing is not None and enforce else None
+        if wake_at is None:
+            wake_at = deadline
+        self.rang = False
+        alarm = loop.call_at(wake_at, self._alarm) if wake_at is not None else None
+        self._waiter = loop.create_future()
+        had = self.consumed + len(self.buf)
         try:
             await self._waiter
         finally:
             self._waiter = None
+            if alarm is not None:
+                alarm.cancel()
+        if self.rang and wake_at == deadline and not self.eof and self.consumed + len(self.buf) == had \
+                and deadline is not None and loop.time() >= deadline:
+            raise TimeoutError("read deadline")
 
     def _take(self, n: int) -> tuple[bytes, float]:
         """Remove n bytes from the buffer; return them with the arrival time of the last one."""
@@ -152,32 +161,37 @@ class _Protocol(asyncio.Protocol):
             return
         await self._fill()
 
-    def take_chunk(self) -> tuple[bytes, float] | None:
-        """A chunked body's next chunk when all of it (size line, data, CRLF) is already
-        here, with the arrival of its last data byte, as the step by step read would give;
-        None otherwise (not all here, the last chunk, or a size line to be refused)."""
-        buf = self.buf
-        eol = buf.find(b"\r\n", 0, 4096)
-        if eol <= 0:
-            return None
-        try:
-            size = int(buf[:eol].split(b";", 1)[0], 16)
-        except ValueError:
-            return None
-        end = eol + 2 + size
-        if size <= 0 or len(buf) < end + 2 or buf[end:end + 2] != b"\r\n":
-            return None
-        data = bytes(buf[eol + 2:end])
-        del buf[:end + 2]
-        marks = self.marks
-        done = self.consumed + end
-        while len(marks) > 1 and marks[0][0] < done:
-            marks.popleft()
-        arrival = marks[0][1] if marks else perf_counter()
-        self.consumed = done + 2
-        while len(marks) > 1 and marks[0][0] < self.consumed:
-            marks.popleft()
-        return data, arrival
+    def take_chunks(self) -> list[tuple[bytes, float]]:
+        """Every whole chunk of a chunked body already here (size line, data, CRLF), each with
+        the arrival of its last data byte, as the step by step read would give them, in one
+        pass: none once a chunk is not all here, is the last chunk, or has a size line to be
+        refused (those are left to the step by step read)."""
+        buf, marks = self.buf, self.marks
+        base, start, n = self.consumed, 0, len(buf)
+        out: list[tuple[bytes, float]] = []
+        find = buf.find
+        while True:
+            eol = find(b"\r\n", start, start + 4096)
+            if eol <= start:
+                break
+            try:
+                size = int(buf[start:eol].split(b";", 1)[0], 16)
+            except ValueError:
+                break
+            end = eol + 2 + size
+            if size <= 0 or n < end + 2 or buf[end:end + 2] != b"\r\n":
+                break
+            done = base + end
+            while len(marks) > 1 and marks[0][0] < done:
+                marks.popleft()
+            out.append((bytes(buf[eol + 2:end]), marks[0][1] if marks else perf_counter()))
+            start = end + 2
+        if start:
+            del buf[:start]
+            self.consumed = base + start
+            while len(marks) > 1 and marks[0][0] < self.consumed:
+                marks.popleft()
+        return out
 
     async def read_until(self, sep: bytes, limit: int) -> bytes:
         start = 0
@@ -432,18 +446,6 @@ async def _answers_plain_http(origin: Origin) -> bool:
     return reply.startswith(b"http/") and b"https" not in reply
 
 
-def body_batches(response: httpx.Response, timing: WireTiming) -> AsyncIterator[list[tuple[bytes, float]]]:
-    """A response's body in batches (`_Body.batches`): straight from the lean transport's body
-    when it served the response, none of httpx's layers per piece; else (a proxied request,
-    on httpx's own transport) a piece at a time as httpx yields it."""
-    return timing.body.batches() if timing.body is not None else _pieces(response, timing)
-
-
-async def _pieces(response: httpx.Response, timing: WireTiming) -> AsyncIterator[list[tuple[bytes, float]]]:
-    async for chunk in response.aiter_raw():
-        yield [(chunk, timing.arrival or perf_counter())]
-
-
 def _origin(url: httpx.URL) -> Origin:
     scheme = url.scheme
     port = url.port or (443 if scheme == "https" else 80)
@@ -473,128 +475,3 @@ def _parse_head(raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         if sep:
             headers.append((name.strip(), value.strip()))
     return status, parts[2] if len(parts) > 2 else b"", headers
-
-
-class _Body(httpx.AsyncByteStream):
-    """Yields the body as it arrives; returns the connection to the pool only when fully read."""
-
-    def __init__(
-        self,
-        transport: LeanTransport,
-        origin: Origin,
-        proto: _Protocol,
-        headers: list[tuple[bytes, bytes]],
-        method: str,
-        status: int,
-        timing: WireTiming | None,
-    ) -> None:
-        self._transport = transport
-        self._origin = origin
-        self._proto: _Protocol | None = proto
-        self._timing = timing
-        lower = {k.lower(): v for k, v in headers}
-        self._keep_alive = lower.get(b"connection", b"").lower() != b"close"
-        self._chunked = b"chunked" in lower.get(b"transfer-encoding", b"").lower()
-        length = lower.get(b"content-length")
-        self._length = int(length) if length is not None and not self._chunked else None
-        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-            self._length = 0
-            self._chunked = False
-        if self._length is None and not self._chunked:
-            self._keep_alive = False  # body ends when the server closes
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        timing = self._timing
-        async for batch in self.batches():
-            for data, arrival in batch:
-                if timing is not None:
-                    timing.arrival = arrival
-                yield data
-
-    async def batches(self) -> AsyncIterator[list[tuple[bytes, float]]]:
-        """The body as it arrives: per wake-up of the loop, every piece already here, each
-        with the arrival of its last byte (a chunked body's whole chunks, one by one, as the
-        server framed them). Many streams at once make their chunks wait for the loop
-        together: taken in one step, they cost one pass through the reading layers."""
-        proto = self._proto
-        if proto is None:
-            return
-        timing = self._timing
-        if self._chunked:
-            while True:
-                quiet = timing is not None and timing.quiet_s is not None
-                if quiet:
-                    await self._quietly(proto, timing.quiet_s)  # type: ignore[union-attr, arg-type]
-                elif not proto.buf and not proto.eof:
-                    await proto.wait_for_bytes()  # then most often the whole next chunk is here
-                if (whole := proto.take_chunk()) is not None:  # the usual case: one step
-                    batch = [whole]
-                    while (whole := proto.take_chunk()) is not None:
-                        batch.append(whole)
-                    if timing is not None:
-                        timing.arrival = batch[-1][1]
-                    yield batch
-                    continue
-                if quiet and not proto.buf and not proto.eof:
-                    continue  # woken by the clock with nothing new: the reader's deadline runs on
-                line = await proto.read_until(b"\r\n", 4096)
-                try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise httpx.RemoteProtocolError(f"bad chunk size line {line[:40]!r}") from None
-                if size == 0:
-                    while await proto.read_until(b"\r\n", _MAX_HEADER_BYTES) != b"\r\n":
-                        pass  # trailers
-                    break
-                while size:
-                    data, arrival = await proto.read_some(size)
-                    size -= len(data)
-                    if timing is not None:
-                        timing.arrival = arrival
-                    yield [(data, arrival)]
-                if await proto.read_exactly(2) != b"\r\n":
-                    raise httpx.RemoteProtocolError("chunk not terminated by CRLF")
-        elif self._length is not None:
-            left = self._length
-            while left:
-                data, arrival = await proto.read_some(left)
-                left -= len(data)
-                if timing is not None:
-                    timing.arrival = arrival
-                yield [(data, arrival)]
-        else:
-            while (got := await proto.read_to_eof()) is not None:
-                if timing is not None:
-                    timing.arrival = got[1]
-                yield [got]
-        self._finish(reusable=self._keep_alive)
-
-    @staticmethod
-    async def _quietly(proto: _Protocol, every_s: float) -> None:
-        """Wait for the body's end, a full buffer, or `every_s` (so that a reader's idle
-        deadline sees the stream still flowing): one wake-up for many pieces, each still
-        stamped on arrival. The first content byte is never read this way (see WireTiming)."""
-        if proto.eof or _may_end(proto.buf) or len(proto.buf) > _QUIET_MAX:
-            return
-        proto.quiet = True
-        wake = asyncio.get_running_loop().call_later(every_s, proto._wake)
-        try:
-            await proto.wait_for_bytes()
-        finally:
-            wake.cancel()
-            proto.quiet = False
-
-    def _finish(self, *, reusable: bool) -> None:
-        proto, self._proto = self._proto, None
-        if proto is None:
-            return
-        if reusable:
-            self._transport._checkin(self._origin, proto)
-        else:
-            proto.close()
-
-    async def aclose(self) -> None:
-        # Not fully read (cancelled, timed out, error): the connection's state is unknown.
-        proto, self._proto = self._proto, None
-        if proto is not None:
-            proto.abort()

@@ -6,6 +6,8 @@ Two figures, each in CPU seconds per 100,000 chunks:
   decoder    a recorded stream of each protocol (the scripted vendor server's reply, one
              piece per chunk, as it came off the wire) fed to the protocol's decoder over
              and over: framing and parsing alone.
+  in bulk    the same, the whole stream handed to the decoder at once (feed_batch), as a
+             load run reads a body once it has ended.
   load path  `--streams` streams of `--pieces` chunks each, all sent at once through the
              real load path (desk load, one process) against the vendor server in its own
              process; desk's process CPU over the whole run (warm-up, plan and summary
@@ -40,6 +42,7 @@ from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.session import Engine
 from desk.providers.http import make_client
 from desk.providers.registry import make_provider
+from desk.providers.transport import WireTiming
 from desk.store import open_store
 from tests.bench.bench_timing import start_server
 from tests.engine.conftest import KINDS, MODELS
@@ -80,11 +83,24 @@ def decoder_cpu(kind: str, chunks: list[bytes], repeat: int) -> float:
     return (time.process_time() - t0) / (repeat * len(chunks)) * PER
 
 
-def decoder_figures(args: argparse.Namespace) -> dict[str, float]:
+def bulk_decoder_cpu(kind: str, chunks: list[bytes], repeat: int) -> float:
+    """CPU seconds per 100k chunks to decode `chunks` handed over at once, `repeat` times."""
+    provider = make_provider(ProviderConfig(kind, kind, "http://127.0.0.1:9"), httpx.AsyncClient(), None)
+    batch = [(chunk, 1.0) for chunk in chunks]
+    t0 = time.process_time()
+    for _ in range(repeat):
+        decoder = provider.decoder()
+        decoder.feed_batch(batch, WireTiming())
+        list(decoder.close(2.0))
+    return (time.process_time() - t0) / (repeat * len(chunks)) * PER
+
+
+def decoder_figures(args: argparse.Namespace) -> dict[str, tuple[float, float]]:
     with VendorServer() as vendor:
         vendor.default_script = Script(text_pieces=pieces(args.pieces))
         recorded = {k: run(record(k, vendor.base_url, args.pieces)) for k in args.kinds}
-    return {k: decoder_cpu(k, recorded[k], args.repeat) for k in args.kinds}
+    return {k: (decoder_cpu(k, recorded[k], args.repeat), bulk_decoder_cpu(k, recorded[k], args.repeat))
+            for k in args.kinds}
 
 
 async def load_round(kind: str, root: str, streams: int, workdir: Path) -> tuple[float, int, float]:
@@ -162,15 +178,16 @@ def main(argv: list[str] | None = None) -> int:
     load = {} if args.skip_load else load_figures(args)
     print(f"desk CPU seconds per {PER:,} chunks ({args.pieces} chunks a stream; load path: {args.streams} "
           f"streams at once, one process; {time.strftime('%Y-%m-%d %H:%M')})")
-    print(f"  {'protocol':10} {'decoder':>9} {'load path':>10} {'per extra chunk':>16} {'while streaming':>16} {'ok':>6}")
+    print(f"  {'protocol':10} {'decoder':>9} {'in bulk':>9} {'load path':>10} {'per extra chunk':>16} {'while streaming':>16} {'ok':>6}")
     nan = float("nan")
     for kind in args.kinds:
         row = load.get(kind, {})
-        print(f"  {kind:10} {dec[kind]:9.3f} {row.get('per_100k_chunks_s', nan):10.3f} "
+        print(f"  {kind:10} {dec[kind][0]:9.3f} {dec[kind][1]:9.3f} {row.get('per_100k_chunks_s', nan):10.3f} "
               f"{row.get('marginal_per_100k_chunks_s', nan):16.3f} "
               f"{row.get('streaming_per_100k_chunks_s', nan):16.3f} {row.get('ok', 0):>6}")
     if args.json:
-        print(json.dumps({"decoder": dec, "load": load}))
+        print(json.dumps({"decoder": {k: v[0] for k, v in dec.items()}, "in_bulk": {k: v[1] for k, v in dec.items()},
+                          "load": load}))
     return 0
 
 

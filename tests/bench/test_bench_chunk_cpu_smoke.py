@@ -8,5 +8,5 @@ def test_chunk_cpu_benchmark_prints_every_protocol():
     out = run("tests.bench.bench_chunk_cpu", "--streams", "20", "--pieces", "3", "--repeat", "20", "--rounds", "1")
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith("  ")}
     for kind in ("openai", "anthropic", "gemini", "ollama"):
-        decoder, load, _extra, _streaming, ok = rows[kind]
-        assert float(decoder) > 0 and float(load) > 0 and ok == "20", out
+        decoder, bulk, load, _extra, _streaming, ok = rows[kind]
+        assert float(decoder) > 0 and float(bulk) > 0 and float(load) > 0 and ok == "20", out

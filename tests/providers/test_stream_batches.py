@@ -23,9 +23,9 @@ from tests.raw_server import RawServer
 PIECES = ["Hel", "lo", " wor", "ld", "!"]
 
 
-def sse_chunks() -> list[bytes]:
+def sse_chunks(pieces: list[str] = PIECES) -> list[bytes]:
     """An OpenAI chat stream, one SSE event per HTTP chunk (chunked framing included)."""
-    events = [{"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"content": p}}]} for p in PIECES]
+    events = [{"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"content": p}}]} for p in pieces]
     events.append({"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
     lines = [b"data: " + json.dumps(e).encode() + b"\n\n" for e in events] + [b"data: [DONE]\n\n"]
     return [b"%x\r\n%s\r\n" % (len(line), line) for line in lines] + [b"0\r\n\r\n"]
@@ -124,7 +124,7 @@ def test_a_body_read_in_batches_gives_each_chunk_its_own_arrival_as_the_step_by_
         assert len(got) == (1 if expected else 0), (body, cuts)
 
 
-def test_a_quiet_reader_is_woken_once_for_many_pieces_each_stamped_on_arrival():
+def test_a_body_read_in_bulk_wakes_its_reader_once_for_many_pieces_each_stamped_on_arrival():
     chunks = sse_chunks()
 
     def answer(_head: bytes, sock: socket.socket) -> None:
@@ -134,57 +134,88 @@ def test_a_quiet_reader_is_woken_once_for_many_pieces_each_stamped_on_arrival():
             sock.sendall(chunk)
             time.sleep(0.03)
 
-    async def read(quiet: bool) -> list[list[StreamEvent]]:
+    async def read(bulk: bool) -> list[list[StreamEvent]]:
         async with make_client() as client:
             provider = make_provider(ProviderConfig("raw", "openai", srv.base_url + "/v1"), client, None)
-            timing = WireTiming()
-            got = []
-            async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(), timing=timing):
-                got.append(events)
-                if quiet and any(isinstance(e, TextDelta) for e in events):
-                    timing.quiet_s = 5.0  # as a load run does once the first content came
-            return got
+            timing = WireTiming(bulk=bulk)  # as a load run asks (no deadline here)
+            return [events async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(),
+                                                                       timing=timing)]
 
     with RawServer(answer) as srv:
-        loud, quiet = asyncio.run(read(False)), asyncio.run(read(True))
-    for got in (loud, quiet):
+        loud, bulk = asyncio.run(read(False)), asyncio.run(read(True))
+    for got in (loud, bulk):
         deltas = texts(got)
         assert [d.text for d in deltas] == PIECES
         gaps = [b.at - a.at for a, b in itertools.pairwise(deltas)]
         assert all(g > 0.015 for g in gaps), gaps  # each piece's own arrival, ~30 ms apart
     assert len([b for b in loud if texts([b])]) == len(PIECES)
-    # the first content alone, then the rest in one batch at the body's end
-    assert [len(texts([b])) for b in quiet if texts([b])] == [1, len(PIECES) - 1]
+    # the head (and perhaps the first piece with it), then every piece at once at the body's
+    # end, then the stream's close: woken twice, however many pieces
+    content = [b for b in bulk if texts([b])]
+    assert len(bulk) <= 4 and len(content) <= 2 and len(texts(content[-1:])) >= len(PIECES) - 1, bulk
 
 
-def test_a_quiet_reader_is_still_woken_every_period_so_its_idle_clock_sees_the_stream():
+def test_a_body_read_in_bulk_wakes_its_reader_as_often_however_many_pieces_it_has():
+    def woken(n: int) -> int:
+        chunks = sse_chunks([f"p{i} " for i in range(n)])
+
+        def answer(_head: bytes, sock: socket.socket) -> None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.sendall(HEAD)
+            for chunk in chunks:
+                sock.sendall(chunk)
+                time.sleep(0.005)
+
+        async def read() -> int:
+            async with make_client() as client:
+                provider = make_provider(ProviderConfig("raw", "openai", srv.base_url + "/v1"), client, None)
+                timing = WireTiming(bulk=True)
+                got = [events async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(),
+                                                                          timing=timing)]
+                assert len(texts(got)) == n
+                return len(got)
+
+        with RawServer(answer) as srv:
+            return asyncio.run(read())
+
+    # the head, the body's end, the close (and perhaps a first piece that came with the head)
+    assert woken(3) <= 4 and woken(60) <= 4
+
+
+def test_a_body_read_in_bulk_hands_over_what_came_at_the_readers_wake_up_and_times_out_at_its_deadline():
     chunks = sse_chunks()
 
     def answer(_head: bytes, sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.sendall(HEAD)
-        for chunk in chunks:
-            sock.sendall(chunk)
-            time.sleep(0.08)
+        sock.sendall(HEAD + b"".join(chunks[:2]))
+        time.sleep(2.0)  # stalls after two pieces, the connection open
 
-    async def read() -> list[float]:
+    async def read() -> tuple[list[list[StreamEvent]], float, BaseException | None]:
         async with make_client() as client:
             provider = make_provider(ProviderConfig("raw", "openai", srv.base_url + "/v1"), client, None)
-            timing = WireTiming()
-            woken = []
-            async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(), timing=timing):
-                if texts([events]):
-                    woken.append(time.perf_counter())
-                    timing.quiet_s = 0.1
-            return woken
+            timing = WireTiming(bulk=True)
+            got: list[list[StreamEvent]] = []
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            try:
+                async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(),
+                                                            timing=timing):
+                    got.append(events)
+                    assert timing.in_bulk
+                    timing.wake_at = t0 + 0.2  # look at what came then; give up at 0.4 s
+                    timing.deadline = t0 + 0.4
+            except TimeoutError as exc:
+                return got, loop.time() - t0, exc
+            return got, loop.time() - t0, None
 
     with RawServer(answer) as srv:
-        woken = asyncio.run(read())
-    # pieces every 80 ms for ~0.5 s: woken about every 0.1 s with what came, not only at the end
-    assert len(woken) >= 3 and all(b - a < 0.3 for a, b in itertools.pairwise(woken)), woken
+        got, took, error = asyncio.run(read())
+    assert isinstance(error, TimeoutError), got
+    assert 0.38 <= took < 0.8, took
+    assert [d.text for d in texts(got)] == PIECES[:2]  # handed over at the 0.2 s wake-up, before the end
 
 
-def test_a_quiet_reader_is_woken_by_the_last_chunk_even_when_it_comes_alone():
+def test_a_body_read_in_bulk_is_ended_by_the_last_chunk_even_when_it_comes_alone():
     *chunks, last = sse_chunks()
     sent_last: list[float] = []
 
@@ -193,7 +224,7 @@ def test_a_quiet_reader_is_woken_by_the_last_chunk_even_when_it_comes_alone():
         sock.sendall(HEAD + chunks[0])
         time.sleep(0.05)
         sock.sendall(b"".join(chunks[1:]))
-        time.sleep(0.3)  # the reader has taken everything: the last chunk arrives alone
+        time.sleep(0.3)  # the last chunk arrives alone
         sent_last.append(time.perf_counter())
         sock.sendall(last)
         time.sleep(1.0)  # the connection stays open: only the last chunk can end the body
@@ -201,12 +232,43 @@ def test_a_quiet_reader_is_woken_by_the_last_chunk_even_when_it_comes_alone():
     async def read() -> float:
         async with make_client() as client:
             provider = make_provider(ProviderConfig("raw", "openai", srv.base_url + "/v1"), client, None)
-            timing = WireTiming()
-            async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(), timing=timing):
-                if texts([events]):
-                    timing.quiet_s = 5.0
+            timing = WireTiming(bulk=True)
+            async for _events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(), timing=timing):
+                pass
             return time.perf_counter()
 
     with RawServer(answer) as srv:
         ended = asyncio.run(read())
-    assert ended - sent_last[0] < 0.1, ended - sent_last[0]  # not the 5 s quiet period
+    assert ended - sent_last[0] < 0.1, ended - sent_last[0]
+
+
+def test_a_body_read_in_bulk_that_stalls_inside_a_chunk_hands_over_its_half_and_times_out_at_its_deadline():
+    chunks = sse_chunks()
+
+    def answer(_head: bytes, sock: socket.socket) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(HEAD + chunks[0] + chunks[1][:-20])  # the second chunk's last bytes never come
+        time.sleep(2.0)
+
+    async def read() -> tuple[list[list[StreamEvent]], float, BaseException | None]:
+        async with make_client() as client:
+            provider = make_provider(ProviderConfig("raw", "openai", srv.base_url + "/v1"), client, None)
+            timing = WireTiming(bulk=True)
+            got: list[list[StreamEvent]] = []
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            try:
+                async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(),
+                                                            timing=timing):
+                    got.append(events)
+                    timing.wake_at = t0 + 0.15
+                    timing.deadline = t0 + 0.3
+            except TimeoutError as exc:
+                return got, loop.time() - t0, exc
+            return got, loop.time() - t0, None
+
+    with RawServer(answer) as srv:
+        got, took, error = asyncio.run(read())
+    assert isinstance(error, TimeoutError), got
+    assert 0.28 <= took < 0.7, took
+    assert [d.text for d in texts(got)] == PIECES[:1]  # the whole first piece; the half one is no event

@@ -38,9 +38,7 @@ async def step_by_step(proto: _Protocol) -> list[tuple[bytes, float]]:
 
 
 def in_one_step(proto: _Protocol) -> list[tuple[bytes, float]]:
-    out = []
-    while (whole := proto.take_chunk()) is not None:
-        out.append(whole)
+    out = proto.take_chunks()
     assert proto.buf == b"0\r\n\r\n"  # the last chunk is left to the step-by-step read (trailers)
     return out
 
@@ -58,6 +56,6 @@ def test_whole_chunks_read_in_one_step_match_the_step_by_step_read():
 
 def test_a_chunk_not_all_here_is_left_for_the_step_by_step_read():
     proto = buffered(b"5\r\nhel", [])
-    assert proto.take_chunk() is None and proto.buf == b"5\r\nhel"
+    assert proto.take_chunks() == [] and proto.buf == b"5\r\nhel"
     proto = buffered(b"zz\r\nhello\r\n", [])
-    assert proto.take_chunk() is None  # a bad size line is refused by the step-by-step read
+    assert proto.take_chunks() == []  # a bad size line is refused by the step-by-step read
