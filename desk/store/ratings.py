@@ -17,6 +17,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import pairwise, repeat
+from operator import itemgetter
 from typing import Any, cast
 
 from desk.core.constraint_reading import DESK_KEY
@@ -182,17 +183,14 @@ class RatingTable:
         # brought a second current row into, every row nothing supersedes is current.
         # Without a tag, the rows nothing supersedes are read and checked in one scan (a pair
         # met twice: rank them); a tag narrows rows, not pairs, so the table is asked first.
-        found = None
-        if not f.tags:
-            sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS, unsuperseded=True)
-            found = self.db.conn.execute(sql + " ORDER BY 1, 2", params).fetchall()  # the ranking's order
-            if _repeats_a_pair(found):
-                found = None
-        if found is None:
-            unsuperseded = bool(f.tags) and _one_current_each(self.db)
-            sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS, unsuperseded=unsuperseded)
-            if unsuperseded:
-                sql += " ORDER BY 1, 2"  # by response, then rater: the order the ranking gives
+        # With a tag, each row read says how many rows of its pair nothing supersedes: the
+        # tagged rows alone are probed, not every rating (a scan of them all, twice the time).
+        sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS, unsuperseded=True)
+        if f.tags:
+            sql = f"SELECT q.*, ({_PAIR_ROWS}) FROM ({sql}) q"
+        found = self.db.conn.execute(sql + " ORDER BY 1, 2", params).fetchall()  # the ranking's order
+        if (max(map(itemgetter(9), found), default=1) > 1) if f.tags else _repeats_a_pair(found):
+            sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS)
             found = self.db.conn.execute(sql, params).fetchall()
         if f.since is not None or f.until is not None or f.tags:
             wanted = set(f.tags)
@@ -369,6 +367,11 @@ _FIGURE_COLUMNS = (
     "NULLIF(r.constraints, ''), NULLIF(r.quality, ''), "
     f"CASE WHEN r.extra_json != '{{}}' THEN json_extract(r.extra_json, '$.{DESK_KEY}') END"
 )
+
+
+# How many rows of a (response, rater) pair `q` nothing supersedes: more than one only after a merge.
+_PAIR_ROWS = ("SELECT count(*) FROM ratings o WHERE o.response_id = q.response_id AND o.rater = q.rater AND "
+              "NOT EXISTS (SELECT 1 FROM ratings s WHERE s.supersedes = o.id AND s.origin IS o.origin)")
 
 
 def _current_preference_sql(rater: str | None, trial_id: str | None, *,
