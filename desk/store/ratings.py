@@ -355,6 +355,10 @@ def _selected(r: Rating, f: RatingFilter) -> bool:
 # `r` is the row in question; true when no row of the same table and origin names it as
 # replaced (a merged row naming one of ours, or another store's, replaces nothing).
 _NOT_SUPERSEDED = "NOT EXISTS (SELECT 1 FROM {table} s WHERE s.supersedes = r.id AND s.origin IS r.origin)"
+# The same for a read of many rows: a row no row names at all (most, read against the few
+# names in a list made once) needs no lookup of its own.
+_NONE_SUPERSEDES = ("(r.id NOT IN (SELECT supersedes FROM {table} WHERE supersedes IS NOT NULL) OR "
+                    f"{_NOT_SUPERSEDED})")
 # Made in this store, not brought by a merge.
 _LOCAL = "r.origin IS NULL"
 # Which of a rater's unsuperseded rows counts: one made here, else the newest.
@@ -390,7 +394,7 @@ def _current_preference_sql(rater: str | None, trial_id: str | None, *,
         f"SELECT * FROM (SELECT {columns}, row_number() OVER ("
         "PARTITION BY min(r.response_a, r.response_b), max(r.response_a, r.response_b), r.rater "
         f"ORDER BY {_LOCAL_FIRST}) AS n_ "
-        f"FROM preferences r WHERE {_NOT_SUPERSEDED.format(table='preferences')}{extra}) "
+        f"FROM preferences r WHERE {_NONE_SUPERSEDES.format(table='preferences')}{extra}) "
         "WHERE n_ = 1 ORDER BY created_at, id"
     ), params
 
@@ -403,7 +407,7 @@ def _current_rating_rows(db: Database, where: list[str], params: list[Any], *, o
 def _unsuperseded_sql(where: list[str], *, columns: str) -> str:
     """`_current_rating_sql`'s rows (in no order) when each (response, rater) has one row nothing supersedes."""
     extra = "".join(f" AND {w}" for w in where)
-    return f"SELECT {columns} FROM ratings r WHERE {_NOT_SUPERSEDED.format(table='ratings')}{extra}"
+    return f"SELECT {columns} FROM ratings r WHERE {_NONE_SUPERSEDES.format(table='ratings')}{extra}"
 
 
 def _repeats_a_pair(found: list[Any]) -> bool:
@@ -415,7 +419,7 @@ def _one_current_each(db: Database) -> bool:
     """Whether no rater has two rows of one response that nothing supersedes (only a merge
     makes such rows: an edit supersedes the rating it replaces)."""
     return db.conn.execute(
-        f"SELECT 1 FROM ratings r WHERE {_NOT_SUPERSEDED.format(table='ratings')} "
+        f"SELECT 1 FROM ratings r WHERE {_NONE_SUPERSEDES.format(table='ratings')} "
         "GROUP BY r.response_id, r.rater HAVING count(*) > 1 LIMIT 1").fetchone() is None
 
 
@@ -426,7 +430,7 @@ def _current_rating_sql(where: list[str], *, columns: str = "r.*") -> str:
     return (
         f"SELECT * FROM (SELECT {columns}, row_number() OVER ("
         f"PARTITION BY r.response_id, r.rater ORDER BY {_LOCAL_FIRST}) AS n_ "
-        f"FROM ratings r WHERE {_NOT_SUPERSEDED.format(table='ratings')}{extra}) "
+        f"FROM ratings r WHERE {_NONE_SUPERSEDES.format(table='ratings')}{extra}) "
         "WHERE n_ = 1"
     )
 
