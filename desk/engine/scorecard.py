@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 import operator
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Hashable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import attrgetter
@@ -75,6 +75,7 @@ from desk.engine.scorecard_columns import (
     UNCERTAINTY,
     ModelAnswers,
     RatedAnswers,
+    ascending,
     by_model,
     majority,
     present,
@@ -321,7 +322,7 @@ def _model_score(model: str, answers: ModelAnswers, rated: RatedAnswers, pairwis
 
     finished = map(operator.and_, map(operator.eq, statuses, repeat(Status.OK)),
                    map(operator.is_not, totals_ms, repeat(None)))
-    totals = sorted(cast("Iterable[float]", compress(totals_ms, finished)))  # None left out  # sorted once: each percentile below sorts it again, in O(n)
+    totals = ascending(list(compress(totals_ms, finished)))  # None left out  # sorted once: each percentile below sorts it again, in O(n)
     s.median_total_ms = percentile(totals, 50)
     s.p95_total_ms = percentile(totals, 95)
     latency_ci = bootstrap_percentile_intervals(totals, (50, 95), seed=seed, n_resamples=n_resamples)
