@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import pairwise, repeat
 from operator import itemgetter
 from typing import Any, cast
@@ -193,10 +193,10 @@ class RatingTable:
             sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS)
             found = self.db.conn.execute(sql, params).fetchall()
         if f.since is not None or f.until is not None or f.tags:
-            wanted = set(f.tags)
+            has_tags = _has_tags(f.tags)
             found = [row for row in found
                      if (f.since is None or row[2] >= f.since) and (f.until is None or row[2] < f.until)
-                     and (not wanted or wanted <= set(_json(row[8], [])))]  # tags_json, with a tag filter
+                     and (not f.tags or has_tags(row[8]))]  # tags_json, with a tag filter
         if found and len(found[0]) == len(RatingFigures._fields):  # each row holds the figures alone:
             return cast("list[RatingFigures]", [*map(tuple.__new__, repeat(RatingFigures), found)])  # C loop
         return [RatingFigures(*row[:8]) for row in found]  # the row ends in tags or the partition's row number
@@ -342,6 +342,19 @@ def _matching_sql(f: RatingFilter, *, columns: str = "r.*", unsuperseded: bool =
             sql += " AND tags_json LIKE ? ESCAPE '\\'"
             params.append(f"%{quoted}%")
     return sql, params
+
+
+def _has_tags(tags: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a tags_json holds every one of `tags`: each distinct text is parsed once (a
+    store's ratings hold a few sets of tags, written alike, over thousands of rows)."""
+    wanted, seen = set(tags), dict[str, bool]()
+
+    def has(text: str) -> bool:
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = wanted <= set(_json(text, []))
+        return found
+    return has
 
 
 def _selected(r: Rating, f: RatingFilter) -> bool:

@@ -195,18 +195,15 @@ class ResponseTable:
                 f"SELECT id, text FROM responses {clause} {'AND' if clause else 'WHERE'} status = ?",
                 [*params, interrupted]))
         else:
-            wanted = list(dict.fromkeys(ids))
-            found, texts = [], {}
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                found += self.db.conn.execute(
-                    f"SELECT {_FIGURE_COLUMNS}, created_at, rowid FROM responses "
-                    f"WHERE id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
-                texts.update(self.db.conn.execute(
-                    f"SELECT id, text FROM responses WHERE status = ? AND id IN ({', '.join('?' for _ in chunk)})",
-                    [interrupted, *chunk]))
-            found.sort(key=lambda r: (r[6], r[7]))
-            found = [row[:6] for row in found]
+            # The ids as one JSON array: one statement however many (chunks of bound
+            # parameters took twice as long at 10,000 ids), ordered by SQLite.
+            wanted = json.dumps(list(ids))
+            found = self.db.conn.execute(
+                f"SELECT {_FIGURE_COLUMNS} FROM responses WHERE id IN (SELECT value FROM json_each(?)) "
+                "ORDER BY created_at, rowid", [wanted]).fetchall()
+            texts = dict(self.db.conn.execute(
+                "SELECT id, text FROM responses WHERE status = ? AND id IN (SELECT value FROM json_each(?))",
+                [interrupted, wanted]))
         status = {s.value: s for s in Status}
         failed = {s.value: answer_failed(s, None) for s in Status}  # the text decides an interrupted one only
         return [ResponseFigures(rid, trial, model, status[st], total, cost,

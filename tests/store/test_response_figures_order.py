@@ -28,3 +28,10 @@ def test_answers_at_distinct_instants_come_by_time(store):
     for k, name in enumerate(["a", "c", "b", "d"]):
         store.db.conn.execute("UPDATE responses SET created_at = ? WHERE id = ?", (float(k), name))
     assert [f.id for f in store.responses.figures(RatingFilter())] == ["a", "c", "b", "d"]
+
+
+def test_answers_by_id_come_once_each_in_stored_order_however_many_ids(store):
+    names = [f"r{k:04d}" for k in range(1200)] + ["r\u00e9sum\u00e9", 'q"uote']
+    _store_answers(store, names)
+    asked = [*names[::-1], "absent", names[3], names[3]]  # any order, an unknown id, one id thrice
+    assert [f.id for f in store.responses.figures(ids=asked)] == names
