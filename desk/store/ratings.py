@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import pairwise, repeat
 from operator import itemgetter
 from typing import Any, cast
@@ -25,7 +25,7 @@ from desk.core.ids import new_id
 from desk.core.rating import Preference, PreferenceFigures, Rating, RatingFigures, RatingFilter
 from desk.core.records import preference_fields, preference_from_fields, rating_fields, rating_from_fields
 from desk.core.response import ResponseResult
-from desk.core.rubric import WINNERS, Rubric
+from desk.core.rubric import CONSTRAINTS, OUTCOMES, UNCERTAINTY, WINNERS, Rubric
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.responses import response_values_by_ids, responses_by_ids
@@ -197,9 +197,7 @@ class RatingTable:
             found = [row for row in found
                      if (f.since is None or row[2] >= f.since) and (f.until is None or row[2] < f.until)
                      and (not f.tags or has_tags(row[8]))]  # tags_json, with a tag filter
-        if found and len(found[0]) == len(RatingFigures._fields):  # each row holds the figures alone:
-            return cast("list[RatingFigures]", [*map(tuple.__new__, repeat(RatingFigures), found)])  # C loop
-        return [RatingFigures(*row[:8]) for row in found]  # the row ends in tags or the partition's row number
+        return _figure_rows(found)  # a row may end in tags, a count or the partition's row number
 
     def preference_figures(self, rater: str | None = None) -> list[PreferenceFigures]:
         """`current_preferences` (in their order) as the scorecard counts them."""
@@ -378,12 +376,35 @@ _LOCAL = "r.origin IS NULL"
 _LOCAL_FIRST = "(r.origin IS NULL) DESC, r.created_at DESC, r.id DESC"
 
 
+# The choice criteria (RatingFigures' fields 3-5) come as the index of a rubric value, any
+# other value as stored: `_figure_rows` makes them the rubric's own strings again, one object
+# per value (SQLite's text would be 330,000 new strings at 100,000 ratings, each compared by
+# its characters where the same object compares by identity).
+_CHOICES = ((3, OUTCOMES), (4, UNCERTAINTY), (5, CONSTRAINTS))
+
+
+def _coded(column: str, values: Sequence[str]) -> str:
+    whens = " ".join(f"WHEN '{value}' THEN {k}" for k, value in enumerate(values))
+    return f"CASE {column} {whens} ELSE NULLIF({column}, '') END"
+
+
 # A rating's values as RatingFigures holds them: an empty text is no value (as in `_rating`).
 _FIGURE_COLUMNS = (
-    "r.response_id, r.rater, r.created_at, NULLIF(r.outcome, ''), NULLIF(r.uncertainty, ''), "
-    "NULLIF(r.constraints, ''), NULLIF(r.quality, ''), "
+    f"r.response_id, r.rater, r.created_at, {_coded('r.outcome', OUTCOMES)}, "
+    f"{_coded('r.uncertainty', UNCERTAINTY)}, {_coded('r.constraints', CONSTRAINTS)}, NULLIF(r.quality, ''), "
     f"CASE WHEN r.extra_json != '{{}}' THEN json_extract(r.extra_json, '$.{DESK_KEY}') END"
 )
+
+
+def _figure_rows(found: list[Any]) -> list[RatingFigures]:
+    """RatingFigures of rows read by _FIGURE_COLUMNS (and maybe more columns after them), by C loops."""
+    if not found:
+        return []
+    columns: list[Iterable[Any]] = list(zip(*found, strict=True))[: len(RatingFigures._fields)]
+    for k, values in _CHOICES:
+        value = dict(enumerate(values))
+        columns[k] = map(value.get, columns[k], columns[k])  # a value not coded is itself
+    return cast("list[RatingFigures]", [*map(tuple.__new__, repeat(RatingFigures), zip(*columns, strict=True))])
 
 
 # How many rows of a (response, rater) pair `q` nothing supersedes: more than one only after a merge.
