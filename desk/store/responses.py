@@ -204,10 +204,11 @@ class ResponseTable:
             texts = dict(self.db.conn.execute(
                 "SELECT id, text FROM responses WHERE status = ? AND id IN (SELECT value FROM json_each(?))",
                 [interrupted, wanted]))
-        status = {s.value: s for s in Status}
-        failed = {s.value: answer_failed(s, None) for s in Status}  # the text decides an interrupted one only
+        status = dict(enumerate(Status))  # the status comes as its index in Status (see _FIGURE_COLUMNS)
+        failed = {k: answer_failed(s, None) for k, s in status.items()}  # the text decides an interrupted one only
+        stopped = list(Status).index(Status.INTERRUPTED)
         return [ResponseFigures(rid, trial, model, status[st], total, cost,
-                                failed[st] if st != interrupted else answer_failed(status[st], texts.get(rid)))
+                                failed[st] if st != stopped else answer_failed(status[st], texts.get(rid)))
                 for rid, trial, model, st, total, cost in found]
 
     def recover_interrupted(self) -> int:
@@ -321,7 +322,10 @@ def _attempt_spans(db: Database, response_ids: list[str]) -> dict[str, tuple[flo
 # What the scorecard reads of a response; the text and the attempts are most of a store.
 # The text only where it decides whether the answer failed (an interrupted one): 100,000
 # answers' texts are what the scorecard must not read.
-_FIGURE_COLUMNS = "id, trial_id, model, status, total_ms, cost_usd"
+# The status as its index in Status, a small int Python need not make (a text it does not
+# know as itself: a KeyError, as an unknown status always was).
+_STATUS_INDEX = " ".join(f"WHEN '{s.value}' THEN {k}" for k, s in enumerate(Status))
+_FIGURE_COLUMNS = f"id, trial_id, model, CASE status {_STATUS_INDEX} ELSE status END, total_ms, cost_usd"
 
 
 def _scope(filters: RatingFilter | None, load_runs: bool) -> tuple[str, list[Any]]:
