@@ -43,7 +43,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import attrgetter
 from statistics import mean
 from typing import TYPE_CHECKING, Any, cast
 
@@ -230,7 +229,9 @@ def compute_scorecard(
     if set(map(type, ratings)) - {RatingFigures}:
         ratings = [r if isinstance(r, RatingFigures) else rating_figures(r) for r in ratings]
     answers = by_model(responses)  # type: ignore[arg-type]  # ResponseFigures, as made sure above
-    model_of = dict(zip(map(attrgetter("id"), responses), map(attrgetter("model"), responses), strict=True))
+    model_of: dict[str, str] = {}  # from each model's column of ids: no attribute read per answer
+    for model, columns in answers.items():
+        model_of.update(zip(columns.ids, repeat(model)))
     # Only answers in scope are looked up: a rating of another is never read (cheaper than asking).
     rated = RatedAnswers(ratings, model_of)  # type: ignore[arg-type]  # RatingFigures, as made sure above
 
