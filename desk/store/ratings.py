@@ -400,7 +400,8 @@ def _figure_rows(found: list[Any]) -> list[RatingFigures]:
     """RatingFigures of rows read by _FIGURE_COLUMNS (and maybe more columns after them), by C loops."""
     if not found:
         return []
-    columns: list[Iterable[Any]] = list(zip(*found, strict=True))[: len(RatingFigures._fields)]
+    columns: list[Iterable[Any]] = []
+    columns += [*zip(*found, strict=True)][: len(RatingFigures._fields)]
     for k, values in _CHOICES:
         value = dict(enumerate(values))
         columns[k] = map(value.get, columns[k], columns[k])  # a value not coded is itself
