@@ -201,9 +201,17 @@ class RatingTable:
         return _figure_rows(found)  # a row may end in tags, a count or the partition's row number
 
     def preference_figures(self, rater: str | None = None) -> list[PreferenceFigures]:
-        """`current_preferences` (in their order) as the scorecard counts them."""
-        sql, params = _current_preference_sql(rater, None, columns="r.response_a, r.response_b, r.winner, r.created_at, r.id")
-        return [PreferenceFigures(a, b, winner) for a, b, winner, *_ in self.db.conn.execute(sql, params)]
+        """`current_preferences` (in their order) as the scorecard counts them. The rows nothing
+        supersedes are those, in the same order, unless a merge left a rater two of one pair:
+        then they are ranked (a window over every preference, most of the read's time)."""
+        where, params = ("", []) if rater is None else (" AND r.rater = ?", [rater])
+        found = self.db.conn.execute(
+            f"SELECT r.response_a, r.response_b, r.winner, r.rater FROM preferences r "
+            f"WHERE {_NONE_SUPERSEDES.format(table='preferences')}{where} ORDER BY r.created_at, r.id", params).fetchall()
+        if len({(min(a, b), max(a, b), who) for a, b, _, who in found}) < len(found):
+            sql, params = _current_preference_sql(rater, None, columns="r.response_a, r.response_b, r.winner, r.created_at, r.id")
+            found = self.db.conn.execute(sql, params).fetchall()
+        return [PreferenceFigures(a, b, winner) for a, b, winner, *_ in found]
 
     def matching_keys(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
         """How many current ratings match `filters`, and the value keys they hold beyond the

@@ -1,5 +1,6 @@
-"""A tag filter's figures probe only the tagged rows for a second current row (a merge's),
-and fall back to ranking each rater's rows when one has it (issue 21)."""
+"""The scorecard's reads take the rows nothing supersedes as the current ones, and rank a
+rater's rows only where a merge left two: a tag filter's figures probe only the tagged rows
+for such a pair, the preferences check their pairs (issue 21)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,27 @@ def test_tagged_figures_without_a_merge_are_the_matching_ratings(store):
     expected = [rating_figures(r) for r in store.ratings.matching(tagged)]
     assert sorted(store.ratings.figures(tagged)) == sorted(expected)
     assert len(expected) == 2
+
+
+def test_preference_figures_rank_a_merged_second_preference_of_a_pair(store):
+    """A merge may leave a rater two preferences of one pair that nothing supersedes: the
+    rater's own counts, as in current_preferences, in its order."""
+    from desk.core.rating import PreferenceFigures
+
+    trial = store.trials.create(TrialInput("prefs"))
+    ids = []
+    for k in range(4):
+        r = ResponseResult(id=f"p{k}", trial_id=trial, model=f"p/m{k}", settings={}, status=Status.OK, text="a")
+        store.responses.finish(r)
+        ids.append(r.id)
+    store.ratings.save_preference(ids[0], ids[1], "a", "ana")
+    store.ratings.save_preference(ids[2], ids[3], "b", "ana")
+    plain = store.ratings.preference_figures()
+    assert plain == [PreferenceFigures(ids[0], ids[1], "a"), PreferenceFigures(ids[2], ids[3], "b")]
+    store.db.conn.execute(  # the same rater's name in another store, the pair in the other order, newer
+        "INSERT INTO preferences (id, response_a, response_b, winner, rater, created_at, origin) "
+        "VALUES (?, ?, ?, 'tie', 'ana', 1e12, 'another-store')", (new_id(), ids[1], ids[0]))
+    for rater in (None, "ana"):
+        expected = [PreferenceFigures(p.response_a, p.response_b, p.winner)
+                    for p in store.ratings.current_preferences(rater)]
+        assert store.ratings.preference_figures(rater) == expected == plain
