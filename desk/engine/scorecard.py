@@ -345,7 +345,10 @@ def _model_score(model: str, answers: ModelAnswers, rated: RatedAnswers, pairwis
         else:
             cost = None
     pairwise.score(s)
-    several = list(filter(None, map(rated.several.get, ids)))
+    # The answers several raters rated are the rated ones whose row is a combination (no
+    # response id of its own, see RatedAnswers): a tenth are looked up, in their order.
+    combos = map(operator.is_, map(operator.itemgetter(0), combined), repeat(None))
+    several = list(map(rated.several.__getitem__, compress(compress(ids, is_rated), combos)))
     s.agreement = _agreement(rated.raters(model, several), several)
     if not enough(s.n_rated):
         s.warnings.append(f"too few rated answers (n={s.n_rated}, want {MIN_SAMPLES}+)")
