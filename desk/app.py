@@ -4,10 +4,11 @@ and the main window. `desk` with a subcommand is the CLI; without one, the windo
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -18,8 +19,21 @@ ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    one_blas_thread(os.environ)
     install_crash_redaction()
     return cli.main(argv, gui=run_app)
+
+
+# The BLAS numpy loads starts a pool of threads as numpy is imported (0.05 s of CPU on two
+# cores, before any work), and desk's products are small enough that more threads spin more
+# than they compute (desk.core.resampling runs them on one): so one thread, unless the user
+# chose otherwise. Set before numpy is first imported, which a command does on first use.
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")  # not OMP_NUM_THREADS: pyarrow sizes its pool by it
+
+
+def one_blas_thread(environ: MutableMapping[str, str]) -> None:
+    for name in BLAS_THREADS:
+        environ.setdefault(name, "1")
 
 
 # --- crash reports and logs never show a key ------------------------------------------------

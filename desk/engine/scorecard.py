@@ -40,10 +40,9 @@ from __future__ import annotations
 import math
 import operator
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Hashable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import attrgetter
 from statistics import mean
 from typing import TYPE_CHECKING, Any, cast
 
@@ -75,6 +74,7 @@ from desk.engine.scorecard_columns import (
     UNCERTAINTY,
     ModelAnswers,
     RatedAnswers,
+    ascending,
     by_model,
     majority,
     present,
@@ -229,7 +229,9 @@ def compute_scorecard(
     if set(map(type, ratings)) - {RatingFigures}:
         ratings = [r if isinstance(r, RatingFigures) else rating_figures(r) for r in ratings]
     answers = by_model(responses)  # type: ignore[arg-type]  # ResponseFigures, as made sure above
-    model_of = dict(zip(map(attrgetter("id"), responses), map(attrgetter("model"), responses), strict=True))
+    model_of: dict[str, str] = {}  # from each model's column of ids: no attribute read per answer
+    for model, columns in answers.items():
+        model_of.update(zip(columns.ids, repeat(model)))
     # Only answers in scope are looked up: a rating of another is never read (cheaper than asking).
     rated = RatedAnswers(ratings, model_of)  # type: ignore[arg-type]  # RatingFigures, as made sure above
 
@@ -321,7 +323,7 @@ def _model_score(model: str, answers: ModelAnswers, rated: RatedAnswers, pairwis
 
     finished = map(operator.and_, map(operator.eq, statuses, repeat(Status.OK)),
                    map(operator.is_not, totals_ms, repeat(None)))
-    totals = sorted(cast("Iterable[float]", compress(totals_ms, finished)))  # None left out  # sorted once: each percentile below sorts it again, in O(n)
+    totals = ascending(list(compress(totals_ms, finished)))  # None left out  # sorted once: each percentile below sorts it again, in O(n)
     s.median_total_ms = percentile(totals, 50)
     s.p95_total_ms = percentile(totals, 95)
     latency_ci = bootstrap_percentile_intervals(totals, (50, 95), seed=seed, n_resamples=n_resamples)
@@ -343,7 +345,10 @@ def _model_score(model: str, answers: ModelAnswers, rated: RatedAnswers, pairwis
         else:
             cost = None
     pairwise.score(s)
-    several = list(filter(None, map(rated.several.get, ids)))
+    # The answers several raters rated are the rated ones whose row is a combination (no
+    # response id of its own, see RatedAnswers): a tenth are looked up, in their order.
+    combos = map(operator.is_, map(operator.itemgetter(0), combined), repeat(None))
+    several = list(map(rated.several.__getitem__, compress(compress(ids, is_rated), combos)))
     s.agreement = _agreement(rated.raters(model, several), several)
     if not enough(s.n_rated):
         s.warnings.append(f"too few rated answers (n={s.n_rated}, want {MIN_SAMPLES}+)")

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
 from statistics import mean
-from typing import Any
+from typing import Any, cast
 
 from desk.core.rating import RatingFigures
 from desk.core.response import ResponseFigures
@@ -49,11 +49,15 @@ def by_model(responses: Sequence[ResponseFigures]) -> dict[str, ModelAnswers]:
     codes = np.fromiter(map(code.__getitem__, models), dtype=np.intp, count=len(models))
     order = np.argsort(codes, kind="stable")  # stable: each model's answers keep their order
     ends = np.cumsum(np.bincount(codes, minlength=len(names))).tolist()
-    columns = [np.array(column, dtype=object) for column in (ids, statuses, totals, costs, failed)]
+    columns = (ids, statuses, totals, costs, failed)
     out = {}
     for name, start, end in zip(names, [0, *ends[:-1]], ends, strict=True):
-        chosen = order[start:end]
-        out[name] = ModelAnswers(*(column[chosen].tolist() for column in columns))
+        chosen = order[start:end].tolist()
+        if len(chosen) == 1:  # itemgetter of one index gives the item, not a tuple
+            out[name] = ModelAnswers(*([column[chosen[0]]] for column in columns))
+        else:  # a C gather from the tuples: no object arrays made and unmade
+            pick = operator.itemgetter(*chosen)
+            out[name] = ModelAnswers(*(list(pick(column)) for column in columns))
     return out
 
 
@@ -140,6 +144,19 @@ def mean_quality(ratings: Sequence[RatingFigures]) -> float:
         whole, rest = divmod(sum(scores), len(scores))
         return whole if not rest else sum(scores) / len(scores)
     return mean(scores)
+
+
+def ascending(values: list[Any]) -> list[Any]:
+    """sorted(values): by numpy's stable sort when they are many floats and none is NaN
+    (the store's are: a REAL column holds no NaN), which orders equal values as sorted()
+    does and is several times faster than comparing Python floats."""
+    if len(values) < 64 or set(map(type, values)) != {float}:
+        return sorted(values)
+    import numpy as np  # on first use: see desk.core.statistics
+    data = np.array(values, dtype=float)
+    if np.isnan(data).any():  # sorted() leaves NaN where its comparisons do: not numpy's order
+        return sorted(values)
+    return cast("list[Any]", np.sort(data, kind="stable").tolist())
 
 
 def present(values: Iterable[Any]) -> list[Any]:

@@ -14,9 +14,11 @@ rows alone the newest counts.
 from __future__ import annotations
 
 import json
+import operator
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from itertools import pairwise, repeat
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import compress, islice, repeat
+from operator import itemgetter
 from typing import Any, cast
 
 from desk.core.constraint_reading import DESK_KEY
@@ -24,7 +26,7 @@ from desk.core.ids import new_id
 from desk.core.rating import Preference, PreferenceFigures, Rating, RatingFigures, RatingFilter
 from desk.core.records import preference_fields, preference_from_fields, rating_fields, rating_from_fields
 from desk.core.response import ResponseResult
-from desk.core.rubric import WINNERS, Rubric
+from desk.core.rubric import CONSTRAINTS, OUTCOMES, UNCERTAINTY, WINNERS, Rubric
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.responses import response_values_by_ids, responses_by_ids
@@ -182,31 +184,34 @@ class RatingTable:
         # brought a second current row into, every row nothing supersedes is current.
         # Without a tag, the rows nothing supersedes are read and checked in one scan (a pair
         # met twice: rank them); a tag narrows rows, not pairs, so the table is asked first.
-        found = None
-        if not f.tags:
-            sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS, unsuperseded=True)
-            found = self.db.conn.execute(sql + " ORDER BY 1, 2", params).fetchall()  # the ranking's order
-            if _repeats_a_pair(found):
-                found = None
-        if found is None:
-            unsuperseded = bool(f.tags) and _one_current_each(self.db)
-            sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS, unsuperseded=unsuperseded)
-            if unsuperseded:
-                sql += " ORDER BY 1, 2"  # by response, then rater: the order the ranking gives
+        # With a tag, each row read says how many rows of its pair nothing supersedes: the
+        # tagged rows alone are probed, not every rating (a scan of them all, twice the time).
+        sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS, unsuperseded=True)
+        if f.tags:
+            sql = f"SELECT q.*, ({_PAIR_ROWS}) FROM ({sql}) q"
+        found = self.db.conn.execute(sql + " ORDER BY 1, 2", params).fetchall()  # the ranking's order
+        if (max(map(itemgetter(9), found), default=1) > 1) if f.tags else _repeats_a_pair(found):
+            sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS)
             found = self.db.conn.execute(sql, params).fetchall()
         if f.since is not None or f.until is not None or f.tags:
-            wanted = set(f.tags)
+            has_tags = _has_tags(f.tags)
             found = [row for row in found
                      if (f.since is None or row[2] >= f.since) and (f.until is None or row[2] < f.until)
-                     and (not wanted or wanted <= set(_json(row[8], [])))]  # tags_json, with a tag filter
-        if found and len(found[0]) == len(RatingFigures._fields):  # each row holds the figures alone:
-            return cast("list[RatingFigures]", [*map(tuple.__new__, repeat(RatingFigures), found)])  # C loop
-        return [RatingFigures(*row[:8]) for row in found]  # the row ends in tags or the partition's row number
+                     and (not f.tags or has_tags(row[8]))]  # tags_json, with a tag filter
+        return _figure_rows(found)  # a row may end in tags, a count or the partition's row number
 
     def preference_figures(self, rater: str | None = None) -> list[PreferenceFigures]:
-        """`current_preferences` (in their order) as the scorecard counts them."""
-        sql, params = _current_preference_sql(rater, None, columns="r.response_a, r.response_b, r.winner, r.created_at, r.id")
-        return [PreferenceFigures(a, b, winner) for a, b, winner, *_ in self.db.conn.execute(sql, params)]
+        """`current_preferences` (in their order) as the scorecard counts them. The rows nothing
+        supersedes are those, in the same order, unless a merge left a rater two of one pair:
+        then they are ranked (a window over every preference, most of the read's time)."""
+        where, params = ("", []) if rater is None else (" AND r.rater = ?", [rater])
+        found = self.db.conn.execute(
+            f"SELECT r.response_a, r.response_b, r.winner, r.rater FROM preferences r "
+            f"WHERE {_NONE_SUPERSEDES.format(table='preferences')}{where} ORDER BY r.created_at, r.id", params).fetchall()
+        if len({(min(a, b), max(a, b), who) for a, b, _, who in found}) < len(found):
+            sql, params = _current_preference_sql(rater, None, columns="r.response_a, r.response_b, r.winner, r.created_at, r.id")
+            found = self.db.conn.execute(sql, params).fetchall()
+        return [PreferenceFigures(a, b, winner) for a, b, winner, *_ in found]
 
     def matching_keys(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:
         """How many current ratings match `filters`, and the value keys they hold beyond the
@@ -346,6 +351,19 @@ def _matching_sql(f: RatingFilter, *, columns: str = "r.*", unsuperseded: bool =
     return sql, params
 
 
+def _has_tags(tags: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a tags_json holds every one of `tags`: each distinct text is parsed once (a
+    store's ratings hold a few sets of tags, written alike, over thousands of rows)."""
+    wanted, seen = set(tags), dict[str, bool]()
+
+    def has(text: str) -> bool:
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = wanted <= set(_json(text, []))
+        return found
+    return has
+
+
 def _selected(r: Rating, f: RatingFilter) -> bool:
     # Time and tags narrow the *current* ratings, so they are applied after choosing them.
     return ((f.since is None or r.created_at >= f.since) and (f.until is None or r.created_at < f.until)
@@ -357,18 +375,51 @@ def _selected(r: Rating, f: RatingFilter) -> bool:
 # `r` is the row in question; true when no row of the same table and origin names it as
 # replaced (a merged row naming one of ours, or another store's, replaces nothing).
 _NOT_SUPERSEDED = "NOT EXISTS (SELECT 1 FROM {table} s WHERE s.supersedes = r.id AND s.origin IS r.origin)"
+# The same for a read of many rows: a row no row names at all (most, read against the few
+# names in a list made once) needs no lookup of its own.
+_NONE_SUPERSEDES = ("(r.id NOT IN (SELECT supersedes FROM {table} WHERE supersedes IS NOT NULL) OR "
+                    f"{_NOT_SUPERSEDED})")
 # Made in this store, not brought by a merge.
 _LOCAL = "r.origin IS NULL"
 # Which of a rater's unsuperseded rows counts: one made here, else the newest.
 _LOCAL_FIRST = "(r.origin IS NULL) DESC, r.created_at DESC, r.id DESC"
 
 
+# The choice criteria (RatingFigures' fields 3-5) come as the index of a rubric value, any
+# other value as stored: `_figure_rows` makes them the rubric's own strings again, one object
+# per value (SQLite's text would be 330,000 new strings at 100,000 ratings, each compared by
+# its characters where the same object compares by identity).
+_CHOICES = ((3, OUTCOMES), (4, UNCERTAINTY), (5, CONSTRAINTS))
+
+
+def _coded(column: str, values: Sequence[str]) -> str:
+    whens = " ".join(f"WHEN '{value}' THEN {k}" for k, value in enumerate(values))
+    return f"CASE {column} {whens} ELSE NULLIF({column}, '') END"
+
+
 # A rating's values as RatingFigures holds them: an empty text is no value (as in `_rating`).
 _FIGURE_COLUMNS = (
-    "r.response_id, r.rater, r.created_at, NULLIF(r.outcome, ''), NULLIF(r.uncertainty, ''), "
-    "NULLIF(r.constraints, ''), NULLIF(r.quality, ''), "
+    f"r.response_id, r.rater, r.created_at, {_coded('r.outcome', OUTCOMES)}, "
+    f"{_coded('r.uncertainty', UNCERTAINTY)}, {_coded('r.constraints', CONSTRAINTS)}, NULLIF(r.quality, ''), "
     f"CASE WHEN r.extra_json != '{{}}' THEN json_extract(r.extra_json, '$.{DESK_KEY}') END"
 )
+
+
+def _figure_rows(found: list[Any]) -> list[RatingFigures]:
+    """RatingFigures of rows read by _FIGURE_COLUMNS (and maybe more columns after them), by C loops."""
+    if not found:
+        return []
+    columns: list[Iterable[Any]] = []
+    columns += [*zip(*found, strict=True)][: len(RatingFigures._fields)]
+    for k, values in _CHOICES:
+        value = dict(enumerate(values))
+        columns[k] = map(value.get, columns[k], columns[k])  # a value not coded is itself
+    return cast("list[RatingFigures]", [*map(tuple.__new__, repeat(RatingFigures), zip(*columns, strict=True))])
+
+
+# How many rows of a (response, rater) pair `q` nothing supersedes: more than one only after a merge.
+_PAIR_ROWS = ("SELECT count(*) FROM ratings o WHERE o.response_id = q.response_id AND o.rater = q.rater AND "
+              "NOT EXISTS (SELECT 1 FROM ratings s WHERE s.supersedes = o.id AND s.origin IS o.origin)")
 
 
 def _current_preference_sql(rater: str | None, trial_id: str | None, *,
@@ -387,7 +438,7 @@ def _current_preference_sql(rater: str | None, trial_id: str | None, *,
         f"SELECT * FROM (SELECT {columns}, row_number() OVER ("
         "PARTITION BY min(r.response_a, r.response_b), max(r.response_a, r.response_b), r.rater "
         f"ORDER BY {_LOCAL_FIRST}) AS n_ "
-        f"FROM preferences r WHERE {_NOT_SUPERSEDED.format(table='preferences')}{extra}) "
+        f"FROM preferences r WHERE {_NONE_SUPERSEDES.format(table='preferences')}{extra}) "
         "WHERE n_ = 1 ORDER BY created_at, id"
     ), params
 
@@ -400,19 +451,23 @@ def _current_rating_rows(db: Database, where: list[str], params: list[Any], *, o
 def _unsuperseded_sql(where: list[str], *, columns: str) -> str:
     """`_current_rating_sql`'s rows (in no order) when each (response, rater) has one row nothing supersedes."""
     extra = "".join(f" AND {w}" for w in where)
-    return f"SELECT {columns} FROM ratings r WHERE {_NOT_SUPERSEDED.format(table='ratings')}{extra}"
+    return f"SELECT {columns} FROM ratings r WHERE {_NONE_SUPERSEDES.format(table='ratings')}{extra}"
 
 
 def _repeats_a_pair(found: list[Any]) -> bool:
-    """Whether rows ordered by (response, rater) hold one pair twice: a merge's second current row."""
-    return any(a[0] == b[0] and a[1] == b[1] for a, b in pairwise(found))
+    """Whether rows ordered by (response, rater) hold one pair twice: a merge's second current row.
+    The answers met twice in a row (those rated by several raters, a tenth) are found by C
+    loops; only their raters are compared one by one."""
+    ids = list(map(itemgetter(0), found))
+    again = compress(range(1, len(ids)), map(operator.eq, ids, islice(ids, 1, None)))
+    return any(found[i][1] == found[i - 1][1] for i in again)
 
 
 def _one_current_each(db: Database) -> bool:
     """Whether no rater has two rows of one response that nothing supersedes (only a merge
     makes such rows: an edit supersedes the rating it replaces)."""
     return db.conn.execute(
-        f"SELECT 1 FROM ratings r WHERE {_NOT_SUPERSEDED.format(table='ratings')} "
+        f"SELECT 1 FROM ratings r WHERE {_NONE_SUPERSEDES.format(table='ratings')} "
         "GROUP BY r.response_id, r.rater HAVING count(*) > 1 LIMIT 1").fetchone() is None
 
 
@@ -423,7 +478,7 @@ def _current_rating_sql(where: list[str], *, columns: str = "r.*") -> str:
     return (
         f"SELECT * FROM (SELECT {columns}, row_number() OVER ("
         f"PARTITION BY r.response_id, r.rater ORDER BY {_LOCAL_FIRST}) AS n_ "
-        f"FROM ratings r WHERE {_NOT_SUPERSEDED.format(table='ratings')}{extra}) "
+        f"FROM ratings r WHERE {_NONE_SUPERSEDES.format(table='ratings')}{extra}) "
         "WHERE n_ = 1"
     )
 
