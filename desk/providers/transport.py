@@ -23,6 +23,8 @@ from time import perf_counter
 
 import httpx
 
+from desk.providers.volley import Volley
+
 _MAX_HEADER_BYTES = 64 * 1024
 _HIGH_WATER = 1024 * 1024
 _QUIET_MAX = 64 * 1024  # a quiet reader is woken once this much is buffered
@@ -47,6 +49,7 @@ class WireTiming:
     # Set by a reader that needs no piece before the body's end (a load run, once the first
     # content came): the connection stops waking it for every piece (see _Body.batches).
     quiet_s: float | None = None
+    volley: Volley | None = None  # write the request when this fires (a load step's first wave)
 
 
 TIMING_KEY = "desk.timing"
@@ -338,32 +341,33 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timing: WireTiming | None = request.extensions.get(TIMING_KEY)
-        started = perf_counter()
-        if timing is not None:
-            timing.started = started
-        timeouts = request.extensions.get("timeout", {})
-        connect_timeout = timeouts.get("connect", self._connect_timeout)
+        volley = None if timing is None else timing.volley
+        if timing is not None and volley is None:
+            timing.started = perf_counter()  # else at the volley's fire, when it is written
+        connect_timeout = request.extensions.get("timeout", {}).get("connect", self._connect_timeout)
         origin = _origin(request.url)
         head = _request_head(request)
         try:
             body = request.content
         except httpx.RequestNotRead:
             body = b"".join([part async for part in request.stream])  # type: ignore[union-attr]
-
         proto = self._checkout(origin)
         reused = proto is not None
         for try_fresh in (False, True):
             if proto is None:
+                if volley is not None:  # nothing pre-opened (or it died): sent as usual after the fire
+                    volley = await volley.wait(timing)  # type: ignore[arg-type]
                 t0 = perf_counter()
                 proto = await self._open(origin, connect_timeout)
                 if timing is not None:
                     timing.connect_ms = round((perf_counter() - t0) * 1000, 3)
             try:
                 assert proto.transport is not None
-                proto.transport.write(head + body if len(body) < 65536 else head)
-                if len(body) >= 65536:
-                    proto.transport.write(body)
-                await proto.drain()
+                if volley is not None:  # written at the fire; the head is awaited from now
+                    volley.load(proto.transport, head + body, timing)  # type: ignore[arg-type]
+                else:
+                    proto.transport.writelines((head, body))
+                    await proto.drain()
                 raw_head = await proto.read_until(b"\r\n\r\n", _MAX_HEADER_BYTES)
                 break
             except (httpx.ReadError, httpx.RemoteProtocolError, ConnectionError) as exc:
@@ -386,12 +390,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         stream = _Body(self, origin, proto, headers, request.method, status, timing)
         if timing is not None:
             timing.body = stream
-        return httpx.Response(
-            status,
-            headers=headers,
-            stream=stream,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
-        )
+        return httpx.Response(status, headers=headers, stream=stream,
+                              extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason})
 
     async def aclose(self) -> None:
         self._closed = True

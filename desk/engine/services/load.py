@@ -34,7 +34,8 @@ from desk.engine.load import (
     RunContext,
     StepState,
     Tally,
-    model_load,
+    arm,
+    fire,
     planned_requests,
     prewarm,
     ready,
@@ -199,6 +200,8 @@ class LoadService:
             if ctx.writer.error is not None:
                 break  # nothing more can be stored: sending more would only be paid for and lost
             await prewarm(self._targets, self._connections, plan, step.concurrency)
+            state = StepState(step_index, step, perf_counter(), len(plan.models))
+            work = await arm(ctx, state)  # the first wave made ready; the step's instant is when it is
             # A full garbage collection over everything alive can stall the loop for tens of
             # milliseconds mid-step; collect now and freeze the survivors so that during the
             # step the collector only looks at what the step itself allocates. Only on the
@@ -207,8 +210,9 @@ class LoadService:
             if on_main_thread:
                 gc.collect()
                 gc.freeze()
-            state = StepState(step_index, step, perf_counter(), len(plan.models))
-            await asyncio.gather(*(model_load(ctx, state, str(m)) for m in plan.models))
+            state.t_step = perf_counter()
+            fire(ctx, state)
+            await work
             wall = perf_counter() - state.t_step
             ctx.lag.active = False
             ctx.writer.flush()
