@@ -317,7 +317,7 @@ async def arm(ctx: RunContext, state: StepState) -> asyncio.Future[Any]:
     (or over: every request of the wave failed before the transport)."""
     state.volley = volley = Volley(state.burst_size)
     work = asyncio.ensure_future(asyncio.gather(*(model_load(ctx, state, str(m)) for m in ctx.plan.models)))
-    armed = asyncio.ensure_future(volley.armed())
+    armed: asyncio.Future[Any] = asyncio.ensure_future(volley.armed())
     try:
         await asyncio.wait([work, armed], return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:  # its requests were never sent: none is stored (_one_request)

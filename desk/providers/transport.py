@@ -356,7 +356,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         for try_fresh in (False, True):
             if proto is None:
                 if volley is not None:  # nothing pre-opened (or it died): sent as usual after the fire
-                    volley = await volley.wait(timing)  # type: ignore[arg-type]
+                    await volley.wait(timing)  # type: ignore[arg-type]
+                    volley = None
                 t0 = perf_counter()
                 proto = await self._open(origin, connect_timeout)
                 if timing is not None:
@@ -451,10 +452,8 @@ def _origin(url: httpx.URL) -> Origin:
 
 
 def _request_head(request: httpx.Request) -> bytes:
-    target = request.url.raw_path
-    lines = [request.method.encode() + b" " + target + b" HTTP/1.1"]
-    for name, value in request.headers.raw:
-        lines.append(name + b": " + value)
+    lines = [request.method.encode() + b" " + request.url.raw_path + b" HTTP/1.1"]
+    lines += [name + b": " + value for name, value in request.headers.raw]
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 

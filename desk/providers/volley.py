@@ -21,10 +21,14 @@ import asyncio
 from collections.abc import Callable
 from contextlib import suppress
 from time import perf_counter
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from desk.providers.transport import WireTiming
+
+class WireTiming(Protocol):
+    """What a volley reads and stamps of a request's timing (desk.providers.transport's)."""
+
+    volley: Volley | None
+    started: float | None
 
 
 class Volley:

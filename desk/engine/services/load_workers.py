@@ -174,7 +174,8 @@ async def _serve(orders: Connection, reports: Connection, job: WorkerJob) -> Non
                     armed = await arm_share(ctx, share, message[1])
                 courier.send(("prewarmed",))
             else:
-                went_on = await step_share(ctx, courier, inbox, share, *message[1:], armed=armed)
+                _, index, start_wall, run_wall = message
+                went_on = await step_share(ctx, courier, inbox, share, index, start_wall, run_wall, armed)
                 armed = None
                 if not went_on:
                     break
