@@ -23,6 +23,7 @@ from time import perf_counter
 
 import httpx
 
+from desk.providers.pacer import Pacer
 from desk.providers.volley import Volley
 
 _MAX_HEADER_BYTES = 64 * 1024
@@ -58,7 +59,8 @@ TIMING_KEY = "desk.timing"
 class _Protocol(asyncio.Protocol):
     """Buffers received bytes and remembers when each piece arrived."""
 
-    def __init__(self) -> None:
+    def __init__(self, pacer: Pacer | None = None) -> None:
+        self._pacer = pacer  # wakes the reader in its turn (see desk.providers.pacer)
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray()
         self.consumed = 0  # absolute offset of buf[0]
@@ -108,7 +110,7 @@ class _Protocol(asyncio.Protocol):
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+            self._pacer.wake(waiter) if self._pacer is not None else waiter.set_result(None)
 
     @property
     def usable(self) -> bool:
@@ -240,6 +242,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self._idle: dict[Origin, list[_Protocol]] = {}
         self._probes: dict[Origin, asyncio.Future[bool]] = {}
         self._plain: dict[Origin, float] = {}  # origins found to speak plain HTTP, and when
+        self._pacer = Pacer()
         self._closed = False
 
     def _ssl(self) -> ssl.SSLContext:
@@ -250,7 +253,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
     async def _open(self, origin: Origin, timeout: float | None) -> _Protocol:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
-        proto = _Protocol()
+        proto = _Protocol(self._pacer)
         tls = self._ssl() if scheme == "https" else None
         connect = partial(
             loop.create_connection, lambda: proto, host, port, ssl=tls, server_hostname=host if tls else None
@@ -446,9 +449,7 @@ async def _pieces(response: httpx.Response, timing: WireTiming) -> AsyncIterator
 
 
 def _origin(url: httpx.URL) -> Origin:
-    scheme = url.scheme
-    port = url.port or (443 if scheme == "https" else 80)
-    return scheme, url.host, port
+    return url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)
 
 
 def _request_head(request: httpx.Request) -> bytes:
