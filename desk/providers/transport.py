@@ -23,6 +23,7 @@ from time import perf_counter
 
 import httpx
 
+from desk.providers.heads import Origin, head_only, origin_of, request_head
 from desk.providers.pacer import Pacer
 from desk.providers.volley import Volley
 
@@ -71,6 +72,7 @@ class _Protocol(asyncio.Protocol):
         self._drain: asyncio.Future[None] | None = None
         self._paused_reading = False
         self.quiet = False  # wake the reader only at a chunked body's end, or when much is buffered
+        self.until_body = False  # a fired wave's request: no wake for its head alone (heads.head_only)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -83,7 +85,8 @@ class _Protocol(asyncio.Protocol):
             self._paused_reading = True
         # Quiet: the pieces are stamped here all the same; the reader takes them in one batch
         # when the last chunk may have come (a false hint only wakes it early) or much is here.
-        if not self.quiet or _may_end(self.buf) or len(self.buf) > _QUIET_MAX:
+        if (not self.quiet or _may_end(self.buf) or len(self.buf) > _QUIET_MAX) and \
+                not (self.until_body and head_only(self.buf)):
             self._wake()
 
     def eof_received(self) -> bool:
@@ -223,9 +226,6 @@ class _Protocol(asyncio.Protocol):
             self.transport.abort()
 
 
-Origin = tuple[str, str, int]
-
-
 class LeanTransport(httpx.AsyncBaseTransport):
     """HTTP/1.1 with keep-alive, chunked and fixed-length bodies, TLS via an SSL context."""
 
@@ -325,7 +325,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
     async def prewarm(self, url: str, count: int) -> int:
         """Open up to `count` idle connections to `url`'s origin (all kept idle); how many are idle."""
-        origin = _origin(httpx.URL(url))
+        origin = origin_of(httpx.URL(url))
         self._max_idle = max(self._max_idle, count)
         idle = self._idle.setdefault(origin, [])
         missing = max(0, count - len(idle))
@@ -348,8 +348,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         if timing is not None and volley is None:
             timing.started = perf_counter()  # else at the volley's fire, when it is written
         connect_timeout = request.extensions.get("timeout", {}).get("connect", self._connect_timeout)
-        origin = _origin(request.url)
-        head = _request_head(request)
+        origin = origin_of(request.url)
+        head = request_head(request)
         try:
             body = request.content
         except httpx.RequestNotRead:
@@ -367,12 +367,16 @@ class LeanTransport(httpx.AsyncBaseTransport):
                     timing.connect_ms = round((perf_counter() - t0) * 1000, 3)
             try:
                 assert proto.transport is not None
-                if volley is not None:  # written at the fire; the head is awaited from now
+                if volley is not None:  # written at the fire; the head is awaited from now, and
                     volley.load(proto.transport, head + body, timing)  # type: ignore[arg-type]
+                    # read with the first body bytes: thousands of heads come back together
+                    # as the server reads the wave, which their readers' CPU would slow down
+                    proto.until_body = True
                 else:
                     proto.transport.writelines((head, body))
                     await proto.drain()
                 raw_head = await proto.read_until(b"\r\n\r\n", _MAX_HEADER_BYTES)
+                proto.until_body = False
                 break
             except (httpx.ReadError, httpx.RemoteProtocolError, ConnectionError) as exc:
                 proto.abort()
@@ -446,16 +450,6 @@ def body_batches(response: httpx.Response, timing: WireTiming) -> AsyncIterator[
 async def _pieces(response: httpx.Response, timing: WireTiming) -> AsyncIterator[list[tuple[bytes, float]]]:
     async for chunk in response.aiter_raw():
         yield [(chunk, timing.arrival or perf_counter())]
-
-
-def _origin(url: httpx.URL) -> Origin:
-    return url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)
-
-
-def _request_head(request: httpx.Request) -> bytes:
-    lines = [request.method.encode() + b" " + request.url.raw_path + b" HTTP/1.1"]
-    lines += [name + b": " + value for name, value in request.headers.raw]
-    return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
 def _parse_head(raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
