@@ -30,6 +30,7 @@ from desk.providers.volley import Volley
 _MAX_HEADER_BYTES = 64 * 1024
 _HIGH_WATER = 1024 * 1024
 _QUIET_MAX = 64 * 1024  # a quiet reader is woken once this much is buffered
+HEAD_GRACE_S = 0.25  # a fired wave's answer is read this long after its head at the latest
 _LAST_CHUNK = b"0\r\n\r\n"  # a chunked body's end (without trailers)
 
 
@@ -72,7 +73,8 @@ class _Protocol(asyncio.Protocol):
         self._drain: asyncio.Future[None] | None = None
         self._paused_reading = False
         self.quiet = False  # wake the reader only at a chunked body's end, or when much is buffered
-        self.until_body = False  # a fired wave's request: no wake for its head alone (heads.head_only)
+        self.until_body = False  # a fired wave's request: no wake for its head alone (heads.head_only),
+        self._grace: asyncio.TimerHandle | None = None  # but HEAD_GRACE_S after it (an answer may stall)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -88,6 +90,10 @@ class _Protocol(asyncio.Protocol):
         if (not self.quiet or _may_end(self.buf) or len(self.buf) > _QUIET_MAX) and \
                 not (self.until_body and head_only(self.buf)):
             self._wake()
+            if self._grace is not None:
+                self._grace.cancel()
+        elif self.until_body and self._grace is None:
+            self._grace = asyncio.get_running_loop().call_later(HEAD_GRACE_S, self._wake)
 
     def eof_received(self) -> bool:
         self.eof = True

@@ -118,3 +118,29 @@ def test_a_ramp_and_a_step_wider_than_its_requests_send_every_request(providers,
     assert len({o.seq for o in requests}) == len(requests)
     for step in result.summary["steps"]:
         assert step["send_burst_ms"] is not None and step["send_burst_ms"] >= 0
+
+
+def test_a_first_wave_request_whose_answer_stalls_after_its_head_times_out_from_its_write(providers, vendor):
+    # Its reader sleeps through the head (it waits for the body's first bytes) for at most
+    # HEAD_GRACE_S, so the head is still recorded; the first-token deadline, started at the
+    # fire, ends it, with the time counted from its write.
+    vendor.set_default("model-a", Script(stall_after_headers=True))
+    limits = Timeouts(connect=5, first_token=0.6, idle=5, total=10)
+    result = run(providers, LoadPlan(models=(A,), inputs=(TrialInput("hi"),), steps=(LoadStep(20, 20),),
+                                     retry=RetryPolicy(max_retries=0), timeouts=limits, warmup=False, workers=1))
+    requests = stored(providers, result.run_id)
+    assert len(requests) == 20
+    for outcome, (row,) in requests:
+        assert (outcome.status, outcome.error_kind, row["http_status"]) == ("error", "timeout", 200)
+        assert "no first token within 0.6 s" in row["error_message"] and row["vendor_request_id"]
+        assert 600 <= row["total_ms"] < 3000
+
+
+def test_a_first_wave_of_whole_json_answers_is_read_as_before(providers, vendor):
+    vendor.set_default("model-a", Script(first_token_delay_ms=5))
+    result = run(providers, LoadPlan(models=(A,), inputs=(TrialInput("hi"),), steps=(LoadStep(10, 10),),
+                                     retry=RetryPolicy(max_retries=0), timeouts=T, warmup=False, workers=1,
+                                     stream=False))
+    assert result.summary["models"]["openai/model-a"]["ok"] == 10
+    assert all(o.status == "ok" and o.output_tokens == 4 and rows[0]["http_status"] == 200
+               for o, rows in stored(providers, result.run_id))
