@@ -311,12 +311,15 @@ class StepState:
         return self.first_wave * self.n_models
 
 
-async def arm(ctx: RunContext, state: StepState) -> asyncio.Future[Any]:
+async def arm(ctx: RunContext, state: StepState, held: bool = True) -> asyncio.Future[Any]:
     """Start the step: its first wave made ready to write (each request's result, request
     and connection), held at the transport until `fire`; returns the step's work, once armed
-    (or over: every request of the wave failed before the transport)."""
-    state.volley = volley = Volley(state.burst_size)
+    (or over: every request of the wave failed before the transport). Not `held` (a client
+    whose transport is not desk's): each request is sent as soon as it is ready, as before."""
+    state.volley = volley = Volley(state.burst_size) if held else None
     work = asyncio.ensure_future(asyncio.gather(*(model_load(ctx, state, str(m)) for m in ctx.plan.models)))
+    if volley is None:
+        return work
     armed: asyncio.Future[Any] = asyncio.ensure_future(volley.armed())
     try:
         await asyncio.wait([work, armed], return_when=asyncio.FIRST_COMPLETED)
@@ -332,8 +335,8 @@ async def arm(ctx: RunContext, state: StepState) -> asyncio.Future[Any]:
 def fire(ctx: RunContext, state: StepState) -> None:
     """Write the step's first wave in one pass, each request stamped at its own write; from
     here on the loop must keep up, and its lag is measured."""
-    assert state.volley is not None
-    state.volley.fire()
+    if state.volley is not None:
+        state.volley.fire()
     state.burst_end = perf_counter()
     ctx.lag.active = True
 

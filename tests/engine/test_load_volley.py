@@ -144,3 +144,4 @@ def test_a_first_wave_of_whole_json_answers_is_read_as_before(providers, vendor)
     assert result.summary["models"]["openai/model-a"]["ok"] == 10
     assert all(o.status == "ok" and o.output_tokens == 4 and rows[0]["http_status"] == 200
                for o, rows in stored(providers, result.run_id))
+

@@ -8,9 +8,9 @@ import asyncio
 
 from desk.core.provider import ProviderConfig
 from desk.core.trial import GenerationSettings, TrialInput
+from desk.providers.heads import request_head
 from desk.providers.http import make_client
 from desk.providers.registry import make_provider
-from desk.providers.heads import request_head
 from tests.engine.conftest import KINDS
 
 URL = "http://127.0.0.1:9"

@@ -201,7 +201,7 @@ class LoadService:
                 break  # nothing more can be stored: sending more would only be paid for and lost
             await prewarm(self._targets, self._connections, plan, step.concurrency)
             state = StepState(step_index, step, perf_counter(), len(plan.models))
-            work = await arm(ctx, state)  # the first wave made ready; the step's instant is when it is
+            work = await arm(ctx, state, self._connections.own)  # the first wave made ready; the step's instant is then
             # A full garbage collection over everything alive can stall the loop for tens of
             # milliseconds mid-step; collect now and freeze the survivors so that during the
             # step the collector only looks at what the step itself allocates. Only on the
