@@ -46,6 +46,8 @@ from desk.engine.ports.targets import Targets
 from desk.engine.pricing import wait_for_preload
 from desk.engine.runner import NullSink, Runner, Target
 from desk.providers.connections import Connections
+from desk.providers.transport import WireTiming
+from desk.providers.volley import Volley
 
 L = TypeVar("L")  # what runs loads on the load thread (desk.engine.services.load.LoadService)
 LAG_WARN_MS = 10.0  # above this p99, the client's own delays could distort the figures
@@ -292,17 +294,51 @@ class RunContext:
 class StepState:
     index: int
     step: LoadStep
-    t_step: float
+    t_step: float  # the step's instant: its first wave is written then (see `arm` and `fire`)
     n_models: int
-    started: int = 0
-    burst_end: float | None = None
+    burst_end: float | None = None  # when the first wave was written
     outcomes: list[RequestOutcome] = field(default_factory=list)
+    volley: Volley | None = None
+
+    @property
+    def first_wave(self) -> int:
+        """Each model's requests sent at the step's instant: one per stream."""
+        return self.step.concurrency if self.step.requests is None else min(self.step.requests,
+                                                                             self.step.concurrency)
 
     @property
     def burst_size(self) -> int:
-        per_model = self.step.concurrency if self.step.requests is None else min(self.step.requests,
-                                                                                  self.step.concurrency)
-        return per_model * self.n_models
+        return self.first_wave * self.n_models
+
+
+async def arm(ctx: RunContext, state: StepState, held: bool = True) -> asyncio.Future[Any]:
+    """Start the step: its first wave made ready to write (each request's result, request
+    and connection), held at the transport until `fire`; returns the step's work, once armed
+    (or over: every request of the wave failed before the transport). Not `held` (a client
+    whose transport is not desk's): each request is sent as soon as it is ready, as before."""
+    state.volley = volley = Volley(state.burst_size) if held else None
+    work = asyncio.ensure_future(asyncio.gather(*(model_load(ctx, state, str(m)) for m in ctx.plan.models)))
+    if volley is None:
+        return work
+    armed: asyncio.Future[Any] = asyncio.ensure_future(volley.armed())
+    try:
+        await asyncio.wait([work, armed], return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # its requests were never sent: none is stored (_one_request)
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        raise
+    finally:
+        armed.cancel()
+    return work
+
+
+def fire(ctx: RunContext, state: StepState) -> None:
+    """Write the step's first wave in one pass, each request stamped at its own write; from
+    here on the loop must keep up, and its lag is measured."""
+    if state.volley is not None:
+        state.volley.fire()
+    state.burst_end = perf_counter()
+    ctx.lag.active = True
 
 
 async def ready(targets: Targets, base: Runner, plan: LoadPlan) -> tuple[Runner, dict[str, list[Target]]]:
@@ -359,27 +395,20 @@ async def prewarm(targets: Targets, connections: Connections, plan: LoadPlan, co
 
 
 async def model_load(ctx: RunContext, state: StepState, model: str) -> None:
-    """One model's share of a step: `concurrency` workers, each sending one request after another."""
+    """One model's share of a step: `concurrency` workers, each sending one request after
+    another; the first of each is the step's first wave (held for its volley, if it has one)."""
     step = state.step
     sent = itertools.count()
-    deadline = state.t_step + step.duration_s if step.duration_s else None
+    wave = state.first_wave
 
     async def worker() -> None:
         while True:
             n = next(sent)
-            if (step.requests is not None and n >= step.requests) or \
-                    (deadline is not None and perf_counter() >= deadline):
+            if n >= wave and ((step.requests is not None and n >= step.requests) or
+                              (step.duration_s and perf_counter() >= state.t_step + step.duration_s)):
                 return
-            seq = next(ctx.seqs)
-            state.started += 1
-            if state.started == state.burst_size:
-                # Every stream is now under way. Sending them took one pass of the loop (each
-                # request's clock starts at its own send, so that pass is in no one's TTFT);
-                # from here on the loop must keep up, and its lag is measured.
-                state.burst_end = perf_counter()
-                ctx.lag.active = True
-            await _one_request(ctx.runner, ctx.chains[model], ctx.plan, ctx.trial_ids, seq,
-                               state.index, step.concurrency, ctx.t_run, ctx.writer, record)
+            await _one_request(ctx, ctx.chains[model], next(ctx.seqs), state.index, step.concurrency, record,
+                               state.volley if n < wave else None)
 
     def record(outcome: RequestOutcome) -> None:
         # Called even when the request was cancelled mid-flight: it is stored, so it counts.
@@ -391,50 +420,70 @@ async def model_load(ctx: RunContext, state: StepState, model: str) -> None:
     await asyncio.gather(*(worker() for _ in range(step.concurrency)))
 
 
-async def _one_request(runner: Runner, chain: Sequence[Target], plan: LoadPlan, trial_ids: list[str],
-                       seq: int, step: int, concurrency: int, t_run: float, writer: HeldRequests,
-                       record: Callable[[RequestOutcome], None]) -> RequestOutcome:
+async def _one_request(ctx: RunContext, chain: Sequence[Target], seq: int, step: int, concurrency: int,
+                       record: Callable[[RequestOutcome], None], volley: Volley | None = None) -> RequestOutcome:
+    """One request of a load run, its fallbacks after it; with `volley`, its first attempt
+    is written when the volley fires, and the request's clock starts at that write."""
+    runner, plan = ctx.runner, ctx.plan
     index = seq % len(plan.inputs)
-    trial, trial_id = plan.inputs[index], trial_ids[index]
+    trial, trial_id = plan.inputs[index], ctx.trial_ids[index]
     t0 = perf_counter()
     outcome = RequestOutcome(model=str(chain[0].ref), step=step, concurrency=concurrency, seq=seq,
-                             start_offset_ms=round((t0 - t_run) * 1000, 3), status="error", input_index=index)
+                             start_offset_ms=0.0, status="error", input_index=index)
     calls: list[ResponseResult] = []
+    first = WireTiming(volley=volley)
+    sent = True
     try:
         for target in chain:
             result = runner.new_result(trial_id, target)
             calls.append(result)
-            await runner.run_response(target, trial, result, NullSink())
+            await runner.run_response(target, trial, result, NullSink(), None if len(calls) > 1 else first)
+            if volley is not None:
+                volley.let_go(first)  # if it ended before reaching the transport (a fallback is not held)
             if result.status == Status.OK:
                 break
+    except asyncio.CancelledError:
+        sent = volley is None or volley.fired  # stopped before its step's instant: never sent, not stored
+        raise
     finally:
         end = perf_counter()
-        final = calls[-1]
-        outcome.status = final.status.value
-        outcome.error_kind = final.error_kind.value if final.status != Status.OK and final.error_kind else None
-        outcome.answered_by = final.model if final.status == Status.OK else None
-        outcome.total_ms = round((end - t0) * 1000, 3)
-        if final.chunk_times:
-            outcome.request_ttft_ms = round((final.chunk_times[0] - t0) * 1000, 3)
-            times = final.chunk_times
-            outcome.itl_ms = [round((b - a) * 1000, 3) for a, b in itertools.pairwise(times)]
-        outcome.attempts = sum(len(c.attempts) for c in calls)
-        outcome.retries = sum(c.retries for c in calls)
-        outcome.rate_limited = sum(1 for c in calls for a in c.attempts if a.http_status == 429)
-        outcome.retry_wait_ms = round(sum(c.retry_wait_ms for c in calls), 3)
-        outcome.input_tokens = final.usage.input_tokens
-        outcome.output_tokens = final.usage.output_tokens
-        # An unpriced model that used tokens (a primary with no price before a priced
-        # fallback) makes the request's cost unknown, not the fallback's cost alone.
-        unknown = any(a.cost_usd is None and (a.usage.reported or a.status == Status.OK)
-                      for c in calls for a in c.attempts)
-        outcome.cost_usd = None if unknown else add_costs([a.cost_usd for c in calls for a in c.attempts])
-        outcome.response_ids = [c.id for c in calls]
-        outcome.text = final.text
-        outcome.marks = _marks(calls, clock.wall(t_run))
-        writer.put(outcome, [(seq, c) for c in calls])
-        record(outcome)
+        if volley is not None:
+            volley.let_go(first)
+            t0 = first.started if first.started is not None else t0  # its own write
+        if sent:  # on the run's clock as the run names it (a worker hears it after arming)
+            _settle(outcome, calls, t0, end, ctx.t_run, ctx.writer, record)
     return outcome
+
+
+def _settle(outcome: RequestOutcome, calls: list[ResponseResult], t0: float, end: float, t_run: float,
+            writer: HeldRequests, record: Callable[[RequestOutcome], None]) -> None:
+    """A finished (or interrupted) request's figures, from its start `t0`, handed to the writer."""
+    outcome.start_offset_ms = round((t0 - t_run) * 1000, 3)
+    final = calls[-1]
+    outcome.status = final.status.value
+    outcome.error_kind = final.error_kind.value if final.status != Status.OK and final.error_kind else None
+    outcome.answered_by = final.model if final.status == Status.OK else None
+    outcome.total_ms = round((end - t0) * 1000, 3)
+    if final.chunk_times:
+        outcome.request_ttft_ms = round((final.chunk_times[0] - t0) * 1000, 3)
+        times = final.chunk_times
+        outcome.itl_ms = [round((b - a) * 1000, 3) for a, b in itertools.pairwise(times)]
+    outcome.attempts = sum(len(c.attempts) for c in calls)
+    outcome.retries = sum(c.retries for c in calls)
+    outcome.rate_limited = sum(1 for c in calls for a in c.attempts if a.http_status == 429)
+    outcome.retry_wait_ms = round(sum(c.retry_wait_ms for c in calls), 3)
+    outcome.input_tokens = final.usage.input_tokens
+    outcome.output_tokens = final.usage.output_tokens
+    # An unpriced model that used tokens (a primary with no price before a priced
+    # fallback) makes the request's cost unknown, not the fallback's cost alone.
+    unknown = any(a.cost_usd is None and (a.usage.reported or a.status == Status.OK)
+                  for c in calls for a in c.attempts)
+    outcome.cost_usd = None if unknown else add_costs([a.cost_usd for c in calls for a in c.attempts])
+    outcome.response_ids = [c.id for c in calls]
+    outcome.text = final.text
+    outcome.marks = _marks(calls, clock.wall(t_run))
+    writer.put(outcome, [(outcome.seq, c) for c in calls])
+    record(outcome)
 
 
 def _marks(calls: Sequence[ResponseResult], run_wall: float) -> list[AttemptMark]:

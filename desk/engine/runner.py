@@ -321,9 +321,11 @@ class Runner:
         )
 
     async def run_response(
-        self, target: Target, trial: TrialInput, result: ResponseResult, sink: ResponseSink
+        self, target: Target, trial: TrialInput, result: ResponseResult, sink: ResponseSink,
+        timing: WireTiming | None = None,
     ) -> ResponseResult:
-        """Fill `result` by calling the model, retrying per policy. Never raises but on cancel."""
+        """Fill `result` by calling the model, retrying per policy. Never raises but on cancel.
+        `timing`: the first attempt's (a load step's first wave: it carries the step's Volley)."""
         policy = self.retry
         trial = target.input_for(trial)
         parts: list[str] = []
@@ -341,7 +343,8 @@ class Runner:
                 result.served_model = result.system_fingerprint = result.reasoning_signature = None
                 result.reasoning_redacted = ()
                 result.tool_calls = []
-                error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink)
+                error, span = await self._attempt(target, trial, result, attempt, parts, reasoning, sink,
+                                                  timing if number == 1 and timing is not None else WireTiming())
                 self._price_attempt(target, attempt)
                 delay = self._retry_delay(error, number, attempt,
                                           got_content=bool(parts or reasoning or result.tool_calls))
@@ -400,12 +403,15 @@ class Runner:
         parts: list[str],
         reasoning: list[str],
         sink: ResponseSink,
+        timing: WireTiming,
     ) -> tuple[ProviderError | None, tuple[float | None, float | None]]:
         """One HTTP request. Fills `attempt`; returns its error, if any, and the
-        perf_counter instants of its first and last content."""
+        perf_counter instants of its first and last content. A request held for its
+        volley (`timing.volley`) starts its clocks when the volley fires."""
         timeouts = self.timeouts
         loop = asyncio.get_running_loop()
-        timing = WireTiming(bulk=self.quiet_reads)
+        timing.bulk = self.quiet_reads
+        volley = timing.volley
         t_loop = loop.time()
         total_deadline = t_loop + timeouts.total
         first_deadline = min(total_deadline, t_loop + timeouts.first_token)
@@ -413,7 +419,14 @@ class Runner:
         rescheduled = t_loop
         got = _AttemptStream(result, attempt, parts, reasoning, sink)
         try:
-            async with asyncio.timeout_at(first_deadline) as deadline:
+            async with asyncio.timeout_at(None if volley is not None else first_deadline) as deadline:
+                if volley is not None:  # the clocks start when the volley writes the request
+                    def fired(at: float) -> None:
+                        nonlocal total_deadline, first_deadline
+                        total_deadline = at + timeouts.total
+                        first_deadline = min(total_deadline, at + timeouts.first_token)
+                        deadline.reschedule(first_deadline)
+                    volley.on_fire(fired)
                 async for events in target.provider.stream_batches(
                     target.ref.model, trial, target.settings, timing=timing, stream=self.stream,
                     reuse=self.reuse_requests,

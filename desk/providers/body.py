@@ -10,9 +10,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
+
+if TYPE_CHECKING:
+    from desk.providers.volley import Volley
 
 QUIET_MAX = 64 * 1024  # a reader of a body in bulk is woken once this much is buffered
 _MAX_TRAILER_BYTES = 64 * 1024
@@ -38,6 +41,7 @@ class WireTiming:
     wake_at: float | None = None  # loop time: hand the reader what has come by then
     deadline: float | None = None  # loop time: past it, a body still unfinished raises TimeoutError
     events_at: float | None = None  # arrival of the latest piece that yielded events (set by the provider)
+    volley: Volley | None = None  # write the request when this fires (a load step's first wave)
 
 
 class _Connection(Protocol):

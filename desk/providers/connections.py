@@ -23,6 +23,12 @@ class Connections:
         self._transport = LeanTransport(connect_timeout=connect_timeout) if client is None else None
         self.client = client or make_client(connect_timeout=connect_timeout, transport=self._transport)
 
+    @property
+    def own(self) -> bool:
+        """Whether requests go through desk's transport (which can hold a load step's first
+        wave until its instant: desk.providers.volley)."""
+        return self._transport is not None
+
     async def unreachable(self, base_url: str) -> str | None:
         """Why no connection to `base_url` can be opened right now; None if one was (it is
         kept open for the requests that follow) or the client is not desk's own."""

@@ -25,9 +25,12 @@ import httpx
 from desk.providers.body import QUIET_MAX as _QUIET_MAX
 from desk.providers.body import WireTiming as WireTiming  # where readers import it from
 from desk.providers.body import _Body
+from desk.providers.heads import Origin, head_only, origin_of, request_head
+from desk.providers.pacer import Pacer
 
 _MAX_HEADER_BYTES = 64 * 1024
 _HIGH_WATER = 1024 * 1024
+HEAD_GRACE_S = 0.25  # a fired wave's answer is read this long after its head at the latest
 _LAST_CHUNK = b"0\r\n\r\n"  # a chunked body's end (without trailers)
 
 
@@ -42,7 +45,8 @@ TIMING_KEY = "desk.timing"
 class _Protocol(asyncio.Protocol):
     """Buffers received bytes and remembers when each piece arrived."""
 
-    def __init__(self) -> None:
+    def __init__(self, pacer: Pacer | None = None) -> None:
+        self._pacer = pacer  # wakes the reader in its turn (see desk.providers.pacer)
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray()
         self.consumed = 0  # absolute offset of buf[0]
@@ -55,6 +59,8 @@ class _Protocol(asyncio.Protocol):
         self.quiet = False  # wake the reader only at a chunked body's end, or when much is buffered
         self.rang = False  # the reader was woken by its clock (see `_fill`)
         self.timing: WireTiming | None = None  # while a body is read in bulk: its deadline bounds every wait
+        self.until_body = False  # a fired wave's request: no wake for its head alone (heads.head_only),
+        self._grace: asyncio.TimerHandle | None = None  # but HEAD_GRACE_S after it (an answer may stall)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -67,8 +73,13 @@ class _Protocol(asyncio.Protocol):
             self._paused_reading = True
         # Quiet: the pieces are stamped here all the same; the reader takes them in one batch
         # when the last chunk may have come (a false hint only wakes it early) or much is here.
-        if not self.quiet or _may_end(self.buf) or len(self.buf) > _QUIET_MAX:
+        if (not self.quiet or _may_end(self.buf) or len(self.buf) > _QUIET_MAX) and \
+                not (self.until_body and head_only(self.buf)):
             self._wake()
+            if self._grace is not None:
+                self._grace.cancel()
+        elif self.until_body and self._grace is None:
+            self._grace = asyncio.get_running_loop().call_later(HEAD_GRACE_S, self._wake)
 
     def eof_received(self) -> bool:
         self.eof = True
@@ -94,7 +105,7 @@ class _Protocol(asyncio.Protocol):
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+            self._pacer.wake(waiter) if self._pacer is not None else waiter.set_result(None)
 
     @property
     def usable(self) -> bool:
@@ -232,9 +243,6 @@ class _Protocol(asyncio.Protocol):
             self.transport.abort()
 
 
-Origin = tuple[str, str, int]
-
-
 class LeanTransport(httpx.AsyncBaseTransport):
     """HTTP/1.1 with keep-alive, chunked and fixed-length bodies, TLS via an SSL context."""
 
@@ -251,6 +259,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self._idle: dict[Origin, list[_Protocol]] = {}
         self._probes: dict[Origin, asyncio.Future[bool]] = {}
         self._plain: dict[Origin, float] = {}  # origins found to speak plain HTTP, and when
+        self._pacer = Pacer()
         self._closed = False
 
     def _ssl(self) -> ssl.SSLContext:
@@ -261,7 +270,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
     async def _open(self, origin: Origin, timeout: float | None) -> _Protocol:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
-        proto = _Protocol()
+        proto = _Protocol(self._pacer)
         tls = self._ssl() if scheme == "https" else None
         connect = partial(
             loop.create_connection, lambda: proto, host, port, ssl=tls, server_hostname=host if tls else None
@@ -333,7 +342,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
     async def prewarm(self, url: str, count: int) -> int:
         """Open up to `count` idle connections to `url`'s origin (all kept idle); how many are idle."""
-        origin = _origin(httpx.URL(url))
+        origin = origin_of(httpx.URL(url))
         self._max_idle = max(self._max_idle, count)
         idle = self._idle.setdefault(origin, [])
         missing = max(0, count - len(idle))
@@ -352,33 +361,39 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timing: WireTiming | None = request.extensions.get(TIMING_KEY)
-        started = perf_counter()
-        if timing is not None:
-            timing.started = started
-        timeouts = request.extensions.get("timeout", {})
-        connect_timeout = timeouts.get("connect", self._connect_timeout)
-        origin = _origin(request.url)
-        head = _request_head(request)
+        volley = None if timing is None else timing.volley
+        if timing is not None and volley is None:
+            timing.started = perf_counter()  # else at the volley's fire, when it is written
+        connect_timeout = request.extensions.get("timeout", {}).get("connect", self._connect_timeout)
+        origin = origin_of(request.url)
+        head = request_head(request)
         try:
             body = request.content
         except httpx.RequestNotRead:
             body = b"".join([part async for part in request.stream])  # type: ignore[union-attr]
-
         proto = self._checkout(origin)
         reused = proto is not None
         for try_fresh in (False, True):
             if proto is None:
+                if volley is not None:  # nothing pre-opened (or it died): sent as usual after the fire
+                    await volley.wait(timing)  # type: ignore[arg-type]
+                    volley = None
                 t0 = perf_counter()
                 proto = await self._open(origin, connect_timeout)
                 if timing is not None:
                     timing.connect_ms = round((perf_counter() - t0) * 1000, 3)
             try:
                 assert proto.transport is not None
-                proto.transport.write(head + body if len(body) < 65536 else head)
-                if len(body) >= 65536:
-                    proto.transport.write(body)
-                await proto.drain()
+                if volley is not None:  # written at the fire; the head is awaited from now, and
+                    volley.load(proto.transport, head + body, timing)  # type: ignore[arg-type]
+                    # read with the first body bytes: thousands of heads come back together
+                    # as the server reads the wave, which their readers' CPU would slow down
+                    proto.until_body = True
+                else:
+                    proto.transport.writelines((head, body))
+                    await proto.drain()
                 raw_head = await proto.read_until(b"\r\n\r\n", _MAX_HEADER_BYTES)
+                proto.until_body = False
                 break
             except (httpx.ReadError, httpx.RemoteProtocolError, ConnectionError) as exc:
                 proto.abort()
@@ -400,12 +415,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         stream = _Body(self, origin, proto, headers, request.method, status, timing)
         if timing is not None:
             timing.body = stream
-        return httpx.Response(
-            status,
-            headers=headers,
-            stream=stream,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
-        )
+        return httpx.Response(status, headers=headers, stream=stream,
+                              extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason})
 
     async def aclose(self) -> None:
         self._closed = True
@@ -446,18 +457,6 @@ async def _answers_plain_http(origin: Origin) -> bool:
     return reply.startswith(b"http/") and b"https" not in reply
 
 
-def _origin(url: httpx.URL) -> Origin:
-    scheme = url.scheme
-    port = url.port or (443 if scheme == "https" else 80)
-    return scheme, url.host, port
-
-
-def _request_head(request: httpx.Request) -> bytes:
-    target = request.url.raw_path
-    lines = [request.method.encode() + b" " + target + b" HTTP/1.1"]
-    for name, value in request.headers.raw:
-        lines.append(name + b": " + value)
-    return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
 def _parse_head(raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:

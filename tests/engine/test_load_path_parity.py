@@ -90,7 +90,8 @@ def test_a_load_run_stores_what_a_trial_stores(kind, case, providers, vendor):
     if trial.ttft_ms is not None:
         assert load.ttft_ms is not None and load.first_token_at is not None
     if trial.ttft_ms is not None and load.text:  # the run's own figure counts text pieces only
-        assert request_ttft_ms is not None and request_ttft_ms >= load.ttft_ms - 0.001
+        # Both count from the same write (issue 22); the stored one from microsecond stamps.
+        assert request_ttft_ms is not None and request_ttft_ms >= load.ttft_ms - 0.002
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -8,9 +8,9 @@ import asyncio
 
 from desk.core.provider import ProviderConfig
 from desk.core.trial import GenerationSettings, TrialInput
+from desk.providers.heads import request_head
 from desk.providers.http import make_client
 from desk.providers.registry import make_provider
-from desk.providers.transport import _request_head
 from tests.engine.conftest import KINDS
 
 URL = "http://127.0.0.1:9"
@@ -30,12 +30,12 @@ def test_a_reused_request_is_a_fresh_builds_copy_with_its_own_extensions():
                 first.extensions["mine"] = 1
                 assert "mine" not in second.extensions
                 for got in (first, second):
-                    assert _request_head(got) == _request_head(fresh) and got.content == fresh.content, kind
+                    assert request_head(got) == request_head(fresh) and got.content == fresh.content, kind
                 other = provider._request("m", TrialInput("Another."), settings, True, True)
                 assert b"Another." in other.content and b"Measure me." not in other.content
                 whole = provider._request("m", trial, settings, False, True)  # the stream flag is in the key
-                assert _request_head(whole) == _request_head(provider.build_request("m", trial, settings, stream=False))
-                assert _request_head(whole) + whole.content != _request_head(first) + first.content
+                assert request_head(whole) == request_head(provider.build_request("m", trial, settings, stream=False))
+                assert request_head(whole) + whole.content != request_head(first) + first.content
                 assert provider._built is not None and len(provider._built) == 3
 
     asyncio.run(go())

@@ -34,7 +34,8 @@ from desk.engine.load import (
     RunContext,
     StepState,
     Tally,
-    model_load,
+    arm,
+    fire,
     planned_requests,
     prewarm,
     ready,
@@ -200,6 +201,8 @@ class LoadService:
             if ctx.writer.error is not None:
                 break  # nothing more can be stored: sending more would only be paid for and lost
             await prewarm(self._targets, self._connections, plan, step.concurrency)
+            state = StepState(step_index, step, perf_counter(), len(plan.models))
+            work = await arm(ctx, state, self._connections.own)  # the first wave made ready; the step's instant is then
             # A full garbage collection over everything alive can stall the loop for tens of
             # milliseconds mid-step; collect now and freeze the survivors so that during the
             # step the collector only looks at what the step itself allocates. Only on the
@@ -208,8 +211,9 @@ class LoadService:
             if on_main_thread:
                 gc.collect()
                 gc.freeze()
-            state = StepState(step_index, step, perf_counter(), len(plan.models))
-            await asyncio.gather(*(model_load(ctx, state, str(m)) for m in plan.models))
+            state.t_step = perf_counter()
+            fire(ctx, state)
+            await work
             wall = perf_counter() - state.t_step
             ctx.lag.active = False
             ctx.writer.flush()

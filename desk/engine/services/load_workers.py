@@ -44,7 +44,8 @@ from desk.engine.load import (
     RunContext,
     StepState,
     Tallied,
-    model_load,
+    arm,
+    fire,
     prewarm,
     ready,
     warm_up,
@@ -151,6 +152,7 @@ async def _serve(orders: Connection, reports: Connection, job: WorkerJob) -> Non
             inbox.put_nowait(("stop",))
 
     loop.add_reader(orders.fileno(), hear)
+    armed: Armed | None = None
     store = open_store(job.store_path)
     connections = Connections(connect_timeout=plan.timeouts.connect)
     try:
@@ -166,16 +168,24 @@ async def _serve(orders: Connection, reports: Connection, job: WorkerJob) -> Non
         courier.send(("ready",))
         while (message := await inbox.get())[0] not in ("end", "stop"):
             share = split_step(plan.steps[message[1]], job.count)[job.index]
-            if message[0] == "prewarm":
+            if message[0] == "prewarm":  # the step's connections opened, its first wave armed
                 if share is not None:
                     await prewarm(targets, connections, plan, share.concurrency)
+                    armed = await arm_share(ctx, share, message[1])
                 courier.send(("prewarmed",))
-            elif not await step_share(ctx, courier, inbox, share, *message[1:]):
-                break
+            else:
+                _, index, start_wall, run_wall = message
+                went_on = await step_share(ctx, courier, inbox, share, index, start_wall, run_wall, armed)
+                armed = None
+                if not went_on:
+                    break
         lags = ctx.lag.lags
         await ctx.lag.stop()
         courier.send(("done", lags))
     finally:
+        if armed is not None:  # stopped between a step's arming and its start: nothing was sent
+            armed[1].cancel()
+            await asyncio.gather(armed[1], return_exceptions=True)
         loop.remove_reader(orders.fileno())
         await connections.aclose()
         store.close()
@@ -188,19 +198,35 @@ class Reporter(HeldRequests, Protocol):
     def send(self, message: tuple[Any, ...]) -> None: ...
 
 
+Armed = tuple[StepState, "asyncio.Future[Any]"]  # a step whose first wave waits for its instant, and its work
+
+
+async def arm_share(ctx: RunContext, share: LoadStep, index: int) -> Armed:
+    """This worker's share of step `index` started, its first wave held ready to write (see
+    desk.engine.load.arm): done before the step's instant, so none of it is in any figure."""
+    state = StepState(index, share, perf_counter(), len(ctx.plan.models))
+    work = await arm(ctx, state)
+    gc.collect()  # as the single-process run does: no full collection mid-step
+    gc.freeze()
+    return state, work
+
+
 async def step_share(ctx: RunContext, courier: Reporter, inbox: asyncio.Queue[tuple[Any, ...]],
-                     share: LoadStep | None, index: int, start_wall: float, run_wall: float) -> bool:
-    """This worker's share of step `index`, from the agreed instant; False if told to stop."""
+                     share: LoadStep | None, index: int, start_wall: float, run_wall: float,
+                     armed: Armed | None = None) -> bool:
+    """This worker's share of step `index`, its first wave written at the agreed instant (or
+    as soon as it is armed, if `armed` was not made ahead); False if told to stop."""
     ctx.t_run = clock.perf(run_wall)
     t_step = clock.perf(start_wall)
     stopped = False
-    state = StepState(index, share, t_step, len(ctx.plan.models)) if share is not None else None
-    if state is not None:
-        gc.collect()  # as the single-process run does: no full collection mid-step
-        gc.freeze()
+    if share is not None and armed is None:
+        armed = await arm_share(ctx, share, index)
+    state: StepState | None = None
+    if armed is not None:
+        state, work = armed
+        state.t_step = t_step
         await asyncio.sleep(max(0.0, t_step - perf_counter()))
-        work: asyncio.Future[Any] = asyncio.ensure_future(
-            asyncio.gather(*(model_load(ctx, state, str(m)) for m in ctx.plan.models)))
+        fire(ctx, state)
         told: asyncio.Future[Any] = asyncio.ensure_future(inbox.get())
         await asyncio.wait([work, told], return_when=asyncio.FIRST_COMPLETED)
         if told.done():  # only "stop" comes mid-step: the requests in flight are recorded as interrupted
