@@ -22,8 +22,8 @@ ADDRESS` sends the multi-worker run from W Ray actors instead (`local`: a Ray in
 this machine, started for the bench; needs desk[cluster]): their timestamps reach the store
 moved by each actor's estimated clock offset, so the join checks that correction too.
 
-    python -m tests.bench.bench_workers [--streams 500,2000,5000] [--workers W] [--server-processes K]
-                                        [--delay-ms 200] [--pieces 20] [--interval-ms 20] [--rounds 1]
+    python -m tests.bench.bench_workers [--streams 500,1000,2000,5000] [--workers W] [--server-processes K]
+                                        [--delay-ms 200] [--pieces 20] [--interval-ms 20] [--rounds 3]
                                         [--reference] [--burst] [--cluster local|auto|ray://HOST:PORT] [--json]
 """
 
@@ -197,13 +197,13 @@ def report(streams: int, found: dict[str, Figures], workers_label: str,
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--streams", default="500,2000,5000", help="stream counts, comma separated")
+    ap.add_argument("--streams", default="500,1000,2000,5000", help="stream counts, comma separated")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="the multi-process run's workers")
     ap.add_argument("--delay-ms", type=float, default=200.0, help="first-token hold, from read")
     ap.add_argument("--pieces", type=int, default=20)
     ap.add_argument("--interval-ms", type=float, default=20.0)
-    ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--server-processes", type=int, default=1,
+    ap.add_argument("--rounds", type=int, default=3, help="rounds per size (targets: the median round's p95)")
+    ap.add_argument("--server-processes", type=int, default=os.cpu_count() or 1,
                     help="processes serving the loopback port (SO_REUSEPORT), so the server keeps up")
     ap.add_argument("--reference", action="store_true", help="the leanest reference client beside desk")
     ap.add_argument("--burst", action="store_true",
