@@ -379,6 +379,10 @@ class Provider(ABC):
         request = copy.copy(template)
         request.extensions = dict(template.extensions)  # the timing goes in a copy's own
         request.headers = template.headers.copy()
+        # copy.copy goes through Request.__setstate__, which leaves an UnattachedStream that
+        # raises StreamClosed when read: the lean transport sends `content`, but httpx's own
+        # (an Engine's own client, a proxy) reads `stream`. The built bytes, re-readable.
+        request.stream = httpx.ByteStream(template.content)
         return request
 
     async def _read(

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from desk.providers.proxies import environment_mounts
 from desk.providers.transport import LeanTransport
 
 USER_AGENT = "desk/0.1"
@@ -44,9 +45,10 @@ class _Client(httpx.AsyncClient):
 def make_client(*, connect_timeout: float = 10.0, transport: LeanTransport | None = None) -> httpx.AsyncClient:
     """An AsyncClient for all providers. Timeouts are enforced by the engine per phase
     (first token, idle, total), so httpx's own read timeout is off; proxies from the
-    environment still apply through httpx's proxy mounts."""
+    environment still apply, through httpx's proxy transport (desk.providers.proxies)."""
     return _Client(
         transport=transport or LeanTransport(connect_timeout=connect_timeout),
+        mounts=environment_mounts(),
         timeout=httpx.Timeout(None, connect=connect_timeout),
         headers={"user-agent": USER_AGENT},
         follow_redirects=False,
