@@ -2,8 +2,8 @@
 engine asks of its connections: can a provider be reached, and open some ahead of a run.
 
 The transport is kept here because httpx has no public way to read a client's transport
-back. httpx mounts no proxies from the environment on a client given its own transport,
-so every request of this client goes through it.
+back. A URL the environment proxies (desk.providers.proxies) goes through httpx's proxy
+transport instead: its connections are the proxy's, and none is opened ahead.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import httpx
 
 from desk.providers.http import make_client
+from desk.providers.proxies import proxied
 from desk.providers.transport import LeanTransport
 
 HttpClient = httpx.AsyncClient  # the type the engine passes on, without importing httpx
@@ -32,7 +33,7 @@ class Connections:
     async def unreachable(self, base_url: str) -> str | None:
         """Why no connection to `base_url` can be opened right now; None if one was (it is
         kept open for the requests that follow) or the client is not desk's own."""
-        if self._transport is None:
+        if self._transport is None or proxied(base_url):
             return None
         try:
             await self._transport.prewarm(base_url, 1)
@@ -42,7 +43,7 @@ class Connections:
 
     async def prewarm(self, base_url: str, count: int) -> int:
         """Open up to `count` keep-alive connections to `base_url`; how many are idle now."""
-        if self._transport is None:
+        if self._transport is None or proxied(base_url):
             return 0
         return await self._transport.prewarm(base_url, count)
 
