@@ -182,6 +182,28 @@ def test_a_body_read_in_bulk_wakes_its_reader_as_often_however_many_pieces_it_ha
     assert woken(3) <= 4 and woken(60) <= 4
 
 
+async def read_in_bulk(base_url: str, *, wake_s: float, deadline_s: float
+                       ) -> tuple[list[list[StreamEvent]], float, BaseException | None]:
+    """A body read in bulk whose reader looks at what came `wake_s` after the start and gives
+    up at `deadline_s`: the batches, how long it took, and the error it ended with."""
+    async with make_client() as client:
+        provider = make_provider(ProviderConfig("raw", "openai", base_url + "/v1"), client, None)
+        timing = WireTiming(bulk=True)
+        got: list[list[StreamEvent]] = []
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        try:
+            async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(),
+                                                        timing=timing):
+                got.append(events)
+                assert timing.in_bulk
+                timing.wake_at = t0 + wake_s
+                timing.deadline = t0 + deadline_s
+        except TimeoutError as exc:
+            return got, loop.time() - t0, exc
+        return got, loop.time() - t0, None
+
+
 def test_a_body_read_in_bulk_hands_over_what_came_at_the_readers_wake_up_and_times_out_at_its_deadline():
     chunks = sse_chunks()
 
@@ -190,26 +212,8 @@ def test_a_body_read_in_bulk_hands_over_what_came_at_the_readers_wake_up_and_tim
         sock.sendall(HEAD + b"".join(chunks[:2]))
         time.sleep(2.0)  # stalls after two pieces, the connection open
 
-    async def read() -> tuple[list[list[StreamEvent]], float, BaseException | None]:
-        async with make_client() as client:
-            provider = make_provider(ProviderConfig("raw", "openai", srv.base_url + "/v1"), client, None)
-            timing = WireTiming(bulk=True)
-            got: list[list[StreamEvent]] = []
-            loop = asyncio.get_running_loop()
-            t0 = loop.time()
-            try:
-                async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(),
-                                                            timing=timing):
-                    got.append(events)
-                    assert timing.in_bulk
-                    timing.wake_at = t0 + 0.2  # look at what came then; give up at 0.4 s
-                    timing.deadline = t0 + 0.4
-            except TimeoutError as exc:
-                return got, loop.time() - t0, exc
-            return got, loop.time() - t0, None
-
     with RawServer(answer) as srv:
-        got, took, error = asyncio.run(read())
+        got, took, error = asyncio.run(read_in_bulk(srv.base_url, wake_s=0.2, deadline_s=0.4))
     assert isinstance(error, TimeoutError), got
     assert 0.38 <= took < 0.8, took
     assert [d.text for d in texts(got)] == PIECES[:2]  # handed over at the 0.2 s wake-up, before the end
@@ -250,25 +254,8 @@ def test_a_body_read_in_bulk_that_stalls_inside_a_chunk_hands_over_its_half_and_
         sock.sendall(HEAD + chunks[0] + chunks[1][:-20])  # the second chunk's last bytes never come
         time.sleep(2.0)
 
-    async def read() -> tuple[list[list[StreamEvent]], float, BaseException | None]:
-        async with make_client() as client:
-            provider = make_provider(ProviderConfig("raw", "openai", srv.base_url + "/v1"), client, None)
-            timing = WireTiming(bulk=True)
-            got: list[list[StreamEvent]] = []
-            loop = asyncio.get_running_loop()
-            t0 = loop.time()
-            try:
-                async for events in provider.stream_batches("m", TrialInput("hi"), GenerationSettings(),
-                                                            timing=timing):
-                    got.append(events)
-                    timing.wake_at = t0 + 0.15
-                    timing.deadline = t0 + 0.3
-            except TimeoutError as exc:
-                return got, loop.time() - t0, exc
-            return got, loop.time() - t0, None
-
     with RawServer(answer) as srv:
-        got, took, error = asyncio.run(read())
+        got, took, error = asyncio.run(read_in_bulk(srv.base_url, wake_s=0.15, deadline_s=0.3))
     assert isinstance(error, TimeoutError), got
     assert 0.28 <= took < 0.7, took
     assert [d.text for d in texts(got)] == PIECES[:1]  # the whole first piece; the half one is no event
