@@ -46,6 +46,7 @@ from desk.engine.ports.targets import Targets
 from desk.engine.pricing import wait_for_preload
 from desk.engine.runner import NullSink, Runner, Target
 from desk.providers.connections import Connections
+from desk.providers.proxies import proxied
 from desk.providers.transport import WireTiming
 from desk.providers.volley import Volley
 
@@ -437,6 +438,10 @@ async def _one_request(ctx: RunContext, chain: Sequence[Target], seq: int, step:
         for target in chain:
             result = runner.new_result(trial_id, target)
             calls.append(result)
+            if first.volley is not None and proxied(target.provider.base_url):
+                # It goes through httpx's proxy transport, never reaching desk's to be held: it
+                # waits for the fire instead, then is sent as usual (its clock starts then).
+                await first.volley.wait(first)
             await runner.run_response(target, trial, result, NullSink(), None if len(calls) > 1 else first)
             if volley is not None:
                 volley.let_go(first)  # if it ended before reaching the transport (a fallback is not held)

@@ -18,6 +18,7 @@ import pytest
 from desk.core.load import LoadStep
 from desk.core.provider import ProviderConfig
 from desk.core.trial import TrialInput
+from desk.engine.export_runs import run_attempt_rows
 from desk.engine.load import LoadPlan
 from desk.engine.policy import RetryPolicy, Timeouts
 from desk.engine.session import Engine
@@ -103,3 +104,27 @@ def test_a_load_run_on_an_engines_own_client_through_a_proxy_sends_every_request
         result = asyncio.run(go())
     all_sent(result, vendor)
     assert len(proxy.forwarded) == len(vendor.requests)  # each one went through the proxy
+
+
+def test_a_proxied_models_first_wave_waits_for_the_steps_instant_beside_a_direct_one(providers, vendor, proxy_env):
+    # A proxied request never reaches desk's transport, where the first wave is held until the
+    # step's instant: it waits for that instant itself, rather than going out (and ending) while
+    # the direct model's wave is being made ready.
+    base = base_url_for("openai", vendor).replace("127.0.0.1", "vendor.test")
+    providers.providers.add(ProviderConfig(name="viaproxy", kind="openai", base_url=base))
+    plan = LoadPlan(models=(ref("openai"), ref("openai", name="viaproxy")), inputs=(TrialInput("hi"),),
+                    steps=(LoadStep(3, 3),), retry=RetryPolicy(max_retries=0), timeouts=PLAN.timeouts,
+                    warmup=False)
+
+    async def go():
+        async with engine_for(providers, timeouts=plan.timeouts) as engine:
+            return await engine.loads.run(plan)
+
+    result = asyncio.run(go())
+    rows = run_attempt_rows(providers, result.run_id)
+    direct = [r for r in rows if r["model"].startswith("openai/")]
+    via = [r for r in rows if r["model"].startswith("viaproxy/")]
+    assert len(direct) == len(via) == 3 and all(r["status"] == "ok" for r in rows)
+    assert len(proxy_env.forwarded) == 3
+    # the proxied wave was sent at the instant the direct wave was written, not before it
+    assert min(r["started_at"] for r in via) >= min(r["started_at"] for r in direct)
