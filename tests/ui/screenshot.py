@@ -10,15 +10,14 @@ names matter), sends a trial through the window exactly as a user would at lapto
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from tests.ui.shot_kit import (
     SIZE,
     answered,
     main_window,
-    save_grab,
     scene,
+    send_and_grab,
     shot_main,
     shot_parser,
     start_xvfb,
@@ -94,22 +93,14 @@ def shoot(out: Path, two_turns: bool = False, size: tuple[int, int] = SIZE) -> N
         )
         window.compose.add_attachment(load_attachment(csv))
 
-        async def run() -> None:
-            window.send()
+        async def second_turn() -> None:
+            for model, pieces in SECOND.items():
+                server.enqueue(model, Script(text_pieces=pieces, first_token_delay_ms=300, interval_ms=60,
+                                             usage={"input_tokens": 530, "output_tokens": 61}))
+            window.reply_all(REPLY)
             await answered(window)
-            if two_turns:
-                for model, pieces in SECOND.items():
-                    server.enqueue(model, Script(text_pieces=pieces, first_token_delay_ms=300, interval_ms=60,
-                                                 usage={"input_tokens": 530, "output_tokens": 61}))
-                window.reply_all(REPLY)
-                await answered(window)
-            await asyncio.sleep(0.5)  # let the last repaint land
-            save_grab(window, out)
-            await engine.aclose()
 
-        with at.loop:
-            at.loop.run_until_complete(run())
-        window.close()
+        send_and_grab(at, window, engine, out, second_turn if two_turns else None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,11 +8,10 @@ correctly, the other sends an argument of the wrong type, and each pane shows de
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
-from tests.ui.shot_kit import SIZE, answered, main_window, save_grab, scene, shot_main, shot_parser
+from tests.ui.shot_kit import SIZE, main_window, scene, send_and_grab, shot_main, shot_parser
 
 TOOLS = [
     {"type": "function", "function": {"name": "get_weather", "description": "Current weather in a city",
@@ -41,16 +40,7 @@ def shoot(out: Path, size: tuple[int, int] = SIZE) -> None:
         window.compose.tools.text.setPlainText(json.dumps(TOOLS, indent=2))
         window.compose.tools_toggle.setChecked(True)
 
-        async def run() -> None:
-            window.send()
-            await answered(window)
-            await asyncio.sleep(0.5)  # let the last repaint land
-            save_grab(window, out)
-            await engine.aclose()
-
-        with at.loop:
-            at.loop.run_until_complete(run())
-        window.close()
+        send_and_grab(at, window, engine, out)
 
 
 def main(argv: list[str] | None = None) -> int:

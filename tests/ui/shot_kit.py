@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,3 +154,21 @@ async def answered(window) -> None:
     await asyncio.sleep(0.1)  # the send starts its task on the loop
     while window._run_task is not None and not window._run_task.done():
         await asyncio.sleep(0.05)
+
+
+def send_and_grab(at: Scene, window, engine, out: Path, then: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Send what the window holds, wait for the answers (and for `then`, e.g. a reply and its
+    answers), let the last repaint land, save the screen as `out`, then close."""
+
+    async def run() -> None:
+        window.send()
+        await answered(window)
+        if then is not None:
+            await then()
+        await asyncio.sleep(0.5)  # let the last repaint land
+        save_grab(window, out)
+        await engine.aclose()
+
+    with at.loop:
+        at.loop.run_until_complete(run())
+    window.close()
