@@ -127,8 +127,8 @@ Progress = Callable[[RequestOutcome, int, int], None]  # outcome, done so far, p
 
 @dataclass(frozen=True)
 class Tallied:
-    """How far a run across worker processes is, from the counts the workers send every
-    LIVE_EVERY_S of a step (their finished requests themselves come at the step's end)."""
+    """How far a run across worker processes or Ray actors is, from the counts they send
+    every LIVE_EVERY_S of a step (their finished requests themselves come later in batches)."""
 
     step: int  # the latest step a finished request belonged to (0-based)
     concurrency: int  # that step's
