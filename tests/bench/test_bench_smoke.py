@@ -55,6 +55,13 @@ def test_store_benchmark_prints_each_command(tmp_path):
     assert out.count("peak RSS") == 7 and "FAIL" not in out
 
 
+def test_scorecard_floor_prints_each_part_and_their_sum(tmp_path):
+    out = run("tests.bench.bench_scorecard_floor", "--answers", "60", "--repeat", "1", "--cache", str(tmp_path))
+    for part in ("Python start and imports", "reading the answers' figures", "reading the ratings' figures",
+                 "cost intervals' resamples alone", "floor before combining any figure"):
+        assert out.count(part) == 1, part
+
+
 def test_store_benchmark_runs_only_the_commands_asked(tmp_path):
     out = run("tests.bench.bench_store", "--answers", "60", "--repeat", "1", "--cache", str(tmp_path),
               "--only", "export")
