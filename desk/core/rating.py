@@ -74,6 +74,21 @@ class RatingFigures(NamedTuple):
     desk_reading: str | None = None
 
 
+class RatingCell(NamedTuple):
+    """A current rating as a run's matrix shows it, with Rating's names: who, when, the
+    rubric's three choices, the quality score and the note (no tags nor other criteria):
+    a light row to hold 100,000 of."""
+
+    response_id: str
+    rater: str
+    created_at: float
+    outcome: str | None
+    uncertainty: str | None
+    constraints: str | None
+    quality: int | float | None
+    note: str
+
+
 @dataclass(frozen=True)
 class Preference:
     """A pairwise judgement between two answers to the same trial (a is the left pane)."""

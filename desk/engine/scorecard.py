@@ -43,11 +43,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from statistics import mean
 from typing import TYPE_CHECKING, Any, cast
 
 from desk.core.constraint_reading import rating_figures
-from desk.core.rating import Preference, PreferenceFigures, Rating, RatingFigures
+from desk.core.rating import Preference, PreferenceFigures, Rating, RatingCell, RatingFigures
 from desk.core.response import ResponseFigures, ResponseResult, Status
 from desk.core.statistics import (
     MIN_SAMPLES,
@@ -77,6 +76,7 @@ from desk.engine.scorecard_columns import (
     ascending,
     by_model,
     majority,
+    mean_quality,
     present,
 )
 
@@ -426,17 +426,25 @@ def human_ratings(ratings: Sequence[Rating]) -> list[Rating]:
     return [r for r in ratings if r.rater != AUTO_RATER]
 
 
-def combined_rating(ratings: Sequence[Rating]) -> dict[str, Any]:
+_CHOICES = ("outcome", "uncertainty", "constraints")
+
+
+def combined_rating(ratings: Sequence[Rating | RatingCell]) -> dict[str, Any]:
     """One answer's ratings as one set of values: each choice criterion by majority (a tie
     goes to the most recent rating), quality as the mean; criteria nobody judged are left out."""
-    out: dict[str, Any] = {}
-    for key in ("outcome", "uncertainty", "constraints"):
-        judged = [(r.created_at, r.values.get(key)) for r in ratings if r.values.get(key) not in (None, "")]
+    if len(ratings) == 1:  # one rater, the usual case: the majority and the mean of one are its own
+        (only,) = ratings
+        out = {key: value for key in _CHOICES if (value := getattr(only, key)) not in (None, "")}
+        if only.quality is not None:
+            out["quality"] = only.quality
+        return out
+    out = {}
+    for key in _CHOICES:
+        judged = [(r.created_at, value) for r in ratings if (value := getattr(r, key)) not in (None, "")]
         if judged:
             out[key] = majority(judged)
-    qualities = [r.quality for r in ratings if r.quality is not None]
-    if qualities:
-        out["quality"] = mean(qualities)
+    if any(r.quality is not None for r in ratings):
+        out["quality"] = mean_quality(ratings)  # statistics.mean's, to the last bit and type
     return out
 
 

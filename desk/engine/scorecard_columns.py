@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
 from statistics import mean
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from desk.core.rating import RatingFigures
 from desk.core.response import ResponseFigures
@@ -136,7 +136,12 @@ def majority(values: list[tuple[float, Any]]) -> Any:
     return None
 
 
-def mean_quality(ratings: Sequence[RatingFigures]) -> float:
+class _Scored(Protocol):
+    @property
+    def quality(self) -> int | float | None: ...
+
+
+def mean_quality(ratings: Sequence[_Scored]) -> float:
     """The mean of the raters' quality scores, exactly as statistics.mean gives it (an int
     when whole), without its exact-fraction arithmetic."""
     scores = [x.quality for x in ratings if x.quality is not None]

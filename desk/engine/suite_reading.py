@@ -3,8 +3,14 @@ models, the rating queue, constraint disagreements and the units a scorecard pai
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+from itertools import compress
+from operator import itemgetter
+from typing import TypeVar
+
 from desk.core.judge import is_machine
-from desk.core.rating import Rating
+from desk.core.rating import Rating, RatingCell
 from desk.core.response import ResponseResult, Status
 from desk.core.suite import AUTO_RATER, Suite, handled
 from desk.engine.ports.ratings import TurnLookup
@@ -20,6 +26,7 @@ from desk.engine.suite_records import (
     SuiteRunInfo,
 )
 from desk.engine.suite_run import find_run
+from desk.store.suites import CellStatus
 
 
 def _pick(responses: list[tuple[str, ResponseResult]]) -> tuple[str, ResponseResult] | None:
@@ -32,9 +39,10 @@ def _pick(responses: list[tuple[str, ResponseResult]]) -> tuple[str, ResponseRes
 Cells = dict[tuple[str, int, str], list[tuple[str, ResponseResult]]]  # (case id, sample, model) -> (trial, answer)
 
 
-def known_run(suites: SuiteTables, run_id: str) -> SuiteRunInfo:
-    """A run as listed; SuiteRunError when there is none."""
-    info = find_run(suites, run_id)
+def known_run(suites: SuiteTables, run_id: str, cells: Sequence[CellStatus] | None = None) -> SuiteRunInfo:
+    """A run as listed (counted from `cells`, its cell_statuses or cell_figures, when given); SuiteRunError
+    when there is none."""
+    info = find_run(suites, run_id, cells)
     if info is None:
         raise SuiteRunError(f"no suite run {run_id!r}")
     return info
@@ -59,26 +67,51 @@ def run_parts(suites: SuiteTables, run_id: str) -> tuple[SuiteRunInfo, Suite, li
     return info, suite, list(info.models), by_cell
 
 
+def _suite_of(suites: SuiteTables, info: SuiteRunInfo) -> Suite:
+    suite = suites.get_suite_by_id(info.suite_id)
+    if suite is None:
+        raise SuiteRunError(f"suite run {info.run_id}: its suite is not in this store")
+    return suite
+
+
+Key = tuple[str, int, str]  # (case id, sample, model)
+C = TypeVar("C", bound=CellStatus)  # a cell_statuses row or a CellFigures
+_KEY, _STATUS = itemgetter(0, 1, 2), itemgetter(3)  # a CellFigures' key and status
+
+
+def counted_cells(cells: Sequence[C]) -> tuple[dict[Key, C], Counter[Key]]:
+    """Each cell's answer that counts (as `_pick`: the latest ok one, else the latest) and
+    how many answers the cell has, from the run's cells in the order they were stored."""
+    keys = list(map(_KEY, cells))
+    oks = list(map(Status.OK.value.__eq__, map(_STATUS, cells)))
+    # Later entries win in a dict built in order: the latest answer, the latest ok one over it.
+    latest = dict(zip(keys, cells, strict=True))
+    return {**latest, **dict(zip(compress(keys, oks), compress(cells, oks), strict=True))}, Counter(keys)
+
+
 def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str, turns: TurnLookup | None = None) -> SuiteMatrix:
     """Cases x models (x samples) of a run: each cell's answer, timing, cost and ratings,
-    and (with `turns`) its turn."""
-    info, suite, models, by_cell = run_parts(suites, run_id)
+    and (with `turns`) its turn. Only the answers' figures and first lines are read."""
+    figures = suites.cell_figures(run_id)
+    info = known_run(suites, run_id, figures)
+    suite, models = _suite_of(suites, info), list(info.models)
     trials = {(case_id, sample): trial_id for case_id, sample, trial_id in suites.run_trials(run_id)}
-    chosen = {key: _pick(found) for key, found in by_cell.items()}
-    ids = [p[1].id for p in chosen.values() if p is not None]
-    ratings: dict[str, list[Rating]] = {}
-    for rating in ratings_of.current(ids) if ids else []:
+    chosen, answers = counted_cells(figures)
+    ids = [c.response_id for c in chosen.values()]
+    first_lines = suites.first_lines(ids) if ids else {}
+    ratings: dict[str, list[RatingCell]] = {}
+    for rating in ratings_of.cells(ids):
         ratings.setdefault(rating.response_id, []).append(rating)
+    machine = {name: is_machine(name) for name in {x.rater for given in ratings.values() for x in given}}
     turn_of = {rid: link.turn for rid, link in turns.for_responses(ids).items()} if turns and ids else {}
-    cells = []
+    cells: list[MatrixCell] = []
     for case in suite.cases:
         for sample in range(info.repeat):
             for model in models:
                 key = (case.id or "", sample, model)
-                pick = chosen.get(key)
-                r = pick[1] if pick else None
-                given = ratings.get(r.id, []) if r else []
-                people = [x for x in given if not is_machine(x.rater)]
+                r = chosen.get(key)
+                given = ratings.get(r.response_id, []) if r else []
+                people = [x for x in given if not machine[x.rater]]
                 auto = next((x for x in given if x.rater == AUTO_RATER), None)
                 human = None
                 if people:
@@ -89,48 +122,39 @@ def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str, turns: Tu
                                           handled(case.expect, values))
                 cells.append(MatrixCell(
                     case_id=case.id or "", case_key=case.key, sample=sample, model=model,
-                    trial_id=trials.get((case.id or "", sample)), response_id=r.id if r else None,
-                    status=r.status.value if r else None,
-                    error_kind=r.error_kind.value if r and r.error_kind else None,
-                    first_line=_first_line(r.text) if r else "", ttft_ms=r.ttft_ms if r else None,
+                    trial_id=trials.get((case.id or "", sample)), response_id=r.response_id if r else None,
+                    status=r.status if r else None, error_kind=r.error_kind or None if r else None,
+                    first_line=first_lines.get(r.response_id, "") if r else "", ttft_ms=r.ttft_ms if r else None,
                     total_ms=r.total_ms if r else None, cost_usd=r.cost_usd if r else None,
-                    answers=len(by_cell.get(key, ())), human=human,
+                    answers=answers[key], human=human,
                     auto_constraints=auto.constraints if auto else None,
-                    auto_note=auto.note if auto else None, turn=turn_of.get(r.id, 1) if r else 1,
+                    auto_note=auto.note if auto else None, turn=turn_of.get(r.response_id, 1) if r else 1,
                 ))
     return SuiteMatrix(info, suite, tuple(models), info.repeat, tuple(cells))
-
-
-def _first_line(text: str, limit: int = 200) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:limit]
-    return ""
 
 
 def rating_queue(suites: SuiteTables, ratings: RatingLookup, run_id: str,
                  rater: str | None = None) -> list[QueueItem]:
     """Per (case, sample) of a run, in case order: every model's answer to rate (and, with
-    `rater`, which of them that rater has rated)."""
-    info, suite, models, by_cell = run_parts(suites, run_id)
+    `rater`, which of them that rater has rated). Only the answers' ids and statuses are read."""
+    cells = suites.cell_statuses(run_id)
+    info = known_run(suites, run_id, cells)
+    suite, models = _suite_of(suites, info), list(info.models)
     trials = {(case_id, sample): trial_id for case_id, sample, trial_id in suites.run_trials(run_id)}
+    chosen = {key: cell[4] for key, cell in counted_cells(cells)[0].items()}  # the response ids
+    rated = ratings.rated_by(rater, list(chosen.values())) if rater and chosen else set()
     items = []
     for case in suite.cases:
         for sample in range(info.repeat):
             trial_id = trials.get((case.id or "", sample))
             if trial_id is None:
                 continue
-            picked = [(m, _pick(by_cell.get((case.id or "", sample, m), []))) for m in models]
-            present = [(m, p[1].id) for m, p in picked if p is not None]
+            present = [(m, rid) for m in models if (rid := chosen.get((case.id or "", sample, m))) is not None]
             if not present:
                 continue
-            items.append(QueueItem(case, sample, trial_id, tuple(i for _, i in present),
-                                   tuple(m for m, _ in present)))
-    if rater:
-        ids = [i for item in items for i in item.response_ids]
-        rated = {r.response_id for r in ratings.current(ids, rater=rater)} if ids else set()
-        items = [QueueItem(it.case, it.sample, it.trial_id, it.response_ids, it.models,
-                           tuple(i for i in it.response_ids if i in rated)) for it in items]
+            ids = tuple(i for _, i in present)
+            items.append(QueueItem(case, sample, trial_id, ids, tuple(m for m, _ in present),
+                                   tuple(i for i in ids if i in rated)))
     return items
 
 
@@ -182,15 +206,19 @@ def run_units(suites: SuiteTables, run_id: str) -> tuple[SuiteRunInfo, Suite, li
                                                  dict[str, str], list[str]]:
     """For the scorecard: (unit=(case, sample), model, response id) of every answer, the
     expect kind of each response, and the run's trial ids."""
-    info, suite, _, by_cell = run_parts(suites, run_id)
+    cells = suites.cell_figures(run_id)
+    info = known_run(suites, run_id, cells)
+    suite = _suite_of(suites, info)
     expect = {c.id: c.expect for c in suite.cases}
+    by_cell: dict[Key, list[str]] = {}
+    for cell in cells:  # ids only: no text nor attempt is read
+        by_cell.setdefault((cell.case_id, cell.sample, cell.model), []).append(cell.response_id)
     units = []
     expect_of = {}
-    trial_ids: list[str] = []
     for (case_id, sample, model), found in by_cell.items():
-        for trial_id, r in found:
-            units.append(((case_id, sample), model, r.id))
-            expect_of[r.id] = expect.get(case_id, "")
-            trial_ids.append(trial_id)
-    trial_ids = list(dict.fromkeys([t for _, _, t in suites.run_trials(run_id)] + trial_ids))
+        for response_id in found:
+            units.append(((case_id, sample), model, response_id))
+            expect_of[response_id] = expect.get(case_id, "")
+    # Every answer's trial is one of the run's (its cells are joined on them).
+    trial_ids = list(dict.fromkeys(t for _, _, t in suites.run_trials(run_id)))
     return info, suite, units, expect_of, trial_ids

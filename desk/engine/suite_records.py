@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from desk.core.rating import Rating
 from desk.core.response import ErrorKind, ResponseResult
@@ -121,10 +121,10 @@ class RatingSummary:
     handled: bool | None  # showed the behaviour its case expects (None: not judged / no expect)
 
 
-@dataclass(frozen=True)
-class MatrixCell:
+class MatrixCell(NamedTuple):
     """One (case, sample, model) of a run: the answer that counts for it (the ok one if
-    any, else the latest), or none yet (`status` None)."""
+    any, else the latest), or none yet (`status` None). A light row: a run of 100,000
+    answers makes as many."""
 
     case_id: str
     case_key: str

@@ -23,7 +23,7 @@ from typing import Any, cast
 
 from desk.core.constraint_reading import DESK_KEY
 from desk.core.ids import new_id
-from desk.core.rating import Preference, PreferenceFigures, Rating, RatingFigures, RatingFilter
+from desk.core.rating import Preference, PreferenceFigures, Rating, RatingCell, RatingFigures, RatingFilter
 from desk.core.records import preference_fields, preference_from_fields, rating_fields, rating_from_fields
 from desk.core.response import ResponseResult
 from desk.core.rubric import CONSTRAINTS, OUTCOMES, UNCERTAINTY, WINNERS, Rubric
@@ -113,6 +113,33 @@ class RatingTable:
             where.append("r.rater = ?")
             params.append(rater)
         return [_rating(r) for r in _current_rating_rows(self.db, where, params)]
+
+    def cells(self, response_ids: Sequence[str]) -> list[RatingCell]:
+        """`current(response_ids)`, in its order, as RatingCells: the values read from their
+        columns (a row whose extra criteria repeat one of them is read as `current` reads it)."""
+        if not response_ids:
+            return []
+        sql = _current_rating_sql(["r.response_id IN (SELECT value FROM json_each(?))"], columns=_CELL_COLUMNS)
+        found = self.db.conn.execute(sql + " ORDER BY created_at, id", [json.dumps(list(response_ids))]).fetchall()
+        out = []
+        for response_id, rater, created_at, outcome, uncertainty, constraints, quality, note, extra, *_ in found:
+            values = [outcome, uncertainty, constraints, quality, note]
+            if extra not in ("{}", "", None):  # another criterion, or (never written so) one of these again
+                given = _json(extra, {})
+                values = [given.get(key, value) for key, value in zip(COLUMN_KEYS, values, strict=True)]
+            outcome, uncertainty, constraints, quality, note = values
+            out.append(RatingCell(response_id, rater, created_at, outcome, uncertainty, constraints, quality,
+                                  str(note or "")))
+        return out
+
+    def rated_by(self, rater: str, response_ids: Sequence[str]) -> set[str]:
+        """The responses among `response_ids` that `rater` has a current rating of: any row
+        of theirs is one (an edit supersedes a rating, nothing deletes one), so no rows are
+        ranked nor read."""
+        found = self.db.conn.execute(
+            "SELECT DISTINCT response_id FROM ratings WHERE rater = ? AND response_id IN "
+            "(SELECT value FROM json_each(?))", (rater, json.dumps(list(response_ids))))
+        return {response_id for (response_id,) in found}
 
     def history(self, response_id: str, rater: str) -> list[Rating]:
         """Every rating by that name of this response, oldest first, merged ones (their
@@ -469,6 +496,11 @@ def _one_current_each(db: Database) -> bool:
     return db.conn.execute(
         f"SELECT 1 FROM ratings r WHERE {_NONE_SUPERSEDES.format(table='ratings')} "
         "GROUP BY r.response_id, r.rater HAVING count(*) > 1 LIMIT 1").fetchone() is None
+
+
+# RatingTable.cells' columns: an empty text is no value, as `_rating` reads them.
+_CELL_COLUMNS = ("r.response_id, r.rater, r.created_at, NULLIF(r.outcome, ''), NULLIF(r.uncertainty, ''), "
+                 "NULLIF(r.constraints, ''), NULLIF(r.quality, ''), NULLIF(r.note, ''), r.extra_json, r.id")
 
 
 def _current_rating_sql(where: list[str], *, columns: str = "r.*") -> str:

@@ -15,9 +15,12 @@ import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import compress, repeat
+from operator import itemgetter
+from typing import Any, NamedTuple, cast
 
 from desk.core.attachment import Attachment
+from desk.core.first_line import first_line, first_line_of_start
 from desk.core.host import HOST
 from desk.core.ids import new_id
 from desk.core.rating import Rating
@@ -87,6 +90,31 @@ class RunCell:
     sample: int
     trial_id: str
     response: ResponseResult
+
+
+# Cell by cell, each cell's answers oldest first: the order of the run's trials and of
+# idx_responses_cells, so SQLite sorts no more than each trial's few answers.
+_CELL_ORDER = "ORDER BY t.case_id, t.sample, r.model, r.created_at, r.rowid"
+_TEXT_START = 600  # characters of a text read for its first line: most answers' first line ends sooner
+
+
+# (case_id, sample, model, status, response_id, ...): a cell_statuses row, or a CellFigures.
+CellStatus = tuple[Any, ...]
+
+
+class CellFigures(NamedTuple):
+    """One response of a suite run, located, with the figures a run's matrix and rating
+    queue show: no text, no attempts (a run of 100,000 answers is read in a blink)."""
+
+    case_id: str
+    sample: int
+    model: str
+    status: str
+    response_id: str
+    error_kind: str | None
+    ttft_ms: float | None
+    total_ms: float | None
+    cost_usd: float | None
 
 
 class SuiteTable:
@@ -177,14 +205,14 @@ class SuiteTable:
         cases = tuple(
             Case(
                 key=r["case_ref"], prompt=r["prompt"], system=r["system"], expect=r["expect"],
-                tags=tuple(json.loads(r["tags_json"] or "[]")), notes=r["notes"],
+                tags=tuple(_json(r["tags_json"], ())), notes=r["notes"],
                 attachments=tuple(attachments.get(r["id"], ())),
                 constraints=tuple(Constraint(c["id"], c.get("kwargs") or {})
-                                  for c in json.loads(r["constraints_json"] or "[]")),
+                                  for c in _json(r["constraints_json"], ())),
                 source=r["source"], upstream_id=r["upstream_id"], id=r["id"], position=r["position"],
                 tools=read_tools(r["tools_json"]) if r["tools_json"] else None,
-                tool_results=tuple(json.loads(r["tool_results_json"] or "[]")),
-                expected_call=read_expected_call(json.loads(r["expected_call_json"] or "null")),
+                tool_results=tuple(_json(r["tool_results_json"], ())),
+                expected_call=read_expected_call(_json(r["expected_call_json"], None)),
                 clarification=r["clarification"],
             )
             for r in found
@@ -250,23 +278,49 @@ class SuiteTable:
         by_id = responses.responses_by_ids(self.db, [r["id"] for r in found])
         return [RunCell(r["case_id"], r["sample"], r["trial_id"], by_id[r["id"]]) for r in found if r["id"] in by_id]
 
+    def cell_figures(self, run_id: str) -> list[CellFigures]:
+        """`run_cells` without the answers' texts and attempts: each response's figures, cell
+        by cell (by case, sample and model), each cell's answers oldest first; all read from
+        an index (m019), in its order."""
+        found = self.db.conn.execute(
+            "SELECT t.case_id, t.sample, r.model, r.status, r.id, r.error_kind, r.ttft_ms, r.total_ms, r.cost_usd "
+            "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
+            f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)).fetchall()
+        return cast("list[CellFigures]", [*map(tuple.__new__, repeat(CellFigures), found)])
+
+    def first_lines(self, response_ids: Sequence[str]) -> dict[str, str]:
+        """Each response's first line of text (desk.core.suite.first_line), read from the
+        start of its text; a text whose start does not settle it is read whole."""
+        wanted = json.dumps(list(response_ids))
+        found = self.db.conn.execute(
+            f"SELECT id, substr(text, 1, {_TEXT_START}), length(text) > {_TEXT_START} FROM responses "
+            "WHERE id IN (SELECT value FROM json_each(?))", (wanted,)).fetchall()
+        lines, unsettled = {}, []
+        for rid, start, more in found:
+            line = first_line_of_start(start, whole=not more)
+            if line is None:
+                unsettled.append(rid)
+            else:
+                lines[rid] = line
+        if unsettled:
+            lines.update((rid, first_line(text)) for rid, text in self.db.conn.execute(
+                "SELECT id, text FROM responses WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(unsettled),)))
+        return lines
+
     def cell_statuses(self, run_id: str) -> list[tuple[str, int, str, str, str]]:
-        """(case_id, sample, model, status, response_id) of every response of the run, oldest first."""
-        return [
-            (r["case_id"], r["sample"], r["model"], r["status"], r["id"])
-            for r in rows(
-                self.db,
-                "SELECT t.case_id, t.sample, r.model, r.status, r.id FROM suite_run_trials t "
-                "JOIN responses r ON r.trial_id = t.trial_id WHERE t.run_id = ? ORDER BY r.created_at, r.rowid",
-                (run_id,),
-            )
-        ]
+        """(case_id, sample, model, status, response_id) of every response of the run, as
+        cell_figures orders them (each cell's answers oldest first): its first five fields."""
+        return self.db.conn.execute(
+            "SELECT t.case_id, t.sample, r.model, r.status, r.id "
+            "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
+            f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)).fetchall()
 
     def suite_runs(self, limit: int = 200, run_id: str | None = None,
-                   active: Iterable[str] = ()) -> list[SuiteRunRow]:
+                   active: Iterable[str] = (), cells: Sequence[CellStatus] | None = None) -> list[SuiteRunRow]:
         """Suite runs, newest first, with their state and counts. `active` names runs this
         process is sending now (a 'running' run of this process that is not among them was
-        left behind by a task that died)."""
+        left behind by a task that died). `cells`: `run_id`'s cell_statuses (or cell_figures),
+        read already by the caller (a run's matrix, its rating queue): counted, not read again."""
         where, params = ("AND id = ?", [run_id]) if run_id else ("", [])
         found = rows(self.db, f"SELECT * FROM runs WHERE kind = ? {where} ORDER BY created_at DESC, id DESC LIMIT ?",
                      [SUITE_RUN, *params, limit])
@@ -274,18 +328,12 @@ class SuiteTable:
         out = []
         for r in found:
             spec = json.loads(r["spec_json"])
-            ok: set[tuple[str, int, str]] = set()
-            last: dict[tuple[str, int, str], str] = {}
-            for case_id, sample, model, status, _ in self.cell_statuses(r["id"]):
-                last[(case_id, sample, model)] = status
-                if status == Status.OK.value:
-                    ok.add((case_id, sample, model))
-            failed = sum(1 for cell, status in last.items() if cell not in ok and status == Status.ERROR.value)
+            done, failed = _cell_counts(self.cell_statuses(r["id"]) if cells is None else cells)
             out.append(SuiteRunRow(
                 id=r["id"], name=r["name"], created_at=r["created_at"], finished_at=r["finished_at"],
                 status=r["status"], state=self._state(r, live), spec=spec,
                 summary=json.loads(r["summary_json"]) if r["summary_json"] else None,
-                done=len(ok), total=int(spec.get("total", 0)), failed=failed,
+                done=done, total=int(spec.get("total", 0)), failed=failed,
                 writer_pid=r["writer_pid"], writer_host=r["writer_host"],
             ))
         return out
@@ -357,3 +405,20 @@ def _tool_use_columns(case: Case) -> tuple[str | None, str | None, str | None]:
     return (case.tools.as_json() if case.tools else None,
             json.dumps(list(case.tool_results), ensure_ascii=False) if case.tool_results else None,
             json.dumps(case.expected_call.as_json(), ensure_ascii=False) if case.expected_call else None)
+
+
+def _cell_counts(cells: Sequence[CellStatus]) -> tuple[int, int]:
+    """(cells with an ok answer, cells whose latest answer failed and none is ok), from a
+    run's cell_statuses or cell_figures (each cell's answers oldest first)."""
+    keys = list(map(itemgetter(0, 1, 2), cells))
+    statuses = list(map(itemgetter(3), cells))
+    ok = set(compress(keys, map(Status.OK.value.__eq__, statuses)))
+    last = dict(zip(keys, statuses, strict=True))  # later entries win: each cell's latest status
+    failed = set(compress(last, map(Status.ERROR.value.__eq__, last.values()))) - ok
+    return len(ok), len(failed)
+
+
+def _json(text: str | None, empty: Any) -> Any:
+    """Parsed JSON; most cases hold an empty list or none, which need no parser (16,000
+    cases' four columns: a fifth of reading a big suite)."""
+    return empty if not text or text in ("[]", "null") else json.loads(text)

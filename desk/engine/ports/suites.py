@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from desk.core.rating import Rating, RatingFilter
+from desk.core.rating import Rating, RatingCell, RatingFilter
 from desk.core.response import ResponseResult
 from desk.core.suite import Case, Suite
 from desk.engine.scorecard import ModelScore
-from desk.store.suites import RunCell, SuiteInfo, SuiteRunRow
+from desk.store.suites import CellFigures, CellStatus, RunCell, SuiteInfo, SuiteRunRow
 from desk.store.trials import StoredTrial
 
 
@@ -41,8 +41,12 @@ class RunLedger(Protocol):
 
     def cell_statuses(self, run_id: str) -> list[tuple[str, int, str, str, str]]: ...
 
+    def cell_figures(self, run_id: str) -> list[CellFigures]: ...
+
+    def first_lines(self, response_ids: Sequence[str]) -> dict[str, str]: ...
+
     def suite_runs(self, limit: int = 200, run_id: str | None = None,
-                   active: Iterable[str] = ()) -> list[SuiteRunRow]: ...
+                   active: Iterable[str] = (), cells: Sequence[CellStatus] | None = None) -> list[SuiteRunRow]: ...
 
     def claim_run(self, run_id: str) -> None: ...
 
@@ -79,6 +83,10 @@ class RatingLookup(Protocol):
                 rater: str | None = None) -> list[Rating]: ...
 
     def rated_responses(self, filters: RatingFilter | None = None) -> list[tuple[ResponseResult, Rating]]: ...
+
+    def rated_by(self, rater: str, response_ids: Sequence[str]) -> set[str]: ...
+
+    def cells(self, response_ids: Sequence[str]) -> list[RatingCell]: ...
 
 
 class AnswerScope(Protocol):

@@ -1,0 +1,212 @@
+"""A run's matrix and rating queue read only the answers' figures, first lines and rating
+columns (issue 21: 8-10 s and 0.9 GB at 100,000 answers when they read every answer whole):
+what they show is what reading every answer whole gave, kept below as it was written, on a
+run with resends, failures, several raters, an edited rating, automatic checks, a judge
+and texts whose first line is long, late or wrapped in blank lines."""
+
+from __future__ import annotations
+
+import random
+from statistics import mean
+
+import pytest
+
+from desk.core.judge import is_machine
+from desk.core.response import Attempt, ErrorKind, ResponseResult, Status
+from desk.core.suite import AUTO_RATER, Case, Suite, handled
+from desk.engine.application import Application
+from desk.engine.scorecard_columns import majority
+from desk.engine.suite_records import MatrixCell, QueueItem, RatingSummary
+from desk.store import open_store
+
+MODELS = ("m/a", "m/b", "m/c")
+TEXTS = (
+    "A plain answer.\nSecond line.",
+    "\n\n   \n  Late first line after blank lines  \nmore",
+    "w" * 900,  # one long line: its first 200 characters
+    ("word " * 130).strip() + "\nnext",  # a first line longer than the start read
+    " " * 700 + "far",  # the text starts past the start read
+    "short" + " " * 650 + "\nsecond",  # a short line, then spaces past the start read
+    "\u3000\u2028 Unicode spaces around \u2028next",
+    "",
+)
+
+
+def _answer(rid: str, trial: str, model: str, status: Status, text: str) -> ResponseResult:
+    return ResponseResult(
+        id=rid, trial_id=trial, model=model, settings={}, status=status, text=text, started_at=1.0,
+        first_token_at=1.2, ended_at=2.0, ttft_ms=200.0, total_ms=1000.0, cost_usd=0.001,
+        error_kind=ErrorKind.SERVER_ERROR if status == Status.ERROR else None, attempts=[Attempt(number=1, started_at=1.0, ended_at=2.0, status=status)])
+
+
+@pytest.fixture()
+def run(tmp_path):
+    """(store path, run id) of a 3-model run of 8 cases x 2 samples, answered every way."""
+    rng = random.Random(7)
+    path = tmp_path / "run.db"
+    store = open_store(path)
+    suite = store.suites.save_suite(Suite("light", tuple(
+        Case(f"c{k}", f"Task {k}", expect=("clarify", "follow_constraints", "")[k % 3]) for k in range(8))))
+    run_id = store.runs.create("suite", {"suite_id": suite.id, "suite": suite.name, "suite_version": suite.version,
+                                         "cases": 8, "models": list(MODELS), "repeat": 2, "concurrency": 2,
+                                         "total": 48, "settings": {}, "max_turns": 2}, "light")
+    seq = 0
+    for case in suite.cases:
+        for sample in range(2):
+            if case.key == "c7" and sample == 1:
+                continue  # a (case, sample) never sent
+            trial = store.suites.cell_trial(run_id, case, sample)
+            for model in MODELS:
+                statuses = rng.choice([[Status.OK], [Status.OK], [Status.ERROR, Status.OK], [Status.ERROR],
+                                       [Status.INTERRUPTED], [Status.OK, Status.ERROR]])
+                for status in statuses:
+                    seq += 1
+                    rid = f"r{seq:04d}"
+                    store.responses.finish(_answer(rid, trial, model, status, rng.choice(TEXTS)))
+                    store.suites.link_response(rid, run_id, seq)
+                    if status != Status.OK:
+                        continue
+                    for rater in rng.sample(("ana", "ben", "cy"), rng.choice((0, 1, 1, 2, 3))):
+                        values = {"outcome": rng.choice(("success", "partial", "failure")),
+                                  "uncertainty": rng.choice(("asked_clarifying", "confident_wrong")),
+                                  "constraints": rng.choice(("followed", "violated", "na")),
+                                  "quality": rng.randint(1, 5)}
+                        store.ratings.save(rid, rater, values)
+                        if rng.random() < 0.3:  # edited: the new one supersedes it
+                            store.ratings.save(rid, rater, {**values, "quality": rng.randint(1, 5)})
+                    if rng.random() < 0.5:
+                        store.suites.save_partial_rating(rid, AUTO_RATER, {"constraints": "violated",
+                                                                           "note": "two lines, not three"})
+                    if rng.random() < 0.3:
+                        store.ratings.save(rid, "judge:m/z", {"outcome": "success", "uncertainty": "confident_wrong",
+                                                              "constraints": "na", "quality": 2})
+    store.close()
+    return path, run_id
+
+
+def _whole_first_line(text: str, limit: int = 200) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:limit]
+    return ""
+
+
+def _whole_combined(ratings) -> dict:
+    out = {}
+    for key in ("outcome", "uncertainty", "constraints"):
+        judged = [(r.created_at, r.values.get(key)) for r in ratings if r.values.get(key) not in (None, "")]
+        if judged:
+            out[key] = majority(judged)
+    qualities = [r.quality for r in ratings if r.quality is not None]
+    if qualities:
+        out["quality"] = mean(qualities)
+    return out
+
+
+def _whole_cells(store, run_id: str, info) -> tuple[dict, dict]:
+    """Each cell's counted answer (read whole) and its answer count, as before issue 21."""
+    by_cell: dict = {}
+    for cell in store.suites.run_cells(run_id):
+        by_cell.setdefault((cell.case_id, cell.sample, cell.response.model), []).append(cell.response)
+    chosen = {}
+    for key, found in by_cell.items():
+        ok = [r for r in found if r.status == Status.OK]
+        chosen[key] = (ok or found)[-1]
+    return chosen, {key: len(found) for key, found in by_cell.items()}
+
+
+def _whole_matrix(store, run_id: str, info, suite) -> list[MatrixCell]:
+    chosen, answers = _whole_cells(store, run_id, info)
+    trials = {(c, s): t for c, s, t in store.suites.run_trials(run_id)}
+    ratings: dict = {}
+    for rating in store.ratings.current([r.id for r in chosen.values()]):
+        ratings.setdefault(rating.response_id, []).append(rating)
+    cells = []
+    for case in suite.cases:
+        for sample in range(info.repeat):
+            for model in info.models:
+                r = chosen.get((case.id, sample, model))
+                given = ratings.get(r.id, []) if r else []
+                people = [x for x in given if not is_machine(x.rater)]
+                auto = next((x for x in given if x.rater == AUTO_RATER), None)
+                human = None
+                if people:
+                    values = _whole_combined(people)
+                    human = RatingSummary(values.get("outcome"), values.get("uncertainty"), values.get("constraints"),
+                                          values.get("quality"), tuple(sorted({x.rater for x in people})),
+                                          handled(case.expect, values))
+                cells.append(MatrixCell(
+                    case_id=case.id, case_key=case.key, sample=sample, model=model,
+                    trial_id=trials.get((case.id, sample)), response_id=r.id if r else None,
+                    status=r.status.value if r else None,
+                    error_kind=r.error_kind.value if r and r.error_kind else None,
+                    first_line=_whole_first_line(r.text) if r else "", ttft_ms=r.ttft_ms if r else None,
+                    total_ms=r.total_ms if r else None, cost_usd=r.cost_usd if r else None,
+                    answers=answers.get((case.id, sample, model), 0), human=human,
+                    auto_constraints=auto.constraints if auto else None,
+                    auto_note=auto.note if auto else None, turn=1))
+    return cells
+
+
+def test_the_matrix_shows_what_reading_every_answer_whole_showed(run):
+    path, run_id = run
+    app = Application.open(path)
+    try:
+        matrix = app.engine(warm_prices=False).suites.matrix(run_id)
+        expected = _whole_matrix(app.store, run_id, matrix.run, matrix.suite)
+        assert len(matrix.cells) == len(expected) == 8 * 2 * 3
+        for got, want in zip(matrix.cells, expected, strict=True):
+            assert got == want
+            if got.human is not None:  # the same types too: an int mean stays an int
+                assert type(got.human.quality) is type(want.human.quality)
+        assert any(c.answers == 2 for c in matrix.cells) and any(c.error_kind == "server_error" for c in matrix.cells)
+        assert any(c.human and len(c.human.raters) >= 2 for c in matrix.cells)
+        assert {c.first_line for c in matrix.cells} >= {"w" * 200, "far", "Late first line after blank lines"}
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("rater", [None, "ana", "nobody"])
+def test_the_rating_queue_lists_what_reading_every_answer_whole_listed(run, rater):
+    path, run_id = run
+    app = Application.open(path)
+    try:
+        engine = app.engine(warm_prices=False)
+        items = engine.suites.rating_queue(run_id, rater)
+        matrix = engine.suites.matrix(run_id)
+        chosen, _ = _whole_cells(app.store, run_id, matrix.run)
+        trials = {(c, s): t for c, s, t in app.store.suites.run_trials(run_id)}
+        expected = []
+        for case in matrix.suite.cases:
+            for sample in range(matrix.repeat):
+                if (case.id, sample) not in trials:
+                    continue
+                present = [(m, chosen[(case.id, sample, m)].id) for m in matrix.models if (case.id, sample, m) in chosen]
+                ids = tuple(i for _, i in present)
+                rated = {r.response_id for r in app.store.ratings.current(list(ids), rater=rater)} if rater else set()
+                expected.append(QueueItem(case, sample, trials[(case.id, sample)], ids, tuple(m for m, _ in present),
+                                          tuple(i for i in ids if i in rated)))
+        assert items == expected
+        assert len(items) == 15
+        if rater == "ana":
+            assert any(item.rated for item in items) and not all(item.done for item in items)
+    finally:
+        app.close()
+
+
+def test_a_runs_cells_are_read_from_their_index_in_its_order(run):
+    """The answers' rows, texts and all, are not read (m019), and SQLite sorts no more than
+    each trial's few answers (not the whole run)."""
+    path, run_id = run
+    store = open_store(path)
+    try:
+        for sql in ("SELECT t.case_id, t.sample, r.model, r.status, r.id, r.error_kind, r.ttft_ms, r.total_ms, "
+                    "r.cost_usd FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells "
+                    "ON r.trial_id = t.trial_id WHERE t.run_id = ? ORDER BY t.case_id, t.sample, r.model, "
+                    "r.created_at, r.rowid",):
+            plan = " ".join(str(row[-1]) for row in store.db.conn.execute(f"EXPLAIN QUERY PLAN {sql}", (run_id,)))
+            assert "COVERING INDEX idx_responses_cells" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
+        # The store's own reads are these: the same rows, in the same order.
+        assert store.suites.cell_statuses(run_id) == [tuple(c[:5]) for c in store.suites.cell_figures(run_id)]
+    finally:
+        store.close()
