@@ -1,14 +1,26 @@
-"""How the scorecard and the exports grow with the store: 1k, 10k and 100k answers.
+"""How the scorecard, the exports and a suite run's rating queue and matrix grow with the
+store: 1k, 10k and 100k answers.
 
-Builds a store per size through desk's own store API (6 models, 1-2 KB answers with one
-attempt each, 3% failed, every answer rated, ~10% by a second rater, 10% of ratings
-tagged "X", a preference on 30% of trials), cached under the temp folder between runs,
-then runs the CLI in a child process and prints its wall time, CPU time and peak RSS:
+Builds a store per size through desk's own store API, cached under the temp folder between
+runs: one suite run (a suite of a case per trial, the run row with SuiteService.run's spec,
+each case's trial and each answer linked to the run as a run's sender links it) of 6 models,
+1-2 KB answers with one attempt each, 3% failed, every answer rated by "ana", ~10% also by
+"ben", 10% of ratings tagged "X", a preference on 30% of trials. Then it runs each command
+in a child process and prints its wall time, CPU time and peak RSS (first run, and min and
+median of --repeat):
 
   desk scorecard --json           desk scorecard --json --tag X
   desk export --format csv|jsonl|parquet|pairs
+  rating queue (ana)              run matrix
 
-    python -m tests.bench.bench_store [--answers 1000 10000 100000] [--repeat 3] [--only scorecard|export] [--compiled]
+The last two have no CLI: a `python -c` child opens the store as the app does and calls
+Engine.suites.rating_queue(run, "ana") (the Suites tab's Rate queue) or Engine.suites.matrix(run)
+(its run matrix); their times are the call's alone (not the child's start, nor opening the
+store, nor building Engine.suites, whose imports an app pays once), their memory the child's
+peak, and the child checks they found every answer and rating.
+
+    python -m tests.bench.bench_store [--answers 1000 10000 100000] [--repeat 3]
+        [--only scorecard|export|queue|matrix] [--compiled]
 
 A scorecard's first run computes it (the store's cache of scorecards is emptied before it);
 the next ones read it from that cache. This store's models have as many answers each, so
@@ -16,7 +28,8 @@ their cost intervals share one set of draws; a line beside says what the interva
 when the counts differ, as in most real stores.
 
 At 100k the targets are judged (PASS/FAIL): scorecard <= 0.5 s and <= 300 MB, the
-filtered scorecard <= 0.5 s (their first, computing runs), each export <= 5 s; memory of an export flat in n.
+filtered scorecard <= 0.5 s (their first, computing runs), each export <= 5 s; memory of an
+export flat in n; the rating queue <= 0.5 s and the run matrix <= 1.0 s (median), each <= 300 MB.
 """
 
 from __future__ import annotations
@@ -30,17 +43,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from desk.core.response import Attempt, ResponseResult, Status, Usage
-from desk.core.trial import TrialInput
+from desk.core.suite import Case, Suite
+from desk.core.trial import GenerationSettings
 from desk.store import open_store
 from desk.store.sql import transaction
+from desk.store.suites import SUITE_RUN
 
-BUILD_VERSION = 1  # bump when the store's shape changes: cached stores are rebuilt
+BUILD_VERSION = 2  # bump when the store's shape changes: cached stores are rebuilt (2: the answers are a suite run)
 MODELS = tuple(f"bench/model-{k}" for k in range(6))
+PROMPT = "Task {}: summarise the attached quarter by region."
+SETTINGS = GenerationSettings(temperature=0.7)
 TARGET_SCORECARD_S, TARGET_SCORECARD_MB, TARGET_EXPORT_S = 0.5, 300, 5.0
+TARGET_QUEUE_S, TARGET_MATRIX_S, TARGET_SUITE_MB = 0.5, 1.0, 300
 WORDS = ("the model answered with a careful table of results, then listed caveats about the data "
          "and asked whether the totals should include refunds; ").split()
 
@@ -50,7 +70,9 @@ def store_path(answers: int, folder: Path) -> Path:
 
 
 def build(answers: int, path: Path, seed: int = 0) -> Path:
-    """The store of `answers` answers at `path`, built unless it is there already."""
+    """The store of `answers` answers at `path`, built unless it is there already: one suite
+    run of a case per trial, stored as SuiteService.run stores it (its suite, its run row with
+    the spec, each case's trial and each answer linked to the run by its cell's number)."""
     if path.exists():
         return path
     rng = random.Random(seed)
@@ -62,10 +84,16 @@ def build(answers: int, path: Path, seed: int = 0) -> Path:
     trials = max(1, answers // len(MODELS))
     t0 = time.time() - trials * 60.0
     try:
+        suite = store.suites.save_suite(Suite("bench", tuple(Case(f"task-{t}", PROMPT.format(t)) for t in range(trials))))
+        run_id = store.runs.create(SUITE_RUN, run_spec(suite), "bench")
+        ok = 0
         for start in range(0, trials, 500):  # one transaction per 500 trials: batch, not per row
             with transaction(store.db):
                 for t in range(start, min(start + 500, trials)):
-                    _one_trial(store, rng, rubric, t0 + t * 60.0, t)
+                    ok += _one_trial(store, rng, rubric, t0 + t * 60.0, t, run_id, suite.cases[t])
+        sent = trials * len(MODELS)
+        store.runs.finish(run_id, "done", {"sent": sent, "ok": ok, "failed": sent - ok, "skipped": 0,
+                                           "not_stored": 0, "conditions": []})
     finally:
         store.close()
     for suffix in ("-wal", "-shm"):
@@ -74,12 +102,22 @@ def build(answers: int, path: Path, seed: int = 0) -> Path:
     return path
 
 
-def _one_trial(store, rng: random.Random, rubric: str | None, when: float, number: int) -> None:
-    trial_id = store.trials.create(TrialInput(f"Task {number}: summarise the attached quarter by region."))
-    ids = []
-    for model in MODELS:
+def run_spec(suite: Suite) -> dict[str, Any]:
+    """The run row's spec as SuiteService.run stores it (desk/engine/services/suites.py)."""
+    return {"suite_id": suite.id, "suite": suite.name, "suite_version": suite.version, "cases": len(suite.cases),
+            "models": list(MODELS), "repeat": 1, "concurrency": 8, "total": len(suite.cases) * len(MODELS),
+            "settings": SETTINGS.as_dict(), "max_turns": 2}
+
+
+def _one_trial(store, rng: random.Random, rubric: str | None, when: float, number: int, run_id: str,
+               case: Case) -> int:
+    """Store the case's trial, its answers (linked to the run) and their ratings; how many answers are ok."""
+    trial_id = store.suites.cell_trial(run_id, case, 0)
+    ids, oks = [], 0
+    for m, model in enumerate(MODELS):
         text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(170, 340)))[: rng.randint(1024, 2048)]
         ok = rng.random() > 0.03
+        oks += ok
         total = rng.lognormvariate(7.5, 0.5)
         tokens_in, tokens_out = rng.randint(200, 1200), rng.randint(250, 500)
         cost = round(tokens_in * 1e-6 + tokens_out * 4e-6, 10)
@@ -93,6 +131,7 @@ def _one_trial(store, rng: random.Random, rubric: str | None, when: float, numbe
                               status=status, total_ms=total, usage=Usage(tokens_in, tokens_out), cost_usd=cost)],
         )
         store.responses.finish(result)
+        store.suites.link_response(result.id, run_id, case.position * len(MODELS) + m)  # the cell's seq, repeat 1
         ids.append(result.id)
         raters = ("ana", "ben") if rng.random() < 0.10 else ("ana",)
         for rater in raters:
@@ -111,6 +150,7 @@ def _one_trial(store, rng: random.Random, rubric: str | None, when: float, numbe
     if rng.random() < 0.30:
         a, b = rng.sample(ids, 2)
         store.ratings.save_preference(a, b, rng.choice(("a", "b", "tie", "both_bad")), "ana")
+    return oks
 
 
 def compile_desk() -> None:
@@ -123,29 +163,93 @@ def compile_desk() -> None:
     compileall.compile_dir(str(Path(desk.__file__).parent), quiet=1)
 
 
-def measure(args: list[str]) -> tuple[float, float, float, str]:
-    """(wall s, CPU s, peak RSS MB, stderr) of `python -m desk ARGS` in a child process."""
+def run_child(argv: list[str], *, output: bool = False) -> tuple[float, float, float, str]:
+    """(wall s, CPU s, peak RSS MB, stderr) of `python ARGV` in a child process (with
+    `output`, its stdout and stderr together: what it prints, read)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "desk", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
-    err = proc.stderr.read().decode() if proc.stderr else ""
+    proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE if output else subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT if output else subprocess.PIPE,
+                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    pipe = proc.stdout if output else proc.stderr
+    err = pipe.read().decode() if pipe else ""
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
-        raise SystemExit(f"desk {' '.join(args)} failed ({proc.returncode}):\n{err[-2000:]}")
+        raise SystemExit(f"python {' '.join(argv)} failed ({proc.returncode}):\n{err[-2000:]}")
     rss_mb = usage.ru_maxrss / 1024 if sys.platform != "darwin" else usage.ru_maxrss / 2**20
     return wall, usage.ru_utime + usage.ru_stime, rss_mb, err
 
 
-def cases(db: Path, out: Path) -> list[tuple[str, list[str]]]:
+def measure(args: list[str]) -> tuple[float, float, float, str]:
+    """(wall s, CPU s, peak RSS MB, stderr) of `python -m desk ARGS` in a child process."""
+    return run_child(["-m", "desk", *args])
+
+
+# The child that times one of the Suites tab's reads of a run (no CLI has them): it opens the
+# store as the app does, builds the engine's suites service, times the call alone, then prints the call's wall and CPU seconds and
+# what it found, for the parent to check (a fast read must still find every answer and rating).
+SUITE_CALL = """
+import sys, time
+from desk.engine.application import Application
+db, run_id, what = sys.argv[1:]
+engine = Application.open(db).engine(warm_prices=False)
+engine.suites  # built on first use: its imports (~0.2 s, once per app) are not the call's
+t0, c0 = time.perf_counter(), time.process_time()
+found = engine.suites.rating_queue(run_id, "ana") if what == "queue" else engine.suites.matrix(run_id)
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+if what == "queue":
+    counts = (len(found), sum(len(i.response_ids) for i in found), sum(len(i.rated) for i in found))
+else:
+    counts = (len(found.cells), sum(c.response_id is not None for c in found.cells),
+              sum(c.human is not None for c in found.cells))
+print("desk-bench-call", wall, cpu, *counts)
+"""
+
+
+def measure_call(db: Path, run_id: str, what: str, answers: int) -> tuple[float, float, float]:
+    """(wall s, CPU s of the call alone, the child's peak RSS MB) of `SUITE_CALL` for `what`
+    (queue: the rating queue of "ana"; matrix: the run's matrix) on the bench store of `answers`."""
+    _, _, rss, out = run_child(["-c", SUITE_CALL, str(db), run_id, what], output=True)
+    line = next((x for x in out.splitlines() if x.startswith("desk-bench-call ")), None)
+    if line is None:
+        raise SystemExit(f"the {what} child printed no figures:\n{out[-2000:]}")
+    wall, cpu, *counts = line.split()[1:]
+    trials = max(1, answers // len(MODELS))
+    total = trials * len(MODELS)
+    # queue: an item per trial, every answer in one, each rated by ana; matrix: a cell per answer, each rated
+    expected = (trials, total, total) if what == "queue" else (total, total, total)
+    if tuple(int(c) for c in counts) != expected:
+        raise SystemExit(f"the {what} found {counts} (items or cells, answers, rated), not {list(expected)}")
+    return float(wall), float(cpu), rss
+
+
+def suite_run_id(db: Path) -> str:
+    """The id of the bench store's one suite run."""
+    with closing(sqlite3.connect(db)) as conn:
+        found = conn.execute("SELECT id FROM runs WHERE kind = ?", (SUITE_RUN,)).fetchall()
+    if len(found) != 1:
+        raise SystemExit(f"{db}: {len(found)} suite runs, not 1 (a store of an older build?)")
+    return str(found[0][0])
+
+
+Command = tuple[str, str, Callable[[], tuple[float, float, float]]]  # (--only key, name, one measured run)
+
+
+def commands(db: Path, out: Path, answers: int) -> list[Command]:
+    """Each measured command of the store of `answers` answers at `db`."""
     base = ["--db", str(db)]
-    return [
-        ("scorecard --json", ["scorecard", *base, "--json"]),
-        ("scorecard --json --tag X", ["scorecard", *base, "--json", "--tag", "X"]),
-        *((f"export {fmt}", ["export", *base, "--format", fmt, "--out", str(out / f"out.{fmt}")])
+    cli = [
+        ("scorecard", "scorecard --json", ["scorecard", *base, "--json"]),
+        ("scorecard", "scorecard --json --tag X", ["scorecard", *base, "--json", "--tag", "X"]),
+        *(("export", f"export {fmt}", ["export", *base, "--format", fmt, "--out", str(out / f"out.{fmt}")])
           for fmt in ("csv", "jsonl", "parquet", "pairs")),
     ]
+    found: list[Command] = [(key, name, lambda cmd=cmd: measure(cmd)[:3]) for key, name, cmd in cli]
+    run_id = suite_run_id(db)
+    for key, name in (("queue", "rating queue (ana)"), ("matrix", "run matrix")):
+        found.append((key, name, lambda what=key: measure_call(db, run_id, what, answers)))
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()),
                     help="folder of the built stores (reused between runs)")
-    ap.add_argument("--only", default="", help="only the commands starting so (scorecard, export)")
+    ap.add_argument("--only", default="", help="only the commands starting so (scorecard, export, queue, matrix)")
     ap.add_argument("--compiled", action="store_true",
                     help="compile desk's modules to bytecode first (into its __pycache__ folders), as an "
                          "installed desk has them: with PYTHONDONTWRITEBYTECODE=1 a checkout compiles them on every run")
@@ -222,30 +326,41 @@ def measure_store(n: int, args: argparse.Namespace, out: Path, verdicts: list[bo
           f"{time.perf_counter() - t0:.1f} s)", flush=True)
     if not args.only or "scorecard".startswith(args.only) or args.only.startswith("scorecard"):
         print_cost_intervals(n, args.repeat)
-    for name, cmd in cases(db, out):
-        if args.only and not name.startswith(args.only):
+    for key, name, once in commands(db, out, n):
+        if args.only and not (key.startswith(args.only) or name.startswith(args.only)):
             continue
-        if name.startswith("scorecard"):
+        if key == "scorecard":
             forget_scorecards(db)  # so the first run computes the figures, the next read them
-        timed = [measure(cmd)[:3] for _ in range(args.repeat)]
+        timed = [once() for _ in range(args.repeat)]
         runs = sorted(timed)  # by wall time
         wall_min, wall_median = runs[0][0], runs[len(runs) // 2][0]
         cpu, rss = runs[len(runs) // 2][1], max(r[2] for r in runs)
         # The first run of a scorecard computes it (its CPU and memory beside it), the next
-        # read it from the store's cache.
+        # read it from the store's cache. The rating queue's and the matrix's figures are the
+        # call's alone (the child's start and opening the store left out), their memory the child's.
         print(f"  {name:<26} first {timed[0][0]:6.2f} s (CPU {timed[0][1]:5.2f} s, {timed[0][2]:4.0f} MB)"
               f"  wall min {wall_min:6.2f} s  median {wall_median:6.2f} s  CPU {cpu:6.2f} s  peak RSS {rss:6.0f} MB",
               flush=True)
         if n >= 100_000:
-            plain = name == "scorecard --json"
-            scorecard = name.startswith("scorecard")
-            bound = TARGET_SCORECARD_S if scorecard else TARGET_EXPORT_S
-            # A scorecard is judged by its first run: computing it, not reading the cache.
-            wall, rss = (timed[0][0], timed[0][2]) if scorecard else (wall_median, rss)
-            ok = wall <= bound and (not plain or rss <= TARGET_SCORECARD_MB)
-            verdicts.append(ok)
-            memory = f", <= {TARGET_SCORECARD_MB} MB" if plain else ""
-            print(f"    target: {'first' if scorecard else 'median'} <= {bound} s{memory}: {'PASS' if ok else 'FAIL'}", flush=True)
+            verdicts.append(judge(key, name, timed[0], wall_median, rss))
+
+
+def judge(key: str, name: str, first: tuple[float, float, float], wall_median: float, rss: float) -> bool:
+    """Print whether the command met its target at 100k; return it."""
+    if key in ("queue", "matrix"):
+        bound = TARGET_QUEUE_S if key == "queue" else TARGET_MATRIX_S
+        ok = wall_median <= bound and rss <= TARGET_SUITE_MB
+        print(f"    target: median <= {bound} s, <= {TARGET_SUITE_MB} MB: {'PASS' if ok else 'FAIL'}", flush=True)
+        return ok
+    plain = name == "scorecard --json"
+    scorecard = key == "scorecard"
+    bound = TARGET_SCORECARD_S if scorecard else TARGET_EXPORT_S
+    # A scorecard is judged by its first run: computing it, not reading the cache.
+    wall, rss = (first[0], first[2]) if scorecard else (wall_median, rss)
+    ok = wall <= bound and (not plain or rss <= TARGET_SCORECARD_MB)
+    memory = f", <= {TARGET_SCORECARD_MB} MB" if plain else ""
+    print(f"    target: {'first' if scorecard else 'median'} <= {bound} s{memory}: {'PASS' if ok else 'FAIL'}", flush=True)
+    return ok
 
 
 if __name__ == "__main__":

@@ -50,9 +50,9 @@ def test_store_benchmark_prints_each_command(tmp_path):
     out = run("tests.bench.bench_store", "--answers", "60", "--repeat", "1", "--cache", str(tmp_path))
     assert "60 answers: store" in out
     for name in ("scorecard --json  ", "scorecard --json --tag X", "export csv", "export jsonl", "export parquet",
-                 "export pairs"):
+                 "export pairs", "rating queue (ana)", "run matrix"):
         assert out.count(name) == 1, name
-    assert out.count("peak RSS") == 7 and "FAIL" not in out
+    assert out.count("peak RSS") == 9 and "FAIL" not in out
 
 
 def test_scorecard_floor_prints_each_part_and_their_sum(tmp_path):
@@ -65,4 +65,10 @@ def test_scorecard_floor_prints_each_part_and_their_sum(tmp_path):
 def test_store_benchmark_runs_only_the_commands_asked(tmp_path):
     out = run("tests.bench.bench_store", "--answers", "60", "--repeat", "1", "--cache", str(tmp_path),
               "--only", "export")
-    assert "export csv" in out and "export pairs" in out and "scorecard" not in out
+    assert "export csv" in out and "export pairs" in out and "scorecard" not in out and "rating queue" not in out
+    out = run("tests.bench.bench_store", "--answers", "60", "--repeat", "1", "--cache", str(tmp_path),
+              "--only", "queue")
+    assert "rating queue (ana)" in out and "run matrix" not in out and "export" not in out and "scorecard" not in out
+    out = run("tests.bench.bench_store", "--answers", "60", "--repeat", "1", "--cache", str(tmp_path),
+              "--only", "matrix")
+    assert "run matrix" in out and "rating queue" not in out and "export" not in out
