@@ -106,31 +106,38 @@ def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str, turns: Tu
     turn_of = {rid: link.turn for rid, link in turns.for_responses(ids).items()} if turns and ids else {}
     cells: list[MatrixCell] = []
     for case in suite.cases:
+        case_id = case.id or ""
         for sample in range(info.repeat):
+            trial_id = trials.get((case_id, sample))
             for model in models:
-                key = (case.id or "", sample, model)
+                key = (case_id, sample, model)
                 r = chosen.get(key)
-                given = ratings.get(r.response_id, []) if r else []
-                people = [x for x in given if not machine[x.rater]]
-                auto = next((x for x in given if x.rater == AUTO_RATER), None)
-                human = None
-                if people:
-                    values = combined_rating(people)
-                    human = RatingSummary(values.get("outcome"), values.get("uncertainty"),
-                                          values.get("constraints"), values.get("quality"),
-                                          tuple(sorted({x.rater for x in people})),
-                                          handled(case.expect, values))
-                cells.append(MatrixCell(
-                    case_id=case.id or "", case_key=case.key, sample=sample, model=model,
-                    trial_id=trials.get((case.id or "", sample)), response_id=r.response_id if r else None,
-                    status=r.status if r else None, error_kind=r.error_kind or None if r else None,
-                    first_line=first_lines.get(r.response_id, "") if r else "", ttft_ms=r.ttft_ms if r else None,
-                    total_ms=r.total_ms if r else None, cost_usd=r.cost_usd if r else None,
-                    answers=answers[key], human=human,
-                    auto_constraints=auto.constraints if auto else None,
-                    auto_note=auto.note if auto else None, turn=turn_of.get(r.response_id, 1) if r else 1,
-                ))
+                if r is None:
+                    cells.append(MatrixCell(case_id, case.key, sample, model, trial_id, None, None, None, "", None,
+                                            None, None, answers[key], None, None, None))
+                    continue
+                rid = r.response_id
+                human, auto = _verdicts(ratings.get(rid, ()), machine, case.expect)
+                cells.append(MatrixCell(case_id, case.key, sample, model, trial_id, rid, r.status, r.error_kind or None,
+                                        first_lines.get(rid, ""), r.ttft_ms, r.total_ms, r.cost_usd, answers[key], human,
+                                        auto.constraints if auto else None, auto.note if auto else None,
+                                        turn_of.get(rid, 1)))
     return SuiteMatrix(info, suite, tuple(models), info.repeat, tuple(cells))
+
+
+def _verdicts(given: Sequence[RatingCell], machine: dict[str, bool],
+              expect: str) -> tuple[RatingSummary | None, RatingCell | None]:
+    """An answer's people's ratings combined, and the automatic check's rating, if any."""
+    if not given:
+        return None, None
+    people = [x for x in given if not machine[x.rater]]
+    auto = next((x for x in given if x.rater == AUTO_RATER), None)
+    if not people:
+        return None, auto
+    values = combined_rating(people)
+    return RatingSummary(values.get("outcome"), values.get("uncertainty"), values.get("constraints"),
+                         values.get("quality"), tuple(sorted({x.rater for x in people})),
+                         handled(expect, values)), auto
 
 
 def rating_queue(suites: SuiteTables, ratings: RatingLookup, run_id: str,

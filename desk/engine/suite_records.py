@@ -109,9 +109,9 @@ class SuiteRunCancelled(asyncio.CancelledError):
         self.result = result
 
 
-@dataclass(frozen=True)
-class RatingSummary:
-    """The human ratings of one answer, combined (majority per criterion, mean quality)."""
+class RatingSummary(NamedTuple):
+    """The human ratings of one answer, combined (majority per criterion, mean quality). A
+    light row: a run of 100,000 answers may have as many."""
 
     outcome: str | None
     uncertainty: str | None

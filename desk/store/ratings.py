@@ -116,20 +116,26 @@ class RatingTable:
 
     def cells(self, response_ids: Sequence[str]) -> list[RatingCell]:
         """`current(response_ids)`, in its order, as RatingCells: the values read from their
-        columns (a row whose extra criteria repeat one of them is read as `current` reads it)."""
+        columns (a row whose extra criteria repeat one of them is read as `current` reads it).
+        As `figures`, the rows nothing supersedes are those unless a merge left a rater two of
+        one answer: only then are they ranked (a window over them all, most of the read)."""
         if not response_ids:
             return []
-        sql = _current_rating_sql(["r.response_id IN (SELECT value FROM json_each(?))"], columns=_CELL_COLUMNS)
-        found = self.db.conn.execute(sql + " ORDER BY created_at, id", [json.dumps(list(response_ids))]).fetchall()
-        out = []
-        for response_id, rater, created_at, outcome, uncertainty, constraints, quality, note, extra, *_ in found:
-            values = [outcome, uncertainty, constraints, quality, note]
-            if extra not in ("{}", "", None):  # another criterion, or (never written so) one of these again
-                given = _json(extra, {})
-                values = [given.get(key, value) for key, value in zip(COLUMN_KEYS, values, strict=True)]
-            outcome, uncertainty, constraints, quality, note = values
-            out.append(RatingCell(response_id, rater, created_at, outcome, uncertainty, constraints, quality,
-                                  str(note or "")))
+        where = ["r.response_id IN (SELECT value FROM json_each(?))"]
+        params = [json.dumps(list(response_ids))]
+        found = self.db.conn.execute(_unsuperseded_sql(where, columns=_CELL_COLUMNS) + " ORDER BY 1, 2",
+                                     params).fetchall()
+        if _repeats_a_pair(found):
+            found = self.db.conn.execute(_current_rating_sql(where, columns=_CELL_COLUMNS), params).fetchall()
+        found.sort(key=_OLDEST_FIRST)
+        out = cast("list[RatingCell]", [*map(tuple.__new__, repeat(RatingCell), map(_CELL_FIELDS, found))])
+        for k in compress(range(len(found)), map(_EXTRA.__ne__, map(itemgetter(8), found))):
+            response_id, rater, created_at, *values, extra, _ = found[k][:10]  # another criterion, or (never
+            given = _json(extra, {})  # written so) one of these again: as `_rating` reads it
+            outcome, uncertainty, constraints, quality, note = (given.get(key, value) for key, value in
+                                                                zip(COLUMN_KEYS, values, strict=True))
+            out[k] = RatingCell(response_id, rater, created_at, outcome, uncertainty, constraints, quality,
+                                str(note or ""))
         return out
 
     def rated_by(self, rater: str, response_ids: Sequence[str]) -> set[str]:
@@ -137,9 +143,9 @@ class RatingTable:
         of theirs is one (an edit supersedes a rating, nothing deletes one), so no rows are
         ranked nor read."""
         found = self.db.conn.execute(
-            "SELECT DISTINCT response_id FROM ratings WHERE rater = ? AND response_id IN "
-            "(SELECT value FROM json_each(?))", (rater, json.dumps(list(response_ids))))
-        return {response_id for (response_id,) in found}
+            "SELECT response_id FROM ratings WHERE rater = ? AND response_id IN (SELECT value FROM json_each(?))",
+            (rater, json.dumps(list(response_ids)))).fetchall()
+        return set(map(itemgetter(0), found))
 
     def history(self, response_id: str, rater: str) -> list[Rating]:
         """Every rating by that name of this response, oldest first, merged ones (their
@@ -498,9 +504,13 @@ def _one_current_each(db: Database) -> bool:
         "GROUP BY r.response_id, r.rater HAVING count(*) > 1 LIMIT 1").fetchone() is None
 
 
-# RatingTable.cells' columns: an empty text is no value, as `_rating` reads them.
+# RatingTable.cells' columns: an empty text is no value, as `_rating` reads them; a note is
+# always text.
 _CELL_COLUMNS = ("r.response_id, r.rater, r.created_at, NULLIF(r.outcome, ''), NULLIF(r.uncertainty, ''), "
-                 "NULLIF(r.constraints, ''), NULLIF(r.quality, ''), NULLIF(r.note, ''), r.extra_json, r.id")
+                 "NULLIF(r.constraints, ''), NULLIF(r.quality, ''), coalesce(r.note, ''), r.extra_json, r.id")
+_CELL_FIELDS = itemgetter(*range(len(RatingCell._fields)))
+_OLDEST_FIRST = itemgetter(2, 9)  # (created_at, id): `current`'s order
+_EXTRA = "{}"
 
 
 def _current_rating_sql(where: list[str], *, columns: str = "r.*") -> str:

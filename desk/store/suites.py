@@ -95,7 +95,7 @@ class RunCell:
 # Cell by cell, each cell's answers oldest first: the order of the run's trials and of
 # idx_responses_cells, so SQLite sorts no more than each trial's few answers.
 _CELL_ORDER = "ORDER BY t.case_id, t.sample, r.model, r.created_at, r.rowid"
-_TEXT_START = 600  # characters of a text read for its first line: most answers' first line ends sooner
+_TEXT_START = 300  # characters of a text read for its first line (its length would count them all)
 
 
 # (case_id, sample, model, status, response_id, ...): a cell_statuses row, or a CellFigures.
@@ -293,7 +293,7 @@ class SuiteTable:
         start of its text; a text whose start does not settle it is read whole."""
         wanted = json.dumps(list(response_ids))
         found = self.db.conn.execute(
-            f"SELECT id, substr(text, 1, {_TEXT_START}), length(text) > {_TEXT_START} FROM responses "
+            f"SELECT id, substr(text, 1, {_TEXT_START}), substr(text, {_TEXT_START + 1}, 1) != '' FROM responses "
             "WHERE id IN (SELECT value FROM json_each(?))", (wanted,)).fetchall()
         lines, unsettled = {}, []
         for rid, start, more in found:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from desk.core.collections_paused import collections_paused
 from desk.core.constraint_reading import DEFAULT_READING
 from desk.core.rating import RatingFilter
 from desk.core.run_compare import ALPHA, RunComparison
@@ -320,14 +321,15 @@ class SuiteService:
     # --- reading a run back -----------------------------------------------------------------
 
     def matrix(self, run_id: str) -> SuiteMatrix:
-        """Cases x models (x samples) of a run: each cell's answer, timing, cost and ratings."""
-        with engine_errors():
+        """Cases x models (x samples) of a run: each cell's answer, timing, cost and ratings.
+        (The collector paused: a big run's cells are many small objects; see collections_paused.)"""
+        with engine_errors(), collections_paused():
             return matrix(self.tables, self.ratings, run_id, self.sender.turns)
 
     def rating_queue(self, run_id: str, rater: str | None = None) -> list[QueueItem]:
         """Per (case, sample) of a run, in case order: every model's answer to rate (and,
         with `rater`, which of them that rater has rated)."""
-        with engine_errors():
+        with engine_errors(), collections_paused():
             return rating_queue(self.tables, self.ratings, run_id, rater)
 
     def disagreements(self, run_id: str | None = None) -> list[Disagreement]:
