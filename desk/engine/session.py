@@ -131,7 +131,7 @@ class Engine:
             store.suites, trials=store.trials, ratings=store.ratings, answers=store.responses, runs=store.runs, models=store.providers,
             targets=self.providers, reach=self,
             runner=self.runner, recorder=lambda: StoreRecorder(store.responses, clean=self.runner.scrub), scorecards=self.ratings,
-            turns=store.turns,
+            turns=store.turns, elsewhere=self._on_own_connection,
         )
 
     @built_once

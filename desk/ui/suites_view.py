@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.trial import ModelRef
-from desk.engine.session import Engine, EngineError, SuiteInfo, SuiteRunInfo
+from desk.engine.session import Engine, EngineError, SuiteInfo, SuiteMatrix, SuiteRunInfo
 from desk.engine.suite_records import SuiteRunResult, progress_text
 from desk.engine.suites_tab import (
     ANY,
@@ -54,6 +54,7 @@ from desk.engine.tab_events import Notice
 from desk.ui import defs, layout
 from desk.ui.command import Command, MessageLine, ask_from_task
 from desk.ui.judge_action import JudgeRunAction
+from desk.ui.matrix_reads import MatrixReads
 from desk.ui.run_dialogs import RunDialogs
 from desk.ui.suite_matrix import TRIAL_ROLE, MatrixFilter, MatrixFilterBar, MatrixModel, MatrixView
 
@@ -101,6 +102,7 @@ class SuitesPanel(QWidget):
         self._refresh.setInterval(REFRESH_MS)
         self._refresh.timeout.connect(self._tick)
         self._build()
+        self.matrix_reads = MatrixReads(self.tab, self._show_matrix, self.show_error, self.matrix_title.setText)
         # Suites and runs are read when the tab is first shown (the starter is imported then).
         self.refresh_models()
 
@@ -513,11 +515,9 @@ class SuitesPanel(QWidget):
         return ok
 
     def reload_matrix(self) -> bool:
-        try:
-            matrix = self.tab.read_matrix()
-        except EngineError as exc:
-            self.show_error(str(exc))
-            return False
+        return self.matrix_reads.reload()
+
+    def _show_matrix(self, matrix: SuiteMatrix | None) -> bool:
         if matrix is None:
             self.matrix_model.set_matrix(None)
             return False

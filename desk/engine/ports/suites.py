@@ -3,15 +3,19 @@ the first two) and from the other areas' tables and services."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from desk.core.rating import Rating, RatingCell, RatingFilter
 from desk.core.response import ResponseResult
 from desk.core.suite import Case, Suite
+from desk.engine.jobs import Job
+from desk.engine.ports.ratings import TurnLookup
 from desk.engine.scorecard import ModelScore
 from desk.store.suites import CellFigures, CellStatus, RunCell, SuiteInfo, SuiteRunRow
 from desk.store.trials import StoredTrial
+
+T = TypeVar("T")
 
 
 class SuiteShelf(Protocol):
@@ -104,3 +108,21 @@ class Scorecards(Protocol):
     def scorecard(self, filters: RatingFilter | None = None, *, seed: int = 0,
                   constraints: str = ...) -> list[ModelScore]:
         """Per-model scorecard over the stored ratings (desk.engine.scorecard's rules)."""
+
+
+class RunReaders(Protocol):
+    """What reading a run back needs, on a connection of its own (a worker thread's)."""
+
+    @property
+    def suites(self) -> SuiteTables: ...
+
+    @property
+    def ratings(self) -> RatingLookup: ...
+
+    @property
+    def turns(self) -> TurnLookup: ...
+
+
+class ReadElsewhere(Protocol):
+    def __call__(self, job: Job, use: Callable[[RunReaders], T], /) -> Awaitable[T]:
+        """`use(readers)` on a worker thread with its own connection; job.cancel() stops it."""

@@ -24,6 +24,7 @@ from desk.core.suite import EXPECT_KINDS, Suite, SuiteError, case_from_trial, ch
 from desk.core.trial import GenerationSettings, ModelRef
 from desk.engine import suite_files  # by module: tests stand in for its file functions
 from desk.engine.errors import EngineError
+from desk.engine.jobs import Job
 from desk.engine.paired import PairedComparison
 from desk.engine.ports.conversations import Turns
 from desk.engine.ports.suites import (
@@ -31,6 +32,8 @@ from desk.engine.ports.suites import (
     ModelShelf,
     RatingLookup,
     Reachability,
+    ReadElsewhere,
+    RunReaders,
     RunRecords,
     Scorecards,
     SuiteTables,
@@ -86,6 +89,7 @@ class SuiteService:
         recorder: Callable[[], ResponseSink],
         scorecards: Scorecards,
         turns: Turns,
+        elsewhere: ReadElsewhere | None = None,
     ) -> None:
         self.tables = suites
         self.trials = trials
@@ -97,6 +101,7 @@ class SuiteService:
         self.runs = runs
         self.scorecards = scorecards
         self.sender = RunSender(suites, runs, targets, runner, recorder, turns)
+        self._elsewhere = elsewhere
 
     # --- suites ---------------------------------------------------------------------------
 
@@ -325,6 +330,17 @@ class SuiteService:
         (The collector paused: a big run's cells are many small objects; see collections_paused.)"""
         with engine_errors(), collections_paused():
             return matrix(self.tables, self.ratings, run_id, self.sender.turns)
+
+    async def matrix_in_background(self, job: Job, run_id: str) -> SuiteMatrix:
+        """`matrix` on a worker thread with its own connection (a run of 100,000 answers takes
+        seconds to read); job.cancel() stops it. Here, when no worker can be had."""
+        if self._elsewhere is None:
+            return self.matrix(run_id)
+
+        def read(store: RunReaders) -> SuiteMatrix:
+            with engine_errors(), collections_paused():
+                return matrix(store.suites, store.ratings, run_id, store.turns)
+        return await self._elsewhere(job, read)
 
     def rating_queue(self, run_id: str, rater: str | None = None) -> list[QueueItem]:
         """Per (case, sample) of a run, in case order: every model's answer to rate (and,

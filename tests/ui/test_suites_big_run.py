@@ -1,0 +1,74 @@
+"""A big run's matrix is read off the GUI thread (issue 21: 1.8 s at 100,000 answers): the
+Suites tab says it is reading, keeps its event loop turning, reads on a connection of its
+own (the window's is not used), and shows the run once read; opening another run meanwhile
+shows that one, never the first's late result."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from desk.core.response import Attempt, ResponseResult, Status
+from desk.core.suite import Case, Suite
+from desk.engine import suites_tab
+
+MODELS = ("openai/gpt-4o-mini", "claude/claude-sonnet-4-5")
+
+
+def _run(store, name: str, cases: int) -> str:
+    """A finished run of `cases` cases x 2 models, stored through the store's API."""
+    suite = store.suites.save_suite(Suite(name, tuple(Case(f"{name}{k}", f"Task {k} of {name}") for k in range(cases))))
+    run_id = store.runs.create("suite", {"suite_id": suite.id, "suite": suite.name, "suite_version": suite.version,
+                                         "cases": cases, "models": list(MODELS), "repeat": 1, "concurrency": 2,
+                                         "total": cases * len(MODELS), "settings": {}, "max_turns": 2}, name)
+    for k, case in enumerate(suite.cases):
+        trial = store.suites.cell_trial(run_id, case, 0)
+        for j, model in enumerate(MODELS):
+            rid = f"{name}-{k}-{j}"
+            store.responses.finish(ResponseResult(
+                id=rid, trial_id=trial, model=model, settings={}, status=Status.OK, text=f"Answer {k} by {model}",
+                started_at=1.0, first_token_at=1.1, ended_at=2.0, total_ms=1000.0,
+                attempts=[Attempt(number=1, started_at=1.0, ended_at=2.0, status=Status.OK)]))
+            store.suites.link_response(rid, run_id, k * len(MODELS) + j)
+    store.runs.finish(run_id, "done", {})
+    return run_id
+
+
+def test_a_big_runs_matrix_is_read_off_the_gui_thread(window, mw_loop, monkeypatch):
+    monkeypatch.setattr(suites_tab, "BIG_RUN", 5)  # these runs count as big
+    store = window.engine.store
+    first, second = _run(store, "first", 4), _run(store, "second", 3)
+    panel = window.suites_panel
+    window.tabs.setCurrentWidget(panel)
+    on_gui_connection = []
+    real = type(store.suites).cell_figures
+    monkeypatch.setattr(type(store.suites), "cell_figures",
+                        lambda self, run_id: on_gui_connection.append(self is store.suites) or real(self, run_id))
+
+    panel.refresh_runs()
+    assert panel.open_run(first)
+    assert "Reading the run's answers" in panel.matrix_title.text()  # said at once, read meanwhile
+    ticks = []
+
+    async def watch():
+        while panel.matrix_model.matrix is None:
+            ticks.append(1)  # the GUI loop turns while the worker reads
+            await asyncio.sleep(0)
+    mw_loop.run_until_complete(asyncio.wait_for(asyncio.gather(panel.matrix_reads.task, watch()), 10))
+    matrix = panel.matrix_model.matrix
+    assert matrix is not None and matrix.run.run_id == first and len(matrix.cells) == 4 * len(MODELS)
+    assert ticks and on_gui_connection and not any(on_gui_connection)  # read on the worker's own connection
+    assert "first" in panel.matrix_title.text()
+
+    # Another run opened while the first is read again: the second shows, the first's read is dropped.
+    assert panel.reload_matrix()
+    stale = panel.matrix_reads.task
+    assert panel.open_run(second)
+    assert panel.matrix_reads.task is not stale
+    mw_loop.run_until_complete(asyncio.wait_for(asyncio.gather(stale, panel.matrix_reads.task,
+                                                               return_exceptions=True), 10))
+    assert panel.matrix_model.matrix.run.run_id == second
+    assert len(panel.matrix_model.matrix.cells) == 3 * len(MODELS)
