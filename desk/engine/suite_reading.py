@@ -50,9 +50,7 @@ def known_run(suites: SuiteTables, run_id: str, cells: Sequence[CellStatus] | No
 
 def run_contents(suites: SuiteTables, info: SuiteRunInfo) -> tuple[Suite, Cells]:
     """A run already read: its suite and every answer of each cell, oldest first."""
-    suite = suites.get_suite_by_id(info.suite_id)
-    if suite is None:
-        raise SuiteRunError(f"suite run {info.run_id}: its suite is not in this store")
+    suite = _suite_of(suites, info)
     by_cell: Cells = {}
     for cell in suites.run_cells(info.run_id):
         by_cell.setdefault((cell.case_id, cell.sample, cell.response.model), []).append(
@@ -81,7 +79,8 @@ _KEY, _STATUS = itemgetter(0, 1, 2), itemgetter(3)  # a CellFigures' key and sta
 
 def counted_cells(cells: Sequence[C]) -> tuple[dict[Key, C], Counter[Key]]:
     """Each cell's answer that counts (as `_pick`: the latest ok one, else the latest) and
-    how many answers the cell has, from the run's cells in the order they were stored."""
+    how many answers the cell has, from the run's cells as the store gives them (each
+    cell's answers oldest first)."""
     keys = list(map(_KEY, cells))
     oks = list(map(Status.OK.value.__eq__, map(_STATUS, cells)))
     # Later entries win in a dict built in order: the latest answer, the latest ok one over it.
