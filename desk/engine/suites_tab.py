@@ -222,8 +222,13 @@ class SuitesTab:
 
     def reads_slowly(self) -> bool:
         """Whether the open run is big enough that its matrix is read off the GUI thread
-        (read_matrix_in_background): above BIG_RUN answers it takes a tenth of a second or more."""
-        info = self.run_info(self.current_run_id)
+        (read_matrix_in_background)."""
+        return self.is_big(self.current_run_id)
+
+    def is_big(self, run_id: str | None) -> bool:
+        """Whether a listed run has more than BIG_RUN answers: reading it back (its matrix,
+        its rating queue) takes a tenth of a second or more."""
+        info = self.run_info(run_id)
         return info is not None and info.total > BIG_RUN
 
     async def read_matrix_in_background(self, job: Job) -> SuiteMatrix | None:

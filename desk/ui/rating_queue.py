@@ -92,7 +92,8 @@ class RatingQueue(QDialog):
     rating_saved = Signal(object)  # Rating
 
     def __init__(self, engine: Engine, run_id: str, rater: str, *, rubric: Rubric | None = None,
-                 calibration: bool = False, parent: QWidget | None = None) -> None:
+                 calibration: bool = False, parent: QWidget | None = None,
+                 items: list[QueueItem] | None = None) -> None:  # items: read already (off the GUI thread)
         super().__init__(parent)
         self.setObjectName("ratingQueue")
         self.setModal(False)
@@ -100,7 +101,7 @@ class RatingQueue(QDialog):
         self.run_id = run_id
         self.rater = rater
         self.rubric = rubric or engine.ratings.rubrics.default()
-        self.items: list[QueueItem] = engine.suites.rating_queue(run_id, rater)
+        self.items: list[QueueItem] = engine.suites.rating_queue(run_id, rater) if items is None else items
         if not self.items:
             raise EngineError(f"run {run_id} has no answers to rate yet")
         self.case_items = self.items

@@ -4,12 +4,16 @@ the last)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+import shiboken6
 from PySide6.QtWidgets import QDialog, QInputDialog, QWidget
 
+from desk.engine.jobs import Job, JobCancelled
 from desk.engine.session import Engine, EngineError
+from desk.engine.suite_records import QueueItem
 
 if TYPE_CHECKING:
     from desk.core.rubric import Rubric
@@ -26,8 +30,12 @@ class RunDialogs:
 
     def __init__(self, engine: Engine, parent: QWidget, show_error: Callable[[str], None],
                  rated: Callable[[str], None], rubric: Callable[[], Rubric | None],
-                 open_trial: Callable[[str], None] | None = None) -> None:
+                 open_trial: Callable[[str], None] | None = None,
+                 big: Callable[[str], bool] = lambda run_id: False) -> None:
         self.engine = engine
+        self.big = big  # a run whose rating queue is read off the GUI thread before it opens
+        self.queue_task: asyncio.Future[RatingQueue | None] | None = None  # such a read under way
+        self._queue_job: Job | None = None
         self.parent = parent
         self.show_error = show_error
         self.rated = rated
@@ -38,14 +46,40 @@ class RunDialogs:
         self.compare: RunCompareDialog | None = None
 
     def open_queue(self, run_id: str, rater: str | None = None) -> RatingQueue | None:
-        """Open the rating queue of a run as `rater` (asked for when no name is stored)."""
-        from desk.ui.rating_queue import RatingQueue
-
+        """Open the rating queue of a run as `rater` (asked for when no name is stored). A big
+        run's queue is read off the GUI thread first: None now, the queue once read (queue_task)."""
         rater = rater or self._ask_rater()
         if not rater:
             return None
+        if self._queue_job is not None:
+            self._queue_job.cancel()  # the queue asked for before: this one replaces it
+            self._queue_job = None
+        if self.big(run_id):  # read first, off the GUI thread; the queue opens once read
+            self._queue_job = Job("Rating queue")
+            self.queue_task = asyncio.ensure_future(self._open_when_read(self._queue_job, run_id, rater))
+            return None
+        return self._open(run_id, rater, None)
+
+    async def _open_when_read(self, job: Job, run_id: str, rater: str) -> RatingQueue | None:
+        try:
+            items = await self.engine.suites.rating_queue_in_background(job, run_id, rater)
+        except JobCancelled:
+            return None
+        except EngineError as exc:
+            if job is self._queue_job:
+                self._queue_job = None
+                self.show_error(str(exc))
+            return None
+        if job is not self._queue_job or not shiboken6.isValid(self.parent):
+            return None
+        self._queue_job = None
+        return self._open(run_id, rater, items)
+
+    def _open(self, run_id: str, rater: str, items: list[QueueItem] | None) -> RatingQueue | None:
+        from desk.ui.rating_queue import RatingQueue
+
         self.queue = self._replace(self.queue, lambda: RatingQueue(self.engine, run_id, rater, rubric=self.rubric(),
-                                                                  parent=self.parent))
+                                                                  parent=self.parent, items=items))
         if self.queue is not None:
             self.queue.rating_saved.connect(lambda _r: self.rated(run_id))
             self.queue.focus_current()

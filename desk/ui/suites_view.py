@@ -91,7 +91,7 @@ class SuitesPanel(QWidget):
         # built-in model here); False stops the run before anything is stored.
         self.before_run: Callable[[Sequence[ModelRef]], Awaitable[bool]] | None = None
         self.dialogs = RunDialogs(engine, self, self.show_error, self._rated, lambda: self.rubric,
-                                  open_trial=self.open_trial_requested.emit)
+                                  open_trial=self.open_trial_requested.emit, big=self.tab.is_big)
         self.run_command = Command(self.show_info, self.show_error, clear=self.clear_message,
                                    running_changed=self._on_run_task, refuse=None)
         self.importing = Command(self.show_info, self.show_error, refuse="Still reading the last suite: wait for it.",

@@ -72,3 +72,30 @@ def test_a_big_runs_matrix_is_read_off_the_gui_thread(window, mw_loop, monkeypat
                                                                return_exceptions=True), 10))
     assert panel.matrix_model.matrix.run.run_id == second
     assert len(panel.matrix_model.matrix.cells) == 3 * len(MODELS)
+
+
+def test_a_big_runs_rating_queue_is_read_off_the_gui_thread_then_opens(window, mw_loop, monkeypatch):
+    monkeypatch.setattr(suites_tab, "BIG_RUN", 5)
+    store = window.engine.store
+    run_id = _run(store, "rated", 4)
+    panel = window.suites_panel
+    window.tabs.setCurrentWidget(panel)
+    panel.refresh_runs()
+    on_gui_connection = []
+    real = type(store.suites).cell_statuses
+    monkeypatch.setattr(type(store.suites), "cell_statuses",
+                        lambda self, rid: on_gui_connection.append(self is store.suites) or real(self, rid))
+
+    assert panel.open_rating_queue(run_id, rater="ana") is None  # not yet: read first, off the GUI thread
+    queue = mw_loop.run_until_complete(asyncio.wait_for(panel.dialogs.queue_task, 10))
+    assert queue is not None and queue is panel.dialogs.queue and queue.isVisible()
+    assert len(queue.items) == 4 and queue.total == 4 * len(MODELS) and not queue.rated
+    assert on_gui_connection and not any(on_gui_connection)  # read on the worker's own connection
+
+    # Asked again, then again before the first read ends: only the last one opens.
+    panel.open_rating_queue(run_id, rater="ana")
+    first = panel.dialogs.queue_task
+    panel.open_rating_queue(run_id, rater="ben")
+    opened = mw_loop.run_until_complete(asyncio.wait_for(asyncio.gather(first, panel.dialogs.queue_task), 10))
+    assert opened[0] is None and opened[1] is not None and opened[1].rater == "ben"
+    panel.dialogs.close()

@@ -342,6 +342,16 @@ class SuiteService:
                 return matrix(store.suites, store.ratings, run_id, store.turns)
         return await self._elsewhere(job, read)
 
+    async def rating_queue_in_background(self, job: Job, run_id: str, rater: str | None = None) -> list[QueueItem]:
+        """`rating_queue` on a worker thread with its own connection, as matrix_in_background."""
+        if self._elsewhere is None:
+            return self.rating_queue(run_id, rater)
+
+        def read(store: RunReaders) -> list[QueueItem]:
+            with engine_errors(), collections_paused():
+                return rating_queue(store.suites, store.ratings, run_id, rater)
+        return await self._elsewhere(job, read)
+
     def rating_queue(self, run_id: str, rater: str | None = None) -> list[QueueItem]:
         """Per (case, sample) of a run, in case order: every model's answer to rate (and,
         with `rater`, which of them that rater has rated)."""
