@@ -328,7 +328,7 @@ class SuiteTable:
         out = []
         for r in found:
             spec = json.loads(r["spec_json"])
-            done, failed = _cell_counts(self.cell_statuses(r["id"]) if cells is None else cells)
+            done, failed = self._counted(r["id"]) if cells is None else _cell_counts(cells)
             out.append(SuiteRunRow(
                 id=r["id"], name=r["name"], created_at=r["created_at"], finished_at=r["finished_at"],
                 status=r["status"], state=self._state(r, live), spec=spec,
@@ -337,6 +337,24 @@ class SuiteTable:
                 writer_pid=r["writer_pid"], writer_host=r["writer_host"],
             ))
         return out
+
+    def _counted(self, run_id: str) -> tuple[int, int]:
+        """_cell_counts of a run, counted by SQLite from idx_responses_cells (a run of 100,000
+        answers listed in 0.09 s, not 0.25 s with its rows read): each cell's latest status is
+        its latest answer's, unless two of a cell's answers share their time (never written so
+        by one desk; a merge could): then the rows are read and counted as _cell_counts does."""
+        done, failed, ties = self.db.conn.execute(
+            "SELECT count(*) FILTER (WHERE oks > 0), count(*) FILTER (WHERE oks = 0 AND latest = ?), "
+            "coalesce(sum(ties), 0) FROM ("
+            # One max() aggregate: the bare column `latest` is the status of the row it found.
+            " SELECT sum(r.status = ?) AS oks, max(r.created_at), r.status AS latest,"
+            " count(*) - count(DISTINCT r.created_at) AS ties"
+            " FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id"
+            " WHERE t.run_id = ? GROUP BY t.trial_id, r.model)",
+            (Status.ERROR.value, Status.OK.value, run_id)).fetchone()
+        if ties:
+            return _cell_counts(self.cell_statuses(run_id))
+        return int(done), int(failed)
 
     @staticmethod
     def _state(r: Row, active: set[str]) -> str:

@@ -210,3 +210,42 @@ def test_a_runs_cells_are_read_from_their_index_in_its_order(run):
         assert store.suites.cell_statuses(run_id) == [tuple(c[:5]) for c in store.suites.cell_figures(run_id)]
     finally:
         store.close()
+
+
+def _whole_counts(store, run_id: str) -> tuple[int, int]:
+    """(cells with an ok answer, cells whose latest answer failed and none is ok), from every
+    answer read whole in the order stored, as the run list counted them before issue 21."""
+    ok, last = set(), {}
+    for cell in store.suites.run_cells(run_id):
+        key = (cell.case_id, cell.sample, cell.response.model)
+        last[key] = cell.response.status
+        if cell.response.status == Status.OK:
+            ok.add(key)
+    return len(ok), sum(1 for key, status in last.items() if key not in ok and status == Status.ERROR)
+
+
+def test_a_listed_runs_counts_are_what_its_answers_say(run):
+    path, run_id = run
+    store = open_store(path)
+    try:
+        listed = store.suites.suite_runs(run_id=run_id)[0]
+        assert (listed.done, listed.failed) == _whole_counts(store, run_id)
+        assert listed.failed > 0 and listed.done > 0
+        # A failed cell answered again at the same instant (a merge could store it so), cut
+        # short: the later stored counts, and the cell has failed no more.
+        cells = store.suites.cell_statuses(run_id)
+        by_cell: dict = {}
+        for cell in cells:
+            by_cell.setdefault(cell[:3], []).append(cell)
+        failed_alone = next(found[0] for found in by_cell.values() if [c[3] for c in found] == ["error"])
+        trial, when = store.db.conn.execute("SELECT trial_id, created_at FROM responses WHERE id = ?",
+                                            (failed_alone[4],)).fetchone()
+        store.responses.finish(_answer("again", trial, failed_alone[2], Status.INTERRUPTED, "cut"))
+        store.suites.link_response("again", run_id, 999)
+        store.db.conn.execute("UPDATE responses SET created_at = ? WHERE id = 'again'", (when,))
+        store.db.conn.commit()
+        before = listed.failed
+        listed = store.suites.suite_runs(run_id=run_id)[0]
+        assert (listed.done, listed.failed) == _whole_counts(store, run_id) and listed.failed == before - 1
+    finally:
+        store.close()
