@@ -43,7 +43,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from desk.core.constraint_reading import rating_figures
 from desk.core.rating import Preference, PreferenceFigures, Rating, RatingCell, RatingFigures
@@ -166,7 +166,7 @@ class AutoChecks:
     violated: int
 
 
-def auto_checks(responses: Sequence[ResponseResult], ratings: Sequence[Rating]) -> dict[str, AutoChecks]:
+def auto_checks(responses: Sequence[Answer], ratings: Sequence[Rated]) -> dict[str, AutoChecks]:
     """Per model, how many of its answers the automatic check judged, and found violating."""
     model_of = {r.id: r.model for r in responses}
     verdicts: dict[str, list[str]] = defaultdict(list)
@@ -207,6 +207,8 @@ def _share(hits: float, n: int) -> float | None:
 
 
 Answer = ResponseResult | ResponseFigures
+Rated = Rating | RatingFigures | RatingCell  # a rating with its values under Rating's names
+R = TypeVar("R", bound=Rated)
 
 
 def compute_scorecard(
@@ -421,7 +423,7 @@ def _agreement(raters: list[str], several: Sequence[Sequence[RatingFigures]]) ->
 _OUTCOME_RANK = {"failure": 0, "partial": 1, "success": 2}
 
 
-def human_ratings(ratings: Sequence[Rating]) -> list[Rating]:
+def human_ratings(ratings: Sequence[R]) -> list[R]:
     """The ratings made by people (the automatic checker's left out)."""
     return [r for r in ratings if r.rater != AUTO_RATER]
 
@@ -429,7 +431,7 @@ def human_ratings(ratings: Sequence[Rating]) -> list[Rating]:
 _CHOICES = ("outcome", "uncertainty", "constraints")
 
 
-def combined_rating(ratings: Sequence[Rating | RatingCell]) -> dict[str, Any]:
+def combined_rating(ratings: Sequence[Rated]) -> dict[str, Any]:
     """One answer's ratings as one set of values: each choice criterion by majority (a tie
     goes to the most recent rating), quality as the mean; criteria nobody judged are left out."""
     if len(ratings) == 1:  # one rater, the usual case: the majority and the mean of one are its own
@@ -449,8 +451,8 @@ def combined_rating(ratings: Sequence[Rating | RatingCell]) -> dict[str, Any]:
 
 
 def by_expect(
-    responses: Sequence[ResponseResult],
-    ratings: Sequence[Rating],
+    responses: Sequence[Answer],
+    ratings: Sequence[Rated],
     expect_of: Mapping[str, str],
     kinds: Sequence[str] = EXPECT_KINDS,
     first_of: Mapping[str, str] | None = None,
@@ -468,7 +470,7 @@ def by_expect(
     rated) and its last answer's outcome is success; other kinds judge the last answer.
     """
     first_of = first_of or {}
-    rated: dict[str, list[Rating]] = defaultdict(list)
+    rated: dict[str, list[Rated]] = defaultdict(list)
     for rating in human_ratings(ratings):
         rated[rating.response_id].append(rating)
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: {k: [0, 0, 0] for k in kinds})
@@ -497,7 +499,7 @@ def by_expect(
 
 def paired_comparison(
     units: Sequence[tuple[Hashable, str, str]],
-    ratings: Sequence[Rating],
+    ratings: Sequence[Rated],
     model_a: str,
     model_b: str,
     later_turns: Set[str] = frozenset(),
@@ -506,7 +508,7 @@ def paired_comparison(
     being a (case, sample) of a run. Only human ratings count; when a model has several
     rated answers to one unit, the one rated last is used. `later_turns`: the answers that
     continued a conversation (turn 2 on), counted as cases that needed an extra turn."""
-    rated: dict[str, list[Rating]] = defaultdict(list)
+    rated: dict[str, list[Rated]] = defaultdict(list)
     for rating in human_ratings(ratings):
         rated[rating.response_id].append(rating)
     chosen: dict[tuple[Hashable, str], tuple[float, dict[str, Any], bool]] = {}

@@ -12,9 +12,11 @@ from statistics import mean
 import pytest
 
 from desk.core.judge import is_machine
+from desk.core.rating import RatingFilter
 from desk.core.response import Attempt, ErrorKind, ResponseResult, Status
-from desk.core.suite import AUTO_RATER, Case, Suite, handled
+from desk.core.suite import AUTO_RATER, EXPECT_KINDS, Case, Constraint, Suite, handled
 from desk.engine.application import Application
+from desk.engine.scorecard import AutoChecks, auto_checks, by_expect, paired_comparison
 from desk.engine.scorecard_columns import majority
 from desk.engine.suite_records import MatrixCell, QueueItem, RatingSummary
 from desk.store import open_store
@@ -46,7 +48,9 @@ def run(tmp_path):
     path = tmp_path / "run.db"
     store = open_store(path)
     suite = store.suites.save_suite(Suite("light", tuple(
-        Case(f"c{k}", f"Task {k}", expect=("clarify", "follow_constraints", "")[k % 3]) for k in range(8))))
+        Case(f"c{k}", f"Task {k}", expect=("clarify", "follow_constraints", "")[k % 3],
+             constraints=(Constraint("count:word_count_range", {"min_words": 1, "max_words": 3}),) if k % 3 == 1 else ())
+        for k in range(8))))
     run_id = store.runs.create("suite", {"suite_id": suite.id, "suite": suite.name, "suite_version": suite.version,
                                          "cases": 8, "models": list(MODELS), "repeat": 2, "concurrency": 2,
                                          "total": 48, "settings": {}, "max_turns": 2}, "light")
@@ -249,3 +253,31 @@ def test_a_listed_runs_counts_are_what_its_answers_say(run):
         assert (listed.done, listed.failed) == _whole_counts(store, run_id) and listed.failed == before - 1
     finally:
         store.close()
+
+
+def test_a_runs_scorecard_and_model_comparison_count_what_whole_answers_counted(run):
+    """By expected behaviour, the automatic checks and model against model: the figures the
+    whole answers and Rating objects gave (a run's scorecard read them all: 20 s at 100k)."""
+    path, run_id = run
+    app = Application.open(path)
+    try:
+        store, engine = app.store, app.engine(warm_prices=False)
+        suite = engine.suites.matrix(run_id).suite
+        expect = {c.id: c.expect for c in suite.cases}
+        cells = store.suites.cell_statuses(run_id)
+        expect_of = {c[4]: expect[c[0]] for c in cells}
+        scope = RatingFilter(trial_ids=tuple(dict.fromkeys(t for _, _, t in store.suites.run_trials(run_id))))
+        ratings = [rating for _, rating in store.ratings.rated_responses(scope)]
+        responses = store.responses.all(scope)
+        kinds = [k for k in EXPECT_KINDS if any(c.expect == k for c in suite.cases)]
+        want = by_expect(responses, ratings, expect_of, kinds)
+        autos = auto_checks(responses, ratings)
+        scores = engine.suites.scorecard(run_id)
+        assert scores and all(s.by_expect == want.get(s.model, {}) for s in scores)
+        assert all(s.auto_checks == autos.get(s.model, AutoChecks(0, 0)) for s in scores)
+        assert any(e.n_rated for s in scores for e in s.by_expect.values()) and any(autos.values())
+        units = [((c[0], c[1]), c[2], c[4]) for c in cells]
+        for a, b in (("m/a", "m/b"), ("m/c", "m/a")):
+            assert engine.suites.compare_models(run_id, a, b) == paired_comparison(units, ratings, a, b)
+    finally:
+        app.close()

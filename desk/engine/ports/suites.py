@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from desk.core.rating import Rating, RatingCell, RatingFilter
-from desk.core.response import ResponseResult
+from desk.core.rating import Rating, RatingCell, RatingFigures, RatingFilter
+from desk.core.response import ResponseFigures, ResponseResult
 from desk.core.suite import Case, Suite
 from desk.engine.jobs import Job
 from desk.engine.ports.ratings import TurnLookup
@@ -92,11 +92,16 @@ class RatingLookup(Protocol):
 
     def cells(self, response_ids: Sequence[str]) -> list[RatingCell]: ...
 
+    def figures(self, filters: RatingFilter | None = None) -> list[RatingFigures]: ...
+
 
 class AnswerScope(Protocol):
     """Every answer a scorecard's filters put in scope, rated or not."""
 
     def all(self, filters: RatingFilter | None = None, *, load_runs: bool = True) -> list[ResponseResult]: ...
+
+    def figures(self, filters: RatingFilter | None = None, *, load_runs: bool = True,
+                ids: Sequence[str] | None = None) -> list[ResponseFigures]: ...
 
 
 class Reachability(Protocol):

@@ -13,11 +13,12 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from operator import itemgetter
 from pathlib import Path
 
 from desk.core.collections_paused import collections_paused
 from desk.core.constraint_reading import DEFAULT_READING
-from desk.core.rating import RatingFilter
+from desk.core.rating import RatingFigures, RatingFilter
 from desk.core.run_compare import ALPHA, RunComparison
 from desk.core.run_history import HistoryPoint
 from desk.core.suite import EXPECT_KINDS, Suite, SuiteError, case_from_trial, check_name
@@ -374,8 +375,8 @@ class SuiteService:
         if scoped is None:
             return []
         scores = self.scorecards.scorecard(scoped, seed=seed, constraints=constraints)
-        ratings = [rating for _, rating in self.ratings.rated_responses(scoped)]
-        responses = self.answers.all(scoped)
+        ratings = self._rating_figures(scoped)
+        responses = self.answers.figures(scoped)
         kinds = [k for k in EXPECT_KINDS if any(c.expect == k for c in suite.cases)]
         first_of, continued = self._turns_of([r.id for r in responses])
         figures = by_expect(responses, ratings, expect_of, kinds, first_of, continued)
@@ -385,6 +386,12 @@ class SuiteService:
             s.by_expect = figures.get(s.model, {})
             s.auto_checks = autos.get(s.model, AutoChecks(0, 0)) if checked else None
         return scores
+
+    def _rating_figures(self, scoped: RatingFilter) -> list[RatingFigures]:
+        """The current ratings in a run's scope as the figures its scorecard counts (not Rating
+        objects with their answers read whole: 20 s at 100,000 answers), each answer's by
+        rater as `rated_responses` orders them (a majority's tie goes by that order)."""
+        return sorted(self.ratings.figures(scoped), key=_ANSWER_AND_RATER)
 
     def _turns_of(self, response_ids: Sequence[str]) -> tuple[dict[str, str], set[str]]:
         """(each later turn among these answers -> its conversation's first answer, the
@@ -417,7 +424,7 @@ class SuiteService:
         if model_a == model_b:
             raise EngineError("compare two different models")
         scoped = _run_filters(filters, trial_ids)
-        ratings = [rating for _, rating in self.ratings.rated_responses(scoped)] if scoped else []
+        ratings = self._rating_figures(scoped) if scoped else []
         # A case that took several turns is compared by its last answer.
         later, continued = self._turns_of([rid for _, _, rid in units])
         return paired_comparison([u for u in units if u[2] not in continued], ratings, model_a, model_b, set(later))
@@ -454,6 +461,9 @@ def _check_new_run(suite: Suite, models: Sequence[ModelRef], repeat: int, concur
         raise SuiteRunError("--concurrency must be at least 1")
     if not suite.cases or suite.id is None:
         raise SuiteRunError(f"suite {suite.name!r} has no stored cases")
+
+
+_ANSWER_AND_RATER = itemgetter(0, 1)  # a RatingFigures' response id and rater
 
 
 def _run_filters(filters: RatingFilter | None, trial_ids: Sequence[str]) -> RatingFilter | None:
