@@ -16,22 +16,23 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple, cast
 
 from desk.core.conversation import task_total
 from desk.core.judge import is_judge, is_machine
-from desk.core.rating import Rating
-from desk.core.response import ResponseResult
+from desk.core.rating import Rating, RatingCell
+from desk.core.response import ResponseResult, Status
 from desk.core.run_compare import ALPHA, UNCERTAINTY_RATES, AnswerFacts, RunComparison, compare_runs
 from desk.core.run_conditions import conditions_note
 from desk.core.suite import AUTO_RATER, Case, Suite
 from desk.engine.ports.ratings import TurnLookup
 from desk.engine.ports.suites import RatingLookup, SuiteTables
 from desk.engine.scorecard import combined_rating
-from desk.engine.suite_reading import counted_answers, known_run
+from desk.engine.suite_reading import counted_cells, known_run, run_suite
 from desk.engine.suite_records import SuiteRunError, SuiteRunInfo
+from desk.store.suites import CellFigures
 
 _CONSTRAINT_VERDICTS = ("followed", "violated")
 
@@ -125,7 +126,7 @@ def evidence(suites: SuiteTables, ratings: RatingLookup, run_a: str, run_b: str,
         raise SuiteRunError(f"no figure {figure!r} (one of {', '.join(_VALUES)})")
     _, answers_a = run_answers(suites, ratings, known_run(suites, run_a), turns)
     _, answers_b = run_answers(suites, ratings, known_run(suites, run_b), turns)
-    pairs = []
+    found = []  # (case key, sample, answer id in A, in B, value in A, in B)
     for key in sorted(answers_a.keys() & answers_b.keys(), key=repr):
         unit, name = key
         ref, sample = cast(tuple[CaseRef, int], unit)  # run_answers keys ((case, sample), model)
@@ -135,42 +136,52 @@ def evidence(suites: SuiteTables, ratings: RatingLookup, run_a: str, run_b: str,
         va, vb = value_of(fa), value_of(fb)
         if va is None or vb is None or va == vb:
             continue
-        pairs.append(EvidencePair(ref.key, int(sample), ra, rb, va, vb))
-    if figure in _RATES:
-        return pairs
-    return sorted(pairs, key=lambda p: -abs(float(p.value_b or 0) - float(p.value_a or 0)))[:MAX_EVIDENCE]
+        found.append((ref.key, int(sample), ra, rb, va, vb))
+    if figure not in _RATES:
+        found = sorted(found, key=lambda p: -abs(float(p[5] or 0) - float(p[4] or 0)))[:MAX_EVIDENCE]
+    whole = suites.answers([rid for p in found for rid in p[2:4]]) if found else {}  # only these read whole
+    return [EvidencePair(case_key, sample, whole[ra], whole[rb], va, vb) for case_key, sample, ra, rb, va, vb in found]
 
 
 _RATES = ("success", "constraint_violated", *(name for name, _ in UNCERTAINTY_RATES))
 
 
 def run_answers(suites: SuiteTables, ratings_of: RatingLookup, info: SuiteRunInfo,
-                turns: TurnLookup | None = None) -> tuple[Suite, dict[tuple[Hashable, str], tuple[ResponseResult, AnswerFacts]]]:
-    """The run's suite, and ((case, sample), model) -> the answer that counts for that cell
-    with its facts (the case as a CaseRef), the run as already read. With `turns`, a case
-    that took several turns costs and lasts the sum of its turns."""
-    suite, answers, every = counted_answers(suites, info)
+                turns: TurnLookup | None = None) -> tuple[Suite, dict[tuple[Hashable, str], tuple[str, AnswerFacts]]]:
+    """The run's suite, and ((case, sample), model) -> the id of the answer that counts for
+    that cell with its facts (the case as a CaseRef), the run as already read: each answer's
+    figures and rating columns, not the answers whole (a text is read only where it decides
+    whether an interrupted answer failed). With `turns`, a case that took several turns costs
+    and lasts the sum of its turns."""
+    suite = run_suite(suites, info)
+    every = suites.cell_figures(info.run_id)
+    answers, _ = counted_cells(every)
     key_of = {c.id: case_ref(c) for c in suite.cases}
-    chosen: dict[tuple[Hashable, str], ResponseResult] = {
-        ((key_of[case_id], sample), model): r
-        for (case_id, sample, model), r in answers.items() if case_id in key_of
-    }
-    ids = [r.id for r in chosen.values()]
-    ratings: dict[str, list[Rating]] = defaultdict(list)
-    for rating in ratings_of.current(ids) if ids else []:
+    chosen = {((key_of[case_id], sample), model): r
+              for (case_id, sample, model), r in answers.items() if case_id in key_of}
+    ids = [r.response_id for r in chosen.values()]
+    ratings: dict[str, list[RatingCell]] = defaultdict(list)
+    for rating in ratings_of.cells(ids):
         ratings[rating.response_id].append(rating)
-    links = turns.for_responses(list(every)) if turns is not None else {}
-    times = {i: a.total_ms for i, a in every.items()}
-    costs = {i: a.cost_usd for i, a in every.items()}
-    return suite, {key: (r, answer_facts(r, ratings.get(r.id, []), task_total(r.id, links, times, costs)))
+    stopped = [r.response_id for r in chosen.values() if r.status == Status.INTERRUPTED.value]
+    failed = {rid: a.failed for rid, a in suites.answers(stopped).items()} if stopped else {}
+    links = turns.for_responses([r.response_id for r in every]) if turns is not None else {}
+    times = {r.response_id: r.total_ms for r in every}
+    costs = {r.response_id: r.cost_usd for r in every}
+    return suite, {key: (r.response_id, answer_facts(r, ratings.get(r.response_id, []),
+                                                     task_total(r.response_id, links, times, costs),
+                                                     failed=failed.get(r.response_id, r.status == Status.ERROR.value)))
                    for key, r in chosen.items()}
 
 
-def answer_facts(r: ResponseResult, ratings: list[Rating],
-                 task: tuple[float | None, float | None] | None = None) -> AnswerFacts:
+def answer_facts(r: ResponseResult | CellFigures, ratings: Sequence[Rating | RatingCell],
+                 task: tuple[float | None, float | None] | None = None, *, failed: bool | None = None) -> AnswerFacts:
     """The answer's facts, each verdict from the first source that gave one: people, else
     the judges (their majority), else, for constraints, desk's automatic check. `task` is
-    the (total time, cost) of the task it ends, summed over its turns (default: its own)."""
+    the (total time, cost) of the task it ends, summed over its turns (default: its own).
+    `failed`: whether it failed, as ResponseResult.failed says (needed for figures alone)."""
+    if failed is None:
+        failed = cast(ResponseResult, r).failed
     total_ms, cost_usd = task or (r.total_ms, r.cost_usd)
     by_source = (("people", combined_rating([x for x in ratings if not is_machine(x.rater)])),
                  ("judge", combined_rating([x for x in ratings if is_judge(x.rater)])),
@@ -191,6 +202,6 @@ def answer_facts(r: ResponseResult, ratings: list[Rating],
         violated=None if constraints is None else constraints == "violated",
         violated_source=None if constraints is None else constraints_source,
         uncertainty=uncertainty, uncertainty_source=uncertainty_source,
-        ttft_ms=None if r.failed else r.ttft_ms, total_ms=None if r.failed else total_ms, cost_usd=cost_usd,
+        ttft_ms=None if failed else r.ttft_ms, total_ms=None if failed else total_ms, cost_usd=cost_usd,
         served_model=r.served_model, system_fingerprint=r.system_fingerprint,
     )

@@ -50,7 +50,7 @@ def known_run(suites: SuiteTables, run_id: str, cells: Sequence[CellStatus] | No
 
 def run_contents(suites: SuiteTables, info: SuiteRunInfo) -> tuple[Suite, Cells]:
     """A run already read: its suite and every answer of each cell, oldest first."""
-    suite = _suite_of(suites, info)
+    suite = run_suite(suites, info)
     by_cell: Cells = {}
     for cell in suites.run_cells(info.run_id):
         by_cell.setdefault((cell.case_id, cell.sample, cell.response.model), []).append(
@@ -65,7 +65,8 @@ def run_parts(suites: SuiteTables, run_id: str) -> tuple[SuiteRunInfo, Suite, li
     return info, suite, list(info.models), by_cell
 
 
-def _suite_of(suites: SuiteTables, info: SuiteRunInfo) -> Suite:
+def run_suite(suites: SuiteTables, info: SuiteRunInfo) -> Suite:
+    """The suite a run is of; SuiteRunError when the store no longer holds it."""
     suite = suites.get_suite_by_id(info.suite_id)
     if suite is None:
         raise SuiteRunError(f"suite run {info.run_id}: its suite is not in this store")
@@ -93,7 +94,7 @@ def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str, turns: Tu
     and (with `turns`) its turn. Only the answers' figures and first lines are read."""
     figures = suites.cell_figures(run_id)
     info = known_run(suites, run_id, figures)
-    suite, models = _suite_of(suites, info), list(info.models)
+    suite, models = run_suite(suites, info), list(info.models)
     trials = {(case_id, sample): trial_id for case_id, sample, trial_id in suites.run_trials(run_id)}
     chosen, answers = counted_cells(figures)
     ids = [c.response_id for c in chosen.values()]
@@ -145,7 +146,7 @@ def rating_queue(suites: SuiteTables, ratings: RatingLookup, run_id: str,
     `rater`, which of them that rater has rated). Only the answers' ids and statuses are read."""
     cells = suites.cell_statuses(run_id)
     info = known_run(suites, run_id, cells)
-    suite, models = _suite_of(suites, info), list(info.models)
+    suite, models = run_suite(suites, info), list(info.models)
     trials = {(case_id, sample): trial_id for case_id, sample, trial_id in suites.run_trials(run_id)}
     chosen = {key: cell[4] for key, cell in counted_cells(cells)[0].items()}  # the response ids
     rated = ratings.rated_by(rater, list(chosen.values())) if rater and chosen else set()
@@ -197,24 +198,13 @@ def disagreements(suites: SuiteTables, ratings: RatingLookup, run_id: str | None
     return out
 
 
-def counted_answers(suites: SuiteTables, info: SuiteRunInfo) -> tuple[
-        Suite, dict[tuple[str, int, str], ResponseResult], dict[str, ResponseResult]]:
-    """A run's suite, the answer that counts for each (case id, sample, model) cell (the
-    one its matrix shows: the latest ok), and every answer of the run by id (the earlier
-    turns of a counted answer among them)."""
-    suite, by_cell = run_contents(suites, info)
-    picked = {key: _pick(found) for key, found in by_cell.items()}
-    every = {r.id: r for found in by_cell.values() for _, r in found}
-    return suite, {key: pick[1] for key, pick in picked.items() if pick is not None}, every
-
-
 def run_units(suites: SuiteTables, run_id: str) -> tuple[SuiteRunInfo, Suite, list[tuple[tuple[str, int], str, str]],
                                                  dict[str, str], list[str]]:
     """For the scorecard: (unit=(case, sample), model, response id) of every answer, the
     expect kind of each response, and the run's trial ids."""
     cells = suites.cell_figures(run_id)
     info = known_run(suites, run_id, cells)
-    suite = _suite_of(suites, info)
+    suite = run_suite(suites, info)
     expect = {c.id: c.expect for c in suite.cases}
     by_cell: dict[Key, list[str]] = {}
     for cell in cells:  # ids only: no text nor attempt is read

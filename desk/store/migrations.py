@@ -505,9 +505,9 @@ def m018_response_figures_index(db: Database) -> None:
 
 @migration
 def m019_response_cells_index(db: Database) -> None:
-    # What a suite run's matrix, rating queue and listing read of each of its answers
-    # (desk.store.suites SuiteTable.cell_figures), by trial, each cell's answers oldest first:
-    # an index that covers them spares reading the rows, whose texts are most of the store
-    # (issue 21: 8-10 s at 100,000 answers).
-    run_all(db, ["CREATE INDEX idx_responses_cells ON responses "
-                 "(trial_id, model, created_at, status, id, error_kind, ttft_ms, total_ms, cost_usd)"])
+    # What a suite run's matrix, rating queue, listing and comparison read of each of its
+    # answers (desk.store.suites SuiteTable.cell_figures), by trial, each cell's answers oldest
+    # first: an index that covers them spares reading the rows, whose texts are most of the
+    # store (issue 21: 8-10 s at 100,000 answers).
+    run_all(db, ["CREATE INDEX idx_responses_cells ON responses (trial_id, model, created_at, status, id, "
+                 "error_kind, ttft_ms, total_ms, cost_usd, served_model, system_fingerprint)"])

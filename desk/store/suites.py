@@ -115,6 +115,8 @@ class CellFigures(NamedTuple):
     ttft_ms: float | None
     total_ms: float | None
     cost_usd: float | None
+    served_model: str | None
+    system_fingerprint: str | None
 
 
 class SuiteTable:
@@ -283,7 +285,8 @@ class SuiteTable:
         by cell (by case, sample and model), each cell's answers oldest first; all read from
         an index (m019), in its order."""
         found = self.db.conn.execute(
-            "SELECT t.case_id, t.sample, r.model, r.status, r.id, r.error_kind, r.ttft_ms, r.total_ms, r.cost_usd "
+            "SELECT t.case_id, t.sample, r.model, r.status, r.id, r.error_kind, r.ttft_ms, r.total_ms, r.cost_usd, "
+            "r.served_model, r.system_fingerprint "
             "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
             f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)).fetchall()
         return cast("list[CellFigures]", [*map(tuple.__new__, repeat(CellFigures), found)])

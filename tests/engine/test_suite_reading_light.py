@@ -11,11 +11,14 @@ from statistics import mean
 
 import pytest
 
+from desk.core.conversation import task_total
 from desk.core.judge import is_machine
 from desk.core.rating import RatingFilter
 from desk.core.response import Attempt, ErrorKind, ResponseResult, Status
+from desk.core.run_compare import compare_runs
 from desk.core.suite import AUTO_RATER, EXPECT_KINDS, Case, Constraint, Suite, handled
 from desk.engine.application import Application
+from desk.engine.run_compare import answer_facts, case_ref
 from desk.engine.scorecard import AutoChecks, auto_checks, by_expect, paired_comparison
 from desk.engine.scorecard_columns import majority
 from desk.engine.suite_records import MatrixCell, QueueItem, RatingSummary
@@ -37,20 +40,26 @@ TEXTS = (
 def _answer(rid: str, trial: str, model: str, status: Status, text: str) -> ResponseResult:
     return ResponseResult(
         id=rid, trial_id=trial, model=model, settings={}, status=status, text=text, started_at=1.0,
-        first_token_at=1.2, ended_at=2.0, ttft_ms=200.0, total_ms=1000.0, cost_usd=0.001,
+        first_token_at=1.2, ended_at=2.0, ttft_ms=100.0 + sum(map(ord, rid)) % 97, total_ms=900.0 + sum(map(ord, rid)) % 89,
+        cost_usd=0.001,
         error_kind=ErrorKind.SERVER_ERROR if status == Status.ERROR else None, attempts=[Attempt(number=1, started_at=1.0, ended_at=2.0, status=status)])
 
 
 @pytest.fixture()
 def run(tmp_path):
     """(store path, run id) of a 3-model run of 8 cases x 2 samples, answered every way."""
-    rng = random.Random(7)
     path = tmp_path / "run.db"
     store = open_store(path)
     suite = store.suites.save_suite(Suite("light", tuple(
         Case(f"c{k}", f"Task {k}", expect=("clarify", "follow_constraints", "")[k % 3],
              constraints=(Constraint("count:word_count_range", {"min_words": 1, "max_words": 3}),) if k % 3 == 1 else ())
         for k in range(8))))
+    run_id = _answered_run(store, suite, random.Random(7), "r")
+    store.close()
+    return path, run_id
+
+
+def _answered_run(store, suite, rng: random.Random, prefix: str) -> str:
     run_id = store.runs.create("suite", {"suite_id": suite.id, "suite": suite.name, "suite_version": suite.version,
                                          "cases": 8, "models": list(MODELS), "repeat": 2, "concurrency": 2,
                                          "total": 48, "settings": {}, "max_turns": 2}, "light")
@@ -65,8 +74,9 @@ def run(tmp_path):
                                        [Status.INTERRUPTED], [Status.OK, Status.ERROR]])
                 for status in statuses:
                     seq += 1
-                    rid = f"r{seq:04d}"
-                    store.responses.finish(_answer(rid, trial, model, status, rng.choice(TEXTS)))
+                    rid = f"{prefix}{seq:04d}"
+                    text = "" if status == Status.INTERRUPTED and rng.random() < 0.5 else rng.choice(TEXTS)
+                    store.responses.finish(_answer(rid, trial, model, status, text))  # cut before any text: failed
                     store.suites.link_response(rid, run_id, seq)
                     if status != Status.OK:
                         continue
@@ -84,8 +94,7 @@ def run(tmp_path):
                     if rng.random() < 0.3:
                         store.ratings.save(rid, "judge:m/z", {"outcome": "success", "uncertainty": "confident_wrong",
                                                               "constraints": "na", "quality": 2})
-    store.close()
-    return path, run_id
+    return run_id
 
 
 def _whole_first_line(text: str, limit: int = 200) -> str:
@@ -205,7 +214,8 @@ def test_a_runs_cells_are_read_from_their_index_in_its_order(run):
     store = open_store(path)
     try:
         for sql in ("SELECT t.case_id, t.sample, r.model, r.status, r.id, r.error_kind, r.ttft_ms, r.total_ms, "
-                    "r.cost_usd FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells "
+                    "r.cost_usd, r.served_model, r.system_fingerprint FROM suite_run_trials t JOIN responses r "
+                    "INDEXED BY idx_responses_cells "
                     "ON r.trial_id = t.trial_id WHERE t.run_id = ? ORDER BY t.case_id, t.sample, r.model, "
                     "r.created_at, r.rowid",):
             plan = " ".join(str(row[-1]) for row in store.db.conn.execute(f"EXPLAIN QUERY PLAN {sql}", (run_id,)))
@@ -279,5 +289,41 @@ def test_a_runs_scorecard_and_model_comparison_count_what_whole_answers_counted(
         units = [((c[0], c[1]), c[2], c[4]) for c in cells]
         for a, b in (("m/a", "m/b"), ("m/c", "m/a")):
             assert engine.suites.compare_models(run_id, a, b) == paired_comparison(units, ratings, a, b)
+    finally:
+        app.close()
+
+
+def test_run_against_run_counts_what_whole_answers_counted(run):
+    """Run versus run (and the evidence under a figure) from figures and rating columns: the
+    comparison the answers read whole gave (the counted answer's facts, each task's time and
+    cost over every answer of the run)."""
+    path, run_a = run
+    store = open_store(path)
+    suite = store.suites.get_suite_by_id(store.runs.get(run_a).spec["suite_id"])
+    run_b = _answered_run(store, suite, random.Random(8), "s")
+    store.close()
+    app = Application.open(path)
+    try:
+        store, engine = app.store, app.engine(warm_prices=False)
+
+        def whole_facts(run_id):
+            chosen, _ = _whole_cells(store, run_id, None)
+            key_of = {c.id: case_ref(c) for c in suite.cases}
+            every = {cell.response.id: cell.response for cell in store.suites.run_cells(run_id)}
+            ratings: dict = {}
+            for rating in store.ratings.current([r.id for r in chosen.values()]):
+                ratings.setdefault(rating.response_id, []).append(rating)
+            times, costs = ({i: a.total_ms for i, a in every.items()}, {i: a.cost_usd for i, a in every.items()})
+            return {((key_of[c], s), m): answer_facts(r, ratings.get(r.id, []), task_total(r.id, {}, times, costs))
+                    for (c, s, m), r in chosen.items()}
+
+        got = engine.suites.compare_runs(run_a, run_b)
+        want = compare_runs(run_a, run_b, whole_facts(run_a), whole_facts(run_b))
+        assert got == want and got.models and all(m.pairs for m in got.models)
+        # The evidence under a figure: its answers whole, as stored.
+        pairs = engine.suites.compare_evidence(run_a, run_b, "m/a", "total_p95")
+        assert pairs and all(isinstance(p.answer_a, ResponseResult) and p.answer_a.id.startswith("r")
+                             and p.answer_b.id.startswith("s") and p.answer_a.text == store.responses.get(p.answer_a.id).text
+                             for p in pairs)
     finally:
         app.close()
