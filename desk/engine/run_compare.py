@@ -30,9 +30,9 @@ from desk.core.suite import AUTO_RATER, Case, Suite
 from desk.engine.ports.ratings import TurnLookup
 from desk.engine.ports.suites import RatingLookup, SuiteTables
 from desk.engine.scorecard import combined_rating
-from desk.engine.suite_reading import counted_cells, known_run, run_suite
+from desk.engine.suite_reading import known_run, run_suite
 from desk.engine.suite_records import SuiteRunError, SuiteRunInfo
-from desk.store.suites import CellFigures
+from desk.store.suites import CellFigures, counted_cells
 
 _CONSTRAINT_VERDICTS = ("followed", "violated")
 

@@ -3,11 +3,7 @@ models, the rating queue, constraint disagreements and the units a scorecard pai
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
-from itertools import compress
-from operator import itemgetter
-from typing import TypeVar
 
 from desk.core.judge import is_machine
 from desk.core.rating import Rating, RatingCell
@@ -26,7 +22,7 @@ from desk.engine.suite_records import (
     SuiteRunInfo,
 )
 from desk.engine.suite_run import find_run
-from desk.store.suites import CellStatus
+from desk.store.suites import CellKey, cell_counts, counted_cells
 
 
 def _pick(responses: list[tuple[str, ResponseResult]]) -> tuple[str, ResponseResult] | None:
@@ -39,10 +35,10 @@ def _pick(responses: list[tuple[str, ResponseResult]]) -> tuple[str, ResponseRes
 Cells = dict[tuple[str, int, str], list[tuple[str, ResponseResult]]]  # (case id, sample, model) -> (trial, answer)
 
 
-def known_run(suites: SuiteTables, run_id: str, cells: Sequence[CellStatus] | None = None) -> SuiteRunInfo:
-    """A run as listed (counted from `cells`, its cell_statuses or cell_figures, when given); SuiteRunError
-    when there is none."""
-    info = find_run(suites, run_id, cells)
+def known_run(suites: SuiteTables, run_id: str, counts: tuple[int, int] | None = None) -> SuiteRunInfo:
+    """A run as listed (its `counts` when the caller worked them out: cell_counts);
+    SuiteRunError when there is none."""
+    info = find_run(suites, run_id, counts)
     if info is None:
         raise SuiteRunError(f"no suite run {run_id!r}")
     return info
@@ -73,30 +69,13 @@ def run_suite(suites: SuiteTables, info: SuiteRunInfo) -> Suite:
     return suite
 
 
-Key = tuple[str, int, str]  # (case id, sample, model)
-C = TypeVar("C", bound=CellStatus)  # a cell_statuses row or a CellFigures
-_KEY, _STATUS = itemgetter(0, 1, 2), itemgetter(3)  # a CellFigures' key and status
-
-
-def counted_cells(cells: Sequence[C]) -> tuple[dict[Key, C], Counter[Key]]:
-    """Each cell's answer that counts (as `_pick`: the latest ok one, else the latest) and
-    how many answers the cell has, from the run's cells as the store gives them (each
-    cell's answers oldest first)."""
-    keys = list(map(_KEY, cells))
-    oks = list(map(Status.OK.value.__eq__, map(_STATUS, cells)))
-    # Later entries win in a dict built in order: the latest answer, the latest ok one over it.
-    latest = dict(zip(keys, cells, strict=True))
-    return {**latest, **dict(zip(compress(keys, oks), compress(cells, oks), strict=True))}, Counter(keys)
-
-
 def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str, turns: TurnLookup | None = None) -> SuiteMatrix:
     """Cases x models (x samples) of a run: each cell's answer, timing, cost and ratings,
     and (with `turns`) its turn. Only the answers' figures and first lines are read."""
-    figures = suites.cell_figures(run_id)
-    info = known_run(suites, run_id, figures)
+    chosen, answers = counted_cells(suites.cell_figures(run_id))
+    info = known_run(suites, run_id, cell_counts(chosen))
     suite, models = run_suite(suites, info), list(info.models)
     trials = {(case_id, sample): trial_id for case_id, sample, trial_id in suites.run_trials(run_id)}
-    chosen, answers = counted_cells(figures)
     ids = [c.response_id for c in chosen.values()]
     first_lines = suites.first_lines(ids) if ids else {}
     ratings: dict[str, list[RatingCell]] = {}
@@ -144,11 +123,11 @@ def rating_queue(suites: SuiteTables, ratings: RatingLookup, run_id: str,
                  rater: str | None = None) -> list[QueueItem]:
     """Per (case, sample) of a run, in case order: every model's answer to rate (and, with
     `rater`, which of them that rater has rated). Only the answers' ids and statuses are read."""
-    cells = suites.cell_statuses(run_id)
-    info = known_run(suites, run_id, cells)
+    counted, _ = counted_cells(suites.cell_statuses(run_id))
+    info = known_run(suites, run_id, cell_counts(counted))
     suite, models = run_suite(suites, info), list(info.models)
     trials = {(case_id, sample): trial_id for case_id, sample, trial_id in suites.run_trials(run_id)}
-    chosen = {key: cell[4] for key, cell in counted_cells(cells)[0].items()}  # the response ids
+    chosen = {key: cell[4] for key, cell in counted.items()}  # the response ids
     rated = ratings.rated_by(rater, list(chosen.values())) if rater and chosen else set()
     items = []
     for case in suite.cases:
@@ -203,10 +182,10 @@ def run_units(suites: SuiteTables, run_id: str) -> tuple[SuiteRunInfo, Suite, li
     """For the scorecard: (unit=(case, sample), model, response id) of every answer, the
     expect kind of each response, and the run's trial ids."""
     cells = suites.cell_figures(run_id)
-    info = known_run(suites, run_id, cells)
+    info = known_run(suites, run_id, cell_counts(counted_cells(cells)[0]))
     suite = run_suite(suites, info)
     expect = {c.id: c.expect for c in suite.cases}
-    by_cell: dict[Key, list[str]] = {}
+    by_cell: dict[CellKey, list[str]] = {}
     for cell in cells:  # ids only: no text nor attempt is read
         by_cell.setdefault((cell.case_id, cell.sample, cell.model), []).append(cell.response_id)
     units = []

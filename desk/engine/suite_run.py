@@ -48,17 +48,16 @@ from desk.engine.suite_records import (
     SuiteRunResult,
     run_info,
 )
-from desk.store.suites import CellStatus
 
 log = logging.getLogger("desk.engine.suite")
 
 ACTIVE: set[str] = set()  # suite runs this process is sending now
 
 
-def find_run(ledger: RunLedger, run_id: str, cells: Sequence[CellStatus] | None = None) -> SuiteRunInfo | None:
+def find_run(ledger: RunLedger, run_id: str, counts: tuple[int, int] | None = None) -> SuiteRunInfo | None:
     """A run as listed (its state judged against the runs this process is sending); its
-    counts from `cells` (its cell_statuses or cell_figures) when the caller has read them."""
-    found = ledger.suite_runs(1, run_id=run_id, active=ACTIVE, cells=cells)
+    counts given when the caller has worked them out (desk.store.suites.cell_counts)."""
+    found = ledger.suite_runs(1, run_id=run_id, active=ACTIVE, counts=counts)
     return run_info(found[0]) if found else None
 
 

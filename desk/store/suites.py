@@ -13,11 +13,12 @@ import dataclasses
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import itemgetter
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from desk.core.attachment import Attachment
 from desk.core.first_line import first_line, first_line_of_start
@@ -100,6 +101,9 @@ _TEXT_START = 300  # characters of a text read for its first line (its length wo
 
 # (case_id, sample, model, status, response_id, ...): a cell_statuses row, or a CellFigures.
 CellStatus = tuple[Any, ...]
+CellKey = tuple[str, int, str]  # (case id, sample, model)
+C = TypeVar("C", bound=CellStatus)
+_KEY, _STATUS = itemgetter(0, 1, 2), itemgetter(3)
 
 
 class CellFigures(NamedTuple):
@@ -292,7 +296,7 @@ class SuiteTable:
         return cast("list[CellFigures]", [*map(tuple.__new__, repeat(CellFigures), found)])
 
     def first_lines(self, response_ids: Sequence[str]) -> dict[str, str]:
-        """Each response's first line of text (desk.core.suite.first_line), read from the
+        """Each response's first line of text (desk.core.first_line), read from the
         start of its text; a text whose start does not settle it is read whole."""
         wanted = json.dumps(list(response_ids))
         found = self.db.conn.execute(
@@ -319,11 +323,11 @@ class SuiteTable:
             f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)).fetchall()
 
     def suite_runs(self, limit: int = 200, run_id: str | None = None,
-                   active: Iterable[str] = (), cells: Sequence[CellStatus] | None = None) -> list[SuiteRunRow]:
+                   active: Iterable[str] = (), counts: tuple[int, int] | None = None) -> list[SuiteRunRow]:
         """Suite runs, newest first, with their state and counts. `active` names runs this
         process is sending now (a 'running' run of this process that is not among them was
-        left behind by a task that died). `cells`: `run_id`'s cell_statuses (or cell_figures),
-        read already by the caller (a run's matrix, its rating queue): counted, not read again."""
+        left behind by a task that died). `counts`: `run_id`'s cell_counts, worked out already by
+        the caller from the cells it read (a run's matrix, its rating queue): not read again."""
         where, params = ("AND id = ?", [run_id]) if run_id else ("", [])
         found = rows(self.db, f"SELECT * FROM runs WHERE kind = ? {where} ORDER BY created_at DESC, id DESC LIMIT ?",
                      [SUITE_RUN, *params, limit])
@@ -331,7 +335,7 @@ class SuiteTable:
         out = []
         for r in found:
             spec = json.loads(r["spec_json"])
-            done, failed = self._counted(r["id"]) if cells is None else _cell_counts(cells)
+            done, failed = self._counted(r["id"]) if counts is None else counts
             out.append(SuiteRunRow(
                 id=r["id"], name=r["name"], created_at=r["created_at"], finished_at=r["finished_at"],
                 status=r["status"], state=self._state(r, live), spec=spec,
@@ -342,10 +346,10 @@ class SuiteTable:
         return out
 
     def _counted(self, run_id: str) -> tuple[int, int]:
-        """_cell_counts of a run, counted by SQLite from idx_responses_cells (a run of 100,000
+        """cell_counts of a run, counted by SQLite from idx_responses_cells (a run of 100,000
         answers listed in 0.09 s, not 0.25 s with its rows read): each cell's latest status is
         its latest answer's, unless two of a cell's answers share their time (never written so
-        by one desk; a merge could): then the rows are read and counted as _cell_counts does."""
+        by one desk; a merge could): then the rows are read and counted as cell_counts does."""
         done, failed, ties = self.db.conn.execute(
             "SELECT count(*) FILTER (WHERE oks > 0), count(*) FILTER (WHERE oks = 0 AND latest = ?), "
             "coalesce(sum(ties), 0) FROM ("
@@ -356,7 +360,7 @@ class SuiteTable:
             " WHERE t.run_id = ? GROUP BY t.trial_id, r.model)",
             (Status.ERROR.value, Status.OK.value, run_id)).fetchone()
         if ties:
-            return _cell_counts(self.cell_statuses(run_id))
+            return cell_counts(counted_cells(self.cell_statuses(run_id))[0])
         return int(done), int(failed)
 
     @staticmethod
@@ -428,15 +432,22 @@ def _tool_use_columns(case: Case) -> tuple[str | None, str | None, str | None]:
             json.dumps(case.expected_call.as_json(), ensure_ascii=False) if case.expected_call else None)
 
 
-def _cell_counts(cells: Sequence[CellStatus]) -> tuple[int, int]:
-    """(cells with an ok answer, cells whose latest answer failed and none is ok), from a
-    run's cell_statuses or cell_figures (each cell's answers oldest first)."""
-    keys = list(map(itemgetter(0, 1, 2), cells))
-    statuses = list(map(itemgetter(3), cells))
-    ok = set(compress(keys, map(Status.OK.value.__eq__, statuses)))
-    last = dict(zip(keys, statuses, strict=True))  # later entries win: each cell's latest status
-    failed = set(compress(last, map(Status.ERROR.value.__eq__, last.values()))) - ok
-    return len(ok), len(failed)
+def counted_cells(cells: Sequence[C]) -> tuple[dict[CellKey, C], Counter[CellKey]]:
+    """Each cell's answer that counts (the latest ok one, else the latest: the one a run's
+    matrix shows) and how many answers the cell has, from a run's cell_statuses or
+    cell_figures (each cell's answers oldest first)."""
+    keys = list(map(_KEY, cells))
+    oks = list(map(Status.OK.value.__eq__, map(_STATUS, cells)))
+    # Later entries win in a dict built in order: the latest answer, the latest ok one over it.
+    latest = dict(zip(keys, cells, strict=True))
+    return {**latest, **dict(zip(compress(keys, oks), compress(cells, oks), strict=True))}, Counter(keys)
+
+
+def cell_counts(counted: Mapping[CellKey, CellStatus]) -> tuple[int, int]:
+    """(cells with an ok answer, cells whose latest answer failed and none is ok), from each
+    cell's answer that counts (counted_cells): an ok one when the cell has one, else its latest."""
+    statuses = list(map(_STATUS, counted.values()))
+    return statuses.count(Status.OK.value), statuses.count(Status.ERROR.value)
 
 
 def _json(text: str | None, empty: Any) -> Any:

@@ -18,6 +18,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QWidget
 
+from desk.core.first_line import first_line
 from desk.core.suite import EXPECT_KINDS
 from desk.engine.session import SuiteMatrix
 from desk.engine.suite_records import MatrixCell
@@ -111,13 +112,6 @@ def cell_tooltip(cell: MatrixCell | None, expect: str) -> str:
     return "\n".join(lines)
 
 
-def _first_line(text: str, limit: int = 160) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:limit]
-    return ""
-
-
 # --- the matrix model -------------------------------------------------------------------------
 
 
@@ -208,7 +202,7 @@ class MatrixModel(QAbstractTableModel):
         sample = f" #{row.sample + 1}" if self.matrix is not None and self.matrix.repeat > 1 else ""
         head = f"{case.key}{sample} · {case.expect or 'no expect'}"
         tags = f"tags: {', '.join(case.tags)}" if case.tags else ""
-        return "\n".join((head, _first_line(case.prompt) or "(attachments only)", tags))
+        return "\n".join((head, first_line(case.prompt, 160) or "(attachments only)", tags))
 
     @staticmethod
     def _case_tooltip(row: MatrixRow) -> str:

@@ -12,7 +12,7 @@ from desk.core.suite import Case, Suite
 from desk.engine.jobs import Job
 from desk.engine.ports.ratings import TurnLookup
 from desk.engine.scorecard import ModelScore
-from desk.store.suites import CellFigures, CellStatus, RunCell, SuiteInfo, SuiteRunRow
+from desk.store.suites import CellFigures, RunCell, SuiteInfo, SuiteRunRow
 from desk.store.trials import StoredTrial
 
 T = TypeVar("T")
@@ -50,7 +50,7 @@ class RunLedger(Protocol):
     def first_lines(self, response_ids: Sequence[str]) -> dict[str, str]: ...
 
     def suite_runs(self, limit: int = 200, run_id: str | None = None,
-                   active: Iterable[str] = (), cells: Sequence[CellStatus] | None = None) -> list[SuiteRunRow]: ...
+                   active: Iterable[str] = (), counts: tuple[int, int] | None = None) -> list[SuiteRunRow]: ...
 
     def claim_run(self, run_id: str) -> None: ...
 
