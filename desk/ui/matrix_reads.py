@@ -7,6 +7,9 @@ import asyncio
 import time
 from collections.abc import Callable
 
+import shiboken6
+from PySide6.QtCore import QObject
+
 from desk.engine.jobs import Job, JobCancelled
 from desk.engine.session import EngineError, SuiteMatrix
 from desk.engine.suites_tab import SuitesTab
@@ -14,12 +17,13 @@ from desk.engine.suites_tab import SuitesTab
 
 class MatrixReads:
     """Reads the open run's matrix, a big run's on a worker thread, and hands it to `show`
-    once read, if that run is still the open one. A read under way for the open run is let finish (the next
-    one waits for it); one for another run is cancelled."""
+    once read, if that run is still the open one and the view still there. A read under way
+    for the open run is let finish (the next one waits for it); one for another run is cancelled."""
 
-    def __init__(self, tab: SuitesTab, show: Callable[[SuiteMatrix | None], object],
+    def __init__(self, owner: QObject, tab: SuitesTab, show: Callable[[SuiteMatrix | None], object],
                  error: Callable[[str], object], note: Callable[[str], object]) -> None:
-        self.tab, self._show, self._error, self._note = tab, show, error, note
+        # `owner`: the view `show` draws in; a read that ends after it is gone shows nothing.
+        self._owner, self.tab, self._show, self._error, self._note = owner, tab, show, error, note
         self.task: asyncio.Future[None] | None = None  # the read under way, for tests to await
         self._reading: tuple[str | None, Job] | None = None
 
@@ -47,12 +51,6 @@ class MatrixReads:
         self._note("Reading the run's answers…")
         self.task = asyncio.ensure_future(self._read(job, run_id))
 
-    def stop(self) -> None:
-        """Cancel the read under way (the view is going away)."""
-        if self._reading is not None:
-            self._reading[1].cancel()
-            self._reading = None
-
     async def _read(self, job: Job, run_id: str | None) -> None:
         started = time.monotonic()
         try:
@@ -71,4 +69,5 @@ class MatrixReads:
         self._show(matrix)
 
     def _current(self, job: Job, run_id: str | None) -> bool:
-        return self._reading is not None and self._reading[1] is job and self.tab.current_run_id == run_id
+        return (shiboken6.isValid(self._owner) and self._reading is not None and self._reading[1] is job
+                and self.tab.current_run_id == run_id)

@@ -102,7 +102,7 @@ class SuitesPanel(QWidget):
         self._refresh.setInterval(REFRESH_MS)
         self._refresh.timeout.connect(self._tick)
         self._build()
-        self.matrix_reads = MatrixReads(self.tab, self._show_matrix, self.show_error, self.matrix_title.setText)
+        self.matrix_reads = MatrixReads(self, self.tab, self._show_matrix, self.show_error, self.matrix_title.setText)
         # Suites and runs are read when the tab is first shown (the starter is imported then).
         self.refresh_models()
 

@@ -99,3 +99,33 @@ def test_a_big_runs_rating_queue_is_read_off_the_gui_thread_then_opens(window, m
     opened = mw_loop.run_until_complete(asyncio.wait_for(asyncio.gather(first, panel.dialogs.queue_task), 10))
     assert opened[0] is None and opened[1] is not None and opened[1].rater == "ben"
     panel.dialogs.close()
+
+
+def test_a_read_that_ends_after_its_view_is_gone_shows_nothing(qtbot, mw_loop):
+    """The window closed while a big run was read: the read's result has nowhere to go."""
+    import shiboken6
+    from PySide6.QtCore import QObject
+
+    from desk.ui.matrix_reads import MatrixReads
+
+    class Tab:  # a big run open, read in the background
+        current_run_id = "run-1"
+        read = asyncio.Event()
+
+        def reads_slowly(self):
+            return True
+
+        async def read_matrix_in_background(self, job):
+            await self.read.wait()
+            return "the matrix"
+
+        def reloaded(self, started, took):
+            pass
+
+    shown, owner = [], QObject()
+    reads = MatrixReads(owner, Tab(), shown.append, shown.append, lambda note: None)
+    assert reads.reload()
+    shiboken6.delete(owner)  # the view goes first
+    Tab.read.set()
+    mw_loop.run_until_complete(asyncio.wait_for(reads.task, 5))
+    assert shown == []
