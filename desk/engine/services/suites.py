@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from operator import itemgetter
 from pathlib import Path
+from typing import TypeVar
 
 from desk.core.collections_paused import collections_paused
 from desk.core.constraint_reading import DEFAULT_READING
@@ -70,6 +71,7 @@ from desk.store.errors import StoreError
 from desk.store.suites import SUITE_RUN, SuiteInfo, SuiteRunRow
 
 log = logging.getLogger("desk.engine.suite")
+T = TypeVar("T")
 
 _SETTINGS = ("temperature", "max_tokens", "reasoning_effort")  # what a resumed run reads back
 
@@ -334,24 +336,26 @@ class SuiteService:
 
     async def matrix_in_background(self, job: Job, run_id: str) -> SuiteMatrix:
         """`matrix` on a worker thread with its own connection (a run of 100,000 answers takes
-        seconds to read); job.cancel() stops it. Here, when no worker can be had."""
-        if self._elsewhere is None:
-            return self.matrix(run_id)
-
-        def read(store: RunReaders) -> SuiteMatrix:
-            with engine_errors(), collections_paused():
-                return matrix(store.suites, store.ratings, run_id, store.turns)
-        return await self._elsewhere(job, read)
+        seconds to read); job.cancel() stops it."""
+        return await self._in_background(job, lambda store: matrix(store.suites, store.ratings, run_id, store.turns),
+                                         lambda: self.matrix(run_id))
 
     async def rating_queue_in_background(self, job: Job, run_id: str, rater: str | None = None) -> list[QueueItem]:
         """`rating_queue` on a worker thread with its own connection, as matrix_in_background."""
-        if self._elsewhere is None:
-            return self.rating_queue(run_id, rater)
+        return await self._in_background(job, lambda store: rating_queue(store.suites, store.ratings, run_id, rater),
+                                         lambda: self.rating_queue(run_id, rater))
 
-        def read(store: RunReaders) -> list[QueueItem]:
+    async def _in_background(self, job: Job, read: Callable[[RunReaders], T], here: Callable[[], T]) -> T:
+        """`read` on a worker thread with its own connection, as `here()` reads on this one
+        (its errors told as the engine's, the collector paused); `here()` itself when no
+        worker can be had."""
+        if self._elsewhere is None:
+            return here()
+
+        def on_worker(store: RunReaders) -> T:
             with engine_errors(), collections_paused():
-                return rating_queue(store.suites, store.ratings, run_id, rater)
-        return await self._elsewhere(job, read)
+                return read(store)
+        return await self._elsewhere(job, on_worker)
 
     def rating_queue(self, run_id: str, rater: str | None = None) -> list[QueueItem]:
         """Per (case, sample) of a run, in case order: every model's answer to rate (and,
