@@ -33,7 +33,7 @@ class RunDialogs:
                  open_trial: Callable[[str], None] | None = None,
                  big: Callable[[str], bool] = lambda run_id: False) -> None:
         self.engine = engine
-        self.big = big  # a run whose rating queue is read off the GUI thread before it opens
+        self.big = big  # a run whose rating queue and scorecard are read off the GUI thread
         self.queue_task: asyncio.Future[RatingQueue | None] | None = None  # such a read under way
         self._queue_job: Job | None = None
         self.parent = parent
@@ -102,11 +102,12 @@ class RunDialogs:
         return self.engine.rater_name() or ""
 
     def open_scorecard(self, run_id: str) -> RunScorecardDialog | None:
-        """Open the scorecard of a run, beside the window."""
+        """Open the scorecard of a run, beside the window (a big run's fills once read)."""
         from desk.ui.run_scorecard import RunScorecardDialog
 
         self.scorecard = self._replace(self.scorecard, lambda: RunScorecardDialog(self.engine, run_id,
-                                                                                  parent=self.parent))
+                                                                                  parent=self.parent,
+                                                                                  big=self.big(run_id)))
         if self.scorecard is not None and self.open_trial is not None:
             self.scorecard.tool_use.answer_opened.connect(self.open_trial)
         return self.scorecard

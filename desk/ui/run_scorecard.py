@@ -1,14 +1,19 @@
 """The scorecard of one suite run: how often each model showed the behaviour each kind of
 case expects, and a paired comparison of two models on the same cases (a sign test).
 
-Only engine calls: engine.suites.scorecard for the per-behaviour table and
-engine.suites.compare_models for the comparison (the rules are in desk.engine.scorecard).
+Only engine calls: engine.suites.run_reading for all it shows at once and
+engine.suites.compare_models for another pair (the rules are in desk.engine.scorecard); a
+big run's are read off the GUI thread (seconds at 100,000 answers).
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -25,14 +30,18 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.suite import EXPECT_KINDS
+from desk.engine.jobs import Job, JobCancelled
 from desk.engine.paired import PairedComparison
+from desk.engine.run_scoring import RunReading
 from desk.engine.scorecard import ExpectScore, ModelScore
 from desk.engine.session import Engine, EngineError
+from desk.engine.suite_records import Disagreement
 from desk.ui import defs
 from desk.ui.response_pane import fmt_cost
 from desk.ui.tool_use_view import ToolUseBox
 
 ALPHA = 0.05  # below this p-value the comparison says which model is better
+R = TypeVar("R")
 
 # expect kind -> what a rated answer must show to count as handled
 HANDLED_TEXT = {
@@ -89,10 +98,13 @@ def reading_text(c: PairedComparison) -> str:
 class RunScorecardDialog(QDialog):
     """Per model x expect kind: handled rate with its interval and n; and model A against B."""
 
-    def __init__(self, engine: Engine, run_id: str, parent: QWidget | None = None) -> None:
+    def __init__(self, engine: Engine, run_id: str, parent: QWidget | None = None, *, big: bool = False) -> None:
         super().__init__(parent)
         self.engine = engine
         self.run_id = run_id
+        self.big = big  # read off the GUI thread, shown once read
+        self.task: asyncio.Future[None] | None = None  # such a read under way, for tests to await
+        self._jobs: dict[str, Job] = {}  # by what it reads ("run", "comparison"): the one under way
         info = engine.suites.run_info(run_id)
         if info is None:
             raise EngineError(f"no suite run {run_id}")
@@ -126,7 +138,7 @@ class RunScorecardDialog(QDialog):
         self.note.setStyleSheet(f"color: {defs.muted()};")
         col.addWidget(self.note)
 
-        self.tool_use = ToolUseBox(engine, run_id)  # shown for a run with tool cases answered
+        self.tool_use = ToolUseBox()  # shown for a run with tool cases answered
         col.addWidget(self.tool_use)
 
         col.addWidget(self._build_comparison())
@@ -152,6 +164,7 @@ class RunScorecardDialog(QDialog):
         col.addLayout(buttons)
         for combo in (self.model_a, self.model_b):
             combo.currentIndexChanged.connect(lambda _i: self.update_comparison())
+        self.title.setText(f"<b>{info.suite} v{info.suite_version}</b> · run {run_id} · reading its scorecard…")
         self.refresh()
         self._fit_width()
         self.model_a.setFocus()
@@ -196,11 +209,16 @@ class RunScorecardDialog(QDialog):
 
     # --- the table ------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Read the run's scorecard and the comparison again."""
-        info = self.engine.suites.run_info(self.run_id)
-        if info is not None:
-            self.info = info
-        self.scores = self.engine.suites.scorecard(self.run_id)
+        """Read the run's scorecard, the comparison, the disagreements and the tool use again."""
+        pair = self._pair()
+        if self.big:
+            self._in_background("run", lambda job: self.engine.suites.run_reading_in_background(job, self.run_id, pair),
+                                self.show_reading)
+        else:
+            self.show_reading(self.engine.suites.run_reading(self.run_id, pair))
+
+    def show_reading(self, reading: RunReading) -> None:
+        self.info, self.scores = reading.info, reading.scores
         by_model = {s.model: s for s in self.scores}
         models = self.models + [s.model for s in self.scores if s.model not in self.models]
         self.kinds = [k for k in EXPECT_KINDS if any(k in (s.by_expect or {}) for s in self.scores)]
@@ -246,12 +264,50 @@ class RunScorecardDialog(QDialog):
         run = self.info
         self.title.setText(f"<b>{run.suite} v{run.suite_version}</b> · run {run.run_id} · "
                            f"{len(models)} models · {run.status} · {run.done} / {run.total} answers")
-        self.update_comparison()
-        self.show_disagreements()
-        self.tool_use.refresh()
+        if self._pair() == (None if reading.comparison is None else (reading.comparison.model_a,
+                                                                    reading.comparison.model_b)):
+            self.show_comparison(reading.comparison, reading.refused)
+        else:  # none asked for, or the pair changed while the run was read
+            self.update_comparison()
+        self.show_disagreements(reading.disagreements)
+        self.tool_use.show_scores(reading.tool_use)
 
-    def show_disagreements(self, limit: int = 8) -> None:
-        found = self.engine.suites.disagreements(self.run_id)
+    def _in_background(self, what: str, read: Callable[[Job], Awaitable[R]], show: Callable[[R], None]) -> None:
+        """`read` on a worker thread; `show` its result, unless a later read of `what`
+        replaced it or the dialog is gone. The last read of each kind wins."""
+        if what in self._jobs:
+            self._jobs[what].cancel()
+        job = self._jobs[what] = Job(f"Run scorecard: {what}")
+        self.refresh_button.setEnabled(False)
+
+        async def wait() -> None:
+            try:
+                result = await read(job)
+            except JobCancelled:
+                return
+            except EngineError as exc:
+                if self._ended(what, job):
+                    (self.title if what == "run" else self.result).setText(html.escape(str(exc)))
+                return
+            if self._ended(what, job):
+                show(result)
+        self.task = asyncio.ensure_future(wait())
+
+    def _ended(self, what: str, job: Job) -> bool:
+        """Whether `job` is still the read of `what` to show (and the dialog still there)."""
+        if not shiboken6.isValid(self) or self._jobs.get(what) is not job:
+            return False
+        del self._jobs[what]
+        self.refresh_button.setEnabled(not self._jobs)
+        return True
+
+    def done(self, result: int) -> None:
+        for job in self._jobs.values():  # nobody is left to show what they read
+            job.cancel()
+        self._jobs.clear()
+        super().done(result)
+
+    def show_disagreements(self, found: list[Disagreement], limit: int = 8) -> None:
         if not found:
             self.disagreements.setText("Automatic constraint checks: no disagreement with a person's verdict.")
             return
@@ -283,25 +339,39 @@ class RunScorecardDialog(QDialog):
         self.model_a.setCurrentText(model_a)
         self.model_b.setCurrentText(model_b)
 
-    def update_comparison(self) -> None:
+    def _pair(self) -> tuple[str, str] | None:
+        """The two models chosen, when they can be compared."""
         a, b = self.model_a.currentText(), self.model_b.currentText()
+        return (a, b) if len(self.models) > 1 and a != b else None
+
+    def update_comparison(self) -> None:
         self.comparison = None
         self.reading.setText("")
-        if len(self.models) < 2:
-            self.result.setText("This run has one model: there is nothing to compare it with.")
+        pair = self._pair()
+        if pair is None:
+            self.result.setText("This run has one model: there is nothing to compare it with."
+                                if len(self.models) < 2 else "Choose two different models.")
             return
-        if a == b:
-            self.result.setText("Choose two different models.")
+        if self.big:
+            self.result.setText(f"Comparing {pair[0]} with {pair[1]}…")
+            self._in_background("comparison",
+                                lambda job: self.engine.suites.compare_in_background(job, self.run_id, *pair),
+                                lambda c: self.show_comparison(c, None))
             return
         try:
-            c = self.engine.suites.compare_models(self.run_id, a, b)
+            self.show_comparison(self.engine.suites.compare_models(self.run_id, *pair), None)
         except EngineError as exc:
-            self.result.setText(str(exc))
-            return
+            self.show_comparison(None, str(exc))
+
+    def show_comparison(self, c: PairedComparison | None, refused: str | None) -> None:
         self.comparison = c
+        self.reading.setText("")
+        if c is None:
+            self.result.setText(refused or "")
+            return
         if c.pairs == 0:
-            self.result.setText(f"No paired ratings yet: no case has a rated answer from both {a} and {b}. "
-                                "Rate this run to compare them.")
+            self.result.setText(f"No paired ratings yet: no case has a rated answer from both {c.model_a} and "
+                                f"{c.model_b}. Rate this run to compare them.")
             return
         self.result.setText(comparison_text(c))
         warnings = f" ({'; '.join(c.warnings)})" if c.warnings else ""

@@ -3,7 +3,8 @@ it should not), valid arguments, schema-valid arguments, expected call matched, 
 with its 95% Wilson interval and n; below, every answer that failed a measure, which opens
 side by side with the case's other answers when clicked.
 
-Only engine calls: engine.suites.tool_use (the rules are desk.core.tool_expect's)."""
+It shows what engine.suites.tool_use reads (the rules are desk.core.tool_expect's), read by
+the scorecard with the rest of the run (desk.engine.run_scoring.RunReading)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.tool_expect import MEASURES
-from desk.engine.session import Engine
+from desk.engine.tool_use import ToolUseScore
 from desk.ui import defs
 
 # measure -> its column's header (MEASURES says what each counts, in the header's tooltip)
@@ -44,11 +45,9 @@ class ToolUseBox(QGroupBox):
 
     answer_opened = Signal(str)
 
-    def __init__(self, engine: Engine, run_id: str, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Tool use (answers to the cases that offer tools)", parent)
         self.setObjectName("runToolUse")
-        self.engine = engine
-        self.run_id = run_id
         col = QVBoxLayout(self)
         self.table = QTableWidget(0, 0)
         self.table.setObjectName("toolUseTable")
@@ -69,8 +68,7 @@ class ToolUseBox(QGroupBox):
         col.addWidget(note)
         self.setVisible(False)  # until refresh finds answers to tool cases
 
-    def refresh(self) -> None:
-        scores = self.engine.suites.tool_use(self.run_id)
+    def show_scores(self, scores: list[ToolUseScore]) -> None:
         self.setVisible(any(s.answers for s in scores))
         headers = ["Model", "Answers", *(HEADERS[m] for m in MEASURES)]
         self.table.clear()

@@ -129,3 +129,63 @@ def test_a_read_that_ends_after_its_view_is_gone_shows_nothing(qtbot, mw_loop):
     Tab.read.set()
     mw_loop.run_until_complete(asyncio.wait_for(reads.task, 5))
     assert shown == []
+
+
+GOOD = {"uncertainty": "confident_correct", "constraints": "na", "quality": 4}
+
+
+def _table(dialog) -> list[list[str]]:
+    t = dialog.table
+    return [[t.item(r, c).text() if t.item(r, c) else "" for c in range(t.columnCount())] for r in range(t.rowCount())]
+
+
+def test_a_big_runs_scorecard_is_read_off_the_gui_thread(window, mw_loop, monkeypatch):
+    """Scores, comparison, disagreements and tool use of a big run are read on a worker's own
+    connection (at 100,000 answers they took 30 s on the GUI thread); the dialog says it is
+    reading, then shows what the small run's path shows; another pair is compared off the GUI
+    thread too, and a dialog closed mid-read shows nothing and leaves no read behind."""
+    from desk.ui.run_scorecard import RunScorecardDialog
+
+    monkeypatch.setattr(suites_tab, "BIG_RUN", 5)
+    store = window.engine.store
+    run_id = _run(store, "scored", 6)
+    for k in range(6):
+        for j in range(len(MODELS)):
+            outcome = "success" if (k + j) % 3 else "failure"
+            store.ratings.save(f"scored-{k}-{j}", "ana", {**GOOD, "outcome": outcome})
+    panel = window.suites_panel
+    window.tabs.setCurrentWidget(panel)
+    panel.refresh_runs()
+    on_gui_connection = []
+    real = type(store.suites).cell_figures
+    monkeypatch.setattr(type(store.suites), "cell_figures",
+                        lambda self, rid: on_gui_connection.append(self is store.suites) or real(self, rid))
+
+    dialog = panel.open_run_scorecard(run_id)
+    assert dialog is not None and dialog.big
+    assert "reading its scorecard" in dialog.title.text() and dialog.table.rowCount() == 0
+    assert not dialog.refresh_button.isEnabled()
+    mw_loop.run_until_complete(asyncio.wait_for(dialog.task, 10))
+    assert on_gui_connection and not any(on_gui_connection)  # read on the worker's own connection
+    assert dialog.refresh_button.isEnabled() and "12 / 12 answers" in dialog.title.text()
+
+    here = RunScorecardDialog(window.engine, run_id, window)  # the small run's path, on the GUI thread
+    assert _table(dialog) == _table(here) and dialog.title.text() == here.title.text()
+    assert dialog.result.text() == here.result.text() and "wins" in dialog.result.text()
+    assert dialog.reading.text() == here.reading.text()
+    assert dialog.disagreements.text() == here.disagreements.text()
+
+    dialog.choose(MODELS[1], MODELS[0])
+    assert "Comparing" in dialog.result.text()
+    mw_loop.run_until_complete(asyncio.wait_for(dialog.task, 10))
+    here.choose(MODELS[1], MODELS[0])
+    assert dialog.result.text() == here.result.text() and dialog.result.text().startswith(MODELS[1])
+
+    shown = []
+    dialog.show_reading = shown.append
+    dialog.refresh()
+    reading = dialog.task
+    dialog.close()  # mid-read: its job is cancelled, nothing is shown
+    mw_loop.run_until_complete(asyncio.wait_for(reading, 10))
+    assert shown == []
+    here.close()

@@ -10,7 +10,13 @@ from desk.core.rating import Rating, RatingCell, RatingFigures, RatingFilter
 from desk.core.response import ResponseFigures, ResponseResult
 from desk.core.suite import Case, Suite
 from desk.engine.jobs import Job
-from desk.engine.ports.ratings import TurnLookup
+from desk.engine.ports.ratings import (
+    RatingReader,
+    ResponseFigureReader,
+    ScorecardCache,
+    ScoreSources,
+    TurnLookup,
+)
 from desk.engine.scorecard import ModelScore
 from desk.store.suites import CellFigures, RunCell, SuiteInfo, SuiteRunRow
 from desk.store.trials import StoredTrial
@@ -114,18 +120,37 @@ class Scorecards(Protocol):
                   constraints: str = ...) -> list[ModelScore]:
         """Per-model scorecard over the stored ratings (desk.engine.scorecard's rules)."""
 
+    def scorecard_on(self, sources: ScoreSources, filters: RatingFilter | None = None, *, seed: int = 0,
+                     constraints: str = ...) -> list[ModelScore]:
+        """`scorecard` read from `sources` (a worker thread's own connection)."""
+
+
+class RunRatings(RatingLookup, RatingReader, Protocol):
+    """The ratings a run's readers and its whole scorecard both read."""
+
+
+class RunAnswers(AnswerScope, ResponseFigureReader, Protocol):
+    """The answers a run's scorecard reads, and the whole scorecard it starts from."""
+
 
 class RunReaders(Protocol):
-    """What reading a run back needs, on a connection of its own (a worker thread's)."""
+    """What reading a run back needs, on a connection of its own (a worker thread's): its
+    scorecard too, so it is a scorecard's ScoreSources as well."""
 
     @property
     def suites(self) -> SuiteTables: ...
 
     @property
-    def ratings(self) -> RatingLookup: ...
+    def ratings(self) -> RunRatings: ...
 
     @property
     def turns(self) -> TurnLookup: ...
+
+    @property
+    def responses(self) -> RunAnswers: ...
+
+    @property
+    def scorecards(self) -> ScorecardCache: ...
 
 
 class ReadElsewhere(Protocol):

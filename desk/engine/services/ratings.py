@@ -96,7 +96,12 @@ class RatingService:
         IFBench's verdict, or "desk"; desk.core.constraint_reading); a model whose figures
         count an automatic check names it in `constraint_reading`.
         """
-        return _scorecard(self._scoring, filters or RatingFilter(), seed, constraints=constraints)
+        return self.scorecard_on(self._scoring, filters, seed=seed, constraints=constraints)
+
+    def scorecard_on(self, sources: ScoreSources, filters: RatingFilter | None = None, *, seed: int = 0,
+                     constraints: str = DEFAULT_READING) -> list[ModelScore]:
+        """`scorecard` read from `sources`: this connection's, or a worker thread's own."""
+        return _scorecard(sources, filters or RatingFilter(), seed, constraints=constraints)
 
     async def scorecard_in_background(self, job: Job, filters: RatingFilter | None = None, *,
                                       seed: int = 0, constraints: str = DEFAULT_READING) -> list[ModelScore]:

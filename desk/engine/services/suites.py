@@ -12,17 +12,15 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
-from operator import itemgetter
 from pathlib import Path
 from typing import TypeVar
 
 from desk.core.collections_paused import collections_paused
 from desk.core.constraint_reading import DEFAULT_READING
-from desk.core.rating import RatingFigures, RatingFilter
+from desk.core.rating import RatingFilter
 from desk.core.run_compare import ALPHA, RunComparison
 from desk.core.run_history import HistoryPoint
-from desk.core.suite import EXPECT_KINDS, Suite, SuiteError, case_from_trial, check_name
+from desk.core.suite import Suite, SuiteError, case_from_trial, check_name
 from desk.core.trial import GenerationSettings, ModelRef
 from desk.engine import suite_files  # by module: tests stand in for its file functions
 from desk.engine.errors import EngineError
@@ -44,16 +42,11 @@ from desk.engine.ports.suites import (
 from desk.engine.ports.targets import Targets
 from desk.engine.run_compare import EvidencePair, compare_suite_runs, evidence
 from desk.engine.run_history import MAX_RUNS, history_of
+from desk.engine.run_scoring import RunReading, RunScoring
 from desk.engine.runner import ResponseSink, Runner
-from desk.engine.scorecard import (
-    AutoChecks,
-    ModelScore,
-    auto_checks,
-    by_expect,
-    paired_comparison,
-)
+from desk.engine.scorecard import ModelScore
 from desk.engine.suite_files import STARTER, ensure_starter
-from desk.engine.suite_reading import disagreements, matrix, rating_queue, run_units
+from desk.engine.suite_reading import disagreements, matrix, rating_queue
 from desk.engine.suite_records import (
     Disagreement,
     Progress,
@@ -104,6 +97,8 @@ class SuiteService:
         self.runs = runs
         self.scorecards = scorecards
         self.sender = RunSender(suites, runs, targets, runner, recorder, turns)
+        self._scoring = RunScoring(suites, ratings, answers, turns,
+                                   lambda f, seed, reading: scorecards.scorecard(f, seed=seed, constraints=reading))
         self._elsewhere = elsewhere
 
     # --- suites ---------------------------------------------------------------------------
@@ -371,43 +366,30 @@ class SuiteService:
     def scorecard(self, run_id: str, filters: RatingFilter | None = None, *, seed: int = 0,
                   constraints: str = DEFAULT_READING) -> list[ModelScore]:
         """The scorecard of a suite run's answers, each model's with `by_expect` (see
-        desk.engine.scorecard); other filters and `constraints` as in the whole scorecard.
-        The figures are the rating side's; this adds only the run's scope and its cases."""
+        desk.engine.scorecard); other filters and `constraints` as in the whole scorecard."""
         with engine_errors():
-            _, suite, _, expect_of, trial_ids = run_units(self.tables, run_id)
-        scoped = _run_filters(filters, trial_ids)
-        if scoped is None:
-            return []
-        scores = self.scorecards.scorecard(scoped, seed=seed, constraints=constraints)
-        ratings = self._rating_figures(scoped)
-        responses = self.answers.figures(scoped)
-        kinds = [k for k in EXPECT_KINDS if any(c.expect == k for c in suite.cases)]
-        first_of, continued = self._turns_of([r.id for r in responses])
-        figures = by_expect(responses, ratings, expect_of, kinds, first_of, continued)
-        autos = auto_checks(responses, ratings)
-        checked = any(c.constraints for c in suite.cases)
-        for s in scores:
-            s.by_expect = figures.get(s.model, {})
-            s.auto_checks = autos.get(s.model, AutoChecks(0, 0)) if checked else None
-        return scores
+            return self._scoring.scorecard(run_id, filters, seed=seed, constraints=constraints)
 
-    def _rating_figures(self, scoped: RatingFilter) -> list[RatingFigures]:
-        """The current ratings in a run's scope as the figures its scorecard counts (not Rating
-        objects with their answers read whole: 20 s at 100,000 answers), each answer's by
-        rater as `rated_responses` orders them (a majority's tie goes by that order)."""
-        return sorted(self.ratings.figures(scoped), key=_ANSWER_AND_RATER)
+    def run_reading(self, run_id: str, pair: tuple[str, str] | None = None) -> RunReading:
+        """All a run's scorecard view shows (desk.engine.run_scoring.RunReading), read at once."""
+        with engine_errors(), collections_paused():
+            return self._scoring.reading(run_id, pair)
 
-    def _turns_of(self, response_ids: Sequence[str]) -> tuple[dict[str, str], set[str]]:
-        """(each later turn among these answers -> its conversation's first answer, the
-        answers another turn continued)."""
-        links = self.sender.turns.for_responses(response_ids)
-        first: dict[str, str] = {}
-        for rid in links:
-            root = rid
-            while root in links:
-                root = links[root].parent_response_id
-            first[rid] = root
-        return first, {link.parent_response_id for link in links.values()}
+    async def run_reading_in_background(self, job: Job, run_id: str, pair: tuple[str, str] | None = None) -> RunReading:
+        """`run_reading` on a worker thread with its own connection (a run of 100,000 answers
+        takes seconds to score), as matrix_in_background."""
+        return await self._in_background(job, lambda store: self._scoring_on(store).reading(run_id, pair),
+                                         lambda: self.run_reading(run_id, pair))
+
+    async def compare_in_background(self, job: Job, run_id: str, model_a: str, model_b: str) -> PairedComparison:
+        """`compare_models` on a worker thread with its own connection, as matrix_in_background."""
+        return await self._in_background(job, lambda store: self._scoring_on(store).compare_models(run_id, model_a, model_b),
+                                         lambda: self.compare_models(run_id, model_a, model_b))
+
+    def _scoring_on(self, store: RunReaders) -> RunScoring:
+        """A run's figures read from a worker's own connection, its whole scorecard too."""
+        return RunScoring(store.suites, store.ratings, store.responses, store.turns,
+                          lambda f, seed, reading: self.scorecards.scorecard_on(store, f, seed=seed, constraints=reading))
 
     def tool_use(self, run_id: str) -> list[ToolUseScore]:
         """Per model of a suite run, its tool use on the cases that offer tools: called when
@@ -421,17 +403,7 @@ class SuiteService:
         """Model A against model B on the same cases and samples of a run: wins, losses,
         ties and the exact sign-test p-value (rules in desk.engine.scorecard)."""
         with engine_errors():
-            info, _, units, _, trial_ids = run_units(self.tables, run_id)
-        for model in (model_a, model_b):
-            if model not in info.models:
-                raise EngineError(f"{model} is not a model of run {run_id} ({', '.join(info.models)})")
-        if model_a == model_b:
-            raise EngineError("compare two different models")
-        scoped = _run_filters(filters, trial_ids)
-        ratings = self._rating_figures(scoped) if scoped else []
-        # A case that took several turns is compared by its last answer.
-        later, continued = self._turns_of([rid for _, _, rid in units])
-        return paired_comparison([u for u in units if u[2] not in continued], ratings, model_a, model_b, set(later))
+            return self._scoring.compare_models(run_id, model_a, model_b, filters)
 
     def compare_runs(self, run_a: str, run_b: str, *, alpha: float = ALPHA) -> RunComparison:
         """Run A against run B of one suite, per model (desk.engine.run_compare)."""
@@ -465,16 +437,6 @@ def _check_new_run(suite: Suite, models: Sequence[ModelRef], repeat: int, concur
         raise SuiteRunError("--concurrency must be at least 1")
     if not suite.cases or suite.id is None:
         raise SuiteRunError(f"suite {suite.name!r} has no stored cases")
-
-
-_ANSWER_AND_RATER = itemgetter(0, 1)  # a RatingFigures' response id and rater
-
-
-def _run_filters(filters: RatingFilter | None, trial_ids: Sequence[str]) -> RatingFilter | None:
-    """`filters` narrowed to the run's trials; None when nothing is left in scope."""
-    filters = filters or RatingFilter()
-    ids = tuple(t for t in trial_ids if not filters.trial_ids or t in filters.trial_ids)
-    return replace(filters, trial_ids=ids) if ids else None
 
 
 def _write_suite(suite: Suite, path: str | Path) -> int:
