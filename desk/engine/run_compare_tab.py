@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from desk.core.response import ResponseResult
 from desk.core.run_compare import ALPHA, MeasureFigure, RateFigure, RunComparison
 from desk.core.run_history import FIGURES, HistoryFigure, HistoryPoint
+from desk.engine import suites_tab  # by module: its BIG_RUN is the one threshold
+from desk.engine.jobs import Job
 from desk.engine.run_compare import EvidencePair
 from desk.engine.session import Engine, SuiteRunInfo
 
@@ -77,9 +79,26 @@ class RunCompareTab:
 
     def load(self) -> None:
         """The suite's runs and its timeline (raises EngineError for a suite never stored)."""
+        self.load_runs()
+        self.load_history()
+
+    def load_history(self) -> None:
+        """The suite's timeline (desk.engine.run_history)."""
+        self.points = self.engine.suites.history(self.suite)
+
+    def load_runs(self) -> None:
+        """The suite's runs, oldest first."""
         found = [r for r in self.engine.suites.list_runs(10_000) if r.suite == self.suite]
         self.runs = sorted(found, key=lambda r: (r.created_at, r.run_id))
-        self.points = self.engine.suites.history(self.suite)
+
+    def reads_slowly(self, *run_ids: str) -> bool:
+        """Whether reading these runs back (all the suite's when none is named: its timeline)
+        takes long enough to be done off the GUI thread: more than BIG_RUN answers in all."""
+        return sum(r.total for r in self.runs if not run_ids or r.run_id in run_ids) > suites_tab.BIG_RUN
+
+    async def load_history_in_background(self, job: Job) -> None:
+        """The suite's timeline read on a worker thread with its own connection."""
+        self.points = await self.engine.suites.history_in_background(job, self.suite)
 
     def default_pair(self) -> tuple[str, str] | None:
         """The last two runs (the previous one as A): the question asked most often."""
@@ -88,9 +107,13 @@ class RunCompareTab:
         return self.runs[-2].run_id, self.runs[-1].run_id
 
     def compare(self, run_a: str, run_b: str, alpha: float = ALPHA) -> list[CompareRow]:
-        self.result = self.engine.suites.compare_runs(run_a, run_b, alpha=alpha)
-        self.rows = [row for m in self.result.models for row in _rows(m.model, m.served_changed,
-                                                                      [*m.rates, *m.measures])]
+        return self.take(self.engine.suites.compare_runs(run_a, run_b, alpha=alpha))
+
+    def take(self, result: RunComparison) -> list[CompareRow]:
+        """`result` as the comparison shown (engine.suites.compare_runs_in_background's, read
+        off the GUI thread): its rows."""
+        self.result = result
+        self.rows = [row for m in result.models for row in _rows(m.model, m.served_changed, [*m.rates, *m.measures])]
         return self.rows
 
     def summary(self) -> str:

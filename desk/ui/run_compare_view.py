@@ -27,6 +27,7 @@ from desk.core.run_history import FIGURES
 from desk.engine.run_compare_tab import COLUMNS, LABELS, CompareRow, EvidenceRow, RunCompareTab, run_label
 from desk.engine.session import Engine, EngineError
 from desk.ui import defs, layout
+from desk.ui.latest_reads import LatestReads
 from desk.ui.load_charts import COLOURS
 
 EVIDENCE_COLUMNS = ("Case", "Run A", "Run B", "Answer in run A", "Answer in run B")
@@ -42,7 +43,8 @@ class RunCompareDialog(QDialog):
         self.setObjectName("runCompare")
         self.resize(1200, 700)
         self.tab = RunCompareTab(engine, suite)
-        self.tab.load()
+        self.tab.load_runs()
+        self.reads = LatestReads(self)  # a big run's comparison and the timeline of big runs
         self._build()
         for combo in (self.run_a, self.run_b):
             for info in reversed(self.tab.runs):
@@ -54,7 +56,11 @@ class RunCompareDialog(QDialog):
         self.run_a.currentIndexChanged.connect(lambda _i: self.compare())
         self.run_b.currentIndexChanged.connect(lambda _i: self.compare())
         self.compare()
-        self.draw_history()
+        self.load_history()
+
+    def done(self, result: int) -> None:
+        self.reads.cancel()  # nobody is left to show what they read
+        super().done(result)
 
     def _pair(self, run_b: str | None) -> tuple[str, str] | None:
         ids = [r.run_id for r in self.tab.runs]
@@ -134,11 +140,19 @@ class RunCompareDialog(QDialog):
             self.summary.setText("Choose two different runs of the suite." if len(self.tab.runs) > 1
                                  else "The suite has one run so far: run it again to compare.")
             return
+        if self.tab.reads_slowly(*pair):
+            self.summary.setText("Comparing the two runs…")
+            self.reads.start("compare", lambda job: self.tab.engine.suites.compare_runs_in_background(job, *pair),
+                             lambda result: self._fill(self.tab.take(result)), self.summary.setText)
+            return
         try:
             rows = self.tab.compare(*pair)
         except EngineError as exc:
             self.summary.setText(str(exc))
             return
+        self._fill(rows)
+
+    def _fill(self, rows: list[CompareRow]) -> None:
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, text in enumerate(row.cells):
@@ -174,6 +188,16 @@ class RunCompareDialog(QDialog):
         return found
 
     # --- history ------------------------------------------------------------------------------
+    def load_history(self) -> None:
+        """Read the suite's timeline and draw it: off the GUI thread when its runs are big."""
+        if not self.tab.reads_slowly():
+            self.tab.load_history()
+            self.draw_history()
+            return
+        self.history_note.setText("Reading the suite's runs…")
+        self.reads.start("history", self.tab.load_history_in_background, lambda _: self.draw_history(),
+                         self.history_note.setText)
+
     def draw_history(self) -> None:
         figure = self.figure.currentData() or FIGURES[0]
         self.plot.clear()

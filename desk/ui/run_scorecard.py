@@ -8,12 +8,8 @@ big run's are read off the GUI thread (seconds at 100,000 answers).
 
 from __future__ import annotations
 
-import asyncio
 import html
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,18 +26,17 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.suite import EXPECT_KINDS
-from desk.engine.jobs import Job, JobCancelled
 from desk.engine.paired import PairedComparison
 from desk.engine.run_scoring import RunReading
 from desk.engine.scorecard import ExpectScore, ModelScore
 from desk.engine.session import Engine, EngineError
 from desk.engine.suite_records import Disagreement
 from desk.ui import defs
+from desk.ui.latest_reads import LatestReads
 from desk.ui.response_pane import fmt_cost
 from desk.ui.tool_use_view import ToolUseBox
 
 ALPHA = 0.05  # below this p-value the comparison says which model is better
-R = TypeVar("R")
 
 # expect kind -> what a rated answer must show to count as handled
 HANDLED_TEXT = {
@@ -103,8 +98,7 @@ class RunScorecardDialog(QDialog):
         self.engine = engine
         self.run_id = run_id
         self.big = big  # read off the GUI thread, shown once read
-        self.task: asyncio.Future[None] | None = None  # such a read under way, for tests to await
-        self._jobs: dict[str, Job] = {}  # by what it reads ("run", "comparison"): the one under way
+        self.reads = LatestReads(self, lambda busy: self.refresh_button.setEnabled(not busy))
         info = engine.suites.run_info(run_id)
         if info is None:
             raise EngineError(f"no suite run {run_id}")
@@ -212,8 +206,8 @@ class RunScorecardDialog(QDialog):
         """Read the run's scorecard, the comparison, the disagreements and the tool use again."""
         pair = self._pair()
         if self.big:
-            self._in_background("run", lambda job: self.engine.suites.run_reading_in_background(job, self.run_id, pair),
-                                self.show_reading)
+            self.reads.start("run", lambda job: self.engine.suites.run_reading_in_background(job, self.run_id, pair),
+                             self.show_reading, lambda error: self.title.setText(html.escape(error)))
         else:
             self.show_reading(self.engine.suites.run_reading(self.run_id, pair))
 
@@ -272,39 +266,8 @@ class RunScorecardDialog(QDialog):
         self.show_disagreements(reading.disagreements)
         self.tool_use.show_scores(reading.tool_use)
 
-    def _in_background(self, what: str, read: Callable[[Job], Awaitable[R]], show: Callable[[R], None]) -> None:
-        """`read` on a worker thread; `show` its result, unless a later read of `what`
-        replaced it or the dialog is gone. The last read of each kind wins."""
-        if what in self._jobs:
-            self._jobs[what].cancel()
-        job = self._jobs[what] = Job(f"Run scorecard: {what}")
-        self.refresh_button.setEnabled(False)
-
-        async def wait() -> None:
-            try:
-                result = await read(job)
-            except JobCancelled:
-                return
-            except EngineError as exc:
-                if self._ended(what, job):
-                    (self.title if what == "run" else self.result).setText(html.escape(str(exc)))
-                return
-            if self._ended(what, job):
-                show(result)
-        self.task = asyncio.ensure_future(wait())
-
-    def _ended(self, what: str, job: Job) -> bool:
-        """Whether `job` is still the read of `what` to show (and the dialog still there)."""
-        if not shiboken6.isValid(self) or self._jobs.get(what) is not job:
-            return False
-        del self._jobs[what]
-        self.refresh_button.setEnabled(not self._jobs)
-        return True
-
     def done(self, result: int) -> None:
-        for job in self._jobs.values():  # nobody is left to show what they read
-            job.cancel()
-        self._jobs.clear()
+        self.reads.cancel()  # nobody is left to show what they read
         super().done(result)
 
     def show_disagreements(self, found: list[Disagreement], limit: int = 8) -> None:
@@ -354,9 +317,8 @@ class RunScorecardDialog(QDialog):
             return
         if self.big:
             self.result.setText(f"Comparing {pair[0]} with {pair[1]}…")
-            self._in_background("comparison",
-                                lambda job: self.engine.suites.compare_in_background(job, self.run_id, *pair),
-                                lambda c: self.show_comparison(c, None))
+            self.reads.start("comparison", lambda job: self.engine.suites.compare_in_background(job, self.run_id, *pair),
+                             lambda c: self.show_comparison(c, None), lambda error: self.show_comparison(None, error))
             return
         try:
             self.show_comparison(self.engine.suites.compare_models(self.run_id, *pair), None)

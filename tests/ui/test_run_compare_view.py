@@ -6,6 +6,7 @@ history plot with a star where the served model changed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -123,3 +124,39 @@ def test_a_suite_with_one_run_says_to_run_it_again(window, qtbot, mw_loop, vendo
     only = _week(window, mw_loop, vendor, Script(), "confident_correct")
     dialog = _open(window, only)
     assert dialog.table.rowCount() == 0 and "one run so far" in dialog.summary.text()
+
+
+def test_big_runs_are_compared_and_their_history_read_off_the_gui_thread(window, mw_loop, two_weeks, monkeypatch):
+    """Runs of more than BIG_RUN answers (two 100,000-answer runs took 49 s to compare on the
+    GUI thread) are compared, and the suite's timeline read, on a worker's own connection:
+    the dialog says so, then shows what the small runs' path shows."""
+    from desk.engine import suites_tab
+
+    first, second = two_weeks
+    here = _open(window, second)  # small runs: read on the GUI thread
+    expected = [[here.table.item(r, c).text() for c in range(here.table.columnCount())]
+                for r in range(here.table.rowCount())]
+    expected_series = here.history_series
+    here.close()
+
+    monkeypatch.setattr(suites_tab, "BIG_RUN", 5)  # these runs of 12 answers count as big
+    store = window.engine.store
+    on_gui_connection = []
+    real = type(store.suites).cell_figures
+    monkeypatch.setattr(type(store.suites), "cell_figures",
+                        lambda self, rid: on_gui_connection.append(self is store.suites) or real(self, rid))
+    dialog = _open(window, second)
+    assert dialog.summary.text() == "Comparing the two runs…" and dialog.table.rowCount() == 0
+    assert dialog.history_note.text() == "Reading the suite's runs…"
+    mw_loop.run_until_complete(asyncio.wait_for(dialog.reads.settled(), 10))
+    assert [[dialog.table.item(r, c).text() for c in range(dialog.table.columnCount())]
+            for r in range(dialog.table.rowCount())] == expected
+    assert dialog.history_series == expected_series and dialog.history_series
+    assert on_gui_connection and not any(on_gui_connection)  # read on the worker's own connection
+
+    dialog.run_a.setCurrentIndex(dialog.run_a.findData(second))  # the same run twice: nothing to read
+    assert dialog.summary.text() == "Choose two different runs of the suite."
+    dialog.run_a.setCurrentIndex(dialog.run_a.findData(first))
+    dialog.close()  # mid-read: nothing is shown
+    mw_loop.run_until_complete(asyncio.wait_for(dialog.reads.settled(), 10))
+    assert dialog.table.rowCount() == 0

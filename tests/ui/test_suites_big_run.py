@@ -165,7 +165,7 @@ def test_a_big_runs_scorecard_is_read_off_the_gui_thread(window, mw_loop, monkey
     assert dialog is not None and dialog.big
     assert "reading its scorecard" in dialog.title.text() and dialog.table.rowCount() == 0
     assert not dialog.refresh_button.isEnabled()
-    mw_loop.run_until_complete(asyncio.wait_for(dialog.task, 10))
+    mw_loop.run_until_complete(asyncio.wait_for(dialog.reads.settled(), 10))
     assert on_gui_connection and not any(on_gui_connection)  # read on the worker's own connection
     assert dialog.refresh_button.isEnabled() and "12 / 12 answers" in dialog.title.text()
 
@@ -177,15 +177,14 @@ def test_a_big_runs_scorecard_is_read_off_the_gui_thread(window, mw_loop, monkey
 
     dialog.choose(MODELS[1], MODELS[0])
     assert "Comparing" in dialog.result.text()
-    mw_loop.run_until_complete(asyncio.wait_for(dialog.task, 10))
+    mw_loop.run_until_complete(asyncio.wait_for(dialog.reads.settled(), 10))
     here.choose(MODELS[1], MODELS[0])
     assert dialog.result.text() == here.result.text() and dialog.result.text().startswith(MODELS[1])
 
     shown = []
     dialog.show_reading = shown.append
     dialog.refresh()
-    reading = dialog.task
     dialog.close()  # mid-read: its job is cancelled, nothing is shown
-    mw_loop.run_until_complete(asyncio.wait_for(reading, 10))
+    mw_loop.run_until_complete(asyncio.wait_for(dialog.reads.settled(), 10))
     assert shown == []
     here.close()

@@ -27,6 +27,7 @@ from desk.engine.errors import EngineError
 from desk.engine.jobs import Job
 from desk.engine.paired import PairedComparison
 from desk.engine.ports.conversations import Turns
+from desk.engine.ports.ratings import TurnLookup
 from desk.engine.ports.suites import (
     AnswerScope,
     ModelShelf,
@@ -411,6 +412,14 @@ class SuiteService:
             return compare_suite_runs(self.tables, self.ratings, run_a, run_b, alpha=alpha,
                                       turns=self.sender.turns)
 
+    async def compare_runs_in_background(self, job: Job, run_a: str, run_b: str, *,
+                                         alpha: float = ALPHA) -> RunComparison:
+        """`compare_runs` on a worker thread with its own connection (two runs of 100,000
+        answers take seconds), as matrix_in_background."""
+        return await self._in_background(
+            job, lambda store: compare_suite_runs(store.suites, store.ratings, run_a, run_b, alpha=alpha,
+                                                  turns=store.turns),
+            lambda: self.compare_runs(run_a, run_b, alpha=alpha))
 
     def compare_evidence(self, run_a: str, run_b: str, model: str, figure: str) -> list[EvidencePair]:
         """The cases behind one figure of a comparison: for a rate those whose verdict flipped,
@@ -422,8 +431,19 @@ class SuiteService:
         """Every run of suite `name` (all its versions), oldest first: each model's figures
         with their intervals and where the served model changed (desk.engine.run_history)."""
         with engine_errors():
-            runs = self.list_runs(MAX_RUNS)
-            return history_of(self.tables, self.ratings, runs, name, model=model, turns=self.sender.turns)
+            return _history(self.tables, self.ratings, self.sender.turns, name, model)
+
+    async def history_in_background(self, job: Job, name: str, *, model: str | None = None) -> list[HistoryPoint]:
+        """`history` on a worker thread with its own connection, as matrix_in_background."""
+        return await self._in_background(job, lambda store: _history(store.suites, store.ratings, store.turns,
+                                                                      name, model),
+                                         lambda: self.history(name, model=model))
+
+
+def _history(tables: SuiteTables, ratings: RatingLookup, turns: TurnLookup, name: str,
+             model: str | None) -> list[HistoryPoint]:
+    runs = [run_info(r) for r in tables.suite_runs(MAX_RUNS, active=ACTIVE)]
+    return history_of(tables, ratings, runs, name, model=model, turns=turns)
 
 
 def _check_new_run(suite: Suite, models: Sequence[ModelRef], repeat: int, concurrency: int) -> None:
