@@ -28,7 +28,7 @@ from desk.core.rating import Rating
 from desk.core.response import ResponseResult, Status
 from desk.core.suite import BUILTIN_SUITES, Case, Constraint, Suite
 from desk.core.tool_expect import read_expected_call
-from desk.core.tools import read_tools
+from desk.core.tools import ToolCall, calls_from_json, read_tools
 from desk.store import ratings, responses, trials
 from desk.store.connection import Database
 from desk.store.errors import StoreError
@@ -321,6 +321,22 @@ class SuiteTable:
             "SELECT t.case_id, t.sample, r.model, r.status, r.id "
             "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
             f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)).fetchall()
+
+    def cell_times(self, run_id: str) -> list[tuple[str, int, str, str, str, float, int]]:
+        """cell_statuses with when each response was stored: (..., created_at, rowid), the
+        order run_cells gives them in (read from the same index, no answer's row)."""
+        return self.db.conn.execute(
+            "SELECT t.case_id, t.sample, r.model, r.status, r.id, r.created_at, r.rowid "
+            "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
+            f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)).fetchall()
+
+    def tool_calls(self, response_ids: Sequence[str]) -> dict[str, list[ToolCall]]:
+        """The tool calls each of these responses made (those that exist), by id: no text,
+        no attempt read."""
+        found = self.db.conn.execute(
+            "SELECT id, tool_calls_json FROM responses WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(response_ids)),)).fetchall()
+        return {rid: calls_from_json(calls) for rid, calls in found}
 
     def suite_runs(self, limit: int = 200, run_id: str | None = None,
                    active: Iterable[str] = (), counts: tuple[int, int] | None = None) -> list[SuiteRunRow]:
