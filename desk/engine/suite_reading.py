@@ -125,10 +125,14 @@ def disagreements(suites: SuiteTables, ratings: RatingLookup, run_id: str | None
     cells = suites.cell_statuses(run_id)
     info = known_run(suites, run_id, cell_counts(counted_cells(cells)[0]))
     case_keys = {c.id: c.key for c in run_suite(suites, info).cases}
+    # The answers the automatic check rated, then their ratings (not every answer's).
+    checked = ratings.rated_by(AUTO_RATER, [cell[4] for cell in cells]) if cells else set()
+    if not checked:
+        return []
     trials = {(case_id, sample): trial_id for case_id, sample, trial_id in suites.run_trials(run_id)}
     places = {rid: (trials.get((case_id, sample), ""), model, case_keys.get(case_id, ""))
-              for case_id, sample, model, _, rid in cells}
-    given = ratings.cells(list(places)) if places else []
+              for case_id, sample, model, _, rid in cells if rid in checked}
+    given = ratings.cells(list(places))
     return _disagreeing([x for x in given if x.rater == AUTO_RATER], given, places)
 
 
