@@ -28,7 +28,7 @@ from desk.core.rating import Rating
 from desk.core.response import ResponseResult, Status
 from desk.core.suite import BUILTIN_SUITES, Case, Constraint, Suite
 from desk.core.tool_expect import read_expected_call
-from desk.core.tools import ToolCall, calls_from_json, read_tools
+from desk.core.tools import ToolCall, ToolSet, calls_from_json, read_tools
 from desk.store import ratings, responses, trials
 from desk.store.connection import Database
 from desk.store.errors import StoreError
@@ -208,6 +208,13 @@ class SuiteTable:
     def _suite(self, row: Row) -> Suite:
         found = rows(self.db, "SELECT * FROM suite_cases WHERE suite_id = ? ORDER BY position", (row["id"],))
         attachments = self._case_attachments([r["id"] for r in found])
+        tool_sets: dict[str, ToolSet] = {}  # cases often offer the same tools: each set read (and checked) once
+
+        def tools_of(text: str) -> ToolSet:
+            if text not in tool_sets:
+                tool_sets[text] = read_tools(text)  # its schemas checked: 0.5 ms a set
+            return tool_sets[text]
+
         cases = tuple(
             Case(
                 key=r["case_ref"], prompt=r["prompt"], system=r["system"], expect=r["expect"],
@@ -216,7 +223,7 @@ class SuiteTable:
                 constraints=tuple(Constraint(c["id"], c.get("kwargs") or {})
                                   for c in _json(r["constraints_json"], ())),
                 source=r["source"], upstream_id=r["upstream_id"], id=r["id"], position=r["position"],
-                tools=read_tools(r["tools_json"]) if r["tools_json"] else None,
+                tools=tools_of(r["tools_json"]) if r["tools_json"] else None,
                 tool_results=tuple(_json(r["tool_results_json"], ())),
                 expected_call=read_expected_call(_json(r["expected_call_json"], None)),
                 clarification=r["clarification"],
