@@ -137,12 +137,13 @@ def disagreements(suites: SuiteTables, ratings: RatingLookup, run_id: str | None
 
 
 def _store_disagreements(suites: SuiteTables, ratings: RatingLookup) -> list[Disagreement]:
-    """disagreements over the whole store (no run): every automatic verdict's answer, no case."""
+    """disagreements over the whole store (no run): every automatic verdict's answer, no
+    case; of the answers only their trial and model are read."""
     autos = [a for a in ratings.current(rater=AUTO_RATER) if a.constraints in _VERDICTS]
     if not autos:
         return []
-    answers = suites.answers([a.response_id for a in autos])
-    places = {rid: (answer.trial_id, answer.model, "") for rid, answer in answers.items()}
+    places = {rid: (trial_id, model, "")
+              for rid, (trial_id, model) in suites.trials_and_models([a.response_id for a in autos]).items()}
     return _disagreeing(autos, ratings.cells(list(places)), places)
 
 

@@ -345,6 +345,13 @@ class SuiteTable:
             (json.dumps(list(response_ids)),)).fetchall()
         return {rid: calls_from_json(calls) for rid, calls in found}
 
+    def trials_and_models(self, response_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """(trial id, model) of each of these responses (those that exist), by id."""
+        found = self.db.conn.execute(
+            "SELECT id, trial_id, model FROM responses WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(response_ids)),)).fetchall()
+        return {rid: (trial_id, model) for rid, trial_id, model in found}
+
     def suite_runs(self, limit: int = 200, run_id: str | None = None,
                    active: Iterable[str] = (), counts: tuple[int, int] | None = None) -> list[SuiteRunRow]:
         """Suite runs, newest first, with their state and counts. `active` names runs this

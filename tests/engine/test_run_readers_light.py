@@ -234,9 +234,11 @@ def test_disagreements_are_what_reading_every_answer_whole_gave(runs):
         assert {d.auto for d in got} == {"followed", "violated"} and all(d.case_key for d in got)
         assert tables.whole == []  # no answer read whole
     # The whole store (no run): each disagreement of both runs, no case named.
-    got = disagreements(store.suites, store.ratings)
+    tables = Counting(store.suites)
+    got = disagreements(tables, store.ratings)
     assert got == _whole_disagreements(store.suites, store.ratings)
     assert {d.response_id[0] for d in got} == {"r", "s"} and not any(d.case_key for d in got)
+    assert tables.whole == []
 
 
 def test_no_disagreement_without_an_automatic_verdict(tmp_path):
