@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from desk.core.judge import is_machine
 from desk.core.rating import Rating, RatingCell
-from desk.core.response import ResponseResult, Status
 from desk.core.suite import AUTO_RATER, Suite, handled
 from desk.engine.ports.ratings import TurnLookup
 from desk.engine.ports.suites import RatingLookup, SuiteTables
@@ -25,16 +24,6 @@ from desk.engine.suite_run import find_run
 from desk.store.suites import CellKey, cell_counts, counted_cells
 
 
-def _pick(responses: list[tuple[str, ResponseResult]]) -> tuple[str, ResponseResult] | None:
-    """The answer that counts for a cell: the latest ok one, else the latest."""
-    ok = [p for p in responses if p[1].status == Status.OK]
-    chosen = ok or responses
-    return chosen[-1] if chosen else None
-
-
-Cells = dict[tuple[str, int, str], list[tuple[str, ResponseResult]]]  # (case id, sample, model) -> (trial, answer)
-
-
 def known_run(suites: SuiteTables, run_id: str, counts: tuple[int, int] | None = None) -> SuiteRunInfo:
     """A run as listed (its `counts` when the caller worked them out: cell_counts);
     SuiteRunError when there is none."""
@@ -42,23 +31,6 @@ def known_run(suites: SuiteTables, run_id: str, counts: tuple[int, int] | None =
     if info is None:
         raise SuiteRunError(f"no suite run {run_id!r}")
     return info
-
-
-def run_contents(suites: SuiteTables, info: SuiteRunInfo) -> tuple[Suite, Cells]:
-    """A run already read: its suite and every answer of each cell, oldest first."""
-    suite = run_suite(suites, info)
-    by_cell: Cells = {}
-    for cell in suites.run_cells(info.run_id):
-        by_cell.setdefault((cell.case_id, cell.sample, cell.response.model), []).append(
-            (cell.trial_id, cell.response))
-    return suite, by_cell
-
-
-def run_parts(suites: SuiteTables, run_id: str) -> tuple[SuiteRunInfo, Suite, list[str], Cells]:
-    """A run as listed, its suite, its models and every answer of each cell, oldest first."""
-    info = known_run(suites, run_id)
-    suite, by_cell = run_contents(suites, info)
-    return info, suite, list(info.models), by_cell
 
 
 def run_suite(suites: SuiteTables, info: SuiteRunInfo) -> Suite:
@@ -146,34 +118,55 @@ def rating_queue(suites: SuiteTables, ratings: RatingLookup, run_id: str,
 
 def disagreements(suites: SuiteTables, ratings: RatingLookup, run_id: str | None = None) -> list[Disagreement]:
     """Answers where the automatic constraint verdict and a person's differ (one entry per
-    person who disagrees), in the order the answers were stored."""
-    autos = ratings.current(rater=AUTO_RATER)
-    keys: dict[str, str] = {}
-    if run_id is not None:
-        _, suite, _, by_cell = run_parts(suites, run_id)
-        case_keys = {c.id: c.key for c in suite.cases}
-        for (case_id, _, _), found in by_cell.items():
-            for _, r in found:
-                keys[r.id] = case_keys.get(case_id, "")
-        autos = [a for a in autos if a.response_id in keys]
-    autos = [a for a in autos if a.constraints in ("followed", "violated")]
+    person who disagrees), in the order of the automatic verdicts (oldest first). A run's
+    are found from its cells' ids and its answers' rating columns: no answer is read whole."""
+    if run_id is None:
+        return _store_disagreements(suites, ratings)
+    cells = suites.cell_statuses(run_id)
+    info = known_run(suites, run_id, cell_counts(counted_cells(cells)[0]))
+    case_keys = {c.id: c.key for c in run_suite(suites, info).cases}
+    # The answers the automatic check rated, then their ratings (not every answer's).
+    checked = ratings.rated_by(AUTO_RATER, [cell[4] for cell in cells]) if cells else set()
+    if not checked:
+        return []
+    trials = {(case_id, sample): trial_id for case_id, sample, trial_id in suites.run_trials(run_id)}
+    places = {rid: (trials.get((case_id, sample), ""), model, case_keys.get(case_id, ""))
+              for case_id, sample, model, _, rid in cells if rid in checked}
+    given = ratings.cells(list(places))
+    return _disagreeing([x for x in given if x.rater == AUTO_RATER], given, places)
+
+
+def _store_disagreements(suites: SuiteTables, ratings: RatingLookup) -> list[Disagreement]:
+    """disagreements over the whole store (no run): every automatic verdict's answer, no
+    case; of the answers only their trial and model are read."""
+    autos = [a for a in ratings.current(rater=AUTO_RATER) if a.constraints in _VERDICTS]
     if not autos:
         return []
-    humans = [r for r in ratings.current([a.response_id for a in autos]) if not is_machine(r.rater)]
-    by_response: dict[str, list[Rating]] = {}
-    for h in humans:
-        by_response.setdefault(h.response_id, []).append(h)
-    responses = suites.answers([a.response_id for a in autos])
-    out = []
+    places = {rid: (trial_id, model, "")
+              for rid, (trial_id, model) in suites.trials_and_models([a.response_id for a in autos]).items()}
+    return _disagreeing(autos, ratings.cells(list(places)), places)
+
+
+_VERDICTS = ("followed", "violated")
+_Verdict = Rating | RatingCell
+
+
+def _disagreeing(autos: Sequence[_Verdict], given: Sequence[_Verdict],
+                 places: dict[str, tuple[str, str, str]]) -> list[Disagreement]:
+    """Each automatic verdict (in order) against each person's (`given`, in order) of its
+    answer, where both judged the constraints and differ; `places`: the answers' (trial,
+    model, case key), an answer absent from it is left out."""
+    people: dict[str, list[_Verdict]] = {}
+    for h in given:
+        if not is_machine(h.rater) and h.constraints in _VERDICTS:
+            people.setdefault(h.response_id, []).append(h)
+    out: list[Disagreement] = []
     for a in autos:
-        answer = responses.get(a.response_id)
-        if answer is None:
+        place = places.get(a.response_id)
+        if place is None or a.constraints not in _VERDICTS:
             continue
-        for h in by_response.get(a.response_id, []):
-            if h.constraints in ("followed", "violated") and h.constraints != a.constraints:
-                out.append(Disagreement(answer.id, answer.trial_id, answer.model, keys.get(answer.id, ""),
-                                        a.constraints or "",
-                                        h.constraints, h.rater, a.note))
+        out.extend(Disagreement(a.response_id, *place, a.constraints or "", h.constraints or "", h.rater, a.note)
+                   for h in people.get(a.response_id, ()) if h.constraints != a.constraints)
     return out
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from desk.core.response import Status
 from desk.core.tool_expect import Rate, rates, tool_verdicts
 from desk.engine.ports.suites import SuiteTables
-from desk.engine.suite_reading import _pick, run_parts
+from desk.engine.suite_reading import known_run, run_suite
+from desk.store.suites import CellKey, counted_cells
 
 
 @dataclass(frozen=True)
@@ -31,16 +32,26 @@ class ToolUseScore:
 
 def tool_use(suites: SuiteTables, run_id: str) -> list[ToolUseScore]:
     """Each model of the run (in the run's order) with its tool-use rates; the answer that
-    counts for each cell is the matrix's (the latest ok one)."""
-    _, suite, models, by_cell = run_parts(suites, run_id)
-    cases = {c.id: c for c in suite.cases if c.tools is not None}
+    counts for each cell is the matrix's (the latest ok one). Each model's answers are
+    judged in the order their cells were first answered. Only the cells of cases with
+    tools are read (their statuses), and of them only the counted ok answers' tool calls."""
+    info = known_run(suites, run_id)
+    models = list(info.models)
+    cases = {c.id: c for c in run_suite(suites, info).cases if c.tools is not None}
     verdicts: dict[str, list[tuple[str, dict[str, bool | None]]]] = {m: [] for m in models}
     places: dict[str, dict[str, AnswerPlace]] = {m: {} for m in models}
-    for (case_id, _sample, model), found in by_cell.items():
-        case, chosen = cases.get(case_id), _pick(found)
-        if case is None or chosen is None or chosen[1].status != Status.OK:
-            continue
-        trial_id, answer = chosen
-        verdicts.setdefault(model, []).append((answer.id, tool_verdicts(case.expected_call, answer.tool_calls)))
-        places.setdefault(model, {})[answer.id] = AnswerPlace(case.key, trial_id)
+    if not cases:
+        return [ToolUseScore(m, rates([]), 0, {}) for m in models]
+    cells = [c for c in suites.cell_times(run_id) if c[0] in cases]
+    chosen, _ = counted_cells(cells)
+    first: dict[CellKey, tuple[float, int]] = {}  # when each cell's first answer was stored
+    for cell in cells:
+        first.setdefault(cell[:3], cell[5:])
+    judged = sorted((key for key, cell in chosen.items() if cell[3] == Status.OK.value), key=first.__getitem__)
+    calls = suites.tool_calls([chosen[key][4] for key in judged])
+    trials = {(case_id, sample): trial_id for case_id, sample, trial_id in suites.run_trials(run_id)}
+    for case_id, sample, model in judged:
+        case, rid = cases[case_id], chosen[(case_id, sample, model)][4]
+        verdicts.setdefault(model, []).append((rid, tool_verdicts(case.expected_call, calls.get(rid, []))))
+        places.setdefault(model, {})[rid] = AnswerPlace(case.key, trials[(case_id, sample)])
     return [ToolUseScore(m, rates(v), len(v), places.get(m, {})) for m, v in verdicts.items()]

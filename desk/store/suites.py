@@ -28,7 +28,7 @@ from desk.core.rating import Rating
 from desk.core.response import ResponseResult, Status
 from desk.core.suite import BUILTIN_SUITES, Case, Constraint, Suite
 from desk.core.tool_expect import read_expected_call
-from desk.core.tools import read_tools
+from desk.core.tools import ToolCall, ToolSet, calls_from_json, read_tools
 from desk.store import ratings, responses, trials
 from desk.store.connection import Database
 from desk.store.errors import StoreError
@@ -208,6 +208,13 @@ class SuiteTable:
     def _suite(self, row: Row) -> Suite:
         found = rows(self.db, "SELECT * FROM suite_cases WHERE suite_id = ? ORDER BY position", (row["id"],))
         attachments = self._case_attachments([r["id"] for r in found])
+        tool_sets: dict[str, ToolSet] = {}  # cases often offer the same tools: each set read (and checked) once
+
+        def tools_of(text: str) -> ToolSet:
+            if text not in tool_sets:
+                tool_sets[text] = read_tools(text)  # its schemas checked: 0.5 ms a set
+            return tool_sets[text]
+
         cases = tuple(
             Case(
                 key=r["case_ref"], prompt=r["prompt"], system=r["system"], expect=r["expect"],
@@ -216,7 +223,7 @@ class SuiteTable:
                 constraints=tuple(Constraint(c["id"], c.get("kwargs") or {})
                                   for c in _json(r["constraints_json"], ())),
                 source=r["source"], upstream_id=r["upstream_id"], id=r["id"], position=r["position"],
-                tools=read_tools(r["tools_json"]) if r["tools_json"] else None,
+                tools=tools_of(r["tools_json"]) if r["tools_json"] else None,
                 tool_results=tuple(_json(r["tool_results_json"], ())),
                 expected_call=read_expected_call(_json(r["expected_call_json"], None)),
                 clarification=r["clarification"],
@@ -321,6 +328,29 @@ class SuiteTable:
             "SELECT t.case_id, t.sample, r.model, r.status, r.id "
             "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
             f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)).fetchall()
+
+    def cell_times(self, run_id: str) -> list[tuple[str, int, str, str, str, float, int]]:
+        """cell_statuses with when each response was stored: (..., created_at, rowid), the
+        order run_cells gives them in (read from the same index, no answer's row)."""
+        return self.db.conn.execute(
+            "SELECT t.case_id, t.sample, r.model, r.status, r.id, r.created_at, r.rowid "
+            "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
+            f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)).fetchall()
+
+    def tool_calls(self, response_ids: Sequence[str]) -> dict[str, list[ToolCall]]:
+        """The tool calls each of these responses made (those that exist), by id: no text,
+        no attempt read."""
+        found = self.db.conn.execute(
+            "SELECT id, tool_calls_json FROM responses WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(response_ids)),)).fetchall()
+        return {rid: calls_from_json(calls) for rid, calls in found}
+
+    def trials_and_models(self, response_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """(trial id, model) of each of these responses (those that exist), by id."""
+        found = self.db.conn.execute(
+            "SELECT id, trial_id, model FROM responses WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(response_ids)),)).fetchall()
+        return {rid: (trial_id, model) for rid, trial_id, model in found}
 
     def suite_runs(self, limit: int = 200, run_id: str | None = None,
                    active: Iterable[str] = (), counts: tuple[int, int] | None = None) -> list[SuiteRunRow]:

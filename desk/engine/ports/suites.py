@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeVar
 from desk.core.rating import Rating, RatingCell, RatingFigures, RatingFilter
 from desk.core.response import ResponseFigures, ResponseResult
 from desk.core.suite import Case, Suite
+from desk.core.tools import ToolCall
 from desk.engine.jobs import Job
 from desk.engine.ports.ratings import (
     RatingReader,
@@ -52,6 +53,12 @@ class RunLedger(Protocol):
     def cell_statuses(self, run_id: str) -> list[tuple[str, int, str, str, str]]: ...
 
     def cell_figures(self, run_id: str) -> list[CellFigures]: ...
+
+    def cell_times(self, run_id: str) -> list[tuple[str, int, str, str, str, float, int]]: ...
+
+    def tool_calls(self, response_ids: Sequence[str]) -> dict[str, list[ToolCall]]: ...
+
+    def trials_and_models(self, response_ids: Sequence[str]) -> dict[str, tuple[str, str]]: ...
 
     def first_lines(self, response_ids: Sequence[str]) -> dict[str, str]: ...
 
