@@ -20,7 +20,7 @@ store, nor building Engine.suites, whose imports an app pays once), their memory
 peak, and the child checks they found every answer and rating.
 
     python -m tests.bench.bench_store [--answers 1000 10000 100000] [--repeat 3]
-        [--only scorecard|export|queue|matrix] [--compiled]
+        [--only scorecard|export|queue|matrix|run|reading|compare|list] [--compiled]
 
 A scorecard's first run computes it (the store's cache of scorecards is emptied before it);
 the next ones read it from that cache. This store's models have as many answers each, so
@@ -196,13 +196,32 @@ db, run_id, what = sys.argv[1:]
 engine = Application.open(db).engine(warm_prices=False)
 engine.suites  # built on first use: its imports (~0.2 s, once per app) are not the call's
 t0, c0 = time.perf_counter(), time.process_time()
-found = engine.suites.rating_queue(run_id, "ana") if what == "queue" else engine.suites.matrix(run_id)
+if what == "queue":
+    found = engine.suites.rating_queue(run_id, "ana")
+elif what == "matrix":
+    found = engine.suites.matrix(run_id)
+elif what == "reading":
+    found = engine.suites.run_reading(run_id, tuple(engine.suites.run_info(run_id).models[:2]))
+elif what == "compare":
+    found = engine.suites.compare_runs(run_id, run_id)
+else:
+    found = engine.suites.list_runs()
+    first = time.perf_counter() - t0
+    found = engine.suites.list_runs()  # again: the counts kept (m020)
 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
 if what == "queue":
     counts = (len(found), sum(len(i.response_ids) for i in found), sum(len(i.rated) for i in found))
-else:
+elif what == "matrix":
     counts = (len(found.cells), sum(c.response_id is not None for c in found.cells),
               sum(c.human is not None for c in found.cells))
+elif what == "reading":
+    counts = (len(found.scores), sum(s.n_answers for s in found.scores), sum(s.n_rated for s in found.scores))
+    assert found.comparison is not None and found.comparison.pairs
+elif what == "compare":
+    counts = (len(found.models), sum(m.pairs for m in found.models), sum(m.rates[0].n for m in found.models))
+else:
+    counts = (len(found), found[0].done + found[0].failed, found[0].total)
+    print("desk-bench-list-first", first)
 print("desk-bench-call", wall, cpu, *counts)
 """
 
@@ -215,10 +234,18 @@ def measure_call(db: Path, run_id: str, what: str, answers: int) -> tuple[float,
     if line is None:
         raise SystemExit(f"the {what} child printed no figures:\n{out[-2000:]}")
     wall, cpu, *counts = line.split()[1:]
+    first = next((x.split()[1] for x in out.splitlines() if x.startswith("desk-bench-list-first ")), None)
+    if first is not None:
+        print(f"  (run list: the first listing {float(first):.3f} s, counting the cells; the second reads the "
+              "counts kept)", flush=True)
     trials = max(1, answers // len(MODELS))
     total = trials * len(MODELS)
-    # queue: an item per trial, every answer in one, each rated by ana; matrix: a cell per answer, each rated
-    expected = (trials, total, total) if what == "queue" else (total, total, total)
+    # queue: an item per trial, every answer in one, each rated by ana; matrix: a cell per answer, each
+    # rated; reading: every model's answers, each rated; compare (the run with itself): every answer a
+    # pair, each with a success verdict; list: the run, every cell done or failed
+    expected = {"queue": (trials, total, total), "matrix": (total, total, total),
+                "reading": (len(MODELS), total, total), "compare": (len(MODELS), total, total),
+                "list": (1, total, total)}[what]
     if tuple(int(c) for c in counts) != expected:
         raise SystemExit(f"the {what} found {counts} (items or cells, answers, rated), not {list(expected)}")
     return float(wall), float(cpu), rss
@@ -234,6 +261,7 @@ def suite_run_id(db: Path) -> str:
 
 
 Command = tuple[str, str, Callable[[], tuple[float, float, float]]]  # (--only key, name, one measured run)
+UNJUDGED = ("run", "reading", "compare", "list")  # printed with no target of their own
 
 
 def commands(db: Path, out: Path, answers: int) -> list[Command]:
@@ -253,6 +281,11 @@ def commands(db: Path, out: Path, answers: int) -> list[Command]:
     # of its own, printed so its growth shows.
     run_scorecard = ["scorecard", *base, "--json", "--run", run_id]
     found.append(("run", "run scorecard (--run)", lambda: measure(run_scorecard)[:3]))
+    # The Suites tab's other reads of a big run, all off its GUI thread: no target, printed so
+    # their growth shows (its run list: listed twice, the second from the counts kept).
+    for key, name in (("reading", "run scorecard dialog"), ("compare", "compare runs (A = B)"),
+                      ("list", "run list (twice)")):
+        found.append((key, name, lambda what=key: measure_call(db, run_id, what, answers)))
     return found
 
 
@@ -262,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()),
                     help="folder of the built stores (reused between runs)")
-    ap.add_argument("--only", default="", help="only the commands starting so (scorecard, export, queue, matrix, run)")
+    ap.add_argument("--only", default="", help="only the commands starting so (scorecard, export, queue, matrix, run, reading, "
+                         "compare, list)")
     ap.add_argument("--compiled", action="store_true",
                     help="compile desk's modules to bytecode first (into its __pycache__ folders), as an "
                          "installed desk has them: with PYTHONDONTWRITEBYTECODE=1 a checkout compiles them on every run")
@@ -345,7 +379,7 @@ def measure_store(n: int, args: argparse.Namespace, out: Path, verdicts: list[bo
         print(f"  {name:<26} first {timed[0][0]:6.2f} s (CPU {timed[0][1]:5.2f} s, {timed[0][2]:4.0f} MB)"
               f"  wall min {wall_min:6.2f} s  median {wall_median:6.2f} s  CPU {cpu:6.2f} s  peak RSS {rss:6.0f} MB",
               flush=True)
-        if n >= 100_000 and key != "run":
+        if n >= 100_000 and key not in UNJUDGED:
             verdicts.append(judge(key, name, timed[0], wall_median, rss))
 
 

@@ -50,9 +50,10 @@ def test_store_benchmark_prints_each_command(tmp_path):
     out = run("tests.bench.bench_store", "--answers", "60", "--repeat", "1", "--cache", str(tmp_path))
     assert "60 answers: store" in out
     for name in ("scorecard --json  ", "scorecard --json --tag X", "export csv", "export jsonl", "export parquet",
-                 "export pairs", "rating queue (ana)", "run matrix", "run scorecard (--run)"):
+                 "export pairs", "rating queue (ana)", "run matrix", "run scorecard (--run)", "run scorecard dialog",
+                 "compare runs (A = B)", "run list (twice)"):
         assert out.count(name) == 1, name
-    assert out.count("peak RSS") == 10 and "FAIL" not in out
+    assert out.count("peak RSS") == 13 and "FAIL" not in out
 
 
 def test_scorecard_floor_prints_each_part_and_their_sum(tmp_path):
