@@ -71,3 +71,35 @@ def test_the_pause_ends_on_an_error_and_leaves_a_paused_collector_paused():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_overlapping_blocks_on_two_threads_resume_collection_when_the_last_ends():
+    """The collector is process-wide: one thread's block ending must not turn it back on
+    under another's still building rows."""
+    import threading
+
+    from desk.core.collections_paused import under_way
+
+    was = gc.isenabled()
+    gc.enable()
+    inside, leave = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with collections_paused():
+            inside.set()
+            leave.wait(10)
+    thread = threading.Thread(target=other)
+    try:
+        thread.start()
+        inside.wait(10)
+        with collections_paused():
+            assert not gc.isenabled() and under_way()
+        assert not gc.isenabled() and under_way()  # the other block is still under way
+        leave.set()
+        thread.join()
+        assert gc.isenabled() and not under_way()
+    finally:
+        leave.set()
+        thread.join()
+        if not was:
+            gc.disable()

@@ -58,3 +58,46 @@ def test_stop_gives_collection_back(qapp):
     collector = GuiThreadCollector().start()
     collector.stop()
     assert gc.isenabled() == was
+
+
+def test_a_pass_waits_while_a_worker_builds_rows_then_takes_the_youngest(qapp, monkeypatch):
+    """A worker inside collections_paused (a big run read off the GUI thread): a pass here
+    would walk every row it builds (100-700 ms at 100,000 answers), so none runs until the
+    worker is done, or WAIT_S has passed, and then only the youngest generation is collected."""
+    from desk.core.collections_paused import collections_paused
+    from desk.ui import collector as module
+
+    collector = GuiThreadCollector(interval_ms=10_000).start()  # checked by hand below
+    passes: list[int] = []
+    monkeypatch.setattr(module.gc, "collect", lambda generation=2: passes.append(generation) or 0)
+    clock = [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    building, done = threading.Event(), threading.Event()
+
+    def worker() -> None:
+        with collections_paused():
+            rows = [[i] for i in range(50_000)]  # young objects past every threshold
+            building.set()
+            done.wait(10)
+            del rows
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        building.wait(10)
+        collector.check()
+        clock[0] += module.WAIT_S - 0.1
+        collector.check()
+        assert passes == []  # held off while the worker builds
+        clock[0] += 0.2
+        collector.check()
+        assert passes == [0]  # waited long enough: the youngest generation only
+        assert not gc.isenabled()
+    finally:
+        done.set()
+        thread.join()
+    junk = [[i] for i in range(50_000)]  # the worker is done: passes as thresholds say
+    collector.check()
+    assert len(passes) == 2
+    del junk
+    monkeypatch.undo()
+    collector.stop()
