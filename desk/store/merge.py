@@ -66,8 +66,8 @@ from desk.store.sql import Row, rows
 
 # Data, in the order they are copied (parents before children). Never the configuration
 # below, "settings" (per user), "store_identity" (this store's own), "_desk_migrations", nor
-# "store_version", "answers_version" and "scorecard_cache" (this store's; the rows a merge adds
-# bump our versions).
+# "store_version", "answers_version", "run_counts" and "scorecard_cache" (this store's; the rows
+# a merge adds bump our versions).
 MERGED_TABLES = (
     "blobs",
     "trials",

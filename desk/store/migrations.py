@@ -516,11 +516,14 @@ def m019_response_cells_index(db: Database) -> None:
 @migration
 def m020_answers_version(db: Database) -> None:
     # A counter every write to an answer, or to a suite run's links to its trials, bumps
-    # (ratings do not), so a run's listed counts are worked out again only when they may
-    # have changed (issue 21: 0.12 s per 100,000-answer run at each listing, on the window's
-    # GUI thread, for every rating saved).
+    # (ratings do not), and each run's listed counts kept at the counter's value they were
+    # counted at: worked out again only when they may have changed (issue 21: 0.12 s per
+    # 100,000-answer run at each listing, on the window's GUI thread, for every rating saved
+    # and at every start). Both this store's own: a merge copies neither (its rows bump ours).
     statements = ["CREATE TABLE answers_version (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)",
-                  "INSERT INTO answers_version (id, n) VALUES (1, 0)"]
+                  "INSERT INTO answers_version (id, n) VALUES (1, 0)",
+                  "CREATE TABLE run_counts (run_id TEXT PRIMARY KEY, version INTEGER NOT NULL, "
+                  "done INTEGER NOT NULL, failed INTEGER NOT NULL)"]
     for table in ("responses", "suite_run_trials"):
         for event in ("INSERT", "UPDATE", "DELETE"):
             statements.append(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -383,15 +384,37 @@ class SuiteTable:
         return int(self.db.conn.execute("SELECT n FROM answers_version WHERE id = 1").fetchone()[0])
 
     def _counted(self, run_id: str, version: int) -> tuple[int, int]:
-        """cell_counts of a run as of answers `version`: those counted at that version, or
-        counted now and kept."""
+        """cell_counts of a run as of answers `version`: those counted at that version (kept
+        here, or in the store by an earlier listing, this process's or another's), or counted
+        now and kept in both."""
         known = self._counts.get(run_id)
         if known is not None and known[0] == version:
             return known[1]
-        counts = self._count(run_id)
-        if not self.db.conn.in_transaction:  # what a transaction wrote may yet be rolled back
-            self._counts[run_id] = (version, counts)
+        conn = self.db.conn
+        stored = conn.execute("SELECT done, failed FROM run_counts WHERE run_id = ? AND version = ?",
+                              (run_id, version)).fetchone()
+        counts = (int(stored[0]), int(stored[1])) if stored else self._count(run_id)
+        if conn.in_transaction:  # what a transaction wrote may yet be rolled back
+            return counts
+        self._counts[run_id] = (version, counts)
+        if not stored:
+            self._keep_counts(run_id, version, counts)
         return counts
+
+    def _keep_counts(self, run_id: str, version: int, counts: tuple[int, int]) -> None:
+        """Store a run's counts for the next listing, if that needs no wait: a listing on
+        the window's GUI thread must not queue behind another process's write. A store
+        opened read-only, or busy, has them counted again next time."""
+        conn = self.db.conn
+        (patience,) = conn.execute("PRAGMA busy_timeout").fetchone()
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("INSERT OR REPLACE INTO run_counts (run_id, version, done, failed) VALUES (?, ?, ?, ?)",
+                         (run_id, version, *counts))
+        except sqlite3.OperationalError:
+            pass
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(patience)}")
 
     def _count(self, run_id: str) -> tuple[int, int]:
         """cell_counts of a run, counted by SQLite from idx_responses_cells (a run of 100,000

@@ -73,3 +73,12 @@ def test_store_benchmark_runs_only_the_commands_asked(tmp_path):
     out = run("tests.bench.bench_store", "--answers", "60", "--repeat", "1", "--cache", str(tmp_path),
               "--only", "matrix")
     assert "run matrix" in out and "rating queue" not in out and "export" not in out
+
+
+def test_window_store_benchmark_prints_each_step(tmp_path):
+    out = run("tests.bench.bench_window_store", "--answers", "60", "--cache", str(tmp_path))
+    assert "the window on a store of 60 answers" in out
+    for step in ("Suites tab shown", "the big run opened", "Rate this run… opened", "its Scorecard… shown",
+                 "Compare runs… shown", "whole scorecard computed", "Trials tab, a trial opened"):
+        assert out.count(step) == 1, step
+    assert "overall:" in out
