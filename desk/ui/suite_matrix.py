@@ -126,9 +126,11 @@ class MatrixModel(QAbstractTableModel):
         self.updates = 0  # cells changed in place (for tests and the curious)
 
     # --- filling --------------------------------------------------------------------------
-    def set_matrix(self, matrix: SuiteMatrix | None) -> None:
-        """Show a run; the same run again updates only the cells that changed."""
-        rows = matrix_rows(matrix) if matrix is not None else []
+    def set_matrix(self, matrix: SuiteMatrix | None, rows: list[MatrixRow] | None = None) -> None:
+        """Show a run (its `rows` when made already: matrix_rows); the same run again
+        updates only the cells that changed."""
+        if rows is None:
+            rows = matrix_rows(matrix) if matrix is not None else []
         same = (matrix is not None and self.matrix is not None and matrix.run.run_id == self.matrix.run.run_id
                 and matrix.models == self.models and len(rows) == len(self.rows))
         if not same:
@@ -247,6 +249,8 @@ class MatrixFilter(QSortFilterProxyModel):
         return trial_id or None
 
     def set_filters(self, expect: str = ANY, tag: str = ANY, rated: str = ANY) -> None:
+        if (expect, tag, rated) == (self.expect, self.tag, self.rated):
+            return  # a pass over every row (100,000 answers: 16,667 of them) would change nothing
         if hasattr(self, "beginFilterChange"):  # Qt 6.9+
             self.beginFilterChange()
             self.expect, self.tag, self.rated = expect, tag, rated
@@ -256,6 +260,8 @@ class MatrixFilter(QSortFilterProxyModel):
             self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        if self.expect == ANY and self.tag == ANY and self.rated == ANY:
+            return True  # no filter: called for every row of a run opened
         model = self.sourceModel()
         if not isinstance(model, MatrixModel) or source_row >= len(model.rows):
             return True

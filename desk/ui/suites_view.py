@@ -522,7 +522,7 @@ class SuitesPanel(QWidget):
             self.matrix_model.set_matrix(None)
             return False
         fresh = self.matrix_model.matrix is None or self.matrix_model.matrix.run.run_id != matrix.run.run_id
-        self.matrix_model.set_matrix(matrix)
+        self.matrix_model.set_matrix(matrix, self.tab.rows_of(matrix))
         if fresh:
             self.filters.fill_tags(matrix)
             header = self.matrix_view.horizontalHeader()

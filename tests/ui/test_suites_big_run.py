@@ -6,6 +6,7 @@ shows that one, never the first's late result."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -48,6 +49,11 @@ def test_a_big_runs_matrix_is_read_off_the_gui_thread(window, mw_loop, monkeypat
     monkeypatch.setattr(type(store.suites), "cell_figures",
                         lambda self, run_id: on_gui_connection.append(self is store.suites) or real(self, run_id))
 
+    made_on = []
+    real_rows = suites_tab.matrix_rows
+    monkeypatch.setattr(suites_tab, "matrix_rows",
+                        lambda m: made_on.append(threading.get_ident()) or real_rows(m))
+
     panel.refresh_runs()
     assert panel.open_run(first)
     assert "Reading the run's answers" in panel.matrix_title.text()  # said at once, read meanwhile
@@ -61,6 +67,8 @@ def test_a_big_runs_matrix_is_read_off_the_gui_thread(window, mw_loop, monkeypat
     matrix = panel.matrix_model.matrix
     assert matrix is not None and matrix.run.run_id == first and len(matrix.cells) == 4 * len(MODELS)
     assert ticks and on_gui_connection and not any(on_gui_connection)  # read on the worker's own connection
+    assert made_on and threading.get_ident() not in made_on  # its rows made there too
+    assert [r.cells for r in panel.matrix_model.rows] == [r.cells for r in real_rows(matrix)]
     assert "first" in panel.matrix_title.text()
 
     # Another run opened while the first is read again: the second shows, the first's read is dropped.
