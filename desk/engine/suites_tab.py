@@ -11,6 +11,7 @@ that changed the state: the GUI thread. With `streams` a run streams on a thread
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,7 +132,8 @@ def extra_turn_text(matrix: SuiteMatrix | None) -> str:
     when several did: "; extra turn: 3 (openai/a 2, claude/b 1)"; "" when none did."""
     if matrix is None:
         return ""
-    counts = {m: sum(1 for c in matrix.cells if c.model == m and c.turn > 1) for m in matrix.models}
+    extra = Counter(c.model for c in matrix.cells if c.turn > 1)  # one pass: 100,000 cells in a big run
+    counts = {m: extra[m] for m in matrix.models}
     total = sum(counts.values())
     if not total:
         return ""
