@@ -159,6 +159,8 @@ class RunScorecardDialog(QDialog):
         for combo in (self.model_a, self.model_b):
             combo.currentIndexChanged.connect(lambda _i: self.update_comparison())
         self.title.setText(f"<b>{info.suite} v{info.suite_version}</b> · run {run_id} · reading its scorecard…")
+        if big:
+            self.note.setText(f"Reading the {info.total:,} answers of this run and their ratings: a few seconds.")
         self.refresh()
         self._fit_width()
         self.model_a.setFocus()
