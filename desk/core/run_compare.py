@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from typing import Any
 
 from desk.core.response import served_label
@@ -205,33 +206,47 @@ class RunComparison:
 Verdict = tuple[bool | None, str | None]  # one answer's verdict on a rate, and its source
 
 
-def _rate(name: str, pairs: Sequence[tuple[Verdict, Verdict]]) -> RateFigure:
-    both = [(a, b) for a, b in pairs if a[0] is not None and b[0] is not None]
-    n = len(both)
-    only_a = sum(1 for (a, _), (b, _) in both if a and not b)
-    only_b = sum(1 for (a, _), (b, _) in both if b and not a)
-    rate_a = sum(bool(a) for (a, _), _ in both) / n if n else None
-    rate_b = sum(bool(b) for _, (b, _) in both) / n if n else None
+def _rate(name: str, pairs: Iterable[tuple[Verdict, Verdict]]) -> RateFigure:
+    n = only_a = only_b = yes_a = yes_b = 0
+    sources: list[str | None] = []
+    for (a, source_a), (b, source_b) in pairs:  # one pass: a run has 100,000 answers
+        if a is None or b is None:
+            continue
+        n += 1
+        yes_a += bool(a)
+        yes_b += bool(b)
+        only_a += bool(a and not b)
+        only_b += bool(b and not a)
+        sources += (source_a, source_b)
+    rate_a = yes_a / n if n else None
+    rate_b = yes_b / n if n else None
     diff = rate_b - rate_a if rate_a is not None and rate_b is not None else None
     return RateFigure(name, n, rate_a, rate_b, diff, only_a, only_b, mcnemar_exact(only_a, only_b),
-                      count_sources(s for a, b in both for _, s in (a, b)))
+                      count_sources(sources))
 
 
 def _is(value: str | None, option: str) -> bool | None:
     return None if value is None else value == option
 
 
+def _uncertainty_verdict(option: str) -> Callable[[AnswerFacts], Verdict]:
+    return lambda f: (_is(f.uncertainty, option), f.uncertainty_source)
+
+
+# Each rate, and its verdict on one answer with where it came from.
+_VERDICTS: tuple[tuple[str, Callable[[AnswerFacts], Verdict]], ...] = (
+    ("success", attrgetter("success", "success_source")),
+    ("constraint_violated", attrgetter("violated", "violated_source")),
+    *((name, _uncertainty_verdict(option)) for name, option in UNCERTAINTY_RATES))
+
+
 def rate_verdicts(f: AnswerFacts) -> dict[str, Verdict]:
     """Each rate's verdict on one answer, with where it came from."""
-    return {"success": (f.success, f.success_source),
-            "constraint_violated": (f.violated, f.violated_source),
-            **{name: (_is(f.uncertainty, option), f.uncertainty_source) for name, option in UNCERTAINTY_RATES}}
+    return {name: verdict(f) for name, verdict in _VERDICTS}
 
 
 def _rates(pairs: Sequence[tuple[AnswerFacts, AnswerFacts]]) -> list[RateFigure]:
-    verdicts = [(rate_verdicts(a), rate_verdicts(b)) for a, b in pairs]
-    names = ("success", "constraint_violated", *(name for name, _ in UNCERTAINTY_RATES))
-    return [_rate(name, [(a[name], b[name]) for a, b in verdicts]) for name in names]
+    return [_rate(name, ((verdict(a), verdict(b)) for a, b in pairs)) for name, verdict in _VERDICTS]
 
 
 def _cost_per_success_rows(values: Any) -> Any:
