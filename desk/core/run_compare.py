@@ -8,7 +8,10 @@ them and computes, per model:
 - TTFT p50/p95, total p95 and cost per successful task in both runs over the pairs where both
   runs have the value, with a percentile-bootstrap interval of the difference (the pairs are
   resampled together, seeded so the same runs give the same interval) and a two-sided paired
-  permutation p-value (random halves of the pairs swapped between the runs);
+  permutation p-value (random halves of the pairs swapped between the runs); a resample is
+  kept as how often it drew each pair, never copied, its percentile read off the values
+  sorted once (np.percentile's of the copy to the last bit; a cost per success to rounding),
+  so 100,000 answers take seconds and tens of MB;
 - Holm's correction across those figures of the model: a figure is flagged "worse" or
   "better" only when its corrected p is under alpha;
 - what the vendor says it served in each run when that changed.
