@@ -129,8 +129,9 @@ def evidence(suites: SuiteTables, ratings: RatingLookup, run_a: str, run_b: str,
     value_of = _VALUES.get(figure)
     if value_of is None:
         raise SuiteRunError(f"no figure {figure!r} (one of {', '.join(_VALUES)})")
-    _, answers_a = run_answers(suites, ratings, known_run(suites, run_a), turns)
-    _, answers_b = run_answers(suites, ratings, known_run(suites, run_b), turns)
+    with collections_paused():  # as compare_suite_runs
+        _, answers_a = run_answers(suites, ratings, known_run(suites, run_a), turns)
+        _, answers_b = run_answers(suites, ratings, known_run(suites, run_b), turns)
     found = []  # (case key, sample, answer id in A, in B, value in A, in B)
     for key in sorted(answers_a.keys() & answers_b.keys(), key=repr):
         unit, name = key
