@@ -20,8 +20,9 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple, cast
 
+from desk.core.collections_paused import collections_paused
 from desk.core.conversation import task_total
-from desk.core.judge import is_judge, is_machine
+from desk.core.judge import is_judge
 from desk.core.rating import Rating, RatingCell
 from desk.core.response import ResponseResult, Status
 from desk.core.run_compare import ALPHA, UNCERTAINTY_RATES, AnswerFacts, RunComparison, compare_runs
@@ -40,16 +41,18 @@ _CONSTRAINT_VERDICTS = ("followed", "violated")
 def compare_suite_runs(suites: SuiteTables, ratings: RatingLookup, run_a: str, run_b: str, *,
                        alpha: float = ALPHA, turns: TurnLookup | None = None) -> RunComparison:
     """Run A against run B, per model, figures flagged at `alpha` after Holm. Raises
-    SuiteRunError for a run that is not a suite run, or two runs of different suites."""
-    info_a = known_run(suites, run_a)
-    suite_a, answers_a = run_answers(suites, ratings, info_a, turns)
-    info_b = known_run(suites, run_b)
-    suite_b, answers_b = run_answers(suites, ratings, info_b, turns)
-    if suite_a.name != suite_b.name:
-        raise SuiteRunError(f"run {run_a} is of suite {suite_a.name!r} and run {run_b} of {suite_b.name!r}: "
-                            "compare runs of one suite")
-    result = compare_runs(run_a, run_b, {k: f for k, (_, f) in answers_a.items()},
-                          {k: f for k, (_, f) in answers_b.items()}, alpha=alpha)
+    SuiteRunError for a run that is not a suite run, or two runs of different suites. (The
+    collector paused: two big runs' answers are some 400,000 small objects; see collections_paused.)"""
+    with collections_paused():
+        info_a = known_run(suites, run_a)
+        suite_a, answers_a = run_answers(suites, ratings, info_a, turns)
+        info_b = known_run(suites, run_b)
+        suite_b, answers_b = run_answers(suites, ratings, info_b, turns)
+        if suite_a.name != suite_b.name:
+            raise SuiteRunError(f"run {run_a} is of suite {suite_a.name!r} and run {run_b} of {suite_b.name!r}: "
+                                "compare runs of one suite")
+        result = compare_runs(run_a, run_b, {k: f for k, (_, f) in answers_a.items()},
+                              {k: f for k, (_, f) in answers_b.items()}, alpha=alpha)
     notes = (version_note(suite_a, suite_b), conditions_note(info_a.conditions, info_b.conditions))
     extra = tuple(n for n in notes if n)
     return replace(result, warnings=(*extra, *result.warnings)) if extra else result
@@ -70,6 +73,8 @@ def case_ref(case: Case) -> CaseRef:
 
 def version_note(a: Suite, b: Suite) -> str | None:
     """What differs between two versions of a suite, for the comparison's warnings."""
+    if a.cases == b.cases:  # then every case asks alike: no digest needed (16,000 cases: 0.3 s)
+        return None
     refs_a, refs_b = {case_ref(c) for c in a.cases}, {case_ref(c) for c in b.cases}
     if refs_a == refs_b:
         return None
@@ -124,8 +129,9 @@ def evidence(suites: SuiteTables, ratings: RatingLookup, run_a: str, run_b: str,
     value_of = _VALUES.get(figure)
     if value_of is None:
         raise SuiteRunError(f"no figure {figure!r} (one of {', '.join(_VALUES)})")
-    _, answers_a = run_answers(suites, ratings, known_run(suites, run_a), turns)
-    _, answers_b = run_answers(suites, ratings, known_run(suites, run_b), turns)
+    with collections_paused():  # as compare_suite_runs
+        _, answers_a = run_answers(suites, ratings, known_run(suites, run_a), turns)
+        _, answers_b = run_answers(suites, ratings, known_run(suites, run_b), turns)
     found = []  # (case key, sample, answer id in A, in B, value in A, in B)
     for key in sorted(answers_a.keys() & answers_b.keys(), key=repr):
         unit, name = key
@@ -183,20 +189,25 @@ def answer_facts(r: ResponseResult | CellFigures, ratings: Sequence[Rating | Rat
     if failed is None:
         failed = cast(ResponseResult, r).failed
     total_ms, cost_usd = task or (r.total_ms, r.cost_usd)
-    by_source = (("people", combined_rating([x for x in ratings if not is_machine(x.rater)])),
-                 ("judge", combined_rating([x for x in ratings if is_judge(x.rater)])),
-                 ("auto", combined_rating([x for x in ratings if x.rater == AUTO_RATER])))
+    people: list[Rating | RatingCell] = []
+    judges: list[Rating | RatingCell] = []
+    auto: list[Rating | RatingCell] = []
+    for x in ratings:  # one pass, and no combining for a source that gave nothing (most answers: people only)
+        (auto if x.rater == AUTO_RATER else judges if is_judge(x.rater) else people).append(x)
+    by_source = [(source, combined_rating(given)) for source, given in
+                 (("people", people), ("judge", judges), ("auto", auto)) if given]
 
-    def first(criterion: str, allowed: Callable[[object], bool], sources: tuple[str, ...]) -> tuple[str | None, str]:
+    def first(criterion: str, sources: tuple[str, ...]) -> tuple[str | None, str]:
         for source, values in by_source:
-            if source in sources and allowed(values.get(criterion)):
-                return values[criterion], source
+            value = values.get(criterion)
+            if value not in (None, "") and source in sources and (criterion != "constraints"
+                                                                  or value in _CONSTRAINT_VERDICTS):
+                return value, source
         return None, "people"
 
-    outcome, outcome_source = first("outcome", lambda v: v not in (None, ""), ("people", "judge"))
-    uncertainty, uncertainty_source = first("uncertainty", lambda v: v not in (None, ""), ("people", "judge"))
-    constraints, constraints_source = first("constraints", lambda v: v in _CONSTRAINT_VERDICTS,
-                                            ("people", "judge", "auto"))
+    outcome, outcome_source = first("outcome", ("people", "judge"))
+    uncertainty, uncertainty_source = first("uncertainty", ("people", "judge"))
+    constraints, constraints_source = first("constraints", ("people", "judge", "auto"))
     return AnswerFacts(
         success=None if outcome is None else outcome == "success", success_source=outcome_source,
         violated=None if constraints is None else constraints == "violated",

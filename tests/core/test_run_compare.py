@@ -138,15 +138,16 @@ def test_holm_matches_statsmodels():
 
 def test_a_slower_run_gets_the_shift_as_its_interval_and_is_flagged_worse():
     """Every answer of run B is 200 ms slower to start and 1 s slower to finish: each paired
-    resample moves by exactly that, so the interval is the shift itself and p is the
-    bootstrap's smallest, 2 / (2000 + 1)."""
+    resample moves by exactly that, so the interval is the shift itself; only swapping none
+    or all of the 12 pairs moves the p95 as far (2 of 4096 swaps, about 1 of the 2000
+    permutations), so p is a few / (2000 + 1)."""
     a = {((f"c{i}", 0), "m"): _judged("confident_correct", ttft=100 + 10 * i, total=900 + 30 * i) for i in range(12)}
     b = {key: replace(f, ttft_ms=f.ttft_ms + 200, total_ms=f.total_ms + 1000) for key, f in a.items()}
     (m,) = compare_runs("A", "B", a, b).models
     p50, p95, total = (_figure(m, n) for n in ("ttft_p50", "ttft_p95", "total_p95"))
     assert (p50.value_a, p50.value_b, p50.diff) == pytest.approx((155.0, 355.0, 200.0))
     assert p50.interval == pytest.approx((200.0, 200.0)) and total.interval == pytest.approx((1000.0, 1000.0))
-    assert p95.n == 12 and p95.p_value == pytest.approx(2 / 2001)
+    assert p95.n == 12 and p95.p_value <= 5 / 2001
     assert p50.flag == p95.flag == total.flag == "worse"
     assert _figure(m, "success").flag is None and _figure(m, "cost_per_success").flag is None
     # and the other way round it is better
