@@ -51,7 +51,7 @@ def test_store_benchmark_prints_each_command(tmp_path):
     assert "60 answers: store" in out
     for name in ("scorecard --json  ", "scorecard --json --tag X", "export csv", "export jsonl", "export parquet",
                  "export pairs", "rating queue (ana)", "run matrix", "run scorecard (--run)", "run scorecard dialog",
-                 "compare runs (A = B)", "run list (twice)"):
+                 "compare runs (A = B)", "run list"):
         assert out.count(name) == 1, name
     assert out.count("peak RSS") == 13 and "FAIL" not in out
 
