@@ -31,7 +31,7 @@ from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.responses import response_values_by_ids, responses_by_ids
 from desk.store.rubrics import RubricTable
-from desk.store.sql import Row, one, rows, transaction
+from desk.store.sql import Row, fetch_all, one, rows, transaction
 
 # A preference's row: desk.core.records.preference_fields under these names (`supersedes`
 # added by the save, `origin` by a merge alone).
@@ -123,10 +123,10 @@ class RatingTable:
             return []
         where = ["r.response_id IN (SELECT value FROM json_each(?))"]
         params = [json.dumps(list(response_ids))]
-        found = self.db.conn.execute(_unsuperseded_sql(where, columns=_CELL_COLUMNS) + " ORDER BY 1, 2",
-                                     params).fetchall()
+        found = fetch_all(self.db.conn.execute(_unsuperseded_sql(where, columns=_CELL_COLUMNS) + " ORDER BY 1, 2",
+                                     params))
         if _repeats_a_pair(found):
-            found = self.db.conn.execute(_current_rating_sql(where, columns=_CELL_COLUMNS), params).fetchall()
+            found = fetch_all(self.db.conn.execute(_current_rating_sql(where, columns=_CELL_COLUMNS), params))
         found.sort(key=_OLDEST_FIRST)
         out = cast("list[RatingCell]", [*map(tuple.__new__, repeat(RatingCell), map(_CELL_FIELDS, found))])
         for k in compress(range(len(found)), map(_EXTRA.__ne__, map(itemgetter(8), found))):
@@ -142,9 +142,9 @@ class RatingTable:
         """The responses among `response_ids` that `rater` has a current rating of: any row
         of theirs is one (an edit supersedes a rating, nothing deletes one), so no rows are
         ranked nor read."""
-        found = self.db.conn.execute(
+        found = fetch_all(self.db.conn.execute(
             "SELECT response_id FROM ratings WHERE rater = ? AND response_id IN (SELECT value FROM json_each(?))",
-            (rater, json.dumps(list(response_ids)))).fetchall()
+            (rater, json.dumps(list(response_ids)))))
         return set(map(itemgetter(0), found))
 
     def history(self, response_id: str, rater: str) -> list[Rating]:
@@ -222,10 +222,10 @@ class RatingTable:
         sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS, unsuperseded=True)
         if f.tags:
             sql = f"SELECT q.*, ({_PAIR_ROWS}) FROM ({sql}) q"
-        found = self.db.conn.execute(sql + " ORDER BY 1, 2", params).fetchall()  # the ranking's order
+        found = fetch_all(self.db.conn.execute(sql + " ORDER BY 1, 2", params))  # the ranking's order
         if (max(map(itemgetter(9), found), default=1) > 1) if f.tags else _repeats_a_pair(found):
             sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS)
-            found = self.db.conn.execute(sql, params).fetchall()
+            found = fetch_all(self.db.conn.execute(sql, params))
         if f.since is not None or f.until is not None or f.tags:
             has_tags = _has_tags(f.tags)
             found = [row for row in found
@@ -238,12 +238,12 @@ class RatingTable:
         supersedes are those, in the same order, unless a merge left a rater two of one pair:
         then they are ranked (a window over every preference, most of the read's time)."""
         where, params = ("", []) if rater is None else (" AND r.rater = ?", [rater])
-        found = self.db.conn.execute(
+        found = fetch_all(self.db.conn.execute(
             f"SELECT r.response_a, r.response_b, r.winner, r.rater FROM preferences r "
-            f"WHERE {_NONE_SUPERSEDES.format(table='preferences')}{where} ORDER BY r.created_at, r.id", params).fetchall()
+            f"WHERE {_NONE_SUPERSEDES.format(table='preferences')}{where} ORDER BY r.created_at, r.id", params))
         if len({(min(a, b), max(a, b), who) for a, b, _, who in found}) < len(found):
             sql, params = _current_preference_sql(rater, None, columns="r.response_a, r.response_b, r.winner, r.created_at, r.id")
-            found = self.db.conn.execute(sql, params).fetchall()
+            found = fetch_all(self.db.conn.execute(sql, params))
         return [PreferenceFigures(a, b, winner) for a, b, winner, *_ in found]
 
     def matching_keys(self, filters: RatingFilter | None = None) -> tuple[int, list[str]]:

@@ -36,7 +36,7 @@ from desk.core.structured import StructuredVerdict
 from desk.core.tools import calls_as_json, calls_from_json
 from desk.store.connection import Database
 from desk.store.errors import StoreError
-from desk.store.sql import Row, one, rows, transaction
+from desk.store.sql import Row, fetch_all, one, rows, transaction
 
 if TYPE_CHECKING:  # ratings reads responses through this module
     from desk.core.rating import RatingFilter
@@ -186,9 +186,9 @@ class ResponseTable:
             # again (a third of the read), which only answers stored at one instant need.
             ties = self.db.conn.execute(
                 f"SELECT 1 FROM responses {clause} GROUP BY created_at HAVING count(*) > 1 LIMIT 1", params).fetchone()
-            found = self.db.conn.execute(
+            found = fetch_all(self.db.conn.execute(
                 f"SELECT {_FIGURE_COLUMNS} FROM responses {clause} ORDER BY created_at{', rowid' if ties else ''}",
-                params).fetchall()
+                params))
             # Only an interrupted answer's text says whether it failed (nothing came): those few are read.
             texts = dict(self.db.conn.execute(
                 f"SELECT id, text FROM responses {clause} {'AND' if clause else 'WHERE'} status = ?",
@@ -197,9 +197,9 @@ class ResponseTable:
             # The ids as one JSON array: one statement however many (chunks of bound
             # parameters took twice as long at 10,000 ids), ordered by SQLite.
             wanted = json.dumps(list(ids))
-            found = self.db.conn.execute(
+            found = fetch_all(self.db.conn.execute(
                 f"SELECT {_FIGURE_COLUMNS} FROM responses WHERE id IN (SELECT value FROM json_each(?)) "
-                "ORDER BY created_at, rowid", [wanted]).fetchall()
+                "ORDER BY created_at, rowid", [wanted]))
             texts = dict(self.db.conn.execute(
                 "SELECT id, text FROM responses WHERE status = ? AND id IN (SELECT value FROM json_each(?))",
                 [interrupted, wanted]))

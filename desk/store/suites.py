@@ -34,7 +34,7 @@ from desk.store import ratings, responses, trials
 from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.rubrics import RubricTable
-from desk.store.sql import Row, one, rows, transaction
+from desk.store.sql import Row, fetch_all, one, rows, transaction
 
 SUITE_RUN = "suite"  # runs.kind of a suite run
 _CHUNK = 500
@@ -299,20 +299,20 @@ class SuiteTable:
         """`run_cells` without the answers' texts and attempts: each response's figures, cell
         by cell (by case, sample and model), each cell's answers oldest first; all read from
         an index (m019), in its order."""
-        found = self.db.conn.execute(
+        found = fetch_all(self.db.conn.execute(
             "SELECT t.case_id, t.sample, r.model, r.status, r.id, r.error_kind, r.ttft_ms, r.total_ms, r.cost_usd, "
             "r.served_model, r.system_fingerprint "
             "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
-            f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)).fetchall()
+            f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)))
         return cast("list[CellFigures]", [*map(tuple.__new__, repeat(CellFigures), found)])
 
     def first_lines(self, response_ids: Sequence[str]) -> dict[str, str]:
         """Each response's first line of text (desk.core.first_line), read from the
         start of its text; a text whose start does not settle it is read whole."""
         wanted = json.dumps(list(response_ids))
-        found = self.db.conn.execute(
+        found = fetch_all(self.db.conn.execute(
             f"SELECT id, substr(text, 1, {_TEXT_START}), substr(text, {_TEXT_START + 1}, 1) != '' FROM responses "
-            "WHERE id IN (SELECT value FROM json_each(?))", (wanted,)).fetchall()
+            "WHERE id IN (SELECT value FROM json_each(?))", (wanted,)))
         lines, unsettled = {}, []
         for rid, start, more in found:
             line = first_line_of_start(start, whole=not more)
@@ -328,32 +328,32 @@ class SuiteTable:
     def cell_statuses(self, run_id: str) -> list[tuple[str, int, str, str, str]]:
         """(case_id, sample, model, status, response_id) of every response of the run, as
         cell_figures orders them (each cell's answers oldest first): its first five fields."""
-        return self.db.conn.execute(
+        return fetch_all(self.db.conn.execute(
             "SELECT t.case_id, t.sample, r.model, r.status, r.id "
             "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
-            f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)).fetchall()
+            f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)))
 
     def cell_times(self, run_id: str) -> list[tuple[str, int, str, str, str, float, int]]:
         """cell_statuses with when each response was stored: (..., created_at, rowid), the
         order run_cells gives them in (read from the same index, no answer's row)."""
-        return self.db.conn.execute(
+        return fetch_all(self.db.conn.execute(
             "SELECT t.case_id, t.sample, r.model, r.status, r.id, r.created_at, r.rowid "
             "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
-            f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)).fetchall()
+            f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)))
 
     def tool_calls(self, response_ids: Sequence[str]) -> dict[str, list[ToolCall]]:
         """The tool calls each of these responses made (those that exist), by id: no text,
         no attempt read."""
-        found = self.db.conn.execute(
+        found = fetch_all(self.db.conn.execute(
             "SELECT id, tool_calls_json FROM responses WHERE id IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(response_ids)),)).fetchall()
+            (json.dumps(list(response_ids)),)))
         return {rid: calls_from_json(calls) for rid, calls in found}
 
     def trials_and_models(self, response_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """(trial id, model) of each of these responses (those that exist), by id."""
-        found = self.db.conn.execute(
+        found = fetch_all(self.db.conn.execute(
             "SELECT id, trial_id, model FROM responses WHERE id IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(response_ids)),)).fetchall()
+            (json.dumps(list(response_ids)),)))
         return {rid: (trial_id, model) for rid, trial_id, model in found}
 
     def suite_runs(self, limit: int = 200, run_id: str | None = None,

@@ -15,19 +15,40 @@ desk.core.collections_paused), a pass here would walk them all, young as they ar
 700 ms of the GUI thread at 100,000 answers, measured. So it waits until they are done
 (reference counting frees most of them then), at most WAIT_S, and then collects only the
 youngest generation.
+
+What such a worker hands over stays: a big run's matrix is 100,000 cells and more that the
+view holds. Walked young, then middle-aged, then in a full pass, it would cost the GUI thread
+50-150 ms each time. The view that reads and installs it does so in `handed_over()`: the young objects, if
+more than FREEZE_FROM, are frozen (gc.freeze) out of every later pass. Reference counting
+still frees them when the view lets go; a reference cycle among them (a dialog's wrapper,
+say) is never collected: a few kilobytes per big read, kept until desk exits.
 """
 
 from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from PySide6.QtCore import QObject, QTimer
 
-from desk.core.collections_paused import under_way
+from desk.core.collections_paused import collections_paused, under_way
 
 CHECK_MS = 100  # often enough that a generation-0 pass stays small (sub-millisecond)
 WAIT_S = 5.0  # the longest a worker's rows hold collection off (cycles made meanwhile wait)
+FREEZE_FROM = 50_000  # young objects at a hand-over: fewer cost a pass less than a millisecond apiece
+
+
+@contextmanager
+def handed_over() -> Iterator[None]:
+    """Around reading a result off the GUI thread and installing it in a view (a big run's
+    matrix, its rating queue, its scorecard): the collector waits meanwhile, as it does for
+    any worker's rows, and the result, if big, is frozen out of later passes once installed."""
+    with collections_paused():
+        yield
+        if gc.get_count()[0] > FREEZE_FROM:
+            gc.freeze()
 
 
 class GuiThreadCollector(QObject):

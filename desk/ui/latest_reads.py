@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject
 
 from desk.engine.jobs import Job, JobCancelled
 from desk.engine.session import EngineError
+from desk.ui.collector import handed_over
 
 R = TypeVar("R")
 
@@ -36,16 +37,17 @@ class LatestReads:
         self._busy(True)
 
         async def wait() -> None:
-            try:
-                result = await read(job)
-            except JobCancelled:
-                return
-            except EngineError as exc:
+            with handed_over():  # the collector waits for what is read and freezes it once shown
+                try:
+                    result = await read(job)
+                except JobCancelled:
+                    return
+                except EngineError as exc:
+                    if self._ended(what, job):
+                        failed(str(exc))
+                    return
                 if self._ended(what, job):
-                    failed(str(exc))
-                return
-            if self._ended(what, job):
-                show(result)
+                    show(result)
         self._tasks[what] = asyncio.ensure_future(wait())
 
     def under_way(self) -> bool:

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject
 from desk.engine.jobs import Job, JobCancelled
 from desk.engine.session import EngineError, SuiteMatrix
 from desk.engine.suites_tab import SuitesTab
+from desk.ui.collector import handed_over
 
 
 class MatrixReads:
@@ -52,21 +53,22 @@ class MatrixReads:
         self.task = asyncio.ensure_future(self._read(job, run_id))
 
     async def _read(self, job: Job, run_id: str | None) -> None:
-        started = time.monotonic()
-        try:
-            matrix = await self.tab.read_matrix_in_background(job)
-        except JobCancelled:
-            return
-        except EngineError as exc:
-            if self._current(job, run_id):
-                self._reading = None
-                self._error(str(exc))
-            return
-        if not self._current(job, run_id):
-            return  # another run was opened meanwhile: its own read shows it
-        self._reading = None
-        self.tab.reloaded(started, time.monotonic() - started)  # a live run's next read waits its turn
-        self._show(matrix)
+        with handed_over():  # the collector waits for the cells and freezes them once shown
+            started = time.monotonic()
+            try:
+                matrix = await self.tab.read_matrix_in_background(job)
+            except JobCancelled:
+                return
+            except EngineError as exc:
+                if self._current(job, run_id):
+                    self._reading = None
+                    self._error(str(exc))
+                return
+            if not self._current(job, run_id):
+                return  # another run was opened meanwhile: its own read shows it
+            self._reading = None
+            self.tab.reloaded(started, time.monotonic() - started)  # a live run's next read waits its turn
+            self._show(matrix)
 
     def _current(self, job: Job, run_id: str | None) -> bool:
         return (shiboken6.isValid(self._owner) and self._reading is not None and self._reading[1] is job

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDialog, QInputDialog, QWidget
 from desk.engine.jobs import Job, JobCancelled
 from desk.engine.session import Engine, EngineError
 from desk.engine.suite_records import QueueItem
+from desk.ui.collector import handed_over
 
 if TYPE_CHECKING:
     from desk.core.rubric import Rubric
@@ -61,19 +62,20 @@ class RunDialogs:
         return self._open(run_id, rater, None)
 
     async def _open_when_read(self, job: Job, run_id: str, rater: str) -> RatingQueue | None:
-        try:
-            items = await self.engine.suites.rating_queue_in_background(job, run_id, rater)
-        except JobCancelled:
-            return None
-        except EngineError as exc:
-            if job is self._queue_job:
-                self._queue_job = None
-                self.show_error(str(exc))
-            return None
-        if job is not self._queue_job or not shiboken6.isValid(self.parent):
-            return None
-        self._queue_job = None
-        return self._open(run_id, rater, items)
+        with handed_over():  # the collector waits for the items and freezes them once shown
+            try:
+                items = await self.engine.suites.rating_queue_in_background(job, run_id, rater)
+            except JobCancelled:
+                return None
+            except EngineError as exc:
+                if job is self._queue_job:
+                    self._queue_job = None
+                    self.show_error(str(exc))
+                return None
+            if job is not self._queue_job or not shiboken6.isValid(self.parent):
+                return None
+            self._queue_job = None
+            return self._open(run_id, rater, items)
 
     def _open(self, run_id: str, rater: str, items: list[QueueItem] | None) -> RatingQueue | None:
         from desk.ui.rating_queue import RatingQueue

@@ -101,3 +101,35 @@ def test_a_pass_waits_while_a_worker_builds_rows_then_takes_the_youngest(qapp, m
     del junk
     monkeypatch.undo()
     collector.stop()
+
+
+def test_a_big_result_handed_over_is_frozen_out_of_the_passes_not_walked(qapp, monkeypatch):
+    """100,000 cells of a big run's matrix, walked by a young, a middle and a full pass, cost
+    the GUI thread 50-150 ms each: read and installed in `handed_over`, the collector waits
+    meanwhile and such a result is frozen instead; a small one, and everything made between
+    hand-overs, is collected as ever."""
+    from desk.ui import collector as module
+
+    collector = GuiThreadCollector(interval_ms=10_000).start()  # checked by hand below
+    passes: list[int] = []
+    monkeypatch.setattr(module.gc, "collect", lambda generation=2: passes.append(generation) or 0)
+    try:
+        frozen_before = gc.get_freeze_count()
+        with module.handed_over():
+            small = [[i] for i in range(5_000)]
+        assert gc.get_freeze_count() == frozen_before  # not worth it: a pass over it is cheap
+        with module.handed_over():
+            result = [[i] for i in range(module.FREEZE_FROM + 10_000)]  # a worker's read, now the view's
+            collector.check()
+            assert passes == []  # the collector waits while it is read and installed
+        assert gc.get_freeze_count() > frozen_before and gc.get_count()[0] < 1_000  # nothing young to walk
+        collector.check()
+        assert passes == []
+        junk = [[i] for i in range(5_000)]  # an ordinary burst: collected, not frozen
+        collector.check()
+        assert passes == [0]
+        del small, result, junk
+    finally:
+        gc.unfreeze()
+        monkeypatch.undo()
+        collector.stop()
