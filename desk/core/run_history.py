@@ -24,6 +24,7 @@ from desk.core.run_compare import UNCERTAINTY_RATES, AnswerFacts, rate_verdicts
 from desk.core.statistics import (
     bootstrap_percentile_intervals,
     bootstrap_ratio_interval,
+    bootstrap_ratio_intervals,
     percentile,
     wilson_interval,
 )
@@ -88,8 +89,19 @@ def _rate(name: str, verdicts: Sequence[bool], sources: Sequence[str]) -> Histor
                          tuple(sorted(set(sources))))
 
 
-def run_figures(answers: Sequence[AnswerFacts], *, seed: int = 0, n_resamples: int = 2000) -> tuple[HistoryFigure, ...]:
-    """Every figure of one model's answers in one run."""
+_COST_CI_UNSET: Any = object()  # run_figures works the cost interval out itself
+
+
+def _cost_data(answers: Sequence[AnswerFacts]) -> tuple[list[float], list[float]]:
+    """What the cost per success interval resamples: each costed answer's cost and success."""
+    costed = [a for a in answers if a.success is not None and a.cost_usd is not None]
+    return [a.cost_usd or 0.0 for a in costed], [float(bool(a.success)) for a in costed]
+
+
+def run_figures(answers: Sequence[AnswerFacts], *, seed: int = 0, n_resamples: int = 2000,
+                cost_ci: tuple[float, float] | None = _COST_CI_UNSET) -> tuple[HistoryFigure, ...]:
+    """Every figure of one model's answers in one run (`cost_ci`: its cost per success
+    interval, when worked out already with the run's other models': see suite_history)."""
     verdicts = [rate_verdicts(a) for a in answers]
     figures: list[HistoryFigure] = []
     for name in ("success", "constraint_violated", *(name for name, _ in UNCERTAINTY_RATES)):
@@ -109,8 +121,7 @@ def run_figures(answers: Sequence[AnswerFacts], *, seed: int = 0, n_resamples: i
     wins = sum(bool(a.success) for a in costed)
     spent = math.fsum(a.cost_usd or 0.0 for a in costed)
     value = (spent / wins if wins else math.inf) if costed else None
-    interval = bootstrap_ratio_interval([a.cost_usd or 0.0 for a in costed],
-                                        [float(bool(a.success)) for a in costed], **kw)
+    interval = bootstrap_ratio_interval(*_cost_data(answers), **kw) if cost_ci is _COST_CI_UNSET else cost_ci
     figures.append(HistoryFigure("cost_per_success", "usd", len(costed), value, interval))
     return tuple(figures)
 
@@ -126,9 +137,12 @@ def suite_history(runs: Sequence[tuple[RunMeta, dict[tuple[Hashable, str], Answe
         by_model: dict[str, list[AnswerFacts]] = {}
         for (_, name), answer in sorted(facts.items(), key=lambda kv: repr(kv[0])):
             by_model.setdefault(name, []).append(answer)
-        for name in sorted(by_model):
-            if model is not None and name != model:
-                continue
+        names = [name for name in sorted(by_model) if model is None or name == model]
+        # The run's models' cost intervals at once: models with as many answers share their
+        # draws, and big ones are worked on side by side (desk.core.resampling), the same
+        # figures as one at a time.
+        cost_cis = bootstrap_ratio_intervals([_cost_data(by_model[name]) for name in names], seed=seed)
+        for name, cost_ci in zip(names, cost_cis, strict=True):
             answers = by_model[name]
             served = tuple(sorted({label for a in answers
                                    if (label := served_label(a.served_model, a.system_fingerprint)) is not None}))
@@ -138,5 +152,6 @@ def suite_history(runs: Sequence[tuple[RunMeta, dict[tuple[Hashable, str], Answe
                 changed = f"{', '.join(before)} → {', '.join(served)}"
             if served:
                 last_served[name] = served
-            points.append(HistoryPoint(meta, name, len(answers), run_figures(answers, seed=seed), served, changed))
+            points.append(HistoryPoint(meta, name, len(answers), run_figures(answers, seed=seed, cost_ci=cost_ci),
+                                       served, changed))
     return points

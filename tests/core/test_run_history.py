@@ -48,3 +48,25 @@ def test_the_served_marker_compares_with_the_models_previous_run_that_said_anyth
         ("r1", "m"), ("r1", "n"), ("r2", "m"), ("r2", "n"), ("r3", "m"), ("r3", "n")]
     assert [p.served_changed for p in points if p.model == "m"] == [None, None, "m-1 → m-2"]
     assert [p.model for p in suite_history([run(1, "m-1")], model="n")] == ["n"]
+
+
+def test_a_runs_cost_intervals_worked_out_together_are_each_models_own():
+    """suite_history works a run's models' cost intervals out at once (shared draws for as
+    many answers, threads for big ones): each is the one run_figures gives the model alone,
+    to the bit, whether the models have as many answers or not, and with `model` chosen."""
+    import random
+
+    rng = random.Random(5)
+
+    def answers(n: int) -> list[AnswerFacts]:
+        return [AnswerFacts(success=rng.random() < 0.6, cost_usd=round(rng.uniform(0.001, 0.02), 6),
+                            ttft_ms=rng.uniform(50, 500), total_ms=rng.uniform(500, 3000)) for _ in range(n)]
+
+    sizes = {"a": 300, "b": 300, "c": 170, "d": 2}
+    facts = {((f"case{k}", 0), model): answer for model, n in sizes.items() for k, answer in enumerate(answers(n))}
+    points = suite_history([(RunMeta("r1", 1.0, 1), facts)])
+    for point in points:
+        alone = sorted(((key, a) for key, a in facts.items() if key[1] == point.model), key=lambda kv: repr(kv[0]))
+        assert point.figures == run_figures([a for _, a in alone]), point.model
+    assert [p.figures for p in suite_history([(RunMeta("r1", 1.0, 1), facts)], model="c")] == \
+        [p.figures for p in points if p.model == "c"]
