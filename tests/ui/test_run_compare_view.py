@@ -131,6 +131,7 @@ def test_big_runs_are_compared_and_their_history_read_off_the_gui_thread(window,
     GUI thread) are compared, and the suite's timeline read, on a worker's own connection:
     the dialog says so, then shows what the small runs' path shows."""
     from desk.engine import suites_tab
+    from tests.ui.test_suites_big_run import on_gui_connection
 
     first, second = two_weeks
     here = _open(window, second)  # small runs: read on the GUI thread
@@ -141,10 +142,7 @@ def test_big_runs_are_compared_and_their_history_read_off_the_gui_thread(window,
 
     monkeypatch.setattr(suites_tab, "BIG_RUN", 5)  # these runs of 12 answers count as big
     store = window.engine.store
-    on_gui_connection = []
-    real = type(store.suites).cell_figures
-    monkeypatch.setattr(type(store.suites), "cell_figures",
-                        lambda self, rid: on_gui_connection.append(self is store.suites) or real(self, rid))
+    on_gui = on_gui_connection(monkeypatch, store, "cell_figures")
     dialog = _open(window, second)
     assert dialog.summary.text() == "Comparing the two runs…" and dialog.table.rowCount() == 0
     assert dialog.history_note.text() == "Reading the suite's runs…"
@@ -152,7 +150,7 @@ def test_big_runs_are_compared_and_their_history_read_off_the_gui_thread(window,
     assert [[dialog.table.item(r, c).text() for c in range(dialog.table.columnCount())]
             for r in range(dialog.table.rowCount())] == expected
     assert dialog.history_series == expected_series and dialog.history_series
-    assert on_gui_connection and not any(on_gui_connection)  # read on the worker's own connection
+    assert on_gui and not any(on_gui)  # read on the worker's own connection
 
     dialog.run_a.setCurrentIndex(dialog.run_a.findData(second))  # the same run twice: nothing to read
     assert dialog.summary.text() == "Choose two different runs of the suite."

@@ -38,16 +38,23 @@ def _run(store, name: str, cases: int) -> str:
     return run_id
 
 
+
+def on_gui_connection(monkeypatch, store, method: str) -> list[bool]:
+    """Whether each call of the store's SuiteTable `method` was on the window's own
+    connection (True) or a worker's (False), as the calls come."""
+    calls: list[bool] = []
+    real = getattr(type(store.suites), method)
+    monkeypatch.setattr(type(store.suites), method,
+                        lambda self, *args: calls.append(self is store.suites) or real(self, *args))
+    return calls
+
 def test_a_big_runs_matrix_is_read_off_the_gui_thread(window, mw_loop, monkeypatch):
     monkeypatch.setattr(suites_tab, "BIG_RUN", 5)  # these runs count as big
     store = window.engine.store
     first, second = _run(store, "first", 4), _run(store, "second", 3)
     panel = window.suites_panel
     window.tabs.setCurrentWidget(panel)
-    on_gui_connection = []
-    real = type(store.suites).cell_figures
-    monkeypatch.setattr(type(store.suites), "cell_figures",
-                        lambda self, run_id: on_gui_connection.append(self is store.suites) or real(self, run_id))
+    on_gui = on_gui_connection(monkeypatch, store, "cell_figures")
 
     made_on = []
     real_rows = suites_tab.matrix_rows
@@ -66,7 +73,7 @@ def test_a_big_runs_matrix_is_read_off_the_gui_thread(window, mw_loop, monkeypat
     mw_loop.run_until_complete(asyncio.wait_for(asyncio.gather(panel.matrix_reads.task, watch()), 10))
     matrix = panel.matrix_model.matrix
     assert matrix is not None and matrix.run.run_id == first and len(matrix.cells) == 4 * len(MODELS)
-    assert ticks and on_gui_connection and not any(on_gui_connection)  # read on the worker's own connection
+    assert ticks and on_gui and not any(on_gui)  # read on the worker's own connection
     assert made_on and threading.get_ident() not in made_on  # its rows made there too
     assert [r.cells for r in panel.matrix_model.rows] == [r.cells for r in real_rows(matrix)]
     assert "first" in panel.matrix_title.text()
@@ -89,16 +96,13 @@ def test_a_big_runs_rating_queue_is_read_off_the_gui_thread_then_opens(window, m
     panel = window.suites_panel
     window.tabs.setCurrentWidget(panel)
     panel.refresh_runs()
-    on_gui_connection = []
-    real = type(store.suites).cell_statuses
-    monkeypatch.setattr(type(store.suites), "cell_statuses",
-                        lambda self, rid: on_gui_connection.append(self is store.suites) or real(self, rid))
+    on_gui = on_gui_connection(monkeypatch, store, "cell_statuses")
 
     assert panel.open_rating_queue(run_id, rater="ana") is None  # not yet: read first, off the GUI thread
     queue = mw_loop.run_until_complete(asyncio.wait_for(panel.dialogs.queue_task, 10))
     assert queue is not None and queue is panel.dialogs.queue and queue.isVisible()
     assert len(queue.items) == 4 and queue.total == 4 * len(MODELS) and not queue.rated
-    assert on_gui_connection and not any(on_gui_connection)  # read on the worker's own connection
+    assert on_gui and not any(on_gui)  # read on the worker's own connection
 
     # Asked again, then again before the first read ends: only the last one opens.
     panel.open_rating_queue(run_id, rater="ana")
@@ -164,17 +168,14 @@ def test_a_big_runs_scorecard_is_read_off_the_gui_thread(window, mw_loop, monkey
     panel = window.suites_panel
     window.tabs.setCurrentWidget(panel)
     panel.refresh_runs()
-    on_gui_connection = []
-    real = type(store.suites).cell_figures
-    monkeypatch.setattr(type(store.suites), "cell_figures",
-                        lambda self, rid: on_gui_connection.append(self is store.suites) or real(self, rid))
+    on_gui = on_gui_connection(monkeypatch, store, "cell_figures")
 
     dialog = panel.open_run_scorecard(run_id)
     assert dialog is not None and dialog.big
     assert "reading its scorecard" in dialog.title.text() and dialog.table.rowCount() == 0
     assert not dialog.refresh_button.isEnabled()
     mw_loop.run_until_complete(asyncio.wait_for(dialog.reads.settled(), 10))
-    assert on_gui_connection and not any(on_gui_connection)  # read on the worker's own connection
+    assert on_gui and not any(on_gui)  # read on the worker's own connection
     assert dialog.refresh_button.isEnabled() and "12 / 12 answers" in dialog.title.text()
 
     here = RunScorecardDialog(window.engine, run_id, window)  # the small run's path, on the GUI thread
