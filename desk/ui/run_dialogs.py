@@ -18,7 +18,7 @@ from desk.ui.collector import handed_over
 
 if TYPE_CHECKING:
     from desk.core.rubric import Rubric
-    from desk.ui.rating_queue import RatingQueue
+    from desk.ui.rating_queue import QueueIndex, RatingQueue
     from desk.ui.run_compare_view import RunCompareDialog
     from desk.ui.run_scorecard import RunScorecardDialog
 
@@ -72,16 +72,20 @@ class RunDialogs:
                     self._queue_job = None
                     self.show_error(str(exc))
                 return None
+            from desk.ui.rating_queue import QueueIndex
+
+            index = await asyncio.to_thread(QueueIndex.of, items)  # its lookups, made off the GUI thread too
             if job is not self._queue_job or not shiboken6.isValid(self.parent):
                 return None
             self._queue_job = None
-            return self._open(run_id, rater, items)
+            return self._open(run_id, rater, items, index)
 
-    def _open(self, run_id: str, rater: str, items: list[QueueItem] | None) -> RatingQueue | None:
+    def _open(self, run_id: str, rater: str, items: list[QueueItem] | None,
+              index: QueueIndex | None = None) -> RatingQueue | None:
         from desk.ui.rating_queue import RatingQueue
 
         self.queue = self._replace(self.queue, lambda: RatingQueue(self.engine, run_id, rater, rubric=self.rubric(),
-                                                                  parent=self.parent, items=items))
+                                                                  parent=self.parent, items=items, index=index))
         if self.queue is not None:
             self.queue.rating_saved.connect(lambda _r: self.rated(run_id))
             self.queue.focus_current()

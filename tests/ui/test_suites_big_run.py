@@ -97,11 +97,18 @@ def test_a_big_runs_rating_queue_is_read_off_the_gui_thread_then_opens(window, m
     window.tabs.setCurrentWidget(panel)
     panel.refresh_runs()
     on_gui = on_gui_connection(monkeypatch, store, "cell_statuses")
+    from desk.ui.rating_queue import QueueIndex
+    indexed_on = []
+    real_of = QueueIndex.of.__func__
+    monkeypatch.setattr(QueueIndex, "of", classmethod(
+        lambda cls, items: indexed_on.append(threading.get_ident()) or real_of(cls, items)))
 
     assert panel.open_rating_queue(run_id, rater="ana") is None  # not yet: read first, off the GUI thread
     queue = mw_loop.run_until_complete(asyncio.wait_for(panel.dialogs.queue_task, 10))
     assert queue is not None and queue is panel.dialogs.queue and queue.isVisible()
     assert len(queue.items) == 4 and queue.total == 4 * len(MODELS) and not queue.rated
+    assert indexed_on and threading.get_ident() not in indexed_on  # its lookups made off the GUI thread
+    assert queue.item_of == {rid: item for item in queue.items for rid in item.response_ids}
     assert on_gui and not any(on_gui)  # read on the worker's own connection
 
     # Asked again, then again before the first read ends: only the last one opens.
