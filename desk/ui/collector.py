@@ -18,8 +18,8 @@ youngest generation.
 
 What such a worker hands over stays: a big run's matrix is 100,000 cells and more that the
 view holds. Walked young, then middle-aged, then in a full pass, it would cost the GUI thread
-50-150 ms each time. The view that reads and installs it does so in `handed_over()`: the young objects, if
-more than FREEZE_FROM, are frozen (gc.freeze) out of every later pass. Reference counting
+50-150 ms each time. The view that reads and installs it does so in `handed_over()`: the young
+objects, if more than FREEZE_FROM, are frozen (gc.freeze) out of every later pass. Reference counting
 still frees them when the view lets go; a reference cycle among them (a dialog's wrapper,
 say) is never collected: a few kilobytes per big read, kept until desk exits.
 """
@@ -37,7 +37,7 @@ from desk.core.collections_paused import collections_paused, under_way
 
 CHECK_MS = 100  # often enough that a generation-0 pass stays small (sub-millisecond)
 WAIT_S = 5.0  # the longest a worker's rows hold collection off (cycles made meanwhile wait)
-FREEZE_FROM = 50_000  # young objects at a hand-over: fewer cost a pass less than a millisecond apiece
+FREEZE_FROM = 50_000  # young objects at a hand-over from which they are frozen: fewer are walked in a few ms
 
 
 @contextmanager
