@@ -13,8 +13,9 @@ import dataclasses
 import json
 import os
 import sqlite3
+import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
@@ -37,6 +38,12 @@ from desk.store.rubrics import RubricTable
 from desk.store.sql import Row, fetch_all, one, rows, transaction
 
 SUITE_RUN = "suite"  # runs.kind of a suite run
+# Suite versions read back, by (store id, suite id), for every connection of this process
+# (a big run is read back on a worker's fresh connection each time): the last few, as a
+# suite's attachments may be megabytes.
+_SUITES: OrderedDict[tuple[str, str], Suite] = OrderedDict()
+_SUITES_KEPT = 4
+_SUITES_LOCK = threading.Lock()
 _CHUNK = 500
 
 
@@ -132,6 +139,7 @@ class SuiteTable:
         # run id -> (answers_version, its cell_counts then): a run's cells counted again only
         # when an answer or a run's link to a trial was written since (m020).
         self._counts: dict[str, tuple[int, tuple[int, int]]] = {}
+        self._store_id: str | None = None
 
     # --- suites -----------------------------------------------------------------------------
 
@@ -196,8 +204,31 @@ class SuiteTable:
         return self._suite(row) if row else None
 
     def get_suite_by_id(self, suite_id: str) -> Suite | None:
+        """The stored suite version `suite_id`: read once per process, as a version's cases
+        never change once stored (a big run's every read back needs its suite: 16,667 cases
+        took 0.1-0.2 s to read each time)."""
+        key = (self._identity(), suite_id)
+        with _SUITES_LOCK:
+            kept = _SUITES.get(key)
+            if kept is not None:
+                _SUITES.move_to_end(key)
+                return kept
         row = one(self.db, "SELECT * FROM suites WHERE id = ?", (suite_id,))
-        return self._suite(row) if row else None
+        if row is None:
+            return None
+        suite = self._suite(row)
+        with _SUITES_LOCK:
+            _SUITES[key] = suite
+            while len(_SUITES) > _SUITES_KEPT:
+                _SUITES.popitem(last=False)
+        return suite
+
+    def _identity(self) -> str:
+        """This store's own id (store_identity): suites kept in memory are this store's."""
+        if self._store_id is None:
+            found = self.db.conn.execute("SELECT id FROM store_identity LIMIT 1").fetchone()
+            self._store_id = str(found[0]) if found else f"unnamed:{id(self)}"
+        return self._store_id
 
     def find_suite_file(self, name: str, sha256: str) -> SuiteInfo | None:
         """The version of `name` imported from a file with this hash, if any."""
