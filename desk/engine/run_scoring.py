@@ -41,6 +41,7 @@ class RunReading:
 
     info: SuiteRunInfo
     scores: list[ModelScore]
+    pair: tuple[str, str] | None  # the models asked to be compared
     comparison: PairedComparison | None
     refused: str | None  # why the pair asked for was not compared (a model not in the run…)
     disagreements: list[Disagreement]
@@ -88,7 +89,7 @@ class RunScoring:
                 comparison = self._compare(run, *pair, ratings)
             except SuiteRunError as exc:
                 refused = str(exc)
-        return RunReading(run.info, scores, comparison, refused, disagreements(self.suites, self.ratings, run_id),
+        return RunReading(run.info, scores, pair, comparison, refused, disagreements(self.suites, self.ratings, run_id),
                           tool_use(self.suites, run_id))
 
     def _scorecard(self, run: _Run, scoped: RatingFilter, seed: int, constraints: str,

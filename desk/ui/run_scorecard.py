@@ -260,10 +260,9 @@ class RunScorecardDialog(QDialog):
         run = self.info
         self.title.setText(f"<b>{run.suite} v{run.suite_version}</b> · run {run.run_id} · "
                            f"{len(models)} models · {run.status} · {run.done} / {run.total} answers")
-        if self._pair() == (None if reading.comparison is None else (reading.comparison.model_a,
-                                                                    reading.comparison.model_b)):
+        if reading.pair is not None and reading.pair == self._pair():
             self.show_comparison(reading.comparison, reading.refused)
-        else:  # none asked for, or the pair changed while the run was read
+        else:  # none to compare (says why), or the pair changed while the run was read
             self.update_comparison()
         self.show_disagreements(reading.disagreements)
         self.tool_use.show_scores(reading.tool_use)

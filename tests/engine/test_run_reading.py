@@ -31,7 +31,7 @@ def test_the_dialogs_one_reading_is_the_services_separate_reads(tmp_path):
         for run_id in run_ids:
             for pair in ((MODELS[0], MODELS[1]), (MODELS[2], MODELS[0])):
                 reading = suites.run_reading(run_id, pair)
-                assert reading.info == suites.run_info(run_id)
+                assert reading.info == suites.run_info(run_id) and reading.pair == pair
                 assert _scores(reading.scores) == _scores(suites.scorecard(run_id))
                 assert reading.comparison == suites.compare_models(run_id, *pair) and reading.refused is None
                 assert reading.disagreements == suites.disagreements(run_id) and reading.disagreements

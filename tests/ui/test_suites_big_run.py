@@ -204,3 +204,37 @@ def test_a_big_runs_scorecard_is_read_off_the_gui_thread(window, mw_loop, monkey
     mw_loop.run_until_complete(asyncio.wait_for(dialog.reads.settled(), 10))
     assert shown == []
     here.close()
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["here", "worker"])
+def test_a_run_scorecard_says_why_it_compares_nothing(window, mw_loop, monkeypatch, big):
+    """A run of one model, or the same model chosen twice: the dialog says why there is no
+    comparison, whether the run was read here or on a worker."""
+    from desk.core.response import Attempt, ResponseResult, Status
+    from desk.core.suite import Case, Suite
+    from desk.ui.run_scorecard import RunScorecardDialog
+
+    store = window.engine.store
+    suite = store.suites.save_suite(Suite("solo", (Case("s0", "Task 0"),)))
+    run_id = store.runs.create("suite", {"suite_id": suite.id, "suite": "solo", "suite_version": suite.version,
+                                         "cases": 1, "models": [MODELS[0]], "repeat": 1, "concurrency": 1,
+                                         "total": 1, "settings": {}, "max_turns": 2}, "solo")
+    trial = store.suites.cell_trial(run_id, suite.cases[0], 0)
+    store.responses.finish(ResponseResult(
+        id="solo-0", trial_id=trial, model=MODELS[0], settings={}, status=Status.OK, text="Done.",
+        started_at=1.0, first_token_at=1.1, ended_at=2.0, total_ms=1000.0,
+        attempts=[Attempt(number=1, started_at=1.0, ended_at=2.0, status=Status.OK)]))
+    store.suites.link_response("solo-0", run_id, 0)
+    store.runs.finish(run_id, "done", {})
+    dialog = RunScorecardDialog(window.engine, run_id, window, big=big)
+    mw_loop.run_until_complete(asyncio.wait_for(dialog.reads.settled(), 10))
+    assert dialog.result.text() == "This run has one model: there is nothing to compare it with."
+    dialog.close()
+
+    two = _run(store, "pair", 2)
+    dialog = RunScorecardDialog(window.engine, two, window, big=big)
+    dialog.choose(MODELS[0], MODELS[0])
+    dialog.refresh()
+    mw_loop.run_until_complete(asyncio.wait_for(dialog.reads.settled(), 10))
+    assert dialog.result.text() == "Choose two different models."
+    dialog.close()
