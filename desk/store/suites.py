@@ -330,12 +330,17 @@ class SuiteTable:
         """`run_cells` without the answers' texts and attempts: each response's figures, cell
         by cell (by case, sample and model), each cell's answers oldest first; all read from
         an index (m019), in its order."""
-        found = fetch_all(self.db.conn.execute(
-            "SELECT t.case_id, t.sample, r.model, r.status, r.id, r.error_kind, r.ttft_ms, r.total_ms, r.cost_usd, "
-            "r.served_model, r.system_fingerprint "
+        found = self._cells(run_id, "r.error_kind, r.ttft_ms, r.total_ms, r.cost_usd, r.served_model, r.system_fingerprint")
+        return cast("list[CellFigures]", [*map(tuple.__new__, repeat(CellFigures), found)])
+
+    def _cells(self, run_id: str, more: str = "") -> list[Any]:
+        """(case_id, sample, model, status, response_id, *`more` columns) of every response of
+        the run, cell by cell, each cell's answers oldest first (_CELL_ORDER), all from
+        idx_responses_cells: no answer's row is read."""
+        return fetch_all(self.db.conn.execute(
+            f"SELECT t.case_id, t.sample, r.model, r.status, r.id{', ' + more if more else ''} "
             "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
             f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)))
-        return cast("list[CellFigures]", [*map(tuple.__new__, repeat(CellFigures), found)])
 
     def first_lines(self, response_ids: Sequence[str]) -> dict[str, str]:
         """Each response's first line of text (desk.core.first_line), read from the
@@ -359,18 +364,12 @@ class SuiteTable:
     def cell_statuses(self, run_id: str) -> list[tuple[str, int, str, str, str]]:
         """(case_id, sample, model, status, response_id) of every response of the run, as
         cell_figures orders them (each cell's answers oldest first): its first five fields."""
-        return fetch_all(self.db.conn.execute(
-            "SELECT t.case_id, t.sample, r.model, r.status, r.id "
-            "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
-            f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)))
+        return self._cells(run_id)
 
     def cell_times(self, run_id: str) -> list[tuple[str, int, str, str, str, float, int]]:
         """cell_statuses with when each response was stored: (..., created_at, rowid), the
         order run_cells gives them in (read from the same index, no answer's row)."""
-        return fetch_all(self.db.conn.execute(
-            "SELECT t.case_id, t.sample, r.model, r.status, r.id, r.created_at, r.rowid "
-            "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
-            f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)))
+        return self._cells(run_id, "r.created_at, r.rowid")
 
     def tool_calls(self, response_ids: Sequence[str]) -> dict[str, list[ToolCall]]:
         """The tool calls each of these responses made (those that exist), by id: no text,

@@ -316,7 +316,7 @@ class SuiteService:
 
     def list_runs(self, limit: int = 200) -> list[SuiteRunInfo]:
         """Suite runs, newest first, with status running | interrupted | done and done/total."""
-        return [run_info(r) for r in self.tables.suite_runs(limit, active=ACTIVE)]
+        return _listed(self.tables, limit)
 
     def run_info(self, run_id: str) -> SuiteRunInfo | None:
         """One suite run as listed, or None when there is no such run."""
@@ -440,10 +440,14 @@ class SuiteService:
                                          lambda: self.history(name, model=model))
 
 
+def _listed(tables: SuiteTables, limit: int) -> list[SuiteRunInfo]:
+    """Suite runs, newest first, as listed (the runs this process is sending are running)."""
+    return [run_info(r) for r in tables.suite_runs(limit, active=ACTIVE)]
+
+
 def _history(tables: SuiteTables, ratings: RatingLookup, turns: TurnLookup, name: str,
              model: str | None) -> list[HistoryPoint]:
-    runs = [run_info(r) for r in tables.suite_runs(MAX_RUNS, active=ACTIVE)]
-    return history_of(tables, ratings, runs, name, model=model, turns=turns)
+    return history_of(tables, ratings, _listed(tables, MAX_RUNS), name, model=model, turns=turns)
 
 
 def _check_new_run(suite: Suite, models: Sequence[ModelRef], repeat: int, concurrency: int) -> None:
