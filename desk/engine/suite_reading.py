@@ -4,6 +4,9 @@ models, the rating queue, constraint disagreements and the units a scorecard pai
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import compress, groupby
+from operator import itemgetter
+from typing import Any
 
 from desk.core.judge import is_machine
 from desk.core.rating import Rating, RatingCell
@@ -91,29 +94,38 @@ def _verdicts(given: Sequence[RatingCell], machine: dict[str, bool],
                          handled(expect, values)), auto
 
 
-def rating_queue(suites: SuiteTables, ratings: RatingLookup, run_id: str,
-                 rater: str | None = None) -> list[QueueItem]:
+def rating_queue(suites: SuiteTables, run_id: str, rater: str | None = None) -> list[QueueItem]:
     """Per (case, sample) of a run, in case order: every model's answer to rate (and, with
-    `rater`, which of them that rater has rated). Only the answers' ids and statuses are read."""
-    counted, _ = counted_cells(suites.cell_statuses(run_id))
+    `rater`, which of them that rater has rated). Only the answers' ids and statuses are read
+    (and whether `rater` rated each, with them)."""
+    counted, _ = counted_cells(suites.rater_cells(run_id, rater) if rater else suites.cell_statuses(run_id))
     info = known_run(suites, run_id, cell_counts(counted))
     suite, models = run_suite(suites, info), list(info.models)
     trials = {(case_id, sample): trial_id for case_id, sample, trial_id in suites.run_trials(run_id)}
-    chosen = {key: cell[4] for key, cell in counted.items()}  # the response ids
-    rated = ratings.rated_by(rater, list(chosen.values())) if rater and chosen else set()
+    # The counted cells come by (case, sample, model): each place's answers together, its
+    # models in name order. Grouped once here; no lookup per (case, sample, model).
+    rank = dict(zip(models, range(len(models)), strict=True))
+    in_order = sorted(models) == models
+    places: dict[tuple[str, int], list[tuple[Any, ...]]] = {}
+    for place, group in groupby(counted.values(), _PLACE):
+        here = [cell for cell in group if cell[2] in rank]
+        if here:
+            places[place] = here if in_order else sorted(here, key=lambda cell: rank[cell[2]])
     items = []
     for case in suite.cases:
+        case_id = case.id or ""
         for sample in range(info.repeat):
-            trial_id = trials.get((case.id or "", sample))
-            if trial_id is None:
+            answers = places.get((case_id, sample))
+            trial_id = trials.get((case_id, sample))
+            if answers is None or trial_id is None:
                 continue
-            present = [(m, rid) for m in models if (rid := chosen.get((case.id or "", sample, m))) is not None]
-            if not present:
-                continue
-            ids = tuple(i for _, i in present)
-            items.append(QueueItem(case, sample, trial_id, ids, tuple(m for m, _ in present),
-                                   tuple(i for i in ids if i in rated)))
+            ids = tuple(map(_RESPONSE, answers))
+            done = tuple(compress(ids, map(_RATED, answers))) if rater else ()
+            items.append(QueueItem(case, sample, trial_id, ids, tuple(map(_MODEL, answers)), done))
     return items
+
+
+_PLACE, _MODEL, _RESPONSE, _RATED = itemgetter(0, 1), itemgetter(2), itemgetter(4), itemgetter(5)
 
 
 def disagreements(suites: SuiteTables, ratings: RatingLookup, run_id: str | None = None) -> list[Disagreement]:

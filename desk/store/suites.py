@@ -44,7 +44,6 @@ SUITE_RUN = "suite"  # runs.kind of a suite run
 _SUITES: OrderedDict[tuple[str, str], Suite] = OrderedDict()
 _SUITES_KEPT = 4
 _SUITES_LOCK = threading.Lock()
-_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -103,6 +102,8 @@ class RunCell:
 
 # Cell by cell, each cell's answers oldest first: the order of the run's trials and of
 # idx_responses_cells, so SQLite sorts no more than each trial's few answers.
+_CASE_COLUMNS = ("id, position, case_ref, prompt, system, expect, tags_json, notes, constraints_json, source, "
+                 "upstream_id, tools_json, tool_results_json, expected_call_json, clarification")
 _CELL_ORDER = "ORDER BY t.case_id, t.sample, r.model, r.created_at, r.rowid"
 _TEXT_START = 300  # characters of a text read for its first line (its length would count them all)
 
@@ -241,8 +242,10 @@ class SuiteTable:
         return self._suite_info(row) if row else None
 
     def _suite(self, row: Row) -> Suite:
-        found = rows(self.db, "SELECT * FROM suite_cases WHERE suite_id = ? ORDER BY position", (row["id"],))
-        attachments = self._case_attachments([r["id"] for r in found])
+        # Tuples in the columns' order, not a dict per case: 16,667 cases made 0.17 s, 0.04 s of it dicts.
+        found = fetch_all(self.db.conn.execute(
+            f"SELECT {_CASE_COLUMNS} FROM suite_cases WHERE suite_id = ? ORDER BY position", (row["id"],)))
+        attachments = self._case_attachments(row["id"]) if found else {}
         tool_sets: dict[str, ToolSet] = {}  # cases often offer the same tools: each set read (and checked) once
 
         def tools_of(text: str) -> ToolSet:
@@ -252,34 +255,30 @@ class SuiteTable:
 
         cases = tuple(
             Case(
-                key=r["case_ref"], prompt=r["prompt"], system=r["system"], expect=r["expect"],
-                tags=tuple(_json(r["tags_json"], ())), notes=r["notes"],
-                attachments=tuple(attachments.get(r["id"], ())),
-                constraints=tuple(Constraint(c["id"], c.get("kwargs") or {})
-                                  for c in _json(r["constraints_json"], ())),
-                source=r["source"], upstream_id=r["upstream_id"], id=r["id"], position=r["position"],
-                tools=tools_of(r["tools_json"]) if r["tools_json"] else None,
-                tool_results=tuple(_json(r["tool_results_json"], ())),
-                expected_call=read_expected_call(_json(r["expected_call_json"], None)),
-                clarification=r["clarification"],
+                key=key, prompt=prompt, system=system, expect=expect, tags=tuple(_json(tags, ())), notes=notes,
+                attachments=tuple(attachments.get(case_id, ())),
+                constraints=tuple(Constraint(c["id"], c.get("kwargs") or {}) for c in _json(constraints, ())),
+                source=source, upstream_id=upstream_id, id=case_id, position=position,
+                tools=tools_of(tools) if tools else None, tool_results=tuple(_json(results, ())),
+                expected_call=read_expected_call(_json(expected, None)), clarification=clarification,
             )
-            for r in found
+            for (case_id, position, key, prompt, system, expect, tags, notes, constraints, source, upstream_id,
+                 tools, results, expected, clarification) in found
         )
         return Suite(name=row["name"], cases=cases, version=row["version"], id=row["id"],
                      created_at=row["created_at"], source=row["source"])
 
-    def _case_attachments(self, case_ids: list[str]) -> dict[str, list[Attachment]]:
+    def _case_attachments(self, suite_id: str) -> dict[str, list[Attachment]]:
+        """The attachments of a suite version's cases, by case id, each case's in order:
+        one query for the suite (most suites have none: nothing comes back)."""
         out: dict[str, list[Attachment]] = {}
-        for start in range(0, len(case_ids), _CHUNK):
-            chunk = case_ids[start : start + _CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            for r in rows(
-                self.db,
-                "SELECT a.*, b.data FROM suite_case_attachments a JOIN blobs b ON b.sha256 = a.sha256 "
-                f"WHERE a.case_id IN ({marks}) ORDER BY a.case_id, a.position",
-                chunk,
-            ):
-                out.setdefault(r["case_id"], []).append(trials._attachment(r))
+        for r in rows(
+            self.db,
+            "SELECT a.*, b.data FROM suite_case_attachments a JOIN blobs b ON b.sha256 = a.sha256 "
+            "WHERE a.case_id IN (SELECT id FROM suite_cases WHERE suite_id = ?) ORDER BY a.case_id, a.position",
+            (suite_id,),
+        ):
+            out.setdefault(r["case_id"], []).append(trials._attachment(r))
         return out
 
     @staticmethod
@@ -311,9 +310,8 @@ class SuiteTable:
 
     def run_trials(self, run_id: str) -> list[tuple[str, int, str]]:
         """(case_id, sample, trial_id) of every (case, sample) the run has sent so far."""
-        return [(r["case_id"], r["sample"], r["trial_id"])
-                for r in rows(self.db, "SELECT case_id, sample, trial_id FROM suite_run_trials WHERE run_id = ? "
-                                  "ORDER BY rowid", (run_id,))]
+        return fetch_all(self.db.conn.execute(
+            "SELECT case_id, sample, trial_id FROM suite_run_trials WHERE run_id = ? ORDER BY rowid", (run_id,)))
 
     def run_cells(self, run_id: str) -> list[RunCell]:
         """Every response of the run with its case and sample, in the order they were stored."""
@@ -333,14 +331,14 @@ class SuiteTable:
         found = self._cells(run_id, "r.error_kind, r.ttft_ms, r.total_ms, r.cost_usd, r.served_model, r.system_fingerprint")
         return cast("list[CellFigures]", [*map(tuple.__new__, repeat(CellFigures), found)])
 
-    def _cells(self, run_id: str, more: str = "") -> list[Any]:
+    def _cells(self, run_id: str, more: str = "", params: tuple[Any, ...] = ()) -> list[Any]:
         """(case_id, sample, model, status, response_id, *`more` columns) of every response of
         the run, cell by cell, each cell's answers oldest first (_CELL_ORDER), all from
-        idx_responses_cells: no answer's row is read."""
+        idx_responses_cells: no answer's row is read. `params` are `more`'s parameters."""
         return fetch_all(self.db.conn.execute(
             f"SELECT t.case_id, t.sample, r.model, r.status, r.id{', ' + more if more else ''} "
             "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
-            f"WHERE t.run_id = ? {_CELL_ORDER}", (run_id,)))
+            f"WHERE t.run_id = ? {_CELL_ORDER}", (*params, run_id)))
 
     def first_lines(self, response_ids: Sequence[str]) -> dict[str, str]:
         """Each response's first line of text (desk.core.first_line), read from the
@@ -365,6 +363,14 @@ class SuiteTable:
         """(case_id, sample, model, status, response_id) of every response of the run, as
         cell_figures orders them (each cell's answers oldest first): its first five fields."""
         return self._cells(run_id)
+
+    def rater_cells(self, run_id: str, rater: str) -> list[tuple[str, int, str, str, str, int]]:
+        """cell_statuses with 1 when `rater` has rated the answer, else 0: any rating row of
+        theirs is a current one (an edit supersedes, nothing deletes). Probed per answer in
+        SQL, it costs a rating queue of 100,000 answers 0.05 s; their ids sent as a list and
+        read back as a set cost 0.12 s."""
+        return self._cells(run_id, "EXISTS (SELECT 1 FROM ratings g WHERE g.response_id = r.id AND g.rater = ?)",
+                           (rater,))
 
     def cell_times(self, run_id: str) -> list[tuple[str, int, str, str, str, float, int]]:
         """cell_statuses with when each response was stored: (..., created_at, rowid), the
@@ -538,9 +544,11 @@ def counted_cells(cells: Sequence[C]) -> tuple[dict[CellKey, C], Counter[CellKey
     matrix shows) and how many answers the cell has, from a run's cell_statuses or
     cell_figures (each cell's answers oldest first)."""
     keys = list(map(_KEY, cells))
-    oks = list(map(Status.OK.value.__eq__, map(_STATUS, cells)))
     # Later entries win in a dict built in order: the latest answer, the latest ok one over it.
     latest = dict(zip(keys, cells, strict=True))
+    if len(latest) == len(keys):  # a cell per answer (no retries): each counts, once
+        return latest, Counter(dict.fromkeys(keys, 1))
+    oks = list(map(Status.OK.value.__eq__, map(_STATUS, cells)))
     return {**latest, **dict(zip(compress(keys, oks), compress(cells, oks), strict=True))}, Counter(keys)
 
 

@@ -48,20 +48,30 @@ def _answer(rid: str, trial: str, model: str, status: Status, text: str) -> Resp
 @pytest.fixture()
 def run(tmp_path):
     """(store path, run id) of a 3-model run of 8 cases x 2 samples, answered every way."""
+    return _stored_run(tmp_path, MODELS)
+
+
+@pytest.fixture()
+def run_out_of_name_order(tmp_path):
+    """`run`, its models chosen in another order than their names'."""
+    return _stored_run(tmp_path, ("m/c", "m/a", "m/b"))
+
+
+def _stored_run(tmp_path, models: tuple[str, ...]) -> tuple:
     path = tmp_path / "run.db"
     store = open_store(path)
     suite = store.suites.save_suite(Suite("light", tuple(
         Case(f"c{k}", f"Task {k}", expect=("clarify", "follow_constraints", "")[k % 3],
              constraints=(Constraint("count:word_count_range", {"min_words": 1, "max_words": 3}),) if k % 3 == 1 else ())
         for k in range(8))))
-    run_id = _answered_run(store, suite, random.Random(7), "r")
+    run_id = _answered_run(store, suite, random.Random(7), "r", models)
     store.close()
     return path, run_id
 
 
-def _answered_run(store, suite, rng: random.Random, prefix: str) -> str:
+def _answered_run(store, suite, rng: random.Random, prefix: str, models: tuple[str, ...] = MODELS) -> str:
     run_id = store.runs.create("suite", {"suite_id": suite.id, "suite": suite.name, "suite_version": suite.version,
-                                         "cases": 8, "models": list(MODELS), "repeat": 2, "concurrency": 2,
+                                         "cases": 8, "models": list(models), "repeat": 2, "concurrency": 2,
                                          "total": 48, "settings": {}, "max_turns": 2}, "light")
     seq = 0
     for case in suite.cases:
@@ -69,7 +79,7 @@ def _answered_run(store, suite, rng: random.Random, prefix: str) -> str:
             if case.key == "c7" and sample == 1:
                 continue  # a (case, sample) never sent
             trial = store.suites.cell_trial(run_id, case, sample)
-            for model in MODELS:
+            for model in models:
                 statuses = rng.choice([[Status.OK], [Status.OK], [Status.ERROR, Status.OK], [Status.ERROR],
                                        [Status.INTERRUPTED], [Status.OK, Status.ERROR]])
                 for status in statuses:
@@ -180,8 +190,9 @@ def test_the_matrix_shows_what_reading_every_answer_whole_showed(run):
 
 
 @pytest.mark.parametrize("rater", [None, "ana", "nobody"])
-def test_the_rating_queue_lists_what_reading_every_answer_whole_listed(run, rater):
-    path, run_id = run
+@pytest.mark.parametrize("which", ["run", "run_out_of_name_order"])
+def test_the_rating_queue_lists_what_reading_every_answer_whole_listed(request, which, rater):
+    path, run_id = request.getfixturevalue(which)
     app = Application.open(path)
     try:
         engine = app.engine(warm_prices=False)
@@ -201,6 +212,8 @@ def test_the_rating_queue_lists_what_reading_every_answer_whole_listed(run, rate
                                           tuple(i for i in ids if i in rated)))
         assert items == expected
         assert len(items) == 15
+        assert all(item.models == tuple(m for m in matrix.models if m in item.models) for item in items)
+        assert any(item.models == matrix.models for item in items)  # the run's order, not its names'
         if rater == "ana":
             assert any(item.rated for item in items) and not all(item.done for item in items)
     finally:

@@ -96,7 +96,7 @@ def test_a_big_runs_rating_queue_is_read_off_the_gui_thread_then_opens(window, m
     panel = window.suites_panel
     window.tabs.setCurrentWidget(panel)
     panel.refresh_runs()
-    on_gui = on_gui_connection(monkeypatch, store, "cell_statuses")
+    on_gui = on_gui_connection(monkeypatch, store, "rater_cells")  # a rater's queue reads its cells so
     from desk.ui.rating_queue import QueueIndex
     indexed_on = []
     real_of = QueueIndex.of.__func__

@@ -338,7 +338,7 @@ class SuiteService:
 
     async def rating_queue_in_background(self, job: Job, run_id: str, rater: str | None = None) -> list[QueueItem]:
         """`rating_queue` on a worker thread with its own connection, as matrix_in_background."""
-        return await self._in_background(job, lambda store: rating_queue(store.suites, store.ratings, run_id, rater),
+        return await self._in_background(job, lambda store: rating_queue(store.suites, run_id, rater),
                                          lambda: self.rating_queue(run_id, rater))
 
     async def _in_background(self, job: Job, read: Callable[[RunReaders], T], here: Callable[[], T]) -> T:
@@ -357,7 +357,7 @@ class SuiteService:
         """Per (case, sample) of a run, in case order: every model's answer to rate (and,
         with `rater`, which of them that rater has rated)."""
         with engine_errors(), collections_paused():
-            return rating_queue(self.tables, self.ratings, run_id, rater)
+            return rating_queue(self.tables, run_id, rater)
 
     def disagreements(self, run_id: str | None = None) -> list[Disagreement]:
         """Answers whose automatic constraint verdict differs from a person's."""
