@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from desk.core.response import served_label
@@ -131,27 +131,42 @@ def suite_history(runs: Sequence[tuple[RunMeta, dict[tuple[Hashable, str], Answe
     """The points of every run (oldest first) and model (by name; only `model` if given),
     each marked where what the vendor said it served differs from that model's previous run
     that said anything."""
-    points: list[HistoryPoint] = []
-    last_served: dict[str, tuple[str, ...]] = {}
-    for meta, facts in sorted(runs, key=lambda r: (r[0].created_at, r[0].run_id)):
-        by_model: dict[str, list[AnswerFacts]] = {}
-        for (_, name), answer in sorted(facts.items(), key=lambda kv: repr(kv[0])):
-            by_model.setdefault(name, []).append(answer)
-        names = [name for name in sorted(by_model) if model is None or name == model]
-        # The run's models' cost intervals at once: models with as many answers share their
-        # draws, and big ones are worked on side by side (desk.core.resampling), the same
-        # figures as one at a time.
-        cost_cis = bootstrap_ratio_intervals([_cost_data(by_model[name]) for name in names], seed=seed)
-        for name, cost_ci in zip(names, cost_cis, strict=True):
-            answers = by_model[name]
-            served = tuple(sorted({label for a in answers
-                                   if (label := served_label(a.served_model, a.system_fingerprint)) is not None}))
-            changed = None
-            before = last_served.get(name)
-            if served and before is not None and before != served:
-                changed = f"{', '.join(before)} → {', '.join(served)}"
-            if served:
-                last_served[name] = served
-            points.append(HistoryPoint(meta, name, len(answers), run_figures(answers, seed=seed, cost_ci=cost_ci),
-                                       served, changed))
+    ordered = sorted(runs, key=lambda r: (r[0].created_at, r[0].run_id))
+    return marked([p for meta, facts in ordered for p in run_points(meta, facts, model=model, seed=seed)])
+
+
+def run_points(meta: RunMeta, facts: dict[tuple[Hashable, str], AnswerFacts], *,
+               model: str | None = None, seed: int = 0) -> list[HistoryPoint]:
+    """One run's points, a model each (by name; only `model` if given), not yet marked: a
+    run's points depend on its answers alone, so they can be kept while those stay as they are."""
+    by_model: dict[str, list[AnswerFacts]] = {}
+    for (_, name), answer in sorted(facts.items(), key=lambda kv: repr(kv[0])):
+        by_model.setdefault(name, []).append(answer)
+    names = [name for name in sorted(by_model) if model is None or name == model]
+    # The run's models' cost intervals at once: models with as many answers share their
+    # draws, and big ones are worked on side by side (desk.core.resampling), the same
+    # figures as one at a time.
+    cost_cis = bootstrap_ratio_intervals([_cost_data(by_model[name]) for name in names], seed=seed)
+    points = []
+    for name, cost_ci in zip(names, cost_cis, strict=True):
+        answers = by_model[name]
+        served = tuple(sorted({label for a in answers
+                               if (label := served_label(a.served_model, a.system_fingerprint)) is not None}))
+        points.append(HistoryPoint(meta, name, len(answers), run_figures(answers, seed=seed, cost_ci=cost_ci), served))
     return points
+
+
+def marked(points: Sequence[HistoryPoint]) -> list[HistoryPoint]:
+    """`points` (oldest run first) each marked where what the vendor said it served differs
+    from that model's previous run that said anything."""
+    out = []
+    last_served: dict[str, tuple[str, ...]] = {}
+    for point in points:
+        before = last_served.get(point.model)
+        changed = None
+        if point.served and before is not None and before != point.served:
+            changed = f"{', '.join(before)} → {', '.join(point.served)}"
+        if point.served:
+            last_served[point.model] = point.served
+        out.append(point if changed == point.served_changed else replace(point, served_changed=changed))
+    return out

@@ -416,6 +416,17 @@ class SuiteTable:
             ))
         return out
 
+    def reading_version(self) -> tuple[str, str, int, int, int]:
+        """What reading a run back depends on, as one value that changes whenever any of it may
+        have: this store (its id and file), every write to an answer, a rating or a run
+        (store_version), to a run's links to its trials (answers_version), and the turn links
+        (the newest's rowid: a link is added with its answer and deleted only with it)."""
+        found = self.db.conn.execute(
+            "SELECT (SELECT n FROM store_version WHERE id = 1), (SELECT n FROM answers_version WHERE id = 1), "
+            "(SELECT coalesce(max(rowid), 0) FROM turns), (SELECT file FROM pragma_database_list WHERE name = 'main')"
+        ).fetchone()
+        return self._identity(), str(found[3]), int(found[0]), int(found[1]), int(found[2])
+
     def _answers_version(self) -> int:
         return int(self.db.conn.execute("SELECT n FROM answers_version WHERE id = 1").fetchone()[0])
 
