@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from itertools import chain, product, repeat
+from itertools import chain, compress, count, product, repeat
+from typing import Any
 from operator import itemgetter
 
 from desk.core.judge import is_machine
@@ -75,38 +76,48 @@ def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str, turns: Tu
 
 _NOT_SENT = CellFigures._make((None,) * len(CellFigures._fields))  # a cell with no answer yet: none of its figures
 _CASE_ID, _SAMPLE, _MODEL, _STATUS, _RESPONSE_ID, _ERROR_KIND, _TTFT, _TOTAL, _COST = map(itemgetter, range(9))
-_VALUES = itemgetter(1, 3, 4, 5, 6, 7)  # a RatingCell but its answer and time: rater, criteria, quality, note
 _CellVerdict = tuple[RatingSummary | None, str | None, str | None]
 
 
 def _verdicts(given: Sequence[RatingCell], rids: Sequence[str | None],
               expects: Sequence[str]) -> tuple[list[RatingSummary | None], list[str | None], list[str | None]]:
-    """Each answer's `_verdict` (of `rids`, each one's case expecting `expects`) from `given`,
-    as columns. One rating's verdict is its rater's and values' with the expect kind (not
-    when nor of which answer it was made): most answers have one, their verdicts are made
-    once per such key and looked up; an answer rated several times is combined on its own."""
-    counts = Counter(map(_RATED, given))
-    alone = dict(zip(map(_RATED, given), given, strict=True))  # an answer's latest: its only one, for most
-    ratings = [alone.get(rid, _UNRATED) for rid in rids]
-    keys = list(zip(map(_VALUES, ratings), map(type, map(_QUALITY, ratings)), expects, strict=True))
-    made = {key: _verdict(() if x is _UNRATED else (x,), key[2])
-            for key, x in dict(zip(keys, ratings, strict=True)).items()}
-    out = list(map(made.__getitem__, keys))
-    several = {rid for rid, n in counts.items() if n > 1}
+    """Each answer's `_verdict` (of `rids`, each one's case expecting `expects`) from its
+    ratings among `given` (in order), as columns, by C loops: most answers have one rating,
+    whose verdict is made once per rater, values and expect kind (_ByValues); an answer
+    rated several times is combined on its own."""
+    rated = list(map(_RATED, given))
+    alone = dict(zip(rated, given, strict=True))  # an answer's latest rating: its only one, for most
+    ratings = list(map(alone.get, rids, repeat(_UNRATED)))
+    out = list(map(_ByValues().__getitem__,
+                   zip(map(_VALUES, ratings), map(type, map(_QUALITY, ratings)), expects, strict=True)))
+    counts = Counter(rated)
+    several: dict[str, list[RatingCell]] = {rid: [] for rid in compress(counts, map((1).__lt__, counts.values()))}
     if several:
-        at = {rid: k for k, rid in enumerate(rids) if rid in several}
-        grouped: dict[str, list[RatingCell]] = {}
-        for x in given:
-            if x.response_id in several:
-                grouped.setdefault(x.response_id, []).append(x)
-        for rid, group in grouped.items():
-            out[at[rid]] = _verdict(group, expects[at[rid]])
+        at = dict(zip(rids, count()))
+        for x in compress(given, map(several.__contains__, rated)):
+            several[x.response_id].append(x)
+        for rid, found in several.items():
+            out[at[rid]] = _verdict(found, expects[at[rid]])
     return list(map(_HUMAN, out)), list(map(_AUTO_CONSTRAINTS, out)), list(map(_AUTO_NOTE, out))
 
 
+class _ByValues(dict[tuple[Any, ...], "_CellVerdict"]):
+    """The `_verdict` of one rating (or of none) by (its rater, criteria, quality and note,
+    the quality's type, the expect kind): made from these alone, once each (which answer
+    it rates and when it was made do not change it)."""
+
+    def __missing__(self, key: tuple[Any, ...]) -> _CellVerdict:
+        (rater, outcome, uncertainty, constraints, quality, note), _, expect = key
+        given = () if rater is _NO_ONE else (RatingCell("", rater, 0.0, outcome, uncertainty, constraints, quality, note),)
+        made = self[key] = _verdict(given, expect)
+        return made
+
+
 _RATED, _QUALITY = itemgetter(0), itemgetter(6)
+_VALUES = itemgetter(1, 3, 4, 5, 6, 7)  # a RatingCell but its answer and time: rater, criteria, quality, note
 _HUMAN, _AUTO_CONSTRAINTS, _AUTO_NOTE = itemgetter(0), itemgetter(1), itemgetter(2)
-_UNRATED = RatingCell("", "", 0.0, None, None, None, None, "")  # stands for no rating in _verdicts' keys
+_NO_ONE: Any = object()  # the rater of no rating: no rater's name
+_UNRATED = RatingCell("", _NO_ONE, 0.0, None, None, None, None, "")  # an answer's rating when it has none
 
 
 def _verdict(given: Sequence[RatingCell], expect: str) -> _CellVerdict:
