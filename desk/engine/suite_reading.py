@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from itertools import chain, compress, count, product, repeat
-from typing import Any
 from operator import itemgetter
+from typing import Any
 
 from desk.core.judge import is_machine
 from desk.core.rating import Rating, RatingCell
