@@ -133,7 +133,7 @@ class CellFigures(NamedTuple):
 
 
 _FIGURE_FIELDS = itemgetter(*range(len(CellFigures._fields)))
-_ID_AND_START = itemgetter(4, len(CellFigures._fields), len(CellFigures._fields) + 1)  # cell_lines' rows
+_RESPONSE_ID, _START = itemgetter(4), itemgetter(len(CellFigures._fields))  # of cell_lines' rows
 
 
 class SuiteTable:
@@ -351,16 +351,12 @@ class SuiteTable:
         """`cell_figures`, and each response's first line of text (desk.core.first_line) by
         id, in one pass over the run's answers: read from the start of its text, a text whose
         start does not settle it read whole."""
-        found = self._cells(run_id, f"{_FIGURES}, substr(r.text, 1, {_TEXT_START}), "
-                                    f"substr(r.text, {_TEXT_START + 1}, 1) != ''")
+        found = self._cells(run_id, f"{_FIGURES}, substr(r.text, 1, {_TEXT_START + 1})")
         figures = cast("list[CellFigures]", [*map(tuple.__new__, repeat(CellFigures), map(_FIGURE_FIELDS, found))])
-        lines, unsettled = {}, []
-        for rid, start, more in map(_ID_AND_START, found):
-            line = first_line_of_start(start, whole=not more)
-            if line is None:
-                unsettled.append(rid)
-            else:
-                lines[rid] = line
+        # A start of _TEXT_START characters or fewer is the whole text.
+        lines = dict(zip(map(_RESPONSE_ID, found), [first_line_of_start(start, whole=len(start) <= _TEXT_START)
+                                                    for start in map(_START, found)], strict=True))
+        unsettled = [rid for rid, line in lines.items() if line is None]
         if unsettled:
             lines.update((rid, first_line(text)) for rid, text in self.db.conn.execute(
                 "SELECT id, text FROM responses WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(unsettled),)))
