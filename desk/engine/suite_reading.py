@@ -54,8 +54,9 @@ def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str, turns: Tu
     chosen, answers = counted_cells(figures)
     info = known_run(suites, run_id, cell_counts(chosen))
     suite, models = run_suite(suites, info), tuple(info.models)
-    trials = {(case_id, sample): trial_id for case_id, sample, trial_id in suites.run_trials(run_id)}
-    ids = [c.response_id for c in chosen.values()]
+    ran = suites.run_trials(run_id)
+    trials = dict(zip(map(_CASE_SAMPLE, ran), map(_TRIAL, ran), strict=True))
+    ids = list(map(_RESPONSE_ID, chosen.values()))
     turn_of = {rid: link.turn for rid, link in turns.for_responses(ids).items()} if turns and ids else {}
     case_ids, per_case = [case.id or "" for case in suite.cases], info.repeat * len(models)
     keys = list(product(case_ids, range(info.repeat), models))  # (case id, sample, model), cell by cell
@@ -76,6 +77,7 @@ def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str, turns: Tu
 
 _NOT_SENT = CellFigures._make((None,) * len(CellFigures._fields))  # a cell with no answer yet: none of its figures
 _CASE_ID, _SAMPLE, _MODEL, _STATUS, _RESPONSE_ID, _ERROR_KIND, _TTFT, _TOTAL, _COST = map(itemgetter, range(9))
+_CASE_SAMPLE, _TRIAL = itemgetter(0, 1), itemgetter(2)  # of run_trials' rows
 _CellVerdict = tuple[RatingSummary | None, str | None, str | None]
 
 
