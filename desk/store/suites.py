@@ -358,6 +358,7 @@ class SuiteTable:
                                                     for start in map(_START, found)], strict=True))
         unsettled = [rid for rid, line in lines.items() if line is None]
         if unsettled:
+            lines.update(dict.fromkeys(unsettled, ""))  # (an answer deleted since has no text)
             lines.update((rid, first_line(text)) for rid, text in self.db.conn.execute(
                 "SELECT id, text FROM responses WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(unsettled),)))
         return figures, lines
