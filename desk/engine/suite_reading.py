@@ -3,8 +3,9 @@ models, the rating queue, constraint disagreements and the units a scorecard pai
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from itertools import compress, groupby
+from itertools import chain, compress, count, groupby, product, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -24,7 +25,7 @@ from desk.engine.suite_records import (
     SuiteRunInfo,
 )
 from desk.engine.suite_run import find_run
-from desk.store.suites import CellKey, cell_counts, counted_cells
+from desk.store.suites import CellFigures, CellKey, cell_counts, counted_cells
 
 
 def known_run(suites: SuiteTables, run_id: str, counts: tuple[int, int] | None = None) -> SuiteRunInfo:
@@ -46,52 +47,92 @@ def run_suite(suites: SuiteTables, info: SuiteRunInfo) -> Suite:
 
 def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str, turns: TurnLookup | None = None) -> SuiteMatrix:
     """Cases x models (x samples) of a run: each cell's answer, timing, cost and ratings,
-    and (with `turns`) its turn. Only the answers' figures and first lines are read."""
-    chosen, answers = counted_cells(suites.cell_figures(run_id))
+    and (with `turns`) its turn. Only the answers' figures and first lines are read.
+    (A run of 100,000 answers makes as many cells: each of their fields is a column made
+    by C loops, in the matrix's order, and the cells are zipped from them.)"""
+    figures, first_lines = suites.cell_lines(run_id)
+    chosen, answers = counted_cells(figures)
     info = known_run(suites, run_id, cell_counts(chosen))
-    suite, models = run_suite(suites, info), list(info.models)
-    trials = {(case_id, sample): trial_id for case_id, sample, trial_id in suites.run_trials(run_id)}
-    ids = [c.response_id for c in chosen.values()]
-    first_lines = suites.first_lines(ids) if ids else {}
-    ratings: dict[str, list[RatingCell]] = {}
-    for rating in ratings_of.cells(ids):
-        ratings.setdefault(rating.response_id, []).append(rating)
-    machine = {name: is_machine(name) for name in {x.rater for given in ratings.values() for x in given}}
+    suite, models = run_suite(suites, info), tuple(info.models)
+    ran = suites.run_trials(run_id)
+    trials = dict(zip(map(_CASE_SAMPLE, ran), map(_TRIAL, ran), strict=True))
+    ids = list(map(_RESPONSE_ID, chosen.values()))
     turn_of = {rid: link.turn for rid, link in turns.for_responses(ids).items()} if turns and ids else {}
-    cells: list[MatrixCell] = []
-    for case in suite.cases:
-        case_id = case.id or ""
-        for sample in range(info.repeat):
-            trial_id = trials.get((case_id, sample))
-            for model in models:
-                key = (case_id, sample, model)
-                r = chosen.get(key)
-                if r is None:
-                    cells.append(MatrixCell(case_id, case.key, sample, model, trial_id, None, None, None, "", None,
-                                            None, None, answers[key], None, None, None))
-                    continue
-                rid = r.response_id
-                human, auto = _verdicts(ratings.get(rid, ()), machine, case.expect)
-                cells.append(MatrixCell(case_id, case.key, sample, model, trial_id, rid, r.status, r.error_kind or None,
-                                        first_lines.get(rid, ""), r.ttft_ms, r.total_ms, r.cost_usd, answers[key], human,
-                                        auto.constraints if auto else None, auto.note if auto else None,
-                                        turn_of.get(rid, 1)))
-    return SuiteMatrix(info, suite, tuple(models), info.repeat, tuple(cells))
+    case_ids, per_case = [case.id or "" for case in suite.cases], info.repeat * len(models)
+    keys = list(product(case_ids, range(info.repeat), models))  # (case id, sample, model), cell by cell
+    found = list(map(chosen.get, keys, repeat(_NOT_SENT)))
+    rids = list(map(_RESPONSE_ID, found))
+    expects = list(chain.from_iterable(map(repeat, [case.expect for case in suite.cases], repeat(per_case))))
+    human, auto_constraints, auto_note = _verdicts(ratings_of.cells(ids), rids, expects)
+    cells = zip(
+        map(_CASE_ID, keys), chain.from_iterable(map(repeat, [case.key for case in suite.cases], repeat(per_case))),
+        map(_SAMPLE, keys), map(_MODEL, keys),
+        chain.from_iterable(map(repeat, map(trials.get, product(case_ids, range(info.repeat))), repeat(len(models)))),
+        rids, map(_STATUS, found), [kind or None for kind in map(_ERROR_KIND, found)],
+        map(first_lines.get, rids, repeat("")), map(_TTFT, found), map(_TOTAL, found), map(_COST, found),
+        map(answers.__getitem__, keys), human, auto_constraints, auto_note, map(turn_of.get, rids, repeat(1)),
+        strict=True)
+    return SuiteMatrix(info, suite, models, info.repeat, tuple(map(tuple.__new__, repeat(MatrixCell), cells)))
 
 
-def _verdicts(given: Sequence[RatingCell], machine: dict[str, bool],
-              expect: str) -> tuple[RatingSummary | None, RatingCell | None]:
-    """An answer's people's ratings combined, and the automatic check's rating, if any."""
-    if not given:
-        return None, None
-    people = [x for x in given if not machine[x.rater]]
+_NOT_SENT = CellFigures._make((None,) * len(CellFigures._fields))  # a cell with no answer yet: none of its figures
+_CASE_ID, _SAMPLE, _MODEL, _STATUS, _RESPONSE_ID, _ERROR_KIND, _TTFT, _TOTAL, _COST = map(itemgetter, range(9))
+_CASE_SAMPLE, _TRIAL = itemgetter(0, 1), itemgetter(2)  # of run_trials' rows
+_CellVerdict = tuple[RatingSummary | None, str | None, str | None]
+
+
+def _verdicts(given: Sequence[RatingCell], rids: Sequence[str | None],
+              expects: Sequence[str]) -> tuple[list[RatingSummary | None], list[str | None], list[str | None]]:
+    """Each answer's `_verdict` (of `rids`, each one's case expecting `expects`) from its
+    ratings among `given` (in order), as columns, by C loops: most answers have one rating,
+    whose verdict is made once per rater, values and expect kind (_ByValues); an answer
+    rated several times is combined on its own."""
+    rated = list(map(_RATED, given))
+    alone = dict(zip(rated, given, strict=True))  # an answer's latest rating: its only one, for most
+    ratings = list(map(alone.get, rids, repeat(_UNRATED)))
+    out = list(map(_ByValues().__getitem__,
+                   zip(map(_VALUES, ratings), map(type, map(_QUALITY, ratings)), expects, strict=True)))
+    counts = Counter(rated)
+    several: dict[str, list[RatingCell]] = {rid: [] for rid in compress(counts, map((1).__lt__, counts.values()))}
+    if several:
+        at = dict(zip(rids, count()))
+        for x in compress(given, map(several.__contains__, rated)):
+            several[x.response_id].append(x)
+        for rid, found in several.items():
+            out[at[rid]] = _verdict(found, expects[at[rid]])
+    return list(map(_HUMAN, out)), list(map(_AUTO_CONSTRAINTS, out)), list(map(_AUTO_NOTE, out))
+
+
+class _ByValues(dict[tuple[Any, ...], "_CellVerdict"]):
+    """The `_verdict` of one rating (or of none) by (its rater, criteria, quality and note,
+    the quality's type, the expect kind): made from these alone, once each (which answer
+    it rates and when it was made do not change it)."""
+
+    def __missing__(self, key: tuple[Any, ...]) -> _CellVerdict:
+        (rater, outcome, uncertainty, constraints, quality, note), _, expect = key
+        given = () if rater is _NO_ONE else (RatingCell("", rater, 0.0, outcome, uncertainty, constraints, quality, note),)
+        made = self[key] = _verdict(given, expect)
+        return made
+
+
+_RATED, _QUALITY = itemgetter(0), itemgetter(6)
+_VALUES = itemgetter(1, 3, 4, 5, 6, 7)  # a RatingCell but its answer and time: rater, criteria, quality, note
+_HUMAN, _AUTO_CONSTRAINTS, _AUTO_NOTE = itemgetter(0), itemgetter(1), itemgetter(2)
+_NO_ONE: Any = object()  # the rater of no rating: no rater's name
+_UNRATED = RatingCell("", _NO_ONE, 0.0, None, None, None, None, "")  # an answer's rating when it has none
+
+
+def _verdict(given: Sequence[RatingCell], expect: str) -> _CellVerdict:
+    """An answer's people's ratings combined (and whether they show what its case
+    expects), and the automatic check's constraint verdict and note, if any."""
+    people = [x for x in given if not is_machine(x.rater)]
     auto = next((x for x in given if x.rater == AUTO_RATER), None)
-    if not people:
-        return None, auto
-    values = combined_rating(people)
-    return RatingSummary(values.get("outcome"), values.get("uncertainty"), values.get("constraints"),
-                         values.get("quality"), tuple(sorted({x.rater for x in people})),
-                         handled(expect, values)), auto
+    human = None
+    if people:
+        values = combined_rating(people)
+        human = RatingSummary(values.get("outcome"), values.get("uncertainty"), values.get("constraints"),
+                              values.get("quality"), tuple(sorted({x.rater for x in people})), handled(expect, values))
+    return human, auto.constraints if auto else None, auto.note if auto else None
 
 
 def rating_queue(suites: SuiteTables, run_id: str, rater: str | None = None) -> list[QueueItem]:
@@ -119,13 +160,13 @@ def rating_queue(suites: SuiteTables, run_id: str, rater: str | None = None) -> 
             trial_id = trials.get((case_id, sample))
             if answers is None or trial_id is None:
                 continue
-            ids = tuple(map(_RESPONSE, answers))
-            done = tuple(compress(ids, map(_RATED, answers))) if rater else ()
+            ids = tuple(map(_RESPONSE_ID, answers))
+            done = tuple(compress(ids, map(_RATED_BY_RATER, answers))) if rater else ()
             items.append(QueueItem(case, sample, trial_id, ids, tuple(map(_MODEL, answers)), done))
     return items
 
 
-_PLACE, _MODEL, _RESPONSE, _RATED = itemgetter(0, 1), itemgetter(2), itemgetter(4), itemgetter(5)
+_PLACE, _RATED_BY_RATER = itemgetter(0, 1), itemgetter(5)  # of rater_cells' rows: (case, sample), rated
 
 
 def disagreements(suites: SuiteTables, ratings: RatingLookup, run_id: str | None = None) -> list[Disagreement]:

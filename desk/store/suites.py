@@ -113,6 +113,7 @@ CellStatus = tuple[Any, ...]
 CellKey = tuple[str, int, str]  # (case id, sample, model)
 C = TypeVar("C", bound=CellStatus)
 _KEY, _STATUS = itemgetter(0, 1, 2), itemgetter(3)
+_FIGURES = "r.error_kind, r.ttft_ms, r.total_ms, r.cost_usd, r.served_model, r.system_fingerprint"  # CellFigures' last six
 
 
 class CellFigures(NamedTuple):
@@ -130,6 +131,10 @@ class CellFigures(NamedTuple):
     cost_usd: float | None
     served_model: str | None
     system_fingerprint: str | None
+
+
+_FIGURE_FIELDS = itemgetter(*range(len(CellFigures._fields)))
+_RESPONSE_ID, _START = itemgetter(4), itemgetter(len(CellFigures._fields))  # of cell_lines' rows
 
 
 class SuiteTable:
@@ -328,7 +333,7 @@ class SuiteTable:
         """`run_cells` without the answers' texts and attempts: each response's figures, cell
         by cell (by case, sample and model), each cell's answers oldest first; all read from
         an index (m019), in its order."""
-        found = self._cells(run_id, "r.error_kind, r.ttft_ms, r.total_ms, r.cost_usd, r.served_model, r.system_fingerprint")
+        found = self._cells(run_id, _FIGURES)
         return cast("list[CellFigures]", [*map(tuple.__new__, repeat(CellFigures), found)])
 
     def _cells(self, run_id: str, more: str = "", params: tuple[Any, ...] = ()) -> list[Any]:
@@ -340,24 +345,21 @@ class SuiteTable:
             "FROM suite_run_trials t JOIN responses r INDEXED BY idx_responses_cells ON r.trial_id = t.trial_id "
             f"WHERE t.run_id = ? {_CELL_ORDER}", (*params, run_id)))
 
-    def first_lines(self, response_ids: Sequence[str]) -> dict[str, str]:
-        """Each response's first line of text (desk.core.first_line), read from the
-        start of its text; a text whose start does not settle it is read whole."""
-        wanted = json.dumps(list(response_ids))
-        found = fetch_all(self.db.conn.execute(
-            f"SELECT id, substr(text, 1, {_TEXT_START}), substr(text, {_TEXT_START + 1}, 1) != '' FROM responses "
-            "WHERE id IN (SELECT value FROM json_each(?))", (wanted,)))
-        lines, unsettled = {}, []
-        for rid, start, more in found:
-            line = first_line_of_start(start, whole=not more)
-            if line is None:
-                unsettled.append(rid)
-            else:
-                lines[rid] = line
+    def cell_lines(self, run_id: str) -> tuple[list[CellFigures], dict[str, str]]:
+        """`cell_figures`, and each response's first line of text (desk.core.first_line) by
+        id, in one pass over the run's answers: read from the start of its text, a text whose
+        start does not settle it read whole."""
+        found = self._cells(run_id, f"{_FIGURES}, substr(r.text, 1, {_TEXT_START + 1})")
+        figures = cast("list[CellFigures]", [*map(tuple.__new__, repeat(CellFigures), map(_FIGURE_FIELDS, found))])
+        # A start of _TEXT_START characters or fewer is the whole text.
+        lines = dict(zip(map(_RESPONSE_ID, found), [first_line_of_start(start, whole=len(start) <= _TEXT_START)
+                                                    for start in map(_START, found)], strict=True))
+        unsettled = [rid for rid, line in lines.items() if line is None]
         if unsettled:
+            lines.update(dict.fromkeys(unsettled, ""))  # (an answer deleted since has no text)
             lines.update((rid, first_line(text)) for rid, text in self.db.conn.execute(
                 "SELECT id, text FROM responses WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(unsettled),)))
-        return lines
+        return figures, lines
 
     def cell_statuses(self, run_id: str) -> list[tuple[str, int, str, str, str]]:
         """(case_id, sample, model, status, response_id) of every response of the run, as

@@ -54,7 +54,7 @@ def test_a_big_runs_matrix_is_read_off_the_gui_thread(window, mw_loop, monkeypat
     first, second = _run(store, "first", 4), _run(store, "second", 3)
     panel = window.suites_panel
     window.tabs.setCurrentWidget(panel)
-    on_gui = on_gui_connection(monkeypatch, store, "cell_figures")
+    on_gui = on_gui_connection(monkeypatch, store, "cell_lines")
 
     made_on = []
     real_rows = suites_tab.matrix_rows
