@@ -28,7 +28,6 @@ from desk.engine.run_compare_tab import COLUMNS, LABELS, CompareRow, EvidenceRow
 from desk.engine.session import Engine, EngineError
 from desk.ui import defs, layout
 from desk.ui.latest_reads import LatestReads
-from desk.ui.load_charts import COLOURS
 
 EVIDENCE_COLUMNS = ("Case", "Run A", "Run B", "Answer in run A", "Answer in run B")
 CHANGED_COLOUR = "#c62828"
@@ -207,7 +206,7 @@ class RunCompareDialog(QDialog):
         self.plot.setLabel("left", f"{LABELS[figure]}" + (" (%)" if unit == "%" else ""))
         notes = []
         for i, s in enumerate(series):
-            colour = COLOURS[i % len(COLOURS)]
+            colour = defs.CHART_COLOURS[i % len(defs.CHART_COLOURS)]
             x, y = np.asarray(s.xs), np.asarray(s.ys)
             self.plot.plot(x, y, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=7,
                            symbolBrush=colour, name=s.model)
