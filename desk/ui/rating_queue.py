@@ -89,16 +89,18 @@ def expect_text(expect: str) -> str:
 @dataclass(frozen=True)
 class QueueIndex:
     """What the queue looks up per answer, made once from its items: for a big run (100,000
-    answers, 30-40 ms) on the worker thread that read them (QueueIndex.of)."""
+    answers, 30-40 ms) on a worker thread after the read (QueueIndex.of)."""
 
     item_of: dict[str, QueueItem]  # each answer's item
     rated: set[str]  # the answers this rater has rated (the queue's own from then on)
     total: int  # answers in all
+    sampled: bool  # a run of several samples per case
 
     @classmethod
     def of(cls, items: list[QueueItem]) -> QueueIndex:
         return cls({rid: item for item in items for rid in item.response_ids},
-                   {rid for item in items for rid in item.rated}, sum(len(item.response_ids) for item in items))
+                   {rid for item in items for rid in item.rated}, sum(len(item.response_ids) for item in items),
+                   any(item.sample for item in items))
 
 
 class RatingQueue(QDialog):
@@ -121,7 +123,6 @@ class RatingQueue(QDialog):
         if not self.items:
             raise EngineError(f"run {run_id} has no answers to rate yet")
         self.case_items = self.items
-        self.sampled = any(item.sample for item in self.items)  # a run of several samples (16,667 items: 2 ms)
         # A case's answers whose panes are still to place (one or a few per turn of the loop,
         # after the one the keyboard starts on: six panes at once held the window 50-60 ms),
         # with the rater's own ratings of the case and whether it is shown blind.
@@ -133,6 +134,7 @@ class RatingQueue(QDialog):
         self.calibrating = False
         self.rated: set[str] = made.rated
         self.total = made.total
+        self.sampled = made.sampled  # the case label names the sample
         self.index = 0
         self.autos: dict[str, Rating] = {}
         self.auto_labels: dict[str, QLabel] = {}
