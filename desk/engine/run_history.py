@@ -5,6 +5,7 @@ model (the statistics are desk.core.run_history's)."""
 
 from __future__ import annotations
 
+from desk.core.letting_go import let_go
 from desk.core.run_history import HistoryPoint, RunMeta, suite_history
 from desk.engine.ports.ratings import TurnLookup
 from desk.engine.ports.suites import RatingLookup, SuiteTables
@@ -29,4 +30,7 @@ def history_of(suites: SuiteTables, ratings: RatingLookup, runs: list[SuiteRunIn
     for info in mine:
         _, facts = run_facts(suites, ratings, info, turns)
         loaded.append((RunMeta(info.run_id, info.created_at, info.suite_version, info.name, info.rerun_of), facts))
-    return suite_history(loaded, model=model)
+    points = suite_history(loaded, model=model)
+    for _, facts in loaded:
+        let_go(facts)  # a big run's facts freed at once held the window's GUI thread 30-40 ms (desk.core.letting_go)
+    return points
