@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from desk.core.run_history import FIGURES
 from desk.engine.run_compare_tab import COLUMNS, LABELS, CompareRow, EvidenceRow, RunCompareTab, run_label
 from desk.engine.session import Engine, EngineError
-from desk.ui import defs, layout
+from desk.ui import defs, frame_queue, layout
 from desk.ui.latest_reads import LatestReads
 
 EVIDENCE_COLUMNS = ("Case", "Run A", "Run B", "Answer in run A", "Answer in run B")
@@ -199,6 +199,8 @@ class RunCompareDialog(QDialog):
 
     def draw_history(self) -> None:
         figure = self.figure.currentData() or FIGURES[0]
+        self.plot.setUpdatesEnabled(False)  # painted on a turn of its own, not with making its items (issue 21)
+        frame_queue.later(self, lambda: self.plot.setUpdatesEnabled(True), soon=True)
         self.plot.clear()
         self.legend.clear()
         series = self.tab.series(figure)
