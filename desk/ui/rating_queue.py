@@ -319,6 +319,7 @@ class RatingQueue(QDialog):
         # Usable at once: the panes up to the first answer not rated yet (the keyboard's), now.
         self._place(1 + next((n for n, r in enumerate(results) if r.id not in mine), 0))
         if self._to_place:
+            self.grid.reserve(len(self._to_place))  # their room now: the panes shown never move
             frame_queue.later(self, self._place_next)
         self.grid.keep_spares(len(results))  # the next case's panes made ahead while idle
         self._show_progress()

@@ -20,6 +20,7 @@ def test_first_pane_is_usable_at_once_and_the_rest_come_while_idle(window, qtbot
     assert queue is not None
     qtbot.addWidget(queue)
     assert len(queue.grid.panes) == 1  # the rest wait for the coming turns of the loop
+    assert queue.grid.columns() == 3  # their room kept: the first pane never moves as they arrive
     first = queue.grid.panes[0]
     assert first.title.text() == "Answer A" and first.rating is not None
     qtbot.waitUntil(lambda: len(queue.grid.panes) == 3)
