@@ -123,8 +123,8 @@ class RatingQueue(QDialog):
         if not self.items:
             raise EngineError(f"run {run_id} has no answers to rate yet")
         self.case_items = self.items
-        # A case's answers whose panes are still to place (one or a few per turn of the loop,
-        # after the one the keyboard starts on: six panes at once held the window 50-60 ms),
+        # A case's answers whose panes are still to place (one per turn of the loop, after the
+        # one the keyboard starts on: six panes at once held the window 50-60 ms),
         # with the rater's own ratings of the case and whether it is shown blind.
         self._to_place: list[tuple[int, ResponseResult]] = []
         self._mine: dict[str, Rating] = {}
