@@ -23,6 +23,7 @@ from typing import NamedTuple, cast
 from desk.core.collections_paused import collections_paused
 from desk.core.conversation import task_total
 from desk.core.judge import is_judge
+from desk.core.letting_go import let_go
 from desk.core.rating import Rating, RatingCell
 from desk.core.response import ResponseResult, Status
 from desk.core.run_compare import ALPHA, UNCERTAINTY_RATES, AnswerFacts, RunComparison, compare_runs
@@ -91,7 +92,9 @@ def run_facts(suites: SuiteTables, ratings_of: RatingLookup, info: SuiteRunInfo,
     """The run's suite name, and ((case key, sample), model) -> the facts of the answer that
     counts for that cell (the run as already listed)."""
     suite, answers = run_answers(suites, ratings_of, info, turns)
-    return suite.name, {key: facts for key, (_, facts) in answers.items()}
+    facts = {key: facts for key, (_, facts) in answers.items()}
+    let_go(answers)
+    return suite.name, facts
 
 
 @dataclass(frozen=True)
@@ -175,11 +178,14 @@ def run_answers(suites: SuiteTables, ratings_of: RatingLookup, info: SuiteRunInf
     error = Status.ERROR.value
     times = {r.response_id: r.total_ms for r in every} if links else {}
     costs = {r.response_id: r.cost_usd for r in every} if links else {}
-    return suite, {key: (r.response_id, answer_facts(r, ratings.get(r.response_id, ()),
-                                                     task_total(r.response_id, links, times, costs) if links
-                                                     else _own_task(r),
-                                                     failed=failed.get(r.response_id, r.status == error)))
-                   for key, r in chosen.items()}
+    facts: dict[tuple[Hashable, str], tuple[str, AnswerFacts]] = {
+        key: (r.response_id, answer_facts(r, ratings.get(r.response_id, ()),
+                                          task_total(r.response_id, links, times, costs) if links
+                                          else _own_task(r),
+                                          failed=failed.get(r.response_id, r.status == error)))
+        for key, r in chosen.items()}
+    let_go(every, answers, chosen, ids, ratings, times, costs)  # not at once on return (desk.core.letting_go)
+    return suite, facts
 
 
 def _own_task(r: CellFigures) -> tuple[float | None, float | None]:

@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 
+from desk.core.letting_go import let_go
 from desk.core.run_history import HistoryPoint, RunMeta, marked, run_points
 from desk.engine.ports.ratings import TurnLookup
 from desk.engine.ports.suites import RatingLookup, SuiteTables
@@ -50,6 +51,7 @@ def history_of(suites: SuiteTables, ratings: RatingLookup, runs: list[SuiteRunIn
         if found is None:
             _, facts = run_facts(suites, ratings, info, turns)
             found = run_points(meta, facts, model=model)
+            let_go(facts)  # a big run's facts freed at once held the window's GUI thread 30-40 ms (desk.core.letting_go)
             with _kept_lock:
                 _kept[key] = found
                 while len(_kept) > KEPT_RUNS:

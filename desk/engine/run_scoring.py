@@ -13,6 +13,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from desk.core.constraint_reading import DEFAULT_READING
+from desk.core.letting_go import let_go
 from desk.core.rating import RatingFigures, RatingFilter
 from desk.core.suite import EXPECT_KINDS, Suite
 from desk.engine.paired import PairedComparison
@@ -89,8 +90,10 @@ class RunScoring:
                 comparison = self._compare(run, *pair, ratings)
             except SuiteRunError as exc:
                 refused = str(exc)
-        return RunReading(run.info, scores, pair, comparison, refused, disagreements(self.suites, self.ratings, run_id),
+        read = RunReading(run.info, scores, pair, comparison, refused, disagreements(self.suites, self.ratings, run_id),
                           tool_use(self.suites, run_id))
+        let_go(ratings, run.units, run.expect_of)  # not all at once on return (desk.core.letting_go)
+        return read
 
     def _scorecard(self, run: _Run, scoped: RatingFilter, seed: int, constraints: str,
                    ratings: list[RatingFigures]) -> list[ModelScore]:
@@ -104,6 +107,7 @@ class RunScoring:
         for s in scores:
             s.by_expect = figures.get(s.model, {})
             s.auto_checks = autos.get(s.model, AutoChecks(0, 0)) if checked else None
+        let_go(responses)
         return scores
 
     def _compare(self, run: _Run, model_a: str, model_b: str, ratings: list[RatingFigures]) -> PairedComparison:

@@ -10,6 +10,7 @@ from operator import itemgetter
 from typing import Any
 
 from desk.core.judge import is_machine
+from desk.core.letting_go import let_go
 from desk.core.rating import Rating, RatingCell
 from desk.core.suite import AUTO_RATER, Suite, handled
 from desk.engine.ports.ratings import TurnLookup
@@ -242,4 +243,5 @@ def run_units(suites: SuiteTables, run_id: str) -> tuple[SuiteRunInfo, Suite, li
             expect_of[response_id] = expect.get(case_id, "")
     # Every answer's trial is one of the run's (its cells are joined on them).
     trial_ids = list(dict.fromkeys(t for _, _, t in suites.run_trials(run_id)))
+    let_go(cells, by_cell)  # not all at once on return (desk.core.letting_go)
     return info, suite, units, expect_of, trial_ids

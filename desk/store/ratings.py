@@ -31,7 +31,7 @@ from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.responses import response_values_by_ids, responses_by_ids
 from desk.store.rubrics import RubricTable
-from desk.store.sql import Row, fetch_all, one, rows, transaction
+from desk.store.sql import Row, fetch_all, in_slices, one, rows, transaction
 
 # A preference's row: desk.core.records.preference_fields under these names (`supersedes`
 # added by the save, `origin` by a merge alone).
@@ -231,7 +231,7 @@ class RatingTable:
             found = [row for row in found
                      if (f.since is None or row[2] >= f.since) and (f.until is None or row[2] < f.until)
                      and (not f.tags or has_tags(row[8]))]  # tags_json, with a tag filter
-        return _figure_rows(found)  # a row may end in tags, a count or the partition's row number
+        return in_slices(_figure_rows, found)  # a row may end in tags, a count or the partition's row number
 
     def preference_figures(self, rater: str | None = None) -> list[PreferenceFigures]:
         """`current_preferences` (in their order) as the scorecard counts them. The rows nothing
@@ -438,7 +438,7 @@ _FIGURE_COLUMNS = (
 )
 
 
-def _figure_rows(found: list[Any]) -> list[RatingFigures]:
+def _figure_rows(found: Sequence[Any]) -> list[RatingFigures]:
     """RatingFigures of rows read by _FIGURE_COLUMNS (and maybe more columns after them), by C loops."""
     if not found:
         return []

@@ -36,7 +36,11 @@ from PySide6.QtCore import QObject, QTimer
 from desk.core.collections_paused import collections_paused, under_way
 
 CHECK_MS = 100  # often enough that a generation-0 pass stays small (sub-millisecond)
-WAIT_S = 5.0  # the longest a worker's rows hold collection off (cycles made meanwhile wait)
+# The longest a worker's rows hold collection off (cycles made meanwhile wait). A pass made
+# while they are alive walks them all: 100-200 ms of the GUI thread at 100,000 answers. At
+# 5 s, a whole scorecard read slowed past it on a busy machine (2 of 6 bench runs) and two
+# 100k runs compared (11 s) had one; no read of a big store takes 30 s.
+WAIT_S = 30.0
 FREEZE_FROM = 50_000  # young objects at a hand-over from which they are frozen: fewer are walked in a few ms
 
 

@@ -19,7 +19,6 @@ from desk.ui import defs
 
 STAGGER_MS = 50  # one plot at a time, this far apart
 MAX_SCATTER = 4000  # per series while drawing; the stored run keeps every request
-COLOURS = ["#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457", "#9e9d24"]
 RATE_LIMITED_COLOUR = "#f9a825"
 
 
@@ -157,7 +156,7 @@ class LoadCharts:
     def colour(self, model: str) -> str:
         if model not in self.model.live.models:
             self.model.live.models.append(model)
-        return COLOURS[self.model.live.models.index(model) % len(COLOURS)]
+        return defs.CHART_COLOURS[self.model.live.models.index(model) % len(defs.CHART_COLOURS)]
 
     def redraw(self, summary: dict[str, Any] | None = None) -> None:
         """Draw all three plots now and fit them to their data (a finished or reopened run)."""

@@ -76,6 +76,7 @@ class PaneGrid(QWidget):
         self.tabs.setDocumentMode(True)
         self.stack.addWidget(self.tabs)
         self._parking = QWidget()  # never shown: holds the panes a maximised one hides
+        self._slots: list[QWidget] = []  # room kept for panes still to come (reserve)
         self._arrangement: QWidget | None = None
 
         # The cue that more answers wait to the right; a click brings the next one in.
@@ -124,11 +125,28 @@ class PaneGrid(QWidget):
         if self.mode == COLUMNS and self.maximised is None and isinstance(self._arrangement, QSplitter):
             self._arrangement.insertWidget(index, pane)  # no rebuild: a send may open 200 panes
             self._arrangement.setStretchFactor(index, 1)
+            if self._slots:  # it takes the next room kept: the panes shown stay put
+                slot = self._slots.pop(0)
+                slot.setParent(None)
+                slot.deleteLater()
             pane.show()
             self._relayout_timer.start(0)  # even shares and the cue, once a burst of panes is in
         else:
             self._relayout()
         return pane
+
+    def reserve(self, count: int) -> None:
+        """Keep room for `count` panes to come, after the last (add_pane fills it in order):
+        the panes shown keep their place and width as the rest arrive, as columns only."""
+        if self.mode != COLUMNS or self.maximised is not None or not isinstance(self._arrangement, QSplitter):
+            return
+        for _ in range(count):
+            slot = QWidget()
+            slot.setMinimumWidth(defs.PANE_MIN_WIDTH)
+            self._slots.append(slot)
+            self._arrangement.addWidget(slot)
+            self._arrangement.setStretchFactor(self._arrangement.count() - 1, 1)
+        self._settle_added()
 
     def spares(self) -> int:
         """Panes made ahead and ready to place."""
@@ -177,6 +195,7 @@ class PaneGrid(QWidget):
         return [p for p in self.panes if p.isVisibleTo(self) and p.isVisible()]
 
     def _relayout(self) -> None:
+        self._slots = []  # kept in the arrangement rebuilt here: gone with it
         for pane in self.panes:
             pane.setParent(self._parking)
         while self.tabs.count():
@@ -227,7 +246,7 @@ class PaneGrid(QWidget):
             return 1 if self.panes else 0
         if self.mode == ROWS and len(self.panes) > 1:
             return math.ceil(len(self.panes) / 2)
-        return len(self.panes)
+        return len(self.panes) + len(self._slots)
 
     def _settle_added(self) -> None:
         if isinstance(self._arrangement, QSplitter) and self._arrangement.orientation() == Qt.Orientation.Horizontal:

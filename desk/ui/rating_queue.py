@@ -49,7 +49,7 @@ from desk.core.response import ResponseResult
 from desk.core.rubric import Rubric
 from desk.core.suite import AUTO_RATER, HANDLED
 from desk.engine.session import Engine, EngineError, QueueItem
-from desk.ui import defs
+from desk.ui import defs, frame_queue
 from desk.ui.judge_notes import JudgeNotes
 from desk.ui.pane_grid import PaneGrid
 from desk.ui.rating_panel import RatingPanel
@@ -89,16 +89,18 @@ def expect_text(expect: str) -> str:
 @dataclass(frozen=True)
 class QueueIndex:
     """What the queue looks up per answer, made once from its items: for a big run (100,000
-    answers, 30-40 ms) on the worker thread that read them (QueueIndex.of)."""
+    answers, 30-40 ms) on a worker thread after the read (QueueIndex.of)."""
 
     item_of: dict[str, QueueItem]  # each answer's item
     rated: set[str]  # the answers this rater has rated (the queue's own from then on)
     total: int  # answers in all
+    sampled: bool  # a run of several samples per case
 
     @classmethod
     def of(cls, items: list[QueueItem]) -> QueueIndex:
         return cls({rid: item for item in items for rid in item.response_ids},
-                   {rid for item in items for rid in item.rated}, sum(len(item.response_ids) for item in items))
+                   {rid for item in items for rid in item.rated}, sum(len(item.response_ids) for item in items),
+                   any(item.sample for item in items))
 
 
 class RatingQueue(QDialog):
@@ -121,11 +123,18 @@ class RatingQueue(QDialog):
         if not self.items:
             raise EngineError(f"run {run_id} has no answers to rate yet")
         self.case_items = self.items
+        # A case's answers whose panes are still to place (one per turn of the loop, after the
+        # one the keyboard starts on: six panes at once held the window 50-60 ms),
+        # with the rater's own ratings of the case and whether it is shown blind.
+        self._to_place: list[tuple[int, ResponseResult]] = []
+        self._mine: dict[str, Rating] = {}
+        self._blind = True
         made = index if index is not None and items is not None else QueueIndex.of(self.items)
         self.item_of = made.item_of
         self.calibrating = False
         self.rated: set[str] = made.rated
         self.total = made.total
+        self.sampled = made.sampled  # the case label names the sample
         self.index = 0
         self.autos: dict[str, Rating] = {}
         self.auto_labels: dict[str, QLabel] = {}
@@ -246,6 +255,8 @@ class RatingQueue(QDialog):
 
     @property
     def panes(self) -> list[ResponsePane]:
+        """Every answer pane of the case (those still waiting for their turn placed now)."""
+        self.place_all()
         return self.grid.panes
 
     def progress_text(self) -> str:
@@ -254,7 +265,7 @@ class RatingQueue(QDialog):
         return f"{len(self.rated)} / {self.total} rated"
 
     def shown_order(self) -> list[str]:
-        return [p.result.id for p in self.grid.panes if p.result is not None]
+        return [p.result.id for p in self.panes if p.result is not None]
 
     def _show_progress(self) -> None:
         self.progress_label.setText(self.progress_text())
@@ -267,7 +278,7 @@ class RatingQueue(QDialog):
         self.index = max(0, min(index, len(self.items) - 1))
         item = self.item
         case = item.case
-        sample = f" · sample {item.sample + 1}" if item.sample or any(i.sample for i in self.items) else ""
+        sample = f" · sample {item.sample + 1}" if self.sampled else ""
         self.case_label.setText(
             (f"<b>Calibration sample · answer {self.index + 1} of {len(self.items)} drawn</b> · {case.key}{sample}"
              f"<br>{SAMPLE_RULE}." if self.calibrating else
@@ -303,13 +314,14 @@ class RatingQueue(QDialog):
 
         self.grid.clear()
         self.auto_labels = {}
-        for n, result in enumerate(results):
-            pane = self._pane(result, chr(65 + n) if n < 26 else str(n + 1))
-            pane.rating.show_rating(mine.get(result.id), self.rater if result.id in mine else "")
-            if not blind:
-                pane.reveal()
-            self._show_auto(pane)
-            self.judge_notes.show(pane, self.rubric)
+        self._mine, self._blind = mine, blind
+        self._to_place = list(enumerate(results))
+        # Usable at once: the panes up to the first answer not rated yet (the keyboard's), now.
+        self._place(1 + next((n for n, r in enumerate(results) if r.id not in mine), 0))
+        if self._to_place:
+            self.grid.reserve(len(self._to_place))  # their room now: the panes shown never move
+            frame_queue.later(self, self._place_next)
+        self.grid.keep_spares(len(results))  # the next case's panes made ahead while idle
         self._show_progress()
         self.previous_button.setEnabled(self.index > 0)
         self.next_button.setEnabled(self.index < len(self.items) - 1)
@@ -318,6 +330,27 @@ class RatingQueue(QDialog):
                                  "Enter goes on to the next case (a changed rating asks first).")
         self.focus_current()
         QTimer.singleShot(0, self.focus_current)  # again once the new panes are on screen
+
+    def _place(self, count: int) -> None:
+        """The case's next `count` answer panes, in their shuffled order."""
+        for _ in range(min(count, len(self._to_place))):
+            n, result = self._to_place.pop(0)
+            pane = self._pane(result, chr(65 + n) if n < 26 else str(n + 1))
+            pane.rating.show_rating(self._mine.get(result.id), self.rater if result.id in self._mine else "")
+            if not self._blind:
+                pane.reveal()
+            self._show_auto(pane)
+            self.judge_notes.show(pane, self.rubric)
+
+    def _place_next(self) -> None:
+        """One pane a turn (its rating panel and layout: 5-10 ms; more at once was the stall)."""
+        self._place(1)
+        if self._to_place:
+            frame_queue.later(self, self._place_next)
+
+    def place_all(self) -> None:
+        """Every pane of the case now: before what reads or moves between them all."""
+        self._place(len(self._to_place))
 
     def _fit_prompt(self) -> None:
         """As tall as the prompt (a short one leaves the room to the answers), at most 6 lines."""
@@ -345,6 +378,7 @@ class RatingQueue(QDialog):
         panel.save_requested.connect(lambda values, p=pane: self._save(p, values))
         panel.focus_next_pane.connect(lambda forward, p=pane: self._focus_rating(p, forward))
         pane.attach_rating(panel)
+        panel.show()  # now, not on the next turn as a layout shows it: a pane placed late can take the keyboard
         auto = self.autos.get(result.id)
         if auto is not None:
             note = QLabel()
@@ -392,7 +426,7 @@ class RatingQueue(QDialog):
         target.rating.move_to(0)
 
     def _focus_rating(self, pane: ResponsePane, forward: bool) -> None:
-        rated = [p for p in self.grid.panes if p.rating is not None]
+        rated = [p for p in self.panes if p.rating is not None]
         if not rated:
             return
         i = rated.index(pane) if pane in rated else -1
@@ -490,6 +524,7 @@ class RatingQueue(QDialog):
     def _save(self, pane: ResponsePane, values: dict[str, Any]) -> None:
         if pane.result is None or pane.rating is None:
             return
+        self.place_all()
         action = enter_in_queue(values, pane.rating.saved, self._done(self.item))
         if action == "next_case":
             self.next_case()
@@ -532,7 +567,7 @@ class RatingQueue(QDialog):
         return answer == QMessageBox.StandardButton.Yes
 
     def _focus_next_unrated(self, pane: ResponsePane) -> None:
-        panes = [p for p in self.grid.panes if p.rating is not None]
+        panes = [p for p in self.panes if p.rating is not None]
         start = panes.index(pane) if pane in panes else -1
         for step in range(1, len(panes) + 1):
             candidate = panes[(start + step) % len(panes)]

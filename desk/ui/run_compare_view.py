@@ -26,9 +26,8 @@ from PySide6.QtWidgets import (
 from desk.core.run_history import FIGURES
 from desk.engine.run_compare_tab import COLUMNS, LABELS, CompareRow, EvidenceRow, RunCompareTab, run_label
 from desk.engine.session import Engine, EngineError
-from desk.ui import defs, layout
+from desk.ui import defs, frame_queue, layout
 from desk.ui.latest_reads import LatestReads
-from desk.ui.load_charts import COLOURS
 
 EVIDENCE_COLUMNS = ("Case", "Run A", "Run B", "Answer in run A", "Answer in run B")
 CHANGED_COLOUR = "#c62828"
@@ -200,6 +199,8 @@ class RunCompareDialog(QDialog):
 
     def draw_history(self) -> None:
         figure = self.figure.currentData() or FIGURES[0]
+        self.plot.setUpdatesEnabled(False)  # painted on a turn of its own, not with making its items (issue 21)
+        frame_queue.later(self, lambda: self.plot.setUpdatesEnabled(True), soon=True)
         self.plot.clear()
         self.legend.clear()
         series = self.tab.series(figure)
@@ -207,7 +208,7 @@ class RunCompareDialog(QDialog):
         self.plot.setLabel("left", f"{LABELS[figure]}" + (" (%)" if unit == "%" else ""))
         notes = []
         for i, s in enumerate(series):
-            colour = COLOURS[i % len(COLOURS)]
+            colour = defs.CHART_COLOURS[i % len(defs.CHART_COLOURS)]
             x, y = np.asarray(s.xs), np.asarray(s.ys)
             self.plot.plot(x, y, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=7,
                            symbolBrush=colour, name=s.model)

@@ -110,6 +110,8 @@ def test_the_history_plot_draws_a_line_per_model_with_bars_and_a_star_at_the_cha
     assert series.changed == (1,) and "gpt-4o-mini (fp_1) → gpt-4o-mini (fp_2)" in dialog.history_note.text()
     kinds = [type(item).__name__ for item in dialog.plot.getPlotItem().items]
     assert kinds.count("PlotDataItem") == 1 and "ErrorBarItem" in kinds and "ScatterPlotItem" in kinds
+    assert not dialog.plot.updatesEnabled()  # made in this turn of the loop, painted on the next
+    qtbot.waitUntil(dialog.plot.updatesEnabled)
 
     dialog.figure.setCurrentIndex(dialog.figure.findData("asked_clarifying"))
     (series,) = dialog.history_series

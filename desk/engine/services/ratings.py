@@ -15,6 +15,7 @@ from desk.core.collections_paused import collections_paused
 from desk.core.constraint_reading import DEFAULT_READING, check_reading, figures_read_as
 from desk.core.conversation import TurnLink, task_figures
 from desk.core.judge import JUDGE_PREFIX, is_judge
+from desk.core.letting_go import let_go
 from desk.core.rating import Preference, Rating, RatingFilter
 from desk.core.response import ResponseFigures
 from desk.core.rubric import Rubric
@@ -195,6 +196,7 @@ def _scorecard_of(sources: ScoreSources, filters: RatingFilter, seed: int, readi
         if unread[s.model]:
             s.warnings.append(f"{unread[s.model]} automatic constraint check(s) stored before desk kept its "
                               f"own reading count IFBench's verdict")
+    let_go(ratings, responses, rated, in_scope)  # not all at once on return (desk.core.letting_go)
     return scores
 
 
