@@ -46,6 +46,7 @@ from desk.ui.reply_view import ReplyView
 from desk.ui.store_actions import StoreActions
 from desk.ui.suites_view import STARTER, SuitesPanel
 from desk.ui.trial_view import STATUS_MS, TrialView
+from desk.ui.warm_imports import warm_when_idle
 from desk.ui.window_rating import RatingView
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ class MainWindow(TrialView, ReplyView, RatingView, StoreActions, QMainWindow):
             QTimer.singleShot(0, self.show_welcome)  # first run: offer local servers, non-blocking
         QTimer.singleShot(0, self, self._show_price_data)
         QTimer.singleShot(0, self, self._show_secret_store)
-
+        warm_when_idle(self, lambda: self.tab.running or self.suites_panel.running)  # the plots' imports
 
     def _show_secret_store(self) -> None:
         """Say at startup where typed keys go (asked on a worker thread: the keyring's backend
