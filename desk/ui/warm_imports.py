@@ -10,6 +10,7 @@ thread); a click during the import waits only for what is left of it.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import sys
@@ -62,6 +63,13 @@ def wait(timeout: float | None = None) -> bool:
         thread.join(timeout)
         return not thread.is_alive()
     return True
+
+
+@atexit.register
+def _finish_before_exit() -> None:
+    # Registered after PySide6's own exit hook, so run before it: an import half done while
+    # the interpreter and Qt tear down could crash the exit of a window closed at that moment.
+    wait(10)
 
 
 def _import_all(modules: Sequence[str]) -> None:
