@@ -3,17 +3,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-pytest.importorskip("PySide6")
+from tests.ui.window_probe import run_window_probe
 
-ROOT = Path(__file__).resolve().parents[2]
+pytest.importorskip("PySide6")
 
 PROBE = """
 import json, sys
@@ -40,11 +34,7 @@ print(json.dumps(report))
 
 
 def test_window_shows_without_heavy_imports_and_load_tab_builds_on_demand(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path / "desk.db"), str(tmp_path / "ui.ini")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = run_window_probe(PROBE, tmp_path)
     assert report["shown"] and report["at_start"] == []
     assert report["load_tab"] == "Load" and report["load_panel_shown"] and report["plots"]
     assert "pyqtgraph" in report["after_load_tab"]

@@ -3,20 +3,16 @@ GUI thread at the first Scorecard…, Compare runs… or Load tab (0.25-0.6 s of
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+
+from tests.ui.window_probe import run_window_probe
 
 pytest.importorskip("PySide6")
 
 from desk.ui import warm_imports
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -110,11 +106,7 @@ print(json.dumps({"at_start": at_start, "found_on": found_on, "done": done,
 
 
 def test_the_window_warms_the_plots_up_off_its_gui_thread(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path / "desk.db"), str(tmp_path / "ui.ini")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=180,
-                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = run_window_probe(PROBE, tmp_path)
     assert report["at_start"] == []  # the window shows without them (cold start)
     assert report["found_on"] == {"numpy": "desk-warm-imports", "pyqtgraph": "desk-warm-imports"}
     assert report["done"] and report["plots"]
