@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SLICE = 2_000  # entries freed in one call: a millisecond or two
+from desk.core.gil_slices import SLICE  # entries freed in one call: a millisecond or two
 
 
 def let_go(*held: dict[Any, Any] | list[Any] | set[Any]) -> None:
@@ -20,8 +20,15 @@ def let_go(*held: dict[Any, Any] | list[Any] | set[Any]) -> None:
     for container in held:
         if len(container) <= SLICE:
             container.clear()
-            continue
-        entries: list[Any] = list(container.items()) if isinstance(container, dict) else list(container)
-        container.clear()  # cheap: `entries` holds them still
-        while entries:
-            del entries[-SLICE:]
+        elif isinstance(container, list):
+            while container:
+                del container[-SLICE:]  # in place: no copy made
+        else:
+            # Lists of pointers hold the entries (no tuple made per entry: a dict's items()
+            # would double the cost), the container is emptied at once, freeing nothing yet,
+            # then the lists a slice at a time.
+            entries = [list(container), list(container.values())] if isinstance(container, dict) else [list(container)]
+            container.clear()
+            for part in entries:
+                while part:
+                    del part[-SLICE:]

@@ -3,12 +3,12 @@ models, the rating queue, constraint disagreements and the units a scorecard pai
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
-from itertools import chain, compress, count, groupby, product, repeat
+from itertools import chain, compress, groupby, product, repeat
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
+from desk.core.gil_slices import counted, listed, mapped, zipped_dict
 from desk.core.judge import is_machine
 from desk.core.letting_go import let_go
 from desk.core.rating import Rating, RatingCell
@@ -50,21 +50,23 @@ def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str, turns: Tu
     """Cases x models (x samples) of a run: each cell's answer, timing, cost and ratings,
     and (with `turns`) its turn. Only the answers' figures and first lines are read.
     (A run of 100,000 answers makes as many cells: each of their fields is a column made
-    by C loops, in the matrix's order, and the cells are zipped from them.)"""
+    by C loops, in the matrix's order, and the cells are zipped from them, all a slice at a
+    time: desk.core.gil_slices.)"""
     figures, first_lines = suites.cell_lines(run_id)
     chosen, answers = counted_cells(figures)
     info = known_run(suites, run_id, cell_counts(chosen))
     suite, models = run_suite(suites, info), tuple(info.models)
     ran = suites.run_trials(run_id)
     trials = dict(zip(map(_CASE_SAMPLE, ran), map(_TRIAL, ran), strict=True))
-    ids = list(map(_RESPONSE_ID, chosen.values()))
+    ids = mapped(_RESPONSE_ID, chosen.values())
     turn_of = {rid: link.turn for rid, link in turns.for_responses(ids).items()} if turns and ids else {}
     case_ids, per_case = [case.id or "" for case in suite.cases], info.repeat * len(models)
-    keys = list(product(case_ids, range(info.repeat), models))  # (case id, sample, model), cell by cell
-    found = list(map(chosen.get, keys, repeat(_NOT_SENT)))
-    rids = list(map(_RESPONSE_ID, found))
-    expects = list(chain.from_iterable(map(repeat, [case.expect for case in suite.cases], repeat(per_case))))
-    human, auto_constraints, auto_note = _verdicts(ratings_of.cells(ids), rids, expects)
+    keys = listed(product(case_ids, range(info.repeat), models))  # (case id, sample, model), cell by cell
+    found = cast("list[CellFigures]", mapped(chosen.get, keys, repeat(_NOT_SENT)))
+    rids = mapped(_RESPONSE_ID, found)
+    expects = listed(chain.from_iterable(map(repeat, [case.expect for case in suite.cases], repeat(per_case))))
+    given = ratings_of.cells(ids)
+    human, auto_constraints, auto_note = _verdicts(given, rids, expects)
     cells = zip(
         map(_CASE_ID, keys), chain.from_iterable(map(repeat, [case.key for case in suite.cases], repeat(per_case))),
         map(_SAMPLE, keys), map(_MODEL, keys),
@@ -73,7 +75,10 @@ def matrix(suites: SuiteTables, ratings_of: RatingLookup, run_id: str, turns: Tu
         map(first_lines.get, rids, repeat("")), map(_TTFT, found), map(_TOTAL, found), map(_COST, found),
         map(answers.__getitem__, keys), human, auto_constraints, auto_note, map(turn_of.get, rids, repeat(1)),
         strict=True)
-    return SuiteMatrix(info, suite, models, info.repeat, tuple(map(tuple.__new__, repeat(MatrixCell), cells)))
+    made = tuple(mapped(tuple.__new__, repeat(MatrixCell), cells))
+    let_go(figures, first_lines, chosen, answers, trials, ids, given, keys, found, rids, expects,
+           human, auto_constraints, auto_note)  # not all at once on return (desk.core.letting_go)
+    return SuiteMatrix(info, suite, models, info.repeat, made)
 
 
 _NOT_SENT = CellFigures._make((None,) * len(CellFigures._fields))  # a cell with no answer yet: none of its figures
@@ -88,20 +93,22 @@ def _verdicts(given: Sequence[RatingCell], rids: Sequence[str | None],
     ratings among `given` (in order), as columns, by C loops: most answers have one rating,
     whose verdict is made once per rater, values and expect kind (_ByValues); an answer
     rated several times is combined on its own."""
-    rated = list(map(_RATED, given))
-    alone = dict(zip(rated, given, strict=True))  # an answer's latest rating: its only one, for most
-    ratings = list(map(alone.get, rids, repeat(_UNRATED)))
-    out = list(map(_ByValues().__getitem__,
-                   zip(map(_VALUES, ratings), map(type, map(_QUALITY, ratings)), expects, strict=True)))
-    counts = Counter(rated)
-    several: dict[str, list[RatingCell]] = {rid: [] for rid in compress(counts, map((1).__lt__, counts.values()))}
-    if several:
-        at = dict(zip(rids, count()))
+    rated = mapped(_RATED, given)
+    alone = zipped_dict(rated, given)  # an answer's latest rating: its only one, for most
+    ratings = cast("list[RatingCell]", mapped(alone.get, rids, repeat(_UNRATED)))
+    out = mapped(_ByValues().__getitem__,
+                 zip(map(_VALUES, ratings), map(type, map(_QUALITY, ratings)), expects, strict=True))
+    several: dict[str, list[RatingCell]] = {}
+    if len(alone) < len(rated):  # some answer was rated more than once
+        counts = counted(rated)
+        several = {rid: [] for rid in compress(counts, map((1).__lt__, counts.values()))}
+        at = zipped_dict(rids, range(len(rids)))
         for x in compress(given, map(several.__contains__, rated)):
             several[x.response_id].append(x)
         for rid, found in several.items():
             out[at[rid]] = _verdict(found, expects[at[rid]])
-    return list(map(_HUMAN, out)), list(map(_AUTO_CONSTRAINTS, out)), list(map(_AUTO_NOTE, out))
+    let_go(rated, alone, ratings)
+    return mapped(_HUMAN, out), mapped(_AUTO_CONSTRAINTS, out), mapped(_AUTO_NOTE, out)
 
 
 class _ByValues(dict[tuple[Any, ...], "_CellVerdict"]):

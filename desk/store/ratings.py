@@ -22,7 +22,9 @@ from operator import itemgetter
 from typing import Any, cast
 
 from desk.core.constraint_reading import DESK_KEY
+from desk.core.gil_slices import mapped
 from desk.core.ids import new_id
+from desk.core.letting_go import let_go
 from desk.core.rating import Preference, PreferenceFigures, Rating, RatingCell, RatingFigures, RatingFilter
 from desk.core.records import preference_fields, preference_from_fields, rating_fields, rating_from_fields
 from desk.core.response import ResponseResult
@@ -128,7 +130,7 @@ class RatingTable:
         if _repeats_a_pair(found):
             found = fetch_all(self.db.conn.execute(_current_rating_sql(where, columns=_CELL_COLUMNS), params))
         found.sort(key=_OLDEST_FIRST)
-        out = cast("list[RatingCell]", [*map(tuple.__new__, repeat(RatingCell), map(_CELL_FIELDS, found))])
+        out = cast("list[RatingCell]", mapped(tuple.__new__, repeat(RatingCell), map(_CELL_FIELDS, found)))  # gil_slices
         for k in compress(range(len(found)), map(_EXTRA.__ne__, map(itemgetter(8), found))):
             response_id, rater, created_at, *values, extra, _ = found[k][:10]  # another criterion, or (never
             given = _json(extra, {})  # written so) one of these again: as `_rating` reads it
@@ -136,6 +138,7 @@ class RatingTable:
                                                                 zip(COLUMN_KEYS, values, strict=True))
             out[k] = RatingCell(response_id, rater, created_at, outcome, uncertainty, constraints, quality,
                                 str(note or ""))
+        let_go(found)  # not all at once on return
         return out
 
     def rated_by(self, rater: str, response_ids: Sequence[str]) -> set[str]:

@@ -24,8 +24,10 @@ from typing import Any, NamedTuple, TypeVar, cast
 
 from desk.core.attachment import Attachment
 from desk.core.first_line import first_line, first_line_of_start
+from desk.core.gil_slices import mapped, zipped_dict
 from desk.core.host import HOST
 from desk.core.ids import new_id
+from desk.core.letting_go import let_go
 from desk.core.rating import Rating
 from desk.core.response import ResponseResult, Status
 from desk.core.suite import BUILTIN_SUITES, Case, Constraint, Suite
@@ -350,16 +352,19 @@ class SuiteTable:
         id, in one pass over the run's answers: read from the start of its text, a text whose
         start does not settle it read whole."""
         found = self._cells(run_id, f"{_FIGURES}, substr(r.text, 1, {_TEXT_START + 1})")
-        figures = cast("list[CellFigures]", [*map(tuple.__new__, repeat(CellFigures), map(_FIGURE_FIELDS, found))])
+        # (Made a slice at a time, and let go of so: desk.core.gil_slices, desk.core.letting_go.)
+        figures = cast("list[CellFigures]", mapped(tuple.__new__, repeat(CellFigures), map(_FIGURE_FIELDS, found)))
         # A start of _TEXT_START characters or fewer is the whole text.
-        lines = dict(zip(map(_RESPONSE_ID, found), [first_line_of_start(start, whole=len(start) <= _TEXT_START)
-                                                    for start in map(_START, found)], strict=True))
+        lines: dict[str, str | None] = zipped_dict(
+            map(_RESPONSE_ID, found), [first_line_of_start(start, whole=len(start) <= _TEXT_START)
+                                       for start in map(_START, found)])
+        let_go(found)
         unsettled = [rid for rid, line in lines.items() if line is None]
         if unsettled:
             lines.update(dict.fromkeys(unsettled, ""))  # (an answer deleted since has no text)
             lines.update((rid, first_line(text)) for rid, text in self.db.conn.execute(
                 "SELECT id, text FROM responses WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(unsettled),)))
-        return figures, lines
+        return figures, cast("dict[str, str]", lines)  # none is None now
 
     def cell_statuses(self, run_id: str) -> list[tuple[str, int, str, str, str]]:
         """(case_id, sample, model, status, response_id) of every response of the run, as
@@ -556,9 +561,9 @@ def counted_cells(cells: Sequence[C]) -> tuple[dict[CellKey, C], Counter[CellKey
     """Each cell's answer that counts (the latest ok one, else the latest: the one a run's
     matrix shows) and how many answers the cell has, from a run's cell_statuses or
     cell_figures (each cell's answers oldest first)."""
-    keys = list(map(_KEY, cells))
+    keys = mapped(_KEY, cells)
     # Later entries win in a dict built in order: the latest answer, the latest ok one over it.
-    latest = dict(zip(keys, cells, strict=True))
+    latest = zipped_dict(keys, cells)
     if len(latest) == len(keys):  # a cell per answer (no retries): each counts, once
         return latest, Counter(dict.fromkeys(keys, 1))
     oks = list(map(Status.OK.value.__eq__, map(_STATUS, cells)))

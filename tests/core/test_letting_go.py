@@ -18,10 +18,6 @@ def test_every_container_is_emptied_a_slice_at_a_time(monkeypatch):
     monkeypatch.setattr(letting_go, "SLICE", 3)
     facts = [Fact() for _ in range(10)]
     alive = [weakref.ref(f) for f in facts]
-    by_key = {n: f for n, f in enumerate(facts)}
-    as_set = set(facts[:2])
-    listed = list(facts)
-    del facts
     freed_per_slice: list[int] = []
     entries_del = list.__delitem__
 
@@ -30,9 +26,14 @@ def test_every_container_is_emptied_a_slice_at_a_time(monkeypatch):
             before = sum(r() is not None for r in alive)
             entries_del(self, index)
             freed_per_slice.append(before - sum(r() is not None for r in alive))
-    monkeypatch.setattr(letting_go, "list", Watched, raising=False)
+    by_key = {n: f for n, f in enumerate(facts)}
+    as_set = set(facts[:2])
+    listed = Watched(facts)  # emptied in place
+    del facts
+    monkeypatch.setattr(letting_go, "list", Watched, raising=False)  # the lists a dict or set is held by
     let_go(listed, as_set, by_key)  # the dict holds their last references
     assert listed == [] and as_set == set() and by_key == {}
     assert all(r() is None for r in alive)
-    # The list's slices free nothing (the dict still holds them); the dict's free 3 at a time.
-    assert freed_per_slice == [0, 0, 0, 0, 3, 3, 3, 1]
+    # The list's slices free nothing (the dict still holds them), nor do the dict's keys';
+    # its values' free 3 at a time.
+    assert freed_per_slice == [0, 0, 0, 0] + [0, 0, 0, 0] + [3, 3, 3, 1]
