@@ -36,4 +36,4 @@ def test_every_container_is_emptied_a_slice_at_a_time(monkeypatch):
     assert all(r() is None for r in alive)
     # The list's slices free nothing (the dict still holds them), nor do the dict's keys';
     # its values' free 3 at a time.
-    assert freed_per_slice == [0, 0, 0, 0] + [0, 0, 0, 0] + [3, 3, 3, 1]
+    assert freed_per_slice == [0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 1]

@@ -50,6 +50,23 @@ def dialog(qtbot, tmp_path, mw_loop):
     store.close()
 
 
+def test_the_plot_is_shown_once_there_are_figures(qtbot, tmp_path, mw_loop):
+    # Until then a note holds its place: its empty axes painted as the dialog opened, and
+    # again as the table filled, 15-26 ms each.
+    store = open_store(tmp_path / "waiting.db")
+    engine = Engine(store)
+    d = ScorecardDialog(engine)
+    qtbot.addWidget(d)
+    d.show()
+    assert d.computing and d.plot_place.currentWidget() is not d.plot
+    assert "appears once the scorecard is computed" in d.plot_place.currentWidget().text()
+    run_until(mw_loop, lambda: not d.computing)
+    mw_loop.run_until_complete(frame_queue.idle())
+    assert d.plot_place.currentWidget() is d.plot and d.plot.isVisible() and d.plot.updatesEnabled()
+    mw_loop.run_until_complete(engine.aclose())
+    store.close()
+
+
 def texts(dialog) -> list[str]:
     return [item.toPlainText() for item in dialog.plot.getPlotItem().items if isinstance(item, pg.TextItem)]
 
