@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from operator import itemgetter
 from typing import NamedTuple
 
 from desk.core.constraint_reading import DEFAULT_READING
@@ -66,7 +65,7 @@ class RunScoring:
         desk.engine.scorecard); other filters and `constraints` as in the whole scorecard."""
         run = _Run(*run_units(self.suites, run_id))
         scoped = _run_filters(filters, run.trial_ids)
-        return self._scorecard(run, scoped, seed, constraints, self._rating_figures(scoped)) if scoped else []
+        return self._scorecard(run, scoped, seed, constraints, self.ratings.figures(scoped)) if scoped else []
 
     def compare_models(self, run_id: str, model_a: str, model_b: str,
                        filters: RatingFilter | None = None) -> PairedComparison:
@@ -75,14 +74,16 @@ class RunScoring:
         the same model twice."""
         run = _Run(*run_units(self.suites, run_id))
         scoped = _run_filters(filters, run.trial_ids)
-        return self._compare(run, model_a, model_b, self._rating_figures(scoped) if scoped else [])
+        return self._compare(run, model_a, model_b, self.ratings.figures(scoped) if scoped else [])
 
     def reading(self, run_id: str, pair: tuple[str, str] | None = None) -> RunReading:
         """The run's scores, model `pair` compared (none without), its disagreements and tool
         use: the run and its ratings read once for them all."""
         run = _Run(*run_units(self.suites, run_id))
         scoped = _run_filters(None, run.trial_ids)
-        ratings = self._rating_figures(scoped) if scoped else []
+        # Each answer's by rater, as `rated_responses` orders them (a majority's tie goes by
+        # that order): the order `figures` reads them in, so nothing is sorted here.
+        ratings = self.ratings.figures(scoped) if scoped else []
         scores = self._scorecard(run, scoped, 0, DEFAULT_READING, ratings) if scoped else []
         comparison, refused = None, None
         if pair is not None:
@@ -120,12 +121,6 @@ class RunScoring:
         later, continued = self._turns_of([rid for _, _, rid in run.units])
         return paired_comparison([u for u in run.units if u[2] not in continued], ratings, model_a, model_b, set(later))
 
-    def _rating_figures(self, scoped: RatingFilter) -> list[RatingFigures]:
-        """The current ratings in a run's scope as the figures its scorecard counts (not Rating
-        objects with their answers read whole: 20 s at 100,000 answers), each answer's by
-        rater as `rated_responses` orders them (a majority's tie goes by that order)."""
-        return sorted(self.ratings.figures(scoped), key=_ANSWER_AND_RATER)
-
     def _turns_of(self, response_ids: Sequence[str]) -> tuple[dict[str, str], set[str]]:
         """(each later turn among these answers -> its conversation's first answer, the
         answers another turn continued)."""
@@ -139,7 +134,6 @@ class RunScoring:
         return first, {link.parent_response_id for link in links.values()}
 
 
-_ANSWER_AND_RATER = itemgetter(0, 1)  # a RatingFigures' response id and rater
 
 
 def _run_filters(filters: RatingFilter | None, trial_ids: Sequence[str]) -> RatingFilter | None:

@@ -18,6 +18,7 @@ from itertools import compress, repeat
 from statistics import mean
 from typing import Any, Protocol, cast
 
+from desk.core.gil_slices import mapped, zipped_dict
 from desk.core.rating import RatingFigures
 from desk.core.response import ResponseFigures
 
@@ -68,8 +69,8 @@ class RatedAnswers:
     model's raters."""
 
     def __init__(self, ratings: Sequence[RatingFigures], model_of: dict[str, str]) -> None:
-        ids = list(map(_FIRST, ratings))
-        self.row: dict[str, tuple[Any, ...]] = dict(zip(ids, ratings, strict=True))
+        ids = mapped(_FIRST, ratings)  # (a slice at a time: desk.core.gil_slices)
+        self.row: dict[str, tuple[Any, ...]] = zipped_dict(ids, ratings)
         several: defaultdict[str, list[RatingFigures]] = defaultdict(list)
         if len(self.row) < len(ids):  # some answer has several ratings: each but its last is not in `row`
             many = set(compress(ids, map(operator.is_not, map(self.row.__getitem__, ids), ratings)))

@@ -213,8 +213,10 @@ class RatingTable:
         return [r for r in (_rating(row) for row in rows(self.db, sql, params)) if _selected(r, f)]
 
     def figures(self, filters: RatingFilter | None = None) -> list[RatingFigures]:
-        """The current ratings `matching` selects (in no particular order), as the few
-        values a scorecard counts: no Rating, no JSON parsed but a tag filter's."""
+        """The current ratings `matching` selects, as the few values a scorecard counts: no
+        Rating, no JSON parsed but a tag filter's. Ordered by answer and rater (SQLite's
+        order of text is Python's: UTF-8's bytes sort as its code points), so a caller that
+        needs that order sorts nothing (a sort of 100,000 in one call holds the GIL 25 ms)."""
         f = filters or RatingFilter()
         # Ranking the rows of each (response, rater) is most of the time; in a store no merge
         # brought a second current row into, every row nothing supersedes is current.
@@ -228,13 +230,15 @@ class RatingTable:
         found = fetch_all(self.db.conn.execute(sql + " ORDER BY 1, 2", params))  # the ranking's order
         if (max(map(itemgetter(9), found), default=1) > 1) if f.tags else _repeats_a_pair(found):
             sql, params = _matching_sql(f, columns=_FIGURE_COLUMNS)
-            found = fetch_all(self.db.conn.execute(sql, params))
+            found = fetch_all(self.db.conn.execute(sql + " ORDER BY 1, 2", params))
         if f.since is not None or f.until is not None or f.tags:
             has_tags = _has_tags(f.tags)
             found = [row for row in found
                      if (f.since is None or row[2] >= f.since) and (f.until is None or row[2] < f.until)
                      and (not f.tags or has_tags(row[8]))]  # tags_json, with a tag filter
-        return in_slices(_figure_rows, found)  # a row may end in tags, a count or the partition's row number
+        made = in_slices(_figure_rows, found)  # a row may end in tags, a count or the partition's row number
+        let_go(found)  # not all at once on return
+        return made
 
     def preference_figures(self, rater: str | None = None) -> list[PreferenceFigures]:
         """`current_preferences` (in their order) as the scorecard counts them. The rows nothing

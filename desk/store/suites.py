@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 
 from desk.core.attachment import Attachment
 from desk.core.first_line import first_line, first_line_of_start
-from desk.core.gil_slices import mapped, zipped_dict
+from desk.core.gil_slices import counted, mapped, zipped_dict
 from desk.core.host import HOST
 from desk.core.ids import new_id
 from desk.core.letting_go import let_go
@@ -336,7 +336,9 @@ class SuiteTable:
         by cell (by case, sample and model), each cell's answers oldest first; all read from
         an index (m019), in its order."""
         found = self._cells(run_id, _FIGURES)
-        return cast("list[CellFigures]", [*map(tuple.__new__, repeat(CellFigures), found)])
+        made = cast("list[CellFigures]", mapped(tuple.__new__, repeat(CellFigures), found))  # gil_slices
+        let_go(found)
+        return made
 
     def _cells(self, run_id: str, more: str = "", params: tuple[Any, ...] = ()) -> list[Any]:
         """(case_id, sample, model, status, response_id, *`more` columns) of every response of
@@ -561,13 +563,14 @@ def counted_cells(cells: Sequence[C]) -> tuple[dict[CellKey, C], Counter[CellKey
     """Each cell's answer that counts (the latest ok one, else the latest: the one a run's
     matrix shows) and how many answers the cell has, from a run's cell_statuses or
     cell_figures (each cell's answers oldest first)."""
-    keys = mapped(_KEY, cells)
+    keys = mapped(_KEY, cells)  # (made a slice at a time: desk.core.gil_slices)
     # Later entries win in a dict built in order: the latest answer, the latest ok one over it.
     latest = zipped_dict(keys, cells)
     if len(latest) == len(keys):  # a cell per answer (no retries): each counts, once
-        return latest, Counter(dict.fromkeys(keys, 1))
-    oks = list(map(Status.OK.value.__eq__, map(_STATUS, cells)))
-    return {**latest, **dict(zip(compress(keys, oks), compress(cells, oks), strict=True))}, Counter(keys)
+        return latest, counted(keys)
+    oks = mapped(Status.OK.value.__eq__, map(_STATUS, cells))
+    latest.update(zipped_dict(compress(keys, oks), compress(cells, oks)))
+    return latest, counted(keys)
 
 
 def cell_counts(counted: Mapping[CellKey, CellStatus]) -> tuple[int, int]:

@@ -76,3 +76,23 @@ def test_figures_of_a_merged_store_rank_each_raters_rows(filled):
         assert store.ratings.figures(filters) == expected
     ana = [f for f in store.ratings.figures() if f.response_id == ids[3] and f.rater == "ana"]
     assert [f.outcome for f in ana] == ["success"]  # the rater's own row, not the merged one
+
+
+@pytest.mark.parametrize("merged", [False, True])
+def test_figures_come_ordered_by_answer_and_rater_as_python_orders_them(filled, merged):
+    # Callers rely on it and sort nothing: SQLite's order of text must be Python's, for any
+    # name (UTF-8's bytes sort as its code points), on the plain read and on the ranked one.
+    store, ids = filled
+    for k, rater in enumerate(("Zoë", "zoe", "Émile", "日本", "ana", "Ángel", "😀", "z")):
+        store.ratings.save(ids[k % len(ids)], rater, {"outcome": "success", "quality": 3, **REST})
+    if merged:
+        store.db.conn.execute(
+            "INSERT INTO ratings (id, response_id, rater, rubric_id, created_at, outcome, quality, origin) "
+            "SELECT ?, response_id, rater, rubric_id, created_at + 100, 'partial', 2, 'another-store' "
+            "FROM ratings WHERE response_id = ? AND rater = 'ana' LIMIT 1", (new_id(), ids[3]))
+    assert _one_current_each(store.db) is not merged
+    for filters in (RatingFilter(), RatingFilter(tags=("X",)), RatingFilter(since=0.0)):
+        found = store.ratings.figures(filters)
+        keys = [(f.response_id, f.rater) for f in found]
+        assert keys == sorted(keys) and len(set(keys)) == len(keys)
+        assert found

@@ -58,7 +58,7 @@ class RatingReader(Protocol):
         """The current ratings `filters` selects, without their responses."""
 
     def figures(self, filters: RatingFilter | None = None) -> list[RatingFigures]:
-        """`matching`'s ratings as the few values a scorecard counts."""
+        """`matching`'s ratings as the few values a scorecard counts, ordered by answer and rater."""
 
     def preference_figures(self, rater: str | None = None) -> list[PreferenceFigures]:
         """`current_preferences`, in their order, as a scorecard counts them."""
