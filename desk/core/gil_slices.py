@@ -23,6 +23,18 @@ V = TypeVar("V")
 U = TypeVar("U")
 
 
+def in_slices(make: Callable[[Sequence[K]], list[U]], found: Sequence[K], size: int | None = None) -> list[U]:
+    """make(found), `size` (SLICE) items at a time: for a C loop over a sequence, such as a
+    transpose or a map into named tuples (the store's fetch_all reads rows as many at a time)."""
+    size = size or SLICE
+    if len(found) <= size:
+        return make(found)
+    made: list[U] = []
+    for start in range(0, len(found), size):
+        made += make(found[start:start + size])
+    return made
+
+
 def mapped(function: Callable[..., U], *iterables: Iterable[Any]) -> list[U]:
     """list(map(function, *iterables)), SLICE items at a time."""
     sources = [iter(items) for items in iterables]

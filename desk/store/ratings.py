@@ -22,7 +22,7 @@ from operator import itemgetter
 from typing import Any, cast
 
 from desk.core.constraint_reading import DESK_KEY
-from desk.core.gil_slices import mapped
+from desk.core.gil_slices import in_slices, mapped
 from desk.core.ids import new_id
 from desk.core.letting_go import let_go
 from desk.core.rating import Preference, PreferenceFigures, Rating, RatingCell, RatingFigures, RatingFilter
@@ -33,7 +33,7 @@ from desk.store.connection import Database
 from desk.store.errors import StoreError
 from desk.store.responses import response_values_by_ids, responses_by_ids
 from desk.store.rubrics import RubricTable
-from desk.store.sql import Row, fetch_all, in_slices, one, rows, transaction
+from desk.store.sql import Row, fetch_all, one, rows, transaction
 
 # A preference's row: desk.core.records.preference_fields under these names (`supersedes`
 # added by the save, `origin` by a merge alone).

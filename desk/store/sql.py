@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from desk.store.connection import Database
 
@@ -77,23 +77,6 @@ def fetch_all(cursor: sqlite3.Cursor) -> list[Any]:
     while chunk := cursor.fetchmany(FETCH_CHUNK):
         found += chunk
     return found
-
-
-T = TypeVar("T")
-U = TypeVar("U")
-
-
-def in_slices(make: Callable[[Sequence[T]], list[U]], found: Sequence[T], size: int | None = None) -> list[U]:
-    """make(found), `size` rows at a time, as fetch_all reads them: a C loop over a big read's
-    100,000 rows (a transpose, a map into named tuples) is one call that holds the GIL,
-    and the window's GUI thread with it, 20-40 ms; between two slices another thread takes it."""
-    size = size or FETCH_CHUNK
-    if len(found) <= size:
-        return make(found)
-    made: list[U] = []
-    for start in range(0, len(found), size):
-        made += make(found[start:start + size])
-    return made
 
 
 def one(db: Database, sql: str, params: Sequence[Any] = ()) -> Row | None:

@@ -1,16 +1,16 @@
-"""A C loop over a big read's rows runs a slice at a time (desk.store.sql.in_slices), so a
+"""A C loop over a big read's rows runs a slice at a time (desk.core.gil_slices.in_slices), so a
 thread waiting for the GIL (the window's GUI thread) gets it between slices: the same rows
 as in one call, and the scorecard's rating rows are made so."""
 
 from __future__ import annotations
 
+import desk.core.gil_slices as gil_slices
 import desk.store.ratings as ratings_module
-import desk.store.sql as sql
 from desk.core.constraint_reading import rating_figures
+from desk.core.gil_slices import in_slices
 from desk.core.ids import new_id
 from desk.core.response import ResponseResult, Status
 from desk.core.trial import TrialInput
-from desk.store.sql import in_slices
 
 
 def test_in_slices_is_one_call_a_slice_at_a_time():
@@ -39,7 +39,7 @@ def test_the_scorecards_rating_rows_are_made_a_slice_at_a_time(store, monkeypatc
     def counted(rows):
         made.append(len(rows))
         return whole(rows)
-    monkeypatch.setattr(sql, "FETCH_CHUNK", 3)
+    monkeypatch.setattr(gil_slices, "SLICE", 3)
     monkeypatch.setattr(ratings_module, "_figure_rows", counted)
     assert store.ratings.figures() == expected
     assert made == [3, 3, 1]
