@@ -134,8 +134,6 @@ class RunScoring:
         return first, {link.parent_response_id for link in links.values()}
 
 
-
-
 def _run_filters(filters: RatingFilter | None, trial_ids: Sequence[str]) -> RatingFilter | None:
     """`filters` narrowed to the run's trials; None when nothing is left in scope."""
     filters = filters or RatingFilter()

@@ -566,10 +566,9 @@ def counted_cells(cells: Sequence[C]) -> tuple[dict[CellKey, C], Counter[CellKey
     keys = mapped(_KEY, cells)  # (made a slice at a time: desk.core.gil_slices)
     # Later entries win in a dict built in order: the latest answer, the latest ok one over it.
     latest = zipped_dict(keys, cells)
-    if len(latest) == len(keys):  # a cell per answer (no retries): each counts, once
-        return latest, counted(keys)
-    oks = mapped(Status.OK.value.__eq__, map(_STATUS, cells))
-    latest.update(zipped_dict(compress(keys, oks), compress(cells, oks)))
+    if len(latest) < len(keys):  # a cell answered more than once: its latest ok answer counts
+        oks = mapped(Status.OK.value.__eq__, map(_STATUS, cells))
+        latest.update(zipped_dict(compress(keys, oks), compress(cells, oks)))
     return latest, counted(keys)
 
 

@@ -274,7 +274,7 @@ def run(args: argparse.Namespace, base: str) -> int:
           f"stalls over {TARGET_P99_MS:g} ms: {sum(v > TARGET_P99_MS for v in qt_stalls)}, "
           f"over {TARGET_MAX_MS:g} ms: {sum(v > TARGET_MAX_MS for v in qt_stalls)} (Qt timer)")
     print(f"  first Scorecard… after the window idled: its view and plots imported in {first_plot_ms:.1f} ms "
-          f"on the GUI thread (numpy and pyqtgraph warmed up on a worker thread; 250-570 ms when they were not)")
+          f"on the GUI thread (numpy and pyqtgraph warmed up on a worker thread: desk.ui.warm_imports)")
     if big:
         qt_big = sorted((t, ms, cpu) for t, ms, cpu in big if cpu >= 0)
         print("  Qt timer stalls over 16 ms (s after send: stall ms / GUI CPU ms in it): "
